@@ -1,0 +1,400 @@
+//! `resnotes`: the Resilient Notes command line. Each subcommand parses its input, calls the
+//! engine in `resnotes-core` and prints the result; no business logic lives here.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Parser, Subcommand};
+use resnotes_core::age::secrecy::ExposeSecret;
+use resnotes_core::transport::Folder;
+use resnotes_core::workspace::{system_clock, DEFAULT_SCRYPT_LOG_N};
+use resnotes_core::{watch, SyncEvent, TargetReport, Workspace};
+
+#[derive(Parser)]
+#[command(name = "resnotes", version, about = "Local-first, end-to-end encrypted notes that sync through a shared folder.")]
+struct Cli {
+    /// Data dir of this device (default: the OS data dir).
+    #[arg(long, global = true, env = "RESNOTES_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create this device's new workspace; with --folder, also the shared workspace there.
+    Init {
+        /// An empty folder to share the workspace through.
+        #[arg(long)]
+        folder: Option<PathBuf>,
+        /// Do not encrypt (entries readable by anyone with the folder).
+        #[arg(long)]
+        plaintext: bool,
+    },
+    /// Join the workspace in a shared folder as a new device.
+    Join {
+        /// The shared workspace folder.
+        #[arg(long)]
+        folder: PathBuf,
+    },
+    /// Create a note; prints its id.
+    New {
+        #[arg(long)]
+        title: String,
+        /// Body text ("-" reads standard input).
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// Change a note's title and/or body.
+    Edit {
+        /// Note id or unique prefix.
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// New body ("-" reads standard input).
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// Delete a note.
+    Delete { id: String },
+    /// Show a note.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List notes, newest edit first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync with every target once, or keep syncing with --watch.
+    Sync {
+        #[arg(long)]
+        watch: bool,
+        /// Polling interval in seconds for --watch (for folders that deliver no events).
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+    },
+    /// This device's workspace and targets.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent log entries and their state on each target.
+    Log {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Manage sync targets.
+    Target {
+        #[command(subcommand)]
+        command: TargetCommand,
+    },
+    /// Key operations.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Rebuild every derived table (notes list, documents) from the log.
+    Rebuild,
+}
+
+#[derive(Subcommand)]
+enum TargetCommand {
+    /// Add a target.
+    Add {
+        #[command(subcommand)]
+        kind: TargetKind,
+    },
+    /// List targets.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a target (its files are left in place).
+    Remove { id: String },
+}
+
+#[derive(Subcommand)]
+enum TargetKind {
+    /// A shared folder.
+    Folder { path: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print the workspace identity (AGE-SECRET-KEY-1…) for `age -d -i`.
+    Export,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("RESNOTES_LOG")).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(d) = cli {
+        return Ok(d.clone());
+    }
+    directories::ProjectDirs::from("org", "Resilient Notes", "resilient-notes")
+        .map(|p| p.data_dir().to_path_buf())
+        .ok_or_else(|| anyhow!("cannot find a data dir for this user; pass --data-dir"))
+}
+
+fn scrypt_log_n() -> u8 {
+    std::env::var("RESNOTES_SCRYPT_LOG_N").ok().and_then(|v| v.parse().ok()).filter(|n| (10..=22).contains(n)).unwrap_or(DEFAULT_SCRYPT_LOG_N)
+}
+
+/// The passphrase from RESNOTES_PASSPHRASE or a prompt (asked twice when creating).
+fn passphrase(creating: bool) -> Result<Option<String>> {
+    if let Ok(p) = std::env::var("RESNOTES_PASSPHRASE") {
+        return Ok(Some(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let p = rpassword::prompt_password("Workspace passphrase: ")?;
+    if creating {
+        let bits = resnotes_core::crypto::passphrase_bits(&p);
+        eprintln!("Estimated strength: {bits} bits{}", if bits < 60 { " (weak: consider a longer passphrase)" } else { "" });
+        let again = rpassword::prompt_password("Repeat passphrase: ")?;
+        if again != p {
+            return Err(anyhow!("the passphrases do not match; nothing was changed"));
+        }
+    }
+    Ok(Some(p))
+}
+
+fn body_arg(b: String) -> Result<String> {
+    if b == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("cannot read the body from standard input")?;
+        Ok(s)
+    } else {
+        Ok(b)
+    }
+}
+
+fn time(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn folder_path(p: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(p).with_context(|| format!("folder {} is not reachable", p.display()))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let dir = data_dir(&cli.data_dir)?;
+    let open = || Workspace::open(&dir);
+    match cli.command {
+        Command::Init { folder, plaintext } => {
+            // Check the folder before creating anything, so a bad folder leaves no half-made data dir.
+            let folder = folder.map(|f| folder_path(&f)).transpose()?;
+            if let Some(f) = &folder {
+                let t = Folder::new(f);
+                resnotes_core::workspace::check_new_shared_folder(&t)?;
+            }
+            let pass = match (&folder, plaintext) {
+                (Some(_), false) => Some(passphrase(true)?.ok_or(resnotes_core::Error::PassphraseNeeded)?),
+                _ => None,
+            };
+            if let Some(p) = &pass {
+                resnotes_core::workspace::check_passphrase(p)?;
+            }
+            let ws = Workspace::init(&dir, plaintext, system_clock())?;
+            if let Some(f) = folder {
+                ws.add_folder_target(&Folder::new(&f), pass.as_deref(), scrypt_log_n())?;
+                eprintln!("Shared workspace created in {}", f.display());
+            }
+            eprintln!("Workspace {} ready in {} (this device: {})", ws.workspace_id(), dir.display(), ws.client_id());
+        }
+        Command::Join { folder } => {
+            let f = folder_path(&folder)?;
+            let t = Folder::new(&f);
+            let pass = if resnotes_core::workspace::needs_passphrase(&t)? { passphrase(false)? } else { None };
+            let mut ws = Workspace::join(&dir, &t, pass.as_deref(), system_clock())?;
+            eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
+            let reports = ws.sync_all(&mut |_| {})?;
+            return Ok(report(&reports));
+        }
+        Command::New { title, body } => {
+            let id = open()?.new_note(&title, &body_arg(body)?)?;
+            println!("{id}");
+        }
+        Command::Edit { id, title, body } => {
+            if title.is_none() && body.is_none() {
+                return Err(anyhow!("nothing to change: give --title and/or --body"));
+            }
+            let body = body.map(body_arg).transpose()?;
+            open()?.edit_note(&id, title.as_deref(), body.as_deref())?;
+        }
+        Command::Delete { id } => {
+            let id = open()?.delete_note(&id)?;
+            eprintln!("Deleted {id}");
+        }
+        Command::Show { id, json } => {
+            let n = open()?.note(&id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&n)?);
+            } else {
+                println!("# {}\n\n{}", n.title, n.body);
+            }
+        }
+        Command::List { json } => {
+            let notes = open()?.list(None)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&notes)?);
+            } else {
+                for n in notes {
+                    println!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
+                }
+            }
+        }
+        Command::Sync { watch: false, .. } => {
+            let mut ws = open()?;
+            if ws.targets()?.is_empty() {
+                return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));
+            }
+            let reports = ws.sync_all(&mut |_| {})?;
+            return Ok(report(&reports));
+        }
+        Command::Sync { watch: true, interval } => {
+            let mut ws = open()?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("cannot install the Ctrl-C handler")?;
+            let opts = watch::WatchOptions { poll_interval: Duration::from_secs(interval.max(1)), ..Default::default() };
+            eprintln!("Watching {} target(s); press Ctrl-C to stop.", ws.targets()?.len());
+            watch::run(
+                &mut ws,
+                &opts,
+                &stop,
+                &mut |ev| {
+                    if let SyncEvent::Problem { message, .. } = ev {
+                        eprintln!("warning: {message}");
+                    }
+                },
+                &mut |wake, reports| {
+                    for r in reports {
+                        if r.pulled + r.pushed > 0 || r.error.is_some() {
+                            eprintln!("[{wake:?}] {}: pulled {}, pushed {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());
+                        }
+                    }
+                },
+                &mut |notice| eprintln!("note: {notice}"),
+            )?;
+            eprintln!("Stopped.");
+        }
+        Command::Status { json } => {
+            let st = open()?.status()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                println!("workspace {}  device {}  ({})", st.workspace_id, st.client_id, if st.encrypted { "encrypted" } else { "PLAINTEXT" });
+                println!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
+                for t in st.targets {
+                    println!(
+                        "{} {} {}: {} pending, {} synced, last sync {}",
+                        t.id,
+                        t.kind,
+                        t.location,
+                        t.pending,
+                        t.synced,
+                        t.last_ok.map(time).unwrap_or_else(|| "never".into())
+                    );
+                    if let Some(e) = t.last_error {
+                        println!("  last problem: {e}");
+                    }
+                }
+            }
+        }
+        Command::Log { json, limit } => {
+            let items = open()?.log_items(limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                for i in items {
+                    let states: Vec<String> = i.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
+                    println!("{} #{:<6} {} {:>6} B  {}{}", &i.client[..8], i.index, time(i.timestamp), i.size, states.join(" "), if i.own { "  (this device)" } else { "" });
+                }
+            }
+        }
+        Command::Target { command } => {
+            let ws = open()?;
+            match command {
+                TargetCommand::Add { kind: TargetKind::Folder { path } } => {
+                    let f = folder_path(&path)?;
+                    let t = Folder::new(&f);
+                    let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
+                    let target = ws.add_folder_target(&t, pass.as_deref(), scrypt_log_n())?;
+                    println!("{}", target.id);
+                }
+                TargetCommand::List { json } => {
+                    let ts = ws.targets()?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&ts)?);
+                    } else {
+                        for t in ts {
+                            println!("{} {} {}", t.id, t.kind, t.location);
+                        }
+                    }
+                }
+                TargetCommand::Remove { id } => {
+                    let t = ws.remove_target(&id)?;
+                    eprintln!("Removed target {} ({}); its files were left in place.", t.id, t.location);
+                }
+            }
+        }
+        Command::Key { command: KeyCommand::Export } => {
+            let ws = open()?;
+            match ws.export_key() {
+                Some(k) => println!("{}", k.expose_secret()),
+                None => return Err(anyhow!("this workspace is not encrypted; there is no key to export")),
+            }
+        }
+        Command::Rebuild => {
+            let n = open()?.rebuild()?;
+            eprintln!("Rebuilt notes from {n} log entries.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a sync's outcome; exit code 0 only when every target is fully in step.
+fn report(reports: &[TargetReport]) -> ExitCode {
+    let mut ok = true;
+    for r in reports {
+        match &r.error {
+            Some(e) => {
+                ok = false;
+                eprintln!("error: {}: {e}", r.location);
+            }
+            None => eprintln!("{}: pulled {}, pushed {}", r.location, r.pulled, r.pushed),
+        }
+        for p in &r.problems {
+            ok = false;
+            eprintln!("warning: {p}");
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,247 @@
+//! The workspace key: an age X25519 identity that encrypts every entry, the HMAC key derived from
+//! it that authenticates entries, and the passphrase wrapping that lets a new device join.
+
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Minimum passphrase length accepted when a workspace is created.
+pub const MIN_PASSPHRASE_LEN: usize = 8;
+
+/// HKDF `info` for the entry MAC key (see FORMAT.md, "Authentication").
+const MAC_INFO: &[u8] = b"resilient-notes/v1/entry-mac";
+
+/// How entries are protected: age plus HMAC, or nothing (`init --plaintext`).
+pub enum WorkspaceKey {
+    /// age X25519 identity; entries are encrypted to its recipient and MAC'd with a derived key.
+    Age {
+        /// The secret identity.
+        identity: age::x25519::Identity,
+        /// HMAC-SHA256 key derived from the identity and workspace id.
+        mac_key: [u8; 32],
+    },
+    /// Unencrypted, unauthenticated workspace, clearly marked in `index.json`.
+    Plaintext,
+}
+
+/// Why an encrypted file could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// The file ends early: most likely still being copied. Retry later.
+    Incomplete,
+    /// The file is complete but cannot be decrypted with this key.
+    Undecryptable(String),
+}
+
+impl WorkspaceKey {
+    /// A fresh random identity for a new workspace.
+    pub fn generate(workspace: &Uuid) -> Self {
+        Self::from_identity(age::x25519::Identity::generate(), workspace)
+    }
+
+    /// Parses an `AGE-SECRET-KEY-1…` line.
+    pub fn parse(secret: &str, workspace: &Uuid) -> Result<Self> {
+        let identity = age::x25519::Identity::from_str(secret.trim())
+            .map_err(|e| Error::Crypto(format!("not an age identity: {e}")))?;
+        Ok(Self::from_identity(identity, workspace))
+    }
+
+    fn from_identity(identity: age::x25519::Identity, workspace: &Uuid) -> Self {
+        let secret = identity.to_string();
+        let hk = hkdf::Hkdf::<Sha256>::new(Some(workspace.as_bytes()), secret.expose_secret().as_bytes());
+        let mut mac_key = [0u8; 32];
+        hk.expand(MAC_INFO, &mut mac_key).expect("32 bytes is a valid HKDF length");
+        WorkspaceKey::Age { identity, mac_key }
+    }
+
+    /// The `AGE-SECRET-KEY-1…` line (for `key export` and the local key file).
+    pub fn secret(&self) -> Option<SecretString> {
+        match self {
+            WorkspaceKey::Age { identity, .. } => Some(identity.to_string()),
+            WorkspaceKey::Plaintext => None,
+        }
+    }
+
+    /// The public `age1…` recipient written to `index.json`.
+    pub fn recipient(&self) -> Option<String> {
+        match self {
+            WorkspaceKey::Age { identity, .. } => Some(identity.to_public().to_string()),
+            WorkspaceKey::Plaintext => None,
+        }
+    }
+
+    /// True when entries are encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self, WorkspaceKey::Age { .. })
+    }
+
+    /// File extension of change entries: `.age` or `.bin`.
+    pub fn extension(&self) -> &'static str {
+        if self.is_encrypted() {
+            ".age"
+        } else {
+            ".bin"
+        }
+    }
+
+    /// HMAC-SHA256 of `data`, or 32 zero bytes in a plaintext workspace.
+    pub fn mac(&self, data: &[u8]) -> [u8; 32] {
+        match self {
+            WorkspaceKey::Age { mac_key, .. } => {
+                let mut m = <Hmac<Sha256> as Mac>::new_from_slice(mac_key).expect("any key size");
+                m.update(data);
+                m.finalize().into_bytes().into()
+            }
+            WorkspaceKey::Plaintext => [0u8; 32],
+        }
+    }
+
+    /// Checks a MAC in constant time.
+    pub fn verify_mac(&self, data: &[u8], tag: &[u8]) -> bool {
+        match self {
+            WorkspaceKey::Age { mac_key, .. } => {
+                let mut m = <Hmac<Sha256> as Mac>::new_from_slice(mac_key).expect("any key size");
+                m.update(data);
+                m.verify_slice(tag).is_ok()
+            }
+            WorkspaceKey::Plaintext => tag.iter().all(|b| *b == 0),
+        }
+    }
+
+    /// Encrypts a whole entry (binary age format), or returns it as is in a plaintext workspace.
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            WorkspaceKey::Age { identity, .. } => age::encrypt(&identity.to_public(), plaintext)
+                .map_err(|e| Error::Crypto(e.to_string())),
+            WorkspaceKey::Plaintext => Ok(plaintext.to_vec()),
+        }
+    }
+
+    /// Decrypts a whole file before any of it is used.
+    pub fn open(&self, file: &[u8]) -> Result<Vec<u8>, OpenFailure> {
+        match self {
+            WorkspaceKey::Age { identity, .. } => {
+                // age needs at least its header line; anything shorter is a file still arriving.
+                if file.len() < b"age-encryption.org/v1\n".len()
+                    && b"age-encryption.org/v1\n".starts_with(file)
+                {
+                    return Err(OpenFailure::Incomplete);
+                }
+                age::decrypt(identity, file).map_err(|e| classify(&e, file))
+            }
+            WorkspaceKey::Plaintext => Ok(file.to_vec()),
+        }
+    }
+}
+
+fn classify(e: &age::DecryptError, file: &[u8]) -> OpenFailure {
+    match e {
+        age::DecryptError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            OpenFailure::Incomplete
+        }
+        // A header cut short parses as an invalid header; a complete header always ends with the
+        // `---` MAC line followed by payload bytes.
+        age::DecryptError::InvalidHeader if !contains(file, b"\n--- ") => OpenFailure::Incomplete,
+        other => OpenFailure::Undecryptable(other.to_string()),
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Wraps the identity with age's scrypt passphrase encryption (armored text for `index.json`).
+/// `log_n` is scrypt's work factor; 18 takes about a second here.
+pub fn wrap_secret(secret: &SecretString, passphrase: &str, log_n: u8) -> Result<String> {
+    let mut recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_owned()));
+    recipient.set_work_factor(log_n);
+    age::encrypt_and_armor(&recipient, secret.expose_secret().as_bytes())
+        .map_err(|e| Error::Crypto(e.to_string()))
+}
+
+/// Unwraps the identity stored in `index.json`. A wrong passphrase is [`Error::WrongPassphrase`].
+pub fn unwrap_secret(armored: &str, passphrase: &str) -> Result<SecretString> {
+    let mut identity = age::scrypt::Identity::new(SecretString::from(passphrase.to_owned()));
+    identity.set_max_work_factor(22);
+    let bytes = age::decrypt(&identity, armored.as_bytes()).map_err(|e| match e {
+        age::DecryptError::DecryptionFailed
+        | age::DecryptError::KeyDecryptionFailed
+        | age::DecryptError::NoMatchingKeys => Error::WrongPassphrase,
+        other => Error::Crypto(format!("the wrapped workspace key cannot be read: {other}")),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Crypto("wrapped key is not text".into()))?;
+    Ok(SecretString::from(text))
+}
+
+/// A rough passphrase strength estimate in bits (character classes × length), for the UI meter
+/// and for refusing obviously weak passphrases.
+pub fn passphrase_bits(p: &str) -> u32 {
+    let mut pool = 0u32;
+    if p.chars().any(|c| c.is_ascii_lowercase()) {
+        pool += 26;
+    }
+    if p.chars().any(|c| c.is_ascii_uppercase()) {
+        pool += 26;
+    }
+    if p.chars().any(|c| c.is_ascii_digit()) {
+        pool += 10;
+    }
+    if p.chars().any(|c| !c.is_ascii_alphanumeric()) {
+        pool += 33;
+    }
+    let per_char = (pool.max(2) as f64).log2();
+    (per_char * p.chars().count() as f64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_truncation() {
+        let ws = Uuid::new_v4();
+        let key = WorkspaceKey::generate(&ws);
+        let sealed = key.seal(b"hello entry").unwrap();
+        assert_eq!(key.open(&sealed).unwrap(), b"hello entry");
+        for cut in [0, 5, 30, sealed.len() / 2, sealed.len() - 1] {
+            assert_eq!(key.open(&sealed[..cut]), Err(OpenFailure::Incomplete), "cut at {cut}");
+        }
+        let mut trailing = sealed.clone();
+        trailing.extend_from_slice(b"junk");
+        assert!(key.open(&trailing).is_err(), "trailing garbage must be rejected");
+        let other = WorkspaceKey::generate(&ws);
+        assert!(matches!(other.open(&sealed), Err(OpenFailure::Undecryptable(_))));
+    }
+
+    #[test]
+    fn mac_depends_on_workspace_and_key() {
+        let ws = Uuid::new_v4();
+        let key = WorkspaceKey::generate(&ws);
+        let tag = key.mac(b"data");
+        assert!(key.verify_mac(b"data", &tag));
+        assert!(!key.verify_mac(b"datb", &tag));
+        let same_secret = WorkspaceKey::parse(key.secret().unwrap().expose_secret(), &Uuid::new_v4()).unwrap();
+        assert!(!same_secret.verify_mac(b"data", &tag));
+    }
+
+    #[test]
+    fn wrap_unwrap() {
+        let key = WorkspaceKey::generate(&Uuid::new_v4());
+        let wrapped = wrap_secret(&key.secret().unwrap(), "correct horse", 10).unwrap();
+        assert!(wrapped.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+        let back = unwrap_secret(&wrapped, "correct horse").unwrap();
+        assert_eq!(back.expose_secret(), key.secret().unwrap().expose_secret());
+        assert!(matches!(unwrap_secret(&wrapped, "wrong horse"), Err(Error::WrongPassphrase)));
+    }
+
+    #[test]
+    fn strength() {
+        assert!(passphrase_bits("abc") < 20);
+        assert!(passphrase_bits("correct horse battery staple") > 100);
+    }
+}

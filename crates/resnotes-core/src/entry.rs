@@ -1,0 +1,351 @@
+//! One log entry: the versioned binary envelope (FORMAT.md, "Entry"), its hash chain, MAC and
+//! payload of Automerge changes, and the checks a reader runs before using any of it.
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::crypto::{OpenFailure, WorkspaceKey};
+
+/// First bytes of every decrypted entry.
+pub const MAGIC: &[u8; 4] = b"RSNE";
+/// Envelope version written by this program.
+pub const VERSION: u8 = 1;
+/// Length of the authenticated header (everything before the payload).
+pub const HEADER_LEN: usize = 130;
+/// Length of the trailing MAC.
+pub const MAC_LEN: usize = 32;
+/// Largest entry file a reader accepts (64 MiB); bigger files are refused, not loaded.
+pub const MAX_ENTRY_BYTES: usize = 64 << 20;
+/// The all-zero hash used as `prevHash` of entry 0.
+pub const ZERO_HASH: [u8; 32] = [0; 32];
+
+/// One Automerge change for one note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteChange {
+    /// The note (one Automerge document per note).
+    pub note: Uuid,
+    /// A standard Automerge binary change.
+    pub change: Vec<u8>,
+}
+
+/// The fields of an entry's header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Workspace the entry belongs to.
+    pub workspace: Uuid,
+    /// Writing device.
+    pub client: Uuid,
+    /// Position in the client's log.
+    pub index: u64,
+    /// Milliseconds since the Unix epoch when the entry was written.
+    pub timestamp: i64,
+    /// Lamport clock: one more than the highest seen by the writer.
+    pub lamport: u64,
+    /// Hash of the client's previous entry; zeros for index 0.
+    pub prev_hash: [u8; 32],
+}
+
+/// A fully checked entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Header fields.
+    pub header: Header,
+    /// This entry's hash (SHA-256 of the header bytes), the next entry's `prev_hash`.
+    pub hash: [u8; 32],
+    /// The changes it carries.
+    pub changes: Vec<NoteChange>,
+}
+
+/// Why an entry file was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// Still being copied: retry later.
+    #[error("the file is incomplete (probably still being copied); will retry")]
+    Incomplete,
+    /// Decryption failed.
+    #[error("could not be decrypted ({0}); will retry")]
+    Undecryptable(String),
+    /// MAC did not verify: written by someone without the workspace key, or damaged.
+    #[error("failed authentication (not written with this workspace's key, or damaged)")]
+    BadMac,
+    /// Structural problem.
+    #[error("is malformed: {0}")]
+    Malformed(String),
+    /// The header names another place than the file's path.
+    #[error("claims to be {claimed} but sits at {actual}; refused")]
+    Misplaced { claimed: String, actual: String },
+    /// The hash chain breaks.
+    #[error("does not follow the previous entry of its device (hash chain broken)")]
+    ChainBroken,
+    /// Newer envelope version.
+    #[error("uses entry version {0}, newer than this program understands; update Resilient Notes")]
+    UnsupportedVersion(u8),
+    /// Too big.
+    #[error("is larger than {} MiB; refused", MAX_ENTRY_BYTES >> 20)]
+    TooLarge,
+}
+
+impl EntryError {
+    /// True when the file may simply not have arrived completely yet.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, EntryError::Incomplete)
+    }
+}
+
+/// SHA-256.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Encodes the payload: `u32 count`, then per change `16-byte note id, u32 length, bytes`.
+pub fn encode_payload(changes: &[NoteChange]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + changes.iter().map(|c| 20 + c.change.len()).sum::<usize>());
+    out.extend_from_slice(&(changes.len() as u32).to_be_bytes());
+    for c in changes {
+        out.extend_from_slice(c.note.as_bytes());
+        out.extend_from_slice(&(c.change.len() as u32).to_be_bytes());
+        out.extend_from_slice(&c.change);
+    }
+    out
+}
+
+/// Decodes a payload, rejecting trailing bytes and empty payloads.
+pub fn decode_payload(p: &[u8]) -> Result<Vec<NoteChange>, EntryError> {
+    let bad = |m: &str| EntryError::Malformed(m.to_string());
+    let mut r = Reader { buf: p, pos: 0 };
+    let count = r.u32().ok_or_else(|| bad("payload too short"))? as usize;
+    if count == 0 {
+        return Err(bad("payload holds no change"));
+    }
+    let mut changes = Vec::with_capacity(count.min(4096));
+    for _ in 0..count {
+        let note = Uuid::from_bytes(r.take(16).ok_or_else(|| bad("payload cut short"))?.try_into().unwrap());
+        let len = r.u32().ok_or_else(|| bad("payload cut short"))? as usize;
+        let change = r.take(len).ok_or_else(|| bad("change longer than payload"))?.to_vec();
+        changes.push(NoteChange { note, change });
+    }
+    if r.pos != p.len() {
+        return Err(bad("trailing bytes after the last change"));
+    }
+    Ok(changes)
+}
+
+fn header_bytes(h: &Header, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + MAC_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.push(0); // flags, reserved
+    out.extend_from_slice(h.workspace.as_bytes());
+    out.extend_from_slice(h.client.as_bytes());
+    out.extend_from_slice(&h.index.to_be_bytes());
+    out.extend_from_slice(&h.timestamp.to_be_bytes());
+    out.extend_from_slice(&h.lamport.to_be_bytes());
+    out.extend_from_slice(&h.prev_hash);
+    out.extend_from_slice(&sha256(payload));
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    debug_assert_eq!(out.len(), HEADER_LEN);
+    out
+}
+
+/// Builds the plaintext envelope of an entry and its hash.
+pub fn encode(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
+    let payload = encode_payload(changes);
+    let mut out = header_bytes(h, &payload);
+    let hash = sha256(&out);
+    let mac = key.mac(&out);
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&mac);
+    (out, hash)
+}
+
+/// Builds the file bytes of an entry (encrypted unless the workspace is plaintext).
+pub fn seal(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> crate::Result<(Vec<u8>, [u8; 32])> {
+    let (plain, hash) = encode(h, changes, key);
+    Ok((key.seal(&plain)?, hash))
+}
+
+/// Parses and authenticates a plaintext envelope, without path or chain checks.
+pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
+    let bad = |m: &str| EntryError::Malformed(m.to_string());
+    if plain.len() >= 5 && &plain[..4] == MAGIC && plain[4] > VERSION {
+        return Err(EntryError::UnsupportedVersion(plain[4]));
+    }
+    if plain.len() < HEADER_LEN + MAC_LEN {
+        if plain.len() < 4 || &plain[..4] == MAGIC {
+            return Err(EntryError::Incomplete);
+        }
+        return Err(bad("too short to be an entry"));
+    }
+    if &plain[..4] != MAGIC {
+        return Err(bad("not a Resilient Notes entry"));
+    }
+    if plain[4] != VERSION {
+        return Err(EntryError::UnsupportedVersion(plain[4]));
+    }
+    if plain[5] != 0 {
+        return Err(bad("unknown flags"));
+    }
+    let mut r = Reader { buf: plain, pos: 6 };
+    let workspace = Uuid::from_bytes(r.take(16).unwrap().try_into().unwrap());
+    let client = Uuid::from_bytes(r.take(16).unwrap().try_into().unwrap());
+    let index = r.u64().unwrap();
+    let timestamp = r.u64().unwrap() as i64;
+    let lamport = r.u64().unwrap();
+    let prev_hash: [u8; 32] = r.take(32).unwrap().try_into().unwrap();
+    let payload_hash: [u8; 32] = r.take(32).unwrap().try_into().unwrap();
+    let payload_len = r.u32().unwrap() as usize;
+    let expected = HEADER_LEN + payload_len + MAC_LEN;
+    if plain.len() < expected {
+        return Err(EntryError::Incomplete);
+    }
+    if plain.len() > expected {
+        return Err(bad("trailing bytes after the MAC"));
+    }
+    let header = &plain[..HEADER_LEN];
+    let payload = &plain[HEADER_LEN..HEADER_LEN + payload_len];
+    let tag = &plain[HEADER_LEN + payload_len..];
+    if !key.verify_mac(header, tag) {
+        return Err(EntryError::BadMac);
+    }
+    if sha256(payload) != payload_hash {
+        return Err(bad("payload hash does not match"));
+    }
+    let changes = decode_payload(payload)?;
+    Ok(Entry {
+        header: Header { workspace, client, index, timestamp, lamport, prev_hash },
+        hash: sha256(header),
+        changes,
+    })
+}
+
+/// What a reader expects at a path: the workspace, client and index the path names, and the hash
+/// of the client's previous entry (from the local log).
+pub struct Expected {
+    /// Workspace of the folder.
+    pub workspace: Uuid,
+    /// Client folder the file sits in.
+    pub client: Uuid,
+    /// Index the path encodes.
+    pub index: u64,
+    /// Hash of entry `index - 1`, or zeros for 0.
+    pub prev_hash: [u8; 32],
+}
+
+/// Decrypts, authenticates and checks a whole entry file against where it was found.
+pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, EntryError> {
+    if file.len() > MAX_ENTRY_BYTES {
+        return Err(EntryError::TooLarge);
+    }
+    let plain = key.open(file).map_err(|f| match f {
+        OpenFailure::Incomplete => EntryError::Incomplete,
+        OpenFailure::Undecryptable(m) => EntryError::Undecryptable(m),
+    })?;
+    let entry = decode(&plain, key)?;
+    let h = &entry.header;
+    if h.workspace != want.workspace || h.client != want.client || h.index != want.index {
+        return Err(EntryError::Misplaced {
+            claimed: format!("entry {} of device {} in workspace {}", h.index, h.client, h.workspace),
+            actual: format!("entry {} of device {} in workspace {}", want.index, want.client, want.workspace),
+        });
+    }
+    if h.prev_hash != want.prev_hash {
+        return Err(EntryError::ChainBroken);
+    }
+    Ok(entry)
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header(ws: Uuid, client: Uuid, index: u64) -> Header {
+        Header { workspace: ws, client, index, timestamp: 1_700_000_000_000, lamport: 7, prev_hash: ZERO_HASH }
+    }
+
+    #[test]
+    fn round_trip_and_checks() {
+        let ws = Uuid::new_v4();
+        let client = Uuid::new_v4();
+        let key = WorkspaceKey::generate(&ws);
+        let changes = vec![NoteChange { note: Uuid::new_v4(), change: vec![1, 2, 3] }];
+        let (file, hash) = seal(&header(ws, client, 0), &changes, &key).unwrap();
+        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
+        let e = open(&file, &key, &want).unwrap();
+        assert_eq!(e.hash, hash);
+        assert_eq!(e.changes, changes);
+
+        let moved = Expected { index: 1, ..want };
+        assert!(matches!(open(&file, &key, &moved), Err(EntryError::Misplaced { .. })));
+        let chain = Expected { prev_hash: [1; 32], ..moved };
+        let chain = Expected { index: 0, ..chain };
+        assert_eq!(open(&file, &key, &chain), Err(EntryError::ChainBroken));
+    }
+
+    #[test]
+    fn forged_entry_with_public_recipient_is_rejected() {
+        let ws = Uuid::new_v4();
+        let client = Uuid::new_v4();
+        let key = WorkspaceKey::generate(&ws);
+        // An attacker knows the recipient (index.json) but not the secret: their MAC key differs.
+        let attacker = WorkspaceKey::generate(&ws);
+        let (plain, _) = encode(&header(ws, client, 0), &[NoteChange { note: Uuid::nil(), change: vec![9] }], &attacker);
+        let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
+        let file = age::encrypt(&recipient, &plain).unwrap();
+        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
+        assert_eq!(open(&file, &key, &want), Err(EntryError::BadMac));
+    }
+
+    #[test]
+    fn plaintext_truncation_and_trailing_garbage() {
+        let ws = Uuid::new_v4();
+        let c = Uuid::new_v4();
+        let key = WorkspaceKey::Plaintext;
+        let (plain, _) = encode(&header(ws, c, 0), &[NoteChange { note: Uuid::nil(), change: vec![5; 40] }], &key);
+        for cut in [0, 3, 100, HEADER_LEN + 10, plain.len() - 1] {
+            assert_eq!(decode(&plain[..cut], &key), Err(EntryError::Incomplete), "cut {cut}");
+        }
+        let mut extra = plain.clone();
+        extra.push(0);
+        assert!(matches!(decode(&extra, &key), Err(EntryError::Malformed(_))));
+        let mut v2 = plain.clone();
+        v2[4] = 2;
+        assert_eq!(decode(&v2, &key), Err(EntryError::UnsupportedVersion(2)));
+    }
+
+    proptest! {
+        #[test]
+        fn payload_round_trip(changes in proptest::collection::vec((any::<u128>(), proptest::collection::vec(any::<u8>(), 0..64)), 1..8)) {
+            let changes: Vec<NoteChange> = changes.into_iter().map(|(n, c)| NoteChange { note: Uuid::from_u128(n), change: c }).collect();
+            prop_assert_eq!(decode_payload(&encode_payload(&changes)).unwrap(), changes);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode(&bytes, &WorkspaceKey::Plaintext);
+            let mut b = bytes.clone();
+            if b.len() > 5 { b[..4].copy_from_slice(MAGIC); b[4] = 1; b[5] = 0; }
+            let _ = decode(&b, &WorkspaceKey::Plaintext);
+        }
+    }
+}

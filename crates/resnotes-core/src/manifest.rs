@@ -1,0 +1,146 @@
+//! `index.json`: the workspace description written once at the root of every target.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Value of the `format` field.
+pub const FORMAT_NAME: &str = "resilient-sync";
+/// Format version this program writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The parsed `index.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Manifest {
+    /// Always `resilient-sync`.
+    pub format: String,
+    /// Always 1 for this version.
+    pub format_version: u64,
+    /// The application writing the changes.
+    pub app: String,
+    /// Workspace id (lowercase UUID).
+    pub workspace_id: Uuid,
+    /// clientId of the device that created the workspace.
+    pub created_by: Uuid,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+    /// Names per folder level for `distributedFilePath`.
+    pub max_entries_per_folder: u64,
+    /// File extension of change entries (`.age` or `.bin`).
+    pub change_extension: String,
+    /// How entries are encrypted.
+    pub encryption: Encryption,
+    /// How entries are authenticated.
+    pub authentication: Authentication,
+}
+
+/// Encryption section.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Encryption {
+    /// `age-x25519` or `none`.
+    pub method: String,
+    /// Public age recipients (`age1…`); empty for `none`.
+    pub recipients: Vec<String>,
+    /// The workspace identity wrapped for new devices; absent for `none`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key_wrap: Option<KeyWrap>,
+}
+
+/// How a new device obtains the identity.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyWrap {
+    /// `age-scrypt`: the identity line encrypted with age's passphrase recipient, armored.
+    pub method: String,
+    /// The armored age file.
+    pub armored: String,
+}
+
+/// Authentication section.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Authentication {
+    /// `hmac-sha256` or `none`.
+    pub method: String,
+}
+
+impl Manifest {
+    /// Serializes with a trailing newline, stable field order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("manifest serializes");
+        v.push(b'\n');
+        v
+    }
+
+    /// Parses and validates `index.json` found at `location`.
+    pub fn parse(bytes: &[u8], location: &str) -> Result<Manifest> {
+        let bad = |reason: String| Error::BadManifest { location: location.to_string(), reason };
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(bad(format!("\"format\" is not \"{FORMAT_NAME}\"")));
+        }
+        match value.get("formatVersion").and_then(|v| v.as_u64()) {
+            Some(FORMAT_VERSION) => {}
+            Some(v) if v > FORMAT_VERSION => {
+                return Err(Error::UnsupportedVersion { location: location.to_string(), version: v })
+            }
+            _ => return Err(bad("\"formatVersion\" is missing or invalid".into())),
+        }
+        let m: Manifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        if m.max_entries_per_folder < 2 || m.max_entries_per_folder > 1_000_000 {
+            return Err(bad("\"maxEntriesPerFolder\" must be between 2 and 1000000".into()));
+        }
+        match (m.encryption.method.as_str(), m.authentication.method.as_str(), m.change_extension.as_str()) {
+            ("age-x25519", "hmac-sha256", ".age") => {
+                if m.encryption.recipients.is_empty() || m.encryption.key_wrap.is_none() {
+                    return Err(bad("age encryption needs recipients and keyWrap".into()));
+                }
+            }
+            ("none", "none", ".bin") => {}
+            _ => return Err(bad("unknown encryption/authentication combination".into())),
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            format: FORMAT_NAME.into(),
+            format_version: 1,
+            app: "resilient-notes".into(),
+            workspace_id: Uuid::new_v4(),
+            created_by: Uuid::new_v4(),
+            created_at: 1,
+            max_entries_per_folder: 1000,
+            change_extension: ".bin".into(),
+            encryption: Encryption { method: "none".into(), recipients: vec![], key_wrap: None },
+            authentication: Authentication { method: "none".into() },
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = sample();
+        assert_eq!(Manifest::parse(&m.to_bytes(), "f").unwrap(), m);
+    }
+
+    #[test]
+    fn rejects() {
+        let m = sample();
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+        v["formatVersion"] = 2.into();
+        assert!(matches!(Manifest::parse(v.to_string().as_bytes(), "f"), Err(Error::UnsupportedVersion { .. })));
+        assert!(matches!(Manifest::parse(b"{", "f"), Err(Error::BadManifest { .. })));
+        assert!(matches!(Manifest::parse(b"{\"format\":\"other\"}", "f"), Err(Error::BadManifest { .. })));
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+        v["encryption"]["method"] = "age-x25519".into();
+        assert!(Manifest::parse(v.to_string().as_bytes(), "f").is_err());
+    }
+}

@@ -1,0 +1,214 @@
+//! A note as an Automerge document: `title` and `body` are Automerge text, `created_at`,
+//! `updated_at` (ms) and `deleted` are scalars. Edits become minimal text splices so that
+//! concurrent edits to different parts of a note both survive.
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// The readable state of a note document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NoteFields {
+    /// Title text.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+    /// Last edit time, ms since the Unix epoch.
+    pub updated_at: i64,
+    /// True once deleted (kept in the log; hidden from the list).
+    pub deleted: bool,
+}
+
+fn doc_err(e: automerge::AutomergeError) -> Error {
+    Error::Doc(e.to_string())
+}
+
+/// An empty document whose changes are attributed to `client`.
+pub fn new_doc(client: &Uuid) -> AutoCommit {
+    AutoCommit::new().with_actor(ActorId::from(client.as_bytes().as_slice()))
+}
+
+/// Loads a saved document and makes `client` its actor.
+pub fn load(saved: &[u8], client: &Uuid) -> Result<AutoCommit> {
+    let doc = AutoCommit::load(saved).map_err(doc_err)?;
+    Ok(doc.with_actor(ActorId::from(client.as_bytes().as_slice())))
+}
+
+fn text_obj(doc: &AutoCommit, key: &str) -> Option<ObjId> {
+    match doc.get(ROOT, key).ok()?? {
+        (Value::Object(ObjType::Text), id) => Some(id),
+        _ => None,
+    }
+}
+
+fn int(doc: &AutoCommit, key: &str) -> i64 {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Int(i) => *i,
+            ScalarValue::Uint(u) => *u as i64,
+            ScalarValue::Timestamp(t) => *t,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// Reads the fields; missing or odd-typed fields read as empty rather than failing.
+pub fn read(doc: &AutoCommit) -> NoteFields {
+    let text = |k: &str| text_obj(doc, k).and_then(|o| doc.text(&o).ok()).unwrap_or_default();
+    let deleted = matches!(doc.get(ROOT, "deleted"), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)));
+    NoteFields {
+        title: text("title"),
+        body: text("body"),
+        created_at: int(doc, "created_at"),
+        updated_at: int(doc, "updated_at"),
+        deleted,
+    }
+}
+
+/// Writes the initial fields of a new note into an empty document.
+pub fn create(doc: &mut AutoCommit, title: &str, body: &str, now: i64) -> Result<()> {
+    let t = doc.put_object(ROOT, "title", ObjType::Text).map_err(doc_err)?;
+    doc.splice_text(&t, 0, 0, title).map_err(doc_err)?;
+    let b = doc.put_object(ROOT, "body", ObjType::Text).map_err(doc_err)?;
+    doc.splice_text(&b, 0, 0, body).map_err(doc_err)?;
+    doc.put(ROOT, "created_at", now).map_err(doc_err)?;
+    doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
+    doc.put(ROOT, "deleted", false).map_err(doc_err)?;
+    Ok(())
+}
+
+/// Changes a text field to `new` with the smallest splices found by a character diff.
+/// Returns true when anything changed.
+pub fn set_text(doc: &mut AutoCommit, key: &str, new: &str) -> Result<bool> {
+    let obj = match text_obj(doc, key) {
+        Some(o) => o,
+        None => doc.put_object(ROOT, key, ObjType::Text).map_err(doc_err)?,
+    };
+    let old = doc.text(&obj).map_err(doc_err)?;
+    if old == new {
+        return Ok(false);
+    }
+    for splice in splices(&old, new).into_iter().rev() {
+        doc.splice_text(&obj, splice.pos, splice.delete as isize, &splice.insert).map_err(doc_err)?;
+    }
+    Ok(true)
+}
+
+/// One text splice in Unicode code points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    /// Position in the old text.
+    pub pos: usize,
+    /// Code points deleted at `pos`.
+    pub delete: usize,
+    /// Text inserted at `pos`.
+    pub insert: String,
+}
+
+/// The splices (in ascending position of the old text) that turn `old` into `new`.
+pub fn splices(old: &str, new: &str) -> Vec<Splice> {
+    let o: Vec<char> = old.chars().collect();
+    let n: Vec<char> = new.chars().collect();
+    let prefix = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
+    let suffix = o[prefix..].iter().rev().zip(n[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
+    let (om, nm) = (&o[prefix..o.len() - suffix], &n[prefix..n.len() - suffix]);
+    if om.is_empty() || nm.is_empty() {
+        return vec![Splice { pos: prefix, delete: om.len(), insert: nm.iter().collect() }];
+    }
+    let diff = similar::capture_diff_slices_deadline(
+        similar::Algorithm::Myers,
+        om,
+        nm,
+        Some(std::time::Instant::now() + std::time::Duration::from_millis(50)),
+    );
+    let mut out: Vec<Splice> = Vec::new();
+    for op in diff {
+        let (tag, or, nr) = op.as_tag_tuple();
+        if tag == similar::DiffTag::Equal {
+            continue;
+        }
+        let s = Splice { pos: prefix + or.start, delete: or.len(), insert: nm[nr].iter().collect() };
+        match out.last_mut() {
+            Some(last) if last.pos + last.delete == s.pos => {
+                last.delete += s.delete;
+                last.insert.push_str(&s.insert);
+            }
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// Marks a note deleted.
+pub fn mark_deleted(doc: &mut AutoCommit, now: i64) -> Result<()> {
+    doc.put(ROOT, "deleted", true).map_err(doc_err)?;
+    doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
+    Ok(())
+}
+
+/// Sets `updated_at`.
+pub fn touch(doc: &mut AutoCommit, now: i64) -> Result<()> {
+    doc.put(ROOT, "updated_at", now).map_err(doc_err)
+}
+
+/// Commits pending operations and returns the new change's bytes, if any.
+pub fn take_change(doc: &mut AutoCommit) -> Option<Vec<u8>> {
+    doc.commit()?;
+    doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn apply(old: &str, new: &str) -> String {
+        let mut chars: Vec<char> = old.chars().collect();
+        for s in splices(old, new).into_iter().rev() {
+            chars.splice(s.pos..s.pos + s.delete, s.insert.chars());
+        }
+        chars.into_iter().collect()
+    }
+
+    #[test]
+    fn splice_table() {
+        let cases = [
+            ("", "abc", vec![Splice { pos: 0, delete: 0, insert: "abc".into() }]),
+            ("abc", "", vec![Splice { pos: 0, delete: 3, insert: "".into() }]),
+            ("hello world", "hello brave world", vec![Splice { pos: 6, delete: 0, insert: "brave ".into() }]),
+            ("aXbYc", "a1b2c", vec![Splice { pos: 1, delete: 1, insert: "1".into() }, Splice { pos: 3, delete: 1, insert: "2".into() }]),
+            ("héllo", "hèllo", vec![Splice { pos: 1, delete: 1, insert: "è".into() }]),
+        ];
+        for (old, new, want) in cases {
+            assert_eq!(splices(old, new), want, "{old:?} -> {new:?}");
+        }
+    }
+
+    #[test]
+    fn concurrent_edits_in_different_places_both_survive() {
+        let a = Uuid::new_v4();
+        let b = Uuid::new_v4();
+        let mut da = new_doc(&a);
+        create(&mut da, "T", "first line\nsecond line\nthird line", 1).unwrap();
+        da.commit();
+        let mut db = load(&da.save(), &b).unwrap();
+        set_text(&mut da, "body", "FIRST line\nsecond line\nthird line").unwrap();
+        set_text(&mut db, "body", "first line\nsecond line\nthird LINE").unwrap();
+        da.commit();
+        db.commit();
+        da.merge(&mut db).unwrap();
+        assert_eq!(read(&da).body, "FIRST line\nsecond line\nthird LINE");
+    }
+
+    proptest! {
+        #[test]
+        fn splices_transform(old in "[a-c é\n]{0,30}", new in "[a-c é\n]{0,30}") {
+            prop_assert_eq!(apply(&old, &new), new);
+        }
+    }
+}

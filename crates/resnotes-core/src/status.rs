@@ -1,0 +1,163 @@
+//! Read-only views for `status`, `log` and the app's sync panel: counts of pending and synced
+//! entries per target, last success and errors, and recent log entries with per-target state.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::workspace::Workspace;
+
+/// Overall status of this device's workspace.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// This device.
+    pub client_id: String,
+    /// The workspace.
+    pub workspace_id: String,
+    /// Whether entries are age-encrypted.
+    pub encrypted: bool,
+    /// Live notes.
+    pub notes: u64,
+    /// Entries in the local log (all devices).
+    pub entries: u64,
+    /// Entries not yet on every target.
+    pub pending: u64,
+    /// Per-target state.
+    pub targets: Vec<TargetStatus>,
+}
+
+/// One target's state.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetStatus {
+    /// Target id.
+    pub id: String,
+    /// `folder`.
+    pub kind: String,
+    /// Where it is.
+    pub location: String,
+    /// Entries this device holds that the target lacks.
+    pub pending: u64,
+    /// Entries known to be on the target.
+    pub synced: u64,
+    /// Last cycle that reached the target (ms), if any.
+    pub last_ok: Option<i64>,
+    /// Last error or problem, in plain words.
+    pub last_error: Option<String>,
+    /// When it happened (ms).
+    pub last_error_at: Option<i64>,
+    /// Entries that could not be read from this target yet.
+    pub entry_errors: Vec<EntryProblem>,
+}
+
+/// An entry that failed to arrive or verify.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntryProblem {
+    /// Writing device.
+    pub client: String,
+    /// Index.
+    pub index: u64,
+    /// What went wrong.
+    pub message: String,
+    /// Tries so far.
+    pub attempts: u64,
+}
+
+/// One row of `log`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogItem {
+    /// Writing device.
+    pub client: String,
+    /// Whether this device wrote it.
+    pub own: bool,
+    /// Index in that device's log.
+    pub index: u64,
+    /// Writer's time (ms).
+    pub timestamp: i64,
+    /// Lamport clock.
+    pub lamport: u64,
+    /// Size of the stored (encrypted) bytes.
+    pub size: u64,
+    /// State on each target.
+    pub targets: Vec<EntryState>,
+}
+
+/// An entry's state on a target.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntryState {
+    /// Target id.
+    pub target: String,
+    /// `pending` or `synced`.
+    pub state: &'static str,
+}
+
+const PENDING_ON: &str = "SELECT COUNT(*) FROM log l LEFT JOIN remote_present r ON r.target_id = ?1 AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto";
+
+impl Workspace {
+    /// The status shown by `resnotes status` and the sync panel.
+    pub fn status(&self) -> Result<Status> {
+        let c = &self.conn;
+        let notes: i64 = c.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get(0))?;
+        let entries: i64 = c.query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0))?;
+        let pending: i64 = c.query_row(
+            "SELECT COUNT(*) FROM log l WHERE EXISTS (SELECT 1 FROM targets t LEFT JOIN remote_present r ON r.target_id = t.id AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto)",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut targets = Vec::new();
+        for t in self.targets()? {
+            let p: i64 = c.query_row(PENDING_ON, [&t.id], |r| r.get(0))?;
+            let (last_ok, last_error, last_error_at) = c.query_row("SELECT last_ok, last_error, last_error_at FROM targets WHERE id = ?1", [&t.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let mut st = c.prepare("SELECT client_id, idx, message, attempts FROM entry_errors WHERE target_id = ?1 ORDER BY client_id, idx")?;
+            let entry_errors = st
+                .query_map([&t.id], |r| Ok(EntryProblem { client: r.get(0)?, index: r.get::<_, i64>(1)? as u64, message: r.get(2)?, attempts: r.get::<_, i64>(3)? as u64 }))?
+                .collect::<rusqlite::Result<_>>()?;
+            targets.push(TargetStatus {
+                id: t.id,
+                kind: t.kind,
+                location: t.location,
+                pending: p as u64,
+                synced: (entries - p) as u64,
+                last_ok,
+                last_error,
+                last_error_at,
+                entry_errors,
+            });
+        }
+        Ok(Status {
+            client_id: self.client.to_string(),
+            workspace_id: self.workspace.to_string(),
+            encrypted: self.key.is_encrypted(),
+            notes: notes as u64,
+            entries: entries as u64,
+            pending: pending as u64,
+            targets,
+        })
+    }
+
+    /// The newest `limit` log entries (by Lamport clock), with their state on each target.
+    pub fn log_items(&self, limit: usize) -> Result<Vec<LogItem>> {
+        let targets = self.targets()?;
+        let mut st = self.conn.prepare(
+            "SELECT client_id, idx, timestamp, lamport, length(data) FROM log ORDER BY lamport DESC, client_id, idx DESC LIMIT ?1",
+        )?;
+        let rows = st.query_map(params![limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, r.get::<_, i64>(3)? as u64, r.get::<_, i64>(4)? as u64))
+        })?;
+        let me = self.client.to_string();
+        let mut out = Vec::new();
+        for row in rows {
+            let (client, index, timestamp, lamport, size) = row?;
+            let mut states = Vec::new();
+            for t in &targets {
+                let upto: Option<i64> = self
+                    .conn
+                    .query_row("SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2", params![t.id, client], |r| r.get(0))
+                    .ok();
+                let synced = upto.is_some_and(|u| index as i64 <= u);
+                states.push(EntryState { target: t.id.clone(), state: if synced { "synced" } else { "pending" } });
+            }
+            out.push(LogItem { own: client == me, client, index, timestamp, lamport, size, targets: states });
+        }
+        Ok(out)
+    }
+}

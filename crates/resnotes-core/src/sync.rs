@@ -1,0 +1,367 @@
+//! The sync executor: surveys a target, runs the pure plan from `plan`, reads/verifies/applies
+//! pulled entries in batches and writes pushed entries verbatim. One target's failure never stops
+//! another; one client's bad entry never stops another client's entries.
+
+use std::collections::BTreeSet;
+
+use rusqlite::TransactionBehavior;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::entry::{self, Expected, ZERO_HASH};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::path::{self, Kind};
+use crate::plan::{self, ClientView, Op};
+use crate::store;
+use crate::transport::{Folder, Transport, TransportError};
+use crate::workspace::{Target, Workspace};
+use crate::materialize;
+
+/// Entries verified before they are applied in one transaction.
+const PULL_BATCH: usize = 256;
+/// Entries written per folder batch.
+const PUSH_BATCH: usize = 256;
+
+/// What happened during a sync, for the CLI, the app's event stream and logs.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// A target's cycle begins.
+    TargetStarted { target: String },
+    /// Entries of a client were pulled and applied.
+    Pulled { target: String, client: String, count: u64 },
+    /// Entries were written to the target.
+    Pushed { target: String, count: u64 },
+    /// Something the user should know about (bad entry, gap, repaired folder).
+    Problem { target: String, message: String },
+    /// A target's cycle ended.
+    TargetFinished { target: String, ok: bool },
+}
+
+/// The outcome of one target's cycle.
+#[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
+pub struct TargetReport {
+    /// Target id.
+    pub target: String,
+    /// Location.
+    pub location: String,
+    /// Entries pulled and applied.
+    pub pulled: u64,
+    /// Entries written.
+    pub pushed: u64,
+    /// Per-entry problems (bad entries, gaps, repairs); the cycle went on.
+    pub problems: Vec<String>,
+    /// A failure that stopped this target's cycle.
+    pub error: Option<String>,
+}
+
+impl TargetReport {
+    /// True when the target is fully in step (no error, no problem).
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.problems.is_empty()
+    }
+}
+
+/// State carried from a target's pull phase to its push phase.
+struct Survey {
+    manifest: Manifest,
+    views: Vec<ClientView>,
+}
+
+impl Workspace {
+    /// Opens the transport of a configured target.
+    pub fn transport_for(&self, target: &Target) -> Box<dyn Transport> {
+        Box::new(Folder::new(&target.location))
+    }
+
+    /// One sync cycle with every target: pull from all, then push to all, so entries pulled
+    /// from one target are relayed to the others in the same cycle.
+    pub fn sync_all(&mut self, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+        let targets = self.targets()?;
+        let transports: Vec<_> = targets.iter().map(|t| self.transport_for(t)).collect();
+        let pairs: Vec<(&Target, &dyn Transport)> = targets.iter().zip(transports.iter().map(|b| b.as_ref())).collect();
+        self.sync_with(&pairs, on_event)
+    }
+
+    /// One sync cycle with the given targets and transports.
+    pub fn sync_with(&mut self, targets: &[(&Target, &dyn Transport)], on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+        let mut reports: Vec<TargetReport> = Vec::new();
+        let mut surveys = Vec::new();
+        for (t, tr) in targets {
+            on_event(SyncEvent::TargetStarted { target: t.id.clone() });
+            let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
+            let survey = match self.survey(t, *tr, &mut rep) {
+                Ok(s) => {
+                    if let Err(e) = self.run_ops(t, *tr, &s, true, &mut rep, on_event) {
+                        rep.error = Some(e.to_string());
+                    }
+                    Some(s)
+                }
+                Err(e) => {
+                    rep.error = Some(e.to_string());
+                    None
+                }
+            };
+            surveys.push(survey);
+            reports.push(rep);
+        }
+        for (((t, tr), survey), rep) in targets.iter().zip(surveys).zip(reports.iter_mut()) {
+            if let (Some(mut s), None) = (survey, &rep.error) {
+                // Refresh local heads after every target's pulls, then push.
+                let heads = store::heads(&self.conn)?;
+                let mut known: BTreeSet<Uuid> = s.views.iter().map(|v| v.client).collect();
+                for v in s.views.iter_mut() {
+                    v.local_head = heads.iter().find(|(c, _)| *c == v.client).map(|(_, i)| *i);
+                    // Pulls may have advanced what the target is known to hold.
+                    let stored = store::remote_upto(&self.conn, &t.id, &v.client)?;
+                    v.remote_known_present = v.remote_known_present || stored != v.remote_known;
+                    v.remote_known = stored;
+                }
+                for (c, h) in heads {
+                    if known.insert(c) {
+                        s.views.push(ClientView { client: c, local_head: Some(h), remote_known: None, remote_known_present: false, remote_has_folder: false });
+                    }
+                }
+                if let Err(e) = self.run_ops(t, *tr, &s, false, rep, on_event) {
+                    rep.error = Some(e.to_string());
+                }
+            }
+            let now = self.now();
+            match (&rep.error, rep.problems.is_empty()) {
+                (None, true) => {
+                    self.conn.execute("UPDATE targets SET last_ok = ?1, last_error = NULL, last_error_at = NULL WHERE id = ?2", rusqlite::params![now, t.id])?;
+                }
+                (None, false) => {
+                    self.conn.execute(
+                        "UPDATE targets SET last_ok = ?1, last_error = ?2, last_error_at = ?1 WHERE id = ?3",
+                        rusqlite::params![now, rep.problems.join(" "), t.id],
+                    )?;
+                }
+                (Some(e), _) => {
+                    self.conn.execute("UPDATE targets SET last_error = ?1, last_error_at = ?2 WHERE id = ?3", rusqlite::params![e, now, t.id])?;
+                }
+            }
+            on_event(SyncEvent::TargetFinished { target: t.id.clone(), ok: rep.ok() });
+        }
+        Ok(reports)
+    }
+
+    fn survey(&mut self, t: &Target, tr: &dyn Transport, rep: &mut TargetReport) -> Result<Survey> {
+        tr.check()?;
+        let location = tr.location();
+        let manifest = match tr.read("index.json")? {
+            Some(bytes) => {
+                let m = Manifest::parse(&bytes, &location)?;
+                if m.workspace_id != self.workspace {
+                    return Err(Error::ForeignWorkspace { location, found: m.workspace_id.to_string() });
+                }
+                m
+            }
+            None => {
+                // The folder was emptied or replaced: write our copy of index.json back.
+                let text = store::meta(&self.conn, "manifest")?.ok_or_else(|| Error::NotAWorkspace(location.clone()))?;
+                let m = Manifest::parse(text.as_bytes(), "local copy")?;
+                tr.write_new("index.json", &m.to_bytes())?;
+                rep.problems.push(format!("{location} had no index.json; it was written again."));
+                m
+            }
+        };
+        let remote_clients: BTreeSet<Uuid> = tr.list("")?.iter().filter_map(|n| path::parse_client_dir(n)).collect();
+        let heads = store::heads(&self.conn)?;
+        let mut clients: BTreeSet<Uuid> = remote_clients.clone();
+        clients.extend(heads.iter().map(|(c, _)| *c));
+        let mut views = Vec::new();
+        for c in clients {
+            let remote_known = store::remote_upto(&self.conn, &t.id, &c)?;
+            let remote_known_present = match remote_known {
+                Some(i) if remote_clients.contains(&c) => tr.exists(&entry_path(&manifest, &c, i))?,
+                _ => false,
+            };
+            views.push(ClientView {
+                client: c,
+                local_head: heads.iter().find(|(h, _)| *h == c).map(|(_, i)| *i),
+                remote_known,
+                remote_known_present,
+                remote_has_folder: remote_clients.contains(&c),
+            });
+        }
+        Ok(Survey { manifest, views })
+    }
+
+    fn run_ops(&mut self, t: &Target, tr: &dyn Transport, s: &Survey, pulls: bool, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+        for op in plan::plan(&s.views) {
+            match op {
+                Op::Pull { client, from } if pulls => {
+                    let n = self.pull_client(t, tr, &s.manifest, &client, from, rep, on_event)?;
+                    rep.pulled += n;
+                }
+                Op::WentBackwards { client, had } if !pulls => {
+                    let msg = format!(
+                        "{} lost entries of device {} it held before (up to entry {had}), perhaps restored from an old backup; they are being written again.",
+                        tr.location(),
+                        short(&client)
+                    );
+                    store::set_remote_upto(&self.conn, &t.id, &client, None)?;
+                    on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                    rep.problems.push(msg);
+                }
+                Op::Push { client, from, to } if !pulls => {
+                    let n = self.push_client(t, tr, &s.manifest, &client, from, to, rep, on_event)?;
+                    rep.pushed += n;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pull_client(&mut self, t: &Target, tr: &dyn Transport, m: &Manifest, client: &Uuid, from: u64, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<u64> {
+        let mut prev = if from == 0 { ZERO_HASH } else { store::entry_hash(&self.conn, client, from - 1)?.unwrap_or(ZERO_HASH) };
+        let mut batch: Vec<(store::LogRow, Vec<u8>, Vec<entry::NoteChange>)> = Vec::new();
+        let mut total = 0u64;
+        let mut n = from;
+        loop {
+            let p = entry_path(m, client, n);
+            let bytes = match tr.read(&p) {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    if tr.exists(&entry_path(m, client, n + 1))? {
+                        let msg = format!("entry {n} from device {} is missing on {} while later ones exist; waiting for it.", short(client), tr.location());
+                        store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
+                        on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                        rep.problems.push(msg);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // Unreadable file (permissions, I/O): this client waits, others go on.
+                    let msg = format!("entry {n} from device {} could not be read: {e}; will retry.", short(client));
+                    store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
+                    rep.problems.push(msg);
+                    break;
+                }
+            };
+            let want = Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
+            let checked = entry::open(&bytes, &self.key, &want).and_then(|e| {
+                materialize::validate(&e.changes).map_err(entry::EntryError::Malformed)?;
+                Ok(e)
+            });
+            match checked {
+                Ok(e) => {
+                    prev = e.hash;
+                    let h = &e.header;
+                    let row = store::LogRow { client: *client, index: n, timestamp: h.timestamp, lamport: h.lamport, hash: e.hash, prev_hash: h.prev_hash };
+                    batch.push((row, bytes, e.changes));
+                    n += 1;
+                }
+                Err(err) => {
+                    let msg = format!("entry {n} from device {} {err}", short(client));
+                    let msg = if msg.ends_with('.') { msg } else { format!("{msg}.") };
+                    store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
+                    on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                    rep.problems.push(msg);
+                    break;
+                }
+            }
+            if batch.len() >= PULL_BATCH {
+                total += self.apply_batch(t, client, std::mem::take(&mut batch))?;
+                on_event(SyncEvent::Pulled { target: t.id.clone(), client: client.to_string(), count: total });
+            }
+        }
+        if !batch.is_empty() {
+            total += self.apply_batch(t, client, batch)?;
+            on_event(SyncEvent::Pulled { target: t.id.clone(), client: client.to_string(), count: total });
+        }
+        Ok(total)
+    }
+
+    fn apply_batch(&mut self, t: &Target, client: &Uuid, batch: Vec<(store::LogRow, Vec<u8>, Vec<entry::NoteChange>)>) -> Result<u64> {
+        let now = self.now();
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let head = store::head(&tx, client)?.map(|(i, _)| i);
+        let mut changes = Vec::new();
+        let mut added = 0;
+        let mut last = None;
+        for (row, bytes, ch) in batch {
+            last = Some(row.index);
+            if head.is_some_and(|h| row.index <= h) {
+                continue; // another process on this data dir got it first
+            }
+            store::insert_entry(&tx, &row, &bytes, now)?;
+            changes.extend(ch);
+            added += 1;
+        }
+        materialize::apply(&tx, &self.client, &changes)?;
+        if let Some(last) = last {
+            let upto = store::remote_upto(&tx, &t.id, client)?.map_or(last, |u| u.max(last));
+            store::set_remote_upto(&tx, &t.id, client, Some(upto))?;
+            store::clear_entry_errors(&tx, &t.id, client, last)?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_client(&mut self, t: &Target, tr: &dyn Transport, m: &Manifest, client: &Uuid, from: u64, to: u64, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<u64> {
+        let mut written = 0;
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start + PUSH_BATCH as u64 - 1);
+            let mut files = Vec::new();
+            for i in start..=end {
+                let data = store::entry_data(&self.conn, client, i)?.ok_or_else(|| Error::Invalid(format!("local log lacks entry {i} of {client}")))?;
+                files.push((entry_path(m, client, i), data));
+            }
+            let results = tr.write_batch(&files);
+            let mut upto = if start == 0 { None } else { Some(start - 1) };
+            let mut stop = None;
+            for (i, r) in (start..=end).zip(results) {
+                match r {
+                    Ok(w) => {
+                        if w == crate::transport::Written::Created {
+                            written += 1;
+                        }
+                        upto = Some(i);
+                    }
+                    Err(TransportError::Conflict { .. }) => {
+                        let msg = format!(
+                            "{} holds different bytes for entry {i} of device {} than this device; it was left untouched (was this data dir restored from an old backup?).",
+                            tr.location(),
+                            short(client)
+                        );
+                        on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                        rep.problems.push(msg);
+                        stop = Some(None);
+                        break;
+                    }
+                    Err(e) => {
+                        stop = Some(Some(e));
+                        break;
+                    }
+                }
+            }
+            if let Some(u) = upto {
+                store::set_remote_upto(&self.conn, &t.id, client, Some(u))?;
+            }
+            on_event(SyncEvent::Pushed { target: t.id.clone(), count: written });
+            match stop {
+                Some(Some(e)) => return Err(e.into()),
+                Some(None) => break,
+                None => {}
+            }
+            start = end + 1;
+        }
+        Ok(written)
+    }
+}
+
+fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
+    path::entry_path(client, Kind::Changes, index, m.max_entries_per_folder, &m.change_extension)
+}
+
+/// The first 8 characters of a clientId, as shown to users.
+pub fn short(id: &Uuid) -> String {
+    id.to_string()[..8].to_string()
+}

@@ -1,0 +1,200 @@
+//! A shared folder (Dropbox, iCloud, Syncthing, a network share, a USB stick) as a target.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Transport, TransportError, Written};
+
+/// A workspace folder on the local file system.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    root: PathBuf,
+}
+
+impl Folder {
+    /// A folder target rooted at `root` (which must exist when syncing).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Folder { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn full(&self, path: &str) -> PathBuf {
+        let mut p = self.root.clone();
+        for part in path.split('/').filter(|s| !s.is_empty()) {
+            p.push(part);
+        }
+        p
+    }
+
+    fn fail(&self, op: &'static str, path: &str, e: impl ToString) -> TransportError {
+        TransportError::Failed { location: self.location(), op, path: path.to_string(), reason: e.to_string() }
+    }
+
+    /// Writes `bytes` to a hidden temp file beside `dest` and fsyncs it; returns the temp path.
+    fn stage(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<PathBuf, TransportError> {
+        let dir = dest.parent().expect("entry paths have a parent");
+        fs::create_dir_all(dir).map_err(|e| self.fail("create folder for", path, e))?;
+        let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
+        let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| self.fail("write", path, e))?;
+        let res = f.write_all(bytes).and_then(|_| f.sync_all());
+        if let Err(e) = res {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.fail("write", path, e));
+        }
+        Ok(tmp)
+    }
+
+    /// Moves a staged file into place unless `dest` exists; compares bytes when it does.
+    fn publish(&self, path: &str, tmp: &Path, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
+        if dest.exists() {
+            let _ = fs::remove_file(tmp);
+            return self.compare_existing(path, dest, bytes);
+        }
+        // hard_link fails if dest appeared meanwhile, so we never replace another writer's file;
+        // file systems without hard links (FAT, some network shares) fall back to rename.
+        match fs::hard_link(tmp, dest) {
+            Ok(()) => {
+                let _ = fs::remove_file(tmp);
+                Ok(Written::Created)
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(tmp);
+                self.compare_existing(path, dest, bytes)
+            }
+            Err(_) => match fs::rename(tmp, dest) {
+                Ok(()) => Ok(Written::Created),
+                Err(e) => {
+                    let _ = fs::remove_file(tmp);
+                    Err(self.fail("rename", path, e))
+                }
+            },
+        }
+    }
+
+    fn compare_existing(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
+        match fs::read(dest) {
+            Ok(existing) if existing == bytes => Ok(Written::AlreadyPresent),
+            Ok(_) => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            Err(e) => Err(self.fail("read", path, e)),
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Directory fsync makes the renames durable; not every platform/file system supports it.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+impl Transport for Folder {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn check(&self) -> Result<(), TransportError> {
+        match fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(TransportError::Unreachable { location: self.location(), reason: "not a folder".into() }),
+            Err(e) => Err(TransportError::Unreachable { location: self.location(), reason: e.to_string() }),
+        }
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
+        match fs::read(self.full(path)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.fail("read", path, e)),
+        }
+    }
+
+    fn exists(&self, path: &str) -> Result<bool, TransportError> {
+        match fs::metadata(self.full(path)) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.fail("stat", path, e)),
+        }
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, TransportError> {
+        let rd = match fs::read_dir(self.full(dir)) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(self.fail("list", dir, e)),
+        };
+        let mut names = Vec::new();
+        for item in rd {
+            let item = item.map_err(|e| self.fail("list", dir, e))?;
+            if let Some(n) = item.file_name().to_str() {
+                names.push(n.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
+        self.write_batch(&[(path.to_string(), bytes.to_vec())]).pop().expect("one result")
+    }
+
+    fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
+        // Stage and fsync every file first, then publish them all, then fsync each folder once.
+        let staged: Vec<_> = files
+            .iter()
+            .map(|(path, bytes)| {
+                let dest = self.full(path);
+                if dest.exists() {
+                    return Ok((None, dest));
+                }
+                self.stage(path, &dest, bytes).map(|t| (Some(t), dest))
+            })
+            .collect();
+        let mut dirs = std::collections::BTreeSet::new();
+        let results = files
+            .iter()
+            .zip(staged)
+            .map(|((path, bytes), st)| {
+                let (tmp, dest) = st?;
+                match tmp {
+                    None => self.compare_existing(path, &dest, bytes),
+                    Some(tmp) => {
+                        let r = self.publish(path, &tmp, &dest, bytes);
+                        if let Some(d) = dest.parent() {
+                            dirs.insert(d.to_path_buf());
+                        }
+                        r
+                    }
+                }
+            })
+            .collect();
+        for d in dirs {
+            sync_dir(&d);
+        }
+        results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_only_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Folder::new(dir.path());
+        assert_eq!(f.read("a/b/1.age").unwrap(), None);
+        assert_eq!(f.write_new("a/b/1.age", b"one").unwrap(), Written::Created);
+        assert_eq!(f.write_new("a/b/1.age", b"one").unwrap(), Written::AlreadyPresent);
+        assert!(matches!(f.write_new("a/b/1.age", b"two"), Err(TransportError::Conflict { .. })));
+        assert_eq!(f.read("a/b/1.age").unwrap().unwrap(), b"one");
+        assert_eq!(f.list("a/b").unwrap(), vec!["1.age".to_string()], "no temp file left behind");
+        assert_eq!(f.list("missing").unwrap(), Vec::<String>::new());
+        assert!(Folder::new(dir.path().join("nope")).check().is_err());
+    }
+}

@@ -1,0 +1,52 @@
+//! Moving bytes to and from a sync target. A transport knows paths and bytes, nothing of notes:
+//! the folder transport now, WebDAV next, and an in-memory fake that injects faults for tests.
+
+mod folder;
+mod memory;
+
+pub use folder::Folder;
+pub use memory::{Fault, Memory};
+
+/// A transport failure. Entries are never lost by one: the cycle is retried later.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// Cannot reach the target (folder missing / unmounted, server down).
+    #[error("{location} is not reachable: {reason}")]
+    Unreachable { location: String, reason: String },
+    /// A read or write failed.
+    #[error("{op} {path} on {location} failed: {reason}")]
+    Failed { location: String, op: &'static str, path: String, reason: String },
+    /// The target already holds other bytes under a name we want to write.
+    #[error("{location} holds different bytes for {path} than this device; the file was left untouched")]
+    Conflict { location: String, path: String },
+}
+
+/// What writing an entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The file is new.
+    Created,
+    /// The same bytes were already there.
+    AlreadyPresent,
+}
+
+/// A sync target's storage: relative `/`-separated paths, whole files, append-only.
+pub trait Transport: Send + Sync {
+    /// Human-readable location (folder path or URL without credentials).
+    fn location(&self) -> String;
+    /// Checks that the target is reachable (the root exists).
+    fn check(&self) -> Result<(), TransportError>;
+    /// Reads a whole file; `None` when it does not exist.
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError>;
+    /// True when a file exists.
+    fn exists(&self, path: &str) -> Result<bool, TransportError>;
+    /// Names directly inside a folder (`""` is the root); empty when the folder is missing.
+    fn list(&self, dir: &str) -> Result<Vec<String>, TransportError>;
+    /// Writes a new file atomically, creating parent folders. Never overwrites different bytes:
+    /// returns [`TransportError::Conflict`] instead.
+    fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError>;
+    /// Writes several new files; the folder transport fsyncs them as a batch.
+    fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
+        files.iter().map(|(p, b)| self.write_new(p, b)).collect()
+    }
+}

@@ -1,0 +1,485 @@
+//! A device's workspace in its data dir: opening, creating and joining, local edits (each one a
+//! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
+
+use std::path::{Path, PathBuf};
+
+use age::secrecy::{ExposeSecret, SecretString};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::crypto::{self, WorkspaceKey};
+use crate::entry::{self, Header, NoteChange, ZERO_HASH};
+use crate::error::{Error, Result};
+use crate::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
+use crate::transport::Transport;
+use crate::{materialize, note, store};
+
+/// File name of the database inside the data dir.
+pub const DB_FILE: &str = "resnotes.db";
+/// File name of the workspace key inside the data dir (readable only by the user).
+pub const KEY_FILE: &str = "workspace.key";
+/// Default scrypt work factor for wrapping the key with a passphrase (~1 s here).
+pub const DEFAULT_SCRYPT_LOG_N: u8 = 18;
+
+/// Source of the current time in ms since the Unix epoch; tests pass a fixed clock.
+pub type Clock = Box<dyn Fn() -> i64 + Send>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Box::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    })
+}
+
+/// One device's open workspace.
+pub struct Workspace {
+    dir: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) client: Uuid,
+    pub(crate) workspace: Uuid,
+    pub(crate) key: WorkspaceKey,
+    pub(crate) clock: Clock,
+}
+
+/// A note as shown to the user.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Note {
+    /// Note id (lowercase UUID).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last edit time (ms).
+    pub updated_at: i64,
+}
+
+/// A row of the notes list.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NoteSummary {
+    /// Note id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// First non-empty line of the body.
+    pub first_line: String,
+    /// Last edit time (ms).
+    pub updated_at: i64,
+}
+
+/// A configured sync target.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Target {
+    /// Short id used by `target remove`.
+    pub id: String,
+    /// `folder` (WebDAV comes later).
+    pub kind: String,
+    /// Folder path.
+    pub location: String,
+}
+
+fn write_key_file(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+impl Workspace {
+    /// Opens the workspace in `dir`, or [`Error::NoWorkspace`].
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with_clock(dir, system_clock())
+    }
+
+    /// Opens with a given clock.
+    pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<Self> {
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            return Err(Error::NoWorkspace(dir.to_path_buf()));
+        }
+        let conn = store::open(&db)?;
+        let get = |k: &str| -> Result<Uuid> {
+            store::meta(&conn, k)?.and_then(|v| Uuid::parse_str(&v).ok()).ok_or_else(|| Error::NoWorkspace(dir.to_path_buf()))
+        };
+        let client = get("client_id")?;
+        let workspace = get("workspace_id")?;
+        let key = match store::meta(&conn, "encryption")?.as_deref() {
+            Some("none") => WorkspaceKey::Plaintext,
+            _ => {
+                let path = dir.join(KEY_FILE);
+                let text = std::fs::read_to_string(&path).map_err(|_| Error::KeyFile(path.clone()))?;
+                WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
+            }
+        };
+        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock })
+    }
+
+    fn create(dir: &Path, client: Uuid, workspace: Uuid, key: WorkspaceKey, manifest: Option<&Manifest>, clock: Clock) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        if dir.join(DB_FILE).exists() {
+            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
+        }
+        if let Some(secret) = key.secret() {
+            write_key_file(&dir.join(KEY_FILE), &format!("{}\n", secret.expose_secret()))?;
+        }
+        let conn = store::open(&dir.join(DB_FILE))?;
+        store::set_meta(&conn, "client_id", &client.to_string())?;
+        store::set_meta(&conn, "workspace_id", &workspace.to_string())?;
+        store::set_meta(&conn, "encryption", if key.is_encrypted() { "age" } else { "none" })?;
+        if let Some(m) = manifest {
+            store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
+        }
+        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock })
+    }
+
+    /// Creates a new workspace for this device in `dir` (fails if one exists).
+    pub fn init(dir: &Path, plaintext: bool, clock: Clock) -> Result<Self> {
+        if dir.join(DB_FILE).exists() {
+            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
+        }
+        let workspace = Uuid::new_v4();
+        let key = if plaintext { WorkspaceKey::Plaintext } else { WorkspaceKey::generate(&workspace) };
+        Self::create(dir, Uuid::new_v4(), workspace, key, None, clock)
+    }
+
+    /// Joins the workspace found on `target` as a new device. The passphrase is checked before
+    /// anything is written; a wrong one leaves `dir` untouched.
+    pub fn join(dir: &Path, target: &dyn Transport, passphrase: Option<&str>, clock: Clock) -> Result<Self> {
+        if dir.join(DB_FILE).exists() {
+            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
+        }
+        target.check()?;
+        let bytes = target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
+        let m = Manifest::parse(&bytes, &target.location())?;
+        let key = match &m.encryption.key_wrap {
+            None => WorkspaceKey::Plaintext,
+            Some(wrap) => {
+                let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
+                let secret = crypto::unwrap_secret(&wrap.armored, pass)?;
+                let key = WorkspaceKey::parse(secret.expose_secret(), &m.workspace_id)?;
+                if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str()) {
+                    return Err(Error::BadManifest { location: target.location(), reason: "the wrapped key does not match the recipient".into() });
+                }
+                key
+            }
+        };
+        let ws = Self::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?;
+        ws.insert_target("folder", &target.location())?;
+        Ok(ws)
+    }
+
+    /// This device's clientId.
+    pub fn client_id(&self) -> Uuid {
+        self.client
+    }
+    /// The workspace id.
+    pub fn workspace_id(&self) -> Uuid {
+        self.workspace
+    }
+    /// The data dir.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    /// The workspace key (for the sync executor and tests).
+    pub fn key(&self) -> &WorkspaceKey {
+        &self.key
+    }
+    /// The database connection (read-only uses: UI queries, tests).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The identity line for `age -d -i`, or `None` for a plaintext workspace.
+    pub fn export_key(&self) -> Option<SecretString> {
+        self.key.secret()
+    }
+
+    /// The `index.json` every target of this workspace carries; created on first need (which
+    /// needs the passphrase that new devices will use to join).
+    pub fn manifest(&self, passphrase: Option<&str>, log_n: u8) -> Result<Manifest> {
+        if let Some(text) = store::meta(&self.conn, "manifest")? {
+            return Manifest::parse(text.as_bytes(), "local copy");
+        }
+        let (encryption, authentication) = match self.key.secret() {
+            None => (
+                Encryption { method: "none".into(), recipients: vec![], key_wrap: None },
+                Authentication { method: "none".into() },
+            ),
+            Some(secret) => {
+                let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
+                if pass.chars().count() < crypto::MIN_PASSPHRASE_LEN {
+                    return Err(Error::WeakPassphrase(crypto::MIN_PASSPHRASE_LEN));
+                }
+                let armored = crypto::wrap_secret(&secret, pass, log_n)?;
+                (
+                    Encryption {
+                        method: "age-x25519".into(),
+                        recipients: vec![self.key.recipient().unwrap_or_default()],
+                        key_wrap: Some(KeyWrap { method: "age-scrypt".into(), armored }),
+                    },
+                    Authentication { method: "hmac-sha256".into() },
+                )
+            }
+        };
+        let m = Manifest {
+            format: manifest::FORMAT_NAME.into(),
+            format_version: manifest::FORMAT_VERSION,
+            app: "resilient-notes".into(),
+            workspace_id: self.workspace,
+            created_by: self.client,
+            created_at: self.now(),
+            max_entries_per_folder: crate::path::MAX_ENTRIES_PER_FOLDER,
+            change_extension: self.key.extension().into(),
+            encryption,
+            authentication,
+        };
+        store::set_meta(&self.conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
+        Ok(m)
+    }
+
+    /// Adds a folder target. An empty folder becomes a shared workspace (its `index.json` is
+    /// written); a folder of this workspace is accepted; anything else is refused.
+    pub fn add_folder_target(&self, target: &dyn Transport, passphrase: Option<&str>, log_n: u8) -> Result<Target> {
+        target.check()?;
+        let location = target.location();
+        if self.targets()?.iter().any(|t| t.location == location) {
+            return Err(Error::DuplicateTarget(location));
+        }
+        match target.read("index.json")? {
+            Some(bytes) => {
+                let m = Manifest::parse(&bytes, &location)?;
+                if m.workspace_id != self.workspace {
+                    return Err(Error::ForeignWorkspace { location, found: m.workspace_id.to_string() });
+                }
+            }
+            None => {
+                let visible = target.list("")?.into_iter().filter(|n| !crate::path::is_ignored_name(n)).count();
+                if visible > 0 {
+                    return Err(Error::FolderNotEmpty(location));
+                }
+                let m = self.manifest(passphrase, log_n)?;
+                target.write_new("index.json", &m.to_bytes())?;
+            }
+        }
+        self.insert_target("folder", &location)
+    }
+
+    fn insert_target(&self, kind: &str, location: &str) -> Result<Target> {
+        let id = Uuid::new_v4().simple().to_string()[..8].to_string();
+        self.conn.execute(
+            "INSERT INTO targets (id, kind, location, added_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, kind, location, self.now()],
+        )?;
+        Ok(Target { id, kind: kind.into(), location: location.into() })
+    }
+
+    /// All targets, oldest first.
+    pub fn targets(&self) -> Result<Vec<Target>> {
+        let mut st = self.conn.prepare("SELECT id, kind, location FROM targets ORDER BY added_at, id")?;
+        let rows = st.query_map([], |r| Ok(Target { id: r.get(0)?, kind: r.get(1)?, location: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Finds a target by id, id prefix or location.
+    pub fn find_target(&self, query: &str) -> Result<Target> {
+        let all = self.targets()?;
+        let hits: Vec<_> = all.iter().filter(|t| t.id.starts_with(query) || t.location == query).collect();
+        match hits.as_slice() {
+            [one] => Ok((*one).clone()),
+            _ => Err(Error::NoSuchTarget(query.to_string())),
+        }
+    }
+
+    /// Removes a target (its files stay where they are).
+    pub fn remove_target(&self, query: &str) -> Result<Target> {
+        let t = self.find_target(query)?;
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM targets WHERE id = ?1", [&t.id])?;
+        tx.execute("DELETE FROM remote_present WHERE target_id = ?1", [&t.id])?;
+        tx.execute("DELETE FROM entry_errors WHERE target_id = ?1", [&t.id])?;
+        tx.commit()?;
+        Ok(t)
+    }
+
+    /// Resolves a full id or unique prefix to a note id (deleted notes included).
+    pub fn resolve(&self, query: &str) -> Result<Uuid> {
+        let q = query.trim().to_lowercase();
+        if q.is_empty() || !q.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(Error::NoSuchNote(query.to_string()));
+        }
+        let mut st = self.conn.prepare("SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2")?;
+        let ids: Vec<String> = st.query_map([&q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        match ids.as_slice() {
+            [one] => Uuid::parse_str(one).map_err(|_| Error::NoSuchNote(query.to_string())),
+            [] => Err(Error::NoSuchNote(query.to_string())),
+            _ => Err(Error::AmbiguousId(query.to_string())),
+        }
+    }
+
+    /// Applies a local edit to one note in a single transaction: the doc changes, the new log
+    /// entry and the derived row are durable when this returns.
+    fn write_local(&mut self, id: &Uuid, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
+        let now = self.now();
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut doc = materialize::load_doc(&tx, id, &self.client)?.unwrap_or_else(|| note::new_doc(&self.client));
+        if !mutate(&mut doc, now)? {
+            return Ok(false);
+        }
+        let Some(change) = note::take_change(&mut doc) else { return Ok(false) };
+        let changes = [NoteChange { note: *id, change }];
+        append_own_entry(&tx, self, &changes, now)?;
+        materialize::store_doc(&tx, id, &mut doc)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Creates a note; returns its id.
+    pub fn new_note(&mut self, title: &str, body: &str) -> Result<Uuid> {
+        let id = Uuid::new_v4();
+        self.write_local(&id, |doc, now| note::create(doc, title, body, now).map(|_| true))?;
+        Ok(id)
+    }
+
+    /// Edits title and/or body (as text splices). Returns false when nothing changed.
+    pub fn edit_note(&mut self, query: &str, title: Option<&str>, body: Option<&str>) -> Result<bool> {
+        let id = self.resolve(query)?;
+        self.write_local(&id, |doc, now| {
+            let mut changed = false;
+            if let Some(t) = title {
+                changed |= note::set_text(doc, "title", t)?;
+            }
+            if let Some(b) = body {
+                changed |= note::set_text(doc, "body", b)?;
+            }
+            if changed {
+                note::touch(doc, now)?;
+            }
+            Ok(changed)
+        })
+    }
+
+    /// Deletes a note (the deletion is itself an edit that syncs).
+    pub fn delete_note(&mut self, query: &str) -> Result<Uuid> {
+        let id = self.resolve(query)?;
+        self.write_local(&id, |doc, now| note::mark_deleted(doc, now).map(|_| true))?;
+        Ok(id)
+    }
+
+    /// One note (deleted notes are reported as missing).
+    pub fn note(&self, query: &str) -> Result<Note> {
+        let id = self.resolve(query)?;
+        let row = self
+            .conn
+            .query_row("SELECT id, title, body, created_at, updated_at, deleted FROM notes WHERE id = ?1", [id.to_string()], |r| {
+                Ok((Note { id: r.get(0)?, title: r.get(1)?, body: r.get(2)?, created_at: r.get(3)?, updated_at: r.get(4)? }, r.get::<_, bool>(5)?))
+            })
+            .optional()?;
+        match row {
+            Some((n, false)) => Ok(n),
+            _ => Err(Error::NoSuchNote(query.to_string())),
+        }
+    }
+
+    /// Live notes, newest edit first, optionally only the first `limit`.
+    pub fn list(&self, limit: Option<usize>) -> Result<Vec<NoteSummary>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, title, substr(body, 1, 400), updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
+            let body: String = r.get(2)?;
+            let first_line = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
+            Ok(NoteSummary { id: r.get(0)?, title: r.get(1)?, first_line, updated_at: r.get(3)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Drops every derived table and rebuilds it from the log alone. Returns entries replayed.
+    pub fn rebuild(&mut self) -> Result<u64> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        tx.execute_batch("DELETE FROM notes; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors;")?;
+        let mut count = 0u64;
+        let mut batch = Vec::new();
+        {
+            let mut st = tx.prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let (c, i, data): (String, i64, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let plain = self.key.open(&data).map_err(|_| Error::Crypto(format!("log entry {i} of {c} cannot be decrypted with this device's key")))?;
+                let e = entry::decode(&plain, &self.key)?;
+                batch.extend(e.changes);
+                count += 1;
+                if batch.len() >= 2000 {
+                    materialize::apply(&tx, &self.client, &batch)?;
+                    batch.clear();
+                }
+            }
+        }
+        materialize::apply(&tx, &self.client, &batch)?;
+        tx.commit()?;
+        Ok(count)
+    }
+}
+
+/// Builds, seals and appends this device's next entry inside `tx`.
+pub(crate) fn append_own_entry(tx: &Connection, ws: &Workspace, changes: &[NoteChange], now: i64) -> Result<u64> {
+    let (index, prev_hash) = match store::head(tx, &ws.client)? {
+        Some((i, h)) => (i + 1, h),
+        None => (0, ZERO_HASH),
+    };
+    let header = Header { workspace: ws.workspace, client: ws.client, index, timestamp: now, lamport: store::max_lamport(tx)? + 1, prev_hash };
+    let (bytes, hash) = entry::seal(&header, changes, &ws.key)?;
+    let row = store::LogRow { client: ws.client, index, timestamp: now, lamport: header.lamport, hash, prev_hash };
+    store::insert_entry(tx, &row, &bytes, now)?;
+    Ok(index)
+}
+
+/// Checks that a folder can become a new shared workspace (reachable and empty but for junk).
+pub fn check_new_shared_folder(target: &dyn Transport) -> Result<()> {
+    target.check()?;
+    if let Some(bytes) = target.read("index.json")? {
+        let m = Manifest::parse(&bytes, &target.location())?;
+        return Err(Error::Invalid(format!(
+            "{} already holds workspace {}; join it with `resnotes join --folder`",
+            target.location(),
+            m.workspace_id
+        )));
+    }
+    if target.list("")?.iter().any(|n| !crate::path::is_ignored_name(n)) {
+        return Err(Error::FolderNotEmpty(target.location()));
+    }
+    Ok(())
+}
+
+/// Refuses passphrases too short to protect the workspace key.
+pub fn check_passphrase(p: &str) -> Result<()> {
+    if p.chars().count() < crypto::MIN_PASSPHRASE_LEN {
+        return Err(Error::WeakPassphrase(crypto::MIN_PASSPHRASE_LEN));
+    }
+    Ok(())
+}
+
+/// True when joining the workspace on `target` needs a passphrase (it is encrypted).
+pub fn needs_passphrase(target: &dyn Transport) -> Result<bool> {
+    target.check()?;
+    let bytes = target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
+    Ok(Manifest::parse(&bytes, &target.location())?.encryption.key_wrap.is_some())
+}
+
+impl Workspace {
+    /// True once this workspace's `index.json` exists (adding more targets needs no passphrase).
+    pub fn manifest_known(&self) -> Result<bool> {
+        Ok(store::meta(&self.conn, "manifest")?.is_some() || !self.key.is_encrypted())
+    }
+}
