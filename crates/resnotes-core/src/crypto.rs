@@ -141,9 +141,11 @@ impl WorkspaceKey {
 
 fn classify(e: &age::DecryptError, file: &[u8]) -> OpenFailure {
     match e {
-        age::DecryptError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            OpenFailure::Incomplete
-        }
+        // Payload errors surface as I/O errors from age's stream reader.
+        age::DecryptError::Io(_) => OpenFailure::Incomplete,
+        // The header opened with our key, so the payload is ours: a failing last chunk means the
+        // file is cut short (still being copied) or damaged; either way it is retried.
+        age::DecryptError::DecryptionFailed => OpenFailure::Incomplete,
         // A header cut short parses as an invalid header; a complete header always ends with the
         // `---` MAC line followed by payload bytes.
         age::DecryptError::InvalidHeader if !contains(file, b"\n--- ") => OpenFailure::Incomplete,

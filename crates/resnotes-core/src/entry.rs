@@ -60,7 +60,7 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
     /// Still being copied: retry later.
-    #[error("the file is incomplete (probably still being copied); will retry")]
+    #[error("is incomplete (still being copied, or damaged); will retry")]
     Incomplete,
     /// Decryption failed.
     #[error("could not be decrypted ({0}); will retry")]

@@ -126,13 +126,24 @@ pub fn splices(old: &str, new: &str) -> Vec<Splice> {
         nm,
         Some(std::time::Instant::now() + std::time::Duration::from_millis(50)),
     );
+    // Positions are tracked from the ops' lengths alone (the ops come in order).
     let mut out: Vec<Splice> = Vec::new();
+    let (mut opos, mut npos) = (0usize, 0usize);
     for op in diff {
         let (tag, or, nr) = op.as_tag_tuple();
-        if tag == similar::DiffTag::Equal {
-            continue;
-        }
-        let s = Splice { pos: prefix + or.start, delete: or.len(), insert: nm[nr].iter().collect() };
+        let (olen, nlen) = match tag {
+            similar::DiffTag::Equal => {
+                opos += or.len();
+                npos += or.len();
+                continue;
+            }
+            similar::DiffTag::Delete => (or.len(), 0),
+            similar::DiffTag::Insert => (0, nr.len()),
+            similar::DiffTag::Replace => (or.len(), nr.len()),
+        };
+        let s = Splice { pos: prefix + opos, delete: olen, insert: nm[npos..npos + nlen].iter().collect() };
+        opos += olen;
+        npos += nlen;
         match out.last_mut() {
             Some(last) if last.pos + last.delete == s.pos => {
                 last.delete += s.delete;
