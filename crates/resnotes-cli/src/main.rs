@@ -219,7 +219,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let ws = Workspace::init(&dir, plaintext, system_clock())?;
             if let Some(f) = folder {
-                ws.add_folder_target(&Folder::new(&f), pass.as_deref(), scrypt_log_n())?;
+                ws.add_target("folder", &Folder::new(&f), pass.as_deref(), scrypt_log_n())?;
                 eprintln!("Shared workspace created in {}", f.display());
             }
             eprintln!("Workspace {} ready in {} (this device: {})", ws.workspace_id(), dir.display(), ws.client_id());
@@ -228,7 +228,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let f = folder_path(&folder)?;
             let t = Folder::new(&f);
             let pass = if resnotes_core::workspace::needs_passphrase(&t)? { passphrase(false)? } else { None };
-            let mut ws = Workspace::join(&dir, &t, pass.as_deref(), system_clock())?;
+            let mut ws = Workspace::join(&dir, "folder", &t, pass.as_deref(), system_clock())?;
             eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
             let reports = ws.sync_all(&mut |_| {})?;
             return Ok(report(&reports));
@@ -342,7 +342,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let f = folder_path(&path)?;
                     let t = Folder::new(&f);
                     let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
-                    let target = ws.add_folder_target(&t, pass.as_deref(), scrypt_log_n())?;
+                    let target = ws.add_target("folder", &t, pass.as_deref(), scrypt_log_n())?;
                     println!("{}", target.id);
                 }
                 TargetCommand::List { json } => {

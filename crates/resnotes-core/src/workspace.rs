@@ -153,7 +153,7 @@ impl Workspace {
 
     /// Joins the workspace found on `target` as a new device. The passphrase is checked before
     /// anything is written; a wrong one leaves `dir` untouched.
-    pub fn join(dir: &Path, target: &dyn Transport, passphrase: Option<&str>, clock: Clock) -> Result<Self> {
+    pub fn join(dir: &Path, kind: &str, target: &dyn Transport, passphrase: Option<&str>, clock: Clock) -> Result<Self> {
         if dir.join(DB_FILE).exists() {
             return Err(Error::AlreadyInitialized(dir.to_path_buf()));
         }
@@ -173,7 +173,7 @@ impl Workspace {
             }
         };
         let ws = Self::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?;
-        ws.insert_target("folder", &target.location())?;
+        ws.insert_target(kind, &target.location())?;
         Ok(ws)
     }
 
@@ -249,9 +249,9 @@ impl Workspace {
         Ok(m)
     }
 
-    /// Adds a folder target. An empty folder becomes a shared workspace (its `index.json` is
-    /// written); a folder of this workspace is accepted; anything else is refused.
-    pub fn add_folder_target(&self, target: &dyn Transport, passphrase: Option<&str>, log_n: u8) -> Result<Target> {
+    /// Adds a target of the given kind (`folder`). An empty target becomes a shared workspace
+    /// (its `index.json` is written); one of this workspace is accepted; anything else is refused.
+    pub fn add_target(&self, kind: &str, target: &dyn Transport, passphrase: Option<&str>, log_n: u8) -> Result<Target> {
         target.check()?;
         let location = target.location();
         if self.targets()?.iter().any(|t| t.location == location) {
@@ -273,7 +273,7 @@ impl Workspace {
                 target.write_new("index.json", &m.to_bytes())?;
             }
         }
-        self.insert_target("folder", &location)
+        self.insert_target(kind, &location)
     }
 
     fn insert_target(&self, kind: &str, location: &str) -> Result<Target> {

@@ -20,15 +20,16 @@ pub enum Fault {
 /// In-memory files keyed by path, plus active faults and an operation counter.
 #[derive(Default)]
 pub struct Memory {
+    name: String,
     files: Mutex<BTreeMap<String, Vec<u8>>>,
     faults: Mutex<Vec<Fault>>,
     ops: Mutex<u64>,
 }
 
 impl Memory {
-    /// An empty target.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty target called `memory:<name>`.
+    pub fn new(name: &str) -> Self {
+        Memory { name: format!("memory:{name}"), ..Self::default() }
     }
     /// Turns a fault on.
     pub fn inject(&self, f: Fault) {
@@ -76,7 +77,7 @@ impl Memory {
 
 impl Transport for Memory {
     fn location(&self) -> String {
-        "memory:".into()
+        self.name.clone()
     }
     fn check(&self) -> Result<(), TransportError> {
         self.gate("check", "", false)
@@ -108,7 +109,7 @@ impl Transport for Memory {
         let mut files = self.files.lock().unwrap();
         match files.get(path) {
             Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
-            Some(_) => Err(TransportError::Conflict { location: "memory:".into(), path: path.into() }),
+            Some(_) => Err(TransportError::Conflict { location: self.name.clone(), path: path.into() }),
             None => {
                 files.insert(path.to_string(), bytes.to_vec());
                 Ok(Written::Created)
