@@ -1,1 +1,147 @@
-//! Helpers for end-to-end tests.
+//! Helpers for end-to-end tests: each device is a data dir driven through the real `resnotes`
+//! binary, in a temp sandbox that also holds the shared folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Passphrase used by test workspaces.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// The `resnotes` binary: `RESNOTES_BIN`, or `target/<profile>/resnotes` beside this test.
+pub fn bin() -> PathBuf {
+    if let Ok(p) = std::env::var("RESNOTES_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let p = profile_dir.join("resnotes");
+    assert!(p.exists(), "{} is missing: run `cargo build --workspace` before the end-to-end tests", p.display());
+    p
+}
+
+/// A temp dir holding devices and shared folders.
+pub struct Sandbox {
+    tmp: tempfile::TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// A fresh sandbox.
+    pub fn new() -> Self {
+        Sandbox { tmp: tempfile::tempdir().expect("temp dir") }
+    }
+    /// A device with its own data dir (not yet initialized).
+    pub fn device(&self, name: &str) -> Device {
+        Device { dir: self.tmp.path().join(format!("device-{name}")), passphrase: PASSPHRASE.into() }
+    }
+    /// An empty folder.
+    pub fn folder(&self, name: &str) -> PathBuf {
+        let p = self.tmp.path().join(name);
+        std::fs::create_dir_all(&p).expect("create folder");
+        p
+    }
+    /// The sandbox root.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+}
+
+/// One device: a data dir and the passphrase it types.
+pub struct Device {
+    /// Its data dir.
+    pub dir: PathBuf,
+    /// What it answers when a passphrase is needed.
+    pub passphrase: String,
+}
+
+impl Device {
+    /// A `resnotes` command for this device.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env("RESNOTES_DATA_DIR", &self.dir)
+            .env("RESNOTES_PASSPHRASE", &self.passphrase)
+            .env("RESNOTES_SCRYPT_LOG_N", "10")
+            .env_remove("RESNOTES_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+    /// Runs a command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().expect("run resnotes");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "resnotes {args:?} panicked:\n{err}");
+        out
+    }
+    /// Runs a command that must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "resnotes {args:?} failed:\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    /// Runs a command that must fail; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "resnotes {args:?} should have failed:\n{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+    /// `sync` that may report problems; returns (success, stderr).
+    pub fn sync(&self) -> (bool, String) {
+        let out = self.run(&["sync"]);
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+    /// Creates a note; returns its id.
+    pub fn new_note(&self, title: &str, body: &str) -> String {
+        self.ok(&["new", "--title", title, "--body", body]).trim().to_string()
+    }
+    /// A note as JSON.
+    pub fn show(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["show", id, "--json"])).expect("show --json")
+    }
+    /// A note's body.
+    pub fn body(&self, id: &str) -> String {
+        self.show(id)["body"].as_str().unwrap_or_default().to_string()
+    }
+    /// The list as JSON.
+    pub fn list(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json")
+    }
+    /// Status as JSON.
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status --json")
+    }
+    /// This device's clientId.
+    pub fn client_id(&self) -> String {
+        self.status()["client_id"].as_str().expect("client_id").to_string()
+    }
+}
+
+/// Every file under `dir`, recursively, with its relative path.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).expect("read file")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Path of a client's change entry in a folder (1000 per level, as `index.json` says).
+pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf {
+    let rel = resnotes_core::path::entry_path(&client.parse().expect("uuid"), resnotes_core::path::Kind::Changes, index, 1000, ext);
+    folder.join(rel)
+}

@@ -1,0 +1,198 @@
+//! Two devices through one shared folder, driven through the real `resnotes` binary.
+
+use resnotes_e2e::{entry_file, files_under, Sandbox};
+
+#[test]
+fn newcomer_flow_offline_edits_on_both_devices_merge() {
+    let s = Sandbox::new();
+    let shared = s.folder("Dropbox/notes");
+    let a = s.device("a");
+    let b = s.device("b");
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let id = a.new_note("Trip", "pack socks\nbook train\ncall mum");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    assert_eq!(b.body(&id), "pack socks\nbook train\ncall mum");
+
+    // Both edit the same note "offline" (no sync in between), in different places.
+    a.ok(&["edit", &id[..8], "--body", "pack warm socks\nbook train\ncall mum"]);
+    b.ok(&["edit", &id, "--body", "pack socks\nbook train\ncall mum and dad"]);
+    b.ok(&["edit", &id, "--title", "Trip to Lyon"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for d in [&a, &b] {
+        let n = d.show(&id);
+        assert_eq!(n["body"], "pack warm socks\nbook train\ncall mum and dad");
+        assert_eq!(n["title"], "Trip to Lyon");
+        assert_eq!(d.status()["pending"], 0);
+    }
+    // The list agrees and a second sync changes nothing.
+    assert_eq!(a.list(), b.list());
+    let (ok, err) = a.sync();
+    assert!(ok && err.contains("pulled 0, pushed 0"), "{err}");
+}
+
+#[test]
+fn deletes_sync_and_list_is_newest_first() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let first = a.new_note("first", "one");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let second = a.new_note("second", "two");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let ids: Vec<String> = b.list().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, vec![second.clone(), first.clone()]);
+    b.ok(&["delete", &first]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.list().len(), 1);
+    assert!(a.fails(&["show", &first]).contains("no note matches"));
+}
+
+#[test]
+fn wrong_passphrase_is_clear_and_writes_nothing() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let a = s.device("a");
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let mut b = s.device("b");
+    b.passphrase = "not the passphrase".into();
+    let err = b.fails(&["join", "--folder", shared.to_str().unwrap()]);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+    assert!(!b.dir.join("resnotes.db").exists(), "nothing written on a wrong passphrase");
+    let before = files_under(&shared);
+    b.passphrase = resnotes_e2e::PASSPHRASE.into();
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    assert_eq!(files_under(&shared), before, "joining writes nothing to the folder");
+}
+
+#[test]
+fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let a = s.device("a");
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let canary_title = "CANARYTITLE7731";
+    let canary_body = "CANARYBODY9152 secret plans";
+    let id = a.new_note(canary_title, canary_body);
+    a.ok(&["edit", &id, "--body", "CANARYEDIT4410 more"]);
+    a.ok(&["sync"]);
+    let files = files_under(&shared);
+    assert!(files.len() >= 3, "index.json and two entries: {:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    for (name, bytes) in &files {
+        for canary in ["CANARY", "secret plans"] {
+            assert!(!name.contains(canary), "{name}");
+            assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} readable in {name}");
+        }
+    }
+    // Interop: the standard age tool decrypts an entry with the exported key.
+    let key = s.path().join("key.txt");
+    std::fs::write(&key, a.ok(&["key", "export"])).unwrap();
+    let client = a.client_id();
+    let entry = entry_file(&shared, &client, 0, ".age");
+    let out = std::process::Command::new("age").arg("-d").arg("-i").arg(&key).arg(&entry).output().expect("the age tool (Debian package age) must be installed");
+    assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&out.stdout[..5], b"RSNE\x01", "a version-1 entry envelope");
+    assert!(out.stdout.windows(canary_body.len()).any(|w| w == canary_body.as_bytes()), "the Automerge change carries the text");
+}
+
+#[test]
+fn plaintext_workspace_is_marked_and_readable() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap(), "--plaintext"]);
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(shared.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["encryption"]["method"], "none");
+    assert_eq!(index["authentication"]["method"], "none");
+    let id = a.new_note("open", "visible text");
+    a.ok(&["sync"]);
+    assert!(entry_file(&shared, &a.client_id(), 0, ".bin").exists());
+    assert!(a.fails(&["key", "export"]).contains("not encrypted"));
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    assert_eq!(b.body(&id), "visible text");
+    assert_eq!(b.status()["encrypted"], false);
+}
+
+#[test]
+fn rebuild_restores_everything_from_the_log() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let x = a.new_note("x", "hello");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["edit", &x, "--body", "hello world"]);
+    b.new_note("y", "why");
+    let list = b.list();
+    let body = b.body(&x);
+    b.ok(&["rebuild"]);
+    assert_eq!(b.list(), list);
+    assert_eq!(b.body(&x), body);
+    // After a rebuild, sync positions are re-learned without duplicating anything.
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&x), "hello world");
+    assert_eq!(a.list().len(), 2);
+}
+
+#[test]
+fn cli_errors_are_one_clear_sentence() {
+    let s = Sandbox::new();
+    let a = s.device("a");
+    let err = a.fails(&["list"]);
+    assert!(err.contains("no workspace") && err.contains("resnotes init"), "{err}");
+    a.ok(&["init"]);
+    assert!(a.fails(&["init"]).contains("already holds a workspace"));
+    assert!(a.fails(&["show", "zzz"]).contains("no note matches"));
+    assert!(a.fails(&["edit", "0"]).contains("nothing to change"));
+    let n1 = a.new_note("one", "");
+    let mut n2 = a.new_note("two", "");
+    while n2[..1] != n1[..1] {
+        n2 = a.new_note("more", "");
+    }
+    assert!(a.fails(&["show", &n1[..1]]).contains("matches several notes"));
+    assert!(a.fails(&["sync"]).contains("no sync target"));
+    assert!(a.fails(&["target", "add", "folder", "/nonexistent/place"]).contains("not reachable"));
+    assert!(a.fails(&["target", "remove", "nope"]).contains("no sync target matches"));
+    let weak = s.device("weak");
+    let mut weak = weak;
+    weak.passphrase = "short".into();
+    let f = s.folder("weakfolder");
+    assert!(weak.fails(&["init", "--folder", f.to_str().unwrap()]).contains("too short"));
+    assert!(!weak.dir.join("resnotes.db").exists());
+    for err in [a.fails(&["show", "zzz"]), a.fails(&["delete", "zzz"])] {
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}
+
+#[test]
+fn target_add_list_remove_and_local_workspace_gets_shared_later() {
+    let s = Sandbox::new();
+    let a = s.device("a");
+    a.ok(&["init"]);
+    let id = a.new_note("local first", "written before any sync");
+    let f = s.folder("later");
+    let tid = a.ok(&["target", "add", "folder", f.to_str().unwrap()]).trim().to_string();
+    assert!(f.join("index.json").exists());
+    assert!(a.ok(&["target", "list"]).contains(&tid));
+    assert_eq!(a.status()["pending"], 1);
+    a.ok(&["sync"]);
+    assert_eq!(a.status()["pending"], 0);
+    let log: serde_json::Value = serde_json::from_str(&a.ok(&["log", "--json"])).unwrap();
+    assert_eq!(log[0]["targets"][0]["state"], "synced");
+    let b = s.device("b");
+    b.ok(&["join", "--folder", f.to_str().unwrap()]);
+    assert_eq!(b.body(&id), "written before any sync");
+    assert!(a.fails(&["target", "add", "folder", f.to_str().unwrap()]).contains("already a sync target"));
+    a.ok(&["target", "remove", &tid]);
+    assert!(a.ok(&["target", "list"]).trim().is_empty());
+    assert!(f.join("index.json").exists(), "removing a target leaves its files");
+}
