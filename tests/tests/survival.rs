@@ -1,0 +1,253 @@
+//! What a shared folder can throw at a device: partial files, undecryptable or forged entries,
+//! broken hash chains, sync-tool junk, gaps, a folder restored from an old backup, a folder of
+//! another workspace. Each is reported and survived; nothing blocks other devices' entries.
+
+use std::fs;
+
+
+use resnotes_core::crypto::WorkspaceKey;
+use resnotes_core::entry::{self, Header, NoteChange};
+use resnotes_core::note;
+use resnotes_e2e::{entry_file, files_under, Device, Sandbox};
+use uuid::Uuid;
+
+/// Three devices on one folder: A and C write, B reads.
+fn three(s: &Sandbox) -> (Device, Device, Device, std::path::PathBuf) {
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    c.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    (a, b, c, shared)
+}
+
+fn titles(d: &Device) -> Vec<String> {
+    let mut t: Vec<String> = d.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
+    t.sort();
+    t
+}
+
+fn workspace_key(d: &Device) -> (WorkspaceKey, Uuid) {
+    let ws: Uuid = d.status()["workspace_id"].as_str().unwrap().parse().unwrap();
+    (WorkspaceKey::parse(&d.ok(&["key", "export"]), &ws).unwrap(), ws)
+}
+
+/// A correctly sealed entry with arbitrary header fields (for forging and chain tests).
+fn crafted(key: &WorkspaceKey, header: Header, mac_key: Option<&WorkspaceKey>) -> Vec<u8> {
+    let mut doc = note::new_doc(&header.client);
+    note::create(&mut doc, "crafted", "crafted body", 1).unwrap();
+    let change = note::take_change(&mut doc).unwrap();
+    let changes = [NoteChange { note: Uuid::new_v4(), change }];
+    let (plain, _) = entry::encode(&header, &changes, mac_key.unwrap_or(key));
+    key.seal(&plain).unwrap()
+}
+
+fn entry_errors(d: &Device) -> Vec<serde_json::Value> {
+    d.status()["targets"][0]["entry_errors"].as_array().unwrap().clone()
+}
+
+#[test]
+fn partial_file_is_not_arrived_yet_and_is_retried() {
+    let s = Sandbox::new();
+    let (a, b, c, shared) = three(&s);
+    a.new_note("from a", "complete text");
+    c.new_note("from c", "unaffected");
+    a.ok(&["sync"]);
+    c.ok(&["sync"]);
+    let file = entry_file(&shared, &a.client_id(), 0, ".age");
+    let full = fs::read(&file).unwrap();
+    fs::write(&file, &full[..full.len() / 2]).unwrap(); // a cloud client mid-download
+    let (ok, err) = b.sync();
+    assert!(!ok, "an incomplete entry is not a full sync");
+    assert!(err.contains("incomplete"), "{err}");
+    assert_eq!(titles(&b), vec!["from c"], "other devices' entries still arrive");
+    assert_eq!(entry_errors(&b).len(), 1);
+    fs::write(&file, &full).unwrap(); // the download finishes
+    let (ok, err) = b.sync();
+    assert!(ok, "{err}");
+    assert_eq!(titles(&b), vec!["from a", "from c"]);
+    assert!(entry_errors(&b).is_empty(), "errors clear once the entry is read");
+}
+
+#[test]
+fn undecryptable_forged_misplaced_and_chain_broken_entries_are_refused() {
+    let s = Sandbox::new();
+    let (a, b, c, shared) = three(&s);
+    let (key, ws) = workspace_key(&a);
+    c.new_note("from c", "fine");
+    c.ok(&["sync"]);
+    let a_id: Uuid = a.client_id().parse().unwrap();
+    let header = |index: u64, prev: [u8; 32]| Header { workspace: ws, client: a_id, index, timestamp: 1, lamport: 1, prev_hash: prev };
+    let slot = entry_file(&shared, &a_id.to_string(), 0, ".age");
+    fs::create_dir_all(slot.parent().unwrap()).unwrap();
+
+    // 1. Random bytes.
+    fs::write(&slot, b"age-encryption.org/v1\n-> X25519 garbage\n--- abc\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").unwrap();
+    let (ok, err) = b.sync();
+    assert!(!ok && err.contains("entry 0 from device"), "{err}");
+    // 2. Forged: encrypted to the public recipient, but without the workspace secret.
+    let attacker = WorkspaceKey::generate(&ws);
+    fs::write(&slot, crafted(&key, header(0, [0; 32]), Some(&attacker))).unwrap();
+    let (ok, err) = b.sync();
+    assert!(!ok && err.contains("failed authentication"), "{err}");
+    // 3. Misplaced: a valid entry claiming another index.
+    fs::write(&slot, crafted(&key, header(7, [0; 32]), None)).unwrap();
+    let (ok, err) = b.sync();
+    assert!(!ok && err.contains("claims to be entry 7"), "{err}");
+    // 4. Broken chain: index 0 must follow the zero hash.
+    fs::write(&slot, crafted(&key, header(0, [9; 32]), None)).unwrap();
+    let (ok, err) = b.sync();
+    assert!(!ok && err.contains("hash chain"), "{err}");
+    assert_eq!(titles(&b), vec!["from c"], "nothing of the bad entries was applied; C's entries arrived");
+    let errors = entry_errors(&b);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["attempts"], 4, "recorded and retried every cycle");
+
+    // The real entry replaces the bad file (e.g. the sync tool finally delivers it): all good.
+    fs::remove_file(&slot).unwrap();
+    a.new_note("from a", "real");
+    let (ok, err) = a.sync();
+    assert!(ok, "{err}");
+    let (ok, err) = b.sync();
+    assert!(ok, "{err}");
+    assert_eq!(titles(&b), vec!["from a", "from c"]);
+}
+
+#[test]
+fn trailing_garbage_and_unknown_versions_are_refused() {
+    let s = Sandbox::new();
+    let (a, b, _c, shared) = three(&s);
+    a.new_note("n", "x");
+    a.ok(&["sync"]);
+    let file = entry_file(&shared, &a.client_id(), 0, ".age");
+    let good = fs::read(&file).unwrap();
+    let mut bad = good.clone();
+    bad.extend_from_slice(b"TRAILING");
+    fs::write(&file, &bad).unwrap();
+    let (ok, _) = b.sync();
+    assert!(!ok);
+    assert!(b.list().is_empty());
+    fs::write(&file, &good).unwrap();
+    assert!(b.sync().0);
+    assert_eq!(b.list().len(), 1);
+}
+
+#[test]
+fn junk_from_sync_tools_is_ignored() {
+    let s = Sandbox::new();
+    let (a, b, _c, shared) = three(&s);
+    a.new_note("real", "note");
+    a.ok(&["sync"]);
+    let client = a.client_id();
+    let dir = entry_file(&shared, &client, 0, ".age").parent().unwrap().to_path_buf();
+    for junk in [
+        shared.join(".DS_Store"),
+        shared.join("Thumbs.db"),
+        shared.join("index (Bob's conflicted copy 2024-05-01).json"),
+        dir.join("0 (conflicted copy).age"),
+        dir.join(".syncthing.1.age.tmp"),
+        dir.join("1.sync-conflict-20240101-120000-ABCDEFG.age"),
+        dir.join(".1.age.icloud"),
+        dir.join(".~lock.1.age#"),
+        shared.join(".~tmp"),
+    ] {
+        fs::write(&junk, b"junk").unwrap();
+    }
+    fs::create_dir_all(shared.join("not-a-client/changes/1")).unwrap();
+    fs::write(shared.join("not-a-client/changes/1/0.age"), b"junk").unwrap();
+    let upper = client.to_uppercase();
+    fs::create_dir_all(shared.join(&upper).join("changes/1")).unwrap();
+    fs::write(shared.join(&upper).join("changes/1/1.age"), b"junk").unwrap();
+    fs::create_dir_all(shared.join(format!("{client} (conflicted copy)"))).unwrap();
+    let (ok, err) = b.sync();
+    assert!(ok, "junk is ignored, not reported: {err}");
+    assert_eq!(titles(&b), vec!["real"]);
+    let (ok, err) = a.sync();
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn a_gap_is_reported_and_waited_for() {
+    let s = Sandbox::new();
+    let (a, b, _c, shared) = three(&s);
+    for i in 0..3 {
+        a.new_note(&format!("n{i}"), "");
+    }
+    a.ok(&["sync"]);
+    let client = a.client_id();
+    let missing = entry_file(&shared, &client, 1, ".age");
+    let held = fs::read(&missing).unwrap();
+    fs::remove_file(&missing).unwrap();
+    let (ok, err) = b.sync();
+    assert!(!ok && err.contains("entry 1 from device") && err.contains("missing"), "{err}");
+    assert_eq!(titles(&b), vec!["n0"]);
+    fs::write(&missing, held).unwrap();
+    assert!(b.sync().0);
+    assert_eq!(titles(&b), vec!["n0", "n1", "n2"]);
+}
+
+#[test]
+fn a_folder_that_went_backwards_is_repaired() {
+    let s = Sandbox::new();
+    let (a, b, _c, shared) = three(&s);
+    a.new_note("one", "");
+    a.new_note("two", "");
+    a.ok(&["sync"]);
+    let client = a.client_id();
+    let before = files_under(&shared.join(&client));
+    assert_eq!(before.len(), 2);
+    // The folder is restored from a backup taken before A ever synced.
+    fs::remove_dir_all(shared.join(&client)).unwrap();
+    let (ok, err) = a.sync();
+    assert!(!ok && err.contains("lost entries"), "reported: {err}");
+    assert_eq!(files_under(&shared.join(&client)), before, "re-pushed byte for byte");
+    assert!(a.sync().0, "quiet once repaired");
+    assert!(b.sync().0);
+    assert_eq!(titles(&b), vec!["one", "two"]);
+    // Even index.json can be lost: it is written back.
+    fs::remove_file(shared.join("index.json")).unwrap();
+    let (_, err) = a.sync();
+    assert!(err.contains("index.json"), "{err}");
+    assert!(shared.join("index.json").exists());
+}
+
+#[test]
+fn a_folder_of_another_workspace_is_refused() {
+    let s = Sandbox::new();
+    let (a, _b, _c, shared) = three(&s);
+    let other = s.folder("other");
+    let z = s.device("z");
+    z.ok(&["init", "--folder", other.to_str().unwrap()]);
+    let err = a.fails(&["target", "add", "folder", other.to_str().unwrap()]);
+    assert!(err.contains("belongs to another workspace"), "{err}");
+    // A non-empty folder without a workspace is refused too.
+    let busy = s.folder("busy");
+    fs::write(busy.join("holiday.jpg"), b"x").unwrap();
+    assert!(a.fails(&["target", "add", "folder", busy.to_str().unwrap()]).contains("not empty"));
+    // The shared folder's index.json swapped for another workspace's: sync refuses to touch it.
+    a.new_note("mine", "");
+    fs::copy(other.join("index.json"), shared.join("index.json")).unwrap();
+    let (ok, err) = a.sync();
+    assert!(!ok && err.contains("belongs to another workspace"), "{err}");
+    assert!(!shared.join(a.client_id()).exists(), "nothing pushed into a foreign workspace");
+    let st = a.status();
+    assert!(st["targets"][0]["last_error"].as_str().unwrap().contains("another workspace"));
+}
+
+#[test]
+fn unreachable_folder_is_an_error_and_loses_nothing() {
+    let s = Sandbox::new();
+    let (a, b, _c, shared) = three(&s);
+    let id = a.new_note("kept", "safe");
+    let moved = s.path().join("unplugged");
+    fs::rename(&shared, &moved).unwrap(); // USB stick unplugged
+    let (ok, err) = a.sync();
+    assert!(!ok && err.contains("not reachable"), "{err}");
+    assert_eq!(a.status()["pending"], 1);
+    fs::rename(&moved, &shared).unwrap();
+    assert!(a.sync().0);
+    assert!(b.sync().0);
+    assert_eq!(b.body(&id), "safe");
+    assert_eq!(a.status()["pending"], 0);
+}
+
