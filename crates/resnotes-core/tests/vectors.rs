@@ -1,0 +1,260 @@
+//! FORMAT.md's test vectors, replayed: every file under `vectors/` must decode to exactly what
+//! its JSON says, and every file under `vectors/reject/` must be refused for the stated reason.
+//! `RESNOTES_WRITE_VECTORS=1 cargo test --workspace --test vectors -- --ignored` regenerates them
+//! (age encryption is randomized, so regenerated files differ byte-wise but verify the same).
+
+use std::fs;
+use std::path::PathBuf;
+
+use resnotes_core::crypto::WorkspaceKey;
+use resnotes_core::entry::{self, EntryError, Expected, Header, NoteChange, ZERO_HASH};
+use resnotes_core::manifest::Manifest;
+use resnotes_core::path::distributed_file_path;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors")
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn read_json(name: &str) -> Value {
+    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))).unwrap()
+}
+
+const WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
+const CLIENT: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
+const NOTE: &str = "0d7e3c2b-1a09-4f8e-9d6c-5b4a39281706";
+
+fn key() -> WorkspaceKey {
+    let text = fs::read_to_string(dir().join("identity.txt")).unwrap();
+    let secret = text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+    WorkspaceKey::parse(secret, &WORKSPACE.parse().unwrap()).unwrap()
+}
+
+#[test]
+fn path_vectors() {
+    for case in read_json("paths.json").as_array().unwrap() {
+        let index = case["index"].as_u64().unwrap();
+        let max = case["maxEntriesPerFolder"].as_u64().unwrap();
+        assert_eq!(distributed_file_path(index, max).join("/"), case["path"].as_str().unwrap(), "{case}");
+    }
+}
+
+#[test]
+fn entry_vectors_decode_exactly() {
+    for (file, meta) in [("entry-0.age", "entry-0.json"), ("entry-1.age", "entry-1.json"), ("entry-plaintext.bin", "entry-plaintext.json")] {
+        let want = read_json(meta);
+        let k = if file.ends_with(".bin") { WorkspaceKey::Plaintext } else { key() };
+        let _ = &k;
+        let bytes = fs::read(dir().join(file)).unwrap();
+        let plain = k.open(&bytes).unwrap();
+        assert_eq!(hex(&plain), want["envelopeHex"].as_str().unwrap(), "{file}: decrypted envelope");
+        let e = entry::open(&bytes, &k, &Expected {
+            workspace: want["workspaceId"].as_str().unwrap().parse().unwrap(),
+            client: want["clientId"].as_str().unwrap().parse().unwrap(),
+            index: want["index"].as_u64().unwrap(),
+            prev_hash: unhex(want["prevHash"].as_str().unwrap()).try_into().unwrap(),
+        })
+        .unwrap_or_else(|err| panic!("{file}: {err}"));
+        assert_eq!(e.header.timestamp, want["timestamp"].as_i64().unwrap());
+        assert_eq!(e.header.lamport, want["lamport"].as_u64().unwrap());
+        assert_eq!(hex(&e.hash), want["hash"].as_str().unwrap(), "{file}: entry hash");
+        let changes: Vec<Value> = e.changes.iter().map(|c| json!({"note": c.note.to_string(), "changeHex": hex(&c.change)})).collect();
+        assert_eq!(Value::Array(changes), want["changes"], "{file}: changes");
+        // Every change is a standard Automerge change that loads into a document.
+        for c in &e.changes {
+            let mut doc = automerge::AutoCommit::new();
+            doc.apply_changes([automerge::Change::from_bytes(c.change.clone()).unwrap()]).unwrap();
+        }
+    }
+    let k = key();
+    if let WorkspaceKey::Age { mac_key, .. } = &k {
+        assert_eq!(hex(&mac_key[..]), read_json("entry-0.json")["macKeyHex"].as_str().unwrap(), "HKDF-derived MAC key");
+    }
+}
+
+#[test]
+fn rejected_vectors_are_refused_for_the_stated_reason() {
+    let key = key();
+    let cases = read_json("reject/cases.json");
+    assert!(cases.as_array().unwrap().len() >= 8);
+    for case in cases.as_array().unwrap() {
+        let file = case["file"].as_str().unwrap();
+        let bytes = fs::read(dir().join("reject").join(file)).unwrap();
+        let want = Expected {
+            workspace: WORKSPACE.parse().unwrap(),
+            client: CLIENT.parse().unwrap(),
+            index: case["index"].as_u64().unwrap(),
+            prev_hash: unhex(case["prevHash"].as_str().unwrap()).try_into().unwrap(),
+        };
+        let err = entry::open(&bytes, &key, &want).expect_err(file);
+        let kind = match err {
+            EntryError::Incomplete => "incomplete",
+            EntryError::Undecryptable(_) => "undecryptable",
+            EntryError::BadMac => "bad_mac",
+            EntryError::Malformed(_) => "malformed",
+            EntryError::Misplaced { .. } => "misplaced",
+            EntryError::ChainBroken => "chain_broken",
+            EntryError::UnsupportedVersion(_) => "unsupported_version",
+            EntryError::TooLarge => "too_large",
+        };
+        assert_eq!(kind, case["expect"].as_str().unwrap(), "{file}");
+    }
+}
+
+#[test]
+fn manifest_vectors() {
+    let good = fs::read(dir().join("index.json")).unwrap();
+    let m = Manifest::parse(&good, "vectors").unwrap();
+    assert_eq!(m.workspace_id.to_string(), WORKSPACE);
+    assert_eq!(m.encryption.recipients[0], key().recipient().unwrap());
+    let secret = resnotes_core::crypto::unwrap_secret(&m.encryption.key_wrap.unwrap().armored, "vector passphrase").unwrap();
+    use resnotes_core::age::secrecy::ExposeSecret;
+    assert_eq!(secret.expose_secret(), key().secret().unwrap().expose_secret());
+    for (file, code) in [("reject/index-version-2.json", "unsupported_version"), ("reject/index-not-resilient-sync.json", "bad_manifest"), ("reject/index-unknown-field.json", "bad_manifest")] {
+        let err = Manifest::parse(&fs::read(dir().join(file)).unwrap(), file).expect_err(file);
+        assert_eq!(err.code(), code, "{file}");
+    }
+}
+
+fn change(text: &str, actor: &Uuid, deps_doc: Option<&mut automerge::AutoCommit>) -> (Vec<u8>, automerge::AutoCommit) {
+    use automerge::transaction::Transactable;
+    let mut doc = match deps_doc {
+        Some(d) => d.fork().with_actor(automerge::ActorId::from(actor.as_bytes().as_slice())),
+        None => automerge::AutoCommit::new().with_actor(automerge::ActorId::from(actor.as_bytes().as_slice())),
+    };
+    if text.is_empty() {
+        resnotes_core::note::create(&mut doc, "Vector", "hello", 1_700_000_000_000).unwrap();
+    } else {
+        let body = match automerge::ReadDoc::get(&doc, automerge::ROOT, "body").unwrap() {
+            Some((_, id)) => id,
+            None => unreachable!(),
+        };
+        doc.splice_text(&body, 5, 0, text).unwrap();
+    }
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(1_700_000_000));
+    let c = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    (c, doc)
+}
+
+#[test]
+#[ignore = "writes the vector files; run with RESNOTES_WRITE_VECTORS=1"]
+fn generate_vectors() {
+    if std::env::var("RESNOTES_WRITE_VECTORS").is_err() {
+        return;
+    }
+    let d = dir();
+    fs::create_dir_all(d.join("reject")).unwrap();
+    let ws: Uuid = WORKSPACE.parse().unwrap();
+    let client: Uuid = CLIENT.parse().unwrap();
+    let note: Uuid = NOTE.parse().unwrap();
+    let key = WorkspaceKey::generate(&ws);
+    use resnotes_core::age::secrecy::ExposeSecret;
+    fs::write(d.join("identity.txt"), format!("# Test identity for FORMAT.md vectors only. Never use it for real data.\n# public key: {}\n{}\n", key.recipient().unwrap(), key.secret().unwrap().expose_secret())).unwrap();
+
+    let paths: Vec<Value> = [(0u64, 1000u64), (1, 1000), (999, 1000), (1000, 1000), (1001, 1000), (1003, 1000), (999_999, 1000), (1_000_000, 1000), (5, 2), (u64::MAX, 1000)]
+        .iter()
+        .map(|(i, m)| json!({"index": i, "maxEntriesPerFolder": m, "path": distributed_file_path(*i, *m).join("/")}))
+        .collect();
+    fs::write(d.join("paths.json"), serde_json::to_string_pretty(&paths).unwrap() + "\n").unwrap();
+
+    let (c0, mut doc) = change("", &client, None);
+    let (c1, _) = change(", world", &client, Some(&mut doc));
+    let h0 = Header { workspace: ws, client, index: 0, timestamp: 1_700_000_000_000, lamport: 1, prev_hash: ZERO_HASH };
+    let ch0 = vec![NoteChange { note, change: c0.clone() }];
+    let (plain0, hash0) = entry::encode(&h0, &ch0, &key);
+    let h1 = Header { index: 1, timestamp: 1_700_000_000_500, lamport: 2, prev_hash: hash0, ..h0.clone() };
+    let ch1 = vec![NoteChange { note, change: c1.clone() }];
+    let (plain1, hash1) = entry::encode(&h1, &ch1, &key);
+    let mac_key = match &key { WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]), _ => unreachable!() };
+    for (name, h, plain, hash, ch) in [("entry-0", &h0, &plain0, hash0, &c0), ("entry-1", &h1, &plain1, hash1, &c1)] {
+        fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
+        let meta = json!({
+            "workspaceId": WORKSPACE, "clientId": CLIENT, "index": h.index, "timestamp": h.timestamp, "lamport": h.lamport,
+            "prevHash": hex(&h.prev_hash), "hash": hex(&hash), "macKeyHex": mac_key, "envelopeHex": hex(plain),
+            "changes": [{"note": NOTE, "changeHex": hex(ch)}],
+        });
+        fs::write(d.join(format!("{name}.json")), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
+    }
+    let (plain_p, hash_p) = entry::encode(&h0, &ch0, &WorkspaceKey::Plaintext);
+    fs::write(d.join("entry-plaintext.bin"), &plain_p).unwrap();
+    let meta = json!({
+        "workspaceId": WORKSPACE, "clientId": CLIENT, "index": 0, "timestamp": h0.timestamp, "lamport": 1,
+        "prevHash": hex(&ZERO_HASH), "hash": hex(&hash_p), "envelopeHex": hex(&plain_p), "changes": [{"note": NOTE, "changeHex": hex(&c0)}],
+    });
+    fs::write(d.join("entry-plaintext.json"), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
+
+    // Rejected files.
+    let sealed0 = key.seal(&plain0).unwrap();
+    let z = hex(&ZERO_HASH);
+    let mut cases = Vec::new();
+    let mut add = |file: &str, bytes: Vec<u8>, index: u64, prev: &str, expect: &str, why: &str| {
+        fs::write(d.join("reject").join(file), bytes).unwrap();
+        cases.push(json!({"file": file, "index": index, "prevHash": prev, "expect": expect, "why": why}));
+    };
+    add("truncated-header.age", sealed0[..40].to_vec(), 0, &z, "incomplete", "cut inside the age header: still being copied");
+    add("truncated-payload.age", sealed0[..sealed0.len() - 10].to_vec(), 0, &z, "incomplete", "cut inside the payload: still being copied");
+    let other = WorkspaceKey::generate(&ws);
+    add("other-key.age", other.seal(&plain0).unwrap(), 0, &z, "undecryptable", "encrypted to another recipient");
+    let (forged, _) = entry::encode(&h0, &ch0, &other);
+    add("forged-mac.age", key.seal(&forged).unwrap(), 0, &z, "bad_mac", "encrypted to the public recipient without the workspace secret");
+    add("misplaced.age", sealed0.clone(), 1, &hex(&hash0), "misplaced", "entry 0 found where entry 1 belongs");
+    add("chain-broken.age", key.seal(&plain1).unwrap(), 1, &hex(&[7u8; 32]), "chain_broken", "prevHash does not match the previous entry held");
+    let mut trailing = plain0.clone();
+    trailing.extend_from_slice(b"garbage");
+    add("trailing-garbage.age", key.seal(&trailing).unwrap(), 0, &z, "malformed", "bytes after the MAC");
+    let mut v2 = plain0.clone();
+    v2[4] = 2;
+    add("version-2.age", key.seal(&v2).unwrap(), 0, &z, "unsupported_version", "envelope version 2");
+    let mut badpayload = plain0.clone();
+    let last = badpayload.len() - 33;
+    badpayload[last] ^= 1;
+    add("payload-hash.age", key.seal(&badpayload).unwrap(), 0, &z, "malformed", "payload changed after hashing (MAC still valid, payload hash not)");
+    let mut empty = entry::encode_payload(&[]);
+    empty.truncate(4);
+    let hdr_only = {
+        let (p, _) = entry::encode(&h0, &[], &key);
+        p
+    };
+    let _ = empty;
+    add("no-changes.age", key.seal(&hdr_only).unwrap(), 0, &z, "malformed", "a payload must hold at least one change");
+    add("not-an-entry.age", key.seal(&[b'X'; 200]).unwrap(), 0, &z, "malformed", "not an RSNE envelope");
+    fs::write(d.join("reject/cases.json"), serde_json::to_string_pretty(&cases).unwrap() + "\n").unwrap();
+
+    // index.json.
+    let secret = key.secret().unwrap();
+    let m = Manifest {
+        format: "resilient-sync".into(),
+        format_version: 1,
+        app: "resilient-notes".into(),
+        workspace_id: ws,
+        created_by: client,
+        created_at: 1_700_000_000_000,
+        max_entries_per_folder: 1000,
+        change_extension: ".age".into(),
+        encryption: resnotes_core::manifest::Encryption {
+            method: "age-x25519".into(),
+            recipients: vec![key.recipient().unwrap()],
+            key_wrap: Some(resnotes_core::manifest::KeyWrap { method: "age-scrypt".into(), armored: resnotes_core::crypto::wrap_secret(&secret, "vector passphrase", 10).unwrap() }),
+        },
+        authentication: resnotes_core::manifest::Authentication { method: "hmac-sha256".into() },
+    };
+    fs::write(d.join("index.json"), m.to_bytes()).unwrap();
+    let mut v: Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+    v["formatVersion"] = 2.into();
+    fs::write(d.join("reject/index-version-2.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    v["formatVersion"] = 1.into();
+    v["format"] = "something-else".into();
+    fs::write(d.join("reject/index-not-resilient-sync.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    v["format"] = "resilient-sync".into();
+    v["surprise"] = true.into();
+    fs::write(d.join("reject/index-unknown-field.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
