@@ -172,8 +172,8 @@ fn a_gap_is_reported_and_waited_for() {
     let (a, b, _c, shared) = three(&s);
     for i in 0..3 {
         a.new_note(&format!("n{i}"), "");
+        a.ok(&["sync"]); // one entry per sync
     }
-    a.ok(&["sync"]);
     let client = a.client_id();
     let missing = entry_file(&shared, &client, 1, ".age");
     let held = fs::read(&missing).unwrap();
@@ -191,6 +191,7 @@ fn a_folder_that_went_backwards_is_repaired() {
     let s = Sandbox::new();
     let (a, b, _c, shared) = three(&s);
     a.new_note("one", "");
+    a.ok(&["sync"]);
     a.new_note("two", "");
     a.ok(&["sync"]);
     let client = a.client_id();

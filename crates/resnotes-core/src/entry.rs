@@ -16,6 +16,12 @@ pub const HEADER_LEN: usize = 130;
 pub const MAC_LEN: usize = 32;
 /// Largest entry file a reader accepts (64 MiB); bigger files are refused, not loaded.
 pub const MAX_ENTRY_BYTES: usize = 64 << 20;
+/// Flag bit 0: the stored payload is raw DEFLATE (RFC 1951) of the payload.
+pub const FLAG_DEFLATE: u8 = 1;
+/// Payloads at least this long are compressed when that makes them smaller.
+const COMPRESS_FROM: usize = 256;
+/// Largest decompressed payload a reader accepts (64 MiB).
+pub const MAX_PAYLOAD_BYTES: usize = 64 << 20;
 /// The all-zero hash used as `prevHash` of entry 0.
 pub const ZERO_HASH: [u8; 32] = [0; 32];
 
@@ -130,11 +136,11 @@ pub fn decode_payload(p: &[u8]) -> Result<Vec<NoteChange>, EntryError> {
     Ok(changes)
 }
 
-fn header_bytes(h: &Header, payload: &[u8]) -> Vec<u8> {
+fn header_bytes(h: &Header, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + MAC_LEN);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
-    out.push(0); // flags, reserved
+    out.push(flags);
     out.extend_from_slice(h.workspace.as_bytes());
     out.extend_from_slice(h.client.as_bytes());
     out.extend_from_slice(&h.index.to_be_bytes());
@@ -147,10 +153,41 @@ fn header_bytes(h: &Header, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Builds the plaintext envelope of an entry and its hash.
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len() / 2), flate2::Compression::default());
+    enc.write_all(data).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(data)
+        .take(MAX_PAYLOAD_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| EntryError::Malformed(format!("compressed payload is invalid: {e}")))?;
+    if out.len() > MAX_PAYLOAD_BYTES {
+        return Err(EntryError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// Builds the plaintext envelope of an entry and its hash. Payloads of 256 bytes or more are
+/// stored DEFLATE-compressed when that is smaller (flag bit 0).
 pub fn encode(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
-    let payload = encode_payload(changes);
-    let mut out = header_bytes(h, &payload);
+    let raw = encode_payload(changes);
+    let (flags, payload) = if raw.len() >= COMPRESS_FROM {
+        let packed = deflate(&raw);
+        if packed.len() < raw.len() {
+            (FLAG_DEFLATE, packed)
+        } else {
+            (0, raw)
+        }
+    } else {
+        (0, raw)
+    };
+    let mut out = header_bytes(h, flags, &payload);
     let hash = sha256(&out);
     let mac = key.mac(&out);
     out.extend_from_slice(&payload);
@@ -182,7 +219,8 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if plain[4] != VERSION {
         return Err(EntryError::UnsupportedVersion(plain[4]));
     }
-    if plain[5] != 0 {
+    let flags = plain[5];
+    if flags & !FLAG_DEFLATE != 0 {
         return Err(bad("unknown flags"));
     }
     let mut r = Reader { buf: plain, pos: 6 };
@@ -210,7 +248,7 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if sha256(payload) != payload_hash {
         return Err(bad("payload hash does not match"));
     }
-    let changes = decode_payload(payload)?;
+    let changes = if flags & FLAG_DEFLATE != 0 { decode_payload(&inflate(payload)?)? } else { decode_payload(payload)? };
     Ok(Entry {
         header: Header { workspace, client, index, timestamp, lamport, prev_hash },
         hash: sha256(header),
@@ -331,6 +369,20 @@ mod tests {
         let mut v2 = plain.clone();
         v2[4] = 2;
         assert_eq!(decode(&v2, &key), Err(EntryError::UnsupportedVersion(2)));
+    }
+
+    #[test]
+    fn large_payloads_are_compressed_and_round_trip() {
+        let key = WorkspaceKey::Plaintext;
+        let text = "lorem ipsum dolor sit amet ".repeat(100).into_bytes();
+        let changes = vec![NoteChange { note: Uuid::nil(), change: text }];
+        let h = header(Uuid::nil(), Uuid::nil(), 0);
+        let (plain, _) = encode(&h, &changes, &key);
+        assert_eq!(plain[5], FLAG_DEFLATE);
+        assert!(plain.len() < 600, "{}", plain.len());
+        assert_eq!(decode(&plain, &key).unwrap().changes, changes);
+        let small = vec![NoteChange { note: Uuid::nil(), change: vec![1] }];
+        assert_eq!(encode(&h, &small, &key).0[5], 0);
     }
 
     proptest! {

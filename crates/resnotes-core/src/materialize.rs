@@ -14,7 +14,7 @@ use crate::note;
 
 /// Loads a note's document, or an empty one when the note has no row yet.
 pub fn load_doc(conn: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<AutoCommit>> {
-    let saved: Option<Vec<u8>> = conn.query_row("SELECT doc FROM notes WHERE id = ?1", [id.to_string()], |r| r.get(0)).optional()?;
+    let saved: Option<Vec<u8>> = conn.prepare_cached("SELECT doc FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| r.get(0)).optional()?;
     saved.map(|s| note::load(&s, me)).transpose()
 }
 
@@ -22,12 +22,13 @@ pub fn load_doc(conn: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<AutoCo
 pub fn store_doc(conn: &Connection, id: &Uuid, doc: &mut AutoCommit) -> Result<()> {
     let f = note::read(doc);
     let saved = doc.save();
-    conn.execute(
-        "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT(id) DO UPDATE SET title = excluded.title, body = excluded.body, created_at = excluded.created_at,
+    let first_line: String = f.body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").chars().take(200).collect();
+    conn.prepare_cached(
+        "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, created_at = excluded.created_at,
          updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc",
-        params![id.to_string(), f.title, f.body, f.created_at, f.updated_at, f.deleted, saved],
-    )?;
+    )?
+    .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved])?;
     Ok(())
 }
 

@@ -20,8 +20,10 @@ pub struct Status {
     pub notes: u64,
     /// Entries in the local log (all devices).
     pub entries: u64,
-    /// Entries not yet on every target.
+    /// Entries not yet on every target, plus local changes not yet sealed into an entry.
     pub pending: u64,
+    /// Local changes waiting to be sealed into an entry at the next sync.
+    pub unsealed: u64,
     /// Per-target state.
     pub targets: Vec<TargetStatus>,
 }
@@ -103,8 +105,11 @@ impl Workspace {
             [],
             |r| r.get(0),
         )?;
+        let unsealed: i64 = c.query_row("SELECT COUNT(*) FROM unsealed", [], |r| r.get(0))?;
+        let all_targets = self.targets()?;
+        let pending = if all_targets.is_empty() { 0 } else { pending + unsealed };
         let mut targets = Vec::new();
-        for t in self.targets()? {
+        for t in all_targets {
             let p: i64 = c.query_row(PENDING_ON, [&t.id], |r| r.get(0))?;
             let (last_ok, last_error, last_error_at) = c.query_row("SELECT last_ok, last_error, last_error_at FROM targets WHERE id = ?1", [&t.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let mut st = c.prepare("SELECT client_id, idx, message, attempts FROM entry_errors WHERE target_id = ?1 ORDER BY client_id, idx")?;
@@ -115,7 +120,7 @@ impl Workspace {
                 id: t.id,
                 kind: t.kind,
                 location: t.location,
-                pending: p as u64,
+                pending: (p + unsealed) as u64,
                 synced: (entries - p) as u64,
                 last_ok,
                 last_error,
@@ -130,6 +135,7 @@ impl Workspace {
             notes: notes as u64,
             entries: entries as u64,
             pending: pending as u64,
+            unsealed: unsealed as u64,
             targets,
         })
     }

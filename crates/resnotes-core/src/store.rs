@@ -32,11 +32,18 @@ CREATE TABLE targets (
     last_error    TEXT,
     last_error_at INTEGER
 );
+-- Local changes not yet sealed into an entry: the log's unsealed tail (primary data, durable).
+CREATE TABLE unsealed (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    note_id    TEXT NOT NULL,
+    change     BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
 -- Derived from the log (rebuild drops and refills them).
 CREATE TABLE notes (
     id         TEXT PRIMARY KEY,
     title      TEXT NOT NULL,
-    body       TEXT NOT NULL,
+    first_line TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     deleted    INTEGER NOT NULL,

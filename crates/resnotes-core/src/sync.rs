@@ -20,6 +20,10 @@ use crate::materialize;
 
 /// Entries verified before they are applied in one transaction.
 const PULL_BATCH: usize = 256;
+/// Most changes sealed into one entry.
+pub const SEAL_MAX_CHANGES: usize = 4096;
+/// About the most change bytes sealed into one entry (before compression).
+pub const SEAL_MAX_BYTES: usize = 4 << 20;
 /// Entries written per folder batch.
 const PUSH_BATCH: usize = 256;
 
@@ -84,8 +88,12 @@ impl Workspace {
         self.sync_with(&pairs, on_event)
     }
 
-    /// One sync cycle with the given targets and transports.
+    /// One sync cycle with the given targets and transports. Local changes are first sealed
+    /// into entries (batched), then pulled and pushed.
     pub fn sync_with(&mut self, targets: &[(&Target, &dyn Transport)], on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+        if !targets.is_empty() {
+            self.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES)?;
+        }
         let mut reports: Vec<TargetReport> = Vec::new();
         let mut surveys = Vec::new();
         for (t, tr) in targets {

@@ -27,7 +27,7 @@ pub struct WatchOptions {
 
 impl Default for WatchOptions {
     fn default() -> Self {
-        WatchOptions { debounce: Duration::from_millis(300), poll_interval: Duration::from_secs(10), local_check: Duration::from_millis(500) }
+        WatchOptions { debounce: Duration::from_millis(60), poll_interval: Duration::from_secs(10), local_check: Duration::from_millis(100) }
     }
 }
 
@@ -75,7 +75,12 @@ fn watch_folders(folders: &[PathBuf]) -> FolderEvents {
 }
 
 fn log_mark(ws: &Workspace) -> Result<i64> {
-    Ok(ws.conn().query_row("SELECT COALESCE(MAX(rowid), 0) FROM log", [], |r| r.get(0))?)
+    // The log's rowid and the unsealed tail's AUTOINCREMENT counter only ever grow.
+    Ok(ws.conn().query_row(
+        "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM log) + COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'unsealed'), 0)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Runs sync cycles until `stop` is set. `on_cycle` sees every cycle's reports; `on_event`

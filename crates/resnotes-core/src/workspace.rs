@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret, SecretString};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -328,8 +328,9 @@ impl Workspace {
         }
     }
 
-    /// Applies a local edit to one note in a single transaction: the doc changes, the new log
-    /// entry and the derived row are durable when this returns.
+    /// Applies a local edit to one note in a single transaction: the doc change, the log's
+    /// unsealed tail and the derived row are durable when this returns. The change is sealed
+    /// into an entry (with others) by [`Workspace::seal_pending`] before the next push.
     fn write_local(&mut self, id: &Uuid, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
@@ -338,8 +339,7 @@ impl Workspace {
             return Ok(false);
         }
         let Some(change) = note::take_change(&mut doc) else { return Ok(false) };
-        let changes = [NoteChange { note: *id, change }];
-        append_own_entry(&tx, self, &changes, now)?;
+        tx.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?.execute(params![id.to_string(), change, now])?;
         materialize::store_doc(&tx, id, &mut doc)?;
         tx.commit()?;
         Ok(true)
@@ -377,35 +377,66 @@ impl Workspace {
         Ok(id)
     }
 
-    /// One note (deleted notes are reported as missing).
+    /// One note (deleted notes are reported as missing). Reads the note's document.
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
-        let row = self
-            .conn
-            .query_row("SELECT id, title, body, created_at, updated_at, deleted FROM notes WHERE id = ?1", [id.to_string()], |r| {
-                Ok((Note { id: r.get(0)?, title: r.get(1)?, body: r.get(2)?, created_at: r.get(3)?, updated_at: r.get(4)? }, r.get::<_, bool>(5)?))
-            })
-            .optional()?;
-        match row {
-            Some((n, false)) => Ok(n),
+        let doc = materialize::load_doc(&self.conn, &id, &self.client)?;
+        match doc.map(|d| note::read(&d)) {
+            Some(f) if !f.deleted => {
+                Ok(Note { id: id.to_string(), title: f.title, body: f.body, created_at: f.created_at, updated_at: f.updated_at })
+            }
             _ => Err(Error::NoSuchNote(query.to_string())),
         }
+    }
+
+    /// Seals the unsealed local changes into log entries of at most `max_changes` changes and
+    /// about `max_bytes` of change data each. Returns how many entries were written.
+    pub fn seal_pending(&mut self, max_changes: usize, max_bytes: usize) -> Result<u64> {
+        let now = self.now();
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let rows: Vec<(i64, String, Vec<u8>)> = {
+            let mut st = tx.prepare("SELECT seq, note_id, change FROM unsealed ORDER BY seq")?;
+            let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+            r
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut entries = 0;
+        let mut batch: Vec<NoteChange> = Vec::new();
+        let mut bytes = 0;
+        for (_, note_id, change) in &rows {
+            let note = Uuid::parse_str(note_id).map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
+            if !batch.is_empty() && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes) {
+                append_own_entry(&tx, self, &batch, now)?;
+                entries += 1;
+                batch.clear();
+                bytes = 0;
+            }
+            bytes += change.len();
+            batch.push(NoteChange { note, change: change.clone() });
+        }
+        append_own_entry(&tx, self, &batch, now)?;
+        entries += 1;
+        let last = rows.last().map(|r| r.0).unwrap_or(0);
+        tx.execute("DELETE FROM unsealed WHERE seq <= ?1", [last])?;
+        tx.commit()?;
+        Ok(entries)
     }
 
     /// Live notes, newest edit first, optionally only the first `limit`.
     pub fn list(&self, limit: Option<usize>) -> Result<Vec<NoteSummary>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, title, substr(body, 1, 400), updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
+            "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
         )?;
         let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
-            let body: String = r.get(2)?;
-            let first_line = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
-            Ok(NoteSummary { id: r.get(0)?, title: r.get(1)?, first_line, updated_at: r.get(3)? })
+            Ok(NoteSummary { id: r.get(0)?, title: r.get(1)?, first_line: r.get(2)?, updated_at: r.get(3)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Drops every derived table and rebuilds it from the log alone. Returns entries replayed.
+    /// Drops every derived table and rebuilds it from the log alone (sealed entries, then the
+    /// unsealed tail). Returns entries replayed.
     pub fn rebuild(&mut self) -> Result<u64> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         tx.execute_batch("DELETE FROM notes; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors;")?;
@@ -423,6 +454,17 @@ impl Workspace {
                 if batch.len() >= 2000 {
                     materialize::apply(&tx, &self.client, &batch)?;
                     batch.clear();
+                }
+            }
+        }
+        // Then the unsealed tail of this device's log.
+        {
+            let mut st = tx.prepare("SELECT note_id, change FROM unsealed ORDER BY seq")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+            for row in rows {
+                let (note, change) = row?;
+                if let Ok(note) = Uuid::parse_str(&note) {
+                    batch.push(NoteChange { note, change });
                 }
             }
         }

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use resnotes_core::entry;
 use resnotes_core::transport::{Fault, Memory, Transport};
 use resnotes_core::workspace::{system_clock, Target};
-use resnotes_core::{materialize, store, Workspace};
+use resnotes_core::{materialize, note, store, Workspace};
 
 const PASS: &str = "property passphrase";
 
@@ -146,10 +146,11 @@ fn run(steps: Vec<Step>) {
         // Duplicates change nothing.
         materialize::apply(&conn, &me, &all).unwrap();
         let mut got = BTreeMap::new();
-        let mut st = conn.prepare("SELECT id, title, body FROM notes WHERE deleted = 0").unwrap();
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).unwrap() {
-            let (id, t, b) = row.unwrap();
-            got.insert(id, (t, b));
+        let mut st = conn.prepare("SELECT id, doc FROM notes WHERE deleted = 0").unwrap();
+        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).unwrap() {
+            let (id, doc) = row.unwrap();
+            let f = note::read(&note::load(&doc, &me).unwrap());
+            got.insert(id, (f.title, f.body));
         }
         assert_eq!(got, want, "replaying the log in another order");
     }

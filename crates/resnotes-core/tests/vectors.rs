@@ -50,13 +50,14 @@ fn path_vectors() {
 
 #[test]
 fn entry_vectors_decode_exactly() {
-    for (file, meta) in [("entry-0.age", "entry-0.json"), ("entry-1.age", "entry-1.json"), ("entry-plaintext.bin", "entry-plaintext.json")] {
+    for (file, meta) in [("entry-0.age", "entry-0.json"), ("entry-1.age", "entry-1.json"), ("entry-2.age", "entry-2.json"), ("entry-plaintext.bin", "entry-plaintext.json")] {
         let want = read_json(meta);
         let k = if file.ends_with(".bin") { WorkspaceKey::Plaintext } else { key() };
         let _ = &k;
         let bytes = fs::read(dir().join(file)).unwrap();
         let plain = k.open(&bytes).unwrap();
         assert_eq!(hex(&plain), want["envelopeHex"].as_str().unwrap(), "{file}: decrypted envelope");
+        assert_eq!(plain[5] as u64, want["flags"].as_u64().unwrap(), "{file}: flags");
         let e = entry::open(&bytes, &k, &Expected {
             workspace: want["workspaceId"].as_str().unwrap().parse().unwrap(),
             client: want["clientId"].as_str().unwrap().parse().unwrap(),
@@ -167,19 +168,25 @@ fn generate_vectors() {
     fs::write(d.join("paths.json"), serde_json::to_string_pretty(&paths).unwrap() + "\n").unwrap();
 
     let (c0, mut doc) = change("", &client, None);
-    let (c1, _) = change(", world", &client, Some(&mut doc));
+    let (c1, mut doc) = change(", world", &client, Some(&mut doc));
+    let long = "\n\n## A longer section\n\nResilient notes sync through any folder. ".repeat(20);
+    let (c2, _) = change(&long, &client, Some(&mut doc));
     let h0 = Header { workspace: ws, client, index: 0, timestamp: 1_700_000_000_000, lamport: 1, prev_hash: ZERO_HASH };
     let ch0 = vec![NoteChange { note, change: c0.clone() }];
     let (plain0, hash0) = entry::encode(&h0, &ch0, &key);
     let h1 = Header { index: 1, timestamp: 1_700_000_000_500, lamport: 2, prev_hash: hash0, ..h0.clone() };
     let ch1 = vec![NoteChange { note, change: c1.clone() }];
     let (plain1, hash1) = entry::encode(&h1, &ch1, &key);
+    let h2 = Header { index: 2, timestamp: 1_700_000_001_000, lamport: 3, prev_hash: hash1, ..h0.clone() };
+    let ch2 = vec![NoteChange { note, change: c2.clone() }];
+    let (plain2, hash2) = entry::encode(&h2, &ch2, &key);
+    assert_eq!(plain2[5], entry::FLAG_DEFLATE, "entry-2 is the compressed vector");
     let mac_key = match &key { WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]), _ => unreachable!() };
-    for (name, h, plain, hash, ch) in [("entry-0", &h0, &plain0, hash0, &c0), ("entry-1", &h1, &plain1, hash1, &c1)] {
+    for (name, h, plain, hash, ch) in [("entry-0", &h0, &plain0, hash0, &c0), ("entry-1", &h1, &plain1, hash1, &c1), ("entry-2", &h2, &plain2, hash2, &c2)] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
         let meta = json!({
             "workspaceId": WORKSPACE, "clientId": CLIENT, "index": h.index, "timestamp": h.timestamp, "lamport": h.lamport,
-            "prevHash": hex(&h.prev_hash), "hash": hex(&hash), "macKeyHex": mac_key, "envelopeHex": hex(plain),
+            "prevHash": hex(&h.prev_hash), "hash": hex(&hash), "macKeyHex": mac_key, "flags": plain[5], "envelopeHex": hex(plain),
             "changes": [{"note": NOTE, "changeHex": hex(ch)}],
         });
         fs::write(d.join(format!("{name}.json")), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
@@ -188,7 +195,7 @@ fn generate_vectors() {
     fs::write(d.join("entry-plaintext.bin"), &plain_p).unwrap();
     let meta = json!({
         "workspaceId": WORKSPACE, "clientId": CLIENT, "index": 0, "timestamp": h0.timestamp, "lamport": 1,
-        "prevHash": hex(&ZERO_HASH), "hash": hex(&hash_p), "envelopeHex": hex(&plain_p), "changes": [{"note": NOTE, "changeHex": hex(&c0)}],
+        "prevHash": hex(&ZERO_HASH), "hash": hex(&hash_p), "flags": plain_p[5], "envelopeHex": hex(&plain_p), "changes": [{"note": NOTE, "changeHex": hex(&c0)}],
     });
     fs::write(d.join("entry-plaintext.json"), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
 
@@ -226,6 +233,9 @@ fn generate_vectors() {
     };
     let _ = empty;
     add("no-changes.age", key.seal(&hdr_only).unwrap(), 0, &z, "malformed", "a payload must hold at least one change");
+    let mut flag = plain0.clone();
+    flag[5] = 0x80;
+    add("unknown-flag.age", key.seal(&flag).unwrap(), 0, &z, "malformed", "a reserved flag bit is set");
     add("not-an-entry.age", key.seal(&[b'X'; 200]).unwrap(), 0, &z, "malformed", "not an RSNE envelope");
     fs::write(d.join("reject/cases.json"), serde_json::to_string_pretty(&cases).unwrap() + "\n").unwrap();
 
