@@ -72,6 +72,9 @@ enum Command {
     List {
         #[arg(long)]
         json: bool,
+        /// Only the first N notes.
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Sync with every target once, or keep syncing with --watch.
     Sync {
@@ -256,8 +259,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("# {}\n\n{}", n.title, n.body);
             }
         }
-        Command::List { json } => {
-            let notes = open()?.list(None)?;
+        Command::List { json, limit } => {
+            let notes = open()?.list(limit)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&notes)?);
             } else {

@@ -99,6 +99,20 @@ pub fn set_text(doc: &mut AutoCommit, key: &str, new: &str) -> Result<bool> {
     Ok(true)
 }
 
+/// Applies one splice to an existing text field, clamping positions to the text. Returns false
+/// when the note has no such field (not created yet on this device).
+pub fn splice(doc: &mut AutoCommit, key: &str, pos: usize, delete: usize, insert: &str) -> Result<bool> {
+    let Some(obj) = text_obj(doc, key) else { return Ok(false) };
+    let len = doc.length(&obj);
+    let pos = pos.min(len);
+    let delete = delete.min(len - pos);
+    if delete == 0 && insert.is_empty() {
+        return Ok(false);
+    }
+    doc.splice_text(&obj, pos, delete as isize, insert).map_err(doc_err)?;
+    Ok(true)
+}
+
 /// One text splice in Unicode code points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Splice {

@@ -70,6 +70,24 @@ pub struct NoteSummary {
     pub updated_at: i64,
 }
 
+/// A text field of a note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// The title.
+    Title,
+    /// The markdown body.
+    Body,
+}
+
+impl Field {
+    fn key(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Body => "body",
+        }
+    }
+}
+
 /// A configured sync target.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Target {
@@ -368,6 +386,19 @@ impl Workspace {
             }
             Ok(changed)
         })
+    }
+
+    /// Applies one text splice to a note's `title` or `body`, as an editor sends them: `pos` and
+    /// `delete` count Unicode code points. Positions past the end are clamped.
+    pub fn splice_note(&mut self, id: &Uuid, field: Field, pos: usize, delete: usize, insert: &str) -> Result<()> {
+        self.write_local(id, |doc, now| {
+            if note::splice(doc, field.key(), pos, delete, insert)? {
+                note::touch(doc, now)?;
+                return Ok(true);
+            }
+            Ok(false)
+        })
+        .and_then(|changed| if changed || (delete == 0 && insert.is_empty()) { Ok(()) } else { Err(Error::NoSuchNote(id.to_string())) })
     }
 
     /// Deletes a note (the deletion is itself an edit that syncs).

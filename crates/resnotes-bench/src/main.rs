@@ -1,0 +1,387 @@
+//! `resnotes-bench`: builds synthetic workspaces and measures the figures listed in
+//! BENCHMARKS.md (cold open, edit latency, push, join, idle and incremental sync, watch latency,
+//! storage and memory). Timing lives here, never in tests.
+//!
+//! `cargo run --release -p resnotes-bench -- [--quick] [--json FILE]`
+
+mod corpus;
+mod measure;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use resnotes_core::transport::{Folder, Transport};
+use resnotes_core::workspace::{system_clock, Field};
+use resnotes_core::Workspace;
+use serde_json::{json, Map, Value};
+
+use corpus::Rng;
+use measure::{du, rss_mib, stats, time};
+
+const PASS: &str = "benchmark passphrase";
+
+#[derive(Parser)]
+#[command(about = "Resilient Notes benchmarks")]
+struct Args {
+    /// 1,000 notes, fewer repetitions, no 100k runs (CI uses this to prove the bench works).
+    #[arg(long)]
+    quick: bool,
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Note counts to run (default 10000,100000; --quick: 1000).
+    #[arg(long, value_delimiter = ',')]
+    notes: Option<Vec<usize>>,
+    /// Entries in the idle-sync scenario (spread over 10 clients; default 100000, --quick 2000).
+    #[arg(long)]
+    idle_entries: Option<usize>,
+    /// Write the corpus of N notes as markdown files into DIR (for the Joplin comparison) and exit.
+    #[arg(long, num_args = 2, value_names = ["N", "DIR"])]
+    export_corpus: Option<Vec<String>>,
+    /// The `resnotes` binary for process measurements (default: target/release/resnotes).
+    #[arg(long)]
+    bin: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let Some(e) = &args.export_corpus {
+        let n: usize = e[0].parse().context("N must be a number")?;
+        return export_corpus(n, Path::new(&e[1]));
+    }
+    let bin = match &args.bin {
+        Some(b) => b.clone(),
+        None => build_cli()?,
+    };
+    let scales = args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
+    let mut out = Map::new();
+    out.insert("machine".into(), machine());
+    out.insert("quick".into(), json!(args.quick));
+    for n in scales {
+        eprintln!("== {n} notes");
+        out.insert(format!("notes_{n}"), run_scale(n, args.quick, &bin)?);
+    }
+    let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
+    eprintln!("== idle sync with 10 clients, {idle} entries");
+    out.insert("idle_10_clients".into(), idle_scenario(idle, args.quick)?);
+    let text = serde_json::to_string_pretty(&Value::Object(out))?;
+    println!("{text}");
+    if let Some(p) = args.json {
+        std::fs::write(&p, text + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Builds the release CLI next to this binary and returns its path.
+fn build_cli() -> Result<PathBuf> {
+    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", "resnotes-cli", "--quiet"])
+        .status()
+        .context("cannot run cargo to build resnotes")?;
+    if !st.success() {
+        bail!("building resnotes failed");
+    }
+    let exe = std::env::current_exe()?;
+    let p = exe.parent().context("binary dir")?.join("resnotes");
+    if !p.exists() {
+        bail!("{} not found; pass --bin", p.display());
+    }
+    Ok(p)
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()));
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu": cpu,
+        "os": std::env::consts::OS,
+    })
+}
+
+fn export_corpus(n: usize, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut rng = Rng::new(42);
+    for i in 0..n {
+        let title = corpus::title(&mut rng);
+        let body = corpus::body(&mut rng);
+        std::fs::write(dir.join(format!("{i:06}.md")), format!("# {title} {i}\n\n{body}"))?;
+    }
+    Ok(())
+}
+
+/// Creates a workspace of `n` notes: each created by its own edit, then edited three times.
+/// Returns the id of a ~10 KB note used for the keystroke benchmark.
+fn populate(ws: &mut Workspace, n: usize, rng: &mut Rng) -> Result<uuid::Uuid> {
+    // Setup only: skip fsync so building 100k notes takes seconds; measurements reopen with FULL.
+    ws.conn().pragma_update(None, "synchronous", "OFF")?;
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let title = format!("{} {i}", corpus::title(rng));
+        let body = if i == 0 { corpus::body_of_size(rng, 10_000) } else { corpus::body(rng) };
+        let id = ws.new_note(&title, &body)?;
+        for _ in 0..3 {
+            let len = body.chars().count();
+            let s = format!(" {}", corpus::sentence(rng));
+            ws.splice_note(&id, Field::Body, rng.below(len + 1), 0, &s)?;
+        }
+        ids.push(id);
+    }
+    ws.conn().pragma_update(None, "synchronous", "FULL")?;
+    Ok(ids[0])
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()))?;
+        } else {
+            std::fs::copy(&p, to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+fn checkpoint(ws: &Workspace) -> Result<()> {
+    ws.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
+    let reps = if quick { 5 } else { 20 };
+    let tmp = tempfile::tempdir()?;
+    let a_dir = tmp.path().join("a");
+    let mut r = Map::new();
+    let mut rng = Rng::new(42);
+
+    let mut a = Workspace::init(&a_dir, false, system_clock())?;
+    let (big, setup_ms) = time(|| populate(&mut a, n, &mut rng));
+    let big = big?;
+    r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
+    checkpoint(&a)?;
+    drop(a);
+    let unbatched_dir = tmp.path().join("a-unbatched");
+    copy_dir(&a_dir, &unbatched_dir)?;
+    eprintln!("  populated in {:.1} s", setup_ms / 1000.0);
+
+    // Cold open: open the data dir and produce the first 50 notes of the list.
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let (res, ms) = time(|| -> Result<usize> { Ok(Workspace::open(&a_dir)?.list(Some(50))?.len()) });
+        assert_eq!(res?, 50.min(n));
+        samples.push(ms);
+    }
+    r.insert("cold_open_ms".into(), stats(&mut samples));
+    let mut samples = Vec::new();
+    for _ in 0..reps.min(10) {
+        let (out, ms) = time(|| Command::new(bin).args(["--data-dir", a_dir.to_str().unwrap(), "list", "--limit", "50"]).output());
+        let out = out?;
+        if !out.status.success() {
+            bail!("resnotes list failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        samples.push(ms);
+    }
+    r.insert("cold_open_process_ms".into(), stats(&mut samples));
+
+    // Keystrokes: one-character durable splices into a ~10 KB note.
+    let mut a = Workspace::open(&a_dir)?;
+    let mut samples = Vec::new();
+    let keys = if quick { 200 } else { 1000 };
+    let mut pos = 5000;
+    for i in 0..keys {
+        let ch = if i % 7 == 6 { " " } else { "x" };
+        let (res, ms) = time(|| a.splice_note(&big, Field::Body, pos, 0, ch));
+        res?;
+        pos += 1;
+        samples.push(ms);
+    }
+    r.insert("edit_ms".into(), stats(&mut samples));
+    eprintln!("  edits done");
+
+    // First push to an empty folder: seal the history into entries, write them.
+    let f = tmp.path().join("F");
+    std::fs::create_dir_all(&f)?;
+    a.add_target("folder", &Folder::new(&f), Some(PASS), 10)?;
+    let (rep, ms) = time(|| a.sync_all(&mut |_| {}));
+    check(&rep?)?;
+    r.insert("push_s".into(), json!(measure::round(ms / 1000.0)));
+    r.insert("push_files".into(), json!(measure::count_files(&f)));
+    eprintln!("  pushed in {:.2} s", ms / 1000.0);
+
+    // The same history sealed one change per entry, pushed with one fsync per file and batched.
+    {
+        let mut u = Workspace::open(&unbatched_dir)?;
+        let (entries, seal_ms) = time(|| u.seal_pending(1, usize::MAX));
+        let entries = entries?;
+        let mut per = Map::new();
+        per.insert("entries".into(), json!(entries));
+        per.insert("seal_s".into(), json!(measure::round(seal_ms / 1000.0)));
+        for (name, batch) in [("push_fsync_each_s", false), ("push_fsync_batched_s", true)] {
+            let g = tmp.path().join(name);
+            std::fs::create_dir_all(&g)?;
+            let folder = Folder::new(&g).with_batch_sync(batch);
+            let t = u.add_target("folder", &folder, Some(PASS), 10)?;
+            let tr: &dyn Transport = &folder;
+            let (rep, ms) = time(|| u.sync_with(&[(&t, tr)], &mut |_| {}));
+            check(&rep?)?;
+            per.insert(name.into(), json!(measure::round(ms / 1000.0)));
+            per.insert(format!("{name}_folder_bytes"), json!(du(&g)));
+        }
+        r.insert("unbatched".into(), Value::Object(per));
+    }
+    eprintln!("  unbatched variant done");
+
+    // Join: a new device until every note is listed.
+    let b_dir = tmp.path().join("b");
+    let (b, ms) = time(|| -> Result<Workspace> {
+        let mut b = Workspace::join(&b_dir, "folder", &Folder::new(&f), Some(PASS), system_clock())?;
+        check(&b.sync_all(&mut |_| {})?)?;
+        let listed = b.list(None)?.len();
+        if listed != n {
+            bail!("joined device lists {listed} notes, expected {n}");
+        }
+        Ok(b)
+    });
+    let mut b = b?;
+    r.insert("join_s".into(), json!(measure::round(ms / 1000.0)));
+    eprintln!("  joined in {:.2} s", ms / 1000.0);
+
+    // Idle cycles and one-edit round trips.
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let (rep, ms) = time(|| b.sync_all(&mut |_| {}));
+        check(&rep?)?;
+        samples.push(ms);
+    }
+    r.insert("idle_sync_ms".into(), stats(&mut samples));
+    let mut samples = Vec::new();
+    let target = a.list(Some(1))?[0].id.parse::<uuid::Uuid>()?;
+    for i in 0..reps {
+        let word = format!("w{i}");
+        let (res, ms) = time(|| -> Result<()> {
+            a.splice_note(&target, Field::Title, 0, 0, &word)?;
+            check(&a.sync_all(&mut |_| {})?)?;
+            check(&b.sync_all(&mut |_| {})?)?;
+            let top = b.list(Some(1))?;
+            if !top[0].title.starts_with(&word) {
+                bail!("edit did not arrive");
+            }
+            Ok(())
+        });
+        res?;
+        samples.push(ms);
+    }
+    r.insert("incremental_ms".into(), stats(&mut samples));
+
+    // Storage.
+    checkpoint(&a)?;
+    checkpoint(&b)?;
+    r.insert("local_bytes".into(), json!(du(&a_dir)));
+    r.insert("local_bytes_joined".into(), json!(du(&b_dir)));
+    r.insert("folder_bytes".into(), json!(du(&f)));
+    drop(a);
+    drop(b);
+
+    // Watch processes: memory of one holding the workspace, and edit-to-visible latency.
+    let watch = |dir: &Path| -> Result<std::process::Child> {
+        Ok(Command::new(bin)
+            .args(["--data-dir", dir.to_str().unwrap(), "sync", "--watch", "--interval", "30"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?)
+    };
+    let mut wa = watch(&a_dir)?;
+    let mut wb = watch(&b_dir)?;
+    std::thread::sleep(Duration::from_secs(2));
+    let b_view = Workspace::open(&b_dir)?;
+    let mut samples = Vec::new();
+    for i in 0..reps.min(10) {
+        let title = format!("watched {i}");
+        let out = Command::new(bin).args(["--data-dir", a_dir.to_str().unwrap(), "edit", &big.to_string(), "--title", &title]).output()?;
+        if !out.status.success() {
+            bail!("edit failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let t0 = Instant::now();
+        loop {
+            let seen: String = b_view.conn().query_row("SELECT title FROM notes WHERE id = ?1", [big.to_string()], |r| r.get(0))?;
+            if seen == title {
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                bail!("watch: edit {i} not visible after 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    r.insert("watch_latency_ms".into(), stats(&mut samples));
+    if let Some((rss, hwm)) = rss_mib(wb.id()) {
+        r.insert("watch_rss_mib".into(), json!(rss));
+        r.insert("watch_peak_rss_mib".into(), json!(hwm));
+    }
+    for c in [&mut wa, &mut wb] {
+        let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
+        let _ = c.wait();
+    }
+    Ok(Value::Object(r))
+}
+
+fn check(reports: &[resnotes_core::TargetReport]) -> Result<()> {
+    for r in reports {
+        if let Some(e) = &r.error {
+            bail!("sync with {} failed: {e}", r.location);
+        }
+    }
+    Ok(())
+}
+
+/// 10 clients with `entries` entries in all in one folder; a reader pulls them all, then idles.
+fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
+    let tmp = tempfile::tempdir()?;
+    let f = tmp.path().join("F");
+    std::fs::create_dir_all(&f)?;
+    let per = entries / 10;
+    let mut rng = Rng::new(7);
+    let (res, setup_ms) = time(|| -> Result<()> {
+        let first = Workspace::init(&tmp.path().join("c0"), false, system_clock())?;
+        first.add_target("folder", &Folder::new(&f), Some(PASS), 10)?;
+        drop(first);
+        for c in 0..10 {
+            let dir = tmp.path().join(format!("c{c}"));
+            let mut ws = if c == 0 { Workspace::open(&dir)? } else { Workspace::join(&dir, "folder", &Folder::new(&f), Some(PASS), system_clock())? };
+            ws.conn().pragma_update(None, "synchronous", "OFF")?;
+            let id = ws.new_note(&format!("client {c}"), "log:")?;
+            for i in 1..per {
+                let s = format!(" {}", corpus::sentence(&mut rng));
+                ws.splice_note(&id, Field::Body, usize::MAX, 0, if i % 2 == 0 { &s } else { "." })?;
+            }
+            ws.seal_pending(1, usize::MAX)?;
+            check(&ws.sync_all(&mut |_| {})?)?;
+        }
+        Ok(())
+    });
+    res?;
+    let mut r = Map::new();
+    r.insert("entries".into(), json!(measure::count_files(&f) - 1));
+    r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
+    let (reader, ms) = time(|| -> Result<Workspace> {
+        let mut w = Workspace::join(&tmp.path().join("reader"), "folder", &Folder::new(&f), Some(PASS), system_clock())?;
+        check(&w.sync_all(&mut |_| {})?)?;
+        Ok(w)
+    });
+    let mut reader = reader?;
+    r.insert("pull_all_s".into(), json!(measure::round(ms / 1000.0)));
+    let mut samples = Vec::new();
+    for _ in 0..(if quick { 5 } else { 20 }) {
+        let (rep, ms) = time(|| reader.sync_all(&mut |_| {}));
+        check(&rep?)?;
+        samples.push(ms);
+    }
+    r.insert("idle_sync_ms".into(), stats(&mut samples));
+    Ok(Value::Object(r))
+}
