@@ -1,10 +1,15 @@
 //! Derived note rows: applying Automerge changes from log entries to per-note documents and
-//! keeping the `notes` table (title, body, times, saved document) in step. Changes whose
+//! keeping the `notes` table (title, first line, times, stored document) in step.
+//!
+//! A note's document is stored as a full save plus a tail of change chunks appended since
+//! (`doc_tail`), so an edit appends a few bytes instead of re-encoding the whole document; the
+//! tail is folded into a full save when it grows. Loaded documents are kept in a small cache
+//! keyed by the row's `rev`, so typing into one note never reloads it. Changes whose
 //! dependencies have not arrived yet wait in `queued_changes` until they can apply.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use automerge::{AutoCommit, Change};
+use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
@@ -12,56 +17,160 @@ use crate::entry::NoteChange;
 use crate::error::{Error, Result};
 use crate::note;
 
-/// Loads a note's document, or an empty one when the note has no row yet.
+/// Tail size (bytes) above which a note is stored again as one full save.
+const COMPACT_TAIL_BYTES: usize = 64 * 1024;
+/// Documents kept loaded.
+const CACHE_SIZE: usize = 16;
+
+/// Recently used documents with the `rev` of the row they were loaded from.
+#[derive(Default)]
+pub struct DocCache {
+    docs: Vec<(Uuid, i64, AutoCommit)>,
+}
+
+impl DocCache {
+    /// Takes a document out of the cache if it is still current (`rev` matches).
+    fn take(&mut self, id: &Uuid, rev: i64) -> Option<AutoCommit> {
+        let pos = self.docs.iter().position(|(i, _, _)| i == id)?;
+        let (_, r, doc) = self.docs.remove(pos);
+        (r == rev).then_some(doc)
+    }
+
+    /// Puts a document back as the most recently used.
+    fn put(&mut self, id: Uuid, rev: i64, doc: AutoCommit) {
+        self.docs.retain(|(i, _, _)| *i != id);
+        if self.docs.len() >= CACHE_SIZE {
+            self.docs.remove(0);
+        }
+        self.docs.push((id, rev, doc));
+    }
+
+    /// Puts back a document that was loaded but not changed.
+    pub fn put_back(&mut self, id: Uuid, l: Loaded) {
+        self.put(id, l.rev, l.doc);
+    }
+
+    /// Moves the documents of another cache (filled inside a committed transaction) into this one.
+    pub fn absorb(&mut self, other: DocCache) {
+        for (id, rev, doc) in other.docs {
+            self.put(id, rev, doc);
+        }
+    }
+
+    /// Forgets everything (after a rebuild).
+    pub fn clear(&mut self) {
+        self.docs.clear();
+    }
+}
+
+/// A note's stored state: its document, the row's `rev` and the current tail length.
+pub struct Loaded {
+    /// The document.
+    pub doc: AutoCommit,
+    /// Row revision (0 for a note without a row).
+    pub rev: i64,
+    /// Bytes in `doc_tail`.
+    pub tail_len: usize,
+    /// Whether the note has a row.
+    pub exists: bool,
+}
+
+/// Loads a note's document (from the cache when current), or an empty one for a new note.
+pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Result<Loaded> {
+    let row: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT rev, length(doc_tail) FROM notes WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))))
+        .optional()?;
+    let Some((rev, tail_len)) = row else {
+        return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false });
+    };
+    if let Some(doc) = cache.take(id, rev) {
+        return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true });
+    }
+    let (saved, tail): (Vec<u8>, Option<Vec<u8>>) =
+        conn.prepare_cached("SELECT doc, doc_tail FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut doc = note::load(&saved, me)?;
+    if let Some(tail) = tail.filter(|t| !t.is_empty()) {
+        doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
+    }
+    Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true })
+}
+
+/// Loads a note's document without a cache; `None` when the note has no row.
 pub fn load_doc(conn: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<AutoCommit>> {
-    let saved: Option<Vec<u8>> = conn.prepare_cached("SELECT doc FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| r.get(0)).optional()?;
-    saved.map(|s| note::load(&s, me)).transpose()
+    let l = load(conn, &mut DocCache::default(), id, me)?;
+    Ok(l.exists.then_some(l.doc))
 }
 
-/// Writes a note's derived row from its document.
-pub fn store_doc(conn: &Connection, id: &Uuid, doc: &mut AutoCommit) -> Result<()> {
-    let f = note::read(doc);
-    let saved = doc.save();
+/// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
+/// or as a full save when the tail grows large or the note is new. Updates the derived fields
+/// and returns the new `rev`; the document goes back into the cache.
+pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, appended: &[u8]) -> Result<i64> {
+    let f = note::read(&l.doc);
     let first_line: String = f.body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").chars().take(200).collect();
-    conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, created_at = excluded.created_at,
-         updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc",
-    )?
-    .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved])?;
-    Ok(())
+    let rev = l.rev + 1;
+    if !l.exists || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
+        let saved = l.doc.save();
+        conn.prepare_cached(
+            "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)
+             ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, created_at = excluded.created_at,
+             updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc, doc_tail = NULL, rev = excluded.rev",
+        )?
+        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved, rev])?;
+    } else {
+        // (SQLite's || turns blobs into text, so the tail is extended here.)
+        let mut tail: Vec<u8> = conn
+            .prepare_cached("SELECT doc_tail FROM notes WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))?
+            .unwrap_or_default();
+        tail.extend_from_slice(appended);
+        conn.prepare_cached(
+            "UPDATE notes SET title = ?2, first_line = ?3, created_at = ?4, updated_at = ?5, deleted = ?6, doc_tail = ?7, rev = ?8 WHERE id = ?1",
+        )?
+        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, tail, rev])?;
+    }
+    cache.put(*id, rev, l.doc);
+    Ok(rev)
 }
 
-/// Checks that every change parses as an Automerge change (before an entry is accepted).
-pub fn validate(changes: &[NoteChange]) -> std::result::Result<(), String> {
+/// Parses every change of an entry (before the entry is accepted). A change that does not parse
+/// makes the whole entry malformed.
+pub fn parse(changes: &[NoteChange]) -> std::result::Result<Vec<(Uuid, Change)>, String> {
+    let mut out = Vec::with_capacity(changes.len());
     for c in changes {
         let bytes = c.change.clone();
         match std::panic::catch_unwind(move || Change::from_bytes(bytes)) {
-            Ok(Ok(_)) => {}
+            Ok(Ok(ch)) => out.push((c.note, ch)),
             Ok(Err(e)) => return Err(format!("a change for note {} is not a valid Automerge change: {e}", c.note)),
             Err(_) => return Err(format!("a change for note {} could not be parsed", c.note)),
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Applies changes (from any number of entries) to their notes, in one pass per note.
-/// Applying the same changes again, or in another order, gives the same notes.
+/// Applies raw changes (tests, rebuild): parses them, skipping any that do not parse.
 pub fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()> {
-    let mut by_note: BTreeMap<Uuid, Vec<&[u8]>> = BTreeMap::new();
-    for c in changes {
-        by_note.entry(c.note).or_default().push(&c.change);
+    let parsed: Vec<(Uuid, Change)> = changes.iter().filter_map(|c| Change::from_bytes(c.change.clone()).ok().map(|ch| (c.note, ch))).collect();
+    apply_parsed(conn, &mut DocCache::default(), me, parsed)
+}
+
+/// Applies parsed changes (from any number of entries) to their notes, one pass per note.
+/// Applying the same changes again, or in another order, gives the same notes.
+pub fn apply_parsed(conn: &Connection, cache: &mut DocCache, me: &Uuid, changes: Vec<(Uuid, Change)>) -> Result<()> {
+    let mut by_note: BTreeMap<Uuid, Vec<Change>> = BTreeMap::new();
+    for (note, c) in changes {
+        by_note.entry(note).or_default().push(c);
     }
     for (id, new) in by_note {
-        apply_note(conn, me, &id, &new)?;
+        apply_note(conn, cache, me, &id, new)?;
     }
     Ok(())
 }
 
-fn apply_note(conn: &Connection, me: &Uuid, id: &Uuid, new: &[&[u8]]) -> Result<()> {
-    let mut doc = load_doc(conn, id, me)?.unwrap_or_else(|| note::new_doc(me));
+fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new: Vec<Change>) -> Result<()> {
+    let mut l = load(conn, cache, id, me)?;
     let mut pending: Vec<Change> = Vec::new();
-    {
+    let had_queue = {
         let mut st = conn.prepare_cached("SELECT change FROM queued_changes WHERE note_id = ?1")?;
         let rows = st.query_map([id.to_string()], |r| r.get::<_, Vec<u8>>(0))?;
         for r in rows {
@@ -69,33 +178,48 @@ fn apply_note(conn: &Connection, me: &Uuid, id: &Uuid, new: &[&[u8]]) -> Result<
                 pending.push(c);
             }
         }
-    }
-    for bytes in new {
-        if let Ok(c) = Change::from_bytes(bytes.to_vec()) {
-            pending.push(c);
-        }
-    }
-    let hashes: Vec<_> = pending.iter().map(|c| (c.hash(), c.raw_bytes().to_vec())).collect();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(pending)));
+        !pending.is_empty()
+    };
+    pending.extend(new);
+    let raws: Vec<(ChangeHash, Vec<u8>, Vec<ChangeHash>)> = pending.iter().map(|c| (c.hash(), c.raw_bytes().to_vec(), c.deps().to_vec())).collect();
+    let heads_before = l.doc.get_heads();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.doc.apply_changes(pending)));
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(note = %id, "changes could not be applied: {e}"),
         Err(_) => return Err(Error::Doc(format!("changes for note {id} could not be applied"))),
     }
-    conn.execute("DELETE FROM queued_changes WHERE note_id = ?1", [id.to_string()])?;
-    let mut applied_any = false;
-    for (hash, raw) in hashes {
-        if doc.get_change_by_hash(&hash).is_some() {
-            applied_any = true;
-        } else {
-            conn.execute(
-                "INSERT OR IGNORE INTO queued_changes (note_id, hash, change) VALUES (?1, ?2, ?3)",
-                params![id.to_string(), &hash.0[..], raw],
-            )?;
+    // Which changes are still waiting: those depending (transitively) on a missing change.
+    let missing: HashSet<ChangeHash> = l.doc.get_missing_deps(&[]).into_iter().collect();
+    let mut waiting: HashSet<ChangeHash> = HashSet::new();
+    if !missing.is_empty() {
+        loop {
+            let before = waiting.len();
+            for (h, _, deps) in &raws {
+                if deps.iter().any(|d| missing.contains(d) || waiting.contains(d)) {
+                    waiting.insert(*h);
+                }
+            }
+            if waiting.len() == before {
+                break;
+            }
         }
     }
-    if applied_any || !doc.get_heads().is_empty() {
-        store_doc(conn, id, &mut doc)?;
+    if had_queue || !waiting.is_empty() {
+        conn.prepare_cached("DELETE FROM queued_changes WHERE note_id = ?1")?.execute([id.to_string()])?;
+        for (h, raw, _) in raws.iter().filter(|(h, _, _)| waiting.contains(h)) {
+            conn.prepare_cached("INSERT OR IGNORE INTO queued_changes (note_id, hash, change) VALUES (?1, ?2, ?3)")?
+                .execute(params![id.to_string(), &h.0[..], raw])?;
+        }
     }
+    if l.doc.get_heads() == heads_before {
+        // Nothing new (duplicates, or all waiting): keep the row as it is.
+        if l.exists {
+            cache.put(*id, l.rev, l.doc);
+        }
+        return Ok(());
+    }
+    let appended: Vec<u8> = raws.iter().filter(|(h, _, _)| !waiting.contains(h)).flat_map(|(_, raw, _)| raw.iter().copied()).collect();
+    store(conn, cache, id, l, &appended)?;
     Ok(())
 }

@@ -47,7 +47,9 @@ CREATE TABLE notes (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     deleted    INTEGER NOT NULL,
-    doc        BLOB NOT NULL
+    doc        BLOB NOT NULL,   -- full Automerge save
+    doc_tail   BLOB,            -- change chunks appended since that save
+    rev        INTEGER NOT NULL -- bumped on every write (validates in-memory documents)
 );
 CREATE INDEX notes_by_update ON notes (deleted, updated_at DESC);
 CREATE TABLE queued_changes (note_id TEXT NOT NULL, hash BLOB NOT NULL, change BLOB NOT NULL, PRIMARY KEY (note_id, hash));

@@ -67,6 +67,9 @@ impl TargetReport {
     }
 }
 
+/// An entry read and verified, waiting to be applied: its log row, file bytes and changes.
+type PulledEntry = (store::LogRow, Vec<u8>, Vec<(Uuid, automerge::Change)>);
+
 /// State carried from a target's pull phase to its push phase.
 struct Survey {
     manifest: Manifest,
@@ -227,7 +230,7 @@ impl Workspace {
     #[allow(clippy::too_many_arguments)]
     fn pull_client(&mut self, t: &Target, tr: &dyn Transport, m: &Manifest, client: &Uuid, from: u64, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<u64> {
         let mut prev = if from == 0 { ZERO_HASH } else { store::entry_hash(&self.conn, client, from - 1)?.unwrap_or(ZERO_HASH) };
-        let mut batch: Vec<(store::LogRow, Vec<u8>, Vec<entry::NoteChange>)> = Vec::new();
+        let mut batch: Vec<PulledEntry> = Vec::new();
         let mut total = 0u64;
         let mut n = from;
         loop {
@@ -253,15 +256,15 @@ impl Workspace {
             };
             let want = Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
             let checked = entry::open(&bytes, &self.key, &want).and_then(|e| {
-                materialize::validate(&e.changes).map_err(entry::EntryError::Malformed)?;
-                Ok(e)
+                let parsed = materialize::parse(&e.changes).map_err(entry::EntryError::Malformed)?;
+                Ok((e, parsed))
             });
             match checked {
-                Ok(e) => {
+                Ok((e, parsed)) => {
                     prev = e.hash;
                     let h = &e.header;
                     let row = store::LogRow { client: *client, index: n, timestamp: h.timestamp, lamport: h.lamport, hash: e.hash, prev_hash: h.prev_hash };
-                    batch.push((row, bytes, e.changes));
+                    batch.push((row, bytes, parsed));
                     n += 1;
                 }
                 Err(err) => {
@@ -285,7 +288,7 @@ impl Workspace {
         Ok(total)
     }
 
-    fn apply_batch(&mut self, t: &Target, client: &Uuid, batch: Vec<(store::LogRow, Vec<u8>, Vec<entry::NoteChange>)>) -> Result<u64> {
+    fn apply_batch(&mut self, t: &Target, client: &Uuid, batch: Vec<PulledEntry>) -> Result<u64> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let head = store::head(&tx, client)?.map(|(i, _)| i);
@@ -301,13 +304,21 @@ impl Workspace {
             changes.extend(ch);
             added += 1;
         }
-        materialize::apply(&tx, &self.client, &changes)?;
+        let mut scratch = materialize::DocCache::default();
+        std::mem::swap(&mut scratch, &mut self.docs);
+        let applied = materialize::apply_parsed(&tx, &mut scratch, &self.client, changes);
+        if applied.is_err() {
+            scratch.clear();
+        }
+        applied?;
         if let Some(last) = last {
             let upto = store::remote_upto(&tx, &t.id, client)?.map_or(last, |u| u.max(last));
             store::set_remote_upto(&tx, &t.id, client, Some(upto))?;
             store::clear_entry_errors(&tx, &t.id, client, last)?;
         }
         tx.commit()?;
+        // Documents touched in the transaction are valid now that it committed.
+        self.docs = scratch;
         Ok(added)
     }
 

@@ -40,6 +40,7 @@ pub struct Workspace {
     pub(crate) workspace: Uuid,
     pub(crate) key: WorkspaceKey,
     pub(crate) clock: Clock,
+    pub(crate) docs: materialize::DocCache,
 }
 
 /// A note as shown to the user.
@@ -138,7 +139,7 @@ impl Workspace {
                 WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
             }
         };
-        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock })
+        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock, docs: Default::default() })
     }
 
     fn create(dir: &Path, client: Uuid, workspace: Uuid, key: WorkspaceKey, manifest: Option<&Manifest>, clock: Clock) -> Result<Self> {
@@ -156,7 +157,7 @@ impl Workspace {
         if let Some(m) = manifest {
             store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
         }
-        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock })
+        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock, docs: Default::default() })
     }
 
     /// Creates a new workspace for this device in `dir` (fails if one exists).
@@ -352,14 +353,19 @@ impl Workspace {
     fn write_local(&mut self, id: &Uuid, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut doc = materialize::load_doc(&tx, id, &self.client)?.unwrap_or_else(|| note::new_doc(&self.client));
-        if !mutate(&mut doc, now)? {
+        let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
+        // On any failure below, the document (already mutated) is dropped, not cached.
+        if !mutate(&mut loaded.doc, now)? {
+            drop(loaded); // mutated without a change: reload next time
             return Ok(false);
         }
-        let Some(change) = note::take_change(&mut doc) else { return Ok(false) };
+        let Some(change) = note::take_change(&mut loaded.doc) else { return Ok(false) };
         tx.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?.execute(params![id.to_string(), change, now])?;
-        materialize::store_doc(&tx, id, &mut doc)?;
+        let mut scratch = materialize::DocCache::default();
+        materialize::store(&tx, &mut scratch, id, loaded, &change)?;
         tx.commit()?;
+        // Only a committed document goes back into the cache.
+        self.docs.absorb(scratch);
         Ok(true)
     }
 
@@ -471,6 +477,7 @@ impl Workspace {
     pub fn rebuild(&mut self) -> Result<u64> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         tx.execute_batch("DELETE FROM notes; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors;")?;
+        self.docs.clear();
         let mut count = 0u64;
         let mut batch = Vec::new();
         {
