@@ -37,7 +37,7 @@ impl Sandbox {
     }
     /// A device with its own data dir (not yet initialized).
     pub fn device(&self, name: &str) -> Device {
-        Device { dir: self.tmp.path().join(format!("device-{name}")), passphrase: PASSPHRASE.into() }
+        Device { dir: self.tmp.path().join(format!("device-{name}")), passphrase: PASSPHRASE.into(), webdav_password: dav::PASSWORD.into() }
     }
     /// An empty folder.
     pub fn folder(&self, name: &str) -> PathBuf {
@@ -57,6 +57,8 @@ pub struct Device {
     pub dir: PathBuf,
     /// What it answers when a passphrase is needed.
     pub passphrase: String,
+    /// What it answers when a WebDAV password is needed.
+    pub webdav_password: String,
 }
 
 impl Device {
@@ -66,6 +68,7 @@ impl Device {
         c.args(args)
             .env("RESNOTES_DATA_DIR", &self.dir)
             .env("RESNOTES_PASSPHRASE", &self.passphrase)
+            .env("RESNOTES_WEBDAV_PASSWORD", &self.webdav_password)
             .env("RESNOTES_SCRYPT_LOG_N", "10")
             .env_remove("RESNOTES_LOG")
             .stdin(Stdio::null());
@@ -145,3 +148,4 @@ pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf
     let rel = resnotes_core::path::entry_path(&client.parse().expect("uuid"), resnotes_core::path::Kind::Changes, index, 1000, ext);
     folder.join(rel)
 }
+pub mod dav;

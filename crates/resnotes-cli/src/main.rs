@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use resnotes_core::age::secrecy::ExposeSecret;
-use resnotes_core::transport::Folder;
+use resnotes_core::transport::{Folder, Transport, WebDav};
 use resnotes_core::workspace::{system_clock, DEFAULT_SCRYPT_LOG_N};
 use resnotes_core::{watch, SyncEvent, TargetReport, Workspace};
 
@@ -27,20 +27,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create this device's new workspace; with --folder, also the shared workspace there.
+    /// Create this device's new workspace; with --folder or --webdav, also the shared workspace there.
     Init {
         /// An empty folder to share the workspace through.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "webdav")]
         folder: Option<PathBuf>,
+        /// An empty WebDAV folder (URL) to share the workspace through.
+        #[arg(long)]
+        webdav: Option<String>,
+        /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
+        #[arg(long, requires = "webdav")]
+        user: Option<String>,
         /// Do not encrypt (entries readable by anyone with the folder).
         #[arg(long)]
         plaintext: bool,
     },
-    /// Join the workspace in a shared folder as a new device.
+    /// Join the workspace in a shared folder or WebDAV folder as a new device.
     Join {
         /// The shared workspace folder.
+        #[arg(long, required_unless_present = "webdav", conflicts_with = "webdav")]
+        folder: Option<PathBuf>,
+        /// The shared workspace on a WebDAV server (URL).
         #[arg(long)]
-        folder: PathBuf,
+        webdav: Option<String>,
+        /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
+        #[arg(long, requires = "webdav")]
+        user: Option<String>,
     },
     /// Create a note; prints its id.
     New {
@@ -130,6 +142,14 @@ enum TargetCommand {
 enum TargetKind {
     /// A shared folder.
     Folder { path: PathBuf },
+    /// A folder on a WebDAV server.
+    Webdav {
+        /// The folder's URL, e.g. https://cloud.example.org/remote.php/dav/files/me/notes
+        url: String,
+        /// User name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +203,34 @@ fn passphrase(creating: bool) -> Result<Option<String>> {
     Ok(Some(p))
 }
 
+/// The WebDAV password from RESNOTES_WEBDAV_PASSWORD or a prompt (when a user is given).
+fn webdav_password(user: Option<&str>) -> Result<Option<String>> {
+    if let Ok(p) = std::env::var("RESNOTES_WEBDAV_PASSWORD") {
+        return Ok(Some(p));
+    }
+    match user {
+        Some(u) if std::io::stdin().is_terminal() => Ok(Some(rpassword::prompt_password(format!("WebDAV password for {u}: "))?)),
+        _ => Ok(None),
+    }
+}
+
+/// User name and password of a WebDAV target.
+type Credentials = (Option<String>, Option<String>);
+
+/// Opens a WebDAV target; credentials come from --user, the URL, RESNOTES_WEBDAV_PASSWORD or a prompt.
+fn open_webdav(url: &str, user: Option<String>) -> Result<(WebDav, Credentials)> {
+    let pw = webdav_password(user.as_deref())?;
+    let dav = WebDav::new(url, user, pw)?;
+    let creds = (dav.username().map(String::from), dav.password().map(String::from));
+    Ok((dav, creds))
+}
+
+fn note_credentials(stored: Option<PathBuf>) {
+    if let Some(p) = stored {
+        eprintln!("warning: no system keyring is used; the WebDAV password is stored in {} (readable only by you)", p.display());
+    }
+}
+
 fn body_arg(b: String) -> Result<String> {
     if b == "-" {
         let mut s = String::new();
@@ -206,14 +254,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let dir = data_dir(&cli.data_dir)?;
     let open = || Workspace::open(&dir);
     match cli.command {
-        Command::Init { folder, plaintext } => {
-            // Check the folder before creating anything, so a bad folder leaves no half-made data dir.
-            let folder = folder.map(|f| folder_path(&f)).transpose()?;
-            if let Some(f) = &folder {
-                let t = Folder::new(f);
-                resnotes_core::workspace::check_new_shared_folder(&t)?;
+        Command::Init { folder, webdav, user, plaintext } => {
+            // Check the target before creating anything, so a bad one leaves no half-made data dir.
+            let shared: Option<(&str, Box<dyn Transport>, Credentials)> = match (&folder, &webdav) {
+                (Some(f), _) => Some(("folder", Box::new(Folder::new(folder_path(f)?)), (None, None))),
+                (_, Some(url)) => {
+                    let (dav, creds) = open_webdav(url, user.clone())?;
+                    Some(("webdav", Box::new(dav), creds))
+                }
+                _ => None,
+            };
+            if let Some((_, t, _)) = &shared {
+                resnotes_core::workspace::check_new_shared_folder(t.as_ref())?;
             }
-            let pass = match (&folder, plaintext) {
+            let pass = match (&shared, plaintext) {
                 (Some(_), false) => Some(passphrase(true)?.ok_or(resnotes_core::Error::PassphraseNeeded)?),
                 _ => None,
             };
@@ -221,17 +275,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 resnotes_core::workspace::check_passphrase(p)?;
             }
             let ws = Workspace::init(&dir, plaintext, system_clock())?;
-            if let Some(f) = folder {
-                ws.add_target("folder", &Folder::new(&f), pass.as_deref(), scrypt_log_n())?;
-                eprintln!("Shared workspace created in {}", f.display());
+            if let Some((kind, t, (user, pw))) = shared {
+                let target = ws.add_target(kind, t.as_ref(), pass.as_deref(), scrypt_log_n())?;
+                note_credentials(ws.set_credentials(&target.id, user.as_deref(), pw.as_deref())?);
+                eprintln!("Shared workspace created in {}", t.location());
             }
             eprintln!("Workspace {} ready in {} (this device: {})", ws.workspace_id(), dir.display(), ws.client_id());
         }
-        Command::Join { folder } => {
-            let f = folder_path(&folder)?;
-            let t = Folder::new(&f);
-            let pass = if resnotes_core::workspace::needs_passphrase(&t)? { passphrase(false)? } else { None };
-            let mut ws = Workspace::join(&dir, "folder", &t, pass.as_deref(), system_clock())?;
+        Command::Join { folder, webdav, user } => {
+            let (kind, t, (user, pw)): (&str, Box<dyn Transport>, Credentials) = match (&folder, &webdav) {
+                (Some(f), _) => ("folder", Box::new(Folder::new(folder_path(f)?)), (None, None)),
+                (_, Some(url)) => {
+                    let (dav, creds) = open_webdav(url, user.clone())?;
+                    ("webdav", Box::new(dav), creds)
+                }
+                _ => return Err(anyhow!("give --folder PATH or --webdav URL")),
+            };
+            let pass = if resnotes_core::workspace::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
+            let mut ws = Workspace::join(&dir, kind, t.as_ref(), pass.as_deref(), system_clock())?;
+            if kind == "webdav" {
+                let id = ws.targets()?[0].id.clone();
+                note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);
+            }
             eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
             let reports = ws.sync_all(&mut |_| {})?;
             return Ok(report(&reports));
@@ -348,6 +413,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let target = ws.add_target("folder", &t, pass.as_deref(), scrypt_log_n())?;
                     println!("{}", target.id);
                 }
+                TargetCommand::Add { kind: TargetKind::Webdav { url, user } } => {
+                    let (t, (user, pw)) = open_webdav(&url, user)?;
+                    let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
+                    let target = ws.add_target("webdav", &t, pass.as_deref(), scrypt_log_n())?;
+                    note_credentials(ws.set_credentials(&target.id, user.as_deref(), pw.as_deref())?);
+                    println!("{}", target.id);
+                }
                 TargetCommand::List { json } => {
                     let ts = ws.targets()?;
                     if json {
@@ -386,7 +458,11 @@ fn report(reports: &[TargetReport]) -> ExitCode {
         match &r.error {
             Some(e) => {
                 ok = false;
-                eprintln!("error: {}: {e}", r.location);
+                if e.contains(&r.location) {
+                    eprintln!("error: {e}");
+                } else {
+                    eprintln!("error: {}: {e}", r.location);
+                }
             }
             None => eprintln!("{}: pulled {}, pushed {}", r.location, r.pulled, r.pushed),
         }

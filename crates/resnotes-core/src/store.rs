@@ -59,6 +59,8 @@ CREATE TABLE entry_errors (
     message TEXT NOT NULL, attempts INTEGER NOT NULL, last_at INTEGER NOT NULL,
     PRIMARY KEY (target_id, client_id, idx)
 );
+"#, r#"
+ALTER TABLE targets ADD COLUMN username TEXT;
 "#];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

@@ -14,7 +14,7 @@ use crate::manifest::Manifest;
 use crate::path::{self, Kind};
 use crate::plan::{self, ClientView, Op};
 use crate::store;
-use crate::transport::{Folder, Transport, TransportError};
+use crate::transport::{Transport, TransportError};
 use crate::workspace::{Target, Workspace};
 use crate::materialize;
 
@@ -77,18 +77,21 @@ struct Survey {
 }
 
 impl Workspace {
-    /// Opens the transport of a configured target.
-    pub fn transport_for(&self, target: &Target) -> Box<dyn Transport> {
-        Box::new(Folder::new(&target.location))
-    }
-
     /// One sync cycle with every target: pull from all, then push to all, so entries pulled
     /// from one target are relayed to the others in the same cycle.
     pub fn sync_all(&mut self, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
-        let targets = self.targets()?;
-        let transports: Vec<_> = targets.iter().map(|t| self.transport_for(t)).collect();
-        let pairs: Vec<(&Target, &dyn Transport)> = targets.iter().zip(transports.iter().map(|b| b.as_ref())).collect();
-        self.sync_with(&pairs, on_event)
+        let mut usable = Vec::new();
+        let mut broken = Vec::new();
+        for t in self.targets()? {
+            match self.transport_for(&t) {
+                Ok(tr) => usable.push((t, tr)),
+                Err(e) => broken.push(TargetReport { target: t.id.clone(), location: t.location.clone(), error: Some(e.to_string()), ..Default::default() }),
+            }
+        }
+        let pairs: Vec<(&Target, &dyn Transport)> = usable.iter().map(|(t, tr)| (t, tr.as_ref())).collect();
+        let mut reports = self.sync_with(&pairs, on_event)?;
+        reports.extend(broken);
+        Ok(reports)
     }
 
     /// One sync cycle with the given targets and transports. Local changes are first sealed

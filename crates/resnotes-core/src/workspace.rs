@@ -94,10 +94,13 @@ impl Field {
 pub struct Target {
     /// Short id used by `target remove`.
     pub id: String,
-    /// `folder` (WebDAV comes later).
+    /// `folder` or `webdav`.
     pub kind: String,
-    /// Folder path.
+    /// Folder path or URL (never with credentials).
     pub location: String,
+    /// WebDAV user name, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 fn write_key_file(path: &Path, text: &str) -> Result<()> {
@@ -194,6 +197,18 @@ impl Workspace {
         let ws = Self::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?;
         ws.insert_target(kind, &target.location())?;
         Ok(ws)
+    }
+
+    /// Opens the transport of a configured target (with its stored credentials).
+    pub fn transport_for(&self, target: &Target) -> Result<Box<dyn Transport>> {
+        match target.kind.as_str() {
+            "folder" => Ok(Box::new(crate::transport::Folder::new(&target.location))),
+            "webdav" => {
+                let password = crate::credentials::load(&self.dir, &target.id);
+                Ok(Box::new(crate::transport::WebDav::new(&target.location, target.username.clone(), password)?))
+            }
+            other => Err(Error::Invalid(format!("target {} has an unknown kind '{other}'; remove it and add it again", target.id))),
+        }
     }
 
     /// This device's clientId.
@@ -301,13 +316,23 @@ impl Workspace {
             "INSERT INTO targets (id, kind, location, added_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, kind, location, self.now()],
         )?;
-        Ok(Target { id, kind: kind.into(), location: location.into() })
+        Ok(Target { id, kind: kind.into(), location: location.into(), username: None })
+    }
+
+    /// Stores a target's user name and password (the password in a file only the user can
+    /// read). Returns where the password went.
+    pub fn set_credentials(&self, target: &str, username: Option<&str>, password: Option<&str>) -> Result<Option<PathBuf>> {
+        self.conn.execute("UPDATE targets SET username = ?1 WHERE id = ?2", params![username, target])?;
+        match password {
+            Some(p) => Ok(Some(crate::credentials::save(&self.dir, target, p)?)),
+            None => Ok(None),
+        }
     }
 
     /// All targets, oldest first.
     pub fn targets(&self) -> Result<Vec<Target>> {
-        let mut st = self.conn.prepare("SELECT id, kind, location FROM targets ORDER BY added_at, id")?;
-        let rows = st.query_map([], |r| Ok(Target { id: r.get(0)?, kind: r.get(1)?, location: r.get(2)? }))?;
+        let mut st = self.conn.prepare("SELECT id, kind, location, username FROM targets ORDER BY added_at, id")?;
+        let rows = st.query_map([], |r| Ok(Target { id: r.get(0)?, kind: r.get(1)?, location: r.get(2)?, username: r.get(3)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -329,6 +354,7 @@ impl Workspace {
         tx.execute("DELETE FROM remote_present WHERE target_id = ?1", [&t.id])?;
         tx.execute("DELETE FROM entry_errors WHERE target_id = ?1", [&t.id])?;
         tx.commit()?;
+        crate::credentials::remove(&self.dir, &t.id);
         Ok(t)
     }
 

@@ -3,9 +3,11 @@
 
 mod folder;
 mod memory;
+pub mod webdav;
 
 pub use folder::Folder;
 pub use memory::{Fault, Memory};
+pub use webdav::WebDav;
 
 /// A transport failure. Entries are never lost by one: the cycle is retried later.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1,0 +1,449 @@
+//! A WebDAV server (Nextcloud, ownCloud, Apache mod_dav, rclone, …) as a target, with the exact
+//! folder layout of FORMAT.md. Requests: PROPFIND (Depth 0/1), GET, HEAD, PUT, MKCOL. Retries
+//! timeouts, resets, 5xx, 423 and 429 (honouring `Retry-After`) with exponential backoff and
+//! jitter; authentication failures stop at once. Credentials never appear in `location()` or in
+//! any error message.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::{Method, StatusCode, Url};
+
+use super::{Transport, TransportError, Written};
+
+/// How failed requests are retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all (first try included).
+    pub attempts: u32,
+    /// First delay.
+    pub base: Duration,
+    /// Longest delay (also caps `Retry-After`).
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { attempts: 6, base: Duration::from_millis(200), max: Duration::from_secs(10) }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `n` (1-based retry number): exponential, with "full jitter" from
+    /// `unit` (a random number in [0, 1) passed in, so tests control it).
+    pub fn delay(&self, n: u32, unit: f64) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << n.min(16));
+        let cap = exp.min(self.max);
+        cap.mul_f64(0.5 + unit.clamp(0.0, 1.0) / 2.0)
+    }
+}
+
+/// A WebDAV collection holding a workspace.
+pub struct WebDav {
+    base: Url,
+    user: Option<String>,
+    password: Option<String>,
+    client: Client,
+    retry: RetryPolicy,
+    /// Collections known to exist (MKCOL is skipped for them).
+    made: Mutex<HashSet<String>>,
+    /// Parallel requests for batches.
+    parallel: usize,
+}
+
+/// Why a request failed, before it becomes a [`TransportError`].
+enum Failure {
+    /// Worth retrying after the given minimum delay.
+    Transient(String, Option<Duration>),
+    /// Final.
+    Fatal(TransportError),
+}
+
+impl WebDav {
+    /// A target at `url` (an `http(s)://` collection URL). Credentials embedded in the URL are
+    /// moved out of it so they are never printed.
+    pub fn new(url: &str, user: Option<String>, password: Option<String>) -> Result<Self, TransportError> {
+        let bad = |reason: String| TransportError::Unreachable { location: redact(url), reason };
+        let mut base = Url::parse(url).map_err(|e| bad(format!("not a valid URL ({e})")))?;
+        if base.scheme() != "http" && base.scheme() != "https" {
+            return Err(bad("the URL must start with http:// or https://".into()));
+        }
+        let mut user = user;
+        let mut password = password;
+        if !base.username().is_empty() {
+            user = user.or_else(|| Some(percent_decode(base.username())));
+            password = password.or_else(|| base.password().map(percent_decode));
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+        }
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(8)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("resilient-notes/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(WebDav { base, user, password, client, retry: RetryPolicy::default(), made: Mutex::new(HashSet::new()), parallel: 6 })
+    }
+
+    /// The user name in use (from the argument or the URL).
+    pub fn username(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The password in use (from the argument or the URL), to be stored for later syncs.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// Replaces the retry policy (tests use short delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The URL of a relative path, each segment percent-encoded.
+    fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        {
+            let mut segs = u.path_segments_mut().expect("http URLs have paths");
+            segs.pop_if_empty();
+            for s in path.split('/').filter(|s| !s.is_empty()) {
+                segs.push(s);
+            }
+        }
+        u
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let rb = self.client.request(method, self.url(path));
+        match &self.user {
+            Some(u) => rb.basic_auth(u, self.password.as_ref()),
+            None => rb,
+        }
+    }
+
+    fn fail(&self, op: &'static str, path: &str, reason: String) -> TransportError {
+        TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
+    }
+
+    /// Sends a request built by `make`, retrying transient failures; `accept` maps a response
+    /// to a result or a failure.
+    fn send<T>(
+        &self,
+        op: &'static str,
+        path: &str,
+        make: impl Fn() -> RequestBuilder,
+        accept: impl Fn(Response) -> Result<T, Failure>,
+    ) -> Result<T, TransportError> {
+        let mut last = String::new();
+        for attempt in 0..self.retry.attempts {
+            if attempt > 0 {
+                std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
+            }
+            let res = make().send().map_err(|e| Failure::Transient(describe(&e), None)).and_then(|r| classify(self, op, path, r)).and_then(&accept);
+            match res {
+                Ok(v) => return Ok(v),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient(msg, after)) => {
+                    last = msg;
+                    if let Some(after) = after {
+                        std::thread::sleep(after.min(self.retry.max));
+                    }
+                }
+            }
+        }
+        Err(TransportError::Unreachable { location: self.location(), reason: format!("{op} {path}: {last} (gave up after {} tries)", self.retry.attempts) })
+    }
+
+    /// Creates the parent collections of `path` (MKCOL each missing level once).
+    fn make_parents(&self, path: &str) -> Result<(), TransportError> {
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut cur = String::new();
+        for p in &parts[..parts.len().saturating_sub(1)] {
+            cur = if cur.is_empty() { p.to_string() } else { format!("{cur}/{p}") };
+            if self.made.lock().unwrap().contains(&cur) {
+                continue;
+            }
+            let dir = format!("{cur}/");
+            let created = self.send("create folder", &dir, || self.request(Method::from_bytes(b"MKCOL").unwrap(), &dir), |r| match r.status() {
+                s if s.is_success() => Ok(()),
+                // 405: exists already; 409 should not happen since parents come first.
+                StatusCode::METHOD_NOT_ALLOWED => Ok(()),
+                s => Err(Failure::Fatal(self.fail("create folder", &dir, format!("HTTP {s}")))),
+            });
+            created?;
+            self.made.lock().unwrap().insert(cur.clone());
+        }
+        Ok(())
+    }
+
+    fn put(&self, path: &str, bytes: &[u8], only_new: bool) -> Result<bool, TransportError> {
+        self.send(
+            "upload",
+            path,
+            || {
+                let rb = self.request(Method::PUT, path).body(bytes.to_vec());
+                if only_new {
+                    rb.header("If-None-Match", "*")
+                } else {
+                    rb
+                }
+            },
+            |r| match r.status() {
+                s if s.is_success() => Ok(true),
+                StatusCode::PRECONDITION_FAILED => Ok(false),
+                s => Err(Failure::Fatal(self.fail("upload", path, format!("HTTP {s}")))),
+            },
+        )
+    }
+
+    fn write_one(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
+        // Servers such as nginx and rclone ignore If-None-Match, so look first: never overwrite
+        // different bytes, but repair a cut-off upload (a strict prefix of ours).
+        if let Some(existing) = self.read(path)? {
+            if existing == bytes {
+                return Ok(Written::AlreadyPresent);
+            }
+            if existing.len() < bytes.len() && bytes.starts_with(&existing) {
+                self.put(path, bytes, false)?;
+                return Ok(Written::Created);
+            }
+            return Err(TransportError::Conflict { location: self.location(), path: path.to_string() });
+        }
+        self.make_parents(path)?;
+        if self.put(path, bytes, true)? {
+            Ok(Written::Created)
+        } else {
+            // Someone wrote it meanwhile (412): compare.
+            match self.read(path)? {
+                Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
+                _ => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            }
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    // reqwest errors include the URL; ours never holds credentials, but keep messages short.
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else {
+        "request failed"
+    };
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+fn retry_after(r: &Response) -> Option<Duration> {
+    r.headers().get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Maps statuses every request shares: auth, full, throttled, server errors.
+fn classify(dav: &WebDav, op: &'static str, path: &str, r: Response) -> Result<Response, Failure> {
+    let s = r.status();
+    match s {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::Fatal(TransportError::Unreachable {
+            location: dav.location(),
+            reason: format!("the server refused the login (HTTP {}); check user and password", s.as_u16()),
+        })),
+        StatusCode::INSUFFICIENT_STORAGE => Err(Failure::Fatal(TransportError::Failed {
+            location: dav.location(),
+            op,
+            path: path.to_string(),
+            reason: "the server is full (507 Insufficient Storage); free space on it".into(),
+        })),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::LOCKED => Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r))),
+        s if s.is_server_error() => Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r))),
+        _ => Ok(r),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A URL with any user info removed, for messages.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
+    }
+}
+
+/// Names of the members of a PROPFIND Depth 1 multistatus, relative to `dir_url`.
+fn member_names(xml: &str, dir_url: &Url) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut in_href = false;
+    let dir_path = dir_url.path().trim_end_matches('/').to_string();
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => in_href = e.local_name().as_ref() == b"href",
+            Ok(quick_xml::events::Event::Text(t)) if in_href => {
+                let raw = t.decode().map(|c| c.into_owned()).unwrap_or_default();
+                let href = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
+                // hrefs are absolute paths or full URLs.
+                let path = Url::parse(&href).map(|u| u.path().to_string()).unwrap_or(href);
+                let path = percent_decode(path.trim_end_matches('/'));
+                let dir = percent_decode(&dir_path);
+                if let Some(rest) = path.strip_prefix(&dir) {
+                    let rest = rest.trim_start_matches('/');
+                    if !rest.is_empty() && !rest.contains('/') {
+                        names.push(rest.to_string());
+                    }
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => in_href = false,
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+const PROPFIND_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>"#;
+
+impl Transport for WebDav {
+    fn location(&self) -> String {
+        self.base.to_string()
+    }
+
+    fn check(&self) -> Result<(), TransportError> {
+        self.send("open", "", || self.request(Method::from_bytes(b"PROPFIND").unwrap(), "").header("Depth", "0").body(PROPFIND_BODY), |r| match r.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Err(Failure::Fatal(TransportError::Unreachable { location: self.location(), reason: "the folder does not exist on the server (404)".into() })),
+            s => Err(Failure::Fatal(TransportError::Unreachable { location: self.location(), reason: format!("not a WebDAV folder (HTTP {})", s.as_u16()) })),
+        })
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
+        self.send("read", path, || self.request(Method::GET, path), |r| match r.status() {
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
+            s if s.is_success() => r.bytes().map(|b| Some(b.to_vec())).map_err(|e| Failure::Transient(describe(&e), None)),
+            s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
+        })
+    }
+
+    fn exists(&self, path: &str) -> Result<bool, TransportError> {
+        self.send("stat", path, || self.request(Method::HEAD, path), |r| match r.status() {
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
+            s if s.is_success() => Ok(true),
+            s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
+        })
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, TransportError> {
+        let d = if dir.is_empty() { String::new() } else { format!("{}/", dir.trim_end_matches('/')) };
+        let dir_url = self.url(&d);
+        self.send("list", dir, || self.request(Method::from_bytes(b"PROPFIND").unwrap(), &d).header("Depth", "1").body(PROPFIND_BODY), |r| match r.status() {
+            StatusCode::NOT_FOUND => Ok(vec![]),
+            s if s.is_success() => {
+                let text = r.text().map_err(|e| Failure::Transient(describe(&e), None))?;
+                Ok(member_names(&text, &dir_url))
+            }
+            s => Err(Failure::Fatal(self.fail("list", dir, format!("HTTP {}", s.as_u16())))),
+        })
+    }
+
+    fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
+        self.write_one(path, bytes)
+    }
+
+    fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
+        // Bounded parallel uploads over the shared keep-alive pool; parents first, in order.
+        let mut out: Vec<Option<Result<Written, TransportError>>> = (0..files.len()).map(|_| None).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots = Mutex::new(&mut out);
+        std::thread::scope(|s| {
+            for _ in 0..self.parallel.min(files.len()).max(1) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= files.len() {
+                        break;
+                    }
+                    let r = self.write_one(&files[i].0, &files[i].1);
+                    slots.lock().unwrap()[i] = Some(r);
+                });
+            }
+        });
+        out.into_iter().map(|r| r.unwrap_or_else(|| Err(TransportError::Unreachable { location: self.location(), reason: "upload did not run".into() }))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_encoded_and_credentials_removed() {
+        let d = WebDav::new("http://alice:s3cret@127.0.0.1:8080/dav/My Notés", None, None).unwrap();
+        assert_eq!(d.location(), "http://127.0.0.1:8080/dav/My%20Not%C3%A9s/");
+        assert!(!d.location().contains("s3cret"));
+        assert_eq!(d.user.as_deref(), Some("alice"));
+        assert_eq!(d.password.as_deref(), Some("s3cret"));
+        assert_eq!(d.url("a b/changes/1/0.age").as_str(), "http://127.0.0.1:8080/dav/My%20Not%C3%A9s/a%20b/changes/1/0.age");
+        assert_eq!(redact("https://u:p@h/x"), "https://h/x");
+        assert!(WebDav::new("ftp://h/x", None, None).is_err());
+    }
+
+    #[test]
+    fn multistatus_members() {
+        let base = Url::parse("http://h/dav/ws/").unwrap();
+        let xml = r#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">
+          <d:response><d:href>/dav/ws/</d:href></d:response>
+          <d:response><d:href>/dav/ws/index.json</d:href></d:response>
+          <d:response><d:href>http://h/dav/ws/3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9/</d:href></d:response>
+          <d:response><d:href>/dav/ws/My%20file.txt</d:href></d:response>
+        </d:multistatus>"#;
+        assert_eq!(member_names(xml, &base), vec!["3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9", "My file.txt", "index.json"]);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy { attempts: 5, base: Duration::from_millis(100), max: Duration::from_secs(1) };
+        assert_eq!(p.delay(1, 1.0), Duration::from_millis(200));
+        assert_eq!(p.delay(2, 0.0), Duration::from_millis(200));
+        assert_eq!(p.delay(10, 1.0), Duration::from_secs(1));
+    }
+}
