@@ -236,12 +236,27 @@ impl Workspace {
         let mut batch: Vec<PulledEntry> = Vec::new();
         let mut total = 0u64;
         let mut n = from;
+        // Read one entry first (an idle cycle costs one request); while entries keep coming,
+        // read ahead in growing windows so a long pull is not a series of round trips.
+        let max_ahead = tr.read_ahead().max(1) as u64;
+        let mut ahead = 1u64;
+        let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> = Default::default();
         loop {
-            let p = entry_path(m, client, n);
-            let bytes = match tr.read(&p) {
+            if window.is_empty() {
+                let paths: Vec<String> = (n..n + ahead).map(|i| entry_path(m, client, i)).collect();
+                window.extend(tr.read_many(&paths));
+                ahead = (ahead * 2).min(max_ahead);
+            }
+            let bytes = match window.pop_front().expect("window was just filled") {
                 Ok(Some(b)) => b,
                 Ok(None) => {
-                    if tr.exists(&entry_path(m, client, n + 1))? {
+                    // A later entry may already be in the window; else ask the target.
+                    let later = match window.front() {
+                        Some(Ok(Some(_))) => true,
+                        Some(_) => false,
+                        None => tr.exists(&entry_path(m, client, n + 1))?,
+                    };
+                    if later {
                         let msg = format!("entry {n} from device {} is missing on {} while later ones exist; waiting for it.", short(client), tr.location());
                         store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
                         on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });

@@ -47,6 +47,14 @@ pub trait Transport: Send + Sync {
     /// Writes a new file atomically, creating parent folders. Never overwrites different bytes:
     /// returns [`TransportError::Conflict`] instead.
     fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError>;
+    /// Reads several files (`None` for missing ones), in order; WebDAV fetches them in parallel.
+    fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
+        paths.iter().map(|p| self.read(p)).collect()
+    }
+    /// How many entries a reader should ask for at once (1 for local folders).
+    fn read_ahead(&self) -> usize {
+        1
+    }
     /// Writes several new files; the folder transport fsyncs them as a batch.
     fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
         files.iter().map(|(p, b)| self.write_new(p, b)).collect()

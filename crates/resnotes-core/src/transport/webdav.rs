@@ -231,6 +231,28 @@ impl WebDav {
     }
 }
 
+impl WebDav {
+    /// Runs `f(0..n)` on at most `parallel` threads sharing the keep-alive pool; results in order.
+    fn parallel_map<T: Send>(&self, n: usize, f: impl Fn(usize) -> Result<T, TransportError> + Sync) -> Vec<Result<T, TransportError>> {
+        let mut out: Vec<Option<Result<T, TransportError>>> = (0..n).map(|_| None).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots = Mutex::new(&mut out);
+        std::thread::scope(|s| {
+            for _ in 0..self.parallel.min(n).max(1) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    let r = f(i);
+                    slots.lock().unwrap()[i] = Some(r);
+                });
+            }
+        });
+        out.into_iter().map(|r| r.unwrap_or_else(|| Err(TransportError::Unreachable { location: self.location(), reason: "request did not run".into() }))).collect()
+    }
+}
+
 fn describe(e: &reqwest::Error) -> String {
     // reqwest errors include the URL; ours never holds credentials, but keep messages short.
     let kind = if e.is_timeout() {
@@ -390,24 +412,16 @@ impl Transport for WebDav {
         self.write_one(path, bytes)
     }
 
+    fn read_ahead(&self) -> usize {
+        self.parallel * 2
+    }
+
+    fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
+        self.parallel_map(paths.len(), |i| self.read(&paths[i]))
+    }
+
     fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
-        // Bounded parallel uploads over the shared keep-alive pool; parents first, in order.
-        let mut out: Vec<Option<Result<Written, TransportError>>> = (0..files.len()).map(|_| None).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots = Mutex::new(&mut out);
-        std::thread::scope(|s| {
-            for _ in 0..self.parallel.min(files.len()).max(1) {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if i >= files.len() {
-                        break;
-                    }
-                    let r = self.write_one(&files[i].0, &files[i].1);
-                    slots.lock().unwrap()[i] = Some(r);
-                });
-            }
-        });
-        out.into_iter().map(|r| r.unwrap_or_else(|| Err(TransportError::Unreachable { location: self.location(), reason: "upload did not run".into() }))).collect()
+        self.parallel_map(files.len(), |i| self.write_one(&files[i].0, &files[i].1))
     }
 }
 
