@@ -149,3 +149,4 @@ pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf
     folder.join(rel)
 }
 pub mod dav;
+pub mod proxy;

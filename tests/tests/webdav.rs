@@ -124,3 +124,82 @@ fn server_stopped_mid_sync_loses_nothing() {
     b.ok(&["sync"]);
     assert_eq!(b.body(&id), "written while the server was down");
 }
+
+#[test]
+fn injected_faults_and_a_cut_upload_converge_with_nothing_lost() {
+    use resnotes_e2e::proxy::FaultProxy;
+    use std::sync::atomic::Ordering;
+    let s = Sandbox::new();
+    let server = DavServer::apache(&s.folder("apache"));
+    let folder = s.folder("usb");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    // A and B reach the server through a proxy that faults 25% of requests.
+    let proxy = FaultProxy::start(&server.url, 25, 7);
+    a.ok(&["init", "--folder", folder.to_str().unwrap()]);
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(a.new_note(&format!("note {i}"), &format!("body {i}")));
+        a.ok(&["sync"]);
+    }
+    // Adding the target may itself meet faults; it retries.
+    a.ok(&["target", "add", "webdav", &proxy.url, "--user", resnotes_e2e::dav::USER]);
+    let sync_until_clean = |d: &resnotes_e2e::Device| {
+        for _ in 0..10 {
+            if d.sync().0 {
+                return;
+            }
+        }
+        panic!("sync did not converge under faults: {}", d.sync().1);
+    };
+    sync_until_clean(&a);
+    // Joining may meet faults too: a failed join leaves nothing behind and is simply repeated.
+    for _ in 0..10 {
+        if b.dir.join("resnotes.db").exists() {
+            break;
+        }
+        let _ = b.run(&["join", "--webdav", &proxy.url, "--user", resnotes_e2e::dav::USER]);
+    }
+    sync_until_clean(&b);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(b.body(id), format!("body {i}"));
+    }
+    // An upload cut half way: the push fails, the next one rewrites the entry whole.
+    let late = b.new_note("late", "after the cut");
+    proxy.cut_next_put.store(true, Ordering::SeqCst);
+    proxy.percent.store(0, Ordering::SeqCst);
+    let _ = b.sync();
+    sync_until_clean(&b);
+    // C reads through the folder that A relays.
+    sync_until_clean(&a);
+    c.ok(&["join", "--folder", folder.to_str().unwrap()]);
+    assert_eq!(c.body(&late), "after the cut");
+    assert!(proxy.counts.faults.load(Ordering::SeqCst) > 3, "faults were injected: {:?}", proxy.counts);
+    assert_eq!(a.status()["pending"], 0);
+}
+
+#[test]
+fn a_half_uploaded_entry_on_the_server_is_rewritten_whole() {
+    let s = Sandbox::new();
+    let server = DavServer::apache(&s.folder("apache"));
+    let folder = s.folder("usb");
+    let a = s.device("a");
+    a.ok(&["init", "--folder", folder.to_str().unwrap()]);
+    let id = a.new_note("torn", "this entry was cut off mid-upload once");
+    a.ok(&["sync"]);
+    // The server already holds the first half of A's entry 0 (a connection cut mid-PUT that the
+    // server kept), and index.json.
+    let rel = format!("{}/changes/1/0.age", a.client_id());
+    let whole = std::fs::read(folder.join(&rel)).unwrap();
+    let on_server = server.root.join(&rel);
+    std::fs::create_dir_all(on_server.parent().unwrap()).unwrap();
+    std::fs::write(&on_server, &whole[..whole.len() / 2]).unwrap();
+    std::fs::copy(folder.join("index.json"), server.root.join("index.json")).unwrap();
+    let _ = std::process::Command::new("chown").args(["-R", "www-data:www-data", server.root.to_str().unwrap()]).status();
+    a.ok(&["target", "add", "webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
+    let (ok, err) = a.sync();
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(&on_server).unwrap(), whole, "the torn upload was replaced by the whole entry");
+    let c = s.device("c");
+    c.ok(&["join", "--webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
+    assert_eq!(c.body(&id), "this entry was cut off mid-upload once");
+}
