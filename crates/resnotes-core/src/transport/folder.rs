@@ -89,6 +89,18 @@ impl Folder {
     fn compare_existing(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
         match fs::read(dest) {
             Ok(existing) if existing == bytes => Ok(Written::AlreadyPresent),
+            // A copy cut short (by a sync tool or a crash of a non-atomic writer): replace it whole.
+            Ok(existing) if existing.len() < bytes.len() && bytes.starts_with(&existing) => {
+                let tmp = self.stage(path, dest, bytes, false)?;
+                fs::rename(&tmp, dest).map_err(|e| {
+                    let _ = fs::remove_file(&tmp);
+                    self.fail("rename", path, e)
+                })?;
+                if let Some(d) = dest.parent() {
+                    sync_dir(d);
+                }
+                Ok(Written::Created)
+            }
             Ok(_) => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
             Err(e) => Err(self.fail("read", path, e)),
         }
@@ -231,6 +243,10 @@ mod tests {
         assert_eq!(f.write_new("a/b/1.age", b"one").unwrap(), Written::AlreadyPresent);
         assert!(matches!(f.write_new("a/b/1.age", b"two"), Err(TransportError::Conflict { .. })));
         assert_eq!(f.read("a/b/1.age").unwrap().unwrap(), b"one");
+        // A torn copy (a strict prefix) is replaced whole; a longer file is a conflict.
+        assert_eq!(f.write_new("a/b/1.age", b"one and more").unwrap(), Written::Created);
+        assert_eq!(f.read("a/b/1.age").unwrap().unwrap(), b"one and more");
+        assert!(matches!(f.write_new("a/b/1.age", b"one"), Err(TransportError::Conflict { .. })));
         assert_eq!(f.list("a/b").unwrap(), vec!["1.age".to_string()], "no temp file left behind");
         assert_eq!(f.list("missing").unwrap(), Vec::<String>::new());
         assert!(Folder::new(dir.path().join("nope")).check().is_err());
