@@ -62,7 +62,9 @@ fn main() -> Result<()> {
     out.insert("quick".into(), json!(args.quick));
     for n in scales {
         eprintln!("== {n} notes");
-        out.insert(format!("notes_{n}"), run_scale(n, args.quick, &bin)?);
+        let r = run_scale(n, args.quick, &bin)?;
+        eprintln!("{}", serde_json::to_string(&r)?);
+        out.insert(format!("notes_{n}"), r);
     }
     let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
     eprintln!("== idle sync with 10 clients, {idle} entries");

@@ -102,21 +102,45 @@ pub fn load_doc(conn: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<AutoCo
     Ok(l.exists.then_some(l.doc))
 }
 
+/// What an edit may have changed in the body, so that the first line is only recomputed (which
+/// reads the whole body) when it can have changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEdit {
+    /// Anything (remote changes, whole-text edits).
+    Unknown,
+    /// The body was not touched.
+    Untouched,
+    /// One splice at this character position.
+    SpliceAt(usize),
+}
+
 /// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
 /// or as a full save when the tail grows large or the note is new. Updates the derived fields
 /// and returns the new `rev`; the document goes back into the cache.
-pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, appended: &[u8]) -> Result<i64> {
-    let f = note::read(&l.doc);
-    let first_line: String = f.body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").chars().take(200).collect();
+pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, appended: &[u8], edit: BodyEdit) -> Result<i64> {
+    let f = note::read_head(&l.doc);
+    let known: Option<(String, i64)> = if l.exists {
+        conn.prepare_cached("SELECT first_line, first_line_end FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
+    } else {
+        None
+    };
+    let (first_line, first_line_end) = match (edit, known) {
+        (BodyEdit::Untouched, Some((line, end))) => (line, end),
+        (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => (line, end),
+        _ => {
+            let (line, end) = note::first_line(&note::body(&l.doc));
+            (line, end as i64)
+        }
+    };
     let rev = l.rev + 1;
     if !l.exists || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
         let saved = l.doc.save();
         conn.prepare_cached(
-            "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)
-             ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, created_at = excluded.created_at,
-             updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc, doc_tail = NULL, rev = excluded.rev",
+            "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES (?1, ?2, ?3, ?9, ?4, ?5, ?6, ?7, NULL, ?8)
+             ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
+             created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc, doc_tail = NULL, rev = excluded.rev",
         )?
-        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved, rev])?;
+        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved, rev, first_line_end])?;
     } else {
         // (SQLite's || turns blobs into text, so the tail is extended here.)
         let mut tail: Vec<u8> = conn
@@ -125,9 +149,9 @@ pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, 
             .unwrap_or_default();
         tail.extend_from_slice(appended);
         conn.prepare_cached(
-            "UPDATE notes SET title = ?2, first_line = ?3, created_at = ?4, updated_at = ?5, deleted = ?6, doc_tail = ?7, rev = ?8 WHERE id = ?1",
+            "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?9, created_at = ?4, updated_at = ?5, deleted = ?6, doc_tail = ?7, rev = ?8 WHERE id = ?1",
         )?
-        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, tail, rev])?;
+        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, tail, rev, first_line_end])?;
     }
     cache.put(*id, rev, l.doc);
     Ok(rev)
@@ -220,6 +244,6 @@ fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new
         return Ok(());
     }
     let appended: Vec<u8> = raws.iter().filter(|(h, _, _)| !waiting.contains(h)).flat_map(|(_, raw, _)| raw.iter().copied()).collect();
-    store(conn, cache, id, l, &appended)?;
+    store(conn, cache, id, l, &appended, BodyEdit::Unknown)?;
     Ok(())
 }

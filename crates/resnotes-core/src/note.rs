@@ -70,6 +70,38 @@ pub fn read(doc: &AutoCommit) -> NoteFields {
     }
 }
 
+/// The fields that are cheap to read whatever the body's size: everything but the body.
+pub fn read_head(doc: &AutoCommit) -> NoteFields {
+    let deleted = matches!(doc.get(ROOT, "deleted"), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)));
+    NoteFields {
+        title: text_obj(doc, "title").and_then(|o| doc.text(&o).ok()).unwrap_or_default(),
+        body: String::new(),
+        created_at: int(doc, "created_at"),
+        updated_at: int(doc, "updated_at"),
+        deleted,
+    }
+}
+
+/// The body text.
+pub fn body(doc: &AutoCommit) -> String {
+    text_obj(doc, "body").and_then(|o| doc.text(&o).ok()).unwrap_or_default()
+}
+
+/// The first non-empty line of a body (trimmed, at most 200 characters) and the character offset
+/// just past it: edits after that offset cannot change the first line.
+pub fn first_line(body: &str) -> (String, usize) {
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        let n = line.chars().count();
+        let t = line.trim();
+        if !t.is_empty() {
+            return (t.chars().take(200).collect(), offset + n);
+        }
+        offset += n;
+    }
+    (String::new(), offset)
+}
+
 /// Writes the initial fields of a new note into an empty document.
 pub fn create(doc: &mut AutoCommit, title: &str, body: &str, now: i64) -> Result<()> {
     let t = doc.put_object(ROOT, "title", ObjType::Text).map_err(doc_err)?;
@@ -212,6 +244,14 @@ mod tests {
         for (old, new, want) in cases {
             assert_eq!(splices(old, new), want, "{old:?} -> {new:?}");
         }
+    }
+
+    #[test]
+    fn first_line_table() {
+        assert_eq!(first_line(""), (String::new(), 0));
+        assert_eq!(first_line("\n\n  hello \nworld"), ("hello".to_string(), 11));
+        assert_eq!(first_line("one line"), ("one line".to_string(), 8));
+        assert_eq!(first_line("é\nx"), ("é".to_string(), 2));
     }
 
     #[test]

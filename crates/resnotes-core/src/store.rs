@@ -61,6 +61,10 @@ CREATE TABLE entry_errors (
 );
 "#, r#"
 ALTER TABLE targets ADD COLUMN username TEXT;
+"#, r#"
+-- Character offset just past the body's first non-empty line (0 = unknown): edits after it
+-- cannot change the list's first line, so the body need not be read.
+ALTER TABLE notes ADD COLUMN first_line_end INTEGER NOT NULL DEFAULT 0;
 "#];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

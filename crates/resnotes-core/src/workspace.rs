@@ -376,7 +376,7 @@ impl Workspace {
     /// Applies a local edit to one note in a single transaction: the doc change, the log's
     /// unsealed tail and the derived row are durable when this returns. The change is sealed
     /// into an entry (with others) by [`Workspace::seal_pending`] before the next push.
-    fn write_local(&mut self, id: &Uuid, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
+    fn write_local(&mut self, id: &Uuid, edit: materialize::BodyEdit, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
@@ -388,7 +388,7 @@ impl Workspace {
         let Some(change) = note::take_change(&mut loaded.doc) else { return Ok(false) };
         tx.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?.execute(params![id.to_string(), change, now])?;
         let mut scratch = materialize::DocCache::default();
-        materialize::store(&tx, &mut scratch, id, loaded, &change)?;
+        materialize::store(&tx, &mut scratch, id, loaded, &change, edit)?;
         tx.commit()?;
         // Only a committed document goes back into the cache.
         self.docs.absorb(scratch);
@@ -398,14 +398,15 @@ impl Workspace {
     /// Creates a note; returns its id.
     pub fn new_note(&mut self, title: &str, body: &str) -> Result<Uuid> {
         let id = Uuid::new_v4();
-        self.write_local(&id, |doc, now| note::create(doc, title, body, now).map(|_| true))?;
+        self.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| note::create(doc, title, body, now).map(|_| true))?;
         Ok(id)
     }
 
     /// Edits title and/or body (as text splices). Returns false when nothing changed.
     pub fn edit_note(&mut self, query: &str, title: Option<&str>, body: Option<&str>) -> Result<bool> {
         let id = self.resolve(query)?;
-        self.write_local(&id, |doc, now| {
+        let edit = if body.is_some() { materialize::BodyEdit::Unknown } else { materialize::BodyEdit::Untouched };
+        self.write_local(&id, edit, |doc, now| {
             let mut changed = false;
             if let Some(t) = title {
                 changed |= note::set_text(doc, "title", t)?;
@@ -423,7 +424,11 @@ impl Workspace {
     /// Applies one text splice to a note's `title` or `body`, as an editor sends them: `pos` and
     /// `delete` count Unicode code points. Positions past the end are clamped.
     pub fn splice_note(&mut self, id: &Uuid, field: Field, pos: usize, delete: usize, insert: &str) -> Result<()> {
-        self.write_local(id, |doc, now| {
+        let edit = match field {
+            Field::Body => materialize::BodyEdit::SpliceAt(pos),
+            Field::Title => materialize::BodyEdit::Untouched,
+        };
+        self.write_local(id, edit, |doc, now| {
             if note::splice(doc, field.key(), pos, delete, insert)? {
                 note::touch(doc, now)?;
                 return Ok(true);
@@ -436,7 +441,7 @@ impl Workspace {
     /// Deletes a note (the deletion is itself an edit that syncs).
     pub fn delete_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
-        self.write_local(&id, |doc, now| note::mark_deleted(doc, now).map(|_| true))?;
+        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| note::mark_deleted(doc, now).map(|_| true))?;
         Ok(id)
     }
 

@@ -124,6 +124,13 @@ fn run(steps: Vec<Step>) {
             }
         }
     }
+    // The list's first line, kept up to date without reading bodies on every edit, is right.
+    for r in &w.replicas {
+        for n in r.list(None).unwrap() {
+            let body = r.note(&n.id).unwrap().body;
+            assert_eq!(n.first_line, note::first_line(&body).0, "first line of {body:?}");
+        }
+    }
     let want = notes(&w.replicas[0]);
     for r in 1..3 {
         assert_eq!(notes(&w.replicas[r]), want, "replica {r} differs from replica 0");
