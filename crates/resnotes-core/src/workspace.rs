@@ -489,6 +489,7 @@ impl Workspace {
         let last = rows.last().map(|r| r.0).unwrap_or(0);
         tx.execute("DELETE FROM unsealed WHERE seq <= ?1", [last])?;
         tx.commit()?;
+        store::reclaim(&self.conn)?;
         Ok(entries)
     }
 
