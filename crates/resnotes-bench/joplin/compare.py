@@ -97,13 +97,13 @@ def main():
         ("one edit up + down (s)", ours["incremental_ms"]["median"] / 1000, theirs["one_edit_up_s"] + theirs["one_edit_down_s"]),
         ("local data (MB)", ours["local_bytes"] / 1e6, theirs["profile_bytes"] / 1e6),
         ("sync folder (MB)", ours["folder_bytes"] / 1e6, theirs["folder_bytes"] / 1e6),
-        ("memory (MiB, RSS)", ours.get("watch_rss_mib", 0), theirs["sync_down_peak_rss_mib"]),
+        ("memory (MiB, peak RSS)", ours.get("watch_peak_rss_mib", 0), theirs["sync_down_peak_rss_mib"]),
     ]
     print(f"\n{a.notes} notes: resnotes vs joplin 3.5.1 (file-system target), on {os.cpu_count()} CPUs\n")
     print(f"{'figure':<30}{'resnotes':>12}{'joplin':>12}{'joplin/resnotes':>18}")
     for name, o, t in rows:
         ratio = t / o if o else float("inf")
-        print(f"{name:<30}{o:>12.3f}{t:>12.3f}{ratio:>17.1f}x")
+        print(f"{name:<30}{o:>12.4f}{t:>12.3f}{ratio:>17.1f}x")
     print(f"(joplin import of the markdown files: {theirs['import_s']:.1f} s)")
     result = {"notes": a.notes, "resnotes": ours, "joplin": theirs}
     if a.json:
