@@ -225,6 +225,18 @@ fn open_webdav(url: &str, user: Option<String>) -> Result<(WebDav, Credentials)>
     Ok((dav, creds))
 }
 
+/// The shared target named by `--folder` or `--webdav` (with `--user`), if any.
+fn shared_target(folder: Option<&Path>, webdav: Option<&str>, user: Option<String>) -> Result<Option<(&'static str, Box<dyn Transport>, Credentials)>> {
+    match (folder, webdav) {
+        (Some(f), _) => Ok(Some(("folder", Box::new(Folder::new(folder_path(f)?)), (None, None)))),
+        (_, Some(url)) => {
+            let (dav, creds) = open_webdav(url, user)?;
+            Ok(Some(("webdav", Box::new(dav), creds)))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn note_credentials(stored: Option<PathBuf>) {
     if let Some(p) = stored {
         eprintln!("warning: no system keyring is used; the WebDAV password is stored in {} (readable only by you)", p.display());
@@ -256,14 +268,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init { folder, webdav, user, plaintext } => {
             // Check the target before creating anything, so a bad one leaves no half-made data dir.
-            let shared: Option<(&str, Box<dyn Transport>, Credentials)> = match (&folder, &webdav) {
-                (Some(f), _) => Some(("folder", Box::new(Folder::new(folder_path(f)?)), (None, None))),
-                (_, Some(url)) => {
-                    let (dav, creds) = open_webdav(url, user.clone())?;
-                    Some(("webdav", Box::new(dav), creds))
-                }
-                _ => None,
-            };
+            let shared = shared_target(folder.as_deref(), webdav.as_deref(), user)?;
             if let Some((_, t, _)) = &shared {
                 resnotes_core::workspace::check_new_shared_folder(t.as_ref())?;
             }
@@ -283,14 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("Workspace {} ready in {} (this device: {})", ws.workspace_id(), dir.display(), ws.client_id());
         }
         Command::Join { folder, webdav, user } => {
-            let (kind, t, (user, pw)): (&str, Box<dyn Transport>, Credentials) = match (&folder, &webdav) {
-                (Some(f), _) => ("folder", Box::new(Folder::new(folder_path(f)?)), (None, None)),
-                (_, Some(url)) => {
-                    let (dav, creds) = open_webdav(url, user.clone())?;
-                    ("webdav", Box::new(dav), creds)
-                }
-                _ => return Err(anyhow!("give --folder PATH or --webdav URL")),
-            };
+            let (kind, t, (user, pw)) = shared_target(folder.as_deref(), webdav.as_deref(), user)?.ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
             let pass = if resnotes_core::workspace::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
             let mut ws = Workspace::join(&dir, kind, t.as_ref(), pass.as_deref(), system_clock())?;
             if kind == "webdav" {

@@ -253,9 +253,7 @@ impl Workspace {
             ),
             Some(secret) => {
                 let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
-                if pass.chars().count() < crypto::MIN_PASSPHRASE_LEN {
-                    return Err(Error::WeakPassphrase(crypto::MIN_PASSPHRASE_LEN));
-                }
+                check_passphrase(pass)?;
                 let armored = crypto::wrap_secret(&secret, pass, log_n)?;
                 (
                     Encryption {
