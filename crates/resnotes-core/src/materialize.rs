@@ -45,11 +45,6 @@ impl DocCache {
         self.docs.push((id, rev, doc));
     }
 
-    /// Puts back a document that was loaded but not changed.
-    pub fn put_back(&mut self, id: Uuid, l: Loaded) {
-        self.put(id, l.rev, l.doc);
-    }
-
     /// Moves the documents of another cache (filled inside a committed transaction) into this one.
     pub fn absorb(&mut self, other: DocCache) {
         for (id, rev, doc) in other.docs {
@@ -73,19 +68,22 @@ pub struct Loaded {
     pub tail_len: usize,
     /// Whether the note has a row.
     pub exists: bool,
+    /// The row's first line and the offset just past it (`None` for a new note).
+    first_line: Option<(String, i64)>,
 }
 
 /// Loads a note's document (from the cache when current), or an empty one for a new note.
 pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Result<Loaded> {
-    let row: Option<(i64, i64)> = conn
-        .prepare_cached("SELECT rev, length(doc_tail) FROM notes WHERE id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))))
+    let row: Option<(i64, i64, String, i64)> = conn
+        .prepare_cached("SELECT rev, length(doc_tail), first_line, first_line_end FROM notes WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((rev, tail_len)) = row else {
-        return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false });
+    let Some((rev, tail_len, line, line_end)) = row else {
+        return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false, first_line: None });
     };
+    let first_line = Some((line, line_end));
     if let Some(doc) = cache.take(id, rev) {
-        return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true });
+        return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, first_line });
     }
     let (saved, tail): (Vec<u8>, Option<Vec<u8>>) =
         conn.prepare_cached("SELECT doc, doc_tail FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -93,7 +91,7 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
         doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
     }
-    Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true })
+    Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, first_line })
 }
 
 /// Loads a note's document without a cache; `None` when the note has no row.
@@ -119,12 +117,7 @@ pub enum BodyEdit {
 /// and returns the new `rev`; the document goes back into the cache.
 pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, appended: &[u8], edit: BodyEdit) -> Result<i64> {
     let f = note::read_head(&l.doc);
-    let known: Option<(String, i64)> = if l.exists {
-        conn.prepare_cached("SELECT first_line, first_line_end FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
-    } else {
-        None
-    };
-    let (first_line, first_line_end) = match (edit, known) {
+    let (first_line, first_line_end) = match (edit, l.first_line.take()) {
         (BodyEdit::Untouched, Some((line, end))) => (line, end),
         (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => (line, end),
         _ => {
