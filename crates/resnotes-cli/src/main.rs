@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -342,29 +341,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sync { watch: true, interval } => {
             let mut ws = open()?;
-            let stop = Arc::new(AtomicBool::new(false));
-            let s = stop.clone();
-            ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("cannot install the Ctrl-C handler")?;
+            let ctl = Arc::new(watch::Control::default());
+            let c = ctl.clone();
+            ctrlc::set_handler(move || c.stop()).context("cannot install the Ctrl-C handler")?;
             let opts = watch::WatchOptions { poll_interval: Duration::from_secs(interval.max(1)), ..Default::default() };
             eprintln!("Watching {} target(s); press Ctrl-C to stop.", ws.targets()?.len());
-            watch::run(
-                &mut ws,
-                &opts,
-                &stop,
-                &mut |ev| {
-                    if let SyncEvent::Problem { message, .. } = ev {
-                        eprintln!("warning: {message}");
-                    }
-                },
-                &mut |wake, reports| {
-                    for r in reports {
-                        if r.pulled + r.pushed > 0 || r.error.is_some() {
-                            eprintln!("[{wake:?}] {}: pulled {}, pushed {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());
-                        }
-                    }
-                },
-                &mut |notice| eprintln!("note: {notice}"),
-            )?;
+            watch::run(&mut ws, &opts, &ctl, &mut WatchPrinter)?;
             eprintln!("Stopped.");
         }
         Command::Status { json } => {
@@ -473,5 +455,31 @@ fn report(reports: &[TargetReport]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Prints what `sync --watch` does to stderr.
+struct WatchPrinter;
+
+impl watch::Observer for WatchPrinter {
+    fn event(&mut self, ev: SyncEvent) {
+        if let SyncEvent::Problem { message, .. } = ev {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    fn cycle(&mut self, wake: watch::Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
+        for r in reports {
+            if r.pulled + r.pushed > 0 || r.error.is_some() {
+                eprintln!("[{wake:?}] {}: pulled {}, pushed {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());
+            }
+        }
+        if let Some(d) = retry_in {
+            eprintln!("retrying in {:.1} s", d.as_secs_f64());
+        }
+    }
+
+    fn notice(&mut self, msg: String) {
+        eprintln!("note: {msg}");
     }
 }

@@ -14,6 +14,7 @@ pub mod materialize;
 pub mod note;
 pub mod path;
 pub mod plan;
+pub mod setup;
 pub mod status;
 pub mod store;
 pub mod sync;

@@ -145,6 +145,30 @@ pub fn splice(doc: &mut AutoCommit, key: &str, pos: usize, delete: usize, insert
     Ok(true)
 }
 
+/// Converts a position in UTF-16 code units (JavaScript's string indices) into Unicode code
+/// points of `text`. A position inside a surrogate pair rounds down; past the end clamps.
+pub fn utf16_to_chars(text: &str, pos16: usize) -> usize {
+    let mut units = 0;
+    for (i, c) in text.chars().enumerate() {
+        let next = units + c.len_utf16();
+        if next > pos16 {
+            return i;
+        }
+        units = next;
+    }
+    text.chars().count()
+}
+
+/// Applies an editor's splice given in UTF-16 code units. Returns the code-point position it
+/// landed at, or None when nothing changed.
+pub fn splice_utf16(doc: &mut AutoCommit, key: &str, pos16: usize, delete16: usize, insert: &str) -> Result<Option<usize>> {
+    let Some(obj) = text_obj(doc, key) else { return Ok(None) };
+    let text = doc.text(&obj).map_err(doc_err)?;
+    let pos = utf16_to_chars(&text, pos16);
+    let end = utf16_to_chars(&text, pos16.saturating_add(delete16));
+    Ok(splice(doc, key, pos, end.saturating_sub(pos), insert)?.then_some(pos))
+}
+
 /// One text splice in Unicode code points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Splice {
@@ -223,6 +247,26 @@ pub fn take_change(doc: &mut AutoCommit) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn utf16_positions_map_to_code_points() {
+        let t = "a😀b\u{e9}";
+        let cases = [(0, 0), (1, 1), (2, 1), (3, 2), (4, 3), (5, 4), (99, 4)];
+        for (p16, want) in cases {
+            assert_eq!(utf16_to_chars(t, p16), want, "position {p16}");
+        }
+    }
+
+    #[test]
+    fn utf16_splice_after_an_emoji() {
+        let mut doc = new_doc(&uuid::Uuid::new_v4());
+        create(&mut doc, "t", "😀 x", 1).unwrap();
+        // JavaScript sees "😀" as two units: "x" is at 3.
+        assert_eq!(splice_utf16(&mut doc, "body", 3, 1, "yz").unwrap(), Some(2));
+        assert_eq!(body(&doc), "😀 yz");
+        assert_eq!(splice_utf16(&mut doc, "body", 0, 2, "").unwrap(), Some(0));
+        assert_eq!(body(&doc), " yz");
+    }
 
     fn apply(old: &str, new: &str) -> String {
         let mut chars: Vec<char> = old.chars().collect();

@@ -2,13 +2,14 @@
 //! entries per target, last success and errors, and recent log entries with per-target state.
 
 use rusqlite::params;
+use ts_rs::TS;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::workspace::Workspace;
 
 /// Overall status of this device's workspace.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct Status {
     /// This device.
     pub client_id: String,
@@ -17,19 +18,23 @@ pub struct Status {
     /// Whether entries are age-encrypted.
     pub encrypted: bool,
     /// Live notes.
+    #[ts(type = "number")]
     pub notes: u64,
     /// Entries in the local log (all devices).
+    #[ts(type = "number")]
     pub entries: u64,
     /// Entries not yet on every target, plus local changes not yet sealed into an entry.
+    #[ts(type = "number")]
     pub pending: u64,
     /// Local changes waiting to be sealed into an entry at the next sync.
+    #[ts(type = "number")]
     pub unsealed: u64,
     /// Per-target state.
     pub targets: Vec<TargetStatus>,
 }
 
 /// One target's state.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct TargetStatus {
     /// Target id.
     pub id: String,
@@ -38,53 +43,63 @@ pub struct TargetStatus {
     /// Where it is.
     pub location: String,
     /// Entries this device holds that the target lacks.
+    #[ts(type = "number")]
     pub pending: u64,
     /// Entries known to be on the target.
+    #[ts(type = "number")]
     pub synced: u64,
     /// Last cycle that reached the target (ms), if any.
+    #[ts(type = "number | null")]
     pub last_ok: Option<i64>,
     /// Last error or problem, in plain words.
     pub last_error: Option<String>,
     /// When it happened (ms).
+    #[ts(type = "number | null")]
     pub last_error_at: Option<i64>,
     /// Entries that could not be read from this target yet.
     pub entry_errors: Vec<EntryProblem>,
 }
 
 /// An entry that failed to arrive or verify.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct EntryProblem {
     /// Writing device.
     pub client: String,
     /// Index.
+    #[ts(type = "number")]
     pub index: u64,
     /// What went wrong.
     pub message: String,
     /// Tries so far.
+    #[ts(type = "number")]
     pub attempts: u64,
 }
 
 /// One row of `log`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct LogItem {
     /// Writing device.
     pub client: String,
     /// Whether this device wrote it.
     pub own: bool,
     /// Index in that device's log.
+    #[ts(type = "number")]
     pub index: u64,
     /// Writer's time (ms).
+    #[ts(type = "number")]
     pub timestamp: i64,
     /// Lamport clock.
+    #[ts(type = "number")]
     pub lamport: u64,
     /// Size of the stored (encrypted) bytes.
+    #[ts(type = "number")]
     pub size: u64,
     /// State on each target.
     pub targets: Vec<EntryState>,
 }
 
 /// An entry's state on a target.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct EntryState {
     /// Target id.
     pub target: String,

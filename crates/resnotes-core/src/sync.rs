@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use rusqlite::TransactionBehavior;
+use ts_rs::TS;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -28,15 +29,17 @@ pub const SEAL_MAX_BYTES: usize = 4 << 20;
 const PUSH_BATCH: usize = 256;
 
 /// What happened during a sync, for the CLI, the app's event stream and logs.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SyncEvent {
     /// A target's cycle begins.
     TargetStarted { target: String },
     /// Entries of a client were pulled and applied.
-    Pulled { target: String, client: String, count: u64 },
+    Pulled { target: String, client: String, #[ts(type = "number")] count: u64 },
     /// Entries were written to the target.
-    Pushed { target: String, count: u64 },
+    Pushed { target: String, #[ts(type = "number")] count: u64 },
+    /// Local entries are being written to the target.
+    Pushing { target: String },
     /// Something the user should know about (bad entry, gap, repaired folder).
     Problem { target: String, message: String },
     /// A target's cycle ended.
@@ -44,26 +47,35 @@ pub enum SyncEvent {
 }
 
 /// The outcome of one target's cycle.
-#[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Default, PartialEq, Eq, TS)]
 pub struct TargetReport {
     /// Target id.
     pub target: String,
     /// Location.
     pub location: String,
     /// Entries pulled and applied.
+    #[ts(type = "number")]
     pub pulled: u64,
     /// Entries written.
+    #[ts(type = "number")]
     pub pushed: u64,
     /// Per-entry problems (bad entries, gaps, repairs); the cycle went on.
     pub problems: Vec<String>,
     /// A failure that stopped this target's cycle.
     pub error: Option<String>,
+    /// The failure was that the target could not be reached (offline, unplugged, server down).
+    pub unreachable: bool,
 }
 
 impl TargetReport {
     /// True when the target is fully in step (no error, no problem).
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.problems.is_empty()
+    }
+
+    fn fail(&mut self, e: &Error) {
+        self.unreachable = matches!(e, Error::Transport(TransportError::Unreachable { .. }));
+        self.error = Some(e.to_string());
     }
 }
 
@@ -85,7 +97,11 @@ impl Workspace {
         for t in self.targets()? {
             match self.transport_for(&t) {
                 Ok(tr) => usable.push((t, tr)),
-                Err(e) => broken.push(TargetReport { target: t.id.clone(), location: t.location.clone(), error: Some(e.to_string()), ..Default::default() }),
+                Err(e) => {
+                    let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
+                    rep.fail(&e);
+                    broken.push(rep)
+                }
             }
         }
         let pairs: Vec<(&Target, &dyn Transport)> = usable.iter().map(|(t, tr)| (t, tr.as_ref())).collect();
@@ -108,12 +124,12 @@ impl Workspace {
             let survey = match self.survey(t, *tr, &mut rep) {
                 Ok(s) => {
                     if let Err(e) = self.run_ops(t, *tr, &s, true, &mut rep, on_event) {
-                        rep.error = Some(e.to_string());
+                        rep.fail(&e);
                     }
                     Some(s)
                 }
                 Err(e) => {
-                    rep.error = Some(e.to_string());
+                    rep.fail(&e);
                     None
                 }
             };
@@ -137,8 +153,9 @@ impl Workspace {
                         s.views.push(ClientView { client: c, local_head: Some(h), remote_known: None, remote_known_present: false, remote_has_folder: false });
                     }
                 }
+                on_event(SyncEvent::Pushing { target: t.id.clone() });
                 if let Err(e) = self.run_ops(t, *tr, &s, false, rep, on_event) {
-                    rep.error = Some(e.to_string());
+                    rep.fail(&e);
                 }
             }
             let now = self.now();

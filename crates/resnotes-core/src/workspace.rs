@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret, SecretString};
 use rusqlite::{params, Connection, TransactionBehavior};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::crypto::{self, WorkspaceKey};
@@ -44,7 +45,7 @@ pub struct Workspace {
 }
 
 /// A note as shown to the user.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
 pub struct Note {
     /// Note id (lowercase UUID).
     pub id: String,
@@ -53,13 +54,15 @@ pub struct Note {
     /// Markdown body.
     pub body: String,
     /// Creation time (ms).
+    #[ts(type = "number")]
     pub created_at: i64,
     /// Last edit time (ms).
+    #[ts(type = "number")]
     pub updated_at: i64,
 }
 
 /// A row of the notes list.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
 pub struct NoteSummary {
     /// Note id.
     pub id: String,
@@ -68,11 +71,25 @@ pub struct NoteSummary {
     /// First non-empty line of the body.
     pub first_line: String,
     /// Last edit time (ms).
+    #[ts(type = "number")]
     pub updated_at: i64,
 }
 
+/// A text edit as an editor reports it: replace `delete` UTF-16 code units at `pos` with
+/// `insert`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, TS)]
+pub struct TextSplice {
+    /// Start, in UTF-16 code units.
+    pub pos: usize,
+    /// Code units removed.
+    pub delete: usize,
+    /// Text inserted.
+    pub insert: String,
+}
+
 /// A text field of a note.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
 pub enum Field {
     /// The title.
     Title,
@@ -90,7 +107,7 @@ impl Field {
 }
 
 /// A configured sync target.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
 pub struct Target {
     /// Short id used by `target remove`.
     pub id: String,
@@ -436,6 +453,32 @@ impl Workspace {
         .and_then(|changed| if changed || (delete == 0 && insert.is_empty()) { Ok(()) } else { Err(Error::NoSuchNote(id.to_string())) })
     }
 
+    /// Applies an editor's splices to a note field, in order, as one change. Positions count
+    /// UTF-16 code units, as JavaScript strings and CodeMirror do.
+    pub fn edit_text(&mut self, id: &Uuid, field: Field, splices: &[TextSplice]) -> Result<()> {
+        if splices.is_empty() {
+            return Ok(());
+        }
+        let mut missing = false;
+        let changed = self.write_local(id, materialize::BodyEdit::Unknown, |doc, now| {
+            let mut changed = false;
+            for sp in splices {
+                match note::splice_utf16(doc, field.key(), sp.pos, sp.delete, &sp.insert)? {
+                    Some(_) => changed = true,
+                    None => missing |= note::read_head(doc).created_at == 0,
+                }
+            }
+            if changed {
+                note::touch(doc, now)?;
+            }
+            Ok(changed)
+        })?;
+        if !changed && missing {
+            return Err(Error::NoSuchNote(id.to_string()));
+        }
+        Ok(())
+    }
+
     /// Deletes a note (the deletion is itself an edit that syncs).
     pub fn delete_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
@@ -489,6 +532,20 @@ impl Workspace {
         tx.commit()?;
         store::reclaim(&self.conn)?;
         Ok(entries)
+    }
+
+    /// Live notes whose title or first line contains `filter` (case-insensitive for ASCII),
+    /// newest edit first, at most `limit`.
+    pub fn find(&self, filter: &str, limit: usize) -> Result<Vec<NoteSummary>> {
+        let pattern = format!("%{}%", filter.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 AND (title LIKE ?1 ESCAPE '\\' OR first_line LIKE ?1 ESCAPE '\\')
+             ORDER BY updated_at DESC, id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![pattern, limit as i64], |r| {
+            Ok(NoteSummary { id: r.get(0)?, title: r.get(1)?, first_line: r.get(2)?, updated_at: r.get(3)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Live notes, newest edit first, optionally only the first `limit`.

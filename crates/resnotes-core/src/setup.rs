@@ -1,0 +1,199 @@
+//! Connecting a device that already has notes to sync: what a chosen folder holds, and joining
+//! another device's workspace without losing the notes written here before.
+//!
+//! The app starts on a local workspace of its own, so "join" cannot simply create a fresh data
+//! dir as `resnotes join` does: the notes written offline are copied into the joined workspace
+//! and the old database is kept in `replaced-<time>/` inside the data dir.
+
+use std::path::Path;
+
+use serde::Serialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::transport::Transport;
+use crate::workspace::{Clock, Workspace, DB_FILE, KEY_FILE};
+
+/// What a folder (or server directory) chosen as a sync target holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Contents {
+    /// Nothing (but sync-tool junk): this device's workspace can be shared there.
+    Empty,
+    /// This device's own workspace: it can be added as one more target.
+    ThisWorkspace,
+    /// Another workspace: it can be joined, with its passphrase if `encrypted`.
+    OtherWorkspace {
+        /// Whether a passphrase is needed.
+        encrypted: bool,
+    },
+}
+
+/// Looks at `target` for [`Contents`]. A folder with other files, an unreadable `index.json`
+/// or an unreachable target is an error that says so.
+pub fn inspect(ws: &Workspace, target: &dyn Transport) -> Result<Contents> {
+    target.check()?;
+    match target.read("index.json")? {
+        Some(bytes) => {
+            let m = Manifest::parse(&bytes, &target.location())?;
+            if m.workspace_id == ws.workspace_id() {
+                Ok(Contents::ThisWorkspace)
+            } else {
+                Ok(Contents::OtherWorkspace { encrypted: m.encryption.key_wrap.is_some() })
+            }
+        }
+        None if target.list("")?.iter().any(|n| !crate::path::is_ignored_name(n)) => Err(Error::FolderNotEmpty(target.location())),
+        None => Ok(Contents::Empty),
+    }
+}
+
+/// How strong a passphrase looks, for the strength shown while choosing one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+pub struct Strength {
+    /// Rough entropy estimate in bits.
+    pub bits: u32,
+    /// `too short`, `weak`, `fair`, `good` or `strong`.
+    pub label: String,
+    /// Whether it is accepted at all.
+    pub acceptable: bool,
+}
+
+/// Rates a passphrase (see [`crypto::passphrase_bits`]); too short ones are not acceptable.
+pub fn strength(passphrase: &str) -> Strength {
+    let bits = crypto::passphrase_bits(passphrase);
+    let acceptable = crate::workspace::check_passphrase(passphrase).is_ok();
+    let label = match bits {
+        _ if !acceptable => "too short",
+        0..=39 => "weak",
+        40..=59 => "fair",
+        60..=79 => "good",
+        _ => "strong",
+    };
+    Strength { bits, label: label.into(), acceptable }
+}
+
+/// Joins the workspace on `target` from a data dir that already holds a workspace with no
+/// targets: checks the passphrase first (a wrong one changes nothing), copies every live note
+/// into the joined workspace, keeps the old database in `replaced-<ms>/` and puts the joined one
+/// in its place. No workspace may be open on `dir` while this runs. Returns the notes carried.
+pub fn join_keeping_notes(dir: &Path, kind: &str, target: &dyn Transport, passphrase: Option<&str>, clock: Clock, now_ms: i64) -> Result<usize> {
+    let old = Workspace::open(dir)?;
+    if let Some(t) = old.targets()?.first() {
+        return Err(Error::Invalid(format!(
+            "this device already syncs its own workspace with {}; remove that target before joining another workspace",
+            t.location
+        )));
+    }
+    let staging = dir.join(format!("joining-{}", Uuid::new_v4().simple()));
+    let joined = (|| -> Result<usize> {
+        let mut new = Workspace::join(&staging, kind, target, passphrase, clock)?;
+        let mut carried = 0;
+        for summary in old.list(None)? {
+            let note = old.note(&summary.id)?;
+            new.new_note(&note.title, &note.body)?;
+            carried += 1;
+        }
+        // Seal while this is still the only device writing, so the notes sync as few entries.
+        new.seal_pending(crate::sync::SEAL_MAX_CHANGES, crate::sync::SEAL_MAX_BYTES)?;
+        Ok(carried)
+    })();
+    let carried = match joined {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    // Both connections close here, so their write-ahead logs are folded into the databases.
+    drop(old);
+    let backup = dir.join(format!("replaced-{now_ms}"));
+    std::fs::create_dir_all(&backup).map_err(|e| Error::io(format!("cannot create {}", backup.display()), e))?;
+    let files = [DB_FILE.to_string(), format!("{DB_FILE}-wal"), format!("{DB_FILE}-shm"), KEY_FILE.to_string()];
+    let moves = |from: &Path, to: &Path| -> Result<()> {
+        for f in &files {
+            let src = from.join(f);
+            if src.exists() {
+                std::fs::rename(&src, to.join(f)).map_err(|e| Error::io(format!("cannot move {}", src.display()), e))?;
+            }
+        }
+        Ok(())
+    };
+    moves(dir, &backup)?;
+    moves(&staging, dir)?;
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(carried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Folder;
+
+    fn clock() -> Clock {
+        Box::new(|| 1_700_000_000_000)
+    }
+
+    #[test]
+    fn joining_keeps_offline_notes_and_a_wrong_passphrase_changes_nothing() {
+        std::env::set_var("RESNOTES_SCRYPT_LOG_N", "10");
+        let tmp = tempfile::tempdir().unwrap();
+        let (a_dir, b_dir, shared) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("shared"));
+        std::fs::create_dir_all(&shared).unwrap();
+        let folder = Folder::new(shared.to_str().unwrap());
+
+        let mut a = Workspace::init(&a_dir, false, clock()).unwrap();
+        a.new_note("From A", "written on A").unwrap();
+        assert_eq!(inspect(&a, &folder).unwrap(), Contents::Empty);
+        a.add_target("folder", &folder, Some("correct horse battery"), 10).unwrap();
+        assert_eq!(inspect(&a, &folder).unwrap(), Contents::ThisWorkspace);
+        a.sync_all(&mut |_| {}).unwrap();
+
+        let mut b = Workspace::init(&b_dir, false, clock()).unwrap();
+        b.new_note("Offline on B", "keep me").unwrap();
+        assert_eq!(inspect(&b, &folder).unwrap(), Contents::OtherWorkspace { encrypted: true });
+        drop(b);
+
+        let err = join_keeping_notes(&b_dir, "folder", &folder, Some("wrong passphrase!"), clock(), 5).unwrap_err();
+        assert_eq!(err.code(), "wrong_passphrase");
+        let b = Workspace::open(&b_dir).unwrap();
+        assert_eq!(b.list(None).unwrap().len(), 1);
+        assert_ne!(b.workspace_id(), a.workspace_id());
+        assert_eq!(std::fs::read_dir(&b_dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("joining-")).count(), 0);
+        drop(b);
+
+        assert_eq!(join_keeping_notes(&b_dir, "folder", &folder, Some("correct horse battery"), clock(), 6).unwrap(), 1);
+        assert!(b_dir.join("replaced-6").join(DB_FILE).exists());
+        let mut b = Workspace::open(&b_dir).unwrap();
+        assert_eq!(b.workspace_id(), a.workspace_id());
+        b.sync_all(&mut |_| {}).unwrap();
+        a.sync_all(&mut |_| {}).unwrap();
+        let titles = |w: &Workspace| {
+            let mut t: Vec<String> = w.list(None).unwrap().into_iter().map(|n| n.title).collect();
+            t.sort();
+            t
+        };
+        assert_eq!(titles(&a), vec!["From A", "Offline on B"]);
+        assert_eq!(titles(&b), titles(&a));
+
+        // A device that already syncs is refused rather than silently switched.
+        drop(b);
+        let other = tmp.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let c = Workspace::init(&tmp.path().join("c"), false, clock()).unwrap();
+        c.add_target("folder", &Folder::new(other.to_str().unwrap()), Some("another passphrase"), 10).unwrap();
+        drop(c);
+        let err = join_keeping_notes(&tmp.path().join("c"), "folder", &folder, Some("correct horse battery"), clock(), 7).unwrap_err();
+        assert_eq!(err.code(), "invalid_input");
+    }
+
+    #[test]
+    fn strength_labels() {
+        assert!(!strength("short").acceptable);
+        assert_eq!(strength("short").label, "too short");
+        let long = strength("correct horse battery staple");
+        assert!(long.acceptable && long.bits >= 60, "{long:?}");
+    }
+}
