@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use resnotes_core::age::secrecy::ExposeSecret;
 use resnotes_core::transport::{Folder, Transport, WebDav};
-use resnotes_core::workspace::{system_clock, DEFAULT_SCRYPT_LOG_N};
+use resnotes_core::workspace::system_clock;
 use resnotes_core::{watch, SyncEvent, TargetReport, Workspace};
 
 #[derive(Parser)]
@@ -173,13 +173,11 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
     if let Some(d) = cli {
         return Ok(d.clone());
     }
-    directories::ProjectDirs::from("org", "Resilient Notes", "resilient-notes")
-        .map(|p| p.data_dir().to_path_buf())
-        .ok_or_else(|| anyhow!("cannot find a data dir for this user; pass --data-dir"))
+    resnotes_core::workspace::default_data_dir().ok_or_else(|| anyhow!("cannot find a data dir for this user; pass --data-dir"))
 }
 
 fn scrypt_log_n() -> u8 {
-    std::env::var("RESNOTES_SCRYPT_LOG_N").ok().and_then(|v| v.parse().ok()).filter(|n| (10..=22).contains(n)).unwrap_or(DEFAULT_SCRYPT_LOG_N)
+    resnotes_core::workspace::scrypt_log_n()
 }
 
 /// The passphrase from RESNOTES_PASSPHRASE or a prompt (asked twice when creating).

@@ -227,7 +227,12 @@ pub fn splices(old: &str, new: &str) -> Vec<Splice> {
 
 /// Marks a note deleted.
 pub fn mark_deleted(doc: &mut AutoCommit, now: i64) -> Result<()> {
-    doc.put(ROOT, "deleted", true).map_err(doc_err)?;
+    set_deleted(doc, true, now)
+}
+
+/// Sets or clears the deletion mark (clearing it is "undo delete").
+pub fn set_deleted(doc: &mut AutoCommit, deleted: bool, now: i64) -> Result<()> {
+    doc.put(ROOT, "deleted", deleted).map_err(doc_err)?;
     doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
     Ok(())
 }

@@ -23,6 +23,18 @@ pub const KEY_FILE: &str = "workspace.key";
 /// Default scrypt work factor for wrapping the key with a passphrase (~1 s here).
 pub const DEFAULT_SCRYPT_LOG_N: u8 = 18;
 
+/// The data dir used when none is given: the OS's per-user app-data dir (shared by the CLI and
+/// the app), or None when the OS reports no home.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "Resilient Notes", "resilient-notes").map(|p| p.data_dir().to_path_buf())
+}
+
+/// The scrypt work factor for new passphrase wraps: `RESNOTES_SCRYPT_LOG_N` (10..=22, lower
+/// only makes sense for tests) or [`DEFAULT_SCRYPT_LOG_N`].
+pub fn scrypt_log_n() -> u8 {
+    std::env::var("RESNOTES_SCRYPT_LOG_N").ok().and_then(|v| v.parse().ok()).filter(|n| (10..=22).contains(n)).unwrap_or(DEFAULT_SCRYPT_LOG_N)
+}
+
 /// Source of the current time in ms since the Unix epoch; tests pass a fixed clock.
 pub type Clock = Box<dyn Fn() -> i64 + Send>;
 
@@ -483,6 +495,13 @@ impl Workspace {
     pub fn delete_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
         self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| note::mark_deleted(doc, now).map(|_| true))?;
+        Ok(id)
+    }
+
+    /// Brings back a deleted note ("undo delete"); the undo syncs like any edit.
+    pub fn restore_note(&mut self, query: &str) -> Result<Uuid> {
+        let id = self.resolve(query)?;
+        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| note::set_deleted(doc, false, now).map(|_| true))?;
         Ok(id)
     }
 

@@ -1,0 +1,111 @@
+//! What crosses the IPC boundary besides the engine's own types: the error shape and the
+//! payloads of the events the shell emits. TypeScript twins are generated into `ui/src/bindings`.
+
+use resnotes_core::watch::SyncState;
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Event: background sync changed state (`sync://state`).
+pub const SYNC_STATE: &str = "sync://state";
+/// Event: one engine sync event, e.g. a problem with an entry (`sync://event`).
+pub const SYNC_EVENT: &str = "sync://event";
+/// Event: notes changed (remote entries applied, or another process on this data dir wrote).
+pub const NOTES_CHANGED: &str = "notes://changed";
+
+/// An error as the UI sees it: a stable code and one sentence for the user.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IpcError {
+    /// Stable code (see `resnotes_core::Error::code`).
+    pub code: String,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl IpcError {
+    /// An error about the UI's input.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        IpcError { code: "invalid_input".into(), message: message.into() }
+    }
+}
+
+impl From<resnotes_core::Error> for IpcError {
+    fn from(e: resnotes_core::Error) -> Self {
+        IpcError { code: e.code().into(), message: e.to_string() }
+    }
+}
+
+/// Payload of [`SYNC_STATE`].
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SyncStatus {
+    /// What background sync is doing.
+    pub state: SyncState,
+    /// The target being worked on, while pulling or pushing.
+    pub target: Option<String>,
+    /// Entries received so far in this cycle.
+    #[ts(type = "number")]
+    pub received: u64,
+    /// Entries sent so far in this cycle.
+    #[ts(type = "number")]
+    pub sent: u64,
+    /// The first error of the last cycle, in plain words.
+    pub error: Option<String>,
+    /// When failing: milliseconds until the next try.
+    #[ts(type = "number | null")]
+    pub retry_in_ms: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    //! The UI's types are generated from these and the engine's types. This test fails when the
+    //! committed bindings are stale; `RESNOTES_WRITE_BINDINGS=1 cargo test --workspace -p
+    //! resilient-notes bindings` rewrites them.
+    use std::path::Path;
+
+    use resnotes_core::setup::{Contents, Strength};
+    use resnotes_core::status::{LogItem, Status};
+    use resnotes_core::workspace::{Field, TextSplice};
+    use resnotes_core::{Note, NoteSummary, SyncEvent};
+    use ts_rs::{Config, TS};
+
+    use super::*;
+
+    fn export_all(dir: &Path) {
+        let cfg = Config::new().with_large_int("number").with_out_dir(dir);
+        IpcError::export_all(&cfg).unwrap();
+        SyncStatus::export_all(&cfg).unwrap();
+        Note::export_all(&cfg).unwrap();
+        NoteSummary::export_all(&cfg).unwrap();
+        TextSplice::export_all(&cfg).unwrap();
+        Field::export_all(&cfg).unwrap();
+        Status::export_all(&cfg).unwrap();
+        LogItem::export_all(&cfg).unwrap();
+        SyncEvent::export_all(&cfg).unwrap();
+        Contents::export_all(&cfg).unwrap();
+        Strength::export_all(&cfg).unwrap();
+    }
+
+    fn files(dir: &Path) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default())).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn bindings_are_current() {
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings");
+        if std::env::var_os("RESNOTES_WRITE_BINDINGS").is_some() {
+            let _ = std::fs::remove_dir_all(&committed);
+            export_all(&committed);
+        }
+        let fresh = tempfile::tempdir().unwrap();
+        export_all(fresh.path());
+        let (want, have) = (files(fresh.path()), files(&committed));
+        let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&have), names(&want), "ui/src/bindings is stale: run RESNOTES_WRITE_BINDINGS=1 cargo test --workspace bindings");
+        for ((name, a), (_, b)) in want.iter().zip(have.iter()) {
+            assert_eq!(a, b, "ui/src/bindings/{name} is stale: run RESNOTES_WRITE_BINDINGS=1 cargo test --workspace bindings");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Resilient Notes desktop app: finds the data dir, makes sure only one app runs on it, opens
+//! (or creates) the local workspace, starts background sync and serves the UI's commands.
+//! Everything a command does is in `resnotes-core`; this crate only wires it to the window.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod background;
+mod commands;
+mod instance;
+mod ipc;
+mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use resnotes_core::workspace::{default_data_dir, system_clock};
+use resnotes_core::Workspace;
+
+const USAGE: &str = "usage: resilient-notes [--data-dir DIR]\n\nOpens Resilient Notes on DIR (default: RESNOTES_DATA_DIR, else the user's app-data dir).";
+
+/// `--data-dir DIR` / `--data-dir=DIR`; other arguments (some added by WebDriver) are ignored.
+fn data_dir_arg(args: impl Iterator<Item = String>) -> Result<Option<PathBuf>, String> {
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if a == "--help" || a == "-h" {
+            return Err(USAGE.into());
+        }
+        if a == "--data-dir" {
+            return args.next().map(|d| Some(PathBuf::from(d))).ok_or_else(|| format!("--data-dir needs a folder\n\n{USAGE}"));
+        }
+        if let Some(d) = a.strip_prefix("--data-dir=") {
+            return Ok(Some(PathBuf::from(d)));
+        }
+    }
+    Ok(std::env::var_os("RESNOTES_DATA_DIR").map(PathBuf::from))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RESNOTES_LOG").unwrap_or_else(|_| "warn".into())).init();
+    let dir = match data_dir_arg(std::env::args().skip(1)) {
+        Ok(Some(d)) => d,
+        Ok(None) => match default_data_dir() {
+            Some(d) => d,
+            None => {
+                eprintln!("error: cannot find an app-data dir for this user; pass --data-dir DIR");
+                return ExitCode::FAILURE;
+            }
+        },
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("error: cannot create the data dir {}: {e}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let listener = match instance::claim(&dir) {
+        instance::Claim::First(l) => l,
+        instance::Claim::Running => {
+            eprintln!("Resilient Notes is already open on {}; its window was brought to the front.", dir.display());
+            return ExitCode::SUCCESS;
+        }
+    };
+    let opened = match Workspace::open(&dir) {
+        Err(resnotes_core::Error::NoWorkspace(_)) => Workspace::init(&dir, false, system_clock()),
+        other => other,
+    };
+    let ws = match opened {
+        Ok(ws) => ws,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(state::AppState::new(dir, ws))
+        .setup(move |app| {
+            background::start(app.handle());
+            if let Some(l) = listener {
+                instance::serve(l, app.handle().clone());
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::list_notes,
+            commands::get_note,
+            commands::create_note,
+            commands::edit_note,
+            commands::delete_note,
+            commands::restore_note,
+            commands::sync_status,
+            commands::log_entries,
+            commands::inspect_folder,
+            commands::passphrase_strength,
+            commands::share_folder,
+            commands::join_folder,
+            commands::remove_target,
+            commands::sync_now,
+        ])
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the window could not be shown: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dir_argument_forms() {
+        let parse = |a: &[&str]| data_dir_arg(a.iter().map(|s| s.to_string()));
+        assert_eq!(parse(&["--data-dir", "/x"]).unwrap(), Some(PathBuf::from("/x")));
+        assert_eq!(parse(&["--automation", "--data-dir=/y"]).unwrap(), Some(PathBuf::from("/y")));
+        assert!(parse(&["--data-dir"]).is_err());
+        assert!(parse(&["--help"]).is_err());
+    }
+}

@@ -1,0 +1,194 @@
+// The open note: a title field and a CodeMirror 6 markdown editor. Every edit is sent to the
+// engine as splices within ~300 ms; the answer carries remote edits, merged into the editor
+// without moving the cursor or losing what is being typed (see merge.ts).
+import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import { markdown } from "@codemirror/lang-markdown";
+import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
+import { Annotation, ChangeSet, EditorState, Transaction } from "@codemirror/state";
+import { drawSelection, EditorView, highlightActiveLine, keymap, placeholder } from "@codemirror/view";
+import { AppError, editNote, type Note } from "./ipc";
+import { FieldSync, changesBetween, textOf } from "./merge";
+import { renderMarkdown } from "./markdown";
+
+/** Marks editor transactions that carry remote edits (not sent back, not in undo history). */
+const remote = Annotation.define<boolean>();
+
+/** Longest time a local edit waits before it is sent. */
+export const SAVE_DELAY_MS = 300;
+
+export interface EditorCallbacks {
+  /** The engine has the note as given (after a save or merge). */
+  saved(note: Note): void;
+  /** A save failed; the edits are kept and sent again. */
+  failed(message: string): void;
+  /** The open note no longer exists (deleted on another device). */
+  vanished(id: string): void;
+}
+
+export class NoteEditor {
+  private readonly view: EditorView;
+  private id: string | null = null;
+  private title = new FieldSync("");
+  private body = new FieldSync("");
+  private titleShown = "";
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    parent: HTMLElement,
+    private readonly titleInput: HTMLInputElement,
+    private readonly preview: HTMLElement,
+    private readonly cb: EditorCallbacks,
+  ) {
+    this.view = new EditorView({ parent, state: this.state("") });
+    titleInput.addEventListener("input", () => {
+      const value = titleInput.value;
+      this.title.edit(changesBetween(this.titleShown, value));
+      this.titleShown = value;
+      this.schedule();
+    });
+    titleInput.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        this.view.focus();
+      }
+    });
+  }
+
+  private state(doc: string): EditorState {
+    return EditorState.create({
+      doc: textOf(doc),
+      extensions: [
+        EditorState.lineSeparator.of("\n"),
+        history(),
+        drawSelection(),
+        highlightActiveLine(),
+        highlightSelectionMatches(),
+        markdown(),
+        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        EditorView.lineWrapping,
+        placeholder("Write in markdown…"),
+        keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+        EditorView.updateListener.of((u) => {
+          for (const tr of u.transactions) {
+            if (tr.docChanged && !tr.annotation(remote)) {
+              this.body.edit(tr.changes);
+              this.schedule();
+            }
+          }
+          if (u.docChanged && !this.preview.hidden) this.renderPreview();
+        }),
+      ],
+    });
+  }
+
+  /** The open note's id. */
+  get openId(): string | null {
+    return this.id;
+  }
+
+  /** The text in the editor (for tests and the preview). */
+  get text(): string {
+    return this.view.state.doc.toString();
+  }
+
+  /** Saves the current note, then shows `note`. */
+  async open(note: Note | null): Promise<void> {
+    await this.settle();
+    this.id = note?.id ?? null;
+    this.title = new FieldSync(note?.title ?? "");
+    this.body = new FieldSync(note?.body ?? "");
+    this.titleShown = note?.title ?? "";
+    this.titleInput.value = this.titleShown;
+    this.view.setState(this.state(note?.body ?? ""));
+    if (!this.preview.hidden) this.renderPreview();
+  }
+
+  focusBody(): void {
+    this.view.focus();
+  }
+
+  focusTitle(): void {
+    this.titleInput.focus();
+  }
+
+  /** Shows or hides the rendered preview instead of the editor. */
+  togglePreview(): boolean {
+    this.preview.hidden = !this.preview.hidden;
+    this.view.dom.hidden = !this.preview.hidden;
+    if (!this.preview.hidden) this.renderPreview();
+    return !this.preview.hidden;
+  }
+
+  private renderPreview(): void {
+    this.preview.innerHTML = renderMarkdown(this.text);
+  }
+
+  private schedule(delay = SAVE_DELAY_MS): void {
+    if (this.timer === null) this.timer = setTimeout(() => void this.flush(), delay);
+  }
+
+  /** Another device's (or process's) edits may have arrived: merge them into the editor. */
+  refresh(): void {
+    if (this.id) void this.flush();
+  }
+
+  /** Sends everything typed so far (a few tries if saving fails). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 5 && (this.running || this.title.dirty || this.body.dirty); i++) await this.flush();
+  }
+
+  /** Sends pending edits now and merges the answer. */
+  async flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    const id = this.id;
+    if (!id) return;
+    const t = this.title.take()!;
+    const b = this.body.take()!;
+    this.running = (async () => {
+      try {
+        const note = await editNote(id, t.splices, b.splices);
+        if (this.id !== id) return;
+        const bc = this.body.acknowledge(note.body);
+        if (!bc.empty) this.view.dispatch({ changes: bc, annotations: [remote.of(true), Transaction.addToHistory.of(false)] });
+        this.applyTitle(this.title.acknowledge(note.title));
+        this.cb.saved(note);
+      } catch (e) {
+        this.title.fail();
+        this.body.fail();
+        if (e instanceof AppError && e.code === "no_such_note") {
+          this.cb.vanished(id);
+        } else {
+          this.cb.failed(e instanceof Error ? e.message : String(e));
+          this.schedule(2000);
+        }
+      } finally {
+        this.running = null;
+      }
+      if (this.again || this.title.dirty || this.body.dirty) {
+        this.again = false;
+        this.schedule(this.title.dirty || this.body.dirty ? SAVE_DELAY_MS : 0);
+      }
+    })();
+    return this.running;
+  }
+
+  private applyTitle(c: ChangeSet): void {
+    if (c.empty) return;
+    const input = this.titleInput;
+    const [start, end] = [input.selectionStart ?? 0, input.selectionEnd ?? 0];
+    const value = c.apply(textOf(input.value)).toString();
+    input.value = value;
+    this.titleShown = value;
+    if (document.activeElement === input) input.setSelectionRange(c.mapPos(start, 1), c.mapPos(end, 1));
+  }
+}

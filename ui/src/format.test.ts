@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { ago, indicator, size, titleOf } from "./format";
+
+describe("format", () => {
+  it("relative times", () => {
+    const now = 1_700_000_000_000;
+    const cases: [number | null, string][] = [
+      [null, "never"],
+      [now - 3_000, "just now"],
+      [now - 42_000, "42 s ago"],
+      [now - 5 * 60_000, "5 min ago"],
+      [now - 3 * 3_600_000, "3 h ago"],
+      [now - 2 * 86_400_000, "2 d ago"],
+      [now - 30 * 86_400_000, "2023-10-15"],
+    ];
+    for (const [t, want] of cases) expect(ago(t, now)).toBe(want);
+  });
+
+  it("status indicator", () => {
+    const st = (state: "idle" | "pulling" | "pushing" | "offline" | "error", received = 0, sent = 0) => ({ state, target: null, received, sent, error: null, retry_in_ms: null });
+    expect(indicator(st("idle"), 0, 0)).toEqual({ label: "Local only", kind: "local" });
+    expect(indicator(st("idle"), 0, 1)).toEqual({ label: "Synced", kind: "synced" });
+    expect(indicator(st("idle"), 3, 1)).toEqual({ label: "3 pending", kind: "pending" });
+    expect(indicator(st("pulling", 120), 0, 1).label).toBe("Syncing… 120 received");
+    expect(indicator(st("pushing", 0, 4), 4, 1).label).toBe("Syncing… 4 sent");
+    expect(indicator(st("offline"), 2, 1)).toEqual({ label: "Offline · 2 pending", kind: "offline" });
+    expect(indicator(st("error"), 0, 1).kind).toBe("error");
+    expect(indicator(null, 0, 1).label).toBe("Synced");
+  });
+
+  it("sizes and titles", () => {
+    expect(size(512)).toBe("512 B");
+    expect(size(2048)).toBe("2.0 KB");
+    expect(size(3 * 1024 * 1024)).toBe("3.0 MB");
+    expect(titleOf("  ", "first line")).toBe("first line");
+    expect(titleOf("", "")).toBe("Untitled");
+  });
+});

@@ -1,0 +1,49 @@
+// Words and numbers for the UI: relative times, sync states, entry states. Pure functions.
+import type { SyncStatus } from "./bindings/SyncStatus";
+
+/** "just now", "5 min ago", "3 h ago", "2 d ago", or a date. */
+export function ago(ms: number | null, now: number): string {
+  if (ms === null || ms <= 0) return "never";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 10) return "just now";
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 7 * 86400) return `${Math.floor(s / 86400)} d ago`;
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The status indicator's text. */
+export function indicator(s: SyncStatus | null, pending: number, targets: number): { label: string; kind: string } {
+  if (targets === 0) return { label: "Local only", kind: "local" };
+  const p = pending > 0 ? ` · ${pending} pending` : "";
+  switch (s?.state ?? "idle") {
+    case "pulling":
+      return { label: `Syncing… ${s && s.received > 0 ? `${s.received} received` : "receiving"}`, kind: "syncing" };
+    case "pushing":
+      return { label: `Syncing… ${s && s.sent > 0 ? `${s.sent} sent` : "sending"}`, kind: "syncing" };
+    case "offline":
+      return { label: `Offline${p}`, kind: "offline" };
+    case "error":
+      return { label: `Sync error${p}`, kind: "error" };
+    default:
+      return pending > 0 ? { label: `${pending} pending`, kind: "pending" } : { label: "Synced", kind: "synced" };
+  }
+}
+
+/** "1.2 KB" and friends. */
+export function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Short form of a device id for lists. */
+export function device(id: string): string {
+  return id.slice(0, 8);
+}
+
+/** The title a note is listed under. */
+export function titleOf(title: string, firstLine: string): string {
+  return title.trim() || firstLine.trim() || "Untitled";
+}

@@ -1,0 +1,66 @@
+// The only module that talks to the Rust side: typed wrappers over `invoke` and `listen`.
+// Types come from ./bindings, generated from the Rust types (see src-tauri/src/ipc.rs).
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { open } from "@tauri-apps/plugin-dialog";
+import type { Contents } from "./bindings/Contents";
+import type { IpcError } from "./bindings/IpcError";
+import type { LogItem } from "./bindings/LogItem";
+import type { Note } from "./bindings/Note";
+import type { NoteSummary } from "./bindings/NoteSummary";
+import type { Status } from "./bindings/Status";
+import type { Strength } from "./bindings/Strength";
+import type { SyncEvent } from "./bindings/SyncEvent";
+import type { SyncStatus } from "./bindings/SyncStatus";
+import type { TargetStatus } from "./bindings/TargetStatus";
+import type { TextSplice } from "./bindings/TextSplice";
+
+export type { Contents, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, SyncStatus, TargetStatus, TextSplice };
+
+/** An error from the Rust side; `message` is one sentence for the user. */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isIpcError(e: unknown): e is IpcError {
+  return typeof e === "object" && e !== null && typeof (e as IpcError).code === "string" && typeof (e as IpcError).message === "string";
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    if (isIpcError(e)) throw new AppError(e.code, e.message);
+    throw new AppError("ipc", `The app's core did not answer (${String(e)}); restart the app if this persists.`);
+  }
+}
+
+export const listNotes = (filter: string, limit: number) => call<NoteSummary[]>("list_notes", { filter, limit });
+export const getNote = (id: string) => call<Note>("get_note", { id });
+export const createNote = () => call<Note>("create_note");
+export const editNote = (id: string, title: TextSplice[], body: TextSplice[]) => call<Note>("edit_note", { id, title, body });
+export const deleteNote = (id: string) => call<void>("delete_note", { id });
+export const restoreNote = (id: string) => call<Note>("restore_note", { id });
+export const syncStatus = () => call<Status>("sync_status");
+export const logEntries = (limit: number) => call<LogItem[]>("log_entries", { limit });
+export const inspectFolder = (path: string) => call<Contents>("inspect_folder", { path });
+export const passphraseStrength = (passphrase: string) => call<Strength>("passphrase_strength", { passphrase });
+export const shareFolder = (path: string, passphrase: string | null) => call<unknown>("share_folder", { path, passphrase });
+export const joinFolder = (path: string, passphrase: string | null) => call<number>("join_folder", { path, passphrase });
+export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
+export const syncNow = () => call<void>("sync_now");
+
+/** Opens the native folder picker; null when cancelled. */
+export async function pickFolder(): Promise<string | null> {
+  const picked = await open({ directory: true, multiple: false, title: "Choose a folder to sync with" });
+  return typeof picked === "string" ? picked : null;
+}
+
+export const onSyncState = (f: (s: SyncStatus) => void): Promise<UnlistenFn> => listen<SyncStatus>("sync://state", (e) => f(e.payload));
+export const onSyncEvent = (f: (e: SyncEvent) => void): Promise<UnlistenFn> => listen<SyncEvent>("sync://event", (e) => f(e.payload));
+export const onNotesChanged = (f: () => void): Promise<UnlistenFn> => listen<null>("notes://changed", () => f());

@@ -1,0 +1,75 @@
+// The notes list: newest first, filtered as you type, the open note highlighted.
+import { listNotes, type NoteSummary } from "./ipc";
+import { ago, titleOf } from "./format";
+
+/** How many notes the list shows at most (the filter reaches the rest). */
+export const LIST_LIMIT = 500;
+
+export class NotesList {
+  private filter = "";
+  private selected: string | null = null;
+  private notes: NoteSummary[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly ul: HTMLUListElement,
+    private readonly empty: HTMLElement,
+    private readonly onSelect: (id: string) => void,
+    private readonly onError: (message: string) => void,
+  ) {
+    ul.addEventListener("click", (e) => {
+      const li = (e.target as HTMLElement).closest("li[data-id]") as HTMLElement | null;
+      if (li?.dataset.id) this.onSelect(li.dataset.id);
+    });
+  }
+
+  get items(): NoteSummary[] {
+    return this.notes;
+  }
+
+  setFilter(f: string): Promise<void> {
+    this.filter = f;
+    return this.reload();
+  }
+
+  select(id: string | null): void {
+    this.selected = id;
+    for (const li of this.ul.querySelectorAll<HTMLElement>("li[data-id]")) li.classList.toggle("selected", li.dataset.id === id);
+  }
+
+  /** Reloads from the engine; answers that arrive out of order are dropped. */
+  async reload(): Promise<void> {
+    const seq = ++this.seq;
+    try {
+      const notes = await listNotes(this.filter, LIST_LIMIT);
+      if (seq === this.seq) this.render(notes);
+    } catch (e) {
+      this.onError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private render(notes: NoteSummary[]): void {
+    this.notes = notes;
+    const now = Date.now();
+    const frag = document.createDocumentFragment();
+    for (const n of notes) {
+      const li = document.createElement("li");
+      li.dataset.id = n.id;
+      li.className = n.id === this.selected ? "selected" : "";
+      const title = document.createElement("div");
+      title.className = "title";
+      title.textContent = titleOf(n.title, n.first_line);
+      const line = document.createElement("div");
+      line.className = "line";
+      line.textContent = n.title.trim() ? n.first_line : "";
+      const time = document.createElement("time");
+      time.textContent = ago(n.updated_at, now);
+      time.dateTime = new Date(n.updated_at).toISOString();
+      li.append(title, line, time);
+      frag.append(li);
+    }
+    this.ul.replaceChildren(frag);
+    this.empty.hidden = notes.length > 0;
+    this.empty.textContent = this.filter ? `No note matches “${this.filter}”.` : "No notes yet. Press Ctrl+N to write one.";
+  }
+}

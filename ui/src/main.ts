@@ -1,0 +1,148 @@
+// Wires the window together: list, editor, sync panel, setup dialog, shortcuts and events.
+import "./style.css";
+import { NoteEditor } from "./editor";
+import { createNote, deleteNote, getNote, onNotesChanged, onSyncEvent, onSyncState, restoreNote } from "./ipc";
+import { NotesList } from "./list";
+import { SetupDialog } from "./setup";
+import { SyncPanel } from "./syncpanel";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+let toastTimer: ReturnType<typeof setTimeout> | null = null;
+function toast(message: string, action?: { label: string; run: () => void }, ms = 6000): void {
+  const t = $("toast");
+  t.replaceChildren(document.createTextNode(message));
+  if (action) {
+    const b = document.createElement("button");
+    b.textContent = action.label;
+    b.addEventListener("click", () => {
+      t.hidden = true;
+      action.run();
+    });
+    t.append(" ", b);
+  }
+  t.hidden = false;
+  if (toastTimer) clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.hidden = true), ms);
+}
+const showError = (message: string) => toast(message, undefined, 8000);
+
+const editor = new NoteEditor($("editor"), $<HTMLInputElement>("title"), $("preview"), {
+  saved: () => void list.reload(),
+  failed: (m) => showError(`Could not save: ${m} Your text is kept and saved again shortly.`),
+  vanished: () => {
+    void show(null);
+    toast("This note was deleted on another device.");
+  },
+});
+
+async function show(id: string | null): Promise<void> {
+  try {
+    const note = id ? await getNote(id) : null;
+    await editor.open(note);
+    list.select(note?.id ?? null);
+    $("note").hidden = !note;
+    $("no-note").hidden = !!note;
+    for (const b of document.querySelectorAll<HTMLElement>(".note-only")) b.hidden = !note;
+  } catch (e) {
+    showError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+const list = new NotesList($<HTMLUListElement>("notes"), $("notes-empty"), (id) => void show(id), showError);
+const panel = new SyncPanel($<HTMLButtonElement>("sync-indicator"), $("sync-panel"), $("sync-body"), () => setup.open(), showError);
+const setup = new SetupDialog($("setup"), () => panel.targetCount > 0, (message) => {
+  toast(message);
+  void list.reload();
+  void panel.refresh();
+});
+
+async function newNote(): Promise<void> {
+  try {
+    const note = await createNote();
+    await list.reload();
+    await show(note.id);
+    editor.focusTitle();
+  } catch (e) {
+    showError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function removeOpen(): Promise<void> {
+  const id = editor.openId;
+  if (!id) return;
+  try {
+    await editor.settle();
+    await deleteNote(id);
+    await show(null);
+    await list.reload();
+    toast("Note deleted.", {
+      label: "Undo",
+      run: () =>
+        void restoreNote(id).then(
+          async () => {
+            await list.reload();
+            await show(id);
+          },
+          (e) => showError(e.message),
+        ),
+    }, 10000);
+  } catch (e) {
+    showError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+let filterTimer: ReturnType<typeof setTimeout> | null = null;
+$<HTMLInputElement>("filter").addEventListener("input", (e) => {
+  if (filterTimer) clearTimeout(filterTimer);
+  const value = (e.target as HTMLInputElement).value;
+  filterTimer = setTimeout(() => void list.setFilter(value), 60);
+});
+$("new-note").addEventListener("click", () => void newNote());
+$("delete-note").addEventListener("click", () => void removeOpen());
+$("toggle-preview").addEventListener("click", () => {
+  $("toggle-preview").textContent = editor.togglePreview() ? "Edit" : "Preview";
+});
+document.addEventListener("keydown", (e) => {
+  if (!(e.ctrlKey || e.metaKey)) return;
+  const k = e.key.toLowerCase();
+  if (k === "n") {
+    e.preventDefault();
+    void newNote();
+  } else if (k === "k") {
+    e.preventDefault();
+    $<HTMLInputElement>("filter").focus();
+  } else if (k === "e" && editor.openId) {
+    e.preventDefault();
+    $("toggle-preview").click();
+  } else if (k === "s") {
+    e.preventDefault();
+    void editor.flush();
+  }
+});
+window.addEventListener("blur", () => void editor.flush());
+window.addEventListener("beforeunload", () => void editor.flush());
+
+let changeTimer: ReturnType<typeof setTimeout> | null = null;
+void onNotesChanged(() => {
+  // Bursts (a long pull) become one refresh.
+  if (changeTimer) return;
+  changeTimer = setTimeout(() => {
+    changeTimer = null;
+    void list.reload();
+    editor.refresh();
+    void panel.refresh();
+  }, 50);
+});
+void onSyncState((s) => panel.onState(s));
+void onSyncEvent((ev) => {
+  if (ev.type === "problem") console.warn(ev.message);
+});
+
+async function start(): Promise<void> {
+  await list.reload();
+  await panel.refresh();
+  const first = list.items[0];
+  await show(first ? first.id : null);
+}
+void start();

@@ -1,0 +1,14 @@
+// Markdown preview. Notes come from other devices, so the rendered HTML is sanitized: no
+// scripts, no event handlers, no remote loads (the CSP forbids them too).
+import DOMPurify from "dompurify";
+import { marked } from "marked";
+
+/** Sanitized HTML for a markdown text. */
+export function renderMarkdown(md: string): string {
+  const html = marked.parse(md, { async: false, gfm: true, breaks: false }) as string;
+  return DOMPurify.sanitize(html, {
+    USE_PROFILES: { html: true },
+    FORBID_TAGS: ["style", "form", "input", "button", "iframe", "object", "embed"],
+    FORBID_ATTR: ["style"],
+  });
+}

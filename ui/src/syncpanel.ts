@@ -1,0 +1,130 @@
+// The sync panel: the indicator in the toolbar, and a drawer with each target's state, counts
+// of pending and synced entries, problems in plain words and the newest log entries.
+import { logEntries, removeTarget, syncNow, syncStatus, type LogItem, type Status, type SyncStatus } from "./ipc";
+import { ago, device, indicator, size } from "./format";
+
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+export class SyncPanel {
+  private live: SyncStatus | null = null;
+  private status: Status | null = null;
+  private loading = false;
+  private queued = false;
+
+  constructor(
+    private readonly button: HTMLButtonElement,
+    private readonly drawer: HTMLElement,
+    private readonly body: HTMLElement,
+    private readonly onSetup: () => void,
+    private readonly onError: (message: string) => void,
+  ) {
+    button.addEventListener("click", () => this.toggle());
+    drawer.querySelector<HTMLButtonElement>("[data-action=close]")?.addEventListener("click", () => this.toggle(false));
+    drawer.querySelector<HTMLButtonElement>("[data-action=setup]")?.addEventListener("click", () => this.onSetup());
+    drawer.querySelector<HTMLButtonElement>("[data-action=sync-now]")?.addEventListener("click", () => void syncNow().catch((e) => this.onError(e.message)));
+  }
+
+  /** Targets as of the last refresh. */
+  get targetCount(): number {
+    return this.status?.targets.length ?? 0;
+  }
+
+  get isOpen(): boolean {
+    return !this.drawer.hidden;
+  }
+
+  toggle(open = this.drawer.hidden): void {
+    this.drawer.hidden = !open;
+    this.button.setAttribute("aria-expanded", String(open));
+    if (open) void this.refresh();
+  }
+
+  /** A `sync://state` event. */
+  onState(s: SyncStatus): void {
+    this.live = s;
+    this.paintIndicator();
+    if (s.state === "idle" || s.state === "offline" || s.state === "error") void this.refresh();
+  }
+
+  /** Reloads counts (and the drawer when open). Calls during a load are merged into one. */
+  async refresh(): Promise<void> {
+    if (this.loading) {
+      this.queued = true;
+      return;
+    }
+    this.loading = true;
+    try {
+      this.status = await syncStatus();
+      this.paintIndicator();
+      if (this.isOpen) this.paintDrawer(this.status, await logEntries(50));
+    } catch (e) {
+      this.onError(e instanceof Error ? e.message : String(e));
+    } finally {
+      this.loading = false;
+      if (this.queued) {
+        this.queued = false;
+        void this.refresh();
+      }
+    }
+  }
+
+  private paintIndicator(): void {
+    const { label, kind } = indicator(this.live, this.status?.pending ?? 0, this.status?.targets.length ?? 0);
+    this.button.textContent = label;
+    this.button.dataset.state = kind;
+    this.button.title = this.live?.error ?? "Show sync details";
+  }
+
+  private paintDrawer(st: Status, log: LogItem[]): void {
+    const now = Date.now();
+    const parts: HTMLElement[] = [];
+    parts.push(el("p", "summary", `${st.notes} notes · ${st.entries} log entries · ${st.pending} pending${st.unsealed ? ` (${st.unsealed} edits not yet in an entry)` : ""} · ${st.encrypted ? "end-to-end encrypted" : "NOT encrypted"}`));
+    if (this.live?.error) parts.push(el("p", "problem", this.live.error + (this.live.retry_in_ms ? ` Retrying in ${Math.ceil(this.live.retry_in_ms / 1000)} s.` : "")));
+    const targets = el("section", "targets");
+    targets.append(el("h3", undefined, "Targets"));
+    if (st.targets.length === 0) targets.append(el("p", "muted", "Not syncing yet: notes stay on this device. Use “Sync with a folder…” to share them."));
+    for (const t of st.targets) {
+      const card = el("div", "target");
+      card.dataset.target = t.id;
+      const state = t.last_error ? "error" : t.pending > 0 ? "pending" : "synced";
+      card.dataset.state = state;
+      card.append(el("div", "location", t.location), el("div", "counts", `${t.pending} pending · ${t.synced} synced · last sync ${ago(t.last_ok, now)}`));
+      if (t.last_error) card.append(el("div", "problem", t.last_error));
+      for (const p of t.entry_errors.slice(0, 5)) {
+        card.append(el("div", "problem", `Entry ${p.index} from device ${device(p.client)}: ${p.message} (tried ${p.attempts}×, will retry)`));
+      }
+      const rm = el("button", "link", "Stop syncing here");
+      rm.addEventListener("click", () => {
+        if (confirm(`Stop syncing with ${t.location}? Its files stay where they are.`)) void removeTarget(t.id).then(() => this.refresh(), (e) => this.onError(e.message));
+      });
+      card.append(rm);
+      targets.append(card);
+    }
+    parts.push(targets);
+    const entries = el("section", "entries");
+    entries.append(el("h3", undefined, "Recent log entries"));
+    const table = el("table");
+    const head = el("tr");
+    for (const h of ["Device", "#", "Time", "Size", ...st.targets.map((t) => t.id)]) head.append(el("th", undefined, h));
+    table.append(head);
+    for (const item of log) {
+      const tr = el("tr");
+      tr.dataset.entry = `${item.client}:${item.index}`;
+      tr.append(el("td", undefined, item.own ? `${device(item.client)} (this device)` : device(item.client)), el("td", undefined, String(item.index)), el("td", undefined, ago(item.timestamp, now)), el("td", undefined, size(item.size)));
+      for (const t of st.targets) {
+        const s = item.targets.find((x) => x.target === t.id)?.state ?? "pending";
+        tr.append(el("td", `state ${s}`, s));
+      }
+      table.append(tr);
+    }
+    if (log.length === 0) entries.append(el("p", "muted", "No entries yet: they are written when you sync."));
+    else entries.append(table);
+    parts.push(entries);
+    this.body.replaceChildren(...parts);
+  }
+}
