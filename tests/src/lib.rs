@@ -149,4 +149,5 @@ pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf
     folder.join(rel)
 }
 pub mod dav;
+pub mod webdriver;
 pub mod proxy;

@@ -36,7 +36,9 @@ const editor = new NoteEditor($("editor"), $<HTMLInputElement>("title"), $("prev
   },
 });
 
+let shownOnce = false;
 async function show(id: string | null): Promise<void> {
+  shownOnce = true;
   try {
     const note = id ? await getNote(id) : null;
     await editor.open(note);
@@ -141,8 +143,8 @@ void onSyncEvent((ev) => {
 
 async function start(): Promise<void> {
   await list.reload();
+  // Open the newest note, unless the user already picked one.
+  if (!shownOnce) await show(list.items[0]?.id ?? null);
   await panel.refresh();
-  const first = list.items[0];
-  await show(first ? first.id : null);
 }
 void start();

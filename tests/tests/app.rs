@@ -1,0 +1,201 @@
+//! End-to-end tests of the built desktop app under Xvfb, driven over WebDriver (tauri-driver +
+//! WebKitWebDriver): typing and persistence, notes arriving from a CLI device through a shared
+//! folder, a concurrent edit merged into the open editor, the sync panel going from pending to
+//! synced, and two app instances editing one note. Screenshots: target/e2e-screenshots/.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use resnotes_e2e::webdriver::App;
+use resnotes_e2e::{Sandbox, PASSPHRASE};
+
+/// One scenario at a time: each starts one or two WebKit processes on a 2-core machine.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const HOME: &str = "\u{E011}";
+const END: &str = "\u{E010}";
+const CTRL: &str = "\u{E009}";
+const NONE: &str = "\u{E000}";
+const ENTER: &str = "\u{E007}";
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Clicks "New" and waits until the new, empty note is open.
+fn new_note(app: &App) {
+    let before = app.list_titles().len();
+    app.click("#new-note");
+    app.wait_until(Duration::from_secs(5), "the new note to open", || app.list_titles().len() == before + 1 && app.value("#title").is_empty() && app.editor_text().is_empty());
+}
+
+/// Shares the app's workspace into `folder` through the sync panel's setup dialog.
+fn share_through_dialog(app: &App, folder: &str) {
+    app.click("#sync-indicator");
+    app.click("#sync-panel [data-action=setup]");
+    app.type_into("#setup input[name=path]", folder);
+    app.click("#setup form.path button[type=submit]");
+    app.wait_until(Duration::from_secs(10), "the folder to be recognised as empty", || !app.text("#setup .message").is_empty() && app.find("#setup form.secret:not([hidden])").is_some());
+    app.type_into("#setup input[name=passphrase]", PASSPHRASE);
+    app.type_into("#setup input[name=confirm]", PASSPHRASE);
+    app.wait_until(Duration::from_secs(5), "the strength to be shown", || app.text("#setup .strength").contains("Strength"));
+    app.screenshot("share-dialog");
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(15), "the dialog to close", || app.find("#setup[hidden]").is_some());
+    app.wait_until(Duration::from_secs(15), "the target to show as synced", || app.find("#sync-body .target[data-state=synced]").is_some());
+}
+
+#[test]
+fn app_writes_offline_lists_the_note_and_keeps_it_after_restart() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let dev = sb.device("app");
+    let app = App::start("offline", &dev.dir, &[]);
+    assert!(app.text("#sync-indicator").contains("Local only"));
+    new_note(&app);
+    app.type_into("#title", "Groceries");
+    app.type_into("#editor .cm-content", &format!("# Shopping{ENTER}- milk{ENTER}eggs \u{e9}"));
+    app.wait_until(Duration::from_secs(5), "the note to be listed", || app.list_titles() == vec!["Groceries".to_string()]);
+    // Every keystroke reaches the engine within the save delay; the CLI on the same data dir
+    // (while the app is open) sees the note.
+    app.wait_until(Duration::from_secs(5), "the body to be saved", || {
+        dev.list().first().and_then(|n| n["id"].as_str().map(|id| dev.body(id))).is_some_and(|b| b == "# Shopping\n- milk\n- eggs \u{e9}")
+    });
+    app.click("#toggle-preview");
+    app.wait_until(Duration::from_secs(5), "the preview", || app.text("#preview").contains("milk"));
+    assert!(app.js("return document.querySelectorAll('#preview li').length", serde_json::json!([])).as_u64() == Some(2));
+    app.screenshot("typed-and-preview");
+    app.click("#toggle-preview");
+
+    // Filtering.
+    new_note(&app);
+    app.type_into("#title", "Ideas");
+    app.wait_until(Duration::from_secs(5), "two notes, newest first", || app.list_titles() == vec!["Ideas".to_string(), "Groceries".to_string()]);
+    app.type_into("#filter", "groc");
+    app.wait_until(Duration::from_secs(5), "the filter", || app.list_titles() == vec!["Groceries".to_string()]);
+
+    // A note written by the CLI on the same data dir while the app is open shows up.
+    dev.new_note("Written by the CLI", "same data dir");
+    app.type_into("#filter", &format!("{CTRL}a{NONE}\u{E003}"));
+    app.wait_until(Duration::from_secs(5), "the CLI's note in the list", || app.list_titles().iter().any(|t| t == "Written by the CLI"));
+    app.quit();
+
+    let app = App::start("offline-restarted", &dev.dir, &[]);
+    app.wait_until(Duration::from_secs(5), "three notes after restart", || app.list_titles().len() == 3);
+    app.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Groceries') li.click(); })", serde_json::json!([]));
+    app.wait_until(Duration::from_secs(5), "the note to open", || app.value("#title") == "Groceries");
+    assert_eq!(app.editor_text(), "# Shopping\n- milk\n- eggs \u{e9}");
+    app.screenshot("after-restart");
+}
+
+#[test]
+fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_synced() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let away = sb.path().join("shared-unplugged");
+    let a = sb.device("app");
+    let b = sb.device("cli");
+    let app = App::start("with-cli", &a.dir, &[]);
+    share_through_dialog(&app, shared.to_str().unwrap());
+    app.screenshot("shared");
+
+    // Device B joins the folder with the CLI and writes a note: it appears in the app.
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let id = b.new_note("From the CLI", "hello from B");
+    assert!(b.sync().0);
+    let took = app.wait_until(Duration::from_secs(5), "the CLI's note to arrive", || app.list_titles().iter().any(|t| t == "From the CLI"));
+    eprintln!("note from the CLI appeared in the app after {took:?}");
+    app.click("#notes li");
+    app.wait_until(Duration::from_secs(5), "the note to open", || app.editor_text() == "hello from B");
+
+    // Concurrent edits: the app types at the end while B rewrites the start.
+    app.type_into("#editor .cm-content", &format!("{CTRL}{END}{NONE} and A"));
+    b.ok(&["edit", &id, "--body", "B says: hello from B"]);
+    assert!(b.sync().0);
+    app.wait_until(Duration::from_secs(10), "both edits in the open editor", || app.editor_text() == "B says: hello from B and A");
+    app.screenshot("merged-in-editor");
+    // The cursor stayed where the user typed: more typing lands at the end.
+    app.type_into("#editor .cm-content", "!");
+    app.wait_until(Duration::from_secs(10), "B to get the app's edits", || {
+        b.sync();
+        b.body(&id) == "B says: hello from B and A!"
+    });
+
+    // Unplug the folder: edits stay pending and the panel says so; plug it back: synced.
+    std::fs::rename(&shared, &away).unwrap();
+    app.click("#notes li");
+    app.type_into("#editor .cm-content", &format!("{CTRL}{HOME}{NONE}# "));
+    app.wait_until(Duration::from_secs(15), "the panel to show pending entries", || app.find("#sync-body .target[data-state=pending]").is_some() || app.find("#sync-body .target[data-state=error]").is_some());
+    app.wait_until(Duration::from_secs(15), "the indicator to show pending work", || app.text("#sync-indicator").contains("pending"));
+    app.screenshot("pending-while-unplugged");
+    std::fs::rename(&away, &shared).unwrap();
+    app.click("#sync-panel [data-action=sync-now]");
+    let took = app.wait_until(Duration::from_secs(15), "the target to be synced again", || {
+        app.find("#sync-body .target[data-state=synced]").is_some() && app.text("#sync-indicator") == "Synced"
+    });
+    eprintln!("pending -> synced after plugging the folder back: {took:?}");
+    assert!(app.find("#sync-body td.state.pending").is_none(), "every listed entry is synced");
+    assert!(app.find("#sync-body td.state.synced").is_some());
+    app.screenshot("synced-again");
+    assert!(b.sync().0);
+    assert_eq!(b.body(&id), "# B says: hello from B and A!");
+}
+
+#[test]
+fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (da, db) = (sb.device("a"), sb.device("b"));
+    let a = App::start("two-a", &da.dir, &[]);
+    new_note(&a);
+    a.type_into("#title", "Shared plan");
+    a.type_into("#editor .cm-content", &format!("line one{ENTER}"));
+    a.wait_until(Duration::from_secs(5), "A's note listed", || a.list_titles() == vec!["Shared plan".to_string()]);
+    share_through_dialog(&a, shared.to_str().unwrap());
+
+    let b = App::start("two-b", &db.dir, &[]);
+    // B wrote a note offline before joining: it must survive the join.
+    new_note(&b);
+    b.type_into("#title", "B offline");
+    b.wait_until(Duration::from_secs(5), "B's offline note listed", || b.list_titles() == vec!["B offline".to_string()]);
+    b.click("#sync-indicator");
+    b.click("#sync-panel [data-action=setup]");
+    b.type_into("#setup input[name=path]", shared.to_str().unwrap());
+    b.click("#setup form.path button[type=submit]");
+    b.wait_until(Duration::from_secs(10), "the join form", || b.text("#setup .message").contains("another device"));
+    // A wrong passphrase says so and changes nothing.
+    b.type_into("#setup input[name=passphrase]", "not the passphrase");
+    b.click("#setup form.secret button[type=submit]");
+    b.wait_until(Duration::from_secs(15), "the wrong-passphrase message", || b.text("#setup .message").contains("wrong passphrase"));
+    b.screenshot("wrong-passphrase");
+    assert_eq!(b.list_titles(), vec!["B offline".to_string()]);
+    b.js("document.querySelector('#setup input[name=passphrase]').value = ''", serde_json::json!([]));
+    b.type_into("#setup input[name=passphrase]", PASSPHRASE);
+    b.click("#setup form.secret button[type=submit]");
+    b.wait_until(Duration::from_secs(20), "B to show both notes", || {
+        let mut t = b.list_titles();
+        t.sort();
+        t == vec!["B offline".to_string(), "Shared plan".to_string()]
+    });
+    a.wait_until(Duration::from_secs(10), "A to get B's offline note", || a.list_titles().iter().any(|t| t == "B offline"));
+
+    // Both edit the same note at once.
+    a.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Shared plan') li.click(); })", serde_json::json!([]));
+    b.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Shared plan') li.click(); })", serde_json::json!([]));
+    a.wait_until(Duration::from_secs(5), "A's editor", || a.editor_text() == "line one\n");
+    b.wait_until(Duration::from_secs(5), "B's editor", || b.editor_text() == "line one\n");
+    a.type_into("#editor .cm-content", &format!("{CTRL}{END}{NONE}from A"));
+    b.type_into("#editor .cm-content", &format!("{CTRL}{HOME}{NONE}B first{ENTER}"));
+    let want = |t: &str| t.contains("B first\n") && t.contains("line one\n") && t.contains("from A");
+    a.wait_until(Duration::from_secs(15), "A to show both edits", || want(&a.editor_text()));
+    b.wait_until(Duration::from_secs(15), "B to show both edits", || want(&b.editor_text()));
+    a.wait_until(Duration::from_secs(15), "the same text on both", || a.editor_text() == b.editor_text());
+    assert_eq!(a.editor_text(), "B first\nline one\nfrom A");
+    a.screenshot("merged");
+    b.screenshot("merged");
+    for app in [&a, &b] {
+        app.wait_until(Duration::from_secs(15), "the indicator to say synced", || app.text("#sync-indicator") == "Synced");
+    }
+}
