@@ -49,14 +49,13 @@ pub async fn create_note(state: State<'_, AppState>) -> Res<Note> {
     })
 }
 
-/// Applies the editor's splices (UTF-16 positions) to title and body and returns the note as
-/// it is now, remote edits merged in.
+/// Applies the editor's splices (UTF-16 positions in the version `heads`) to title and body
+/// and returns the note as it is now, remote edits merged in.
 #[tauri::command]
-pub async fn edit_note(state: State<'_, AppState>, id: String, title: Vec<TextSplice>, body: Vec<TextSplice>) -> Res<Note> {
+pub async fn edit_note(state: State<'_, AppState>, id: String, heads: Vec<String>, title: Vec<TextSplice>, body: Vec<TextSplice>) -> Res<Note> {
     let uuid = note_id(&id)?;
     state.with(|ws| {
-        ws.edit_text(&uuid, Field::Title, &title)?;
-        ws.edit_text(&uuid, Field::Body, &body)?;
+        ws.edit_fields(&uuid, Some(&heads), &[(Field::Title, &title), (Field::Body, &body)])?;
         ws.note(&id)
     })
 }

@@ -14,8 +14,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const HOME: &str = "\u{E011}";
 const END: &str = "\u{E010}";
-const CTRL: &str = "\u{E009}";
-const NONE: &str = "\u{E000}";
+const DOWN: &str = "\u{E015}";
+const BACKSPACE: &str = "\u{E003}";
 const ENTER: &str = "\u{E007}";
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -76,7 +76,7 @@ fn app_writes_offline_lists_the_note_and_keeps_it_after_restart() {
 
     // A note written by the CLI on the same data dir while the app is open shows up.
     dev.new_note("Written by the CLI", "same data dir");
-    app.type_into("#filter", &format!("{CTRL}a{NONE}\u{E003}"));
+    app.type_into("#filter", &BACKSPACE.repeat(4));
     app.wait_until(Duration::from_secs(5), "the CLI's note in the list", || app.list_titles().iter().any(|t| t == "Written by the CLI"));
     app.quit();
 
@@ -110,7 +110,7 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
     app.wait_until(Duration::from_secs(5), "the note to open", || app.editor_text() == "hello from B");
 
     // Concurrent edits: the app types at the end while B rewrites the start.
-    app.type_into("#editor .cm-content", &format!("{CTRL}{END}{NONE} and A"));
+    app.type_into("#editor .cm-content", &format!("{END} and A"));
     b.ok(&["edit", &id, "--body", "B says: hello from B"]);
     assert!(b.sync().0);
     app.wait_until(Duration::from_secs(10), "both edits in the open editor", || app.editor_text() == "B says: hello from B and A");
@@ -125,7 +125,7 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
     // Unplug the folder: edits stay pending and the panel says so; plug it back: synced.
     std::fs::rename(&shared, &away).unwrap();
     app.click("#notes li");
-    app.type_into("#editor .cm-content", &format!("{CTRL}{HOME}{NONE}# "));
+    app.type_into("#editor .cm-content", &format!("{HOME}# "));
     app.wait_until(Duration::from_secs(15), "the panel to show pending entries", || app.find("#sync-body .target[data-state=pending]").is_some() || app.find("#sync-body .target[data-state=error]").is_some());
     app.wait_until(Duration::from_secs(15), "the indicator to show pending work", || app.text("#sync-indicator").contains("pending"));
     app.screenshot("pending-while-unplugged");
@@ -186,8 +186,8 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
     b.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Shared plan') li.click(); })", serde_json::json!([]));
     a.wait_until(Duration::from_secs(5), "A's editor", || a.editor_text() == "line one\n");
     b.wait_until(Duration::from_secs(5), "B's editor", || b.editor_text() == "line one\n");
-    a.type_into("#editor .cm-content", &format!("{CTRL}{END}{NONE}from A"));
-    b.type_into("#editor .cm-content", &format!("{CTRL}{HOME}{NONE}B first{ENTER}"));
+    a.type_into("#editor .cm-content", &format!("{DOWN}{END}from A"));
+    b.type_into("#editor .cm-content", &format!("{HOME}B first{ENTER}"));
     let want = |t: &str| t.contains("B first\n") && t.contains("line one\n") && t.contains("from A");
     a.wait_until(Duration::from_secs(15), "A to show both edits", || want(&a.editor_text()));
     b.wait_until(Duration::from_secs(15), "B to show both edits", || want(&b.editor_text()));

@@ -32,6 +32,8 @@ export class NoteEditor {
   private title = new FieldSync("");
   private body = new FieldSync("");
   private titleShown = "";
+  /** The document version the fields' base text is; splices are positioned in it. */
+  private heads: string[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -98,6 +100,7 @@ export class NoteEditor {
   async open(note: Note | null): Promise<void> {
     await this.settle();
     this.id = note?.id ?? null;
+    this.heads = note?.heads ?? [];
     this.title = new FieldSync(note?.title ?? "");
     this.body = new FieldSync(note?.body ?? "");
     this.titleShown = note?.title ?? "";
@@ -156,8 +159,9 @@ export class NoteEditor {
     const b = this.body.take()!;
     this.running = (async () => {
       try {
-        const note = await editNote(id, t.splices, b.splices);
+        const note = await editNote(id, this.heads, t.splices, b.splices);
         if (this.id !== id) return;
+        this.heads = note.heads;
         const bc = this.body.acknowledge(note.body);
         if (!bc.empty) this.view.dispatch({ changes: bc, annotations: [remote.of(true), Transaction.addToHistory.of(false)] });
         this.applyTitle(this.title.acknowledge(note.title));

@@ -43,7 +43,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const listNotes = (filter: string, limit: number) => call<NoteSummary[]>("list_notes", { filter, limit });
 export const getNote = (id: string) => call<Note>("get_note", { id });
 export const createNote = () => call<Note>("create_note");
-export const editNote = (id: string, title: TextSplice[], body: TextSplice[]) => call<Note>("edit_note", { id, title, body });
+/** Applies splices positioned in the version `heads` of the note (as last received). */
+export const editNote = (id: string, heads: string[], title: TextSplice[], body: TextSplice[]) => call<Note>("edit_note", { id, heads, title, body });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
 export const syncStatus = () => call<Status>("sync_status");

@@ -3,7 +3,7 @@
 //! concurrent edits to different parts of a note both survive.
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -167,6 +167,25 @@ pub fn splice_utf16(doc: &mut AutoCommit, key: &str, pos16: usize, delete16: usi
     let pos = utf16_to_chars(&text, pos16);
     let end = utf16_to_chars(&text, pos16.saturating_add(delete16));
     Ok(splice(doc, key, pos, end.saturating_sub(pos), insert)?.then_some(pos))
+}
+
+/// Runs `edit` as one change based on the version `heads` rather than the latest one, under a
+/// fresh actor (so it never shares a sequence number with this device's later changes), then
+/// returns to the latest version. Returns the change's bytes, or None when `edit` changed
+/// nothing.
+pub fn change_at(doc: &mut AutoCommit, heads: &[ChangeHash], edit: impl FnOnce(&mut AutoCommit) -> Result<bool>) -> Result<Option<Vec<u8>>> {
+    let own = doc.get_actor().clone();
+    doc.set_actor(ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice()));
+    doc.isolate(heads);
+    let result = edit(doc);
+    let hash = doc.commit();
+    doc.integrate();
+    doc.set_actor(own);
+    let changed = result?;
+    Ok(match (changed, hash) {
+        (true, Some(h)) => doc.get_change_by_hash(&h).map(|c| c.raw_bytes().to_vec()),
+        _ => None,
+    })
 }
 
 /// One text splice in Unicode code points.

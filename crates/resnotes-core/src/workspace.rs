@@ -71,6 +71,9 @@ pub struct Note {
     /// Last edit time (ms).
     #[ts(type = "number")]
     pub updated_at: i64,
+    /// The document version this text is (Automerge change hashes, hex). Editors send it back
+    /// with their splices so positions are read against the text they saw.
+    pub heads: Vec<String>,
 }
 
 /// A row of the notes list.
@@ -404,15 +407,20 @@ impl Workspace {
     /// unsealed tail and the derived row are durable when this returns. The change is sealed
     /// into an entry (with others) by [`Workspace::seal_pending`] before the next push.
     fn write_local(&mut self, id: &Uuid, edit: materialize::BodyEdit, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
+        self.write_change(id, edit, |doc, now| Ok(if mutate(doc, now)? { note::take_change(doc) } else { None }))
+    }
+
+    /// Like [`Workspace::write_local`], for edits that make their change themselves and
+    /// return its bytes (None: nothing changed).
+    fn write_change(&mut self, id: &Uuid, edit: materialize::BodyEdit, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
         // On any failure below, the document (already mutated) is dropped, not cached.
-        if !mutate(&mut loaded.doc, now)? {
+        let Some(change) = mutate(&mut loaded.doc, now)? else {
             drop(loaded); // mutated without a change: reload next time
             return Ok(false);
-        }
-        let Some(change) = note::take_change(&mut loaded.doc) else { return Ok(false) };
+        };
         tx.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?.execute(params![id.to_string(), change, now])?;
         let mut scratch = materialize::DocCache::default();
         materialize::store(&tx, &mut scratch, id, loaded, &change, edit)?;
@@ -465,25 +473,49 @@ impl Workspace {
         .and_then(|changed| if changed || (delete == 0 && insert.is_empty()) { Ok(()) } else { Err(Error::NoSuchNote(id.to_string())) })
     }
 
-    /// Applies an editor's splices to a note field, in order, as one change. Positions count
-    /// UTF-16 code units, as JavaScript strings and CodeMirror do.
-    pub fn edit_text(&mut self, id: &Uuid, field: Field, splices: &[TextSplice]) -> Result<()> {
-        if splices.is_empty() {
+    /// Applies an editor's splices to a note's fields as one change. Positions count UTF-16
+    /// code units (as JavaScript strings and CodeMirror do) in the text the editor last got,
+    /// identified by that note's `heads`; edits merged since (from other devices, by background
+    /// sync) are not counted, so they are neither overwritten nor shifted. With `base` None the
+    /// positions refer to the current text.
+    pub fn edit_fields(&mut self, id: &Uuid, base: Option<&[String]>, edits: &[(Field, &[TextSplice])]) -> Result<()> {
+        if edits.iter().all(|(_, s)| s.is_empty()) {
             return Ok(());
         }
+        let base: Option<Vec<automerge::ChangeHash>> = match base {
+            None => None,
+            Some(hs) => Some(
+                hs.iter()
+                    .map(|h| h.parse().map_err(|_| Error::Invalid(format!("'{h}' is not a document version; reopen the note"))))
+                    .collect::<Result<_>>()?,
+            ),
+        };
         let mut missing = false;
-        let changed = self.write_local(id, materialize::BodyEdit::Unknown, |doc, now| {
-            let mut changed = false;
-            for sp in splices {
-                match note::splice_utf16(doc, field.key(), sp.pos, sp.delete, &sp.insert)? {
-                    Some(_) => changed = true,
-                    None => missing |= note::read_head(doc).created_at == 0,
+        let changed = self.write_change(id, materialize::BodyEdit::Unknown, |doc, now| {
+            let mut apply = |doc: &mut automerge::AutoCommit| -> Result<bool> {
+                let mut changed = false;
+                for (field, splices) in edits {
+                    for sp in *splices {
+                        match note::splice_utf16(doc, field.key(), sp.pos, sp.delete, &sp.insert)? {
+                            Some(_) => changed = true,
+                            None => missing |= note::read_head(doc).created_at == 0,
+                        }
+                    }
                 }
+                if changed {
+                    note::touch(doc, now)?;
+                }
+                Ok(changed)
+            };
+            match &base {
+                Some(heads) if *heads != doc.get_heads() => {
+                    if heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+                        return Err(Error::Invalid("the editor's version of this note is unknown here; reopen the note".into()));
+                    }
+                    note::change_at(doc, heads, apply)
+                }
+                _ => Ok(if apply(doc)? { note::take_change(doc) } else { None }),
             }
-            if changed {
-                note::touch(doc, now)?;
-            }
-            Ok(changed)
         })?;
         if !changed && missing {
             return Err(Error::NoSuchNote(id.to_string()));
@@ -509,9 +541,10 @@ impl Workspace {
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
         let doc = materialize::load_doc(&self.conn, &id, &self.client)?;
-        match doc.map(|d| note::read(&d)) {
-            Some(f) if !f.deleted => {
-                Ok(Note { id: id.to_string(), title: f.title, body: f.body, created_at: f.created_at, updated_at: f.updated_at })
+        match doc.map(|mut d| (note::read(&d), d.get_heads())) {
+            Some((f, doc_heads)) if !f.deleted => {
+                let heads = doc_heads.iter().map(|h| h.to_string()).collect();
+                Ok(Note { id: id.to_string(), title: f.title, body: f.body, created_at: f.created_at, updated_at: f.updated_at, heads })
             }
             _ => Err(Error::NoSuchNote(query.to_string())),
         }

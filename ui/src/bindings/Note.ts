@@ -23,4 +23,9 @@ created_at: number,
 /**
  * Last edit time (ms).
  */
-updated_at: number, };
+updated_at: number, 
+/**
+ * The document version this text is (Automerge change hashes, hex). Editors send it back
+ * with their splices so positions are read against the text they saw.
+ */
+heads: Array<string>, };
