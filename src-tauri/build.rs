@@ -1,6 +1,9 @@
 // Generates Tauri's context and an allow/deny permission per app command, so the capability
 // in capabilities/main.json lists exactly the commands the UI may call.
 fn main() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist/index.html");
+    println!("cargo:rerun-if-changed={}", dist.display());
+    assert!(dist.exists(), "the UI is not built: run `npm ci && npm run build` in ui/ (scripts/test and scripts/run do)");
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(&[
         "list_notes",
         "get_note",
