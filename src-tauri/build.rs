@@ -13,10 +13,10 @@ fn main() {
         "restore_note",
         "sync_status",
         "log_entries",
-        "inspect_folder",
+        "inspect_target",
         "passphrase_strength",
-        "share_folder",
-        "join_folder",
+        "share_target",
+        "join_target",
         "remove_target",
         "sync_now",
     ])))

@@ -1,29 +1,28 @@
 //! The UI's commands. Each parses its input, calls the engine and maps the error; anything
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
-use resnotes_core::setup::{self, Contents, Strength};
+use resnotes_core::setup::{self, Contents, Strength, TargetSpec};
 use resnotes_core::status::{LogItem, Status};
-use resnotes_core::transport::Folder;
 use resnotes_core::workspace::{scrypt_log_n, system_clock, Field, TextSplice};
 use resnotes_core::{Note, NoteSummary, Target};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
-use crate::ipc::{IpcError, NOTES_CHANGED};
+use crate::ipc::{IpcError, Shared, NOTES_CHANGED};
 use crate::state::AppState;
 
 type Res<T> = Result<T, IpcError>;
 
-fn note_id(id: &str) -> Res<Uuid> {
-    Uuid::parse_str(id).map_err(|_| IpcError::invalid(format!("'{id}' is not a note id")))
+/// Runs `f` on tokio's blocking pool: network transports (WebDAV) and passphrase hashing
+/// block, and must not run on the async runtime's threads.
+async fn off_runtime<T: Send + 'static>(app: AppHandle, f: impl FnOnce(&AppState) -> Res<T> + Send + 'static) -> Res<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .unwrap_or_else(|e| Err(IpcError { code: "internal".into(), message: format!("the operation stopped unexpectedly ({e}); nothing was changed") }))
 }
 
-fn folder(path: &str) -> Res<Folder> {
-    let path = path.trim();
-    if path.is_empty() || !std::path::Path::new(path).is_absolute() {
-        return Err(IpcError::invalid(format!("choose a folder with its full path (got '{path}')")));
-    }
-    Ok(Folder::new(path))
+fn note_id(id: &str) -> Res<Uuid> {
+    Uuid::parse_str(id).map_err(|_| IpcError::invalid(format!("'{id}' is not a note id")))
 }
 
 /// Notes whose title or first line contains `filter` (all when empty), newest first.
@@ -89,11 +88,15 @@ pub async fn log_entries(state: State<'_, AppState>, limit: u32) -> Res<Vec<LogI
     state.with(|ws| ws.log_items(limit as usize))
 }
 
-/// What a chosen folder holds: empty, this workspace, or another one to join.
+/// What a target holds: empty, this workspace, or another one to join. For WebDAV this is the
+/// "test connection" button: it reaches the server with the given credentials.
 #[tauri::command]
-pub async fn inspect_folder(state: State<'_, AppState>, path: String) -> Res<Contents> {
-    let f = folder(&path)?;
-    state.with(|ws| setup::inspect(ws, &f))
+pub async fn inspect_target(app: AppHandle, spec: TargetSpec) -> Res<Contents> {
+    off_runtime(app, move |state| {
+        let tr = spec.transport()?;
+        state.with(|ws| setup::inspect(ws, tr.as_ref()))
+    })
+    .await
 }
 
 /// How strong a passphrase looks.
@@ -102,30 +105,27 @@ pub async fn passphrase_strength(passphrase: String) -> Res<Strength> {
     Ok(setup::strength(&passphrase))
 }
 
-/// Shares this workspace into an empty folder (or adds a folder of this workspace).
+/// Shares this workspace to an empty target (or adds one of this workspace).
 #[tauri::command]
-pub async fn share_folder(state: State<'_, AppState>, path: String, passphrase: Option<String>) -> Res<Target> {
-    let f = folder(&path)?;
-    let target = state.with(|ws| {
-        if !ws.manifest_known()? {
-            resnotes_core::workspace::check_passphrase(passphrase.as_deref().unwrap_or(""))?;
-        }
-        ws.add_target("folder", &f, passphrase.as_deref(), scrypt_log_n())
-    })?;
-    state.nudge();
-    Ok(target)
+pub async fn share_target(app: AppHandle, spec: TargetSpec, passphrase: Option<String>) -> Res<Shared> {
+    off_runtime(app, move |state| {
+        let (target, stored) = state.with(|ws| setup::share(ws, &spec, passphrase.as_deref(), scrypt_log_n()))?;
+        state.nudge();
+        Ok(Shared { target: target.location, password_file: stored.map(|p| p.display().to_string()) })
+    })
+    .await
 }
 
-/// Joins the workspace in a folder, keeping the notes written here. Returns notes carried.
+/// Joins the workspace on a target, keeping the notes written here. Returns notes carried.
 #[tauri::command]
-pub async fn join_folder(app: AppHandle, state: State<'_, AppState>, path: String, passphrase: Option<String>) -> Res<u32> {
-    let f = folder(&path)?;
+pub async fn join_target(app: AppHandle, state: State<'_, AppState>, spec: TargetSpec, passphrase: Option<String>) -> Res<u32> {
+    // The transport is made inside `off_runtime`: a WebDAV client must not be dropped on the runtime.
     let running = state.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(r) = running {
         r.stop().await;
     }
     let now = (system_clock())();
-    let result = state.reopen_after(|| setup::join_keeping_notes(&state.dir, "folder", &f, passphrase.as_deref(), system_clock(), now));
+    let result = off_runtime(app.clone(), move |state| state.reopen_after(|| setup::join_keeping_notes(&state.dir, &spec, passphrase.as_deref(), system_clock(), now))).await;
     crate::background::start(&app);
     let _ = app.emit(NOTES_CHANGED, ());
     result.map(|n| n as u32)

@@ -34,6 +34,15 @@ impl From<resnotes_core::Error> for IpcError {
     }
 }
 
+/// What sharing to a target did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Shared {
+    /// Where it syncs now.
+    pub target: String,
+    /// Where the password is stored when no system keyring holds it (readable only by the user).
+    pub password_file: Option<String>,
+}
+
 /// Payload of [`SYNC_STATE`].
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SyncStatus {
@@ -61,7 +70,7 @@ mod tests {
     //! resilient-notes bindings` rewrites them.
     use std::path::Path;
 
-    use resnotes_core::setup::{Contents, Strength};
+    use resnotes_core::setup::{Contents, Strength, TargetSpec};
     use resnotes_core::status::{LogItem, Status};
     use resnotes_core::workspace::{Field, TextSplice};
     use resnotes_core::{Note, NoteSummary, SyncEvent};
@@ -73,6 +82,8 @@ mod tests {
         let cfg = Config::new().with_large_int("number").with_out_dir(dir);
         IpcError::export_all(&cfg).unwrap();
         SyncStatus::export_all(&cfg).unwrap();
+        Shared::export_all(&cfg).unwrap();
+        TargetSpec::export_all(&cfg).unwrap();
         Note::export_all(&cfg).unwrap();
         NoteSummary::export_all(&cfg).unwrap();
         TextSplice::export_all(&cfg).unwrap();

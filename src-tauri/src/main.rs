@@ -91,10 +91,10 @@ fn main() -> ExitCode {
             commands::restore_note,
             commands::sync_status,
             commands::log_entries,
-            commands::inspect_folder,
+            commands::inspect_target,
             commands::passphrase_strength,
-            commands::share_folder,
-            commands::join_folder,
+            commands::share_target,
+            commands::join_target,
             commands::remove_target,
             commands::sync_now,
         ])

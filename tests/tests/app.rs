@@ -199,3 +199,56 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
         app.wait_until(Duration::from_secs(15), "the indicator to say synced", || app.text("#sync-indicator") == "Synced");
     }
 }
+
+#[test]
+fn app_adds_tests_and_removes_a_webdav_target() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let server = resnotes_e2e::dav::DavServer::apache(&sb.folder("apache"));
+    let a = sb.device("app");
+    let app = App::start("webdav", &a.dir, &[]);
+    new_note(&app);
+    app.type_into("#title", "Over WebDAV");
+    app.type_into("#editor .cm-content", "secret words");
+    app.wait_until(Duration::from_secs(5), "the note listed", || app.list_titles() == vec!["Over WebDAV".to_string()]);
+
+    app.click("#sync-indicator");
+    app.click("#sync-panel [data-action=setup]");
+    app.click("#setup .modes button[data-mode=webdav]");
+    app.type_into("#setup input[name=url]", &server.url);
+    app.type_into("#setup input[name=username]", resnotes_e2e::dav::USER);
+    // "Test connection" with a wrong password says so, and nothing is added.
+    app.type_into("#setup input[name=password]", "wrong password");
+    app.click("#setup form.dav button[type=submit]");
+    app.wait_until(Duration::from_secs(15), "the wrong-password message", || app.text("#setup .message").contains("check user and password"));
+    app.screenshot("webdav-wrong-password");
+    app.js("document.querySelector('#setup input[name=password]').value = ''", serde_json::json!([]));
+    app.type_into("#setup input[name=password]", resnotes_e2e::dav::PASSWORD);
+    app.click("#setup form.dav button[type=submit]");
+    app.wait_until(Duration::from_secs(15), "the connection test", || app.text("#setup .message").starts_with("Connected."));
+    app.type_into("#setup input[name=passphrase]", PASSPHRASE);
+    app.type_into("#setup input[name=confirm]", PASSPHRASE);
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(20), "the WebDAV target to be synced", || app.find("#sync-body .target[data-state=synced]").is_some());
+    assert!(app.text("#sync-body .target .location").starts_with("http://127.0.0.1:"));
+    assert!(!app.text("#sync-body").contains(resnotes_e2e::dav::PASSWORD), "the password is never shown");
+    app.screenshot("webdav-synced");
+
+    // A CLI device joins through the server and reads the note; the server holds no note text.
+    let b = sb.device("cli");
+    b.ok(&["join", "--webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
+    assert!(b.sync().0);
+    let list = b.list();
+    assert_eq!(list.len(), 1);
+    assert_eq!(b.body(list[0]["id"].as_str().unwrap()), "secret words");
+    for (name, bytes) in resnotes_e2e::files_under(&sb.path().join("apache")) {
+        assert!(!bytes.windows(12).any(|w| w == b"secret words") && !name.contains("Over"), "{name} holds note text");
+    }
+
+    // Remove the target from the panel.
+    app.click("#sync-body .target [data-action=remove]");
+    app.click("#sync-body .target [data-action=remove-confirm]");
+    app.wait_until(Duration::from_secs(10), "the target to be gone", || app.find("#sync-body .target").is_none());
+    app.wait_until(Duration::from_secs(10), "the indicator to say local only", || app.text("#sync-indicator") == "Local only");
+    assert_eq!(a.status()["targets"].as_array().map(Vec::len), Some(0));
+}

@@ -14,8 +14,10 @@ import type { SyncEvent } from "./bindings/SyncEvent";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import type { TargetStatus } from "./bindings/TargetStatus";
 import type { TextSplice } from "./bindings/TextSplice";
+import type { Shared } from "./bindings/Shared";
+import type { TargetSpec } from "./bindings/TargetSpec";
 
-export type { Contents, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, SyncStatus, TargetStatus, TextSplice };
+export type { Contents, Shared, TargetSpec, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, SyncStatus, TargetStatus, TextSplice };
 
 /** An error from the Rust side; `message` is one sentence for the user. */
 export class AppError extends Error {
@@ -49,10 +51,11 @@ export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
 export const syncStatus = () => call<Status>("sync_status");
 export const logEntries = (limit: number) => call<LogItem[]>("log_entries", { limit });
-export const inspectFolder = (path: string) => call<Contents>("inspect_folder", { path });
+/** What a target holds (for WebDAV: also tests the connection and credentials). */
+export const inspectTarget = (spec: TargetSpec) => call<Contents>("inspect_target", { spec });
 export const passphraseStrength = (passphrase: string) => call<Strength>("passphrase_strength", { passphrase });
-export const shareFolder = (path: string, passphrase: string | null) => call<unknown>("share_folder", { path, passphrase });
-export const joinFolder = (path: string, passphrase: string | null) => call<number>("join_folder", { path, passphrase });
+export const shareTarget = (spec: TargetSpec, passphrase: string | null) => call<Shared>("share_target", { spec, passphrase });
+export const joinTarget = (spec: TargetSpec, passphrase: string | null) => call<number>("join_target", { spec, passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 

@@ -1,44 +1,73 @@
-// "Sync with a folder…": pick a folder (native dialog, or type its path), then create a shared
-// workspace there (choosing a passphrase, its strength shown) or join the one it holds.
-import { inspectFolder, joinFolder, passphraseStrength, pickFolder, shareFolder, type Contents } from "./ipc";
+// "Sync with a folder or server…": pick a folder (native dialog, or type its path) or enter a
+// WebDAV server ("Test connection"), then create a shared workspace there (choosing a
+// passphrase, its strength shown) or join the one it holds.
+import { inspectTarget, joinTarget, passphraseStrength, pickFolder, shareTarget, type Contents, type TargetSpec } from "./ipc";
+
+type Mode = "folder" | "webdav";
+
+/** The target described by the form's fields. */
+export function specOf(mode: Mode, fields: { path: string; url: string; username: string; password: string }): TargetSpec {
+  if (mode === "folder") return { kind: "folder", path: fields.path.trim() };
+  return { kind: "webdav", url: fields.url.trim(), username: fields.username.trim() || null, password: fields.password || null };
+}
+
+/** How the target is named in messages. */
+export function placeOf(spec: TargetSpec): string {
+  return spec.kind === "folder" ? spec.path : spec.url;
+}
 
 export class SetupDialog {
-  private path = "";
+  private mode: Mode = "folder";
+  private spec: TargetSpec | null = null;
   private contents: Contents | null = null;
   private readonly q = <T extends HTMLElement>(sel: string) => this.root.querySelector<T>(sel)!;
+  private readonly input = (name: string) => this.q<HTMLInputElement>(`input[name=${name}]`);
 
   constructor(
     private readonly root: HTMLElement,
     private readonly hasTargets: () => boolean,
     private readonly done: (message: string) => void,
   ) {
+    for (const b of root.querySelectorAll<HTMLButtonElement>(".modes button")) b.addEventListener("click", () => this.setMode(b.dataset.mode as Mode));
     this.q<HTMLButtonElement>("[data-action=pick]").addEventListener("click", () => void this.pick());
-    this.q<HTMLFormElement>("form.path").addEventListener("submit", (e) => {
-      e.preventDefault();
-      void this.inspect(this.q<HTMLInputElement>("input[name=path]").value);
-    });
+    for (const f of root.querySelectorAll<HTMLFormElement>("form.path, form.dav")) {
+      f.addEventListener("submit", (e) => {
+        e.preventDefault();
+        void this.inspect();
+      });
+    }
     this.q<HTMLFormElement>("form.secret").addEventListener("submit", (e) => {
       e.preventDefault();
       void this.confirm();
     });
-    this.q<HTMLInputElement>("input[name=passphrase]").addEventListener("input", () => void this.rate());
+    this.input("passphrase").addEventListener("input", () => void this.rate());
     for (const b of root.querySelectorAll<HTMLButtonElement>("[data-action=cancel]")) b.addEventListener("click", () => this.close());
   }
 
   open(): void {
-    this.path = "";
-    this.contents = null;
-    this.q<HTMLInputElement>("input[name=path]").value = "";
-    this.q<HTMLFormElement>("form.secret").hidden = true;
-    this.say("");
+    for (const n of ["path", "url", "username", "password", "passphrase", "confirm"]) this.input(n).value = "";
+    this.setMode("folder");
     this.root.hidden = false;
-    this.q<HTMLInputElement>("input[name=path]").focus();
+    this.input("path").focus();
   }
 
   close(): void {
     this.root.hidden = true;
-    this.q<HTMLInputElement>("input[name=passphrase]").value = "";
-    this.q<HTMLInputElement>("input[name=confirm]").value = "";
+    for (const n of ["password", "passphrase", "confirm"]) this.input(n).value = "";
+  }
+
+  private setMode(mode: Mode): void {
+    this.mode = mode;
+    for (const b of this.root.querySelectorAll<HTMLElement>(".modes button")) b.classList.toggle("selected", b.dataset.mode === mode);
+    for (const f of this.root.querySelectorAll<HTMLElement>("form[data-mode]")) f.hidden = f.dataset.mode !== mode;
+    this.reset();
+  }
+
+  private reset(): void {
+    this.contents = null;
+    this.q<HTMLFormElement>("form.secret").hidden = true;
+    this.q<HTMLElement>(".close-row").hidden = false;
+    this.say("");
   }
 
   private say(text: string, error = false): void {
@@ -51,87 +80,88 @@ export class SetupDialog {
     try {
       const path = await pickFolder();
       if (path) {
-        this.q<HTMLInputElement>("input[name=path]").value = path;
-        await this.inspect(path);
+        this.input("path").value = path;
+        await this.inspect();
       }
     } catch (e) {
       this.say(e instanceof Error ? e.message : String(e), true);
     }
   }
 
-  private async inspect(path: string): Promise<void> {
-    this.path = path.trim();
-    const form = this.q<HTMLFormElement>("form.secret");
-    const confirmRow = this.q<HTMLElement>(".confirm-row");
-    const action = this.q<HTMLButtonElement>("form.secret button[type=submit]");
-    form.hidden = true;
+  private async inspect(): Promise<void> {
+    this.reset();
+    const spec = specOf(this.mode, { path: this.input("path").value, url: this.input("url").value, username: this.input("username").value, password: this.input("password").value });
+    this.spec = spec;
+    this.say(spec.kind === "webdav" ? "Connecting…" : "Looking…");
     try {
-      this.contents = await inspectFolder(this.path);
+      this.contents = await inspectTarget(spec);
     } catch (e) {
       this.say(e instanceof Error ? e.message : String(e), true);
       return;
     }
+    const place = placeOf(spec);
+    const reached = spec.kind === "webdav" ? "Connected. " : "";
+    const secret = this.q<HTMLElement>(".secret-fields");
+    const confirmRow = this.q<HTMLElement>(".confirm-row");
+    const action = this.q<HTMLButtonElement>("form.secret button[type=submit]");
     const c = this.contents;
     if (c.kind === "empty") {
-      if (this.hasTargets()) {
-        this.say(`${this.path} is empty: this workspace will be copied there too.`);
-        this.q<HTMLElement>(".secret-fields").hidden = true;
-      } else {
-        this.say(`${this.path} is empty: your notes will be shared there, encrypted with a passphrase you choose. Every device that joins needs it.`);
-        this.q<HTMLElement>(".secret-fields").hidden = false;
-        confirmRow.hidden = false;
-      }
+      const first = !this.hasTargets();
+      this.say(first ? `${reached}${place} is empty: your notes will be shared there, encrypted with a passphrase you choose. Every device that joins needs it.` : `${reached}${place} is empty: this workspace will be copied there too.`);
+      secret.hidden = !first;
+      confirmRow.hidden = !first;
       action.textContent = "Share my notes here";
     } else if (c.kind === "this_workspace") {
-      this.say(`${this.path} already holds this workspace: it will be added as another place to sync with.`);
-      this.q<HTMLElement>(".secret-fields").hidden = true;
+      this.say(`${reached}${place} already holds this workspace: it will be added as another place to sync with.`);
+      secret.hidden = true;
       action.textContent = "Add";
     } else {
-      this.say(`${this.path} holds a workspace from another device. Join it: the notes on this device will be copied into it.`);
-      this.q<HTMLElement>(".secret-fields").hidden = !c.encrypted;
+      this.say(`${reached}${place} holds a workspace from another device. Join it: the notes on this device will be copied into it.`);
+      secret.hidden = !c.encrypted;
       confirmRow.hidden = true;
       action.textContent = "Join";
     }
-    form.hidden = false;
+    this.q<HTMLFormElement>("form.secret").hidden = false;
+    this.q<HTMLElement>(".close-row").hidden = true;
     this.q<HTMLElement>(".strength").textContent = "";
-    const pass = this.q<HTMLInputElement>("input[name=passphrase]");
-    if (!this.q<HTMLElement>(".secret-fields").hidden) pass.focus();
+    if (!secret.hidden) this.input("passphrase").focus();
   }
 
   private async rate(): Promise<void> {
-    const creating = this.contents?.kind === "empty";
     const out = this.q<HTMLElement>(".strength");
-    if (!creating) {
+    if (this.contents?.kind !== "empty") {
       out.textContent = "";
       return;
     }
-    const s = await passphraseStrength(this.q<HTMLInputElement>("input[name=passphrase]").value);
+    const s = await passphraseStrength(this.input("passphrase").value);
     out.textContent = `Strength: ${s.label} (~${s.bits} bits)`;
     out.dataset.level = s.label.replace(" ", "-");
   }
 
   private async confirm(): Promise<void> {
     const c = this.contents;
-    if (!c) return;
+    const spec = this.spec;
+    if (!c || !spec) return;
     const needsSecret = !this.q<HTMLElement>(".secret-fields").hidden;
-    const pass = needsSecret ? this.q<HTMLInputElement>("input[name=passphrase]").value : null;
+    const pass = needsSecret ? this.input("passphrase").value : null;
     const button = this.q<HTMLButtonElement>("form.secret button[type=submit]");
     button.disabled = true;
     try {
       if (c.kind === "other_workspace") {
         this.say("Checking the passphrase and joining…");
-        const carried = await joinFolder(this.path, pass);
+        const carried = await joinTarget(spec, pass);
         this.close();
-        this.done(`Joined the workspace in ${this.path}${carried ? `; ${carried} note(s) from this device were added to it` : ""}.`);
+        this.done(`Joined the workspace in ${placeOf(spec)}${carried ? `; ${carried} note(s) from this device were added to it` : ""}.`);
       } else {
-        if (c.kind === "empty" && needsSecret && pass !== this.q<HTMLInputElement>("input[name=confirm]").value) {
+        if (c.kind === "empty" && needsSecret && pass !== this.input("confirm").value) {
           this.say("The two passphrases differ; type the same one twice.", true);
           return;
         }
         this.say("Setting up…");
-        await shareFolder(this.path, pass);
+        const shared = await shareTarget(spec, pass);
         this.close();
-        this.done(`Syncing with ${this.path}.`);
+        const where = shared.password_file ? ` No system keyring is available: the server password is kept in ${shared.password_file}, readable only by you.` : "";
+        this.done(`Syncing with ${shared.target}.${where}`);
       }
     } catch (e) {
       this.say(e instanceof Error ? e.message : String(e), true);

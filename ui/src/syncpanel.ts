@@ -99,8 +99,16 @@ export class SyncPanel {
         card.append(el("div", "problem", `Entry ${p.index} from device ${device(p.client)}: ${p.message} (tried ${p.attempts}×, will retry)`));
       }
       const rm = el("button", "link", "Stop syncing here");
+      rm.dataset.action = "remove";
       rm.addEventListener("click", () => {
-        if (confirm(`Stop syncing with ${t.location}? Its files stay where they are.`)) void removeTarget(t.id).then(() => this.refresh(), (e) => this.onError(e.message));
+        const ask = el("div", "confirm", `Stop syncing with ${t.location}? Its files stay where they are. `);
+        const yes = el("button", undefined, "Stop syncing");
+        yes.dataset.action = "remove-confirm";
+        const no = el("button", undefined, "Keep");
+        yes.addEventListener("click", () => void removeTarget(t.id).then(() => this.refresh(), (e) => this.onError(e.message)));
+        no.addEventListener("click", () => ask.replaceWith(rm));
+        ask.append(yes, " ", no);
+        rm.replaceWith(ask);
       });
       card.append(rm);
       targets.append(card);

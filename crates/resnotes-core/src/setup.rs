@@ -11,11 +11,84 @@ use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
+use serde::Deserialize;
+
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::transport::Transport;
-use crate::workspace::{Clock, Workspace, DB_FILE, KEY_FILE};
+use crate::transport::{Folder, Transport, WebDav};
+use crate::workspace::{check_passphrase, Clock, Target, Workspace, DB_FILE, KEY_FILE};
+
+/// A sync target as a user describes it in a settings form.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetSpec {
+    /// A local, mounted or synced folder (absolute path).
+    Folder {
+        /// Absolute path.
+        path: String,
+    },
+    /// A directory on a WebDAV server.
+    Webdav {
+        /// `https://…` (or `http://` on a trusted network) of the directory.
+        url: String,
+        /// User name, if the server asks for one.
+        username: Option<String>,
+        /// Password; stored for this device only, never written to the target or the log.
+        password: Option<String>,
+    },
+}
+
+impl TargetSpec {
+    /// `folder` or `webdav`, as stored in the targets table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TargetSpec::Folder { .. } => "folder",
+            TargetSpec::Webdav { .. } => "webdav",
+        }
+    }
+
+    /// The transport for this target (checks the path or URL, not the connection).
+    pub fn transport(&self) -> Result<Box<dyn Transport>> {
+        match self {
+            TargetSpec::Folder { path } => {
+                let p = path.trim();
+                if p.is_empty() || !Path::new(p).is_absolute() {
+                    return Err(Error::Invalid(format!("choose a folder with its full path (got '{p}')")));
+                }
+                Ok(Box::new(Folder::new(p)))
+            }
+            TargetSpec::Webdav { url, username, password } => {
+                let user = username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(String::from);
+                let pass = password.clone().filter(|p| !p.is_empty());
+                Ok(Box::new(WebDav::new(url.trim(), user, pass)?))
+            }
+        }
+    }
+
+    fn credentials(&self, dav: &dyn Transport) -> (Option<String>, Option<String>) {
+        match self {
+            TargetSpec::Folder { .. } => (None, None),
+            // The URL may carry credentials too; the transport has taken them out of it.
+            TargetSpec::Webdav { .. } => dav.credentials(),
+        }
+    }
+}
+
+/// Adds `spec` to this device's workspace: an empty target becomes the shared workspace (a
+/// passphrase is needed when the workspace has never been shared), one of this workspace is
+/// added as it is. Credentials are stored for this device. Returns the target and where the
+/// password was stored when no system keyring holds it.
+pub fn share(ws: &Workspace, spec: &TargetSpec, passphrase: Option<&str>, log_n: u8) -> Result<(Target, Option<std::path::PathBuf>)> {
+    let tr = spec.transport()?;
+    if !ws.manifest_known()? && inspect(ws, tr.as_ref())? == Contents::Empty {
+        check_passphrase(passphrase.unwrap_or(""))?;
+    }
+    let target = ws.add_target(spec.kind(), tr.as_ref(), passphrase, log_n)?;
+    let (user, pass) = spec.credentials(tr.as_ref());
+    let stored = if user.is_some() || pass.is_some() { ws.set_credentials(&target.id, user.as_deref(), pass.as_deref())? } else { None };
+    Ok((target, stored))
+}
 
 /// What a folder (or server directory) chosen as a sync target holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
@@ -79,7 +152,9 @@ pub fn strength(passphrase: &str) -> Strength {
 /// targets: checks the passphrase first (a wrong one changes nothing), copies every live note
 /// into the joined workspace, keeps the old database in `replaced-<ms>/` and puts the joined one
 /// in its place. No workspace may be open on `dir` while this runs. Returns the notes carried.
-pub fn join_keeping_notes(dir: &Path, kind: &str, target: &dyn Transport, passphrase: Option<&str>, clock: Clock, now_ms: i64) -> Result<usize> {
+pub fn join_keeping_notes(dir: &Path, spec: &TargetSpec, passphrase: Option<&str>, clock: Clock, now_ms: i64) -> Result<usize> {
+    let tr = spec.transport()?;
+    let (kind, target) = (spec.kind(), tr.as_ref());
     let old = Workspace::open(dir)?;
     if let Some(t) = old.targets()?.first() {
         return Err(Error::Invalid(format!(
@@ -124,13 +199,18 @@ pub fn join_keeping_notes(dir: &Path, kind: &str, target: &dyn Transport, passph
     moves(dir, &backup)?;
     moves(&staging, dir)?;
     let _ = std::fs::remove_dir_all(&staging);
+    let (user, pass) = spec.credentials(target);
+    if user.is_some() || pass.is_some() {
+        let ws = Workspace::open(dir)?;
+        let t = ws.find_target(&target.location())?;
+        ws.set_credentials(&t.id, user.as_deref(), pass.as_deref())?;
+    }
     Ok(carried)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::Folder;
 
     fn clock() -> Clock {
         Box::new(|| 1_700_000_000_000)
@@ -143,11 +223,13 @@ mod tests {
         let (a_dir, b_dir, shared) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("shared"));
         std::fs::create_dir_all(&shared).unwrap();
         let folder = Folder::new(shared.to_str().unwrap());
+        let spec = TargetSpec::Folder { path: shared.to_str().unwrap().into() };
 
         let mut a = Workspace::init(&a_dir, false, clock()).unwrap();
         a.new_note("From A", "written on A").unwrap();
         assert_eq!(inspect(&a, &folder).unwrap(), Contents::Empty);
-        a.add_target("folder", &folder, Some("correct horse battery"), 10).unwrap();
+        assert_eq!(share(&a, &spec, Some("short"), 10).unwrap_err().code(), "weak_passphrase");
+        share(&a, &spec, Some("correct horse battery"), 10).unwrap();
         assert_eq!(inspect(&a, &folder).unwrap(), Contents::ThisWorkspace);
         a.sync_all(&mut |_| {}).unwrap();
 
@@ -156,7 +238,7 @@ mod tests {
         assert_eq!(inspect(&b, &folder).unwrap(), Contents::OtherWorkspace { encrypted: true });
         drop(b);
 
-        let err = join_keeping_notes(&b_dir, "folder", &folder, Some("wrong passphrase!"), clock(), 5).unwrap_err();
+        let err = join_keeping_notes(&b_dir, &spec, Some("wrong passphrase!"), clock(), 5).unwrap_err();
         assert_eq!(err.code(), "wrong_passphrase");
         let b = Workspace::open(&b_dir).unwrap();
         assert_eq!(b.list(None).unwrap().len(), 1);
@@ -164,7 +246,7 @@ mod tests {
         assert_eq!(std::fs::read_dir(&b_dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("joining-")).count(), 0);
         drop(b);
 
-        assert_eq!(join_keeping_notes(&b_dir, "folder", &folder, Some("correct horse battery"), clock(), 6).unwrap(), 1);
+        assert_eq!(join_keeping_notes(&b_dir, &spec, Some("correct horse battery"), clock(), 6).unwrap(), 1);
         assert!(b_dir.join("replaced-6").join(DB_FILE).exists());
         let mut b = Workspace::open(&b_dir).unwrap();
         assert_eq!(b.workspace_id(), a.workspace_id());
@@ -185,7 +267,7 @@ mod tests {
         let c = Workspace::init(&tmp.path().join("c"), false, clock()).unwrap();
         c.add_target("folder", &Folder::new(other.to_str().unwrap()), Some("another passphrase"), 10).unwrap();
         drop(c);
-        let err = join_keeping_notes(&tmp.path().join("c"), "folder", &folder, Some("correct horse battery"), clock(), 7).unwrap_err();
+        let err = join_keeping_notes(&tmp.path().join("c"), &spec, Some("correct horse battery"), clock(), 7).unwrap_err();
         assert_eq!(err.code(), "invalid_input");
     }
 

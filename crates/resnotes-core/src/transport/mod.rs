@@ -36,6 +36,10 @@ pub enum Written {
 pub trait Transport: Send + Sync {
     /// Human-readable location (folder path or URL without credentials).
     fn location(&self) -> String;
+    /// User name and password this device needs to reach the target (none for folders).
+    fn credentials(&self) -> (Option<String>, Option<String>) {
+        (None, None)
+    }
     /// Checks that the target is reachable (the root exists).
     fn check(&self) -> Result<(), TransportError>;
     /// Reads a whole file; `None` when it does not exist.

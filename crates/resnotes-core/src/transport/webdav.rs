@@ -367,6 +367,10 @@ fn member_names(xml: &str, dir_url: &Url) -> Vec<String> {
 const PROPFIND_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>"#;
 
 impl Transport for WebDav {
+    fn credentials(&self) -> (Option<String>, Option<String>) {
+        (self.username().map(String::from), self.password().map(String::from))
+    }
+
     fn location(&self) -> String {
         self.base.to_string()
     }
