@@ -78,6 +78,15 @@ fn app_writes_offline_lists_the_note_and_keeps_it_after_restart() {
     dev.new_note("Written by the CLI", "same data dir");
     app.type_into("#filter", &BACKSPACE.repeat(4));
     app.wait_until(Duration::from_secs(5), "the CLI's note in the list", || app.list_titles().iter().any(|t| t == "Written by the CLI"));
+
+    // Starting the app again on the same data dir brings this window forward and exits.
+    let second = std::process::Command::new(resnotes_e2e::webdriver::app_bin())
+        .args(["--data-dir", dev.dir.to_str().unwrap()])
+        .output()
+        .expect("start a second instance");
+    assert!(second.status.success(), "{second:?}");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already open"), "{second:?}");
+    assert_eq!(app.list_titles().len(), 3, "the first instance keeps running");
     app.quit();
 
     let app = App::start("offline-restarted", &dev.dir, &[]);
