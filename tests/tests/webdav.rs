@@ -80,6 +80,12 @@ fn wrong_password_is_clear_and_retries_nothing() {
     c.ok(&["join", "--webdav", &url]);
     let listed = c.ok(&["target", "list"]) + &c.ok(&["status"]);
     assert!(!listed.contains(resnotes_e2e::dav::PASSWORD), "{listed}");
+    // No keyring in this environment: the password sits in a file only the user can read.
+    let files: Vec<_> = std::fs::read_dir(c.dir.join("credentials")).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(files[0].metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(files[0].path()).unwrap(), resnotes_e2e::dav::PASSWORD);
 }
 
 #[test]
@@ -202,4 +208,49 @@ fn a_half_uploaded_entry_on_the_server_is_rewritten_whole() {
     let c = s.device("c");
     c.ok(&["join", "--webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
     assert_eq!(c.body(&id), "this entry was cut off mid-upload once");
+}
+
+/// With a Secret Service running (gnome-keyring in a private D-Bus session), the WebDAV password
+/// goes to the OS keyring: no credentials file, later syncs need no password, and removing the
+/// target forgets it. Without one (every other test here), it falls back to a 0600 file.
+#[test]
+fn passwords_live_in_the_os_keyring_when_one_runs() {
+    let s = Sandbox::new();
+    let server = DavServer::apache(&s.folder("apache"));
+    let a = s.device("a");
+    let bin = resnotes_e2e::bin();
+    let script = format!(
+        r#"set -e
+# A fresh home: unlocking creates the "login" keyring, the default collection.
+printf 'keyring-pw\n' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+export RESNOTES_DATA_DIR='{dir}' RESNOTES_PASSPHRASE='{pass}' RESNOTES_SCRYPT_LOG_N=10
+RESNOTES_WEBDAV_PASSWORD='{pw}' '{bin}' init --webdav '{url}' --user {user} 2>&1
+test ! -e '{dir}/credentials/'* || {{ echo "a credentials file was written"; exit 3; }}
+'{bin}' new --title kept --body 'in the keyring' >/dev/null
+'{bin}' sync 2>&1
+id=$('{bin}' target list | awk '{{print $1; exit}}')
+'{bin}' target remove "$id" >/dev/null
+'{bin}' target add webdav '{url}' --user {user} </dev/null 2>&1 && {{ echo "the password was not forgotten"; exit 4; }}
+echo KEYRING-OK
+"#,
+        dir = a.dir.display(),
+        pass = resnotes_e2e::PASSPHRASE,
+        pw = resnotes_e2e::dav::PASSWORD,
+        bin = bin.display(),
+        url = server.url,
+        user = resnotes_e2e::dav::USER,
+    );
+    let out = std::process::Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", &script])
+        .env("HOME", s.folder("home"))
+        .env_remove("RESNOTES_WEBDAV_PASSWORD")
+        .env_remove("RESNOTES_NO_KEYRING")
+        .output()
+        .expect("dbus-run-session (Debian package dbus) must be installed");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("KEYRING-OK"), "{text}");
+    assert!(!text.contains("stored in"), "no file-fallback warning when the keyring works: {text}");
+    assert!(!text.contains(resnotes_e2e::dav::PASSWORD), "the password is never printed: {text}");
+    // The entries reached the server: the sync used the password from the keyring.
+    assert!(files_under(&s.path().join("apache")).iter().any(|(n, _)| n.contains("/changes/")));
 }

@@ -349,12 +349,15 @@ impl Workspace {
         Ok(Target { id, kind: kind.into(), location: location.into(), username: None })
     }
 
-    /// Stores a target's user name and password (the password in a file only the user can
-    /// read). Returns where the password went.
+    /// Stores a target's user name and password (the password in the OS keyring, else in a
+    /// file only the user can read). Returns the file when no keyring took it.
     pub fn set_credentials(&self, target: &str, username: Option<&str>, password: Option<&str>) -> Result<Option<PathBuf>> {
         self.conn.execute("UPDATE targets SET username = ?1 WHERE id = ?2", params![username, target])?;
         match password {
-            Some(p) => Ok(Some(crate::credentials::save(&self.dir, target, p)?)),
+            Some(p) => match crate::credentials::save(&self.dir, target, p)? {
+                crate::credentials::Place::Keyring => Ok(None),
+                crate::credentials::Place::File(path) => Ok(Some(path)),
+            },
             None => Ok(None),
         }
     }
