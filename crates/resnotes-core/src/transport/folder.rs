@@ -6,6 +6,30 @@ use std::path::{Path, PathBuf};
 
 use super::{Transport, TransportError, Written};
 
+/// Temp files older than this are left over from a crashed writer and are removed.
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether `name` is one of our temp files (`.<entry name>.<random>.tmp`).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Removes temp files older than `age` in `dir`: a writer killed between staging and publishing
+/// leaves one behind. Readers never look at them; younger ones may belong to a live writer.
+fn sweep_orphans(dir: &Path, age: std::time::Duration) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        if !name.to_str().is_some_and(is_temp_name) {
+            continue;
+        }
+        let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|d| d >= age);
+        if old {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// A workspace folder on the local file system.
 #[derive(Debug, Clone)]
 pub struct Folder {
@@ -185,6 +209,14 @@ impl Transport for Folder {
         // Stage every file, make them all durable (one syncfs on Linux, else one fsync each),
         // then publish them all, then fsync each folder once.
         let defer = self.batch_sync && cfg!(target_os = "linux") && files.len() > 1;
+        let mut swept = std::collections::BTreeSet::new();
+        for (path, _) in files {
+            if let Some(dir) = self.full(path).parent() {
+                if swept.insert(dir.to_path_buf()) {
+                    sweep_orphans(dir, ORPHAN_AGE);
+                }
+            }
+        }
         let staged: Vec<_> = files
             .iter()
             .map(|(path, bytes)| {
@@ -233,6 +265,21 @@ impl Transport for Folder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_temp_files_are_swept_young_ones_and_entries_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for n in [".0.age.abc.tmp", ".1.age.def.tmp", "0.age", "notes.txt"] {
+            fs::write(dir.join(n), b"x").unwrap();
+        }
+        sweep_orphans(dir, std::time::Duration::from_secs(3600));
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 4, "young temp files stay");
+        sweep_orphans(dir, std::time::Duration::ZERO);
+        let mut left: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, vec!["0.age", "notes.txt"]);
+    }
 
     #[test]
     fn append_only_writes() {
