@@ -1,0 +1,59 @@
+//! Clock skew (RELIABILITY.md, test 8): three devices whose clocks are off by −1 day, 0 and
+//! +10 years (libfaketime under the real binary). Merges and "which edit came later" follow
+//! causality (Automerge's Lamport ordering), never wall time: a delete made after seeing an edit
+//! wins even when the edit's clock is ten years ahead, and all devices converge.
+
+use resnotes_e2e::{Device, Sandbox};
+
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+fn skewed(d: &Device, offset: &str, args: &[&str]) -> String {
+    let out = d.cmd(args).env("LD_PRELOAD", LIBFAKETIME).env("FAKETIME", offset).env("FAKETIME_DONT_FAKE_MONOTONIC", "1").output().expect("run resnotes under libfaketime");
+    assert!(out.status.success(), "{args:?} at {offset}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
+    assert!(std::path::Path::new(LIBFAKETIME).exists(), "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/deps test does)");
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (past, now, future) = (sb.device("past"), sb.device("now"), sb.device("future"));
+    skewed(&now, "+0d", &["init", "--folder", shared.to_str().unwrap()]);
+    skewed(&past, "-1d", &["join", "--folder", shared.to_str().unwrap()]);
+    skewed(&future, "+3650d", &["join", "--folder", shared.to_str().unwrap()]);
+    // The date really is faked: the future device's entry carries a timestamp ten years ahead.
+    let id = skewed(&now, "+0d", &["new", "--title", "plan", "--body", "middle"]).trim().to_string();
+    skewed(&now, "+0d", &["sync"]);
+    for (d, off) in [(&past, "-1d"), (&future, "+3650d")] {
+        skewed(d, off, &["sync"]);
+    }
+    // Concurrent edits at both ends, from clocks a decade apart.
+    skewed(&past, "-1d", &["edit", &id, "--body", "start middle"]);
+    skewed(&future, "+3650d", &["edit", &id, "--body", "middle end"]);
+    for _ in 0..2 {
+        for (d, off) in [(&past, "-1d"), (&now, "+0d"), (&future, "+3650d")] {
+            skewed(d, off, &["sync"]);
+        }
+    }
+    for d in [&past, &now, &future] {
+        assert_eq!(d.body(&id), "start middle end");
+    }
+    // The clocks really were faked: the future device's own entries carry times ten years ahead.
+    let log: serde_json::Value = serde_json::from_str(&future.ok(&["log", "--json"])).unwrap();
+    let own_ts: Vec<i64> = log.as_array().unwrap().iter().filter(|e| e["own"] == true).map(|e| e["timestamp"].as_i64().unwrap()).collect();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!(!own_ts.is_empty() && own_ts.iter().all(|t| *t > now_ms + 9 * 365 * 86_400_000), "{own_ts:?}");
+
+    // The past device deletes the note after seeing the future edit: the delete is causally
+    // later and wins everywhere, though its wall clock is ten years behind the edit's.
+    skewed(&past, "-1d", &["delete", &id]);
+    for _ in 0..2 {
+        for (d, off) in [(&past, "-1d"), (&now, "+0d"), (&future, "+3650d")] {
+            skewed(d, off, &["sync"]);
+        }
+    }
+    for d in [&past, &now, &future] {
+        assert!(d.list().is_empty(), "deleted everywhere");
+    }
+}
