@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use resnotes_core::entry;
 use resnotes_core::transport::{Fault, Memory, Transport};
-use resnotes_core::workspace::{system_clock, Target};
+use resnotes_core::workspace::{system_clock, Field, Target, TextSplice};
 use resnotes_core::{materialize, note, store, Workspace};
 
 const PASS: &str = "property passphrase";
@@ -19,6 +19,11 @@ enum Step {
     Delete { replica: usize, note: usize, at: usize, len: usize },
     Sync { replica: usize, target: usize, fault: Option<u8> },
     Rebuild { replica: usize },
+    Title { replica: usize, note: usize, text: String },
+    Remove { replica: usize, note: usize },
+    Restore { replica: usize, note: usize },
+    /// An editor's splice made against the version it read before its last `lag` syncs.
+    Stale { replica: usize, note: usize, at: usize, text: String },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -28,6 +33,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..3usize, 0..6usize, 0..40usize, 1..6usize).prop_map(|(replica, note, at, len)| Step::Delete { replica, note, at, len }),
         3 => (0..3usize, 0..2usize, prop::option::weighted(0.3, 0..3u8)).prop_map(|(replica, target, fault)| Step::Sync { replica, target, fault }),
         1 => (0..3usize).prop_map(|replica| Step::Rebuild { replica }),
+        1 => (0..3usize, 0..6usize, "[A-Z]{1,4}").prop_map(|(replica, note, text)| Step::Title { replica, note, text }),
+        1 => (0..3usize, 0..6usize).prop_map(|(replica, note)| Step::Remove { replica, note }),
+        1 => (0..3usize, 0..6usize).prop_map(|(replica, note)| Step::Restore { replica, note }),
+        2 => (0..3usize, 0..6usize, 0..40usize, "[a-z]{1,4}").prop_map(|(replica, note, at, text)| Step::Stale { replica, note, at, text }),
     ]
 }
 
@@ -37,6 +46,8 @@ struct World {
     targets: Vec<Memory>,
     /// Per replica, its Target row for each memory target.
     rows: Vec<Vec<Target>>,
+    /// Per replica, what an editor read of a note (heads, UTF-16 length), for stale splices.
+    seen: Vec<BTreeMap<uuid::Uuid, (Vec<String>, usize)>>,
 }
 
 fn world() -> World {
@@ -55,7 +66,7 @@ fn world() -> World {
         rows.push(vec![t0, t1]);
         replicas.push(ws);
     }
-    World { _dirs: dirs, replicas, targets, rows }
+    World { _dirs: dirs, replicas, targets, rows, seen: vec![BTreeMap::new(), BTreeMap::new(), BTreeMap::new()] }
 }
 
 fn notes(ws: &Workspace) -> BTreeMap<String, (String, String)> {
@@ -69,6 +80,27 @@ fn sync(w: &mut World, r: usize, t: usize) {
     let row = w.rows[r][t].clone();
     let tr: &dyn Transport = &w.targets[t];
     w.replicas[r].sync_with(&[(&row, tr)], &mut |_| {}).unwrap();
+}
+
+/// The `n`th note of a replica: live ones, or deleted ones when `deleted`.
+fn pick(ws: &Workspace, n: usize, deleted: bool) -> Option<uuid::Uuid> {
+    let mut st = ws.conn().prepare("SELECT id FROM notes WHERE deleted = ?1 ORDER BY id").unwrap();
+    let ids: Vec<String> = st.query_map([deleted], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    ids.get(n % ids.len().max(1)).map(|s| s.parse().unwrap())
+}
+
+/// Every note's Automerge heads (deleted ones too).
+fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
+    let mut st = ws.conn().prepare("SELECT id FROM notes ORDER BY id").unwrap();
+    let ids: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    ids.into_iter()
+        .map(|id| {
+            let mut doc = materialize::load_doc(ws.conn(), &id.parse().unwrap(), &ws.client_id()).unwrap().unwrap();
+            let mut h = doc.get_heads();
+            h.sort();
+            (id, h)
+        })
+        .collect()
 }
 
 fn run(steps: Vec<Step>) {
@@ -113,6 +145,38 @@ fn run(steps: Vec<Step>) {
             }
             Step::Rebuild { replica } => {
                 w.replicas[replica].rebuild().unwrap();
+                w.seen[replica].clear();
+            }
+            Step::Title { replica, note, text } => {
+                if let Some(id) = pick(&w.replicas[replica], note, false) {
+                    w.replicas[replica].edit_fields(&id, None, &[(Field::Title, &[TextSplice { pos: 0, delete: 1, insert: text }])]).unwrap();
+                }
+            }
+            Step::Remove { replica, note } => {
+                if let Some(id) = pick(&w.replicas[replica], note, false) {
+                    w.replicas[replica].delete_note(&id.to_string()).unwrap();
+                }
+            }
+            Step::Restore { replica, note } => {
+                if let Some(id) = pick(&w.replicas[replica], note, true) {
+                    w.replicas[replica].restore_note(&id.to_string()).unwrap();
+                }
+            }
+            Step::Stale { replica, note, at, text } => {
+                // The first time: the editor reads the note. Later: it sends a splice positioned
+                // in what it read, whatever arrived since.
+                if let Some(id) = pick(&w.replicas[replica], note, false) {
+                    match w.seen[replica].remove(&id) {
+                        None => {
+                            let n = w.replicas[replica].note(&id.to_string()).unwrap();
+                            w.seen[replica].insert(id, (n.heads, n.body.encode_utf16().count()));
+                        }
+                        Some((heads, len)) => {
+                            let sp = TextSplice { pos: at.min(len), delete: 0, insert: text };
+                            w.replicas[replica].edit_fields(&id, Some(&heads), &[(Field::Body, &[sp])]).unwrap();
+                        }
+                    }
+                }
             }
         }
     }
@@ -132,8 +196,10 @@ fn run(steps: Vec<Step>) {
         }
     }
     let want = notes(&w.replicas[0]);
+    let heads = all_heads(&w.replicas[0]);
     for r in 1..3 {
         assert_eq!(notes(&w.replicas[r]), want, "replica {r} differs from replica 0");
+        assert_eq!(all_heads(&w.replicas[r]), heads, "replica {r} has other Automerge heads");
     }
     for r in 0..3 {
         assert_eq!(w.replicas[r].status().unwrap().pending, 0);
@@ -171,7 +237,8 @@ fn log_changes(ws: &Workspace) -> Vec<entry::NoteChange> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    // CI's short form; RESNOTES_CONVERGENCE_CASES=1000 is the long form.
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("RESNOTES_CONVERGENCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)))]
     #[test]
     fn replicas_converge(steps in prop::collection::vec(step(), 1..40)) {
         run(steps);
