@@ -65,13 +65,25 @@ pub enum Error {
     Invalid(String),
     /// Local database failure.
     #[error("local database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(rusqlite::Error),
+    /// The disk holding the data dir is full.
+    #[error("the disk holding this device's notes is full: free some space and try again (nothing saved before was lost)")]
+    DiskFull,
     /// Automerge failure.
     #[error("note document error: {0}")]
     Doc(String),
     /// Local file system error.
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull,
+            _ => Error::Db(e),
+        }
+    }
 }
 
 impl Error {
@@ -98,6 +110,7 @@ impl Error {
             Error::KeyFile(_) => "key_file",
             Error::Invalid(_) => "invalid_input",
             Error::Db(_) => "database",
+            Error::DiskFull => "disk_full",
             Error::Doc(_) => "document",
             Error::Io { .. } => "io",
         }

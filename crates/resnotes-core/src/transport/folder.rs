@@ -63,8 +63,11 @@ impl Folder {
         p
     }
 
-    fn fail(&self, op: &'static str, path: &str, e: impl ToString) -> TransportError {
-        TransportError::Failed { location: self.location(), op, path: path.to_string(), reason: e.to_string() }
+    fn fail(&self, op: &'static str, path: &str, e: impl std::fmt::Display) -> TransportError {
+        let reason = e.to_string();
+        // ENOSPC reads "No space left on device (os error 28)"; say what to do about it.
+        let reason = if reason.contains("(os error 28)") { "the disk is full; free some space there, the entries wait on this device and are written later".to_string() } else { reason };
+        TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
     }
 
     /// Writes `bytes` to a hidden temp file beside `dest` (fsynced unless `defer_sync`, in which
