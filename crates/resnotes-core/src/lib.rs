@@ -8,6 +8,8 @@
 pub mod credentials;
 pub mod crypto;
 pub mod entry;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod error;
 pub mod manifest;
 pub mod materialize;

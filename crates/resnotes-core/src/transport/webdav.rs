@@ -331,6 +331,12 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Names of the members in a PROPFIND Depth 1 answer for the directory `dir_url` (for the fuzz
+/// target; sync uses the same parser). An unparsable URL gives no names.
+pub fn listing_names(xml: &str, dir_url: &str) -> Vec<String> {
+    Url::parse(dir_url).map(|u| member_names(xml, &u)).unwrap_or_default()
+}
+
 /// Names of the members of a PROPFIND Depth 1 multistatus, relative to `dir_url`.
 fn member_names(xml: &str, dir_url: &Url) -> Vec<String> {
     let mut names = Vec::new();

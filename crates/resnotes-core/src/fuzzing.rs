@@ -1,0 +1,53 @@
+//! Entry points that feed outside bytes to one parser each: the `cargo fuzz` targets in `fuzz/`
+//! call them, and `tests/fuzz_replay.rs` runs every saved crash and the test vectors through the
+//! same functions, so a fuzz finding stays a normal test. Each returns normally for any input.
+
+use uuid::Uuid;
+
+use crate::crypto::WorkspaceKey;
+use crate::entry::{self, Expected, ZERO_HASH};
+use crate::manifest::Manifest;
+use crate::path::{self, Kind};
+
+/// Workspace id of the test vectors (FORMAT.md §9).
+pub const VECTOR_WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
+/// Client id of the test vectors.
+pub const VECTOR_CLIENT: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
+
+/// An entry file as found at index 0 of the vector client, opened with the vectors' key
+/// (`identity`: the text of `vectors/identity.txt`).
+pub fn entry_file(identity: &str, data: &[u8]) {
+    let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) else { return };
+    let workspace: Uuid = VECTOR_WORKSPACE.parse().expect("constant");
+    let Ok(key) = WorkspaceKey::parse(secret, &workspace) else { return };
+    let want = Expected { workspace, client: VECTOR_CLIENT.parse().expect("constant"), index: 0, prev_hash: ZERO_HASH };
+    let _ = entry::open(data, &key, &want);
+}
+
+/// Decrypted entry bytes (the envelope and its payload), as a plaintext workspace reads them.
+pub fn entry_plain(data: &[u8]) {
+    let _ = entry::decode(data, &WorkspaceKey::Plaintext);
+    let _ = entry::decode_payload(data);
+}
+
+/// `index.json`; when accepted, its folder size is used to place entries as sync would.
+pub fn manifest(data: &[u8]) {
+    if let Ok(m) = Manifest::parse(data, "fuzz") {
+        let client: Uuid = VECTOR_CLIENT.parse().expect("constant");
+        for i in [0, 1, m.max_entries_per_folder, u64::MAX / 2] {
+            let _ = path::entry_path(&client, Kind::Changes, i, m.max_entries_per_folder, &m.change_extension);
+        }
+    }
+}
+
+/// A WebDAV PROPFIND answer, and every line of it as a name found in a folder listing.
+pub fn listing(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for name in crate::transport::webdav::listing_names(&text, "http://127.0.0.1/notes/") {
+        let _ = path::parse_client_dir(&name);
+    }
+    for line in text.lines() {
+        let _ = path::parse_client_dir(line);
+        let _ = path::is_ignored_name(line);
+    }
+}
