@@ -69,6 +69,9 @@ pub enum Error {
     /// The disk holding the data dir is full.
     #[error("the disk holding this device's notes is full: free some space and try again (nothing saved before was lost)")]
     DiskFull,
+    /// An attachment cannot be shown or saved (yet).
+    #[error("the attachment {name} is not available: {reason}")]
+    AssetUnavailable { name: String, reason: String },
     /// Automerge failure.
     #[error("note document error: {0}")]
     Doc(String),
@@ -111,6 +114,7 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::Db(_) => "database",
             Error::DiskFull => "disk_full",
+            Error::AssetUnavailable { .. } => "asset_unavailable",
             Error::Doc(_) => "document",
             Error::Io { .. } => "io",
         }

@@ -5,6 +5,8 @@
 //! Entries are exchanged verbatim with sync targets laid out as described in `FORMAT.md`
 //! (Resilient Sync). Everything but the log is derived and can be rebuilt from it.
 
+pub mod asset;
+pub mod attachments;
 pub mod credentials;
 pub mod crypto;
 pub mod entry;

@@ -68,6 +68,23 @@ ALTER TABLE notes ADD COLUMN first_line_end INTEGER NOT NULL DEFAULT 0;
 "#, r#"
 -- The next entry's Lamport clock is MAX(lamport) + 1: keep that a lookup, not a scan.
 CREATE INDEX log_by_lamport ON log (lamport);
+"#, r#"
+-- Attachments (FORMAT.md §10). The sealed files in <data-dir>/assets/ are the truth; these
+-- rows index them (complete = 0: index reserved, file not written yet).
+CREATE TABLE assets (
+    client_id TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, size INTEGER NOT NULL,
+    name TEXT NOT NULL, mime TEXT NOT NULL, complete INTEGER NOT NULL, added_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, idx)
+);
+CREATE INDEX assets_by_hash ON assets (hash);
+-- Assets known to be on a target (written or found there).
+CREATE TABLE asset_present (target_id TEXT NOT NULL, client_id TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (target_id, client_id, idx));
+-- Derived from note bodies: the asset:/// links of each note, and the note rev they were read at.
+CREATE TABLE note_assets (note_id TEXT NOT NULL, client_id TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, url TEXT NOT NULL, PRIMARY KEY (note_id, client_id, idx));
+CREATE INDEX note_assets_by_asset ON note_assets (client_id, idx);
+CREATE TABLE asset_scan (note_id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
+-- "Keep all attachments offline" per target; NULL = the default for its kind.
+ALTER TABLE targets ADD COLUMN keep_assets INTEGER;
 "#];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

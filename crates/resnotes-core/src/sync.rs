@@ -44,6 +44,20 @@ pub enum SyncEvent {
     Problem { target: String, message: String },
     /// A target's cycle ended.
     TargetFinished { target: String, ok: bool },
+    /// Bytes of an attachment moved so far (uploads and downloads run apart from entries).
+    AssetProgress {
+        target: String,
+        /// `<clientId>/<index>`.
+        asset: String,
+        name: String,
+        direction: crate::attachments::Direction,
+        #[ts(type = "number")]
+        done: u64,
+        #[ts(type = "number")]
+        total: u64,
+    },
+    /// An attachment was uploaded, or downloaded and verified.
+    AssetDone { target: String, asset: String, name: String, direction: crate::attachments::Direction },
 }
 
 /// The outcome of one target's cycle.

@@ -133,6 +133,10 @@ pub struct Target {
     /// WebDAV user name, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// Whether every attachment is downloaded from this target in the background ("keep all
+    /// attachments offline"; default on for folders, off for WebDAV). When off, attachments
+    /// are fetched when a note showing them is opened.
+    pub keep_attachments: bool,
 }
 
 fn write_key_file(path: &Path, text: &str) -> Result<()> {
@@ -346,7 +350,7 @@ impl Workspace {
             "INSERT INTO targets (id, kind, location, added_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, kind, location, self.now()],
         )?;
-        Ok(Target { id, kind: kind.into(), location: location.into(), username: None })
+        Ok(Target { id, kind: kind.into(), location: location.into(), username: None, keep_attachments: kind == "folder" })
     }
 
     /// Stores a target's user name and password (the password in the OS keyring, else in a
@@ -364,8 +368,12 @@ impl Workspace {
 
     /// All targets, oldest first.
     pub fn targets(&self) -> Result<Vec<Target>> {
-        let mut st = self.conn.prepare("SELECT id, kind, location, username FROM targets ORDER BY added_at, id")?;
-        let rows = st.query_map([], |r| Ok(Target { id: r.get(0)?, kind: r.get(1)?, location: r.get(2)?, username: r.get(3)? }))?;
+        let mut st = self.conn.prepare("SELECT id, kind, location, username, keep_assets FROM targets ORDER BY added_at, id")?;
+        let rows = st.query_map([], |r| {
+            let kind: String = r.get(1)?;
+            let keep = r.get::<_, Option<bool>>(4)?.unwrap_or(kind == "folder");
+            Ok(Target { id: r.get(0)?, kind, location: r.get(2)?, username: r.get(3)?, keep_attachments: keep })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -386,6 +394,7 @@ impl Workspace {
         tx.execute("DELETE FROM targets WHERE id = ?1", [&t.id])?;
         tx.execute("DELETE FROM remote_present WHERE target_id = ?1", [&t.id])?;
         tx.execute("DELETE FROM entry_errors WHERE target_id = ?1", [&t.id])?;
+        tx.execute("DELETE FROM asset_present WHERE target_id = ?1", [&t.id])?;
         tx.commit()?;
         crate::credentials::remove(&self.dir, &t.id);
         Ok(t)
@@ -650,6 +659,7 @@ impl Workspace {
         }
         materialize::apply(&tx, &self.client, &batch)?;
         tx.commit()?;
+        self.rebuild_assets()?;
         Ok(count)
     }
 }

@@ -263,6 +263,111 @@ impl Transport for Folder {
         }
         results
     }
+
+    fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
+        match fs::metadata(self.full(path)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.fail("stat", path, e)),
+        }
+    }
+
+    fn download(&self, path: &str, dest: &Path, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+        let src = match File::open(self.full(path)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(self.fail("read", path, e)),
+        };
+        let mut out = File::create(dest).map_err(|e| super::local_failure(self, "save", path, e))?;
+        copy_with_progress(src, &mut out, progress).map_err(|e| self.fail("read", path, e))?;
+        Ok(true)
+    }
+
+    fn upload(&self, path: &str, src: &Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
+        let dest = self.full(path);
+        let len = fs::metadata(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?.len();
+        let replace = match fs::metadata(&dest) {
+            Ok(m) if m.len() == len => return self.compare_files(path, src, &dest),
+            Ok(m) if m.len() < len => true,
+            Ok(_) => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            Err(e) if e.kind() == ErrorKind::NotFound => false,
+            Err(e) => return Err(self.fail("stat", path, e)),
+        };
+        let dir = dest.parent().expect("asset paths have a parent");
+        fs::create_dir_all(dir).map_err(|e| self.fail("create folder for", path, e))?;
+        sweep_orphans(dir, ORPHAN_AGE);
+        let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("asset");
+        let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let staged = (|| -> std::io::Result<()> {
+            let input = File::open(src)?;
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            copy_with_progress(input, &mut f, progress)?;
+            f.sync_all()
+        })();
+        if let Err(e) = staged {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.fail("write", path, e));
+        }
+        let moved = if replace {
+            // A cut-off copy of this asset: replace it whole.
+            fs::rename(&tmp, &dest)
+        } else {
+            match fs::hard_link(&tmp, &dest) {
+                Ok(()) => fs::remove_file(&tmp),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    let _ = fs::remove_file(&tmp);
+                    return self.compare_files(path, src, &dest);
+                }
+                Err(_) => fs::rename(&tmp, &dest),
+            }
+        };
+        if let Err(e) = moved {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.fail("rename", path, e));
+        }
+        sync_dir(dir);
+        Ok(Written::Created)
+    }
+}
+
+/// Copies `r` to `w` in 64 KiB chunks, reporting the bytes copied so far.
+fn copy_with_progress(mut r: impl std::io::Read, w: &mut impl Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut done = 0u64;
+    loop {
+        let k = match r.read(&mut buf) {
+            Ok(0) => return Ok(done),
+            Ok(k) => k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..k])?;
+        done += k as u64;
+        progress(done);
+    }
+}
+
+impl Folder {
+    /// Compares two files of equal length chunk by chunk.
+    fn compare_files(&self, path: &str, src: &Path, dest: &Path) -> Result<Written, TransportError> {
+        use std::io::Read;
+        let open = |p: &Path| File::open(p).map(std::io::BufReader::new);
+        let (mut a, mut b) = match (open(src), open(dest)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Err(self.fail("read", path, e)),
+        };
+        let (mut x, mut y) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+        loop {
+            let n = a.read(&mut x).map_err(|e| self.fail("read", path, e))?;
+            if n == 0 {
+                return Ok(Written::AlreadyPresent);
+            }
+            b.read_exact(&mut y[..n]).map_err(|e| self.fail("read", path, e))?;
+            if x[..n] != y[..n] {
+                return Err(TransportError::Conflict { location: self.location(), path: path.to_string() });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -300,5 +405,33 @@ mod tests {
         assert_eq!(f.list("a/b").unwrap(), vec!["1.age".to_string()], "no temp file left behind");
         assert_eq!(f.list("missing").unwrap(), Vec::<String>::new());
         assert!(Folder::new(dir.path().join("nope")).check().is_err());
+    }
+
+    #[test]
+    fn streamed_uploads_follow_the_same_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Folder::new(dir.path().join("t"));
+        let local = dir.path().join("local");
+        let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        fs::write(&local, &big).unwrap();
+        let mut seen = 0;
+        assert_eq!(f.upload("c/assets/1/0.age", &local, &mut |n| seen = n).unwrap(), Written::Created);
+        assert_eq!(seen, big.len() as u64);
+        assert_eq!(f.upload("c/assets/1/0.age", &local, &mut |_| ()).unwrap(), Written::AlreadyPresent);
+        assert_eq!(f.size("c/assets/1/0.age").unwrap(), Some(big.len() as u64));
+        // Cut-off copy: replaced whole.
+        fs::write(dir.path().join("t/c/assets/1/0.age"), &big[..1000]).unwrap();
+        assert_eq!(f.upload("c/assets/1/0.age", &local, &mut |_| ()).unwrap(), Written::Created);
+        let out = dir.path().join("out");
+        assert!(f.download("c/assets/1/0.age", &out, &mut |_| ()).unwrap());
+        assert_eq!(fs::read(&out).unwrap(), big);
+        assert!(!f.download("c/assets/1/1.age", &out, &mut |_| ()).unwrap());
+        // Same length, other bytes: a conflict, left untouched.
+        let mut other = big.clone();
+        other[5] ^= 1;
+        fs::write(&local, &other).unwrap();
+        assert!(matches!(f.upload("c/assets/1/0.age", &local, &mut |_| ()), Err(TransportError::Conflict { .. })));
+        assert_eq!(fs::read(dir.path().join("t/c/assets/1/0.age")).unwrap(), big);
+        assert_eq!(f.list("c/assets/1").unwrap(), vec!["0.age".to_string()]);
     }
 }

@@ -1,6 +1,8 @@
 //! Moving bytes to and from a sync target. A transport knows paths and bytes, nothing of notes:
 //! the folder transport now, WebDAV next, and an in-memory fake that injects faults for tests.
 
+use std::path::Path;
+
 mod folder;
 mod memory;
 pub mod webdav;
@@ -8,6 +10,11 @@ pub mod webdav;
 pub use folder::Folder;
 pub use memory::{Fault, Memory};
 pub use webdav::WebDav;
+
+/// A failure of the local side of a transfer (the device's own disk).
+pub(crate) fn local_failure(t: &(impl Transport + ?Sized), op: &'static str, path: &str, e: std::io::Error) -> TransportError {
+    TransportError::Failed { location: t.location(), op, path: path.to_string(), reason: format!("on this device: {e}") }
+}
 
 /// A transport failure. Entries are never lost by one: the cycle is retried later.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,6 +65,28 @@ pub trait Transport: Send + Sync {
     /// How many entries a reader should ask for at once (1 for local folders).
     fn read_ahead(&self) -> usize {
         1
+    }
+    /// Length of a file in bytes; `None` when it does not exist.
+    fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
+        Ok(self.read(path)?.map(|b| b.len() as u64))
+    }
+    /// Streams a file into the local file `dest` (created or truncated; a retry starts over);
+    /// false when the file does not exist. `progress` is called with the bytes received so far.
+    fn download(&self, path: &str, dest: &Path, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+        let Some(bytes) = self.read(path)? else { return Ok(false) };
+        std::fs::write(dest, &bytes).map_err(|e| local_failure(self, "save", path, e))?;
+        progress(bytes.len() as u64);
+        Ok(true)
+    }
+    /// Uploads the local file `src` as a new file, streaming (large attachments). Like
+    /// [`Transport::write_new`] it never overwrites other bytes: an existing file of the same
+    /// length is taken as already there, a shorter one as a cut-off upload that is replaced,
+    /// a longer one is a [`TransportError::Conflict`].
+    fn upload(&self, path: &str, src: &Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
+        let bytes = std::fs::read(src).map_err(|e| local_failure(self, "read local copy of", path, e))?;
+        let w = self.write_new(path, &bytes)?;
+        progress(bytes.len() as u64);
+        Ok(w)
     }
     /// Writes several new files; the folder transport fsyncs them as a batch.
     fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {

@@ -53,6 +53,23 @@ pub struct WebDav {
     parallel: usize,
 }
 
+/// Time allowed for one attachment upload or download (the default 60 s is for entries).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
+/// A reader that counts the bytes read through it (upload progress).
+struct Counting<R> {
+    inner: R,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Why a request failed, before it becomes a [`TransportError`].
 enum Failure {
     /// Worth retrying after the given minimum delay.
@@ -424,6 +441,96 @@ impl Transport for WebDav {
 
     fn read_ahead(&self) -> usize {
         self.parallel * 2
+    }
+
+    fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
+        self.send("stat", path, || self.request(Method::HEAD, path), |r| match r.status() {
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
+            s if s.is_success() => r
+                .headers()
+                .get(reqwest::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .map(Some)
+                .ok_or_else(|| Failure::Fatal(self.fail("stat", path, "the server sent no file length".into()))),
+            s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
+        })
+    }
+
+    fn download(&self, path: &str, dest: &std::path::Path, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+        let progress = Mutex::new(progress);
+        self.send("read", path, || self.request(Method::GET, path).timeout(TRANSFER_TIMEOUT), |mut r| match r.status() {
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
+            s if s.is_success() => {
+                let mut out = std::fs::File::create(dest).map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut done = 0u64;
+                loop {
+                    use std::io::{Read, Write};
+                    let k = r.read(&mut buf).map_err(|e| Failure::Transient(format!("the download broke off ({e})"), None))?;
+                    if k == 0 {
+                        return Ok(true);
+                    }
+                    out.write_all(&buf[..k]).map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
+                    done += k as u64;
+                    (progress.lock().unwrap())(done);
+                }
+            }
+            s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
+        })
+    }
+
+    fn upload(&self, path: &str, src: &std::path::Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
+        let len = std::fs::metadata(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?.len();
+        let only_new = match self.size(path)? {
+            // Same length at an asset's own path: the same sealed file (readers verify anyway).
+            Some(n) if n == len => return Ok(Written::AlreadyPresent),
+            Some(n) if n < len => false,
+            Some(_) => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            None => true,
+        };
+        self.make_parents(path)?;
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let put = || {
+            self.send(
+                "upload",
+                path,
+                || {
+                    sent.store(0, std::sync::atomic::Ordering::Relaxed);
+                    let body = match std::fs::File::open(src) {
+                        Ok(f) => reqwest::blocking::Body::sized(Counting { inner: f, sent: sent.clone() }, len),
+                        Err(_) => reqwest::blocking::Body::from(Vec::new()),
+                    };
+                    let rb = self.request(Method::PUT, path).timeout(TRANSFER_TIMEOUT).body(body);
+                    if only_new {
+                        rb.header("If-None-Match", "*")
+                    } else {
+                        rb
+                    }
+                },
+                |r| match r.status() {
+                    s if s.is_success() => Ok(Written::Created),
+                    StatusCode::PRECONDITION_FAILED => Ok(Written::AlreadyPresent),
+                    s => Err(Failure::Fatal(self.fail("upload", path, format!("HTTP {s}")))),
+                },
+            )
+        };
+        // The request runs on a scoped thread so that this one can report its progress.
+        let result = std::thread::scope(|scope| {
+            let h = scope.spawn(put);
+            while !h.is_finished() {
+                progress(sent.load(std::sync::atomic::Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            h.join().unwrap_or_else(|_| Err(self.fail("upload", path, "the upload stopped unexpectedly".into())))
+        })?;
+        if result == Written::AlreadyPresent {
+            // 412: someone wrote it meanwhile; it must be the same length to be ours.
+            if self.size(path)? != Some(len) {
+                return Err(TransportError::Conflict { location: self.location(), path: path.to_string() });
+            }
+        }
+        progress(len);
+        Ok(result)
     }
 
     fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {

@@ -1,0 +1,561 @@
+//! Attachments as Resilient Sync **assets** (FORMAT.md §10): the `asset:///` URL a note uses to
+//! reference one, and the sealed asset file — an age file whose plaintext is a short header
+//! binding it to its workspace, client and index, followed by the file's bytes. Sealing and
+//! opening stream through fixed-size buffers, so a large attachment never sits in memory.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use age::secrecy::ExposeSecret as _;
+use hmac::{Hmac, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::crypto::WorkspaceKey;
+
+/// Magic bytes of an asset header.
+pub const MAGIC: &[u8; 4] = b"RSNA";
+/// Header version this program writes and reads.
+pub const VERSION: u8 = 1;
+/// Bytes of the header before the MAC.
+const SIGNED_LEN: usize = 94;
+/// Header length including the MAC; the content starts here.
+pub const HEADER_LEN: usize = SIGNED_LEN + 32;
+/// HKDF `info` of the asset MAC key (distinct from the entry MAC key).
+const MAC_INFO: &[u8] = b"resilient-notes/v1/asset-mac";
+/// Copy buffer size for streaming.
+const CHUNK: usize = 64 * 1024;
+
+/// Characters left as they are in URL parts: RFC 3986 "unreserved".
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Which asset: its writer's clientId and its index in that client's asset log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AssetId {
+    /// The client that wrote it.
+    pub client: Uuid,
+    /// Its index in that client's asset log.
+    pub index: u64,
+}
+
+impl fmt::Display for AssetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.client.hyphenated(), self.index)
+    }
+}
+
+/// A parsed `asset:///<clientId>/<index>/<filename>?size=…&type=…&hash=…` reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetRef {
+    /// Where the asset lives.
+    pub id: AssetId,
+    /// The original file name (display only; never used as a path as it is).
+    pub name: String,
+    /// Content length in bytes.
+    pub size: u64,
+    /// MIME type (`application/octet-stream` when the URL has none).
+    pub mime: String,
+    /// SHA-256 of the content.
+    pub hash: [u8; 32],
+}
+
+/// Why an `asset:///` URL was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("'{url}' is not a valid attachment link: {reason}")]
+pub struct BadUrl {
+    /// The URL (shortened when long).
+    pub url: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl AssetRef {
+    /// Parses the long form (`size`, `type`, `hash`) or the short form (`s`, `t`, `d`).
+    pub fn parse(url: &str) -> Result<Self, BadUrl> {
+        let bad = |reason: &str| BadUrl { url: url.chars().take(120).collect(), reason: reason.to_string() };
+        let rest = url
+            .get(..9)
+            .filter(|p| p.eq_ignore_ascii_case("asset:///"))
+            .map(|_| &url[9..])
+            .ok_or_else(|| bad("it must start with asset:///"))?;
+        let (path, query) = rest.split_once('?').ok_or_else(|| bad("it has no ?size=…&hash=… part"))?;
+        let query = query.split('#').next().unwrap_or("");
+        let parts: Vec<&str> = path.split('/').collect();
+        let [client, index, name] = parts[..] else {
+            return Err(bad("the path must be <clientId>/<index>/<filename>"));
+        };
+        let client = crate::path::parse_client_dir(client).ok_or_else(|| bad("the client id is not a lowercase UUID"))?;
+        if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || (index.len() > 1 && index.starts_with('0')) {
+            return Err(bad("the index is not a number"));
+        }
+        let index: u64 = index.parse().map_err(|_| bad("the index is too large"))?;
+        let name = percent_encoding::percent_decode_str(name).decode_utf8().map_err(|_| bad("the file name is not UTF-8"))?.into_owned();
+        if name.is_empty() {
+            return Err(bad("the file name is empty"));
+        }
+        let (mut size, mut mime, mut hash) = (None, None, None);
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match &*k {
+                "size" | "s" => size = Some(v.parse::<u64>().map_err(|_| bad("size is not a number"))?),
+                "type" | "t" => mime = Some(v.into_owned()),
+                "hash" | "d" => hash = Some(parse_hash(&v).ok_or_else(|| bad("hash must be the 64 hex digits of the content's SHA-256"))?),
+                _ => {}
+            }
+        }
+        let size = size.ok_or_else(|| bad("it has no size"))?;
+        let hash = hash.ok_or_else(|| bad("it has no hash"))?;
+        let mime = mime.filter(|m| !m.is_empty()).unwrap_or_else(|| "application/octet-stream".into());
+        Ok(AssetRef { id: AssetId { client, index }, name, size, mime, hash })
+    }
+
+    /// The long form, every part percent-encoded (so it fits in a markdown link).
+    pub fn to_url(&self) -> String {
+        format!(
+            "asset:///{}/{}/{}?size={}&type={}&hash={}",
+            self.id.client.hyphenated(),
+            self.id.index,
+            utf8_percent_encode(&self.name, ENCODE),
+            self.size,
+            utf8_percent_encode(&self.mime, ENCODE),
+            hex(&self.hash)
+        )
+    }
+
+    /// True for images a preview can show inline.
+    pub fn is_image(&self) -> bool {
+        matches!(self.mime.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/bmp" | "image/svg+xml")
+    }
+
+    /// The markdown a note gets when the file is attached: an image or a link.
+    pub fn markdown(&self) -> String {
+        let label: String = self.name.chars().map(|c| if matches!(c, '[' | ']' | '\\') { ' ' } else { c }).collect();
+        if self.is_image() {
+            format!("![{label}]({})", self.to_url())
+        } else {
+            format!("[{label}]({})", self.to_url())
+        }
+    }
+}
+
+fn parse_hash(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every `asset:///` reference in a text (a note body), in order, duplicates removed.
+/// A URL ends at whitespace or at `)`, `>`, `"`, `'`, `]`; invalid ones are skipped.
+pub fn find_refs(text: &str) -> Vec<AssetRef> {
+    let mut out: Vec<AssetRef> = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = find_ci(rest, "asset:///") {
+        let tail = &rest[pos..];
+        let end = tail.find(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | '"' | '\'' | ']' | '<')).unwrap_or(tail.len());
+        if let Ok(r) = AssetRef::parse(&tail[..end]) {
+            if !out.iter().any(|o| o.id == r.id && o.hash == r.hash) {
+                out.push(r);
+            }
+        }
+        rest = &tail[end.max(9)..];
+    }
+    out
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// SHA-256 and length of everything `r` yields, read in chunks.
+pub fn hash_reader(mut r: impl Read) -> io::Result<([u8; 32], u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut n = 0u64;
+    loop {
+        let k = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((h.finalize().into(), n))
+}
+
+/// The fields of an asset header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetHeader {
+    /// Workspace the asset belongs to.
+    pub workspace: Uuid,
+    /// Which asset.
+    pub id: AssetId,
+    /// Writer's clock, ms since the Unix epoch (informational).
+    pub timestamp: i64,
+    /// Content length.
+    pub size: u64,
+    /// SHA-256 of the content.
+    pub hash: [u8; 32],
+}
+
+/// The asset MAC key: HKDF-SHA256(salt = workspaceId, ikm = identity string, info =
+/// "resilient-notes/v1/asset-mac"); `None` in a plaintext workspace.
+fn mac_key(key: &WorkspaceKey, workspace: &Uuid) -> Option<[u8; 32]> {
+    let secret = key.secret()?;
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(workspace.as_bytes()), secret.expose_secret().as_bytes());
+    let mut k = [0u8; 32];
+    hk.expand(MAC_INFO, &mut k).expect("32 bytes is a valid HKDF length");
+    Some(k)
+}
+
+fn mac(key: Option<&[u8; 32]>, signed: &[u8]) -> [u8; 32] {
+    match key {
+        Some(k) => {
+            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(k).expect("any key size");
+            m.update(signed);
+            m.finalize().into_bytes().into()
+        }
+        None => [0u8; 32],
+    }
+}
+
+impl AssetHeader {
+    /// The 126 header bytes, MAC included.
+    pub fn encode(&self, key: &WorkspaceKey) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[0..4].copy_from_slice(MAGIC);
+        h[4] = VERSION;
+        h[5] = 0;
+        h[6..22].copy_from_slice(self.workspace.as_bytes());
+        h[22..38].copy_from_slice(self.id.client.as_bytes());
+        h[38..46].copy_from_slice(&self.id.index.to_be_bytes());
+        h[46..54].copy_from_slice(&self.timestamp.to_be_bytes());
+        h[54..62].copy_from_slice(&self.size.to_be_bytes());
+        h[62..94].copy_from_slice(&self.hash);
+        let tag = mac(mac_key(key, &self.workspace).as_ref(), &h[..SIGNED_LEN]);
+        h[SIGNED_LEN..].copy_from_slice(&tag);
+        h
+    }
+
+    /// Parses and authenticates header bytes.
+    pub fn decode(h: &[u8; HEADER_LEN], key: &WorkspaceKey, workspace: &Uuid) -> Result<Self, AssetFailure> {
+        if &h[0..4] != MAGIC {
+            return Err(AssetFailure::Invalid("it is not an asset file".into()));
+        }
+        if h[4] != VERSION {
+            return Err(AssetFailure::Invalid(format!("it uses asset version {}, newer than this program understands; update Resilient Notes", h[4])));
+        }
+        if h[5] != 0 {
+            return Err(AssetFailure::Invalid("it sets reserved flags".into()));
+        }
+        let ok = match mac_key(key, workspace) {
+            Some(k) => {
+                let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&k).expect("any key size");
+                m.update(&h[..SIGNED_LEN]);
+                m.verify_slice(&h[SIGNED_LEN..]).is_ok()
+            }
+            None => h[SIGNED_LEN..].iter().all(|b| *b == 0),
+        };
+        if !ok {
+            return Err(AssetFailure::Invalid("its authentication code is wrong (forged or damaged)".into()));
+        }
+        let u = |r: std::ops::Range<usize>| Uuid::from_bytes(h[r].try_into().expect("16 bytes"));
+        let n = |r: std::ops::Range<usize>| u64::from_be_bytes(h[r].try_into().expect("8 bytes"));
+        Ok(AssetHeader {
+            workspace: u(6..22),
+            id: AssetId { client: u(22..38), index: n(38..46) },
+            timestamp: n(46..54) as i64,
+            size: n(54..62),
+            hash: h[62..94].try_into().expect("32 bytes"),
+        })
+    }
+}
+
+/// Why an asset file could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AssetFailure {
+    /// The file ends early: still being copied or uploaded. Retry later.
+    #[error("the file is not complete yet (still being copied?); it is fetched again later")]
+    Incomplete,
+    /// The file cannot be decrypted with this workspace's key.
+    #[error("it cannot be decrypted with this workspace's key: {0}")]
+    Undecryptable(String),
+    /// The file decrypts but is not this asset (wrong place, wrong hash, malformed).
+    #[error("{0}")]
+    Invalid(String),
+    /// Writing the output failed.
+    #[error("writing the attachment failed: {0}")]
+    Output(String),
+}
+
+/// Writes the sealed asset file for `content` (whose hash and size are in `header`) to `out`:
+/// an age file (binary) to the workspace recipient, or the plain header + content in a
+/// plaintext workspace. Fails if `content` does not yield exactly `header.size` bytes.
+pub fn seal(key: &WorkspaceKey, header: &AssetHeader, content: impl Read, out: impl Write) -> io::Result<()> {
+    let head = header.encode(key);
+    match key {
+        WorkspaceKey::Age { identity, .. } => {
+            let recipient = identity.to_public();
+            let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).map_err(io::Error::other)?;
+            let mut w = enc.wrap_output(out)?;
+            w.write_all(&head)?;
+            copy_exact(content, &mut w, header.size, &mut |_| ())?;
+            w.finish()?.flush()
+        }
+        WorkspaceKey::Plaintext => {
+            let mut out = out;
+            out.write_all(&head)?;
+            copy_exact(content, &mut out, header.size, &mut |_| ())?;
+            out.flush()
+        }
+    }
+}
+
+fn copy_exact(mut r: impl Read, w: &mut impl Write, size: u64, progress: &mut dyn FnMut(u64)) -> io::Result<()> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    loop {
+        let k = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        done += k as u64;
+        if done > size {
+            return Err(io::Error::other("the file grew while it was being attached"));
+        }
+        w.write_all(&buf[..k])?;
+        progress(done);
+    }
+    if done != size {
+        return Err(io::Error::other("the file changed while it was being attached"));
+    }
+    Ok(())
+}
+
+/// Opens a sealed asset file read from `input` and writes its content to `out`, checking
+/// everything before returning Ok: decryption (age authenticates every 64 KiB chunk and the end),
+/// the header's MAC, that it is the asset `want` names (workspace, client, index, size, hash),
+/// and the content's SHA-256. On any error `out` holds unverified bytes and must be discarded.
+pub fn open(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, input: impl Read, out: impl Write, progress: &mut dyn FnMut(u64)) -> Result<(), AssetFailure> {
+    match key {
+        WorkspaceKey::Age { identity, .. } => {
+            let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
+            let reader = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| classify(&e))?;
+            open_plain(key, workspace, want, reader, out, progress)
+        }
+        WorkspaceKey::Plaintext => open_plain(key, workspace, want, input, out, progress),
+    }
+}
+
+fn classify(e: &age::DecryptError) -> AssetFailure {
+    match e {
+        age::DecryptError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => AssetFailure::Incomplete,
+        age::DecryptError::Io(_) => AssetFailure::Incomplete,
+        age::DecryptError::InvalidHeader => AssetFailure::Incomplete,
+        other => AssetFailure::Undecryptable(other.to_string()),
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, AssetFailure> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // age's stream reader reports a cut-off or damaged chunk as an I/O error.
+            Err(_) => return Err(AssetFailure::Incomplete),
+        }
+    }
+    Ok(n)
+}
+
+fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl Read, mut out: impl Write, progress: &mut dyn FnMut(u64)) -> Result<(), AssetFailure> {
+    let mut head = [0u8; HEADER_LEN];
+    if read_full(&mut r, &mut head)? < HEADER_LEN {
+        return Err(AssetFailure::Incomplete);
+    }
+    let h = AssetHeader::decode(&head, key, workspace)?;
+    if h.workspace != *workspace {
+        return Err(AssetFailure::Invalid("it belongs to another workspace".into()));
+    }
+    if h.id != want.id {
+        return Err(AssetFailure::Invalid(format!("it is asset {} stored in the place of {}", h.id, want.id)));
+    }
+    if h.hash != want.hash || h.size != want.size {
+        return Err(AssetFailure::Invalid("its content does not match the hash and size in the note's link".into()));
+    }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    while done < h.size {
+        let want_now = (h.size - done).min(CHUNK as u64) as usize;
+        let k = read_full(&mut r, &mut buf[..want_now])?;
+        if k == 0 {
+            return Err(AssetFailure::Incomplete);
+        }
+        hasher.update(&buf[..k]);
+        out.write_all(&buf[..k]).map_err(|e| AssetFailure::Output(e.to_string()))?;
+        done += k as u64;
+        progress(done);
+    }
+    if read_full(&mut r, &mut buf[..1])? != 0 {
+        return Err(AssetFailure::Invalid("it has bytes after its content".into()));
+    }
+    let got: [u8; 32] = hasher.finalize().into();
+    if got != h.hash {
+        return Err(AssetFailure::Invalid("its content does not match its hash".into()));
+    }
+    out.flush().map_err(|e| AssetFailure::Output(e.to_string()))
+}
+
+/// Reads just the header of a sealed asset file (to rebuild the local asset table).
+pub fn read_header(key: &WorkspaceKey, workspace: &Uuid, input: impl Read) -> Result<AssetHeader, AssetFailure> {
+    let mut head = [0u8; HEADER_LEN];
+    let n = match key {
+        WorkspaceKey::Age { identity, .. } => {
+            let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
+            let mut reader = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| classify(&e))?;
+            read_full(&mut reader, &mut head)?
+        }
+        WorkspaceKey::Plaintext => read_full(&mut { input }, &mut head)?,
+    };
+    if n < HEADER_LEN {
+        return Err(AssetFailure::Incomplete);
+    }
+    AssetHeader::decode(&head, key, workspace)
+}
+
+/// The MIME type for a file name, from its extension.
+pub fn mime_for(name: &str) -> String {
+    mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
+    const H: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn url_forms() {
+        let long = format!("asset:///{C}/7/my%20photo%20%281%29.png?size=3&type=image%2Fpng&hash={H}");
+        let r = AssetRef::parse(&long).unwrap();
+        assert_eq!(r.id.index, 7);
+        assert_eq!(r.name, "my photo (1).png");
+        assert_eq!(r.mime, "image/png");
+        assert_eq!(r.size, 3);
+        assert_eq!(hex(&r.hash), H);
+        assert_eq!(r.to_url(), long);
+        let short = AssetRef::parse(&format!("asset:///{C}/7/my%20photo%20%281%29.png?s=3&t=image%2Fpng&d={H}")).unwrap();
+        assert_eq!(short, r);
+        let untyped = AssetRef::parse(&format!("asset:///{C}/0/a?hash={}&size=0", H.to_uppercase())).unwrap();
+        assert_eq!(untyped.mime, "application/octet-stream");
+        assert_eq!(untyped.hash, r.hash);
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_a_reason() {
+        let cases = [
+            ("http://x/y", "asset:///"),
+            (&*format!("asset:///{C}/7/a.png"), "?size"),
+            (&*format!("asset:///{C}/7?size=1&hash={H}"), "<clientId>/<index>/<filename>"),
+            (&*format!("asset:///{C}/7/a/b?size=1&hash={H}"), "<clientId>/<index>/<filename>"),
+            (&*format!("asset:///{}/7/a?size=1&hash={H}", C.to_uppercase()), "lowercase UUID"),
+            (&*format!("asset:///{C}/-1/a?size=1&hash={H}"), "not a number"),
+            (&*format!("asset:///{C}/07/a?size=1&hash={H}"), "not a number"),
+            (&*format!("asset:///{C}/99999999999999999999/a?size=1&hash={H}"), "too large"),
+            (&*format!("asset:///{C}/7/?size=1&hash={H}"), "empty"),
+            (&*format!("asset:///{C}/7/a?hash={H}"), "no size"),
+            (&*format!("asset:///{C}/7/a?size=1"), "no hash"),
+            (&*format!("asset:///{C}/7/a?size=1&hash=1a2b3c"), "64 hex"),
+            (&*format!("asset:///{C}/7/a?size=x&hash={H}"), "size is not"),
+            (&*format!("asset:///{C}/7/%FF?size=1&hash={H}"), "UTF-8"),
+        ];
+        for (url, why) in cases {
+            let e = AssetRef::parse(url).unwrap_err();
+            assert!(e.to_string().contains(why), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn references_are_found_in_markdown() {
+        let a = format!("asset:///{C}/1/a.png?size=1&type=image%2Fpng&hash={H}");
+        let b = format!("asset:///{C}/2/b.pdf?s=2&d={H}");
+        let text = format!("![a]({a}) text <{b}> again ({a}) and asset:///broken and ASSET:///{C}/3/c?size=1&hash={H}");
+        let found: Vec<u64> = find_refs(&text).iter().map(|r| r.id.index).collect();
+        assert_eq!(found, vec![1, 2, 3]);
+        assert!(find_refs("no links here, just asset:/// alone").is_empty());
+    }
+
+    #[test]
+    fn markdown_for_images_and_files() {
+        let mut r = AssetRef::parse(&format!("asset:///{C}/1/x%5D.png?size=1&type=image%2Fpng&hash={H}")).unwrap();
+        assert!(r.markdown().starts_with("![x .png](asset:///"), "{}", r.markdown());
+        r.mime = "application/pdf".into();
+        assert!(r.markdown().starts_with("[x .png](asset:///"));
+    }
+
+    fn sealed(key: &WorkspaceKey, ws: &Uuid, content: &[u8]) -> (AssetRef, Vec<u8>) {
+        let (hash, size) = hash_reader(content).unwrap();
+        let id = AssetId { client: Uuid::parse_str(C).unwrap(), index: 4 };
+        let h = AssetHeader { workspace: *ws, id, timestamp: 1, size, hash };
+        let mut out = Vec::new();
+        seal(key, &h, content, &mut out).unwrap();
+        (AssetRef { id, name: "f".into(), size, mime: "text/plain".into(), hash }, out)
+    }
+
+    #[test]
+    fn seal_open_round_trip_truncation_and_tampering() {
+        let ws = Uuid::new_v4();
+        let key = WorkspaceKey::generate(&ws);
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let (r, file) = sealed(&key, &ws, &content);
+        let mut out = Vec::new();
+        open(&key, &ws, &r, &file[..], &mut out, &mut |_| ()).unwrap();
+        assert_eq!(out, content);
+        for cut in [0, 10, 100, 200, file.len() / 2, file.len() - 1] {
+            assert_eq!(open(&key, &ws, &r, &file[..cut], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Incomplete), "cut at {cut}");
+        }
+        let mut wrong = r.clone();
+        wrong.hash[0] ^= 1;
+        assert!(matches!(open(&key, &ws, &wrong, &file[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        let mut moved = r.clone();
+        moved.id.index = 5;
+        assert!(matches!(open(&key, &ws, &moved, &file[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        let other = WorkspaceKey::generate(&ws);
+        assert!(matches!(open(&other, &ws, &r, &file[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Undecryptable(_))));
+        assert_eq!(read_header(&key, &ws, &file[..]).unwrap().size, content.len() as u64);
+    }
+
+    #[test]
+    fn plaintext_assets_are_header_then_content() {
+        let ws = Uuid::new_v4();
+        let (r, file) = sealed(&WorkspaceKey::Plaintext, &ws, b"abc");
+        assert_eq!(&file[..4], MAGIC);
+        assert_eq!(&file[HEADER_LEN..], b"abc");
+        let mut out = Vec::new();
+        open(&WorkspaceKey::Plaintext, &ws, &r, &file[..], &mut out, &mut |_| ()).unwrap();
+        assert_eq!(out, b"abc");
+        let mut forged = file.clone();
+        forged[HEADER_LEN] = b'x';
+        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &forged[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        let mut longer = file.clone();
+        longer.push(0);
+        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &longer[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+    }
+}

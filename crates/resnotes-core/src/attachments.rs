@@ -1,0 +1,670 @@
+//! Attachments of notes: adding a file as this device's next asset (sealed, streamed, stored
+//! once per content), exporting one after checking its hash, fetching one on demand from the
+//! targets, and the asset sync cycle (a pure plan of uploads and downloads, then its transfers),
+//! which runs apart from change sync so a large file never delays notes.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::asset::{self, AssetFailure, AssetHeader, AssetId, AssetRef};
+use crate::error::{Error, Result};
+use crate::path::{self, Kind};
+use crate::sync::{SyncEvent, TargetReport};
+use crate::transport::{Transport, TransportError};
+use crate::workspace::{Field, Target, Workspace};
+use crate::{materialize, note, store};
+
+/// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
+pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
+const META_MAX: &str = "max_attachment_bytes";
+
+/// Direction of an attachment transfer.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// To a target.
+    Upload,
+    /// From a target.
+    Download,
+}
+
+/// One step of an asset sync cycle with a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssetOp {
+    /// Write a locally held asset the target is not known to have.
+    Push(AssetId),
+    /// Download an asset a note refers to and this device lacks.
+    Pull(AssetId),
+}
+
+/// The asset plan for one target, pure: every locally held asset not known to be there is
+/// pushed (any client's, verbatim: devices relay attachments like entries); when the target
+/// keeps attachments offline, every asset that notes refer to and this device lacks is pulled.
+/// Pushes come first (they protect the only copy), each list in asset order.
+pub fn plan(local: &BTreeSet<AssetId>, referenced: &BTreeSet<AssetId>, present: &BTreeSet<AssetId>, keep_offline: bool) -> Vec<AssetOp> {
+    let mut ops: Vec<AssetOp> = local.difference(present).copied().map(AssetOp::Push).collect();
+    if keep_offline {
+        ops.extend(referenced.difference(local).copied().map(AssetOp::Pull));
+    }
+    ops
+}
+
+/// An attachment as `resnotes asset list` and the app show it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct AssetInfo {
+    /// The `asset:///` URL.
+    pub url: String,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Content bytes.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Whether this device holds it (verified when it arrived).
+    pub local: bool,
+    /// Notes (not deleted) that link to it.
+    #[ts(type = "number")]
+    pub notes: u64,
+    /// Per target: `synced` (known to be there), `pending` (to upload) or `unknown`.
+    pub targets: Vec<AssetTarget>,
+}
+
+/// An attachment's state on one target.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct AssetTarget {
+    /// Target id.
+    pub target: String,
+    /// `synced`, `pending` or `unknown`.
+    pub state: String,
+}
+
+/// A hashing pass-through reader: proves the bytes sealed are the bytes hashed before.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |source| {
+        if source.raw_os_error() == Some(libc::ENOSPC) {
+            Error::DiskFull
+        } else {
+            Error::Io { context, source }
+        }
+    }
+}
+
+/// A temp file that is removed unless kept.
+struct Temp(Option<PathBuf>);
+
+impl Temp {
+    fn new(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
+        Ok(Temp(Some(dir.join(format!(".{}.tmp", Uuid::new_v4().simple())))))
+    }
+    fn path(&self) -> &Path {
+        self.0.as_deref().expect("not kept yet")
+    }
+    /// Moves the file to `dest` (fsynced first) and stops removing it.
+    fn keep_as(mut self, dest: &Path) -> Result<()> {
+        let p = self.0.take().expect("not kept yet");
+        let done = File::open(&p).and_then(|f| f.sync_all()).and_then(|_| fs::rename(&p, dest));
+        if let Err(e) = done {
+            let _ = fs::remove_file(&p);
+            return Err(io_err(format!("cannot save {}", dest.display()))(e));
+        }
+        if let Some(d) = dest.parent() {
+            if let Ok(d) = File::open(d) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+impl Workspace {
+    /// Folder holding this device's sealed asset files (`<client>/<index>.age`).
+    pub fn assets_dir(&self) -> PathBuf {
+        self.dir().join("assets")
+    }
+
+    fn asset_file(&self, id: &AssetId) -> PathBuf {
+        self.assets_dir().join(id.client.hyphenated().to_string()).join(format!("{}{}", id.index, self.key.extension()))
+    }
+
+    /// The asset's path on a target (FORMAT.md §10).
+    fn asset_remote_path(&self, id: &AssetId) -> Result<String> {
+        let max = match store::meta(&self.conn, "manifest")? {
+            Some(text) => crate::manifest::Manifest::parse(text.as_bytes(), "this device")?.max_entries_per_folder,
+            None => path::MAX_ENTRIES_PER_FOLDER,
+        };
+        Ok(path::entry_path(&id.client, Kind::Assets, id.index, max, self.key.extension()))
+    }
+
+    /// The largest attachment this device accepts.
+    pub fn max_attachment_bytes(&self) -> Result<u64> {
+        Ok(store::meta(&self.conn, META_MAX)?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_BYTES))
+    }
+
+    /// Changes the largest attachment accepted (at least 1 byte).
+    pub fn set_max_attachment_bytes(&self, bytes: u64) -> Result<()> {
+        if bytes == 0 {
+            return Err(Error::Invalid("the attachment size limit must be at least 1 byte".into()));
+        }
+        store::set_meta(&self.conn, META_MAX, &bytes.to_string())
+    }
+
+    /// Turns "keep all attachments offline" on or off for a target.
+    pub fn set_keep_attachments(&self, target: &str, on: bool) -> Result<Target> {
+        let t = self.find_target(target)?;
+        self.conn.execute("UPDATE targets SET keep_assets = ?1 WHERE id = ?2", params![on, t.id])?;
+        self.find_target(&t.id)
+    }
+
+    /// True when this device holds the asset's sealed file.
+    pub fn has_asset(&self, id: &AssetId) -> Result<bool> {
+        let complete: Option<bool> =
+            self.conn.query_row("SELECT complete FROM assets WHERE client_id = ?1 AND idx = ?2", params![id.client.to_string(), id.index as i64], |r| r.get(0)).optional()?;
+        Ok(complete == Some(true) && self.asset_file(id).exists())
+    }
+
+    /// Stores the file at `src` as this device's next asset and returns its reference. The
+    /// file is hashed, then sealed while streaming (bounded memory) to a temp file that is
+    /// moved into place. Content already stored (same hash and size, here or referenced by a
+    /// note) is not stored again: its existing reference is returned.
+    pub fn add_asset(&mut self, src: &Path, name: &str, mime: Option<&str>) -> Result<AssetRef> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::Invalid("an attachment needs a file name".into()));
+        }
+        let meta = fs::metadata(src).map_err(io_err(format!("cannot read {}", src.display())))?;
+        if !meta.is_file() {
+            return Err(Error::Invalid(format!("{} is not a file", src.display())));
+        }
+        let max = self.max_attachment_bytes()?;
+        if meta.len() > max {
+            return Err(Error::Invalid(format!(
+                "{name} is {}, more than the attachment limit of {}; raise the limit with `resnotes config max-attachment-mib N` if you need to",
+                human(meta.len()),
+                human(max)
+            )));
+        }
+        let open_src = || File::open(src).map_err(io_err(format!("cannot read {}", src.display())));
+        let (hash, size) = asset::hash_reader(BufReader::new(open_src()?)).map_err(io_err(format!("cannot read {}", src.display())))?;
+        if let Some(existing) = self.find_by_hash(&hash, size)? {
+            return Ok(existing);
+        }
+        let mime = mime.filter(|m| !m.trim().is_empty()).map(str::to_string).unwrap_or_else(|| asset::mime_for(name));
+        let now = self.now();
+        // Reserve the index first, so two processes on this data dir never seal the same one.
+        let index = {
+            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let next: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM assets WHERE client_id = ?1", [self.client.to_string()], |r| r.get(0))?;
+            tx.execute(
+                "INSERT INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+                params![self.client.to_string(), next, &hash[..], size as i64, name, mime, now],
+            )?;
+            tx.commit()?;
+            next as u64
+        };
+        let id = AssetId { client: self.client, index };
+        let header = AssetHeader { workspace: self.workspace, id, timestamp: now, size, hash };
+        let dest = self.asset_file(&id);
+        let dir = dest.parent().expect("asset files have a folder").to_path_buf();
+        let tmp = Temp::new(&dir)?;
+        {
+            let out = File::create(tmp.path()).map_err(io_err("cannot write the attachment"))?;
+            let mut reader = Hashing { inner: BufReader::new(open_src()?), hash: Sha256::new() };
+            let mut w = BufWriter::new(out);
+            asset::seal(&self.key, &header, &mut reader, &mut w).map_err(io_err(format!("cannot attach {}", src.display())))?;
+            w.into_inner().map_err(|e| io_err("cannot write the attachment")(e.into_error()))?;
+            let sealed: [u8; 32] = reader.hash.finalize().into();
+            if sealed != hash {
+                return Err(Error::Invalid(format!("{} changed while it was being attached; try again", src.display())));
+            }
+        }
+        tmp.keep_as(&dest)?;
+        self.conn.execute("UPDATE assets SET complete = 1 WHERE client_id = ?1 AND idx = ?2", params![self.client.to_string(), index as i64])?;
+        Ok(AssetRef { id, name: name.to_string(), size, mime, hash })
+    }
+
+    fn find_by_hash(&self, hash: &[u8; 32], size: u64) -> Result<Option<AssetRef>> {
+        let row: Option<(String, i64, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT client_id, idx, name, mime FROM assets WHERE hash = ?1 AND size = ?2 AND complete = 1 ORDER BY added_at LIMIT 1",
+                params![&hash[..], size as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        if let Some((c, i, name, mime)) = row {
+            if let Ok(client) = Uuid::parse_str(&c) {
+                return Ok(Some(AssetRef { id: AssetId { client, index: i as u64 }, name, size, mime, hash: *hash }));
+            }
+        }
+        self.scan_refs()?;
+        let url: Option<String> = self.conn.query_row("SELECT url FROM note_assets WHERE hash = ?1 LIMIT 1", [&hash[..]], |r| r.get(0)).optional()?;
+        Ok(url.and_then(|u| AssetRef::parse(&u).ok()).filter(|r| r.size == size))
+    }
+
+    /// Attaches a file to a note: stores it ([`Workspace::add_asset`]) and appends a markdown
+    /// image (for images) or link to the note's body. Returns the reference.
+    pub fn attach(&mut self, note_query: &str, src: &Path, name: Option<&str>) -> Result<AssetRef> {
+        let id = self.resolve(note_query)?;
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => src.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| Error::Invalid(format!("{} has no file name", src.display())))?,
+        };
+        let r = self.add_asset(src, &name, None)?;
+        let body = self.note(&id.to_string())?.body;
+        let sep = if body.is_empty() {
+            ""
+        } else if body.ends_with("\n\n") {
+            ""
+        } else if body.ends_with('\n') {
+            "\n"
+        } else {
+            "\n\n"
+        };
+        self.splice_note(&id, Field::Body, body.chars().count(), 0, &format!("{sep}{}\n", r.markdown()))?;
+        Ok(r)
+    }
+
+    /// Refreshes the derived `note_assets` table for notes edited since it was last read.
+    pub fn scan_refs(&self) -> Result<()> {
+        let stale: Vec<(String, i64)> = {
+            let mut st = self.conn.prepare("SELECT n.id, n.rev FROM notes n LEFT JOIN asset_scan s ON s.note_id = n.id WHERE s.rev IS NULL OR s.rev != n.rev")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for chunk in stale.chunks(200) {
+            let tx = self.conn.unchecked_transaction()?;
+            for (id, rev) in chunk {
+                let Ok(uuid) = Uuid::parse_str(id) else { continue };
+                let refs = match materialize::load_doc(&tx, &uuid, &self.client)? {
+                    Some(doc) => asset::find_refs(&note::body(&doc)),
+                    None => vec![],
+                };
+                tx.execute("DELETE FROM note_assets WHERE note_id = ?1", [id])?;
+                for r in refs {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO note_assets (note_id, client_id, idx, hash, url) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![id, r.id.client.to_string(), r.id.index as i64, &r.hash[..], r.to_url()],
+                    )?;
+                }
+                tx.execute("INSERT INTO asset_scan (note_id, rev) VALUES (?1, ?2) ON CONFLICT(note_id) DO UPDATE SET rev = excluded.rev", params![id, rev])?;
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Every attachment this device holds or a note links to, with where it is.
+    pub fn assets(&self) -> Result<Vec<AssetInfo>> {
+        self.scan_refs()?;
+        let targets = self.targets()?;
+        let mut refs: Vec<AssetRef> = Vec::new();
+        {
+            let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1 ORDER BY added_at, client_id, idx")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?)))?;
+            for row in rows {
+                let (c, i, h, size, name, mime) = row?;
+                if let (Ok(client), Ok(hash)) = (Uuid::parse_str(&c), <[u8; 32]>::try_from(h)) {
+                    refs.push(AssetRef { id: AssetId { client, index: i as u64 }, name, size: size as u64, mime, hash });
+                }
+            }
+            let mut st = self.conn.prepare("SELECT DISTINCT url FROM note_assets ORDER BY client_id, idx")?;
+            let urls: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            for u in urls {
+                if let Ok(r) = AssetRef::parse(&u) {
+                    if !refs.iter().any(|o| o.id == r.id) {
+                        refs.push(r);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for r in refs {
+            let local = self.has_asset(&r.id)?;
+            let notes: i64 = self.conn.query_row(
+                "SELECT COUNT(DISTINCT a.note_id) FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE a.client_id = ?1 AND a.idx = ?2 AND n.deleted = 0",
+                params![r.id.client.to_string(), r.id.index as i64],
+                |row| row.get(0),
+            )?;
+            let mut states = Vec::new();
+            for t in &targets {
+                let there: bool = self.conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM asset_present WHERE target_id = ?1 AND client_id = ?2 AND idx = ?3)",
+                    params![t.id, r.id.client.to_string(), r.id.index as i64],
+                    |row| row.get(0),
+                )?;
+                let state = if there { "synced" } else if local { "pending" } else { "unknown" };
+                states.push(AssetTarget { target: t.id.clone(), state: state.into() });
+            }
+            out.push(AssetInfo { url: r.to_url(), name: r.name.clone(), mime: r.mime.clone(), size: r.size, local, notes: notes as u64, targets: states });
+        }
+        Ok(out)
+    }
+
+    /// Opens the local sealed file of `r` and streams its verified content to `out`. A local
+    /// file that fails verification is set aside (so it is fetched again) and reported.
+    fn open_local(&self, r: &AssetRef, out: impl Write) -> Result<()> {
+        let file = self.asset_file(&r.id);
+        let input = File::open(&file).map_err(io_err(format!("cannot read the attachment {}", r.name)))?;
+        match asset::open(&self.key, &self.workspace, r, BufReader::new(input), out, &mut |_| ()) {
+            Ok(()) => Ok(()),
+            Err(AssetFailure::Output(m)) => Err(Error::Invalid(format!("cannot write {}: {m}", r.name))),
+            Err(AssetFailure::Invalid(m)) if self.has_valid_other_hash(r)? => Err(Error::AssetUnavailable { name: r.name.clone(), reason: m }),
+            Err(e) => {
+                let _ = fs::rename(&file, file.with_extension("damaged"));
+                self.conn.execute("DELETE FROM assets WHERE client_id = ?1 AND idx = ?2", params![r.id.client.to_string(), r.id.index as i64])?;
+                Err(Error::AssetUnavailable { name: r.name.clone(), reason: format!("this device's copy is damaged ({e}); it will be fetched again") })
+            }
+        }
+    }
+
+    /// True when the local copy is known under another hash than `r` names: the link is wrong,
+    /// not the file (so the file is kept).
+    fn has_valid_other_hash(&self, r: &AssetRef) -> Result<bool> {
+        let h: Option<Vec<u8>> = self.conn.query_row("SELECT hash FROM assets WHERE client_id = ?1 AND idx = ?2", params![r.id.client.to_string(), r.id.index as i64], |x| x.get(0)).optional()?;
+        Ok(h.is_some_and(|h| h != r.hash))
+    }
+
+    /// Writes the attachment's content to `dest` after checking its hash, fetching it from the
+    /// targets first if this device lacks it. `dest` appears only once complete and verified.
+    pub fn save_asset(&self, r: &AssetRef, dest: &Path, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+        self.fetch_asset(r, on_event)?;
+        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let tmp = Temp::new(dir)?;
+        {
+            let out = File::create(tmp.path()).map_err(io_err(format!("cannot write {}", dest.display())))?;
+            let mut w = BufWriter::new(out);
+            self.open_local(r, &mut w)?;
+            w.into_inner().map_err(|e| io_err(format!("cannot write {}", dest.display()))(e.into_error()))?;
+        }
+        tmp.keep_as(dest)
+    }
+
+    /// The attachment's verified content in memory (the app's preview), fetched if needed.
+    pub fn asset_bytes(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<u8>> {
+        if r.size > self.max_attachment_bytes()?.max(DEFAULT_MAX_BYTES) {
+            return Err(Error::Invalid(format!("{} is too large to show here; save it instead", r.name)));
+        }
+        self.fetch_asset(r, on_event)?;
+        let mut out = Vec::with_capacity(r.size as usize);
+        self.open_local(r, &mut out)?;
+        Ok(out)
+    }
+
+    /// Makes sure this device holds the attachment: downloads it from the first target that
+    /// has a valid copy, verifying it before it is kept.
+    pub fn fetch_asset(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+        if self.has_asset(&r.id)? {
+            return Ok(());
+        }
+        let targets = self.targets()?;
+        if targets.is_empty() {
+            return Err(Error::AssetUnavailable { name: r.name.clone(), reason: "this device does not have it and syncs with no folder or server".into() });
+        }
+        let mut reasons = Vec::new();
+        for t in &targets {
+            let tr = match self.transport_for(t) {
+                Ok(tr) => tr,
+                Err(e) => {
+                    reasons.push(e.to_string());
+                    continue;
+                }
+            };
+            match self.download_asset(t, tr.as_ref(), r, on_event) {
+                Ok(true) => return Ok(()),
+                Ok(false) => reasons.push(format!("{} does not have it yet", t.location)),
+                Err(e) => reasons.push(e.to_string()),
+            }
+        }
+        Err(Error::AssetUnavailable { name: r.name.clone(), reason: reasons.join("; ") })
+    }
+
+    /// Downloads and verifies one asset from a target; false when the target lacks it.
+    fn download_asset(&self, t: &Target, tr: &dyn Transport, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<bool> {
+        let remote = self.asset_remote_path(&r.id)?;
+        let dest = self.asset_file(&r.id);
+        let tmp = Temp::new(dest.parent().expect("asset files have a folder"))?;
+        let name = r.name.clone();
+        let progress = |done: u64, ev: &mut dyn FnMut(SyncEvent)| {
+            ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: r.id.to_string(), name: name.clone(), direction: Direction::Download, done, total: r.size })
+        };
+        progress(0, on_event);
+        if !tr.download(&remote, tmp.path(), &mut |n| progress(n.min(r.size), on_event))? {
+            return Ok(false);
+        }
+        let input = File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
+        if let Err(e) = asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink(), &mut |_| ()) {
+            return Err(Error::AssetUnavailable { name: r.name.clone(), reason: format!("the copy on {} was refused: {e}", t.location) });
+        }
+        tmp.keep_as(&dest)?;
+        self.conn.execute(
+            "INSERT INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
+             ON CONFLICT(client_id, idx) DO UPDATE SET hash = excluded.hash, size = excluded.size, complete = 1",
+            params![r.id.client.to_string(), r.id.index as i64, &r.hash[..], r.size as i64, r.name, r.mime, self.now()],
+        )?;
+        self.mark_present(&t.id, &r.id)?;
+        on_event(SyncEvent::AssetDone { target: t.id.clone(), asset: r.id.to_string(), name: r.name.clone(), direction: Direction::Download });
+        Ok(true)
+    }
+
+    fn mark_present(&self, target: &str, id: &AssetId) -> Result<()> {
+        self.conn.execute("INSERT OR IGNORE INTO asset_present (target_id, client_id, idx) VALUES (?1, ?2, ?3)", params![target, id.client.to_string(), id.index as i64])?;
+        Ok(())
+    }
+
+    fn local_asset_refs(&self) -> Result<Vec<AssetRef>> {
+        let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, i, h, size, name, mime) = row?;
+            if let (Ok(client), Ok(hash)) = (Uuid::parse_str(&c), <[u8; 32]>::try_from(h)) {
+                let r = AssetRef { id: AssetId { client, index: i as u64 }, name, size: size as u64, mime, hash };
+                if self.asset_file(&r.id).exists() {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One asset sync cycle with every target: uploads what targets lack, downloads what notes
+    /// link to from targets that keep attachments offline. `stop` is checked between files.
+    /// Runs apart from [`Workspace::sync_all`] (its own loop in the app), so a large transfer
+    /// never holds back notes.
+    pub fn sync_assets(&self, stop: &dyn Fn() -> bool, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+        self.scan_refs()?;
+        let mut reports = Vec::new();
+        for t in self.targets()? {
+            let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
+            match self.transport_for(&t) {
+                Ok(tr) => {
+                    if let Err(e) = tr.check().map_err(Error::from).and_then(|_| self.sync_assets_with(&t, tr.as_ref(), stop, &mut rep, on_event)) {
+                        rep.unreachable = matches!(e, Error::Transport(TransportError::Unreachable { .. }));
+                        rep.error = Some(e.to_string());
+                    }
+                }
+                Err(e) => rep.error = Some(e.to_string()),
+            }
+            reports.push(rep);
+            if stop() {
+                break;
+            }
+        }
+        Ok(reports)
+    }
+
+    fn sync_assets_with(&self, t: &Target, tr: &dyn Transport, stop: &dyn Fn() -> bool, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+        let local_refs = self.local_asset_refs()?;
+        let local: BTreeSet<AssetId> = local_refs.iter().map(|r| r.id).collect();
+        let ids = |sql: &str| -> Result<BTreeSet<AssetId>> {
+            let mut st = self.conn.prepare(sql)?;
+            let rows = st.query_map([&t.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut out = BTreeSet::new();
+            for row in rows {
+                let (c, i) = row?;
+                if let Ok(client) = Uuid::parse_str(&c) {
+                    out.insert(AssetId { client, index: i as u64 });
+                }
+            }
+            Ok(out)
+        };
+        let present = ids("SELECT client_id, idx FROM asset_present WHERE target_id = ?1")?;
+        let referenced = ids("SELECT DISTINCT a.client_id, a.idx FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE n.deleted = 0 AND ?1 IS NOT NULL")?;
+        for op in plan(&local, &referenced, &present, t.keep_attachments) {
+            if stop() {
+                break;
+            }
+            match op {
+                AssetOp::Push(id) => {
+                    let r = local_refs.iter().find(|r| r.id == id).expect("planned from local");
+                    let remote = self.asset_remote_path(&id)?;
+                    let progress = |done: u64, ev: &mut dyn FnMut(SyncEvent)| {
+                        ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: id.to_string(), name: r.name.clone(), direction: Direction::Upload, done: done.min(r.size), total: r.size })
+                    };
+                    progress(0, on_event);
+                    match tr.upload(&remote, &self.asset_file(&id), &mut |n| progress(n, on_event)) {
+                        Ok(_) => {
+                            self.mark_present(&t.id, &id)?;
+                            rep.pushed += 1;
+                            on_event(SyncEvent::AssetDone { target: t.id.clone(), asset: id.to_string(), name: r.name.clone(), direction: Direction::Upload });
+                        }
+                        Err(e @ TransportError::Conflict { .. }) => {
+                            let msg = format!("attachment {} ({id}): {e}", r.name);
+                            on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                            rep.problems.push(msg);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                AssetOp::Pull(id) => {
+                    if self.has_asset(&id)? {
+                        continue;
+                    }
+                    let url: Option<String> = self
+                        .conn
+                        .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![id.client.to_string(), id.index as i64], |r| r.get(0))
+                        .optional()?;
+                    let Some(r) = url.and_then(|u| AssetRef::parse(&u).ok()) else { continue };
+                    match self.download_asset(t, tr, &r, on_event) {
+                        Ok(true) => rep.pulled += 1,
+                        // Not uploaded yet by its device: asked again next cycle.
+                        Ok(false) => {}
+                        Err(Error::Transport(e)) => return Err(e.into()),
+                        Err(e) => {
+                            let msg = e.to_string();
+                            on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                            rep.problems.push(msg);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the asset table from the sealed files in the assets folder (part of
+    /// [`Workspace::rebuild`]): names and types come from the notes' links.
+    pub(crate) fn rebuild_assets(&self) -> Result<u64> {
+        self.conn.execute_batch("DELETE FROM note_assets; DELETE FROM asset_scan; DELETE FROM asset_present; DELETE FROM assets;")?;
+        self.scan_refs()?;
+        let mut count = 0;
+        let Ok(clients) = fs::read_dir(self.assets_dir()) else { return Ok(0) };
+        for c in clients.flatten() {
+            let Some(client) = c.file_name().to_str().and_then(path::parse_client_dir) else { continue };
+            let Ok(files) = fs::read_dir(c.path()) else { continue };
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                let Some(index) = name.strip_suffix(self.key.extension()).and_then(|i| i.parse::<u64>().ok()) else { continue };
+                let Ok(file) = File::open(f.path()) else { continue };
+                let Ok(h) = asset::read_header(&self.key, &self.workspace, BufReader::new(file)) else { continue };
+                if h.id != (AssetId { client, index }) {
+                    continue;
+                }
+                let url: Option<String> = self
+                    .conn
+                    .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![client.to_string(), index as i64], |r| r.get(0))
+                    .optional()?;
+                let (name, mime) = url.and_then(|u| AssetRef::parse(&u).ok()).map(|r| (r.name, r.mime)).unwrap_or_else(|| (format!("attachment-{index}"), "application/octet-stream".into()));
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                    params![client.to_string(), index as i64, &h.hash[..], h.size as i64, name, mime, h.timestamp],
+                )?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(c: u8, i: u64) -> AssetId {
+        AssetId { client: Uuid::from_bytes([c; 16]), index: i }
+    }
+
+    fn set(ids: &[AssetId]) -> BTreeSet<AssetId> {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn plan_cases() {
+        let (a0, a1, b0) = (id(1, 0), id(1, 1), id(2, 0));
+        // (local, referenced, present, keep) -> ops
+        let cases: &[(&[AssetId], &[AssetId], &[AssetId], bool, &[AssetOp])] = &[
+            (&[], &[], &[], true, &[]),
+            (&[a0, a1], &[], &[], false, &[AssetOp::Push(a0), AssetOp::Push(a1)]),
+            (&[a0, a1], &[], &[a0], false, &[AssetOp::Push(a1)]),
+            (&[a0], &[a0, b0], &[a0], true, &[AssetOp::Pull(b0)]),
+            (&[a0], &[a0, b0], &[a0], false, &[]),
+            (&[b0], &[a0, a1], &[], true, &[AssetOp::Push(b0), AssetOp::Pull(a0), AssetOp::Pull(a1)]),
+            // Known present but not local, not referenced: nothing to do.
+            (&[], &[], &[a0], true, &[]),
+        ];
+        for (local, refd, present, keep, want) in cases {
+            assert_eq!(plan(&set(local), &set(refd), &set(present), *keep), want.to_vec(), "local {local:?} referenced {refd:?} present {present:?} keep {keep}");
+        }
+    }
+}
