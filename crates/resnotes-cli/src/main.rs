@@ -119,6 +119,52 @@ enum Command {
     },
     /// Rebuild every derived table (notes list, documents) from the log.
     Rebuild,
+    /// Attach a file to a note: stores it encrypted as this device's next asset, appends a
+    /// markdown image or link to the note and prints the asset URL.
+    Attach {
+        /// Note id or unique prefix.
+        id: String,
+        /// The file to attach.
+        file: PathBuf,
+        /// File name shown in the note (default: the file's own name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Attachments: save one, list them, or sync them now.
+    Asset {
+        #[command(subcommand)]
+        command: AssetCommand,
+    },
+    /// Device settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AssetCommand {
+    /// Save an attachment's content to a file, fetching it from a target if needed; its hash
+    /// is checked before the file appears.
+    Get {
+        /// The asset:///… URL from the note.
+        url: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Every attachment this device holds or a note links to, with where it is.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload and download attachments now (`sync` does this after the notes).
+    Sync,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Show or set the largest attachment accepted, in MiB (default 200).
+    MaxAttachmentMib { mib: Option<u64> },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +181,13 @@ enum TargetCommand {
     },
     /// Remove a target (its files are left in place).
     Remove { id: String },
+    /// Whether all attachments are downloaded from this target in the background
+    /// (default on for folders, off for WebDAV: then fetched when a note needs them).
+    KeepAttachments {
+        id: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -335,17 +388,75 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));
             }
             let reports = ws.sync_all(&mut |_| {})?;
-            return Ok(report(&reports));
+            let code = report(&reports);
+            let assets = ws.sync_assets(&|| false, &mut |_| {})?;
+            let asset_code = report_assets(&assets);
+            return Ok(if code == ExitCode::SUCCESS { asset_code } else { code });
         }
         Command::Sync { watch: true, interval } => {
             let mut ws = open()?;
             let ctl = Arc::new(watch::Control::default());
-            let c = ctl.clone();
-            ctrlc::set_handler(move || c.stop()).context("cannot install the Ctrl-C handler")?;
+            let assets_ctl = Arc::new(watch::Control::default());
+            let (c, a) = (ctl.clone(), assets_ctl.clone());
+            ctrlc::set_handler(move || {
+                c.stop();
+                a.stop();
+            })
+            .context("cannot install the Ctrl-C handler")?;
             let opts = watch::WatchOptions { poll_interval: Duration::from_secs(interval.max(1)), ..Default::default() };
             eprintln!("Watching {} target(s); press Ctrl-C to stop.", ws.targets()?.len());
-            watch::run(&mut ws, &opts, &ctl, &mut WatchPrinter)?;
+            let asset_ws = open()?;
+            let a = assets_ctl.clone();
+            let poll = opts.poll_interval;
+            let assets = std::thread::spawn(move || {
+                watch::run_assets(&asset_ws, poll, &a, &mut |ev| {
+                    if let SyncEvent::Problem { message, .. } = ev {
+                        eprintln!("warning: {message}");
+                    }
+                }, &mut |reports| {
+                    for r in reports.iter().filter(|r| r.pulled + r.pushed > 0 || r.error.is_some()) {
+                        eprintln!("[attachments] {}: downloaded {}, uploaded {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());
+                    }
+                })
+            });
+            let result = watch::run(&mut ws, &opts, &ctl, &mut WatchPrinter { assets: assets_ctl.clone() });
+            assets_ctl.stop();
+            let asset_result = assets.join().map_err(|_| anyhow!("the attachment sync thread stopped unexpectedly"))?;
+            result?;
+            asset_result?;
             eprintln!("Stopped.");
+        }
+        Command::Attach { id, file, name } => {
+            let r = open()?.attach(&id, &file, name.as_deref())?;
+            println!("{}", r.to_url());
+        }
+        Command::Asset { command: AssetCommand::Get { url, out } } => {
+            let r = resnotes_core::asset::AssetRef::parse(url.trim())?;
+            open()?.save_asset(&r, &out, &mut |_| {})?;
+            eprintln!("Saved {} ({} bytes, SHA-256 checked) to {}", r.name, r.size, out.display());
+        }
+        Command::Asset { command: AssetCommand::List { json } } => {
+            let list = open()?.assets()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for a in list {
+                    let states: Vec<String> = a.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
+                    println!("{:<7} {:>10} B  {}  {}  {}", if a.local { "local" } else { "remote" }, a.size, a.name, states.join(" "), a.url);
+                }
+            }
+        }
+        Command::Asset { command: AssetCommand::Sync } => {
+            let ws = open()?;
+            let reports = ws.sync_assets(&|| false, &mut |_| {})?;
+            return Ok(report_assets(&reports));
+        }
+        Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
+            let ws = open()?;
+            if let Some(m) = mib {
+                ws.set_max_attachment_bytes(m.checked_mul(1 << 20).ok_or_else(|| anyhow!("{m} MiB is too large"))?)?;
+            }
+            println!("{}", ws.max_attachment_bytes()? >> 20);
         }
         Command::Status { json } => {
             let st = open()?.status()?;
@@ -408,6 +519,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         }
                     }
                 }
+                TargetCommand::KeepAttachments { id, state } => {
+                    let t = ws.set_keep_attachments(&id, state == "on")?;
+                    eprintln!(
+                        "{}: {}",
+                        t.location,
+                        if t.keep_attachments { "every attachment is kept on this device" } else { "attachments are downloaded when a note needs them" }
+                    );
+                }
                 TargetCommand::Remove { id } => {
                     let t = ws.remove_target(&id)?;
                     eprintln!("Removed target {} ({}); its files were left in place.", t.id, t.location);
@@ -456,8 +575,32 @@ fn report(reports: &[TargetReport]) -> ExitCode {
     }
 }
 
-/// Prints what `sync --watch` does to stderr.
-struct WatchPrinter;
+/// Prints an attachment sync's outcome (exit code 0 only without errors or problems).
+fn report_assets(reports: &[TargetReport]) -> ExitCode {
+    let mut ok = true;
+    for r in reports {
+        if let Some(e) = &r.error {
+            ok = false;
+            eprintln!("error: attachments: {e}");
+        } else if r.pulled + r.pushed > 0 {
+            eprintln!("{}: attachments downloaded {}, uploaded {}", r.location, r.pulled, r.pushed);
+        }
+        for p in &r.problems {
+            ok = false;
+            eprintln!("warning: {p}");
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Prints what `sync --watch` does to stderr; nudges the attachment loop after notes arrive.
+struct WatchPrinter {
+    assets: Arc<watch::Control>,
+}
 
 impl watch::Observer for WatchPrinter {
     fn event(&mut self, ev: SyncEvent) {
@@ -467,6 +610,9 @@ impl watch::Observer for WatchPrinter {
     }
 
     fn cycle(&mut self, wake: watch::Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
+        if reports.iter().any(|r| r.pulled > 0) || wake == watch::Wake::Local {
+            self.assets.nudge();
+        }
         for r in reports {
             if r.pulled + r.pushed > 0 || r.error.is_some() {
                 eprintln!("[{wake:?}] {}: pulled {}, pushed {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());

@@ -519,7 +519,8 @@ impl Workspace {
             let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
             match self.transport_for(&t) {
                 Ok(tr) => {
-                    if let Err(e) = tr.check().map_err(Error::from).and_then(|_| self.sync_assets_with(&t, tr.as_ref(), stop, &mut rep, on_event)) {
+                    // No reachability check first: an idle cycle (nothing to move) costs no request.
+                    if let Err(e) = self.sync_assets_with(&t, tr.as_ref(), stop, &mut rep, on_event) {
                         rep.unreachable = matches!(e, Error::Transport(TransportError::Unreachable { .. }));
                         rep.error = Some(e.to_string());
                     }

@@ -238,6 +238,27 @@ pub fn run(ws: &mut Workspace, opts: &WatchOptions, ctl: &Control, obs: &mut dyn
     }
 }
 
+/// The attachment loop: an asset cycle ([`Workspace::sync_assets`]) at start, after every
+/// [`Control::nudge`] and at least every `interval`, until stopped. It runs on its own
+/// connection and thread beside [`run`], so a large upload or download never holds back notes;
+/// `stop` is checked between files.
+pub fn run_assets(ws: &Workspace, interval: Duration, ctl: &Control, on_event: &mut dyn FnMut(SyncEvent), on_cycle: &mut dyn FnMut(&[TargetReport])) -> Result<()> {
+    loop {
+        let reports = ws.sync_assets(&|| ctl.stopped(), on_event)?;
+        on_cycle(&reports);
+        let until = Instant::now() + interval;
+        loop {
+            if ctl.stopped() {
+                return Ok(());
+            }
+            if ctl.take_nudge() || Instant::now() >= until {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
