@@ -439,6 +439,13 @@ pub fn read_header(key: &WorkspaceKey, workspace: &Uuid, input: impl Read) -> Re
     AssetHeader::decode(&head, key, workspace)
 }
 
+/// The most bytes a sealed file of `size` content bytes can take: header, content, and age's
+/// overhead (its header, at most ~200 bytes for one X25519 stanza, plus 16 bytes per 64 KiB
+/// chunk), with room to spare. Downloads stop beyond it.
+pub fn sealed_len_limit(size: u64) -> u64 {
+    size.saturating_add(HEADER_LEN as u64).saturating_add((size / (64 * 1024) + 2) * 16).saturating_add(4096)
+}
+
 /// The MIME type for a file name, from its extension.
 pub fn mime_for(name: &str) -> String {
     mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string()

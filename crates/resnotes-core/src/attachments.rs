@@ -469,7 +469,7 @@ impl Workspace {
             ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: r.id.to_string(), name: name.clone(), direction: Direction::Download, done, total: r.size })
         };
         progress(0, on_event);
-        if !tr.download(&remote, tmp.path(), &mut |n| progress(n.min(r.size), on_event))? {
+        if !tr.download(&remote, tmp.path(), asset::sealed_len_limit(r.size), &mut |n| progress(n.min(r.size), on_event))? {
             return Ok(false);
         }
         let input = File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
@@ -551,6 +551,7 @@ impl Workspace {
             Ok(out)
         };
         let present = ids("SELECT client_id, idx FROM asset_present WHERE target_id = ?1")?;
+        let max = self.max_attachment_bytes()?;
         let referenced = ids("SELECT DISTINCT a.client_id, a.idx FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE n.deleted = 0 AND ?1 IS NOT NULL")?;
         for op in plan(&local, &referenced, &present, t.keep_attachments) {
             if stop() {
@@ -587,6 +588,10 @@ impl Workspace {
                         .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![id.client.to_string(), id.index as i64], |r| r.get(0))
                         .optional()?;
                     let Some(r) = url.and_then(|u| AssetRef::parse(&u).ok()) else { continue };
+                    // Larger than this device accepts: only fetched when the user asks for it.
+                    if r.size > max {
+                        continue;
+                    }
                     match self.download_asset(t, tr, &r, on_event) {
                         Ok(true) => rep.pulled += 1,
                         // Not uploaded yet by its device: asked again next cycle.

@@ -272,14 +272,18 @@ impl Transport for Folder {
         }
     }
 
-    fn download(&self, path: &str, dest: &Path, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+    fn download(&self, path: &str, dest: &Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+        use std::io::Read;
         let src = match File::open(self.full(path)) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.fail("read", path, e)),
         };
         let mut out = File::create(dest).map_err(|e| super::local_failure(self, "save", path, e))?;
-        copy_with_progress(src, &mut out, progress).map_err(|e| self.fail("read", path, e))?;
+        let n = copy_with_progress(src.take(limit.saturating_add(1)), &mut out, progress).map_err(|e| self.fail("read", path, e))?;
+        if n > limit {
+            return Err(super::too_large(self, path, limit));
+        }
         Ok(true)
     }
 
@@ -423,9 +427,10 @@ mod tests {
         fs::write(dir.path().join("t/c/assets/1/0.age"), &big[..1000]).unwrap();
         assert_eq!(f.upload("c/assets/1/0.age", &local, &mut |_| ()).unwrap(), Written::Created);
         let out = dir.path().join("out");
-        assert!(f.download("c/assets/1/0.age", &out, &mut |_| ()).unwrap());
+        assert!(f.download("c/assets/1/0.age", &out, u64::MAX, &mut |_| ()).unwrap());
         assert_eq!(fs::read(&out).unwrap(), big);
-        assert!(!f.download("c/assets/1/1.age", &out, &mut |_| ()).unwrap());
+        assert!(matches!(f.download("c/assets/1/0.age", &out, 1000, &mut |_| ()), Err(TransportError::Failed { .. })), "a file longer than the limit is refused");
+        assert!(!f.download("c/assets/1/1.age", &out, u64::MAX, &mut |_| ()).unwrap());
         // Same length, other bytes: a conflict, left untouched.
         let mut other = big.clone();
         other[5] ^= 1;

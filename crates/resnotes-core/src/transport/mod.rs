@@ -16,6 +16,11 @@ pub(crate) fn local_failure(t: &(impl Transport + ?Sized), op: &'static str, pat
     TransportError::Failed { location: t.location(), op, path: path.to_string(), reason: format!("on this device: {e}") }
 }
 
+/// A file on the target is longer than the asset it should hold can be.
+pub(crate) fn too_large(t: &(impl Transport + ?Sized), path: &str, limit: u64) -> TransportError {
+    TransportError::Failed { location: t.location(), op: "read", path: path.to_string(), reason: format!("the file is larger than the {limit} bytes it can be; it was not downloaded") }
+}
+
 /// A transport failure. Entries are never lost by one: the cycle is retried later.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
@@ -71,9 +76,13 @@ pub trait Transport: Send + Sync {
         Ok(self.read(path)?.map(|b| b.len() as u64))
     }
     /// Streams a file into the local file `dest` (created or truncated; a retry starts over);
-    /// false when the file does not exist. `progress` is called with the bytes received so far.
-    fn download(&self, path: &str, dest: &Path, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+    /// false when the file does not exist. A file longer than `limit` bytes is refused before it
+    /// fills the disk. `progress` is called with the bytes received so far.
+    fn download(&self, path: &str, dest: &Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
         let Some(bytes) = self.read(path)? else { return Ok(false) };
+        if bytes.len() as u64 > limit {
+            return Err(too_large(self, path, limit));
+        }
         std::fs::write(dest, &bytes).map_err(|e| local_failure(self, "save", path, e))?;
         progress(bytes.len() as u64);
         Ok(true)

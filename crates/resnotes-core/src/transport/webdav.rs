@@ -456,7 +456,7 @@ impl Transport for WebDav {
         })
     }
 
-    fn download(&self, path: &str, dest: &std::path::Path, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+    fn download(&self, path: &str, dest: &std::path::Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
         let progress = Mutex::new(progress);
         self.send("read", path, || self.request(Method::GET, path).timeout(TRANSFER_TIMEOUT), |mut r| match r.status() {
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
@@ -470,8 +470,11 @@ impl Transport for WebDav {
                     if k == 0 {
                         return Ok(true);
                     }
-                    out.write_all(&buf[..k]).map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
                     done += k as u64;
+                    if done > limit {
+                        return Err(Failure::Fatal(super::too_large(self, path, limit)));
+                    }
+                    out.write_all(&buf[..k]).map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
                     (progress.lock().unwrap())(done);
                 }
             }
