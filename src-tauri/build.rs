@@ -19,6 +19,14 @@ fn main() {
         "join_target",
         "remove_target",
         "sync_now",
+        "attach_bytes",
+        "attach_path",
+        "asset_local",
+        "fetch_asset",
+        "save_asset",
+        "open_asset",
+        "list_assets",
+        "set_keep_attachments",
     ])))
     .expect("tauri build step failed");
 }

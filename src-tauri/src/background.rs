@@ -12,34 +12,49 @@ use tauri::{AppHandle, Emitter, Manager};
 use crate::ipc::{SyncStatus, NOTES_CHANGED, SYNC_EVENT, SYNC_STATE};
 use crate::state::AppState;
 
-/// A running background sync.
+/// A running background sync: the notes loop and, beside it, the attachments loop.
 pub struct Running {
     ctl: Arc<Control>,
+    assets: Arc<Control>,
     task: tauri::async_runtime::JoinHandle<()>,
+    asset_task: tauri::async_runtime::JoinHandle<()>,
 }
 
 impl Running {
-    /// Asks for a cycle now.
+    /// Asks for a cycle of both loops now.
     pub fn nudge(&self) {
         self.ctl.nudge();
+        self.assets.nudge();
     }
 
-    /// Stops the loop and waits for the cycle in progress to end.
+    /// Asks the attachments loop for a cycle now (a file was attached).
+    pub fn nudge_assets(&self) {
+        self.assets.nudge();
+    }
+
+    /// Stops both loops and waits for the work in progress to end.
     pub async fn stop(self) {
         self.ctl.stop();
+        self.assets.stop();
         let _ = self.task.await;
+        let _ = self.asset_task.await;
     }
 }
+
+/// How often the attachments loop looks for work without being nudged.
+const ASSET_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Starts background sync for the app's data dir and records it in the app state.
 pub fn start(app: &AppHandle) {
     let state = app.state::<AppState>();
     let dir = state.dir.clone();
     let ctl = Arc::new(Control::default());
-    let (c, handle) = (ctl.clone(), app.clone());
+    let assets = Arc::new(Control::default());
+    let (c, a, handle) = (ctl.clone(), assets.clone(), app.clone());
+    let asset_dir = dir.clone();
     let task = tauri::async_runtime::spawn_blocking(move || {
         let result = Workspace::open(&dir).and_then(|mut ws| {
-            let mut out = Emit { app: handle.clone(), status: idle(), last_progress: Instant::now(), last_changed: Instant::now() };
+            let mut out = Emit { app: handle.clone(), status: idle(), last_progress: Instant::now(), last_changed: Instant::now(), assets: a };
             watch::run(&mut ws, &watch::WatchOptions { debounce: Duration::from_millis(150), ..Default::default() }, &c, &mut out)
         });
         if let Err(e) = result {
@@ -47,7 +62,34 @@ pub fn start(app: &AppHandle) {
             let _ = handle.emit(SYNC_STATE, SyncStatus { error: Some(format!("Sync stopped: {e}. Restart the app to try again.")), ..status(SyncState::Error) });
         }
     });
-    *state.sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running { ctl, task });
+    let (a, handle) = (assets.clone(), app.clone());
+    let asset_task = tauri::async_runtime::spawn_blocking(move || {
+        let mut last = Instant::now();
+        let result = Workspace::open(&asset_dir).and_then(|ws| {
+            watch::run_assets(
+                &ws,
+                ASSET_INTERVAL,
+                &a,
+                &mut |ev| {
+                    // Progress at most 10 times a second; starts, ends and problems always.
+                    let progress = matches!(ev, SyncEvent::AssetProgress { done, total, .. } if done != 0 && done != total);
+                    if !progress || last.elapsed() >= Duration::from_millis(100) {
+                        last = Instant::now();
+                        let _ = handle.emit(SYNC_EVENT, ev);
+                    }
+                },
+                &mut |reports| {
+                    for r in reports.iter().filter_map(|r| r.error.as_ref()) {
+                        tracing::warn!("attachments: {r}");
+                    }
+                },
+            )
+        });
+        if let Err(e) = result {
+            tracing::error!("attachment sync stopped: {e}");
+        }
+    });
+    *state.sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running { ctl, assets, task, asset_task });
 }
 
 fn status(state: SyncState) -> SyncStatus {
@@ -64,6 +106,8 @@ struct Emit {
     status: SyncStatus,
     last_progress: Instant,
     last_changed: Instant,
+    /// The attachments loop, nudged when notes arrive (they may link new attachments).
+    assets: Arc<Control>,
 }
 
 impl Emit {
@@ -101,7 +145,7 @@ impl watch::Observer for Emit {
                 self.status.sent += count;
                 self.send(false);
             }
-            SyncEvent::Problem { .. } | SyncEvent::TargetFinished { .. } => {}
+            SyncEvent::Problem { .. } | SyncEvent::TargetFinished { .. } | SyncEvent::AssetProgress { .. } | SyncEvent::AssetDone { .. } => {}
         }
         let _ = self.app.emit(SYNC_EVENT, ev);
     }
@@ -111,6 +155,9 @@ impl watch::Observer for Emit {
         let error = reports.iter().find_map(|r| r.error.clone().or_else(|| r.problems.first().cloned()));
         self.status = SyncStatus { error, retry_in_ms: retry_in.map(|d| d.as_millis() as u64), ..status(SyncState::after(reports)) };
         self.send(true);
+        if pulled > 0 || matches!(wake, Wake::Local) {
+            self.assets.nudge();
+        }
         if pulled > 0 || matches!(wake, Wake::Local | Wake::Remote | Wake::Start) {
             self.last_changed = Instant::now();
             let _ = self.app.emit(NOTES_CHANGED, ());

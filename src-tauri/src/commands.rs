@@ -1,14 +1,16 @@
 //! The UI's commands. Each parses its input, calls the engine and maps the error; anything
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
+use resnotes_core::asset::AssetRef;
+use resnotes_core::attachments::AssetInfo;
 use resnotes_core::setup::{self, Contents, Strength, TargetSpec};
 use resnotes_core::status::{LogItem, Status};
 use resnotes_core::workspace::{scrypt_log_n, system_clock, Field, TextSplice};
-use resnotes_core::{Note, NoteSummary, Target};
+use resnotes_core::{Note, NoteSummary, SyncEvent, Target, Workspace};
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
-use crate::ipc::{IpcError, Shared, NOTES_CHANGED};
+use crate::ipc::{Attached, IpcError, Shared, NOTES_CHANGED, SYNC_EVENT};
 use crate::state::AppState;
 
 type Res<T> = Result<T, IpcError>;
@@ -144,4 +146,109 @@ pub async fn remove_target(state: State<'_, AppState>, id: String) -> Res<Target
 pub async fn sync_now(state: State<'_, AppState>) -> Res<()> {
     state.nudge();
     Ok(())
+}
+
+fn asset_ref(url: &str) -> Res<AssetRef> {
+    AssetRef::parse(url.trim()).map_err(|e| IpcError::invalid(e.to_string()))
+}
+
+/// Runs `f` on its own connection to the data dir, on the blocking pool: attachment transfers
+/// can take minutes and must not hold the UI's connection (typing would wait).
+async fn on_own_connection<T: Send + 'static>(app: AppHandle, f: impl FnOnce(&mut Workspace, &AppHandle) -> resnotes_core::Result<T> + Send + 'static) -> Res<T> {
+    let handle = app.clone();
+    off_runtime(app, move |state| {
+        let mut ws = Workspace::open(&state.dir)?;
+        Ok(f(&mut ws, &handle)?)
+    })
+    .await
+}
+
+/// Forwards transfer progress to the window (at most ~10 per second per transfer).
+fn progress_events(app: &AppHandle) -> impl FnMut(SyncEvent) + '_ {
+    let mut last = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    move |ev| {
+        let progress = matches!(ev, SyncEvent::AssetProgress { done, total, .. } if done != 0 && done != total);
+        if !progress || last.elapsed() >= std::time::Duration::from_millis(100) {
+            last = std::time::Instant::now();
+            let _ = app.emit(SYNC_EVENT, ev);
+        }
+    }
+}
+
+/// Stores pasted bytes as an attachment. The body is the raw file; headers `x-name` (the
+/// percent-encoded file name) and `x-type` (its MIME type) describe it. Returns the markdown
+/// to insert.
+#[tauri::command]
+pub async fn attach_bytes(app: AppHandle, request: tauri::ipc::Request<'_>) -> Res<Attached> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(IpcError::invalid("the attachment was not sent as raw bytes"));
+    };
+    let header = |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let name = header("x-name").map(|n| percent_decode(&n)).unwrap_or_else(|| "pasted".into());
+    let mime = header("x-type").filter(|m| !m.is_empty());
+    let bytes = bytes.clone();
+    let attached = on_own_connection(app.clone(), move |ws, _| ws.add_asset_bytes(&bytes, &name, mime.as_deref())).await?;
+    app.state::<AppState>().nudge_assets();
+    Ok(Attached::from(&attached))
+}
+
+fn percent_decode(s: &str) -> String {
+    resnotes_core::asset::percent_decode(s)
+}
+
+/// Stores a file dropped on the window as an attachment; returns the markdown to insert.
+#[tauri::command]
+pub async fn attach_path(app: AppHandle, path: String) -> Res<Attached> {
+    let attached = on_own_connection(app.clone(), move |ws, _| {
+        let p = std::path::PathBuf::from(&path);
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
+        ws.add_asset(&p, &name, None)
+    })
+    .await?;
+    app.state::<AppState>().nudge_assets();
+    Ok(Attached::from(&attached))
+}
+
+/// Whether this device already holds an attachment (then it shows at once).
+#[tauri::command]
+pub async fn asset_local(state: State<'_, AppState>, url: String) -> Res<bool> {
+    let r = asset_ref(&url)?;
+    state.with(|ws| ws.has_asset(&r.id))
+}
+
+/// Downloads an attachment from a target and verifies it (progress as `sync://event`).
+#[tauri::command]
+pub async fn fetch_asset(app: AppHandle, url: String) -> Res<()> {
+    let r = asset_ref(&url)?;
+    on_own_connection(app, move |ws, app| ws.fetch_asset(&r, &mut progress_events(app))).await
+}
+
+/// Saves an attachment's verified content to `path` (chosen in a save dialog).
+#[tauri::command]
+pub async fn save_asset(app: AppHandle, url: String, path: String) -> Res<()> {
+    let r = asset_ref(&url)?;
+    on_own_connection(app, move |ws, app| ws.save_asset(&r, std::path::Path::new(&path), &mut progress_events(app))).await
+}
+
+/// Opens an attachment with the system's default program (a verified copy in the data dir).
+#[tauri::command]
+pub async fn open_asset(app: AppHandle, url: String) -> Res<()> {
+    let r = asset_ref(&url)?;
+    let path = on_own_connection(app.clone(), move |ws, app| ws.copy_for_opening(&r, &mut progress_events(app))).await?;
+    use tauri_plugin_opener::OpenerExt;
+    app.opener().open_path(path.to_string_lossy(), None::<&str>).map_err(|e| IpcError { code: "open_failed".into(), message: format!("no program could open the attachment ({e}); use Save as… instead") })
+}
+
+/// Every attachment with its state per target, for the sync panel.
+#[tauri::command]
+pub async fn list_assets(state: State<'_, AppState>) -> Res<Vec<AssetInfo>> {
+    state.with(|ws| ws.assets())
+}
+
+/// Turns "keep all attachments offline" on or off for a target.
+#[tauri::command]
+pub async fn set_keep_attachments(state: State<'_, AppState>, target: String, on: bool) -> Res<Target> {
+    let t = state.with(|ws| ws.set_keep_attachments(&target, on))?;
+    state.nudge();
+    Ok(t)
 }

@@ -43,6 +43,21 @@ pub struct Shared {
     pub password_file: Option<String>,
 }
 
+/// An attachment just stored: its URL and the markdown the editor inserts.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Attached {
+    /// The `asset:///` URL.
+    pub url: String,
+    /// `![name](url)` for images, `[name](url)` for other files.
+    pub markdown: String,
+}
+
+impl From<&resnotes_core::asset::AssetRef> for Attached {
+    fn from(r: &resnotes_core::asset::AssetRef) -> Self {
+        Attached { url: r.to_url(), markdown: r.markdown() }
+    }
+}
+
 /// Payload of [`SYNC_STATE`].
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SyncStatus {
@@ -93,6 +108,9 @@ mod tests {
         SyncEvent::export_all(&cfg).unwrap();
         Contents::export_all(&cfg).unwrap();
         Strength::export_all(&cfg).unwrap();
+        Attached::export_all(&cfg).unwrap();
+        resnotes_core::attachments::AssetInfo::export_all(&cfg).unwrap();
+        resnotes_core::Target::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

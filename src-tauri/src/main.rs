@@ -7,6 +7,7 @@ mod background;
 mod commands;
 mod instance;
 mod ipc;
+mod protocol;
 mod state;
 
 use std::path::PathBuf;
@@ -74,6 +75,8 @@ fn main() -> ExitCode {
     };
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, |ctx, request, responder| protocol::handle(ctx.app_handle(), request, responder))
         .manage(state::AppState::new(dir, ws))
         .setup(move |app| {
             background::start(app.handle());
@@ -97,6 +100,14 @@ fn main() -> ExitCode {
             commands::join_target,
             commands::remove_target,
             commands::sync_now,
+            commands::attach_bytes,
+            commands::attach_path,
+            commands::asset_local,
+            commands::fetch_asset,
+            commands::save_asset,
+            commands::open_asset,
+            commands::list_assets,
+            commands::set_keep_attachments,
         ])
         .run(tauri::generate_context!());
     match result {

@@ -41,6 +41,13 @@ impl AppState {
         Ok(result?)
     }
 
+    /// Asks the attachments loop for a cycle now.
+    pub fn nudge_assets(&self) {
+        if let Some(r) = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            r.nudge_assets();
+        }
+    }
+
     /// Asks background sync for a cycle now.
     pub fn nudge(&self) {
         if let Some(r) = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {

@@ -261,3 +261,76 @@ fn app_adds_tests_and_removes_a_webdav_target() {
     app.wait_until(Duration::from_secs(10), "the indicator to say local only", || app.text("#sync-indicator") == "Local only");
     assert_eq!(a.status()["targets"].as_array().map(Vec::len), Some(0));
 }
+
+/// A 1×1 red PNG.
+const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+
+#[test]
+fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (da, db) = (sb.device("a"), sb.device("b"));
+    let a = App::start("paste-a", &da.dir, &[]);
+    new_note(&a);
+    a.type_into("#title", "Photo note");
+    a.type_into("#editor .cm-content", &format!("Look:{ENTER}"));
+    share_through_dialog(&a, shared.to_str().unwrap());
+    a.click("#notes li");
+    a.wait_until(Duration::from_secs(5), "the note to open", || a.editor_text().starts_with("Look:"));
+
+    // Paste an image into the editor, as the clipboard does.
+    let pasted = a.js(
+        r##"const bin = atob(arguments[0]);
+           const bytes = new Uint8Array(bin.length);
+           for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+           const dt = new DataTransfer();
+           dt.items.add(new File([bytes], "red pixel PASTECANARY.png", { type: "image/png" }));
+           const ev = new Event("paste", { bubbles: true, cancelable: true });
+           Object.defineProperty(ev, "clipboardData", { value: dt });
+           document.querySelector("#editor .cm-content").dispatchEvent(ev);
+           return ev.defaultPrevented;"##,
+        serde_json::json!([PIXEL_PNG]),
+    );
+    assert_eq!(pasted, serde_json::json!(true), "the editor takes pasted files");
+    a.wait_until(Duration::from_secs(10), "the image link in the editor", || a.editor_text().contains("![red pixel PASTECANARY.png](asset:///"));
+    // It shows in A's preview at once (A holds it), served through the app's scheme.
+    a.click("#toggle-preview");
+    a.wait_until(Duration::from_secs(10), "the image in A's preview", || a.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true));
+    a.screenshot("pasted-image");
+    // The attachments loop uploads it: an encrypted file under <clientId>/assets/, no name in it.
+    let client_a = da.client_id();
+    let asset = shared.join(&client_a).join("assets/1/0.age");
+    a.wait_until(Duration::from_secs(20), "the asset uploaded", || asset.exists());
+    for (name, bytes) in resnotes_e2e::files_under(&shared) {
+        assert!(!name.contains("PASTECANARY") && !bytes.windows(11).any(|w| w == b"PASTECANARY"), "attachment name readable in {name}");
+    }
+
+    // Device B joins with the CLI and keeps attachments online only: the app fetches on demand.
+    db.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let targets: Vec<serde_json::Value> = serde_json::from_str(&db.ok(&["target", "list", "--json"])).unwrap();
+    db.ok(&["target", "keep-attachments", targets[0]["id"].as_str().unwrap(), "off"]);
+    db.ok(&["sync"]);
+    let listed = |d: &resnotes_e2e::Device| -> Vec<serde_json::Value> { serde_json::from_str(&d.ok(&["asset", "list", "--json"])).unwrap() };
+    assert_eq!(listed(&db)[0]["local"], false, "not downloaded before a note shows it");
+    let b = App::start("paste-b", &db.dir, &[]);
+    b.wait_until(Duration::from_secs(10), "the note on B", || b.list_titles().iter().any(|t| t == "Photo note"));
+    b.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Photo note') li.click(); })", serde_json::json!([]));
+    b.wait_until(Duration::from_secs(5), "the note open on B", || b.editor_text().contains("asset:///"));
+    b.click("#toggle-preview");
+    let took = b.wait_until(Duration::from_secs(20), "the image in B's preview", || {
+        b.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true)
+    });
+    eprintln!("pasted image rendered on the other device {took:?} after opening the preview (fetched on demand, hash checked)");
+    b.screenshot("image-from-a");
+    assert_eq!(listed(&db)[0]["local"], true, "fetched when shown");
+    // The bytes B shows are A's, verified: export and compare.
+    let out = sb.path().join("from-b.png");
+    db.ok(&["asset", "get", listed(&db)[0]["url"].as_str().unwrap(), "--out", out.to_str().unwrap()]);
+    use base64::Engine as _;
+    assert_eq!(std::fs::read(&out).unwrap(), base64::engine::general_purpose::STANDARD.decode(PIXEL_PNG).unwrap());
+    // The sync panel lists attachments with their state.
+    b.click("#sync-indicator");
+    b.wait_until(Duration::from_secs(10), "the attachments section", || b.text("#sync-body .attachments").contains("1 attachment ·"));
+    b.screenshot("panel-attachments");
+}

@@ -7,7 +7,8 @@ import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language"
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 import { Annotation, ChangeSet, EditorState, Transaction } from "@codemirror/state";
 import { drawSelection, EditorView, highlightActiveLine, keymap, placeholder } from "@codemirror/view";
-import { AppError, editNote, type Note } from "./ipc";
+import { AppError, attachFile, editNote, type Note } from "./ipc";
+import type { AssetViews } from "./attachments";
 import { FieldSync, changesBetween, textOf } from "./merge";
 import { renderMarkdown } from "./markdown";
 
@@ -24,6 +25,8 @@ export interface EditorCallbacks {
   failed(message: string): void;
   /** The open note no longer exists (deleted on another device). */
   vanished(id: string): void;
+  /** Something to tell the user about attaching a file. */
+  notice(message: string): void;
 }
 
 export class NoteEditor {
@@ -43,6 +46,7 @@ export class NoteEditor {
     private readonly titleInput: HTMLInputElement,
     private readonly preview: HTMLElement,
     private readonly cb: EditorCallbacks,
+    private readonly assets: AssetViews,
   ) {
     this.view = new EditorView({ parent, state: this.state("") });
     titleInput.addEventListener("input", () => {
@@ -73,6 +77,12 @@ export class NoteEditor {
         EditorView.lineWrapping,
         placeholder("Write in markdown…"),
         keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+        // Pasted or dropped files (images from the clipboard, files from another page) become
+        // attachments; files dropped from the desktop arrive through main.ts (Tauri gives paths).
+        EditorView.domEventHandlers({
+          paste: (e) => this.takeFiles(e.clipboardData?.files, e),
+          drop: (e, view) => this.takeFiles(e.dataTransfer?.files, e, view.posAtCoords({ x: e.clientX, y: e.clientY }) ?? undefined),
+        }),
         EditorView.updateListener.of((u) => {
           for (const tr of u.transactions) {
             if (tr.docChanged && !tr.annotation(remote)) {
@@ -127,6 +137,51 @@ export class NoteEditor {
 
   private renderPreview(): void {
     this.preview.innerHTML = renderMarkdown(this.text);
+    this.assets.decorate(this.preview);
+  }
+
+  private takeFiles(list: FileList | undefined, e: Event, at?: number): boolean {
+    const files = Array.from(list ?? []);
+    if (files.length === 0 || !this.id) return false;
+    e.preventDefault();
+    void this.attachAll(files, at);
+    return true;
+  }
+
+  private async attachAll(files: File[], at?: number): Promise<void> {
+    for (const f of files) {
+      this.cb.notice(`Attaching ${f.name || "pasted file"}…`);
+      try {
+        const a = await attachFile(f);
+        at = this.insertAttachment(a.markdown, at);
+        this.cb.notice(`Attached ${f.name || "pasted file"}.`);
+      } catch (err) {
+        this.cb.notice(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
+  /** Inserts an attachment's markdown on its own line at `at` (default: the cursor); returns
+   * the position after it. It is saved like typing. */
+  insertAttachment(markdown: string, at?: number): number {
+    const state = this.view.state;
+    const pos = Math.min(at ?? state.selection.main.head, state.doc.length);
+    const line = state.doc.lineAt(pos);
+    const before = pos > line.from ? "\n" : "";
+    const text = `${before}${markdown}\n`;
+    this.view.dispatch({ changes: { from: pos, insert: text }, selection: { anchor: pos + text.length }, scrollIntoView: true });
+    if (!this.preview.hidden) this.renderPreview();
+    return pos + text.length;
+  }
+
+  /** Whether a note is open to attach files to. */
+  get canAttach(): boolean {
+    return this.id !== null;
+  }
+
+  /** The editor position under a point of the window, if inside the text. */
+  posAt(x: number, y: number): number | undefined {
+    return this.view.posAtCoords({ x, y }) ?? undefined;
   }
 
   private schedule(delay = SAVE_DELAY_MS): void {

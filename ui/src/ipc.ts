@@ -2,7 +2,11 @@
 // Types come from ./bindings, generated from the Rust types (see src-tauri/src/ipc.rs).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import { open } from "@tauri-apps/plugin-dialog";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open, save } from "@tauri-apps/plugin-dialog";
+import type { AssetInfo } from "./bindings/AssetInfo";
+import type { Attached } from "./bindings/Attached";
+import type { Target } from "./bindings/Target";
 import type { Contents } from "./bindings/Contents";
 import type { IpcError } from "./bindings/IpcError";
 import type { LogItem } from "./bindings/LogItem";
@@ -17,7 +21,7 @@ import type { TextSplice } from "./bindings/TextSplice";
 import type { Shared } from "./bindings/Shared";
 import type { TargetSpec } from "./bindings/TargetSpec";
 
-export type { Contents, Shared, TargetSpec, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, SyncStatus, TargetStatus, TextSplice };
+export type { AssetInfo, Attached, Target, Contents, Shared, TargetSpec, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, SyncStatus, TargetStatus, TextSplice };
 
 /** An error from the Rust side; `message` is one sentence for the user. */
 export class AppError extends Error {
@@ -33,9 +37,9 @@ function isIpcError(e: unknown): e is IpcError {
   return typeof e === "object" && e !== null && typeof (e as IpcError).code === "string" && typeof (e as IpcError).message === "string";
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: Record<string, unknown> | Uint8Array, headers?: Record<string, string>): Promise<T> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<T>(cmd, args, headers ? { headers } : undefined);
   } catch (e) {
     if (isIpcError(e)) throw new AppError(e.code, e.message);
     throw new AppError("ipc", `The app's core did not answer (${String(e)}); restart the app if this persists.`);
@@ -58,6 +62,36 @@ export const shareTarget = (spec: TargetSpec, passphrase: string | null) => call
 export const joinTarget = (spec: TargetSpec, passphrase: string | null) => call<number>("join_target", { spec, passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
+
+/** Stores a pasted or dropped file (sent as raw bytes) as an attachment. */
+export async function attachFile(file: File): Promise<Attached> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  return call<Attached>("attach_bytes", bytes, { "x-name": encodeURIComponent(file.name || "pasted"), "x-type": file.type || "" });
+}
+/** Stores a file dropped from the desktop (Tauri gives its path) as an attachment. */
+export const attachPath = (path: string) => call<Attached>("attach_path", { path });
+export const assetLocal = (url: string) => call<boolean>("asset_local", { url });
+/** Downloads and verifies an attachment; progress arrives as `asset_progress` sync events. */
+export const fetchAsset = (url: string) => call<void>("fetch_asset", { url });
+export const saveAsset = (url: string, path: string) => call<void>("save_asset", { url, path });
+export const openAsset = (url: string) => call<void>("open_asset", { url });
+export const listAssets = () => call<AssetInfo[]>("list_assets");
+export const setKeepAttachments = (target: string, on: boolean) => call<Target>("set_keep_attachments", { target, on });
+
+/** Opens the native save dialog; null when cancelled. */
+export async function pickSavePath(name: string): Promise<string | null> {
+  const picked = await save({ defaultPath: name, title: "Save attachment" });
+  return typeof picked === "string" ? picked : null;
+}
+
+/** Files dropped on the window from the desktop: their paths and where (CSS pixels). */
+export const onFileDrop = (f: (paths: string[], x: number, y: number) => void): Promise<UnlistenFn> =>
+  getCurrentWebview().onDragDropEvent((e) => {
+    if (e.payload.type === "drop") {
+      const ratio = window.devicePixelRatio || 1;
+      f(e.payload.paths, e.payload.position.x / ratio, e.payload.position.y / ratio);
+    }
+  });
 
 /** Opens the native folder picker; null when cancelled. */
 export async function pickFolder(): Promise<string | null> {

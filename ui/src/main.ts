@@ -1,7 +1,8 @@
 // Wires the window together: list, editor, sync panel, setup dialog, shortcuts and events.
 import "./style.css";
 import { NoteEditor } from "./editor";
-import { createNote, deleteNote, getNote, onNotesChanged, onSyncEvent, onSyncState, restoreNote } from "./ipc";
+import { AssetViews, Transfers } from "./attachments";
+import { attachPath, createNote, deleteNote, getNote, onFileDrop, onNotesChanged, onSyncEvent, onSyncState, restoreNote } from "./ipc";
 import { NotesList } from "./list";
 import { SetupDialog } from "./setup";
 import { SyncPanel } from "./syncpanel";
@@ -27,6 +28,8 @@ function toast(message: string, action?: { label: string; run: () => void }, ms 
 }
 const showError = (message: string) => toast(message, undefined, 8000);
 
+const assetViews = new AssetViews((m) => showError(m));
+const transfers = new Transfers();
 const editor = new NoteEditor($("editor"), $<HTMLInputElement>("title"), $("preview"), {
   saved: () => void list.reload(),
   failed: (m) => showError(`Could not save: ${m} Your text is kept and saved again shortly.`),
@@ -34,7 +37,8 @@ const editor = new NoteEditor($("editor"), $<HTMLInputElement>("title"), $("prev
     void show(null);
     toast("This note was deleted on another device.");
   },
-});
+  notice: (m) => toast(m),
+}, assetViews);
 
 let shownOnce = false;
 async function show(id: string | null): Promise<void> {
@@ -52,7 +56,7 @@ async function show(id: string | null): Promise<void> {
 }
 
 const list = new NotesList($<HTMLUListElement>("notes"), $("notes-empty"), (id) => void show(id), showError);
-const panel = new SyncPanel($<HTMLButtonElement>("sync-indicator"), $("sync-panel"), $("sync-body"), () => setup.open(), showError);
+const panel = new SyncPanel($<HTMLButtonElement>("sync-indicator"), $("sync-panel"), $("sync-body"), () => setup.open(), showError, transfers);
 const setup = new SetupDialog($("setup"), () => panel.targetCount > 0, (message) => {
   toast(message);
   void list.reload();
@@ -139,6 +143,27 @@ void onNotesChanged(() => {
 void onSyncState((s) => panel.onState(s));
 void onSyncEvent((ev) => {
   if (ev.type === "problem") console.warn(ev.message);
+  assetViews.onEvent(ev);
+  if (transfers.onEvent(ev)) panel.paintTransfers();
+});
+// Files dropped from the desktop: Tauri hands over their paths.
+void onFileDrop(async (paths, x, y) => {
+  if (!editor.canAttach) {
+    showError("Open a note first, then drop files on it to attach them.");
+    return;
+  }
+  let at = editor.posAt(x, y);
+  for (const p of paths) {
+    const name = p.split(/[\\/]/).pop() ?? p;
+    toast(`Attaching ${name}…`);
+    try {
+      const a = await attachPath(p);
+      at = editor.insertAttachment(a.markdown, at);
+      toast(`Attached ${name}.`);
+    } catch (e) {
+      showError(e instanceof Error ? e.message : String(e));
+    }
+  }
 });
 
 async function start(): Promise<void> {

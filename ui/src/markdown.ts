@@ -10,5 +10,7 @@ export function renderMarkdown(md: string): string {
     USE_PROFILES: { html: true },
     FORBID_TAGS: ["style", "form", "input", "button", "iframe", "object", "embed"],
     FORBID_ATTR: ["style"],
+    // DOMPurify's default list plus asset: (attachments, shown by attachments.ts).
+    ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
   });
 }

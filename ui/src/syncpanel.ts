@@ -1,6 +1,7 @@
 // The sync panel: the indicator in the toolbar, and a drawer with each target's state, counts
 // of pending and synced entries, problems in plain words and the newest log entries.
-import { logEntries, removeTarget, syncNow, syncStatus, type LogItem, type Status, type SyncStatus } from "./ipc";
+import { listAssets, logEntries, removeTarget, setKeepAttachments, syncNow, syncStatus, type AssetInfo, type LogItem, type Status, type SyncStatus } from "./ipc";
+import type { Transfers } from "./attachments";
 import { ago, device, indicator, size } from "./format";
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
@@ -22,6 +23,7 @@ export class SyncPanel {
     private readonly body: HTMLElement,
     private readonly onSetup: () => void,
     private readonly onError: (message: string) => void,
+    private readonly transfers: Transfers,
   ) {
     button.addEventListener("click", () => this.toggle());
     drawer.querySelector<HTMLButtonElement>("[data-action=close]")?.addEventListener("click", () => this.toggle(false));
@@ -61,7 +63,7 @@ export class SyncPanel {
     try {
       this.status = await syncStatus();
       this.paintIndicator();
-      if (this.isOpen) this.paintDrawer(this.status, await logEntries(50));
+      if (this.isOpen) this.paintDrawer(this.status, await logEntries(50), await listAssets());
     } catch (e) {
       this.onError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -80,7 +82,25 @@ export class SyncPanel {
     this.button.title = this.live?.error ?? "Show sync details";
   }
 
-  private paintDrawer(st: Status, log: LogItem[]): void {
+  /** Repaints the list of attachment transfers in progress (from sync events). */
+  paintTransfers(): void {
+    const box = this.body.querySelector<HTMLElement>(".transfers");
+    if (!box) return;
+    const rows: HTMLElement[] = [];
+    for (const [key, t] of this.transfers.live) {
+      const row = el("div", "transfer");
+      row.dataset.transfer = key;
+      const pct = t.total > 0 ? Math.floor((100 * t.done) / t.total) : 0;
+      const bar = el("progress");
+      bar.max = 100;
+      bar.value = pct;
+      row.append(el("span", undefined, `${t.direction === "upload" ? "↑ Uploading" : "↓ Downloading"} ${t.name} · ${size(t.done)} of ${size(t.total)} (${t.target})`), bar);
+      rows.push(row);
+    }
+    box.replaceChildren(...rows);
+  }
+
+  private paintDrawer(st: Status, log: LogItem[], assets: AssetInfo[]): void {
     const now = Date.now();
     const parts: HTMLElement[] = [];
     parts.push(el("p", "summary", `${st.notes} notes · ${st.entries} log entries · ${st.pending} pending${st.unsealed ? ` (${st.unsealed} edits not yet in an entry)` : ""} · ${st.encrypted ? "end-to-end encrypted" : "NOT encrypted"}`));
@@ -95,6 +115,14 @@ export class SyncPanel {
       card.dataset.state = state;
       card.append(el("div", "location", t.location), el("div", "counts", `${t.pending} pending · ${t.synced} synced · last sync ${ago(t.last_ok, now)}`));
       if (t.last_error) card.append(el("div", "problem", t.last_error));
+      const keep = el("label", "keep");
+      const box = el("input");
+      box.type = "checkbox";
+      box.checked = t.keep_attachments;
+      box.dataset.action = "keep-attachments";
+      box.addEventListener("change", () => void setKeepAttachments(t.id, box.checked).then(() => this.refresh(), (e) => this.onError(e.message)));
+      keep.append(box, " Keep all attachments offline");
+      card.append(keep);
       for (const p of t.entry_errors.slice(0, 5)) {
         card.append(el("div", "problem", `Entry ${p.index} from device ${device(p.client)}: ${p.message} (tried ${p.attempts}×, will retry)`));
       }
@@ -114,6 +142,15 @@ export class SyncPanel {
       targets.append(card);
     }
     parts.push(targets);
+    const files = el("section", "attachments");
+    files.append(el("h3", undefined, "Attachments"));
+    const uploads = assets.filter((a) => a.local && a.targets.some((x) => x.state === "pending")).length;
+    const missing = assets.filter((a) => !a.local && a.notes > 0).length;
+    files.append(
+      el("p", "muted", assets.length === 0 ? "No attachments yet: paste or drop a file into a note." : `${assets.length} attachment${assets.length === 1 ? "" : "s"} · ${uploads} to upload · ${missing} not on this device (downloaded when a note shows them${st.targets.some((t) => t.keep_attachments) ? ", or in the background" : ""})`),
+    );
+    files.append(el("div", "transfers"));
+    parts.push(files);
     const entries = el("section", "entries");
     entries.append(el("h3", undefined, "Recent log entries"));
     const table = el("table");
@@ -134,5 +171,6 @@ export class SyncPanel {
     else entries.append(table);
     parts.push(entries);
     this.body.replaceChildren(...parts);
+    this.paintTransfers();
   }
 }

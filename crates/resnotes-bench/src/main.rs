@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release -p resnotes-bench -- [--quick] [--json FILE]`
 
+mod attach;
 mod corpus;
 mod measure;
 
@@ -44,6 +45,9 @@ struct Args {
     /// The `resnotes` binary for process measurements (default: target/release/resnotes).
     #[arg(long)]
     bin: Option<PathBuf>,
+    /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
+    #[arg(long, value_delimiter = ',')]
+    attach_mib: Option<Vec<usize>>,
 }
 
 fn main() -> Result<()> {
@@ -65,6 +69,12 @@ fn main() -> Result<()> {
         let r = run_scale(n, args.quick, &bin)?;
         eprintln!("{}", serde_json::to_string(&r)?);
         out.insert(format!("notes_{n}"), r);
+    }
+    for mib in args.attach_mib.clone().unwrap_or(if args.quick { vec![64] } else { vec![1024] }).into_iter().filter(|m| *m > 0) {
+        eprintln!("== attachment of {mib} MiB");
+        let r = attach::scenario(&bin, mib)?;
+        eprintln!("{}", serde_json::to_string(&r)?);
+        out.insert(format!("attach_{mib}_mib"), r);
     }
     let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
     eprintln!("== idle sync with 10 clients, {idle} entries");

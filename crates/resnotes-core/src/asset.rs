@@ -149,6 +149,11 @@ fn parse_hash(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Decodes `%XX` escapes (invalid UTF-8 becomes U+FFFD), e.g. a file name sent by the UI.
+pub fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -446,6 +451,22 @@ pub fn sealed_len_limit(size: u64) -> u64 {
     size.saturating_add(HEADER_LEN as u64).saturating_add((size / (64 * 1024) + 2) * 16).saturating_add(4096)
 }
 
+/// A file name safe to create on any platform from an attachment's display name: no path
+/// separators, no control or reserved characters, no leading dots, not empty, at most 120 chars.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { c })
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']);
+    let short: String = trimmed.chars().take(120).collect();
+    if short.is_empty() {
+        "attachment".into()
+    } else {
+        short
+    }
+}
+
 /// The MIME type for a file name, from its extension.
 pub fn mime_for(name: &str) -> String {
     mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string()
@@ -507,6 +528,13 @@ mod tests {
         let found: Vec<u64> = find_refs(&text).iter().map(|r| r.id.index).collect();
         assert_eq!(found, vec![1, 2, 3]);
         assert!(find_refs("no links here, just asset:/// alone").is_empty());
+    }
+
+    #[test]
+    fn safe_file_names() {
+        for (name, want) in [("photo.png", "photo.png"), ("../../etc/passwd", "_.._etc_passwd"), ("..", "attachment"), ("a:b*c?.txt", "a_b_c_.txt"), ("  .hidden ", "hidden"), ("", "attachment"), ("x\u{0}y", "x_y")] {
+            assert_eq!(safe_file_name(name), want, "{name:?}");
+        }
     }
 
     #[test]

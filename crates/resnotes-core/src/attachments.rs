@@ -208,24 +208,35 @@ impl Workspace {
     /// moved into place. Content already stored (same hash and size, here or referenced by a
     /// note) is not stored again: its existing reference is returned.
     pub fn add_asset(&mut self, src: &Path, name: &str, mime: Option<&str>) -> Result<AssetRef> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(Error::Invalid("an attachment needs a file name".into()));
-        }
         let meta = fs::metadata(src).map_err(io_err(format!("cannot read {}", src.display())))?;
         if !meta.is_file() {
             return Err(Error::Invalid(format!("{} is not a file", src.display())));
         }
+        let what = src.display().to_string();
+        let open = || -> Result<Box<dyn Read + '_>> { Ok(Box::new(BufReader::new(File::open(src).map_err(io_err(format!("cannot read {}", src.display())))?))) };
+        self.add_asset_from(&open, meta.len(), &what, name, mime)
+    }
+
+    /// Like [`Workspace::add_asset`] for content already in memory (a pasted image).
+    pub fn add_asset_bytes(&mut self, bytes: &[u8], name: &str, mime: Option<&str>) -> Result<AssetRef> {
+        let open = || -> Result<Box<dyn Read + '_>> { Ok(Box::new(bytes)) };
+        self.add_asset_from(&open, bytes.len() as u64, name, name, mime)
+    }
+
+    fn add_asset_from<'a>(&mut self, open_src: &dyn Fn() -> Result<Box<dyn Read + 'a>>, len: u64, what: &str, name: &str, mime: Option<&str>) -> Result<AssetRef> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::Invalid("an attachment needs a file name".into()));
+        }
         let max = self.max_attachment_bytes()?;
-        if meta.len() > max {
+        if len > max {
             return Err(Error::Invalid(format!(
                 "{name} is {}, more than the attachment limit of {}; raise the limit with `resnotes config max-attachment-mib N` if you need to",
-                human(meta.len()),
+                human(len),
                 human(max)
             )));
         }
-        let open_src = || File::open(src).map_err(io_err(format!("cannot read {}", src.display())));
-        let (hash, size) = asset::hash_reader(BufReader::new(open_src()?)).map_err(io_err(format!("cannot read {}", src.display())))?;
+        let (hash, size) = asset::hash_reader(open_src()?).map_err(io_err(format!("cannot read {what}")))?;
         if let Some(existing) = self.find_by_hash(&hash, size)? {
             return Ok(existing);
         }
@@ -249,13 +260,13 @@ impl Workspace {
         let tmp = Temp::new(&dir)?;
         {
             let out = File::create(tmp.path()).map_err(io_err("cannot write the attachment"))?;
-            let mut reader = Hashing { inner: BufReader::new(open_src()?), hash: Sha256::new() };
+            let mut reader = Hashing { inner: open_src()?, hash: Sha256::new() };
             let mut w = BufWriter::new(out);
-            asset::seal(&self.key, &header, &mut reader, &mut w).map_err(io_err(format!("cannot attach {}", src.display())))?;
+            asset::seal(&self.key, &header, &mut reader, &mut w).map_err(io_err(format!("cannot attach {what}")))?;
             w.into_inner().map_err(|e| io_err("cannot write the attachment")(e.into_error()))?;
             let sealed: [u8; 32] = reader.hash.finalize().into();
             if sealed != hash {
-                return Err(Error::Invalid(format!("{} changed while it was being attached; try again", src.display())));
+                return Err(Error::Invalid(format!("{what} changed while it was being attached; try again")));
             }
         }
         tmp.keep_as(&dest)?;
@@ -418,6 +429,23 @@ impl Workspace {
             w.into_inner().map_err(|e| io_err(format!("cannot write {}", dest.display()))(e.into_error()))?;
         }
         tmp.keep_as(dest)
+    }
+
+    /// Where [`Workspace::copy_for_opening`] puts a verified copy for another program to open.
+    pub fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
+        self.dir().join("opened").join(format!("{}-{}", r.id.client.simple(), r.id.index)).join(asset::safe_file_name(&r.name))
+    }
+
+    /// Saves a verified copy of the attachment under the data dir (fetching it if needed) for
+    /// the system's default program to open; returns its path.
+    pub fn copy_for_opening(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<PathBuf> {
+        let dest = self.opened_copy_path(r);
+        if !dest.exists() {
+            let dir = dest.parent().expect("has a folder");
+            fs::create_dir_all(dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
+            self.save_asset(r, &dest, on_event)?;
+        }
+        Ok(dest)
     }
 
     /// The attachment's verified content in memory (the app's preview), fetched if needed.

@@ -51,3 +51,27 @@ pub fn listing(data: &[u8]) {
         let _ = path::is_ignored_name(line);
     }
 }
+
+/// Hash of the content of `vectors/assets/asset-0.age` (29 bytes of text).
+const VECTOR_ASSET_HASH: &str = "7af3aecf9fac11671a2cbe6ebe1633ab933285ca3d9f9779f41a2bb1dad4af91";
+
+/// An asset file as found at the vector client's asset 0 (opened with the vectors' key and as a
+/// plaintext workspace's file), and the same bytes as note text holding `asset:///` links.
+pub fn asset_file(identity: &str, data: &[u8]) {
+    let workspace: Uuid = VECTOR_WORKSPACE.parse().expect("constant");
+    let url = format!("asset:///{VECTOR_CLIENT}/0/vector%20note.txt?size=29&type=text%2Fplain&hash={VECTOR_ASSET_HASH}");
+    let want = crate::asset::AssetRef::parse(&url).expect("constant");
+    if let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) {
+        if let Ok(key) = WorkspaceKey::parse(secret, &workspace) {
+            let _ = crate::asset::open(&key, &workspace, &want, data, std::io::sink(), &mut |_| ());
+            let _ = crate::asset::read_header(&key, &workspace, data);
+        }
+    }
+    let _ = crate::asset::open(&WorkspaceKey::Plaintext, &workspace, &want, data, std::io::sink(), &mut |_| ());
+    let text = String::from_utf8_lossy(data);
+    for r in crate::asset::find_refs(&text) {
+        let _ = crate::asset::AssetRef::parse(&r.to_url()).expect("a formatted URL parses");
+        let _ = crate::asset::safe_file_name(&r.name);
+    }
+    let _ = crate::asset::AssetRef::parse(&text);
+}

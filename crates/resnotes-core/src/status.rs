@@ -58,6 +58,8 @@ pub struct TargetStatus {
     pub last_error_at: Option<i64>,
     /// Entries that could not be read from this target yet.
     pub entry_errors: Vec<EntryProblem>,
+    /// "Keep all attachments offline" for this target.
+    pub keep_attachments: bool,
 }
 
 /// An entry that failed to arrive or verify.
@@ -141,6 +143,7 @@ impl Workspace {
                 last_error,
                 last_error_at,
                 entry_errors,
+                keep_attachments: t.keep_attachments,
             });
         }
         Ok(Status {

@@ -34,11 +34,12 @@ fn run(target: &str, data: &[u8]) {
         "entry_plain" => fuzzing::entry_plain(data),
         "manifest" => fuzzing::manifest(data),
         "listing" => fuzzing::listing(data),
+        "asset_file" => fuzzing::asset_file(&identity, data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
 
-const TARGETS: [&str; 4] = ["entry_file", "entry_plain", "manifest", "listing"];
+const TARGETS: [&str; 5] = ["entry_file", "entry_plain", "manifest", "listing", "asset_file"];
 
 #[test]
 fn saved_fuzz_crashes_do_not_panic() {

@@ -61,3 +61,53 @@ fn mutated_entries_are_rejected_without_panics() {
     }
     eprintln!("{n} mutated entries, 0 accepted, 0 panics; rejections by kind: {kinds:?}");
 }
+
+/// The same for attachments: a sealed 200 KB asset (4 age chunks) mutated 2,000 times is never
+/// opened (nothing written to the output counts: `open` fails), never panics, and the failure
+/// is one of the three a user sees: not complete yet, undecryptable, or refused with a reason.
+#[test]
+fn mutated_assets_are_rejected_without_panics() {
+    use resnotes_core::asset::{self, AssetFailure};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photo.jpg");
+    std::fs::write(&src, (0..200_000u32).map(|i| (i * 31 % 253) as u8).collect::<Vec<u8>>()).unwrap();
+    let mut ws = Workspace::init(tmp.path(), false, system_clock()).unwrap();
+    let r = ws.add_asset(&src, "photo.jpg", None).unwrap();
+    let file = std::fs::read(tmp.path().join("assets").join(r.id.client.to_string()).join("0.age")).unwrap();
+    let open = |bytes: &[u8]| asset::open(ws.key(), &ws.workspace_id(), &r, bytes, std::io::sink(), &mut |_| ());
+    open(&file).expect("the original opens");
+    let n: usize = std::env::var("RESNOTES_HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).map(|n: usize| n / 5).unwrap_or(2_000);
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for _ in 0..n {
+        let mut m = file.clone();
+        match rng.u8(0..4) {
+            0 => m.truncate(rng.usize(0..m.len())),
+            1 => {
+                let at = rng.usize(0..m.len());
+                m[at] ^= 1 << rng.u8(0..8);
+            }
+            2 => {
+                let at = rng.usize(0..=m.len());
+                let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
+                m.splice(at..at, junk);
+            }
+            _ => m.extend((0..rng.usize(1..512)).map(|_| rng.u8(..))),
+        }
+        if m == file {
+            continue;
+        }
+        let kind = match open(&m) {
+            Ok(()) => panic!("a damaged asset was accepted"),
+            Err(AssetFailure::Incomplete) => "incomplete",
+            Err(AssetFailure::Undecryptable(_)) => "undecryptable",
+            Err(AssetFailure::Invalid(msg)) => {
+                assert!(!msg.is_empty());
+                "invalid"
+            }
+            Err(AssetFailure::Output(_)) => unreachable!("the sink never fails"),
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    eprintln!("{n} asset mutations, 0 accepted: {kinds:?}");
+}

@@ -40,4 +40,8 @@ last_error_at: number | null,
 /**
  * Entries that could not be read from this target yet.
  */
-entry_errors: Array<EntryProblem>, };
+entry_errors: Array<EntryProblem>, 
+/**
+ * "Keep all attachments offline" for this target.
+ */
+keep_attachments: boolean, };
