@@ -151,10 +151,18 @@ impl App {
         }
     }
 
-    /// Clicks an element.
+    /// Clicks an element. A list re-rendered between finding and clicking (remote notes
+    /// arriving) makes the found element stale: it is looked up again.
     pub fn click(&self, css: &str) {
-        let e = self.wait_for(css);
-        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+        for attempt in 0..5 {
+            let e = self.wait_for(css);
+            let p = format!("/session/{}/element/{e}/click", self.session);
+            match self.raw("POST", &p, Some(json!({}))) {
+                Ok(_) => return,
+                Err(err) if err.contains("stale element") && attempt < 4 => std::thread::sleep(Duration::from_millis(100)),
+                Err(err) => panic!("[{}] WebDriver click on {css} failed: {err}", self.name),
+            }
+        }
     }
 
     /// Types into an element (WebDriver key codes allowed, e.g. `\u{E010}` for End).
