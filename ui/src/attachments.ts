@@ -3,6 +3,7 @@
 // a chip with name, size, Open and Save as…. Also the live list of transfers for the sync panel.
 import { assetLocal, fetchAsset, openAsset, pickSavePath, saveAsset, type SyncEvent } from "./ipc";
 import { size } from "./format";
+import { el } from "./dom";
 
 /** What an `asset:///` URL says about its file (null for anything else). */
 export interface AssetLink {
@@ -59,12 +60,6 @@ export class Transfers {
   }
 }
 
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 /** Shows attachments inside rendered previews. */
 export class AssetViews {

@@ -3,13 +3,8 @@
 import { listAssets, logEntries, removeTarget, setKeepAttachments, syncNow, syncStatus, type AssetInfo, type LogItem, type Status, type SyncStatus } from "./ipc";
 import type { Transfers } from "./attachments";
 import { ago, device, indicator, size } from "./format";
+import { el } from "./dom";
 
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 export class SyncPanel {
   private live: SyncStatus | null = null;

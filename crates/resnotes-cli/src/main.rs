@@ -550,43 +550,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Prints a sync's outcome; exit code 0 only when every target is fully in step.
 fn report(reports: &[TargetReport]) -> ExitCode {
-    let mut ok = true;
-    for r in reports {
-        match &r.error {
-            Some(e) => {
-                ok = false;
-                if e.contains(&r.location) {
-                    eprintln!("error: {e}");
-                } else {
-                    eprintln!("error: {}: {e}", r.location);
-                }
-            }
-            None => eprintln!("{}: pulled {}, pushed {}", r.location, r.pulled, r.pushed),
-        }
-        for p in &r.problems {
-            ok = false;
-            eprintln!("warning: {p}");
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    print_reports(reports, |r| match &r.error {
+        Some(e) if e.contains(&r.location) => eprintln!("error: {e}"),
+        Some(e) => eprintln!("error: {}: {e}", r.location),
+        None => eprintln!("{}: pulled {}, pushed {}", r.location, r.pulled, r.pushed),
+    })
 }
 
 /// Prints an attachment sync's outcome (exit code 0 only without errors or problems).
 fn report_assets(reports: &[TargetReport]) -> ExitCode {
+    print_reports(reports, |r| match &r.error {
+        Some(e) => eprintln!("error: attachments: {e}"),
+        None if r.pulled + r.pushed > 0 => eprintln!("{}: attachments downloaded {}, uploaded {}", r.location, r.pulled, r.pushed),
+        None => {}
+    })
+}
+
+/// Prints each report with `line`, then its problems; failure when any has an error or problem.
+fn print_reports(reports: &[TargetReport], line: impl Fn(&TargetReport)) -> ExitCode {
     let mut ok = true;
     for r in reports {
-        if let Some(e) = &r.error {
-            ok = false;
-            eprintln!("error: attachments: {e}");
-        } else if r.pulled + r.pushed > 0 {
-            eprintln!("{}: attachments downloaded {}, uploaded {}", r.location, r.pulled, r.pushed);
-        }
+        line(r);
+        ok &= r.error.is_none() && r.problems.is_empty();
         for p in &r.problems {
-            ok = false;
             eprintln!("warning: {p}");
         }
     }

@@ -181,21 +181,29 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-/// SHA-256 and length of everything `r` yields, read in chunks.
-pub fn hash_reader(mut r: impl Read) -> io::Result<([u8; 32], u64)> {
-    let mut h = Sha256::new();
+/// Feeds everything `r` yields to `f` in chunks of 64 KiB; returns the byte count.
+fn for_each_chunk(mut r: impl Read, mut f: impl FnMut(&[u8], u64) -> io::Result<()>) -> io::Result<u64> {
     let mut buf = vec![0u8; CHUNK];
-    let mut n = 0u64;
+    let mut done = 0u64;
     loop {
         let k = match r.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => return Ok(done),
             Ok(k) => k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        h.update(&buf[..k]);
-        n += k as u64;
+        done += k as u64;
+        f(&buf[..k], done)?;
     }
+}
+
+/// SHA-256 and length of everything `r` yields, read in chunks.
+pub fn hash_reader(r: impl Read) -> io::Result<([u8; 32], u64)> {
+    let mut h = Sha256::new();
+    let n = for_each_chunk(r, |chunk, _| {
+        h.update(chunk);
+        Ok(())
+    })?;
     Ok((h.finalize().into(), n))
 }
 
@@ -315,35 +323,25 @@ pub fn seal(key: &WorkspaceKey, header: &AssetHeader, content: impl Read, out: i
             let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).map_err(io::Error::other)?;
             let mut w = enc.wrap_output(out)?;
             w.write_all(&head)?;
-            copy_exact(content, &mut w, header.size, &mut |_| ())?;
+            copy_exact(content, &mut w, header.size)?;
             w.finish()?.flush()
         }
         WorkspaceKey::Plaintext => {
             let mut out = out;
             out.write_all(&head)?;
-            copy_exact(content, &mut out, header.size, &mut |_| ())?;
+            copy_exact(content, &mut out, header.size)?;
             out.flush()
         }
     }
 }
 
-fn copy_exact(mut r: impl Read, w: &mut impl Write, size: u64, progress: &mut dyn FnMut(u64)) -> io::Result<()> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut done = 0u64;
-    loop {
-        let k = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        done += k as u64;
+fn copy_exact(r: impl Read, w: &mut impl Write, size: u64) -> io::Result<()> {
+    let done = for_each_chunk(r, |chunk, done| {
         if done > size {
             return Err(io::Error::other("the file grew while it was being attached"));
         }
-        w.write_all(&buf[..k])?;
-        progress(done);
-    }
+        w.write_all(chunk)
+    })?;
     if done != size {
         return Err(io::Error::other("the file changed while it was being attached"));
     }

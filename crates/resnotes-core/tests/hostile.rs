@@ -8,6 +8,25 @@ use resnotes_core::entry::{self, Expected, ZERO_HASH};
 use resnotes_core::workspace::system_clock;
 use resnotes_core::{materialize, Workspace};
 
+/// One random damage: truncation, 1–3 bit flips, 1–63 inserted bytes, or 1–511 trailing bytes.
+fn mutate(rng: &mut fastrand::Rng, m: &mut Vec<u8>) {
+    match rng.u8(0..4) {
+        0 => m.truncate(rng.usize(0..m.len())),
+        1 => {
+            for _ in 0..rng.usize(1..4) {
+                let at = rng.usize(0..m.len());
+                m[at] ^= 1 << rng.u8(0..8);
+            }
+        }
+        2 => {
+            let at = rng.usize(0..=m.len());
+            let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
+            m.splice(at..at, junk);
+        }
+        _ => m.extend((0..rng.usize(1..512)).map(|_| rng.u8(..))),
+    }
+}
+
 #[test]
 fn mutated_entries_are_rejected_without_panics() {
     std::env::set_var("RESNOTES_SCRYPT_LOG_N", "10");
@@ -33,21 +52,7 @@ fn mutated_entries_are_rejected_without_panics() {
         let prev_hash: [u8; 32] = if *idx == 0 { ZERO_HASH } else { rows[which - 1].2.clone().try_into().unwrap() };
         let want = Expected { workspace: ws.workspace_id(), client: ws.client_id(), index: *idx, prev_hash };
         let mut m = data.clone();
-        match rng.u8(0..4) {
-            0 => m.truncate(rng.usize(0..m.len())),
-            1 => {
-                for _ in 0..rng.usize(1..4) {
-                    let at = rng.usize(0..m.len());
-                    m[at] ^= 1 << rng.u8(0..8);
-                }
-            }
-            2 => {
-                let at = rng.usize(0..=m.len());
-                let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
-                m.splice(at..at, junk);
-            }
-            _ => m.extend((0..rng.usize(1..512)).map(|_| rng.u8(..))),
-        }
+        mutate(&mut rng, &mut m);
         let got = entry::open(&m, ws.key(), &want).and_then(|e| materialize::parse(&e.changes).map_err(entry::EntryError::Malformed).map(|_| e));
         match got {
             Ok(_) => assert_eq!(&m, data, "case {case}: a changed entry was accepted"),
@@ -81,19 +86,7 @@ fn mutated_assets_are_rejected_without_panics() {
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for _ in 0..n {
         let mut m = file.clone();
-        match rng.u8(0..4) {
-            0 => m.truncate(rng.usize(0..m.len())),
-            1 => {
-                let at = rng.usize(0..m.len());
-                m[at] ^= 1 << rng.u8(0..8);
-            }
-            2 => {
-                let at = rng.usize(0..=m.len());
-                let junk: Vec<u8> = (0..rng.usize(1..64)).map(|_| rng.u8(..)).collect();
-                m.splice(at..at, junk);
-            }
-            _ => m.extend((0..rng.usize(1..512)).map(|_| rng.u8(..))),
-        }
+        mutate(&mut rng, &mut m);
         if m == file {
             continue;
         }
