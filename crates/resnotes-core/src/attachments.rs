@@ -25,6 +25,8 @@ use crate::{materialize, note, store};
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
 const META_MAX: &str = "max_attachment_bytes";
+/// The next asset index of this device (a high-water mark kept across rebuilds).
+const META_NEXT: &str = "next_asset_index";
 
 /// Direction of an attachment transfer.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, TS)]
@@ -245,7 +247,12 @@ impl Workspace {
         // Reserve the index first, so two processes on this data dir never seal the same one.
         let index = {
             let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            let next: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM assets WHERE client_id = ?1", [self.client.to_string()], |r| r.get(0))?;
+            // Never reuse an index, even one whose row or file is gone: other devices may hold
+            // links to it. `next_asset_index` only grows.
+            let from_rows: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM assets WHERE client_id = ?1", [self.client.to_string()], |r| r.get(0))?;
+            let from_meta: i64 = store::meta(&tx, META_NEXT)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            let next = from_rows.max(from_meta);
+            store::set_meta(&tx, META_NEXT, &(next + 1).to_string())?;
             tx.execute(
                 "INSERT INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
                 params![self.client.to_string(), next, &hash[..], size as i64, name, mime, now],
@@ -402,8 +409,8 @@ impl Workspace {
             Err(AssetFailure::Output(m)) => Err(Error::Invalid(format!("cannot write {}: {m}", r.name))),
             Err(AssetFailure::Invalid(m)) if self.has_valid_other_hash(r)? => Err(Error::AssetUnavailable { name: r.name.clone(), reason: m }),
             Err(e) => {
+                // Set aside: `has_asset` is false without the file, so it is fetched again.
                 let _ = fs::rename(&file, file.with_extension("damaged"));
-                self.conn.execute("DELETE FROM assets WHERE client_id = ?1 AND idx = ?2", params![r.id.client.to_string(), r.id.index as i64])?;
                 Err(Error::AssetUnavailable { name: r.name.clone(), reason: format!("this device's copy is damaged ({e}); it will be fetched again") })
             }
         }
@@ -681,6 +688,27 @@ mod tests {
 
     fn set(ids: &[AssetId]) -> BTreeSet<AssetId> {
         ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn asset_indexes_are_never_reused_even_after_a_rebuild() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(tmp.path(), false, crate::workspace::system_clock()).unwrap();
+        let f = tmp.path().join("a.txt");
+        let mut indexes = Vec::new();
+        for i in 0..3 {
+            fs::write(&f, format!("content {i}")).unwrap();
+            indexes.push(ws.add_asset(&f, "a.txt", None).unwrap().id.index);
+        }
+        assert_eq!(indexes, vec![0, 1, 2]);
+        // Asset 2's file is lost and the tables are rebuilt: the next one is still 3.
+        fs::remove_file(ws.asset_file(&AssetId { client: ws.client_id(), index: 2 })).unwrap();
+        ws.rebuild().unwrap();
+        fs::write(&f, "content 3").unwrap();
+        assert_eq!(ws.add_asset(&f, "a.txt", None).unwrap().id.index, 3);
+        // The same content again: the existing asset, not a new index.
+        fs::write(&f, "content 1").unwrap();
+        assert_eq!(ws.add_asset(&f, "b.txt", None).unwrap().id.index, 1);
     }
 
     #[test]
