@@ -152,14 +152,15 @@ impl App {
     }
 
     /// Clicks an element. A list re-rendered between finding and clicking (remote notes
-    /// arriving) makes the found element stale: it is looked up again.
+    /// arriving) makes the found element stale, and a panel that has just opened may not be
+    /// laid out yet on a busy machine: it is looked up and tried again for up to ~5 s.
     pub fn click(&self, css: &str) {
-        for attempt in 0..5 {
+        for attempt in 0..50 {
             let e = self.wait_for(css);
             let p = format!("/session/{}/element/{e}/click", self.session);
             match self.raw("POST", &p, Some(json!({}))) {
                 Ok(_) => return,
-                Err(err) if err.contains("stale element") && attempt < 4 => std::thread::sleep(Duration::from_millis(100)),
+                Err(err) if (err.contains("stale element") || err.contains("not interactable")) && attempt < 49 => std::thread::sleep(Duration::from_millis(100)),
                 Err(err) => panic!("[{}] WebDriver click on {css} failed: {err}", self.name),
             }
         }

@@ -104,6 +104,19 @@ describe("preview decoration", () => {
   });
 });
 
+describe("prefetch", () => {
+  it("downloads the attachments a note links to that are not here, once each", async () => {
+    local.clear();
+    fetched.length = 0;
+    failFetch = null;
+    local.add(img);
+    new AssetViews(() => {}).prefetch(`text ![p](${img}) and [r](${pdf}) again [r](${pdf}) and asset:///broken`);
+    await settle();
+    await settle();
+    expect(fetched).toEqual([pdf]);
+  });
+});
+
 describe("transfers", () => {
   it("tracks progress until done", () => {
     const t = new Transfers();

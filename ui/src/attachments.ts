@@ -82,6 +82,19 @@ export class AssetViews {
     }
   }
 
+  /** Starts downloading the attachments a note links to that this device lacks, so they are
+   * ready when the preview shows them (a note was opened). Errors show in the preview. */
+  prefetch(markdown: string): void {
+    const urls = new Set(markdown.match(/asset:\/\/\/[^\s)>"'\]<]+/gi) ?? []);
+    for (const url of urls) {
+      if (!parseAssetUrl(url)) continue;
+      assetLocal(url).then(
+        (local) => (local ? undefined : this.fetch(url).catch(() => {})),
+        () => {},
+      );
+    }
+  }
+
   /** A download's progress: updates every placeholder of that attachment. */
   onEvent(ev: SyncEvent): void {
     if (ev.type !== "asset_progress" || ev.direction !== "download") return;

@@ -116,6 +116,7 @@ export class NoteEditor {
     this.titleShown = note?.title ?? "";
     this.titleInput.value = this.titleShown;
     this.view.setState(this.state(note?.body ?? ""));
+    if (note) this.assets.prefetch(note.body);
     if (!this.preview.hidden) this.renderPreview();
   }
 
