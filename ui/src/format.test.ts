@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, indicator, size, titleOf } from "./format";
+import { ago, indicator, plainLine, size, titleOf } from "./format";
 
 describe("format", () => {
   it("relative times", () => {
@@ -34,5 +34,14 @@ describe("format", () => {
     expect(size(3 * 1024 * 1024)).toBe("3.0 MB");
     expect(titleOf("  ", "first line")).toBe("first line");
     expect(titleOf("", "")).toBe("Untitled");
+  });
+});
+
+describe("list lines", () => {
+  it("shows attachment links as their names", () => {
+    const u = "asset:///3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9/1/a%20b.png?size=1&hash=00";
+    expect(plainLine(`![a b.png](${u}) and [r.pdf](${u})`)).toBe("🖼 a b.png and 📎 r.pdf");
+    expect(plainLine("[site](https://example.com)")).toBe("[site](https://example.com)");
+    expect(titleOf("", `![scan.jpg](${u})`)).toBe("🖼 scan.jpg");
   });
 });

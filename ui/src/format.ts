@@ -43,7 +43,13 @@ export function device(id: string): string {
   return id.slice(0, 8);
 }
 
+/** A line of markdown as the list shows it: attachment links become their file name
+ * (`![a.png](asset:///…)` → `🖼 a.png`, `[a.pdf](asset:///…)` → `📎 a.pdf`). */
+export function plainLine(line: string): string {
+  return line.replace(/(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)/gi, (_m, bang: string, label: string) => `${bang ? "🖼" : "📎"} ${label}`);
+}
+
 /** The title a note is listed under. */
 export function titleOf(title: string, firstLine: string): string {
-  return title.trim() || firstLine.trim() || "Untitled";
+  return title.trim() || plainLine(firstLine).trim() || "Untitled";
 }

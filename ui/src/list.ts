@@ -1,6 +1,6 @@
 // The notes list: newest first, filtered as you type, the open note highlighted.
 import { listNotes, type NoteSummary } from "./ipc";
-import { ago, titleOf } from "./format";
+import { ago, plainLine, titleOf } from "./format";
 
 /** How many notes the list shows at most (the filter reaches the rest). */
 export const LIST_LIMIT = 500;
@@ -61,7 +61,7 @@ export class NotesList {
       title.textContent = titleOf(n.title, n.first_line);
       const line = document.createElement("div");
       line.className = "line";
-      line.textContent = n.title.trim() ? n.first_line : "";
+      line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
       const time = document.createElement("time");
       time.textContent = ago(n.updated_at, now);
       time.dateTime = new Date(n.updated_at).toISOString();
