@@ -106,7 +106,7 @@ impl<R: Read> Read for Hashing<R> {
 fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let context = context.into();
     move |source| {
-        if source.raw_os_error() == Some(libc::ENOSPC) {
+        if matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
             Error::DiskFull
         } else {
             Error::Io { context, source }

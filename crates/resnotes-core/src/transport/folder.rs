@@ -63,10 +63,10 @@ impl Folder {
         p
     }
 
-    fn fail(&self, op: &'static str, path: &str, e: impl std::fmt::Display) -> TransportError {
-        let reason = e.to_string();
-        // ENOSPC reads "No space left on device (os error 28)"; say what to do about it.
-        let reason = if reason.contains("(os error 28)") { "the disk is full; free some space there, the entries wait on this device and are written later".to_string() } else { reason };
+    fn fail(&self, op: &'static str, path: &str, e: std::io::Error) -> TransportError {
+        // A full disk (ENOSPC) or an exceeded quota (EDQUOT) gets a sentence that says what to do.
+        let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded);
+        let reason = if full { "the disk is full; free some space there, the entries wait on this device and are written later".to_string() } else { e.to_string() };
         TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
     }
 
