@@ -64,20 +64,12 @@ pub fn start(app: &AppHandle) {
     });
     let (a, handle) = (assets.clone(), app.clone());
     let asset_task = tauri::async_runtime::spawn_blocking(move || {
-        let mut last = Instant::now();
         let result = Workspace::open(&asset_dir).and_then(|ws| {
             watch::run_assets(
                 &ws,
                 ASSET_INTERVAL,
                 &a,
-                &mut |ev| {
-                    // Progress at most 10 times a second; starts, ends and problems always.
-                    let progress = matches!(ev, SyncEvent::AssetProgress { done, total, .. } if done != 0 && done != total);
-                    if !progress || last.elapsed() >= Duration::from_millis(100) {
-                        last = Instant::now();
-                        let _ = handle.emit(SYNC_EVENT, ev);
-                    }
-                },
+                &mut transfer_events(&handle),
                 &mut |reports| {
                     for r in reports.iter().filter_map(|r| r.error.as_ref()) {
                         tracing::warn!("attachments: {r}");
@@ -90,6 +82,19 @@ pub fn start(app: &AppHandle) {
         }
     });
     *state.sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running { ctl, assets, task, asset_task });
+}
+
+/// Forwards attachment transfer events to the window as `sync://event`: progress at most ten
+/// times a second, starts, ends and problems always.
+pub fn transfer_events(app: &AppHandle) -> impl FnMut(SyncEvent) + '_ {
+    let mut last: Option<Instant> = None;
+    move |ev| {
+        let progress = matches!(ev, SyncEvent::AssetProgress { done, total, .. } if done != 0 && done != total);
+        if !progress || last.is_none_or(|l| l.elapsed() >= Duration::from_millis(100)) {
+            last = Some(Instant::now());
+            let _ = app.emit(SYNC_EVENT, ev);
+        }
+    }
 }
 
 fn status(state: SyncState) -> SyncStatus {

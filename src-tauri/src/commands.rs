@@ -6,11 +6,12 @@ use resnotes_core::attachments::AssetInfo;
 use resnotes_core::setup::{self, Contents, Strength, TargetSpec};
 use resnotes_core::status::{LogItem, Status};
 use resnotes_core::workspace::{scrypt_log_n, system_clock, Field, TextSplice};
-use resnotes_core::{Note, NoteSummary, SyncEvent, Target, Workspace};
+use resnotes_core::{Note, NoteSummary, Target, Workspace};
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
-use crate::ipc::{Attached, IpcError, Shared, NOTES_CHANGED, SYNC_EVENT};
+use crate::background::transfer_events;
+use crate::ipc::{Attached, IpcError, Shared, NOTES_CHANGED};
 use crate::state::AppState;
 
 type Res<T> = Result<T, IpcError>;
@@ -163,18 +164,6 @@ async fn on_own_connection<T: Send + 'static>(app: AppHandle, f: impl FnOnce(&mu
     .await
 }
 
-/// Forwards transfer progress to the window (at most ~10 per second per transfer).
-fn progress_events(app: &AppHandle) -> impl FnMut(SyncEvent) + '_ {
-    let mut last = std::time::Instant::now() - std::time::Duration::from_secs(1);
-    move |ev| {
-        let progress = matches!(ev, SyncEvent::AssetProgress { done, total, .. } if done != 0 && done != total);
-        if !progress || last.elapsed() >= std::time::Duration::from_millis(100) {
-            last = std::time::Instant::now();
-            let _ = app.emit(SYNC_EVENT, ev);
-        }
-    }
-}
-
 /// Stores pasted bytes as an attachment. The body is the raw file; headers `x-name` (the
 /// percent-encoded file name) and `x-type` (its MIME type) describe it. Returns the markdown
 /// to insert.
@@ -184,16 +173,12 @@ pub async fn attach_bytes(app: AppHandle, request: tauri::ipc::Request<'_>) -> R
         return Err(IpcError::invalid("the attachment was not sent as raw bytes"));
     };
     let header = |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let name = header("x-name").map(|n| percent_decode(&n)).unwrap_or_else(|| "pasted".into());
+    let name = header("x-name").map(|n| resnotes_core::asset::percent_decode(&n)).unwrap_or_else(|| "pasted".into());
     let mime = header("x-type").filter(|m| !m.is_empty());
     let bytes = bytes.clone();
     let attached = on_own_connection(app.clone(), move |ws, _| ws.add_asset_bytes(&bytes, &name, mime.as_deref())).await?;
     app.state::<AppState>().nudge_assets();
     Ok(Attached::from(&attached))
-}
-
-fn percent_decode(s: &str) -> String {
-    resnotes_core::asset::percent_decode(s)
 }
 
 /// Stores a file dropped on the window as an attachment; returns the markdown to insert.
@@ -220,21 +205,21 @@ pub async fn asset_local(state: State<'_, AppState>, url: String) -> Res<bool> {
 #[tauri::command]
 pub async fn fetch_asset(app: AppHandle, url: String) -> Res<()> {
     let r = asset_ref(&url)?;
-    on_own_connection(app, move |ws, app| ws.fetch_asset(&r, &mut progress_events(app))).await
+    on_own_connection(app, move |ws, app| ws.fetch_asset(&r, &mut transfer_events(app))).await
 }
 
 /// Saves an attachment's verified content to `path` (chosen in a save dialog).
 #[tauri::command]
 pub async fn save_asset(app: AppHandle, url: String, path: String) -> Res<()> {
     let r = asset_ref(&url)?;
-    on_own_connection(app, move |ws, app| ws.save_asset(&r, std::path::Path::new(&path), &mut progress_events(app))).await
+    on_own_connection(app, move |ws, app| ws.save_asset(&r, std::path::Path::new(&path), &mut transfer_events(app))).await
 }
 
 /// Opens an attachment with the system's default program (a verified copy in the data dir).
 #[tauri::command]
 pub async fn open_asset(app: AppHandle, url: String) -> Res<()> {
     let r = asset_ref(&url)?;
-    let path = on_own_connection(app.clone(), move |ws, app| ws.copy_for_opening(&r, &mut progress_events(app))).await?;
+    let path = on_own_connection(app.clone(), move |ws, app| ws.copy_for_opening(&r, &mut transfer_events(app))).await?;
     use tauri_plugin_opener::OpenerExt;
     app.opener().open_path(path.to_string_lossy(), None::<&str>).map_err(|e| IpcError { code: "open_failed".into(), message: format!("no program could open the attachment ({e}); use Save as… instead") })
 }

@@ -29,6 +29,11 @@ fn new_note(app: &App) {
     app.wait_until(Duration::from_secs(5), "the new note to open", || app.list_titles().len() == before + 1 && app.value("#title").is_empty() && app.editor_text().is_empty());
 }
 
+/// Clicks the note titled `title` in the list.
+fn click_note(app: &App, title: &str) {
+    app.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === arguments[0]) li.click(); })", serde_json::json!([title]));
+}
+
 /// Shares the app's workspace into `folder` through the sync panel's setup dialog.
 fn share_through_dialog(app: &App, folder: &str) {
     app.click("#sync-indicator");
@@ -91,7 +96,7 @@ fn app_writes_offline_lists_the_note_and_keeps_it_after_restart() {
 
     let app = App::start("offline-restarted", &dev.dir, &[]);
     app.wait_until(Duration::from_secs(5), "three notes after restart", || app.list_titles().len() == 3);
-    app.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Groceries') li.click(); })", serde_json::json!([]));
+    click_note(&app, "Groceries");
     app.wait_until(Duration::from_secs(5), "the note to open", || app.value("#title") == "Groceries");
     assert_eq!(app.editor_text(), "# Shopping\n- milk\n- eggs \u{e9}");
     app.screenshot("after-restart");
@@ -191,8 +196,8 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
     a.wait_until(Duration::from_secs(10), "A to get B's offline note", || a.list_titles().iter().any(|t| t == "B offline"));
 
     // Both edit the same note at once.
-    a.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Shared plan') li.click(); })", serde_json::json!([]));
-    b.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Shared plan') li.click(); })", serde_json::json!([]));
+    click_note(&a, "Shared plan");
+    click_note(&b, "Shared plan");
     a.wait_until(Duration::from_secs(5), "A's editor", || a.editor_text() == "line one\n");
     b.wait_until(Duration::from_secs(5), "B's editor", || b.editor_text() == "line one\n");
     a.type_into("#editor .cm-content", &format!("{DOWN}{END}from A"));
@@ -315,7 +320,7 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     assert_eq!(listed(&db)[0]["local"], false, "not downloaded before a note shows it");
     let b = App::start("paste-b", &db.dir, &[]);
     b.wait_until(Duration::from_secs(10), "the note on B", || b.list_titles().iter().any(|t| t == "Photo note"));
-    b.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Photo note') li.click(); })", serde_json::json!([]));
+    click_note(&b, "Photo note");
     b.wait_until(Duration::from_secs(5), "the note open on B", || b.editor_text().contains("asset:///"));
     b.click("#toggle-preview");
     let took = b.wait_until(Duration::from_secs(20), "the image in B's preview", || {

@@ -7,7 +7,7 @@ import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language"
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 import { Annotation, ChangeSet, EditorState, Transaction } from "@codemirror/state";
 import { drawSelection, EditorView, highlightActiveLine, keymap, placeholder } from "@codemirror/view";
-import { AppError, attachFile, editNote, type Note } from "./ipc";
+import { AppError, attachFile, editNote, type Attached, type Note } from "./ipc";
 import type { AssetViews } from "./attachments";
 import { FieldSync, changesBetween, textOf } from "./merge";
 import { renderMarkdown } from "./markdown";
@@ -27,6 +27,8 @@ export interface EditorCallbacks {
   vanished(id: string): void;
   /** Something to tell the user about attaching a file. */
   notice(message: string): void;
+  /** Attaching a file failed (nothing was inserted). */
+  attachFailed(message: string): void;
 }
 
 export class NoteEditor {
@@ -145,26 +147,29 @@ export class NoteEditor {
     const files = Array.from(list ?? []);
     if (files.length === 0 || !this.id) return false;
     e.preventDefault();
-    void this.attachAll(files, at);
+    void this.attachAll(files, (f) => f.name || "pasted file", attachFile, at);
     return true;
   }
 
-  private async attachAll(files: File[], at?: number): Promise<void> {
-    for (const f of files) {
-      this.cb.notice(`Attaching ${f.name || "pasted file"}…`);
+  /** Stores each item as an attachment (`store`) and inserts its link at `at` (default: the
+   * cursor), one after another, telling the user how it goes. */
+  async attachAll<T>(items: T[], nameOf: (item: T) => string, store: (item: T) => Promise<Attached>, at?: number): Promise<void> {
+    for (const item of items) {
+      const name = nameOf(item);
+      this.cb.notice(`Attaching ${name}…`);
       try {
-        const a = await attachFile(f);
+        const a = await store(item);
         at = this.insertAttachment(a.markdown, at);
-        this.cb.notice(`Attached ${f.name || "pasted file"}.`);
+        this.cb.notice(`Attached ${name}.`);
       } catch (err) {
-        this.cb.notice(err instanceof Error ? err.message : String(err));
+        this.cb.attachFailed(err instanceof Error ? err.message : String(err));
       }
     }
   }
 
   /** Inserts an attachment's markdown on its own line at `at` (default: the cursor); returns
    * the position after it. It is saved like typing. */
-  insertAttachment(markdown: string, at?: number): number {
+  private insertAttachment(markdown: string, at?: number): number {
     const state = this.view.state;
     const pos = Math.min(at ?? state.selection.main.head, state.doc.length);
     const line = state.doc.lineAt(pos);

@@ -38,6 +38,7 @@ const editor = new NoteEditor($("editor"), $<HTMLInputElement>("title"), $("prev
     toast("This note was deleted on another device.");
   },
   notice: (m) => toast(m),
+  attachFailed: showError,
 }, assetViews);
 
 let shownOnce = false;
@@ -152,18 +153,7 @@ void onFileDrop(async (paths, x, y) => {
     showError("Open a note first, then drop files on it to attach them.");
     return;
   }
-  let at = editor.posAt(x, y);
-  for (const p of paths) {
-    const name = p.split(/[\\/]/).pop() ?? p;
-    toast(`Attaching ${name}…`);
-    try {
-      const a = await attachPath(p);
-      at = editor.insertAttachment(a.markdown, at);
-      toast(`Attached ${name}.`);
-    } catch (e) {
-      showError(e instanceof Error ? e.message : String(e));
-    }
-  }
+  await editor.attachAll(paths, (p) => p.split(/[\\/]/).pop() ?? p, attachPath, editor.posAt(x, y));
 });
 
 async function start(): Promise<void> {

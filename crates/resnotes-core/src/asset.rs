@@ -12,6 +12,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::chunks::{for_each_chunk, CHUNK};
 use crate::crypto::WorkspaceKey;
 
 /// Magic bytes of an asset header.
@@ -24,8 +25,6 @@ const SIGNED_LEN: usize = 94;
 pub const HEADER_LEN: usize = SIGNED_LEN + 32;
 /// HKDF `info` of the asset MAC key (distinct from the entry MAC key).
 const MAC_INFO: &[u8] = b"resilient-notes/v1/asset-mac";
-/// Copy buffer size for streaming.
-const CHUNK: usize = 64 * 1024;
 
 /// Characters left as they are in URL parts: RFC 3986 "unreserved".
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -179,22 +178,6 @@ pub fn find_refs(text: &str) -> Vec<AssetRef> {
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// Feeds everything `r` yields to `f` in chunks of 64 KiB; returns the byte count.
-fn for_each_chunk(mut r: impl Read, mut f: impl FnMut(&[u8], u64) -> io::Result<()>) -> io::Result<u64> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut done = 0u64;
-    loop {
-        let k = match r.read(&mut buf) {
-            Ok(0) => return Ok(done),
-            Ok(k) => k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        done += k as u64;
-        f(&buf[..k], done)?;
-    }
 }
 
 /// SHA-256 and length of everything `r` yields, read in chunks.
@@ -352,22 +335,26 @@ fn copy_exact(r: impl Read, w: &mut impl Write, size: u64) -> io::Result<()> {
 /// everything before returning Ok: decryption (age authenticates every 64 KiB chunk and the end),
 /// the header's MAC, that it is the asset `want` names (workspace, client, index, size, hash),
 /// and the content's SHA-256. On any error `out` holds unverified bytes and must be discarded.
-pub fn open(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, input: impl Read, out: impl Write, progress: &mut dyn FnMut(u64)) -> Result<(), AssetFailure> {
+pub fn open(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, input: impl Read, out: impl Write) -> Result<(), AssetFailure> {
+    open_plain(key, workspace, want, plaintext(key, input)?, out)
+}
+
+/// The plaintext of a sealed asset file: age's streaming decryptor, or the file itself in a
+/// plaintext workspace.
+fn plaintext<'a, R: Read + 'a>(key: &WorkspaceKey, input: R) -> Result<Box<dyn Read + 'a>, AssetFailure> {
     match key {
         WorkspaceKey::Age { identity, .. } => {
             let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
-            let reader = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| classify(&e))?;
-            open_plain(key, workspace, want, reader, out, progress)
+            Ok(Box::new(dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| classify(&e))?))
         }
-        WorkspaceKey::Plaintext => open_plain(key, workspace, want, input, out, progress),
+        WorkspaceKey::Plaintext => Ok(Box::new(input)),
     }
 }
 
 fn classify(e: &age::DecryptError) -> AssetFailure {
     match e {
-        age::DecryptError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => AssetFailure::Incomplete,
-        age::DecryptError::Io(_) => AssetFailure::Incomplete,
-        age::DecryptError::InvalidHeader => AssetFailure::Incomplete,
+        // A cut-off or damaged stream, or a header cut short: the file may still be arriving.
+        age::DecryptError::Io(_) | age::DecryptError::InvalidHeader => AssetFailure::Incomplete,
         other => AssetFailure::Undecryptable(other.to_string()),
     }
 }
@@ -386,7 +373,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, AssetFailure> {
     Ok(n)
 }
 
-fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl Read, mut out: impl Write, progress: &mut dyn FnMut(u64)) -> Result<(), AssetFailure> {
+fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl Read, mut out: impl Write) -> Result<(), AssetFailure> {
     let mut head = [0u8; HEADER_LEN];
     if read_full(&mut r, &mut head)? < HEADER_LEN {
         return Err(AssetFailure::Incomplete);
@@ -413,7 +400,6 @@ fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl
         hasher.update(&buf[..k]);
         out.write_all(&buf[..k]).map_err(|e| AssetFailure::Output(e.to_string()))?;
         done += k as u64;
-        progress(done);
     }
     if read_full(&mut r, &mut buf[..1])? != 0 {
         return Err(AssetFailure::Invalid("it has bytes after its content".into()));
@@ -428,15 +414,7 @@ fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl
 /// Reads just the header of a sealed asset file (to rebuild the local asset table).
 pub fn read_header(key: &WorkspaceKey, workspace: &Uuid, input: impl Read) -> Result<AssetHeader, AssetFailure> {
     let mut head = [0u8; HEADER_LEN];
-    let n = match key {
-        WorkspaceKey::Age { identity, .. } => {
-            let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
-            let mut reader = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| classify(&e))?;
-            read_full(&mut reader, &mut head)?
-        }
-        WorkspaceKey::Plaintext => read_full(&mut { input }, &mut head)?,
-    };
-    if n < HEADER_LEN {
+    if read_full(&mut plaintext(key, input)?, &mut head)? < HEADER_LEN {
         return Err(AssetFailure::Incomplete);
     }
     AssetHeader::decode(&head, key, workspace)
@@ -559,19 +537,19 @@ mod tests {
         let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let (r, file) = sealed(&key, &ws, &content);
         let mut out = Vec::new();
-        open(&key, &ws, &r, &file[..], &mut out, &mut |_| ()).unwrap();
+        open(&key, &ws, &r, &file[..], &mut out).unwrap();
         assert_eq!(out, content);
         for cut in [0, 10, 100, 200, file.len() / 2, file.len() - 1] {
-            assert_eq!(open(&key, &ws, &r, &file[..cut], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Incomplete), "cut at {cut}");
+            assert_eq!(open(&key, &ws, &r, &file[..cut], &mut Vec::new()), Err(AssetFailure::Incomplete), "cut at {cut}");
         }
         let mut wrong = r.clone();
         wrong.hash[0] ^= 1;
-        assert!(matches!(open(&key, &ws, &wrong, &file[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(open(&key, &ws, &wrong, &file[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
         let mut moved = r.clone();
         moved.id.index = 5;
-        assert!(matches!(open(&key, &ws, &moved, &file[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(open(&key, &ws, &moved, &file[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
         let other = WorkspaceKey::generate(&ws);
-        assert!(matches!(open(&other, &ws, &r, &file[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Undecryptable(_))));
+        assert!(matches!(open(&other, &ws, &r, &file[..], &mut Vec::new()), Err(AssetFailure::Undecryptable(_))));
         assert_eq!(read_header(&key, &ws, &file[..]).unwrap().size, content.len() as u64);
     }
 
@@ -582,13 +560,13 @@ mod tests {
         assert_eq!(&file[..4], MAGIC);
         assert_eq!(&file[HEADER_LEN..], b"abc");
         let mut out = Vec::new();
-        open(&WorkspaceKey::Plaintext, &ws, &r, &file[..], &mut out, &mut |_| ()).unwrap();
+        open(&WorkspaceKey::Plaintext, &ws, &r, &file[..], &mut out).unwrap();
         assert_eq!(out, b"abc");
         let mut forged = file.clone();
         forged[HEADER_LEN] = b'x';
-        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &forged[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &forged[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
         let mut longer = file.clone();
         longer.push(0);
-        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &longer[..], &mut Vec::new(), &mut |_| ()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &longer[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
     }
 }

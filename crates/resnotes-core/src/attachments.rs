@@ -125,6 +125,13 @@ impl Temp {
     fn path(&self) -> &Path {
         self.0.as_deref().expect("not kept yet")
     }
+    /// Creates the file and lets `f` write it through a buffer; `what` names it in errors.
+    fn write_with(&self, what: &str, f: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+        let mut w = BufWriter::new(File::create(self.path()).map_err(io_err(format!("cannot write {what}")))?);
+        f(&mut w)?;
+        w.into_inner().map_err(|e| io_err(format!("cannot write {what}"))(e.into_error()))?;
+        Ok(())
+    }
     /// Moves the file to `dest` (fsynced first) and stops removing it.
     fn keep_as(mut self, dest: &Path) -> Result<()> {
         let p = self.0.take().expect("not kept yet");
@@ -169,13 +176,17 @@ impl Workspace {
         self.assets_dir().join(id.client.hyphenated().to_string()).join(format!("{}{}", id.index, self.key.extension()))
     }
 
-    /// The asset's path on a target (FORMAT.md §10).
-    fn asset_remote_path(&self, id: &AssetId) -> Result<String> {
-        let max = match store::meta(&self.conn, "manifest")? {
+    /// `maxEntriesPerFolder` of this workspace's targets (from its `index.json`).
+    fn remote_per_folder(&self) -> Result<u64> {
+        Ok(match store::meta(&self.conn, "manifest")? {
             Some(text) => crate::manifest::Manifest::parse(text.as_bytes(), "this device")?.max_entries_per_folder,
             None => path::MAX_ENTRIES_PER_FOLDER,
-        };
-        Ok(path::entry_path(&id.client, Kind::Assets, id.index, max, self.key.extension()))
+        })
+    }
+
+    /// The asset's path on a target (FORMAT.md §10).
+    fn asset_remote_path(&self, id: &AssetId, per_folder: u64) -> String {
+        path::entry_path(&id.client, Kind::Assets, id.index, per_folder, self.key.extension())
     }
 
     /// The largest attachment this device accepts.
@@ -265,16 +276,11 @@ impl Workspace {
         let dest = self.asset_file(&id);
         let dir = dest.parent().expect("asset files have a folder").to_path_buf();
         let tmp = Temp::new(&dir)?;
-        {
-            let out = File::create(tmp.path()).map_err(io_err("cannot write the attachment"))?;
-            let mut reader = Hashing { inner: open_src()?, hash: Sha256::new() };
-            let mut w = BufWriter::new(out);
-            asset::seal(&self.key, &header, &mut reader, &mut w).map_err(io_err(format!("cannot attach {what}")))?;
-            w.into_inner().map_err(|e| io_err("cannot write the attachment")(e.into_error()))?;
-            let sealed: [u8; 32] = reader.hash.finalize().into();
-            if sealed != hash {
-                return Err(Error::Invalid(format!("{what} changed while it was being attached; try again")));
-            }
+        let mut reader = Hashing { inner: open_src()?, hash: Sha256::new() };
+        tmp.write_with("the attachment", |w| asset::seal(&self.key, &header, &mut reader, w).map_err(io_err(format!("cannot attach {what}"))))?;
+        let sealed: [u8; 32] = reader.hash.finalize().into();
+        if sealed != hash {
+            return Err(Error::Invalid(format!("{what} changed while it was being attached; try again")));
         }
         tmp.keep_as(&dest)?;
         self.conn.execute("UPDATE assets SET complete = 1 WHERE client_id = ?1 AND idx = ?2", params![self.client.to_string(), index as i64])?;
@@ -310,9 +316,7 @@ impl Workspace {
         };
         let r = self.add_asset(src, &name, None)?;
         let body = self.note(&id.to_string())?.body;
-        let sep = if body.is_empty() {
-            ""
-        } else if body.ends_with("\n\n") {
+        let sep = if body.is_empty() || body.ends_with("\n\n") {
             ""
         } else if body.ends_with('\n') {
             "\n"
@@ -356,16 +360,8 @@ impl Workspace {
     pub fn assets(&self) -> Result<Vec<AssetInfo>> {
         self.scan_refs()?;
         let targets = self.targets()?;
-        let mut refs: Vec<AssetRef> = Vec::new();
+        let mut refs = self.asset_rows()?;
         {
-            let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1 ORDER BY added_at, client_id, idx")?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?)))?;
-            for row in rows {
-                let (c, i, h, size, name, mime) = row?;
-                if let (Ok(client), Ok(hash)) = (Uuid::parse_str(&c), <[u8; 32]>::try_from(h)) {
-                    refs.push(AssetRef { id: AssetId { client, index: i as u64 }, name, size: size as u64, mime, hash });
-                }
-            }
             let mut st = self.conn.prepare("SELECT DISTINCT url FROM note_assets ORDER BY client_id, idx")?;
             let urls: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             for u in urls {
@@ -376,6 +372,7 @@ impl Workspace {
                 }
             }
         }
+        let present: Vec<BTreeSet<AssetId>> = targets.iter().map(|t| self.present_on(&t.id)).collect::<Result<_>>()?;
         let mut out = Vec::new();
         for r in refs {
             let local = self.has_asset(&r.id)?;
@@ -385,12 +382,8 @@ impl Workspace {
                 |row| row.get(0),
             )?;
             let mut states = Vec::new();
-            for t in &targets {
-                let there: bool = self.conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM asset_present WHERE target_id = ?1 AND client_id = ?2 AND idx = ?3)",
-                    params![t.id, r.id.client.to_string(), r.id.index as i64],
-                    |row| row.get(0),
-                )?;
+            for (t, on_target) in targets.iter().zip(&present) {
+                let there = on_target.contains(&r.id);
                 let state = if there { "synced" } else if local { "pending" } else { "unknown" };
                 states.push(AssetTarget { target: t.id.clone(), state: state.into() });
             }
@@ -404,7 +397,7 @@ impl Workspace {
     fn open_local(&self, r: &AssetRef, out: impl Write) -> Result<()> {
         let file = self.asset_file(&r.id);
         let input = File::open(&file).map_err(io_err(format!("cannot read the attachment {}", r.name)))?;
-        match asset::open(&self.key, &self.workspace, r, BufReader::new(input), out, &mut |_| ()) {
+        match asset::open(&self.key, &self.workspace, r, BufReader::new(input), out) {
             Ok(()) => Ok(()),
             Err(AssetFailure::Output(m)) => Err(Error::Invalid(format!("cannot write {}: {m}", r.name))),
             Err(AssetFailure::Invalid(m)) if self.has_valid_other_hash(r)? => Err(Error::AssetUnavailable { name: r.name.clone(), reason: m }),
@@ -429,12 +422,7 @@ impl Workspace {
         self.fetch_asset(r, on_event)?;
         let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let tmp = Temp::new(dir)?;
-        {
-            let out = File::create(tmp.path()).map_err(io_err(format!("cannot write {}", dest.display())))?;
-            let mut w = BufWriter::new(out);
-            self.open_local(r, &mut w)?;
-            w.into_inner().map_err(|e| io_err(format!("cannot write {}", dest.display()))(e.into_error()))?;
-        }
+        tmp.write_with(&dest.display().to_string(), |w| self.open_local(r, w))?;
         tmp.keep_as(dest)
     }
 
@@ -476,6 +464,7 @@ impl Workspace {
         if targets.is_empty() {
             return Err(Error::AssetUnavailable { name: r.name.clone(), reason: "this device does not have it and syncs with no folder or server".into() });
         }
+        let remote = self.asset_remote_path(&r.id, self.remote_per_folder()?);
         let mut reasons = Vec::new();
         for t in &targets {
             let tr = match self.transport_for(t) {
@@ -485,7 +474,7 @@ impl Workspace {
                     continue;
                 }
             };
-            match self.download_asset(t, tr.as_ref(), r, on_event) {
+            match self.download_asset(t, tr.as_ref(), r, &remote, on_event) {
                 Ok(true) => return Ok(()),
                 Ok(false) => reasons.push(format!("{} does not have it yet", t.location)),
                 Err(e) => reasons.push(e.to_string()),
@@ -495,8 +484,7 @@ impl Workspace {
     }
 
     /// Downloads and verifies one asset from a target; false when the target lacks it.
-    fn download_asset(&self, t: &Target, tr: &dyn Transport, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<bool> {
-        let remote = self.asset_remote_path(&r.id)?;
+    fn download_asset(&self, t: &Target, tr: &dyn Transport, r: &AssetRef, remote: &str, on_event: &mut dyn FnMut(SyncEvent)) -> Result<bool> {
         let dest = self.asset_file(&r.id);
         let tmp = Temp::new(dest.parent().expect("asset files have a folder"))?;
         let name = r.name.clone();
@@ -504,11 +492,11 @@ impl Workspace {
             ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: r.id.to_string(), name: name.clone(), direction: Direction::Download, done, total: r.size })
         };
         progress(0, on_event);
-        if !tr.download(&remote, tmp.path(), asset::sealed_len_limit(r.size), &mut |n| progress(n.min(r.size), on_event))? {
+        if !tr.download(remote, tmp.path(), asset::sealed_len_limit(r.size), &mut |n| progress(n.min(r.size), on_event))? {
             return Ok(false);
         }
         let input = File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
-        if let Err(e) = asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink(), &mut |_| ()) {
+        if let Err(e) = asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink()) {
             return Err(Error::AssetUnavailable { name: r.name.clone(), reason: format!("the copy on {} was refused: {e}", t.location) });
         }
         tmp.keep_as(&dest)?;
@@ -522,22 +510,53 @@ impl Workspace {
         Ok(true)
     }
 
+    /// The assets known to be on a target.
+    fn present_on(&self, target: &str) -> Result<BTreeSet<AssetId>> {
+        self.asset_ids("SELECT client_id, idx FROM asset_present WHERE target_id = ?1", [target])
+    }
+
     fn mark_present(&self, target: &str, id: &AssetId) -> Result<()> {
         self.conn.execute("INSERT OR IGNORE INTO asset_present (target_id, client_id, idx) VALUES (?1, ?2, ?3)", params![target, id.client.to_string(), id.index as i64])?;
         Ok(())
     }
 
-    fn local_asset_refs(&self) -> Result<Vec<AssetRef>> {
-        let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1")?;
+    /// Every complete asset row, oldest first.
+    fn asset_rows(&self) -> Result<Vec<AssetRef>> {
+        let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1 ORDER BY added_at, client_id, idx")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (c, i, h, size, name, mime) = row?;
             if let (Ok(client), Ok(hash)) = (Uuid::parse_str(&c), <[u8; 32]>::try_from(h)) {
-                let r = AssetRef { id: AssetId { client, index: i as u64 }, name, size: size as u64, mime, hash };
-                if self.asset_file(&r.id).exists() {
-                    out.push(r);
-                }
+                out.push(AssetRef { id: AssetId { client, index: i as u64 }, name, size: size as u64, mime, hash });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The assets this device holds: complete rows whose sealed file is there.
+    fn local_asset_refs(&self) -> Result<Vec<AssetRef>> {
+        Ok(self.asset_rows()?.into_iter().filter(|r| self.asset_file(&r.id).exists()).collect())
+    }
+
+    /// The first link to `id` found in a note, if any (its name, type, size and hash).
+    fn linked_ref(&self, id: &AssetId) -> Result<Option<AssetRef>> {
+        let url: Option<String> = self
+            .conn
+            .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![id.client.to_string(), id.index as i64], |r| r.get(0))
+            .optional()?;
+        Ok(url.and_then(|u| AssetRef::parse(&u).ok()))
+    }
+
+    /// The asset ids a query selects (its `client_id` and `idx` columns).
+    fn asset_ids(&self, sql: &str, params: impl rusqlite::Params) -> Result<BTreeSet<AssetId>> {
+        let mut st = self.conn.prepare(sql)?;
+        let rows = st.query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = BTreeSet::new();
+        for row in rows {
+            let (c, i) = row?;
+            if let Ok(client) = Uuid::parse_str(&c) {
+                out.insert(AssetId { client, index: i as u64 });
             }
         }
         Ok(out)
@@ -573,21 +592,10 @@ impl Workspace {
     fn sync_assets_with(&self, t: &Target, tr: &dyn Transport, stop: &dyn Fn() -> bool, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
         let local_refs = self.local_asset_refs()?;
         let local: BTreeSet<AssetId> = local_refs.iter().map(|r| r.id).collect();
-        let ids = |sql: &str| -> Result<BTreeSet<AssetId>> {
-            let mut st = self.conn.prepare(sql)?;
-            let rows = st.query_map([&t.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            let mut out = BTreeSet::new();
-            for row in rows {
-                let (c, i) = row?;
-                if let Ok(client) = Uuid::parse_str(&c) {
-                    out.insert(AssetId { client, index: i as u64 });
-                }
-            }
-            Ok(out)
-        };
-        let present = ids("SELECT client_id, idx FROM asset_present WHERE target_id = ?1")?;
+        let present = self.present_on(&t.id)?;
         let max = self.max_attachment_bytes()?;
-        let referenced = ids("SELECT DISTINCT a.client_id, a.idx FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE n.deleted = 0 AND ?1 IS NOT NULL")?;
+        let referenced = self.asset_ids("SELECT DISTINCT a.client_id, a.idx FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE n.deleted = 0", [])?;
+        let per_folder = self.remote_per_folder()?;
         for op in plan(&local, &referenced, &present, t.keep_attachments) {
             if stop() {
                 break;
@@ -595,7 +603,7 @@ impl Workspace {
             match op {
                 AssetOp::Push(id) => {
                     let r = local_refs.iter().find(|r| r.id == id).expect("planned from local");
-                    let remote = self.asset_remote_path(&id)?;
+                    let remote = self.asset_remote_path(&id, per_folder);
                     let progress = |done: u64, ev: &mut dyn FnMut(SyncEvent)| {
                         ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: id.to_string(), name: r.name.clone(), direction: Direction::Upload, done: done.min(r.size), total: r.size })
                     };
@@ -618,16 +626,12 @@ impl Workspace {
                     if self.has_asset(&id)? {
                         continue;
                     }
-                    let url: Option<String> = self
-                        .conn
-                        .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![id.client.to_string(), id.index as i64], |r| r.get(0))
-                        .optional()?;
-                    let Some(r) = url.and_then(|u| AssetRef::parse(&u).ok()) else { continue };
+                    let Some(r) = self.linked_ref(&id)? else { continue };
                     // Larger than this device accepts: only fetched when the user asks for it.
                     if r.size > max {
                         continue;
                     }
-                    match self.download_asset(t, tr, &r, on_event) {
+                    match self.download_asset(t, tr, &r, &self.asset_remote_path(&id, per_folder), on_event) {
                         Ok(true) => rep.pulled += 1,
                         // Not uploaded yet by its device: asked again next cycle.
                         Ok(false) => {}
@@ -662,11 +666,7 @@ impl Workspace {
                 if h.id != (AssetId { client, index }) {
                     continue;
                 }
-                let url: Option<String> = self
-                    .conn
-                    .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![client.to_string(), index as i64], |r| r.get(0))
-                    .optional()?;
-                let (name, mime) = url.and_then(|u| AssetRef::parse(&u).ok()).map(|r| (r.name, r.mime)).unwrap_or_else(|| (format!("attachment-{index}"), "application/octet-stream".into()));
+                let (name, mime) = self.linked_ref(&h.id)?.map(|r| (r.name, r.mime)).unwrap_or_else(|| (format!("attachment-{index}"), "application/octet-stream".into()));
                 self.conn.execute(
                     "INSERT OR REPLACE INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
                     params![client.to_string(), index as i64, &h.hash[..], h.size as i64, name, mime, h.timestamp],

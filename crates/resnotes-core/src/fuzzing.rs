@@ -63,11 +63,11 @@ pub fn asset_file(identity: &str, data: &[u8]) {
     let want = crate::asset::AssetRef::parse(&url).expect("constant");
     if let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) {
         if let Ok(key) = WorkspaceKey::parse(secret, &workspace) {
-            let _ = crate::asset::open(&key, &workspace, &want, data, std::io::sink(), &mut |_| ());
+            let _ = crate::asset::open(&key, &workspace, &want, data, std::io::sink());
             let _ = crate::asset::read_header(&key, &workspace, data);
         }
     }
-    let _ = crate::asset::open(&WorkspaceKey::Plaintext, &workspace, &want, data, std::io::sink(), &mut |_| ());
+    let _ = crate::asset::open(&WorkspaceKey::Plaintext, &workspace, &want, data, std::io::sink());
     let text = String::from_utf8_lossy(data);
     for r in crate::asset::find_refs(&text) {
         let _ = crate::asset::AssetRef::parse(&r.to_url()).expect("a formatted URL parses");

@@ -7,6 +7,7 @@
 
 pub mod asset;
 pub mod attachments;
+mod chunks;
 pub mod credentials;
 pub mod crypto;
 pub mod entry;

@@ -55,7 +55,7 @@ fn asset_files_open_to_their_content() {
         assert_eq!(r.to_url(), want["url"].as_str().unwrap(), "{file}: URL formatting");
         let bytes = fs::read(dir().join(file)).unwrap();
         let mut out = Vec::new();
-        asset::open(&k, &ws(), &r, &bytes[..], &mut out, &mut |_| ()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        asset::open(&k, &ws(), &r, &bytes[..], &mut out).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(hex(&out), want["contentHex"].as_str().unwrap(), "{file}: content");
         let h = asset::read_header(&k, &ws(), &bytes[..]).unwrap();
         assert_eq!(h.id.index, want["index"].as_u64().unwrap());
@@ -96,7 +96,7 @@ fn rejected_assets_are_refused_for_the_stated_reason() {
         let bytes = fs::read(dir().join("reject").join(file)).unwrap();
         let r = AssetRef::parse(case["url"].as_str().unwrap()).unwrap();
         let mut out = Vec::new();
-        let err = asset::open(&k, &ws(), &r, &bytes[..], &mut out, &mut |_| ()).expect_err(file);
+        let err = asset::open(&k, &ws(), &r, &bytes[..], &mut out).expect_err(file);
         let kind = match &err {
             AssetFailure::Incomplete => "incomplete",
             AssetFailure::Undecryptable(_) => "undecryptable",

@@ -79,7 +79,7 @@ fn mutated_assets_are_rejected_without_panics() {
     let mut ws = Workspace::init(tmp.path(), false, system_clock()).unwrap();
     let r = ws.add_asset(&src, "photo.jpg", None).unwrap();
     let file = std::fs::read(tmp.path().join("assets").join(r.id.client.to_string()).join("0.age")).unwrap();
-    let open = |bytes: &[u8]| asset::open(ws.key(), &ws.workspace_id(), &r, bytes, std::io::sink(), &mut |_| ());
+    let open = |bytes: &[u8]| asset::open(ws.key(), &ws.workspace_id(), &r, bytes, std::io::sink());
     open(&file).expect("the original opens");
     let n: usize = std::env::var("RESNOTES_HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).map(|n: usize| n / 5).unwrap_or(2_000);
     let mut rng = fastrand::Rng::with_seed(11);

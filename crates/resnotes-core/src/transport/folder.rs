@@ -1,10 +1,11 @@
 //! A shared folder (Dropbox, iCloud, Syncthing, a network share, a USB stick) as a target.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::{Transport, TransportError, Written};
+use crate::chunks::copy_with_progress;
 
 /// Temp files older than this are left over from a crashed writer and are removed.
 const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
@@ -70,15 +71,16 @@ impl Folder {
         TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
     }
 
-    /// Writes `bytes` to a hidden temp file beside `dest` (fsynced unless `defer_sync`, in which
-    /// case the caller flushes the whole batch at once); returns the temp path.
-    fn stage(&self, path: &str, dest: &Path, bytes: &[u8], defer_sync: bool) -> Result<PathBuf, TransportError> {
+    /// Writes what `src` yields to a hidden temp file beside `dest` (fsynced unless
+    /// `defer_sync`, in which case the caller flushes the whole batch at once); returns the
+    /// temp path.
+    fn stage(&self, path: &str, dest: &Path, src: impl std::io::Read, defer_sync: bool, progress: &mut dyn FnMut(u64)) -> Result<PathBuf, TransportError> {
         let dir = dest.parent().expect("entry paths have a parent");
         fs::create_dir_all(dir).map_err(|e| self.fail("create folder for", path, e))?;
         let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
         let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| self.fail("write", path, e))?;
-        let res = f.write_all(bytes).and_then(|_| if defer_sync { Ok(()) } else { f.sync_all() });
+        let res = copy_with_progress(src, &mut f, progress).and_then(|_| if defer_sync { Ok(()) } else { f.sync_all() });
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
             return Err(self.fail("write", path, e));
@@ -86,31 +88,34 @@ impl Folder {
         Ok(tmp)
     }
 
-    /// Moves a staged file into place unless `dest` exists; compares bytes when it does.
-    fn publish(&self, path: &str, tmp: &Path, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
-        if dest.exists() {
+    /// Moves a staged file to `dest` unless a file is there: `Ok(false)` when one is (the staged
+    /// file is removed and the caller compares). `hard_link` fails if `dest` appeared meanwhile,
+    /// so another writer's file is never replaced; file systems without hard links (FAT, some
+    /// network shares) fall back to rename.
+    fn place_new(&self, path: &str, tmp: &Path, dest: &Path) -> Result<bool, TransportError> {
+        let placed = if dest.exists() {
+            Err(ErrorKind::AlreadyExists.into())
+        } else {
+            fs::hard_link(tmp, dest).or_else(|e| if e.kind() == ErrorKind::AlreadyExists { Err(e) } else { fs::rename(tmp, dest) })
+        };
+        let _ = fs::remove_file(tmp);
+        match placed {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(self.fail("rename", path, e)),
+        }
+    }
+
+    /// Replaces a cut-off copy at `dest` with a staged file, whole.
+    fn replace(&self, path: &str, tmp: &Path, dest: &Path) -> Result<Written, TransportError> {
+        fs::rename(tmp, dest).map_err(|e| {
             let _ = fs::remove_file(tmp);
-            return self.compare_existing(path, dest, bytes);
+            self.fail("rename", path, e)
+        })?;
+        if let Some(d) = dest.parent() {
+            sync_dir(d);
         }
-        // hard_link fails if dest appeared meanwhile, so we never replace another writer's file;
-        // file systems without hard links (FAT, some network shares) fall back to rename.
-        match fs::hard_link(tmp, dest) {
-            Ok(()) => {
-                let _ = fs::remove_file(tmp);
-                Ok(Written::Created)
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let _ = fs::remove_file(tmp);
-                self.compare_existing(path, dest, bytes)
-            }
-            Err(_) => match fs::rename(tmp, dest) {
-                Ok(()) => Ok(Written::Created),
-                Err(e) => {
-                    let _ = fs::remove_file(tmp);
-                    Err(self.fail("rename", path, e))
-                }
-            },
-        }
+        Ok(Written::Created)
     }
 
     fn compare_existing(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
@@ -118,15 +123,8 @@ impl Folder {
             Ok(existing) if existing == bytes => Ok(Written::AlreadyPresent),
             // A copy cut short (by a sync tool or a crash of a non-atomic writer): replace it whole.
             Ok(existing) if existing.len() < bytes.len() && bytes.starts_with(&existing) => {
-                let tmp = self.stage(path, dest, bytes, false)?;
-                fs::rename(&tmp, dest).map_err(|e| {
-                    let _ = fs::remove_file(&tmp);
-                    self.fail("rename", path, e)
-                })?;
-                if let Some(d) = dest.parent() {
-                    sync_dir(d);
-                }
-                Ok(Written::Created)
+                let tmp = self.stage(path, dest, bytes, false, &mut |_| ())?;
+                self.replace(path, &tmp, dest)
             }
             Ok(_) => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
             Err(e) => Err(self.fail("read", path, e)),
@@ -227,7 +225,7 @@ impl Transport for Folder {
                 if dest.exists() {
                     return Ok((None, dest));
                 }
-                self.stage(path, &dest, bytes, defer).map(|t| (Some(t), dest))
+                self.stage(path, &dest, &bytes[..], defer, &mut |_| ()).map(|t| (Some(t), dest))
             })
             .collect();
         if defer && !sync_file_system(&self.root) {
@@ -249,7 +247,11 @@ impl Transport for Folder {
                 match tmp {
                     None => self.compare_existing(path, &dest, bytes),
                     Some(tmp) => {
-                        let r = self.publish(path, &tmp, &dest, bytes);
+                        let r = match self.place_new(path, &tmp, &dest) {
+                            Ok(true) => Ok(Written::Created),
+                            Ok(false) => self.compare_existing(path, &dest, bytes),
+                            Err(e) => Err(e),
+                        };
                         if let Some(d) = dest.parent() {
                             dirs.insert(d.to_path_buf());
                         }
@@ -297,59 +299,21 @@ impl Transport for Folder {
             Err(e) if e.kind() == ErrorKind::NotFound => false,
             Err(e) => return Err(self.fail("stat", path, e)),
         };
-        let dir = dest.parent().expect("asset paths have a parent");
-        fs::create_dir_all(dir).map_err(|e| self.fail("create folder for", path, e))?;
-        sweep_orphans(dir, ORPHAN_AGE);
-        let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("asset");
-        let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let staged = (|| -> std::io::Result<()> {
-            let input = File::open(src)?;
-            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            copy_with_progress(input, &mut f, progress)?;
-            f.sync_all()
-        })();
-        if let Err(e) = staged {
-            let _ = fs::remove_file(&tmp);
-            return Err(self.fail("write", path, e));
-        }
-        let moved = if replace {
+        sweep_orphans(dest.parent().expect("asset paths have a parent"), ORPHAN_AGE);
+        let input = File::open(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
+        let tmp = self.stage(path, &dest, input, false, progress)?;
+        if replace {
             // A cut-off copy of this asset: replace it whole.
-            fs::rename(&tmp, &dest)
-        } else {
-            match fs::hard_link(&tmp, &dest) {
-                Ok(()) => fs::remove_file(&tmp),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let _ = fs::remove_file(&tmp);
-                    return self.compare_files(path, src, &dest);
-                }
-                Err(_) => fs::rename(&tmp, &dest),
-            }
-        };
-        if let Err(e) = moved {
-            let _ = fs::remove_file(&tmp);
-            return Err(self.fail("rename", path, e));
+            return self.replace(path, &tmp, &dest);
         }
-        sync_dir(dir);
+        if !self.place_new(path, &tmp, &dest)? {
+            return self.compare_files(path, src, &dest);
+        }
+        sync_dir(dest.parent().expect("asset paths have a parent"));
         Ok(Written::Created)
     }
 }
 
-/// Copies `r` to `w` in 64 KiB chunks, reporting the bytes copied so far.
-fn copy_with_progress(mut r: impl std::io::Read, w: &mut impl Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut done = 0u64;
-    loop {
-        let k = match r.read(&mut buf) {
-            Ok(0) => return Ok(done),
-            Ok(k) => k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        w.write_all(&buf[..k])?;
-        done += k as u64;
-        progress(done);
-    }
-}
 
 impl Folder {
     /// Compares two files of equal length chunk by chunk.
