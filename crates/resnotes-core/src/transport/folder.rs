@@ -4,7 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::{Transport, TransportError, Written};
+use super::{AtPath, Transport, TransportError, Written};
 use crate::chunks::copy_with_progress;
 
 /// Temp files older than this are left over from a crashed writer and are removed.
@@ -292,12 +292,11 @@ impl Transport for Folder {
     fn upload(&self, path: &str, src: &Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
         let dest = self.full(path);
         let len = fs::metadata(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?.len();
-        let replace = match fs::metadata(&dest) {
-            Ok(m) if m.len() == len => return self.compare_files(path, src, &dest),
-            Ok(m) if m.len() < len => true,
-            Ok(_) => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
-            Err(e) if e.kind() == ErrorKind::NotFound => false,
-            Err(e) => return Err(self.fail("stat", path, e)),
+        let replace = match AtPath::of(self.size(path)?, len) {
+            AtPath::SameLength => return self.compare_files(path, src, &dest),
+            AtPath::Longer => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            AtPath::CutOff => true,
+            AtPath::Nothing => false,
         };
         sweep_orphans(dest.parent().expect("asset paths have a parent"), ORPHAN_AGE);
         let input = File::open(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?;

@@ -16,6 +16,31 @@ pub(crate) fn local_failure(t: &(impl Transport + ?Sized), op: &'static str, pat
     TransportError::Failed { location: t.location(), op, path: path.to_string(), reason: format!("on this device: {e}") }
 }
 
+/// What an existing file at an upload's path means, from its length (FORMAT.md §10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AtPath {
+    /// Nothing there: write it.
+    Nothing,
+    /// Same length: the same sealed file (the folder transport compares bytes too).
+    SameLength,
+    /// Shorter: a cut-off copy, replaced whole.
+    CutOff,
+    /// Longer: other bytes, a conflict left alone.
+    Longer,
+}
+
+impl AtPath {
+    /// Classifies the length of the file at the path (`None`: no file) against ours.
+    pub(crate) fn of(existing: Option<u64>, ours: u64) -> Self {
+        match existing {
+            None => AtPath::Nothing,
+            Some(n) if n == ours => AtPath::SameLength,
+            Some(n) if n < ours => AtPath::CutOff,
+            Some(_) => AtPath::Longer,
+        }
+    }
+}
+
 /// A file on the target is longer than the asset it should hold can be.
 pub(crate) fn too_large(t: &(impl Transport + ?Sized), path: &str, limit: u64) -> TransportError {
     TransportError::Failed { location: t.location(), op: "read", path: path.to_string(), reason: format!("the file is larger than the {limit} bytes it can be; it was not downloaded") }

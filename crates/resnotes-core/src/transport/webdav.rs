@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::{Method, StatusCode, Url};
 
-use super::{Transport, TransportError, Written};
+use super::{AtPath, Transport, TransportError, Written};
 
 /// How failed requests are retried.
 #[derive(Clone, Debug)]
@@ -56,15 +56,17 @@ pub struct WebDav {
 /// Time allowed for one attachment upload or download (the default 60 s is for entries).
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
-/// A reader that counts the bytes read through it (upload progress).
+/// The upload body: reads the local file (or fails as opening it did), counting the bytes read
+/// (upload progress).
 struct Counting<R> {
     inner: R,
     sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-impl<R: std::io::Read> std::io::Read for Counting<R> {
+impl std::io::Read for Counting<Result<std::fs::File, std::io::ErrorKind>> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let file = self.inner.as_mut().map_err(|kind| std::io::Error::from(*kind))?;
+        let n = file.read(buf)?;
         self.sent.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
@@ -484,13 +486,15 @@ impl Transport for WebDav {
 
     fn upload(&self, path: &str, src: &std::path::Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
         let len = std::fs::metadata(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?.len();
-        let only_new = match self.size(path)? {
+        let only_new = match AtPath::of(self.size(path)?, len) {
             // Same length at an asset's own path: the same sealed file (readers verify anyway).
-            Some(n) if n == len => return Ok(Written::AlreadyPresent),
-            Some(n) if n < len => false,
-            Some(_) => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
-            None => true,
+            AtPath::SameLength => return Ok(Written::AlreadyPresent),
+            AtPath::Longer => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            AtPath::CutOff => false,
+            AtPath::Nothing => true,
         };
+        // Checked once here so that a file that cannot be read is a local error, not an upload.
+        std::fs::File::open(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
         self.make_parents(path)?;
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let put = || {
@@ -499,10 +503,10 @@ impl Transport for WebDav {
                 path,
                 || {
                     sent.store(0, std::sync::atomic::Ordering::Relaxed);
-                    let body = match std::fs::File::open(src) {
-                        Ok(f) => reqwest::blocking::Body::sized(Counting { inner: f, sent: sent.clone() }, len),
-                        Err(_) => reqwest::blocking::Body::from(Vec::new()),
-                    };
+                    // Reopened for every attempt; should that fail now, the body fails too (the
+                    // request is aborted and retried), never an empty file sent in its place.
+                    let body = std::fs::File::open(src).map_err(|e| e.kind());
+                    let body = reqwest::blocking::Body::sized(Counting { inner: body, sent: sent.clone() }, len);
                     let rb = self.request(Method::PUT, path).timeout(TRANSFER_TIMEOUT).body(body);
                     if only_new {
                         rb.header("If-None-Match", "*")
