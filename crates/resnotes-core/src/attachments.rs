@@ -334,14 +334,22 @@ impl Workspace {
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        for chunk in stale.chunks(200) {
-            let tx = self.conn.unchecked_transaction()?;
+        // Documents are read outside any transaction (WAL readers never block writers); only
+        // the short writes of each chunk take the write lock, so a first scan of a large
+        // workspace never makes an edit in another process wait. A note edited meanwhile keeps
+        // the older rev here and is read again next time.
+        for chunk in stale.chunks(50) {
+            let mut found = Vec::with_capacity(chunk.len());
             for (id, rev) in chunk {
                 let Ok(uuid) = Uuid::parse_str(id) else { continue };
-                let refs = match materialize::load_doc(&tx, &uuid, &self.client)? {
+                let refs = match materialize::load_doc(&self.conn, &uuid, &self.client)? {
                     Some(doc) => asset::find_refs(&note::body(&doc)),
                     None => vec![],
                 };
+                found.push((id, rev, refs));
+            }
+            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            for (id, rev, refs) in found {
                 tx.execute("DELETE FROM note_assets WHERE note_id = ?1", [id])?;
                 for r in refs {
                     tx.execute(
