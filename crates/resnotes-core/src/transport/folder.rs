@@ -1,7 +1,7 @@
 //! A shared folder (Dropbox, iCloud, Syncthing, a network share, a USB stick) as a target.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use super::{AtPath, Transport, TransportError, Written};
@@ -71,16 +71,16 @@ impl Folder {
         TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
     }
 
-    /// Writes what `src` yields to a hidden temp file beside `dest` (fsynced unless
+    /// Creates a hidden temp file beside `dest` and lets `write` fill it (fsynced unless
     /// `defer_sync`, in which case the caller flushes the whole batch at once); returns the
-    /// temp path.
-    fn stage(&self, path: &str, dest: &Path, src: impl std::io::Read, defer_sync: bool, progress: &mut dyn FnMut(u64)) -> Result<PathBuf, TransportError> {
+    /// temp path. Entries are written in one call, attachments streamed.
+    fn stage(&self, path: &str, dest: &Path, defer_sync: bool, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<PathBuf, TransportError> {
         let dir = dest.parent().expect("entry paths have a parent");
         fs::create_dir_all(dir).map_err(|e| self.fail("create folder for", path, e))?;
         let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
         let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| self.fail("write", path, e))?;
-        let res = copy_with_progress(src, &mut f, progress).and_then(|_| if defer_sync { Ok(()) } else { f.sync_all() });
+        let res = write(&mut f).and_then(|_| if defer_sync { Ok(()) } else { f.sync_all() });
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
             return Err(self.fail("write", path, e));
@@ -123,7 +123,7 @@ impl Folder {
             Ok(existing) if existing == bytes => Ok(Written::AlreadyPresent),
             // A copy cut short (by a sync tool or a crash of a non-atomic writer): replace it whole.
             Ok(existing) if existing.len() < bytes.len() && bytes.starts_with(&existing) => {
-                let tmp = self.stage(path, dest, bytes, false, &mut |_| ())?;
+                let tmp = self.stage(path, dest, false, |f| f.write_all(bytes))?;
                 self.replace(path, &tmp, dest)
             }
             Ok(_) => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
@@ -225,7 +225,7 @@ impl Transport for Folder {
                 if dest.exists() {
                     return Ok((None, dest));
                 }
-                self.stage(path, &dest, &bytes[..], defer, &mut |_| ()).map(|t| (Some(t), dest))
+                self.stage(path, &dest, defer, |f| f.write_all(bytes)).map(|t| (Some(t), dest))
             })
             .collect();
         if defer && !sync_file_system(&self.root) {
@@ -300,7 +300,7 @@ impl Transport for Folder {
         };
         sweep_orphans(dest.parent().expect("asset paths have a parent"), ORPHAN_AGE);
         let input = File::open(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
-        let tmp = self.stage(path, &dest, input, false, progress)?;
+        let tmp = self.stage(path, &dest, false, |f| copy_with_progress(input, f, progress).map(|_| ()))?;
         if replace {
             // A cut-off copy of this asset: replace it whole.
             return self.replace(path, &tmp, &dest);
