@@ -315,8 +315,13 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     db.ok(&["join", "--folder", shared.to_str().unwrap()]);
     let targets: Vec<serde_json::Value> = serde_json::from_str(&db.ok(&["target", "list", "--json"])).unwrap();
     db.ok(&["target", "keep-attachments", targets[0]["id"].as_str().unwrap(), "off"]);
-    db.ok(&["sync"]);
     let listed = |d: &resnotes_e2e::Device| -> Vec<serde_json::Value> { serde_json::from_str(&d.ok(&["asset", "list", "--json"])).unwrap() };
+    // The image file may reach the folder before A's edit loop pushes the note that links it:
+    // B syncs until the linking note has arrived.
+    a.wait_until(Duration::from_secs(20), "the note linking the image to reach B", || {
+        db.ok(&["sync"]);
+        !listed(&db).is_empty()
+    });
     assert_eq!(listed(&db)[0]["local"], false, "not downloaded before a note shows it");
     let b = App::start("paste-b", &db.dir, &[]);
     b.wait_until(Duration::from_secs(10), "the note on B", || b.list_titles().iter().any(|t| t == "Photo note"));
