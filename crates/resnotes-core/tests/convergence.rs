@@ -1,12 +1,17 @@
-//! Property tests: three replicas, random edits, random partial syncs through two in-memory
-//! targets with injected faults, duplicated delivery and rebuilds — every replica ends with the
-//! same notes, and applying the log in any order gives the same notes again.
+//! Property tests (RELIABILITY.md, tests 3 and 4): three replicas (five in the long form), random
+//! edits, random partial syncs through an in-memory target with injected faults and two real
+//! folders that a simulated sync tool carries files between — late, out of order, partly (a copy
+//! still in progress), again and again — plus rebuilds. Every replica ends with the same notes and
+//! the same Automerge heads, and applying the entries in ten random orders, each delivered one to
+//! three times, gives the same state again.
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use resnotes_core::entry;
-use resnotes_core::transport::{Fault, Memory, Transport};
+use std::path::{Path, PathBuf};
+
+use resnotes_core::transport::{Fault, Folder, Memory, Transport};
 use resnotes_core::workspace::{system_clock, Field, Target, TextSplice};
 use resnotes_core::{materialize, note, store, Workspace};
 
@@ -17,6 +22,8 @@ enum Step {
     New { replica: usize, title: String },
     Insert { replica: usize, note: usize, at: usize, text: String },
     Delete { replica: usize, note: usize, at: usize, len: usize },
+    /// Sync with one of the replica's targets (`target` modulo how many it has); faults apply
+    /// to the in-memory target.
     Sync { replica: usize, target: usize, fault: Option<u8> },
     Rebuild { replica: usize },
     Title { replica: usize, note: usize, text: String },
@@ -24,49 +31,148 @@ enum Step {
     Restore { replica: usize, note: usize },
     /// An editor's splice made against the version it read before its last `lag` syncs.
     Stale { replica: usize, note: usize, at: usize, text: String },
+    /// The sync tool carries some files from one folder to the other, in random order; some
+    /// copies are still in progress (cut short).
+    Deliver { from: usize, seed: u64, share: u8 },
 }
 
-fn step() -> impl Strategy<Value = Step> {
+fn step(n: usize) -> impl Strategy<Value = Step> {
     prop_oneof![
-        1 => (0..3usize, "[a-z]{1,6}").prop_map(|(replica, title)| Step::New { replica, title }),
-        4 => (0..3usize, 0..6usize, 0..40usize, "[a-z \n]{1,5}").prop_map(|(replica, note, at, text)| Step::Insert { replica, note, at, text }),
-        2 => (0..3usize, 0..6usize, 0..40usize, 1..6usize).prop_map(|(replica, note, at, len)| Step::Delete { replica, note, at, len }),
-        3 => (0..3usize, 0..2usize, prop::option::weighted(0.3, 0..3u8)).prop_map(|(replica, target, fault)| Step::Sync { replica, target, fault }),
-        1 => (0..3usize).prop_map(|replica| Step::Rebuild { replica }),
-        1 => (0..3usize, 0..6usize, "[A-Z]{1,4}").prop_map(|(replica, note, text)| Step::Title { replica, note, text }),
-        1 => (0..3usize, 0..6usize).prop_map(|(replica, note)| Step::Remove { replica, note }),
-        1 => (0..3usize, 0..6usize).prop_map(|(replica, note)| Step::Restore { replica, note }),
-        2 => (0..3usize, 0..6usize, 0..40usize, "[a-z]{1,4}").prop_map(|(replica, note, at, text)| Step::Stale { replica, note, at, text }),
+        1 => (0..n, "[a-z]{1,6}").prop_map(|(replica, title)| Step::New { replica, title }),
+        4 => (0..n, 0..6usize, 0..40usize, "[a-z \n]{1,5}").prop_map(|(replica, note, at, text)| Step::Insert { replica, note, at, text }),
+        2 => (0..n, 0..6usize, 0..40usize, 1..6usize).prop_map(|(replica, note, at, len)| Step::Delete { replica, note, at, len }),
+        4 => (0..n, 0..2usize, prop::option::weighted(0.3, 0..3u8)).prop_map(|(replica, target, fault)| Step::Sync { replica, target, fault }),
+        1 => (0..n).prop_map(|replica| Step::Rebuild { replica }),
+        1 => (0..n, 0..6usize, "[A-Z]{1,4}").prop_map(|(replica, note, text)| Step::Title { replica, note, text }),
+        1 => (0..n, 0..6usize).prop_map(|(replica, note)| Step::Remove { replica, note }),
+        1 => (0..n, 0..6usize).prop_map(|(replica, note)| Step::Restore { replica, note }),
+        2 => (0..n, 0..6usize, 0..40usize, "[a-z]{1,4}").prop_map(|(replica, note, at, text)| Step::Stale { replica, note, at, text }),
+        2 => (0..2usize, any::<u64>(), 1..=4u8).prop_map(|(from, seed, share)| Step::Deliver { from, seed, share }),
     ]
+}
+
+/// A small deterministic generator for the sync tool's choices (proptest supplies the seed).
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }
 
 struct World {
     _dirs: Vec<tempfile::TempDir>,
     replicas: Vec<Workspace>,
-    targets: Vec<Memory>,
-    /// Per replica, its Target row for each memory target.
-    rows: Vec<Vec<Target>>,
+    /// Target 0: shared by most replicas, with injected faults.
+    memory: Memory,
+    /// Targets 1 and 2: two real folders, as two computers' copies of one cloud folder.
+    views: Vec<Folder>,
+    view_dirs: Vec<PathBuf>,
+    /// Per replica, its targets: (0 memory / 1 + view, its Target row).
+    rows: Vec<Vec<(usize, Target)>>,
     /// Per replica, what an editor read of a note (heads, UTF-16 length), for stale splices.
     seen: Vec<BTreeMap<uuid::Uuid, (Vec<String>, usize)>>,
 }
 
-fn world() -> World {
-    let targets = vec![Memory::new("f"), Memory::new("g")];
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let first = Workspace::init(dirs[0].path(), false, system_clock()).unwrap();
-    let mut rows = vec![vec![
-        first.add_target("memory", &targets[0], Some(PASS), 10).unwrap(),
-        first.add_target("memory", &targets[1], Some(PASS), 10).unwrap(),
-    ]];
-    let mut replicas = vec![first];
-    for d in &dirs[1..] {
-        let ws = Workspace::join(d.path(), "memory", &targets[0], Some(PASS), system_clock()).unwrap();
-        let t0 = ws.targets().unwrap().remove(0);
-        let t1 = ws.add_target("memory", &targets[1], None, 10).unwrap();
-        rows.push(vec![t0, t1]);
-        replicas.push(ws);
+impl World {
+    fn transport(&self, t: usize) -> &dyn Transport {
+        if t == 0 { &self.memory } else { &self.views[t - 1] }
     }
-    World { _dirs: dirs, replicas, targets, rows, seen: vec![BTreeMap::new(), BTreeMap::new(), BTreeMap::new()] }
+}
+
+/// Which targets replica `r` syncs with: the in-memory one (all but every third replica) and one
+/// folder (even replicas the first, odd ones the second). Replica 2 reaches the others only
+/// through its folder, which the sync tool or replica 0 relays.
+fn targets_of(r: usize) -> Vec<usize> {
+    let view = 1 + r % 2;
+    if r % 3 == 2 { vec![view] } else { vec![0, view] }
+}
+
+fn world(n: usize) -> World {
+    let tmp = |_| tempfile::Builder::new().tempdir_in(scratch()).unwrap();
+    let dirs: Vec<_> = (0..n + 2).map(tmp).collect();
+    let view_dirs: Vec<PathBuf> = dirs[n..].iter().map(|d| d.path().to_path_buf()).collect();
+    let mut w = World {
+        memory: Memory::new("f"),
+        views: view_dirs.iter().map(Folder::new).collect(),
+        view_dirs,
+        replicas: vec![],
+        rows: vec![],
+        seen: vec![BTreeMap::new(); n],
+        _dirs: vec![],
+    };
+    for r in 0..n {
+        let ts = targets_of(r);
+        let ws = if r == 0 { Workspace::init(dirs[0].path(), false, system_clock()).unwrap() } else { Workspace::join(dirs[r].path(), "memory", w.transport(ts[0]), Some(PASS), system_clock()).unwrap() };
+        let mut rows = Vec::new();
+        for (k, &t) in ts.iter().enumerate() {
+            let row = if r > 0 && k == 0 { ws.targets().unwrap().remove(0) } else { ws.add_target("memory", w.transport(t), Some(PASS), 10).unwrap() };
+            rows.push((t, row));
+        }
+        w.rows.push(rows);
+        w.replicas.push(ws);
+    }
+    w._dirs = dirs;
+    w
+}
+
+/// Where the test's data dirs and folders go: a RAM disk when there is one (SQLite's fsyncs
+/// cost nothing there; the property is about merging, not durability).
+fn scratch() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() }
+}
+
+/// Every file under `dir` (relative paths), except temp files.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The sync tool: copies files the other folder lacks (or holds cut short), in random order,
+/// each with probability share/4; one copy in six is still in progress (a prefix). `index.json`
+/// stays as each folder has it (both are valid; a tool would make a conflict copy).
+fn deliver(w: &World, from: usize, seed: u64, share: u8, complete: bool) {
+    let (src, dst) = (&w.view_dirs[from], &w.view_dirs[1 - from]);
+    let mut dice = Dice(seed | 1);
+    let mut names = files(src);
+    for i in (1..names.len()).rev() {
+        names.swap(i, dice.below(i as u64 + 1) as usize);
+    }
+    for name in names {
+        if name == "index.json" || (!complete && dice.below(4) >= share as u64) {
+            continue;
+        }
+        let bytes = std::fs::read(src.join(&name)).unwrap();
+        let target = dst.join(&name);
+        let have = std::fs::read(&target).ok();
+        if have.as_ref().is_some_and(|h| h.len() >= bytes.len()) {
+            continue;
+        }
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let cut = !complete && dice.below(6) == 0;
+        let len = if cut { dice.below(bytes.len() as u64) as usize } else { bytes.len() };
+        std::fs::write(&target, &bytes[..len]).unwrap();
+    }
 }
 
 fn notes(ws: &Workspace) -> BTreeMap<String, (String, String)> {
@@ -76,10 +182,21 @@ fn notes(ws: &Workspace) -> BTreeMap<String, (String, String)> {
     }).collect()
 }
 
-fn sync(w: &mut World, r: usize, t: usize) {
-    let row = w.rows[r][t].clone();
-    let tr: &dyn Transport = &w.targets[t];
+/// Every replica syncs with each of its targets, in turn.
+fn everyone_syncs(w: &mut World) {
+    for r in 0..w.replicas.len() {
+        for k in 0..w.rows[r].len() {
+            sync(w, r, k);
+        }
+    }
+}
+
+/// Syncs replica `r` with its `k`-th target (modulo how many it has); returns that target.
+fn sync(w: &mut World, r: usize, k: usize) -> usize {
+    let (t, row) = w.rows[r][k % w.rows[r].len()].clone();
+    let tr: &dyn Transport = if t == 0 { &w.memory } else { &w.views[t - 1] };
     w.replicas[r].sync_with(&[(&row, tr)], &mut |_| {}).unwrap();
+    t
 }
 
 /// The `n`th note of a replica: live ones, or deleted ones when `deleted`.
@@ -91,11 +208,15 @@ fn pick(ws: &Workspace, n: usize, deleted: bool) -> Option<uuid::Uuid> {
 
 /// Every note's Automerge heads (deleted ones too).
 fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
-    let mut st = ws.conn().prepare("SELECT id FROM notes ORDER BY id").unwrap();
+    heads_in(ws.conn(), &ws.client_id())
+}
+
+fn heads_in(conn: &rusqlite::Connection, me: &uuid::Uuid) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
+    let mut st = conn.prepare("SELECT id FROM notes ORDER BY id").unwrap();
     let ids: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     ids.into_iter()
         .map(|id| {
-            let mut doc = materialize::load_doc(ws.conn(), &id.parse().unwrap(), &ws.client_id()).unwrap().unwrap();
+            let mut doc = materialize::load_doc(conn, &id.parse().unwrap(), me).unwrap().unwrap();
             let mut h = doc.get_heads();
             h.sort();
             (id, h)
@@ -103,8 +224,8 @@ fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
         .collect()
 }
 
-fn run(steps: Vec<Step>) {
-    let mut w = world();
+fn run(n: usize, steps: Vec<Step>) {
+    let mut w = world(n);
     for s in steps {
         match s {
             Step::New { replica, title } => {
@@ -135,14 +256,15 @@ fn run(steps: Vec<Step>) {
             }
             Step::Sync { replica, target, fault } => {
                 match fault {
-                    Some(0) => w.targets[target].inject(Fault::Offline),
-                    Some(1) => w.targets[target].inject(Fault::FailWrites),
-                    Some(_) => w.targets[target].inject(Fault::FailReadsOf("changes/1/1".into())),
+                    Some(0) => w.memory.inject(Fault::Offline),
+                    Some(1) => w.memory.inject(Fault::FailWrites),
+                    Some(_) => w.memory.inject(Fault::FailReadsOf("changes/1/1".into())),
                     None => {}
                 }
                 sync(&mut w, replica, target);
-                w.targets[target].heal();
+                w.memory.heal();
             }
+            Step::Deliver { from, seed, share } => deliver(&w, from, seed, share, false),
             Step::Rebuild { replica } => {
                 w.replicas[replica].rebuild().unwrap();
                 w.seen[replica].clear();
@@ -180,13 +302,11 @@ fn run(steps: Vec<Step>) {
             }
         }
     }
-    // Heal everything and sync all around until quiet.
-    for _ in 0..3 {
-        for r in 0..3 {
-            for t in 0..2 {
-                sync(&mut w, r, t);
-            }
-        }
+    // Heal everything: the sync tool finishes its copies, everyone syncs all around.
+    for round in 0..4 {
+        deliver(&w, round % 2, round as u64 + 1, 4, true);
+        deliver(&w, 1 - round % 2, round as u64 + 7, 4, true);
+        everyone_syncs(&mut w);
     }
     // The list's first line, kept up to date without reading bodies on every edit, is right.
     for r in &w.replicas {
@@ -197,27 +317,28 @@ fn run(steps: Vec<Step>) {
     }
     let want = notes(&w.replicas[0]);
     let heads = all_heads(&w.replicas[0]);
-    for r in 1..3 {
+    for r in 1..n {
         assert_eq!(notes(&w.replicas[r]), want, "replica {r} differs from replica 0");
         assert_eq!(all_heads(&w.replicas[r]), heads, "replica {r} has other Automerge heads");
     }
-    for r in 0..3 {
-        assert_eq!(w.replicas[r].status().unwrap().pending, 0);
+    for r in 0..n {
+        assert_eq!(w.replicas[r].status().unwrap().pending, 0, "replica {r} has entries pending");
     }
-    // Any order of applying the log gives the same notes.
-    let all = log_changes(&w.replicas[1]);
-    for rotation in [0, all.len() / 3, all.len() / 2] {
-        let mut shuffled = all.clone();
-        let n = shuffled.len();
-        shuffled.rotate_left(rotation.min(n));
-        shuffled.reverse();
+    // Idempotence: the entries applied in ten random orders, each delivered one to three
+    // times, give the same notes and heads.
+    let entries = log_entries(&w.replicas[1]);
+    let want_heads = heads;
+    for order in 0..10u64 {
+        let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (order + 1) ^ (entries.len() as u64) << 32);
+        let mut deliveries: Vec<&Vec<entry::NoteChange>> = entries.iter().flat_map(|e| std::iter::repeat_n(e, 1 + dice.below(3) as usize)).collect();
+        for i in (1..deliveries.len()).rev() {
+            deliveries.swap(i, dice.below(i as u64 + 1) as usize);
+        }
         let conn = store::open_in_memory().unwrap();
         let me = uuid::Uuid::new_v4();
-        for c in shuffled.chunks(3) {
-            materialize::apply(&conn, &me, c).unwrap();
+        for e in deliveries {
+            materialize::apply(&conn, &me, e).unwrap();
         }
-        // Duplicates change nothing.
-        materialize::apply(&conn, &me, &all).unwrap();
         let mut got = BTreeMap::new();
         let mut st = conn.prepare("SELECT id FROM notes WHERE deleted = 0").unwrap();
         for row in st.query_map([], |r| r.get::<_, String>(0)).unwrap() {
@@ -226,39 +347,56 @@ fn run(steps: Vec<Step>) {
             let f = note::read(&doc);
             got.insert(id, (f.title, f.body));
         }
-        assert_eq!(got, want, "replaying the log in another order");
+        assert_eq!(got, want, "applying the entries in order {order}");
+        assert_eq!(heads_in(&conn, &me), want_heads, "heads after applying the entries in order {order}");
     }
 }
 
-fn log_changes(ws: &Workspace) -> Vec<entry::NoteChange> {
-    let mut st = ws.conn().prepare("SELECT data FROM log ORDER BY lamport, client_id").unwrap();
+/// Each entry of a replica's log, as its list of changes.
+fn log_entries(ws: &Workspace) -> Vec<Vec<entry::NoteChange>> {
+    let mut st = ws.conn().prepare("SELECT data FROM log ORDER BY client_id, idx").unwrap();
     let rows: Vec<Vec<u8>> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
-    rows.iter().flat_map(|d| entry::decode(&ws.key().open(d).unwrap(), ws.key()).unwrap().changes).collect()
+    rows.iter().map(|d| entry::decode(&ws.key().open(d).unwrap(), ws.key()).unwrap().changes).collect()
+}
+
+/// Cases: `RESNOTES_CONVERGENCE_CASES`, else CI's short form.
+fn cases(short: u32) -> u32 {
+    std::env::var("RESNOTES_CONVERGENCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(short)
+}
+
+/// Steps per case: `RESNOTES_CONVERGENCE_STEPS` (1,000 in the long form: 200 operations per
+/// replica with five replicas), else CI's short form.
+fn max_steps(short: usize) -> usize {
+    std::env::var("RESNOTES_CONVERGENCE_STEPS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 1).unwrap_or(short)
 }
 
 proptest! {
-    // CI's short form; RESNOTES_CONVERGENCE_CASES=1000 is the long form.
-    #![proptest_config(ProptestConfig::with_cases(std::env::var("RESNOTES_CONVERGENCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(150)))]
     #[test]
-    fn replicas_converge(steps in prop::collection::vec(step(), 1..40)) {
-        run(steps);
+    fn three_replicas_converge(steps in prop::collection::vec(step(3), 1..max_steps(40))) {
+        run(3, steps);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(40)))]
+    #[test]
+    fn five_replicas_converge(steps in prop::collection::vec(step(5), 1..max_steps(100))) {
+        run(5, steps);
     }
 }
 
 #[test]
 fn concurrent_edits_to_one_note_keep_both() {
-    let mut w = world();
+    let mut w = world(3);
     let id = w.replicas[0].new_note("list", "alpha\nbeta\ngamma").unwrap().to_string();
-    sync(&mut w, 0, 0);
-    sync(&mut w, 1, 0);
-    sync(&mut w, 2, 0);
+    everyone_syncs(&mut w);
     w.replicas[0].edit_note(&id, None, Some("ALPHA\nbeta\ngamma")).unwrap();
     w.replicas[1].edit_note(&id, None, Some("alpha\nbeta\ngamma!")).unwrap();
     w.replicas[2].edit_note(&id, Some("groceries"), None).unwrap();
-    for _ in 0..2 {
-        for r in 0..3 {
-            sync(&mut w, r, 0);
-        }
+    // Three rounds: replica 2 reaches the others only through replica 0's relaying.
+    for _ in 0..3 {
+        everyone_syncs(&mut w);
     }
     for r in 0..3 {
         let n = w.replicas[r].note(&id).unwrap();

@@ -76,7 +76,7 @@ impl Folder {
     /// temp path. Entries are written in one call, attachments streamed.
     fn stage(&self, path: &str, dest: &Path, defer_sync: bool, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<PathBuf, TransportError> {
         let dir = dest.parent().expect("entry paths have a parent");
-        fs::create_dir_all(dir).map_err(|e| self.fail("create folder for", path, e))?;
+        create_dirs(dir).map_err(|e| self.fail("create folder for", path, e))?;
         let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
         let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| self.fail("write", path, e))?;
@@ -147,6 +147,23 @@ fn sync_file_system(root: &Path) -> bool {
 #[cfg(not(target_os = "linux"))]
 fn sync_file_system(_root: &Path) -> bool {
     false
+}
+
+/// Creates `dir` and its missing parents, and fsyncs the folder holding each new one: a folder's
+/// name is an entry in its parent, and without that fsync a power cut can take back a new folder
+/// (and every entry fsynced inside it) on file systems without a journal (ext2, FAT).
+fn create_dirs(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
+    fs::create_dir_all(dir)?;
+    for new in missing {
+        if let Some(parent) = new.parent() {
+            sync_dir(parent);
+        }
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) {
