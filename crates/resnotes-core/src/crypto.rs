@@ -127,10 +127,17 @@ impl WorkspaceKey {
         match self {
             WorkspaceKey::Age { identity, .. } => {
                 // age needs at least its header line; anything shorter is a file still arriving.
-                if file.len() < b"age-encryption.org/v1\n".len()
-                    && b"age-encryption.org/v1\n".starts_with(file)
-                {
+                const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+                if file.len() < MAGIC.len() && MAGIC.starts_with(file) {
                     return Err(OpenFailure::Incomplete);
+                }
+                // Entries are binary age files (FORMAT.md §4): armored text, or anything else,
+                // is refused rather than guessed at.
+                if !file.starts_with(MAGIC) {
+                    return Err(OpenFailure::Undecryptable("not a binary age file".into()));
+                }
+                if !stanza_bodies_end(file) {
+                    return Err(OpenFailure::Undecryptable("malformed age header: a stanza lacks its final short line".into()));
                 }
                 age::decrypt(identity, file).map_err(|e| classify(&e, file))
             }
@@ -151,6 +158,30 @@ fn classify(e: &age::DecryptError, file: &[u8]) -> OpenFailure {
         age::DecryptError::InvalidHeader if !contains(file, b"\n--- ") => OpenFailure::Incomplete,
         other => OpenFailure::Undecryptable(other.to_string()),
     }
+}
+
+/// The age spec's rule that the `age` crate does not enforce: every stanza's body ends with a
+/// line shorter than 64 columns (possibly empty). Checked on complete headers only (up to the
+/// `---` line); a header still arriving is left to age's own parsing.
+fn stanza_bodies_end(file: &[u8]) -> bool {
+    let Some(end) = find(file, b"\n--- ") else { return true };
+    // Whether the current stanza still waits for its final short body line.
+    let mut open = false;
+    for line in file[..end].split(|b| *b == b'\n').skip(1) {
+        if line.starts_with(b"-> ") {
+            if open {
+                return false;
+            }
+            open = true;
+        } else {
+            open = line.len() >= 64;
+        }
+    }
+    !open
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
