@@ -252,3 +252,98 @@ fn unreachable_folder_is_an_error_and_loses_nothing() {
     assert_eq!(a.status()["pending"], 0);
 }
 
+
+/// Runs `sync` on a device, failing the test if it has not finished within a minute (a pipe or an
+/// endless file in the folder must never make a device wait forever).
+fn sync_within_a_minute(d: &Device) -> (bool, String) {
+    let mut child = d.cmd(&["sync"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("sync hung on a hostile file");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    (out.status.success(), err)
+}
+
+#[test]
+fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+    let s = Sandbox::new();
+    let (a, b, c, shared) = three(&s);
+    a.new_note("from a", "first");
+    a.ok(&["sync"]);
+    c.new_note("from c", "first");
+    c.ok(&["sync"]);
+    assert!(b.sync().0);
+    let a_id = a.client_id();
+    let c_id = c.client_id();
+    let slot_a1 = entry_file(&shared, &a_id, 1, ".age");
+    let a0 = fs::read(entry_file(&shared, &a_id, 0, ".age")).unwrap();
+    let entries = |d: &Device| d.status()["entries"].as_u64().unwrap();
+    let mut seen = entries(&b);
+    // Each hostile file sits where B reads A's next entry; C keeps writing meanwhile.
+    let cases: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
+        ("a link to a file outside the folder", Box::new(|| symlink("/etc/passwd", &slot_a1).unwrap()), "symbolic link"),
+        ("a link to an endless device", Box::new(|| symlink("/dev/zero", &slot_a1).unwrap()), "symbolic link"),
+        ("a named pipe", Box::new(|| assert!(std::process::Command::new("mkfifo").arg(&slot_a1).status().unwrap().success())), "not a plain file"),
+        ("a folder", Box::new(|| fs::create_dir(&slot_a1).unwrap()), "not a plain file"),
+        ("a 100 MiB file", Box::new(|| fs::File::create(&slot_a1).unwrap().set_len(100 << 20).unwrap()), "larger than 64 MiB"),
+        ("A's entry 0 replayed as entry 1", Box::new(|| fs::write(&slot_a1, &a0).unwrap()), "claims to be entry 0"),
+    ];
+    for (i, (what, plant, says)) in cases.iter().enumerate() {
+        plant();
+        c.new_note(&format!("c{i}"), "");
+        let _ = c.sync(); // C reads the same file (and reports it), and pushes its own
+        assert_eq!(c.status()["pending"], 0, "{what}: C's push is not blocked");
+        let (ok, err) = sync_within_a_minute(&b);
+        assert!(!ok && err.contains(says), "{what}: {err}");
+        let problems = entry_errors(&b);
+        assert!(problems.iter().any(|p| p["message"].as_str().unwrap().contains(says)), "{what}: reported in status: {problems:?}");
+        assert!(titles(&b).contains(&format!("c{i}")), "{what}: C's entries still arrive");
+        assert!(!titles(&b).iter().any(|t| t == "crafted"), "{what}: nothing applied");
+        let now = entries(&b);
+        assert!(now > seen, "{what}: B's log only grows");
+        seen = now;
+        if slot_a1.is_dir() {
+            fs::remove_dir(&slot_a1).unwrap();
+        } else {
+            fs::remove_file(&slot_a1).unwrap();
+        }
+    }
+    // A's entry 0 copied into C's folder as C's next entry: refused as misplaced.
+    let c_next = fs::read_dir(entry_file(&shared, &c_id, 0, ".age").parent().unwrap()).unwrap().count() as u64;
+    let slot_c = entry_file(&shared, &c_id, c_next, ".age");
+    fs::write(&slot_c, &a0).unwrap();
+    let (ok, err) = sync_within_a_minute(&b);
+    assert!(!ok && err.contains(&format!("entry {c_next} from device")) && err.contains("claims to be"), "{err}");
+    fs::remove_file(&slot_c).unwrap();
+    // Names that are not UTF-8, a client folder that links to A's, a link loop, a pipe in a
+    // folder that looks like a client's: ignored or refused, never followed, nothing hangs.
+    fs::write(shared.join(std::ffi::OsStr::from_bytes(b"\xff\xfe junk")), b"x").unwrap();
+    fs::write(slot_a1.parent().unwrap().join(std::ffi::OsStr::from_bytes(b"1\xff.age")), b"x").unwrap();
+    fs::create_dir(shared.join(std::ffi::OsStr::from_bytes(b"\xfe-dir"))).unwrap();
+    symlink(shared.join(&a_id), shared.join(Uuid::new_v4().to_string())).unwrap();
+    let looped = shared.join(Uuid::new_v4().to_string());
+    fs::create_dir(&looped).unwrap();
+    symlink(looped.join("changes"), looped.join("changes")).unwrap();
+    let piped = shared.join(Uuid::new_v4().to_string()).join("changes/1");
+    fs::create_dir_all(&piped).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(piped.join("0.age")).status().unwrap().success());
+    a.new_note("a again", "");
+    let (_, err) = sync_within_a_minute(&a);
+    eprintln!("what A reports about the odd folders:\n{err}");
+    assert_eq!(a.status()["pending"], 0, "A's own push is not disturbed: {err}");
+    assert!(!err.contains("\u{fffd}"), "non-UTF-8 names are ignored, not shown: {err}");
+    let (_, err) = sync_within_a_minute(&b);
+    assert!(titles(&b).contains(&"a again".to_string()), "A's next entry arrives: {err}");
+    assert!(entries(&b) > seen, "B's log only grows");
+    let (_, err) = sync_within_a_minute(&c);
+    assert!(titles(&c).contains(&"a again".to_string()), "{err}");
+}

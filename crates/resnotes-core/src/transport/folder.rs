@@ -64,6 +64,36 @@ impl Folder {
         p
     }
 
+    /// Opens a file for reading only if it is a plain file: not a symbolic link (a shared folder
+    /// must not make this device read files elsewhere on it), not a device or a pipe (reading one
+    /// never ends, opening a pipe would wait). Returns the file and its length, `None` if absent.
+    fn open_plain(&self, path: &str) -> Result<Option<(File, u64)>, TransportError> {
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let f = match opts.open(self.full(path)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            #[cfg(unix)]
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(self.refuse(path, "it is a symbolic link".into())),
+            Err(e) => return Err(self.fail("read", path, e)),
+        };
+        let meta = f.metadata().map_err(|e| self.fail("read", path, e))?;
+        if !meta.is_file() {
+            return Err(self.refuse(path, "it is not a plain file (a folder, device or pipe)".into()));
+        }
+        Ok(Some((f, meta.len())))
+    }
+
+    /// A file in the folder that is refused whatever its content.
+    fn refuse(&self, path: &str, why: String) -> TransportError {
+        TransportError::Failed { location: self.location(), op: "read", path: path.to_string(), reason: format!("{why}; it was not read") }
+    }
+
     fn fail(&self, op: &'static str, path: &str, e: std::io::Error) -> TransportError {
         // A full disk (ENOSPC) or an exceeded quota (EDQUOT) gets a sentence that says what to do.
         let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded);
@@ -119,7 +149,11 @@ impl Folder {
     }
 
     fn compare_existing(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
-        match fs::read(dest) {
+        let existing = match self.read(path)? {
+            Some(b) => Ok(b),
+            None => Err(ErrorKind::NotFound.into()),
+        };
+        match existing {
             Ok(existing) if existing == bytes => Ok(Written::AlreadyPresent),
             // A copy cut short (by a sync tool or a crash of a non-atomic writer): replace it whole.
             Ok(existing) if existing.len() < bytes.len() && bytes.starts_with(&existing) => {
@@ -187,11 +221,18 @@ impl Transport for Folder {
     }
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
-        match fs::read(self.full(path)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.fail("read", path, e)),
+        use std::io::Read;
+        let Some((f, len)) = self.open_plain(path)? else { return Ok(None) };
+        if len > super::MAX_READ_BYTES {
+            return Err(self.refuse(path, format!("it is larger than {} MiB, more than any entry can be", super::MAX_READ_BYTES >> 20)));
         }
+        let mut bytes = Vec::with_capacity(len as usize);
+        // `take` bounds a file that grows while it is read.
+        f.take(super::MAX_READ_BYTES + 1).read_to_end(&mut bytes).map_err(|e| self.fail("read", path, e))?;
+        if bytes.len() as u64 > super::MAX_READ_BYTES {
+            return Err(self.refuse(path, format!("it is larger than {} MiB, more than any entry can be", super::MAX_READ_BYTES >> 20)));
+        }
+        Ok(Some(bytes))
     }
 
     fn exists(&self, path: &str) -> Result<bool, TransportError> {
@@ -293,11 +334,7 @@ impl Transport for Folder {
 
     fn download(&self, path: &str, dest: &Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
         use std::io::Read;
-        let src = match File::open(self.full(path)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(self.fail("read", path, e)),
-        };
+        let Some((src, _)) = self.open_plain(path)? else { return Ok(false) };
         let mut out = File::create(dest).map_err(|e| super::local_failure(self, "save", path, e))?;
         let n = copy_with_progress(src.take(limit.saturating_add(1)), &mut out, progress).map_err(|e| self.fail("read", path, e))?;
         if n > limit {

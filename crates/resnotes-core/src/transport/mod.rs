@@ -42,6 +42,11 @@ impl AtPath {
 }
 
 /// A file on the target is longer than the asset it should hold can be.
+/// Largest file [`Transport::read`] returns whole: the largest entry a reader accepts. A bigger
+/// file in a shared folder or on a server is refused before it is loaded, so it cannot exhaust
+/// memory; attachments are streamed with their own limit instead.
+pub const MAX_READ_BYTES: u64 = crate::entry::MAX_ENTRY_BYTES as u64;
+
 pub(crate) fn too_large(t: &(impl Transport + ?Sized), path: &str, limit: u64) -> TransportError {
     TransportError::Failed { location: t.location(), op: "read", path: path.to_string(), reason: format!("the file is larger than the {limit} bytes it can be; it was not downloaded") }
 }
@@ -79,7 +84,8 @@ pub trait Transport: Send + Sync {
     }
     /// Checks that the target is reachable (the root exists).
     fn check(&self) -> Result<(), TransportError>;
-    /// Reads a whole file; `None` when it does not exist.
+    /// Reads a whole file of at most [`MAX_READ_BYTES`]; `None` when it does not exist. Anything
+    /// that is not a plain file of that size (bigger, a link, a device, a pipe) is an error.
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError>;
     /// True when a file exists.
     fn exists(&self, path: &str) -> Result<bool, TransportError>;

@@ -153,6 +153,24 @@ impl WebDav {
         TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
     }
 
+    /// A response body of at most [`super::MAX_READ_BYTES`]: a bigger file is refused by its
+    /// declared length before it is received, or by counting while it is (no length given), so
+    /// a server cannot exhaust this device's memory.
+    fn body_within_limit(&self, path: &str, r: Response) -> Result<Vec<u8>, Failure> {
+        use std::io::Read;
+        let max = super::MAX_READ_BYTES;
+        let too_big = || Failure::Fatal(self.fail("read", path, format!("the file is larger than {} MiB, more than any entry can be; it was not read", max >> 20)));
+        if r.content_length().is_some_and(|n| n > max) {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::new();
+        r.take(max + 1).read_to_end(&mut bytes).map_err(|e| Failure::Transient(e.to_string(), None))?;
+        if bytes.len() as u64 > max {
+            return Err(too_big());
+        }
+        Ok(bytes)
+    }
+
     /// Sends a request built by `make`, retrying transient failures; `accept` maps a response
     /// to a result or a failure.
     fn send<T>(
@@ -411,7 +429,7 @@ impl Transport for WebDav {
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
         self.send("read", path, || self.request(Method::GET, path), |r| match r.status() {
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
-            s if s.is_success() => r.bytes().map(|b| Some(b.to_vec())).map_err(|e| Failure::Transient(describe(&e), None)),
+            s if s.is_success() => self.body_within_limit(path, r).map(Some),
             s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
         })
     }
