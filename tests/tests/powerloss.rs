@@ -236,6 +236,8 @@ struct Tally {
     some_acked: u64,
     all_acked: u64,
     gaps: u64,
+    /// Cuts after which the folder held entries the device had not yet recorded as written.
+    unacknowledged_present: u64,
     reader_applied: u64,
     repaired_fsck: u64,
     orphan_temps: u64,
@@ -312,6 +314,9 @@ fn power_cuts_during_a_push_lose_nothing_acknowledged_and_a_repush_repairs_every
                 let p = resnotes_e2e::entry_file(&shared, oc, *i, &t.ext);
                 assert!(std::fs::read(&p).ok().as_ref() == Some(bytes), "[{fs} cut {n}] the other device's entry {i} was harmed by the cut");
             }
+            if present.len() as u64 > acked_n {
+                tally.unacknowledged_present += 1;
+            }
             let contiguous = present.iter().enumerate().take_while(|(k, i)| *k as u64 == **i).count();
             if contiguous < present.len() {
                 tally.gaps += 1;
@@ -347,13 +352,14 @@ fn power_cuts_during_a_push_lose_nothing_acknowledged_and_a_repush_repairs_every
         }
     }
     eprintln!(
-        "{} power cuts in {:?} ({} where the push ended before the chosen call): {} before any new entry was acknowledged, {} mid-push, {} after all; {} left a gap (all repaired); e2fsck repaired {} images; {} orphan temp files ignored; 0 torn entries, 0 acknowledged entries lost",
+        "{} power cuts in {:?} ({} where the push ended before the chosen call): {} before any new entry was acknowledged, {} mid-push, {} after all; {} left entries in the folder the device had not recorded yet (found there by the re-push); {} left a gap (all repaired); e2fsck repaired {} images; {} orphan temp files ignored; 0 torn entries, 0 acknowledged entries lost",
         tally.cuts,
         started.elapsed(),
         tally.uncut,
         tally.none_acked,
         tally.some_acked,
         tally.all_acked,
+        tally.unacknowledged_present,
         tally.gaps,
         tally.repaired_fsck,
         tally.orphan_temps
