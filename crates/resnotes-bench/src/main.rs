@@ -360,6 +360,10 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
     let per = entries / 10;
     let mut rng = Rng::new(7);
     let (res, setup_ms) = time(|| -> Result<()> {
+        // Client 0 creates the workspace in F; the others join it (for the key) but push to a
+        // folder of their own, whose client folder is then copied into F — entries are copied
+        // verbatim (FORMAT.md), so F ends as if they had all pushed there, and no client pulls
+        // the others' entries during setup (which made it grow quadratically).
         let first = Workspace::init(&tmp.path().join("c0"), false, system_clock())?;
         first.add_target("folder", &Folder::new(&f), Some(PASS), 10)?;
         drop(first);
@@ -367,13 +371,25 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
             let dir = tmp.path().join(format!("c{c}"));
             let mut ws = if c == 0 { Workspace::open(&dir)? } else { Workspace::join(&dir, "folder", &Folder::new(&f), Some(PASS), system_clock())? };
             ws.conn().pragma_update(None, "synchronous", "OFF")?;
-            let id = ws.new_note(&format!("client {c}"), "log:")?;
-            for i in 1..per {
+            // 100 notes per client, typed into in turn: many one-change entries, small documents.
+            let notes = 100.min(per.max(1));
+            let ids = (0..notes).map(|k| ws.new_note(&format!("client {c} note {k}"), "log:")).collect::<resnotes_core::Result<Vec<_>>>()?;
+            for i in notes..per {
                 let s = format!(" {}", corpus::sentence(&mut rng));
-                ws.splice_note(&id, Field::Body, usize::MAX, 0, if i % 2 == 0 { &s } else { "." })?;
+                ws.splice_note(&ids[i % notes], Field::Body, usize::MAX, 0, if i % 2 == 0 { &s } else { "." })?;
             }
             ws.seal_pending(1, usize::MAX)?;
-            check(&ws.sync_all(&mut |_| {})?)?;
+            let own = tmp.path().join(format!("own{c}"));
+            std::fs::create_dir_all(&own)?;
+            let folder = Folder::new(&own);
+            let t = ws.add_target("folder", &folder, Some(PASS), 10)?;
+            let tr: &dyn Transport = &folder;
+            check(&ws.sync_with(&[(&t, tr)], &mut |_| {})?)?;
+            let client = ws.client_id().to_string();
+            let status = Command::new("cp").arg("-a").arg(own.join(&client)).arg(f.join(&client)).status()?;
+            if !status.success() {
+                bail!("copying client {c}'s entries into the shared folder failed");
+            }
         }
         Ok(())
     });

@@ -6,6 +6,7 @@ use ts_rs::TS;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::store;
 use crate::workspace::Workspace;
 
 /// Overall status of this device's workspace.
@@ -109,25 +110,33 @@ pub struct EntryState {
     pub state: &'static str,
 }
 
-const PENDING_ON: &str = "SELECT COUNT(*) FROM log l LEFT JOIN remote_present r ON r.target_id = ?1 AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto";
-
 impl Workspace {
-    /// The status shown by `resnotes status` and the sync panel.
+    /// The status shown by `resnotes status` and the sync panel. Counts come from each client's
+    /// newest index and each target's `remote_present`, not from counting log rows: a client's
+    /// entries in the log are always 0..=head (pulls apply them in order, gaps are never
+    /// stored), and the panel asks after every sync, so this must not read the whole log.
     pub fn status(&self) -> Result<Status> {
         let c = &self.conn;
         let notes: i64 = c.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get(0))?;
-        let entries: i64 = c.query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0))?;
-        let pending: i64 = c.query_row(
-            "SELECT COUNT(*) FROM log l WHERE EXISTS (SELECT 1 FROM targets t LEFT JOIN remote_present r ON r.target_id = t.id AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto)",
-            [],
-            |r| r.get(0),
-        )?;
+        let heads = store::heads(c)?;
+        let entries: u64 = heads.iter().map(|(_, h)| h + 1).sum();
         let unsealed: i64 = c.query_row("SELECT COUNT(*) FROM unsealed", [], |r| r.get(0))?;
         let all_targets = self.targets()?;
-        let pending = if all_targets.is_empty() { 0 } else { pending + unsealed };
+        // Per client, how far each target holds its entries (`None`: nothing known there).
+        let mut uptos: Vec<Vec<Option<u64>>> = Vec::new();
+        for t in &all_targets {
+            uptos.push(heads.iter().map(|(client, _)| store::remote_upto(c, &t.id, client)).collect::<Result<_>>()?);
+        }
+        let missing = |head: u64, upto: Option<u64>| match upto {
+            Some(u) => head.saturating_sub(u),
+            None => head + 1,
+        };
+        // Entries not yet on every target.
+        let pending: u64 = heads.iter().enumerate().map(|(k, (_, h))| uptos.iter().map(|u| missing(*h, u[k])).max().unwrap_or(0)).sum();
+        let pending = if all_targets.is_empty() { 0 } else { pending + unsealed as u64 };
         let mut targets = Vec::new();
-        for t in all_targets {
-            let p: i64 = c.query_row(PENDING_ON, [&t.id], |r| r.get(0))?;
+        for (t, upto) in all_targets.into_iter().zip(&uptos) {
+            let p: u64 = heads.iter().zip(upto).map(|((_, h), u)| missing(*h, *u)).sum();
             let (last_ok, last_error, last_error_at) = c.query_row("SELECT last_ok, last_error, last_error_at FROM targets WHERE id = ?1", [&t.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let mut st = c.prepare("SELECT client_id, idx, message, attempts FROM entry_errors WHERE target_id = ?1 ORDER BY client_id, idx")?;
             let entry_errors = st
@@ -137,8 +146,8 @@ impl Workspace {
                 id: t.id,
                 kind: t.kind,
                 location: t.location,
-                pending: (p + unsealed) as u64,
-                synced: (entries - p) as u64,
+                pending: p + unsealed as u64,
+                synced: entries - p,
                 last_ok,
                 last_error,
                 last_error_at,
@@ -151,8 +160,8 @@ impl Workspace {
             workspace_id: self.workspace.to_string(),
             encrypted: self.key.is_encrypted(),
             notes: notes as u64,
-            entries: entries as u64,
-            pending: pending as u64,
+            entries,
+            pending,
             unsealed: unsealed as u64,
             targets,
         })
@@ -183,5 +192,43 @@ impl Workspace {
             out.push(LogItem { own: client == me, client, index, timestamp, lamport, size, targets: states });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transport::{Memory, Transport};
+    use crate::workspace::{system_clock, Workspace};
+
+    /// The counts derived from heads and `remote_present` equal counting the log's rows.
+    #[test]
+    fn counts_match_counting_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(dir.path(), false, system_clock()).unwrap();
+        let (f, g) = (Memory::new("f"), Memory::new("g"));
+        let tf = ws.add_target("memory", &f, Some("pass phrase"), 2).unwrap();
+        let tg = ws.add_target("memory", &g, None, 2).unwrap();
+        for i in 0..5 {
+            ws.new_note(&format!("n{i}"), "x").unwrap();
+            ws.seal_pending(1, usize::MAX).unwrap();
+        }
+        let ff: &dyn Transport = &f;
+        ws.sync_with(&[(&tf, ff)], &mut |_| {}).unwrap();
+        ws.new_note("later", "y").unwrap();
+        ws.seal_pending(1, usize::MAX).unwrap();
+        ws.new_note("unsealed", "z").unwrap();
+        let s = ws.status().unwrap();
+        let count = |sql: &str, target: &str| -> u64 { ws.conn().query_row(sql, [target], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+        let on = "SELECT COUNT(*) FROM log l LEFT JOIN remote_present r ON r.target_id = ?1 AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto";
+        let entries: u64 = ws.conn().query_row("SELECT COUNT(*) FROM log", [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+        assert_eq!(s.entries, entries);
+        assert!(s.unsealed > 0);
+        for (t, st) in [(&tf, &s.targets[0]), (&tg, &s.targets[1])] {
+            assert_eq!(st.pending, count(on, &t.id) + s.unsealed, "target {}", t.id);
+            assert_eq!(st.synced, entries - count(on, &t.id));
+        }
+        assert_eq!(s.targets[0].pending, 1 + s.unsealed, "f lacks the entry sealed after its sync");
+        assert_eq!(s.targets[1].synced, 0, "g never synced");
+        assert_eq!(s.pending, entries + s.unsealed, "every entry is missing somewhere (on g)");
     }
 }
