@@ -223,12 +223,14 @@ mod tests {
         let entries: u64 = ws.conn().query_row("SELECT COUNT(*) FROM log", [], |r| r.get::<_, i64>(0)).unwrap() as u64;
         assert_eq!(s.entries, entries);
         assert!(s.unsealed > 0);
-        for (t, st) in [(&tf, &s.targets[0]), (&tg, &s.targets[1])] {
-            assert_eq!(st.pending, count(on, &t.id) + s.unsealed, "target {}", t.id);
-            assert_eq!(st.synced, entries - count(on, &t.id));
+        // Both targets were added in the same millisecond: find each by id, not by position.
+        let of = |t: &crate::workspace::Target| s.targets.iter().find(|st| st.id == t.id).unwrap();
+        for t in [&tf, &tg] {
+            assert_eq!(of(t).pending, count(on, &t.id) + s.unsealed, "target {}", t.id);
+            assert_eq!(of(t).synced, entries - count(on, &t.id));
         }
-        assert_eq!(s.targets[0].pending, 1 + s.unsealed, "f lacks the entry sealed after its sync");
-        assert_eq!(s.targets[1].synced, 0, "g never synced");
+        assert_eq!(of(&tf).pending, 1 + s.unsealed, "f lacks the entry sealed after its sync");
+        assert_eq!(of(&tg).synced, 0, "g never synced");
         assert_eq!(s.pending, entries + s.unsealed, "every entry is missing somewhere (on g)");
     }
 }
