@@ -125,6 +125,11 @@ impl Device {
     }
 }
 
+/// A number from the environment (a long form's size or seed), else `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Every file under `dir`, recursively, with its relative path.
 pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

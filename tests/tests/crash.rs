@@ -59,8 +59,8 @@ fn check(dir: &Path, acked: &BTreeSet<u64>) {
 
 #[test]
 fn crash_kills_lose_no_acknowledged_edit() {
-    let kills: u64 = std::env::var("RESNOTES_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
-    let seed: u64 = std::env::var("RESNOTES_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20261122);
+    let kills = resnotes_e2e::env_or("RESNOTES_CRASH_KILLS", 15);
+    let seed = resnotes_e2e::env_or("RESNOTES_CRASH_SEED", 20261122);
     let mut rng = fastrand::Rng::with_seed(seed);
     let sb = Sandbox::new();
     let shared = sb.folder("shared");

@@ -86,8 +86,13 @@ struct World {
 
 impl World {
     fn transport(&self, t: usize) -> &dyn Transport {
-        if t == 0 { &self.memory } else { &self.views[t - 1] }
+        target(&self.memory, &self.views, t)
     }
+}
+
+/// Target `t`: 0 the in-memory one, 1 and 2 the folders.
+fn target<'a>(memory: &'a Memory, views: &'a [Folder], t: usize) -> &'a dyn Transport {
+    if t == 0 { memory } else { &views[t - 1] }
 }
 
 /// Which targets replica `r` syncs with: the in-memory one (all but every third replica) and one
@@ -197,7 +202,7 @@ fn everyone_syncs(w: &mut World) {
 /// Syncs replica `r` with its `k`-th target (modulo how many it has); returns that target.
 fn sync(w: &mut World, r: usize, k: usize) -> usize {
     let (t, row) = w.rows[r][k % w.rows[r].len()].clone();
-    let tr: &dyn Transport = if t == 0 { &w.memory } else { &w.views[t - 1] };
+    let tr = target(&w.memory, &w.views, t);
     w.replicas[r].sync_with(&[(&row, tr)], &mut |_| {}).unwrap();
     t
 }

@@ -149,19 +149,15 @@ impl Folder {
     }
 
     fn compare_existing(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
-        let existing = match self.read(path)? {
-            Some(b) => Ok(b),
-            None => Err(ErrorKind::NotFound.into()),
-        };
-        match existing {
-            Ok(existing) if existing == bytes => Ok(Written::AlreadyPresent),
+        let Some(existing) = self.read(path)? else { return Err(self.fail("read", path, ErrorKind::NotFound.into())) };
+        if existing == bytes {
+            Ok(Written::AlreadyPresent)
+        } else if existing.len() < bytes.len() && bytes.starts_with(&existing) {
             // A copy cut short (by a sync tool or a crash of a non-atomic writer): replace it whole.
-            Ok(existing) if existing.len() < bytes.len() && bytes.starts_with(&existing) => {
-                let tmp = self.stage(path, dest, false, |f| f.write_all(bytes))?;
-                self.replace(path, &tmp, dest)
-            }
-            Ok(_) => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
-            Err(e) => Err(self.fail("read", path, e)),
+            let tmp = self.stage(path, dest, false, |f| f.write_all(bytes))?;
+            self.replace(path, &tmp, dest)
+        } else {
+            Err(TransportError::Conflict { location: self.location(), path: path.to_string() })
         }
     }
 }
@@ -222,15 +218,17 @@ impl Transport for Folder {
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
         use std::io::Read;
+        let max = super::MAX_READ_BYTES;
+        let too_big = || self.refuse(path, format!("it is larger than {} MiB, more than any entry can be", max >> 20));
         let Some((f, len)) = self.open_plain(path)? else { return Ok(None) };
-        if len > super::MAX_READ_BYTES {
-            return Err(self.refuse(path, format!("it is larger than {} MiB, more than any entry can be", super::MAX_READ_BYTES >> 20)));
+        if len > max {
+            return Err(too_big());
         }
         let mut bytes = Vec::with_capacity(len as usize);
         // `take` bounds a file that grows while it is read.
-        f.take(super::MAX_READ_BYTES + 1).read_to_end(&mut bytes).map_err(|e| self.fail("read", path, e))?;
-        if bytes.len() as u64 > super::MAX_READ_BYTES {
-            return Err(self.refuse(path, format!("it is larger than {} MiB, more than any entry can be", super::MAX_READ_BYTES >> 20)));
+        f.take(max + 1).read_to_end(&mut bytes).map_err(|e| self.fail("read", path, e))?;
+        if bytes.len() as u64 > max {
+            return Err(too_big());
         }
         Ok(Some(bytes))
     }

@@ -7,7 +7,7 @@ mod folder;
 mod memory;
 pub mod webdav;
 
-pub use folder::Folder;
+pub use folder::{is_temp_name, Folder};
 pub use memory::{Fault, Memory};
 pub use webdav::WebDav;
 
