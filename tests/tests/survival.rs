@@ -38,7 +38,7 @@ fn crafted(key: &WorkspaceKey, header: Header, mac_key: Option<&WorkspaceKey>) -
     note::create(&mut doc, "crafted", "crafted body", 1).unwrap();
     let change = note::take_change(&mut doc).unwrap();
     let changes = [NoteChange { note: Uuid::new_v4(), change }];
-    let (plain, _) = entry::encode(&header, &changes, mac_key.unwrap_or(key));
+    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key));
     key.seal(&plain).unwrap()
 }
 

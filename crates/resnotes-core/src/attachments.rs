@@ -342,7 +342,7 @@ impl Workspace {
             let mut found = Vec::with_capacity(chunk.len());
             for (id, rev) in chunk {
                 let Ok(uuid) = Uuid::parse_str(id) else { continue };
-                let refs = match materialize::load_doc(&self.conn, &uuid, &self.client)? {
+                let refs = match materialize::load_doc(&self.conn, &self.key, &uuid, &self.client)? {
                     Some(doc) => asset::find_refs(&note::body(&doc)),
                     None => vec![],
                 };

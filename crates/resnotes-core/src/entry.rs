@@ -8,8 +8,10 @@ use crate::crypto::{OpenFailure, WorkspaceKey};
 
 /// First bytes of every decrypted entry.
 pub const MAGIC: &[u8; 4] = b"RSNE";
-/// Envelope version written by this program.
-pub const VERSION: u8 = 1;
+/// Envelope version written by this program (2: the payload may carry note summaries, §4.2).
+pub const VERSION: u8 = 2;
+/// Oldest envelope version a reader accepts (1: changes only).
+pub const MIN_VERSION: u8 = 1;
 /// Length of the authenticated header (everything before the payload).
 pub const HEADER_LEN: usize = 130;
 /// Length of the trailing MAC.
@@ -32,6 +34,44 @@ pub struct NoteChange {
     pub note: Uuid,
     /// A standard Automerge binary change.
     pub change: Vec<u8>,
+}
+
+/// What the writer's document of a note looked like once it had applied this entry (FORMAT.md
+/// §4.2): the note's list row, so a reader can list the note without building its document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// The note.
+    pub note: Uuid,
+    /// Its title.
+    pub title: String,
+    /// The body's first non-empty line, trimmed, at most 200 characters.
+    pub first_line: String,
+    /// `created_at` of the document.
+    pub created_at: i64,
+    /// `updated_at` of the document.
+    pub updated_at: i64,
+    /// `deleted` of the document.
+    pub deleted: bool,
+}
+
+/// An entry's payload: its changes and, since version 2, the summaries of the notes it changes
+/// with the clock they were taken at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Payload {
+    /// The changes (at least one).
+    pub changes: Vec<NoteChange>,
+    /// For every other client, the newest of its entries the writer had applied (all earlier ones
+    /// too) when it wrote the summaries. The writer's own earlier entries are implied.
+    pub clock: Vec<(Uuid, u64)>,
+    /// At most one per note, only for notes with changes in this entry.
+    pub summaries: Vec<Summary>,
+}
+
+impl Payload {
+    /// A payload of changes only.
+    pub fn changes(changes: Vec<NoteChange>) -> Self {
+        Payload { changes, ..Default::default() }
+    }
 }
 
 /// The fields of an entry's header.
@@ -60,6 +100,10 @@ pub struct Entry {
     pub hash: [u8; 32],
     /// The changes it carries.
     pub changes: Vec<NoteChange>,
+    /// Clock of the summaries (empty in version 1).
+    pub clock: Vec<(Uuid, u64)>,
+    /// Note summaries (empty in version 1).
+    pub summaries: Vec<Summary>,
 }
 
 /// Why an entry file was not accepted.
@@ -103,9 +147,34 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// Encodes the payload: `u32 count`, then per change `16-byte note id, u32 length, bytes`.
-pub fn encode_payload(changes: &[NoteChange]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + changes.iter().map(|c| 20 + c.change.len()).sum::<usize>());
+/// Encodes a version-2 payload: the changes (`u32 count`, then per change `16-byte note id,
+/// u32 length, bytes`), then the clock (`u32 count`, per client `16-byte id, u64 index`), then the
+/// summaries (`u32 count`, per note `16-byte id, u8 flags, i64 created, i64 updated, u32 length,
+/// title, u32 length, first line`).
+pub fn encode_payload(p: &Payload) -> Vec<u8> {
+    let mut out = encode_changes(&p.changes);
+    out.extend_from_slice(&(p.clock.len() as u32).to_be_bytes());
+    for (c, i) in &p.clock {
+        out.extend_from_slice(c.as_bytes());
+        out.extend_from_slice(&i.to_be_bytes());
+    }
+    out.extend_from_slice(&(p.summaries.len() as u32).to_be_bytes());
+    for s in &p.summaries {
+        out.extend_from_slice(s.note.as_bytes());
+        out.push(s.deleted as u8);
+        out.extend_from_slice(&s.created_at.to_be_bytes());
+        out.extend_from_slice(&s.updated_at.to_be_bytes());
+        for text in [&s.title, &s.first_line] {
+            out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    out
+}
+
+/// Encodes a version-1 payload (changes only), as older writers did.
+pub fn encode_changes(changes: &[NoteChange]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + changes.iter().map(|c| 20 + c.change.len()).sum::<usize>());
     out.extend_from_slice(&(changes.len() as u32).to_be_bytes());
     for c in changes {
         out.extend_from_slice(c.note.as_bytes());
@@ -115,9 +184,11 @@ pub fn encode_payload(changes: &[NoteChange]) -> Vec<u8> {
     out
 }
 
-/// Decodes a payload, rejecting trailing bytes and empty payloads.
-pub fn decode_payload(p: &[u8]) -> Result<Vec<NoteChange>, EntryError> {
+/// Decodes a payload of the given envelope version, rejecting trailing bytes, empty payloads,
+/// and summaries that break §4.2's rules (`writer` is the entry's clientId).
+pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, EntryError> {
     let bad = |m: &str| EntryError::Malformed(m.to_string());
+    let cut = || bad("payload cut short");
     let mut r = Reader { buf: p, pos: 0 };
     let count = r.u32().ok_or_else(|| bad("payload too short"))? as usize;
     if count == 0 {
@@ -125,21 +196,60 @@ pub fn decode_payload(p: &[u8]) -> Result<Vec<NoteChange>, EntryError> {
     }
     let mut changes = Vec::with_capacity(count.min(4096));
     for _ in 0..count {
-        let note = Uuid::from_bytes(r.take(16).ok_or_else(|| bad("payload cut short"))?.try_into().unwrap());
-        let len = r.u32().ok_or_else(|| bad("payload cut short"))? as usize;
+        let note = r.uuid().ok_or_else(cut)?;
+        let len = r.u32().ok_or_else(cut)? as usize;
         let change = r.take(len).ok_or_else(|| bad("change longer than payload"))?.to_vec();
         changes.push(NoteChange { note, change });
     }
-    if r.pos != p.len() {
-        return Err(bad("trailing bytes after the last change"));
+    let mut out = Payload::changes(changes);
+    if version >= 2 {
+        let n = r.u32().ok_or_else(cut)? as usize;
+        for _ in 0..n {
+            let client = r.uuid().ok_or_else(cut)?;
+            let index = r.u64().ok_or_else(cut)?;
+            if client == *writer {
+                return Err(bad("the summaries' clock names the entry's own device"));
+            }
+            if out.clock.iter().any(|(c, _)| *c == client) {
+                return Err(bad("the summaries' clock names a device twice"));
+            }
+            out.clock.push((client, index));
+        }
+        let n = r.u32().ok_or_else(cut)? as usize;
+        for _ in 0..n {
+            let note = r.uuid().ok_or_else(cut)?;
+            let flags = r.take(1).ok_or_else(cut)?[0];
+            if flags & !1 != 0 {
+                return Err(bad("a note summary has unknown flags"));
+            }
+            let created_at = r.u64().ok_or_else(cut)? as i64;
+            let updated_at = r.u64().ok_or_else(cut)? as i64;
+            let mut text = || -> Result<String, EntryError> {
+                let len = r.u32().ok_or_else(cut)? as usize;
+                let b = r.take(len).ok_or_else(cut)?;
+                String::from_utf8(b.to_vec()).map_err(|_| bad("a note summary is not valid UTF-8"))
+            };
+            let title = text()?;
+            let first_line = text()?;
+            if !out.changes.iter().any(|c| c.note == note) {
+                return Err(bad("a note summary names a note without a change in the entry"));
+            }
+            if out.summaries.iter().any(|s| s.note == note) {
+                return Err(bad("a note is summarised twice"));
+            }
+            out.summaries.push(Summary { note, title, first_line, created_at, updated_at, deleted: flags & 1 != 0 });
+        }
     }
-    Ok(changes)
+    if r.pos != p.len() {
+        return Err(bad("trailing bytes after the payload"));
+    }
+    Ok(out)
 }
 
-fn header_bytes(h: &Header, flags: u8, payload: &[u8]) -> Vec<u8> {
+fn header_bytes(h: &Header, version: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + MAC_LEN);
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(version);
     out.push(flags);
     out.extend_from_slice(h.workspace.as_bytes());
     out.extend_from_slice(h.client.as_bytes());
@@ -173,10 +283,19 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
     Ok(out)
 }
 
-/// Builds the plaintext envelope of an entry and its hash. Payloads of 256 bytes or more are
-/// stored DEFLATE-compressed when that is smaller (flag bit 0).
-pub fn encode(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
-    let raw = encode_payload(changes);
+/// Builds the plaintext envelope (version 2) of an entry and its hash. Payloads of 256 bytes or
+/// more are stored DEFLATE-compressed when that is smaller (flag bit 0).
+pub fn encode(h: &Header, payload: &Payload, key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
+    encode_version(h, VERSION, &encode_payload(payload), key)
+}
+
+/// Builds a version-1 envelope (changes only), as older writers did: for test vectors.
+pub fn encode_v1(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
+    encode_version(h, 1, &encode_changes(changes), key)
+}
+
+fn encode_version(h: &Header, version: u8, raw: &[u8], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
+    let raw = raw.to_vec();
     let (flags, payload) = if raw.len() >= COMPRESS_FROM {
         let packed = deflate(&raw);
         if packed.len() < raw.len() {
@@ -187,7 +306,7 @@ pub fn encode(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8
     } else {
         (0, raw)
     };
-    let mut out = header_bytes(h, flags, &payload);
+    let mut out = header_bytes(h, version, flags, &payload);
     let hash = sha256(&out);
     let mac = key.mac(&out);
     out.extend_from_slice(&payload);
@@ -196,8 +315,8 @@ pub fn encode(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8
 }
 
 /// Builds the file bytes of an entry (encrypted unless the workspace is plaintext).
-pub fn seal(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> crate::Result<(Vec<u8>, [u8; 32])> {
-    let (plain, hash) = encode(h, changes, key);
+pub fn seal(h: &Header, payload: &Payload, key: &WorkspaceKey) -> crate::Result<(Vec<u8>, [u8; 32])> {
+    let (plain, hash) = encode(h, payload, key);
     Ok((key.seal(&plain)?, hash))
 }
 
@@ -216,8 +335,9 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if &plain[..4] != MAGIC {
         return Err(bad("not a Resilient Notes entry"));
     }
-    if plain[4] != VERSION {
-        return Err(EntryError::UnsupportedVersion(plain[4]));
+    let version = plain[4];
+    if !(MIN_VERSION..=VERSION).contains(&version) {
+        return Err(EntryError::UnsupportedVersion(version));
     }
     let flags = plain[5];
     if flags & !FLAG_DEFLATE != 0 {
@@ -248,11 +368,13 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if sha256(payload) != payload_hash {
         return Err(bad("payload hash does not match"));
     }
-    let changes = if flags & FLAG_DEFLATE != 0 { decode_payload(&inflate(payload)?)? } else { decode_payload(payload)? };
+    let p = if flags & FLAG_DEFLATE != 0 { decode_payload(&inflate(payload)?, version, &client)? } else { decode_payload(payload, version, &client)? };
     Ok(Entry {
         header: Header { workspace, client, index, timestamp, lamport, prev_hash },
         hash: sha256(header),
-        changes,
+        changes: p.changes,
+        clock: p.clock,
+        summaries: p.summaries,
     })
 }
 
@@ -310,6 +432,9 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
     }
+    fn uuid(&mut self) -> Option<Uuid> {
+        Some(Uuid::from_bytes(self.take(16)?.try_into().ok()?))
+    }
 }
 
 #[cfg(test)]
@@ -327,7 +452,7 @@ mod tests {
         let client = Uuid::new_v4();
         let key = WorkspaceKey::generate(&ws);
         let changes = vec![NoteChange { note: Uuid::new_v4(), change: vec![1, 2, 3] }];
-        let (file, hash) = seal(&header(ws, client, 0), &changes, &key).unwrap();
+        let (file, hash) = seal(&header(ws, client, 0), &Payload::changes(changes.clone()), &key).unwrap();
         let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
         let e = open(&file, &key, &want).unwrap();
         assert_eq!(e.hash, hash);
@@ -347,7 +472,7 @@ mod tests {
         let key = WorkspaceKey::generate(&ws);
         // An attacker knows the recipient (index.json) but not the secret: their MAC key differs.
         let attacker = WorkspaceKey::generate(&ws);
-        let (plain, _) = encode(&header(ws, client, 0), &[NoteChange { note: Uuid::nil(), change: vec![9] }], &attacker);
+        let (plain, _) = encode(&header(ws, client, 0), &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![9] }]), &attacker);
         let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
         let file = age::encrypt(&recipient, &plain).unwrap();
         let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
@@ -359,16 +484,16 @@ mod tests {
         let ws = Uuid::new_v4();
         let c = Uuid::new_v4();
         let key = WorkspaceKey::Plaintext;
-        let (plain, _) = encode(&header(ws, c, 0), &[NoteChange { note: Uuid::nil(), change: vec![5; 40] }], &key);
+        let (plain, _) = encode(&header(ws, c, 0), &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![5; 40] }]), &key);
         for cut in [0, 3, 100, HEADER_LEN + 10, plain.len() - 1] {
             assert_eq!(decode(&plain[..cut], &key), Err(EntryError::Incomplete), "cut {cut}");
         }
         let mut extra = plain.clone();
         extra.push(0);
         assert!(matches!(decode(&extra, &key), Err(EntryError::Malformed(_))));
-        let mut v2 = plain.clone();
-        v2[4] = 2;
-        assert_eq!(decode(&v2, &key), Err(EntryError::UnsupportedVersion(2)));
+        let mut v3 = plain.clone();
+        v3[4] = 3;
+        assert_eq!(decode(&v3, &key), Err(EntryError::UnsupportedVersion(3)));
     }
 
     #[test]
@@ -377,19 +502,65 @@ mod tests {
         let text = "lorem ipsum dolor sit amet ".repeat(100).into_bytes();
         let changes = vec![NoteChange { note: Uuid::nil(), change: text }];
         let h = header(Uuid::nil(), Uuid::nil(), 0);
-        let (plain, _) = encode(&h, &changes, &key);
+        let (plain, _) = encode(&h, &Payload::changes(changes.clone()), &key);
         assert_eq!(plain[5], FLAG_DEFLATE);
         assert!(plain.len() < 600, "{}", plain.len());
         assert_eq!(decode(&plain, &key).unwrap().changes, changes);
         let small = vec![NoteChange { note: Uuid::nil(), change: vec![1] }];
-        assert_eq!(encode(&h, &small, &key).0[5], 0);
+        assert_eq!(encode(&h, &Payload::changes(small), &key).0[5], 0);
+    }
+
+    #[test]
+    fn summaries_round_trip_and_their_rules_are_checked() {
+        let (ws, me, other, note) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(4));
+        let key = WorkspaceKey::Plaintext;
+        let s = Summary { note, title: "Titre é".into(), first_line: "first".into(), created_at: 5, updated_at: 6, deleted: true };
+        let p = Payload { changes: vec![NoteChange { note, change: vec![1] }], clock: vec![(other, 9)], summaries: vec![s.clone()] };
+        let (plain, _) = encode(&header(ws, me, 0), &p, &key);
+        assert_eq!(plain[4], 2);
+        let e = decode(&plain, &key).unwrap();
+        assert_eq!((e.clock, e.summaries), (p.clock.clone(), p.summaries.clone()));
+        // Version 1 (changes only) is still read.
+        let (v1, _) = encode_v1(&header(ws, me, 0), &p.changes, &key);
+        assert_eq!(v1[4], 1);
+        assert_eq!(decode(&v1, &key).unwrap().changes, p.changes);
+        let refused = |p: Payload| match decode(&encode(&header(ws, me, 0), &p, &key).0, &key) {
+            Err(EntryError::Malformed(m)) => m,
+            other => panic!("accepted: {other:?}"),
+        };
+        assert!(refused(Payload { clock: vec![(me, 1)], ..p.clone() }).contains("own device"));
+        assert!(refused(Payload { clock: vec![(other, 1), (other, 2)], ..p.clone() }).contains("twice"));
+        assert!(refused(Payload { summaries: vec![Summary { note: other, ..s.clone() }], ..p.clone() }).contains("without a change"));
+        assert!(refused(Payload { summaries: vec![s.clone(), s.clone()], ..p.clone() }).contains("summarised twice"));
+        let mut bad_utf8 = encode_payload(&p);
+        let at = bad_utf8.len() - "first".len();
+        bad_utf8[at] = 0xff;
+        assert!(matches!(decode_payload(&bad_utf8, 2, &me), Err(EntryError::Malformed(_))));
+        let mut flags = encode_payload(&p);
+        let at = flags.len() - (5 + 4 + "Titre é".len() + 4 + 8 + 8 + 1);
+        flags[at] = 3;
+        assert!(matches!(decode_payload(&flags, 2, &me), Err(EntryError::Malformed(m)) if m.contains("flags")));
+        // A version-1 payload read as version 2 is cut short; a version-2 one read as 1 has trailing bytes.
+        assert!(decode_payload(&encode_changes(&p.changes), 2, &me).is_err());
+        assert!(decode_payload(&encode_payload(&p), 1, &me).is_err());
     }
 
     proptest! {
         #[test]
-        fn payload_round_trip(changes in proptest::collection::vec((any::<u128>(), proptest::collection::vec(any::<u8>(), 0..64)), 1..8)) {
+        fn payload_round_trip(
+            changes in proptest::collection::vec((any::<u128>(), proptest::collection::vec(any::<u8>(), 0..64)), 1..8),
+            clock in proptest::collection::btree_map(2u128.., any::<u64>(), 0..4),
+            summaries in proptest::collection::vec((any::<bool>(), any::<i64>(), any::<i64>(), ".{0,20}", ".{0,20}"), 0..8),
+        ) {
             let changes: Vec<NoteChange> = changes.into_iter().map(|(n, c)| NoteChange { note: Uuid::from_u128(n), change: c }).collect();
-            prop_assert_eq!(decode_payload(&encode_payload(&changes)).unwrap(), changes);
+            let mut notes: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
+            notes.dedup();
+            notes.sort();
+            notes.dedup();
+            let summaries = notes.iter().zip(summaries).map(|(note, (deleted, created_at, updated_at, title, first_line))| Summary { note: *note, title, first_line, created_at, updated_at, deleted }).collect();
+            let p = Payload { changes: changes.clone(), clock: clock.into_iter().map(|(c, i)| (Uuid::from_u128(c), i)).collect(), summaries };
+            prop_assert_eq!(decode_payload(&encode_payload(&p), 2, &Uuid::from_u128(1)).unwrap(), p);
+            prop_assert_eq!(decode_payload(&encode_changes(&changes), 1, &Uuid::from_u128(1)).unwrap(), Payload::changes(changes));
         }
 
         #[test]
@@ -398,6 +569,9 @@ mod tests {
             let mut b = bytes.clone();
             if b.len() > 5 { b[..4].copy_from_slice(MAGIC); b[4] = 1; b[5] = 0; }
             let _ = decode(&b, &WorkspaceKey::Plaintext);
+            if b.len() > 5 { b[4] = 2; }
+            let _ = decode(&b, &WorkspaceKey::Plaintext);
+            let _ = decode_payload(&bytes, 2, &Uuid::nil());
         }
     }
 }

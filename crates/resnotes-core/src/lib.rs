@@ -24,6 +24,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod transport;
+pub mod unbuilt;
 pub mod watch;
 pub mod workspace;
 

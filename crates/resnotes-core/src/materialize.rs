@@ -13,9 +13,10 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
+use crate::crypto::WorkspaceKey;
 use crate::entry::NoteChange;
 use crate::error::{Error, Result};
-use crate::note;
+use crate::{note, unbuilt};
 
 /// Tail size (bytes) above which a note is stored again as one full save.
 const COMPACT_TAIL_BYTES: usize = 64 * 1024;
@@ -68,22 +69,28 @@ pub struct Loaded {
     pub tail_len: usize,
     /// Whether the note has a row.
     pub exists: bool,
+    /// Whether the row holds the document (false for a note listed from a summary, whose `doc`
+    /// is empty: see [`crate::unbuilt`]; `doc` is then an empty document).
+    pub built: bool,
     /// The row's first line and the offset just past it (`None` for a new note).
     first_line: Option<(String, i64)>,
 }
 
 /// Loads a note's document (from the cache when current), or an empty one for a new note.
 pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Result<Loaded> {
-    let row: Option<(i64, i64, String, i64)> = conn
-        .prepare_cached("SELECT rev, length(doc_tail), first_line, first_line_end FROM notes WHERE id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get(2)?, r.get(3)?)))
+    let row: Option<(i64, i64, String, i64, i64)> = conn
+        .prepare_cached("SELECT rev, length(doc_tail), first_line, first_line_end, length(doc) FROM notes WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
-    let Some((rev, tail_len, line, line_end)) = row else {
-        return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false, first_line: None });
+    let Some((rev, tail_len, line, line_end, doc_len)) = row else {
+        return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false, built: false, first_line: None });
     };
+    if doc_len == 0 {
+        return Ok(Loaded { doc: note::new_doc(me), rev, tail_len: 0, exists: true, built: false, first_line: None });
+    }
     let first_line = Some((line, line_end));
     if let Some(doc) = cache.take(id, rev) {
-        return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, first_line });
+        return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, built: true, first_line });
     }
     let (saved, tail): (Vec<u8>, Option<Vec<u8>>) =
         conn.prepare_cached("SELECT doc, doc_tail FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -91,12 +98,16 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
         doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
     }
-    Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, first_line })
+    Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, built: true, first_line })
 }
 
-/// Loads a note's document without a cache; `None` when the note has no row.
-pub fn load_doc(conn: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<AutoCommit>> {
+/// Loads a note's document without a cache; `None` when the note has no row. A note listed
+/// from a summary is built in memory from the log (not stored: reading stays read-only).
+pub fn load_doc(conn: &Connection, key: &WorkspaceKey, id: &Uuid, me: &Uuid) -> Result<Option<AutoCommit>> {
     let l = load(conn, &mut DocCache::default(), id, me)?;
+    if l.exists && !l.built {
+        return unbuilt::doc_in_memory(conn, key, id, me).map(Some);
+    }
     Ok(l.exists.then_some(l.doc))
 }
 
@@ -126,12 +137,13 @@ pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, 
         }
     };
     let rev = l.rev + 1;
-    if !l.exists || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
+    if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
         let saved = l.doc.save();
         conn.prepare_cached(
             "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES (?1, ?2, ?3, ?9, ?4, ?5, ?6, ?7, NULL, ?8)
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
-             created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc, doc_tail = NULL, rev = excluded.rev",
+             created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc, doc_tail = NULL, rev = excluded.rev,
+             hint_client = NULL, hint_idx = NULL",
         )?
         .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved, rev, first_line_end])?;
     } else {
@@ -231,7 +243,7 @@ fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new
     }
     if l.doc.get_heads() == heads_before {
         // Nothing new (duplicates, or all waiting): keep the row as it is.
-        if l.exists {
+        if l.exists && l.built {
             cache.put(*id, l.rev, l.doc);
         }
         return Ok(());

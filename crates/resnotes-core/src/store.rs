@@ -85,6 +85,17 @@ CREATE INDEX note_assets_by_asset ON note_assets (client_id, idx);
 CREATE TABLE asset_scan (note_id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
 -- "Keep all attachments offline" per target; NULL = the default for its kind.
 ALTER TABLE targets ADD COLUMN keep_assets INTEGER;
+"#, r#"
+-- Notes listed from an entry's summary (FORMAT.md §4.2) before their document is built: `doc` is
+-- empty and hint_client/hint_idx name the entry whose summary gave the row its fields.
+ALTER TABLE notes ADD COLUMN hint_client TEXT;
+ALTER TABLE notes ADD COLUMN hint_idx INTEGER;
+-- Which entries carry changes of which note (derived from the log), so a document can be built
+-- from the log when it is first needed.
+CREATE TABLE note_entries (note_id TEXT NOT NULL, client_id TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (note_id, client_id, idx)) WITHOUT ROWID;
+-- Notes whose document is not built and that received entries since their summary was checked
+-- against everything held (done at the end of each sync cycle).
+CREATE TABLE unsettled (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
 "#];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

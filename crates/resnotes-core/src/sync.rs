@@ -17,7 +17,7 @@ use crate::plan::{self, ClientView, Op};
 use crate::store;
 use crate::transport::{Transport, TransportError};
 use crate::workspace::{Target, Workspace};
-use crate::materialize;
+use crate::{materialize, unbuilt};
 
 /// Entries verified before they are applied in one transaction.
 const PULL_BATCH: usize = 256;
@@ -94,7 +94,7 @@ impl TargetReport {
 }
 
 /// An entry read and verified, waiting to be applied: its log row, file bytes and changes.
-type PulledEntry = (store::LogRow, Vec<u8>, Vec<(Uuid, automerge::Change)>);
+type PulledEntry = (store::LogRow, Vec<u8>, Vec<(Uuid, automerge::Change)>, Vec<entry::Summary>);
 
 /// State carried from a target's pull phase to its push phase.
 struct Survey {
@@ -150,6 +150,7 @@ impl Workspace {
             surveys.push(survey);
             reports.push(rep);
         }
+        self.settle()?;
         for (((t, tr), survey), rep) in targets.iter().zip(surveys).zip(reports.iter_mut()) {
             if let (Some(mut s), None) = (survey, &rep.error) {
                 // Refresh local heads after every target's pulls, then push.
@@ -313,7 +314,7 @@ impl Workspace {
                     prev = e.hash;
                     let h = &e.header;
                     let row = store::LogRow { client: *client, index: n, timestamp: h.timestamp, lamport: h.lamport, hash: e.hash, prev_hash: h.prev_hash };
-                    batch.push((row, bytes, parsed));
+                    batch.push((row, bytes, parsed, e.summaries));
                     n += 1;
                 }
                 Err(err) => {
@@ -344,13 +345,13 @@ impl Workspace {
         let mut changes = Vec::new();
         let mut added = 0;
         let mut last = None;
-        for (row, bytes, ch) in batch {
+        for (row, bytes, ch, summaries) in batch {
             last = Some(row.index);
             if head.is_some_and(|h| row.index <= h) {
                 continue; // another process on this data dir got it first
             }
             store::insert_entry(&tx, &row, &bytes, now)?;
-            changes.extend(ch);
+            changes.extend(unbuilt::take(&tx, &row, ch, &summaries)?);
             added += 1;
         }
         let mut scratch = materialize::DocCache::default();
@@ -369,6 +370,17 @@ impl Workspace {
         // Documents touched in the transaction are valid now that it committed.
         self.docs = scratch;
         Ok(added)
+    }
+
+    /// Settles the notes listed from summaries that received entries (see [`unbuilt`]): keeps
+    /// the rows whose summary is exact and builds the others' documents, in one transaction.
+    pub fn settle(&mut self) -> Result<u64> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut scratch = materialize::DocCache::default();
+        let built = unbuilt::settle(&tx, &self.key, &self.client, &mut scratch)?;
+        tx.commit()?;
+        self.docs.absorb(scratch);
+        Ok(built)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret, SecretString};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::entry::{self, Header, NoteChange, ZERO_HASH};
 use crate::error::{Error, Result};
 use crate::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
 use crate::transport::Transport;
-use crate::{materialize, note, store};
+use crate::{materialize, note, store, unbuilt};
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "resnotes.db";
@@ -427,6 +427,7 @@ impl Workspace {
     fn write_change(&mut self, id: &Uuid, edit: materialize::BodyEdit, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        unbuilt::ensure_built(&tx, &self.key, &self.client, id)?;
         let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
         // On any failure below, the document (already mutated) is dropped, not cached.
         let Some(change) = mutate(&mut loaded.doc, now)? else {
@@ -552,7 +553,13 @@ impl Workspace {
     /// One note (deleted notes are reported as missing). Reads the note's document.
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
-        let doc = materialize::load_doc(&self.conn, &id, &self.client)?;
+        // A note listed from a summary gets its document built and stored on first opening.
+        if unbuilt::is_listed(&self.conn, &id)? {
+            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            unbuilt::ensure_built(&tx, &self.key, &self.client, &id)?;
+            tx.commit()?;
+        }
+        let doc = materialize::load_doc(&self.conn, &self.key, &id, &self.client)?;
         match doc.map(|mut d| (note::read(&d), d.get_heads())) {
             Some((f, doc_heads)) if !f.deleted => {
                 let heads = doc_heads.iter().map(|h| h.to_string()).collect();
@@ -575,22 +582,38 @@ impl Workspace {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut entries = 0;
-        let mut batch: Vec<NoteChange> = Vec::new();
+        // Split into entries, then give each note's summary to the entry holding its last change
+        // (the row describes the document with every change sealed here).
+        let mut batches: Vec<Vec<NoteChange>> = vec![Vec::new()];
         let mut bytes = 0;
         for (_, note_id, change) in &rows {
             let note = Uuid::parse_str(note_id).map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
+            let batch = batches.last_mut().expect("never empty");
             if !batch.is_empty() && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes) {
-                append_own_entry(&tx, self, &batch, now)?;
-                entries += 1;
-                batch.clear();
+                batches.push(Vec::new());
                 bytes = 0;
             }
             bytes += change.len();
-            batch.push(NoteChange { note, change: change.clone() });
+            batches.last_mut().expect("never empty").push(NoteChange { note, change: change.clone() });
         }
-        append_own_entry(&tx, self, &batch, now)?;
-        entries += 1;
+        let mut last_batch: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+        for (i, b) in batches.iter().enumerate() {
+            for c in b {
+                last_batch.insert(c.note, i);
+            }
+        }
+        let clock: Vec<(Uuid, u64)> = store::heads(&tx)?.into_iter().filter(|(c, _)| *c != self.client).collect();
+        let mut entries = 0;
+        for (i, changes) in batches.into_iter().enumerate() {
+            let mut summaries = Vec::new();
+            for c in &changes {
+                if last_batch.get(&c.note) == Some(&i) && !summaries.iter().any(|s: &entry::Summary| s.note == c.note) {
+                    summaries.extend(summary(&tx, &c.note)?);
+                }
+            }
+            append_own_entry(&tx, self, &entry::Payload { changes, clock: clock.clone(), summaries }, now)?;
+            entries += 1;
+        }
         let last = rows.last().map(|r| r.0).unwrap_or(0);
         tx.execute("DELETE FROM unsealed WHERE seq <= ?1", [last])?;
         tx.commit()?;
@@ -627,7 +650,7 @@ impl Workspace {
     /// unsealed tail). Returns entries replayed.
     pub fn rebuild(&mut self) -> Result<u64> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        tx.execute_batch("DELETE FROM notes; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors;")?;
+        tx.execute_batch("DELETE FROM notes; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;")?;
         self.docs.clear();
         let mut count = 0u64;
         let mut batch = Vec::new();
@@ -638,6 +661,9 @@ impl Workspace {
                 let (c, i, data): (String, i64, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
                 let plain = self.key.open(&data).map_err(|_| Error::Crypto(format!("log entry {i} of {c} cannot be decrypted with this device's key")))?;
                 let e = entry::decode(&plain, &self.key)?;
+                if let Ok(client) = Uuid::parse_str(&c) {
+                    unbuilt::index_entry(&tx, &client, i as u64, e.changes.iter().map(|c| c.note))?;
+                }
                 batch.extend(e.changes);
                 count += 1;
                 if batch.len() >= 2000 {
@@ -664,16 +690,32 @@ impl Workspace {
     }
 }
 
+/// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is
+/// not built or has changes waiting for missing dependencies (then the row is not exact).
+fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
+    let waiting: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM queued_changes WHERE note_id = ?1)")?.query_row([id.to_string()], |r| r.get(0))?;
+    if waiting {
+        return Ok(None);
+    }
+    Ok(tx
+        .prepare_cached("SELECT title, first_line, created_at, updated_at, deleted FROM notes WHERE id = ?1 AND length(doc) > 0")?
+        .query_row([id.to_string()], |r| {
+            Ok(entry::Summary { note: *id, title: r.get(0)?, first_line: r.get(1)?, created_at: r.get(2)?, updated_at: r.get(3)?, deleted: r.get(4)? })
+        })
+        .optional()?)
+}
+
 /// Builds, seals and appends this device's next entry inside `tx`.
-pub(crate) fn append_own_entry(tx: &Connection, ws: &Workspace, changes: &[NoteChange], now: i64) -> Result<u64> {
+pub(crate) fn append_own_entry(tx: &Connection, ws: &Workspace, payload: &entry::Payload, now: i64) -> Result<u64> {
     let (index, prev_hash) = match store::head(tx, &ws.client)? {
         Some((i, h)) => (i + 1, h),
         None => (0, ZERO_HASH),
     };
     let header = Header { workspace: ws.workspace, client: ws.client, index, timestamp: now, lamport: store::max_lamport(tx)? + 1, prev_hash };
-    let (bytes, hash) = entry::seal(&header, changes, &ws.key)?;
+    let (bytes, hash) = entry::seal(&header, payload, &ws.key)?;
     let row = store::LogRow { client: ws.client, index, timestamp: now, lamport: header.lamport, hash, prev_hash };
     store::insert_entry(tx, &row, &bytes, now)?;
+    unbuilt::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
     Ok(index)
 }
 

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use resnotes_core::crypto::WorkspaceKey;
 use resnotes_core::entry;
 use std::path::{Path, PathBuf};
 
@@ -216,15 +217,15 @@ fn pick(ws: &Workspace, n: usize, deleted: bool) -> Option<uuid::Uuid> {
 
 /// Every note's Automerge heads (deleted ones too).
 fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
-    heads_in(ws.conn(), &ws.client_id())
+    heads_in(ws.conn(), ws.key(), &ws.client_id())
 }
 
-fn heads_in(conn: &rusqlite::Connection, me: &uuid::Uuid) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
+fn heads_in(conn: &rusqlite::Connection, key: &WorkspaceKey, me: &uuid::Uuid) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
     let mut st = conn.prepare("SELECT id FROM notes ORDER BY id").unwrap();
     let ids: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     ids.into_iter()
         .map(|id| {
-            let mut doc = materialize::load_doc(conn, &id.parse().unwrap(), me).unwrap().unwrap();
+            let mut doc = materialize::load_doc(conn, key, &id.parse().unwrap(), me).unwrap().unwrap();
             let mut h = doc.get_heads();
             h.sort();
             (id, h)
@@ -355,12 +356,12 @@ fn run(n: usize, steps: Vec<Step>) {
         let mut st = conn.prepare("SELECT id FROM notes WHERE deleted = 0").unwrap();
         for row in st.query_map([], |r| r.get::<_, String>(0)).unwrap() {
             let id = row.unwrap();
-            let doc = materialize::load_doc(&conn, &id.parse().unwrap(), &me).unwrap().unwrap();
+            let doc = materialize::load_doc(&conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), &me).unwrap().unwrap();
             let f = note::read(&doc);
             got.insert(id, (f.title, f.body));
         }
         assert_eq!(got, want, "applying the entries in order {order}");
-        assert_eq!(heads_in(&conn, &me), want_heads, "heads after applying the entries in order {order}");
+        assert_eq!(heads_in(&conn, &WorkspaceKey::Plaintext, &me), want_heads, "heads after applying the entries in order {order}");
     }
 }
 

@@ -32,6 +32,8 @@ fn read_json(name: &str) -> Value {
 const WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
 const CLIENT: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
 const NOTE: &str = "0d7e3c2b-1a09-4f8e-9d6c-5b4a39281706";
+/// Another device, named by entry-3's clock.
+const OTHER: &str = "9c8b7a69-5847-4362-a514-0f1e2d3c4b5a";
 
 fn key() -> WorkspaceKey {
     let text = fs::read_to_string(dir().join("identity.txt")).unwrap();
@@ -50,7 +52,7 @@ fn path_vectors() {
 
 #[test]
 fn entry_vectors_decode_exactly() {
-    for (file, meta) in [("entry-0.age", "entry-0.json"), ("entry-1.age", "entry-1.json"), ("entry-2.age", "entry-2.json"), ("entry-plaintext.bin", "entry-plaintext.json")] {
+    for (file, meta) in [("entry-0.age", "entry-0.json"), ("entry-1.age", "entry-1.json"), ("entry-2.age", "entry-2.json"), ("entry-3.age", "entry-3.json"), ("entry-plaintext.bin", "entry-plaintext.json")] {
         let want = read_json(meta);
         let k = if file.ends_with(".bin") { WorkspaceKey::Plaintext } else { key() };
         let _ = &k;
@@ -70,6 +72,10 @@ fn entry_vectors_decode_exactly() {
         assert_eq!(hex(&e.hash), want["hash"].as_str().unwrap(), "{file}: entry hash");
         let changes: Vec<Value> = e.changes.iter().map(|c| json!({"note": c.note.to_string(), "changeHex": hex(&c.change)})).collect();
         assert_eq!(Value::Array(changes), want["changes"], "{file}: changes");
+        assert_eq!(plain[4] as u64, want["version"].as_u64().unwrap_or(1), "{file}: version");
+        let clock: Vec<Value> = e.clock.iter().map(|(c, i)| json!({"clientId": c.to_string(), "index": i})).collect();
+        assert_eq!(Value::Array(clock), want.get("clock").cloned().unwrap_or(json!([])), "{file}: clock");
+        assert_eq!(Value::Array(e.summaries.iter().map(summary_json).collect()), want.get("summaries").cloned().unwrap_or(json!([])), "{file}: summaries");
         // Every change is a standard Automerge change that loads into a document.
         for c in &e.changes {
             let mut doc = automerge::AutoCommit::new();
@@ -126,6 +132,10 @@ fn manifest_vectors() {
     }
 }
 
+fn summary_json(s: &entry::Summary) -> Value {
+    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted})
+}
+
 fn change(text: &str, actor: &Uuid, deps_doc: Option<&mut automerge::AutoCommit>) -> (Vec<u8>, automerge::AutoCommit) {
     use automerge::transaction::Transactable;
     let mut doc = match deps_doc {
@@ -157,7 +167,8 @@ fn generate_vectors() {
     let ws: Uuid = WORKSPACE.parse().unwrap();
     let client: Uuid = CLIENT.parse().unwrap();
     let note: Uuid = NOTE.parse().unwrap();
-    let key = WorkspaceKey::generate(&ws);
+    // Keep the vectors' identity (the asset vectors use it too); make one only the first time.
+    let key = if d.join("identity.txt").exists() { key() } else { WorkspaceKey::generate(&ws) };
     use resnotes_core::age::secrecy::ExposeSecret;
     fs::write(d.join("identity.txt"), format!("# Test identity for FORMAT.md vectors only. Never use it for real data.\n# public key: {}\n{}\n", key.recipient().unwrap(), key.secret().unwrap().expose_secret())).unwrap();
 
@@ -170,28 +181,39 @@ fn generate_vectors() {
     let (c0, mut doc) = change("", &client, None);
     let (c1, mut doc) = change(", world", &client, Some(&mut doc));
     let long = "\n\n## A longer section\n\nResilient notes sync through any folder. ".repeat(20);
-    let (c2, _) = change(&long, &client, Some(&mut doc));
+    let (c2, mut doc) = change(&long, &client, Some(&mut doc));
+    let (c3, doc3) = change(" (summarised)", &client, Some(&mut doc));
     let h0 = Header { workspace: ws, client, index: 0, timestamp: 1_700_000_000_000, lamport: 1, prev_hash: ZERO_HASH };
     let ch0 = vec![NoteChange { note, change: c0.clone() }];
-    let (plain0, hash0) = entry::encode(&h0, &ch0, &key);
+    let (plain0, hash0) = entry::encode_v1(&h0, &ch0, &key);
     let h1 = Header { index: 1, timestamp: 1_700_000_000_500, lamport: 2, prev_hash: hash0, ..h0.clone() };
     let ch1 = vec![NoteChange { note, change: c1.clone() }];
-    let (plain1, hash1) = entry::encode(&h1, &ch1, &key);
+    let (plain1, hash1) = entry::encode_v1(&h1, &ch1, &key);
     let h2 = Header { index: 2, timestamp: 1_700_000_001_000, lamport: 3, prev_hash: hash1, ..h0.clone() };
     let ch2 = vec![NoteChange { note, change: c2.clone() }];
-    let (plain2, hash2) = entry::encode(&h2, &ch2, &key);
+    let (plain2, hash2) = entry::encode_v1(&h2, &ch2, &key);
     assert_eq!(plain2[5], entry::FLAG_DEFLATE, "entry-2 is the compressed vector");
+    // entry-3: version 2, with the note's summary after its change and a clock naming another device.
+    let h3 = Header { index: 3, timestamp: 1_700_000_001_500, lamport: 9, prev_hash: hash2, ..h0.clone() };
+    let f = resnotes_core::note::read(&doc3);
+    let summary = entry::Summary { note, title: f.title, first_line: resnotes_core::note::first_line(&f.body).0, created_at: f.created_at, updated_at: f.updated_at, deleted: f.deleted };
+    let p3 = entry::Payload { changes: vec![NoteChange { note, change: c3.clone() }], clock: vec![(OTHER.parse().unwrap(), 4)], summaries: vec![summary.clone()] };
+    let (plain3, hash3) = entry::encode(&h3, &p3, &key);
     let mac_key = match &key { WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]), _ => unreachable!() };
-    for (name, h, plain, hash, ch) in [("entry-0", &h0, &plain0, hash0, &c0), ("entry-1", &h1, &plain1, hash1, &c1), ("entry-2", &h2, &plain2, hash2, &c2)] {
+    for (name, h, plain, hash, ch) in [("entry-0", &h0, &plain0, hash0, &c0), ("entry-1", &h1, &plain1, hash1, &c1), ("entry-2", &h2, &plain2, hash2, &c2), ("entry-3", &h3, &plain3, hash3, &c3)] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
-        let meta = json!({
+        let mut meta = json!({
             "workspaceId": WORKSPACE, "clientId": CLIENT, "index": h.index, "timestamp": h.timestamp, "lamport": h.lamport,
-            "prevHash": hex(&h.prev_hash), "hash": hex(&hash), "macKeyHex": mac_key, "flags": plain[5], "envelopeHex": hex(plain),
+            "prevHash": hex(&h.prev_hash), "hash": hex(&hash), "macKeyHex": mac_key, "version": plain[4], "flags": plain[5], "envelopeHex": hex(plain),
             "changes": [{"note": NOTE, "changeHex": hex(ch)}],
         });
+        if name == "entry-3" {
+            meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
+            meta["summaries"] = json!([summary_json(&summary)]);
+        }
         fs::write(d.join(format!("{name}.json")), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
     }
-    let (plain_p, hash_p) = entry::encode(&h0, &ch0, &WorkspaceKey::Plaintext);
+    let (plain_p, hash_p) = entry::encode_v1(&h0, &ch0, &WorkspaceKey::Plaintext);
     fs::write(d.join("entry-plaintext.bin"), &plain_p).unwrap();
     let meta = json!({
         "workspaceId": WORKSPACE, "clientId": CLIENT, "index": 0, "timestamp": h0.timestamp, "lamport": 1,
@@ -211,27 +233,25 @@ fn generate_vectors() {
     add("truncated-payload.age", sealed0[..sealed0.len() - 10].to_vec(), 0, &z, "incomplete", "cut inside the payload: still being copied");
     let other = WorkspaceKey::generate(&ws);
     add("other-key.age", other.seal(&plain0).unwrap(), 0, &z, "undecryptable", "encrypted to another recipient");
-    let (forged, _) = entry::encode(&h0, &ch0, &other);
+    let (forged, _) = entry::encode_v1(&h0, &ch0, &other);
     add("forged-mac.age", key.seal(&forged).unwrap(), 0, &z, "bad_mac", "encrypted to the public recipient without the workspace secret");
     add("misplaced.age", sealed0.clone(), 1, &hex(&hash0), "misplaced", "entry 0 found where entry 1 belongs");
     add("chain-broken.age", key.seal(&plain1).unwrap(), 1, &hex(&[7u8; 32]), "chain_broken", "prevHash does not match the previous entry held");
     let mut trailing = plain0.clone();
     trailing.extend_from_slice(b"garbage");
     add("trailing-garbage.age", key.seal(&trailing).unwrap(), 0, &z, "malformed", "bytes after the MAC");
-    let mut v2 = plain0.clone();
-    v2[4] = 2;
-    add("version-2.age", key.seal(&v2).unwrap(), 0, &z, "unsupported_version", "envelope version 2");
+    let mut v3 = plain0.clone();
+    v3[4] = 3;
+    add("version-3.age", key.seal(&v3).unwrap(), 0, &z, "unsupported_version", "envelope version 3");
+    let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
+    add("summary-clock-names-writer.age", key.seal(&entry::encode(&h0, &own, &key).0).unwrap(), 0, &z, "malformed", "version 2: the summaries' clock names the entry's own device");
+    let foreign = entry::Payload { summaries: vec![entry::Summary { note: OTHER.parse().unwrap(), ..summary.clone() }], ..p3.clone() };
+    add("summary-without-change.age", key.seal(&entry::encode(&h0, &foreign, &key).0).unwrap(), 0, &z, "malformed", "version 2: a summary of a note the entry has no change for");
     let mut badpayload = plain0.clone();
     let last = badpayload.len() - 33;
     badpayload[last] ^= 1;
     add("payload-hash.age", key.seal(&badpayload).unwrap(), 0, &z, "malformed", "payload changed after hashing (MAC still valid, payload hash not)");
-    let mut empty = entry::encode_payload(&[]);
-    empty.truncate(4);
-    let hdr_only = {
-        let (p, _) = entry::encode(&h0, &[], &key);
-        p
-    };
-    let _ = empty;
+    let hdr_only = entry::encode_v1(&h0, &[], &key).0;
     add("no-changes.age", key.seal(&hdr_only).unwrap(), 0, &z, "malformed", "a payload must hold at least one change");
     let mut flag = plain0.clone();
     flag[5] = 0x80;

@@ -1,0 +1,256 @@
+//! Notes listed from entry summaries (FORMAT.md §4.2) before their documents are built.
+//!
+//! Building a note's Automerge document costs about 2 µs per character, so a device joining a
+//! workspace of 10,000 notes would spend most of a minute before it could list them. Instead, a
+//! pulled change for a note without a built document is only indexed (`note_entries`) and the
+//! note's row takes its fields from the newest summary describing it (its `doc` stays empty). At
+//! the end of the sync cycle each such note is *settled*: if its summary describes exactly the
+//! changes now held for it, the row is right as it is; otherwise its document is built from the
+//! log at once. A document is also built when its note is opened or edited.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use automerge::{AutoCommit, Change};
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::crypto::WorkspaceKey;
+use crate::entry::{self, Entry, Summary};
+use crate::error::{Error, Result};
+use crate::materialize::{self, DocCache};
+use crate::note;
+use crate::store::{self, LogRow};
+
+/// Decoded entries kept while settling or building (a join's notes share a few large entries).
+const ENTRY_CACHE: usize = 8;
+
+/// Recently decoded log entries.
+#[derive(Default)]
+struct Entries {
+    recent: Vec<((Uuid, u64), Rc<Entry>)>,
+}
+
+impl Entries {
+    fn get(&mut self, conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> Result<Rc<Entry>> {
+        if let Some((_, e)) = self.recent.iter().find(|(k, _)| *k == (*client, index)) {
+            return Ok(e.clone());
+        }
+        let data = store::entry_data(conn, client, index)?.ok_or_else(|| Error::Invalid(format!("entry {index} of device {client} is not in the local log")))?;
+        let plain = key.open(&data).map_err(|_| Error::Crypto(format!("log entry {index} of {client} cannot be decrypted with this device's key")))?;
+        let e = Rc::new(entry::decode(&plain, key)?);
+        if self.recent.len() >= ENTRY_CACHE {
+            self.recent.remove(0);
+        }
+        self.recent.push(((*client, index), e.clone()));
+        Ok(e)
+    }
+}
+
+/// A note's state as far as pulling is concerned.
+enum State {
+    /// No row: a note this device has not seen.
+    New,
+    /// The row holds the document.
+    Built,
+    /// Listed from the summary of this entry (`None`: no summary yet).
+    Listed(Option<(Uuid, u64)>),
+}
+
+fn state(conn: &Connection, id: &Uuid) -> Result<State> {
+    let row: Option<(i64, Option<String>, Option<i64>)> = conn
+        .prepare_cached("SELECT length(doc), hint_client, hint_idx FROM notes WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(match row {
+        None => State::New,
+        Some((len, _, _)) if len > 0 => State::Built,
+        Some((_, c, i)) => State::Listed(c.and_then(|c| Uuid::parse_str(&c).ok()).zip(i.map(|i| i as u64))),
+    })
+}
+
+/// Records the changes of one pulled entry (already in the log) and returns those to apply now:
+/// changes of built notes, and of new notes the entry does not summarise. A new note the entry
+/// summarises is listed from the summary; any note not built is left for [`settle`].
+pub fn take(conn: &Connection, row: &LogRow, changes: Vec<(Uuid, Change)>, summaries: &[Summary]) -> Result<Vec<(Uuid, Change)>> {
+    let mut decided: HashMap<Uuid, bool> = HashMap::new(); // note → apply now
+    let mut now = Vec::with_capacity(changes.len());
+    for (id, change) in changes {
+        let apply = match decided.get(&id) {
+            Some(a) => *a,
+            None => {
+                conn.prepare_cached("INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)")?
+                    .execute(params![id.to_string(), row.client.to_string(), row.index as i64])?;
+                let summary = summaries.iter().find(|s| s.note == id);
+                let apply = match (state(conn, &id)?, summary) {
+                    (State::Built, _) | (State::New, None) => true,
+                    (State::New, Some(s)) => {
+                        list(conn, row, s)?;
+                        false
+                    }
+                    (State::Listed(hint), s) => {
+                        if let Some(s) = s {
+                            if newer(conn, row, hint)? {
+                                list(conn, row, s)?;
+                            }
+                        }
+                        false
+                    }
+                };
+                if !apply {
+                    conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?.execute([id.to_string()])?;
+                }
+                decided.insert(id, apply);
+                apply
+            }
+        };
+        if apply {
+            now.push((id, change));
+        }
+    }
+    Ok(now)
+}
+
+/// Whether entry `row` is later (Lamport order, then client and index) than the current hint.
+fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<bool> {
+    let Some((c, i)) = hint else { return Ok(true) };
+    let lamport: Option<i64> = conn
+        .prepare_cached("SELECT lamport FROM log WHERE client_id = ?1 AND idx = ?2")?
+        .query_row(params![c.to_string(), i as i64], |r| r.get(0))
+        .optional()?;
+    Ok(lamport.is_none_or(|l| (row.lamport, row.client, row.index) > (l as u64, c, i)))
+}
+
+/// Writes a summary into the note's row (creating it), leaving the document unbuilt.
+fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, doc, doc_tail, rev, hint_client, hint_idx)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, x'', NULL, 1, ?7, ?8)
+         ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = 0,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = notes.rev + 1,
+         hint_client = excluded.hint_client, hint_idx = excluded.hint_idx",
+    )?
+    .execute(params![s.note.to_string(), s.title, s.first_line, s.created_at, s.updated_at, s.deleted, row.client.to_string(), row.index as i64])?;
+    Ok(())
+}
+
+/// Checks every unsettled note: a note whose summary describes exactly the changes held keeps
+/// its row; any other is built from the log now. Returns how many were built.
+pub fn settle(conn: &Connection, key: &WorkspaceKey, me: &Uuid, cache: &mut DocCache) -> Result<u64> {
+    let ids: Vec<String> = {
+        let mut st = conn.prepare("SELECT u.note_id FROM unsettled u LEFT JOIN notes n ON n.id = u.note_id ORDER BY n.hint_client, n.hint_idx")?;
+        let r = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        r
+    };
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let heads: HashMap<Uuid, u64> = store::heads(conn)?.into_iter().collect();
+    let mut entries = Entries::default();
+    let mut built = 0;
+    for id in ids {
+        conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?.execute([&id])?;
+        let Ok(uuid) = Uuid::parse_str(&id) else { continue };
+        let exact = match state(conn, &uuid)? {
+            State::Built => true,
+            State::New | State::Listed(None) => false,
+            State::Listed(Some((c, i))) => summary_is_exact(conn, key, &mut entries, &heads, &uuid, &c, i)?,
+        };
+        if !exact {
+            build_with(conn, key, &mut entries, cache, me, &uuid)?;
+            built += 1;
+        }
+    }
+    Ok(built)
+}
+
+/// The rule of FORMAT.md §4.2: the summary in entry `index` of `client` describes exactly the
+/// changes held for the note when every entry its clock covers is held and no entry held outside
+/// it carries a change of the note.
+fn summary_is_exact(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, heads: &HashMap<Uuid, u64>, id: &Uuid, client: &Uuid, index: u64) -> Result<bool> {
+    let e = entries.get(conn, key, client, index)?;
+    let mut covered: HashMap<Uuid, u64> = e.clock.iter().copied().collect();
+    covered.insert(*client, index);
+    if covered.iter().any(|(c, i)| heads.get(c).is_none_or(|h| h < i)) {
+        return Ok(false);
+    }
+    let mut st = conn.prepare_cached("SELECT client_id, idx FROM note_entries WHERE note_id = ?1")?;
+    let rows = st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for r in rows {
+        let (c, i) = r?;
+        let inside = Uuid::parse_str(&c).ok().and_then(|c| covered.get(&c)).is_some_and(|u| i as u64 <= *u);
+        if !inside {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Every change of a note held in the log, parsed (a change that does not parse is skipped).
+fn changes_from_log(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid) -> Result<Vec<Change>> {
+    let places: Vec<(String, i64)> = {
+        let mut st = conn.prepare_cached(
+            "SELECT n.client_id, n.idx FROM note_entries n JOIN log l ON l.client_id = n.client_id AND l.idx = n.idx WHERE n.note_id = ?1 ORDER BY l.lamport, n.client_id, n.idx",
+        )?;
+        let r = st.query_map([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        r
+    };
+    let mut out = Vec::new();
+    for (c, i) in places {
+        let Ok(client) = Uuid::parse_str(&c) else { continue };
+        let e = entries.get(conn, key, &client, i as u64)?;
+        for nc in e.changes.iter().filter(|nc| nc.note == *id) {
+            match Change::from_bytes(nc.change.clone()) {
+                Ok(ch) => out.push(ch),
+                Err(err) => tracing::warn!(note = %id, "a change in entry {i} of {c} does not parse: {err}"),
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn build_with(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, cache: &mut DocCache, me: &Uuid, id: &Uuid) -> Result<()> {
+    let changes = changes_from_log(conn, key, entries, id)?;
+    materialize::apply_parsed(conn, cache, me, changes.into_iter().map(|c| (*id, c)).collect())?;
+    if matches!(state(conn, id)?, State::Listed(_)) {
+        // Nothing could apply (every change waits for entries not held yet): the summary
+        // describes what this device does not have, so the note is not listed until it does.
+        conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Whether a note is listed from a summary, its document not built yet.
+pub fn is_listed(conn: &Connection, id: &Uuid) -> Result<bool> {
+    Ok(matches!(state(conn, id)?, State::Listed(_)))
+}
+
+/// Builds and stores the document of a note listed from a summary (no-op for a built note or an
+/// unknown one). Runs inside the caller's transaction.
+pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid) -> Result<()> {
+    if matches!(state(conn, id)?, State::Listed(_)) {
+        build_with(conn, key, &mut Entries::default(), &mut DocCache::default(), me, id)?;
+        conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?.execute([id.to_string()])?;
+    }
+    Ok(())
+}
+
+/// A note's document built in memory from the log, without storing it.
+pub fn doc_in_memory(conn: &Connection, key: &WorkspaceKey, id: &Uuid, me: &Uuid) -> Result<AutoCommit> {
+    let changes = changes_from_log(conn, key, &mut Entries::default(), id)?;
+    let mut doc = note::new_doc(me);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes))) {
+        Ok(Ok(())) => Ok(doc),
+        Ok(Err(e)) => Err(Error::Doc(e.to_string())),
+        Err(_) => Err(Error::Doc(format!("changes for note {id} could not be applied"))),
+    }
+}
+
+/// Records which notes an entry carries changes of (for rebuilding and sealing).
+pub fn index_entry(conn: &Connection, client: &Uuid, index: u64, notes: impl IntoIterator<Item = Uuid>) -> Result<()> {
+    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)")?;
+    for n in notes {
+        st.execute(params![n.to_string(), client.to_string(), index as i64])?;
+    }
+    Ok(())
+}

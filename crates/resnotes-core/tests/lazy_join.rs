@@ -1,0 +1,136 @@
+//! Joining lists notes from the summaries in entries (FORMAT.md §4.2) without building their
+//! documents, and only where a summary describes exactly the changes held; any other note is
+//! built at the end of the sync cycle. Opening or editing a listed note builds it, and every
+//! row equals what building every document would give.
+
+use resnotes_core::transport::Folder;
+use resnotes_core::workspace::{system_clock, NoteSummary};
+use resnotes_core::Workspace;
+
+fn unbuilt(ws: &Workspace) -> Vec<String> {
+    let mut st = ws.conn().prepare("SELECT id FROM notes WHERE length(doc) = 0 ORDER BY id").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+}
+
+fn rows(ws: &Workspace) -> Vec<(String, String, String, i64)> {
+    let mut st = ws.conn().prepare("SELECT id, title, first_line, updated_at FROM notes ORDER BY id").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect()
+}
+
+fn list(ws: &Workspace) -> Vec<NoteSummary> {
+    ws.list(None).unwrap()
+}
+
+fn setup() -> (tempfile::TempDir, Folder) {
+    std::env::set_var("RESNOTES_SCRYPT_LOG_N", "2");
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let folder = Folder::new(shared.to_str().unwrap());
+    (tmp, folder)
+}
+
+#[test]
+fn a_joining_device_lists_notes_from_summaries_and_builds_them_when_opened() {
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(a.new_note(&format!("note {i}"), &format!("\n  first line of {i}\nmore text\n")).unwrap());
+    }
+    a.edit_note(&ids[3].to_string(), Some("renamed"), None).unwrap();
+    a.delete_note(&ids[4].to_string()).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&b), list(&a), "the list is complete after one cycle");
+    assert_eq!(rows(&b), rows(&a), "deleted notes too");
+    assert_eq!(unbuilt(&b).len(), 20, "no document was built");
+
+    // Opening builds and stores the document; the row keeps the same values.
+    let n = b.note(&ids[3].to_string()).unwrap();
+    assert_eq!((n.title.as_str(), n.body.as_str()), ("renamed", "\n  first line of 3\nmore text\n"));
+    assert_eq!(unbuilt(&b).len(), 19);
+    assert_eq!(rows(&b), rows(&a));
+    // Editing a listed note builds it first.
+    b.edit_note(&ids[5].to_string(), None, Some("edited on B")).unwrap();
+    assert_eq!(b.note(&ids[5].to_string()).unwrap().body, "edited on B");
+    assert_eq!(unbuilt(&b).len(), 18);
+
+    // A's next edit to a listed note arrives with a summary that still describes everything B holds.
+    a.edit_note(&ids[6].to_string(), Some("six"), None).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&b), list(&a));
+    assert_eq!(unbuilt(&b).len(), 18, "note 6 stays listed from its new summary");
+
+    // A rebuild from the log builds everything and gives the same rows.
+    let before = rows(&b);
+    b.rebuild().unwrap();
+    assert_eq!(rows(&b), before);
+    assert!(unbuilt(&b).is_empty());
+}
+
+#[test]
+fn a_summary_that_does_not_cover_every_change_held_is_not_trusted() {
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let x = a.new_note("shared", "one\n").unwrap();
+    let y = a.new_note("only A", "alone\n").unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    // Concurrent edits of X: each device's summary describes only its own side.
+    b.edit_note(&x.to_string(), Some("shared, from B"), None).unwrap();
+    a.edit_note(&x.to_string(), None, Some("one\ntwo from A\n")).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+
+    // C joins and holds both sides: X's summaries are not exact, so X is built; Y is not.
+    let mut c = Workspace::join(&tmp.path().join("c"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    c.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(unbuilt(&c), vec![y.to_string()]);
+    let n = c.note(&x.to_string()).unwrap();
+    assert_eq!((n.title.as_str(), n.body.as_str()), ("shared, from B", "one\ntwo from A\n"));
+    a.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&c), list(&a));
+    assert_eq!(rows(&c), rows(&a));
+}
+
+#[test]
+fn entries_pulled_in_pieces_settle_once_everything_they_name_is_held() {
+    // B's summary of X names A's entries; C first sees only B's folder copy, then A's.
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let x = a.new_note("x", "from A\n").unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    b.edit_note(&x.to_string(), None, Some("from A\nand B\n")).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    // A second folder holding only B's entries (copied verbatim), then A's later.
+    let partial = tmp.path().join("partial");
+    let src = tmp.path().join("shared");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::copy(src.join("index.json"), partial.join("index.json")).unwrap();
+    let copy = |client: &uuid::Uuid| {
+        let st = std::process::Command::new("cp").arg("-a").arg(src.join(client.to_string())).arg(&partial).status().unwrap();
+        assert!(st.success());
+    };
+    copy(&b.client_id());
+    let pf = Folder::new(partial.to_str().unwrap());
+    let mut c = Workspace::join(&tmp.path().join("c"), "folder", &pf, Some("a passphrase for tests"), system_clock()).unwrap();
+    c.sync_all(&mut |_| {}).unwrap();
+    // B's change cannot apply without A's; nothing is listed wrongly meanwhile.
+    assert!(list(&c).iter().all(|n| n.first_line != "from A"), "{:?}", list(&c));
+    copy(&a.client_id());
+    c.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&c), list(&a));
+    assert_eq!(c.note(&x.to_string()).unwrap().body, "from A\nand B\n");
+}
