@@ -281,7 +281,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
             check(&b.sync_all(&mut |_| {})?)?;
             let top = b.list(Some(1))?;
             if !top[0].title.starts_with(&word) {
-                bail!("edit did not arrive");
+                bail!("edit did not arrive: {:?} vs A {:?}", top[0], a.list(Some(1))?[0]);
             }
             Ok(())
         });

@@ -20,7 +20,7 @@ use crate::path::{self, Kind};
 use crate::sync::{SyncEvent, TargetReport};
 use crate::transport::{Transport, TransportError};
 use crate::workspace::{Field, Target, Workspace};
-use crate::{materialize, note, store};
+use crate::{materialize, note, store, unbuilt};
 
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
@@ -330,7 +330,12 @@ impl Workspace {
     /// Refreshes the derived `note_assets` table for notes edited since it was last read.
     pub fn scan_refs(&self) -> Result<()> {
         let stale: Vec<(String, i64)> = {
-            let mut st = self.conn.prepare("SELECT n.id, n.rev FROM notes n LEFT JOIN asset_scan s ON s.note_id = n.id WHERE s.rev IS NULL OR s.rev != n.rev")?;
+            // Listed notes (documents not built) in the order of their summaries' entries, so
+            // reading their changes decodes each entry about once.
+            let mut st = self.conn.prepare(
+                "SELECT n.id, n.rev FROM notes n LEFT JOIN asset_scan s ON s.note_id = n.id WHERE s.rev IS NULL OR s.rev != n.rev
+                 ORDER BY length(n.doc) > 0, n.hint_client, n.hint_idx",
+            )?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -338,13 +343,23 @@ impl Workspace {
         // the short writes of each chunk take the write lock, so a first scan of a large
         // workspace never makes an edit in another process wait. A note edited meanwhile keeps
         // the older rev here and is read again next time.
+        let mut entries = unbuilt::Entries::default();
         for chunk in stale.chunks(50) {
             let mut found = Vec::with_capacity(chunk.len());
             for (id, rev) in chunk {
                 let Ok(uuid) = Uuid::parse_str(id) else { continue };
-                let refs = match materialize::load_doc(&self.conn, &self.key, &uuid, &self.client)? {
-                    Some(doc) => asset::find_refs(&note::body(&doc)),
-                    None => vec![],
+                // A listed note is read from the log, and only when a change of it may hold a link.
+                let refs = if unbuilt::is_listed(&self.conn, &uuid)? {
+                    if unbuilt::may_link_assets(&self.conn, &self.key, &mut entries, &uuid)? {
+                        asset::find_refs(&note::body(&unbuilt::doc_in_memory(&self.conn, &self.key, &mut entries, &uuid, &self.client)?))
+                    } else {
+                        vec![]
+                    }
+                } else {
+                    match materialize::load_doc(&self.conn, &self.key, &uuid, &self.client)? {
+                        Some(doc) => asset::find_refs(&note::body(&doc)),
+                        None => vec![],
+                    }
                 };
                 found.push((id, rev, refs));
             }

@@ -106,7 +106,7 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
 pub fn load_doc(conn: &Connection, key: &WorkspaceKey, id: &Uuid, me: &Uuid) -> Result<Option<AutoCommit>> {
     let l = load(conn, &mut DocCache::default(), id, me)?;
     if l.exists && !l.built {
-        return unbuilt::doc_in_memory(conn, key, id, me).map(Some);
+        return unbuilt::doc_in_memory(conn, key, &mut unbuilt::Entries::default(), id, me).map(Some);
     }
     Ok(l.exists.then_some(l.doc))
 }

@@ -343,6 +343,7 @@ impl Workspace {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let head = store::head(&tx, client)?.map(|(i, _)| i);
         let mut changes = Vec::new();
+        let mut decided: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
         let mut added = 0;
         let mut last = None;
         for (row, bytes, ch, summaries) in batch {
@@ -351,7 +352,7 @@ impl Workspace {
                 continue; // another process on this data dir got it first
             }
             store::insert_entry(&tx, &row, &bytes, now)?;
-            changes.extend(unbuilt::take(&tx, &row, ch, &summaries)?);
+            changes.extend(unbuilt::take(&tx, &row, ch, &summaries, &mut decided)?);
             added += 1;
         }
         let mut scratch = materialize::DocCache::default();

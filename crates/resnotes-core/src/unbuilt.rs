@@ -25,9 +25,9 @@ use crate::store::{self, LogRow};
 /// Decoded entries kept while settling or building (a join's notes share a few large entries).
 const ENTRY_CACHE: usize = 8;
 
-/// Recently decoded log entries.
+/// Recently decoded log entries, shared by the reads of one pass over many notes.
 #[derive(Default)]
-struct Entries {
+pub struct Entries {
     recent: Vec<((Uuid, u64), Rc<Entry>)>,
 }
 
@@ -71,44 +71,48 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 
 /// Records the changes of one pulled entry (already in the log) and returns those to apply now:
 /// changes of built notes, and of new notes the entry does not summarise. A new note the entry
-/// summarises is listed from the summary; any note not built is left for [`settle`].
-pub fn take(conn: &Connection, row: &LogRow, changes: Vec<(Uuid, Change)>, summaries: &[Summary]) -> Result<Vec<(Uuid, Change)>> {
-    let mut decided: HashMap<Uuid, bool> = HashMap::new(); // note → apply now
-    let mut now = Vec::with_capacity(changes.len());
-    for (id, change) in changes {
+/// summarises is listed from the summary; any note not built is left for [`settle`]. `decided`
+/// is shared by the entries of one batch, whose changes are applied together after all were
+/// taken: a note is either applied or listed for the whole batch, never both.
+pub fn take(conn: &Connection, row: &LogRow, changes: Vec<(Uuid, Change)>, summaries: &[Summary], decided: &mut HashMap<Uuid, bool>) -> Result<Vec<(Uuid, Change)>> {
+    let mut notes: Vec<Uuid> = changes.iter().map(|(n, _)| *n).collect();
+    notes.sort();
+    notes.dedup();
+    index_entry(conn, &row.client, row.index, notes.iter().copied())?;
+    for id in notes {
+        let summary = summaries.iter().find(|s| s.note == id);
         let apply = match decided.get(&id) {
-            Some(a) => *a,
-            None => {
-                conn.prepare_cached("INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)")?
-                    .execute(params![id.to_string(), row.client.to_string(), row.index as i64])?;
-                let summary = summaries.iter().find(|s| s.note == id);
-                let apply = match (state(conn, &id)?, summary) {
-                    (State::Built, _) | (State::New, None) => true,
-                    (State::New, Some(s)) => {
+            Some(true) => true,
+            Some(false) => {
+                if let (Some(s), State::Listed(hint)) = (summary, state(conn, &id)?) {
+                    if newer(conn, row, hint)? {
                         list(conn, row, s)?;
-                        false
                     }
-                    (State::Listed(hint), s) => {
-                        if let Some(s) = s {
-                            if newer(conn, row, hint)? {
-                                list(conn, row, s)?;
-                            }
-                        }
-                        false
-                    }
-                };
-                if !apply {
-                    conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?.execute([id.to_string()])?;
                 }
-                decided.insert(id, apply);
-                apply
+                false
             }
+            None => match (state(conn, &id)?, summary) {
+                (State::Built, _) | (State::New, None) => true,
+                (State::New, Some(s)) => {
+                    list(conn, row, s)?;
+                    false
+                }
+                (State::Listed(hint), s) => {
+                    if let Some(s) = s {
+                        if newer(conn, row, hint)? {
+                            list(conn, row, s)?;
+                        }
+                    }
+                    false
+                }
+            },
         };
-        if apply {
-            now.push((id, change));
+        if !apply {
+            conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?.execute([id.to_string()])?;
         }
+        decided.insert(id, apply);
     }
-    Ok(now)
+    Ok(changes.into_iter().filter(|(id, _)| decided.get(id) == Some(&true)).collect())
 }
 
 /// Whether entry `row` is later (Lamport order, then client and index) than the current hint.
@@ -188,21 +192,13 @@ fn summary_is_exact(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries
 
 /// Every change of a note held in the log, parsed (a change that does not parse is skipped).
 fn changes_from_log(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid) -> Result<Vec<Change>> {
-    let places: Vec<(String, i64)> = {
-        let mut st = conn.prepare_cached(
-            "SELECT n.client_id, n.idx FROM note_entries n JOIN log l ON l.client_id = n.client_id AND l.idx = n.idx WHERE n.note_id = ?1 ORDER BY l.lamport, n.client_id, n.idx",
-        )?;
-        let r = st.query_map([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        r
-    };
     let mut out = Vec::new();
-    for (c, i) in places {
-        let Ok(client) = Uuid::parse_str(&c) else { continue };
-        let e = entries.get(conn, key, &client, i as u64)?;
+    for (client, index) in places(conn, id)? {
+        let e = entries.get(conn, key, &client, index)?;
         for nc in e.changes.iter().filter(|nc| nc.note == *id) {
             match Change::from_bytes(nc.change.clone()) {
                 Ok(ch) => out.push(ch),
-                Err(err) => tracing::warn!(note = %id, "a change in entry {i} of {c} does not parse: {err}"),
+                Err(err) => tracing::warn!(note = %id, "a change in entry {index} of {client} does not parse: {err}"),
             }
         }
     }
@@ -235,9 +231,41 @@ pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid)
     Ok(())
 }
 
+/// Whether any change of a listed note may put an `asset:///` link in it, decided without
+/// building its document: a change as exchanged (uncompressed chunk type 1, §4.2) holds inserted
+/// text verbatim, so a link inserted by one splice (as attaching and pasting do) shows in its
+/// bytes. A compressed or unreadable change counts as "may".
+pub fn may_link_assets(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid) -> Result<bool> {
+    const NEEDLE: &[u8] = b"asset:///";
+    for (client, index) in places(conn, id)? {
+        let e = entries.get(conn, key, &client, index)?;
+        for nc in e.changes.iter().filter(|nc| nc.note == *id) {
+            if nc.change.get(8) != Some(&1) || nc.change.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT n.client_id, n.idx FROM note_entries n JOIN log l ON l.client_id = n.client_id AND l.idx = n.idx WHERE n.note_id = ?1 ORDER BY l.lamport, n.client_id, n.idx",
+    )?;
+    let rows = st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (c, i) = r?;
+        if let Ok(c) = Uuid::parse_str(&c) {
+            out.push((c, i as u64));
+        }
+    }
+    Ok(out)
+}
+
 /// A note's document built in memory from the log, without storing it.
-pub fn doc_in_memory(conn: &Connection, key: &WorkspaceKey, id: &Uuid, me: &Uuid) -> Result<AutoCommit> {
-    let changes = changes_from_log(conn, key, &mut Entries::default(), id)?;
+pub fn doc_in_memory(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid, me: &Uuid) -> Result<AutoCommit> {
+    let changes = changes_from_log(conn, key, entries, id)?;
     let mut doc = note::new_doc(me);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes))) {
         Ok(Ok(())) => Ok(doc),

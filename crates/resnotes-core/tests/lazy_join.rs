@@ -134,3 +134,73 @@ fn entries_pulled_in_pieces_settle_once_everything_they_name_is_held() {
     assert_eq!(list(&c), list(&a));
     assert_eq!(c.note(&x.to_string()).unwrap().body, "from A\nand B\n");
 }
+
+#[test]
+fn attachment_links_of_listed_notes_are_found_without_building_the_others() {
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let with_link = a.new_note("photo", "look:\n").unwrap();
+    for i in 0..5 {
+        a.new_note(&format!("plain {i}"), "no links here, only asset: words and :/// marks").unwrap();
+    }
+    let file = tmp.path().join("pic.png");
+    std::fs::write(&file, b"\x89PNG not really").unwrap();
+    let r = a.attach(&with_link.to_string(), &file, None).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    a.sync_assets(&|| false, &mut |_| {}).unwrap();
+
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(unbuilt(&b).len(), 6);
+    b.set_keep_attachments(&b.targets().unwrap()[0].id, true).unwrap();
+    b.sync_assets(&|| false, &mut |_| {}).unwrap();
+    let assets = b.assets().unwrap();
+    assert_eq!(assets.len(), 1, "{assets:?}");
+    assert_eq!((assets[0].url.as_str(), assets[0].notes, assets[0].local), (r.to_url().as_str(), 1, true), "kept offline from a listed note's link");
+    assert_eq!(unbuilt(&b).len(), 6, "scanning stored no document");
+}
+
+#[test]
+fn a_title_splice_on_the_writer_reaches_a_listed_note() {
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    for i in 0..5 {
+        a.new_note(&format!("n{i}"), "body").unwrap();
+    }
+    a.sync_all(&mut |_| {}).unwrap();
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    let target: uuid::Uuid = a.list(Some(1)).unwrap()[0].id.parse().unwrap();
+    for i in 0..3 {
+        a.splice_note(&target, resnotes_core::workspace::Field::Title, 0, 0, &format!("w{i}")).unwrap();
+        a.sync_all(&mut |_| {}).unwrap();
+        b.sync_all(&mut |_| {}).unwrap();
+        assert_eq!(list(&b), list(&a), "after splice {i}");
+    }
+}
+
+#[test]
+fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
+    // One change per entry: the first entries of a note carry no summary, the last one does.
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let x = a.new_note("x", "one").unwrap();
+    for w in [" two", " three"] {
+        let len = a.note(&x.to_string()).unwrap().body.chars().count();
+        a.splice_note(&x, resnotes_core::workspace::Field::Body, len, 0, w).unwrap();
+    }
+    assert_eq!(a.seal_pending(1, usize::MAX).unwrap(), 3);
+    a.sync_all(&mut |_| {}).unwrap();
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&b), list(&a));
+    assert_eq!(b.note(&x.to_string()).unwrap().body, "one two three");
+    a.splice_note(&x, resnotes_core::workspace::Field::Title, 0, 0, "the ").unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&b), list(&a));
+}
