@@ -22,8 +22,9 @@ use crate::materialize::{self, DocCache};
 use crate::note;
 use crate::store::{self, LogRow};
 
-/// Decoded entries kept while settling or building (a join's notes share a few large entries).
-const ENTRY_CACHE: usize = 8;
+/// Decoded entries kept while settling, building or scanning (up to ~4 MiB each; notes are
+/// visited in the order of their entries, so a few suffice).
+const ENTRY_CACHE: usize = 3;
 
 /// Recently decoded log entries, shared by the reads of one pass over many notes.
 #[derive(Default)]
