@@ -94,7 +94,7 @@ impl TargetReport {
 }
 
 /// An entry read and verified, waiting to be applied: its log row, file bytes and changes.
-type PulledEntry = (store::LogRow, Vec<u8>, Vec<(Uuid, automerge::Change)>, Vec<entry::Summary>);
+type PulledEntry = (store::LogRow, Vec<u8>, Vec<entry::NoteChange>, Vec<entry::Summary>);
 
 /// State carried from a target's pull phase to its push phase.
 struct Survey {
@@ -306,15 +306,15 @@ impl Workspace {
             };
             let want = Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
             let checked = entry::open(&bytes, &self.key, &want).and_then(|e| {
-                let parsed = materialize::parse(&e.changes).map_err(entry::EntryError::Malformed)?;
-                Ok((e, parsed))
+                materialize::check_chunks(&e.changes).map_err(entry::EntryError::Malformed)?;
+                Ok(e)
             });
             match checked {
-                Ok((e, parsed)) => {
+                Ok(e) => {
                     prev = e.hash;
                     let h = &e.header;
                     let row = store::LogRow { client: *client, index: n, timestamp: h.timestamp, lamport: h.lamport, hash: e.hash, prev_hash: h.prev_hash };
-                    batch.push((row, bytes, parsed, e.summaries));
+                    batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
                 }
                 Err(err) => {
@@ -352,7 +352,7 @@ impl Workspace {
                 continue; // another process on this data dir got it first
             }
             store::insert_entry(&tx, &row, &bytes, now)?;
-            changes.extend(unbuilt::take(&tx, &row, ch, &summaries, &mut decided)?);
+            changes.extend(materialize::parse_lenient(unbuilt::take(&tx, &row, ch, &summaries, &mut decided)?));
             added += 1;
         }
         let mut scratch = materialize::DocCache::default();

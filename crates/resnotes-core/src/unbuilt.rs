@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::crypto::WorkspaceKey;
-use crate::entry::{self, Entry, Summary};
+use crate::entry::{self, Entry, NoteChange, Summary};
 use crate::error::{Error, Result};
 use crate::materialize::{self, DocCache};
 use crate::note;
@@ -75,8 +75,8 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 /// summarises is listed from the summary; any note not built is left for [`settle`]. `decided`
 /// is shared by the entries of one batch, whose changes are applied together after all were
 /// taken: a note is either applied or listed for the whole batch, never both.
-pub fn take(conn: &Connection, row: &LogRow, changes: Vec<(Uuid, Change)>, summaries: &[Summary], decided: &mut HashMap<Uuid, bool>) -> Result<Vec<(Uuid, Change)>> {
-    let mut notes: Vec<Uuid> = changes.iter().map(|(n, _)| *n).collect();
+pub fn take(conn: &Connection, row: &LogRow, changes: Vec<NoteChange>, summaries: &[Summary], decided: &mut HashMap<Uuid, bool>) -> Result<Vec<NoteChange>> {
+    let mut notes: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
     notes.sort();
     notes.dedup();
     index_entry(conn, &row.client, row.index, notes.iter().copied())?;
@@ -113,7 +113,7 @@ pub fn take(conn: &Connection, row: &LogRow, changes: Vec<(Uuid, Change)>, summa
         }
         decided.insert(id, apply);
     }
-    Ok(changes.into_iter().filter(|(id, _)| decided.get(id) == Some(&true)).collect())
+    Ok(changes.into_iter().filter(|c| decided.get(&c.note) == Some(&true)).collect())
 }
 
 /// Whether entry `row` is later (Lamport order, then client and index) than the current hint.
