@@ -159,6 +159,22 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a data dir's database holds: bytes of the log's entries, of stored documents, of the
+/// other tables, and the file's pages.
+fn breakdown(ws: &Workspace) -> Result<Value> {
+    let c = ws.conn();
+    let one = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0)) };
+    Ok(json!({
+        "file_bytes": one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
+        "free_bytes": one("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size")?,
+        "log_data_bytes": one("SELECT SUM(length(data)) FROM log")?,
+        "doc_bytes": one("SELECT SUM(length(doc) + COALESCE(length(doc_tail), 0)) FROM notes")?,
+        "built_docs": one("SELECT COUNT(*) FROM notes WHERE length(doc) > 0")?,
+        "note_text_bytes": one("SELECT SUM(length(title) + length(first_line)) FROM notes")?,
+        "note_entries_rows": one("SELECT COUNT(*) FROM note_entries")?,
+    }))
+}
+
 fn checkpoint(ws: &Workspace) -> Result<()> {
     ws.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
@@ -295,6 +311,8 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     checkpoint(&b)?;
     r.insert("local_bytes".into(), json!(du(&a_dir)));
     r.insert("local_bytes_joined".into(), json!(du(&b_dir)));
+    r.insert("local_breakdown".into(), breakdown(&a)?);
+    r.insert("local_breakdown_joined".into(), breakdown(&b)?);
     r.insert("folder_bytes".into(), json!(du(&f)));
     drop(a);
     drop(b);

@@ -96,6 +96,12 @@ CREATE TABLE note_entries (note_id TEXT NOT NULL, client_id TEXT NOT NULL, idx I
 -- Notes whose document is not built and that received entries since their summary was checked
 -- against everything held (done at the end of each sync cycle).
 CREATE TABLE unsettled (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
+"#, r#"
+-- Stored documents are a cache (see unbuilt::evict): find the built ones without a scan.
+CREATE INDEX notes_built ON notes (updated_at) WHERE length(doc) > 0;
+-- note_entries indexes every entry of a log that was empty when it was created (a new data
+-- dir); an older data dir gets the mark from `rebuild`. Documents are evicted only with it.
+INSERT INTO meta (key, value) SELECT 'note_index', 'complete' WHERE NOT EXISTS (SELECT 1 FROM log);
 "#];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

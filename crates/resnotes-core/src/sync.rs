@@ -375,12 +375,18 @@ impl Workspace {
 
     /// Settles the notes listed from summaries that received entries (see [`unbuilt`]): keeps
     /// the rows whose summary is exact and builds the others' documents, in one transaction.
+    /// Then drops stored documents beyond the most recently edited ones
+    /// ([`unbuilt::evict`]), so local storage does not hold every document twice (log and save).
     pub fn settle(&mut self) -> Result<u64> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut scratch = materialize::DocCache::default();
         let built = unbuilt::settle(&tx, &self.key, &self.client, &mut scratch)?;
+        let evicted = unbuilt::evict(&tx, unbuilt::KEEP_DOCUMENTS)?;
         tx.commit()?;
         self.docs.absorb(scratch);
+        if evicted > 0 {
+            store::reclaim(&self.conn)?;
+        }
         Ok(built)
     }
 

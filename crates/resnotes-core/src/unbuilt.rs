@@ -275,6 +275,33 @@ pub fn doc_in_memory(conn: &Connection, key: &WorkspaceKey, entries: &mut Entrie
     }
 }
 
+/// Documents kept stored: those of the most recently edited notes.
+pub const KEEP_DOCUMENTS: usize = 1000;
+
+/// Drops the stored documents of all but the `keep` most recently edited notes, turning them
+/// into listed notes whose rows stay as they are (the log holds every change; opening or
+/// editing one builds it again). Skips notes with changes not sealed into the log yet or waiting
+/// for dependencies, and does nothing unless `note_entries` indexes the whole log. Runs only
+/// when the stored documents exceed `keep` by a tenth, so most calls cost one index count.
+/// Returns how many documents were dropped.
+pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
+    if store::meta(conn, "note_index")?.as_deref() != Some("complete") {
+        return Ok(0);
+    }
+    let built: i64 = conn.prepare_cached("SELECT COUNT(*) FROM notes WHERE length(doc) > 0")?.query_row([], |r| r.get(0))?;
+    if (built as usize) <= keep + keep / 10 {
+        return Ok(0);
+    }
+    let n = conn
+        .prepare_cached(
+            "UPDATE notes SET doc = x'', doc_tail = NULL, hint_client = NULL, hint_idx = NULL
+             WHERE id IN (SELECT id FROM notes WHERE length(doc) > 0 ORDER BY updated_at DESC LIMIT -1 OFFSET ?1)
+             AND id NOT IN (SELECT note_id FROM unsealed) AND id NOT IN (SELECT note_id FROM queued_changes)",
+        )?
+        .execute([keep as i64])?;
+    Ok(n as u64)
+}
+
 /// Records which notes an entry carries changes of (for rebuilding and sealing).
 pub fn index_entry(conn: &Connection, client: &Uuid, index: u64, notes: impl IntoIterator<Item = Uuid>) -> Result<()> {
     let mut st = conn.prepare_cached("INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)")?;

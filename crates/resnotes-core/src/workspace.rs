@@ -684,6 +684,8 @@ impl Workspace {
             }
         }
         materialize::apply(&tx, &self.client, &batch)?;
+        // note_entries now indexes the whole log.
+        store::set_meta(&tx, "note_index", "complete")?;
         tx.commit()?;
         self.rebuild_assets()?;
         Ok(count)

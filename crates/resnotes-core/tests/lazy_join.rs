@@ -204,3 +204,45 @@ fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
     b.sync_all(&mut |_| {}).unwrap();
     assert_eq!(list(&b), list(&a));
 }
+
+#[test]
+fn stored_documents_beyond_the_most_recent_are_dropped_and_rebuilt_from_the_log() {
+    use resnotes_core::unbuilt;
+    let (tmp, folder) = setup();
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(a.new_note(&format!("note {i}"), &format!("body {i}\n")).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(2)); // distinct updated_at
+    }
+    // Unsealed changes keep their documents.
+    assert_eq!(unbuilt::evict(a.conn(), 5).unwrap(), 0);
+    a.sync_all(&mut |_| {}).unwrap();
+    let before = rows(&a);
+    assert_eq!(unbuilt::evict(a.conn(), 5).unwrap(), 15);
+    assert_eq!(unbuilt(&a).len(), 15);
+    assert_eq!(rows(&a), before, "rows stay as they were");
+    assert!(!unbuilt(&a).contains(&ids[19].to_string()), "the most recent ones are kept");
+    // Opening and editing an evicted note build it from the log.
+    assert_eq!(a.note(&ids[0].to_string()).unwrap().body, "body 0\n");
+    a.edit_note(&ids[1].to_string(), None, Some("body 1, edited\n")).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    // Another device's edit of an evicted note arrives.
+    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    b.edit_note(&ids[2].to_string(), Some("two"), None).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(list(&a), list(&b));
+    let n = a.note(&ids[2].to_string()).unwrap();
+    assert_eq!((n.title.as_str(), n.body.as_str()), ("two", "body 2\n"));
+    let n = b.note(&ids[1].to_string()).unwrap();
+    assert_eq!(n.body, "body 1, edited\n");
+    // A data dir whose index of the log is not known to be complete keeps everything.
+    a.conn().execute("DELETE FROM meta WHERE key = 'note_index'", []).unwrap();
+    assert_eq!(unbuilt::evict(a.conn(), 0).unwrap(), 0);
+    a.rebuild().unwrap();
+    assert_eq!(unbuilt::evict(a.conn(), 0).unwrap(), 20);
+    assert_eq!(list(&a), list(&b));
+}
