@@ -168,8 +168,8 @@ fn breakdown(ws: &Workspace) -> Result<Value> {
         "file_bytes": one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
         "free_bytes": one("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size")?,
         "log_data_bytes": one("SELECT SUM(length(data)) FROM log")?,
-        "doc_bytes": one("SELECT SUM(length(doc) + COALESCE(length(doc_tail), 0)) FROM notes")?,
-        "built_docs": one("SELECT COUNT(*) FROM notes WHERE length(doc) > 0")?,
+        "doc_bytes": one("SELECT SUM(length(doc) + COALESCE(length(doc_tail), 0)) FROM docs")?,
+        "built_docs": one("SELECT COUNT(*) FROM docs")?,
         "note_text_bytes": one("SELECT SUM(length(title) + length(first_line)) FROM notes")?,
         "note_entries_rows": one("SELECT COUNT(*) FROM note_entries")?,
     }))
@@ -183,6 +183,10 @@ fn checkpoint(ws: &Workspace) -> Result<()> {
 fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     let reps = if quick { 5 } else { 20 };
     let tmp = tempfile::tempdir()?;
+    if let Some(keep) = std::env::var_os("RESNOTES_BENCH_KEEP") {
+        // Inspect a scale's data dirs afterwards (they are copied there at the end).
+        eprintln!("  data dirs will be kept in {}", std::path::Path::new(&keep).display());
+    }
     let a_dir = tmp.path().join("a");
     let mut r = Map::new();
     let mut rng = Rng::new(42);
@@ -313,6 +317,10 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     r.insert("local_bytes_joined".into(), json!(du(&b_dir)));
     r.insert("local_breakdown".into(), breakdown(&a)?);
     r.insert("local_breakdown_joined".into(), breakdown(&b)?);
+    if let Some(keep) = std::env::var_os("RESNOTES_BENCH_KEEP") {
+        copy_dir(&a_dir, &std::path::Path::new(&keep).join("a"))?;
+        copy_dir(&b_dir, &std::path::Path::new(&keep).join("b"))?;
+    }
     r.insert("folder_bytes".into(), json!(du(&f)));
     drop(a);
     drop(b);

@@ -334,7 +334,7 @@ impl Workspace {
             // reading their changes decodes each entry about once.
             let mut st = self.conn.prepare(
                 "SELECT n.id, n.rev FROM notes n LEFT JOIN asset_scan s ON s.note_id = n.id WHERE s.rev IS NULL OR s.rev != n.rev
-                 ORDER BY length(n.doc) > 0, n.hint_client, n.hint_idx",
+                 ORDER BY EXISTS (SELECT 1 FROM docs d WHERE d.note_id = n.id), n.hint_client, n.hint_idx",
             )?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<rusqlite::Result<_>>()?

@@ -1,8 +1,8 @@
 //! Derived note rows: applying Automerge changes from log entries to per-note documents and
 //! keeping the `notes` table (title, first line, times, stored document) in step.
 //!
-//! A note's document is stored as a full save plus a tail of change chunks appended since
-//! (`doc_tail`), so an edit appends a few bytes instead of re-encoding the whole document; the
+//! A note's document is stored (table `docs`) as a full save plus a tail of change chunks
+//! appended since (`doc_tail`), so an edit appends a few bytes instead of re-encoding the whole document; the
 //! tail is folded into a full save when it grows. Loaded documents are kept in a small cache
 //! keyed by the row's `rev`, so typing into one note never reloads it. Changes whose
 //! dependencies have not arrived yet wait in `queued_changes` until they can apply.
@@ -78,14 +78,16 @@ pub struct Loaded {
 
 /// Loads a note's document (from the cache when current), or an empty one for a new note.
 pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Result<Loaded> {
-    let row: Option<(i64, i64, String, i64, i64)> = conn
-        .prepare_cached("SELECT rev, length(doc_tail), first_line, first_line_end, length(doc) FROM notes WHERE id = ?1")?
+    let row: Option<(i64, i64, String, i64, bool)> = conn
+        .prepare_cached(
+            "SELECT n.rev, length(d.doc_tail), n.first_line, n.first_line_end, d.note_id IS NOT NULL FROM notes n LEFT JOIN docs d ON d.note_id = n.id WHERE n.id = ?1",
+        )?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
-    let Some((rev, tail_len, line, line_end, doc_len)) = row else {
+    let Some((rev, tail_len, line, line_end, built)) = row else {
         return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false, built: false, first_line: None });
     };
-    if doc_len == 0 {
+    if !built {
         return Ok(Loaded { doc: note::new_doc(me), rev, tail_len: 0, exists: true, built: false, first_line: None });
     }
     let first_line = Some((line, line_end));
@@ -93,7 +95,7 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
         return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, built: true, first_line });
     }
     let (saved, tail): (Vec<u8>, Option<Vec<u8>>) =
-        conn.prepare_cached("SELECT doc, doc_tail FROM notes WHERE id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        conn.prepare_cached("SELECT doc, doc_tail FROM docs WHERE note_id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut doc = note::load(&saved, me)?;
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
         doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
@@ -140,23 +142,26 @@ pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, 
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
         let saved = l.doc.save();
         conn.prepare_cached(
-            "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES (?1, ?2, ?3, ?9, ?4, ?5, ?6, ?7, NULL, ?8)
+            "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8)
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
-             created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, doc = excluded.doc, doc_tail = NULL, rev = excluded.rev,
+             created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = excluded.rev,
              hint_client = NULL, hint_idx = NULL",
         )?
-        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, saved, rev, first_line_end])?;
+        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, first_line_end, rev])?;
+        conn.prepare_cached("INSERT INTO docs (note_id, doc, doc_tail) VALUES (?1, ?2, NULL) ON CONFLICT(note_id) DO UPDATE SET doc = excluded.doc, doc_tail = NULL")?
+            .execute(params![id.to_string(), saved])?;
     } else {
         // (SQLite's || turns blobs into text, so the tail is extended here.)
         let mut tail: Vec<u8> = conn
-            .prepare_cached("SELECT doc_tail FROM notes WHERE id = ?1")?
+            .prepare_cached("SELECT doc_tail FROM docs WHERE note_id = ?1")?
             .query_row([id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))?
             .unwrap_or_default();
         tail.extend_from_slice(appended);
         conn.prepare_cached(
-            "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?9, created_at = ?4, updated_at = ?5, deleted = ?6, doc_tail = ?7, rev = ?8 WHERE id = ?1",
+            "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8 WHERE id = ?1",
         )?
-        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, tail, rev, first_line_end])?;
+        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, first_line_end, rev])?;
+        conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?.execute(params![id.to_string(), tail])?;
     }
     cache.put(*id, rev, l.doc);
     Ok(rev)

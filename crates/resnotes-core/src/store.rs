@@ -86,8 +86,13 @@ CREATE TABLE asset_scan (note_id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
 -- "Keep all attachments offline" per target; NULL = the default for its kind.
 ALTER TABLE targets ADD COLUMN keep_assets INTEGER;
 "#, r#"
--- Notes listed from an entry's summary (FORMAT.md §4.2) before their document is built: `doc` is
--- empty and hint_client/hint_idx name the entry whose summary gave the row its fields.
+-- A note's Automerge document (full save + tail of changes appended since) is kept apart from
+-- its list row, so dropping documents (unbuilt::evict) frees whole pages. A note without a row
+-- here is listed from an entry's summary (FORMAT.md §4.2); hint_client/hint_idx name that entry.
+CREATE TABLE docs (note_id TEXT PRIMARY KEY, doc BLOB NOT NULL, doc_tail BLOB);
+INSERT INTO docs (note_id, doc, doc_tail) SELECT id, doc, doc_tail FROM notes;
+ALTER TABLE notes DROP COLUMN doc;
+ALTER TABLE notes DROP COLUMN doc_tail;
 ALTER TABLE notes ADD COLUMN hint_client TEXT;
 ALTER TABLE notes ADD COLUMN hint_idx INTEGER;
 -- Which entries carry changes of which note (derived from the log), so a document can be built
@@ -96,11 +101,8 @@ CREATE TABLE note_entries (note_id TEXT NOT NULL, client_id TEXT NOT NULL, idx I
 -- Notes whose document is not built and that received entries since their summary was checked
 -- against everything held (done at the end of each sync cycle).
 CREATE TABLE unsettled (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
-"#, r#"
--- Stored documents are a cache (see unbuilt::evict): find the built ones without a scan.
-CREATE INDEX notes_built ON notes (updated_at) WHERE length(doc) > 0;
 -- note_entries indexes every entry of a log that was empty when it was created (a new data
--- dir); an older data dir gets the mark from `rebuild`. Documents are evicted only with it.
+-- dir); an older data dir gets the mark from `rebuild`. Documents are dropped only with it.
 INSERT INTO meta (key, value) SELECT 'note_index', 'complete' WHERE NOT EXISTS (SELECT 1 FROM log);
 "#];
 
@@ -276,6 +278,29 @@ pub fn clear_entry_errors(conn: &Connection, target: &str, client: &Uuid, upto: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_move_to_their_own_table_and_old_logs_are_not_marked_indexed() {
+        let c = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        for m in &MIGRATIONS[..before] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", before as i64).unwrap();
+        c.execute(
+            "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES ('n', 't', 'l', 1, 2, 0, x'0102', x'03', 4)",
+            [],
+        )
+        .unwrap();
+        c.execute("INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES ('c', 0, 0, 1, x'', x'', x'', 0)", []).unwrap();
+        configure(&c).unwrap();
+        let (doc, tail): (Vec<u8>, Vec<u8>) = c.query_row("SELECT doc, doc_tail FROM docs WHERE note_id = 'n'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((doc, tail), (vec![1, 2], vec![3]));
+        let rev: i64 = c.query_row("SELECT rev FROM notes WHERE id = 'n'", [], |r| r.get(0)).unwrap();
+        assert_eq!(rev, 4);
+        assert_eq!(meta(&c, "note_index").unwrap(), None, "a log from before note_entries is not known to be indexed");
+        assert_eq!(meta(&open_in_memory().unwrap(), "note_index").unwrap().as_deref(), Some("complete"));
+    }
 
     #[test]
     fn log_is_unique_per_client_and_index() {

@@ -59,13 +59,13 @@ enum State {
 }
 
 fn state(conn: &Connection, id: &Uuid) -> Result<State> {
-    let row: Option<(i64, Option<String>, Option<i64>)> = conn
-        .prepare_cached("SELECT length(doc), hint_client, hint_idx FROM notes WHERE id = ?1")?
+    let row: Option<(bool, Option<String>, Option<i64>)> = conn
+        .prepare_cached("SELECT d.note_id IS NOT NULL, n.hint_client, n.hint_idx FROM notes n LEFT JOIN docs d ON d.note_id = n.id WHERE n.id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     Ok(match row {
         None => State::New,
-        Some((len, _, _)) if len > 0 => State::Built,
+        Some((true, _, _)) => State::Built,
         Some((_, c, i)) => State::Listed(c.and_then(|c| Uuid::parse_str(&c).ok()).zip(i.map(|i| i as u64))),
     })
 }
@@ -129,8 +129,8 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt.
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, doc, doc_tail, rev, hint_client, hint_idx)
-         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, x'', NULL, 1, ?7, ?8)
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8)
          ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = 0,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = notes.rev + 1,
          hint_client = excluded.hint_client, hint_idx = excluded.hint_idx",
@@ -288,17 +288,22 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
     if store::meta(conn, "note_index")?.as_deref() != Some("complete") {
         return Ok(0);
     }
-    let built: i64 = conn.prepare_cached("SELECT COUNT(*) FROM notes WHERE length(doc) > 0")?.query_row([], |r| r.get(0))?;
+    let built: i64 = conn.prepare_cached("SELECT COUNT(*) FROM docs")?.query_row([], |r| r.get(0))?;
     if (built as usize) <= keep + keep / 10 {
         return Ok(0);
     }
-    let n = conn
-        .prepare_cached(
-            "UPDATE notes SET doc = x'', doc_tail = NULL, hint_client = NULL, hint_idx = NULL
-             WHERE id IN (SELECT id FROM notes WHERE length(doc) > 0 ORDER BY updated_at DESC LIMIT -1 OFFSET ?1)
-             AND id NOT IN (SELECT note_id FROM unsealed) AND id NOT IN (SELECT note_id FROM queued_changes)",
-        )?
-        .execute([keep as i64])?;
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS evicting (note_id TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.evicting;",
+    )?;
+    conn.prepare_cached(
+        "INSERT INTO temp.evicting SELECT n.id FROM notes n JOIN docs d ON d.note_id = n.id
+         WHERE n.id NOT IN (SELECT note_id FROM unsealed) AND n.id NOT IN (SELECT note_id FROM queued_changes)
+         ORDER BY n.updated_at DESC LIMIT -1 OFFSET ?1",
+    )?
+    .execute([keep as i64])?;
+    conn.execute("UPDATE notes SET hint_client = NULL, hint_idx = NULL WHERE id IN (SELECT note_id FROM temp.evicting)", [])?;
+    let n = conn.execute("DELETE FROM docs WHERE note_id IN (SELECT note_id FROM temp.evicting)", [])?;
+    conn.execute("DELETE FROM temp.evicting", [])?;
     Ok(n as u64)
 }
 

@@ -650,7 +650,7 @@ impl Workspace {
     /// unsealed tail). Returns entries replayed.
     pub fn rebuild(&mut self) -> Result<u64> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        tx.execute_batch("DELETE FROM notes; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;")?;
+        tx.execute_batch("DELETE FROM notes; DELETE FROM docs; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;")?;
         self.docs.clear();
         let mut count = 0u64;
         let mut batch = Vec::new();
@@ -700,7 +700,7 @@ fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
         return Ok(None);
     }
     Ok(tx
-        .prepare_cached("SELECT title, first_line, created_at, updated_at, deleted FROM notes WHERE id = ?1 AND length(doc) > 0")?
+        .prepare_cached("SELECT title, first_line, created_at, updated_at, deleted FROM notes WHERE id = ?1 AND EXISTS (SELECT 1 FROM docs WHERE note_id = ?1)")?
         .query_row([id.to_string()], |r| {
             Ok(entry::Summary { note: *id, title: r.get(0)?, first_line: r.get(1)?, created_at: r.get(2)?, updated_at: r.get(3)?, deleted: r.get(4)? })
         })

@@ -8,7 +8,7 @@ use resnotes_core::workspace::{system_clock, NoteSummary};
 use resnotes_core::Workspace;
 
 fn unbuilt(ws: &Workspace) -> Vec<String> {
-    let mut st = ws.conn().prepare("SELECT id FROM notes WHERE length(doc) = 0 ORDER BY id").unwrap();
+    let mut st = ws.conn().prepare("SELECT id FROM notes WHERE id NOT IN (SELECT note_id FROM docs) ORDER BY id").unwrap();
     st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
 }
 
