@@ -344,13 +344,14 @@ impl Workspace {
         // workspace never makes an edit in another process wait. A note edited meanwhile keeps
         // the older rev here and is read again next time.
         let mut entries = unbuilt::Entries::default();
+        let mut links = unbuilt::LinkScan::default();
         for chunk in stale.chunks(50) {
             let mut found = Vec::with_capacity(chunk.len());
             for (id, rev) in chunk {
                 let Ok(uuid) = Uuid::parse_str(id) else { continue };
                 // A listed note is read from the log, and only when a change of it may hold a link.
                 let refs = if unbuilt::is_listed(&self.conn, &uuid)? {
-                    if unbuilt::may_link_assets(&self.conn, &self.key, &mut entries, &uuid)? {
+                    if links.may_link(&self.conn, &self.key, &uuid)? {
                         asset::find_refs(&note::body(&unbuilt::doc_in_memory(&self.conn, &self.key, &mut entries, &uuid, &self.client)?))
                     } else {
                         vec![]

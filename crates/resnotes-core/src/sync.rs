@@ -190,6 +190,7 @@ impl Workspace {
             }
             on_event(SyncEvent::TargetFinished { target: t.id.clone(), ok: rep.ok() });
         }
+        store::checkpoint(&self.conn)?;
         Ok(reports)
     }
 

@@ -232,21 +232,35 @@ pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid)
     Ok(())
 }
 
-/// Whether any change of a listed note may put an `asset:///` link in it, decided without
-/// building its document: a change as exchanged (uncompressed chunk type 1, §4.2) holds inserted
+/// Which notes' changes may put an `asset:///` link in them, per log entry, decided without
+/// building documents: a change as exchanged (uncompressed chunk type 1, §4.2) holds inserted
 /// text verbatim, so a link inserted by one splice (as attaching and pasting do) shows in its
-/// bytes. A compressed or unreadable change counts as "may".
-pub fn may_link_assets(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid) -> Result<bool> {
-    const NEEDLE: &[u8] = b"asset:///";
-    for (client, index) in places(conn, id)? {
-        let e = entries.get(conn, key, &client, index)?;
-        for nc in e.changes.iter().filter(|nc| nc.note == *id) {
-            if nc.change.get(8) != Some(&1) || nc.change.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
-                return Ok(true);
+/// bytes; a compressed change counts as "may". Each entry is decoded once and only the notes
+/// found are kept, so a scan of every note holds no decoded entry.
+#[derive(Default)]
+pub struct LinkScan {
+    seen: std::collections::HashSet<(Uuid, u64)>,
+    linking: std::collections::HashSet<(Uuid, u64, Uuid)>,
+}
+
+impl LinkScan {
+    /// Whether any change of note `id` held in the log may hold an attachment link.
+    pub fn may_link(&mut self, conn: &Connection, key: &WorkspaceKey, id: &Uuid) -> Result<bool> {
+        const NEEDLE: &[u8] = b"asset:///";
+        let mut found = false;
+        for (client, index) in places(conn, id)? {
+            if self.seen.insert((client, index)) {
+                let e = Entries::default().get(conn, key, &client, index)?;
+                for nc in &e.changes {
+                    if nc.change.get(8) != Some(&1) || nc.change.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+                        self.linking.insert((client, index, nc.note));
+                    }
+                }
             }
+            found |= self.linking.contains(&(client, index, *id));
         }
+        Ok(found)
     }
-    Ok(false)
 }
 
 fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
