@@ -30,11 +30,24 @@ fn setup() -> (tempfile::TempDir, Folder) {
     (tmp, folder)
 }
 
+const PASS: &str = "a passphrase for tests";
+
+/// A device that creates the workspace in the shared folder.
+fn writer(tmp: &tempfile::TempDir, folder: &Folder) -> Workspace {
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target("folder", folder, Some(PASS), 2).unwrap();
+    a
+}
+
+/// A device that joins the workspace in `folder`.
+fn joiner(tmp: &tempfile::TempDir, name: &str, folder: &Folder) -> Workspace {
+    Workspace::join(&tmp.path().join(name), "folder", folder, Some(PASS), system_clock()).unwrap()
+}
+
 #[test]
 fn a_joining_device_lists_notes_from_summaries_and_builds_them_when_opened() {
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     let mut ids = Vec::new();
     for i in 0..20 {
         ids.push(a.new_note(&format!("note {i}"), &format!("\n  first line of {i}\nmore text\n")).unwrap());
@@ -43,7 +56,7 @@ fn a_joining_device_lists_notes_from_summaries_and_builds_them_when_opened() {
     a.delete_note(&ids[4].to_string()).unwrap();
     a.sync_all(&mut |_| {}).unwrap();
 
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     assert_eq!(list(&b), list(&a), "the list is complete after one cycle");
     assert_eq!(rows(&b), rows(&a), "deleted notes too");
@@ -77,12 +90,11 @@ fn a_joining_device_lists_notes_from_summaries_and_builds_them_when_opened() {
 #[test]
 fn a_summary_that_does_not_cover_every_change_held_is_not_trusted() {
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     let x = a.new_note("shared", "one\n").unwrap();
     let y = a.new_note("only A", "alone\n").unwrap();
     a.sync_all(&mut |_| {}).unwrap();
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     // Concurrent edits of X: each device's summary describes only its own side.
     b.edit_note(&x.to_string(), Some("shared, from B"), None).unwrap();
@@ -91,7 +103,7 @@ fn a_summary_that_does_not_cover_every_change_held_is_not_trusted() {
     b.sync_all(&mut |_| {}).unwrap();
 
     // C joins and holds both sides: X's summaries are not exact, so X is built; Y is not.
-    let mut c = Workspace::join(&tmp.path().join("c"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut c = joiner(&tmp, "c", &folder);
     c.sync_all(&mut |_| {}).unwrap();
     assert_eq!(unbuilt(&c), vec![y.to_string()]);
     let n = c.note(&x.to_string()).unwrap();
@@ -105,11 +117,10 @@ fn a_summary_that_does_not_cover_every_change_held_is_not_trusted() {
 fn entries_pulled_in_pieces_settle_once_everything_they_name_is_held() {
     // B's summary of X names A's entries; C first sees only B's folder copy, then A's.
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     let x = a.new_note("x", "from A\n").unwrap();
     a.sync_all(&mut |_| {}).unwrap();
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     b.edit_note(&x.to_string(), None, Some("from A\nand B\n")).unwrap();
     b.sync_all(&mut |_| {}).unwrap();
@@ -125,7 +136,7 @@ fn entries_pulled_in_pieces_settle_once_everything_they_name_is_held() {
     };
     copy(&b.client_id());
     let pf = Folder::new(partial.to_str().unwrap());
-    let mut c = Workspace::join(&tmp.path().join("c"), "folder", &pf, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut c = joiner(&tmp, "c", &pf);
     c.sync_all(&mut |_| {}).unwrap();
     // B's change cannot apply without A's; nothing is listed wrongly meanwhile.
     assert!(list(&c).iter().all(|n| n.first_line != "from A"), "{:?}", list(&c));
@@ -138,8 +149,7 @@ fn entries_pulled_in_pieces_settle_once_everything_they_name_is_held() {
 #[test]
 fn attachment_links_of_listed_notes_are_found_without_building_the_others() {
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     let with_link = a.new_note("photo", "look:\n").unwrap();
     for i in 0..5 {
         a.new_note(&format!("plain {i}"), "no links here, only asset: words and :/// marks").unwrap();
@@ -150,7 +160,7 @@ fn attachment_links_of_listed_notes_are_found_without_building_the_others() {
     a.sync_all(&mut |_| {}).unwrap();
     a.sync_assets(&|| false, &mut |_| {}).unwrap();
 
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     assert_eq!(unbuilt(&b).len(), 6);
     b.set_keep_attachments(&b.targets().unwrap()[0].id, true).unwrap();
@@ -164,13 +174,12 @@ fn attachment_links_of_listed_notes_are_found_without_building_the_others() {
 #[test]
 fn a_title_splice_on_the_writer_reaches_a_listed_note() {
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     for i in 0..5 {
         a.new_note(&format!("n{i}"), "body").unwrap();
     }
     a.sync_all(&mut |_| {}).unwrap();
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     b.sync_all(&mut |_| {}).unwrap();
     let target: uuid::Uuid = a.list(Some(1)).unwrap()[0].id.parse().unwrap();
@@ -186,8 +195,7 @@ fn a_title_splice_on_the_writer_reaches_a_listed_note() {
 fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
     // One change per entry: the first entries of a note carry no summary, the last one does.
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     let x = a.new_note("x", "one").unwrap();
     for w in [" two", " three"] {
         let len = a.note(&x.to_string()).unwrap().body.chars().count();
@@ -195,7 +203,7 @@ fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
     }
     assert_eq!(a.seal_pending(1, usize::MAX).unwrap(), 3);
     a.sync_all(&mut |_| {}).unwrap();
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     assert_eq!(list(&b), list(&a));
     assert_eq!(b.note(&x.to_string()).unwrap().body, "one two three");
@@ -209,8 +217,7 @@ fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
 fn stored_documents_beyond_the_most_recent_are_dropped_and_rebuilt_from_the_log() {
     use resnotes_core::unbuilt;
     let (tmp, folder) = setup();
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", &folder, Some("a passphrase for tests"), 2).unwrap();
+    let mut a = writer(&tmp, &folder);
     let mut ids = Vec::new();
     for i in 0..20 {
         ids.push(a.new_note(&format!("note {i}"), &format!("body {i}\n")).unwrap());
@@ -229,7 +236,7 @@ fn stored_documents_beyond_the_most_recent_are_dropped_and_rebuilt_from_the_log(
     a.edit_note(&ids[1].to_string(), None, Some("body 1, edited\n")).unwrap();
     a.sync_all(&mut |_| {}).unwrap();
     // Another device's edit of an evicted note arrives.
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, Some("a passphrase for tests"), system_clock()).unwrap();
+    let mut b = joiner(&tmp, "b", &folder);
     b.sync_all(&mut |_| {}).unwrap();
     b.edit_note(&ids[2].to_string(), Some("two"), None).unwrap();
     b.sync_all(&mut |_| {}).unwrap();
