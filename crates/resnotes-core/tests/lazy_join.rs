@@ -34,7 +34,7 @@ const PASS: &str = "a passphrase for tests";
 
 /// A device that creates the workspace in the shared folder.
 fn writer(tmp: &tempfile::TempDir, folder: &Folder) -> Workspace {
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    let a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
     a.add_target("folder", folder, Some(PASS), 2).unwrap();
     a
 }
