@@ -3,10 +3,12 @@
 //! Building a note's Automerge document costs about 2 µs per character, so a device joining a
 //! workspace of 10,000 notes would spend most of a minute before it could list them. Instead, a
 //! pulled change for a note without a built document is only indexed (`note_entries`) and the
-//! note's row takes its fields from the newest summary describing it (its `doc` stays empty). At
-//! the end of the sync cycle each such note is *settled*: if its summary describes exactly the
+//! note's row takes its fields from the newest summary describing it (it has no row in `docs`).
+//! At the end of the sync cycle each such note is *settled*: if its summary describes exactly the
 //! changes now held for it, the row is right as it is; otherwise its document is built from the
-//! log at once. A document is also built when its note is opened or edited.
+//! log at once. A document is also built when its note is opened or edited, and stored
+//! documents beyond the most recently edited ones are dropped again ([`evict`]): the log holds
+//! every change, so documents are a cache.
 
 use std::collections::HashMap;
 use std::rc::Rc;
