@@ -97,7 +97,7 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     let entry = entry_file(&shared, &client, 0, ".age");
     let out = std::process::Command::new("age").arg("-d").arg("-i").arg(&key).arg(&entry).output().expect("the age tool (Debian package age) must be installed");
     assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(&out.stdout[..5], b"RSNE\x01", "a version-1 entry envelope");
+    assert_eq!(&out.stdout[..5], b"RSNE\x02", "a version-2 entry envelope");
     // The decrypted envelope is exactly what FORMAT.md describes: it decodes and authenticates,
     // and its Automerge changes carry the text.
     let ws: uuid::Uuid = a.status()["workspace_id"].as_str().unwrap().parse().unwrap();
@@ -106,6 +106,9 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     assert_eq!(e.changes.len(), 2, "creation and edit sealed into one entry");
     let all: Vec<u8> = e.changes.iter().flat_map(|c| c.change.clone()).collect();
     assert!(all.windows(canary_body.len()).any(|w| w == canary_body.as_bytes()), "the Automerge change carries the text");
+    // Its summary gives the note's list row after both changes (FORMAT.md §4.2).
+    assert_eq!(e.summaries.len(), 1);
+    assert_eq!((e.summaries[0].title.as_str(), e.summaries[0].first_line.as_str()), (canary_title, "CANARYEDIT4410 more"));
 }
 
 #[test]
