@@ -216,6 +216,8 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             out.clock.push((client, index));
         }
         let n = r.u32().ok_or_else(cut)? as usize;
+        let changed: std::collections::HashSet<Uuid> = if n > 0 { out.changes.iter().map(|c| c.note).collect() } else { Default::default() };
+        let mut summarised = std::collections::HashSet::new();
         for _ in 0..n {
             let note = r.uuid().ok_or_else(cut)?;
             let flags = r.take(1).ok_or_else(cut)?[0];
@@ -231,10 +233,10 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             };
             let title = text()?;
             let first_line = text()?;
-            if !out.changes.iter().any(|c| c.note == note) {
+            if !changed.contains(&note) {
                 return Err(bad("a note summary names a note without a change in the entry"));
             }
-            if out.summaries.iter().any(|s| s.note == note) {
+            if !summarised.insert(note) {
                 return Err(bad("a note is summarised twice"));
             }
             out.summaries.push(Summary { note, title, first_line, created_at, updated_at, deleted: flags & 1 != 0 });

@@ -233,8 +233,7 @@ pub fn parse_lenient(changes: Vec<NoteChange>) -> Vec<(Uuid, Change)> {
 
 /// Applies raw changes (tests, rebuild): parses them, skipping any that do not parse.
 pub fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()> {
-    let parsed: Vec<(Uuid, Change)> = changes.iter().filter_map(|c| Change::from_bytes(c.change.clone()).ok().map(|ch| (c.note, ch))).collect();
-    apply_parsed(conn, &mut DocCache::default(), me, parsed)
+    apply_parsed(conn, &mut DocCache::default(), me, parse_lenient(changes.to_vec()))
 }
 
 /// Applies parsed changes (from any number of entries) to their notes, one pass per note.

@@ -39,15 +39,20 @@ impl Entries {
         if let Some((_, e)) = self.recent.iter().find(|(k, _)| *k == (*client, index)) {
             return Ok(e.clone());
         }
-        let data = store::entry_data(conn, client, index)?.ok_or_else(|| Error::Invalid(format!("entry {index} of device {client} is not in the local log")))?;
-        let plain = key.open(&data).map_err(|_| Error::Crypto(format!("log entry {index} of {client} cannot be decrypted with this device's key")))?;
-        let e = Rc::new(entry::decode(&plain, key)?);
+        let e = Rc::new(decode(conn, key, client, index)?);
         if self.recent.len() >= ENTRY_CACHE {
             self.recent.remove(0);
         }
         self.recent.push(((*client, index), e.clone()));
         Ok(e)
     }
+}
+
+/// Reads and decodes entry `index` of `client` from the local log.
+fn decode(conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> Result<Entry> {
+    let data = store::entry_data(conn, client, index)?.ok_or_else(|| Error::Invalid(format!("entry {index} of device {client} is not in the local log")))?;
+    let plain = key.open(&data).map_err(|_| Error::Crypto(format!("log entry {index} of {client} cannot be decrypted with this device's key")))?;
+    Ok(entry::decode(&plain, key)?)
 }
 
 /// A note's state as far as pulling is concerned.
@@ -82,38 +87,26 @@ pub fn take(conn: &Connection, row: &LogRow, changes: Vec<NoteChange>, summaries
     notes.sort();
     notes.dedup();
     index_entry(conn, &row.client, row.index, notes.iter().copied())?;
+    let by_note: HashMap<Uuid, &Summary> = summaries.iter().map(|s| (s.note, s)).collect();
     for id in notes {
-        let summary = summaries.iter().find(|s| s.note == id);
-        let apply = match decided.get(&id) {
-            Some(true) => true,
-            Some(false) => {
-                if let (Some(s), State::Listed(hint)) = (summary, state(conn, &id)?) {
-                    if newer(conn, row, hint)? {
-                        list(conn, row, s)?;
-                    }
-                }
-                false
-            }
-            None => match (state(conn, &id)?, summary) {
-                (State::Built, _) | (State::New, None) => true,
-                (State::New, Some(s)) => {
-                    list(conn, row, s)?;
-                    false
-                }
-                (State::Listed(hint), s) => {
-                    if let Some(s) = s {
-                        if newer(conn, row, hint)? {
-                            list(conn, row, s)?;
-                        }
-                    }
-                    false
-                }
-            },
-        };
-        if !apply {
-            conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?.execute([id.to_string()])?;
+        let st = state(conn, &id)?;
+        let summary = by_note.get(&id).copied();
+        let apply = *decided.entry(id).or_insert(matches!((&st, summary), (State::Built, _) | (State::New, None)));
+        if apply {
+            continue;
         }
-        decided.insert(id, apply);
+        // Listed for this batch: the newest summary gives the row.
+        if let Some(s) = summary {
+            let newest = match st {
+                State::New => true,
+                State::Listed(hint) => newer(conn, row, hint)?,
+                State::Built => false,
+            };
+            if newest {
+                list(conn, row, s)?;
+            }
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?.execute([id.to_string()])?;
     }
     Ok(changes.into_iter().filter(|c| decided.get(&c.note) == Some(&true)).collect())
 }
@@ -193,19 +186,14 @@ fn summary_is_exact(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries
     Ok(true)
 }
 
-/// Every change of a note held in the log, parsed (a change that does not parse is skipped).
+/// Every change of a note held in the log, parsed (one that does not parse is skipped and
+/// reported, as when pulling: [`materialize::parse_lenient`]).
 fn changes_from_log(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid) -> Result<Vec<Change>> {
-    let mut out = Vec::new();
+    let mut raw = Vec::new();
     for (client, index) in places(conn, id)? {
-        let e = entries.get(conn, key, &client, index)?;
-        for nc in e.changes.iter().filter(|nc| nc.note == *id) {
-            match Change::from_bytes(nc.change.clone()) {
-                Ok(ch) => out.push(ch),
-                Err(err) => tracing::warn!(note = %id, "a change in entry {index} of {client} does not parse: {err}"),
-            }
-        }
+        raw.extend(entries.get(conn, key, &client, index)?.changes.iter().filter(|nc| nc.note == *id).cloned());
     }
-    Ok(out)
+    Ok(materialize::parse_lenient(raw).into_iter().map(|(_, c)| c).collect())
 }
 
 fn build_with(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, cache: &mut DocCache, me: &Uuid, id: &Uuid) -> Result<()> {
@@ -252,8 +240,7 @@ impl LinkScan {
         let mut found = false;
         for (client, index) in places(conn, id)? {
             if self.seen.insert((client, index)) {
-                let e = Entries::default().get(conn, key, &client, index)?;
-                for nc in &e.changes {
+                for nc in decode(conn, key, &client, index)?.changes {
                     if nc.change.get(8) != Some(&1) || nc.change.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
                         self.linking.insert((client, index, nc.note));
                     }
@@ -308,18 +295,14 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
     if (built as usize) <= keep + keep / 10 {
         return Ok(0);
     }
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS evicting (note_id TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.evicting;",
-    )?;
-    conn.prepare_cached(
-        "INSERT INTO temp.evicting SELECT n.id FROM notes n JOIN docs d ON d.note_id = n.id
-         WHERE n.id NOT IN (SELECT note_id FROM unsealed) AND n.id NOT IN (SELECT note_id FROM queued_changes)
-         ORDER BY n.updated_at DESC LIMIT -1 OFFSET ?1",
-    )?
-    .execute([keep as i64])?;
-    conn.execute("UPDATE notes SET hint_client = NULL, hint_idx = NULL WHERE id IN (SELECT note_id FROM temp.evicting)", [])?;
-    let n = conn.execute("DELETE FROM docs WHERE note_id IN (SELECT note_id FROM temp.evicting)", [])?;
-    conn.execute("DELETE FROM temp.evicting", [])?;
+    // (A built note never has a hint: storing a document clears it.)
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM docs WHERE note_id IN (SELECT n.id FROM notes n JOIN docs d ON d.note_id = n.id
+             WHERE n.id NOT IN (SELECT note_id FROM unsealed) AND n.id NOT IN (SELECT note_id FROM queued_changes)
+             ORDER BY n.updated_at DESC LIMIT -1 OFFSET ?1)",
+        )?
+        .execute([keep as i64])?;
     Ok(n as u64)
 }
 

@@ -607,7 +607,8 @@ impl Workspace {
         for (i, changes) in batches.into_iter().enumerate() {
             let mut summaries = Vec::new();
             for c in &changes {
-                if last_batch.get(&c.note) == Some(&i) && !summaries.iter().any(|s: &entry::Summary| s.note == c.note) {
+                if last_batch.get(&c.note) == Some(&i) {
+                    last_batch.remove(&c.note); // one summary per note
                     summaries.extend(summary(&tx, &c.note)?);
                 }
             }
