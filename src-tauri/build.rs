@@ -4,29 +4,31 @@ fn main() {
     let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist/index.html");
     println!("cargo:rerun-if-changed={}", dist.display());
     assert!(dist.exists(), "the UI is not built: run `npm ci && npm run build` in ui/ (scripts/test and scripts/run do)");
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(&[
-        "list_notes",
-        "get_note",
-        "create_note",
-        "edit_note",
-        "delete_note",
-        "restore_note",
-        "sync_status",
-        "log_entries",
-        "inspect_target",
-        "passphrase_strength",
-        "share_target",
-        "join_target",
-        "remove_target",
-        "sync_now",
-        "attach_bytes",
-        "attach_path",
-        "asset_local",
-        "fetch_asset",
-        "save_asset",
-        "open_asset",
-        "list_assets",
-        "set_keep_attachments",
-    ])))
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "list_notes",
+            "get_note",
+            "create_note",
+            "edit_note",
+            "delete_note",
+            "restore_note",
+            "sync_status",
+            "log_entries",
+            "inspect_target",
+            "passphrase_strength",
+            "share_target",
+            "join_target",
+            "remove_target",
+            "sync_now",
+            "attach_bytes",
+            "attach_path",
+            "asset_local",
+            "fetch_asset",
+            "save_asset",
+            "open_asset",
+            "list_assets",
+            "set_keep_attachments",
+        ]),
+    ))
     .expect("tauri build step failed");
 }

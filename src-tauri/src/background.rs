@@ -54,12 +54,29 @@ pub fn start(app: &AppHandle) {
     let asset_dir = dir.clone();
     let task = tauri::async_runtime::spawn_blocking(move || {
         let result = Workspace::open(&dir).and_then(|mut ws| {
-            let mut out = Emit { app: handle.clone(), status: idle(), last_progress: Instant::now(), last_changed: Instant::now(), assets: a };
-            watch::run(&mut ws, &watch::WatchOptions { debounce: Duration::from_millis(150), ..Default::default() }, &c, &mut out)
+            let mut out = Emit {
+                app: handle.clone(),
+                status: idle(),
+                last_progress: Instant::now(),
+                last_changed: Instant::now(),
+                assets: a,
+            };
+            watch::run(
+                &mut ws,
+                &watch::WatchOptions { debounce: Duration::from_millis(150), ..Default::default() },
+                &c,
+                &mut out,
+            )
         });
         if let Err(e) = result {
             tracing::error!("background sync stopped: {e}");
-            let _ = handle.emit(SYNC_STATE, SyncStatus { error: Some(format!("Sync stopped: {e}. Restart the app to try again.")), ..status(SyncState::Error) });
+            let _ = handle.emit(
+                SYNC_STATE,
+                SyncStatus {
+                    error: Some(format!("Sync stopped: {e}. Restart the app to try again.")),
+                    ..status(SyncState::Error)
+                },
+            );
         }
     });
     let (a, handle) = (assets.clone(), app.clone());
@@ -81,7 +98,8 @@ pub fn start(app: &AppHandle) {
             tracing::error!("attachment sync stopped: {e}");
         }
     });
-    *state.sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running { ctl, assets, task, asset_task });
+    *state.sync.lock().unwrap_or_else(|p| p.into_inner()) =
+        Some(Running { ctl, assets, task, asset_task });
 }
 
 /// Forwards attachment transfer events to the window as `sync://event`: progress at most ten
@@ -129,7 +147,12 @@ impl watch::Observer for Emit {
     fn event(&mut self, ev: SyncEvent) {
         match &ev {
             SyncEvent::TargetStarted { target } => {
-                self.status = SyncStatus { target: Some(target.clone()), received: self.status.received, sent: self.status.sent, ..status(SyncState::Pulling) };
+                self.status = SyncStatus {
+                    target: Some(target.clone()),
+                    received: self.status.received,
+                    sent: self.status.sent,
+                    ..status(SyncState::Pulling)
+                };
                 self.send(true);
             }
             SyncEvent::Pulled { count, .. } => {
@@ -150,15 +173,23 @@ impl watch::Observer for Emit {
                 self.status.sent += count;
                 self.send(false);
             }
-            SyncEvent::Problem { .. } | SyncEvent::TargetFinished { .. } | SyncEvent::AssetProgress { .. } | SyncEvent::AssetDone { .. } => {}
+            SyncEvent::Problem { .. }
+            | SyncEvent::TargetFinished { .. }
+            | SyncEvent::AssetProgress { .. }
+            | SyncEvent::AssetDone { .. } => {}
         }
         let _ = self.app.emit(SYNC_EVENT, ev);
     }
 
     fn cycle(&mut self, wake: Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
         let pulled: u64 = reports.iter().map(|r| r.pulled).sum();
-        let error = reports.iter().find_map(|r| r.error.clone().or_else(|| r.problems.first().cloned()));
-        self.status = SyncStatus { error, retry_in_ms: retry_in.map(|d| d.as_millis() as u64), ..status(SyncState::after(reports)) };
+        let error =
+            reports.iter().find_map(|r| r.error.clone().or_else(|| r.problems.first().cloned()));
+        self.status = SyncStatus {
+            error,
+            retry_in_ms: retry_in.map(|d| d.as_millis() as u64),
+            ..status(SyncState::after(reports))
+        };
         self.send(true);
         if pulled > 0 || matches!(wake, Wake::Local) {
             self.assets.nudge();

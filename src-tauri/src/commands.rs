@@ -18,10 +18,18 @@ type Res<T> = Result<T, IpcError>;
 
 /// Runs `f` on tokio's blocking pool: network transports (WebDAV) and passphrase hashing
 /// block, and must not run on the async runtime's threads.
-async fn off_runtime<T: Send + 'static>(app: AppHandle, f: impl FnOnce(&AppState) -> Res<T> + Send + 'static) -> Res<T> {
-    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
-        .await
-        .unwrap_or_else(|e| Err(IpcError { code: "internal".into(), message: format!("the operation stopped unexpectedly ({e}); nothing was changed") }))
+async fn off_runtime<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState) -> Res<T> + Send + 'static,
+) -> Res<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>())).await.unwrap_or_else(
+        |e| {
+            Err(IpcError {
+                code: "internal".into(),
+                message: format!("the operation stopped unexpectedly ({e}); nothing was changed"),
+            })
+        },
+    )
 }
 
 fn note_id(id: &str) -> Res<Uuid> {
@@ -30,9 +38,19 @@ fn note_id(id: &str) -> Res<Uuid> {
 
 /// Notes whose title or first line contains `filter` (all when empty), newest first.
 #[tauri::command]
-pub async fn list_notes(state: State<'_, AppState>, filter: String, limit: u32) -> Res<Vec<NoteSummary>> {
+pub async fn list_notes(
+    state: State<'_, AppState>,
+    filter: String,
+    limit: u32,
+) -> Res<Vec<NoteSummary>> {
     let filter = filter.trim().to_string();
-    state.with(|ws| if filter.is_empty() { ws.list(Some(limit as usize)) } else { ws.find(&filter, limit as usize) })
+    state.with(|ws| {
+        if filter.is_empty() {
+            ws.list(Some(limit as usize))
+        } else {
+            ws.find(&filter, limit as usize)
+        }
+    })
 }
 
 /// One note with its text.
@@ -54,7 +72,13 @@ pub async fn create_note(state: State<'_, AppState>) -> Res<Note> {
 /// Applies the editor's splices (UTF-16 positions in the version `heads`) to title and body
 /// and returns the note as it is now, remote edits merged in.
 #[tauri::command]
-pub async fn edit_note(state: State<'_, AppState>, id: String, heads: Vec<String>, title: Vec<TextSplice>, body: Vec<TextSplice>) -> Res<Note> {
+pub async fn edit_note(
+    state: State<'_, AppState>,
+    id: String,
+    heads: Vec<String>,
+    title: Vec<TextSplice>,
+    body: Vec<TextSplice>,
+) -> Res<Note> {
     let uuid = note_id(&id)?;
     state.with(|ws| {
         ws.edit_fields(&uuid, Some(&heads), &[(Field::Title, &title), (Field::Body, &body)])?;
@@ -110,25 +134,43 @@ pub async fn passphrase_strength(passphrase: String) -> Res<Strength> {
 
 /// Shares this workspace to an empty target (or adds one of this workspace).
 #[tauri::command]
-pub async fn share_target(app: AppHandle, spec: TargetSpec, passphrase: Option<String>) -> Res<Shared> {
+pub async fn share_target(
+    app: AppHandle,
+    spec: TargetSpec,
+    passphrase: Option<String>,
+) -> Res<Shared> {
     off_runtime(app, move |state| {
-        let (target, stored) = state.with(|ws| setup::share(ws, &spec, passphrase.as_deref(), scrypt_log_n()))?;
+        let (target, stored) =
+            state.with(|ws| setup::share(ws, &spec, passphrase.as_deref(), scrypt_log_n()))?;
         state.nudge();
-        Ok(Shared { target: target.location, password_file: stored.map(|p| p.display().to_string()) })
+        Ok(Shared {
+            target: target.location,
+            password_file: stored.map(|p| p.display().to_string()),
+        })
     })
     .await
 }
 
 /// Joins the workspace on a target, keeping the notes written here. Returns notes carried.
 #[tauri::command]
-pub async fn join_target(app: AppHandle, state: State<'_, AppState>, spec: TargetSpec, passphrase: Option<String>) -> Res<u32> {
+pub async fn join_target(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    spec: TargetSpec,
+    passphrase: Option<String>,
+) -> Res<u32> {
     // The transport is made inside `off_runtime`: a WebDAV client must not be dropped on the runtime.
     let running = state.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(r) = running {
         r.stop().await;
     }
     let now = (system_clock())();
-    let result = off_runtime(app.clone(), move |state| state.reopen_after(|| setup::join_keeping_notes(&state.dir, &spec, passphrase.as_deref(), system_clock(), now))).await;
+    let result = off_runtime(app.clone(), move |state| {
+        state.reopen_after(|| {
+            setup::join_keeping_notes(&state.dir, &spec, passphrase.as_deref(), system_clock(), now)
+        })
+    })
+    .await;
     crate::background::start(&app);
     let _ = app.emit(NOTES_CHANGED, ());
     result.map(|n| n as u32)
@@ -155,7 +197,10 @@ fn asset_ref(url: &str) -> Res<AssetRef> {
 
 /// Runs `f` on its own connection to the data dir, on the blocking pool: attachment transfers
 /// can take minutes and must not hold the UI's connection (typing would wait).
-async fn on_own_connection<T: Send + 'static>(app: AppHandle, f: impl FnOnce(&mut Workspace, &AppHandle) -> resnotes_core::Result<T> + Send + 'static) -> Res<T> {
+async fn on_own_connection<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&mut Workspace, &AppHandle) -> resnotes_core::Result<T> + Send + 'static,
+) -> Res<T> {
     let handle = app.clone();
     off_runtime(app, move |state| {
         let mut ws = Workspace::open(&state.dir)?;
@@ -172,11 +217,17 @@ pub async fn attach_bytes(app: AppHandle, request: tauri::ipc::Request<'_>) -> R
     let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
         return Err(IpcError::invalid("the attachment was not sent as raw bytes"));
     };
-    let header = |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let name = header("x-name").map(|n| resnotes_core::asset::percent_decode(&n)).unwrap_or_else(|| "pasted".into());
+    let header =
+        |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let name = header("x-name")
+        .map(|n| resnotes_core::asset::percent_decode(&n))
+        .unwrap_or_else(|| "pasted".into());
     let mime = header("x-type").filter(|m| !m.is_empty());
     let bytes = bytes.clone();
-    let attached = on_own_connection(app.clone(), move |ws, _| ws.add_asset_bytes(&bytes, &name, mime.as_deref())).await?;
+    let attached = on_own_connection(app.clone(), move |ws, _| {
+        ws.add_asset_bytes(&bytes, &name, mime.as_deref())
+    })
+    .await?;
     app.state::<AppState>().nudge_assets();
     Ok(Attached::from(&attached))
 }
@@ -186,7 +237,10 @@ pub async fn attach_bytes(app: AppHandle, request: tauri::ipc::Request<'_>) -> R
 pub async fn attach_path(app: AppHandle, path: String) -> Res<Attached> {
     let attached = on_own_connection(app.clone(), move |ws, _| {
         let p = std::path::PathBuf::from(&path);
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
         ws.add_asset(&p, &name, None)
     })
     .await?;
@@ -212,16 +266,25 @@ pub async fn fetch_asset(app: AppHandle, url: String) -> Res<()> {
 #[tauri::command]
 pub async fn save_asset(app: AppHandle, url: String, path: String) -> Res<()> {
     let r = asset_ref(&url)?;
-    on_own_connection(app, move |ws, app| ws.save_asset(&r, std::path::Path::new(&path), &mut transfer_events(app))).await
+    on_own_connection(app, move |ws, app| {
+        ws.save_asset(&r, std::path::Path::new(&path), &mut transfer_events(app))
+    })
+    .await
 }
 
 /// Opens an attachment with the system's default program (a verified copy in the data dir).
 #[tauri::command]
 pub async fn open_asset(app: AppHandle, url: String) -> Res<()> {
     let r = asset_ref(&url)?;
-    let path = on_own_connection(app.clone(), move |ws, app| ws.copy_for_opening(&r, &mut transfer_events(app))).await?;
+    let path = on_own_connection(app.clone(), move |ws, app| {
+        ws.copy_for_opening(&r, &mut transfer_events(app))
+    })
+    .await?;
     use tauri_plugin_opener::OpenerExt;
-    app.opener().open_path(path.to_string_lossy(), None::<&str>).map_err(|e| IpcError { code: "open_failed".into(), message: format!("no program could open the attachment ({e}); use Save as… instead") })
+    app.opener().open_path(path.to_string_lossy(), None::<&str>).map_err(|e| IpcError {
+        code: "open_failed".into(),
+        message: format!("no program could open the attachment ({e}); use Save as… instead"),
+    })
 }
 
 /// Every attachment with its state per target, for the sync panel.
@@ -232,7 +295,11 @@ pub async fn list_assets(state: State<'_, AppState>) -> Res<Vec<AssetInfo>> {
 
 /// Turns "keep all attachments offline" on or off for a target.
 #[tauri::command]
-pub async fn set_keep_attachments(state: State<'_, AppState>, target: String, on: bool) -> Res<Target> {
+pub async fn set_keep_attachments(
+    state: State<'_, AppState>,
+    target: String,
+    on: bool,
+) -> Res<Target> {
     let t = state.with(|ws| ws.set_keep_attachments(&target, on))?;
     state.nudge();
     Ok(t)

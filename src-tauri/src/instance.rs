@@ -38,7 +38,10 @@ pub fn claim(dir: &Path) -> Claim {
     match UnixListener::bind(&sock) {
         Ok(l) => Claim::First(Some(l)),
         Err(e) => {
-            tracing::warn!("cannot create {}: {e}; a second app on this data dir will not be detected", sock.display());
+            tracing::warn!(
+                "cannot create {}: {e}; a second app on this data dir will not be detected",
+                sock.display()
+            );
             Claim::First(None)
         }
     }

@@ -115,7 +115,16 @@ mod tests {
 
     fn files(dir: &Path) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
-            .map(|rd| rd.flatten().map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default())).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            std::fs::read_to_string(e.path()).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         out.sort();
         out

@@ -26,7 +26,10 @@ fn data_dir_arg(args: impl Iterator<Item = String>) -> Result<Option<PathBuf>, S
             return Err(USAGE.into());
         }
         if a == "--data-dir" {
-            return args.next().map(|d| Some(PathBuf::from(d))).ok_or_else(|| format!("--data-dir needs a folder\n\n{USAGE}"));
+            return args
+                .next()
+                .map(|d| Some(PathBuf::from(d)))
+                .ok_or_else(|| format!("--data-dir needs a folder\n\n{USAGE}"));
         }
         if let Some(d) = a.strip_prefix("--data-dir=") {
             return Ok(Some(PathBuf::from(d)));
@@ -36,7 +39,12 @@ fn data_dir_arg(args: impl Iterator<Item = String>) -> Result<Option<PathBuf>, S
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RESNOTES_LOG").unwrap_or_else(|_| "warn".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RESNOTES_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
     let dir = match data_dir_arg(std::env::args().skip(1)) {
         Ok(Some(d)) => d,
         Ok(None) => match default_data_dir() {
@@ -58,7 +66,10 @@ fn main() -> ExitCode {
     let listener = match instance::claim(&dir) {
         instance::Claim::First(l) => l,
         instance::Claim::Running => {
-            eprintln!("Resilient Notes is already open on {}; its window was brought to the front.", dir.display());
+            eprintln!(
+                "Resilient Notes is already open on {}; its window was brought to the front.",
+                dir.display()
+            );
             return ExitCode::SUCCESS;
         }
     };
@@ -76,7 +87,9 @@ fn main() -> ExitCode {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
-        .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, |ctx, request, responder| protocol::handle(ctx.app_handle(), request, responder))
+        .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, |ctx, request, responder| {
+            protocol::handle(ctx.app_handle(), request, responder)
+        })
         .manage(state::AppState::new(dir, ws))
         .setup(move |app| {
             background::start(app.handle());

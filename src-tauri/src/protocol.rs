@@ -48,14 +48,19 @@ fn serve(app: &AppHandle, uri: &Uri) -> Response<Cow<'static, [u8]>> {
             let mime = if r.is_image() { r.mime.as_str() } else { "application/octet-stream" };
             Response::builder()
                 .header(header::CONTENT_TYPE, mime)
-                .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+                .header(
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+                )
                 .header("X-Content-Type-Options", "nosniff")
                 // The URL names the content by its hash: it never changes.
                 .header(header::CACHE_CONTROL, "private, max-age=31536000, immutable")
                 .body(Cow::Owned(bytes))
                 .expect("a valid response")
         }
-        Err(e @ resnotes_core::Error::AssetUnavailable { .. }) => text(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e @ resnotes_core::Error::AssetUnavailable { .. }) => {
+            text(StatusCode::NOT_FOUND, e.to_string())
+        }
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -69,9 +74,14 @@ mod tests {
         let c = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
         let h = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         for base in ["resnotes-asset://localhost", "http://resnotes-asset.localhost"] {
-            let uri: Uri = format!("{base}/{c}/3/a%20b.png?size=1&type=image%2Fpng&hash={h}").parse().unwrap();
+            let uri: Uri =
+                format!("{base}/{c}/3/a%20b.png?size=1&type=image%2Fpng&hash={h}").parse().unwrap();
             let r = AssetRef::parse(&asset_url(&uri)).unwrap();
-            assert_eq!((r.id.index, r.name.as_str(), r.mime.as_str()), (3, "a b.png", "image/png"), "{base}");
+            assert_eq!(
+                (r.id.index, r.name.as_str(), r.mime.as_str()),
+                (3, "a b.png", "image/png"),
+                "{base}"
+            );
         }
     }
 }

@@ -25,15 +25,24 @@ impl AppState {
     }
 
     /// Runs `f` on the workspace and maps its error for IPC.
-    pub fn with<T>(&self, f: impl FnOnce(&mut Workspace) -> resnotes_core::Result<T>) -> Result<T, IpcError> {
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Workspace) -> resnotes_core::Result<T>,
+    ) -> Result<T, IpcError> {
         let mut guard = self.ws.lock().unwrap_or_else(|p| p.into_inner());
-        let ws = guard.as_mut().ok_or_else(|| IpcError { code: "busy".into(), message: "the workspace is being switched; try again in a moment".into() })?;
+        let ws = guard.as_mut().ok_or_else(|| IpcError {
+            code: "busy".into(),
+            message: "the workspace is being switched; try again in a moment".into(),
+        })?;
         Ok(f(ws)?)
     }
 
     /// Closes the UI's connection (for switching workspaces), runs `f`, and opens the data dir
     /// again whatever `f` returned.
-    pub fn reopen_after<T>(&self, f: impl FnOnce() -> resnotes_core::Result<T>) -> Result<T, IpcError> {
+    pub fn reopen_after<T>(
+        &self,
+        f: impl FnOnce() -> resnotes_core::Result<T>,
+    ) -> Result<T, IpcError> {
         let mut guard = self.ws.lock().unwrap_or_else(|p| p.into_inner());
         guard.take();
         let result = f();

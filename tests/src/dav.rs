@@ -32,13 +32,23 @@ pub fn free_port() -> u16 {
 fn wait_for_port(port: u16, what: &str, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}; log:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn need(bin: &str, package: &str) {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {bin}")).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {bin}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(found, "{bin} is missing: install the Debian package {package} (scripts/test does)");
 }
 
@@ -51,12 +61,23 @@ impl DavServer {
         let root = dir.join("dav");
         let share = root.join("notes");
         std::fs::create_dir_all(&share).unwrap();
-        let st = Command::new("htpasswd").args(["-bcB", dir.join("htpasswd").to_str().unwrap(), USER, PASSWORD]).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+        let st = Command::new("htpasswd")
+            .args(["-bcB", dir.join("htpasswd").to_str().unwrap(), USER, PASSWORD])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
         assert!(st.success(), "htpasswd failed");
-        let is_root = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
         let user_lines = if is_root {
             // Apache drops root privileges: let its user write the served folder.
-            let _ = Command::new("chown").args(["-R", "www-data:www-data", root.to_str().unwrap(), dir.to_str().unwrap()]).status();
+            let _ = Command::new("chown")
+                .args(["-R", "www-data:www-data", root.to_str().unwrap(), dir.to_str().unwrap()])
+                .status();
             "User www-data\nGroup www-data\n"
         } else {
             ""
@@ -78,9 +99,21 @@ impl DavServer {
             ),
         )
         .unwrap();
-        let child = Command::new("apache2").args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apache2");
+        let child = Command::new("apache2")
+            .args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start apache2");
         wait_for_port(port, "apache2", &dir.join("error.log"));
-        DavServer { child, url: format!("http://127.0.0.1:{port}/notes/"), root: share, kind: "apache", port, conf: Some(conf) }
+        DavServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/notes/"),
+            root: share,
+            kind: "apache",
+            port,
+            conf: Some(conf),
+        }
     }
 
     /// `rclone serve webdav` serving `<dir>/rclone/`.
@@ -91,14 +124,33 @@ impl DavServer {
         std::fs::create_dir_all(&root).unwrap();
         let log = dir.join("rclone.log");
         let child = Command::new("rclone")
-            .args(["serve", "webdav", root.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}"), "--user", USER, "--pass", PASSWORD, "--log-file", log.to_str().unwrap()])
+            .args([
+                "serve",
+                "webdav",
+                root.to_str().unwrap(),
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--user",
+                USER,
+                "--pass",
+                PASSWORD,
+                "--log-file",
+                log.to_str().unwrap(),
+            ])
             .env("RCLONE_CONFIG", dir.join("rclone.conf"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start rclone");
         wait_for_port(port, "rclone", &log);
-        DavServer { child, url: format!("http://127.0.0.1:{port}/"), root, kind: "rclone", port, conf: None }
+        DavServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+            root,
+            kind: "rclone",
+            port,
+            conf: None,
+        }
     }
 
     /// The port it listens on.
@@ -112,7 +164,10 @@ impl DavServer {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -124,7 +179,9 @@ impl DavServer {
         let _ = self.child.wait();
         // Wait until the port is free again.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -132,7 +189,9 @@ impl DavServer {
     /// Requests the server has logged so far (Apache's access log).
     pub fn requests_logged(&self) -> usize {
         let Some(conf) = &self.conf else { return 0 };
-        std::fs::read_to_string(conf.parent().unwrap().join("access.log")).map(|s| s.lines().count()).unwrap_or(0)
+        std::fs::read_to_string(conf.parent().unwrap().join("access.log"))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
     }
 
     /// Starts it again on the same port.
@@ -143,10 +202,25 @@ impl DavServer {
             (Some(conf), _) => {
                 let dir = conf.parent().unwrap();
                 let _ = std::fs::remove_file(dir.join("httpd.pid"));
-                Command::new("apache2").args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("restart apache2")
+                Command::new("apache2")
+                    .args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("restart apache2")
             }
             _ => Command::new("rclone")
-                .args(["serve", "webdav", self.root.to_str().unwrap(), "--addr", &format!("127.0.0.1:{}", self.port), "--user", USER, "--pass", PASSWORD])
+                .args([
+                    "serve",
+                    "webdav",
+                    self.root.to_str().unwrap(),
+                    "--addr",
+                    &format!("127.0.0.1:{}", self.port),
+                    "--user",
+                    USER,
+                    "--pass",
+                    PASSWORD,
+                ])
                 .env("RCLONE_CONFIG", dir.join("rclone.conf"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

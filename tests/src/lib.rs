@@ -15,7 +15,11 @@ pub fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
     let p = profile_dir.join("resnotes");
-    assert!(p.exists(), "{} is missing: run `cargo build --workspace` before the end-to-end tests", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` before the end-to-end tests",
+        p.display()
+    );
     p
 }
 
@@ -37,7 +41,11 @@ impl Sandbox {
     }
     /// A device with its own data dir (not yet initialized).
     pub fn device(&self, name: &str) -> Device {
-        Device { dir: self.tmp.path().join(format!("device-{name}")), passphrase: PASSPHRASE.into(), webdav_password: dav::PASSWORD.into() }
+        Device {
+            dir: self.tmp.path().join(format!("device-{name}")),
+            passphrase: PASSPHRASE.into(),
+            webdav_password: dav::PASSWORD.into(),
+        }
     }
     /// An empty folder.
     pub fn folder(&self, name: &str) -> PathBuf {
@@ -85,13 +93,22 @@ impl Device {
     /// Runs a command that must succeed; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "resnotes {args:?} failed:\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "resnotes {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
     /// Runs a command that must fail; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "resnotes {args:?} should have failed:\n{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "resnotes {args:?} should have failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
     /// `sync` that may report problems; returns (success, stderr).
@@ -151,9 +168,15 @@ pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// Path of a client's change entry in a folder (1000 per level, as `index.json` says).
 pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf {
-    let rel = resnotes_core::path::entry_path(&client.parse().expect("uuid"), resnotes_core::path::Kind::Changes, index, 1000, ext);
+    let rel = resnotes_core::path::entry_path(
+        &client.parse().expect("uuid"),
+        resnotes_core::path::Kind::Changes,
+        index,
+        1000,
+        ext,
+    );
     folder.join(rel)
 }
 pub mod dav;
-pub mod webdriver;
 pub mod proxy;
+pub mod webdriver;

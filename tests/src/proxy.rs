@@ -49,12 +49,19 @@ impl FaultProxy {
         let cut = Arc::new(AtomicBool::new(false));
         let rng = Arc::new(Mutex::new(seed.max(1)));
         {
-            let (counts, stop, pct, cut, rng) = (counts.clone(), stop.clone(), pct.clone(), cut.clone(), rng.clone());
+            let (counts, stop, pct, cut, rng) =
+                (counts.clone(), stop.clone(), pct.clone(), cut.clone(), rng.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
                         Ok((client, _)) => {
-                            let (counts, pct, cut, rng, up) = (counts.clone(), pct.clone(), cut.clone(), rng.clone(), upstream_addr.clone());
+                            let (counts, pct, cut, rng, up) = (
+                                counts.clone(),
+                                pct.clone(),
+                                cut.clone(),
+                                rng.clone(),
+                                upstream_addr.clone(),
+                            );
                             std::thread::spawn(move || {
                                 let _ = handle(client, &up, &counts, &pct, &cut, &rng);
                             });
@@ -64,7 +71,14 @@ impl FaultProxy {
                 }
             });
         }
-        FaultProxy { url: format!("http://127.0.0.1:{port}/{path}"), counts, percent: pct, cut_next_put: cut, stop, port }
+        FaultProxy {
+            url: format!("http://127.0.0.1:{port}/{path}"),
+            counts,
+            percent: pct,
+            cut_next_put: cut,
+            stop,
+            port,
+        }
     }
 
     /// The proxy's port.
@@ -91,7 +105,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn handle(mut client: TcpStream, upstream: &str, counts: &Counts, pct: &AtomicU64, cut: &AtomicBool, rng: &Mutex<u64>) -> std::io::Result<()> {
+fn handle(
+    mut client: TcpStream,
+    upstream: &str,
+    counts: &Counts,
+    pct: &AtomicU64,
+    cut: &AtomicBool,
+    rng: &Mutex<u64>,
+) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
@@ -108,7 +129,11 @@ fn handle(mut client: TcpStream, upstream: &str, counts: &Counts, pct: &AtomicU6
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let len: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0);
     while buf.len() < head_end + len {
         let n = client.read(&mut chunk)?;
@@ -142,7 +167,9 @@ fn handle(mut client: TcpStream, upstream: &str, counts: &Counts, pct: &AtomicU6
     let roll = next(rng) % 100;
     if roll < pct.load(Ordering::SeqCst) {
         counts.faults.fetch_add(1, Ordering::SeqCst);
-        let reply = |status: &str, extra: &str| format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n{extra}Connection: close\r\n\r\n");
+        let reply = |status: &str, extra: &str| {
+            format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n{extra}Connection: close\r\n\r\n")
+        };
         match next(rng) % 6 {
             0 => {
                 let _ = client.shutdown(Shutdown::Both); // connection reset
@@ -151,7 +178,9 @@ fn handle(mut client: TcpStream, upstream: &str, counts: &Counts, pct: &AtomicU6
             1 => client.write_all(reply("503 Service Unavailable", "").as_bytes())?,
             2 => client.write_all(reply("500 Internal Server Error", "").as_bytes())?,
             3 => client.write_all(reply("423 Locked", "Retry-After: 1\r\n").as_bytes())?,
-            4 => client.write_all(reply("429 Too Many Requests", "Retry-After: 1\r\n").as_bytes())?,
+            4 => {
+                client.write_all(reply("429 Too Many Requests", "Retry-After: 1\r\n").as_bytes())?
+            }
             _ => {
                 std::thread::sleep(Duration::from_millis(300)); // latency, then the real answer
                 return forward(client, upstream, &new_head, body);

@@ -27,17 +27,22 @@ fn tauri_driver() -> PathBuf {
         return PathBuf::from(p);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let candidates = [home.join(".cargo/bin/tauri-driver"), PathBuf::from("/usr/local/bin/tauri-driver")];
+    let candidates =
+        [home.join(".cargo/bin/tauri-driver"), PathBuf::from("/usr/local/bin/tauri-driver")];
     candidates.into_iter().find(|p| p.exists()).unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Where screenshots go: `target/e2e-screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
-    let d = crate::bin().parent().and_then(Path::parent).expect("target dir").join("e2e-screenshots");
+    let d =
+        crate::bin().parent().and_then(Path::parent).expect("target dir").join("e2e-screenshots");
     std::fs::create_dir_all(&d).expect("screenshot dir");
     d
 }
@@ -55,7 +60,10 @@ pub struct App {
 impl App {
     /// Starts the app on `data_dir` with extra environment variables.
     pub fn start(name: &str, data_dir: &Path, env: &[(&str, &str)]) -> App {
-        assert!(std::env::var_os("DISPLAY").is_some(), "no X display: run the app tests under xvfb-run (scripts/test does)");
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no X display: run the app tests under xvfb-run (scripts/test does)"
+        );
         let port = free_port();
         let native = free_port();
         let log = std::env::temp_dir().join(format!("tauri-driver-{name}-{port}.log"));
@@ -72,16 +80,32 @@ impl App {
             cmd.env(k, v);
         }
         let driver = cmd.spawn().unwrap_or_else(|e| panic!("cannot start tauri-driver ({e}): install it with `cargo install tauri-driver --locked`"));
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client");
         let base = format!("http://127.0.0.1:{port}");
         let mut app = App { driver, base, session: String::new(), http, name: name.into(), log };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while app.http.get(format!("{}/status", app.base)).send().map(|r| r.status().is_success()).unwrap_or(false) == false {
-            assert!(Instant::now() < deadline, "tauri-driver did not answer within 30 s; its log:\n{}", app.driver_log());
+        while app
+            .http
+            .get(format!("{}/status", app.base))
+            .send()
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+            == false
+        {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not answer within 30 s; its log:\n{}",
+                app.driver_log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app_bin()}}}});
-        let v = app.raw("POST", "/session", Some(caps)).unwrap_or_else(|e| panic!("cannot start a session: {e}; driver log:\n{}", app.driver_log()));
+        let v = app.raw("POST", "/session", Some(caps)).unwrap_or_else(|e| {
+            panic!("cannot start a session: {e}; driver log:\n{}", app.driver_log())
+        });
         app.session = v["sessionId"].as_str().expect("sessionId").to_string();
         app.wait_for("#notes-empty, #notes li");
         app
@@ -97,11 +121,16 @@ impl App {
         let req = match method {
             "GET" => self.http.get(url),
             "DELETE" => self.http.delete(url),
-            _ => self.http.post(url).header("content-type", "application/json").body(body.unwrap_or(json!({})).to_string()),
+            _ => self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.unwrap_or(json!({})).to_string()),
         };
         let resp = req.send().map_err(|e| e.to_string())?;
         let ok = resp.status().is_success();
-        let v: Value = serde_json::from_str(&resp.text().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        let v: Value = serde_json::from_str(&resp.text().map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
         if ok {
             Ok(v["value"].clone())
         } else {
@@ -111,7 +140,8 @@ impl App {
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let p = format!("/session/{}{path}", self.session);
-        self.raw(method, &p, body).unwrap_or_else(|e| panic!("[{}] WebDriver {method} {path} failed: {e}", self.name))
+        self.raw(method, &p, body)
+            .unwrap_or_else(|e| panic!("[{}] WebDriver {method} {path} failed: {e}", self.name))
     }
 
     /// Runs JavaScript in the window and returns its value.
@@ -137,15 +167,27 @@ impl App {
     }
 
     /// Polls `cond` until it holds; panics with `what` and a screenshot after `timeout`.
-    pub fn wait_until(&self, timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) -> Duration {
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut cond: impl FnMut() -> bool,
+    ) -> Duration {
         let start = Instant::now();
         loop {
             if cond() {
                 return start.elapsed();
             }
             if start.elapsed() > timeout {
-                let shot = self.screenshot(&format!("timeout-{}", what.chars().filter(|c| c.is_alphanumeric()).take(40).collect::<String>()));
-                panic!("[{}] waited {timeout:?} for {what}; screenshot {}", self.name, shot.display());
+                let shot = self.screenshot(&format!(
+                    "timeout-{}",
+                    what.chars().filter(|c| c.is_alphanumeric()).take(40).collect::<String>()
+                ));
+                panic!(
+                    "[{}] waited {timeout:?} for {what}; screenshot {}",
+                    self.name,
+                    shot.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -160,7 +202,12 @@ impl App {
             let p = format!("/session/{}/element/{e}/click", self.session);
             match self.raw("POST", &p, Some(json!({}))) {
                 Ok(_) => return,
-                Err(err) if (err.contains("stale element") || err.contains("not interactable")) && attempt < 49 => std::thread::sleep(Duration::from_millis(100)),
+                Err(err)
+                    if (err.contains("stale element") || err.contains("not interactable"))
+                        && attempt < 49 =>
+                {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
                 Err(err) => panic!("[{}] WebDriver click on {css} failed: {err}", self.name),
             }
         }
@@ -174,12 +221,24 @@ impl App {
 
     /// Visible text of an element ("" when absent).
     pub fn text(&self, css: &str) -> String {
-        self.js("const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", json!([css])).as_str().unwrap_or_default().to_string()
+        self.js(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+            json!([css]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     /// The value of an input.
     pub fn value(&self, css: &str) -> String {
-        self.js("const e = document.querySelector(arguments[0]); return e ? e.value : '';", json!([css])).as_str().unwrap_or_default().to_string()
+        self.js(
+            "const e = document.querySelector(arguments[0]); return e ? e.value : '';",
+            json!([css]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     /// The markdown editor's text.
@@ -190,13 +249,19 @@ impl App {
     /// Titles in the notes list, top to bottom.
     pub fn list_titles(&self) -> Vec<String> {
         let v = self.js("return Array.from(document.querySelectorAll('#notes li .title')).map(e => e.textContent);", json!([]));
-        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+        v.as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
     }
 
     /// Saves a screenshot as `target/e2e-screenshots/<app>-<name>.png` and returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let path = screenshot_dir().join(format!("{}-{name}.png", self.name));
-        if let Some(b64) = self.raw("GET", &format!("/session/{}/screenshot", self.session), None).ok().and_then(|v| v.as_str().map(str::to_string)) {
+        if let Some(b64) = self
+            .raw("GET", &format!("/session/{}/screenshot", self.session), None)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+        {
             if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
                 let _ = std::fs::write(&path, bytes);
             }

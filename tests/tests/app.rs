@@ -26,7 +26,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn new_note(app: &App) {
     let before = app.list_titles().len();
     app.click("#new-note");
-    app.wait_until(Duration::from_secs(5), "the new note to open", || app.list_titles().len() == before + 1 && app.value("#title").is_empty() && app.editor_text().is_empty());
+    app.wait_until(Duration::from_secs(5), "the new note to open", || {
+        app.list_titles().len() == before + 1
+            && app.value("#title").is_empty()
+            && app.editor_text().is_empty()
+    });
 }
 
 /// Clicks the note titled `title` in the list.
@@ -40,14 +44,23 @@ fn share_through_dialog(app: &App, folder: &str) {
     app.click("#sync-panel [data-action=setup]");
     app.type_into("#setup input[name=path]", folder);
     app.click("#setup form.path button[type=submit]");
-    app.wait_until(Duration::from_secs(10), "the folder to be recognised as empty", || !app.text("#setup .message").is_empty() && app.find("#setup form.secret:not([hidden])").is_some());
+    app.wait_until(Duration::from_secs(10), "the folder to be recognised as empty", || {
+        !app.text("#setup .message").is_empty()
+            && app.find("#setup form.secret:not([hidden])").is_some()
+    });
     app.type_into("#setup input[name=passphrase]", PASSPHRASE);
     app.type_into("#setup input[name=confirm]", PASSPHRASE);
-    app.wait_until(Duration::from_secs(5), "the strength to be shown", || app.text("#setup .strength").contains("Strength"));
+    app.wait_until(Duration::from_secs(5), "the strength to be shown", || {
+        app.text("#setup .strength").contains("Strength")
+    });
     app.screenshot("share-dialog");
     app.click("#setup form.secret button[type=submit]");
-    app.wait_until(Duration::from_secs(15), "the dialog to close", || app.find("#setup[hidden]").is_some());
-    app.wait_until(Duration::from_secs(15), "the target to show as synced", || app.find("#sync-body .target[data-state=synced]").is_some());
+    app.wait_until(Duration::from_secs(15), "the dialog to close", || {
+        app.find("#setup[hidden]").is_some()
+    });
+    app.wait_until(Duration::from_secs(15), "the target to show as synced", || {
+        app.find("#sync-body .target[data-state=synced]").is_some()
+    });
 }
 
 #[test]
@@ -60,29 +73,44 @@ fn app_writes_offline_lists_the_note_and_keeps_it_after_restart() {
     new_note(&app);
     app.type_into("#title", "Groceries");
     app.type_into("#editor .cm-content", &format!("# Shopping{ENTER}- milk{ENTER}eggs \u{e9}"));
-    app.wait_until(Duration::from_secs(5), "the note to be listed", || app.list_titles() == vec!["Groceries".to_string()]);
+    app.wait_until(Duration::from_secs(5), "the note to be listed", || {
+        app.list_titles() == vec!["Groceries".to_string()]
+    });
     // Every keystroke reaches the engine within the save delay; the CLI on the same data dir
     // (while the app is open) sees the note.
     app.wait_until(Duration::from_secs(5), "the body to be saved", || {
-        dev.list().first().and_then(|n| n["id"].as_str().map(|id| dev.body(id))).is_some_and(|b| b == "# Shopping\n- milk\n- eggs \u{e9}")
+        dev.list()
+            .first()
+            .and_then(|n| n["id"].as_str().map(|id| dev.body(id)))
+            .is_some_and(|b| b == "# Shopping\n- milk\n- eggs \u{e9}")
     });
     app.click("#toggle-preview");
     app.wait_until(Duration::from_secs(5), "the preview", || app.text("#preview").contains("milk"));
-    assert!(app.js("return document.querySelectorAll('#preview li').length", serde_json::json!([])).as_u64() == Some(2));
+    assert!(
+        app.js("return document.querySelectorAll('#preview li').length", serde_json::json!([]))
+            .as_u64()
+            == Some(2)
+    );
     app.screenshot("typed-and-preview");
     app.click("#toggle-preview");
 
     // Filtering.
     new_note(&app);
     app.type_into("#title", "Ideas");
-    app.wait_until(Duration::from_secs(5), "two notes, newest first", || app.list_titles() == vec!["Ideas".to_string(), "Groceries".to_string()]);
+    app.wait_until(Duration::from_secs(5), "two notes, newest first", || {
+        app.list_titles() == vec!["Ideas".to_string(), "Groceries".to_string()]
+    });
     app.type_into("#filter", "groc");
-    app.wait_until(Duration::from_secs(5), "the filter", || app.list_titles() == vec!["Groceries".to_string()]);
+    app.wait_until(Duration::from_secs(5), "the filter", || {
+        app.list_titles() == vec!["Groceries".to_string()]
+    });
 
     // A note written by the CLI on the same data dir while the app is open shows up.
     dev.new_note("Written by the CLI", "same data dir");
     app.type_into("#filter", &BACKSPACE.repeat(4));
-    app.wait_until(Duration::from_secs(5), "the CLI's note in the list", || app.list_titles().iter().any(|t| t == "Written by the CLI"));
+    app.wait_until(Duration::from_secs(5), "the CLI's note in the list", || {
+        app.list_titles().iter().any(|t| t == "Written by the CLI")
+    });
 
     // Starting the app again on the same data dir brings this window forward and exits.
     let second = std::process::Command::new(resnotes_e2e::webdriver::app_bin())
@@ -95,9 +123,13 @@ fn app_writes_offline_lists_the_note_and_keeps_it_after_restart() {
     app.quit();
 
     let app = App::start("offline-restarted", &dev.dir, &[]);
-    app.wait_until(Duration::from_secs(5), "three notes after restart", || app.list_titles().len() == 3);
+    app.wait_until(Duration::from_secs(5), "three notes after restart", || {
+        app.list_titles().len() == 3
+    });
     click_note(&app, "Groceries");
-    app.wait_until(Duration::from_secs(5), "the note to open", || app.value("#title") == "Groceries");
+    app.wait_until(Duration::from_secs(5), "the note to open", || {
+        app.value("#title") == "Groceries"
+    });
     assert_eq!(app.editor_text(), "# Shopping\n- milk\n- eggs \u{e9}");
     app.screenshot("after-restart");
 }
@@ -118,16 +150,22 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
     b.ok(&["join", "--folder", shared.to_str().unwrap()]);
     let id = b.new_note("From the CLI", "hello from B");
     assert!(b.sync().0);
-    let took = app.wait_until(Duration::from_secs(5), "the CLI's note to arrive", || app.list_titles().iter().any(|t| t == "From the CLI"));
+    let took = app.wait_until(Duration::from_secs(5), "the CLI's note to arrive", || {
+        app.list_titles().iter().any(|t| t == "From the CLI")
+    });
     eprintln!("note from the CLI appeared in the app after {took:?}");
     app.click("#notes li");
-    app.wait_until(Duration::from_secs(5), "the note to open", || app.editor_text() == "hello from B");
+    app.wait_until(Duration::from_secs(5), "the note to open", || {
+        app.editor_text() == "hello from B"
+    });
 
     // Concurrent edits: the app types at the end while B rewrites the start.
     app.type_into("#editor .cm-content", &format!("{END} and A"));
     b.ok(&["edit", &id, "--body", "B says: hello from B"]);
     assert!(b.sync().0);
-    app.wait_until(Duration::from_secs(10), "both edits in the open editor", || app.editor_text() == "B says: hello from B and A");
+    app.wait_until(Duration::from_secs(10), "both edits in the open editor", || {
+        app.editor_text() == "B says: hello from B and A"
+    });
     app.screenshot("merged-in-editor");
     // The cursor stayed where the user typed: more typing lands at the end.
     app.type_into("#editor .cm-content", "!");
@@ -140,13 +178,19 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
     std::fs::rename(&shared, &away).unwrap();
     app.click("#notes li");
     app.type_into("#editor .cm-content", &format!("{HOME}# "));
-    app.wait_until(Duration::from_secs(15), "the panel to show pending entries", || app.find("#sync-body .target[data-state=pending]").is_some() || app.find("#sync-body .target[data-state=error]").is_some());
-    app.wait_until(Duration::from_secs(15), "the indicator to show pending work", || app.text("#sync-indicator").contains("pending"));
+    app.wait_until(Duration::from_secs(15), "the panel to show pending entries", || {
+        app.find("#sync-body .target[data-state=pending]").is_some()
+            || app.find("#sync-body .target[data-state=error]").is_some()
+    });
+    app.wait_until(Duration::from_secs(15), "the indicator to show pending work", || {
+        app.text("#sync-indicator").contains("pending")
+    });
     app.screenshot("pending-while-unplugged");
     std::fs::rename(&away, &shared).unwrap();
     app.click("#sync-panel [data-action=sync-now]");
     let took = app.wait_until(Duration::from_secs(15), "the target to be synced again", || {
-        app.find("#sync-body .target[data-state=synced]").is_some() && app.text("#sync-indicator") == "Synced"
+        app.find("#sync-body .target[data-state=synced]").is_some()
+            && app.text("#sync-indicator") == "Synced"
     });
     eprintln!("pending -> synced after plugging the folder back: {took:?}");
     assert!(app.find("#sync-body td.state.pending").is_none(), "every listed entry is synced");
@@ -166,26 +210,37 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
     new_note(&a);
     a.type_into("#title", "Shared plan");
     a.type_into("#editor .cm-content", &format!("line one{ENTER}"));
-    a.wait_until(Duration::from_secs(5), "A's note listed", || a.list_titles() == vec!["Shared plan".to_string()]);
+    a.wait_until(Duration::from_secs(5), "A's note listed", || {
+        a.list_titles() == vec!["Shared plan".to_string()]
+    });
     share_through_dialog(&a, shared.to_str().unwrap());
 
     let b = App::start("two-b", &db.dir, &[]);
     // B wrote a note offline before joining: it must survive the join.
     new_note(&b);
     b.type_into("#title", "B offline");
-    b.wait_until(Duration::from_secs(5), "B's offline note listed", || b.list_titles() == vec!["B offline".to_string()]);
+    b.wait_until(Duration::from_secs(5), "B's offline note listed", || {
+        b.list_titles() == vec!["B offline".to_string()]
+    });
     b.click("#sync-indicator");
     b.click("#sync-panel [data-action=setup]");
     b.type_into("#setup input[name=path]", shared.to_str().unwrap());
     b.click("#setup form.path button[type=submit]");
-    b.wait_until(Duration::from_secs(10), "the join form", || b.text("#setup .message").contains("another device"));
+    b.wait_until(Duration::from_secs(10), "the join form", || {
+        b.text("#setup .message").contains("another device")
+    });
     // A wrong passphrase says so and changes nothing.
     b.type_into("#setup input[name=passphrase]", "not the passphrase");
     b.click("#setup form.secret button[type=submit]");
-    b.wait_until(Duration::from_secs(15), "the wrong-passphrase message", || b.text("#setup .message").contains("wrong passphrase"));
+    b.wait_until(Duration::from_secs(15), "the wrong-passphrase message", || {
+        b.text("#setup .message").contains("wrong passphrase")
+    });
     b.screenshot("wrong-passphrase");
     assert_eq!(b.list_titles(), vec!["B offline".to_string()]);
-    b.js("document.querySelector('#setup input[name=passphrase]').value = ''", serde_json::json!([]));
+    b.js(
+        "document.querySelector('#setup input[name=passphrase]').value = ''",
+        serde_json::json!([]),
+    );
     b.type_into("#setup input[name=passphrase]", PASSPHRASE);
     b.click("#setup form.secret button[type=submit]");
     b.wait_until(Duration::from_secs(20), "B to show both notes", || {
@@ -193,7 +248,9 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
         t.sort();
         t == vec!["B offline".to_string(), "Shared plan".to_string()]
     });
-    a.wait_until(Duration::from_secs(10), "A to get B's offline note", || a.list_titles().iter().any(|t| t == "B offline"));
+    a.wait_until(Duration::from_secs(10), "A to get B's offline note", || {
+        a.list_titles().iter().any(|t| t == "B offline")
+    });
 
     // Both edit the same note at once.
     click_note(&a, "Shared plan");
@@ -202,15 +259,20 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
     b.wait_until(Duration::from_secs(5), "B's editor", || b.editor_text() == "line one\n");
     a.type_into("#editor .cm-content", &format!("{DOWN}{END}from A"));
     b.type_into("#editor .cm-content", &format!("{HOME}B first{ENTER}"));
-    let want = |t: &str| t.contains("B first\n") && t.contains("line one\n") && t.contains("from A");
+    let want =
+        |t: &str| t.contains("B first\n") && t.contains("line one\n") && t.contains("from A");
     a.wait_until(Duration::from_secs(15), "A to show both edits", || want(&a.editor_text()));
     b.wait_until(Duration::from_secs(15), "B to show both edits", || want(&b.editor_text()));
-    a.wait_until(Duration::from_secs(15), "the same text on both", || a.editor_text() == b.editor_text());
+    a.wait_until(Duration::from_secs(15), "the same text on both", || {
+        a.editor_text() == b.editor_text()
+    });
     assert_eq!(a.editor_text(), "B first\nline one\nfrom A");
     a.screenshot("merged");
     b.screenshot("merged");
     for app in [&a, &b] {
-        app.wait_until(Duration::from_secs(15), "the indicator to say synced", || app.text("#sync-indicator") == "Synced");
+        app.wait_until(Duration::from_secs(15), "the indicator to say synced", || {
+            app.text("#sync-indicator") == "Synced"
+        });
     }
 }
 
@@ -224,7 +286,9 @@ fn app_adds_tests_and_removes_a_webdav_target() {
     new_note(&app);
     app.type_into("#title", "Over WebDAV");
     app.type_into("#editor .cm-content", "secret words");
-    app.wait_until(Duration::from_secs(5), "the note listed", || app.list_titles() == vec!["Over WebDAV".to_string()]);
+    app.wait_until(Duration::from_secs(5), "the note listed", || {
+        app.list_titles() == vec!["Over WebDAV".to_string()]
+    });
 
     app.click("#sync-indicator");
     app.click("#sync-panel [data-action=setup]");
@@ -234,18 +298,30 @@ fn app_adds_tests_and_removes_a_webdav_target() {
     // "Test connection" with a wrong password says so, and nothing is added.
     app.type_into("#setup input[name=password]", "wrong password");
     app.click("#setup form.dav button[type=submit]");
-    app.wait_until(Duration::from_secs(15), "the wrong-password message", || app.text("#setup .message").contains("check user and password"));
+    app.wait_until(Duration::from_secs(15), "the wrong-password message", || {
+        app.text("#setup .message").contains("check user and password")
+    });
     app.screenshot("webdav-wrong-password");
-    app.js("document.querySelector('#setup input[name=password]').value = ''", serde_json::json!([]));
+    app.js(
+        "document.querySelector('#setup input[name=password]').value = ''",
+        serde_json::json!([]),
+    );
     app.type_into("#setup input[name=password]", resnotes_e2e::dav::PASSWORD);
     app.click("#setup form.dav button[type=submit]");
-    app.wait_until(Duration::from_secs(15), "the connection test", || app.text("#setup .message").starts_with("Connected."));
+    app.wait_until(Duration::from_secs(15), "the connection test", || {
+        app.text("#setup .message").starts_with("Connected.")
+    });
     app.type_into("#setup input[name=passphrase]", PASSPHRASE);
     app.type_into("#setup input[name=confirm]", PASSPHRASE);
     app.click("#setup form.secret button[type=submit]");
-    app.wait_until(Duration::from_secs(20), "the WebDAV target to be synced", || app.find("#sync-body .target[data-state=synced]").is_some());
+    app.wait_until(Duration::from_secs(20), "the WebDAV target to be synced", || {
+        app.find("#sync-body .target[data-state=synced]").is_some()
+    });
     assert!(app.text("#sync-body .target .location").starts_with("http://127.0.0.1:"));
-    assert!(!app.text("#sync-body").contains(resnotes_e2e::dav::PASSWORD), "the password is never shown");
+    assert!(
+        !app.text("#sync-body").contains(resnotes_e2e::dav::PASSWORD),
+        "the password is never shown"
+    );
     app.screenshot("webdav-synced");
 
     // A CLI device joins through the server and reads the note; the server holds no note text.
@@ -256,14 +332,21 @@ fn app_adds_tests_and_removes_a_webdav_target() {
     assert_eq!(list.len(), 1);
     assert_eq!(b.body(list[0]["id"].as_str().unwrap()), "secret words");
     for (name, bytes) in resnotes_e2e::files_under(&sb.path().join("apache")) {
-        assert!(!bytes.windows(12).any(|w| w == b"secret words") && !name.contains("Over"), "{name} holds note text");
+        assert!(
+            !bytes.windows(12).any(|w| w == b"secret words") && !name.contains("Over"),
+            "{name} holds note text"
+        );
     }
 
     // Remove the target from the panel.
     app.click("#sync-body .target [data-action=remove]");
     app.click("#sync-body .target [data-action=remove-confirm]");
-    app.wait_until(Duration::from_secs(10), "the target to be gone", || app.find("#sync-body .target").is_none());
-    app.wait_until(Duration::from_secs(10), "the indicator to say local only", || app.text("#sync-indicator") == "Local only");
+    app.wait_until(Duration::from_secs(10), "the target to be gone", || {
+        app.find("#sync-body .target").is_none()
+    });
+    app.wait_until(Duration::from_secs(10), "the indicator to say local only", || {
+        app.text("#sync-indicator") == "Local only"
+    });
     assert_eq!(a.status()["targets"].as_array().map(Vec::len), Some(0));
 }
 
@@ -282,7 +365,9 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     a.type_into("#editor .cm-content", &format!("Look:{ENTER}"));
     share_through_dialog(&a, shared.to_str().unwrap());
     a.click("#notes li");
-    a.wait_until(Duration::from_secs(5), "the note to open", || a.editor_text().starts_with("Look:"));
+    a.wait_until(Duration::from_secs(5), "the note to open", || {
+        a.editor_text().starts_with("Look:")
+    });
 
     // Paste an image into the editor, as the clipboard does.
     let pasted = a.js(
@@ -298,7 +383,9 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
         serde_json::json!([PIXEL_PNG]),
     );
     assert_eq!(pasted, serde_json::json!(true), "the editor takes pasted files");
-    a.wait_until(Duration::from_secs(10), "the image link in the editor", || a.editor_text().contains("![red pixel PASTECANARY.png](asset:///"));
+    a.wait_until(Duration::from_secs(10), "the image link in the editor", || {
+        a.editor_text().contains("![red pixel PASTECANARY.png](asset:///")
+    });
     // It shows in A's preview at once (A holds it), served through the app's scheme.
     a.click("#toggle-preview");
     a.wait_until(Duration::from_secs(10), "the image in A's preview", || a.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true));
@@ -308,14 +395,20 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     let asset = shared.join(&client_a).join("assets/1/0.age");
     a.wait_until(Duration::from_secs(20), "the asset uploaded", || asset.exists());
     for (name, bytes) in resnotes_e2e::files_under(&shared) {
-        assert!(!name.contains("PASTECANARY") && !bytes.windows(11).any(|w| w == b"PASTECANARY"), "attachment name readable in {name}");
+        assert!(
+            !name.contains("PASTECANARY") && !bytes.windows(11).any(|w| w == b"PASTECANARY"),
+            "attachment name readable in {name}"
+        );
     }
 
     // Device B joins with the CLI and keeps attachments online only: the app fetches on demand.
     db.ok(&["join", "--folder", shared.to_str().unwrap()]);
-    let targets: Vec<serde_json::Value> = serde_json::from_str(&db.ok(&["target", "list", "--json"])).unwrap();
+    let targets: Vec<serde_json::Value> =
+        serde_json::from_str(&db.ok(&["target", "list", "--json"])).unwrap();
     db.ok(&["target", "keep-attachments", targets[0]["id"].as_str().unwrap(), "off"]);
-    let listed = |d: &resnotes_e2e::Device| -> Vec<serde_json::Value> { serde_json::from_str(&d.ok(&["asset", "list", "--json"])).unwrap() };
+    let listed = |d: &resnotes_e2e::Device| -> Vec<serde_json::Value> {
+        serde_json::from_str(&d.ok(&["asset", "list", "--json"])).unwrap()
+    };
     // The image file may reach the folder before A's edit loop pushes the note that links it:
     // B syncs until the linking note has arrived.
     a.wait_until(Duration::from_secs(20), "the note linking the image to reach B", || {
@@ -324,9 +417,13 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     });
     assert_eq!(listed(&db)[0]["local"], false, "not downloaded before a note shows it");
     let b = App::start("paste-b", &db.dir, &[]);
-    b.wait_until(Duration::from_secs(10), "the note on B", || b.list_titles().iter().any(|t| t == "Photo note"));
+    b.wait_until(Duration::from_secs(10), "the note on B", || {
+        b.list_titles().iter().any(|t| t == "Photo note")
+    });
     click_note(&b, "Photo note");
-    b.wait_until(Duration::from_secs(5), "the note open on B", || b.editor_text().contains("asset:///"));
+    b.wait_until(Duration::from_secs(5), "the note open on B", || {
+        b.editor_text().contains("asset:///")
+    });
     b.click("#toggle-preview");
     let took = b.wait_until(Duration::from_secs(20), "the image in B's preview", || {
         b.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true)
@@ -336,11 +433,22 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     assert_eq!(listed(&db)[0]["local"], true, "fetched when shown");
     // The bytes B shows are A's, verified: export and compare.
     let out = sb.path().join("from-b.png");
-    db.ok(&["asset", "get", listed(&db)[0]["url"].as_str().unwrap(), "--out", out.to_str().unwrap()]);
+    db.ok(&[
+        "asset",
+        "get",
+        listed(&db)[0]["url"].as_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     use base64::Engine as _;
-    assert_eq!(std::fs::read(&out).unwrap(), base64::engine::general_purpose::STANDARD.decode(PIXEL_PNG).unwrap());
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        base64::engine::general_purpose::STANDARD.decode(PIXEL_PNG).unwrap()
+    );
     // The sync panel lists attachments with their state.
     b.click("#sync-indicator");
-    b.wait_until(Duration::from_secs(10), "the attachments section", || b.text("#sync-body .attachments").contains("1 attachment ·"));
+    b.wait_until(Duration::from_secs(10), "the attachments section", || {
+        b.text("#sync-body .attachments").contains("1 attachment ·")
+    });
     b.screenshot("panel-attachments");
 }

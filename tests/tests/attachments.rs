@@ -35,9 +35,18 @@ fn no_canary(root: &Path) {
     let files = files_under(root);
     assert!(!files.is_empty());
     for (name, bytes) in &files {
-        assert!(!name.contains("CANARY") && !name.contains(".png"), "a file name gives the attachment away: {name}");
-        assert!(!bytes.windows(CONTENT_CANARY.len()).any(|w| w == CONTENT_CANARY), "attachment content readable in {name}");
-        assert!(!bytes.windows(NAME_CANARY.len()).any(|w| w == NAME_CANARY.as_bytes()), "attachment name readable in {name}");
+        assert!(
+            !name.contains("CANARY") && !name.contains(".png"),
+            "a file name gives the attachment away: {name}"
+        );
+        assert!(
+            !bytes.windows(CONTENT_CANARY.len()).any(|w| w == CONTENT_CANARY),
+            "attachment content readable in {name}"
+        );
+        assert!(
+            !bytes.windows(NAME_CANARY.len()).any(|w| w == NAME_CANARY.as_bytes()),
+            "attachment name readable in {name}"
+        );
     }
 }
 
@@ -58,7 +67,14 @@ fn attach_sync_and_open_through_a_folder() {
 
     // Attach: prints the URL and links it from the note.
     let url = a.ok(&["attach", &note, pic.to_str().unwrap()]).trim().to_string();
-    assert!(url.starts_with(&format!("asset:///{}/0/{NAME_CANARY}-1.png?size={}&type=image%2Fpng&hash=", a.client_id(), pic_bytes.len())), "{url}");
+    assert!(
+        url.starts_with(&format!(
+            "asset:///{}/0/{NAME_CANARY}-1.png?size={}&type=image%2Fpng&hash=",
+            a.client_id(),
+            pic_bytes.len()
+        )),
+        "{url}"
+    );
     assert_eq!(a.body(&note), format!("Pictures below.\n\n![{NAME_CANARY}-1.png]({url})\n"));
     // The same content attached again is stored once: same URL.
     let copy = files.join("copy.png");
@@ -78,7 +94,13 @@ fn attach_sync_and_open_through_a_folder() {
     // The standard age tool opens it: RSNA header (126 bytes), then the file's bytes.
     let key = s.path().join("key.txt");
     std::fs::write(&key, a.ok(&["key", "export"])).unwrap();
-    let out = std::process::Command::new("age").arg("-d").arg("-i").arg(&key).arg(&asset_file).output().expect("the age tool (Debian package age) must be installed");
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(&asset_file)
+        .output()
+        .expect("the age tool (Debian package age) must be installed");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(&out.stdout[..4], b"RSNA");
     assert_eq!(&out.stdout[126..], &pic_bytes[..]);

@@ -25,16 +25,32 @@ fn canary_and_secrets_never_leak() {
     };
     run(&["init", "--folder", shared.to_str().unwrap()]);
     run(&["target", "add", "webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
-    let id = run(&["new", "--title", &format!("title {canary}"), "--body", &format!("body {canary}\nmore")]).trim().to_string();
+    let id = run(&[
+        "new",
+        "--title",
+        &format!("title {canary}"),
+        "--body",
+        &format!("body {canary}\nmore"),
+    ])
+    .trim()
+    .to_string();
     run(&["edit", &id, "--body", &format!("edited {canary}")]);
     run(&["sync"]);
     run(&["status", "--json"]);
     run(&["log", "--json"]);
     run(&["target", "list"]);
     // Errors too: a bad id, a wrong target.
-    let _ = a.cmd(&["show", "nonexistent"]).env("RESNOTES_LOG", "debug").output().map(|o| said.push_str(&String::from_utf8_lossy(&o.stderr)));
+    let _ = a
+        .cmd(&["show", "nonexistent"])
+        .env("RESNOTES_LOG", "debug")
+        .output()
+        .map(|o| said.push_str(&String::from_utf8_lossy(&o.stderr)));
     let identity = a.ok(&["key", "export"]);
-    let identity = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).expect("identity line").to_string();
+    let identity = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .expect("identity line")
+        .to_string();
 
     let secrets = [identity.as_str(), PASSPHRASE, resnotes_e2e::dav::PASSWORD];
     let mut shared_files = files_under(&shared);

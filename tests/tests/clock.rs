@@ -8,14 +8,23 @@ use resnotes_e2e::{Device, Sandbox};
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 fn skewed(d: &Device, offset: &str, args: &[&str]) -> String {
-    let out = d.cmd(args).env("LD_PRELOAD", LIBFAKETIME).env("FAKETIME", offset).env("FAKETIME_DONT_FAKE_MONOTONIC", "1").output().expect("run resnotes under libfaketime");
+    let out = d
+        .cmd(args)
+        .env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME", offset)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .output()
+        .expect("run resnotes under libfaketime");
     assert!(out.status.success(), "{args:?} at {offset}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
-    assert!(std::path::Path::new(LIBFAKETIME).exists(), "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/deps test does)");
+    assert!(
+        std::path::Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/deps test does)"
+    );
     let sb = Sandbox::new();
     let shared = sb.folder("shared");
     let (past, now, future) = (sb.device("past"), sb.device("now"), sb.device("future"));
@@ -23,7 +32,8 @@ fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
     skewed(&past, "-1d", &["join", "--folder", shared.to_str().unwrap()]);
     skewed(&future, "+3650d", &["join", "--folder", shared.to_str().unwrap()]);
     // The date really is faked: the future device's entry carries a timestamp ten years ahead.
-    let id = skewed(&now, "+0d", &["new", "--title", "plan", "--body", "middle"]).trim().to_string();
+    let id =
+        skewed(&now, "+0d", &["new", "--title", "plan", "--body", "middle"]).trim().to_string();
     skewed(&now, "+0d", &["sync"]);
     for (d, off) in [(&past, "-1d"), (&future, "+3650d")] {
         skewed(d, off, &["sync"]);
@@ -41,9 +51,20 @@ fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
     }
     // The clocks really were faked: the future device's own entries carry times ten years ahead.
     let log: serde_json::Value = serde_json::from_str(&future.ok(&["log", "--json"])).unwrap();
-    let own_ts: Vec<i64> = log.as_array().unwrap().iter().filter(|e| e["own"] == true).map(|e| e["timestamp"].as_i64().unwrap()).collect();
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    assert!(!own_ts.is_empty() && own_ts.iter().all(|t| *t > now_ms + 9 * 365 * 86_400_000), "{own_ts:?}");
+    let own_ts: Vec<i64> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["own"] == true)
+        .map(|e| e["timestamp"].as_i64().unwrap())
+        .collect();
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as i64;
+    assert!(
+        !own_ts.is_empty() && own_ts.iter().all(|t| *t > now_ms + 9 * 365 * 86_400_000),
+        "{own_ts:?}"
+    );
 
     // The past device deletes the note after seeing the future edit: the delete is causally
     // later and wins everywhere, though its wall clock is ten years behind the edit's.

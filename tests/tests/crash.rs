@@ -24,14 +24,25 @@ fn crash_writer_process() {
     let dir = std::env::var("RESNOTES_CRASH_DIR").expect("RESNOTES_CRASH_DIR");
     let start: u64 = std::env::var("RESNOTES_CRASH_START").unwrap().parse().unwrap();
     let mut ws = Workspace::open(Path::new(&dir)).unwrap();
-    let journal = ws.list(None).unwrap().into_iter().find(|n| n.title == JOURNAL).map(|n| n.id).expect("journal note");
+    let journal = ws
+        .list(None)
+        .unwrap()
+        .into_iter()
+        .find(|n| n.title == JOURNAL)
+        .map(|n| n.id)
+        .expect("journal note");
     let journal = uuid::Uuid::parse_str(&journal).unwrap();
     for i in start.. {
         if i % 2 == 0 {
             ws.new_note(&format!("ack-{i}"), &format!("body of {i}")).unwrap();
         } else {
             let len = ws.note(&journal.to_string()).unwrap().body.encode_utf16().count();
-            ws.edit_fields(&journal, None, &[(Field::Body, &[TextSplice { pos: len, delete: 0, insert: format!("<{i}>") }])]).unwrap();
+            ws.edit_fields(
+                &journal,
+                None,
+                &[(Field::Body, &[TextSplice { pos: len, delete: 0, insert: format!("<{i}>") }])],
+            )
+            .unwrap();
         }
         println!("ACK {i}");
         if i % 7 == 0 {
@@ -42,7 +53,8 @@ fn crash_writer_process() {
 }
 
 fn check(dir: &Path, acked: &BTreeSet<u64>) {
-    let ws = Workspace::open_with_clock(dir, system_clock()).expect("the workspace opens after a kill");
+    let ws =
+        Workspace::open_with_clock(dir, system_clock()).expect("the workspace opens after a kill");
     let ok: String = ws.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok");
     let titles: BTreeSet<String> = ws.list(None).unwrap().into_iter().map(|n| n.title).collect();
@@ -71,7 +83,13 @@ fn crash_kills_lose_no_acknowledged_edit() {
     let mut acked = BTreeSet::new();
     for round in 0..kills {
         let mut child = Command::new(&exe)
-            .args(["crash_writer_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_writer_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("RESNOTES_CRASH_DIR", &a.dir)
             .env("RESNOTES_CRASH_START", (round * 100_000).to_string())
             .stdout(Stdio::piped())
@@ -79,7 +97,13 @@ fn crash_kills_lose_no_acknowledged_edit() {
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || BufReader::new(out).lines().map_while(Result::ok).filter_map(|l| l.strip_prefix("ACK ").and_then(|n| n.parse::<u64>().ok())).collect::<Vec<_>>());
+        let reader = std::thread::spawn(move || {
+            BufReader::new(out)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("ACK ").and_then(|n| n.parse::<u64>().ok()))
+                .collect::<Vec<_>>()
+        });
         std::thread::sleep(Duration::from_millis(rng.u64(30..400)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -87,7 +111,11 @@ fn crash_kills_lose_no_acknowledged_edit() {
         acked.extend(got);
         check(&a.dir, &acked);
     }
-    assert!(acked.len() as u64 >= kills, "the writer acknowledged too few edits to mean anything ({})", acked.len());
+    assert!(
+        acked.len() as u64 >= kills,
+        "the writer acknowledged too few edits to mean anything ({})",
+        acked.len()
+    );
     // The folder, after all those kills, is readable by a new device; a last sync repairs
     // whatever a kill cut short.
     assert!(a.sync().0, "final sync");
@@ -98,6 +126,11 @@ fn crash_kills_lose_no_acknowledged_edit() {
     let st = b.status();
     assert_eq!(st["targets"][0]["entry_errors"].as_array().map(Vec::len), Some(0), "{st}");
     check(&b.dir, &acked);
-    let temps = resnotes_e2e::files_under(&shared).iter().filter(|(n, _)| n.rsplit('/').next().is_some_and(|f| f.starts_with('.') && f.ends_with(".tmp"))).count();
+    let temps = resnotes_e2e::files_under(&shared)
+        .iter()
+        .filter(|(n, _)| {
+            n.rsplit('/').next().is_some_and(|f| f.starts_with('.') && f.ends_with(".tmp"))
+        })
+        .count();
     eprintln!("{kills} kills, {} acknowledged edits, 0 lost; {temps} orphan temp file(s) left by kills (ignored by readers, swept after 10 min)", acked.len());
 }

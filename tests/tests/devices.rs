@@ -83,11 +83,18 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     a.ok(&["edit", &id, "--body", "CANARYEDIT4410 more"]);
     a.ok(&["sync"]);
     let files = files_under(&shared);
-    assert!(files.len() >= 2, "index.json and an entry: {:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        files.len() >= 2,
+        "index.json and an entry: {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     for (name, bytes) in &files {
         for canary in ["CANARY", "secret plans"] {
             assert!(!name.contains(canary), "{name}");
-            assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} readable in {name}");
+            assert!(
+                !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                "{canary} readable in {name}"
+            );
         }
     }
     // Interop: the standard age tool decrypts an entry with the exported key.
@@ -95,7 +102,13 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     std::fs::write(&key, a.ok(&["key", "export"])).unwrap();
     let client = a.client_id();
     let entry = entry_file(&shared, &client, 0, ".age");
-    let out = std::process::Command::new("age").arg("-d").arg("-i").arg(&key).arg(&entry).output().expect("the age tool (Debian package age) must be installed");
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(&entry)
+        .output()
+        .expect("the age tool (Debian package age) must be installed");
     assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(&out.stdout[..5], b"RSNE\x02", "a version-2 entry envelope");
     // The decrypted envelope is exactly what FORMAT.md describes: it decodes and authenticates,
@@ -105,10 +118,16 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     let e = resnotes_core::entry::decode(&out.stdout, &key).unwrap();
     assert_eq!(e.changes.len(), 2, "creation and edit sealed into one entry");
     let all: Vec<u8> = e.changes.iter().flat_map(|c| c.change.clone()).collect();
-    assert!(all.windows(canary_body.len()).any(|w| w == canary_body.as_bytes()), "the Automerge change carries the text");
+    assert!(
+        all.windows(canary_body.len()).any(|w| w == canary_body.as_bytes()),
+        "the Automerge change carries the text"
+    );
     // Its summary gives the note's list row after both changes (FORMAT.md §4.2).
     assert_eq!(e.summaries.len(), 1);
-    assert_eq!((e.summaries[0].title.as_str(), e.summaries[0].first_line.as_str()), (canary_title, "CANARYEDIT4410 more"));
+    assert_eq!(
+        (e.summaries[0].title.as_str(), e.summaries[0].first_line.as_str()),
+        (canary_title, "CANARYEDIT4410 more")
+    );
 }
 
 #[test]
@@ -117,7 +136,8 @@ fn plaintext_workspace_is_marked_and_readable() {
     let shared = s.folder("shared");
     let (a, b) = (s.device("a"), s.device("b"));
     a.ok(&["init", "--folder", shared.to_str().unwrap(), "--plaintext"]);
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(shared.join("index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shared.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["encryption"]["method"], "none");
     assert_eq!(index["authentication"]["method"], "none");
     let id = a.new_note("open", "visible text");
@@ -201,7 +221,9 @@ fn target_add_list_remove_and_local_workspace_gets_shared_later() {
     let b = s.device("b");
     b.ok(&["join", "--folder", f.to_str().unwrap()]);
     assert_eq!(b.body(&id), "written before any sync");
-    assert!(a.fails(&["target", "add", "folder", f.to_str().unwrap()]).contains("already a sync target"));
+    assert!(a
+        .fails(&["target", "add", "folder", f.to_str().unwrap()])
+        .contains("already a sync target"));
     a.ok(&["target", "remove", &tid]);
     assert!(a.ok(&["target", "list"]).trim().is_empty());
     assert!(f.join("index.json").exists(), "removing a target leaves its files");

@@ -13,13 +13,26 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(dir).unwrap();
-        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).output().expect("run mount");
-        assert!(out.status.success(), "cannot mount a tmpfs at {} (this test needs root): {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs at {} (this test needs root): {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         Tmpfs(dir.to_path_buf())
     }
 
     fn grow(&self, size: &str) {
-        let out = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.0).output().unwrap();
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
@@ -61,7 +74,8 @@ fn a_full_data_dir_fails_clearly_loses_nothing_and_recovers() {
     assert_eq!(error.trim().lines().count(), 1, "one sentence: {error}");
     // Once there is space again nothing acknowledged is missing and editing goes on.
     fs.grow("32m");
-    let titles: Vec<String> = a.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
+    let titles: Vec<String> =
+        a.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
     for t in &acked {
         assert!(titles.contains(t), "{t} lost");
     }

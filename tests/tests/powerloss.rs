@@ -34,8 +34,18 @@ struct Mounted(PathBuf);
 impl Mounted {
     fn new(image: &Path, fs: &str, at: &Path) -> Mounted {
         std::fs::create_dir_all(at).unwrap();
-        let out = Command::new("mount").args(["-o", "loop", "-t", fs]).arg(image).arg(at).output().expect("run mount");
-        assert!(out.status.success(), "cannot loop-mount {} (this test needs root and loop devices): {}", image.display(), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("mount")
+            .args(["-o", "loop", "-t", fs])
+            .arg(image)
+            .arg(at)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot loop-mount {} (this test needs root and loop devices): {}",
+            image.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         Mounted(at.to_path_buf())
     }
 }
@@ -68,8 +78,16 @@ fn recover(image: &Path, fs: &str) -> &'static str {
     let out = run(Command::new("e2fsck").args(["-f", "-y"]).arg(image));
     // 0 = clean, 1 = errors corrected; anything else means the file system is beyond repair.
     let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "e2fsck could not repair the image (exit {code}): {}", String::from_utf8_lossy(&out.stdout));
-    if code == 0 { "e2fsck: clean" } else { "e2fsck: repaired" }
+    assert!(
+        code == 0 || code == 1,
+        "e2fsck could not repair the image (exit {code}): {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    if code == 0 {
+        "e2fsck: clean"
+    } else {
+        "e2fsck: repaired"
+    }
 }
 
 /// Random alphanumeric text, so entries do not shrink under DEFLATE.
@@ -89,16 +107,32 @@ fn add_notes(dir: &Path, from: usize, count: usize, rng: &mut fastrand::Rng) {
 
 /// Every entry of `client` in a device's log: index → file bytes.
 fn log_of(dir: &Path, client: &str) -> Vec<(u64, Vec<u8>)> {
-    let conn = rusqlite::Connection::open_with_flags(dir.join(resnotes_core::workspace::DB_FILE), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut st = conn.prepare("SELECT idx, data FROM log WHERE client_id = ?1 ORDER BY idx").unwrap();
-    st.query_map([client], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join(resnotes_core::workspace::DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st =
+        conn.prepare("SELECT idx, data FROM log WHERE client_id = ?1 ORDER BY idx").unwrap();
+    st.query_map([client], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
 }
 
 /// How far the device has recorded its own entries as written to the folder.
 fn acknowledged(dir: &Path, client: &str) -> Option<u64> {
-    let conn = rusqlite::Connection::open_with_flags(dir.join(resnotes_core::workspace::DB_FILE), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join(resnotes_core::workspace::DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn.query_row("SELECT upto FROM remote_present WHERE client_id = ?1", [client], |r| r.get::<_, i64>(0)).ok().map(|v| v as u64)
+    conn.query_row("SELECT upto FROM remote_present WHERE client_id = ?1", [client], |r| {
+        r.get::<_, i64>(0)
+    })
+    .ok()
+    .map(|v| v as u64)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -109,7 +143,22 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// System calls a cut can land just before: every step of staging, publishing and recording an
 /// entry (the device's own database writes included).
-const CUT_CALLS: &[&str] = &["openat", "write", "pwrite64", "fsync", "fdatasync", "syncfs", "linkat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat"];
+const CUT_CALLS: &[&str] = &[
+    "openat",
+    "write",
+    "pwrite64",
+    "fsync",
+    "fdatasync",
+    "syncfs",
+    "linkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+    "mkdir",
+    "mkdirat",
+];
 
 /// The real `resnotes sync` of device `a`, run under `strace`: with `cut = Some((call, k))` the
 /// process is killed on entering its k-th `call` (before the call does anything), which is the
@@ -132,7 +181,11 @@ fn push(a: &Device, cut: Option<(&str, u64)>, trace: Option<&Path>) -> std::proc
             None => c.env_remove(k),
         };
     }
-    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().expect("run strace (Debian package strace)")
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run strace (Debian package strace)")
 }
 
 /// How often one thread of an uncut push makes each call (strace counts per thread).
@@ -142,7 +195,8 @@ fn calls_per_thread(trace: &Path) -> Vec<(String, u64)> {
         let mut it = line.splitn(2, ' ');
         let (pid, rest) = (it.next().unwrap_or(""), it.next().unwrap_or("").trim_start());
         // `<... openat resumed>` lines continue a call already counted: their name is empty.
-        let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let name: String =
+            rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         if CUT_CALLS.contains(&name.as_str()) {
             *per.entry((name, pid.to_string())).or_default() += 1;
         }
@@ -204,7 +258,8 @@ fn templates(sb: &Sandbox, fs: &str, mnt: &Path, r: &Device, rng: &mut fastrand:
     let other_client = b.client_id();
     let other = log_of(&b.dir, &other_client);
     assert_eq!(log_of(&r.dir, &other_client), other, "the reader has the other device's entries");
-    let ext = if b.status()["encrypted"].as_bool() == Some(true) { ".age" } else { ".bin" }.to_string();
+    let ext =
+        if b.status()["encrypted"].as_bool() == Some(true) { ".age" } else { ".bin" }.to_string();
     let live = sb.path().join("live.img");
     for w in &mut writers {
         assert!(!shared_has(&image, fs, mnt, &w.client), "the writer has pushed nothing yet");
@@ -215,9 +270,18 @@ fn templates(sb: &Sandbox, fs: &str, mnt: &Path, r: &Device, rng: &mut fastrand:
         let trace = sb.path().join("trace.txt");
         assert!(push(&dev, None, Some(&trace)).success(), "the uncut push failed");
         w.calls = calls_per_thread(&trace);
-        eprintln!("{fs}: an uncut {} push of {} entries makes {:?} (most in one thread)", w.name, w.notes, w.calls);
+        eprintln!(
+            "{fs}: an uncut {} push of {} entries makes {:?} (most in one thread)",
+            w.name, w.notes, w.calls
+        );
     }
-    let t = Templates { r: sb.path().join(format!("template-r-{fs}")), image, ext, writers, other: (other_client, other) };
+    let t = Templates {
+        r: sb.path().join(format!("template-r-{fs}")),
+        image,
+        ext,
+        writers,
+        other: (other_client, other),
+    };
     copy_dir(&r.dir, &t.r);
     t
 }
@@ -295,7 +359,13 @@ fn power_cuts_during_a_push_lose_nothing_acknowledged_and_a_repush_repairs_every
                 let p = resnotes_e2e::entry_file(&shared, &w.client, *i, &t.ext);
                 match std::fs::read(&p) {
                     Ok(b) => {
-                        assert!(b == *bytes, "[{fs} cut {n}] {} is torn or different ({} bytes, the entry has {})", p.display(), b.len(), bytes.len());
+                        assert!(
+                            b == *bytes,
+                            "[{fs} cut {n}] {} is torn or different ({} bytes, the entry has {})",
+                            p.display(),
+                            b.len(),
+                            bytes.len()
+                        );
                         present.push(*i);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -307,20 +377,33 @@ fn power_cuts_during_a_push_lose_nothing_acknowledged_and_a_repush_repairs_every
             let (oc, other) = &t.other;
             for (i, bytes) in other {
                 let p = resnotes_e2e::entry_file(&shared, oc, *i, &t.ext);
-                assert!(std::fs::read(&p).ok().as_ref() == Some(bytes), "[{fs} cut {n}] the other device's entry {i} was harmed by the cut");
+                assert!(
+                    std::fs::read(&p).ok().as_ref() == Some(bytes),
+                    "[{fs} cut {n}] the other device's entry {i} was harmed by the cut"
+                );
             }
             if present.len() as u64 > acked_n {
                 tally.unacknowledged_present += 1;
             }
-            let contiguous = present.iter().enumerate().take_while(|(k, i)| *k as u64 == **i).count();
+            let contiguous =
+                present.iter().enumerate().take_while(|(k, i)| *k as u64 == **i).count();
             if contiguous < present.len() {
                 tally.gaps += 1;
             }
-            tally.orphan_temps += resnotes_e2e::files_under(&shared).iter().filter(|(name, _)| name.rsplit('/').next().is_some_and(resnotes_core::transport::is_temp_name)).count() as u64;
+            tally.orphan_temps += resnotes_e2e::files_under(&shared)
+                .iter()
+                .filter(|(name, _)| {
+                    name.rsplit('/').next().is_some_and(resnotes_core::transport::is_temp_name)
+                })
+                .count() as u64;
             // A reader syncing from the recovered folder applies exact entries only.
             let _ = r.sync();
             let read = log_of(&r.dir, &w.client);
-            assert!(read.len() >= contiguous, "[{fs} cut {n}] the reader applied {} entries but {contiguous} were there in order", read.len());
+            assert!(
+                read.len() >= contiguous,
+                "[{fs} cut {n}] the reader applied {} entries but {contiguous} were there in order",
+                read.len()
+            );
             for (i, bytes) in &read {
                 assert!(writer_log[*i as usize].1 == *bytes, "[{fs} cut {n}] the reader applied entry {i} with bytes that are not the writer's");
             }
@@ -329,14 +412,28 @@ fn power_cuts_during_a_push_lose_nothing_acknowledged_and_a_repush_repairs_every
             assert!(ok, "[{fs} cut {n}] the writer's sync after the cut failed: {err}");
             let (ok, err) = r.sync();
             assert!(ok, "[{fs} cut {n}] the reader's sync after the re-push failed: {err}");
-            assert!(log_of(&r.dir, &w.client) == writer_log, "[{fs} cut {n}] the reader lacks entries after the re-push");
-            assert!(log_of(&r.dir, oc) == *other && log_of(&a.dir, oc) == *other, "[{fs} cut {n}] the other device's entries differ after the re-push");
+            assert!(
+                log_of(&r.dir, &w.client) == writer_log,
+                "[{fs} cut {n}] the reader lacks entries after the re-push"
+            );
+            assert!(
+                log_of(&r.dir, oc) == *other && log_of(&a.dir, oc) == *other,
+                "[{fs} cut {n}] the other device's entries differ after the re-push"
+            );
             let ra = r.status();
-            assert_eq!(ra["notes"].as_u64(), Some((BEFORE + w.notes) as u64), "[{fs} cut {n}] {ra}");
-            assert!(ra["targets"][0]["entry_errors"].as_array().unwrap().is_empty(), "[{fs} cut {n}] {ra}");
+            assert_eq!(
+                ra["notes"].as_u64(),
+                Some((BEFORE + w.notes) as u64),
+                "[{fs} cut {n}] {ra}"
+            );
+            assert!(
+                ra["targets"][0]["entry_errors"].as_array().unwrap().is_empty(),
+                "[{fs} cut {n}] {ra}"
+            );
             assert_eq!(a.status()["pending"].as_u64(), Some(0));
             let titles = |d: &Device| {
-                let mut v: Vec<String> = d.list().iter().map(|n| format!("{} {}", n["id"], n["title"])).collect();
+                let mut v: Vec<String> =
+                    d.list().iter().map(|n| format!("{} {}", n["id"], n["title"])).collect();
                 v.sort();
                 v
             };

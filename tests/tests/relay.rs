@@ -21,7 +21,10 @@ fn entries_are_relayed_between_folders_by_a_device_in_both() {
     // G now holds A's entries, copied verbatim.
     let a_id = a.client_id();
     assert_eq!(files_under(&f.join(&a_id)), files_under(&g.join(&a_id)));
-    assert_eq!(std::fs::read(f.join("index.json")).unwrap(), std::fs::read(g.join("index.json")).unwrap());
+    assert_eq!(
+        std::fs::read(f.join("index.json")).unwrap(),
+        std::fs::read(g.join("index.json")).unwrap()
+    );
     c.ok(&["join", "--folder", g.to_str().unwrap()]);
     assert_eq!(c.body(&from_a), "A wrote this");
 
@@ -79,7 +82,12 @@ fn sync_watch_picks_up_remote_and_local_changes_and_stops_on_ctrl_c() {
     let (a, b) = (s.device("a"), s.device("b"));
     a.ok(&["init", "--folder", f.to_str().unwrap()]);
     b.ok(&["join", "--folder", f.to_str().unwrap()]);
-    let mut watcher = b.cmd(&["sync", "--watch", "--interval", "30"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut watcher = b
+        .cmd(&["sync", "--watch", "--interval", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
 
     let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
         let deadline = Instant::now() + Duration::from_secs(30);

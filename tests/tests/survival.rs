@@ -4,7 +4,6 @@
 
 use std::fs;
 
-
 use resnotes_core::crypto::WorkspaceKey;
 use resnotes_core::entry::{self, Header, NoteChange};
 use resnotes_core::note;
@@ -22,7 +21,8 @@ fn three(s: &Sandbox) -> (Device, Device, Device, std::path::PathBuf) {
 }
 
 fn titles(d: &Device) -> Vec<String> {
-    let mut t: Vec<String> = d.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
+    let mut t: Vec<String> =
+        d.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
     t.sort();
     t
 }
@@ -38,7 +38,8 @@ fn crafted(key: &WorkspaceKey, header: Header, mac_key: Option<&WorkspaceKey>) -
     note::create(&mut doc, "crafted", "crafted body", 1).unwrap();
     let change = note::take_change(&mut doc).unwrap();
     let changes = [NoteChange { note: Uuid::new_v4(), change }];
-    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key));
+    let (plain, _) =
+        entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key));
     key.seal(&plain).unwrap()
 }
 
@@ -77,12 +78,23 @@ fn undecryptable_forged_misplaced_and_chain_broken_entries_are_refused() {
     c.new_note("from c", "fine");
     c.ok(&["sync"]);
     let a_id: Uuid = a.client_id().parse().unwrap();
-    let header = |index: u64, prev: [u8; 32]| Header { workspace: ws, client: a_id, index, timestamp: 1, lamport: 1, prev_hash: prev };
+    let header = |index: u64, prev: [u8; 32]| Header {
+        workspace: ws,
+        client: a_id,
+        index,
+        timestamp: 1,
+        lamport: 1,
+        prev_hash: prev,
+    };
     let slot = entry_file(&shared, &a_id.to_string(), 0, ".age");
     fs::create_dir_all(slot.parent().unwrap()).unwrap();
 
     // 1. Random bytes.
-    fs::write(&slot, b"age-encryption.org/v1\n-> X25519 garbage\n--- abc\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").unwrap();
+    fs::write(
+        &slot,
+        b"age-encryption.org/v1\n-> X25519 garbage\n--- abc\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    )
+    .unwrap();
     let (ok, err) = b.sync();
     assert!(!ok && err.contains("entry 0 from device"), "{err}");
     // 2. Forged: encrypted to the public recipient, but without the workspace secret.
@@ -98,7 +110,11 @@ fn undecryptable_forged_misplaced_and_chain_broken_entries_are_refused() {
     fs::write(&slot, crafted(&key, header(0, [9; 32]), None)).unwrap();
     let (ok, err) = b.sync();
     assert!(!ok && err.contains("hash chain"), "{err}");
-    assert_eq!(titles(&b), vec!["from c"], "nothing of the bad entries was applied; C's entries arrived");
+    assert_eq!(
+        titles(&b),
+        vec!["from c"],
+        "nothing of the bad entries was applied; C's entries arrived"
+    );
     let errors = entry_errors(&b);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["attempts"], 4, "recorded and retried every cycle");
@@ -252,11 +268,15 @@ fn unreachable_folder_is_an_error_and_loses_nothing() {
     assert_eq!(a.status()["pending"], 0);
 }
 
-
 /// Runs `sync` on a device, failing the test if it has not finished within a minute (a pipe or an
 /// endless file in the folder must never make a device wait forever).
 fn sync_within_a_minute(d: &Device) -> (bool, String) {
-    let mut child = d.cmd(&["sync"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = d
+        .cmd(&["sync"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > std::time::Duration::from_secs(60) {
@@ -290,12 +310,38 @@ fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
     let mut seen = entries(&b);
     // Each hostile file sits where B reads A's next entry; C keeps writing meanwhile.
     let cases: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
-        ("a link to a file outside the folder", Box::new(|| symlink("/etc/passwd", &slot_a1).unwrap()), "symbolic link"),
-        ("a link to an endless device", Box::new(|| symlink("/dev/zero", &slot_a1).unwrap()), "symbolic link"),
-        ("a named pipe", Box::new(|| assert!(std::process::Command::new("mkfifo").arg(&slot_a1).status().unwrap().success())), "not a plain file"),
+        (
+            "a link to a file outside the folder",
+            Box::new(|| symlink("/etc/passwd", &slot_a1).unwrap()),
+            "symbolic link",
+        ),
+        (
+            "a link to an endless device",
+            Box::new(|| symlink("/dev/zero", &slot_a1).unwrap()),
+            "symbolic link",
+        ),
+        (
+            "a named pipe",
+            Box::new(|| {
+                assert!(std::process::Command::new("mkfifo")
+                    .arg(&slot_a1)
+                    .status()
+                    .unwrap()
+                    .success())
+            }),
+            "not a plain file",
+        ),
         ("a folder", Box::new(|| fs::create_dir(&slot_a1).unwrap()), "not a plain file"),
-        ("a 100 MiB file", Box::new(|| fs::File::create(&slot_a1).unwrap().set_len(100 << 20).unwrap()), "larger than 64 MiB"),
-        ("A's entry 0 replayed as entry 1", Box::new(|| fs::write(&slot_a1, &a0).unwrap()), "claims to be entry 0"),
+        (
+            "a 100 MiB file",
+            Box::new(|| fs::File::create(&slot_a1).unwrap().set_len(100 << 20).unwrap()),
+            "larger than 64 MiB",
+        ),
+        (
+            "A's entry 0 replayed as entry 1",
+            Box::new(|| fs::write(&slot_a1, &a0).unwrap()),
+            "claims to be entry 0",
+        ),
     ];
     for (i, (what, plant, says)) in cases.iter().enumerate() {
         plant();
@@ -305,7 +351,10 @@ fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
         let (ok, err) = sync_within_a_minute(&b);
         assert!(!ok && err.contains(says), "{what}: {err}");
         let problems = entry_errors(&b);
-        assert!(problems.iter().any(|p| p["message"].as_str().unwrap().contains(says)), "{what}: reported in status: {problems:?}");
+        assert!(
+            problems.iter().any(|p| p["message"].as_str().unwrap().contains(says)),
+            "{what}: reported in status: {problems:?}"
+        );
         assert!(titles(&b).contains(&format!("c{i}")), "{what}: C's entries still arrive");
         assert!(!titles(&b).iter().any(|t| t == "crafted"), "{what}: nothing applied");
         let now = entries(&b);
@@ -318,16 +367,22 @@ fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
         }
     }
     // A's entry 0 copied into C's folder as C's next entry: refused as misplaced.
-    let c_next = fs::read_dir(entry_file(&shared, &c_id, 0, ".age").parent().unwrap()).unwrap().count() as u64;
+    let c_next = fs::read_dir(entry_file(&shared, &c_id, 0, ".age").parent().unwrap())
+        .unwrap()
+        .count() as u64;
     let slot_c = entry_file(&shared, &c_id, c_next, ".age");
     fs::write(&slot_c, &a0).unwrap();
     let (ok, err) = sync_within_a_minute(&b);
-    assert!(!ok && err.contains(&format!("entry {c_next} from device")) && err.contains("claims to be"), "{err}");
+    assert!(
+        !ok && err.contains(&format!("entry {c_next} from device")) && err.contains("claims to be"),
+        "{err}"
+    );
     fs::remove_file(&slot_c).unwrap();
     // Names that are not UTF-8, a client folder that links to A's, a link loop, a pipe in a
     // folder that looks like a client's: ignored or refused, never followed, nothing hangs.
     fs::write(shared.join(std::ffi::OsStr::from_bytes(b"\xff\xfe junk")), b"x").unwrap();
-    fs::write(slot_a1.parent().unwrap().join(std::ffi::OsStr::from_bytes(b"1\xff.age")), b"x").unwrap();
+    fs::write(slot_a1.parent().unwrap().join(std::ffi::OsStr::from_bytes(b"1\xff.age")), b"x")
+        .unwrap();
     fs::create_dir(shared.join(std::ffi::OsStr::from_bytes(b"\xfe-dir"))).unwrap();
     symlink(shared.join(&a_id), shared.join(Uuid::new_v4().to_string())).unwrap();
     let looped = shared.join(Uuid::new_v4().to_string());
@@ -335,7 +390,11 @@ fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
     symlink(looped.join("changes"), looped.join("changes")).unwrap();
     let piped = shared.join(Uuid::new_v4().to_string()).join("changes/1");
     fs::create_dir_all(&piped).unwrap();
-    assert!(std::process::Command::new("mkfifo").arg(piped.join("0.age")).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(piped.join("0.age"))
+        .status()
+        .unwrap()
+        .success());
     a.new_note("a again", "");
     let (_, err) = sync_within_a_minute(&a);
     eprintln!("what A reports about the odd folders:\n{err}");

@@ -22,9 +22,15 @@ impl Drop for Syncthing {
 }
 
 fn device_id(home: &Path) -> String {
-    let gen = Command::new("syncthing").arg(format!("-generate={}", home.display())).output().expect("syncthing (Debian package syncthing) must be installed");
+    let gen = Command::new("syncthing")
+        .arg(format!("-generate={}", home.display()))
+        .output()
+        .expect("syncthing (Debian package syncthing) must be installed");
     assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
-    let out = Command::new("syncthing").args(["-device-id", &format!("-home={}", home.display())]).output().unwrap();
+    let out = Command::new("syncthing")
+        .args(["-device-id", &format!("-home={}", home.display())])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -69,7 +75,12 @@ fn pair(root: &Path, fa: &Path, fb: &Path) -> (Syncthing, Syncthing) {
         std::fs::write(homes[i].join("config.xml"), config).unwrap();
         let log = root.join(format!("syncthing-{i}.log"));
         let child = Command::new("syncthing")
-            .args([&format!("-home={}", homes[i].display()), "-no-browser", "-no-restart", "-logflags=0"])
+            .args([
+                &format!("-home={}", homes[i].display()),
+                "-no-browser",
+                "-no-restart",
+                "-logflags=0",
+            ])
             .env("STNOUPGRADE", "1")
             .env("STNORESTART", "1")
             .stdin(Stdio::null())
@@ -88,7 +99,11 @@ fn eventually(what: &str, st: &[&Syncthing], mut cond: impl FnMut() -> bool) -> 
     let start = Instant::now();
     while !cond() {
         if start.elapsed() > Duration::from_secs(90) {
-            let logs: String = st.iter().map(|s| std::fs::read_to_string(&s.log).unwrap_or_default()).collect::<Vec<_>>().join("\n----\n");
+            let logs: String = st
+                .iter()
+                .map(|s| std::fs::read_to_string(&s.log).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n----\n");
             panic!("waited 90 s for {what}; syncthing logs:\n{logs}");
         }
         std::thread::sleep(Duration::from_millis(300));
@@ -97,7 +112,8 @@ fn eventually(what: &str, st: &[&Syncthing], mut cond: impl FnMut() -> bool) -> 
 }
 
 fn titles(d: &Device) -> Vec<String> {
-    let mut t: Vec<String> = d.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
+    let mut t: Vec<String> =
+        d.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
     t.sort();
     t
 }
@@ -109,9 +125,12 @@ fn two_devices_converge_through_syncthing() {
     let (a, b) = (sb.device("a"), sb.device("b"));
     let (sa, sbt) = pair(sb.path(), &fa, &fb);
     a.ok(&["init", "--folder", fa.to_str().unwrap()]);
-    let ids: Vec<String> = (0..3).map(|i| a.new_note(&format!("note {i}"), &format!("body {i}"))).collect();
+    let ids: Vec<String> =
+        (0..3).map(|i| a.new_note(&format!("note {i}"), &format!("body {i}"))).collect();
     assert!(a.sync().0);
-    let took = eventually("index.json to reach B's folder", &[&sa, &sbt], || fb.join("index.json").exists());
+    let took = eventually("index.json to reach B's folder", &[&sa, &sbt], || {
+        fb.join("index.json").exists()
+    });
     eprintln!("index.json reached the other folder after {took:?}");
     b.ok(&["join", "--folder", fb.to_str().unwrap()]);
     let took = eventually("B to read A's notes", &[&sa, &sbt], || {
@@ -124,11 +143,16 @@ fn two_devices_converge_through_syncthing() {
     // them, which Syncthing then carries to the other folder: neither disturbs the workspace.
     std::fs::write(fa.join("README.txt"), "written on A").unwrap();
     std::fs::write(fb.join("README.txt"), "written on B").unwrap();
-    let entry = resnotes_e2e::files_under(&fa).into_iter().find(|(n, _)| n.ends_with("/0.age") && n.contains("/changes/")).expect("an entry of A");
+    let entry = resnotes_e2e::files_under(&fa)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("/0.age") && n.contains("/changes/"))
+        .expect("an entry of A");
     let copy = fa.join(entry.0.replace("/0.age", "/0.sync-conflict-20261122-101010-ABCDEFG.age"));
     std::fs::write(&copy, b"not what it seems").unwrap();
     let rel = copy.strip_prefix(&fa).unwrap().to_path_buf();
-    let took = eventually("the conflict copy to reach B's folder", &[&sa, &sbt], || fb.join(&rel).exists());
+    let took = eventually("the conflict copy to reach B's folder", &[&sa, &sbt], || {
+        fb.join(&rel).exists()
+    });
     eprintln!("conflict copy carried to B's folder after {took:?}");
 
     // Concurrent edits of one note on both devices, and a new note on B.
@@ -141,10 +165,19 @@ fn two_devices_converge_through_syncthing() {
         a.sync();
         b.sync();
         let (na, nb) = (a.show(&ids[0]), b.show(&ids[0]));
-        titles(&a) == titles(&b) && titles(&a).len() == 4 && na["body"] == "body 0, edited on A" && na["title"] == "renamed on B" && nb["body"] == na["body"] && nb["title"] == na["title"]
+        titles(&a) == titles(&b)
+            && titles(&a).len() == 4
+            && na["body"] == "body 0, edited on A"
+            && na["title"] == "renamed on B"
+            && nb["body"] == na["body"]
+            && nb["title"] == na["title"]
     });
     eprintln!("converged after {took:?}");
-    let conflicts = resnotes_e2e::files_under(&fa).into_iter().chain(resnotes_e2e::files_under(&fb)).filter(|(n, _)| n.contains(".sync-conflict-")).count();
+    let conflicts = resnotes_e2e::files_under(&fa)
+        .into_iter()
+        .chain(resnotes_e2e::files_under(&fb))
+        .filter(|(n, _)| n.contains(".sync-conflict-"))
+        .count();
     eprintln!("{conflicts} .sync-conflict copies in the two folders, all ignored");
     for d in [&a, &b] {
         let st = d.status();

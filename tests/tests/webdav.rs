@@ -21,11 +21,18 @@ fn converge_through(server: &DavServer, s: &Sandbox) {
     }
     // The server holds exactly the folder layout, and no readable text.
     let files = files_under(&server.root);
-    assert!(files.iter().any(|(n, _)| n == "index.json"), "{:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        files.iter().any(|(n, _)| n == "index.json"),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     assert!(files.iter().any(|(n, _)| n.ends_with("/changes/1/0.age")));
     for (name, bytes) in &files {
         for canary in ["Over WebDAV", "second line", "edited on b"] {
-            assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} readable in {name}");
+            assert!(
+                !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                "{canary} readable in {name}"
+            );
         }
     }
     // Neither the password nor the user's secret shows in status or target list.
@@ -75,7 +82,10 @@ fn wrong_password_is_clear_and_retries_nothing() {
     assert!(server.requests_logged() - before <= 2, "no retry storm on 401");
     assert!(!b.dir.join("resnotes.db").exists());
     // A URL with credentials in it is accepted but never shown.
-    let url = server.url.replace("http://", &format!("http://{}:{}@", resnotes_e2e::dav::USER, resnotes_e2e::dav::PASSWORD));
+    let url = server.url.replace(
+        "http://",
+        &format!("http://{}:{}@", resnotes_e2e::dav::USER, resnotes_e2e::dav::PASSWORD),
+    );
     let c = s.device("c");
     c.ok(&["join", "--webdav", &url]);
     let listed = c.ok(&["target", "list"]) + &c.ok(&["status"]);
@@ -179,7 +189,11 @@ fn injected_faults_and_a_cut_upload_converge_with_nothing_lost() {
     sync_until_clean(&a);
     c.ok(&["join", "--folder", folder.to_str().unwrap()]);
     assert_eq!(c.body(&late), "after the cut");
-    assert!(proxy.counts.faults.load(Ordering::SeqCst) > 3, "faults were injected: {:?}", proxy.counts);
+    assert!(
+        proxy.counts.faults.load(Ordering::SeqCst) > 3,
+        "faults were injected: {:?}",
+        proxy.counts
+    );
     assert_eq!(a.status()["pending"], 0);
 }
 
@@ -200,11 +214,17 @@ fn a_half_uploaded_entry_on_the_server_is_rewritten_whole() {
     std::fs::create_dir_all(on_server.parent().unwrap()).unwrap();
     std::fs::write(&on_server, &whole[..whole.len() / 2]).unwrap();
     std::fs::copy(folder.join("index.json"), server.root.join("index.json")).unwrap();
-    let _ = std::process::Command::new("chown").args(["-R", "www-data:www-data", server.root.to_str().unwrap()]).status();
+    let _ = std::process::Command::new("chown")
+        .args(["-R", "www-data:www-data", server.root.to_str().unwrap()])
+        .status();
     a.ok(&["target", "add", "webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
     let (ok, err) = a.sync();
     assert!(ok, "{err}");
-    assert_eq!(std::fs::read(&on_server).unwrap(), whole, "the torn upload was replaced by the whole entry");
+    assert_eq!(
+        std::fs::read(&on_server).unwrap(),
+        whole,
+        "the torn upload was replaced by the whole entry"
+    );
     let c = s.device("c");
     c.ok(&["join", "--webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
     assert_eq!(c.body(&id), "this entry was cut off mid-upload once");
@@ -247,7 +267,8 @@ echo KEYRING-OK
         .env_remove("RESNOTES_NO_KEYRING")
         .output()
         .expect("dbus-run-session (Debian package dbus) must be installed");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.contains("KEYRING-OK"), "{text}");
     assert!(!text.contains("stored in"), "no file-fallback warning when the keyring works: {text}");
     assert!(!text.contains(resnotes_e2e::dav::PASSWORD), "the password is never printed: {text}");

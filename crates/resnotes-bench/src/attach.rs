@@ -69,13 +69,15 @@ pub fn scenario(bin: &Path, mib: usize) -> Result<Value> {
     }
     run_measured(bin, &a, &["config", "max-attachment-mib", &(mib + 1).to_string()])?;
     let (_, _, baseline) = run_measured(bin, &a, &["list"])?;
-    let (url, attach_ms, attach_peak) = run_measured(bin, &a, &["attach", &id, file.to_str().unwrap()])?;
+    let (url, attach_ms, attach_peak) =
+        run_measured(bin, &a, &["attach", &id, file.to_str().unwrap()])?;
     let url = url.trim().to_string();
     let (_, upload_ms, upload_peak) = run_measured(bin, &a, &["sync"])?;
     run_measured(bin, &b, &["join", "--folder", shared.to_str().unwrap()])?;
     run_measured(bin, &b, &["target", "keep-attachments", &first_target(bin, &b)?, "off"])?;
     let out = tmp.path().join("out.bin");
-    let (_, get_ms, get_peak) = run_measured(bin, &b, &["asset", "get", &url, "--out", out.to_str().unwrap()])?;
+    let (_, get_ms, get_peak) =
+        run_measured(bin, &b, &["asset", "get", &url, "--out", out.to_str().unwrap()])?;
     if std::fs::metadata(&out)?.len() != (mib as u64) << 20 {
         bail!("the fetched attachment has the wrong size");
     }

@@ -29,10 +29,12 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "meeting", "notes", "project", "idea", "sync", "folder", "draft", "review", "list", "travel", "budget", "recipe", "garden",
-    "book", "chapter", "todo", "call", "email", "design", "plan", "weekly", "summary", "question", "answer", "research",
-    "paper", "link", "follow", "up", "with", "the", "a", "and", "for", "on", "in", "to", "of", "is", "about", "before",
-    "after", "check", "write", "read", "team", "client", "deadline", "friday", "monday", "morning", "evening", "home", "office",
+    "meeting", "notes", "project", "idea", "sync", "folder", "draft", "review", "list", "travel",
+    "budget", "recipe", "garden", "book", "chapter", "todo", "call", "email", "design", "plan",
+    "weekly", "summary", "question", "answer", "research", "paper", "link", "follow", "up", "with",
+    "the", "a", "and", "for", "on", "in", "to", "of", "is", "about", "before", "after", "check",
+    "write", "read", "team", "client", "deadline", "friday", "monday", "morning", "evening",
+    "home", "office",
 ];
 
 /// A sentence of 5–14 words ending with a full stop.

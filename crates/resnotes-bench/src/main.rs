@@ -60,7 +60,8 @@ fn main() -> Result<()> {
         Some(b) => b.clone(),
         None => build_cli()?,
     };
-    let scales = args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
+    let scales =
+        args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
     let mut out = Map::new();
     out.insert("machine".into(), machine());
     out.insert("quick".into(), json!(args.quick));
@@ -70,7 +71,13 @@ fn main() -> Result<()> {
         eprintln!("{}", serde_json::to_string(&r)?);
         out.insert(format!("notes_{n}"), r);
     }
-    for mib in args.attach_mib.clone().unwrap_or(if args.quick { vec![64] } else { vec![1024] }).into_iter().filter(|m| *m > 0) {
+    for mib in args
+        .attach_mib
+        .clone()
+        .unwrap_or(if args.quick { vec![64] } else { vec![1024] })
+        .into_iter()
+        .filter(|m| *m > 0)
+    {
         eprintln!("== attachment of {mib} MiB");
         let r = attach::scenario(&bin, mib)?;
         eprintln!("{}", serde_json::to_string(&r)?);
@@ -105,7 +112,11 @@ fn build_cli() -> Result<PathBuf> {
 }
 
 fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("model name"))
+            .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+    });
     json!({
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "cpu": cpu,
@@ -163,7 +174,9 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 /// other tables, and the file's pages.
 fn breakdown(ws: &Workspace) -> Result<Value> {
     let c = ws.conn();
-    let one = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0)) };
+    let one = |sql: &str| -> Result<i64> {
+        Ok(c.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0))
+    };
     Ok(json!({
         "file_bytes": one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
         "free_bytes": one("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size")?,
@@ -204,14 +217,19 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     // Cold open: open the data dir and produce the first 50 notes of the list.
     let mut samples = Vec::new();
     for _ in 0..reps {
-        let (res, ms) = time(|| -> Result<usize> { Ok(Workspace::open(&a_dir)?.list(Some(50))?.len()) });
+        let (res, ms) =
+            time(|| -> Result<usize> { Ok(Workspace::open(&a_dir)?.list(Some(50))?.len()) });
         assert_eq!(res?, 50.min(n));
         samples.push(ms);
     }
     r.insert("cold_open_ms".into(), stats(&mut samples));
     let mut samples = Vec::new();
     for _ in 0..reps.min(10) {
-        let (out, ms) = time(|| Command::new(bin).args(["--data-dir", a_dir.to_str().unwrap(), "list", "--limit", "50"]).output());
+        let (out, ms) = time(|| {
+            Command::new(bin)
+                .args(["--data-dir", a_dir.to_str().unwrap(), "list", "--limit", "50"])
+                .output()
+        });
         let out = out?;
         if !out.status.success() {
             bail!("resnotes list failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -271,7 +289,8 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     // Join: a new device until every note is listed.
     let b_dir = tmp.path().join("b");
     let (b, ms) = time(|| -> Result<Workspace> {
-        let mut b = Workspace::join(&b_dir, "folder", &Folder::new(&f), Some(PASS), system_clock())?;
+        let mut b =
+            Workspace::join(&b_dir, "folder", &Folder::new(&f), Some(PASS), system_clock())?;
         check(&b.sync_all(&mut |_| {})?)?;
         let listed = b.list(None)?.len();
         if listed != n {
@@ -340,13 +359,26 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     let mut samples = Vec::new();
     for i in 0..reps.min(10) {
         let title = format!("watched {i}");
-        let out = Command::new(bin).args(["--data-dir", a_dir.to_str().unwrap(), "edit", &big.to_string(), "--title", &title]).output()?;
+        let out = Command::new(bin)
+            .args([
+                "--data-dir",
+                a_dir.to_str().unwrap(),
+                "edit",
+                &big.to_string(),
+                "--title",
+                &title,
+            ])
+            .output()?;
         if !out.status.success() {
             bail!("edit failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let t0 = Instant::now();
         loop {
-            let seen: String = b_view.conn().query_row("SELECT title FROM notes WHERE id = ?1", [big.to_string()], |r| r.get(0))?;
+            let seen: String = b_view.conn().query_row(
+                "SELECT title FROM notes WHERE id = ?1",
+                [big.to_string()],
+                |r| r.get(0),
+            )?;
             if seen == title {
                 break;
             }
@@ -395,14 +427,26 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
         drop(first);
         for c in 0..10 {
             let dir = tmp.path().join(format!("c{c}"));
-            let mut ws = if c == 0 { Workspace::open(&dir)? } else { Workspace::join(&dir, "folder", &Folder::new(&f), Some(PASS), system_clock())? };
+            let mut ws = if c == 0 {
+                Workspace::open(&dir)?
+            } else {
+                Workspace::join(&dir, "folder", &Folder::new(&f), Some(PASS), system_clock())?
+            };
             ws.conn().pragma_update(None, "synchronous", "OFF")?;
             // 100 notes per client, typed into in turn: many one-change entries, small documents.
             let notes = 100.min(per.max(1));
-            let ids = (0..notes).map(|k| ws.new_note(&format!("client {c} note {k}"), "log:")).collect::<resnotes_core::Result<Vec<_>>>()?;
+            let ids = (0..notes)
+                .map(|k| ws.new_note(&format!("client {c} note {k}"), "log:"))
+                .collect::<resnotes_core::Result<Vec<_>>>()?;
             for i in notes..per {
                 let s = format!(" {}", corpus::sentence(&mut rng));
-                ws.splice_note(&ids[i % notes], Field::Body, usize::MAX, 0, if i % 2 == 0 { &s } else { "." })?;
+                ws.splice_note(
+                    &ids[i % notes],
+                    Field::Body,
+                    usize::MAX,
+                    0,
+                    if i % 2 == 0 { &s } else { "." },
+                )?;
             }
             ws.seal_pending(1, usize::MAX)?;
             let own = tmp.path().join(format!("own{c}"));
@@ -412,7 +456,11 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
             let tr: &dyn Transport = &folder;
             check(&ws.sync_with(&[(&t, tr)], &mut |_| {})?)?;
             let client = ws.client_id().to_string();
-            let status = Command::new("cp").arg("-a").arg(own.join(&client)).arg(f.join(&client)).status()?;
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(own.join(&client))
+                .arg(f.join(&client))
+                .status()?;
             if !status.success() {
                 bail!("copying client {c}'s entries into the shared folder failed");
             }
@@ -424,7 +472,13 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
     r.insert("entries".into(), json!(measure::count_files(&f) - 1));
     r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
     let (reader, ms) = time(|| -> Result<Workspace> {
-        let mut w = Workspace::join(&tmp.path().join("reader"), "folder", &Folder::new(&f), Some(PASS), system_clock())?;
+        let mut w = Workspace::join(
+            &tmp.path().join("reader"),
+            "folder",
+            &Folder::new(&f),
+            Some(PASS),
+            system_clock(),
+        )?;
         check(&w.sync_all(&mut |_| {})?)?;
         Ok(w)
     });

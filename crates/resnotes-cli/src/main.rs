@@ -15,7 +15,11 @@ use resnotes_core::workspace::system_clock;
 use resnotes_core::{watch, SyncEvent, TargetReport, Workspace};
 
 #[derive(Parser)]
-#[command(name = "resnotes", version, about = "Local-first, end-to-end encrypted notes that sync through a shared folder.")]
+#[command(
+    name = "resnotes",
+    version,
+    about = "Local-first, end-to-end encrypted notes that sync through a shared folder."
+)]
 struct Cli {
     /// Data dir of this device (default: the OS data dir).
     #[arg(long, global = true, env = "RESNOTES_DATA_DIR")]
@@ -211,7 +215,10 @@ enum KeyCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("RESNOTES_LOG")).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("RESNOTES_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -226,7 +233,8 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
     if let Some(d) = cli {
         return Ok(d.clone());
     }
-    resnotes_core::workspace::default_data_dir().ok_or_else(|| anyhow!("cannot find a data dir for this user; pass --data-dir"))
+    resnotes_core::workspace::default_data_dir()
+        .ok_or_else(|| anyhow!("cannot find a data dir for this user; pass --data-dir"))
 }
 
 fn scrypt_log_n() -> u8 {
@@ -244,7 +252,10 @@ fn passphrase(creating: bool) -> Result<Option<String>> {
     let p = rpassword::prompt_password("Workspace passphrase: ")?;
     if creating {
         let bits = resnotes_core::crypto::passphrase_bits(&p);
-        eprintln!("Estimated strength: {bits} bits{}", if bits < 60 { " (weak: consider a longer passphrase)" } else { "" });
+        eprintln!(
+            "Estimated strength: {bits} bits{}",
+            if bits < 60 { " (weak: consider a longer passphrase)" } else { "" }
+        );
         let again = rpassword::prompt_password("Repeat passphrase: ")?;
         if again != p {
             return Err(anyhow!("the passphrases do not match; nothing was changed"));
@@ -259,7 +270,9 @@ fn webdav_password(user: Option<&str>) -> Result<Option<String>> {
         return Ok(Some(p));
     }
     match user {
-        Some(u) if std::io::stdin().is_terminal() => Ok(Some(rpassword::prompt_password(format!("WebDAV password for {u}: "))?)),
+        Some(u) if std::io::stdin().is_terminal() => {
+            Ok(Some(rpassword::prompt_password(format!("WebDAV password for {u}: "))?))
+        }
         _ => Ok(None),
     }
 }
@@ -276,7 +289,11 @@ fn open_webdav(url: &str, user: Option<String>) -> Result<(WebDav, Credentials)>
 }
 
 /// The shared target named by `--folder` or `--webdav` (with `--user`), if any.
-fn shared_target(folder: Option<&Path>, webdav: Option<&str>, user: Option<String>) -> Result<Option<(&'static str, Box<dyn Transport>, Credentials)>> {
+fn shared_target(
+    folder: Option<&Path>,
+    webdav: Option<&str>,
+    user: Option<String>,
+) -> Result<Option<(&'static str, Box<dyn Transport>, Credentials)>> {
     match (folder, webdav) {
         (Some(f), _) => Ok(Some(("folder", Box::new(Folder::new(folder_path(f)?)), (None, None)))),
         (_, Some(url)) => {
@@ -296,7 +313,9 @@ fn note_credentials(stored: Option<PathBuf>) {
 fn body_arg(b: String) -> Result<String> {
     if b == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read the body from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the body from standard input")?;
         Ok(s)
     } else {
         Ok(b)
@@ -323,7 +342,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 resnotes_core::workspace::check_new_shared_folder(t.as_ref())?;
             }
             let pass = match (&shared, plaintext) {
-                (Some(_), false) => Some(passphrase(true)?.ok_or(resnotes_core::Error::PassphraseNeeded)?),
+                (Some(_), false) => {
+                    Some(passphrase(true)?.ok_or(resnotes_core::Error::PassphraseNeeded)?)
+                }
                 _ => None,
             };
             if let Some(p) = &pass {
@@ -335,11 +356,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 note_credentials(ws.set_credentials(&target.id, user.as_deref(), pw.as_deref())?);
                 eprintln!("Shared workspace created in {}", t.location());
             }
-            eprintln!("Workspace {} ready in {} (this device: {})", ws.workspace_id(), dir.display(), ws.client_id());
+            eprintln!(
+                "Workspace {} ready in {} (this device: {})",
+                ws.workspace_id(),
+                dir.display(),
+                ws.client_id()
+            );
         }
         Command::Join { folder, webdav, user } => {
-            let (kind, t, (user, pw)) = shared_target(folder.as_deref(), webdav.as_deref(), user)?.ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
-            let pass = if resnotes_core::workspace::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
+            let (kind, t, (user, pw)) = shared_target(folder.as_deref(), webdav.as_deref(), user)?
+                .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
+            let pass = if resnotes_core::workspace::needs_passphrase(t.as_ref())? {
+                passphrase(false)?
+            } else {
+                None
+            };
             let mut ws = Workspace::join(&dir, kind, t.as_ref(), pass.as_deref(), system_clock())?;
             if kind == "webdav" {
                 let id = ws.targets()?[0].id.clone();
@@ -385,7 +416,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sync { watch: false, .. } => {
             let mut ws = open()?;
             if ws.targets()?.is_empty() {
-                return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));
+                return Err(anyhow!(
+                    "no sync target yet: add one with `resnotes target add folder PATH`"
+                ));
             }
             let reports = ws.sync_all(&mut |_| {})?;
             let code = report(&reports);
@@ -403,25 +436,48 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 a.stop();
             })
             .context("cannot install the Ctrl-C handler")?;
-            let opts = watch::WatchOptions { poll_interval: Duration::from_secs(interval.max(1)), ..Default::default() };
+            let opts = watch::WatchOptions {
+                poll_interval: Duration::from_secs(interval.max(1)),
+                ..Default::default()
+            };
             eprintln!("Watching {} target(s); press Ctrl-C to stop.", ws.targets()?.len());
             let asset_ws = open()?;
             let a = assets_ctl.clone();
             let poll = opts.poll_interval;
             let assets = std::thread::spawn(move || {
-                watch::run_assets(&asset_ws, poll, &a, &mut |ev| {
-                    if let SyncEvent::Problem { message, .. } = ev {
-                        eprintln!("warning: {message}");
-                    }
-                }, &mut |reports| {
-                    for r in reports.iter().filter(|r| r.pulled + r.pushed > 0 || r.error.is_some()) {
-                        eprintln!("[attachments] {}: downloaded {}, uploaded {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());
-                    }
-                })
+                watch::run_assets(
+                    &asset_ws,
+                    poll,
+                    &a,
+                    &mut |ev| {
+                        if let SyncEvent::Problem { message, .. } = ev {
+                            eprintln!("warning: {message}");
+                        }
+                    },
+                    &mut |reports| {
+                        for r in
+                            reports.iter().filter(|r| r.pulled + r.pushed > 0 || r.error.is_some())
+                        {
+                            eprintln!(
+                                "[attachments] {}: downloaded {}, uploaded {}{}",
+                                r.location,
+                                r.pulled,
+                                r.pushed,
+                                r.error
+                                    .as_ref()
+                                    .map(|e| format!(" — error: {e}"))
+                                    .unwrap_or_default()
+                            );
+                        }
+                    },
+                )
             });
-            let result = watch::run(&mut ws, &opts, &ctl, &mut WatchPrinter { assets: assets_ctl.clone() });
+            let result =
+                watch::run(&mut ws, &opts, &ctl, &mut WatchPrinter { assets: assets_ctl.clone() });
             assets_ctl.stop();
-            let asset_result = assets.join().map_err(|_| anyhow!("the attachment sync thread stopped unexpectedly"))?;
+            let asset_result = assets
+                .join()
+                .map_err(|_| anyhow!("the attachment sync thread stopped unexpectedly"))?;
             result?;
             asset_result?;
             eprintln!("Stopped.");
@@ -441,8 +497,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for a in list {
-                    let states: Vec<String> = a.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
-                    println!("{:<7} {:>10} B  {}  {}  {}", if a.local { "local" } else { "remote" }, a.size, a.name, states.join(" "), a.url);
+                    let states: Vec<String> =
+                        a.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
+                    println!(
+                        "{:<7} {:>10} B  {}  {}  {}",
+                        if a.local { "local" } else { "remote" },
+                        a.size,
+                        a.name,
+                        states.join(" "),
+                        a.url
+                    );
                 }
             }
         }
@@ -454,7 +518,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
             let ws = open()?;
             if let Some(m) = mib {
-                ws.set_max_attachment_bytes(m.checked_mul(1 << 20).ok_or_else(|| anyhow!("{m} MiB is too large"))?)?;
+                ws.set_max_attachment_bytes(
+                    m.checked_mul(1 << 20).ok_or_else(|| anyhow!("{m} MiB is too large"))?,
+                )?;
             }
             println!("{}", ws.max_attachment_bytes()? >> 20);
         }
@@ -463,7 +529,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
-                println!("workspace {}  device {}  ({})", st.workspace_id, st.client_id, if st.encrypted { "encrypted" } else { "PLAINTEXT" });
+                println!(
+                    "workspace {}  device {}  ({})",
+                    st.workspace_id,
+                    st.client_id,
+                    if st.encrypted { "encrypted" } else { "PLAINTEXT" }
+                );
                 println!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
                 for t in st.targets {
                     println!(
@@ -487,8 +558,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 for i in items {
-                    let states: Vec<String> = i.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
-                    println!("{} #{:<6} {} {:>6} B  {}{}", &i.client[..8], i.index, time(i.timestamp), i.size, states.join(" "), if i.own { "  (this device)" } else { "" });
+                    let states: Vec<String> =
+                        i.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
+                    println!(
+                        "{} #{:<6} {} {:>6} B  {}{}",
+                        &i.client[..8],
+                        i.index,
+                        time(i.timestamp),
+                        i.size,
+                        states.join(" "),
+                        if i.own { "  (this device)" } else { "" }
+                    );
                 }
             }
         }
@@ -506,7 +586,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let (t, (user, pw)) = open_webdav(&url, user)?;
                     let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
                     let target = ws.add_target("webdav", &t, pass.as_deref(), scrypt_log_n())?;
-                    note_credentials(ws.set_credentials(&target.id, user.as_deref(), pw.as_deref())?);
+                    note_credentials(ws.set_credentials(
+                        &target.id,
+                        user.as_deref(),
+                        pw.as_deref(),
+                    )?);
                     println!("{}", target.id);
                 }
                 TargetCommand::List { json } => {
@@ -524,12 +608,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     eprintln!(
                         "{}: {}",
                         t.location,
-                        if t.keep_attachments { "every attachment is kept on this device" } else { "attachments are downloaded when a note needs them" }
+                        if t.keep_attachments {
+                            "every attachment is kept on this device"
+                        } else {
+                            "attachments are downloaded when a note needs them"
+                        }
                     );
                 }
                 TargetCommand::Remove { id } => {
                     let t = ws.remove_target(&id)?;
-                    eprintln!("Removed target {} ({}); its files were left in place.", t.id, t.location);
+                    eprintln!(
+                        "Removed target {} ({}); its files were left in place.",
+                        t.id, t.location
+                    );
                 }
             }
         }
@@ -537,7 +628,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let ws = open()?;
             match ws.export_key() {
                 Some(k) => println!("{}", k.expose_secret()),
-                None => return Err(anyhow!("this workspace is not encrypted; there is no key to export")),
+                None => {
+                    return Err(anyhow!(
+                        "this workspace is not encrypted; there is no key to export"
+                    ))
+                }
             }
         }
         Command::Rebuild => {
@@ -561,7 +656,9 @@ fn report(reports: &[TargetReport]) -> ExitCode {
 fn report_assets(reports: &[TargetReport]) -> ExitCode {
     print_reports(reports, |r| match &r.error {
         Some(e) => eprintln!("error: attachments: {e}"),
-        None if r.pulled + r.pushed > 0 => eprintln!("{}: attachments downloaded {}, uploaded {}", r.location, r.pulled, r.pushed),
+        None if r.pulled + r.pushed > 0 => {
+            eprintln!("{}: attachments downloaded {}, uploaded {}", r.location, r.pulled, r.pushed)
+        }
         None => {}
     })
 }
@@ -601,7 +698,13 @@ impl watch::Observer for WatchPrinter {
         }
         for r in reports {
             if r.pulled + r.pushed > 0 || r.error.is_some() {
-                eprintln!("[{wake:?}] {}: pulled {}, pushed {}{}", r.location, r.pulled, r.pushed, r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default());
+                eprintln!(
+                    "[{wake:?}] {}: pulled {}, pushed {}{}",
+                    r.location,
+                    r.pulled,
+                    r.pushed,
+                    r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default()
+                );
             }
         }
         if let Some(d) = retry_in {

@@ -72,39 +72,57 @@ pub struct BadUrl {
 impl AssetRef {
     /// Parses the long form (`size`, `type`, `hash`) or the short form (`s`, `t`, `d`).
     pub fn parse(url: &str) -> Result<Self, BadUrl> {
-        let bad = |reason: &str| BadUrl { url: url.chars().take(120).collect(), reason: reason.to_string() };
+        let bad = |reason: &str| BadUrl {
+            url: url.chars().take(120).collect(),
+            reason: reason.to_string(),
+        };
         let rest = url
             .get(..9)
             .filter(|p| p.eq_ignore_ascii_case("asset:///"))
             .map(|_| &url[9..])
             .ok_or_else(|| bad("it must start with asset:///"))?;
-        let (path, query) = rest.split_once('?').ok_or_else(|| bad("it has no ?size=…&hash=… part"))?;
+        let (path, query) =
+            rest.split_once('?').ok_or_else(|| bad("it has no ?size=…&hash=… part"))?;
         let query = query.split('#').next().unwrap_or("");
         let parts: Vec<&str> = path.split('/').collect();
         let [client, index, name] = parts[..] else {
             return Err(bad("the path must be <clientId>/<index>/<filename>"));
         };
-        let client = crate::path::parse_client_dir(client).ok_or_else(|| bad("the client id is not a lowercase UUID"))?;
-        if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || (index.len() > 1 && index.starts_with('0')) {
+        let client = crate::path::parse_client_dir(client)
+            .ok_or_else(|| bad("the client id is not a lowercase UUID"))?;
+        if index.is_empty()
+            || !index.bytes().all(|b| b.is_ascii_digit())
+            || (index.len() > 1 && index.starts_with('0'))
+        {
             return Err(bad("the index is not a number"));
         }
         let index: u64 = index.parse().map_err(|_| bad("the index is too large"))?;
-        let name = percent_encoding::percent_decode_str(name).decode_utf8().map_err(|_| bad("the file name is not UTF-8"))?.into_owned();
+        let name = percent_encoding::percent_decode_str(name)
+            .decode_utf8()
+            .map_err(|_| bad("the file name is not UTF-8"))?
+            .into_owned();
         if name.is_empty() {
             return Err(bad("the file name is empty"));
         }
         let (mut size, mut mime, mut hash) = (None, None, None);
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             match &*k {
-                "size" | "s" => size = Some(v.parse::<u64>().map_err(|_| bad("size is not a number"))?),
+                "size" | "s" => {
+                    size = Some(v.parse::<u64>().map_err(|_| bad("size is not a number"))?)
+                }
                 "type" | "t" => mime = Some(v.into_owned()),
-                "hash" | "d" => hash = Some(parse_hash(&v).ok_or_else(|| bad("hash must be the 64 hex digits of the content's SHA-256"))?),
+                "hash" | "d" => {
+                    hash = Some(parse_hash(&v).ok_or_else(|| {
+                        bad("hash must be the 64 hex digits of the content's SHA-256")
+                    })?)
+                }
                 _ => {}
             }
         }
         let size = size.ok_or_else(|| bad("it has no size"))?;
         let hash = hash.ok_or_else(|| bad("it has no hash"))?;
-        let mime = mime.filter(|m| !m.is_empty()).unwrap_or_else(|| "application/octet-stream".into());
+        let mime =
+            mime.filter(|m| !m.is_empty()).unwrap_or_else(|| "application/octet-stream".into());
         Ok(AssetRef { id: AssetId { client, index }, name, size, mime, hash })
     }
 
@@ -123,12 +141,25 @@ impl AssetRef {
 
     /// True for images a preview can show inline.
     pub fn is_image(&self) -> bool {
-        matches!(self.mime.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/bmp" | "image/svg+xml")
+        matches!(
+            self.mime.as_str(),
+            "image/png"
+                | "image/jpeg"
+                | "image/gif"
+                | "image/webp"
+                | "image/avif"
+                | "image/bmp"
+                | "image/svg+xml"
+        )
     }
 
     /// The markdown a note gets when the file is attached: an image or a link.
     pub fn markdown(&self) -> String {
-        let label: String = self.name.chars().map(|c| if matches!(c, '[' | ']' | '\\') { ' ' } else { c }).collect();
+        let label: String = self
+            .name
+            .chars()
+            .map(|c| if matches!(c, '[' | ']' | '\\') { ' ' } else { c })
+            .collect();
         if self.is_image() {
             format!("![{label}]({})", self.to_url())
         } else {
@@ -165,7 +196,9 @@ pub fn find_refs(text: &str) -> Vec<AssetRef> {
     let mut rest = text;
     while let Some(pos) = find_ci(rest, "asset:///") {
         let tail = &rest[pos..];
-        let end = tail.find(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | '"' | '\'' | ']' | '<')).unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | '"' | '\'' | ']' | '<'))
+            .unwrap_or(tail.len());
         if let Ok(r) = AssetRef::parse(&tail[..end]) {
             if !out.iter().any(|o| o.id == r.id && o.hash == r.hash) {
                 out.push(r);
@@ -209,7 +242,8 @@ pub struct AssetHeader {
 /// "resilient-notes/v1/asset-mac"); `None` in a plaintext workspace.
 fn mac_key(key: &WorkspaceKey, workspace: &Uuid) -> Option<[u8; 32]> {
     let secret = key.secret()?;
-    let hk = hkdf::Hkdf::<Sha256>::new(Some(workspace.as_bytes()), secret.expose_secret().as_bytes());
+    let hk =
+        hkdf::Hkdf::<Sha256>::new(Some(workspace.as_bytes()), secret.expose_secret().as_bytes());
     let mut k = [0u8; 32];
     hk.expand(MAC_INFO, &mut k).expect("32 bytes is a valid HKDF length");
     Some(k)
@@ -245,7 +279,11 @@ impl AssetHeader {
     }
 
     /// Parses and authenticates header bytes.
-    pub fn decode(h: &[u8; HEADER_LEN], key: &WorkspaceKey, workspace: &Uuid) -> Result<Self, AssetFailure> {
+    pub fn decode(
+        h: &[u8; HEADER_LEN],
+        key: &WorkspaceKey,
+        workspace: &Uuid,
+    ) -> Result<Self, AssetFailure> {
         if &h[0..4] != MAGIC {
             return Err(AssetFailure::Invalid("it is not an asset file".into()));
         }
@@ -264,7 +302,9 @@ impl AssetHeader {
             None => h[SIGNED_LEN..].iter().all(|b| *b == 0),
         };
         if !ok {
-            return Err(AssetFailure::Invalid("its authentication code is wrong (forged or damaged)".into()));
+            return Err(AssetFailure::Invalid(
+                "its authentication code is wrong (forged or damaged)".into(),
+            ));
         }
         let u = |r: std::ops::Range<usize>| Uuid::from_bytes(h[r].try_into().expect("16 bytes"));
         let n = |r: std::ops::Range<usize>| u64::from_be_bytes(h[r].try_into().expect("8 bytes"));
@@ -298,12 +338,19 @@ pub enum AssetFailure {
 /// Writes the sealed asset file for `content` (whose hash and size are in `header`) to `out`:
 /// an age file (binary) to the workspace recipient, or the plain header + content in a
 /// plaintext workspace. Fails if `content` does not yield exactly `header.size` bytes.
-pub fn seal(key: &WorkspaceKey, header: &AssetHeader, content: impl Read, out: impl Write) -> io::Result<()> {
+pub fn seal(
+    key: &WorkspaceKey,
+    header: &AssetHeader,
+    content: impl Read,
+    out: impl Write,
+) -> io::Result<()> {
     let head = header.encode(key);
     match key {
         WorkspaceKey::Age { identity, .. } => {
             let recipient = identity.to_public();
-            let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).map_err(io::Error::other)?;
+            let enc =
+                age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                    .map_err(io::Error::other)?;
             let mut w = enc.wrap_output(out)?;
             w.write_all(&head)?;
             copy_exact(content, &mut w, header.size)?;
@@ -335,17 +382,29 @@ fn copy_exact(r: impl Read, w: &mut impl Write, size: u64) -> io::Result<()> {
 /// everything before returning Ok: decryption (age authenticates every 64 KiB chunk and the end),
 /// the header's MAC, that it is the asset `want` names (workspace, client, index, size, hash),
 /// and the content's SHA-256. On any error `out` holds unverified bytes and must be discarded.
-pub fn open(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, input: impl Read, out: impl Write) -> Result<(), AssetFailure> {
+pub fn open(
+    key: &WorkspaceKey,
+    workspace: &Uuid,
+    want: &AssetRef,
+    input: impl Read,
+    out: impl Write,
+) -> Result<(), AssetFailure> {
     open_plain(key, workspace, want, plaintext(key, input)?, out)
 }
 
 /// The plaintext of a sealed asset file: age's streaming decryptor, or the file itself in a
 /// plaintext workspace.
-fn plaintext<'a, R: Read + 'a>(key: &WorkspaceKey, input: R) -> Result<Box<dyn Read + 'a>, AssetFailure> {
+fn plaintext<'a, R: Read + 'a>(
+    key: &WorkspaceKey,
+    input: R,
+) -> Result<Box<dyn Read + 'a>, AssetFailure> {
     match key {
         WorkspaceKey::Age { identity, .. } => {
             let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
-            Ok(Box::new(dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| classify(&e))?))
+            Ok(Box::new(
+                dec.decrypt(std::iter::once(identity as &dyn age::Identity))
+                    .map_err(|e| classify(&e))?,
+            ))
         }
         WorkspaceKey::Plaintext => Ok(Box::new(input)),
     }
@@ -373,7 +432,13 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, AssetFailure> {
     Ok(n)
 }
 
-fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl Read, mut out: impl Write) -> Result<(), AssetFailure> {
+fn open_plain(
+    key: &WorkspaceKey,
+    workspace: &Uuid,
+    want: &AssetRef,
+    mut r: impl Read,
+    mut out: impl Write,
+) -> Result<(), AssetFailure> {
     let mut head = [0u8; HEADER_LEN];
     if read_full(&mut r, &mut head)? < HEADER_LEN {
         return Err(AssetFailure::Incomplete);
@@ -383,10 +448,15 @@ fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl
         return Err(AssetFailure::Invalid("it belongs to another workspace".into()));
     }
     if h.id != want.id {
-        return Err(AssetFailure::Invalid(format!("it is asset {} stored in the place of {}", h.id, want.id)));
+        return Err(AssetFailure::Invalid(format!(
+            "it is asset {} stored in the place of {}",
+            h.id, want.id
+        )));
     }
     if h.hash != want.hash || h.size != want.size {
-        return Err(AssetFailure::Invalid("its content does not match the hash and size in the note's link".into()));
+        return Err(AssetFailure::Invalid(
+            "its content does not match the hash and size in the note's link".into(),
+        ));
     }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
@@ -412,7 +482,11 @@ fn open_plain(key: &WorkspaceKey, workspace: &Uuid, want: &AssetRef, mut r: impl
 }
 
 /// Reads just the header of a sealed asset file (to rebuild the local asset table).
-pub fn read_header(key: &WorkspaceKey, workspace: &Uuid, input: impl Read) -> Result<AssetHeader, AssetFailure> {
+pub fn read_header(
+    key: &WorkspaceKey,
+    workspace: &Uuid,
+    input: impl Read,
+) -> Result<AssetHeader, AssetFailure> {
     let mut head = [0u8; HEADER_LEN];
     if read_full(&mut plaintext(key, input)?, &mut head)? < HEADER_LEN {
         return Err(AssetFailure::Incomplete);
@@ -424,7 +498,9 @@ pub fn read_header(key: &WorkspaceKey, workspace: &Uuid, input: impl Read) -> Re
 /// overhead (its header, at most ~200 bytes for one X25519 stanza, plus 16 bytes per 64 KiB
 /// chunk), with room to spare. Downloads stop beyond it.
 pub fn sealed_len_limit(size: u64) -> u64 {
-    size.saturating_add(HEADER_LEN as u64).saturating_add((size / (64 * 1024) + 2) * 16).saturating_add(4096)
+    size.saturating_add(HEADER_LEN as u64)
+        .saturating_add((size / (64 * 1024) + 2) * 16)
+        .saturating_add(4096)
 }
 
 /// A file name safe to create on any platform from an attachment's display name: no path
@@ -432,7 +508,13 @@ pub fn sealed_len_limit(size: u64) -> u64 {
 pub fn safe_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']);
     let short: String = trimmed.chars().take(120).collect();
@@ -457,7 +539,8 @@ mod tests {
 
     #[test]
     fn url_forms() {
-        let long = format!("asset:///{C}/7/my%20photo%20%281%29.png?size=3&type=image%2Fpng&hash={H}");
+        let long =
+            format!("asset:///{C}/7/my%20photo%20%281%29.png?size=3&type=image%2Fpng&hash={H}");
         let r = AssetRef::parse(&long).unwrap();
         assert_eq!(r.id.index, 7);
         assert_eq!(r.name, "my photo (1).png");
@@ -465,9 +548,13 @@ mod tests {
         assert_eq!(r.size, 3);
         assert_eq!(hex(&r.hash), H);
         assert_eq!(r.to_url(), long);
-        let short = AssetRef::parse(&format!("asset:///{C}/7/my%20photo%20%281%29.png?s=3&t=image%2Fpng&d={H}")).unwrap();
+        let short = AssetRef::parse(&format!(
+            "asset:///{C}/7/my%20photo%20%281%29.png?s=3&t=image%2Fpng&d={H}"
+        ))
+        .unwrap();
         assert_eq!(short, r);
-        let untyped = AssetRef::parse(&format!("asset:///{C}/0/a?hash={}&size=0", H.to_uppercase())).unwrap();
+        let untyped =
+            AssetRef::parse(&format!("asset:///{C}/0/a?hash={}&size=0", H.to_uppercase())).unwrap();
         assert_eq!(untyped.mime, "application/octet-stream");
         assert_eq!(untyped.hash, r.hash);
     }
@@ -508,14 +595,24 @@ mod tests {
 
     #[test]
     fn safe_file_names() {
-        for (name, want) in [("photo.png", "photo.png"), ("../../etc/passwd", "_.._etc_passwd"), ("..", "attachment"), ("a:b*c?.txt", "a_b_c_.txt"), ("  .hidden ", "hidden"), ("", "attachment"), ("x\u{0}y", "x_y")] {
+        for (name, want) in [
+            ("photo.png", "photo.png"),
+            ("../../etc/passwd", "_.._etc_passwd"),
+            ("..", "attachment"),
+            ("a:b*c?.txt", "a_b_c_.txt"),
+            ("  .hidden ", "hidden"),
+            ("", "attachment"),
+            ("x\u{0}y", "x_y"),
+        ] {
             assert_eq!(safe_file_name(name), want, "{name:?}");
         }
     }
 
     #[test]
     fn markdown_for_images_and_files() {
-        let mut r = AssetRef::parse(&format!("asset:///{C}/1/x%5D.png?size=1&type=image%2Fpng&hash={H}")).unwrap();
+        let mut r =
+            AssetRef::parse(&format!("asset:///{C}/1/x%5D.png?size=1&type=image%2Fpng&hash={H}"))
+                .unwrap();
         assert!(r.markdown().starts_with("![x .png](asset:///"), "{}", r.markdown());
         r.mime = "application/pdf".into();
         assert!(r.markdown().starts_with("[x .png](asset:///"));
@@ -540,16 +637,29 @@ mod tests {
         open(&key, &ws, &r, &file[..], &mut out).unwrap();
         assert_eq!(out, content);
         for cut in [0, 10, 100, 200, file.len() / 2, file.len() - 1] {
-            assert_eq!(open(&key, &ws, &r, &file[..cut], &mut Vec::new()), Err(AssetFailure::Incomplete), "cut at {cut}");
+            assert_eq!(
+                open(&key, &ws, &r, &file[..cut], &mut Vec::new()),
+                Err(AssetFailure::Incomplete),
+                "cut at {cut}"
+            );
         }
         let mut wrong = r.clone();
         wrong.hash[0] ^= 1;
-        assert!(matches!(open(&key, &ws, &wrong, &file[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(
+            open(&key, &ws, &wrong, &file[..], &mut Vec::new()),
+            Err(AssetFailure::Invalid(_))
+        ));
         let mut moved = r.clone();
         moved.id.index = 5;
-        assert!(matches!(open(&key, &ws, &moved, &file[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(
+            open(&key, &ws, &moved, &file[..], &mut Vec::new()),
+            Err(AssetFailure::Invalid(_))
+        ));
         let other = WorkspaceKey::generate(&ws);
-        assert!(matches!(open(&other, &ws, &r, &file[..], &mut Vec::new()), Err(AssetFailure::Undecryptable(_))));
+        assert!(matches!(
+            open(&other, &ws, &r, &file[..], &mut Vec::new()),
+            Err(AssetFailure::Undecryptable(_))
+        ));
         assert_eq!(read_header(&key, &ws, &file[..]).unwrap().size, content.len() as u64);
     }
 
@@ -564,9 +674,15 @@ mod tests {
         assert_eq!(out, b"abc");
         let mut forged = file.clone();
         forged[HEADER_LEN] = b'x';
-        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &forged[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(
+            open(&WorkspaceKey::Plaintext, &ws, &r, &forged[..], &mut Vec::new()),
+            Err(AssetFailure::Invalid(_))
+        ));
         let mut longer = file.clone();
         longer.push(0);
-        assert!(matches!(open(&WorkspaceKey::Plaintext, &ws, &r, &longer[..], &mut Vec::new()), Err(AssetFailure::Invalid(_))));
+        assert!(matches!(
+            open(&WorkspaceKey::Plaintext, &ws, &r, &longer[..], &mut Vec::new()),
+            Err(AssetFailure::Invalid(_))
+        ));
     }
 }

@@ -51,7 +51,12 @@ pub enum AssetOp {
 /// pushed (any client's, verbatim: devices relay attachments like entries); when the target
 /// keeps attachments offline, every asset that notes refer to and this device lacks is pulled.
 /// Pushes come first (they protect the only copy), each list in asset order.
-pub fn plan(local: &BTreeSet<AssetId>, referenced: &BTreeSet<AssetId>, present: &BTreeSet<AssetId>, keep_offline: bool) -> Vec<AssetOp> {
+pub fn plan(
+    local: &BTreeSet<AssetId>,
+    referenced: &BTreeSet<AssetId>,
+    present: &BTreeSet<AssetId>,
+    keep_offline: bool,
+) -> Vec<AssetOp> {
     let mut ops: Vec<AssetOp> = local.difference(present).copied().map(AssetOp::Push).collect();
     if keep_offline {
         ops.extend(referenced.difference(local).copied().map(AssetOp::Pull));
@@ -106,7 +111,10 @@ impl<R: Read> Read for Hashing<R> {
 fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let context = context.into();
     move |source| {
-        if matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
+        if matches!(
+            source.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
             Error::DiskFull
         } else {
             Error::Io { context, source }
@@ -126,8 +134,14 @@ impl Temp {
         self.0.as_deref().expect("not kept yet")
     }
     /// Creates the file and lets `f` write it through a buffer; `what` names it in errors.
-    fn write_with(&self, what: &str, f: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-        let mut w = BufWriter::new(File::create(self.path()).map_err(io_err(format!("cannot write {what}")))?);
+    fn write_with(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+    ) -> Result<()> {
+        let mut w = BufWriter::new(
+            File::create(self.path()).map_err(io_err(format!("cannot write {what}")))?,
+        );
         f(&mut w)?;
         w.into_inner().map_err(|e| io_err(format!("cannot write {what}"))(e.into_error()))?;
         Ok(())
@@ -173,13 +187,20 @@ impl Workspace {
     }
 
     fn asset_file(&self, id: &AssetId) -> PathBuf {
-        self.assets_dir().join(id.client.hyphenated().to_string()).join(format!("{}{}", id.index, self.key.extension()))
+        self.assets_dir().join(id.client.hyphenated().to_string()).join(format!(
+            "{}{}",
+            id.index,
+            self.key.extension()
+        ))
     }
 
     /// `maxEntriesPerFolder` of this workspace's targets (from its `index.json`).
     fn remote_per_folder(&self) -> Result<u64> {
         Ok(match store::meta(&self.conn, "manifest")? {
-            Some(text) => crate::manifest::Manifest::parse(text.as_bytes(), "this device")?.max_entries_per_folder,
+            Some(text) => {
+                crate::manifest::Manifest::parse(text.as_bytes(), "this device")?
+                    .max_entries_per_folder
+            }
             None => path::MAX_ENTRIES_PER_FOLDER,
         })
     }
@@ -191,7 +212,9 @@ impl Workspace {
 
     /// The largest attachment this device accepts.
     pub fn max_attachment_bytes(&self) -> Result<u64> {
-        Ok(store::meta(&self.conn, META_MAX)?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_BYTES))
+        Ok(store::meta(&self.conn, META_MAX)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_BYTES))
     }
 
     /// Changes the largest attachment accepted (at least 1 byte).
@@ -205,14 +228,21 @@ impl Workspace {
     /// Turns "keep all attachments offline" on or off for a target.
     pub fn set_keep_attachments(&self, target: &str, on: bool) -> Result<Target> {
         let t = self.find_target(target)?;
-        self.conn.execute("UPDATE targets SET keep_assets = ?1 WHERE id = ?2", params![on, t.id])?;
+        self.conn
+            .execute("UPDATE targets SET keep_assets = ?1 WHERE id = ?2", params![on, t.id])?;
         self.find_target(&t.id)
     }
 
     /// True when this device holds the asset's sealed file.
     pub fn has_asset(&self, id: &AssetId) -> Result<bool> {
-        let complete: Option<bool> =
-            self.conn.query_row("SELECT complete FROM assets WHERE client_id = ?1 AND idx = ?2", params![id.client.to_string(), id.index as i64], |r| r.get(0)).optional()?;
+        let complete: Option<bool> = self
+            .conn
+            .query_row(
+                "SELECT complete FROM assets WHERE client_id = ?1 AND idx = ?2",
+                params![id.client.to_string(), id.index as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
         Ok(complete == Some(true) && self.asset_file(id).exists())
     }
 
@@ -226,17 +256,33 @@ impl Workspace {
             return Err(Error::Invalid(format!("{} is not a file", src.display())));
         }
         let what = src.display().to_string();
-        let open = || -> Result<Box<dyn Read + '_>> { Ok(Box::new(BufReader::new(File::open(src).map_err(io_err(format!("cannot read {}", src.display())))?))) };
+        let open = || -> Result<Box<dyn Read + '_>> {
+            Ok(Box::new(BufReader::new(
+                File::open(src).map_err(io_err(format!("cannot read {}", src.display())))?,
+            )))
+        };
         self.add_asset_from(&open, meta.len(), &what, name, mime)
     }
 
     /// Like [`Workspace::add_asset`] for content already in memory (a pasted image).
-    pub fn add_asset_bytes(&mut self, bytes: &[u8], name: &str, mime: Option<&str>) -> Result<AssetRef> {
+    pub fn add_asset_bytes(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        mime: Option<&str>,
+    ) -> Result<AssetRef> {
         let open = || -> Result<Box<dyn Read + '_>> { Ok(Box::new(bytes)) };
         self.add_asset_from(&open, bytes.len() as u64, name, name, mime)
     }
 
-    fn add_asset_from<'a>(&mut self, open_src: &dyn Fn() -> Result<Box<dyn Read + 'a>>, len: u64, what: &str, name: &str, mime: Option<&str>) -> Result<AssetRef> {
+    fn add_asset_from<'a>(
+        &mut self,
+        open_src: &dyn Fn() -> Result<Box<dyn Read + 'a>>,
+        len: u64,
+        what: &str,
+        name: &str,
+        mime: Option<&str>,
+    ) -> Result<AssetRef> {
         let name = name.trim();
         if name.is_empty() {
             return Err(Error::Invalid("an attachment needs a file name".into()));
@@ -249,19 +295,29 @@ impl Workspace {
                 human(max)
             )));
         }
-        let (hash, size) = asset::hash_reader(open_src()?).map_err(io_err(format!("cannot read {what}")))?;
+        let (hash, size) =
+            asset::hash_reader(open_src()?).map_err(io_err(format!("cannot read {what}")))?;
         if let Some(existing) = self.find_by_hash(&hash, size)? {
             return Ok(existing);
         }
-        let mime = mime.filter(|m| !m.trim().is_empty()).map(str::to_string).unwrap_or_else(|| asset::mime_for(name));
+        let mime = mime
+            .filter(|m| !m.trim().is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| asset::mime_for(name));
         let now = self.now();
         // Reserve the index first, so two processes on this data dir never seal the same one.
         let index = {
-            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             // Never reuse an index, even one whose row or file is gone: other devices may hold
             // links to it. `next_asset_index` only grows.
-            let from_rows: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM assets WHERE client_id = ?1", [self.client.to_string()], |r| r.get(0))?;
-            let from_meta: i64 = store::meta(&tx, META_NEXT)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            let from_rows: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM assets WHERE client_id = ?1",
+                [self.client.to_string()],
+                |r| r.get(0),
+            )?;
+            let from_meta: i64 =
+                store::meta(&tx, META_NEXT)?.and_then(|v| v.parse().ok()).unwrap_or(0);
             let next = from_rows.max(from_meta);
             store::set_meta(&tx, META_NEXT, &(next + 1).to_string())?;
             tx.execute(
@@ -277,13 +333,21 @@ impl Workspace {
         let dir = dest.parent().expect("asset files have a folder").to_path_buf();
         let tmp = Temp::new(&dir)?;
         let mut reader = Hashing { inner: open_src()?, hash: Sha256::new() };
-        tmp.write_with("the attachment", |w| asset::seal(&self.key, &header, &mut reader, w).map_err(io_err(format!("cannot attach {what}"))))?;
+        tmp.write_with("the attachment", |w| {
+            asset::seal(&self.key, &header, &mut reader, w)
+                .map_err(io_err(format!("cannot attach {what}")))
+        })?;
         let sealed: [u8; 32] = reader.hash.finalize().into();
         if sealed != hash {
-            return Err(Error::Invalid(format!("{what} changed while it was being attached; try again")));
+            return Err(Error::Invalid(format!(
+                "{what} changed while it was being attached; try again"
+            )));
         }
         tmp.keep_as(&dest)?;
-        self.conn.execute("UPDATE assets SET complete = 1 WHERE client_id = ?1 AND idx = ?2", params![self.client.to_string(), index as i64])?;
+        self.conn.execute(
+            "UPDATE assets SET complete = 1 WHERE client_id = ?1 AND idx = ?2",
+            params![self.client.to_string(), index as i64],
+        )?;
         Ok(AssetRef { id, name: name.to_string(), size, mime, hash })
     }
 
@@ -298,11 +362,22 @@ impl Workspace {
             .optional()?;
         if let Some((c, i, name, mime)) = row {
             if let Ok(client) = Uuid::parse_str(&c) {
-                return Ok(Some(AssetRef { id: AssetId { client, index: i as u64 }, name, size, mime, hash: *hash }));
+                return Ok(Some(AssetRef {
+                    id: AssetId { client, index: i as u64 },
+                    name,
+                    size,
+                    mime,
+                    hash: *hash,
+                }));
             }
         }
         self.scan_refs()?;
-        let url: Option<String> = self.conn.query_row("SELECT url FROM note_assets WHERE hash = ?1 LIMIT 1", [&hash[..]], |r| r.get(0)).optional()?;
+        let url: Option<String> = self
+            .conn
+            .query_row("SELECT url FROM note_assets WHERE hash = ?1 LIMIT 1", [&hash[..]], |r| {
+                r.get(0)
+            })
+            .optional()?;
         Ok(url.and_then(|u| AssetRef::parse(&u).ok()).filter(|r| r.size == size))
     }
 
@@ -312,7 +387,10 @@ impl Workspace {
         let id = self.resolve(note_query)?;
         let name = match name {
             Some(n) => n.to_string(),
-            None => src.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| Error::Invalid(format!("{} has no file name", src.display())))?,
+            None => src
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| Error::Invalid(format!("{} has no file name", src.display())))?,
         };
         let r = self.add_asset(src, &name, None)?;
         let body = self.note(&id.to_string())?.body;
@@ -323,7 +401,13 @@ impl Workspace {
         } else {
             "\n\n"
         };
-        self.splice_note(&id, Field::Body, body.chars().count(), 0, &format!("{sep}{}\n", r.markdown()))?;
+        self.splice_note(
+            &id,
+            Field::Body,
+            body.chars().count(),
+            0,
+            &format!("{sep}{}\n", r.markdown()),
+        )?;
         Ok(r)
     }
 
@@ -352,7 +436,13 @@ impl Workspace {
                 // A listed note is read from the log, and only when a change of it may hold a link.
                 let refs = if unbuilt::is_listed(&self.conn, &uuid)? {
                     if links.may_link(&self.conn, &self.key, &uuid)? {
-                        asset::find_refs(&note::body(&unbuilt::doc_in_memory(&self.conn, &self.key, &mut entries, &uuid, &self.client)?))
+                        asset::find_refs(&note::body(&unbuilt::doc_in_memory(
+                            &self.conn,
+                            &self.key,
+                            &mut entries,
+                            &uuid,
+                            &self.client,
+                        )?))
                     } else {
                         vec![]
                     }
@@ -364,7 +454,8 @@ impl Workspace {
                 };
                 found.push((id, rev, refs));
             }
-            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             for (id, rev, refs) in found {
                 tx.execute("DELETE FROM note_assets WHERE note_id = ?1", [id])?;
                 for r in refs {
@@ -386,8 +477,11 @@ impl Workspace {
         let targets = self.targets()?;
         let mut refs = self.asset_rows()?;
         {
-            let mut st = self.conn.prepare("SELECT DISTINCT url FROM note_assets ORDER BY client_id, idx")?;
-            let urls: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let mut st = self
+                .conn
+                .prepare("SELECT DISTINCT url FROM note_assets ORDER BY client_id, idx")?;
+            let urls: Vec<String> =
+                st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             for u in urls {
                 if let Ok(r) = AssetRef::parse(&u) {
                     if !refs.iter().any(|o| o.id == r.id) {
@@ -396,7 +490,8 @@ impl Workspace {
                 }
             }
         }
-        let present: Vec<BTreeSet<AssetId>> = targets.iter().map(|t| self.present_on(&t.id)).collect::<Result<_>>()?;
+        let present: Vec<BTreeSet<AssetId>> =
+            targets.iter().map(|t| self.present_on(&t.id)).collect::<Result<_>>()?;
         let mut out = Vec::new();
         for r in refs {
             let local = self.has_asset(&r.id)?;
@@ -408,10 +503,24 @@ impl Workspace {
             let mut states = Vec::new();
             for (t, on_target) in targets.iter().zip(&present) {
                 let there = on_target.contains(&r.id);
-                let state = if there { "synced" } else if local { "pending" } else { "unknown" };
+                let state = if there {
+                    "synced"
+                } else if local {
+                    "pending"
+                } else {
+                    "unknown"
+                };
                 states.push(AssetTarget { target: t.id.clone(), state: state.into() });
             }
-            out.push(AssetInfo { url: r.to_url(), name: r.name.clone(), mime: r.mime.clone(), size: r.size, local, notes: notes as u64, targets: states });
+            out.push(AssetInfo {
+                url: r.to_url(),
+                name: r.name.clone(),
+                mime: r.mime.clone(),
+                size: r.size,
+                local,
+                notes: notes as u64,
+                targets: states,
+            });
         }
         Ok(out)
     }
@@ -420,15 +529,25 @@ impl Workspace {
     /// file that fails verification is set aside (so it is fetched again) and reported.
     fn open_local(&self, r: &AssetRef, out: impl Write) -> Result<()> {
         let file = self.asset_file(&r.id);
-        let input = File::open(&file).map_err(io_err(format!("cannot read the attachment {}", r.name)))?;
+        let input =
+            File::open(&file).map_err(io_err(format!("cannot read the attachment {}", r.name)))?;
         match asset::open(&self.key, &self.workspace, r, BufReader::new(input), out) {
             Ok(()) => Ok(()),
-            Err(AssetFailure::Output(m)) => Err(Error::Invalid(format!("cannot write {}: {m}", r.name))),
-            Err(AssetFailure::Invalid(m)) if self.has_valid_other_hash(r)? => Err(Error::AssetUnavailable { name: r.name.clone(), reason: m }),
+            Err(AssetFailure::Output(m)) => {
+                Err(Error::Invalid(format!("cannot write {}: {m}", r.name)))
+            }
+            Err(AssetFailure::Invalid(m)) if self.has_valid_other_hash(r)? => {
+                Err(Error::AssetUnavailable { name: r.name.clone(), reason: m })
+            }
             Err(e) => {
                 // Set aside: `has_asset` is false without the file, so it is fetched again.
                 let _ = fs::rename(&file, file.with_extension("damaged"));
-                Err(Error::AssetUnavailable { name: r.name.clone(), reason: format!("this device's copy is damaged ({e}); it will be fetched again") })
+                Err(Error::AssetUnavailable {
+                    name: r.name.clone(),
+                    reason: format!(
+                        "this device's copy is damaged ({e}); it will be fetched again"
+                    ),
+                })
             }
         }
     }
@@ -436,13 +555,25 @@ impl Workspace {
     /// True when the local copy is known under another hash than `r` names: the link is wrong,
     /// not the file (so the file is kept).
     fn has_valid_other_hash(&self, r: &AssetRef) -> Result<bool> {
-        let h: Option<Vec<u8>> = self.conn.query_row("SELECT hash FROM assets WHERE client_id = ?1 AND idx = ?2", params![r.id.client.to_string(), r.id.index as i64], |x| x.get(0)).optional()?;
+        let h: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT hash FROM assets WHERE client_id = ?1 AND idx = ?2",
+                params![r.id.client.to_string(), r.id.index as i64],
+                |x| x.get(0),
+            )
+            .optional()?;
         Ok(h.is_some_and(|h| h != r.hash))
     }
 
     /// Writes the attachment's content to `dest` after checking its hash, fetching it from the
     /// targets first if this device lacks it. `dest` appears only once complete and verified.
-    pub fn save_asset(&self, r: &AssetRef, dest: &Path, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+    pub fn save_asset(
+        &self,
+        r: &AssetRef,
+        dest: &Path,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<()> {
         self.fetch_asset(r, on_event)?;
         let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let tmp = Temp::new(dir)?;
@@ -452,12 +583,19 @@ impl Workspace {
 
     /// Where [`Workspace::copy_for_opening`] puts a verified copy for another program to open.
     pub fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
-        self.dir().join("opened").join(format!("{}-{}", r.id.client.simple(), r.id.index)).join(asset::safe_file_name(&r.name))
+        self.dir()
+            .join("opened")
+            .join(format!("{}-{}", r.id.client.simple(), r.id.index))
+            .join(asset::safe_file_name(&r.name))
     }
 
     /// Saves a verified copy of the attachment under the data dir (fetching it if needed) for
     /// the system's default program to open; returns its path.
-    pub fn copy_for_opening(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<PathBuf> {
+    pub fn copy_for_opening(
+        &self,
+        r: &AssetRef,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<PathBuf> {
         let dest = self.opened_copy_path(r);
         if !dest.exists() {
             let dir = dest.parent().expect("has a folder");
@@ -468,9 +606,16 @@ impl Workspace {
     }
 
     /// The attachment's verified content in memory (the app's preview), fetched if needed.
-    pub fn asset_bytes(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<u8>> {
+    pub fn asset_bytes(
+        &self,
+        r: &AssetRef,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<Vec<u8>> {
         if r.size > self.max_attachment_bytes()?.max(DEFAULT_MAX_BYTES) {
-            return Err(Error::Invalid(format!("{} is too large to show here; save it instead", r.name)));
+            return Err(Error::Invalid(format!(
+                "{} is too large to show here; save it instead",
+                r.name
+            )));
         }
         self.fetch_asset(r, on_event)?;
         let mut out = Vec::with_capacity(r.size as usize);
@@ -486,7 +631,10 @@ impl Workspace {
         }
         let targets = self.targets()?;
         if targets.is_empty() {
-            return Err(Error::AssetUnavailable { name: r.name.clone(), reason: "this device does not have it and syncs with no folder or server".into() });
+            return Err(Error::AssetUnavailable {
+                name: r.name.clone(),
+                reason: "this device does not have it and syncs with no folder or server".into(),
+            });
         }
         let remote = self.asset_remote_path(&r.id, self.remote_per_folder()?);
         let mut reasons = Vec::new();
@@ -508,20 +656,42 @@ impl Workspace {
     }
 
     /// Downloads and verifies one asset from a target; false when the target lacks it.
-    fn download_asset(&self, t: &Target, tr: &dyn Transport, r: &AssetRef, remote: &str, on_event: &mut dyn FnMut(SyncEvent)) -> Result<bool> {
+    fn download_asset(
+        &self,
+        t: &Target,
+        tr: &dyn Transport,
+        r: &AssetRef,
+        remote: &str,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<bool> {
         let dest = self.asset_file(&r.id);
         let tmp = Temp::new(dest.parent().expect("asset files have a folder"))?;
         let name = r.name.clone();
         let progress = |done: u64, ev: &mut dyn FnMut(SyncEvent)| {
-            ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: r.id.to_string(), name: name.clone(), direction: Direction::Download, done, total: r.size })
+            ev(SyncEvent::AssetProgress {
+                target: t.id.clone(),
+                asset: r.id.to_string(),
+                name: name.clone(),
+                direction: Direction::Download,
+                done,
+                total: r.size,
+            })
         };
         progress(0, on_event);
-        if !tr.download(remote, tmp.path(), asset::sealed_len_limit(r.size), &mut |n| progress(n.min(r.size), on_event))? {
+        if !tr.download(remote, tmp.path(), asset::sealed_len_limit(r.size), &mut |n| {
+            progress(n.min(r.size), on_event)
+        })? {
             return Ok(false);
         }
-        let input = File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
-        if let Err(e) = asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink()) {
-            return Err(Error::AssetUnavailable { name: r.name.clone(), reason: format!("the copy on {} was refused: {e}", t.location) });
+        let input =
+            File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
+        if let Err(e) =
+            asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink())
+        {
+            return Err(Error::AssetUnavailable {
+                name: r.name.clone(),
+                reason: format!("the copy on {} was refused: {e}", t.location),
+            });
         }
         tmp.keep_as(&dest)?;
         self.conn.execute(
@@ -530,7 +700,12 @@ impl Workspace {
             params![r.id.client.to_string(), r.id.index as i64, &r.hash[..], r.size as i64, r.name, r.mime, self.now()],
         )?;
         self.mark_present(&t.id, &r.id)?;
-        on_event(SyncEvent::AssetDone { target: t.id.clone(), asset: r.id.to_string(), name: r.name.clone(), direction: Direction::Download });
+        on_event(SyncEvent::AssetDone {
+            target: t.id.clone(),
+            asset: r.id.to_string(),
+            name: r.name.clone(),
+            direction: Direction::Download,
+        });
         Ok(true)
     }
 
@@ -540,19 +715,37 @@ impl Workspace {
     }
 
     fn mark_present(&self, target: &str, id: &AssetId) -> Result<()> {
-        self.conn.execute("INSERT OR IGNORE INTO asset_present (target_id, client_id, idx) VALUES (?1, ?2, ?3)", params![target, id.client.to_string(), id.index as i64])?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO asset_present (target_id, client_id, idx) VALUES (?1, ?2, ?3)",
+            params![target, id.client.to_string(), id.index as i64],
+        )?;
         Ok(())
     }
 
     /// Every complete asset row, oldest first.
     fn asset_rows(&self) -> Result<Vec<AssetRef>> {
         let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1 ORDER BY added_at, client_id, idx")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?)))?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (c, i, h, size, name, mime) = row?;
             if let (Ok(client), Ok(hash)) = (Uuid::parse_str(&c), <[u8; 32]>::try_from(h)) {
-                out.push(AssetRef { id: AssetId { client, index: i as u64 }, name, size: size as u64, mime, hash });
+                out.push(AssetRef {
+                    id: AssetId { client, index: i as u64 },
+                    name,
+                    size: size as u64,
+                    mime,
+                    hash,
+                });
             }
         }
         Ok(out)
@@ -567,7 +760,11 @@ impl Workspace {
     fn linked_ref(&self, id: &AssetId) -> Result<Option<AssetRef>> {
         let url: Option<String> = self
             .conn
-            .query_row("SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1", params![id.client.to_string(), id.index as i64], |r| r.get(0))
+            .query_row(
+                "SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1",
+                params![id.client.to_string(), id.index as i64],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(url.and_then(|u| AssetRef::parse(&u).ok()))
     }
@@ -590,16 +787,26 @@ impl Workspace {
     /// link to from targets that keep attachments offline. `stop` is checked between files.
     /// Runs apart from [`Workspace::sync_all`] (its own loop in the app), so a large transfer
     /// never holds back notes.
-    pub fn sync_assets(&self, stop: &dyn Fn() -> bool, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+    pub fn sync_assets(
+        &self,
+        stop: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<Vec<TargetReport>> {
         self.scan_refs()?;
         let mut reports = Vec::new();
         for t in self.targets()? {
-            let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
+            let mut rep = TargetReport {
+                target: t.id.clone(),
+                location: t.location.clone(),
+                ..Default::default()
+            };
             match self.transport_for(&t) {
                 Ok(tr) => {
                     // No reachability check first: an idle cycle (nothing to move) costs no request.
-                    if let Err(e) = self.sync_assets_with(&t, tr.as_ref(), stop, &mut rep, on_event) {
-                        rep.unreachable = matches!(e, Error::Transport(TransportError::Unreachable { .. }));
+                    if let Err(e) = self.sync_assets_with(&t, tr.as_ref(), stop, &mut rep, on_event)
+                    {
+                        rep.unreachable =
+                            matches!(e, Error::Transport(TransportError::Unreachable { .. }));
                         rep.error = Some(e.to_string());
                     }
                 }
@@ -613,7 +820,14 @@ impl Workspace {
         Ok(reports)
     }
 
-    fn sync_assets_with(&self, t: &Target, tr: &dyn Transport, stop: &dyn Fn() -> bool, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+    fn sync_assets_with(
+        &self,
+        t: &Target,
+        tr: &dyn Transport,
+        stop: &dyn Fn() -> bool,
+        rep: &mut TargetReport,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<()> {
         let local_refs = self.local_asset_refs()?;
         let local: BTreeSet<AssetId> = local_refs.iter().map(|r| r.id).collect();
         let present = self.present_on(&t.id)?;
@@ -629,18 +843,34 @@ impl Workspace {
                     let r = local_refs.iter().find(|r| r.id == id).expect("planned from local");
                     let remote = self.asset_remote_path(&id, per_folder);
                     let progress = |done: u64, ev: &mut dyn FnMut(SyncEvent)| {
-                        ev(SyncEvent::AssetProgress { target: t.id.clone(), asset: id.to_string(), name: r.name.clone(), direction: Direction::Upload, done: done.min(r.size), total: r.size })
+                        ev(SyncEvent::AssetProgress {
+                            target: t.id.clone(),
+                            asset: id.to_string(),
+                            name: r.name.clone(),
+                            direction: Direction::Upload,
+                            done: done.min(r.size),
+                            total: r.size,
+                        })
                     };
                     progress(0, on_event);
-                    match tr.upload(&remote, &self.asset_file(&id), &mut |n| progress(n, on_event)) {
+                    match tr.upload(&remote, &self.asset_file(&id), &mut |n| progress(n, on_event))
+                    {
                         Ok(_) => {
                             self.mark_present(&t.id, &id)?;
                             rep.pushed += 1;
-                            on_event(SyncEvent::AssetDone { target: t.id.clone(), asset: id.to_string(), name: r.name.clone(), direction: Direction::Upload });
+                            on_event(SyncEvent::AssetDone {
+                                target: t.id.clone(),
+                                asset: id.to_string(),
+                                name: r.name.clone(),
+                                direction: Direction::Upload,
+                            });
                         }
                         Err(e @ TransportError::Conflict { .. }) => {
                             let msg = format!("attachment {} ({id}): {e}", r.name);
-                            on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                            on_event(SyncEvent::Problem {
+                                target: t.id.clone(),
+                                message: msg.clone(),
+                            });
                             rep.problems.push(msg);
                         }
                         Err(e) => return Err(e.into()),
@@ -655,14 +885,23 @@ impl Workspace {
                     if r.size > max {
                         continue;
                     }
-                    match self.download_asset(t, tr, &r, &self.asset_remote_path(&id, per_folder), on_event) {
+                    match self.download_asset(
+                        t,
+                        tr,
+                        &r,
+                        &self.asset_remote_path(&id, per_folder),
+                        on_event,
+                    ) {
                         Ok(true) => rep.pulled += 1,
                         // Not uploaded yet by its device: asked again next cycle.
                         Ok(false) => {}
                         Err(Error::Transport(e)) => return Err(e.into()),
                         Err(e) => {
                             let msg = e.to_string();
-                            on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
+                            on_event(SyncEvent::Problem {
+                                target: t.id.clone(),
+                                message: msg.clone(),
+                            });
                             rep.problems.push(msg);
                         }
                     }
@@ -680,17 +919,29 @@ impl Workspace {
         let mut count = 0;
         let Ok(clients) = fs::read_dir(self.assets_dir()) else { return Ok(0) };
         for c in clients.flatten() {
-            let Some(client) = c.file_name().to_str().and_then(path::parse_client_dir) else { continue };
+            let Some(client) = c.file_name().to_str().and_then(path::parse_client_dir) else {
+                continue;
+            };
             let Ok(files) = fs::read_dir(c.path()) else { continue };
             for f in files.flatten() {
                 let name = f.file_name().to_string_lossy().into_owned();
-                let Some(index) = name.strip_suffix(self.key.extension()).and_then(|i| i.parse::<u64>().ok()) else { continue };
+                let Some(index) =
+                    name.strip_suffix(self.key.extension()).and_then(|i| i.parse::<u64>().ok())
+                else {
+                    continue;
+                };
                 let Ok(file) = File::open(f.path()) else { continue };
-                let Ok(h) = asset::read_header(&self.key, &self.workspace, BufReader::new(file)) else { continue };
+                let Ok(h) = asset::read_header(&self.key, &self.workspace, BufReader::new(file))
+                else {
+                    continue;
+                };
                 if h.id != (AssetId { client, index }) {
                     continue;
                 }
-                let (name, mime) = self.linked_ref(&h.id)?.map(|r| (r.name, r.mime)).unwrap_or_else(|| (format!("attachment-{index}"), "application/octet-stream".into()));
+                let (name, mime) =
+                    self.linked_ref(&h.id)?.map(|r| (r.name, r.mime)).unwrap_or_else(|| {
+                        (format!("attachment-{index}"), "application/octet-stream".into())
+                    });
                 self.conn.execute(
                     "INSERT OR REPLACE INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
                     params![client.to_string(), index as i64, &h.hash[..], h.size as i64, name, mime, h.timestamp],
@@ -745,12 +996,22 @@ mod tests {
             (&[a0, a1], &[], &[a0], false, &[AssetOp::Push(a1)]),
             (&[a0], &[a0, b0], &[a0], true, &[AssetOp::Pull(b0)]),
             (&[a0], &[a0, b0], &[a0], false, &[]),
-            (&[b0], &[a0, a1], &[], true, &[AssetOp::Push(b0), AssetOp::Pull(a0), AssetOp::Pull(a1)]),
+            (
+                &[b0],
+                &[a0, a1],
+                &[],
+                true,
+                &[AssetOp::Push(b0), AssetOp::Pull(a0), AssetOp::Pull(a1)],
+            ),
             // Known present but not local, not referenced: nothing to do.
             (&[], &[], &[a0], true, &[]),
         ];
         for (local, refd, present, keep, want) in cases {
-            assert_eq!(plan(&set(local), &set(refd), &set(present), *keep), want.to_vec(), "local {local:?} referenced {refd:?} present {present:?} keep {keep}");
+            assert_eq!(
+                plan(&set(local), &set(refd), &set(present), *keep),
+                want.to_vec(),
+                "local {local:?} referenced {refd:?} present {present:?} keep {keep}"
+            );
         }
     }
 }

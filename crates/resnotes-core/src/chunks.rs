@@ -7,7 +7,10 @@ use std::io::{self, Read, Write};
 pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// Feeds everything `r` yields to `f` (the chunk and the bytes so far); returns the byte count.
-pub(crate) fn for_each_chunk(mut r: impl Read, mut f: impl FnMut(&[u8], u64) -> io::Result<()>) -> io::Result<u64> {
+pub(crate) fn for_each_chunk(
+    mut r: impl Read,
+    mut f: impl FnMut(&[u8], u64) -> io::Result<()>,
+) -> io::Result<u64> {
     let mut buf = vec![0u8; CHUNK];
     let mut done = 0u64;
     loop {
@@ -23,7 +26,11 @@ pub(crate) fn for_each_chunk(mut r: impl Read, mut f: impl FnMut(&[u8], u64) -> 
 }
 
 /// Copies `r` to `w`, reporting the bytes copied so far; returns the byte count.
-pub(crate) fn copy_with_progress(r: impl Read, w: &mut impl Write, progress: &mut dyn FnMut(u64)) -> io::Result<u64> {
+pub(crate) fn copy_with_progress(
+    r: impl Read,
+    w: &mut impl Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
     for_each_chunk(r, |chunk, done| {
         w.write_all(chunk)?;
         progress(done);

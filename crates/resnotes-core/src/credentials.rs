@@ -54,7 +54,8 @@ pub fn save(dir: &Path, target: &str, password: &str) -> Result<Place> {
 fn save_file(dir: &Path, target: &str, password: &str) -> Result<PathBuf> {
     use std::io::Write;
     let folder = dir.join("credentials");
-    std::fs::create_dir_all(&folder).map_err(|e| Error::io(format!("cannot create {}", folder.display()), e))?;
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| Error::io(format!("cannot create {}", folder.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -68,8 +69,11 @@ fn save_file(dir: &Path, target: &str, password: &str) -> Result<PathBuf> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    f.write_all(password.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    let mut f =
+        opts.open(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    f.write_all(password.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     Ok(path)
 }
 

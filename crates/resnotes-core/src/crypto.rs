@@ -53,7 +53,10 @@ impl WorkspaceKey {
 
     fn from_identity(identity: age::x25519::Identity, workspace: &Uuid) -> Self {
         let secret = identity.to_string();
-        let hk = hkdf::Hkdf::<Sha256>::new(Some(workspace.as_bytes()), secret.expose_secret().as_bytes());
+        let hk = hkdf::Hkdf::<Sha256>::new(
+            Some(workspace.as_bytes()),
+            secret.expose_secret().as_bytes(),
+        );
         let mut mac_key = [0u8; 32];
         hk.expand(MAC_INFO, &mut mac_key).expect("32 bytes is a valid HKDF length");
         WorkspaceKey::Age { identity, mac_key }
@@ -137,7 +140,9 @@ impl WorkspaceKey {
                     return Err(OpenFailure::Undecryptable("not a binary age file".into()));
                 }
                 if !stanza_bodies_end(file) {
-                    return Err(OpenFailure::Undecryptable("malformed age header: a stanza lacks its final short line".into()));
+                    return Err(OpenFailure::Undecryptable(
+                        "malformed age header: a stanza lacks its final short line".into(),
+                    ));
                 }
                 age::decrypt(identity, file).map_err(|e| classify(&e, file))
             }
@@ -207,7 +212,8 @@ pub fn unwrap_secret(armored: &str, passphrase: &str) -> Result<SecretString> {
         | age::DecryptError::NoMatchingKeys => Error::WrongPassphrase,
         other => Error::Crypto(format!("the wrapped workspace key cannot be read: {other}")),
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Crypto("wrapped key is not text".into()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Crypto("wrapped key is not text".into()))?;
     Ok(SecretString::from(text))
 }
 
@@ -258,7 +264,8 @@ mod tests {
         let tag = key.mac(b"data");
         assert!(key.verify_mac(b"data", &tag));
         assert!(!key.verify_mac(b"datb", &tag));
-        let same_secret = WorkspaceKey::parse(key.secret().unwrap().expose_secret(), &Uuid::new_v4()).unwrap();
+        let same_secret =
+            WorkspaceKey::parse(key.secret().unwrap().expose_secret(), &Uuid::new_v4()).unwrap();
         assert!(!same_secret.verify_mac(b"data", &tag));
     }
 

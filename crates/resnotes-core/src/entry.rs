@@ -174,7 +174,8 @@ pub fn encode_payload(p: &Payload) -> Vec<u8> {
 
 /// Encodes a version-1 payload (changes only), as older writers did.
 pub fn encode_changes(changes: &[NoteChange]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + changes.iter().map(|c| 20 + c.change.len()).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(16 + changes.iter().map(|c| 20 + c.change.len()).sum::<usize>());
     out.extend_from_slice(&(changes.len() as u32).to_be_bytes());
     for c in changes {
         out.extend_from_slice(c.note.as_bytes());
@@ -216,7 +217,8 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             out.clock.push((client, index));
         }
         let n = r.u32().ok_or_else(cut)? as usize;
-        let changed: std::collections::HashSet<Uuid> = if n > 0 { out.changes.iter().map(|c| c.note).collect() } else { Default::default() };
+        let changed: std::collections::HashSet<Uuid> =
+            if n > 0 { out.changes.iter().map(|c| c.note).collect() } else { Default::default() };
         let mut summarised = std::collections::HashSet::new();
         for _ in 0..n {
             let note = r.uuid().ok_or_else(cut)?;
@@ -239,7 +241,14 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             if !summarised.insert(note) {
                 return Err(bad("a note is summarised twice"));
             }
-            out.summaries.push(Summary { note, title, first_line, created_at, updated_at, deleted: flags & 1 != 0 });
+            out.summaries.push(Summary {
+                note,
+                title,
+                first_line,
+                created_at,
+                updated_at,
+                deleted: flags & 1 != 0,
+            });
         }
     }
     if r.pos != p.len() {
@@ -267,7 +276,10 @@ fn header_bytes(h: &Header, version: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
 
 fn deflate(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len() / 2), flate2::Compression::default());
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(data.len() / 2),
+        flate2::Compression::default(),
+    );
     enc.write_all(data).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }
@@ -317,7 +329,11 @@ fn encode_version(h: &Header, version: u8, raw: &[u8], key: &WorkspaceKey) -> (V
 }
 
 /// Builds the file bytes of an entry (encrypted unless the workspace is plaintext).
-pub fn seal(h: &Header, payload: &Payload, key: &WorkspaceKey) -> crate::Result<(Vec<u8>, [u8; 32])> {
+pub fn seal(
+    h: &Header,
+    payload: &Payload,
+    key: &WorkspaceKey,
+) -> crate::Result<(Vec<u8>, [u8; 32])> {
     let (plain, hash) = encode(h, payload, key);
     Ok((key.seal(&plain)?, hash))
 }
@@ -370,7 +386,11 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if sha256(payload) != payload_hash {
         return Err(bad("payload hash does not match"));
     }
-    let p = if flags & FLAG_DEFLATE != 0 { decode_payload(&inflate(payload)?, version, &client)? } else { decode_payload(payload, version, &client)? };
+    let p = if flags & FLAG_DEFLATE != 0 {
+        decode_payload(&inflate(payload)?, version, &client)?
+    } else {
+        decode_payload(payload, version, &client)?
+    };
     Ok(Entry {
         header: Header { workspace, client, index, timestamp, lamport, prev_hash },
         hash: sha256(header),
@@ -406,8 +426,14 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
     let h = &entry.header;
     if h.workspace != want.workspace || h.client != want.client || h.index != want.index {
         return Err(EntryError::Misplaced {
-            claimed: format!("entry {} of device {} in workspace {}", h.index, h.client, h.workspace),
-            actual: format!("entry {} of device {} in workspace {}", want.index, want.client, want.workspace),
+            claimed: format!(
+                "entry {} of device {} in workspace {}",
+                h.index, h.client, h.workspace
+            ),
+            actual: format!(
+                "entry {} of device {} in workspace {}",
+                want.index, want.client, want.workspace
+            ),
         });
     }
     if h.prev_hash != want.prev_hash {
@@ -445,7 +471,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn header(ws: Uuid, client: Uuid, index: u64) -> Header {
-        Header { workspace: ws, client, index, timestamp: 1_700_000_000_000, lamport: 7, prev_hash: ZERO_HASH }
+        Header {
+            workspace: ws,
+            client,
+            index,
+            timestamp: 1_700_000_000_000,
+            lamport: 7,
+            prev_hash: ZERO_HASH,
+        }
     }
 
     #[test]
@@ -454,7 +487,8 @@ mod tests {
         let client = Uuid::new_v4();
         let key = WorkspaceKey::generate(&ws);
         let changes = vec![NoteChange { note: Uuid::new_v4(), change: vec![1, 2, 3] }];
-        let (file, hash) = seal(&header(ws, client, 0), &Payload::changes(changes.clone()), &key).unwrap();
+        let (file, hash) =
+            seal(&header(ws, client, 0), &Payload::changes(changes.clone()), &key).unwrap();
         let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
         let e = open(&file, &key, &want).unwrap();
         assert_eq!(e.hash, hash);
@@ -474,7 +508,11 @@ mod tests {
         let key = WorkspaceKey::generate(&ws);
         // An attacker knows the recipient (index.json) but not the secret: their MAC key differs.
         let attacker = WorkspaceKey::generate(&ws);
-        let (plain, _) = encode(&header(ws, client, 0), &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![9] }]), &attacker);
+        let (plain, _) = encode(
+            &header(ws, client, 0),
+            &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![9] }]),
+            &attacker,
+        );
         let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
         let file = age::encrypt(&recipient, &plain).unwrap();
         let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
@@ -486,7 +524,11 @@ mod tests {
         let ws = Uuid::new_v4();
         let c = Uuid::new_v4();
         let key = WorkspaceKey::Plaintext;
-        let (plain, _) = encode(&header(ws, c, 0), &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![5; 40] }]), &key);
+        let (plain, _) = encode(
+            &header(ws, c, 0),
+            &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![5; 40] }]),
+            &key,
+        );
         for cut in [0, 3, 100, HEADER_LEN + 10, plain.len() - 1] {
             assert_eq!(decode(&plain[..cut], &key), Err(EntryError::Incomplete), "cut {cut}");
         }
@@ -514,10 +556,22 @@ mod tests {
 
     #[test]
     fn summaries_round_trip_and_their_rules_are_checked() {
-        let (ws, me, other, note) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(4));
+        let (ws, me, other, note) =
+            (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(4));
         let key = WorkspaceKey::Plaintext;
-        let s = Summary { note, title: "Titre é".into(), first_line: "first".into(), created_at: 5, updated_at: 6, deleted: true };
-        let p = Payload { changes: vec![NoteChange { note, change: vec![1] }], clock: vec![(other, 9)], summaries: vec![s.clone()] };
+        let s = Summary {
+            note,
+            title: "Titre é".into(),
+            first_line: "first".into(),
+            created_at: 5,
+            updated_at: 6,
+            deleted: true,
+        };
+        let p = Payload {
+            changes: vec![NoteChange { note, change: vec![1] }],
+            clock: vec![(other, 9)],
+            summaries: vec![s.clone()],
+        };
         let (plain, _) = encode(&header(ws, me, 0), &p, &key);
         assert_eq!(plain[4], 2);
         let e = decode(&plain, &key).unwrap();
@@ -531,9 +585,16 @@ mod tests {
             other => panic!("accepted: {other:?}"),
         };
         assert!(refused(Payload { clock: vec![(me, 1)], ..p.clone() }).contains("own device"));
-        assert!(refused(Payload { clock: vec![(other, 1), (other, 2)], ..p.clone() }).contains("twice"));
-        assert!(refused(Payload { summaries: vec![Summary { note: other, ..s.clone() }], ..p.clone() }).contains("without a change"));
-        assert!(refused(Payload { summaries: vec![s.clone(), s.clone()], ..p.clone() }).contains("summarised twice"));
+        assert!(
+            refused(Payload { clock: vec![(other, 1), (other, 2)], ..p.clone() }).contains("twice")
+        );
+        assert!(refused(Payload {
+            summaries: vec![Summary { note: other, ..s.clone() }],
+            ..p.clone()
+        })
+        .contains("without a change"));
+        assert!(refused(Payload { summaries: vec![s.clone(), s.clone()], ..p.clone() })
+            .contains("summarised twice"));
         let mut bad_utf8 = encode_payload(&p);
         let at = bad_utf8.len() - "first".len();
         bad_utf8[at] = 0xff;
@@ -541,7 +602,9 @@ mod tests {
         let mut flags = encode_payload(&p);
         let at = flags.len() - (5 + 4 + "Titre é".len() + 4 + 8 + 8 + 1);
         flags[at] = 3;
-        assert!(matches!(decode_payload(&flags, 2, &me), Err(EntryError::Malformed(m)) if m.contains("flags")));
+        assert!(
+            matches!(decode_payload(&flags, 2, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
+        );
         // A version-1 payload read as version 2 is cut short; a version-2 one read as 1 has trailing bytes.
         assert!(decode_payload(&encode_changes(&p.changes), 2, &me).is_err());
         assert!(decode_payload(&encode_payload(&p), 1, &me).is_err());

@@ -58,7 +58,9 @@ pub enum Error {
     #[error("encryption failed: {0}")]
     Crypto(String),
     /// The local key file is missing or damaged.
-    #[error("the workspace key in {0} is missing or damaged; restore it or join the workspace again")]
+    #[error(
+        "the workspace key in {0} is missing or damaged; restore it or join the workspace again"
+    )]
     KeyFile(PathBuf),
     /// Invalid user input.
     #[error("{0}")]

@@ -20,7 +20,12 @@ pub fn entry_file(identity: &str, data: &[u8]) {
     let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) else { return };
     let workspace: Uuid = VECTOR_WORKSPACE.parse().expect("constant");
     let Ok(key) = WorkspaceKey::parse(secret, &workspace) else { return };
-    let want = Expected { workspace, client: VECTOR_CLIENT.parse().expect("constant"), index: 0, prev_hash: ZERO_HASH };
+    let want = Expected {
+        workspace,
+        client: VECTOR_CLIENT.parse().expect("constant"),
+        index: 0,
+        prev_hash: ZERO_HASH,
+    };
     let _ = entry::open(data, &key, &want);
 }
 
@@ -36,7 +41,13 @@ pub fn manifest(data: &[u8]) {
     if let Ok(m) = Manifest::parse(data, "fuzz") {
         let client: Uuid = VECTOR_CLIENT.parse().expect("constant");
         for i in [0, 1, m.max_entries_per_folder, u64::MAX / 2] {
-            let _ = path::entry_path(&client, Kind::Changes, i, m.max_entries_per_folder, &m.change_extension);
+            let _ = path::entry_path(
+                &client,
+                Kind::Changes,
+                i,
+                m.max_entries_per_folder,
+                &m.change_extension,
+            );
         }
     }
 }

@@ -11,9 +11,9 @@ mod chunks;
 pub mod credentials;
 pub mod crypto;
 pub mod entry;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod error;
 pub mod manifest;
 pub mod materialize;
 pub mod note;
@@ -28,7 +28,7 @@ pub mod unbuilt;
 pub mod watch;
 pub mod workspace;
 
+pub use age;
 pub use error::{Error, Result};
 pub use sync::{SyncEvent, TargetReport};
 pub use workspace::{Note, NoteSummary, Target, Workspace};
-pub use age;

@@ -78,14 +78,18 @@ impl Manifest {
     /// Parses and validates `index.json` found at `location`.
     pub fn parse(bytes: &[u8], location: &str) -> Result<Manifest> {
         let bad = |reason: String| Error::BadManifest { location: location.to_string(), reason };
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(bad(format!("\"format\" is not \"{FORMAT_NAME}\"")));
         }
         match value.get("formatVersion").and_then(|v| v.as_u64()) {
             Some(FORMAT_VERSION) => {}
             Some(v) if v > FORMAT_VERSION => {
-                return Err(Error::UnsupportedVersion { location: location.to_string(), version: v })
+                return Err(Error::UnsupportedVersion {
+                    location: location.to_string(),
+                    version: v,
+                })
             }
             _ => return Err(bad("\"formatVersion\" is missing or invalid".into())),
         }
@@ -93,7 +97,11 @@ impl Manifest {
         if m.max_entries_per_folder < 2 || m.max_entries_per_folder > 1_000_000 {
             return Err(bad("\"maxEntriesPerFolder\" must be between 2 and 1000000".into()));
         }
-        match (m.encryption.method.as_str(), m.authentication.method.as_str(), m.change_extension.as_str()) {
+        match (
+            m.encryption.method.as_str(),
+            m.authentication.method.as_str(),
+            m.change_extension.as_str(),
+        ) {
             ("age-x25519", "hmac-sha256", ".age") => {
                 if m.encryption.recipients.is_empty() || m.encryption.key_wrap.is_none() {
                     return Err(bad("age encryption needs recipients and keyWrap".into()));
@@ -136,9 +144,15 @@ mod tests {
         let m = sample();
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
         v["formatVersion"] = 2.into();
-        assert!(matches!(Manifest::parse(v.to_string().as_bytes(), "f"), Err(Error::UnsupportedVersion { .. })));
+        assert!(matches!(
+            Manifest::parse(v.to_string().as_bytes(), "f"),
+            Err(Error::UnsupportedVersion { .. })
+        ));
         assert!(matches!(Manifest::parse(b"{", "f"), Err(Error::BadManifest { .. })));
-        assert!(matches!(Manifest::parse(b"{\"format\":\"other\"}", "f"), Err(Error::BadManifest { .. })));
+        assert!(matches!(
+            Manifest::parse(b"{\"format\":\"other\"}", "f"),
+            Err(Error::BadManifest { .. })
+        ));
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
         v["encryption"]["method"] = "age-x25519".into();
         assert!(Manifest::parse(v.to_string().as_bytes(), "f").is_err());

@@ -85,17 +85,39 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
     let Some((rev, tail_len, line, line_end, built)) = row else {
-        return Ok(Loaded { doc: note::new_doc(me), rev: 0, tail_len: 0, exists: false, built: false, first_line: None });
+        return Ok(Loaded {
+            doc: note::new_doc(me),
+            rev: 0,
+            tail_len: 0,
+            exists: false,
+            built: false,
+            first_line: None,
+        });
     };
     if !built {
-        return Ok(Loaded { doc: note::new_doc(me), rev, tail_len: 0, exists: true, built: false, first_line: None });
+        return Ok(Loaded {
+            doc: note::new_doc(me),
+            rev,
+            tail_len: 0,
+            exists: true,
+            built: false,
+            first_line: None,
+        });
     }
     let first_line = Some((line, line_end));
     if let Some(doc) = cache.take(id, rev) {
-        return Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, built: true, first_line });
+        return Ok(Loaded {
+            doc,
+            rev,
+            tail_len: tail_len as usize,
+            exists: true,
+            built: true,
+            first_line,
+        });
     }
-    let (saved, tail): (Vec<u8>, Option<Vec<u8>>) =
-        conn.prepare_cached("SELECT doc, doc_tail FROM docs WHERE note_id = ?1")?.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (saved, tail): (Vec<u8>, Option<Vec<u8>>) = conn
+        .prepare_cached("SELECT doc, doc_tail FROM docs WHERE note_id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut doc = note::load(&saved, me)?;
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
         doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
@@ -105,10 +127,16 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
 
 /// Loads a note's document without a cache; `None` when the note has no row. A note listed
 /// from a summary is built in memory from the log (not stored: reading stays read-only).
-pub fn load_doc(conn: &Connection, key: &WorkspaceKey, id: &Uuid, me: &Uuid) -> Result<Option<AutoCommit>> {
+pub fn load_doc(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    id: &Uuid,
+    me: &Uuid,
+) -> Result<Option<AutoCommit>> {
     let l = load(conn, &mut DocCache::default(), id, me)?;
     if l.exists && !l.built {
-        return unbuilt::doc_in_memory(conn, key, &mut unbuilt::Entries::default(), id, me).map(Some);
+        return unbuilt::doc_in_memory(conn, key, &mut unbuilt::Entries::default(), id, me)
+            .map(Some);
     }
     Ok(l.exists.then_some(l.doc))
 }
@@ -128,11 +156,20 @@ pub enum BodyEdit {
 /// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
 /// or as a full save when the tail grows large or the note is new. Updates the derived fields
 /// and returns the new `rev`; the document goes back into the cache.
-pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, appended: &[u8], edit: BodyEdit) -> Result<i64> {
+pub fn store(
+    conn: &Connection,
+    cache: &mut DocCache,
+    id: &Uuid,
+    mut l: Loaded,
+    appended: &[u8],
+    edit: BodyEdit,
+) -> Result<i64> {
     let f = note::read_head(&l.doc);
     let (first_line, first_line_end) = match (edit, l.first_line.take()) {
         (BodyEdit::Untouched, Some((line, end))) => (line, end),
-        (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => (line, end),
+        (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => {
+            (line, end)
+        }
         _ => {
             let (line, end) = note::first_line(&note::body(&l.doc));
             (line, end as i64)
@@ -161,7 +198,8 @@ pub fn store(conn: &Connection, cache: &mut DocCache, id: &Uuid, mut l: Loaded, 
             "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8 WHERE id = ?1",
         )?
         .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, first_line_end, rev])?;
-        conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?.execute(params![id.to_string(), tail])?;
+        conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
+            .execute(params![id.to_string(), tail])?;
     }
     cache.put(*id, rev, l.doc);
     Ok(rev)
@@ -177,7 +215,9 @@ const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// changes are parsed in full when applied. A change that fails makes the whole entry malformed.
 pub fn check_chunks(changes: &[NoteChange]) -> std::result::Result<(), String> {
     for c in changes {
-        check_chunk(&c.change).map_err(|why| format!("a change for note {} is not a valid Automerge change: {why}", c.note))?;
+        check_chunk(&c.change).map_err(|why| {
+            format!("a change for note {} is not a valid Automerge change: {why}", c.note)
+        })?;
     }
     Ok(())
 }
@@ -238,7 +278,12 @@ pub fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()>
 
 /// Applies parsed changes (from any number of entries) to their notes, one pass per note.
 /// Applying the same changes again, or in another order, gives the same notes.
-pub fn apply_parsed(conn: &Connection, cache: &mut DocCache, me: &Uuid, changes: Vec<(Uuid, Change)>) -> Result<()> {
+pub fn apply_parsed(
+    conn: &Connection,
+    cache: &mut DocCache,
+    me: &Uuid,
+    changes: Vec<(Uuid, Change)>,
+) -> Result<()> {
     let mut by_note: BTreeMap<Uuid, Vec<Change>> = BTreeMap::new();
     for (note, c) in changes {
         by_note.entry(note).or_default().push(c);
@@ -249,7 +294,13 @@ pub fn apply_parsed(conn: &Connection, cache: &mut DocCache, me: &Uuid, changes:
     Ok(())
 }
 
-fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new: Vec<Change>) -> Result<()> {
+fn apply_note(
+    conn: &Connection,
+    cache: &mut DocCache,
+    me: &Uuid,
+    id: &Uuid,
+    new: Vec<Change>,
+) -> Result<()> {
     let mut l = load(conn, cache, id, me)?;
     let mut pending: Vec<Change> = Vec::new();
     let had_queue = {
@@ -263,9 +314,11 @@ fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new
         !pending.is_empty()
     };
     pending.extend(new);
-    let raws: Vec<(ChangeHash, Vec<u8>, Vec<ChangeHash>)> = pending.iter().map(|c| (c.hash(), c.raw_bytes().to_vec(), c.deps().to_vec())).collect();
+    let raws: Vec<(ChangeHash, Vec<u8>, Vec<ChangeHash>)> =
+        pending.iter().map(|c| (c.hash(), c.raw_bytes().to_vec(), c.deps().to_vec())).collect();
     let heads_before = l.doc.get_heads();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.doc.apply_changes(pending)));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.doc.apply_changes(pending)));
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(note = %id, "changes could not be applied: {e}"),
@@ -288,10 +341,13 @@ fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new
         }
     }
     if had_queue || !waiting.is_empty() {
-        conn.prepare_cached("DELETE FROM queued_changes WHERE note_id = ?1")?.execute([id.to_string()])?;
+        conn.prepare_cached("DELETE FROM queued_changes WHERE note_id = ?1")?
+            .execute([id.to_string()])?;
         for (h, raw, _) in raws.iter().filter(|(h, _, _)| waiting.contains(h)) {
-            conn.prepare_cached("INSERT OR IGNORE INTO queued_changes (note_id, hash, change) VALUES (?1, ?2, ?3)")?
-                .execute(params![id.to_string(), &h.0[..], raw])?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO queued_changes (note_id, hash, change) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id.to_string(), &h.0[..], raw])?;
         }
     }
     if l.doc.get_heads() == heads_before {
@@ -301,7 +357,11 @@ fn apply_note(conn: &Connection, cache: &mut DocCache, me: &Uuid, id: &Uuid, new
         }
         return Ok(());
     }
-    let appended: Vec<u8> = raws.iter().filter(|(h, _, _)| !waiting.contains(h)).flat_map(|(_, raw, _)| raw.iter().copied()).collect();
+    let appended: Vec<u8> = raws
+        .iter()
+        .filter(|(h, _, _)| !waiting.contains(h))
+        .flat_map(|(_, raw, _)| raw.iter().copied())
+        .collect();
     store(conn, cache, id, l, &appended, BodyEdit::Unknown)?;
     Ok(())
 }

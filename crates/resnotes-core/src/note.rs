@@ -3,7 +3,9 @@
 //! concurrent edits to different parts of a note both survive.
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -126,14 +128,21 @@ pub fn set_text(doc: &mut AutoCommit, key: &str, new: &str) -> Result<bool> {
         return Ok(false);
     }
     for splice in splices(&old, new).into_iter().rev() {
-        doc.splice_text(&obj, splice.pos, splice.delete as isize, &splice.insert).map_err(doc_err)?;
+        doc.splice_text(&obj, splice.pos, splice.delete as isize, &splice.insert)
+            .map_err(doc_err)?;
     }
     Ok(true)
 }
 
 /// Applies one splice to an existing text field, clamping positions to the text. Returns false
 /// when the note has no such field (not created yet on this device).
-pub fn splice(doc: &mut AutoCommit, key: &str, pos: usize, delete: usize, insert: &str) -> Result<bool> {
+pub fn splice(
+    doc: &mut AutoCommit,
+    key: &str,
+    pos: usize,
+    delete: usize,
+    insert: &str,
+) -> Result<bool> {
     let Some(obj) = text_obj(doc, key) else { return Ok(false) };
     let len = doc.length(&obj);
     let pos = pos.min(len);
@@ -161,7 +170,13 @@ pub fn utf16_to_chars(text: &str, pos16: usize) -> usize {
 
 /// Applies an editor's splice given in UTF-16 code units. Returns the code-point position it
 /// landed at, or None when nothing changed.
-pub fn splice_utf16(doc: &mut AutoCommit, key: &str, pos16: usize, delete16: usize, insert: &str) -> Result<Option<usize>> {
+pub fn splice_utf16(
+    doc: &mut AutoCommit,
+    key: &str,
+    pos16: usize,
+    delete16: usize,
+    insert: &str,
+) -> Result<Option<usize>> {
     let Some(obj) = text_obj(doc, key) else { return Ok(None) };
     let text = doc.text(&obj).map_err(doc_err)?;
     let pos = utf16_to_chars(&text, pos16);
@@ -173,7 +188,11 @@ pub fn splice_utf16(doc: &mut AutoCommit, key: &str, pos16: usize, delete16: usi
 /// fresh actor (so it never shares a sequence number with this device's later changes), then
 /// returns to the latest version. Returns the change's bytes, or None when `edit` changed
 /// nothing.
-pub fn change_at(doc: &mut AutoCommit, heads: &[ChangeHash], edit: impl FnOnce(&mut AutoCommit) -> Result<bool>) -> Result<Option<Vec<u8>>> {
+pub fn change_at(
+    doc: &mut AutoCommit,
+    heads: &[ChangeHash],
+    edit: impl FnOnce(&mut AutoCommit) -> Result<bool>,
+) -> Result<Option<Vec<u8>>> {
     let own = doc.get_actor().clone();
     doc.set_actor(ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice()));
     doc.isolate(heads);
@@ -204,7 +223,8 @@ pub fn splices(old: &str, new: &str) -> Vec<Splice> {
     let o: Vec<char> = old.chars().collect();
     let n: Vec<char> = new.chars().collect();
     let prefix = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
-    let suffix = o[prefix..].iter().rev().zip(n[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
+    let suffix =
+        o[prefix..].iter().rev().zip(n[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
     let (om, nm) = (&o[prefix..o.len() - suffix], &n[prefix..n.len() - suffix]);
     if om.is_empty() || nm.is_empty() {
         return vec![Splice { pos: prefix, delete: om.len(), insert: nm.iter().collect() }];
@@ -230,7 +250,11 @@ pub fn splices(old: &str, new: &str) -> Vec<Splice> {
             similar::DiffTag::Insert => (0, nr.len()),
             similar::DiffTag::Replace => (or.len(), nr.len()),
         };
-        let s = Splice { pos: prefix + opos, delete: olen, insert: nm[npos..npos + nlen].iter().collect() };
+        let s = Splice {
+            pos: prefix + opos,
+            delete: olen,
+            insert: nm[npos..npos + nlen].iter().collect(),
+        };
         opos += olen;
         npos += nlen;
         match out.last_mut() {
@@ -305,8 +329,19 @@ mod tests {
         let cases = [
             ("", "abc", vec![Splice { pos: 0, delete: 0, insert: "abc".into() }]),
             ("abc", "", vec![Splice { pos: 0, delete: 3, insert: "".into() }]),
-            ("hello world", "hello brave world", vec![Splice { pos: 6, delete: 0, insert: "brave ".into() }]),
-            ("aXbYc", "a1b2c", vec![Splice { pos: 1, delete: 1, insert: "1".into() }, Splice { pos: 3, delete: 1, insert: "2".into() }]),
+            (
+                "hello world",
+                "hello brave world",
+                vec![Splice { pos: 6, delete: 0, insert: "brave ".into() }],
+            ),
+            (
+                "aXbYc",
+                "a1b2c",
+                vec![
+                    Splice { pos: 1, delete: 1, insert: "1".into() },
+                    Splice { pos: 3, delete: 1, insert: "2".into() },
+                ],
+            ),
             ("héllo", "hèllo", vec![Splice { pos: 1, delete: 1, insert: "è".into() }]),
         ];
         for (old, new, want) in cases {

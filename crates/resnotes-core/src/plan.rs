@@ -66,8 +66,20 @@ pub fn plan(views: &[ClientView]) -> Vec<Op> {
 mod tests {
     use super::*;
 
-    fn v(n: u128, local: Option<u64>, known: Option<u64>, present: bool, folder: bool) -> ClientView {
-        ClientView { client: Uuid::from_u128(n), local_head: local, remote_known: known, remote_known_present: present, remote_has_folder: folder }
+    fn v(
+        n: u128,
+        local: Option<u64>,
+        known: Option<u64>,
+        present: bool,
+        folder: bool,
+    ) -> ClientView {
+        ClientView {
+            client: Uuid::from_u128(n),
+            local_head: local,
+            remote_known: known,
+            remote_known_present: present,
+            remote_has_folder: folder,
+        }
     }
     fn c(n: u128) -> Uuid {
         Uuid::from_u128(n)
@@ -77,25 +89,48 @@ mod tests {
     fn case_table() {
         let cases: Vec<(&str, Vec<ClientView>, Vec<Op>)> = vec![
             ("nothing anywhere", vec![], vec![]),
-            ("fresh target: push all", vec![v(1, Some(4), None, false, false)], vec![Op::Push { client: c(1), from: 0, to: 4 }]),
-            ("in step: only look for more", vec![v(1, Some(4), Some(4), true, true)], vec![Op::Pull { client: c(1), from: 5 }]),
+            (
+                "fresh target: push all",
+                vec![v(1, Some(4), None, false, false)],
+                vec![Op::Push { client: c(1), from: 0, to: 4 }],
+            ),
+            (
+                "in step: only look for more",
+                vec![v(1, Some(4), Some(4), true, true)],
+                vec![Op::Pull { client: c(1), from: 5 }],
+            ),
             (
                 "push the tail",
                 vec![v(1, Some(9), Some(4), true, true)],
-                vec![Op::Pull { client: c(1), from: 10 }, Op::Push { client: c(1), from: 5, to: 9 }],
+                vec![
+                    Op::Pull { client: c(1), from: 10 },
+                    Op::Push { client: c(1), from: 5, to: 9 },
+                ],
             ),
-            ("unknown remote client: pull from 0", vec![v(2, None, None, false, true)], vec![Op::Pull { client: c(2), from: 0 }]),
+            (
+                "unknown remote client: pull from 0",
+                vec![v(2, None, None, false, true)],
+                vec![Op::Pull { client: c(2), from: 0 }],
+            ),
             (
                 "went backwards: report and re-push everything",
                 vec![v(1, Some(3), Some(3), false, true)],
-                vec![Op::Pull { client: c(1), from: 4 }, Op::WentBackwards { client: c(1), had: 3 }, Op::Push { client: c(1), from: 0, to: 3 }],
+                vec![
+                    Op::Pull { client: c(1), from: 4 },
+                    Op::WentBackwards { client: c(1), had: 3 },
+                    Op::Push { client: c(1), from: 0, to: 3 },
+                ],
             ),
             (
                 "pulls come before pushes",
                 vec![v(1, Some(0), None, false, false), v(2, Some(5), Some(5), true, true)],
                 vec![Op::Pull { client: c(2), from: 6 }, Op::Push { client: c(1), from: 0, to: 0 }],
             ),
-            ("duplicate views are planned once", vec![v(2, None, None, false, true), v(2, None, None, false, true)], vec![Op::Pull { client: c(2), from: 0 }]),
+            (
+                "duplicate views are planned once",
+                vec![v(2, None, None, false, true), v(2, None, None, false, true)],
+                vec![Op::Pull { client: c(2), from: 0 }],
+            ),
         ];
         for (name, views, want) in cases {
             assert_eq!(plan(&views), want, "{name}");

@@ -54,12 +54,15 @@ impl TargetSpec {
             TargetSpec::Folder { path } => {
                 let p = path.trim();
                 if p.is_empty() || !Path::new(p).is_absolute() {
-                    return Err(Error::Invalid(format!("choose a folder with its full path (got '{p}')")));
+                    return Err(Error::Invalid(format!(
+                        "choose a folder with its full path (got '{p}')"
+                    )));
                 }
                 Ok(Box::new(Folder::new(p)))
             }
             TargetSpec::Webdav { url, username, password } => {
-                let user = username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(String::from);
+                let user =
+                    username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(String::from);
                 let pass = password.clone().filter(|p| !p.is_empty());
                 Ok(Box::new(WebDav::new(url.trim(), user, pass)?))
             }
@@ -79,14 +82,23 @@ impl TargetSpec {
 /// passphrase is needed when the workspace has never been shared), one of this workspace is
 /// added as it is. Credentials are stored for this device. Returns the target and where the
 /// password was stored when no system keyring holds it.
-pub fn share(ws: &Workspace, spec: &TargetSpec, passphrase: Option<&str>, log_n: u8) -> Result<(Target, Option<std::path::PathBuf>)> {
+pub fn share(
+    ws: &Workspace,
+    spec: &TargetSpec,
+    passphrase: Option<&str>,
+    log_n: u8,
+) -> Result<(Target, Option<std::path::PathBuf>)> {
     let tr = spec.transport()?;
     if !ws.manifest_known()? && inspect(ws, tr.as_ref())? == Contents::Empty {
         check_passphrase(passphrase.unwrap_or(""))?;
     }
     let target = ws.add_target(spec.kind(), tr.as_ref(), passphrase, log_n)?;
     let (user, pass) = spec.credentials(tr.as_ref());
-    let stored = if user.is_some() || pass.is_some() { ws.set_credentials(&target.id, user.as_deref(), pass.as_deref())? } else { None };
+    let stored = if user.is_some() || pass.is_some() {
+        ws.set_credentials(&target.id, user.as_deref(), pass.as_deref())?
+    } else {
+        None
+    };
     Ok((target, stored))
 }
 
@@ -118,7 +130,9 @@ pub fn inspect(ws: &Workspace, target: &dyn Transport) -> Result<Contents> {
                 Ok(Contents::OtherWorkspace { encrypted: m.encryption.key_wrap.is_some() })
             }
         }
-        None if target.list("")?.iter().any(|n| !crate::path::is_ignored_name(n)) => Err(Error::FolderNotEmpty(target.location())),
+        None if target.list("")?.iter().any(|n| !crate::path::is_ignored_name(n)) => {
+            Err(Error::FolderNotEmpty(target.location()))
+        }
         None => Ok(Contents::Empty),
     }
 }
@@ -152,7 +166,13 @@ pub fn strength(passphrase: &str) -> Strength {
 /// targets: checks the passphrase first (a wrong one changes nothing), copies every live note
 /// into the joined workspace, keeps the old database in `replaced-<ms>/` and puts the joined one
 /// in its place. No workspace may be open on `dir` while this runs. Returns the notes carried.
-pub fn join_keeping_notes(dir: &Path, spec: &TargetSpec, passphrase: Option<&str>, clock: Clock, now_ms: i64) -> Result<usize> {
+pub fn join_keeping_notes(
+    dir: &Path,
+    spec: &TargetSpec,
+    passphrase: Option<&str>,
+    clock: Clock,
+    now_ms: i64,
+) -> Result<usize> {
     let tr = spec.transport()?;
     let (kind, target) = (spec.kind(), tr.as_ref());
     let old = Workspace::open(dir)?;
@@ -185,13 +205,20 @@ pub fn join_keeping_notes(dir: &Path, spec: &TargetSpec, passphrase: Option<&str
     // Both connections close here, so their write-ahead logs are folded into the databases.
     drop(old);
     let backup = dir.join(format!("replaced-{now_ms}"));
-    std::fs::create_dir_all(&backup).map_err(|e| Error::io(format!("cannot create {}", backup.display()), e))?;
-    let files = [DB_FILE.to_string(), format!("{DB_FILE}-wal"), format!("{DB_FILE}-shm"), KEY_FILE.to_string()];
+    std::fs::create_dir_all(&backup)
+        .map_err(|e| Error::io(format!("cannot create {}", backup.display()), e))?;
+    let files = [
+        DB_FILE.to_string(),
+        format!("{DB_FILE}-wal"),
+        format!("{DB_FILE}-shm"),
+        KEY_FILE.to_string(),
+    ];
     let moves = |from: &Path, to: &Path| -> Result<()> {
         for f in &files {
             let src = from.join(f);
             if src.exists() {
-                std::fs::rename(&src, to.join(f)).map_err(|e| Error::io(format!("cannot move {}", src.display()), e))?;
+                std::fs::rename(&src, to.join(f))
+                    .map_err(|e| Error::io(format!("cannot move {}", src.display()), e))?;
             }
         }
         Ok(())
@@ -220,7 +247,8 @@ mod tests {
     fn joining_keeps_offline_notes_and_a_wrong_passphrase_changes_nothing() {
         std::env::set_var("RESNOTES_SCRYPT_LOG_N", "10");
         let tmp = tempfile::tempdir().unwrap();
-        let (a_dir, b_dir, shared) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("shared"));
+        let (a_dir, b_dir, shared) =
+            (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("shared"));
         std::fs::create_dir_all(&shared).unwrap();
         let folder = Folder::new(shared.to_str().unwrap());
         let spec = TargetSpec::Folder { path: shared.to_str().unwrap().into() };
@@ -238,15 +266,30 @@ mod tests {
         assert_eq!(inspect(&b, &folder).unwrap(), Contents::OtherWorkspace { encrypted: true });
         drop(b);
 
-        let err = join_keeping_notes(&b_dir, &spec, Some("wrong passphrase!"), clock(), 5).unwrap_err();
+        let err =
+            join_keeping_notes(&b_dir, &spec, Some("wrong passphrase!"), clock(), 5).unwrap_err();
         assert_eq!(err.code(), "wrong_passphrase");
         let b = Workspace::open(&b_dir).unwrap();
         assert_eq!(b.list(None).unwrap().len(), 1);
         assert_ne!(b.workspace_id(), a.workspace_id());
-        assert_eq!(std::fs::read_dir(&b_dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("joining-")).count(), 0);
+        assert_eq!(
+            std::fs::read_dir(&b_dir)
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("joining-"))
+                .count(),
+            0
+        );
         drop(b);
 
-        assert_eq!(join_keeping_notes(&b_dir, &spec, Some("correct horse battery"), clock(), 6).unwrap(), 1);
+        assert_eq!(
+            join_keeping_notes(&b_dir, &spec, Some("correct horse battery"), clock(), 6).unwrap(),
+            1
+        );
         assert!(b_dir.join("replaced-6").join(DB_FILE).exists());
         let mut b = Workspace::open(&b_dir).unwrap();
         assert_eq!(b.workspace_id(), a.workspace_id());
@@ -265,9 +308,22 @@ mod tests {
         let other = tmp.path().join("other");
         std::fs::create_dir_all(&other).unwrap();
         let c = Workspace::init(&tmp.path().join("c"), false, clock()).unwrap();
-        c.add_target("folder", &Folder::new(other.to_str().unwrap()), Some("another passphrase"), 10).unwrap();
+        c.add_target(
+            "folder",
+            &Folder::new(other.to_str().unwrap()),
+            Some("another passphrase"),
+            10,
+        )
+        .unwrap();
         drop(c);
-        let err = join_keeping_notes(&tmp.path().join("c"), &spec, Some("correct horse battery"), clock(), 7).unwrap_err();
+        let err = join_keeping_notes(
+            &tmp.path().join("c"),
+            &spec,
+            Some("correct horse battery"),
+            clock(),
+            7,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "invalid_input");
     }
 

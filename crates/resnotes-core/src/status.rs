@@ -2,8 +2,8 @@
 //! entries per target, last success and errors, and recent log entries with per-target state.
 
 use rusqlite::params;
-use ts_rs::TS;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::error::Result;
 use crate::store;
@@ -117,7 +117,8 @@ impl Workspace {
     /// stored), and the panel asks after every sync, so this must not read the whole log.
     pub fn status(&self) -> Result<Status> {
         let c = &self.conn;
-        let notes: i64 = c.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get(0))?;
+        let notes: i64 =
+            c.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get(0))?;
         let heads = store::heads(c)?;
         let entries: u64 = heads.iter().map(|(_, h)| h + 1).sum();
         let unsealed: i64 = c.query_row("SELECT COUNT(*) FROM unsealed", [], |r| r.get(0))?;
@@ -125,22 +126,42 @@ impl Workspace {
         // Per client, how far each target holds its entries (`None`: nothing known there).
         let mut uptos: Vec<Vec<Option<u64>>> = Vec::new();
         for t in &all_targets {
-            uptos.push(heads.iter().map(|(client, _)| store::remote_upto(c, &t.id, client)).collect::<Result<_>>()?);
+            uptos.push(
+                heads
+                    .iter()
+                    .map(|(client, _)| store::remote_upto(c, &t.id, client))
+                    .collect::<Result<_>>()?,
+            );
         }
         let missing = |head: u64, upto: Option<u64>| match upto {
             Some(u) => head.saturating_sub(u),
             None => head + 1,
         };
         // Entries not yet on every target.
-        let pending: u64 = heads.iter().enumerate().map(|(k, (_, h))| uptos.iter().map(|u| missing(*h, u[k])).max().unwrap_or(0)).sum();
+        let pending: u64 = heads
+            .iter()
+            .enumerate()
+            .map(|(k, (_, h))| uptos.iter().map(|u| missing(*h, u[k])).max().unwrap_or(0))
+            .sum();
         let pending = if all_targets.is_empty() { 0 } else { pending + unsealed as u64 };
         let mut targets = Vec::new();
         for (t, upto) in all_targets.into_iter().zip(&uptos) {
             let p: u64 = heads.iter().zip(upto).map(|((_, h), u)| missing(*h, *u)).sum();
-            let (last_ok, last_error, last_error_at) = c.query_row("SELECT last_ok, last_error, last_error_at FROM targets WHERE id = ?1", [&t.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let (last_ok, last_error, last_error_at) = c.query_row(
+                "SELECT last_ok, last_error, last_error_at FROM targets WHERE id = ?1",
+                [&t.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
             let mut st = c.prepare("SELECT client_id, idx, message, attempts FROM entry_errors WHERE target_id = ?1 ORDER BY client_id, idx")?;
             let entry_errors = st
-                .query_map([&t.id], |r| Ok(EntryProblem { client: r.get(0)?, index: r.get::<_, i64>(1)? as u64, message: r.get(2)?, attempts: r.get::<_, i64>(3)? as u64 }))?
+                .query_map([&t.id], |r| {
+                    Ok(EntryProblem {
+                        client: r.get(0)?,
+                        index: r.get::<_, i64>(1)? as u64,
+                        message: r.get(2)?,
+                        attempts: r.get::<_, i64>(3)? as u64,
+                    })
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             targets.push(TargetStatus {
                 id: t.id,
@@ -174,7 +195,13 @@ impl Workspace {
             "SELECT client_id, idx, timestamp, lamport, length(data) FROM log ORDER BY lamport DESC, client_id, idx DESC LIMIT ?1",
         )?;
         let rows = st.query_map(params![limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, r.get::<_, i64>(3)? as u64, r.get::<_, i64>(4)? as u64))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)? as u64,
+                r.get::<_, i64>(4)? as u64,
+            ))
         })?;
         let me = self.client.to_string();
         let mut out = Vec::new();
@@ -184,12 +211,27 @@ impl Workspace {
             for t in &targets {
                 let upto: Option<i64> = self
                     .conn
-                    .query_row("SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2", params![t.id, client], |r| r.get(0))
+                    .query_row(
+                        "SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2",
+                        params![t.id, client],
+                        |r| r.get(0),
+                    )
                     .ok();
                 let synced = upto.is_some_and(|u| index as i64 <= u);
-                states.push(EntryState { target: t.id.clone(), state: if synced { "synced" } else { "pending" } });
+                states.push(EntryState {
+                    target: t.id.clone(),
+                    state: if synced { "synced" } else { "pending" },
+                });
             }
-            out.push(LogItem { own: client == me, client, index, timestamp, lamport, size, targets: states });
+            out.push(LogItem {
+                own: client == me,
+                client,
+                index,
+                timestamp,
+                lamport,
+                size,
+                targets: states,
+            });
         }
         Ok(out)
     }
@@ -218,9 +260,13 @@ mod tests {
         ws.seal_pending(1, usize::MAX).unwrap();
         ws.new_note("unsealed", "z").unwrap();
         let s = ws.status().unwrap();
-        let count = |sql: &str, target: &str| -> u64 { ws.conn().query_row(sql, [target], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+        let count = |sql: &str, target: &str| -> u64 {
+            ws.conn().query_row(sql, [target], |r| r.get::<_, i64>(0)).unwrap() as u64
+        };
         let on = "SELECT COUNT(*) FROM log l LEFT JOIN remote_present r ON r.target_id = ?1 AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto";
-        let entries: u64 = ws.conn().query_row("SELECT COUNT(*) FROM log", [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+        let entries: u64 =
+            ws.conn().query_row("SELECT COUNT(*) FROM log", [], |r| r.get::<_, i64>(0)).unwrap()
+                as u64;
         assert_eq!(s.entries, entries);
         assert!(s.unsealed > 0);
         // Both targets were added in the same millisecond: find each by id, not by position.

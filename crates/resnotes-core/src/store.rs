@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::error::Result;
 
 /// Schema migrations; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- The log: every entry of every client, exactly the bytes exchanged (encrypted file bytes).
 CREATE TABLE log (
@@ -59,16 +60,20 @@ CREATE TABLE entry_errors (
     message TEXT NOT NULL, attempts INTEGER NOT NULL, last_at INTEGER NOT NULL,
     PRIMARY KEY (target_id, client_id, idx)
 );
-"#, r#"
+"#,
+    r#"
 ALTER TABLE targets ADD COLUMN username TEXT;
-"#, r#"
+"#,
+    r#"
 -- Character offset just past the body's first non-empty line (0 = unknown): edits after it
 -- cannot change the list's first line, so the body need not be read.
 ALTER TABLE notes ADD COLUMN first_line_end INTEGER NOT NULL DEFAULT 0;
-"#, r#"
+"#,
+    r#"
 -- The next entry's Lamport clock is MAX(lamport) + 1: keep that a lookup, not a scan.
 CREATE INDEX log_by_lamport ON log (lamport);
-"#, r#"
+"#,
+    r#"
 -- Attachments (FORMAT.md §10). The sealed files in <data-dir>/assets/ are the truth; these
 -- rows index them (complete = 0: index reserved, file not written yet).
 CREATE TABLE assets (
@@ -85,7 +90,8 @@ CREATE INDEX note_assets_by_asset ON note_assets (client_id, idx);
 CREATE TABLE asset_scan (note_id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
 -- "Keep all attachments offline" per target; NULL = the default for its kind.
 ALTER TABLE targets ADD COLUMN keep_assets INTEGER;
-"#, r#"
+"#,
+    r#"
 -- A note's Automerge document (full save + tail of changes appended since) is kept apart from
 -- its list row, so dropping documents (unbuilt::evict) frees whole pages. A note without a row
 -- here is listed from an entry's summary (FORMAT.md §4.2); hint_client/hint_idx name that entry.
@@ -104,7 +110,8 @@ CREATE TABLE unsettled (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
 -- note_entries indexes every entry of a log that was empty when it was created (a new data
 -- dir); an older data dir gets the mark from `rebuild`. Documents are dropped only with it.
 INSERT INTO meta (key, value) SELECT 'note_index', 'complete' WHERE NOT EXISTS (SELECT 1 FROM log);
-"#];
+"#,
+];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.
 pub fn open(path: &Path) -> Result<Connection> {
@@ -206,7 +213,8 @@ pub fn heads(conn: &Connection) -> Result<Vec<(Uuid, u64)>> {
 
 /// Highest Lamport clock in the log.
 pub fn max_lamport(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(lamport), 0) FROM log", [], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn.query_row("SELECT COALESCE(MAX(lamport), 0) FROM log", [], |r| r.get::<_, i64>(0))?
+        as u64)
 }
 
 /// A log row without its data.
@@ -238,14 +246,22 @@ pub fn insert_entry(conn: &Connection, row: &LogRow, data: &[u8], received_at: i
 /// The verbatim bytes of an entry.
 pub fn entry_data(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<Vec<u8>>> {
     Ok(conn
-        .query_row("SELECT data FROM log WHERE client_id = ?1 AND idx = ?2", params![client.to_string(), index as i64], |r| r.get(0))
+        .query_row(
+            "SELECT data FROM log WHERE client_id = ?1 AND idx = ?2",
+            params![client.to_string(), index as i64],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
 /// The hash of an entry.
 pub fn entry_hash(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<[u8; 32]>> {
     let h: Option<Vec<u8>> = conn
-        .query_row("SELECT hash FROM log WHERE client_id = ?1 AND idx = ?2", params![client.to_string(), index as i64], |r| r.get(0))
+        .query_row(
+            "SELECT hash FROM log WHERE client_id = ?1 AND idx = ?2",
+            params![client.to_string(), index as i64],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(h.map(|h| h.try_into().unwrap_or([0; 32])))
 }
@@ -253,13 +269,22 @@ pub fn entry_hash(conn: &Connection, client: &Uuid, index: u64) -> Result<Option
 /// Where a target stands for a client: the highest index known to be there.
 pub fn remote_upto(conn: &Connection, target: &str, client: &Uuid) -> Result<Option<u64>> {
     Ok(conn
-        .query_row("SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2", params![target, client.to_string()], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2",
+            params![target, client.to_string()],
+            |r| r.get::<_, i64>(0),
+        )
         .optional()?
         .map(|v| v as u64))
 }
 
 /// Records (or clears, with `None`) how far a target holds a client's entries.
-pub fn set_remote_upto(conn: &Connection, target: &str, client: &Uuid, upto: Option<u64>) -> Result<()> {
+pub fn set_remote_upto(
+    conn: &Connection,
+    target: &str,
+    client: &Uuid,
+    upto: Option<u64>,
+) -> Result<()> {
     match upto {
         Some(u) => conn.execute(
             "INSERT INTO remote_present (target_id, client_id, upto) VALUES (?1, ?2, ?3) ON CONFLICT(target_id, client_id) DO UPDATE SET upto = excluded.upto",
@@ -271,7 +296,14 @@ pub fn set_remote_upto(conn: &Connection, target: &str, client: &Uuid, upto: Opt
 }
 
 /// Records an entry that could not be read from a target (attempts are counted).
-pub fn record_entry_error(conn: &Connection, target: &str, client: &Uuid, index: u64, message: &str, now: i64) -> Result<()> {
+pub fn record_entry_error(
+    conn: &Connection,
+    target: &str,
+    client: &Uuid,
+    index: u64,
+    message: &str,
+    now: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO entry_errors (target_id, client_id, idx, message, attempts, last_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)
          ON CONFLICT(target_id, client_id, idx) DO UPDATE SET message = excluded.message, attempts = attempts + 1, last_at = excluded.last_at",
@@ -282,7 +314,10 @@ pub fn record_entry_error(conn: &Connection, target: &str, client: &Uuid, index:
 
 /// Forgets errors of a client's entries on a target up to `index` (they were read fine since).
 pub fn clear_entry_errors(conn: &Connection, target: &str, client: &Uuid, upto: u64) -> Result<()> {
-    conn.execute("DELETE FROM entry_errors WHERE target_id = ?1 AND client_id = ?2 AND idx <= ?3", params![target, client.to_string(), upto as i64])?;
+    conn.execute(
+        "DELETE FROM entry_errors WHERE target_id = ?1 AND client_id = ?2 AND idx <= ?3",
+        params![target, client.to_string(), upto as i64],
+    )?;
     Ok(())
 }
 
@@ -305,19 +340,38 @@ mod tests {
         .unwrap();
         c.execute("INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES ('c', 0, 0, 1, x'', x'', x'', 0)", []).unwrap();
         configure(&c).unwrap();
-        let (doc, tail): (Vec<u8>, Vec<u8>) = c.query_row("SELECT doc, doc_tail FROM docs WHERE note_id = 'n'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (doc, tail): (Vec<u8>, Vec<u8>) = c
+            .query_row("SELECT doc, doc_tail FROM docs WHERE note_id = 'n'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!((doc, tail), (vec![1, 2], vec![3]));
-        let rev: i64 = c.query_row("SELECT rev FROM notes WHERE id = 'n'", [], |r| r.get(0)).unwrap();
+        let rev: i64 =
+            c.query_row("SELECT rev FROM notes WHERE id = 'n'", [], |r| r.get(0)).unwrap();
         assert_eq!(rev, 4);
-        assert_eq!(meta(&c, "note_index").unwrap(), None, "a log from before note_entries is not known to be indexed");
-        assert_eq!(meta(&open_in_memory().unwrap(), "note_index").unwrap().as_deref(), Some("complete"));
+        assert_eq!(
+            meta(&c, "note_index").unwrap(),
+            None,
+            "a log from before note_entries is not known to be indexed"
+        );
+        assert_eq!(
+            meta(&open_in_memory().unwrap(), "note_index").unwrap().as_deref(),
+            Some("complete")
+        );
     }
 
     #[test]
     fn log_is_unique_per_client_and_index() {
         let c = open_in_memory().unwrap();
         let client = Uuid::new_v4();
-        let row = LogRow { client, index: 0, timestamp: 1, lamport: 1, hash: [1; 32], prev_hash: [0; 32] };
+        let row = LogRow {
+            client,
+            index: 0,
+            timestamp: 1,
+            lamport: 1,
+            hash: [1; 32],
+            prev_hash: [0; 32],
+        };
         insert_entry(&c, &row, b"x", 1).unwrap();
         assert!(insert_entry(&c, &row, b"y", 1).is_err());
         assert_eq!(head(&c, &client).unwrap(), Some((0, [1; 32])));
@@ -332,18 +386,27 @@ mod tests {
         let clients: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
         for (k, client) in clients.iter().enumerate() {
             for i in 0..=(k as u64 * 3) {
-                let row = LogRow { client: *client, index: i, timestamp: 1, lamport: 1, hash: [1; 32], prev_hash: [0; 32] };
+                let row = LogRow {
+                    client: *client,
+                    index: i,
+                    timestamp: 1,
+                    lamport: 1,
+                    hash: [1; 32],
+                    prev_hash: [0; 32],
+                };
                 insert_entry(&c, &row, b"x", 1).unwrap();
             }
         }
         let mut got = heads(&c).unwrap();
         got.sort();
-        let mut want: Vec<(Uuid, u64)> = clients.iter().enumerate().map(|(k, c)| (*c, k as u64 * 3)).collect();
+        let mut want: Vec<(Uuid, u64)> =
+            clients.iter().enumerate().map(|(k, c)| (*c, k as u64 * 3)).collect();
         want.sort();
         assert_eq!(got, want);
         // Every step of the plan is an index search, none a scan of the log.
         let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {HEADS}")).unwrap();
-        let plan: Vec<String> = st.query_map([], |r| r.get(3)).unwrap().map(|r| r.unwrap()).collect();
+        let plan: Vec<String> =
+            st.query_map([], |r| r.get(3)).unwrap().map(|r| r.unwrap()).collect();
         assert!(plan.iter().all(|p| !p.starts_with("SCAN log")), "{plan:?}");
     }
 
@@ -359,7 +422,11 @@ mod tests {
         assert_eq!(sync, 2, "synchronous=FULL");
         let vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
         assert_eq!(vacuum, 2, "incremental auto-vacuum");
-        let plan: String = c.query_row("EXPLAIN QUERY PLAN SELECT COALESCE(MAX(lamport), 0) FROM log", [], |r| r.get(3)).unwrap();
+        let plan: String = c
+            .query_row("EXPLAIN QUERY PLAN SELECT COALESCE(MAX(lamport), 0) FROM log", [], |r| {
+                r.get(3)
+            })
+            .unwrap();
         assert!(plan.contains("log_by_lamport"), "{plan}");
     }
 }

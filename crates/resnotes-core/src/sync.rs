@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use rusqlite::TransactionBehavior;
-use ts_rs::TS;
 use serde::Serialize;
+use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::entry::{self, Expected, ZERO_HASH};
@@ -35,9 +35,18 @@ pub enum SyncEvent {
     /// A target's cycle begins.
     TargetStarted { target: String },
     /// Entries of a client were pulled and applied.
-    Pulled { target: String, client: String, #[ts(type = "number")] count: u64 },
+    Pulled {
+        target: String,
+        client: String,
+        #[ts(type = "number")]
+        count: u64,
+    },
     /// Entries were written to the target.
-    Pushed { target: String, #[ts(type = "number")] count: u64 },
+    Pushed {
+        target: String,
+        #[ts(type = "number")]
+        count: u64,
+    },
     /// Local entries are being written to the target.
     Pushing { target: String },
     /// Something the user should know about (bad entry, gap, repaired folder).
@@ -57,7 +66,12 @@ pub enum SyncEvent {
         total: u64,
     },
     /// An attachment was uploaded, or downloaded and verified.
-    AssetDone { target: String, asset: String, name: String, direction: crate::attachments::Direction },
+    AssetDone {
+        target: String,
+        asset: String,
+        name: String,
+        direction: crate::attachments::Direction,
+    },
 }
 
 /// The outcome of one target's cycle.
@@ -112,13 +126,18 @@ impl Workspace {
             match self.transport_for(&t) {
                 Ok(tr) => usable.push((t, tr)),
                 Err(e) => {
-                    let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
+                    let mut rep = TargetReport {
+                        target: t.id.clone(),
+                        location: t.location.clone(),
+                        ..Default::default()
+                    };
                     rep.fail(&e);
                     broken.push(rep)
                 }
             }
         }
-        let pairs: Vec<(&Target, &dyn Transport)> = usable.iter().map(|(t, tr)| (t, tr.as_ref())).collect();
+        let pairs: Vec<(&Target, &dyn Transport)> =
+            usable.iter().map(|(t, tr)| (t, tr.as_ref())).collect();
         let mut reports = self.sync_with(&pairs, on_event)?;
         reports.extend(broken);
         Ok(reports)
@@ -126,7 +145,11 @@ impl Workspace {
 
     /// One sync cycle with the given targets and transports. Local changes are first sealed
     /// into entries (batched), then pulled and pushed.
-    pub fn sync_with(&mut self, targets: &[(&Target, &dyn Transport)], on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+    pub fn sync_with(
+        &mut self,
+        targets: &[(&Target, &dyn Transport)],
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<Vec<TargetReport>> {
         if !targets.is_empty() {
             self.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES)?;
         }
@@ -134,7 +157,11 @@ impl Workspace {
         let mut surveys = Vec::new();
         for (t, tr) in targets {
             on_event(SyncEvent::TargetStarted { target: t.id.clone() });
-            let mut rep = TargetReport { target: t.id.clone(), location: t.location.clone(), ..Default::default() };
+            let mut rep = TargetReport {
+                target: t.id.clone(),
+                location: t.location.clone(),
+                ..Default::default()
+            };
             let survey = match self.survey(t, *tr, &mut rep) {
                 Ok(s) => {
                     if let Err(e) = self.run_ops(t, *tr, &s, true, &mut rep, on_event) {
@@ -165,7 +192,13 @@ impl Workspace {
                 }
                 for (c, h) in heads {
                     if known.insert(c) {
-                        s.views.push(ClientView { client: c, local_head: Some(h), remote_known: None, remote_known_present: false, remote_has_folder: false });
+                        s.views.push(ClientView {
+                            client: c,
+                            local_head: Some(h),
+                            remote_known: None,
+                            remote_known_present: false,
+                            remote_has_folder: false,
+                        });
                     }
                 }
                 on_event(SyncEvent::Pushing { target: t.id.clone() });
@@ -185,7 +218,10 @@ impl Workspace {
                     )?;
                 }
                 (Some(e), _) => {
-                    self.conn.execute("UPDATE targets SET last_error = ?1, last_error_at = ?2 WHERE id = ?3", rusqlite::params![e, now, t.id])?;
+                    self.conn.execute(
+                        "UPDATE targets SET last_error = ?1, last_error_at = ?2 WHERE id = ?3",
+                        rusqlite::params![e, now, t.id],
+                    )?;
                 }
             }
             on_event(SyncEvent::TargetFinished { target: t.id.clone(), ok: rep.ok() });
@@ -201,20 +237,25 @@ impl Workspace {
             Some(bytes) => {
                 let m = Manifest::parse(&bytes, &location)?;
                 if m.workspace_id != self.workspace {
-                    return Err(Error::ForeignWorkspace { location, found: m.workspace_id.to_string() });
+                    return Err(Error::ForeignWorkspace {
+                        location,
+                        found: m.workspace_id.to_string(),
+                    });
                 }
                 m
             }
             None => {
                 // The folder was emptied or replaced: write our copy of index.json back.
-                let text = store::meta(&self.conn, "manifest")?.ok_or_else(|| Error::NotAWorkspace(location.clone()))?;
+                let text = store::meta(&self.conn, "manifest")?
+                    .ok_or_else(|| Error::NotAWorkspace(location.clone()))?;
                 let m = Manifest::parse(text.as_bytes(), "local copy")?;
                 tr.write_new("index.json", &m.to_bytes())?;
                 rep.problems.push(format!("{location} had no index.json; it was written again."));
                 m
             }
         };
-        let remote_clients: BTreeSet<Uuid> = tr.list("")?.iter().filter_map(|n| path::parse_client_dir(n)).collect();
+        let remote_clients: BTreeSet<Uuid> =
+            tr.list("")?.iter().filter_map(|n| path::parse_client_dir(n)).collect();
         let heads = store::heads(&self.conn)?;
         let mut clients: BTreeSet<Uuid> = remote_clients.clone();
         clients.extend(heads.iter().map(|(c, _)| *c));
@@ -222,7 +263,9 @@ impl Workspace {
         for c in clients {
             let remote_known = store::remote_upto(&self.conn, &t.id, &c)?;
             let remote_known_present = match remote_known {
-                Some(i) if remote_clients.contains(&c) => tr.exists(&entry_path(&manifest, &c, i))?,
+                Some(i) if remote_clients.contains(&c) => {
+                    tr.exists(&entry_path(&manifest, &c, i))?
+                }
                 _ => false,
             };
             views.push(ClientView {
@@ -236,7 +279,15 @@ impl Workspace {
         Ok(Survey { manifest, views })
     }
 
-    fn run_ops(&mut self, t: &Target, tr: &dyn Transport, s: &Survey, pulls: bool, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+    fn run_ops(
+        &mut self,
+        t: &Target,
+        tr: &dyn Transport,
+        s: &Survey,
+        pulls: bool,
+        rep: &mut TargetReport,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<()> {
         for op in plan::plan(&s.views) {
             match op {
                 Op::Pull { client, from } if pulls => {
@@ -254,7 +305,8 @@ impl Workspace {
                     rep.problems.push(msg);
                 }
                 Op::Push { client, from, to } if !pulls => {
-                    let n = self.push_client(t, tr, &s.manifest, &client, from, to, rep, on_event)?;
+                    let n =
+                        self.push_client(t, tr, &s.manifest, &client, from, to, rep, on_event)?;
                     rep.pushed += n;
                 }
                 _ => {}
@@ -264,8 +316,21 @@ impl Workspace {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn pull_client(&mut self, t: &Target, tr: &dyn Transport, m: &Manifest, client: &Uuid, from: u64, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<u64> {
-        let mut prev = if from == 0 { ZERO_HASH } else { store::entry_hash(&self.conn, client, from - 1)?.unwrap_or(ZERO_HASH) };
+    fn pull_client(
+        &mut self,
+        t: &Target,
+        tr: &dyn Transport,
+        m: &Manifest,
+        client: &Uuid,
+        from: u64,
+        rep: &mut TargetReport,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<u64> {
+        let mut prev = if from == 0 {
+            ZERO_HASH
+        } else {
+            store::entry_hash(&self.conn, client, from - 1)?.unwrap_or(ZERO_HASH)
+        };
         let mut batch: Vec<PulledEntry> = Vec::new();
         let mut total = 0u64;
         let mut n = from;
@@ -273,7 +338,8 @@ impl Workspace {
         // read ahead in growing windows so a long pull is not a series of round trips.
         let max_ahead = tr.read_ahead().max(1) as u64;
         let mut ahead = 1u64;
-        let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> = Default::default();
+        let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> =
+            Default::default();
         loop {
             if window.is_empty() {
                 let paths: Vec<String> = (n..n + ahead).map(|i| entry_path(m, client, i)).collect();
@@ -299,13 +365,17 @@ impl Workspace {
                 }
                 Err(e) => {
                     // Unreadable file (permissions, I/O): this client waits, others go on.
-                    let msg = format!("entry {n} from device {} could not be read: {e}; will retry.", short(client));
+                    let msg = format!(
+                        "entry {n} from device {} could not be read: {e}; will retry.",
+                        short(client)
+                    );
                     store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
                     rep.problems.push(msg);
                     break;
                 }
             };
-            let want = Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
+            let want =
+                Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
             let checked = entry::open(&bytes, &self.key, &want).and_then(|e| {
                 materialize::check_chunks(&e.changes).map_err(entry::EntryError::Malformed)?;
                 Ok(e)
@@ -314,7 +384,14 @@ impl Workspace {
                 Ok(e) => {
                     prev = e.hash;
                     let h = &e.header;
-                    let row = store::LogRow { client: *client, index: n, timestamp: h.timestamp, lamport: h.lamport, hash: e.hash, prev_hash: h.prev_hash };
+                    let row = store::LogRow {
+                        client: *client,
+                        index: n,
+                        timestamp: h.timestamp,
+                        lamport: h.lamport,
+                        hash: e.hash,
+                        prev_hash: h.prev_hash,
+                    };
                     batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
                 }
@@ -329,12 +406,20 @@ impl Workspace {
             }
             if batch.len() >= PULL_BATCH {
                 total += self.apply_batch(t, client, std::mem::take(&mut batch))?;
-                on_event(SyncEvent::Pulled { target: t.id.clone(), client: client.to_string(), count: total });
+                on_event(SyncEvent::Pulled {
+                    target: t.id.clone(),
+                    client: client.to_string(),
+                    count: total,
+                });
             }
         }
         if !batch.is_empty() {
             total += self.apply_batch(t, client, batch)?;
-            on_event(SyncEvent::Pulled { target: t.id.clone(), client: client.to_string(), count: total });
+            on_event(SyncEvent::Pulled {
+                target: t.id.clone(),
+                client: client.to_string(),
+                count: total,
+            });
         }
         Ok(total)
     }
@@ -353,7 +438,13 @@ impl Workspace {
                 continue; // another process on this data dir got it first
             }
             store::insert_entry(&tx, &row, &bytes, now)?;
-            changes.extend(materialize::parse_lenient(unbuilt::take(&tx, &row, ch, &summaries, &mut decided)?));
+            changes.extend(materialize::parse_lenient(unbuilt::take(
+                &tx,
+                &row,
+                ch,
+                &summaries,
+                &mut decided,
+            )?));
             added += 1;
         }
         let mut scratch = materialize::DocCache::default();
@@ -392,14 +483,26 @@ impl Workspace {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn push_client(&mut self, t: &Target, tr: &dyn Transport, m: &Manifest, client: &Uuid, from: u64, to: u64, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) -> Result<u64> {
+    fn push_client(
+        &mut self,
+        t: &Target,
+        tr: &dyn Transport,
+        m: &Manifest,
+        client: &Uuid,
+        from: u64,
+        to: u64,
+        rep: &mut TargetReport,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<u64> {
         let mut written = 0;
         let mut start = from;
         while start <= to {
             let end = to.min(start + PUSH_BATCH as u64 - 1);
             let mut files = Vec::new();
             for i in start..=end {
-                let data = store::entry_data(&self.conn, client, i)?.ok_or_else(|| Error::Invalid(format!("local log lacks entry {i} of {client}")))?;
+                let data = store::entry_data(&self.conn, client, i)?.ok_or_else(|| {
+                    Error::Invalid(format!("local log lacks entry {i} of {client}"))
+                })?;
                 files.push((entry_path(m, client, i), data));
             }
             let results = tr.write_batch(&files);

@@ -35,7 +35,13 @@ pub struct Entries {
 }
 
 impl Entries {
-    fn get(&mut self, conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> Result<Rc<Entry>> {
+    fn get(
+        &mut self,
+        conn: &Connection,
+        key: &WorkspaceKey,
+        client: &Uuid,
+        index: u64,
+    ) -> Result<Rc<Entry>> {
         if let Some((_, e)) = self.recent.iter().find(|(k, _)| *k == (*client, index)) {
             return Ok(e.clone());
         }
@@ -50,8 +56,14 @@ impl Entries {
 
 /// Reads and decodes entry `index` of `client` from the local log.
 fn decode(conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> Result<Entry> {
-    let data = store::entry_data(conn, client, index)?.ok_or_else(|| Error::Invalid(format!("entry {index} of device {client} is not in the local log")))?;
-    let plain = key.open(&data).map_err(|_| Error::Crypto(format!("log entry {index} of {client} cannot be decrypted with this device's key")))?;
+    let data = store::entry_data(conn, client, index)?.ok_or_else(|| {
+        Error::Invalid(format!("entry {index} of device {client} is not in the local log"))
+    })?;
+    let plain = key.open(&data).map_err(|_| {
+        Error::Crypto(format!(
+            "log entry {index} of {client} cannot be decrypted with this device's key"
+        ))
+    })?;
     Ok(entry::decode(&plain, key)?)
 }
 
@@ -73,7 +85,9 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
     Ok(match row {
         None => State::New,
         Some((true, _, _)) => State::Built,
-        Some((_, c, i)) => State::Listed(c.and_then(|c| Uuid::parse_str(&c).ok()).zip(i.map(|i| i as u64))),
+        Some((_, c, i)) => {
+            State::Listed(c.and_then(|c| Uuid::parse_str(&c).ok()).zip(i.map(|i| i as u64)))
+        }
     })
 }
 
@@ -82,7 +96,13 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 /// summarises is listed from the summary; any note not built is left for [`settle`]. `decided`
 /// is shared by the entries of one batch, whose changes are applied together after all were
 /// taken: a note is either applied or listed for the whole batch, never both.
-pub fn take(conn: &Connection, row: &LogRow, changes: Vec<NoteChange>, summaries: &[Summary], decided: &mut HashMap<Uuid, bool>) -> Result<Vec<NoteChange>> {
+pub fn take(
+    conn: &Connection,
+    row: &LogRow,
+    changes: Vec<NoteChange>,
+    summaries: &[Summary],
+    decided: &mut HashMap<Uuid, bool>,
+) -> Result<Vec<NoteChange>> {
     let mut notes: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
     notes.sort();
     notes.dedup();
@@ -91,7 +111,9 @@ pub fn take(conn: &Connection, row: &LogRow, changes: Vec<NoteChange>, summaries
     for id in notes {
         let st = state(conn, &id)?;
         let summary = by_note.get(&id).copied();
-        let apply = *decided.entry(id).or_insert(matches!((&st, summary), (State::Built, _) | (State::New, None)));
+        let apply = *decided
+            .entry(id)
+            .or_insert(matches!((&st, summary), (State::Built, _) | (State::New, None)));
         if apply {
             continue;
         }
@@ -106,7 +128,8 @@ pub fn take(conn: &Connection, row: &LogRow, changes: Vec<NoteChange>, summaries
                 list(conn, row, s)?;
             }
         }
-        conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?.execute([id.to_string()])?;
+        conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?
+            .execute([id.to_string()])?;
     }
     Ok(changes.into_iter().filter(|c| decided.get(&c.note) == Some(&true)).collect())
 }
@@ -136,7 +159,12 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
 
 /// Checks every unsettled note: a note whose summary describes exactly the changes held keeps
 /// its row; any other is built from the log now. Returns how many were built.
-pub fn settle(conn: &Connection, key: &WorkspaceKey, me: &Uuid, cache: &mut DocCache) -> Result<u64> {
+pub fn settle(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    me: &Uuid,
+    cache: &mut DocCache,
+) -> Result<u64> {
     let ids: Vec<String> = {
         let mut st = conn.prepare("SELECT u.note_id FROM unsettled u LEFT JOIN notes n ON n.id = u.note_id ORDER BY n.hint_client, n.hint_idx")?;
         let r = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -154,7 +182,9 @@ pub fn settle(conn: &Connection, key: &WorkspaceKey, me: &Uuid, cache: &mut DocC
         let exact = match state(conn, &uuid)? {
             State::Built => true,
             State::New | State::Listed(None) => false,
-            State::Listed(Some((c, i))) => summary_is_exact(conn, key, &mut entries, &heads, &uuid, &c, i)?,
+            State::Listed(Some((c, i))) => {
+                summary_is_exact(conn, key, &mut entries, &heads, &uuid, &c, i)?
+            }
         };
         if !exact {
             build_with(conn, key, &mut entries, cache, me, &uuid)?;
@@ -167,18 +197,29 @@ pub fn settle(conn: &Connection, key: &WorkspaceKey, me: &Uuid, cache: &mut DocC
 /// The rule of FORMAT.md §4.2: the summary in entry `index` of `client` describes exactly the
 /// changes held for the note when every entry its clock covers is held and no entry held outside
 /// it carries a change of the note.
-fn summary_is_exact(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, heads: &HashMap<Uuid, u64>, id: &Uuid, client: &Uuid, index: u64) -> Result<bool> {
+fn summary_is_exact(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    entries: &mut Entries,
+    heads: &HashMap<Uuid, u64>,
+    id: &Uuid,
+    client: &Uuid,
+    index: u64,
+) -> Result<bool> {
     let e = entries.get(conn, key, client, index)?;
     let mut covered: HashMap<Uuid, u64> = e.clock.iter().copied().collect();
     covered.insert(*client, index);
     if covered.iter().any(|(c, i)| heads.get(c).is_none_or(|h| h < i)) {
         return Ok(false);
     }
-    let mut st = conn.prepare_cached("SELECT client_id, idx FROM note_entries WHERE note_id = ?1")?;
-    let rows = st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut st =
+        conn.prepare_cached("SELECT client_id, idx FROM note_entries WHERE note_id = ?1")?;
+    let rows =
+        st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for r in rows {
         let (c, i) = r?;
-        let inside = Uuid::parse_str(&c).ok().and_then(|c| covered.get(&c)).is_some_and(|u| i as u64 <= *u);
+        let inside =
+            Uuid::parse_str(&c).ok().and_then(|c| covered.get(&c)).is_some_and(|u| i as u64 <= *u);
         if !inside {
             return Ok(false);
         }
@@ -188,15 +229,34 @@ fn summary_is_exact(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries
 
 /// Every change of a note held in the log, parsed (one that does not parse is skipped and
 /// reported, as when pulling: [`materialize::parse_lenient`]).
-fn changes_from_log(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid) -> Result<Vec<Change>> {
+fn changes_from_log(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    entries: &mut Entries,
+    id: &Uuid,
+) -> Result<Vec<Change>> {
     let mut raw = Vec::new();
     for (client, index) in places(conn, id)? {
-        raw.extend(entries.get(conn, key, &client, index)?.changes.iter().filter(|nc| nc.note == *id).cloned());
+        raw.extend(
+            entries
+                .get(conn, key, &client, index)?
+                .changes
+                .iter()
+                .filter(|nc| nc.note == *id)
+                .cloned(),
+        );
     }
     Ok(materialize::parse_lenient(raw).into_iter().map(|(_, c)| c).collect())
 }
 
-fn build_with(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, cache: &mut DocCache, me: &Uuid, id: &Uuid) -> Result<()> {
+fn build_with(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    entries: &mut Entries,
+    cache: &mut DocCache,
+    me: &Uuid,
+    id: &Uuid,
+) -> Result<()> {
     let changes = changes_from_log(conn, key, entries, id)?;
     materialize::apply_parsed(conn, cache, me, changes.into_iter().map(|c| (*id, c)).collect())?;
     if matches!(state(conn, id)?, State::Listed(_)) {
@@ -217,7 +277,8 @@ pub fn is_listed(conn: &Connection, id: &Uuid) -> Result<bool> {
 pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid) -> Result<()> {
     if matches!(state(conn, id)?, State::Listed(_)) {
         build_with(conn, key, &mut Entries::default(), &mut DocCache::default(), me, id)?;
-        conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?.execute([id.to_string()])?;
+        conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?
+            .execute([id.to_string()])?;
     }
     Ok(())
 }
@@ -241,7 +302,9 @@ impl LinkScan {
         for (client, index) in places(conn, id)? {
             if self.seen.insert((client, index)) {
                 for nc in decode(conn, key, &client, index)?.changes {
-                    if nc.change.get(8) != Some(&1) || nc.change.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+                    if nc.change.get(8) != Some(&1)
+                        || nc.change.windows(NEEDLE.len()).any(|w| w == NEEDLE)
+                    {
                         self.linking.insert((client, index, nc.note));
                     }
                 }
@@ -256,7 +319,8 @@ fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
     let mut st = conn.prepare_cached(
         "SELECT n.client_id, n.idx FROM note_entries n JOIN log l ON l.client_id = n.client_id AND l.idx = n.idx WHERE n.note_id = ?1 ORDER BY l.lamport, n.client_id, n.idx",
     )?;
-    let rows = st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows =
+        st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = Vec::new();
     for r in rows {
         let (c, i) = r?;
@@ -268,7 +332,13 @@ fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
 }
 
 /// A note's document built in memory from the log, without storing it.
-pub fn doc_in_memory(conn: &Connection, key: &WorkspaceKey, entries: &mut Entries, id: &Uuid, me: &Uuid) -> Result<AutoCommit> {
+pub fn doc_in_memory(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    entries: &mut Entries,
+    id: &Uuid,
+    me: &Uuid,
+) -> Result<AutoCommit> {
     let changes = changes_from_log(conn, key, entries, id)?;
     let mut doc = note::new_doc(me);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes))) {
@@ -291,7 +361,8 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
     if store::meta(conn, "note_index")?.as_deref() != Some("complete") {
         return Ok(0);
     }
-    let built: i64 = conn.prepare_cached("SELECT COUNT(*) FROM docs")?.query_row([], |r| r.get(0))?;
+    let built: i64 =
+        conn.prepare_cached("SELECT COUNT(*) FROM docs")?.query_row([], |r| r.get(0))?;
     if (built as usize) <= keep + keep / 10 {
         return Ok(0);
     }
@@ -307,8 +378,15 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
 }
 
 /// Records which notes an entry carries changes of (for rebuilding and sealing).
-pub fn index_entry(conn: &Connection, client: &Uuid, index: u64, notes: impl IntoIterator<Item = Uuid>) -> Result<()> {
-    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)")?;
+pub fn index_entry(
+    conn: &Connection,
+    client: &Uuid,
+    index: u64,
+    notes: impl IntoIterator<Item = Uuid>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)",
+    )?;
     for n in notes {
         st.execute(params![n.to_string(), client.to_string(), index as i64])?;
     }

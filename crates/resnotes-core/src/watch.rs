@@ -78,8 +78,7 @@ pub enum Wake {
 }
 
 /// What background sync is doing, for the status indicator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[derive(ts_rs::TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     /// Nothing to do: every target is in step (or there is none).
@@ -162,7 +161,11 @@ fn watch_folders(folders: Vec<PathBuf>, poll: Duration, obs: &mut dyn Observer) 
         let tx = tx.clone();
         let made = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
             if let Ok(ev) = ev {
-                let ours = ev.paths.iter().all(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp")));
+                let ours = ev.paths.iter().all(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
+                });
                 if !matches!(ev.kind, EventKind::Access(_)) && !ours {
                     let _ = tx.send(());
                 }
@@ -170,14 +173,23 @@ fn watch_folders(folders: Vec<PathBuf>, poll: Duration, obs: &mut dyn Observer) 
         });
         match made.and_then(|mut w| w.watch(f, RecursiveMode::Recursive).map(|_| w)) {
             Ok(w) => watchers.push(w),
-            Err(e) => obs.notice(format!("cannot watch {}: {e}; polling every {} s instead", f.display(), poll.as_secs())),
+            Err(e) => obs.notice(format!(
+                "cannot watch {}: {e}; polling every {} s instead",
+                f.display(),
+                poll.as_secs()
+            )),
         }
     }
     FolderEvents { folders, rx, _watchers: watchers }
 }
 
 fn folder_targets(ws: &Workspace) -> Result<Vec<PathBuf>> {
-    Ok(ws.targets()?.into_iter().filter(|t| t.kind == "folder").map(|t| PathBuf::from(t.location)).collect())
+    Ok(ws
+        .targets()?
+        .into_iter()
+        .filter(|t| t.kind == "folder")
+        .map(|t| PathBuf::from(t.location))
+        .collect())
 }
 
 fn log_mark(ws: &Workspace) -> Result<i64> {
@@ -191,13 +203,19 @@ fn log_mark(ws: &Workspace) -> Result<i64> {
 
 /// Runs sync cycles until [`Control::stop`]. Targets added or removed meanwhile (by this
 /// process or another one on the same data dir) are picked up at the next cycle.
-pub fn run(ws: &mut Workspace, opts: &WatchOptions, ctl: &Control, obs: &mut dyn Observer) -> Result<()> {
+pub fn run(
+    ws: &mut Workspace,
+    opts: &WatchOptions,
+    ctl: &Control,
+    obs: &mut dyn Observer,
+) -> Result<()> {
     let mut events = watch_folders(folder_targets(ws)?, opts.poll_interval, obs);
     let mut wake = Wake::Start;
     let mut failures = 0u32;
     loop {
         let reports = ws.sync_all(&mut |ev| obs.event(ev))?;
-        failures = if reports.iter().any(|r| r.error.is_some()) { failures.saturating_add(1) } else { 0 };
+        failures =
+            if reports.iter().any(|r| r.error.is_some()) { failures.saturating_add(1) } else { 0 };
         let retry_in = (failures > 0).then(|| opts.backoff.delay(failures, fastrand::f64()));
         obs.cycle(wake, &reports, retry_in);
         let folders = folder_targets(ws)?;
@@ -220,7 +238,11 @@ pub fn run(ws: &mut Workspace, opts: &WatchOptions, ctl: &Control, obs: &mut dyn
                 Ok(()) => {
                     // Debounce: wait until the folder has been quiet for a moment.
                     let until = Instant::now() + opts.debounce;
-                    while events.rx.recv_timeout(until.saturating_duration_since(Instant::now())).is_ok() {}
+                    while events
+                        .rx
+                        .recv_timeout(until.saturating_duration_since(Instant::now()))
+                        .is_ok()
+                    {}
                     break Wake::Remote;
                 }
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(step),
@@ -242,7 +264,13 @@ pub fn run(ws: &mut Workspace, opts: &WatchOptions, ctl: &Control, obs: &mut dyn
 /// [`Control::nudge`] and at least every `interval`, until stopped. It runs on its own
 /// connection and thread beside [`run`], so a large upload or download never holds back notes;
 /// `stop` is checked between files.
-pub fn run_assets(ws: &Workspace, interval: Duration, ctl: &Control, on_event: &mut dyn FnMut(SyncEvent), on_cycle: &mut dyn FnMut(&[TargetReport])) -> Result<()> {
+pub fn run_assets(
+    ws: &Workspace,
+    interval: Duration,
+    ctl: &Control,
+    on_event: &mut dyn FnMut(SyncEvent),
+    on_cycle: &mut dyn FnMut(&[TargetReport]),
+) -> Result<()> {
     loop {
         let reports = ws.sync_assets(&|| ctl.stopped(), on_event)?;
         on_cycle(&reports);
@@ -300,7 +328,10 @@ mod tests {
             (vec![report(Some("gone"), true, &[])], SyncState::Offline),
             (vec![report(None, false, &[]), report(Some("gone"), true, &[])], SyncState::Offline),
             (vec![report(Some("denied"), false, &[])], SyncState::Error),
-            (vec![report(Some("gone"), true, &[]), report(Some("denied"), false, &[])], SyncState::Error),
+            (
+                vec![report(Some("gone"), true, &[]), report(Some("denied"), false, &[])],
+                SyncState::Error,
+            ),
             (vec![report(None, false, &["entry 3 could not be decrypted"])], SyncState::Error),
         ];
         for (reports, want) in cases {

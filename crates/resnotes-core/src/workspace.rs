@@ -26,13 +26,18 @@ pub const DEFAULT_SCRYPT_LOG_N: u8 = 18;
 /// The data dir used when none is given: the OS's per-user app-data dir (shared by the CLI and
 /// the app), or None when the OS reports no home.
 pub fn default_data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("org", "Resilient Notes", "resilient-notes").map(|p| p.data_dir().to_path_buf())
+    directories::ProjectDirs::from("org", "Resilient Notes", "resilient-notes")
+        .map(|p| p.data_dir().to_path_buf())
 }
 
 /// The scrypt work factor for new passphrase wraps: `RESNOTES_SCRYPT_LOG_N` (10..=22, lower
 /// only makes sense for tests) or [`DEFAULT_SCRYPT_LOG_N`].
 pub fn scrypt_log_n() -> u8 {
-    std::env::var("RESNOTES_SCRYPT_LOG_N").ok().and_then(|v| v.parse().ok()).filter(|n| (10..=22).contains(n)).unwrap_or(DEFAULT_SCRYPT_LOG_N)
+    std::env::var("RESNOTES_SCRYPT_LOG_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (10..=22).contains(n))
+        .unwrap_or(DEFAULT_SCRYPT_LOG_N)
 }
 
 /// Source of the current time in ms since the Unix epoch; tests pass a fixed clock.
@@ -41,7 +46,10 @@ pub type Clock = Box<dyn Fn() -> i64 + Send>;
 /// The system clock.
 pub fn system_clock() -> Clock {
     Box::new(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
     })
 }
 
@@ -148,8 +156,11 @@ fn write_key_file(path: &Path, text: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    let mut f =
+        opts.open(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 impl Workspace {
@@ -166,7 +177,9 @@ impl Workspace {
         }
         let conn = store::open(&db)?;
         let get = |k: &str| -> Result<Uuid> {
-            store::meta(&conn, k)?.and_then(|v| Uuid::parse_str(&v).ok()).ok_or_else(|| Error::NoWorkspace(dir.to_path_buf()))
+            store::meta(&conn, k)?
+                .and_then(|v| Uuid::parse_str(&v).ok())
+                .ok_or_else(|| Error::NoWorkspace(dir.to_path_buf()))
         };
         let client = get("client_id")?;
         let workspace = get("workspace_id")?;
@@ -174,15 +187,32 @@ impl Workspace {
             Some("none") => WorkspaceKey::Plaintext,
             _ => {
                 let path = dir.join(KEY_FILE);
-                let text = std::fs::read_to_string(&path).map_err(|_| Error::KeyFile(path.clone()))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|_| Error::KeyFile(path.clone()))?;
                 WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
             }
         };
-        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock, docs: Default::default() })
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            conn,
+            client,
+            workspace,
+            key,
+            clock,
+            docs: Default::default(),
+        })
     }
 
-    fn create(dir: &Path, client: Uuid, workspace: Uuid, key: WorkspaceKey, manifest: Option<&Manifest>, clock: Clock) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    fn create(
+        dir: &Path,
+        client: Uuid,
+        workspace: Uuid,
+        key: WorkspaceKey,
+        manifest: Option<&Manifest>,
+        clock: Clock,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         if dir.join(DB_FILE).exists() {
             return Err(Error::AlreadyInitialized(dir.to_path_buf()));
         }
@@ -196,7 +226,15 @@ impl Workspace {
         if let Some(m) = manifest {
             store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
         }
-        Ok(Workspace { dir: dir.to_path_buf(), conn, client, workspace, key, clock, docs: Default::default() })
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            conn,
+            client,
+            workspace,
+            key,
+            clock,
+            docs: Default::default(),
+        })
     }
 
     /// Creates a new workspace for this device in `dir` (fails if one exists).
@@ -205,18 +243,26 @@ impl Workspace {
             return Err(Error::AlreadyInitialized(dir.to_path_buf()));
         }
         let workspace = Uuid::new_v4();
-        let key = if plaintext { WorkspaceKey::Plaintext } else { WorkspaceKey::generate(&workspace) };
+        let key =
+            if plaintext { WorkspaceKey::Plaintext } else { WorkspaceKey::generate(&workspace) };
         Self::create(dir, Uuid::new_v4(), workspace, key, None, clock)
     }
 
     /// Joins the workspace found on `target` as a new device. The passphrase is checked before
     /// anything is written; a wrong one leaves `dir` untouched.
-    pub fn join(dir: &Path, kind: &str, target: &dyn Transport, passphrase: Option<&str>, clock: Clock) -> Result<Self> {
+    pub fn join(
+        dir: &Path,
+        kind: &str,
+        target: &dyn Transport,
+        passphrase: Option<&str>,
+        clock: Clock,
+    ) -> Result<Self> {
         if dir.join(DB_FILE).exists() {
             return Err(Error::AlreadyInitialized(dir.to_path_buf()));
         }
         target.check()?;
-        let bytes = target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
+        let bytes =
+            target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
         let m = Manifest::parse(&bytes, &target.location())?;
         let key = match &m.encryption.key_wrap {
             None => WorkspaceKey::Plaintext,
@@ -224,8 +270,12 @@ impl Workspace {
                 let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
                 let secret = crypto::unwrap_secret(&wrap.armored, pass)?;
                 let key = WorkspaceKey::parse(secret.expose_secret(), &m.workspace_id)?;
-                if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str()) {
-                    return Err(Error::BadManifest { location: target.location(), reason: "the wrapped key does not match the recipient".into() });
+                if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str())
+                {
+                    return Err(Error::BadManifest {
+                        location: target.location(),
+                        reason: "the wrapped key does not match the recipient".into(),
+                    });
                 }
                 key
             }
@@ -241,9 +291,16 @@ impl Workspace {
             "folder" => Ok(Box::new(crate::transport::Folder::new(&target.location))),
             "webdav" => {
                 let password = crate::credentials::load(&self.dir, &target.id);
-                Ok(Box::new(crate::transport::WebDav::new(&target.location, target.username.clone(), password)?))
+                Ok(Box::new(crate::transport::WebDav::new(
+                    &target.location,
+                    target.username.clone(),
+                    password,
+                )?))
             }
-            other => Err(Error::Invalid(format!("target {} has an unknown kind '{other}'; remove it and add it again", target.id))),
+            other => Err(Error::Invalid(format!(
+                "target {} has an unknown kind '{other}'; remove it and add it again",
+                target.id
+            ))),
         }
     }
 
@@ -319,7 +376,13 @@ impl Workspace {
 
     /// Adds a target of the given kind (`folder`). An empty target becomes a shared workspace
     /// (its `index.json` is written); one of this workspace is accepted; anything else is refused.
-    pub fn add_target(&self, kind: &str, target: &dyn Transport, passphrase: Option<&str>, log_n: u8) -> Result<Target> {
+    pub fn add_target(
+        &self,
+        kind: &str,
+        target: &dyn Transport,
+        passphrase: Option<&str>,
+        log_n: u8,
+    ) -> Result<Target> {
         target.check()?;
         let location = target.location();
         if self.targets()?.iter().any(|t| t.location == location) {
@@ -329,11 +392,18 @@ impl Workspace {
             Some(bytes) => {
                 let m = Manifest::parse(&bytes, &location)?;
                 if m.workspace_id != self.workspace {
-                    return Err(Error::ForeignWorkspace { location, found: m.workspace_id.to_string() });
+                    return Err(Error::ForeignWorkspace {
+                        location,
+                        found: m.workspace_id.to_string(),
+                    });
                 }
             }
             None => {
-                let visible = target.list("")?.into_iter().filter(|n| !crate::path::is_ignored_name(n)).count();
+                let visible = target
+                    .list("")?
+                    .into_iter()
+                    .filter(|n| !crate::path::is_ignored_name(n))
+                    .count();
                 if visible > 0 {
                     return Err(Error::FolderNotEmpty(location));
                 }
@@ -350,13 +420,25 @@ impl Workspace {
             "INSERT INTO targets (id, kind, location, added_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, kind, location, self.now()],
         )?;
-        Ok(Target { id, kind: kind.into(), location: location.into(), username: None, keep_attachments: kind == "folder" })
+        Ok(Target {
+            id,
+            kind: kind.into(),
+            location: location.into(),
+            username: None,
+            keep_attachments: kind == "folder",
+        })
     }
 
     /// Stores a target's user name and password (the password in the OS keyring, else in a
     /// file only the user can read). Returns the file when no keyring took it.
-    pub fn set_credentials(&self, target: &str, username: Option<&str>, password: Option<&str>) -> Result<Option<PathBuf>> {
-        self.conn.execute("UPDATE targets SET username = ?1 WHERE id = ?2", params![username, target])?;
+    pub fn set_credentials(
+        &self,
+        target: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Option<PathBuf>> {
+        self.conn
+            .execute("UPDATE targets SET username = ?1 WHERE id = ?2", params![username, target])?;
         match password {
             Some(p) => match crate::credentials::save(&self.dir, target, p)? {
                 crate::credentials::Place::Keyring => Ok(None),
@@ -368,11 +450,19 @@ impl Workspace {
 
     /// All targets, oldest first.
     pub fn targets(&self) -> Result<Vec<Target>> {
-        let mut st = self.conn.prepare("SELECT id, kind, location, username, keep_assets FROM targets ORDER BY added_at, id")?;
+        let mut st = self.conn.prepare(
+            "SELECT id, kind, location, username, keep_assets FROM targets ORDER BY added_at, id",
+        )?;
         let rows = st.query_map([], |r| {
             let kind: String = r.get(1)?;
             let keep = r.get::<_, Option<bool>>(4)?.unwrap_or(kind == "folder");
-            Ok(Target { id: r.get(0)?, kind, location: r.get(2)?, username: r.get(3)?, keep_attachments: keep })
+            Ok(Target {
+                id: r.get(0)?,
+                kind,
+                location: r.get(2)?,
+                username: r.get(3)?,
+                keep_attachments: keep,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -380,7 +470,8 @@ impl Workspace {
     /// Finds a target by id, id prefix or location.
     pub fn find_target(&self, query: &str) -> Result<Target> {
         let all = self.targets()?;
-        let hits: Vec<_> = all.iter().filter(|t| t.id.starts_with(query) || t.location == query).collect();
+        let hits: Vec<_> =
+            all.iter().filter(|t| t.id.starts_with(query) || t.location == query).collect();
         match hits.as_slice() {
             [one] => Ok((*one).clone()),
             _ => Err(Error::NoSuchTarget(query.to_string())),
@@ -406,8 +497,11 @@ impl Workspace {
         if q.is_empty() || !q.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             return Err(Error::NoSuchNote(query.to_string()));
         }
-        let mut st = self.conn.prepare("SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2")?;
-        let ids: Vec<String> = st.query_map([&q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut st = self.conn.prepare(
+            "SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2",
+        )?;
+        let ids: Vec<String> =
+            st.query_map([&q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         match ids.as_slice() {
             [one] => Uuid::parse_str(one).map_err(|_| Error::NoSuchNote(query.to_string())),
             [] => Err(Error::NoSuchNote(query.to_string())),
@@ -418,13 +512,25 @@ impl Workspace {
     /// Applies a local edit to one note in a single transaction: the doc change, the log's
     /// unsealed tail and the derived row are durable when this returns. The change is sealed
     /// into an entry (with others) by [`Workspace::seal_pending`] before the next push.
-    fn write_local(&mut self, id: &Uuid, edit: materialize::BodyEdit, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>) -> Result<bool> {
-        self.write_change(id, edit, |doc, now| Ok(if mutate(doc, now)? { note::take_change(doc) } else { None }))
+    fn write_local(
+        &mut self,
+        id: &Uuid,
+        edit: materialize::BodyEdit,
+        mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>,
+    ) -> Result<bool> {
+        self.write_change(id, edit, |doc, now| {
+            Ok(if mutate(doc, now)? { note::take_change(doc) } else { None })
+        })
     }
 
     /// Like [`Workspace::write_local`], for edits that make their change themselves and
     /// return its bytes (None: nothing changed).
-    fn write_change(&mut self, id: &Uuid, edit: materialize::BodyEdit, mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>) -> Result<bool> {
+    fn write_change(
+        &mut self,
+        id: &Uuid,
+        edit: materialize::BodyEdit,
+        mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
+    ) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         unbuilt::ensure_built(&tx, &self.key, &self.client, id)?;
@@ -434,7 +540,10 @@ impl Workspace {
             drop(loaded); // mutated without a change: reload next time
             return Ok(false);
         };
-        tx.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?.execute(params![id.to_string(), change, now])?;
+        tx.prepare_cached(
+            "INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id.to_string(), change, now])?;
         let mut scratch = materialize::DocCache::default();
         materialize::store(&tx, &mut scratch, id, loaded, &change, edit)?;
         tx.commit()?;
@@ -446,14 +555,25 @@ impl Workspace {
     /// Creates a note; returns its id.
     pub fn new_note(&mut self, title: &str, body: &str) -> Result<Uuid> {
         let id = Uuid::new_v4();
-        self.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| note::create(doc, title, body, now).map(|_| true))?;
+        self.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
+            note::create(doc, title, body, now).map(|_| true)
+        })?;
         Ok(id)
     }
 
     /// Edits title and/or body (as text splices). Returns false when nothing changed.
-    pub fn edit_note(&mut self, query: &str, title: Option<&str>, body: Option<&str>) -> Result<bool> {
+    pub fn edit_note(
+        &mut self,
+        query: &str,
+        title: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<bool> {
         let id = self.resolve(query)?;
-        let edit = if body.is_some() { materialize::BodyEdit::Unknown } else { materialize::BodyEdit::Untouched };
+        let edit = if body.is_some() {
+            materialize::BodyEdit::Unknown
+        } else {
+            materialize::BodyEdit::Untouched
+        };
         self.write_local(&id, edit, |doc, now| {
             let mut changed = false;
             if let Some(t) = title {
@@ -471,7 +591,14 @@ impl Workspace {
 
     /// Applies one text splice to a note's `title` or `body`, as an editor sends them: `pos` and
     /// `delete` count Unicode code points. Positions past the end are clamped.
-    pub fn splice_note(&mut self, id: &Uuid, field: Field, pos: usize, delete: usize, insert: &str) -> Result<()> {
+    pub fn splice_note(
+        &mut self,
+        id: &Uuid,
+        field: Field,
+        pos: usize,
+        delete: usize,
+        insert: &str,
+    ) -> Result<()> {
         let edit = match field {
             Field::Body => materialize::BodyEdit::SpliceAt(pos),
             Field::Title => materialize::BodyEdit::Untouched,
@@ -483,7 +610,13 @@ impl Workspace {
             }
             Ok(false)
         })
-        .and_then(|changed| if changed || (delete == 0 && insert.is_empty()) { Ok(()) } else { Err(Error::NoSuchNote(id.to_string())) })
+        .and_then(|changed| {
+            if changed || (delete == 0 && insert.is_empty()) {
+                Ok(())
+            } else {
+                Err(Error::NoSuchNote(id.to_string()))
+            }
+        })
     }
 
     /// Applies an editor's splices to a note's fields as one change. Positions count UTF-16
@@ -491,7 +624,12 @@ impl Workspace {
     /// identified by that note's `heads`; edits merged since (from other devices, by background
     /// sync) are not counted, so they are neither overwritten nor shifted. With `base` None the
     /// positions refer to the current text.
-    pub fn edit_fields(&mut self, id: &Uuid, base: Option<&[String]>, edits: &[(Field, &[TextSplice])]) -> Result<()> {
+    pub fn edit_fields(
+        &mut self,
+        id: &Uuid,
+        base: Option<&[String]>,
+        edits: &[(Field, &[TextSplice])],
+    ) -> Result<()> {
         if edits.iter().all(|(_, s)| s.is_empty()) {
             return Ok(());
         }
@@ -499,7 +637,13 @@ impl Workspace {
             None => None,
             Some(hs) => Some(
                 hs.iter()
-                    .map(|h| h.parse().map_err(|_| Error::Invalid(format!("'{h}' is not a document version; reopen the note"))))
+                    .map(|h| {
+                        h.parse().map_err(|_| {
+                            Error::Invalid(format!(
+                                "'{h}' is not a document version; reopen the note"
+                            ))
+                        })
+                    })
                     .collect::<Result<_>>()?,
             ),
         };
@@ -523,7 +667,10 @@ impl Workspace {
             match &base {
                 Some(heads) if *heads != doc.get_heads() => {
                     if heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
-                        return Err(Error::Invalid("the editor's version of this note is unknown here; reopen the note".into()));
+                        return Err(Error::Invalid(
+                            "the editor's version of this note is unknown here; reopen the note"
+                                .into(),
+                        ));
                     }
                     note::change_at(doc, heads, apply)
                 }
@@ -539,14 +686,18 @@ impl Workspace {
     /// Deletes a note (the deletion is itself an edit that syncs).
     pub fn delete_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
-        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| note::mark_deleted(doc, now).map(|_| true))?;
+        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
+            note::mark_deleted(doc, now).map(|_| true)
+        })?;
         Ok(id)
     }
 
     /// Brings back a deleted note ("undo delete"); the undo syncs like any edit.
     pub fn restore_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
-        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| note::set_deleted(doc, false, now).map(|_| true))?;
+        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
+            note::set_deleted(doc, false, now).map(|_| true)
+        })?;
         Ok(id)
     }
 
@@ -555,7 +706,8 @@ impl Workspace {
         let id = self.resolve(query)?;
         // A note listed from a summary gets its document built and stored on first opening.
         if unbuilt::is_listed(&self.conn, &id)? {
-            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             unbuilt::ensure_built(&tx, &self.key, &self.client, &id)?;
             tx.commit()?;
         }
@@ -563,7 +715,14 @@ impl Workspace {
         match doc.map(|mut d| (note::read(&d), d.get_heads())) {
             Some((f, doc_heads)) if !f.deleted => {
                 let heads = doc_heads.iter().map(|h| h.to_string()).collect();
-                Ok(Note { id: id.to_string(), title: f.title, body: f.body, created_at: f.created_at, updated_at: f.updated_at, heads })
+                Ok(Note {
+                    id: id.to_string(),
+                    title: f.title,
+                    body: f.body,
+                    created_at: f.created_at,
+                    updated_at: f.updated_at,
+                    heads,
+                })
             }
             _ => Err(Error::NoSuchNote(query.to_string())),
         }
@@ -576,7 +735,9 @@ impl Workspace {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let rows: Vec<(i64, String, Vec<u8>)> = {
             let mut st = tx.prepare("SELECT seq, note_id, change FROM unsealed ORDER BY seq")?;
-            let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+            let r = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             r
         };
         if rows.is_empty() {
@@ -587,22 +748,30 @@ impl Workspace {
         let mut batches: Vec<Vec<NoteChange>> = vec![Vec::new()];
         let mut bytes = 0;
         for (_, note_id, change) in &rows {
-            let note = Uuid::parse_str(note_id).map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
+            let note = Uuid::parse_str(note_id)
+                .map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
             let batch = batches.last_mut().expect("never empty");
-            if !batch.is_empty() && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes) {
+            if !batch.is_empty()
+                && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes)
+            {
                 batches.push(Vec::new());
                 bytes = 0;
             }
             bytes += change.len();
-            batches.last_mut().expect("never empty").push(NoteChange { note, change: change.clone() });
+            batches
+                .last_mut()
+                .expect("never empty")
+                .push(NoteChange { note, change: change.clone() });
         }
-        let mut last_batch: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+        let mut last_batch: std::collections::HashMap<Uuid, usize> =
+            std::collections::HashMap::new();
         for (i, b) in batches.iter().enumerate() {
             for c in b {
                 last_batch.insert(c.note, i);
             }
         }
-        let clock: Vec<(Uuid, u64)> = store::heads(&tx)?.into_iter().filter(|(c, _)| *c != self.client).collect();
+        let clock: Vec<(Uuid, u64)> =
+            store::heads(&tx)?.into_iter().filter(|(c, _)| *c != self.client).collect();
         let mut entries = 0;
         for (i, changes) in batches.into_iter().enumerate() {
             let mut summaries = Vec::new();
@@ -612,7 +781,12 @@ impl Workspace {
                     summaries.extend(summary(&tx, &c.note)?);
                 }
             }
-            append_own_entry(&tx, self, &entry::Payload { changes, clock: clock.clone(), summaries }, now)?;
+            append_own_entry(
+                &tx,
+                self,
+                &entry::Payload { changes, clock: clock.clone(), summaries },
+                now,
+            )?;
             entries += 1;
         }
         let last = rows.last().map(|r| r.0).unwrap_or(0);
@@ -625,13 +799,19 @@ impl Workspace {
     /// Live notes whose title or first line contains `filter` (case-insensitive for ASCII),
     /// newest edit first, at most `limit`.
     pub fn find(&self, filter: &str, limit: usize) -> Result<Vec<NoteSummary>> {
-        let pattern = format!("%{}%", filter.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern =
+            format!("%{}%", filter.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let mut st = self.conn.prepare_cached(
             "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 AND (title LIKE ?1 ESCAPE '\\' OR first_line LIKE ?1 ESCAPE '\\')
              ORDER BY updated_at DESC, id LIMIT ?2",
         )?;
         let rows = st.query_map(params![pattern, limit as i64], |r| {
-            Ok(NoteSummary { id: r.get(0)?, title: r.get(1)?, first_line: r.get(2)?, updated_at: r.get(3)? })
+            Ok(NoteSummary {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                first_line: r.get(2)?,
+                updated_at: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -642,7 +822,12 @@ impl Workspace {
             "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
         )?;
         let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
-            Ok(NoteSummary { id: r.get(0)?, title: r.get(1)?, first_line: r.get(2)?, updated_at: r.get(3)? })
+            Ok(NoteSummary {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                first_line: r.get(2)?,
+                updated_at: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -656,11 +841,16 @@ impl Workspace {
         let mut count = 0u64;
         let mut batch = Vec::new();
         {
-            let mut st = tx.prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")?;
+            let mut st = tx
+                .prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let (c, i, data): (String, i64, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                let plain = self.key.open(&data).map_err(|_| Error::Crypto(format!("log entry {i} of {c} cannot be decrypted with this device's key")))?;
+                let plain = self.key.open(&data).map_err(|_| {
+                    Error::Crypto(format!(
+                        "log entry {i} of {c} cannot be decrypted with this device's key"
+                    ))
+                })?;
                 let e = entry::decode(&plain, &self.key)?;
                 if let Ok(client) = Uuid::parse_str(&c) {
                     unbuilt::index_entry(&tx, &client, i as u64, e.changes.iter().map(|c| c.note))?;
@@ -676,7 +866,8 @@ impl Workspace {
         // Then the unsealed tail of this device's log.
         {
             let mut st = tx.prepare("SELECT note_id, change FROM unsealed ORDER BY seq")?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
             for row in rows {
                 let (note, change) = row?;
                 if let Ok(note) = Uuid::parse_str(&note) {
@@ -696,7 +887,9 @@ impl Workspace {
 /// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is
 /// not built or has changes waiting for missing dependencies (then the row is not exact).
 fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
-    let waiting: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM queued_changes WHERE note_id = ?1)")?.query_row([id.to_string()], |r| r.get(0))?;
+    let waiting: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM queued_changes WHERE note_id = ?1)")?
+        .query_row([id.to_string()], |r| r.get(0))?;
     if waiting {
         return Ok(None);
     }
@@ -709,14 +902,33 @@ fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
 }
 
 /// Builds, seals and appends this device's next entry inside `tx`.
-pub(crate) fn append_own_entry(tx: &Connection, ws: &Workspace, payload: &entry::Payload, now: i64) -> Result<u64> {
+pub(crate) fn append_own_entry(
+    tx: &Connection,
+    ws: &Workspace,
+    payload: &entry::Payload,
+    now: i64,
+) -> Result<u64> {
     let (index, prev_hash) = match store::head(tx, &ws.client)? {
         Some((i, h)) => (i + 1, h),
         None => (0, ZERO_HASH),
     };
-    let header = Header { workspace: ws.workspace, client: ws.client, index, timestamp: now, lamport: store::max_lamport(tx)? + 1, prev_hash };
+    let header = Header {
+        workspace: ws.workspace,
+        client: ws.client,
+        index,
+        timestamp: now,
+        lamport: store::max_lamport(tx)? + 1,
+        prev_hash,
+    };
     let (bytes, hash) = entry::seal(&header, payload, &ws.key)?;
-    let row = store::LogRow { client: ws.client, index, timestamp: now, lamport: header.lamport, hash, prev_hash };
+    let row = store::LogRow {
+        client: ws.client,
+        index,
+        timestamp: now,
+        lamport: header.lamport,
+        hash,
+        prev_hash,
+    };
     store::insert_entry(tx, &row, &bytes, now)?;
     unbuilt::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
     Ok(index)
@@ -750,7 +962,8 @@ pub fn check_passphrase(p: &str) -> Result<()> {
 /// True when joining the workspace on `target` needs a passphrase (it is encrypted).
 pub fn needs_passphrase(target: &dyn Transport) -> Result<bool> {
     target.check()?;
-    let bytes = target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
+    let bytes =
+        target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
     Ok(Manifest::parse(&bytes, &target.location())?.encryption.key_wrap.is_some())
 }
 

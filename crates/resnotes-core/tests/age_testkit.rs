@@ -22,9 +22,18 @@ struct Vector {
 }
 
 fn parse(name: &str, bytes: &[u8]) -> Vector {
-    let split = bytes.windows(2).position(|w| w == b"\n\n").unwrap_or_else(|| panic!("{name}: no header"));
+    let split =
+        bytes.windows(2).position(|w| w == b"\n\n").unwrap_or_else(|| panic!("{name}: no header"));
     let header = std::str::from_utf8(&bytes[..split]).unwrap();
-    let mut v = Vector { name: name.into(), expect: String::new(), payload: None, identities: vec![], passphrases: vec![], armored: false, body: bytes[split + 2..].to_vec() };
+    let mut v = Vector {
+        name: name.into(),
+        expect: String::new(),
+        payload: None,
+        identities: vec![],
+        passphrases: vec![],
+        armored: false,
+        body: bytes[split + 2..].to_vec(),
+    };
     let mut compressed = false;
     for line in header.lines() {
         let (k, val) = line.split_once(": ").unwrap_or((line, ""));
@@ -60,7 +69,8 @@ fn vectors() -> Vec<Vector> {
 
 fn armor(binary: &[u8]) -> String {
     use std::io::Write;
-    let mut w = age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor).unwrap();
+    let mut w =
+        age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor).unwrap();
     w.write_all(binary).unwrap();
     String::from_utf8(w.finish().unwrap()).unwrap()
 }
@@ -74,7 +84,8 @@ fn age_test_vectors_through_our_decryption_paths() {
     let ws = uuid::Uuid::from_u128(7);
     let vs = vectors();
     assert!(vs.len() >= 140, "the vendored age vectors are missing ({} found)", vs.len());
-    let (mut x25519, mut scrypt, mut other_kind, mut refused_ours, mut refused, mut opened) = (0, 0, 0, 0, 0, 0);
+    let (mut x25519, mut scrypt, mut other_kind, mut refused_ours, mut refused, mut opened) =
+        (0, 0, 0, 0, 0, 0);
     let ours = WorkspaceKey::generate(&ws);
     let mut lax = Vec::new();
     for v in &vs {
@@ -83,7 +94,8 @@ fn age_test_vectors_through_our_decryption_paths() {
         refused_ours += 1;
         let success = v.expect == "success";
         if !v.identities.is_empty() {
-            let keys: Vec<WorkspaceKey> = v.identities.iter().filter_map(|i| WorkspaceKey::parse(i, &ws).ok()).collect();
+            let keys: Vec<WorkspaceKey> =
+                v.identities.iter().filter_map(|i| WorkspaceKey::parse(i, &ws).ok()).collect();
             if keys.is_empty() {
                 // Post-quantum hybrid identities: not a key type Resilient Sync uses.
                 other_kind += 1;
@@ -95,9 +107,14 @@ fn age_test_vectors_through_our_decryption_paths() {
             let success = success && !v.armored;
             // None is an attachment: the streaming reader for attachments refuses each one too.
             for k in &keys {
-                assert!(resnotes_core::asset::read_header(k, &ws, &v.body[..]).is_err(), "{}: read as an attachment", v.name);
+                assert!(
+                    resnotes_core::asset::read_header(k, &ws, &v.body[..]).is_err(),
+                    "{}: read as an attachment",
+                    v.name
+                );
             }
-            let mut result: Result<Vec<u8>, OpenFailure> = Err(OpenFailure::Undecryptable("no identity".into()));
+            let mut result: Result<Vec<u8>, OpenFailure> =
+                Err(OpenFailure::Undecryptable("no identity".into()));
             for k in &keys {
                 result = k.open(&v.body);
                 if result.is_ok() {
@@ -117,18 +134,36 @@ fn age_test_vectors_through_our_decryption_paths() {
         } else if !v.passphrases.is_empty() {
             // index.json holds the wrapped key as armored text: a binary vector is armored the
             // way a hostile index.json would carry it.
-            let text = if v.armored { String::from_utf8(v.body.clone()).expect("armored vectors are text") } else { armor(&v.body) };
+            let text = if v.armored {
+                String::from_utf8(v.body.clone()).expect("armored vectors are text")
+            } else {
+                armor(&v.body)
+            };
             let text = text.as_str();
             scrypt += 1;
-            let result = v.passphrases.iter().map(|p| crypto::unwrap_secret(text, p)).find(|r| r.is_ok()).unwrap_or_else(|| crypto::unwrap_secret(text, &v.passphrases[0]));
+            let result = v
+                .passphrases
+                .iter()
+                .map(|p| crypto::unwrap_secret(text, p))
+                .find(|r| r.is_ok())
+                .unwrap_or_else(|| crypto::unwrap_secret(text, &v.passphrases[0]));
             match (success, result) {
                 (true, Ok(secret)) => {
                     use age::secrecy::ExposeSecret;
-                    assert_eq!(Some(sha(secret.expose_secret().as_bytes())), v.payload, "{}: wrong payload", v.name);
+                    assert_eq!(
+                        Some(sha(secret.expose_secret().as_bytes())),
+                        v.payload,
+                        "{}: wrong payload",
+                        v.name
+                    );
                     opened += 1;
                 }
                 // A wrapped key must be text: a valid age file holding bytes is still refused.
-                (true, Err(e)) => assert!(e.to_string().contains("not text") || v.payload.is_none(), "{}: age opens it, we refused it: {e}", v.name),
+                (true, Err(e)) => assert!(
+                    e.to_string().contains("not text") || v.payload.is_none(),
+                    "{}: age opens it, we refused it: {e}",
+                    v.name
+                ),
                 (false, Ok(_)) => lax.push(format!("{} ({})", v.name, v.expect)),
                 (false, Err(_)) => refused += 1,
             }

@@ -24,7 +24,8 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn read_json(name: &str) -> Value {
-    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))).unwrap()
+    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}")))
+        .unwrap()
 }
 
 fn ws() -> Uuid {
@@ -47,11 +48,19 @@ fn content(n: usize) -> Vec<u8> {
 
 #[test]
 fn asset_files_open_to_their_content() {
-    for (file, meta) in [("asset-0.age", "asset-0.json"), ("asset-1.age", "asset-1.json"), ("asset-plaintext.bin", "asset-plaintext.json")] {
+    for (file, meta) in [
+        ("asset-0.age", "asset-0.json"),
+        ("asset-1.age", "asset-1.json"),
+        ("asset-plaintext.bin", "asset-plaintext.json"),
+    ] {
         let want = read_json(meta);
         let k = if file.ends_with(".bin") { WorkspaceKey::Plaintext } else { key() };
         let r = AssetRef::parse(want["url"].as_str().unwrap()).unwrap();
-        assert_eq!(AssetRef::parse(want["shortUrl"].as_str().unwrap()).unwrap(), r, "{file}: short form");
+        assert_eq!(
+            AssetRef::parse(want["shortUrl"].as_str().unwrap()).unwrap(),
+            r,
+            "{file}: short form"
+        );
         assert_eq!(r.to_url(), want["url"].as_str().unwrap(), "{file}: URL formatting");
         let bytes = fs::read(dir().join(file)).unwrap();
         let mut out = Vec::new();
@@ -60,7 +69,11 @@ fn asset_files_open_to_their_content() {
         let h = asset::read_header(&k, &ws(), &bytes[..]).unwrap();
         assert_eq!(h.id.index, want["index"].as_u64().unwrap());
         assert_eq!(h.timestamp, want["timestamp"].as_i64().unwrap());
-        assert_eq!(hex(&h.encode(&k)), want["headerHex"].as_str().unwrap(), "{file}: header bytes (MAC included)");
+        assert_eq!(
+            hex(&h.encode(&k)),
+            want["headerHex"].as_str().unwrap(),
+            "{file}: header bytes (MAC included)"
+        );
     }
 }
 
@@ -110,7 +123,13 @@ fn rejected_assets_are_refused_for_the_stated_reason() {
 
 fn header(index: u64, body: &[u8]) -> AssetHeader {
     let (hash, size) = asset::hash_reader(body).unwrap();
-    AssetHeader { workspace: ws(), id: AssetId { client: CLIENT.parse().unwrap(), index }, timestamp: 1_700_000_000_000 + index as i64, size, hash }
+    AssetHeader {
+        workspace: ws(),
+        id: AssetId { client: CLIENT.parse().unwrap(), index },
+        timestamp: 1_700_000_000_000 + index as i64,
+        size,
+        hash,
+    }
 }
 
 fn reference(h: &AssetHeader, name: &str, mime: &str) -> AssetRef {
@@ -129,13 +148,25 @@ fn generate_asset_vectors() {
     }
     let k = key();
     fs::create_dir_all(dir().join("reject")).unwrap();
-    let write_one = |file: &str, meta: &str, k: &WorkspaceKey, index: u64, body: &[u8], name: &str, mime: &str| {
+    let write_one = |file: &str,
+                     meta: &str,
+                     k: &WorkspaceKey,
+                     index: u64,
+                     body: &[u8],
+                     name: &str,
+                     mime: &str| {
         let h = header(index, body);
         let mut out = Vec::new();
         asset::seal(k, &h, body, &mut out).unwrap();
         fs::write(dir().join(file), &out).unwrap();
         let r = reference(&h, name, mime);
-        let short = format!("asset:///{CLIENT}/{index}/{}?s={}&t={}&d={}", r.to_url().split('/').nth(5).unwrap().split('?').next().unwrap(), h.size, mime.replace('/', "%2F"), hex(&h.hash));
+        let short = format!(
+            "asset:///{CLIENT}/{index}/{}?s={}&t={}&d={}",
+            r.to_url().split('/').nth(5).unwrap().split('?').next().unwrap(),
+            h.size,
+            mime.replace('/', "%2F"),
+            hex(&h.hash)
+        );
         let j = json!({
             "workspaceId": WORKSPACE, "clientId": CLIENT, "index": index, "timestamp": h.timestamp,
             "size": h.size, "hash": hex(&h.hash), "url": r.to_url(), "shortUrl": short,
@@ -144,42 +175,136 @@ fn generate_asset_vectors() {
         fs::write(dir().join(meta), serde_json::to_string_pretty(&j).unwrap() + "\n").unwrap();
         (h, out)
     };
-    let (h0, a0) = write_one("asset-0.age", "asset-0.json", &k, 0, &content(0), "vector note.txt", "text/plain");
-    write_one("asset-1.age", "asset-1.json", &k, 1, &content(1), "two chunks.bin", "application/octet-stream");
-    write_one("asset-plaintext.bin", "asset-plaintext.json", &WorkspaceKey::Plaintext, 0, &content(0), "vector note.txt", "text/plain");
+    let (h0, a0) = write_one(
+        "asset-0.age",
+        "asset-0.json",
+        &k,
+        0,
+        &content(0),
+        "vector note.txt",
+        "text/plain",
+    );
+    write_one(
+        "asset-1.age",
+        "asset-1.json",
+        &k,
+        1,
+        &content(1),
+        "two chunks.bin",
+        "application/octet-stream",
+    );
+    write_one(
+        "asset-plaintext.bin",
+        "asset-plaintext.json",
+        &WorkspaceKey::Plaintext,
+        0,
+        &content(0),
+        "vector note.txt",
+        "text/plain",
+    );
 
     // Rejected files, all claiming to be asset 0 with content(0).
     let url0 = reference(&h0, "vector note.txt", "text/plain").to_url();
     let plain0 = [&h0.encode(&k)[..], &content(0)[..]].concat();
     let mut cases = Vec::new();
-    let mut reject = |file: &str, bytes: Vec<u8>, url: &str, expect: &str, reason: &str, why: &str| {
-        fs::write(dir().join("reject").join(file), bytes).unwrap();
-        cases.push(json!({"file": file, "url": url, "expect": expect, "reason": reason, "why": why}));
-    };
-    reject("truncated-header.age", a0[..60].to_vec(), &url0, "incomplete", "not complete yet", "cut inside the age header: still being copied");
-    reject("truncated-content.age", a0[..a0.len() - 10].to_vec(), &url0, "incomplete", "not complete yet", "cut inside the encrypted content");
+    let mut reject =
+        |file: &str, bytes: Vec<u8>, url: &str, expect: &str, reason: &str, why: &str| {
+            fs::write(dir().join("reject").join(file), bytes).unwrap();
+            cases.push(
+                json!({"file": file, "url": url, "expect": expect, "reason": reason, "why": why}),
+            );
+        };
+    reject(
+        "truncated-header.age",
+        a0[..60].to_vec(),
+        &url0,
+        "incomplete",
+        "not complete yet",
+        "cut inside the age header: still being copied",
+    );
+    reject(
+        "truncated-content.age",
+        a0[..a0.len() - 10].to_vec(),
+        &url0,
+        "incomplete",
+        "not complete yet",
+        "cut inside the encrypted content",
+    );
     let other = WorkspaceKey::generate(&ws());
-    reject("other-key.age", seal_raw(&other, &plain0), &url0, "undecryptable", "cannot be decrypted", "encrypted to another recipient");
+    reject(
+        "other-key.age",
+        seal_raw(&other, &plain0),
+        &url0,
+        "undecryptable",
+        "cannot be decrypted",
+        "encrypted to another recipient",
+    );
     let mut forged = plain0.clone();
     forged[HEADER_LEN - 32..HEADER_LEN].copy_from_slice(&[7u8; 32]);
-    reject("forged-mac.age", seal_raw(&k, &forged), &url0, "invalid", "authentication code", "encrypted to the public recipient without the workspace secret");
+    reject(
+        "forged-mac.age",
+        seal_raw(&k, &forged),
+        &url0,
+        "invalid",
+        "authentication code",
+        "encrypted to the public recipient without the workspace secret",
+    );
     let h1 = header(1, &content(0));
-    reject("misplaced.age", seal_raw(&k, &[&h1.encode(&k)[..], &content(0)[..]].concat()), &url0, "invalid", "stored in the place of", "asset 1 copied to asset 0's path");
+    reject(
+        "misplaced.age",
+        seal_raw(&k, &[&h1.encode(&k)[..], &content(0)[..]].concat()),
+        &url0,
+        "invalid",
+        "stored in the place of",
+        "asset 1 copied to asset 0's path",
+    );
     let mut altered = plain0.clone();
     let last = altered.len() - 1;
     altered[last] ^= 1;
-    reject("content-hash.age", seal_raw(&k, &altered), &url0, "invalid", "does not match its hash", "content changed after the header was made");
+    reject(
+        "content-hash.age",
+        seal_raw(&k, &altered),
+        &url0,
+        "invalid",
+        "does not match its hash",
+        "content changed after the header was made",
+    );
     let mut wrong = reference(&h0, "vector note.txt", "text/plain");
     wrong.hash[0] ^= 0xff;
-    reject("link-hash.age", a0.clone(), &wrong.to_url(), "invalid", "hash and size in the note's link", "a valid file, but the note's link names another hash");
+    reject(
+        "link-hash.age",
+        a0.clone(),
+        &wrong.to_url(),
+        "invalid",
+        "hash and size in the note's link",
+        "a valid file, but the note's link names another hash",
+    );
     let mut trailing = plain0.clone();
     trailing.extend_from_slice(b"junk");
-    reject("trailing-bytes.age", seal_raw(&k, &trailing), &url0, "invalid", "bytes after its content", "bytes after the content");
+    reject(
+        "trailing-bytes.age",
+        seal_raw(&k, &trailing),
+        &url0,
+        "invalid",
+        "bytes after its content",
+        "bytes after the content",
+    );
     let mut v2 = plain0.clone();
     v2[4] = 2;
-    reject("version-2.age", seal_raw(&k, &v2), &url0, "invalid", "newer than this program", "asset header version 2");
+    reject(
+        "version-2.age",
+        seal_raw(&k, &v2),
+        &url0,
+        "invalid",
+        "newer than this program",
+        "asset header version 2",
+    );
     reject("not-an-asset.age", seal_raw(&k, b"RSNE this is an entry, not an asset, and long enough to fill a header................................................................"), &url0, "invalid", "not an asset file", "wrong magic");
-    fs::write(dir().join("reject/cases.json"), serde_json::to_string_pretty(&cases).unwrap() + "\n").unwrap();
+    fs::write(
+        dir().join("reject/cases.json"),
+        serde_json::to_string_pretty(&cases).unwrap() + "\n",
+    )
+    .unwrap();
 
     let h = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     let urls = json!([
@@ -195,5 +320,6 @@ fn generate_asset_vectors() {
         {"url": format!("asset:///{CLIENT}/1/test.txt?size=1"), "valid": false, "reason": "no hash"},
         {"url": format!("asset://{CLIENT}/1/test.txt?size=1&hash={h}"), "valid": false, "reason": "asset:///"},
     ]);
-    fs::write(dir().join("urls.json"), serde_json::to_string_pretty(&urls).unwrap() + "\n").unwrap();
+    fs::write(dir().join("urls.json"), serde_json::to_string_pretty(&urls).unwrap() + "\n")
+        .unwrap();
 }

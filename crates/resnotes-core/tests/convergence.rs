@@ -23,21 +23,59 @@ const SCRYPT_LOG_N: u8 = 2;
 
 #[derive(Clone, Debug)]
 enum Step {
-    New { replica: usize, title: String },
-    Insert { replica: usize, note: usize, at: usize, text: String },
-    Delete { replica: usize, note: usize, at: usize, len: usize },
+    New {
+        replica: usize,
+        title: String,
+    },
+    Insert {
+        replica: usize,
+        note: usize,
+        at: usize,
+        text: String,
+    },
+    Delete {
+        replica: usize,
+        note: usize,
+        at: usize,
+        len: usize,
+    },
     /// Sync with one of the replica's targets (`target` modulo how many it has); faults apply
     /// to the in-memory target.
-    Sync { replica: usize, target: usize, fault: Option<u8> },
-    Rebuild { replica: usize },
-    Title { replica: usize, note: usize, text: String },
-    Remove { replica: usize, note: usize },
-    Restore { replica: usize, note: usize },
+    Sync {
+        replica: usize,
+        target: usize,
+        fault: Option<u8>,
+    },
+    Rebuild {
+        replica: usize,
+    },
+    Title {
+        replica: usize,
+        note: usize,
+        text: String,
+    },
+    Remove {
+        replica: usize,
+        note: usize,
+    },
+    Restore {
+        replica: usize,
+        note: usize,
+    },
     /// An editor's splice made against the version it read before its last `lag` syncs.
-    Stale { replica: usize, note: usize, at: usize, text: String },
+    Stale {
+        replica: usize,
+        note: usize,
+        at: usize,
+        text: String,
+    },
     /// The sync tool carries some files from one folder to the other, in random order; some
     /// copies are still in progress (cut short).
-    Deliver { from: usize, seed: u64, share: u8 },
+    Deliver {
+        from: usize,
+        seed: u64,
+        share: u8,
+    },
 }
 
 fn step(n: usize) -> impl Strategy<Value = Step> {
@@ -93,7 +131,11 @@ impl World {
 
 /// Target `t`: 0 the in-memory one, 1 and 2 the folders.
 fn target<'a>(memory: &'a Memory, views: &'a [Folder], t: usize) -> &'a dyn Transport {
-    if t == 0 { memory } else { &views[t - 1] }
+    if t == 0 {
+        memory
+    } else {
+        &views[t - 1]
+    }
 }
 
 /// Which targets replica `r` syncs with: the in-memory one (all but every third replica) and one
@@ -101,7 +143,11 @@ fn target<'a>(memory: &'a Memory, views: &'a [Folder], t: usize) -> &'a dyn Tran
 /// through its folder, which the sync tool or replica 0 relays.
 fn targets_of(r: usize) -> Vec<usize> {
     let view = 1 + r % 2;
-    if r % 3 == 2 { vec![view] } else { vec![0, view] }
+    if r % 3 == 2 {
+        vec![view]
+    } else {
+        vec![0, view]
+    }
 }
 
 fn world(n: usize) -> World {
@@ -119,10 +165,25 @@ fn world(n: usize) -> World {
     };
     for r in 0..n {
         let ts = targets_of(r);
-        let ws = if r == 0 { Workspace::init(dirs[0].path(), false, system_clock()).unwrap() } else { Workspace::join(dirs[r].path(), "memory", w.transport(ts[0]), Some(PASS), system_clock()).unwrap() };
+        let ws = if r == 0 {
+            Workspace::init(dirs[0].path(), false, system_clock()).unwrap()
+        } else {
+            Workspace::join(
+                dirs[r].path(),
+                "memory",
+                w.transport(ts[0]),
+                Some(PASS),
+                system_clock(),
+            )
+            .unwrap()
+        };
         let mut rows = Vec::new();
         for (k, &t) in ts.iter().enumerate() {
-            let row = if r > 0 && k == 0 { ws.targets().unwrap().remove(0) } else { ws.add_target("memory", w.transport(t), Some(PASS), SCRYPT_LOG_N).unwrap() };
+            let row = if r > 0 && k == 0 {
+                ws.targets().unwrap().remove(0)
+            } else {
+                ws.add_target("memory", w.transport(t), Some(PASS), SCRYPT_LOG_N).unwrap()
+            };
             rows.push((t, row));
         }
         w.rows.push(rows);
@@ -136,7 +197,11 @@ fn world(n: usize) -> World {
 /// cost nothing there; the property is about merging, not durability).
 fn scratch() -> PathBuf {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() }
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 /// Every file under `dir` (relative paths), except temp files.
@@ -185,10 +250,14 @@ fn deliver(w: &World, from: usize, seed: u64, share: u8, complete: bool) {
 }
 
 fn notes(ws: &Workspace) -> BTreeMap<String, (String, String)> {
-    ws.list(None).unwrap().into_iter().map(|n| {
-        let full = ws.note(&n.id).unwrap();
-        (n.id, (full.title, full.body))
-    }).collect()
+    ws.list(None)
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let full = ws.note(&n.id).unwrap();
+            (n.id, (full.title, full.body))
+        })
+        .collect()
 }
 
 /// Every replica syncs with each of its targets, in turn.
@@ -211,7 +280,8 @@ fn sync(w: &mut World, r: usize, k: usize) -> usize {
 /// The `n`th note of a replica: live ones, or deleted ones when `deleted`.
 fn pick(ws: &Workspace, n: usize, deleted: bool) -> Option<uuid::Uuid> {
     let mut st = ws.conn().prepare("SELECT id FROM notes WHERE deleted = ?1 ORDER BY id").unwrap();
-    let ids: Vec<String> = st.query_map([deleted], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    let ids: Vec<String> =
+        st.query_map([deleted], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     ids.get(n % ids.len().max(1)).map(|s| s.parse().unwrap())
 }
 
@@ -220,12 +290,17 @@ fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
     heads_in(ws.conn(), ws.key(), &ws.client_id())
 }
 
-fn heads_in(conn: &rusqlite::Connection, key: &WorkspaceKey, me: &uuid::Uuid) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
+fn heads_in(
+    conn: &rusqlite::Connection,
+    key: &WorkspaceKey,
+    me: &uuid::Uuid,
+) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
     let mut st = conn.prepare("SELECT id FROM notes ORDER BY id").unwrap();
     let ids: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     ids.into_iter()
         .map(|id| {
-            let mut doc = materialize::load_doc(conn, key, &id.parse().unwrap(), me).unwrap().unwrap();
+            let mut doc =
+                materialize::load_doc(conn, key, &id.parse().unwrap(), me).unwrap().unwrap();
             let mut h = doc.get_heads();
             h.sort();
             (id, h)
@@ -280,7 +355,13 @@ fn run(n: usize, steps: Vec<Step>) {
             }
             Step::Title { replica, note, text } => {
                 if let Some(id) = pick(&w.replicas[replica], note, false) {
-                    w.replicas[replica].edit_fields(&id, None, &[(Field::Title, &[TextSplice { pos: 0, delete: 1, insert: text }])]).unwrap();
+                    w.replicas[replica]
+                        .edit_fields(
+                            &id,
+                            None,
+                            &[(Field::Title, &[TextSplice { pos: 0, delete: 1, insert: text }])],
+                        )
+                        .unwrap();
                 }
             }
             Step::Remove { replica, note } => {
@@ -304,7 +385,9 @@ fn run(n: usize, steps: Vec<Step>) {
                         }
                         Some((heads, len)) => {
                             let sp = TextSplice { pos: at.min(len), delete: 0, insert: text };
-                            w.replicas[replica].edit_fields(&id, Some(&heads), &[(Field::Body, &[sp])]).unwrap();
+                            w.replicas[replica]
+                                .edit_fields(&id, Some(&heads), &[(Field::Body, &[sp])])
+                                .unwrap();
                         }
                     }
                 }
@@ -343,7 +426,10 @@ fn run(n: usize, steps: Vec<Step>) {
     let want_heads = heads;
     for order in 0..10u64 {
         let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (order + 1) ^ (entries.len() as u64) << 32);
-        let mut deliveries: Vec<&Vec<entry::NoteChange>> = entries.iter().flat_map(|e| std::iter::repeat_n(e, 1 + dice.below(3) as usize)).collect();
+        let mut deliveries: Vec<&Vec<entry::NoteChange>> = entries
+            .iter()
+            .flat_map(|e| std::iter::repeat_n(e, 1 + dice.below(3) as usize))
+            .collect();
         for i in (1..deliveries.len()).rev() {
             deliveries.swap(i, dice.below(i as u64 + 1) as usize);
         }
@@ -356,12 +442,19 @@ fn run(n: usize, steps: Vec<Step>) {
         let mut st = conn.prepare("SELECT id FROM notes WHERE deleted = 0").unwrap();
         for row in st.query_map([], |r| r.get::<_, String>(0)).unwrap() {
             let id = row.unwrap();
-            let doc = materialize::load_doc(&conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), &me).unwrap().unwrap();
+            let doc =
+                materialize::load_doc(&conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), &me)
+                    .unwrap()
+                    .unwrap();
             let f = note::read(&doc);
             got.insert(id, (f.title, f.body));
         }
         assert_eq!(got, want, "applying the entries in order {order}");
-        assert_eq!(heads_in(&conn, &WorkspaceKey::Plaintext, &me), want_heads, "heads after applying the entries in order {order}");
+        assert_eq!(
+            heads_in(&conn, &WorkspaceKey::Plaintext, &me),
+            want_heads,
+            "heads after applying the entries in order {order}"
+        );
     }
 }
 
@@ -369,7 +462,9 @@ fn run(n: usize, steps: Vec<Step>) {
 fn log_entries(ws: &Workspace) -> Vec<Vec<entry::NoteChange>> {
     let mut st = ws.conn().prepare("SELECT data FROM log ORDER BY client_id, idx").unwrap();
     let rows: Vec<Vec<u8>> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
-    rows.iter().map(|d| entry::decode(&ws.key().open(d).unwrap(), ws.key()).unwrap().changes).collect()
+    rows.iter()
+        .map(|d| entry::decode(&ws.key().open(d).unwrap(), ws.key()).unwrap().changes)
+        .collect()
 }
 
 /// Cases: `RESNOTES_CONVERGENCE_CASES`, else CI's short form.
@@ -380,7 +475,11 @@ fn cases(short: u32) -> u32 {
 /// Steps per case: `RESNOTES_CONVERGENCE_STEPS` (1,000 in the long form: 200 operations per
 /// replica with five replicas), else CI's short form.
 fn max_steps(short: usize) -> usize {
-    std::env::var("RESNOTES_CONVERGENCE_STEPS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 1).unwrap_or(short)
+    std::env::var("RESNOTES_CONVERGENCE_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 1)
+        .unwrap_or(short)
 }
 
 proptest! {
@@ -413,6 +512,10 @@ fn concurrent_edits_to_one_note_keep_both() {
     }
     for r in 0..3 {
         let n = w.replicas[r].note(&id).unwrap();
-        assert_eq!((n.title.as_str(), n.body.as_str()), ("groceries", "ALPHA\nbeta\ngamma!"), "replica {r}");
+        assert_eq!(
+            (n.title.as_str(), n.body.as_str()),
+            ("groceries", "ALPHA\nbeta\ngamma!"),
+            "replica {r}"
+        );
     }
 }

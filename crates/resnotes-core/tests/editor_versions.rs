@@ -23,11 +23,18 @@ fn splices_from_an_older_version_land_where_the_editor_meant_them() {
     let now = ws.note(&id.to_string()).unwrap();
     assert_eq!(now.body, "B says: hello from B and A");
     // The answer's heads are the base for the next splices.
-    ws.edit_fields(&id, Some(&now.heads), &[(Field::Body, &[splice(26, 0, "!")]), (Field::Title, &[splice(1, 0, "itle")])]).unwrap();
+    ws.edit_fields(
+        &id,
+        Some(&now.heads),
+        &[(Field::Body, &[splice(26, 0, "!")]), (Field::Title, &[splice(1, 0, "itle")])],
+    )
+    .unwrap();
     let n = ws.note(&id.to_string()).unwrap();
     assert_eq!((n.title.as_str(), n.body.as_str()), ("title", "B says: hello from B and A!"));
     // A version that does not exist is refused, and nothing changes.
-    let err = ws.edit_fields(&id, Some(&["00".repeat(32)]), &[(Field::Body, &[splice(0, 0, "x")])]).unwrap_err();
+    let err = ws
+        .edit_fields(&id, Some(&["00".repeat(32)]), &[(Field::Body, &[splice(0, 0, "x")])])
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_input");
     assert_eq!(ws.note(&id.to_string()).unwrap().body, n.body);
 }
@@ -43,11 +50,17 @@ fn remote_edits_synced_in_between_are_kept() {
     a.add_target("folder", &folder, None, 10).unwrap();
     let id = a.new_note("plan", "line one\n").unwrap();
     a.sync_all(&mut |_| {}).unwrap();
-    let mut b = Workspace::join(&tmp.path().join("b"), "folder", &folder, None, system_clock()).unwrap();
+    let mut b =
+        Workspace::join(&tmp.path().join("b"), "folder", &folder, None, system_clock()).unwrap();
     b.sync_all(&mut |_| {}).unwrap();
 
     let a_saw = a.note(&id.to_string()).unwrap();
-    b.edit_fields(&id, Some(&b.note(&id.to_string()).unwrap().heads), &[(Field::Body, &[splice(0, 0, "B first\n")])]).unwrap();
+    b.edit_fields(
+        &id,
+        Some(&b.note(&id.to_string()).unwrap().heads),
+        &[(Field::Body, &[splice(0, 0, "B first\n")])],
+    )
+    .unwrap();
     b.sync_all(&mut |_| {}).unwrap();
     a.sync_all(&mut |_| {}).unwrap(); // B's edit is merged into A's document here
     a.edit_fields(&id, Some(&a_saw.heads), &[(Field::Body, &[splice(9, 0, "from A")])]).unwrap();

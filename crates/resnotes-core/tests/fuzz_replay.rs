@@ -28,7 +28,8 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn run(target: &str, data: &[u8]) {
-    let identity = fs::read_to_string(root().join("vectors/identity.txt")).expect("vectors/identity.txt");
+    let identity =
+        fs::read_to_string(root().join("vectors/identity.txt")).expect("vectors/identity.txt");
     match target {
         "entry_file" => fuzzing::entry_file(&identity, data),
         "entry_plain" => fuzzing::entry_plain(data),

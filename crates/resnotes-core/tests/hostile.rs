@@ -39,27 +39,45 @@ fn mutated_entries_are_rejected_without_panics() {
     }
     let rows: Vec<(u64, Vec<u8>, Vec<u8>)> = {
         let mut st = ws.conn().prepare("SELECT idx, data, hash FROM log ORDER BY idx").unwrap();
-        let r = st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+        let r = st
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         r
     };
     assert_eq!(rows.len(), 3);
-    let n: usize = std::env::var("RESNOTES_HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let n: usize =
+        std::env::var("RESNOTES_HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let mut rng = fastrand::Rng::with_seed(7);
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for case in 0..n {
         let which = case % rows.len();
         let (idx, data, _) = &rows[which];
-        let prev_hash: [u8; 32] = if *idx == 0 { ZERO_HASH } else { rows[which - 1].2.clone().try_into().unwrap() };
-        let want = Expected { workspace: ws.workspace_id(), client: ws.client_id(), index: *idx, prev_hash };
+        let prev_hash: [u8; 32] =
+            if *idx == 0 { ZERO_HASH } else { rows[which - 1].2.clone().try_into().unwrap() };
+        let want = Expected {
+            workspace: ws.workspace_id(),
+            client: ws.client_id(),
+            index: *idx,
+            prev_hash,
+        };
         let mut m = data.clone();
         mutate(&mut rng, &mut m);
-        let got = entry::open(&m, ws.key(), &want).and_then(|e| materialize::check_chunks(&e.changes).map_err(entry::EntryError::Malformed).map(|_| e));
+        let got = entry::open(&m, ws.key(), &want).and_then(|e| {
+            materialize::check_chunks(&e.changes).map_err(entry::EntryError::Malformed).map(|_| e)
+        });
         match got {
             Ok(_) => assert_eq!(&m, data, "case {case}: a changed entry was accepted"),
             Err(e) => {
                 let msg = e.to_string();
                 assert!(!msg.is_empty());
-                let kind = msg.split(|c: char| !c.is_alphabetic() && c != ' ').next().unwrap_or("").trim().to_string();
+                let kind = msg
+                    .split(|c: char| !c.is_alphabetic() && c != ' ')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
                 *kinds.entry(kind).or_default() += 1;
             }
         }
@@ -75,13 +93,19 @@ fn mutated_assets_are_rejected_without_panics() {
     use resnotes_core::asset::{self, AssetFailure};
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("photo.jpg");
-    std::fs::write(&src, (0..200_000u32).map(|i| (i * 31 % 253) as u8).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(&src, (0..200_000u32).map(|i| (i * 31 % 253) as u8).collect::<Vec<u8>>())
+        .unwrap();
     let mut ws = Workspace::init(tmp.path(), false, system_clock()).unwrap();
     let r = ws.add_asset(&src, "photo.jpg", None).unwrap();
-    let file = std::fs::read(tmp.path().join("assets").join(r.id.client.to_string()).join("0.age")).unwrap();
+    let file = std::fs::read(tmp.path().join("assets").join(r.id.client.to_string()).join("0.age"))
+        .unwrap();
     let open = |bytes: &[u8]| asset::open(ws.key(), &ws.workspace_id(), &r, bytes, std::io::sink());
     open(&file).expect("the original opens");
-    let n: usize = std::env::var("RESNOTES_HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).map(|n: usize| n / 5).unwrap_or(2_000);
+    let n: usize = std::env::var("RESNOTES_HOSTILE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(|n: usize| n / 5)
+        .unwrap_or(2_000);
     let mut rng = fastrand::Rng::with_seed(11);
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for _ in 0..n {

@@ -8,13 +8,22 @@ use resnotes_core::workspace::{system_clock, NoteSummary};
 use resnotes_core::Workspace;
 
 fn unbuilt(ws: &Workspace) -> Vec<String> {
-    let mut st = ws.conn().prepare("SELECT id FROM notes WHERE id NOT IN (SELECT note_id FROM docs) ORDER BY id").unwrap();
+    let mut st = ws
+        .conn()
+        .prepare("SELECT id FROM notes WHERE id NOT IN (SELECT note_id FROM docs) ORDER BY id")
+        .unwrap();
     st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
 }
 
 fn rows(ws: &Workspace) -> Vec<(String, String, String, i64)> {
-    let mut st = ws.conn().prepare("SELECT id, title, first_line, updated_at FROM notes ORDER BY id").unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect()
+    let mut st = ws
+        .conn()
+        .prepare("SELECT id, title, first_line, updated_at FROM notes ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
 }
 
 fn list(ws: &Workspace) -> Vec<NoteSummary> {
@@ -50,7 +59,10 @@ fn a_joining_device_lists_notes_from_summaries_and_builds_them_when_opened() {
     let mut a = writer(&tmp, &folder);
     let mut ids = Vec::new();
     for i in 0..20 {
-        ids.push(a.new_note(&format!("note {i}"), &format!("\n  first line of {i}\nmore text\n")).unwrap());
+        ids.push(
+            a.new_note(&format!("note {i}"), &format!("\n  first line of {i}\nmore text\n"))
+                .unwrap(),
+        );
     }
     a.edit_note(&ids[3].to_string(), Some("renamed"), None).unwrap();
     a.delete_note(&ids[4].to_string()).unwrap();
@@ -64,7 +76,10 @@ fn a_joining_device_lists_notes_from_summaries_and_builds_them_when_opened() {
 
     // Opening builds and stores the document; the row keeps the same values.
     let n = b.note(&ids[3].to_string()).unwrap();
-    assert_eq!((n.title.as_str(), n.body.as_str()), ("renamed", "\n  first line of 3\nmore text\n"));
+    assert_eq!(
+        (n.title.as_str(), n.body.as_str()),
+        ("renamed", "\n  first line of 3\nmore text\n")
+    );
     assert_eq!(unbuilt(&b).len(), 19);
     assert_eq!(rows(&b), rows(&a));
     // Editing a listed note builds it first.
@@ -131,7 +146,12 @@ fn entries_pulled_in_pieces_settle_once_everything_they_name_is_held() {
     std::fs::create_dir_all(&partial).unwrap();
     std::fs::copy(src.join("index.json"), partial.join("index.json")).unwrap();
     let copy = |client: &uuid::Uuid| {
-        let st = std::process::Command::new("cp").arg("-a").arg(src.join(client.to_string())).arg(&partial).status().unwrap();
+        let st = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(src.join(client.to_string()))
+            .arg(&partial)
+            .status()
+            .unwrap();
         assert!(st.success());
     };
     copy(&b.client_id());
@@ -152,7 +172,8 @@ fn attachment_links_of_listed_notes_are_found_without_building_the_others() {
     let mut a = writer(&tmp, &folder);
     let with_link = a.new_note("photo", "look:\n").unwrap();
     for i in 0..5 {
-        a.new_note(&format!("plain {i}"), "no links here, only asset: words and :/// marks").unwrap();
+        a.new_note(&format!("plain {i}"), "no links here, only asset: words and :/// marks")
+            .unwrap();
     }
     let file = tmp.path().join("pic.png");
     std::fs::write(&file, b"\x89PNG not really").unwrap();
@@ -167,7 +188,11 @@ fn attachment_links_of_listed_notes_are_found_without_building_the_others() {
     b.sync_assets(&|| false, &mut |_| {}).unwrap();
     let assets = b.assets().unwrap();
     assert_eq!(assets.len(), 1, "{assets:?}");
-    assert_eq!((assets[0].url.as_str(), assets[0].notes, assets[0].local), (r.to_url().as_str(), 1, true), "kept offline from a listed note's link");
+    assert_eq!(
+        (assets[0].url.as_str(), assets[0].notes, assets[0].local),
+        (r.to_url().as_str(), 1, true),
+        "kept offline from a listed note's link"
+    );
     assert_eq!(unbuilt(&b).len(), 6, "scanning stored no document");
 }
 
@@ -184,7 +209,8 @@ fn a_title_splice_on_the_writer_reaches_a_listed_note() {
     b.sync_all(&mut |_| {}).unwrap();
     let target: uuid::Uuid = a.list(Some(1)).unwrap()[0].id.parse().unwrap();
     for i in 0..3 {
-        a.splice_note(&target, resnotes_core::workspace::Field::Title, 0, 0, &format!("w{i}")).unwrap();
+        a.splice_note(&target, resnotes_core::workspace::Field::Title, 0, 0, &format!("w{i}"))
+            .unwrap();
         a.sync_all(&mut |_| {}).unwrap();
         b.sync_all(&mut |_| {}).unwrap();
         assert_eq!(list(&b), list(&a), "after splice {i}");

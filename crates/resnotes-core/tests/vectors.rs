@@ -26,7 +26,8 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn read_json(name: &str) -> Value {
-    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))).unwrap()
+    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}")))
+        .unwrap()
 }
 
 const WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
@@ -46,36 +47,67 @@ fn path_vectors() {
     for case in read_json("paths.json").as_array().unwrap() {
         let index = case["index"].as_u64().unwrap();
         let max = case["maxEntriesPerFolder"].as_u64().unwrap();
-        assert_eq!(distributed_file_path(index, max).join("/"), case["path"].as_str().unwrap(), "{case}");
+        assert_eq!(
+            distributed_file_path(index, max).join("/"),
+            case["path"].as_str().unwrap(),
+            "{case}"
+        );
     }
 }
 
 #[test]
 fn entry_vectors_decode_exactly() {
-    for (file, meta) in [("entry-0.age", "entry-0.json"), ("entry-1.age", "entry-1.json"), ("entry-2.age", "entry-2.json"), ("entry-3.age", "entry-3.json"), ("entry-plaintext.bin", "entry-plaintext.json")] {
+    for (file, meta) in [
+        ("entry-0.age", "entry-0.json"),
+        ("entry-1.age", "entry-1.json"),
+        ("entry-2.age", "entry-2.json"),
+        ("entry-3.age", "entry-3.json"),
+        ("entry-plaintext.bin", "entry-plaintext.json"),
+    ] {
         let want = read_json(meta);
         let k = if file.ends_with(".bin") { WorkspaceKey::Plaintext } else { key() };
         let _ = &k;
         let bytes = fs::read(dir().join(file)).unwrap();
         let plain = k.open(&bytes).unwrap();
-        assert_eq!(hex(&plain), want["envelopeHex"].as_str().unwrap(), "{file}: decrypted envelope");
+        assert_eq!(
+            hex(&plain),
+            want["envelopeHex"].as_str().unwrap(),
+            "{file}: decrypted envelope"
+        );
         assert_eq!(plain[5] as u64, want["flags"].as_u64().unwrap(), "{file}: flags");
-        let e = entry::open(&bytes, &k, &Expected {
-            workspace: want["workspaceId"].as_str().unwrap().parse().unwrap(),
-            client: want["clientId"].as_str().unwrap().parse().unwrap(),
-            index: want["index"].as_u64().unwrap(),
-            prev_hash: unhex(want["prevHash"].as_str().unwrap()).try_into().unwrap(),
-        })
+        let e = entry::open(
+            &bytes,
+            &k,
+            &Expected {
+                workspace: want["workspaceId"].as_str().unwrap().parse().unwrap(),
+                client: want["clientId"].as_str().unwrap().parse().unwrap(),
+                index: want["index"].as_u64().unwrap(),
+                prev_hash: unhex(want["prevHash"].as_str().unwrap()).try_into().unwrap(),
+            },
+        )
         .unwrap_or_else(|err| panic!("{file}: {err}"));
         assert_eq!(e.header.timestamp, want["timestamp"].as_i64().unwrap());
         assert_eq!(e.header.lamport, want["lamport"].as_u64().unwrap());
         assert_eq!(hex(&e.hash), want["hash"].as_str().unwrap(), "{file}: entry hash");
-        let changes: Vec<Value> = e.changes.iter().map(|c| json!({"note": c.note.to_string(), "changeHex": hex(&c.change)})).collect();
+        let changes: Vec<Value> = e
+            .changes
+            .iter()
+            .map(|c| json!({"note": c.note.to_string(), "changeHex": hex(&c.change)}))
+            .collect();
         assert_eq!(Value::Array(changes), want["changes"], "{file}: changes");
         assert_eq!(plain[4] as u64, want["version"].as_u64().unwrap_or(1), "{file}: version");
-        let clock: Vec<Value> = e.clock.iter().map(|(c, i)| json!({"clientId": c.to_string(), "index": i})).collect();
-        assert_eq!(Value::Array(clock), want.get("clock").cloned().unwrap_or(json!([])), "{file}: clock");
-        assert_eq!(Value::Array(e.summaries.iter().map(summary_json).collect()), want.get("summaries").cloned().unwrap_or(json!([])), "{file}: summaries");
+        let clock: Vec<Value> =
+            e.clock.iter().map(|(c, i)| json!({"clientId": c.to_string(), "index": i})).collect();
+        assert_eq!(
+            Value::Array(clock),
+            want.get("clock").cloned().unwrap_or(json!([])),
+            "{file}: clock"
+        );
+        assert_eq!(
+            Value::Array(e.summaries.iter().map(summary_json).collect()),
+            want.get("summaries").cloned().unwrap_or(json!([])),
+            "{file}: summaries"
+        );
         // Every change is a standard Automerge change that loads into a document.
         for c in &e.changes {
             let mut doc = automerge::AutoCommit::new();
@@ -84,7 +116,11 @@ fn entry_vectors_decode_exactly() {
     }
     let k = key();
     if let WorkspaceKey::Age { mac_key, .. } = &k {
-        assert_eq!(hex(&mac_key[..]), read_json("entry-0.json")["macKeyHex"].as_str().unwrap(), "HKDF-derived MAC key");
+        assert_eq!(
+            hex(&mac_key[..]),
+            read_json("entry-0.json")["macKeyHex"].as_str().unwrap(),
+            "HKDF-derived MAC key"
+        );
     }
 }
 
@@ -123,10 +159,18 @@ fn manifest_vectors() {
     let m = Manifest::parse(&good, "vectors").unwrap();
     assert_eq!(m.workspace_id.to_string(), WORKSPACE);
     assert_eq!(m.encryption.recipients[0], key().recipient().unwrap());
-    let secret = resnotes_core::crypto::unwrap_secret(&m.encryption.key_wrap.unwrap().armored, "vector passphrase").unwrap();
+    let secret = resnotes_core::crypto::unwrap_secret(
+        &m.encryption.key_wrap.unwrap().armored,
+        "vector passphrase",
+    )
+    .unwrap();
     use resnotes_core::age::secrecy::ExposeSecret;
     assert_eq!(secret.expose_secret(), key().secret().unwrap().expose_secret());
-    for (file, code) in [("reject/index-version-2.json", "unsupported_version"), ("reject/index-not-resilient-sync.json", "bad_manifest"), ("reject/index-unknown-field.json", "bad_manifest")] {
+    for (file, code) in [
+        ("reject/index-version-2.json", "unsupported_version"),
+        ("reject/index-not-resilient-sync.json", "bad_manifest"),
+        ("reject/index-unknown-field.json", "bad_manifest"),
+    ] {
         let err = Manifest::parse(&fs::read(dir().join(file)).unwrap(), file).expect_err(file);
         assert_eq!(err.code(), code, "{file}");
     }
@@ -136,11 +180,16 @@ fn summary_json(s: &entry::Summary) -> Value {
     json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted})
 }
 
-fn change(text: &str, actor: &Uuid, deps_doc: Option<&mut automerge::AutoCommit>) -> (Vec<u8>, automerge::AutoCommit) {
+fn change(
+    text: &str,
+    actor: &Uuid,
+    deps_doc: Option<&mut automerge::AutoCommit>,
+) -> (Vec<u8>, automerge::AutoCommit) {
     use automerge::transaction::Transactable;
     let mut doc = match deps_doc {
         Some(d) => d.fork().with_actor(automerge::ActorId::from(actor.as_bytes().as_slice())),
-        None => automerge::AutoCommit::new().with_actor(automerge::ActorId::from(actor.as_bytes().as_slice())),
+        None => automerge::AutoCommit::new()
+            .with_actor(automerge::ActorId::from(actor.as_bytes().as_slice())),
     };
     if text.is_empty() {
         resnotes_core::note::create(&mut doc, "Vector", "hello", 1_700_000_000_000).unwrap();
@@ -183,24 +232,68 @@ fn generate_vectors() {
     let long = "\n\n## A longer section\n\nResilient notes sync through any folder. ".repeat(20);
     let (c2, mut doc) = change(&long, &client, Some(&mut doc));
     let (c3, doc3) = change(" (summarised)", &client, Some(&mut doc));
-    let h0 = Header { workspace: ws, client, index: 0, timestamp: 1_700_000_000_000, lamport: 1, prev_hash: ZERO_HASH };
+    let h0 = Header {
+        workspace: ws,
+        client,
+        index: 0,
+        timestamp: 1_700_000_000_000,
+        lamport: 1,
+        prev_hash: ZERO_HASH,
+    };
     let ch0 = vec![NoteChange { note, change: c0.clone() }];
     let (plain0, hash0) = entry::encode_v1(&h0, &ch0, &key);
-    let h1 = Header { index: 1, timestamp: 1_700_000_000_500, lamport: 2, prev_hash: hash0, ..h0.clone() };
+    let h1 = Header {
+        index: 1,
+        timestamp: 1_700_000_000_500,
+        lamport: 2,
+        prev_hash: hash0,
+        ..h0.clone()
+    };
     let ch1 = vec![NoteChange { note, change: c1.clone() }];
     let (plain1, hash1) = entry::encode_v1(&h1, &ch1, &key);
-    let h2 = Header { index: 2, timestamp: 1_700_000_001_000, lamport: 3, prev_hash: hash1, ..h0.clone() };
+    let h2 = Header {
+        index: 2,
+        timestamp: 1_700_000_001_000,
+        lamport: 3,
+        prev_hash: hash1,
+        ..h0.clone()
+    };
     let ch2 = vec![NoteChange { note, change: c2.clone() }];
     let (plain2, hash2) = entry::encode_v1(&h2, &ch2, &key);
     assert_eq!(plain2[5], entry::FLAG_DEFLATE, "entry-2 is the compressed vector");
     // entry-3: version 2, with the note's summary after its change and a clock naming another device.
-    let h3 = Header { index: 3, timestamp: 1_700_000_001_500, lamport: 9, prev_hash: hash2, ..h0.clone() };
+    let h3 = Header {
+        index: 3,
+        timestamp: 1_700_000_001_500,
+        lamport: 9,
+        prev_hash: hash2,
+        ..h0.clone()
+    };
     let f = resnotes_core::note::read(&doc3);
-    let summary = entry::Summary { note, title: f.title, first_line: resnotes_core::note::first_line(&f.body).0, created_at: f.created_at, updated_at: f.updated_at, deleted: f.deleted };
-    let p3 = entry::Payload { changes: vec![NoteChange { note, change: c3.clone() }], clock: vec![(OTHER.parse().unwrap(), 4)], summaries: vec![summary.clone()] };
+    let summary = entry::Summary {
+        note,
+        title: f.title,
+        first_line: resnotes_core::note::first_line(&f.body).0,
+        created_at: f.created_at,
+        updated_at: f.updated_at,
+        deleted: f.deleted,
+    };
+    let p3 = entry::Payload {
+        changes: vec![NoteChange { note, change: c3.clone() }],
+        clock: vec![(OTHER.parse().unwrap(), 4)],
+        summaries: vec![summary.clone()],
+    };
     let (plain3, hash3) = entry::encode(&h3, &p3, &key);
-    let mac_key = match &key { WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]), _ => unreachable!() };
-    for (name, h, plain, hash, ch) in [("entry-0", &h0, &plain0, hash0, &c0), ("entry-1", &h1, &plain1, hash1, &c1), ("entry-2", &h2, &plain2, hash2, &c2), ("entry-3", &h3, &plain3, hash3, &c3)] {
+    let mac_key = match &key {
+        WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]),
+        _ => unreachable!(),
+    };
+    for (name, h, plain, hash, ch) in [
+        ("entry-0", &h0, &plain0, hash0, &c0),
+        ("entry-1", &h1, &plain1, hash1, &c1),
+        ("entry-2", &h2, &plain2, hash2, &c2),
+        ("entry-3", &h3, &plain3, hash3, &c3),
+    ] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
         let mut meta = json!({
             "workspaceId": WORKSPACE, "clientId": CLIENT, "index": h.index, "timestamp": h.timestamp, "lamport": h.lamport,
@@ -211,7 +304,11 @@ fn generate_vectors() {
             meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
             meta["summaries"] = json!([summary_json(&summary)]);
         }
-        fs::write(d.join(format!("{name}.json")), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
+        fs::write(
+            d.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&meta).unwrap() + "\n",
+        )
+        .unwrap();
     }
     let (plain_p, hash_p) = entry::encode_v1(&h0, &ch0, &WorkspaceKey::Plaintext);
     fs::write(d.join("entry-plaintext.bin"), &plain_p).unwrap();
@@ -219,7 +316,8 @@ fn generate_vectors() {
         "workspaceId": WORKSPACE, "clientId": CLIENT, "index": 0, "timestamp": h0.timestamp, "lamport": 1,
         "prevHash": hex(&ZERO_HASH), "hash": hex(&hash_p), "flags": plain_p[5], "envelopeHex": hex(&plain_p), "changes": [{"note": NOTE, "changeHex": hex(&c0)}],
     });
-    fs::write(d.join("entry-plaintext.json"), serde_json::to_string_pretty(&meta).unwrap() + "\n").unwrap();
+    fs::write(d.join("entry-plaintext.json"), serde_json::to_string_pretty(&meta).unwrap() + "\n")
+        .unwrap();
 
     // Rejected files.
     let sealed0 = key.seal(&plain0).unwrap();
@@ -227,37 +325,141 @@ fn generate_vectors() {
     let mut cases = Vec::new();
     let mut add = |file: &str, bytes: Vec<u8>, index: u64, prev: &str, expect: &str, why: &str| {
         fs::write(d.join("reject").join(file), bytes).unwrap();
-        cases.push(json!({"file": file, "index": index, "prevHash": prev, "expect": expect, "why": why}));
+        cases.push(
+            json!({"file": file, "index": index, "prevHash": prev, "expect": expect, "why": why}),
+        );
     };
-    add("truncated-header.age", sealed0[..40].to_vec(), 0, &z, "incomplete", "cut inside the age header: still being copied");
-    add("truncated-payload.age", sealed0[..sealed0.len() - 10].to_vec(), 0, &z, "incomplete", "cut inside the payload: still being copied");
+    add(
+        "truncated-header.age",
+        sealed0[..40].to_vec(),
+        0,
+        &z,
+        "incomplete",
+        "cut inside the age header: still being copied",
+    );
+    add(
+        "truncated-payload.age",
+        sealed0[..sealed0.len() - 10].to_vec(),
+        0,
+        &z,
+        "incomplete",
+        "cut inside the payload: still being copied",
+    );
     let other = WorkspaceKey::generate(&ws);
-    add("other-key.age", other.seal(&plain0).unwrap(), 0, &z, "undecryptable", "encrypted to another recipient");
+    add(
+        "other-key.age",
+        other.seal(&plain0).unwrap(),
+        0,
+        &z,
+        "undecryptable",
+        "encrypted to another recipient",
+    );
     let (forged, _) = entry::encode_v1(&h0, &ch0, &other);
-    add("forged-mac.age", key.seal(&forged).unwrap(), 0, &z, "bad_mac", "encrypted to the public recipient without the workspace secret");
-    add("misplaced.age", sealed0.clone(), 1, &hex(&hash0), "misplaced", "entry 0 found where entry 1 belongs");
-    add("chain-broken.age", key.seal(&plain1).unwrap(), 1, &hex(&[7u8; 32]), "chain_broken", "prevHash does not match the previous entry held");
+    add(
+        "forged-mac.age",
+        key.seal(&forged).unwrap(),
+        0,
+        &z,
+        "bad_mac",
+        "encrypted to the public recipient without the workspace secret",
+    );
+    add(
+        "misplaced.age",
+        sealed0.clone(),
+        1,
+        &hex(&hash0),
+        "misplaced",
+        "entry 0 found where entry 1 belongs",
+    );
+    add(
+        "chain-broken.age",
+        key.seal(&plain1).unwrap(),
+        1,
+        &hex(&[7u8; 32]),
+        "chain_broken",
+        "prevHash does not match the previous entry held",
+    );
     let mut trailing = plain0.clone();
     trailing.extend_from_slice(b"garbage");
-    add("trailing-garbage.age", key.seal(&trailing).unwrap(), 0, &z, "malformed", "bytes after the MAC");
+    add(
+        "trailing-garbage.age",
+        key.seal(&trailing).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "bytes after the MAC",
+    );
     let mut v3 = plain0.clone();
     v3[4] = 3;
-    add("version-3.age", key.seal(&v3).unwrap(), 0, &z, "unsupported_version", "envelope version 3");
+    add(
+        "version-3.age",
+        key.seal(&v3).unwrap(),
+        0,
+        &z,
+        "unsupported_version",
+        "envelope version 3",
+    );
     let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
-    add("summary-clock-names-writer.age", key.seal(&entry::encode(&h0, &own, &key).0).unwrap(), 0, &z, "malformed", "version 2: the summaries' clock names the entry's own device");
-    let foreign = entry::Payload { summaries: vec![entry::Summary { note: OTHER.parse().unwrap(), ..summary.clone() }], ..p3.clone() };
-    add("summary-without-change.age", key.seal(&entry::encode(&h0, &foreign, &key).0).unwrap(), 0, &z, "malformed", "version 2: a summary of a note the entry has no change for");
+    add(
+        "summary-clock-names-writer.age",
+        key.seal(&entry::encode(&h0, &own, &key).0).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "version 2: the summaries' clock names the entry's own device",
+    );
+    let foreign = entry::Payload {
+        summaries: vec![entry::Summary { note: OTHER.parse().unwrap(), ..summary.clone() }],
+        ..p3.clone()
+    };
+    add(
+        "summary-without-change.age",
+        key.seal(&entry::encode(&h0, &foreign, &key).0).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "version 2: a summary of a note the entry has no change for",
+    );
     let mut badpayload = plain0.clone();
     let last = badpayload.len() - 33;
     badpayload[last] ^= 1;
-    add("payload-hash.age", key.seal(&badpayload).unwrap(), 0, &z, "malformed", "payload changed after hashing (MAC still valid, payload hash not)");
+    add(
+        "payload-hash.age",
+        key.seal(&badpayload).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "payload changed after hashing (MAC still valid, payload hash not)",
+    );
     let hdr_only = entry::encode_v1(&h0, &[], &key).0;
-    add("no-changes.age", key.seal(&hdr_only).unwrap(), 0, &z, "malformed", "a payload must hold at least one change");
+    add(
+        "no-changes.age",
+        key.seal(&hdr_only).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "a payload must hold at least one change",
+    );
     let mut flag = plain0.clone();
     flag[5] = 0x80;
-    add("unknown-flag.age", key.seal(&flag).unwrap(), 0, &z, "malformed", "a reserved flag bit is set");
-    add("not-an-entry.age", key.seal(&[b'X'; 200]).unwrap(), 0, &z, "malformed", "not an RSNE envelope");
-    fs::write(d.join("reject/cases.json"), serde_json::to_string_pretty(&cases).unwrap() + "\n").unwrap();
+    add(
+        "unknown-flag.age",
+        key.seal(&flag).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "a reserved flag bit is set",
+    );
+    add(
+        "not-an-entry.age",
+        key.seal(&[b'X'; 200]).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "not an RSNE envelope",
+    );
+    fs::write(d.join("reject/cases.json"), serde_json::to_string_pretty(&cases).unwrap() + "\n")
+        .unwrap();
 
     // index.json.
     let secret = key.secret().unwrap();
@@ -273,18 +475,28 @@ fn generate_vectors() {
         encryption: resnotes_core::manifest::Encryption {
             method: "age-x25519".into(),
             recipients: vec![key.recipient().unwrap()],
-            key_wrap: Some(resnotes_core::manifest::KeyWrap { method: "age-scrypt".into(), armored: resnotes_core::crypto::wrap_secret(&secret, "vector passphrase", 10).unwrap() }),
+            key_wrap: Some(resnotes_core::manifest::KeyWrap {
+                method: "age-scrypt".into(),
+                armored: resnotes_core::crypto::wrap_secret(&secret, "vector passphrase", 10)
+                    .unwrap(),
+            }),
         },
         authentication: resnotes_core::manifest::Authentication { method: "hmac-sha256".into() },
     };
     fs::write(d.join("index.json"), m.to_bytes()).unwrap();
     let mut v: Value = serde_json::from_slice(&m.to_bytes()).unwrap();
     v["formatVersion"] = 2.into();
-    fs::write(d.join("reject/index-version-2.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    fs::write(d.join("reject/index-version-2.json"), serde_json::to_string_pretty(&v).unwrap())
+        .unwrap();
     v["formatVersion"] = 1.into();
     v["format"] = "something-else".into();
-    fs::write(d.join("reject/index-not-resilient-sync.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    fs::write(
+        d.join("reject/index-not-resilient-sync.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
     v["format"] = "resilient-sync".into();
     v["surprise"] = true.into();
-    fs::write(d.join("reject/index-unknown-field.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    fs::write(d.join("reject/index-unknown-field.json"), serde_json::to_string_pretty(&v).unwrap())
+        .unwrap();
 }

@@ -24,7 +24,12 @@ fn sweep_orphans(dir: &Path, age: std::time::Duration) {
         if !name.to_str().is_some_and(is_temp_name) {
             continue;
         }
-        let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|d| d >= age);
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|d| d >= age);
         if old {
             let _ = fs::remove_file(e.path());
         }
@@ -79,37 +84,60 @@ impl Folder {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             #[cfg(unix)]
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(self.refuse(path, "it is a symbolic link".into())),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(self.refuse(path, "it is a symbolic link".into()))
+            }
             Err(e) => return Err(self.fail("read", path, e)),
         };
         let meta = f.metadata().map_err(|e| self.fail("read", path, e))?;
         if !meta.is_file() {
-            return Err(self.refuse(path, "it is not a plain file (a folder, device or pipe)".into()));
+            return Err(
+                self.refuse(path, "it is not a plain file (a folder, device or pipe)".into())
+            );
         }
         Ok(Some((f, meta.len())))
     }
 
     /// A file in the folder that is refused whatever its content.
     fn refuse(&self, path: &str, why: String) -> TransportError {
-        TransportError::Failed { location: self.location(), op: "read", path: path.to_string(), reason: format!("{why}; it was not read") }
+        TransportError::Failed {
+            location: self.location(),
+            op: "read",
+            path: path.to_string(),
+            reason: format!("{why}; it was not read"),
+        }
     }
 
     fn fail(&self, op: &'static str, path: &str, e: std::io::Error) -> TransportError {
         // A full disk (ENOSPC) or an exceeded quota (EDQUOT) gets a sentence that says what to do.
         let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded);
-        let reason = if full { "the disk is full; free some space there, the entries wait on this device and are written later".to_string() } else { e.to_string() };
+        let reason = if full {
+            "the disk is full; free some space there, the entries wait on this device and are written later".to_string()
+        } else {
+            e.to_string()
+        };
         TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
     }
 
     /// Creates a hidden temp file beside `dest` and lets `write` fill it (fsynced unless
     /// `defer_sync`, in which case the caller flushes the whole batch at once); returns the
     /// temp path. Entries are written in one call, attachments streamed.
-    fn stage(&self, path: &str, dest: &Path, defer_sync: bool, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<PathBuf, TransportError> {
+    fn stage(
+        &self,
+        path: &str,
+        dest: &Path,
+        defer_sync: bool,
+        write: impl FnOnce(&mut File) -> std::io::Result<()>,
+    ) -> Result<PathBuf, TransportError> {
         let dir = dest.parent().expect("entry paths have a parent");
         create_dirs(dir).map_err(|e| self.fail("create folder for", path, e))?;
         let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
         let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| self.fail("write", path, e))?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| self.fail("write", path, e))?;
         let res = write(&mut f).and_then(|_| if defer_sync { Ok(()) } else { f.sync_all() });
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
@@ -126,7 +154,13 @@ impl Folder {
         let placed = if dest.exists() {
             Err(ErrorKind::AlreadyExists.into())
         } else {
-            fs::hard_link(tmp, dest).or_else(|e| if e.kind() == ErrorKind::AlreadyExists { Err(e) } else { fs::rename(tmp, dest) })
+            fs::hard_link(tmp, dest).or_else(|e| {
+                if e.kind() == ErrorKind::AlreadyExists {
+                    Err(e)
+                } else {
+                    fs::rename(tmp, dest)
+                }
+            })
         };
         let _ = fs::remove_file(tmp);
         match placed {
@@ -148,8 +182,15 @@ impl Folder {
         Ok(Written::Created)
     }
 
-    fn compare_existing(&self, path: &str, dest: &Path, bytes: &[u8]) -> Result<Written, TransportError> {
-        let Some(existing) = self.read(path)? else { return Err(self.fail("read", path, ErrorKind::NotFound.into())) };
+    fn compare_existing(
+        &self,
+        path: &str,
+        dest: &Path,
+        bytes: &[u8],
+    ) -> Result<Written, TransportError> {
+        let Some(existing) = self.read(path)? else {
+            return Err(self.fail("read", path, ErrorKind::NotFound.into()));
+        };
         if existing == bytes {
             Ok(Written::AlreadyPresent)
         } else if existing.len() < bytes.len() && bytes.starts_with(&existing) {
@@ -211,15 +252,26 @@ impl Transport for Folder {
     fn check(&self) -> Result<(), TransportError> {
         match fs::metadata(&self.root) {
             Ok(m) if m.is_dir() => Ok(()),
-            Ok(_) => Err(TransportError::Unreachable { location: self.location(), reason: "not a folder".into() }),
-            Err(e) => Err(TransportError::Unreachable { location: self.location(), reason: e.to_string() }),
+            Ok(_) => Err(TransportError::Unreachable {
+                location: self.location(),
+                reason: "not a folder".into(),
+            }),
+            Err(e) => Err(TransportError::Unreachable {
+                location: self.location(),
+                reason: e.to_string(),
+            }),
         }
     }
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
         use std::io::Read;
         let max = super::MAX_READ_BYTES;
-        let too_big = || self.refuse(path, format!("it is larger than {} MiB, more than any entry can be", max >> 20));
+        let too_big = || {
+            self.refuse(
+                path,
+                format!("it is larger than {} MiB, more than any entry can be", max >> 20),
+            )
+        };
         let Some((f, len)) = self.open_plain(path)? else { return Ok(None) };
         if len > max {
             return Err(too_big());
@@ -330,29 +382,51 @@ impl Transport for Folder {
         }
     }
 
-    fn download(&self, path: &str, dest: &Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+    fn download(
+        &self,
+        path: &str,
+        dest: &Path,
+        limit: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<bool, TransportError> {
         use std::io::Read;
         let Some((src, _)) = self.open_plain(path)? else { return Ok(false) };
-        let mut out = File::create(dest).map_err(|e| super::local_failure(self, "save", path, e))?;
-        let n = copy_with_progress(src.take(limit.saturating_add(1)), &mut out, progress).map_err(|e| self.fail("read", path, e))?;
+        let mut out =
+            File::create(dest).map_err(|e| super::local_failure(self, "save", path, e))?;
+        let n = copy_with_progress(src.take(limit.saturating_add(1)), &mut out, progress)
+            .map_err(|e| self.fail("read", path, e))?;
         if n > limit {
             return Err(super::too_large(self, path, limit));
         }
         Ok(true)
     }
 
-    fn upload(&self, path: &str, src: &Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
+    fn upload(
+        &self,
+        path: &str,
+        src: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Written, TransportError> {
         let dest = self.full(path);
-        let len = fs::metadata(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?.len();
+        let len = fs::metadata(src)
+            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?
+            .len();
         let replace = match AtPath::of(self.size(path)?, len) {
             AtPath::SameLength => return self.compare_files(path, src, &dest),
-            AtPath::Longer => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            AtPath::Longer => {
+                return Err(TransportError::Conflict {
+                    location: self.location(),
+                    path: path.to_string(),
+                })
+            }
             AtPath::CutOff => true,
             AtPath::Nothing => false,
         };
         sweep_orphans(dest.parent().expect("asset paths have a parent"), ORPHAN_AGE);
-        let input = File::open(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
-        let tmp = self.stage(path, &dest, false, |f| copy_with_progress(input, f, progress).map(|_| ()))?;
+        let input = File::open(src)
+            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
+        let tmp =
+            self.stage(path, &dest, false, |f| copy_with_progress(input, f, progress).map(|_| ()))?;
         if replace {
             // A cut-off copy of this asset: replace it whole.
             return self.replace(path, &tmp, &dest);
@@ -365,10 +439,14 @@ impl Transport for Folder {
     }
 }
 
-
 impl Folder {
     /// Compares two files of equal length chunk by chunk.
-    fn compare_files(&self, path: &str, src: &Path, dest: &Path) -> Result<Written, TransportError> {
+    fn compare_files(
+        &self,
+        path: &str,
+        src: &Path,
+        dest: &Path,
+    ) -> Result<Written, TransportError> {
         use std::io::Read;
         let open = |p: &Path| File::open(p).map(std::io::BufReader::new);
         let (mut a, mut b) = match (open(src), open(dest)) {
@@ -383,7 +461,10 @@ impl Folder {
             }
             b.read_exact(&mut y[..n]).map_err(|e| self.fail("read", path, e))?;
             if x[..n] != y[..n] {
-                return Err(TransportError::Conflict { location: self.location(), path: path.to_string() });
+                return Err(TransportError::Conflict {
+                    location: self.location(),
+                    path: path.to_string(),
+                });
             }
         }
     }
@@ -403,7 +484,10 @@ mod tests {
         sweep_orphans(dir, std::time::Duration::from_secs(3600));
         assert_eq!(fs::read_dir(dir).unwrap().count(), 4, "young temp files stay");
         sweep_orphans(dir, std::time::Duration::ZERO);
-        let mut left: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut left: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         left.sort();
         assert_eq!(left, vec!["0.age", "notes.txt"]);
     }
@@ -434,9 +518,15 @@ mod tests {
         let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
         fs::write(&local, &big).unwrap();
         let mut seen = 0;
-        assert_eq!(f.upload("c/assets/1/0.age", &local, &mut |n| seen = n).unwrap(), Written::Created);
+        assert_eq!(
+            f.upload("c/assets/1/0.age", &local, &mut |n| seen = n).unwrap(),
+            Written::Created
+        );
         assert_eq!(seen, big.len() as u64);
-        assert_eq!(f.upload("c/assets/1/0.age", &local, &mut |_| ()).unwrap(), Written::AlreadyPresent);
+        assert_eq!(
+            f.upload("c/assets/1/0.age", &local, &mut |_| ()).unwrap(),
+            Written::AlreadyPresent
+        );
         assert_eq!(f.size("c/assets/1/0.age").unwrap(), Some(big.len() as u64));
         // Cut-off copy: replaced whole.
         fs::write(dir.path().join("t/c/assets/1/0.age"), &big[..1000]).unwrap();
@@ -444,13 +534,22 @@ mod tests {
         let out = dir.path().join("out");
         assert!(f.download("c/assets/1/0.age", &out, u64::MAX, &mut |_| ()).unwrap());
         assert_eq!(fs::read(&out).unwrap(), big);
-        assert!(matches!(f.download("c/assets/1/0.age", &out, 1000, &mut |_| ()), Err(TransportError::Failed { .. })), "a file longer than the limit is refused");
+        assert!(
+            matches!(
+                f.download("c/assets/1/0.age", &out, 1000, &mut |_| ()),
+                Err(TransportError::Failed { .. })
+            ),
+            "a file longer than the limit is refused"
+        );
         assert!(!f.download("c/assets/1/1.age", &out, u64::MAX, &mut |_| ()).unwrap());
         // Same length, other bytes: a conflict, left untouched.
         let mut other = big.clone();
         other[5] ^= 1;
         fs::write(&local, &other).unwrap();
-        assert!(matches!(f.upload("c/assets/1/0.age", &local, &mut |_| ()), Err(TransportError::Conflict { .. })));
+        assert!(matches!(
+            f.upload("c/assets/1/0.age", &local, &mut |_| ()),
+            Err(TransportError::Conflict { .. })
+        ));
         assert_eq!(fs::read(dir.path().join("t/c/assets/1/0.age")).unwrap(), big);
         assert_eq!(f.list("c/assets/1").unwrap(), vec!["0.age".to_string()]);
     }

@@ -66,9 +66,17 @@ impl Memory {
             };
             if hit {
                 if *f == Fault::Offline {
-                    return Err(TransportError::Unreachable { location: self.location(), reason: "injected: offline".into() });
+                    return Err(TransportError::Unreachable {
+                        location: self.location(),
+                        reason: "injected: offline".into(),
+                    });
                 }
-                return Err(TransportError::Failed { location: self.location(), op, path: path.into(), reason: "injected fault".into() });
+                return Err(TransportError::Failed {
+                    location: self.location(),
+                    op,
+                    path: path.into(),
+                    reason: "injected fault".into(),
+                });
             }
         }
         Ok(())
@@ -109,7 +117,9 @@ impl Transport for Memory {
         let mut files = self.files.lock().unwrap();
         match files.get(path) {
             Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
-            Some(_) => Err(TransportError::Conflict { location: self.name.clone(), path: path.into() }),
+            Some(_) => {
+                Err(TransportError::Conflict { location: self.name.clone(), path: path.into() })
+            }
             None => {
                 files.insert(path.to_string(), bytes.to_vec());
                 Ok(Written::Created)

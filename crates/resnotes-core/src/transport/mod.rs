@@ -12,8 +12,18 @@ pub use memory::{Fault, Memory};
 pub use webdav::WebDav;
 
 /// A failure of the local side of a transfer (the device's own disk).
-pub(crate) fn local_failure(t: &(impl Transport + ?Sized), op: &'static str, path: &str, e: std::io::Error) -> TransportError {
-    TransportError::Failed { location: t.location(), op, path: path.to_string(), reason: format!("on this device: {e}") }
+pub(crate) fn local_failure(
+    t: &(impl Transport + ?Sized),
+    op: &'static str,
+    path: &str,
+    e: std::io::Error,
+) -> TransportError {
+    TransportError::Failed {
+        location: t.location(),
+        op,
+        path: path.to_string(),
+        reason: format!("on this device: {e}"),
+    }
 }
 
 /// What an existing file at an upload's path means, from its length (FORMAT.md §10.3).
@@ -48,7 +58,14 @@ impl AtPath {
 pub const MAX_READ_BYTES: u64 = crate::entry::MAX_ENTRY_BYTES as u64;
 
 pub(crate) fn too_large(t: &(impl Transport + ?Sized), path: &str, limit: u64) -> TransportError {
-    TransportError::Failed { location: t.location(), op: "read", path: path.to_string(), reason: format!("the file is larger than the {limit} bytes it can be; it was not downloaded") }
+    TransportError::Failed {
+        location: t.location(),
+        op: "read",
+        path: path.to_string(),
+        reason: format!(
+            "the file is larger than the {limit} bytes it can be; it was not downloaded"
+        ),
+    }
 }
 
 /// A transport failure. Entries are never lost by one: the cycle is retried later.
@@ -61,7 +78,9 @@ pub enum TransportError {
     #[error("{op} {path} on {location} failed: {reason}")]
     Failed { location: String, op: &'static str, path: String, reason: String },
     /// The target already holds other bytes under a name we want to write.
-    #[error("{location} holds different bytes for {path} than this device; the file was left untouched")]
+    #[error(
+        "{location} holds different bytes for {path} than this device; the file was left untouched"
+    )]
     Conflict { location: String, path: String },
 }
 
@@ -109,7 +128,13 @@ pub trait Transport: Send + Sync {
     /// Streams a file into the local file `dest` (created or truncated; a retry starts over);
     /// false when the file does not exist. A file longer than `limit` bytes is refused before it
     /// fills the disk. `progress` is called with the bytes received so far.
-    fn download(&self, path: &str, dest: &Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+    fn download(
+        &self,
+        path: &str,
+        dest: &Path,
+        limit: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<bool, TransportError> {
         let Some(bytes) = self.read(path)? else { return Ok(false) };
         if bytes.len() as u64 > limit {
             return Err(too_large(self, path, limit));
@@ -122,8 +147,14 @@ pub trait Transport: Send + Sync {
     /// [`Transport::write_new`] it never overwrites other bytes: an existing file of the same
     /// length is taken as already there, a shorter one as a cut-off upload that is replaced,
     /// a longer one is a [`TransportError::Conflict`].
-    fn upload(&self, path: &str, src: &Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
-        let bytes = std::fs::read(src).map_err(|e| local_failure(self, "read local copy of", path, e))?;
+    fn upload(
+        &self,
+        path: &str,
+        src: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Written, TransportError> {
+        let bytes =
+            std::fs::read(src).map_err(|e| local_failure(self, "read local copy of", path, e))?;
         let w = self.write_new(path, &bytes)?;
         progress(bytes.len() as u64);
         Ok(w)

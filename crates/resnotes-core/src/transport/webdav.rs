@@ -83,7 +83,11 @@ enum Failure {
 impl WebDav {
     /// A target at `url` (an `http(s)://` collection URL). Credentials embedded in the URL are
     /// moved out of it so they are never printed.
-    pub fn new(url: &str, user: Option<String>, password: Option<String>) -> Result<Self, TransportError> {
+    pub fn new(
+        url: &str,
+        user: Option<String>,
+        password: Option<String>,
+    ) -> Result<Self, TransportError> {
         let bad = |reason: String| TransportError::Unreachable { location: redact(url), reason };
         let mut base = Url::parse(url).map_err(|e| bad(format!("not a valid URL ({e})")))?;
         if base.scheme() != "http" && base.scheme() != "https" {
@@ -109,7 +113,15 @@ impl WebDav {
             .user_agent(concat!("resilient-notes/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| bad(e.to_string()))?;
-        Ok(WebDav { base, user, password, client, retry: RetryPolicy::default(), made: Mutex::new(HashSet::new()), parallel: 6 })
+        Ok(WebDav {
+            base,
+            user,
+            password,
+            client,
+            retry: RetryPolicy::default(),
+            made: Mutex::new(HashSet::new()),
+            parallel: 6,
+        })
     }
 
     /// The user name in use (from the argument or the URL).
@@ -159,12 +171,23 @@ impl WebDav {
     fn body_within_limit(&self, path: &str, r: Response) -> Result<Vec<u8>, Failure> {
         use std::io::Read;
         let max = super::MAX_READ_BYTES;
-        let too_big = || Failure::Fatal(self.fail("read", path, format!("the file is larger than {} MiB, more than any entry can be; it was not read", max >> 20)));
+        let too_big = || {
+            Failure::Fatal(self.fail(
+                "read",
+                path,
+                format!(
+                    "the file is larger than {} MiB, more than any entry can be; it was not read",
+                    max >> 20
+                ),
+            ))
+        };
         if r.content_length().is_some_and(|n| n > max) {
             return Err(too_big());
         }
         let mut bytes = Vec::new();
-        r.take(max + 1).read_to_end(&mut bytes).map_err(|e| Failure::Transient(e.to_string(), None))?;
+        r.take(max + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::Transient(e.to_string(), None))?;
         if bytes.len() as u64 > max {
             return Err(too_big());
         }
@@ -185,7 +208,11 @@ impl WebDav {
             if attempt > 0 {
                 std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
             }
-            let res = make().send().map_err(|e| Failure::Transient(describe(&e), None)).and_then(|r| classify(self, op, path, r)).and_then(&accept);
+            let res = make()
+                .send()
+                .map_err(|e| Failure::Transient(describe(&e), None))
+                .and_then(|r| classify(self, op, path, r))
+                .and_then(&accept);
             match res {
                 Ok(v) => return Ok(v),
                 Err(Failure::Fatal(e)) => return Err(e),
@@ -197,7 +224,10 @@ impl WebDav {
                 }
             }
         }
-        Err(TransportError::Unreachable { location: self.location(), reason: format!("{op} {path}: {last} (gave up after {} tries)", self.retry.attempts) })
+        Err(TransportError::Unreachable {
+            location: self.location(),
+            reason: format!("{op} {path}: {last} (gave up after {} tries)", self.retry.attempts),
+        })
     }
 
     /// Creates the parent collections of `path` (MKCOL each missing level once).
@@ -210,12 +240,17 @@ impl WebDav {
                 continue;
             }
             let dir = format!("{cur}/");
-            let created = self.send("create folder", &dir, || self.request(Method::from_bytes(b"MKCOL").unwrap(), &dir), |r| match r.status() {
-                s if s.is_success() => Ok(()),
-                // 405: exists already; 409 should not happen since parents come first.
-                StatusCode::METHOD_NOT_ALLOWED => Ok(()),
-                s => Err(Failure::Fatal(self.fail("create folder", &dir, format!("HTTP {s}")))),
-            });
+            let created = self.send(
+                "create folder",
+                &dir,
+                || self.request(Method::from_bytes(b"MKCOL").unwrap(), &dir),
+                |r| match r.status() {
+                    s if s.is_success() => Ok(()),
+                    // 405: exists already; 409 should not happen since parents come first.
+                    StatusCode::METHOD_NOT_ALLOWED => Ok(()),
+                    s => Err(Failure::Fatal(self.fail("create folder", &dir, format!("HTTP {s}")))),
+                },
+            );
             created?;
             self.made.lock().unwrap().insert(cur.clone());
         }
@@ -253,7 +288,10 @@ impl WebDav {
                 self.put(path, bytes, false)?;
                 return Ok(Written::Created);
             }
-            return Err(TransportError::Conflict { location: self.location(), path: path.to_string() });
+            return Err(TransportError::Conflict {
+                location: self.location(),
+                path: path.to_string(),
+            });
         }
         self.make_parents(path)?;
         if self.put(path, bytes, true)? {
@@ -262,7 +300,10 @@ impl WebDav {
             // Someone wrote it meanwhile (412): compare.
             match self.read(path)? {
                 Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
-                _ => Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+                _ => Err(TransportError::Conflict {
+                    location: self.location(),
+                    path: path.to_string(),
+                }),
             }
         }
     }
@@ -270,7 +311,11 @@ impl WebDav {
 
 impl WebDav {
     /// Runs `f(0..n)` on at most `parallel` threads sharing the keep-alive pool; results in order.
-    fn parallel_map<T: Send>(&self, n: usize, f: impl Fn(usize) -> Result<T, TransportError> + Sync) -> Vec<Result<T, TransportError>> {
+    fn parallel_map<T: Send>(
+        &self,
+        n: usize,
+        f: impl Fn(usize) -> Result<T, TransportError> + Sync,
+    ) -> Vec<Result<T, TransportError>> {
         let mut out: Vec<Option<Result<T, TransportError>>> = (0..n).map(|_| None).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let slots = Mutex::new(&mut out);
@@ -286,7 +331,16 @@ impl WebDav {
                 });
             }
         });
-        out.into_iter().map(|r| r.unwrap_or_else(|| Err(TransportError::Unreachable { location: self.location(), reason: "request did not run".into() }))).collect()
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(TransportError::Unreachable {
+                        location: self.location(),
+                        reason: "request did not run".into(),
+                    })
+                })
+            })
+            .collect()
     }
 }
 
@@ -315,25 +369,41 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 fn retry_after(r: &Response) -> Option<Duration> {
-    r.headers().get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+    r.headers()
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 /// Maps statuses every request shares: auth, full, throttled, server errors.
 fn classify(dav: &WebDav, op: &'static str, path: &str, r: Response) -> Result<Response, Failure> {
     let s = r.status();
     match s {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::Fatal(TransportError::Unreachable {
-            location: dav.location(),
-            reason: format!("the server refused the login (HTTP {}); check user and password", s.as_u16()),
-        })),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            Err(Failure::Fatal(TransportError::Unreachable {
+                location: dav.location(),
+                reason: format!(
+                    "the server refused the login (HTTP {}); check user and password",
+                    s.as_u16()
+                ),
+            }))
+        }
         StatusCode::INSUFFICIENT_STORAGE => Err(Failure::Fatal(TransportError::Failed {
             location: dav.location(),
             op,
             path: path.to_string(),
             reason: "the server is full (507 Insufficient Storage); free space on it".into(),
         })),
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::LOCKED => Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r))),
-        s if s.is_server_error() => Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r))),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::LOCKED => {
+            Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r)))
+        }
+        s if s.is_server_error() => {
+            Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r)))
+        }
         _ => Ok(r),
     }
 }
@@ -419,40 +489,75 @@ impl Transport for WebDav {
     }
 
     fn check(&self) -> Result<(), TransportError> {
-        self.send("open", "", || self.request(Method::from_bytes(b"PROPFIND").unwrap(), "").header("Depth", "0").body(PROPFIND_BODY), |r| match r.status() {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Err(Failure::Fatal(TransportError::Unreachable { location: self.location(), reason: "the folder does not exist on the server (404)".into() })),
-            s => Err(Failure::Fatal(TransportError::Unreachable { location: self.location(), reason: format!("not a WebDAV folder (HTTP {})", s.as_u16()) })),
-        })
+        self.send(
+            "open",
+            "",
+            || {
+                self.request(Method::from_bytes(b"PROPFIND").unwrap(), "")
+                    .header("Depth", "0")
+                    .body(PROPFIND_BODY)
+            },
+            |r| match r.status() {
+                s if s.is_success() => Ok(()),
+                StatusCode::NOT_FOUND => Err(Failure::Fatal(TransportError::Unreachable {
+                    location: self.location(),
+                    reason: "the folder does not exist on the server (404)".into(),
+                })),
+                s => Err(Failure::Fatal(TransportError::Unreachable {
+                    location: self.location(),
+                    reason: format!("not a WebDAV folder (HTTP {})", s.as_u16()),
+                })),
+            },
+        )
     }
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
-        self.send("read", path, || self.request(Method::GET, path), |r| match r.status() {
-            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
-            s if s.is_success() => self.body_within_limit(path, r).map(Some),
-            s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
-        })
+        self.send(
+            "read",
+            path,
+            || self.request(Method::GET, path),
+            |r| match r.status() {
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
+                s if s.is_success() => self.body_within_limit(path, r).map(Some),
+                s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
+            },
+        )
     }
 
     fn exists(&self, path: &str) -> Result<bool, TransportError> {
-        self.send("stat", path, || self.request(Method::HEAD, path), |r| match r.status() {
-            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
-            s if s.is_success() => Ok(true),
-            s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
-        })
+        self.send(
+            "stat",
+            path,
+            || self.request(Method::HEAD, path),
+            |r| match r.status() {
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
+                s if s.is_success() => Ok(true),
+                s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
+            },
+        )
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>, TransportError> {
-        let d = if dir.is_empty() { String::new() } else { format!("{}/", dir.trim_end_matches('/')) };
+        let d =
+            if dir.is_empty() { String::new() } else { format!("{}/", dir.trim_end_matches('/')) };
         let dir_url = self.url(&d);
-        self.send("list", dir, || self.request(Method::from_bytes(b"PROPFIND").unwrap(), &d).header("Depth", "1").body(PROPFIND_BODY), |r| match r.status() {
-            StatusCode::NOT_FOUND => Ok(vec![]),
-            s if s.is_success() => {
-                let text = r.text().map_err(|e| Failure::Transient(describe(&e), None))?;
-                Ok(member_names(&text, &dir_url))
-            }
-            s => Err(Failure::Fatal(self.fail("list", dir, format!("HTTP {}", s.as_u16())))),
-        })
+        self.send(
+            "list",
+            dir,
+            || {
+                self.request(Method::from_bytes(b"PROPFIND").unwrap(), &d)
+                    .header("Depth", "1")
+                    .body(PROPFIND_BODY)
+            },
+            |r| match r.status() {
+                StatusCode::NOT_FOUND => Ok(vec![]),
+                s if s.is_success() => {
+                    let text = r.text().map_err(|e| Failure::Transient(describe(&e), None))?;
+                    Ok(member_names(&text, &dir_url))
+                }
+                s => Err(Failure::Fatal(self.fail("list", dir, format!("HTTP {}", s.as_u16())))),
+            },
+        )
     }
 
     fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
@@ -464,55 +569,95 @@ impl Transport for WebDav {
     }
 
     fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
-        self.send("stat", path, || self.request(Method::HEAD, path), |r| match r.status() {
-            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
-            s if s.is_success() => r
-                .headers()
-                .get(reqwest::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .map(Some)
-                .ok_or_else(|| Failure::Fatal(self.fail("stat", path, "the server sent no file length".into()))),
-            s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
-        })
+        self.send(
+            "stat",
+            path,
+            || self.request(Method::HEAD, path),
+            |r| match r.status() {
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
+                s if s.is_success() => r
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        Failure::Fatal(self.fail(
+                            "stat",
+                            path,
+                            "the server sent no file length".into(),
+                        ))
+                    }),
+                s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
+            },
+        )
     }
 
-    fn download(&self, path: &str, dest: &std::path::Path, limit: u64, progress: &mut dyn FnMut(u64)) -> Result<bool, TransportError> {
+    fn download(
+        &self,
+        path: &str,
+        dest: &std::path::Path,
+        limit: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<bool, TransportError> {
         let progress = Mutex::new(progress);
-        self.send("read", path, || self.request(Method::GET, path).timeout(TRANSFER_TIMEOUT), |mut r| match r.status() {
-            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
-            s if s.is_success() => {
-                let mut out = std::fs::File::create(dest).map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut done = 0u64;
-                loop {
-                    use std::io::{Read, Write};
-                    let k = r.read(&mut buf).map_err(|e| Failure::Transient(format!("the download broke off ({e})"), None))?;
-                    if k == 0 {
-                        return Ok(true);
+        self.send(
+            "read",
+            path,
+            || self.request(Method::GET, path).timeout(TRANSFER_TIMEOUT),
+            |mut r| match r.status() {
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
+                s if s.is_success() => {
+                    let mut out = std::fs::File::create(dest)
+                        .map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let mut done = 0u64;
+                    loop {
+                        use std::io::{Read, Write};
+                        let k = r.read(&mut buf).map_err(|e| {
+                            Failure::Transient(format!("the download broke off ({e})"), None)
+                        })?;
+                        if k == 0 {
+                            return Ok(true);
+                        }
+                        done += k as u64;
+                        if done > limit {
+                            return Err(Failure::Fatal(super::too_large(self, path, limit)));
+                        }
+                        out.write_all(&buf[..k]).map_err(|e| {
+                            Failure::Fatal(super::local_failure(self, "save", path, e))
+                        })?;
+                        (progress.lock().unwrap())(done);
                     }
-                    done += k as u64;
-                    if done > limit {
-                        return Err(Failure::Fatal(super::too_large(self, path, limit)));
-                    }
-                    out.write_all(&buf[..k]).map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
-                    (progress.lock().unwrap())(done);
                 }
-            }
-            s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
-        })
+                s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
+            },
+        )
     }
 
-    fn upload(&self, path: &str, src: &std::path::Path, progress: &mut dyn FnMut(u64)) -> Result<Written, TransportError> {
-        let len = std::fs::metadata(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?.len();
+    fn upload(
+        &self,
+        path: &str,
+        src: &std::path::Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Written, TransportError> {
+        let len = std::fs::metadata(src)
+            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?
+            .len();
         let only_new = match AtPath::of(self.size(path)?, len) {
             // Same length at an asset's own path: the same sealed file (readers verify anyway).
             AtPath::SameLength => return Ok(Written::AlreadyPresent),
-            AtPath::Longer => return Err(TransportError::Conflict { location: self.location(), path: path.to_string() }),
+            AtPath::Longer => {
+                return Err(TransportError::Conflict {
+                    location: self.location(),
+                    path: path.to_string(),
+                })
+            }
             AtPath::CutOff => false,
             AtPath::Nothing => true,
         };
         // Checked once here so that a file that cannot be read is a local error, not an upload.
-        std::fs::File::open(src).map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
+        std::fs::File::open(src)
+            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
         self.make_parents(path)?;
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let put = || {
@@ -524,7 +669,10 @@ impl Transport for WebDav {
                     // Reopened for every attempt; should that fail now, the body fails too (the
                     // request is aborted and retried), never an empty file sent in its place.
                     let body = std::fs::File::open(src).map_err(|e| e.kind());
-                    let body = reqwest::blocking::Body::sized(Counting { inner: body, sent: sent.clone() }, len);
+                    let body = reqwest::blocking::Body::sized(
+                        Counting { inner: body, sent: sent.clone() },
+                        len,
+                    );
                     let rb = self.request(Method::PUT, path).timeout(TRANSFER_TIMEOUT).body(body);
                     if only_new {
                         rb.header("If-None-Match", "*")
@@ -546,12 +694,17 @@ impl Transport for WebDav {
                 progress(sent.load(std::sync::atomic::Ordering::Relaxed));
                 std::thread::sleep(Duration::from_millis(100));
             }
-            h.join().unwrap_or_else(|_| Err(self.fail("upload", path, "the upload stopped unexpectedly".into())))
+            h.join().unwrap_or_else(|_| {
+                Err(self.fail("upload", path, "the upload stopped unexpectedly".into()))
+            })
         })?;
         if result == Written::AlreadyPresent {
             // 412: someone wrote it meanwhile; it must be the same length to be ours.
             if self.size(path)? != Some(len) {
-                return Err(TransportError::Conflict { location: self.location(), path: path.to_string() });
+                return Err(TransportError::Conflict {
+                    location: self.location(),
+                    path: path.to_string(),
+                });
             }
         }
         progress(len);
@@ -578,7 +731,10 @@ mod tests {
         assert!(!d.location().contains("s3cret"));
         assert_eq!(d.user.as_deref(), Some("alice"));
         assert_eq!(d.password.as_deref(), Some("s3cret"));
-        assert_eq!(d.url("a b/changes/1/0.age").as_str(), "http://127.0.0.1:8080/dav/My%20Not%C3%A9s/a%20b/changes/1/0.age");
+        assert_eq!(
+            d.url("a b/changes/1/0.age").as_str(),
+            "http://127.0.0.1:8080/dav/My%20Not%C3%A9s/a%20b/changes/1/0.age"
+        );
         assert_eq!(redact("https://u:p@h/x"), "https://h/x");
         assert!(WebDav::new("ftp://h/x", None, None).is_err());
     }
@@ -592,12 +748,19 @@ mod tests {
           <d:response><d:href>http://h/dav/ws/3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9/</d:href></d:response>
           <d:response><d:href>/dav/ws/My%20file.txt</d:href></d:response>
         </d:multistatus>"#;
-        assert_eq!(member_names(xml, &base), vec!["3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9", "My file.txt", "index.json"]);
+        assert_eq!(
+            member_names(xml, &base),
+            vec!["3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9", "My file.txt", "index.json"]
+        );
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { attempts: 5, base: Duration::from_millis(100), max: Duration::from_secs(1) };
+        let p = RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
         assert_eq!(p.delay(1, 1.0), Duration::from_millis(200));
         assert_eq!(p.delay(2, 0.0), Duration::from_millis(200));
         assert_eq!(p.delay(10, 1.0), Duration::from_secs(1));
