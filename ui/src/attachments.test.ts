@@ -15,7 +15,7 @@ vi.mock("./ipc", () => ({
   saveAsset: async () => {},
 }));
 
-import { AssetViews, Transfers, assetSrc, parseAssetUrl } from "./attachments";
+import { AssetViews, assetSrc, parseAssetUrl, Transfers } from "./attachments";
 import { renderMarkdown } from "./markdown";
 
 const C = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
@@ -27,20 +27,40 @@ const settle = () => new Promise((r) => setTimeout(r, 0));
 
 describe("asset URLs", () => {
   it("parses the long and short forms", () => {
-    expect(parseAssetUrl(img)).toEqual({ id: `${C}/1`, name: "my photo.png", size: 2048, mime: "image/png" });
-    expect(parseAssetUrl(pdf)).toEqual({ id: `${C}/2`, name: "report.pdf", size: 5, mime: "application/pdf" });
+    expect(parseAssetUrl(img)).toEqual({
+      id: `${C}/1`,
+      name: "my photo.png",
+      size: 2048,
+      mime: "image/png",
+    });
+    expect(parseAssetUrl(pdf)).toEqual({
+      id: `${C}/2`,
+      name: "report.pdf",
+      size: 5,
+      mime: "application/pdf",
+    });
   });
   it("refuses anything else", () => {
-    for (const u of ["https://example.com/x.png", `asset:///${C}/1/x.png`, `asset:///${C}/1/x.png?hash=${H}`, `asset:///nope/1/x?size=1&hash=${H}`, `asset:///${C}/1/%E0%A4%A?size=1&hash=${H}`]) {
+    for (const u of [
+      "https://example.com/x.png",
+      `asset:///${C}/1/x.png`,
+      `asset:///${C}/1/x.png?hash=${H}`,
+      `asset:///nope/1/x?size=1&hash=${H}`,
+      `asset:///${C}/1/%E0%A4%A?size=1&hash=${H}`,
+    ]) {
       expect(parseAssetUrl(u), u).toBeNull();
     }
   });
   it("maps to the app's scheme on each platform", () => {
-    expect(assetSrc(img, false)).toBe(`resnotes-asset://localhost/${C}/1/my%20photo.png?size=2048&type=image%2Fpng&hash=${H}`);
+    expect(assetSrc(img, false)).toBe(
+      `resnotes-asset://localhost/${C}/1/my%20photo.png?size=2048&type=image%2Fpng&hash=${H}`,
+    );
     expect(assetSrc(img, true).startsWith(`http://resnotes-asset.localhost/${C}/1/`)).toBe(true);
   });
   it("survives sanitizing: asset links keep their URLs, scripts do not", () => {
-    const html = renderMarkdown(`![p](${img}) [r](${pdf}) <img src=x onerror=alert(1)> [bad](javascript:alert(1))`);
+    const html = renderMarkdown(
+      `![p](${img}) [r](${pdf}) <img src=x onerror=alert(1)> [bad](javascript:alert(1))`,
+    );
     expect(html).toContain(`src="${img.replace(/&/g, "&amp;")}"`);
     expect(html).toContain(`href="${pdf.replace(/&/g, "&amp;")}"`);
     expect(html).not.toContain("onerror");
@@ -78,7 +98,15 @@ describe("preview decoration", () => {
     await Promise.resolve();
     await Promise.resolve();
     expect(root.querySelector(".asset-placeholder")).not.toBeNull();
-    views.onEvent({ type: "asset_progress", target: "t", asset: `${C}/1`, name: "my photo.png", direction: "download", done: 1024, total: 2048 });
+    views.onEvent({
+      type: "asset_progress",
+      target: "t",
+      asset: `${C}/1`,
+      name: "my photo.png",
+      direction: "download",
+      done: 1024,
+      total: 2048,
+    });
     expect(root.querySelector("progress")?.value).toBe(50);
     expect(root.querySelector(".asset-placeholder .label")?.textContent).toContain("50%");
     await settle();
@@ -110,7 +138,9 @@ describe("prefetch", () => {
     fetched.length = 0;
     failFetch = null;
     local.add(img);
-    new AssetViews(() => {}).prefetch(`text ![p](${img}) and [r](${pdf}) again [r](${pdf}) and asset:///broken`);
+    new AssetViews(() => {}).prefetch(
+      `text ![p](${img}) and [r](${pdf}) again [r](${pdf}) and asset:///broken`,
+    );
     await settle();
     await settle();
     expect(fetched).toEqual([pdf]);
@@ -120,10 +150,28 @@ describe("prefetch", () => {
 describe("transfers", () => {
   it("tracks progress until done", () => {
     const t = new Transfers();
-    expect(t.onEvent({ type: "asset_progress", target: "a", asset: `${C}/1`, name: "x", direction: "upload", done: 1, total: 10 })).toBe(true);
+    expect(
+      t.onEvent({
+        type: "asset_progress",
+        target: "a",
+        asset: `${C}/1`,
+        name: "x",
+        direction: "upload",
+        done: 1,
+        total: 10,
+      }),
+    ).toBe(true);
     expect(t.live.size).toBe(1);
     expect(t.onEvent({ type: "pushed", target: "a", count: 1 })).toBe(false);
-    expect(t.onEvent({ type: "asset_done", target: "a", asset: `${C}/1`, name: "x", direction: "upload" })).toBe(true);
+    expect(
+      t.onEvent({
+        type: "asset_done",
+        target: "a",
+        asset: `${C}/1`,
+        name: "x",
+        direction: "upload",
+      }),
+    ).toBe(true);
     expect(t.live.size).toBe(0);
   });
 });

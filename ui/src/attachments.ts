@@ -1,9 +1,10 @@
 // Attachments in the preview: `asset:///` images become <img> served (verified) by the
 // resnotes-asset: scheme, downloaded on demand with a progress placeholder; other files become
 // a chip with name, size, Open and Save as…. Also the live list of transfers for the sync panel.
-import { assetLocal, fetchAsset, openAsset, pickSavePath, saveAsset, type SyncEvent } from "./ipc";
-import { size } from "./format";
+
 import { el } from "./dom";
+import { size } from "./format";
+import { assetLocal, fetchAsset, openAsset, pickSavePath, type SyncEvent, saveAsset } from "./ipc";
 
 /** What an `asset:///` URL says about its file (null for anything else). */
 export interface AssetLink {
@@ -27,7 +28,12 @@ export function parseAssetUrl(url: string): AssetLink | null {
   } catch {
     return null;
   }
-  return { id: `${m[1].toLowerCase()}/${m[2]}`, name, size: Number(sizeText), mime: q.get("type") ?? q.get("t") ?? "application/octet-stream" };
+  return {
+    id: `${m[1].toLowerCase()}/${m[2]}`,
+    name,
+    size: Number(sizeText),
+    mime: q.get("type") ?? q.get("t") ?? "application/octet-stream",
+  };
 }
 
 /** The URL under which the app serves an attachment's verified bytes. */
@@ -52,14 +58,20 @@ export class Transfers {
   /** Updates from one sync event; true when the list changed. */
   onEvent(ev: SyncEvent): boolean {
     if (ev.type === "asset_progress") {
-      this.live.set(`${ev.direction}:${ev.target}:${ev.asset}`, { name: ev.name, direction: ev.direction, target: ev.target, done: ev.done, total: ev.total });
+      this.live.set(`${ev.direction}:${ev.target}:${ev.asset}`, {
+        name: ev.name,
+        direction: ev.direction,
+        target: ev.target,
+        done: ev.done,
+        total: ev.total,
+      });
       return true;
     }
-    if (ev.type === "asset_done") return this.live.delete(`${ev.direction}:${ev.target}:${ev.asset}`);
+    if (ev.type === "asset_done")
+      return this.live.delete(`${ev.direction}:${ev.target}:${ev.asset}`);
     return false;
   }
 }
-
 
 /** Shows attachments inside rendered previews. */
 export class AssetViews {
@@ -99,7 +111,9 @@ export class AssetViews {
   onEvent(ev: SyncEvent): void {
     if (ev.type !== "asset_progress" || ev.direction !== "download") return;
     const pct = ev.total > 0 ? Math.floor((100 * ev.done) / ev.total) : 0;
-    for (const p of Array.from(document.querySelectorAll<HTMLElement>(".asset-placeholder[data-asset]")).filter((x) => x.dataset.asset === ev.asset)) {
+    for (const p of Array.from(
+      document.querySelectorAll<HTMLElement>(".asset-placeholder[data-asset]"),
+    ).filter((x) => x.dataset.asset === ev.asset)) {
       const bar = p.querySelector("progress");
       if (bar) bar.value = pct;
       const label = p.querySelector(".label");
@@ -123,7 +137,9 @@ export class AssetViews {
       const img = el("img");
       img.alt = alt || link.name;
       img.title = `${link.name} (${size(link.size)})`;
-      img.addEventListener("error", () => box.replaceChildren(el("span", "asset-error", `${link.name} could not be shown.`)));
+      img.addEventListener("error", () =>
+        box.replaceChildren(el("span", "asset-error", `${link.name} could not be shown.`)),
+      );
       img.src = assetSrc(url);
       box.replaceChildren(img);
     };
@@ -136,7 +152,7 @@ export class AssetViews {
       ph.append(el("span", "label", `Downloading ${link.name} (${size(link.size)})…`), bar);
       box.replaceChildren(ph);
       this.fetch(url).then(show, (e: Error) => {
-        const err = el("span", "asset-error", e.message + " ");
+        const err = el("span", "asset-error", `${e.message} `);
         const retry = el("button", "link", "Retry");
         retry.addEventListener("click", wait);
         err.append(retry);
@@ -144,7 +160,10 @@ export class AssetViews {
       });
     };
     box.append(el("span", "asset-placeholder", link.name));
-    assetLocal(url).then((local) => (local ? show() : wait()), (e: Error) => box.replaceChildren(el("span", "asset-error", e.message)));
+    assetLocal(url).then(
+      (local) => (local ? show() : wait()),
+      (e: Error) => box.replaceChildren(el("span", "asset-error", e.message)),
+    );
     return box;
   }
 
@@ -153,7 +172,10 @@ export class AssetViews {
     chip.dataset.asset = link.id;
     const open = el("button", "link", "Open");
     open.dataset.action = "open-asset";
-    open.addEventListener("click", () => void openAsset(url).catch((e: Error) => this.onError(e.message)));
+    open.addEventListener(
+      "click",
+      () => void openAsset(url).catch((e: Error) => this.onError(e.message)),
+    );
     const saveAs = el("button", "link", "Save as…");
     saveAs.dataset.action = "save-asset";
     saveAs.addEventListener("click", async () => {
@@ -164,7 +186,13 @@ export class AssetViews {
         this.onError(e instanceof Error ? e.message : String(e));
       }
     });
-    chip.append(el("span", "icon", "📎"), el("span", "name", link.name), el("span", "size", size(link.size)), open, saveAs);
+    chip.append(
+      el("span", "icon", "📎"),
+      el("span", "name", link.name),
+      el("span", "size", size(link.size)),
+      open,
+      saveAs,
+    );
     return chip;
   }
 }

@@ -5,12 +5,18 @@ import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirro
 import { markdown } from "@codemirror/lang-markdown";
 import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
-import { Annotation, ChangeSet, EditorState, Transaction } from "@codemirror/state";
-import { drawSelection, EditorView, highlightActiveLine, keymap, placeholder } from "@codemirror/view";
-import { AppError, attachFile, editNote, type Attached, type Note } from "./ipc";
+import { Annotation, type ChangeSet, EditorState, Transaction } from "@codemirror/state";
+import {
+  drawSelection,
+  EditorView,
+  highlightActiveLine,
+  keymap,
+  placeholder,
+} from "@codemirror/view";
 import type { AssetViews } from "./attachments";
-import { FieldSync, changesBetween, textOf } from "./merge";
+import { AppError, type Attached, attachFile, editNote, type Note } from "./ipc";
 import { renderMarkdown } from "./markdown";
+import { changesBetween, FieldSync, textOf } from "./merge";
 
 /** Marks editor transactions that carry remote edits (not sent back, not in undo history). */
 const remote = Annotation.define<boolean>();
@@ -83,7 +89,12 @@ export class NoteEditor {
         // attachments; files dropped from the desktop arrive through main.ts (Tauri gives paths).
         EditorView.domEventHandlers({
           paste: (e) => this.takeFiles(e.clipboardData?.files, e),
-          drop: (e, view) => this.takeFiles(e.dataTransfer?.files, e, view.posAtCoords({ x: e.clientX, y: e.clientY }) ?? undefined),
+          drop: (e, view) =>
+            this.takeFiles(
+              e.dataTransfer?.files,
+              e,
+              view.posAtCoords({ x: e.clientX, y: e.clientY }) ?? undefined,
+            ),
         }),
         EditorView.updateListener.of((u) => {
           for (const tr of u.transactions) {
@@ -153,7 +164,12 @@ export class NoteEditor {
 
   /** Stores each item as an attachment (`store`) and inserts its link at `at` (default: the
    * cursor), one after another, telling the user how it goes. */
-  async attachAll<T>(items: T[], nameOf: (item: T) => string, store: (item: T) => Promise<Attached>, at?: number): Promise<void> {
+  async attachAll<T>(
+    items: T[],
+    nameOf: (item: T) => string,
+    store: (item: T) => Promise<Attached>,
+    at?: number,
+  ): Promise<void> {
     for (const item of items) {
       const name = nameOf(item);
       this.cb.notice(`Attaching ${name}…`);
@@ -175,7 +191,11 @@ export class NoteEditor {
     const line = state.doc.lineAt(pos);
     const before = pos > line.from ? "\n" : "";
     const text = `${before}${markdown}\n`;
-    this.view.dispatch({ changes: { from: pos, insert: text }, selection: { anchor: pos + text.length }, scrollIntoView: true });
+    this.view.dispatch({
+      changes: { from: pos, insert: text },
+      selection: { anchor: pos + text.length },
+      scrollIntoView: true,
+    });
     if (!this.preview.hidden) this.renderPreview();
     return pos + text.length;
   }
@@ -201,7 +221,8 @@ export class NoteEditor {
 
   /** Sends everything typed so far (a few tries if saving fails). */
   async settle(): Promise<void> {
-    for (let i = 0; i < 5 && (this.running || this.title.dirty || this.body.dirty); i++) await this.flush();
+    for (let i = 0; i < 5 && (this.running || this.title.dirty || this.body.dirty); i++)
+      await this.flush();
   }
 
   /** Sends pending edits now and merges the answer. */
@@ -216,15 +237,21 @@ export class NoteEditor {
     }
     const id = this.id;
     if (!id) return;
-    const t = this.title.take()!;
-    const b = this.body.take()!;
+    const t = this.title.take();
+    const b = this.body.take();
+    // take() refuses only while a request is in flight, and `running` (checked above) covers that.
+    if (!t || !b) throw new Error("flush: a request is already in flight");
     this.running = (async () => {
       try {
         const note = await editNote(id, this.heads, t.splices, b.splices);
         if (this.id !== id) return;
         this.heads = note.heads;
         const bc = this.body.acknowledge(note.body);
-        if (!bc.empty) this.view.dispatch({ changes: bc, annotations: [remote.of(true), Transaction.addToHistory.of(false)] });
+        if (!bc.empty)
+          this.view.dispatch({
+            changes: bc,
+            annotations: [remote.of(true), Transaction.addToHistory.of(false)],
+          });
         this.applyTitle(this.title.acknowledge(note.title));
         this.cb.saved(note);
       } catch (e) {
@@ -254,6 +281,7 @@ export class NoteEditor {
     const value = c.apply(textOf(input.value)).toString();
     input.value = value;
     this.titleShown = value;
-    if (document.activeElement === input) input.setSelectionRange(c.mapPos(start, 1), c.mapPos(end, 1));
+    if (document.activeElement === input)
+      input.setSelectionRange(c.mapPos(start, 1), c.mapPos(end, 1));
   }
 }

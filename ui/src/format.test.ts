@@ -17,13 +17,20 @@ describe("format", () => {
   });
 
   it("status indicator", () => {
-    const st = (state: "idle" | "pulling" | "pushing" | "offline" | "error", received = 0, sent = 0) => ({ state, target: null, received, sent, error: null, retry_in_ms: null });
+    const st = (
+      state: "idle" | "pulling" | "pushing" | "offline" | "error",
+      received = 0,
+      sent = 0,
+    ) => ({ state, target: null, received, sent, error: null, retry_in_ms: null });
     expect(indicator(st("idle"), 0, 0)).toEqual({ label: "Local only", kind: "local" });
     expect(indicator(st("idle"), 0, 1)).toEqual({ label: "Synced", kind: "synced" });
     expect(indicator(st("idle"), 3, 1)).toEqual({ label: "3 pending", kind: "pending" });
     expect(indicator(st("pulling", 120), 0, 1).label).toBe("Syncing… 120 received");
     expect(indicator(st("pushing", 0, 4), 4, 1).label).toBe("Syncing… 4 sent");
-    expect(indicator(st("offline"), 2, 1)).toEqual({ label: "Offline · 2 pending", kind: "offline" });
+    expect(indicator(st("offline"), 2, 1)).toEqual({
+      label: "Offline · 2 pending",
+      kind: "offline",
+    });
     expect(indicator(st("error"), 0, 1).kind).toBe("error");
     expect(indicator(null, 0, 1).label).toBe("Synced");
   });

@@ -14,20 +14,32 @@ export function ago(ms: number | null, now: number): string {
 }
 
 /** The status indicator's text. */
-export function indicator(s: SyncStatus | null, pending: number, targets: number): { label: string; kind: string } {
+export function indicator(
+  s: SyncStatus | null,
+  pending: number,
+  targets: number,
+): { label: string; kind: string } {
   if (targets === 0) return { label: "Local only", kind: "local" };
   const p = pending > 0 ? ` · ${pending} pending` : "";
   switch (s?.state ?? "idle") {
     case "pulling":
-      return { label: `Syncing… ${s && s.received > 0 ? `${s.received} received` : "receiving"}`, kind: "syncing" };
+      return {
+        label: `Syncing… ${s && s.received > 0 ? `${s.received} received` : "receiving"}`,
+        kind: "syncing",
+      };
     case "pushing":
-      return { label: `Syncing… ${s && s.sent > 0 ? `${s.sent} sent` : "sending"}`, kind: "syncing" };
+      return {
+        label: `Syncing… ${s && s.sent > 0 ? `${s.sent} sent` : "sending"}`,
+        kind: "syncing",
+      };
     case "offline":
       return { label: `Offline${p}`, kind: "offline" };
     case "error":
       return { label: `Sync error${p}`, kind: "error" };
     default:
-      return pending > 0 ? { label: `${pending} pending`, kind: "pending" } : { label: "Synced", kind: "synced" };
+      return pending > 0
+        ? { label: `${pending} pending`, kind: "pending" }
+        : { label: "Synced", kind: "synced" };
   }
 }
 
@@ -46,7 +58,10 @@ export function device(id: string): string {
 /** A line of markdown as the list shows it: attachment links become their file name
  * (`![a.png](asset:///…)` → `🖼 a.png`, `[a.pdf](asset:///…)` → `📎 a.pdf`). */
 export function plainLine(line: string): string {
-  return line.replace(/(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)/gi, (_m, bang: string, label: string) => `${bang ? "🖼" : "📎"} ${label}`);
+  return line.replace(
+    /(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)/gi,
+    (_m, bang: string, label: string) => `${bang ? "🖼" : "📎"} ${label}`,
+  );
 }
 
 /** The title a note is listed under. */

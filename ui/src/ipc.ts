@@ -6,22 +6,38 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open, save } from "@tauri-apps/plugin-dialog";
 import type { AssetInfo } from "./bindings/AssetInfo";
 import type { Attached } from "./bindings/Attached";
-import type { Target } from "./bindings/Target";
 import type { Contents } from "./bindings/Contents";
 import type { IpcError } from "./bindings/IpcError";
 import type { LogItem } from "./bindings/LogItem";
 import type { Note } from "./bindings/Note";
 import type { NoteSummary } from "./bindings/NoteSummary";
+import type { Shared } from "./bindings/Shared";
 import type { Status } from "./bindings/Status";
 import type { Strength } from "./bindings/Strength";
 import type { SyncEvent } from "./bindings/SyncEvent";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { Target } from "./bindings/Target";
+import type { TargetSpec } from "./bindings/TargetSpec";
 import type { TargetStatus } from "./bindings/TargetStatus";
 import type { TextSplice } from "./bindings/TextSplice";
-import type { Shared } from "./bindings/Shared";
-import type { TargetSpec } from "./bindings/TargetSpec";
 
-export type { AssetInfo, Attached, Target, Contents, Shared, TargetSpec, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, SyncStatus, TargetStatus, TextSplice };
+export type {
+  AssetInfo,
+  Attached,
+  Contents,
+  LogItem,
+  Note,
+  NoteSummary,
+  Shared,
+  Status,
+  Strength,
+  SyncEvent,
+  SyncStatus,
+  Target,
+  TargetSpec,
+  TargetStatus,
+  TextSplice,
+};
 
 /** An error from the Rust side; `message` is one sentence for the user. */
 export class AppError extends Error {
@@ -34,39 +50,59 @@ export class AppError extends Error {
 }
 
 function isIpcError(e: unknown): e is IpcError {
-  return typeof e === "object" && e !== null && typeof (e as IpcError).code === "string" && typeof (e as IpcError).message === "string";
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as IpcError).code === "string" &&
+    typeof (e as IpcError).message === "string"
+  );
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown> | Uint8Array, headers?: Record<string, string>): Promise<T> {
+async function call<T>(
+  cmd: string,
+  args?: Record<string, unknown> | Uint8Array,
+  headers?: Record<string, string>,
+): Promise<T> {
   try {
     return await invoke<T>(cmd, args, headers ? { headers } : undefined);
   } catch (e) {
     if (isIpcError(e)) throw new AppError(e.code, e.message);
-    throw new AppError("ipc", `The app's core did not answer (${String(e)}); restart the app if this persists.`);
+    throw new AppError(
+      "ipc",
+      `The app's core did not answer (${String(e)}); restart the app if this persists.`,
+    );
   }
 }
 
-export const listNotes = (filter: string, limit: number) => call<NoteSummary[]>("list_notes", { filter, limit });
+export const listNotes = (filter: string, limit: number) =>
+  call<NoteSummary[]>("list_notes", { filter, limit });
 export const getNote = (id: string) => call<Note>("get_note", { id });
 export const createNote = () => call<Note>("create_note");
 /** Applies splices positioned in the version `heads` of the note (as last received). */
-export const editNote = (id: string, heads: string[], title: TextSplice[], body: TextSplice[]) => call<Note>("edit_note", { id, heads, title, body });
+export const editNote = (id: string, heads: string[], title: TextSplice[], body: TextSplice[]) =>
+  call<Note>("edit_note", { id, heads, title, body });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
 export const syncStatus = () => call<Status>("sync_status");
 export const logEntries = (limit: number) => call<LogItem[]>("log_entries", { limit });
 /** What a target holds (for WebDAV: also tests the connection and credentials). */
 export const inspectTarget = (spec: TargetSpec) => call<Contents>("inspect_target", { spec });
-export const passphraseStrength = (passphrase: string) => call<Strength>("passphrase_strength", { passphrase });
-export const shareTarget = (spec: TargetSpec, passphrase: string | null) => call<Shared>("share_target", { spec, passphrase });
-export const joinTarget = (spec: TargetSpec, passphrase: string | null) => call<number>("join_target", { spec, passphrase });
+export const passphraseStrength = (passphrase: string) =>
+  call<Strength>("passphrase_strength", { passphrase });
+export const shareTarget = (spec: TargetSpec, passphrase: string | null) =>
+  call<Shared>("share_target", { spec, passphrase });
+export const joinTarget = (spec: TargetSpec, passphrase: string | null) =>
+  call<number>("join_target", { spec, passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 
 /** Stores a pasted or dropped file (sent as raw bytes) as an attachment. */
 export async function attachFile(file: File): Promise<Attached> {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  return call<Attached>("attach_bytes", bytes, { "x-name": encodeURIComponent(file.name || "pasted"), "x-type": file.type || "" });
+  return call<Attached>("attach_bytes", bytes, {
+    "x-name": encodeURIComponent(file.name || "pasted"),
+    "x-type": file.type || "",
+  });
 }
 /** Stores a file dropped from the desktop (Tauri gives its path) as an attachment. */
 export const attachPath = (path: string) => call<Attached>("attach_path", { path });
@@ -76,7 +112,8 @@ export const fetchAsset = (url: string) => call<void>("fetch_asset", { url });
 export const saveAsset = (url: string, path: string) => call<void>("save_asset", { url, path });
 export const openAsset = (url: string) => call<void>("open_asset", { url });
 export const listAssets = () => call<AssetInfo[]>("list_assets");
-export const setKeepAttachments = (target: string, on: boolean) => call<Target>("set_keep_attachments", { target, on });
+export const setKeepAttachments = (target: string, on: boolean) =>
+  call<Target>("set_keep_attachments", { target, on });
 
 /** Opens the native save dialog; null when cancelled. */
 export async function pickSavePath(name: string): Promise<string | null> {
@@ -85,7 +122,9 @@ export async function pickSavePath(name: string): Promise<string | null> {
 }
 
 /** Files dropped on the window from the desktop: their paths and where (CSS pixels). */
-export const onFileDrop = (f: (paths: string[], x: number, y: number) => void): Promise<UnlistenFn> =>
+export const onFileDrop = (
+  f: (paths: string[], x: number, y: number) => void,
+): Promise<UnlistenFn> =>
   getCurrentWebview().onDragDropEvent((e) => {
     if (e.payload.type === "drop") {
       const ratio = window.devicePixelRatio || 1;
@@ -95,10 +134,17 @@ export const onFileDrop = (f: (paths: string[], x: number, y: number) => void): 
 
 /** Opens the native folder picker; null when cancelled. */
 export async function pickFolder(): Promise<string | null> {
-  const picked = await open({ directory: true, multiple: false, title: "Choose a folder to sync with" });
+  const picked = await open({
+    directory: true,
+    multiple: false,
+    title: "Choose a folder to sync with",
+  });
   return typeof picked === "string" ? picked : null;
 }
 
-export const onSyncState = (f: (s: SyncStatus) => void): Promise<UnlistenFn> => listen<SyncStatus>("sync://state", (e) => f(e.payload));
-export const onSyncEvent = (f: (e: SyncEvent) => void): Promise<UnlistenFn> => listen<SyncEvent>("sync://event", (e) => f(e.payload));
-export const onNotesChanged = (f: () => void): Promise<UnlistenFn> => listen<null>("notes://changed", () => f());
+export const onSyncState = (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
+  listen<SyncStatus>("sync://state", (e) => f(e.payload));
+export const onSyncEvent = (f: (e: SyncEvent) => void): Promise<UnlistenFn> =>
+  listen<SyncEvent>("sync://event", (e) => f(e.payload));
+export const onNotesChanged = (f: () => void): Promise<UnlistenFn> =>
+  listen<null>("notes://changed", () => f());

@@ -1,6 +1,7 @@
 // The notes list: newest first, filtered as you type, the open note highlighted.
-import { listNotes, type NoteSummary } from "./ipc";
+
 import { ago, plainLine, titleOf } from "./format";
+import { listNotes, type NoteSummary } from "./ipc";
 
 /** How many notes the list shows at most (the filter reaches the rest). */
 export const LIST_LIMIT = 500;
@@ -34,7 +35,8 @@ export class NotesList {
 
   select(id: string | null): void {
     this.selected = id;
-    for (const li of this.ul.querySelectorAll<HTMLElement>("li[data-id]")) li.classList.toggle("selected", li.dataset.id === id);
+    for (const li of this.ul.querySelectorAll<HTMLElement>("li[data-id]"))
+      li.classList.toggle("selected", li.dataset.id === id);
   }
 
   /** Reloads from the engine; answers that arrive out of order are dropped. */
@@ -70,6 +72,8 @@ export class NotesList {
     }
     this.ul.replaceChildren(frag);
     this.empty.hidden = notes.length > 0;
-    this.empty.textContent = this.filter ? `No note matches “${this.filter}”.` : "No notes yet. Press Ctrl+N to write one.";
+    this.empty.textContent = this.filter
+      ? `No note matches “${this.filter}”.`
+      : "No notes yet. Press Ctrl+N to write one.";
   }
 }

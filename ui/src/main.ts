@@ -1,8 +1,18 @@
 // Wires the window together: list, editor, sync panel, setup dialog, shortcuts and events.
 import "./style.css";
-import { NoteEditor } from "./editor";
 import { AssetViews, Transfers } from "./attachments";
-import { attachPath, createNote, deleteNote, getNote, onFileDrop, onNotesChanged, onSyncEvent, onSyncState, restoreNote } from "./ipc";
+import { NoteEditor } from "./editor";
+import {
+  attachPath,
+  createNote,
+  deleteNote,
+  getNote,
+  onFileDrop,
+  onNotesChanged,
+  onSyncEvent,
+  onSyncState,
+  restoreNote,
+} from "./ipc";
 import { NotesList } from "./list";
 import { SetupDialog } from "./setup";
 import { SyncPanel } from "./syncpanel";
@@ -30,16 +40,22 @@ const showError = (message: string) => toast(message, undefined, 8000);
 
 const assetViews = new AssetViews((m) => showError(m));
 const transfers = new Transfers();
-const editor = new NoteEditor($("editor"), $<HTMLInputElement>("title"), $("preview"), {
-  saved: () => void list.reload(),
-  failed: (m) => showError(`Could not save: ${m} Your text is kept and saved again shortly.`),
-  vanished: () => {
-    void show(null);
-    toast("This note was deleted on another device.");
+const editor = new NoteEditor(
+  $("editor"),
+  $<HTMLInputElement>("title"),
+  $("preview"),
+  {
+    saved: () => void list.reload(),
+    failed: (m) => showError(`Could not save: ${m} Your text is kept and saved again shortly.`),
+    vanished: () => {
+      void show(null);
+      toast("This note was deleted on another device.");
+    },
+    notice: (m) => toast(m),
+    attachFailed: showError,
   },
-  notice: (m) => toast(m),
-  attachFailed: showError,
-}, assetViews);
+  assetViews,
+);
 
 let shownOnce = false;
 async function show(id: string | null): Promise<void> {
@@ -56,13 +72,29 @@ async function show(id: string | null): Promise<void> {
   }
 }
 
-const list = new NotesList($<HTMLUListElement>("notes"), $("notes-empty"), (id) => void show(id), showError);
-const panel = new SyncPanel($<HTMLButtonElement>("sync-indicator"), $("sync-panel"), $("sync-body"), () => setup.open(), showError, transfers);
-const setup = new SetupDialog($("setup"), () => panel.targetCount > 0, (message) => {
-  toast(message);
-  void list.reload();
-  void panel.refresh();
-});
+const list = new NotesList(
+  $<HTMLUListElement>("notes"),
+  $("notes-empty"),
+  (id) => void show(id),
+  showError,
+);
+const panel = new SyncPanel(
+  $<HTMLButtonElement>("sync-indicator"),
+  $("sync-panel"),
+  $("sync-body"),
+  () => setup.open(),
+  showError,
+  transfers,
+);
+const setup = new SetupDialog(
+  $("setup"),
+  () => panel.targetCount > 0,
+  (message) => {
+    toast(message);
+    void list.reload();
+    void panel.refresh();
+  },
+);
 
 async function newNote(): Promise<void> {
   try {
@@ -83,17 +115,21 @@ async function removeOpen(): Promise<void> {
     await deleteNote(id);
     await show(null);
     await list.reload();
-    toast("Note deleted.", {
-      label: "Undo",
-      run: () =>
-        void restoreNote(id).then(
-          async () => {
-            await list.reload();
-            await show(id);
-          },
-          (e) => showError(e.message),
-        ),
-    }, 10000);
+    toast(
+      "Note deleted.",
+      {
+        label: "Undo",
+        run: () =>
+          void restoreNote(id).then(
+            async () => {
+              await list.reload();
+              await show(id);
+            },
+            (e) => showError(e.message),
+          ),
+      },
+      10000,
+    );
   } catch (e) {
     showError(e instanceof Error ? e.message : String(e));
   }

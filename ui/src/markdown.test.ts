@@ -10,7 +10,9 @@ describe("renderMarkdown", () => {
   });
 
   it("strips scripts, handlers and javascript: links from untrusted notes", () => {
-    const html = renderMarkdown('<script>alert(1)</script>\n\n<img src=x onerror="alert(2)">\n\n[x](javascript:alert(3))\n\n<iframe src="https://e.com"></iframe>');
+    const html = renderMarkdown(
+      '<script>alert(1)</script>\n\n<img src=x onerror="alert(2)">\n\n[x](javascript:alert(3))\n\n<iframe src="https://e.com"></iframe>',
+    );
     expect(html).not.toMatch(/<script|onerror|javascript:|<iframe/i);
   });
 });

@@ -1,8 +1,15 @@
+import type { ChangeSet } from "@codemirror/state";
 import { describe, expect, it } from "vitest";
-import { ChangeSet } from "@codemirror/state";
-import { FieldSync, applySplices, changesBetween, splicesOf, textOf } from "./merge";
+import { applySplices, changesBetween, FieldSync, type Outgoing, splicesOf, textOf } from "./merge";
 
 const apply = (s: string, c: ChangeSet) => c.apply(textOf(s)).toString();
+
+/** The pending edits; fails the test if `take()` refuses them (a request is in flight). */
+function taken(f: FieldSync): Outgoing {
+  const out = f.take();
+  if (!out) throw new Error("take() refused: a request is in flight");
+  return out;
+}
 
 describe("splices", () => {
   it("turn a change set into splices the engine applies in order", () => {
@@ -26,7 +33,7 @@ describe("FieldSync", () => {
   it("sends local edits and takes a remote edit into the editor", () => {
     const f = new FieldSync("hello world");
     f.edit(changesBetween("hello world", "hello world!"));
-    const out = f.take()!;
+    const out = taken(f);
     expect(applySplices("hello world", out.splices)).toBe("hello world!");
     // The engine merged a remote edit at the start.
     const toEditor = f.acknowledge("Oh, hello world!");
@@ -50,7 +57,7 @@ describe("FieldSync", () => {
     expect(editor).toBe("ABC def ghi jkl");
     expect(f.local).toBe(editor);
     // The next request sends only the new keystrokes, on top of the merged text.
-    const next = f.take()!;
+    const next = taken(f);
     expect(applySplices("ABC def ghi", next.splices)).toBe("ABC def ghi jkl");
   });
 
@@ -60,7 +67,7 @@ describe("FieldSync", () => {
     f.take();
     f.edit(changesBetween("xy", "xyz"));
     f.fail();
-    const out = f.take()!;
+    const out = taken(f);
     expect(applySplices("x", out.splices)).toBe("xyz");
     expect(f.acknowledge("xyz").empty).toBe(true);
   });
@@ -85,7 +92,8 @@ describe("FieldSync", () => {
       const del = rnd(3) === 0 ? Math.min(rnd(4), s.length - at) : 0;
       let b = s.slice(0, at) + words[rnd(words.length)] + s.slice(at + del);
       // Never leave half of a surrogate pair.
-      if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(b)) b = s + "z";
+      if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(b))
+        b = `${s}z`;
       return b;
     };
     for (let round = 0; round < 200; round++) {
@@ -100,7 +108,7 @@ describe("FieldSync", () => {
           f.edit(changesBetween(editor, next));
           editor = next;
         } else if (r === 1 && !f.busy) {
-          const out = f.take()!;
+          const out = taken(f);
           server = applySplices(server, out.splices);
         } else if (r === 2) {
           // A remote device appends a marker the engine merges in.
@@ -113,7 +121,7 @@ describe("FieldSync", () => {
         }
       }
       if (f.busy) editor = apply(editor, f.acknowledge(server));
-      const out = f.take()!;
+      const out = taken(f);
       server = applySplices(server, out.splices);
       editor = apply(editor, f.acknowledge(server));
       expect(editor).toBe(server);

@@ -1,14 +1,30 @@
 // "Sync with a folder or server…": pick a folder (native dialog, or type its path) or enter a
 // WebDAV server ("Test connection"), then create a shared workspace there (choosing a
 // passphrase, its strength shown) or join the one it holds.
-import { inspectTarget, joinTarget, passphraseStrength, pickFolder, shareTarget, type Contents, type TargetSpec } from "./ipc";
+import {
+  type Contents,
+  inspectTarget,
+  joinTarget,
+  passphraseStrength,
+  pickFolder,
+  shareTarget,
+  type TargetSpec,
+} from "./ipc";
 
 type Mode = "folder" | "webdav";
 
 /** The target described by the form's fields. */
-export function specOf(mode: Mode, fields: { path: string; url: string; username: string; password: string }): TargetSpec {
+export function specOf(
+  mode: Mode,
+  fields: { path: string; url: string; username: string; password: string },
+): TargetSpec {
   if (mode === "folder") return { kind: "folder", path: fields.path.trim() };
-  return { kind: "webdav", url: fields.url.trim(), username: fields.username.trim() || null, password: fields.password || null };
+  return {
+    kind: "webdav",
+    url: fields.url.trim(),
+    username: fields.username.trim() || null,
+    password: fields.password || null,
+  };
 }
 
 /** How the target is named in messages. */
@@ -20,7 +36,11 @@ export class SetupDialog {
   private mode: Mode = "folder";
   private spec: TargetSpec | null = null;
   private contents: Contents | null = null;
-  private readonly q = <T extends HTMLElement>(sel: string) => this.root.querySelector<T>(sel)!;
+  private readonly q = <T extends HTMLElement>(sel: string): T => {
+    const found = this.root.querySelector<T>(sel);
+    if (!found) throw new Error(`The setup dialog has no ${sel}`);
+    return found;
+  };
   private readonly input = (name: string) => this.q<HTMLInputElement>(`input[name=${name}]`);
 
   constructor(
@@ -28,8 +48,12 @@ export class SetupDialog {
     private readonly hasTargets: () => boolean,
     private readonly done: (message: string) => void,
   ) {
-    for (const b of root.querySelectorAll<HTMLButtonElement>(".modes button")) b.addEventListener("click", () => this.setMode(b.dataset.mode as Mode));
-    this.q<HTMLButtonElement>("[data-action=pick]").addEventListener("click", () => void this.pick());
+    for (const b of root.querySelectorAll<HTMLButtonElement>(".modes button"))
+      b.addEventListener("click", () => this.setMode(b.dataset.mode as Mode));
+    this.q<HTMLButtonElement>("[data-action=pick]").addEventListener(
+      "click",
+      () => void this.pick(),
+    );
     for (const f of root.querySelectorAll<HTMLFormElement>("form.path, form.dav")) {
       f.addEventListener("submit", (e) => {
         e.preventDefault();
@@ -41,11 +65,13 @@ export class SetupDialog {
       void this.confirm();
     });
     this.input("passphrase").addEventListener("input", () => void this.rate());
-    for (const b of root.querySelectorAll<HTMLButtonElement>("[data-action=cancel]")) b.addEventListener("click", () => this.close());
+    for (const b of root.querySelectorAll<HTMLButtonElement>("[data-action=cancel]"))
+      b.addEventListener("click", () => this.close());
   }
 
   open(): void {
-    for (const n of ["path", "url", "username", "password", "passphrase", "confirm"]) this.input(n).value = "";
+    for (const n of ["path", "url", "username", "password", "passphrase", "confirm"])
+      this.input(n).value = "";
     this.setMode("folder");
     this.root.hidden = false;
     this.input("path").focus();
@@ -58,8 +84,10 @@ export class SetupDialog {
 
   private setMode(mode: Mode): void {
     this.mode = mode;
-    for (const b of this.root.querySelectorAll<HTMLElement>(".modes button")) b.classList.toggle("selected", b.dataset.mode === mode);
-    for (const f of this.root.querySelectorAll<HTMLElement>("form[data-mode]")) f.hidden = f.dataset.mode !== mode;
+    for (const b of this.root.querySelectorAll<HTMLElement>(".modes button"))
+      b.classList.toggle("selected", b.dataset.mode === mode);
+    for (const f of this.root.querySelectorAll<HTMLElement>("form[data-mode]"))
+      f.hidden = f.dataset.mode !== mode;
     this.reset();
   }
 
@@ -90,7 +118,12 @@ export class SetupDialog {
 
   private async inspect(): Promise<void> {
     this.reset();
-    const spec = specOf(this.mode, { path: this.input("path").value, url: this.input("url").value, username: this.input("username").value, password: this.input("password").value });
+    const spec = specOf(this.mode, {
+      path: this.input("path").value,
+      url: this.input("url").value,
+      username: this.input("username").value,
+      password: this.input("password").value,
+    });
     this.spec = spec;
     this.say(spec.kind === "webdav" ? "Connecting…" : "Looking…");
     try {
@@ -107,16 +140,24 @@ export class SetupDialog {
     const c = this.contents;
     if (c.kind === "empty") {
       const first = !this.hasTargets();
-      this.say(first ? `${reached}${place} is empty: your notes will be shared there, encrypted with a passphrase you choose. Every device that joins needs it.` : `${reached}${place} is empty: this workspace will be copied there too.`);
+      this.say(
+        first
+          ? `${reached}${place} is empty: your notes will be shared there, encrypted with a passphrase you choose. Every device that joins needs it.`
+          : `${reached}${place} is empty: this workspace will be copied there too.`,
+      );
       secret.hidden = !first;
       confirmRow.hidden = !first;
       action.textContent = "Share my notes here";
     } else if (c.kind === "this_workspace") {
-      this.say(`${reached}${place} already holds this workspace: it will be added as another place to sync with.`);
+      this.say(
+        `${reached}${place} already holds this workspace: it will be added as another place to sync with.`,
+      );
       secret.hidden = true;
       action.textContent = "Add";
     } else {
-      this.say(`${reached}${place} holds a workspace from another device. Join it: the notes on this device will be copied into it.`);
+      this.say(
+        `${reached}${place} holds a workspace from another device. Join it: the notes on this device will be copied into it.`,
+      );
       secret.hidden = !c.encrypted;
       confirmRow.hidden = true;
       action.textContent = "Join";
@@ -151,7 +192,9 @@ export class SetupDialog {
         this.say("Checking the passphrase and joining…");
         const carried = await joinTarget(spec, pass);
         this.close();
-        this.done(`Joined the workspace in ${placeOf(spec)}${carried ? `; ${carried} note(s) from this device were added to it` : ""}.`);
+        this.done(
+          `Joined the workspace in ${placeOf(spec)}${carried ? `; ${carried} note(s) from this device were added to it` : ""}.`,
+        );
       } else {
         if (c.kind === "empty" && needsSecret && pass !== this.input("confirm").value) {
           this.say("The two passphrases differ; type the same one twice.", true);
@@ -160,7 +203,9 @@ export class SetupDialog {
         this.say("Setting up…");
         const shared = await shareTarget(spec, pass);
         this.close();
-        const where = shared.password_file ? ` No system keyring is available: the server password is kept in ${shared.password_file}, readable only by you.` : "";
+        const where = shared.password_file
+          ? ` No system keyring is available: the server password is kept in ${shared.password_file}, readable only by you.`
+          : "";
         this.done(`Syncing with ${shared.target}.${where}`);
       }
     } catch (e) {
