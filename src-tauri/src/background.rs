@@ -1,45 +1,14 @@
-//! Background sync on tokio's blocking pool: the engine's watch loop (folder events, local log
-//! growth, polling, backoff with jitter) on its own connection, its progress and states emitted
-//! to the window as `sync://state`, `sync://event` and `notes://changed`.
+//! Background sync: the engine's [`Supervisor`] (notes loop and attachments loop, each on its
+//! own connection), its observations emitted to the window as `sync://state`, `sync://event`
+//! and `notes://changed`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use resnotes_core::watch::{self, Control, SyncState, Wake};
-use resnotes_core::{SyncEvent, TargetReport, Workspace};
+use resnotes_core::{Observer, Supervisor, SyncEvent, SyncState, TargetReport, Wake, WatchOptions};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::ipc::{SyncStatus, NOTES_CHANGED, SYNC_EVENT, SYNC_STATE};
 use crate::state::AppState;
-
-/// A running background sync: the notes loop and, beside it, the attachments loop.
-pub struct Running {
-    ctl: Arc<Control>,
-    assets: Arc<Control>,
-    task: tauri::async_runtime::JoinHandle<()>,
-    asset_task: tauri::async_runtime::JoinHandle<()>,
-}
-
-impl Running {
-    /// Asks for a cycle of both loops now.
-    pub fn nudge(&self) {
-        self.ctl.nudge();
-        self.assets.nudge();
-    }
-
-    /// Asks the attachments loop for a cycle now (a file was attached).
-    pub fn nudge_assets(&self) {
-        self.assets.nudge();
-    }
-
-    /// Stops both loops and waits for the work in progress to end.
-    pub async fn stop(self) {
-        self.ctl.stop();
-        self.assets.stop();
-        let _ = self.task.await;
-        let _ = self.asset_task.await;
-    }
-}
 
 /// How often the attachments loop looks for work without being nudged.
 const ASSET_INTERVAL: Duration = Duration::from_secs(10);
@@ -47,71 +16,61 @@ const ASSET_INTERVAL: Duration = Duration::from_secs(10);
 /// Starts background sync for the app's data dir and records it in the app state.
 pub fn start(app: &AppHandle) {
     let state = app.state::<AppState>();
-    let dir = state.dir.clone();
-    let ctl = Arc::new(Control::default());
-    let assets = Arc::new(Control::default());
-    let (c, a, handle) = (ctl.clone(), assets.clone(), app.clone());
-    let asset_dir = dir.clone();
-    let task = tauri::async_runtime::spawn_blocking(move || {
-        let result = Workspace::open(&dir).and_then(|mut ws| {
-            let mut out = Emit {
-                app: handle.clone(),
-                status: idle(),
-                last_progress: Instant::now(),
-                last_changed: Instant::now(),
-                assets: a,
-            };
-            watch::run(
-                &mut ws,
-                &watch::WatchOptions { debounce: Duration::from_millis(150), ..Default::default() },
-                &c,
-                &mut out,
-            )
-        });
-        if let Err(e) = result {
-            tracing::error!("background sync stopped: {e}");
-            let _ = handle.emit(
-                SYNC_STATE,
-                SyncStatus {
-                    error: Some(format!("Sync stopped: {e}. Restart the app to try again.")),
-                    ..status(SyncState::Error)
-                },
-            );
+    let opts = WatchOptions { debounce: Duration::from_millis(150), ..Default::default() };
+    let notes = Emit {
+        app: app.clone(),
+        status: idle(),
+        last_progress: Instant::now(),
+        last_changed: Instant::now(),
+    };
+    let assets = Transfers { app: app.clone(), last: None };
+    match Supervisor::start(&state.dir, opts, ASSET_INTERVAL, Box::new(notes), Box::new(assets)) {
+        Ok(s) => *state.sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(s),
+        Err(e) => {
+            tracing::error!("background sync did not start: {e}");
+            let _ = app.emit(SYNC_STATE, stopped(&e));
         }
-    });
-    let (a, handle) = (assets.clone(), app.clone());
-    let asset_task = tauri::async_runtime::spawn_blocking(move || {
-        let result = Workspace::open(&asset_dir).and_then(|ws| {
-            watch::run_assets(
-                &ws,
-                ASSET_INTERVAL,
-                &a,
-                &mut transfer_events(&handle),
-                &mut |reports| {
-                    for r in reports.iter().filter_map(|r| r.error.as_ref()) {
-                        tracing::warn!("attachments: {r}");
-                    }
-                },
-            )
-        });
-        if let Err(e) = result {
-            tracing::error!("attachment sync stopped: {e}");
-        }
-    });
-    *state.sync.lock().unwrap_or_else(|p| p.into_inner()) =
-        Some(Running { ctl, assets, task, asset_task });
+    }
+}
+
+fn stopped(e: &resnotes_core::Error) -> SyncStatus {
+    SyncStatus {
+        error: Some(format!("Sync stopped: {e}. Restart the app to try again.")),
+        ..status(SyncState::Error)
+    }
 }
 
 /// Forwards attachment transfer events to the window as `sync://event`: progress at most ten
 /// times a second, starts, ends and problems always.
-pub fn transfer_events(app: &AppHandle) -> impl FnMut(SyncEvent) + '_ {
-    let mut last: Option<Instant> = None;
-    move |ev| {
+pub struct Transfers {
+    app: AppHandle,
+    last: Option<Instant>,
+}
+
+impl Transfers {
+    /// Transfer events of a command (open, save, fetch) for this window.
+    pub fn new(app: &AppHandle) -> Self {
+        Transfers { app: app.clone(), last: None }
+    }
+}
+
+impl Observer for Transfers {
+    fn event(&mut self, ev: SyncEvent) {
         let progress = matches!(ev, SyncEvent::AssetProgress { done, total, .. } if done != 0 && done != total);
-        if !progress || last.is_none_or(|l| l.elapsed() >= Duration::from_millis(100)) {
-            last = Some(Instant::now());
-            let _ = app.emit(SYNC_EVENT, ev);
+        if !progress || self.last.is_none_or(|l| l.elapsed() >= Duration::from_millis(100)) {
+            self.last = Some(Instant::now());
+            let _ = self.app.emit(SYNC_EVENT, ev);
         }
+    }
+
+    fn cycle(&mut self, _: Wake, reports: &[TargetReport], _: Option<Duration>) {
+        for r in reports.iter().filter_map(|r| r.error.as_ref()) {
+            tracing::warn!("attachments: {r}");
+        }
+    }
+
+    fn stopped(&mut self, error: &resnotes_core::Error) {
+        tracing::error!("attachment sync stopped: {error}");
     }
 }
 
@@ -123,14 +82,12 @@ fn idle() -> SyncStatus {
     status(SyncState::Idle)
 }
 
-/// Translates the loop's observations into window events.
+/// Translates the notes loop's observations into window events.
 struct Emit {
     app: AppHandle,
     status: SyncStatus,
     last_progress: Instant,
     last_changed: Instant,
-    /// The attachments loop, nudged when notes arrive (they may link new attachments).
-    assets: Arc<Control>,
 }
 
 impl Emit {
@@ -143,7 +100,7 @@ impl Emit {
     }
 }
 
-impl watch::Observer for Emit {
+impl Observer for Emit {
     fn event(&mut self, ev: SyncEvent) {
         match &ev {
             SyncEvent::TargetStarted { target } => {
@@ -191,9 +148,6 @@ impl watch::Observer for Emit {
             ..status(SyncState::after(reports))
         };
         self.send(true);
-        if pulled > 0 || matches!(wake, Wake::Local) {
-            self.assets.nudge();
-        }
         if pulled > 0 || matches!(wake, Wake::Local | Wake::Remote | Wake::Start) {
             self.last_changed = Instant::now();
             let _ = self.app.emit(NOTES_CHANGED, ());
@@ -203,4 +157,15 @@ impl watch::Observer for Emit {
     fn notice(&mut self, msg: String) {
         tracing::warn!("{msg}");
     }
+
+    fn stopped(&mut self, error: &resnotes_core::Error) {
+        tracing::error!("background sync stopped: {error}");
+        let _ = self.app.emit(SYNC_STATE, stopped(error));
+    }
+}
+
+/// Transfer events of one command (open, save, fetch an attachment) for the window.
+pub fn transfer_events(app: &AppHandle) -> impl FnMut(SyncEvent) {
+    let mut t = Transfers::new(app);
+    move |ev| t.event(ev)
 }

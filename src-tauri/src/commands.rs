@@ -1,12 +1,10 @@
 //! The UI's commands. Each parses its input, calls the engine and maps the error; anything
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
-use resnotes_core::asset::AssetRef;
-use resnotes_core::attachments::AssetInfo;
-use resnotes_core::setup::{self, Contents, Strength, TargetSpec};
-use resnotes_core::status::{LogItem, Status};
-use resnotes_core::workspace::{scrypt_log_n, system_clock, Field, TextSplice};
-use resnotes_core::{Note, NoteSummary, Target, Workspace};
+use resnotes_core::{
+    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Field, LogItem, Note,
+    NoteSummary, Status, Strength, Target, TargetSpec, TextSplice, Workspace,
+};
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
@@ -162,7 +160,8 @@ pub async fn join_target(
     // The transport is made inside `off_runtime`: a WebDAV client must not be dropped on the runtime.
     let running = state.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(r) = running {
-        r.stop().await;
+        r.stop();
+        let _ = tauri::async_runtime::spawn_blocking(move || r.join()).await;
     }
     let now = (system_clock())();
     let result = off_runtime(app.clone(), move |state| {
@@ -220,7 +219,7 @@ pub async fn attach_bytes(app: AppHandle, request: tauri::ipc::Request<'_>) -> R
     let header =
         |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
     let name = header("x-name")
-        .map(|n| resnotes_core::asset::percent_decode(&n))
+        .map(|n| resnotes_core::format::asset::percent_decode(&n))
         .unwrap_or_else(|| "pasted".into());
     let mime = header("x-type").filter(|m| !m.is_empty());
     let bytes = bytes.clone();

@@ -1,7 +1,7 @@
 //! What crosses the IPC boundary besides the engine's own types: the error shape and the
 //! payloads of the events the shell emits. TypeScript twins are generated into `ui/src/bindings`.
 
-use resnotes_core::watch::SyncState;
+use resnotes_core::SyncState;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -52,8 +52,8 @@ pub struct Attached {
     pub markdown: String,
 }
 
-impl From<&resnotes_core::asset::AssetRef> for Attached {
-    fn from(r: &resnotes_core::asset::AssetRef) -> Self {
+impl From<&resnotes_core::AssetRef> for Attached {
+    fn from(r: &resnotes_core::AssetRef) -> Self {
         Attached { url: r.to_url(), markdown: r.markdown() }
     }
 }
@@ -85,10 +85,10 @@ mod tests {
     //! resilient-notes bindings` rewrites them.
     use std::path::Path;
 
-    use resnotes_core::setup::{Contents, Strength, TargetSpec};
-    use resnotes_core::status::{LogItem, Status};
-    use resnotes_core::workspace::{Field, TextSplice};
-    use resnotes_core::{Note, NoteSummary, SyncEvent};
+    use resnotes_core::{
+        Contents, Field, LogItem, Note, NoteSummary, Status, Strength, SyncEvent, TargetSpec,
+        TextSplice,
+    };
     use ts_rs::{Config, TS};
 
     use super::*;
@@ -109,7 +109,7 @@ mod tests {
         Contents::export_all(&cfg).unwrap();
         Strength::export_all(&cfg).unwrap();
         Attached::export_all(&cfg).unwrap();
-        resnotes_core::attachments::AssetInfo::export_all(&cfg).unwrap();
+        resnotes_core::AssetInfo::export_all(&cfg).unwrap();
         resnotes_core::Target::export_all(&cfg).unwrap();
     }
 

@@ -13,8 +13,8 @@ mod state;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use resnotes_core::workspace::{default_data_dir, system_clock};
 use resnotes_core::Workspace;
+use resnotes_core::{default_data_dir, system_clock};
 
 const USAGE: &str = "usage: resilient-notes [--data-dir DIR]\n\nOpens Resilient Notes on DIR (default: RESNOTES_DATA_DIR, else the user's app-data dir).";
 

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use resnotes_core::asset::AssetRef;
+use resnotes_core::AssetRef;
 use resnotes_core::Workspace;
 use tauri::http::{header, Request, Response, StatusCode, Uri};
 use tauri::{AppHandle, Manager, UriSchemeResponder};

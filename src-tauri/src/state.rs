@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use resnotes_core::Workspace;
 
-use crate::background::Running;
 use crate::ipc::IpcError;
+use resnotes_core::Supervisor;
 
 /// Managed by Tauri; commands reach it through `State<AppState>`.
 pub struct AppState {
@@ -15,7 +15,7 @@ pub struct AppState {
     pub dir: PathBuf,
     ws: Mutex<Option<Workspace>>,
     /// Background sync, when running.
-    pub sync: Mutex<Option<Running>>,
+    pub sync: Mutex<Option<Supervisor>>,
 }
 
 impl AppState {

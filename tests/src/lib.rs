@@ -168,9 +168,9 @@ pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// Path of a client's change entry in a folder (1000 per level, as `index.json` says).
 pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf {
-    let rel = resnotes_core::path::entry_path(
+    let rel = resnotes_core::format::path::entry_path(
         &client.parse().expect("uuid"),
-        resnotes_core::path::Kind::Changes,
+        resnotes_core::format::path::Kind::Changes,
         index,
         1000,
         ext,

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use resnotes_core::workspace::{system_clock, Field, TextSplice};
 use resnotes_core::Workspace;
+use resnotes_core::{system_clock, Field, TextSplice};
 use resnotes_e2e::Sandbox;
 
 const JOURNAL: &str = "journal";

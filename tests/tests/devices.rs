@@ -114,8 +114,9 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     // The decrypted envelope is exactly what FORMAT.md describes: it decodes and authenticates,
     // and its Automerge changes carry the text.
     let ws: uuid::Uuid = a.status()["workspace_id"].as_str().unwrap().parse().unwrap();
-    let key = resnotes_core::crypto::WorkspaceKey::parse(&a.ok(&["key", "export"]), &ws).unwrap();
-    let e = resnotes_core::entry::decode(&out.stdout, &key).unwrap();
+    let key =
+        resnotes_core::format::crypto::WorkspaceKey::parse(&a.ok(&["key", "export"]), &ws).unwrap();
+    let e = resnotes_core::format::entry::decode(&out.stdout, &key).unwrap();
     assert_eq!(e.changes.len(), 2, "creation and edit sealed into one entry");
     let all: Vec<u8> = e.changes.iter().flat_map(|c| c.change.clone()).collect();
     assert!(

@@ -108,7 +108,7 @@ fn add_notes(dir: &Path, from: usize, count: usize, rng: &mut fastrand::Rng) {
 /// Every entry of `client` in a device's log: index → file bytes.
 fn log_of(dir: &Path, client: &str) -> Vec<(u64, Vec<u8>)> {
     let conn = rusqlite::Connection::open_with_flags(
-        dir.join(resnotes_core::workspace::DB_FILE),
+        dir.join(resnotes_core::DB_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
@@ -123,7 +123,7 @@ fn log_of(dir: &Path, client: &str) -> Vec<(u64, Vec<u8>)> {
 /// How far the device has recorded its own entries as written to the folder.
 fn acknowledged(dir: &Path, client: &str) -> Option<u64> {
     let conn = rusqlite::Connection::open_with_flags(
-        dir.join(resnotes_core::workspace::DB_FILE),
+        dir.join(resnotes_core::DB_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();

@@ -4,8 +4,8 @@
 
 use std::fs;
 
-use resnotes_core::crypto::WorkspaceKey;
-use resnotes_core::entry::{self, Header, NoteChange};
+use resnotes_core::format::crypto::WorkspaceKey;
+use resnotes_core::format::entry::{self, Header, NoteChange};
 use resnotes_core::note;
 use resnotes_e2e::{entry_file, files_under, Device, Sandbox};
 use uuid::Uuid;

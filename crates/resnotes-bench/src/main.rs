@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use resnotes_core::transport::{Folder, Transport};
-use resnotes_core::workspace::{system_clock, Field};
+use resnotes_core::TargetKind;
 use resnotes_core::Workspace;
+use resnotes_core::{system_clock, Field};
 use serde_json::{json, Map, Value};
 
 use corpus::Rng;
@@ -256,7 +257,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     // First push to an empty folder: seal the history into entries, write them.
     let f = tmp.path().join("F");
     std::fs::create_dir_all(&f)?;
-    a.add_target("folder", &Folder::new(&f), Some(PASS), 10)?;
+    a.add_target(TargetKind::Folder, &Folder::new(&f), Some(PASS), 10)?;
     let (rep, ms) = time(|| a.sync_all(&mut |_| {}));
     check(&rep?)?;
     r.insert("push_s".into(), json!(measure::round(ms / 1000.0)));
@@ -275,7 +276,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
             let g = tmp.path().join(name);
             std::fs::create_dir_all(&g)?;
             let folder = Folder::new(&g).with_batch_sync(batch);
-            let t = u.add_target("folder", &folder, Some(PASS), 10)?;
+            let t = u.add_target(TargetKind::Folder, &folder, Some(PASS), 10)?;
             let tr: &dyn Transport = &folder;
             let (rep, ms) = time(|| u.sync_with(&[(&t, tr)], &mut |_| {}));
             check(&rep?)?;
@@ -289,8 +290,13 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     // Join: a new device until every note is listed.
     let b_dir = tmp.path().join("b");
     let (b, ms) = time(|| -> Result<Workspace> {
-        let mut b =
-            Workspace::join(&b_dir, "folder", &Folder::new(&f), Some(PASS), system_clock())?;
+        let mut b = Workspace::join(
+            &b_dir,
+            TargetKind::Folder,
+            &Folder::new(&f),
+            Some(PASS),
+            system_clock(),
+        )?;
         check(&b.sync_all(&mut |_| {})?)?;
         let listed = b.list(None)?.len();
         if listed != n {
@@ -423,14 +429,20 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
         // verbatim (FORMAT.md), so F ends as if they had all pushed there, and no client pulls
         // the others' entries during setup (which made it grow quadratically).
         let first = Workspace::init(&tmp.path().join("c0"), false, system_clock())?;
-        first.add_target("folder", &Folder::new(&f), Some(PASS), 10)?;
+        first.add_target(TargetKind::Folder, &Folder::new(&f), Some(PASS), 10)?;
         drop(first);
         for c in 0..10 {
             let dir = tmp.path().join(format!("c{c}"));
             let mut ws = if c == 0 {
                 Workspace::open(&dir)?
             } else {
-                Workspace::join(&dir, "folder", &Folder::new(&f), Some(PASS), system_clock())?
+                Workspace::join(
+                    &dir,
+                    TargetKind::Folder,
+                    &Folder::new(&f),
+                    Some(PASS),
+                    system_clock(),
+                )?
             };
             ws.conn().pragma_update(None, "synchronous", "OFF")?;
             // 100 notes per client, typed into in turn: many one-change entries, small documents.
@@ -452,7 +464,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
             let own = tmp.path().join(format!("own{c}"));
             std::fs::create_dir_all(&own)?;
             let folder = Folder::new(&own);
-            let t = ws.add_target("folder", &folder, Some(PASS), 10)?;
+            let t = ws.add_target(TargetKind::Folder, &folder, Some(PASS), 10)?;
             let tr: &dyn Transport = &folder;
             check(&ws.sync_with(&[(&t, tr)], &mut |_| {})?)?;
             let client = ws.client_id().to_string();
@@ -474,7 +486,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
     let (reader, ms) = time(|| -> Result<Workspace> {
         let mut w = Workspace::join(
             &tmp.path().join("reader"),
-            "folder",
+            TargetKind::Folder,
             &Folder::new(&f),
             Some(PASS),
             system_clock(),

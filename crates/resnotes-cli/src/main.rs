@@ -4,15 +4,15 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use resnotes_core::age::secrecy::ExposeSecret;
-use resnotes_core::transport::{Folder, Transport, WebDav};
-use resnotes_core::workspace::system_clock;
-use resnotes_core::{watch, SyncEvent, TargetReport, Workspace};
+use resnotes_core::{
+    setup, system_clock, AssetRef, Observer, Supervisor, SyncEvent, TargetReport, TargetSpec, Wake,
+    WatchOptions, Workspace,
+};
 
 #[derive(Parser)]
 #[command(
@@ -176,7 +176,7 @@ enum TargetCommand {
     /// Add a target.
     Add {
         #[command(subcommand)]
-        kind: TargetKind,
+        kind: TargetKindArg,
     },
     /// List targets.
     List {
@@ -195,7 +195,7 @@ enum TargetCommand {
 }
 
 #[derive(Subcommand)]
-enum TargetKind {
+enum TargetKindArg {
     /// A shared folder.
     Folder { path: PathBuf },
     /// A folder on a WebDAV server.
@@ -233,12 +233,12 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
     if let Some(d) = cli {
         return Ok(d.clone());
     }
-    resnotes_core::workspace::default_data_dir()
+    resnotes_core::default_data_dir()
         .ok_or_else(|| anyhow!("cannot find a data dir for this user; pass --data-dir"))
 }
 
 fn scrypt_log_n() -> u8 {
-    resnotes_core::workspace::scrypt_log_n()
+    resnotes_core::scrypt_log_n()
 }
 
 /// The passphrase from RESNOTES_PASSPHRASE or a prompt (asked twice when creating).
@@ -251,7 +251,7 @@ fn passphrase(creating: bool) -> Result<Option<String>> {
     }
     let p = rpassword::prompt_password("Workspace passphrase: ")?;
     if creating {
-        let bits = resnotes_core::crypto::passphrase_bits(&p);
+        let bits = setup::strength(&p).bits;
         eprintln!(
             "Estimated strength: {bits} bits{}",
             if bits < 60 { " (weak: consider a longer passphrase)" } else { "" }
@@ -277,28 +277,20 @@ fn webdav_password(user: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-/// User name and password of a WebDAV target.
-type Credentials = (Option<String>, Option<String>);
-
-/// Opens a WebDAV target; credentials come from --user, the URL, RESNOTES_WEBDAV_PASSWORD or a prompt.
-fn open_webdav(url: &str, user: Option<String>) -> Result<(WebDav, Credentials)> {
-    let pw = webdav_password(user.as_deref())?;
-    let dav = WebDav::new(url, user, pw)?;
-    let creds = (dav.username().map(String::from), dav.password().map(String::from));
-    Ok((dav, creds))
-}
-
-/// The shared target named by `--folder` or `--webdav` (with `--user`), if any.
-fn shared_target(
+/// The target named by `--folder` or `--webdav` (with `--user`), as the app's setup form
+/// describes one; the WebDAV password comes from RESNOTES_WEBDAV_PASSWORD, the URL or a prompt.
+fn target_spec(
     folder: Option<&Path>,
     webdav: Option<&str>,
     user: Option<String>,
-) -> Result<Option<(&'static str, Box<dyn Transport>, Credentials)>> {
+) -> Result<Option<TargetSpec>> {
     match (folder, webdav) {
-        (Some(f), _) => Ok(Some(("folder", Box::new(Folder::new(folder_path(f)?)), (None, None)))),
+        (Some(f), _) => {
+            Ok(Some(TargetSpec::Folder { path: folder_path(f)?.to_string_lossy().into_owned() }))
+        }
         (_, Some(url)) => {
-            let (dav, creds) = open_webdav(url, user)?;
-            Ok(Some(("webdav", Box::new(dav), creds)))
+            let password = webdav_password(user.as_deref())?;
+            Ok(Some(TargetSpec::Webdav { url: url.to_string(), username: user, password }))
         }
         _ => Ok(None),
     }
@@ -336,163 +328,153 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let open = || Workspace::open(&dir);
     match cli.command {
         Command::Init { folder, webdav, user, plaintext } => {
-            // Check the target before creating anything, so a bad one leaves no half-made data dir.
-            let shared = shared_target(folder.as_deref(), webdav.as_deref(), user)?;
-            if let Some((_, t, _)) = &shared {
-                resnotes_core::workspace::check_new_shared_folder(t.as_ref())?;
-            }
-            let pass = match (&shared, plaintext) {
-                (Some(_), false) => {
-                    Some(passphrase(true)?.ok_or(resnotes_core::Error::PassphraseNeeded)?)
-                }
-                _ => None,
-            };
-            if let Some(p) = &pass {
-                resnotes_core::workspace::check_passphrase(p)?;
-            }
-            let ws = Workspace::init(&dir, plaintext, system_clock())?;
-            if let Some((kind, t, (user, pw))) = shared {
-                let target = ws.add_target(kind, t.as_ref(), pass.as_deref(), scrypt_log_n())?;
-                note_credentials(ws.set_credentials(&target.id, user.as_deref(), pw.as_deref())?);
-                eprintln!("Shared workspace created in {}", t.location());
-            }
-            eprintln!(
-                "Workspace {} ready in {} (this device: {})",
-                ws.workspace_id(),
-                dir.display(),
-                ws.client_id()
-            );
+            init(&dir, target_spec(folder.as_deref(), webdav.as_deref(), user)?, plaintext)?
         }
         Command::Join { folder, webdav, user } => {
-            let (kind, t, (user, pw)) = shared_target(folder.as_deref(), webdav.as_deref(), user)?
+            let spec = target_spec(folder.as_deref(), webdav.as_deref(), user)?
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
-            let pass = if resnotes_core::workspace::needs_passphrase(t.as_ref())? {
-                passphrase(false)?
-            } else {
-                None
-            };
-            let mut ws = Workspace::join(&dir, kind, t.as_ref(), pass.as_deref(), system_clock())?;
-            if kind == "webdav" {
-                let id = ws.targets()?[0].id.clone();
-                note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);
-            }
-            eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
-            let reports = ws.sync_all(&mut |_| {})?;
-            return Ok(report(&reports));
+            return join(&dir, &spec);
         }
-        Command::New { title, body } => {
-            let id = open()?.new_note(&title, &body_arg(body)?)?;
-            println!("{id}");
-        }
-        Command::Edit { id, title, body } => {
-            if title.is_none() && body.is_none() {
-                return Err(anyhow!("nothing to change: give --title and/or --body"));
-            }
-            let body = body.map(body_arg).transpose()?;
-            open()?.edit_note(&id, title.as_deref(), body.as_deref())?;
-        }
-        Command::Delete { id } => {
-            let id = open()?.delete_note(&id)?;
-            eprintln!("Deleted {id}");
-        }
-        Command::Show { id, json } => {
-            let n = open()?.note(&id)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&n)?);
-            } else {
-                println!("# {}\n\n{}", n.title, n.body);
-            }
-        }
-        Command::List { json, limit } => {
-            let notes = open()?.list(limit)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&notes)?);
-            } else {
-                for n in notes {
-                    println!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
-                }
-            }
-        }
-        Command::Sync { watch: false, .. } => {
-            let mut ws = open()?;
-            if ws.targets()?.is_empty() {
-                return Err(anyhow!(
-                    "no sync target yet: add one with `resnotes target add folder PATH`"
-                ));
-            }
-            let reports = ws.sync_all(&mut |_| {})?;
-            let code = report(&reports);
-            let assets = ws.sync_assets(&|| false, &mut |_| {})?;
-            let asset_code = report_assets(&assets);
-            return Ok(if code == ExitCode::SUCCESS { asset_code } else { code });
-        }
-        Command::Sync { watch: true, interval } => {
-            let mut ws = open()?;
-            let ctl = Arc::new(watch::Control::default());
-            let assets_ctl = Arc::new(watch::Control::default());
-            let (c, a) = (ctl.clone(), assets_ctl.clone());
-            ctrlc::set_handler(move || {
-                c.stop();
-                a.stop();
-            })
-            .context("cannot install the Ctrl-C handler")?;
-            let opts = watch::WatchOptions {
-                poll_interval: Duration::from_secs(interval.max(1)),
-                ..Default::default()
-            };
-            eprintln!("Watching {} target(s); press Ctrl-C to stop.", ws.targets()?.len());
-            let asset_ws = open()?;
-            let a = assets_ctl.clone();
-            let poll = opts.poll_interval;
-            let assets = std::thread::spawn(move || {
-                watch::run_assets(
-                    &asset_ws,
-                    poll,
-                    &a,
-                    &mut |ev| {
-                        if let SyncEvent::Problem { message, .. } = ev {
-                            eprintln!("warning: {message}");
-                        }
-                    },
-                    &mut |reports| {
-                        for r in
-                            reports.iter().filter(|r| r.pulled + r.pushed > 0 || r.error.is_some())
-                        {
-                            eprintln!(
-                                "[attachments] {}: downloaded {}, uploaded {}{}",
-                                r.location,
-                                r.pulled,
-                                r.pushed,
-                                r.error
-                                    .as_ref()
-                                    .map(|e| format!(" — error: {e}"))
-                                    .unwrap_or_default()
-                            );
-                        }
-                    },
-                )
-            });
-            let result =
-                watch::run(&mut ws, &opts, &ctl, &mut WatchPrinter { assets: assets_ctl.clone() });
-            assets_ctl.stop();
-            let asset_result = assets
-                .join()
-                .map_err(|_| anyhow!("the attachment sync thread stopped unexpectedly"))?;
-            result?;
-            asset_result?;
-            eprintln!("Stopped.");
-        }
+        Command::New { title, body } => println!("{}", open()?.new_note(&title, &body_arg(body)?)?),
+        Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
+        Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
+        Command::Show { id, json } => show(&open()?, &id, json)?,
+        Command::List { json, limit } => list(&open()?, json, limit)?,
+        Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
+        Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
         Command::Attach { id, file, name } => {
-            let r = open()?.attach(&id, &file, name.as_deref())?;
-            println!("{}", r.to_url());
+            println!("{}", open()?.attach(&id, &file, name.as_deref())?.to_url())
         }
-        Command::Asset { command: AssetCommand::Get { url, out } } => {
-            let r = resnotes_core::asset::AssetRef::parse(url.trim())?;
-            open()?.save_asset(&r, &out, &mut |_| {})?;
+        Command::Asset { command } => return asset(&open()?, command),
+        Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
+            max_attachment(&open()?, mib)?
+        }
+        Command::Status { json } => status(&open()?, json)?,
+        Command::Log { json, limit } => log(&open()?, json, limit)?,
+        Command::Target { command } => target(&open()?, command)?,
+        Command::Key { command: KeyCommand::Export } => match open()?.export_key() {
+            Some(k) => println!("{}", k.expose_secret()),
+            None => {
+                return Err(anyhow!("this workspace is not encrypted; there is no key to export"))
+            }
+        },
+        Command::Rebuild => eprintln!("Rebuilt notes from {} log entries.", open()?.rebuild()?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `init`: a new workspace; with a target, also the shared workspace there. The target is
+/// checked before anything is created, so a bad one leaves no half-made data dir.
+fn init(dir: &Path, spec: Option<TargetSpec>, plaintext: bool) -> Result<()> {
+    let shared = match &spec {
+        Some(spec) => {
+            let t = spec.transport()?;
+            resnotes_core::check_new_shared_folder(t.as_ref())?;
+            Some((spec, t.location()))
+        }
+        None => None,
+    };
+    let pass = match (&shared, plaintext) {
+        (Some(_), false) => Some(passphrase(true)?.ok_or(resnotes_core::Error::PassphraseNeeded)?),
+        _ => None,
+    };
+    if let Some(p) = &pass {
+        resnotes_core::check_passphrase(p)?;
+    }
+    let ws = Workspace::init(dir, plaintext, system_clock())?;
+    if let Some((spec, location)) = shared {
+        let (_, stored) = setup::share(&ws, spec, pass.as_deref(), scrypt_log_n())?;
+        note_credentials(stored);
+        eprintln!("Shared workspace created in {location}");
+    }
+    eprintln!(
+        "Workspace {} ready in {} (this device: {})",
+        ws.workspace_id(),
+        dir.display(),
+        ws.client_id()
+    );
+    Ok(())
+}
+
+/// `join`: a new device of the workspace on the target, then its first sync.
+fn join(dir: &Path, spec: &TargetSpec) -> Result<ExitCode> {
+    let t = spec.transport()?;
+    let pass = if resnotes_core::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
+    let mut ws = Workspace::join(dir, spec.kind(), t.as_ref(), pass.as_deref(), system_clock())?;
+    let (user, pw) = t.credentials();
+    if user.is_some() || pw.is_some() {
+        let id = ws.find_target(&t.location())?.id;
+        note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);
+    }
+    eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
+    let reports = ws.sync_all(&mut |_| {})?;
+    Ok(report(&reports))
+}
+
+fn edit(ws: &mut Workspace, id: &str, title: Option<String>, body: Option<String>) -> Result<()> {
+    if title.is_none() && body.is_none() {
+        return Err(anyhow!("nothing to change: give --title and/or --body"));
+    }
+    let body = body.map(body_arg).transpose()?;
+    ws.edit_note(id, title.as_deref(), body.as_deref())?;
+    Ok(())
+}
+
+fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
+    let n = ws.note(id)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&n)?);
+    } else {
+        println!("# {}\n\n{}", n.title, n.body);
+    }
+    Ok(())
+}
+
+fn list(ws: &Workspace, json: bool, limit: Option<usize>) -> Result<()> {
+    let notes = ws.list(limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&notes)?);
+    } else {
+        for n in notes {
+            println!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
+        }
+    }
+    Ok(())
+}
+
+/// `sync`: one cycle of notes, then one of attachments; 0 only when all are in step.
+fn sync_once(ws: &mut Workspace) -> Result<ExitCode> {
+    if ws.targets()?.is_empty() {
+        return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));
+    }
+    let code = report(&ws.sync_all(&mut |_| {})?);
+    let asset_code = report_assets(&ws.sync_assets(&|| false, &mut |_| {})?);
+    Ok(if code == ExitCode::SUCCESS { asset_code } else { code })
+}
+
+/// `sync --watch`: the engine's background sync until Ctrl-C.
+fn sync_watch(dir: &Path, interval: u64) -> Result<()> {
+    let opts =
+        WatchOptions { poll_interval: Duration::from_secs(interval.max(1)), ..Default::default() };
+    let poll = opts.poll_interval;
+    let targets = Workspace::open(dir)?.targets()?.len();
+    let sup = Supervisor::start(dir, opts, poll, Box::new(WatchPrinter), Box::new(AssetPrinter))?;
+    ctrlc::set_handler(sup.stopper()).context("cannot install the Ctrl-C handler")?;
+    eprintln!("Watching {targets} target(s); press Ctrl-C to stop.");
+    sup.join()?;
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+fn asset(ws: &Workspace, command: AssetCommand) -> Result<ExitCode> {
+    match command {
+        AssetCommand::Get { url, out } => {
+            let r = AssetRef::parse(url.trim())?;
+            ws.save_asset(&r, &out, &mut |_| {})?;
             eprintln!("Saved {} ({} bytes, SHA-256 checked) to {}", r.name, r.size, out.display());
         }
-        Command::Asset { command: AssetCommand::List { json } } => {
-            let list = open()?.assets()?;
+        AssetCommand::List { json } => {
+            let list = ws.assets()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -510,137 +492,113 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Asset { command: AssetCommand::Sync } => {
-            let ws = open()?;
-            let reports = ws.sync_assets(&|| false, &mut |_| {})?;
-            return Ok(report_assets(&reports));
-        }
-        Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
-            let ws = open()?;
-            if let Some(m) = mib {
-                ws.set_max_attachment_bytes(
-                    m.checked_mul(1 << 20).ok_or_else(|| anyhow!("{m} MiB is too large"))?,
-                )?;
-            }
-            println!("{}", ws.max_attachment_bytes()? >> 20);
-        }
-        Command::Status { json } => {
-            let st = open()?.status()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&st)?);
-            } else {
-                println!(
-                    "workspace {}  device {}  ({})",
-                    st.workspace_id,
-                    st.client_id,
-                    if st.encrypted { "encrypted" } else { "PLAINTEXT" }
-                );
-                println!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
-                for t in st.targets {
-                    println!(
-                        "{} {} {}: {} pending, {} synced, last sync {}",
-                        t.id,
-                        t.kind,
-                        t.location,
-                        t.pending,
-                        t.synced,
-                        t.last_ok.map(time).unwrap_or_else(|| "never".into())
-                    );
-                    if let Some(e) = t.last_error {
-                        println!("  last problem: {e}");
-                    }
-                }
-            }
-        }
-        Command::Log { json, limit } => {
-            let items = open()?.log_items(limit)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&items)?);
-            } else {
-                for i in items {
-                    let states: Vec<String> =
-                        i.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
-                    println!(
-                        "{} #{:<6} {} {:>6} B  {}{}",
-                        &i.client[..8],
-                        i.index,
-                        time(i.timestamp),
-                        i.size,
-                        states.join(" "),
-                        if i.own { "  (this device)" } else { "" }
-                    );
-                }
-            }
-        }
-        Command::Target { command } => {
-            let ws = open()?;
-            match command {
-                TargetCommand::Add { kind: TargetKind::Folder { path } } => {
-                    let f = folder_path(&path)?;
-                    let t = Folder::new(&f);
-                    let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
-                    let target = ws.add_target("folder", &t, pass.as_deref(), scrypt_log_n())?;
-                    println!("{}", target.id);
-                }
-                TargetCommand::Add { kind: TargetKind::Webdav { url, user } } => {
-                    let (t, (user, pw)) = open_webdav(&url, user)?;
-                    let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
-                    let target = ws.add_target("webdav", &t, pass.as_deref(), scrypt_log_n())?;
-                    note_credentials(ws.set_credentials(
-                        &target.id,
-                        user.as_deref(),
-                        pw.as_deref(),
-                    )?);
-                    println!("{}", target.id);
-                }
-                TargetCommand::List { json } => {
-                    let ts = ws.targets()?;
-                    if json {
-                        println!("{}", serde_json::to_string_pretty(&ts)?);
-                    } else {
-                        for t in ts {
-                            println!("{} {} {}", t.id, t.kind, t.location);
-                        }
-                    }
-                }
-                TargetCommand::KeepAttachments { id, state } => {
-                    let t = ws.set_keep_attachments(&id, state == "on")?;
-                    eprintln!(
-                        "{}: {}",
-                        t.location,
-                        if t.keep_attachments {
-                            "every attachment is kept on this device"
-                        } else {
-                            "attachments are downloaded when a note needs them"
-                        }
-                    );
-                }
-                TargetCommand::Remove { id } => {
-                    let t = ws.remove_target(&id)?;
-                    eprintln!(
-                        "Removed target {} ({}); its files were left in place.",
-                        t.id, t.location
-                    );
-                }
-            }
-        }
-        Command::Key { command: KeyCommand::Export } => {
-            let ws = open()?;
-            match ws.export_key() {
-                Some(k) => println!("{}", k.expose_secret()),
-                None => {
-                    return Err(anyhow!(
-                        "this workspace is not encrypted; there is no key to export"
-                    ))
-                }
-            }
-        }
-        Command::Rebuild => {
-            let n = open()?.rebuild()?;
-            eprintln!("Rebuilt notes from {n} log entries.");
-        }
+        AssetCommand::Sync => return Ok(report_assets(&ws.sync_assets(&|| false, &mut |_| {})?)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn max_attachment(ws: &Workspace, mib: Option<u64>) -> Result<()> {
+    if let Some(m) = mib {
+        let bytes = m.checked_mul(1 << 20).ok_or_else(|| anyhow!("{m} MiB is too large"))?;
+        ws.set_max_attachment_bytes(bytes)?;
+    }
+    println!("{}", ws.max_attachment_bytes()? >> 20);
+    Ok(())
+}
+
+fn status(ws: &Workspace, json: bool) -> Result<()> {
+    let st = ws.status()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(());
+    }
+    println!(
+        "workspace {}  device {}  ({})",
+        st.workspace_id,
+        st.client_id,
+        if st.encrypted { "encrypted" } else { "PLAINTEXT" }
+    );
+    println!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
+    for t in st.targets {
+        println!(
+            "{} {} {}: {} pending, {} synced, last sync {}",
+            t.id,
+            t.kind.as_str(),
+            t.location,
+            t.pending,
+            t.synced,
+            t.last_ok.map(time).unwrap_or_else(|| "never".into())
+        );
+        if let Some(e) = t.last_error {
+            println!("  last problem: {e}");
+        }
+    }
+    Ok(())
+}
+
+fn log(ws: &Workspace, json: bool, limit: usize) -> Result<()> {
+    let items = ws.log_items(limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(());
+    }
+    for i in items {
+        let states: Vec<String> =
+            i.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
+        println!(
+            "{} #{:<6} {} {:>6} B  {}{}",
+            &i.client[..8],
+            i.index,
+            time(i.timestamp),
+            i.size,
+            states.join(" "),
+            if i.own { "  (this device)" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+fn target(ws: &Workspace, command: TargetCommand) -> Result<()> {
+    match command {
+        TargetCommand::Add { kind } => {
+            let spec = match kind {
+                TargetKindArg::Folder { path } => target_spec(Some(&path), None, None)?,
+                TargetKindArg::Webdav { url, user } => target_spec(None, Some(&url), user)?,
+            }
+            .ok_or_else(|| anyhow!("give a folder or a URL"))?;
+            let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
+            let (target, stored) = setup::share(ws, &spec, pass.as_deref(), scrypt_log_n())?;
+            note_credentials(stored);
+            println!("{}", target.id);
+        }
+        TargetCommand::List { json } => {
+            let ts = ws.targets()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ts)?);
+            } else {
+                for t in ts {
+                    println!("{} {} {}", t.id, t.kind.as_str(), t.location);
+                }
+            }
+        }
+        TargetCommand::KeepAttachments { id, state } => {
+            let t = ws.set_keep_attachments(&id, state == "on")?;
+            eprintln!(
+                "{}: {}",
+                t.location,
+                if t.keep_attachments {
+                    "every attachment is kept on this device"
+                } else {
+                    "attachments are downloaded when a note needs them"
+                }
+            );
+        }
+        TargetCommand::Remove { id } => {
+            let t = ws.remove_target(&id)?;
+            eprintln!("Removed target {} ({}); its files were left in place.", t.id, t.location);
+        }
+    }
+    Ok(())
 }
 
 /// Prints a sync's outcome; exit code 0 only when every target is fully in step.
@@ -680,22 +638,17 @@ fn print_reports(reports: &[TargetReport], line: impl Fn(&TargetReport)) -> Exit
     }
 }
 
-/// Prints what `sync --watch` does to stderr; nudges the attachment loop after notes arrive.
-struct WatchPrinter {
-    assets: Arc<watch::Control>,
-}
+/// Prints what the notes loop of `sync --watch` does to stderr.
+struct WatchPrinter;
 
-impl watch::Observer for WatchPrinter {
+impl Observer for WatchPrinter {
     fn event(&mut self, ev: SyncEvent) {
         if let SyncEvent::Problem { message, .. } = ev {
             eprintln!("warning: {message}");
         }
     }
 
-    fn cycle(&mut self, wake: watch::Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
-        if reports.iter().any(|r| r.pulled > 0) || wake == watch::Wake::Local {
-            self.assets.nudge();
-        }
+    fn cycle(&mut self, wake: Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
         for r in reports {
             if r.pulled + r.pushed > 0 || r.error.is_some() {
                 eprintln!(
@@ -714,5 +667,32 @@ impl watch::Observer for WatchPrinter {
 
     fn notice(&mut self, msg: String) {
         eprintln!("note: {msg}");
+    }
+
+    fn stopped(&mut self, error: &resnotes_core::Error) {
+        eprintln!("error: sync stopped: {error}");
+    }
+}
+
+/// Prints what the attachments loop of `sync --watch` does to stderr.
+struct AssetPrinter;
+
+impl Observer for AssetPrinter {
+    fn event(&mut self, ev: SyncEvent) {
+        if let SyncEvent::Problem { message, .. } = ev {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    fn cycle(&mut self, _: Wake, reports: &[TargetReport], _: Option<Duration>) {
+        for r in reports.iter().filter(|r| r.pulled + r.pushed > 0 || r.error.is_some()) {
+            eprintln!(
+                "[attachments] {}: downloaded {}, uploaded {}{}",
+                r.location,
+                r.pulled,
+                r.pushed,
+                r.error.as_ref().map(|e| format!(" — error: {e}")).unwrap_or_default()
+            );
+        }
     }
 }

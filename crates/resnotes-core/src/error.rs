@@ -35,22 +35,37 @@ pub enum Error {
     WeakPassphrase(usize),
     /// The folder holds another workspace.
     #[error("{location} belongs to another workspace ({found}); choose another folder")]
-    ForeignWorkspace { location: String, found: String },
+    ForeignWorkspace {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// The workspace id found there.
+        found: String,
+    },
     /// The folder holds no workspace.
     #[error("{0} holds no Resilient Notes workspace (no index.json); use `resnotes init --folder` to create one")]
     NotAWorkspace(String),
     /// `index.json` could not be understood.
     #[error("{location}/index.json is not a valid workspace description: {reason}")]
-    BadManifest { location: String, reason: String },
+    BadManifest {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// Why, in plain words.
+        reason: String,
+    },
     /// A newer format than this program understands.
     #[error("{location} uses format version {version}, newer than this program understands (1); update Resilient Notes")]
-    UnsupportedVersion { location: String, version: u64 },
+    UnsupportedVersion {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// The version found.
+        version: u64,
+    },
     /// A folder target wants a non-empty folder to be created.
     #[error("{0} is not empty and holds no workspace; choose an empty folder")]
     FolderNotEmpty(String),
     /// The entry bytes could not be read.
     #[error(transparent)]
-    Entry(#[from] crate::entry::EntryError),
+    Entry(#[from] crate::format::entry::EntryError),
     /// Transport failure.
     #[error(transparent)]
     Transport(#[from] crate::transport::TransportError),
@@ -73,13 +88,23 @@ pub enum Error {
     DiskFull,
     /// An attachment cannot be shown or saved (yet).
     #[error("the attachment {name} is not available: {reason}")]
-    AssetUnavailable { name: String, reason: String },
+    AssetUnavailable {
+        /// The file name.
+        name: String,
+        /// Why, in plain words.
+        reason: String,
+    },
     /// Automerge failure.
     #[error("note document error: {0}")]
     Doc(String),
     /// Local file system error.
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        /// What was being done.
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 impl From<rusqlite::Error> for Error {

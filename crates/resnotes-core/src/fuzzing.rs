@@ -4,10 +4,10 @@
 
 use uuid::Uuid;
 
-use crate::crypto::WorkspaceKey;
-use crate::entry::{self, Expected, ZERO_HASH};
-use crate::manifest::Manifest;
-use crate::path::{self, Kind};
+use crate::format::crypto::WorkspaceKey;
+use crate::format::entry::{self, Expected, ZERO_HASH};
+use crate::format::manifest::Manifest;
+use crate::format::path::{self, Kind};
 
 /// Workspace id of the test vectors (FORMAT.md §9).
 pub const VECTOR_WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
@@ -55,7 +55,7 @@ pub fn manifest(data: &[u8]) {
 /// A WebDAV PROPFIND answer, and every line of it as a name found in a folder listing.
 pub fn listing(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    for name in crate::transport::webdav::listing_names(&text, "http://127.0.0.1/notes/") {
+    for name in crate::transport::listing_names(&text, "http://127.0.0.1/notes/") {
         let _ = path::parse_client_dir(&name);
     }
     for line in text.lines() {
@@ -72,18 +72,24 @@ const VECTOR_ASSET_HASH: &str = "7af3aecf9fac11671a2cbe6ebe1633ab933285ca3d9f977
 pub fn asset_file(identity: &str, data: &[u8]) {
     let workspace: Uuid = VECTOR_WORKSPACE.parse().expect("constant");
     let url = format!("asset:///{VECTOR_CLIENT}/0/vector%20note.txt?size=29&type=text%2Fplain&hash={VECTOR_ASSET_HASH}");
-    let want = crate::asset::AssetRef::parse(&url).expect("constant");
+    let want = crate::format::asset::AssetRef::parse(&url).expect("constant");
     if let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) {
         if let Ok(key) = WorkspaceKey::parse(secret, &workspace) {
-            let _ = crate::asset::open(&key, &workspace, &want, data, std::io::sink());
-            let _ = crate::asset::read_header(&key, &workspace, data);
+            let _ = crate::format::asset::open(&key, &workspace, &want, data, std::io::sink());
+            let _ = crate::format::asset::read_header(&key, &workspace, data);
         }
     }
-    let _ = crate::asset::open(&WorkspaceKey::Plaintext, &workspace, &want, data, std::io::sink());
+    let _ = crate::format::asset::open(
+        &WorkspaceKey::Plaintext,
+        &workspace,
+        &want,
+        data,
+        std::io::sink(),
+    );
     let text = String::from_utf8_lossy(data);
-    for r in crate::asset::find_refs(&text) {
-        let _ = crate::asset::AssetRef::parse(&r.to_url()).expect("a formatted URL parses");
-        let _ = crate::asset::safe_file_name(&r.name);
+    for r in crate::format::asset::find_refs(&text) {
+        let _ = crate::format::asset::AssetRef::parse(&r.to_url()).expect("a formatted URL parses");
+        let _ = crate::format::asset::safe_file_name(&r.name);
     }
-    let _ = crate::asset::AssetRef::parse(&text);
+    let _ = crate::format::asset::AssetRef::parse(&text);
 }

@@ -1,34 +1,90 @@
-//! The Resilient Notes engine.
+//! The Resilient Notes engine: everything the desktop app and the `resnotes` command line do,
+//! without either of them.
 //!
-//! Notes are Automerge documents; every local edit becomes an entry in this device's append-only
-//! log (SQLite), sealed with age and authenticated with an HMAC keyed from the workspace secret.
-//! Entries are exchanged verbatim with sync targets laid out as described in `FORMAT.md`
-//! (Resilient Sync). Everything but the log is derived and can be rebuilt from it.
+//! Notes are Automerge documents. Every local edit becomes Automerge changes in this device's
+//! append-only log (SQLite); sealed into entries (age-encrypted, HMAC-authenticated), they are
+//! exchanged verbatim with sync targets — shared folders, WebDAV servers — laid out as
+//! `FORMAT.md` (Resilient Sync) specifies. The log is the truth: every other table is derived
+//! from it and [`Workspace::rebuild`] makes them again.
+//!
+//! # Using it
+//!
+//! A shell opens the [`Workspace`] of a data dir and calls it:
+//!
+//! ```no_run
+//! use resnotes_core::{system_clock, Workspace};
+//! # fn main() -> resnotes_core::Result<()> {
+//! let dir = std::path::Path::new("/tmp/device-a");
+//! let mut ws = Workspace::init(dir, false, system_clock())?;
+//! let id = ws.new_note("Trip", "pack socks")?;
+//! assert_eq!(ws.note(&id.to_string())?.body, "pack socks");
+//! let reports = ws.sync_all(&mut |_event| {})?; // no targets yet: nothing to do
+//! assert!(reports.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! Background sync (the app, `resnotes sync --watch`) is [`Supervisor`]: the notes loop and the
+//! attachments loop on their own connections, reporting through an [`Observer`].
+//! Every error is an [`Error`] whose message is one sentence a user can act on, with a stable
+//! [`Error::code`] for the app.
+//!
+//! # Layers
+//!
+//! Dependencies run one way, from the bottom up; each layer is a folder:
+//!
+//! 1. [`format`] — the exchange format as pure functions over bytes (entries, attachments,
+//!    `index.json`, paths, keys). Public: it is the contract a second implementation follows.
+//! 2. `store` — the SQLite database: schema, migrations and every SQL statement of the engine.
+//! 3. `docs` — note documents: the schema ([`note`]), applying changes, notes listed from
+//!    summaries before their documents are built.
+//! 4. [`transport`] — moving bytes to and from a target: one trait, a [`TargetKind`] per kind of
+//!    target (folder, WebDAV) and an in-memory fake with faults for tests.
+//! 5. `sync` — the pure plan of a cycle, its executor, the attachment cycle, the watch loop and
+//!    the supervisor.
+//! 6. `workspace` — what a shell calls: open, init, join, notes, targets, status, setup.
+//!
+//! # Where things go
+//!
+//! - **A new kind of target** (say S3): one file in `transport/` implementing [`Transport`],
+//!   one [`TargetKind`] variant, and its constructor in [`TargetKind::connect`] — the one place
+//!   that maps a kind to a transport. Nothing else names a kind.
+//! - **A new field of a note** (say tags): the document schema in `docs/note.rs`, its column
+//!   and queries in `store/`, the list row in `workspace/`; if other devices must understand
+//!   it, `FORMAT.md` and `vectors/` in the same commit.
+//! - **A new CLI command**: one subcommand and one small function in `crates/resnotes-cli` that
+//!   parses arguments, calls a [`Workspace`] method and prints; the work itself goes in the
+//!   layer that owns its data.
+//! - **A new app command**: one `#[tauri::command]` of a few lines in `src-tauri/src/commands.rs`
+//!   that calls the same method, and its binding in `ui/src/ipc.ts`.
 
-pub mod asset;
-pub mod attachments;
-mod chunks;
-pub mod credentials;
-pub mod crypto;
-pub mod entry;
-pub mod error;
+#![deny(missing_docs)]
+
+mod docs;
+mod error;
+pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod manifest;
-pub mod materialize;
-pub mod note;
-pub mod path;
-pub mod plan;
-pub mod setup;
-pub mod status;
-pub mod store;
-pub mod sync;
+mod store;
+mod sync;
+#[doc(hidden)]
+pub mod testing;
 pub mod transport;
-pub mod unbuilt;
-pub mod watch;
-pub mod workspace;
+mod workspace;
 
 pub use age;
+pub use docs::note;
 pub use error::{Error, Result};
-pub use sync::{SyncEvent, TargetReport};
-pub use workspace::{Note, NoteSummary, Target, Workspace};
+pub use format::asset::AssetRef;
+pub use sync::{
+    AssetInfo, AssetTarget, Backoff, Control, Direction, Observer, Supervisor, SyncEvent,
+    SyncState, TargetReport, Wake, WatchOptions, DEFAULT_MAX_BYTES, SEAL_MAX_BYTES,
+    SEAL_MAX_CHANGES,
+};
+pub use transport::{Target, TargetKind, Transport};
+pub use workspace::setup::{self, Contents, Strength, TargetSpec};
+pub use workspace::status::{EntryProblem, EntryState, LogItem, Status, TargetStatus};
+pub use workspace::{
+    check_new_shared_folder, check_passphrase, default_data_dir, needs_passphrase, scrypt_log_n,
+    system_clock, Clock, Field, Note, NoteSummary, TextSplice, Workspace, DB_FILE,
+    DEFAULT_SCRYPT_LOG_N, KEY_FILE,
+};

@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use resnotes_core::crypto::{self, OpenFailure, WorkspaceKey};
+use resnotes_core::format::crypto::{self, OpenFailure, WorkspaceKey};
 use sha2::{Digest, Sha256};
 
 struct Vector {
@@ -108,7 +108,7 @@ fn age_test_vectors_through_our_decryption_paths() {
             // None is an attachment: the streaming reader for attachments refuses each one too.
             for k in &keys {
                 assert!(
-                    resnotes_core::asset::read_header(k, &ws, &v.body[..]).is_err(),
+                    resnotes_core::format::asset::read_header(k, &ws, &v.body[..]).is_err(),
                     "{}: read as an attachment",
                     v.name
                 );

@@ -7,8 +7,10 @@
 use std::fs;
 use std::path::PathBuf;
 
-use resnotes_core::asset::{self, AssetFailure, AssetHeader, AssetId, AssetRef, HEADER_LEN};
-use resnotes_core::crypto::WorkspaceKey;
+use resnotes_core::format::asset::{
+    self, AssetFailure, AssetHeader, AssetId, AssetRef, HEADER_LEN,
+};
+use resnotes_core::format::crypto::WorkspaceKey;
 use serde_json::{json, Value};
 use uuid::Uuid;
 

@@ -8,13 +8,16 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use resnotes_core::crypto::WorkspaceKey;
-use resnotes_core::entry;
+use resnotes_core::format::crypto::WorkspaceKey;
+use resnotes_core::format::entry;
+use resnotes_core::TargetKind;
 use std::path::{Path, PathBuf};
 
+use resnotes_core::testing as materialize;
+use resnotes_core::testing as store;
 use resnotes_core::transport::{Fault, Folder, Memory, Transport};
-use resnotes_core::workspace::{system_clock, Field, Target, TextSplice};
-use resnotes_core::{materialize, note, store, Workspace};
+use resnotes_core::{note, Workspace};
+use resnotes_core::{system_clock, Field, Target, TextSplice};
 
 const PASS: &str = "property passphrase";
 /// scrypt work factor for the passphrase-wrapped key: the lowest, since this test is about
@@ -170,7 +173,7 @@ fn world(n: usize) -> World {
         } else {
             Workspace::join(
                 dirs[r].path(),
-                "memory",
+                TargetKind::Memory,
                 w.transport(ts[0]),
                 Some(PASS),
                 system_clock(),
@@ -182,7 +185,7 @@ fn world(n: usize) -> World {
             let row = if r > 0 && k == 0 {
                 ws.targets().unwrap().remove(0)
             } else {
-                ws.add_target("memory", w.transport(t), Some(PASS), SCRYPT_LOG_N).unwrap()
+                ws.add_target(TargetKind::Memory, w.transport(t), Some(PASS), SCRYPT_LOG_N).unwrap()
             };
             rows.push((t, row));
         }

@@ -3,8 +3,9 @@
 //! same data dir — must neither shift nor swallow them.
 
 use resnotes_core::transport::Folder;
-use resnotes_core::workspace::{system_clock, Field, TextSplice};
+use resnotes_core::TargetKind;
 use resnotes_core::Workspace;
+use resnotes_core::{system_clock, Field, TextSplice};
 
 fn splice(pos: usize, delete: usize, insert: &str) -> TextSplice {
     TextSplice { pos, delete, insert: insert.into() }
@@ -47,11 +48,12 @@ fn remote_edits_synced_in_between_are_kept() {
     std::fs::create_dir_all(&shared).unwrap();
     let folder = Folder::new(shared.to_str().unwrap());
     let mut a = Workspace::init(&tmp.path().join("a"), true, system_clock()).unwrap();
-    a.add_target("folder", &folder, None, 10).unwrap();
+    a.add_target(TargetKind::Folder, &folder, None, 10).unwrap();
     let id = a.new_note("plan", "line one\n").unwrap();
     a.sync_all(&mut |_| {}).unwrap();
     let mut b =
-        Workspace::join(&tmp.path().join("b"), "folder", &folder, None, system_clock()).unwrap();
+        Workspace::join(&tmp.path().join("b"), TargetKind::Folder, &folder, None, system_clock())
+            .unwrap();
     b.sync_all(&mut |_| {}).unwrap();
 
     let a_saw = a.note(&id.to_string()).unwrap();

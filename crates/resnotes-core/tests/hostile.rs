@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use resnotes_core::entry::{self, Expected, ZERO_HASH};
-use resnotes_core::workspace::system_clock;
-use resnotes_core::{materialize, Workspace};
+use resnotes_core::format::chunk as materialize;
+use resnotes_core::format::entry::{self, Expected, ZERO_HASH};
+use resnotes_core::system_clock;
+use resnotes_core::Workspace;
 
 /// One random damage: truncation, 1–3 bit flips, 1–63 inserted bytes, or 1–511 trailing bytes.
 fn mutate(rng: &mut fastrand::Rng, m: &mut Vec<u8>) {
@@ -90,7 +91,7 @@ fn mutated_entries_are_rejected_without_panics() {
 /// is one of the three a user sees: not complete yet, undecryptable, or refused with a reason.
 #[test]
 fn mutated_assets_are_rejected_without_panics() {
-    use resnotes_core::asset::{self, AssetFailure};
+    use resnotes_core::format::asset::{self, AssetFailure};
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("photo.jpg");
     std::fs::write(&src, (0..200_000u32).map(|i| (i * 31 % 253) as u8).collect::<Vec<u8>>())

@@ -4,8 +4,9 @@
 //! row equals what building every document would give.
 
 use resnotes_core::transport::Folder;
-use resnotes_core::workspace::{system_clock, NoteSummary};
+use resnotes_core::TargetKind;
 use resnotes_core::Workspace;
+use resnotes_core::{system_clock, NoteSummary};
 
 fn unbuilt(ws: &Workspace) -> Vec<String> {
     let mut st = ws
@@ -44,13 +45,14 @@ const PASS: &str = "a passphrase for tests";
 /// A device that creates the workspace in the shared folder.
 fn writer(tmp: &tempfile::TempDir, folder: &Folder) -> Workspace {
     let a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target("folder", folder, Some(PASS), 2).unwrap();
+    a.add_target(TargetKind::Folder, folder, Some(PASS), 2).unwrap();
     a
 }
 
 /// A device that joins the workspace in `folder`.
 fn joiner(tmp: &tempfile::TempDir, name: &str, folder: &Folder) -> Workspace {
-    Workspace::join(&tmp.path().join(name), "folder", folder, Some(PASS), system_clock()).unwrap()
+    Workspace::join(&tmp.path().join(name), TargetKind::Folder, folder, Some(PASS), system_clock())
+        .unwrap()
 }
 
 #[test]
@@ -209,8 +211,7 @@ fn a_title_splice_on_the_writer_reaches_a_listed_note() {
     b.sync_all(&mut |_| {}).unwrap();
     let target: uuid::Uuid = a.list(Some(1)).unwrap()[0].id.parse().unwrap();
     for i in 0..3 {
-        a.splice_note(&target, resnotes_core::workspace::Field::Title, 0, 0, &format!("w{i}"))
-            .unwrap();
+        a.splice_note(&target, resnotes_core::Field::Title, 0, 0, &format!("w{i}")).unwrap();
         a.sync_all(&mut |_| {}).unwrap();
         b.sync_all(&mut |_| {}).unwrap();
         assert_eq!(list(&b), list(&a), "after splice {i}");
@@ -225,7 +226,7 @@ fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
     let x = a.new_note("x", "one").unwrap();
     for w in [" two", " three"] {
         let len = a.note(&x.to_string()).unwrap().body.chars().count();
-        a.splice_note(&x, resnotes_core::workspace::Field::Body, len, 0, w).unwrap();
+        a.splice_note(&x, resnotes_core::Field::Body, len, 0, w).unwrap();
     }
     assert_eq!(a.seal_pending(1, usize::MAX).unwrap(), 3);
     a.sync_all(&mut |_| {}).unwrap();
@@ -233,7 +234,7 @@ fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
     b.sync_all(&mut |_| {}).unwrap();
     assert_eq!(list(&b), list(&a));
     assert_eq!(b.note(&x.to_string()).unwrap().body, "one two three");
-    a.splice_note(&x, resnotes_core::workspace::Field::Title, 0, 0, "the ").unwrap();
+    a.splice_note(&x, resnotes_core::Field::Title, 0, 0, "the ").unwrap();
     a.sync_all(&mut |_| {}).unwrap();
     b.sync_all(&mut |_| {}).unwrap();
     assert_eq!(list(&b), list(&a));
@@ -241,7 +242,7 @@ fn a_note_whose_changes_span_entries_pulled_together_is_complete() {
 
 #[test]
 fn stored_documents_beyond_the_most_recent_are_dropped_and_rebuilt_from_the_log() {
-    use resnotes_core::unbuilt;
+    use resnotes_core::testing as unbuilt;
     let (tmp, folder) = setup();
     let mut a = writer(&tmp, &folder);
     let mut ids = Vec::new();

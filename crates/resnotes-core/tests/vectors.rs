@@ -6,10 +6,10 @@
 use std::fs;
 use std::path::PathBuf;
 
-use resnotes_core::crypto::WorkspaceKey;
-use resnotes_core::entry::{self, EntryError, Expected, Header, NoteChange, ZERO_HASH};
-use resnotes_core::manifest::Manifest;
-use resnotes_core::path::distributed_file_path;
+use resnotes_core::format::crypto::WorkspaceKey;
+use resnotes_core::format::entry::{self, EntryError, Expected, Header, NoteChange, ZERO_HASH};
+use resnotes_core::format::manifest::Manifest;
+use resnotes_core::format::path::distributed_file_path;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -159,7 +159,7 @@ fn manifest_vectors() {
     let m = Manifest::parse(&good, "vectors").unwrap();
     assert_eq!(m.workspace_id.to_string(), WORKSPACE);
     assert_eq!(m.encryption.recipients[0], key().recipient().unwrap());
-    let secret = resnotes_core::crypto::unwrap_secret(
+    let secret = resnotes_core::format::crypto::unwrap_secret(
         &m.encryption.key_wrap.unwrap().armored,
         "vector passphrase",
     )
@@ -472,16 +472,22 @@ fn generate_vectors() {
         created_at: 1_700_000_000_000,
         max_entries_per_folder: 1000,
         change_extension: ".age".into(),
-        encryption: resnotes_core::manifest::Encryption {
+        encryption: resnotes_core::format::manifest::Encryption {
             method: "age-x25519".into(),
             recipients: vec![key.recipient().unwrap()],
-            key_wrap: Some(resnotes_core::manifest::KeyWrap {
+            key_wrap: Some(resnotes_core::format::manifest::KeyWrap {
                 method: "age-scrypt".into(),
-                armored: resnotes_core::crypto::wrap_secret(&secret, "vector passphrase", 10)
-                    .unwrap(),
+                armored: resnotes_core::format::crypto::wrap_secret(
+                    &secret,
+                    "vector passphrase",
+                    10,
+                )
+                .unwrap(),
             }),
         },
-        authentication: resnotes_core::manifest::Authentication { method: "hmac-sha256".into() },
+        authentication: resnotes_core::format::manifest::Authentication {
+            method: "hmac-sha256".into(),
+        },
     };
     fs::write(d.join("index.json"), m.to_bytes()).unwrap();
     let mut v: Value = serde_json::from_slice(&m.to_bytes()).unwrap();

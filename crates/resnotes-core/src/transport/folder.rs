@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use super::{AtPath, Transport, TransportError, Written};
-use crate::chunks::copy_with_progress;
+use crate::format::stream::copy_with_progress;
 
 /// Temp files older than this are left over from a crashed writer and are removed.
 const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
@@ -206,6 +206,7 @@ impl Folder {
 /// Flushes every dirty page of the file system holding `root` (Linux `syncfs`): one call makes a
 /// whole batch of staged files durable, instead of one fsync per file.
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // the engine's one unsafe call: libc has no safe syncfs
 fn sync_file_system(root: &Path) -> bool {
     use std::os::fd::AsRawFd;
     match File::open(root) {

@@ -1,15 +1,19 @@
-//! Moving bytes to and from a sync target. A transport knows paths and bytes, nothing of notes:
-//! the folder transport now, WebDAV next, and an in-memory fake that injects faults for tests.
+//! **Layer 4 — transports**: moving bytes to and from a sync target. A transport knows paths and
+//! bytes, nothing of notes: [`Folder`], [`WebDav`], and [`Memory`], an in-memory fake that
+//! injects faults for tests. [`TargetKind`] names the kinds and is the one place that maps a
+//! kind to its transport.
 
 use std::path::Path;
 
 mod folder;
+mod kind;
 mod memory;
-pub mod webdav;
+mod webdav;
 
 pub use folder::{is_temp_name, Folder};
+pub use kind::{Target, TargetKind};
 pub use memory::{Fault, Memory};
-pub use webdav::WebDav;
+pub use webdav::{listing_names, redact, RetryPolicy, WebDav};
 
 /// A failure of the local side of a transfer (the device's own disk).
 pub(crate) fn local_failure(
@@ -55,7 +59,7 @@ impl AtPath {
 /// Largest file [`Transport::read`] returns whole: the largest entry a reader accepts. A bigger
 /// file in a shared folder or on a server is refused before it is loaded, so it cannot exhaust
 /// memory; attachments are streamed with their own limit instead.
-pub const MAX_READ_BYTES: u64 = crate::entry::MAX_ENTRY_BYTES as u64;
+pub const MAX_READ_BYTES: u64 = crate::format::entry::MAX_ENTRY_BYTES as u64;
 
 pub(crate) fn too_large(t: &(impl Transport + ?Sized), path: &str, limit: u64) -> TransportError {
     TransportError::Failed {
@@ -73,15 +77,34 @@ pub(crate) fn too_large(t: &(impl Transport + ?Sized), path: &str, limit: u64) -
 pub enum TransportError {
     /// Cannot reach the target (folder missing / unmounted, server down).
     #[error("{location} is not reachable: {reason}")]
-    Unreachable { location: String, reason: String },
+    Unreachable {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// Why, in plain words.
+        reason: String,
+    },
     /// A read or write failed.
     #[error("{op} {path} on {location} failed: {reason}")]
-    Failed { location: String, op: &'static str, path: String, reason: String },
+    Failed {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// The operation that failed.
+        op: &'static str,
+        /// The path on the target.
+        path: String,
+        /// Why, in plain words.
+        reason: String,
+    },
     /// The target already holds other bytes under a name we want to write.
     #[error(
         "{location} holds different bytes for {path} than this device; the file was left untouched"
     )]
-    Conflict { location: String, path: String },
+    Conflict {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// The path on the target.
+        path: String,
+    },
 }
 
 /// What writing an entry did.

@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use serde::Deserialize;
 
-use crate::crypto;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::transport::{Folder, Transport, WebDav};
-use crate::workspace::{check_passphrase, Clock, Target, Workspace, DB_FILE, KEY_FILE};
+use crate::format::crypto;
+use crate::format::manifest::Manifest;
+use crate::transport::{Folder, Target, TargetKind, Transport, WebDav};
+use crate::workspace::{check_passphrase, Clock, Workspace, DB_FILE, KEY_FILE};
 
 /// A sync target as a user describes it in a settings form.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, TS)]
@@ -40,11 +40,11 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
-    /// `folder` or `webdav`, as stored in the targets table.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of target described.
+    pub fn kind(&self) -> TargetKind {
         match self {
-            TargetSpec::Folder { .. } => "folder",
-            TargetSpec::Webdav { .. } => "webdav",
+            TargetSpec::Folder { .. } => TargetKind::Folder,
+            TargetSpec::Webdav { .. } => TargetKind::Webdav,
         }
     }
 
@@ -130,7 +130,7 @@ pub fn inspect(ws: &Workspace, target: &dyn Transport) -> Result<Contents> {
                 Ok(Contents::OtherWorkspace { encrypted: m.encryption.key_wrap.is_some() })
             }
         }
-        None if target.list("")?.iter().any(|n| !crate::path::is_ignored_name(n)) => {
+        None if target.list("")?.iter().any(|n| !crate::format::path::is_ignored_name(n)) => {
             Err(Error::FolderNotEmpty(target.location()))
         }
         None => Ok(Contents::Empty),
@@ -309,7 +309,7 @@ mod tests {
         std::fs::create_dir_all(&other).unwrap();
         let c = Workspace::init(&tmp.path().join("c"), false, clock()).unwrap();
         c.add_target(
-            "folder",
+            TargetKind::Folder,
             &Folder::new(other.to_str().unwrap()),
             Some("another passphrase"),
             10,

@@ -144,6 +144,9 @@ pub trait Observer {
     fn cycle(&mut self, _wake: Wake, _reports: &[TargetReport], _retry_in: Option<Duration>) {}
     /// A one-off notice (e.g. a folder cannot be watched and is polled instead).
     fn notice(&mut self, _msg: String) {}
+    /// The loop stopped on an error it cannot retry (the local database failed); background
+    /// sync is over until it is started again.
+    fn stopped(&mut self, _error: &crate::Error) {}
 }
 
 /// File-system watchers over the given folders; events arrive on a channel. If a watcher
@@ -184,12 +187,7 @@ fn watch_folders(folders: Vec<PathBuf>, poll: Duration, obs: &mut dyn Observer) 
 }
 
 fn folder_targets(ws: &Workspace) -> Result<Vec<PathBuf>> {
-    Ok(ws
-        .targets()?
-        .into_iter()
-        .filter(|t| t.kind == "folder")
-        .map(|t| PathBuf::from(t.location))
-        .collect())
+    Ok(ws.targets()?.into_iter().filter_map(|t| t.kind.watched_folder(&t.location)).collect())
 }
 
 fn log_mark(ws: &Workspace) -> Result<i64> {
@@ -268,12 +266,11 @@ pub fn run_assets(
     ws: &Workspace,
     interval: Duration,
     ctl: &Control,
-    on_event: &mut dyn FnMut(SyncEvent),
-    on_cycle: &mut dyn FnMut(&[TargetReport]),
+    obs: &mut dyn Observer,
 ) -> Result<()> {
     loop {
-        let reports = ws.sync_assets(&|| ctl.stopped(), on_event)?;
-        on_cycle(&reports);
+        let reports = ws.sync_assets(&|| ctl.stopped(), &mut |ev| obs.event(ev))?;
+        obs.cycle(Wake::Poll, &reports, None);
         let until = Instant::now() + interval;
         loop {
             if ctl.stopped() {

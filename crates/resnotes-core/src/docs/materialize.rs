@@ -13,10 +13,10 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::crypto::WorkspaceKey;
-use crate::entry::NoteChange;
+use crate::docs::{lazy, note};
 use crate::error::{Error, Result};
-use crate::{note, unbuilt};
+use crate::format::crypto::WorkspaceKey;
+use crate::format::entry::NoteChange;
 
 /// Tail size (bytes) above which a note is stored again as one full save.
 const COMPACT_TAIL_BYTES: usize = 64 * 1024;
@@ -70,7 +70,7 @@ pub struct Loaded {
     /// Whether the note has a row.
     pub exists: bool,
     /// Whether the row holds the document (false for a note listed from a summary, whose `doc`
-    /// is empty: see [`crate::unbuilt`]; `doc` is then an empty document).
+    /// is empty: see [`crate::docs::lazy`]; `doc` is then an empty document).
     pub built: bool,
     /// The row's first line and the offset just past it (`None` for a new note).
     first_line: Option<(String, i64)>,
@@ -135,8 +135,7 @@ pub fn load_doc(
 ) -> Result<Option<AutoCommit>> {
     let l = load(conn, &mut DocCache::default(), id, me)?;
     if l.exists && !l.built {
-        return unbuilt::doc_in_memory(conn, key, &mut unbuilt::Entries::default(), id, me)
-            .map(Some);
+        return lazy::doc_in_memory(conn, key, &mut lazy::Entries::default(), id, me).map(Some);
     }
     Ok(l.exists.then_some(l.doc))
 }
@@ -203,53 +202,6 @@ pub fn store(
     }
     cache.put(*id, rev, l.doc);
     Ok(rev)
-}
-
-/// First bytes of every Automerge chunk.
-const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-
-/// Checks that every change of an entry is a well-formed Automerge change chunk (FORMAT.md §6):
-/// magic, chunk type 1 (change) or 2 (compressed change), a length that ends exactly at the end,
-/// and for type 1 the checksum (the first 4 bytes of the SHA-256 the change hash is made of). It
-/// costs a hash instead of a full parse (which decodes every operation: most of a join's time);
-/// changes are parsed in full when applied. A change that fails makes the whole entry malformed.
-pub fn check_chunks(changes: &[NoteChange]) -> std::result::Result<(), String> {
-    for c in changes {
-        check_chunk(&c.change).map_err(|why| {
-            format!("a change for note {} is not a valid Automerge change: {why}", c.note)
-        })?;
-    }
-    Ok(())
-}
-
-fn check_chunk(b: &[u8]) -> std::result::Result<(), &'static str> {
-    if b.len() < 10 || b[..4] != CHUNK_MAGIC {
-        return Err("no Automerge chunk header");
-    }
-    let kind = b[8];
-    if kind != 1 && kind != 2 {
-        return Err("not a change chunk");
-    }
-    let (mut len, mut shift, mut pos) = (0u64, 0u32, 9usize);
-    loop {
-        let byte = *b.get(pos).ok_or("length cut short")?;
-        pos += 1;
-        if shift > 56 {
-            return Err("length too long");
-        }
-        len |= u64::from(byte & 0x7f) << shift;
-        shift += 7;
-        if byte & 0x80 == 0 {
-            break;
-        }
-    }
-    if (b.len() - pos) as u64 != len {
-        return Err("length does not match");
-    }
-    if kind == 1 && crate::entry::sha256(&b[8..])[..4] != b[4..8] {
-        return Err("checksum does not match");
-    }
-    Ok(())
 }
 
 /// Parses changes to apply; one that does not parse is skipped and reported (its entry was
@@ -364,35 +316,4 @@ fn apply_note(
         .collect();
     store(conn, cache, id, l, &appended, BodyEdit::Unknown)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunk_check_accepts_real_changes_and_refuses_damaged_ones() {
-        let me = Uuid::from_u128(1);
-        let mut doc = note::new_doc(&me);
-        note::create(&mut doc, "t", &"a long body ".repeat(100), 1).unwrap();
-        let change = note::take_change(&mut doc).unwrap();
-        assert_eq!(check_chunk(&change), Ok(()));
-        let mut flipped = change.clone();
-        let last = flipped.len() - 1;
-        flipped[last] ^= 1;
-        assert_eq!(check_chunk(&flipped), Err("checksum does not match"));
-        assert_eq!(check_chunk(&change[..change.len() - 1]), Err("length does not match"));
-        let mut longer = change.clone();
-        longer.push(0);
-        assert_eq!(check_chunk(&longer), Err("length does not match"));
-        assert_eq!(check_chunk(&[0; 12]), Err("no Automerge chunk header"));
-        let mut doc_chunk = change.clone();
-        doc_chunk[8] = 0;
-        assert_eq!(check_chunk(&doc_chunk), Err("not a change chunk"));
-        // A compressed change passes the structural checks too.
-        let mut c = Change::from_bytes(change).unwrap();
-        let packed = c.bytes().to_vec();
-        assert_eq!(packed[8], 2);
-        assert_eq!(check_chunk(&packed), Ok(()));
-    }
 }

@@ -1,6 +1,10 @@
 //! A device's workspace in its data dir: opening, creating and joining, local edits (each one a
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
+pub(crate) mod credentials;
+pub mod setup;
+pub mod status;
+
 use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret, SecretString};
@@ -9,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::crypto::{self, WorkspaceKey};
-use crate::entry::{self, Header, NoteChange, ZERO_HASH};
+use crate::docs::{lazy, materialize, note};
 use crate::error::{Error, Result};
-use crate::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
-use crate::transport::Transport;
-use crate::{materialize, note, store, unbuilt};
+use crate::format::crypto::{self, WorkspaceKey};
+use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
+use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
+use crate::store;
+use crate::transport::{Target, TargetKind, Transport};
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "resnotes.db";
@@ -129,24 +134,6 @@ impl Field {
     }
 }
 
-/// A configured sync target.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
-pub struct Target {
-    /// Short id used by `target remove`.
-    pub id: String,
-    /// `folder` or `webdav`.
-    pub kind: String,
-    /// Folder path or URL (never with credentials).
-    pub location: String,
-    /// WebDAV user name, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// Whether every attachment is downloaded from this target in the background ("keep all
-    /// attachments offline"; default on for folders, off for WebDAV). When off, attachments
-    /// are fetched when a note showing them is opened.
-    pub keep_attachments: bool,
-}
-
 fn write_key_file(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
@@ -252,7 +239,7 @@ impl Workspace {
     /// anything is written; a wrong one leaves `dir` untouched.
     pub fn join(
         dir: &Path,
-        kind: &str,
+        kind: TargetKind,
         target: &dyn Transport,
         passphrase: Option<&str>,
         clock: Clock,
@@ -287,21 +274,11 @@ impl Workspace {
 
     /// Opens the transport of a configured target (with its stored credentials).
     pub fn transport_for(&self, target: &Target) -> Result<Box<dyn Transport>> {
-        match target.kind.as_str() {
-            "folder" => Ok(Box::new(crate::transport::Folder::new(&target.location))),
-            "webdav" => {
-                let password = crate::credentials::load(&self.dir, &target.id);
-                Ok(Box::new(crate::transport::WebDav::new(
-                    &target.location,
-                    target.username.clone(),
-                    password,
-                )?))
-            }
-            other => Err(Error::Invalid(format!(
-                "target {} has an unknown kind '{other}'; remove it and add it again",
-                target.id
-            ))),
-        }
+        let password = match target.kind {
+            TargetKind::Webdav => credentials::load(&self.dir, &target.id),
+            _ => None,
+        };
+        Ok(target.kind.connect(&target.location, target.username.clone(), password)?)
     }
 
     /// This device's clientId.
@@ -365,7 +342,7 @@ impl Workspace {
             workspace_id: self.workspace,
             created_by: self.client,
             created_at: self.now(),
-            max_entries_per_folder: crate::path::MAX_ENTRIES_PER_FOLDER,
+            max_entries_per_folder: crate::format::path::MAX_ENTRIES_PER_FOLDER,
             change_extension: self.key.extension().into(),
             encryption,
             authentication,
@@ -378,7 +355,7 @@ impl Workspace {
     /// (its `index.json` is written); one of this workspace is accepted; anything else is refused.
     pub fn add_target(
         &self,
-        kind: &str,
+        kind: TargetKind,
         target: &dyn Transport,
         passphrase: Option<&str>,
         log_n: u8,
@@ -402,7 +379,7 @@ impl Workspace {
                 let visible = target
                     .list("")?
                     .into_iter()
-                    .filter(|n| !crate::path::is_ignored_name(n))
+                    .filter(|n| !crate::format::path::is_ignored_name(n))
                     .count();
                 if visible > 0 {
                     return Err(Error::FolderNotEmpty(location));
@@ -414,18 +391,15 @@ impl Workspace {
         self.insert_target(kind, &location)
     }
 
-    fn insert_target(&self, kind: &str, location: &str) -> Result<Target> {
+    fn insert_target(&self, kind: TargetKind, location: &str) -> Result<Target> {
         let id = Uuid::new_v4().simple().to_string()[..8].to_string();
-        self.conn.execute(
-            "INSERT INTO targets (id, kind, location, added_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, kind, location, self.now()],
-        )?;
+        store::targets::insert(&self.conn, &id, kind.as_str(), location, self.now())?;
         Ok(Target {
             id,
-            kind: kind.into(),
+            kind,
             location: location.into(),
             username: None,
-            keep_attachments: kind == "folder",
+            keep_attachments: kind.keeps_attachments_by_default(),
         })
     }
 
@@ -437,34 +411,34 @@ impl Workspace {
         username: Option<&str>,
         password: Option<&str>,
     ) -> Result<Option<PathBuf>> {
-        self.conn
-            .execute("UPDATE targets SET username = ?1 WHERE id = ?2", params![username, target])?;
+        store::targets::set_username(&self.conn, target, username)?;
         match password {
-            Some(p) => match crate::credentials::save(&self.dir, target, p)? {
-                crate::credentials::Place::Keyring => Ok(None),
-                crate::credentials::Place::File(path) => Ok(Some(path)),
+            Some(p) => match credentials::save(&self.dir, target, p)? {
+                credentials::Place::Keyring => Ok(None),
+                credentials::Place::File(path) => Ok(Some(path)),
             },
             None => Ok(None),
         }
     }
 
-    /// All targets, oldest first.
+    /// All targets, oldest first. A row of a kind this program does not know (written by a
+    /// newer version) is left out rather than failing every sync.
     pub fn targets(&self) -> Result<Vec<Target>> {
-        let mut st = self.conn.prepare(
-            "SELECT id, kind, location, username, keep_assets FROM targets ORDER BY added_at, id",
-        )?;
-        let rows = st.query_map([], |r| {
-            let kind: String = r.get(1)?;
-            let keep = r.get::<_, Option<bool>>(4)?.unwrap_or(kind == "folder");
-            Ok(Target {
-                id: r.get(0)?,
-                kind,
-                location: r.get(2)?,
-                username: r.get(3)?,
-                keep_attachments: keep,
+        Ok(store::targets::all(&self.conn)?
+            .into_iter()
+            .filter_map(|row| {
+                let kind = TargetKind::parse(&row.kind)?;
+                Some(Target {
+                    keep_attachments: row
+                        .keep_assets
+                        .unwrap_or_else(|| kind.keeps_attachments_by_default()),
+                    id: row.id,
+                    kind,
+                    location: row.location,
+                    username: row.username,
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect())
     }
 
     /// Finds a target by id, id prefix or location.
@@ -481,13 +455,8 @@ impl Workspace {
     /// Removes a target (its files stay where they are).
     pub fn remove_target(&self, query: &str) -> Result<Target> {
         let t = self.find_target(query)?;
-        let tx = self.conn.unchecked_transaction()?;
-        tx.execute("DELETE FROM targets WHERE id = ?1", [&t.id])?;
-        tx.execute("DELETE FROM remote_present WHERE target_id = ?1", [&t.id])?;
-        tx.execute("DELETE FROM entry_errors WHERE target_id = ?1", [&t.id])?;
-        tx.execute("DELETE FROM asset_present WHERE target_id = ?1", [&t.id])?;
-        tx.commit()?;
-        crate::credentials::remove(&self.dir, &t.id);
+        store::targets::delete(&self.conn, &t.id)?;
+        credentials::remove(&self.dir, &t.id);
         Ok(t)
     }
 
@@ -533,7 +502,7 @@ impl Workspace {
     ) -> Result<bool> {
         let now = self.now();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        unbuilt::ensure_built(&tx, &self.key, &self.client, id)?;
+        lazy::ensure_built(&tx, &self.key, &self.client, id)?;
         let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
         // On any failure below, the document (already mutated) is dropped, not cached.
         let Some(change) = mutate(&mut loaded.doc, now)? else {
@@ -705,10 +674,10 @@ impl Workspace {
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
         // A note listed from a summary gets its document built and stored on first opening.
-        if unbuilt::is_listed(&self.conn, &id)? {
+        if lazy::is_listed(&self.conn, &id)? {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            unbuilt::ensure_built(&tx, &self.key, &self.client, &id)?;
+            lazy::ensure_built(&tx, &self.key, &self.client, &id)?;
             tx.commit()?;
         }
         let doc = materialize::load_doc(&self.conn, &self.key, &id, &self.client)?;
@@ -853,7 +822,7 @@ impl Workspace {
                 })?;
                 let e = entry::decode(&plain, &self.key)?;
                 if let Ok(client) = Uuid::parse_str(&c) {
-                    unbuilt::index_entry(&tx, &client, i as u64, e.changes.iter().map(|c| c.note))?;
+                    lazy::index_entry(&tx, &client, i as u64, e.changes.iter().map(|c| c.note))?;
                 }
                 batch.extend(e.changes);
                 count += 1;
@@ -930,7 +899,7 @@ pub(crate) fn append_own_entry(
         prev_hash,
     };
     store::insert_entry(tx, &row, &bytes, now)?;
-    unbuilt::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
+    lazy::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
     Ok(index)
 }
 
@@ -945,7 +914,7 @@ pub fn check_new_shared_folder(target: &dyn Transport) -> Result<()> {
             m.workspace_id
         )));
     }
-    if target.list("")?.iter().any(|n| !crate::path::is_ignored_name(n)) {
+    if target.list("")?.iter().any(|n| !crate::format::path::is_ignored_name(n)) {
         return Err(Error::FolderNotEmpty(target.location()));
     }
     Ok(())

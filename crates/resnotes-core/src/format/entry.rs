@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::crypto::{OpenFailure, WorkspaceKey};
+use crate::format::crypto::{OpenFailure, WorkspaceKey};
 
 /// First bytes of every decrypted entry.
 pub const MAGIC: &[u8; 4] = b"RSNE";
@@ -123,7 +123,12 @@ pub enum EntryError {
     Malformed(String),
     /// The header names another place than the file's path.
     #[error("claims to be {claimed} but sits at {actual}; refused")]
-    Misplaced { claimed: String, actual: String },
+    Misplaced {
+        /// What the entry says it is.
+        claimed: String,
+        /// Where it was found.
+        actual: String,
+    },
     /// The hash chain breaks.
     #[error("does not follow the previous entry of its device (hash chain broken)")]
     ChainBroken,

@@ -17,11 +17,11 @@ use automerge::{AutoCommit, Change};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::crypto::WorkspaceKey;
-use crate::entry::{self, Entry, NoteChange, Summary};
+use crate::docs::materialize::{self, DocCache};
+use crate::docs::note;
 use crate::error::{Error, Result};
-use crate::materialize::{self, DocCache};
-use crate::note;
+use crate::format::crypto::WorkspaceKey;
+use crate::format::entry::{self, Entry, NoteChange, Summary};
 use crate::store::{self, LogRow};
 
 /// Decoded entries kept while settling, building or scanning (up to ~4 MiB each; notes are

@@ -8,6 +8,10 @@ use uuid::Uuid;
 
 use crate::error::Result;
 
+pub(crate) mod targets;
+
+pub(crate) use targets::{clear_entry_errors, record_entry_error, remote_upto, set_remote_upto};
+
 /// Schema migrations; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -93,7 +97,7 @@ ALTER TABLE targets ADD COLUMN keep_assets INTEGER;
 "#,
     r#"
 -- A note's Automerge document (full save + tail of changes appended since) is kept apart from
--- its list row, so dropping documents (unbuilt::evict) frees whole pages. A note without a row
+-- its list row, so dropping documents (lazy::evict) frees whole pages. A note without a row
 -- here is listed from an entry's summary (FORMAT.md §4.2); hint_client/hint_idx name that entry.
 CREATE TABLE docs (note_id TEXT PRIMARY KEY, doc BLOB NOT NULL, doc_tail BLOB);
 INSERT INTO docs (note_id, doc, doc_tail) SELECT id, doc, doc_tail FROM notes;
@@ -264,61 +268,6 @@ pub fn entry_hash(conn: &Connection, client: &Uuid, index: u64) -> Result<Option
         )
         .optional()?;
     Ok(h.map(|h| h.try_into().unwrap_or([0; 32])))
-}
-
-/// Where a target stands for a client: the highest index known to be there.
-pub fn remote_upto(conn: &Connection, target: &str, client: &Uuid) -> Result<Option<u64>> {
-    Ok(conn
-        .query_row(
-            "SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2",
-            params![target, client.to_string()],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
-        .map(|v| v as u64))
-}
-
-/// Records (or clears, with `None`) how far a target holds a client's entries.
-pub fn set_remote_upto(
-    conn: &Connection,
-    target: &str,
-    client: &Uuid,
-    upto: Option<u64>,
-) -> Result<()> {
-    match upto {
-        Some(u) => conn.execute(
-            "INSERT INTO remote_present (target_id, client_id, upto) VALUES (?1, ?2, ?3) ON CONFLICT(target_id, client_id) DO UPDATE SET upto = excluded.upto",
-            params![target, client.to_string(), u as i64],
-        )?,
-        None => conn.execute("DELETE FROM remote_present WHERE target_id = ?1 AND client_id = ?2", params![target, client.to_string()])?,
-    };
-    Ok(())
-}
-
-/// Records an entry that could not be read from a target (attempts are counted).
-pub fn record_entry_error(
-    conn: &Connection,
-    target: &str,
-    client: &Uuid,
-    index: u64,
-    message: &str,
-    now: i64,
-) -> Result<()> {
-    conn.execute(
-        "INSERT INTO entry_errors (target_id, client_id, idx, message, attempts, last_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)
-         ON CONFLICT(target_id, client_id, idx) DO UPDATE SET message = excluded.message, attempts = attempts + 1, last_at = excluded.last_at",
-        params![target, client.to_string(), index as i64, message, now],
-    )?;
-    Ok(())
-}
-
-/// Forgets errors of a client's entries on a target up to `index` (they were read fine since).
-pub fn clear_entry_errors(conn: &Connection, target: &str, client: &Uuid, upto: u64) -> Result<()> {
-    conn.execute(
-        "DELETE FROM entry_errors WHERE target_id = ?1 AND client_id = ?2 AND idx <= ?3",
-        params![target, client.to_string(), upto as i64],
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

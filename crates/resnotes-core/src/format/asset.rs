@@ -12,8 +12,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::chunks::{for_each_chunk, CHUNK};
-use crate::crypto::WorkspaceKey;
+use crate::format::crypto::WorkspaceKey;
+use crate::format::stream::{for_each_chunk, CHUNK};
 
 /// Magic bytes of an asset header.
 pub const MAGIC: &[u8; 4] = b"RSNA";
@@ -88,7 +88,7 @@ impl AssetRef {
         let [client, index, name] = parts[..] else {
             return Err(bad("the path must be <clientId>/<index>/<filename>"));
         };
-        let client = crate::path::parse_client_dir(client)
+        let client = crate::format::path::parse_client_dir(client)
             .ok_or_else(|| bad("the client id is not a lowercase UUID"))?;
         if index.is_empty()
             || !index.bytes().all(|b| b.is_ascii_digit())

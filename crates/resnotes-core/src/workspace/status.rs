@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 use crate::error::Result;
 use crate::store;
+use crate::transport::TargetKind;
 use crate::workspace::Workspace;
 
 /// Overall status of this device's workspace.
@@ -39,8 +40,8 @@ pub struct Status {
 pub struct TargetStatus {
     /// Target id.
     pub id: String,
-    /// `folder`.
-    pub kind: String,
+    /// What it is.
+    pub kind: TargetKind,
     /// Where it is.
     pub location: String,
     /// Entries this device holds that the target lacks.
@@ -147,22 +148,16 @@ impl Workspace {
         let mut targets = Vec::new();
         for (t, upto) in all_targets.into_iter().zip(&uptos) {
             let p: u64 = heads.iter().zip(upto).map(|((_, h), u)| missing(*h, *u)).sum();
-            let (last_ok, last_error, last_error_at) = c.query_row(
-                "SELECT last_ok, last_error, last_error_at FROM targets WHERE id = ?1",
-                [&t.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            let mut st = c.prepare("SELECT client_id, idx, message, attempts FROM entry_errors WHERE target_id = ?1 ORDER BY client_id, idx")?;
-            let entry_errors = st
-                .query_map([&t.id], |r| {
-                    Ok(EntryProblem {
-                        client: r.get(0)?,
-                        index: r.get::<_, i64>(1)? as u64,
-                        message: r.get(2)?,
-                        attempts: r.get::<_, i64>(3)? as u64,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let (last_ok, last_error, last_error_at) = store::targets::last_outcome(c, &t.id)?;
+            let entry_errors = store::targets::entry_errors(c, &t.id)?
+                .into_iter()
+                .map(|(client, index, message, attempts)| EntryProblem {
+                    client,
+                    index,
+                    message,
+                    attempts,
+                })
+                .collect();
             targets.push(TargetStatus {
                 id: t.id,
                 kind: t.kind,
@@ -239,7 +234,7 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
-    use crate::transport::{Memory, Transport};
+    use crate::transport::{Memory, TargetKind, Transport};
     use crate::workspace::{system_clock, Workspace};
 
     /// The counts derived from heads and `remote_present` equal counting the log's rows.
@@ -248,8 +243,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut ws = Workspace::init(dir.path(), false, system_clock()).unwrap();
         let (f, g) = (Memory::new("f"), Memory::new("g"));
-        let tf = ws.add_target("memory", &f, Some("pass phrase"), 2).unwrap();
-        let tg = ws.add_target("memory", &g, None, 2).unwrap();
+        let tf = ws.add_target(TargetKind::Memory, &f, Some("pass phrase"), 2).unwrap();
+        let tg = ws.add_target(TargetKind::Memory, &g, None, 2).unwrap();
         for i in 0..5 {
             ws.new_note(&format!("n{i}"), "x").unwrap();
             ws.seal_pending(1, usize::MAX).unwrap();

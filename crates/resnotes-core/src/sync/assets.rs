@@ -14,13 +14,15 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::asset::{self, AssetFailure, AssetHeader, AssetId, AssetRef};
+use crate::docs::{lazy, materialize, note};
 use crate::error::{Error, Result};
-use crate::path::{self, Kind};
+use crate::format::asset::{self, AssetFailure, AssetHeader, AssetId, AssetRef};
+use crate::format::path::{self, Kind};
+use crate::store;
 use crate::sync::{SyncEvent, TargetReport};
+use crate::transport::Target;
 use crate::transport::{Transport, TransportError};
-use crate::workspace::{Field, Target, Workspace};
-use crate::{materialize, note, store, unbuilt};
+use crate::workspace::{Field, Workspace};
 
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
@@ -198,7 +200,7 @@ impl Workspace {
     fn remote_per_folder(&self) -> Result<u64> {
         Ok(match store::meta(&self.conn, "manifest")? {
             Some(text) => {
-                crate::manifest::Manifest::parse(text.as_bytes(), "this device")?
+                crate::format::manifest::Manifest::parse(text.as_bytes(), "this device")?
                     .max_entries_per_folder
             }
             None => path::MAX_ENTRIES_PER_FOLDER,
@@ -228,8 +230,7 @@ impl Workspace {
     /// Turns "keep all attachments offline" on or off for a target.
     pub fn set_keep_attachments(&self, target: &str, on: bool) -> Result<Target> {
         let t = self.find_target(target)?;
-        self.conn
-            .execute("UPDATE targets SET keep_assets = ?1 WHERE id = ?2", params![on, t.id])?;
+        store::targets::set_keep_assets(&self.conn, &t.id, on)?;
         self.find_target(&t.id)
     }
 
@@ -427,16 +428,16 @@ impl Workspace {
         // the short writes of each chunk take the write lock, so a first scan of a large
         // workspace never makes an edit in another process wait. A note edited meanwhile keeps
         // the older rev here and is read again next time.
-        let mut entries = unbuilt::Entries::default();
-        let mut links = unbuilt::LinkScan::default();
+        let mut entries = lazy::Entries::default();
+        let mut links = lazy::LinkScan::default();
         for chunk in stale.chunks(50) {
             let mut found = Vec::with_capacity(chunk.len());
             for (id, rev) in chunk {
                 let Ok(uuid) = Uuid::parse_str(id) else { continue };
                 // A listed note is read from the log, and only when a change of it may hold a link.
-                let refs = if unbuilt::is_listed(&self.conn, &uuid)? {
+                let refs = if lazy::is_listed(&self.conn, &uuid)? {
                     if links.may_link(&self.conn, &self.key, &uuid)? {
-                        asset::find_refs(&note::body(&unbuilt::doc_in_memory(
+                        asset::find_refs(&note::body(&lazy::doc_in_memory(
                             &self.conn,
                             &self.key,
                             &mut entries,

@@ -9,15 +9,16 @@ use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::entry::{self, Expected, ZERO_HASH};
+use crate::docs::{lazy, materialize};
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::path::{self, Kind};
-use crate::plan::{self, ClientView, Op};
-use crate::store;
+use crate::format::entry::{self, Expected, ZERO_HASH};
+use crate::format::manifest::Manifest;
+use crate::format::path::{self, Kind};
+use crate::store::{self, targets::Outcome};
+use crate::sync::plan::{self, ClientView, Op};
+use crate::transport::Target;
 use crate::transport::{Transport, TransportError};
-use crate::workspace::{Target, Workspace};
-use crate::{materialize, unbuilt};
+use crate::workspace::Workspace;
 
 /// Entries verified before they are applied in one transaction.
 const PULL_BATCH: usize = 256;
@@ -33,44 +34,74 @@ const PUSH_BATCH: usize = 256;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SyncEvent {
     /// A target's cycle begins.
-    TargetStarted { target: String },
+    TargetStarted {
+        /// Target id.
+        target: String,
+    },
     /// Entries of a client were pulled and applied.
     Pulled {
+        /// Target id.
         target: String,
+        /// The writing device (clientId).
         client: String,
+        /// How many so far in this cycle.
         #[ts(type = "number")]
         count: u64,
     },
     /// Entries were written to the target.
     Pushed {
+        /// Target id.
         target: String,
+        /// How many so far in this cycle.
         #[ts(type = "number")]
         count: u64,
     },
     /// Local entries are being written to the target.
-    Pushing { target: String },
+    Pushing {
+        /// Target id.
+        target: String,
+    },
     /// Something the user should know about (bad entry, gap, repaired folder).
-    Problem { target: String, message: String },
+    Problem {
+        /// Target id.
+        target: String,
+        /// What happened, in plain words.
+        message: String,
+    },
     /// A target's cycle ended.
-    TargetFinished { target: String, ok: bool },
+    TargetFinished {
+        /// Target id.
+        target: String,
+        /// Whether the target is fully in step.
+        ok: bool,
+    },
     /// Bytes of an attachment moved so far (uploads and downloads run apart from entries).
     AssetProgress {
+        /// Target id.
         target: String,
         /// `<clientId>/<index>`.
         asset: String,
+        /// The file name.
         name: String,
-        direction: crate::attachments::Direction,
+        /// Upload or download.
+        direction: crate::sync::assets::Direction,
+        /// Bytes moved so far.
         #[ts(type = "number")]
         done: u64,
+        /// Bytes in all.
         #[ts(type = "number")]
         total: u64,
     },
     /// An attachment was uploaded, or downloaded and verified.
     AssetDone {
+        /// Target id.
         target: String,
+        /// `<clientId>/<index>` of the attachment.
         asset: String,
+        /// The file name.
         name: String,
-        direction: crate::attachments::Direction,
+        /// Upload or download.
+        direction: crate::sync::assets::Direction,
     },
 }
 
@@ -110,10 +141,29 @@ impl TargetReport {
 /// An entry read and verified, waiting to be applied: its log row, file bytes and changes.
 type PulledEntry = (store::LogRow, Vec<u8>, Vec<entry::NoteChange>, Vec<entry::Summary>);
 
-/// State carried from a target's pull phase to its push phase.
-struct Survey {
+/// One target within a cycle: what it is, how it is reached, its `index.json` and what the
+/// survey found there. Carried from the pull phase to the push phase.
+struct TargetRun<'a> {
+    target: &'a Target,
+    tr: &'a dyn Transport,
     manifest: Manifest,
     views: Vec<ClientView>,
+}
+
+impl TargetRun<'_> {
+    fn entry_path(&self, client: &Uuid, index: u64) -> String {
+        entry_path(&self.manifest, client, index)
+    }
+}
+
+/// How writing one batch of entries to a target ended.
+enum BatchEnd {
+    /// Every file was written or already there: go on with the next batch.
+    Written,
+    /// The target holds other bytes at an entry's name (reported); this client stops here.
+    Conflict,
+    /// The target failed: the cycle with it stops.
+    Failed(TransportError),
 }
 
 impl Workspace {
@@ -154,7 +204,7 @@ impl Workspace {
             self.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES)?;
         }
         let mut reports: Vec<TargetReport> = Vec::new();
-        let mut surveys = Vec::new();
+        let mut runs: Vec<Option<TargetRun>> = Vec::new();
         for (t, tr) in targets {
             on_event(SyncEvent::TargetStarted { target: t.id.clone() });
             let mut rep = TargetReport {
@@ -162,75 +212,59 @@ impl Workspace {
                 location: t.location.clone(),
                 ..Default::default()
             };
-            let survey = match self.survey(t, *tr, &mut rep) {
-                Ok(s) => {
-                    if let Err(e) = self.run_ops(t, *tr, &s, true, &mut rep, on_event) {
+            let run = match self.survey(t, *tr, &mut rep) {
+                Ok(run) => {
+                    if let Err(e) = self.pull(&run, &mut rep, on_event) {
                         rep.fail(&e);
                     }
-                    Some(s)
+                    Some(run)
                 }
                 Err(e) => {
                     rep.fail(&e);
                     None
                 }
             };
-            surveys.push(survey);
+            runs.push(run);
             reports.push(rep);
         }
         self.settle()?;
-        for (((t, tr), survey), rep) in targets.iter().zip(surveys).zip(reports.iter_mut()) {
-            if let (Some(mut s), None) = (survey, &rep.error) {
-                // Refresh local heads after every target's pulls, then push.
+        for (run, rep) in runs.into_iter().zip(reports.iter_mut()) {
+            let t = &rep.target.clone();
+            if let (Some(mut run), None) = (run, &rep.error) {
+                // Every target's pulls are done: plan the pushes from what is known now.
                 let heads = store::heads(&self.conn)?;
-                let mut known: BTreeSet<Uuid> = s.views.iter().map(|v| v.client).collect();
-                for v in s.views.iter_mut() {
-                    v.local_head = heads.iter().find(|(c, _)| *c == v.client).map(|(_, i)| *i);
-                    // Pulls may have advanced what the target is known to hold.
-                    let stored = store::remote_upto(&self.conn, &t.id, &v.client)?;
-                    v.remote_known_present = v.remote_known_present || stored != v.remote_known;
-                    v.remote_known = stored;
+                let mut known = std::collections::BTreeMap::new();
+                for v in &run.views {
+                    known.insert(
+                        v.client,
+                        store::remote_upto(&self.conn, &run.target.id, &v.client)?,
+                    );
                 }
-                for (c, h) in heads {
-                    if known.insert(c) {
-                        s.views.push(ClientView {
-                            client: c,
-                            local_head: Some(h),
-                            remote_known: None,
-                            remote_known_present: false,
-                            remote_has_folder: false,
-                        });
-                    }
-                }
-                on_event(SyncEvent::Pushing { target: t.id.clone() });
-                if let Err(e) = self.run_ops(t, *tr, &s, false, rep, on_event) {
+                run.views = plan::after_pulls(&run.views, &heads, &known);
+                on_event(SyncEvent::Pushing { target: t.clone() });
+                if let Err(e) = self.push(&run, rep, on_event) {
                     rep.fail(&e);
                 }
             }
-            let now = self.now();
-            match (&rep.error, rep.problems.is_empty()) {
-                (None, true) => {
-                    self.conn.execute("UPDATE targets SET last_ok = ?1, last_error = NULL, last_error_at = NULL WHERE id = ?2", rusqlite::params![now, t.id])?;
-                }
-                (None, false) => {
-                    self.conn.execute(
-                        "UPDATE targets SET last_ok = ?1, last_error = ?2, last_error_at = ?1 WHERE id = ?3",
-                        rusqlite::params![now, rep.problems.join(" "), t.id],
-                    )?;
-                }
-                (Some(e), _) => {
-                    self.conn.execute(
-                        "UPDATE targets SET last_error = ?1, last_error_at = ?2 WHERE id = ?3",
-                        rusqlite::params![e, now, t.id],
-                    )?;
-                }
-            }
-            on_event(SyncEvent::TargetFinished { target: t.id.clone(), ok: rep.ok() });
+            let problems = rep.problems.join(" ");
+            let outcome = match (&rep.error, rep.problems.is_empty()) {
+                (None, true) => Outcome::Ok,
+                (None, false) => Outcome::Problems(&problems),
+                (Some(e), _) => Outcome::Failed(e),
+            };
+            store::targets::record_outcome(&self.conn, t, outcome, self.now())?;
+            on_event(SyncEvent::TargetFinished { target: t.clone(), ok: rep.ok() });
         }
         store::checkpoint(&self.conn)?;
         Ok(reports)
     }
 
-    fn survey(&mut self, t: &Target, tr: &dyn Transport, rep: &mut TargetReport) -> Result<Survey> {
+    fn survey<'a>(
+        &mut self,
+        t: &'a Target,
+        tr: &'a dyn Transport,
+        rep: &mut TargetReport,
+    ) -> Result<TargetRun<'a>> {
         tr.check()?;
         let location = tr.location();
         let manifest = match tr.read("index.json")? {
@@ -276,56 +310,63 @@ impl Workspace {
                 remote_has_folder: remote_clients.contains(&c),
             });
         }
-        Ok(Survey { manifest, views })
+        Ok(TargetRun { target: t, tr, manifest, views })
     }
 
-    fn run_ops(
+    /// The pull phase with one target: every client's new entries, read, verified and applied.
+    fn pull(
         &mut self,
-        t: &Target,
-        tr: &dyn Transport,
-        s: &Survey,
-        pulls: bool,
+        run: &TargetRun,
         rep: &mut TargetReport,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<()> {
-        for op in plan::plan(&s.views) {
+        for op in plan::plan(&run.views).pulls {
+            if let Op::Pull { client, from } = op {
+                rep.pulled += self.pull_client(run, &client, from, rep, on_event)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The push phase with one target: repairs of a target that lost entries, then every
+    /// entry it lacks, verbatim.
+    fn push(
+        &mut self,
+        run: &TargetRun,
+        rep: &mut TargetReport,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<()> {
+        let t = run.target;
+        for op in plan::plan(&run.views).pushes {
             match op {
-                Op::Pull { client, from } if pulls => {
-                    let n = self.pull_client(t, tr, &s.manifest, &client, from, rep, on_event)?;
-                    rep.pulled += n;
-                }
-                Op::WentBackwards { client, had } if !pulls => {
+                Op::WentBackwards { client, had } => {
                     let msg = format!(
                         "{} lost entries of device {} it held before (up to entry {had}), perhaps restored from an old backup; they are being written again.",
-                        tr.location(),
+                        run.tr.location(),
                         short(&client)
                     );
                     store::set_remote_upto(&self.conn, &t.id, &client, None)?;
                     on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
                     rep.problems.push(msg);
                 }
-                Op::Push { client, from, to } if !pulls => {
-                    let n =
-                        self.push_client(t, tr, &s.manifest, &client, from, to, rep, on_event)?;
-                    rep.pushed += n;
+                Op::Push { client, from, to } => {
+                    rep.pushed += self.push_client(run, &client, (from, to), rep, on_event)?;
                 }
-                _ => {}
+                Op::Pull { .. } => {}
             }
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn pull_client(
         &mut self,
-        t: &Target,
-        tr: &dyn Transport,
-        m: &Manifest,
+        run: &TargetRun,
         client: &Uuid,
         from: u64,
         rep: &mut TargetReport,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<u64> {
+        let (t, tr, m) = (run.target, run.tr, &run.manifest);
         let mut prev = if from == 0 {
             ZERO_HASH
         } else {
@@ -377,7 +418,8 @@ impl Workspace {
             let want =
                 Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
             let checked = entry::open(&bytes, &self.key, &want).and_then(|e| {
-                materialize::check_chunks(&e.changes).map_err(entry::EntryError::Malformed)?;
+                crate::format::chunk::check_chunks(&e.changes)
+                    .map_err(entry::EntryError::Malformed)?;
                 Ok(e)
             });
             match checked {
@@ -438,7 +480,7 @@ impl Workspace {
                 continue; // another process on this data dir got it first
             }
             store::insert_entry(&tx, &row, &bytes, now)?;
-            changes.extend(materialize::parse_lenient(unbuilt::take(
+            changes.extend(materialize::parse_lenient(lazy::take(
                 &tx,
                 &row,
                 ch,
@@ -468,12 +510,12 @@ impl Workspace {
     /// Settles the notes listed from summaries that received entries (see [`unbuilt`]): keeps
     /// the rows whose summary is exact and builds the others' documents, in one transaction.
     /// Then drops stored documents beyond the most recently edited ones
-    /// ([`unbuilt::evict`]), so local storage does not hold every document twice (log and save).
+    /// ([`lazy::evict`]), so local storage does not hold every document twice (log and save).
     pub fn settle(&mut self) -> Result<u64> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut scratch = materialize::DocCache::default();
-        let built = unbuilt::settle(&tx, &self.key, &self.client, &mut scratch)?;
-        let evicted = unbuilt::evict(&tx, unbuilt::KEEP_DOCUMENTS)?;
+        let built = lazy::settle(&tx, &self.key, &self.client, &mut scratch)?;
+        let evicted = lazy::evict(&tx, lazy::KEEP_DOCUMENTS)?;
         tx.commit()?;
         self.docs.absorb(scratch);
         if evicted > 0 {
@@ -482,33 +524,30 @@ impl Workspace {
         Ok(built)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn push_client(
         &mut self,
-        t: &Target,
-        tr: &dyn Transport,
-        m: &Manifest,
+        run: &TargetRun,
         client: &Uuid,
-        from: u64,
-        to: u64,
+        (from, to): (u64, u64),
         rep: &mut TargetReport,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<u64> {
+        let (t, tr) = (run.target, run.tr);
         let mut written = 0;
         let mut start = from;
         while start <= to {
-            let end = to.min(start + PUSH_BATCH as u64 - 1);
+            let last = to.min(start + PUSH_BATCH as u64 - 1);
             let mut files = Vec::new();
-            for i in start..=end {
+            for i in start..=last {
                 let data = store::entry_data(&self.conn, client, i)?.ok_or_else(|| {
                     Error::Invalid(format!("local log lacks entry {i} of {client}"))
                 })?;
-                files.push((entry_path(m, client, i), data));
+                files.push((run.entry_path(client, i), data));
             }
             let results = tr.write_batch(&files);
             let mut upto = if start == 0 { None } else { Some(start - 1) };
-            let mut stop = None;
-            for (i, r) in (start..=end).zip(results) {
+            let mut end = BatchEnd::Written;
+            for (i, r) in (start..=last).zip(results) {
                 match r {
                     Ok(w) => {
                         if w == crate::transport::Written::Created {
@@ -524,11 +563,11 @@ impl Workspace {
                         );
                         on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
                         rep.problems.push(msg);
-                        stop = Some(None);
+                        end = BatchEnd::Conflict;
                         break;
                     }
                     Err(e) => {
-                        stop = Some(Some(e));
+                        end = BatchEnd::Failed(e);
                         break;
                     }
                 }
@@ -537,12 +576,12 @@ impl Workspace {
                 store::set_remote_upto(&self.conn, &t.id, client, Some(u))?;
             }
             on_event(SyncEvent::Pushed { target: t.id.clone(), count: written });
-            match stop {
-                Some(Some(e)) => return Err(e.into()),
-                Some(None) => break,
-                None => {}
+            match end {
+                BatchEnd::Failed(e) => return Err(e.into()),
+                BatchEnd::Conflict => break,
+                BatchEnd::Written => {}
             }
-            start = end + 1;
+            start = last + 1;
         }
         Ok(written)
     }

@@ -1,0 +1,21 @@
+//! **Layer 1 — the exchange format** (FORMAT.md): everything a second implementation must
+//! reproduce byte for byte, as pure functions over bytes. No SQLite, no files, no network.
+//!
+//! - [`entry`]: the versioned entry envelope, its hash chain, MAC, payload and summaries (§4–§6);
+//! - [`asset`]: attachment files and `asset:///` links (§10);
+//! - [`manifest`]: `index.json` (§3);
+//! - [`path`]: `distributedFilePath` and where every file of a target lives (§2);
+//! - [`crypto`]: the workspace key, entry sealing with age, the passphrase wrap (§3, §5);
+//! - `chunk`: the structural check of Automerge change chunks a reader runs before accepting
+//!   an entry (§6).
+//!
+//! These modules are public because the format is a public contract: the test vectors, the
+//! fuzz targets and anyone writing a reader use them directly.
+
+pub mod asset;
+pub mod chunk;
+pub mod crypto;
+pub mod entry;
+pub mod manifest;
+pub mod path;
+pub(crate) mod stream;
