@@ -87,13 +87,11 @@ impl App {
         let base = format!("http://127.0.0.1:{port}");
         let mut app = App { driver, base, session: String::new(), http, name: name.into(), log };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while app
+        while !app
             .http
             .get(format!("{}/status", app.base))
             .send()
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-            == false
+            .is_ok_and(|r| r.status().is_success())
         {
             assert!(
                 Instant::now() < deadline,

@@ -309,7 +309,8 @@ fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
     let entries = |d: &Device| d.status()["entries"].as_u64().unwrap();
     let mut seen = entries(&b);
     // Each hostile file sits where B reads A's next entry; C keeps writing meanwhile.
-    let cases: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
+    type Plant<'a> = Box<dyn Fn() + 'a>;
+    let cases: Vec<(&str, Plant<'_>, &str)> = vec![
         (
             "a link to a file outside the folder",
             Box::new(|| symlink("/etc/passwd", &slot_a1).unwrap()),

@@ -243,12 +243,10 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     let mut a = Workspace::open(&a_dir)?;
     let mut samples = Vec::new();
     let keys = if quick { 200 } else { 1000 };
-    let mut pos = 5000;
     for i in 0..keys {
         let ch = if i % 7 == 6 { " " } else { "x" };
-        let (res, ms) = time(|| a.splice_note(&big, Field::Body, pos, 0, ch));
+        let (res, ms) = time(|| a.splice_note(&big, Field::Body, 5000 + i, 0, ch));
         res?;
-        pos += 1;
         samples.push(ms);
     }
     r.insert("edit_ms".into(), stats(&mut samples));

@@ -4,8 +4,88 @@ import type { Direction } from "./Direction";
 /**
  * What happened during a sync, for the CLI, the app's event stream and logs.
  */
-export type SyncEvent = { "type": "target_started", target: string, } | { "type": "pulled", target: string, client: string, count: number, } | { "type": "pushed", target: string, count: number, } | { "type": "pushing", target: string, } | { "type": "problem", target: string, message: string, } | { "type": "target_finished", target: string, ok: boolean, } | { "type": "asset_progress", target: string, 
+export type SyncEvent = { "type": "target_started", 
+/**
+ * Target id.
+ */
+target: string, } | { "type": "pulled", 
+/**
+ * Target id.
+ */
+target: string, 
+/**
+ * The writing device (clientId).
+ */
+client: string, 
+/**
+ * How many so far in this cycle.
+ */
+count: number, } | { "type": "pushed", 
+/**
+ * Target id.
+ */
+target: string, 
+/**
+ * How many so far in this cycle.
+ */
+count: number, } | { "type": "pushing", 
+/**
+ * Target id.
+ */
+target: string, } | { "type": "problem", 
+/**
+ * Target id.
+ */
+target: string, 
+/**
+ * What happened, in plain words.
+ */
+message: string, } | { "type": "target_finished", 
+/**
+ * Target id.
+ */
+target: string, 
+/**
+ * Whether the target is fully in step.
+ */
+ok: boolean, } | { "type": "asset_progress", 
+/**
+ * Target id.
+ */
+target: string, 
 /**
  * `<clientId>/<index>`.
  */
-asset: string, name: string, direction: Direction, done: number, total: number, } | { "type": "asset_done", target: string, asset: string, name: string, direction: Direction, };
+asset: string, 
+/**
+ * The file name.
+ */
+name: string, 
+/**
+ * Upload or download.
+ */
+direction: Direction, 
+/**
+ * Bytes moved so far.
+ */
+done: number, 
+/**
+ * Bytes in all.
+ */
+total: number, } | { "type": "asset_done", 
+/**
+ * Target id.
+ */
+target: string, 
+/**
+ * `<clientId>/<index>` of the attachment.
+ */
+asset: string, 
+/**
+ * The file name.
+ */
+name: string, 
+/**
+ * Upload or download.
+ */
+direction: Direction, };

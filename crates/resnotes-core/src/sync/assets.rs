@@ -991,7 +991,8 @@ mod tests {
     fn plan_cases() {
         let (a0, a1, b0) = (id(1, 0), id(1, 1), id(2, 0));
         // (local, referenced, present, keep) -> ops
-        let cases: &[(&[AssetId], &[AssetId], &[AssetId], bool, &[AssetOp])] = &[
+        type Case<'a> = (&'a [AssetId], &'a [AssetId], &'a [AssetId], bool, &'a [AssetOp]);
+        let cases: &[Case] = &[
             (&[], &[], &[], true, &[]),
             (&[a0, a1], &[], &[], false, &[AssetOp::Push(a0), AssetOp::Push(a1)]),
             (&[a0, a1], &[], &[a0], false, &[AssetOp::Push(a1)]),
