@@ -76,6 +76,18 @@ impl Manifest {
     }
 
     /// Parses and validates `index.json` found at `location`.
+    /// Refuses a description of another workspace than `workspace` found at `location`.
+    pub fn check_workspace(&self, workspace: &uuid::Uuid, location: &str) -> Result<()> {
+        if self.workspace_id != *workspace {
+            return Err(Error::ForeignWorkspace {
+                location: location.to_string(),
+                found: self.workspace_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Parses and checks an `index.json` read from `location` (named in errors).
     pub fn parse(bytes: &[u8], location: &str) -> Result<Manifest> {
         let bad = |reason: String| Error::BadManifest { location: location.to_string(), reason };
         let value: serde_json::Value =

@@ -867,12 +867,7 @@ impl Workspace {
                             });
                         }
                         Err(e @ TransportError::Conflict { .. }) => {
-                            let msg = format!("attachment {} ({id}): {e}", r.name);
-                            on_event(SyncEvent::Problem {
-                                target: t.id.clone(),
-                                message: msg.clone(),
-                            });
-                            rep.problems.push(msg);
+                            rep.problem(format!("attachment {} ({id}): {e}", r.name), on_event);
                         }
                         Err(e) => return Err(e.into()),
                     }
@@ -897,14 +892,7 @@ impl Workspace {
                         // Not uploaded yet by its device: asked again next cycle.
                         Ok(false) => {}
                         Err(Error::Transport(e)) => return Err(e.into()),
-                        Err(e) => {
-                            let msg = e.to_string();
-                            on_event(SyncEvent::Problem {
-                                target: t.id.clone(),
-                                message: msg.clone(),
-                            });
-                            rep.problems.push(msg);
-                        }
+                        Err(e) => rep.problem(e.to_string(), on_event),
                     }
                 }
             }

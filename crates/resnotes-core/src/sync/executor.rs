@@ -17,7 +17,7 @@ use crate::format::path::{self, Kind};
 use crate::store::{self, targets::Outcome};
 use crate::sync::plan::{self, ClientView, Op};
 use crate::transport::Target;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{read_manifest, Transport, TransportError};
 use crate::workspace::Workspace;
 
 /// Entries verified before they are applied in one transaction.
@@ -132,6 +132,12 @@ impl TargetReport {
         self.error.is_none() && self.problems.is_empty()
     }
 
+    /// Records a problem the user should know about and tells the event stream.
+    pub(crate) fn problem(&mut self, message: String, on_event: &mut dyn FnMut(SyncEvent)) {
+        on_event(SyncEvent::Problem { target: self.target.clone(), message: message.clone() });
+        self.problems.push(message);
+    }
+
     fn fail(&mut self, e: &Error) {
         self.unreachable = matches!(e, Error::Transport(TransportError::Unreachable { .. }));
         self.error = Some(e.to_string());
@@ -229,7 +235,7 @@ impl Workspace {
         }
         self.settle()?;
         for (run, rep) in runs.into_iter().zip(reports.iter_mut()) {
-            let t = &rep.target.clone();
+            let t = rep.target.clone();
             if let (Some(mut run), None) = (run, &rep.error) {
                 // Every target's pulls are done: plan the pushes from what is known now.
                 let heads = store::heads(&self.conn)?;
@@ -252,8 +258,8 @@ impl Workspace {
                 (None, false) => Outcome::Problems(&problems),
                 (Some(e), _) => Outcome::Failed(e),
             };
-            store::targets::record_outcome(&self.conn, t, outcome, self.now())?;
-            on_event(SyncEvent::TargetFinished { target: t.clone(), ok: rep.ok() });
+            store::targets::record_outcome(&self.conn, &t, outcome, self.now())?;
+            on_event(SyncEvent::TargetFinished { target: t, ok: rep.ok() });
         }
         store::checkpoint(&self.conn)?;
         Ok(reports)
@@ -267,15 +273,9 @@ impl Workspace {
     ) -> Result<TargetRun<'a>> {
         tr.check()?;
         let location = tr.location();
-        let manifest = match tr.read("index.json")? {
-            Some(bytes) => {
-                let m = Manifest::parse(&bytes, &location)?;
-                if m.workspace_id != self.workspace {
-                    return Err(Error::ForeignWorkspace {
-                        location,
-                        found: m.workspace_id.to_string(),
-                    });
-                }
+        let manifest = match read_manifest(tr)? {
+            Some(m) => {
+                m.check_workspace(&self.workspace, &location)?;
                 m
             }
             None => {
@@ -346,8 +346,7 @@ impl Workspace {
                         short(&client)
                     );
                     store::set_remote_upto(&self.conn, &t.id, &client, None)?;
-                    on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
-                    rep.problems.push(msg);
+                    rep.problem(msg, on_event);
                 }
                 Op::Push { client, from, to } => {
                     rep.pushed += self.push_client(run, &client, (from, to), rep, on_event)?;
@@ -366,7 +365,7 @@ impl Workspace {
         rep: &mut TargetReport,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<u64> {
-        let (t, tr, m) = (run.target, run.tr, &run.manifest);
+        let (t, tr) = (run.target, run.tr);
         let mut prev = if from == 0 {
             ZERO_HASH
         } else {
@@ -383,7 +382,8 @@ impl Workspace {
             Default::default();
         loop {
             if window.is_empty() {
-                let paths: Vec<String> = (n..n + ahead).map(|i| entry_path(m, client, i)).collect();
+                let paths: Vec<String> =
+                    (n..n + ahead).map(|i| run.entry_path(client, i)).collect();
                 window.extend(tr.read_many(&paths));
                 ahead = (ahead * 2).min(max_ahead);
             }
@@ -394,13 +394,12 @@ impl Workspace {
                     let later = match window.front() {
                         Some(Ok(Some(_))) => true,
                         Some(_) => false,
-                        None => tr.exists(&entry_path(m, client, n + 1))?,
+                        None => tr.exists(&run.entry_path(client, n + 1))?,
                     };
                     if later {
                         let msg = format!("entry {n} from device {} is missing on {} while later ones exist; waiting for it.", short(client), tr.location());
                         store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
-                        on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
-                        rep.problems.push(msg);
+                        rep.problem(msg, on_event);
                     }
                     break;
                 }
@@ -441,8 +440,7 @@ impl Workspace {
                     let msg = format!("entry {n} from device {} {err}", short(client));
                     let msg = if msg.ends_with('.') { msg } else { format!("{msg}.") };
                     store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
-                    on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
-                    rep.problems.push(msg);
+                    rep.problem(msg, on_event);
                     break;
                 }
             }
@@ -561,8 +559,7 @@ impl Workspace {
                             tr.location(),
                             short(client)
                         );
-                        on_event(SyncEvent::Problem { target: t.id.clone(), message: msg.clone() });
-                        rep.problems.push(msg);
+                        rep.problem(msg, on_event);
                         end = BatchEnd::Conflict;
                         break;
                     }

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use crate::format::manifest::Manifest;
+
 mod folder;
 mod kind;
 mod memory;
@@ -14,6 +16,15 @@ pub use folder::{is_temp_name, Folder};
 pub use kind::{Target, TargetKind};
 pub use memory::{Fault, Memory};
 pub use webdav::{listing_names, redact, RetryPolicy, WebDav};
+
+/// Reads and parses the target's `index.json` (FORMAT.md §3); `None` when it has none. Every
+/// look at a target's workspace description goes through here.
+pub(crate) fn read_manifest(t: &dyn Transport) -> crate::Result<Option<Manifest>> {
+    match t.read("index.json")? {
+        Some(bytes) => Ok(Some(Manifest::parse(&bytes, &t.location())?)),
+        None => Ok(None),
+    }
+}
 
 /// A failure of the local side of a transfer (the device's own disk).
 pub(crate) fn local_failure(

@@ -19,7 +19,7 @@ use crate::format::crypto::{self, WorkspaceKey};
 use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
 use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
 use crate::store;
-use crate::transport::{Target, TargetKind, Transport};
+use crate::transport::{read_manifest, Target, TargetKind, Transport};
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "resnotes.db";
@@ -179,7 +179,18 @@ impl Workspace {
                 WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
             }
         };
-        Ok(Workspace {
+        Ok(Self::new(dir, conn, client, workspace, key, clock))
+    }
+
+    fn new(
+        dir: &Path,
+        conn: Connection,
+        client: Uuid,
+        workspace: Uuid,
+        key: WorkspaceKey,
+        clock: Clock,
+    ) -> Self {
+        Workspace {
             dir: dir.to_path_buf(),
             conn,
             client,
@@ -187,7 +198,7 @@ impl Workspace {
             key,
             clock,
             docs: Default::default(),
-        })
+        }
     }
 
     fn create(
@@ -213,15 +224,7 @@ impl Workspace {
         if let Some(m) = manifest {
             store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
         }
-        Ok(Workspace {
-            dir: dir.to_path_buf(),
-            conn,
-            client,
-            workspace,
-            key,
-            clock,
-            docs: Default::default(),
-        })
+        Ok(Self::new(dir, conn, client, workspace, key, clock))
     }
 
     /// Creates a new workspace for this device in `dir` (fails if one exists).
@@ -248,9 +251,7 @@ impl Workspace {
             return Err(Error::AlreadyInitialized(dir.to_path_buf()));
         }
         target.check()?;
-        let bytes =
-            target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
-        let m = Manifest::parse(&bytes, &target.location())?;
+        let m = read_manifest(target)?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
         let key = match &m.encryption.key_wrap {
             None => WorkspaceKey::Plaintext,
             Some(wrap) => {
@@ -365,16 +366,8 @@ impl Workspace {
         if self.targets()?.iter().any(|t| t.location == location) {
             return Err(Error::DuplicateTarget(location));
         }
-        match target.read("index.json")? {
-            Some(bytes) => {
-                let m = Manifest::parse(&bytes, &location)?;
-                if m.workspace_id != self.workspace {
-                    return Err(Error::ForeignWorkspace {
-                        location,
-                        found: m.workspace_id.to_string(),
-                    });
-                }
-            }
+        match read_manifest(target)? {
+            Some(m) => m.check_workspace(&self.workspace, &location)?,
             None => {
                 let visible = target
                     .list("")?
@@ -906,8 +899,7 @@ pub(crate) fn append_own_entry(
 /// Checks that a folder can become a new shared workspace (reachable and empty but for junk).
 pub fn check_new_shared_folder(target: &dyn Transport) -> Result<()> {
     target.check()?;
-    if let Some(bytes) = target.read("index.json")? {
-        let m = Manifest::parse(&bytes, &target.location())?;
+    if let Some(m) = read_manifest(target)? {
         return Err(Error::Invalid(format!(
             "{} already holds workspace {}; join it with `resnotes join --folder`",
             target.location(),
@@ -931,9 +923,8 @@ pub fn check_passphrase(p: &str) -> Result<()> {
 /// True when joining the workspace on `target` needs a passphrase (it is encrypted).
 pub fn needs_passphrase(target: &dyn Transport) -> Result<bool> {
     target.check()?;
-    let bytes =
-        target.read("index.json")?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
-    Ok(Manifest::parse(&bytes, &target.location())?.encryption.key_wrap.is_some())
+    let m = read_manifest(target)?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
+    Ok(m.encryption.key_wrap.is_some())
 }
 
 impl Workspace {

@@ -15,8 +15,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::format::crypto;
-use crate::format::manifest::Manifest;
-use crate::transport::{Folder, Target, TargetKind, Transport, WebDav};
+use crate::transport::{read_manifest, Folder, Target, TargetKind, Transport, WebDav};
 use crate::workspace::{check_passphrase, Clock, Workspace, DB_FILE, KEY_FILE};
 
 /// A sync target as a user describes it in a settings form.
@@ -121,9 +120,8 @@ pub enum Contents {
 /// or an unreachable target is an error that says so.
 pub fn inspect(ws: &Workspace, target: &dyn Transport) -> Result<Contents> {
     target.check()?;
-    match target.read("index.json")? {
-        Some(bytes) => {
-            let m = Manifest::parse(&bytes, &target.location())?;
+    match read_manifest(target)? {
+        Some(m) => {
             if m.workspace_id == ws.workspace_id() {
                 Ok(Contents::ThisWorkspace)
             } else {
