@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use automerge::{AutoCommit, Change};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::materialize::{self, DocCache};
@@ -22,7 +22,7 @@ use crate::docs::note;
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, Entry, NoteChange, Summary};
-use crate::store::{self, LogRow};
+use crate::store::{self, notes, LogRow};
 
 /// Decoded entries kept while settling, building or scanning (up to ~4 MiB each; notes are
 /// visited in the order of their entries, so a few suffice).
@@ -78,16 +78,10 @@ enum State {
 }
 
 fn state(conn: &Connection, id: &Uuid) -> Result<State> {
-    let row: Option<(bool, Option<String>, Option<i64>)> = conn
-        .prepare_cached("SELECT d.note_id IS NOT NULL, n.hint_client, n.hint_idx FROM notes n LEFT JOIN docs d ON d.note_id = n.id WHERE n.id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    Ok(match row {
+    Ok(match notes::stored(conn, id)? {
         None => State::New,
-        Some((true, _, _)) => State::Built,
-        Some((_, c, i)) => {
-            State::Listed(c.and_then(|c| Uuid::parse_str(&c).ok()).zip(i.map(|i| i as u64)))
-        }
+        Some(s) if s.built => State::Built,
+        Some(s) => State::Listed(s.hint),
     })
 }
 
@@ -103,12 +97,12 @@ pub fn take(
     summaries: &[Summary],
     decided: &mut HashMap<Uuid, bool>,
 ) -> Result<Vec<NoteChange>> {
-    let mut notes: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
-    notes.sort();
-    notes.dedup();
-    index_entry(conn, &row.client, row.index, notes.iter().copied())?;
+    let mut ids: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
+    ids.sort();
+    ids.dedup();
+    index_entry(conn, &row.client, row.index, ids.iter().copied())?;
     let by_note: HashMap<Uuid, &Summary> = summaries.iter().map(|s| (s.note, s)).collect();
-    for id in notes {
+    for id in ids {
         let st = state(conn, &id)?;
         let summary = by_note.get(&id).copied();
         let apply = *decided
@@ -128,8 +122,7 @@ pub fn take(
                 list(conn, row, s)?;
             }
         }
-        conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?
-            .execute([id.to_string()])?;
+        notes::mark_unsettled(conn, &id)?;
     }
     Ok(changes.into_iter().filter(|c| decided.get(&c.note) == Some(&true)).collect())
 }
@@ -137,24 +130,24 @@ pub fn take(
 /// Whether entry `row` is later (Lamport order, then client and index) than the current hint.
 fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<bool> {
     let Some((c, i)) = hint else { return Ok(true) };
-    let lamport: Option<i64> = conn
-        .prepare_cached("SELECT lamport FROM log WHERE client_id = ?1 AND idx = ?2")?
-        .query_row(params![c.to_string(), i as i64], |r| r.get(0))
-        .optional()?;
-    Ok(lamport.is_none_or(|l| (row.lamport, row.client, row.index) > (l as u64, c, i)))
+    let lamport = store::log::lamport_of(conn, &c, i)?;
+    Ok(lamport.is_none_or(|l| (row.lamport, row.client, row.index) > (l, c, i)))
 }
 
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt.
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx)
-         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8)
-         ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = 0,
-         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = notes.rev + 1,
-         hint_client = excluded.hint_client, hint_idx = excluded.hint_idx",
-    )?
-    .execute(params![s.note.to_string(), s.title, s.first_line, s.created_at, s.updated_at, s.deleted, row.client.to_string(), row.index as i64])?;
-    Ok(())
+    notes::list(
+        conn,
+        &s.note,
+        &notes::Listed {
+            title: &s.title,
+            first_line: &s.first_line,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            deleted: s.deleted,
+            hint: (row.client, row.index),
+        },
+    )
 }
 
 /// Checks every unsettled note: a note whose summary describes exactly the changes held keeps
@@ -165,11 +158,7 @@ pub fn settle(
     me: &Uuid,
     cache: &mut DocCache,
 ) -> Result<u64> {
-    let ids: Vec<String> = {
-        let mut st = conn.prepare("SELECT u.note_id FROM unsettled u LEFT JOIN notes n ON n.id = u.note_id ORDER BY n.hint_client, n.hint_idx")?;
-        let r = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        r
-    };
+    let ids = notes::unsettled(conn)?;
     if ids.is_empty() {
         return Ok(0);
     }
@@ -177,7 +166,7 @@ pub fn settle(
     let mut entries = Entries::default();
     let mut built = 0;
     for id in ids {
-        conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?.execute([&id])?;
+        notes::settled(conn, &id)?;
         let Ok(uuid) = Uuid::parse_str(&id) else { continue };
         let exact = match state(conn, &uuid)? {
             State::Built => true,
@@ -212,15 +201,8 @@ fn summary_is_exact(
     if covered.iter().any(|(c, i)| heads.get(c).is_none_or(|h| h < i)) {
         return Ok(false);
     }
-    let mut st =
-        conn.prepare_cached("SELECT client_id, idx FROM note_entries WHERE note_id = ?1")?;
-    let rows =
-        st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for r in rows {
-        let (c, i) = r?;
-        let inside =
-            Uuid::parse_str(&c).ok().and_then(|c| covered.get(&c)).is_some_and(|u| i as u64 <= *u);
-        if !inside {
+    for (c, i) in notes::entries_of(conn, id)? {
+        if covered.get(&c).is_none_or(|u| i > *u) {
             return Ok(false);
         }
     }
@@ -262,7 +244,7 @@ fn build_with(
     if matches!(state(conn, id)?, State::Listed(_)) {
         // Nothing could apply (every change waits for entries not held yet): the summary
         // describes what this device does not have, so the note is not listed until it does.
-        conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
+        notes::delete_row(conn, id)?;
     }
     Ok(())
 }
@@ -277,8 +259,7 @@ pub fn is_listed(conn: &Connection, id: &Uuid) -> Result<bool> {
 pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid) -> Result<()> {
     if matches!(state(conn, id)?, State::Listed(_)) {
         build_with(conn, key, &mut Entries::default(), &mut DocCache::default(), me, id)?;
-        conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?
-            .execute([id.to_string()])?;
+        notes::settled(conn, &id.to_string())?;
     }
     Ok(())
 }
@@ -316,19 +297,7 @@ impl LinkScan {
 }
 
 fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
-    let mut st = conn.prepare_cached(
-        "SELECT n.client_id, n.idx FROM note_entries n JOIN log l ON l.client_id = n.client_id AND l.idx = n.idx WHERE n.note_id = ?1 ORDER BY l.lamport, n.client_id, n.idx",
-    )?;
-    let rows =
-        st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut out = Vec::new();
-    for r in rows {
-        let (c, i) = r?;
-        if let Ok(c) = Uuid::parse_str(&c) {
-            out.push((c, i as u64));
-        }
-    }
-    Ok(out)
+    notes::entries_in_log_order(conn, id)
 }
 
 /// A note's document built in memory from the log, without storing it.
@@ -361,20 +330,10 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
     if store::meta(conn, "note_index")?.as_deref() != Some("complete") {
         return Ok(0);
     }
-    let built: i64 =
-        conn.prepare_cached("SELECT COUNT(*) FROM docs")?.query_row([], |r| r.get(0))?;
-    if (built as usize) <= keep + keep / 10 {
+    if (notes::document_count(conn)? as usize) <= keep + keep / 10 {
         return Ok(0);
     }
-    // (A built note never has a hint: storing a document clears it.)
-    let n = conn
-        .prepare_cached(
-            "DELETE FROM docs WHERE note_id IN (SELECT n.id FROM notes n JOIN docs d ON d.note_id = n.id
-             WHERE n.id NOT IN (SELECT note_id FROM unsealed) AND n.id NOT IN (SELECT note_id FROM queued_changes)
-             ORDER BY n.updated_at DESC LIMIT -1 OFFSET ?1)",
-        )?
-        .execute([keep as i64])?;
-    Ok(n as u64)
+    notes::drop_documents(conn, keep)
 }
 
 /// Records which notes an entry carries changes of (for rebuilding and sealing).
@@ -382,13 +341,7 @@ pub fn index_entry(
     conn: &Connection,
     client: &Uuid,
     index: u64,
-    notes: impl IntoIterator<Item = Uuid>,
+    ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)",
-    )?;
-    for n in notes {
-        st.execute(params![n.to_string(), client.to_string(), index as i64])?;
-    }
-    Ok(())
+    notes::index_entry(conn, client, index, ids)
 }

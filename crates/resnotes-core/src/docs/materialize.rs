@@ -10,13 +10,14 @@
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::{AutoCommit, Change, ChangeHash};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::{lazy, note};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::NoteChange;
+use crate::store::notes;
 
 /// Tail size (bytes) above which a note is stored again as one full save.
 const COMPACT_TAIL_BYTES: usize = 64 * 1024;
@@ -78,13 +79,7 @@ pub struct Loaded {
 
 /// Loads a note's document (from the cache when current), or an empty one for a new note.
 pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Result<Loaded> {
-    let row: Option<(i64, i64, String, i64, bool)> = conn
-        .prepare_cached(
-            "SELECT n.rev, length(d.doc_tail), n.first_line, n.first_line_end, d.note_id IS NOT NULL FROM notes n LEFT JOIN docs d ON d.note_id = n.id WHERE n.id = ?1",
-        )?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get(2)?, r.get(3)?, r.get(4)?)))
-        .optional()?;
-    let Some((rev, tail_len, line, line_end, built)) = row else {
+    let Some(stored) = notes::stored(conn, id)? else {
         return Ok(Loaded {
             doc: note::new_doc(me),
             rev: 0,
@@ -94,7 +89,8 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
             first_line: None,
         });
     };
-    if !built {
+    let rev = stored.rev;
+    if !stored.built {
         return Ok(Loaded {
             doc: note::new_doc(me),
             rev,
@@ -104,25 +100,17 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
             first_line: None,
         });
     }
-    let first_line = Some((line, line_end));
+    let (tail_len, first_line) =
+        (stored.tail_len, Some((stored.first_line, stored.first_line_end)));
     if let Some(doc) = cache.take(id, rev) {
-        return Ok(Loaded {
-            doc,
-            rev,
-            tail_len: tail_len as usize,
-            exists: true,
-            built: true,
-            first_line,
-        });
+        return Ok(Loaded { doc, rev, tail_len, exists: true, built: true, first_line });
     }
-    let (saved, tail): (Vec<u8>, Option<Vec<u8>>) = conn
-        .prepare_cached("SELECT doc, doc_tail FROM docs WHERE note_id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (saved, tail) = notes::document(conn, id)?;
     let mut doc = note::load(&saved, me)?;
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
         doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
     }
-    Ok(Loaded { doc, rev, tail_len: tail_len as usize, exists: true, built: true, first_line })
+    Ok(Loaded { doc, rev, tail_len, exists: true, built: true, first_line })
 }
 
 /// Loads a note's document without a cache; `None` when the note has no row. A note listed
@@ -175,30 +163,19 @@ pub fn store(
         }
     };
     let rev = l.rev + 1;
+    let row = notes::Row {
+        title: &f.title,
+        first_line: &first_line,
+        first_line_end,
+        created_at: f.created_at,
+        updated_at: f.updated_at,
+        deleted: f.deleted,
+        rev,
+    };
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
-        let saved = l.doc.save();
-        conn.prepare_cached(
-            "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8)
-             ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
-             created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = excluded.rev,
-             hint_client = NULL, hint_idx = NULL",
-        )?
-        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, first_line_end, rev])?;
-        conn.prepare_cached("INSERT INTO docs (note_id, doc, doc_tail) VALUES (?1, ?2, NULL) ON CONFLICT(note_id) DO UPDATE SET doc = excluded.doc, doc_tail = NULL")?
-            .execute(params![id.to_string(), saved])?;
+        notes::save_full(conn, id, &row, &l.doc.save())?;
     } else {
-        // (SQLite's || turns blobs into text, so the tail is extended here.)
-        let mut tail: Vec<u8> = conn
-            .prepare_cached("SELECT doc_tail FROM docs WHERE note_id = ?1")?
-            .query_row([id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))?
-            .unwrap_or_default();
-        tail.extend_from_slice(appended);
-        conn.prepare_cached(
-            "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8 WHERE id = ?1",
-        )?
-        .execute(params![id.to_string(), f.title, first_line, f.created_at, f.updated_at, f.deleted, first_line_end, rev])?;
-        conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
-            .execute(params![id.to_string(), tail])?;
+        notes::append(conn, id, &row, appended)?;
     }
     cache.put(*id, rev, l.doc);
     Ok(rev)
@@ -256,10 +233,8 @@ fn apply_note(
     let mut l = load(conn, cache, id, me)?;
     let mut pending: Vec<Change> = Vec::new();
     let had_queue = {
-        let mut st = conn.prepare_cached("SELECT change FROM queued_changes WHERE note_id = ?1")?;
-        let rows = st.query_map([id.to_string()], |r| r.get::<_, Vec<u8>>(0))?;
-        for r in rows {
-            if let Ok(c) = Change::from_bytes(r?) {
+        for raw in notes::queued(conn, id)? {
+            if let Ok(c) = Change::from_bytes(raw) {
                 pending.push(c);
             }
         }
@@ -293,14 +268,12 @@ fn apply_note(
         }
     }
     if had_queue || !waiting.is_empty() {
-        conn.prepare_cached("DELETE FROM queued_changes WHERE note_id = ?1")?
-            .execute([id.to_string()])?;
-        for (h, raw, _) in raws.iter().filter(|(h, _, _)| waiting.contains(h)) {
-            conn.prepare_cached(
-                "INSERT OR IGNORE INTO queued_changes (note_id, hash, change) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![id.to_string(), &h.0[..], raw])?;
-        }
+        let queue: Vec<(&[u8], &[u8])> = raws
+            .iter()
+            .filter(|(h, _, _)| waiting.contains(h))
+            .map(|(h, raw, _)| (&h.0[..], &raw[..]))
+            .collect();
+        notes::set_queued(conn, id, &queue)?;
     }
     if l.doc.get_heads() == heads_before {
         // Nothing new (duplicates, or all waiting): keep the row as it is.

@@ -4,12 +4,15 @@
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use uuid::Uuid;
 
 use crate::error::Result;
 
+pub(crate) mod assets;
+pub(crate) mod log;
+pub(crate) mod notes;
 pub(crate) mod targets;
 
+pub(crate) use log::{entry_data, entry_hash, head, heads, insert_entry, max_lamport, LogRow};
 pub(crate) use targets::{clear_entry_errors, record_entry_error, remote_upto, set_remote_upto};
 
 /// Schema migrations; `PRAGMA user_version` records how many ran.
@@ -168,6 +171,13 @@ pub fn reclaim(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
+/// processes on one data dir never both read and then fail to write. Every multi-statement
+/// change of the engine runs in one.
+pub(crate) fn write_tx(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?)
+}
+
 /// Reads a `meta` value.
 pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
@@ -179,100 +189,21 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// The newest entry of a client held locally: `(index, hash)`.
-pub fn head(conn: &Connection, client: &Uuid) -> Result<Option<(u64, [u8; 32])>> {
-    Ok(conn
-        .query_row(
-            "SELECT idx, hash FROM log WHERE client_id = ?1 ORDER BY idx DESC LIMIT 1",
-            [client.to_string()],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)),
-        )
-        .optional()?
-        .map(|(i, h)| (i, h.try_into().unwrap_or([0; 32]))))
-}
-
-const HEADS: &str = "WITH RECURSIVE c(id) AS (
-        SELECT (SELECT MIN(client_id) FROM log)
-        UNION ALL
-        SELECT (SELECT MIN(client_id) FROM log WHERE client_id > c.id) FROM c WHERE c.id IS NOT NULL
-    )
-    SELECT id, (SELECT MAX(idx) FROM log WHERE client_id = c.id) FROM c WHERE id IS NOT NULL";
-
-/// The newest local index of every client. Runs in every sync cycle, so it must not read the
-/// whole log: the recursive query jumps from one client to the next through the
-/// `(client_id, idx)` index (a few lookups per client) where `GROUP BY` would scan every row —
-/// 0.1 ms instead of ~20 ms at 100,000 entries.
-pub fn heads(conn: &Connection) -> Result<Vec<(Uuid, u64)>> {
-    let mut st = conn.prepare_cached(HEADS)?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (c, i) = row?;
-        if let Ok(id) = Uuid::parse_str(&c) {
-            out.push((id, i as u64));
-        }
-    }
-    Ok(out)
-}
-
-/// Highest Lamport clock in the log.
-pub fn max_lamport(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(lamport), 0) FROM log", [], |r| r.get::<_, i64>(0))?
-        as u64)
-}
-
-/// A log row without its data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogRow {
-    /// Writing device.
-    pub client: Uuid,
-    /// Index in its log.
-    pub index: u64,
-    /// Writer's timestamp (ms).
-    pub timestamp: i64,
-    /// Lamport clock.
-    pub lamport: u64,
-    /// Entry hash.
-    pub hash: [u8; 32],
-    /// Previous entry's hash.
-    pub prev_hash: [u8; 32],
-}
-
-/// Appends one verified entry (the file bytes verbatim).
-pub fn insert_entry(conn: &Connection, row: &LogRow, data: &[u8], received_at: i64) -> Result<()> {
-    conn.execute(
-        "INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![row.client.to_string(), row.index as i64, row.timestamp, row.lamport as i64, &row.prev_hash[..], &row.hash[..], data, received_at],
+/// Drops every table derived from the log (notes, documents, what targets are known to hold,
+/// entry problems, the note index), before a rebuild replays the log.
+pub(crate) fn clear_derived(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM notes; DELETE FROM docs; DELETE FROM queued_changes; DELETE FROM remote_present;
+         DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;",
     )?;
     Ok(())
 }
 
-/// The verbatim bytes of an entry.
-pub fn entry_data(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<Vec<u8>>> {
-    Ok(conn
-        .query_row(
-            "SELECT data FROM log WHERE client_id = ?1 AND idx = ?2",
-            params![client.to_string(), index as i64],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-/// The hash of an entry.
-pub fn entry_hash(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<[u8; 32]>> {
-    let h: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT hash FROM log WHERE client_id = ?1 AND idx = ?2",
-            params![client.to_string(), index as i64],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(h.map(|h| h.try_into().unwrap_or([0; 32])))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::log::HEADS;
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn documents_move_to_their_own_table_and_old_logs_are_not_marked_indexed() {

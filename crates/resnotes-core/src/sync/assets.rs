@@ -8,7 +8,6 @@ use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
@@ -236,15 +235,7 @@ impl Workspace {
 
     /// True when this device holds the asset's sealed file.
     pub fn has_asset(&self, id: &AssetId) -> Result<bool> {
-        let complete: Option<bool> = self
-            .conn
-            .query_row(
-                "SELECT complete FROM assets WHERE client_id = ?1 AND idx = ?2",
-                params![id.client.to_string(), id.index as i64],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(complete == Some(true) && self.asset_file(id).exists())
+        Ok(store::assets::complete(&self.conn, id)? == Some(true) && self.asset_file(id).exists())
     }
 
     /// Stores the file at `src` as this device's next asset and returns its reference. The
@@ -308,25 +299,24 @@ impl Workspace {
         let now = self.now();
         // Reserve the index first, so two processes on this data dir never seal the same one.
         let index = {
-            let tx =
-                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let tx = store::write_tx(&self.conn)?;
             // Never reuse an index, even one whose row or file is gone: other devices may hold
             // links to it. `next_asset_index` only grows.
-            let from_rows: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM assets WHERE client_id = ?1",
-                [self.client.to_string()],
-                |r| r.get(0),
-            )?;
-            let from_meta: i64 =
+            let from_rows = store::assets::next_index(&tx, &self.client)?;
+            let from_meta: u64 =
                 store::meta(&tx, META_NEXT)?.and_then(|v| v.parse().ok()).unwrap_or(0);
             let next = from_rows.max(from_meta);
             store::set_meta(&tx, META_NEXT, &(next + 1).to_string())?;
-            tx.execute(
-                "INSERT INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-                params![self.client.to_string(), next, &hash[..], size as i64, name, mime, now],
-            )?;
+            let reserved = AssetRef {
+                id: AssetId { client: self.client, index: next },
+                name: name.to_string(),
+                size,
+                mime: mime.clone(),
+                hash,
+            };
+            store::assets::put(&tx, &reserved, false, now)?;
             tx.commit()?;
-            next as u64
+            next
         };
         let id = AssetId { client: self.client, index };
         let header = AssetHeader { workspace: self.workspace, id, timestamp: now, size, hash };
@@ -345,40 +335,16 @@ impl Workspace {
             )));
         }
         tmp.keep_as(&dest)?;
-        self.conn.execute(
-            "UPDATE assets SET complete = 1 WHERE client_id = ?1 AND idx = ?2",
-            params![self.client.to_string(), index as i64],
-        )?;
+        store::assets::mark_complete(&self.conn, &id)?;
         Ok(AssetRef { id, name: name.to_string(), size, mime, hash })
     }
 
     fn find_by_hash(&self, hash: &[u8; 32], size: u64) -> Result<Option<AssetRef>> {
-        let row: Option<(String, i64, String, String)> = self
-            .conn
-            .query_row(
-                "SELECT client_id, idx, name, mime FROM assets WHERE hash = ?1 AND size = ?2 AND complete = 1 ORDER BY added_at LIMIT 1",
-                params![&hash[..], size as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        if let Some((c, i, name, mime)) = row {
-            if let Ok(client) = Uuid::parse_str(&c) {
-                return Ok(Some(AssetRef {
-                    id: AssetId { client, index: i as u64 },
-                    name,
-                    size,
-                    mime,
-                    hash: *hash,
-                }));
-            }
+        if let Some((id, name, mime)) = store::assets::by_content(&self.conn, hash, size)? {
+            return Ok(Some(AssetRef { id, name, size, mime, hash: *hash }));
         }
         self.scan_refs()?;
-        let url: Option<String> = self
-            .conn
-            .query_row("SELECT url FROM note_assets WHERE hash = ?1 LIMIT 1", [&hash[..]], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let url = store::assets::link_with_hash(&self.conn, hash)?;
         Ok(url.and_then(|u| AssetRef::parse(&u).ok()).filter(|r| r.size == size))
     }
 
@@ -414,16 +380,9 @@ impl Workspace {
 
     /// Refreshes the derived `note_assets` table for notes edited since it was last read.
     pub fn scan_refs(&self) -> Result<()> {
-        let stale: Vec<(String, i64)> = {
-            // Listed notes (documents not built) in the order of their summaries' entries, so
-            // reading their changes decodes each entry about once.
-            let mut st = self.conn.prepare(
-                "SELECT n.id, n.rev FROM notes n LEFT JOIN asset_scan s ON s.note_id = n.id WHERE s.rev IS NULL OR s.rev != n.rev
-                 ORDER BY EXISTS (SELECT 1 FROM docs d WHERE d.note_id = n.id), n.hint_client, n.hint_idx",
-            )?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        // Listed notes (documents not built) come first, in the order of their summaries'
+        // entries, so reading their changes decodes each entry about once.
+        let stale = store::assets::unscanned(&self.conn)?;
         // Documents are read outside any transaction (WAL readers never block writers); only
         // the short writes of each chunk take the write lock, so a first scan of a large
         // workspace never makes an edit in another process wait. A note edited meanwhile keeps
@@ -455,17 +414,9 @@ impl Workspace {
                 };
                 found.push((id, rev, refs));
             }
-            let tx =
-                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let tx = store::write_tx(&self.conn)?;
             for (id, rev, refs) in found {
-                tx.execute("DELETE FROM note_assets WHERE note_id = ?1", [id])?;
-                for r in refs {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO note_assets (note_id, client_id, idx, hash, url) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![id, r.id.client.to_string(), r.id.index as i64, &r.hash[..], r.to_url()],
-                    )?;
-                }
-                tx.execute("INSERT INTO asset_scan (note_id, rev) VALUES (?1, ?2) ON CONFLICT(note_id) DO UPDATE SET rev = excluded.rev", params![id, rev])?;
+                store::assets::set_links(&tx, id, *rev, &refs)?;
             }
             tx.commit()?;
         }
@@ -476,31 +427,22 @@ impl Workspace {
     pub fn assets(&self) -> Result<Vec<AssetInfo>> {
         self.scan_refs()?;
         let targets = self.targets()?;
-        let mut refs = self.asset_rows()?;
-        {
-            let mut st = self
-                .conn
-                .prepare("SELECT DISTINCT url FROM note_assets ORDER BY client_id, idx")?;
-            let urls: Vec<String> =
-                st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            for u in urls {
-                if let Ok(r) = AssetRef::parse(&u) {
-                    if !refs.iter().any(|o| o.id == r.id) {
-                        refs.push(r);
-                    }
+        let mut refs = store::assets::complete_rows(&self.conn)?;
+        for u in store::assets::all_links(&self.conn)? {
+            if let Ok(r) = AssetRef::parse(&u) {
+                if !refs.iter().any(|o| o.id == r.id) {
+                    refs.push(r);
                 }
             }
         }
-        let present: Vec<BTreeSet<AssetId>> =
-            targets.iter().map(|t| self.present_on(&t.id)).collect::<Result<_>>()?;
+        let present: Vec<BTreeSet<AssetId>> = targets
+            .iter()
+            .map(|t| store::assets::present_on(&self.conn, &t.id))
+            .collect::<Result<_>>()?;
         let mut out = Vec::new();
         for r in refs {
             let local = self.has_asset(&r.id)?;
-            let notes: i64 = self.conn.query_row(
-                "SELECT COUNT(DISTINCT a.note_id) FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE a.client_id = ?1 AND a.idx = ?2 AND n.deleted = 0",
-                params![r.id.client.to_string(), r.id.index as i64],
-                |row| row.get(0),
-            )?;
+            let notes = store::assets::linking_notes(&self.conn, &r.id)?;
             let mut states = Vec::new();
             for (t, on_target) in targets.iter().zip(&present) {
                 let there = on_target.contains(&r.id);
@@ -519,7 +461,7 @@ impl Workspace {
                 mime: r.mime.clone(),
                 size: r.size,
                 local,
-                notes: notes as u64,
+                notes,
                 targets: states,
             });
         }
@@ -556,15 +498,7 @@ impl Workspace {
     /// True when the local copy is known under another hash than `r` names: the link is wrong,
     /// not the file (so the file is kept).
     fn has_valid_other_hash(&self, r: &AssetRef) -> Result<bool> {
-        let h: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT hash FROM assets WHERE client_id = ?1 AND idx = ?2",
-                params![r.id.client.to_string(), r.id.index as i64],
-                |x| x.get(0),
-            )
-            .optional()?;
-        Ok(h.is_some_and(|h| h != r.hash))
+        Ok(store::assets::hash(&self.conn, &r.id)?.is_some_and(|h| h != r.hash))
     }
 
     /// Writes the attachment's content to `dest` after checking its hash, fetching it from the
@@ -695,12 +629,8 @@ impl Workspace {
             });
         }
         tmp.keep_as(&dest)?;
-        self.conn.execute(
-            "INSERT INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
-             ON CONFLICT(client_id, idx) DO UPDATE SET hash = excluded.hash, size = excluded.size, complete = 1",
-            params![r.id.client.to_string(), r.id.index as i64, &r.hash[..], r.size as i64, r.name, r.mime, self.now()],
-        )?;
-        self.mark_present(&t.id, &r.id)?;
+        store::assets::put(&self.conn, r, true, self.now())?;
+        store::assets::mark_present(&self.conn, &t.id, &r.id)?;
         on_event(SyncEvent::AssetDone {
             target: t.id.clone(),
             asset: r.id.to_string(),
@@ -710,78 +640,17 @@ impl Workspace {
         Ok(true)
     }
 
-    /// The assets known to be on a target.
-    fn present_on(&self, target: &str) -> Result<BTreeSet<AssetId>> {
-        self.asset_ids("SELECT client_id, idx FROM asset_present WHERE target_id = ?1", [target])
-    }
-
-    fn mark_present(&self, target: &str, id: &AssetId) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO asset_present (target_id, client_id, idx) VALUES (?1, ?2, ?3)",
-            params![target, id.client.to_string(), id.index as i64],
-        )?;
-        Ok(())
-    }
-
-    /// Every complete asset row, oldest first.
-    fn asset_rows(&self) -> Result<Vec<AssetRef>> {
-        let mut st = self.conn.prepare("SELECT client_id, idx, hash, size, name, mime FROM assets WHERE complete = 1 ORDER BY added_at, client_id, idx")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (c, i, h, size, name, mime) = row?;
-            if let (Ok(client), Ok(hash)) = (Uuid::parse_str(&c), <[u8; 32]>::try_from(h)) {
-                out.push(AssetRef {
-                    id: AssetId { client, index: i as u64 },
-                    name,
-                    size: size as u64,
-                    mime,
-                    hash,
-                });
-            }
-        }
-        Ok(out)
-    }
-
     /// The assets this device holds: complete rows whose sealed file is there.
     fn local_asset_refs(&self) -> Result<Vec<AssetRef>> {
-        Ok(self.asset_rows()?.into_iter().filter(|r| self.asset_file(&r.id).exists()).collect())
+        Ok(store::assets::complete_rows(&self.conn)?
+            .into_iter()
+            .filter(|r| self.asset_file(&r.id).exists())
+            .collect())
     }
 
     /// The first link to `id` found in a note, if any (its name, type, size and hash).
     fn linked_ref(&self, id: &AssetId) -> Result<Option<AssetRef>> {
-        let url: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT url FROM note_assets WHERE client_id = ?1 AND idx = ?2 LIMIT 1",
-                params![id.client.to_string(), id.index as i64],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(url.and_then(|u| AssetRef::parse(&u).ok()))
-    }
-
-    /// The asset ids a query selects (its `client_id` and `idx` columns).
-    fn asset_ids(&self, sql: &str, params: impl rusqlite::Params) -> Result<BTreeSet<AssetId>> {
-        let mut st = self.conn.prepare(sql)?;
-        let rows = st.query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        let mut out = BTreeSet::new();
-        for row in rows {
-            let (c, i) = row?;
-            if let Ok(client) = Uuid::parse_str(&c) {
-                out.insert(AssetId { client, index: i as u64 });
-            }
-        }
-        Ok(out)
+        Ok(store::assets::link_to(&self.conn, id)?.and_then(|u| AssetRef::parse(&u).ok()))
     }
 
     /// One asset sync cycle with every target: uploads what targets lack, downloads what notes
@@ -831,9 +700,9 @@ impl Workspace {
     ) -> Result<()> {
         let local_refs = self.local_asset_refs()?;
         let local: BTreeSet<AssetId> = local_refs.iter().map(|r| r.id).collect();
-        let present = self.present_on(&t.id)?;
+        let present = store::assets::present_on(&self.conn, &t.id)?;
         let max = self.max_attachment_bytes()?;
-        let referenced = self.asset_ids("SELECT DISTINCT a.client_id, a.idx FROM note_assets a JOIN notes n ON n.id = a.note_id WHERE n.deleted = 0", [])?;
+        let referenced = store::assets::linked_from_live_notes(&self.conn)?;
         let per_folder = self.remote_per_folder()?;
         for op in plan(&local, &referenced, &present, t.keep_attachments) {
             if stop() {
@@ -857,7 +726,7 @@ impl Workspace {
                     match tr.upload(&remote, &self.asset_file(&id), &mut |n| progress(n, on_event))
                     {
                         Ok(_) => {
-                            self.mark_present(&t.id, &id)?;
+                            store::assets::mark_present(&self.conn, &t.id, &id)?;
                             rep.pushed += 1;
                             on_event(SyncEvent::AssetDone {
                                 target: t.id.clone(),
@@ -903,7 +772,7 @@ impl Workspace {
     /// Rebuilds the asset table from the sealed files in the assets folder (part of
     /// [`Workspace::rebuild`]): names and types come from the notes' links.
     pub(crate) fn rebuild_assets(&self) -> Result<u64> {
-        self.conn.execute_batch("DELETE FROM note_assets; DELETE FROM asset_scan; DELETE FROM asset_present; DELETE FROM assets;")?;
+        store::assets::clear(&self.conn)?;
         self.scan_refs()?;
         let mut count = 0;
         let Ok(clients) = fs::read_dir(self.assets_dir()) else { return Ok(0) };
@@ -931,10 +800,8 @@ impl Workspace {
                     self.linked_ref(&h.id)?.map(|r| (r.name, r.mime)).unwrap_or_else(|| {
                         (format!("attachment-{index}"), "application/octet-stream".into())
                     });
-                self.conn.execute(
-                    "INSERT OR REPLACE INTO assets (client_id, idx, hash, size, name, mime, complete, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
-                    params![client.to_string(), index as i64, &h.hash[..], h.size as i64, name, mime, h.timestamp],
-                )?;
+                let r = AssetRef { id: h.id, name, size: h.size, mime, hash: h.hash };
+                store::assets::replace(&self.conn, &r, h.timestamp)?;
                 count += 1;
             }
         }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::TransactionBehavior;
 use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
@@ -466,7 +465,7 @@ impl Workspace {
 
     fn apply_batch(&mut self, t: &Target, client: &Uuid, batch: Vec<PulledEntry>) -> Result<u64> {
         let now = self.now();
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let tx = store::write_tx(&self.conn)?;
         let head = store::head(&tx, client)?.map(|(i, _)| i);
         let mut changes = Vec::new();
         let mut decided: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
@@ -510,7 +509,7 @@ impl Workspace {
     /// Then drops stored documents beyond the most recently edited ones
     /// ([`lazy::evict`]), so local storage does not hold every document twice (log and save).
     pub fn settle(&mut self) -> Result<u64> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let tx = store::write_tx(&self.conn)?;
         let mut scratch = materialize::DocCache::default();
         let built = lazy::settle(&tx, &self.key, &self.client, &mut scratch)?;
         let evicted = lazy::evict(&tx, lazy::KEEP_DOCUMENTS)?;

@@ -191,12 +191,7 @@ fn folder_targets(ws: &Workspace) -> Result<Vec<PathBuf>> {
 }
 
 fn log_mark(ws: &Workspace) -> Result<i64> {
-    // The log's rowid and the unsealed tail's AUTOINCREMENT counter only ever grow.
-    Ok(ws.conn().query_row(
-        "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM log) + COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'unsealed'), 0)",
-        [],
-        |r| r.get(0),
-    )?)
+    crate::store::log::growth_mark(&ws.conn)
 }
 
 /// Runs sync cycles until [`Control::stop`]. Targets added or removed meanwhile (by this

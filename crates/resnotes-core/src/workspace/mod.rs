@@ -8,7 +8,7 @@ pub mod status;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret, SecretString};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -459,11 +459,7 @@ impl Workspace {
         if q.is_empty() || !q.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             return Err(Error::NoSuchNote(query.to_string()));
         }
-        let mut st = self.conn.prepare(
-            "SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 2",
-        )?;
-        let ids: Vec<String> =
-            st.query_map([&q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let ids = store::notes::ids_with_prefix(&self.conn, &q, 2)?;
         match ids.as_slice() {
             [one] => Uuid::parse_str(one).map_err(|_| Error::NoSuchNote(query.to_string())),
             [] => Err(Error::NoSuchNote(query.to_string())),
@@ -494,7 +490,7 @@ impl Workspace {
         mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
     ) -> Result<bool> {
         let now = self.now();
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let tx = store::write_tx(&self.conn)?;
         lazy::ensure_built(&tx, &self.key, &self.client, id)?;
         let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
         // On any failure below, the document (already mutated) is dropped, not cached.
@@ -502,10 +498,7 @@ impl Workspace {
             drop(loaded); // mutated without a change: reload next time
             return Ok(false);
         };
-        tx.prepare_cached(
-            "INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![id.to_string(), change, now])?;
+        store::log::push_unsealed(&tx, id, &change, now)?;
         let mut scratch = materialize::DocCache::default();
         materialize::store(&tx, &mut scratch, id, loaded, &change, edit)?;
         tx.commit()?;
@@ -668,8 +661,7 @@ impl Workspace {
         let id = self.resolve(query)?;
         // A note listed from a summary gets its document built and stored on first opening.
         if lazy::is_listed(&self.conn, &id)? {
-            let tx =
-                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let tx = store::write_tx(&self.conn)?;
             lazy::ensure_built(&tx, &self.key, &self.client, &id)?;
             tx.commit()?;
         }
@@ -694,14 +686,8 @@ impl Workspace {
     /// about `max_bytes` of change data each. Returns how many entries were written.
     pub fn seal_pending(&mut self, max_changes: usize, max_bytes: usize) -> Result<u64> {
         let now = self.now();
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let rows: Vec<(i64, String, Vec<u8>)> = {
-            let mut st = tx.prepare("SELECT seq, note_id, change FROM unsealed ORDER BY seq")?;
-            let r = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            r
-        };
+        let tx = store::write_tx(&self.conn)?;
+        let rows = store::log::unsealed(&tx)?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -752,7 +738,7 @@ impl Workspace {
             entries += 1;
         }
         let last = rows.last().map(|r| r.0).unwrap_or(0);
-        tx.execute("DELETE FROM unsealed WHERE seq <= ?1", [last])?;
+        store::log::drop_unsealed(&tx, last)?;
         tx.commit()?;
         store::reclaim(&self.conn)?;
         Ok(entries)
@@ -761,80 +747,49 @@ impl Workspace {
     /// Live notes whose title or first line contains `filter` (case-insensitive for ASCII),
     /// newest edit first, at most `limit`.
     pub fn find(&self, filter: &str, limit: usize) -> Result<Vec<NoteSummary>> {
-        let pattern =
-            format!("%{}%", filter.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 AND (title LIKE ?1 ESCAPE '\\' OR first_line LIKE ?1 ESCAPE '\\')
-             ORDER BY updated_at DESC, id LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![pattern, limit as i64], |r| {
-            Ok(NoteSummary {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                first_line: r.get(2)?,
-                updated_at: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(store::notes::matching(&self.conn, filter, limit)?
+            .into_iter()
+            .map(summary_row)
+            .collect())
     }
 
     /// Live notes, newest edit first, optionally only the first `limit`.
     pub fn list(&self, limit: Option<usize>) -> Result<Vec<NoteSummary>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
-        )?;
-        let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
-            Ok(NoteSummary {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                first_line: r.get(2)?,
-                updated_at: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(store::notes::live(&self.conn, limit)?.into_iter().map(summary_row).collect())
     }
 
     /// Drops every derived table and rebuilds it from the log alone (sealed entries, then the
     /// unsealed tail). Returns entries replayed.
     pub fn rebuild(&mut self) -> Result<u64> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        tx.execute_batch("DELETE FROM notes; DELETE FROM docs; DELETE FROM queued_changes; DELETE FROM remote_present; DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;")?;
+        let tx = store::write_tx(&self.conn)?;
+        store::clear_derived(&tx)?;
         self.docs.clear();
         let mut count = 0u64;
         let mut batch = Vec::new();
-        {
-            let mut st = tx
-                .prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let (c, i, data): (String, i64, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                let plain = self.key.open(&data).map_err(|_| {
-                    Error::Crypto(format!(
-                        "log entry {i} of {c} cannot be decrypted with this device's key"
-                    ))
-                })?;
-                let e = entry::decode(&plain, &self.key)?;
-                if let Ok(client) = Uuid::parse_str(&c) {
-                    lazy::index_entry(&tx, &client, i as u64, e.changes.iter().map(|c| c.note))?;
-                }
-                batch.extend(e.changes);
-                count += 1;
-                if batch.len() >= 2000 {
-                    materialize::apply(&tx, &self.client, &batch)?;
-                    batch.clear();
-                }
+        let key = &self.key;
+        let me = &self.client;
+        store::log::for_each_entry(&tx, |c, i, data| {
+            let plain = key.open(&data).map_err(|_| {
+                Error::Crypto(format!(
+                    "log entry {i} of {c} cannot be decrypted with this device's key"
+                ))
+            })?;
+            let e = entry::decode(&plain, key)?;
+            if let Ok(client) = Uuid::parse_str(c) {
+                lazy::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
             }
-        }
+            batch.extend(e.changes);
+            count += 1;
+            if batch.len() >= 2000 {
+                materialize::apply(&tx, me, &batch)?;
+                batch.clear();
+            }
+            Ok(())
+        })?;
         // Then the unsealed tail of this device's log.
-        {
-            let mut st = tx.prepare("SELECT note_id, change FROM unsealed ORDER BY seq")?;
-            let rows =
-                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-            for row in rows {
-                let (note, change) = row?;
-                if let Ok(note) = Uuid::parse_str(&note) {
-                    batch.push(NoteChange { note, change });
-                }
+        for (_, note, change) in store::log::unsealed(&tx)? {
+            if let Ok(note) = Uuid::parse_str(&note) {
+                batch.push(NoteChange { note, change });
             }
         }
         materialize::apply(&tx, &self.client, &batch)?;
@@ -849,18 +804,24 @@ impl Workspace {
 /// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is
 /// not built or has changes waiting for missing dependencies (then the row is not exact).
 fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
-    let waiting: bool = tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM queued_changes WHERE note_id = ?1)")?
-        .query_row([id.to_string()], |r| r.get(0))?;
-    if waiting {
+    if store::notes::has_queued(tx, id)? {
         return Ok(None);
     }
-    Ok(tx
-        .prepare_cached("SELECT title, first_line, created_at, updated_at, deleted FROM notes WHERE id = ?1 AND EXISTS (SELECT 1 FROM docs WHERE note_id = ?1)")?
-        .query_row([id.to_string()], |r| {
-            Ok(entry::Summary { note: *id, title: r.get(0)?, first_line: r.get(1)?, created_at: r.get(2)?, updated_at: r.get(3)?, deleted: r.get(4)? })
-        })
-        .optional()?)
+    Ok(store::notes::built_row(tx, id)?.map(
+        |(title, first_line, created_at, updated_at, deleted)| entry::Summary {
+            note: *id,
+            title,
+            first_line,
+            created_at,
+            updated_at,
+            deleted,
+        },
+    ))
+}
+
+/// A row of the notes list as the shells show it.
+fn summary_row((id, title, first_line, updated_at): store::notes::ListRow) -> NoteSummary {
+    NoteSummary { id, title, first_line, updated_at }
 }
 
 /// Builds, seals and appends this device's next entry inside `tx`.

@@ -1,9 +1,9 @@
 //! Read-only views for `status`, `log` and the app's sync panel: counts of pending and synced
 //! entries per target, last success and errors, and recent log entries with per-target state.
 
-use rusqlite::params;
 use serde::Serialize;
 use ts_rs::TS;
+use uuid::Uuid;
 
 use crate::error::Result;
 use crate::store;
@@ -118,11 +118,10 @@ impl Workspace {
     /// stored), and the panel asks after every sync, so this must not read the whole log.
     pub fn status(&self) -> Result<Status> {
         let c = &self.conn;
-        let notes: i64 =
-            c.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get(0))?;
+        let notes = store::notes::live_count(c)?;
         let heads = store::heads(c)?;
         let entries: u64 = heads.iter().map(|(_, h)| h + 1).sum();
-        let unsealed: i64 = c.query_row("SELECT COUNT(*) FROM unsealed", [], |r| r.get(0))?;
+        let unsealed = store::log::unsealed_count(c)?;
         let all_targets = self.targets()?;
         // Per client, how far each target holds its entries (`None`: nothing known there).
         let mut uptos: Vec<Vec<Option<u64>>> = Vec::new();
@@ -144,7 +143,7 @@ impl Workspace {
             .enumerate()
             .map(|(k, (_, h))| uptos.iter().map(|u| missing(*h, u[k])).max().unwrap_or(0))
             .sum();
-        let pending = if all_targets.is_empty() { 0 } else { pending + unsealed as u64 };
+        let pending = if all_targets.is_empty() { 0 } else { pending + unsealed };
         let mut targets = Vec::new();
         for (t, upto) in all_targets.into_iter().zip(&uptos) {
             let p: u64 = heads.iter().zip(upto).map(|((_, h), u)| missing(*h, *u)).sum();
@@ -162,7 +161,7 @@ impl Workspace {
                 id: t.id,
                 kind: t.kind,
                 location: t.location,
-                pending: p + unsealed as u64,
+                pending: p + unsealed,
                 synced: entries - p,
                 last_ok,
                 last_error,
@@ -175,10 +174,10 @@ impl Workspace {
             client_id: self.client.to_string(),
             workspace_id: self.workspace.to_string(),
             encrypted: self.key.is_encrypted(),
-            notes: notes as u64,
+            notes,
             entries,
             pending,
-            unsealed: unsealed as u64,
+            unsealed,
             targets,
         })
     }
@@ -186,33 +185,17 @@ impl Workspace {
     /// The newest `limit` log entries (by Lamport clock), with their state on each target.
     pub fn log_items(&self, limit: usize) -> Result<Vec<LogItem>> {
         let targets = self.targets()?;
-        let mut st = self.conn.prepare(
-            "SELECT client_id, idx, timestamp, lamport, length(data) FROM log ORDER BY lamport DESC, client_id, idx DESC LIMIT ?1",
-        )?;
-        let rows = st.query_map(params![limit as i64], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)? as u64,
-                r.get::<_, i64>(4)? as u64,
-            ))
-        })?;
         let me = self.client.to_string();
         let mut out = Vec::new();
-        for row in rows {
-            let (client, index, timestamp, lamport, size) = row?;
+        for (client, index, timestamp, lamport, size) in store::log::recent(&self.conn, limit)? {
+            let id = Uuid::parse_str(&client).ok();
             let mut states = Vec::new();
             for t in &targets {
-                let upto: Option<i64> = self
-                    .conn
-                    .query_row(
-                        "SELECT upto FROM remote_present WHERE target_id = ?1 AND client_id = ?2",
-                        params![t.id, client],
-                        |r| r.get(0),
-                    )
-                    .ok();
-                let synced = upto.is_some_and(|u| index as i64 <= u);
+                let upto = match &id {
+                    Some(id) => store::remote_upto(&self.conn, &t.id, id)?,
+                    None => None,
+                };
+                let synced = upto.is_some_and(|u| index <= u);
                 states.push(EntryState {
                     target: t.id.clone(),
                     state: if synced { "synced" } else { "pending" },

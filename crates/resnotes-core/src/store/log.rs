@@ -1,0 +1,184 @@
+//! This device's copy of every client's append-only log (table `log`: entries verbatim, as
+//! their writers sealed them) and the unsealed tail of its own (`unsealed`: local changes not
+//! yet sealed into an entry). The log is the truth; everything else is derived from it.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// The newest entry of a client held locally: `(index, hash)`.
+pub(crate) fn head(conn: &Connection, client: &Uuid) -> Result<Option<(u64, [u8; 32])>> {
+    Ok(conn
+        .query_row(
+            "SELECT idx, hash FROM log WHERE client_id = ?1 ORDER BY idx DESC LIMIT 1",
+            [client.to_string()],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)),
+        )
+        .optional()?
+        .map(|(i, h)| (i, h.try_into().unwrap_or([0; 32]))))
+}
+
+pub(super) const HEADS: &str = "WITH RECURSIVE c(id) AS (
+        SELECT (SELECT MIN(client_id) FROM log)
+        UNION ALL
+        SELECT (SELECT MIN(client_id) FROM log WHERE client_id > c.id) FROM c WHERE c.id IS NOT NULL
+    )
+    SELECT id, (SELECT MAX(idx) FROM log WHERE client_id = c.id) FROM c WHERE id IS NOT NULL";
+
+/// The newest local index of every client. Runs in every sync cycle, so it must not read the
+/// whole log: the recursive query jumps from one client to the next through the
+/// `(client_id, idx)` index (a few lookups per client) where `GROUP BY` would scan every row —
+/// 0.1 ms instead of ~20 ms at 100,000 entries.
+pub(crate) fn heads(conn: &Connection) -> Result<Vec<(Uuid, u64)>> {
+    let mut st = conn.prepare_cached(HEADS)?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (c, i) = row?;
+        if let Ok(id) = Uuid::parse_str(&c) {
+            out.push((id, i as u64));
+        }
+    }
+    Ok(out)
+}
+
+/// Highest Lamport clock in the log.
+pub(crate) fn max_lamport(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(lamport), 0) FROM log", [], |r| r.get::<_, i64>(0))?
+        as u64)
+}
+
+/// A log row without its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogRow {
+    /// Writing device.
+    pub(crate) client: Uuid,
+    /// Index in its log.
+    pub(crate) index: u64,
+    /// Writer's timestamp (ms).
+    pub(crate) timestamp: i64,
+    /// Lamport clock.
+    pub(crate) lamport: u64,
+    /// Entry hash.
+    pub(crate) hash: [u8; 32],
+    /// Previous entry's hash.
+    pub(crate) prev_hash: [u8; 32],
+}
+
+/// Appends one verified entry (the file bytes verbatim).
+pub(crate) fn insert_entry(
+    conn: &Connection,
+    row: &LogRow,
+    data: &[u8],
+    received_at: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![row.client.to_string(), row.index as i64, row.timestamp, row.lamport as i64, &row.prev_hash[..], &row.hash[..], data, received_at],
+    )?;
+    Ok(())
+}
+
+/// The verbatim bytes of an entry.
+pub(crate) fn entry_data(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT data FROM log WHERE client_id = ?1 AND idx = ?2",
+            params![client.to_string(), index as i64],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The hash of an entry.
+pub(crate) fn entry_hash(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<[u8; 32]>> {
+    let h: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT hash FROM log WHERE client_id = ?1 AND idx = ?2",
+            params![client.to_string(), index as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(h.map(|h| h.try_into().unwrap_or([0; 32])))
+}
+
+/// The Lamport clock of an entry held locally.
+pub(crate) fn lamport_of(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<u64>> {
+    Ok(conn
+        .prepare_cached("SELECT lamport FROM log WHERE client_id = ?1 AND idx = ?2")?
+        .query_row(params![client.to_string(), index as i64], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|l| l as u64))
+}
+
+/// Calls `f` with `(client, index, bytes)` of every entry held, in log order (Lamport clock,
+/// then client and index).
+pub(crate) fn for_each_entry(
+    conn: &Connection,
+    mut f: impl FnMut(&str, u64, Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let mut st =
+        conn.prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (c, i, data): (String, i64, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        f(&c, i as u64, data)?;
+    }
+    Ok(())
+}
+
+/// One row of the newest entries: `(client, index, timestamp, lamport, bytes stored)`.
+pub(crate) type RecentRow = (String, u64, i64, u64, u64);
+
+/// The newest `limit` entries by Lamport clock.
+pub(crate) fn recent(conn: &Connection, limit: usize) -> Result<Vec<RecentRow>> {
+    let mut st = conn.prepare(
+        "SELECT client_id, idx, timestamp, lamport, length(data) FROM log ORDER BY lamport DESC, client_id, idx DESC LIMIT ?1",
+    )?;
+    let rows = st.query_map(params![limit as i64], |r| {
+        Ok((
+            r.get(0)?,
+            r.get::<_, i64>(1)? as u64,
+            r.get(2)?,
+            r.get::<_, i64>(3)? as u64,
+            r.get::<_, i64>(4)? as u64,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Appends a local change to the unsealed tail.
+pub(crate) fn push_unsealed(conn: &Connection, note: &Uuid, change: &[u8], now: i64) -> Result<()> {
+    conn.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![note.to_string(), change, now])?;
+    Ok(())
+}
+
+/// The unsealed tail, oldest first: `(seq, note, change)`.
+pub(crate) fn unsealed(conn: &Connection) -> Result<Vec<(i64, String, Vec<u8>)>> {
+    let mut st = conn.prepare("SELECT seq, note_id, change FROM unsealed ORDER BY seq")?;
+    let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(r.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Number of changes in the unsealed tail.
+pub(crate) fn unsealed_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM unsealed", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Removes the unsealed changes up to `seq` (they were sealed into entries).
+pub(crate) fn drop_unsealed(conn: &Connection, upto_seq: i64) -> Result<()> {
+    conn.execute("DELETE FROM unsealed WHERE seq <= ?1", [upto_seq])?;
+    Ok(())
+}
+
+/// A number that grows whenever the log or its unsealed tail grows (by this process or another
+/// on the same data dir): the log's rowid plus the tail's AUTOINCREMENT counter.
+pub(crate) fn growth_mark(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM log) + COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'unsealed'), 0)",
+        [],
+        |r| r.get(0),
+    )?)
+}

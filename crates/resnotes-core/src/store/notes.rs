@@ -1,0 +1,330 @@
+//! Notes as this device holds them: list rows (`notes`), stored documents (`docs`), changes
+//! waiting for missing dependencies (`queued_changes`), which entries carry changes of which
+//! note (`note_entries`) and the notes listed from summaries still to settle (`unsettled`).
+//! All derived from the log.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// The derived fields of a note's list row.
+pub(crate) struct Row<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) first_line: &'a str,
+    /// Character offset just past the body's first non-empty line (0 = unknown).
+    pub(crate) first_line_end: i64,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) deleted: bool,
+    pub(crate) rev: i64,
+}
+
+/// What is stored of a note: its row's revision and first line, and its document if built.
+pub(crate) struct Stored {
+    pub(crate) rev: i64,
+    /// Bytes in the document's tail of changes appended since its last full save.
+    pub(crate) tail_len: usize,
+    pub(crate) first_line: String,
+    pub(crate) first_line_end: i64,
+    /// Whether a document is stored (false: listed from a summary).
+    pub(crate) built: bool,
+    /// `(client, index)` of the entry whose summary gave the row, for a listed note.
+    pub(crate) hint: Option<(Uuid, u64)>,
+}
+
+/// A note's stored state, `None` when it has no row.
+pub(crate) fn stored(conn: &Connection, id: &Uuid) -> Result<Option<Stored>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT n.rev, length(d.doc_tail), n.first_line, n.first_line_end, d.note_id IS NOT NULL, n.hint_client, n.hint_idx
+             FROM notes n LEFT JOIN docs d ON d.note_id = n.id WHERE n.id = ?1",
+        )?
+        .query_row([id.to_string()], |r| {
+            let hint_client: Option<String> = r.get(5)?;
+            let hint_idx: Option<i64> = r.get(6)?;
+            Ok(Stored {
+                rev: r.get(0)?,
+                tail_len: r.get::<_, Option<i64>>(1)?.unwrap_or(0) as usize,
+                first_line: r.get(2)?,
+                first_line_end: r.get(3)?,
+                built: r.get(4)?,
+                hint: hint_client
+                    .and_then(|c| Uuid::parse_str(&c).ok())
+                    .zip(hint_idx.map(|i| i as u64)),
+            })
+        })
+        .optional()?)
+}
+
+/// A built note's document: its full save and the tail of changes appended since.
+pub(crate) fn document(conn: &Connection, id: &Uuid) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    Ok(conn
+        .prepare_cached("SELECT doc, doc_tail FROM docs WHERE note_id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// Writes a note's row and its document as one full save (creating both if needed).
+pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8)
+         ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = excluded.rev,
+         hint_client = NULL, hint_idx = NULL",
+    )?
+    .execute(params![
+        id.to_string(),
+        row.title,
+        row.first_line,
+        row.created_at,
+        row.updated_at,
+        row.deleted,
+        row.first_line_end,
+        row.rev
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO docs (note_id, doc, doc_tail) VALUES (?1, ?2, NULL) ON CONFLICT(note_id) DO UPDATE SET doc = excluded.doc, doc_tail = NULL",
+    )?
+    .execute(params![id.to_string(), saved])?;
+    Ok(())
+}
+
+/// Updates a built note's row and appends `appended` (raw change chunks) to its document's tail.
+pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -> Result<()> {
+    // (SQLite's || turns blobs into text, so the tail is extended here.)
+    let mut tail: Vec<u8> = conn
+        .prepare_cached("SELECT doc_tail FROM docs WHERE note_id = ?1")?
+        .query_row([id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))?
+        .unwrap_or_default();
+    tail.extend_from_slice(appended);
+    conn.prepare_cached(
+        "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8 WHERE id = ?1",
+    )?
+    .execute(params![
+        id.to_string(),
+        row.title,
+        row.first_line,
+        row.created_at,
+        row.updated_at,
+        row.deleted,
+        row.first_line_end,
+        row.rev
+    ])?;
+    conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
+        .execute(params![id.to_string(), tail])?;
+    Ok(())
+}
+
+/// A summary's row for a note whose document is not built (FORMAT.md §4.2), naming the entry
+/// that gave it.
+pub(crate) struct Listed<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) first_line: &'a str,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) deleted: bool,
+    pub(crate) hint: (Uuid, u64),
+}
+
+/// Writes a listed note's row (creating it), leaving its document unbuilt.
+pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8)
+         ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = 0,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = notes.rev + 1,
+         hint_client = excluded.hint_client, hint_idx = excluded.hint_idx",
+    )?
+    .execute(params![
+        id.to_string(),
+        l.title,
+        l.first_line,
+        l.created_at,
+        l.updated_at,
+        l.deleted,
+        l.hint.0.to_string(),
+        l.hint.1 as i64
+    ])?;
+    Ok(())
+}
+
+/// Removes a note's row (a listed note whose changes cannot apply yet).
+pub(crate) fn delete_row(conn: &Connection, id: &Uuid) -> Result<()> {
+    conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
+    Ok(())
+}
+
+/// The raw changes of a note waiting for missing dependencies.
+pub(crate) fn queued(conn: &Connection, id: &Uuid) -> Result<Vec<Vec<u8>>> {
+    let mut st = conn.prepare_cached("SELECT change FROM queued_changes WHERE note_id = ?1")?;
+    let rows = st.query_map([id.to_string()], |r| r.get::<_, Vec<u8>>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether a note has changes waiting for missing dependencies.
+pub(crate) fn has_queued(conn: &Connection, id: &Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM queued_changes WHERE note_id = ?1)")?
+        .query_row([id.to_string()], |r| r.get(0))?)
+}
+
+/// Replaces a note's waiting changes with `waiting` (`(hash, raw change)`).
+pub(crate) fn set_queued(conn: &Connection, id: &Uuid, waiting: &[(&[u8], &[u8])]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM queued_changes WHERE note_id = ?1")?
+        .execute([id.to_string()])?;
+    let mut st = conn.prepare_cached(
+        "INSERT OR IGNORE INTO queued_changes (note_id, hash, change) VALUES (?1, ?2, ?3)",
+    )?;
+    for (hash, raw) in waiting {
+        st.execute(params![id.to_string(), hash, raw])?;
+    }
+    Ok(())
+}
+
+/// A built note's list row as a summary carries it: `(title, first_line, created_at,
+/// updated_at, deleted)`; `None` when the note is not built.
+pub(crate) type SummaryRow = (String, String, i64, i64, bool);
+
+/// The row of a built note, for an entry's summary.
+pub(crate) fn built_row(conn: &Connection, id: &Uuid) -> Result<Option<SummaryRow>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT title, first_line, created_at, updated_at, deleted FROM notes WHERE id = ?1 AND EXISTS (SELECT 1 FROM docs WHERE note_id = ?1)",
+        )?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?)
+}
+
+/// A row of the notes list: `(id, title, first_line, updated_at)`.
+pub(crate) type ListRow = (String, String, String, i64);
+
+/// Live notes, newest edit first, at most `limit` (`None`: all).
+pub(crate) fn live(conn: &Connection, limit: Option<usize>) -> Result<Vec<ListRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
+    )?;
+    let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Live notes whose title or first line contains `text` (case-insensitive for ASCII), newest
+/// edit first, at most `limit`.
+pub(crate) fn matching(conn: &Connection, text: &str, limit: usize) -> Result<Vec<ListRow>> {
+    let pattern =
+        format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let mut st = conn.prepare_cached(
+        "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 AND (title LIKE ?1 ESCAPE '\\' OR first_line LIKE ?1 ESCAPE '\\')
+         ORDER BY updated_at DESC, id LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![pattern, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Number of live notes.
+pub(crate) fn live_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get::<_, i64>(0))?
+        as u64)
+}
+
+/// At most `limit` ids (deleted notes included) starting with the lowercase hex `prefix`.
+pub(crate) fn ids_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT ?2",
+    )?;
+    let ids = st.query_map(params![prefix, limit as i64], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records which notes an entry carries changes of.
+pub(crate) fn index_entry(
+    conn: &Connection,
+    client: &Uuid,
+    index: u64,
+    notes: impl IntoIterator<Item = Uuid>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT OR IGNORE INTO note_entries (note_id, client_id, idx) VALUES (?1, ?2, ?3)",
+    )?;
+    for n in notes {
+        st.execute(params![n.to_string(), client.to_string(), index as i64])?;
+    }
+    Ok(())
+}
+
+/// The entries `(client, index)` carrying changes of a note, in any order.
+pub(crate) fn entries_of(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
+    ids_rows(conn, "SELECT client_id, idx FROM note_entries WHERE note_id = ?1", id)
+}
+
+/// The entries carrying changes of a note, in log order (Lamport clock, then client and index).
+pub(crate) fn entries_in_log_order(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
+    ids_rows(
+        conn,
+        "SELECT n.client_id, n.idx FROM note_entries n JOIN log l ON l.client_id = n.client_id AND l.idx = n.idx WHERE n.note_id = ?1 ORDER BY l.lamport, n.client_id, n.idx",
+        id,
+    )
+}
+
+fn ids_rows(conn: &Connection, sql: &str, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows =
+        st.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (c, i) = r?;
+        if let Ok(c) = Uuid::parse_str(&c) {
+            out.push((c, i as u64));
+        }
+    }
+    Ok(out)
+}
+
+/// Marks a listed note to be settled at the end of the sync cycle.
+pub(crate) fn mark_unsettled(conn: &Connection, id: &Uuid) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO unsettled (note_id) VALUES (?1)")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
+
+/// The notes to settle, in the order of the entries that listed them.
+pub(crate) fn unsettled(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT u.note_id FROM unsettled u LEFT JOIN notes n ON n.id = u.note_id ORDER BY n.hint_client, n.hint_idx",
+    )?;
+    let r = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(r)
+}
+
+/// A note is settled.
+pub(crate) fn settled(conn: &Connection, id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM unsettled WHERE note_id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Number of stored documents.
+pub(crate) fn document_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.prepare_cached("SELECT COUNT(*) FROM docs")?.query_row([], |r| r.get::<_, i64>(0))?
+        as u64)
+}
+
+/// Drops the stored documents of all but the `keep` most recently edited notes, except notes
+/// with unsealed changes or changes waiting for dependencies. Returns how many.
+pub(crate) fn drop_documents(conn: &Connection, keep: usize) -> Result<u64> {
+    // (A built note never has a hint: storing a document clears it.)
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM docs WHERE note_id IN (SELECT n.id FROM notes n JOIN docs d ON d.note_id = n.id
+             WHERE n.id NOT IN (SELECT note_id FROM unsealed) AND n.id NOT IN (SELECT note_id FROM queued_changes)
+             ORDER BY n.updated_at DESC LIMIT -1 OFFSET ?1)",
+        )?
+        .execute([keep as i64])?;
+    Ok(n as u64)
+}
