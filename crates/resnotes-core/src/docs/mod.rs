@@ -8,3 +8,7 @@
 pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub mod note;
+pub(crate) mod replica;
+
+pub(crate) use replica::Replica;
+pub use replica::{system_clock, Clock, DB_FILE, KEY_FILE};

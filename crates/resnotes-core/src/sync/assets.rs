@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::docs::Replica;
 use crate::docs::{lazy, materialize, note};
 use crate::error::{Error, Result};
 use crate::format::asset::{self, AssetFailure, AssetHeader, AssetId, AssetRef};
@@ -21,7 +22,6 @@ use crate::store;
 use crate::sync::{SyncEvent, TargetReport};
 use crate::transport::Target;
 use crate::transport::{Transport, TransportError};
-use crate::workspace::{Field, Workspace};
 
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
@@ -181,10 +181,10 @@ fn human(bytes: u64) -> String {
     }
 }
 
-impl Workspace {
+impl Replica {
     /// Folder holding this device's sealed asset files (`<client>/<index>.age`).
     pub fn assets_dir(&self) -> PathBuf {
-        self.dir().join("assets")
+        self.dir.join("assets")
     }
 
     fn asset_file(&self, id: &AssetId) -> PathBuf {
@@ -348,36 +348,6 @@ impl Workspace {
         Ok(url.and_then(|u| AssetRef::parse(&u).ok()).filter(|r| r.size == size))
     }
 
-    /// Attaches a file to a note: stores it ([`Workspace::add_asset`]) and appends a markdown
-    /// image (for images) or link to the note's body. Returns the reference.
-    pub fn attach(&mut self, note_query: &str, src: &Path, name: Option<&str>) -> Result<AssetRef> {
-        let id = self.resolve(note_query)?;
-        let name = match name {
-            Some(n) => n.to_string(),
-            None => src
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| Error::Invalid(format!("{} has no file name", src.display())))?,
-        };
-        let r = self.add_asset(src, &name, None)?;
-        let body = self.note(&id.to_string())?.body;
-        let sep = if body.is_empty() || body.ends_with("\n\n") {
-            ""
-        } else if body.ends_with('\n') {
-            "\n"
-        } else {
-            "\n\n"
-        };
-        self.splice_note(
-            &id,
-            Field::Body,
-            body.chars().count(),
-            0,
-            &format!("{sep}{}\n", r.markdown()),
-        )?;
-        Ok(r)
-    }
-
     /// Refreshes the derived `note_assets` table for notes edited since it was last read.
     pub fn scan_refs(&self) -> Result<()> {
         // Listed notes (documents not built) come first, in the order of their summaries'
@@ -518,7 +488,7 @@ impl Workspace {
 
     /// Where [`Workspace::copy_for_opening`] puts a verified copy for another program to open.
     pub fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
-        self.dir()
+        self.dir
             .join("opened")
             .join(format!("{}-{}", r.id.client.simple(), r.id.index))
             .join(asset::safe_file_name(&r.name))
@@ -812,6 +782,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Workspace;
 
     fn id(c: u8, i: u64) -> AssetId {
         AssetId { client: Uuid::from_bytes([c; 16]), index: i }
@@ -833,7 +804,8 @@ mod tests {
         }
         assert_eq!(indexes, vec![0, 1, 2]);
         // Asset 2's file is lost and the tables are rebuilt: the next one is still 3.
-        fs::remove_file(ws.asset_file(&AssetId { client: ws.client_id(), index: 2 })).unwrap();
+        fs::remove_file(ws.replica.asset_file(&AssetId { client: ws.client_id(), index: 2 }))
+            .unwrap();
         ws.rebuild().unwrap();
         fs::write(&f, "content 3").unwrap();
         assert_eq!(ws.add_asset(&f, "a.txt", None).unwrap().id.index, 3);

@@ -8,6 +8,7 @@ use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::docs::Replica;
 use crate::docs::{lazy, materialize};
 use crate::error::{Error, Result};
 use crate::format::entry::{self, Expected, ZERO_HASH};
@@ -17,7 +18,6 @@ use crate::store::{self, targets::Outcome};
 use crate::sync::plan::{self, ClientView, Op};
 use crate::transport::Target;
 use crate::transport::{read_manifest, Transport, TransportError};
-use crate::workspace::Workspace;
 
 /// Entries verified before they are applied in one transaction.
 const PULL_BATCH: usize = 256;
@@ -137,7 +137,7 @@ impl TargetReport {
         self.problems.push(message);
     }
 
-    fn fail(&mut self, e: &Error) {
+    pub(crate) fn fail(&mut self, e: &Error) {
         self.unreachable = matches!(e, Error::Transport(TransportError::Unreachable { .. }));
         self.error = Some(e.to_string());
     }
@@ -171,33 +171,7 @@ enum BatchEnd {
     Failed(TransportError),
 }
 
-impl Workspace {
-    /// One sync cycle with every target: pull from all, then push to all, so entries pulled
-    /// from one target are relayed to the others in the same cycle.
-    pub fn sync_all(&mut self, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
-        let mut usable = Vec::new();
-        let mut broken = Vec::new();
-        for t in self.targets()? {
-            match self.transport_for(&t) {
-                Ok(tr) => usable.push((t, tr)),
-                Err(e) => {
-                    let mut rep = TargetReport {
-                        target: t.id.clone(),
-                        location: t.location.clone(),
-                        ..Default::default()
-                    };
-                    rep.fail(&e);
-                    broken.push(rep)
-                }
-            }
-        }
-        let pairs: Vec<(&Target, &dyn Transport)> =
-            usable.iter().map(|(t, tr)| (t, tr.as_ref())).collect();
-        let mut reports = self.sync_with(&pairs, on_event)?;
-        reports.extend(broken);
-        Ok(reports)
-    }
-
+impl Replica {
     /// One sync cycle with the given targets and transports. Local changes are first sealed
     /// into entries (batched), then pulled and pushed.
     pub fn sync_with(

@@ -8,6 +8,7 @@ pub(crate) mod assets;
 pub(crate) mod executor;
 pub(crate) mod plan;
 mod supervisor;
+mod targets;
 pub(crate) mod watch;
 
 pub use assets::{AssetInfo, AssetTarget, Direction, DEFAULT_MAX_BYTES};

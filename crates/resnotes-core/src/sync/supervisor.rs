@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::watch::{self, Control, Observer, Wake, WatchOptions};
 use super::{SyncEvent, TargetReport};
+use crate::docs::{system_clock, Replica};
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
 
 /// A running background sync of one data dir. Dropping it leaves the threads running until
 /// [`Supervisor::stop`]; [`Supervisor::join`] waits for them.
@@ -59,8 +59,8 @@ impl Supervisor {
         notes: Box<dyn Observer + Send>,
         mut assets: Box<dyn Observer + Send>,
     ) -> Result<Self> {
-        let mut notes_ws = Workspace::open(dir)?;
-        let assets_ws = Workspace::open(dir)?;
+        let mut notes_ws = Replica::open(dir, system_clock())?;
+        let assets_ws = Replica::open(dir, system_clock())?;
         let (notes_ctl, assets_ctl) = (Arc::new(Control::default()), Arc::new(Control::default()));
         let mut obs = NudgeAssets { inner: notes, assets: assets_ctl.clone() };
         let c = notes_ctl.clone();
@@ -146,6 +146,7 @@ mod tests {
     use super::*;
     use crate::transport::{Folder, TargetKind};
     use crate::workspace::system_clock;
+    use crate::Workspace;
 
     /// Sends each finished cycle's pulled count to the test.
     struct Cycles(Sender<u64>);

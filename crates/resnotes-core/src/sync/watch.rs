@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use serde::Serialize;
 
+use crate::docs::Replica;
 use crate::error::Result;
 use crate::sync::{SyncEvent, TargetReport};
-use crate::workspace::Workspace;
 
 /// Timing of the watch loop.
 #[derive(Clone, Debug)]
@@ -186,18 +186,18 @@ fn watch_folders(folders: Vec<PathBuf>, poll: Duration, obs: &mut dyn Observer) 
     FolderEvents { folders, rx, _watchers: watchers }
 }
 
-fn folder_targets(ws: &Workspace) -> Result<Vec<PathBuf>> {
+fn folder_targets(ws: &Replica) -> Result<Vec<PathBuf>> {
     Ok(ws.targets()?.into_iter().filter_map(|t| t.kind.watched_folder(&t.location)).collect())
 }
 
-fn log_mark(ws: &Workspace) -> Result<i64> {
+fn log_mark(ws: &Replica) -> Result<i64> {
     crate::store::log::growth_mark(&ws.conn)
 }
 
 /// Runs sync cycles until [`Control::stop`]. Targets added or removed meanwhile (by this
 /// process or another one on the same data dir) are picked up at the next cycle.
 pub fn run(
-    ws: &mut Workspace,
+    ws: &mut Replica,
     opts: &WatchOptions,
     ctl: &Control,
     obs: &mut dyn Observer,
@@ -258,7 +258,7 @@ pub fn run(
 /// connection and thread beside [`run`], so a large upload or download never holds back notes;
 /// `stop` is checked between files.
 pub fn run_assets(
-    ws: &Workspace,
+    ws: &Replica,
     interval: Duration,
     ctl: &Control,
     obs: &mut dyn Observer,

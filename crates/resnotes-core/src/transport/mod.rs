@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::format::manifest::Manifest;
 
+pub(crate) mod credentials;
 mod folder;
 mod kind;
 mod memory;

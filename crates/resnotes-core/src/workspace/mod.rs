@@ -1,7 +1,6 @@
 //! A device's workspace in its data dir: opening, creating and joining, local edits (each one a
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
-pub(crate) mod credentials;
 pub mod setup;
 pub mod status;
 
@@ -13,18 +12,18 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::docs::{lazy, materialize, note};
+pub use crate::docs::{system_clock, Clock, DB_FILE, KEY_FILE};
+
+use crate::docs::{materialize, note, Replica};
 use crate::error::{Error, Result};
+use crate::format::asset::{AssetId, AssetRef};
 use crate::format::crypto::{self, WorkspaceKey};
-use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
+use crate::sync::{AssetInfo, SyncEvent, TargetReport};
+
 use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
 use crate::store;
-use crate::transport::{read_manifest, Target, TargetKind, Transport};
+use crate::transport::{credentials, read_manifest, Target, TargetKind, Transport};
 
-/// File name of the database inside the data dir.
-pub const DB_FILE: &str = "resnotes.db";
-/// File name of the workspace key inside the data dir (readable only by the user).
-pub const KEY_FILE: &str = "workspace.key";
 /// Default scrypt work factor for wrapping the key with a passphrase (~1 s here).
 pub const DEFAULT_SCRYPT_LOG_N: u8 = 18;
 
@@ -45,28 +44,11 @@ pub fn scrypt_log_n() -> u8 {
         .unwrap_or(DEFAULT_SCRYPT_LOG_N)
 }
 
-/// Source of the current time in ms since the Unix epoch; tests pass a fixed clock.
-pub type Clock = Box<dyn Fn() -> i64 + Send>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Box::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    })
-}
-
-/// One device's open workspace.
+/// One device's open workspace: what the shells call. It wraps this device's replica (the
+/// database, identity, key and documents) and adds what a user does with it — notes, targets,
+/// attachments, status, sync.
 pub struct Workspace {
-    dir: PathBuf,
-    pub(crate) conn: Connection,
-    pub(crate) client: Uuid,
-    pub(crate) workspace: Uuid,
-    pub(crate) key: WorkspaceKey,
-    pub(crate) clock: Clock,
-    pub(crate) docs: materialize::DocCache,
+    pub(crate) replica: Replica,
 }
 
 /// A note as shown to the user.
@@ -134,22 +116,6 @@ impl Field {
     }
 }
 
-fn write_key_file(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f =
-        opts.open(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
-}
-
 impl Workspace {
     /// Opens the workspace in `dir`, or [`Error::NoWorkspace`].
     pub fn open(dir: &Path) -> Result<Self> {
@@ -158,73 +124,7 @@ impl Workspace {
 
     /// Opens with a given clock.
     pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<Self> {
-        let db = dir.join(DB_FILE);
-        if !db.exists() {
-            return Err(Error::NoWorkspace(dir.to_path_buf()));
-        }
-        let conn = store::open(&db)?;
-        let get = |k: &str| -> Result<Uuid> {
-            store::meta(&conn, k)?
-                .and_then(|v| Uuid::parse_str(&v).ok())
-                .ok_or_else(|| Error::NoWorkspace(dir.to_path_buf()))
-        };
-        let client = get("client_id")?;
-        let workspace = get("workspace_id")?;
-        let key = match store::meta(&conn, "encryption")?.as_deref() {
-            Some("none") => WorkspaceKey::Plaintext,
-            _ => {
-                let path = dir.join(KEY_FILE);
-                let text =
-                    std::fs::read_to_string(&path).map_err(|_| Error::KeyFile(path.clone()))?;
-                WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
-            }
-        };
-        Ok(Self::new(dir, conn, client, workspace, key, clock))
-    }
-
-    fn new(
-        dir: &Path,
-        conn: Connection,
-        client: Uuid,
-        workspace: Uuid,
-        key: WorkspaceKey,
-        clock: Clock,
-    ) -> Self {
-        Workspace {
-            dir: dir.to_path_buf(),
-            conn,
-            client,
-            workspace,
-            key,
-            clock,
-            docs: Default::default(),
-        }
-    }
-
-    fn create(
-        dir: &Path,
-        client: Uuid,
-        workspace: Uuid,
-        key: WorkspaceKey,
-        manifest: Option<&Manifest>,
-        clock: Clock,
-    ) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        if dir.join(DB_FILE).exists() {
-            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
-        }
-        if let Some(secret) = key.secret() {
-            write_key_file(&dir.join(KEY_FILE), &format!("{}\n", secret.expose_secret()))?;
-        }
-        let conn = store::open(&dir.join(DB_FILE))?;
-        store::set_meta(&conn, "client_id", &client.to_string())?;
-        store::set_meta(&conn, "workspace_id", &workspace.to_string())?;
-        store::set_meta(&conn, "encryption", if key.is_encrypted() { "age" } else { "none" })?;
-        if let Some(m) = manifest {
-            store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
-        }
-        Ok(Self::new(dir, conn, client, workspace, key, clock))
+        Ok(Workspace { replica: Replica::open(dir, clock)? })
     }
 
     /// Creates a new workspace for this device in `dir` (fails if one exists).
@@ -235,7 +135,9 @@ impl Workspace {
         let workspace = Uuid::new_v4();
         let key =
             if plaintext { WorkspaceKey::Plaintext } else { WorkspaceKey::generate(&workspace) };
-        Self::create(dir, Uuid::new_v4(), workspace, key, None, clock)
+        Ok(Workspace {
+            replica: Replica::create(dir, Uuid::new_v4(), workspace, key, None, clock)?,
+        })
     }
 
     /// Joins the workspace found on `target` as a new device. The passphrase is checked before
@@ -268,56 +170,46 @@ impl Workspace {
                 key
             }
         };
-        let ws = Self::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?;
+        let ws = Workspace {
+            replica: Replica::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?,
+        };
         ws.insert_target(kind, &target.location())?;
         Ok(ws)
     }
 
-    /// Opens the transport of a configured target (with its stored credentials).
-    pub fn transport_for(&self, target: &Target) -> Result<Box<dyn Transport>> {
-        let password = match target.kind {
-            TargetKind::Webdav => credentials::load(&self.dir, &target.id),
-            _ => None,
-        };
-        Ok(target.kind.connect(&target.location, target.username.clone(), password)?)
-    }
-
     /// This device's clientId.
     pub fn client_id(&self) -> Uuid {
-        self.client
+        self.replica.client
     }
     /// The workspace id.
     pub fn workspace_id(&self) -> Uuid {
-        self.workspace
+        self.replica.workspace
     }
     /// The data dir.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.replica.dir
     }
     /// The workspace key (for the sync executor and tests).
     pub fn key(&self) -> &WorkspaceKey {
-        &self.key
+        &self.replica.key
     }
     /// The database connection (read-only uses: UI queries, tests).
     pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-    pub(crate) fn now(&self) -> i64 {
-        (self.clock)()
+        &self.replica.conn
     }
 
     /// The identity line for `age -d -i`, or `None` for a plaintext workspace.
     pub fn export_key(&self) -> Option<SecretString> {
-        self.key.secret()
+        self.replica.key.secret()
     }
 
     /// The `index.json` every target of this workspace carries; created on first need (which
     /// needs the passphrase that new devices will use to join).
     pub fn manifest(&self, passphrase: Option<&str>, log_n: u8) -> Result<Manifest> {
-        if let Some(text) = store::meta(&self.conn, "manifest")? {
+        if let Some(text) = store::meta(&self.replica.conn, "manifest")? {
             return Manifest::parse(text.as_bytes(), "local copy");
         }
-        let (encryption, authentication) = match self.key.secret() {
+        let (encryption, authentication) = match self.replica.key.secret() {
             None => (
                 Encryption { method: "none".into(), recipients: vec![], key_wrap: None },
                 Authentication { method: "none".into() },
@@ -329,7 +221,7 @@ impl Workspace {
                 (
                     Encryption {
                         method: "age-x25519".into(),
-                        recipients: vec![self.key.recipient().unwrap_or_default()],
+                        recipients: vec![self.replica.key.recipient().unwrap_or_default()],
                         key_wrap: Some(KeyWrap { method: "age-scrypt".into(), armored }),
                     },
                     Authentication { method: "hmac-sha256".into() },
@@ -340,15 +232,15 @@ impl Workspace {
             format: manifest::FORMAT_NAME.into(),
             format_version: manifest::FORMAT_VERSION,
             app: "resilient-notes".into(),
-            workspace_id: self.workspace,
-            created_by: self.client,
-            created_at: self.now(),
+            workspace_id: self.replica.workspace,
+            created_by: self.replica.client,
+            created_at: self.replica.now(),
             max_entries_per_folder: crate::format::path::MAX_ENTRIES_PER_FOLDER,
-            change_extension: self.key.extension().into(),
+            change_extension: self.replica.key.extension().into(),
             encryption,
             authentication,
         };
-        store::set_meta(&self.conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
+        store::set_meta(&self.replica.conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
         Ok(m)
     }
 
@@ -367,7 +259,7 @@ impl Workspace {
             return Err(Error::DuplicateTarget(location));
         }
         match read_manifest(target)? {
-            Some(m) => m.check_workspace(&self.workspace, &location)?,
+            Some(m) => m.check_workspace(&self.replica.workspace, &location)?,
             None => {
                 let visible = target
                     .list("")?
@@ -386,7 +278,13 @@ impl Workspace {
 
     fn insert_target(&self, kind: TargetKind, location: &str) -> Result<Target> {
         let id = Uuid::new_v4().simple().to_string()[..8].to_string();
-        store::targets::insert(&self.conn, &id, kind.as_str(), location, self.now())?;
+        store::targets::insert(
+            &self.replica.conn,
+            &id,
+            kind.as_str(),
+            location,
+            self.replica.now(),
+        )?;
         Ok(Target {
             id,
             kind,
@@ -404,9 +302,9 @@ impl Workspace {
         username: Option<&str>,
         password: Option<&str>,
     ) -> Result<Option<PathBuf>> {
-        store::targets::set_username(&self.conn, target, username)?;
+        store::targets::set_username(&self.replica.conn, target, username)?;
         match password {
-            Some(p) => match credentials::save(&self.dir, target, p)? {
+            Some(p) => match credentials::save(&self.replica.dir, target, p)? {
                 credentials::Place::Keyring => Ok(None),
                 credentials::Place::File(path) => Ok(Some(path)),
             },
@@ -414,42 +312,11 @@ impl Workspace {
         }
     }
 
-    /// All targets, oldest first. A row of a kind this program does not know (written by a
-    /// newer version) is left out rather than failing every sync.
-    pub fn targets(&self) -> Result<Vec<Target>> {
-        Ok(store::targets::all(&self.conn)?
-            .into_iter()
-            .filter_map(|row| {
-                let kind = TargetKind::parse(&row.kind)?;
-                Some(Target {
-                    keep_attachments: row
-                        .keep_assets
-                        .unwrap_or_else(|| kind.keeps_attachments_by_default()),
-                    id: row.id,
-                    kind,
-                    location: row.location,
-                    username: row.username,
-                })
-            })
-            .collect())
-    }
-
-    /// Finds a target by id, id prefix or location.
-    pub fn find_target(&self, query: &str) -> Result<Target> {
-        let all = self.targets()?;
-        let hits: Vec<_> =
-            all.iter().filter(|t| t.id.starts_with(query) || t.location == query).collect();
-        match hits.as_slice() {
-            [one] => Ok((*one).clone()),
-            _ => Err(Error::NoSuchTarget(query.to_string())),
-        }
-    }
-
     /// Removes a target (its files stay where they are).
     pub fn remove_target(&self, query: &str) -> Result<Target> {
         let t = self.find_target(query)?;
-        store::targets::delete(&self.conn, &t.id)?;
-        credentials::remove(&self.dir, &t.id);
+        store::targets::delete(&self.replica.conn, &t.id)?;
+        credentials::remove(&self.replica.dir, &t.id);
         Ok(t)
     }
 
@@ -459,7 +326,7 @@ impl Workspace {
         if q.is_empty() || !q.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             return Err(Error::NoSuchNote(query.to_string()));
         }
-        let ids = store::notes::ids_with_prefix(&self.conn, &q, 2)?;
+        let ids = store::notes::ids_with_prefix(&self.replica.conn, &q, 2)?;
         match ids.as_slice() {
             [one] => Uuid::parse_str(one).map_err(|_| Error::NoSuchNote(query.to_string())),
             [] => Err(Error::NoSuchNote(query.to_string())),
@@ -467,50 +334,10 @@ impl Workspace {
         }
     }
 
-    /// Applies a local edit to one note in a single transaction: the doc change, the log's
-    /// unsealed tail and the derived row are durable when this returns. The change is sealed
-    /// into an entry (with others) by [`Workspace::seal_pending`] before the next push.
-    fn write_local(
-        &mut self,
-        id: &Uuid,
-        edit: materialize::BodyEdit,
-        mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>,
-    ) -> Result<bool> {
-        self.write_change(id, edit, |doc, now| {
-            Ok(if mutate(doc, now)? { note::take_change(doc) } else { None })
-        })
-    }
-
-    /// Like [`Workspace::write_local`], for edits that make their change themselves and
-    /// return its bytes (None: nothing changed).
-    fn write_change(
-        &mut self,
-        id: &Uuid,
-        edit: materialize::BodyEdit,
-        mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
-    ) -> Result<bool> {
-        let now = self.now();
-        let tx = store::write_tx(&self.conn)?;
-        lazy::ensure_built(&tx, &self.key, &self.client, id)?;
-        let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
-        // On any failure below, the document (already mutated) is dropped, not cached.
-        let Some(change) = mutate(&mut loaded.doc, now)? else {
-            drop(loaded); // mutated without a change: reload next time
-            return Ok(false);
-        };
-        store::log::push_unsealed(&tx, id, &change, now)?;
-        let mut scratch = materialize::DocCache::default();
-        materialize::store(&tx, &mut scratch, id, loaded, &change, edit)?;
-        tx.commit()?;
-        // Only a committed document goes back into the cache.
-        self.docs.absorb(scratch);
-        Ok(true)
-    }
-
     /// Creates a note; returns its id.
     pub fn new_note(&mut self, title: &str, body: &str) -> Result<Uuid> {
         let id = Uuid::new_v4();
-        self.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
+        self.replica.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
             note::create(doc, title, body, now).map(|_| true)
         })?;
         Ok(id)
@@ -529,7 +356,7 @@ impl Workspace {
         } else {
             materialize::BodyEdit::Untouched
         };
-        self.write_local(&id, edit, |doc, now| {
+        self.replica.write_local(&id, edit, |doc, now| {
             let mut changed = false;
             if let Some(t) = title {
                 changed |= note::set_text(doc, "title", t)?;
@@ -558,20 +385,21 @@ impl Workspace {
             Field::Body => materialize::BodyEdit::SpliceAt(pos),
             Field::Title => materialize::BodyEdit::Untouched,
         };
-        self.write_local(id, edit, |doc, now| {
-            if note::splice(doc, field.key(), pos, delete, insert)? {
-                note::touch(doc, now)?;
-                return Ok(true);
-            }
-            Ok(false)
-        })
-        .and_then(|changed| {
-            if changed || (delete == 0 && insert.is_empty()) {
-                Ok(())
-            } else {
-                Err(Error::NoSuchNote(id.to_string()))
-            }
-        })
+        self.replica
+            .write_local(id, edit, |doc, now| {
+                if note::splice(doc, field.key(), pos, delete, insert)? {
+                    note::touch(doc, now)?;
+                    return Ok(true);
+                }
+                Ok(false)
+            })
+            .and_then(|changed| {
+                if changed || (delete == 0 && insert.is_empty()) {
+                    Ok(())
+                } else {
+                    Err(Error::NoSuchNote(id.to_string()))
+                }
+            })
     }
 
     /// Applies an editor's splices to a note's fields as one change. Positions count UTF-16
@@ -603,35 +431,42 @@ impl Workspace {
             ),
         };
         let mut missing = false;
-        let changed = self.write_change(id, materialize::BodyEdit::Unknown, |doc, now| {
-            let mut apply = |doc: &mut automerge::AutoCommit| -> Result<bool> {
-                let mut changed = false;
-                for (field, splices) in edits {
-                    for sp in *splices {
-                        match note::splice_utf16(doc, field.key(), sp.pos, sp.delete, &sp.insert)? {
-                            Some(_) => changed = true,
-                            None => missing |= note::read_head(doc).created_at == 0,
+        let changed =
+            self.replica.write_change(id, materialize::BodyEdit::Unknown, |doc, now| {
+                let mut apply = |doc: &mut automerge::AutoCommit| -> Result<bool> {
+                    let mut changed = false;
+                    for (field, splices) in edits {
+                        for sp in *splices {
+                            match note::splice_utf16(
+                                doc,
+                                field.key(),
+                                sp.pos,
+                                sp.delete,
+                                &sp.insert,
+                            )? {
+                                Some(_) => changed = true,
+                                None => missing |= note::read_head(doc).created_at == 0,
+                            }
                         }
                     }
-                }
-                if changed {
-                    note::touch(doc, now)?;
-                }
-                Ok(changed)
-            };
-            match &base {
-                Some(heads) if *heads != doc.get_heads() => {
-                    if heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
-                        return Err(Error::Invalid(
+                    if changed {
+                        note::touch(doc, now)?;
+                    }
+                    Ok(changed)
+                };
+                match &base {
+                    Some(heads) if *heads != doc.get_heads() => {
+                        if heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+                            return Err(Error::Invalid(
                             "the editor's version of this note is unknown here; reopen the note"
                                 .into(),
                         ));
+                        }
+                        note::change_at(doc, heads, apply)
                     }
-                    note::change_at(doc, heads, apply)
+                    _ => Ok(if apply(doc)? { note::take_change(doc) } else { None }),
                 }
-                _ => Ok(if apply(doc)? { note::take_change(doc) } else { None }),
-            }
-        })?;
+            })?;
         if !changed && missing {
             return Err(Error::NoSuchNote(id.to_string()));
         }
@@ -641,7 +476,7 @@ impl Workspace {
     /// Deletes a note (the deletion is itself an edit that syncs).
     pub fn delete_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
-        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
+        self.replica.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
             note::mark_deleted(doc, now).map(|_| true)
         })?;
         Ok(id)
@@ -650,7 +485,7 @@ impl Workspace {
     /// Brings back a deleted note ("undo delete"); the undo syncs like any edit.
     pub fn restore_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
-        self.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
+        self.replica.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
             note::set_deleted(doc, false, now).map(|_| true)
         })?;
         Ok(id)
@@ -660,12 +495,7 @@ impl Workspace {
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
         // A note listed from a summary gets its document built and stored on first opening.
-        if lazy::is_listed(&self.conn, &id)? {
-            let tx = store::write_tx(&self.conn)?;
-            lazy::ensure_built(&tx, &self.key, &self.client, &id)?;
-            tx.commit()?;
-        }
-        let doc = materialize::load_doc(&self.conn, &self.key, &id, &self.client)?;
+        let doc = self.replica.note_doc(&id)?;
         match doc.map(|mut d| (note::read(&d), d.get_heads())) {
             Some((f, doc_heads)) if !f.deleted => {
                 let heads = doc_heads.iter().map(|h| h.to_string()).collect();
@@ -682,72 +512,10 @@ impl Workspace {
         }
     }
 
-    /// Seals the unsealed local changes into log entries of at most `max_changes` changes and
-    /// about `max_bytes` of change data each. Returns how many entries were written.
-    pub fn seal_pending(&mut self, max_changes: usize, max_bytes: usize) -> Result<u64> {
-        let now = self.now();
-        let tx = store::write_tx(&self.conn)?;
-        let rows = store::log::unsealed(&tx)?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        // Split into entries, then give each note's summary to the entry holding its last change
-        // (the row describes the document with every change sealed here).
-        let mut batches: Vec<Vec<NoteChange>> = vec![Vec::new()];
-        let mut bytes = 0;
-        for (_, note_id, change) in &rows {
-            let note = Uuid::parse_str(note_id)
-                .map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
-            let batch = batches.last_mut().expect("never empty");
-            if !batch.is_empty()
-                && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes)
-            {
-                batches.push(Vec::new());
-                bytes = 0;
-            }
-            bytes += change.len();
-            batches
-                .last_mut()
-                .expect("never empty")
-                .push(NoteChange { note, change: change.clone() });
-        }
-        let mut last_batch: std::collections::HashMap<Uuid, usize> =
-            std::collections::HashMap::new();
-        for (i, b) in batches.iter().enumerate() {
-            for c in b {
-                last_batch.insert(c.note, i);
-            }
-        }
-        let clock: Vec<(Uuid, u64)> =
-            store::heads(&tx)?.into_iter().filter(|(c, _)| *c != self.client).collect();
-        let mut entries = 0;
-        for (i, changes) in batches.into_iter().enumerate() {
-            let mut summaries = Vec::new();
-            for c in &changes {
-                if last_batch.get(&c.note) == Some(&i) {
-                    last_batch.remove(&c.note); // one summary per note
-                    summaries.extend(summary(&tx, &c.note)?);
-                }
-            }
-            append_own_entry(
-                &tx,
-                self,
-                &entry::Payload { changes, clock: clock.clone(), summaries },
-                now,
-            )?;
-            entries += 1;
-        }
-        let last = rows.last().map(|r| r.0).unwrap_or(0);
-        store::log::drop_unsealed(&tx, last)?;
-        tx.commit()?;
-        store::reclaim(&self.conn)?;
-        Ok(entries)
-    }
-
     /// Live notes whose title or first line contains `filter` (case-insensitive for ASCII),
     /// newest edit first, at most `limit`.
     pub fn find(&self, filter: &str, limit: usize) -> Result<Vec<NoteSummary>> {
-        Ok(store::notes::matching(&self.conn, filter, limit)?
+        Ok(store::notes::matching(&self.replica.conn, filter, limit)?
             .into_iter()
             .map(summary_row)
             .collect())
@@ -755,106 +523,13 @@ impl Workspace {
 
     /// Live notes, newest edit first, optionally only the first `limit`.
     pub fn list(&self, limit: Option<usize>) -> Result<Vec<NoteSummary>> {
-        Ok(store::notes::live(&self.conn, limit)?.into_iter().map(summary_row).collect())
+        Ok(store::notes::live(&self.replica.conn, limit)?.into_iter().map(summary_row).collect())
     }
-
-    /// Drops every derived table and rebuilds it from the log alone (sealed entries, then the
-    /// unsealed tail). Returns entries replayed.
-    pub fn rebuild(&mut self) -> Result<u64> {
-        let tx = store::write_tx(&self.conn)?;
-        store::clear_derived(&tx)?;
-        self.docs.clear();
-        let mut count = 0u64;
-        let mut batch = Vec::new();
-        let key = &self.key;
-        let me = &self.client;
-        store::log::for_each_entry(&tx, |c, i, data| {
-            let plain = key.open(&data).map_err(|_| {
-                Error::Crypto(format!(
-                    "log entry {i} of {c} cannot be decrypted with this device's key"
-                ))
-            })?;
-            let e = entry::decode(&plain, key)?;
-            if let Ok(client) = Uuid::parse_str(c) {
-                lazy::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
-            }
-            batch.extend(e.changes);
-            count += 1;
-            if batch.len() >= 2000 {
-                materialize::apply(&tx, me, &batch)?;
-                batch.clear();
-            }
-            Ok(())
-        })?;
-        // Then the unsealed tail of this device's log.
-        for (_, note, change) in store::log::unsealed(&tx)? {
-            if let Ok(note) = Uuid::parse_str(&note) {
-                batch.push(NoteChange { note, change });
-            }
-        }
-        materialize::apply(&tx, &self.client, &batch)?;
-        // note_entries now indexes the whole log.
-        store::set_meta(&tx, "note_index", "complete")?;
-        tx.commit()?;
-        self.rebuild_assets()?;
-        Ok(count)
-    }
-}
-
-/// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is
-/// not built or has changes waiting for missing dependencies (then the row is not exact).
-fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
-    if store::notes::has_queued(tx, id)? {
-        return Ok(None);
-    }
-    Ok(store::notes::built_row(tx, id)?.map(
-        |(title, first_line, created_at, updated_at, deleted)| entry::Summary {
-            note: *id,
-            title,
-            first_line,
-            created_at,
-            updated_at,
-            deleted,
-        },
-    ))
 }
 
 /// A row of the notes list as the shells show it.
 fn summary_row((id, title, first_line, updated_at): store::notes::ListRow) -> NoteSummary {
     NoteSummary { id, title, first_line, updated_at }
-}
-
-/// Builds, seals and appends this device's next entry inside `tx`.
-pub(crate) fn append_own_entry(
-    tx: &Connection,
-    ws: &Workspace,
-    payload: &entry::Payload,
-    now: i64,
-) -> Result<u64> {
-    let (index, prev_hash) = match store::head(tx, &ws.client)? {
-        Some((i, h)) => (i + 1, h),
-        None => (0, ZERO_HASH),
-    };
-    let header = Header {
-        workspace: ws.workspace,
-        client: ws.client,
-        index,
-        timestamp: now,
-        lamport: store::max_lamport(tx)? + 1,
-        prev_hash,
-    };
-    let (bytes, hash) = entry::seal(&header, payload, &ws.key)?;
-    let row = store::LogRow {
-        client: ws.client,
-        index,
-        timestamp: now,
-        lamport: header.lamport,
-        hash,
-        prev_hash,
-    };
-    store::insert_entry(tx, &row, &bytes, now)?;
-    lazy::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
-    Ok(index)
 }
 
 /// Checks that a folder can become a new shared workspace (reachable and empty but for junk).
@@ -891,6 +566,191 @@ pub fn needs_passphrase(target: &dyn Transport) -> Result<bool> {
 impl Workspace {
     /// True once this workspace's `index.json` exists (adding more targets needs no passphrase).
     pub fn manifest_known(&self) -> Result<bool> {
-        Ok(store::meta(&self.conn, "manifest")?.is_some() || !self.key.is_encrypted())
+        Ok(store::meta(&self.replica.conn, "manifest")?.is_some()
+            || !self.replica.key.is_encrypted())
+    }
+}
+
+/// What the sync layer and the attachments of the replica offer, as the shells call it.
+impl Workspace {
+    /// All targets, oldest first. A row of a kind this program does not know (written by a
+    /// newer version) is left out rather than failing every sync.
+    pub fn targets(&self) -> Result<Vec<Target>> {
+        self.replica.targets()
+    }
+
+    /// Finds a target by id, id prefix or location.
+    pub fn find_target(&self, query: &str) -> Result<Target> {
+        self.replica.find_target(query)
+    }
+
+    /// Opens the transport of a configured target (with its stored credentials).
+    pub fn transport_for(&self, target: &Target) -> Result<Box<dyn Transport>> {
+        self.replica.transport_for(target)
+    }
+
+    /// One sync cycle with every target: pull from all, then push to all, so entries pulled
+    /// from one target are relayed to the others in the same cycle.
+    pub fn sync_all(&mut self, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
+        self.replica.sync_all(on_event)
+    }
+
+    /// One sync cycle with the given targets and transports (tests pass in-memory ones).
+    pub fn sync_with(
+        &mut self,
+        targets: &[(&Target, &dyn Transport)],
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<Vec<TargetReport>> {
+        self.replica.sync_with(targets, on_event)
+    }
+
+    /// Seals the unsealed local changes into log entries of at most `max_changes` changes and
+    /// about `max_bytes` of change data each (sync does this first). Returns entries written.
+    pub fn seal_pending(&mut self, max_changes: usize, max_bytes: usize) -> Result<u64> {
+        self.replica.seal_pending(max_changes, max_bytes)
+    }
+
+    /// Settles the notes listed from summaries (sync does this after pulling); returns how many
+    /// documents were built.
+    pub fn settle(&mut self) -> Result<u64> {
+        self.replica.settle()
+    }
+
+    /// Drops every derived table and rebuilds it from the log alone (sealed entries, then the
+    /// unsealed tail), then the attachment index from the sealed files. Returns entries
+    /// replayed.
+    pub fn rebuild(&mut self) -> Result<u64> {
+        let n = self.replica.rebuild_notes()?;
+        self.replica.rebuild_assets()?;
+        Ok(n)
+    }
+
+    /// One attachment cycle with every target (uploads, and downloads for targets that keep
+    /// attachments offline); `stop` is checked between files.
+    pub fn sync_assets(
+        &self,
+        stop: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<Vec<TargetReport>> {
+        self.replica.sync_assets(stop, on_event)
+    }
+
+    /// Folder holding this device's sealed attachment files.
+    pub fn assets_dir(&self) -> PathBuf {
+        self.replica.assets_dir()
+    }
+
+    /// The largest attachment this device accepts.
+    pub fn max_attachment_bytes(&self) -> Result<u64> {
+        self.replica.max_attachment_bytes()
+    }
+
+    /// Changes the largest attachment accepted (at least 1 byte).
+    pub fn set_max_attachment_bytes(&self, bytes: u64) -> Result<()> {
+        self.replica.set_max_attachment_bytes(bytes)
+    }
+
+    /// Turns "keep all attachments offline" on or off for a target.
+    pub fn set_keep_attachments(&self, target: &str, on: bool) -> Result<Target> {
+        self.replica.set_keep_attachments(target, on)
+    }
+
+    /// True when this device holds the attachment's sealed file.
+    pub fn has_asset(&self, id: &AssetId) -> Result<bool> {
+        self.replica.has_asset(id)
+    }
+
+    /// Stores the file at `src` as this device's next attachment (sealed while streaming,
+    /// bounded memory); content already stored is not stored again.
+    pub fn add_asset(&mut self, src: &Path, name: &str, mime: Option<&str>) -> Result<AssetRef> {
+        self.replica.add_asset(src, name, mime)
+    }
+
+    /// Like [`Workspace::add_asset`] for content in memory (a pasted image).
+    pub fn add_asset_bytes(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        mime: Option<&str>,
+    ) -> Result<AssetRef> {
+        self.replica.add_asset_bytes(bytes, name, mime)
+    }
+
+    /// Refreshes which attachments the notes link to.
+    pub fn scan_refs(&self) -> Result<()> {
+        self.replica.scan_refs()
+    }
+
+    /// Every attachment this device holds or a note links to, with where it is.
+    pub fn assets(&self) -> Result<Vec<AssetInfo>> {
+        self.replica.assets()
+    }
+
+    /// Writes the attachment's verified content to `dest`, fetching it first if needed.
+    pub fn save_asset(
+        &self,
+        r: &AssetRef,
+        dest: &Path,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<()> {
+        self.replica.save_asset(r, dest, on_event)
+    }
+
+    /// Where [`Workspace::copy_for_opening`] puts the verified copy of an attachment.
+    pub fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
+        self.replica.opened_copy_path(r)
+    }
+
+    /// A verified copy of the attachment for opening with another program.
+    pub fn copy_for_opening(
+        &self,
+        r: &AssetRef,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<PathBuf> {
+        self.replica.copy_for_opening(r, on_event)
+    }
+
+    /// The attachment's verified content in memory (the app's preview), fetched if needed.
+    pub fn asset_bytes(
+        &self,
+        r: &AssetRef,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<Vec<u8>> {
+        self.replica.asset_bytes(r, on_event)
+    }
+
+    /// Makes sure this device holds the attachment, downloading and verifying it if needed.
+    pub fn fetch_asset(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+        self.replica.fetch_asset(r, on_event)
+    }
+
+    /// Attaches a file to a note: stores it ([`Workspace::add_asset`]) and appends a markdown
+    /// image (for images) or link to the note's body. Returns the reference.
+    pub fn attach(&mut self, note_query: &str, src: &Path, name: Option<&str>) -> Result<AssetRef> {
+        let id = self.resolve(note_query)?;
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => src
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| Error::Invalid(format!("{} has no file name", src.display())))?,
+        };
+        let r = self.add_asset(src, &name, None)?;
+        let body = self.note(&id.to_string())?.body;
+        let sep = if body.is_empty() || body.ends_with("\n\n") {
+            ""
+        } else if body.ends_with('\n') {
+            "\n"
+        } else {
+            "\n\n"
+        };
+        self.splice_note(
+            &id,
+            Field::Body,
+            body.chars().count(),
+            0,
+            &format!("{sep}{}\n", r.markdown()),
+        )?;
+        Ok(r)
     }
 }

@@ -117,7 +117,7 @@ impl Workspace {
     /// entries in the log are always 0..=head (pulls apply them in order, gaps are never
     /// stored), and the panel asks after every sync, so this must not read the whole log.
     pub fn status(&self) -> Result<Status> {
-        let c = &self.conn;
+        let c = &self.replica.conn;
         let notes = store::notes::live_count(c)?;
         let heads = store::heads(c)?;
         let entries: u64 = heads.iter().map(|(_, h)| h + 1).sum();
@@ -171,9 +171,9 @@ impl Workspace {
             });
         }
         Ok(Status {
-            client_id: self.client.to_string(),
-            workspace_id: self.workspace.to_string(),
-            encrypted: self.key.is_encrypted(),
+            client_id: self.replica.client.to_string(),
+            workspace_id: self.replica.workspace.to_string(),
+            encrypted: self.replica.key.is_encrypted(),
             notes,
             entries,
             pending,
@@ -185,14 +185,16 @@ impl Workspace {
     /// The newest `limit` log entries (by Lamport clock), with their state on each target.
     pub fn log_items(&self, limit: usize) -> Result<Vec<LogItem>> {
         let targets = self.targets()?;
-        let me = self.client.to_string();
+        let me = self.replica.client.to_string();
         let mut out = Vec::new();
-        for (client, index, timestamp, lamport, size) in store::log::recent(&self.conn, limit)? {
+        for (client, index, timestamp, lamport, size) in
+            store::log::recent(&self.replica.conn, limit)?
+        {
             let id = Uuid::parse_str(&client).ok();
             let mut states = Vec::new();
             for t in &targets {
                 let upto = match &id {
-                    Some(id) => store::remote_upto(&self.conn, &t.id, id)?,
+                    Some(id) => store::remote_upto(&self.replica.conn, &t.id, id)?,
                     None => None,
                 };
                 let synced = upto.is_some_and(|u| index <= u);

@@ -1,0 +1,347 @@
+//! This device's replica of the workspace: its database (the log and everything derived from
+//! it), its identity (clientId), the workspace key, the clock and the cache of loaded note
+//! documents. Every layer above runs on a replica: local edits and sealing here, sync in
+//! `crate::sync`, and `crate::Workspace` wraps one for the shells.
+
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use crate::docs::{lazy, materialize, note};
+use crate::error::{Error, Result};
+use crate::format::crypto::WorkspaceKey;
+use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
+use crate::format::manifest::Manifest;
+use crate::store;
+
+/// File name of the database inside the data dir.
+pub const DB_FILE: &str = "resnotes.db";
+/// File name of the workspace key inside the data dir (readable only by the user).
+pub const KEY_FILE: &str = "workspace.key";
+
+/// Source of the current time in ms since the Unix epoch; tests pass a fixed clock.
+pub type Clock = Box<dyn Fn() -> i64 + Send>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Box::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    })
+}
+
+/// One device's replica of a workspace, open on its data dir.
+pub struct Replica {
+    pub(crate) dir: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) client: Uuid,
+    pub(crate) workspace: Uuid,
+    pub(crate) key: WorkspaceKey,
+    pub(crate) clock: Clock,
+    pub(crate) docs: materialize::DocCache,
+}
+
+fn write_key_file(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f =
+        opts.open(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+impl Replica {
+    /// Opens the replica in the data dir `dir`, or [`Error::NoWorkspace`].
+    pub(crate) fn open(dir: &Path, clock: Clock) -> Result<Self> {
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            return Err(Error::NoWorkspace(dir.to_path_buf()));
+        }
+        let conn = store::open(&db)?;
+        let get = |k: &str| -> Result<Uuid> {
+            store::meta(&conn, k)?
+                .and_then(|v| Uuid::parse_str(&v).ok())
+                .ok_or_else(|| Error::NoWorkspace(dir.to_path_buf()))
+        };
+        let client = get("client_id")?;
+        let workspace = get("workspace_id")?;
+        let key = match store::meta(&conn, "encryption")?.as_deref() {
+            Some("none") => WorkspaceKey::Plaintext,
+            _ => {
+                let path = dir.join(KEY_FILE);
+                let text =
+                    std::fs::read_to_string(&path).map_err(|_| Error::KeyFile(path.clone()))?;
+                WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
+            }
+        };
+        Ok(Self::new(dir, conn, client, workspace, key, clock))
+    }
+
+    fn new(
+        dir: &Path,
+        conn: Connection,
+        client: Uuid,
+        workspace: Uuid,
+        key: WorkspaceKey,
+        clock: Clock,
+    ) -> Self {
+        Replica {
+            dir: dir.to_path_buf(),
+            conn,
+            client,
+            workspace,
+            key,
+            clock,
+            docs: Default::default(),
+        }
+    }
+
+    /// Creates the data dir of a new replica (database, key file); fails if one exists.
+    pub(crate) fn create(
+        dir: &Path,
+        client: Uuid,
+        workspace: Uuid,
+        key: WorkspaceKey,
+        manifest: Option<&Manifest>,
+        clock: Clock,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        if dir.join(DB_FILE).exists() {
+            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
+        }
+        if let Some(secret) = key.secret() {
+            write_key_file(&dir.join(KEY_FILE), &format!("{}\n", secret.expose_secret()))?;
+        }
+        let conn = store::open(&dir.join(DB_FILE))?;
+        store::set_meta(&conn, "client_id", &client.to_string())?;
+        store::set_meta(&conn, "workspace_id", &workspace.to_string())?;
+        store::set_meta(&conn, "encryption", if key.is_encrypted() { "age" } else { "none" })?;
+        if let Some(m) = manifest {
+            store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
+        }
+        Ok(Self::new(dir, conn, client, workspace, key, clock))
+    }
+
+    /// The current time (ms) from this replica's clock.
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Applies a local edit to one note in a single transaction: the doc change, the log's
+    /// unsealed tail and the derived row are durable when this returns. The change is sealed
+    /// into an entry (with others) by [`Replica::seal_pending`] before the next push.
+    pub(crate) fn write_local(
+        &mut self,
+        id: &Uuid,
+        edit: materialize::BodyEdit,
+        mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>,
+    ) -> Result<bool> {
+        self.write_change(id, edit, |doc, now| {
+            Ok(if mutate(doc, now)? { note::take_change(doc) } else { None })
+        })
+    }
+
+    /// Like [`Replica::write_local`], for edits that make their change themselves and
+    /// return its bytes (None: nothing changed).
+    pub(crate) fn write_change(
+        &mut self,
+        id: &Uuid,
+        edit: materialize::BodyEdit,
+        mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
+    ) -> Result<bool> {
+        let now = self.now();
+        let tx = store::write_tx(&self.conn)?;
+        lazy::ensure_built(&tx, &self.key, &self.client, id)?;
+        let mut loaded = materialize::load(&tx, &mut self.docs, id, &self.client)?;
+        // On any failure below, the document (already mutated) is dropped, not cached.
+        let Some(change) = mutate(&mut loaded.doc, now)? else {
+            drop(loaded); // mutated without a change: reload next time
+            return Ok(false);
+        };
+        store::log::push_unsealed(&tx, id, &change, now)?;
+        let mut scratch = materialize::DocCache::default();
+        materialize::store(&tx, &mut scratch, id, loaded, &change, edit)?;
+        tx.commit()?;
+        // Only a committed document goes back into the cache.
+        self.docs.absorb(scratch);
+        Ok(true)
+    }
+
+    /// A note's document (built from the log and stored first if the note is only listed from
+    /// a summary); `None` when there is no such note.
+    pub(crate) fn note_doc(&self, id: &Uuid) -> Result<Option<automerge::AutoCommit>> {
+        if lazy::is_listed(&self.conn, id)? {
+            let tx = store::write_tx(&self.conn)?;
+            lazy::ensure_built(&tx, &self.key, &self.client, id)?;
+            tx.commit()?;
+        }
+        materialize::load_doc(&self.conn, &self.key, id, &self.client)
+    }
+
+    /// Seals the unsealed local changes into log entries of at most `max_changes` changes and
+    /// about `max_bytes` of change data each. Returns how many entries were written.
+    pub(crate) fn seal_pending(&mut self, max_changes: usize, max_bytes: usize) -> Result<u64> {
+        let now = self.now();
+        let tx = store::write_tx(&self.conn)?;
+        let rows = store::log::unsealed(&tx)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // Split into entries, then give each note's summary to the entry holding its last change
+        // (the row describes the document with every change sealed here).
+        let mut batches: Vec<Vec<NoteChange>> = vec![Vec::new()];
+        let mut bytes = 0;
+        for (_, note_id, change) in &rows {
+            let note = Uuid::parse_str(note_id)
+                .map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
+            let batch = batches.last_mut().expect("never empty");
+            if !batch.is_empty()
+                && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes)
+            {
+                batches.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += change.len();
+            batches
+                .last_mut()
+                .expect("never empty")
+                .push(NoteChange { note, change: change.clone() });
+        }
+        let mut last_batch: std::collections::HashMap<Uuid, usize> =
+            std::collections::HashMap::new();
+        for (i, b) in batches.iter().enumerate() {
+            for c in b {
+                last_batch.insert(c.note, i);
+            }
+        }
+        let clock: Vec<(Uuid, u64)> =
+            store::heads(&tx)?.into_iter().filter(|(c, _)| *c != self.client).collect();
+        let mut entries = 0;
+        for (i, changes) in batches.into_iter().enumerate() {
+            let mut summaries = Vec::new();
+            for c in &changes {
+                if last_batch.get(&c.note) == Some(&i) {
+                    last_batch.remove(&c.note); // one summary per note
+                    summaries.extend(summary(&tx, &c.note)?);
+                }
+            }
+            append_own_entry(
+                &tx,
+                self,
+                &entry::Payload { changes, clock: clock.clone(), summaries },
+                now,
+            )?;
+            entries += 1;
+        }
+        let last = rows.last().map(|r| r.0).unwrap_or(0);
+        store::log::drop_unsealed(&tx, last)?;
+        tx.commit()?;
+        store::reclaim(&self.conn)?;
+        Ok(entries)
+    }
+
+    /// Drops every table derived from the log and rebuilds the notes from the log alone
+    /// (sealed entries, then the unsealed tail). Returns entries replayed. (Attachments are
+    /// rebuilt apart: `rebuild_assets`.)
+    pub(crate) fn rebuild_notes(&mut self) -> Result<u64> {
+        let tx = store::write_tx(&self.conn)?;
+        store::clear_derived(&tx)?;
+        self.docs.clear();
+        let mut count = 0u64;
+        let mut batch = Vec::new();
+        let key = &self.key;
+        let me = &self.client;
+        store::log::for_each_entry(&tx, |c, i, data| {
+            let plain = key.open(&data).map_err(|_| {
+                Error::Crypto(format!(
+                    "log entry {i} of {c} cannot be decrypted with this device's key"
+                ))
+            })?;
+            let e = entry::decode(&plain, key)?;
+            if let Ok(client) = Uuid::parse_str(c) {
+                lazy::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
+            }
+            batch.extend(e.changes);
+            count += 1;
+            if batch.len() >= 2000 {
+                materialize::apply(&tx, me, &batch)?;
+                batch.clear();
+            }
+            Ok(())
+        })?;
+        // Then the unsealed tail of this device's log.
+        for (_, note, change) in store::log::unsealed(&tx)? {
+            if let Ok(note) = Uuid::parse_str(&note) {
+                batch.push(NoteChange { note, change });
+            }
+        }
+        materialize::apply(&tx, &self.client, &batch)?;
+        // note_entries now indexes the whole log.
+        store::set_meta(&tx, "note_index", "complete")?;
+        tx.commit()?;
+        Ok(count)
+    }
+}
+
+/// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is
+/// not built or has changes waiting for missing dependencies (then the row is not exact).
+fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
+    if store::notes::has_queued(tx, id)? {
+        return Ok(None);
+    }
+    Ok(store::notes::built_row(tx, id)?.map(
+        |(title, first_line, created_at, updated_at, deleted)| entry::Summary {
+            note: *id,
+            title,
+            first_line,
+            created_at,
+            updated_at,
+            deleted,
+        },
+    ))
+}
+
+/// Builds, seals and appends this device's next entry inside `tx`.
+pub(crate) fn append_own_entry(
+    tx: &Connection,
+    ws: &Replica,
+    payload: &entry::Payload,
+    now: i64,
+) -> Result<u64> {
+    let (index, prev_hash) = match store::head(tx, &ws.client)? {
+        Some((i, h)) => (i + 1, h),
+        None => (0, ZERO_HASH),
+    };
+    let header = Header {
+        workspace: ws.workspace,
+        client: ws.client,
+        index,
+        timestamp: now,
+        lamport: store::max_lamport(tx)? + 1,
+        prev_hash,
+    };
+    let (bytes, hash) = entry::seal(&header, payload, &ws.key)?;
+    let row = store::LogRow {
+        client: ws.client,
+        index,
+        timestamp: now,
+        lamport: header.lamport,
+        hash,
+        prev_hash,
+    };
+    store::insert_entry(tx, &row, &bytes, now)?;
+    lazy::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
+    Ok(index)
+}
