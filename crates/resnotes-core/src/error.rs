@@ -1,7 +1,15 @@
-//! Typed errors of the engine. Every message is one sentence that tells the user what happened
-//! and, where possible, what to do.
+//! The engine's error: what each layer's own error type becomes at the surface (automerge's
+//! pattern: one type per layer — `CryptoError`, `ManifestError`, `EntryError`, `StoreError`,
+//! `DocError`, `TransportError` — wrapped here with `#[from]`), plus what only the workspace
+//! knows (no such note, a folder that is not empty, …). Every message is one sentence that
+//! tells the user what happened and what to do; [`Error::code`] is stable for the app.
 
 use std::path::PathBuf;
+
+use crate::docs::DocError;
+use crate::format::crypto::CryptoError;
+use crate::format::manifest::ManifestError;
+use crate::store::StoreError;
 
 /// Everything that can go wrong inside the engine.
 #[derive(Debug, thiserror::Error)]
@@ -24,42 +32,15 @@ pub enum Error {
     /// The target already exists.
     #[error("{0} is already a sync target")]
     DuplicateTarget(String),
-    /// Wrong passphrase when unwrapping the workspace key.
-    #[error("wrong passphrase for this workspace; nothing was changed")]
-    WrongPassphrase,
     /// A passphrase is needed and none was given.
     #[error("a workspace passphrase is needed: set RESNOTES_PASSPHRASE or run in a terminal")]
     PassphraseNeeded,
     /// Passphrase too weak.
     #[error("the passphrase is too short: use at least {0} characters")]
     WeakPassphrase(usize),
-    /// The folder holds another workspace.
-    #[error("{location} belongs to another workspace ({found}); choose another folder")]
-    ForeignWorkspace {
-        /// Where it is (folder path or URL without credentials).
-        location: String,
-        /// The workspace id found there.
-        found: String,
-    },
     /// The folder holds no workspace.
     #[error("{0} holds no Resilient Notes workspace (no index.json); use `resnotes init --folder` to create one")]
     NotAWorkspace(String),
-    /// `index.json` could not be understood.
-    #[error("{location}/index.json is not a valid workspace description: {reason}")]
-    BadManifest {
-        /// Where it is (folder path or URL without credentials).
-        location: String,
-        /// Why, in plain words.
-        reason: String,
-    },
-    /// A newer format than this program understands.
-    #[error("{location} uses format version {version}, newer than this program understands (1); update Resilient Notes")]
-    UnsupportedVersion {
-        /// Where it is (folder path or URL without credentials).
-        location: String,
-        /// The version found.
-        version: u64,
-    },
     /// A folder target wants a non-empty folder to be created.
     #[error("{0} is not empty and holds no workspace; choose an empty folder")]
     FolderNotEmpty(String),
@@ -69,9 +50,12 @@ pub enum Error {
     /// Transport failure.
     #[error(transparent)]
     Transport(#[from] crate::transport::TransportError),
-    /// Encryption failure.
-    #[error("encryption failed: {0}")]
-    Crypto(String),
+    /// The workspace key or the passphrase wrapping it.
+    #[error(transparent)]
+    Crypto(#[from] crate::format::crypto::CryptoError),
+    /// `index.json` of a target.
+    #[error(transparent)]
+    Manifest(#[from] crate::format::manifest::ManifestError),
     /// The local key file is missing or damaged.
     #[error(
         "the workspace key in {0} is missing or damaged; restore it or join the workspace again"
@@ -80,10 +64,14 @@ pub enum Error {
     /// Invalid user input.
     #[error("{0}")]
     Invalid(String),
-    /// Local database failure.
-    #[error("local database error: {0}")]
-    Db(rusqlite::Error),
-    /// The disk holding the data dir is full.
+    /// This device's database.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A note's document or the log it is built from.
+    #[error(transparent)]
+    Doc(#[from] crate::docs::DocError),
+    /// The disk holding the data dir is full (writing a file; the database's own disk-full is
+    /// [`crate::store::StoreError::DiskFull`]).
     #[error("the disk holding this device's notes is full: free some space and try again (nothing saved before was lost)")]
     DiskFull,
     /// An attachment cannot be shown or saved (yet).
@@ -94,9 +82,6 @@ pub enum Error {
         /// Why, in plain words.
         reason: String,
     },
-    /// Automerge failure.
-    #[error("note document error: {0}")]
-    Doc(String),
     /// Local file system error.
     #[error("{context}: {source}")]
     Io {
@@ -109,10 +94,7 @@ pub enum Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull,
-            _ => Error::Db(e),
-        }
+        Error::Store(e.into())
     }
 }
 
@@ -126,23 +108,24 @@ impl Error {
             Error::AmbiguousId(_) => "ambiguous_id",
             Error::NoSuchTarget(_) => "no_such_target",
             Error::DuplicateTarget(_) => "duplicate_target",
-            Error::WrongPassphrase => "wrong_passphrase",
             Error::PassphraseNeeded => "passphrase_needed",
             Error::WeakPassphrase(_) => "weak_passphrase",
-            Error::ForeignWorkspace { .. } => "foreign_workspace",
             Error::NotAWorkspace(_) => "not_a_workspace",
-            Error::BadManifest { .. } => "bad_manifest",
-            Error::UnsupportedVersion { .. } => "unsupported_version",
             Error::FolderNotEmpty(_) => "folder_not_empty",
             Error::Entry(_) => "bad_entry",
             Error::Transport(_) => "transport",
+            Error::Crypto(CryptoError::WrongPassphrase) => "wrong_passphrase",
             Error::Crypto(_) => "crypto",
+            Error::Manifest(ManifestError::Bad { .. }) => "bad_manifest",
+            Error::Manifest(ManifestError::UnsupportedVersion { .. }) => "unsupported_version",
+            Error::Manifest(ManifestError::ForeignWorkspace { .. }) => "foreign_workspace",
             Error::KeyFile(_) => "key_file",
             Error::Invalid(_) => "invalid_input",
-            Error::Db(_) => "database",
-            Error::DiskFull => "disk_full",
+            Error::Store(StoreError::DiskFull) | Error::DiskFull => "disk_full",
+            Error::Store(StoreError::Db(_)) => "database",
+            Error::Doc(DocError::Automerge(_)) => "document",
+            Error::Doc(DocError::Damaged(_)) => "damaged_local_data",
             Error::AssetUnavailable { .. } => "asset_unavailable",
-            Error::Doc(_) => "document",
             Error::Io { .. } => "io",
         }
     }

@@ -73,8 +73,10 @@ mod workspace;
 
 pub use age;
 pub use docs::note;
+pub use docs::DocError;
 pub use error::{Error, Result};
 pub use format::asset::AssetRef;
+pub use store::StoreError;
 pub use sync::{
     AssetInfo, AssetTarget, Backoff, Control, Direction, Observer, Supervisor, SyncEvent,
     SyncState, TargetReport, Wake, WatchOptions, DEFAULT_MAX_BYTES, SEAL_MAX_BYTES,

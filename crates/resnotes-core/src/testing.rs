@@ -11,7 +11,7 @@ use crate::format::entry::NoteChange;
 
 /// A bare, migrated in-memory database.
 pub fn open_in_memory() -> Result<Connection> {
-    crate::store::open_in_memory()
+    Ok(crate::store::open_in_memory()?)
 }
 
 /// Applies raw changes to the notes of `conn` (parsed leniently, as pulled ones are).

@@ -172,7 +172,7 @@ fn manifest_vectors() {
         ("reject/index-unknown-field.json", "bad_manifest"),
     ] {
         let err = Manifest::parse(&fs::read(dir().join(file)).unwrap(), file).expect_err(file);
-        assert_eq!(err.code(), code, "{file}");
+        assert_eq!(resnotes_core::Error::from(err).code(), code, "{file}");
     }
 }
 

@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::docs::materialize::{self, DocCache};
 use crate::docs::note;
-use crate::error::{Error, Result};
+use crate::docs::DocError;
+use crate::error::Result;
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, Entry, NoteChange, Summary};
 use crate::store::{self, notes, LogRow};
@@ -57,10 +58,10 @@ impl Entries {
 /// Reads and decodes entry `index` of `client` from the local log.
 fn decode(conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> Result<Entry> {
     let data = store::entry_data(conn, client, index)?.ok_or_else(|| {
-        Error::Invalid(format!("entry {index} of device {client} is not in the local log"))
+        DocError::Damaged(format!("entry {index} of device {client} is not in the local log"))
     })?;
     let plain = key.open(&data).map_err(|_| {
-        Error::Crypto(format!(
+        DocError::Damaged(format!(
             "log entry {index} of {client} cannot be decrypted with this device's key"
         ))
     })?;
@@ -136,7 +137,7 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
 
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt.
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
-    notes::list(
+    Ok(notes::list(
         conn,
         &s.note,
         &notes::Listed {
@@ -147,7 +148,7 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
             deleted: s.deleted,
             hint: (row.client, row.index),
         },
-    )
+    )?)
 }
 
 /// Checks every unsettled note: a note whose summary describes exactly the changes held keeps
@@ -297,7 +298,7 @@ impl LinkScan {
 }
 
 fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
-    notes::entries_in_log_order(conn, id)
+    Ok(notes::entries_in_log_order(conn, id)?)
 }
 
 /// A note's document built in memory from the log, without storing it.
@@ -312,8 +313,10 @@ pub fn doc_in_memory(
     let mut doc = note::new_doc(me);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes))) {
         Ok(Ok(())) => Ok(doc),
-        Ok(Err(e)) => Err(Error::Doc(e.to_string())),
-        Err(_) => Err(Error::Doc(format!("changes for note {id} could not be applied"))),
+        Ok(Err(e)) => Err(DocError::Automerge(e.to_string()).into()),
+        Err(_) => {
+            Err(DocError::Automerge(format!("changes for note {id} could not be applied")).into())
+        }
     }
 }
 
@@ -333,7 +336,7 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
     if (notes::document_count(conn)? as usize) <= keep + keep / 10 {
         return Ok(0);
     }
-    notes::drop_documents(conn, keep)
+    Ok(notes::drop_documents(conn, keep)?)
 }
 
 /// Records which notes an entry carries changes of (for rebuilding and sealing).
@@ -343,5 +346,5 @@ pub fn index_entry(
     index: u64,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<()> {
-    notes::index_entry(conn, client, index, ids)
+    Ok(notes::index_entry(conn, client, index, ids)?)
 }

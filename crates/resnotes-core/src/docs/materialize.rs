@@ -13,8 +13,9 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use crate::docs::DocError;
 use crate::docs::{lazy, note};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::NoteChange;
 use crate::store::notes;
@@ -108,7 +109,7 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
     let (saved, tail) = notes::document(conn, id)?;
     let mut doc = note::load(&saved, me)?;
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
-        doc.load_incremental(&tail).map_err(|e| Error::Doc(e.to_string()))?;
+        doc.load_incremental(&tail).map_err(|e| DocError::Automerge(e.to_string()))?;
     }
     Ok(Loaded { doc, rev, tail_len, exists: true, built: true, first_line })
 }
@@ -249,7 +250,11 @@ fn apply_note(
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(note = %id, "changes could not be applied: {e}"),
-        Err(_) => return Err(Error::Doc(format!("changes for note {id} could not be applied"))),
+        Err(_) => {
+            return Err(
+                DocError::Automerge(format!("changes for note {id} could not be applied")).into()
+            )
+        }
     }
     // Which changes are still waiting: those depending (transitively) on a missing change.
     let missing: HashSet<ChangeHash> = l.doc.get_missing_deps(&[]).into_iter().collect();

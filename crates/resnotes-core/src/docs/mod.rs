@@ -5,6 +5,18 @@
 //! Everything here is derived from the log and can be rebuilt from it; the SQL it needs lives
 //! in [`crate::store`].
 
+/// What can go wrong with a note's document or the log it is built from.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// Automerge could not read or change a note's document.
+    #[error("a note could not be read or changed ({0}); if this keeps happening, run `resnotes rebuild`")]
+    Automerge(String),
+    /// This device's own data contradicts itself (an entry missing from the log, one that does
+    /// not open with this device's key).
+    #[error("this device's copy of the workspace is damaged ({0}); run `resnotes rebuild`, or join the workspace again")]
+    Damaged(String),
+}
+
 pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub mod note;

@@ -8,6 +8,7 @@ use automerge::{
 };
 use uuid::Uuid;
 
+use crate::docs::DocError;
 use crate::error::{Error, Result};
 
 /// The readable state of a note document.
@@ -26,7 +27,7 @@ pub struct NoteFields {
 }
 
 fn doc_err(e: automerge::AutomergeError) -> Error {
-    Error::Doc(e.to_string())
+    DocError::Automerge(e.to_string()).into()
 }
 
 /// An empty document whose changes are attributed to `client`.

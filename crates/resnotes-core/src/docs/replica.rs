@@ -9,6 +9,7 @@ use age::secrecy::ExposeSecret;
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use crate::docs::DocError;
 use crate::docs::{lazy, materialize, note};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
@@ -204,8 +205,11 @@ impl Replica {
         let mut batches: Vec<Vec<NoteChange>> = vec![Vec::new()];
         let mut bytes = 0;
         for (_, note_id, change) in &rows {
-            let note = Uuid::parse_str(note_id)
-                .map_err(|_| Error::Invalid(format!("bad note id {note_id} in the local log")))?;
+            let note = Uuid::parse_str(note_id).map_err(|_| {
+                DocError::Damaged(format!(
+                    "the local log names a note {note_id} that is not a note id"
+                ))
+            })?;
             let batch = batches.last_mut().expect("never empty");
             if !batch.is_empty()
                 && (batch.len() >= max_changes.max(1) || bytes + change.len() > max_bytes)
@@ -263,9 +267,9 @@ impl Replica {
         let mut batch = Vec::new();
         let key = &self.key;
         let me = &self.client;
-        store::log::for_each_entry(&tx, |c, i, data| {
+        store::log::for_each_entry(&tx, |c, i, data| -> Result<()> {
             let plain = key.open(&data).map_err(|_| {
-                Error::Crypto(format!(
+                DocError::Damaged(format!(
                     "log entry {i} of {c} cannot be decrypted with this device's key"
                 ))
             })?;

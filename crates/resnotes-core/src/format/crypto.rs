@@ -8,7 +8,22 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+/// What can go wrong with the workspace key.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The passphrase does not open the wrapped key.
+    #[error("wrong passphrase for this workspace; nothing was changed")]
+    WrongPassphrase,
+    /// Text that should be an age identity is not one.
+    #[error("the workspace key is not an age identity ({0})")]
+    NotAnIdentity(String),
+    /// Encrypting, or reading the wrapped key, failed.
+    #[error("encryption failed: {0}")]
+    Failed(String),
+}
+
+/// Result of the key operations.
+pub type Result<T, E = CryptoError> = std::result::Result<T, E>;
 
 /// Minimum passphrase length accepted when a workspace is created.
 pub const MIN_PASSPHRASE_LEN: usize = 8;
@@ -47,7 +62,7 @@ impl WorkspaceKey {
     /// Parses an `AGE-SECRET-KEY-1…` line.
     pub fn parse(secret: &str, workspace: &Uuid) -> Result<Self> {
         let identity = age::x25519::Identity::from_str(secret.trim())
-            .map_err(|e| Error::Crypto(format!("not an age identity: {e}")))?;
+            .map_err(|e| CryptoError::NotAnIdentity(e.to_string()))?;
         Ok(Self::from_identity(identity, workspace))
     }
 
@@ -120,7 +135,7 @@ impl WorkspaceKey {
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
         match self {
             WorkspaceKey::Age { identity, .. } => age::encrypt(&identity.to_public(), plaintext)
-                .map_err(|e| Error::Crypto(e.to_string())),
+                .map_err(|e| CryptoError::Failed(e.to_string())),
             WorkspaceKey::Plaintext => Ok(plaintext.to_vec()),
         }
     }
@@ -199,21 +214,21 @@ pub fn wrap_secret(secret: &SecretString, passphrase: &str, log_n: u8) -> Result
     let mut recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_owned()));
     recipient.set_work_factor(log_n);
     age::encrypt_and_armor(&recipient, secret.expose_secret().as_bytes())
-        .map_err(|e| Error::Crypto(e.to_string()))
+        .map_err(|e| CryptoError::Failed(e.to_string()))
 }
 
-/// Unwraps the identity stored in `index.json`. A wrong passphrase is [`Error::WrongPassphrase`].
+/// Unwraps the identity stored in `index.json`. A wrong passphrase is [`CryptoError::WrongPassphrase`].
 pub fn unwrap_secret(armored: &str, passphrase: &str) -> Result<SecretString> {
     let mut identity = age::scrypt::Identity::new(SecretString::from(passphrase.to_owned()));
     identity.set_max_work_factor(22);
     let bytes = age::decrypt(&identity, armored.as_bytes()).map_err(|e| match e {
         age::DecryptError::DecryptionFailed
         | age::DecryptError::KeyDecryptionFailed
-        | age::DecryptError::NoMatchingKeys => Error::WrongPassphrase,
-        other => Error::Crypto(format!("the wrapped workspace key cannot be read: {other}")),
+        | age::DecryptError::NoMatchingKeys => CryptoError::WrongPassphrase,
+        other => CryptoError::Failed(format!("the wrapped workspace key cannot be read: {other}")),
     })?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| Error::Crypto("wrapped key is not text".into()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CryptoError::Failed("the wrapped key is not text".into()))?;
     Ok(SecretString::from(text))
 }
 
@@ -276,7 +291,10 @@ mod tests {
         assert!(wrapped.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
         let back = unwrap_secret(&wrapped, "correct horse").unwrap();
         assert_eq!(back.expose_secret(), key.secret().unwrap().expose_secret());
-        assert!(matches!(unwrap_secret(&wrapped, "wrong horse"), Err(Error::WrongPassphrase)));
+        assert!(matches!(
+            unwrap_secret(&wrapped, "wrong horse"),
+            Err(CryptoError::WrongPassphrase)
+        ));
     }
 
     #[test]

@@ -338,7 +338,7 @@ pub fn seal(
     h: &Header,
     payload: &Payload,
     key: &WorkspaceKey,
-) -> crate::Result<(Vec<u8>, [u8; 32])> {
+) -> Result<(Vec<u8>, [u8; 32]), crate::format::crypto::CryptoError> {
     let (plain, hash) = encode(h, payload, key);
     Ok((key.seal(&plain)?, hash))
 }

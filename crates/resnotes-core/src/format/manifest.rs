@@ -3,7 +3,37 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+/// Why an `index.json` was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// `index.json` could not be understood.
+    #[error("{location}/index.json is not a valid workspace description: {reason}")]
+    Bad {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// Why, in plain words.
+        reason: String,
+    },
+    /// A newer format than this program understands.
+    #[error("{location} uses format version {version}, newer than this program understands (1); update Resilient Notes")]
+    UnsupportedVersion {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// The version found.
+        version: u64,
+    },
+    /// The folder holds another workspace.
+    #[error("{location} belongs to another workspace ({found}); choose another folder")]
+    ForeignWorkspace {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// The workspace id found there.
+        found: String,
+    },
+}
+
+/// Result of reading a manifest.
+pub type Result<T, E = ManifestError> = std::result::Result<T, E>;
 
 /// Value of the `format` field.
 pub const FORMAT_NAME: &str = "resilient-sync";
@@ -79,7 +109,7 @@ impl Manifest {
     /// Refuses a description of another workspace than `workspace` found at `location`.
     pub fn check_workspace(&self, workspace: &uuid::Uuid, location: &str) -> Result<()> {
         if self.workspace_id != *workspace {
-            return Err(Error::ForeignWorkspace {
+            return Err(ManifestError::ForeignWorkspace {
                 location: location.to_string(),
                 found: self.workspace_id.to_string(),
             });
@@ -89,7 +119,7 @@ impl Manifest {
 
     /// Parses and checks an `index.json` read from `location` (named in errors).
     pub fn parse(bytes: &[u8], location: &str) -> Result<Manifest> {
-        let bad = |reason: String| Error::BadManifest { location: location.to_string(), reason };
+        let bad = |reason: String| ManifestError::Bad { location: location.to_string(), reason };
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
@@ -98,7 +128,7 @@ impl Manifest {
         match value.get("formatVersion").and_then(|v| v.as_u64()) {
             Some(FORMAT_VERSION) => {}
             Some(v) if v > FORMAT_VERSION => {
-                return Err(Error::UnsupportedVersion {
+                return Err(ManifestError::UnsupportedVersion {
                     location: location.to_string(),
                     version: v,
                 })
@@ -158,12 +188,12 @@ mod tests {
         v["formatVersion"] = 2.into();
         assert!(matches!(
             Manifest::parse(v.to_string().as_bytes(), "f"),
-            Err(Error::UnsupportedVersion { .. })
+            Err(ManifestError::UnsupportedVersion { .. })
         ));
-        assert!(matches!(Manifest::parse(b"{", "f"), Err(Error::BadManifest { .. })));
+        assert!(matches!(Manifest::parse(b"{", "f"), Err(ManifestError::Bad { .. })));
         assert!(matches!(
             Manifest::parse(b"{\"format\":\"other\"}", "f"),
-            Err(Error::BadManifest { .. })
+            Err(ManifestError::Bad { .. })
         ));
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
         v["encryption"]["method"] = "age-x25519".into();

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::error::Result;
+use super::Result;
 use crate::format::asset::{AssetId, AssetRef};
 
 /// `complete` of an asset's row: `None` without a row, `Some(false)` while its file is being

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::error::Result;
+use super::Result;
 
 /// The newest entry of a client held locally: `(index, hash)`.
 pub(crate) fn head(conn: &Connection, client: &Uuid) -> Result<Option<(u64, [u8; 32])>> {
@@ -114,15 +114,17 @@ pub(crate) fn lamport_of(conn: &Connection, client: &Uuid, index: u64) -> Result
 
 /// Calls `f` with `(client, index, bytes)` of every entry held, in log order (Lamport clock,
 /// then client and index).
-pub(crate) fn for_each_entry(
+pub(crate) fn for_each_entry<E: From<super::StoreError>>(
     conn: &Connection,
-    mut f: impl FnMut(&str, u64, Vec<u8>) -> Result<()>,
-) -> Result<()> {
-    let mut st =
-        conn.prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let (c, i, data): (String, i64, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+    mut f: impl FnMut(&str, u64, Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut st = conn
+        .prepare("SELECT client_id, idx, data FROM log ORDER BY lamport, client_id, idx")
+        .map_err(super::StoreError::from)?;
+    let mut rows = st.query([]).map_err(super::StoreError::from)?;
+    while let Some(r) = rows.next().map_err(super::StoreError::from)? {
+        let row = || -> Result<(String, i64, Vec<u8>)> { Ok((r.get(0)?, r.get(1)?, r.get(2)?)) };
+        let (c, i, data) = row()?;
         f(&c, i as u64, data)?;
     }
     Ok(())

@@ -5,7 +5,28 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::error::Result;
+/// What can go wrong with this device's database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The disk holding the data dir is full.
+    #[error("the disk holding this device's notes is full: free some space and try again (nothing saved before was lost)")]
+    DiskFull,
+    /// Any other SQLite failure.
+    #[error("this device's notes database could not be used ({0}); close other programs using it and try again")]
+    Db(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// Result of the store.
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub(crate) mod assets;
 pub(crate) mod log;

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::error::Result;
+use super::Result;
 
 /// The derived fields of a note's list row.
 pub(crate) struct Row<'a> {

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::error::Result;
+use super::Result;
 
 /// A row of the targets table.
 pub(crate) struct TargetRow {

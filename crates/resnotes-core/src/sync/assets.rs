@@ -223,7 +223,7 @@ impl Replica {
         if bytes == 0 {
             return Err(Error::Invalid("the attachment size limit must be at least 1 byte".into()));
         }
-        store::set_meta(&self.conn, META_MAX, &bytes.to_string())
+        Ok(store::set_meta(&self.conn, META_MAX, &bytes.to_string())?)
     }
 
     /// Turns "keep all attachments offline" on or off for a target.
@@ -408,7 +408,7 @@ impl Replica {
         let present: Vec<BTreeSet<AssetId>> = targets
             .iter()
             .map(|t| store::assets::present_on(&self.conn, &t.id))
-            .collect::<Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for r in refs {
             let local = self.has_asset(&r.id)?;

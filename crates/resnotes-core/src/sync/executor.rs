@@ -511,7 +511,9 @@ impl Replica {
             let mut files = Vec::new();
             for i in start..=last {
                 let data = store::entry_data(&self.conn, client, i)?.ok_or_else(|| {
-                    Error::Invalid(format!("local log lacks entry {i} of {client}"))
+                    crate::docs::DocError::Damaged(format!(
+                        "the local log lacks entry {i} of {client}"
+                    ))
                 })?;
                 files.push((run.entry_path(client, i), data));
             }

@@ -191,7 +191,7 @@ fn folder_targets(ws: &Replica) -> Result<Vec<PathBuf>> {
 }
 
 fn log_mark(ws: &Replica) -> Result<i64> {
-    crate::store::log::growth_mark(&ws.conn)
+    Ok(crate::store::log::growth_mark(&ws.conn)?)
 }
 
 /// Runs sync cycles until [`Control::stop`]. Targets added or removed meanwhile (by this

@@ -20,7 +20,7 @@ use crate::format::asset::{AssetId, AssetRef};
 use crate::format::crypto::{self, WorkspaceKey};
 use crate::sync::{AssetInfo, SyncEvent, TargetReport};
 
-use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifest};
+use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifest, ManifestError};
 use crate::store;
 use crate::transport::{credentials, read_manifest, Target, TargetKind, Transport};
 
@@ -162,10 +162,11 @@ impl Workspace {
                 let key = WorkspaceKey::parse(secret.expose_secret(), &m.workspace_id)?;
                 if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str())
                 {
-                    return Err(Error::BadManifest {
+                    return Err(ManifestError::Bad {
                         location: target.location(),
                         reason: "the wrapped key does not match the recipient".into(),
-                    });
+                    }
+                    .into());
                 }
                 key
             }
@@ -207,7 +208,7 @@ impl Workspace {
     /// needs the passphrase that new devices will use to join).
     pub fn manifest(&self, passphrase: Option<&str>, log_n: u8) -> Result<Manifest> {
         if let Some(text) = store::meta(&self.replica.conn, "manifest")? {
-            return Manifest::parse(text.as_bytes(), "local copy");
+            return Ok(Manifest::parse(text.as_bytes(), "local copy")?);
         }
         let (encryption, authentication) = match self.replica.key.secret() {
             None => (

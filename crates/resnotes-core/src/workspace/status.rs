@@ -130,7 +130,7 @@ impl Workspace {
                 heads
                     .iter()
                     .map(|(client, _)| store::remote_upto(c, &t.id, client))
-                    .collect::<Result<_>>()?,
+                    .collect::<Result<_, _>>()?,
             );
         }
         let missing = |head: u64, upto: Option<u64>| match upto {
