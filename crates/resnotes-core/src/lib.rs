@@ -58,6 +58,7 @@
 //!   that calls the same method, and its binding in `ui/src/ipc.ts`.
 
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod docs;
 mod error;

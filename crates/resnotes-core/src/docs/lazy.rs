@@ -31,7 +31,7 @@ const ENTRY_CACHE: usize = 3;
 
 /// Recently decoded log entries, shared by the reads of one pass over many notes.
 #[derive(Default)]
-pub struct Entries {
+pub(crate) struct Entries {
     recent: Vec<((Uuid, u64), Rc<Entry>)>,
 }
 
@@ -91,7 +91,7 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 /// summarises is listed from the summary; any note not built is left for [`settle`]. `decided`
 /// is shared by the entries of one batch, whose changes are applied together after all were
 /// taken: a note is either applied or listed for the whole batch, never both.
-pub fn take(
+pub(crate) fn take(
     conn: &Connection,
     row: &LogRow,
     changes: Vec<NoteChange>,
@@ -153,7 +153,7 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
 
 /// Checks every unsettled note: a note whose summary describes exactly the changes held keeps
 /// its row; any other is built from the log now. Returns how many were built.
-pub fn settle(
+pub(crate) fn settle(
     conn: &Connection,
     key: &WorkspaceKey,
     me: &Uuid,
@@ -251,13 +251,18 @@ fn build_with(
 }
 
 /// Whether a note is listed from a summary, its document not built yet.
-pub fn is_listed(conn: &Connection, id: &Uuid) -> Result<bool> {
+pub(crate) fn is_listed(conn: &Connection, id: &Uuid) -> Result<bool> {
     Ok(matches!(state(conn, id)?, State::Listed(_)))
 }
 
 /// Builds and stores the document of a note listed from a summary (no-op for a built note or an
 /// unknown one). Runs inside the caller's transaction.
-pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid) -> Result<()> {
+pub(crate) fn ensure_built(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    me: &Uuid,
+    id: &Uuid,
+) -> Result<()> {
     if matches!(state(conn, id)?, State::Listed(_)) {
         build_with(conn, key, &mut Entries::default(), &mut DocCache::default(), me, id)?;
         notes::settled(conn, &id.to_string())?;
@@ -271,14 +276,19 @@ pub fn ensure_built(conn: &Connection, key: &WorkspaceKey, me: &Uuid, id: &Uuid)
 /// bytes; a compressed change counts as "may". Each entry is decoded once and only the notes
 /// found are kept, so a scan of every note holds no decoded entry.
 #[derive(Default)]
-pub struct LinkScan {
+pub(crate) struct LinkScan {
     seen: std::collections::HashSet<(Uuid, u64)>,
     linking: std::collections::HashSet<(Uuid, u64, Uuid)>,
 }
 
 impl LinkScan {
     /// Whether any change of note `id` held in the log may hold an attachment link.
-    pub fn may_link(&mut self, conn: &Connection, key: &WorkspaceKey, id: &Uuid) -> Result<bool> {
+    pub(crate) fn may_link(
+        &mut self,
+        conn: &Connection,
+        key: &WorkspaceKey,
+        id: &Uuid,
+    ) -> Result<bool> {
         const NEEDLE: &[u8] = b"asset:///";
         let mut found = false;
         for (client, index) in places(conn, id)? {
@@ -302,7 +312,7 @@ fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
 }
 
 /// A note's document built in memory from the log, without storing it.
-pub fn doc_in_memory(
+pub(crate) fn doc_in_memory(
     conn: &Connection,
     key: &WorkspaceKey,
     entries: &mut Entries,
@@ -321,7 +331,7 @@ pub fn doc_in_memory(
 }
 
 /// Documents kept stored: those of the most recently edited notes.
-pub const KEEP_DOCUMENTS: usize = 1000;
+pub(crate) const KEEP_DOCUMENTS: usize = 1000;
 
 /// Drops the stored documents of all but the `keep` most recently edited notes, turning them
 /// into listed notes whose rows stay as they are (the log holds every change; opening or
@@ -329,7 +339,7 @@ pub const KEEP_DOCUMENTS: usize = 1000;
 /// for dependencies, and does nothing unless `note_entries` indexes the whole log. Runs only
 /// when the stored documents exceed `keep` by a tenth, so most calls cost one index count.
 /// Returns how many documents were dropped.
-pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
+pub(crate) fn evict(conn: &Connection, keep: usize) -> Result<u64> {
     if store::meta(conn, "note_index")?.as_deref() != Some("complete") {
         return Ok(0);
     }
@@ -340,7 +350,7 @@ pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
 }
 
 /// Records which notes an entry carries changes of (for rebuilding and sealing).
-pub fn index_entry(
+pub(crate) fn index_entry(
     conn: &Connection,
     client: &Uuid,
     index: u64,

@@ -27,7 +27,7 @@ const CACHE_SIZE: usize = 16;
 
 /// Recently used documents with the `rev` of the row they were loaded from.
 #[derive(Default)]
-pub struct DocCache {
+pub(crate) struct DocCache {
     docs: Vec<(Uuid, i64, AutoCommit)>,
 }
 
@@ -49,20 +49,20 @@ impl DocCache {
     }
 
     /// Moves the documents of another cache (filled inside a committed transaction) into this one.
-    pub fn absorb(&mut self, other: DocCache) {
+    pub(crate) fn absorb(&mut self, other: DocCache) {
         for (id, rev, doc) in other.docs {
             self.put(id, rev, doc);
         }
     }
 
     /// Forgets everything (after a rebuild).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.docs.clear();
     }
 }
 
 /// A note's stored state: its document, the row's `rev` and the current tail length.
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The document.
     pub doc: AutoCommit,
     /// Row revision (0 for a note without a row).
@@ -79,7 +79,12 @@ pub struct Loaded {
 }
 
 /// Loads a note's document (from the cache when current), or an empty one for a new note.
-pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Result<Loaded> {
+pub(crate) fn load(
+    conn: &Connection,
+    cache: &mut DocCache,
+    id: &Uuid,
+    me: &Uuid,
+) -> Result<Loaded> {
     let Some(stored) = notes::stored(conn, id)? else {
         return Ok(Loaded {
             doc: note::new_doc(me),
@@ -116,7 +121,7 @@ pub fn load(conn: &Connection, cache: &mut DocCache, id: &Uuid, me: &Uuid) -> Re
 
 /// Loads a note's document without a cache; `None` when the note has no row. A note listed
 /// from a summary is built in memory from the log (not stored: reading stays read-only).
-pub fn load_doc(
+pub(crate) fn load_doc(
     conn: &Connection,
     key: &WorkspaceKey,
     id: &Uuid,
@@ -132,7 +137,7 @@ pub fn load_doc(
 /// What an edit may have changed in the body, so that the first line is only recomputed (which
 /// reads the whole body) when it can have changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyEdit {
+pub(crate) enum BodyEdit {
     /// Anything (remote changes, whole-text edits).
     Unknown,
     /// The body was not touched.
@@ -144,7 +149,7 @@ pub enum BodyEdit {
 /// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
 /// or as a full save when the tail grows large or the note is new. Updates the derived fields
 /// and returns the new `rev`; the document goes back into the cache.
-pub fn store(
+pub(crate) fn store(
     conn: &Connection,
     cache: &mut DocCache,
     id: &Uuid,
@@ -184,7 +189,7 @@ pub fn store(
 
 /// Parses changes to apply; one that does not parse is skipped and reported (its entry was
 /// accepted on its chunk check; it is never applied in part).
-pub fn parse_lenient(changes: Vec<NoteChange>) -> Vec<(Uuid, Change)> {
+pub(crate) fn parse_lenient(changes: Vec<NoteChange>) -> Vec<(Uuid, Change)> {
     changes
         .into_iter()
         .filter_map(|c| match std::panic::catch_unwind(move || Change::from_bytes(c.change)) {
@@ -202,13 +207,13 @@ pub fn parse_lenient(changes: Vec<NoteChange>) -> Vec<(Uuid, Change)> {
 }
 
 /// Applies raw changes (tests, rebuild): parses them, skipping any that do not parse.
-pub fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()> {
+pub(crate) fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()> {
     apply_parsed(conn, &mut DocCache::default(), me, parse_lenient(changes.to_vec()))
 }
 
 /// Applies parsed changes (from any number of entries) to their notes, one pass per note.
 /// Applying the same changes again, or in another order, gives the same notes.
-pub fn apply_parsed(
+pub(crate) fn apply_parsed(
     conn: &Connection,
     cache: &mut DocCache,
     me: &Uuid,

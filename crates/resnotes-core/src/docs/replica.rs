@@ -36,7 +36,7 @@ pub fn system_clock() -> Clock {
 }
 
 /// One device's replica of a workspace, open on its data dir.
-pub struct Replica {
+pub(crate) struct Replica {
     pub(crate) dir: PathBuf,
     pub(crate) conn: Connection,
     pub(crate) client: Uuid,

@@ -142,14 +142,14 @@ INSERT INTO meta (key, value) SELECT 'note_index', 'complete' WHERE NOT EXISTS (
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.
-pub fn open(path: &Path) -> Result<Connection> {
+pub(crate) fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
     Ok(conn)
 }
 
 /// An in-memory database for tests.
-pub fn open_in_memory() -> Result<Connection> {
+pub(crate) fn open_in_memory() -> Result<Connection> {
     let conn = Connection::open_in_memory()?;
     configure(&conn)?;
     Ok(conn)
@@ -179,13 +179,13 @@ fn configure(conn: &Connection) -> Result<()> {
 
 /// Copies what it can of the WAL into the database without waiting for readers (end of each
 /// sync cycle, off the keystroke path).
-pub fn checkpoint(conn: &Connection) -> Result<()> {
+pub(crate) fn checkpoint(conn: &Connection) -> Result<()> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     Ok(())
 }
 
 /// Returns free pages to the file system (after large deletes).
-pub fn reclaim(conn: &Connection) -> Result<()> {
+pub(crate) fn reclaim(conn: &Connection) -> Result<()> {
     let mut st = conn.prepare("PRAGMA incremental_vacuum")?;
     let mut rows = st.query([])?;
     while rows.next()?.is_some() {}
@@ -200,12 +200,12 @@ pub(crate) fn write_tx(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
 }
 
 /// Reads a `meta` value.
-pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 /// Writes a `meta` value.
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", params![key, value])?;
     Ok(())
 }

@@ -41,7 +41,7 @@ pub enum Direction {
 
 /// One step of an asset sync cycle with a target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AssetOp {
+pub(crate) enum AssetOp {
     /// Write a locally held asset the target is not known to have.
     Push(AssetId),
     /// Download an asset a note refers to and this device lacks.
@@ -52,7 +52,7 @@ pub enum AssetOp {
 /// pushed (any client's, verbatim: devices relay attachments like entries); when the target
 /// keeps attachments offline, every asset that notes refer to and this device lacks is pulled.
 /// Pushes come first (they protect the only copy), each list in asset order.
-pub fn plan(
+pub(crate) fn plan(
     local: &BTreeSet<AssetId>,
     referenced: &BTreeSet<AssetId>,
     present: &BTreeSet<AssetId>,
@@ -183,7 +183,7 @@ fn human(bytes: u64) -> String {
 
 impl Replica {
     /// Folder holding this device's sealed asset files (`<client>/<index>.age`).
-    pub fn assets_dir(&self) -> PathBuf {
+    pub(crate) fn assets_dir(&self) -> PathBuf {
         self.dir.join("assets")
     }
 
@@ -212,14 +212,14 @@ impl Replica {
     }
 
     /// The largest attachment this device accepts.
-    pub fn max_attachment_bytes(&self) -> Result<u64> {
+    pub(crate) fn max_attachment_bytes(&self) -> Result<u64> {
         Ok(store::meta(&self.conn, META_MAX)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MAX_BYTES))
     }
 
     /// Changes the largest attachment accepted (at least 1 byte).
-    pub fn set_max_attachment_bytes(&self, bytes: u64) -> Result<()> {
+    pub(crate) fn set_max_attachment_bytes(&self, bytes: u64) -> Result<()> {
         if bytes == 0 {
             return Err(Error::Invalid("the attachment size limit must be at least 1 byte".into()));
         }
@@ -227,14 +227,14 @@ impl Replica {
     }
 
     /// Turns "keep all attachments offline" on or off for a target.
-    pub fn set_keep_attachments(&self, target: &str, on: bool) -> Result<Target> {
+    pub(crate) fn set_keep_attachments(&self, target: &str, on: bool) -> Result<Target> {
         let t = self.find_target(target)?;
         store::targets::set_keep_assets(&self.conn, &t.id, on)?;
         self.find_target(&t.id)
     }
 
     /// True when this device holds the asset's sealed file.
-    pub fn has_asset(&self, id: &AssetId) -> Result<bool> {
+    pub(crate) fn has_asset(&self, id: &AssetId) -> Result<bool> {
         Ok(store::assets::complete(&self.conn, id)? == Some(true) && self.asset_file(id).exists())
     }
 
@@ -242,7 +242,12 @@ impl Replica {
     /// file is hashed, then sealed while streaming (bounded memory) to a temp file that is
     /// moved into place. Content already stored (same hash and size, here or referenced by a
     /// note) is not stored again: its existing reference is returned.
-    pub fn add_asset(&mut self, src: &Path, name: &str, mime: Option<&str>) -> Result<AssetRef> {
+    pub(crate) fn add_asset(
+        &mut self,
+        src: &Path,
+        name: &str,
+        mime: Option<&str>,
+    ) -> Result<AssetRef> {
         let meta = fs::metadata(src).map_err(io_err(format!("cannot read {}", src.display())))?;
         if !meta.is_file() {
             return Err(Error::Invalid(format!("{} is not a file", src.display())));
@@ -257,7 +262,7 @@ impl Replica {
     }
 
     /// Like [`Workspace::add_asset`] for content already in memory (a pasted image).
-    pub fn add_asset_bytes(
+    pub(crate) fn add_asset_bytes(
         &mut self,
         bytes: &[u8],
         name: &str,
@@ -349,7 +354,7 @@ impl Replica {
     }
 
     /// Refreshes the derived `note_assets` table for notes edited since it was last read.
-    pub fn scan_refs(&self) -> Result<()> {
+    pub(crate) fn scan_refs(&self) -> Result<()> {
         // Listed notes (documents not built) come first, in the order of their summaries'
         // entries, so reading their changes decodes each entry about once.
         let stale = store::assets::unscanned(&self.conn)?;
@@ -394,7 +399,7 @@ impl Replica {
     }
 
     /// Every attachment this device holds or a note links to, with where it is.
-    pub fn assets(&self) -> Result<Vec<AssetInfo>> {
+    pub(crate) fn assets(&self) -> Result<Vec<AssetInfo>> {
         self.scan_refs()?;
         let targets = self.targets()?;
         let mut refs = store::assets::complete_rows(&self.conn)?;
@@ -473,7 +478,7 @@ impl Replica {
 
     /// Writes the attachment's content to `dest` after checking its hash, fetching it from the
     /// targets first if this device lacks it. `dest` appears only once complete and verified.
-    pub fn save_asset(
+    pub(crate) fn save_asset(
         &self,
         r: &AssetRef,
         dest: &Path,
@@ -487,7 +492,7 @@ impl Replica {
     }
 
     /// Where [`Workspace::copy_for_opening`] puts a verified copy for another program to open.
-    pub fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
+    pub(crate) fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
         self.dir
             .join("opened")
             .join(format!("{}-{}", r.id.client.simple(), r.id.index))
@@ -496,7 +501,7 @@ impl Replica {
 
     /// Saves a verified copy of the attachment under the data dir (fetching it if needed) for
     /// the system's default program to open; returns its path.
-    pub fn copy_for_opening(
+    pub(crate) fn copy_for_opening(
         &self,
         r: &AssetRef,
         on_event: &mut dyn FnMut(SyncEvent),
@@ -511,7 +516,7 @@ impl Replica {
     }
 
     /// The attachment's verified content in memory (the app's preview), fetched if needed.
-    pub fn asset_bytes(
+    pub(crate) fn asset_bytes(
         &self,
         r: &AssetRef,
         on_event: &mut dyn FnMut(SyncEvent),
@@ -530,7 +535,11 @@ impl Replica {
 
     /// Makes sure this device holds the attachment: downloads it from the first target that
     /// has a valid copy, verifying it before it is kept.
-    pub fn fetch_asset(&self, r: &AssetRef, on_event: &mut dyn FnMut(SyncEvent)) -> Result<()> {
+    pub(crate) fn fetch_asset(
+        &self,
+        r: &AssetRef,
+        on_event: &mut dyn FnMut(SyncEvent),
+    ) -> Result<()> {
         if self.has_asset(&r.id)? {
             return Ok(());
         }
@@ -627,7 +636,7 @@ impl Replica {
     /// link to from targets that keep attachments offline. `stop` is checked between files.
     /// Runs apart from [`Workspace::sync_all`] (its own loop in the app), so a large transfer
     /// never holds back notes.
-    pub fn sync_assets(
+    pub(crate) fn sync_assets(
         &self,
         stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(SyncEvent),

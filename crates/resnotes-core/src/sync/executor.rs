@@ -174,7 +174,7 @@ enum BatchEnd {
 impl Replica {
     /// One sync cycle with the given targets and transports. Local changes are first sealed
     /// into entries (batched), then pulled and pushed.
-    pub fn sync_with(
+    pub(crate) fn sync_with(
         &mut self,
         targets: &[(&Target, &dyn Transport)],
         on_event: &mut dyn FnMut(SyncEvent),
@@ -482,7 +482,7 @@ impl Replica {
     /// the rows whose summary is exact and builds the others' documents, in one transaction.
     /// Then drops stored documents beyond the most recently edited ones
     /// ([`lazy::evict`]), so local storage does not hold every document twice (log and save).
-    pub fn settle(&mut self) -> Result<u64> {
+    pub(crate) fn settle(&mut self) -> Result<u64> {
         let tx = store::write_tx(&self.conn)?;
         let mut scratch = materialize::DocCache::default();
         let built = lazy::settle(&tx, &self.key, &self.client, &mut scratch)?;
@@ -564,6 +564,6 @@ fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
 }
 
 /// The first 8 characters of a clientId, as shown to users.
-pub fn short(id: &Uuid) -> String {
+pub(crate) fn short(id: &Uuid) -> String {
     id.to_string()[..8].to_string()
 }

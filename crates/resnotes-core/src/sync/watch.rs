@@ -196,7 +196,7 @@ fn log_mark(ws: &Replica) -> Result<i64> {
 
 /// Runs sync cycles until [`Control::stop`]. Targets added or removed meanwhile (by this
 /// process or another one on the same data dir) are picked up at the next cycle.
-pub fn run(
+pub(crate) fn run(
     ws: &mut Replica,
     opts: &WatchOptions,
     ctl: &Control,
@@ -257,7 +257,7 @@ pub fn run(
 /// [`Control::nudge`] and at least every `interval`, until stopped. It runs on its own
 /// connection and thread beside [`run`], so a large upload or download never holds back notes;
 /// `stop` is checked between files.
-pub fn run_assets(
+pub(crate) fn run_assets(
     ws: &Replica,
     interval: Duration,
     ctl: &Control,

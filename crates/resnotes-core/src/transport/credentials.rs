@@ -12,7 +12,7 @@ const SERVICE: &str = "resilient-notes";
 
 /// Where a password was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// The OS keyring.
     Keyring,
     /// A file readable only by the user (no keyring answered).
@@ -37,7 +37,7 @@ fn entry(dir: &Path, target: &str) -> Option<keyring::Entry> {
 }
 
 /// Stores a target's password: in the keyring if possible, else in a file.
-pub fn save(dir: &Path, target: &str, password: &str) -> Result<Place> {
+pub(crate) fn save(dir: &Path, target: &str, password: &str) -> Result<Place> {
     if keyring_usable() {
         match entry(dir, target).map(|e| e.set_password(password)) {
             Some(Ok(())) => {
@@ -78,7 +78,7 @@ fn save_file(dir: &Path, target: &str, password: &str) -> Result<PathBuf> {
 }
 
 /// A target's password, if one is stored (the file first: it needs no round trip).
-pub fn load(dir: &Path, target: &str) -> Option<String> {
+pub(crate) fn load(dir: &Path, target: &str) -> Option<String> {
     if let Ok(p) = std::fs::read_to_string(file(dir, target)) {
         return Some(p);
     }
@@ -89,7 +89,7 @@ pub fn load(dir: &Path, target: &str) -> Option<String> {
 }
 
 /// Forgets a target's password, wherever it is.
-pub fn remove(dir: &Path, target: &str) {
+pub(crate) fn remove(dir: &Path, target: &str) {
     let _ = std::fs::remove_file(file(dir, target));
     if keyring_usable() {
         if let Some(e) = entry(dir, target) {

@@ -2,7 +2,7 @@
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
 pub mod setup;
-pub mod status;
+pub(crate) mod status;
 
 use std::path::{Path, PathBuf};
 
