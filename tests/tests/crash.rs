@@ -55,8 +55,7 @@ fn crash_writer_process() {
 fn check(dir: &Path, acked: &BTreeSet<u64>) {
     let ws =
         Workspace::open_with_clock(dir, system_clock()).expect("the workspace opens after a kill");
-    let ok: String = ws.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
+    ws.check_integrity().expect("the database passes SQLite's integrity check");
     let titles: BTreeSet<String> = ws.list(None).unwrap().into_iter().map(|n| n.title).collect();
     let journal = ws.list(None).unwrap().into_iter().find(|n| n.title == JOURNAL).unwrap();
     let body = ws.note(&journal.id).unwrap().body;

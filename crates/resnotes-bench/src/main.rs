@@ -140,7 +140,7 @@ fn export_corpus(n: usize, dir: &Path) -> Result<()> {
 /// Returns the id of a ~10 KB note used for the keystroke benchmark.
 fn populate(ws: &mut Workspace, n: usize, rng: &mut Rng) -> Result<uuid::Uuid> {
     // Setup only: skip fsync so building 100k notes takes seconds; measurements reopen with FULL.
-    ws.conn().pragma_update(None, "synchronous", "OFF")?;
+    resnotes_core::testing::set_durable(ws, false)?;
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let title = format!("{} {i}", corpus::title(rng));
@@ -153,7 +153,7 @@ fn populate(ws: &mut Workspace, n: usize, rng: &mut Rng) -> Result<uuid::Uuid> {
         }
         ids.push(id);
     }
-    ws.conn().pragma_update(None, "synchronous", "FULL")?;
+    resnotes_core::testing::set_durable(ws, true)?;
     Ok(ids[0])
 }
 
@@ -174,23 +174,11 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 /// What a data dir's database holds: bytes of the log's entries, of stored documents, of the
 /// other tables, and the file's pages.
 fn breakdown(ws: &Workspace) -> Result<Value> {
-    let c = ws.conn();
-    let one = |sql: &str| -> Result<i64> {
-        Ok(c.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0))
-    };
-    Ok(json!({
-        "file_bytes": one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
-        "free_bytes": one("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size")?,
-        "log_data_bytes": one("SELECT SUM(length(data)) FROM log")?,
-        "doc_bytes": one("SELECT SUM(length(doc) + COALESCE(length(doc_tail), 0)) FROM docs")?,
-        "built_docs": one("SELECT COUNT(*) FROM docs")?,
-        "note_text_bytes": one("SELECT SUM(length(title) + length(first_line)) FROM notes")?,
-        "note_entries_rows": one("SELECT COUNT(*) FROM note_entries")?,
-    }))
+    Ok(serde_json::to_value(ws.storage()?)?)
 }
 
 fn checkpoint(ws: &Workspace) -> Result<()> {
-    ws.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    ws.storage()?; // copies the write-ahead log into the database first
     Ok(())
 }
 
@@ -378,11 +366,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
         }
         let t0 = Instant::now();
         loop {
-            let seen: String = b_view.conn().query_row(
-                "SELECT title FROM notes WHERE id = ?1",
-                [big.to_string()],
-                |r| r.get(0),
-            )?;
+            let seen = b_view.summary(&big.to_string())?.map(|n| n.title).unwrap_or_default();
             if seen == title {
                 break;
             }
@@ -442,7 +426,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
                     system_clock(),
                 )?
             };
-            ws.conn().pragma_update(None, "synchronous", "OFF")?;
+            resnotes_core::testing::set_durable(&ws, false)?;
             // 100 notes per client, typed into in turn: many one-change entries, small documents.
             let notes = 100.min(per.max(1));
             let ids = (0..notes)

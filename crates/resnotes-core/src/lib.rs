@@ -91,3 +91,4 @@ pub use workspace::{
     system_clock, Clock, Field, Note, NoteSummary, TextSplice, Workspace, DB_FILE,
     DEFAULT_SCRYPT_LOG_N, KEY_FILE,
 };
+pub use workspace::{Storage, StoredEntry};

@@ -1,6 +1,7 @@
-//! Internals that the engine's own property and integration tests (`crates/resnotes-core/tests`)
-//! drive directly: applying raw changes to a bare database and dropping stored documents. Not
-//! part of the API a shell uses; hidden from the documentation.
+//! Internals that the engine's own property tests and the benchmark drive directly: applying
+//! raw changes to a bare database (order-independence of the merge), dropping stored
+//! documents, making an old data dir, and bulk loading without fsync. Not part of the API a
+//! shell uses; hidden from the documentation.
 
 use rusqlite::Connection;
 use uuid::Uuid;
@@ -8,6 +9,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::NoteChange;
+use crate::Workspace;
 
 /// A bare, migrated in-memory database.
 pub fn open_in_memory() -> Result<Connection> {
@@ -29,8 +31,27 @@ pub fn load_doc(
     crate::docs::materialize::load_doc(conn, key, id, me)
 }
 
+/// Every note id in `conn`, live ones only when `live_only`.
+pub fn note_ids(conn: &Connection, live_only: bool) -> Result<Vec<String>> {
+    Ok(if live_only {
+        crate::store::notes::live(conn, None)?.into_iter().map(|r| r.0).collect()
+    } else {
+        crate::store::notes::all_ids(conn)?
+    })
+}
+
 /// Drops stored documents beyond the `keep` most recently edited notes (as each sync does
 /// beyond 1,000); returns how many.
-pub fn evict(conn: &Connection, keep: usize) -> Result<u64> {
-    crate::docs::lazy::evict(conn, keep)
+pub fn evict(ws: &Workspace, keep: usize) -> Result<u64> {
+    crate::docs::lazy::evict(&ws.replica.conn, keep)
+}
+
+/// Makes the data dir look like one from before the note index covered the whole log.
+pub fn forget_note_index(ws: &Workspace) -> Result<()> {
+    Ok(crate::store::delete_meta(&ws.replica.conn, "note_index")?)
+}
+
+/// Commits without fsync (`false`) while a benchmark builds its workspace, or with (`true`).
+pub fn set_durable(ws: &Workspace, durable: bool) -> Result<()> {
+    Ok(crate::store::set_synchronous(&ws.replica.conn, durable)?)
 }

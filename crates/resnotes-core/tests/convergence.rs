@@ -5,7 +5,7 @@
 //! the same Automerge heads, and applying the entries in ten random orders, each delivered one to
 //! three times, gives the same state again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use resnotes_core::format::crypto::WorkspaceKey;
@@ -13,8 +13,7 @@ use resnotes_core::format::entry;
 use resnotes_core::TargetKind;
 use std::path::{Path, PathBuf};
 
-use resnotes_core::testing as materialize;
-use resnotes_core::testing as store;
+use resnotes_core::testing as internals;
 use resnotes_core::transport::{Fault, Folder, Memory, Transport};
 use resnotes_core::{note, Workspace};
 use resnotes_core::{system_clock, Field, Target, TextSplice};
@@ -282,29 +281,28 @@ fn sync(w: &mut World, r: usize, k: usize) -> usize {
 
 /// The `n`th note of a replica: live ones, or deleted ones when `deleted`.
 fn pick(ws: &Workspace, n: usize, deleted: bool) -> Option<uuid::Uuid> {
-    let mut st = ws.conn().prepare("SELECT id FROM notes WHERE deleted = ?1 ORDER BY id").unwrap();
+    let live: BTreeSet<String> = ws.list(None).unwrap().into_iter().map(|n| n.id).collect();
     let ids: Vec<String> =
-        st.query_map([deleted], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+        ws.note_heads().unwrap().into_keys().filter(|id| live.contains(id) != deleted).collect();
     ids.get(n % ids.len().max(1)).map(|s| s.parse().unwrap())
 }
 
-/// Every note's Automerge heads (deleted ones too).
-fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
-    heads_in(ws.conn(), ws.key(), &ws.client_id())
+/// Every note's Automerge heads (deleted ones too), hex, sorted.
+fn all_heads(ws: &Workspace) -> BTreeMap<String, Vec<String>> {
+    ws.note_heads().unwrap()
 }
 
-fn heads_in(
-    conn: &rusqlite::Connection,
-    key: &WorkspaceKey,
-    me: &uuid::Uuid,
-) -> BTreeMap<String, Vec<automerge::ChangeHash>> {
-    let mut st = conn.prepare("SELECT id FROM notes ORDER BY id").unwrap();
-    let ids: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
-    ids.into_iter()
+/// The same for a bare database that changes were applied to.
+fn heads_in(conn: &rusqlite::Connection, me: &uuid::Uuid) -> BTreeMap<String, Vec<String>> {
+    internals::note_ids(conn, false)
+        .unwrap()
+        .into_iter()
         .map(|id| {
             let mut doc =
-                materialize::load_doc(conn, key, &id.parse().unwrap(), me).unwrap().unwrap();
-            let mut h = doc.get_heads();
+                internals::load_doc(conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), me)
+                    .unwrap()
+                    .unwrap();
+            let mut h: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
             h.sort();
             (id, h)
         })
@@ -436,17 +434,15 @@ fn run(n: usize, steps: Vec<Step>) {
         for i in (1..deliveries.len()).rev() {
             deliveries.swap(i, dice.below(i as u64 + 1) as usize);
         }
-        let conn = store::open_in_memory().unwrap();
+        let conn = internals::open_in_memory().unwrap();
         let me = uuid::Uuid::new_v4();
         for e in deliveries {
-            materialize::apply(&conn, &me, e).unwrap();
+            internals::apply(&conn, &me, e).unwrap();
         }
         let mut got = BTreeMap::new();
-        let mut st = conn.prepare("SELECT id FROM notes WHERE deleted = 0").unwrap();
-        for row in st.query_map([], |r| r.get::<_, String>(0)).unwrap() {
-            let id = row.unwrap();
+        for id in internals::note_ids(&conn, true).unwrap() {
             let doc =
-                materialize::load_doc(&conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), &me)
+                internals::load_doc(&conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), &me)
                     .unwrap()
                     .unwrap();
             let f = note::read(&doc);
@@ -454,7 +450,7 @@ fn run(n: usize, steps: Vec<Step>) {
         }
         assert_eq!(got, want, "applying the entries in order {order}");
         assert_eq!(
-            heads_in(&conn, &WorkspaceKey::Plaintext, &me),
+            heads_in(&conn, &me),
             want_heads,
             "heads after applying the entries in order {order}"
         );
@@ -463,10 +459,10 @@ fn run(n: usize, steps: Vec<Step>) {
 
 /// Each entry of a replica's log, as its list of changes.
 fn log_entries(ws: &Workspace) -> Vec<Vec<entry::NoteChange>> {
-    let mut st = ws.conn().prepare("SELECT data FROM log ORDER BY client_id, idx").unwrap();
-    let rows: Vec<Vec<u8>> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
-    rows.iter()
-        .map(|d| entry::decode(&ws.key().open(d).unwrap(), ws.key()).unwrap().changes)
+    ws.entries()
+        .unwrap()
+        .iter()
+        .map(|e| entry::decode(&ws.key().open(&e.bytes).unwrap(), ws.key()).unwrap().changes)
         .collect()
 }
 

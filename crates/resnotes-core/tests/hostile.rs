@@ -38,15 +38,8 @@ fn mutated_entries_are_rejected_without_panics() {
         ws.edit_note(&id.to_string(), None, Some("replaced")).unwrap();
         ws.seal_pending(4096, 4 << 20).unwrap();
     }
-    let rows: Vec<(u64, Vec<u8>, Vec<u8>)> = {
-        let mut st = ws.conn().prepare("SELECT idx, data, hash FROM log ORDER BY idx").unwrap();
-        let r = st
-            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        r
-    };
+    let rows: Vec<(u64, Vec<u8>, [u8; 32])> =
+        ws.entries().unwrap().into_iter().map(|e| (e.index, e.bytes, e.hash)).collect();
     assert_eq!(rows.len(), 3);
     let n: usize =
         std::env::var("RESNOTES_HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
@@ -55,8 +48,7 @@ fn mutated_entries_are_rejected_without_panics() {
     for case in 0..n {
         let which = case % rows.len();
         let (idx, data, _) = &rows[which];
-        let prev_hash: [u8; 32] =
-            if *idx == 0 { ZERO_HASH } else { rows[which - 1].2.clone().try_into().unwrap() };
+        let prev_hash: [u8; 32] = if *idx == 0 { ZERO_HASH } else { rows[which - 1].2 };
         let want = Expected {
             workspace: ws.workspace_id(),
             client: ws.client_id(),

@@ -9,22 +9,12 @@ use resnotes_core::Workspace;
 use resnotes_core::{system_clock, NoteSummary};
 
 fn unbuilt(ws: &Workspace) -> Vec<String> {
-    let mut st = ws
-        .conn()
-        .prepare("SELECT id FROM notes WHERE id NOT IN (SELECT note_id FROM docs) ORDER BY id")
-        .unwrap();
-    st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    ws.listed_notes().unwrap()
 }
 
-fn rows(ws: &Workspace) -> Vec<(String, String, String, i64)> {
-    let mut st = ws
-        .conn()
-        .prepare("SELECT id, title, first_line, updated_at FROM notes ORDER BY id")
-        .unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
+/// Every note's list row, deleted ones too, by id.
+fn rows(ws: &Workspace) -> Vec<NoteSummary> {
+    ws.note_heads().unwrap().keys().map(|id| ws.summary(id).unwrap().unwrap()).collect()
 }
 
 fn list(ws: &Workspace) -> Vec<NoteSummary> {
@@ -251,10 +241,10 @@ fn stored_documents_beyond_the_most_recent_are_dropped_and_rebuilt_from_the_log(
         std::thread::sleep(std::time::Duration::from_millis(2)); // distinct updated_at
     }
     // Unsealed changes keep their documents.
-    assert_eq!(unbuilt::evict(a.conn(), 5).unwrap(), 0);
+    assert_eq!(unbuilt::evict(&a, 5).unwrap(), 0);
     a.sync_all(&mut |_| {}).unwrap();
     let before = rows(&a);
-    assert_eq!(unbuilt::evict(a.conn(), 5).unwrap(), 15);
+    assert_eq!(unbuilt::evict(&a, 5).unwrap(), 15);
     assert_eq!(unbuilt(&a).len(), 15);
     assert_eq!(rows(&a), before, "rows stay as they were");
     assert!(!unbuilt(&a).contains(&ids[19].to_string()), "the most recent ones are kept");
@@ -274,9 +264,9 @@ fn stored_documents_beyond_the_most_recent_are_dropped_and_rebuilt_from_the_log(
     let n = b.note(&ids[1].to_string()).unwrap();
     assert_eq!(n.body, "body 1, edited\n");
     // A data dir whose index of the log is not known to be complete keeps everything.
-    a.conn().execute("DELETE FROM meta WHERE key = 'note_index'", []).unwrap();
-    assert_eq!(unbuilt::evict(a.conn(), 0).unwrap(), 0);
+    unbuilt::forget_note_index(&a).unwrap();
+    assert_eq!(unbuilt::evict(&a, 0).unwrap(), 0);
     a.rebuild().unwrap();
-    assert_eq!(unbuilt::evict(a.conn(), 0).unwrap(), 20);
+    assert_eq!(unbuilt::evict(&a, 0).unwrap(), 20);
     assert_eq!(list(&a), list(&b));
 }

@@ -184,3 +184,15 @@ pub(crate) fn growth_mark(conn: &Connection) -> Result<i64> {
         |r| r.get(0),
     )?)
 }
+
+/// An entry as held: `(client, index, hash, bytes)`.
+pub(crate) type EntryRow = (String, u64, Vec<u8>, Vec<u8>);
+
+/// Every entry held, by client and index.
+pub(crate) fn all(conn: &Connection) -> Result<Vec<EntryRow>> {
+    let mut st =
+        conn.prepare("SELECT client_id, idx, hash, data FROM log ORDER BY client_id, idx")?;
+    let rows =
+        st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -199,9 +199,52 @@ pub(crate) fn write_tx(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
     Ok(rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?)
 }
 
+/// SQLite's own consistency check of the database file: `None` when it is sound, else what it
+/// found.
+pub(crate) fn integrity_problem(conn: &Connection) -> Result<Option<String>> {
+    let r: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    Ok((r != "ok").then_some(r))
+}
+
+/// Sets `PRAGMA synchronous`: FULL (every commit fsynced; always, but for bulk loads that
+/// tests and benchmarks make and can lose) or OFF.
+pub(crate) fn set_synchronous(conn: &Connection, full: bool) -> Result<()> {
+    conn.pragma_update(None, "synchronous", if full { "FULL" } else { "OFF" })?;
+    Ok(())
+}
+
+/// Copies the whole WAL into the database and empties it (before measuring file sizes).
+pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// Sums over the database, for a storage breakdown: (file bytes, free bytes, log entry bytes,
+/// stored document bytes, stored documents, note text bytes, note index rows).
+pub(crate) fn sizes(conn: &Connection) -> Result<[i64; 7]> {
+    let one = |sql: &str| -> Result<i64> {
+        Ok(conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0))
+    };
+    Ok([
+        one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
+        one("SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size")?,
+        one("SELECT SUM(length(data)) FROM log")?,
+        one("SELECT SUM(length(doc) + COALESCE(length(doc_tail), 0)) FROM docs")?,
+        one("SELECT COUNT(*) FROM docs")?,
+        one("SELECT SUM(length(title) + length(first_line)) FROM notes")?,
+        one("SELECT COUNT(*) FROM note_entries")?,
+    ])
+}
+
 /// Reads a `meta` value.
 pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+/// Removes a `meta` value.
+pub(crate) fn delete_meta(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
 }
 
 /// Writes a `meta` value.

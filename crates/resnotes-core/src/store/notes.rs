@@ -328,3 +328,27 @@ pub(crate) fn drop_documents(conn: &Connection, keep: usize) -> Result<u64> {
         .execute([keep as i64])?;
     Ok(n as u64)
 }
+
+/// Every note id (deleted notes included), in order.
+pub(crate) fn all_ids(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached("SELECT id FROM notes ORDER BY id")?;
+    let ids = st.query_map([], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The notes listed from summaries, their documents not built, in id order.
+pub(crate) fn listed_ids(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM notes WHERE id NOT IN (SELECT note_id FROM docs) ORDER BY id",
+    )?;
+    let ids = st.query_map([], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A note's list row (deleted notes included).
+pub(crate) fn list_row(conn: &Connection, id: &str) -> Result<Option<ListRow>> {
+    Ok(conn
+        .prepare_cached("SELECT id, title, first_line, updated_at FROM notes WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?)
+}

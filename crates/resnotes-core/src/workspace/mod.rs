@@ -1,13 +1,15 @@
 //! A device's workspace in its data dir: opening, creating and joining, local edits (each one a
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
+mod details;
 pub mod setup;
 pub(crate) mod status;
+
+pub use details::{Storage, StoredEntry};
 
 use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret, SecretString};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -190,13 +192,10 @@ impl Workspace {
     pub fn dir(&self) -> &Path {
         &self.replica.dir
     }
-    /// The workspace key (for the sync executor and tests).
+    /// The workspace key: with [`crate::format`], it opens any entry or attachment file of
+    /// this workspace (tools and tests that read files as a second reader would).
     pub fn key(&self) -> &WorkspaceKey {
         &self.replica.key
-    }
-    /// The database connection (read-only uses: UI queries, tests).
-    pub fn conn(&self) -> &Connection {
-        &self.replica.conn
     }
 
     /// The identity line for `age -d -i`, or `None` for a plaintext workspace.

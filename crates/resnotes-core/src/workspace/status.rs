@@ -241,12 +241,14 @@ mod tests {
         ws.new_note("unsealed", "z").unwrap();
         let s = ws.status().unwrap();
         let count = |sql: &str, target: &str| -> u64 {
-            ws.conn().query_row(sql, [target], |r| r.get::<_, i64>(0)).unwrap() as u64
+            ws.replica.conn.query_row(sql, [target], |r| r.get::<_, i64>(0)).unwrap() as u64
         };
         let on = "SELECT COUNT(*) FROM log l LEFT JOIN remote_present r ON r.target_id = ?1 AND r.client_id = l.client_id WHERE r.upto IS NULL OR l.idx > r.upto";
-        let entries: u64 =
-            ws.conn().query_row("SELECT COUNT(*) FROM log", [], |r| r.get::<_, i64>(0)).unwrap()
-                as u64;
+        let entries: u64 = ws
+            .replica
+            .conn
+            .query_row("SELECT COUNT(*) FROM log", [], |r| r.get::<_, i64>(0))
+            .unwrap() as u64;
         assert_eq!(s.entries, entries);
         assert!(s.unsealed > 0);
         // Both targets were added in the same millisecond: find each by id, not by position.
