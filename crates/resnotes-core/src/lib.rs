@@ -25,8 +25,11 @@
 //!
 //! Background sync (the app, `resnotes sync --watch`) is [`Supervisor`]: the notes loop and the
 //! attachments loop on their own connections, reporting through an [`Observer`].
+//!
 //! Every error is an [`Error`] whose message is one sentence a user can act on, with a stable
-//! [`Error::code`] for the app.
+//! [`Error::code`] for the app. Each layer has its own error type — [`format::crypto::CryptoError`],
+//! [`format::manifest::ManifestError`], [`format::entry::EntryError`], [`StoreError`],
+//! [`DocError`], [`transport::TransportError`] — which [`Error`] wraps.
 //!
 //! # Layers
 //!
@@ -34,14 +37,21 @@
 //!
 //! 1. [`format`] — the exchange format as pure functions over bytes (entries, attachments,
 //!    `index.json`, paths, keys). Public: it is the contract a second implementation follows.
-//! 2. `store` — the SQLite database: schema, migrations and every SQL statement of the engine.
-//! 3. `docs` — note documents: the schema ([`note`]), applying changes, notes listed from
-//!    summaries before their documents are built.
+//! 2. `store` — the SQLite database and every SQL statement of the engine, by table: `log`
+//!    (the log and its unsealed tail), `notes` (rows, documents, the note index), `targets`,
+//!    `assets`; schema and migrations in `store/mod.rs`.
+//! 3. `docs` — note documents: the schema ([`note`]), applying changes (`materialize`), notes
+//!    listed from summaries before their documents are built (`lazy`), and `Replica`: this
+//!    device's database, identity, key, clock and document cache, with local edits and sealing.
+//!    Every layer above runs on a replica.
 //! 4. [`transport`] — moving bytes to and from a target: one trait, a [`TargetKind`] per kind of
-//!    target (folder, WebDAV) and an in-memory fake with faults for tests.
-//! 5. `sync` — the pure plan of a cycle, its executor, the attachment cycle, the watch loop and
-//!    the supervisor.
-//! 6. `workspace` — what a shell calls: open, init, join, notes, targets, status, setup.
+//!    target (folder, WebDAV), an in-memory fake with faults for tests, the stored credentials.
+//! 5. `sync` — the pure plan of a cycle (`plan`), its executor, the attachment cycle, the
+//!    targets of a replica, the watch loop and the [`Supervisor`]: all `impl Replica`.
+//! 6. `workspace` — what a shell calls: [`Workspace`] wraps a replica and adds notes, targets,
+//!    setup ([`setup`]), status and details.
+//!
+//! No module calls one above it; the tests of a lower module may use a higher one.
 //!
 //! # Where things go
 //!
@@ -49,8 +59,11 @@
 //!   one [`TargetKind`] variant, and its constructor in [`TargetKind::connect`] — the one place
 //!   that maps a kind to a transport. Nothing else names a kind.
 //! - **A new field of a note** (say tags): the document schema in `docs/note.rs`, its column
-//!   and queries in `store/`, the list row in `workspace/`; if other devices must understand
-//!   it, `FORMAT.md` and `vectors/` in the same commit.
+//!   and queries in `store/notes.rs` (and a migration in `store/mod.rs`), the list row in
+//!   `workspace/`; if other devices must understand it, `FORMAT.md` and `vectors/` in the same
+//!   commit.
+//! - **A new error a user can see**: a variant of the error type of the layer that finds it,
+//!   with a message that says what to do, and its code in [`Error::code`].
 //! - **A new CLI command**: one subcommand and one small function in `crates/resnotes-cli` that
 //!   parses arguments, calls a [`Workspace`] method and prints; the work itself goes in the
 //!   layer that owns its data.
