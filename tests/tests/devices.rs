@@ -229,3 +229,29 @@ fn target_add_list_remove_and_local_workspace_gets_shared_later() {
     assert!(a.ok(&["target", "list"]).trim().is_empty());
     assert!(f.join("index.json").exists(), "removing a target leaves its files");
 }
+
+/// `resnotes show ID | head -1`: a reader that goes away before the output is written ends the
+/// command quietly and successfully (it used to panic with "Broken pipe").
+#[test]
+fn a_closed_standard_output_ends_a_command_quietly() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::new();
+    let a = sb.device("a");
+    a.ok(&["init"]);
+    // A body far larger than a pipe's buffer, so writing it meets the closed pipe.
+    let mut new = a.cmd(&["new", "--title", "big", "--body", "-"]);
+    let mut child = new.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all("a line of text\n".repeat(100_000).as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for args in [vec!["show", id.as_str()], vec!["list"], vec!["status", "--json"]] {
+        let mut child = a.cmd(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "resnotes {args:?}: {:?}, stderr: {err}", out.status);
+        assert!(err.is_empty(), "resnotes {args:?} printed: {err}");
+    }
+}

@@ -14,6 +14,15 @@ use resnotes_core::{
     WatchOptions, Workspace,
 };
 
+/// `println!` for the data a command prints: a closed standard output (`resnotes list | head
+/// -1`) becomes an error that `main` ends on quietly, where `println!` would panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "resnotes",
@@ -222,6 +231,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): nothing is wrong and nothing to say.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -335,7 +351,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
             return join(&dir, &spec);
         }
-        Command::New { title, body } => println!("{}", open()?.new_note(&title, &body_arg(body)?)?),
+        Command::New { title, body } => out!("{}", open()?.new_note(&title, &body_arg(body)?)?),
         Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
         Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
         Command::Show { id, json } => show(&open()?, &id, json)?,
@@ -343,7 +359,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
         Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
         Command::Attach { id, file, name } => {
-            println!("{}", open()?.attach(&id, &file, name.as_deref())?.to_url())
+            out!("{}", open()?.attach(&id, &file, name.as_deref())?.to_url())
         }
         Command::Asset { command } => return asset(&open()?, command),
         Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
@@ -353,7 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log { json, limit } => log(&open()?, json, limit)?,
         Command::Target { command } => target(&open()?, command)?,
         Command::Key { command: KeyCommand::Export } => match open()?.export_key() {
-            Some(k) => println!("{}", k.expose_secret()),
+            Some(k) => out!("{}", k.expose_secret()),
             None => {
                 return Err(anyhow!("this workspace is not encrypted; there is no key to export"))
             }
@@ -423,9 +439,9 @@ fn edit(ws: &mut Workspace, id: &str, title: Option<String>, body: Option<String
 fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
     let n = ws.note(id)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&n)?);
+        out!("{}", serde_json::to_string_pretty(&n)?);
     } else {
-        println!("# {}\n\n{}", n.title, n.body);
+        out!("# {}\n\n{}", n.title, n.body);
     }
     Ok(())
 }
@@ -433,10 +449,10 @@ fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
 fn list(ws: &Workspace, json: bool, limit: Option<usize>) -> Result<()> {
     let notes = ws.list(limit)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&notes)?);
+        out!("{}", serde_json::to_string_pretty(&notes)?);
     } else {
         for n in notes {
-            println!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
+            out!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
         }
     }
     Ok(())
@@ -476,12 +492,12 @@ fn asset(ws: &Workspace, command: AssetCommand) -> Result<ExitCode> {
         AssetCommand::List { json } => {
             let list = ws.assets()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for a in list {
                     let states: Vec<String> =
                         a.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
-                    println!(
+                    out!(
                         "{:<7} {:>10} B  {}  {}  {}",
                         if a.local { "local" } else { "remote" },
                         a.size,
@@ -502,25 +518,25 @@ fn max_attachment(ws: &Workspace, mib: Option<u64>) -> Result<()> {
         let bytes = m.checked_mul(1 << 20).ok_or_else(|| anyhow!("{m} MiB is too large"))?;
         ws.set_max_attachment_bytes(bytes)?;
     }
-    println!("{}", ws.max_attachment_bytes()? >> 20);
+    out!("{}", ws.max_attachment_bytes()? >> 20);
     Ok(())
 }
 
 fn status(ws: &Workspace, json: bool) -> Result<()> {
     let st = ws.status()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&st)?);
+        out!("{}", serde_json::to_string_pretty(&st)?);
         return Ok(());
     }
-    println!(
+    out!(
         "workspace {}  device {}  ({})",
         st.workspace_id,
         st.client_id,
         if st.encrypted { "encrypted" } else { "PLAINTEXT" }
     );
-    println!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
+    out!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
     for t in st.targets {
-        println!(
+        out!(
             "{} {} {}: {} pending, {} synced, last sync {}",
             t.id,
             t.kind.as_str(),
@@ -530,7 +546,7 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
             t.last_ok.map(time).unwrap_or_else(|| "never".into())
         );
         if let Some(e) = t.last_error {
-            println!("  last problem: {e}");
+            out!("  last problem: {e}");
         }
     }
     Ok(())
@@ -539,13 +555,13 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
 fn log(ws: &Workspace, json: bool, limit: usize) -> Result<()> {
     let items = ws.log_items(limit)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        out!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
     for i in items {
         let states: Vec<String> =
             i.targets.iter().map(|s| format!("{}:{}", s.target, s.state)).collect();
-        println!(
+        out!(
             "{} #{:<6} {} {:>6} B  {}{}",
             &i.client[..8],
             i.index,
@@ -569,15 +585,15 @@ fn target(ws: &Workspace, command: TargetCommand) -> Result<()> {
             let pass = if ws.manifest_known()? { None } else { passphrase(true)? };
             let (target, stored) = setup::share(ws, &spec, pass.as_deref(), scrypt_log_n())?;
             note_credentials(stored);
-            println!("{}", target.id);
+            out!("{}", target.id);
         }
         TargetCommand::List { json } => {
             let ts = ws.targets()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&ts)?);
+                out!("{}", serde_json::to_string_pretty(&ts)?);
             } else {
                 for t in ts {
-                    println!("{} {} {}", t.id, t.kind.as_str(), t.location);
+                    out!("{} {} {}", t.id, t.kind.as_str(), t.location);
                 }
             }
         }
