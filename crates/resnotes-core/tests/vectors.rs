@@ -330,6 +330,14 @@ fn generate_vectors() {
         );
     };
     add(
+        "short-envelope.age",
+        key.seal(&plain0[..100]).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "a complete age file whose decrypted envelope is cut short: written so, not still arriving",
+    );
+    add(
         "truncated-header.age",
         sealed0[..40].to_vec(),
         0,

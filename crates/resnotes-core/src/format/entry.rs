@@ -427,7 +427,15 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
         OpenFailure::Incomplete => EntryError::Incomplete,
         OpenFailure::Undecryptable(m) => EntryError::Undecryptable(m),
     })?;
-    let entry = decode(&plain, key)?;
+    let entry = match decode(&plain, key) {
+        // age authenticated the end of its stream, so the file is whole: an envelope that is
+        // too short was written so, and waiting will not complete it (FORMAT.md §6).
+        Err(EntryError::Incomplete) if key.is_encrypted() => Err(EntryError::Malformed(
+            "the decrypted entry is shorter than its header says, though the file is complete"
+                .into(),
+        )),
+        other => other,
+    }?;
     let h = &entry.header;
     if h.workspace != want.workspace || h.client != want.client || h.index != want.index {
         return Err(EntryError::Misplaced {
