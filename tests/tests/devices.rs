@@ -255,3 +255,33 @@ fn a_closed_standard_output_ends_a_command_quietly() {
         assert!(err.is_empty(), "resnotes {args:?} printed: {err}");
     }
 }
+
+/// Exit statuses are documented in `--help` and the same for `join` and `sync`: 0 in step, 3 ran
+/// but an entry could not be read yet (with a warning), 1 failed.
+#[test]
+fn exit_statuses_are_documented_and_consistent_between_join_and_sync() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    let help = String::from_utf8_lossy(&a.run(&["--help"]).stdout).into_owned();
+    assert!(help.contains("Exit status:") && help.contains("  3  "), "{help}");
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    a.new_note("first", "one");
+    a.ok(&["sync"]);
+    // A damaged file where A's next entry goes: readers cannot read it yet.
+    let bad = entry_file(&shared, &a.client_id(), 1, ".age");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, b"age-encryption.org/v1\n-> X25519 damaged\n").unwrap();
+    let join = b.run(&["join", "--folder", shared.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&join.stderr);
+    assert_eq!(join.status.code(), Some(3), "join: {err}");
+    assert!(err.contains("Joined workspace") && err.contains("warning: entry 1"), "{err}");
+    assert_eq!(b.list().len(), 1, "the readable note arrived");
+    let sync = b.run(&["sync"]);
+    assert_eq!(sync.status.code(), Some(3), "sync: {}", String::from_utf8_lossy(&sync.stderr));
+    std::fs::remove_file(&bad).unwrap();
+    assert_eq!(b.run(&["sync"]).status.code(), Some(0));
+    // Failing: a folder that is not there.
+    let gone = s.path().join("gone");
+    assert_eq!(c.run(&["join", "--folder", gone.to_str().unwrap()]).status.code(), Some(1));
+}

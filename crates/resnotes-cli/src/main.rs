@@ -23,11 +23,23 @@ macro_rules! out {
     }};
 }
 
+/// The exit statuses of every command, shown by `--help` (and in the README).
+const EXIT_STATUS: &str = "Exit status:
+  0  done; for sync and join, every target is in step
+  1  failed: the error says why, on standard error (nothing was half done)
+  2  the command line is wrong (see --help)
+  3  sync or join ran, but some entries or attachments could not be read or written yet;
+     the warnings on standard error say which; the next sync tries again";
+
+/// Exit status of a sync or join that ran but left problems (see [`EXIT_STATUS`]).
+const PARTIAL: u8 = 3;
+
 #[derive(Parser)]
 #[command(
     name = "resnotes",
     version,
-    about = "Local-first, end-to-end encrypted notes that sync through a shared folder."
+    about = "Local-first, end-to-end encrypted notes that sync through a shared folder.",
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     /// Data dir of this device (default: the OS data dir).
@@ -465,7 +477,21 @@ fn sync_once(ws: &mut Workspace) -> Result<ExitCode> {
     }
     let code = report(&ws.sync_all(&mut |_| {})?);
     let asset_code = report_assets(&ws.sync_assets(&|| false, &mut |_| {})?);
-    Ok(if code == ExitCode::SUCCESS { asset_code } else { code })
+    Ok(worst(code, asset_code))
+}
+
+/// The worse of two exit statuses: failed, then partial, then success.
+fn worst(a: ExitCode, b: ExitCode) -> ExitCode {
+    let rank = |c: &ExitCode| match c {
+        c if *c == ExitCode::SUCCESS => 0,
+        c if *c == ExitCode::from(PARTIAL) => 1,
+        _ => 2,
+    };
+    if rank(&b) > rank(&a) {
+        b
+    } else {
+        a
+    }
 }
 
 /// `sync --watch`: the engine's background sync until Ctrl-C.
@@ -617,7 +643,8 @@ fn target(ws: &Workspace, command: TargetCommand) -> Result<()> {
     Ok(())
 }
 
-/// Prints a sync's outcome; exit code 0 only when every target is fully in step.
+/// Prints a sync's outcome: 0 when every target is in step, 1 when one failed, 3 when some
+/// entries had problems.
 fn report(reports: &[TargetReport]) -> ExitCode {
     print_reports(reports, |r| match &r.error {
         Some(e) if e.contains(&r.location) => eprintln!("error: {e}"),
@@ -626,7 +653,7 @@ fn report(reports: &[TargetReport]) -> ExitCode {
     })
 }
 
-/// Prints an attachment sync's outcome (exit code 0 only without errors or problems).
+/// Prints an attachment sync's outcome (exit status as for [`report`]).
 fn report_assets(reports: &[TargetReport]) -> ExitCode {
     print_reports(reports, |r| match &r.error {
         Some(e) => eprintln!("error: attachments: {e}"),
@@ -637,20 +664,25 @@ fn report_assets(reports: &[TargetReport]) -> ExitCode {
     })
 }
 
-/// Prints each report with `line`, then its problems; failure when any has an error or problem.
+/// Prints each report with `line`, then its problems; 1 when any failed, 3 when any had
+/// problems, else 0.
 fn print_reports(reports: &[TargetReport], line: impl Fn(&TargetReport)) -> ExitCode {
-    let mut ok = true;
+    let mut failed = false;
+    let mut problems = false;
     for r in reports {
         line(r);
-        ok &= r.error.is_none() && r.problems.is_empty();
+        failed |= r.error.is_some();
+        problems |= !r.problems.is_empty();
         for p in &r.problems {
             eprintln!("warning: {p}");
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
+    if failed {
         ExitCode::FAILURE
+    } else if problems {
+        ExitCode::from(PARTIAL)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
