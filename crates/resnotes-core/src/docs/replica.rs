@@ -62,6 +62,37 @@ fn write_key_file(path: &Path, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
+/// Makes the data dir readable only by its user (0700) and the database and key files 0600,
+/// whatever the umask was; an older version's data dir is repaired when it is opened (with
+/// umask 022 another local user could read titles and first lines with `sqlite3`). SQLite
+/// gives its `-wal` and `-shm` files the database file's mode. A file system that refuses
+/// (a FAT stick) is logged, not fatal.
+#[cfg(unix)]
+fn keep_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let fix = |p: &Path, mode: u32| -> std::io::Result<()> {
+        match std::fs::metadata(p) {
+            Ok(m) if m.permissions().mode() & 0o777 != mode => {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    let wal = format!("{DB_FILE}-wal");
+    let shm = format!("{DB_FILE}-shm");
+    let files = [DB_FILE, wal.as_str(), shm.as_str(), KEY_FILE];
+    let result =
+        fix(dir, 0o700).and_then(|_| files.iter().try_for_each(|f| fix(&dir.join(f), 0o600)));
+    if let Err(e) = result {
+        tracing::warn!("cannot make {} private to this user: {e}", dir.display());
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_private(_dir: &Path) {}
+
 impl Replica {
     /// Opens the replica in the data dir `dir`, or [`Error::NoWorkspace`].
     pub(crate) fn open(dir: &Path, clock: Clock) -> Result<Self> {
@@ -70,6 +101,7 @@ impl Replica {
             return Err(Error::NoWorkspace(dir.to_path_buf()));
         }
         let conn = store::open(&db)?;
+        keep_private(dir);
         let get = |k: &str| -> Result<Uuid> {
             store::meta(&conn, k)?
                 .and_then(|v| Uuid::parse_str(&v).ok())
@@ -126,6 +158,7 @@ impl Replica {
             write_key_file(&dir.join(KEY_FILE), &format!("{}\n", secret.expose_secret()))?;
         }
         let conn = store::open(&dir.join(DB_FILE))?;
+        keep_private(dir);
         store::set_meta(&conn, "client_id", &client.to_string())?;
         store::set_meta(&conn, "workspace_id", &workspace.to_string())?;
         store::set_meta(&conn, "encryption", if key.is_encrypted() { "age" } else { "none" })?;
@@ -348,4 +381,52 @@ pub(crate) fn append_own_entry(
     store::insert_entry(tx, &row, &bytes, now)?;
     lazy::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
     Ok(index)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_data_dir_is_private_to_its_user_and_an_old_one_is_repaired() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let ws = Uuid::new_v4();
+        let r = Replica::create(
+            &dir,
+            Uuid::new_v4(),
+            ws,
+            WorkspaceKey::generate(&ws),
+            None,
+            system_clock(),
+        )
+        .unwrap();
+        store::set_meta(&r.conn, "probe", "x").unwrap(); // the WAL exists now
+        assert_eq!(mode(&dir), 0o700);
+        for f in [DB_FILE, KEY_FILE] {
+            assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+        }
+        assert_eq!(
+            mode(&dir.join(format!("{DB_FILE}-wal"))),
+            0o600,
+            "the WAL follows the database"
+        );
+        drop(r);
+        // A data dir as an older version left it under umask 022.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(dir.join(DB_FILE), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        std::fs::set_permissions(dir.join(KEY_FILE), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        drop(Replica::open(&dir, system_clock()).unwrap());
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+        assert_eq!(mode(&dir.join(KEY_FILE)), 0o600);
+    }
 }

@@ -23,6 +23,9 @@ use crate::sync::{SyncEvent, TargetReport};
 use crate::transport::Target;
 use crate::transport::{Transport, TransportError};
 
+/// How long a plaintext copy made for opening an attachment is kept (README, "Attachments").
+const OPENED_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
 const META_MAX: &str = "max_attachment_bytes";
@@ -491,6 +494,26 @@ impl Replica {
         tmp.keep_as(dest)
     }
 
+    /// Removes the plaintext copies made for other programs to open ([`Self::copy_for_opening`])
+    /// once they are older than `max_age`: a decrypted attachment does not stay on disk after
+    /// the program that showed it is long closed. Runs at every attachment cycle.
+    pub(crate) fn sweep_opened(&self, max_age: std::time::Duration) {
+        let Ok(copies) = fs::read_dir(self.dir.join("opened")) else { return };
+        for copy in copies.flatten() {
+            let old = copy
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > max_age);
+            if old {
+                if let Err(e) = fs::remove_dir_all(copy.path()) {
+                    tracing::warn!("cannot remove the opened copy {}: {e}", copy.path().display());
+                }
+            }
+        }
+    }
+
     /// Where [`Workspace::copy_for_opening`] puts a verified copy for another program to open.
     pub(crate) fn opened_copy_path(&self, r: &AssetRef) -> PathBuf {
         self.dir
@@ -641,6 +664,7 @@ impl Replica {
         stop: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<Vec<TargetReport>> {
+        self.sweep_opened(OPENED_KEPT);
         self.scan_refs()?;
         let mut reports = Vec::new();
         for t in self.targets()? {
@@ -821,6 +845,28 @@ mod tests {
         // The same content again: the existing asset, not a new index.
         fs::write(&f, "content 1").unwrap();
         assert_eq!(ws.add_asset(&f, "b.txt", None).unwrap().id.index, 1);
+    }
+
+    #[test]
+    fn opened_copies_are_removed_after_a_day() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(tmp.path(), false, crate::workspace::system_clock()).unwrap();
+        let (f, g) = (tmp.path().join("old.txt"), tmp.path().join("new.txt"));
+        fs::write(&f, "opened two days ago").unwrap();
+        fs::write(&g, "opened just now").unwrap();
+        let (old, new) = (
+            ws.add_asset(&f, "old.txt", None).unwrap(),
+            ws.add_asset(&g, "new.txt", None).unwrap(),
+        );
+        let old_copy = ws.copy_for_opening(&old, &mut |_| {}).unwrap();
+        let new_copy = ws.copy_for_opening(&new, &mut |_| {}).unwrap();
+        let two_days_ago =
+            std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+        let folder = old_copy.parent().unwrap();
+        fs::File::open(folder).unwrap().set_modified(two_days_ago).unwrap();
+        ws.sync_assets(&|| false, &mut |_| {}).unwrap();
+        assert!(!old_copy.exists() && !folder.exists(), "the day-old copy is gone");
+        assert!(new_copy.exists(), "a recent copy stays");
     }
 
     #[test]
