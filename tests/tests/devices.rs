@@ -285,3 +285,23 @@ fn exit_statuses_are_documented_and_consistent_between_join_and_sync() {
     let gone = s.path().join("gone");
     assert_eq!(c.run(&["join", "--folder", gone.to_str().unwrap()]).status.code(), Some(1));
 }
+
+/// `init --folder` and `target add folder` create a folder whose parent exists; a missing
+/// parent is named in the error, and nothing is created.
+#[test]
+fn a_new_shared_folder_is_created_when_only_its_last_part_is_missing() {
+    let s = Sandbox::new();
+    let (a, b) = (s.device("a"), s.device("b"));
+    let new = s.path().join("new notes");
+    a.ok(&["init", "--folder", new.to_str().unwrap()]);
+    assert!(new.join("index.json").exists(), "the folder was created and shared");
+    let deep = s.path().join("missing").join("notes");
+    let err = b.fails(&["init", "--folder", deep.to_str().unwrap()]);
+    assert!(err.contains("missing does not exist either"), "{err}");
+    assert!(!deep.exists() && !b.dir.exists(), "nothing was created");
+    let another = s.path().join("second copy");
+    a.ok(&["target", "add", "folder", another.to_str().unwrap()]);
+    assert!(another.join("index.json").exists());
+    let err = b.fails(&["join", "--folder", s.path().join("nowhere").to_str().unwrap()]);
+    assert!(err.contains("does not exist"), "{err}");
+}

@@ -60,6 +60,22 @@ fn apache_mod_dav_two_devices_converge_and_idle_is_cheap() {
     assert_eq!(idle, 3 + 2 * 3, "an idle cycle made {idle} requests");
 }
 
+/// `init --webdav` on a collection that does not exist yet creates it (MKCOL); when its parent
+/// is missing too, the error names the parent and nothing is created.
+#[test]
+fn a_new_webdav_collection_is_created_when_only_its_last_part_is_missing() {
+    let s = Sandbox::new();
+    let server = DavServer::apache(&s.folder("apache"));
+    let (a, b) = (s.device("a"), s.device("b"));
+    let url = format!("{}fresh/", server.url);
+    a.ok(&["init", "--webdav", &url, "--user", resnotes_e2e::dav::USER]);
+    assert!(server.root.join("fresh").join("index.json").exists());
+    let deep = format!("{}missing/notes/", server.url);
+    let err = b.fails(&["init", "--webdav", &deep, "--user", resnotes_e2e::dav::USER]);
+    assert!(err.contains("missing/ does not exist on the server either"), "{err}");
+    assert!(!server.root.join("missing").exists());
+}
+
 #[test]
 fn rclone_two_devices_converge() {
     let s = Sandbox::new();

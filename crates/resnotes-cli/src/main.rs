@@ -347,8 +347,14 @@ fn time(ms: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A folder argument as a full path: resolved when it exists; else made absolute, so that
+/// `init --folder` and `target add folder` can create it (and `join` says it is missing).
 fn folder_path(p: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(p).with_context(|| format!("folder {} is not reachable", p.display()))
+    match std::fs::canonicalize(p) {
+        Ok(full) => Ok(full),
+        Err(_) => std::path::absolute(p)
+            .with_context(|| format!("folder {} is not a usable path", p.display())),
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

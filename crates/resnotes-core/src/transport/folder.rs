@@ -257,9 +257,37 @@ impl Transport for Folder {
                 location: self.location(),
                 reason: "not a folder".into(),
             }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(TransportError::Unreachable {
+                    location: self.location(),
+                    reason: "the folder does not exist (is the drive or share connected?)".into(),
+                })
+            }
             Err(e) => Err(TransportError::Unreachable {
                 location: self.location(),
                 reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn create_root(&self) -> Result<(), TransportError> {
+        if self.root.exists() {
+            return self.check();
+        }
+        let parent = self.root.parent().filter(|p| !p.as_os_str().is_empty());
+        match parent {
+            Some(p) if p.is_dir() => {
+                create_dirs(&self.root).map_err(|e| TransportError::Unreachable {
+                    location: self.location(),
+                    reason: format!("it could not be created ({e})"),
+                })
+            }
+            _ => Err(TransportError::Unreachable {
+                location: self.location(),
+                reason: format!(
+                    "{} does not exist either; create it first or choose another folder",
+                    parent.map_or_else(|| "its parent".into(), |p| p.display().to_string())
+                ),
             }),
         }
     }

@@ -138,6 +138,12 @@ pub trait Transport: Send + Sync {
     }
     /// Checks that the target is reachable (the root exists).
     fn check(&self) -> Result<(), TransportError>;
+    /// Creates the target's root when it is missing but its parent exists (a new shared
+    /// workspace in a folder the user named); a missing parent is [`TransportError::Unreachable`]
+    /// naming it. The default only checks.
+    fn create_root(&self) -> Result<(), TransportError> {
+        self.check()
+    }
     /// Reads a whole file of at most [`MAX_READ_BYTES`]; `None` when it does not exist. Anything
     /// that is not a plain file of that size (bigger, a link, a device, a pipe) is an error.
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError>;

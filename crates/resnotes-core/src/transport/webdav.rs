@@ -511,6 +511,41 @@ impl Transport for WebDav {
         )
     }
 
+    fn create_root(&self) -> Result<(), TransportError> {
+        match self.check() {
+            Err(TransportError::Unreachable { reason, .. }) if reason.contains("(404)") => {}
+            other => return other,
+        }
+        let parent = {
+            let mut u = self.base.clone();
+            u.path_segments_mut().expect("http URLs have paths").pop_if_empty().pop();
+            redact(u.as_str())
+        };
+        self.send(
+            "create folder",
+            "",
+            || self.request(Method::from_bytes(b"MKCOL").unwrap(), ""),
+            |r| match r.status() {
+                s if s.is_success() => Ok(()),
+                // 405: it exists after all (made meanwhile).
+                StatusCode::METHOD_NOT_ALLOWED => Ok(()),
+                // 409 Conflict: RFC 4918's answer when a parent collection is missing.
+                StatusCode::CONFLICT | StatusCode::NOT_FOUND => {
+                    Err(Failure::Fatal(TransportError::Unreachable {
+                        location: self.location(),
+                        reason: format!(
+                            "the folder {parent}/ does not exist on the server either; create it first or check the URL"
+                        ),
+                    }))
+                }
+                s => Err(Failure::Fatal(TransportError::Unreachable {
+                    location: self.location(),
+                    reason: format!("the folder could not be created on the server (HTTP {})", s.as_u16()),
+                })),
+            },
+        )
+    }
+
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
         self.send(
             "read",

@@ -532,9 +532,10 @@ fn summary_row((id, title, first_line, updated_at): store::notes::ListRow) -> No
     NoteSummary { id, title, first_line, updated_at }
 }
 
-/// Checks that a folder can become a new shared workspace (reachable and empty but for junk).
+/// Checks that a folder can become a new shared workspace (empty but for junk), creating it
+/// when only its last part is missing.
 pub fn check_new_shared_folder(target: &dyn Transport) -> Result<()> {
-    target.check()?;
+    target.create_root()?;
     if let Some(m) = read_manifest(target)? {
         return Err(Error::Invalid(format!(
             "{} already holds workspace {}; join it with `resnotes join --folder`",

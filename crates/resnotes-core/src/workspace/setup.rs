@@ -88,6 +88,7 @@ pub fn share(
     log_n: u8,
 ) -> Result<(Target, Option<std::path::PathBuf>)> {
     let tr = spec.transport()?;
+    tr.create_root()?;
     if !ws.manifest_known()? && inspect(ws, tr.as_ref())? == Contents::Empty {
         check_passphrase(passphrase.unwrap_or(""))?;
     }
