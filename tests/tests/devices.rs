@@ -305,3 +305,15 @@ fn a_new_shared_folder_is_created_when_only_its_last_part_is_missing() {
     let err = b.fails(&["join", "--folder", s.path().join("nowhere").to_str().unwrap()]);
     assert!(err.contains("does not exist"), "{err}");
 }
+
+/// A WebDAV password is never sent over plain http:// to another machine unless asked for.
+#[test]
+fn plain_http_webdav_with_a_password_is_refused_unless_allowed() {
+    let s = Sandbox::new();
+    let a = s.device("a");
+    let err = a.fails(&["init", "--webdav", "http://notes.example.invalid/dav/", "--user", "me"]);
+    assert!(err.contains("unencrypted (http://)") && err.lines().count() == 1, "{err}");
+    assert!(!a.dir.exists(), "nothing was created");
+    let help = String::from_utf8_lossy(&a.run(&["init", "--help"]).stdout).into_owned();
+    assert!(help.contains("--allow-http"), "{help}");
+}

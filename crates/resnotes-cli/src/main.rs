@@ -62,6 +62,10 @@ enum Command {
         /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
         #[arg(long, requires = "webdav")]
         user: Option<String>,
+        /// Allow a plain http:// WebDAV URL that sends the password to another machine
+        /// unencrypted (a network you trust); refused without it.
+        #[arg(long, requires = "webdav")]
+        allow_http: bool,
         /// Do not encrypt (entries readable by anyone with the folder).
         #[arg(long)]
         plaintext: bool,
@@ -77,6 +81,10 @@ enum Command {
         /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
         #[arg(long, requires = "webdav")]
         user: Option<String>,
+        /// Allow a plain http:// WebDAV URL that sends the password to another machine
+        /// unencrypted (a network you trust); refused without it.
+        #[arg(long, requires = "webdav")]
+        allow_http: bool,
     },
     /// Create a note; prints its id.
     New {
@@ -226,6 +234,9 @@ enum TargetKindArg {
         /// User name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
         #[arg(long)]
         user: Option<String>,
+        /// Allow a plain http:// URL that sends the password to another machine unencrypted.
+        #[arg(long)]
+        allow_http: bool,
     },
 }
 
@@ -311,6 +322,7 @@ fn target_spec(
     folder: Option<&Path>,
     webdav: Option<&str>,
     user: Option<String>,
+    allow_http: bool,
 ) -> Result<Option<TargetSpec>> {
     match (folder, webdav) {
         (Some(f), _) => {
@@ -318,7 +330,12 @@ fn target_spec(
         }
         (_, Some(url)) => {
             let password = webdav_password(user.as_deref())?;
-            Ok(Some(TargetSpec::Webdav { url: url.to_string(), username: user, password }))
+            Ok(Some(TargetSpec::Webdav {
+                url: url.to_string(),
+                username: user,
+                password,
+                allow_http: Some(allow_http),
+            }))
         }
         _ => Ok(None),
     }
@@ -361,11 +378,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let dir = data_dir(&cli.data_dir)?;
     let open = || Workspace::open(&dir);
     match cli.command {
-        Command::Init { folder, webdav, user, plaintext } => {
-            init(&dir, target_spec(folder.as_deref(), webdav.as_deref(), user)?, plaintext)?
+        Command::Init { folder, webdav, user, allow_http, plaintext } => {
+            let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?;
+            init(&dir, spec, plaintext)?
         }
-        Command::Join { folder, webdav, user } => {
-            let spec = target_spec(folder.as_deref(), webdav.as_deref(), user)?
+        Command::Join { folder, webdav, user, allow_http } => {
+            let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
             return join(&dir, &spec);
         }
@@ -610,8 +628,10 @@ fn target(ws: &Workspace, command: TargetCommand) -> Result<()> {
     match command {
         TargetCommand::Add { kind } => {
             let spec = match kind {
-                TargetKindArg::Folder { path } => target_spec(Some(&path), None, None)?,
-                TargetKindArg::Webdav { url, user } => target_spec(None, Some(&url), user)?,
+                TargetKindArg::Folder { path } => target_spec(Some(&path), None, None, false)?,
+                TargetKindArg::Webdav { url, user, allow_http } => {
+                    target_spec(None, Some(&url), user, allow_http)?
+                }
             }
             .ok_or_else(|| anyhow!("give a folder or a URL"))?;
             let pass = if ws.manifest_known()? { None } else { passphrase(true)? };

@@ -19,4 +19,9 @@ username: string | null,
 /**
  * Password; stored for this device only, never written to the target or the log.
  */
-password: string | null, };
+password: string | null, 
+/**
+ * Sends the password over plain `http://` to a host that is not this machine: only
+ * when the user chose to, for a network they trust (refused otherwise).
+ */
+allow_http?: boolean, };

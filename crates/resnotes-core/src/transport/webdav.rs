@@ -124,6 +124,17 @@ impl WebDav {
         })
     }
 
+    /// True when requests would carry the password in the clear to another machine: plain
+    /// `http://` with a user name or password, to a host that is not a loopback address.
+    pub fn sends_password_in_clear(&self) -> bool {
+        let host = self.base.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        self.base.scheme() == "http"
+            && !loopback
+            && (self.user.is_some() || self.password.is_some())
+    }
+
     /// The user name in use (from the argument or the URL).
     pub fn username(&self) -> Option<&str> {
         self.user.as_deref()
@@ -758,6 +769,20 @@ impl Transport for WebDav {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_the_clear_is_recognised() {
+        let clear = |url: &str, user: Option<&str>| {
+            WebDav::new(url, user.map(String::from), None).unwrap().sends_password_in_clear()
+        };
+        assert!(clear("http://cloud.example.org/dav/", Some("me")));
+        assert!(clear("http://me:pw@192.168.1.5/dav/", None), "credentials in the URL count");
+        assert!(!clear("https://cloud.example.org/dav/", Some("me")));
+        assert!(!clear("http://cloud.example.org/dav/", None), "no password to leak");
+        for local in ["http://127.0.0.1:8080/dav/", "http://localhost/dav/", "http://[::1]/dav/"] {
+            assert!(!clear(local, Some("me")), "{local}");
+        }
+    }
 
     #[test]
     fn urls_are_encoded_and_credentials_removed() {

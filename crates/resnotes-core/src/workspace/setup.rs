@@ -35,6 +35,11 @@ pub enum TargetSpec {
         username: Option<String>,
         /// Password; stored for this device only, never written to the target or the log.
         password: Option<String>,
+        /// Sends the password over plain `http://` to a host that is not this machine: only
+        /// when the user chose to, for a network they trust (refused otherwise).
+        #[serde(default)]
+        #[ts(optional)]
+        allow_http: Option<bool>,
     },
 }
 
@@ -59,11 +64,18 @@ impl TargetSpec {
                 }
                 Ok(Box::new(Folder::new(p)))
             }
-            TargetSpec::Webdav { url, username, password } => {
+            TargetSpec::Webdav { url, username, password, allow_http } => {
                 let user =
                     username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(String::from);
                 let pass = password.clone().filter(|p| !p.is_empty());
-                Ok(Box::new(WebDav::new(url.trim(), user, pass)?))
+                let dav = WebDav::new(url.trim(), user, pass)?;
+                if dav.sends_password_in_clear() && *allow_http != Some(true) {
+                    return Err(Error::Invalid(format!(
+                        "{} would send your WebDAV password unencrypted (http://) over the network; use its https:// address, or allow plain http only for a network you trust",
+                        dav.location()
+                    )));
+                }
+                Ok(Box::new(dav))
             }
         }
     }
@@ -324,6 +336,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), "invalid_input");
+    }
+
+    #[test]
+    fn a_password_is_never_sent_in_the_clear_unless_allowed() {
+        let spec = |url: &str, allow_http: Option<bool>| TargetSpec::Webdav {
+            url: url.into(),
+            username: Some("me".into()),
+            password: Some("pw".into()),
+            allow_http,
+        };
+        let err = spec("http://cloud.example.org/dav/", None).transport().err().unwrap();
+        assert!(err.to_string().contains("unencrypted (http://)"), "{err}");
+        assert!(spec("http://cloud.example.org/dav/", Some(false)).transport().is_err());
+        assert!(spec("http://cloud.example.org/dav/", Some(true)).transport().is_ok());
+        assert!(spec("https://cloud.example.org/dav/", None).transport().is_ok());
+        assert!(spec("http://127.0.0.1:8080/dav/", None).transport().is_ok(), "loopback");
     }
 
     #[test]
