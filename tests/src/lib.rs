@@ -77,7 +77,7 @@ impl Device {
             .env("RESNOTES_DATA_DIR", &self.dir)
             .env("RESNOTES_PASSPHRASE", &self.passphrase)
             .env("RESNOTES_WEBDAV_PASSWORD", &self.webdav_password)
-            .env("RESNOTES_SCRYPT_LOG_N", "10")
+            .env("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10")
             .env("RESNOTES_NO_KEYRING", "1") // deterministic: the keyring has its own test
             .env_remove("RESNOTES_LOG")
             .stdin(Stdio::null());

@@ -71,7 +71,7 @@ impl App {
         let mut cmd = Command::new(tauri_driver());
         cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("RESNOTES_DATA_DIR", data_dir)
-            .env("RESNOTES_SCRYPT_LOG_N", "10")
+            .env("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10")
             .env("RESNOTES_NO_KEYRING", "1")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log"))

@@ -259,7 +259,7 @@ fn passwords_live_in_the_os_keyring_when_one_runs() {
         r#"set -e
 # A fresh home: unlocking creates the "login" keyring, the default collection.
 printf 'keyring-pw\n' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-export RESNOTES_DATA_DIR='{dir}' RESNOTES_PASSPHRASE='{pass}' RESNOTES_SCRYPT_LOG_N=10
+export RESNOTES_DATA_DIR='{dir}' RESNOTES_PASSPHRASE='{pass}' RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N=10
 RESNOTES_WEBDAV_PASSWORD='{pw}' '{bin}' init --webdav '{url}' --user {user} 2>&1
 test ! -e '{dir}/credentials/'* || {{ echo "a credentials file was written"; exit 3; }}
 '{bin}' new --title kept --body 'in the keyring' >/dev/null

@@ -175,7 +175,7 @@ export class SetupDialog {
       return;
     }
     const s = await passphraseStrength(this.input("passphrase").value);
-    out.textContent = `Strength: ${s.label} (~${s.bits} bits)`;
+    out.textContent = `Strength: ${s.label} (~${s.bits} bits)${s.advice ? ` — ${s.advice}` : ""}`;
     out.dataset.level = s.label.replace(" ", "-");
   }
 

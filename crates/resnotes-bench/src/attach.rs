@@ -22,7 +22,7 @@ fn run_measured(bin: &Path, dir: &Path, args: &[&str]) -> Result<(String, f64, f
         .arg(dir)
         .args(args)
         .env("RESNOTES_PASSPHRASE", super::PASS)
-        .env("RESNOTES_SCRYPT_LOG_N", "10")
+        .env("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10")
         .env("RESNOTES_NO_KEYRING", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

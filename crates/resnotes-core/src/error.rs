@@ -35,9 +35,9 @@ pub enum Error {
     /// A passphrase is needed and none was given.
     #[error("a workspace passphrase is needed: set RESNOTES_PASSPHRASE or run in a terminal")]
     PassphraseNeeded,
-    /// Passphrase too weak.
-    #[error("the passphrase is too short: use at least {0} characters")]
-    WeakPassphrase(usize),
+    /// Passphrase too short or too easy to guess (the sentence says why and what to do).
+    #[error("{0}")]
+    WeakPassphrase(String),
     /// The folder holds no workspace.
     #[error("{0} holds no Resilient Notes workspace (no index.json); use `resnotes init --folder` to create one")]
     NotAWorkspace(String),

@@ -42,7 +42,7 @@ fn splices_from_an_older_version_land_where_the_editor_meant_them() {
 
 #[test]
 fn remote_edits_synced_in_between_are_kept() {
-    std::env::set_var("RESNOTES_SCRYPT_LOG_N", "10");
+    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10");
     let tmp = tempfile::tempdir().unwrap();
     let shared = tmp.path().join("shared");
     std::fs::create_dir_all(&shared).unwrap();

@@ -30,7 +30,7 @@ fn mutate(rng: &mut fastrand::Rng, m: &mut Vec<u8>) {
 
 #[test]
 fn mutated_entries_are_rejected_without_panics() {
-    std::env::set_var("RESNOTES_SCRYPT_LOG_N", "10");
+    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10");
     let tmp = tempfile::tempdir().unwrap();
     let mut ws = Workspace::init(tmp.path(), false, system_clock()).unwrap();
     for i in 0..3 {

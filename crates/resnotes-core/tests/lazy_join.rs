@@ -22,7 +22,7 @@ fn list(ws: &Workspace) -> Vec<NoteSummary> {
 }
 
 fn setup() -> (tempfile::TempDir, Folder) {
-    std::env::set_var("RESNOTES_SCRYPT_LOG_N", "2");
+    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "2");
     let tmp = tempfile::tempdir().unwrap();
     let shared = tmp.path().join("shared");
     std::fs::create_dir_all(&shared).unwrap();

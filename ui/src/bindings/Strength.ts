@@ -5,7 +5,7 @@
  */
 export type Strength = { 
 /**
- * Rough entropy estimate in bits.
+ * Estimated guesses an attacker needs, as bits (log2).
  */
 bits: number, 
 /**
@@ -15,4 +15,9 @@ label: string,
 /**
  * Whether it is accepted at all.
  */
-acceptable: boolean, };
+acceptable: boolean, 
+/**
+ * What to do about it, in one sentence, when it is not strong ("Add another word or
+ * two…"); empty for a strong one.
+ */
+advice: string, };

@@ -25,9 +25,6 @@ pub enum CryptoError {
 /// Result of the key operations.
 pub type Result<T, E = CryptoError> = std::result::Result<T, E>;
 
-/// Minimum passphrase length accepted when a workspace is created.
-pub const MIN_PASSPHRASE_LEN: usize = 8;
-
 /// HKDF `info` for the entry MAC key (see FORMAT.md, "Authentication").
 const MAC_INFO: &[u8] = b"resilient-notes/v1/entry-mac";
 
@@ -232,26 +229,6 @@ pub fn unwrap_secret(armored: &str, passphrase: &str) -> Result<SecretString> {
     Ok(SecretString::from(text))
 }
 
-/// A rough passphrase strength estimate in bits (character classes × length), for the UI meter
-/// and for refusing obviously weak passphrases.
-pub fn passphrase_bits(p: &str) -> u32 {
-    let mut pool = 0u32;
-    if p.chars().any(|c| c.is_ascii_lowercase()) {
-        pool += 26;
-    }
-    if p.chars().any(|c| c.is_ascii_uppercase()) {
-        pool += 26;
-    }
-    if p.chars().any(|c| c.is_ascii_digit()) {
-        pool += 10;
-    }
-    if p.chars().any(|c| !c.is_ascii_alphanumeric()) {
-        pool += 33;
-    }
-    let per_char = (pool.max(2) as f64).log2();
-    (per_char * p.chars().count() as f64) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,11 +272,5 @@ mod tests {
             unwrap_secret(&wrapped, "wrong horse"),
             Err(CryptoError::WrongPassphrase)
         ));
-    }
-
-    #[test]
-    fn strength() {
-        assert!(passphrase_bits("abc") < 20);
-        assert!(passphrase_bits("correct horse battery staple") > 100);
     }
 }

@@ -2,10 +2,12 @@
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
 mod details;
+mod passphrase;
 pub mod setup;
 pub(crate) mod status;
 
 pub use details::{Storage, StoredEntry};
+pub use passphrase::{check_passphrase, scrypt_log_n, strength, Strength, DEFAULT_SCRYPT_LOG_N};
 
 use std::path::{Path, PathBuf};
 
@@ -26,24 +28,11 @@ use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifes
 use crate::store;
 use crate::transport::{credentials, read_manifest, Target, TargetKind, Transport};
 
-/// Default scrypt work factor for wrapping the key with a passphrase (~1 s here).
-pub const DEFAULT_SCRYPT_LOG_N: u8 = 18;
-
 /// The data dir used when none is given: the OS's per-user app-data dir (shared by the CLI and
 /// the app), or None when the OS reports no home.
 pub fn default_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("org", "Resilient Notes", "resilient-notes")
         .map(|p| p.data_dir().to_path_buf())
-}
-
-/// The scrypt work factor for new passphrase wraps: `RESNOTES_SCRYPT_LOG_N` (10..=22, lower
-/// only makes sense for tests) or [`DEFAULT_SCRYPT_LOG_N`].
-pub fn scrypt_log_n() -> u8 {
-    std::env::var("RESNOTES_SCRYPT_LOG_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| (10..=22).contains(n))
-        .unwrap_or(DEFAULT_SCRYPT_LOG_N)
 }
 
 /// One device's open workspace: what the shells call. It wraps this device's replica (the
@@ -545,14 +534,6 @@ pub fn check_new_shared_folder(target: &dyn Transport) -> Result<()> {
     }
     if target.list("")?.iter().any(|n| !crate::format::path::is_ignored_name(n)) {
         return Err(Error::FolderNotEmpty(target.location()));
-    }
-    Ok(())
-}
-
-/// Refuses passphrases too short to protect the workspace key.
-pub fn check_passphrase(p: &str) -> Result<()> {
-    if p.chars().count() < crypto::MIN_PASSPHRASE_LEN {
-        return Err(Error::WeakPassphrase(crypto::MIN_PASSPHRASE_LEN));
     }
     Ok(())
 }

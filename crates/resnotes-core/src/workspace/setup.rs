@@ -14,9 +14,9 @@ use uuid::Uuid;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::format::crypto;
 use crate::transport::{read_manifest, Folder, Target, TargetKind, Transport, WebDav};
 use crate::workspace::{check_passphrase, Clock, Workspace, DB_FILE, KEY_FILE};
+pub use crate::workspace::{strength, Strength};
 
 /// A sync target as a user describes it in a settings form.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, TS)]
@@ -148,31 +148,6 @@ pub fn inspect(ws: &Workspace, target: &dyn Transport) -> Result<Contents> {
     }
 }
 
-/// How strong a passphrase looks, for the strength shown while choosing one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
-pub struct Strength {
-    /// Rough entropy estimate in bits.
-    pub bits: u32,
-    /// `too short`, `weak`, `fair`, `good` or `strong`.
-    pub label: String,
-    /// Whether it is accepted at all.
-    pub acceptable: bool,
-}
-
-/// Rates a passphrase (see [`crypto::passphrase_bits`]); too short ones are not acceptable.
-pub fn strength(passphrase: &str) -> Strength {
-    let bits = crypto::passphrase_bits(passphrase);
-    let acceptable = crate::workspace::check_passphrase(passphrase).is_ok();
-    let label = match bits {
-        _ if !acceptable => "too short",
-        0..=39 => "weak",
-        40..=59 => "fair",
-        60..=79 => "good",
-        _ => "strong",
-    };
-    Strength { bits, label: label.into(), acceptable }
-}
-
 /// Joins the workspace on `target` from a data dir that already holds a workspace with no
 /// targets: checks the passphrase first (a wrong one changes nothing), copies every live note
 /// into the joined workspace, keeps the old database in `replaced-<ms>/` and puts the joined one
@@ -256,7 +231,7 @@ mod tests {
 
     #[test]
     fn joining_keeps_offline_notes_and_a_wrong_passphrase_changes_nothing() {
-        std::env::set_var("RESNOTES_SCRYPT_LOG_N", "10");
+        std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10");
         let tmp = tempfile::tempdir().unwrap();
         let (a_dir, b_dir, shared) =
             (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("shared"));
@@ -352,13 +327,5 @@ mod tests {
         assert!(spec("http://cloud.example.org/dav/", Some(true)).transport().is_ok());
         assert!(spec("https://cloud.example.org/dav/", None).transport().is_ok());
         assert!(spec("http://127.0.0.1:8080/dav/", None).transport().is_ok(), "loopback");
-    }
-
-    #[test]
-    fn strength_labels() {
-        assert!(!strength("short").acceptable);
-        assert_eq!(strength("short").label, "too short");
-        let long = strength("correct horse battery staple");
-        assert!(long.acceptable && long.bits >= 60, "{long:?}");
     }
 }
