@@ -407,3 +407,52 @@ fn links_pipes_huge_files_odd_names_and_replayed_entries_are_refused() {
     let (_, err) = sync_within_a_minute(&c);
     assert!(titles(&c).contains(&"a again".to_string()), "{err}");
 }
+
+/// A decompression bomb: 860 bytes under a new client id whose one change is a compressed
+/// Automerge chunk inflating to 16 MiB (a larger one took every syncing device down with
+/// "memory allocation failed", again at every start). It is refused before Automerge sees it,
+/// reported in words, and every other device's entries keep arriving.
+#[test]
+fn a_decompression_bomb_is_refused_and_blocks_nobody() {
+    let s = Sandbox::new();
+    let (a, b, c, shared) = three(&s);
+    a.new_note("from a", "fine");
+    a.ok(&["sync"]);
+    let bomb = fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vectors/reject/compressed-change.age"),
+    )
+    .unwrap();
+    // The vector is sealed for the vectors' workspace: seal the same payload for this one.
+    let identity = fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/identity.txt"),
+    )
+    .unwrap();
+    let secret = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+    let vectors_key =
+        WorkspaceKey::parse(secret, &resnotes_core::fuzzing::VECTOR_WORKSPACE.parse().unwrap())
+            .unwrap();
+    let plain = vectors_key.open(&bomb).unwrap();
+    let inner = entry::decode(&plain, &vectors_key).unwrap();
+    let (key, ws) = workspace_key(&a);
+    let intruder = Uuid::new_v4();
+    let header = Header {
+        workspace: ws,
+        client: intruder,
+        index: 0,
+        timestamp: 1,
+        lamport: 1,
+        prev_hash: [0; 32],
+    };
+    let (sealed, _) = entry::encode(&header, &entry::Payload::changes(inner.changes), &key);
+    let path = entry_file(&shared, &intruder.to_string(), 0, ".age");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, key.seal(&sealed).unwrap()).unwrap();
+    c.new_note("from c", "after the bomb");
+    c.run(&["sync"]); // C meets the bomb too, reports it, and still pushes its note
+    let (ok, err) = b.sync();
+    assert!(!ok && err.contains("a compressed change"), "{err}");
+    assert_eq!(titles(&b), vec!["from a", "from c"], "everyone else's entries arrive");
+    let (ok, err) = b.sync();
+    assert!(!ok && !err.contains("panicked") && !err.contains("memory"), "{err}");
+}

@@ -138,7 +138,7 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             index: case["index"].as_u64().unwrap(),
             prev_hash: unhex(case["prevHash"].as_str().unwrap()).try_into().unwrap(),
         };
-        let err = entry::open(&bytes, &key, &want).expect_err(file);
+        let err = entry::accept(&bytes, &key, &want).expect_err(file);
         let kind = match err {
             EntryError::Incomplete => "incomplete",
             EntryError::Undecryptable(_) => "undecryptable",
@@ -329,6 +329,27 @@ fn generate_vectors() {
             json!({"file": file, "index": index, "prevHash": prev, "expect": expect, "why": why}),
         );
     };
+    // A compressed change (chunk type 2) that inflates to 16 MiB of text: Automerge inflates such
+    // a chunk without a bound, so readers refuse type 2 (writers never produce it).
+    let bomb = {
+        let mut doc = resnotes_core::note::new_doc(&CLIENT.parse().unwrap());
+        resnotes_core::note::create(&mut doc, "bomb", &"a".repeat(16 << 20), 1).unwrap();
+        let raw = resnotes_core::note::take_change(&mut doc).unwrap();
+        let packed = automerge::Change::from_bytes(raw).unwrap().bytes().to_vec();
+        assert_eq!(packed[8], 2, "a compressed change chunk");
+        assert!(packed.len() < 64 << 10, "{} bytes", packed.len());
+        packed
+    };
+    let bomb_entry =
+        entry::Payload::changes(vec![NoteChange { note: NOTE.parse().unwrap(), change: bomb }]);
+    add(
+        "compressed-change.age",
+        key.seal(&entry::encode(&h0, &bomb_entry, &key).0).unwrap(),
+        0,
+        &z,
+        "malformed",
+        "a compressed Automerge change (chunk type 2) inflating to 16 MiB: refused before Automerge sees it",
+    );
     add(
         "short-envelope.age",
         key.seal(&plain0[..100]).unwrap(),

@@ -192,6 +192,15 @@ pub(crate) fn store(
 pub(crate) fn parse_lenient(changes: Vec<NoteChange>) -> Vec<(Uuid, Change)> {
     changes
         .into_iter()
+        // Never hand Automerge a chunk it would inflate without a bound (a log written before
+        // pulling refused them: FORMAT.md §6 step 5).
+        .filter(|c| match crate::format::chunk::check_chunks(std::slice::from_ref(c)) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(note = %c.note, "a change is skipped: {why}");
+                false
+            }
+        })
         .filter_map(|c| match std::panic::catch_unwind(move || Change::from_bytes(c.change)) {
             Ok(Ok(ch)) => Some((c.note, ch)),
             Ok(Err(e)) => {

@@ -7,10 +7,16 @@ use crate::format::entry::{sha256, NoteChange};
 const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
 /// Checks that every change of an entry is a well-formed Automerge change chunk (FORMAT.md §6):
-/// magic, chunk type 1 (change) or 2 (compressed change), a length that ends exactly at the end,
-/// and for type 1 the checksum (the first 4 bytes of the SHA-256 the change hash is made of). It
-/// costs a hash instead of a full parse (which decodes every operation: most of a join's time);
-/// changes are parsed in full when applied. A change that fails makes the whole entry malformed.
+/// magic, chunk type 1 (change), a length that ends exactly at the end, and the checksum (the
+/// first 4 bytes of the SHA-256 the change hash is made of). It costs a hash instead of a full
+/// parse (which decodes every operation: most of a join's time); changes are parsed in full
+/// when applied. A change that fails makes the whole entry malformed.
+///
+/// Chunk type 2 (a compressed change) is refused: writers exchange changes uncompressed
+/// (`Change::raw_bytes()`), and Automerge inflates a compressed one without a bound, so 2 KB of
+/// DEFLATE can demand gigabytes (a decompression bomb that crashed every device syncing the
+/// folder). Deflated columns inside a type 1 change are refused by Automerge's own parser
+/// before anything is inflated.
 pub fn check_chunks(changes: &[NoteChange]) -> std::result::Result<(), String> {
     for c in changes {
         check_chunk(&c.change).map_err(|why| {
@@ -24,9 +30,10 @@ fn check_chunk(b: &[u8]) -> std::result::Result<(), &'static str> {
     if b.len() < 10 || b[..4] != CHUNK_MAGIC {
         return Err("no Automerge chunk header");
     }
-    let kind = b[8];
-    if kind != 1 && kind != 2 {
-        return Err("not a change chunk");
+    match b[8] {
+        1 => {}
+        2 => return Err("a compressed change, which writers of this format never produce"),
+        _ => return Err("not a change chunk"),
     }
     let (mut len, mut shift, mut pos) = (0u64, 0u32, 9usize);
     loop {
@@ -44,7 +51,7 @@ fn check_chunk(b: &[u8]) -> std::result::Result<(), &'static str> {
     if (b.len() - pos) as u64 != len {
         return Err("length does not match");
     }
-    if kind == 1 && sha256(&b[8..])[..4] != b[4..8] {
+    if sha256(&b[8..])[..4] != b[4..8] {
         return Err("checksum does not match");
     }
     Ok(())
@@ -76,10 +83,13 @@ mod tests {
         let mut doc_chunk = change.clone();
         doc_chunk[8] = 0;
         assert_eq!(check_chunk(&doc_chunk), Err("not a change chunk"));
-        // A compressed change passes the structural checks too.
+        // A compressed change is refused: Automerge would inflate it without a bound.
         let mut c = Change::from_bytes(change).unwrap();
         let packed = c.bytes().to_vec();
         assert_eq!(packed[8], 2);
-        assert_eq!(check_chunk(&packed), Ok(()));
+        assert_eq!(
+            check_chunk(&packed),
+            Err("a compressed change, which writers of this format never produce")
+        );
     }
 }

@@ -455,6 +455,14 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
     Ok(entry)
 }
 
+/// Every check FORMAT.md §6 requires before an entry is stored: [`open`] (steps 1–4) and the
+/// structural check of each Automerge change (step 5, [`crate::format::chunk::check_chunks`]).
+pub fn accept(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, EntryError> {
+    let e = open(file, key, want)?;
+    crate::format::chunk::check_chunks(&e.changes).map_err(EntryError::Malformed)?;
+    Ok(e)
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
