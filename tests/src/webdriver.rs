@@ -211,6 +211,25 @@ impl App {
         }
     }
 
+    /// Presses keys as a person would, into whatever has the focus (WebDriver actions; key codes
+    /// allowed, e.g. `\u{E009}` for Control). `chord` keys are held while `keys` are pressed.
+    pub fn press(&self, chord: &[&str], keys: &str) {
+        let mut actions = Vec::new();
+        for k in chord {
+            actions.push(json!({"type": "keyDown", "value": k}));
+        }
+        for c in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": c.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        for k in chord.iter().rev() {
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.cmd("POST", "/actions", Some(body));
+        self.cmd("DELETE", "/actions", None);
+    }
+
     /// Types into an element (WebDriver key codes allowed, e.g. `\u{E010}` for End).
     pub fn type_into(&self, css: &str, text: &str) {
         let e = self.wait_for(css);

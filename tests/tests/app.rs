@@ -452,3 +452,49 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     });
     b.screenshot("panel-attachments");
 }
+
+/// Keys pressed while the preview shows edit nothing (one Backspace used to empty the hidden
+/// note, and the empty note synced), and leaving the preview gives the editor back with its
+/// undo history.
+#[test]
+fn keys_pressed_in_the_preview_change_nothing_and_undo_survives_it() {
+    const CTRL: &str = "\u{E009}";
+    let _s = serial();
+    let sb = Sandbox::new();
+    let dev = sb.device("app");
+    let app = App::start("preview-keys", &dev.dir, &[]);
+    new_note(&app);
+    app.type_into("#title", "Keep");
+    app.type_into("#editor .cm-content", "keep this body");
+    let saved = |want: &str| {
+        dev.list()
+            .first()
+            .and_then(|n| n["id"].as_str().map(|id| dev.body(id)))
+            .is_some_and(|b| b == want)
+    };
+    app.wait_until(Duration::from_secs(5), "the body to be saved", || saved("keep this body"));
+    // The focus is in the editor, as after typing; Ctrl+E shows the preview.
+    app.press(&[CTRL], "e");
+    app.wait_until(Duration::from_secs(5), "the preview", || {
+        app.text("#preview").contains("keep this body")
+    });
+    app.press(&[], &format!("abc{}", BACKSPACE.repeat(20)));
+    std::thread::sleep(Duration::from_millis(1500)); // longer than the 300 ms save delay
+    assert_eq!(app.editor_text(), "keep this body", "the hidden editor was not edited");
+    assert!(saved("keep this body"), "nothing reached the engine");
+    app.screenshot("preview-keys-ignored");
+    // Back to the editor: typing works, and Ctrl+Z undoes it, across another preview toggle.
+    app.press(&[CTRL], "e");
+    app.press(&[], "!");
+    app.wait_until(Duration::from_secs(5), "the typed key", || {
+        app.editor_text() == "keep this body!"
+    });
+    app.press(&[CTRL], "e");
+    app.press(&[CTRL], "e");
+    app.press(&[CTRL], "z");
+    app.wait_until(Duration::from_secs(5), "undo after the preview", || {
+        app.editor_text() == "keep this body"
+    });
+    app.wait_until(Duration::from_secs(5), "the undo to be saved", || saved("keep this body"));
+    app.quit();
+}

@@ -5,7 +5,14 @@ import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirro
 import { markdown } from "@codemirror/lang-markdown";
 import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
-import { Annotation, type ChangeSet, EditorState, Transaction } from "@codemirror/state";
+import {
+  Annotation,
+  type ChangeSet,
+  Compartment,
+  EditorState,
+  type Extension,
+  Transaction,
+} from "@codemirror/state";
 import {
   drawSelection,
   EditorView,
@@ -71,10 +78,20 @@ export class NoteEditor {
     });
   }
 
+  /** Read-only while the preview shows: keys pressed then must not edit the hidden text. */
+  private readonly editable = new Compartment();
+
+  private editability(): Extension {
+    return this.preview.hidden
+      ? []
+      : [EditorState.readOnly.of(true), EditorView.editable.of(false)];
+  }
+
   private state(doc: string): EditorState {
     return EditorState.create({
       doc: textOf(doc),
       extensions: [
+        this.editable.of(this.editability()),
         EditorState.lineSeparator.of("\n"),
         history(),
         drawSelection(),
@@ -141,12 +158,22 @@ export class NoteEditor {
     this.titleInput.focus();
   }
 
-  /** Shows or hides the rendered preview instead of the editor. */
+  /** Shows or hides the rendered preview instead of the editor. While it shows, the editor
+   * is read-only and loses the focus (to the preview), so keys pressed then change nothing;
+   * leaving the preview gives the editor the focus back with its undo history as it was. */
   togglePreview(): boolean {
-    this.preview.hidden = !this.preview.hidden;
-    this.view.dom.hidden = !this.preview.hidden;
-    if (!this.preview.hidden) this.renderPreview();
-    return !this.preview.hidden;
+    const showing = this.preview.hidden;
+    this.preview.hidden = !showing;
+    this.view.dom.hidden = showing;
+    this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
+    if (showing) {
+      this.renderPreview();
+      this.view.contentDOM.blur();
+      this.preview.focus();
+    } else {
+      this.view.focus();
+    }
+    return showing;
   }
 
   private renderPreview(): void {
