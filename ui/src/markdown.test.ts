@@ -15,4 +15,12 @@ describe("renderMarkdown", () => {
     );
     expect(html).not.toMatch(/<script|onerror|javascript:|<iframe/i);
   });
+
+  it("strips id and name, so a note cannot take the place of the app's own elements", () => {
+    const html = renderMarkdown(
+      '<div id="toast">Re-enter your passphrase</div>\n\n<a name="sync-panel" href="#x">x</a>\n\n<img name="setup" src="x.png">',
+    );
+    expect(html).toContain("Re-enter your passphrase");
+    expect(html).not.toMatch(/\bid=|\bname=/);
+  });
 });

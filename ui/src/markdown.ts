@@ -9,7 +9,9 @@ export function renderMarkdown(md: string): string {
   return DOMPurify.sanitize(html, {
     USE_PROFILES: { html: true },
     FORBID_TAGS: ["style", "form", "input", "button", "iframe", "object", "embed"],
-    FORBID_ATTR: ["style"],
+    // id and name: a note's <div id="toast"> would win getElementById and could spoof the
+    // app's own messages (DOM clobbering).
+    FORBID_ATTR: ["style", "id", "name"],
     // DOMPurify's default list plus asset: (attachments, shown by attachments.ts).
     ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
   });
