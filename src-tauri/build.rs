@@ -28,6 +28,7 @@ fn main() {
             "open_asset",
             "list_assets",
             "set_keep_attachments",
+            "open_link",
         ]),
     ))
     .expect("tauri build step failed");

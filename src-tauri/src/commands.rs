@@ -303,3 +303,22 @@ pub async fn set_keep_attachments(
     state.nudge();
     Ok(t)
 }
+
+/// Opens a web or mail link from a note in the system browser (the UI showed its full address
+/// first; the window itself never navigates away: see `navigation`).
+#[tauri::command]
+pub async fn open_link(app: AppHandle, url: String) -> Res<()> {
+    let parsed = tauri::Url::parse(url.trim())
+        .map_err(|_| IpcError::invalid(format!("'{url}' is not a web address")))?;
+    if !crate::navigation::openable(&parsed) {
+        return Err(IpcError::invalid(format!(
+            "only web and mail links open from a note, not '{}'",
+            parsed.scheme()
+        )));
+    }
+    use tauri_plugin_opener::OpenerExt;
+    app.opener().open_url(parsed.as_str(), None::<&str>).map_err(|e| IpcError {
+        code: "open_failed".into(),
+        message: format!("no browser could open the link ({e})"),
+    })
+}

@@ -7,6 +7,7 @@ mod background;
 mod commands;
 mod instance;
 mod ipc;
+mod navigation;
 mod protocol;
 mod state;
 
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(navigation::guard())
         .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, |ctx, request, responder| {
             protocol::handle(ctx.app_handle(), request, responder)
         })
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
             commands::open_asset,
             commands::list_assets,
             commands::set_keep_attachments,
+            commands::open_link,
         ])
         .run(tauri::generate_context!());
     match result {

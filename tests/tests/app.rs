@@ -498,3 +498,38 @@ fn keys_pressed_in_the_preview_change_nothing_and_undo_survives_it() {
     app.wait_until(Duration::from_secs(5), "the undo to be saved", || saved("keep this body"));
     app.quit();
 }
+
+/// A link in a note never loads another page into the window (a note can say
+/// "[Re-enter passphrase](https://evil…)"): clicking shows the full address and asks first,
+/// and even a script's navigation is refused by the app.
+#[test]
+fn links_in_notes_never_navigate_the_window() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let dev = sb.device("app");
+    dev.ok(&["init"]);
+    dev.new_note("Phish", "[Re-enter passphrase](https://evil.example/login)");
+    let app = App::start("links", &dev.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the note in the list", || {
+        app.list_titles() == vec!["Phish".to_string()]
+    });
+    click_note(&app, "Phish");
+    app.wait_until(Duration::from_secs(5), "the note to open", || {
+        app.editor_text().contains("evil.example")
+    });
+    app.click("#toggle-preview");
+    app.click("#preview a");
+    app.wait_until(Duration::from_secs(5), "the address to be shown", || {
+        app.text("#toast").contains("Open https://evil.example/login in your browser?")
+    });
+    app.screenshot("link-asks-first");
+    let here =
+        || app.js("return location.href", serde_json::json!([])).as_str().unwrap_or("").to_string();
+    let start = here();
+    assert!(start.starts_with("tauri://localhost"), "{start}");
+    app.js("location.href = 'https://evil.example/login'; return true", serde_json::json!([]));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(here(), start, "the window stayed on the app");
+    assert_eq!(app.list_titles(), vec!["Phish".to_string()], "and still works");
+    app.quit();
+}

@@ -95,6 +95,8 @@ export const joinTarget = (spec: TargetSpec, passphrase: string | null) =>
   call<number>("join_target", { spec, passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
+/** Opens a web or mail link in the system browser. */
+export const openLink = (url: string) => call<void>("open_link", { url });
 
 /** Stores a pasted or dropped file (sent as raw bytes) as an attachment. */
 export async function attachFile(file: File): Promise<Attached> {

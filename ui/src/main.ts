@@ -11,6 +11,7 @@ import {
   onNotesChanged,
   onSyncEvent,
   onSyncState,
+  openLink,
   restoreNote,
 } from "./ipc";
 import { NotesList } from "./list";
@@ -37,6 +38,26 @@ function toast(message: string, action?: { label: string; run: () => void }, ms 
   toastTimer = setTimeout(() => (t.hidden = true), ms);
 }
 const showError = (message: string) => toast(message, undefined, 8000);
+
+// Links in the preview never load into the window (the Rust side refuses that too): a web or
+// mail link opens in the system browser after its full address was shown and "Open" clicked.
+$("preview").addEventListener("click", (e) => {
+  const a = (e.target as Element).closest?.("a[href]");
+  if (!a) return;
+  const href = a.getAttribute("href") ?? "";
+  if (href.startsWith("asset:")) return; // attachments.ts handles its own
+  e.preventDefault();
+  if (/^(https?|mailto):/i.test(href)) {
+    toast(
+      `Open ${href} in your browser?`,
+      {
+        label: "Open",
+        run: () => void openLink(href).catch((err) => showError(String(err.message ?? err))),
+      },
+      15000,
+    );
+  }
+});
 
 const assetViews = new AssetViews((m) => showError(m));
 const transfers = new Transfers();
