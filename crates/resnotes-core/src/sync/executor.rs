@@ -563,3 +563,67 @@ fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
 pub(crate) fn short(id: &Uuid) -> String {
     id.to_string()[..8].to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Fault, Memory, TargetKind};
+    use crate::Workspace;
+
+    fn replica(dir: &std::path::Path) -> Workspace {
+        Workspace::init(dir, false, crate::workspace::system_clock()).unwrap()
+    }
+
+    /// The executor against in-memory targets: pulls from one are relayed to the other in the
+    /// same cycle, a target that lost entries is reported and repaired, a conflicting file is
+    /// reported and left alone, and an unreachable target fails alone.
+    #[test]
+    fn relays_repairs_reports_conflicts_and_isolates_failures() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (f, g) = (Memory::new("f"), Memory::new("g"));
+        let mut a = replica(&tmp.path().join("a"));
+        let tf = a.add_target(TargetKind::Memory, &f, Some("ivory tugboat quietly"), 10).unwrap();
+        a.new_note("from a", "x").unwrap();
+        a.sync_with(&[(&tf, &f)], &mut |_| {}).unwrap();
+        // B holds both targets: what it pulls from f reaches g in the same cycle.
+        let mut b = Workspace::join(
+            &tmp.path().join("b"),
+            TargetKind::Memory,
+            &f,
+            Some("ivory tugboat quietly"),
+            crate::workspace::system_clock(),
+        )
+        .unwrap();
+        let bf = b.targets().unwrap()[0].clone();
+        let bg = b.add_target(TargetKind::Memory, &g, None, 10).unwrap();
+        let mut events = Vec::new();
+        let reports = b.sync_with(&[(&bf, &f), (&bg, &g)], &mut |e| events.push(e)).unwrap();
+        assert_eq!((reports[0].pulled, reports[1].pushed), (1, 1), "{reports:?}");
+        assert!(reports.iter().all(TargetReport::ok), "{reports:?}");
+        let a_client = a.client_id().to_string();
+        assert!(g.snapshot().keys().any(|p| p.starts_with(&a_client)), "A's entry relayed to g");
+        assert!(events.iter().any(|e| matches!(e, SyncEvent::Pushing { .. })));
+        // g went backwards (restored from an old backup): reported, then written again.
+        g.remove_prefix(&a_client);
+        let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
+        assert!(reports[0].problems.iter().any(|p| p.contains("lost entries")), "{reports:?}");
+        assert!(g.snapshot().keys().any(|p| p.starts_with(&a_client)), "repaired");
+        // Other bytes where B's next entry goes: reported, left untouched.
+        b.new_note("from b", "y").unwrap();
+        b.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES).unwrap();
+        let b_next = entry_path(
+            &crate::format::manifest::Manifest::parse(&g.snapshot()["index.json"], "g").unwrap(),
+            &b.client_id(),
+            0,
+        );
+        g.put_raw(&b_next, b"someone else's bytes".to_vec());
+        let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
+        assert!(reports[0].problems.iter().any(|p| p.contains("different bytes")), "{reports:?}");
+        assert_eq!(g.snapshot()[&b_next], b"someone else's bytes");
+        // f offline: its report fails, g's cycle goes on.
+        f.inject(Fault::Offline);
+        let reports = b.sync_with(&[(&bf, &f), (&bg, &g)], &mut |_| {}).unwrap();
+        assert!(reports[0].unreachable && reports[0].error.is_some(), "{reports:?}");
+        assert!(reports[1].error.is_none(), "{reports:?}");
+    }
+}
