@@ -712,14 +712,19 @@ fn print_reports(reports: &[TargetReport], line: impl Fn(&TargetReport)) -> Exit
     }
 }
 
+/// Prints a problem a loop of `sync --watch` met as a warning on stderr.
+fn warn_problem(ev: SyncEvent) {
+    if let SyncEvent::Problem { message, .. } = ev {
+        eprintln!("warning: {message}");
+    }
+}
+
 /// Prints what the notes loop of `sync --watch` does to stderr.
 struct WatchPrinter;
 
 impl Observer for WatchPrinter {
     fn event(&mut self, ev: SyncEvent) {
-        if let SyncEvent::Problem { message, .. } = ev {
-            eprintln!("warning: {message}");
-        }
+        warn_problem(ev)
     }
 
     fn cycle(&mut self, wake: Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
@@ -753,9 +758,7 @@ struct AssetPrinter;
 
 impl Observer for AssetPrinter {
     fn event(&mut self, ev: SyncEvent) {
-        if let SyncEvent::Problem { message, .. } = ev {
-            eprintln!("warning: {message}");
-        }
+        warn_problem(ev)
     }
 
     fn cycle(&mut self, _: Wake, reports: &[TargetReport], _: Option<Duration>) {

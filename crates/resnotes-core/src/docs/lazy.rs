@@ -101,7 +101,7 @@ pub(crate) fn take(
     let mut ids: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
     ids.sort();
     ids.dedup();
-    index_entry(conn, &row.client, row.index, ids.iter().copied())?;
+    notes::index_entry(conn, &row.client, row.index, ids.iter().copied())?;
     let by_note: HashMap<Uuid, &Summary> = summaries.iter().map(|s| (s.note, s)).collect();
     for id in ids {
         let st = state(conn, &id)?;
@@ -347,14 +347,4 @@ pub(crate) fn evict(conn: &Connection, keep: usize) -> Result<u64> {
         return Ok(0);
     }
     Ok(notes::drop_documents(conn, keep)?)
-}
-
-/// Records which notes an entry carries changes of (for rebuilding and sealing).
-pub(crate) fn index_entry(
-    conn: &Connection,
-    client: &Uuid,
-    index: u64,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<()> {
-    Ok(notes::index_entry(conn, client, index, ids)?)
 }

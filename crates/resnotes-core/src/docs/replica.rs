@@ -308,7 +308,7 @@ impl Replica {
             })?;
             let e = entry::decode(&plain, key)?;
             if let Ok(client) = Uuid::parse_str(c) {
-                lazy::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
+                store::notes::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
             }
             batch.extend(e.changes);
             count += 1;
@@ -379,7 +379,7 @@ pub(crate) fn append_own_entry(
         prev_hash,
     };
     store::insert_entry(tx, &row, &bytes, now)?;
-    lazy::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
+    store::notes::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
     Ok(index)
 }
 

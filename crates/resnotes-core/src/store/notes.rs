@@ -64,6 +64,22 @@ pub(crate) fn document(conn: &Connection, id: &Uuid) -> Result<(Vec<u8>, Option<
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
+impl Row<'_> {
+    /// The statement parameters `?1`–`?8` of a note's row, in the order both writes use.
+    fn params<'a>(&'a self, id: &'a dyn rusqlite::ToSql) -> [&'a dyn rusqlite::ToSql; 8] {
+        [
+            id,
+            &self.title,
+            &self.first_line,
+            &self.created_at,
+            &self.updated_at,
+            &self.deleted,
+            &self.first_line_end,
+            &self.rev,
+        ]
+    }
+}
+
 /// Writes a note's row and its document as one full save (creating both if needed).
 pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -> Result<()> {
     conn.prepare_cached(
@@ -72,16 +88,7 @@ pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = excluded.rev,
          hint_client = NULL, hint_idx = NULL",
     )?
-    .execute(params![
-        id.to_string(),
-        row.title,
-        row.first_line,
-        row.created_at,
-        row.updated_at,
-        row.deleted,
-        row.first_line_end,
-        row.rev
-    ])?;
+    .execute(&row.params(&id.to_string())[..])?;
     conn.prepare_cached(
         "INSERT INTO docs (note_id, doc, doc_tail) VALUES (?1, ?2, NULL) ON CONFLICT(note_id) DO UPDATE SET doc = excluded.doc, doc_tail = NULL",
     )?
@@ -100,16 +107,7 @@ pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -
     conn.prepare_cached(
         "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8 WHERE id = ?1",
     )?
-    .execute(params![
-        id.to_string(),
-        row.title,
-        row.first_line,
-        row.created_at,
-        row.updated_at,
-        row.deleted,
-        row.first_line_end,
-        row.rev
-    ])?;
+    .execute(&row.params(&id.to_string())[..])?;
     conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
         .execute(params![id.to_string(), tail])?;
     Ok(())
