@@ -275,12 +275,20 @@ pub async fn save_asset(app: AppHandle, url: String, path: String) -> Res<()> {
 #[tauri::command]
 pub async fn open_asset(app: AppHandle, url: String) -> Res<()> {
     let r = asset_ref(&url)?;
+    let inert = resnotes_core::format::asset::opens_directly(&r.name);
     let path = on_own_connection(app.clone(), move |ws, app| {
         ws.copy_for_opening(&r, &mut transfer_events(app))
     })
     .await?;
     use tauri_plugin_opener::OpenerExt;
-    app.opener().open_path(path.to_string_lossy(), None::<&str>).map_err(|e| IpcError {
+    // Only kinds that run nothing go to the default program; any other file (a script, a
+    // launcher, named by its sender) is shown in its folder for the user to decide.
+    let opened = if inert {
+        app.opener().open_path(path.to_string_lossy(), None::<&str>)
+    } else {
+        app.opener().reveal_item_in_dir(&path)
+    };
+    opened.map_err(|e| IpcError {
         code: "open_failed".into(),
         message: format!("no program could open the attachment ({e}); use Save as… instead"),
     })

@@ -40,6 +40,10 @@ describe("asset URLs", () => {
       mime: "application/pdf",
     });
   });
+  it("drops invisible and direction characters from names", () => {
+    const u = `asset:///${C}/3/invoice%E2%80%AEfdp.bat?size=1&type=text%2Fplain&hash=${H}`;
+    expect(parseAssetUrl(u)?.name).toBe("invoicefdp.bat");
+  });
   it("refuses anything else", () => {
     for (const u of [
       "https://example.com/x.png",

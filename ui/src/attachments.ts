@@ -24,7 +24,9 @@ export function parseAssetUrl(url: string): AssetLink | null {
   if (sizeText === null || !/^\d+$/.test(sizeText) || !(q.get("hash") ?? q.get("d"))) return null;
   let name: string;
   try {
-    name = decodeURIComponent(m[3]);
+    // Without control and invisible format characters: U+202E made "invoice\u202efdp.bat"
+    // show as "invoicetab.pdf".
+    name = decodeURIComponent(m[3]).replace(/[\p{Cc}\p{Cf}]/gu, "");
   } catch {
     return null;
   }

@@ -503,11 +503,43 @@ pub fn sealed_len_limit(size: u64) -> u64 {
         .saturating_add(4096)
 }
 
+/// A name as it may be shown or written: without control characters and without the
+/// invisible format characters (zero-width spaces, the byte-order mark, and the direction
+/// overrides and isolates that make "invoice\u{202e}fdp.bat" display as "invoicetab.pdf").
+pub fn shown_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control() && !is_invisible_format(*c)).collect()
+}
+
+/// Unicode format characters that change how a name displays without showing themselves.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// Whether an attachment named `file_name` may be handed to the system's default program
+/// ("Open"): only kinds that show content and run nothing — pictures, PDF, plain text, audio,
+/// video, office documents without macros. Anything else (a script, a `.desktop` launcher, an
+/// executable, SVG, an archive) is shown in its folder instead: the sender chose its name.
+pub fn opens_directly(file_name: &str) -> bool {
+    const INERT: &[&str] = &[
+        "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff", "heic", "avif", "pdf", "txt",
+        "md", "csv", "mp3", "ogg", "oga", "flac", "wav", "m4a", "opus", "mp4", "m4v", "webm",
+        "mkv", "mov", "odt", "ods", "odp", "docx", "xlsx", "pptx", "epub",
+    ];
+    let name = safe_file_name(file_name);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => INERT.contains(&ext.to_ascii_lowercase().as_str()),
+        _ => false,
+    }
+}
+
 /// A file name safe to create on any platform from an attachment's display name: no path
 /// separators, no control or reserved characters, no leading dots, not empty, at most 120 chars.
 pub fn safe_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
+        .filter(|c| !is_invisible_format(*c))
         .map(|c| {
             if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
                 '_'
@@ -591,6 +623,44 @@ mod tests {
         let found: Vec<u64> = find_refs(&text).iter().map(|r| r.id.index).collect();
         assert_eq!(found, vec![1, 2, 3]);
         assert!(find_refs("no links here, just asset:/// alone").is_empty());
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_removed_from_names() {
+        // U+202E (right-to-left override) made "invoice\u{202e}fdp.bat" show as "invoicetab.pdf".
+        assert_eq!(shown_name("invoice\u{202e}fdp.bat"), "invoicefdp.bat");
+        assert_eq!(safe_file_name("invoice\u{202e}fdp.bat"), "invoicefdp.bat");
+        assert_eq!(shown_name("a\u{200b}b\u{feff}c\u{2066}d\u{0007}e"), "abcde");
+        assert_eq!(shown_name("Résumé 日本.pdf"), "Résumé 日本.pdf");
+    }
+
+    #[test]
+    fn only_inert_kinds_of_file_open_directly() {
+        for ok in [
+            "photo.JPG",
+            "scan.pdf",
+            "notes.txt",
+            "song.mp3",
+            "clip.mp4",
+            "sheet.ods",
+            "report.docx",
+        ] {
+            assert!(opens_directly(ok), "{ok}");
+        }
+        for bad in [
+            "run.sh",
+            "app.desktop",
+            "x.bat",
+            "page.hta",
+            "evil.exe",
+            "drawing.svg",
+            "macro.docm",
+            "archive.tar.gz",
+            "noext",
+            "invoice\u{202e}fdp.bat",
+        ] {
+            assert!(!opens_directly(bad), "{bad}");
+        }
     }
 
     #[test]

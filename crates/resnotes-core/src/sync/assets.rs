@@ -435,7 +435,7 @@ impl Replica {
             }
             out.push(AssetInfo {
                 url: r.to_url(),
-                name: r.name.clone(),
+                name: asset::shown_name(&r.name),
                 mime: r.mime.clone(),
                 size: r.size,
                 local,
