@@ -149,13 +149,16 @@ pub async fn share_target(
     .await
 }
 
-/// Joins the workspace on a target, keeping the notes written here. Returns notes carried.
+/// Joins the workspace on a target, keeping the notes written here. Returns notes carried. A
+/// workspace that is not encrypted is joined only with `accept_plaintext` (the user confirmed
+/// the warning).
 #[tauri::command]
 pub async fn join_target(
     app: AppHandle,
     state: State<'_, AppState>,
     spec: TargetSpec,
     passphrase: Option<String>,
+    accept_plaintext: bool,
 ) -> Res<u32> {
     // The transport is made inside `off_runtime`: a WebDAV client must not be dropped on the runtime.
     let running = state.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -166,7 +169,14 @@ pub async fn join_target(
     let now = (system_clock())();
     let result = off_runtime(app.clone(), move |state| {
         state.reopen_after(|| {
-            setup::join_keeping_notes(&state.dir, &spec, passphrase.as_deref(), system_clock(), now)
+            setup::join_keeping_notes(
+                &state.dir,
+                &spec,
+                passphrase.as_deref(),
+                accept_plaintext,
+                system_clock(),
+                now,
+            )
         })
     })
     .await;

@@ -533,3 +533,46 @@ fn links_in_notes_never_navigate_the_window() {
     assert_eq!(app.list_titles(), vec!["Phish".to_string()], "and still works");
     app.quit();
 }
+
+#[test]
+fn joining_an_unencrypted_workspace_needs_the_users_explicit_choice() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("open-shared");
+    let (cli, da) = (sb.device("cli"), sb.device("a"));
+    cli.ok(&["init", "--folder", shared.to_str().unwrap(), "--plaintext"]);
+    cli.new_note("Open note", "anyone can read this");
+    cli.ok(&["sync"]);
+    let app = App::start("plaintext-join", &da.dir, &[]);
+    app.click("#sync-indicator");
+    app.click("#sync-panel [data-action=setup]");
+    app.type_into("#setup input[name=path]", shared.to_str().unwrap());
+    app.click("#setup form.path button[type=submit]");
+    app.wait_until(Duration::from_secs(10), "the warning", || {
+        app.text("#setup .message").contains("NOT encrypted")
+    });
+    assert!(app.find("#setup .plaintext-row:not([hidden])").is_some());
+    assert!(app.find("#setup .intro-encrypted[hidden]").is_some(), "no promise of encryption");
+    assert!(app.find("#setup .secret-fields[hidden]").is_some(), "no passphrase is asked");
+    assert_eq!(app.text("#setup form.secret button[type=submit]"), "Join without encryption");
+    app.screenshot("plaintext-join-warning");
+    // Without the tick, nothing happens but a sentence that says what to do.
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(5), "the request to tick", || {
+        app.text("#setup .message").contains("tick")
+    });
+    assert!(app.list_titles().is_empty());
+    app.click("#setup input[name=accept_plaintext]");
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(20), "the joined note", || {
+        app.list_titles() == vec!["Open note".to_string()]
+    });
+    if app.find("#sync-panel:not([hidden])").is_none() {
+        app.click("#sync-indicator");
+    }
+    app.wait_until(Duration::from_secs(10), "the panel to say it is not encrypted", || {
+        app.find("#sync-panel:not([hidden])").is_some()
+            && app.text("#sync-panel").contains("NOT encrypted")
+    });
+    app.screenshot("plaintext-joined");
+}

@@ -145,7 +145,10 @@ fn plaintext_workspace_is_marked_and_readable() {
     a.ok(&["sync"]);
     assert!(entry_file(&shared, &a.client_id(), 0, ".bin").exists());
     assert!(a.fails(&["key", "export"]).contains("not encrypted"));
-    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    // Joining an unencrypted workspace is the user's explicit choice.
+    let err = b.fails(&["join", "--folder", shared.to_str().unwrap()]);
+    assert!(err.contains("not encrypted") && err.contains("--plaintext"), "{err}");
+    b.ok(&["join", "--folder", shared.to_str().unwrap(), "--plaintext"]);
     assert_eq!(b.body(&id), "visible text");
     assert_eq!(b.status()["encrypted"], false);
 }
@@ -316,4 +319,49 @@ fn plain_http_webdav_with_a_password_is_refused_unless_allowed() {
     assert!(!a.dir.exists(), "nothing was created");
     let help = String::from_utf8_lossy(&a.run(&["init", "--help"]).stdout).into_owned();
     assert!(help.contains("--allow-http"), "{help}");
+}
+
+/// A folder host rewrites `index.json` to say "not encrypted" under the same workspace id: a new
+/// device does not join it without `--plaintext`, and devices already in the workspace refuse the
+/// target (saying so) instead of following it, push nothing there, and resume once the file is
+/// deleted (their pinned copy is written back).
+#[test]
+fn a_host_cannot_turn_encryption_off_by_rewriting_index_json() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let id = a.new_note("secret", "first words");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let index = shared.join("index.json");
+    let original = std::fs::read(&index).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    v["encryption"] = serde_json::json!({"method": "none", "recipients": []});
+    v["authentication"]["method"] = "none".into();
+    v["changeExtension"] = ".bin".into();
+    std::fs::write(&index, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+
+    let err = c.fails(&["join", "--folder", shared.to_str().unwrap()]);
+    assert!(err.contains("not encrypted"), "{err}");
+    assert!(!c.dir.join("resnotes.db").exists(), "a refused join leaves nothing behind");
+
+    a.ok(&["edit", &id, "--body", "second words"]);
+    let before = files_under(&shared);
+    let out = a.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1), "the refused target is a failed sync");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("was changed") && err.contains("not encrypted"), "{err}");
+    assert_eq!(files_under(&shared), before, "nothing was pushed to the rewritten folder");
+    let status = a.status();
+    assert!(status.to_string().contains("was changed"), "{status}");
+
+    // The user deletes the rewritten file: the device writes its own copy back and syncs.
+    std::fs::remove_file(&index).unwrap();
+    let (_, warned) = a.sync();
+    assert!(warned.contains("written again"), "{warned}");
+    assert_eq!(std::fs::read(&index).unwrap(), original);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(b.body(&id), "second words");
 }

@@ -91,8 +91,9 @@ export const passphraseStrength = (passphrase: string) =>
   call<Strength>("passphrase_strength", { passphrase });
 export const shareTarget = (spec: TargetSpec, passphrase: string | null) =>
   call<Shared>("share_target", { spec, passphrase });
-export const joinTarget = (spec: TargetSpec, passphrase: string | null) =>
-  call<number>("join_target", { spec, passphrase });
+/** Joins the workspace on `spec`; an unencrypted one only with `acceptPlaintext`. */
+export const joinTarget = (spec: TargetSpec, passphrase: string | null, acceptPlaintext: boolean) =>
+  call<number>("join_target", { spec, passphrase, acceptPlaintext });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 /** Opens a web or mail link in the system browser. */

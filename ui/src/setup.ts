@@ -93,6 +93,7 @@ export class SetupDialog {
 
   private reset(): void {
     this.contents = null;
+    this.q<HTMLElement>(".intro-encrypted").hidden = false;
     this.q<HTMLFormElement>("form.secret").hidden = true;
     this.q<HTMLElement>(".close-row").hidden = false;
     this.say("");
@@ -137,7 +138,12 @@ export class SetupDialog {
     const secret = this.q<HTMLElement>(".secret-fields");
     const confirmRow = this.q<HTMLElement>(".confirm-row");
     const action = this.q<HTMLButtonElement>("form.secret button[type=submit]");
+    const plaintextRow = this.q<HTMLElement>(".plaintext-row");
+    plaintextRow.hidden = true;
+    this.input("accept_plaintext").checked = false;
     const c = this.contents;
+    // Never promise encryption about a workspace that has none.
+    this.q<HTMLElement>(".intro-encrypted").hidden = c.kind === "other_workspace" && !c.encrypted;
     if (c.kind === "empty") {
       const first = !this.hasTargets();
       this.say(
@@ -154,13 +160,21 @@ export class SetupDialog {
       );
       secret.hidden = true;
       action.textContent = "Add";
-    } else {
+    } else if (c.encrypted) {
       this.say(
-        `${reached}${place} holds a workspace from another device. Join it: the notes on this device will be copied into it.`,
+        `${reached}${place} holds an encrypted workspace from another device. Join it with its passphrase: the notes on this device will be copied into it.`,
       );
-      secret.hidden = !c.encrypted;
+      secret.hidden = false;
       confirmRow.hidden = true;
       action.textContent = "Join";
+    } else {
+      this.say(
+        `${reached}${place} holds a workspace that is NOT encrypted: anyone who can read it can read every note, and the notes on this device will be copied into it unencrypted. Join only if you trust everyone with access to it.`,
+        true,
+      );
+      secret.hidden = true;
+      plaintextRow.hidden = false;
+      action.textContent = "Join without encryption";
     }
     this.q<HTMLFormElement>("form.secret").hidden = false;
     this.q<HTMLElement>(".close-row").hidden = true;
@@ -189,8 +203,16 @@ export class SetupDialog {
     button.disabled = true;
     try {
       if (c.kind === "other_workspace") {
-        this.say("Checking the passphrase and joining…");
-        const carried = await joinTarget(spec, pass);
+        const plaintext = !c.encrypted;
+        if (plaintext && !this.input("accept_plaintext").checked) {
+          this.say(
+            "This workspace is not encrypted: tick “I understand” to join it anyway, or Cancel.",
+            true,
+          );
+          return;
+        }
+        this.say(plaintext ? "Joining…" : "Checking the passphrase and joining…");
+        const carried = await joinTarget(spec, pass, plaintext);
         this.close();
         this.done(
           `Joined the workspace in ${placeOf(spec)}${carried ? `; ${carried} note(s) from this device were added to it` : ""}.`,

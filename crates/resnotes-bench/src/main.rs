@@ -281,6 +281,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
             TargetKind::Folder,
             &Folder::new(&f),
             Some(PASS),
+            false,
             system_clock(),
         )?;
         check(&b.sync_all(&mut |_| {})?)?;
@@ -423,6 +424,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
                     TargetKind::Folder,
                     &Folder::new(&f),
                     Some(PASS),
+                    false,
                     system_clock(),
                 )?
             };
@@ -471,6 +473,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
             TargetKind::Folder,
             &Folder::new(&f),
             Some(PASS),
+            false,
             system_clock(),
         )?;
         check(&w.sync_all(&mut |_| {})?)?;

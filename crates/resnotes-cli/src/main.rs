@@ -85,6 +85,10 @@ enum Command {
         /// unencrypted (a network you trust); refused without it.
         #[arg(long, requires = "webdav")]
         allow_http: bool,
+        /// Join a workspace that is not encrypted (anyone who can read the folder reads every
+        /// note); refused without it.
+        #[arg(long)]
+        plaintext: bool,
     },
     /// Create a note; prints its id.
     New {
@@ -382,10 +386,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?;
             init(&dir, spec, plaintext)?
         }
-        Command::Join { folder, webdav, user, allow_http } => {
+        Command::Join { folder, webdav, user, allow_http, plaintext } => {
             let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
-            return join(&dir, &spec);
+            return join(&dir, &spec, plaintext);
         }
         Command::New { title, body } => out!("{}", open()?.new_note(&title, &body_arg(body)?)?),
         Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
@@ -449,10 +453,11 @@ fn init(dir: &Path, spec: Option<TargetSpec>, plaintext: bool) -> Result<()> {
 }
 
 /// `join`: a new device of the workspace on the target, then its first sync.
-fn join(dir: &Path, spec: &TargetSpec) -> Result<ExitCode> {
+fn join(dir: &Path, spec: &TargetSpec, plaintext: bool) -> Result<ExitCode> {
     let t = spec.transport()?;
     let pass = if resnotes_core::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
-    let mut ws = Workspace::join(dir, spec.kind(), t.as_ref(), pass.as_deref(), system_clock())?;
+    let mut ws =
+        Workspace::join(dir, spec.kind(), t.as_ref(), pass.as_deref(), plaintext, system_clock())?;
     let (user, pw) = t.credentials();
     if user.is_some() || pw.is_some() {
         let id = ws.find_target(&t.location())?.id;

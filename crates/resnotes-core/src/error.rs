@@ -38,6 +38,9 @@ pub enum Error {
     /// Passphrase too short or too easy to guess (the sentence says why and what to do).
     #[error("{0}")]
     WeakPassphrase(String),
+    /// Joining a workspace that is not encrypted needs the user's explicit choice.
+    #[error("the workspace in {0} is not encrypted: anyone who can read that folder can read every note, including the ones this device adds; join it only if you trust everyone with access to it (resnotes join --plaintext)")]
+    PlaintextWorkspace(String),
     /// The folder holds no workspace.
     #[error("{0} holds no Resilient Notes workspace (no index.json); use `resnotes init --folder` to create one")]
     NotAWorkspace(String),
@@ -119,6 +122,8 @@ impl Error {
             Error::Manifest(ManifestError::Bad { .. }) => "bad_manifest",
             Error::Manifest(ManifestError::UnsupportedVersion { .. }) => "unsupported_version",
             Error::Manifest(ManifestError::ForeignWorkspace { .. }) => "foreign_workspace",
+            Error::Manifest(ManifestError::Changed { .. }) => "manifest_changed",
+            Error::PlaintextWorkspace(_) => "plaintext_workspace",
             Error::KeyFile(_) => "key_file",
             Error::Invalid(_) => "invalid_input",
             Error::Store(StoreError::DiskFull) | Error::DiskFull => "disk_full",

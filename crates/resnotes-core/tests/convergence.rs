@@ -175,6 +175,7 @@ fn world(n: usize) -> World {
                 TargetKind::Memory,
                 w.transport(ts[0]),
                 Some(PASS),
+                false,
                 system_clock(),
             )
             .unwrap()

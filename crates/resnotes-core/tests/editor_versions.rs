@@ -51,9 +51,15 @@ fn remote_edits_synced_in_between_are_kept() {
     a.add_target(TargetKind::Folder, &folder, None, 10).unwrap();
     let id = a.new_note("plan", "line one\n").unwrap();
     a.sync_all(&mut |_| {}).unwrap();
-    let mut b =
-        Workspace::join(&tmp.path().join("b"), TargetKind::Folder, &folder, None, system_clock())
-            .unwrap();
+    let mut b = Workspace::join(
+        &tmp.path().join("b"),
+        TargetKind::Folder,
+        &folder,
+        None,
+        true,
+        system_clock(),
+    )
+    .unwrap();
     b.sync_all(&mut |_| {}).unwrap();
 
     let a_saw = a.note(&id.to_string()).unwrap();

@@ -41,8 +41,15 @@ fn writer(tmp: &tempfile::TempDir, folder: &Folder) -> Workspace {
 
 /// A device that joins the workspace in `folder`.
 fn joiner(tmp: &tempfile::TempDir, name: &str, folder: &Folder) -> Workspace {
-    Workspace::join(&tmp.path().join(name), TargetKind::Folder, folder, Some(PASS), system_clock())
-        .unwrap()
+    Workspace::join(
+        &tmp.path().join(name),
+        TargetKind::Folder,
+        folder,
+        Some(PASS),
+        false,
+        system_clock(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -30,6 +30,15 @@ pub enum ManifestError {
         /// The workspace id found there.
         found: String,
     },
+    /// A target's `index.json` differs from the copy this device pinned when it joined or
+    /// shared the workspace: the host (or someone with access) rewrote it.
+    #[error("the index.json in {location} was changed ({what}); this device stopped syncing with it so nothing is sent there unprotected. If nobody you trust changed it, delete that index.json and this device will write its own copy back at the next sync")]
+    Changed {
+        /// Where it is (folder path or URL without credentials).
+        location: String,
+        /// What differs, in plain words.
+        what: String,
+    },
 }
 
 /// Result of reading a manifest.
@@ -117,6 +126,28 @@ impl Manifest {
         Ok(())
     }
 
+    /// True when entries of this workspace are encrypted (age) and authenticated.
+    pub fn is_encrypted(&self) -> bool {
+        self.encryption.method != "none"
+    }
+
+    /// Refuses a target's description (`self`, found at `location`) that differs in any field
+    /// from `pinned`, the copy this device keeps: a host that rewrote `index.json` (to turn
+    /// encryption off, to swap the recipient or the wrapped key) is not followed.
+    pub fn check_pinned(&self, pinned: &Manifest, location: &str) -> Result<()> {
+        if self == pinned {
+            return Ok(());
+        }
+        let what = if pinned.is_encrypted() && !self.is_encrypted() {
+            "it now says the notes are not encrypted"
+        } else if self.encryption != pinned.encryption {
+            "its encryption key is not the one this workspace uses"
+        } else {
+            "its settings are not the ones this workspace was created with"
+        };
+        Err(ManifestError::Changed { location: location.to_string(), what: what.into() })
+    }
+
     /// Parses and checks an `index.json` read from `location` (named in errors).
     pub fn parse(bytes: &[u8], location: &str) -> Result<Manifest> {
         let bad = |reason: String| ManifestError::Bad { location: location.to_string(), reason };
@@ -198,5 +229,34 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
         v["encryption"]["method"] = "age-x25519".into();
         assert!(Manifest::parse(v.to_string().as_bytes(), "f").is_err());
+    }
+
+    fn encrypted() -> Manifest {
+        let mut m = sample();
+        m.change_extension = ".age".into();
+        m.encryption = Encryption {
+            method: "age-x25519".into(),
+            recipients: vec!["age1recipient".into()],
+            key_wrap: Some(KeyWrap { method: "age-scrypt".into(), armored: "A".into() }),
+        };
+        m.authentication = Authentication { method: "hmac-sha256".into() };
+        m
+    }
+
+    #[test]
+    fn a_rewritten_description_is_refused_and_says_what_changed() {
+        let pinned = encrypted();
+        assert!(pinned.check_pinned(&pinned.clone(), "f").is_ok());
+        let mut plain = sample();
+        plain.workspace_id = pinned.workspace_id;
+        let err = plain.check_pinned(&pinned, "f").unwrap_err().to_string();
+        assert!(err.contains("not encrypted"), "{err}");
+        let mut swapped = pinned.clone();
+        swapped.encryption.recipients = vec!["age1attacker".into()];
+        let err = swapped.check_pinned(&pinned, "f").unwrap_err().to_string();
+        assert!(err.contains("key"), "{err}");
+        let mut other = pinned.clone();
+        other.max_entries_per_folder = 10;
+        assert!(matches!(other.check_pinned(&pinned, "f"), Err(ManifestError::Changed { .. })));
     }
 }

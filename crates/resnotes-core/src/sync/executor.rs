@@ -247,10 +247,7 @@ impl Replica {
         tr.check()?;
         let location = tr.location();
         let manifest = match read_manifest(tr)? {
-            Some(m) => {
-                m.check_workspace(&self.workspace, &location)?;
-                m
-            }
+            Some(m) => self.pinned_manifest(m, &location)?,
             None => {
                 // The folder was emptied or replaced: write our copy of index.json back.
                 let text = store::meta(&self.conn, "manifest")?
@@ -591,6 +588,7 @@ mod tests {
             TargetKind::Memory,
             &f,
             Some("ivory tugboat quietly"),
+            false,
             crate::workspace::system_clock(),
         )
         .unwrap();

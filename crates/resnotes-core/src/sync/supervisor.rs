@@ -168,7 +168,10 @@ mod tests {
         a.add_target(TargetKind::Folder, &folder, None, 10).unwrap();
         a.new_note("from A", "hello").unwrap();
         a.sync_all(&mut |_| {}).unwrap();
-        drop(Workspace::join(&b_dir, TargetKind::Folder, &folder, None, system_clock()).unwrap());
+        drop(
+            Workspace::join(&b_dir, TargetKind::Folder, &folder, None, true, system_clock())
+                .unwrap(),
+        );
 
         let (notes_tx, notes_rx) = channel();
         let (assets_tx, assets_rx) = channel();

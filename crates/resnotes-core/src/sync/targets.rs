@@ -4,6 +4,7 @@
 
 use crate::docs::Replica;
 use crate::error::{Error, Result};
+use crate::format::manifest::{Manifest, ManifestError};
 use crate::store;
 use crate::sync::{SyncEvent, TargetReport};
 use crate::transport::{credentials, Target, TargetKind, Transport};
@@ -38,6 +39,37 @@ impl Replica {
             [one] => Ok((*one).clone()),
             _ => Err(Error::NoSuchTarget(query.to_string())),
         }
+    }
+
+    /// Checks the `index.json` found at `location` against the copy this device keeps (pinned
+    /// when it created, joined or first shared the workspace) and returns the pinned copy, which
+    /// alone decides how entries are named and protected: a host that rewrites `index.json` (to
+    /// turn encryption off, or to swap the key new devices receive) is refused, not followed. A
+    /// device without a copy yet pins this one unless it contradicts the device's own key.
+    pub(crate) fn pinned_manifest(&self, found: Manifest, location: &str) -> Result<Manifest> {
+        found.check_workspace(&self.workspace, location)?;
+        if let Some(text) = store::meta(&self.conn, "manifest")? {
+            let pinned = Manifest::parse(text.as_bytes(), "this device's copy")?;
+            found.check_pinned(&pinned, location)?;
+            return Ok(pinned);
+        }
+        let contradiction = match (self.key.recipient(), found.is_encrypted()) {
+            (Some(_), false) => {
+                Some("it says the notes are not encrypted, but this workspace's are")
+            }
+            (None, true) => Some("it says the notes are encrypted, but this workspace's are not"),
+            (Some(mine), true) if found.encryption.recipients.first() != Some(&mine) => {
+                Some("its encryption key is not the one this workspace uses")
+            }
+            _ => None,
+        };
+        if let Some(what) = contradiction {
+            return Err(
+                ManifestError::Changed { location: location.into(), what: what.into() }.into()
+            );
+        }
+        store::set_meta(&self.conn, "manifest", &String::from_utf8_lossy(&found.to_bytes()))?;
+        Ok(found)
     }
 
     /// Opens the transport of a configured target (with its stored credentials).

@@ -132,12 +132,16 @@ impl Workspace {
     }
 
     /// Joins the workspace found on `target` as a new device. The passphrase is checked before
-    /// anything is written; a wrong one leaves `dir` untouched.
+    /// anything is written; a wrong one leaves `dir` untouched. A workspace that is not
+    /// encrypted is joined only when `accept_plaintext` says the user chose it (a host could
+    /// otherwise turn encryption off by rewriting `index.json`). The description joined is
+    /// pinned: a target whose `index.json` later differs is refused.
     pub fn join(
         dir: &Path,
         kind: TargetKind,
         target: &dyn Transport,
         passphrase: Option<&str>,
+        accept_plaintext: bool,
         clock: Clock,
     ) -> Result<Self> {
         if dir.join(DB_FILE).exists() {
@@ -146,6 +150,7 @@ impl Workspace {
         target.check()?;
         let m = read_manifest(target)?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
         let key = match &m.encryption.key_wrap {
+            None if !accept_plaintext => return Err(Error::PlaintextWorkspace(target.location())),
             None => WorkspaceKey::Plaintext,
             Some(wrap) => {
                 let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
@@ -248,7 +253,9 @@ impl Workspace {
             return Err(Error::DuplicateTarget(location));
         }
         match read_manifest(target)? {
-            Some(m) => m.check_workspace(&self.replica.workspace, &location)?,
+            Some(m) => {
+                self.replica.pinned_manifest(m, &location)?;
+            }
             None => {
                 let visible = target
                     .list("")?

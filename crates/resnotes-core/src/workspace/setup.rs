@@ -156,6 +156,7 @@ pub fn join_keeping_notes(
     dir: &Path,
     spec: &TargetSpec,
     passphrase: Option<&str>,
+    accept_plaintext: bool,
     clock: Clock,
     now_ms: i64,
 ) -> Result<usize> {
@@ -170,7 +171,7 @@ pub fn join_keeping_notes(
     }
     let staging = dir.join(format!("joining-{}", Uuid::new_v4().simple()));
     let joined = (|| -> Result<usize> {
-        let mut new = Workspace::join(&staging, kind, target, passphrase, clock)?;
+        let mut new = Workspace::join(&staging, kind, target, passphrase, accept_plaintext, clock)?;
         let mut carried = 0;
         for summary in old.list(None)? {
             let note = old.note(&summary.id)?;
@@ -252,8 +253,8 @@ mod tests {
         assert_eq!(inspect(&b, &folder).unwrap(), Contents::OtherWorkspace { encrypted: true });
         drop(b);
 
-        let err =
-            join_keeping_notes(&b_dir, &spec, Some("wrong passphrase!"), clock(), 5).unwrap_err();
+        let err = join_keeping_notes(&b_dir, &spec, Some("wrong passphrase!"), false, clock(), 5)
+            .unwrap_err();
         assert_eq!(err.code(), "wrong_passphrase");
         let b = Workspace::open(&b_dir).unwrap();
         assert_eq!(b.list(None).unwrap().len(), 1);
@@ -273,7 +274,8 @@ mod tests {
         drop(b);
 
         assert_eq!(
-            join_keeping_notes(&b_dir, &spec, Some("correct horse battery"), clock(), 6).unwrap(),
+            join_keeping_notes(&b_dir, &spec, Some("correct horse battery"), false, clock(), 6)
+                .unwrap(),
             1
         );
         assert!(b_dir.join("replaced-6").join(DB_FILE).exists());
@@ -306,6 +308,7 @@ mod tests {
             &tmp.path().join("c"),
             &spec,
             Some("correct horse battery"),
+            false,
             clock(),
             7,
         )
