@@ -453,6 +453,90 @@ fn a_decompression_bomb_is_refused_and_blocks_nobody() {
     let (ok, err) = b.sync();
     assert!(!ok && err.contains("a compressed change"), "{err}");
     assert_eq!(titles(&b), vec!["from a", "from c"], "everyone else's entries arrive");
+    // Refused for what its bytes are: not inflated, parsed or reported again while the same
+    // file sits there; `status` keeps saying why that device's entries wait.
     let (ok, err) = b.sync();
-    assert!(!ok && !err.contains("panicked") && !err.contains("memory"), "{err}");
+    assert!(ok && !err.contains("compressed"), "reported once: {err}");
+    let st = b.status();
+    let problems = &st["targets"][0]["entry_errors"];
+    assert_eq!(problems.as_array().unwrap().len(), 1, "{st}");
+    assert_eq!(problems[0]["attempts"], 1, "read once: {st}");
+    assert!(problems[0]["message"].as_str().unwrap().contains("not read again"), "{st}");
+    assert!(b.ok(&["status"]).contains("a compressed change"));
+    // A different file at that place is read anew (and refused anew).
+    fs::write(&path, key.seal(&sealed[..sealed.len() - 1]).unwrap()).unwrap();
+    let (ok, err) = b.sync();
+    assert!(
+        !ok && err.contains(&format!("entry 0 from device {}", &intruder.to_string()[..8])),
+        "{err}"
+    );
+}
+
+/// A change chunk that passes the structural check (magic, type 1, length, checksum) but whose
+/// columns are garbage, so Automerge's full parse rejects it.
+fn unparsable_change() -> Vec<u8> {
+    let body: Vec<u8> = (0u8..40).map(|i| i.wrapping_mul(37) ^ 0xa5).collect();
+    let mut tail = vec![1u8, body.len() as u8]; // chunk type 1, uLEB128 length (< 128)
+    tail.extend_from_slice(&body);
+    let sum = entry::sha256(&tail);
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83];
+    chunk.extend_from_slice(&sum[..4]);
+    chunk.extend_from_slice(&tail);
+    chunk
+}
+
+/// FORMAT.md §6 step 5: a change that fails its full parse is left out of its note, never applied
+/// in part, and reported: by the sync that met it, by `show` of that note, by `status`, and by
+/// `rebuild`, which finds it again. The rest of the note is there.
+#[test]
+fn a_change_that_fails_its_full_parse_is_left_out_and_reported_everywhere() {
+    let s = Sandbox::new();
+    let (a, b, _c, shared) = three(&s);
+    let (key, ws) = workspace_key(&a);
+    let writer = Uuid::new_v4();
+    let note_id = Uuid::new_v4();
+    let mut doc = note::new_doc(&writer);
+    note::create(&mut doc, "Half kept", "the readable part", 1).unwrap();
+    let good = note::take_change(&mut doc).unwrap();
+    let changes = vec![
+        NoteChange { note: note_id, change: good },
+        NoteChange { note: note_id, change: unparsable_change() },
+    ];
+    let header = Header {
+        workspace: ws,
+        client: writer,
+        index: 0,
+        timestamp: 1,
+        lamport: 1,
+        prev_hash: [0; 32],
+    };
+    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key);
+    let path = entry_file(&shared, &writer.to_string(), 0, ".age");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, key.seal(&plain).unwrap()).unwrap();
+
+    let out = b.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let id = note_id.to_string();
+    let shown = b.cmd(&["show", &id]).output().unwrap();
+    let warned = String::from_utf8_lossy(&shown.stderr);
+    assert!(
+        err.contains("left out") || warned.contains("left out"),
+        "the sync or the first opening reports it: {err} / {warned}"
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("the readable part"));
+    assert!(
+        String::from_utf8_lossy(&b.cmd(&["show", &id]).output().unwrap().stderr)
+            .contains("left out of this note"),
+        "every show says so"
+    );
+    assert_eq!(b.show(&id)["left_out"].as_array().unwrap().len(), 1);
+    let st = b.status();
+    assert_eq!(st["left_out"][0]["title"], "Half kept", "{st}");
+    assert!(b.ok(&["status"]).contains("left out of note \"Half kept\""));
+    let rebuilt = b.run(&["rebuild"]);
+    assert!(rebuilt.status.success());
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("1 change(s)"));
+    assert_eq!(b.status()["left_out"].as_array().unwrap().len(), 1, "rebuild finds it again");
+    assert_eq!(b.body(&id), "the readable part");
 }

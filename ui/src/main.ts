@@ -86,6 +86,7 @@ async function show(id: string | null): Promise<void> {
     await editor.open(note);
     list.select(note?.id ?? null);
     $("note").hidden = !note;
+    $("left-out").hidden = !note?.left_out.length;
     $("no-note").hidden = !!note;
     for (const b of document.querySelectorAll<HTMLElement>(".note-only")) b.hidden = !note;
   } catch (e) {

@@ -414,7 +414,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Err(anyhow!("this workspace is not encrypted; there is no key to export"))
             }
         },
-        Command::Rebuild => eprintln!("Rebuilt notes from {} log entries.", open()?.rebuild()?),
+        Command::Rebuild => rebuild(&mut open()?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -477,12 +477,25 @@ fn edit(ws: &mut Workspace, id: &str, title: Option<String>, body: Option<String
     Ok(())
 }
 
+/// `rebuild`: the notes replayed from the log, and any change that could not be read.
+fn rebuild(ws: &mut Workspace) -> Result<()> {
+    eprintln!("Rebuilt notes from {} log entries.", ws.rebuild()?);
+    let left_out = ws.status()?.left_out.len();
+    if left_out > 0 {
+        eprintln!("warning: {left_out} change(s) from other devices could not be read and are left out of their notes; `resnotes status` lists them.");
+    }
+    Ok(())
+}
+
 fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
     let n = ws.note(id)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&n)?);
     } else {
         out!("# {}\n\n{}", n.title, n.body);
+    }
+    for why in &n.left_out {
+        eprintln!("warning: a change from another device could not be read and is left out of this note ({why})");
     }
     Ok(())
 }
@@ -603,6 +616,13 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
         if let Some(e) = t.last_error {
             out!("  last problem: {e}");
         }
+        for e in t.entry_errors {
+            out!("  waiting: {}", e.message);
+        }
+    }
+    for l in st.left_out {
+        let note = l.title.filter(|t| !t.is_empty()).unwrap_or_else(|| l.note_id[..8].to_string());
+        out!("left out of note \"{note}\": a change from another device ({})", l.reason);
     }
     Ok(())
 }

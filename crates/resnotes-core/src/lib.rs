@@ -98,7 +98,7 @@ pub use sync::{
 };
 pub use transport::{Target, TargetKind, Transport};
 pub use workspace::setup::{self, Contents, Strength, TargetSpec};
-pub use workspace::status::{EntryProblem, EntryState, LogItem, Status, TargetStatus};
+pub use workspace::status::{EntryProblem, EntryState, LeftOut, LogItem, Status, TargetStatus};
 pub use workspace::{
     check_new_shared_folder, check_passphrase, default_data_dir, needs_passphrase, scrypt_log_n,
     system_clock, Clock, Field, Note, NoteSummary, TextSplice, Workspace, DB_FILE,

@@ -28,4 +28,10 @@ updated_at: number,
  * The document version this text is (Automerge change hashes, hex). Editors send it back
  * with their splices so positions are read against the text they saw.
  */
-heads: Array<string>, };
+heads: Array<string>, 
+/**
+ * Why changes from other devices were left out of this note (one reason per change;
+ * empty nearly always): they failed to parse, and the rest of the note is shown without
+ * them.
+ */
+left_out: Array<string>, };

@@ -229,7 +229,7 @@ fn changes_from_log(
                 .cloned(),
         );
     }
-    Ok(materialize::parse_lenient(raw).into_iter().map(|(_, c)| c).collect())
+    Ok(materialize::parse_lenient(conn, raw)?.into_iter().map(|(_, c)| c).collect())
 }
 
 fn build_with(

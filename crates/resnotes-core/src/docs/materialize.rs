@@ -187,37 +187,48 @@ pub(crate) fn store(
     Ok(rev)
 }
 
-/// Parses changes to apply; one that does not parse is skipped and reported (its entry was
-/// accepted on its chunk check; it is never applied in part).
-pub(crate) fn parse_lenient(changes: Vec<NoteChange>) -> Vec<(Uuid, Change)> {
-    changes
-        .into_iter()
+/// Parses changes to apply; one that does not parse is left out and recorded
+/// ([`notes::record_left_out`], shown by `show`, `status` and the app), never applied in part.
+/// Its entry was accepted on its chunk check (FORMAT.md §6 step 5).
+pub(crate) fn parse_lenient(
+    conn: &Connection,
+    changes: Vec<NoteChange>,
+) -> Result<Vec<(Uuid, Change)>> {
+    let mut parsed = Vec::with_capacity(changes.len());
+    for c in changes {
         // Never hand Automerge a chunk it would inflate without a bound (a log written before
-        // pulling refused them: FORMAT.md §6 step 5).
-        .filter(|c| match crate::format::chunk::check_chunks(std::slice::from_ref(c)) {
-            Ok(()) => true,
-            Err(why) => {
-                tracing::warn!(note = %c.note, "a change is skipped: {why}");
-                false
+        // pulling refused them).
+        let why = match crate::format::chunk::check_chunks(std::slice::from_ref(&c)) {
+            Err(why) => why.to_string(),
+            Ok(()) => {
+                let digest = crate::format::entry::sha256(&c.change);
+                let bytes = c.change;
+                match std::panic::catch_unwind(move || Change::from_bytes(bytes)) {
+                    Ok(Ok(ch)) => {
+                        parsed.push((c.note, ch));
+                        continue;
+                    }
+                    Ok(Err(e)) => left_out_reason(conn, &c.note, &digest, &e.to_string())?,
+                    Err(_) => left_out_reason(conn, &c.note, &digest, "it could not be parsed")?,
+                };
+                continue;
             }
-        })
-        .filter_map(|c| match std::panic::catch_unwind(move || Change::from_bytes(c.change)) {
-            Ok(Ok(ch)) => Some((c.note, ch)),
-            Ok(Err(e)) => {
-                tracing::warn!(note = %c.note, "a change does not parse and is skipped: {e}");
-                None
-            }
-            Err(_) => {
-                tracing::warn!(note = %c.note, "a change could not be parsed and is skipped");
-                None
-            }
-        })
-        .collect()
+        };
+        left_out_reason(conn, &c.note, &crate::format::entry::sha256(&c.change), &why)?;
+    }
+    Ok(parsed)
+}
+
+fn left_out_reason(conn: &Connection, note: &Uuid, digest: &[u8; 32], why: &str) -> Result<()> {
+    if notes::record_left_out(conn, note, digest, why)? {
+        tracing::warn!(note = %note, "a change from another device is left out: {why}");
+    }
+    Ok(())
 }
 
 /// Applies raw changes (tests, rebuild): parses them, skipping any that do not parse.
 pub(crate) fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()> {
-    apply_parsed(conn, &mut DocCache::default(), me, parse_lenient(changes.to_vec()))
+    apply_parsed(conn, &mut DocCache::default(), me, parse_lenient(conn, changes.to_vec())?)
 }
 
 /// Applies parsed changes (from any number of entries) to their notes, one pass per note.

@@ -145,6 +145,18 @@ impl EntryError {
     pub fn is_incomplete(&self) -> bool {
         matches!(self, EntryError::Incomplete)
     }
+
+    /// True when the same bytes can never be accepted, by this program or a newer one: the
+    /// file is refused for what it is (malformed, forged, misplaced, too large), not because it
+    /// is still arriving, or needs a key or a version this program lacks.
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            EntryError::Incomplete
+                | EntryError::Undecryptable(_)
+                | EntryError::UnsupportedVersion(_)
+        )
+    }
 }
 
 /// SHA-256.

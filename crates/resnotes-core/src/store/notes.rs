@@ -350,3 +350,40 @@ pub(crate) fn list_row(conn: &Connection, id: &str) -> Result<Option<ListRow>> {
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?)
 }
+
+/// Records a change of `note` left out of its document because it does not parse (FORMAT.md §6
+/// step 5), once per change (`digest`: SHA-256 of its bytes). True when it was not known before.
+pub(crate) fn record_left_out(
+    conn: &Connection,
+    note: &Uuid,
+    digest: &[u8; 32],
+    reason: &str,
+) -> Result<bool> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO left_out (note_id, digest, reason) VALUES (?1, ?2, ?3)",
+        params![note.to_string(), &digest[..], reason],
+    )?;
+    Ok(n > 0)
+}
+
+/// Why changes of one note were left out, one reason per change.
+pub(crate) fn left_out_of(conn: &Connection, note: &Uuid) -> Result<Vec<String>> {
+    let mut st =
+        conn.prepare_cached("SELECT reason FROM left_out WHERE note_id = ?1 ORDER BY reason")?;
+    let rows = st.query_map([note.to_string()], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every change left out: `(note id, its title if listed, reason)`.
+pub(crate) fn left_out(conn: &Connection) -> Result<Vec<(String, Option<String>, String)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT l.note_id, n.title, l.reason FROM left_out l LEFT JOIN notes n ON n.id = l.note_id ORDER BY l.note_id, l.reason",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many changes are left out (a cheap count to notice new ones after a pull or rebuild).
+pub(crate) fn left_out_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM left_out", [], |r| r.get::<_, i64>(0))? as u64)
+}

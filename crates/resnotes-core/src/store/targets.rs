@@ -178,6 +178,43 @@ pub(crate) fn record_entry_error(
     Ok(())
 }
 
+/// Marks a recorded entry error as a refusal of the file whose bytes hash to `digest`.
+pub(crate) fn set_refused(
+    conn: &Connection,
+    target: &str,
+    client: &Uuid,
+    index: u64,
+    digest: &[u8; 32],
+) -> Result<()> {
+    conn.execute(
+        "UPDATE entry_errors SET refused = ?4 WHERE target_id = ?1 AND client_id = ?2 AND idx = ?3",
+        params![target, client.to_string(), index as i64, &digest[..]],
+    )?;
+    Ok(())
+}
+
+/// A client's refused entries on a target: index → SHA-256 of the refused file.
+pub(crate) fn refused(
+    conn: &Connection,
+    target: &str,
+    client: &Uuid,
+) -> Result<std::collections::HashMap<u64, [u8; 32]>> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, refused FROM entry_errors WHERE target_id = ?1 AND client_id = ?2 AND refused IS NOT NULL",
+    )?;
+    let rows = st.query_map(params![target, client.to_string()], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (i, d) = row?;
+        if let Ok(d) = <[u8; 32]>::try_from(d.as_slice()) {
+            out.insert(i, d);
+        }
+    }
+    Ok(out)
+}
+
 /// Forgets errors of a client's entries on a target up to `index` (they were read fine since).
 pub(crate) fn clear_entry_errors(
     conn: &Connection,

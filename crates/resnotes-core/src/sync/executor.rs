@@ -344,6 +344,10 @@ impl Replica {
         let mut batch: Vec<PulledEntry> = Vec::new();
         let mut total = 0u64;
         let mut n = from;
+        let left_out_before = store::notes::left_out_count(&self.conn)?;
+        // An entry refused for what its bytes are is not parsed or reported again while the
+        // same bytes sit there (a bomb is not inflated on every cycle); other files are read.
+        let refused = store::targets::refused(&self.conn, &t.id, client)?;
         // Read one entry first (an idle cycle costs one request); while entries keep coming,
         // read ahead in growing windows so a long pull is not a series of round trips.
         let max_ahead = tr.read_ahead().max(1) as u64;
@@ -384,6 +388,10 @@ impl Replica {
                     break;
                 }
             };
+            let digest = entry::sha256(&bytes);
+            if refused.get(&n) == Some(&digest) {
+                break;
+            }
             let want =
                 Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
             let checked = entry::accept(&bytes, &self.key, &want);
@@ -405,7 +413,16 @@ impl Replica {
                 Err(err) => {
                     let msg = format!("entry {n} from device {} {err}", short(client));
                     let msg = if msg.ends_with('.') { msg } else { format!("{msg}.") };
-                    store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
+                    let msg = if err.is_final() {
+                        format!("{msg} It is not read again unless the file changes; this device's later entries wait, other devices' entries are read.")
+                    } else {
+                        msg
+                    };
+                    let now = self.now();
+                    store::record_entry_error(&self.conn, &t.id, client, n, &msg, now)?;
+                    if err.is_final() {
+                        store::targets::set_refused(&self.conn, &t.id, client, n, &digest)?;
+                    }
                     rep.problem(msg, on_event);
                     break;
                 }
@@ -427,6 +444,14 @@ impl Replica {
                 count: total,
             });
         }
+        let left_out = store::notes::left_out_count(&self.conn)? - left_out_before;
+        if left_out > 0 {
+            let msg = format!(
+                "{left_out} change(s) from device {} could not be read and were left out of their notes (the rest of each note is there); `resnotes status` lists them.",
+                short(client)
+            );
+            rep.problem(msg, on_event);
+        }
         Ok(total)
     }
 
@@ -444,13 +469,8 @@ impl Replica {
                 continue; // another process on this data dir got it first
             }
             store::insert_entry(&tx, &row, &bytes, now)?;
-            changes.extend(materialize::parse_lenient(lazy::take(
-                &tx,
-                &row,
-                ch,
-                &summaries,
-                &mut decided,
-            )?));
+            let taken = lazy::take(&tx, &row, ch, &summaries, &mut decided)?;
+            changes.extend(materialize::parse_lenient(&tx, taken)?);
             added += 1;
         }
         let mut scratch = materialize::DocCache::default();

@@ -60,6 +60,10 @@ pub struct Note {
     /// The document version this text is (Automerge change hashes, hex). Editors send it back
     /// with their splices so positions are read against the text they saw.
     pub heads: Vec<String>,
+    /// Why changes from other devices were left out of this note (one reason per change;
+    /// empty nearly always): they failed to parse, and the rest of the note is shown without
+    /// them.
+    pub left_out: Vec<String>,
 }
 
 /// A row of the notes list.
@@ -502,6 +506,7 @@ impl Workspace {
                     created_at: f.created_at,
                     updated_at: f.updated_at,
                     heads,
+                    left_out: store::notes::left_out_of(&self.replica.conn, &id)?,
                 })
             }
             _ => Err(Error::NoSuchNote(query.to_string())),

@@ -33,6 +33,19 @@ pub struct Status {
     pub unsealed: u64,
     /// Per-target state.
     pub targets: Vec<TargetStatus>,
+    /// Changes from other devices left out of their notes because they could not be read.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A change left out of its note (FORMAT.md §6 step 5): the note shows everything else.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct LeftOut {
+    /// The note.
+    pub note_id: String,
+    /// Its title, when the note is listed.
+    pub title: Option<String>,
+    /// Why the change could not be read.
+    pub reason: String,
 }
 
 /// One target's state.
@@ -179,6 +192,10 @@ impl Workspace {
             pending,
             unsealed,
             targets,
+            left_out: store::notes::left_out(c)?
+                .into_iter()
+                .map(|(note_id, title, reason)| LeftOut { note_id, title, reason })
+                .collect(),
         })
     }
 
