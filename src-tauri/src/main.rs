@@ -46,6 +46,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
+    resnotes_core::quiet_caught_panics();
     let dir = match data_dir_arg(std::env::args().skip(1)) {
         Ok(Some(d)) => d,
         Ok(None) => match default_data_dir() {

@@ -540,3 +540,53 @@ fn a_change_that_fails_its_full_parse_is_left_out_and_reported_everywhere() {
     assert_eq!(b.status()["left_out"].as_array().unwrap().len(), 1, "rebuild finds it again");
     assert_eq!(b.body(&id), "the readable part");
 }
+
+/// A change that passes every check and parses, but on which Automerge panics when applying it
+/// (found by the `change_applied` fuzzer, `fuzz/regressions/change_applied/`). It used to fail
+/// the whole pull from that folder at every sync, so entries of every device after it waited
+/// forever. Now it is left out of its note and reported; everything else arrives.
+#[test]
+fn a_change_that_makes_automerge_panic_is_left_out_and_blocks_nobody() {
+    let s = Sandbox::new();
+    let (a, b, c, shared) = three(&s);
+    let (key, ws) = workspace_key(&a);
+    let raw = fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/change_applied/automerge-panics-applying.bin"),
+    )
+    .unwrap();
+    let hostile = resnotes_core::fuzzing::writer_chunk(&raw).unwrap();
+    let writer = Uuid::new_v4();
+    let note_id = Uuid::new_v4();
+    let mut doc = note::new_doc(&writer);
+    note::create(&mut doc, "Still here", "before the hostile change", 1).unwrap();
+    let good = note::take_change(&mut doc).unwrap();
+    let changes = vec![
+        NoteChange { note: note_id, change: good },
+        NoteChange { note: note_id, change: hostile },
+    ];
+    let header = Header {
+        workspace: ws,
+        client: writer,
+        index: 0,
+        timestamp: 1,
+        lamport: 1,
+        prev_hash: [0; 32],
+    };
+    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key);
+    let path = entry_file(&shared, &writer.to_string(), 0, ".age");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, key.seal(&plain).unwrap()).unwrap();
+    a.new_note("from a", "after it");
+    let (_, err) = a.sync();
+    assert!(err.contains("left out"), "A meets it too and says so: {err}");
+    c.new_note("from c", "after it too");
+    c.run(&["sync"]);
+    let _ = b.sync();
+    let _ = b.show(&note_id.to_string());
+    let (ok, err) = b.sync();
+    assert!(ok, "the second sync is in step: {err}");
+    assert_eq!(titles(&b), vec!["Still here", "from a", "from c"]);
+    assert_eq!(b.body(&note_id.to_string()), "before the hostile change");
+    assert_eq!(b.status()["left_out"].as_array().unwrap().len(), 1, "{}", b.status());
+}

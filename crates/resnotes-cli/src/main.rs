@@ -255,6 +255,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("RESNOTES_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    resnotes_core::quiet_caught_panics();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -36,6 +36,48 @@ pub fn entry_plain(data: &[u8]) {
     let _ = entry::decode_payload(data, 2, &uuid::Uuid::nil());
 }
 
+/// One Automerge change as a hostile writer holding the workspace key can send it, applied to a
+/// note as a pull applies it (structural check, Automerge's full parse, then the document).
+/// `data` is a change chunk; its magic and checksum are set here as a writer would compute them,
+/// so mutations reach Automerge's parser instead of failing the checksum (a chunk without the
+/// magic is taken as the chunk from its type byte on). `scripts/fuzz` runs this under a memory
+/// limit: an inflation without a bound (the decompression bomb) is a crash, not a slow run.
+pub fn change_applied(data: &[u8]) {
+    let Some(chunk) = writer_chunk(data) else { return };
+    let Ok(conn) = crate::store::open_in_memory() else { return };
+    let change = [entry::NoteChange { note: Uuid::nil(), change: chunk }];
+    let _ = crate::docs::materialize::apply(&conn, &Uuid::from_u128(1), &change);
+}
+
+/// `data` as a change chunk with the magic, length and checksum a writer computes (see
+/// [`change_applied`]); `None` for empty input.
+pub fn writer_chunk(data: &[u8]) -> Option<Vec<u8>> {
+    let body =
+        if data.len() >= 9 && data[..4] == [0x85, 0x6f, 0x4a, 0x83] { &data[8..] } else { data };
+    let (&kind, rest) = body.split_first()?;
+    // The chunk's own length prefix is replaced by the true one.
+    let mut pos = 0;
+    while rest.get(pos).is_some_and(|b| b & 0x80 != 0) {
+        pos += 1;
+    }
+    let columns = rest.get(pos + 1..).unwrap_or_default();
+    let mut tail = vec![kind];
+    let mut len = columns.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        tail.push(if len > 0 { byte | 0x80 } else { byte });
+        if len == 0 {
+            break;
+        }
+    }
+    tail.extend_from_slice(columns);
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83];
+    chunk.extend_from_slice(&entry::sha256(&tail)[..4]);
+    chunk.extend_from_slice(&tail);
+    Some(chunk)
+}
+
 /// `index.json`; when accepted, its folder size is used to place entries as sync would.
 pub fn manifest(data: &[u8]) {
     if let Ok(m) = Manifest::parse(data, "fuzz") {

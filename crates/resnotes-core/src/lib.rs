@@ -87,6 +87,7 @@ mod workspace;
 
 pub use age;
 pub use docs::note;
+pub use docs::quiet_caught_panics;
 pub use docs::DocError;
 pub use error::{Error, Result};
 pub use format::asset::AssetRef;

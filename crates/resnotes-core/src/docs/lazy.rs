@@ -321,13 +321,8 @@ pub(crate) fn doc_in_memory(
 ) -> Result<AutoCommit> {
     let changes = changes_from_log(conn, key, entries, id)?;
     let mut doc = note::new_doc(me);
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes))) {
-        Ok(Ok(())) => Ok(doc),
-        Ok(Err(e)) => Err(DocError::Automerge(e.to_string()).into()),
-        Err(_) => {
-            Err(DocError::Automerge(format!("changes for note {id} could not be applied")).into())
-        }
-    }
+    materialize::apply_leaving_out(conn, id, &mut doc, changes, || Ok(note::new_doc(me)))?;
+    Ok(doc)
 }
 
 /// Documents kept stored: those of the most recently edited notes.

@@ -203,7 +203,7 @@ pub(crate) fn parse_lenient(
             Ok(()) => {
                 let digest = crate::format::entry::sha256(&c.change);
                 let bytes = c.change;
-                match std::panic::catch_unwind(move || Change::from_bytes(bytes)) {
+                match crate::docs::caught::catch(move || Change::from_bytes(bytes)) {
                     Ok(Ok(ch)) => {
                         parsed.push((c.note, ch));
                         continue;
@@ -217,6 +217,37 @@ pub(crate) fn parse_lenient(
         left_out_reason(conn, &c.note, &crate::format::entry::sha256(&c.change), &why)?;
     }
     Ok(parsed)
+}
+
+/// Applies `changes` to a note's `doc`. When Automerge refuses the batch or panics on it (a
+/// hostile change can make it do either), starts again from `fresh()` (the document as stored)
+/// and applies the changes one at a time, leaving out and recording each that fails: one change
+/// never blocks its note, its entry or the pull of anything else.
+pub(crate) fn apply_leaving_out(
+    conn: &Connection,
+    id: &Uuid,
+    doc: &mut AutoCommit,
+    changes: Vec<Change>,
+    fresh: impl FnOnce() -> Result<AutoCommit>,
+) -> Result<()> {
+    let raws: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
+    let whole = crate::docs::caught::catch(|| doc.apply_changes(changes));
+    if matches!(whole, Ok(Ok(()))) {
+        return Ok(());
+    }
+    tracing::warn!(note = %id, "changes could not be applied together; applying them one by one");
+    *doc = fresh()?;
+    for raw in raws {
+        let digest = crate::format::entry::sha256(&raw);
+        let Ok(change) = Change::from_bytes(raw) else { continue }; // it parsed before
+        let mut trial = doc.clone();
+        match crate::docs::caught::catch(|| trial.apply_changes([change])) {
+            Ok(Ok(())) => *doc = trial,
+            Ok(Err(e)) => left_out_reason(conn, id, &digest, &e.to_string())?,
+            Err(_) => left_out_reason(conn, id, &digest, "its operations contradict each other")?,
+        }
+    }
+    Ok(())
 }
 
 fn left_out_reason(conn: &Connection, note: &Uuid, digest: &[u8; 32], why: &str) -> Result<()> {
@@ -270,17 +301,9 @@ fn apply_note(
     let raws: Vec<(ChangeHash, Vec<u8>, Vec<ChangeHash>)> =
         pending.iter().map(|c| (c.hash(), c.raw_bytes().to_vec(), c.deps().to_vec())).collect();
     let heads_before = l.doc.get_heads();
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.doc.apply_changes(pending)));
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(note = %id, "changes could not be applied: {e}"),
-        Err(_) => {
-            return Err(
-                DocError::Automerge(format!("changes for note {id} could not be applied")).into()
-            )
-        }
-    }
+    apply_leaving_out(conn, id, &mut l.doc, pending, || {
+        Ok(load(conn, &mut DocCache::default(), id, me)?.doc)
+    })?;
     // Which changes are still waiting: those depending (transitively) on a missing change.
     let missing: HashSet<ChangeHash> = l.doc.get_missing_deps(&[]).into_iter().collect();
     let mut waiting: HashSet<ChangeHash> = HashSet::new();

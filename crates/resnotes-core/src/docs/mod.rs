@@ -17,10 +17,12 @@ pub enum DocError {
     Damaged(String),
 }
 
+pub(crate) mod caught;
 pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub mod note;
 pub(crate) mod replica;
 
+pub use caught::quiet_caught_panics;
 pub(crate) use replica::Replica;
 pub use replica::{system_clock, Clock, DB_FILE, KEY_FILE};
