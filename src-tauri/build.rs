@@ -22,6 +22,7 @@ fn main() {
             "sync_now",
             "attach_bytes",
             "attach_path",
+            "choose_attachments",
             "asset_local",
             "fetch_asset",
             "save_asset",

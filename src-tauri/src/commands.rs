@@ -241,11 +241,21 @@ pub async fn attach_bytes(app: AppHandle, request: tauri::ipc::Request<'_>) -> R
     Ok(Attached::from(&attached))
 }
 
-/// Stores a file dropped on the window as an attachment; returns the markdown to insert.
+/// Stores a file the user handed to the app as an attachment; returns the markdown to insert.
+/// Only a path Rust itself received (a drop on the window, the "Attach files" dialog) is read:
+/// a path made up by a script is refused.
 #[tauri::command]
 pub async fn attach_path(app: AppHandle, path: String) -> Res<Attached> {
+    let p = std::path::PathBuf::from(&path);
+    if !app.state::<AppState>().take_grant(&p) {
+        return Err(IpcError {
+            code: "not_handed_over".into(),
+            message:
+                "only files you drop on the window or choose with Attach files… can be attached"
+                    .into(),
+        });
+    }
     let attached = on_own_connection(app.clone(), move |ws, _| {
-        let p = std::path::PathBuf::from(&path);
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -255,6 +265,23 @@ pub async fn attach_path(app: AppHandle, path: String) -> Res<Attached> {
     .await?;
     app.state::<AppState>().nudge_assets();
     Ok(Attached::from(&attached))
+}
+
+/// Shows the system's file chooser for files to attach; returns the chosen paths (now
+/// attachable with [`attach_path`]), none when cancelled.
+#[tauri::command]
+pub async fn choose_attachments(app: AppHandle) -> Res<Vec<String>> {
+    let handle = app.clone();
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        use tauri_plugin_dialog::DialogExt;
+        handle.dialog().file().set_title("Attach files").blocking_pick_files()
+    })
+    .await
+    .map_err(|e| IpcError::invalid(format!("the file chooser failed: {e}")))?;
+    let paths: Vec<std::path::PathBuf> =
+        picked.unwrap_or_default().into_iter().filter_map(|f| f.into_path().ok()).collect();
+    app.state::<AppState>().grant(paths.iter().cloned());
+    Ok(paths.iter().map(|p| p.to_string_lossy().into_owned()).collect())
 }
 
 /// Whether this device already holds an attachment (then it shows at once).
@@ -271,14 +298,23 @@ pub async fn fetch_asset(app: AppHandle, url: String) -> Res<()> {
     on_own_connection(app, move |ws, app| ws.fetch_asset(&r, &mut transfer_events(app))).await
 }
 
-/// Saves an attachment's verified content to `path` (chosen in a save dialog).
+/// Asks where to save an attachment (the system's save dialog, run here: the place never
+/// comes from JavaScript) and saves its verified content there. False when cancelled.
 #[tauri::command]
-pub async fn save_asset(app: AppHandle, url: String, path: String) -> Res<()> {
+pub async fn save_asset(app: AppHandle, url: String) -> Res<bool> {
     let r = asset_ref(&url)?;
-    on_own_connection(app, move |ws, app| {
-        ws.save_asset(&r, std::path::Path::new(&path), &mut transfer_events(app))
+    let handle = app.clone();
+    let name = resnotes_core::format::asset::safe_file_name(&r.name);
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        use tauri_plugin_dialog::DialogExt;
+        handle.dialog().file().set_title("Save attachment").set_file_name(name).blocking_save_file()
     })
     .await
+    .map_err(|e| IpcError::invalid(format!("the save dialog failed: {e}")))?;
+    let Some(path) = picked.and_then(|f| f.into_path().ok()) else { return Ok(false) };
+    on_own_connection(app, move |ws, app| ws.save_asset(&r, &path, &mut transfer_events(app)))
+        .await?;
+    Ok(true)
 }
 
 /// Opens an attachment with the system's default program (a verified copy in the data dir).

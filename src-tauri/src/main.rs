@@ -94,6 +94,13 @@ fn main() -> ExitCode {
             protocol::handle(ctx.app_handle(), request, responder)
         })
         .manage(state::AppState::new(dir, ws))
+        .on_window_event(|window, event| {
+            // Files dropped from the desktop: the only paths besides a dialog's that may be
+            // attached (the webview's drop event hands JavaScript the same paths).
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                tauri::Manager::state::<state::AppState>(window).grant(paths.iter().cloned());
+            }
+        })
         .setup(move |app| {
             background::start(app.handle());
             if let Some(l) = listener {
@@ -118,6 +125,7 @@ fn main() -> ExitCode {
             commands::sync_now,
             commands::attach_bytes,
             commands::attach_path,
+            commands::choose_attachments,
             commands::asset_local,
             commands::fetch_asset,
             commands::save_asset,

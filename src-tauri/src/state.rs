@@ -1,7 +1,8 @@
 //! The one managed app state: the data dir, the UI's workspace connection and the running
 //! background sync. Background sync has its own connection, so a long pull never blocks typing.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use resnotes_core::Workspace;
@@ -16,12 +17,21 @@ pub struct AppState {
     ws: Mutex<Option<Workspace>>,
     /// Background sync, when running.
     pub sync: Mutex<Option<Supervisor>>,
+    /// Files the user handed to the app (dropped on the window, or chosen in the "Attach
+    /// files" dialog), each attachable once. A path that only came from JavaScript is not
+    /// here, so a script in the window cannot read an arbitrary file by attaching it.
+    granted: Mutex<HashSet<PathBuf>>,
 }
 
 impl AppState {
     /// State over an open workspace.
     pub fn new(dir: PathBuf, ws: Workspace) -> Self {
-        AppState { dir, ws: Mutex::new(Some(ws)), sync: Mutex::new(None) }
+        AppState {
+            dir,
+            ws: Mutex::new(Some(ws)),
+            sync: Mutex::new(None),
+            granted: Mutex::new(HashSet::new()),
+        }
     }
 
     /// Runs `f` on the workspace and maps its error for IPC.
@@ -48,6 +58,21 @@ impl AppState {
         let result = f();
         *guard = Some(Workspace::open(&self.dir)?);
         Ok(result?)
+    }
+
+    /// Records files the user handed over (a drop, a dialog) as attachable.
+    pub fn grant(&self, paths: impl IntoIterator<Item = PathBuf>) {
+        let mut g = self.granted.lock().unwrap_or_else(|p| p.into_inner());
+        // Handed over and never attached (a drop outside a note): forget the oldest batch.
+        if g.len() > 1000 {
+            g.clear();
+        }
+        g.extend(paths);
+    }
+
+    /// Takes the grant for `path`: true once for each file the user handed over.
+    pub fn take_grant(&self, path: &Path) -> bool {
+        self.granted.lock().unwrap_or_else(|p| p.into_inner()).remove(path)
     }
 
     /// Asks the attachments loop for a cycle now.

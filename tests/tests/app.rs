@@ -576,3 +576,94 @@ fn joining_an_unencrypted_workspace_needs_the_users_explicit_choice() {
     });
     app.screenshot("plaintext-joined");
 }
+
+/// Polls `xdotool search --name title` until a window shows (the system's file dialogs).
+fn x_window(title: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--name", title])
+            .output()
+            .expect("xdotool (scripts/deps test installs it)");
+        let ids = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if let Some(id) = ids.lines().last() {
+            return id.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no window titled {title:?} appeared");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn xdotool(args: &[&str]) {
+    let st = std::process::Command::new("xdotool").args(args).status().expect("xdotool");
+    assert!(st.success(), "xdotool {args:?} failed");
+}
+
+/// Where an attachment is written is chosen in the system's save dialog, which Rust runs; a
+/// script in the window can neither name a file to attach nor a place to write.
+#[test]
+fn save_as_uses_the_system_dialog_and_scripts_cannot_name_files() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    da.ok(&["init"]);
+    let file = sb.path().join("report.txt");
+    std::fs::write(&file, "the attached words\n").unwrap();
+    let id = da.new_note("With a file", "see below");
+    da.ok(&["attach", &id, file.to_str().unwrap()]);
+    let app = App::start("save-as", &da.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the note listed", || {
+        app.list_titles() == vec!["With a file".to_string()]
+    });
+    click_note(&app, "With a file");
+    app.wait_until(Duration::from_secs(5), "the note open", || {
+        app.editor_text().contains("asset:///")
+    });
+    // A path that only JavaScript knows is refused (any file could be read by attaching it).
+    app.js(
+        "window.__r = null; window.__TAURI_INTERNALS__.invoke('attach_path', { path: arguments[0] }).then(() => { window.__r = 'attached'; }, (e) => { window.__r = `${e.code}: ${e.message}`; });",
+        serde_json::json!([file.to_str().unwrap()]),
+    );
+    app.wait_until(Duration::from_secs(5), "the refusal", || {
+        app.js("return window.__r", serde_json::json!([])).as_str().is_some()
+    });
+    let refused = app.js("return window.__r", serde_json::json!([]));
+    assert!(refused.as_str().unwrap().starts_with("not_handed_over"), "{refused}");
+    assert_eq!(app.editor_text().matches("asset:///").count(), 1, "nothing was attached");
+
+    // Save as…: the system's dialog, answered as a person does (type a path, press Enter).
+    app.click("#toggle-preview");
+    app.wait_for("#preview [data-action=save-asset]");
+    app.click("#preview [data-action=save-asset]");
+    let dialog = x_window("Save attachment");
+    let target = sb.path().join("saved here.txt");
+    xdotool(&["windowfocus", "--sync", &dialog]);
+    std::thread::sleep(Duration::from_millis(500));
+    app.screenshot("save-dialog-opened");
+    xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+    xdotool(&["type", "--delay", "20", target.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(800));
+    xdotool(&["key", "Return"]);
+    app.wait_until(Duration::from_secs(15), "the file saved where the user typed", || {
+        std::fs::read_to_string(&target).is_ok_and(|t| t == "the attached words\n")
+    });
+    app.screenshot("saved");
+
+    // Attach…: the system's file chooser; the chosen file is attached (and only that one).
+    app.click("#toggle-preview");
+    let second = sb.path().join("second file.txt");
+    std::fs::write(&second, "more words\n").unwrap();
+    app.click("#attach-files");
+    let chooser = x_window("Attach files");
+    xdotool(&["windowfocus", "--sync", &chooser]);
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+    xdotool(&["type", "--delay", "20", second.to_str().unwrap()]);
+    // GTK completes the typed path as it goes: let it settle before Enter, as a person does.
+    std::thread::sleep(Duration::from_millis(800));
+    xdotool(&["key", "Return"]);
+    app.wait_until(Duration::from_secs(15), "the chosen file attached", || {
+        app.editor_text().contains("[second file.txt](asset:///")
+    });
+    app.screenshot("attached-from-dialog");
+}

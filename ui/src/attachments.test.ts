@@ -11,8 +11,7 @@ vi.mock("./ipc", () => ({
     local.add(url);
   },
   openAsset: async () => {},
-  pickSavePath: async () => null,
-  saveAsset: async () => {},
+  saveAsset: async () => false,
 }));
 
 import { AssetViews, assetSrc, parseAssetUrl, Transfers } from "./attachments";

@@ -4,7 +4,7 @@
 
 import { el } from "./dom";
 import { size } from "./format";
-import { assetLocal, fetchAsset, openAsset, pickSavePath, type SyncEvent, saveAsset } from "./ipc";
+import { assetLocal, fetchAsset, openAsset, type SyncEvent, saveAsset } from "./ipc";
 
 /** What an `asset:///` URL says about its file (null for anything else). */
 export interface AssetLink {
@@ -182,8 +182,7 @@ export class AssetViews {
     saveAs.dataset.action = "save-asset";
     saveAs.addEventListener("click", async () => {
       try {
-        const path = await pickSavePath(link.name);
-        if (path) await saveAsset(url, path);
+        await saveAsset(url);
       } catch (e) {
         this.onError(e instanceof Error ? e.message : String(e));
       }

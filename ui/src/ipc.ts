@@ -3,7 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open, save } from "@tauri-apps/plugin-dialog";
+import { open } from "@tauri-apps/plugin-dialog";
 import type { AssetInfo } from "./bindings/AssetInfo";
 import type { Attached } from "./bindings/Attached";
 import type { Contents } from "./bindings/Contents";
@@ -107,22 +107,20 @@ export async function attachFile(file: File): Promise<Attached> {
     "x-type": file.type || "",
   });
 }
-/** Stores a file dropped from the desktop (Tauri gives its path) as an attachment. */
+/** Stores a file the user handed over (dropped, or chosen with `chooseAttachments`) as an
+ * attachment; Rust refuses any other path. */
 export const attachPath = (path: string) => call<Attached>("attach_path", { path });
+/** The system's file chooser for attachments (run in Rust); the chosen paths, [] if cancelled. */
+export const chooseAttachments = () => call<string[]>("choose_attachments");
 export const assetLocal = (url: string) => call<boolean>("asset_local", { url });
 /** Downloads and verifies an attachment; progress arrives as `asset_progress` sync events. */
 export const fetchAsset = (url: string) => call<void>("fetch_asset", { url });
-export const saveAsset = (url: string, path: string) => call<void>("save_asset", { url, path });
+/** Asks where to save (the dialog runs in Rust) and saves; false when cancelled. */
+export const saveAsset = (url: string) => call<boolean>("save_asset", { url });
 export const openAsset = (url: string) => call<void>("open_asset", { url });
 export const listAssets = () => call<AssetInfo[]>("list_assets");
 export const setKeepAttachments = (target: string, on: boolean) =>
   call<Target>("set_keep_attachments", { target, on });
-
-/** Opens the native save dialog; null when cancelled. */
-export async function pickSavePath(name: string): Promise<string | null> {
-  const picked = await save({ defaultPath: name, title: "Save attachment" });
-  return typeof picked === "string" ? picked : null;
-}
 
 /** Files dropped on the window from the desktop: their paths and where (CSS pixels). */
 export const onFileDrop = (

@@ -4,6 +4,7 @@ import { AssetViews, Transfers } from "./attachments";
 import { NoteEditor } from "./editor";
 import {
   attachPath,
+  chooseAttachments,
   createNote,
   deleteNote,
   getNote,
@@ -165,6 +166,14 @@ $<HTMLInputElement>("filter").addEventListener("input", (e) => {
 });
 $("new-note").addEventListener("click", () => void newNote());
 $("delete-note").addEventListener("click", () => void removeOpen());
+$("attach-files").addEventListener("click", async () => {
+  try {
+    const paths = await chooseAttachments();
+    await editor.attachAll(paths, (p) => p.split(/[\\/]/).pop() ?? p, attachPath);
+  } catch (e) {
+    showError(e instanceof Error ? e.message : String(e));
+  }
+});
 $("toggle-preview").addEventListener("click", () => {
   $("toggle-preview").textContent = editor.togglePreview() ? "Edit" : "Preview";
 });
