@@ -45,7 +45,8 @@ fn key() -> WorkspaceKey {
 #[test]
 fn path_vectors() {
     for case in read_json("paths.json").as_array().unwrap() {
-        let index = case["index"].as_u64().unwrap();
+        // Indexes are decimal strings: a JSON number loses u64 values above 2^53.
+        let index: u64 = case["index"].as_str().expect("index is a string").parse().unwrap();
         let max = case["maxEntriesPerFolder"].as_u64().unwrap();
         assert_eq!(
             distributed_file_path(index, max).join("/"),
@@ -126,11 +127,17 @@ fn entry_vectors_decode_exactly() {
 
 #[test]
 fn rejected_vectors_are_refused_for_the_stated_reason() {
-    let key = key();
+    let age_key = key();
     let cases = read_json("reject/cases.json");
     assert!(cases.as_array().unwrap().len() >= 8);
     for case in cases.as_array().unwrap() {
         let file = case["file"].as_str().unwrap();
+        // `"key": "plaintext"`: read as in a plaintext workspace; otherwise with the vectors' key.
+        let key = match case.get("key").and_then(|k| k.as_str()) {
+            None => &age_key,
+            Some("plaintext") => &WorkspaceKey::Plaintext,
+            Some(other) => panic!("{file}: unknown key {other}"),
+        };
         let bytes = fs::read(dir().join("reject").join(file)).unwrap();
         let want = Expected {
             workspace: WORKSPACE.parse().unwrap(),
@@ -138,7 +145,7 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             index: case["index"].as_u64().unwrap(),
             prev_hash: unhex(case["prevHash"].as_str().unwrap()).try_into().unwrap(),
         };
-        let err = entry::accept(&bytes, &key, &want).expect_err(file);
+        let err = entry::accept(&bytes, key, &want).expect_err(file);
         let kind = match err {
             EntryError::Incomplete => "incomplete",
             EntryError::Undecryptable(_) => "undecryptable",
@@ -166,10 +173,22 @@ fn manifest_vectors() {
     .unwrap();
     use resnotes_core::age::secrecy::ExposeSecret;
     assert_eq!(secret.expose_secret(), key().secret().unwrap().expose_secret());
+    // The plaintext shape (FORMAT.md §3): no recipient, no keyWrap.
+    let plain =
+        Manifest::parse(&fs::read(dir().join("index-plaintext.json")).unwrap(), "vectors").unwrap();
+    assert_eq!(plain.workspace_id.to_string(), WORKSPACE);
+    assert!(!plain.is_encrypted());
+    assert_eq!(
+        (plain.encryption.method.as_str(), plain.authentication.method.as_str()),
+        ("none", "none")
+    );
+    assert!(plain.encryption.recipients.is_empty() && plain.encryption.key_wrap.is_none());
+    assert_eq!(plain.change_extension, ".bin");
     for (file, code) in [
         ("reject/index-version-2.json", "unsupported_version"),
         ("reject/index-not-resilient-sync.json", "bad_manifest"),
         ("reject/index-unknown-field.json", "bad_manifest"),
+        ("reject/index-nested-unknown-field.json", "bad_manifest"),
     ] {
         let err = Manifest::parse(&fs::read(dir().join(file)).unwrap(), file).expect_err(file);
         assert_eq!(resnotes_core::Error::from(err).code(), code, "{file}");
@@ -223,7 +242,7 @@ fn generate_vectors() {
 
     let paths: Vec<Value> = [(0u64, 1000u64), (1, 1000), (999, 1000), (1000, 1000), (1001, 1000), (1003, 1000), (999_999, 1000), (1_000_000, 1000), (5, 2), (u64::MAX, 1000)]
         .iter()
-        .map(|(i, m)| json!({"index": i, "maxEntriesPerFolder": m, "path": distributed_file_path(*i, *m).join("/")}))
+        .map(|(i, m)| json!({"index": i.to_string(), "maxEntriesPerFolder": m, "path": distributed_file_path(*i, *m).join("/")}))
         .collect();
     fs::write(d.join("paths.json"), serde_json::to_string_pretty(&paths).unwrap() + "\n").unwrap();
 
@@ -487,11 +506,178 @@ fn generate_vectors() {
         "malformed",
         "not an RSNE envelope",
     );
+    // Envelopes whose MAC and payload hash verify, around a stored payload given byte for byte.
+    let raw = |version: u8, flags: u8, stored: &[u8]| {
+        key.seal(&entry::encode_raw(&h0, version, flags, stored, &key).0).unwrap()
+    };
+    let packed2 = &plain2[entry::HEADER_LEN..plain2.len() - entry::MAC_LEN];
+    add(
+        "deflate-trailing-bytes.age",
+        raw(1, entry::FLAG_DEFLATE, &[packed2, &[0]].concat()),
+        0,
+        &z,
+        "malformed",
+        "a byte after the end of the compressed payload's DEFLATE stream",
+    );
+    add(
+        "deflate-cut-short.age",
+        raw(1, entry::FLAG_DEFLATE, &packed2[..packed2.len() - 1]),
+        0,
+        &z,
+        "malformed",
+        "a compressed payload whose DEFLATE stream does not end",
+    );
+    let bomb_payload = {
+        use std::io::Write;
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![0; entry::MAX_PAYLOAD_BYTES + 1]).unwrap();
+        enc.finish().unwrap()
+    };
+    assert!(bomb_payload.len() < 100 << 10, "{} bytes", bomb_payload.len());
+    add(
+        "inflated-too-large.age",
+        raw(1, entry::FLAG_DEFLATE, &bomb_payload),
+        0,
+        &z,
+        "too_large",
+        "a compressed payload inflating to 64 MiB + 1 byte",
+    );
+    add(
+        "version-0.age",
+        raw(0, 0, &entry::encode_changes(&ch0)),
+        0,
+        &z,
+        "malformed",
+        "envelope version 0, which never existed (MAC valid)",
+    );
+    let recipient: resnotes_core::age::x25519::Recipient =
+        key.recipient().unwrap().parse().unwrap();
+    add(
+        "armored.age",
+        resnotes_core::age::encrypt_and_armor(&recipient, &plain0).unwrap().into_bytes(),
+        0,
+        &z,
+        "malformed",
+        "entry-0 encrypted to the workspace recipient but ASCII-armored: entries are binary age files",
+    );
+    let mut header_mac = sealed0.clone();
+    let at = header_mac.windows(5).position(|w| w == b"\n--- ").unwrap() + 5;
+    header_mac[at] = if header_mac[at] == b'A' { b'B' } else { b'A' };
+    add(
+        "age-header-mac.age",
+        header_mac,
+        0,
+        &z,
+        "bad_mac",
+        "age's header MAC does not verify (one character of the `---` line changed)",
+    );
+    // Version-2 payloads breaking §4.2's rules, stored uncompressed.
+    let v2 = |p: &[u8]| raw(2, 0, p);
+    let twice = entry::Payload { summaries: vec![summary.clone(), summary.clone()], ..p3.clone() };
+    add(
+        "summary-twice.age",
+        v2(&entry::encode_payload(&twice)),
+        0,
+        &z,
+        "malformed",
+        "version 2: two summaries of one note",
+    );
+    // Offset of the (only) summary's flags byte: changes, clock, summary count, note id.
+    let flags_at = entry::encode_changes(&p3.changes).len() + 4 + 24 * p3.clock.len() + 4 + 16;
+    let mut reserved = entry::encode_payload(&p3);
+    assert_eq!(reserved[flags_at], 0);
+    reserved[flags_at] = 0x02;
+    add(
+        "summary-reserved-flag.age",
+        v2(&reserved),
+        0,
+        &z,
+        "malformed",
+        "version 2: a summary with a reserved flag bit (02) set",
+    );
+    let title_at = flags_at + 1 + 8 + 8 + 4;
+    let mut not_utf8 = entry::encode_payload(&p3);
+    assert_eq!(&not_utf8[title_at..title_at + summary.title.len()], summary.title.as_bytes());
+    not_utf8[title_at] = 0xff;
+    add(
+        "summary-not-utf8.age",
+        v2(&not_utf8),
+        0,
+        &z,
+        "malformed",
+        "version 2: a summary title that is not UTF-8 (first byte ff)",
+    );
+    let clock_twice = entry::Payload {
+        clock: vec![(OTHER.parse().unwrap(), 4), (OTHER.parse().unwrap(), 5)],
+        ..p3.clone()
+    };
+    add(
+        "summary-clock-twice.age",
+        v2(&entry::encode_payload(&clock_twice)),
+        0,
+        &z,
+        "malformed",
+        "version 2: the summaries' clock names a device twice",
+    );
+    add(
+        "payload-trailing-bytes.age",
+        v2(&[&entry::encode_payload(&p3)[..], &[0]].concat()),
+        0,
+        &z,
+        "malformed",
+        "a byte after the payload's last field (inside the stored payload: MAC and hash valid)",
+    );
+    let with_change =
+        |change: Vec<u8>| raw(1, 0, &entry::encode_changes(&[NoteChange { note, change }]));
+    let mut checksum = c0.clone();
+    checksum[4] ^= 0xff;
+    add(
+        "change-checksum.age",
+        with_change(checksum),
+        0,
+        &z,
+        "malformed",
+        "an Automerge change whose checksum (bytes 4..8) does not match",
+    );
+    let mut type0 = c0.clone();
+    type0[8] = 0;
+    add(
+        "change-chunk-type-0.age",
+        with_change(type0),
+        0,
+        &z,
+        "malformed",
+        "an Automerge chunk of type 0 (a document), not a change",
+    );
+    add(
+        "change-length.age",
+        with_change([&c0[..], &[0]].concat()),
+        0,
+        &z,
+        "malformed",
+        "an Automerge change with one byte after the end its length gives",
+    );
+    // Read as in a plaintext workspace.
+    let mut nonzero_mac = plain_p.clone();
+    let last = nonzero_mac.len() - 1;
+    nonzero_mac[last] = 1;
+    fs::write(d.join("reject/plaintext-nonzero-mac.bin"), nonzero_mac).unwrap();
+    cases.push(json!({"file": "plaintext-nonzero-mac.bin", "key": "plaintext", "index": 0, "prevHash": z, "expect": "bad_mac", "why": "a plaintext entry whose MAC field is not 32 zero bytes"}));
     fs::write(d.join("reject/cases.json"), serde_json::to_string_pretty(&cases).unwrap() + "\n")
         .unwrap();
 
-    // index.json.
+    // index.json. The wrapped key is random (scrypt salt): keep the existing one while it opens
+    // to the vectors' identity, so regenerating does not change index.json.
     let secret = key.secret().unwrap();
+    let kept_wrap = fs::read(d.join("index.json"))
+        .ok()
+        .and_then(|b| Manifest::parse(&b, "vectors").ok())
+        .and_then(|m| m.encryption.key_wrap)
+        .map(|w| w.armored)
+        .filter(|a| {
+            resnotes_core::format::crypto::unwrap_secret(a, "vector passphrase")
+                .is_ok_and(|s| s.expose_secret() == secret.expose_secret())
+        });
     let m = Manifest {
         format: "resilient-sync".into(),
         format_version: 1,
@@ -506,12 +692,10 @@ fn generate_vectors() {
             recipients: vec![key.recipient().unwrap()],
             key_wrap: Some(resnotes_core::format::manifest::KeyWrap {
                 method: "age-scrypt".into(),
-                armored: resnotes_core::format::crypto::wrap_secret(
-                    &secret,
-                    "vector passphrase",
-                    10,
-                )
-                .unwrap(),
+                armored: kept_wrap.unwrap_or_else(|| {
+                    resnotes_core::format::crypto::wrap_secret(&secret, "vector passphrase", 10)
+                        .unwrap()
+                }),
             }),
         },
         authentication: resnotes_core::format::manifest::Authentication {
@@ -534,4 +718,24 @@ fn generate_vectors() {
     v["surprise"] = true.into();
     fs::write(d.join("reject/index-unknown-field.json"), serde_json::to_string_pretty(&v).unwrap())
         .unwrap();
+    // deny_unknown_fields holds in nested objects too.
+    let mut v: Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+    v["encryption"]["surprise"] = true.into();
+    fs::write(
+        d.join("reject/index-nested-unknown-field.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
+    // The plaintext shape: no recipient, no keyWrap.
+    let plain = Manifest {
+        change_extension: ".bin".into(),
+        encryption: resnotes_core::format::manifest::Encryption {
+            method: "none".into(),
+            recipients: vec![],
+            key_wrap: None,
+        },
+        authentication: resnotes_core::format::manifest::Authentication { method: "none".into() },
+        ..m.clone()
+    };
+    fs::write(d.join("index-plaintext.json"), plain.to_bytes()).unwrap();
 }

@@ -90,8 +90,10 @@ pub fn body(doc: &AutoCommit) -> String {
     text_obj(doc, "body").and_then(|o| doc.text(&o).ok()).unwrap_or_default()
 }
 
-/// The first non-empty line of a body (trimmed, at most 200 characters) and the character offset
-/// just past it: edits after that offset cannot change the first line.
+/// The first line of a body as FORMAT.md §4.2 defines it — lines split on `\n` only, each trimmed
+/// of Unicode White_Space (`str::trim`: `\r` and U+0085 are trimmed, U+FEFF is not), the first
+/// non-empty one cut to 200 scalar values and not trimmed again — and the character offset just
+/// past its line: edits after that offset cannot change the first line.
 pub fn first_line(body: &str) -> (String, usize) {
     let mut offset = 0;
     for line in body.split_inclusive('\n') {
@@ -356,6 +358,32 @@ mod tests {
         assert_eq!(first_line("\n\n  hello \nworld"), ("hello".to_string(), 11));
         assert_eq!(first_line("one line"), ("one line".to_string(), 8));
         assert_eq!(first_line("é\nx"), ("é".to_string(), 2));
+    }
+
+    /// FORMAT.md §4.2: lines split on U+000A only; trimmed of Unicode White_Space
+    /// (`char::is_whitespace`: U+0085 and `\r` are trimmed, U+FEFF is not), then cut to 200
+    /// scalar values, and the cut is not trimmed again.
+    #[test]
+    fn first_line_trims_white_space_then_cuts_at_200_scalar_values() {
+        assert_eq!(first_line("\u{85}\u{a0}\u{3000} a \u{85}\nb"), ("a".to_string(), 8));
+        assert_eq!(first_line("\u{feff}a\u{feff}\nb"), ("\u{feff}a\u{feff}".to_string(), 4));
+        assert_eq!(first_line("\u{feff}\nb"), ("\u{feff}".to_string(), 2));
+        assert_eq!(first_line("title\r\nnext"), ("title".to_string(), 7));
+        assert_eq!(first_line(" \r\n\t\r\nsecond\r\n"), ("second".to_string(), 14));
+        // U+2028, U+0085 and `\r` alone do not end a line.
+        assert_eq!(first_line("a\u{2028}b\u{85}c\rd"), ("a\u{2028}b\u{85}c\rd".to_string(), 7));
+        // A 201-character line (after trimming) whose 200th character is a space: trimmed
+        // first, then cut; the cut keeps the space.
+        let line = format!("{} y", "é".repeat(199));
+        assert_eq!(line.chars().count(), 201);
+        let long = format!("  {line}\nrest");
+        let want: String = format!("{} ", "é".repeat(199));
+        assert_eq!(first_line(&long), (want, 204));
+        assert_eq!(first_line(&long).0.chars().count(), 200);
+        // Characters are scalar values, not UTF-16 units or bytes.
+        let emoji = "😀".repeat(250);
+        assert_eq!(first_line(&emoji).0, "😀".repeat(200));
+        assert_eq!(first_line(" \u{85}\n\u{2003}\n"), (String::new(), 5));
     }
 
     #[test]

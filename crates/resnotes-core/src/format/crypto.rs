@@ -41,13 +41,19 @@ pub enum WorkspaceKey {
     Plaintext,
 }
 
-/// Why an encrypted file could not be opened.
+/// Why an encrypted file could not be opened (FORMAT.md §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenFailure {
     /// The file ends early: most likely still being copied. Retry later.
     Incomplete,
-    /// The file is complete but cannot be decrypted with this key.
+    /// The file is a well-formed age file, but no stanza of its header opens with this key.
     Undecryptable(String),
+    /// The file is complete but is not a binary age v1 file (an armored one, another format),
+    /// or its header breaks age's grammar: refused for what the bytes are.
+    Malformed(String),
+    /// A stanza opened with this key, but age's header MAC does not verify: the header was
+    /// changed after it was written. Refused for what the bytes are.
+    BadMac,
 }
 
 impl WorkspaceKey {
@@ -149,10 +155,12 @@ impl WorkspaceKey {
                 // Entries are binary age files (FORMAT.md §4): armored text, or anything else,
                 // is refused rather than guessed at.
                 if !file.starts_with(MAGIC) {
-                    return Err(OpenFailure::Undecryptable("not a binary age file".into()));
+                    return Err(OpenFailure::Malformed(
+                        "not a binary age file (age-encryption.org/v1)".into(),
+                    ));
                 }
                 if !stanza_bodies_end(file) {
-                    return Err(OpenFailure::Undecryptable(
+                    return Err(OpenFailure::Malformed(
                         "malformed age header: a stanza lacks its final short line".into(),
                     ));
                 }
@@ -171,10 +179,20 @@ fn classify(e: &age::DecryptError, file: &[u8]) -> OpenFailure {
         // file is cut short (still being copied) or damaged; either way it is retried.
         age::DecryptError::DecryptionFailed => OpenFailure::Incomplete,
         // A header cut short parses as an invalid header; a complete header always ends with the
-        // `---` MAC line followed by payload bytes.
-        age::DecryptError::InvalidHeader if !contains(file, b"\n--- ") => OpenFailure::Incomplete,
+        // `---` MAC line, ended by a line feed.
+        age::DecryptError::InvalidHeader if !header_complete(file) => OpenFailure::Incomplete,
+        age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
+            OpenFailure::Malformed(format!("malformed age header ({e})"))
+        }
+        // The header MAC is keyed by the file key our stanza opened: the header was changed.
+        age::DecryptError::InvalidMac => OpenFailure::BadMac,
         other => OpenFailure::Undecryptable(other.to_string()),
     }
+}
+
+/// True when the file holds a whole age header: its `---` MAC line and the line feed ending it.
+fn header_complete(file: &[u8]) -> bool {
+    find(file, b"\n--- ").is_some_and(|at| file[at + 5..].contains(&b'\n'))
 }
 
 /// The age spec's rule that the `age` crate does not enforce: every stanza's body ends with a
@@ -201,12 +219,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    find(hay, needle).is_some()
-}
-
 /// Wraps the identity with age's scrypt passphrase encryption (armored text for `index.json`).
-/// `log_n` is scrypt's work factor; 18 takes about a second here.
+/// The plaintext is exactly the identity string `AGE-SECRET-KEY-1…`, without a line feed
+/// (FORMAT.md §3). `log_n` is scrypt's work factor; 18 takes about a second here.
 pub fn wrap_secret(secret: &SecretString, passphrase: &str, log_n: u8) -> Result<String> {
     let mut recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_owned()));
     recipient.set_work_factor(log_n);
@@ -259,6 +274,33 @@ mod tests {
         let same_secret =
             WorkspaceKey::parse(key.secret().unwrap().expose_secret(), &Uuid::new_v4()).unwrap();
         assert!(!same_secret.verify_mac(b"data", &tag));
+    }
+
+    /// FORMAT.md §3 and §5: the wrapped plaintext and the HKDF input are the 74 bytes of the
+    /// identity string, without a line feed, however the key was read.
+    #[test]
+    fn the_identity_string_is_wrapped_and_derived_without_a_line_feed() {
+        let ws = Uuid::from_u128(9);
+        let key = WorkspaceKey::generate(&ws);
+        let secret = key.secret().unwrap();
+        let text = secret.expose_secret();
+        assert_eq!(text.len(), 74);
+        assert!(text.starts_with("AGE-SECRET-KEY-1") && !text.contains(char::is_whitespace));
+        let wrapped = wrap_secret(&secret, "correct horse", 10).unwrap();
+        let mut identity =
+            age::scrypt::Identity::new(SecretString::from("correct horse".to_owned()));
+        identity.set_max_work_factor(22);
+        assert_eq!(age::decrypt(&identity, wrapped.as_bytes()).unwrap(), text.as_bytes());
+        let mut want = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(Some(ws.as_bytes()), text.as_bytes())
+            .expand(b"resilient-notes/v1/entry-mac", &mut want)
+            .unwrap();
+        for read_as in [text.to_string(), format!("{text}\n"), format!("  {text}\r\n")] {
+            match WorkspaceKey::parse(&read_as, &ws).unwrap() {
+                WorkspaceKey::Age { mac_key, .. } => assert_eq!(mac_key, want, "{read_as:?}"),
+                WorkspaceKey::Plaintext => unreachable!(),
+            }
+        }
     }
 
     #[test]

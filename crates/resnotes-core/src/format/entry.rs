@@ -44,7 +44,7 @@ pub struct Summary {
     pub note: Uuid,
     /// Its title.
     pub title: String,
-    /// The body's first non-empty line, trimmed, at most 200 characters.
+    /// The body's first line as FORMAT.md §4.2 defines it ([`crate::note::first_line`]).
     pub first_line: String,
     /// `created_at` of the document.
     pub created_at: i64,
@@ -85,7 +85,7 @@ pub struct Header {
     pub index: u64,
     /// Milliseconds since the Unix epoch when the entry was written.
     pub timestamp: i64,
-    /// Lamport clock: one more than the highest seen by the writer.
+    /// Lamport clock: one more than the highest of any entry the writer held (FORMAT.md §4.1).
     pub lamport: u64,
     /// Hash of the client's previous entry; zeros for index 0.
     pub prev_hash: [u8; 32],
@@ -301,15 +301,26 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     enc.finish().expect("writing to a Vec cannot fail")
 }
 
+/// Inflates a stored payload that must be exactly one raw DEFLATE stream (FORMAT.md §4.2): a
+/// stream that does not end, or any byte after the one holding its end, is malformed; more
+/// than [`MAX_PAYLOAD_BYTES`] inflated is [`EntryError::TooLarge`] (inflation stops there).
 fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
     use std::io::Read;
     let mut out = Vec::new();
-    flate2::read::DeflateDecoder::new(data)
+    // The buffered decoder consumes its input only up to the end of the stream, so what it
+    // leaves is what follows the stream.
+    let mut dec = flate2::bufread::DeflateDecoder::new(data);
+    dec.by_ref()
         .take(MAX_PAYLOAD_BYTES as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| EntryError::Malformed(format!("compressed payload is invalid: {e}")))?;
     if out.len() > MAX_PAYLOAD_BYTES {
         return Err(EntryError::TooLarge);
+    }
+    if !dec.into_inner().is_empty() {
+        return Err(EntryError::Malformed(
+            "bytes after the end of the compressed payload's DEFLATE stream".into(),
+        ));
     }
     Ok(out)
 }
@@ -337,10 +348,23 @@ fn encode_version(h: &Header, version: u8, raw: &[u8], key: &WorkspaceKey) -> (V
     } else {
         (0, raw)
     };
-    let mut out = header_bytes(h, version, flags, &payload);
+    encode_raw(h, version, flags, &payload, key)
+}
+
+/// Builds an envelope around `stored`, the stored payload exactly as given (already compressed
+/// when `flags` says so), with any version and flags byte, and its hash: for test vectors of
+/// files a reader must refuse. Writers use [`encode`].
+pub fn encode_raw(
+    h: &Header,
+    version: u8,
+    flags: u8,
+    stored: &[u8],
+    key: &WorkspaceKey,
+) -> (Vec<u8>, [u8; 32]) {
+    let mut out = header_bytes(h, version, flags, stored);
     let hash = sha256(&out);
     let mac = key.mac(&out);
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(stored);
     out.extend_from_slice(&mac);
     (out, hash)
 }
@@ -371,7 +395,11 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
         return Err(bad("not a Resilient Notes entry"));
     }
     let version = plain[4];
-    if !(MIN_VERSION..=VERSION).contains(&version) {
+    if version < MIN_VERSION {
+        // Version 0 never existed: no update will make these bytes readable.
+        return Err(bad("envelope version 0 does not exist"));
+    }
+    if version > VERSION {
         return Err(EntryError::UnsupportedVersion(version));
     }
     let flags = plain[5];
@@ -438,6 +466,8 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
     let plain = key.open(file).map_err(|f| match f {
         OpenFailure::Incomplete => EntryError::Incomplete,
         OpenFailure::Undecryptable(m) => EntryError::Undecryptable(m),
+        OpenFailure::Malformed(m) => EntryError::Malformed(m),
+        OpenFailure::BadMac => EntryError::BadMac,
     })?;
     let entry = match decode(&plain, key) {
         // age authenticated the end of its stream, so the file is whole: an envelope that is
@@ -641,6 +671,111 @@ mod tests {
         // A version-1 payload read as version 2 is cut short; a version-2 one read as 1 has trailing bytes.
         assert!(decode_payload(&encode_changes(&p.changes), 2, &me).is_err());
         assert!(decode_payload(&encode_payload(&p), 1, &me).is_err());
+    }
+
+    #[test]
+    fn a_compressed_payload_is_exactly_one_deflate_stream() {
+        let key = WorkspaceKey::Plaintext;
+        let h = header(Uuid::nil(), Uuid::nil(), 0);
+        let raw = encode_changes(&[NoteChange { note: Uuid::nil(), change: vec![7; 600] }]);
+        let packed = deflate(&raw);
+        let (ok, _) = encode_raw(&h, 1, FLAG_DEFLATE, &packed, &key);
+        assert_eq!(decode(&ok, &key).unwrap().changes[0].change, vec![7; 600]);
+        // Bytes after the end of the stream (MAC and payload hash valid) make the entry malformed.
+        for extra in [&[0u8][..], b"\x03\x00", b"trailing"] {
+            let stored = [&packed[..], extra].concat();
+            let (bad, _) = encode_raw(&h, 1, FLAG_DEFLATE, &stored, &key);
+            assert!(
+                matches!(decode(&bad, &key), Err(EntryError::Malformed(ref m)) if m.contains("after the end")),
+                "{extra:?}: {:?}",
+                decode(&bad, &key)
+            );
+        }
+        // So does a stream that does not end (its final block cut off), and an empty one.
+        for stored in [&packed[..packed.len() - 1], &[][..]] {
+            let (cut, _) = encode_raw(&h, 1, FLAG_DEFLATE, stored, &key);
+            assert!(matches!(decode(&cut, &key), Err(EntryError::Malformed(_))));
+        }
+    }
+
+    #[test]
+    fn inflated_payloads_are_limited_to_64_mib() {
+        let at_limit = deflate(&vec![0; MAX_PAYLOAD_BYTES]);
+        assert_eq!(inflate(&at_limit).map(|v| v.len()), Ok(MAX_PAYLOAD_BYTES));
+        let over = deflate(&vec![0; MAX_PAYLOAD_BYTES + 1]);
+        assert!(over.len() < 100 << 10, "{}", over.len());
+        assert_eq!(inflate(&over), Err(EntryError::TooLarge));
+    }
+
+    #[test]
+    fn envelope_version_0_is_malformed_not_newer() {
+        let key = WorkspaceKey::Plaintext;
+        let h = header(Uuid::nil(), Uuid::nil(), 0);
+        let raw = encode_changes(&[NoteChange { note: Uuid::nil(), change: vec![1] }]);
+        // A MAC and payload hash that verify: only the version byte is wrong.
+        let (v0, _) = encode_raw(&h, 0, 0, &raw, &key);
+        assert!(
+            matches!(decode(&v0, &key), Err(EntryError::Malformed(_))),
+            "{:?}",
+            decode(&v0, &key)
+        );
+        let (v3, _) = encode_raw(&h, 3, 0, &raw, &key);
+        assert_eq!(decode(&v3, &key), Err(EntryError::UnsupportedVersion(3)));
+    }
+
+    #[test]
+    fn a_plaintext_entry_with_a_nonzero_mac_fails_authentication() {
+        let key = WorkspaceKey::Plaintext;
+        let (mut plain, _) = encode(
+            &header(Uuid::nil(), Uuid::nil(), 0),
+            &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![1] }]),
+            &key,
+        );
+        let last = plain.len() - 1;
+        plain[last] = 1;
+        assert_eq!(decode(&plain, &key), Err(EntryError::BadMac));
+    }
+
+    #[test]
+    fn armored_entries_and_a_failing_age_header_mac_are_refused_for_what_they_are() {
+        let (ws, client) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let key = WorkspaceKey::generate(&ws);
+        let (plain, _) = encode(
+            &header(ws, client, 0),
+            &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![1] }]),
+            &key,
+        );
+        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
+        let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
+        // The same envelope, encrypted to the workspace recipient but ASCII-armored.
+        let armored = age::encrypt_and_armor(&recipient, &plain).unwrap();
+        assert!(
+            matches!(open(armored.as_bytes(), &key, &want), Err(EntryError::Malformed(_))),
+            "{:?}",
+            open(armored.as_bytes(), &key, &want)
+        );
+        // Any other complete file that is not an age file.
+        assert!(matches!(open(&[b'x'; 300], &key, &want), Err(EntryError::Malformed(_))));
+        // age's header MAC (keyed by the file key our stanza opened) does not verify.
+        let sealed = key.seal(&plain).unwrap();
+        let at = sealed.windows(5).position(|w| w == b"\n--- ").unwrap() + 5;
+        let mut tampered = sealed.clone();
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        assert_eq!(open(&tampered, &key, &want), Err(EntryError::BadMac));
+        // A complete header whose X25519 stanza is not canonical (its share is not base64).
+        let mut broken = sealed.clone();
+        broken[b"age-encryption.org/v1\n-> X25519 ".len()] = b'!';
+        assert!(
+            matches!(open(&broken, &key, &want), Err(EntryError::Malformed(_))),
+            "{:?}",
+            open(&broken, &key, &want)
+        );
+        // Encrypted to another recipient: undecryptable (retried), as before; cut short: incomplete.
+        let other = WorkspaceKey::generate(&ws).seal(&plain).unwrap();
+        assert!(matches!(open(&other, &key, &want), Err(EntryError::Undecryptable(_))));
+        for cut in [10, at - 3, at + 10] {
+            assert_eq!(open(&sealed[..cut], &key, &want), Err(EntryError::Incomplete), "cut {cut}");
+        }
     }
 
     proptest! {

@@ -179,8 +179,17 @@ impl Manifest {
                 if m.encryption.recipients.is_empty() || m.encryption.key_wrap.is_none() {
                     return Err(bad("age encryption needs recipients and keyWrap".into()));
                 }
+                if m.encryption.key_wrap.as_ref().is_some_and(|w| w.method != "age-scrypt") {
+                    return Err(bad("unknown \"keyWrap\" method (not \"age-scrypt\")".into()));
+                }
             }
-            ("none", "none", ".bin") => {}
+            ("none", "none", ".bin") => {
+                if !m.encryption.recipients.is_empty() || m.encryption.key_wrap.is_some() {
+                    return Err(bad(
+                        "an unencrypted workspace has no recipients and no keyWrap".into()
+                    ));
+                }
+            }
             _ => return Err(bad("unknown encryption/authentication combination".into())),
         }
         Ok(m)
@@ -229,6 +238,58 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
         v["encryption"]["method"] = "age-x25519".into();
         assert!(Manifest::parse(v.to_string().as_bytes(), "f").is_err());
+    }
+
+    #[test]
+    fn a_plaintext_description_has_no_recipient_and_no_key_wrap() {
+        let m = sample();
+        let text = String::from_utf8(m.to_bytes()).unwrap();
+        assert!(!text.contains("keyWrap"), "{text}");
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+        v["encryption"]["keyWrap"] = serde_json::json!({"method": "age-scrypt", "armored": "A"});
+        assert!(matches!(
+            Manifest::parse(v.to_string().as_bytes(), "f"),
+            Err(ManifestError::Bad { .. })
+        ));
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+        v["encryption"]["recipients"] = serde_json::json!(["age1recipient"]);
+        assert!(matches!(
+            Manifest::parse(v.to_string().as_bytes(), "f"),
+            Err(ManifestError::Bad { .. })
+        ));
+    }
+
+    #[test]
+    fn key_wrap_method_and_nested_fields_are_checked() {
+        let m = encrypted();
+        assert_eq!(Manifest::parse(&m.to_bytes(), "f").unwrap(), m);
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+        v["encryption"]["keyWrap"]["method"] = "age-x25519".into();
+        assert!(matches!(
+            Manifest::parse(v.to_string().as_bytes(), "f"),
+            Err(ManifestError::Bad { .. })
+        ));
+        for path in [&["encryption"][..], &["encryption", "keyWrap"], &["authentication"]] {
+            let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+            let mut o = &mut v;
+            for k in path {
+                o = &mut o[*k];
+            }
+            o["surprise"] = true.into();
+            assert!(
+                matches!(
+                    Manifest::parse(v.to_string().as_bytes(), "f"),
+                    Err(ManifestError::Bad { .. })
+                ),
+                "{path:?}"
+            );
+        }
+        // Every field but keyWrap is required; app too.
+        for field in ["app", "createdBy", "createdAt", "changeExtension", "authentication"] {
+            let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+            v.as_object_mut().unwrap().remove(field);
+            assert!(Manifest::parse(v.to_string().as_bytes(), "f").is_err(), "{field}");
+        }
     }
 
     fn encrypted() -> Manifest {
