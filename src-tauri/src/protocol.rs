@@ -1,12 +1,13 @@
 //! The `resnotes-asset:` scheme: the preview's `<img>` and links load an attachment as
 //! `resnotes-asset://localhost/<clientId>/<index>/<name>?size=…&type=…&hash=…` (the asset URL's
-//! path and query). Bytes are served only after the engine verified them against the hash, on
-//! the blocking pool with their own connection, fetched from a target first when needed.
+//! path and query). Only pictures are served, at most `PREVIEW_MAX_BYTES` each, only after the
+//! engine verified them against the hash, on the blocking pool over the shared preview
+//! connections ([`crate::state::PreviewConnections`]: bounded memory, no database opened per
+//! request), fetched from a target first when needed.
 
 use std::borrow::Cow;
 
 use resnotes_core::AssetRef;
-use resnotes_core::Workspace;
 use tauri::http::{header, Request, Response, StatusCode, Uri};
 use tauri::{AppHandle, Manager, UriSchemeResponder};
 
@@ -40,12 +41,18 @@ fn serve(app: &AppHandle, uri: &Uri) -> Response<Cow<'static, [u8]>> {
         Ok(r) => r,
         Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let dir = app.state::<AppState>().dir.clone();
-    let bytes = Workspace::open(&dir).and_then(|ws| ws.asset_bytes(&r, &mut |_| ()));
+    // Only images are shown inline; any other file is opened or saved (streamed to a file).
+    if !r.is_image() {
+        return text(
+            StatusCode::NOT_FOUND,
+            format!("{} is not a picture: use Open or Save as…", r.name),
+        );
+    }
+    let state = app.state::<AppState>();
+    let bytes = state.preview.with(&state.dir, |ws| ws.asset_bytes(&r, &mut |_| ()));
     match bytes {
         Ok(bytes) => {
-            // Only images are given their type; anything else is a download, never a page.
-            let mime = if r.is_image() { r.mime.as_str() } else { "application/octet-stream" };
+            let mime = r.mime.as_str();
             Response::builder()
                 .header(header::CONTENT_TYPE, mime)
                 .header(

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use resnotes_core::Workspace;
 
@@ -21,6 +21,83 @@ pub struct AppState {
     /// files" dialog), each attachable once. A path that only came from JavaScript is not
     /// here, so a script in the window cannot read an arbitrary file by attaching it.
     granted: Mutex<HashSet<PathBuf>>,
+    /// The connections the preview's attachment requests share.
+    pub preview: PreviewConnections,
+}
+
+/// How many attachment requests of the preview are served at once (each holds one attachment,
+/// at most `PREVIEW_MAX_BYTES`, in memory): a note with a hundred images neither opens a
+/// hundred databases nor holds a hundred files.
+pub const PREVIEW_CONNECTIONS: usize = 2;
+
+/// Database connections for the preview's attachment requests: opened on first need, reused,
+/// at most [`PREVIEW_CONNECTIONS`]; a request waits for a free one.
+#[derive(Default)]
+pub struct PreviewConnections {
+    pool: Mutex<Pool>,
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct Pool {
+    free: Vec<(u64, Workspace)>,
+    open: usize,
+    /// Bumped when the data dir's database is replaced (a join): older connections are closed.
+    generation: u64,
+}
+
+impl PreviewConnections {
+    /// Runs `f` on a pooled connection to `dir`, waiting while all are busy.
+    pub fn with<T>(
+        &self,
+        dir: &Path,
+        f: impl FnOnce(&Workspace) -> resnotes_core::Result<T>,
+    ) -> resnotes_core::Result<T> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let (generation, ws) = loop {
+            let current = pool.generation;
+            if let Some(i) = pool.free.iter().position(|(g, _)| *g == current) {
+                break pool.free.swap_remove(i);
+            }
+            if pool.open < PREVIEW_CONNECTIONS {
+                pool.open += 1;
+                drop(pool);
+                match Workspace::open(dir) {
+                    Ok(ws) => break (current, ws),
+                    Err(e) => {
+                        self.pool.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                        self.freed.notify_one();
+                        return Err(e);
+                    }
+                }
+            }
+            pool = self.freed.wait(pool).unwrap_or_else(|p| p.into_inner());
+        };
+        let result = f(&ws);
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if generation == pool.generation {
+            pool.free.push((generation, ws));
+        } else {
+            pool.open -= 1;
+        }
+        self.freed.notify_one();
+        result
+    }
+
+    /// Closes the idle connections and retires the busy ones (the database was replaced).
+    pub fn reset(&self) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.generation += 1;
+        pool.open -= pool.free.len();
+        pool.free.clear();
+        self.freed.notify_all();
+    }
+
+    /// Connections open now (tests).
+    #[cfg(test)]
+    fn open(&self) -> usize {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).open
+    }
 }
 
 impl AppState {
@@ -31,6 +108,7 @@ impl AppState {
             ws: Mutex::new(Some(ws)),
             sync: Mutex::new(None),
             granted: Mutex::new(HashSet::new()),
+            preview: PreviewConnections::default(),
         }
     }
 
@@ -55,6 +133,7 @@ impl AppState {
     ) -> Result<T, IpcError> {
         let mut guard = self.ws.lock().unwrap_or_else(|p| p.into_inner());
         guard.take();
+        self.preview.reset();
         let result = f();
         *guard = Some(Workspace::open(&self.dir)?);
         Ok(result?)
@@ -87,5 +166,37 @@ impl AppState {
         if let Some(r) = self.sync.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             r.nudge();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_connections_are_reused_bounded_and_renewed_after_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Workspace::init(dir.path(), true, resnotes_core::system_clock()).unwrap());
+        let pool = PreviewConnections::default();
+        for _ in 0..5 {
+            pool.with(dir.path(), |ws| ws.list(None)).unwrap();
+        }
+        assert_eq!(pool.open(), 1, "one connection serves requests one after another");
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    pool.with(dir.path(), |ws| {
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        ws.list(None)
+                    })
+                    .unwrap()
+                });
+            }
+        });
+        assert!(pool.open() <= PREVIEW_CONNECTIONS);
+        pool.reset();
+        assert_eq!(pool.open(), 0);
+        pool.with(dir.path(), |ws| ws.list(None)).unwrap();
+        assert_eq!(pool.open(), 1);
     }
 }

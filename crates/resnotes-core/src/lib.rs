@@ -94,8 +94,8 @@ pub use format::asset::AssetRef;
 pub use store::StoreError;
 pub use sync::{
     AssetInfo, AssetTarget, Backoff, Control, Direction, Observer, Supervisor, SyncEvent,
-    SyncState, TargetReport, Wake, WatchOptions, DEFAULT_MAX_BYTES, SEAL_MAX_BYTES,
-    SEAL_MAX_CHANGES,
+    SyncState, TargetReport, Wake, WatchOptions, DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES,
+    SEAL_MAX_BYTES, SEAL_MAX_CHANGES,
 };
 pub use transport::{Target, TargetKind, Transport};
 pub use workspace::setup::{self, Contents, Strength, TargetSpec};

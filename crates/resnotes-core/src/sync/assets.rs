@@ -28,6 +28,10 @@ const OPENED_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 360
 
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
+
+/// The largest attachment the preview shows inline (held in memory while it is served); larger
+/// ones are opened or saved, which stream to a file.
+pub const PREVIEW_MAX_BYTES: u64 = 32 << 20;
 const META_MAX: &str = "max_attachment_bytes";
 /// The next asset index of this device (a high-water mark kept across rebuilds).
 const META_NEXT: &str = "next_asset_index";
@@ -538,17 +542,23 @@ impl Replica {
         Ok(dest)
     }
 
-    /// The attachment's verified content in memory (the app's preview), fetched if needed.
+    /// The attachment's verified content in memory (the app's preview), fetched if needed. At
+    /// most [`PREVIEW_MAX_BYTES`]: what a preview holds in memory is bounded whatever a note
+    /// links to; a larger file is opened or saved, which stream.
     pub(crate) fn asset_bytes(
         &self,
         r: &AssetRef,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<Vec<u8>> {
-        if r.size > self.max_attachment_bytes()?.max(DEFAULT_MAX_BYTES) {
-            return Err(Error::Invalid(format!(
-                "{} is too large to show here; save it instead",
-                r.name
-            )));
+        if r.size > PREVIEW_MAX_BYTES {
+            return Err(Error::AssetUnavailable {
+                name: r.name.clone(),
+                reason: format!(
+                    "at {} MiB it is too large to show in the preview (up to {} MiB); use Open or Save as…",
+                    r.size.div_ceil(1 << 20),
+                    PREVIEW_MAX_BYTES >> 20
+                ),
+            });
         }
         self.fetch_asset(r, on_event)?;
         let mut out = Vec::with_capacity(r.size as usize);

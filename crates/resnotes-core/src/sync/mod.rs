@@ -11,7 +11,7 @@ mod supervisor;
 mod targets;
 pub(crate) mod watch;
 
-pub use assets::{AssetInfo, AssetTarget, Direction, DEFAULT_MAX_BYTES};
+pub use assets::{AssetInfo, AssetTarget, Direction, DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES};
 pub use executor::{SyncEvent, TargetReport, SEAL_MAX_BYTES, SEAL_MAX_CHANGES};
 pub use supervisor::Supervisor;
 pub use watch::{Backoff, Control, Observer, SyncState, Wake, WatchOptions};
