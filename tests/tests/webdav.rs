@@ -247,8 +247,9 @@ fn a_half_uploaded_entry_on_the_server_is_rewritten_whole() {
 }
 
 /// With a Secret Service running (gnome-keyring in a private D-Bus session), the WebDAV password
-/// goes to the OS keyring: no credentials file, later syncs need no password, and removing the
-/// target forgets it. Without one (every other test here), it falls back to a 0600 file.
+/// and the workspace key go to the OS keyring: no credentials file, no `workspace.key`, later
+/// commands find both there (the key decrypts, syncs need no password), and removing the target
+/// forgets its password. Without one (every other test here), it falls back to a 0600 file.
 #[test]
 fn passwords_live_in_the_os_keyring_when_one_runs() {
     let s = Sandbox::new();
@@ -262,6 +263,8 @@ printf 'keyring-pw\n' | gnome-keyring-daemon --unlock --components=secrets >/dev
 export RESNOTES_DATA_DIR='{dir}' RESNOTES_PASSPHRASE='{pass}' RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N=10
 RESNOTES_WEBDAV_PASSWORD='{pw}' '{bin}' init --webdav '{url}' --user {user} 2>&1
 test ! -e '{dir}/credentials/'* || {{ echo "a credentials file was written"; exit 3; }}
+test ! -e '{dir}/workspace.key' || {{ echo "the workspace key was written to a file"; exit 5; }}
+'{bin}' key export | grep -q '^AGE-SECRET-KEY-1' || {{ echo "the key is not in the keyring"; exit 6; }}
 '{bin}' new --title kept --body 'in the keyring' >/dev/null
 '{bin}' sync 2>&1
 id=$('{bin}' target list | awk '{{print $1; exit}}')

@@ -61,7 +61,7 @@ pub enum Error {
     Manifest(#[from] crate::format::manifest::ManifestError),
     /// The local key file is missing or damaged.
     #[error(
-        "the workspace key in {0} is missing or damaged; restore it or join the workspace again"
+        "this device's workspace key (in the system keyring, or in {0}) is missing or damaged; unlock the keyring, restore the file, or join the workspace again"
     )]
     KeyFile(PathBuf),
     /// Invalid user input.

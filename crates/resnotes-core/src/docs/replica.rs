@@ -46,20 +46,30 @@ pub(crate) struct Replica {
     pub(crate) docs: materialize::DocCache,
 }
 
-fn write_key_file(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// The keyring account of a device's workspace key: per device (its clientId), which survives
+/// the data dir being moved or switched by a join.
+fn key_account(client: &Uuid) -> String {
+    format!("workspace-key:{client}")
+}
+
+/// Keeps the workspace key: in the OS keyring when one answers, else in `workspace.key`, a
+/// file only the user can read. Done before the database exists, so a data dir never has a
+/// database without its key.
+fn keep_key(dir: &Path, client: &Uuid, secret: &str) -> Result<()> {
+    if store::secrets::keyring_set(&key_account(client), secret) {
+        return Ok(());
     }
-    let mut f =
-        opts.open(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
+    let path = dir.join(KEY_FILE);
+    store::secrets::write_private_file(&path, &format!("{secret}\n"))
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+/// The workspace key's text: the file when there is one (older data dirs, devices without a
+/// keyring), else the keyring.
+fn read_key(dir: &Path, client: &Uuid) -> Option<String> {
+    std::fs::read_to_string(dir.join(KEY_FILE))
+        .ok()
+        .or_else(|| store::secrets::keyring_get(&key_account(client)))
 }
 
 /// Makes the data dir readable only by its user (0700) and the database and key files 0600,
@@ -113,8 +123,7 @@ impl Replica {
             Some("none") => WorkspaceKey::Plaintext,
             _ => {
                 let path = dir.join(KEY_FILE);
-                let text =
-                    std::fs::read_to_string(&path).map_err(|_| Error::KeyFile(path.clone()))?;
+                let text = read_key(dir, &client).ok_or_else(|| Error::KeyFile(path.clone()))?;
                 WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
             }
         };
@@ -155,7 +164,7 @@ impl Replica {
             return Err(Error::AlreadyInitialized(dir.to_path_buf()));
         }
         if let Some(secret) = key.secret() {
-            write_key_file(&dir.join(KEY_FILE), &format!("{}\n", secret.expose_secret()))?;
+            keep_key(dir, &client, secret.expose_secret())?;
         }
         let conn = store::open(&dir.join(DB_FILE))?;
         keep_private(dir);

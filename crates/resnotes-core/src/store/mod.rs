@@ -31,6 +31,7 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub(crate) mod assets;
 pub(crate) mod log;
 pub(crate) mod notes;
+pub(crate) mod secrets;
 pub(crate) mod targets;
 
 pub(crate) use log::{entry_data, entry_hash, head, heads, insert_entry, max_lamport, LogRow};

@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-/// Keyring service name; the account is `<target>@<data dir>`, so data dirs never collide.
-const SERVICE: &str = "resilient-notes";
+use crate::store::secrets;
 
 /// Where a password was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,36 +21,21 @@ fn file(dir: &Path, target: &str) -> PathBuf {
     dir.join("credentials").join(target)
 }
 
-/// Whether to try the OS keyring: not when `RESNOTES_NO_KEYRING` is set, and on Linux only with
-/// a D-Bus session (without one, libdbus would try to start a bus of its own).
-fn keyring_usable() -> bool {
-    if std::env::var_os("RESNOTES_NO_KEYRING").is_some() {
-        return false;
-    }
-    !cfg!(target_os = "linux") || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
-}
-
-fn entry(dir: &Path, target: &str) -> Option<keyring::Entry> {
-    keyring::Entry::new(SERVICE, &format!("{target}@{}", dir.display())).ok()
+fn account(dir: &Path, target: &str) -> String {
+    // `<target>@<data dir>`, so data dirs never collide.
+    format!("{target}@{}", dir.display())
 }
 
 /// Stores a target's password: in the keyring if possible, else in a file.
 pub(crate) fn save(dir: &Path, target: &str, password: &str) -> Result<Place> {
-    if keyring_usable() {
-        match entry(dir, target).map(|e| e.set_password(password)) {
-            Some(Ok(())) => {
-                let _ = std::fs::remove_file(file(dir, target));
-                return Ok(Place::Keyring);
-            }
-            Some(Err(e)) => tracing::info!("no OS keyring ({e}); storing the password in a file"),
-            None => {}
-        }
+    if secrets::keyring_set(&account(dir, target), password) {
+        let _ = std::fs::remove_file(file(dir, target));
+        return Ok(Place::Keyring);
     }
     save_file(dir, target, password).map(Place::File)
 }
 
 fn save_file(dir: &Path, target: &str, password: &str) -> Result<PathBuf> {
-    use std::io::Write;
     let folder = dir.join("credentials");
     std::fs::create_dir_all(&folder)
         .map_err(|e| Error::io(format!("cannot create {}", folder.display()), e))?;
@@ -62,17 +45,7 @@ fn save_file(dir: &Path, target: &str, password: &str) -> Result<PathBuf> {
         let _ = std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700));
     }
     let path = file(dir, target);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f =
-        opts.open(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    f.write_all(password.as_bytes())
-        .and_then(|_| f.sync_all())
+    secrets::write_private_file(&path, password)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     Ok(path)
 }
@@ -82,18 +55,11 @@ pub(crate) fn load(dir: &Path, target: &str) -> Option<String> {
     if let Ok(p) = std::fs::read_to_string(file(dir, target)) {
         return Some(p);
     }
-    if keyring_usable() {
-        return entry(dir, target).and_then(|e| e.get_password().ok());
-    }
-    None
+    secrets::keyring_get(&account(dir, target))
 }
 
 /// Forgets a target's password, wherever it is.
 pub(crate) fn remove(dir: &Path, target: &str) {
     let _ = std::fs::remove_file(file(dir, target));
-    if keyring_usable() {
-        if let Some(e) = entry(dir, target) {
-            let _ = e.delete_credential();
-        }
-    }
+    secrets::keyring_delete(&account(dir, target));
 }
