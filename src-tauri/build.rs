@@ -15,6 +15,7 @@ fn main() {
             "sync_status",
             "log_entries",
             "inspect_target",
+            "create_folder",
             "passphrase_strength",
             "share_target",
             "join_target",

@@ -117,11 +117,13 @@ pub async fn log_entries(state: State<'_, AppState>, limit: u32) -> Res<Vec<LogI
 /// "test connection" button: it reaches the server with the given credentials.
 #[tauri::command]
 pub async fn inspect_target(app: AppHandle, spec: TargetSpec) -> Res<Contents> {
-    off_runtime(app, move |state| {
-        let tr = spec.transport()?;
-        state.with(|ws| setup::inspect(ws, tr.as_ref()))
-    })
-    .await
+    off_runtime(app, move |state| state.with(|ws| setup::inspect_spec(ws, &spec))).await
+}
+
+/// Creates a folder that does not exist yet (the user agreed in the setup dialog).
+#[tauri::command]
+pub async fn create_folder(app: AppHandle, spec: TargetSpec) -> Res<()> {
+    off_runtime(app, move |_| Ok(setup::create_folder(&spec)?)).await
 }
 
 /// How strong a passphrase looks.

@@ -118,6 +118,7 @@ fn main() -> ExitCode {
             commands::sync_status,
             commands::log_entries,
             commands::inspect_target,
+            commands::create_folder,
             commands::passphrase_strength,
             commands::share_target,
             commands::join_target,

@@ -667,3 +667,55 @@ fn save_as_uses_the_system_dialog_and_scripts_cannot_name_files() {
     });
     app.screenshot("attached-from-dialog");
 }
+
+/// A folder that does not exist yet: the dialog says so once and offers to create it; one whose
+/// parent is missing too names the missing part, once, and offers nothing.
+#[test]
+fn a_missing_folder_is_created_after_asking() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    let app = App::start("missing-folder", &da.dir, &[]);
+    new_note(&app);
+    app.type_into("#title", "To share");
+    app.click("#sync-indicator");
+    app.click("#sync-panel [data-action=setup]");
+    let deep = sb.path().join("no such parent/notes");
+    app.type_into("#setup input[name=path]", deep.to_str().unwrap());
+    app.click("#setup form.path button[type=submit]");
+    app.wait_until(Duration::from_secs(10), "the missing parent named", || {
+        app.text("#setup .message").contains("neither does")
+    });
+    let said = app.text("#setup");
+    assert_eq!(said.matches("does not exist").count(), 1, "said once: {said}");
+    assert!(app.find("#setup form.secret[hidden]").is_some(), "nothing to confirm");
+    app.screenshot("missing-parent");
+
+    let wanted = sb.path().join("Notes folder");
+    app.js("document.querySelector('#setup input[name=path]').value = ''", serde_json::json!([]));
+    app.type_into("#setup input[name=path]", wanted.to_str().unwrap());
+    app.click("#setup form.path button[type=submit]");
+    app.wait_until(Duration::from_secs(10), "the offer to create it", || {
+        app.text("#setup .message").contains("does not exist yet")
+    });
+    let said = app.text("#setup");
+    assert_eq!(said.matches("does not exist").count(), 1, "said once: {said}");
+    assert_eq!(app.text("#setup form.secret button[type=submit]"), "Create folder");
+    assert!(!wanted.exists(), "nothing is created before the user agrees");
+    app.screenshot("missing-folder-offer");
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(10), "the empty-folder flow", || {
+        app.text("#setup .message").contains("is empty")
+    });
+    assert!(wanted.is_dir());
+    app.type_into("#setup input[name=passphrase]", PASSPHRASE);
+    app.type_into("#setup input[name=confirm]", PASSPHRASE);
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(15), "the dialog to close", || {
+        app.find("#setup[hidden]").is_some()
+    });
+    app.wait_until(Duration::from_secs(15), "index.json in the new folder", || {
+        wanted.join("index.json").exists()
+    });
+    app.screenshot("missing-folder-shared");
+}

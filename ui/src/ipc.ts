@@ -87,6 +87,8 @@ export const syncStatus = () => call<Status>("sync_status");
 export const logEntries = (limit: number) => call<LogItem[]>("log_entries", { limit });
 /** What a target holds (for WebDAV: also tests the connection and credentials). */
 export const inspectTarget = (spec: TargetSpec) => call<Contents>("inspect_target", { spec });
+/** Creates a folder that does not exist yet (after the user agreed). */
+export const createFolder = (spec: TargetSpec) => call<void>("create_folder", { spec });
 export const passphraseStrength = (passphrase: string) =>
   call<Strength>("passphrase_strength", { passphrase });
 export const shareTarget = (spec: TargetSpec, passphrase: string | null) =>

@@ -3,6 +3,7 @@
 // passphrase, its strength shown) or join the one it holds.
 import {
   type Contents,
+  createFolder,
   inspectTarget,
   joinTarget,
   passphraseStrength,
@@ -144,7 +145,14 @@ export class SetupDialog {
     const c = this.contents;
     // Never promise encryption about a workspace that has none.
     this.q<HTMLElement>(".intro-encrypted").hidden = c.kind === "other_workspace" && !c.encrypted;
-    if (c.kind === "empty") {
+    if (c.kind === "missing") {
+      this.say(
+        `${place} does not exist yet. Create it, then choose how to share your notes there?`,
+      );
+      secret.hidden = true;
+      confirmRow.hidden = true;
+      action.textContent = "Create folder";
+    } else if (c.kind === "empty") {
       const first = !this.hasTargets();
       this.say(
         first
@@ -202,6 +210,11 @@ export class SetupDialog {
     const button = this.q<HTMLButtonElement>("form.secret button[type=submit]");
     button.disabled = true;
     try {
+      if (c.kind === "missing") {
+        await createFolder(spec);
+        await this.inspect();
+        return;
+      }
       if (c.kind === "other_workspace") {
         const plaintext = !c.encrypted;
         if (plaintext && !this.input("accept_plaintext").checked) {

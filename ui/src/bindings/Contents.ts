@@ -7,4 +7,4 @@ export type Contents = { "kind": "empty" } | { "kind": "this_workspace" } | { "k
 /**
  * Whether a passphrase is needed.
  */
-encrypted: boolean, };
+encrypted: boolean, } | { "kind": "missing" };

@@ -127,6 +127,36 @@ pub enum Contents {
         /// Whether a passphrase is needed.
         encrypted: bool,
     },
+    /// A folder that does not exist yet, in a folder that does: it can be created
+    /// ([`create_folder`]) after the user agrees.
+    Missing,
+}
+
+/// Looks at the target `spec` describes ([`inspect`]); a folder that does not exist yet but
+/// whose parent does is [`Contents::Missing`] (the app offers to create it), one whose parent is
+/// missing too is an error that names the missing part.
+pub fn inspect_spec(ws: &Workspace, spec: &TargetSpec) -> Result<Contents> {
+    let tr = spec.transport()?;
+    if let TargetSpec::Folder { path } = spec {
+        let p = Path::new(path.trim());
+        if !p.exists() {
+            return match p.parent().filter(|d| d.is_dir()) {
+                Some(_) => Ok(Contents::Missing),
+                None => Err(Error::Invalid(format!(
+                    "{} does not exist, and neither does {}; create it first or choose another folder",
+                    p.display(),
+                    p.parent().map_or_else(|| "its parent".into(), |d| d.display().to_string())
+                ))),
+            };
+        }
+    }
+    inspect(ws, tr.as_ref())
+}
+
+/// Creates the folder `spec` names (its last part only), after the user agreed to
+/// [`Contents::Missing`].
+pub fn create_folder(spec: &TargetSpec) -> Result<()> {
+    Ok(spec.transport()?.create_root()?)
 }
 
 /// Looks at `target` for [`Contents`]. A folder with other files, an unreadable `index.json`
