@@ -857,6 +857,24 @@ mod tests {
         assert_eq!(ws.add_asset(&f, "b.txt", None).unwrap().id.index, 1);
     }
 
+    /// The preview holds at most PREVIEW_MAX_BYTES of an attachment in memory, whatever size a
+    /// note's link claims (a link is written by whoever wrote the note).
+    #[test]
+    fn the_preview_never_loads_more_than_its_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(tmp.path(), false, crate::workspace::system_clock()).unwrap();
+        let f = tmp.path().join("pixel.png");
+        fs::write(&f, b"not really a png, but small").unwrap();
+        let small = ws.add_asset(&f, "pixel.png", Some("image/png")).unwrap();
+        assert_eq!(ws.asset_bytes(&small, &mut |_| ()).unwrap(), b"not really a png, but small");
+        let mut huge = small.clone();
+        huge.size = PREVIEW_MAX_BYTES + 1;
+        let err = ws.asset_bytes(&huge, &mut |_| ()).unwrap_err().to_string();
+        assert!(err.contains("too large to show in the preview"), "{err}");
+        huge.size = u64::MAX;
+        assert!(ws.asset_bytes(&huge, &mut |_| ()).is_err(), "no allocation of the claimed size");
+    }
+
     #[test]
     fn opened_copies_are_removed_after_a_day() {
         let tmp = tempfile::tempdir().unwrap();
