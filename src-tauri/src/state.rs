@@ -53,25 +53,33 @@ impl PreviewConnections {
         dir: &Path,
         f: impl FnOnce(&Workspace) -> resnotes_core::Result<T>,
     ) -> resnotes_core::Result<T> {
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        let (generation, ws) = loop {
-            let current = pool.generation;
-            if let Some(i) = pool.free.iter().position(|(g, _)| *g == current) {
-                break pool.free.swap_remove(i);
-            }
-            if pool.open < PREVIEW_CONNECTIONS {
-                pool.open += 1;
-                drop(pool);
-                match Workspace::open(dir) {
-                    Ok(ws) => break (current, ws),
-                    Err(e) => {
-                        self.pool.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
-                        self.freed.notify_one();
-                        return Err(e);
-                    }
+        // Take a free connection of the current generation, or the right to open one; the
+        // lock is released before a database is opened or used.
+        let (generation, free) = {
+            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                let current = pool.generation;
+                if let Some(i) = pool.free.iter().position(|(g, _)| *g == current) {
+                    let (g, ws) = pool.free.swap_remove(i);
+                    break (g, Some(ws));
                 }
+                if pool.open < PREVIEW_CONNECTIONS {
+                    pool.open += 1;
+                    break (current, None);
+                }
+                pool = self.freed.wait(pool).unwrap_or_else(|p| p.into_inner());
             }
-            pool = self.freed.wait(pool).unwrap_or_else(|p| p.into_inner());
+        };
+        let ws = match free {
+            Some(ws) => ws,
+            None => match Workspace::open(dir) {
+                Ok(ws) => ws,
+                Err(e) => {
+                    self.pool.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                    self.freed.notify_one();
+                    return Err(e);
+                }
+            },
         };
         let result = f(&ws);
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());

@@ -483,6 +483,12 @@ fn keys_pressed_in_the_preview_change_nothing_and_undo_survives_it() {
     assert_eq!(app.editor_text(), "keep this body", "the hidden editor was not edited");
     assert!(saved("keep this body"), "nothing reached the engine");
     app.screenshot("preview-keys-ignored");
+    // The preview starts right under the title (it used to start ~300 px down the pane).
+    let gap = app.js(
+        "return document.querySelector('#preview').getBoundingClientRect().top - document.querySelector('#title').getBoundingClientRect().bottom;",
+        serde_json::json!([]),
+    );
+    assert!(gap.as_f64().unwrap() < 24.0, "the preview starts {gap} px under the title");
     // Back to the editor: typing works, and Ctrl+Z undoes it, across another preview toggle.
     app.press(&[CTRL], "e");
     app.press(&[], "!");
@@ -718,4 +724,35 @@ fn a_missing_folder_is_created_after_asking() {
         wanted.join("index.json").exists()
     });
     app.screenshot("missing-folder-shared");
+}
+
+/// Dark mode follows the system: with GTK's dark theme the app is dark, text readable.
+#[test]
+fn dark_mode_follows_the_system_theme() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    let app = App::start("dark", &da.dir, &[("GTK_THEME", "Adwaita:dark")]);
+    new_note(&app);
+    app.type_into("#title", "Night notes");
+    app.type_into("#editor .cm-content", &format!("- [ ] read in the dark{ENTER}> quoted"));
+    let dark =
+        app.js("return matchMedia('(prefers-color-scheme: dark)').matches", serde_json::json!([]));
+    assert_eq!(dark, serde_json::json!(true), "WebKit sees the system's dark preference");
+    let bg = app.js(
+        "return getComputedStyle(document.documentElement).backgroundColor",
+        serde_json::json!([]),
+    );
+    assert_eq!(bg, serde_json::json!("rgb(28, 31, 34)"));
+    let text = app.js(
+        "return getComputedStyle(document.querySelector('#title')).color",
+        serde_json::json!([]),
+    );
+    assert_eq!(text, serde_json::json!("rgb(230, 230, 227)"), "inputs follow the theme");
+    app.screenshot("dark-editor");
+    app.click("#sync-indicator");
+    app.wait_until(Duration::from_secs(10), "the sync panel filled", || {
+        app.text("#sync-body").contains("encrypted")
+    });
+    app.screenshot("dark-sync-panel");
 }

@@ -165,6 +165,9 @@ export class NoteEditor {
     const showing = this.preview.hidden;
     this.preview.hidden = !showing;
     this.view.dom.hidden = showing;
+    // The editor's pane too: left in the layout, it kept half the height and pushed the
+    // preview ~300 px down the window.
+    if (this.view.dom.parentElement) this.view.dom.parentElement.hidden = showing;
     this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
     if (showing) {
       this.renderPreview();
