@@ -17,6 +17,7 @@ const END: &str = "\u{E010}";
 const DOWN: &str = "\u{E015}";
 const BACKSPACE: &str = "\u{E003}";
 const ENTER: &str = "\u{E007}";
+const CTRL: &str = "\u{E009}";
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
@@ -458,7 +459,6 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
 /// undo history.
 #[test]
 fn keys_pressed_in_the_preview_change_nothing_and_undo_survives_it() {
-    const CTRL: &str = "\u{E009}";
     let _s = serial();
     let sb = Sandbox::new();
     let dev = sb.device("app");
@@ -755,4 +755,84 @@ fn dark_mode_follows_the_system_theme() {
         app.text("#sync-body").contains("encrypted")
     });
     app.screenshot("dark-sync-panel");
+}
+
+/// The everyday keyboard and preview: the list in plain words, reached and driven from the
+/// filter without the mouse, Delete with Undo, task boxes that toggle the text, tables and
+/// quotes styled, line breaks kept, and an empty new note discarded when the user moves on.
+#[test]
+fn keyboard_list_task_boxes_and_plain_rows() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    da.ok(&["init"]);
+    da.new_note("", "# Groceries\n- [ ] milk\n- [x] bread\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n> quoted\nline one\nline two");
+    std::thread::sleep(Duration::from_millis(20));
+    da.new_note("Second", "**bold** start");
+    let app = App::start("keys", &da.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "both notes listed", || app.list_titles().len() == 2);
+    // Rows are plain text: no "#" or "**".
+    let rows = app.text("#notes");
+    assert!(rows.contains("Groceries") && !rows.contains("# Groceries"), "{rows}");
+    assert!(rows.contains("bold start") && !rows.contains("**"), "{rows}");
+
+    // Ctrl+K, type, Down into the list, Enter into the text: no mouse.
+    app.press(&[CTRL], "k");
+    app.press(&[], "groc");
+    app.press(&[], DOWN);
+    app.wait_until(Duration::from_secs(5), "the filtered note open", || {
+        app.editor_text().starts_with("# Groceries")
+    });
+    let focused = app.js("return document.activeElement.id", serde_json::json!([]));
+    assert_eq!(focused, serde_json::json!("notes"), "the list has the focus");
+    app.press(&[], ENTER);
+    let focused = app.js("return document.activeElement.className", serde_json::json!([]));
+    assert!(focused.as_str().unwrap().contains("cm-content"), "Enter goes to the text: {focused}");
+
+    // The preview: a task box toggles the text; tables and quotes are styled; breaks kept.
+    app.press(&[CTRL], "e");
+    app.wait_for("#preview input.task");
+    app.screenshot("preview-gfm");
+    let border = app.js(
+        "return getComputedStyle(document.querySelector('#preview td')).borderTopStyle",
+        serde_json::json!([]),
+    );
+    assert_eq!(border, serde_json::json!("solid"), "tables have borders");
+    assert!(app.find("#preview br").is_some(), "a typed line break is a break");
+    app.click("#preview input.task");
+    app.wait_until(Duration::from_secs(5), "the box ticked in the text", || {
+        app.editor_text().contains("- [x] milk")
+    });
+    let id = da
+        .list()
+        .iter()
+        .find(|n| n["title"] == "")
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .unwrap();
+    app.wait_until(Duration::from_secs(5), "the tick saved", || {
+        da.body(&id).contains("- [x] milk")
+    });
+    app.press(&[CTRL], "e");
+
+    // Escape clears the filter; Delete from the list, with Undo.
+    app.press(&[CTRL], "k");
+    app.press(&[], "\u{E00C}"); // Escape
+    app.wait_until(Duration::from_secs(5), "the filter cleared", || app.list_titles().len() == 2);
+    app.click("#notes li.selected");
+    app.press(&[], "\u{E017}"); // Delete
+    app.wait_until(Duration::from_secs(5), "the note deleted", || app.list_titles().len() == 1);
+    app.wait_for("#toast button");
+    app.click("#toast button");
+    app.wait_until(Duration::from_secs(5), "the note back", || app.list_titles().len() == 2);
+
+    // A new note left empty is discarded when another is opened; Ctrl+N clears a filter.
+    app.press(&[CTRL], "k");
+    app.press(&[], "second");
+    app.wait_until(Duration::from_secs(5), "the filter applied", || app.list_titles().len() == 1);
+    app.press(&[CTRL], "n");
+    app.wait_until(Duration::from_secs(5), "the new note visible", || app.list_titles().len() == 3);
+    assert_eq!(app.value("#filter"), "", "the filter was cleared");
+    click_note(&app, "Second");
+    app.wait_until(Duration::from_secs(5), "the empty note gone", || app.list_titles().len() == 2);
+    app.screenshot("keyboard-list");
 }

@@ -22,7 +22,7 @@ import {
 } from "@codemirror/view";
 import type { AssetViews } from "./attachments";
 import { AppError, type Attached, attachFile, editNote, type Note } from "./ipc";
-import { renderMarkdown } from "./markdown";
+import { renderMarkdown, taskMarkers } from "./markdown";
 import { changesBetween, FieldSync, textOf } from "./merge";
 
 /** Marks editor transactions that carry remote edits (not sent back, not in undo history). */
@@ -76,6 +76,21 @@ export class NoteEditor {
         this.view.focus();
       }
     });
+    // A task's checkbox in the preview toggles its [ ]/[x] in the text, saved like typing.
+    preview.addEventListener("click", (e) => {
+      const box = (e.target as Element | null)?.closest?.("input.task");
+      if (!box) return;
+      e.preventDefault();
+      this.toggleTask(Array.from(preview.querySelectorAll("input.task")).indexOf(box));
+    });
+  }
+
+  /** Toggles the `n`th task box of the text (in rendering order). */
+  private toggleTask(n: number): void {
+    const at = taskMarkers(this.text)[n];
+    if (at === undefined || !this.id) return;
+    const done = this.text[at] !== " ";
+    this.view.dispatch({ changes: { from: at, to: at + 1, insert: done ? " " : "x" } });
   }
 
   /** Read-only while the preview shows: keys pressed then must not edit the hidden text. */
@@ -148,6 +163,11 @@ export class NoteEditor {
     this.view.setState(this.state(note?.body ?? ""));
     if (note) this.assets.prefetch(note.body);
     if (!this.preview.hidden) this.renderPreview();
+  }
+
+  /** True when a note is open and has neither a title nor any text. */
+  get isBlank(): boolean {
+    return this.id !== null && this.titleInput.value.trim() === "" && this.text.trim() === "";
   }
 
   focusBody(): void {

@@ -37,8 +37,9 @@ describe("format", () => {
 
   it("sizes and titles", () => {
     expect(size(512)).toBe("512 B");
-    expect(size(2048)).toBe("2.0 KB");
-    expect(size(3 * 1024 * 1024)).toBe("3.0 MB");
+    expect(size(2048)).toBe("2.0 kB");
+    expect(size(3 * 1000 * 1000)).toBe("3.0 MB");
+    expect(size(3 * 1024 * 1024)).toBe("3.1 MB");
     expect(titleOf("  ", "first line")).toBe("first line");
     expect(titleOf("", "")).toBe("Untitled");
   });
@@ -48,7 +49,11 @@ describe("list lines", () => {
   it("shows attachment links as their names", () => {
     const u = "asset:///3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9/1/a%20b.png?size=1&hash=00";
     expect(plainLine(`![a b.png](${u}) and [r.pdf](${u})`)).toBe("🖼 a b.png and 📎 r.pdf");
-    expect(plainLine("[site](https://example.com)")).toBe("[site](https://example.com)");
+    expect(plainLine("[site](https://example.com)")).toBe("site");
+    expect(plainLine("# Heading one")).toBe("Heading one");
+    expect(plainLine("- [x] **done** and *this* and `code`")).toBe("☑ done and this and code");
+    expect(plainLine("> 1. [ ] ~~old~~ snake_case_name")).toBe("☐ old snake_case_name");
+    expect(plainLine("2 * 3 * 4")).toBe("2 * 3 * 4");
     expect(titleOf("", `![scan.jpg](${u})`)).toBe("🖼 scan.jpg");
   });
 });

@@ -43,11 +43,13 @@ export function indicator(
   }
 }
 
-/** "1.2 KB" and friends. */
+/** "1.2 kB" and friends, in decimal units as the desktop's file managers count them
+ * (1 kB = 1,000 bytes). */
 export function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1000 * 1000) return `${(bytes / 1000).toFixed(1)} kB`;
+  if (bytes < 1000 * 1000 * 1000) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(1)} GB`;
 }
 
 /** Short form of a device id for lists. */
@@ -55,13 +57,25 @@ export function device(id: string): string {
   return id.slice(0, 8);
 }
 
-/** A line of markdown as the list shows it: attachment links become their file name
- * (`![a.png](asset:///…)` → `🖼 a.png`, `[a.pdf](asset:///…)` → `📎 a.pdf`). */
+/** A line of markdown as the list shows it, as plain text: attachment links become their file
+ * name (`![a.png](asset:///…)` → `🖼 a.png`, `[a.pdf](asset:///…)` → `📎 a.pdf`), other links
+ * and images their text, and heading, list, quote, task and emphasis marks go
+ * (`# Heading` → `Heading`, `- [x] **done**` → `☑ done`). */
 export function plainLine(line: string): string {
-  return line.replace(
-    /(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)/gi,
-    (_m, bang: string, label: string) => `${bang ? "🖼" : "📎"} ${label}`,
-  );
+  return line
+    .replace(
+      /(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)/gi,
+      (_m, bang: string, label: string) => `${bang ? "🖼" : "📎"} ${label}`,
+    )
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/^\s*(?:>\s*)*/, "")
+    .replace(/^#{1,6}\s+/, "")
+    .replace(/^(?:[-*+]|\d{1,9}[.)])\s+/, "")
+    .replace(/^\[([ xX])\]\s+/, (_m, c: string) => (c === " " ? "☐ " : "☑ "))
+    .replace(/(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1/g, "$2")
+    .replace(/(^|[^\w*])([*_])(?=\S)(.+?)(?<=\S)\2(?!\w)/g, "$1$3")
+    .replace(/`([^`]*)`/g, "$1")
+    .trim();
 }
 
 /** The title a note is listed under. */

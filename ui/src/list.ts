@@ -17,11 +17,70 @@ export class NotesList {
     private readonly empty: HTMLElement,
     private readonly onSelect: (id: string) => void,
     private readonly onError: (message: string) => void,
+    private readonly keys: { open: () => void; remove: () => void } = {
+      open: () => {},
+      remove: () => {},
+    },
   ) {
     ul.addEventListener("click", (e) => {
       const li = (e.target as HTMLElement).closest("li[data-id]") as HTMLElement | null;
       if (li?.dataset.id) this.onSelect(li.dataset.id);
     });
+    // The list is one stop in the tab order: arrows move through it (opening each note),
+    // Enter goes to the open note's text, Delete deletes it (with Undo).
+    ul.tabIndex = 0;
+    ul.setAttribute("role", "listbox");
+    ul.addEventListener("keydown", (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const moves: Record<string, number> = {
+        ArrowDown: 1,
+        ArrowUp: -1,
+        PageDown: 10,
+        PageUp: -10,
+        Home: -Infinity,
+        End: Infinity,
+      };
+      if (e.key in moves) {
+        e.preventDefault();
+        this.move(moves[e.key] as number);
+      } else if (e.key === "Enter" && this.selected) {
+        e.preventDefault();
+        this.keys.open();
+      } else if ((e.key === "Delete" || e.key === "Backspace") && this.selected) {
+        e.preventDefault();
+        this.keys.remove();
+      }
+    });
+  }
+
+  /** Moves the selection `delta` rows (±Infinity: to an end) and opens that note. */
+  move(delta: number): void {
+    if (this.notes.length === 0) return;
+    const at = this.notes.findIndex((n) => n.id === this.selected);
+    const from = at < 0 ? (delta > 0 ? -1 : this.notes.length) : at;
+    const to = Math.max(0, Math.min(this.notes.length - 1, from + delta));
+    const id = this.notes[to]?.id;
+    if (!id) return;
+    this.select(id);
+    this.ul.querySelector<HTMLElement>(`li[data-id="${id}"]`)?.scrollIntoView({ block: "nearest" });
+    this.onSelect(id);
+  }
+
+  /** Puts the keyboard focus on the list. */
+  focus(): void {
+    this.ul.focus();
+  }
+
+  /** The filter as typed. */
+  get filterText(): string {
+    return this.filter;
+  }
+
+  /** Rewrites the rows' relative times ("5 min ago") for the time now. */
+  retick(now = Date.now()): void {
+    for (const t of this.ul.querySelectorAll<HTMLTimeElement>("time")) {
+      t.textContent = ago(Date.parse(t.dateTime), now);
+    }
   }
 
   get items(): NoteSummary[] {
@@ -35,8 +94,10 @@ export class NotesList {
 
   select(id: string | null): void {
     this.selected = id;
-    for (const li of this.ul.querySelectorAll<HTMLElement>("li[data-id]"))
+    for (const li of this.ul.querySelectorAll<HTMLElement>("li[data-id]")) {
       li.classList.toggle("selected", li.dataset.id === id);
+      li.setAttribute("aria-selected", String(li.dataset.id === id));
+    }
   }
 
   /** Reloads from the engine; answers that arrive out of order are dropped. */
@@ -58,6 +119,8 @@ export class NotesList {
       const li = document.createElement("li");
       li.dataset.id = n.id;
       li.className = n.id === this.selected ? "selected" : "";
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", String(n.id === this.selected));
       const title = document.createElement("div");
       title.className = "title";
       title.textContent = titleOf(n.title, n.first_line);

@@ -80,9 +80,19 @@ const editor = new NoteEditor(
 );
 
 let shownOnce = false;
+/** Notes made with New in this session: one left without title or text is discarded when the
+ * user moves on, so empty "Untitled" notes do not pile up. */
+const fresh = new Set<string>();
 async function show(id: string | null): Promise<void> {
   shownOnce = true;
   try {
+    const leaving = editor.openId;
+    if (leaving && leaving !== id && fresh.has(leaving) && editor.isBlank) {
+      fresh.delete(leaving);
+      await editor.settle();
+      await deleteNote(leaving);
+      void list.reload();
+    }
     const note = id ? await getNote(id) : null;
     await editor.open(note);
     list.select(note?.id ?? null);
@@ -100,7 +110,10 @@ const list = new NotesList(
   $("notes-empty"),
   (id) => void show(id),
   showError,
+  { open: () => editor.focusBody(), remove: () => void removeOpen() },
 );
+// Relative times ("5 min ago") keep up with the clock.
+setInterval(() => list.retick(), 30_000);
 const panel = new SyncPanel(
   $<HTMLButtonElement>("sync-indicator"),
   $("sync-panel"),
@@ -121,7 +134,14 @@ const setup = new SetupDialog(
 
 async function newNote(): Promise<void> {
   try {
+    // A new note is always visible: a filter it would not match is cleared.
+    const filter = $<HTMLInputElement>("filter");
+    if (filter.value) {
+      filter.value = "";
+      await settleFilter("");
+    }
     const note = await createNote();
+    fresh.add(note.id);
     await list.reload();
     await show(note.id);
     editor.focusTitle();
@@ -133,6 +153,7 @@ async function newNote(): Promise<void> {
 async function removeOpen(): Promise<void> {
   const id = editor.openId;
   if (!id) return;
+  fresh.delete(id);
   try {
     await editor.settle();
     await deleteNote(id);
@@ -164,6 +185,35 @@ $<HTMLInputElement>("filter").addEventListener("input", (e) => {
   const value = (e.target as HTMLInputElement).value;
   filterTimer = setTimeout(() => void list.setFilter(value), 60);
 });
+// From the filter: Down goes into the list, Enter opens the first match, Escape clears it.
+$<HTMLInputElement>("filter").addEventListener("keydown", async (e) => {
+  const input = e.target as HTMLInputElement;
+  if (e.key === "ArrowDown") {
+    e.preventDefault();
+    await settleFilter(input.value);
+    list.focus();
+    list.move(1);
+  } else if (e.key === "Enter") {
+    e.preventDefault();
+    await settleFilter(input.value);
+    const first = list.items[0];
+    if (first) {
+      await show(first.id);
+      editor.focusBody();
+    }
+  } else if (e.key === "Escape" && input.value) {
+    e.preventDefault();
+    input.value = "";
+    await settleFilter("");
+  }
+});
+
+/** Applies the filter now (not after the typing pause). */
+async function settleFilter(value: string): Promise<void> {
+  if (filterTimer) clearTimeout(filterTimer);
+  filterTimer = null;
+  if (list.filterText !== value) await list.setFilter(value);
+}
 $("new-note").addEventListener("click", () => void newNote());
 $("delete-note").addEventListener("click", () => void removeOpen());
 $("attach-files").addEventListener("click", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderMarkdown } from "./markdown";
+import { renderMarkdown, taskMarkers } from "./markdown";
 
 describe("renderMarkdown", () => {
   it("renders markdown", () => {
@@ -22,5 +22,30 @@ describe("renderMarkdown", () => {
     );
     expect(html).toContain("Re-enter your passphrase");
     expect(html).not.toMatch(/\bid=|\bname=/);
+  });
+});
+
+describe("task lists and line breaks", () => {
+  it("renders task items as checkboxes and keeps no other input", () => {
+    const html = renderMarkdown(
+      '- [ ] open\n- [x] done\n\n<input type="text" value="passphrase"><input type="checkbox">',
+    );
+    expect(html.match(/<input[^>]*class="task"/g)?.length).toBe(2);
+    expect(html).toMatch(/<input[^>]*checked/);
+    expect(html).not.toMatch(/type="text"|value=/);
+  });
+
+  it("shows a line break where one was typed", () => {
+    expect(renderMarkdown("first line\nsecond line")).toContain("first line<br>second line");
+  });
+
+  it("finds each task box in the text in rendering order, not those in code", () => {
+    const text =
+      "- [ ] a\n```\n- [ ] not a task\n```\n  - [x] nested\n1. [ ] numbered\n> - [ ] quoted";
+    const at = taskMarkers(text);
+    expect(at.map((i) => text[i])).toEqual([" ", "x", " ", " "]);
+    const doc = document.createElement("div");
+    doc.innerHTML = renderMarkdown(text);
+    expect(doc.querySelectorAll("input.task").length).toBe(at.length);
   });
 });

@@ -1,18 +1,65 @@
 // Markdown preview. Notes come from other devices, so the rendered HTML is sanitized: no
 // scripts, no event handlers, no remote loads (the CSP forbids them too).
+//
+// GitHub-flavoured markdown, with one choice made for people who type notes: a line break in
+// the text is a line break in the preview (`breaks: true`, as Obsidian and Joplin show it), not
+// a space inside one paragraph. Task lists render as checkboxes; clicking one toggles its
+// `[ ]`/`[x]` in the text ([`taskMarkers`] finds them).
 import DOMPurify from "dompurify";
-import { marked } from "marked";
+import { Marked } from "marked";
+
+const md = new Marked({
+  gfm: true,
+  breaks: true,
+  renderer: {
+    checkbox({ checked }) {
+      return `<input type="checkbox" class="task"${checked ? " checked" : ""}> `;
+    },
+  },
+});
+
+// The only <input> a note may render is a task checkbox (a form control of any other kind
+// could spoof the app's own fields).
+DOMPurify.addHook("uponSanitizeElement", (node, data) => {
+  if (data.tagName !== "input") return;
+  const el = node as Element;
+  if (el.getAttribute("type") !== "checkbox" || el.getAttribute("class") !== "task") {
+    el.parentNode?.removeChild(el);
+  }
+});
 
 /** Sanitized HTML for a markdown text. */
-export function renderMarkdown(md: string): string {
-  const html = marked.parse(md, { async: false, gfm: true, breaks: false }) as string;
+export function renderMarkdown(text: string): string {
+  const html = md.parse(text, { async: false }) as string;
   return DOMPurify.sanitize(html, {
     USE_PROFILES: { html: true },
-    FORBID_TAGS: ["style", "form", "input", "button", "iframe", "object", "embed"],
+    FORBID_TAGS: ["style", "form", "button", "iframe", "object", "embed", "select", "textarea"],
     // id and name: a note's <div id="toast"> would win getElementById and could spoof the
     // app's own messages (DOM clobbering).
-    FORBID_ATTR: ["style", "id", "name"],
+    FORBID_ATTR: ["style", "id", "name", "value", "form", "formaction"],
     // DOMPurify's default list plus asset: (attachments, shown by attachments.ts).
     ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
   });
+}
+
+/** Where each task list item's box is in the text, in document order (the order the preview
+ * renders its checkboxes): the offset of the character between the brackets. Lines inside
+ * fenced code blocks are skipped, as the renderer skips them. */
+export function taskMarkers(text: string): number[] {
+  const out: number[] = [];
+  let fence: string | null = null;
+  let offset = 0;
+  for (const line of text.split("\n")) {
+    const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (f) {
+      const mark = f[1] as string;
+      if (fence === null) fence = mark;
+      else if (mark[0] === fence[0] && mark.length >= fence.length) fence = null;
+    } else if (fence === null) {
+      const m = /^(\s*(?:>\s*)*(?:[-*+]|\d{1,9}[.)])\s+)\[([ xX])\](?=\s|$)/.exec(line);
+      if (m) out.push(offset + (m[1] as string).length + 1);
+    }
+    offset += line.length + 1;
+  }
+  return out;
 }
