@@ -147,6 +147,12 @@ impl App {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args})))
     }
 
+    /// Resizes the window (the app's minimum is 640 × 400).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
     /// The first element matching `css`, if any.
     pub fn find(&self, css: &str) -> Option<String> {
         let p = format!("/session/{}/elements", self.session);

@@ -836,3 +836,61 @@ fn keyboard_list_task_boxes_and_plain_rows() {
     app.wait_until(Duration::from_secs(5), "the empty note gone", || app.list_titles().len() == 2);
     app.screenshot("keyboard-list");
 }
+
+/// At the minimum window size nothing disappears: the sync panel lies over the note instead of
+/// squeezing it, the toolbar keeps its buttons, and the list can be hidden and resized.
+#[test]
+fn a_narrow_window_keeps_everything_reachable() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    let app = App::start("narrow", &da.dir, &[]);
+    new_note(&app);
+    app.type_into("#title", "Narrow");
+    app.type_into("#editor .cm-content", &format!("# A heading{ENTER}some prose and `code`"));
+    app.set_window_size(640, 480);
+    let inner = app.js("return window.innerWidth", serde_json::json!([]));
+    assert!(inner.as_f64().unwrap() <= 700.0, "the window is narrow: {inner}");
+    app.click("#sync-indicator");
+    app.wait_until(Duration::from_secs(5), "the panel open", || {
+        app.find("#sync-panel:not([hidden])").is_some()
+    });
+    let editor_width = app.js(
+        "return document.querySelector('#editor').getBoundingClientRect().width",
+        serde_json::json!([]),
+    );
+    assert!(editor_width.as_f64().unwrap() > 250.0, "the editor keeps its width: {editor_width}");
+    for b in ["#toggle-preview", "#delete-note", "#attach-files", "#toggle-list"] {
+        let visible = app.js(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth + 1;",
+            serde_json::json!([b]),
+        );
+        assert_eq!(visible, serde_json::json!(true), "{b} is on screen");
+    }
+    app.screenshot("narrow-with-panel");
+    app.click("#sync-panel [data-action=close]");
+    // Headings are sized in the editor, code is monospace, prose is not.
+    let sizes = app.js(
+        "const h = document.querySelector('.cm-line'); const code = [...document.querySelectorAll('.cm-line span')].find(s => s.textContent.includes('code')); return [parseFloat(getComputedStyle(h.querySelector('span') || h).fontSize), getComputedStyle(document.querySelector('.cm-content')).fontFamily, code ? getComputedStyle(code).fontFamily : ''];",
+        serde_json::json!([]),
+    );
+    assert!(sizes[0].as_f64().unwrap() > 20.0, "the heading is larger: {sizes}");
+    assert!(!sizes[1].as_str().unwrap().contains("mono"), "prose font: {sizes}");
+    assert!(sizes[2].as_str().unwrap().contains("mono"), "code in monospace: {sizes}");
+    // Ctrl+\ hides the list; the note gets the room.
+    app.press(&[CTRL], "\\");
+    app.wait_until(Duration::from_secs(5), "the list hidden", || {
+        app.js(
+            "return document.querySelector('#sidebar').getBoundingClientRect().width",
+            serde_json::json!([]),
+        ) == serde_json::json!(0)
+    });
+    app.screenshot("narrow-list-hidden");
+    app.click("#toggle-list");
+    app.wait_until(Duration::from_secs(5), "the list back", || {
+        app.js(
+            "return document.querySelector('#sidebar').getBoundingClientRect().width > 100",
+            serde_json::json!([]),
+        ) == serde_json::json!(true)
+    });
+}

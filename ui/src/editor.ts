@@ -3,7 +3,7 @@
 // without moving the cursor or losing what is being typed (see merge.ts).
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
-import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { defaultHighlightStyle, HighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 import {
   Annotation,
@@ -20,10 +20,26 @@ import {
   keymap,
   placeholder,
 } from "@codemirror/view";
+import { tags } from "@lezer/highlight";
 import type { AssetViews } from "./attachments";
 import { AppError, type Attached, attachFile, editNote, type Note } from "./ipc";
 import { renderMarkdown, taskMarkers } from "./markdown";
 import { changesBetween, FieldSync, textOf } from "./merge";
+
+/** Prose first: headings sized and bold, emphasis shown, code (inline and fenced) in the
+ * monospace font while the text around it is in the proportional one. */
+const noteStyle = HighlightStyle.define([
+  { tag: tags.heading1, fontSize: "1.6em", fontWeight: "700" },
+  { tag: tags.heading2, fontSize: "1.35em", fontWeight: "700" },
+  { tag: tags.heading3, fontSize: "1.15em", fontWeight: "700" },
+  { tag: [tags.heading4, tags.heading5, tags.heading6], fontWeight: "700" },
+  { tag: tags.strong, fontWeight: "700" },
+  { tag: tags.emphasis, fontStyle: "italic" },
+  { tag: tags.strikethrough, textDecoration: "line-through" },
+  { tag: tags.monospace, fontFamily: "var(--mono)" },
+  { tag: tags.link, color: "var(--accent)" },
+  { tag: [tags.processingInstruction, tags.meta], color: "var(--muted)" },
+]);
 
 /** Marks editor transactions that carry remote edits (not sent back, not in undo history). */
 const remote = Annotation.define<boolean>();
@@ -113,6 +129,7 @@ export class NoteEditor {
         highlightActiveLine(),
         highlightSelectionMatches(),
         markdown(),
+        syntaxHighlighting(noteStyle),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         EditorView.lineWrapping,
         placeholder("Write in markdown…"),

@@ -227,9 +227,42 @@ $("attach-files").addEventListener("click", async () => {
 $("toggle-preview").addEventListener("click", () => {
   $("toggle-preview").textContent = editor.togglePreview() ? "Edit" : "Preview";
 });
+// The notes list: resizable by its edge (remembered), hidden and shown with ☰ or Ctrl+\.
+const app = $("app");
+const savedWidth = Number(localStorage.getItem("sidebar-width"));
+if (savedWidth >= 180) app.style.setProperty("--sidebar-width", `${savedWidth}px`);
+function toggleList(): void {
+  app.classList.toggle("list-hidden");
+}
+$("toggle-list").addEventListener("click", toggleList);
+const edge = $("sidebar-edge");
+edge.addEventListener("dblclick", toggleList);
+edge.addEventListener("pointerdown", (e) => {
+  e.preventDefault();
+  edge.setPointerCapture(e.pointerId);
+  edge.classList.add("dragging");
+  const move = (ev: PointerEvent) => {
+    const w = Math.round(Math.max(180, Math.min(ev.clientX, window.innerWidth / 2)));
+    app.style.setProperty("--sidebar-width", `${w}px`);
+  };
+  const up = () => {
+    edge.classList.remove("dragging");
+    edge.removeEventListener("pointermove", move);
+    const w = Number.parseInt(app.style.getPropertyValue("--sidebar-width"), 10);
+    if (w) localStorage.setItem("sidebar-width", String(w));
+  };
+  edge.addEventListener("pointermove", move);
+  edge.addEventListener("pointerup", up, { once: true });
+});
+
 document.addEventListener("keydown", (e) => {
   if (!(e.ctrlKey || e.metaKey)) return;
   const k = e.key.toLowerCase();
+  if (k === "\\") {
+    e.preventDefault();
+    toggleList();
+    return;
+  }
   if (k === "n") {
     e.preventDefault();
     void newNote();
