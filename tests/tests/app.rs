@@ -184,7 +184,7 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
             || app.find("#sync-body .target[data-state=error]").is_some()
     });
     app.wait_until(Duration::from_secs(15), "the indicator to show pending work", || {
-        app.text("#sync-indicator").contains("pending")
+        app.text("#sync-indicator").contains("waiting")
     });
     app.screenshot("pending-while-unplugged");
     std::fs::rename(&away, &shared).unwrap();
@@ -318,7 +318,7 @@ fn app_adds_tests_and_removes_a_webdav_target() {
     app.wait_until(Duration::from_secs(20), "the WebDAV target to be synced", || {
         app.find("#sync-body .target[data-state=synced]").is_some()
     });
-    assert!(app.text("#sync-body .target .location").starts_with("http://127.0.0.1:"));
+    assert!(app.text("#sync-body .target .location").starts_with("WebDAV on 127.0.0.1:"));
     assert!(
         !app.text("#sync-body").contains(resnotes_e2e::dav::PASSWORD),
         "the password is never shown"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, indicator, plainLine, size, titleOf } from "./format";
+import { ago, indicator, placeName, plainLine, sentence, size, titleOf, waiting } from "./format";
 
 describe("format", () => {
   it("relative times", () => {
@@ -24,11 +24,11 @@ describe("format", () => {
     ) => ({ state, target: null, received, sent, error: null, retry_in_ms: null });
     expect(indicator(st("idle"), 0, 0)).toEqual({ label: "Local only", kind: "local" });
     expect(indicator(st("idle"), 0, 1)).toEqual({ label: "Synced", kind: "synced" });
-    expect(indicator(st("idle"), 3, 1)).toEqual({ label: "3 pending", kind: "pending" });
-    expect(indicator(st("pulling", 120), 0, 1).label).toBe("Syncing… 120 received");
-    expect(indicator(st("pushing", 0, 4), 4, 1).label).toBe("Syncing… 4 sent");
+    expect(indicator(st("idle"), 3, 1)).toEqual({ label: "3 waiting to sync", kind: "pending" });
+    expect(indicator(st("pulling", 1200), 0, 1).label).toBe("Receiving… 1,200 changes");
+    expect(indicator(st("pushing", 0, 4), 4, 1).label).toBe("Sending… 4 changes");
     expect(indicator(st("offline"), 2, 1)).toEqual({
-      label: "Offline · 2 pending",
+      label: "Offline · 2 waiting",
       kind: "offline",
     });
     expect(indicator(st("error"), 0, 1).kind).toBe("error");
@@ -55,5 +55,20 @@ describe("list lines", () => {
     expect(plainLine("> 1. [ ] ~~old~~ snake_case_name")).toBe("☐ old snake_case_name");
     expect(plainLine("2 * 3 * 4")).toBe("2 * 3 * 4");
     expect(titleOf("", `![scan.jpg](${u})`)).toBe("🖼 scan.jpg");
+  });
+});
+
+describe("plain words", () => {
+  it("says what waits, in sentences, naming places as people do", () => {
+    expect(waiting(0, 0)).toBe("Only on this device");
+    expect(waiting(0, 2)).toBe("Everything synced");
+    expect(waiting(1, 1)).toBe("1 change waiting to sync");
+    expect(waiting(550, 1)).toBe("550 changes waiting to sync");
+    expect(sentence("entry 3 could not be read")).toBe("Entry 3 could not be read.");
+    expect(sentence("Done.")).toBe("Done.");
+    expect(placeName("folder", "/home/ann/Dropbox/notes")).toBe("Dropbox/notes folder");
+    expect(placeName("webdav", "https://dav.example.com/remote.php/notes/")).toBe(
+      "WebDAV on dav.example.com",
+    );
   });
 });

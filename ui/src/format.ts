@@ -20,25 +20,26 @@ export function indicator(
   targets: number,
 ): { label: string; kind: string } {
   if (targets === 0) return { label: "Local only", kind: "local" };
-  const p = pending > 0 ? ` · ${pending} pending` : "";
+  const count = (n: number) => n.toLocaleString("en-US");
+  const p = pending > 0 ? ` · ${count(pending)} waiting` : "";
   switch (s?.state ?? "idle") {
     case "pulling":
       return {
-        label: `Syncing… ${s && s.received > 0 ? `${s.received} received` : "receiving"}`,
+        label: s && s.received > 0 ? `Receiving… ${count(s.received)} changes` : "Receiving…",
         kind: "syncing",
       };
     case "pushing":
       return {
-        label: `Syncing… ${s && s.sent > 0 ? `${s.sent} sent` : "sending"}`,
+        label: s && s.sent > 0 ? `Sending… ${count(s.sent)} changes` : "Sending…",
         kind: "syncing",
       };
     case "offline":
       return { label: `Offline${p}`, kind: "offline" };
     case "error":
-      return { label: `Sync error${p}`, kind: "error" };
+      return { label: `Not synced${p}`, kind: "error" };
     default:
       return pending > 0
-        ? { label: `${pending} pending`, kind: "pending" }
+        ? { label: `${count(pending)} waiting to sync`, kind: "pending" }
         : { label: "Synced", kind: "synced" };
   }
 }
@@ -81,4 +82,32 @@ export function plainLine(line: string): string {
 /** The title a note is listed under. */
 export function titleOf(title: string, firstLine: string): string {
   return title.trim() || plainLine(firstLine).trim() || "Untitled";
+}
+
+/** "3 changes waiting to sync", "Everything synced", or for no targets "Only on this device". */
+export function waiting(pending: number, targets: number): string {
+  if (targets === 0) return "Only on this device";
+  if (pending === 0) return "Everything synced";
+  return `${pending} change${pending === 1 ? "" : "s"} waiting to sync`;
+}
+
+/** A message as a sentence: a capital first letter and a full stop. */
+export function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return t;
+  const first = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?…)]$/.test(first) ? first : `${first}.`;
+}
+
+/** How a sync target is named to a person: "Dropbox/notes folder", "WebDAV on dav.example.com". */
+export function placeName(kind: string, location: string): string {
+  if (kind === "webdav") {
+    try {
+      return `WebDAV on ${new URL(location).host}`;
+    } catch {
+      return location;
+    }
+  }
+  const parts = location.split(/[\\/]/).filter(Boolean);
+  return `${parts.slice(-2).join("/") || location} folder`;
 }

@@ -3,7 +3,7 @@
 
 import type { Transfers } from "./attachments";
 import { el } from "./dom";
-import { ago, device, indicator, size } from "./format";
+import { ago, device, indicator, placeName, sentence, size, waiting } from "./format";
 import {
   type AssetInfo,
   type LogItem,
@@ -130,22 +130,24 @@ export class SyncPanel {
       el(
         "p",
         "summary",
-        `${st.notes} notes · ${st.entries} log entries · ${st.pending} pending${st.unsealed ? ` (${st.unsealed} edits not yet in an entry)` : ""} · ${st.encrypted ? "end-to-end encrypted" : "NOT encrypted"}`,
+        `${st.notes} note${st.notes === 1 ? "" : "s"} · ${waiting(st.pending, st.targets.length)} · ${st.encrypted ? "end-to-end encrypted" : "NOT encrypted"}`,
       ),
     );
-    if (this.live?.error)
+    // Each problem once: the cycle's error is shown here unless a target card says the same.
+    const cardErrors = new Set(st.targets.map((t) => t.last_error).filter(Boolean));
+    if (this.live?.error && !cardErrors.has(this.live.error))
       parts.push(
         el(
           "p",
           "problem",
-          this.live.error +
+          sentence(this.live.error) +
             (this.live.retry_in_ms
-              ? ` Retrying in ${Math.ceil(this.live.retry_in_ms / 1000)} s.`
+              ? ` Trying again in ${Math.ceil(this.live.retry_in_ms / 1000)} s.`
               : ""),
         ),
       );
     const targets = el("section", "targets");
-    targets.append(el("h3", undefined, "Targets"));
+    targets.append(el("h3", undefined, "Synced with"));
     if (st.targets.length === 0)
       targets.append(
         el(
@@ -159,15 +161,17 @@ export class SyncPanel {
       card.dataset.target = t.id;
       const state = t.last_error ? "error" : t.pending > 0 ? "pending" : "synced";
       card.dataset.state = state;
+      const where = el("div", "location", placeName(t.kind, t.location));
+      where.title = t.location;
       card.append(
-        el("div", "location", t.location),
+        where,
         el(
           "div",
           "counts",
-          `${t.pending} pending · ${t.synced} synced · last sync ${ago(t.last_ok, now)}`,
+          `${t.pending > 0 ? waiting(t.pending, 1) : "Up to date"} · ${t.last_ok ? `synced ${ago(t.last_ok, now)}` : "not synced yet"}`,
         ),
       );
-      if (t.last_error) card.append(el("div", "problem", t.last_error));
+      if (t.last_error) card.append(el("div", "problem", sentence(t.last_error)));
       const keep = el("label", "keep");
       const box = el("input");
       box.type = "checkbox";
@@ -183,14 +187,27 @@ export class SyncPanel {
       );
       keep.append(box, " Keep all attachments offline");
       card.append(keep);
-      for (const p of t.entry_errors.slice(0, 5)) {
-        card.append(
+      // Entries that could not be read: a count here, each one (with its index and device id)
+      // under Details; the one the last problem already named is not repeated.
+      const waitingEntries = t.entry_errors.filter((p) => p.message !== t.last_error);
+      if (t.entry_errors.length > 0) {
+        const more = el("details", "entry-problems");
+        more.append(
           el(
-            "div",
-            "problem",
-            `Entry ${p.index} from device ${device(p.client)}: ${p.message} (tried ${p.attempts}×, will retry)`,
+            "summary",
+            undefined,
+            `${t.entry_errors.length} change${t.entry_errors.length === 1 ? "" : "s"} from other devices could not be read yet`,
           ),
         );
+        for (const p of waitingEntries.slice(0, 20))
+          more.append(
+            el(
+              "div",
+              "detail",
+              `${sentence(p.message)} (device ${device(p.client)}, entry ${p.index}, ${p.attempts} attempt${p.attempts === 1 ? "" : "s"})`,
+            ),
+          );
+        card.append(more);
       }
       const rm = el("button", "link", "Stop syncing here");
       rm.dataset.action = "remove";
@@ -236,11 +253,25 @@ export class SyncPanel {
     );
     files.append(el("div", "transfers"));
     parts.push(files);
-    const entries = el("section", "entries");
-    entries.append(el("h3", undefined, "Recent log entries"));
+    // The log itself is for people who want to look under the hood: behind "Details".
+    const entries = el("details", "entries");
+    entries.append(
+      el(
+        "summary",
+        undefined,
+        `Details: ${st.entries} log entr${st.entries === 1 ? "y" : "ies"}${st.unsealed ? `, ${st.unsealed} edit${st.unsealed === 1 ? "" : "s"} not yet in an entry` : ""}`,
+      ),
+      el("p", "muted", `This device: ${st.client_id} · workspace ${st.workspace_id}`),
+    );
     const table = el("table");
     const head = el("tr");
-    for (const h of ["Device", "#", "Time", "Size", ...st.targets.map((t) => t.id)])
+    for (const h of [
+      "Device",
+      "#",
+      "Time",
+      "Size",
+      ...st.targets.map((t) => placeName(t.kind, t.location)),
+    ])
       head.append(el("th", undefined, h));
     table.append(head);
     for (const item of log) {
