@@ -24,6 +24,7 @@ fn main() {
             "attach_bytes",
             "attach_path",
             "choose_attachments",
+            "paste_image",
             "asset_local",
             "fetch_asset",
             "save_asset",

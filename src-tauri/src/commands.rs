@@ -269,6 +269,57 @@ pub async fn attach_path(app: AppHandle, path: String) -> Res<Attached> {
     Ok(Attached::from(&attached))
 }
 
+/// Attaches the image on the system clipboard (a screenshot, an image copied in another
+/// program), for a paste whose event carried no file: WebKitGTK does not hand images on the
+/// clipboard to the page. Returns what to insert, or nothing when the clipboard holds no image.
+#[tauri::command]
+pub async fn paste_image(app: AppHandle) -> Res<Option<Attached>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    app.run_on_main_thread(move || {
+        let _ = tx.send(clipboard_png());
+    })
+    .map_err(|e| IpcError::invalid(format!("the clipboard could not be read ({e})")))?;
+    let png =
+        tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten()).await.ok().flatten();
+    let Some(png) = png else { return Ok(None) };
+    let name = format!("Pasted image {}.png", utc_stamp((system_clock())()));
+    let attached = on_own_connection(app.clone(), move |ws, _| {
+        ws.add_asset_bytes(&png, &name, Some("image/png"))
+    })
+    .await?;
+    app.state::<AppState>().nudge_assets();
+    Ok(Some(Attached::from(&attached)))
+}
+
+/// `2026-12-02 14.05.09` (UTC) for a pasted image's name.
+fn utc_stamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}.{:02}.{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// The clipboard's image as PNG bytes (GTK, on the main thread).
+#[cfg(target_os = "linux")]
+fn clipboard_png() -> Option<Vec<u8>> {
+    let clipboard = gtk::Clipboard::get(&gtk::gdk::SELECTION_CLIPBOARD);
+    clipboard.wait_for_image()?.save_to_bufferv("png", &[]).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn clipboard_png() -> Option<Vec<u8>> {
+    None
+}
+
 /// Shows the system's file chooser for files to attach; returns the chosen paths (now
 /// attachable with [`attach_path`]), none when cancelled.
 #[tauri::command]
@@ -377,4 +428,14 @@ pub async fn open_link(app: AppHandle, url: String) -> Res<()> {
         code: "open_failed".into(),
         message: format!("no browser could open the link ({e})"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pasted_images_are_named_by_their_time() {
+        assert_eq!(super::utc_stamp(0), "1970-01-01 00.00.00");
+        assert_eq!(super::utc_stamp(1_764_684_309_000), "2025-12-02 14.05.09");
+        assert_eq!(super::utc_stamp(951_782_400_000), "2000-02-29 00.00.00");
+    }
 }

@@ -127,6 +127,7 @@ fn main() -> ExitCode {
             commands::attach_bytes,
             commands::attach_path,
             commands::choose_attachments,
+            commands::paste_image,
             commands::asset_local,
             commands::fetch_asset,
             commands::save_asset,

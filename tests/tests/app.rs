@@ -894,3 +894,35 @@ fn a_narrow_window_keeps_everything_reachable() {
         ) == serde_json::json!(true)
     });
 }
+
+/// An image copied in another program (a real X clipboard, served by xclip) and pasted with
+/// Ctrl+V becomes an attachment shown in the note.
+#[test]
+fn an_image_from_the_system_clipboard_is_attached_on_paste() {
+    use base64::Engine as _;
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    let png = sb.path().join("copied.png");
+    std::fs::write(&png, base64::engine::general_purpose::STANDARD.decode(PIXEL_PNG).unwrap())
+        .unwrap();
+    let app = App::start("clipboard", &da.dir, &[]);
+    new_note(&app);
+    app.type_into("#title", "From the clipboard");
+    app.click("#editor .cm-content");
+    let mut xclip = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-t", "image/png", "-i", png.to_str().unwrap(), "-quiet"])
+        .spawn()
+        .expect("xclip (scripts/deps test installs it)");
+    std::thread::sleep(Duration::from_millis(300));
+    app.press(&[CTRL], "v");
+    app.wait_until(Duration::from_secs(10), "the pasted image's link", || {
+        app.editor_text().contains("](asset:///")
+    });
+    let _ = xclip.kill();
+    app.press(&[CTRL], "e");
+    app.wait_until(Duration::from_secs(10), "the image in the preview", || {
+        app.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true)
+    });
+    app.screenshot("pasted-from-clipboard");
+}

@@ -22,7 +22,7 @@ import {
 } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
 import type { AssetViews } from "./attachments";
-import { AppError, type Attached, attachFile, editNote, type Note } from "./ipc";
+import { AppError, type Attached, attachFile, editNote, type Note, pasteImage } from "./ipc";
 import { renderMarkdown, taskMarkers } from "./markdown";
 import { changesBetween, FieldSync, textOf } from "./merge";
 
@@ -137,7 +137,7 @@ export class NoteEditor {
         // Pasted or dropped files (images from the clipboard, files from another page) become
         // attachments; files dropped from the desktop arrive through main.ts (Tauri gives paths).
         EditorView.domEventHandlers({
-          paste: (e) => this.takeFiles(e.clipboardData?.files, e),
+          paste: (e) => this.takeFiles(e.clipboardData?.files, e) || this.takeImage(e),
           drop: (e, view) =>
             this.takeFiles(
               e.dataTransfer?.files,
@@ -219,6 +219,24 @@ export class NoteEditor {
   private renderPreview(): void {
     this.preview.innerHTML = renderMarkdown(this.text);
     this.assets.decorate(this.preview);
+  }
+
+  /** A paste that carried nothing the page can read (WebKitGTK leaves an image on the system
+   * clipboard out of the event): asks Rust for the clipboard's image. */
+  private takeImage(e: ClipboardEvent): boolean {
+    const d = e.clipboardData;
+    if (!this.id || (d && d.types.length > 0)) return false;
+    e.preventDefault();
+    void this.attachAll(
+      [null],
+      () => "the pasted image",
+      async () => {
+        const a = await pasteImage();
+        if (!a) throw new Error("The clipboard holds nothing to paste here.");
+        return a;
+      },
+    );
+    return true;
   }
 
   private takeFiles(list: FileList | undefined, e: Event, at?: number): boolean {

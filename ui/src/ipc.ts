@@ -112,6 +112,8 @@ export async function attachFile(file: File): Promise<Attached> {
 /** Stores a file the user handed over (dropped, or chosen with `chooseAttachments`) as an
  * attachment; Rust refuses any other path. */
 export const attachPath = (path: string) => call<Attached>("attach_path", { path });
+/** Attaches the system clipboard's image (Rust reads it); null when it holds none. */
+export const pasteImage = () => call<Attached | null>("paste_image");
 /** The system's file chooser for attachments (run in Rust); the chosen paths, [] if cancelled. */
 export const chooseAttachments = () => call<string[]>("choose_attachments");
 export const assetLocal = (url: string) => call<boolean>("asset_local", { url });
