@@ -920,6 +920,7 @@ fn an_image_from_the_system_clipboard_is_attached_on_paste() {
         app.editor_text().contains("](asset:///")
     });
     let _ = xclip.kill();
+    let _ = xclip.wait();
     app.press(&[CTRL], "e");
     app.wait_until(Duration::from_secs(10), "the image in the preview", || {
         app.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true)
