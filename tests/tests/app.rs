@@ -927,3 +927,36 @@ fn an_image_from_the_system_clipboard_is_attached_on_paste() {
     });
     app.screenshot("pasted-from-clipboard");
 }
+
+/// Ctrl+P opens any note by a few letters of its title; Ctrl+/ lists the shortcuts.
+#[test]
+fn quick_switcher_and_shortcuts_sheet() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let da = sb.device("a");
+    da.ok(&["init"]);
+    for t in ["Groceries", "Background reading", "Trip to Lyon"] {
+        da.new_note(t, "text");
+    }
+    let app = App::start("switcher", &da.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the notes listed", || app.list_titles().len() == 3);
+    app.press(&[CTRL], "p");
+    app.wait_for("#switcher:not([hidden]) input");
+    app.press(&[], "tly");
+    app.wait_until(Duration::from_secs(5), "the match", || {
+        app.text("#switcher .hits li.selected").contains("Trip to Lyon")
+    });
+    app.screenshot("quick-switcher");
+    app.press(&[], ENTER);
+    app.wait_until(Duration::from_secs(5), "the note open", || {
+        app.value("#title") == "Trip to Lyon"
+    });
+    assert!(app.find("#switcher[hidden]").is_some());
+    app.press(&[CTRL], "/");
+    app.wait_for("#shortcuts:not([hidden])");
+    assert!(app.text("#shortcuts").contains("Open a note by its title"));
+    assert_eq!(app.editor_text(), "text", "Ctrl+/ did not reach the editor");
+    app.screenshot("shortcuts");
+    app.press(&[], "\u{E00C}");
+    app.wait_for("#shortcuts[hidden]");
+}

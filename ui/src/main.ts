@@ -17,6 +17,7 @@ import {
 } from "./ipc";
 import { NotesList } from "./list";
 import { SetupDialog } from "./setup";
+import { Switcher } from "./switcher";
 import { SyncPanel } from "./syncpanel";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -87,11 +88,15 @@ async function show(id: string | null): Promise<void> {
   shownOnce = true;
   try {
     const leaving = editor.openId;
-    if (leaving && leaving !== id && fresh.has(leaving) && editor.isBlank) {
+    if (leaving && id && leaving !== id && fresh.has(leaving) && editor.isBlank) {
       fresh.delete(leaving);
       await editor.settle();
-      await deleteNote(leaving);
-      void list.reload();
+      // Only what the engine holds decides: a note with any title or text is kept.
+      const stored = await getNote(leaving).catch(() => null);
+      if (stored && !stored.title.trim() && !stored.body.trim()) {
+        await deleteNote(leaving);
+        void list.reload();
+      }
     }
     const note = id ? await getNote(id) : null;
     await editor.open(note);
@@ -112,6 +117,23 @@ const list = new NotesList(
   showError,
   { open: () => editor.focusBody(), remove: () => void removeOpen() },
 );
+const switcher = new Switcher(
+  $("switcher"),
+  (id) =>
+    void show(id).then(() => {
+      list.select(id);
+      editor.focusBody();
+    }),
+  showError,
+);
+const shortcuts = $("shortcuts");
+shortcuts.addEventListener("click", (e) => {
+  if (e.target === shortcuts || (e.target as HTMLElement).dataset.action === "cancel")
+    shortcuts.hidden = true;
+});
+shortcuts.addEventListener("keydown", (e) => {
+  if (e.key === "Escape") shortcuts.hidden = true;
+});
 // Relative times ("5 min ago") keep up with the clock.
 setInterval(() => list.retick(), 30_000);
 const panel = new SyncPanel(
@@ -255,28 +277,35 @@ edge.addEventListener("pointerdown", (e) => {
   edge.addEventListener("pointerup", up, { once: true });
 });
 
-document.addEventListener("keydown", (e) => {
-  if (!(e.ctrlKey || e.metaKey)) return;
-  const k = e.key.toLowerCase();
-  if (k === "\\") {
+// The app's own shortcuts, taken in the capture phase so that they win over the editor's
+// keymap (CodeMirror binds Ctrl+/ to "toggle comment", which edited the note).
+const shortcutKeys: Record<string, () => void> = {
+  "\\": () => toggleList(),
+  p: () => void switcher.show(),
+  o: () => void switcher.show(),
+  "/": () => {
+    shortcuts.hidden = !shortcuts.hidden;
+    if (!shortcuts.hidden) shortcuts.querySelector<HTMLButtonElement>("button")?.focus();
+  },
+  n: () => void newNote(),
+  k: () => $<HTMLInputElement>("filter").focus(),
+  e: () => {
+    if (editor.openId) $("toggle-preview").click();
+  },
+  s: () => void editor.flush(),
+};
+document.addEventListener(
+  "keydown",
+  (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+    const run = shortcutKeys[e.key.toLowerCase()];
+    if (!run) return;
     e.preventDefault();
-    toggleList();
-    return;
-  }
-  if (k === "n") {
-    e.preventDefault();
-    void newNote();
-  } else if (k === "k") {
-    e.preventDefault();
-    $<HTMLInputElement>("filter").focus();
-  } else if (k === "e" && editor.openId) {
-    e.preventDefault();
-    $("toggle-preview").click();
-  } else if (k === "s") {
-    e.preventDefault();
-    void editor.flush();
-  }
-});
+    e.stopPropagation();
+    run();
+  },
+  true,
+);
 window.addEventListener("blur", () => void editor.flush());
 window.addEventListener("beforeunload", () => void editor.flush());
 
