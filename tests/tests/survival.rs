@@ -472,6 +472,40 @@ fn a_decompression_bomb_is_refused_and_blocks_nobody() {
     );
 }
 
+/// Writes, under a new client id, entry 0 of a note created as `title`/`body` whose second
+/// change is `extra` (a hostile one), sealed with `device`'s workspace key; returns the note id.
+fn plant_note(
+    device: &Device,
+    shared: &std::path::Path,
+    title: &str,
+    body: &str,
+    extra: Vec<u8>,
+) -> Uuid {
+    let (key, ws) = workspace_key(device);
+    let writer = Uuid::new_v4();
+    let note_id = Uuid::new_v4();
+    let mut doc = note::new_doc(&writer);
+    note::create(&mut doc, title, body, 1).unwrap();
+    let good = note::take_change(&mut doc).unwrap();
+    let changes = vec![
+        NoteChange { note: note_id, change: good },
+        NoteChange { note: note_id, change: extra },
+    ];
+    let header = Header {
+        workspace: ws,
+        client: writer,
+        index: 0,
+        timestamp: 1,
+        lamport: 1,
+        prev_hash: [0; 32],
+    };
+    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key);
+    let path = entry_file(shared, &writer.to_string(), 0, ".age");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, key.seal(&plain).unwrap()).unwrap();
+    note_id
+}
+
 /// A change chunk that passes the structural check (magic, type 1, length, checksum) but whose
 /// columns are garbage, so Automerge's full parse rejects it.
 fn unparsable_change() -> Vec<u8> {
@@ -492,28 +526,7 @@ fn unparsable_change() -> Vec<u8> {
 fn a_change_that_fails_its_full_parse_is_left_out_and_reported_everywhere() {
     let s = Sandbox::new();
     let (a, b, _c, shared) = three(&s);
-    let (key, ws) = workspace_key(&a);
-    let writer = Uuid::new_v4();
-    let note_id = Uuid::new_v4();
-    let mut doc = note::new_doc(&writer);
-    note::create(&mut doc, "Half kept", "the readable part", 1).unwrap();
-    let good = note::take_change(&mut doc).unwrap();
-    let changes = vec![
-        NoteChange { note: note_id, change: good },
-        NoteChange { note: note_id, change: unparsable_change() },
-    ];
-    let header = Header {
-        workspace: ws,
-        client: writer,
-        index: 0,
-        timestamp: 1,
-        lamport: 1,
-        prev_hash: [0; 32],
-    };
-    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key);
-    let path = entry_file(&shared, &writer.to_string(), 0, ".age");
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, key.seal(&plain).unwrap()).unwrap();
+    let note_id = plant_note(&a, &shared, "Half kept", "the readable part", unparsable_change());
 
     let out = b.run(&["sync"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -549,34 +562,13 @@ fn a_change_that_fails_its_full_parse_is_left_out_and_reported_everywhere() {
 fn a_change_that_makes_automerge_panic_is_left_out_and_blocks_nobody() {
     let s = Sandbox::new();
     let (a, b, c, shared) = three(&s);
-    let (key, ws) = workspace_key(&a);
     let raw = fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../fuzz/regressions/change_applied/automerge-panics-applying.bin"),
     )
     .unwrap();
     let hostile = resnotes_core::fuzzing::writer_chunk(&raw).unwrap();
-    let writer = Uuid::new_v4();
-    let note_id = Uuid::new_v4();
-    let mut doc = note::new_doc(&writer);
-    note::create(&mut doc, "Still here", "before the hostile change", 1).unwrap();
-    let good = note::take_change(&mut doc).unwrap();
-    let changes = vec![
-        NoteChange { note: note_id, change: good },
-        NoteChange { note: note_id, change: hostile },
-    ];
-    let header = Header {
-        workspace: ws,
-        client: writer,
-        index: 0,
-        timestamp: 1,
-        lamport: 1,
-        prev_hash: [0; 32],
-    };
-    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key);
-    let path = entry_file(&shared, &writer.to_string(), 0, ".age");
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, key.seal(&plain).unwrap()).unwrap();
+    let note_id = plant_note(&a, &shared, "Still here", "before the hostile change", hostile);
     a.new_note("from a", "after it");
     let (_, err) = a.sync();
     assert!(err.contains("left out"), "A meets it too and says so: {err}");
