@@ -34,6 +34,23 @@ fn new_note(app: &App) {
     });
 }
 
+/// Clicks Preview until the preview shows. On a loaded CI machine a click that WebDriver
+/// reported as done once never reached the button (its label stayed "Preview"): it is
+/// retried, and the test still fails if the preview never shows.
+fn show_preview(app: &App) {
+    for _ in 0..3 {
+        app.click("#toggle-preview");
+        let shown = (0..30).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            app.text("#toggle-preview") == "Edit"
+        });
+        if shown {
+            return;
+        }
+    }
+    panic!("the preview did not open after three clicks");
+}
+
 /// Clicks the note titled `title` in the list.
 fn click_note(app: &App, title: &str) {
     app.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === arguments[0]) li.click(); })", serde_json::json!([title]));
@@ -388,7 +405,7 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
         a.editor_text().contains("![red pixel PASTECANARY.png](asset:///")
     });
     // It shows in A's preview at once (A holds it), served through the app's scheme.
-    a.click("#toggle-preview");
+    show_preview(&a);
     a.wait_until(Duration::from_secs(10), "the image in A's preview", || a.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true));
     a.screenshot("pasted-image");
     // The attachments loop uploads it: an encrypted file under <clientId>/assets/, no name in it.

@@ -51,6 +51,7 @@ describe("list lines", () => {
     expect(plainLine(`![a b.png](${u}) and [r.pdf](${u})`)).toBe("🖼 a b.png and 📎 r.pdf");
     expect(plainLine("[site](https://example.com)")).toBe("site");
     expect(plainLine("# Heading one")).toBe("Heading one");
+    expect(plainLine(`![long.png](${u}`)).toBe("🖼 long.png");
     expect(plainLine("- [x] **done** and *this* and `code`")).toBe("☑ done and this and code");
     expect(plainLine("> 1. [ ] ~~old~~ snake_case_name")).toBe("☐ old snake_case_name");
     expect(plainLine("2 * 3 * 4")).toBe("2 * 3 * 4");

@@ -65,7 +65,8 @@ export function device(id: string): string {
 export function plainLine(line: string): string {
   return line
     .replace(
-      /(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)/gi,
+      // The closing ")" may be cut off: the engine keeps 200 characters of a first line.
+      /(!?)\[([^\]]*)\]\(asset:\/\/\/[^)\s]*\)?/gi,
       (_m, bang: string, label: string) => `${bang ? "🖼" : "📎"} ${label}`,
     )
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
