@@ -199,20 +199,15 @@ pub(crate) fn parse_lenient(
         // Never hand Automerge a chunk it would inflate without a bound (a log written before
         // pulling refused them).
         let why = match crate::format::chunk::check_chunks(std::slice::from_ref(&c)) {
-            Err(why) => why.to_string(),
-            Ok(()) => {
-                let digest = crate::format::entry::sha256(&c.change);
-                let bytes = c.change;
-                match crate::docs::caught::catch(move || Change::from_bytes(bytes)) {
-                    Ok(Ok(ch)) => {
-                        parsed.push((c.note, ch));
-                        continue;
-                    }
-                    Ok(Err(e)) => left_out_reason(conn, &c.note, &digest, &e.to_string())?,
-                    Err(_) => left_out_reason(conn, &c.note, &digest, "it could not be parsed")?,
-                };
-                continue;
-            }
+            Err(why) => why,
+            Ok(()) => match crate::docs::caught::catch(|| Change::from_bytes(c.change.clone())) {
+                Ok(Ok(ch)) => {
+                    parsed.push((c.note, ch));
+                    continue;
+                }
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "it could not be parsed".into(),
+            },
         };
         left_out_reason(conn, &c.note, &crate::format::entry::sha256(&c.change), &why)?;
     }

@@ -388,8 +388,8 @@ impl Replica {
                     break;
                 }
             };
-            let digest = entry::sha256(&bytes);
-            if refused.get(&n) == Some(&digest) {
+            // Hashed only where a refusal is on record (nearly never), not for every entry.
+            if refused.get(&n).is_some_and(|d| *d == entry::sha256(&bytes)) {
                 break;
             }
             let want =
@@ -421,6 +421,7 @@ impl Replica {
                     let now = self.now();
                     store::record_entry_error(&self.conn, &t.id, client, n, &msg, now)?;
                     if err.is_final() {
+                        let digest = entry::sha256(&bytes);
                         store::targets::set_refused(&self.conn, &t.id, client, n, &digest)?;
                     }
                     rep.problem(msg, on_event);
