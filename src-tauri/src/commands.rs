@@ -2,7 +2,7 @@
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
 use resnotes_core::{
-    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Field, LogItem, Note,
+    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, LogItem, Note,
     NoteSummary, Status, Strength, Target, TargetSpec, TextSplice, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -68,7 +68,7 @@ pub async fn create_note(state: State<'_, AppState>) -> Res<Note> {
 }
 
 /// Applies the editor's splices (UTF-16 positions in the version `heads`) to title and body
-/// and returns the note as it is now, remote edits merged in.
+/// and returns the new version, with the text only when remote edits were merged in.
 #[tauri::command]
 pub async fn edit_note(
     state: State<'_, AppState>,
@@ -76,11 +76,10 @@ pub async fn edit_note(
     heads: Vec<String>,
     title: Vec<TextSplice>,
     body: Vec<TextSplice>,
-) -> Res<Note> {
+) -> Res<Edited> {
     let uuid = note_id(&id)?;
     state.with(|ws| {
-        ws.edit_fields(&uuid, Some(&heads), &[(Field::Title, &title), (Field::Body, &body)])?;
-        ws.note(&id)
+        ws.edit_open_note(&uuid, &heads, &[(Field::Title, &title), (Field::Body, &body)])
     })
 }
 

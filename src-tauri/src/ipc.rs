@@ -100,6 +100,7 @@ mod tests {
         Shared::export_all(&cfg).unwrap();
         TargetSpec::export_all(&cfg).unwrap();
         Note::export_all(&cfg).unwrap();
+        resnotes_core::Edited::export_all(&cfg).unwrap();
         NoteSummary::export_all(&cfg).unwrap();
         TextSplice::export_all(&cfg).unwrap();
         Field::export_all(&cfg).unwrap();

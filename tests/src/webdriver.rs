@@ -55,6 +55,7 @@ pub struct App {
     http: reqwest::blocking::Client,
     name: String,
     log: PathBuf,
+    launched: std::time::SystemTime,
 }
 
 impl App {
@@ -85,7 +86,15 @@ impl App {
             .build()
             .expect("http client");
         let base = format!("http://127.0.0.1:{port}");
-        let mut app = App { driver, base, session: String::new(), http, name: name.into(), log };
+        let mut app = App {
+            driver,
+            base,
+            session: String::new(),
+            http,
+            name: name.into(),
+            log,
+            launched: std::time::SystemTime::now(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while !app
             .http
@@ -101,12 +110,23 @@ impl App {
             std::thread::sleep(Duration::from_millis(100));
         }
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app_bin()}}}});
+        app.launched = std::time::SystemTime::now();
         let v = app.raw("POST", "/session", Some(caps)).unwrap_or_else(|e| {
             panic!("cannot start a session: {e}; driver log:\n{}", app.driver_log())
         });
         app.session = v["sessionId"].as_str().expect("sessionId").to_string();
         app.wait_for("#notes-empty, #notes li");
         app
+    }
+
+    /// When the session that starts the app was requested (the app benchmark's start figure).
+    pub fn launched(&self) -> std::time::SystemTime {
+        self.launched
+    }
+
+    /// The process id of tauri-driver: the app and its WebKit processes are its descendants.
+    pub fn driver_pid(&self) -> u32 {
+        self.driver.id()
     }
 
     /// tauri-driver's log so far.

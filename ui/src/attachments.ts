@@ -83,7 +83,7 @@ export class AssetViews {
   constructor(private readonly onError: (message: string) => void) {}
 
   /** Replaces asset images and links under `root` with live views. */
-  decorate(root: HTMLElement): void {
+  decorate(root: ParentNode): void {
     for (const img of Array.from(root.querySelectorAll<HTMLImageElement>("img[src]"))) {
       const url = img.getAttribute("src") ?? "";
       const link = parseAssetUrl(url);

@@ -23,8 +23,9 @@ import {
 import { tags } from "@lezer/highlight";
 import type { AssetViews } from "./attachments";
 import { AppError, type Attached, attachFile, editNote, type Note, pasteImage } from "./ipc";
-import { renderMarkdown, taskMarkers } from "./markdown";
+import { markdownChunks, renderMarkdown, taskMarkers } from "./markdown";
 import { changesBetween, FieldSync, textOf } from "./merge";
+import type { Timings } from "./timings";
 
 /** Prose first: headings sized and bold, emphasis shown, code (inline and fenced) in the
  * monospace font while the text around it is in the proportional one. */
@@ -48,8 +49,8 @@ const remote = Annotation.define<boolean>();
 export const SAVE_DELAY_MS = 300;
 
 export interface EditorCallbacks {
-  /** The engine has the note as given (after a save or merge). */
-  saved(note: Note): void;
+  /** The engine has the note's edits (after a save or merge). */
+  saved(): void;
   /** A save failed; the edits are kept and sent again. */
   failed(message: string): void;
   /** The open note no longer exists (deleted on another device). */
@@ -78,8 +79,22 @@ export class NoteEditor {
     private readonly preview: HTMLElement,
     private readonly cb: EditorCallbacks,
     private readonly assets: AssetViews,
+    private readonly timings?: Timings,
   ) {
     this.view = new EditorView({ parent, state: this.state("") });
+    // Keys that type or delete text: their time to paint is measured (timings.ts).
+    this.view.contentDOM.addEventListener(
+      "keydown",
+      (e) => {
+        if (
+          !e.ctrlKey &&
+          !e.metaKey &&
+          (e.key.length === 1 || e.key === "Enter" || e.key === "Backspace")
+        )
+          this.timings?.keyDown(e.timeStamp);
+      },
+      true,
+    );
     titleInput.addEventListener("input", () => {
       const value = titleInput.value;
       this.title.edit(changesBetween(this.titleShown, value));
@@ -148,6 +163,7 @@ export class NoteEditor {
         EditorView.updateListener.of((u) => {
           for (const tr of u.transactions) {
             if (tr.docChanged && !tr.annotation(remote)) {
+              if (tr.isUserEvent("input") || tr.isUserEvent("delete")) this.timings?.typed();
               this.body.edit(tr.changes);
               this.schedule();
             }
@@ -216,9 +232,27 @@ export class NoteEditor {
     return showing;
   }
 
+  /** Counts renders, so the pieces of a long note's earlier render stop coming. */
+  private previewRun = 0;
+
+  /** Renders the preview: the first screen at once, the rest of a long note piece by piece in
+   * later tasks (a 1 MB note at once kept the window frozen for seconds). */
   private renderPreview(): void {
-    this.preview.innerHTML = renderMarkdown(this.text);
-    this.assets.decorate(this.preview);
+    const run = ++this.previewRun;
+    const pieces = markdownChunks(this.text);
+    const scroll = this.preview.scrollTop;
+    const put = (i: number) => {
+      if (run !== this.previewRun || this.preview.hidden) return;
+      const t = document.createElement("template");
+      t.innerHTML = renderMarkdown(pieces[i] as string);
+      this.assets.decorate(t.content);
+      if (i === 0) this.preview.replaceChildren(t.content);
+      else this.preview.append(t.content);
+      // A re-render (a task ticked) keeps the place being read once enough has come back.
+      if (scroll && this.preview.scrollTop < scroll) this.preview.scrollTop = scroll;
+      if (i + 1 < pieces.length) setTimeout(() => put(i + 1), 0);
+    };
+    put(0);
   }
 
   /** A paste that carried nothing the page can read (WebKitGTK leaves an image on the system
@@ -328,17 +362,17 @@ export class NoteEditor {
     if (!t || !b) throw new Error("flush: a request is already in flight");
     this.running = (async () => {
       try {
-        const note = await editNote(id, this.heads, t.splices, b.splices);
+        const edited = await editNote(id, this.heads, t.splices, b.splices);
         if (this.id !== id) return;
-        this.heads = note.heads;
-        const bc = this.body.acknowledge(note.body);
+        this.heads = edited.heads;
+        const bc = this.body.acknowledge(edited.merged?.body ?? null);
         if (!bc.empty)
           this.view.dispatch({
             changes: bc,
             annotations: [remote.of(true), Transaction.addToHistory.of(false)],
           });
-        this.applyTitle(this.title.acknowledge(note.title));
-        this.cb.saved(note);
+        this.applyTitle(this.title.acknowledge(edited.merged?.title ?? null));
+        this.cb.saved();
       } catch (e) {
         this.title.fail();
         this.body.fail();

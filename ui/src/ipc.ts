@@ -7,6 +7,7 @@ import { open } from "@tauri-apps/plugin-dialog";
 import type { AssetInfo } from "./bindings/AssetInfo";
 import type { Attached } from "./bindings/Attached";
 import type { Contents } from "./bindings/Contents";
+import type { Edited } from "./bindings/Edited";
 import type { IpcError } from "./bindings/IpcError";
 import type { LogItem } from "./bindings/LogItem";
 import type { Note } from "./bindings/Note";
@@ -80,7 +81,7 @@ export const getNote = (id: string) => call<Note>("get_note", { id });
 export const createNote = () => call<Note>("create_note");
 /** Applies splices positioned in the version `heads` of the note (as last received). */
 export const editNote = (id: string, heads: string[], title: TextSplice[], body: TextSplice[]) =>
-  call<Note>("edit_note", { id, heads, title, body });
+  call<Edited>("edit_note", { id, heads, title, body });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
 export const syncStatus = () => call<Status>("sync_status");

@@ -111,29 +111,50 @@ export class NotesList {
     }
   }
 
+  /** Rows by note id, reused between renders: a reload (after every save, and many times
+   * during a long pull) touches only the rows that changed, so it costs the page almost
+   * nothing while the user types. */
+  private rows = new Map<string, { li: HTMLElement; shown: string }>();
+
   private render(notes: NoteSummary[]): void {
     this.notes = notes;
     const now = Date.now();
-    const frag = document.createDocumentFragment();
+    const rows = new Map<string, { li: HTMLElement; shown: string }>();
+    const lis: HTMLElement[] = [];
     for (const n of notes) {
-      const li = document.createElement("li");
-      li.dataset.id = n.id;
-      li.className = n.id === this.selected ? "selected" : "";
-      li.setAttribute("role", "option");
-      li.setAttribute("aria-selected", String(n.id === this.selected));
-      const title = document.createElement("div");
-      title.className = "title";
-      title.textContent = titleOf(n.title, n.first_line);
-      const line = document.createElement("div");
-      line.className = "line";
-      line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
-      const time = document.createElement("time");
-      time.textContent = ago(n.updated_at, now);
-      time.dateTime = new Date(n.updated_at).toISOString();
-      li.append(title, line, time);
-      frag.append(li);
+      const shown = `${n.title}\u0000${n.first_line}\u0000${n.updated_at}`;
+      let row = this.rows.get(n.id);
+      if (!row) {
+        const li = document.createElement("li");
+        li.dataset.id = n.id;
+        li.setAttribute("role", "option");
+        const title = document.createElement("div");
+        title.className = "title";
+        const line = document.createElement("div");
+        line.className = "line";
+        li.append(title, line, document.createElement("time"));
+        row = { li, shown: "" };
+      }
+      if (row.shown !== shown) {
+        const [title, line, time] = Array.from(row.li.children) as HTMLElement[];
+        if (title) title.textContent = titleOf(n.title, n.first_line);
+        if (line) line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
+        if (time instanceof HTMLTimeElement) {
+          time.textContent = ago(n.updated_at, now);
+          time.dateTime = new Date(n.updated_at).toISOString();
+        }
+        row.shown = shown;
+      }
+      const selected = n.id === this.selected;
+      row.li.className = selected ? "selected" : "";
+      row.li.setAttribute("aria-selected", String(selected));
+      rows.set(n.id, row);
+      lis.push(row.li);
     }
-    this.ul.replaceChildren(frag);
+    this.rows = rows;
+    const children = this.ul.children;
+    if (children.length !== lis.length || lis.some((li, i) => children[i] !== li))
+      this.ul.replaceChildren(...lis);
     this.empty.hidden = notes.length > 0;
     this.empty.textContent = this.filter
       ? `No note matches “${this.filter}”.`

@@ -19,6 +19,11 @@ import { NotesList } from "./list";
 import { SetupDialog } from "./setup";
 import { Switcher } from "./switcher";
 import { SyncPanel } from "./syncpanel";
+import { Timings } from "./timings";
+
+/** What the app benchmark reads over WebDriver (see timings.ts). */
+const timings = new Timings();
+(window as unknown as { resnotesTimings: Timings }).resnotesTimings = timings;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -78,6 +83,7 @@ const editor = new NoteEditor(
     attachFailed: showError,
   },
   assetViews,
+  timings,
 );
 
 let shownOnce = false;
@@ -86,6 +92,7 @@ let shownOnce = false;
 const fresh = new Set<string>();
 async function show(id: string | null): Promise<void> {
   shownOnce = true;
+  const started = performance.now();
   try {
     const leaving = editor.openId;
     if (leaving && id && leaving !== id && fresh.has(leaving) && editor.isBlank) {
@@ -100,6 +107,7 @@ async function show(id: string | null): Promise<void> {
     }
     const note = id ? await getNote(id) : null;
     await editor.open(note);
+    if (note) void timings.spanToPaint("open", started);
     list.select(note?.id ?? null);
     $("note").hidden = !note;
     $("left-out").hidden = !note?.left_out.length;
@@ -247,7 +255,10 @@ $("attach-files").addEventListener("click", async () => {
   }
 });
 $("toggle-preview").addEventListener("click", () => {
-  $("toggle-preview").textContent = editor.togglePreview() ? "Edit" : "Preview";
+  const started = performance.now();
+  const showing = editor.togglePreview();
+  $("toggle-preview").textContent = showing ? "Edit" : "Preview";
+  if (showing) void timings.spanToPaint("preview", started);
 });
 // The notes list: resizable by its edge (remembered), hidden and shown with ☰ or Ctrl+\.
 const app = $("app");
@@ -337,6 +348,7 @@ void onFileDrop(async (paths, x, y) => {
 
 async function start(): Promise<void> {
   await list.reload();
+  timings.listShown();
   // Open the newest note, unless the user already picked one.
   if (!shownOnce) await show(list.items[0]?.id ?? null);
   await panel.refresh();

@@ -42,6 +42,47 @@ export function renderMarkdown(text: string): string {
   });
 }
 
+/** A line after a blank line that always begins a new top-level block: not indented, not a
+ * list item (a list may go on after a blank line) and not a table row. */
+const BLOCK_START = /^(?![ \t]|[-*+][ \t]|\d{1,9}[.)][ \t]|\|)\S/;
+/** A link reference definition (`[name]: url`), which applies to the whole text. */
+const REF_DEF = /^ {0,3}\[[^\]\n]+\]:[ \t]*\S.*$/gm;
+
+/**
+ * Cuts a long text into pieces that render, one after another, exactly as the whole would:
+ * each cut is at a blank line outside fenced code, before a line that starts a new top-level
+ * block ([`BLOCK_START`]). The first piece is about `first` characters (the first screen, shown
+ * at once), the others about `rest`. Link reference definitions are repeated into every piece
+ * so links by reference still resolve. A text without such a place stays one piece.
+ */
+export function markdownChunks(text: string, first = 16_000, rest = 64_000): string[] {
+  if (text.length <= first) return [text];
+  const pieces: string[] = [];
+  let fence: string | null = null;
+  let start = 0;
+  let offset = 0;
+  let blank = false;
+  let want = first;
+  for (const line of text.split("\n")) {
+    if (fence === null && blank && offset - start >= want && BLOCK_START.test(line)) {
+      pieces.push(text.slice(start, offset));
+      start = offset;
+      want = rest;
+    }
+    const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (f) {
+      const mark = f[1] as string;
+      if (fence === null) fence = mark;
+      else if (mark[0] === fence[0] && mark.length >= fence.length) fence = null;
+    }
+    blank = line.trim() === "";
+    offset += line.length + 1;
+  }
+  pieces.push(text.slice(start));
+  const defs = pieces.length > 1 ? (text.match(REF_DEF) ?? []) : [];
+  return defs.length ? pieces.map((p) => `${p}\n\n${defs.join("\n")}\n`) : pieces;
+}
+
 /** Where each task list item's box is in the text, in document order (the order the preview
  * renders its checkboxes): the offset of the character between the brackets. Lines inside
  * fenced code blocks are skipped, as the renderer skips them. */

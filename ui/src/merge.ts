@@ -43,28 +43,28 @@ export function applySplices(s: string, splices: TextSplice[]): string {
   return s;
 }
 
-/** What to send for a field: splices and the text they produce. */
+/** What to send for a field: the splices of the edits made since the last request. */
 export interface Outgoing {
   splices: TextSplice[];
-  sent: string;
 }
 
-/** One field's state between the editor and the engine. */
+/** One field's state between the editor and the engine. Texts are kept as CodeMirror `Text`
+ * trees, so a request costs the size of its edits, not of the note (a 5 MB note is not copied
+ * into a string on every keystroke). */
 export class FieldSync {
-  private base: string;
+  private base: Text;
   private pending: ChangeSet;
-  private sent: string | null = null;
+  private sent: Text | null = null;
   private inflight: ChangeSet | null = null;
 
   constructor(text: string) {
-    this.base = text;
-    this.pending = ChangeSet.empty(text.length);
+    this.base = textOf(text);
+    this.pending = ChangeSet.empty(this.base.length);
   }
 
   /** The text the editor shows, as this object knows it. */
   get local(): string {
-    const afterInflight = this.sent ?? this.base;
-    return this.pending.apply(textOf(afterInflight)).toString();
+    return this.pending.apply(this.sent ?? this.base).toString();
   }
 
   /** Whether local edits wait to be sent. */
@@ -87,21 +87,28 @@ export class FieldSync {
     if (this.sent !== null) return null;
     const splices = splicesOf(this.pending);
     this.inflight = this.pending;
-    this.sent = this.pending.apply(textOf(this.base)).toString();
+    this.sent = this.pending.apply(this.base);
     this.pending = ChangeSet.empty(this.sent.length);
-    return { splices, sent: this.sent };
+    return { splices };
   }
 
   /**
-   * The engine answered with `server` (our edits plus any remote ones). Returns the changes to
-   * apply to the local text so it shows the remote edits on top of what was typed meanwhile.
+   * The engine answered: with `server`, the text now (our edits plus remote ones), or with null
+   * when nothing was merged (the text is what we sent). Returns the changes to apply to the
+   * local text so it shows the remote edits on top of what was typed meanwhile.
    */
-  acknowledge(server: string): ChangeSet {
+  acknowledge(server: string | null): ChangeSet {
     const sent = this.sent ?? this.base;
-    const remote = changesBetween(sent, server);
+    if (server === null) {
+      this.base = sent;
+      this.sent = null;
+      this.inflight = null;
+      return ChangeSet.empty(this.pending.newLength);
+    }
+    const remote = changesBetween(sent.toString(), server);
     const forLocal = remote.map(this.pending);
     this.pending = this.pending.map(remote, true);
-    this.base = server;
+    this.base = textOf(server);
     this.sent = null;
     this.inflight = null;
     return forLocal;

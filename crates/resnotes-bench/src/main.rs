@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release -p resnotes-bench -- [--quick] [--json FILE]`
 
+mod app;
 mod attach;
 mod corpus;
 mod measure;
@@ -46,6 +47,10 @@ struct Args {
     /// The `resnotes` binary for process measurements (default: target/release/resnotes).
     #[arg(long)]
     bin: Option<PathBuf>,
+    /// Measure the desktop app instead (under X, needs tauri-driver and a release build of the
+    /// app with its UI): start, open, typing, preview, typing during a pull, memory.
+    #[arg(long)]
+    app: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -61,11 +66,20 @@ fn main() -> Result<()> {
         Some(b) => b.clone(),
         None => build_cli()?,
     };
-    let scales =
-        args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
     let mut out = Map::new();
     out.insert("machine".into(), machine());
     out.insert("quick".into(), json!(args.quick));
+    if args.app {
+        let scales = args.notes.clone().unwrap_or(vec![if args.quick { 1000 } else { 10_000 }]);
+        let app_bin = app::app_bin()?;
+        for n in scales {
+            eprintln!("== the app with {n} notes");
+            out.insert(format!("app_{n}"), app::scenario(&app_bin, &bin, n, args.quick)?);
+        }
+        return finish(out, args.json.as_deref());
+    }
+    let scales =
+        args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
     for n in scales {
         eprintln!("== {n} notes");
         let r = run_scale(n, args.quick, &bin)?;
@@ -87,10 +101,15 @@ fn main() -> Result<()> {
     let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
     eprintln!("== idle sync with 10 clients, {idle} entries");
     out.insert("idle_10_clients".into(), idle_scenario(idle, args.quick)?);
+    finish(out, args.json.as_deref())
+}
+
+/// Prints the results and writes them to `json` if given.
+fn finish(out: Map<String, Value>, json: Option<&Path>) -> Result<()> {
     let text = serde_json::to_string_pretty(&Value::Object(out))?;
     println!("{text}");
-    if let Some(p) = args.json {
-        std::fs::write(&p, text + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    if let Some(p) = json {
+        std::fs::write(p, text + "\n").with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())
 }

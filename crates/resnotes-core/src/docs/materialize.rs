@@ -134,6 +134,31 @@ pub(crate) fn load_doc(
     Ok(l.exists.then_some(l.doc))
 }
 
+/// Reads a note's document through `cache` (loading it when not current there) and puts it back;
+/// `None` when the note has no row. A note listed from a summary is built in memory (reading
+/// stays read-only) and not cached.
+pub(crate) fn read_cached<T>(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    cache: &mut DocCache,
+    id: &Uuid,
+    me: &Uuid,
+    read: impl FnOnce(&mut AutoCommit) -> T,
+) -> Result<Option<T>> {
+    let l = load(conn, cache, id, me)?;
+    if !l.exists {
+        return Ok(None);
+    }
+    if !l.built {
+        let mut doc = lazy::doc_in_memory(conn, key, &mut lazy::Entries::default(), id, me)?;
+        return Ok(Some(read(&mut doc)));
+    }
+    let mut doc = l.doc;
+    let out = read(&mut doc);
+    cache.put(*id, l.rev, doc);
+    Ok(Some(out))
+}
+
 /// What an edit may have changed in the body, so that the first line is only recomputed (which
 /// reads the whole body) when it can have changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -475,7 +475,7 @@ impl Replica {
             added += 1;
         }
         let mut scratch = materialize::DocCache::default();
-        std::mem::swap(&mut scratch, &mut self.docs);
+        std::mem::swap(&mut scratch, self.docs.get_mut());
         let applied = materialize::apply_parsed(&tx, &mut scratch, &self.client, changes);
         if applied.is_err() {
             scratch.clear();
@@ -488,7 +488,7 @@ impl Replica {
         }
         tx.commit()?;
         // Documents touched in the transaction are valid now that it committed.
-        self.docs = scratch;
+        *self.docs.get_mut() = scratch;
         Ok(added)
     }
 
@@ -502,7 +502,7 @@ impl Replica {
         let built = lazy::settle(&tx, &self.key, &self.client, &mut scratch)?;
         let evicted = lazy::evict(&tx, lazy::KEEP_DOCUMENTS)?;
         tx.commit()?;
-        self.docs.absorb(scratch);
+        self.docs.get_mut().absorb(scratch);
         if evicted > 0 {
             store::reclaim(&self.conn)?;
         }

@@ -66,6 +66,27 @@ pub struct Note {
     pub left_out: Vec<String>,
 }
 
+/// What an editor's edit made of its note ([`Workspace::edit_open_note`]).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct Edited {
+    /// The note's version now (send it with the next edit).
+    pub heads: Vec<String>,
+    /// The title and body as they are now, only when edits from elsewhere (another device,
+    /// another window) were merged since the editor's version: otherwise they are exactly the
+    /// editor's text with its splices applied, and a megabyte note is not sent back on every
+    /// keystroke.
+    pub merged: Option<MergedText>,
+}
+
+/// A note's text after a merge (see [`Edited`]).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct MergedText {
+    /// Title.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+}
+
 /// A row of the notes list.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
 pub struct NoteSummary {
@@ -413,8 +434,47 @@ impl Workspace {
         base: Option<&[String]>,
         edits: &[(Field, &[TextSplice])],
     ) -> Result<()> {
+        self.edit_fields_at(id, base, edits).map(|_| ())
+    }
+
+    /// The editor's edit: [`Workspace::edit_fields`] at the editor's version `heads`, answered
+    /// with the new version and — only when other edits were merged — the text as it is now.
+    pub fn edit_open_note(
+        &mut self,
+        id: &Uuid,
+        heads: &[String],
+        edits: &[(Field, &[TextSplice])],
+    ) -> Result<Edited> {
+        let current = self.edit_fields_at(id, Some(heads), edits)?;
+        let read = self.replica.note_doc(id, |d| {
+            let now: Vec<String> = d.get_heads().iter().map(|h| h.to_string()).collect();
+            let merged = (!current).then(|| {
+                let f = note::read(d);
+                MergedText { title: f.title, body: f.body }
+            });
+            (now, merged, note::read_head(d).deleted)
+        })?;
+        match read {
+            Some((heads, merged, false)) => Ok(Edited { heads, merged }),
+            _ => Err(Error::NoSuchNote(id.to_string())),
+        }
+    }
+
+    /// Applies the edits; returns true when `base` was the note's latest version (so the text
+    /// now is the base text with the edits applied, nothing merged).
+    fn edit_fields_at(
+        &mut self,
+        id: &Uuid,
+        base: Option<&[String]>,
+        edits: &[(Field, &[TextSplice])],
+    ) -> Result<bool> {
+        let mut current = true;
         if edits.iter().all(|(_, s)| s.is_empty()) {
-            return Ok(());
+            if let Some(base) = base {
+                let heads = self.replica.note_doc(id, |d| d.get_heads())?.unwrap_or_default();
+                current = heads.iter().map(|h| h.to_string()).eq(base.iter().cloned());
+            }
+            return Ok(current);
         }
         let base: Option<Vec<automerge::ChangeHash>> = match base {
             None => None,
@@ -456,6 +516,7 @@ impl Workspace {
                 };
                 match &base {
                     Some(heads) if *heads != doc.get_heads() => {
+                        current = false;
                         if heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
                             return Err(Error::Invalid(
                             "the editor's version of this note is unknown here; reopen the note"
@@ -470,7 +531,7 @@ impl Workspace {
         if !changed && missing {
             return Err(Error::NoSuchNote(id.to_string()));
         }
-        Ok(())
+        Ok(current)
     }
 
     /// Deletes a note (the deletion is itself an edit that syncs).
@@ -495,8 +556,8 @@ impl Workspace {
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
         // A note listed from a summary gets its document built and stored on first opening.
-        let doc = self.replica.note_doc(&id)?;
-        match doc.map(|mut d| (note::read(&d), d.get_heads())) {
+        let read = self.replica.note_doc(&id, |d| (note::read(d), d.get_heads()))?;
+        match read {
             Some((f, doc_heads)) if !f.deleted => {
                 let heads = doc_heads.iter().map(|h| h.to_string()).collect();
                 Ok(Note {
