@@ -12,6 +12,7 @@ fn main() {
             "edit_note",
             "delete_note",
             "restore_note",
+            "keep_texts",
             "sync_status",
             "log_entries",
             "inspect_target",

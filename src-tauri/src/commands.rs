@@ -100,6 +100,12 @@ pub async fn restore_note(state: State<'_, AppState>, id: String) -> Res<Note> {
     })
 }
 
+/// Keeps the texts of big notes typed into, so they open at once next time (the user left one).
+#[tauri::command]
+pub async fn keep_texts(state: State<'_, AppState>) -> Res<u32> {
+    state.with(|ws| ws.keep_texts().map(|n| n as u32))
+}
+
 /// Counts and per-target state for the sync panel.
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> Res<Status> {

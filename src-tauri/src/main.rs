@@ -115,6 +115,7 @@ fn main() -> ExitCode {
             commands::edit_note,
             commands::delete_note,
             commands::restore_note,
+            commands::keep_texts,
             commands::sync_status,
             commands::log_entries,
             commands::inspect_target,

@@ -81,7 +81,16 @@ export class NoteEditor {
     private readonly assets: AssetViews,
     private readonly timings?: Timings,
   ) {
-    this.view = new EditorView({ parent, state: this.state("") });
+    this.view = new EditorView({
+      parent,
+      state: this.state(""),
+      // How long the editor takes to apply a transaction and update its DOM (timings.ts).
+      dispatchTransactions: (trs, view) => {
+        const started = performance.now();
+        view.update(trs);
+        this.timings?.span("update", performance.now() - started);
+      },
+    });
     // Keys that type or delete text: their time to paint is measured (timings.ts).
     this.view.contentDOM.addEventListener(
       "keydown",
@@ -128,9 +137,23 @@ export class NoteEditor {
   private readonly editable = new Compartment();
 
   private editability(): Extension {
-    return this.preview.hidden
+    return this.preview.hidden && !this.switching
       ? []
       : [EditorState.readOnly.of(true), EditorView.editable.of(false)];
+  }
+
+  /** Between the user picking another note and that note showing, nothing typed may go into
+   * the note still shown (opening takes a moment when the note is big or the engine busy). */
+  private switching = false;
+
+  /** The user picked another note: this one stops taking input and its edits are sent now;
+   * `open` ends the switch. */
+  beginSwitch(): void {
+    if (this.switching || !this.id) return;
+    this.switching = true;
+    this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
+    this.titleInput.readOnly = true;
+    void this.flush();
   }
 
   private state(doc: string): EditorState {
@@ -185,8 +208,18 @@ export class NoteEditor {
   }
 
   /** Saves the current note, then shows `note`. */
+  /** The other note could not be opened: this one takes input again. */
+  cancelSwitch(): void {
+    if (!this.switching) return;
+    this.switching = false;
+    this.titleInput.readOnly = false;
+    this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
+  }
+
   async open(note: Note | null): Promise<void> {
     await this.settle();
+    this.switching = false;
+    this.titleInput.readOnly = false;
     this.id = note?.id ?? null;
     this.heads = note?.heads ?? [];
     this.title = new FieldSync(note?.title ?? "");
@@ -250,7 +283,9 @@ export class NoteEditor {
       else this.preview.append(t.content);
       // A re-render (a task ticked) keeps the place being read once enough has come back.
       if (scroll && this.preview.scrollTop < scroll) this.preview.scrollTop = scroll;
-      if (i + 1 < pieces.length) setTimeout(() => put(i + 1), 0);
+      // One piece per frame: WebKit put off painting while zero-delay timers kept coming, so
+      // the first screen waited for most of the note.
+      if (i + 1 < pieces.length) requestAnimationFrame(() => setTimeout(() => put(i + 1), 0));
     };
     put(0);
   }

@@ -82,6 +82,8 @@ export const createNote = () => call<Note>("create_note");
 /** Applies splices positioned in the version `heads` of the note (as last received). */
 export const editNote = (id: string, heads: string[], title: TextSplice[], body: TextSplice[]) =>
   call<Edited>("edit_note", { id, heads, title, body });
+/** Keeps the texts of big notes typed into, so they open at once next time. */
+export const keepTexts = () => call<number>("keep_texts");
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
 export const syncStatus = () => call<Status>("sync_status");

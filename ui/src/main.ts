@@ -8,6 +8,7 @@ import {
   createNote,
   deleteNote,
   getNote,
+  keepTexts,
   onFileDrop,
   onNotesChanged,
   onSyncEvent,
@@ -90,9 +91,16 @@ let shownOnce = false;
 /** Notes made with New in this session: one left without title or text is discarded when the
  * user moves on, so empty "Untitled" notes do not pile up. */
 const fresh = new Set<string>();
+/** Counts note switches: when the user picks notes faster than they open, the last pick wins. */
+let showSeq = 0;
 async function show(id: string | null): Promise<void> {
   shownOnce = true;
   const started = performance.now();
+  const seq = ++showSeq;
+  if (id !== editor.openId) {
+    editor.beginSwitch();
+    if (id) list.select(id);
+  }
   try {
     const leaving = editor.openId;
     if (leaving && id && leaving !== id && fresh.has(leaving) && editor.isBlank) {
@@ -106,7 +114,13 @@ async function show(id: string | null): Promise<void> {
       }
     }
     const note = id ? await getNote(id) : null;
+    if (seq !== showSeq) return;
+    const left = editor.openId;
     await editor.open(note);
+    // The note left may be big and typed into: its text is kept so it opens at once next time
+    // (after the new one showed, so opening does not wait for it).
+    if (left && left !== note?.id) setTimeout(() => void keepTexts().catch(() => {}), 500);
+    if (seq !== showSeq) return;
     if (note) void timings.spanToPaint("open", started);
     list.select(note?.id ?? null);
     $("note").hidden = !note;
@@ -114,6 +128,11 @@ async function show(id: string | null): Promise<void> {
     $("no-note").hidden = !!note;
     for (const b of document.querySelectorAll<HTMLElement>(".note-only")) b.hidden = !note;
   } catch (e) {
+    // The note shown stays, and takes input again.
+    if (seq === showSeq) {
+      editor.cancelSwitch();
+      list.select(editor.openId);
+    }
     showError(e instanceof Error ? e.message : String(e));
   }
 }
@@ -317,7 +336,9 @@ document.addEventListener(
   },
   true,
 );
-window.addEventListener("blur", () => void editor.flush());
+window.addEventListener("blur", () => {
+  void editor.flush().then(() => keepTexts().catch(() => {}));
+});
 window.addEventListener("beforeunload", () => void editor.flush());
 
 let changeTimer: ReturnType<typeof setTimeout> | null = null;

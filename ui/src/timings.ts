@@ -33,14 +33,17 @@ export class Timings {
   private pendingKeys: number[] = [];
   private watching = false;
 
+  /** Records that `name` took `ms`. */
+  span(name: string, ms: number): void {
+    const list = this.spans[name] ?? [];
+    list.push(ms);
+    if (list.length > KEEP) list.shift();
+    this.spans[name] = list;
+  }
+
   /** Records `name` taking from `start` (performance.now()) until the next paint. */
   spanToPaint(name: string, start: number): Promise<void> {
-    return afterPaint().then((end) => {
-      const list = this.spans[name] ?? [];
-      list.push(end - start);
-      if (list.length > KEEP) list.shift();
-      this.spans[name] = list;
-    });
+    return afterPaint().then((end) => this.span(name, end - start));
   }
 
   /** A key that will change the text arrived (wall time of the event). */

@@ -82,6 +82,14 @@ pub fn scenario(app_bin: &Path, cli_bin: &Path, notes: usize, quick: bool) -> Re
     let other_client = a.client_id().to_string();
     drop(a);
     eprintln!("  app corpus ready in {:.0} s", t.elapsed().as_secs_f64());
+    r.insert("engine_read".into(), engine_reads(&b_dir, &big_ids)?);
+    // The small note is the newest again (it opens at start) and no big note is opened yet: the
+    // app's first opens below are first opens.
+    {
+        let mut b = Workspace::open(&b_dir)?;
+        let id: uuid::Uuid = small.parse()?;
+        b.edit_fields(&id, None, &[(resnotes_core::Field::Body, &[resnotes_core::TextSplice { pos: 0, delete: 0, insert: "Typed here: ".into() }][..])])?;
+    }
 
     // Start: three launches (one in --quick), the list painted each time.
     let mut starts = Vec::new();
@@ -93,6 +101,8 @@ pub fn scenario(app_bin: &Path, cli_bin: &Path, notes: usize, quick: bool) -> Re
             app.quit();
         } else {
             r.insert("start_to_list_ms".into(), stats(&mut starts));
+            std::thread::sleep(Duration::from_secs(3));
+            r.insert("memory_after_start".into(), memory(app.driver_pid()));
             measure_notes(&app, &b_dir, &big_ids, &small, quick, &mut r)?;
             r.insert("memory_after_big_notes".into(), memory(app.driver_pid()));
             pull_while_typing(&app, &b_dir, &small, &f, &f2, &other_client, notes, &mut r)?;
@@ -102,6 +112,48 @@ pub fn scenario(app_bin: &Path, cli_bin: &Path, notes: usize, quick: bool) -> Re
         }
     }
     Ok(Value::Object(r))
+}
+
+/// The engine's share of opening and typing, without the app: a note read on a freshly opened
+/// workspace (its document loaded from the database), read again (from the cache), and one
+/// keystroke's edit answered.
+fn engine_reads(dir: &Path, big: &[(&str, String)]) -> Result<Value> {
+    let mut out = Map::new();
+    for (label, id) in big {
+        // Its document loaded (and, for a big note, its text kept), then read from the kept
+        // text on a workspace opened again, then from the cache after an edit.
+        let (note, cold) = crate::measure::time(|| Workspace::open(dir)?.note(id));
+        let note = note?;
+        let mut ws = Workspace::open(dir)?;
+        let (_, kept) = crate::measure::time(|| ws.note(id));
+        let uuid: uuid::Uuid = id.parse()?;
+        let splice = [resnotes_core::TextSplice { pos: 0, delete: 0, insert: "x".into() }];
+        let mut heads = note.heads.clone();
+        let _ = note;
+        let mut edits = Vec::new();
+        for _ in 0..20 {
+            let (e, ms) = crate::measure::time(|| {
+                ws.edit_open_note(&uuid, &heads, &[(resnotes_core::Field::Body, &splice[..])])
+            });
+            heads = e?.heads;
+            edits.push(ms);
+        }
+        // Put the note back as it was (the app run types into it from the start).
+        ws.edit_fields(
+            &uuid,
+            Some(&heads),
+            &[(
+                resnotes_core::Field::Body,
+                &[resnotes_core::TextSplice { pos: 0, delete: 20, insert: String::new() }][..],
+            )],
+        )?;
+        let (_, warm) = crate::measure::time(|| ws.note(id));
+        out.insert(
+            slug(label),
+            json!({"read_loading_document_ms": round(cold), "read_kept_text_ms": round(kept), "read_after_edit_ms": round(warm), "edit_ms": stats(&mut edits)}),
+        );
+    }
+    Ok(Value::Object(out))
 }
 
 /// Polls a JavaScript expression until it returns a number.
@@ -127,8 +179,8 @@ fn open(app: &App, id: &str) -> Result<f64> {
 
 /// Types `keys` one every `gap` (or all at once when `gap` is zero) into the focused editor and
 /// returns each key's event → paint time.
-fn type_keys(app: &App, keys: &str, gap: Duration) -> Result<Vec<f64>> {
-    app.js("window.resnotesTimings.clear()", json!([]));
+fn type_keys(app: &App, keys: &str, gap: Duration) -> Result<Typed> {
+    app.js("window.resnotesTimings.clear(); window.resnotesTimings.watchStalls()", json!([]));
     if gap.is_zero() {
         app.press(&[], keys);
     } else {
@@ -141,8 +193,31 @@ fn type_keys(app: &App, keys: &str, gap: Duration) -> Result<Vec<f64>> {
     let n = keys.chars().count();
     let script = format!("return window.resnotesTimings.keys.length >= {n} ? 1 : null");
     wait_value(app, &script, 120)?;
-    let v = app.js("return window.resnotesTimings.keys.map(k => k.painted - k.down)", json!([]));
-    Ok(v.as_array().into_iter().flatten().filter_map(Value::as_f64).collect())
+    let v = app.js(
+        "const t = window.resnotesTimings; t.stopStalls(); return [t.keys.map(k => k.painted - k.down), t.spans.update ?? [], t.stall.longest]",
+        json!([]),
+    );
+    let list = |i: usize| -> Vec<f64> {
+        v[i].as_array().into_iter().flatten().filter_map(Value::as_f64).collect()
+    };
+    Ok(Typed { keys: list(0), updates: list(1), longest_gap: v[2].as_f64().unwrap_or(0.0) })
+}
+
+/// Typed keys' event → paint times, the editor's update times, the longest frame gap (ms).
+struct Typed {
+    keys: Vec<f64>,
+    updates: Vec<f64>,
+    longest_gap: f64,
+}
+
+impl Typed {
+    fn report(mut self) -> Value {
+        json!({
+            "keystroke_ms": stats(&mut self.keys),
+            "editor_update_ms": stats(&mut self.updates),
+            "longest_frame_gap_ms": round(self.longest_gap),
+        })
+    }
 }
 
 /// Waits until the engine holds `text` at the start of the note's body (nothing typed lost).
@@ -186,19 +261,23 @@ fn measure_notes(
             json!({"first": round(first), "again": round(again)}),
         );
         if *label == "10 KB" {
+            focus_editor(app);
+            let keys = type_keys(app, "A short note, typed ", Duration::from_millis(100))?.report();
+            eprintln!("  typing in {label}: {keys}");
+            r.insert(format!("typing_{}", slug(label)), keys);
             continue;
         }
         // Typing at a quick typist's pace, then a burst, at the start of the big note.
         focus_editor(app);
         let steady = "The quick brown fox jumps over the lazy dog ";
         let steady = if quick { &steady[..20] } else { steady };
-        let mut keys = type_keys(app, steady, Duration::from_millis(100))?;
+        let keys = type_keys(app, steady, Duration::from_millis(100))?.report();
         let burst = "abcdefghijklmnopqrst";
-        let mut burst_keys = type_keys(app, burst, Duration::ZERO)?;
+        let burst_keys = type_keys(app, burst, Duration::ZERO)?.report();
         wait_saved(dir, id, &format!("{steady}{burst}"))?;
-        r.insert(format!("keystroke_{}_ms", slug(label)), stats(&mut keys));
-        r.insert(format!("keystroke_burst_{}_ms", slug(label)), stats(&mut burst_keys));
-        eprintln!("  typing in {label}: {}", r[&format!("keystroke_{}_ms", slug(label))]);
+        eprintln!("  typing in {label}: {keys} burst {burst_keys}");
+        r.insert(format!("typing_{}", slug(label)), keys);
+        r.insert(format!("typing_burst_{}", slug(label)), burst_keys);
         // Preview.
         app.js("window.resnotesTimings.clear()", json!([]));
         app.click("#toggle-preview");

@@ -48,6 +48,11 @@ impl DocCache {
         self.docs.push((id, rev, doc));
     }
 
+    /// The loaded documents with the row revision each was loaded at.
+    pub(crate) fn entries(&mut self) -> impl Iterator<Item = (&Uuid, i64, &mut AutoCommit)> {
+        self.docs.iter_mut().map(|(id, rev, doc)| (&*id, *rev, doc))
+    }
+
     /// Moves the documents of another cache (filled inside a committed transaction) into this one.
     pub(crate) fn absorb(&mut self, other: DocCache) {
         for (id, rev, doc) in other.docs {
@@ -135,7 +140,7 @@ pub(crate) fn load_doc(
 }
 
 /// Reads a note's document through `cache` (loading it when not current there) and puts it back;
-/// `None` when the note has no row. A note listed from a summary is built in memory (reading
+/// `read` gets the document and the row revision it is for. `None` when the note has no row. A note listed from a summary is built in memory (reading
 /// stays read-only) and not cached.
 pub(crate) fn read_cached<T>(
     conn: &Connection,
@@ -143,7 +148,7 @@ pub(crate) fn read_cached<T>(
     cache: &mut DocCache,
     id: &Uuid,
     me: &Uuid,
-    read: impl FnOnce(&mut AutoCommit) -> T,
+    read: impl FnOnce(&mut AutoCommit, i64) -> T,
 ) -> Result<Option<T>> {
     let l = load(conn, cache, id, me)?;
     if !l.exists {
@@ -151,10 +156,10 @@ pub(crate) fn read_cached<T>(
     }
     if !l.built {
         let mut doc = lazy::doc_in_memory(conn, key, &mut lazy::Entries::default(), id, me)?;
-        return Ok(Some(read(&mut doc)));
+        return Ok(Some(read(&mut doc, l.rev)));
     }
     let mut doc = l.doc;
-    let out = read(&mut doc);
+    let out = read(&mut doc, l.rev);
     cache.put(*id, l.rev, doc);
     Ok(Some(out))
 }

@@ -1,6 +1,7 @@
 //! **Layer 3 — note documents**: a note as an Automerge document ([`note`], its schema), how
 //! changes from the log become stored documents and list rows (`materialize`), and notes listed
-//! from entry summaries whose documents are built only when needed (`lazy`).
+//! from entry summaries whose documents are built only when needed (`lazy`), and the texts of
+//! big notes kept so that they open at once (`texts`).
 //!
 //! Everything here is derived from the log and can be rebuilt from it; the SQL it needs lives
 //! in [`crate::store`].
@@ -22,6 +23,7 @@ pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub mod note;
 pub(crate) mod replica;
+pub(crate) mod texts;
 
 pub use caught::quiet_caught_panics;
 pub(crate) use replica::Replica;

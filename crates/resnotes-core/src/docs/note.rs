@@ -85,6 +85,11 @@ pub fn read_head(doc: &AutoCommit) -> NoteFields {
     }
 }
 
+/// The body's length in characters, without reading it.
+pub fn body_len(doc: &AutoCommit) -> usize {
+    text_obj(doc, "body").map(|o| doc.length(&o)).unwrap_or(0)
+}
+
 /// The body text.
 pub fn body(doc: &AutoCommit) -> String {
     text_obj(doc, "body").and_then(|o| doc.text(&o).ok()).unwrap_or_default()

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::DocError;
-use crate::docs::{lazy, materialize, note};
+use crate::docs::{lazy, materialize, note, texts};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
@@ -228,7 +228,7 @@ impl Replica {
     pub(crate) fn note_doc<T>(
         &self,
         id: &Uuid,
-        read: impl FnOnce(&mut automerge::AutoCommit) -> T,
+        read: impl FnOnce(&mut automerge::AutoCommit, i64) -> T,
     ) -> Result<Option<T>> {
         if lazy::is_listed(&self.conn, id)? {
             let tx = store::write_tx(&self.conn)?;
@@ -239,6 +239,15 @@ impl Replica {
         // (~1.5 µs per character), so a 1 MB note must not be loaded again on every read.
         let mut cache = self.docs.borrow_mut();
         materialize::read_cached(&self.conn, &self.key, &mut cache, id, &self.client, read)
+    }
+
+    /// Keeps the texts of the loaded big notes that were typed into since their text was kept
+    /// ([`texts::keep_loaded`]); the app calls it when the user leaves a note.
+    pub(crate) fn keep_texts(&mut self) -> Result<usize> {
+        let tx = store::write_tx(&self.conn)?;
+        let n = texts::keep_loaded(&tx, self.docs.get_mut())?;
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Seals the unsealed local changes into log entries of at most `max_changes` changes and

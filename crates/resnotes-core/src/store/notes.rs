@@ -1,7 +1,7 @@
 //! Notes as this device holds them: list rows (`notes`), stored documents (`docs`), changes
 //! waiting for missing dependencies (`queued_changes`), which entries carry changes of which
-//! note (`note_entries`) and the notes listed from summaries still to settle (`unsettled`).
-//! All derived from the log.
+//! note (`note_entries`), the notes listed from summaries still to settle (`unsettled`) and
+//! the texts of big notes (`texts`). All derived from the log.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
@@ -146,9 +146,65 @@ pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
     Ok(())
 }
 
-/// Removes a note's row (a listed note whose changes cannot apply yet).
+/// Removes a note's row (a listed note whose changes cannot apply yet), and its text: a row
+/// made again starts its `rev` anew.
 pub(crate) fn delete_row(conn: &Connection, id: &Uuid) -> Result<()> {
     conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
+    conn.prepare_cached("DELETE FROM texts WHERE note_id = ?1")?.execute([id.to_string()])?;
+    Ok(())
+}
+
+/// A live note's text kept for its row's current `rev` (see the table `texts`).
+pub(crate) struct Text {
+    /// The document version (change hashes, hex, comma-separated).
+    pub(crate) heads: String,
+    pub(crate) title: String,
+    pub(crate) body: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+/// The note's kept text if it is current (its `rev` is the row's) and the note is live.
+pub(crate) fn current_text(conn: &Connection, id: &Uuid) -> Result<Option<Text>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT t.heads, t.title, t.body, n.created_at, n.updated_at FROM texts t
+             JOIN notes n ON n.id = t.note_id AND n.rev = t.rev AND n.deleted = 0 WHERE t.note_id = ?1",
+        )?
+        .query_row([id.to_string()], |r| {
+            Ok(Text {
+                heads: r.get(0)?,
+                title: r.get(1)?,
+                body: r.get(2)?,
+                created_at: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The `rev` the note's kept text is for, if any.
+pub(crate) fn text_rev(conn: &Connection, id: &Uuid) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT rev FROM texts WHERE note_id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?)
+}
+
+/// Keeps a note's text for row revision `rev`.
+pub(crate) fn keep_text(
+    conn: &Connection,
+    id: &Uuid,
+    rev: i64,
+    heads: &str,
+    title: &str,
+    body: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO texts (note_id, rev, heads, title, body) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(note_id) DO UPDATE SET rev = excluded.rev, heads = excluded.heads, title = excluded.title, body = excluded.body",
+    )?
+    .execute(params![id.to_string(), rev, heads, title, body])?;
     Ok(())
 }
 

@@ -446,7 +446,7 @@ impl Workspace {
         edits: &[(Field, &[TextSplice])],
     ) -> Result<Edited> {
         let current = self.edit_fields_at(id, Some(heads), edits)?;
-        let read = self.replica.note_doc(id, |d| {
+        let read = self.replica.note_doc(id, |d, _| {
             let now: Vec<String> = d.get_heads().iter().map(|h| h.to_string()).collect();
             let merged = (!current).then(|| {
                 let f = note::read(d);
@@ -471,7 +471,7 @@ impl Workspace {
         let mut current = true;
         if edits.iter().all(|(_, s)| s.is_empty()) {
             if let Some(base) = base {
-                let heads = self.replica.note_doc(id, |d| d.get_heads())?.unwrap_or_default();
+                let heads = self.replica.note_doc(id, |d, _| d.get_heads())?.unwrap_or_default();
                 current = heads.iter().map(|h| h.to_string()).eq(base.iter().cloned());
             }
             return Ok(current);
@@ -556,8 +556,35 @@ impl Workspace {
     pub fn note(&self, query: &str) -> Result<Note> {
         let id = self.resolve(query)?;
         // A note listed from a summary gets its document built and stored on first opening.
-        let read = self.replica.note_doc(&id, |d| (note::read(d), d.get_heads()))?;
-        match read {
+        let conn = &self.replica.conn;
+        // A big note's kept text, if current: shown without loading its document.
+        if let Some(t) = store::notes::current_text(conn, &id)? {
+            return Ok(Note {
+                id: id.to_string(),
+                title: t.title,
+                body: t.body,
+                created_at: t.created_at,
+                updated_at: t.updated_at,
+                heads: t.heads.split(',').filter(|h| !h.is_empty()).map(str::to_string).collect(),
+                left_out: store::notes::left_out_of(conn, &id)?,
+            });
+        }
+        let read = self.replica.note_doc(&id, |d, rev| -> Result<_> {
+            let f = note::read(d);
+            // The document was read anyway: a big note opens at once next time.
+            if !f.deleted && note::body_len(d) >= crate::docs::texts::KEEP_TEXT_CHARS {
+                store::notes::keep_text(
+                    conn,
+                    &id,
+                    rev,
+                    &crate::docs::texts::heads_text(d),
+                    &f.title,
+                    &f.body,
+                )?;
+            }
+            Ok((f, d.get_heads()))
+        })?;
+        match read.transpose()? {
             Some((f, doc_heads)) if !f.deleted => {
                 let heads = doc_heads.iter().map(|h| h.to_string()).collect();
                 Ok(Note {
@@ -572,6 +599,12 @@ impl Workspace {
             }
             _ => Err(Error::NoSuchNote(query.to_string())),
         }
+    }
+
+    /// Keeps the texts of the big notes typed into since their text was last kept, so they open
+    /// at once next time (the app calls it when the user leaves a note). Returns how many.
+    pub fn keep_texts(&mut self) -> Result<usize> {
+        self.replica.keep_texts()
     }
 
     /// Live notes whose title or first line contains `filter` (case-insensitive for ASCII),
