@@ -977,3 +977,105 @@ fn quick_switcher_and_shortcuts_sheet() {
     app.press(&[], "\u{E00C}");
     app.wait_for("#shortcuts[hidden]");
 }
+
+/// Creates a note whose body is read from standard input (bodies too long for an argument).
+fn new_note_stdin(dev: &resnotes_e2e::Device, title: &str, body: &str) -> String {
+    use std::io::Write;
+    let mut child = dev
+        .cmd(&["new", "--title", title, "--body", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("resnotes new");
+    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("write body");
+    let out = child.wait_with_output().expect("resnotes new");
+    assert!(out.status.success(), "resnotes new failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn clicking_another_note_while_a_big_one_saves_types_into_the_right_note() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let dev = sb.device("app");
+    dev.ok(&["init"]);
+    // ~300 KB: saving it takes a while in a debug build, so the click lands mid-save.
+    let big_body = "A long paragraph of an old note, kept for years.\n".repeat(6000);
+    let big = new_note_stdin(&dev, "Big", &big_body);
+    let small = dev.new_note("Small", "small note");
+    let app = App::start("big-switch", &dev.dir, &[]);
+    click_note(&app, "Big");
+    app.wait_until(Duration::from_secs(60), "the big note to open", || {
+        app.value("#title") == "Big" && app.editor_text().starts_with("A long paragraph")
+    });
+    // Type into the big note and at once pick the small one, then type there.
+    app.type_into("#editor .cm-content", "HELLO ");
+    click_note(&app, "Small");
+    app.wait_until(Duration::from_secs(60), "the small note to open", || {
+        app.value("#title") == "Small" && app.editor_text() == "small note"
+    });
+    app.type_into("#editor .cm-content", &format!("{END} tail"));
+    app.wait_until(Duration::from_secs(60), "both notes saved", || {
+        dev.body(&small) == "small note tail" && dev.body(&big).starts_with("HELLO A long")
+    });
+    app.screenshot("typed-into-the-right-note");
+    let big_now = dev.body(&big);
+    assert!(!big_now.contains("tail"), "text typed after the click went into the big note");
+    assert_eq!(big_now.len(), big_body.len() + "HELLO ".len(), "nothing else changed in it");
+    // The list picked the note clicked, and the editor shows it.
+    assert_eq!(app.text("#notes li.selected .title"), "Small");
+}
+
+#[test]
+fn typing_during_a_large_pull_loses_no_keystroke() {
+    let _s = serial();
+    std::env::set_var("RESNOTES_NO_KEYRING", "1");
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let a = sb.device("app");
+    let b = sb.device("other");
+    a.ok(&["init"]);
+    a.ok(&["target", "add", "folder", shared.to_str().unwrap()]);
+    let typed_into = a.new_note("Typing here", "");
+    assert!(a.sync().0);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    // The other device writes 1,500 notes, pushed while the app is being typed in.
+    let mut other = resnotes_core::Workspace::open(&b.dir).unwrap();
+    resnotes_core::testing::set_durable(&other, false).unwrap();
+    for i in 0..1500 {
+        other
+            .new_note(&format!("Arrived {i}"), &format!("Note {i} from the other device.\n"))
+            .unwrap();
+    }
+    resnotes_core::testing::set_durable(&other, true).unwrap();
+    let app = App::start("busy-pull", &a.dir, &[]);
+    click_note(&app, "Typing here");
+    app.wait_until(Duration::from_secs(10), "the note to open", || {
+        app.value("#title") == "Typing here"
+    });
+    app.js("document.querySelector('#editor .cm-content').focus()", serde_json::json!([]));
+    let pusher = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        let reports = other.sync_all(&mut |_| {}).unwrap();
+        assert!(reports.iter().all(|r| r.error.is_none()), "the other device's push failed");
+    });
+    let text = "Every key typed while notes arrive must land in this note. ".repeat(2);
+    for c in text.chars() {
+        app.press(&[], &c.to_string());
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    pusher.join().unwrap();
+    app.wait_until(Duration::from_secs(60), "the other device's notes to arrive", || {
+        a.list().len() == 1501
+    });
+    app.wait_until(Duration::from_secs(30), "the typed text saved", || a.body(&typed_into) == text);
+    assert_eq!(
+        app.editor_text().trim_end(),
+        text.trim_end(),
+        "the editor shows exactly what was typed"
+    );
+    app.wait_until(Duration::from_secs(10), "the list to show arrived notes", || {
+        app.list_titles().iter().any(|t| t.starts_with("Arrived"))
+    });
+    app.screenshot("typed-during-pull");
+}

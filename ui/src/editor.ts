@@ -23,7 +23,7 @@ import {
 import { tags } from "@lezer/highlight";
 import type { AssetViews } from "./attachments";
 import { AppError, type Attached, attachFile, editNote, type Note, pasteImage } from "./ipc";
-import { markdownChunks, renderMarkdown, taskMarkers } from "./markdown";
+import { markdownChunks, renderFragment, taskMarkers } from "./markdown";
 import { changesBetween, FieldSync, textOf } from "./merge";
 import type { Timings } from "./timings";
 
@@ -116,6 +116,7 @@ export class NoteEditor {
         this.view.focus();
       }
     });
+    preview.addEventListener("scroll", () => this.morePreview(), { passive: true });
     // A task's checkbox in the preview toggles its [ ]/[x] in the text, saved like typing.
     preview.addEventListener("click", (e) => {
       const box = (e.target as Element | null)?.closest?.("input.task");
@@ -268,27 +269,46 @@ export class NoteEditor {
   /** Counts renders, so the pieces of a long note's earlier render stop coming. */
   private previewRun = 0;
 
-  /** Renders the preview: the first screen at once, the rest of a long note piece by piece in
-   * later tasks (a 1 MB note at once kept the window frozen for seconds). */
+  /** Renders the preview: the first screen at once, the rest of a long note piece by piece as
+   * the reader scrolls towards it (a 1 MB note at once kept the window frozen for seconds, and
+   * all of a 5 MB note rendered costs half a minute of work and hundreds of megabytes). */
   private renderPreview(): void {
     const run = ++this.previewRun;
     const pieces = markdownChunks(this.text);
     const scroll = this.preview.scrollTop;
-    const put = (i: number) => {
-      if (run !== this.previewRun || this.preview.hidden) return;
-      const t = document.createElement("template");
-      t.innerHTML = renderMarkdown(pieces[i] as string);
-      this.assets.decorate(t.content);
-      if (i === 0) this.preview.replaceChildren(t.content);
-      else this.preview.append(t.content);
+    const more = document.createElement("div");
+    more.className = "more";
+    let next = 0;
+    let queued = false;
+    const near = () =>
+      more.isConnected &&
+      more.getBoundingClientRect().top <
+        this.preview.getBoundingClientRect().bottom + 2 * this.preview.clientHeight;
+    const put = () => {
+      queued = false;
+      if (run !== this.previewRun || this.preview.hidden || next >= pieces.length) return;
+      const nodes = renderFragment(pieces[next++] as string);
+      this.assets.decorate(nodes);
+      if (next === 1) this.preview.replaceChildren(nodes, more);
+      else more.before(nodes);
+      if (next >= pieces.length) more.remove();
       // A re-render (a task ticked) keeps the place being read once enough has come back.
       if (scroll && this.preview.scrollTop < scroll) this.preview.scrollTop = scroll;
-      // One piece per frame: WebKit put off painting while zero-delay timers kept coming, so
-      // the first screen waited for most of the note.
-      if (i + 1 < pieces.length) requestAnimationFrame(() => setTimeout(() => put(i + 1), 0));
+      more.textContent = next < pieces.length ? "…" : "";
+      ask();
     };
-    put(0);
+    // One piece per frame, after the frame was painted, while the end is within two screens.
+    const ask = () => {
+      if (queued || next >= pieces.length || !near()) return;
+      queued = true;
+      requestAnimationFrame(() => setTimeout(put, 0));
+    };
+    this.morePreview = ask;
+    put();
   }
+
+  /** Asks the preview for more of a long note (it scrolled). */
+  private morePreview: () => void = () => {};
 
   /** A paste that carried nothing the page can read (WebKitGTK leaves an image on the system
    * clipboard out of the event): asks Rust for the clipboard's image. */

@@ -28,18 +28,26 @@ DOMPurify.addHook("uponSanitizeElement", (node, data) => {
   }
 });
 
+const SANITIZE = {
+  USE_PROFILES: { html: true },
+  FORBID_TAGS: ["style", "form", "button", "iframe", "object", "embed", "select", "textarea"],
+  // id and name: a note's <div id="toast"> would win getElementById and could spoof the
+  // app's own messages (DOM clobbering).
+  FORBID_ATTR: ["style", "id", "name", "value", "form", "formaction"],
+  // DOMPurify's default list plus asset: (attachments, shown by attachments.ts).
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
+};
+
 /** Sanitized HTML for a markdown text. */
 export function renderMarkdown(text: string): string {
   const html = md.parse(text, { async: false }) as string;
-  return DOMPurify.sanitize(html, {
-    USE_PROFILES: { html: true },
-    FORBID_TAGS: ["style", "form", "button", "iframe", "object", "embed", "select", "textarea"],
-    // id and name: a note's <div id="toast"> would win getElementById and could spoof the
-    // app's own messages (DOM clobbering).
-    FORBID_ATTR: ["style", "id", "name", "value", "form", "formaction"],
-    // DOMPurify's default list plus asset: (attachments, shown by attachments.ts).
-    ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
-  });
+  return DOMPurify.sanitize(html, SANITIZE);
+}
+
+/** The same, as nodes to insert (the HTML is not serialized and parsed again). */
+export function renderFragment(text: string): DocumentFragment {
+  const html = md.parse(text, { async: false }) as string;
+  return DOMPurify.sanitize(html, { ...SANITIZE, RETURN_DOM_FRAGMENT: true });
 }
 
 /** A line after a blank line that always begins a new top-level block: not indented, not a
@@ -55,7 +63,7 @@ const REF_DEF = /^ {0,3}\[[^\]\n]+\]:[ \t]*\S.*$/gm;
  * at once), the others about `rest`. Link reference definitions are repeated into every piece
  * so links by reference still resolve. A text without such a place stays one piece.
  */
-export function markdownChunks(text: string, first = 16_000, rest = 64_000): string[] {
+export function markdownChunks(text: string, first = 16_000, rest = 32_000): string[] {
   if (text.length <= first) return [text];
   const pieces: string[] = [];
   let fence: string | null = null;
