@@ -7,6 +7,7 @@ mod background;
 mod commands;
 mod instance;
 mod ipc;
+mod menu;
 mod navigation;
 mod protocol;
 mod state;
@@ -103,6 +104,10 @@ fn main() -> ExitCode {
         })
         .setup(move |app| {
             background::start(app.handle());
+            #[cfg(target_os = "linux")]
+            if let Some(w) = tauri::Manager::get_webview_window(app, "main") {
+                w.with_webview(|w| menu::prepare(&w.inner()))?;
+            }
             if let Some(l) = listener {
                 instance::serve(l, app.handle().clone());
             }

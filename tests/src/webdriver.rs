@@ -74,6 +74,9 @@ impl App {
             .env("RESNOTES_DATA_DIR", data_dir)
             .env("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10")
             .env("RESNOTES_NO_KEYRING", "1")
+            // The webview's storage (the app's preferences) beside the data dir: each scenario
+            // starts with the defaults, and a restart on the same data dir keeps them.
+            .env("XDG_DATA_HOME", data_dir.with_extension("webview"))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log"))
             .stderr(log_file);
@@ -286,7 +289,8 @@ impl App {
 
     /// The markdown editor's text.
     pub fn editor_text(&self) -> String {
-        self.js("return Array.from(document.querySelectorAll('#editor .cm-line')).map(l => l.querySelector('.cm-placeholder') ? '' : l.textContent).join('\\n');", json!([])).as_str().unwrap_or_default().to_string()
+        // An attachment shown as a chip reads as its markdown (chips.ts keeps it on the chip).
+        self.js("return Array.from(document.querySelectorAll('#editor .cm-line')).map(l => { if (l.querySelector('.cm-placeholder')) return ''; const c = l.cloneNode(true); c.querySelectorAll('.cm-asset-chip').forEach(x => x.replaceWith(x.dataset.markdown)); return c.textContent; }).join('\\n');", json!([])).as_str().unwrap_or_default().to_string()
     }
 
     /// Titles in the notes list, top to bottom.

@@ -442,6 +442,22 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
     b.wait_until(Duration::from_secs(5), "the note open on B", || {
         b.editor_text().contains("asset:///")
     });
+    // In the editor the link shows as a chip with the file's name, not its long address, once
+    // the cursor is elsewhere (the link was pasted at the start, where the cursor opens).
+    b.js("document.querySelector('#editor .cm-content').focus()", serde_json::json!([]));
+    b.press(&[CTRL], END);
+    b.wait_until(Duration::from_secs(5), "the chip", || b.find("#editor .cm-asset-chip").is_some());
+    let chip = b.text("#editor .cm-asset-chip");
+    assert!(
+        chip.contains("PASTECANARY.png"),
+        "chip: {chip:?} in {}",
+        b.js(
+            "return document.querySelector('#editor .cm-content').innerHTML",
+            serde_json::json!([])
+        )
+    );
+    assert!(!b.text("#editor .cm-content").contains("asset:///"), "the address is hidden");
+    b.screenshot("attachment-chip");
     b.click("#toggle-preview");
     let took = b.wait_until(Duration::from_secs(20), "the image in B's preview", || {
         b.js("const i = document.querySelector('#preview .asset-image img'); return !!i && i.complete && i.naturalWidth === 1;", serde_json::json!([])) == serde_json::json!(true)
@@ -1078,4 +1094,67 @@ fn typing_during_a_large_pull_loses_no_keystroke() {
         app.list_titles().iter().any(|t| t.starts_with("Arrived"))
     });
     app.screenshot("typed-during-pull");
+}
+
+/// Settings: the theme chosen over the system's, the editor's font and size, spell checking;
+/// kept across a restart.
+#[test]
+fn settings_choose_theme_font_size_and_spelling_and_keep_them() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let dev = sb.device("app");
+    let style = |app: &App, css: &str, prop: &str| -> String {
+        app.js(
+            "return getComputedStyle(document.querySelector(arguments[0]))[arguments[1]]",
+            serde_json::json!([css, prop]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    };
+    {
+        let app = App::start("settings", &dev.dir, &[]);
+        new_note(&app);
+        app.type_into("#title", "Settings");
+        app.type_into("#editor .cm-content", "Some words to check the spelling of: recieve");
+        assert_eq!(style(&app, "html", "backgroundColor"), "rgb(251, 251, 250)", "light to start");
+        assert!(style(&app, "#editor .cm-scroller", "fontFamily").contains("system-ui"));
+        app.press(&[CTRL], ",");
+        app.wait_for("#settings:not([hidden])");
+        app.click("#settings input[name=theme][value=dark]");
+        app.click("#settings input[name=font][value=mono]");
+        app.js(
+            "const s = document.querySelector('#settings select[name=size]'); s.value = '18'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            serde_json::json!([]),
+        );
+        app.click("#settings input[name=spellcheck]");
+        app.wait_until(Duration::from_secs(5), "the dark theme", || {
+            app.find("html.dark").is_some()
+        });
+        app.screenshot("settings-dialog");
+        app.click("#settings button[type=submit]");
+        app.wait_for("#settings[hidden]");
+        assert_eq!(style(&app, "html", "backgroundColor"), "rgb(28, 31, 34)", "dark chosen");
+        assert!(style(&app, "#editor .cm-scroller", "fontFamily").contains("monospace"));
+        assert_eq!(style(&app, "#editor .cm-scroller", "fontSize"), "18px");
+        assert_eq!(
+            app.js(
+                "return document.querySelector('#editor .cm-content').getAttribute('spellcheck')",
+                serde_json::json!([])
+            ),
+            serde_json::json!("false")
+        );
+        app.screenshot("settings-applied");
+        app.quit();
+    }
+    // Kept for the next start; a light choice wins over a dark system theme.
+    let app = App::start("settings-again", &dev.dir, &[("GTK_THEME", "Adwaita:dark")]);
+    assert_eq!(style(&app, "html", "backgroundColor"), "rgb(28, 31, 34)");
+    assert_eq!(style(&app, "#editor .cm-scroller", "fontSize"), "18px");
+    app.click("#open-settings");
+    app.click("#settings input[name=theme][value=light]");
+    app.press(&[], "\u{E00C}"); // Escape closes the dialog
+    app.wait_for("#settings[hidden]");
+    assert_eq!(style(&app, "html", "backgroundColor"), "rgb(251, 251, 250)");
+    app.screenshot("settings-light-over-dark-system");
 }

@@ -22,6 +22,7 @@ import {
 } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
 import type { AssetViews } from "./attachments";
+import { attachmentChips } from "./chips";
 import { AppError, type Attached, attachFile, editNote, type Note, pasteImage } from "./ipc";
 import { markdownChunks, renderFragment, taskMarkers } from "./markdown";
 import { changesBetween, FieldSync, textOf } from "./merge";
@@ -134,6 +135,20 @@ export class NoteEditor {
     this.view.dispatch({ changes: { from: at, to: at + 1, insert: done ? " " : "x" } });
   }
 
+  /** Spell checking of the text (a setting). */
+  private readonly spelling = new Compartment();
+  private spellcheck = true;
+
+  /** Turns the browser's spell checking of the text on or off (settings.ts). */
+  setSpellcheck(on: boolean): void {
+    this.spellcheck = on;
+    this.view.dispatch({ effects: this.spelling.reconfigure(this.spellAttrs()) });
+  }
+
+  private spellAttrs(): Extension {
+    return EditorView.contentAttributes.of({ spellcheck: this.spellcheck ? "true" : "false" });
+  }
+
   /** Read-only while the preview shows: keys pressed then must not edit the hidden text. */
   private readonly editable = new Compartment();
 
@@ -162,12 +177,14 @@ export class NoteEditor {
       doc: textOf(doc),
       extensions: [
         this.editable.of(this.editability()),
+        this.spelling.of(this.spellAttrs()),
         EditorState.lineSeparator.of("\n"),
         history(),
         drawSelection(),
         highlightActiveLine(),
         highlightSelectionMatches(),
         markdown(),
+        attachmentChips,
         syntaxHighlighting(noteStyle),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         EditorView.lineWrapping,

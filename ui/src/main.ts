@@ -17,6 +17,7 @@ import {
   restoreNote,
 } from "./ipc";
 import { NotesList } from "./list";
+import { Settings } from "./settings";
 import { SetupDialog } from "./setup";
 import { Switcher } from "./switcher";
 import { SyncPanel } from "./syncpanel";
@@ -86,6 +87,9 @@ const editor = new NoteEditor(
   assetViews,
   timings,
 );
+
+const settings = new Settings($("settings"), (p) => editor.setSpellcheck(p.spellcheck));
+$("open-settings").addEventListener("click", () => settings.open());
 
 let shownOnce = false;
 /** Notes made with New in this session: one left without title or text is discarded when the
@@ -320,6 +324,7 @@ const shortcutKeys: Record<string, () => void> = {
     if (!shortcuts.hidden) shortcuts.querySelector<HTMLButtonElement>("button")?.focus();
   },
   n: () => void newNote(),
+  ",": () => (settings.isOpen ? settings.close() : settings.open()),
   k: () => $<HTMLInputElement>("filter").focus(),
   e: () => {
     if (editor.openId) $("toggle-preview").click();
