@@ -169,7 +169,8 @@ export class NoteEditor {
     this.switching = true;
     this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
     this.titleInput.readOnly = true;
-    void this.flush();
+    // Only edits not sent yet: an empty request would make the new note wait for an answer.
+    if (this.title.dirty || this.body.dirty) void this.flush();
   }
 
   private state(doc: string): EditorState {

@@ -93,11 +93,15 @@ export class NotesList {
   }
 
   select(id: string | null): void {
-    this.selected = id;
-    for (const li of this.ul.querySelectorAll<HTMLElement>("li[data-id]")) {
-      li.classList.toggle("selected", li.dataset.id === id);
-      li.setAttribute("aria-selected", String(li.dataset.id === id));
+    // Only the rows that change: touching all 500 made the page restyle the whole list on
+    // every note opened.
+    for (const key of [this.selected, id]) {
+      const li = key === null ? undefined : this.rows.get(key)?.li;
+      if (!li) continue;
+      li.classList.toggle("selected", key === id);
+      li.setAttribute("aria-selected", String(key === id));
     }
+    this.selected = id;
   }
 
   /** Reloads from the engine; answers that arrive out of order are dropped. */
