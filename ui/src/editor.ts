@@ -166,9 +166,7 @@ export class NoteEditor {
    * `open` ends the switch. */
   beginSwitch(): void {
     if (this.switching || !this.id) return;
-    this.switching = true;
-    this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
-    this.titleInput.readOnly = true;
+    this.setSwitching(true);
     // Only edits not sent yet: an empty request would make the new note wait for an answer.
     if (this.title.dirty || this.body.dirty) void this.flush();
   }
@@ -226,15 +224,18 @@ export class NoteEditor {
     return this.view.state.doc.toString();
   }
 
-  /** Saves the current note, then shows `note`. */
   /** The other note could not be opened: this one takes input again. */
   cancelSwitch(): void {
-    if (!this.switching) return;
-    this.switching = false;
-    this.titleInput.readOnly = false;
+    if (this.switching) this.setSwitching(false);
+  }
+
+  private setSwitching(on: boolean): void {
+    this.switching = on;
+    this.titleInput.readOnly = on;
     this.view.dispatch({ effects: this.editable.reconfigure(this.editability()) });
   }
 
+  /** Saves the current note, then shows `note` (ending a switch: its new state takes input). */
   async open(note: Note | null): Promise<void> {
     await this.settle();
     this.switching = false;

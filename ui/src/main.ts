@@ -119,11 +119,10 @@ async function show(id: string | null): Promise<void> {
     }
     const note = id ? await getNote(id) : null;
     if (seq !== showSeq) return;
-    const left = editor.openId;
     await editor.open(note);
     // The note left may be big and typed into: its text is kept so it opens at once next time
     // (after the new one showed, so opening does not wait for it).
-    if (left && left !== note?.id) setTimeout(() => void keepTexts().catch(() => {}), 500);
+    if (leaving && leaving !== note?.id) setTimeout(() => void keepTexts().catch(() => {}), 500);
     if (seq !== showSeq) return;
     if (note) void timings.spanToPaint("open", started);
     list.select(note?.id ?? null);

@@ -179,37 +179,51 @@ fn open(app: &App, id: &str) -> Result<f64> {
     wait_value(app, "return window.resnotesTimings.spans.open?.[0] ?? null", 300)
 }
 
-/// Types `keys` one every `gap` (or all at once when `gap` is zero) into the focused editor and
-/// returns each key's event → paint time.
-fn type_keys(app: &App, keys: &str, gap: Duration) -> Result<Typed> {
+/// Types `keys` one every `gap` (or all at once when `gap` is zero) into the focused editor,
+/// calling `each` with the count typed so far after every key, and returns each key's event →
+/// paint time with the editor's update times and the frame gaps meanwhile.
+fn type_keys(
+    app: &App,
+    keys: &str,
+    gap: Duration,
+    mut each: impl FnMut(usize) -> Result<()>,
+) -> Result<Typed> {
     app.js("window.resnotesTimings.clear(); window.resnotesTimings.watchStalls()", json!([]));
     if gap.is_zero() {
         app.press(&[], keys);
     } else {
-        for c in keys.chars() {
+        for (i, c) in keys.chars().enumerate() {
             let t = Instant::now();
             app.press(&[], &c.to_string());
             std::thread::sleep(gap.saturating_sub(t.elapsed()));
+            each(i + 1)?;
         }
     }
     let n = keys.chars().count();
     let script = format!("return window.resnotesTimings.keys.length >= {n} ? 1 : null");
     wait_value(app, &script, 120)?;
     let v = app.js(
-        "const t = window.resnotesTimings; t.stopStalls(); return [t.keys.map(k => k.painted - k.down), t.spans.update ?? [], t.stall.longest]",
+        "const t = window.resnotesTimings; t.stopStalls(); return [t.keys.map(k => k.painted - k.down), t.spans.update ?? [], t.stall.longest, t.stall.over100]",
         json!([]),
     );
     let list = |i: usize| -> Vec<f64> {
         v[i].as_array().into_iter().flatten().filter_map(Value::as_f64).collect()
     };
-    Ok(Typed { keys: list(0), updates: list(1), longest_gap: v[2].as_f64().unwrap_or(0.0) })
+    Ok(Typed {
+        keys: list(0),
+        updates: list(1),
+        longest_gap: v[2].as_f64().unwrap_or(0.0),
+        gaps_over_100: v[3].as_u64().unwrap_or(0),
+    })
 }
 
-/// Typed keys' event → paint times, the editor's update times, the longest frame gap (ms).
+/// Typed keys' event → paint times, the editor's update times, the longest frame gap (ms) and
+/// how many gaps were over 100 ms.
 struct Typed {
     keys: Vec<f64>,
     updates: Vec<f64>,
     longest_gap: f64,
+    gaps_over_100: u64,
 }
 
 impl Typed {
@@ -218,6 +232,7 @@ impl Typed {
             "keystroke_ms": stats(&mut self.keys),
             "editor_update_ms": stats(&mut self.updates),
             "longest_frame_gap_ms": round(self.longest_gap),
+            "frame_gaps_over_100ms": self.gaps_over_100,
         })
     }
 }
@@ -264,7 +279,9 @@ fn measure_notes(
         );
         if *label == "10 KB" {
             focus_editor(app);
-            let keys = type_keys(app, "A short note, typed ", Duration::from_millis(100))?.report();
+            let keys =
+                type_keys(app, "A short note, typed ", Duration::from_millis(100), |_| Ok(()))?
+                    .report();
             eprintln!("  typing in {label}: {keys}");
             r.insert(format!("typing_{}", slug(label)), keys);
             continue;
@@ -273,9 +290,9 @@ fn measure_notes(
         focus_editor(app);
         let steady = "The quick brown fox jumps over the lazy dog ";
         let steady = if quick { &steady[..20] } else { steady };
-        let keys = type_keys(app, steady, Duration::from_millis(100))?.report();
+        let keys = type_keys(app, steady, Duration::from_millis(100), |_| Ok(()))?.report();
         let burst = "abcdefghijklmnopqrst";
-        let burst_keys = type_keys(app, burst, Duration::ZERO)?.report();
+        let burst_keys = type_keys(app, burst, Duration::ZERO, |_| Ok(()))?.report();
         wait_saved(dir, id, &format!("{steady}{burst}"))?;
         eprintln!("  typing in {label}: {keys} burst {burst_keys}");
         r.insert(format!("typing_{}", slug(label)), keys);
@@ -305,7 +322,6 @@ fn pull_while_typing(
 ) -> Result<()> {
     open(app, small)?;
     focus_editor(app);
-    app.js("window.resnotesTimings.clear(); window.resnotesTimings.watchStalls()", json!([]));
     let before = listed(dir)?;
     // The other device's files appear in the folder as a sync tool would put them there.
     let from = f2.join(other_client);
@@ -316,33 +332,15 @@ fn pull_while_typing(
     });
     let text: String = "Typing while the other device's notes arrive. ".repeat(4);
     let started = Instant::now();
-    let mut typed = String::new();
     let mut arrived_after = None;
-    for c in text.chars() {
-        let t = Instant::now();
-        app.press(&[], &c.to_string());
-        typed.push(c);
-        std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
-        if arrived_after.is_none()
-            && typed.len().is_multiple_of(10)
-            && listed(dir)? >= before + notes
-        {
+    let typed = type_keys(app, &text, Duration::from_millis(100), |n| {
+        if arrived_after.is_none() && n.is_multiple_of(10) && listed(dir)? >= before + notes {
             arrived_after = Some(started.elapsed().as_secs_f64() - 1.0);
         }
-    }
+        Ok(())
+    })?;
     copier.join().map_err(|_| anyhow::anyhow!("copy thread panicked"))??;
-    let n = typed.chars().count();
-    wait_value(app, &format!("return window.resnotesTimings.keys.length >= {n} ? 1 : null"), 120)?;
-    let stall =
-        app.js("const t = window.resnotesTimings; t.stopStalls(); return t.stall", json!([]));
-    let mut keys: Vec<f64> = app
-        .js("return window.resnotesTimings.keys.map(k => k.painted - k.down)", json!([]))
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_f64)
-        .collect();
-    wait_saved(dir, small, &typed)?;
+    wait_saved(dir, small, &text)?;
     let deadline = Instant::now() + Duration::from_secs(300);
     while listed(dir)? < before + notes {
         if Instant::now() > deadline {
@@ -350,17 +348,10 @@ fn pull_while_typing(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let pulled_s = arrived_after.map(round);
-    eprintln!("  typing during the pull: {} stall {stall}", stats(&mut keys));
-    r.insert(
-        "typing_during_pull".into(),
-        json!({
-            "keystroke_ms": stats(&mut keys),
-            "longest_frame_gap_ms": round(stall["longest"].as_f64().unwrap_or(0.0)),
-            "frame_gaps_over_100ms": stall["over100"],
-            "notes_arrived_within_s": pulled_s,
-        }),
-    );
+    let mut report = typed.report();
+    report["notes_arrived_within_s"] = json!(arrived_after.map(round));
+    eprintln!("  typing during the pull: {report}");
+    r.insert("typing_during_pull".into(), report);
     Ok(())
 }
 

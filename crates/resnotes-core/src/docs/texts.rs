@@ -22,12 +22,18 @@ pub(crate) fn heads_text(doc: &mut AutoCommit) -> String {
     doc.get_heads().iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// Keeps the text of `doc` (the note's document at row revision `rev`) if the note is big.
-pub(crate) fn keep(conn: &Connection, id: &Uuid, rev: i64, doc: &mut AutoCommit) -> Result<bool> {
-    if note::body_len(doc) < KEEP_TEXT_CHARS {
+/// Keeps the text of `doc` (the note's document at row revision `rev`, whose fields `f` were
+/// read from it) if the note is big and live.
+pub(crate) fn keep(
+    conn: &Connection,
+    id: &Uuid,
+    rev: i64,
+    doc: &mut AutoCommit,
+    f: &note::NoteFields,
+) -> Result<bool> {
+    if f.deleted || note::body_len(doc) < KEEP_TEXT_CHARS {
         return Ok(false);
     }
-    let f = note::read(doc);
     notes::keep_text(conn, id, rev, &heads_text(doc), &f.title, &f.body)?;
     Ok(true)
 }
@@ -45,7 +51,8 @@ pub(crate) fn keep_loaded(conn: &Connection, cache: &mut DocCache) -> Result<usi
         if notes::stored(conn, id)?.map(|s| s.rev) != Some(rev) {
             continue;
         }
-        if keep(conn, id, rev, doc)? {
+        let f = note::read(doc);
+        if keep(conn, id, rev, doc, &f)? {
             written += 1;
         }
     }

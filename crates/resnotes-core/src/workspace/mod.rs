@@ -572,16 +572,7 @@ impl Workspace {
         let read = self.replica.note_doc(&id, |d, rev| -> Result<_> {
             let f = note::read(d);
             // The document was read anyway: a big note opens at once next time.
-            if !f.deleted && note::body_len(d) >= crate::docs::texts::KEEP_TEXT_CHARS {
-                store::notes::keep_text(
-                    conn,
-                    &id,
-                    rev,
-                    &crate::docs::texts::heads_text(d),
-                    &f.title,
-                    &f.body,
-                )?;
-            }
+            crate::docs::texts::keep(conn, &id, rev, d, &f)?;
             Ok((f, d.get_heads()))
         })?;
         match read.transpose()? {
