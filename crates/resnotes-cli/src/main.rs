@@ -124,6 +124,18 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Find notes by any words in their title or body, best match first. A word also matches
+    /// the start of a longer one; "quoted words" must appear in that order; accents and case
+    /// are ignored; Chinese, Japanese, Korean and Thai text is found anywhere in a word.
+    Search {
+        /// What to look for.
+        query: String,
+        #[arg(long)]
+        json: bool,
+        /// At most N results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Sync with every target once, or keep syncing with --watch.
     Sync {
         #[arg(long)]
@@ -397,6 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
         Command::Show { id, json } => show(&open()?, &id, json)?,
         Command::List { json, limit } => list(&open()?, json, limit)?,
+        Command::Search { query, json, limit } => search(&mut open()?, &query, json, limit)?,
         Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
         Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
         Command::Attach { id, file, name } => {
@@ -509,6 +522,42 @@ fn list(ws: &Workspace, json: bool, limit: Option<usize>) -> Result<()> {
         for n in notes {
             out!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
         }
+    }
+    Ok(())
+}
+
+/// `search`: indexes what a join left unindexed first (saying so when it takes a while), then
+/// prints the matches with their snippets, the matched words in brackets.
+fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize) -> Result<()> {
+    let mut p = ws.index_for_search(0)?;
+    if p.indexed < p.total {
+        let started = std::time::Instant::now();
+        while p.indexed < p.total {
+            if started.elapsed().as_secs() >= 1 {
+                eprint!("\rIndexing {} of {} notes for search…", p.indexed, p.total);
+            }
+            p = ws.index_for_search(200)?;
+        }
+        if started.elapsed().as_secs() >= 1 {
+            eprintln!("\rIndexed {} notes for search.{:20}", p.total, "");
+        }
+    }
+    let found = ws.find(query, limit)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&found)?);
+        return Ok(());
+    }
+    if found.is_empty() {
+        eprintln!("No note matches {query:?}.");
+    }
+    for n in found {
+        let snippet: String = n
+            .snippet
+            .iter()
+            .map(|p| if p.hit { format!("[{}]", p.text) } else { p.text.clone() })
+            .collect();
+        out!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
+        out!("          {}", snippet.trim());
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::DocError;
-use crate::docs::{lazy, note};
+use crate::docs::{lazy, note, search_index};
 use crate::error::Result;
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::NoteChange;
@@ -199,6 +199,7 @@ pub(crate) fn store(
         }
     };
     let rev = l.rev + 1;
+    search_index::update(conn, id, &l.doc, &f.title)?;
     let row = notes::Row {
         title: &f.title,
         first_line: &first_line,

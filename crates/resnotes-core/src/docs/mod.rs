@@ -1,7 +1,8 @@
 //! **Layer 3 — note documents**: a note as an Automerge document ([`note`], its schema), how
 //! changes from the log become stored documents and list rows (`materialize`), and notes listed
 //! from entry summaries whose documents are built only when needed (`lazy`), and the texts of
-//! big notes kept so that they open at once (`texts`).
+//! big notes kept so that they open at once (`texts`), and keeping the full-text index
+//! current with the documents (`search_index`).
 //!
 //! Everything here is derived from the log and can be rebuilt from it; the SQL it needs lives
 //! in [`crate::store`].
@@ -23,6 +24,7 @@ pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub mod note;
 pub(crate) mod replica;
+pub(crate) mod search_index;
 pub(crate) mod texts;
 
 pub use caught::quiet_caught_panics;

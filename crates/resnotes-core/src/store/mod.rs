@@ -31,6 +31,7 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub(crate) mod assets;
 pub(crate) mod log;
 pub(crate) mod notes;
+pub(crate) mod search;
 pub(crate) mod secrets;
 pub(crate) mod targets;
 
@@ -154,6 +155,16 @@ ALTER TABLE entry_errors ADD COLUMN refused BLOB;
 -- while `rev` equals the row's.
 CREATE TABLE texts (note_id TEXT PRIMARY KEY, rev INTEGER NOT NULL, heads TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL);
 "#,
+    r#"
+-- The full-text index (derived; store/search.rs): FTS5 rows mapped to notes, with whether
+-- the whole body was indexed (not only a summary's first line); built notes edited since (big ones are not re-read on every save); and the notes still
+-- to index whole, in the background. Notes already here are indexed that way.
+CREATE VIRTUAL TABLE search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE search_notes (docid INTEGER PRIMARY KEY, note_id TEXT NOT NULL UNIQUE, whole INTEGER NOT NULL);
+CREATE TABLE search_stale (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE search_pending (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO search_pending (note_id) SELECT id FROM notes;
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.
@@ -274,7 +285,8 @@ pub(crate) fn clear_derived(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM notes; DELETE FROM docs; DELETE FROM queued_changes; DELETE FROM remote_present;
          DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;
-         DELETE FROM left_out; DELETE FROM texts;",
+         DELETE FROM left_out; DELETE FROM texts; DELETE FROM search; DELETE FROM search_notes;
+         DELETE FROM search_stale; DELETE FROM search_pending;",
     )?;
     Ok(())
 }

@@ -151,7 +151,7 @@ pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
 pub(crate) fn delete_row(conn: &Connection, id: &Uuid) -> Result<()> {
     conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
     conn.prepare_cached("DELETE FROM texts WHERE note_id = ?1")?.execute([id.to_string()])?;
-    Ok(())
+    super::search::remove(conn, id)
 }
 
 /// A live note's text kept for its row's current `rev` (see the table `texts`).
@@ -258,21 +258,6 @@ pub(crate) fn live(conn: &Connection, limit: Option<usize>) -> Result<Vec<ListRo
         "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
     )?;
     let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Live notes whose title or first line contains `text` (case-insensitive for ASCII), newest
-/// edit first, at most `limit`.
-pub(crate) fn matching(conn: &Connection, text: &str, limit: usize) -> Result<Vec<ListRow>> {
-    let pattern =
-        format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let mut st = conn.prepare_cached(
-        "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 AND (title LIKE ?1 ESCAPE '\\' OR first_line LIKE ?1 ESCAPE '\\')
-         ORDER BY updated_at DESC, id LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![pattern, limit as i64], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

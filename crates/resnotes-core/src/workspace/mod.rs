@@ -99,6 +99,28 @@ pub struct NoteSummary {
     /// Last edit time (ms).
     #[ts(type = "number")]
     pub updated_at: i64,
+    /// Where a search matched (empty when the note was listed, not searched for).
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// How far the full-text index has got (see [`Workspace::index_for_search`]).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct SearchProgress {
+    /// Notes whose whole text is indexed (deleted ones included).
+    #[ts(type = "number")]
+    pub indexed: u64,
+    /// Notes in all.
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// A piece of a search result's snippet: text, and whether the query matched it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct SnippetPart {
+    /// The text.
+    pub text: String,
+    /// Whether this is what the query matched (shown highlighted).
+    pub hit: bool,
 }
 
 /// A text edit as an editor reports it: replace `delete` UTF-16 code units at `pos` with
@@ -598,13 +620,34 @@ impl Workspace {
         self.replica.keep_texts()
     }
 
-    /// Live notes whose title or first line contains `filter` (case-insensitive for ASCII),
-    /// newest edit first, at most `limit`.
-    pub fn find(&self, filter: &str, limit: usize) -> Result<Vec<NoteSummary>> {
-        Ok(store::notes::matching(&self.replica.conn, filter, limit)?
+    /// Live notes with every word of `query` in their title or body (a word also matches the
+    /// start of a longer one; `"quoted words"` match in that order; é = e, case ignored;
+    /// Chinese, Japanese, Korean and Thai found as substrings), best first, at most `limit`,
+    /// each with a snippet of where it matched. Notes listed from summaries and not yet indexed
+    /// ([`Workspace::index_for_search`]) are found by their title and first line only.
+    pub fn find(&self, query: &str, limit: usize) -> Result<Vec<NoteSummary>> {
+        let Some(fts) = store::search::fts_query(query) else { return Ok(Vec::new()) };
+        self.replica.refresh_search()?;
+        Ok(store::search::query(&self.replica.conn, &fts, limit)?
             .into_iter()
-            .map(summary_row)
+            .map(|hit| NoteSummary {
+                snippet: hit
+                    .snippet
+                    .into_iter()
+                    .map(|(text, hit)| SnippetPart { text, hit })
+                    .collect(),
+                ..summary_row(hit.row)
+            })
             .collect())
+    }
+
+    /// Indexes for search the whole text of at most `max` notes known only from summaries (a
+    /// device that has just joined lists notes without building their documents), and says
+    /// how far the index has got. Cheap once everything is indexed; shells call it in the
+    /// background until `indexed == total`.
+    pub fn index_for_search(&mut self, max: usize) -> Result<SearchProgress> {
+        let i = self.replica.index_pending(max)?;
+        Ok(SearchProgress { indexed: i.done, total: i.total })
     }
 
     /// Live notes, newest edit first, optionally only the first `limit`.
@@ -615,7 +658,7 @@ impl Workspace {
 
 /// A row of the notes list as the shells show it.
 fn summary_row((id, title, first_line, updated_at): store::notes::ListRow) -> NoteSummary {
-    NoteSummary { id, title, first_line, updated_at }
+    NoteSummary { id, title, first_line, updated_at, snippet: Vec::new() }
 }
 
 /// Checks that a folder can become a new shared workspace (empty but for junk), creating it

@@ -1,0 +1,80 @@
+//! Keeping the full-text index (`store::search`) current with the notes' documents: every
+//! stored document is indexed at once, except big ones, whose text is not read on every save —
+//! they are marked stale and indexed before the next query ([`Replica::refresh_search`]). Notes
+//! listed from summaries are found by their title and first line until
+//! [`Replica::index_pending`] has read their whole text, in the background.
+
+use automerge::AutoCommit;
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use crate::docs::texts::KEEP_TEXT_CHARS;
+use crate::docs::{lazy, note, Replica};
+use crate::error::Result;
+use crate::store::{self, search};
+
+/// Indexes a note whose document was just stored (`title` read from it), or marks it stale if
+/// it is big.
+pub(crate) fn update(conn: &Connection, id: &Uuid, doc: &AutoCommit, title: &str) -> Result<()> {
+    if note::body_len(doc) >= KEEP_TEXT_CHARS {
+        return Ok(search::mark_stale(conn, id)?);
+    }
+    Ok(search::put(conn, id, title, &note::body(doc), true)?)
+}
+
+/// How far the full-text index has got: notes indexed whole, of all notes (deleted ones
+/// included: the trash is searched too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Indexed {
+    pub(crate) done: u64,
+    pub(crate) total: u64,
+}
+
+impl Replica {
+    /// Indexes the big notes edited since they were indexed (cheap: their documents are
+    /// usually in the cache, being the notes just typed into).
+    pub(crate) fn refresh_search(&self) -> Result<()> {
+        let stale = search::stale(&self.conn)?;
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let tx = store::write_tx(&self.conn)?;
+        for id in stale {
+            let text =
+                self.note_doc(&id, |doc, _| (note::read_head(doc).title, note::body(doc)))?;
+            match text {
+                Some((title, body)) => search::put(&tx, &id, &title, &body, true)?,
+                None => search::remove(&tx, &id)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Indexes the whole text of at most `max` notes still indexed from a summary only (or not
+    /// at all), in the order of the entries that listed them, building a listed note's document in memory
+    /// without storing it. Returns how far the index has got.
+    pub(crate) fn index_pending(&self, max: usize) -> Result<Indexed> {
+        let ids = search::pending(&self.conn, max)?;
+        if !ids.is_empty() {
+            let tx = store::write_tx(&self.conn)?;
+            let mut entries = lazy::Entries::default();
+            for id in &ids {
+                let doc = if lazy::is_listed(&tx, id)? {
+                    Some(lazy::doc_in_memory(&tx, &self.key, &mut entries, id, &self.client)?)
+                } else {
+                    crate::docs::materialize::load_doc(&tx, &self.key, id, &self.client)?
+                };
+                match doc {
+                    Some(doc) => {
+                        search::put(&tx, id, &note::read_head(&doc).title, &note::body(&doc), true)?
+                    }
+                    None => search::remove(&tx, id)?,
+                }
+            }
+            tx.commit()?;
+        }
+        let (done, total) = search::progress(&self.conn)?;
+        Ok(Indexed { done, total })
+    }
+}

@@ -1,0 +1,302 @@
+//! The full-text index of notes (tables `search`, an FTS5 index, and `search_notes`, which
+//! maps its rows to notes), and the notes whose entry in it is not current: `search_stale`
+//! (built notes edited since they were indexed, re-indexed before the next query) and
+//! `search_pending` (notes indexed from a summary's first line only, or not at all, indexed in
+//! the background). All derived from the log.
+//!
+//! Words are found by FTS5's `unicode61` tokenizer with diacritics folded (é = e, case
+//! ignored). Scripts written without spaces between words (Chinese, Japanese, Korean, Thai,
+//! Lao, Khmer, Myanmar) are indexed one character per token — [`searchable`] puts a separator
+//! between such characters — and a query word in them becomes a phrase of its characters, so
+//! it is found anywhere in a text, as a substring.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use super::Result;
+
+/// The separator put between characters of unsegmented scripts (ZERO WIDTH SPACE: not a token
+/// character for `unicode61`, and invisible should a snippet keep one).
+const SEPARATOR: char = '\u{200b}';
+/// Where a snippet's match starts and ends (removed before it is shown).
+const OPEN: char = '\u{1}';
+const CLOSE: char = '\u{2}';
+
+/// Whether `c` belongs to a script written without spaces between words.
+fn unsegmented(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF // Thai, Lao
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0x2E80..=0x2FDF // CJK radicals
+        | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x3100..=0x312F // Bopomofo
+        | 0x3130..=0x318F // Hangul compatibility jamo
+        | 0x31F0..=0x31FF // Katakana extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F // half-width Katakana
+        | 0x20000..=0x3FFFF // CJK extensions B and later
+    )
+}
+
+/// A text as it is indexed: `text` with a separator between two neighbouring characters of
+/// unsegmented scripts.
+pub(crate) fn searchable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(unsegmented) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 2);
+    let mut last_unsegmented = false;
+    for c in text.chars() {
+        let u = unsegmented(c);
+        if u && last_unsegmented {
+            out.push(SEPARATOR);
+        }
+        out.push(c);
+        last_unsegmented = u;
+    }
+    out.into()
+}
+
+/// Turns what a user typed into an FTS5 query: every word must occur (a word also matches as
+/// the start of a longer one, so results come while typing), `"quoted words"` must occur in
+/// that order, and nothing a user types is an FTS5 operator or a syntax error. `None` when the
+/// query holds no word at all (only punctuation, say).
+pub(crate) fn fts_query(query: &str) -> Option<String> {
+    let mut terms = Vec::new();
+    let mut rest = query;
+    while let Some(start) = rest.find(|c: char| c == '"' || !c.is_whitespace()) {
+        rest = &rest[start..];
+        let (term, phrase) = if let Some(quoted) = rest.strip_prefix('"') {
+            // An unclosed quote runs to the end, as it does while it is being typed.
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            let term = &quoted[..end];
+            rest = quoted.get(end + 1..).unwrap_or("");
+            (term, true)
+        } else {
+            let end = rest.find(|c: char| c == '"' || c.is_whitespace()).unwrap_or(rest.len());
+            let term = &rest[..end];
+            rest = &rest[end..];
+            (term, false)
+        };
+        if !term.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        let quoted = format!("\"{}\"", searchable(term).replace('"', "\"\""));
+        // The last character of an unsegmented word is a whole token: a prefix of it would
+        // also match other characters' tokens starting with the same bytes (none do, but a
+        // prefix query costs more).
+        let prefix = !phrase && !term.chars().last().is_some_and(unsegmented);
+        terms.push(if prefix { format!("{quoted}*") } else { quoted });
+    }
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// Indexes a note's title and body; `whole` is false when `body` is only the first line a
+/// summary gave. A note indexed whole leaves `search_pending`.
+pub(crate) fn put(
+    conn: &Connection,
+    id: &Uuid,
+    title: &str,
+    body: &str,
+    whole: bool,
+) -> Result<()> {
+    let note = id.to_string();
+    let docid: Option<i64> = conn
+        .prepare_cached("SELECT docid FROM search_notes WHERE note_id = ?1")?
+        .query_row([&note], |r| r.get(0))
+        .optional()?;
+    let docid = match docid {
+        Some(d) => {
+            conn.prepare_cached("UPDATE search_notes SET whole = ?2 WHERE docid = ?1")?
+                .execute(params![d, whole])?;
+            conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([d])?;
+            d
+        }
+        None => {
+            conn.prepare_cached("INSERT INTO search_notes (note_id, whole) VALUES (?1, ?2)")?
+                .execute(params![&note, whole])?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![docid, searchable(title), searchable(body)])?;
+    conn.prepare_cached("DELETE FROM search_stale WHERE note_id = ?1")?.execute([&note])?;
+    if whole {
+        conn.prepare_cached("DELETE FROM search_pending WHERE note_id = ?1")?.execute([&note])?;
+    } else {
+        conn.prepare_cached("INSERT OR IGNORE INTO search_pending (note_id) VALUES (?1)")?
+            .execute([&note])?;
+    }
+    Ok(())
+}
+
+/// Removes a note from the index (its row is gone).
+pub(crate) fn remove(conn: &Connection, id: &Uuid) -> Result<()> {
+    let note = id.to_string();
+    let docid: Option<i64> = conn
+        .prepare_cached("DELETE FROM search_notes WHERE note_id = ?1 RETURNING docid")?
+        .query_row([&note], |r| r.get(0))
+        .optional()?;
+    if let Some(d) = docid {
+        conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([d])?;
+    }
+    for sql in [
+        "DELETE FROM search_stale WHERE note_id = ?1",
+        "DELETE FROM search_pending WHERE note_id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([&note])?;
+    }
+    Ok(())
+}
+
+/// Marks a built note as edited since it was indexed (a big note, whose text is not read on
+/// every save): it is indexed again before the next query.
+pub(crate) fn mark_stale(conn: &Connection, id: &Uuid) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO search_stale (note_id) VALUES (?1)")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
+
+/// The notes marked stale.
+pub(crate) fn stale(conn: &Connection) -> Result<Vec<Uuid>> {
+    ids(conn, "SELECT note_id FROM search_stale ORDER BY note_id", usize::MAX)
+}
+
+/// At most `limit` notes still to be indexed whole, in the order of the entries that listed
+/// them (so that each entry is decoded once).
+pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<Uuid>> {
+    ids(
+        conn,
+        "SELECT p.note_id FROM search_pending p LEFT JOIN notes n ON n.id = p.note_id
+         ORDER BY n.hint_client, n.hint_idx, p.note_id LIMIT ?1",
+        limit,
+    )
+}
+
+fn ids(conn: &Connection, sql: &str, limit: usize) -> Result<Vec<Uuid>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = if sql.contains("?1") {
+        st.query_map([limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    Ok(rows.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}
+
+/// How the index stands: `(notes indexed whole, notes in all)`, deleted notes included.
+pub(crate) fn progress(conn: &Connection) -> Result<(u64, u64)> {
+    let (pending, all): (i64, i64) = conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM search_pending), (SELECT COUNT(*) FROM notes)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(((all - pending).max(0) as u64, all as u64))
+}
+
+/// One part of a snippet: text, and whether it is what the query matched.
+pub(crate) type Part = (String, bool);
+
+/// A search result: the note's list row, and a snippet of where it matched.
+pub(crate) struct Hit {
+    pub(crate) row: super::notes::ListRow,
+    pub(crate) snippet: Vec<Part>,
+}
+
+/// Live notes matching the FTS5 query `fts` (from [`fts_query`]), best first (a match in the
+/// title counts ten times one in the body; BM25), at most `limit`.
+pub(crate) fn query(conn: &Connection, fts: &str, limit: usize) -> Result<Vec<Hit>> {
+    let mut st = conn.prepare_cached(
+        "SELECT n.id, n.title, n.first_line, n.updated_at, snippet(search, -1, char(1), char(2), '…', 12)
+         FROM search JOIN search_notes s ON s.docid = search.rowid JOIN notes n ON n.id = s.note_id
+         WHERE search MATCH ?1 AND n.deleted = 0 ORDER BY bm25(search, 10.0, 1.0), n.updated_at DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![fts, limit as i64], |r| {
+        Ok(Hit {
+            row: (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+            snippet: parts(&r.get::<_, String>(4)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Splits a snippet marked by FTS5 into parts, without the separators [`searchable`] added
+/// and with line breaks shown as spaces.
+fn parts(marked: &str) -> Vec<Part> {
+    let mut out: Vec<Part> = Vec::new();
+    let mut hit = false;
+    let mut cur = String::new();
+    for c in marked.chars() {
+        match c {
+            OPEN | CLOSE => {
+                if !cur.is_empty() {
+                    out.push((std::mem::take(&mut cur), hit));
+                }
+                hit = c == OPEN;
+            }
+            SEPARATOR => {}
+            '\n' | '\r' | '\t' => {
+                if !cur.ends_with(' ') {
+                    cur.push(' ');
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push((cur, hit));
+    }
+    // Neighbouring matches (the characters of one unsegmented word) read as one.
+    let mut merged: Vec<Part> = Vec::with_capacity(out.len());
+    for (text, hit) in out {
+        match merged.last_mut() {
+            Some((t, h)) if *h == hit => t.push_str(&text),
+            _ => merged.push((text, hit)),
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsegmented_scripts_are_split_into_characters_and_others_left_alone() {
+        assert_eq!(searchable("plain text, é"), "plain text, é");
+        assert_eq!(searchable("在日本語で"), "在\u{200b}日\u{200b}本\u{200b}語\u{200b}で");
+        assert_eq!(searchable("ab日本cd"), "ab日\u{200b}本cd");
+    }
+
+    #[test]
+    fn a_typed_query_never_becomes_fts_syntax() {
+        let cases = [
+            ("needle", Some(r#""needle"*"#)),
+            ("two words", Some(r#""two"* AND "words"*"#)),
+            (r#""exact phrase" more"#, Some(r#""exact phrase" AND "more"*"#)),
+            (r#""unclosed phr"#, Some(r#""unclosed phr""#)),
+            ("NOT OR AND", Some(r#""NOT"* AND "OR"* AND "AND"*"#)),
+            (r#"say"what"#, Some(r#""say"* AND "what""#)),
+            ("日本語", Some("\"日\u{200b}本\u{200b}語\"")),
+            ("col:val*^(x)", Some(r#""col:val*^(x)"*"#)),
+            ("  !!! -- ", None),
+            ("", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(fts_query(typed).as_deref(), want, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn snippets_lose_their_marks_and_separators() {
+        let marked = "…see \u{1}日\u{200b}本\u{2}\u{200b}\u{1}語\u{2} and\nmore";
+        assert_eq!(
+            parts(marked),
+            vec![("…see ".into(), false), ("日本語".into(), true), (" and more".into(), false)]
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! Full-text search: every word of every live note is found, as the user types, with diacritics
+//! folded and unsegmented scripts found as substrings; the index follows local edits, remote
+//! changes, deletes and rebuilds; a device that joined finds notes listed from summaries once
+//! they are indexed in the background.
+
+use resnotes_core::transport::Folder;
+use resnotes_core::{system_clock, Field, TargetKind, TextSplice, Workspace};
+
+fn titles(ws: &Workspace, query: &str) -> Vec<String> {
+    ws.find(query, 50).unwrap().into_iter().map(|n| n.title).collect()
+}
+
+fn local() -> (tempfile::TempDir, Workspace) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(&tmp.path().join("a"), true, system_clock()).unwrap();
+    (tmp, ws)
+}
+
+#[test]
+fn any_word_of_a_note_is_found_as_the_user_types_it() {
+    let (_tmp, mut ws) = local();
+    ws.new_note("Groceries", "milk\neggs\nthe needle42 is on line three").unwrap();
+    ws.new_note("Café notes", "Crème brûlée at the café on Rue Ménilmontant").unwrap();
+    ws.new_note("旅行", "東京で日本語の本を買った").unwrap();
+    ws.new_note("Quotes", "to be or not to be, that is the question").unwrap();
+    ws.new_note("Reversed", "question: the is that, be to not or be to").unwrap();
+    ws.new_note("ภาษาไทย", "สวัสดีครับ ยินดีต้อนรับ").unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        ("needle42", &["Groceries"]),
+        ("need", &["Groceries"]),          // a prefix, while typing
+        ("NEEDLE42 line", &["Groceries"]), // case ignored, every word required
+        ("needle42 absent", &[]),
+        ("creme brulee", &["Café notes"]), // diacritics folded
+        ("menilmont", &["Café notes"]),
+        ("café", &["Café notes"]), // found in the title and the body: ranked once
+        ("日本語", &["旅行"]),     // a substring of a run of ideographs
+        ("本を", &["旅行"]),
+        ("本日", &[]),
+        ("ยินดี", &["ภาษาไทย"]),
+        ("\"not to be\"", &["Quotes"]), // a phrase: the words in that order
+        ("\"be to not\"", &["Reversed"]),
+        ("question", &["Quotes", "Reversed"]),
+        ("\"unclosed phr", &[]),
+        ("AND OR NOT", &[]), // operators are words here
+        ("(*\"", &[]),       // nothing a user types is an error
+        ("", &[]),
+    ];
+    for (query, want) in cases {
+        let mut got = titles(&ws, query);
+        got.sort();
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "query {query:?}");
+    }
+    // Where it matched, marked.
+    let hit = &ws.find("needle", 5).unwrap()[0];
+    let marked: Vec<_> = hit.snippet.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect();
+    assert_eq!(marked, ["needle42"]);
+    let text: String = hit.snippet.iter().map(|p| p.text.as_str()).collect();
+    assert!(text.contains("the needle42 is on line three"), "{text:?}");
+    let cjk = &ws.find("日本語", 5).unwrap()[0];
+    assert_eq!(
+        cjk.snippet.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect::<Vec<_>>(),
+        ["日本語"]
+    );
+}
+
+#[test]
+fn a_match_in_the_title_ranks_first_and_edits_deletes_and_rebuilds_keep_the_index_current() {
+    let (_tmp, mut ws) = local();
+    let body = ws.new_note("Misc", "a line about lanterns, and more").unwrap();
+    let title = ws.new_note("Lanterns", "how to make one").unwrap();
+    assert_eq!(titles(&ws, "lantern"), ["Lanterns", "Misc"]);
+
+    ws.edit_note(&body.to_string(), None, Some("now about kites")).unwrap();
+    assert_eq!(titles(&ws, "lantern"), ["Lanterns"]);
+    assert_eq!(titles(&ws, "kites"), ["Misc"]);
+    ws.delete_note(&title.to_string()).unwrap();
+    assert!(titles(&ws, "lantern").is_empty(), "a deleted note is not found");
+    ws.restore_note(&title.to_string()).unwrap();
+    assert_eq!(titles(&ws, "lantern"), ["Lanterns"]);
+    ws.rebuild().unwrap();
+    assert_eq!(titles(&ws, "lantern"), ["Lanterns"]);
+    assert_eq!(titles(&ws, "kites"), ["Misc"]);
+}
+
+#[test]
+fn a_big_note_typed_into_is_found_by_its_newest_words() {
+    let (_tmp, mut ws) = local();
+    let big = "A line of a long note, typed over many days.\n".repeat(2000);
+    let id = ws.new_note("Journal", &big).unwrap();
+    let n = ws.note(&id.to_string()).unwrap();
+    let splice = [TextSplice { pos: 10, delete: 0, insert: " zeppelin ".into() }];
+    ws.edit_open_note(&id, &n.heads, &[(Field::Body, &splice[..])]).unwrap();
+    assert_eq!(titles(&ws, "zeppelin"), ["Journal"]);
+    // Reopened in another process: still found.
+    let dir = ws.dir().to_path_buf();
+    drop(ws);
+    let ws = Workspace::open(&dir).unwrap();
+    assert_eq!(titles(&ws, "zeppelin"), ["Journal"]);
+}
+
+#[test]
+fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
+    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "2");
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let folder = Folder::new(shared.to_str().unwrap());
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target(TargetKind::Folder, &folder, Some("a passphrase"), 2).unwrap();
+    for i in 0..30 {
+        a.new_note(&format!("note {i}"), &format!("first line {i}\nsecond\nword{i} on line three"))
+            .unwrap();
+    }
+    a.sync_all(&mut |_| {}).unwrap();
+
+    let mut b = Workspace::join(
+        &tmp.path().join("b"),
+        TargetKind::Folder,
+        &folder,
+        Some("a passphrase"),
+        false,
+        system_clock(),
+    )
+    .unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(b.listed_notes().unwrap().len(), 30, "listed from summaries");
+    // Titles and first lines are found at once; the rest after indexing.
+    assert_eq!(titles(&b, "\"first line 7\""), ["note 7"]);
+    assert!(titles(&b, "word7").is_empty());
+    let p = b.index_for_search(0).unwrap();
+    assert_eq!((p.indexed, p.total), (0, 30));
+    let p = b.index_for_search(10).unwrap();
+    assert_eq!((p.indexed, p.total), (10, 30));
+    let p = b.index_for_search(100).unwrap();
+    assert_eq!((p.indexed, p.total), (30, 30));
+    assert_eq!(b.listed_notes().unwrap().len(), 30, "indexing stores no document");
+    for i in [0, 7, 29] {
+        assert_eq!(titles(&b, &format!("word{i}")), [format!("note {i}")]);
+    }
+
+    // A remote edit arrives: found by its new words (a listed note: by its first line at once,
+    // the rest once indexed again).
+    let id = a.find("word3", 1).unwrap()[0].id.clone();
+    a.edit_note(&id, None, Some("remote first\nmiddle\nfreshword at the end")).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert!(titles(&b, "word3").is_empty(), "the old text is gone");
+    assert_eq!(titles(&b, "remote"), ["note 3"]);
+    assert_eq!(b.index_for_search(100).unwrap().indexed, 30);
+    assert_eq!(titles(&b, "freshword"), ["note 3"]);
+}
