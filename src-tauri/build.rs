@@ -13,6 +13,7 @@ fn main() {
             "delete_note",
             "restore_note",
             "keep_texts",
+            "index_for_search",
             "sync_status",
             "log_entries",
             "inspect_target",

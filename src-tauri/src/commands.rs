@@ -3,7 +3,7 @@
 
 use resnotes_core::{
     scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, LogItem, Note,
-    NoteSummary, Status, Strength, Target, TargetSpec, TextSplice, Workspace,
+    NoteSummary, SearchProgress, Status, Strength, Target, TargetSpec, TextSplice, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -34,7 +34,8 @@ fn note_id(id: &str) -> Res<Uuid> {
     Uuid::parse_str(id).map_err(|_| IpcError::invalid(format!("'{id}' is not a note id")))
 }
 
-/// Notes whose title or first line contains `filter` (all when empty), newest first.
+/// Notes matching the search `filter` (every word, best first, with snippets), or all notes
+/// newest first when it is empty.
 #[tauri::command]
 pub async fn list_notes(
     state: State<'_, AppState>,
@@ -104,6 +105,13 @@ pub async fn restore_note(state: State<'_, AppState>, id: String) -> Res<Note> {
 #[tauri::command]
 pub async fn keep_texts(state: State<'_, AppState>) -> Res<u32> {
     state.with(|ws| ws.keep_texts().map(|n| n as u32))
+}
+
+/// Indexes for search up to `max` notes a join listed without their text, on a connection of
+/// its own (typing does not wait), and says how far the index has got.
+#[tauri::command]
+pub async fn index_for_search(app: AppHandle, max: u32) -> Res<SearchProgress> {
+    on_own_connection(app, move |ws, _| ws.index_for_search(max as usize)).await
 }
 
 /// Counts and per-target state for the sync panel.

@@ -102,6 +102,7 @@ mod tests {
         Note::export_all(&cfg).unwrap();
         resnotes_core::Edited::export_all(&cfg).unwrap();
         NoteSummary::export_all(&cfg).unwrap();
+        resnotes_core::SearchProgress::export_all(&cfg).unwrap();
         TextSplice::export_all(&cfg).unwrap();
         Field::export_all(&cfg).unwrap();
         Status::export_all(&cfg).unwrap();

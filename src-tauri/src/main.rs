@@ -121,6 +121,7 @@ fn main() -> ExitCode {
             commands::delete_note,
             commands::restore_note,
             commands::keep_texts,
+            commands::index_for_search,
             commands::sync_status,
             commands::log_entries,
             commands::inspect_target,

@@ -1158,3 +1158,69 @@ fn settings_choose_theme_font_size_and_spelling_and_keep_them() {
     assert_eq!(style(&app, "html", "backgroundColor"), "rgb(251, 251, 250)");
     app.screenshot("settings-light-over-dark-system");
 }
+
+/// Search on a device that has just joined: its notes are listed from summaries and indexed in
+/// the background; a word on line 3 of a note from the other device is found with a snippet,
+/// and so is one that arrives while the app is open.
+#[test]
+fn search_finds_words_anywhere_in_notes_from_another_device() {
+    let _s = serial();
+    std::env::set_var("RESNOTES_NO_KEYRING", "1");
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let a = sb.device("writer");
+    let b = sb.device("app");
+    a.ok(&["init"]);
+    a.ok(&["target", "add", "folder", shared.to_str().unwrap()]);
+    let mut writer = resnotes_core::Workspace::open(&a.dir).unwrap();
+    resnotes_core::testing::set_durable(&writer, false).unwrap();
+    for i in 0..600 {
+        writer.new_note(&format!("Filler {i}"), &format!("Note {i}.\nNothing to see.\n")).unwrap();
+    }
+    writer
+        .new_note("Haystack", "first line\nsecond line\nthe needle is on line three, café")
+        .unwrap();
+    resnotes_core::testing::set_durable(&writer, true).unwrap();
+    assert!(writer.sync_all(&mut |_| {}).unwrap().iter().all(|r| r.error.is_none()));
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["sync"]);
+
+    let app = App::start("search", &b.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the list", || !app.list_titles().is_empty());
+    if !app.text("#search-indexing").is_empty() {
+        app.screenshot("search-indexing");
+    }
+    app.type_into("#filter", "needle");
+    app.wait_until(Duration::from_secs(60), "the note found by a word on line 3", || {
+        app.list_titles() == vec!["Haystack".to_string()]
+    });
+    let marked = app.js(
+        "return [...document.querySelectorAll('#notes li .line mark')].map(m => m.textContent)",
+        serde_json::json!([]),
+    );
+    assert_eq!(marked, serde_json::json!(["needle"]), "the matched word is marked");
+    assert!(app.text("#notes li .line").contains("the needle is on line three"));
+    app.screenshot("search-snippet");
+    app.wait_until(Duration::from_secs(60), "indexing to finish", || {
+        app.text("#search-indexing").is_empty()
+    });
+
+    // Accents and case do not matter; a word nowhere says so.
+    app.type_into("#filter", &format!("{} CAFE", BACKSPACE.repeat(6)));
+    app.wait_until(Duration::from_secs(10), "found without the accent", || {
+        app.list_titles() == vec!["Haystack".to_string()]
+    });
+    app.type_into("#filter", &format!("{}zebra", BACKSPACE.repeat(5)));
+    app.wait_until(Duration::from_secs(10), "no match", || {
+        app.text("#notes-empty").contains("No note matches")
+    });
+
+    // A note arriving from the other device while the app is open is found by its body.
+    writer.new_note("Arrived later", "one\ntwo\na zebra crossing").unwrap();
+    assert!(writer.sync_all(&mut |_| {}).unwrap().iter().all(|r| r.error.is_none()));
+    // (The app watches the folder.)
+    app.wait_until(Duration::from_secs(60), "the arrived note found", || {
+        app.list_titles() == vec!["Arrived later".to_string()]
+    });
+    app.screenshot("search-arrived");
+}

@@ -12,6 +12,7 @@ import type { IpcError } from "./bindings/IpcError";
 import type { LogItem } from "./bindings/LogItem";
 import type { Note } from "./bindings/Note";
 import type { NoteSummary } from "./bindings/NoteSummary";
+import type { SearchProgress } from "./bindings/SearchProgress";
 import type { Shared } from "./bindings/Shared";
 import type { Status } from "./bindings/Status";
 import type { Strength } from "./bindings/Strength";
@@ -29,6 +30,7 @@ export type {
   LogItem,
   Note,
   NoteSummary,
+  SearchProgress,
   Shared,
   Status,
   Strength,
@@ -84,6 +86,8 @@ export const editNote = (id: string, heads: string[], title: TextSplice[], body:
   call<Edited>("edit_note", { id, heads, title, body });
 /** Keeps the texts of big notes typed into, so they open at once next time. */
 export const keepTexts = () => call<number>("keep_texts");
+/** Indexes for search up to `max` notes a join listed without their text; how far it got. */
+export const indexForSearch = (max: number) => call<SearchProgress>("index_for_search", { max });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
 export const syncStatus = () => call<Status>("sync_status");

@@ -1,5 +1,7 @@
-// The notes list: newest first, filtered as you type, the open note highlighted.
+// The notes list: newest first, or the search results as you type (with a snippet of where
+// each matched, the matched words marked), the open note highlighted.
 
+import type { SnippetPart } from "./bindings/SnippetPart";
 import { ago, plainLine, titleOf } from "./format";
 import { listNotes, type NoteSummary } from "./ipc";
 
@@ -126,7 +128,8 @@ export class NotesList {
     const rows = new Map<string, { li: HTMLElement; shown: string }>();
     const lis: HTMLElement[] = [];
     for (const n of notes) {
-      const shown = `${n.title}\u0000${n.first_line}\u0000${n.updated_at}`;
+      const snippet = n.snippet.map((p) => (p.hit ? `\u0001${p.text}` : p.text)).join("\u0002");
+      const shown = `${n.title}\u0000${n.first_line}\u0000${n.updated_at}\u0000${snippet}`;
       let row = this.rows.get(n.id);
       if (!row) {
         const li = document.createElement("li");
@@ -142,7 +145,9 @@ export class NotesList {
       if (row.shown !== shown) {
         const [title, line, time] = Array.from(row.li.children) as HTMLElement[];
         if (title) title.textContent = titleOf(n.title, n.first_line);
-        if (line) line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
+        if (line && n.snippet.length > 0) line.replaceChildren(...snippetNodes(n.snippet));
+        else if (line) line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
+        line?.classList.toggle("snippet", n.snippet.length > 0);
         if (time instanceof HTMLTimeElement) {
           time.textContent = ago(n.updated_at, now);
           time.dateTime = new Date(n.updated_at).toISOString();
@@ -164,4 +169,14 @@ export class NotesList {
       ? `No note matches “${this.filter}”.`
       : "No notes yet. Press Ctrl+N to write one.";
   }
+}
+
+/** A search snippet as text nodes, the matched parts in `<mark>`. */
+function snippetNodes(parts: SnippetPart[]): Node[] {
+  return parts.map((p) => {
+    if (!p.hit) return document.createTextNode(p.text);
+    const mark = document.createElement("mark");
+    mark.textContent = p.text;
+    return mark;
+  });
 }

@@ -2,6 +2,7 @@
 import "./style.css";
 import { AssetViews, Transfers } from "./attachments";
 import { NoteEditor } from "./editor";
+import { SearchIndexing } from "./indexing";
 import {
   attachPath,
   chooseAttachments,
@@ -146,6 +147,13 @@ const list = new NotesList(
   (id) => void show(id),
   showError,
   { open: () => editor.focusBody(), remove: () => void removeOpen() },
+);
+const indexing = new SearchIndexing(
+  $("search-indexing"),
+  () => {
+    if (list.filterText.trim()) void list.reload();
+  },
+  showError,
 );
 const switcher = new Switcher(
   $("switcher"),
@@ -356,6 +364,7 @@ void onNotesChanged(() => {
     void list.reload();
     editor.refresh();
     void panel.refresh();
+    void indexing.kick();
   }, 50);
 });
 void onSyncState((s) => panel.onState(s));
@@ -379,5 +388,6 @@ async function start(): Promise<void> {
   // Open the newest note, unless the user already picked one.
   if (!shownOnce) await show(list.items[0]?.id ?? null);
   await panel.refresh();
+  void indexing.kick();
 }
 void start();

@@ -7,6 +7,7 @@ const note = (id: string, title: string, updated_at = 1): NoteSummary => ({
   title,
   first_line: "",
   updated_at,
+  snippet: [],
 });
 
 describe("quick switcher", () => {

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::texts::KEEP_TEXT_CHARS;
-use crate::docs::{lazy, note, Replica};
+use crate::docs::{lazy, materialize, note, Replica};
 use crate::error::Result;
 use crate::store::{self, search};
 
@@ -56,19 +56,27 @@ impl Replica {
     /// without storing it. Returns how far the index has got.
     pub(crate) fn index_pending(&self, max: usize) -> Result<Indexed> {
         let ids = search::pending(&self.conn, max)?;
+        // The documents are built before the write transaction, so that a save on another
+        // connection (the user typing) waits only for the index writes.
+        let mut entries = lazy::Entries::default();
+        let mut texts = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let doc = if lazy::is_listed(&self.conn, id)? {
+                Some(lazy::doc_in_memory(&self.conn, &self.key, &mut entries, id, &self.client)?)
+            } else {
+                materialize::load_doc(&self.conn, &self.key, id, &self.client)?
+            };
+            texts.push(doc.map(|d| (note::read_head(&d).title, note::body(&d))));
+        }
         if !ids.is_empty() {
             let tx = store::write_tx(&self.conn)?;
-            let mut entries = lazy::Entries::default();
-            for id in &ids {
-                let doc = if lazy::is_listed(&tx, id)? {
-                    Some(lazy::doc_in_memory(&tx, &self.key, &mut entries, id, &self.client)?)
-                } else {
-                    crate::docs::materialize::load_doc(&tx, &self.key, id, &self.client)?
-                };
-                match doc {
-                    Some(doc) => {
-                        search::put(&tx, id, &note::read_head(&doc).title, &note::body(&doc), true)?
-                    }
+            for (id, text) in ids.iter().zip(texts) {
+                // Indexed meanwhile by an edit (its text is newer than the one read here).
+                if !search::is_pending(&tx, id)? {
+                    continue;
+                }
+                match text {
+                    Some((title, body)) => search::put(&tx, id, &title, &body, true)?,
                     None => search::remove(&tx, id)?,
                 }
             }

@@ -188,6 +188,13 @@ fn ids(conn: &Connection, sql: &str, limit: usize) -> Result<Vec<Uuid>> {
     Ok(rows.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
 }
 
+/// Whether a note is still to be indexed whole.
+pub(crate) fn is_pending(conn: &Connection, id: &Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending WHERE note_id = ?1)")?
+        .query_row([id.to_string()], |r| r.get(0))?)
+}
+
 /// How the index stands: `(notes indexed whole, notes in all)`, deleted notes included.
 pub(crate) fn progress(conn: &Connection) -> Result<(u64, u64)> {
     let (pending, all): (i64, i64) = conn.query_row(

@@ -645,7 +645,7 @@ impl Workspace {
     /// device that has just joined lists notes without building their documents), and says
     /// how far the index has got. Cheap once everything is indexed; shells call it in the
     /// background until `indexed == total`.
-    pub fn index_for_search(&mut self, max: usize) -> Result<SearchProgress> {
+    pub fn index_for_search(&self, max: usize) -> Result<SearchProgress> {
         let i = self.replica.index_pending(max)?;
         Ok(SearchProgress { indexed: i.done, total: i.total })
     }
