@@ -365,3 +365,37 @@ fn a_host_cannot_turn_encryption_off_by_rewriting_index_json() {
     b.ok(&["sync"]);
     assert_eq!(b.body(&id), "second words");
 }
+
+/// `search` on a device that has just joined: a word on line 3 of a note from the other device
+/// is found (the joined device indexes what it listed from summaries first), with the matched
+/// word marked; a deleted note is not found.
+#[test]
+fn search_on_a_joined_device_finds_a_word_on_line_three() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let id = a.new_note("Trip", "pack socks\nbook train\ncall the hôtel in 東京");
+    let gone = a.new_note("Old", "hotel booking, cancelled");
+    a.new_note("Other", "nothing here");
+    a.ok(&["delete", &gone]);
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let found: serde_json::Value =
+        serde_json::from_str(&b.ok(&["search", "hotel", "--json"])).unwrap();
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["id"], id.as_str());
+    let hits: Vec<_> = found[0]["snippet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["hit"] == true)
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(hits, ["hôtel"]);
+    let text = b.ok(&["search", "京"]);
+    assert!(text.contains("Trip") && text.contains("[京]"), "{text}");
+    assert!(b.ok(&["search", "\"train call\""]).contains("Trip"));
+    assert!(b.ok(&["search", "zeppelin"]).trim().is_empty());
+}

@@ -104,6 +104,42 @@ fn main() -> Result<()> {
     finish(out, args.json.as_deref())
 }
 
+/// Search times on a device holding every note (median, p99 per kind of query): a word in
+/// almost every note of the corpus, a rare word, the prefixes typed on the way to a word, a
+/// phrase, and a substring of Japanese text. Plants 100 notes with the rare and Japanese words.
+fn search_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
+    for i in 0..100 {
+        a.new_note(
+            &format!("planted {i}"),
+            &format!("Some text.\n\nThe zeppelin{i} lands; 東京で日本語の本を買った {i}.\n"),
+        )?;
+    }
+    let kinds: [(&str, &[&str]); 5] = [
+        ("common_word", &["meeting"]),
+        ("rare_word", &["zeppelin42"]),
+        ("prefix_while_typing", &["d", "de", "dea", "dead", "deadl", "deadli", "deadline"]),
+        ("phrase", &["\"follow up with\""]),
+        ("cjk_substring", &["日本語"]),
+    ];
+    let mut out = Map::new();
+    for (name, queries) in kinds {
+        let mut samples = Vec::new();
+        let mut found = 0;
+        for _ in 0..reps.max(20) {
+            for q in queries {
+                let (hits, ms) = time(|| a.find(q, 50));
+                found = hits?.len();
+                samples.push(ms);
+            }
+        }
+        if found == 0 {
+            bail!("the search for {name} found nothing");
+        }
+        out.insert(name.into(), stats(&mut samples));
+    }
+    Ok(Value::Object(out))
+}
+
 /// Prints the results and writes them to `json` if given.
 fn finish(out: Map<String, Value>, json: Option<&Path>) -> Result<()> {
     let text = serde_json::to_string_pretty(&Value::Object(out))?;
@@ -313,6 +349,21 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     let mut b = b?;
     r.insert("join_s".into(), json!(measure::round(ms / 1000.0)));
     eprintln!("  joined in {:.2} s", ms / 1000.0);
+
+    // Background search indexing of the notes the join listed (the app does this a batch at a
+    // time after joining).
+    let (indexed, ms) = time(|| -> Result<u64> {
+        loop {
+            let p = b.index_for_search(200)?;
+            if p.indexed >= p.total {
+                return Ok(p.total);
+            }
+        }
+    });
+    r.insert("search_index_after_join_s".into(), json!(measure::round(ms / 1000.0)));
+    r.insert("search_indexed_after_join".into(), json!(indexed?));
+    eprintln!("  indexed for search after the join in {:.2} s", ms / 1000.0);
+    r.insert("search_ms".into(), search_scenario(&mut a, reps)?);
 
     // Idle cycles and one-edit round trips.
     let mut samples = Vec::new();

@@ -138,7 +138,11 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt.
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
     // Found by title and first line until the background indexing reads the whole body.
-    store::search::put(conn, &s.note, &s.title, &s.first_line, false)?;
+    if s.deleted {
+        store::search::remove(conn, &s.note)?;
+    } else {
+        store::search::put(conn, &s.note, &s.title, &s.first_line, false)?;
+    }
     Ok(notes::list(
         conn,
         &s.note,

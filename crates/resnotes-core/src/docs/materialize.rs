@@ -199,7 +199,7 @@ pub(crate) fn store(
         }
     };
     let rev = l.rev + 1;
-    search_index::update(conn, id, &l.doc, &f.title)?;
+    search_index::update(conn, id, &l.doc, &f.title, f.deleted)?;
     let row = notes::Row {
         title: &f.title,
         first_line: &first_line,

@@ -13,13 +13,28 @@ use crate::docs::{lazy, materialize, note, Replica};
 use crate::error::Result;
 use crate::store::{self, search};
 
-/// Indexes a note whose document was just stored (`title` read from it), or marks it stale if
-/// it is big.
-pub(crate) fn update(conn: &Connection, id: &Uuid, doc: &AutoCommit, title: &str) -> Result<()> {
+/// Indexes a note whose document was just stored (`title` and `deleted` read from it), marks
+/// it stale if it is big, or takes it out of the index if it is deleted.
+pub(crate) fn update(
+    conn: &Connection,
+    id: &Uuid,
+    doc: &AutoCommit,
+    title: &str,
+    deleted: bool,
+) -> Result<()> {
+    if deleted {
+        return Ok(search::remove(conn, id)?);
+    }
     if note::body_len(doc) >= KEEP_TEXT_CHARS {
         return Ok(search::mark_stale(conn, id)?);
     }
     Ok(search::put(conn, id, title, &note::body(doc), true)?)
+}
+
+/// A live note's title and body; `None` for a deleted one (not in the index).
+fn live_text(doc: &AutoCommit) -> Option<(String, String)> {
+    let f = note::read_head(doc);
+    (!f.deleted).then(|| (f.title, note::body(doc)))
 }
 
 /// How far the full-text index has got: notes indexed whole, of all notes (deleted ones
@@ -66,7 +81,7 @@ impl Replica {
             } else {
                 materialize::load_doc(&self.conn, &self.key, id, &self.client)?
             };
-            texts.push(doc.map(|d| (note::read_head(&d).title, note::body(&d))));
+            texts.push(doc.as_ref().and_then(live_text));
         }
         if !ids.is_empty() {
             let tx = store::write_tx(&self.conn)?;

@@ -156,10 +156,13 @@ ALTER TABLE entry_errors ADD COLUMN refused BLOB;
 CREATE TABLE texts (note_id TEXT PRIMARY KEY, rev INTEGER NOT NULL, heads TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL);
 "#,
     r#"
--- The full-text index (derived; store/search.rs): FTS5 rows mapped to notes, with whether
--- the whole body was indexed (not only a summary's first line); built notes edited since (big ones are not re-read on every save); and the notes still
--- to index whole, in the background. Notes already here are indexed that way.
+-- The full-text index of live notes (derived; store/search.rs): FTS5 rows mapped to notes,
+-- ranked by BM25 with a title match worth ten in the body, each marked whether its whole body
+-- was indexed (not only a summary's first line); the built notes edited since (big ones are not
+-- read on every save); and the notes still to index whole, in the background. Notes already
+-- here are indexed that way.
 CREATE VIRTUAL TABLE search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 1.0)');
 CREATE TABLE search_notes (docid INTEGER PRIMARY KEY, note_id TEXT NOT NULL UNIQUE, whole INTEGER NOT NULL);
 CREATE TABLE search_stale (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE search_pending (note_id TEXT PRIMARY KEY) WITHOUT ROWID;

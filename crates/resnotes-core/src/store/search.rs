@@ -1,5 +1,5 @@
-//! The full-text index of notes (tables `search`, an FTS5 index, and `search_notes`, which
-//! maps its rows to notes), and the notes whose entry in it is not current: `search_stale`
+//! The full-text index of live notes (tables `search`, an FTS5 index, and `search_notes`,
+//! which maps its rows to notes; a deleted note is taken out), and the notes whose entry in it is not current: `search_stale`
 //! (built notes edited since they were indexed, re-indexed before the next query) and
 //! `search_pending` (notes indexed from a summary's first line only, or not at all, indexed in
 //! the background). All derived from the log.
@@ -214,13 +214,17 @@ pub(crate) struct Hit {
     pub(crate) snippet: Vec<Part>,
 }
 
-/// Live notes matching the FTS5 query `fts` (from [`fts_query`]), best first (a match in the
-/// title counts ten times one in the body; BM25), at most `limit`.
+/// Notes matching the FTS5 query `fts` (from [`fts_query`]), best first (BM25, a match in the
+/// title counting ten times one in the body: the table's `rank`), at most `limit`. Only live
+/// notes are in the index, so FTS5 can rank and stop at `limit` by itself, making snippets of
+/// those only — a word in every note of 100,000 costs the ranking, not 100,000 snippets.
 pub(crate) fn query(conn: &Connection, fts: &str, limit: usize) -> Result<Vec<Hit>> {
     let mut st = conn.prepare_cached(
-        "SELECT n.id, n.title, n.first_line, n.updated_at, snippet(search, -1, char(1), char(2), '…', 12)
-         FROM search JOIN search_notes s ON s.docid = search.rowid JOIN notes n ON n.id = s.note_id
-         WHERE search MATCH ?1 AND n.deleted = 0 ORDER BY bm25(search, 10.0, 1.0), n.updated_at DESC LIMIT ?2",
+        "WITH hits AS (SELECT rowid AS docid, rank, snippet(search, -1, char(1), char(2), '…', 12) AS snip
+                       FROM search WHERE search MATCH ?1 ORDER BY rank LIMIT ?2)
+         SELECT n.id, n.title, n.first_line, n.updated_at, h.snip
+         FROM hits h JOIN search_notes s ON s.docid = h.docid JOIN notes n ON n.id = s.note_id
+         ORDER BY h.rank",
     )?;
     let rows = st.query_map(params![fts, limit as i64], |r| {
         Ok(Hit {
