@@ -163,7 +163,7 @@ pub(crate) fn mark_stale(conn: &Connection, id: &Uuid) -> Result<()> {
 
 /// The notes marked stale.
 pub(crate) fn stale(conn: &Connection) -> Result<Vec<Uuid>> {
-    ids(conn, "SELECT note_id FROM search_stale ORDER BY note_id", usize::MAX)
+    ids(conn, "SELECT note_id FROM search_stale ORDER BY note_id LIMIT ?1", None)
 }
 
 /// At most `limit` notes still to be indexed whole, in the order of the entries that listed
@@ -173,18 +173,16 @@ pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<Uuid>> {
         conn,
         "SELECT p.note_id FROM search_pending p LEFT JOIN notes n ON n.id = p.note_id
          ORDER BY n.hint_client, n.hint_idx, p.note_id LIMIT ?1",
-        limit,
+        Some(limit),
     )
 }
 
-fn ids(conn: &Connection, sql: &str, limit: usize) -> Result<Vec<Uuid>> {
+/// The note ids a query with `LIMIT ?1` gives (`None`: no limit).
+fn ids(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Vec<Uuid>> {
+    let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let mut st = conn.prepare_cached(sql)?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = if sql.contains("?1") {
-        st.query_map([limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?
-    } else {
-        st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?
-    };
+    let rows = st.query_map([limit], |r| r.get::<_, String>(0))?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
 }
 
