@@ -37,14 +37,6 @@ fn live_text(doc: &AutoCommit) -> Option<(String, String)> {
     (!f.deleted).then(|| (f.title, note::body(doc)))
 }
 
-/// How far the full-text index has got: notes indexed whole, of all notes (deleted ones
-/// included: the trash is searched too).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Indexed {
-    pub(crate) done: u64,
-    pub(crate) total: u64,
-}
-
 impl Replica {
     /// Indexes the big notes edited since they were indexed (cheap: their documents are
     /// usually in the cache, being the notes just typed into).
@@ -53,23 +45,20 @@ impl Replica {
         if stale.is_empty() {
             return Ok(());
         }
-        let tx = store::write_tx(&self.conn)?;
-        for id in stale {
-            let text =
-                self.note_doc(&id, |doc, _| (note::read_head(doc).title, note::body(doc)))?;
-            match text {
-                Some((title, body)) => search::put(&tx, &id, &title, &body, true)?,
-                None => search::remove(&tx, &id)?,
-            }
+        // Read before the write transaction: reading may build a note's document (one dropped
+        // from storage since), which writes in a transaction of its own.
+        let mut texts = Vec::with_capacity(stale.len());
+        for id in &stale {
+            texts.push(self.note_doc(id, |doc, _| live_text(doc))?.flatten());
         }
-        tx.commit()?;
-        Ok(())
+        write_texts(&self.conn, &stale, texts, |_| Ok(true))
     }
 
     /// Indexes the whole text of at most `max` notes still indexed from a summary only (or not
     /// at all), in the order of the entries that listed them, building a listed note's document in memory
-    /// without storing it. Returns how far the index has got.
-    pub(crate) fn index_pending(&self, max: usize) -> Result<Indexed> {
+    /// without storing it. Returns how far the index has got: `(notes indexed whole or deleted,
+    /// notes in all)`.
+    pub(crate) fn index_pending(&self, max: usize) -> Result<(u64, u64)> {
         let ids = search::pending(&self.conn, max)?;
         // The documents are built before the write transaction, so that a save on another
         // connection (the user typing) waits only for the index writes.
@@ -83,21 +72,33 @@ impl Replica {
             };
             texts.push(doc.as_ref().and_then(live_text));
         }
-        if !ids.is_empty() {
-            let tx = store::write_tx(&self.conn)?;
-            for (id, text) in ids.iter().zip(texts) {
-                // Indexed meanwhile by an edit (its text is newer than the one read here).
-                if !search::is_pending(&tx, id)? {
-                    continue;
-                }
-                match text {
-                    Some((title, body)) => search::put(&tx, id, &title, &body, true)?,
-                    None => search::remove(&tx, id)?,
-                }
-            }
-            tx.commit()?;
-        }
-        let (done, total) = search::progress(&self.conn)?;
-        Ok(Indexed { done, total })
+        // A note indexed meanwhile by an edit has a newer text than the one read here.
+        write_texts(&self.conn, &ids, texts, |id| Ok(search::is_pending(&self.conn, id)?))?;
+        Ok(search::progress(&self.conn)?)
     }
+}
+
+/// Indexes each note's text read (`None`: deleted or gone, taken out of the index) in one
+/// transaction, skipping the notes `still` says no longer need it.
+fn write_texts(
+    conn: &Connection,
+    ids: &[Uuid],
+    texts: Vec<Option<(String, String)>>,
+    still: impl Fn(&Uuid) -> Result<bool>,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tx = store::write_tx(conn)?;
+    for (id, text) in ids.iter().zip(texts) {
+        if !still(id)? {
+            continue;
+        }
+        match text {
+            Some((title, body)) => search::put(&tx, id, &title, &body, true)?,
+            None => search::remove(&tx, id)?,
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }

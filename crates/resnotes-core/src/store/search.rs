@@ -193,7 +193,8 @@ pub(crate) fn is_pending(conn: &Connection, id: &Uuid) -> Result<bool> {
         .query_row([id.to_string()], |r| r.get(0))?)
 }
 
-/// How the index stands: `(notes indexed whole, notes in all)`, deleted notes included.
+/// How the index stands: `(notes indexed whole or deleted, notes in all)` (a deleted note is
+/// not in the index, so it has nothing left to do).
 pub(crate) fn progress(conn: &Connection) -> Result<(u64, u64)> {
     let (pending, all): (i64, i64) = conn.query_row(
         "SELECT (SELECT COUNT(*) FROM search_pending), (SELECT COUNT(*) FROM notes)",

@@ -106,7 +106,7 @@ pub struct NoteSummary {
 /// How far the full-text index has got (see [`Workspace::index_for_search`]).
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, TS)]
 pub struct SearchProgress {
-    /// Notes whose whole text is indexed (deleted ones included).
+    /// Notes whose whole text is indexed, and deleted notes (not searched, so nothing to do).
     #[ts(type = "number")]
     pub indexed: u64,
     /// Notes in all.
@@ -646,8 +646,8 @@ impl Workspace {
     /// how far the index has got. Cheap once everything is indexed; shells call it in the
     /// background until `indexed == total`.
     pub fn index_for_search(&self, max: usize) -> Result<SearchProgress> {
-        let i = self.replica.index_pending(max)?;
-        Ok(SearchProgress { indexed: i.done, total: i.total })
+        let (indexed, total) = self.replica.index_pending(max)?;
+        Ok(SearchProgress { indexed, total })
     }
 
     /// Live notes, newest edit first, optionally only the first `limit`.
