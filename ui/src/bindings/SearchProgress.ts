@@ -5,7 +5,7 @@
  */
 export type SearchProgress = { 
 /**
- * Notes whose whole text is indexed (deleted ones included).
+ * Notes whose whole text is indexed, and deleted notes (not searched, so nothing to do).
  */
 indexed: number, 
 /**
