@@ -23,6 +23,8 @@ macro_rules! out {
     }};
 }
 
+mod organize;
+
 /// The exit statuses of every command, shown by `--help` (and in the README).
 const EXIT_STATUS: &str = "Exit status:
   0  done; for sync and join, every target is in step
@@ -108,7 +110,7 @@ enum Command {
         #[arg(long)]
         body: Option<String>,
     },
-    /// Delete a note.
+    /// Move a note to the trash (`trash restore` brings it back).
     Delete { id: String },
     /// Show a note.
     Show {
@@ -116,13 +118,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List notes, newest edit first.
+    /// List notes: pinned ones first, then newest edit first (or as --sort says).
     List {
         #[arg(long)]
         json: bool,
         /// Only the first N notes.
         #[arg(long)]
         limit: Option<usize>,
+        /// Only notes with this tag (repeat for notes with all of them).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Order after the pinned notes: edited (newest edit first), created (newest first) or
+        /// title.
+        #[arg(long, default_value = "edited", value_parser = ["edited", "created", "title"])]
+        sort: String,
+    },
+    /// Pin a note: pinned notes come first in every list.
+    Pin { id: String },
+    /// Unpin a note.
+    Unpin { id: String },
+    /// Add and remove a note's tags: `resnotes tag ID +work -draft` (a bare name adds it); prints
+    /// the note's tags after.
+    Tag {
+        /// Note id or unique prefix.
+        id: String,
+        /// +NAME adds a tag, -NAME removes it, NAME adds it.
+        #[arg(required = true, allow_hyphen_values = true)]
+        changes: Vec<String>,
+    },
+    /// Every tag, with how many notes have it.
+    Tags {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deleted notes: list them, bring one back, or empty the trash.
+    Trash {
+        #[command(subcommand)]
+        command: organize::TrashCommand,
     },
     /// Find notes by any words in their title or body, best match first. A word also matches
     /// the start of a longer one; "quoted words" must appear in that order; accents and case
@@ -408,7 +440,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
         Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
         Command::Show { id, json } => show(&open()?, &id, json)?,
-        Command::List { json, limit } => list(&open()?, json, limit)?,
+        Command::List { json, limit, tag, sort } => {
+            organize::list(&open()?, json, limit, tag, &sort)?
+        }
+        Command::Pin { id } => organize::pin(&mut open()?, &id, true)?,
+        Command::Unpin { id } => organize::pin(&mut open()?, &id, false)?,
+        Command::Tag { id, changes } => organize::tag(&mut open()?, &id, &changes)?,
+        Command::Tags { json } => organize::tags(&open()?, json)?,
+        Command::Trash { command } => organize::trash(&mut open()?, command)?,
         Command::Search { query, json, limit } => search(&mut open()?, &query, json, limit)?,
         Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
         Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
@@ -510,18 +549,6 @@ fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
     }
     for why in &n.left_out {
         eprintln!("warning: a change from another device could not be read and is left out of this note ({why})");
-    }
-    Ok(())
-}
-
-fn list(ws: &Workspace, json: bool, limit: Option<usize>) -> Result<()> {
-    let notes = ws.list(limit)?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&notes)?);
-    } else {
-        for n in notes {
-            out!("{}  {}  {}", &n.id[..8], time(n.updated_at), n.title);
-        }
     }
     Ok(())
 }

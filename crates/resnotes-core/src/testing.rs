@@ -34,7 +34,7 @@ pub fn load_doc(
 /// Every note id in `conn`, live ones only when `live_only`.
 pub fn note_ids(conn: &Connection, live_only: bool) -> Result<Vec<String>> {
     Ok(if live_only {
-        crate::store::notes::live(conn, None)?.into_iter().map(|r| r.0).collect()
+        crate::store::notes::live(conn, Default::default())?.into_iter().map(|r| r.id).collect()
     } else {
         crate::store::notes::all_ids(conn)?
     })

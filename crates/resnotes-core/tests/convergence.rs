@@ -3,7 +3,9 @@
 //! folders that a simulated sync tool carries files between — late, out of order, partly (a copy
 //! still in progress), again and again — plus rebuilds. Every replica ends with the same notes and
 //! the same Automerge heads, and applying the entries in ten random orders, each delivered one to
-//! three times, gives the same state again.
+//! three times, gives the same state again. Pins, tags (added and removed, often concurrently),
+//! deletes, restores and emptying the trash are among the edits: every replica ends with the same
+//! list in the same order, the same tags, the same trash and the same search results.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,6 +66,23 @@ enum Step {
         replica: usize,
         note: usize,
     },
+    /// Pins or unpins a live note.
+    Pin {
+        replica: usize,
+        note: usize,
+        on: bool,
+    },
+    /// Adds or removes one of three tags of a live note.
+    Tag {
+        replica: usize,
+        note: usize,
+        tag: usize,
+        add: bool,
+    },
+    /// Empties the trash.
+    EmptyTrash {
+        replica: usize,
+    },
     /// An editor's splice made against the version it read before its last `lag` syncs.
     Stale {
         replica: usize,
@@ -92,6 +111,9 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         1 => (0..n, 0..6usize).prop_map(|(replica, note)| Step::Restore { replica, note }),
         2 => (0..n, 0..6usize, 0..40usize, "[a-z]{1,4}").prop_map(|(replica, note, at, text)| Step::Stale { replica, note, at, text }),
         2 => (0..2usize, any::<u64>(), 1..=4u8).prop_map(|(from, seed, share)| Step::Deliver { from, seed, share }),
+        1 => (0..n, 0..6usize, any::<bool>()).prop_map(|(replica, note, on)| Step::Pin { replica, note, on }),
+        2 => (0..n, 0..6usize, 0..3usize, any::<bool>()).prop_map(|(replica, note, tag, add)| Step::Tag { replica, note, tag, add }),
+        1 => (0..n).prop_map(|replica| Step::EmptyTrash { replica }),
     ]
 }
 
@@ -252,15 +274,40 @@ fn deliver(w: &World, from: usize, seed: u64, share: u8, complete: bool) {
     }
 }
 
-fn notes(ws: &Workspace) -> BTreeMap<String, (String, String)> {
-    ws.list(None)
-        .unwrap()
-        .into_iter()
+/// Tags the steps use.
+const TAGS: [&str; 3] = ["red", "green", "blue"];
+
+/// What a user sees of a replica's notes: each live note's title, body, pin and tags (the
+/// document's and the list row's, which must agree), the list's order, the tags with their
+/// counts, the trash, and what a search finds.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    notes: BTreeMap<String, (String, String, bool, Vec<String>)>,
+    order: Vec<String>,
+    tags: Vec<(String, u64)>,
+    trash: Vec<String>,
+    found: BTreeSet<String>,
+}
+
+fn notes(ws: &Workspace) -> Seen {
+    let list = ws.list(None).unwrap();
+    let notes = list
+        .iter()
         .map(|n| {
             let full = ws.note(&n.id).unwrap();
-            (n.id, (full.title, full.body))
+            assert_eq!((n.pinned, &n.tags), (full.pinned, &full.tags), "row of {}", n.id);
+            (n.id.clone(), (full.title, full.body, full.pinned, full.tags))
         })
-        .collect()
+        .collect();
+    // Pinned first, then by the documents' edit times (the same everywhere), then by id.
+    let order: Vec<String> = list.into_iter().map(|n| n.id).collect();
+    Seen {
+        notes,
+        order,
+        tags: ws.tags().unwrap().into_iter().map(|t| (t.name, t.notes)).collect(),
+        trash: ws.trash().unwrap().into_iter().map(|n| n.id).collect(),
+        found: ws.find("a", 100).unwrap().into_iter().map(|n| n.id).collect(),
+    }
 }
 
 /// Every replica syncs with each of its targets, in turn.
@@ -372,9 +419,27 @@ fn run(n: usize, steps: Vec<Step>) {
                 }
             }
             Step::Restore { replica, note } => {
-                if let Some(id) = pick(&w.replicas[replica], note, true) {
-                    w.replicas[replica].restore_note(&id.to_string()).unwrap();
+                let trash = w.replicas[replica].trash().unwrap();
+                if let Some(n) = trash.get(note % trash.len().max(1)) {
+                    w.replicas[replica].restore_note(&n.id).unwrap();
                 }
+            }
+            Step::Pin { replica, note, on } => {
+                if let Some(id) = pick(&w.replicas[replica], note, false) {
+                    w.replicas[replica].set_pinned(&id.to_string(), on).unwrap();
+                }
+            }
+            Step::Tag { replica, note, tag, add } => {
+                if let Some(id) = pick(&w.replicas[replica], note, false) {
+                    let t = [TAGS[tag]];
+                    let (plus, minus): (&[&str], &[&str]) = if add { (&t, &[]) } else { (&[], &t) };
+                    let after = w.replicas[replica].retag(&id.to_string(), plus, minus).unwrap();
+                    assert_eq!(after.contains(&TAGS[tag].to_string()), add);
+                }
+            }
+            Step::EmptyTrash { replica } => {
+                w.replicas[replica].empty_trash().unwrap();
+                assert!(w.replicas[replica].trash().unwrap().is_empty());
             }
             Step::Stale { replica, note, at, text } => {
                 // The first time: the editor reads the note. Later: it sends a splice positioned
@@ -447,9 +512,9 @@ fn run(n: usize, steps: Vec<Step>) {
                     .unwrap()
                     .unwrap();
             let f = note::read(&doc);
-            got.insert(id, (f.title, f.body));
+            got.insert(id, (f.title, f.body, f.pinned, f.tags));
         }
-        assert_eq!(got, want, "applying the entries in order {order}");
+        assert_eq!(got, want.notes, "applying the entries in order {order}");
         assert_eq!(
             heads_in(&conn, &me),
             want_heads,

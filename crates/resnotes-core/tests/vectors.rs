@@ -63,6 +63,7 @@ fn entry_vectors_decode_exactly() {
         ("entry-1.age", "entry-1.json"),
         ("entry-2.age", "entry-2.json"),
         ("entry-3.age", "entry-3.json"),
+        ("entry-4.age", "entry-4.json"),
         ("entry-plaintext.bin", "entry-plaintext.json"),
     ] {
         let want = read_json(meta);
@@ -196,7 +197,7 @@ fn manifest_vectors() {
 }
 
 fn summary_json(s: &entry::Summary) -> Value {
-    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted})
+    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted, "pinned": s.pinned, "purged": s.purged, "tags": s.tags})
 }
 
 fn change(
@@ -250,7 +251,7 @@ fn generate_vectors() {
     let (c1, mut doc) = change(", world", &client, Some(&mut doc));
     let long = "\n\n## A longer section\n\nResilient notes sync through any folder. ".repeat(20);
     let (c2, mut doc) = change(&long, &client, Some(&mut doc));
-    let (c3, doc3) = change(" (summarised)", &client, Some(&mut doc));
+    let (c3, mut doc3) = change(" (summarised)", &client, Some(&mut doc));
     let h0 = Header {
         workspace: ws,
         client,
@@ -296,13 +297,43 @@ fn generate_vectors() {
         created_at: f.created_at,
         updated_at: f.updated_at,
         deleted: f.deleted,
+        pinned: false,
+        purged: false,
+        tags: Vec::new(),
     };
     let p3 = entry::Payload {
         changes: vec![NoteChange { note, change: c3.clone() }],
         clock: vec![(OTHER.parse().unwrap(), 4)],
         summaries: vec![summary.clone()],
     };
-    let (plain3, hash3) = entry::encode(&h3, &p3, &key);
+    let (plain3, hash3) = entry::encode_as(&h3, &p3, 2, &key);
+    // entry-4: version 3, a change that pins the note and tags it "home" and "work", with the
+    // summary saying so.
+    let h4 = Header {
+        index: 4,
+        timestamp: 1_700_000_002_000,
+        lamport: 10,
+        prev_hash: hash3,
+        ..h0.clone()
+    };
+    let mut doc4 = doc3.fork().with_actor(automerge::ActorId::from(client.as_bytes().as_slice()));
+    resnotes_core::note::set_pinned(&mut doc4, true).unwrap();
+    resnotes_core::note::retag(&mut doc4, &["work".into(), "home".into()], &[]).unwrap();
+    doc4.commit_with(automerge::transaction::CommitOptions::default().with_time(1_700_000_002));
+    let c4 = doc4.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let summary4 = entry::Summary {
+        pinned: true,
+        tags: resnotes_core::note::read_head(&doc4).tags,
+        ..summary.clone()
+    };
+    assert_eq!(summary4.tags, ["home", "work"]);
+    let p4 = entry::Payload {
+        changes: vec![NoteChange { note, change: c4.clone() }],
+        clock: vec![(OTHER.parse().unwrap(), 4)],
+        summaries: vec![summary4.clone()],
+    };
+    let (plain4, hash4) = entry::encode(&h4, &p4, &key);
+    assert_eq!(plain4[4], 3);
     let mac_key = match &key {
         WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]),
         _ => unreachable!(),
@@ -312,6 +343,7 @@ fn generate_vectors() {
         ("entry-1", &h1, &plain1, hash1, &c1),
         ("entry-2", &h2, &plain2, hash2, &c2),
         ("entry-3", &h3, &plain3, hash3, &c3),
+        ("entry-4", &h4, &plain4, hash4, &c4),
     ] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
         let mut meta = json!({
@@ -322,6 +354,10 @@ fn generate_vectors() {
         if name == "entry-3" {
             meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
             meta["summaries"] = json!([summary_json(&summary)]);
+        }
+        if name == "entry-4" {
+            meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
+            meta["summaries"] = json!([summary_json(&summary4)]);
         }
         fs::write(
             d.join(format!("{name}.json")),
@@ -363,7 +399,7 @@ fn generate_vectors() {
         entry::Payload::changes(vec![NoteChange { note: NOTE.parse().unwrap(), change: bomb }]);
     add(
         "compressed-change.age",
-        key.seal(&entry::encode(&h0, &bomb_entry, &key).0).unwrap(),
+        key.seal(&entry::encode_as(&h0, &bomb_entry, 2, &key).0).unwrap(),
         0,
         &z,
         "malformed",
@@ -437,20 +473,20 @@ fn generate_vectors() {
         "malformed",
         "bytes after the MAC",
     );
-    let mut v3 = plain0.clone();
-    v3[4] = 3;
+    let mut v4 = plain0.clone();
+    v4[4] = 4;
     add(
-        "version-3.age",
-        key.seal(&v3).unwrap(),
+        "version-4.age",
+        key.seal(&v4).unwrap(),
         0,
         &z,
         "unsupported_version",
-        "envelope version 3",
+        "envelope version 4",
     );
     let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
     add(
         "summary-clock-names-writer.age",
-        key.seal(&entry::encode(&h0, &own, &key).0).unwrap(),
+        key.seal(&entry::encode_as(&h0, &own, 2, &key).0).unwrap(),
         0,
         &z,
         "malformed",
@@ -462,7 +498,7 @@ fn generate_vectors() {
     };
     add(
         "summary-without-change.age",
-        key.seal(&entry::encode(&h0, &foreign, &key).0).unwrap(),
+        key.seal(&entry::encode_as(&h0, &foreign, 2, &key).0).unwrap(),
         0,
         &z,
         "malformed",
@@ -576,7 +612,7 @@ fn generate_vectors() {
     let twice = entry::Payload { summaries: vec![summary.clone(), summary.clone()], ..p3.clone() };
     add(
         "summary-twice.age",
-        v2(&entry::encode_payload(&twice)),
+        v2(&entry::encode_payload_version(&twice, 2)),
         0,
         &z,
         "malformed",
@@ -584,7 +620,7 @@ fn generate_vectors() {
     );
     // Offset of the (only) summary's flags byte: changes, clock, summary count, note id.
     let flags_at = entry::encode_changes(&p3.changes).len() + 4 + 24 * p3.clock.len() + 4 + 16;
-    let mut reserved = entry::encode_payload(&p3);
+    let mut reserved = entry::encode_payload_version(&p3, 2);
     assert_eq!(reserved[flags_at], 0);
     reserved[flags_at] = 0x02;
     add(
@@ -596,7 +632,7 @@ fn generate_vectors() {
         "version 2: a summary with a reserved flag bit (02) set",
     );
     let title_at = flags_at + 1 + 8 + 8 + 4;
-    let mut not_utf8 = entry::encode_payload(&p3);
+    let mut not_utf8 = entry::encode_payload_version(&p3, 2);
     assert_eq!(&not_utf8[title_at..title_at + summary.title.len()], summary.title.as_bytes());
     not_utf8[title_at] = 0xff;
     add(
@@ -607,13 +643,78 @@ fn generate_vectors() {
         "malformed",
         "version 2: a summary title that is not UTF-8 (first byte ff)",
     );
+    // Version-3 payloads breaking §4.2's rules (entry-4's payload, placed as entry 0).
+    let v3 = |p: &[u8]| raw(3, 0, p);
+    let flags_at4 = entry::encode_changes(&p4.changes).len() + 4 + 24 * p4.clock.len() + 4 + 16;
+    let mut reserved3 = entry::encode_payload(&p4);
+    assert_eq!(reserved3[flags_at4], 0x02, "entry-4's summary is pinned");
+    reserved3[flags_at4] = 0x0a;
+    add(
+        "summary-reserved-flag-v3.age",
+        v3(&reserved3),
+        0,
+        &z,
+        "malformed",
+        "version 3: a summary with a reserved flag bit (08) set",
+    );
+    let retagged = |tags: &[&str]| entry::Payload {
+        summaries: vec![entry::Summary {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..summary4.clone()
+        }],
+        ..p4.clone()
+    };
+    add(
+        "summary-tags-unsorted.age",
+        v3(&entry::encode_payload(&retagged(&["work", "home"]))),
+        0,
+        &z,
+        "malformed",
+        "version 3: a summary's tags not in ascending byte order",
+    );
+    add(
+        "summary-tag-twice.age",
+        v3(&entry::encode_payload(&retagged(&["home", "home"]))),
+        0,
+        &z,
+        "malformed",
+        "version 3: a summary naming one tag twice",
+    );
+    add(
+        "summary-tag-empty.age",
+        v3(&entry::encode_payload(&retagged(&[""]))),
+        0,
+        &z,
+        "malformed",
+        "version 3: a summary with an empty tag",
+    );
+    let mut tag_not_utf8 = entry::encode_payload(&p4);
+    let last = tag_not_utf8.len() - 1;
+    assert_eq!(tag_not_utf8[last], b'k', "the payload ends with the tag \"work\"");
+    tag_not_utf8[last] = 0xff;
+    add(
+        "summary-tag-not-utf8.age",
+        v3(&tag_not_utf8),
+        0,
+        &z,
+        "malformed",
+        "version 3: a summary tag that is not UTF-8 (last byte ff)",
+    );
+    add(
+        "summary-v2-in-v3.age",
+        v3(&entry::encode_payload_version(&p4, 2)),
+        0,
+        &z,
+        "malformed",
+        "version 3: a summary laid out as version 2 (no tag count): cut short",
+    );
     let clock_twice = entry::Payload {
         clock: vec![(OTHER.parse().unwrap(), 4), (OTHER.parse().unwrap(), 5)],
         ..p3.clone()
     };
     add(
         "summary-clock-twice.age",
-        v2(&entry::encode_payload(&clock_twice)),
+        v2(&entry::encode_payload_version(&clock_twice, 2)),
         0,
         &z,
         "malformed",
@@ -621,7 +722,7 @@ fn generate_vectors() {
     );
     add(
         "payload-trailing-bytes.age",
-        v2(&[&entry::encode_payload(&p3)[..], &[0]].concat()),
+        v2(&[&entry::encode_payload_version(&p3, 2)[..], &[0]].concat()),
         0,
         &z,
         "malformed",

@@ -152,6 +152,9 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
             created_at: s.created_at,
             updated_at: s.updated_at,
             deleted: s.deleted,
+            pinned: s.pinned,
+            purged: s.purged,
+            tags: &s.tags,
             hint: (row.client, row.index),
         },
     )?)

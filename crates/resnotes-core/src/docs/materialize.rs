@@ -207,6 +207,9 @@ pub(crate) fn store(
         created_at: f.created_at,
         updated_at: f.updated_at,
         deleted: f.deleted,
+        pinned: f.pinned,
+        purged: f.purged,
+        tags: &f.tags,
         rev,
     };
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {

@@ -1,6 +1,8 @@
 //! A note as an Automerge document: `title` and `body` are Automerge text, `created_at`,
-//! `updated_at` (ms) and `deleted` are scalars. Edits become minimal text splices so that
-//! concurrent edits to different parts of a note both survive.
+//! `updated_at` (ms), `deleted`, `pinned` and `purged` are scalars, and `tags` is a map from tag
+//! name to `true` (FORMAT.md §4.3). Edits become minimal text splices so that concurrent edits
+//! to different parts of a note both survive; a tag is added by putting its key and removed by
+//! deleting it, so a concurrent add and remove of one tag keeps the tag (add wins).
 
 use automerge::transaction::Transactable;
 use automerge::{
@@ -22,8 +24,30 @@ pub struct NoteFields {
     pub created_at: i64,
     /// Last edit time, ms since the Unix epoch.
     pub updated_at: i64,
-    /// True once deleted (kept in the log; hidden from the list).
+    /// True once deleted (kept in the log; hidden from the list, shown in the trash).
     pub deleted: bool,
+    /// Pinned notes come first in every list.
+    pub pinned: bool,
+    /// True once the note was emptied from the trash: gone from every list, the trash and
+    /// search on every device (its changes stay in the log).
+    pub purged: bool,
+    /// Tag names, sorted by their UTF-8 bytes, without duplicates.
+    pub tags: Vec<String>,
+}
+
+/// The longest tag name, in characters.
+pub const MAX_TAG_CHARS: usize = 100;
+
+/// The form a tag name is stored in: trimmed, without leading `#`, runs of white space made one
+/// space, lowercase (as Joplin does, so "Work" and "work" are one tag). `None` when nothing is
+/// left, or when it holds a control character or is longer than [`MAX_TAG_CHARS`].
+pub fn tag_name(raw: &str) -> Option<String> {
+    let t = raw.trim().trim_start_matches('#').trim();
+    if t.is_empty() || t.chars().any(char::is_control) {
+        return None;
+    }
+    let name = t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    (name.chars().count() <= MAX_TAG_CHARS).then_some(name)
 }
 
 fn doc_err(e: automerge::AutomergeError) -> Error {
@@ -60,28 +84,54 @@ fn int(doc: &AutoCommit, key: &str) -> i64 {
     }
 }
 
+/// Whether a root key holds the boolean `true` (anything else, or nothing, reads as false).
+fn flag(doc: &AutoCommit, key: &str) -> bool {
+    matches!(doc.get(ROOT, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
+}
+
+fn tags_obj(doc: &AutoCommit) -> Option<ObjId> {
+    match doc.get(ROOT, "tags").ok()?? {
+        (Value::Object(ObjType::Map), id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The note's tags (FORMAT.md §4.3): the keys of the `tags` map whose value is `true`, sorted
+/// by their UTF-8 bytes. A key holding anything else, or a `tags` that is not a map, is ignored.
+pub fn tags(doc: &AutoCommit) -> Vec<String> {
+    let Some(obj) = tags_obj(doc) else { return Vec::new() };
+    let mut out: Vec<String> = doc
+        .map_range(&obj, ..)
+        .filter(|item| {
+            matches!(
+                item.value,
+                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Boolean(true))
+            )
+        })
+        .map(|item| item.key.to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Reads the fields; missing or odd-typed fields read as empty rather than failing.
 pub fn read(doc: &AutoCommit) -> NoteFields {
-    let text = |k: &str| text_obj(doc, k).and_then(|o| doc.text(&o).ok()).unwrap_or_default();
-    let deleted = matches!(doc.get(ROOT, "deleted"), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)));
-    NoteFields {
-        title: text("title"),
-        body: text("body"),
-        created_at: int(doc, "created_at"),
-        updated_at: int(doc, "updated_at"),
-        deleted,
-    }
+    NoteFields { body: body(doc), ..read_head(doc) }
 }
 
 /// The fields that are cheap to read whatever the body's size: everything but the body.
 pub fn read_head(doc: &AutoCommit) -> NoteFields {
-    let deleted = matches!(doc.get(ROOT, "deleted"), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)));
     NoteFields {
         title: text_obj(doc, "title").and_then(|o| doc.text(&o).ok()).unwrap_or_default(),
         body: String::new(),
         created_at: int(doc, "created_at"),
         updated_at: int(doc, "updated_at"),
-        deleted,
+        deleted: flag(doc, "deleted"),
+        pinned: flag(doc, "pinned"),
+        purged: flag(doc, "purged"),
+        tags: tags(doc),
     }
 }
 
@@ -281,11 +331,62 @@ pub fn mark_deleted(doc: &mut AutoCommit, now: i64) -> Result<()> {
     set_deleted(doc, true, now)
 }
 
-/// Sets or clears the deletion mark (clearing it is "undo delete").
+/// Sets or clears the deletion mark (clearing it is "undo delete"). Deleting a note that a
+/// restore concurrent with "Empty trash" brought back also clears its `purged` mark, so it goes
+/// to the trash again instead of vanishing (FORMAT.md §4.3).
 pub fn set_deleted(doc: &mut AutoCommit, deleted: bool, now: i64) -> Result<()> {
+    if deleted && flag(doc, "purged") {
+        doc.put(ROOT, "purged", false).map_err(doc_err)?;
+    }
     doc.put(ROOT, "deleted", deleted).map_err(doc_err)?;
     doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
     Ok(())
+}
+
+/// Pins or unpins a note. Returns true when that changed anything. The note's edit time stays:
+/// pinning is not an edit of its text.
+pub fn set_pinned(doc: &mut AutoCommit, pinned: bool) -> Result<bool> {
+    if flag(doc, "pinned") == pinned {
+        return Ok(false);
+    }
+    doc.put(ROOT, "pinned", pinned).map_err(doc_err)?;
+    Ok(true)
+}
+
+/// Adds the tags `add` and removes the tags `remove` (names as [`tag_name`] makes them). A tag
+/// is added by putting its key and removed by deleting it, so a remove concurrent with an add
+/// of the same tag keeps it. Returns true when anything changed; the edit time stays.
+pub fn retag(doc: &mut AutoCommit, add: &[String], remove: &[String]) -> Result<bool> {
+    let have = tags(doc);
+    let obj = match tags_obj(doc) {
+        Some(o) => o,
+        None if add.is_empty() => return Ok(false),
+        None => doc.put_object(ROOT, "tags", ObjType::Map).map_err(doc_err)?,
+    };
+    let mut changed = false;
+    for t in remove {
+        if doc.get(&obj, t.as_str()).map_err(doc_err)?.is_some() && !add.contains(t) {
+            doc.delete(&obj, t.as_str()).map_err(doc_err)?;
+            changed = true;
+        }
+    }
+    for t in add {
+        if !have.contains(t) {
+            doc.put(&obj, t.as_str(), true).map_err(doc_err)?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Marks a deleted note emptied from the trash (FORMAT.md §4.3 `purged`). Returns true when
+/// that changed anything.
+pub fn purge(doc: &mut AutoCommit) -> Result<bool> {
+    if flag(doc, "purged") {
+        return Ok(false);
+    }
+    doc.put(ROOT, "purged", true).map_err(doc_err)?;
+    Ok(true)
 }
 
 /// Sets `updated_at`.
@@ -405,6 +506,73 @@ mod tests {
         db.commit();
         da.merge(&mut db).unwrap();
         assert_eq!(read(&da).body, "FIRST line\nsecond line\nthird LINE");
+    }
+
+    #[test]
+    fn tag_names_table() {
+        let cases = [
+            ("Work", Some("work")),
+            ("  #Project   Alpha ", Some("project alpha")),
+            ("##x", Some("x")),
+            ("日本語", Some("日本語")),
+            ("", None),
+            ("#", None),
+            ("   ", None),
+            ("a\u{7}b", None),
+            ("line\nbreak", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(tag_name(raw).as_deref(), want, "{raw:?}");
+        }
+        assert_eq!(tag_name(&"x".repeat(MAX_TAG_CHARS)).map(|t| t.len()), Some(MAX_TAG_CHARS));
+        assert_eq!(tag_name(&"x".repeat(MAX_TAG_CHARS + 1)), None);
+    }
+
+    /// Two devices: one removes a tag while the other adds it again (and both add others): the
+    /// tag stays (add wins), the others are kept, and pins and tags are read back the same on
+    /// both, whatever the merge order.
+    #[test]
+    fn a_tag_added_on_one_device_and_removed_on_another_stays() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut da = new_doc(&a);
+        create(&mut da, "T", "", 1).unwrap();
+        retag(&mut da, &["work".into(), "home".into()], &[]).unwrap();
+        da.commit();
+        let mut db = load(&da.save(), &b).unwrap();
+        assert!(retag(&mut da, &[], &["work".into()]).unwrap());
+        assert!(retag(&mut da, &["a".into()], &[]).unwrap());
+        assert!(set_pinned(&mut da, true).unwrap());
+        assert!(!set_pinned(&mut da, true).unwrap());
+        // b removes and adds back "work" (a put of a key it saw), then adds "b".
+        retag(&mut db, &[], &["work".into()]).unwrap();
+        retag(&mut db, &["work".into(), "b".into()], &[]).unwrap();
+        da.commit();
+        db.commit();
+        let mut ab = da.fork();
+        ab.merge(&mut db).unwrap();
+        let mut ba = db.fork();
+        ba.merge(&mut da).unwrap();
+        for d in [&ab, &ba] {
+            let f = read_head(d);
+            assert_eq!(f.tags, vec!["a", "b", "home", "work"]);
+            assert!(f.pinned);
+        }
+    }
+
+    #[test]
+    fn odd_values_read_as_no_tags_and_false_flags() {
+        let mut d = new_doc(&Uuid::new_v4());
+        create(&mut d, "T", "", 1).unwrap();
+        d.put(ROOT, "pinned", "yes").unwrap();
+        d.put(ROOT, "tags", "work").unwrap();
+        let f = read_head(&d);
+        assert!(!f.pinned && !f.purged && f.tags.is_empty());
+        let mut d = new_doc(&Uuid::new_v4());
+        let m = d.put_object(ROOT, "tags", ObjType::Map).unwrap();
+        d.put(&m, "kept", true).unwrap();
+        d.put(&m, "odd", 1).unwrap();
+        d.put(&m, "off", false).unwrap();
+        assert_eq!(tags(&d), vec!["kept"]);
     }
 
     proptest! {

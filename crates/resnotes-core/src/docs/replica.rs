@@ -364,16 +364,17 @@ fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
     if store::notes::has_queued(tx, id)? {
         return Ok(None);
     }
-    Ok(store::notes::built_row(tx, id)?.map(
-        |(title, first_line, created_at, updated_at, deleted)| entry::Summary {
-            note: *id,
-            title,
-            first_line,
-            created_at,
-            updated_at,
-            deleted,
-        },
-    ))
+    Ok(store::notes::built_row(tx, id)?.map(|r| entry::Summary {
+        note: *id,
+        title: r.title,
+        first_line: r.first_line,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        deleted: r.deleted,
+        pinned: r.pinned,
+        purged: r.purged,
+        tags: r.tags,
+    }))
 }
 
 /// Builds, seals and appends this device's next entry inside `tx`.

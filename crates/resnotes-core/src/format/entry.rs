@@ -8,8 +8,9 @@ use crate::format::crypto::{OpenFailure, WorkspaceKey};
 
 /// First bytes of every decrypted entry.
 pub const MAGIC: &[u8; 4] = b"RSNE";
-/// Envelope version written by this program (2: the payload may carry note summaries, §4.2).
-pub const VERSION: u8 = 2;
+/// Envelope version written by this program (3: note summaries carry pins, tags and the trash's
+/// `purged` mark, §4.2).
+pub const VERSION: u8 = 3;
 /// Oldest envelope version a reader accepts (1: changes only).
 pub const MIN_VERSION: u8 = 1;
 /// Length of the authenticated header (everything before the payload).
@@ -52,7 +53,18 @@ pub struct Summary {
     pub updated_at: i64,
     /// `deleted` of the document.
     pub deleted: bool,
+    /// `pinned` of the document (version 3; false in version 2).
+    pub pinned: bool,
+    /// `purged` of the document (version 3; false in version 2).
+    pub purged: bool,
+    /// The document's tags, sorted by UTF-8 bytes, no duplicates (version 3; none in version 2).
+    pub tags: Vec<String>,
 }
+
+/// Summary flag bits (FORMAT.md §4.2): deleted, pinned (version 3), purged (version 3).
+const SUMMARY_DELETED: u8 = 1;
+const SUMMARY_PINNED: u8 = 2;
+const SUMMARY_PURGED: u8 = 4;
 
 /// An entry's payload: its changes and, since version 2, the summaries of the notes it changes
 /// with the clock they were taken at.
@@ -164,11 +176,17 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// Encodes a version-2 payload: the changes (`u32 count`, then per change `16-byte note id,
+/// Encodes a version-3 payload: the changes (`u32 count`, then per change `16-byte note id,
 /// u32 length, bytes`), then the clock (`u32 count`, per client `16-byte id, u64 index`), then the
 /// summaries (`u32 count`, per note `16-byte id, u8 flags, i64 created, i64 updated, u32 length,
-/// title, u32 length, first line`).
+/// title, u32 length, first line, u16 tag count, per tag u32 length, name`).
 pub fn encode_payload(p: &Payload) -> Vec<u8> {
+    encode_payload_version(p, VERSION)
+}
+
+/// Encodes a payload as envelope `version` (2 or 3) lays it out: for test vectors of older
+/// writers. Writers use [`encode_payload`].
+pub fn encode_payload_version(p: &Payload, version: u8) -> Vec<u8> {
     let mut out = encode_changes(&p.changes);
     out.extend_from_slice(&(p.clock.len() as u32).to_be_bytes());
     for (c, i) in &p.clock {
@@ -178,12 +196,24 @@ pub fn encode_payload(p: &Payload) -> Vec<u8> {
     out.extend_from_slice(&(p.summaries.len() as u32).to_be_bytes());
     for s in &p.summaries {
         out.extend_from_slice(s.note.as_bytes());
-        out.push(s.deleted as u8);
+        let mut flags = if s.deleted { SUMMARY_DELETED } else { 0 };
+        if version >= 3 {
+            flags |= if s.pinned { SUMMARY_PINNED } else { 0 };
+            flags |= if s.purged { SUMMARY_PURGED } else { 0 };
+        }
+        out.push(flags);
         out.extend_from_slice(&s.created_at.to_be_bytes());
         out.extend_from_slice(&s.updated_at.to_be_bytes());
         for text in [&s.title, &s.first_line] {
             out.extend_from_slice(&(text.len() as u32).to_be_bytes());
             out.extend_from_slice(text.as_bytes());
+        }
+        if version >= 3 {
+            out.extend_from_slice(&(s.tags.len() as u16).to_be_bytes());
+            for t in &s.tags {
+                out.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                out.extend_from_slice(t.as_bytes());
+            }
         }
     }
     out
@@ -240,7 +270,12 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
         for _ in 0..n {
             let note = r.uuid().ok_or_else(cut)?;
             let flags = r.take(1).ok_or_else(cut)?[0];
-            if flags & !1 != 0 {
+            let known = if version >= 3 {
+                SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED
+            } else {
+                SUMMARY_DELETED
+            };
+            if flags & !known != 0 {
                 return Err(bad("a note summary has unknown flags"));
             }
             let created_at = r.u64().ok_or_else(cut)? as i64;
@@ -252,6 +287,23 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             };
             let title = text()?;
             let first_line = text()?;
+            let mut tags: Vec<String> = Vec::new();
+            if version >= 3 {
+                let count = r.u16().ok_or_else(cut)?;
+                for _ in 0..count {
+                    let len = r.u32().ok_or_else(cut)? as usize;
+                    let b = r.take(len).ok_or_else(cut)?;
+                    let tag = String::from_utf8(b.to_vec())
+                        .map_err(|_| bad("a note summary's tag is not valid UTF-8"))?;
+                    if tag.is_empty() {
+                        return Err(bad("a note summary has an empty tag"));
+                    }
+                    if tags.last().is_some_and(|last| last.as_bytes() >= tag.as_bytes()) {
+                        return Err(bad("a note summary's tags are not sorted or repeat one"));
+                    }
+                    tags.push(tag);
+                }
+            }
             if !changed.contains(&note) {
                 return Err(bad("a note summary names a note without a change in the entry"));
             }
@@ -264,7 +316,10 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
                 first_line,
                 created_at,
                 updated_at,
-                deleted: flags & 1 != 0,
+                deleted: flags & SUMMARY_DELETED != 0,
+                pinned: flags & SUMMARY_PINNED != 0,
+                purged: flags & SUMMARY_PURGED != 0,
+                tags,
             });
         }
     }
@@ -325,10 +380,21 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
     Ok(out)
 }
 
-/// Builds the plaintext envelope (version 2) of an entry and its hash. Payloads of 256 bytes or
+/// Builds the plaintext envelope (version 3) of an entry and its hash. Payloads of 256 bytes or
 /// more are stored DEFLATE-compressed when that is smaller (flag bit 0).
 pub fn encode(h: &Header, payload: &Payload, key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
     encode_version(h, VERSION, &encode_payload(payload), key)
+}
+
+/// Builds the envelope of an entry as envelope `version` (2 or 3) lays it out, and its hash: for
+/// test vectors of older writers. Writers use [`encode`].
+pub fn encode_as(
+    h: &Header,
+    payload: &Payload,
+    version: u8,
+    key: &WorkspaceKey,
+) -> (Vec<u8>, [u8; 32]) {
+    encode_version(h, version, &encode_payload_version(payload, version), key)
 }
 
 /// Builds a version-1 envelope (changes only), as older writers did: for test vectors.
@@ -517,6 +583,9 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Some(s)
     }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
     }
@@ -598,9 +667,9 @@ mod tests {
         let mut extra = plain.clone();
         extra.push(0);
         assert!(matches!(decode(&extra, &key), Err(EntryError::Malformed(_))));
-        let mut v3 = plain.clone();
-        v3[4] = 3;
-        assert_eq!(decode(&v3, &key), Err(EntryError::UnsupportedVersion(3)));
+        let mut v4 = plain.clone();
+        v4[4] = 4;
+        assert_eq!(decode(&v4, &key), Err(EntryError::UnsupportedVersion(4)));
     }
 
     #[test]
@@ -629,6 +698,9 @@ mod tests {
             created_at: 5,
             updated_at: 6,
             deleted: true,
+            pinned: true,
+            purged: false,
+            tags: vec!["home".into(), "work".into()],
         };
         let p = Payload {
             changes: vec![NoteChange { note, change: vec![1] }],
@@ -636,9 +708,13 @@ mod tests {
             summaries: vec![s.clone()],
         };
         let (plain, _) = encode(&header(ws, me, 0), &p, &key);
-        assert_eq!(plain[4], 2);
+        assert_eq!(plain[4], 3);
         let e = decode(&plain, &key).unwrap();
         assert_eq!((e.clock, e.summaries), (p.clock.clone(), p.summaries.clone()));
+        // Version 2 is still read: no pins, purges or tags.
+        let v2 = decode_payload(&encode_payload_version(&p, 2), 2, &me).unwrap();
+        let plain_summary = Summary { pinned: false, tags: Vec::new(), ..s.clone() };
+        assert_eq!(v2.summaries, vec![plain_summary]);
         // Version 1 (changes only) is still read.
         let (v1, _) = encode_v1(&header(ws, me, 0), &p.changes, &key);
         assert_eq!(v1[4], 1);
@@ -658,16 +734,45 @@ mod tests {
         .contains("without a change"));
         assert!(refused(Payload { summaries: vec![s.clone(), s.clone()], ..p.clone() })
             .contains("summarised twice"));
-        let mut bad_utf8 = encode_payload(&p);
+        let v2 = encode_payload_version(&p, 2);
+        let mut bad_utf8 = v2.clone();
         let at = bad_utf8.len() - "first".len();
         bad_utf8[at] = 0xff;
         assert!(matches!(decode_payload(&bad_utf8, 2, &me), Err(EntryError::Malformed(_))));
-        let mut flags = encode_payload(&p);
+        let mut flags = v2.clone();
         let at = flags.len() - (5 + 4 + "Titre é".len() + 4 + 8 + 8 + 1);
         flags[at] = 3;
         assert!(
             matches!(decode_payload(&flags, 2, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
         );
+        // Version 3: bits 1 and 2 are pinned and purged; bit 3 is reserved.
+        let v3 = encode_payload(&p);
+        let tags_len = 2 + 4 + "home".len() + 4 + "work".len();
+        let at = v3.len() - (tags_len + 5 + 4 + "Titre é".len() + 4 + 8 + 8 + 1);
+        assert_eq!(v3[at], 3);
+        let mut flags = v3.clone();
+        flags[at] = 8 | 1;
+        assert!(
+            matches!(decode_payload(&flags, 3, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
+        );
+        let tagged = |tags: &[&str]| Payload {
+            summaries: vec![Summary {
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                ..s.clone()
+            }],
+            ..p.clone()
+        };
+        assert!(refused(tagged(&["work", "home"])).contains("not sorted"));
+        assert!(refused(tagged(&["home", "home"])).contains("not sorted"));
+        assert!(refused(tagged(&[""])).contains("empty tag"));
+        let mut bad_tag = encode_payload(&tagged(&["work"]));
+        let at = bad_tag.len() - 1;
+        bad_tag[at] = 0xff;
+        assert!(
+            matches!(decode_payload(&bad_tag, 3, &me), Err(EntryError::Malformed(m)) if m.contains("tag"))
+        );
+        // A version-2 payload read as version 3 is cut short (no tag count).
+        assert!(decode_payload(&v2, 3, &me).is_err());
         // A version-1 payload read as version 2 is cut short; a version-2 one read as 1 has trailing bytes.
         assert!(decode_payload(&encode_changes(&p.changes), 2, &me).is_err());
         assert!(decode_payload(&encode_payload(&p), 1, &me).is_err());
@@ -719,8 +824,8 @@ mod tests {
             "{:?}",
             decode(&v0, &key)
         );
-        let (v3, _) = encode_raw(&h, 3, 0, &raw, &key);
-        assert_eq!(decode(&v3, &key), Err(EntryError::UnsupportedVersion(3)));
+        let (v4, _) = encode_raw(&h, 4, 0, &raw, &key);
+        assert_eq!(decode(&v4, &key), Err(EntryError::UnsupportedVersion(4)));
     }
 
     #[test]
@@ -783,16 +888,24 @@ mod tests {
         fn payload_round_trip(
             changes in proptest::collection::vec((any::<u128>(), proptest::collection::vec(any::<u8>(), 0..64)), 1..8),
             clock in proptest::collection::btree_map(2u128.., any::<u64>(), 0..4),
-            summaries in proptest::collection::vec((any::<bool>(), any::<i64>(), any::<i64>(), ".{0,20}", ".{0,20}"), 0..8),
+            summaries in proptest::collection::vec((any::<u8>(), any::<i64>(), any::<i64>(), ".{0,20}", ".{0,20}", proptest::collection::btree_set(".{1,12}", 0..4)), 0..8),
         ) {
             let changes: Vec<NoteChange> = changes.into_iter().map(|(n, c)| NoteChange { note: Uuid::from_u128(n), change: c }).collect();
             let mut notes: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
             notes.dedup();
             notes.sort();
             notes.dedup();
-            let summaries = notes.iter().zip(summaries).map(|(note, (deleted, created_at, updated_at, title, first_line))| Summary { note: *note, title, first_line, created_at, updated_at, deleted }).collect();
+            let summaries: Vec<Summary> = notes.iter().zip(summaries).map(|(note, (flags, created_at, updated_at, title, first_line, tags))| Summary {
+                note: *note, title, first_line, created_at, updated_at,
+                deleted: flags & 1 != 0, pinned: flags & 2 != 0, purged: flags & 4 != 0,
+                // A BTreeSet of Strings iterates in byte order: sorted, unique.
+                tags: tags.into_iter().collect(),
+            }).collect();
             let p = Payload { changes: changes.clone(), clock: clock.into_iter().map(|(c, i)| (Uuid::from_u128(c), i)).collect(), summaries };
-            prop_assert_eq!(decode_payload(&encode_payload(&p), 2, &Uuid::from_u128(1)).unwrap(), p);
+            prop_assert_eq!(decode_payload(&encode_payload(&p), 3, &Uuid::from_u128(1)).unwrap(), p.clone());
+            // Version 2 carries the same but pins, purges and tags.
+            let v2 = Payload { summaries: p.summaries.iter().map(|s| Summary { pinned: false, purged: false, tags: Vec::new(), ..s.clone() }).collect(), ..p.clone() };
+            prop_assert_eq!(decode_payload(&encode_payload_version(&p, 2), 2, &Uuid::from_u128(1)).unwrap(), v2);
             prop_assert_eq!(decode_payload(&encode_changes(&changes), 1, &Uuid::from_u128(1)).unwrap(), Payload::changes(changes));
         }
 
@@ -804,7 +917,10 @@ mod tests {
             let _ = decode(&b, &WorkspaceKey::Plaintext);
             if b.len() > 5 { b[4] = 2; }
             let _ = decode(&b, &WorkspaceKey::Plaintext);
+            if b.len() > 5 { b[4] = 3; }
+            let _ = decode(&b, &WorkspaceKey::Plaintext);
             let _ = decode_payload(&bytes, 2, &Uuid::nil());
+            let _ = decode_payload(&bytes, 3, &Uuid::nil());
         }
     }
 }

@@ -168,6 +168,20 @@ CREATE TABLE search_stale (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE search_pending (note_id TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT INTO search_pending (note_id) SELECT id FROM notes;
 "#,
+    r#"
+-- Pins, tags and the trash's `purged` mark of each note (derived from the documents, or from
+-- version-3 summaries; FORMAT.md §4.3): `tags` holds the note's tags joined by line feeds (tags
+-- hold no control characters) for the list, `note_tags` the same for filtering by tag. Notes
+-- written before version 3 have none of them, so the defaults are exact.
+ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notes ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notes ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+CREATE TABLE note_tags (tag TEXT NOT NULL, note_id TEXT NOT NULL, PRIMARY KEY (tag, note_id)) WITHOUT ROWID;
+CREATE INDEX note_tags_by_note ON note_tags (note_id);
+DROP INDEX notes_by_update;
+CREATE INDEX notes_by_update ON notes (deleted, pinned DESC, updated_at DESC);
+CREATE INDEX notes_by_creation ON notes (deleted, pinned DESC, created_at DESC);
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

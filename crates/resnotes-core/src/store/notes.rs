@@ -17,6 +17,10 @@ pub(crate) struct Row<'a> {
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
     pub(crate) deleted: bool,
+    pub(crate) pinned: bool,
+    pub(crate) purged: bool,
+    /// Sorted, unique.
+    pub(crate) tags: &'a [String],
     pub(crate) rev: i64,
 }
 
@@ -65,8 +69,13 @@ pub(crate) fn document(conn: &Connection, id: &Uuid) -> Result<(Vec<u8>, Option<
 }
 
 impl Row<'_> {
-    /// The statement parameters `?1`–`?8` of a note's row, in the order both writes use.
-    fn params<'a>(&'a self, id: &'a dyn rusqlite::ToSql) -> [&'a dyn rusqlite::ToSql; 8] {
+    /// The statement parameters `?1`–`?11` of a note's row, in the order both writes use
+    /// (`tags` is the tags joined by line feeds).
+    fn params<'a>(
+        &'a self,
+        id: &'a dyn rusqlite::ToSql,
+        tags: &'a dyn rusqlite::ToSql,
+    ) -> [&'a dyn rusqlite::ToSql; 11] {
         [
             id,
             &self.title,
@@ -76,19 +85,37 @@ impl Row<'_> {
             &self.deleted,
             &self.first_line_end,
             &self.rev,
+            &self.pinned,
+            &self.purged,
+            tags,
         ]
     }
 }
 
+/// Replaces the note's tags in `note_tags` (the filter's table) with `tags`.
+fn set_tags(conn: &Connection, id: &str, tags: &[String]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM note_tags WHERE note_id = ?1")?.execute([id])?;
+    let mut st =
+        conn.prepare_cached("INSERT OR IGNORE INTO note_tags (tag, note_id) VALUES (?1, ?2)")?;
+    for t in tags {
+        st.execute(params![t, id])?;
+    }
+    Ok(())
+}
+
 /// Writes a note's row and its document as one full save (creating both if needed).
 pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -> Result<()> {
+    let (id_text, tags) = (id.to_string(), row.tags.join("\n"));
     conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8)
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, pinned, purged, tags)
+         VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = excluded.rev,
+         pinned = excluded.pinned, purged = excluded.purged, tags = excluded.tags,
          hint_client = NULL, hint_idx = NULL",
     )?
-    .execute(&row.params(&id.to_string())[..])?;
+    .execute(&row.params(&id_text, &tags)[..])?;
+    set_tags(conn, &id_text, row.tags)?;
     conn.prepare_cached(
         "INSERT INTO docs (note_id, doc, doc_tail) VALUES (?1, ?2, NULL) ON CONFLICT(note_id) DO UPDATE SET doc = excluded.doc, doc_tail = NULL",
     )?
@@ -104,10 +131,18 @@ pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -
         .query_row([id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))?
         .unwrap_or_default();
     tail.extend_from_slice(appended);
+    let (id_text, tags) = (id.to_string(), row.tags.join("\n"));
+    let old_tags: String = conn
+        .prepare_cached("SELECT tags FROM notes WHERE id = ?1")?
+        .query_row([&id_text], |r| r.get(0))?;
     conn.prepare_cached(
-        "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8 WHERE id = ?1",
+        "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8,
+         pinned = ?9, purged = ?10, tags = ?11 WHERE id = ?1",
     )?
-    .execute(&row.params(&id.to_string())[..])?;
+    .execute(&row.params(&id_text, &tags)[..])?;
+    if old_tags != tags {
+        set_tags(conn, &id_text, row.tags)?;
+    }
     conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
         .execute(params![id.to_string(), tail])?;
     Ok(())
@@ -121,29 +156,37 @@ pub(crate) struct Listed<'a> {
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
     pub(crate) deleted: bool,
+    pub(crate) pinned: bool,
+    pub(crate) purged: bool,
+    pub(crate) tags: &'a [String],
     pub(crate) hint: (Uuid, u64),
 }
 
 /// Writes a listed note's row (creating it), leaving its document unbuilt.
 pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
+    let id_text = id.to_string();
     conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx)
-         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8)
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx, pinned, purged, tags)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = 0,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = notes.rev + 1,
-         hint_client = excluded.hint_client, hint_idx = excluded.hint_idx",
+         hint_client = excluded.hint_client, hint_idx = excluded.hint_idx,
+         pinned = excluded.pinned, purged = excluded.purged, tags = excluded.tags",
     )?
     .execute(params![
-        id.to_string(),
+        id_text,
         l.title,
         l.first_line,
         l.created_at,
         l.updated_at,
         l.deleted,
         l.hint.0.to_string(),
-        l.hint.1 as i64
+        l.hint.1 as i64,
+        l.pinned,
+        l.purged,
+        l.tags.join("\n"),
     ])?;
-    Ok(())
+    set_tags(conn, &id_text, l.tags)
 }
 
 /// Removes a note's row (a listed note whose changes cannot apply yet), and its text: a row
@@ -151,6 +194,7 @@ pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
 pub(crate) fn delete_row(conn: &Connection, id: &Uuid) -> Result<()> {
     conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
     conn.prepare_cached("DELETE FROM texts WHERE note_id = ?1")?.execute([id.to_string()])?;
+    conn.prepare_cached("DELETE FROM note_tags WHERE note_id = ?1")?.execute([id.to_string()])?;
     super::search::remove(conn, id)
 }
 
@@ -162,13 +206,15 @@ pub(crate) struct Text {
     pub(crate) body: String,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
+    pub(crate) pinned: bool,
+    pub(crate) tags: Vec<String>,
 }
 
 /// The note's kept text if it is current (its `rev` is the row's) and the note is live.
 pub(crate) fn current_text(conn: &Connection, id: &Uuid) -> Result<Option<Text>> {
     Ok(conn
         .prepare_cached(
-            "SELECT t.heads, t.title, t.body, n.created_at, n.updated_at FROM texts t
+            "SELECT t.heads, t.title, t.body, n.created_at, n.updated_at, n.pinned, n.tags FROM texts t
              JOIN notes n ON n.id = t.note_id AND n.rev = t.rev AND n.deleted = 0 WHERE t.note_id = ?1",
         )?
         .query_row([id.to_string()], |r| {
@@ -178,6 +224,8 @@ pub(crate) fn current_text(conn: &Connection, id: &Uuid) -> Result<Option<Text>>
                 body: r.get(2)?,
                 created_at: r.get(3)?,
                 updated_at: r.get(4)?,
+                pinned: r.get(5)?,
+                tags: split_tags(&r.get::<_, String>(6)?),
             })
         })
         .optional()?)
@@ -235,32 +283,158 @@ pub(crate) fn set_queued(conn: &Connection, id: &Uuid, waiting: &[(&[u8], &[u8])
     Ok(())
 }
 
-/// A built note's list row as a summary carries it: `(title, first_line, created_at,
-/// updated_at, deleted)`; `None` when the note is not built.
-pub(crate) type SummaryRow = (String, String, i64, i64, bool);
+/// A built note's list row as a summary carries it.
+pub(crate) struct SummaryRow {
+    pub(crate) title: String,
+    pub(crate) first_line: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) deleted: bool,
+    pub(crate) pinned: bool,
+    pub(crate) purged: bool,
+    pub(crate) tags: Vec<String>,
+}
 
-/// The row of a built note, for an entry's summary.
+/// Tags as the `tags` column holds them (joined by line feeds).
+pub(crate) fn split_tags(joined: &str) -> Vec<String> {
+    joined.split('\n').filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+/// The row of a built note, for an entry's summary; `None` when the note is not built.
 pub(crate) fn built_row(conn: &Connection, id: &Uuid) -> Result<Option<SummaryRow>> {
     Ok(conn
         .prepare_cached(
-            "SELECT title, first_line, created_at, updated_at, deleted FROM notes WHERE id = ?1 AND EXISTS (SELECT 1 FROM docs WHERE note_id = ?1)",
+            "SELECT title, first_line, created_at, updated_at, deleted, pinned, purged, tags FROM notes
+             WHERE id = ?1 AND EXISTS (SELECT 1 FROM docs WHERE note_id = ?1)",
         )?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_row([id.to_string()], |r| {
+            Ok(SummaryRow {
+                title: r.get(0)?,
+                first_line: r.get(1)?,
+                created_at: r.get(2)?,
+                updated_at: r.get(3)?,
+                deleted: r.get(4)?,
+                pinned: r.get(5)?,
+                purged: r.get(6)?,
+                tags: split_tags(&r.get::<_, String>(7)?),
+            })
+        })
         .optional()?)
 }
 
-/// A row of the notes list: `(id, title, first_line, updated_at)`.
-pub(crate) type ListRow = (String, String, String, i64);
+/// A row of the notes list.
+pub(crate) struct ListRow {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) first_line: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) pinned: bool,
+    pub(crate) tags: Vec<String>,
+}
 
-/// Live notes, newest edit first, at most `limit` (`None`: all).
-pub(crate) fn live(conn: &Connection, limit: Option<usize>) -> Result<Vec<ListRow>> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, title, first_line, updated_at FROM notes WHERE deleted = 0 ORDER BY updated_at DESC, id LIMIT ?1",
-    )?;
-    let rows = st.query_map([limit.map_or(-1, |l| l as i64)], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
+/// The columns of `notes n` that make a [`ListRow`] (read by [`list_row`]).
+pub(crate) const LIST_COLUMNS: &str =
+    "n.id, n.title, n.first_line, n.created_at, n.updated_at, n.pinned, n.tags";
+
+/// Reads the [`LIST_COLUMNS`] from column `at` on.
+pub(crate) fn list_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<ListRow> {
+    Ok(ListRow {
+        id: r.get(at)?,
+        title: r.get(at + 1)?,
+        first_line: r.get(at + 2)?,
+        created_at: r.get(at + 3)?,
+        updated_at: r.get(at + 4)?,
+        pinned: r.get(at + 5)?,
+        tags: split_tags(&r.get::<_, String>(at + 6)?),
+    })
+}
+
+/// The order of a notes list (pinned notes always first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Newest edit first.
+    #[default]
+    Edited,
+    /// Newest first by creation time.
+    Created,
+    /// By title, case ignored; untitled notes last.
+    Title,
+}
+
+/// Which live notes to list and how.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Filter<'a> {
+    /// Only notes with every one of these tags.
+    pub(crate) tags: &'a [String],
+    pub(crate) order: Order,
+    /// At most this many (`None`: all).
+    pub(crate) limit: Option<usize>,
+}
+
+/// Live notes as `filter` says, pinned ones first.
+pub(crate) fn live(conn: &Connection, filter: Filter) -> Result<Vec<ListRow>> {
+    let mut sql = format!("SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 0");
+    for k in 0..filter.tags.len() {
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM note_tags t WHERE t.note_id = n.id AND t.tag = ?{})",
+            k + 2
+        ));
+    }
+    sql.push_str(match filter.order {
+        Order::Edited => " ORDER BY n.pinned DESC, n.updated_at DESC, n.id",
+        Order::Created => " ORDER BY n.pinned DESC, n.created_at DESC, n.id",
+        Order::Title => " ORDER BY n.pinned DESC, n.title = '', n.title COLLATE NOCASE, n.id",
+    });
+    sql.push_str(" LIMIT ?1");
+    let limit = filter.limit.map_or(-1, |l| l as i64);
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&limit];
+    args.extend(filter.tags.iter().map(|t| t as &dyn rusqlite::ToSql));
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(&args[..], |r| list_row(r, 0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Notes in the trash (deleted, not emptied), most recently deleted first (a deleted note's
+/// `updated_at` is when it was deleted), deleted at or after `since` (ms).
+pub(crate) fn trashed(conn: &Connection, since: i64) -> Result<Vec<ListRow>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 1 AND n.purged = 0 AND n.updated_at >= ?1
+         ORDER BY n.updated_at DESC, n.id"
+    ))?;
+    let rows = st.query_map([since], |r| list_row(r, 0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The ids of every note in the trash (deleted, not emptied), whatever its age.
+pub(crate) fn trashed_ids(conn: &Connection) -> Result<Vec<Uuid>> {
+    let mut st =
+        conn.prepare_cached("SELECT id FROM notes WHERE deleted = 1 AND purged = 0 ORDER BY id")?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Ok(id) = Uuid::parse_str(&r?) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Every tag of a live note with how many live notes have it, by name.
+pub(crate) fn tag_counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT t.tag, COUNT(*) FROM note_tags t JOIN notes n ON n.id = t.note_id AND n.deleted = 0
+         GROUP BY t.tag ORDER BY t.tag",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether a note has a row and is not deleted.
+pub(crate) fn is_live(conn: &Connection, id: &Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1 AND deleted = 0)")?
+        .query_row([id.to_string()], |r| r.get(0))?)
 }
 
 /// Number of live notes.
@@ -385,10 +559,10 @@ pub(crate) fn listed_ids(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// A note's list row (deleted notes included).
-pub(crate) fn list_row(conn: &Connection, id: &str) -> Result<Option<ListRow>> {
+pub(crate) fn row_of(conn: &Connection, id: &str) -> Result<Option<ListRow>> {
     Ok(conn
-        .prepare_cached("SELECT id, title, first_line, updated_at FROM notes WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .prepare_cached(&format!("SELECT {LIST_COLUMNS} FROM notes n WHERE n.id = ?1"))?
+        .query_row([id], |r| list_row(r, 0))
         .optional()?)
 }
 

@@ -218,18 +218,16 @@ pub(crate) struct Hit {
 /// notes are in the index, so FTS5 can rank and stop at `limit` by itself, making snippets of
 /// those only — a word in every note of 100,000 costs the ranking, not 100,000 snippets.
 pub(crate) fn query(conn: &Connection, fts: &str, limit: usize) -> Result<Vec<Hit>> {
-    let mut st = conn.prepare_cached(
+    let mut st = conn.prepare_cached(&format!(
         "WITH hits AS (SELECT rowid AS docid, rank, snippet(search, -1, char(1), char(2), '…', 12) AS snip
                        FROM search WHERE search MATCH ?1 ORDER BY rank LIMIT ?2)
-         SELECT n.id, n.title, n.first_line, n.updated_at, h.snip
+         SELECT h.snip, {}
          FROM hits h JOIN search_notes s ON s.docid = h.docid JOIN notes n ON n.id = s.note_id
          ORDER BY h.rank",
-    )?;
+        super::notes::LIST_COLUMNS
+    ))?;
     let rows = st.query_map(params![fts, limit as i64], |r| {
-        Ok(Hit {
-            row: (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
-            snippet: parts(&r.get::<_, String>(4)?),
-        })
+        Ok(Hit { row: super::notes::list_row(r, 1)?, snippet: parts(&r.get::<_, String>(0)?) })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

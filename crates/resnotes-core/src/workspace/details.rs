@@ -85,7 +85,7 @@ impl Workspace {
 
     /// A note's list row, deleted notes included (`None`: no such note).
     pub fn summary(&self, id: &str) -> Result<Option<NoteSummary>> {
-        Ok(store::notes::list_row(&self.replica.conn, id)?.map(summary_row))
+        Ok(store::notes::row_of(&self.replica.conn, id)?.map(summary_row))
     }
 
     /// How the database's bytes divide (after copying the write-ahead log into it).

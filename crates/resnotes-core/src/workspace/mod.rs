@@ -2,6 +2,8 @@
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
 mod details;
+mod organize;
+pub use organize::{ListQuery, Sort, TagCount, TRASH_DAYS};
 mod passphrase;
 pub mod setup;
 pub(crate) mod status;
@@ -57,6 +59,10 @@ pub struct Note {
     /// Last edit time (ms).
     #[ts(type = "number")]
     pub updated_at: i64,
+    /// Pinned notes come first in every list.
+    pub pinned: bool,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
     /// The document version this text is (Automerge change hashes, hex). Editors send it back
     /// with their splices so positions are read against the text they saw.
     pub heads: Vec<String>,
@@ -99,6 +105,13 @@ pub struct NoteSummary {
     /// Last edit time (ms).
     #[ts(type = "number")]
     pub updated_at: i64,
+    /// Creation time (ms).
+    #[ts(type = "number")]
+    pub created_at: i64,
+    /// Pinned notes come first in every list.
+    pub pinned: bool,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
     /// Where a search matched (empty when the note was listed, not searched for).
     pub snippet: Vec<SnippetPart>,
 }
@@ -565,10 +578,16 @@ impl Workspace {
         Ok(id)
     }
 
-    /// Brings back a deleted note ("undo delete"); the undo syncs like any edit.
+    /// Brings back a deleted note from the trash ("undo delete"); the undo syncs like any edit.
+    /// A note emptied from the trash cannot be brought back this way.
     pub fn restore_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
         self.replica.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
+            if note::read_head(doc).purged {
+                return Err(Error::Invalid(
+                    "this note was emptied from the trash and cannot be restored".into(),
+                ));
+            }
             note::set_deleted(doc, false, now).map(|_| true)
         })?;
         Ok(id)
@@ -587,6 +606,8 @@ impl Workspace {
                 body: t.body,
                 created_at: t.created_at,
                 updated_at: t.updated_at,
+                pinned: t.pinned,
+                tags: t.tags,
                 heads: t.heads.split(',').filter(|h| !h.is_empty()).map(str::to_string).collect(),
                 left_out: store::notes::left_out_of(conn, &id)?,
             });
@@ -606,6 +627,8 @@ impl Workspace {
                     body: f.body,
                     created_at: f.created_at,
                     updated_at: f.updated_at,
+                    pinned: f.pinned,
+                    tags: f.tags,
                     heads,
                     left_out: store::notes::left_out_of(&self.replica.conn, &id)?,
                 })
@@ -650,15 +673,25 @@ impl Workspace {
         Ok(SearchProgress { indexed, total })
     }
 
-    /// Live notes, newest edit first, optionally only the first `limit`.
+    /// Live notes, pinned ones first, then newest edit first, optionally only the first
+    /// `limit` ([`Workspace::list_notes`] filters and sorts otherwise).
     pub fn list(&self, limit: Option<usize>) -> Result<Vec<NoteSummary>> {
-        Ok(store::notes::live(&self.replica.conn, limit)?.into_iter().map(summary_row).collect())
+        self.list_notes(&ListQuery { limit, ..Default::default() })
     }
 }
 
 /// A row of the notes list as the shells show it.
-fn summary_row((id, title, first_line, updated_at): store::notes::ListRow) -> NoteSummary {
-    NoteSummary { id, title, first_line, updated_at, snippet: Vec::new() }
+fn summary_row(r: store::notes::ListRow) -> NoteSummary {
+    NoteSummary {
+        id: r.id,
+        title: r.title,
+        first_line: r.first_line,
+        updated_at: r.updated_at,
+        created_at: r.created_at,
+        pinned: r.pinned,
+        tags: r.tags,
+        snippet: Vec::new(),
+    }
 }
 
 /// Checks that a folder can become a new shared workspace (empty but for junk), creating it

@@ -1,0 +1,147 @@
+//! The commands that organize notes: `list` with tags and order, `pin`/`unpin`, `tag`, `tags`
+//! and `trash`.
+
+use std::io::IsTerminal;
+
+use anyhow::{anyhow, Result};
+use clap::Subcommand;
+use resnotes_core::{ListQuery, NoteSummary, Workspace, TRASH_DAYS};
+
+use crate::time;
+
+#[derive(Subcommand)]
+pub(crate) enum TrashCommand {
+    /// Notes deleted in the last 30 days, most recently deleted first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring a deleted note back into the list.
+    Restore { id: String },
+    /// Remove every deleted note from the lists, the trash and search on every device.
+    Empty {
+        /// Do not ask (needed when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// One line of a notes list: short id, time, a pin mark, title, tags.
+fn line(n: &NoteSummary) -> String {
+    let mut s = format!(
+        "{}  {}  {}{}",
+        &n.id[..8],
+        time(n.updated_at),
+        if n.pinned { "📌 " } else { "" },
+        n.title
+    );
+    for t in &n.tags {
+        s.push_str(&format!("  #{t}"));
+    }
+    s
+}
+
+/// `list`: live notes, pinned first, filtered by tags and sorted as asked.
+pub(crate) fn list(
+    ws: &Workspace,
+    json: bool,
+    limit: Option<usize>,
+    tags: Vec<String>,
+    sort: &str,
+) -> Result<()> {
+    let notes = ws.list_notes(&ListQuery { tags, sort: sort.parse()?, limit })?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&notes)?);
+    } else {
+        for n in &notes {
+            out!("{}", line(n));
+        }
+    }
+    Ok(())
+}
+
+/// `pin` / `unpin`.
+pub(crate) fn pin(ws: &mut Workspace, id: &str, pinned: bool) -> Result<()> {
+    let id = ws.set_pinned(id, pinned)?;
+    eprintln!("{} {}", if pinned { "Pinned" } else { "Unpinned" }, id);
+    Ok(())
+}
+
+/// `tag ID +a -b c`: the changes split into tags to add and to remove.
+pub(crate) fn tag(ws: &mut Workspace, id: &str, changes: &[String]) -> Result<()> {
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for c in changes {
+        match c.strip_prefix('-') {
+            Some(name) => remove.push(name),
+            None => add.push(c.strip_prefix('+').unwrap_or(c)),
+        }
+    }
+    let after = ws.retag(id, &add, &remove)?;
+    if after.is_empty() {
+        eprintln!("The note has no tags.");
+    }
+    for t in after {
+        out!("{t}");
+    }
+    Ok(())
+}
+
+/// `tags`: every tag with its number of notes.
+pub(crate) fn tags(ws: &Workspace, json: bool) -> Result<()> {
+    let tags = ws.tags()?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&tags)?);
+        return Ok(());
+    }
+    if tags.is_empty() {
+        eprintln!("No note has a tag yet: `resnotes tag ID +NAME` adds one.");
+    }
+    for t in tags {
+        out!("{}  ({} note{})", t.name, t.notes, if t.notes == 1 { "" } else { "s" });
+    }
+    Ok(())
+}
+
+/// `trash list|restore|empty`. Emptying says what it means in an append-only log, and asks.
+pub(crate) fn trash(ws: &mut Workspace, command: TrashCommand) -> Result<()> {
+    match command {
+        TrashCommand::List { json } => {
+            let notes = ws.trash()?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&notes)?);
+            } else if notes.is_empty() {
+                eprintln!("The trash is empty (notes deleted more than {TRASH_DAYS} days ago are not shown).");
+            }
+            if !json {
+                for n in &notes {
+                    out!("{}", line(n));
+                }
+            }
+        }
+        TrashCommand::Restore { id } => eprintln!("Restored {}", ws.restore_note(&id)?),
+        TrashCommand::Empty { yes } => {
+            eprintln!(
+                "Emptying the trash removes every deleted note from the lists, the trash and search \
+                 on all your devices once they sync. It cannot be undone here. The notes' old text \
+                 stays in the encrypted sync log, as every past version of every note does."
+            );
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(anyhow!(
+                        "nothing was emptied: add --yes to empty the trash without being asked"
+                    ));
+                }
+                eprint!("Empty the trash? [y/N] ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    eprintln!("Nothing was emptied.");
+                    return Ok(());
+                }
+            }
+            let n = ws.empty_trash()?;
+            eprintln!("Emptied {n} note{} from the trash.", if n == 1 { "" } else { "s" });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Organizing notes: pins, tags, the order of the list, and the trash. Pins, tags and the
+//! trash's marks live in the notes' documents (FORMAT.md §4.3) and so sync and merge like any
+//! edit; the list reads them from the derived rows (`store::notes`), so a device that has just
+//! joined filters and sorts without building documents.
+
+use serde::Serialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use super::{summary_row, NoteSummary, Workspace};
+use crate::docs::materialize::BodyEdit;
+use crate::docs::note;
+use crate::error::{Error, Result};
+use crate::store;
+
+/// Days a deleted note stays in the trash view (it stays in the log, and "Empty trash" still
+/// empties it after that).
+pub const TRASH_DAYS: i64 = 30;
+
+/// The order of a notes list; pinned notes always come first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Newest edit first.
+    #[default]
+    Edited,
+    /// Newest first by creation time.
+    Created,
+    /// By title (case ignored), untitled notes last.
+    Title,
+}
+
+impl std::str::FromStr for Sort {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "edited" => Ok(Sort::Edited),
+            "created" => Ok(Sort::Created),
+            "title" => Ok(Sort::Title),
+            other => Err(Error::Invalid(format!(
+                "there is no sort order \"{other}\": use edited, created or title"
+            ))),
+        }
+    }
+}
+
+/// Which live notes [`Workspace::list_notes`] lists, and how.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// Only notes with every one of these tags (any spelling [`note::tag_name`] accepts).
+    pub tags: Vec<String>,
+    /// The order (pinned notes first whatever it is).
+    pub sort: Sort,
+    /// At most this many (`None`: all).
+    pub limit: Option<usize>,
+}
+
+/// A tag and how many live notes have it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct TagCount {
+    /// The tag.
+    pub name: String,
+    /// Live notes with it.
+    #[ts(type = "number")]
+    pub notes: u64,
+}
+
+/// The stored form of each tag the user typed, or a sentence saying which one cannot be a tag.
+fn tag_names(raw: &[&str]) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for r in raw {
+        let Some(t) = note::tag_name(r) else {
+            return Err(Error::Invalid(format!(
+                "\"{}\" cannot be a tag: a tag needs a letter or digit, no line breaks, and at most {} characters",
+                r.trim(),
+                note::MAX_TAG_CHARS
+            )));
+        };
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+impl Workspace {
+    /// Live notes as `q` says: only those with all of its tags, pinned ones first, then in its
+    /// order.
+    pub fn list_notes(&self, q: &ListQuery) -> Result<Vec<NoteSummary>> {
+        let tags: Vec<&str> = q.tags.iter().map(String::as_str).collect();
+        let tags = tag_names(&tags)?;
+        let order = match q.sort {
+            Sort::Edited => store::notes::Order::Edited,
+            Sort::Created => store::notes::Order::Created,
+            Sort::Title => store::notes::Order::Title,
+        };
+        let filter = store::notes::Filter { tags: &tags, order, limit: q.limit };
+        Ok(store::notes::live(&self.replica.conn, filter)?.into_iter().map(summary_row).collect())
+    }
+
+    /// Pins or unpins a note (pinned notes come first in every list). The pin syncs like any
+    /// edit; it does not change the note's edit time.
+    pub fn set_pinned(&mut self, query: &str, pinned: bool) -> Result<Uuid> {
+        let id = self.live_note(query)?;
+        self.replica
+            .write_local(&id, BodyEdit::Untouched, |doc, _| note::set_pinned(doc, pinned))?;
+        Ok(id)
+    }
+
+    /// Adds the tags `add` to a note and removes the tags `remove` (a leading `#` and case are
+    /// ignored: "#Work" is the tag "work"); returns the note's tags after. When another device
+    /// removes a tag this one adds at the same time, the tag stays (add wins).
+    pub fn retag(&mut self, query: &str, add: &[&str], remove: &[&str]) -> Result<Vec<String>> {
+        let id = self.live_note(query)?;
+        let (add, remove) = (tag_names(add)?, tag_names(remove)?);
+        let mut after = Vec::new();
+        self.replica.write_local(&id, BodyEdit::Untouched, |doc, _| {
+            let changed = note::retag(doc, &add, &remove)?;
+            after = note::tags(doc);
+            Ok(changed)
+        })?;
+        Ok(after)
+    }
+
+    /// Every tag of a live note, by name, with how many live notes have it.
+    pub fn tags(&self) -> Result<Vec<TagCount>> {
+        Ok(store::notes::tag_counts(&self.replica.conn)?
+            .into_iter()
+            .map(|(name, notes)| TagCount { name, notes })
+            .collect())
+    }
+
+    /// The trash: notes deleted in the last [`TRASH_DAYS`] days and not emptied, most recently
+    /// deleted first (`updated_at` is when each was deleted).
+    pub fn trash(&self) -> Result<Vec<NoteSummary>> {
+        let since = self.replica.now() - TRASH_DAYS * 24 * 3600 * 1000;
+        Ok(store::notes::trashed(&self.replica.conn, since)?.into_iter().map(summary_row).collect())
+    }
+
+    /// Empties the trash: every deleted note (older ones out of the trash view included) is
+    /// marked emptied, so it leaves the lists, the trash and search on every device once this
+    /// syncs. Its changes stay in the encrypted log (an append-only log forgets nothing).
+    /// Returns how many notes were emptied.
+    pub fn empty_trash(&mut self) -> Result<usize> {
+        let ids = store::notes::trashed_ids(&self.replica.conn)?;
+        let mut n = 0;
+        for id in ids {
+            if self.replica.write_local(&id, BodyEdit::Untouched, |doc, _| note::purge(doc))? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// A live note's id (a deleted one is reported missing).
+    fn live_note(&self, query: &str) -> Result<Uuid> {
+        let id = self.resolve(query)?;
+        if store::notes::is_live(&self.replica.conn, &id)? {
+            Ok(id)
+        } else {
+            Err(Error::NoSuchNote(query.to_string()))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Pins, tags and the trash across devices, driven through the real `resnotes` binary: they sync,
+//! concurrent tag edits merge the same way everywhere (add wins), and a device that has just
+//! joined lists, filters and sorts from the entries' summaries.
+
+use resnotes_e2e::{Device, Sandbox};
+
+/// The ids of a JSON list, in order.
+fn ids(list: &[serde_json::Value]) -> Vec<String> {
+    list.iter().map(|n| n["id"].as_str().unwrap().to_string()).collect()
+}
+
+fn listed(d: &Device, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["list", "--json"];
+    all.extend_from_slice(args);
+    ids(&serde_json::from_str::<Vec<serde_json::Value>>(&d.ok(&all)).unwrap())
+}
+
+fn trash(d: &Device) -> Vec<String> {
+    ids(&serde_json::from_str::<Vec<serde_json::Value>>(&d.ok(&["trash", "list", "--json"]))
+        .unwrap())
+}
+
+#[test]
+fn pins_tags_and_the_trash_sync_merge_and_list_on_a_joined_device() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let groceries = a.new_note("Groceries", "milk\neggs");
+    let plan = a.new_note("Plan", "q3 goals");
+    let recipe = a.new_note("apple pie", "flour");
+    assert_eq!(
+        a.ok(&["tag", &groceries[..8], "+Home", "#Errands"]).lines().collect::<Vec<_>>(),
+        ["errands", "home"]
+    );
+    a.ok(&["tag", &plan, "work"]);
+    a.ok(&["tag", &recipe, "+home"]);
+    a.ok(&["pin", &plan]);
+    // Pinned first, then newest edit first; a tag filter; title order after the pins.
+    assert_eq!(listed(&a, &[]), [plan.clone(), recipe.clone(), groceries.clone()]);
+    assert_eq!(listed(&a, &["--tag", "home"]), [recipe.clone(), groceries.clone()]);
+    assert_eq!(listed(&a, &["--tag", "HOME", "--tag", "errands"]), [groceries.as_str()]);
+    assert_eq!(listed(&a, &["--sort", "title"]), [plan.clone(), recipe.clone(), groceries.clone()]);
+    assert!(a.fails(&["tag", &plan, "+"]).contains("cannot be a tag"));
+    a.ok(&["sync"]);
+
+    // b joins: the list, its tags and pins come from the entries' summaries.
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    assert_eq!(b.list(), a.list());
+    assert_eq!(listed(&b, &["--tag", "home"]), [recipe.clone(), groceries.clone()]);
+    let tags = b.ok(&["tags"]);
+    assert_eq!(
+        tags.lines().collect::<Vec<_>>(),
+        ["errands  (1 note)", "home  (2 notes)", "work  (1 note)"]
+    );
+
+    // Concurrently: a removes "home" from the groceries and unpins the plan; b removes "home"
+    // and adds it back, tags the plan and pins the recipe. Add wins for "home".
+    a.ok(&["tag", &groceries, "-home"]);
+    a.ok(&["unpin", &plan]);
+    b.ok(&["tag", &groceries, "-home"]);
+    b.ok(&["tag", &groceries, "+home"]);
+    b.ok(&["tag", &plan, "+q3"]);
+    b.ok(&["pin", &recipe]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for d in [&a, &b] {
+        assert_eq!(d.show(&groceries)["tags"], serde_json::json!(["errands", "home"]));
+        assert_eq!(d.show(&plan)["tags"], serde_json::json!(["q3", "work"]));
+        assert_eq!(d.show(&plan)["pinned"], false);
+        assert_eq!(d.show(&recipe)["pinned"], true);
+    }
+    assert_eq!(a.list(), b.list());
+
+    // The trash: b deletes the plan; a sees it in the trash, restores it; b sees it back.
+    b.ok(&["delete", &plan]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(trash(&a), [plan.as_str()]);
+    assert!(!listed(&a, &[]).contains(&plan));
+    a.ok(&["trash", "restore", &plan[..8]]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert!(listed(&b, &[]).contains(&plan));
+    assert!(trash(&b).is_empty());
+
+    // Emptied on b: gone from a's list, trash and search, and from a new device's.
+    b.ok(&["delete", &groceries]);
+    assert!(b.fails(&["trash", "empty"]).contains("--yes"));
+    assert_eq!(trash(&b), [groceries.as_str()]);
+    b.ok(&["trash", "empty", "--yes"]);
+    assert!(trash(&b).is_empty());
+    assert!(b.fails(&["trash", "restore", &groceries]).contains("emptied"));
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for d in [&a, &b] {
+        assert!(trash(d).is_empty());
+        assert!(!listed(d, &[]).contains(&groceries));
+        assert!(d.ok(&["search", "eggs"]).trim().is_empty());
+        assert_eq!(d.ok(&["tags"]).lines().next(), Some("home  (1 note)"));
+    }
+    c.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    assert_eq!(c.list(), a.list());
+    assert!(trash(&c).is_empty());
+    assert_eq!(listed(&c, &["--tag", "q3"]), [plan.as_str()]);
+    assert_eq!(listed(&c, &[])[0], recipe);
+}
