@@ -25,6 +25,14 @@ created_at: number,
  */
 updated_at: number, 
 /**
+ * Pinned notes come first in every list.
+ */
+pinned: boolean, 
+/**
+ * Tags, sorted.
+ */
+tags: Array<string>, 
+/**
  * The document version this text is (Automerge change hashes, hex). Editors send it back
  * with their splices so positions are read against the text they saw.
  */

@@ -22,6 +22,18 @@ first_line: string,
  */
 updated_at: number, 
 /**
+ * Creation time (ms).
+ */
+created_at: number, 
+/**
+ * Pinned notes come first in every list.
+ */
+pinned: boolean, 
+/**
+ * Tags, sorted.
+ */
+tags: Array<string>, 
+/**
  * Where a search matched (empty when the note was listed, not searched for).
  */
 snippet: Array<SnippetPart>, };

@@ -303,7 +303,7 @@ pub(crate) fn clear_derived(conn: &Connection) -> Result<()> {
         "DELETE FROM notes; DELETE FROM docs; DELETE FROM queued_changes; DELETE FROM remote_present;
          DELETE FROM entry_errors; DELETE FROM note_entries; DELETE FROM unsettled;
          DELETE FROM left_out; DELETE FROM texts; DELETE FROM search; DELETE FROM search_notes;
-         DELETE FROM search_stale; DELETE FROM search_pending;",
+         DELETE FROM search_stale; DELETE FROM search_pending; DELETE FROM note_tags;",
     )?;
     Ok(())
 }
@@ -313,6 +313,34 @@ mod tests {
     use super::log::HEADS;
     use super::*;
     use uuid::Uuid;
+
+    /// A data dir made before pins, tags and the trash: its notes stay, unpinned, untagged,
+    /// listed in the same order, and can be tagged and filtered at once.
+    #[test]
+    fn notes_from_before_tags_keep_their_rows_and_can_be_tagged() {
+        let c = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.iter().position(|m| m.contains("CREATE TABLE note_tags")).unwrap();
+        for m in &MIGRATIONS[..before] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", before as i64).unwrap();
+        c.execute_batch(
+            "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev) VALUES
+             ('a', 'older', 'x', 1, 2, 0, 1), ('b', 'newer', 'y', 1, 3, 0, 1), ('c', 'gone', 'z', 1, 4, 1, 1)",
+        )
+        .unwrap();
+        configure(&c).unwrap();
+        let ids = |f: notes::Filter| -> Vec<String> {
+            notes::live(&c, f).unwrap().into_iter().map(|r| r.id).collect()
+        };
+        assert_eq!(ids(Default::default()), ["b", "a"]);
+        let rows = notes::live(&c, Default::default()).unwrap();
+        assert!(rows.iter().all(|r| !r.pinned && r.tags.is_empty()));
+        assert_eq!(notes::trashed(&c, 0).unwrap().len(), 1);
+        c.execute("INSERT INTO note_tags (tag, note_id) VALUES ('work', 'a')", []).unwrap();
+        let work = ["work".to_string()];
+        assert_eq!(ids(notes::Filter { tags: &work, ..Default::default() }), ["a"]);
+    }
 
     #[test]
     fn documents_move_to_their_own_table_and_old_logs_are_not_marked_indexed() {
