@@ -2,8 +2,9 @@
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
 use resnotes_core::{
-    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, LogItem, Note,
-    NoteSummary, SearchProgress, Status, Strength, Target, TargetSpec, TextSplice, Workspace,
+    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, ListQuery,
+    LogItem, Note, NoteSummary, SearchProgress, Sort, Status, Strength, TagCount, Target,
+    TargetSpec, TextSplice, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -34,22 +35,65 @@ fn note_id(id: &str) -> Res<Uuid> {
     Uuid::parse_str(id).map_err(|_| IpcError::invalid(format!("'{id}' is not a note id")))
 }
 
-/// Notes matching the search `filter` (every word, best first, with snippets), or all notes
-/// newest first when it is empty.
+/// Notes matching the search `filter` (every word, best first, with snippets), or when it is
+/// empty the notes of the view: those with `tag` (all notes without one), pinned first, in
+/// `sort` order.
 #[tauri::command]
 pub async fn list_notes(
     state: State<'_, AppState>,
     filter: String,
     limit: u32,
+    tag: Option<String>,
+    sort: Sort,
 ) -> Res<Vec<NoteSummary>> {
     let filter = filter.trim().to_string();
     state.with(|ws| {
         if filter.is_empty() {
-            ws.list(Some(limit as usize))
+            let tags = tag.into_iter().collect();
+            ws.list_notes(&ListQuery { tags, sort, limit: Some(limit as usize) })
         } else {
             ws.find(&filter, limit as usize)
         }
     })
+}
+
+/// The trash: notes deleted in the last 30 days, most recently deleted first.
+#[tauri::command]
+pub async fn trash_notes(state: State<'_, AppState>) -> Res<Vec<NoteSummary>> {
+    state.with(|ws| ws.trash())
+}
+
+/// Empties the trash on every device (once synced); returns how many notes left it.
+#[tauri::command]
+pub async fn empty_trash(state: State<'_, AppState>) -> Res<u32> {
+    state.with(|ws| ws.empty_trash().map(|n| n as u32))
+}
+
+/// Every tag with its number of notes.
+#[tauri::command]
+pub async fn list_tags(state: State<'_, AppState>) -> Res<Vec<TagCount>> {
+    state.with(|ws| ws.tags())
+}
+
+/// Pins or unpins a note.
+#[tauri::command]
+pub async fn set_pinned(state: State<'_, AppState>, id: String, pinned: bool) -> Res<()> {
+    note_id(&id)?;
+    state.with(|ws| ws.set_pinned(&id, pinned).map(|_| ()))
+}
+
+/// Adds and removes a note's tags; returns its tags after.
+#[tauri::command]
+pub async fn retag(
+    state: State<'_, AppState>,
+    id: String,
+    add: Vec<String>,
+    remove: Vec<String>,
+) -> Res<Vec<String>> {
+    note_id(&id)?;
+    let (add, remove): (Vec<&str>, Vec<&str>) =
+        (add.iter().map(String::as_str).collect(), remove.iter().map(String::as_str).collect());
+    state.with(|ws| ws.retag(&id, &add, &remove))
 }
 
 /// One note with its text.

@@ -14,10 +14,12 @@ import type { Note } from "./bindings/Note";
 import type { NoteSummary } from "./bindings/NoteSummary";
 import type { SearchProgress } from "./bindings/SearchProgress";
 import type { Shared } from "./bindings/Shared";
+import type { Sort } from "./bindings/Sort";
 import type { Status } from "./bindings/Status";
 import type { Strength } from "./bindings/Strength";
 import type { SyncEvent } from "./bindings/SyncEvent";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { TagCount } from "./bindings/TagCount";
 import type { Target } from "./bindings/Target";
 import type { TargetSpec } from "./bindings/TargetSpec";
 import type { TargetStatus } from "./bindings/TargetStatus";
@@ -32,10 +34,12 @@ export type {
   NoteSummary,
   SearchProgress,
   Shared,
+  Sort,
   Status,
   Strength,
   SyncEvent,
   SyncStatus,
+  TagCount,
   Target,
   TargetSpec,
   TargetStatus,
@@ -77,8 +81,23 @@ async function call<T>(
   }
 }
 
-export const listNotes = (filter: string, limit: number) =>
-  call<NoteSummary[]>("list_notes", { filter, limit });
+/** Search results for `filter`, or when it is empty the notes with `tag` (all without one),
+ * pinned first, in `sort` order. */
+export const listNotes = (
+  filter: string,
+  limit: number,
+  tag: string | null = null,
+  sort: Sort = "edited",
+) => call<NoteSummary[]>("list_notes", { filter, limit, tag, sort });
+/** The trash: notes deleted in the last 30 days, most recently deleted first. */
+export const trashNotes = () => call<NoteSummary[]>("trash_notes");
+/** Empties the trash (on every device once synced); how many notes left it. */
+export const emptyTrash = () => call<number>("empty_trash");
+export const listTags = () => call<TagCount[]>("list_tags");
+export const setPinned = (id: string, pinned: boolean) => call<void>("set_pinned", { id, pinned });
+/** Adds and removes tags of a note; its tags after. */
+export const retag = (id: string, add: string[], remove: string[]) =>
+  call<string[]>("retag", { id, add, remove });
 export const getNote = (id: string) => call<Note>("get_note", { id });
 export const createNote = () => call<Note>("create_note");
 /** Applies splices positioned in the version `heads` of the note (as last received). */

@@ -1,9 +1,13 @@
-// The notes list: newest first, or the search results as you type (with a snippet of where
-// each matched, the matched words marked), the open note highlighted.
+// The notes list: pinned notes first, then newest first (or as the sort menu says), all notes
+// or one tag's or the trash; or the search results as you type (with a snippet of where each
+// matched, the matched words marked), the open note highlighted.
 
 import type { SnippetPart } from "./bindings/SnippetPart";
 import { ago, plainLine, titleOf } from "./format";
-import { listNotes, type NoteSummary } from "./ipc";
+import { listNotes, type NoteSummary, type Sort, trashNotes } from "./ipc";
+
+/** Which notes the list shows: all, one tag's, or the trash. */
+export type View = { kind: "all" } | { kind: "tag"; tag: string } | { kind: "trash" };
 
 /** How many notes the list shows at most (the filter reaches the rest). */
 export const LIST_LIMIT = 500;
@@ -13,6 +17,8 @@ export class NotesList {
   private selected: string | null = null;
   private notes: NoteSummary[] = [];
   private seq = 0;
+  private shownView: View = { kind: "all" };
+  private order: Sort = "edited";
 
   constructor(
     private readonly ul: HTMLUListElement,
@@ -23,10 +29,16 @@ export class NotesList {
       open: () => {},
       remove: () => {},
     },
+    /** Restore pressed on a row of the trash. */
+    private readonly onRestore: (id: string) => void = () => {},
   ) {
     ul.addEventListener("click", (e) => {
-      const li = (e.target as HTMLElement).closest("li[data-id]") as HTMLElement | null;
-      if (li?.dataset.id) this.onSelect(li.dataset.id);
+      const target = e.target as HTMLElement;
+      const li = target.closest("li[data-id]") as HTMLElement | null;
+      if (!li?.dataset.id) return;
+      if (target.closest("button[data-action=restore]")) this.onRestore(li.dataset.id);
+      else if (this.shownView.kind === "trash") this.select(li.dataset.id);
+      else this.onSelect(li.dataset.id);
     });
     // The list is one stop in the tab order: arrows move through it (opening each note),
     // Enter goes to the open note's text, Delete deletes it (with Undo).
@@ -47,8 +59,13 @@ export class NotesList {
         this.move(moves[e.key] as number);
       } else if (e.key === "Enter" && this.selected) {
         e.preventDefault();
-        this.keys.open();
-      } else if ((e.key === "Delete" || e.key === "Backspace") && this.selected) {
+        if (this.shownView.kind === "trash") this.onRestore(this.selected);
+        else this.keys.open();
+      } else if (
+        (e.key === "Delete" || e.key === "Backspace") &&
+        this.selected &&
+        this.shownView.kind !== "trash"
+      ) {
         e.preventDefault();
         this.keys.remove();
       }
@@ -65,7 +82,28 @@ export class NotesList {
     if (!id) return;
     this.select(id);
     this.ul.querySelector<HTMLElement>(`li[data-id="${id}"]`)?.scrollIntoView({ block: "nearest" });
-    this.onSelect(id);
+    if (this.shownView.kind !== "trash") this.onSelect(id);
+  }
+
+  /** Which notes the list shows. */
+  get view(): View {
+    return this.shownView;
+  }
+
+  /** Shows another view (all notes, a tag's, the trash). */
+  setView(view: View): Promise<void> {
+    this.shownView = view;
+    return this.reload();
+  }
+
+  /** The order after the pinned notes. */
+  get sort(): Sort {
+    return this.order;
+  }
+
+  setSort(sort: Sort): Promise<void> {
+    this.order = sort;
+    return this.reload();
   }
 
   /** Puts the keyboard focus on the list. */
@@ -110,7 +148,11 @@ export class NotesList {
   async reload(): Promise<void> {
     const seq = ++this.seq;
     try {
-      const notes = await listNotes(this.filter, LIST_LIMIT);
+      const v = this.shownView;
+      const notes =
+        v.kind === "trash"
+          ? await trashNotes()
+          : await listNotes(this.filter, LIST_LIMIT, v.kind === "tag" ? v.tag : null, this.order);
       if (seq === this.seq) this.render(notes);
     } catch (e) {
       this.onError(e instanceof Error ? e.message : String(e));
@@ -127,9 +169,12 @@ export class NotesList {
     const now = Date.now();
     const rows = new Map<string, { li: HTMLElement; shown: string }>();
     const lis: HTMLElement[] = [];
+    const trash = this.shownView.kind === "trash";
     for (const n of notes) {
       const snippet = n.snippet.map((p) => (p.hit ? `\u0001${p.text}` : p.text)).join("\u0002");
-      const shown = `${n.title}\u0000${n.first_line}\u0000${n.updated_at}\u0000${snippet}`;
+      const shown = [n.title, n.first_line, n.updated_at, snippet, n.pinned, n.tags, trash].join(
+        "\u0000",
+      );
       let row = this.rows.get(n.id);
       if (!row) {
         const li = document.createElement("li");
@@ -139,11 +184,29 @@ export class NotesList {
         title.className = "title";
         const line = document.createElement("div");
         line.className = "line";
-        li.append(title, line, document.createElement("time"));
+        const tags = document.createElement("div");
+        tags.className = "tags";
+        const restore = document.createElement("button");
+        restore.type = "button";
+        restore.dataset.action = "restore";
+        restore.textContent = "Restore";
+        li.append(title, line, document.createElement("time"), tags, restore);
         row = { li, shown: "" };
       }
       if (row.shown !== shown) {
-        const [title, line, time] = Array.from(row.li.children) as HTMLElement[];
+        const [title, line, time, tags, restore] = Array.from(row.li.children) as HTMLElement[];
+        row.li.classList.toggle("pinned", n.pinned && !trash);
+        if (tags) {
+          tags.replaceChildren(
+            ...n.tags.map((t) => {
+              const s = document.createElement("span");
+              s.textContent = `#${t}`;
+              return s;
+            }),
+          );
+          tags.hidden = n.tags.length === 0;
+        }
+        if (restore) restore.hidden = !trash;
         if (title) title.textContent = titleOf(n.title, n.first_line);
         if (line && n.snippet.length > 0) line.replaceChildren(...snippetNodes(n.snippet));
         else if (line) line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
@@ -155,7 +218,7 @@ export class NotesList {
         row.shown = shown;
       }
       const selected = n.id === this.selected;
-      row.li.className = selected ? "selected" : "";
+      row.li.classList.toggle("selected", selected);
       row.li.setAttribute("aria-selected", String(selected));
       rows.set(n.id, row);
       lis.push(row.li);
@@ -165,9 +228,15 @@ export class NotesList {
     if (children.length !== lis.length || lis.some((li, i) => children[i] !== li))
       this.ul.replaceChildren(...lis);
     this.empty.hidden = notes.length > 0;
-    this.empty.textContent = this.filter
-      ? `No note matches “${this.filter}”.`
-      : "No notes yet. Press Ctrl+N to write one.";
+    const v = this.shownView;
+    this.empty.textContent =
+      v.kind === "trash"
+        ? "The trash is empty."
+        : this.filter
+          ? `No note matches “${this.filter}”.`
+          : v.kind === "tag"
+            ? `No note is tagged #${v.tag}.`
+            : "No notes yet. Press Ctrl+N to write one.";
   }
 }
 

@@ -18,6 +18,7 @@ import {
   restoreNote,
 } from "./ipc";
 import { NotesList } from "./list";
+import { NoteTags, ViewBar } from "./organize";
 import { Settings } from "./settings";
 import { SetupDialog } from "./setup";
 import { Switcher } from "./switcher";
@@ -121,6 +122,7 @@ async function show(id: string | null): Promise<void> {
     const note = id ? await getNote(id) : null;
     if (seq !== showSeq) return;
     await editor.open(note);
+    noteTags.show(note);
     // The note left may be big and typed into: its text is kept so it opens at once next time
     // (after the new one showed, so opening does not wait for it).
     if (leaving && leaving !== note?.id) setTimeout(() => void keepTexts().catch(() => {}), 500);
@@ -147,7 +149,48 @@ const list = new NotesList(
   (id) => void show(id),
   showError,
   { open: () => editor.focusBody(), remove: () => void removeOpen() },
+  (id) => void restoreFromTrash(id),
 );
+/** Tags changed (here or on another device): the menu and the suggestions follow. */
+async function tagsChanged(): Promise<void> {
+  noteTags.suggest(await viewBar.refreshTags());
+}
+const viewBar = new ViewBar(
+  $<HTMLSelectElement>("view"),
+  $("view-tags") as HTMLOptGroupElement,
+  $<HTMLSelectElement>("sort"),
+  $("trash-bar"),
+  $("empty-trash-dialog"),
+  list,
+  () => {},
+  (m) => toast(m),
+  showError,
+);
+const noteTags = new NoteTags(
+  $<HTMLButtonElement>("pin-note"),
+  $("tag-bar"),
+  $<HTMLInputElement>("tag-input"),
+  $("tag-names") as HTMLDataListElement,
+  () => {
+    void list.reload();
+    void tagsChanged();
+  },
+  (tag) => void viewBar.show({ kind: "tag", tag }),
+  showError,
+);
+async function restoreFromTrash(id: string): Promise<void> {
+  try {
+    const note = await restoreNote(id);
+    await list.reload();
+    toast(`“${note.title.trim() || "Untitled"}” is back in your notes.`, {
+      label: "Show",
+      run: () => void viewBar.show({ kind: "all" }).then(() => show(id)),
+    });
+    void tagsChanged();
+  } catch (e) {
+    showError(e instanceof Error ? e.message : String(e));
+  }
+}
 const indexing = new SearchIndexing(
   $("search-indexing"),
   () => {
@@ -219,8 +262,9 @@ async function removeOpen(): Promise<void> {
     await deleteNote(id);
     await show(null);
     await list.reload();
+    void tagsChanged();
     toast(
-      "Note deleted.",
+      "Note moved to the trash.",
       {
         label: "Undo",
         run: () =>
@@ -361,10 +405,15 @@ void onNotesChanged(() => {
   if (changeTimer) return;
   changeTimer = setTimeout(() => {
     changeTimer = null;
-    void list.reload();
+    void list.reload().then(() => {
+      // A pin or tag changed on another device shows on the open note too.
+      const row = list.items.find((n) => n.id === editor.openId);
+      if (row) noteTags.update(row.pinned, row.tags);
+    });
     editor.refresh();
     void panel.refresh();
     void indexing.kick();
+    void tagsChanged();
   }, 50);
 });
 void onSyncState((s) => panel.onState(s));
@@ -385,6 +434,7 @@ void onFileDrop(async (paths, x, y) => {
 async function start(): Promise<void> {
   await list.reload();
   timings.listShown();
+  void tagsChanged();
   // Open the newest note, unless the user already picked one.
   if (!shownOnce) await show(list.items[0]?.id ?? null);
   await panel.refresh();

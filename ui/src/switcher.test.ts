@@ -7,6 +7,9 @@ const note = (id: string, title: string, updated_at = 1): NoteSummary => ({
   title,
   first_line: "",
   updated_at,
+  created_at: updated_at,
+  pinned: false,
+  tags: [],
   snippet: [],
 });
 
