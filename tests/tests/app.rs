@@ -1224,3 +1224,102 @@ fn search_finds_words_anywhere_in_notes_from_another_device() {
     });
     app.screenshot("search-arrived");
 }
+
+/// Pins, tags and the trash in the window: a note pinned comes first, a tag typed under the
+/// title shows on its row and in the view menu, a tag's view lists only its notes, a deleted
+/// note waits in the trash, and "Empty trash" (after its dialog) reaches the other device.
+#[test]
+fn notes_are_pinned_tagged_and_trashed_and_the_other_device_follows() {
+    let _s = serial();
+    std::env::set_var("RESNOTES_NO_KEYRING", "1");
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (a, b) = (sb.device("writer"), sb.device("app"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let groceries = a.new_note("Groceries", "milk\neggs");
+    let plan = a.new_note("Plan", "ship tags");
+    a.new_note("Letter", "dear");
+    a.ok(&["tag", &groceries, "+home"]);
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+
+    let app = App::start("organize", &b.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the list", || app.list_titles().len() == 3);
+    // Pin the plan: it comes first, marked.
+    app.js(
+        "document.querySelector(`#notes li[data-id='${arguments[0]}']`).click()",
+        serde_json::json!([plan]),
+    );
+    app.wait_until(Duration::from_secs(10), "the plan open", || app.value("#title") == "Plan");
+    app.click("#pin-note");
+    app.wait_until(Duration::from_secs(10), "the plan first", || {
+        app.list_titles().first().map(String::as_str) == Some("Plan")
+    });
+    assert_eq!(app.text("#pin-note"), "Unpin");
+    assert!(app.find("#notes li.pinned").is_some(), "the pinned row is marked");
+    // Tag it: a chip under the title, the tag on its row and in the view menu.
+    app.type_into("#tag-input", &format!("Work{ENTER}"));
+    app.wait_until(Duration::from_secs(10), "the chip", || {
+        app.js(
+            "return [...document.querySelectorAll('#tag-bar .chip')].map(c => c.dataset.tag)",
+            serde_json::json!([]),
+        ) == serde_json::json!(["work"])
+    });
+    app.wait_until(Duration::from_secs(10), "the tag on the row", || {
+        app.text("#notes li.pinned .tags").trim() == "#work"
+    });
+    app.wait_until(Duration::from_secs(10), "the tag in the menu", || {
+        app.text("#view-tags").contains("#work (1)")
+    });
+    app.screenshot("pinned-and-tagged");
+    // The view of one tag.
+    let choose = |value: &str| {
+        app.js(
+            "const s = document.getElementById('view'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+            serde_json::json!([value]),
+        );
+    };
+    choose("tag:home");
+    app.wait_until(Duration::from_secs(10), "only #home", || {
+        app.list_titles() == vec!["Groceries".to_string()]
+    });
+    app.screenshot("tag-view");
+    choose("all");
+    app.wait_until(Duration::from_secs(10), "all notes", || app.list_titles().len() == 3);
+
+    // Delete the groceries: in the trash, then emptied after the dialog.
+    app.js(
+        "document.querySelector(`#notes li[data-id='${arguments[0]}']`).click()",
+        serde_json::json!([groceries]),
+    );
+    app.wait_until(Duration::from_secs(10), "groceries open", || {
+        app.value("#title") == "Groceries"
+    });
+    app.click("#delete-note");
+    app.wait_until(Duration::from_secs(10), "groceries gone", || app.list_titles().len() == 2);
+    choose("trash");
+    app.wait_until(Duration::from_secs(10), "the trash", || {
+        app.list_titles() == vec!["Groceries".to_string()]
+    });
+    assert!(app.find("#notes li button[data-action=restore]").is_some());
+    app.screenshot("trash");
+    app.click("#empty-trash");
+    app.wait_until(Duration::from_secs(10), "the dialog", || {
+        app.text("#empty-trash-dialog .count").contains("1 note")
+    });
+    assert!(app.text("#empty-trash-dialog").contains("encrypted sync log"));
+    app.screenshot("empty-trash-dialog");
+    app.click("#empty-trash-dialog button[data-action=empty]");
+    app.wait_until(Duration::from_secs(10), "the trash empty", || {
+        app.text("#notes-empty") == "The trash is empty."
+    });
+
+    // The other device: the pin and tag arrive, the groceries are gone from its trash too.
+    app.wait_until(Duration::from_secs(60), "the writer to see it all", || {
+        a.ok(&["sync"]);
+        let show = a.show(&plan);
+        let trash = a.ok(&["trash", "list"]);
+        show["pinned"] == true && show["tags"] == serde_json::json!(["work"]) && trash.is_empty()
+    });
+    assert!(a.ok(&["list"]).lines().all(|l| !l.contains("Groceries")));
+}
