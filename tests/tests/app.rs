@@ -516,9 +516,10 @@ fn keys_pressed_in_the_preview_change_nothing_and_undo_survives_it() {
     assert_eq!(app.editor_text(), "keep this body", "the hidden editor was not edited");
     assert!(saved("keep this body"), "nothing reached the engine");
     app.screenshot("preview-keys-ignored");
-    // The preview starts right under the title (it used to start ~300 px down the pane).
+    // The preview starts right under the title and its tags (it used to start ~300 px down the
+    // pane).
     let gap = app.js(
-        "return document.querySelector('#preview').getBoundingClientRect().top - document.querySelector('#title').getBoundingClientRect().bottom;",
+        "return document.querySelector('#preview').getBoundingClientRect().top - document.querySelector('#tag-bar').getBoundingClientRect().bottom;",
         serde_json::json!([]),
     );
     assert!(gap.as_f64().unwrap() < 24.0, "the preview starts {gap} px under the title");
