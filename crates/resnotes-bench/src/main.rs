@@ -140,6 +140,62 @@ fn search_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// The first 50 rows of the notes list (what the app shows first) per view: all notes by last
+/// edit, by creation and by title (pinned notes first in each), and one tag's notes. Tags every
+/// 10th note "work" and pins 5 notes first (not durably: this is setup, not what is measured).
+fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
+    let ids: Vec<String> = a.list(None)?.into_iter().map(|n| n.id).collect();
+    resnotes_core::testing::set_durable(a, false)?;
+    for (i, id) in ids.iter().enumerate() {
+        if i % 10 == 0 {
+            a.retag(id, &["work"], &[])?;
+        }
+        if i % (ids.len() / 5).max(1) == 3 {
+            a.set_pinned(id, true)?;
+        }
+    }
+    resnotes_core::testing::set_durable(a, true)?;
+    let work = vec!["work".to_string()];
+    let views: [(&str, resnotes_core::ListQuery); 4] = [
+        ("all_by_edit", resnotes_core::ListQuery { limit: Some(50), ..Default::default() }),
+        (
+            "all_by_creation",
+            resnotes_core::ListQuery {
+                sort: resnotes_core::Sort::Created,
+                limit: Some(50),
+                ..Default::default()
+            },
+        ),
+        (
+            "all_by_title",
+            resnotes_core::ListQuery {
+                sort: resnotes_core::Sort::Title,
+                limit: Some(50),
+                ..Default::default()
+            },
+        ),
+        ("one_tag", resnotes_core::ListQuery { tags: work, limit: Some(50), ..Default::default() }),
+    ];
+    let mut out = Map::new();
+    for (name, q) in views {
+        let mut samples = Vec::new();
+        for _ in 0..reps.max(20) {
+            let (rows, ms) = time(|| a.list_notes(&q));
+            let rows = rows?;
+            if rows.len() != 50.min(ids.len()) || (name != "one_tag" && !rows[0].pinned) {
+                bail!(
+                    "the list {name} shows {} notes, first pinned: {:?}",
+                    rows.len(),
+                    rows.first().map(|r| r.pinned)
+                );
+            }
+            samples.push(ms);
+        }
+        out.insert(name.into(), stats(&mut samples));
+    }
+    Ok(Value::Object(out))
+}
+
 /// Prints the results and writes them to `json` if given.
 fn finish(out: Map<String, Value>, json: Option<&Path>) -> Result<()> {
     let text = serde_json::to_string_pretty(&Value::Object(out))?;
@@ -364,6 +420,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     r.insert("search_indexed_after_join".into(), json!(indexed?));
     eprintln!("  indexed for search after the join in {:.2} s", ms / 1000.0);
     r.insert("search_ms".into(), search_scenario(&mut a, reps)?);
+    r.insert("list_ms".into(), list_scenario(&mut a, reps)?);
 
     // Idle cycles and one-edit round trips.
     let mut samples = Vec::new();
