@@ -181,6 +181,7 @@ CREATE INDEX note_tags_by_note ON note_tags (note_id);
 DROP INDEX notes_by_update;
 CREATE INDEX notes_by_update ON notes (deleted, pinned DESC, updated_at DESC);
 CREATE INDEX notes_by_creation ON notes (deleted, pinned DESC, created_at DESC);
+CREATE INDEX notes_by_title ON notes (deleted, pinned DESC, title = '', title COLLATE NOCASE, id);
 "#,
 ];
 

@@ -377,7 +377,7 @@ pub(crate) fn live(conn: &Connection, filter: Filter) -> Result<Vec<ListRow>> {
     let mut sql = format!("SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 0");
     for k in 0..filter.tags.len() {
         sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM note_tags t WHERE t.note_id = n.id AND t.tag = ?{})",
+            " AND n.id IN (SELECT note_id FROM note_tags WHERE tag = ?{})",
             k + 2
         ));
     }
