@@ -35,9 +35,9 @@ fn note_id(id: &str) -> Res<Uuid> {
     Uuid::parse_str(id).map_err(|_| IpcError::invalid(format!("'{id}' is not a note id")))
 }
 
-/// Notes matching the search `filter` (every word, best first, with snippets), or when it is
-/// empty the notes of the view: those with `tag` (all notes without one), pinned first, in
-/// `sort` order.
+/// Notes matching the search `filter` (every word, best first, with snippets; among the notes
+/// with `tag` when given), or when it is empty the notes of the view: those with `tag` (all
+/// notes without one), pinned first, in `sort` order.
 #[tauri::command]
 pub async fn list_notes(
     state: State<'_, AppState>,
@@ -47,12 +47,14 @@ pub async fn list_notes(
     sort: Sort,
 ) -> Res<Vec<NoteSummary>> {
     let filter = filter.trim().to_string();
+    let tags: Vec<String> = tag.into_iter().collect();
     state.with(|ws| {
         if filter.is_empty() {
-            let tags = tag.into_iter().collect();
             ws.list_notes(&ListQuery { tags, sort, limit: Some(limit as usize) })
-        } else {
+        } else if tags.is_empty() {
             ws.find(&filter, limit as usize)
+        } else {
+            ws.find_tagged(&filter, tags, limit as usize)
         }
     })
 }

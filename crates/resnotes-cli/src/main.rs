@@ -159,6 +159,7 @@ enum Command {
     /// Find notes by any words in their title or body, best match first. A word also matches
     /// the start of a longer one; "quoted words" must appear in that order; accents and case
     /// are ignored; Chinese, Japanese, Korean and Thai text is found anywhere in a word.
+    /// `tag:NAME` (or `tag:"two words"`) keeps only notes with that tag.
     Search {
         /// What to look for.
         query: String,

@@ -151,3 +151,32 @@ fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
     assert_eq!(b.index_for_search(100).unwrap().indexed, 30);
     assert_eq!(titles(&b, "freshword"), ["note 3"]);
 }
+
+/// `tag:NAME` keeps only notes with that tag, with words or alone; a tag changed or removed is
+/// followed at once; a deleted note is not found by its tag.
+#[test]
+fn tag_filters_combine_with_words() {
+    let (_tmp, mut ws) = local();
+    let a = ws.new_note("Budget", "numbers for the meeting").unwrap().to_string();
+    let b = ws.new_note("Standup", "meeting notes").unwrap().to_string();
+    ws.new_note("Lunch", "meeting a friend").unwrap();
+    ws.retag(&a, &["work"], &[]).unwrap();
+    ws.retag(&b, &["Work", "daily standup"], &[]).unwrap();
+    assert_eq!(sorted(&ws, "meeting"), ["Budget", "Lunch", "Standup"]);
+    assert_eq!(sorted(&ws, "meeting tag:work"), ["Budget", "Standup"]);
+    assert_eq!(sorted(&ws, "TAG:#Work meet"), ["Budget", "Standup"]);
+    assert_eq!(sorted(&ws, "tag:work tag:\"daily standup\""), ["Standup"]);
+    assert_eq!(sorted(&ws, "tag:work"), ["Budget", "Standup"]);
+    assert!(sorted(&ws, "meeting tag:nosuch").is_empty());
+    ws.retag(&a, &[], &["work"]).unwrap();
+    assert_eq!(sorted(&ws, "meeting tag:work"), ["Standup"]);
+    ws.delete_note(&b).unwrap();
+    assert!(sorted(&ws, "meeting tag:work").is_empty());
+    assert!(sorted(&ws, "tag:work").is_empty());
+}
+
+fn sorted(ws: &Workspace, query: &str) -> Vec<String> {
+    let mut t = titles(ws, query);
+    t.sort();
+    t
+}

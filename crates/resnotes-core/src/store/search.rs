@@ -213,20 +213,36 @@ pub(crate) struct Hit {
     pub(crate) snippet: Vec<Part>,
 }
 
-/// Notes matching the FTS5 query `fts` (from [`fts_query`]), best first (BM25, a match in the
-/// title counting ten times one in the body: the table's `rank`), at most `limit`. Only live
-/// notes are in the index, so FTS5 can rank and stop at `limit` by itself, making snippets of
-/// those only — a word in every note of 100,000 costs the ranking, not 100,000 snippets.
-pub(crate) fn query(conn: &Connection, fts: &str, limit: usize) -> Result<Vec<Hit>> {
+/// Notes matching the FTS5 query `fts` (from [`fts_query`]) that have every one of `tags`,
+/// best first (BM25, a match in the title counting ten times one in the body: the table's
+/// `rank`), at most `limit`. Only live notes are in the index, so FTS5 can rank and stop at
+/// `limit` by itself, making snippets of those only — a word in every note of 100,000 costs the
+/// ranking, not 100,000 snippets.
+pub(crate) fn query(
+    conn: &Connection,
+    fts: &str,
+    tags: &[String],
+    limit: usize,
+) -> Result<Vec<Hit>> {
+    let mut tagged = String::new();
+    for k in 0..tags.len() {
+        tagged.push_str(&format!(
+            " AND rowid IN (SELECT s.docid FROM note_tags t JOIN search_notes s ON s.note_id = t.note_id WHERE t.tag = ?{})",
+            k + 3
+        ));
+    }
     let mut st = conn.prepare_cached(&format!(
         "WITH hits AS (SELECT rowid AS docid, rank, snippet(search, -1, char(1), char(2), '…', 12) AS snip
-                       FROM search WHERE search MATCH ?1 ORDER BY rank LIMIT ?2)
+                       FROM search WHERE search MATCH ?1{tagged} ORDER BY rank LIMIT ?2)
          SELECT h.snip, {}
          FROM hits h JOIN search_notes s ON s.docid = h.docid JOIN notes n ON n.id = s.note_id
          ORDER BY h.rank",
         super::notes::LIST_COLUMNS
     ))?;
-    let rows = st.query_map(params![fts, limit as i64], |r| {
+    let limit = limit as i64;
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&fts, &limit];
+    args.extend(tags.iter().map(|t| t as &dyn rusqlite::ToSql));
+    let rows = st.query_map(&args[..], |r| {
         Ok(Hit { row: super::notes::list_row(r, 1)?, snippet: parts(&r.get::<_, String>(0)?) })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

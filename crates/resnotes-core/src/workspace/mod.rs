@@ -646,12 +646,35 @@ impl Workspace {
     /// Live notes with every word of `query` in their title or body (a word also matches the
     /// start of a longer one; `"quoted words"` match in that order; é = e, case ignored;
     /// Chinese, Japanese, Korean and Thai found as substrings), best first, at most `limit`,
-    /// each with a snippet of where it matched. Notes listed from summaries and not yet indexed
-    /// ([`Workspace::index_for_search`]) are found by their title and first line only.
+    /// each with a snippet of where it matched. `tag:NAME` (or `tag:"two words"`) keeps only
+    /// notes with that tag; a query of tags alone lists their notes. Notes listed from summaries
+    /// and not yet indexed ([`Workspace::index_for_search`]) are found by their title and first
+    /// line only.
     pub fn find(&self, query: &str, limit: usize) -> Result<Vec<NoteSummary>> {
-        let Some(fts) = store::search::fts_query(query) else { return Ok(Vec::new()) };
+        let (words, tags) = organize::take_tags(query);
+        self.find_tagged(&words, tags, limit)
+    }
+
+    /// [`Workspace::find`] among the notes with every one of `tags` (the app's search inside a
+    /// tag's view); `query`'s own `tag:` filters are words here.
+    pub fn find_tagged(
+        &self,
+        words: &str,
+        tags: Vec<String>,
+        limit: usize,
+    ) -> Result<Vec<NoteSummary>> {
+        let Some(fts) = store::search::fts_query(words) else {
+            if tags.is_empty() {
+                return Ok(Vec::new());
+            }
+            return self.list_notes(&ListQuery { tags, limit: Some(limit), ..Default::default() });
+        };
+        // A name that cannot be a tag is on no note.
+        let Some(tags) = tags.iter().map(|t| note::tag_name(t)).collect::<Option<Vec<_>>>() else {
+            return Ok(Vec::new());
+        };
         self.replica.refresh_search()?;
-        Ok(store::search::query(&self.replica.conn, &fts, limit)?
+        Ok(store::search::query(&self.replica.conn, &fts, &tags, limit)?
             .into_iter()
             .map(|hit| NoteSummary {
                 snippet: hit

@@ -65,6 +65,43 @@ pub struct TagCount {
     pub notes: u64,
 }
 
+/// Splits a search query into its words and its `tag:NAME` filters (`tag:"two words"` for a
+/// tag with spaces; `tag:` is case-insensitive).
+pub(crate) fn take_tags(query: &str) -> (String, Vec<String>) {
+    let mut words = String::new();
+    let mut tags = Vec::new();
+    let mut rest = query;
+    loop {
+        // `tag:`, any case, at the start or after white space.
+        let at = rest.char_indices().map(|(i, _)| i).find(|&i| {
+            rest.get(i..i + 4).is_some_and(|s| s.eq_ignore_ascii_case("tag:"))
+                && (i == 0 || rest[..i].ends_with(char::is_whitespace))
+        });
+        let Some(at) = at else {
+            words.push_str(rest);
+            break;
+        };
+        words.push_str(&rest[..at]);
+        let after = &rest[at + 4..];
+        let (name, next) = match after.strip_prefix('"') {
+            Some(q) => {
+                let end = q.find('"').unwrap_or(q.len());
+                (&q[..end], q.get(end + 1..).unwrap_or(""))
+            }
+            None => {
+                let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                (&after[..end], &after[end..])
+            }
+        };
+        if !name.trim().is_empty() {
+            tags.push(name.to_string());
+        }
+        words.push(' ');
+        rest = next;
+    }
+    (words.trim().to_string(), tags)
+}
+
 /// The stored form of each tag the user typed, or a sentence saying which one cannot be a tag.
 fn tag_names(raw: &[&str]) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(raw.len());
@@ -81,6 +118,32 @@ fn tag_names(raw: &[&str]) -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_filters_are_taken_out_of_a_query() {
+        let cases: [(&str, &str, &[&str]); 7] = [
+            ("needle", "needle", &[]),
+            ("tag:work needle", "needle", &["work"]),
+            ("needle TAG:Work tag:home", "needle", &["Work", "home"]),
+            ("tag:\"two words\" x", "x", &["two words"]),
+            ("tag:", "", &[]),
+            ("hashtag:x y", "hashtag:x y", &[]),
+            ("tag:work", "", &["work"]),
+        ];
+        for (q, words, tags) in cases {
+            let (w, t) = take_tags(q);
+            assert_eq!(
+                (w.as_str(), t.iter().map(String::as_str).collect::<Vec<_>>()),
+                (words, tags.to_vec()),
+                "{q:?}"
+            );
+        }
+    }
 }
 
 impl Workspace {
