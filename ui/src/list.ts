@@ -151,7 +151,7 @@ export class NotesList {
       const v = this.shownView;
       const notes =
         v.kind === "trash"
-          ? await trashNotes()
+          ? inTrash(await trashNotes(), this.filter)
           : await listNotes(this.filter, LIST_LIMIT, v.kind === "tag" ? v.tag : null, this.order);
       if (seq === this.seq) this.render(notes);
     } catch (e) {
@@ -247,5 +247,17 @@ function snippetNodes(parts: SnippetPart[]): Node[] {
     const mark = document.createElement("mark");
     mark.textContent = p.text;
     return mark;
+  });
+}
+
+/** The notes of the trash whose title or first line holds every word typed (case and accents
+ * ignored): deleted notes are not in the search index, and the trash is short. */
+export function inTrash(notes: NoteSummary[], filter: string): NoteSummary[] {
+  const fold = (t: string) => t.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+  const words = fold(filter).split(/\s+/).filter(Boolean);
+  if (words.length === 0) return notes;
+  return notes.filter((n) => {
+    const text = fold(`${n.title} ${n.first_line}`);
+    return words.every((w) => text.includes(w));
   });
 }
