@@ -106,3 +106,37 @@ fn pins_tags_and_the_trash_sync_merge_and_list_on_a_joined_device() {
     assert_eq!(listed(&c, &["--tag", "q3"]), [plan.as_str()]);
     assert_eq!(listed(&c, &[])[0], recipe);
 }
+
+/// Links between notes across devices: a link names the note by id, so a rename on one device
+/// shows on the other; the linked note's backlinks list the linking one on a device that has
+/// just joined; a link to a trashed or never-synced note says so.
+#[test]
+fn links_survive_renames_and_backlinks_show_on_a_joined_device() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let target = a.new_note("Trip plan", "dates");
+    let body = format!(
+        "Packing list.\nSee [Trip plan](note:{target}) and [lost](note:00000000-0000-4000-8000-000000000001)."
+    );
+    let source = a.new_note("Packing", &body);
+    a.new_note("Unrelated", "nothing");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let back: Vec<serde_json::Value> =
+        serde_json::from_str(&b.ok(&["backlinks", &target, "--json"])).unwrap();
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0]["id"], source.as_str());
+    b.ok(&["edit", &target, "--title", "Lisbon trip"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let links: Vec<serde_json::Value> =
+        serde_json::from_str(&a.ok(&["links", &source, "--json"])).unwrap();
+    assert_eq!(links[0]["title"], "Lisbon trip");
+    assert_eq!(links[0]["state"], "live");
+    assert_eq!(links[1]["state"], "missing");
+    a.ok(&["delete", &target]);
+    assert!(a.ok(&["links", &source]).contains("Lisbon trip  (in the trash)"));
+    assert!(a.ok(&["backlinks", &source]).trim().is_empty());
+}

@@ -151,6 +151,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The notes a note links to ([Title](note:ID) in its text), with their current titles.
+    Links {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The notes that link to a note.
+    Backlinks {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Deleted notes: list them, bring one back, or empty the trash.
     Trash {
         #[command(subcommand)]
@@ -449,6 +461,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tag { id, changes } => organize::tag(&mut open()?, &id, &changes)?,
         Command::Tags { json } => organize::tags(&open()?, json)?,
         Command::Trash { command } => organize::trash(&mut open()?, command)?,
+        Command::Links { id, json } => organize::links(&open()?, &id, json)?,
+        Command::Backlinks { id, json } => organize::backlinks(&open()?, &id, json)?,
         Command::Search { query, json, limit } => search(&mut open()?, &query, json, limit)?,
         Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
         Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
@@ -554,9 +568,9 @@ fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `search`: indexes what a join left unindexed first (saying so when it takes a while), then
-/// prints the matches with their snippets, the matched words in brackets.
-fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize) -> Result<()> {
+/// Indexes for search what a join listed without its text (saying so when it takes a while),
+/// so that `search` and `backlinks` see every note.
+fn index_for_search(ws: &Workspace) -> Result<()> {
     let mut p = ws.index_for_search(0)?;
     if p.indexed < p.total {
         let started = std::time::Instant::now();
@@ -570,6 +584,13 @@ fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize) -> Result<(
             eprintln!("\rIndexed {} notes for search.{:20}", p.total, "");
         }
     }
+    Ok(())
+}
+
+/// `search`: indexes what a join left unindexed first (saying so when it takes a while), then
+/// prints the matches with their snippets, the matched words in brackets.
+fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize) -> Result<()> {
+    index_for_search(ws)?;
     let found = ws.find(query, limit)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&found)?);

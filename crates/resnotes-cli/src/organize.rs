@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use resnotes_core::{ListQuery, NoteSummary, Workspace, TRASH_DAYS};
+use resnotes_core::{LinkState, ListQuery, NoteSummary, Workspace, TRASH_DAYS};
 
 use crate::time;
 
@@ -98,6 +98,44 @@ pub(crate) fn tags(ws: &Workspace, json: bool) -> Result<()> {
     }
     for t in tags {
         out!("{}  ({} note{})", t.name, t.notes, if t.notes == 1 { "" } else { "s" });
+    }
+    Ok(())
+}
+
+/// `links ID`: each linked note with its state.
+pub(crate) fn links(ws: &Workspace, id: &str, json: bool) -> Result<()> {
+    let links = ws.links(id)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&links)?);
+        return Ok(());
+    }
+    if links.is_empty() {
+        eprintln!("This note links to no other note.");
+    }
+    for l in links {
+        let state = match l.state {
+            LinkState::Live => String::new(),
+            LinkState::Trashed => "  (in the trash)".into(),
+            LinkState::Missing => "  (missing: not on this device)".into(),
+        };
+        out!("{}  {}{}", &l.id[..8], l.title, state);
+    }
+    Ok(())
+}
+
+/// `backlinks ID`: the notes linking to it.
+pub(crate) fn backlinks(ws: &Workspace, id: &str, json: bool) -> Result<()> {
+    crate::index_for_search(ws)?;
+    let notes = ws.backlinks(id)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&notes)?);
+        return Ok(());
+    }
+    if notes.is_empty() {
+        eprintln!("No note links to this one.");
+    }
+    for n in &notes {
+        out!("{}", line(n));
     }
     Ok(())
 }

@@ -430,6 +430,29 @@ pub(crate) fn tag_counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// What a link shows of the note it points to.
+pub(crate) struct LinkTarget {
+    pub(crate) title: String,
+    pub(crate) first_line: String,
+    pub(crate) deleted: bool,
+    pub(crate) purged: bool,
+}
+
+/// The row of a note a link names (`id` as text), if there is one.
+pub(crate) fn link_target(conn: &Connection, id: &str) -> Result<Option<LinkTarget>> {
+    Ok(conn
+        .prepare_cached("SELECT title, first_line, deleted, purged FROM notes WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(LinkTarget {
+                title: r.get(0)?,
+                first_line: r.get(1)?,
+                deleted: r.get(2)?,
+                purged: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Whether a note has a row and is not deleted.
 pub(crate) fn is_live(conn: &Connection, id: &Uuid) -> Result<bool> {
     Ok(conn

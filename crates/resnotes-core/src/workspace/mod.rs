@@ -2,7 +2,9 @@
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
 mod details;
+mod links;
 mod organize;
+pub use links::{LinkState, LinkedNote};
 pub use organize::{ListQuery, Sort, TagCount, TRASH_DAYS};
 mod passphrase;
 pub mod setup;
