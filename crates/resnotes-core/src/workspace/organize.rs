@@ -120,32 +120,6 @@ fn tag_names(raw: &[&str]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_filters_are_taken_out_of_a_query() {
-        let cases: [(&str, &str, &[&str]); 7] = [
-            ("needle", "needle", &[]),
-            ("tag:work needle", "needle", &["work"]),
-            ("needle TAG:Work tag:home", "needle", &["Work", "home"]),
-            ("tag:\"two words\" x", "x", &["two words"]),
-            ("tag:", "", &[]),
-            ("hashtag:x y", "hashtag:x y", &[]),
-            ("tag:work", "", &["work"]),
-        ];
-        for (q, words, tags) in cases {
-            let (w, t) = take_tags(q);
-            assert_eq!(
-                (w.as_str(), t.iter().map(String::as_str).collect::<Vec<_>>()),
-                (words, tags.to_vec()),
-                "{q:?}"
-            );
-        }
-    }
-}
-
 impl Workspace {
     /// Live notes as `q` says: only those with all of its tags, pinned ones first, then in its
     /// order.
@@ -222,6 +196,32 @@ impl Workspace {
             Ok(id)
         } else {
             Err(Error::NoSuchNote(query.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_filters_are_taken_out_of_a_query() {
+        let cases: [(&str, &str, &[&str]); 7] = [
+            ("needle", "needle", &[]),
+            ("tag:work needle", "needle", &["work"]),
+            ("needle TAG:Work tag:home", "needle", &["Work", "home"]),
+            ("tag:\"two words\" x", "x", &["two words"]),
+            ("tag:", "", &[]),
+            ("hashtag:x y", "hashtag:x y", &[]),
+            ("tag:work", "", &["work"]),
+        ];
+        for (q, words, tags) in cases {
+            let (w, t) = take_tags(q);
+            assert_eq!(
+                (w.as_str(), t.iter().map(String::as_str).collect::<Vec<_>>()),
+                (words, tags.to_vec()),
+                "{q:?}"
+            );
         }
     }
 }
