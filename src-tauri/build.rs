@@ -17,6 +17,8 @@ fn main() {
             "list_tags",
             "set_pinned",
             "retag",
+            "linked_notes",
+            "backlinks",
             "keep_texts",
             "index_for_search",
             "sync_status",

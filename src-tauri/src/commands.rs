@@ -2,9 +2,9 @@
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
 use resnotes_core::{
-    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, ListQuery,
-    LogItem, Note, NoteSummary, SearchProgress, Sort, Status, Strength, TagCount, Target,
-    TargetSpec, TextSplice, Workspace,
+    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, LinkedNote,
+    ListQuery, LogItem, Note, NoteSummary, SearchProgress, Sort, Status, Strength, TagCount,
+    Target, TargetSpec, TextSplice, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -75,6 +75,20 @@ pub async fn empty_trash(state: State<'_, AppState>) -> Res<u32> {
 #[tauri::command]
 pub async fn list_tags(state: State<'_, AppState>) -> Res<Vec<TagCount>> {
     state.with(|ws| ws.tags())
+}
+
+/// Each linked note (by id) with its current title and whether it is live, in the trash or
+/// missing: what the editor shows on links.
+#[tauri::command]
+pub async fn linked_notes(state: State<'_, AppState>, ids: Vec<String>) -> Res<Vec<LinkedNote>> {
+    state.with(|ws| ws.linked_notes(&ids))
+}
+
+/// The notes that link to a note.
+#[tauri::command]
+pub async fn backlinks(state: State<'_, AppState>, id: String) -> Res<Vec<NoteSummary>> {
+    note_id(&id)?;
+    state.with(|ws| ws.backlinks(&id))
 }
 
 /// Pins or unpins a note.

@@ -125,6 +125,8 @@ fn main() -> ExitCode {
             commands::list_tags,
             commands::set_pinned,
             commands::retag,
+            commands::linked_notes,
+            commands::backlinks,
             commands::keep_texts,
             commands::index_for_search,
             commands::sync_status,

@@ -81,6 +81,8 @@ export class NoteEditor {
     private readonly cb: EditorCallbacks,
     private readonly assets: AssetViews,
     private readonly timings?: Timings,
+    /** More editor extensions (links between notes, notelinks.ts). */
+    private readonly more: Extension[] = [],
   ) {
     this.view = new EditorView({
       parent,
@@ -184,6 +186,7 @@ export class NoteEditor {
         highlightSelectionMatches(),
         markdown(),
         attachmentChips,
+        this.more,
         syntaxHighlighting(noteStyle),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         EditorView.lineWrapping,

@@ -9,6 +9,7 @@ import type { Attached } from "./bindings/Attached";
 import type { Contents } from "./bindings/Contents";
 import type { Edited } from "./bindings/Edited";
 import type { IpcError } from "./bindings/IpcError";
+import type { LinkedNote } from "./bindings/LinkedNote";
 import type { LogItem } from "./bindings/LogItem";
 import type { Note } from "./bindings/Note";
 import type { NoteSummary } from "./bindings/NoteSummary";
@@ -29,6 +30,7 @@ export type {
   AssetInfo,
   Attached,
   Contents,
+  LinkedNote,
   LogItem,
   Note,
   NoteSummary,
@@ -93,6 +95,10 @@ export const listNotes = (
 export const trashNotes = () => call<NoteSummary[]>("trash_notes");
 /** Empties the trash (on every device once synced); how many notes left it. */
 export const emptyTrash = () => call<number>("empty_trash");
+/** Each linked note with its current title and state. */
+export const linkedNotes = (ids: string[]) => call<LinkedNote[]>("linked_notes", { ids });
+/** The notes that link to a note. */
+export const backlinks = (id: string) => call<NoteSummary[]>("backlinks", { id });
 export const listTags = () => call<TagCount[]>("list_tags");
 export const setPinned = (id: string, pinned: boolean) => call<void>("set_pinned", { id, pinned });
 /** Adds and removes tags of a note; its tags after. */

@@ -2,14 +2,17 @@
 import "./style.css";
 import { AssetViews, Transfers } from "./attachments";
 import { NoteEditor } from "./editor";
+import { titleOf } from "./format";
 import { SearchIndexing } from "./indexing";
 import {
   attachPath,
+  backlinks,
   chooseAttachments,
   createNote,
   deleteNote,
   getNote,
   keepTexts,
+  linkedNotes,
   onFileDrop,
   onNotesChanged,
   onSyncEvent,
@@ -18,6 +21,7 @@ import {
   restoreNote,
 } from "./ipc";
 import { NotesList } from "./list";
+import { NoteDirectory, noteLinkExtensions } from "./notelinks";
 import { NoteTags, ViewBar } from "./organize";
 import { Settings } from "./settings";
 import { SetupDialog } from "./setup";
@@ -58,6 +62,10 @@ $("preview").addEventListener("click", (e) => {
   const href = a.getAttribute("href") ?? "";
   if (href.startsWith("asset:")) return; // attachments.ts handles its own
   e.preventDefault();
+  if (href.startsWith("note:")) {
+    void openLinked(href.slice(5).toLowerCase());
+    return;
+  }
   if (/^(https?|mailto):/i.test(href)) {
     toast(
       `Open ${href} in your browser?`,
@@ -71,8 +79,26 @@ $("preview").addEventListener("click", (e) => {
 });
 
 const assetViews = new AssetViews((m) => showError(m));
+const directory = new NoteDirectory();
+/** Follows a link to another note: opens it, or says why it cannot. */
+async function openLinked(id: string): Promise<void> {
+  const [state] = await linkedNotes([id]).catch(() => []);
+  if (state?.state === "trashed") {
+    toast(`“${state.title || "Untitled"}” is in the trash.`, {
+      label: "Restore",
+      run: () => void restoreFromTrash(id).then(() => show(id)),
+    });
+  } else if (!state || state.state === "missing") {
+    toast(
+      "That note is not on this device: it was emptied from the trash, or has not synced here yet.",
+    );
+  } else {
+    if (list.view.kind === "trash") await viewBar.show({ kind: "all" });
+    await show(id);
+  }
+}
 const transfers = new Transfers();
-const editor = new NoteEditor(
+const editor: NoteEditor = new NoteEditor(
   $("editor"),
   $<HTMLInputElement>("title"),
   $("preview"),
@@ -88,6 +114,11 @@ const editor = new NoteEditor(
   },
   assetViews,
   timings,
+  noteLinkExtensions(
+    directory,
+    (id) => void openLinked(id),
+    () => editor.openId,
+  ),
 );
 
 const settings = new Settings($("settings"), (p) => editor.setSpellcheck(p.spellcheck));
@@ -123,6 +154,7 @@ async function show(id: string | null): Promise<void> {
     if (seq !== showSeq) return;
     await editor.open(note);
     noteTags.show(note);
+    void showBacklinks(note?.id ?? null);
     // The note left may be big and typed into: its text is kept so it opens at once next time
     // (after the new one showed, so opening does not wait for it).
     if (leaving && leaving !== note?.id) setTimeout(() => void keepTexts().catch(() => {}), 500);
@@ -178,6 +210,27 @@ const noteTags = new NoteTags(
   (tag) => void viewBar.show({ kind: "tag", tag }),
   showError,
 );
+/** The notes that link to the open one, under it; a click opens one. */
+let backlinksSeq = 0;
+async function showBacklinks(id: string | null): Promise<void> {
+  const seq = ++backlinksSeq;
+  const section = $("backlinks");
+  const found = id ? await backlinks(id).catch(() => []) : [];
+  if (seq !== backlinksSeq) return;
+  section.hidden = found.length === 0;
+  section.querySelector("ul")?.replaceChildren(
+    ...found.map((n) => {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "link";
+      b.textContent = titleOf(n.title, n.first_line);
+      b.addEventListener("click", () => void openLinked(n.id));
+      li.append(b);
+      return li;
+    }),
+  );
+}
 async function restoreFromTrash(id: string): Promise<void> {
   try {
     const note = await restoreNote(id);
@@ -245,6 +298,7 @@ async function newNote(): Promise<void> {
     }
     const note = await createNote();
     fresh.add(note.id);
+    void directory.refresh();
     await list.reload();
     await show(note.id);
     editor.focusTitle();
@@ -414,6 +468,8 @@ void onNotesChanged(() => {
     void panel.refresh();
     void indexing.kick();
     void tagsChanged();
+    void directory.refresh();
+    void showBacklinks(editor.openId);
   }, 50);
 });
 void onSyncState((s) => panel.onState(s));
@@ -435,6 +491,7 @@ async function start(): Promise<void> {
   await list.reload();
   timings.listShown();
   void tagsChanged();
+  void directory.refresh();
   // Open the newest note, unless the user already picked one.
   if (!shownOnce) await show(list.items[0]?.id ?? null);
   await panel.refresh();

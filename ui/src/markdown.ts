@@ -34,8 +34,9 @@ const SANITIZE = {
   // id and name: a note's <div id="toast"> would win getElementById and could spoof the
   // app's own messages (DOM clobbering).
   FORBID_ATTR: ["style", "id", "name", "value", "form", "formaction"],
-  // DOMPurify's default list plus asset: (attachments, shown by attachments.ts).
-  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
+  // DOMPurify's default list plus asset: (attachments, shown by attachments.ts) and note:
+  // (links between notes, opened by main.ts).
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto|tel|asset|note):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
 };
 
 /** Sanitized HTML for a markdown text. */
