@@ -1324,3 +1324,57 @@ fn notes_are_pinned_tagged_and_trashed_and_the_other_device_follows() {
     });
     assert!(a.ok(&["list"]).lines().all(|l| !l.contains("Groceries")));
 }
+
+/// Links between notes in the window: `[[` offers a note by title and writes a link that shows
+/// the note's title as a chip; a click opens it, and the linking note is listed under it; after
+/// a rename the chip shows the new title.
+#[test]
+fn a_link_typed_with_brackets_opens_its_note_and_shows_the_backlink() {
+    let _s = serial();
+    std::env::set_var("RESNOTES_NO_KEYRING", "1");
+    let sb = Sandbox::new();
+    let a = sb.device("app");
+    a.ok(&["init"]);
+    let trip = a.new_note("Trip plan", "Lisbon in May");
+    a.new_note("Recipes", "pastel de nata");
+    let packing = a.new_note("Packing", "socks");
+
+    let app = App::start("links", &a.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the newest note open", || {
+        app.value("#title") == "Packing"
+    });
+    app.click(".cm-content");
+    app.press(&["\u{E009}"], "\u{E010}"); // Ctrl+End
+    app.type_into(".cm-content", &format!("{ENTER}See [[Trip"));
+    app.wait_until(Duration::from_secs(10), "the suggestion", || {
+        app.text(".cm-tooltip-autocomplete").contains("Trip plan")
+    });
+    app.screenshot("link-suggested");
+    // The link is written; it becomes a chip once the cursor moves on (touched, it is text).
+    app.type_into(".cm-content", &format!("{ENTER} today."));
+    app.wait_until(Duration::from_secs(10), "the chip", || {
+        app.text(".cm-note-link") == "Trip plan"
+    });
+    app.wait_until(Duration::from_secs(10), "the link saved", || {
+        a.body(&packing).contains(&format!("See [Trip plan](note:{trip}) today."))
+    });
+    app.screenshot("link-chip");
+    // Following it opens the note, with the linking note under it.
+    app.js("document.querySelector('.cm-note-link').dispatchEvent(new MouseEvent('mousedown', {bubbles: true}))", serde_json::json!([]));
+    app.wait_until(Duration::from_secs(10), "the linked note open", || {
+        app.value("#title") == "Trip plan"
+    });
+    app.wait_until(Duration::from_secs(10), "the backlink", || {
+        app.text("#backlinks ul").trim() == "Packing"
+    });
+    app.screenshot("link-backlinks");
+    // Renamed elsewhere (the CLI): the chip shows the new title.
+    a.ok(&["edit", &trip, "--title", "Lisbon trip"]);
+    app.click("#backlinks button.link");
+    app.wait_until(Duration::from_secs(10), "back to the packing note", || {
+        app.value("#title") == "Packing"
+    });
+    app.wait_until(Duration::from_secs(20), "the new title on the chip", || {
+        app.text(".cm-note-link") == "Lisbon trip"
+    });
+}
