@@ -41,6 +41,26 @@ fn line(n: &NoteSummary) -> String {
     s
 }
 
+/// Prints `items` as JSON, or a line each (`empty` on standard error when there is none).
+fn rows<T: serde::Serialize>(
+    items: &[T],
+    json: bool,
+    empty: &str,
+    line: impl Fn(&T) -> String,
+) -> Result<()> {
+    if json {
+        out!("{}", serde_json::to_string_pretty(items)?);
+        return Ok(());
+    }
+    if items.is_empty() {
+        eprintln!("{empty}");
+    }
+    for item in items {
+        out!("{}", line(item));
+    }
+    Ok(())
+}
+
 /// `list`: live notes, pinned first, filtered by tags and sorted as asked.
 pub(crate) fn list(
     ws: &Workspace,
@@ -50,14 +70,7 @@ pub(crate) fn list(
     sort: &str,
 ) -> Result<()> {
     let notes = ws.list_notes(&ListQuery { tags, sort: sort.parse()?, limit })?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&notes)?);
-    } else {
-        for n in &notes {
-            out!("{}", line(n));
-        }
-    }
-    Ok(())
+    rows(&notes, json, "No note to list.", line)
 }
 
 /// `pin` / `unpin`.
@@ -88,73 +101,37 @@ pub(crate) fn tag(ws: &mut Workspace, id: &str, changes: &[String]) -> Result<()
 
 /// `tags`: every tag with its number of notes.
 pub(crate) fn tags(ws: &Workspace, json: bool) -> Result<()> {
-    let tags = ws.tags()?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&tags)?);
-        return Ok(());
-    }
-    if tags.is_empty() {
-        eprintln!("No note has a tag yet: `resnotes tag ID +NAME` adds one.");
-    }
-    for t in tags {
-        out!("{}  ({} note{})", t.name, t.notes, if t.notes == 1 { "" } else { "s" });
-    }
-    Ok(())
+    rows(&ws.tags()?, json, "No note has a tag yet: `resnotes tag ID +NAME` adds one.", |t| {
+        format!("{}  ({} note{})", t.name, t.notes, if t.notes == 1 { "" } else { "s" })
+    })
 }
 
 /// `links ID`: each linked note with its state.
 pub(crate) fn links(ws: &Workspace, id: &str, json: bool) -> Result<()> {
-    let links = ws.links(id)?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&links)?);
-        return Ok(());
-    }
-    if links.is_empty() {
-        eprintln!("This note links to no other note.");
-    }
-    for l in links {
+    rows(&ws.links(id)?, json, "This note links to no other note.", |l| {
         let state = match l.state {
-            LinkState::Live => String::new(),
-            LinkState::Trashed => "  (in the trash)".into(),
-            LinkState::Missing => "  (missing: not on this device)".into(),
+            LinkState::Live => "",
+            LinkState::Trashed => "  (in the trash)",
+            LinkState::Missing => "  (missing: not on this device)",
         };
-        out!("{}  {}{}", &l.id[..8], l.title, state);
-    }
-    Ok(())
+        format!("{}  {}{}", &l.id[..8], l.title, state)
+    })
 }
 
 /// `backlinks ID`: the notes linking to it.
 pub(crate) fn backlinks(ws: &Workspace, id: &str, json: bool) -> Result<()> {
     crate::index_for_search(ws)?;
-    let notes = ws.backlinks(id)?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&notes)?);
-        return Ok(());
-    }
-    if notes.is_empty() {
-        eprintln!("No note links to this one.");
-    }
-    for n in &notes {
-        out!("{}", line(n));
-    }
-    Ok(())
+    rows(&ws.backlinks(id)?, json, "No note links to this one.", line)
 }
 
 /// `trash list|restore|empty`. Emptying says what it means in an append-only log, and asks.
 pub(crate) fn trash(ws: &mut Workspace, command: TrashCommand) -> Result<()> {
     match command {
         TrashCommand::List { json } => {
-            let notes = ws.trash()?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&notes)?);
-            } else if notes.is_empty() {
-                eprintln!("The trash is empty (notes deleted more than {TRASH_DAYS} days ago are not shown).");
-            }
-            if !json {
-                for n in &notes {
-                    out!("{}", line(n));
-                }
-            }
+            let empty = format!(
+                "The trash is empty (notes deleted more than {TRASH_DAYS} days ago are not shown)."
+            );
+            rows(&ws.trash()?, json, &empty, line)?
         }
         TrashCommand::Restore { id } => eprintln!("Restored {}", ws.restore_note(&id)?),
         TrashCommand::Empty { yes } => {
