@@ -126,15 +126,15 @@ pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -
 /// Updates a built note's row and appends `appended` (raw change chunks) to its document's tail.
 pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -> Result<()> {
     // (SQLite's || turns blobs into text, so the tail is extended here.)
-    let mut tail: Vec<u8> = conn
-        .prepare_cached("SELECT doc_tail FROM docs WHERE note_id = ?1")?
-        .query_row([id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))?
-        .unwrap_or_default();
-    tail.extend_from_slice(appended);
     let (id_text, tags) = (id.to_string(), row.tags.join("\n"));
-    let old_tags: String = conn
-        .prepare_cached("SELECT tags FROM notes WHERE id = ?1")?
-        .query_row([&id_text], |r| r.get(0))?;
+    // The tail and the row's tags before this edit, in one read (this runs on every keystroke).
+    let (tail, old_tags): (Option<Vec<u8>>, String) = conn
+        .prepare_cached(
+            "SELECT d.doc_tail, n.tags FROM docs d JOIN notes n ON n.id = d.note_id WHERE d.note_id = ?1",
+        )?
+        .query_row([&id_text], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut tail = tail.unwrap_or_default();
+    tail.extend_from_slice(appended);
     conn.prepare_cached(
         "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8,
          pinned = ?9, purged = ?10, tags = ?11 WHERE id = ?1",
@@ -144,7 +144,7 @@ pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -
         set_tags(conn, &id_text, row.tags)?;
     }
     conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
-        .execute(params![id.to_string(), tail])?;
+        .execute(params![id_text, tail])?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{summary_row, NoteSummary, Workspace};
+use super::{hit_row, NoteSummary, Workspace};
 use crate::docs::note;
 use crate::error::Result;
 use crate::store;
@@ -74,14 +74,7 @@ impl Workspace {
         Ok(store::search::query(&self.replica.conn, &phrase, &[], 200)?
             .into_iter()
             .filter(|hit| hit.row.id != id.to_string())
-            .map(|hit| NoteSummary {
-                snippet: hit
-                    .snippet
-                    .into_iter()
-                    .map(|(text, hit)| super::SnippetPart { text, hit })
-                    .collect(),
-                ..summary_row(hit.row)
-            })
+            .map(hit_row)
             .collect())
     }
 }

@@ -678,14 +678,7 @@ impl Workspace {
         self.replica.refresh_search()?;
         Ok(store::search::query(&self.replica.conn, &fts, &tags, limit)?
             .into_iter()
-            .map(|hit| NoteSummary {
-                snippet: hit
-                    .snippet
-                    .into_iter()
-                    .map(|(text, hit)| SnippetPart { text, hit })
-                    .collect(),
-                ..summary_row(hit.row)
-            })
+            .map(hit_row)
             .collect())
     }
 
@@ -702,6 +695,14 @@ impl Workspace {
     /// `limit` ([`Workspace::list_notes`] filters and sorts otherwise).
     pub fn list(&self, limit: Option<usize>) -> Result<Vec<NoteSummary>> {
         self.list_notes(&ListQuery { limit, ..Default::default() })
+    }
+}
+
+/// A search hit as a row of the notes list, with its snippet.
+fn hit_row(hit: store::search::Hit) -> NoteSummary {
+    NoteSummary {
+        snippet: hit.snippet.into_iter().map(|(text, hit)| SnippetPart { text, hit }).collect(),
+        ..summary_row(hit.row)
     }
 }
 
