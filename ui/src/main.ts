@@ -298,7 +298,7 @@ async function newNote(): Promise<void> {
     }
     const note = await createNote();
     fresh.add(note.id);
-    void directory.refresh();
+    directory.refresh();
     await list.reload();
     await show(note.id);
     editor.focusTitle();
@@ -468,7 +468,7 @@ void onNotesChanged(() => {
     void panel.refresh();
     void indexing.kick();
     void tagsChanged();
-    void directory.refresh();
+    directory.refresh();
     void showBacklinks(editor.openId);
   }, 50);
 });
@@ -491,7 +491,6 @@ async function start(): Promise<void> {
   await list.reload();
   timings.listShown();
   void tagsChanged();
-  void directory.refresh();
   // Open the newest note, unless the user already picked one.
   if (!shownOnce) await show(list.items[0]?.id ?? null);
   await panel.refresh();

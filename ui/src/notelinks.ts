@@ -54,24 +54,23 @@ export function linkMarkdown(id: string, title: string): string {
 /** What the editor knows of other notes: every live note's title (for `[[`), and each linked
  * note's current title and state, asked for in batches as links come into view. */
 export class NoteDirectory {
-  private all: NoteSummary[] = [];
+  /** Every live note, read when `[[` first needs it after a change (`null`: not read yet). */
+  private all: NoteSummary[] | null = null;
   private states = new Map<string, LinkedNote>();
   private asked = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private listeners = new Set<() => void>();
 
-  /** Every live note, for `[[`. */
-  get notes(): NoteSummary[] {
-    return this.all;
+  /** Every live note, for `[[`: read from the engine only when asked after a change, not on
+   * every change (a long pull changes notes many times a second). */
+  async notes(): Promise<NoteSummary[]> {
+    this.all ??= await listNotes("", 100_000).catch(() => null);
+    return this.all ?? [];
   }
 
-  /** Reads the notes again (after edits here or on another device). */
-  async refresh(): Promise<void> {
-    try {
-      this.all = await listNotes("", 100_000);
-    } catch {
-      return;
-    }
+  /** Forgets what it knew (after edits here or on another device): titles are asked again. */
+  refresh(): void {
+    this.all = null;
     const known = [...this.states.keys()];
     this.states.clear();
     this.asked.clear();
@@ -202,14 +201,14 @@ export function noteLinkExtensions(
       return true;
     },
   });
-  const complete = (ctx: CompletionContext): CompletionResult | null => {
+  const complete = async (ctx: CompletionContext): Promise<CompletionResult | null> => {
     const m = ctx.matchBefore(/\[\[[^\]\n]*$/);
     if (!m) return null;
     const start = m.from;
     const me = currentId();
     return {
       from: start + 2,
-      options: dir.notes
+      options: (await dir.notes())
         .filter((n) => n.id !== me)
         .map((n) => {
           const title = titleOf(n.title, n.first_line);
