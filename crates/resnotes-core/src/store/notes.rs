@@ -408,16 +408,11 @@ pub(crate) fn trashed(conn: &Connection, since: i64) -> Result<Vec<ListRow>> {
 
 /// The ids of every note in the trash (deleted, not emptied), whatever its age.
 pub(crate) fn trashed_ids(conn: &Connection) -> Result<Vec<Uuid>> {
-    let mut st =
-        conn.prepare_cached("SELECT id FROM notes WHERE deleted = 1 AND purged = 0 ORDER BY id")?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for r in rows {
-        if let Ok(id) = Uuid::parse_str(&r?) {
-            out.push(id);
-        }
-    }
-    Ok(out)
+    super::search::ids(
+        conn,
+        "SELECT id FROM notes WHERE deleted = 1 AND purged = 0 ORDER BY id LIMIT ?1",
+        None,
+    )
 }
 
 /// Every tag of a live note with how many live notes have it, by name.

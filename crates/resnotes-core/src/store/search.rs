@@ -178,7 +178,7 @@ pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<Uuid>> {
 }
 
 /// The note ids a query with `LIMIT ?1` gives (`None`: no limit).
-fn ids(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Vec<Uuid>> {
+pub(super) fn ids(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<Vec<Uuid>> {
     let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let mut st = conn.prepare_cached(sql)?;
     let rows = st.query_map([limit], |r| r.get::<_, String>(0))?;
