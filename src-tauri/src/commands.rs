@@ -3,8 +3,8 @@
 
 use resnotes_core::{
     scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, LinkedNote,
-    ListQuery, LogItem, Note, NoteSummary, SearchProgress, Sort, Status, Strength, TagCount,
-    Target, TargetSpec, TextSplice, Workspace,
+    ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress, Sort, Status,
+    Strength, TagCount, Target, TargetSpec, TextSplice, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -35,28 +35,95 @@ fn note_id(id: &str) -> Res<Uuid> {
     Uuid::parse_str(id).map_err(|_| IpcError::invalid(format!("'{id}' is not a note id")))
 }
 
+/// A notebook id from the UI: `None` or `""` is the default notebook (or the top level).
+fn place(id: Option<&str>) -> Res<Place> {
+    match id.filter(|i| !i.is_empty()) {
+        None => Ok(Place::Default),
+        Some(i) => Uuid::parse_str(i)
+            .map(Place::Notebook)
+            .map_err(|_| IpcError::invalid(format!("'{i}' is not a notebook id"))),
+    }
+}
+
 /// Notes matching the search `filter` (every word, best first, with snippets; among the notes
-/// with `tag` when given), or when it is empty the notes of the view: those with `tag` (all
-/// notes without one), pinned first, in `sort` order.
+/// with `tag` and in `notebook` when given), or when it is empty the notes of the view: those
+/// with `tag` or in `notebook` (`""`: the default notebook; all notes without either), pinned
+/// first, in `sort` order.
 #[tauri::command]
 pub async fn list_notes(
     state: State<'_, AppState>,
     filter: String,
     limit: u32,
     tag: Option<String>,
+    notebook: Option<String>,
     sort: Sort,
 ) -> Res<Vec<NoteSummary>> {
     let filter = filter.trim().to_string();
     let tags: Vec<String> = tag.into_iter().collect();
+    let notebook = notebook.as_deref().map(|n| place(Some(n))).transpose()?;
     state.with(|ws| {
         if filter.is_empty() {
-            ws.list_notes(&ListQuery { tags, sort, limit: Some(limit as usize) })
-        } else if tags.is_empty() {
+            ws.list_notes(&ListQuery { notebook, tags, sort, limit: Some(limit as usize) })
+        } else if tags.is_empty() && notebook.is_none() {
             ws.find(&filter, limit as usize)
         } else {
-            ws.find_tagged(&filter, tags, limit as usize)
+            ws.find_in(&filter, tags, notebook.as_ref().map(std::slice::from_ref), limit as usize)
         }
     })
+}
+
+/// The notebook tree with each notebook's note count.
+#[tauri::command]
+pub async fn list_notebooks(state: State<'_, AppState>) -> Res<Notebooks> {
+    state.with(|ws| ws.notebooks())
+}
+
+/// Makes a notebook inside `parent` (none: the top level); returns its id.
+#[tauri::command]
+pub async fn add_notebook(
+    state: State<'_, AppState>,
+    name: String,
+    parent: Option<String>,
+) -> Res<String> {
+    let parent = place(parent.as_deref())?;
+    state.with(|ws| ws.add_notebook(&name, parent).map(|id| id.to_string()))
+}
+
+/// Renames a notebook.
+#[tauri::command]
+pub async fn rename_notebook(state: State<'_, AppState>, id: String, name: String) -> Res<()> {
+    let book = place(Some(&id))?;
+    state.with(|ws| ws.rename_notebook(book, &name))
+}
+
+/// Moves a notebook into `parent` (none: the top level).
+#[tauri::command]
+pub async fn move_notebook(
+    state: State<'_, AppState>,
+    id: String,
+    parent: Option<String>,
+) -> Res<()> {
+    let (book, parent) = (place(Some(&id))?, place(parent.as_deref())?);
+    state.with(|ws| ws.move_notebook(book, parent))
+}
+
+/// Deletes a notebook and those inside it; returns how many notes went to the trash.
+#[tauri::command]
+pub async fn delete_notebook(state: State<'_, AppState>, id: String) -> Res<u32> {
+    let book = place(Some(&id))?;
+    state.with(|ws| ws.delete_notebook(book).map(|n| n as u32))
+}
+
+/// Files a note in `notebook` (none: the default notebook).
+#[tauri::command]
+pub async fn move_note(
+    state: State<'_, AppState>,
+    id: String,
+    notebook: Option<String>,
+) -> Res<()> {
+    note_id(&id)?;
+    let to = place(notebook.as_deref())?;
+    state.with(|ws| ws.move_note(&id, to).map(|_| ()))
 }
 
 /// The trash: notes deleted in the last 30 days, most recently deleted first.
@@ -119,11 +186,12 @@ pub async fn get_note(state: State<'_, AppState>, id: String) -> Res<Note> {
     state.with(|ws| ws.note(&id))
 }
 
-/// A new empty note.
+/// A new empty note in `notebook` (none: the default notebook).
 #[tauri::command]
-pub async fn create_note(state: State<'_, AppState>) -> Res<Note> {
+pub async fn create_note(state: State<'_, AppState>, notebook: Option<String>) -> Res<Note> {
+    let notebook = place(notebook.as_deref())?;
     state.with(|ws| {
-        let id = ws.new_note("", "")?;
+        let id = ws.new_note_in("", "", notebook)?;
         ws.note(&id.to_string())
     })
 }

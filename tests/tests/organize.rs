@@ -1,4 +1,4 @@
-//! Pins, tags and the trash across devices, driven through the real `resnotes` binary: they sync,
+//! Notebooks, pins, tags and the trash across devices, driven through the real `resnotes` binary: they sync,
 //! concurrent tag edits merge the same way everywhere (add wins), and a device that has just
 //! joined lists, filters and sorts from the entries' summaries.
 
@@ -139,4 +139,89 @@ fn links_survive_renames_and_backlinks_show_on_a_joined_device() {
     a.ok(&["delete", &target]);
     assert!(a.ok(&["links", &source]).contains("Lisbon trip  (in the trash)"));
     assert!(a.ok(&["backlinks", &source]).trim().is_empty());
+}
+
+fn notebooks(d: &Device) -> serde_json::Value {
+    serde_json::from_str(&d.ok(&["notebook", "list", "--json"])).unwrap()
+}
+
+#[test]
+fn notebooks_nest_move_and_delete_across_devices_and_list_on_a_joined_device() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let inbox = a.new_note("Loose", "not filed anywhere");
+    a.ok(&["notebook", "add", "Work"]);
+    a.ok(&["notebook", "add", "Projects", "--parent", "work"]);
+    a.ok(&["notebook", "add", "Home"]);
+    let deep = a.ok(&[
+        "new",
+        "--title",
+        "Roadmap",
+        "--body",
+        "quarterly needle",
+        "--notebook",
+        "Work/Projects",
+    ]);
+    let deep = deep.trim().to_string();
+    let memo = a.new_note("Memo", "another needle");
+    a.ok(&["move", &memo[..8], "Work"]);
+    assert_eq!(
+        a.ok(&["notebook", "list"]).lines().collect::<Vec<_>>(),
+        ["Inbox  (1 note)", "Home  (0 notes)", "Work  (1 note)", "  Projects  (1 note)"]
+    );
+    assert_eq!(listed(&a, &["--notebook", "Work"]), [memo.as_str()]);
+    assert_eq!(listed(&a, &["--notebook", "inbox"]), [inbox.as_str()]);
+    // notebook: in a search keeps the notebook and the ones inside it.
+    let found = |d: &Device, q: &str| {
+        ids(&serde_json::from_str::<Vec<serde_json::Value>>(&d.ok(&["search", q, "--json"]))
+            .unwrap())
+    };
+    assert_eq!(found(&a, "needle notebook:Projects"), [deep.as_str()]);
+    assert_eq!(found(&a, "needle notebook:work").len(), 2);
+    assert!(a.fails(&["move", &memo, "Nowhere"]).contains("no notebook is called \"Nowhere\""));
+    assert!(a
+        .fails(&["notebook", "move", "Work", "Work/Projects"])
+        .contains("cannot go inside itself"));
+    a.ok(&["sync"]);
+
+    // b joins: the tree and each notebook's notes come from the entries' summaries.
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    assert_eq!(notebooks(&b), notebooks(&a));
+    assert_eq!(listed(&b, &["--notebook", "Work/Projects"]), [deep.as_str()]);
+
+    // At the same time: b renames Work to Job, a files the loose note in Work and moves Home
+    // into Work.
+    b.ok(&["notebook", "rename", "Work", "Job"]);
+    a.ok(&["move", &inbox, "Work"]);
+    a.ok(&["notebook", "move", "Home", "Work"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(notebooks(&a), notebooks(&b));
+    for d in [&a, &b] {
+        assert_eq!(
+            d.ok(&["notebook", "list"]).lines().collect::<Vec<_>>(),
+            ["Inbox  (0 notes)", "Job  (2 notes)", "  Home  (0 notes)", "  Projects  (1 note)"]
+        );
+    }
+
+    // a deletes Job: its notes and those of the notebooks in it go to the trash everywhere;
+    // restoring one brings its notebook (and Job above it) back.
+    let out = a.run(&["notebook", "delete", "Job"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 notes went to the trash"));
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(trash(&b).len(), 3);
+    assert_eq!(b.ok(&["notebook", "list"]).trim(), "Inbox  (0 notes)");
+    b.ok(&["trash", "restore", &deep]);
+    assert_eq!(
+        b.ok(&["notebook", "list"]).lines().collect::<Vec<_>>(),
+        ["Inbox  (0 notes)", "Job  (0 notes)", "  Projects  (1 note)"]
+    );
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(notebooks(&a), notebooks(&b));
 }

@@ -99,6 +99,10 @@ enum Command {
         /// Body text ("-" reads standard input).
         #[arg(long, default_value = "")]
         body: String,
+        /// The notebook to put it in (name, path like Work/Projects, or id); Inbox when not
+        /// given.
+        #[arg(long)]
+        notebook: Option<String>,
     },
     /// Change a note's title and/or body.
     Edit {
@@ -128,10 +132,26 @@ enum Command {
         /// Only notes with this tag (repeat for notes with all of them).
         #[arg(long)]
         tag: Vec<String>,
+        /// Only notes in this notebook (name, path or id; Inbox: the default notebook), not
+        /// counting the notebooks inside it.
+        #[arg(long)]
+        notebook: Option<String>,
         /// Order after the pinned notes: edited (newest edit first), created (newest first) or
         /// title.
         #[arg(long, default_value = "edited", value_parser = ["edited", "created", "title"])]
         sort: String,
+    },
+    /// Notebooks: list them, add, rename, move or delete one.
+    Notebook {
+        #[command(subcommand)]
+        command: organize::NotebookCommand,
+    },
+    /// Put a note into a notebook (name, path like Work/Projects, or id; Inbox: the default
+    /// notebook).
+    Move {
+        /// Note id or unique prefix.
+        id: String,
+        notebook: String,
     },
     /// Pin a note: pinned notes come first in every list.
     Pin { id: String },
@@ -171,7 +191,8 @@ enum Command {
     /// Find notes by any words in their title or body, best match first. A word also matches
     /// the start of a longer one; "quoted words" must appear in that order; accents and case
     /// are ignored; Chinese, Japanese, Korean and Thai text is found anywhere in a word.
-    /// `tag:NAME` (or `tag:"two words"`) keeps only notes with that tag.
+    /// `tag:NAME` (or `tag:"two words"`) keeps only notes with that tag; `notebook:NAME` only
+    /// notes in that notebook or the notebooks inside it.
     Search {
         /// What to look for.
         query: String,
@@ -449,13 +470,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
             return join(&dir, &spec, plaintext);
         }
-        Command::New { title, body } => out!("{}", open()?.new_note(&title, &body_arg(body)?)?),
+        Command::New { title, body, notebook } => {
+            out!("{}", organize::new_note(&mut open()?, &title, &body_arg(body)?, notebook)?)
+        }
         Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
         Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
         Command::Show { id, json } => show(&open()?, &id, json)?,
-        Command::List { json, limit, tag, sort } => {
-            organize::list(&open()?, json, limit, tag, &sort)?
+        Command::List { json, limit, tag, notebook, sort } => {
+            organize::list(&open()?, json, limit, tag, notebook, &sort)?
         }
+        Command::Notebook { command } => organize::notebook(&mut open()?, command)?,
+        Command::Move { id, notebook } => organize::move_note(&mut open()?, &id, &notebook)?,
         Command::Pin { id } => organize::pin(&mut open()?, &id, true)?,
         Command::Unpin { id } => organize::pin(&mut open()?, &id, false)?,
         Command::Tag { id, changes } => organize::tag(&mut open()?, &id, &changes)?,

@@ -1,11 +1,13 @@
-//! The commands that organize notes: `list` with tags and order, `pin`/`unpin`, `tag`, `tags`
-//! and `trash`.
+//! The commands that organize notes: `list` with notebook, tags and order, `notebook`, `move`,
+//! `pin`/`unpin`, `tag`, `tags` and `trash`.
 
 use std::io::IsTerminal;
 
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use resnotes_core::{LinkState, ListQuery, NoteSummary, Workspace, TRASH_DAYS};
+use resnotes_core::{
+    LinkState, ListQuery, NoteSummary, Place, Workspace, DEFAULT_NOTEBOOK, TRASH_DAYS,
+};
 
 use crate::time;
 
@@ -24,6 +26,112 @@ pub(crate) enum TrashCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum NotebookCommand {
+    /// Every notebook, nested ones indented under theirs, with how many notes each holds.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a notebook; prints its id.
+    Add {
+        name: String,
+        /// The notebook to put it in (name, path or id); the top level when not given.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Rename a notebook.
+    Rename {
+        /// Its name, path (Work/Projects) or id.
+        notebook: String,
+        name: String,
+    },
+    /// Move a notebook, with everything in it, into another one ("/" for the top level).
+    Move {
+        /// Its name, path or id.
+        notebook: String,
+        /// The notebook to put it in, or "/" for the top level.
+        parent: String,
+    },
+    /// Delete a notebook and the notebooks inside it; their notes go to the trash.
+    Delete {
+        /// Its name, path or id.
+        notebook: String,
+    },
+}
+
+/// A notebook the user named, `/` (or nothing) being the top level.
+fn parent_place(ws: &Workspace, query: Option<&str>) -> Result<Place> {
+    match query.map(str::trim) {
+        None | Some("") | Some("/") => Ok(Place::Default),
+        Some(q) => Ok(ws.find_notebook(q)?),
+    }
+}
+
+/// `notebook list|add|rename|move|delete`.
+pub(crate) fn notebook(ws: &mut Workspace, command: NotebookCommand) -> Result<()> {
+    match command {
+        NotebookCommand::List { json } => {
+            let tree = ws.notebooks()?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&tree)?);
+                return Ok(());
+            }
+            let count = |n: u64| format!("{n} note{}", if n == 1 { "" } else { "s" });
+            out!("{DEFAULT_NOTEBOOK}  ({})", count(tree.default_notes));
+            for b in &tree.notebooks {
+                out!("{}{}  ({})", "  ".repeat(b.depth as usize), b.name, count(b.notes));
+            }
+        }
+        NotebookCommand::Add { name, parent } => {
+            let parent = parent_place(ws, parent.as_deref())?;
+            out!("{}", ws.add_notebook(&name, parent)?);
+        }
+        NotebookCommand::Rename { notebook, name } => {
+            let place = ws.find_notebook(&notebook)?;
+            ws.rename_notebook(place, &name)?;
+            eprintln!("Renamed to {}", name.trim());
+        }
+        NotebookCommand::Move { notebook, parent } => {
+            let place = ws.find_notebook(&notebook)?;
+            let to = parent_place(ws, Some(&parent))?;
+            ws.move_notebook(place, to)?;
+            eprintln!("Moved");
+        }
+        NotebookCommand::Delete { notebook } => {
+            let place = ws.find_notebook(&notebook)?;
+            let n = ws.delete_notebook(place)?;
+            eprintln!(
+                "Deleted the notebook; {n} note{} went to the trash (`resnotes trash restore ID` brings one back with its notebook).",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `new --notebook N`: the note's id.
+pub(crate) fn new_note(
+    ws: &mut Workspace,
+    title: &str,
+    body: &str,
+    notebook: Option<String>,
+) -> Result<String> {
+    let place = match notebook {
+        Some(q) => ws.find_notebook(&q)?,
+        None => Place::Default,
+    };
+    Ok(ws.new_note_in(title, body, place)?.to_string())
+}
+
+/// `move ID NOTEBOOK`.
+pub(crate) fn move_note(ws: &mut Workspace, id: &str, notebook: &str) -> Result<()> {
+    let place = ws.find_notebook(notebook)?;
+    let id = ws.move_note(id, place)?;
+    eprintln!("Moved {id}");
+    Ok(())
 }
 
 /// One line of a notes list: short id, time, a pin mark, title, tags.
@@ -67,9 +175,11 @@ pub(crate) fn list(
     json: bool,
     limit: Option<usize>,
     tags: Vec<String>,
+    notebook: Option<String>,
     sort: &str,
 ) -> Result<()> {
-    let notes = ws.list_notes(&ListQuery { tags, sort: sort.parse()?, limit })?;
+    let notebook = notebook.map(|q| ws.find_notebook(&q)).transpose()?;
+    let notes = ws.list_notes(&ListQuery { notebook, tags, sort: sort.parse()?, limit })?;
     rows(&notes, json, "No note to list.", line)
 }
 

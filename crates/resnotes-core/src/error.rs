@@ -26,6 +26,9 @@ pub enum Error {
     /// More than one note matches a prefix.
     #[error("id prefix '{0}' matches several notes; type more characters")]
     AmbiguousId(String),
+    /// No notebook has that name, path or id.
+    #[error("no notebook is called \"{0}\"; see the list of notebooks (`resnotes notebook list`)")]
+    NoSuchNotebook(String),
     /// No target matches.
     #[error("no sync target matches '{0}'; see `resnotes target list`")]
     NoSuchTarget(String),
@@ -109,6 +112,7 @@ impl Error {
             Error::AlreadyInitialized(_) => "already_initialized",
             Error::NoSuchNote(_) => "no_such_note",
             Error::AmbiguousId(_) => "ambiguous_id",
+            Error::NoSuchNotebook(_) => "no_such_notebook",
             Error::NoSuchTarget(_) => "no_such_target",
             Error::DuplicateTarget(_) => "duplicate_target",
             Error::PassphraseNeeded => "passphrase_needed",

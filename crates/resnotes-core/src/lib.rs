@@ -103,7 +103,7 @@ pub use workspace::status::{EntryProblem, EntryState, LeftOut, LogItem, Status, 
 pub use workspace::{
     check_new_shared_folder, check_passphrase, default_data_dir, needs_passphrase, scrypt_log_n,
     system_clock, Clock, Edited, Field, LinkState, LinkedNote, ListQuery, MergedText, Note,
-    NoteSummary, SearchProgress, SnippetPart, Sort, TagCount, TextSplice, Workspace, DB_FILE,
-    DEFAULT_SCRYPT_LOG_N, KEY_FILE, TRASH_DAYS,
+    NoteSummary, Notebook, Notebooks, Place, SearchProgress, SnippetPart, Sort, TagCount,
+    TextSplice, Workspace, DB_FILE, DEFAULT_NOTEBOOK, DEFAULT_SCRYPT_LOG_N, KEY_FILE, TRASH_DAYS,
 };
 pub use workspace::{Storage, StoredEntry};

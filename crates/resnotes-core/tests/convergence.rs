@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use resnotes_core::testing as internals;
 use resnotes_core::transport::{Fault, Folder, Memory, Transport};
-use resnotes_core::{note, Workspace};
+use resnotes_core::{note, ListQuery, Place, Workspace};
 use resnotes_core::{system_clock, Field, Target, TextSplice};
 
 const PASS: &str = "property passphrase";
@@ -97,7 +97,40 @@ enum Step {
         seed: u64,
         share: u8,
     },
+    /// A notebook named `name`, inside the `parent`th notebook (or at the top level).
+    NewBook {
+        replica: usize,
+        name: usize,
+        parent: Option<usize>,
+    },
+    /// The `book`th notebook goes inside the `parent`th (or to the top level); moves that
+    /// would make a cycle here are refused, those made on two devices at once are not.
+    MoveBook {
+        replica: usize,
+        book: usize,
+        parent: Option<usize>,
+    },
+    RenameBook {
+        replica: usize,
+        book: usize,
+        name: usize,
+    },
+    DeleteBook {
+        replica: usize,
+        book: usize,
+    },
+    /// A note goes into the `book`th notebook (or the default one).
+    File {
+        replica: usize,
+        note: usize,
+        book: Option<usize>,
+    },
 }
+
+/// A note as a replica shows it: title, body, pinned, tags, notebook.
+type SeenNote = (String, String, bool, Vec<String>, Option<String>);
+
+const BOOKS: [&str; 3] = ["Work", "Home", "Archive"];
 
 fn step(n: usize) -> impl Strategy<Value = Step> {
     prop_oneof![
@@ -114,6 +147,11 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         1 => (0..n, 0..6usize, any::<bool>()).prop_map(|(replica, note, on)| Step::Pin { replica, note, on }),
         2 => (0..n, 0..6usize, 0..3usize, any::<bool>()).prop_map(|(replica, note, tag, add)| Step::Tag { replica, note, tag, add }),
         1 => (0..n).prop_map(|replica| Step::EmptyTrash { replica }),
+        1 => (0..n, 0..3usize, prop::option::of(0..4usize)).prop_map(|(replica, name, parent)| Step::NewBook { replica, name, parent }),
+        2 => (0..n, 0..4usize, prop::option::weighted(0.8, 0..4usize)).prop_map(|(replica, book, parent)| Step::MoveBook { replica, book, parent }),
+        1 => (0..n, 0..4usize, 0..3usize).prop_map(|(replica, book, name)| Step::RenameBook { replica, book, name }),
+        1 => (0..n, 0..4usize).prop_map(|(replica, book)| Step::DeleteBook { replica, book }),
+        2 => (0..n, 0..6usize, prop::option::weighted(0.8, 0..4usize)).prop_map(|(replica, note, book)| Step::File { replica, note, book }),
     ]
 }
 
@@ -282,8 +320,11 @@ const TAGS: [&str; 3] = ["red", "green", "blue"];
 /// counts, the trash, and what a search finds.
 #[derive(Debug, PartialEq, Eq)]
 struct Seen {
-    notes: BTreeMap<String, (String, String, bool, Vec<String>)>,
+    notes: BTreeMap<String, SeenNote>,
     order: Vec<String>,
+    books: resnotes_core::Notebooks,
+    /// The notes of the first notebook and of the default one, in list order.
+    shelved: Vec<Vec<String>>,
     tags: Vec<(String, u64)>,
     trash: Vec<String>,
     found: BTreeSet<String>,
@@ -295,19 +336,62 @@ fn notes(ws: &Workspace) -> Seen {
         .iter()
         .map(|n| {
             let full = ws.note(&n.id).unwrap();
-            assert_eq!((n.pinned, &n.tags), (full.pinned, &full.tags), "row of {}", n.id);
-            (n.id.clone(), (full.title, full.body, full.pinned, full.tags))
+            assert_eq!(
+                (n.pinned, &n.tags, &n.notebook),
+                (full.pinned, &full.tags, &full.notebook),
+                "row of {}",
+                n.id
+            );
+            (n.id.clone(), (full.title, full.body, full.pinned, full.tags, full.notebook))
         })
         .collect();
     // Pinned first, then by the documents' edit times (the same everywhere), then by id.
     let order: Vec<String> = list.into_iter().map(|n| n.id).collect();
+    let books = ws.notebooks().unwrap();
+    let mut places = vec![Place::Default];
+    places.extend(books.notebooks.first().map(|b| Place::Notebook(b.id.parse().unwrap())));
+    let shelved = places
+        .into_iter()
+        .map(|p| {
+            let q = ListQuery { notebook: Some(p), ..Default::default() };
+            ws.list_notes(&q).unwrap().into_iter().map(|n| n.id).collect()
+        })
+        .collect();
     Seen {
         notes,
         order,
+        books,
+        shelved,
         tags: ws.tags().unwrap().into_iter().map(|t| (t.name, t.notes)).collect(),
         trash: ws.trash().unwrap().into_iter().map(|n| n.id).collect(),
         found: ws.find("a", 100).unwrap().into_iter().map(|n| n.id).collect(),
     }
+}
+
+/// The `n`th live notebook of a replica in tree order (modulo how many), or the default
+/// notebook for `None` or when there is none.
+fn book(ws: &Workspace, n: Option<usize>) -> Place {
+    let books = ws.notebooks().unwrap().notebooks;
+    match n {
+        Some(n) if !books.is_empty() => Place::Notebook(books[n % books.len()].id.parse().unwrap()),
+        _ => Place::Default,
+    }
+}
+
+/// Whether `place` is the notebook `id` or inside it, as the replica's tree shows it.
+fn within(ws: &Workspace, place: Place, id: uuid::Uuid) -> bool {
+    let books = ws.notebooks().unwrap().notebooks;
+    let mut at = match place {
+        Place::Default => None,
+        Place::Notebook(b) => Some(b.to_string()),
+    };
+    while let Some(b) = at {
+        if b == id.to_string() {
+            return true;
+        }
+        at = books.iter().find(|n| n.id == b).and_then(|n| n.parent.clone());
+    }
+    false
 }
 
 /// Every replica syncs with each of its targets, in turn.
@@ -441,6 +525,42 @@ fn run(n: usize, steps: Vec<Step>) {
                 w.replicas[replica].empty_trash().unwrap();
                 assert!(w.replicas[replica].trash().unwrap().is_empty());
             }
+            Step::NewBook { replica, name, parent } => {
+                let parent = book(&w.replicas[replica], parent);
+                w.replicas[replica].add_notebook(BOOKS[name], parent).unwrap();
+            }
+            Step::MoveBook { replica, book: b, parent } => {
+                let ws = &mut w.replicas[replica];
+                if let (Place::Notebook(id), to) = (book(ws, Some(b)), book(ws, parent)) {
+                    let inside = within(ws, to, id);
+                    match ws.move_notebook(Place::Notebook(id), to) {
+                        Ok(()) => assert!(!inside, "a move into itself was taken"),
+                        Err(e) => assert!(inside, "{e}"),
+                    }
+                }
+            }
+            Step::RenameBook { replica, book: b, name } => {
+                if let Place::Notebook(id) = book(&w.replicas[replica], Some(b)) {
+                    w.replicas[replica].rename_notebook(Place::Notebook(id), BOOKS[name]).unwrap();
+                }
+            }
+            Step::DeleteBook { replica, book: b } => {
+                if let p @ Place::Notebook(_) = book(&w.replicas[replica], Some(b)) {
+                    w.replicas[replica].delete_notebook(p).unwrap();
+                }
+            }
+            Step::File { replica, note, book: b } => {
+                if let Some(id) = pick(&w.replicas[replica], note, false) {
+                    let to = book(&w.replicas[replica], b);
+                    w.replicas[replica].move_note(&id.to_string(), to).unwrap();
+                    let row = w.replicas[replica].summary(&id.to_string()).unwrap().unwrap();
+                    let want = match to {
+                        Place::Default => None,
+                        Place::Notebook(b) => Some(b.to_string()),
+                    };
+                    assert_eq!(row.notebook, want);
+                }
+            }
             Step::Stale { replica, note, at, text } => {
                 // The first time: the editor reads the note. Later: it sends a splice positioned
                 // in what it read, whatever arrived since.
@@ -514,7 +634,12 @@ fn run(n: usize, steps: Vec<Step>) {
             let f = note::read(&doc);
             got.insert(id, (f.title, f.body, f.pinned, f.tags));
         }
-        assert_eq!(got, want.notes, "applying the entries in order {order}");
+        let want_notes: BTreeMap<_, _> = want
+            .notes
+            .iter()
+            .map(|(id, (t, b, p, tags, _))| (id.clone(), (t.clone(), b.clone(), *p, tags.clone())))
+            .collect();
+        assert_eq!(got, want_notes, "applying the entries in order {order}");
         assert_eq!(
             heads_in(&conn, &me),
             want_heads,
@@ -583,4 +708,63 @@ fn concurrent_edits_to_one_note_keep_both() {
             "replica {r}"
         );
     }
+}
+
+#[test]
+fn concurrent_notebook_moves_renames_and_deletes_settle_the_same_everywhere() {
+    let mut w = world(3);
+    let a = w.replicas[0].add_notebook("A", Place::Default).unwrap();
+    let b = w.replicas[0].add_notebook("B", Place::Default).unwrap();
+    let gone = w.replicas[0].add_notebook("Old", Place::Default).unwrap();
+    let n = w.replicas[0].new_note("filed", "text").unwrap().to_string();
+    let m = w.replicas[0].new_note_in("kept", "in old", Place::Notebook(gone)).unwrap();
+    for _ in 0..3 {
+        everyone_syncs(&mut w);
+    }
+    // Replica 0 puts A inside B while replica 1 puts B inside A: a cycle once both arrive.
+    w.replicas[0].move_notebook(Place::Notebook(a), Place::Notebook(b)).unwrap();
+    w.replicas[1].move_notebook(Place::Notebook(b), Place::Notebook(a)).unwrap();
+    // Replica 1 renames B while replica 2 files the note in it; replicas 0 and 2 move the
+    // same note to different notebooks.
+    w.replicas[1].rename_notebook(Place::Notebook(b), "B renamed").unwrap();
+    w.replicas[2].move_note(&n, Place::Notebook(b)).unwrap();
+    w.replicas[0].move_note(&n, Place::Notebook(a)).unwrap();
+    // Replica 2 deletes "Old" (its note goes to the trash) while replica 1 files another
+    // note there.
+    assert_eq!(w.replicas[2].delete_notebook(Place::Notebook(gone)).unwrap(), 1);
+    let late = w.replicas[1].new_note("late", "").unwrap().to_string();
+    w.replicas[1].move_note(&late, Place::Notebook(gone)).unwrap();
+    for _ in 0..3 {
+        everyone_syncs(&mut w);
+    }
+    let want = w.replicas[0].notebooks().unwrap();
+    for r in 1..3 {
+        assert_eq!(w.replicas[r].notebooks().unwrap(), want, "replica {r}'s notebooks");
+        assert_eq!(
+            w.replicas[r].note(&n).unwrap().notebook,
+            w.replicas[0].note(&n).unwrap().notebook,
+            "replica {r}: one of the two moves won"
+        );
+    }
+    // The cycle is broken: both notebooks are live, one at the top level, the other in it.
+    let books: Vec<(&str, u32)> =
+        want.notebooks.iter().map(|b| (b.name.as_str(), b.depth)).collect();
+    assert!(
+        books == [("A", 0), ("B renamed", 1)] || books == [("B renamed", 0), ("A", 1)],
+        "{books:?}"
+    );
+    // The rename and the move into the renamed notebook both took effect.
+    let filed = w.replicas[0].note(&n).unwrap().notebook.unwrap();
+    assert!(filed == a.to_string() || filed == b.to_string());
+    // The note filed in the deleted notebook is in the default one, not lost; the other is in
+    // the trash and restoring it brings "Old" back.
+    assert_eq!(w.replicas[0].note(&late).unwrap().notebook, None);
+    assert_eq!(want.default_notes, 1);
+    w.replicas[0].restore_note(&m.to_string()).unwrap();
+    let names: Vec<String> =
+        w.replicas[0].notebooks().unwrap().notebooks.into_iter().map(|b| b.name).collect();
+    assert!(names.contains(&"Old".to_string()), "{names:?}");
+    assert_eq!(w.replicas[0].note(&m.to_string()).unwrap().notebook, Some(gone.to_string()));
+    // Now "late" is in "Old" again, as it named it all along.
+    assert_eq!(w.replicas[0].note(&late).unwrap().notebook, Some(gone.to_string()));
 }

@@ -34,6 +34,8 @@ const WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
 const CLIENT: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
 const NOTE: &str = "0d7e3c2b-1a09-4f8e-9d6c-5b4a39281706";
 /// Another device, named by entry-3's clock.
+/// The notebook of entry-5.
+const NOTEBOOK: &str = "5e4d3c2b-1a09-4877-8665-544332211000";
 const OTHER: &str = "9c8b7a69-5847-4362-a514-0f1e2d3c4b5a";
 
 fn key() -> WorkspaceKey {
@@ -64,6 +66,7 @@ fn entry_vectors_decode_exactly() {
         ("entry-2.age", "entry-2.json"),
         ("entry-3.age", "entry-3.json"),
         ("entry-4.age", "entry-4.json"),
+        ("entry-5.age", "entry-5.json"),
         ("entry-plaintext.bin", "entry-plaintext.json"),
     ] {
         let want = read_json(meta);
@@ -197,7 +200,7 @@ fn manifest_vectors() {
 }
 
 fn summary_json(s: &entry::Summary) -> Value {
-    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted, "pinned": s.pinned, "purged": s.purged, "tags": s.tags})
+    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted, "pinned": s.pinned, "purged": s.purged, "tags": s.tags, "isNotebook": s.is_notebook, "notebook": s.notebook.map(|n| n.to_string())})
 }
 
 fn change(
@@ -300,6 +303,8 @@ fn generate_vectors() {
         pinned: false,
         purged: false,
         tags: Vec::new(),
+        is_notebook: false,
+        notebook: None,
     };
     let p3 = entry::Payload {
         changes: vec![NoteChange { note, change: c3.clone() }],
@@ -332,8 +337,52 @@ fn generate_vectors() {
         clock: vec![(OTHER.parse().unwrap(), 4)],
         summaries: vec![summary4.clone()],
     };
-    let (plain4, hash4) = entry::encode(&h4, &p4, &key);
+    let (plain4, hash4) = entry::encode_as(&h4, &p4, 3, &key);
     assert_eq!(plain4[4], 3);
+    // entry-5: version 4, a new notebook "Work" and a change moving the note into it, with
+    // both summaries.
+    let h5 = Header {
+        index: 5,
+        timestamp: 1_700_000_002_500,
+        lamport: 11,
+        prev_hash: hash4,
+        ..h0.clone()
+    };
+    let book: Uuid = NOTEBOOK.parse().unwrap();
+    let mut book_doc = resnotes_core::note::new_doc(&client);
+    resnotes_core::note::create_notebook(&mut book_doc, "Work", None, 1_700_000_002_500).unwrap();
+    book_doc.commit_with(automerge::transaction::CommitOptions::default().with_time(1_700_000_002));
+    let c5_book = book_doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let mut doc5 = doc4.fork().with_actor(automerge::ActorId::from(client.as_bytes().as_slice()));
+    resnotes_core::note::move_to(&mut doc5, Some(book), 1_700_000_002_500).unwrap();
+    doc5.commit_with(automerge::transaction::CommitOptions::default().with_time(1_700_000_002));
+    let c5_note = doc5.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let summary5 = entry::Summary { notebook: Some(book), ..summary4.clone() };
+    let book_head = resnotes_core::note::read_head(&book_doc);
+    assert!(book_head.is_notebook);
+    let book_summary = entry::Summary {
+        note: book,
+        title: book_head.title,
+        first_line: String::new(),
+        created_at: book_head.created_at,
+        updated_at: book_head.updated_at,
+        deleted: false,
+        pinned: false,
+        purged: false,
+        tags: Vec::new(),
+        is_notebook: true,
+        notebook: None,
+    };
+    let p5 = entry::Payload {
+        changes: vec![
+            NoteChange { note: book, change: c5_book.clone() },
+            NoteChange { note, change: c5_note.clone() },
+        ],
+        clock: vec![(OTHER.parse().unwrap(), 4)],
+        summaries: vec![book_summary.clone(), summary5.clone()],
+    };
+    let (plain5, hash5) = entry::encode(&h5, &p5, &key);
+    assert_eq!(plain5[4], 4);
     let mac_key = match &key {
         WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]),
         _ => unreachable!(),
@@ -344,6 +393,7 @@ fn generate_vectors() {
         ("entry-2", &h2, &plain2, hash2, &c2),
         ("entry-3", &h3, &plain3, hash3, &c3),
         ("entry-4", &h4, &plain4, hash4, &c4),
+        ("entry-5", &h5, &plain5, hash5, &c5_note),
     ] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
         let mut meta = json!({
@@ -358,6 +408,14 @@ fn generate_vectors() {
         if name == "entry-4" {
             meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
             meta["summaries"] = json!([summary_json(&summary4)]);
+        }
+        if name == "entry-5" {
+            meta["changes"] = json!([
+                {"note": NOTEBOOK, "changeHex": hex(&c5_book)},
+                {"note": NOTE, "changeHex": hex(&c5_note)},
+            ]);
+            meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
+            meta["summaries"] = json!([summary_json(&book_summary), summary_json(&summary5)]);
         }
         fs::write(
             d.join(format!("{name}.json")),
@@ -473,15 +531,15 @@ fn generate_vectors() {
         "malformed",
         "bytes after the MAC",
     );
-    let mut v4 = plain0.clone();
-    v4[4] = 4;
+    let mut v5 = plain0.clone();
+    v5[4] = 5;
     add(
-        "version-4.age",
-        key.seal(&v4).unwrap(),
+        "version-5.age",
+        key.seal(&v5).unwrap(),
         0,
         &z,
         "unsupported_version",
-        "envelope version 4",
+        "envelope version 5",
     );
     let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
     add(
@@ -646,7 +704,7 @@ fn generate_vectors() {
     // Version-3 payloads breaking §4.2's rules (entry-4's payload, placed as entry 0).
     let v3 = |p: &[u8]| raw(3, 0, p);
     let flags_at4 = entry::encode_changes(&p4.changes).len() + 4 + 24 * p4.clock.len() + 4 + 16;
-    let mut reserved3 = entry::encode_payload(&p4);
+    let mut reserved3 = entry::encode_payload_version(&p4, 3);
     assert_eq!(reserved3[flags_at4], 0x02, "entry-4's summary is pinned");
     reserved3[flags_at4] = 0x0a;
     add(
@@ -666,7 +724,7 @@ fn generate_vectors() {
     };
     add(
         "summary-tags-unsorted.age",
-        v3(&entry::encode_payload(&retagged(&["work", "home"]))),
+        v3(&entry::encode_payload_version(&retagged(&["work", "home"]), 3)),
         0,
         &z,
         "malformed",
@@ -674,7 +732,7 @@ fn generate_vectors() {
     );
     add(
         "summary-tag-twice.age",
-        v3(&entry::encode_payload(&retagged(&["home", "home"]))),
+        v3(&entry::encode_payload_version(&retagged(&["home", "home"]), 3)),
         0,
         &z,
         "malformed",
@@ -682,13 +740,13 @@ fn generate_vectors() {
     );
     add(
         "summary-tag-empty.age",
-        v3(&entry::encode_payload(&retagged(&[""]))),
+        v3(&entry::encode_payload_version(&retagged(&[""]), 3)),
         0,
         &z,
         "malformed",
         "version 3: a summary with an empty tag",
     );
-    let mut tag_not_utf8 = entry::encode_payload(&p4);
+    let mut tag_not_utf8 = entry::encode_payload_version(&p4, 3);
     let last = tag_not_utf8.len() - 1;
     assert_eq!(tag_not_utf8[last], b'k', "the payload ends with the tag \"work\"");
     tag_not_utf8[last] = 0xff;
@@ -707,6 +765,55 @@ fn generate_vectors() {
         &z,
         "malformed",
         "version 3: a summary laid out as version 2 (no tag count): cut short",
+    );
+    // Version-4 payloads breaking §4.2's rules (entry-5's payload, placed as entry 0).
+    let v4 = |p: &[u8]| raw(4, 0, p);
+    add(
+        "summary-v3-in-v4.age",
+        v4(&entry::encode_payload_version(&p5, 3)),
+        0,
+        &z,
+        "malformed",
+        "version 4: summaries laid out as version 3 (no notebook ids): cut short",
+    );
+    let mut reserved4 = entry::encode_payload(&p5);
+    let flags_at5 = entry::encode_changes(&p5.changes).len() + 4 + 24 * p5.clock.len() + 4 + 16;
+    assert_eq!(reserved4[flags_at5], 0x08, "entry-5's first summary is the notebook's");
+    reserved4[flags_at5] = 0x18;
+    add(
+        "summary-reserved-flag-v4.age",
+        v4(&reserved4),
+        0,
+        &z,
+        "malformed",
+        "version 4: a summary with a reserved flag bit (10) set",
+    );
+    let tagged_book = entry::Payload {
+        summaries: vec![
+            entry::Summary { tags: vec!["work".into()], ..book_summary.clone() },
+            summary5.clone(),
+        ],
+        ..p5.clone()
+    };
+    add(
+        "notebook-summary-with-tag.age",
+        v4(&entry::encode_payload(&tagged_book)),
+        0,
+        &z,
+        "malformed",
+        "version 4: a notebook's summary (flag 08) carrying a tag",
+    );
+    let pinned_book = entry::Payload {
+        summaries: vec![entry::Summary { pinned: true, ..book_summary.clone() }, summary5.clone()],
+        ..p5.clone()
+    };
+    add(
+        "notebook-summary-pinned.age",
+        v4(&entry::encode_payload(&pinned_book)),
+        0,
+        &z,
+        "malformed",
+        "version 4: a notebook's summary (flag 08) that is also pinned (flag 02)",
     );
     let clock_twice = entry::Payload {
         clock: vec![(OTHER.parse().unwrap(), 4), (OTHER.parse().unwrap(), 5)],

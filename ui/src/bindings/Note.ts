@@ -33,6 +33,10 @@ pinned: boolean,
  */
 tags: Array<string>, 
 /**
+ * Its notebook's id (`None`: the default notebook).
+ */
+notebook: string | null, 
+/**
  * The document version this text is (Automerge change hashes, hex). Editors send it back
  * with their splices so positions are read against the text they saw.
  */

@@ -34,6 +34,10 @@ pinned: boolean,
  */
 tags: Array<string>, 
 /**
+ * Its notebook's id (`None`: the default notebook).
+ */
+notebook: string | null, 
+/**
  * Where a search matched (empty when the note was listed, not searched for).
  */
 snippet: Array<SnippetPart>, };

@@ -138,7 +138,7 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt.
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
     // Found by title and first line until the background indexing reads the whole body.
-    if s.deleted {
+    if s.deleted || s.is_notebook {
         store::search::remove(conn, &s.note)?;
     } else {
         store::search::put(conn, &s.note, &s.title, &s.first_line, false)?;
@@ -155,6 +155,8 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
             pinned: s.pinned,
             purged: s.purged,
             tags: &s.tags,
+            is_notebook: s.is_notebook,
+            notebook: s.notebook,
             hint: (row.client, row.index),
         },
     )?)

@@ -199,7 +199,8 @@ pub(crate) fn store(
         }
     };
     let rev = l.rev + 1;
-    search_index::update(conn, id, &l.doc, &f.title, f.deleted)?;
+    // A notebook has no text to find.
+    search_index::update(conn, id, &l.doc, &f.title, f.deleted || f.is_notebook)?;
     let row = notes::Row {
         title: &f.title,
         first_line: &first_line,
@@ -211,6 +212,8 @@ pub(crate) fn store(
         purged: f.purged,
         tags: &f.tags,
         rev,
+        is_notebook: f.is_notebook,
+        notebook: f.notebook,
     };
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
         notes::save_full(conn, id, &row, &l.doc.save())?;

@@ -1,8 +1,13 @@
 //! A note as an Automerge document: `title` and `body` are Automerge text, `created_at`,
-//! `updated_at` (ms), `deleted`, `pinned` and `purged` are scalars, and `tags` is a map from tag
-//! name to `true` (FORMAT.md §4.3). Edits become minimal text splices so that concurrent edits
-//! to different parts of a note both survive; a tag is added by putting its key and removed by
-//! deleting it, so a concurrent add and remove of one tag keeps the tag (add wins).
+//! `updated_at` (ms), `deleted`, `pinned` and `purged` are scalars, `notebook` names the
+//! note's notebook, and `tags` is a map from tag name to `true` (FORMAT.md §4.3). Edits become
+//! minimal text splices so that concurrent edits to different parts of a note both survive; a
+//! tag is added by putting its key and removed by deleting it, so a concurrent add and remove of
+//! one tag keeps the tag (add wins).
+//!
+//! A notebook is a document of the same log whose `kind` is `"notebook"` (FORMAT.md §4.4): a
+//! `name` and a `parent` that are plain values, so concurrent renames or moves end with one of
+//! them (the same on every device) rather than a mix of both.
 
 use automerge::transaction::Transactable;
 use automerge::{
@@ -33,6 +38,25 @@ pub struct NoteFields {
     pub purged: bool,
     /// Tag names, sorted by their UTF-8 bytes, without duplicates.
     pub tags: Vec<String>,
+    /// True for a notebook's document (then `title` is its name and `body` is empty).
+    pub is_notebook: bool,
+    /// A note's notebook, or a notebook's parent; `None`: the default notebook (for a note) or
+    /// the top level (for a notebook), and also for a value that is not a note id.
+    pub notebook: Option<Uuid>,
+}
+
+/// The longest notebook name, in characters.
+pub const MAX_NOTEBOOK_CHARS: usize = 200;
+
+/// A notebook name as stored: trimmed, runs of white space made one space (case kept). `None`
+/// when nothing is left, or when it holds a control character or is longer than
+/// [`MAX_NOTEBOOK_CHARS`].
+pub fn notebook_name(raw: &str) -> Option<String> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty()
+        && !name.chars().any(char::is_control)
+        && name.chars().count() <= MAX_NOTEBOOK_CHARS)
+        .then_some(name)
 }
 
 /// The longest tag name, in characters.
@@ -89,6 +113,30 @@ fn flag(doc: &AutoCommit, key: &str) -> bool {
     matches!(doc.get(ROOT, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
 }
 
+/// A root key holding a string, if it does.
+fn string(doc: &AutoCommit, key: &str) -> Option<String> {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(t) => Some(t.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A root key holding a notebook id: a string of exactly 36 characters, the id in lowercase
+/// hyphenated form (FORMAT.md §4.3). Anything else, the nil id included, reads as `None`.
+fn id_at(doc: &AutoCommit, key: &str) -> Option<Uuid> {
+    let s = string(doc, key)?;
+    let id = Uuid::parse_str(&s).ok()?;
+    (s.len() == 36 && s == id.to_string() && !id.is_nil()).then_some(id)
+}
+
+/// Whether the document is a notebook's (root `kind` is the string `"notebook"`).
+pub fn is_notebook(doc: &AutoCommit) -> bool {
+    string(doc, "kind").as_deref() == Some("notebook")
+}
+
 fn tags_obj(doc: &AutoCommit) -> Option<ObjId> {
     match doc.get(ROOT, "tags").ok()?? {
         (Value::Object(ObjType::Map), id) => Some(id),
@@ -123,6 +171,17 @@ pub fn read(doc: &AutoCommit) -> NoteFields {
 
 /// The fields that are cheap to read whatever the body's size: everything but the body.
 pub fn read_head(doc: &AutoCommit) -> NoteFields {
+    if is_notebook(doc) {
+        return NoteFields {
+            title: string(doc, "name").unwrap_or_default(),
+            created_at: int(doc, "created_at"),
+            updated_at: int(doc, "updated_at"),
+            deleted: flag(doc, "deleted"),
+            is_notebook: true,
+            notebook: id_at(doc, "parent"),
+            ..Default::default()
+        };
+    }
     NoteFields {
         title: text_obj(doc, "title").and_then(|o| doc.text(&o).ok()).unwrap_or_default(),
         body: String::new(),
@@ -132,6 +191,8 @@ pub fn read_head(doc: &AutoCommit) -> NoteFields {
         pinned: flag(doc, "pinned"),
         purged: flag(doc, "purged"),
         tags: tags(doc),
+        is_notebook: false,
+        notebook: id_at(doc, "notebook"),
     }
 }
 
@@ -172,6 +233,49 @@ pub fn create(doc: &mut AutoCommit, title: &str, body: &str, now: i64) -> Result
     doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
     doc.put(ROOT, "deleted", false).map_err(doc_err)?;
     Ok(())
+}
+
+/// Writes a new notebook into an empty document: `name` (as [`notebook_name`] makes it) inside
+/// `parent` (`None`: the top level).
+pub fn create_notebook(
+    doc: &mut AutoCommit,
+    name: &str,
+    parent: Option<Uuid>,
+    now: i64,
+) -> Result<()> {
+    doc.put(ROOT, "kind", "notebook").map_err(doc_err)?;
+    doc.put(ROOT, "name", name).map_err(doc_err)?;
+    doc.put(ROOT, "parent", parent.map(|p| p.to_string()).unwrap_or_default()).map_err(doc_err)?;
+    doc.put(ROOT, "created_at", now).map_err(doc_err)?;
+    doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
+    doc.put(ROOT, "deleted", false).map_err(doc_err)?;
+    Ok(())
+}
+
+/// Renames a notebook. Returns true when the name changed.
+pub fn rename_notebook(doc: &mut AutoCommit, name: &str, now: i64) -> Result<bool> {
+    if string(doc, "name").as_deref() == Some(name) {
+        return Ok(false);
+    }
+    doc.put(ROOT, "name", name).map_err(doc_err)?;
+    touch(doc, now)?;
+    Ok(true)
+}
+
+/// Puts a note into `notebook` (`None`: the default notebook), or a notebook into `notebook`
+/// (`None`: the top level). One value, so of two concurrent moves one wins everywhere. Returns
+/// true when that changed anything; a note's edit time stays (moving is not an edit of its
+/// text), a notebook's is set to `now` (the newest move breaks a cycle, FORMAT.md §4.4).
+pub fn move_to(doc: &mut AutoCommit, notebook: Option<Uuid>, now: i64) -> Result<bool> {
+    let (key, is_book) = if is_notebook(doc) { ("parent", true) } else { ("notebook", false) };
+    if id_at(doc, key) == notebook {
+        return Ok(false);
+    }
+    doc.put(ROOT, key, notebook.map(|p| p.to_string()).unwrap_or_default()).map_err(doc_err)?;
+    if is_book {
+        touch(doc, now)?;
+    }
+    Ok(true)
 }
 
 /// Changes a text field to `new` with the smallest splices found by a character diff.

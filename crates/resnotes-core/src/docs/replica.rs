@@ -374,6 +374,8 @@ fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
         pinned: r.pinned,
         purged: r.purged,
         tags: r.tags,
+        is_notebook: r.is_notebook,
+        notebook: r.notebook,
     }))
 }
 

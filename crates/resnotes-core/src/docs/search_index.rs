@@ -34,7 +34,7 @@ pub(crate) fn update(
 /// A live note's title and body; `None` for a deleted one (not in the index).
 fn live_text(doc: &AutoCommit) -> Option<(String, String)> {
     let f = note::read_head(doc);
-    (!f.deleted).then(|| (f.title, note::body(doc)))
+    (!f.deleted && !f.is_notebook).then(|| (f.title, note::body(doc)))
 }
 
 impl Replica {

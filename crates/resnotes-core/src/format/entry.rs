@@ -8,9 +8,9 @@ use crate::format::crypto::{OpenFailure, WorkspaceKey};
 
 /// First bytes of every decrypted entry.
 pub const MAGIC: &[u8; 4] = b"RSNE";
-/// Envelope version written by this program (3: note summaries carry pins, tags and the trash's
-/// `purged` mark, §4.2).
-pub const VERSION: u8 = 3;
+/// Envelope version written by this program (4: summaries also carry notebooks, §4.2; 3 added
+/// pins, tags and the trash's `purged` mark).
+pub const VERSION: u8 = 4;
 /// Oldest envelope version a reader accepts (1: changes only).
 pub const MIN_VERSION: u8 = 1;
 /// Length of the authenticated header (everything before the payload).
@@ -59,12 +59,20 @@ pub struct Summary {
     pub purged: bool,
     /// The document's tags, sorted by UTF-8 bytes, no duplicates (version 3; none in version 2).
     pub tags: Vec<String>,
+    /// True when the document is a notebook's (version 4): then `title` is its name, and
+    /// `first_line`, `tags`, `pinned` and `purged` are empty or false.
+    pub is_notebook: bool,
+    /// A note's notebook, or a notebook's parent (version 4; `None`, written as 16 zero bytes:
+    /// the default notebook, or the top level).
+    pub notebook: Option<Uuid>,
 }
 
-/// Summary flag bits (FORMAT.md §4.2): deleted, pinned (version 3), purged (version 3).
+/// Summary flag bits (FORMAT.md §4.2): deleted, pinned (version 3), purged (version 3),
+/// notebook (version 4).
 const SUMMARY_DELETED: u8 = 1;
 const SUMMARY_PINNED: u8 = 2;
 const SUMMARY_PURGED: u8 = 4;
+const SUMMARY_NOTEBOOK: u8 = 8;
 
 /// An entry's payload: its changes and, since version 2, the summaries of the notes it changes
 /// with the clock they were taken at.
@@ -176,15 +184,15 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// Encodes a version-3 payload: the changes (`u32 count`, then per change `16-byte note id,
+/// Encodes a version-4 payload: the changes (`u32 count`, then per change `16-byte note id,
 /// u32 length, bytes`), then the clock (`u32 count`, per client `16-byte id, u64 index`), then the
 /// summaries (`u32 count`, per note `16-byte id, u8 flags, i64 created, i64 updated, u32 length,
-/// title, u32 length, first line, u16 tag count, per tag u32 length, name`).
+/// title, u32 length, first line, u16 tag count, per tag u32 length, name, 16-byte notebook`).
 pub fn encode_payload(p: &Payload) -> Vec<u8> {
     encode_payload_version(p, VERSION)
 }
 
-/// Encodes a payload as envelope `version` (2 or 3) lays it out: for test vectors of older
+/// Encodes a payload as envelope `version` (2, 3 or 4) lays it out: for test vectors of older
 /// writers. Writers use [`encode_payload`].
 pub fn encode_payload_version(p: &Payload, version: u8) -> Vec<u8> {
     let mut out = encode_changes(&p.changes);
@@ -201,6 +209,9 @@ pub fn encode_payload_version(p: &Payload, version: u8) -> Vec<u8> {
             flags |= if s.pinned { SUMMARY_PINNED } else { 0 };
             flags |= if s.purged { SUMMARY_PURGED } else { 0 };
         }
+        if version >= 4 && s.is_notebook {
+            flags |= SUMMARY_NOTEBOOK;
+        }
         out.push(flags);
         out.extend_from_slice(&s.created_at.to_be_bytes());
         out.extend_from_slice(&s.updated_at.to_be_bytes());
@@ -214,6 +225,9 @@ pub fn encode_payload_version(p: &Payload, version: u8) -> Vec<u8> {
                 out.extend_from_slice(&(t.len() as u32).to_be_bytes());
                 out.extend_from_slice(t.as_bytes());
             }
+        }
+        if version >= 4 {
+            out.extend_from_slice(s.notebook.unwrap_or_default().as_bytes());
         }
     }
     out
@@ -270,10 +284,10 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
         for _ in 0..n {
             let note = r.uuid().ok_or_else(cut)?;
             let flags = r.take(1).ok_or_else(cut)?[0];
-            let known = if version >= 3 {
-                SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED
-            } else {
-                SUMMARY_DELETED
+            let known = match version {
+                4.. => SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED | SUMMARY_NOTEBOOK,
+                3 => SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED,
+                _ => SUMMARY_DELETED,
             };
             if flags & !known != 0 {
                 return Err(bad("a note summary has unknown flags"));
@@ -304,6 +318,19 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
                     tags.push(tag);
                 }
             }
+            let notebook = if version >= 4 {
+                Some(r.uuid().ok_or_else(cut)?).filter(|n| !n.is_nil())
+            } else {
+                None
+            };
+            let is_notebook = flags & SUMMARY_NOTEBOOK != 0;
+            if is_notebook
+                && (flags & (SUMMARY_PINNED | SUMMARY_PURGED) != 0
+                    || !first_line.is_empty()
+                    || !tags.is_empty())
+            {
+                return Err(bad("a notebook summary has a first line, tags, a pin or a purge"));
+            }
             if !changed.contains(&note) {
                 return Err(bad("a note summary names a note without a change in the entry"));
             }
@@ -320,6 +347,8 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
                 pinned: flags & SUMMARY_PINNED != 0,
                 purged: flags & SUMMARY_PURGED != 0,
                 tags,
+                is_notebook,
+                notebook,
             });
         }
     }
@@ -380,13 +409,13 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
     Ok(out)
 }
 
-/// Builds the plaintext envelope (version 3) of an entry and its hash. Payloads of 256 bytes or
+/// Builds the plaintext envelope (version 4) of an entry and its hash. Payloads of 256 bytes or
 /// more are stored DEFLATE-compressed when that is smaller (flag bit 0).
 pub fn encode(h: &Header, payload: &Payload, key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
     encode_version(h, VERSION, &encode_payload(payload), key)
 }
 
-/// Builds the envelope of an entry as envelope `version` (2 or 3) lays it out, and its hash: for
+/// Builds the envelope of an entry as envelope `version` (2, 3 or 4) lays it out, and its hash: for
 /// test vectors of older writers. Writers use [`encode`].
 pub fn encode_as(
     h: &Header,
@@ -667,9 +696,9 @@ mod tests {
         let mut extra = plain.clone();
         extra.push(0);
         assert!(matches!(decode(&extra, &key), Err(EntryError::Malformed(_))));
-        let mut v4 = plain.clone();
-        v4[4] = 4;
-        assert_eq!(decode(&v4, &key), Err(EntryError::UnsupportedVersion(4)));
+        let mut v5 = plain.clone();
+        v5[4] = 5;
+        assert_eq!(decode(&v5, &key), Err(EntryError::UnsupportedVersion(5)));
     }
 
     #[test]
@@ -701,6 +730,8 @@ mod tests {
             pinned: true,
             purged: false,
             tags: vec!["home".into(), "work".into()],
+            is_notebook: false,
+            notebook: Some(Uuid::from_u128(7)),
         };
         let p = Payload {
             changes: vec![NoteChange { note, change: vec![1] }],
@@ -708,12 +739,13 @@ mod tests {
             summaries: vec![s.clone()],
         };
         let (plain, _) = encode(&header(ws, me, 0), &p, &key);
-        assert_eq!(plain[4], 3);
+        assert_eq!(plain[4], 4);
         let e = decode(&plain, &key).unwrap();
         assert_eq!((e.clock, e.summaries), (p.clock.clone(), p.summaries.clone()));
         // Version 2 is still read: no pins, purges or tags.
         let v2 = decode_payload(&encode_payload_version(&p, 2), 2, &me).unwrap();
-        let plain_summary = Summary { pinned: false, tags: Vec::new(), ..s.clone() };
+        let plain_summary =
+            Summary { pinned: false, tags: Vec::new(), notebook: None, ..s.clone() };
         assert_eq!(v2.summaries, vec![plain_summary]);
         // Version 1 (changes only) is still read.
         let (v1, _) = encode_v1(&header(ws, me, 0), &p.changes, &key);
@@ -746,7 +778,7 @@ mod tests {
             matches!(decode_payload(&flags, 2, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
         );
         // Version 3: bits 1 and 2 are pinned and purged; bit 3 is reserved.
-        let v3 = encode_payload(&p);
+        let v3 = encode_payload_version(&p, 3);
         let tags_len = 2 + 4 + "home".len() + 4 + "work".len();
         let at = v3.len() - (tags_len + 5 + 4 + "Titre é".len() + 4 + 8 + 8 + 1);
         assert_eq!(v3[at], 3);
@@ -765,7 +797,7 @@ mod tests {
         assert!(refused(tagged(&["work", "home"])).contains("not sorted"));
         assert!(refused(tagged(&["home", "home"])).contains("not sorted"));
         assert!(refused(tagged(&[""])).contains("empty tag"));
-        let mut bad_tag = encode_payload(&tagged(&["work"]));
+        let mut bad_tag = encode_payload_version(&tagged(&["work"]), 3);
         let at = bad_tag.len() - 1;
         bad_tag[at] = 0xff;
         assert!(
@@ -773,6 +805,35 @@ mod tests {
         );
         // A version-2 payload read as version 3 is cut short (no tag count).
         assert!(decode_payload(&v2, 3, &me).is_err());
+        // Version 4: bit 3 marks a notebook, whose summary has no first line, tags, pin or purge;
+        // a version-3 payload read as version 4 is cut short (no notebook id).
+        let book = Summary {
+            first_line: String::new(),
+            pinned: false,
+            tags: Vec::new(),
+            is_notebook: true,
+            ..s.clone()
+        };
+        let books = Payload { summaries: vec![book.clone()], ..p.clone() };
+        let (plain, _) = encode(&header(ws, me, 0), &books, &key);
+        assert_eq!(decode(&plain, &key).unwrap().summaries, vec![book.clone()]);
+        for odd in [
+            Summary { pinned: true, ..book.clone() },
+            Summary { purged: true, ..book.clone() },
+            Summary { first_line: "x".into(), ..book.clone() },
+            Summary { tags: vec!["a".into()], ..book.clone() },
+        ] {
+            let m = refused(Payload { summaries: vec![odd], ..p.clone() });
+            assert!(m.contains("notebook summary"), "{m}");
+        }
+        assert!(decode_payload(&v3, 4, &me).is_err());
+        let mut flags = encode_payload(&p);
+        let at = flags.len() - (16 + tags_len + 5 + 4 + "Titre é".len() + 4 + 8 + 8 + 1);
+        assert_eq!(flags[at], 3);
+        flags[at] = 16 | 1;
+        assert!(
+            matches!(decode_payload(&flags, 4, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
+        );
         // A version-1 payload read as version 2 is cut short; a version-2 one read as 1 has trailing bytes.
         assert!(decode_payload(&encode_changes(&p.changes), 2, &me).is_err());
         assert!(decode_payload(&encode_payload(&p), 1, &me).is_err());
@@ -824,8 +885,8 @@ mod tests {
             "{:?}",
             decode(&v0, &key)
         );
-        let (v4, _) = encode_raw(&h, 4, 0, &raw, &key);
-        assert_eq!(decode(&v4, &key), Err(EntryError::UnsupportedVersion(4)));
+        let (v5, _) = encode_raw(&h, 5, 0, &raw, &key);
+        assert_eq!(decode(&v5, &key), Err(EntryError::UnsupportedVersion(5)));
     }
 
     #[test]
@@ -888,23 +949,32 @@ mod tests {
         fn payload_round_trip(
             changes in proptest::collection::vec((any::<u128>(), proptest::collection::vec(any::<u8>(), 0..64)), 1..8),
             clock in proptest::collection::btree_map(2u128.., any::<u64>(), 0..4),
-            summaries in proptest::collection::vec((any::<u8>(), any::<i64>(), any::<i64>(), ".{0,20}", ".{0,20}", proptest::collection::btree_set(".{1,12}", 0..4)), 0..8),
+            summaries in proptest::collection::vec((any::<u8>(), any::<i64>(), any::<i64>(), ".{0,20}", ".{0,20}", proptest::collection::btree_set(".{1,12}", 0..4), any::<u128>()), 0..8),
         ) {
             let changes: Vec<NoteChange> = changes.into_iter().map(|(n, c)| NoteChange { note: Uuid::from_u128(n), change: c }).collect();
             let mut notes: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
             notes.dedup();
             notes.sort();
             notes.dedup();
-            let summaries: Vec<Summary> = notes.iter().zip(summaries).map(|(note, (flags, created_at, updated_at, title, first_line, tags))| Summary {
-                note: *note, title, first_line, created_at, updated_at,
-                deleted: flags & 1 != 0, pinned: flags & 2 != 0, purged: flags & 4 != 0,
-                // A BTreeSet of Strings iterates in byte order: sorted, unique.
-                tags: tags.into_iter().collect(),
+            let summaries: Vec<Summary> = notes.iter().zip(summaries).map(|(note, (flags, created_at, updated_at, title, first_line, tags, notebook))| {
+                let is_notebook = flags & 8 != 0;
+                Summary {
+                    note: *note, title, created_at, updated_at,
+                    first_line: if is_notebook { String::new() } else { first_line },
+                    deleted: flags & 1 != 0, pinned: flags & 2 != 0 && !is_notebook, purged: flags & 4 != 0 && !is_notebook,
+                    // A BTreeSet of Strings iterates in byte order: sorted, unique.
+                    tags: if is_notebook { Vec::new() } else { tags.into_iter().collect() },
+                    is_notebook,
+                    notebook: Some(Uuid::from_u128(notebook)).filter(|n| !n.is_nil()),
+                }
             }).collect();
             let p = Payload { changes: changes.clone(), clock: clock.into_iter().map(|(c, i)| (Uuid::from_u128(c), i)).collect(), summaries };
-            prop_assert_eq!(decode_payload(&encode_payload(&p), 3, &Uuid::from_u128(1)).unwrap(), p.clone());
-            // Version 2 carries the same but pins, purges and tags.
-            let v2 = Payload { summaries: p.summaries.iter().map(|s| Summary { pinned: false, purged: false, tags: Vec::new(), ..s.clone() }).collect(), ..p.clone() };
+            prop_assert_eq!(decode_payload(&encode_payload(&p), 4, &Uuid::from_u128(1)).unwrap(), p.clone());
+            // Version 3 carries the same but notebooks (a notebook's summary reads as a note's).
+            let v3 = Payload { summaries: p.summaries.iter().map(|s| Summary { is_notebook: false, notebook: None, ..s.clone() }).collect(), ..p.clone() };
+            prop_assert_eq!(decode_payload(&encode_payload_version(&p, 3), 3, &Uuid::from_u128(1)).unwrap(), v3);
+            // Version 2 carries the same but pins, purges, tags and notebooks.
+            let v2 = Payload { summaries: p.summaries.iter().map(|s| Summary { pinned: false, purged: false, tags: Vec::new(), is_notebook: false, notebook: None, ..s.clone() }).collect(), ..p.clone() };
             prop_assert_eq!(decode_payload(&encode_payload_version(&p, 2), 2, &Uuid::from_u128(1)).unwrap(), v2);
             prop_assert_eq!(decode_payload(&encode_changes(&changes), 1, &Uuid::from_u128(1)).unwrap(), Payload::changes(changes));
         }
@@ -921,6 +991,7 @@ mod tests {
             let _ = decode(&b, &WorkspaceKey::Plaintext);
             let _ = decode_payload(&bytes, 2, &Uuid::nil());
             let _ = decode_payload(&bytes, 3, &Uuid::nil());
+            let _ = decode_payload(&bytes, 4, &Uuid::nil());
         }
     }
 }

@@ -30,6 +30,7 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub(crate) mod assets;
 pub(crate) mod log;
+pub(crate) mod notebooks;
 pub(crate) mod notes;
 pub(crate) mod search;
 pub(crate) mod secrets;
@@ -182,6 +183,17 @@ DROP INDEX notes_by_update;
 CREATE INDEX notes_by_update ON notes (deleted, pinned DESC, updated_at DESC);
 CREATE INDEX notes_by_creation ON notes (deleted, pinned DESC, created_at DESC);
 CREATE INDEX notes_by_title ON notes (deleted, pinned DESC, title = '', title COLLATE NOCASE, id);
+"#,
+    r#"
+-- Notebooks (FORMAT.md §4.4) are documents of the same log and have rows here too, `kind` 1
+-- (notes are 0), their name in `title`. `notebook` is a note's notebook or a notebook's parent
+-- as its document names it (NULL: the default notebook, or the top level); whether that
+-- notebook is live is decided when reading. Rows made before version 4 are all notes in the
+-- default notebook, so the defaults are exact.
+ALTER TABLE notes ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notes ADD COLUMN notebook TEXT;
+CREATE INDEX notes_by_notebook ON notes (notebook, deleted, pinned DESC, updated_at DESC);
+CREATE INDEX notes_by_kind ON notes (kind) WHERE kind <> 0;
 "#,
 ];
 

@@ -22,6 +22,9 @@ pub(crate) struct Row<'a> {
     /// Sorted, unique.
     pub(crate) tags: &'a [String],
     pub(crate) rev: i64,
+    pub(crate) is_notebook: bool,
+    /// A note's notebook or a notebook's parent, as its document names it.
+    pub(crate) notebook: Option<Uuid>,
 }
 
 /// What is stored of a note: its row's revision and first line, and its document if built.
@@ -69,13 +72,14 @@ pub(crate) fn document(conn: &Connection, id: &Uuid) -> Result<(Vec<u8>, Option<
 }
 
 impl Row<'_> {
-    /// The statement parameters `?1`–`?11` of a note's row, in the order both writes use
-    /// (`tags` is the tags joined by line feeds).
+    /// The statement parameters `?1`–`?13` of a note's row, in the order both writes use
+    /// (`tags` is the tags joined by line feeds, `notebook` the notebook's id as text).
     fn params<'a>(
         &'a self,
         id: &'a dyn rusqlite::ToSql,
         tags: &'a dyn rusqlite::ToSql,
-    ) -> [&'a dyn rusqlite::ToSql; 11] {
+        notebook: &'a dyn rusqlite::ToSql,
+    ) -> [&'a dyn rusqlite::ToSql; 13] {
         [
             id,
             &self.title,
@@ -88,8 +92,15 @@ impl Row<'_> {
             &self.pinned,
             &self.purged,
             tags,
+            &self.is_notebook,
+            notebook,
         ]
     }
+}
+
+/// A notebook id as the `notebook` column holds it.
+fn book_text(id: Option<Uuid>) -> Option<String> {
+    id.map(|i| i.to_string())
 }
 
 /// Replaces the note's tags in `note_tags` (the filter's table) with `tags`.
@@ -105,16 +116,16 @@ fn set_tags(conn: &Connection, id: &str, tags: &[String]) -> Result<()> {
 
 /// Writes a note's row and its document as one full save (creating both if needed).
 pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -> Result<()> {
-    let (id_text, tags) = (id.to_string(), row.tags.join("\n"));
+    let (id_text, tags, book) = (id.to_string(), row.tags.join("\n"), book_text(row.notebook));
     conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, pinned, purged, tags)
-         VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8, ?9, ?10, ?11)
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, pinned, purged, tags, kind, notebook)
+         VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = excluded.first_line_end,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = excluded.rev,
-         pinned = excluded.pinned, purged = excluded.purged, tags = excluded.tags,
+         pinned = excluded.pinned, purged = excluded.purged, tags = excluded.tags, kind = excluded.kind, notebook = excluded.notebook,
          hint_client = NULL, hint_idx = NULL",
     )?
-    .execute(&row.params(&id_text, &tags)[..])?;
+    .execute(&row.params(&id_text, &tags, &book)[..])?;
     set_tags(conn, &id_text, row.tags)?;
     conn.prepare_cached(
         "INSERT INTO docs (note_id, doc, doc_tail) VALUES (?1, ?2, NULL) ON CONFLICT(note_id) DO UPDATE SET doc = excluded.doc, doc_tail = NULL",
@@ -126,7 +137,7 @@ pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -
 /// Updates a built note's row and appends `appended` (raw change chunks) to its document's tail.
 pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -> Result<()> {
     // (SQLite's || turns blobs into text, so the tail is extended here.)
-    let (id_text, tags) = (id.to_string(), row.tags.join("\n"));
+    let (id_text, tags, book) = (id.to_string(), row.tags.join("\n"), book_text(row.notebook));
     // The tail and the row's tags before this edit, in one read (this runs on every keystroke).
     let (tail, old_tags): (Option<Vec<u8>>, String) = conn
         .prepare_cached(
@@ -137,9 +148,9 @@ pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -
     tail.extend_from_slice(appended);
     conn.prepare_cached(
         "UPDATE notes SET title = ?2, first_line = ?3, first_line_end = ?7, created_at = ?4, updated_at = ?5, deleted = ?6, rev = ?8,
-         pinned = ?9, purged = ?10, tags = ?11 WHERE id = ?1",
+         pinned = ?9, purged = ?10, tags = ?11, kind = ?12, notebook = ?13 WHERE id = ?1",
     )?
-    .execute(&row.params(&id_text, &tags)[..])?;
+    .execute(&row.params(&id_text, &tags, &book)[..])?;
     if old_tags != tags {
         set_tags(conn, &id_text, row.tags)?;
     }
@@ -159,6 +170,8 @@ pub(crate) struct Listed<'a> {
     pub(crate) pinned: bool,
     pub(crate) purged: bool,
     pub(crate) tags: &'a [String],
+    pub(crate) is_notebook: bool,
+    pub(crate) notebook: Option<Uuid>,
     pub(crate) hint: (Uuid, u64),
 }
 
@@ -166,12 +179,12 @@ pub(crate) struct Listed<'a> {
 pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
     let id_text = id.to_string();
     conn.prepare_cached(
-        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx, pinned, purged, tags)
-         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO notes (id, title, first_line, first_line_end, created_at, updated_at, deleted, rev, hint_client, hint_idx, pinned, purged, tags, kind, notebook)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT(id) DO UPDATE SET title = excluded.title, first_line = excluded.first_line, first_line_end = 0,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = excluded.deleted, rev = notes.rev + 1,
          hint_client = excluded.hint_client, hint_idx = excluded.hint_idx,
-         pinned = excluded.pinned, purged = excluded.purged, tags = excluded.tags",
+         pinned = excluded.pinned, purged = excluded.purged, tags = excluded.tags, kind = excluded.kind, notebook = excluded.notebook",
     )?
     .execute(params![
         id_text,
@@ -185,6 +198,8 @@ pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
         l.pinned,
         l.purged,
         l.tags.join("\n"),
+        l.is_notebook,
+        book_text(l.notebook),
     ])?;
     set_tags(conn, &id_text, l.tags)
 }
@@ -293,6 +308,13 @@ pub(crate) struct SummaryRow {
     pub(crate) pinned: bool,
     pub(crate) purged: bool,
     pub(crate) tags: Vec<String>,
+    pub(crate) is_notebook: bool,
+    pub(crate) notebook: Option<Uuid>,
+}
+
+/// A notebook id read from the `notebook` column.
+pub(crate) fn read_id(text: Option<String>) -> Option<Uuid> {
+    text.and_then(|t| Uuid::parse_str(&t).ok())
 }
 
 /// Tags as the `tags` column holds them (joined by line feeds).
@@ -304,7 +326,7 @@ pub(crate) fn split_tags(joined: &str) -> Vec<String> {
 pub(crate) fn built_row(conn: &Connection, id: &Uuid) -> Result<Option<SummaryRow>> {
     Ok(conn
         .prepare_cached(
-            "SELECT title, first_line, created_at, updated_at, deleted, pinned, purged, tags FROM notes
+            "SELECT title, first_line, created_at, updated_at, deleted, pinned, purged, tags, kind, notebook FROM notes
              WHERE id = ?1 AND EXISTS (SELECT 1 FROM docs WHERE note_id = ?1)",
         )?
         .query_row([id.to_string()], |r| {
@@ -317,6 +339,8 @@ pub(crate) fn built_row(conn: &Connection, id: &Uuid) -> Result<Option<SummaryRo
                 pinned: r.get(5)?,
                 purged: r.get(6)?,
                 tags: split_tags(&r.get::<_, String>(7)?),
+                is_notebook: r.get(8)?,
+                notebook: read_id(r.get(9)?),
             })
         })
         .optional()?)
@@ -331,11 +355,14 @@ pub(crate) struct ListRow {
     pub(crate) updated_at: i64,
     pub(crate) pinned: bool,
     pub(crate) tags: Vec<String>,
+    /// The note's notebook if it is live here (`None`: the default notebook).
+    pub(crate) notebook: Option<String>,
 }
 
 /// The columns of `notes n` that make a [`ListRow`] (read by [`list_row`]).
 pub(crate) const LIST_COLUMNS: &str =
-    "n.id, n.title, n.first_line, n.created_at, n.updated_at, n.pinned, n.tags";
+    "n.id, n.title, n.first_line, n.created_at, n.updated_at, n.pinned, n.tags,
+     CASE WHEN n.notebook IN (SELECT id FROM notes WHERE kind = 1 AND deleted = 0) THEN n.notebook END";
 
 /// Reads the [`LIST_COLUMNS`] from column `at` on.
 pub(crate) fn list_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<ListRow> {
@@ -347,6 +374,7 @@ pub(crate) fn list_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<ListRow
         updated_at: r.get(at + 4)?,
         pinned: r.get(at + 5)?,
         tags: split_tags(&r.get::<_, String>(at + 6)?),
+        notebook: r.get(at + 7)?,
     })
 }
 
@@ -362,9 +390,27 @@ pub(crate) enum Order {
     Title,
 }
 
+/// Which notebook's notes to list.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) enum Shelf<'a> {
+    /// Every notebook's.
+    #[default]
+    Any,
+    /// The default notebook's: notes that name no notebook, or one that is not live here.
+    Default,
+    /// The notes naming this notebook (its id as text).
+    Notebook(&'a str),
+}
+
+/// The SQL condition on `notes n` that keeps a note in the default notebook.
+pub(crate) const IN_DEFAULT: &str =
+    "(n.notebook IS NULL OR n.notebook NOT IN (SELECT id FROM notes WHERE kind = 1 AND deleted = 0))";
+
 /// Which live notes to list and how.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Filter<'a> {
+    /// Only notes in this notebook.
+    pub(crate) shelf: Shelf<'a>,
     /// Only notes with every one of these tags.
     pub(crate) tags: &'a [String],
     pub(crate) order: Order,
@@ -374,11 +420,25 @@ pub(crate) struct Filter<'a> {
 
 /// Live notes as `filter` says, pinned ones first.
 pub(crate) fn live(conn: &Connection, filter: Filter) -> Result<Vec<ListRow>> {
-    let mut sql = format!("SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 0");
-    for k in 0..filter.tags.len() {
+    let limit = filter.limit.map_or(-1, |l| l as i64);
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&limit];
+    let mut sql = format!("SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 0 AND n.kind = 0");
+    match &filter.shelf {
+        Shelf::Any => {}
+        Shelf::Default => {
+            sql.push_str(" AND ");
+            sql.push_str(IN_DEFAULT);
+        }
+        Shelf::Notebook(id) => {
+            args.push(id);
+            sql.push_str(&format!(" AND n.notebook = ?{}", args.len()));
+        }
+    }
+    for t in filter.tags {
+        args.push(t);
         sql.push_str(&format!(
             " AND n.id IN (SELECT note_id FROM note_tags WHERE tag = ?{})",
-            k + 2
+            args.len()
         ));
     }
     sql.push_str(match filter.order {
@@ -387,9 +447,6 @@ pub(crate) fn live(conn: &Connection, filter: Filter) -> Result<Vec<ListRow>> {
         Order::Title => " ORDER BY n.pinned DESC, n.title = '', n.title COLLATE NOCASE, n.id",
     });
     sql.push_str(" LIMIT ?1");
-    let limit = filter.limit.map_or(-1, |l| l as i64);
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&limit];
-    args.extend(filter.tags.iter().map(|t| t as &dyn rusqlite::ToSql));
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(&args[..], |r| list_row(r, 0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -399,7 +456,7 @@ pub(crate) fn live(conn: &Connection, filter: Filter) -> Result<Vec<ListRow>> {
 /// `updated_at` is when it was deleted), deleted at or after `since` (ms).
 pub(crate) fn trashed(conn: &Connection, since: i64) -> Result<Vec<ListRow>> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 1 AND n.purged = 0 AND n.updated_at >= ?1
+        "SELECT {LIST_COLUMNS} FROM notes n WHERE n.deleted = 1 AND n.purged = 0 AND n.kind = 0 AND n.updated_at >= ?1
          ORDER BY n.updated_at DESC, n.id"
     ))?;
     let rows = st.query_map([since], |r| list_row(r, 0))?;
@@ -410,7 +467,7 @@ pub(crate) fn trashed(conn: &Connection, since: i64) -> Result<Vec<ListRow>> {
 pub(crate) fn trashed_ids(conn: &Connection) -> Result<Vec<Uuid>> {
     super::search::ids(
         conn,
-        "SELECT id FROM notes WHERE deleted = 1 AND purged = 0 ORDER BY id LIMIT ?1",
+        "SELECT id FROM notes WHERE deleted = 1 AND purged = 0 AND kind = 0 ORDER BY id LIMIT ?1",
         None,
     )
 }
@@ -436,7 +493,9 @@ pub(crate) struct LinkTarget {
 /// The row of a note a link names (`id` as text), if there is one.
 pub(crate) fn link_target(conn: &Connection, id: &str) -> Result<Option<LinkTarget>> {
     Ok(conn
-        .prepare_cached("SELECT title, first_line, deleted, purged FROM notes WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT title, first_line, deleted, purged FROM notes WHERE id = ?1 AND kind = 0",
+        )?
         .query_row([id], |r| {
             Ok(LinkTarget {
                 title: r.get(0)?,
@@ -451,26 +510,31 @@ pub(crate) fn link_target(conn: &Connection, id: &str) -> Result<Option<LinkTarg
 /// Whether a note has a row and is not deleted.
 pub(crate) fn is_live(conn: &Connection, id: &Uuid) -> Result<bool> {
     Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1 AND deleted = 0)")?
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1 AND deleted = 0 AND kind = 0)",
+        )?
         .query_row([id.to_string()], |r| r.get(0))?)
 }
 
 /// Number of live notes.
 pub(crate) fn live_count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0", [], |r| r.get::<_, i64>(0))?
-        as u64)
+    Ok(conn.query_row("SELECT COUNT(*) FROM notes WHERE deleted = 0 AND kind = 0", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64)
 }
 
-/// At most `limit` ids (deleted notes included) starting with the lowercase hex `prefix`.
+/// At most `limit` ids of notes (`notebooks`: of notebooks), deleted ones included, starting
+/// with the lowercase hex `prefix`.
 pub(crate) fn ids_with_prefix(
     conn: &Connection,
     prefix: &str,
     limit: usize,
+    notebooks: bool,
 ) -> Result<Vec<String>> {
     let mut st = conn.prepare_cached(
-        "SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT ?2",
+        "SELECT id FROM notes WHERE id >= ?1 AND id < ?1 || 'g' AND kind = ?3 ORDER BY id LIMIT ?2",
     )?;
-    let ids = st.query_map(params![prefix, limit as i64], |r| r.get(0))?;
+    let ids = st.query_map(params![prefix, limit as i64, notebooks], |r| r.get(0))?;
     Ok(ids.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -197,7 +197,7 @@ pub(crate) fn is_pending(conn: &Connection, id: &Uuid) -> Result<bool> {
 /// not in the index, so it has nothing left to do).
 pub(crate) fn progress(conn: &Connection) -> Result<(u64, u64)> {
     let (pending, all): (i64, i64) = conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM search_pending), (SELECT COUNT(*) FROM notes)",
+        "SELECT (SELECT COUNT(*) FROM search_pending), (SELECT COUNT(*) FROM notes WHERE kind = 0)",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
@@ -222,30 +222,55 @@ pub(crate) fn query(
     conn: &Connection,
     fts: &str,
     tags: &[String],
+    books: Option<&Books>,
     limit: usize,
 ) -> Result<Vec<Hit>> {
-    let mut tagged = String::new();
-    for k in 0..tags.len() {
-        tagged.push_str(&format!(
+    let limit = limit as i64;
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&fts, &limit];
+    let mut filters = String::new();
+    for t in tags {
+        args.push(t);
+        filters.push_str(&format!(
             " AND rowid IN (SELECT s.docid FROM note_tags t JOIN search_notes s ON s.note_id = t.note_id WHERE t.tag = ?{})",
-            k + 3
+            args.len()
+        ));
+    }
+    if let Some(b) = books {
+        let mut any = Vec::new();
+        if b.default {
+            any.push(super::notes::IN_DEFAULT.to_string());
+        }
+        for id in b.ids {
+            args.push(id);
+            any.push(format!("n.notebook = ?{}", args.len()));
+        }
+        if any.is_empty() {
+            any.push("0".into());
+        }
+        filters.push_str(&format!(
+            " AND rowid IN (SELECT s.docid FROM search_notes s JOIN notes n ON n.id = s.note_id WHERE {})",
+            any.join(" OR ")
         ));
     }
     let mut st = conn.prepare_cached(&format!(
         "WITH hits AS (SELECT rowid AS docid, rank, snippet(search, -1, char(1), char(2), '…', 12) AS snip
-                       FROM search WHERE search MATCH ?1{tagged} ORDER BY rank LIMIT ?2)
+                       FROM search WHERE search MATCH ?1{filters} ORDER BY rank LIMIT ?2)
          SELECT h.snip, {}
          FROM hits h JOIN search_notes s ON s.docid = h.docid JOIN notes n ON n.id = s.note_id
          ORDER BY h.rank",
         super::notes::LIST_COLUMNS
     ))?;
-    let limit = limit as i64;
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&fts, &limit];
-    args.extend(tags.iter().map(|t| t as &dyn rusqlite::ToSql));
     let rows = st.query_map(&args[..], |r| {
         Ok(Hit { row: super::notes::list_row(r, 1)?, snippet: parts(&r.get::<_, String>(0)?) })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The notebooks a search keeps notes of: any of these ids, or (`default`) the default
+/// notebook.
+pub(crate) struct Books<'a> {
+    pub(crate) ids: &'a [String],
+    pub(crate) default: bool,
 }
 
 /// Splits a snippet marked by FTS5 into parts, without the separators [`searchable`] added

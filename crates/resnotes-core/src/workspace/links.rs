@@ -71,7 +71,7 @@ impl Workspace {
         // The link's destination as unicode61 splits it: "note", then the id's five groups.
         let phrase = format!("\"note {}\"", id.to_string().replace('-', " "));
         self.replica.refresh_search()?;
-        Ok(store::search::query(&self.replica.conn, &phrase, &[], 200)?
+        Ok(store::search::query(&self.replica.conn, &phrase, &[], None, 200)?
             .into_iter()
             .filter(|hit| hit.row.id != id.to_string())
             .map(hit_row)

@@ -3,8 +3,10 @@
 
 mod details;
 mod links;
+mod notebooks;
 mod organize;
 pub use links::{LinkState, LinkedNote};
+pub use notebooks::{Notebook, Notebooks, Place, DEFAULT_NOTEBOOK};
 pub use organize::{ListQuery, Sort, TagCount, TRASH_DAYS};
 mod passphrase;
 pub mod setup;
@@ -65,6 +67,8 @@ pub struct Note {
     pub pinned: bool,
     /// Tags, sorted.
     pub tags: Vec<String>,
+    /// Its notebook's id (`None`: the default notebook).
+    pub notebook: Option<String>,
     /// The document version this text is (Automerge change hashes, hex). Editors send it back
     /// with their splices so positions are read against the text they saw.
     pub heads: Vec<String>,
@@ -114,6 +118,8 @@ pub struct NoteSummary {
     pub pinned: bool,
     /// Tags, sorted.
     pub tags: Vec<String>,
+    /// Its notebook's id (`None`: the default notebook).
+    pub notebook: Option<String>,
     /// Where a search matched (empty when the note was listed, not searched for).
     pub snippet: Vec<SnippetPart>,
 }
@@ -384,7 +390,7 @@ impl Workspace {
         if q.is_empty() || !q.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             return Err(Error::NoSuchNote(query.to_string()));
         }
-        let ids = store::notes::ids_with_prefix(&self.replica.conn, &q, 2)?;
+        let ids = store::notes::ids_with_prefix(&self.replica.conn, &q, 2, false)?;
         match ids.as_slice() {
             [one] => Uuid::parse_str(one).map_err(|_| Error::NoSuchNote(query.to_string())),
             [] => Err(Error::NoSuchNote(query.to_string())),
@@ -580,19 +586,31 @@ impl Workspace {
         Ok(id)
     }
 
-    /// Brings back a deleted note from the trash ("undo delete"); the undo syncs like any edit.
-    /// A note emptied from the trash cannot be brought back this way.
+    /// Brings back a deleted note from the trash ("undo delete"), and its notebook if that was
+    /// deleted too; the undo syncs like any edit. A note emptied from the trash cannot be
+    /// brought back this way.
     pub fn restore_note(&mut self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
+        let mut notebook = None;
         self.replica.write_local(&id, materialize::BodyEdit::Untouched, |doc, now| {
-            if note::read_head(doc).purged {
+            let f = note::read_head(doc);
+            if f.purged {
                 return Err(Error::Invalid(
                     "this note was emptied from the trash and cannot be restored".into(),
                 ));
             }
+            notebook = f.notebook;
             note::set_deleted(doc, false, now).map(|_| true)
         })?;
+        if let Some(book) = notebook {
+            self.restore_notebook(book)?;
+        }
         Ok(id)
+    }
+
+    /// A note's notebook if it is live here (`None`: the default notebook).
+    fn notebook_of(&self, id: &Uuid) -> Result<Option<String>> {
+        Ok(store::notes::row_of(&self.replica.conn, &id.to_string())?.and_then(|r| r.notebook))
     }
 
     /// One note (deleted notes are reported as missing). Reads the note's document.
@@ -610,6 +628,7 @@ impl Workspace {
                 updated_at: t.updated_at,
                 pinned: t.pinned,
                 tags: t.tags,
+                notebook: self.notebook_of(&id)?,
                 heads: t.heads.split(',').filter(|h| !h.is_empty()).map(str::to_string).collect(),
                 left_out: store::notes::left_out_of(conn, &id)?,
             });
@@ -631,6 +650,7 @@ impl Workspace {
                     updated_at: f.updated_at,
                     pinned: f.pinned,
                     tags: f.tags,
+                    notebook: self.notebook_of(&id)?,
                     heads,
                     left_out: store::notes::left_out_of(&self.replica.conn, &id)?,
                 })
@@ -649,12 +669,25 @@ impl Workspace {
     /// start of a longer one; `"quoted words"` match in that order; é = e, case ignored;
     /// Chinese, Japanese, Korean and Thai found as substrings), best first, at most `limit`,
     /// each with a snippet of where it matched. `tag:NAME` (or `tag:"two words"`) keeps only
-    /// notes with that tag; a query of tags alone lists their notes. Notes listed from summaries
-    /// and not yet indexed ([`Workspace::index_for_search`]) are found by their title and first
-    /// line only.
+    /// notes with that tag; `notebook:NAME` (a name, path or id) only notes in that notebook or
+    /// the notebooks inside it (several: in any of them); a query of filters alone lists their
+    /// notes. Notes listed from summaries and not yet indexed
+    /// ([`Workspace::index_for_search`]) are found by their title and first line only.
     pub fn find(&self, query: &str, limit: usize) -> Result<Vec<NoteSummary>> {
-        let (words, tags) = organize::take_tags(query);
-        self.find_tagged(&words, tags, limit)
+        let (rest, tags) = organize::take_tags(query);
+        let (words, books) = organize::take_filters(&rest, "notebook:");
+        if books.is_empty() {
+            return self.find_in(&words, tags, None, limit);
+        }
+        let mut places = Vec::new();
+        for b in &books {
+            let place = self.find_notebook(b)?;
+            places.push(place);
+            if let Place::Notebook(id) = place {
+                places.extend(self.descendants(id)?.into_iter().map(Place::Notebook));
+            }
+        }
+        self.find_in(&words, tags, Some(&places), limit)
     }
 
     /// [`Workspace::find`] among the notes with every one of `tags` (the app's search inside a
@@ -665,18 +698,56 @@ impl Workspace {
         tags: Vec<String>,
         limit: usize,
     ) -> Result<Vec<NoteSummary>> {
+        self.find_in(words, tags, None, limit)
+    }
+
+    /// [`Workspace::find`] among the notes with every one of `tags` that are in one of
+    /// `places` (`None`: anywhere); `words`' own filters are words here.
+    pub fn find_in(
+        &self,
+        words: &str,
+        tags: Vec<String>,
+        places: Option<&[Place]>,
+        limit: usize,
+    ) -> Result<Vec<NoteSummary>> {
         let Some(fts) = store::search::fts_query(words) else {
-            if tags.is_empty() {
+            if tags.is_empty() && places.is_none() {
                 return Ok(Vec::new());
             }
-            return self.list_notes(&ListQuery { tags, limit: Some(limit), ..Default::default() });
+            let mut rows = Vec::new();
+            let shelves: Vec<Option<Place>> = match places {
+                None => vec![None],
+                Some(ps) => ps.iter().map(|p| Some(*p)).collect(),
+            };
+            for place in shelves {
+                let q = ListQuery {
+                    tags: tags.clone(),
+                    notebook: place,
+                    limit: Some(limit),
+                    ..Default::default()
+                };
+                rows.extend(self.list_notes(&q)?);
+            }
+            rows.sort_by_key(|r| std::cmp::Reverse((r.pinned, r.updated_at)));
+            rows.truncate(limit);
+            return Ok(rows);
         };
         // A name that cannot be a tag is on no note.
         let Some(tags) = tags.iter().map(|t| note::tag_name(t)).collect::<Option<Vec<_>>>() else {
             return Ok(Vec::new());
         };
+        let ids: Vec<String> = places
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| match p {
+                Place::Notebook(id) => Some(id.to_string()),
+                Place::Default => None,
+            })
+            .collect();
+        let books = places
+            .map(|p| store::search::Books { ids: &ids, default: p.contains(&Place::Default) });
         self.replica.refresh_search()?;
-        Ok(store::search::query(&self.replica.conn, &fts, &tags, limit)?
+        Ok(store::search::query(&self.replica.conn, &fts, &tags, books.as_ref(), limit)?
             .into_iter()
             .map(hit_row)
             .collect())
@@ -716,6 +787,7 @@ fn summary_row(r: store::notes::ListRow) -> NoteSummary {
         created_at: r.created_at,
         pinned: r.pinned,
         tags: r.tags,
+        notebook: r.notebook,
         snippet: Vec::new(),
     }
 }

@@ -47,6 +47,8 @@ impl std::str::FromStr for Sort {
 /// Which live notes [`Workspace::list_notes`] lists, and how.
 #[derive(Clone, Debug, Default)]
 pub struct ListQuery {
+    /// Only notes in this notebook (not counting its notebooks' notes).
+    pub notebook: Option<super::Place>,
     /// Only notes with every one of these tags (any spelling [`note::tag_name`] accepts).
     pub tags: Vec<String>,
     /// The order (pinned notes first whatever it is).
@@ -68,13 +70,21 @@ pub struct TagCount {
 /// Splits a search query into its words and its `tag:NAME` filters (`tag:"two words"` for a
 /// tag with spaces; `tag:` is case-insensitive).
 pub(crate) fn take_tags(query: &str) -> (String, Vec<String>) {
+    take_filters(query, "tag:")
+}
+
+/// Splits a search query into the rest and the values of its `prefix` filters (`prefix` in
+/// ASCII, any case, at the start or after white space; a value in double quotes may hold
+/// spaces).
+pub(crate) fn take_filters(query: &str, prefix: &str) -> (String, Vec<String>) {
+    let n = prefix.len();
     let mut words = String::new();
     let mut tags = Vec::new();
     let mut rest = query;
     loop {
-        // `tag:`, any case, at the start or after white space.
+        // The prefix, any case, at the start or after white space.
         let at = rest.char_indices().map(|(i, _)| i).find(|&i| {
-            rest.get(i..i + 4).is_some_and(|s| s.eq_ignore_ascii_case("tag:"))
+            rest.get(i..i + n).is_some_and(|s| s.eq_ignore_ascii_case(prefix))
                 && (i == 0 || rest[..i].ends_with(char::is_whitespace))
         });
         let Some(at) = at else {
@@ -82,7 +92,7 @@ pub(crate) fn take_tags(query: &str) -> (String, Vec<String>) {
             break;
         };
         words.push_str(&rest[..at]);
-        let after = &rest[at + 4..];
+        let after = &rest[at + n..];
         let (name, next) = match after.strip_prefix('"') {
             Some(q) => {
                 let end = q.find('"').unwrap_or(q.len());
@@ -131,7 +141,16 @@ impl Workspace {
             Sort::Created => store::notes::Order::Created,
             Sort::Title => store::notes::Order::Title,
         };
-        let filter = store::notes::Filter { tags: &tags, order, limit: q.limit };
+        let book = match q.notebook {
+            Some(super::Place::Notebook(id)) => id.to_string(),
+            _ => String::new(),
+        };
+        let shelf = match q.notebook {
+            None => store::notes::Shelf::Any,
+            Some(super::Place::Default) => store::notes::Shelf::Default,
+            Some(super::Place::Notebook(_)) => store::notes::Shelf::Notebook(&book),
+        };
+        let filter = store::notes::Filter { shelf, tags: &tags, order, limit: q.limit };
         Ok(store::notes::live(&self.replica.conn, filter)?.into_iter().map(summary_row).collect())
     }
 
@@ -190,7 +209,7 @@ impl Workspace {
     }
 
     /// A live note's id (a deleted one is reported missing).
-    fn live_note(&self, query: &str) -> Result<Uuid> {
+    pub(crate) fn live_note(&self, query: &str) -> Result<Uuid> {
         let id = self.resolve(query)?;
         if store::notes::is_live(&self.replica.conn, &id)? {
             Ok(id)
