@@ -1378,3 +1378,108 @@ fn a_link_typed_with_brackets_opens_its_note_and_shows_the_backlink() {
         app.text(".cm-note-link") == "Lisbon trip"
     });
 }
+
+/// Notebooks in the window: the tree in the sidebar with note counts, a notebook made with +,
+/// a note dragged onto a notebook and another filed with the note's Notebook menu, a rename
+/// and a delete (its note goes to the trash); the CLI device sees it all after syncing.
+#[test]
+fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
+    let _s = serial();
+    std::env::set_var("RESNOTES_NO_KEYRING", "1");
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (a, b) = (sb.device("writer"), sb.device("app"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    a.ok(&["notebook", "add", "Work"]);
+    let plan = a.new_note("Plan", "ship notebooks");
+    let letter = a.new_note("Letter", "dear");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+
+    let app = App::start("notebooks", &b.dir, &[]);
+    let tree = |app: &App| {
+        app.js(
+            "return [...document.querySelectorAll('#notebooks li[data-view]')].map(li => li.textContent.replace(/[+✎🗑]/gu, ''))",
+            serde_json::json!([]),
+        )
+    };
+    app.wait_until(Duration::from_secs(10), "the tree", || {
+        tree(&app) == serde_json::json!(["All notes", "Inbox2", "Work0"])
+    });
+    // A new notebook from the + of the heading: typed in place, then shown.
+    app.click("#notebooks [data-action=new-notebook]");
+    app.type_into("#notebooks li.editing input", &format!("Projects{ENTER}"));
+    app.wait_until(Duration::from_secs(10), "Projects made and shown", || {
+        tree(&app) == serde_json::json!(["All notes", "Inbox2", "Projects0", "Work0"])
+            && app.text("#notes-empty").contains("No notes in Projects")
+    });
+    app.screenshot("notebooks-new");
+    // Drag the plan from the list onto Work (the drag events a person's drag fires).
+    app.click("#notebooks li[data-view=all]");
+    app.wait_until(Duration::from_secs(10), "all notes", || app.list_titles().len() == 2);
+    app.js(
+        "const from = document.querySelector(`#notes li[data-id='${arguments[0]}']`);
+         const to = [...document.querySelectorAll('#notebooks li[data-notebook]')].find(li => li.querySelector('.name').textContent === 'Work');
+         const dt = new DataTransfer();
+         from.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));
+         to.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt}));
+         to.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt}));",
+        serde_json::json!([plan]),
+    );
+    app.wait_until(Duration::from_secs(10), "the plan in Work", || {
+        tree(&app) == serde_json::json!(["All notes", "Inbox1", "Projects0", "Work1"])
+    });
+    // The letter goes into Projects through its Notebook menu.
+    app.js(
+        "document.querySelector(`#notes li[data-id='${arguments[0]}']`).click()",
+        serde_json::json!([letter]),
+    );
+    app.wait_until(Duration::from_secs(10), "the letter open", || app.value("#title") == "Letter");
+    app.js(
+        "const s = document.getElementById('note-notebook');
+         s.value = [...s.options].find(o => o.textContent.trim() === 'Projects').value;
+         s.dispatchEvent(new Event('change'));",
+        serde_json::json!([]),
+    );
+    app.wait_until(Duration::from_secs(10), "the letter in Projects", || {
+        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Projects1", "Work1"])
+    });
+    // Work's view lists the plan; a screenshot of the tree with the view.
+    app.js(
+        "[...document.querySelectorAll('#notebooks li[data-notebook]')].find(li => li.querySelector('.name').textContent === 'Work').click()",
+        serde_json::json!([]),
+    );
+    app.wait_until(Duration::from_secs(10), "Work's notes", || {
+        app.list_titles() == vec!["Plan".to_string()]
+    });
+    app.screenshot("notebooks-work");
+    // Rename Projects with its ✎, then delete it with its 🗑 (the letter goes to the trash).
+    let on_projects = |action: &str| {
+        app.js(
+            "[...document.querySelectorAll('#notebooks li[data-notebook]')].find(li => li.querySelector('.name')?.textContent.startsWith('Projects') || li.querySelector('.name')?.textContent.startsWith('Letters')).querySelector(`button[data-action=${arguments[0]}]`).click()",
+            serde_json::json!([action]),
+        );
+    };
+    on_projects("rename");
+    app.type_into("#notebooks li input", &format!("Letters{ENTER}"));
+    app.wait_until(Duration::from_secs(10), "renamed", || {
+        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Letters1", "Work1"])
+    });
+    on_projects("delete");
+    app.wait_until(Duration::from_secs(10), "the dialog", || {
+        app.text("#notebook-dialog .what").contains("its 1 note goes to the trash")
+    });
+    app.screenshot("notebook-delete-dialog");
+    app.click("#notebook-dialog button[data-action=delete]");
+    app.wait_until(Duration::from_secs(10), "Letters gone", || {
+        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Work1"])
+    });
+
+    // The other device: the plan in Work, the letter in the trash, Letters deleted.
+    app.wait_until(Duration::from_secs(60), "the writer to see it all", || {
+        a.ok(&["sync"]);
+        a.ok(&["list", "--notebook", "Work"]).contains("Plan")
+            && a.ok(&["trash", "list"]).contains("Letter")
+            && a.ok(&["notebook", "list"]).lines().count() == 2
+    });
+}

@@ -12,6 +12,8 @@ import type { IpcError } from "./bindings/IpcError";
 import type { LinkedNote } from "./bindings/LinkedNote";
 import type { LogItem } from "./bindings/LogItem";
 import type { Note } from "./bindings/Note";
+import type { Notebook } from "./bindings/Notebook";
+import type { Notebooks } from "./bindings/Notebooks";
 import type { NoteSummary } from "./bindings/NoteSummary";
 import type { SearchProgress } from "./bindings/SearchProgress";
 import type { Shared } from "./bindings/Shared";
@@ -33,6 +35,8 @@ export type {
   LinkedNote,
   LogItem,
   Note,
+  Notebook,
+  Notebooks,
   NoteSummary,
   SearchProgress,
   Shared,
@@ -83,14 +87,30 @@ async function call<T>(
   }
 }
 
-/** Search results for `filter`, or when it is empty the notes with `tag` (all without one),
- * pinned first, in `sort` order. */
+/** Search results for `filter`, or when it is empty the notes with `tag` or in `notebook`
+ * (`""`: the default notebook; all notes without either), pinned first, in `sort` order. */
 export const listNotes = (
   filter: string,
   limit: number,
   tag: string | null = null,
   sort: Sort = "edited",
-) => call<NoteSummary[]>("list_notes", { filter, limit, tag, sort });
+  notebook: string | null = null,
+) => call<NoteSummary[]>("list_notes", { filter, limit, tag, sort, notebook });
+/** The notebook tree with note counts. */
+export const listNotebooks = () => call<Notebooks>("list_notebooks");
+/** Makes a notebook inside `parent` (null: the top level); its id. */
+export const addNotebook = (name: string, parent: string | null) =>
+  call<string>("add_notebook", { name, parent });
+export const renameNotebook = (id: string, name: string) =>
+  call<void>("rename_notebook", { id, name });
+/** Moves a notebook into `parent` (null: the top level). */
+export const moveNotebook = (id: string, parent: string | null) =>
+  call<void>("move_notebook", { id, parent });
+/** Deletes a notebook and those inside it; how many notes went to the trash. */
+export const deleteNotebook = (id: string) => call<number>("delete_notebook", { id });
+/** Files a note in `notebook` (null: the default notebook). */
+export const moveNote = (id: string, notebook: string | null) =>
+  call<void>("move_note", { id, notebook });
 /** The trash: notes deleted in the last 30 days, most recently deleted first. */
 export const trashNotes = () => call<NoteSummary[]>("trash_notes");
 /** Empties the trash (on every device once synced); how many notes left it. */
@@ -105,7 +125,9 @@ export const setPinned = (id: string, pinned: boolean) => call<void>("set_pinned
 export const retag = (id: string, add: string[], remove: string[]) =>
   call<string[]>("retag", { id, add, remove });
 export const getNote = (id: string) => call<Note>("get_note", { id });
-export const createNote = () => call<Note>("create_note");
+/** A new empty note in `notebook` (null: the default notebook). */
+export const createNote = (notebook: string | null = null) =>
+  call<Note>("create_note", { notebook });
 /** Applies splices positioned in the version `heads` of the note (as last received). */
 export const editNote = (id: string, heads: string[], title: TextSplice[], body: TextSplice[]) =>
   call<Edited>("edit_note", { id, heads, title, body });

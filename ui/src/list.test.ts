@@ -11,6 +11,7 @@ const note = (title: string, first_line: string): NoteSummary => ({
   pinned: false,
   tags: [],
   snippet: [],
+  notebook: null,
 });
 
 describe("the trash's filter", () => {

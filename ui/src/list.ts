@@ -6,8 +6,16 @@ import type { SnippetPart } from "./bindings/SnippetPart";
 import { ago, plainLine, titleOf } from "./format";
 import { listNotes, type NoteSummary, type Sort, trashNotes } from "./ipc";
 
-/** Which notes the list shows: all, one tag's, or the trash. */
-export type View = { kind: "all" } | { kind: "tag"; tag: string } | { kind: "trash" };
+/** Which notes the list shows: all, one notebook's (`id` `""`: the default notebook's), one
+ * tag's, or the trash. */
+export type View =
+  | { kind: "all" }
+  | { kind: "notebook"; id: string; name: string }
+  | { kind: "tag"; tag: string }
+  | { kind: "trash" };
+
+/** The drag data type of a note dragged from the list (onto a notebook). */
+export const NOTE_DRAG = "application/x-resnotes-note";
 
 /** How many notes the list shows at most (the filter reaches the rest). */
 export const LIST_LIMIT = 500;
@@ -39,6 +47,16 @@ export class NotesList {
       if (target.closest("button[data-action=restore]")) this.onRestore(li.dataset.id);
       else if (this.shownView.kind === "trash") this.select(li.dataset.id);
       else this.onSelect(li.dataset.id);
+    });
+    ul.addEventListener("dragstart", (e) => {
+      const li = (e.target as HTMLElement).closest?.("li[data-id]") as HTMLElement | null;
+      if (!li?.dataset.id || !e.dataTransfer || this.shownView.kind === "trash") {
+        e.preventDefault();
+        return;
+      }
+      e.dataTransfer.setData(NOTE_DRAG, li.dataset.id);
+      e.dataTransfer.setData("text/plain", li.querySelector(".title")?.textContent ?? "");
+      e.dataTransfer.effectAllowed = "move";
     });
     // The list is one stop in the tab order: arrows move through it (opening each note),
     // Enter goes to the open note's text, Delete deletes it (with Undo).
@@ -152,7 +170,13 @@ export class NotesList {
       const notes =
         v.kind === "trash"
           ? inTrash(await trashNotes(), this.filter)
-          : await listNotes(this.filter, LIST_LIMIT, v.kind === "tag" ? v.tag : null, this.order);
+          : await listNotes(
+              this.filter,
+              LIST_LIMIT,
+              v.kind === "tag" ? v.tag : null,
+              this.order,
+              v.kind === "notebook" ? v.id : null,
+            );
       if (seq === this.seq) this.render(notes);
     } catch (e) {
       this.onError(e instanceof Error ? e.message : String(e));
@@ -180,6 +204,8 @@ export class NotesList {
         const li = document.createElement("li");
         li.dataset.id = n.id;
         li.setAttribute("role", "option");
+        // Dragged onto a notebook, the note moves there.
+        li.draggable = true;
         const title = document.createElement("div");
         title.className = "title";
         const line = document.createElement("div");
@@ -236,7 +262,9 @@ export class NotesList {
           ? `No note matches “${this.filter}”.`
           : v.kind === "tag"
             ? `No note is tagged #${v.tag}.`
-            : "No notes yet. Press Ctrl+N to write one.";
+            : v.kind === "notebook"
+              ? `No notes in ${v.name}. Press Ctrl+N to write one here, or drag notes onto it.`
+              : "No notes yet. Press Ctrl+N to write one.";
   }
 }
 

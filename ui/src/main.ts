@@ -13,6 +13,7 @@ import {
   getNote,
   keepTexts,
   linkedNotes,
+  listNotebooks,
   onFileDrop,
   onNotesChanged,
   onSyncEvent,
@@ -21,6 +22,7 @@ import {
   restoreNote,
 } from "./ipc";
 import { NotesList } from "./list";
+import { NotebookTree } from "./notebooks";
 import { NoteDirectory, noteLinkExtensions } from "./notelinks";
 import { NoteTags, ViewBar } from "./organize";
 import { Settings } from "./settings";
@@ -154,6 +156,8 @@ async function show(id: string | null): Promise<void> {
     if (seq !== showSeq) return;
     await editor.open(note);
     noteTags.show(note);
+    openNotebook = note?.notebook ?? "";
+    tree.fill(noteNotebook, openNotebook);
     void showBacklinks(note?.id ?? null);
     // The note left may be big and typed into: its text is kept so it opens at once next time
     // (after the new one showed, so opening does not wait for it).
@@ -189,15 +193,53 @@ async function tagsChanged(): Promise<void> {
 }
 const viewBar = new ViewBar(
   $<HTMLSelectElement>("view"),
+  $("view-notebooks") as HTMLOptGroupElement,
   $("view-tags") as HTMLOptGroupElement,
   $<HTMLSelectElement>("sort"),
   $("trash-bar"),
   $("empty-trash-dialog"),
   list,
-  () => {},
+  (view) => tree.mark(view),
   (m) => toast(m),
   showError,
 );
+/** The open note's notebook (`""`: the default one), as its "Notebook" menu shows it. */
+let openNotebook = "";
+const noteNotebook = $<HTMLSelectElement>("note-notebook");
+const tree = new NotebookTree(
+  $("notebooks"),
+  $("notebook-dialog"),
+  async () => {
+    const t = await listNotebooks();
+    viewBar.setNotebooks(t, "Inbox");
+    tree.fill(noteNotebook, openNotebook);
+    return t;
+  },
+  (view) => void viewBar.show(view),
+  () => {
+    void list.reload();
+    if (editor.openId) void refreshOpenNotebook(editor.openId);
+  },
+  (m) => toast(m),
+  showError,
+);
+/** Reads which notebook the open note is in now (moved by a drag, or deleted with one). */
+async function refreshOpenNotebook(id: string): Promise<void> {
+  const note = await getNote(id).catch(() => null);
+  if (editor.openId !== id) return;
+  if (!note) {
+    await show(null);
+    return;
+  }
+  openNotebook = note.notebook ?? "";
+  tree.fill(noteNotebook, openNotebook);
+}
+noteNotebook.addEventListener("change", () => {
+  const id = editor.openId;
+  if (!id) return;
+  openNotebook = noteNotebook.value;
+  void tree.fileNote(id, noteNotebook.value);
+});
 const noteTags = new NoteTags(
   $<HTMLButtonElement>("pin-note"),
   $("tag-bar"),
@@ -235,6 +277,7 @@ async function restoreFromTrash(id: string): Promise<void> {
   try {
     const note = await restoreNote(id);
     await list.reload();
+    void tree.refresh();
     toast(`“${note.title.trim() || "Untitled"}” is back in your notes.`, {
       label: "Show",
       run: () => void viewBar.show({ kind: "all" }).then(() => show(id)),
@@ -296,8 +339,11 @@ async function newNote(): Promise<void> {
       filter.value = "";
       await settleFilter("");
     }
-    const note = await createNote();
+    // In a notebook's view, the note is written there.
+    const v = list.view;
+    const note = await createNote(v.kind === "notebook" && v.id ? v.id : null);
     fresh.add(note.id);
+    void tree.refresh();
     directory.refresh();
     await list.reload();
     await show(note.id);
@@ -317,6 +363,7 @@ async function removeOpen(): Promise<void> {
     await show(null);
     await list.reload();
     void tagsChanged();
+    void tree.refresh();
     toast(
       "Note moved to the trash.",
       {
@@ -468,6 +515,7 @@ void onNotesChanged(() => {
     void panel.refresh();
     void indexing.kick();
     void tagsChanged();
+    void tree.refresh();
     directory.refresh();
     void showBacklinks(editor.openId);
   }, 50);
@@ -488,6 +536,7 @@ void onFileDrop(async (paths, x, y) => {
 });
 
 async function start(): Promise<void> {
+  void tree.refresh();
   await list.reload();
   timings.listShown();
   void tagsChanged();

@@ -1,8 +1,17 @@
-// Organizing notes in the window: the view menu (all notes, a tag's notes, the trash) and the
+// Organizing notes in the window: the view menu (all notes, a notebook's, a tag's, the trash) and the
 // sort menu above the list, the trash's "Empty trash…" with its confirmation, and the open
 // note's pin button and tags.
 
-import { emptyTrash, listTags, type Note, retag, type Sort, setPinned, type TagCount } from "./ipc";
+import {
+  emptyTrash,
+  listTags,
+  type Note,
+  type Notebooks,
+  retag,
+  type Sort,
+  setPinned,
+  type TagCount,
+} from "./ipc";
 import type { NotesList, View } from "./list";
 
 const SORT_KEY = "list-sort";
@@ -11,6 +20,7 @@ const SORT_KEY = "list-sort";
 export class ViewBar {
   constructor(
     private readonly view: HTMLSelectElement,
+    private readonly notebookGroup: HTMLOptGroupElement,
     private readonly tagGroup: HTMLOptGroupElement,
     private readonly sort: HTMLSelectElement,
     private readonly trashBar: HTMLElement,
@@ -47,6 +57,11 @@ export class ViewBar {
     const v = this.view.value;
     if (v === "trash") return { kind: "trash" };
     if (v.startsWith("tag:")) return { kind: "tag", tag: v.slice(4) };
+    if (v.startsWith("nb:")) {
+      const id = v.slice(3);
+      const name = this.view.selectedOptions[0]?.dataset.name ?? "";
+      return { kind: "notebook", id, name };
+    }
     return { kind: "all" };
   }
 
@@ -60,8 +75,31 @@ export class ViewBar {
 
   /** Shows `view` (e.g. a tag clicked on a note). */
   async show(view: View): Promise<void> {
-    this.view.value = view.kind === "tag" ? `tag:${view.tag}` : view.kind;
+    this.view.value =
+      view.kind === "tag"
+        ? `tag:${view.tag}`
+        : view.kind === "notebook"
+          ? `nb:${view.id}`
+          : view.kind;
     await this.apply();
+  }
+
+  /** Rewrites the notebook entries of the menu (the default notebook first). */
+  setNotebooks(tree: Notebooks, inbox: string): void {
+    const current = this.view.value;
+    const option = (id: string, name: string, depth: number) => {
+      const o = document.createElement("option");
+      o.value = `nb:${id}`;
+      o.dataset.name = name;
+      o.textContent = `${"\u2003".repeat(depth)}${name}`;
+      return o;
+    };
+    this.notebookGroup.replaceChildren(
+      option("", inbox, 0),
+      ...tree.notebooks.map((b) => option(b.id, b.name, b.depth)),
+    );
+    this.view.value = current;
+    if (this.view.value !== current) void this.show({ kind: "all" });
   }
 
   /** Rewrites the tag entries of the menu (after tags changed here or on another device). */

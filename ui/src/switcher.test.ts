@@ -11,6 +11,7 @@ const note = (id: string, title: string, updated_at = 1): NoteSummary => ({
   pinned: false,
   tags: [],
   snippet: [],
+  notebook: null,
 });
 
 describe("quick switcher", () => {
