@@ -126,10 +126,11 @@ pub async fn move_note(
     state.with(|ws| ws.move_note(&id, to).map(|_| ()))
 }
 
-/// The trash: notes deleted in the last 30 days, most recently deleted first.
+/// The trash: notes deleted in the last 30 days, most recently deleted first; with a
+/// `filter`, those with its words in their title or text, best first, with snippets.
 #[tauri::command]
-pub async fn trash_notes(state: State<'_, AppState>) -> Res<Vec<NoteSummary>> {
-    state.with(|ws| ws.trash())
+pub async fn trash_notes(state: State<'_, AppState>, filter: String) -> Res<Vec<NoteSummary>> {
+    state.with(|ws| ws.find_in_trash(&filter))
 }
 
 /// Empties the trash on every device (once synced); returns how many notes left it.

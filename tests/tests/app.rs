@@ -1404,13 +1404,13 @@ fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
         )
     };
     app.wait_until(Duration::from_secs(10), "the tree", || {
-        tree(&app) == serde_json::json!(["All notes", "Inbox2", "Work0"])
+        tree(&app) == serde_json::json!(["All notes", "Inbox2", "Work0", "Trash"])
     });
     // A new notebook from the + of the heading: typed in place, then shown.
     app.click("#notebooks [data-action=new-notebook]");
     app.type_into("#notebooks li.editing input", &format!("Projects{ENTER}"));
     app.wait_until(Duration::from_secs(10), "Projects made and shown", || {
-        tree(&app) == serde_json::json!(["All notes", "Inbox2", "Projects0", "Work0"])
+        tree(&app) == serde_json::json!(["All notes", "Inbox2", "Projects0", "Work0", "Trash"])
             && app.text("#notes-empty").contains("No notes in Projects")
     });
     app.screenshot("notebooks-new");
@@ -1427,7 +1427,7 @@ fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
         serde_json::json!([plan]),
     );
     app.wait_until(Duration::from_secs(10), "the plan in Work", || {
-        tree(&app) == serde_json::json!(["All notes", "Inbox1", "Projects0", "Work1"])
+        tree(&app) == serde_json::json!(["All notes", "Inbox1", "Projects0", "Work1", "Trash"])
     });
     // The letter goes into Projects through its Notebook menu.
     app.js(
@@ -1442,7 +1442,7 @@ fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
         serde_json::json!([]),
     );
     app.wait_until(Duration::from_secs(10), "the letter in Projects", || {
-        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Projects1", "Work1"])
+        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Projects1", "Work1", "Trash"])
     });
     // Work's view lists the plan; a screenshot of the tree with the view.
     app.js(
@@ -1463,7 +1463,7 @@ fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
     on_projects("rename");
     app.type_into("#notebooks li input", &format!("Letters{ENTER}"));
     app.wait_until(Duration::from_secs(10), "renamed", || {
-        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Letters1", "Work1"])
+        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Letters1", "Work1", "Trash"])
     });
     on_projects("delete");
     app.wait_until(Duration::from_secs(10), "the dialog", || {
@@ -1472,8 +1472,23 @@ fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
     app.screenshot("notebook-delete-dialog");
     app.click("#notebook-dialog button[data-action=delete]");
     app.wait_until(Duration::from_secs(10), "Letters gone", || {
-        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Work1"])
+        tree(&app) == serde_json::json!(["All notes", "Inbox0", "Work1", "Trash"])
     });
+    // Search finds the letter in the trash only when asked to.
+    app.click("#notebooks li[data-view=all]");
+    app.type_into("#filter", "dear");
+    app.wait_until(Duration::from_secs(10), "no live match, and the switch", || {
+        app.text("#notes-empty") == "No note matches “dear”."
+            && app.text("#search-trash") == "Search the trash for “dear”"
+    });
+    app.click("#search-trash");
+    app.wait_until(Duration::from_secs(10), "the trash marked in the tree", || {
+        app.find("#notebooks li.selected[data-view=trash]").is_some()
+    });
+    app.wait_until(Duration::from_secs(10), "the letter found in the trash", || {
+        app.list_titles() == vec!["Letter".to_string()] && app.text("#notes mark") == "dear"
+    });
+    app.screenshot("trash-searched");
 
     // The other device: the plan in Work, the letter in the trash, Letters deleted.
     app.wait_until(Duration::from_secs(60), "the writer to see it all", || {

@@ -78,6 +78,11 @@ fn pins_tags_and_the_trash_sync_merge_and_list_on_a_joined_device() {
     b.ok(&["sync"]);
     a.ok(&["sync"]);
     assert_eq!(trash(&a), [plan.as_str()]);
+    // The trash is searched by any word of the text, on request only.
+    assert_eq!(a.ok(&["search", "goals"]), "", "a deleted note is not found without --trash");
+    let found = a.ok(&["search", "goals", "--trash"]);
+    assert!(found.contains("Plan") && found.contains("[goals]"), "{found}");
+    assert_eq!(a.ok(&["search", "milk", "--trash"]), "");
     assert!(!listed(&a, &[]).contains(&plan));
     a.ok(&["trash", "restore", &plan[..8]]);
     a.ok(&["sync"]);

@@ -111,8 +111,9 @@ export const deleteNotebook = (id: string) => call<number>("delete_notebook", { 
 /** Files a note in `notebook` (null: the default notebook). */
 export const moveNote = (id: string, notebook: string | null) =>
   call<void>("move_note", { id, notebook });
-/** The trash: notes deleted in the last 30 days, most recently deleted first. */
-export const trashNotes = () => call<NoteSummary[]>("trash_notes");
+/** The trash: notes deleted in the last 30 days, most recently deleted first; with a `filter`,
+ * those with its words in their title or text, best first. */
+export const trashNotes = (filter = "") => call<NoteSummary[]>("trash_notes", { filter });
 /** Empties the trash (on every device once synced); how many notes left it. */
 export const emptyTrash = () => call<number>("empty_trash");
 /** Each linked note with its current title and state. */

@@ -169,7 +169,7 @@ export class NotesList {
       const v = this.shownView;
       const notes =
         v.kind === "trash"
-          ? inTrash(await trashNotes(), this.filter)
+          ? await trashNotes(this.filter)
           : await listNotes(
               this.filter,
               LIST_LIMIT,
@@ -255,9 +255,17 @@ export class NotesList {
       this.ul.replaceChildren(...lis);
     this.empty.hidden = notes.length > 0;
     const v = this.shownView;
+    // The switch to the trash, under search results (deleted notes are not searched here).
+    const toTrash = document.getElementById("search-trash");
+    if (toTrash) {
+      toTrash.hidden = !this.filter.trim() || v.kind === "trash";
+      toTrash.textContent = `Search the trash for “${this.filter.trim()}”`;
+    }
     this.empty.textContent =
       v.kind === "trash"
-        ? "The trash is empty."
+        ? this.filter
+          ? `No note in the trash matches “${this.filter}”.`
+          : "The trash is empty."
         : this.filter
           ? `No note matches “${this.filter}”.`
           : v.kind === "tag"
@@ -275,17 +283,5 @@ function snippetNodes(parts: SnippetPart[]): Node[] {
     const mark = document.createElement("mark");
     mark.textContent = p.text;
     return mark;
-  });
-}
-
-/** The notes of the trash whose title or first line holds every word typed (case and accents
- * ignored): deleted notes are not in the search index, and the trash is short. */
-export function inTrash(notes: NoteSummary[], filter: string): NoteSummary[] {
-  const fold = (t: string) => t.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-  const words = fold(filter).split(/\s+/).filter(Boolean);
-  if (words.length === 0) return notes;
-  return notes.filter((n) => {
-    const text = fold(`${n.title} ${n.first_line}`);
-    return words.every((w) => text.includes(w));
   });
 }

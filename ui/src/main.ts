@@ -222,7 +222,9 @@ const tree = new NotebookTree(
   },
   (m) => toast(m),
   showError,
+  (id) => void removeNote(id),
 );
+$("search-trash").addEventListener("click", () => void viewBar.show({ kind: "trash" }));
 /** Reads which notebook the open note is in now (moved by a drag, or deleted with one). */
 async function refreshOpenNotebook(id: string): Promise<void> {
   const note = await getNote(id).catch(() => null);
@@ -354,13 +356,17 @@ async function newNote(): Promise<void> {
 }
 
 async function removeOpen(): Promise<void> {
-  const id = editor.openId;
-  if (!id) return;
+  if (editor.openId) await removeNote(editor.openId);
+}
+
+/** Moves a note to the trash (the open one, or one dropped on the trash), with Undo. */
+async function removeNote(id: string): Promise<void> {
   fresh.delete(id);
   try {
-    await editor.settle();
+    const open = editor.openId === id;
+    if (open) await editor.settle();
     await deleteNote(id);
-    await show(null);
+    if (open) await show(null);
     await list.reload();
     void tagsChanged();
     void tree.refresh();

@@ -1,8 +1,9 @@
 // The notebook tree in the sidebar: All notes, the default notebook (Inbox) and every notebook,
 // nested ones indented, each with its number of notes. A click shows a notebook's notes; the
 // selected row offers New notebook inside, Rename and Delete (F2 and Delete do the same from
-// the keyboard); notes dragged from the list onto a row move there, and notebooks dragged onto
-// a row (or onto the "Notebooks" heading, for the top level) move inside it.
+// the keyboard); notes dragged from the list onto a row move there (onto Trash: deleted), and
+// notebooks dragged onto a row (or onto the "Notebooks" heading, for the top level) move inside
+// it.
 
 import {
   addNotebook,
@@ -56,6 +57,8 @@ export class NotebookTree {
     private readonly onChanged: () => void,
     private readonly onMessage: (message: string) => void,
     private readonly onError: (message: string) => void,
+    /** A note dropped on the trash. */
+    private readonly onTrash: (id: string) => void,
   ) {
     const ul = this.list;
     ul.setAttribute("role", "tree");
@@ -121,7 +124,8 @@ export class NotebookTree {
         const note = e.dataTransfer.getData(NOTE_DRAG);
         const book = e.dataTransfer.getData(NOTEBOOK_DRAG);
         const into = target.dataset.notebook ?? "";
-        if (note) void this.fileNote(note, into);
+        if (note && target.dataset.view === "trash") this.onTrash(note);
+        else if (note) void this.fileNote(note, into);
         else if (book) void this.nest(book, into);
       });
     }
@@ -186,11 +190,13 @@ export class NotebookTree {
   private isShown(li: HTMLElement): boolean {
     const v = this.shown;
     if (li.dataset.view === "all") return v.kind === "all";
+    if (li.dataset.view === "trash") return v.kind === "trash";
     return v.kind === "notebook" && v.id === (li.dataset.notebook ?? "");
   }
 
   private viewOf(li: HTMLElement): View {
     if (li.dataset.view === "all") return { kind: "all" };
+    if (li.dataset.view === "trash") return { kind: "trash" };
     const id = li.dataset.notebook ?? "";
     return { kind: "notebook", id, name: this.nameOf(id) };
   }
@@ -245,7 +251,9 @@ export class NotebookTree {
       li.append(actions);
       return li;
     });
-    this.list.replaceChildren(all, inbox, ...books);
+    const trash = row("trash", "Trash", null, 0);
+    trash.title = "Deleted notes, for 30 days; drop a note here to delete it";
+    this.list.replaceChildren(all, inbox, ...books, trash);
     this.mark(this.shown);
     // A notebook shown that is gone (deleted here or on another device): back to all notes.
     const v = this.shown;
@@ -256,7 +264,8 @@ export class NotebookTree {
   private dropTarget(e: DragEvent): HTMLElement | null {
     const types = Array.from(e.dataTransfer?.types ?? []);
     const target = e.target as HTMLElement;
-    if (types.includes(NOTE_DRAG)) return target.closest?.("li[data-notebook]") ?? null;
+    if (types.includes(NOTE_DRAG))
+      return target.closest?.("li[data-notebook], li[data-view=trash]") ?? null;
     if (!types.includes(NOTEBOOK_DRAG)) return null;
     return (
       target.closest?.<HTMLElement>("li[data-notebook]:not([data-notebook=''])") ??

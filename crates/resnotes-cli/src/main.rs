@@ -201,6 +201,9 @@ enum Command {
         /// At most N results.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Search the trash instead (the notes deleted in the last 30 days).
+        #[arg(long)]
+        trash: bool,
     },
     /// Sync with every target once, or keep syncing with --watch.
     Sync {
@@ -488,7 +491,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Trash { command } => organize::trash(&mut open()?, command)?,
         Command::Links { id, json } => organize::links(&open()?, &id, json)?,
         Command::Backlinks { id, json } => organize::backlinks(&open()?, &id, json)?,
-        Command::Search { query, json, limit } => search(&mut open()?, &query, json, limit)?,
+        Command::Search { query, json, limit, trash } => {
+            search(&mut open()?, &query, json, limit, trash)?
+        }
         Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
         Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
         Command::Attach { id, file, name } => {
@@ -614,15 +619,22 @@ fn index_for_search(ws: &Workspace) -> Result<()> {
 
 /// `search`: indexes what a join left unindexed first (saying so when it takes a while), then
 /// prints the matches with their snippets, the matched words in brackets.
-fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize) -> Result<()> {
-    index_for_search(ws)?;
-    let found = ws.find(query, limit)?;
+fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize, trash: bool) -> Result<()> {
+    let found = if trash {
+        let mut found = ws.find_in_trash(query)?;
+        found.truncate(limit);
+        found
+    } else {
+        index_for_search(ws)?;
+        ws.find(query, limit)?
+    };
     if json {
         out!("{}", serde_json::to_string_pretty(&found)?);
         return Ok(());
     }
     if found.is_empty() {
-        eprintln!("No note matches {query:?}.");
+        let place = if trash { " in the trash" } else { "" };
+        eprintln!("No note{place} matches {query:?}.");
     }
     for n in found {
         let snippet: String = n

@@ -266,6 +266,40 @@ pub(crate) fn query(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Ranks `texts` (`(id, title, body)`, notes that are not in the index: the trash) against
+/// `fts` exactly as the index would, in a temporary FTS5 table of this connection: the ids that
+/// match, best first, each with its snippet.
+pub(crate) fn match_texts(
+    conn: &Connection,
+    fts: &str,
+    texts: &[(String, String, String)],
+) -> Result<Vec<(String, Vec<Part>)>> {
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_search
+           USING fts5(id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2');
+         DELETE FROM temp.scratch_search;",
+    )?;
+    {
+        let mut put = conn.prepare_cached(
+            "INSERT INTO temp.scratch_search (id, title, body) VALUES (?1, ?2, ?3)",
+        )?;
+        for (id, title, body) in texts {
+            put.execute(params![id, searchable(title), searchable(body)])?;
+        }
+    }
+    let found = {
+        let mut st = conn.prepare_cached(
+            "SELECT id, snippet(scratch_search, -1, char(1), char(2), '…', 12) FROM temp.scratch_search
+             WHERE scratch_search MATCH ?1 ORDER BY bm25(scratch_search, 0.0, 10.0, 1.0)",
+        )?;
+        let rows =
+            st.query_map([fts], |r| Ok((r.get::<_, String>(0)?, parts(&r.get::<_, String>(1)?))))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    conn.execute_batch("DELETE FROM temp.scratch_search")?;
+    Ok(found)
+}
+
 /// The notebooks a search keeps notes of: any of these ids, or (`default`) the default
 /// notebook.
 pub(crate) struct Books<'a> {

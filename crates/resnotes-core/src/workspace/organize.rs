@@ -189,8 +189,47 @@ impl Workspace {
     /// The trash: notes deleted in the last [`TRASH_DAYS`] days and not emptied, most recently
     /// deleted first (`updated_at` is when each was deleted).
     pub fn trash(&self) -> Result<Vec<NoteSummary>> {
-        let since = self.replica.now() - TRASH_DAYS * 24 * 3600 * 1000;
-        Ok(store::notes::trashed(&self.replica.conn, since)?.into_iter().map(summary_row).collect())
+        let rows = store::notes::trashed(&self.replica.conn, self.trash_since())?;
+        Ok(rows.into_iter().map(summary_row).collect())
+    }
+
+    /// The notes of the trash ([`Workspace::trash`]) with every word of `query` in their title
+    /// or body, matched as [`Workspace::find`] matches live notes (deleted notes are not in
+    /// the index: the trash is searched as it is asked), best first, each with a snippet. An
+    /// empty query lists the whole trash.
+    pub fn find_in_trash(&self, query: &str) -> Result<Vec<NoteSummary>> {
+        let rows = store::notes::trashed(&self.replica.conn, self.trash_since())?;
+        let Some(fts) = store::search::fts_query(query) else {
+            return Ok(rows.into_iter().map(summary_row).collect());
+        };
+        let mut texts = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let Ok(id) = Uuid::parse_str(&r.id) else { continue };
+            let text =
+                self.replica.note_doc(&id, |d, _| (note::read_head(d).title, note::body(d)))?;
+            if let Some((title, body)) = text {
+                texts.push((r.id.clone(), title, body));
+            }
+        }
+        let found = store::search::match_texts(&self.replica.conn, &fts, &texts)?;
+        let mut by_id: std::collections::HashMap<String, store::notes::ListRow> =
+            rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+        Ok(found
+            .into_iter()
+            .filter_map(|(id, snippet)| {
+                let row = by_id.remove(&id)?;
+                let snippet = snippet
+                    .into_iter()
+                    .map(|(text, hit)| super::SnippetPart { text, hit })
+                    .collect();
+                Some(NoteSummary { snippet, ..summary_row(row) })
+            })
+            .collect())
+    }
+
+    /// The oldest deletion time (ms) the trash view shows.
+    fn trash_since(&self) -> i64 {
+        self.replica.now() - TRASH_DAYS * 24 * 3600 * 1000
     }
 
     /// Empties the trash: every deleted note (older ones out of the trash view included) is
