@@ -226,10 +226,12 @@ export class NotebookTree {
     const all = row("all", "All notes", null, 0);
     const inbox = row("notebook", INBOX, this.tree.default_notes, 0);
     inbox.dataset.notebook = "";
+    inbox.classList.add("inbox");
     inbox.title = "New notes go here unless you write them in a notebook";
     const books = this.tree.notebooks.map((b) => {
       const li = row("notebook", b.name, b.notes, b.depth);
       li.dataset.notebook = b.id;
+      li.classList.add("book");
       li.draggable = true;
       li.title = b.path;
       const actions = document.createElement("span");
@@ -252,6 +254,7 @@ export class NotebookTree {
       return li;
     });
     const trash = row("trash", "Trash", null, 0);
+    trash.classList.add("trash");
     trash.title = "Deleted notes, for 30 days; drop a note here to delete it";
     this.list.replaceChildren(all, inbox, ...books, trash);
     this.mark(this.shown);
