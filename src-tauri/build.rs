@@ -15,6 +15,7 @@ fn main() {
             "trash_notes",
             "empty_trash",
             "list_tags",
+            "rename_tag",
             "list_notebooks",
             "add_notebook",
             "rename_notebook",

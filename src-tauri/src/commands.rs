@@ -139,6 +139,13 @@ pub async fn empty_trash(state: State<'_, AppState>) -> Res<u32> {
     state.with(|ws| ws.empty_trash().map(|n| n as u32))
 }
 
+/// Renames a tag on every note that has it; returns its stored name and how many notes
+/// changed.
+#[tauri::command]
+pub async fn rename_tag(state: State<'_, AppState>, old: String, new: String) -> Res<TagCount> {
+    state.with(|ws| ws.rename_tag(&old, &new))
+}
+
 /// Every tag with its number of notes.
 #[tauri::command]
 pub async fn list_tags(state: State<'_, AppState>) -> Res<Vec<TagCount>> {

@@ -123,6 +123,7 @@ fn main() -> ExitCode {
             commands::trash_notes,
             commands::empty_trash,
             commands::list_tags,
+            commands::rename_tag,
             commands::list_notebooks,
             commands::add_notebook,
             commands::rename_notebook,

@@ -1285,6 +1285,14 @@ fn notes_are_pinned_tagged_and_trashed_and_the_other_device_follows() {
         app.list_titles() == vec!["Groceries".to_string()]
     });
     app.screenshot("tag-view");
+    // Rename the tag from its view: every note with it follows, and the view with it.
+    app.click("#tag-view-bar [data-action=rename-tag]");
+    app.type_into("#tag-view-bar input", &format!("\u{E003}\u{E003}\u{E003}\u{E003}House{ENTER}"));
+    app.wait_until(Duration::from_secs(10), "the tag renamed", || {
+        app.value("#view") == "tag:house"
+            && app.list_titles() == vec!["Groceries".to_string()]
+            && app.text("#tag-view-bar span") == "Notes tagged #house"
+    });
     choose("all");
     app.wait_until(Duration::from_secs(10), "all notes", || app.list_titles().len() == 3);
 

@@ -72,6 +72,16 @@ fn pins_tags_and_the_trash_sync_merge_and_list_on_a_joined_device() {
         assert_eq!(d.show(&recipe)["pinned"], true);
     }
     assert_eq!(a.list(), b.list());
+    // A tag renamed on every note that has it; the other device follows.
+    let out = a.run(&["rename-tag", "HOME", "#House"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Renamed the tag to \"house\" on 2 notes")
+    );
+    assert!(a.fails(&["rename-tag", "nothing", "x"]).contains("no note has the tag \"nothing\""));
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(b.show(&groceries)["tags"], serde_json::json!(["errands", "house"]));
+    assert_eq!(listed(&b, &["--tag", "house"]).len(), 2);
 
     // The trash: b deletes the plan; a sees it in the trash, restores it; b sees it back.
     b.ok(&["delete", &plan]);
@@ -103,7 +113,7 @@ fn pins_tags_and_the_trash_sync_merge_and_list_on_a_joined_device() {
         assert!(trash(d).is_empty());
         assert!(!listed(d, &[]).contains(&groceries));
         assert!(d.ok(&["search", "eggs"]).trim().is_empty());
-        assert_eq!(d.ok(&["tags"]).lines().next(), Some("home  (1 note)"));
+        assert_eq!(d.ok(&["tags"]).lines().next(), Some("house  (1 note)"));
     }
     c.ok(&["join", "--folder", shared.to_str().unwrap()]);
     assert_eq!(c.list(), a.list());

@@ -121,6 +121,9 @@ export const linkedNotes = (ids: string[]) => call<LinkedNote[]>("linked_notes",
 /** The notes that link to a note. */
 export const backlinks = (id: string) => call<NoteSummary[]>("backlinks", { id });
 export const listTags = () => call<TagCount[]>("list_tags");
+/** Renames a tag on every note; its stored name and how many notes changed. */
+export const renameTag = (old: string, name: string) =>
+  call<TagCount>("rename_tag", { old, new: name });
 export const setPinned = (id: string, pinned: boolean) => call<void>("set_pinned", { id, pinned });
 /** Adds and removes tags of a note; its tags after. */
 export const retag = (id: string, add: string[], remove: string[]) =>

@@ -108,9 +108,11 @@ export class NotesList {
     return this.shownView;
   }
 
-  /** Shows another view (all notes, a tag's, the trash). */
-  setView(view: View): Promise<void> {
+  /** Shows another view (all notes, a notebook's, a tag's, the trash), in `sort` order when
+   * given. */
+  setView(view: View, sort?: Sort): Promise<void> {
     this.shownView = view;
+    if (sort) this.order = sort;
     return this.reload();
   }
 

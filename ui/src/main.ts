@@ -197,11 +197,16 @@ const viewBar = new ViewBar(
   $("view-tags") as HTMLOptGroupElement,
   $<HTMLSelectElement>("sort"),
   $("trash-bar"),
+  $("tag-view-bar"),
   $("empty-trash-dialog"),
   list,
   (view) => tree.mark(view),
   (m) => toast(m),
   showError,
+  () => {
+    if (editor.openId) void show(editor.openId);
+    void list.reload();
+  },
 );
 /** The open note's notebook (`""`: the default one), as its "Notebook" menu shows it. */
 let openNotebook = "";

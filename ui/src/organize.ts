@@ -7,6 +7,7 @@ import {
   listTags,
   type Note,
   type Notebooks,
+  renameTag,
   retag,
   type Sort,
   setPinned,
@@ -16,6 +17,25 @@ import type { NotesList, View } from "./list";
 
 const SORT_KEY = "list-sort";
 
+/** A view's key in the saved sort orders. */
+export function viewKey(view: View): string {
+  switch (view.kind) {
+    case "notebook":
+      return `nb:${view.id}`;
+    case "tag":
+      return `tag:${view.tag}`;
+    default:
+      return view.kind;
+  }
+}
+
+/** The order saved for a view (the one saved before per-view orders for all notes; else by
+ * last edit). */
+export function savedSort(key: string): Sort {
+  const saved = localStorage.getItem(`${SORT_KEY}:${key}`) ?? localStorage.getItem(SORT_KEY);
+  return saved === "created" || saved === "title" ? saved : "edited";
+}
+
 /** The view and sort menus, and the trash bar. */
 export class ViewBar {
   constructor(
@@ -24,23 +44,27 @@ export class ViewBar {
     private readonly tagGroup: HTMLOptGroupElement,
     private readonly sort: HTMLSelectElement,
     private readonly trashBar: HTMLElement,
+    private readonly tagViewBar: HTMLElement,
     private readonly dialog: HTMLElement,
     private readonly list: NotesList,
     /** Called when the view changes (the open note may not belong to it). */
     private readonly onView: (view: View) => void,
     private readonly onMessage: (message: string) => void,
     private readonly onError: (message: string) => void,
+    /** Tags were renamed here: the open note's chips and suggestions follow. */
+    private readonly onTagsChanged: () => void = () => {},
   ) {
-    const saved = localStorage.getItem(SORT_KEY);
-    if (saved === "edited" || saved === "created" || saved === "title") {
-      sort.value = saved;
-      void list.setSort(saved);
-    }
+    sort.value = savedSort(viewKey({ kind: "all" }));
+    if (sort.value !== list.sort) void list.setSort(sort.value as Sort);
     sort.addEventListener("change", () => {
-      localStorage.setItem(SORT_KEY, sort.value);
+      // Each notebook (and tag, and all notes) keeps its own order, on this device.
+      localStorage.setItem(`${SORT_KEY}:${viewKey(this.chosen())}`, sort.value);
       void list.setSort(sort.value as Sort);
     });
     view.addEventListener("change", () => void this.apply());
+    tagViewBar
+      .querySelector("[data-action=rename-tag]")
+      ?.addEventListener("click", () => this.startRenameTag());
     trashBar.querySelector("button")?.addEventListener("click", () => this.confirmEmpty());
     dialog.addEventListener("click", (e) => {
       const action = (e.target as HTMLElement).dataset.action;
@@ -68,8 +92,13 @@ export class ViewBar {
   private async apply(): Promise<void> {
     const view = this.chosen();
     this.trashBar.hidden = view.kind !== "trash";
+    this.tagViewBar.hidden = view.kind !== "tag";
+    const label = this.tagViewBar.querySelector("span");
+    if (label && view.kind === "tag") label.textContent = `Notes tagged #${view.tag}`;
     this.sort.disabled = view.kind === "trash";
-    await this.list.setView(view);
+    const sort = savedSort(viewKey(view));
+    this.sort.value = sort;
+    await this.list.setView(view, sort);
     this.onView(view);
   }
 
@@ -82,6 +111,47 @@ export class ViewBar {
           ? `nb:${view.id}`
           : view.kind;
     await this.apply();
+  }
+
+  /** A field in the tag's bar that renames the tag shown on every note. */
+  private startRenameTag(): void {
+    const view = this.chosen();
+    const button = this.tagViewBar.querySelector<HTMLElement>("[data-action=rename-tag]");
+    if (view.kind !== "tag" || !button) return;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.value = view.tag;
+    input.setAttribute("aria-label", `New name of the tag #${view.tag}`);
+    button.hidden = true;
+    button.before(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = async (keep: boolean) => {
+      if (done) return;
+      done = true;
+      input.remove();
+      button.hidden = false;
+      const name = input.value.trim();
+      if (!keep || !name || name === view.tag) return;
+      try {
+        const t = await renameTag(view.tag, name);
+        this.onMessage(
+          `Renamed #${view.tag} to #${t.name} on ${t.notes} note${t.notes === 1 ? "" : "s"}.`,
+        );
+        this.onTagsChanged();
+        await this.refreshTags();
+        await this.show({ kind: "tag", tag: t.name });
+      } catch (e) {
+        this.onError(e instanceof Error ? e.message : String(e));
+      }
+    };
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Enter") void finish(true);
+      else if (e.key === "Escape") void finish(false);
+    });
+    input.addEventListener("blur", () => void finish(true));
   }
 
   /** Rewrites the notebook entries of the menu (the default notebook first). */

@@ -166,6 +166,8 @@ enum Command {
         #[arg(required = true, allow_hyphen_values = true)]
         changes: Vec<String>,
     },
+    /// Rename a tag on every note that has it.
+    RenameTag { old: String, new: String },
     /// Every tag, with how many notes have it.
     Tags {
         #[arg(long)]
@@ -488,6 +490,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Unpin { id } => organize::pin(&mut open()?, &id, false)?,
         Command::Tag { id, changes } => organize::tag(&mut open()?, &id, &changes)?,
         Command::Tags { json } => organize::tags(&open()?, json)?,
+        Command::RenameTag { old, new } => {
+            let t = open()?.rename_tag(&old, &new)?;
+            let s = if t.notes == 1 { "" } else { "s" };
+            eprintln!("Renamed the tag to \"{}\" on {} note{s}", t.name, t.notes);
+        }
         Command::Trash { command } => organize::trash(&mut open()?, command)?,
         Command::Links { id, json } => organize::links(&open()?, &id, json)?,
         Command::Backlinks { id, json } => organize::backlinks(&open()?, &id, json)?,

@@ -472,6 +472,15 @@ pub(crate) fn trashed_ids(conn: &Connection) -> Result<Vec<Uuid>> {
     )
 }
 
+/// Every note with the tag `tag` (deleted ones too), in id order.
+pub(crate) fn tagged(conn: &Connection, tag: &str) -> Result<Vec<Uuid>> {
+    let mut st =
+        conn.prepare_cached("SELECT note_id FROM note_tags WHERE tag = ?1 ORDER BY note_id")?;
+    let rows = st.query_map([tag], |r| r.get::<_, String>(0))?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}
+
 /// Every tag of a live note with how many live notes have it, by name.
 pub(crate) fn tag_counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
     let mut st = conn.prepare_cached(

@@ -178,6 +178,32 @@ impl Workspace {
         Ok(after)
     }
 
+    /// Renames a tag on every note that has it (those in the trash too): each note gets `new`
+    /// and loses `old`, as [`Workspace::retag`] would do it, so a note tagged `old` on another
+    /// device at the same time keeps `old` until renamed again there. Returns the tag's stored
+    /// name and how many notes changed.
+    pub fn rename_tag(&mut self, old: &str, new: &str) -> Result<TagCount> {
+        let (old, new) = (tag_names(&[old])?, tag_names(&[new])?);
+        let notes = store::notes::tagged(&self.replica.conn, &old[0])?;
+        if notes.is_empty() {
+            return Err(Error::Invalid(format!("no note has the tag \"{}\"", old[0])));
+        }
+        let name = new[0].clone();
+        if old == new {
+            return Ok(TagCount { name, notes: 0 });
+        }
+        let mut n = 0;
+        for id in notes {
+            if self
+                .replica
+                .write_local(&id, BodyEdit::Untouched, |doc, _| note::retag(doc, &new, &old))?
+            {
+                n += 1;
+            }
+        }
+        Ok(TagCount { name, notes: n })
+    }
+
     /// Every tag of a live note, by name, with how many live notes have it.
     pub fn tags(&self) -> Result<Vec<TagCount>> {
         Ok(store::notes::tag_counts(&self.replica.conn)?
