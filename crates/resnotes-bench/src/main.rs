@@ -51,6 +51,10 @@ struct Args {
     /// app with its UI): start, open, typing, preview, typing during a pull, memory.
     #[arg(long)]
     app: bool,
+    /// Only finding and filing: per note count, populate a workspace and time search
+    /// (`search_ms`), the lists (`list_ms`) and the data dir's size with its search index.
+    #[arg(long)]
+    find_only: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -80,6 +84,15 @@ fn main() -> Result<()> {
     }
     let scales =
         args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
+    if args.find_only {
+        for n in scales {
+            eprintln!("== finding and filing in {n} notes");
+            let r = find_scale(n, args.quick)?;
+            eprintln!("{}", serde_json::to_string(&r)?);
+            out.insert(format!("find_{n}"), r);
+        }
+        return finish(out, args.json.as_deref());
+    }
     for n in scales {
         eprintln!("== {n} notes");
         let r = run_scale(n, args.quick, &bin)?;
@@ -140,15 +153,41 @@ fn search_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// Search, lists and the size of the data dir with its index, on a workspace of `n` notes.
+fn find_scale(n: usize, quick: bool) -> Result<Value> {
+    let reps = if quick { 5 } else { 20 };
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("a");
+    let mut a = Workspace::init(&dir, false, system_clock())?;
+    let (made, setup_ms) = time(|| populate(&mut a, n, &mut Rng::new(42)));
+    made?;
+    eprintln!("  populated in {:.1} s", setup_ms / 1000.0);
+    let mut r = Map::new();
+    r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
+    checkpoint(&a)?;
+    r.insert("data_dir_bytes".into(), json!(du(&dir)));
+    r.insert("data_dir_bytes_per_note".into(), json!(du(&dir) / n as u64));
+    r.insert("storage".into(), breakdown(&a)?);
+    r.insert("search_ms".into(), search_scenario(&mut a, reps)?);
+    r.insert("list_ms".into(), list_scenario(&mut a, reps)?);
+    Ok(Value::Object(r))
+}
+
 /// The first 50 rows of the notes list (what the app shows first) per view: all notes by last
-/// edit, by creation and by title (pinned notes first in each), and one tag's notes. Tags every
-/// 10th note "work" and pins 5 notes first (not durably: this is setup, not what is measured).
+/// edit, by creation and by title (pinned notes first in each), one tag's notes and one
+/// notebook's. Tags every 10th note "work", files every 10th (another tenth) in a notebook and
+/// pins 5 notes first (not durably: this is setup, not what is measured).
 fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
     let ids: Vec<String> = a.list(None)?.into_iter().map(|n| n.id).collect();
     resnotes_core::testing::set_durable(a, false)?;
+    let book = a.add_notebook("Projects", resnotes_core::Place::Default)?;
+    let book = resnotes_core::Place::Notebook(book);
     for (i, id) in ids.iter().enumerate() {
         if i % 10 == 0 {
             a.retag(id, &["work"], &[])?;
+        }
+        if i % 10 == 5 {
+            a.move_note(id, book)?;
         }
         if i % (ids.len() / 5).max(1) == 3 {
             a.set_pinned(id, true)?;
@@ -156,7 +195,7 @@ fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
     }
     resnotes_core::testing::set_durable(a, true)?;
     let work = vec!["work".to_string()];
-    let views: [(&str, resnotes_core::ListQuery); 4] = [
+    let views: [(&str, resnotes_core::ListQuery); 6] = [
         ("all_by_edit", resnotes_core::ListQuery { limit: Some(50), ..Default::default() }),
         (
             "all_by_creation",
@@ -175,6 +214,18 @@ fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
             },
         ),
         ("one_tag", resnotes_core::ListQuery { tags: work, limit: Some(50), ..Default::default() }),
+        (
+            "one_notebook",
+            resnotes_core::ListQuery { notebook: Some(book), limit: Some(50), ..Default::default() },
+        ),
+        (
+            "default_notebook",
+            resnotes_core::ListQuery {
+                notebook: Some(resnotes_core::Place::Default),
+                limit: Some(50),
+                ..Default::default()
+            },
+        ),
     ];
     let mut out = Map::new();
     for (name, q) in views {
@@ -182,7 +233,9 @@ fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
         for _ in 0..reps.max(20) {
             let (rows, ms) = time(|| a.list_notes(&q));
             let rows = rows?;
-            if rows.len() != 50.min(ids.len()) || (name != "one_tag" && !rows[0].pinned) {
+            let filtered = ["one_tag", "one_notebook"].contains(&name);
+            let want = if filtered { 50.min(ids.len() / 10) } else { 50.min(ids.len()) };
+            if rows.len() != want || (!filtered && !rows[0].pinned) {
                 bail!(
                     "the list {name} shows {} notes, first pinned: {:?}",
                     rows.len(),
