@@ -216,7 +216,11 @@ fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
         ("one_tag", resnotes_core::ListQuery { tags: work, limit: Some(50), ..Default::default() }),
         (
             "one_notebook",
-            resnotes_core::ListQuery { notebook: Some(book), limit: Some(50), ..Default::default() },
+            resnotes_core::ListQuery {
+                notebook: Some(book),
+                limit: Some(50),
+                ..Default::default()
+            },
         ),
         (
             "default_notebook",

@@ -38,8 +38,9 @@
 //! 1. [`format`] — the exchange format as pure functions over bytes (entries, attachments,
 //!    `index.json`, paths, keys). Public: it is the contract a second implementation follows.
 //! 2. `store` — the SQLite database and every SQL statement of the engine, by table: `log`
-//!    (the log and its unsealed tail), `notes` (rows, documents, the note index), `targets`,
-//!    `assets`; schema and migrations in `store/mod.rs`.
+//!    (the log and its unsealed tail), `notes` (rows, documents, the note index), `notebooks`
+//!    (their rows and note counts), `search` (the full-text index), `targets`, `assets`;
+//!    schema and migrations in `store/mod.rs`.
 //! 3. `docs` — note documents: the schema ([`note`]), applying changes (`materialize`), notes
 //!    listed from summaries before their documents are built (`lazy`), and `Replica`: this
 //!    device's database, identity, key, clock and document cache, with local edits and sealing.
@@ -49,7 +50,9 @@
 //! 5. `sync` — the pure plan of a cycle (`plan`), its executor, the attachment cycle, the
 //!    targets of a replica, the watch loop and the [`Supervisor`]: all `impl Replica`.
 //! 6. `workspace` — what a shell calls: [`Workspace`] wraps a replica and adds notes, targets,
-//!    setup ([`setup`]), status and details.
+//!    setup ([`setup`]), status and details; organizing notes (`organize`: pins, tags, sort,
+//!    trash), `notebooks` (and how their tree is arranged the same on every device) and
+//!    `links`.
 //!
 //! No module calls one above it; the tests of a lower module may use a higher one.
 //!

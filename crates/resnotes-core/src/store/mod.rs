@@ -193,7 +193,7 @@ CREATE INDEX notes_by_title ON notes (deleted, pinned DESC, title = '', title CO
 ALTER TABLE notes ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE notes ADD COLUMN notebook TEXT;
 CREATE INDEX notes_by_notebook ON notes (notebook, deleted, pinned DESC, updated_at DESC);
-CREATE INDEX notes_by_kind ON notes (kind) WHERE kind <> 0;
+CREATE INDEX notebook_rows ON notes (id) WHERE kind = 1;
 "#,
 ];
 
@@ -276,8 +276,9 @@ pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<()> {
 }
 
 /// Sums over the database, for a storage breakdown: (file bytes, free bytes, log entry bytes,
-/// stored document bytes, stored documents, note text bytes, note index rows).
-pub(crate) fn sizes(conn: &Connection) -> Result<[i64; 7]> {
+/// stored document bytes, stored documents, note text bytes, note index rows, bytes of the
+/// full-text index's tables).
+pub(crate) fn sizes(conn: &Connection) -> Result<[i64; 8]> {
     let one = |sql: &str| -> Result<i64> {
         Ok(conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0))
     };
@@ -289,6 +290,7 @@ pub(crate) fn sizes(conn: &Connection) -> Result<[i64; 7]> {
         one("SELECT COUNT(*) FROM docs")?,
         one("SELECT SUM(length(title) + length(first_line)) FROM notes")?,
         one("SELECT COUNT(*) FROM note_entries")?,
+        one("SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'search%'")?,
     ])
 }
 

@@ -362,7 +362,8 @@ pub(crate) struct ListRow {
 /// The columns of `notes n` that make a [`ListRow`] (read by [`list_row`]).
 pub(crate) const LIST_COLUMNS: &str =
     "n.id, n.title, n.first_line, n.created_at, n.updated_at, n.pinned, n.tags,
-     CASE WHEN n.notebook IN (SELECT id FROM notes WHERE kind = 1 AND deleted = 0) THEN n.notebook END";
+     CASE WHEN EXISTS (SELECT 1 FROM notes b WHERE b.id = n.notebook AND b.kind = 1 AND b.deleted = 0)
+     THEN n.notebook END";
 
 /// Reads the [`LIST_COLUMNS`] from column `at` on.
 pub(crate) fn list_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<ListRow> {
@@ -404,7 +405,7 @@ pub(crate) enum Shelf<'a> {
 
 /// The SQL condition on `notes n` that keeps a note in the default notebook.
 pub(crate) const IN_DEFAULT: &str =
-    "(n.notebook IS NULL OR n.notebook NOT IN (SELECT id FROM notes WHERE kind = 1 AND deleted = 0))";
+    "(n.notebook IS NULL OR NOT EXISTS (SELECT 1 FROM notes b WHERE b.id = n.notebook AND b.kind = 1 AND b.deleted = 0))";
 
 /// Which live notes to list and how.
 #[derive(Clone, Copy, Debug, Default)]

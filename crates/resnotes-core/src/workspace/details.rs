@@ -42,6 +42,9 @@ pub struct Storage {
     pub note_text_bytes: i64,
     /// Rows of the index from notes to the entries that change them.
     pub note_entries_rows: i64,
+    /// The full-text index: its FTS5 tables (with their copy of the text, for snippets) and
+    /// the notes' rows in it.
+    pub search_index_bytes: i64,
 }
 
 impl Workspace {
@@ -91,7 +94,7 @@ impl Workspace {
     /// How the database's bytes divide (after copying the write-ahead log into it).
     pub fn storage(&self) -> Result<Storage> {
         store::checkpoint_truncate(&self.replica.conn)?;
-        let [file_bytes, free_bytes, log_data_bytes, doc_bytes, built_docs, note_text_bytes, note_entries_rows] =
+        let [file_bytes, free_bytes, log_data_bytes, doc_bytes, built_docs, note_text_bytes, note_entries_rows, search_index_bytes] =
             store::sizes(&self.replica.conn)?;
         Ok(Storage {
             file_bytes,
@@ -101,6 +104,7 @@ impl Workspace {
             built_docs,
             note_text_bytes,
             note_entries_rows,
+            search_index_bytes,
         })
     }
 
