@@ -170,7 +170,57 @@ fn find_scale(n: usize, quick: bool) -> Result<Value> {
     r.insert("storage".into(), breakdown(&a)?);
     r.insert("search_ms".into(), search_scenario(&mut a, reps)?);
     r.insert("list_ms".into(), list_scenario(&mut a, reps)?);
+    r.insert("joined".into(), typing_while_indexing(&mut a, tmp.path(), n)?);
     Ok(Value::Object(r))
+}
+
+/// A device joins `a`'s workspace through a folder, then indexes its notes' text for search in
+/// the background on a connection of its own, batches of 50 as the app does, while the user
+/// types into a note every 5 ms: how long the indexing takes and what each keystroke (a
+/// durable splice) costs meanwhile.
+fn typing_while_indexing(a: &mut Workspace, tmp: &Path, n: usize) -> Result<Value> {
+    let folder = tmp.join("folder");
+    std::fs::create_dir_all(&folder)?;
+    let f = Folder::new(&folder);
+    let row = a.add_target(TargetKind::Folder, &f, Some(PASS), 10)?;
+    check(&a.sync_with(&[(&row, &f as &dyn Transport)], &mut |_| {})?)?;
+    let b_dir = tmp.join("b");
+    let mut b = Workspace::join(&b_dir, TargetKind::Folder, &f, Some(PASS), false, system_clock())?;
+    check(&b.sync_all(&mut |_| {})?)?;
+    if b.list(None)?.len() < n {
+        bail!("the joined device lists fewer than {n} notes");
+    }
+    let typed = b.list(Some(1))?.remove(0).id;
+    b.note(&typed)?; // opened, as the editor does before typing
+    let typed: uuid::Uuid = typed.parse()?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let indexer = {
+        let (dir, done) = (b_dir.clone(), done.clone());
+        std::thread::spawn(move || -> Result<(f64, u64)> {
+            let w = Workspace::open(&dir)?;
+            let started = Instant::now();
+            loop {
+                let p = w.index_for_search(50)?;
+                if p.indexed >= p.total {
+                    done.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Ok((started.elapsed().as_secs_f64(), p.total));
+                }
+            }
+        })
+    };
+    let mut samples = Vec::new();
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let (res, ms) = time(|| b.splice_note(&typed, Field::Body, 0, 0, "x"));
+        res?;
+        samples.push(ms);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (secs, total) = indexer.join().map_err(|_| anyhow::anyhow!("the indexer panicked"))??;
+    eprintln!("  indexed {total} notes in {secs:.1} s while typing {} keys", samples.len());
+    Ok(json!({
+        "search_index_after_join_s": measure::round(secs),
+        "keystroke_while_indexing_ms": stats(&mut samples),
+    }))
 }
 
 /// The first 50 rows of the notes list (what the app shows first) per view: all notes by last
