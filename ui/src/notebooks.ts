@@ -5,6 +5,7 @@
 // notebooks dragged onto a row (or onto the "Notebooks" heading, for the top level) move inside
 // it.
 
+import { modal } from "./dom";
 import {
   addNotebook,
   deleteNotebook,
@@ -129,13 +130,8 @@ export class NotebookTree {
         else if (book) void this.nest(book, into);
       });
     }
-    dialog.addEventListener("click", (e) => {
-      const action = (e.target as HTMLElement).dataset.action;
-      if (e.target === dialog || action === "cancel") dialog.hidden = true;
+    modal(dialog, (action) => {
       if (action === "delete") void this.remove();
-    });
-    dialog.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") dialog.hidden = true;
     });
   }
 

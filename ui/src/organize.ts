@@ -2,6 +2,7 @@
 // sort menu above the list, the trash's "Empty trash…" with its confirmation, and the open
 // note's pin button and tags.
 
+import { modal } from "./dom";
 import {
   emptyTrash,
   listTags,
@@ -66,13 +67,8 @@ export class ViewBar {
       .querySelector("[data-action=rename-tag]")
       ?.addEventListener("click", () => this.startRenameTag());
     trashBar.querySelector("button")?.addEventListener("click", () => this.confirmEmpty());
-    dialog.addEventListener("click", (e) => {
-      const action = (e.target as HTMLElement).dataset.action;
-      if (e.target === dialog || action === "cancel") dialog.hidden = true;
+    modal(dialog, (action) => {
       if (action === "empty") void this.empty();
-    });
-    dialog.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") dialog.hidden = true;
     });
   }
 
