@@ -188,6 +188,12 @@ impl Workspace {
         Ok(tree(&store::notebooks::all(conn)?, &store::notebooks::note_counts(conn)?))
     }
 
+    /// The live notebooks in tree order without their note counts (which count every live
+    /// note): what finding a notebook by name and walking inside one need.
+    fn arranged(&self) -> Result<Vec<Notebook>> {
+        Ok(tree(&store::notebooks::all(&self.replica.conn)?, &[]).notebooks)
+    }
+
     /// Finds a live notebook by its path (`Work/Projects`), its name when only one live
     /// notebook has it, or its id or an id prefix; case is ignored. [`DEFAULT_NOTEBOOK`]
     /// names the default notebook.
@@ -196,7 +202,7 @@ impl Workspace {
         if q.eq_ignore_ascii_case(DEFAULT_NOTEBOOK) {
             return Ok(Place::Default);
         }
-        let all = self.notebooks()?.notebooks;
+        let all = self.arranged()?;
         let lower = q.to_lowercase();
         let pick = |found: Vec<&Notebook>| -> Option<Result<Place>> {
             match found.as_slice() {
@@ -337,7 +343,7 @@ impl Workspace {
 
     /// The notebooks inside `id`, at any depth, as the tree shows them.
     pub(crate) fn descendants(&self, id: Uuid) -> Result<Vec<Uuid>> {
-        let tree = self.notebooks()?.notebooks;
+        let tree = self.arranged()?;
         let mut out: Vec<String> = vec![id.to_string()];
         // Tree order: a notebook comes after its parent.
         for n in &tree {
