@@ -210,10 +210,17 @@ impl App {
                     "timeout-{}",
                     what.chars().filter(|c| c.is_alphanumeric()).take(40).collect::<String>()
                 ));
+                // What the user would see as an error, and what the app printed: a failure on
+                // a CI machine leaves no screenshot to look at, only this message.
+                let toast = self.text("#toast");
+                let log = self.driver_log();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
                 panic!(
-                    "[{}] waited {timeout:?} for {what}; screenshot {}",
+                    "[{}] waited {timeout:?} for {what}; screenshot {}; toast: {toast:?}; \
+                     app log (last lines, newest first):\n{}",
                     self.name,
-                    shot.display()
+                    shot.display(),
+                    tail.join("\n")
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
