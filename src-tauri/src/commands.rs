@@ -58,18 +58,10 @@ pub async fn list_notes(
     notebook: Option<String>,
     sort: Sort,
 ) -> Res<Vec<NoteSummary>> {
-    let filter = filter.trim().to_string();
     let tags: Vec<String> = tag.into_iter().collect();
     let notebook = notebook.as_deref().map(|n| place(Some(n))).transpose()?;
-    state.with(|ws| {
-        if filter.is_empty() {
-            ws.list_notes(&ListQuery { notebook, tags, sort, limit: Some(limit as usize) })
-        } else if tags.is_empty() && notebook.is_none() {
-            ws.find(&filter, limit as usize)
-        } else {
-            ws.find_in(&filter, tags, notebook.as_ref().map(std::slice::from_ref), limit as usize)
-        }
-    })
+    let view = ListQuery { notebook, tags, sort, limit: Some(limit as usize) };
+    state.with(|ws| ws.view(&view, &filter))
 }
 
 /// The notebook tree with each notebook's note count.

@@ -169,6 +169,11 @@ fn find_scale(n: usize, quick: bool) -> Result<Value> {
     r.insert("data_dir_bytes_per_note".into(), json!(du(&dir) / n as u64));
     r.insert("storage".into(), breakdown(&a)?);
     r.insert("search_ms".into(), search_scenario(&mut a, reps)?);
+    if let Some(keep) = std::env::var_os("RESNOTES_BENCH_KEEP") {
+        // For profiling queries by hand (sqlite3 or a harness) on the very same database.
+        checkpoint(&a)?;
+        copy_dir(&dir, &std::path::Path::new(&keep).join(format!("find-{n}")))?;
+    }
     r.insert("list_ms".into(), list_scenario(&mut a, reps)?);
     r.insert("joined".into(), typing_while_indexing(&mut a, tmp.path(), n)?);
     Ok(Value::Object(r))

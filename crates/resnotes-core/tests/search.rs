@@ -180,3 +180,35 @@ fn sorted(ws: &Workspace, query: &str) -> Vec<String> {
     t.sort();
     t
 }
+
+/// What the app's list shows for a view and the words in its search field: the view's notes
+/// without words; with words, matches anywhere (filters allowed) in the view of all notes, or
+/// only among the view's tag or notebook (where `tag:` is a word like any other).
+#[test]
+fn a_view_lists_its_notes_and_finds_words_among_them() {
+    use resnotes_core::{ListQuery, Place};
+    let (_tmp, mut ws) = local();
+    let book = ws.add_notebook("Work", Place::Default).unwrap();
+    ws.new_note_in("Plan", "meeting on monday", Place::Notebook(book)).unwrap();
+    let tagged = ws.new_note("Lunch", "meeting a friend").unwrap().to_string();
+    ws.new_note("Diary", "no meetings today").unwrap();
+    ws.retag(&tagged, &["home"], &[]).unwrap();
+    let titles = |q: &ListQuery, words: &str| {
+        let mut t: Vec<String> = ws.view(q, words).unwrap().into_iter().map(|n| n.title).collect();
+        t.sort();
+        t
+    };
+    let all = ListQuery { limit: Some(50), ..Default::default() };
+    let in_book = ListQuery { notebook: Some(Place::Notebook(book)), ..all.clone() };
+    let in_inbox = ListQuery { notebook: Some(Place::Default), ..all.clone() };
+    let home = ListQuery { tags: vec!["home".into()], ..all.clone() };
+    assert_eq!(titles(&all, ""), ["Diary", "Lunch", "Plan"]);
+    assert_eq!(titles(&all, "  meeting "), ["Diary", "Lunch", "Plan"]);
+    assert_eq!(titles(&all, "meeting tag:home"), ["Lunch"]);
+    assert_eq!(titles(&in_book, ""), ["Plan"]);
+    assert_eq!(titles(&in_book, "meeting"), ["Plan"]);
+    assert_eq!(titles(&in_inbox, "meeting"), ["Diary", "Lunch"]);
+    assert_eq!(titles(&home, "meeting"), ["Lunch"]);
+    assert!(titles(&home, "monday").is_empty());
+    assert!(titles(&in_book, "tag:home").is_empty(), "a filter is a word inside a view");
+}

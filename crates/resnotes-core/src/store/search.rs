@@ -66,6 +66,73 @@ pub(crate) fn searchable(text: &str) -> std::borrow::Cow<'_, str> {
 /// that order, and nothing a user types is an FTS5 operator or a syntax error. `None` when the
 /// query holds no word at all (only punctuation, say).
 pub(crate) fn fts_query(query: &str) -> Option<String> {
+    render(&terms(query), |_| None)
+}
+
+/// [`fts_query`], with each word that is matched as a prefix written as the words of the index
+/// that start with it (`"meet"*` becomes `("meeting" OR "meetings")`) when there are at most
+/// [`MAX_EXPANSION`]: FTS5 merges a prefix's lists into a copy in memory before it reads any
+/// (6–8 ms for a word in most of 100,000 notes, on every statement of a search), while words
+/// joined by OR are read in place and as far as needed.
+pub(crate) fn expanded_query(conn: &Connection, query: &str) -> Result<Option<String>> {
+    let terms = terms(query);
+    let mut expansions = Vec::with_capacity(terms.len());
+    for t in &terms {
+        expansions.push(if t.prefix { expansion(conn, &t.text)? } else { None });
+    }
+    let mut at = 0;
+    Ok(render(&terms, |_| {
+        at += 1;
+        expansions[at - 1].take()
+    }))
+}
+
+/// At most this many words of the index stand for a prefix (see [`expanded_query`]); more, and
+/// FTS5's own prefix search (with its index of two-letter prefixes) is the cheaper.
+pub(crate) const MAX_EXPANSION: usize = 32;
+
+/// The words of the index starting with `prefix` (as the tokenizer folds it), if there are
+/// one to [`MAX_EXPANSION`] of them and `prefix` is a single word.
+fn expansion(conn: &Connection, prefix: &str) -> Result<Option<Vec<String>>> {
+    let folded = words_of(conn, "", prefix)?;
+    let [folded] = &folded[..] else { return Ok(None) };
+    let mut st = conn.prepare_cached(
+        "SELECT word FROM search_words WHERE word >= ?1 AND word < ?1 || char(1114111)
+         ORDER BY word LIMIT ?2",
+    )?;
+    let words = st
+        .query_map(params![folded, MAX_EXPANSION as i64 + 1], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((!words.is_empty() && words.len() <= MAX_EXPANSION).then_some(words))
+}
+
+/// The distinct words of a text as the index's tokenizer makes them (folded), read back from a
+/// one-row FTS5 table of this connection, so they are exactly the index's own.
+fn words_of(conn: &Connection, title: &str, body: &str) -> Result<Vec<String>> {
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of
+           USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', detail = none);
+         CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of_vocab USING fts5vocab(temp, words_of, row);",
+    )?;
+    conn.prepare_cached("INSERT INTO temp.words_of (rowid, title, body) VALUES (1, ?1, ?2)")?
+        .execute(params![searchable(title), searchable(body)])?;
+    let words = conn
+        .prepare_cached("SELECT term FROM temp.words_of_vocab")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>();
+    conn.prepare_cached("DELETE FROM temp.words_of")?.execute([])?;
+    Ok(words?)
+}
+
+/// A word or `"phrase"` of a typed query, as it is indexed ([`searchable`]), and whether it
+/// matches as a prefix.
+struct Term {
+    text: String,
+    prefix: bool,
+}
+
+/// The words and phrases of a typed query.
+fn terms(query: &str) -> Vec<Term> {
     let mut terms = Vec::new();
     let mut rest = query;
     while let Some(start) = rest.find(|c: char| c == '"' || !c.is_whitespace()) {
@@ -85,7 +152,6 @@ pub(crate) fn fts_query(query: &str) -> Option<String> {
         if !term.chars().any(char::is_alphanumeric) {
             continue;
         }
-        let quoted = format!("\"{}\"", searchable(term).replace('"', "\"\""));
         // The last character of an unsegmented word is a whole token: a prefix of it would
         // also match other characters' tokens starting with the same bytes (none do, but a
         // prefix query costs more).
@@ -94,9 +160,25 @@ pub(crate) fn fts_query(query: &str) -> Option<String> {
         let prefix = !phrase
             && !term.chars().last().is_some_and(unsegmented)
             && term.chars().nth(1).is_some();
-        terms.push(if prefix { format!("{quoted}*") } else { quoted });
+        terms.push(Term { text: searchable(term).into_owned(), prefix });
     }
-    (!terms.is_empty()).then(|| terms.join(" AND "))
+    terms
+}
+
+/// The FTS5 query of `terms`; `expand` may give the words a prefix stands for.
+fn render(terms: &[Term], mut expand: impl FnMut(&Term) -> Option<Vec<String>>) -> Option<String> {
+    let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    let parts: Vec<String> = terms
+        .iter()
+        .map(|t| match expand(t) {
+            Some(words) => {
+                format!("({})", words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" OR "))
+            }
+            None if t.prefix => format!("{}*", quote(&t.text)),
+            None => quote(&t.text),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" AND "))
 }
 
 /// Indexes a note's title and body; `whole` is false when `body` is only the first line a
@@ -128,6 +210,12 @@ pub(crate) fn put(
     };
     conn.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")?
         .execute(params![docid, searchable(title), searchable(body)])?;
+    // The words, for prefixes ([`expanded_query`]); a word is never taken out (one no note
+    // holds any more only adds an empty list to an OR).
+    let mut add = conn.prepare_cached("INSERT OR IGNORE INTO search_words (word) VALUES (?1)")?;
+    for w in words_of(conn, title, body)? {
+        add.execute([w])?;
+    }
     conn.prepare_cached("DELETE FROM search_stale WHERE note_id = ?1")?.execute([&note])?;
     if whole {
         conn.prepare_cached("DELETE FROM search_pending WHERE note_id = ?1")?.execute([&note])?;
@@ -221,11 +309,15 @@ pub(crate) struct Hit {
     pub(crate) snippet: Vec<Part>,
 }
 
-/// Notes matching the FTS5 query `fts` (from [`fts_query`]) that have every one of `tags`,
-/// best first (BM25, a match in the title counting ten times one in the body: the table's
-/// `rank`), at most `limit`. Only live notes are in the index, so FTS5 can rank and stop at
-/// `limit` by itself, making snippets of those only — a word in every note of 100,000 costs the
-/// ranking, not 100,000 snippets.
+/// Notes matching the FTS5 query `fts` (from [`fts_query`]) that have every one of `tags`
+/// and are in one of `books`, at most `limit`, best first.
+///
+/// Up to [`RANK_WINDOW`] matches, "best" is BM25 (a match in the title counting ten times one
+/// in the body: the table's `rank`). Past it the words are in so many notes that BM25 says
+/// little (a word in most notes weighs nothing) and costs much: FTS5 reads each word's whole
+/// list to weigh it, ~5 ms per word in 100,000 notes. Then the newest [`RANK_WINDOW`] matches
+/// (by when each note was first indexed) are taken, those with a match in the title first,
+/// each part newest first — lists FTS5 walks newest first and stops.
 pub(crate) fn query(
     conn: &Connection,
     fts: &str,
@@ -233,7 +325,7 @@ pub(crate) fn query(
     books: Option<&Books>,
     limit: usize,
 ) -> Result<Vec<Hit>> {
-    let limit = limit as i64;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&fts, &limit];
     let mut filters = String::new();
     for t in tags {
@@ -260,10 +352,6 @@ pub(crate) fn query(
             any.join(" OR ")
         ));
     }
-    // Ranking computes BM25 for every match: fine for a few thousand, ~50 ms for a word in all
-    // of 100,000 notes. Beyond RANK_WINDOW matches, only the newest RANK_WINDOW (by when each
-    // note was first indexed) are ranked: FTS5 finds where they start by walking its lists
-    // newest first and stopping there, and takes the range as a rowid constraint.
     // The rowid of the RANK_WINDOW-th newest match, if there are that many.
     let last = RANK_WINDOW - 1;
     let cutoff: Option<i64> = {
@@ -275,18 +363,59 @@ pub(crate) fn query(
         .query_row(&wargs[..], |r| r.get(0))
         .optional()?
     };
-    if let Some(c) = cutoff {
-        filters.push_str(&format!(" AND rowid >= {c}"));
+    let Some(cutoff) = cutoff else {
+        return hits(conn, &filters, &args, Order::Rank, -1);
+    };
+    let window = format!("{filters} AND rowid >= {cutoff}");
+    let in_title = format!("{{title}} : ({fts})");
+    let mut title_args = args.clone();
+    title_args[0] = &in_title;
+    // A title match shows the start of the body (its title is shown anyway).
+    let mut found = hits(conn, &window, &title_args, Order::Newest, 1)?;
+    let newest = hits(conn, &window, &args, Order::Newest, -1)?;
+    for h in newest {
+        if found.len() as i64 >= limit {
+            break;
+        }
+        if !found.iter().any(|f| f.row.id == h.row.id) {
+            found.push(h);
+        }
     }
+    Ok(found)
+}
+
+/// How [`hits`] orders matches.
+enum Order {
+    /// Best first (BM25).
+    Rank,
+    /// Newest first (by rowid, which FTS5 walks in order and stops).
+    Newest,
+}
+
+/// The matches of `args[0]` (an FTS5 query) under `filters`, in `order`, at most `args[1]`,
+/// with their list rows and a snippet of column `column` (-1: the one that matched best).
+fn hits(
+    conn: &Connection,
+    filters: &str,
+    args: &[&dyn rusqlite::ToSql],
+    order: Order,
+    column: i32,
+) -> Result<Vec<Hit>> {
+    // FTS5 orders by itself only on exactly `rank` or `rowid DESC`; `ord` is for the join.
+    let (order, ord) = match order {
+        Order::Rank => ("rank", "rank"),
+        Order::Newest => ("rowid DESC", "-rowid"),
+    };
     let mut st = conn.prepare_cached(&format!(
-        "WITH hits AS (SELECT rowid AS docid, rank, snippet(search, -1, char(1), char(2), '…', 12) AS snip
-                       FROM search WHERE search MATCH ?1{filters} ORDER BY rank LIMIT ?2)
+        "WITH hits AS (SELECT rowid AS docid, {ord} AS ord,
+                              snippet(search, {column}, char(1), char(2), '…', 12) AS snip
+                       FROM search WHERE search MATCH ?1{filters} ORDER BY {order} LIMIT ?2)
          SELECT h.snip, {}
          FROM hits h JOIN search_notes s ON s.docid = h.docid JOIN notes n ON n.id = s.note_id
-         ORDER BY h.rank",
+         ORDER BY h.ord",
         super::notes::LIST_COLUMNS
     ))?;
-    let rows = st.query_map(&args[..], |r| {
+    let rows = st.query_map(args, |r| {
         Ok(Hit { row: super::notes::list_row(r, 1)?, snippet: parts(&r.get::<_, String>(0)?) })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -403,7 +532,7 @@ mod tests {
     }
 
     #[test]
-    fn past_the_window_the_newest_matches_are_ranked() {
+    fn past_the_window_title_matches_come_first_then_the_newest() {
         let conn = crate::store::open_in_memory().unwrap();
         let n = RANK_WINDOW as usize + 300;
         let ids: Vec<Uuid> = (0..n as u128).map(|i| Uuid::from_u128(i + 1)).collect();
@@ -419,18 +548,51 @@ mod tests {
         }
         let hits = query(&conn, &fts_query("common").unwrap(), &[], None, 50).unwrap();
         assert_eq!(hits.len(), 50);
-        // The title match counts ten times: first among the newest RANK_WINDOW matches.
+        // Among the newest RANK_WINDOW matches, the title match first, then the newest.
         assert_eq!(hits[0].row.id, ids[n - 10].to_string());
-        let oldest_ranked = n - RANK_WINDOW as usize;
-        for h in &hits {
-            let at = ids.iter().position(|i| i.to_string() == h.row.id).unwrap();
-            assert!(at >= oldest_ranked, "note {at} is older than the window");
-        }
+        let at: Vec<usize> = hits
+            .iter()
+            .map(|h| ids.iter().position(|i| i.to_string() == h.row.id).unwrap())
+            .collect();
+        let rest: Vec<usize> = (0..n).rev().filter(|i| *i != n - 10).take(49).collect();
+        assert_eq!(at[1..], rest[..], "newest first after the title match");
+        assert!(at.iter().all(|a| *a >= n - RANK_WINDOW as usize), "none older than the window");
         // Under the window, every match is ranked: the oldest note is found by its title.
         let few = query(&conn, &fts_query("ground").unwrap(), &[], None, 50).unwrap();
         let found: Vec<&str> = few.iter().map(|h| h.row.id.as_str()).collect();
         assert_eq!(found.len(), 2);
         assert!(found.contains(&ids[0].to_string().as_str()));
+    }
+
+    #[test]
+    fn a_prefix_stands_for_the_indexed_words_it_starts_when_they_are_few() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let many: Vec<String> = (0..=MAX_EXPANSION).map(|i| format!("many{i:02}")).collect();
+        let body = format!("Meetings and a MEETING at the Café; 日本語. {}", many.join(" "));
+        conn.execute(
+            "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev) VALUES (?1, 'Crème', '', 0, 0, 0, 1)",
+            [Uuid::from_u128(1).to_string()],
+        )
+        .unwrap();
+        put(&conn, &Uuid::from_u128(1), "Crème", &body, true).unwrap();
+        let cases = [
+            ("meet", Some(r#"("meeting" OR "meetings")"#)),
+            ("Meeting", Some(r#"("meeting" OR "meetings")"#)),
+            ("CAF", Some(r#"("cafe")"#)), // folded as the index folds it
+            ("creme the", Some(r#"("creme") AND ("the")"#)),
+            ("\"meet\" me", Some(r#""meet" AND ("meeting" OR "meetings")"#)), // a phrase: not
+            ("many", Some(r#""many"*"#)), // too many words: FTS5's prefix
+            ("m", Some(r#""m""#)),
+            ("col:val", Some(r#""col:val"*"#)), // two words to the tokenizer: left to FTS5
+            ("日本語", Some("\"日\u{200b}本\u{200b}語\"")),
+            ("", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(expanded_query(&conn, typed).unwrap().as_deref(), want, "{typed:?}");
+        }
+        // And the expanded query finds the note.
+        let fts = expanded_query(&conn, "meet caf").unwrap().unwrap();
+        assert_eq!(query(&conn, &fts, &[], None, 10).unwrap().len(), 1);
     }
 
     #[test]

@@ -690,15 +690,22 @@ impl Workspace {
         self.find_in(&words, tags, Some(&places), limit)
     }
 
-    /// [`Workspace::find`] among the notes with every one of `tags` (the app's search inside a
-    /// tag's view); `query`'s own `tag:` filters are words here.
-    pub fn find_tagged(
-        &self,
-        words: &str,
-        tags: Vec<String>,
-        limit: usize,
-    ) -> Result<Vec<NoteSummary>> {
-        self.find_in(words, tags, None, limit)
+    /// What a list of notes shows for a view and the words typed into its search field: with
+    /// no words, the notes of the view `q` (its tag, its notebook, or all) in its order; with
+    /// words, the notes they find, best first with snippets — anywhere in the view of all
+    /// notes (where `tag:` and `notebook:` filters work as in [`Workspace::find`]), or among
+    /// the notes of the view's tag and notebook (where every word is a word).
+    pub fn view(&self, q: &ListQuery, words: &str) -> Result<Vec<NoteSummary>> {
+        let words = words.trim();
+        let limit = q.limit.unwrap_or(usize::MAX);
+        if words.is_empty() {
+            self.list_notes(q)
+        } else if q.tags.is_empty() && q.notebook.is_none() {
+            self.find(words, limit)
+        } else {
+            let places = q.notebook.as_ref().map(std::slice::from_ref);
+            self.find_in(words, q.tags.clone(), places, limit)
+        }
     }
 
     /// [`Workspace::find`] among the notes with every one of `tags` that are in one of
@@ -710,7 +717,7 @@ impl Workspace {
         places: Option<&[Place]>,
         limit: usize,
     ) -> Result<Vec<NoteSummary>> {
-        let Some(fts) = store::search::fts_query(words) else {
+        let Some(fts) = store::search::expanded_query(&self.replica.conn, words)? else {
             if tags.is_empty() && places.is_none() {
                 return Ok(Vec::new());
             }

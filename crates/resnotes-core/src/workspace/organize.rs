@@ -264,13 +264,7 @@ impl Workspace {
     /// Returns how many notes were emptied.
     pub fn empty_trash(&mut self) -> Result<usize> {
         let ids = store::notes::trashed_ids(&self.replica.conn)?;
-        let mut n = 0;
-        for id in ids {
-            if self.replica.write_local(&id, BodyEdit::Untouched, |doc, _| note::purge(doc))? {
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.replica.write_local_each(&ids, BodyEdit::Untouched, |doc, _| note::purge(doc))
     }
 
     /// A live note's id (a deleted one is reported missing).
