@@ -2,7 +2,8 @@
 //! which maps its rows to notes; a deleted note is taken out), and the notes whose entry in it is not current: `search_stale`
 //! (built notes edited since they were indexed, re-indexed before the next query) and
 //! `search_pending` (notes indexed from a summary's first line only, or not at all, indexed in
-//! the background). All derived from the log.
+//! the background); and `search_words`, every word the index has held, so that a prefix being
+//! typed is searched as the few words it stands for. All derived from the log.
 //!
 //! Words are found by FTS5's `unicode61` tokenizer with diacritics folded (é = e, case
 //! ignored). Scripts written without spaces between words (Chinese, Japanese, Korean, Thai,
