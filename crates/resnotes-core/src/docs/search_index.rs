@@ -94,16 +94,22 @@ fn write_texts(
     if ids.is_empty() {
         return Ok(());
     }
+    // The batch's words, read before the write transaction (the user's saves wait for it).
+    let words = search::words_of_all(
+        conn,
+        texts.iter().flatten().map(|(title, body)| (title.as_str(), body.as_str())),
+    )?;
     let tx = store::write_tx(conn)?;
     for (id, text) in ids.iter().zip(texts) {
         if !still(id)? {
             continue;
         }
         match text {
-            Some((title, body)) => search::put(&tx, id, &title, &body, true)?,
+            Some((title, body)) => search::put_text(&tx, id, &title, &body, true)?,
             None => search::remove(&tx, id)?,
         }
     }
+    search::add_words(&tx, &words)?;
     tx.commit()?;
     Ok(())
 }

@@ -107,16 +107,37 @@ fn expansion(conn: &Connection, prefix: &str) -> Result<Option<Vec<String>>> {
     Ok((!words.is_empty() && words.len() <= MAX_EXPANSION).then_some(words))
 }
 
-/// The distinct words of a text as the index's tokenizer makes them (folded), read back from a
-/// one-row FTS5 table of this connection, so they are exactly the index's own.
+/// The distinct words of a text as the index's tokenizer makes them (folded).
 fn words_of(conn: &Connection, title: &str, body: &str) -> Result<Vec<String>> {
+    words_of_all(conn, [(title, body)])
+}
+
+/// The distinct words of `texts` (titles and bodies) as the index's tokenizer makes them
+/// (folded), read back from an FTS5 table of this connection's temporary database, so they
+/// are exactly the index's own. Writes nothing to the workspace's database: the background
+/// indexer calls it before its write transaction.
+pub(crate) fn words_of_all<'a>(
+    conn: &Connection,
+    texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<String>> {
     conn.execute_batch(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of
            USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', detail = none);
          CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of_vocab USING fts5vocab(temp, words_of, row);",
     )?;
-    conn.prepare_cached("INSERT INTO temp.words_of (rowid, title, body) VALUES (1, ?1, ?2)")?
-        .execute(params![searchable(title), searchable(body)])?;
+    {
+        // One transaction of the temporary database for a batch (it takes no lock on the
+        // workspace's), unless the caller's is open.
+        let tx = conn.is_autocommit().then(|| conn.unchecked_transaction()).transpose()?;
+        let mut add =
+            conn.prepare_cached("INSERT INTO temp.words_of (title, body) VALUES (?1, ?2)")?;
+        for (title, body) in texts {
+            add.execute(params![searchable(title), searchable(body)])?;
+        }
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
+    }
     let words = conn
         .prepare_cached("SELECT term FROM temp.words_of_vocab")?
         .query_map([], |r| r.get::<_, String>(0))?
@@ -191,6 +212,28 @@ pub(crate) fn put(
     body: &str,
     whole: bool,
 ) -> Result<()> {
+    put_text(conn, id, title, body, whole)?;
+    add_words(conn, &words_of(conn, title, body)?)
+}
+
+/// Adds words (from [`words_of_all`]) to `search_words`; a word is never taken out (one no
+/// note holds any more only adds an empty list to an OR).
+pub(crate) fn add_words(conn: &Connection, words: &[String]) -> Result<()> {
+    let mut add = conn.prepare_cached("INSERT OR IGNORE INTO search_words (word) VALUES (?1)")?;
+    for w in words {
+        add.execute([w])?;
+    }
+    Ok(())
+}
+
+/// [`put`] without adding the note's words: the caller adds them ([`add_words`]).
+pub(crate) fn put_text(
+    conn: &Connection,
+    id: &Uuid,
+    title: &str,
+    body: &str,
+    whole: bool,
+) -> Result<()> {
     let note = id.to_string();
     let docid: Option<i64> = conn
         .prepare_cached("SELECT docid FROM search_notes WHERE note_id = ?1")?
@@ -211,12 +254,6 @@ pub(crate) fn put(
     };
     conn.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")?
         .execute(params![docid, searchable(title), searchable(body)])?;
-    // The words, for prefixes ([`expanded_query`]); a word is never taken out (one no note
-    // holds any more only adds an empty list to an OR).
-    let mut add = conn.prepare_cached("INSERT OR IGNORE INTO search_words (word) VALUES (?1)")?;
-    for w in words_of(conn, title, body)? {
-        add.execute([w])?;
-    }
     conn.prepare_cached("DELETE FROM search_stale WHERE note_id = ?1")?.execute([&note])?;
     if whole {
         conn.prepare_cached("DELETE FROM search_pending WHERE note_id = ?1")?.execute([&note])?;
