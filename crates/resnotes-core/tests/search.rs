@@ -93,6 +93,12 @@ fn a_big_note_typed_into_is_found_by_its_newest_words() {
     let splice = [TextSplice { pos: 10, delete: 0, insert: " zeppelin ".into() }];
     ws.edit_open_note(&id, &n.heads, &[(Field::Body, &splice[..])]).unwrap();
     assert_eq!(titles(&ws, "zeppelin"), ["Journal"]);
+    // A new word's prefix, the first search after it was typed (the note is indexed again
+    // before the prefix is turned into the words it stands for).
+    let n = ws.note(&id.to_string()).unwrap();
+    let splice = [TextSplice { pos: 10, delete: 0, insert: " zeppelinfield ".into() }];
+    ws.edit_open_note(&id, &n.heads, &[(Field::Body, &splice[..])]).unwrap();
+    assert_eq!(titles(&ws, "zeppelinf"), ["Journal"]);
     // Reopened in another process: still found.
     let dir = ws.dir().to_path_buf();
     drop(ws);

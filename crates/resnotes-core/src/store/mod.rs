@@ -200,13 +200,24 @@ CREATE INDEX notebook_rows ON notes (id) WHERE kind = 1;
 -- is then one list to read instead of the merge of every word starting so (27 ms for "de" in
 -- 100,000 notes, 0.2 ms with it; BENCHMARKS.md); and every word of the index, so that a longer
 -- prefix is searched as the few words it stands for (store/search.rs). Every live note is
--- indexed anew, in the background as after a join.
+-- indexed anew, in the background as after a join; until then by its title and first line, as
+-- a note listed from a summary is. Each note keeps its row number (`docid`): past 2,000 matches
+-- a search shows the newest, by that number.
 CREATE TABLE search_words (word TEXT PRIMARY KEY) WITHOUT ROWID;
 DROP TABLE search;
 CREATE VIRTUAL TABLE search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2');
 INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 1.0)');
-DELETE FROM search_notes;
 DELETE FROM search_stale;
+DELETE FROM search_notes WHERE note_id NOT IN (SELECT id FROM notes WHERE kind = 0 AND deleted = 0);
+UPDATE search_notes SET whole = 0;
+INSERT INTO search_notes (note_id, whole)
+  SELECT id, 0 FROM notes WHERE kind = 0 AND deleted = 0 AND id NOT IN (SELECT note_id FROM search_notes)
+  ORDER BY created_at, id;
+INSERT INTO search (rowid, title, body)
+  SELECT s.docid, n.title, n.first_line FROM search_notes s JOIN notes n ON n.id = s.note_id;
+CREATE VIRTUAL TABLE temp.search_vocab USING fts5vocab(main, search, row);
+INSERT OR IGNORE INTO search_words (word) SELECT term FROM temp.search_vocab;
+DROP TABLE temp.search_vocab;
 INSERT OR IGNORE INTO search_pending (note_id) SELECT id FROM notes WHERE kind = 0 AND deleted = 0;
 "#,
 ];
@@ -244,7 +255,7 @@ fn configure(conn: &Connection) -> Result<()> {
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
+    search::prepare(conn)
 }
 
 /// Copies what it can of the WAL into the database without waiting for readers (end of each
@@ -370,6 +381,46 @@ mod tests {
         c.execute("INSERT INTO note_tags (tag, note_id) VALUES ('work', 'a')", []).unwrap();
         let work = ["work".to_string()];
         assert_eq!(ids(notes::Filter { tags: &work, ..Default::default() }), ["a"]);
+    }
+
+    /// The index made anew with its prefix index: each note keeps its row number (the order
+    /// of "newest" past 2,000 matches), is found by its title and first line at once, by a
+    /// prefix too, and is to be indexed whole in the background; deleted notes and notebooks
+    /// are not indexed.
+    #[test]
+    fn the_index_made_anew_keeps_its_order_and_finds_titles_until_reindexed() {
+        let c = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.iter().position(|m| m.contains("prefix = '2'")).unwrap();
+        for m in &MIGRATIONS[..before] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", before as i64).unwrap();
+        let ids: Vec<String> = (1..=4u128).map(|i| Uuid::from_u128(i).to_string()).collect();
+        c.execute_batch(&format!(
+            "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev, kind) VALUES
+             ('{0}', 'Older meeting', 'agenda', 1, 2, 0, 1, 0), ('{1}', 'Newer meeting', 'minutes', 2, 3, 0, 1, 0),
+             ('{2}', 'Gone meeting', 'x', 3, 4, 1, 1, 0), ('{3}', 'Meetings', '', 4, 5, 0, 1, 1);
+             INSERT INTO search_notes (docid, note_id, whole) VALUES (7, '{1}', 1), (9, '{0}', 1), (11, '{2}', 1);",
+            ids[0], ids[1], ids[2], ids[3]
+        ))
+        .unwrap();
+        configure(&c).unwrap();
+        let docid = |id: &str| -> Option<i64> {
+            c.query_row("SELECT docid FROM search_notes WHERE note_id = ?1", [id], |r| r.get(0))
+                .optional()
+                .unwrap()
+        };
+        assert_eq!((docid(&ids[0]), docid(&ids[1])), (Some(9), Some(7)), "row numbers kept");
+        assert_eq!((docid(&ids[2]), docid(&ids[3])), (None, None), "deleted note, notebook");
+        let fts = search::expanded_query(&c, "meet").unwrap().unwrap();
+        assert_eq!(fts, r#"("meeting")"#, "the words of the titles are known");
+        let found: Vec<String> =
+            search::query(&c, &fts, &[], None, 10).unwrap().into_iter().map(|h| h.row.id).collect();
+        assert_eq!(found.len(), 2);
+        let fts = search::expanded_query(&c, "agenda").unwrap().unwrap();
+        assert_eq!(search::query(&c, &fts, &[], None, 10).unwrap()[0].row.id, ids[0]);
+        let pending = search::pending(&c, 10).unwrap();
+        assert_eq!(pending.len(), 2, "both live notes are to be indexed whole");
     }
 
     #[test]

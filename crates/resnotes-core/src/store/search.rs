@@ -93,8 +93,12 @@ pub(crate) fn expanded_query(conn: &Connection, query: &str) -> Result<Option<St
 pub(crate) const MAX_EXPANSION: usize = 32;
 
 /// The words of the index starting with `prefix` (as the tokenizer folds it), if there are
-/// one to [`MAX_EXPANSION`] of them and `prefix` is a single word.
+/// one to [`MAX_EXPANSION`] of them and `prefix` is a plain word (letters and digits only:
+/// `bye-bye` is two words in a row to FTS5, which its own prefix search keeps).
 fn expansion(conn: &Connection, prefix: &str) -> Result<Option<Vec<String>>> {
+    if !prefix.chars().all(char::is_alphanumeric) {
+        return Ok(None);
+    }
     let folded = words_of(conn, "", prefix)?;
     let [folded] = &folded[..] else { return Ok(None) };
     let mut st = conn.prepare_cached(
@@ -105,6 +109,17 @@ fn expansion(conn: &Connection, prefix: &str) -> Result<Option<Vec<String>>> {
         .query_map(params![folded, MAX_EXPANSION as i64 + 1], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((!words.is_empty() && words.len() <= MAX_EXPANSION).then_some(words))
+}
+
+/// Makes this connection's temporary tables for reading words back ([`words_of_all`]); run
+/// once, when the database is opened.
+pub(crate) fn prepare(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of
+           USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', detail = none);
+         CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of_vocab USING fts5vocab(temp, words_of, row);",
+    )?;
+    Ok(())
 }
 
 /// The distinct words of a text as the index's tokenizer makes them (folded).
@@ -120,11 +135,6 @@ pub(crate) fn words_of_all<'a>(
     conn: &Connection,
     texts: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Vec<String>> {
-    conn.execute_batch(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of
-           USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', detail = none);
-         CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of_vocab USING fts5vocab(temp, words_of, row);",
-    )?;
     {
         // One transaction of the temporary database for a batch (it takes no lock on the
         // workspace's), unless the caller's is open.
@@ -404,18 +414,23 @@ pub(crate) fn query(
     let Some(cutoff) = cutoff else {
         return hits(conn, &filters, &args, Order::Rank, -1);
     };
-    let window = format!("{filters} AND rowid >= {cutoff}");
+    // The cutoff is a parameter: in the SQL text, every search would add statements to the
+    // connection's cache and push out those of saving.
+    let window = format!("{filters} AND rowid >= ?{}", args.len() + 1);
+    args.push(&cutoff);
     let in_title = format!("{{title}} : ({fts})");
     let mut title_args = args.clone();
     title_args[0] = &in_title;
     // A title match shows the start of the body (its title is shown anyway).
     let mut found = hits(conn, &window, &title_args, Order::Newest, 1)?;
     let newest = hits(conn, &window, &args, Order::Newest, -1)?;
+    let mut seen: std::collections::HashSet<String> =
+        found.iter().map(|h| h.row.id.clone()).collect();
     for h in newest {
         if found.len() as i64 >= limit {
             break;
         }
-        if !found.iter().any(|f| f.row.id == h.row.id) {
+        if seen.insert(h.row.id.clone()) {
             found.push(h);
         }
     }

@@ -717,6 +717,9 @@ impl Workspace {
         places: Option<&[Place]>,
         limit: usize,
     ) -> Result<Vec<NoteSummary>> {
+        // First: a big note typed into since it was indexed brings its new words, which the
+        // prefixes of the query are expanded to.
+        self.replica.refresh_search()?;
         let Some(fts) = store::search::expanded_query(&self.replica.conn, words)? else {
             if tags.is_empty() && places.is_none() {
                 return Ok(Vec::new());
@@ -753,7 +756,6 @@ impl Workspace {
             .collect();
         let books = places
             .map(|p| store::search::Books { ids: &ids, default: p.contains(&Place::Default) });
-        self.replica.refresh_search()?;
         Ok(store::search::query(&self.replica.conn, &fts, &tags, books.as_ref(), limit)?
             .into_iter()
             .map(hit_row)

@@ -264,7 +264,15 @@ impl Workspace {
     /// Returns how many notes were emptied.
     pub fn empty_trash(&mut self) -> Result<usize> {
         let ids = store::notes::trashed_ids(&self.replica.conn)?;
-        self.replica.write_local_each(&ids, BodyEdit::Untouched, |doc, _| note::purge(doc))
+        // A few hundred notes a transaction: one commit each, not one per note, and the other
+        // connections (indexing, sync) never wait long for the write lock.
+        let mut n = 0;
+        for chunk in ids.chunks(200) {
+            n += self
+                .replica
+                .write_local_each(chunk, BodyEdit::Untouched, |doc, _| note::purge(doc))?;
+        }
+        Ok(n)
     }
 
     /// A live note's id (a deleted one is reported missing).
