@@ -355,16 +355,23 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
-    /// A data dir made before pins, tags and the trash: its notes stay, unpinned, untagged,
-    /// listed in the same order, and can be tagged and filtered at once.
-    #[test]
-    fn notes_from_before_tags_keep_their_rows_and_can_be_tagged() {
+    /// A database migrated up to (not including) the first migration containing `marker`, as
+    /// a data dir of that time would be.
+    fn migrated_before(marker: &str) -> Connection {
         let c = Connection::open_in_memory().unwrap();
-        let before = MIGRATIONS.iter().position(|m| m.contains("CREATE TABLE note_tags")).unwrap();
+        let before = MIGRATIONS.iter().position(|m| m.contains(marker)).unwrap();
         for m in &MIGRATIONS[..before] {
             c.execute_batch(m).unwrap();
         }
         c.pragma_update(None, "user_version", before as i64).unwrap();
+        c
+    }
+
+    /// A data dir made before pins, tags and the trash: its notes stay, unpinned, untagged,
+    /// listed in the same order, and can be tagged and filtered at once.
+    #[test]
+    fn notes_from_before_tags_keep_their_rows_and_can_be_tagged() {
+        let c = migrated_before("CREATE TABLE note_tags");
         c.execute_batch(
             "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev) VALUES
              ('a', 'older', 'x', 1, 2, 0, 1), ('b', 'newer', 'y', 1, 3, 0, 1), ('c', 'gone', 'z', 1, 4, 1, 1)",
@@ -389,12 +396,7 @@ mod tests {
     /// are not indexed.
     #[test]
     fn the_index_made_anew_keeps_its_order_and_finds_titles_until_reindexed() {
-        let c = Connection::open_in_memory().unwrap();
-        let before = MIGRATIONS.iter().position(|m| m.contains("prefix = '2'")).unwrap();
-        for m in &MIGRATIONS[..before] {
-            c.execute_batch(m).unwrap();
-        }
-        c.pragma_update(None, "user_version", before as i64).unwrap();
+        let c = migrated_before("prefix = '2'");
         let ids: Vec<String> = (1..=4u128).map(|i| Uuid::from_u128(i).to_string()).collect();
         c.execute_batch(&format!(
             "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev, kind) VALUES
@@ -425,13 +427,8 @@ mod tests {
 
     #[test]
     fn documents_move_to_their_own_table_and_old_logs_are_not_marked_indexed() {
-        let c = Connection::open_in_memory().unwrap();
         // The migration that moved documents out of `notes` (the last ones came after it).
-        let before = MIGRATIONS.iter().position(|m| m.contains("CREATE TABLE docs")).unwrap();
-        for m in &MIGRATIONS[..before] {
-            c.execute_batch(m).unwrap();
-        }
-        c.pragma_update(None, "user_version", before as i64).unwrap();
+        let c = migrated_before("CREATE TABLE docs");
         c.execute(
             "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES ('n', 't', 'l', 1, 2, 0, x'0102', x'03', 4)",
             [],
