@@ -67,7 +67,7 @@ pub(crate) fn searchable(text: &str) -> std::borrow::Cow<'_, str> {
 /// that order, and nothing a user types is an FTS5 operator or a syntax error. `None` when the
 /// query holds no word at all (only punctuation, say).
 pub(crate) fn fts_query(query: &str) -> Option<String> {
-    render(&terms(query), |_| None)
+    render(&terms(query), &[])
 }
 
 /// [`fts_query`], with each word that is matched as a prefix written as the words of the index
@@ -77,15 +77,11 @@ pub(crate) fn fts_query(query: &str) -> Option<String> {
 /// joined by OR are read in place and as far as needed.
 pub(crate) fn expanded_query(conn: &Connection, query: &str) -> Result<Option<String>> {
     let terms = terms(query);
-    let mut expansions = Vec::with_capacity(terms.len());
-    for t in &terms {
-        expansions.push(if t.prefix { expansion(conn, &t.text)? } else { None });
-    }
-    let mut at = 0;
-    Ok(render(&terms, |_| {
-        at += 1;
-        expansions[at - 1].take()
-    }))
+    let expansions = terms
+        .iter()
+        .map(|t| if t.prefix { expansion(conn, &t.text) } else { Ok(None) })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(render(&terms, &expansions))
 }
 
 /// At most this many words of the index stand for a prefix (see [`expanded_query`]); more, and
@@ -197,12 +193,14 @@ fn terms(query: &str) -> Vec<Term> {
     terms
 }
 
-/// The FTS5 query of `terms`; `expand` may give the words a prefix stands for.
-fn render(terms: &[Term], mut expand: impl FnMut(&Term) -> Option<Vec<String>>) -> Option<String> {
+/// The FTS5 query of `terms`; `expansions[i]`, when there is one, holds the words the prefix
+/// `terms[i]` stands for.
+fn render(terms: &[Term], expansions: &[Option<Vec<String>>]) -> Option<String> {
     let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
     let parts: Vec<String> = terms
         .iter()
-        .map(|t| match expand(t) {
+        .enumerate()
+        .map(|(i, t)| match expansions.get(i).and_then(Option::as_ref) {
             Some(words) => {
                 format!("({})", words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" OR "))
             }
