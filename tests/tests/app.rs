@@ -617,19 +617,32 @@ fn joining_an_unencrypted_workspace_needs_the_users_explicit_choice() {
     app.screenshot("plaintext-joined");
 }
 
-/// Polls `xdotool search --name title` until a window shows (the system's file dialogs).
-fn x_window(title: &str) -> String {
+/// Waits for a window titled `title` (the system's file dialogs) to be shown and gives it the
+/// keyboard. A dialog's window exists before it is mapped, and focusing it then fails with
+/// BadMatch, so both the search (`--onlyvisible`) and the focus are retried until the deadline.
+fn focus_x_window(title: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
     loop {
         let out = std::process::Command::new("xdotool")
-            .args(["search", "--name", title])
+            .args(["search", "--onlyvisible", "--name", title])
             .output()
             .expect("xdotool (scripts/deps test installs it)");
         let ids = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if let Some(id) = ids.lines().last() {
-            return id.to_string();
+            let focus = std::process::Command::new("xdotool")
+                .args(["windowfocus", "--sync", id])
+                .output()
+                .expect("xdotool");
+            if focus.status.success() {
+                return;
+            }
+            last = String::from_utf8_lossy(&focus.stderr).trim().to_string();
         }
-        assert!(std::time::Instant::now() < deadline, "no window titled {title:?} appeared");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no window titled {title:?} could be focused (last error: {last:?})"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -675,9 +688,8 @@ fn save_as_uses_the_system_dialog_and_scripts_cannot_name_files() {
     app.click("#toggle-preview");
     app.wait_for("#preview [data-action=save-asset]");
     app.click("#preview [data-action=save-asset]");
-    let dialog = x_window("Save attachment");
+    focus_x_window("Save attachment");
     let target = sb.path().join("saved here.txt");
-    xdotool(&["windowfocus", "--sync", &dialog]);
     std::thread::sleep(Duration::from_millis(500));
     app.screenshot("save-dialog-opened");
     xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
@@ -694,8 +706,7 @@ fn save_as_uses_the_system_dialog_and_scripts_cannot_name_files() {
     let second = sb.path().join("second file.txt");
     std::fs::write(&second, "more words\n").unwrap();
     app.click("#attach-files");
-    let chooser = x_window("Attach files");
-    xdotool(&["windowfocus", "--sync", &chooser]);
+    focus_x_window("Attach files");
     std::thread::sleep(Duration::from_millis(500));
     xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
     xdotool(&["type", "--delay", "20", second.to_str().unwrap()]);
