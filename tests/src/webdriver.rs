@@ -247,6 +247,28 @@ impl App {
         }
     }
 
+    /// Opens the sync panel with a click on its indicator in the toolbar, as a person does, and
+    /// waits until it shows. The indicator's text (and so the toolbar's layout) changes with the
+    /// sync state, so a click can land beside it on a busy machine: it is clicked again while
+    /// the panel stays closed, for up to ~20 s (never while it is open: a click would close it).
+    pub fn open_sync_panel(&self) {
+        let open = || self.find("#sync-panel:not([hidden])").is_some();
+        for _ in 0..10 {
+            if open() {
+                return;
+            }
+            self.click("#sync-indicator");
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            while std::time::Instant::now() < deadline {
+                if open() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("[{}] the sync panel did not open after 10 clicks on its indicator", self.name);
+    }
+
     /// Presses keys as a person would, into whatever has the focus (WebDriver actions; key codes
     /// allowed, e.g. `\u{E009}` for Control). `chord` keys are held while `keys` are pressed.
     pub fn press(&self, chord: &[&str], keys: &str) {

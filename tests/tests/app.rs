@@ -58,7 +58,7 @@ fn click_note(app: &App, title: &str) {
 
 /// Shares the app's workspace into `folder` through the sync panel's setup dialog.
 fn share_through_dialog(app: &App, folder: &str) {
-    app.click("#sync-indicator");
+    app.open_sync_panel();
     app.click("#sync-panel [data-action=setup]");
     app.type_into("#setup input[name=path]", folder);
     app.click("#setup form.path button[type=submit]");
@@ -240,7 +240,7 @@ fn two_app_instances_join_through_a_folder_and_merge_edits_of_one_note() {
     b.wait_until(Duration::from_secs(5), "B's offline note listed", || {
         b.list_titles() == vec!["B offline".to_string()]
     });
-    b.click("#sync-indicator");
+    b.open_sync_panel();
     b.click("#sync-panel [data-action=setup]");
     b.type_into("#setup input[name=path]", shared.to_str().unwrap());
     b.click("#setup form.path button[type=submit]");
@@ -308,7 +308,7 @@ fn app_adds_tests_and_removes_a_webdav_target() {
         app.list_titles() == vec!["Over WebDAV".to_string()]
     });
 
-    app.click("#sync-indicator");
+    app.open_sync_panel();
     app.click("#sync-panel [data-action=setup]");
     app.click("#setup .modes button[data-mode=webdav]");
     app.type_into("#setup input[name=url]", &server.url);
@@ -480,7 +480,7 @@ fn image_pasted_on_one_device_renders_on_another_loaded_on_demand_and_verified()
         base64::engine::general_purpose::STANDARD.decode(PIXEL_PNG).unwrap()
     );
     // The sync panel lists attachments with their state.
-    b.click("#sync-indicator");
+    b.open_sync_panel();
     b.wait_until(Duration::from_secs(10), "the attachments section", || {
         b.text("#sync-body .attachments").contains("1 attachment ·")
     });
@@ -584,7 +584,7 @@ fn joining_an_unencrypted_workspace_needs_the_users_explicit_choice() {
     cli.new_note("Open note", "anyone can read this");
     cli.ok(&["sync"]);
     let app = App::start("plaintext-join", &da.dir, &[]);
-    app.click("#sync-indicator");
+    app.open_sync_panel();
     app.click("#sync-panel [data-action=setup]");
     app.type_into("#setup input[name=path]", shared.to_str().unwrap());
     app.click("#setup form.path button[type=submit]");
@@ -607,9 +607,7 @@ fn joining_an_unencrypted_workspace_needs_the_users_explicit_choice() {
     app.wait_until(Duration::from_secs(20), "the joined note", || {
         app.list_titles() == vec!["Open note".to_string()]
     });
-    if app.find("#sync-panel:not([hidden])").is_none() {
-        app.click("#sync-indicator");
-    }
+    app.open_sync_panel();
     app.wait_until(Duration::from_secs(10), "the panel to say it is not encrypted", || {
         app.find("#sync-panel:not([hidden])").is_some()
             && app.text("#sync-panel").contains("NOT encrypted")
@@ -729,7 +727,7 @@ fn a_missing_folder_is_created_after_asking() {
     let app = App::start("missing-folder", &da.dir, &[]);
     new_note(&app);
     app.type_into("#title", "To share");
-    app.click("#sync-indicator");
+    app.open_sync_panel();
     app.click("#sync-panel [data-action=setup]");
     let deep = sb.path().join("no such parent/notes");
     app.type_into("#setup input[name=path]", deep.to_str().unwrap());
@@ -795,7 +793,7 @@ fn dark_mode_follows_the_system_theme() {
     );
     assert_eq!(text, serde_json::json!("rgb(230, 230, 227)"), "inputs follow the theme");
     app.screenshot("dark-editor");
-    app.click("#sync-indicator");
+    app.open_sync_panel();
     app.wait_until(Duration::from_secs(10), "the sync panel filled", || {
         app.text("#sync-body").contains("encrypted")
     });
@@ -896,7 +894,7 @@ fn a_narrow_window_keeps_everything_reachable() {
     app.set_window_size(640, 480);
     let inner = app.js("return window.innerWidth", serde_json::json!([]));
     assert!(inner.as_f64().unwrap() <= 700.0, "the window is narrow: {inner}");
-    app.click("#sync-indicator");
+    app.open_sync_panel();
     app.wait_until(Duration::from_secs(5), "the panel open", || {
         app.find("#sync-panel:not([hidden])").is_some()
     });
