@@ -36,7 +36,7 @@ fn workspace_key(d: &Device) -> (WorkspaceKey, Uuid) {
 fn crafted(key: &WorkspaceKey, header: Header, mac_key: Option<&WorkspaceKey>) -> Vec<u8> {
     let mut doc = note::new_doc(&header.client);
     note::create(&mut doc, "crafted", "crafted body", 1).unwrap();
-    let change = note::take_change(&mut doc).unwrap();
+    let change = note::take_change(&mut doc, 0).unwrap();
     let changes = [NoteChange { note: Uuid::new_v4(), change }];
     let (plain, _) =
         entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key));
@@ -486,7 +486,7 @@ fn plant_note(
     let note_id = Uuid::new_v4();
     let mut doc = note::new_doc(&writer);
     note::create(&mut doc, title, body, 1).unwrap();
-    let good = note::take_change(&mut doc).unwrap();
+    let good = note::take_change(&mut doc, 0).unwrap();
     let changes = vec![
         NoteChange { note: note_id, change: good },
         NoteChange { note: note_id, change: extra },

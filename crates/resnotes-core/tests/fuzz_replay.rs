@@ -86,9 +86,9 @@ fn change_seeds_exist_and_apply() {
         let client = uuid::Uuid::from_u128(7);
         let mut doc = note::new_doc(&client);
         note::create(&mut doc, "Seed", "first line\nsecond ✓ line", 1).unwrap();
-        fs::write(dir.join("create.bin"), note::take_change(&mut doc).unwrap()).unwrap();
+        fs::write(dir.join("create.bin"), note::take_change(&mut doc, 0).unwrap()).unwrap();
         note::set_text(&mut doc, "body", "first line\nan edited second line").unwrap();
-        fs::write(dir.join("edit.bin"), note::take_change(&mut doc).unwrap()).unwrap();
+        fs::write(dir.join("edit.bin"), note::take_change(&mut doc, 0).unwrap()).unwrap();
         let identity = fs::read_to_string(root().join("vectors/identity.txt")).unwrap();
         let secret = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
         let key = WorkspaceKey::parse(secret, &fuzzing::VECTOR_WORKSPACE.parse().unwrap()).unwrap();

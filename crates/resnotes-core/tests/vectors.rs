@@ -447,7 +447,7 @@ fn generate_vectors() {
     let bomb = {
         let mut doc = resnotes_core::note::new_doc(&CLIENT.parse().unwrap());
         resnotes_core::note::create(&mut doc, "bomb", &"a".repeat(16 << 20), 1).unwrap();
-        let raw = resnotes_core::note::take_change(&mut doc).unwrap();
+        let raw = resnotes_core::note::take_change(&mut doc, 0).unwrap();
         let packed = automerge::Change::from_bytes(raw).unwrap().bytes().to_vec();
         assert_eq!(packed[8], 2, "a compressed change chunk");
         assert!(packed.len() < 64 << 10, "{} bytes", packed.len());

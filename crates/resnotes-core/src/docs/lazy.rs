@@ -318,6 +318,28 @@ impl LinkScan {
     }
 }
 
+/// Which device's entry carried each change of note `id` held in the log, and that entry's
+/// timestamp (ms): decodes each of the note's entries once.
+pub(crate) fn carriers(
+    conn: &Connection,
+    key: &WorkspaceKey,
+    id: &Uuid,
+) -> Result<std::collections::HashMap<automerge::ChangeHash, (Uuid, i64)>> {
+    let mut map = std::collections::HashMap::new();
+    for (client, index) in places(conn, id)? {
+        let e = decode(conn, key, &client, index)?;
+        for nc in e.changes.into_iter().filter(|nc| nc.note == *id) {
+            if crate::format::chunk::check_chunks(std::slice::from_ref(&nc)).is_err() {
+                continue;
+            }
+            if let Ok(Ok(c)) = crate::docs::caught::catch(|| Change::from_bytes(nc.change)) {
+                map.entry(c.hash()).or_insert((e.header.client, e.header.timestamp));
+            }
+        }
+    }
+    Ok(map)
+}
+
 fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
     Ok(notes::entries_in_log_order(conn, id)?)
 }

@@ -20,6 +20,7 @@ pub enum DocError {
 }
 
 pub(crate) mod caught;
+pub(crate) mod history;
 pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub mod note;

@@ -353,13 +353,14 @@ pub fn splice_utf16(
 pub fn change_at(
     doc: &mut AutoCommit,
     heads: &[ChangeHash],
+    now: i64,
     edit: impl FnOnce(&mut AutoCommit) -> Result<bool>,
 ) -> Result<Option<Vec<u8>>> {
     let own = doc.get_actor().clone();
     doc.set_actor(ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice()));
     doc.isolate(heads);
     let result = edit(doc);
-    let hash = doc.commit();
+    let hash = doc.commit_with(commit_options(now));
     doc.integrate();
     doc.set_actor(own);
     let changed = result?;
@@ -514,10 +515,21 @@ pub fn touch(doc: &mut AutoCommit, now: i64) -> Result<()> {
     doc.put(ROOT, "updated_at", now).map_err(doc_err)
 }
 
-/// Commits pending operations and returns the new change's bytes, if any.
-pub fn take_change(doc: &mut AutoCommit) -> Option<Vec<u8>> {
-    doc.commit()?;
+/// Commits pending operations as a change made at `now` (ms since the Unix epoch) and returns
+/// its bytes, if any.
+pub fn take_change(doc: &mut AutoCommit, now: i64) -> Option<Vec<u8>> {
+    doc.commit_with(commit_options(now))?;
     doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
+}
+
+/// A change's time as FORMAT.md §4.3 stores it: whole seconds since the Unix epoch (Automerge's
+/// own convention), from `now` in ms.
+pub fn change_time(now: i64) -> i64 {
+    now.div_euclid(1000)
+}
+
+fn commit_options(now: i64) -> automerge::transaction::CommitOptions {
+    automerge::transaction::CommitOptions::default().with_time(change_time(now))
 }
 
 #[cfg(test)]

@@ -193,7 +193,7 @@ impl Replica {
         mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>,
     ) -> Result<bool> {
         self.write_change(id, edit, |doc, now| {
-            Ok(if mutate(doc, now)? { note::take_change(doc) } else { None })
+            Ok(if mutate(doc, now)? { note::take_change(doc, now) } else { None })
         })
     }
 
@@ -232,7 +232,7 @@ impl Replica {
         let mut parts = Parts { key: &self.key, client: &self.client, docs: self.docs.get_mut() };
         for id in ids {
             let one = |doc: &mut automerge::AutoCommit, now| {
-                Ok(if mutate(doc, now)? { note::take_change(doc) } else { None })
+                Ok(if mutate(doc, now)? { note::take_change(doc, now) } else { None })
             };
             if parts.change(&tx, &mut scratch, id, edit, now, one)? {
                 changed += 1;

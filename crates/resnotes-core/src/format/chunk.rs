@@ -69,7 +69,7 @@ mod tests {
         let me = Uuid::from_u128(1);
         let mut doc = note::new_doc(&me);
         note::create(&mut doc, "t", &"a long body ".repeat(100), 1).unwrap();
-        let change = note::take_change(&mut doc).unwrap();
+        let change = note::take_change(&mut doc, 0).unwrap();
         assert_eq!(check_chunk(&change), Ok(()));
         let mut flipped = change.clone();
         let last = flipped.len() - 1;

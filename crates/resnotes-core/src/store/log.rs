@@ -164,6 +164,15 @@ pub(crate) fn unsealed(conn: &Connection) -> Result<Vec<(i64, String, Vec<u8>)>>
     Ok(r.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The unsealed changes of one note, oldest first, each with when it was made (ms).
+pub(crate) fn unsealed_of(conn: &Connection, note: &Uuid) -> Result<Vec<(Vec<u8>, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT change, created_at FROM unsealed WHERE note_id = ?1 ORDER BY seq",
+    )?;
+    let r = st.query_map([note.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(r.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Number of changes in the unsealed tail.
 pub(crate) fn unsealed_count(conn: &Connection) -> Result<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM unsealed", [], |r| r.get::<_, i64>(0))? as u64)

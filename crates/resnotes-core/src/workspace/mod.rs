@@ -2,9 +2,12 @@
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
 mod details;
+mod history;
 mod links;
 mod notebooks;
 mod organize;
+pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
+pub use history::{word_diff, Comparison, DiffPart};
 pub use links::{LinkState, LinkedNote};
 pub use notebooks::{Notebook, Notebooks, Place, DEFAULT_NOTEBOOK};
 pub use organize::{ListQuery, Sort, TagCount, TRASH_DAYS};
@@ -566,9 +569,9 @@ impl Workspace {
                                 .into(),
                         ));
                         }
-                        note::change_at(doc, heads, apply)
+                        note::change_at(doc, heads, now, apply)
                     }
-                    _ => Ok(if apply(doc)? { note::take_change(doc) } else { None }),
+                    _ => Ok(if apply(doc)? { note::take_change(doc, now) } else { None }),
                 }
             })?;
         if !changed && missing {

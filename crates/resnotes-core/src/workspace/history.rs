@@ -1,0 +1,149 @@
+//! Every version of every note: a note's history of editing sessions, the note as it was at
+//! any of them, a word-by-word comparison of two versions, and restoring one as a new edit.
+//! The history is read from the note's document (`docs::history`); nothing is stored for it.
+
+use uuid::Uuid;
+
+use crate::docs::history::{self, Version, VersionText};
+use crate::docs::{materialize, note};
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+/// A part of a comparison of two texts: words both have, or only the newer or the older one.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffPart {
+    /// `"same"`, `"added"` (only in the newer text) or `"removed"` (only in the older).
+    pub kind: &'static str,
+    /// The text of this part.
+    pub text: String,
+}
+
+/// Two versions of a note compared word by word.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Comparison {
+    /// The older side: a version id, or `"current"`.
+    pub from: String,
+    /// The newer side: a version id, or `"current"`.
+    pub to: String,
+    /// The titles, when they differ (older, newer).
+    pub titles: Option<(String, String)>,
+    /// The bodies compared, in order.
+    pub body: Vec<DiffPart>,
+}
+
+/// How long a comparison may take before it settles for a coarser one (whole changed runs
+/// rather than the fewest words).
+const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(40);
+
+/// The words of `old` and `new` compared: runs of equal, removed and added text, in order.
+pub fn word_diff(old: &str, new: &str) -> Vec<DiffPart> {
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .deadline(std::time::Instant::now() + DIFF_DEADLINE)
+        .diff_unicode_words(old, new);
+    let mut parts: Vec<DiffPart> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let kind = match change.tag() {
+            similar::ChangeTag::Equal => "same",
+            similar::ChangeTag::Insert => "added",
+            similar::ChangeTag::Delete => "removed",
+        };
+        match parts.last_mut() {
+            Some(p) if p.kind == kind => p.text.push_str(change.value()),
+            _ => parts.push(DiffPart { kind, text: change.value().to_string() }),
+        }
+    }
+    parts
+}
+
+impl Workspace {
+    /// A note's history (a note in the trash too), newest version first: one [`Version`] per
+    /// editing session, with its time, device and what it changed. A note listed from a
+    /// summary (just joined) has its document built first, as opening it would.
+    pub fn history(&self, query: &str) -> Result<Vec<Version>> {
+        let id = self.resolve(query)?;
+        self.replica.history(&id)?.ok_or_else(|| Error::NoSuchNote(query.to_string()))
+    }
+
+    /// A note as it was at `version` (an id from [`Workspace::history`], or at least 4 of its
+    /// first characters).
+    pub fn version(&self, query: &str, version: &str) -> Result<VersionText> {
+        let id = self.resolve(query)?;
+        let versions = self.history(&id.to_string())?;
+        let v = history::find(&versions, version)?;
+        self.replica.version_text(&id, &v.id)?.ok_or_else(|| Error::NoSuchNote(query.to_string()))
+    }
+
+    /// The version a note had at time `at` (ms since the Unix epoch): the newest one that ended
+    /// by then. Versions whose time is unknown are skipped.
+    pub fn version_at(&self, query: &str, at: i64) -> Result<VersionText> {
+        let versions = self.history(query)?;
+        let v = versions.iter().find(|v| v.ended_at.is_some_and(|t| t <= at)).ok_or_else(|| {
+            Error::Invalid("this note has no version from that time or before".into())
+        })?;
+        self.version(query, &v.id)
+    }
+
+    /// Compares two versions of a note word by word: `from` (default: the version before the
+    /// newest) and `to` (default: the current text). Each is a version id or `"current"`.
+    pub fn compare(&self, query: &str, from: Option<&str>, to: Option<&str>) -> Result<Comparison> {
+        let id = self.resolve(query)?;
+        let versions = self.history(&id.to_string())?;
+        let from = match from {
+            Some(f) => f.to_string(),
+            None => versions.get(1).map(|v| v.id.clone()).ok_or_else(|| {
+                Error::Invalid("this note has only one version; there is nothing to compare".into())
+            })?,
+        };
+        let to = to.unwrap_or("current").to_string();
+        let side = |name: &str| -> Result<(String, VersionText)> {
+            if name == "current" {
+                let v = versions.first().ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
+                let text = self.replica.current_text(&id)?;
+                return Ok(("current".into(), VersionText { version: v.id.clone(), ..text }));
+            }
+            let v = history::find(&versions, name)?;
+            let text = self
+                .replica
+                .version_text(&id, &v.id)?
+                .ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
+            Ok((v.id.clone(), text))
+        };
+        let (from_name, old) = side(&from)?;
+        let (to_name, new) = side(&to)?;
+        Ok(Comparison {
+            from: from_name,
+            to: to_name,
+            titles: (old.title != new.title).then(|| (old.title.clone(), new.title.clone())),
+            body: word_diff(&old.body, &new.body),
+        })
+    }
+
+    /// Makes a note's title and text what they were at `version`, as a new edit (it syncs and
+    /// merges like any other, and history keeps everything before it). A note in the trash
+    /// comes back out of it. Returns the note's id.
+    pub fn restore_version(&mut self, query: &str, version: &str) -> Result<Uuid> {
+        let id = self.resolve(query)?;
+        let versions = self.history(&id.to_string())?;
+        let v = history::find(&versions, version)?.clone();
+        let old = self
+            .replica
+            .version_text(&id, &v.id)?
+            .ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
+        let mut deleted = false;
+        self.replica.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
+            deleted = note::read_head(doc).deleted;
+            let mut changed = note::set_text(doc, "title", &old.title)?;
+            changed |= note::set_text(doc, "body", &old.body)?;
+            if changed {
+                note::touch(doc, now)?;
+            }
+            Ok(changed)
+        })?;
+        if deleted {
+            self.restore_note(&id.to_string())?;
+        }
+        Ok(id)
+    }
+}
