@@ -66,6 +66,17 @@ fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
         "{own_ts:?}"
     );
 
+    // History believes the clocks it can: the edit from ten years ahead has no time, the one
+    // from a day behind has its own, and both keep their place.
+    let h: serde_json::Value = serde_json::from_str(&now.ok(&["history", &id, "--json"])).unwrap();
+    let by = |d: &Device| {
+        h.as_array().unwrap().iter().find(|v| v["device"] == d.client_id()).cloned().unwrap()
+    };
+    assert!(by(&future)["ended_at"].is_null(), "{h}");
+    let behind = now_ms - 86_400_000 - by(&past)["ended_at"].as_i64().unwrap();
+    assert!(behind.abs() < 600_000, "{h}");
+    assert!(now.ok(&["history", &id]).contains("time unknown"));
+
     // The past device deletes the note after seeing the future edit: the delete is causally
     // later and wins everywhere, though its wall clock is ten years behind the edit's.
     skewed(&past, "-1d", &["delete", &id]);

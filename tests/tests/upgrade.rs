@@ -69,6 +69,17 @@ fn a_workspace_of_the_previous_version_upgrades_and_is_joined_without_losing_any
         let plan =
             json(d, &["list", "--json", "--tag", "work"])[0]["id"].as_str().unwrap().to_string();
         assert!(d.ok(&["backlinks", &plan]).contains("Links"));
+        // Changes written before they carried a time: the history takes the time of the entry
+        // that carried them, and the device that wrote that entry.
+        let h = json(d, &["history", &plan, "--json"]);
+        let versions = h.as_array().unwrap();
+        assert!(!versions.is_empty());
+        let writer = old.client_id();
+        for v in versions {
+            assert_eq!(v["device"].as_str(), Some(writer.as_str()), "{v}");
+            let t = v["ended_at"].as_i64().unwrap_or(0);
+            assert!(t > 1_700_000_000_000, "a time from the entry: {v}");
+        }
     }
 
     // After the upgrade: notebooks made on one device show on the other.

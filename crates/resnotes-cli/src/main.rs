@@ -23,6 +23,7 @@ macro_rules! out {
     }};
 }
 
+mod history;
 mod organize;
 
 /// The exit statuses of every command, shown by `--help` (and in the README).
@@ -116,11 +117,39 @@ enum Command {
     },
     /// Move a note to the trash (`trash restore` brings it back).
     Delete { id: String },
-    /// Show a note.
+    /// Show a note; with --at, as it was at a version or a time.
     Show {
         id: String,
         #[arg(long)]
         json: bool,
+        /// A version from `history` (4 or more of its characters), a time (2026-12-04 09:30:00,
+        /// UTC) or how long ago (2h, 3days).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// A note's versions, newest first: when, which device, and what each editing session
+    /// changed.
+    History {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two versions of a note word by word (default: the version before the newest,
+    /// and the current text); "current" names the current text.
+    Diff {
+        id: String,
+        from: Option<String>,
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a note's title and text what they were at a version, as a new edit that syncs
+    /// (history keeps everything; a note in the trash comes back).
+    Restore {
+        id: String,
+        /// A version from `history` (4 or more of its characters).
+        #[arg(long)]
+        to: String,
     },
     /// List notes: pinned ones first, then newest edit first (or as --sort says).
     List {
@@ -480,7 +509,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
         Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
-        Command::Show { id, json } => show(&open()?, &id, json)?,
+        Command::Show { id, json, at: None } => show(&open()?, &id, json)?,
+        Command::Show { id, json, at: Some(at) } => history::show_at(&open()?, &id, &at, json)?,
+        Command::History { id, json } => history::history(&open()?, &id, json)?,
+        Command::Diff { id, from, to, json } => history::diff(&open()?, &id, from, to, json)?,
+        Command::Restore { id, to } => history::restore(&mut open()?, &id, &to)?,
         Command::List { json, limit, tag, notebook, sort } => {
             organize::list(&open()?, json, limit, tag, notebook, &sort)?
         }

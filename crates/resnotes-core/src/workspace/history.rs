@@ -2,8 +2,6 @@
 //! any of them, a word-by-word comparison of two versions, and restoring one as a new edit.
 //! The history is read from the note's document (`docs::history`); nothing is stored for it.
 
-use uuid::Uuid;
-
 use crate::docs::history::{self, Version, VersionText};
 use crate::docs::{materialize, note};
 use crate::error::{Error, Result};
@@ -122,8 +120,9 @@ impl Workspace {
 
     /// Makes a note's title and text what they were at `version`, as a new edit (it syncs and
     /// merges like any other, and history keeps everything before it). A note in the trash
-    /// comes back out of it. Returns the note's id.
-    pub fn restore_version(&mut self, query: &str, version: &str) -> Result<Uuid> {
+    /// comes back out of it. Returns false when the note already was that way (nothing is
+    /// written).
+    pub fn restore_version(&mut self, query: &str, version: &str) -> Result<bool> {
         let id = self.resolve(query)?;
         let versions = self.history(&id.to_string())?;
         let v = history::find(&versions, version)?.clone();
@@ -132,18 +131,19 @@ impl Workspace {
             .version_text(&id, &v.id)?
             .ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
         let mut deleted = false;
-        self.replica.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
-            deleted = note::read_head(doc).deleted;
-            let mut changed = note::set_text(doc, "title", &old.title)?;
-            changed |= note::set_text(doc, "body", &old.body)?;
-            if changed {
-                note::touch(doc, now)?;
-            }
-            Ok(changed)
-        })?;
+        let changed =
+            self.replica.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
+                deleted = note::read_head(doc).deleted;
+                let mut changed = note::set_text(doc, "title", &old.title)?;
+                changed |= note::set_text(doc, "body", &old.body)?;
+                if changed {
+                    note::touch(doc, now)?;
+                }
+                Ok(changed)
+            })?;
         if deleted {
             self.restore_note(&id.to_string())?;
         }
-        Ok(id)
+        Ok(changed || deleted)
     }
 }
