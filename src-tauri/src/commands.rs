@@ -2,9 +2,9 @@
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
 use resnotes_core::{
-    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Contents, Edited, Field, LinkedNote,
-    ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress, Sort, Status,
-    Strength, TagCount, Target, TargetSpec, TextSplice, Workspace,
+    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Comparison, Contents, Edited, Field,
+    LinkedNote, ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress, Sort,
+    Status, Strength, TagCount, Target, TargetSpec, TextSplice, Version, VersionText, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -217,6 +217,43 @@ pub async fn edit_note(
 pub async fn delete_note(state: State<'_, AppState>, id: String) -> Res<()> {
     note_id(&id)?;
     state.with(|ws| ws.delete_note(&id).map(|_| ()))
+}
+
+/// A note's history, newest version first.
+#[tauri::command]
+pub async fn note_history(state: State<'_, AppState>, id: String) -> Res<Vec<Version>> {
+    note_id(&id)?;
+    state.with(|ws| ws.history(&id))
+}
+
+/// A note as it was at one version.
+#[tauri::command]
+pub async fn note_version(
+    state: State<'_, AppState>,
+    id: String,
+    version: String,
+) -> Res<VersionText> {
+    note_id(&id)?;
+    state.with(|ws| ws.version(&id, &version))
+}
+
+/// Two versions of a note compared word by word ("current": the text now).
+#[tauri::command]
+pub async fn compare_versions(
+    state: State<'_, AppState>,
+    id: String,
+    from: String,
+    to: String,
+) -> Res<Comparison> {
+    note_id(&id)?;
+    state.with(|ws| ws.compare(&id, Some(&from), Some(&to)))
+}
+
+/// Makes a note what it was at a version, as a new edit; false when it already was.
+#[tauri::command]
+pub async fn restore_version(state: State<'_, AppState>, id: String, version: String) -> Res<bool> {
+    note_id(&id)?;
+    state.with(|ws| ws.restore_version(&id, &version))
 }
 
 /// Undoes a delete.

@@ -102,6 +102,9 @@ mod tests {
         Note::export_all(&cfg).unwrap();
         resnotes_core::Edited::export_all(&cfg).unwrap();
         NoteSummary::export_all(&cfg).unwrap();
+        resnotes_core::Version::export_all(&cfg).unwrap();
+        resnotes_core::VersionText::export_all(&cfg).unwrap();
+        resnotes_core::Comparison::export_all(&cfg).unwrap();
         resnotes_core::SearchProgress::export_all(&cfg).unwrap();
         resnotes_core::Sort::export_all(&cfg).unwrap();
         resnotes_core::TagCount::export_all(&cfg).unwrap();

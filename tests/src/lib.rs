@@ -59,6 +59,9 @@ impl Sandbox {
     }
 }
 
+/// libfaketime, which moves a process's clock ([`Device::ok_at`]).
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
 /// One device: a data dir and the passphrase it types.
 pub struct Device {
     /// Its data dir.
@@ -97,6 +100,27 @@ impl Device {
             out.status.success(),
             "resnotes {args:?} failed:\nstdout: {}\nstderr: {}",
             String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    /// Runs a command that must succeed with this device's clock moved by `offset`
+    /// (libfaketime's syntax: "+20m", "-1d", "+3650d"); returns stdout.
+    pub fn ok_at(&self, offset: &str, args: &[&str]) -> String {
+        assert!(
+            Path::new(LIBFAKETIME).exists(),
+            "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/deps test does)"
+        );
+        let out = self
+            .cmd(args)
+            .env("LD_PRELOAD", LIBFAKETIME)
+            .env("FAKETIME", offset)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .output()
+            .expect("run resnotes under libfaketime");
+        assert!(
+            out.status.success(),
+            "{args:?} at {offset}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()

@@ -1515,3 +1515,92 @@ fn a_note_dragged_onto_a_notebook_shows_there_on_the_other_device() {
             && a.ok(&["notebook", "list"]).lines().count() == 2
     });
 }
+
+/// A note's history in the app: versions written on another device (the CLI, its clock moved
+/// on between editing sessions) listed with when, which device and what changed; the oldest
+/// shown read-only; what was removed since, word by word; the version before a mistaken edit
+/// restored into the editor and synced back to the other device.
+#[test]
+fn the_history_panel_lists_versions_shows_changes_and_restores_one() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("history-shared");
+    let (cli, da) = (sb.device("cli"), sb.device("a"));
+    cli.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let first = "Thank you all.\n\nThe paragraph that matters.\n";
+    let id = cli.ok_at("-60m", &["new", "--title", "Speech", "--body", first]).trim().to_string();
+    let cheers = "Thank you all.\n\nThe paragraph that matters.\n\nCheers!\n";
+    cli.ok_at("-40m", &["edit", &id, "--body", cheers]);
+    cli.ok_at("-20m", &["edit", &id, "--body", "Thank you all.\n\nCheers!\n"]);
+    cli.ok(&["sync"]);
+    da.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let app = App::start("history", &da.dir, &[]);
+    app.wait_until(Duration::from_secs(10), "the note listed", || {
+        app.list_titles() == vec!["Speech".to_string()]
+    });
+    click_note(&app, "Speech");
+    app.wait_until(Duration::from_secs(5), "the note open", || {
+        app.editor_text().contains("Cheers!")
+    });
+    app.click("#note-history");
+    let rows = || {
+        app.js("return [...document.querySelectorAll('#history-panel ol.versions li')].map(li => li.innerText.replace(/\\s+/g, ' ').trim())", serde_json::json!([]))
+    };
+    app.wait_until(Duration::from_secs(10), "three versions", || {
+        rows().as_array().is_some_and(|r| r.len() == 3)
+    });
+    let listed = rows().to_string();
+    let short = &cli.client_id()[..8];
+    assert!(listed.contains(&format!("Device {short} · current")), "{listed}");
+    assert!(listed.contains("−29 characters") && listed.contains("+9 characters"), "{listed}");
+    assert!(listed.contains("Created · +44 characters"), "{listed}");
+    assert!(!listed.contains("Time unknown"), "{listed}");
+    assert!(
+        app.find("#history-panel [data-action=restore]:disabled").is_some(),
+        "the newest is the note as it is"
+    );
+    app.screenshot("history-panel");
+
+    // The first version, read-only.
+    let pick = |n: usize| {
+        app.js(
+            "document.querySelectorAll('#history-panel ol.versions button')[arguments[0]].click(); return true",
+            serde_json::json!([n]),
+        );
+    };
+    pick(2);
+    app.wait_until(Duration::from_secs(5), "the first version's text", || {
+        app.text("#history-panel .version-body")
+            == "Thank you all.\n\nThe paragraph that matters.\n"
+    });
+    // What was removed since, word by word.
+    app.click("#history-panel input[name=show-changes]");
+    app.wait_until(Duration::from_secs(5), "the removed paragraph struck through", || {
+        app.text("#history-panel .version-body del").contains("The paragraph that matters.")
+    });
+    app.screenshot("history-changes");
+
+    // Restore the version before the mistake: the editor shows it, the history grows.
+    pick(1);
+    app.wait_until(Duration::from_secs(5), "the second version compared", || {
+        app.text("#history-panel .version-body ins").is_empty()
+            && app.text("#history-panel .version-body del").contains("The paragraph that matters.")
+    });
+    app.click("#history-panel [data-action=restore]");
+    app.wait_until(Duration::from_secs(10), "the restored text in the editor", || {
+        app.editor_text() == cheers
+    });
+    app.wait_until(Duration::from_secs(10), "four versions, this device's on top", || {
+        rows().as_array().is_some_and(|r| {
+            r.len() == 4 && r[0].as_str().is_some_and(|t| t.contains("This device · current"))
+        })
+    });
+    assert!(app.text("#toast").contains("Restored the version of"), "{}", app.text("#toast"));
+    app.screenshot("history-restored");
+    // The other device gets the paragraph back.
+    app.wait_until(Duration::from_secs(30), "the restore synced", || {
+        cli.ok(&["sync"]);
+        cli.body(&id) == cheers
+    });
+    app.quit();
+}

@@ -5,45 +5,26 @@
 
 use resnotes_e2e::{Device, Sandbox};
 
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
-
-fn skewed(d: &Device, offset: &str, args: &[&str]) -> String {
-    let out = d
-        .cmd(args)
-        .env("LD_PRELOAD", LIBFAKETIME)
-        .env("FAKETIME", offset)
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .output()
-        .expect("run resnotes under libfaketime");
-    assert!(out.status.success(), "{args:?} at {offset}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
-    assert!(
-        std::path::Path::new(LIBFAKETIME).exists(),
-        "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/deps test does)"
-    );
     let sb = Sandbox::new();
     let shared = sb.folder("shared");
     let (past, now, future) = (sb.device("past"), sb.device("now"), sb.device("future"));
-    skewed(&now, "+0d", &["init", "--folder", shared.to_str().unwrap()]);
-    skewed(&past, "-1d", &["join", "--folder", shared.to_str().unwrap()]);
-    skewed(&future, "+3650d", &["join", "--folder", shared.to_str().unwrap()]);
+    now.ok_at("+0d", &["init", "--folder", shared.to_str().unwrap()]);
+    past.ok_at("-1d", &["join", "--folder", shared.to_str().unwrap()]);
+    future.ok_at("+3650d", &["join", "--folder", shared.to_str().unwrap()]);
     // The date really is faked: the future device's entry carries a timestamp ten years ahead.
-    let id =
-        skewed(&now, "+0d", &["new", "--title", "plan", "--body", "middle"]).trim().to_string();
-    skewed(&now, "+0d", &["sync"]);
+    let id = now.ok_at("+0d", &["new", "--title", "plan", "--body", "middle"]).trim().to_string();
+    now.ok_at("+0d", &["sync"]);
     for (d, off) in [(&past, "-1d"), (&future, "+3650d")] {
-        skewed(d, off, &["sync"]);
+        d.ok_at(off, &["sync"]);
     }
     // Concurrent edits at both ends, from clocks a decade apart.
-    skewed(&past, "-1d", &["edit", &id, "--body", "start middle"]);
-    skewed(&future, "+3650d", &["edit", &id, "--body", "middle end"]);
+    past.ok_at("-1d", &["edit", &id, "--body", "start middle"]);
+    future.ok_at("+3650d", &["edit", &id, "--body", "middle end"]);
     for _ in 0..2 {
         for (d, off) in [(&past, "-1d"), (&now, "+0d"), (&future, "+3650d")] {
-            skewed(d, off, &["sync"]);
+            d.ok_at(off, &["sync"]);
         }
     }
     for d in [&past, &now, &future] {
@@ -79,10 +60,10 @@ fn skewed_clocks_do_not_change_merges_or_order_of_causal_edits() {
 
     // The past device deletes the note after seeing the future edit: the delete is causally
     // later and wins everywhere, though its wall clock is ten years behind the edit's.
-    skewed(&past, "-1d", &["delete", &id]);
+    past.ok_at("-1d", &["delete", &id]);
     for _ in 0..2 {
         for (d, off) in [(&past, "-1d"), (&now, "+0d"), (&future, "+3650d")] {
-            skewed(d, off, &["sync"]);
+            d.ok_at(off, &["sync"]);
         }
     }
     for d in [&past, &now, &future] {

@@ -5,21 +5,6 @@
 
 use resnotes_e2e::{Device, Sandbox};
 
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
-
-/// Runs `resnotes` on `d` with its clock `offset` ahead (libfaketime syntax: "+20m").
-fn later(d: &Device, offset: &str, args: &[&str]) -> String {
-    let out = d
-        .cmd(args)
-        .env("LD_PRELOAD", LIBFAKETIME)
-        .env("FAKETIME", offset)
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .output()
-        .expect("run resnotes under libfaketime");
-    assert!(out.status.success(), "{args:?} at {offset}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn history(d: &Device, id: &str) -> Vec<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(&d.ok(&["history", id, "--json"]))
         .unwrap()
@@ -30,25 +15,18 @@ fn history(d: &Device, id: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_paragraph_lost_on_one_device_is_found_in_history_and_restored_on_the_other() {
-    assert!(
-        std::path::Path::new(LIBFAKETIME).exists(),
-        "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/deps test does)"
-    );
     let sb = Sandbox::new();
     let shared = sb.folder("shared");
     let (a, b) = (sb.device("laptop"), sb.device("phone"));
     a.ok(&["init", "--folder", shared.to_str().unwrap()]);
     let id = a.new_note("Speech", "Thank you all.\n\nThe paragraph that matters.\n");
-    later(
-        &a,
-        "+20m",
-        &["edit", &id, "--body", "Thank you all.\n\nThe paragraph that matters.\n\nCheers!\n"],
-    );
+    let cheers = "Thank you all.\n\nThe paragraph that matters.\n\nCheers!\n";
+    a.ok_at("+20m", &["edit", &id, "--body", cheers]);
     a.ok(&["sync"]);
     b.ok(&["join", "--folder", shared.to_str().unwrap()]);
     // The mistake, on the phone: the paragraph deleted.
-    later(&b, "+40m", &["edit", &id, "--body", "Thank you all.\n\nCheers!\n"]);
-    later(&b, "+40m", &["sync"]);
+    b.ok_at("+40m", &["edit", &id, "--body", "Thank you all.\n\nCheers!\n"]);
+    b.ok_at("+40m", &["sync"]);
     a.ok(&["sync"]);
     assert!(!a.body(&id).contains("paragraph"), "the loss reached the laptop");
 
@@ -90,9 +68,9 @@ fn a_paragraph_lost_on_one_device_is_found_in_history_and_restored_on_the_other(
     assert!(a.ok(&["show", &id, "--at", &before]).contains("The paragraph that matters."));
 
     // Restored on the laptop; the phone gets it back with the next sync.
-    later(&a, "+50m", &["restore", &id, "--to", &before]);
-    later(&a, "+50m", &["sync"]);
-    later(&b, "+50m", &["sync"]);
+    a.ok_at("+50m", &["restore", &id, "--to", &before]);
+    a.ok_at("+50m", &["sync"]);
+    b.ok_at("+50m", &["sync"]);
     for d in [&a, &b] {
         assert_eq!(d.body(&id), "Thank you all.\n\nThe paragraph that matters.\n\nCheers!\n");
         let after = history(d, &id);

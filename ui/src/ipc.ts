@@ -6,6 +6,7 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open } from "@tauri-apps/plugin-dialog";
 import type { AssetInfo } from "./bindings/AssetInfo";
 import type { Attached } from "./bindings/Attached";
+import type { Comparison } from "./bindings/Comparison";
 import type { Contents } from "./bindings/Contents";
 import type { Edited } from "./bindings/Edited";
 import type { IpcError } from "./bindings/IpcError";
@@ -27,6 +28,8 @@ import type { Target } from "./bindings/Target";
 import type { TargetSpec } from "./bindings/TargetSpec";
 import type { TargetStatus } from "./bindings/TargetStatus";
 import type { TextSplice } from "./bindings/TextSplice";
+import type { Version } from "./bindings/Version";
+import type { VersionText } from "./bindings/VersionText";
 
 export type {
   AssetInfo,
@@ -141,6 +144,13 @@ export const keepTexts = () => call<number>("keep_texts");
 export const indexForSearch = (max: number) => call<SearchProgress>("index_for_search", { max });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
+export const noteHistory = (id: string) => call<Version[]>("note_history", { id });
+export const noteVersion = (id: string, version: string) =>
+  call<VersionText>("note_version", { id, version });
+export const compareVersions = (id: string, from: string, to: string) =>
+  call<Comparison>("compare_versions", { id, from, to });
+export const restoreVersion = (id: string, version: string) =>
+  call<boolean>("restore_version", { id, version });
 export const syncStatus = () => call<Status>("sync_status");
 export const logEntries = (limit: number) => call<LogItem[]>("log_entries", { limit });
 /** What a target holds (for WebDAV: also tests the connection and credentials). */

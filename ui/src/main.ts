@@ -3,6 +3,7 @@ import "./style.css";
 import { AssetViews, Transfers } from "./attachments";
 import { NoteEditor } from "./editor";
 import { titleOf } from "./format";
+import { HistoryPanel } from "./history";
 import { SearchIndexing } from "./indexing";
 import {
   attachPath,
@@ -105,7 +106,10 @@ const editor: NoteEditor = new NoteEditor(
   $<HTMLInputElement>("title"),
   $("preview"),
   {
-    saved: () => void list.reload(),
+    saved: () => {
+      void list.reload();
+      if (history.isOpen) history.show(editor.openId);
+    },
     failed: (m) => showError(`Could not save: ${m} Your text is kept and saved again shortly.`),
     vanished: () => {
       void show(null);
@@ -159,6 +163,7 @@ async function show(id: string | null): Promise<void> {
     openNotebook = note?.notebook ?? "";
     tree.fill(noteNotebook, openNotebook);
     void showBacklinks(note?.id ?? null);
+    history.show(note?.id ?? null);
     // The note left may be big and typed into: its text is kept so it opens at once next time
     // (after the new one showed, so opening does not wait for it).
     if (leaving && leaving !== note?.id) setTimeout(() => void keepTexts().catch(() => {}), 500);
@@ -320,6 +325,17 @@ shortcuts.addEventListener("keydown", (e) => {
 });
 // Relative times ("5 min ago") keep up with the clock.
 setInterval(() => list.retick(), 30_000);
+const history: HistoryPanel = new HistoryPanel(
+  $("history-panel"),
+  $<HTMLButtonElement>("note-history"),
+  () => editor.settle(),
+  (message) => {
+    editor.refresh();
+    void list.reload();
+    toast(message);
+  },
+  showError,
+);
 const panel = new SyncPanel(
   $<HTMLButtonElement>("sync-indicator"),
   $("sync-panel"),
@@ -529,6 +545,7 @@ void onNotesChanged(() => {
     void tree.refresh();
     directory.refresh();
     void showBacklinks(editor.openId);
+    if (history.isOpen) history.show(editor.openId);
   }, 50);
 });
 void onSyncState((s) => panel.onState(s));

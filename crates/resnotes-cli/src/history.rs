@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Result};
-use resnotes_core::{VersionText, Workspace};
+use resnotes_core::{DiffKind, VersionText, Workspace};
 
 use crate::time;
 
@@ -78,9 +78,9 @@ pub(crate) fn diff(
     let mut text = String::new();
     for part in &c.body {
         match part.kind {
-            "added" => text.push_str(&format!("{{+{}+}}", part.text)),
-            "removed" => text.push_str(&format!("[-{}-]", part.text)),
-            _ => text.push_str(&part.text),
+            DiffKind::Added => text.push_str(&format!("{{+{}+}}", part.text)),
+            DiffKind::Removed => text.push_str(&format!("[-{}-]", part.text)),
+            DiffKind::Same => text.push_str(&part.text),
         }
     }
     out!("{text}");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use resnotes_core::transport::Folder;
-use resnotes_core::{Clock, TargetKind, Workspace};
+use resnotes_core::{Clock, DiffKind, TargetKind, Workspace};
 
 const PASS: &str = "history passphrase";
 /// 2026-12-04 09:00 UTC.
@@ -121,11 +121,13 @@ fn each_devices_sessions_are_versions_and_any_one_can_be_viewed_compared_and_res
     let h = p.b.history(&id).unwrap();
     let c = p.b.compare(&id, Some(&h[2].id), None).unwrap();
     assert_eq!(c.titles, Some(("Trip".to_string(), "Trip to Lyon".to_string())));
-    let kinds: Vec<(&str, &str)> = c.body.iter().map(|d| (d.kind, d.text.as_str())).collect();
-    assert_eq!(
-        kinds,
-        vec![("removed", "pack socks\n"), ("same", "book train"), ("added", " to Lyon")]
-    );
+    let kinds: Vec<(DiffKind, &str)> = c.body.iter().map(|d| (d.kind, d.text.as_str())).collect();
+    let want = [
+        (DiffKind::Removed, "pack socks\n"),
+        (DiffKind::Same, "book train"),
+        (DiffKind::Added, " to Lyon"),
+    ];
+    assert_eq!(kinds, want);
     // The default: the version before the newest against the current text.
     let last = p.b.compare(&id, None, None).unwrap();
     assert_eq!(last.from, h[1].id);

@@ -151,7 +151,7 @@ fn has_seen(
 }
 
 /// What an editing session changed in a note.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct Changed {
     /// The session created the note.
     pub created: bool,
@@ -224,7 +224,7 @@ fn chars(n: usize) -> &'static str {
 }
 
 /// One version of a note in its history: the end of an editing session.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct Version {
     /// The version's id: the hash of the session's last change, hex (its first 8 characters
     /// are enough to name it).
@@ -234,8 +234,10 @@ pub struct Version {
     /// True when that device is this one.
     pub this_device: bool,
     /// When the session started and ended, ms since the Unix epoch (`None`: unknown).
+    #[ts(type = "number | null")]
     pub started_at: Option<i64>,
     /// See `started_at`.
+    #[ts(type = "number | null")]
     pub ended_at: Option<i64>,
     /// How many changes the session made.
     pub changes: usize,
@@ -249,7 +251,7 @@ pub struct Version {
 }
 
 /// A note as it was at one version.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct VersionText {
     /// The version (as in [`Version::id`]).
     pub version: String,

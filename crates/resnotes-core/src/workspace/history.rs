@@ -7,18 +7,29 @@ use crate::docs::{materialize, note};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
+/// Which side of a comparison a part of the text is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffKind {
+    /// In both texts.
+    Same,
+    /// Only in the newer text.
+    Added,
+    /// Only in the older text.
+    Removed,
+}
+
 /// A part of a comparison of two texts: words both have, or only the newer or the older one.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct DiffPart {
-    /// `"same"`, `"added"` (only in the newer text) or `"removed"` (only in the older).
-    pub kind: &'static str,
+    /// Which side it is on.
+    pub kind: DiffKind,
     /// The text of this part.
     pub text: String,
 }
 
 /// Two versions of a note compared word by word.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct Comparison {
     /// The older side: a version id, or `"current"`.
     pub from: String,
@@ -43,9 +54,9 @@ pub fn word_diff(old: &str, new: &str) -> Vec<DiffPart> {
     let mut parts: Vec<DiffPart> = Vec::new();
     for change in diff.iter_all_changes() {
         let kind = match change.tag() {
-            similar::ChangeTag::Equal => "same",
-            similar::ChangeTag::Insert => "added",
-            similar::ChangeTag::Delete => "removed",
+            similar::ChangeTag::Equal => DiffKind::Same,
+            similar::ChangeTag::Insert => DiffKind::Added,
+            similar::ChangeTag::Delete => DiffKind::Removed,
         };
         match parts.last_mut() {
             Some(p) if p.kind == kind => p.text.push_str(change.value()),
