@@ -7,6 +7,7 @@
 mod app;
 mod attach;
 mod corpus;
+mod history;
 mod measure;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,10 @@ struct Args {
     /// (`search_ms`), the lists (`list_ms`) and the data dir's size with its search index.
     #[arg(long)]
     find_only: bool,
+    /// Only a note's history: one note edited in 10,000 changes (--quick: 1,000) by three
+    /// devices; listing, viewing, comparing and restoring its versions.
+    #[arg(long)]
+    history_only: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -84,6 +89,13 @@ fn main() -> Result<()> {
     }
     let scales =
         args.notes.clone().unwrap_or(if args.quick { vec![1000] } else { vec![10_000, 100_000] });
+    let history_changes = if args.quick { 1000 } else { 10_000 };
+    let history_reps = if args.quick { 5 } else { 20 };
+    if args.history_only {
+        eprintln!("== history of a note of {history_changes} changes");
+        out.insert("history".into(), history::scenario(history_changes, history_reps)?);
+        return finish(out, args.json.as_deref());
+    }
     if args.find_only {
         for n in scales {
             eprintln!("== finding and filing in {n} notes");
@@ -114,6 +126,8 @@ fn main() -> Result<()> {
     let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
     eprintln!("== idle sync with 10 clients, {idle} entries");
     out.insert("idle_10_clients".into(), idle_scenario(idle, args.quick)?);
+    eprintln!("== history of a note of {history_changes} changes");
+    out.insert("history".into(), history::scenario(history_changes, history_reps)?);
     finish(out, args.json.as_deref())
 }
 

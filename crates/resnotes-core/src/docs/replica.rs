@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::DocError;
-use crate::docs::{lazy, materialize, note, texts};
+use crate::docs::{history, lazy, materialize, note, texts};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
@@ -45,6 +45,8 @@ pub(crate) struct Replica {
     pub(crate) clock: Clock,
     /// Loaded documents; reads go through it too (a `RefCell`: reading a note takes `&self`).
     pub(crate) docs: std::cell::RefCell<materialize::DocCache>,
+    /// What the changes of notes whose history was read did (see [`history::Tallies`]).
+    pub(crate) tallies: std::cell::RefCell<history::Tallies>,
 }
 
 /// The keyring account of a device's workspace key: per device (its clientId), which survives
@@ -147,6 +149,7 @@ impl Replica {
             key,
             clock,
             docs: Default::default(),
+            tallies: Default::default(),
         }
     }
 

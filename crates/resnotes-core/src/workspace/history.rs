@@ -2,7 +2,7 @@
 //! any of them, a word-by-word comparison of two versions, and restoring one as a new edit.
 //! The history is read from the note's document (`docs::history`); nothing is stored for it.
 
-use crate::docs::history::{self, Version, VersionText};
+use crate::docs::history::{Version, VersionText};
 use crate::docs::{materialize, note};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
@@ -79,9 +79,7 @@ impl Workspace {
     /// first characters).
     pub fn version(&self, query: &str, version: &str) -> Result<VersionText> {
         let id = self.resolve(query)?;
-        let versions = self.history(&id.to_string())?;
-        let v = history::find(&versions, version)?;
-        self.replica.version_text(&id, &v.id)?.ok_or_else(|| Error::NoSuchNote(query.to_string()))
+        self.replica.version_text(&id, version)?.ok_or_else(|| Error::NoSuchNote(query.to_string()))
     }
 
     /// The version a note had at time `at` (ms since the Unix epoch): the newest one that ended
@@ -98,26 +96,26 @@ impl Workspace {
     /// newest) and `to` (default: the current text). Each is a version id or `"current"`.
     pub fn compare(&self, query: &str, from: Option<&str>, to: Option<&str>) -> Result<Comparison> {
         let id = self.resolve(query)?;
-        let versions = self.history(&id.to_string())?;
         let from = match from {
             Some(f) => f.to_string(),
-            None => versions.get(1).map(|v| v.id.clone()).ok_or_else(|| {
-                Error::Invalid("this note has only one version; there is nothing to compare".into())
-            })?,
+            None => {
+                self.history(&id.to_string())?.get(1).map(|v| v.id.clone()).ok_or_else(|| {
+                    Error::Invalid(
+                        "this note has only one version; there is nothing to compare".into(),
+                    )
+                })?
+            }
         };
         let to = to.unwrap_or("current").to_string();
         let side = |name: &str| -> Result<(String, VersionText)> {
             if name == "current" {
-                let v = versions.first().ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
-                let text = self.replica.current_text(&id)?;
-                return Ok(("current".into(), VersionText { version: v.id.clone(), ..text }));
+                return Ok(("current".into(), self.replica.current_text(&id)?));
             }
-            let v = history::find(&versions, name)?;
             let text = self
                 .replica
-                .version_text(&id, &v.id)?
+                .version_text(&id, name)?
                 .ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
-            Ok((v.id.clone(), text))
+            Ok((text.version.clone(), text))
         };
         let (from_name, old) = side(&from)?;
         let (to_name, new) = side(&to)?;
@@ -135,11 +133,9 @@ impl Workspace {
     /// written).
     pub fn restore_version(&mut self, query: &str, version: &str) -> Result<bool> {
         let id = self.resolve(query)?;
-        let versions = self.history(&id.to_string())?;
-        let v = history::find(&versions, version)?.clone();
         let old = self
             .replica
-            .version_text(&id, &v.id)?
+            .version_text(&id, version)?
             .ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
         let mut deleted = false;
         let changed =

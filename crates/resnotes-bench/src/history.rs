@@ -1,0 +1,133 @@
+//! A note's history at scale (issue 17): one ~100 KB note edited in `changes` small changes
+//! (a few characters each, as the editor saves them) by three devices taking turns through a
+//! shared folder, 100 changes per turn two seconds apart, turns ten minutes apart, one turn in
+//! ten made without syncing first (two devices editing at once). Then, on the first device:
+//! listing the history (first time: the document is loaded; then warm), viewing the oldest and
+//! a middle version, comparing two versions, and restoring a version (alternately two, so
+//! each restore changes the text).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use resnotes_core::transport::Folder;
+use resnotes_core::{Field, TargetKind, Workspace};
+use serde_json::{json, Value};
+
+use crate::corpus::{body_of_size, Rng};
+use crate::measure::{round, stats, time};
+use crate::PASS;
+
+/// 2026-01-01 00:00 UTC: the first change.
+const START: i64 = 1_767_225_600_000;
+
+pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
+    let tmp = tempfile::tempdir()?;
+    let clock = Arc::new(AtomicI64::new(START));
+    let at = |c: &Arc<AtomicI64>| -> resnotes_core::Clock {
+        let c = c.clone();
+        Box::new(move || c.load(Ordering::SeqCst))
+    };
+    let folder_dir = tmp.path().join("folder");
+    std::fs::create_dir_all(&folder_dir)?;
+    let folder = Folder::new(folder_dir);
+    let mut rng = Rng::new(17);
+    let mut a = Workspace::init(&tmp.path().join("a"), false, at(&clock))?;
+    let id = a.new_note("A long document", &body_of_size(&mut rng, 100_000))?;
+    a.add_target(TargetKind::Folder, &folder, Some(PASS), 10)?;
+    a.sync_all(&mut |_| {})?;
+    let mut devices = vec![a];
+    for name in ["b", "c"] {
+        let mut d = Workspace::join(
+            &tmp.path().join(name),
+            TargetKind::Folder,
+            &folder,
+            Some(PASS),
+            false,
+            at(&clock),
+        )?;
+        d.sync_all(&mut |_| {})?;
+        devices.push(d);
+    }
+    let (_, setup_ms) = time(|| -> Result<()> {
+        let mut made = 0;
+        let mut turn = 0;
+        while made < changes {
+            let d = &mut devices[turn % 3];
+            if turn % 10 != 9 {
+                d.sync_all(&mut |_| {})?;
+            }
+            let len = d.note(&id.to_string())?.body.chars().count();
+            for _ in 0..100.min(changes - made) {
+                clock.fetch_add(2_000, Ordering::SeqCst);
+                let pos = rng.below(len.max(1));
+                d.splice_note(&id, Field::Body, pos, rng.below(3), "abc")?;
+                made += 1;
+            }
+            d.sync_all(&mut |_| {})?;
+            clock.fetch_add(10 * 60_000, Ordering::SeqCst);
+            turn += 1;
+        }
+        for d in devices.iter_mut() {
+            d.sync_all(&mut |_| {})?;
+        }
+        Ok(())
+    });
+    eprintln!("  {changes} changes by 3 devices made in {:.1} s", setup_ms / 1000.0);
+    // The first device, opened anew: nothing of the note is loaded yet.
+    let dir = devices[0].dir().to_path_buf();
+    drop(devices);
+    let mut a = Workspace::open_with_clock(&dir, at(&clock))?;
+    let q = id.to_string();
+    let (first, first_ms) = time(|| a.history(&q));
+    let versions = first?;
+    if versions.len() < 3 {
+        bail!("the history lists only {} versions", versions.len());
+    }
+    let mut list = Vec::new();
+    for _ in 0..reps {
+        list.push(time(|| a.history(&q)).1);
+    }
+    let oldest = versions.last().expect("checked above").id.clone();
+    let middle = versions[versions.len() / 2].id.clone();
+    let mut view = Vec::new();
+    for _ in 0..reps {
+        for v in [&oldest, &middle] {
+            let (r, ms) = time(|| a.version(&q, v));
+            r?;
+            view.push(ms);
+        }
+    }
+    let (old_text, new_text) = (a.version(&q, &oldest)?.body, a.version(&q, &middle)?.body);
+    let mut diff = Vec::new();
+    let mut words = Vec::new();
+    for _ in 0..reps {
+        let (r, ms) = time(|| a.compare(&q, Some(&oldest), Some(&middle)));
+        r?;
+        diff.push(ms);
+        words.push(time(|| resnotes_core::word_diff(&old_text, &new_text)).1);
+    }
+    let mut restore = Vec::new();
+    for i in 0..reps {
+        clock.fetch_add(60_000, Ordering::SeqCst);
+        let v = if i % 2 == 0 { &oldest } else { &middle };
+        let (r, ms) = time(|| a.restore_version(&q, v));
+        if !r? {
+            bail!("restoring a version changed nothing");
+        }
+        restore.push(ms);
+    }
+    Ok(json!({
+        "changes": changes,
+        "versions": versions.len(),
+        "concurrent_versions": versions.iter().filter(|v| v.concurrent).count(),
+        "body_chars": new_text.chars().count(),
+        "setup_s": round(setup_ms / 1000.0),
+        "history_first_ms": round(first_ms),
+        "history_ms": stats(&mut list),
+        "view_version_ms": stats(&mut view),
+        "compare_versions_ms": stats(&mut diff),
+        "word_diff_ms": stats(&mut words),
+        "restore_ms": stats(&mut restore),
+    }))
+}
