@@ -3,8 +3,8 @@
 //! shared folder, 100 changes per turn two seconds apart, turns ten minutes apart, one turn in
 //! ten made without syncing first (two devices editing at once). Then, on the first device:
 //! listing the history (first time: the document is loaded; then warm), viewing the oldest and
-//! a middle version, comparing two versions, and restoring a version (alternately two, so
-//! each restore changes the text).
+//! a middle version, comparing two versions, and restoring a version: a recent one (what
+//! undoing a mistake takes) and, as the worst case, the oldest and a middle one in turn.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -107,16 +107,24 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         diff.push(ms);
         words.push(time(|| resnotes_core::word_diff(&old_text, &new_text)).1);
     }
-    let mut restore = Vec::new();
-    for i in 0..reps {
-        clock.fetch_add(60_000, Ordering::SeqCst);
-        let v = if i % 2 == 0 { &oldest } else { &middle };
-        let (r, ms) = time(|| a.restore_version(&q, v));
-        if !r? {
-            bail!("restoring a version changed nothing");
+    // Restoring what a mistake undid: the version before the last session, then the last one
+    // again (each restore changes the text); and, three times, the oldest and a middle version
+    // (thousands of splices apart).
+    let recent = [versions[2].id.clone(), versions[1].id.clone()];
+    let mut restore = |rounds: usize, pair: &[String; 2]| -> Result<Vec<f64>> {
+        let mut ms = Vec::new();
+        for i in 0..rounds {
+            clock.fetch_add(60_000, Ordering::SeqCst);
+            let (r, t) = time(|| a.restore_version(&q, &pair[i % 2]));
+            if !r? {
+                bail!("restoring a version changed nothing");
+            }
+            ms.push(t);
         }
-        restore.push(ms);
-    }
+        Ok(ms)
+    };
+    let mut restore_recent = restore(reps, &recent)?;
+    let mut restore_far = restore(4, &[oldest.clone(), middle.clone()])?;
     Ok(json!({
         "changes": changes,
         "versions": versions.len(),
@@ -128,6 +136,7 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         "view_version_ms": stats(&mut view),
         "compare_versions_ms": stats(&mut diff),
         "word_diff_ms": stats(&mut words),
-        "restore_ms": stats(&mut restore),
+        "restore_recent_ms": stats(&mut restore_recent),
+        "restore_far_ms": stats(&mut restore_far),
     }))
 }
