@@ -30,6 +30,7 @@ fn main() {
             "note_version",
             "compare_versions",
             "restore_version",
+            "recent_changes",
             "keep_texts",
             "index_for_search",
             "sync_status",

@@ -2,9 +2,10 @@
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
 use resnotes_core::{
-    scrypt_log_n, setup, system_clock, AssetInfo, AssetRef, Comparison, Contents, Edited, Field,
-    LinkedNote, ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress, Sort,
-    Status, Strength, TagCount, Target, TargetSpec, TextSplice, Version, VersionText, Workspace,
+    scrypt_log_n, setup, system_clock, Activity, AssetInfo, AssetRef, Comparison, Contents, Edited,
+    Field, LinkedNote, ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress,
+    Sort, Status, Strength, TagCount, Target, TargetSpec, TextSplice, Version, VersionText,
+    Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -254,6 +255,12 @@ pub async fn compare_versions(
 pub async fn restore_version(state: State<'_, AppState>, id: String, version: String) -> Res<bool> {
     note_id(&id)?;
     state.with(|ws| ws.restore_version(&id, &version))
+}
+
+/// What changed across all notes since `since` (ms since the Unix epoch), newest first.
+#[tauri::command]
+pub async fn recent_changes(state: State<'_, AppState>, since: f64) -> Res<Vec<Activity>> {
+    state.with(|ws| ws.changes_since(since as i64, 30))
 }
 
 /// Undoes a delete.

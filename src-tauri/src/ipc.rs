@@ -105,6 +105,7 @@ mod tests {
         resnotes_core::Version::export_all(&cfg).unwrap();
         resnotes_core::VersionText::export_all(&cfg).unwrap();
         resnotes_core::Comparison::export_all(&cfg).unwrap();
+        resnotes_core::Activity::export_all(&cfg).unwrap();
         resnotes_core::SearchProgress::export_all(&cfg).unwrap();
         resnotes_core::Sort::export_all(&cfg).unwrap();
         resnotes_core::TagCount::export_all(&cfg).unwrap();

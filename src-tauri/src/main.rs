@@ -138,6 +138,7 @@ fn main() -> ExitCode {
             commands::note_version,
             commands::compare_versions,
             commands::restore_version,
+            commands::recent_changes,
             commands::keep_texts,
             commands::index_for_search,
             commands::sync_status,

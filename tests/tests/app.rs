@@ -1597,6 +1597,15 @@ fn the_history_panel_lists_versions_shows_changes_and_restores_one() {
     });
     assert!(app.text("#toast").contains("Restored the version of"), "{}", app.text("#toast"));
     app.screenshot("history-restored");
+    // The sync panel says what changed recently, by device, each note a click away.
+    app.click("#history-panel [data-action=close]");
+    app.open_sync_panel();
+    app.wait_until(Duration::from_secs(10), "recent changes by both devices", || {
+        let recent = app.text("#sync-body .recent");
+        recent.contains(&format!("Device {short}")) && recent.contains("This device")
+    });
+    assert!(app.find("#sync-body .recent button[data-note]").is_some());
+    app.screenshot("recent-changes");
     // The other device gets the paragraph back.
     app.wait_until(Duration::from_secs(30), "the restore synced", || {
         cli.ok(&["sync"]);

@@ -89,6 +89,14 @@ fn a_paragraph_lost_on_one_device_is_found_in_history_and_restored_on_the_other(
         assert_eq!(after[0]["summary"], "+29 characters");
     }
 
+    // What changed recently, across all notes: the laptop's restore, as the phone received it.
+    let recent = b.ok(&["changes", "--since", "2h"]);
+    let first = recent.lines().next().unwrap_or_default();
+    assert!(first.contains(&format!("device {}", &a.client_id()[..8])), "{recent}");
+    assert!(first.contains("Speech"), "{recent}");
+    assert!(recent.contains("this device"), "the phone's own edit: {recent}");
+    assert!(b.fails(&["changes", "--since", "banana"]).contains("time ago like 2h"));
+
     // Mistakes get one sentence each.
     assert!(a.fails(&["restore", &id, "--to", "zz"]).contains("does not name a version"));
     assert!(a.fails(&["show", &id, "--at", "banana"]).contains("neither a version"));

@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open } from "@tauri-apps/plugin-dialog";
+import type { Activity } from "./bindings/Activity";
 import type { AssetInfo } from "./bindings/AssetInfo";
 import type { Attached } from "./bindings/Attached";
 import type { Comparison } from "./bindings/Comparison";
@@ -144,6 +145,7 @@ export const keepTexts = () => call<number>("keep_texts");
 export const indexForSearch = (max: number) => call<SearchProgress>("index_for_search", { max });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });
 export const restoreNote = (id: string) => call<Note>("restore_note", { id });
+export const recentChanges = (since: number) => call<Activity[]>("recent_changes", { since });
 export const noteHistory = (id: string) => call<Version[]>("note_history", { id });
 export const noteVersion = (id: string, version: string) =>
   call<VersionText>("note_version", { id, version });

@@ -343,6 +343,7 @@ const panel = new SyncPanel(
   () => setup.open(),
   showError,
   transfers,
+  (id) => void show(id),
 );
 const setup = new SetupDialog(
   $("setup"),

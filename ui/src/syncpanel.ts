@@ -2,6 +2,7 @@
 // of pending and synced entries, problems in plain words and the newest log entries.
 
 import type { Transfers } from "./attachments";
+import type { Activity } from "./bindings/Activity";
 import { el } from "./dom";
 import { ago, device, indicator, placeName, sentence, size, waiting } from "./format";
 import {
@@ -9,6 +10,7 @@ import {
   type LogItem,
   listAssets,
   logEntries,
+  recentChanges,
   removeTarget,
   type Status,
   type SyncStatus,
@@ -16,6 +18,9 @@ import {
   syncNow,
   syncStatus,
 } from "./ipc";
+
+/** How far back "Recent changes" looks: a week. */
+const RECENT_MS = 7 * 86_400_000;
 
 export class SyncPanel {
   private live: SyncStatus | null = null;
@@ -30,6 +35,8 @@ export class SyncPanel {
     private readonly onSetup: () => void,
     private readonly onError: (message: string) => void,
     private readonly transfers: Transfers,
+    /** Opens a note (a title clicked under "Recent changes"). */
+    private readonly openNote: (id: string) => void,
   ) {
     button.addEventListener("click", () => this.toggle());
     drawer
@@ -75,7 +82,13 @@ export class SyncPanel {
     try {
       this.status = await syncStatus();
       this.paintIndicator();
-      if (this.isOpen) this.paintDrawer(this.status, await logEntries(50), await listAssets());
+      if (this.isOpen)
+        this.paintDrawer(
+          this.status,
+          await logEntries(50),
+          await listAssets(),
+          await recentChanges(Date.now() - RECENT_MS),
+        );
     } catch (e) {
       this.onError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -85,6 +98,46 @@ export class SyncPanel {
         void this.refresh();
       }
     }
+  }
+
+  /** What changed in the last week, newest first: which device, when, and which notes (each
+   * opens on a click) — what a sync brought in. */
+  private recentSection(recent: Activity[], now: number): HTMLElement {
+    const section = el("section", "recent");
+    section.append(el("h3", undefined, "Recent changes"));
+    if (recent.length === 0) section.append(el("p", "muted", "No changes in the last 7 days."));
+    const list = el("ul");
+    for (const a of recent) {
+      const li = el("li");
+      const who = a.this_device
+        ? a.synced
+          ? "This device"
+          : "This device, waiting to sync"
+        : `Device ${device(a.device)}`;
+      li.append(el("div", "who", `${a.at === null ? "Time unknown" : ago(a.at, now)} · ${who}`));
+      const notes = el("div", "notes");
+      for (const n of a.notes) {
+        if (n.state === "missing") {
+          notes.append(el("span", "muted", "a note not here any more"));
+        } else {
+          const b = el(
+            "button",
+            n.state === "trashed" ? "link trashed" : "link",
+            n.title || "Untitled",
+          );
+          b.type = "button";
+          b.dataset.note = n.id;
+          if (n.state === "trashed") b.title = "In the trash";
+          b.addEventListener("click", () => this.openNote(n.id));
+          notes.append(b);
+        }
+        notes.append(" ");
+      }
+      li.append(notes);
+      list.append(li);
+    }
+    section.append(list);
+    return section;
   }
 
   private paintIndicator(): void {
@@ -123,7 +176,7 @@ export class SyncPanel {
     box.replaceChildren(...rows);
   }
 
-  private paintDrawer(st: Status, log: LogItem[], assets: AssetInfo[]): void {
+  private paintDrawer(st: Status, log: LogItem[], assets: AssetInfo[], recent: Activity[]): void {
     const now = Date.now();
     const parts: HTMLElement[] = [];
     parts.push(
@@ -253,6 +306,7 @@ export class SyncPanel {
     );
     files.append(el("div", "transfers"));
     parts.push(files);
+    parts.push(this.recentSection(recent, now));
     // The log itself is for people who want to look under the hood: behind "Details".
     const entries = el("details", "entries");
     entries.append(

@@ -1,9 +1,9 @@
-//! The commands of a note's history: `history`, `show --at`, `diff` and `restore`.
+//! The commands of notes' history: `history`, `show --at`, `diff`, `restore` and `changes`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Result};
-use resnotes_core::{DiffKind, VersionText, Workspace};
+use resnotes_core::{DiffKind, LinkState, VersionText, Workspace};
 
 use crate::time;
 
@@ -34,7 +34,15 @@ pub(crate) fn version_at(ws: &Workspace, id: &str, at: &str) -> Result<VersionTe
     if at.len() >= 4 && at.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(ws.version(id, at)?);
     }
-    let when = if let Ok(t) = humantime::parse_rfc3339_weak(at) {
+    let ms = when(at)?;
+    Ok(ws.version_at(id, ms)?)
+}
+
+/// A time as typed: `2026-12-04 09:30:00` (UTC) or RFC 3339, or how long ago (`2h`, `3days`);
+/// ms since the Unix epoch.
+fn when(at: &str) -> Result<i64> {
+    let at = at.trim();
+    let t = if let Ok(t) = humantime::parse_rfc3339_weak(at) {
         t
     } else if let Ok(ago) = humantime::parse_duration(at) {
         SystemTime::now().checked_sub(ago).unwrap_or(UNIX_EPOCH)
@@ -43,8 +51,7 @@ pub(crate) fn version_at(ws: &Workspace, id: &str, at: &str) -> Result<VersionTe
             "“{at}” is neither a version (see `resnotes history`), a time like 2026-12-04 09:30:00 (UTC) nor a time ago like 2h"
         ));
     };
-    let ms = when.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as i64;
-    Ok(ws.version_at(id, ms)?)
+    Ok(t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as i64)
 }
 
 /// `show ID --at WHEN`.
@@ -93,6 +100,39 @@ pub(crate) fn restore(ws: &mut Workspace, id: &str, to: &str) -> Result<()> {
         eprintln!("Restored the note as it was at version {to}; the change syncs like any edit.");
     } else {
         eprintln!("The note already is as it was at version {to}; nothing changed.");
+    }
+    Ok(())
+}
+
+/// `changes [--since WHEN]`: what changed across all notes, newest first, by device.
+pub(crate) fn changes(ws: &Workspace, since: &str, json: bool) -> Result<()> {
+    let since = when(since)?;
+    let items = ws.changes_since(since, 200)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(());
+    }
+    if items.is_empty() {
+        eprintln!("Nothing changed since {}.", time(since));
+    }
+    for a in &items {
+        let at = a.at.map(time).unwrap_or_else(|| "time unknown".into());
+        let who = if a.this_device {
+            "this device".to_string()
+        } else {
+            format!("device {}", &a.device[..8])
+        };
+        let state = if !a.synced { "  (waiting to sync)" } else { "" };
+        let titles: Vec<String> = a
+            .notes
+            .iter()
+            .map(|n| match n.state {
+                LinkState::Live => n.title.clone(),
+                LinkState::Trashed => format!("{} (in the trash)", n.title),
+                LinkState::Missing => "a note not here any more".into(),
+            })
+            .collect();
+        out!("{at}  {who:<15}  {}{state}", titles.join(", "));
     }
     Ok(())
 }

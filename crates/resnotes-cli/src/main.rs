@@ -143,6 +143,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What changed across all notes, newest first: each device's synced edits (which notes),
+    /// and this device's edits waiting to sync.
+    Changes {
+        /// Since when: a time (2026-12-04 09:30:00, UTC) or how long ago (2h, 3days).
+        #[arg(long, default_value = "1day")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a note's title and text what they were at a version, as a new edit that syncs
     /// (history keeps everything; a note in the trash comes back).
     Restore {
@@ -514,6 +523,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::History { id, json } => history::history(&open()?, &id, json)?,
         Command::Diff { id, from, to, json } => history::diff(&open()?, &id, from, to, json)?,
         Command::Restore { id, to } => history::restore(&mut open()?, &id, &to)?,
+        Command::Changes { since, json } => history::changes(&open()?, &since, json)?,
         Command::List { json, limit, tag, notebook, sort } => {
             organize::list(&open()?, json, limit, tag, notebook, &sort)?
         }

@@ -252,3 +252,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_timeline_shows_what_each_device_changed_and_what_waits_to_sync() {
+    let (mut p, trip) = Pair::new("Trip", "pack socks");
+    p.ha.set(T0 + 10 * MIN);
+    let shop = p.a.new_note("Groceries", "milk").unwrap().to_string();
+    p.a.edit_note(&trip, None, Some("pack socks and boots")).unwrap();
+    p.sync();
+    p.hb.set(T0 + 20 * MIN);
+    p.b.edit_note(&shop, None, Some("milk, eggs")).unwrap();
+    p.b.delete_note(&trip).unwrap();
+
+    let t = p.b.changes_since(T0 + 5 * MIN, 50).unwrap();
+    // First what waits to sync here, then what arrived from A (the creation at T0 is older).
+    assert!(!t[0].synced && t[0].this_device);
+    assert_eq!(t[0].at, Some(T0 + 20 * MIN));
+    let titles = |i: usize| -> Vec<(String, resnotes_core::LinkState)> {
+        t[i].notes.iter().map(|n| (n.title.clone(), n.state)).collect()
+    };
+    let mut waiting = titles(0);
+    waiting.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        waiting,
+        vec![
+            ("Groceries".to_string(), resnotes_core::LinkState::Live),
+            ("Trip".to_string(), resnotes_core::LinkState::Trashed)
+        ]
+    );
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert_eq!(t[1].device, p.a.client_id().to_string());
+    assert!(t[1].synced && !t[1].this_device && t[1].received_at.is_some());
+    assert_eq!(t[1].at, Some(T0 + 10 * MIN));
+    assert_eq!(t[1].notes.len(), 2);
+    // After B syncs, A sees B's entry, and its own.
+    p.sync();
+    let t = p.a.changes_since(T0 + 15 * MIN, 50).unwrap();
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0].device, p.b.client_id().to_string());
+    assert_eq!(p.a.changes_since(0, 50).unwrap().len(), 3, "A's two entries and B's");
+}

@@ -281,6 +281,11 @@ fn believed(seconds: i64, now: i64) -> Option<i64> {
     (seconds != 0 && believable(ms, now)).then_some(ms)
 }
 
+/// A time (ms) read from another device, when a reader believes it ([`believable`]).
+pub(crate) fn believed_ms(ms: i64, now: i64) -> Option<i64> {
+    believable(ms, now).then_some(ms)
+}
+
 /// Whether a time (ms) read from another device is one a reader shows: not before 2000, and
 /// not more than a day past the reader's own clock `now`.
 fn believable(ms: i64, now: i64) -> bool {

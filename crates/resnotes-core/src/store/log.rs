@@ -150,6 +150,43 @@ pub(crate) fn recent(conn: &Connection, limit: usize) -> Result<Vec<RecentRow>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// An entry in the timeline: `(client, index, timestamp, received_at, notes it carries)`.
+pub(crate) type TimelineRow = (String, u64, i64, i64, Vec<String>);
+
+/// The newest `limit` entries (by Lamport clock) written at or after `since` (ms, by their
+/// writer's clock), each with the notes it carries.
+pub(crate) fn since(conn: &Connection, since: i64, limit: usize) -> Result<Vec<TimelineRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT client_id, idx, timestamp, received_at FROM log WHERE timestamp >= ?1 ORDER BY lamport DESC, client_id, idx DESC LIMIT ?2",
+    )?;
+    let entries = st
+        .query_map(params![since, limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<Vec<(String, u64, i64, i64)>>>()?;
+    let mut notes = conn.prepare_cached(
+        "SELECT note_id FROM note_entries WHERE client_id = ?1 AND idx = ?2 ORDER BY note_id",
+    )?;
+    let mut out = Vec::with_capacity(entries.len());
+    for (client, idx, ts, received) in entries {
+        let ids = notes
+            .query_map(params![client, idx as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        out.push((client, idx, ts, received, ids));
+    }
+    Ok(out)
+}
+
+/// The notes with changes not sealed into an entry yet, each with when its newest such change
+/// was made, newest first.
+pub(crate) fn unsealed_notes(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT note_id, MAX(created_at) AS at FROM unsealed GROUP BY note_id ORDER BY at DESC, note_id",
+    )?;
+    let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(r.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Appends a local change to the unsealed tail.
 pub(crate) fn push_unsealed(conn: &Connection, note: &Uuid, change: &[u8], now: i64) -> Result<()> {
     conn.prepare_cached("INSERT INTO unsealed (note_id, change, created_at) VALUES (?1, ?2, ?3)")?

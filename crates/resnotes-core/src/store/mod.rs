@@ -220,6 +220,10 @@ INSERT OR IGNORE INTO search_words (word) SELECT term FROM temp.search_vocab;
 DROP TABLE temp.search_vocab;
 INSERT OR IGNORE INTO search_pending (note_id) SELECT id FROM notes WHERE kind = 0 AND deleted = 0;
 "#,
+    r#"
+-- The notes each entry carries, looked up by entry (what changed recently: the timeline).
+CREATE INDEX note_entries_by_entry ON note_entries (client_id, idx);
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

@@ -2,9 +2,11 @@
 //! any of them, a word-by-word comparison of two versions, and restoring one as a new edit.
 //! The history is read from the note's document (`docs::history`); nothing is stored for it.
 
-use crate::docs::history::{Version, VersionText};
+use crate::docs::history::{self, Version, VersionText};
 use crate::docs::{materialize, note};
 use crate::error::{Error, Result};
+use crate::store;
+use crate::workspace::LinkedNote;
 use crate::workspace::Workspace;
 
 /// Which side of a comparison a part of the text is on.
@@ -66,7 +68,66 @@ pub fn word_diff(old: &str, new: &str) -> Vec<DiffPart> {
     parts
 }
 
+/// What one device changed at one time: the notes one entry of its log carries (a sync's
+/// worth of edits), or this device's edits not synced yet.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+pub struct Activity {
+    /// The device: its client id.
+    pub device: String,
+    /// True when it is this device.
+    pub this_device: bool,
+    /// When the device wrote it, ms since the Unix epoch (`None`: its clock was not believable).
+    #[ts(type = "number | null")]
+    pub at: Option<i64>,
+    /// When this device received it (`None`: this device's own).
+    #[ts(type = "number | null")]
+    pub received_at: Option<i64>,
+    /// False for this device's edits still waiting to sync.
+    pub synced: bool,
+    /// The notes changed, with their current titles and whether they are live, in the trash or
+    /// gone.
+    pub notes: Vec<LinkedNote>,
+}
+
 impl Workspace {
+    /// What changed since `since` (ms since the Unix epoch) across all notes, newest first, at
+    /// most `limit` items: this device's edits waiting to sync, then each entry of any device's
+    /// log written since then with the notes it changed — what a sync brought in.
+    pub fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Activity>> {
+        let conn = &self.replica.conn;
+        let me = self.replica.client.to_string();
+        let now = self.replica.now();
+        let mut out = Vec::new();
+        let waiting = store::log::unsealed_notes(conn)?;
+        if let Some(newest) = waiting.first().map(|w| w.1) {
+            let ids: Vec<String> = waiting.into_iter().map(|w| w.0).collect();
+            out.push(Activity {
+                device: me.clone(),
+                this_device: true,
+                at: Some(newest),
+                received_at: None,
+                synced: false,
+                notes: self.linked_notes(&ids)?,
+            });
+        }
+        for (client, _, ts, received, ids) in store::log::since(conn, since, limit)? {
+            if ids.is_empty() {
+                continue;
+            }
+            let own = client == me;
+            out.push(Activity {
+                this_device: own,
+                device: client,
+                at: history::believed_ms(ts, now),
+                received_at: (!own).then_some(received),
+                synced: true,
+                notes: self.linked_notes(&ids)?,
+            });
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
     /// A note's history (a note in the trash too), newest version first: one [`Version`] per
     /// editing session, with its time, device and what it changed. A note listed from a
     /// summary (just joined) has its document built first, as opening it would.
