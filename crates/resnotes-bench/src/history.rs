@@ -111,6 +111,13 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
     // again (each restore changes the text); and, three times, the oldest and a middle version
     // (thousands of splices apart).
     let recent = [versions[2].id.clone(), versions[1].id.clone()];
+    // What "Compare with now" does on the version before the last session.
+    let mut compare_recent = Vec::new();
+    for _ in 0..reps {
+        let (r, ms) = time(|| a.compare(&q, Some(&versions[2].id), None));
+        r?;
+        compare_recent.push(ms);
+    }
     let mut restore = |rounds: usize, pair: &[String; 2]| -> Result<Vec<f64>> {
         let mut ms = Vec::new();
         for i in 0..rounds {
@@ -135,6 +142,7 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         "history_ms": stats(&mut list),
         "view_version_ms": stats(&mut view),
         "compare_versions_ms": stats(&mut diff),
+        "compare_recent_with_now_ms": stats(&mut compare_recent),
         "word_diff_ms": stats(&mut words),
         "restore_recent_ms": stats(&mut restore_recent),
         "restore_far_ms": stats(&mut restore_far),

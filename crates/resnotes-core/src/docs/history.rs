@@ -564,9 +564,16 @@ impl Replica {
     /// `None` when there is no such note.
     pub(crate) fn version_text(&self, id: &Uuid, version: &str) -> Result<Option<VersionText>> {
         let read = self.note_doc(id, |doc, _| -> Result<VersionText> {
-            let hashes: Vec<ChangeHash> =
-                doc.get_changes_meta(&[]).into_iter().map(|m| m.hash).collect();
-            let hash = resolve(&hashes, version)?;
+            // A whole id (as the app passes) is looked up; a prefix is sought among them all.
+            let whole = version.trim().parse::<ChangeHash>().ok();
+            let hash = match whole.filter(|h| doc.get_change_meta_by_hash(h).is_some()) {
+                Some(h) => h,
+                None => {
+                    let hashes: Vec<ChangeHash> =
+                        doc.get_changes_meta(&[]).into_iter().map(|m| m.hash).collect();
+                    resolve(&hashes, version)?
+                }
+            };
             let (title, body, deleted) = read_at(doc, &[hash]);
             Ok(VersionText { version: hash.to_string(), title, body, deleted })
         })?;
