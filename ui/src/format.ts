@@ -58,6 +58,12 @@ export function device(id: string): string {
   return id.slice(0, 8);
 }
 
+/** Which device did something, as a person reads it: this one, or another by the start of
+ * its id (until devices have names). */
+export function who(v: { this_device: boolean; device: string }): string {
+  return v.this_device ? "This device" : `Device ${device(v.device)}`;
+}
+
 /** A line of markdown as the list shows it, as plain text: attachment links become their file
  * name (`![a.png](asset:///…)` → `🖼 a.png`, `[a.pdf](asset:///…)` → `📎 a.pdf`), other links
  * and images their text, and heading, list, quote, task and emphasis marks go

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { when, who } from "./history";
+import { who } from "./format";
+import { when } from "./history";
 
 describe("when a version was made", () => {
   // 2026-12-04 15:00 local time.

@@ -5,7 +5,7 @@
 import type { DiffPart } from "./bindings/DiffPart";
 import type { Version } from "./bindings/Version";
 import { el } from "./dom";
-import { device } from "./format";
+import { who } from "./format";
 import { compareVersions, noteHistory, noteVersion, restoreVersion } from "./ipc";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -29,11 +29,6 @@ export function when(ms: number | null, now: number): string {
   return d.getFullYear() === today.getFullYear()
     ? `${day} ${clock}`
     : `${day} ${d.getFullYear()} ${clock}`;
-}
-
-/** Which device made a version, as the panel says it. */
-export function who(v: Pick<Version, "this_device" | "device">): string {
-  return v.this_device ? "This device" : `Device ${device(v.device)}`;
 }
 
 /** The comparison as elements: removed text struck through, added text marked. */

@@ -4,7 +4,7 @@
 import type { Transfers } from "./attachments";
 import type { Activity } from "./bindings/Activity";
 import { el } from "./dom";
-import { ago, device, indicator, placeName, sentence, size, waiting } from "./format";
+import { ago, device, indicator, placeName, sentence, size, waiting, who } from "./format";
 import {
   type AssetInfo,
   type LogItem,
@@ -109,12 +109,8 @@ export class SyncPanel {
     const list = el("ul");
     for (const a of recent) {
       const li = el("li");
-      const who = a.this_device
-        ? a.synced
-          ? "This device"
-          : "This device, waiting to sync"
-        : `Device ${device(a.device)}`;
-      li.append(el("div", "who", `${a.at === null ? "Time unknown" : ago(a.at, now)} · ${who}`));
+      const by = a.synced ? who(a) : `${who(a)}, waiting to sync`;
+      li.append(el("div", "who", `${a.at === null ? "Time unknown" : ago(a.at, now)} · ${by}`));
       const notes = el("div", "notes");
       for (const n of a.notes) {
         if (n.state === "missing") {

@@ -15,16 +15,25 @@ pub(crate) fn history(ws: &Workspace, id: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     for v in &versions {
-        let when = v.ended_at.map(time).unwrap_or_else(|| "time unknown".into());
-        let who = if v.this_device {
-            "this device".to_string()
-        } else {
-            format!("device {}", &v.device[..8])
-        };
+        let (when, who) = (time_or_unknown(v.ended_at), who(v.this_device, &v.device));
         let at_once = if v.concurrent { "  (at the same time as the one below)" } else { "" };
         out!("{}  {when}  {who:<15}  {}{at_once}", &v.id[..8], v.summary);
     }
     Ok(())
+}
+
+/// A time as the history shows it; `None` (a clock not believed) as "time unknown".
+fn time_or_unknown(ms: Option<i64>) -> String {
+    ms.map(time).unwrap_or_else(|| "time unknown".into())
+}
+
+/// Which device did something: this one, or another by the start of its id.
+fn who(this_device: bool, device: &str) -> String {
+    if this_device {
+        "this device".into()
+    } else {
+        format!("device {}", device.get(..8).unwrap_or(device))
+    }
 }
 
 /// What `--at` names: a version id (hex), a time (`2026-12-04 09:30:00`, UTC, or RFC 3339) or
@@ -116,12 +125,7 @@ pub(crate) fn changes(ws: &Workspace, since: &str, json: bool) -> Result<()> {
         eprintln!("Nothing changed since {}.", time(since));
     }
     for a in &items {
-        let at = a.at.map(time).unwrap_or_else(|| "time unknown".into());
-        let who = if a.this_device {
-            "this device".to_string()
-        } else {
-            format!("device {}", &a.device[..8])
-        };
+        let (at, who) = (time_or_unknown(a.at), who(a.this_device, &a.device));
         let state = if !a.synced { "  (waiting to sync)" } else { "" };
         let titles: Vec<String> = a
             .notes

@@ -5,9 +5,10 @@
 //! `[last]`), so viewing a version shows exactly the text that device showed its user then, and
 //! restoring it is an ordinary edit that syncs and merges like any other (FORMAT.md §4.5).
 //!
-//! The grouping ([`sessions`]) is a pure function over [`Step`]s; reading the steps out of a
-//! document, what each session changed ([`Changed`], from Automerge's diff between the versions
-//! before and after it) and restoring are `impl Replica`.
+//! The order ([`in_order`]) and the grouping ([`sessions`]) are pure functions over [`Step`]s;
+//! reading the steps out of a document, what each session changed ([`Changed`], read from the
+//! operations of its changes and kept per change in [`Tallies`]) and reading a version in place
+//! are `impl Replica`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -277,19 +278,13 @@ pub struct VersionText {
 /// A change's time as a reader believes it: Automerge's change time is in seconds (0: not
 /// recorded); a time before 2000 or more than a day past `now` is a wrong clock.
 fn believed(seconds: i64, now: i64) -> Option<i64> {
-    let ms = seconds.checked_mul(1000)?;
-    (seconds != 0 && believable(ms, now)).then_some(ms)
+    believed_ms(seconds.checked_mul(1000).filter(|_| seconds != 0)?, now)
 }
 
-/// A time (ms) read from another device, when a reader believes it ([`believable`]).
+/// A time (ms) read from another device, when a reader shows it: not before 2000, and not
+/// more than a day past the reader's own clock `now`.
 pub(crate) fn believed_ms(ms: i64, now: i64) -> Option<i64> {
-    believable(ms, now).then_some(ms)
-}
-
-/// Whether a time (ms) read from another device is one a reader shows: not before 2000, and
-/// not more than a day past the reader's own clock `now`.
-fn believable(ms: i64, now: i64) -> bool {
-    ms >= EARLIEST_MS && ms <= now.saturating_add(FUTURE_SLACK_MS)
+    (ms >= EARLIEST_MS && ms <= now.saturating_add(FUTURE_SLACK_MS)).then_some(ms)
 }
 
 /// What a role an object of a note's document plays, for [`Tally`].
@@ -484,8 +479,7 @@ impl Replica {
                         }
                         let carried = carriers.as_ref().and_then(|m| m.get(&hash)).copied();
                         let (client, time) = carried.unwrap_or((self.client, 0));
-                        let entry_time = Some(time).filter(|t| believable(*t, now));
-                        (actor.unwrap_or(client), at.or(entry_time))
+                        (actor.unwrap_or(client), at.or(believed_ms(time, now)))
                     }
                 };
                 steps.push(Step { hash, deps, device, at });

@@ -324,15 +324,12 @@ pub(crate) fn carriers(
     conn: &Connection,
     key: &WorkspaceKey,
     id: &Uuid,
-) -> Result<std::collections::HashMap<automerge::ChangeHash, (Uuid, i64)>> {
-    let mut map = std::collections::HashMap::new();
+) -> Result<HashMap<automerge::ChangeHash, (Uuid, i64)>> {
+    let mut map = HashMap::new();
     for (client, index) in places(conn, id)? {
         let e = decode(conn, key, &client, index)?;
-        for nc in e.changes.into_iter().filter(|nc| nc.note == *id) {
-            if crate::format::chunk::check_chunks(std::slice::from_ref(&nc)).is_err() {
-                continue;
-            }
-            if let Ok(Ok(c)) = crate::docs::caught::catch(|| Change::from_bytes(nc.change)) {
+        for nc in e.changes.iter().filter(|nc| nc.note == *id) {
+            if let Ok(c) = materialize::parse_one(nc) {
                 map.entry(c.hash()).or_insert((e.header.client, e.header.timestamp));
             }
         }

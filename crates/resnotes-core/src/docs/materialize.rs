@@ -224,6 +224,18 @@ pub(crate) fn store(
     Ok(rev)
 }
 
+/// Parses one change as exchanged, or says why it cannot be: never hands Automerge a chunk it
+/// would inflate without a bound (a log written before pulling refused them), and survives a
+/// panic of Automerge's parser.
+pub(crate) fn parse_one(c: &NoteChange) -> std::result::Result<Change, String> {
+    crate::format::chunk::check_chunks(std::slice::from_ref(c)).map_err(|why| why.to_string())?;
+    match crate::docs::caught::catch(|| Change::from_bytes(c.change.clone())) {
+        Ok(Ok(ch)) => Ok(ch),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("it could not be parsed".into()),
+    }
+}
+
 /// Parses changes to apply; one that does not parse is left out and recorded
 /// ([`notes::record_left_out`], shown by `show`, `status` and the app), never applied in part.
 /// Its entry was accepted on its chunk check (FORMAT.md §6 step 5).
@@ -233,18 +245,12 @@ pub(crate) fn parse_lenient(
 ) -> Result<Vec<(Uuid, Change)>> {
     let mut parsed = Vec::with_capacity(changes.len());
     for c in changes {
-        // Never hand Automerge a chunk it would inflate without a bound (a log written before
-        // pulling refused them).
-        let why = match crate::format::chunk::check_chunks(std::slice::from_ref(&c)) {
+        let why = match parse_one(&c) {
+            Ok(ch) => {
+                parsed.push((c.note, ch));
+                continue;
+            }
             Err(why) => why,
-            Ok(()) => match crate::docs::caught::catch(|| Change::from_bytes(c.change.clone())) {
-                Ok(Ok(ch)) => {
-                    parsed.push((c.note, ch));
-                    continue;
-                }
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "it could not be parsed".into(),
-            },
         };
         left_out_reason(conn, &c.note, &crate::format::entry::sha256(&c.change), &why)?;
     }
