@@ -1,10 +1,12 @@
 //! A note's history at scale (issue 17): one ~100 KB note edited in `changes` small changes
 //! (a few characters each, as the editor saves them) by three devices taking turns through a
 //! shared folder, 100 changes per turn two seconds apart, turns ten minutes apart, one turn in
-//! ten made without syncing first (two devices editing at once). Then, on the first device:
+//! ten made without syncing first (two devices editing at once). A fourth device joins and
+//! reads the history of the note it lists from a summary. Then, on the first device:
 //! listing the history (first time: the document is loaded; then warm), viewing the oldest and
-//! a middle version, comparing two versions, and restoring a version: a recent one (what
-//! undoing a mistake takes) and, as the worst case, the oldest and a middle one in turn.
+//! a middle version, comparing two versions, and restoring a version once it is shown (as the
+//! History panel does; the CLI reads it first, adding a view): a recent one (what undoing a
+//! mistake takes) and, as the worst case, the oldest and a middle one in turn.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -74,6 +76,29 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         Ok(())
     });
     eprintln!("  {changes} changes by 3 devices made in {:.1} s", setup_ms / 1000.0);
+    // A fourth device joining now lists the note from the summary of the last entry (written
+    // by a device holding every change); its history builds the note's document from the log
+    // first, as opening the note would.
+    clock.fetch_add(2_000, Ordering::SeqCst);
+    devices[0].splice_note(&id, Field::Body, 0, 0, "# ")?;
+    devices[0].sync_all(&mut |_| {})?;
+    let mut joined = Workspace::join(
+        &tmp.path().join("d"),
+        TargetKind::Folder,
+        &folder,
+        Some(PASS),
+        false,
+        at(&clock),
+    )?;
+    joined.sync_all(&mut |_| {})?;
+    if joined.listed_notes()? != [id.to_string()] {
+        bail!("the device that just joined does not list the note from its summary");
+    }
+    let (r, history_joined_ms) = time(|| joined.history(&id.to_string()));
+    if r?.len() < 3 {
+        bail!("the history on a device that just joined is short");
+    }
+    drop(joined);
     // The first device, opened anew: nothing of the note is loaded yet.
     let dir = devices[0].dir().to_path_buf();
     drop(devices);
@@ -90,19 +115,25 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
     }
     let oldest = versions.last().expect("checked above").id.clone();
     let middle = versions[versions.len() / 2].id.clone();
+    // Versions read once each (the last few read are kept, so reading one again costs nothing):
+    // spread over the whole history, oldest first.
+    let n = versions.len();
+    let spread = |k: usize| -> Vec<String> {
+        (0..k).map(|i| versions[n - 1 - i * (n - 3) / k].id.clone()).collect()
+    };
     let mut view = Vec::new();
-    for _ in 0..reps {
-        for v in [&oldest, &middle] {
-            let (r, ms) = time(|| a.version(&q, v));
-            r?;
-            view.push(ms);
-        }
+    for v in spread(2 * reps) {
+        let (r, ms) = time(|| a.version(&q, &v));
+        r?;
+        view.push(ms);
     }
     let (old_text, new_text) = (a.version(&q, &oldest)?.body, a.version(&q, &middle)?.body);
+    // Two versions far apart (~5,000 changes), neither read before.
     let mut diff = Vec::new();
     let mut words = Vec::new();
-    for _ in 0..reps {
-        let (r, ms) = time(|| a.compare(&q, Some(&oldest), Some(&middle)));
+    let far = spread(2 * reps);
+    for i in 0..reps {
+        let (r, ms) = time(|| a.compare(&q, Some(&far[i]), Some(&far[reps + i])));
         r?;
         diff.push(ms);
         words.push(time(|| resnotes_core::word_diff(&old_text, &new_text)).1);
@@ -111,8 +142,9 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
     // again (each restore changes the text); and, three times, the oldest and a middle version
     // (thousands of splices apart).
     let recent = [versions[2].id.clone(), versions[1].id.clone()];
-    // What "Compare with now" does on the version before the last session.
+    // What "Compare with now" does on the version before the last session, once it is shown.
     let mut compare_recent = Vec::new();
+    a.version(&q, &versions[2].id)?;
     for _ in 0..reps {
         let (r, ms) = time(|| a.compare(&q, Some(&versions[2].id), None));
         r?;
@@ -122,6 +154,8 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         let mut ms = Vec::new();
         for i in 0..rounds {
             clock.fetch_add(60_000, Ordering::SeqCst);
+            // As in the History panel: the version is shown, then restored.
+            a.version(&q, &pair[i % 2])?;
             let (r, t) = time(|| a.restore_version(&q, &pair[i % 2]));
             if !r? {
                 bail!("restoring a version changed nothing");
@@ -139,6 +173,7 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         "body_chars": new_text.chars().count(),
         "setup_s": round(setup_ms / 1000.0),
         "history_first_ms": round(first_ms),
+        "history_just_joined_ms": round(history_joined_ms),
         "history_ms": stats(&mut list),
         "view_version_ms": stats(&mut view),
         "compare_versions_ms": stats(&mut diff),

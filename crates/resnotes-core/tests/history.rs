@@ -253,6 +253,61 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, .. ProptestConfig::default() })]
+
+    /// After random edits on two devices, one restores any version of its history while the
+    /// other (not synced since) types a word somewhere: once both sync, each has exactly the
+    /// restored text plus that word, and with no edit beside it, exactly the restored text.
+    #[test]
+    fn a_restored_version_syncs_with_only_the_edits_made_beside_it(
+        edits in prop::collection::vec((0usize..2, 0usize..40, 0usize..4, "[a-z ]{0,6}"), 1..16),
+        pick in any::<prop::sample::Index>(),
+        word_at in any::<prop::sample::Index>(),
+        beside in any::<bool>(),
+    ) {
+        let (mut p, id) = Pair::new("Notes", "start");
+        let mut t = T0;
+        for (i, (who, at, del, text)) in edits.into_iter().enumerate() {
+            // Sessions: each device's edits six minutes apart, synced every third edit.
+            t += 6 * MIN;
+            p.ha.set(t);
+            p.hb.set(t);
+            let ws = if who == 0 { &mut p.a } else { &mut p.b };
+            let chars: Vec<char> = ws.note(&id).unwrap().body.chars().collect();
+            let at = at.min(chars.len());
+            let end = (at + del).min(chars.len());
+            let new: String = chars[..at].iter().copied().chain(text.chars()).chain(chars[end..].iter().copied()).collect();
+            ws.edit_note(&id, None, Some(&new)).unwrap();
+            if i % 3 == 2 {
+                p.sync();
+            }
+        }
+        p.sync();
+        let versions = p.a.history(&id).unwrap();
+        let v = &versions[pick.index(versions.len())];
+        let want = p.a.version(&id, &v.id).unwrap();
+        t += 6 * MIN;
+        p.ha.set(t);
+        p.hb.set(t);
+        p.a.restore_version(&id, &v.id).unwrap();
+        prop_assert_eq!(&p.a.note(&id).unwrap().body, &want.body);
+        const WORD: &str = "<NEW>";
+        if beside {
+            let chars: Vec<char> = p.b.note(&id).unwrap().body.chars().collect();
+            let at = word_at.index(chars.len() + 1);
+            let new: String = chars[..at].iter().copied().chain(WORD.chars()).chain(chars[at..].iter().copied()).collect();
+            p.b.edit_note(&id, None, Some(&new)).unwrap();
+        }
+        p.sync();
+        let (a, b) = (p.a.note(&id).unwrap(), p.b.note(&id).unwrap());
+        prop_assert_eq!(&a.body, &b.body);
+        prop_assert_eq!(&a.title, &want.title);
+        prop_assert_eq!(a.body.matches(WORD).count(), usize::from(beside));
+        prop_assert_eq!(a.body.replace(WORD, ""), want.body);
+    }
+}
+
 #[test]
 fn the_timeline_shows_what_each_device_changed_and_what_waits_to_sync() {
     let (mut p, trip) = Pair::new("Trip", "pack socks");

@@ -275,6 +275,43 @@ pub struct VersionText {
     pub deleted: bool,
 }
 
+/// The versions read last, kept as read: a version never changes, and reading one in place
+/// takes ~13 ms in a 100 KB note of 10,000 changes, which the History panel would otherwise
+/// pay again for "Compare with now" and again for "Restore" after showing it.
+#[derive(Default)]
+pub(crate) struct Versions {
+    /// Oldest first.
+    kept: std::collections::VecDeque<(Uuid, ChangeHash, VersionText)>,
+}
+
+impl Versions {
+    /// How many versions are kept.
+    const KEEP: usize = 4;
+    /// The most bytes of text kept (16 MB); a bigger version is not kept.
+    const MAX_BYTES: usize = 16 << 20;
+
+    fn get(&mut self, id: &Uuid, hash: &ChangeHash) -> Option<VersionText> {
+        let at = self.kept.iter().position(|(i, h, _)| i == id && h == hash)?;
+        let hit = self.kept.remove(at)?;
+        let text = hit.2.clone();
+        self.kept.push_back(hit);
+        Some(text)
+    }
+
+    fn put(&mut self, id: Uuid, hash: ChangeHash, text: VersionText) {
+        let size = |t: &VersionText| t.title.len() + t.body.len();
+        if size(&text) > Self::MAX_BYTES {
+            return;
+        }
+        self.kept.push_back((id, hash, text));
+        while self.kept.len() > Self::KEEP
+            || self.kept.iter().map(|(_, _, t)| size(t)).sum::<usize>() > Self::MAX_BYTES
+        {
+            self.kept.pop_front();
+        }
+    }
+}
+
 /// A change's time as a reader believes it: Automerge's change time is in seconds (0: not
 /// recorded); a time before 2000 or more than a day past `now` is a wrong clock.
 fn believed(seconds: i64, now: i64) -> Option<i64> {
@@ -568,8 +605,14 @@ impl Replica {
                     resolve(&hashes, version)?
                 }
             };
+            let mut kept = self.versions.borrow_mut();
+            if let Some(text) = kept.get(id, &hash) {
+                return Ok(text);
+            }
             let (title, body, deleted) = read_at(doc, &[hash]);
-            Ok(VersionText { version: hash.to_string(), title, body, deleted })
+            let text = VersionText { version: hash.to_string(), title, body, deleted };
+            kept.put(*id, hash, text.clone());
+            Ok(text)
         })?;
         read.transpose()
     }
@@ -763,5 +806,32 @@ mod tests {
         assert!(resolve(&hashes, "not-hex").unwrap_err().to_string().contains("does not name"));
         let twins = [ChangeHash([0xab; 32]), ChangeHash([0xab; 32])];
         assert!(resolve(&twins, "abab").unwrap_err().to_string().contains("more than one"));
+    }
+
+    #[test]
+    fn the_versions_read_last_are_kept_and_the_oldest_read_goes_first() {
+        let text = |n: usize| VersionText {
+            version: String::new(),
+            title: String::new(),
+            body: "x".repeat(n),
+            deleted: false,
+        };
+        let mut v = Versions::default();
+        for n in 0..5u8 {
+            v.put(dev(1), h(n), text(n as usize));
+        }
+        assert!(v.get(&dev(1), &h(0)).is_none(), "five kept: the first read went");
+        assert_eq!(v.get(&dev(1), &h(1)).unwrap().body, "x");
+        assert!(v.get(&dev(2), &h(1)).is_none(), "another note's version");
+        // Reading h(1) made it the newest: h(2) goes next.
+        v.put(dev(1), h(9), text(0));
+        assert!(v.get(&dev(1), &h(2)).is_none());
+        assert!(v.get(&dev(1), &h(1)).is_some());
+        // Big texts: never more than MAX_BYTES kept, and one bigger is not kept at all.
+        v.put(dev(1), h(20), text(Versions::MAX_BYTES / 2 + 1));
+        v.put(dev(1), h(21), text(Versions::MAX_BYTES / 2 + 1));
+        assert!(v.get(&dev(1), &h(20)).is_none() && v.get(&dev(1), &h(21)).is_some());
+        v.put(dev(1), h(22), text(Versions::MAX_BYTES + 1));
+        assert!(v.get(&dev(1), &h(22)).is_none());
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct Replica {
     pub(crate) docs: std::cell::RefCell<materialize::DocCache>,
     /// What the changes of notes whose history was read did (see [`history::Tallies`]).
     pub(crate) tallies: std::cell::RefCell<history::Tallies>,
+    /// The versions of notes read last (see [`history::Versions`]).
+    pub(crate) versions: std::cell::RefCell<history::Versions>,
 }
 
 /// The keyring account of a device's workspace key: per device (its clientId), which survives
@@ -150,6 +152,7 @@ impl Replica {
             clock,
             docs: Default::default(),
             tallies: Default::default(),
+            versions: Default::default(),
         }
     }
 
