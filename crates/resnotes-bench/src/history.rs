@@ -39,17 +39,16 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
     a.add_target(TargetKind::Folder, &folder, Some(PASS), 10)?;
     a.sync_all(&mut |_| {})?;
     let mut devices = vec![a];
-    for name in ["b", "c"] {
-        let mut d = Workspace::join(
-            &tmp.path().join(name),
-            TargetKind::Folder,
-            &folder,
-            Some(PASS),
-            false,
-            at(&clock),
-        )?;
+    // A device joining through the folder, synced once.
+    let join = |name: &str| -> Result<Workspace> {
+        let dir = tmp.path().join(name);
+        let mut d =
+            Workspace::join(&dir, TargetKind::Folder, &folder, Some(PASS), false, at(&clock))?;
         d.sync_all(&mut |_| {})?;
-        devices.push(d);
+        Ok(d)
+    };
+    for name in ["b", "c"] {
+        devices.push(join(name)?);
     }
     let (_, setup_ms) = time(|| -> Result<()> {
         let mut made = 0;
@@ -82,15 +81,7 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
     clock.fetch_add(2_000, Ordering::SeqCst);
     devices[0].splice_note(&id, Field::Body, 0, 0, "# ")?;
     devices[0].sync_all(&mut |_| {})?;
-    let mut joined = Workspace::join(
-        &tmp.path().join("d"),
-        TargetKind::Folder,
-        &folder,
-        Some(PASS),
-        false,
-        at(&clock),
-    )?;
-    joined.sync_all(&mut |_| {})?;
+    let joined = join("d")?;
     if joined.listed_notes()? != [id.to_string()] {
         bail!("the device that just joined does not list the note from its summary");
     }
@@ -138,15 +129,20 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         diff.push(ms);
         words.push(time(|| resnotes_core::word_diff(&old_text, &new_text)).1);
     }
-    // Restoring what a mistake undid: the version before the last session, then the last one
-    // again (each restore changes the text); and, three times, the oldest and a middle version
-    // (thousands of splices apart).
-    let recent = [versions[2].id.clone(), versions[1].id.clone()];
-    // What "Compare with now" does on the version before the last session, once it is shown.
+    // Restoring what a mistake undid: the version before a recent session, then that session's
+    // version again (each restore changes the text), the newest two versions one after the
+    // other (a session made while another device's was not synced yet differs from the one
+    // before it by both); and, twice each, the oldest and a middle version (thousands of
+    // splices apart).
+    let k = (1..versions.len() - 1)
+        .find(|&k| !versions[k].concurrent && !versions[k + 1].concurrent)
+        .unwrap_or(1);
+    let recent = [versions[k + 1].id.clone(), versions[k].id.clone()];
+    // What "Compare with now" does on the version before that session, once it is shown.
     let mut compare_recent = Vec::new();
-    a.version(&q, &versions[2].id)?;
+    a.version(&q, &recent[0])?;
     for _ in 0..reps {
-        let (r, ms) = time(|| a.compare(&q, Some(&versions[2].id), None));
+        let (r, ms) = time(|| a.compare(&q, Some(&recent[0]), None));
         r?;
         compare_recent.push(ms);
     }

@@ -167,13 +167,16 @@ pub(crate) fn read_cached<T>(
 /// What an edit may have changed in the body, so that the first line is only recomputed (which
 /// reads the whole body) when it can have changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BodyEdit {
-    /// Anything (remote changes, whole-text edits).
+pub(crate) enum BodyEdit<'a> {
+    /// Anything (remote changes, edits of the note's fields).
     Unknown,
     /// The body was not touched.
     Untouched,
     /// One splice at this character position.
     SpliceAt(usize),
+    /// The body was made this text (a whole-text edit, a restored version): its first line is
+    /// read from it rather than from the document (3 ms for a 100 KB body).
+    SetTo(&'a str),
 }
 
 /// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
@@ -185,13 +188,18 @@ pub(crate) fn store(
     id: &Uuid,
     mut l: Loaded,
     appended: &[u8],
-    edit: BodyEdit,
+    edit: BodyEdit<'_>,
 ) -> Result<i64> {
     let f = note::read_head(&l.doc);
     let (first_line, first_line_end) = match (edit, l.first_line.take()) {
         (BodyEdit::Untouched, Some((line, end))) => (line, end),
         (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => {
             (line, end)
+        }
+        (BodyEdit::SetTo(body), _) => {
+            debug_assert_eq!(note::body(&l.doc), body, "the body was made this text");
+            let (line, end) = note::first_line(body);
+            (line, end as i64)
         }
         _ => {
             let (line, end) = note::first_line(&note::body(&l.doc));

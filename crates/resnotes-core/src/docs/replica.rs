@@ -195,7 +195,7 @@ impl Replica {
     pub(crate) fn write_local(
         &mut self,
         id: &Uuid,
-        edit: materialize::BodyEdit,
+        edit: materialize::BodyEdit<'_>,
         mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<bool>,
     ) -> Result<bool> {
         self.write_change(id, edit, |doc, now| {
@@ -208,7 +208,7 @@ impl Replica {
     pub(crate) fn write_change(
         &mut self,
         id: &Uuid,
-        edit: materialize::BodyEdit,
+        edit: materialize::BodyEdit<'_>,
         mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
     ) -> Result<bool> {
         let now = self.now();
@@ -227,7 +227,7 @@ impl Replica {
     pub(crate) fn write_local_each(
         &mut self,
         ids: &[Uuid],
-        edit: materialize::BodyEdit,
+        edit: materialize::BodyEdit<'_>,
         mutate: impl Fn(&mut automerge::AutoCommit, i64) -> Result<bool>,
     ) -> Result<usize> {
         let now = self.now();
@@ -503,7 +503,7 @@ impl Parts<'_> {
         tx: &rusqlite::Transaction<'_>,
         scratch: &mut materialize::DocCache,
         id: &Uuid,
-        edit: materialize::BodyEdit,
+        edit: materialize::BodyEdit<'_>,
         now: i64,
         mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
     ) -> Result<bool> {

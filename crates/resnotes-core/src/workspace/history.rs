@@ -224,8 +224,10 @@ impl Workspace {
             .version_text(&id, version)?
             .ok_or_else(|| Error::NoSuchNote(query.to_string()))?;
         let mut deleted = false;
-        let changed =
-            self.replica.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
+        let changed = self.replica.write_local(
+            &id,
+            materialize::BodyEdit::SetTo(&old.body),
+            |doc, now| {
                 deleted = note::read_head(doc).deleted;
                 let mut changed = note::set_text(doc, "title", &old.title)?;
                 changed |= note::set_text(doc, "body", &old.body)?;
@@ -233,7 +235,8 @@ impl Workspace {
                     note::touch(doc, now)?;
                 }
                 Ok(changed)
-            })?;
+            },
+        )?;
         if deleted {
             self.restore_note(&id.to_string())?;
         }

@@ -404,7 +404,7 @@ impl Workspace {
     /// Creates a note; returns its id.
     pub fn new_note(&mut self, title: &str, body: &str) -> Result<Uuid> {
         let id = Uuid::new_v4();
-        self.replica.write_local(&id, materialize::BodyEdit::Unknown, |doc, now| {
+        self.replica.write_local(&id, materialize::BodyEdit::SetTo(body), |doc, now| {
             note::create(doc, title, body, now).map(|_| true)
         })?;
         Ok(id)
@@ -418,10 +418,9 @@ impl Workspace {
         body: Option<&str>,
     ) -> Result<bool> {
         let id = self.resolve(query)?;
-        let edit = if body.is_some() {
-            materialize::BodyEdit::Unknown
-        } else {
-            materialize::BodyEdit::Untouched
+        let edit = match body {
+            Some(b) => materialize::BodyEdit::SetTo(b),
+            None => materialize::BodyEdit::Untouched,
         };
         self.replica.write_local(&id, edit, |doc, now| {
             let mut changed = false;
