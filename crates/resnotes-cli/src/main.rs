@@ -25,6 +25,7 @@ macro_rules! out {
 
 mod history;
 mod organize;
+mod transfer;
 
 /// The exit statuses of every command, shown by `--help` (and in the README).
 const EXIT_STATUS: &str = "Exit status:
@@ -149,6 +150,21 @@ enum Command {
         /// Since when: a time (2026-12-04 09:30:00, UTC) or how long ago (2h, 3days).
         #[arg(long, default_value = "1day")]
         since: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring in a folder of Markdown files (an Obsidian vault, Logseq pages, a Joplin
+    /// "Markdown + Front Matter" export): sub-folders become notebooks, front matter and #tags
+    /// are read, [[links]] between the files become note links, and embedded files attachments.
+    /// Nothing already here changes; the notes go into a new notebook named after the folder.
+    Import {
+        path: PathBuf,
+        /// The notebook to put them in instead (name, path like Work/Projects, or id).
+        #[arg(long)]
+        into: Option<String>,
+        /// Read everything and say what would come in, without importing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -524,6 +540,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff { id, from, to, json } => history::diff(&open()?, &id, from, to, json)?,
         Command::Restore { id, to } => history::restore(&mut open()?, &id, &to)?,
         Command::Changes { since, json } => history::changes(&open()?, &since, json)?,
+        Command::Import { path, into, dry_run, json } => {
+            transfer::import(&mut open()?, &path, into, dry_run, json)?
+        }
         Command::List { json, limit, tag, notebook, sort } => {
             organize::list(&open()?, json, limit, tag, notebook, &sort)?
         }

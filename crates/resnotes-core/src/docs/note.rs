@@ -557,6 +557,13 @@ pub fn purge(doc: &mut AutoCommit) -> Result<bool> {
     Ok(true)
 }
 
+/// Sets when a note was created and last edited (ms since the Unix epoch): an imported
+/// note keeps its times.
+pub fn set_times(doc: &mut AutoCommit, created: i64, updated: i64) -> Result<()> {
+    doc.put(ROOT, "created_at", created).map_err(doc_err)?;
+    doc.put(ROOT, "updated_at", updated).map_err(doc_err)
+}
+
 /// Sets `updated_at`.
 pub fn touch(doc: &mut AutoCommit, now: i64) -> Result<()> {
     doc.put(ROOT, "updated_at", now).map_err(doc_err)

@@ -228,7 +228,7 @@ impl Replica {
         &mut self,
         ids: &[Uuid],
         edit: materialize::BodyEdit<'_>,
-        mutate: impl Fn(&mut automerge::AutoCommit, i64) -> Result<bool>,
+        mutate: impl Fn(&Uuid, &mut automerge::AutoCommit, i64) -> Result<bool>,
     ) -> Result<usize> {
         let now = self.now();
         let tx = store::write_tx(&self.conn)?;
@@ -238,7 +238,7 @@ impl Replica {
         let mut parts = Parts { key: &self.key, client: &self.client, docs: self.docs.get_mut() };
         for id in ids {
             let one = |doc: &mut automerge::AutoCommit, now| {
-                Ok(if mutate(doc, now)? { note::take_change(doc, now) } else { None })
+                Ok(if mutate(id, doc, now)? { note::take_change(doc, now) } else { None })
             };
             if parts.change(&tx, &mut scratch, id, edit, now, one)? {
                 changed += 1;

@@ -270,7 +270,7 @@ impl Workspace {
         for chunk in ids.chunks(200) {
             n += self
                 .replica
-                .write_local_each(chunk, BodyEdit::Untouched, |doc, _| note::purge(doc))?;
+                .write_local_each(chunk, BodyEdit::Untouched, |_, doc, _| note::purge(doc))?;
         }
         Ok(n)
     }

@@ -1,0 +1,128 @@
+//! Importing a Markdown folder as an Obsidian vault holds one: nested folders, front matter
+//! variants, wikilinks with labels, headings and aliases, embedded and linked files, unicode
+//! names, a hidden settings folder, a file in a legacy encoding, bad front matter, a link to
+//! outside the folder and a symlink. Checked: notebooks, titles, tags, times, note links and
+//! attachments; the report; a dry run writes nothing; nothing already there changes.
+
+use std::path::Path;
+
+use resnotes_core::{system_clock, Place, Workspace};
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+/// A vault; returns its folder.
+fn vault(tmp: &Path) -> std::path::PathBuf {
+    let v = tmp.join("My Vault");
+    write(&v, ".obsidian/app.json", b"{}");
+    write(&v, ".trash/old.md", b"deleted in Obsidian");
+    write(
+        &v,
+        "Home.md",
+        "---\ntitle: Home page\ntags: [start, \"#Index\"]\naliases: [Start]\ncreated: 2023-05-01 10:00\nupdated: 2023-06-01T12:00:00+02:00\nauthor: Ann\n---\n# Welcome\n\nSee [[Plan|the plan]], [[Tiefe Notiz#Teil]] and [[Nowhere]].\n![[diagram.png]]\nA [relative link](Projects/Plan.md), ![alt](assets/photo%201.jpg) and [secret](../../etc/passwd) #home\n```\n[[not a link]] #notatag\n```\n"
+            .as_bytes(),
+    );
+    write(
+        &v,
+        "Projects/Plan.md",
+        b"Links back to [[Start]] and a [pdf](../assets/doc.pdf). #project/alpha\n",
+    );
+    write(&v, "Projects/Tief/Tiefe Notiz.md", "Überall ünïcode\n".as_bytes());
+    write(&v, "Latin.md", b"caf\xe9\n");
+    write(&v, "Broken.md", b"---\ntitle: [unclosed\n---\nBody kept\n");
+    write(&v, "diagram.png", b"\x89PNG fake");
+    write(&v, "assets/photo 1.jpg", b"jpeg");
+    write(&v, "assets/doc.pdf", b"%PDF");
+    write(&v, "assets/unused.bin", b"nobody links here");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/hostname", v.join("Link.md")).unwrap();
+    v
+}
+
+#[test]
+fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = vault(tmp.path());
+    let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
+    let mine = ws.new_note("Mine", "already here").unwrap().to_string();
+    let before = ws.note(&mine).unwrap();
+
+    // A dry run reports and writes nothing.
+    let dry = ws.import_markdown(&v, None, true, &mut |_, _| {}).unwrap();
+    assert_eq!(ws.list(None).unwrap().len(), 1);
+    assert!(ws.assets().unwrap().is_empty());
+
+    let mut seen = Vec::new();
+    let r = ws.import_markdown(&v, None, false, &mut |d, t| seen.push((d, t))).unwrap();
+    assert_eq!(seen.last(), Some(&(5, 5)), "progress ends at every note");
+    assert_eq!((r.notes, r.notebooks, r.attachments), (5, 2, 3));
+    assert_eq!((dry.notes, dry.notebooks, dry.attachments), (5, 2, 3));
+    // Hidden: .obsidian and .trash; unlinked: unused.bin.
+    assert_eq!(r.skipped, 3);
+    assert_eq!(r.notebook, "My Vault");
+    let problems: Vec<(&str, &str)> =
+        r.problems.iter().map(|p| (p.path.as_str(), p.problem.as_str())).collect();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].0 == "Link.md" && problems[0].1.contains("not followed"));
+    assert!(problems.iter().any(|p| p.0 == "Latin.md" && p.1.contains("Windows-1252")));
+    assert!(problems.iter().any(|p| p.0 == "Broken.md" && p.1.contains("not valid YAML")));
+    let broken: Vec<&str> = r.broken_links.iter().map(|p| p.problem.as_str()).collect();
+    assert_eq!(broken.len(), 2, "{broken:?}");
+    assert!(broken[0].contains("“Nowhere”") && broken[1].contains("“../../etc/passwd”"));
+
+    // Notebooks: the vault's, and one per folder holding notes.
+    let paths: Vec<String> =
+        ws.notebooks().unwrap().notebooks.into_iter().map(|b| b.path).collect();
+    assert_eq!(paths, ["My Vault", "My Vault/Projects", "My Vault/Projects/Tief"]);
+
+    let by_title = |t: &str| {
+        let s = ws.list(None).unwrap().into_iter().find(|n| n.title == t).unwrap();
+        ws.note(&s.id).unwrap()
+    };
+    let home = by_title("Home page");
+    let plan = by_title("Plan");
+    let tief = by_title("Tiefe Notiz");
+    assert_eq!(home.tags, ["home", "index", "start"]);
+    assert_eq!(plan.tags, ["project/alpha"]);
+    assert_eq!(home.created_at, 1_682_935_200_000, "2023-05-01 10:00 UTC");
+    assert_eq!(home.updated_at, 1_685_613_600_000, "2023-06-01 10:00 UTC");
+    assert!(home.body.starts_with("---\nauthor: Ann\n---\n\n# Welcome"), "{}", home.body);
+    assert!(home.body.contains(&format!("[the plan](note:{})", plan.id)));
+    assert!(home.body.contains(&format!("[Tiefe Notiz](note:{})", tief.id)));
+    assert!(home.body.contains(&format!("[relative link](note:{})", plan.id)));
+    assert!(home.body.contains("[[Nowhere]]") && home.body.contains("[secret](../../etc/passwd)"));
+    assert!(home.body.contains("```\n[[not a link]] #notatag\n```"));
+    assert!(home.body.contains("![diagram.png](asset:///"));
+    assert!(home.body.contains("![alt](asset:///"));
+    assert!(plan.body.contains(&format!("[Start](note:{})", home.id)), "an alias names a note");
+    assert!(plan.body.contains("[pdf](asset:///"));
+    assert_eq!(tief.body, "Überall ünïcode\n");
+    assert_eq!(by_title("Latin").body, "café\n");
+    assert_eq!(by_title("Broken").body, "---\ntitle: [unclosed\n---\nBody kept\n");
+    let backlinks: Vec<String> =
+        ws.backlinks(&plan.id).unwrap().into_iter().map(|n| n.title).collect();
+    assert_eq!(backlinks, ["Home page"]);
+    let mut names: Vec<String> = ws.assets().unwrap().into_iter().map(|a| a.name).collect();
+    names.sort();
+    assert_eq!(names, ["diagram.png", "doc.pdf", "photo 1.jpg"]);
+
+    // Nothing already here changed.
+    assert_eq!(ws.note(&mine).unwrap().heads, before.heads);
+
+    // Into a chosen notebook: no new top notebook.
+    let inbox = ws
+        .import_markdown(&v.join("Projects"), Some(Place::Default), false, &mut |_, _| {})
+        .unwrap();
+    assert_eq!((inbox.notes, inbox.notebooks, inbox.notebook.as_str()), (2, 1, "Inbox"));
+}
+
+#[test]
+fn a_file_instead_of_a_folder_gets_one_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
+    let e = ws.import_markdown(&tmp.path().join("nope"), None, false, &mut |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("is not a folder"), "{e}");
+}

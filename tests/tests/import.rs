@@ -1,0 +1,53 @@
+//! `resnotes import` on a Markdown folder (issue 18), as a person runs it: a dry run first,
+//! then the import; the notes, their notebook, tags and links are there and sync to another
+//! device, and a path that is not a folder gets one sentence.
+
+use resnotes_e2e::Sandbox;
+
+#[test]
+fn a_markdown_folder_is_imported_and_its_notes_sync_to_another_device() {
+    let sb = Sandbox::new();
+    let vault = sb.folder("Garden");
+    std::fs::create_dir_all(vault.join("Trips/.obsidian")).unwrap();
+    std::fs::write(
+        vault.join("Ideas.md"),
+        "---\ntags: [seeds]\n---\nPlant [[Lisbon|the Lisbon trip]] ideas. #garden\n",
+    )
+    .unwrap();
+    std::fs::write(vault.join("Trips/Lisbon.md"), "Back to [[Ideas]].\n![[map.png]]\n").unwrap();
+    std::fs::write(vault.join("Trips/map.png"), b"\x89PNG fake").unwrap();
+    let shared = sb.folder("shared");
+    let (a, b) = (sb.device("laptop"), sb.device("phone"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+
+    let dry = a.ok(&["import", vault.to_str().unwrap(), "--dry-run"]);
+    assert!(dry.starts_with("Would import 2 notes into “Garden”"), "{dry}");
+    assert!(a.list().is_empty(), "a dry run writes nothing");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&a.ok(&["import", vault.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(report["notes"], 2);
+    assert_eq!(report["notebooks"], 1);
+    assert_eq!(report["attachments"], 1);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0);
+    a.ok(&["sync"]);
+
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let list = b.list();
+    let id_of = |t: &str| {
+        list.iter().find(|n| n["title"] == t).unwrap_or_else(|| panic!("{t} in {list:?}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ideas, lisbon) = (id_of("Ideas"), id_of("Lisbon"));
+    let note = b.show(&ideas);
+    assert_eq!(note["tags"], serde_json::json!(["garden", "seeds"]));
+    assert!(b.body(&ideas).contains(&format!("[the Lisbon trip](note:{lisbon})")));
+    assert!(b.body(&lisbon).contains("![map.png](asset:///"));
+    let books = b.ok(&["notebook", "list"]);
+    assert!(books.contains("Garden") && books.contains("Trips"), "{books}");
+
+    let e = a.fails(&["import", vault.join("Ideas.md").to_str().unwrap()]);
+    assert!(e.contains("is not a folder"), "{e}");
+}
