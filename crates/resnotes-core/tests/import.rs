@@ -28,8 +28,12 @@ fn vault(tmp: &Path) -> std::path::PathBuf {
     write(
         &v,
         "Projects/Plan.md",
-        b"Links back to [[Start]] and a [pdf](../assets/doc.pdf). #project/alpha\n",
+        b"Links back to [[Start]] and a [pdf](../assets/doc.pdf). #project/alpha\n![[diagram.png]]\n",
     );
+    // A second file of the same name: a bare name means the one in the note's own folder.
+    write(&v, "Projects/diagram.png", b"\x89PNG the plan's own");
+    // A sub-folder named like the default notebook.
+    write(&v, "Inbox/Later.md", b"Read [Plan (draft)](Projects/Plan.md \"a title\") later\n");
     write(&v, "Projects/Tief/Tiefe Notiz.md", "Überall ünïcode\n".as_bytes());
     write(&v, "Latin.md", b"caf\xe9\n");
     write(&v, "Broken.md", b"---\ntitle: [unclosed\n---\nBody kept\n");
@@ -57,9 +61,9 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
 
     let mut seen = Vec::new();
     let r = ws.import_markdown(&v, None, false, &mut |d, t| seen.push((d, t))).unwrap();
-    assert_eq!(seen.last(), Some(&(5, 5)), "progress ends at every note");
-    assert_eq!((r.notes, r.notebooks, r.attachments), (5, 2, 3));
-    assert_eq!((dry.notes, dry.notebooks, dry.attachments), (5, 2, 3));
+    assert_eq!(seen.last(), Some(&(6, 6)), "progress ends at every note: {r:?}");
+    assert_eq!((r.notes, r.notebooks, r.attachments), (6, 3, 4));
+    assert_eq!((dry.notes, dry.notebooks, dry.attachments), (6, 3, 4));
     // Hidden: .obsidian and .trash; unlinked: unused.bin.
     assert_eq!(r.skipped, 3);
     assert_eq!(r.notebook, "My Vault");
@@ -76,7 +80,10 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     // Notebooks: the vault's, and one per folder holding notes.
     let paths: Vec<String> =
         ws.notebooks().unwrap().notebooks.into_iter().map(|b| b.path).collect();
-    assert_eq!(paths, ["My Vault", "My Vault/Projects", "My Vault/Projects/Tief"]);
+    assert_eq!(
+        paths,
+        ["My Vault", "My Vault/Inbox", "My Vault/Projects", "My Vault/Projects/Tief"]
+    );
 
     let by_title = |t: &str| {
         let s = ws.list(None).unwrap().into_iter().find(|n| n.title == t).unwrap();
@@ -91,7 +98,7 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     assert_eq!(home.updated_at, 1_685_613_600_000, "2023-06-01 10:00 UTC");
     assert!(home.body.starts_with("---\nauthor: Ann\n---\n\n# Welcome"), "{}", home.body);
     assert!(home.body.contains(&format!("[the plan](note:{})", plan.id)));
-    assert!(home.body.contains(&format!("[Tiefe Notiz](note:{})", tief.id)));
+    assert!(home.body.contains(&format!("[Tiefe Notiz › Teil](note:{})", tief.id)));
     assert!(home.body.contains(&format!("[relative link](note:{})", plan.id)));
     assert!(home.body.contains("[[Nowhere]]") && home.body.contains("[secret](../../etc/passwd)"));
     assert!(home.body.contains("```\n[[not a link]] #notatag\n```"));
@@ -99,15 +106,23 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     assert!(home.body.contains("![alt](asset:///"));
     assert!(plan.body.contains(&format!("[Start](note:{})", home.id)), "an alias names a note");
     assert!(plan.body.contains("[pdf](asset:///"));
+    let later = by_title("Later");
+    assert_eq!(later.body, format!("Read [Plan (draft)](note:{}) later\n", plan.id));
+    let size_of = |body: &str, name: &str| {
+        let at = body.find(&format!("/{name}?size=")).unwrap() + name.len() + 7;
+        body[at..].split('&').next().unwrap().to_string()
+    };
+    assert_eq!(size_of(&home.body, "diagram.png"), "9");
+    assert_eq!(size_of(&plan.body, "diagram.png"), "19", "the plan's own diagram");
     assert_eq!(tief.body, "Überall ünïcode\n");
     assert_eq!(by_title("Latin").body, "café\n");
     assert_eq!(by_title("Broken").body, "---\ntitle: [unclosed\n---\nBody kept\n");
     let backlinks: Vec<String> =
         ws.backlinks(&plan.id).unwrap().into_iter().map(|n| n.title).collect();
-    assert_eq!(backlinks, ["Home page"]);
+    assert_eq!(backlinks, ["Later", "Home page"]);
     let mut names: Vec<String> = ws.assets().unwrap().into_iter().map(|a| a.name).collect();
     names.sort();
-    assert_eq!(names, ["diagram.png", "doc.pdf", "photo 1.jpg"]);
+    assert_eq!(names, ["diagram.png", "diagram.png", "doc.pdf", "photo 1.jpg"]);
 
     // Nothing already here changed.
     assert_eq!(ws.note(&mine).unwrap().heads, before.heads);

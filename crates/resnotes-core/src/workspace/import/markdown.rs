@@ -2,7 +2,9 @@
 //! the text ([`split_front_matter`]), inline `#tags` gathered and links found ([`rewrite`]).
 //! Pure functions over text: which file a link names, and attaching it, is the caller's.
 
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::docs::note;
 
 /// The largest front matter read (64 KB); a bigger block stays in the text.
 const MAX_FRONT_MATTER: usize = 64 * 1024;
@@ -23,14 +25,15 @@ pub(crate) struct FrontMatter {
 #[derive(Debug, PartialEq)]
 pub(crate) struct Split {
     pub(crate) front: FrontMatter,
-    /// The text, with a front matter block of the keys not read above kept at its top.
+    /// The text, with the front matter's other entries kept at its top as written.
     pub(crate) body: String,
     /// Why the front matter could not be read (it is then left in the text as it was).
     pub(crate) problem: Option<String>,
 }
 
-/// Takes the front matter out of `text`: title, tags, aliases and times are read; other keys
-/// stay at the top of the body as a smaller front matter block, so nothing is lost.
+/// Takes the front matter out of `text`: title, tags, aliases and times are read; the other
+/// entries stay at the top of the body as a smaller front matter block, line for line, so
+/// nothing is lost.
 pub(crate) fn split_front_matter(text: &str) -> Split {
     let whole = |problem| Split { front: FrontMatter::default(), body: text.to_string(), problem };
     let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
@@ -55,15 +58,12 @@ pub(crate) fn split_front_matter(text: &str) -> Split {
     }
     let yaml = &rest[..yaml_end];
     let body = rest[body_start..].trim_start_matches(['\n', '\r']);
+    if let Some(why) = aliases_or_error(yaml) {
+        return whole(Some(why));
+    }
     let docs = match YamlLoader::load_from_str(yaml) {
         Ok(d) => d,
-        Err(e) => {
-            return whole(Some(format!(
-                "its front matter is not valid YAML (line {}: {}); it was kept in the text",
-                e.marker().line() + 1,
-                e.info()
-            )))
-        }
+        Err(e) => return whole(Some(yaml_problem(&e))),
     };
     let map = match docs.into_iter().next() {
         None | Some(Yaml::Null) => {
@@ -78,21 +78,27 @@ pub(crate) fn split_front_matter(text: &str) -> Split {
         }
     };
     let mut front = FrontMatter::default();
-    let mut kept = yaml_rust2::yaml::Hash::new();
+    let mut read_keys = Vec::new();
     for (k, v) in map {
-        let key = match &k {
-            Yaml::String(s) => s.trim().to_lowercase().replace(['_', '-'], " "),
-            _ => String::new(),
-        };
+        let Yaml::String(name) = &k else { continue };
+        let key = name.trim().to_lowercase().replace(['_', '-'], " ");
         let read = match key.as_str() {
             "title" => scalar(&v).map(|t| front.title = Some(t)).is_some(),
             "tags" | "tag" | "keywords" => {
-                front.tags.extend(list(&v).iter().flat_map(|t| split_tags(t)));
-                true
+                let tags: Vec<String> = match &v {
+                    // Each item of a list is one tag (tags may hold spaces).
+                    Yaml::Array(a) => {
+                        a.iter().filter_map(scalar).filter_map(|t| note::tag_name(&t)).collect()
+                    }
+                    other => scalar(other).map(|t| split_tags(&t)).unwrap_or_default(),
+                };
+                front.tags.extend(tags.iter().cloned());
+                !tags.is_empty()
             }
             "aliases" | "alias" => {
-                front.aliases.extend(list(&v));
-                true
+                let aliases = list(&v);
+                front.aliases.extend(aliases.iter().cloned());
+                !aliases.is_empty()
             }
             "created" | "date" | "created at" | "creation date" | "date created" => {
                 time_of(&v).map(|t| front.created = Some(t)).is_some()
@@ -101,19 +107,66 @@ pub(crate) fn split_front_matter(text: &str) -> Split {
             | "lastmod" => time_of(&v).map(|t| front.updated = Some(t)).is_some(),
             _ => false,
         };
-        if !read {
-            kept.insert(k, v);
+        if read {
+            read_keys.push(name.clone());
         }
     }
-    let body = if kept.is_empty() {
-        body.to_string()
-    } else {
-        let mut out = String::new();
-        // Emitting a map of strings and numbers read from YAML cannot fail.
-        let _ = YamlEmitter::new(&mut out).dump(&Yaml::Hash(kept));
-        format!("{out}\n---\n\n{body}")
-    };
+    let kept = without_keys(yaml, &read_keys);
+    let body =
+        if kept.trim().is_empty() { body.to_string() } else { format!("---\n{kept}---\n\n{body}") };
     Split { front, body, problem: None }
+}
+
+/// Why YAML cannot be read: it does not parse, or it uses aliases (`*name`), which a loader
+/// copies at each use — a few lines of them can ask for gigabytes.
+fn aliases_or_error(yaml: &str) -> Option<String> {
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(yaml);
+    loop {
+        match parser.next_token() {
+            Ok((yaml_rust2::Event::StreamEnd, _)) => return None,
+            Ok((yaml_rust2::Event::Alias(_), _)) => {
+                return Some(
+                    "its front matter uses YAML aliases (*name), which are not read; it was kept in the text"
+                        .into(),
+                )
+            }
+            Ok(_) => {}
+            Err(e) => return Some(yaml_problem(&e)),
+        }
+    }
+}
+
+fn yaml_problem(e: &yaml_rust2::ScanError) -> String {
+    format!(
+        "its front matter is not valid YAML (line {}: {}); it was kept in the text",
+        e.marker().line() + 1,
+        e.info()
+    )
+}
+
+/// `yaml` without the top-level entries named `keys`, every other line kept as written
+/// (comments, quoting and number formats included). An entry is its `key:` line and the lines
+/// after it that are indented, list items or blank.
+fn without_keys(yaml: &str, keys: &[String]) -> String {
+    let mut out = String::new();
+    let mut dropping = false;
+    for line in yaml.split_inclusive('\n') {
+        let starts_entry =
+            !line.starts_with([' ', '\t', '-', '#', '\n', '\r']) && line.contains(':');
+        if starts_entry {
+            let key = line.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+            dropping = keys.iter().any(|k| k == key);
+        } else if line.starts_with('#') {
+            dropping = false;
+        }
+        if !dropping {
+            out.push_str(line);
+        }
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 /// A scalar as text.
@@ -136,15 +189,19 @@ fn list(v: &Yaml) -> Vec<String> {
 
 /// Tags written in one string: `a, b` or `#a #b`.
 fn split_tags(s: &str) -> Vec<String> {
-    s.split(|c: char| c == ',' || c.is_whitespace())
-        .filter_map(crate::docs::note::tag_name)
-        .collect()
+    s.split(|c: char| c == ',' || c.is_whitespace()).filter_map(note::tag_name).collect()
 }
 
-/// A time as front matter writes it: `2024-01-31`, `2024-01-31 10:20[:30]`, RFC 3339 with `Z`
-/// or an offset, or seconds (or ms) since the Unix epoch. ms since the Unix epoch.
+/// A time as front matter writes it: `2024-01-31` (or `20240131`), `2024-01-31 10:20[:30]`,
+/// RFC 3339 with `Z` or an offset, or seconds (or ms) since the Unix epoch; a time without an
+/// offset is taken as UTC. ms since the Unix epoch.
 fn time_of(v: &Yaml) -> Option<i64> {
     match v {
+        // 20240131: a date written without dashes.
+        Yaml::Integer(n) if (19_000_101..=29_991_231).contains(n) => {
+            let d = n.to_string();
+            parse_time(&format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]))
+        }
         Yaml::Integer(n) if *n > 100_000_000_000 => Some(*n),
         Yaml::Integer(n) if *n > 0 => Some(n * 1000),
         Yaml::String(s) => parse_time(s),
@@ -199,6 +256,8 @@ pub(crate) struct Link {
     /// The note or file named: a wikilink's target before any `#` or `|`, or a Markdown link's
     /// path, percent-decoded.
     pub(crate) target: String,
+    /// The heading or block (`^id`) named after `#`, if any.
+    pub(crate) heading: Option<String>,
     /// The label written (`[[target|label]]`, `[label](path)`, the alt text of an image).
     pub(crate) label: Option<String>,
 }
@@ -206,50 +265,61 @@ pub(crate) struct Link {
 /// What [`rewrite`] found besides the text.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Found {
-    /// Inline `#tags`, as [`crate::docs::note::tag_name`] makes them, in order, each once.
+    /// Inline `#tags` (and Logseq's `#[[two words]]`), as [`note::tag_name`] makes them, in
+    /// order, each once.
     pub(crate) tags: Vec<String>,
 }
 
-/// Finds the tags and links in `body` outside code, and replaces each link for which
-/// `replace` gives new Markdown (a link it does not know stays as written).
+/// How far past a `[` a link's `]` is looked for: a line of brackets (unfenced JSON) must not
+/// take time by the square of its length.
+const MAX_LABEL: usize = 1_000;
+
+/// An open code fence: its character and length.
+type Fence = (char, usize);
+
+/// The fence a line opens or closes (CommonMark: three or more backticks or tildes, indented
+/// at most three spaces; a backtick fence's info string holds no backtick).
+fn fence_of(line: &str) -> Option<(Fence, &str)> {
+    let t = line.trim_start_matches(' ');
+    if line.len() - t.len() > 3 {
+        return None;
+    }
+    let c = t.chars().next().filter(|c| matches!(c, '`' | '~'))?;
+    let n = t.chars().take_while(|&x| x == c).count();
+    let info = t[n..].trim();
+    (n >= 3 && !(c == '`' && info.contains('`'))).then_some(((c, n), info))
+}
+
+/// Finds the tags and links in `body` outside code, HTML tags and comments, and replaces each
+/// link for which `replace` gives new Markdown (a link it does not know stays as written).
 pub(crate) fn rewrite(
     body: &str,
     replace: &mut dyn FnMut(&Link) -> Option<String>,
 ) -> (String, Found) {
     let mut out = String::with_capacity(body.len());
     let mut found = Found::default();
-    let mut fence: Option<&str> = None;
+    let mut fence: Option<Fence> = None;
     for line in body.split_inclusive('\n') {
-        let t = line.trim_start();
-        let marker = ["```", "~~~"].into_iter().find(|m| t.starts_with(m));
-        match (fence, marker) {
-            (None, Some(m)) => {
-                fence = Some(m);
-                out.push_str(line);
+        match (fence, fence_of(line)) {
+            (None, Some((f, _))) => fence = Some(f),
+            (Some((c, n)), Some(((c2, n2), ""))) if c == c2 && n2 >= n => fence = None,
+            (Some(_), _) => {}
+            (None, None) => {
+                // Inline code spans (between backticks) are left alone.
+                for (i, part) in line.split('`').enumerate() {
+                    if i > 0 {
+                        out.push('`');
+                    }
+                    if i % 2 == 1 {
+                        out.push_str(part);
+                    } else {
+                        rewrite_text(part, replace, &mut out, &mut found);
+                    }
+                }
                 continue;
-            }
-            (Some(f), Some(m)) if f == m => {
-                fence = None;
-                out.push_str(line);
-                continue;
-            }
-            (Some(_), _) => {
-                out.push_str(line);
-                continue;
-            }
-            (None, None) => {}
-        }
-        // Inline code spans (between backticks) are left alone.
-        for (i, part) in line.split('`').enumerate() {
-            if i > 0 {
-                out.push('`');
-            }
-            if i % 2 == 1 {
-                out.push_str(part);
-            } else {
-                rewrite_text(part, replace, &mut out, &mut found);
             }
         }
+        out.push_str(line);
     }
     (out, found)
 }
@@ -264,24 +334,52 @@ fn rewrite_text(
     let mut i = 0;
     let mut copied = 0;
     let b = text.as_bytes();
+    let mut add_tag = |name: &str| {
+        if name.chars().any(|c| !c.is_ascii_digit()) {
+            if let Some(t) = note::tag_name(name) {
+                if !found.tags.contains(&t) {
+                    found.tags.push(t);
+                }
+            }
+        }
+    };
     while i < b.len() {
+        let rest = &text[i..];
+        // HTML tags (`<span style="color: #e03e2d">`), HTML and Obsidian comments: skipped.
+        let skip = if rest.starts_with("<!--") {
+            rest.find("-->").map(|e| e + 3)
+        } else if let Some(after) = rest.strip_prefix("%%") {
+            after.find("%%").map(|e| e + 4)
+        } else if rest.starts_with('<')
+            && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
+        {
+            rest.find('>').map(|e| e + 1)
+        } else {
+            None
+        };
+        if let Some(n) = skip {
+            i += n;
+            continue;
+        }
         let matched = match b[i] {
-            b'!' if text[i..].starts_with("![[") => wiki(text, i + 3, LinkKind::WikiEmbed),
-            b'[' if text[i..].starts_with("[[") => wiki(text, i + 2, LinkKind::Wiki),
-            b'!' if text[i..].starts_with("![") => markdown_link(text, i + 2, LinkKind::Image),
+            b'!' if rest.starts_with("![[") => wiki(text, i + 3, LinkKind::WikiEmbed),
+            b'[' if rest.starts_with("[[") => wiki(text, i + 2, LinkKind::Wiki),
+            b'!' if rest.starts_with("![") => markdown_link(text, i + 2, LinkKind::Image),
             b'[' => markdown_link(text, i + 1, LinkKind::Markdown),
             b'#' if i == 0 || text[..i].ends_with(char::is_whitespace) => {
-                let name: String = text[i + 1..]
+                if let Some((end, link)) =
+                    rest.starts_with("#[[").then(|| wiki(text, i + 3, LinkKind::Wiki)).flatten()
+                {
+                    // Logseq's tag of several words: a tag, and the text stays.
+                    add_tag(&link.target);
+                    i = end;
+                    continue;
+                }
+                let name: String = rest[1..]
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/'))
                     .collect();
-                if name.chars().any(|c| !c.is_ascii_digit()) {
-                    if let Some(t) = crate::docs::note::tag_name(&name) {
-                        if !found.tags.contains(&t) {
-                            found.tags.push(t);
-                        }
-                    }
-                }
+                add_tag(&name);
                 None
             }
             _ => None,
@@ -295,58 +393,96 @@ fn rewrite_text(
                 }
                 i = end;
             }
-            None => i += text[i..].chars().next().map_or(1, char::len_utf8),
+            None => i += rest.chars().next().map_or(1, char::len_utf8),
         }
     }
     out.push_str(&text[copied..]);
 }
 
+/// The first `pat` in `text` from `from`, looked for over at most [`MAX_LABEL`] bytes.
+fn find_near(text: &str, from: usize, pat: &str) -> Option<usize> {
+    let mut end = (from + MAX_LABEL + pat.len()).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[from..end].find(pat).map(|i| i + from)
+}
+
+/// A target and the heading after its `#`.
+fn target_and_heading(t: &str) -> (String, Option<String>) {
+    match t.split_once('#') {
+        Some((t, h)) => {
+            (t.trim().to_string(), Some(h.trim().to_string()).filter(|h| !h.is_empty()))
+        }
+        None => (t.trim().to_string(), None),
+    }
+}
+
 /// A wikilink whose inside starts at `from`: its end and the link.
 fn wiki(text: &str, from: usize, kind: LinkKind) -> Option<(usize, Link)> {
-    let close = text[from..].find("]]")? + from;
+    let close = find_near(text, from, "]]")?;
     let inner = &text[from..close];
     if inner.is_empty() || inner.contains('[') || inner.contains('\n') {
         return None;
     }
     let (target, label) = match inner.split_once('|') {
-        Some((t, l)) => (t, Some(l.trim().to_string())),
+        // In a table the bar is written `\|`.
+        Some((t, l)) => (t.strip_suffix('\\').unwrap_or(t), Some(l.trim().to_string())),
         None => (inner, None),
     };
-    let target = target.split('#').next().unwrap_or("").trim().to_string();
+    let (target, heading) = target_and_heading(target);
     if target.is_empty() {
         return None;
     }
-    Some((close + 2, Link { kind, target, label }))
+    Some((close + 2, Link { kind, target, heading, label }))
 }
 
 /// A Markdown link whose label starts at `from`: its end and the link, when its destination
-/// is a path (not a URL, not `#heading`).
+/// is a path (not a URL, not `#heading`). The destination may hold balanced parentheses
+/// (`Notes (2).md`) and spaces, and be followed by a quoted title.
 fn markdown_link(text: &str, from: usize, kind: LinkKind) -> Option<(usize, Link)> {
-    let close = text[from..].find("](")? + from;
-    let label = &text[from..close];
-    if label.contains('[') || label.contains(']') {
+    let close = find_near(text, from, "]")?;
+    if !text[close..].starts_with("](") || text[from..close].contains('[') {
         return None;
     }
+    let label = &text[from..close];
     let dest_start = close + 2;
-    let rest = &text[dest_start..];
-    let (dest, after) = if let Some(r) = rest.strip_prefix('<') {
-        let end = r.find('>')?;
-        (&r[..end], dest_start + 1 + end + 1)
+    let mut depth = 0usize;
+    let mut end = None;
+    for (k, c) in text[dest_start..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                end = Some(dest_start + k);
+                break;
+            }
+            ')' => depth -= 1,
+            '\n' => return None,
+            _ => {}
+        }
+    }
+    let end = end?;
+    let raw = text[dest_start..end].trim();
+    let dest = if let Some(r) = raw.strip_prefix('<') {
+        &r[..r.find('>')?]
     } else {
-        let end = rest.find([' ', ')'])?;
-        (&rest[..end], dest_start + end)
+        // A title: `path "title"` or `path 'title'`.
+        let quoted = |q: char| {
+            let r = raw.strip_suffix(q)?;
+            let open = r.rfind(q)?;
+            r[..open].ends_with([' ', '\t']).then(|| r[..open].trim_end())
+        };
+        quoted('"').or_else(|| quoted('\'')).unwrap_or(raw)
     };
-    // An optional title, then `)`.
-    let end = text[after..].find(')')? + after + 1;
     let scheme = dest.split_once(':').is_some_and(|(s, _)| {
         s.len() > 1 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
     });
     if dest.is_empty() || dest.starts_with('#') || scheme {
         return None;
     }
-    let path = dest.split('#').next().unwrap_or(dest);
-    let target = percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned();
-    Some((end, Link { kind, target, label: Some(label.to_string()) }))
+    let decoded = percent_encoding::percent_decode_str(dest).decode_utf8_lossy().into_owned();
+    let (target, heading) = target_and_heading(&decoded);
+    Some((end + 1, Link { kind, target, heading, label: Some(label.to_string()) }))
 }
 
 /// A label safe inside `[...]`.
@@ -471,6 +607,66 @@ mod tests {
     fn a_link_left_alone_is_kept_as_written() {
         let body = "Keep [[this]] and [that](there.md) — ünïcode [[é|É]]";
         let (out, _) = rewrite(body, &mut |_| None);
+        assert_eq!(out, body);
+    }
+
+    #[test]
+    fn front_matter_is_kept_as_written_and_read_with_care() {
+        let s = split_front_matter(
+            "---\n# about\nzip: 01234\ntags:\n  - machine learning\n  - Work\nphone: +4912345\n---\nB",
+        );
+        assert_eq!(s.front.tags, ["machine learning", "work"]);
+        assert_eq!(s.body, "---\n# about\nzip: 01234\nphone: +4912345\n---\n\nB");
+        // Tags that are not names stay in the text; a date without dashes is a date.
+        let s = split_front_matter("---\ntags: {work: x}\ndate: 20240131\n---\nB");
+        assert!(s.front.tags.is_empty());
+        assert_eq!(s.front.created, parse_time("2024-01-31"));
+        assert_eq!(s.body, "---\ntags: {work: x}\n---\n\nB");
+        // Aliases could ask for gigabytes: the block is not read.
+        let bomb = "---\na: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n---\nB";
+        let s = split_front_matter(bomb);
+        assert!(s.problem.unwrap().contains("aliases"));
+        assert_eq!(s.body, bomb);
+    }
+
+    #[test]
+    fn links_written_as_people_write_them() {
+        let (links, _, tags) = links_of(
+            "[Meeting](Meeting notes.md) [x](Notes (2).md) ![](Screenshot%20(1).png) \
+             [t](a.md \"T\") | [[Plan\\|alias]] | [[Note#^abc]] <span style=\"color: #e03e2d\">red</span> \
+             %% [[hidden]] #hidden %% <!-- [[gone]] --> #[[two words]]",
+        );
+        let got: Vec<(&str, Option<&str>, Option<&str>)> = links
+            .iter()
+            .map(|l| (l.target.as_str(), l.heading.as_deref(), l.label.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Meeting notes.md", None, Some("Meeting")),
+                ("Notes (2).md", None, Some("x")),
+                ("Screenshot (1).png", None, Some("")),
+                ("a.md", None, Some("t")),
+                ("Plan", None, Some("alias")),
+                ("Note", Some("^abc"), None),
+            ]
+        );
+        assert_eq!(tags, ["two words"]);
+    }
+
+    #[test]
+    fn code_fences_open_and_close_as_commonmark_says() {
+        let body = "````markdown\n```js\n[[inside]]\n```\n[[still inside]]\n````\n[[out]]\n\
+                    ```one line``` [[after]]\n";
+        let (links, ..) = links_of(body);
+        let targets: Vec<&str> = links.iter().map(|l| l.target.as_str()).collect();
+        assert_eq!(targets, ["out", "after"]);
+    }
+
+    #[test]
+    fn a_line_of_brackets_is_read_in_one_pass() {
+        let body = "[".repeat(200_000) + "](x)";
+        let (out, _) = rewrite(&body, &mut |_| None);
         assert_eq!(out, body);
     }
 }

@@ -97,7 +97,12 @@ fn scan(root: &Path) -> Result<Scan> {
     let hidden = std::cell::Cell::new(0);
     let walk = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
     let shown = |e: &walkdir::DirEntry| {
-        let h = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+        let name = e.file_name().to_string_lossy();
+        // Logseq keeps backups of its pages beside them (logseq/bak, logseq/version-files).
+        let backups = e.file_type().is_dir()
+            && matches!(name.as_ref(), "bak" | "version-files")
+            && e.path().parent().and_then(|p| p.file_name()).is_some_and(|p| p == "logseq");
+        let h = e.depth() > 0 && (name.starts_with('.') || backups);
         hidden.set(hidden.get() + usize::from(h));
         !h
     };
@@ -112,12 +117,18 @@ fn scan(root: &Path) -> Result<Scan> {
             }
         };
         let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_path_buf();
-        if e.file_type().is_dir() {
+        let kind = e.file_type();
+        if kind.is_dir() {
             continue;
         }
-        if e.file_type().is_symlink() {
+        if kind.is_symlink() {
             s.problems
                 .push(problem(&rel, "it is a link to a file elsewhere and was not followed."));
+            continue;
+        }
+        if !kind.is_file() {
+            s.problems
+                .push(problem(&rel, "it is not a file (a pipe or a device) and was skipped."));
             continue;
         }
         let ext = rel.extension().map(|x| x.to_string_lossy().to_lowercase());
@@ -149,17 +160,47 @@ fn inside(dir: &Path, rel: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-/// The notes and files of a folder by the names links use for them (lowercase).
-#[derive(Default)]
-struct Names {
-    /// A note's path without its extension.
-    note_paths: HashMap<String, Uuid>,
-    /// A note's file name without extension, and its aliases: the first in path order.
-    note_names: HashMap<String, Uuid>,
-    /// A file's path.
-    file_paths: HashMap<String, PathBuf>,
-    /// A file's name: the first in path order.
-    file_names: HashMap<String, PathBuf>,
+/// The notes or files of a folder by the paths and names links use for them (lowercase).
+struct Names<T> {
+    /// By path (a note's without its extension).
+    paths: HashMap<String, T>,
+    /// By file name (a note's without extension, and its aliases), with each one's path.
+    names: HashMap<String, Vec<(String, T)>>,
+}
+
+impl<T: Clone> Names<T> {
+    fn new() -> Self {
+        Self { paths: HashMap::new(), names: HashMap::new() }
+    }
+
+    /// Adds one under its path (lowercase, `/`-separated) and its name.
+    fn add(&mut self, path: &str, name: &str, value: T) {
+        self.paths.entry(path.to_string()).or_insert_with(|| value.clone());
+        self.names.entry(name.to_lowercase()).or_default().push((path.to_string(), value));
+    }
+
+    /// What `target` names from a note in `dir`: a path from there, a path from the top, or a
+    /// name — in the same folder first, then the one with the shortest path (as Obsidian
+    /// links).
+    fn find(&self, dir: &Path, target: &str) -> Option<T> {
+        let t = target.trim().replace('\\', "/").to_lowercase();
+        let from_dir = inside(dir, &t).map(|p| slashed(&p).to_lowercase());
+        if let Some(v) = from_dir.and_then(|p| self.paths.get(&p)) {
+            return Some(v.clone());
+        }
+        if let Some(v) = self.paths.get(t.trim_start_matches('/')) {
+            return Some(v.clone());
+        }
+        let here = slashed(dir).to_lowercase();
+        let candidates = self.names.get(t.rsplit('/').next().unwrap_or(&t))?;
+        candidates
+            .iter()
+            .min_by_key(|(p, _)| {
+                let folder = p.rsplit_once('/').map_or("", |(d, _)| d);
+                (folder != here, p.matches('/').count(), p.clone())
+            })
+            .map(|(_, v)| v.clone())
+    }
 }
 
 fn without_md(p: &str) -> &str {
@@ -173,27 +214,27 @@ fn without_md(p: &str) -> &str {
     }
 }
 
-impl Names {
-    fn note(&self, dir: &Path, target: &str) -> Option<Uuid> {
-        let t = without_md(target.trim()).to_lowercase();
-        let rel = inside(dir, &t).map(|p| slashed(&p));
-        rel.and_then(|r| self.note_paths.get(&r))
-            .or_else(|| self.note_paths.get(t.trim_start_matches('/')))
-            .or_else(|| self.note_names.get(t.rsplit('/').next().unwrap_or(&t)))
-            .copied()
-    }
+/// A note file read.
+struct Read {
+    rel: PathBuf,
+    id: Uuid,
+    split: markdown::Split,
+    /// When the file was last changed (ms since the Unix epoch).
+    file_time: i64,
+}
 
-    fn file(&self, dir: &Path, target: &str) -> Option<PathBuf> {
-        let t = target.trim().to_lowercase();
-        let rel = inside(dir, &t).map(|p| slashed(&p));
-        rel.and_then(|r| self.file_paths.get(&r))
-            .or_else(|| self.file_paths.get(t.trim_start_matches('/')))
-            .or_else(|| self.file_names.get(t.rsplit('/').next().unwrap_or(&t)))
-            .cloned()
+/// A folder's name as a notebook's: as it is when it can be one, and never the default
+/// notebook's name at the top level.
+fn book_name(folder: &str, top_level: bool) -> String {
+    let name = note::notebook_name(folder).unwrap_or_else(|| "Imported notes".to_string());
+    if top_level && name.eq_ignore_ascii_case(super::DEFAULT_NOTEBOOK) {
+        format!("{name} (imported)")
+    } else {
+        name
     }
 }
 
-/// A note read and ready to write.
+/// A note converted and ready to write.
 struct Incoming {
     title: String,
     body: String,
@@ -205,7 +246,7 @@ struct Incoming {
 }
 
 /// A file's text: UTF-8 (a byte-order mark dropped), UTF-16 with its mark, else Windows-1252
-/// (with a problem saying so).
+/// (with a problem saying so, as for a UTF-8 file with a few damaged bytes).
 fn decode(bytes: &[u8]) -> (String, Option<String>) {
     if let Some((text, _)) = encoding_rs::Encoding::for_bom(bytes) {
         let (s, _, bad) = text.decode(bytes);
@@ -213,16 +254,32 @@ fn decode(bytes: &[u8]) -> (String, Option<String>) {
             bad.then(|| format!("parts of it were not valid {}; they show as �.", text.name()));
         return (s.into_owned(), why);
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => {
-            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-            (
-                s.into_owned(),
-                Some("it was not UTF-8 and was read as Windows-1252 (Western European).".into()),
-            )
-        }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return (s.to_string(), None);
     }
+    // A UTF-8 file with a few damaged bytes stays UTF-8; one with no UTF-8 sequence of several
+    // bytes at all was written in a legacy encoding.
+    let lossy = String::from_utf8_lossy(bytes);
+    if lossy.chars().any(|c| !c.is_ascii() && c != char::REPLACEMENT_CHARACTER) {
+        let why = "a few of its bytes were not valid UTF-8; they show as �.".to_string();
+        return (lossy.into_owned(), Some(why));
+    }
+    let (s, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+    let why = "it was not UTF-8 and was read as Windows-1252 (Western European).".to_string();
+    (s.into_owned(), Some(why))
+}
+
+/// Reads a note file: at most [`MAX_NOTE_BYTES`], decoded; or why it cannot be read.
+fn read_note(path: &Path) -> std::result::Result<(String, Option<String>), String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_NOTE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("it could not be read ({e})."))?;
+    if bytes.len() as u64 > MAX_NOTE_BYTES {
+        return Err("it is too large; notes of up to 64 MB are imported.".into());
+    }
+    Ok(decode(&bytes))
 }
 
 fn mtime(path: &Path) -> Option<i64> {
@@ -243,88 +300,110 @@ impl Workspace {
     ) -> Result<ImportReport> {
         let scan = scan(root)?;
         let mut report = ImportReport { problems: scan.problems, ..Default::default() };
-        let mut names = Names::default();
-        let ids: Vec<Uuid> = scan.notes.iter().map(|_| Uuid::new_v4()).collect();
-        for (rel, id) in scan.notes.iter().zip(&ids) {
-            let path = slashed(rel).to_lowercase();
-            names.note_paths.entry(without_md(&path).to_string()).or_insert(*id);
-            let stem =
-                rel.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
-            names.note_names.entry(stem).or_insert(*id);
-        }
-        for rel in &scan.files {
-            names.file_paths.entry(slashed(rel).to_lowercase()).or_insert_with(|| rel.clone());
-            let name =
-                rel.file_name().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
-            names.file_names.entry(name).or_insert_with(|| rel.clone());
-        }
-        // Read every note (front matter first: aliases name notes too).
-        let total = scan.notes.len();
-        let mut read: Vec<Option<(markdown::Split, i64)>> = Vec::with_capacity(total);
-        for (rel, id) in scan.notes.iter().zip(&ids) {
+        // Read every note; only notes read are named (a link to one that was not stays).
+        let mut read: Vec<Read> = Vec::with_capacity(scan.notes.len());
+        for rel in &scan.notes {
             let path = root.join(rel);
-            let bytes = match std::fs::metadata(&path) {
-                Ok(m) if m.len() > MAX_NOTE_BYTES => {
-                    report.problems.push(problem(
-                        rel,
-                        format!(
-                            "it is too large ({} MB); notes of up to 64 MB are imported.",
-                            m.len() >> 20
-                        ),
-                    ));
-                    None
-                }
-                _ => match std::fs::read(&path) {
-                    Ok(b) => Some(b),
-                    Err(e) => {
-                        report.problems.push(problem(rel, format!("it could not be read ({e}).")));
-                        None
+            match read_note(&path) {
+                Ok((text, why)) => {
+                    if let Some(why) = why {
+                        report.problems.push(problem(rel, why));
                     }
-                },
-            };
-            let Some(bytes) = bytes else {
-                read.push(None);
-                continue;
-            };
-            let (text, why) = decode(&bytes);
-            if let Some(why) = why {
-                report.problems.push(problem(rel, why));
+                    let split = markdown::split_front_matter(&text);
+                    if let Some(why) = &split.problem {
+                        report.problems.push(problem(rel, why.clone()));
+                    }
+                    let file_time = mtime(&path).unwrap_or_else(|| (self.replica.clock)());
+                    read.push(Read { rel: rel.clone(), id: Uuid::new_v4(), split, file_time });
+                }
+                Err(why) => report.problems.push(problem(rel, why)),
             }
-            let split = markdown::split_front_matter(&text);
-            if let Some(why) = &split.problem {
-                report.problems.push(problem(rel, why.clone()));
+        }
+        let mut notes = Names::new();
+        for r in &read {
+            let path = slashed(&r.rel).to_lowercase();
+            let stem =
+                r.rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            notes.add(without_md(&path), &stem, r.id);
+        }
+        for r in &read {
+            let path = slashed(&r.rel).to_lowercase();
+            for a in &r.split.front.aliases {
+                notes.add(without_md(&path), a.trim(), r.id);
             }
-            for a in &split.front.aliases {
-                names.note_names.entry(a.trim().to_lowercase()).or_insert(*id);
+        }
+        let mut files = Names::new();
+        for rel in &scan.files {
+            let name =
+                rel.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            files.add(&slashed(rel).to_lowercase(), &name, rel.clone());
+        }
+        // Notebooks first (a name they cannot take stops the import before anything is
+        // written): the top one, then one per folder holding notes and the folders above.
+        let mut dirs = std::collections::BTreeSet::new();
+        for r in &read {
+            let mut d = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            while d.components().next().is_some() {
+                dirs.insert(d.clone());
+                d.pop();
             }
-            read.push(Some((split, mtime(&path).unwrap_or_else(|| (self.replica.clock)()))));
+        }
+        report.notebooks = dirs.len();
+        let top_name = root
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let top = match (into, dry_run) {
+            (Some(p), _) => Some(p),
+            (None, true) => None,
+            (None, false) => Some(Place::Notebook(
+                self.add_notebook(&book_name(&top_name, true), Place::Default)?,
+            )),
+        };
+        report.notebook = match top {
+            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
+            Some(Place::Default) => super::DEFAULT_NOTEBOOK.to_string(),
+            None => book_name(&top_name, true),
+        };
+        let mut books: HashMap<PathBuf, Place> = HashMap::new();
+        if let (Some(top), false) = (top, dry_run) {
+            for d in &dirs {
+                let parent = d.parent().filter(|p| p.components().next().is_some());
+                let in_place = parent.and_then(|p| books.get(p).copied()).unwrap_or(top);
+                let name =
+                    d.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = book_name(&name, in_place == Place::Default);
+                books.insert(d.clone(), Place::Notebook(self.add_notebook(&name, in_place)?));
+            }
         }
         // Convert: links rewritten, files attached.
+        let total = read.len();
         let mut attached: HashMap<PathBuf, Option<AssetRef>> = HashMap::new();
         let mut incoming: Vec<(Uuid, Incoming)> = Vec::with_capacity(total);
-        for (n, ((rel, id), r)) in scan.notes.iter().zip(&ids).zip(read).enumerate() {
+        for (n, r) in read.into_iter().enumerate() {
             on_progress(n, total);
-            let Some((split, file_time)) = r else { continue };
-            let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            let dir = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut broken = Vec::new();
             let mut attach_problems = Vec::new();
-            let (body, found) = markdown::rewrite(&split.body, &mut |link: &Link| {
-                let as_note = !matches!(link.kind, LinkKind::Image)
-                    && (Path::new(&link.target).extension().is_none()
-                        || without_md(&link.target).len() != link.target.len());
-                let shown = link.label.clone().filter(|l| !l.is_empty()).unwrap_or_else(|| {
-                    without_md(link.target.rsplit('/').next().unwrap_or(&link.target)).to_string()
-                });
-                if as_note {
-                    if let Some(to) = names.note(&dir, &link.target) {
+            let (body, found) = markdown::rewrite(&r.split.body, &mut |link: &Link| {
+                let name = without_md(link.target.rsplit('/').next().unwrap_or(&link.target));
+                let shown = match (&link.label, &link.heading) {
+                    (Some(l), _) if !l.is_empty() => l.clone(),
+                    (_, Some(h)) => format!("{name} › {h}"),
+                    _ => name.to_string(),
+                };
+                // A name with a dot (`Meeting 2024.01.05`) may still be a note's.
+                if link.kind != LinkKind::Image {
+                    if let Some(to) = notes.find(&dir, without_md(&link.target)) {
                         return Some(format!("[{}](note:{to})", markdown::label(&shown)));
                     }
                 }
-                let Some(file) = names.file(&dir, &link.target) else {
+                let Some(file) = files.find(&dir, &link.target) else {
                     broken.push(link.target.clone());
                     return None;
                 };
-                let r = attached.entry(file.clone()).or_insert_with(|| {
+                let asset = attached.entry(file.clone()).or_insert_with(|| {
                     if dry_run {
                         return None;
                     }
@@ -333,7 +412,7 @@ impl Workspace {
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     match self.add_asset(&root.join(&file), &name, None) {
-                        Ok(r) => Some(r),
+                        Ok(a) => Some(a),
                         Err(e) => {
                             attach_problems
                                 .push(problem(&file, format!("it could not be attached: {e}")));
@@ -341,83 +420,44 @@ impl Workspace {
                         }
                     }
                 });
-                let r = r.as_ref()?;
+                let a = asset.as_ref()?;
                 Some(match link.kind {
-                    LinkKind::WikiEmbed => r.markdown(),
-                    LinkKind::Image => format!("![{}]({})", markdown::label(&shown), r.to_url()),
+                    LinkKind::WikiEmbed => a.markdown(),
+                    LinkKind::Image => format!("![{}]({})", markdown::label(&shown), a.to_url()),
                     LinkKind::Wiki | LinkKind::Markdown => {
-                        format!("[{}]({})", markdown::label(&shown), r.to_url())
+                        format!("[{}]({})", markdown::label(&shown), a.to_url())
                     }
                 })
             });
             report.problems.extend(attach_problems);
             for b in broken {
-                report.broken_links.push(problem(rel, format!("it links to “{b}”, which is not in the folder; the link was kept as written.")));
+                report.broken_links.push(problem(&r.rel, format!("it links to “{b}”, which is not in the folder; the link was kept as written.")));
             }
-            let mut tags = split.front.tags;
+            let front = r.split.front;
+            let mut tags = front.tags;
             for t in found.tags {
                 if !tags.contains(&t) {
                     tags.push(t);
                 }
             }
-            let title = split.front.title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| {
-                rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+            let title = front.title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| {
+                r.rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
             });
-            let created = split.front.created.unwrap_or(file_time);
-            let updated = split.front.updated.unwrap_or(file_time).max(created);
-            incoming.push((*id, Incoming { title, body, tags, created, updated, dir }));
+            // The front matter's times as written; the file's time fills in what it lacks.
+            let updated =
+                front.updated.unwrap_or_else(|| r.file_time.max(front.created.unwrap_or(0)));
+            let created = front.created.unwrap_or_else(|| r.file_time.min(updated));
+            incoming.push((r.id, Incoming { title, body, tags, created, updated, dir }));
         }
         on_progress(total, total);
-        let used: std::collections::HashSet<&PathBuf> = attached.keys().collect();
-        report.attachments = attached.values().filter(|r| r.is_some()).count();
-        if dry_run {
-            report.attachments = used.len();
-        }
-        report.skipped = scan.skipped + scan.files.len() - used.len();
+        report.attachments = if dry_run {
+            attached.len()
+        } else {
+            attached.values().filter(|a| a.is_some()).count()
+        };
+        report.skipped = scan.skipped + scan.files.len() - attached.len();
         report.notes = incoming.len();
-        // Notebooks: the top one, then one per folder holding notes (and the folders above).
-        let top_name = root
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .filter(|n| note::notebook_name(n).is_some())
-            .unwrap_or_else(|| "Imported notes".to_string());
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        for (_, n) in &incoming {
-            let mut d = n.dir.clone();
-            while d.components().next().is_some() {
-                if !dirs.contains(&d) {
-                    dirs.push(d.clone());
-                }
-                d.pop();
-            }
-        }
-        dirs.sort();
-        report.notebooks = dirs.len();
-        if dry_run {
-            report.notebook = match into {
-                Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
-                Some(Place::Default) => super::DEFAULT_NOTEBOOK.to_string(),
-                None => top_name,
-            };
-            return Ok(report);
-        }
-        let top = match into {
-            Some(p) => p,
-            None => Place::Notebook(self.add_notebook(&top_name, Place::Default)?),
-        };
-        report.notebook = match top {
-            Place::Notebook(id) => self.notebook_name_of(id)?,
-            Place::Default => super::DEFAULT_NOTEBOOK.to_string(),
-        };
-        let mut books: HashMap<PathBuf, Place> = HashMap::new();
-        for d in &dirs {
-            let parent = d.parent().filter(|p| p.components().next().is_some());
-            let in_place = parent.and_then(|p| books.get(p).copied()).unwrap_or(top);
-            let name = d.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let name = note::notebook_name(&name).unwrap_or_else(|| "Folder".to_string());
-            books.insert(d.clone(), Place::Notebook(self.add_notebook(&name, in_place)?));
-        }
+        let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
         let mut done = 0;
         for chunk in incoming.chunks(WRITE_CHUNK) {
             let by_id: HashMap<Uuid, &Incoming> = chunk.iter().map(|(id, n)| (*id, n)).collect();
@@ -427,14 +467,11 @@ impl Workspace {
                 note::create(doc, &n.title, &n.body, now)?;
                 note::retag(doc, &n.tags, &[])?;
                 let book = books.get(&n.dir).copied().unwrap_or(top);
-                note::move_to(
-                    doc,
-                    match book {
-                        Place::Notebook(b) => Some(b),
-                        Place::Default => None,
-                    },
-                    now,
-                )?;
+                let book = match book {
+                    Place::Notebook(b) => Some(b),
+                    Place::Default => None,
+                };
+                note::move_to(doc, book, now)?;
                 note::set_times(doc, n.created, n.updated)?;
                 Ok(true)
             })?;
@@ -477,6 +514,31 @@ mod tests {
         assert_eq!(decode(b"\xff\xfeh\0i\0").0, "hi");
         let (text, why) = decode(b"caf\xe9 \x80");
         assert_eq!(text, "café €");
-        assert!(why.unwrap().contains("Windows-1252"));
+        assert!(why.unwrap().contains("Windows-1252")); // UTF-8 with one damaged byte stays UTF-8.
+        let (text, why) = decode(
+            "über \u{e9}t\u{e9} "
+                .as_bytes()
+                .iter()
+                .chain(b"\xff")
+                .copied()
+                .collect::<Vec<u8>>()
+                .as_slice(),
+        );
+        assert_eq!(text, "über été �");
+        assert!(why.unwrap().contains("not valid UTF-8"));
+    }
+
+    #[test]
+    fn a_bare_name_means_the_one_in_the_same_folder_then_the_shortest_path() {
+        let mut n = Names::new();
+        for p in ["archive/old/image.png", "work/trip/image.png", "z/image.png"] {
+            n.add(p, "image.png", p.to_string());
+        }
+        let find = |dir: &str, t: &str| n.find(Path::new(dir), t);
+        assert_eq!(find("Work/Trip", "image.png").as_deref(), Some("work/trip/image.png"));
+        assert_eq!(find("Elsewhere", "IMAGE.png").as_deref(), Some("z/image.png"));
+        assert_eq!(find("Work", "Trip/image.png").as_deref(), Some("work/trip/image.png"));
+        assert_eq!(find("", "archive/old/image.png").as_deref(), Some("archive/old/image.png"));
+        assert_eq!(find("", "missing.png"), None);
     }
 }
