@@ -3,11 +3,13 @@
 //! steps:
 //! 1. [`scan`]: the folder's notes (`.md`, `.markdown`) and other files, in path order; hidden
 //!    files and folders (`.obsidian/`, `.trash/`, `.git/`) are skipped and links to elsewhere
-//!    (symlinks) are not followed. Each note gets its id now, so links between notes resolve.
-//! 2. Each note is read ([`markdown`]): front matter (title, tags, aliases, created, updated)
-//!    taken out of the text, inline `#tags` gathered, `[[wikilinks]]` and relative links to
-//!    other notes made note links (`[label](note:ID)`), embedded and linked files attached
-//!    with their links rewritten. A file not in UTF-8 is read as Windows-1252.
+//!    (symlinks) are not followed.
+//! 2. Each note is read and given its id, and only notes read are named, so links between them
+//!    resolve; notebooks are made for their folders before anything else is written. Then
+//!    ([`markdown`]) front matter (title, tags, aliases, created, updated) is taken out of the
+//!    text, inline `#tags` gathered, `[[wikilinks]]` and relative links to other notes made note
+//!    links (`[label](note:ID)`), embedded and linked files attached with their links
+//!    rewritten. A file not in UTF-8 is read as Windows-1252 (unless only a few bytes are bad).
 //! 3. The notes are written a few hundred per transaction, each in the notebook made for its
 //!    folder, inside a new notebook named after the imported folder (or the one chosen).
 //!
