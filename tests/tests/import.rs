@@ -1,6 +1,7 @@
 //! `resnotes import` on a Markdown folder (issue 18), as a person runs it: a dry run first,
 //! then the import; the notes, their notebook, tags and links are there and sync to another
-//! device, and a path that is not a folder gets one sentence.
+//! device, and a path that is not a folder gets one sentence. `resnotes export` takes them out
+//! as Markdown on the other device, and importing that adds nothing.
 
 use resnotes_e2e::Sandbox;
 
@@ -50,4 +51,21 @@ fn a_markdown_folder_is_imported_and_its_notes_sync_to_another_device() {
 
     let e = a.fails(&["import", vault.join("Ideas.md").to_str().unwrap()]);
     assert!(e.contains("is not a folder"), "{e}");
+
+    // The phone takes everything out as Markdown (fetching the attachment from the folder),
+    // and importing that on the laptop adds nothing: every note is there already.
+    let out = sb.folder("taken out");
+    std::fs::remove_dir(&out).ok();
+    let done = b.ok(&["export", out.to_str().unwrap()]);
+    assert!(done.starts_with("Exported 2 notes to "), "{done}");
+    assert!(done.contains("(2 folders for notebooks, 1 attachments)"), "{done}");
+    assert_eq!(std::fs::read(out.join("attachments/map.png")).unwrap(), b"\x89PNG fake");
+    let lisbon_md = std::fs::read_to_string(out.join("Garden/Trips/Lisbon.md")).unwrap();
+    assert!(lisbon_md.contains("Back to [Ideas](../Ideas.md)."), "{lisbon_md}");
+    assert!(lisbon_md.contains("](../../attachments/map.png)"), "{lisbon_md}");
+    let again = a.ok(&["import", out.to_str().unwrap()]);
+    assert!(again.starts_with("Imported 0 notes"), "{again}");
+    assert!(again.contains("2 notes were not imported again: they are here already."), "{again}");
+    let e = b.fails(&["export", out.to_str().unwrap()]);
+    assert!(e.contains("is not empty; choose an empty folder or a new one"), "{e}");
 }

@@ -168,6 +168,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write notes out as plain Markdown files into an empty or new folder: notebooks become
+    /// folders, each note a .md file with front matter (title, id, created, updated, tags),
+    /// attachments go into attachments/, and links become relative paths. `import` reads it back.
+    Export {
+        dir: PathBuf,
+        /// Only this notebook (name, path like Work/Projects, or id) and the ones inside it.
+        #[arg(long, conflicts_with = "note")]
+        notebook: Option<String>,
+        /// Only these notes (id, id prefix or title); repeat for more.
+        #[arg(long)]
+        note: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a note's title and text what they were at a version, as a new edit that syncs
     /// (history keeps everything; a note in the trash comes back).
     Restore {
@@ -540,6 +554,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff { id, from, to, json } => history::diff(&open()?, &id, from, to, json)?,
         Command::Restore { id, to } => history::restore(&mut open()?, &id, &to)?,
         Command::Changes { since, json } => history::changes(&open()?, &since, json)?,
+        Command::Export { dir, notebook, note, json } => {
+            transfer::export(&open()?, &dir, notebook, note, json)?
+        }
         Command::Import { path, into, dry_run, json } => {
             transfer::import(&mut open()?, &path, into, dry_run, json)?
         }

@@ -1,10 +1,10 @@
-//! `import`: notes brought in from other apps' files.
+//! `import` and `export`: notes brought in from other apps' files, and taken out as Markdown.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Result;
-use resnotes_core::{ImportReport, Workspace};
+use resnotes_core::{ExportScope, ImportReport, Workspace};
 
 /// `import PATH [--into NOTEBOOK] [--dry-run] [--json]`: a folder of Markdown files.
 pub(crate) fn import(
@@ -18,17 +18,7 @@ pub(crate) fn import(
         Some(q) => Some(ws.find_notebook(&q)?),
         None => None,
     };
-    let tty = std::io::stderr().is_terminal();
-    let mut last = std::time::Instant::now();
-    let report = ws.import_markdown(path, into, dry_run, &mut |done, total| {
-        if tty && (done == total || last.elapsed().as_millis() >= 200) {
-            last = std::time::Instant::now();
-            eprint!("\r{done} of {total} notes…");
-            if done == total {
-                eprintln!();
-            }
-        }
-    })?;
+    let report = ws.import_markdown(path, into, dry_run, &mut progress())?;
     if json {
         out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -47,6 +37,9 @@ fn print_report(r: &ImportReport, dry_run: bool) -> Result<()> {
         r.attachments,
         r.skipped
     );
+    if r.already_here > 0 {
+        out!("{} notes were not imported again: they are here already.", r.already_here);
+    }
     let lists = [
         (&r.problems, "1 file had a problem", "files had problems"),
         (&r.broken_links, "1 link names nothing in the folder", "links name nothing in the folder"),
@@ -62,4 +55,55 @@ fn print_report(r: &ImportReport, dry_run: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `export DIR [--notebook N | --note ID…] [--json]`.
+pub(crate) fn export(
+    ws: &Workspace,
+    dir: &Path,
+    notebook: Option<String>,
+    notes: Vec<String>,
+    json: bool,
+) -> Result<()> {
+    let scope = match notebook {
+        Some(q) => ExportScope::Notebook(ws.find_notebook(&q)?),
+        None if !notes.is_empty() => ExportScope::Notes(notes),
+        None => ExportScope::All,
+    };
+    let r = ws.export_markdown(dir, &scope, &mut progress())?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    out!(
+        "Exported {} notes to {} ({} folders for notebooks, {} attachments).",
+        r.notes,
+        r.folder,
+        r.notebooks,
+        r.attachments
+    );
+    match r.problems.len() {
+        0 => {}
+        1 => out!("\n1 problem:"),
+        n => out!("\n{n} problems:"),
+    }
+    for p in &r.problems {
+        out!("  {}: {}", p.path, p.problem);
+    }
+    Ok(())
+}
+
+/// "N of M notes…" on stderr while it runs, when stderr is a terminal.
+fn progress() -> impl FnMut(usize, usize) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = std::time::Instant::now();
+    move |done, total| {
+        if tty && (done == total || last.elapsed().as_millis() >= 200) {
+            last = std::time::Instant::now();
+            eprint!("\r{done} of {total} notes…");
+            if done == total {
+                eprintln!();
+            }
+        }
+    }
 }

@@ -2,14 +2,16 @@
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
 mod details;
+mod export;
 mod history;
 mod import;
 mod links;
 mod notebooks;
 mod organize;
 pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
+pub use export::{ExportReport, ExportScope};
 pub use history::{word_diff, Activity, Comparison, DiffKind, DiffPart};
-pub use import::{ImportProblem, ImportReport};
+pub use import::{FileProblem, ImportReport};
 pub use links::{LinkState, LinkedNote};
 pub use notebooks::{Notebook, Notebooks, Place, DEFAULT_NOTEBOOK};
 pub use organize::{ListQuery, Sort, TagCount, TRASH_DAYS};

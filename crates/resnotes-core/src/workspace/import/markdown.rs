@@ -19,6 +19,14 @@ pub(crate) struct FrontMatter {
     pub(crate) created: Option<i64>,
     /// ms since the Unix epoch.
     pub(crate) updated: Option<i64>,
+    /// The id of the note this file was exported from (this app's export writes it), which
+    /// tells a re-import that the note is already here.
+    pub(crate) id: Option<uuid::Uuid>,
+    /// `pinned: true`.
+    pub(crate) pinned: bool,
+    /// The names of the notebooks the note was in, from the top (this app's export writes
+    /// them: a folder's name may have lost characters no file system allows).
+    pub(crate) notebook: Vec<String>,
 }
 
 /// A note's text split from its front matter.
@@ -105,6 +113,20 @@ pub(crate) fn split_front_matter(text: &str) -> Split {
             }
             "updated" | "modified" | "updated at" | "last modified" | "date modified"
             | "lastmod" => time_of(&v).map(|t| front.updated = Some(t)).is_some(),
+            "id" => scalar(&v)
+                .and_then(|i| uuid::Uuid::parse_str(i.trim()).ok())
+                .map(|i| front.id = Some(i))
+                .is_some(),
+            "notebook" if matches!(v, Yaml::Array(_)) => {
+                front.notebook = list(&v);
+                true
+            }
+            "pinned" => {
+                matches!(v, Yaml::Boolean(_)) && {
+                    front.pinned = v == Yaml::Boolean(true);
+                    true
+                }
+            }
             _ => false,
         };
         if read {

@@ -52,15 +52,18 @@ pub struct ImportReport {
     /// Files skipped: hidden files and folders (each counted once), and files no note links
     /// to.
     pub skipped: usize,
+    /// Notes not imported because they are here already: imported before from the same file,
+    /// or exported from this workspace (their front matter names a note that is here).
+    pub already_here: usize,
     /// Files that could not be read or were read with a problem, one sentence each.
-    pub problems: Vec<ImportProblem>,
+    pub problems: Vec<FileProblem>,
     /// Links that name no note or file in the folder (left as written).
-    pub broken_links: Vec<ImportProblem>,
+    pub broken_links: Vec<FileProblem>,
 }
 
 /// One file's problem.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
-pub struct ImportProblem {
+pub struct FileProblem {
     /// The file, relative to the imported folder.
     pub path: String,
     /// What is wrong, in one sentence.
@@ -74,8 +77,10 @@ struct Scan {
     notes: Vec<PathBuf>,
     /// Other files, relative to the folder.
     files: Vec<PathBuf>,
+    /// Folders with nothing in them (an empty notebook, exported).
+    empty_dirs: Vec<PathBuf>,
     skipped: usize,
-    problems: Vec<ImportProblem>,
+    problems: Vec<FileProblem>,
 }
 
 /// A path as shown and as looked up: `/`-separated.
@@ -83,8 +88,8 @@ fn slashed(p: &Path) -> String {
     p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-fn problem(path: &Path, problem: impl Into<String>) -> ImportProblem {
-    ImportProblem { path: slashed(path), problem: problem.into() }
+fn problem(path: &Path, problem: impl Into<String>) -> FileProblem {
+    FileProblem { path: slashed(path), problem: problem.into() }
 }
 
 /// Lists the notes and other files under `root` (see the module doc).
@@ -121,6 +126,10 @@ fn scan(root: &Path) -> Result<Scan> {
         let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_path_buf();
         let kind = e.file_type();
         if kind.is_dir() {
+            let empty = std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none());
+            if empty && e.depth() > 0 {
+                s.empty_dirs.push(rel);
+            }
             continue;
         }
         if kind.is_symlink() {
@@ -243,6 +252,7 @@ struct Incoming {
     tags: Vec<String>,
     created: i64,
     updated: i64,
+    pinned: bool,
     /// Its folder, relative to the imported one.
     dir: PathBuf,
 }
@@ -315,6 +325,10 @@ impl Workspace {
                     if let Some(why) = &split.problem {
                         report.problems.push(problem(rel, why.clone()));
                     }
+                    if self.is_live_note(split.front.id)? {
+                        report.already_here += 1;
+                        continue;
+                    }
                     let file_time = mtime(&path).unwrap_or_else(|| (self.replica.clock)());
                     read.push(Read { rel: rel.clone(), id: Uuid::new_v4(), split, file_time });
                 }
@@ -343,8 +357,9 @@ impl Workspace {
         // Notebooks first (a name they cannot take stops the import before anything is
         // written): the top one, then one per folder holding notes and the folders above.
         let mut dirs = std::collections::BTreeSet::new();
-        for r in &read {
-            let mut d = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let note_dirs = read.iter().map(|r| r.rel.parent().unwrap_or(Path::new("")));
+        for d in note_dirs.chain(scan.empty_dirs.iter().map(PathBuf::as_path)) {
+            let mut d = d.to_path_buf();
             while d.components().next().is_some() {
                 dirs.insert(d.clone());
                 d.pop();
@@ -368,13 +383,27 @@ impl Workspace {
             Some(Place::Default) => super::DEFAULT_NOTEBOOK.to_string(),
             None => book_name(&top_name, true),
         };
+        // A folder's notebook name as this app's export wrote it in its notes.
+        let mut real_names: HashMap<PathBuf, String> = HashMap::new();
+        for r in &read {
+            let mut d = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            let names = &r.split.front.notebook;
+            if names.len() != d.components().count() {
+                continue;
+            }
+            for name in names.iter().rev() {
+                real_names.entry(d.clone()).or_insert_with(|| name.clone());
+                d.pop();
+            }
+        }
         let mut books: HashMap<PathBuf, Place> = HashMap::new();
         if let (Some(top), false) = (top, dry_run) {
             for d in &dirs {
                 let parent = d.parent().filter(|p| p.components().next().is_some());
                 let in_place = parent.and_then(|p| books.get(p).copied()).unwrap_or(top);
-                let name =
-                    d.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = real_names.get(d).cloned().unwrap_or_else(|| {
+                    d.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+                });
                 let name = book_name(&name, in_place == Place::Default);
                 books.insert(d.clone(), Place::Notebook(self.add_notebook(&name, in_place)?));
             }
@@ -413,6 +442,13 @@ impl Workspace {
                         .file_name()
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_default();
+                    // A label that is a name of the same kind names the file as its note knew
+                    // it (an export numbers files of the same name: `doc (2).pdf`).
+                    let ext = |n: &str| n.rsplit_once('.').map(|(_, e)| e.to_lowercase());
+                    let name = match &link.label {
+                        Some(l) if ext(l).is_some() && ext(l) == ext(&name) => l.trim().to_string(),
+                        _ => name,
+                    };
                     match self.add_asset(&root.join(&file), &name, None) {
                         Ok(a) => Some(a),
                         Err(e) => {
@@ -436,20 +472,26 @@ impl Workspace {
                 report.broken_links.push(problem(&r.rel, format!("it links to “{b}”, which is not in the folder; the link was kept as written.")));
             }
             let front = r.split.front;
+            // This app's export writes an untitled note's title as "" (and its id).
+            let untitled_ok = front.id.is_some();
             let mut tags = front.tags;
-            for t in found.tags {
+            // This app's export lists every tag a note has; a `#word` in its text is not one.
+            let found_tags = if untitled_ok { Vec::new() } else { found.tags };
+            for t in found_tags {
                 if !tags.contains(&t) {
                     tags.push(t);
                 }
             }
-            let title = front.title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| {
-                r.rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-            });
+            let title =
+                front.title.filter(|t| untitled_ok || !t.trim().is_empty()).unwrap_or_else(|| {
+                    r.rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+                });
             // The front matter's times as written; the file's time fills in what it lacks.
             let updated =
                 front.updated.unwrap_or_else(|| r.file_time.max(front.created.unwrap_or(0)));
             let created = front.created.unwrap_or_else(|| r.file_time.min(updated));
-            incoming.push((r.id, Incoming { title, body, tags, created, updated, dir }));
+            let pinned = front.pinned;
+            incoming.push((r.id, Incoming { title, body, tags, created, updated, pinned, dir }));
         }
         on_progress(total, total);
         report.attachments = if dry_run {
@@ -474,6 +516,9 @@ impl Workspace {
                     Place::Default => None,
                 };
                 note::move_to(doc, book, now)?;
+                if n.pinned {
+                    note::set_pinned(doc, true)?;
+                }
                 note::set_times(doc, n.created, n.updated)?;
                 Ok(true)
             })?;
@@ -481,6 +526,13 @@ impl Workspace {
             on_progress(done, total);
         }
         Ok(report)
+    }
+
+    /// True when `id` names a live note here.
+    fn is_live_note(&self, id: Option<Uuid>) -> Result<bool> {
+        let Some(id) = id else { return Ok(false) };
+        let found = crate::store::notes::link_target(&self.replica.conn, &id.to_string())?;
+        Ok(found.is_some_and(|t| !t.deleted))
     }
 
     /// A notebook's name.
