@@ -49,6 +49,11 @@ fn a_markdown_folder_is_imported_and_its_notes_sync_to_another_device() {
     let books = b.ok(&["notebook", "list"]);
     assert!(books.contains("Garden") && books.contains("Trips"), "{books}");
 
+    // The phone, which has just joined, knows these files came in already.
+    let again = b.ok(&["import", vault.to_str().unwrap()]);
+    assert!(again.contains("2 notes were not imported again: they are here already."), "{again}");
+    assert_eq!(b.list().len(), 2);
+
     let e = a.fails(&["import", vault.join("Ideas.md").to_str().unwrap()]);
     assert!(e.contains("is not a folder"), "{e}");
 

@@ -2,7 +2,8 @@
 //! variants, wikilinks with labels, headings and aliases, embedded and linked files, unicode
 //! names, a hidden settings folder, a file in a legacy encoding, bad front matter, a link to
 //! outside the folder and a symlink. Checked: notebooks, titles, tags, times, note links and
-//! attachments; the report; a dry run writes nothing; nothing already there changes.
+//! attachments; the report; a dry run writes nothing; nothing already there changes; importing
+//! again brings in only files changed since and notes deleted here.
 
 use std::path::Path;
 
@@ -132,6 +133,16 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
         .import_markdown(&v.join("Projects"), Some(Place::Default), false, &mut |_, _| {})
         .unwrap();
     assert_eq!((inbox.notes, inbox.notebooks, inbox.notebook.as_str()), (2, 1, "Inbox"));
+
+    // Imported again: nothing new. A file changed since, and a note deleted here, come in.
+    let again = ws.import_markdown(&v, None, false, &mut |_, _| {}).unwrap();
+    assert_eq!((again.notes, again.already_here), (0, 6), "{again:?}");
+    write(&v, "Latin.md", b"caf\xe9 au lait\n");
+    ws.delete_note(&tief.id).unwrap();
+    let count = ws.list(None).unwrap().len();
+    let changed = ws.import_markdown(&v, None, false, &mut |_, _| {}).unwrap();
+    assert_eq!((changed.notes, changed.already_here), (2, 4), "{changed:?}");
+    assert_eq!(ws.list(None).unwrap().len(), count + 2);
 }
 
 #[test]

@@ -225,6 +225,10 @@ pub(crate) fn store(
     };
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
         notes::save_full(conn, id, &row, &l.doc.save())?;
+        // Set when an import makes the note, never changed after.
+        if let Some(source) = note::source(&l.doc).filter(|_| !l.exists || !l.built) {
+            notes::set_source(conn, id, &source)?;
+        }
     } else {
         notes::append(conn, id, &row, appended)?;
     }

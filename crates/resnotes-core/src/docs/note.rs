@@ -564,6 +564,17 @@ pub fn set_times(doc: &mut AutoCommit, created: i64, updated: i64) -> Result<()>
     doc.put(ROOT, "updated_at", updated).map_err(doc_err)
 }
 
+/// Records where an import read the note from (FORMAT.md §4.3 `source`), so that importing
+/// the same file again does not make a second note.
+pub fn set_source(doc: &mut AutoCommit, source: &str) -> Result<()> {
+    doc.put(ROOT, "source", source).map_err(doc_err)
+}
+
+/// Where an import read the note from, if it was imported.
+pub fn source(doc: &AutoCommit) -> Option<String> {
+    string(doc, "source").filter(|s| !s.is_empty())
+}
+
 /// Sets `updated_at`.
 pub fn touch(doc: &mut AutoCommit, now: i64) -> Result<()> {
     doc.put(ROOT, "updated_at", now).map_err(doc_err)

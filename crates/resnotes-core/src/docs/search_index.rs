@@ -64,16 +64,28 @@ impl Replica {
         // connection (the user typing) waits only for the index writes.
         let mut entries = lazy::Entries::default();
         let mut texts = Vec::with_capacity(ids.len());
+        let mut sources = Vec::new();
         for id in &ids {
             let doc = if lazy::is_listed(&self.conn, id)? {
                 Some(lazy::doc_in_memory(&self.conn, &self.key, &mut entries, id, &self.client)?)
             } else {
                 materialize::load_doc(&self.conn, &self.key, id, &self.client)?
             };
+            // A listed note's `source` is read here too, for imports (store/notes.rs).
+            if let Some(source) = doc.as_ref().and_then(note::source) {
+                sources.push((*id, source));
+            }
             texts.push(doc.as_ref().and_then(live_text));
         }
         // A note indexed meanwhile by an edit has a newer text than the one read here.
         write_texts(&self.conn, &ids, texts, |id| Ok(search::is_pending(&self.conn, id)?))?;
+        if !sources.is_empty() {
+            let tx = self.conn.unchecked_transaction()?;
+            for (id, source) in &sources {
+                store::notes::set_source(&tx, id, source)?;
+            }
+            tx.commit()?;
+        }
         // Indexing 100,000 notes writes ~300 MB: left to SQLite, the write-ahead log reached its
         // checkpoint size on whichever connection committed, often a keystroke's, which then
         // copied 30 MB (869 ms). The indexer copies it itself, a batch at a time, without

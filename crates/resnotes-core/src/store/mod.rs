@@ -221,6 +221,13 @@ DROP TABLE temp.search_vocab;
 INSERT OR IGNORE INTO search_pending (note_id) SELECT id FROM notes WHERE kind = 0 AND deleted = 0;
 "#,
     r#"
+-- Where each imported note was read from (FORMAT.md §4.3 `source`; derived from the documents):
+-- an import skips a file it brought in before. NULL for notes not imported, and for notes
+-- listed from a summary until the search index reads their documents.
+ALTER TABLE notes ADD COLUMN source TEXT;
+CREATE INDEX notes_by_source ON notes (source) WHERE source IS NOT NULL;
+"#,
+    r#"
 -- The notes each entry carries, looked up by entry (what changed recently: the timeline).
 CREATE INDEX note_entries_by_entry ON note_entries (client_id, idx);
 "#,

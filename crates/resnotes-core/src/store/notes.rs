@@ -134,6 +134,20 @@ pub(crate) fn save_full(conn: &Connection, id: &Uuid, row: &Row, saved: &[u8]) -
     Ok(())
 }
 
+/// Records where an imported note was read from (its document's `source`).
+pub(crate) fn set_source(conn: &Connection, id: &Uuid, source: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE notes SET source = ?2 WHERE id = ?1")?
+        .execute(params![id.to_string(), source])?;
+    Ok(())
+}
+
+/// True when a live note was imported from `source`.
+pub(crate) fn has_live_source(conn: &Connection, source: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM notes WHERE source = ?1 AND deleted = 0 AND kind = 0")?
+        .exists([source])?)
+}
+
 /// Updates a built note's row and appends `appended` (raw change chunks) to its document's tail.
 pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -> Result<()> {
     // (SQLite's || turns blobs into text, so the tail is extended here.)

@@ -30,6 +30,7 @@ use crate::docs::materialize::BodyEdit;
 use crate::docs::note;
 use crate::error::{Error, Result};
 use crate::format::asset::AssetRef;
+use crate::store;
 use markdown::{Link, LinkKind};
 
 /// The largest note file imported (64 MB).
@@ -232,6 +233,8 @@ struct Read {
     split: markdown::Split,
     /// When the file was last changed (ms since the Unix epoch).
     file_time: i64,
+    /// Where it was read from ([`FileText`]).
+    source: String,
 }
 
 /// A folder's name as a notebook's: as it is when it can be one, and never the default
@@ -253,6 +256,7 @@ struct Incoming {
     created: i64,
     updated: i64,
     pinned: bool,
+    source: String,
     /// Its folder, relative to the imported one.
     dir: PathBuf,
 }
@@ -281,17 +285,33 @@ fn decode(bytes: &[u8]) -> (String, Option<String>) {
     (s.into_owned(), Some(why))
 }
 
-/// Reads a note file: at most [`MAX_NOTE_BYTES`], decoded; or why it cannot be read.
-fn read_note(path: &Path) -> std::result::Result<(String, Option<String>), String> {
+/// A note file read: its text, why it was read with a problem, and its `source` (FORMAT.md
+/// §4.3: the SHA-256 of its path in the folder, lowercased, a zero byte and its bytes).
+struct FileText {
+    text: String,
+    why: Option<String>,
+    source: String,
+}
+
+/// Reads the note file `rel` under `root`: at most [`MAX_NOTE_BYTES`], decoded; or why it
+/// cannot be read.
+fn read_note(root: &Path, rel: &Path) -> std::result::Result<FileText, String> {
+    use sha2::Digest;
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
+    std::fs::File::open(root.join(rel))
         .and_then(|f| f.take(MAX_NOTE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| format!("it could not be read ({e})."))?;
     if bytes.len() as u64 > MAX_NOTE_BYTES {
         return Err("it is too large; notes of up to 64 MB are imported.".into());
     }
-    Ok(decode(&bytes))
+    let mut h = sha2::Sha256::new();
+    h.update(slashed(rel).to_lowercase().as_bytes());
+    h.update([0]);
+    h.update(&bytes);
+    let source = format!("markdown:{}", crate::format::asset::hex(&h.finalize()));
+    let (text, why) = decode(&bytes);
+    Ok(FileText { text, why, source })
 }
 
 fn mtime(path: &Path) -> Option<i64> {
@@ -311,15 +331,22 @@ impl Workspace {
         on_progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
         let scan = scan(root)?;
+        // Notes listed from summaries (a device that joined) say where they were imported
+        // from once the search index has read them.
+        while self.replica.index_pending(500).map(|(done, all)| done < all)? {}
         let mut report = ImportReport { problems: scan.problems, ..Default::default() };
         // Read every note; only notes read are named (a link to one that was not stays).
         let mut read: Vec<Read> = Vec::with_capacity(scan.notes.len());
         for rel in &scan.notes {
             let path = root.join(rel);
-            match read_note(&path) {
-                Ok((text, why)) => {
+            match read_note(root, rel) {
+                Ok(FileText { text, why, source }) => {
                     if let Some(why) = why {
                         report.problems.push(problem(rel, why));
+                    }
+                    if store::notes::has_live_source(&self.replica.conn, &source)? {
+                        report.already_here += 1;
+                        continue;
                     }
                     let split = markdown::split_front_matter(&text);
                     if let Some(why) = &split.problem {
@@ -330,7 +357,8 @@ impl Workspace {
                         continue;
                     }
                     let file_time = mtime(&path).unwrap_or_else(|| (self.replica.clock)());
-                    read.push(Read { rel: rel.clone(), id: Uuid::new_v4(), split, file_time });
+                    let id = Uuid::new_v4();
+                    read.push(Read { rel: rel.clone(), id, split, file_time, source });
                 }
                 Err(why) => report.problems.push(problem(rel, why)),
             }
@@ -371,7 +399,9 @@ impl Workspace {
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_default();
-        let top = match (into, dry_run) {
+        // Nothing to bring in (all here already): no new notebook either.
+        let nothing = read.is_empty() && dirs.is_empty();
+        let top = match (into, dry_run || nothing) {
             (Some(p), _) => Some(p),
             (None, true) => None,
             (None, false) => Some(Place::Notebook(
@@ -491,7 +521,9 @@ impl Workspace {
                 front.updated.unwrap_or_else(|| r.file_time.max(front.created.unwrap_or(0)));
             let created = front.created.unwrap_or_else(|| r.file_time.min(updated));
             let pinned = front.pinned;
-            incoming.push((r.id, Incoming { title, body, tags, created, updated, pinned, dir }));
+            let source = r.source;
+            let n = Incoming { title, body, tags, created, updated, pinned, source, dir };
+            incoming.push((r.id, n));
         }
         on_progress(total, total);
         report.attachments = if dry_run {
@@ -520,6 +552,7 @@ impl Workspace {
                     note::set_pinned(doc, true)?;
                 }
                 note::set_times(doc, n.created, n.updated)?;
+                note::set_source(doc, &n.source)?;
                 Ok(true)
             })?;
             done += chunk.len();
