@@ -186,9 +186,47 @@ pub(crate) fn store(
     conn: &Connection,
     cache: &mut DocCache,
     id: &Uuid,
+    l: Loaded,
+    appended: &[u8],
+    edit: BodyEdit<'_>,
+) -> Result<i64> {
+    store_saved(conn, cache, id, l, appended, edit, None)
+}
+
+/// A new note made elsewhere (on another thread: [`crate::docs::Replica::create_each`]): its
+/// document, the one change it is made of, its full save and its body, stored as [`store`]
+/// would.
+pub(crate) fn store_new(
+    conn: &Connection,
+    cache: &mut DocCache,
+    id: &Uuid,
+    new: NewNote,
+) -> Result<i64> {
+    let l =
+        Loaded { doc: new.doc, rev: 0, tail_len: 0, exists: false, built: false, first_line: None };
+    store_saved(conn, cache, id, l, &new.change, BodyEdit::SetTo(&new.body), Some(&new.saved))
+}
+
+/// A new note's document built apart, with what storing it needs.
+pub(crate) struct NewNote {
+    pub(crate) doc: AutoCommit,
+    /// The change that made it.
+    pub(crate) change: Vec<u8>,
+    /// Its full save.
+    pub(crate) saved: Vec<u8>,
+    /// Its body.
+    pub(crate) body: String,
+}
+
+/// [`store`], with the document's full save when the caller made it already.
+fn store_saved(
+    conn: &Connection,
+    cache: &mut DocCache,
+    id: &Uuid,
     mut l: Loaded,
     appended: &[u8],
     edit: BodyEdit<'_>,
+    saved: Option<&[u8]>,
 ) -> Result<i64> {
     let f = note::read_head(&l.doc);
     let (first_line, first_line_end) = match (edit, l.first_line.take()) {
@@ -224,7 +262,10 @@ pub(crate) fn store(
         notebook: f.notebook,
     };
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
-        notes::save_full(conn, id, &row, &l.doc.save())?;
+        match saved {
+            Some(s) => notes::save_full(conn, id, &row, s)?,
+            None => notes::save_full(conn, id, &row, &l.doc.save())?,
+        }
         // Set when an import makes the note, never changed after.
         if let Some(source) = note::source(&l.doc).filter(|_| !l.exists || !l.built) {
             notes::set_source(conn, id, &source)?;

@@ -249,6 +249,67 @@ impl Replica {
         Ok(changed)
     }
 
+    /// Makes new notes (`ids` must be new): `build(id, doc, now)` fills each new document.
+    /// Automerge's cost per character is most of an import's, so the documents are built,
+    /// committed and saved on every core, a chunk of `chunk` notes at a time, while the chunk
+    /// before is logged and stored (one transaction per chunk). `on_stored(n)` follows how
+    /// many are stored. Returns how many were made.
+    pub(crate) fn create_each(
+        &mut self,
+        ids: &[Uuid],
+        chunk: usize,
+        build: impl Fn(&Uuid, &mut automerge::AutoCommit, i64) -> Result<()> + Sync,
+        on_stored: &mut dyn FnMut(usize),
+    ) -> Result<usize> {
+        let now = self.now();
+        let client = self.client;
+        let one = |id: &Uuid| -> Result<materialize::NewNote> {
+            let mut doc = note::new_doc(&client);
+            build(id, &mut doc, now)?;
+            let change = note::take_change(&mut doc, now)
+                .ok_or_else(|| DocError::Automerge("a new note made no change".into()))?;
+            let (saved, body) = (doc.save(), note::body(&doc));
+            Ok(materialize::NewNote { doc, change, saved, body })
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        // One chunk's documents, built on `threads` threads.
+        let build_chunk = |part: &[Uuid]| -> Vec<Result<materialize::NewNote>> {
+            let per = part.len().div_ceil(threads).max(1);
+            std::thread::scope(|s| {
+                let workers: Vec<_> = part
+                    .chunks(per)
+                    .map(|p| s.spawn(move || p.iter().map(one).collect::<Vec<_>>()))
+                    .collect();
+                workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+            })
+        };
+        let chunks: Vec<&[Uuid]> = ids.chunks(chunk.max(1)).collect();
+        let mut stored = 0;
+        std::thread::scope(|s| -> Result<()> {
+            let mut next = chunks.first().map(|c| s.spawn(move || build_chunk(c)));
+            for (k, part) in chunks.iter().enumerate() {
+                let built = next.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+                next = chunks.get(k + 1).map(|c| s.spawn(move || build_chunk(c)));
+                if built.len() != part.len() {
+                    return Err(DocError::Automerge("building new notes failed".into()).into());
+                }
+                let tx = store::write_tx(&self.conn)?;
+                let mut scratch = materialize::DocCache::default();
+                for (id, new) in part.iter().zip(built) {
+                    let new = new?;
+                    store::log::push_unsealed(&tx, id, &new.change, now)?;
+                    materialize::store_new(&tx, &mut scratch, id, new)?;
+                }
+                tx.commit()?;
+                self.docs.get_mut().absorb(scratch);
+                stored += part.len();
+                on_stored(stored);
+            }
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
     /// A note's document (built from the log and stored first if the note is only listed from
     /// a summary); `None` when there is no such note.
     pub(crate) fn note_doc<T>(

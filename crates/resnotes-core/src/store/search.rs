@@ -324,6 +324,23 @@ pub(super) fn ids(conn: &Connection, sql: &str, limit: Option<usize>) -> Result<
     Ok(rows.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
 }
 
+/// A note's body as indexed, when that is exactly its current body: indexed whole, not
+/// stale, and without the separator [`searchable`] puts between characters (a text that had
+/// one is not given back). A text read here costs no document load (an export of 10,000
+/// notes: BENCHMARKS.md).
+pub(crate) fn exact_body(conn: &Connection, id: &str) -> Result<Option<String>> {
+    let body: Option<String> = conn
+        .prepare_cached(
+            "SELECT s.body FROM search_notes n JOIN search s ON s.rowid = n.docid
+             WHERE n.note_id = ?1 AND n.whole = 1
+             AND NOT EXISTS (SELECT 1 FROM search_stale WHERE note_id = ?1)
+             AND NOT EXISTS (SELECT 1 FROM search_pending WHERE note_id = ?1)",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(body.filter(|b| !b.contains(SEPARATOR)))
+}
+
 /// Whether a note is still to be indexed whole.
 pub(crate) fn is_pending(conn: &Connection, id: &Uuid) -> Result<bool> {
     Ok(conn

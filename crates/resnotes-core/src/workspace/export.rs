@@ -20,9 +20,10 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{FileProblem, Note, Place, Workspace};
+use super::{summary_row, FileProblem, NoteSummary, Place, Workspace};
 use crate::error::{Error, Result};
 use crate::format::asset::{safe_file_name, AssetRef};
+use crate::store;
 use crate::sync::SyncEvent;
 
 /// The folder at the top of an export that holds the attachments.
@@ -149,7 +150,7 @@ fn rfc3339(ms: i64) -> String {
 
 /// A note's front matter block (values as JSON strings, which YAML reads as they are);
 /// `notebook` names its notebooks from the top of the export.
-fn front_matter(n: &Note, notebook: &[String]) -> String {
+fn front_matter(n: &NoteSummary, notebook: &[String]) -> String {
     let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     let mut out = format!(
         "---\ntitle: {}\nid: {}\ncreated: {}\nupdated: {}\n",
@@ -228,8 +229,8 @@ impl Workspace {
         })?;
         // Each notebook's folder, relative to `dest`; the top of the scope is "".
         let tree = self.notebooks()?.notebooks;
-        let (top, ids): (Option<String>, Vec<String>) = match scope {
-            ExportScope::All => (None, self.list(None)?.into_iter().map(|n| n.id).collect()),
+        let (top, ids): (Option<String>, Vec<NoteSummary>) = match scope {
+            ExportScope::All => (None, self.list(None)?),
             ExportScope::Notebook(place) => {
                 let book = match place {
                     Place::Default => None,
@@ -246,14 +247,15 @@ impl Workspace {
                         let live = n.notebook.as_ref().filter(|b| tree.iter().any(|t| &t.id == *b));
                         books.contains(&live.cloned())
                     })
-                    .map(|n| n.id)
                     .collect();
                 (book, ids)
             }
             ExportScope::Notes(qs) => {
                 let mut ids = Vec::new();
                 for q in qs {
-                    ids.push(self.resolve(q)?.to_string());
+                    let id = self.resolve(q)?.to_string();
+                    let row = store::notes::row_of(&self.replica.conn, &id)?;
+                    ids.push(row.map(summary_row).ok_or(Error::NoSuchNote(q.clone()))?);
                 }
                 (None, ids)
             }
@@ -275,16 +277,12 @@ impl Workspace {
             folders.insert(b.id.clone(), parent.join(name));
         }
         // Every note's file, first, so links between them can be written.
-        let mut notes: Vec<(Note, PathBuf)> = Vec::with_capacity(ids.len());
+        let mut notes: Vec<(NoteSummary, PathBuf)> = Vec::with_capacity(ids.len());
         let mut file_of: HashMap<String, PathBuf> = HashMap::new();
-        for id in &ids {
-            let n = self.note(id)?;
+        for n in ids {
             let dir = n.notebook.as_ref().and_then(|b| folders.get(b)).cloned().unwrap_or_default();
-            let shown = if n.title.trim().is_empty() {
-                plain(&crate::docs::note::first_line(&n.body).0)
-            } else {
-                n.title.clone()
-            };
+            let shown =
+                if n.title.trim().is_empty() { plain(&n.first_line) } else { n.title.clone() };
             let name = taken.claim(&dir, &safe_name(&shown, "Untitled"), ".md");
             file_of.insert(n.id.clone(), dir.join(&name));
             notes.push((n, dir.join(name)));
@@ -316,7 +314,12 @@ impl Workspace {
             on_progress(done, total);
             let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut problems = Vec::new();
-            let body = rewrite_links(&n.body, &mut |destination| {
+            // The text the search index holds when it is exactly the body (no document load).
+            let body = match store::search::exact_body(&self.replica.conn, &n.id)? {
+                Some(b) => b,
+                None => self.note(&n.id)?.body,
+            };
+            let body = rewrite_links(&body, &mut |destination| {
                 if let Some(id) = destination.strip_prefix("note:") {
                     let to = file_of.get(&id.to_lowercase())?;
                     return Some(relative(&dir, to));

@@ -26,7 +26,6 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use super::{Place, Workspace};
-use crate::docs::materialize::BodyEdit;
 use crate::docs::note;
 use crate::error::{Error, Result};
 use crate::format::asset::AssetRef;
@@ -37,7 +36,7 @@ use markdown::{Link, LinkKind};
 const MAX_NOTE_BYTES: u64 = 64 << 20;
 
 /// Notes written per transaction.
-const WRITE_CHUNK: usize = 250;
+const WRITE_CHUNK: usize = 100;
 
 /// What an import brought in, and what it could not.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, TS)]
@@ -534,30 +533,24 @@ impl Workspace {
         report.skipped = scan.skipped + scan.files.len() - attached.len();
         report.notes = incoming.len();
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
-        let mut done = 0;
-        for chunk in incoming.chunks(WRITE_CHUNK) {
-            let by_id: HashMap<Uuid, &Incoming> = chunk.iter().map(|(id, n)| (*id, n)).collect();
-            let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
-            self.replica.write_local_each(&ids, BodyEdit::Unknown, |id, doc, now| {
-                let n = by_id[id];
-                note::create(doc, &n.title, &n.body, now)?;
-                note::retag(doc, &n.tags, &[])?;
-                let book = books.get(&n.dir).copied().unwrap_or(top);
-                let book = match book {
-                    Place::Notebook(b) => Some(b),
-                    Place::Default => None,
-                };
-                note::move_to(doc, book, now)?;
-                if n.pinned {
-                    note::set_pinned(doc, true)?;
-                }
-                note::set_times(doc, n.created, n.updated)?;
-                note::set_source(doc, &n.source)?;
-                Ok(true)
-            })?;
-            done += chunk.len();
-            on_progress(done, total);
-        }
+        let by_id: HashMap<Uuid, &Incoming> = incoming.iter().map(|(id, n)| (*id, n)).collect();
+        let ids: Vec<Uuid> = incoming.iter().map(|(id, _)| *id).collect();
+        let build = |id: &Uuid, doc: &mut automerge::AutoCommit, now: i64| -> Result<()> {
+            let n = by_id[id];
+            note::create(doc, &n.title, &n.body, now)?;
+            note::retag(doc, &n.tags, &[])?;
+            let book = match books.get(&n.dir).copied().unwrap_or(top) {
+                Place::Notebook(b) => Some(b),
+                Place::Default => None,
+            };
+            note::move_to(doc, book, now)?;
+            if n.pinned {
+                note::set_pinned(doc, true)?;
+            }
+            note::set_times(doc, n.created, n.updated)?;
+            note::set_source(doc, &n.source)
+        };
+        self.replica.create_each(&ids, WRITE_CHUNK, build, &mut |done| on_progress(done, total))?;
         Ok(report)
     }
 
