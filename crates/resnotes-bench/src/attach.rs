@@ -15,7 +15,7 @@ use crate::corpus::Rng;
 use crate::measure::{round, rss_mib};
 
 /// Runs `bin args` with `env` for device `dir`, polling its peak RSS; returns (stdout, ms, peak MiB).
-fn run_measured(bin: &Path, dir: &Path, args: &[&str]) -> Result<(String, f64, f64)> {
+pub(crate) fn run_measured(bin: &Path, dir: &Path, args: &[&str]) -> Result<(String, f64, f64)> {
     let start = Instant::now();
     let mut child = Command::new(bin)
         .arg("--data-dir")

@@ -9,6 +9,7 @@ mod attach;
 mod corpus;
 mod history;
 mod measure;
+mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,6 +61,10 @@ struct Args {
     /// devices; listing, viewing, comparing and restoring its versions.
     #[arg(long)]
     history_only: bool,
+    /// Only importing the corpus as a Markdown vault and exporting it again, per note count
+    /// (issue 18), with the CLI.
+    #[arg(long)]
+    transfer_only: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -96,6 +101,14 @@ fn main() -> Result<()> {
         out.insert("history".into(), history::scenario(history_changes, history_reps)?);
         return finish(out, args.json.as_deref());
     }
+    let transfer_reps = if args.quick { 1 } else { 3 };
+    if args.transfer_only {
+        for n in scales {
+            eprintln!("== importing and exporting {n} notes");
+            out.insert(format!("transfer_{n}"), transfer::scenario(&bin, n, transfer_reps)?);
+        }
+        return finish(out, args.json.as_deref());
+    }
     if args.find_only {
         for n in scales {
             eprintln!("== finding and filing in {n} notes");
@@ -128,6 +141,9 @@ fn main() -> Result<()> {
     out.insert("idle_10_clients".into(), idle_scenario(idle, args.quick)?);
     eprintln!("== history of a note of {history_changes} changes");
     out.insert("history".into(), history::scenario(history_changes, history_reps)?);
+    let n = if args.quick { 1000 } else { 10_000 };
+    eprintln!("== importing and exporting {n} notes");
+    out.insert(format!("transfer_{n}"), transfer::scenario(&bin, n, transfer_reps)?);
     finish(out, args.json.as_deref())
 }
 
@@ -362,7 +378,7 @@ fn machine() -> Value {
     })
 }
 
-fn export_corpus(n: usize, dir: &Path) -> Result<()> {
+pub(crate) fn export_corpus(n: usize, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut rng = Rng::new(42);
     for i in 0..n {
