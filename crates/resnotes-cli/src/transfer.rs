@@ -3,8 +3,11 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::Result;
-use resnotes_core::{ExportScope, ImportReport, Workspace};
+use anyhow::{Context, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use resnotes_core::{ExportScope, ImportReport, Progress, Stage, Workspace};
 
 /// `import PATH [--into NOTEBOOK] [--dry-run] [--json]`: a folder of Markdown files.
 pub(crate) fn import(
@@ -18,7 +21,7 @@ pub(crate) fn import(
         Some(q) => Some(ws.find_notebook(&q)?),
         None => None,
     };
-    let report = ws.import_markdown(path, into, dry_run, &mut progress())?;
+    let report = ws.import_markdown(path, into, dry_run, &mut progress()?)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -28,6 +31,13 @@ pub(crate) fn import(
 }
 
 fn print_report(r: &ImportReport, dry_run: bool) -> Result<()> {
+    if r.cancelled {
+        out!(
+            "Stopped: {} notes came in. Import the same folder again to bring in the rest.",
+            r.notes
+        );
+        return Ok(());
+    }
     let verb = if dry_run { "Would import" } else { "Imported" };
     out!(
         "{verb} {} notes into “{}” ({} notebooks for its folders, {} attachments); {} files skipped.",
@@ -70,9 +80,13 @@ pub(crate) fn export(
         None if !notes.is_empty() => ExportScope::Notes(notes),
         None => ExportScope::All,
     };
-    let r = ws.export_markdown(dir, &scope, &mut progress())?;
+    let r = ws.export_markdown(dir, &scope, &mut progress()?)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    if r.cancelled {
+        out!("Stopped: {} notes were written to {}.", r.notes, r.folder);
         return Ok(());
     }
     out!(
@@ -93,17 +107,35 @@ pub(crate) fn export(
     Ok(())
 }
 
-/// "N of M notes…" on stderr while it runs, when stderr is a terminal.
-fn progress() -> impl FnMut(usize, usize) {
+/// A progress line on stderr while it runs ("Reading files: 3200 of 10000…"), when stderr is
+/// a terminal; and Ctrl-C stops the import or export at the next file or chunk (what was
+/// written stays, and the report says so) instead of killing it midway.
+fn progress() -> Result<impl FnMut(Progress) -> bool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C handler")?;
     let tty = std::io::stderr().is_terminal();
     let mut last = std::time::Instant::now();
-    move |done, total| {
-        if tty && (done == total || last.elapsed().as_millis() >= 200) {
+    let mut shown = None;
+    Ok(move |p: Progress| {
+        let what = match p.stage {
+            Stage::Reading => "Reading files",
+            Stage::Converting => "Converting notes and attaching files",
+            Stage::Writing => "Writing notes",
+        };
+        let end = p.done == p.total;
+        if tty && (end || shown != Some(p.stage) || last.elapsed().as_millis() >= 200) {
+            if shown.is_some_and(|s| s != p.stage) {
+                eprintln!();
+            }
             last = std::time::Instant::now();
-            eprint!("\r{done} of {total} notes…");
-            if done == total {
+            shown = Some(p.stage);
+            eprint!("\r{what}: {} of {}…", p.done, p.total);
+            if end && p.stage == Stage::Writing {
                 eprintln!();
             }
         }
-    }
+        !stop.load(Ordering::SeqCst)
+    })
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use resnotes_core::format::asset::find_refs;
-use resnotes_core::{system_clock, ExportScope, Place, Workspace};
+use resnotes_core::{system_clock, ExportScope, Place, Stage, Workspace};
 
 /// A note as it should survive a round trip: notebook path, title, body with links and
 /// attachments named by what they point to, tags, pin and times.
@@ -96,10 +96,15 @@ fn an_export_imports_back_as_the_same_notes_notebooks_tags_links_and_attachments
 
     let out = tmp.path().join("export");
     let mut seen = Vec::new();
-    let r = ws.export_markdown(&out, &ExportScope::All, &mut |d, t| seen.push((d, t))).unwrap();
+    let r = ws
+        .export_markdown(&out, &ExportScope::All, &mut |p| {
+            seen.push((p.stage, p.done, p.total));
+            true
+        })
+        .unwrap();
     assert_eq!((r.notes, r.notebooks, r.attachments), (5, 4, 3), "{r:?}");
     assert!(r.problems.is_empty(), "{:?}", r.problems);
-    assert_eq!(seen.last(), Some(&(5, 5)));
+    assert_eq!(seen.last(), Some(&(Stage::Writing, 5, 5)));
 
     // As another editor sees the folder.
     let mut files: Vec<String> = walk(&out);
@@ -140,7 +145,7 @@ fn an_export_imports_back_as_the_same_notes_notebooks_tags_links_and_attachments
 
     // Imported into another workspace: the same notes under a notebook named after the folder.
     let mut other = Workspace::init(&tmp.path().join("b"), false, system_clock()).unwrap();
-    let back = other.import_markdown(&out, None, false, &mut |_, _| {}).unwrap();
+    let back = other.import_markdown(&out, None, false, &mut |_| true).unwrap();
     assert!(back.problems.is_empty() && back.broken_links.is_empty(), "{back:?}");
     assert_eq!((back.notes, back.attachments, back.already_here), (5, 3, 0), "{back:?}");
     assert_eq!(shapes(&other, "export"), before);
@@ -159,13 +164,13 @@ fn an_export_imports_back_as_the_same_notes_notebooks_tags_links_and_attachments
     );
 
     // Imported where it came from: every note is here already.
-    let again = ws.import_markdown(&out, None, false, &mut |_, _| {}).unwrap();
+    let again = ws.import_markdown(&out, None, false, &mut |_| true).unwrap();
     assert_eq!((again.notes, again.already_here), (0, 5), "{again:?}");
     assert_eq!(shapes(&ws, ""), before);
 
     // One notebook, and chosen notes.
     let one = tmp.path().join("one");
-    let r = ws.export_markdown(&one, &ExportScope::Notebook(Place::Notebook(work)), &mut |_, _| {});
+    let r = ws.export_markdown(&one, &ExportScope::Notebook(Place::Notebook(work)), &mut |_| true);
     assert_eq!(r.unwrap().notes, 3);
     let mut files = walk(&one);
     files.sort();
@@ -175,14 +180,14 @@ fn an_export_imports_back_as_the_same_notes_notebooks_tags_links_and_attachments
     );
     let chosen = tmp.path().join("chosen");
     let scope = ExportScope::Notes(vec![plan2.to_string()]);
-    assert_eq!(ws.export_markdown(&chosen, &scope, &mut |_, _| {}).unwrap().notes, 1);
+    assert_eq!(ws.export_markdown(&chosen, &scope, &mut |_| true).unwrap().notes, 1);
     assert_eq!(
         walk(&chosen),
         ["Work/", "Work/Projects_ 2024_25/", "Work/Projects_ 2024_25/plan.md"]
     );
 
     // A folder that is not empty is refused with one sentence, and nothing is written.
-    let err = ws.export_markdown(&one, &ExportScope::All, &mut |_, _| {}).unwrap_err();
+    let err = ws.export_markdown(&one, &ExportScope::All, &mut |_| true).unwrap_err();
     assert!(err.to_string().contains("is not empty; choose an empty folder"), "{err}");
 }
 

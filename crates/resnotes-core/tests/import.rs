@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use resnotes_core::{system_clock, Place, Workspace};
+use resnotes_core::{system_clock, Place, Stage, Workspace};
 
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
     let p = root.join(rel);
@@ -55,14 +55,32 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     let mine = ws.new_note("Mine", "already here").unwrap().to_string();
     let before = ws.note(&mine).unwrap();
 
+    // Stopped while reading, or while converting (after its notebooks were made): nothing is
+    // left, not even an empty notebook.
+    for stop_at in [Stage::Reading, Stage::Converting] {
+        let r = ws.import_markdown(&v, None, false, &mut |p| p.stage != stop_at).unwrap();
+        assert!(r.cancelled && r.notes == 0, "{r:?}");
+        assert_eq!(ws.list(None).unwrap().len(), 1);
+        assert!(ws.notebooks().unwrap().notebooks.is_empty());
+    }
+
     // A dry run reports and writes nothing.
-    let dry = ws.import_markdown(&v, None, true, &mut |_, _| {}).unwrap();
+    let dry = ws.import_markdown(&v, None, true, &mut |_| true).unwrap();
     assert_eq!(ws.list(None).unwrap().len(), 1);
     assert!(ws.assets().unwrap().is_empty());
 
     let mut seen = Vec::new();
-    let r = ws.import_markdown(&v, None, false, &mut |d, t| seen.push((d, t))).unwrap();
-    assert_eq!(seen.last(), Some(&(6, 6)), "progress ends at every note: {r:?}");
+    let r = ws
+        .import_markdown(&v, None, false, &mut |p| {
+            seen.push((p.stage, p.done, p.total));
+            true
+        })
+        .unwrap();
+    assert_eq!(seen.last(), Some(&(Stage::Writing, 6, 6)), "progress ends at every note: {r:?}");
+    let stages: Vec<Stage> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(stages.first(), Some(&Stage::Reading));
+    assert!(stages.windows(2).all(|w| w[0] as u8 <= w[1] as u8), "in order: {stages:?}");
+    assert!(stages.contains(&Stage::Converting));
     assert_eq!((r.notes, r.notebooks, r.attachments), (6, 3, 4));
     assert_eq!((dry.notes, dry.notebooks, dry.attachments), (6, 3, 4));
     // Hidden: .obsidian and .trash; unlinked: unused.bin.
@@ -130,17 +148,17 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
 
     // Into a chosen notebook: no new top notebook.
     let inbox = ws
-        .import_markdown(&v.join("Projects"), Some(Place::Default), false, &mut |_, _| {})
+        .import_markdown(&v.join("Projects"), Some(Place::Default), false, &mut |_| true)
         .unwrap();
     assert_eq!((inbox.notes, inbox.notebooks, inbox.notebook.as_str()), (2, 1, "Inbox"));
 
     // Imported again: nothing new. A file changed since, and a note deleted here, come in.
-    let again = ws.import_markdown(&v, None, false, &mut |_, _| {}).unwrap();
+    let again = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
     assert_eq!((again.notes, again.already_here), (0, 6), "{again:?}");
     write(&v, "Latin.md", b"caf\xe9 au lait\n");
     ws.delete_note(&tief.id).unwrap();
     let count = ws.list(None).unwrap().len();
-    let changed = ws.import_markdown(&v, None, false, &mut |_, _| {}).unwrap();
+    let changed = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
     assert_eq!((changed.notes, changed.already_here), (2, 4), "{changed:?}");
     assert_eq!(ws.list(None).unwrap().len(), count + 2);
 }
@@ -149,6 +167,6 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
 fn a_file_instead_of_a_folder_gets_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
     let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
-    let e = ws.import_markdown(&tmp.path().join("nope"), None, false, &mut |_, _| {}).unwrap_err();
+    let e = ws.import_markdown(&tmp.path().join("nope"), None, false, &mut |_| true).unwrap_err();
     assert!(e.to_string().contains("is not a folder"), "{e}");
 }

@@ -253,13 +253,14 @@ impl Replica {
     /// Automerge's cost per character is most of an import's, so the documents are built,
     /// committed and saved on every core, a chunk of `chunk` notes at a time, while the chunk
     /// before is logged and stored (one transaction per chunk). `on_stored(n)` follows how
-    /// many are stored. Returns how many were made.
+    /// many are stored, and stops it by returning false (the chunks stored stay). Returns how
+    /// many were made.
     pub(crate) fn create_each(
         &mut self,
         ids: &[Uuid],
         chunk: usize,
         build: impl Fn(&Uuid, &mut automerge::AutoCommit, i64) -> Result<()> + Sync,
-        on_stored: &mut dyn FnMut(usize),
+        on_stored: &mut dyn FnMut(usize) -> bool,
     ) -> Result<usize> {
         let now = self.now();
         let client = self.client;
@@ -303,7 +304,9 @@ impl Replica {
                 tx.commit()?;
                 self.docs.get_mut().absorb(scratch);
                 stored += part.len();
-                on_stored(stored);
+                if !on_stored(stored) {
+                    break;
+                }
             }
             Ok(())
         })?;

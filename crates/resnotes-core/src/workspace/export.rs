@@ -20,7 +20,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{summary_row, FileProblem, NoteSummary, Place, Workspace};
+use super::{summary_row, FileProblem, NoteSummary, Place, Progress, Stage, Workspace};
 use crate::error::{Error, Result};
 use crate::format::asset::{safe_file_name, AssetRef};
 use crate::store;
@@ -75,6 +75,8 @@ pub struct ExportReport {
     /// What could not be written, one sentence each (an attachment not on this device and
     /// not reachable, say); the rest was written.
     pub problems: Vec<FileProblem>,
+    /// True when the export was stopped before the end (the notes counted were written).
+    pub cancelled: bool,
 }
 
 /// A name as a file or folder may take it on any platform (see the module doc).
@@ -203,13 +205,13 @@ fn rewrite_links(body: &str, target: &mut dyn FnMut(&str) -> Option<String>) -> 
 
 impl Workspace {
     /// Writes the notes `scope` names into `dest` as Markdown files (see the module doc).
-    /// `dest` must be an empty folder or not exist yet. `on_progress(done, total)` follows the
-    /// notes written.
+    /// `dest` must be an empty folder or not exist yet. `on_progress` follows the notes
+    /// written, and stops the export by returning false (what was written stays).
     pub fn export_markdown(
         &self,
         dest: &Path,
         scope: &ExportScope,
-        on_progress: &mut dyn FnMut(usize, usize),
+        on_progress: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<ExportReport> {
         let not_empty = std::fs::read_dir(dest).map(|mut d| d.next().is_some()).unwrap_or(false);
         if not_empty {
@@ -311,7 +313,11 @@ impl Workspace {
         let total = notes.len();
         let mut written: HashMap<(String, String), Option<PathBuf>> = HashMap::new();
         for (done, (n, file)) in notes.iter().enumerate() {
-            on_progress(done, total);
+            if !on_progress(Progress { stage: Stage::Writing, done, total }) {
+                report.cancelled = true;
+                report.notes = done;
+                break;
+            }
             let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut problems = Vec::new();
             // The text the search index holds when it is exactly the body (no document load).
@@ -360,8 +366,10 @@ impl Workspace {
             let at = dest.join(file);
             std::fs::write(&at, text).map_err(|e| write_error(&at, &e))?;
         }
-        on_progress(total, total);
-        report.notes = total;
+        if !report.cancelled {
+            on_progress(Progress { stage: Stage::Writing, done: total, total });
+            report.notes = total;
+        }
         report.attachments = written.values().filter(|p| p.is_some()).count();
         Ok(report)
     }

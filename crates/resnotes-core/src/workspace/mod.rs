@@ -11,7 +11,7 @@ mod organize;
 pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
 pub use export::{ExportReport, ExportScope};
 pub use history::{word_diff, Activity, Comparison, DiffKind, DiffPart};
-pub use import::{FileProblem, ImportReport};
+pub use import::{FileProblem, ImportReport, Progress, Stage};
 pub use links::{LinkState, LinkedNote};
 pub use notebooks::{Notebook, Notebooks, Place, DEFAULT_NOTEBOOK};
 pub use organize::{ListQuery, Sort, TagCount, TRASH_DAYS};

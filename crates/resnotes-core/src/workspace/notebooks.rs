@@ -34,7 +34,7 @@ pub enum Place {
 }
 
 impl Place {
-    fn id(self) -> Option<Uuid> {
+    pub(crate) fn id(self) -> Option<Uuid> {
         match self {
             Place::Default => None,
             Place::Notebook(id) => Some(id),

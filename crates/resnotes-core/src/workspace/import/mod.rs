@@ -38,6 +38,31 @@ const MAX_NOTE_BYTES: u64 = 64 << 20;
 /// Notes written per transaction.
 const WRITE_CHUNK: usize = 100;
 
+/// What an import or export is doing, for a progress bar.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Reading the files (an import; nothing is written yet).
+    Reading,
+    /// Converting the notes read and attaching the files they link to (an import).
+    Converting,
+    /// Writing the notes (into the workspace, or an export's files).
+    Writing,
+}
+
+/// How far an import or export has got: `done` of `total` files read or notes written.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, TS)]
+pub struct Progress {
+    /// What it is doing.
+    pub stage: Stage,
+    /// Done so far.
+    #[ts(type = "number")]
+    pub done: usize,
+    /// In all.
+    #[ts(type = "number")]
+    pub total: usize,
+}
+
 /// What an import brought in, and what it could not.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, TS)]
 pub struct ImportReport {
@@ -55,6 +80,9 @@ pub struct ImportReport {
     /// Notes not imported because they are here already: imported before from the same file,
     /// or exported from this workspace (their front matter names a note that is here).
     pub already_here: usize,
+    /// True when the import was stopped before the end: the notes counted came in (importing
+    /// the same files again brings in the rest).
+    pub cancelled: bool,
     /// Files that could not be read or were read with a problem, one sentence each.
     pub problems: Vec<FileProblem>,
     /// Links that name no note or file in the folder (left as written).
@@ -321,13 +349,15 @@ fn mtime(path: &Path) -> Option<i64> {
 impl Workspace {
     /// Imports a folder of Markdown files (see the module doc) into a new notebook named after
     /// it, or into `into`. With `dry_run`, reads everything and reports what would come in, but
-    /// writes nothing. `on_progress(done, total)` follows the notes read, then written.
+    /// writes nothing. `on_progress` follows the files read, then the notes written, and stops
+    /// the import by returning false: while reading, nothing is written; while writing, the
+    /// notes written so far stay (a chunk at a time).
     pub fn import_markdown(
         &mut self,
         root: &Path,
         into: Option<Place>,
         dry_run: bool,
-        on_progress: &mut dyn FnMut(usize, usize),
+        on_progress: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<ImportReport> {
         let scan = scan(root)?;
         // Notes listed from summaries (a device that joined) say where they were imported
@@ -336,7 +366,12 @@ impl Workspace {
         let mut report = ImportReport { problems: scan.problems, ..Default::default() };
         // Read every note; only notes read are named (a link to one that was not stays).
         let mut read: Vec<Read> = Vec::with_capacity(scan.notes.len());
-        for rel in &scan.notes {
+        let files = scan.notes.len();
+        for (done, rel) in scan.notes.iter().enumerate() {
+            if !on_progress(Progress { stage: Stage::Reading, done, total: files }) {
+                report.cancelled = true;
+                return Ok(report);
+            }
             let path = root.join(rel);
             match read_note(root, rel) {
                 Ok(FileText { text, why, source }) => {
@@ -441,8 +476,23 @@ impl Workspace {
         let total = read.len();
         let mut attached: HashMap<PathBuf, Option<AssetRef>> = HashMap::new();
         let mut incoming: Vec<(Uuid, Incoming)> = Vec::with_capacity(total);
-        for (n, r) in read.into_iter().enumerate() {
-            on_progress(n, total);
+        // The notebooks this import made at the top of its place (the rest sit inside them).
+        let made: Vec<Uuid> = match into {
+            None => top.and_then(Place::id).into_iter().collect(),
+            Some(_) => dirs
+                .iter()
+                .filter(|d| d.components().count() == 1)
+                .filter_map(|d| books.get(d).and_then(|p| p.id()))
+                .collect(),
+        };
+        for (done, r) in read.into_iter().enumerate() {
+            if !on_progress(Progress { stage: Stage::Converting, done, total }) {
+                // Nothing is written yet but the notebooks made for it: they go again.
+                for book in &made {
+                    self.delete_notebook(Place::Notebook(*book))?;
+                }
+                return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });
+            }
             let dir = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut broken = Vec::new();
             let mut attach_problems = Vec::new();
@@ -524,7 +574,6 @@ impl Workspace {
             let n = Incoming { title, body, tags, created, updated, pinned, source, dir };
             incoming.push((r.id, n));
         }
-        on_progress(total, total);
         report.attachments = if dry_run {
             attached.len()
         } else {
@@ -550,7 +599,12 @@ impl Workspace {
             note::set_times(doc, n.created, n.updated)?;
             note::set_source(doc, &n.source)
         };
-        self.replica.create_each(&ids, WRITE_CHUNK, build, &mut |done| on_progress(done, total))?;
+        let mut go_on = |done| {
+            let more = on_progress(Progress { stage: Stage::Writing, done, total });
+            report.cancelled |= !more && done < total;
+            more
+        };
+        report.notes = self.replica.create_each(&ids, WRITE_CHUNK, build, &mut go_on)?;
         Ok(report)
     }
 
