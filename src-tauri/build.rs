@@ -7,6 +7,9 @@ fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
             "list_notes",
+            "import_notes",
+            "export_notes",
+            "stop_transfer",
             "get_note",
             "create_note",
             "edit_note",

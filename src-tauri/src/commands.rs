@@ -37,7 +37,7 @@ fn note_id(id: &str) -> Res<Uuid> {
 }
 
 /// A notebook id from the UI: `None` or `""` is the default notebook (or the top level).
-fn place(id: Option<&str>) -> Res<Place> {
+pub(crate) fn place(id: Option<&str>) -> Res<Place> {
     match id.filter(|i| !i.is_empty()) {
         None => Ok(Place::Default),
         Some(i) => Uuid::parse_str(i)
@@ -393,7 +393,7 @@ fn asset_ref(url: &str) -> Res<AssetRef> {
 
 /// Runs `f` on its own connection to the data dir, on the blocking pool: attachment transfers
 /// can take minutes and must not hold the UI's connection (typing would wait).
-async fn on_own_connection<T: Send + 'static>(
+pub(crate) async fn on_own_connection<T: Send + 'static>(
     app: AppHandle,
     f: impl FnOnce(&mut Workspace, &AppHandle) -> resnotes_core::Result<T> + Send + 'static,
 ) -> Res<T> {

@@ -12,6 +12,10 @@ pub const SYNC_EVENT: &str = "sync://event";
 /// Event: notes changed (remote entries applied, or another process on this data dir wrote).
 pub const NOTES_CHANGED: &str = "notes://changed";
 
+/// Event: how far an import or export has got (`transfer://progress`, a
+/// `resnotes_core::Progress`).
+pub const TRANSFER_PROGRESS: &str = "transfer://progress";
+
 /// An error as the UI sees it: a stable code and one sentence for the user.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct IpcError {
@@ -121,6 +125,9 @@ mod tests {
         Attached::export_all(&cfg).unwrap();
         resnotes_core::AssetInfo::export_all(&cfg).unwrap();
         resnotes_core::Target::export_all(&cfg).unwrap();
+        resnotes_core::ImportReport::export_all(&cfg).unwrap();
+        resnotes_core::ExportReport::export_all(&cfg).unwrap();
+        resnotes_core::Progress::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

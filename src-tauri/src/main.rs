@@ -11,6 +11,7 @@ mod menu;
 mod navigation;
 mod protocol;
 mod state;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,6 +115,9 @@ fn main() -> ExitCode {
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            transfer::import_notes,
+            transfer::export_notes,
+            transfer::stop_transfer,
             commands::list_notes,
             commands::get_note,
             commands::create_note,

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Condvar, Mutex};
 
 use resnotes_core::Workspace;
@@ -23,6 +24,8 @@ pub struct AppState {
     granted: Mutex<HashSet<PathBuf>>,
     /// The connections the preview's attachment requests share.
     pub preview: PreviewConnections,
+    /// Set when the user asks the running import or export to stop.
+    pub transfer_stop: AtomicBool,
 }
 
 /// How many attachment requests of the preview are served at once (each holds one attachment,
@@ -117,6 +120,7 @@ impl AppState {
             sync: Mutex::new(None),
             granted: Mutex::new(HashSet::new()),
             preview: PreviewConnections::default(),
+            transfer_stop: AtomicBool::new(false),
         }
     }
 

@@ -1613,3 +1613,118 @@ fn the_history_panel_lists_versions_shows_changes_and_restores_one() {
     });
     app.quit();
 }
+
+/// Types `path` into the system's folder chooser titled `title` and presses Enter, as a person
+/// does (Ctrl+L opens the location field; GTK completes as it goes, so it settles first).
+fn choose_in_dialog(title: &str, path: &str) {
+    focus_x_window(title);
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+    xdotool(&["type", "--delay", "20", path]);
+    std::thread::sleep(Duration::from_millis(800));
+    // A folder's path ends in `/`, after which GTK offers the first folder inside: not that.
+    xdotool(&["key", "Delete"]);
+    xdotool(&["key", "Return"]);
+}
+
+/// Settings → "Import a Markdown folder…": the system's folder chooser, a progress dialog, then
+/// the report; the notes arrive in a notebook named after the folder with their links and
+/// attachments. "Export all notes as Markdown…" writes them into an empty folder chosen the
+/// same way.
+#[test]
+fn a_markdown_folder_is_imported_and_everything_exported_from_settings() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let dev = sb.device("app");
+    dev.ok(&["init"]);
+    let vault = sb.folder("Garden vault");
+    std::fs::create_dir_all(vault.join("Trips")).unwrap();
+    std::fs::write(
+        vault.join("Ideas.md"),
+        "---\ntags: [seeds]\n---\nPlant [[Lisbon|the Lisbon trip]] ideas.\n![[map.png]]\n",
+    )
+    .unwrap();
+    std::fs::write(vault.join("Trips/Lisbon.md"), "Back to [[Ideas]]. And [[Nowhere]].\n").unwrap();
+    std::fs::write(vault.join("map.png"), b"\x89PNG not really").unwrap();
+    let app = App::start("import-export", &dev.dir, &[]);
+    app.click("#open-settings");
+    app.wait_for("#settings:not([hidden])");
+    std::thread::sleep(Duration::from_millis(300));
+    app.screenshot("settings-your-notes");
+
+    // A big folder: the dialog follows it, and Stop stops it with a sentence saying so.
+    let big = sb.folder("Big vault");
+    for i in 0..3000 {
+        std::fs::write(big.join(format!("note {i}.md")), format!("Note {i} with a few words.\n"))
+            .unwrap();
+    }
+    app.click("#settings [data-io=import-folder]");
+    choose_in_dialog("Import a folder of Markdown files", &format!("{}/", big.display()));
+    app.wait_until(Duration::from_secs(20), "the progress of the import", || {
+        app.find("#notes-io:not([hidden]) progress:not([hidden])").is_some()
+    });
+    app.screenshot("import-progress");
+    app.click("#notes-io [data-action=stop]");
+    app.wait_until(Duration::from_secs(30), "the stopped import's report", || {
+        app.find("#notes-io:not([hidden]) .report:not([hidden])").is_some()
+    });
+    let report = app.text("#notes-io .report");
+    assert!(report.starts_with("Stopped: "), "{report}");
+    assert_eq!(app.text("#notes-io h2"), "Import stopped");
+    app.wait_until(Duration::from_secs(10), "the notes that came in listed", || {
+        !app.list_titles().is_empty()
+    });
+    app.screenshot("import-stopped");
+    let came_in: usize = report
+        .trim_start_matches("Stopped: ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or(0);
+    assert!(came_in < 3000, "{report}");
+    app.click("#notes-io [data-action=close]");
+    for e in std::fs::read_dir(&big).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+
+    app.click("#open-settings");
+    app.click("#settings [data-io=import-folder]");
+    choose_in_dialog("Import a folder of Markdown files", &format!("{}/", vault.display()));
+    app.wait_until(Duration::from_secs(20), "the import's report", || {
+        app.find("#notes-io:not([hidden]) .report:not([hidden])").is_some()
+    });
+    let report = app.text("#notes-io .report");
+    assert!(
+        report.contains(
+            "Imported 2 notes into the notebook “Garden vault” (1 notebook, 1 attachment)."
+        ),
+        "{report}"
+    );
+    assert!(report.contains("1 link names nothing"), "{report}");
+    app.screenshot("import-report");
+    app.click("#notes-io [data-action=close]");
+    app.wait_for("#notes-io[hidden]");
+    app.type_into("#filter", "lisbon");
+    app.wait_until(Duration::from_secs(10), "the imported notes found", || {
+        let mut t = app.list_titles();
+        t.sort();
+        t == ["Ideas", "Lisbon"]
+    });
+    assert!(app.text("#notebooks").contains("Garden vault"), "{}", app.text("#notebooks"));
+    app.screenshot("imported-notes");
+
+    let out = sb.folder("exported");
+    app.click("#open-settings");
+    app.click("#settings [data-io=export]");
+    choose_in_dialog("Export notes into an empty folder", &format!("{}/", out.display()));
+    app.wait_until(Duration::from_secs(20), "the export's report", || {
+        app.find("#notes-io:not([hidden]) .report:not([hidden])").is_some()
+    });
+    let report = app.text("#notes-io .report");
+    assert!(report.starts_with("Exported ") && report.contains(" notes to "), "{report}");
+    app.screenshot("export-report");
+    let ideas = std::fs::read_to_string(out.join("Garden vault/Ideas.md")).unwrap();
+    assert!(ideas.contains("[the Lisbon trip](Trips/Lisbon.md)"), "{ideas}");
+    assert!(ideas.contains("](../attachments/map.png)"), "{ideas}");
+    assert_eq!(std::fs::read(out.join("attachments/map.png")).unwrap(), b"\x89PNG not really");
+}

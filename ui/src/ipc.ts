@@ -10,6 +10,8 @@ import type { Attached } from "./bindings/Attached";
 import type { Comparison } from "./bindings/Comparison";
 import type { Contents } from "./bindings/Contents";
 import type { Edited } from "./bindings/Edited";
+import type { ExportReport } from "./bindings/ExportReport";
+import type { ImportReport } from "./bindings/ImportReport";
 import type { IpcError } from "./bindings/IpcError";
 import type { LinkedNote } from "./bindings/LinkedNote";
 import type { LogItem } from "./bindings/LogItem";
@@ -17,6 +19,7 @@ import type { Note } from "./bindings/Note";
 import type { Notebook } from "./bindings/Notebook";
 import type { Notebooks } from "./bindings/Notebooks";
 import type { NoteSummary } from "./bindings/NoteSummary";
+import type { Progress } from "./bindings/Progress";
 import type { SearchProgress } from "./bindings/SearchProgress";
 import type { Shared } from "./bindings/Shared";
 import type { Sort } from "./bindings/Sort";
@@ -168,6 +171,17 @@ export const joinTarget = (spec: TargetSpec, passphrase: string | null, acceptPl
   call<number>("join_target", { spec, passphrase, acceptPlaintext });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
+/** Shows the system's folder chooser (`folder`) or file chooser for a Joplin or Evernote
+ * export (`file`), then imports what was chosen into a new notebook; null when cancelled.
+ * Progress arrives as `transfer://progress`. */
+export const importNotes = (from: "folder" | "file") =>
+  call<ImportReport | null>("import_notes", { from });
+/** Shows the system's folder chooser, then writes every note (or `notebook`'s) there as
+ * Markdown; null when cancelled. */
+export const exportNotes = (notebook: string | null = null) =>
+  call<ExportReport | null>("export_notes", { notebook });
+/** Asks the running import or export to stop at the next file. */
+export const stopTransfer = () => call<void>("stop_transfer");
 /** Opens a web or mail link in the system browser. */
 export const openLink = (url: string) => call<void>("open_link", { url });
 
@@ -221,5 +235,7 @@ export const onSyncState = (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
   listen<SyncStatus>("sync://state", (e) => f(e.payload));
 export const onSyncEvent = (f: (e: SyncEvent) => void): Promise<UnlistenFn> =>
   listen<SyncEvent>("sync://event", (e) => f(e.payload));
+export const onTransferProgress = (f: (p: Progress) => void): Promise<UnlistenFn> =>
+  listen<Progress>("transfer://progress", (e) => f(e.payload));
 export const onNotesChanged = (f: () => void): Promise<UnlistenFn> =>
   listen<null>("notes://changed", () => f());

@@ -25,6 +25,7 @@ import {
 import { NotesList } from "./list";
 import { NotebookTree } from "./notebooks";
 import { NoteDirectory, noteLinkExtensions } from "./notelinks";
+import { NotesIo } from "./notesio";
 import { NoteTags, ViewBar } from "./organize";
 import { Settings } from "./settings";
 import { SetupDialog } from "./setup";
@@ -129,6 +130,14 @@ const editor: NoteEditor = new NoteEditor(
 
 const settings = new Settings($("settings"), (p) => editor.setSpellcheck(p.spellcheck));
 $("open-settings").addEventListener("click", () => settings.open());
+const notesIo = new NotesIo($("notes-io"));
+$("settings").addEventListener("click", (e) => {
+  const io = (e.target as HTMLElement).dataset.io;
+  if (!io) return;
+  settings.close();
+  if (io === "export") void notesIo.export();
+  else void notesIo.import(io === "import-file" ? "file" : "folder");
+});
 
 let shownOnce = false;
 /** Notes made with New in this session: one left without title or text is discarded when the

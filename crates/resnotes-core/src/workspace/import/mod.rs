@@ -16,6 +16,8 @@
 //! Nothing already in the workspace changes. The [`ImportReport`] counts what came in and says,
 //! one sentence each, what could not be read and which links name nothing in the folder.
 
+mod enex;
+mod jex;
 mod markdown;
 
 use std::collections::HashMap;
@@ -347,6 +349,24 @@ fn mtime(path: &Path) -> Option<i64> {
 }
 
 impl Workspace {
+    /// Imports what `path` is: a folder of Markdown files ([`Workspace::import_markdown`]), or
+    /// an error in one sentence saying what can be imported.
+    pub fn import(
+        &mut self,
+        path: &Path,
+        into: Option<Place>,
+        dry_run: bool,
+        on_progress: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<ImportReport> {
+        if path.is_dir() {
+            return self.import_markdown(path, into, dry_run, on_progress);
+        }
+        Err(Error::Invalid(format!(
+            "{} cannot be imported: choose a folder of Markdown files (an Obsidian vault, Logseq pages, a Joplin Markdown export)",
+            path.display()
+        )))
+    }
+
     /// Imports a folder of Markdown files (see the module doc) into a new notebook named after
     /// it, or into `into`. With `dry_run`, reads everything and reports what would come in, but
     /// writes nothing. `on_progress` follows the files read, then the notes written, and stops
