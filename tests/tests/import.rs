@@ -55,7 +55,15 @@ fn a_markdown_folder_is_imported_and_its_notes_sync_to_another_device() {
     assert_eq!(b.list().len(), 2);
 
     let e = a.fails(&["import", vault.join("Ideas.md").to_str().unwrap()]);
-    assert!(e.contains("is not a folder"), "{e}");
+    assert!(e.contains("cannot be imported: choose a folder of Markdown files"), "{e}");
+
+    // An Evernote export: its note comes in, in a notebook named after the file.
+    let enex = sb.path().join("Clippings.enex");
+    std::fs::write(&enex, "<?xml version=\"1.0\"?><en-export><note><title>Clipped</title><content><![CDATA[<en-note><div>From the <b>web</b></div></en-note>]]></content><tag>web</tag></note></en-export>").unwrap();
+    let done = a.ok(&["import", enex.to_str().unwrap()]);
+    assert!(done.starts_with("Imported 1 note into “Clippings”"), "{done}");
+    let clipped = a.list().into_iter().find(|n| n["title"] == "Clipped").unwrap();
+    assert_eq!(a.body(clipped["id"].as_str().unwrap()).trim(), "From the **web**");
 
     // The phone takes everything out as Markdown (fetching the attachment from the folder),
     // and importing that on the laptop adds nothing: every note is there already.
@@ -63,7 +71,7 @@ fn a_markdown_folder_is_imported_and_its_notes_sync_to_another_device() {
     std::fs::remove_dir(&out).ok();
     let done = b.ok(&["export", out.to_str().unwrap()]);
     assert!(done.starts_with("Exported 2 notes to "), "{done}");
-    assert!(done.contains("(2 folders for notebooks, 1 attachments)"), "{done}");
+    assert!(done.contains("(2 folders for notebooks, 1 attachment)"), "{done}");
     assert_eq!(std::fs::read(out.join("attachments/map.png")).unwrap(), b"\x89PNG fake");
     let lisbon_md = std::fs::read_to_string(out.join("Garden/Trips/Lisbon.md")).unwrap();
     assert!(lisbon_md.contains("Back to [Ideas](../Ideas.md)."), "{lisbon_md}");

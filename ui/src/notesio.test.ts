@@ -57,6 +57,9 @@ describe("the import and export dialog's words", () => {
     expect(progressText({ stage: "writing", done: 5, total: 9 }, false)).toBe(
       "Adding notes: 5 of 9",
     );
+    expect(progressText({ stage: "reading_export", done: 421, total: 1000 }, false)).toBe(
+      "Reading the export: 42%",
+    );
     expect(progressText({ stage: "writing", done: 5, total: 9 }, true)).toBe(
       "Writing notes: 5 of 9",
     );

@@ -21,6 +21,8 @@ export function progressText(p: Progress, exporting: boolean): string {
   switch (p.stage) {
     case "reading":
       return `Reading files: ${n(p.done)} of ${n(p.total)}`;
+    case "reading_export":
+      return `Reading the export: ${p.total ? Math.floor((100 * p.done) / p.total) : 0}%`;
     case "converting":
       return `Converting notes and attaching their files: ${n(p.done)} of ${n(p.total)}`;
     case "writing":

@@ -154,9 +154,11 @@ enum Command {
         json: bool,
     },
     /// Bring in a folder of Markdown files (an Obsidian vault, Logseq pages, a Joplin
-    /// "Markdown + Front Matter" export): sub-folders become notebooks, front matter and #tags
-    /// are read, [[links]] between the files become note links, and embedded files attachments.
-    /// Nothing already here changes; the notes go into a new notebook named after the folder.
+    /// "Markdown + Front Matter" export), a Joplin export (.jex) or an Evernote export (.enex):
+    /// folders and notebooks become notebooks, front matter, tags and times are read, links
+    /// between notes become note links, and embedded files attachments. Nothing already here
+    /// changes; the notes go into a new notebook named after the folder or file, and notes
+    /// imported before are not imported again. Ctrl-C stops it.
     Import {
         path: PathBuf,
         /// The notebook to put them in instead (name, path like Work/Projects, or id).

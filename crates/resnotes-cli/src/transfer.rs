@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use resnotes_core::{ExportScope, ImportReport, Progress, Stage, Workspace};
 
-/// `import PATH [--into NOTEBOOK] [--dry-run] [--json]`: a folder of Markdown files.
+/// `import PATH [--into NOTEBOOK] [--dry-run] [--json]`: a folder of Markdown files, a Joplin
+/// export (.jex) or an Evernote export (.enex).
 pub(crate) fn import(
     ws: &mut Workspace,
     path: &Path,
@@ -21,7 +22,7 @@ pub(crate) fn import(
         Some(q) => Some(ws.find_notebook(&q)?),
         None => None,
     };
-    let report = ws.import_markdown(path, into, dry_run, &mut progress()?)?;
+    let report = ws.import(path, into, dry_run, &mut progress()?)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -30,25 +31,29 @@ pub(crate) fn import(
     Ok(())
 }
 
+/// "1 note", "2 notes".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn print_report(r: &ImportReport, dry_run: bool) -> Result<()> {
     if r.cancelled {
-        out!(
-            "Stopped: {} notes came in. Import the same folder again to bring in the rest.",
-            r.notes
-        );
+        let came = count(r.notes, "note", "notes");
+        out!("Stopped: {came} came in. Import the same again to bring in the rest.");
         return Ok(());
     }
     let verb = if dry_run { "Would import" } else { "Imported" };
     out!(
-        "{verb} {} notes into “{}” ({} notebooks for its folders, {} attachments); {} files skipped.",
-        r.notes,
+        "{verb} {} into “{}” ({}, {}); {} skipped.",
+        count(r.notes, "note", "notes"),
         r.notebook,
-        r.notebooks,
-        r.attachments,
-        r.skipped
+        count(r.notebooks, "notebook", "notebooks"),
+        count(r.attachments, "attachment", "attachments"),
+        count(r.skipped, "file", "files")
     );
     if r.already_here > 0 {
-        out!("{} notes were not imported again: they are here already.", r.already_here);
+        let n = count(r.already_here, "note was", "notes were");
+        out!("{n} not imported again: they are here already.");
     }
     let lists = [
         (&r.problems, "1 file had a problem", "files had problems"),
@@ -86,15 +91,15 @@ pub(crate) fn export(
         return Ok(());
     }
     if r.cancelled {
-        out!("Stopped: {} notes were written to {}.", r.notes, r.folder);
+        out!("Stopped: {} written to {}.", count(r.notes, "note was", "notes were"), r.folder);
         return Ok(());
     }
     out!(
-        "Exported {} notes to {} ({} folders for notebooks, {} attachments).",
-        r.notes,
+        "Exported {} to {} ({} for notebooks, {}).",
+        count(r.notes, "note", "notes"),
         r.folder,
-        r.notebooks,
-        r.attachments
+        count(r.notebooks, "folder", "folders"),
+        count(r.attachments, "attachment", "attachments")
     );
     match r.problems.len() {
         0 => {}
@@ -121,6 +126,7 @@ fn progress() -> Result<impl FnMut(Progress) -> bool> {
     Ok(move |p: Progress| {
         let what = match p.stage {
             Stage::Reading => "Reading files",
+            Stage::ReadingExport => "Reading the export (bytes)",
             Stage::Converting => "Converting notes and attaching files",
             Stage::Writing => "Writing notes",
         };

@@ -70,6 +70,9 @@ pub enum Error {
     /// Invalid user input.
     #[error("{0}")]
     Invalid(String),
+    /// The user stopped a long operation (an import) before its end.
+    #[error("stopped before the end")]
+    Stopped,
     /// This device's database.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -130,6 +133,7 @@ impl Error {
             Error::PlaintextWorkspace(_) => "plaintext_workspace",
             Error::KeyFile(_) => "key_file",
             Error::Invalid(_) => "invalid_input",
+            Error::Stopped => "stopped",
             Error::Store(StoreError::DiskFull) | Error::DiskFull => "disk_full",
             Error::Store(StoreError::Db(_)) => "database",
             Error::Doc(DocError::Automerge(_)) => "document",

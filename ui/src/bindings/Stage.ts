@@ -3,4 +3,4 @@
 /**
  * What an import or export is doing, for a progress bar.
  */
-export type Stage = "reading" | "converting" | "writing";
+export type Stage = "reading" | "reading_export" | "converting" | "writing";

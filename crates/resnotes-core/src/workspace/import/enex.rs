@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! Evernote's export file, ENEX: an XML document `<en-export>` holding `<note>`s, each with a
 //! title, its text as ENML (Evernote's XHTML, inside `<content>`), times, tags and
 //! `<resource>`s (attachments, base64 in `<data>`, found from the text by the MD5 of their
@@ -6,9 +5,10 @@
 //!
 //! [`read`] streams the file: one note's text is held in memory at a time (at most 64 MB) and
 //! attachments are decoded straight into files, so a 5 GB export is read in bounded memory.
-//! [`enml_to_markdown`] converts a note's text. Both refuse XML that declares its own entities
-//! (the "billion laughs" attack: a few lines that expand to gigabytes); no entity is ever
-//! expanded and nothing is ever fetched from the network.
+//! Each note's text is converted to Markdown as it is read. XML that declares its own entities
+//! (the "billion laughs" attack: a few lines that expand to gigabytes) is refused, in the file
+//! or in one note's text; no entity is ever expanded and nothing is ever fetched from the
+//! network.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -76,6 +76,9 @@ pub(super) struct Note {
     pub(super) updated: Option<i64>,
     /// What could not be brought in, one sentence each (starting in lower case: "it …").
     pub(super) problems: Vec<String>,
+    /// Where it was read from, as FORMAT.md §4.3 `source` says for ENEX: SHA-256 of its
+    /// title, its creation time and its text as exported, the same whenever it is read.
+    pub(super) source: String,
 }
 
 /// What [`read`] did besides handing over notes.
@@ -132,7 +135,9 @@ pub(super) fn read(
 
 /// Converts a note's ENML to Markdown: returns the text and what could not be converted, one
 /// sentence each. `media(md5)` gives the Markdown for an attachment (`None`: it is not in the
-/// export). A note whose text declares XML entities gives no text and a problem.
+/// export). A note whose text declares XML entities gives no text and a problem. ([`read`]
+/// converts each note this way; the tests call it on its own.)
+#[cfg(test)]
 pub(super) fn enml_to_markdown(
     enml: &str,
     media: &mut dyn FnMut(&str) -> Option<String>,
@@ -538,6 +543,7 @@ impl<'a> Export<'a> {
         attach: &mut dyn FnMut(&Resource) -> Option<String>,
         on_note: &mut dyn FnMut(Note) -> Result<()>,
     ) -> Result<(), Stop> {
+        let source = source_of(&note);
         let title = note.title;
         if let Some(why) = note.skip {
             let sentence = format!("the note {} was not imported: {why}", named(&title));
@@ -588,6 +594,7 @@ impl<'a> Export<'a> {
             created: note.created,
             updated: note.updated,
             problems,
+            source,
         };
         on_note(out).map_err(Stop::Fatal)?;
         self.summary.notes += 1;
@@ -603,6 +610,20 @@ impl<'a> Export<'a> {
             let _ = std::fs::remove_file(f);
         }
     }
+}
+
+/// A note's `source` (FORMAT.md §4.3): `enex:` and the SHA-256 of its title, a zero byte, its
+/// creation time (ms since the Unix epoch, decimal; empty when it has none), a zero byte and
+/// its ENML as exported.
+fn source_of(note: &NoteDraft) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(note.title.as_bytes());
+    h.update([0]);
+    h.update(note.created.map(|c| c.to_string()).unwrap_or_default().as_bytes());
+    h.update([0]);
+    h.update(note.enml.as_deref().unwrap_or("").as_bytes());
+    format!("enex:{}", crate::format::asset::hex(&h.finalize()))
 }
 
 /// Adds a finished attachment to its note, or says why it is not there.

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! Joplin's export archive, JEX: an uncompressed tar of Joplin's RAW export. Each item
 //! (note, notebook, tag, note–tag link, attachment) is a file `<id>.md` (the id is 32 hex
 //! digits) holding its title, a blank line, its body (notes only), a blank line and its

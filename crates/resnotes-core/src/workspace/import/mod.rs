@@ -17,6 +17,7 @@
 //! one sentence each, what could not be read and which links name nothing in the folder.
 
 mod enex;
+mod exports;
 mod jex;
 mod markdown;
 
@@ -46,6 +47,8 @@ const WRITE_CHUNK: usize = 100;
 pub enum Stage {
     /// Reading the files (an import; nothing is written yet).
     Reading,
+    /// Reading an export file (Evernote's): `done` and `total` count its bytes.
+    ReadingExport,
     /// Converting the notes read and attaching the files they link to (an import).
     Converting,
     /// Writing the notes (into the workspace, or an export's files).
@@ -349,8 +352,9 @@ fn mtime(path: &Path) -> Option<i64> {
 }
 
 impl Workspace {
-    /// Imports what `path` is: a folder of Markdown files ([`Workspace::import_markdown`]), or
-    /// an error in one sentence saying what can be imported.
+    /// Imports what `path` is: a folder of Markdown files ([`Workspace::import_markdown`]), a
+    /// Joplin export (`.jex`) or an Evernote export (`.enex`); anything else is refused in one
+    /// sentence saying what can be imported.
     pub fn import(
         &mut self,
         path: &Path,
@@ -361,10 +365,16 @@ impl Workspace {
         if path.is_dir() {
             return self.import_markdown(path, into, dry_run, on_progress);
         }
-        Err(Error::Invalid(format!(
-            "{} cannot be imported: choose a folder of Markdown files (an Obsidian vault, Logseq pages, a Joplin Markdown export)",
-            path.display()
-        )))
+        let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+        match ext.as_deref() {
+            Some("enex") => self.import_enex(path, into, dry_run, on_progress),
+            Some("jex") => self.import_jex(path, into, dry_run, on_progress),
+            _ if !path.exists() => Err(Error::Invalid(format!("{} does not exist", path.display()))),
+            _ => Err(Error::Invalid(format!(
+                "{} cannot be imported: choose a folder of Markdown files (an Obsidian vault, Logseq pages, a Joplin Markdown export), a Joplin export (.jex) or an Evernote export (.enex)",
+                path.display()
+            ))),
+        }
     }
 
     /// Imports a folder of Markdown files (see the module doc) into a new notebook named after
@@ -602,30 +612,44 @@ impl Workspace {
         report.skipped = scan.skipped + scan.files.len() - attached.len();
         report.notes = incoming.len();
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
+        self.write_notes(&incoming, &books, top, &mut report, on_progress)?;
+        Ok(report)
+    }
+
+    /// Writes the notes converted, each in the notebook `books` has for its `dir` (else in
+    /// `top`), on every core a chunk at a time ([`crate::docs::Replica::create_each`]);
+    /// `report` counts them, and says when `on_progress` stopped it.
+    fn write_notes(
+        &mut self,
+        incoming: &[(Uuid, Incoming)],
+        books: &HashMap<PathBuf, Place>,
+        top: Place,
+        report: &mut ImportReport,
+        on_progress: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<()> {
+        let total = incoming.len();
         let by_id: HashMap<Uuid, &Incoming> = incoming.iter().map(|(id, n)| (*id, n)).collect();
         let ids: Vec<Uuid> = incoming.iter().map(|(id, _)| *id).collect();
         let build = |id: &Uuid, doc: &mut automerge::AutoCommit, now: i64| -> Result<()> {
             let n = by_id[id];
             note::create(doc, &n.title, &n.body, now)?;
             note::retag(doc, &n.tags, &[])?;
-            let book = match books.get(&n.dir).copied().unwrap_or(top) {
-                Place::Notebook(b) => Some(b),
-                Place::Default => None,
-            };
-            note::move_to(doc, book, now)?;
+            note::move_to(doc, books.get(&n.dir).copied().unwrap_or(top).id(), now)?;
             if n.pinned {
                 note::set_pinned(doc, true)?;
             }
             note::set_times(doc, n.created, n.updated)?;
             note::set_source(doc, &n.source)
         };
+        let mut cancelled = false;
         let mut go_on = |done| {
             let more = on_progress(Progress { stage: Stage::Writing, done, total });
-            report.cancelled |= !more && done < total;
+            cancelled |= !more && done < total;
             more
         };
         report.notes = self.replica.create_each(&ids, WRITE_CHUNK, build, &mut go_on)?;
-        Ok(report)
+        report.cancelled |= cancelled;
+        Ok(())
     }
 
     /// True when `id` names a live note here.

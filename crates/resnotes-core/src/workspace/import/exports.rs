@@ -1,0 +1,391 @@
+//! Other apps' export files brought in: Evernote's ENEX ([`super::enex`] reads it) and
+//! Joplin's JEX ([`super::jex`]). Each note becomes an [`Incoming`] note and is written as
+//! the notes of a Markdown folder are ([`Workspace::write_notes`]): into a new notebook named
+//! after the file (or the one chosen), a Joplin notebook as a notebook inside it, attachments
+//! stored once each, links between notes made note links. A note brought in before (its
+//! `source`: FORMAT.md §4.3) is not brought in again.
+//!
+//! Attachments are copied out of the file into a scratch folder inside the data dir, stored
+//! (streamed, in bounded memory) and removed; the scratch folder goes when the import ends,
+//! however it ends.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use super::{book_name, enex, jex, FileProblem, ImportReport, Incoming, Progress, Stage};
+use crate::docs::note;
+use crate::error::{Error, Result};
+use crate::format::asset::AssetRef;
+use crate::store;
+use crate::workspace::{Place, Workspace};
+
+/// A folder for the attachments being copied out of an export, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(data_dir: &Path) -> Result<Self> {
+        let dir = data_dir.join(format!("import-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::Invalid(format!(
+                "a working folder could not be made in {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A file's name without its extension: the notebook its notes go into.
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Counts the bytes read, for progress through a file of known size.
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn open(path: &Path, what: &str) -> Result<File> {
+    File::open(path).map_err(|e| {
+        Error::Invalid(format!("the {what} {} could not be read ({e})", path.display()))
+    })
+}
+
+/// True when notebook `id`, or one it is in, is in Joplin's trash (a cycle of parents counts
+/// as the trash: it cannot be placed).
+fn in_trash<'a>(books: &HashMap<&'a str, &'a jex::Notebook>, mut id: Option<&'a str>) -> bool {
+    let mut depth = 0;
+    while let Some(b) = id.and_then(|i| books.get(i)) {
+        if b.in_trash || depth > books.len() {
+            return true;
+        }
+        id = b.parent_id.as_deref();
+        depth += 1;
+    }
+    false
+}
+
+/// Tags as stored, each once.
+fn tags_of(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in names.into_iter().filter_map(|t| note::tag_name(&t)) {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    tags
+}
+
+impl Workspace {
+    /// The top notebook of an import: `into`, or a new one named `name` (none in a dry run,
+    /// or when nothing is to come in).
+    fn top_notebook(
+        &mut self,
+        into: Option<Place>,
+        name: &str,
+        make: bool,
+    ) -> Result<Option<Place>> {
+        Ok(match into {
+            Some(p) => Some(p),
+            None if make => {
+                Some(Place::Notebook(self.add_notebook(&book_name(name, true), Place::Default)?))
+            }
+            None => None,
+        })
+    }
+
+    /// Imports an Evernote export (`.enex`) into a new notebook named after the file, or into
+    /// `into` (see [`Workspace::import`]).
+    pub(super) fn import_enex(
+        &mut self,
+        path: &Path,
+        into: Option<Place>,
+        dry_run: bool,
+        on_progress: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<ImportReport> {
+        let file = open(path, "Evernote export")?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let reader = BufReader::new(Counted { inner: file, read: read.clone() });
+        let scratch = Scratch::new(self.dir())?;
+        let name = stem(path);
+        let shown = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut report = ImportReport::default();
+        let mut incoming: Vec<(Uuid, Incoming)> = Vec::new();
+        let mut attach_problems: Vec<FileProblem> = Vec::new();
+        let mut attachments = 0;
+        let now = (self.replica.clock)();
+        let mut stopped = false;
+        let mut note_problems: Vec<FileProblem> = Vec::new();
+        let outcome = {
+            let ws = &mut *self;
+            let mut attach = |r: &enex::Resource| -> Option<String> {
+                attachments += 1;
+                if dry_run {
+                    return Some(String::new());
+                }
+                match ws.add_asset(&r.path, &r.name, Some(&r.mime)) {
+                    Ok(a) => Some(a.markdown()),
+                    Err(e) => {
+                        attach_problems.push(FileProblem {
+                            path: shown.clone(),
+                            problem: format!(
+                                "the attachment “{}” could not be stored: {e}",
+                                r.name
+                            ),
+                        });
+                        None
+                    }
+                }
+            };
+            let mut on_note = |n: enex::Note| -> Result<()> {
+                let (done, total) = (read.get() as usize, size as usize);
+                let p = Progress { stage: Stage::ReadingExport, done, total };
+                if !on_progress(p) {
+                    stopped = true;
+                    return Err(Error::Stopped);
+                }
+                for why in n.problems {
+                    note_problems
+                        .push(FileProblem {
+                            path: format!("{shown} › {}", n.title), problem: why
+                        });
+                }
+                let updated = n.updated.or(n.created).unwrap_or(now);
+                let created = n.created.unwrap_or(updated);
+                incoming.push((
+                    Uuid::new_v4(),
+                    Incoming {
+                        title: n.title,
+                        body: n.body,
+                        tags: tags_of(n.tags),
+                        created,
+                        updated,
+                        pinned: false,
+                        source: n.source,
+                        dir: PathBuf::new(),
+                    },
+                ));
+                Ok(())
+            };
+            enex::read(reader, &scratch.0, &mut attach, &mut on_note)
+        };
+        drop(scratch);
+        let summary = match outcome {
+            Err(Error::Stopped) if stopped => {
+                return Ok(ImportReport { cancelled: true, notebook: name, ..Default::default() })
+            }
+            other => other?,
+        };
+        report.problems.extend(
+            summary.problems.into_iter().map(|p| FileProblem { path: shown.clone(), problem: p }),
+        );
+        report.problems.extend(note_problems);
+        report.problems.extend(attach_problems);
+        report.attachments = attachments;
+        let before = incoming.len();
+        incoming.retain(|(_, n)| {
+            !store::notes::has_live_source(&self.replica.conn, &n.source).unwrap_or(false)
+        });
+        report.already_here = before - incoming.len();
+        let top = self.top_notebook(into, &name, !dry_run && !incoming.is_empty())?;
+        report.notebook = match top {
+            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
+            Some(Place::Default) => super::super::DEFAULT_NOTEBOOK.to_string(),
+            None => book_name(&name, true),
+        };
+        report.notes = incoming.len();
+        let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
+        self.write_notes(&incoming, &HashMap::new(), top, &mut report, on_progress)?;
+        Ok(report)
+    }
+
+    /// Imports a Joplin export (`.jex`) into a new notebook named after the file, or into
+    /// `into`: Joplin's notebooks become notebooks inside it, tags tags, to-dos get the tag
+    /// `todo` (and `done` once done), links to notes and attachments (`:/id`) note links and
+    /// attachments. Notes and notebooks in Joplin's trash are skipped.
+    pub(super) fn import_jex(
+        &mut self,
+        path: &Path,
+        into: Option<Place>,
+        dry_run: bool,
+        on_progress: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<ImportReport> {
+        let file = open(path, "Joplin export")?;
+        let scratch = Scratch::new(self.dir())?;
+        if !on_progress(Progress { stage: Stage::Reading, done: 0, total: 1 }) {
+            return Ok(ImportReport { cancelled: true, ..Default::default() });
+        }
+        let archive = jex::read(BufReader::new(file), &scratch.0)?;
+        let name = stem(path);
+        let mut report = ImportReport {
+            problems: archive
+                .problems
+                .iter()
+                .map(|(path, problem)| FileProblem { path: path.clone(), problem: problem.clone() })
+                .collect(),
+            ..Default::default()
+        };
+        // Notebooks in the trash, and their notebooks and notes, stay out.
+        let books: HashMap<&str, &jex::Notebook> =
+            archive.notebooks.iter().map(|b| (b.id.as_str(), b)).collect();
+        let trashed = |id: Option<&str>| in_trash(&books, id);
+        let mut notes: Vec<&jex::JexNote> = Vec::new();
+        for n in &archive.notes {
+            if n.in_trash || trashed(n.parent_id.as_deref()) {
+                report.skipped += 1;
+            } else if store::notes::has_live_source(&self.replica.conn, &format!("jex:{}", n.id))? {
+                report.already_here += 1;
+            } else {
+                notes.push(n);
+            }
+        }
+        let ids: HashMap<&str, Uuid> =
+            notes.iter().map(|n| (n.id.as_str(), Uuid::new_v4())).collect();
+        let top = self.top_notebook(into, &name, !dry_run && !notes.is_empty())?;
+        report.notebook = match top {
+            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
+            Some(Place::Default) => super::super::DEFAULT_NOTEBOOK.to_string(),
+            None => book_name(&name, true),
+        };
+        // Joplin's notebooks, parents before children (a parent not in the export, or a
+        // cycle, puts a notebook at the top of the import).
+        let live: Vec<&jex::Notebook> =
+            archive.notebooks.iter().filter(|b| !trashed(Some(b.id.as_str()))).collect();
+        report.notebooks = live.len();
+        let mut made: HashMap<PathBuf, Place> = HashMap::new();
+        if let Some(top) = top.filter(|_| !dry_run) {
+            let mut left: Vec<&jex::Notebook> = live.clone();
+            while !left.is_empty() {
+                let before = left.len();
+                let mut stuck = Vec::new();
+                for b in left {
+                    let parent = b.parent_id.as_deref().filter(|p| books.contains_key(p));
+                    let in_place = match parent {
+                        None => Some(top),
+                        Some(p) => made.get(Path::new(p)).copied(),
+                    };
+                    match in_place {
+                        Some(place) => {
+                            let name = book_name(&b.title, place == Place::Default);
+                            let id = self.add_notebook(&name, place)?;
+                            made.insert(PathBuf::from(&b.id), Place::Notebook(id));
+                        }
+                        None => stuck.push(b),
+                    }
+                }
+                if stuck.len() == before {
+                    // A cycle of parents: the first goes to the top.
+                    let b = stuck.remove(0);
+                    let id = self.add_notebook(&book_name(&b.title, top == Place::Default), top)?;
+                    made.insert(PathBuf::from(&b.id), Place::Notebook(id));
+                }
+                left = stuck;
+            }
+        }
+        // Convert: `:/id` links become note links and attachments.
+        let total = notes.len();
+        let mut attached: HashMap<String, Option<AssetRef>> = HashMap::new();
+        let mut incoming: Vec<(Uuid, Incoming)> = Vec::with_capacity(total);
+        let now = (self.replica.clock)();
+        for (done, n) in notes.iter().enumerate() {
+            if !on_progress(Progress { stage: Stage::Converting, done, total }) {
+                if let Some(Place::Notebook(b)) = top.filter(|_| into.is_none()) {
+                    self.delete_notebook(Place::Notebook(b))?;
+                }
+                return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });
+            }
+            let mut problems = Vec::new();
+            let body = jex::rewrite_links(&n.body, &mut |id, _image| {
+                if let Some(to) = ids.get(id) {
+                    return Some(format!("note:{to}"));
+                }
+                let r = archive.resources.get(id)?;
+                let a = attached.entry(id.to_string()).or_insert_with(|| {
+                    if dry_run {
+                        return None;
+                    }
+                    match self.add_asset(&r.path, &r.name, Some(&r.mime)) {
+                        Ok(a) => Some(a),
+                        Err(e) => {
+                            problems.push(format!(
+                                "its attachment “{}” could not be stored: {e}",
+                                r.name
+                            ));
+                            None
+                        }
+                    }
+                });
+                a.as_ref().map(AssetRef::to_url)
+            });
+            for p in problems {
+                report.problems.push(FileProblem { path: format!("{}.md", n.id), problem: p });
+            }
+            let mut tags = n.tags.clone();
+            if n.is_todo {
+                tags.push("todo".into());
+                if n.todo_completed {
+                    tags.push("done".into());
+                }
+            }
+            let updated = n.updated.or(n.created).unwrap_or(now);
+            let dir = n.parent_id.as_deref().map(PathBuf::from).unwrap_or_default();
+            incoming.push((
+                ids[n.id.as_str()],
+                Incoming {
+                    title: n.title.clone(),
+                    body,
+                    tags: tags_of(tags),
+                    created: n.created.unwrap_or(updated),
+                    updated,
+                    pinned: false,
+                    source: format!("jex:{}", n.id),
+                    dir,
+                },
+            ));
+        }
+        report.attachments = if dry_run {
+            notes
+                .iter()
+                .flat_map(|n| {
+                    let mut found = Vec::new();
+                    jex::rewrite_links(&n.body, &mut |id, _| {
+                        if archive.resources.contains_key(id) {
+                            found.push(id.to_string());
+                        }
+                        None
+                    });
+                    found
+                })
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        } else {
+            attached.values().filter(|a| a.is_some()).count()
+        };
+        report.skipped += archive.resources.len().saturating_sub(report.attachments);
+        report.notes = incoming.len();
+        drop(scratch);
+        let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
+        self.write_notes(&incoming, &made, top, &mut report, on_progress)?;
+        Ok(report)
+    }
+}
