@@ -1727,4 +1727,48 @@ fn a_markdown_folder_is_imported_and_everything_exported_from_settings() {
     assert!(ideas.contains("[the Lisbon trip](Trips/Lisbon.md)"), "{ideas}");
     assert!(ideas.contains("](../attachments/map.png)"), "{ideas}");
     assert_eq!(std::fs::read(out.join("attachments/map.png")).unwrap(), b"\x89PNG not really");
+    app.click("#notes-io [data-action=close]");
+
+    // One notebook, from its row in the tree.
+    let one = sb.folder("one notebook");
+    app.js(
+        "[...document.querySelectorAll('#notebooks li.book')].find(li => li.title === 'Garden vault').querySelector('[data-action=export]').click()",
+        serde_json::json!([]),
+    );
+    choose_in_dialog("Export notes into an empty folder", &format!("{}/", one.display()));
+    app.wait_until(Duration::from_secs(20), "the notebook's export", || {
+        app.text("#notes-io .report").contains("Exported 2 notes")
+    });
+    assert!(one.join("Ideas.md").exists() && one.join("Trips/Lisbon.md").exists());
+    app.click("#notes-io [data-action=close]");
+
+    // An Evernote export, through the system's file chooser.
+    let enex = sb.path().join("Clippings.enex");
+    std::fs::write(&enex, "<?xml version=\"1.0\"?><en-export><note><title>Clipped page</title><content><![CDATA[<en-note><div>From the <b>web</b></div><ul><li>one</li><li>two</li></ul></en-note>]]></content><tag>web</tag></note></en-export>").unwrap();
+    app.click("#open-settings");
+    app.click("#settings [data-io=import-file]");
+    focus_x_window("Import a Joplin or Evernote export");
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+    xdotool(&["type", "--delay", "20", enex.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(800));
+    xdotool(&["key", "Return"]);
+    app.wait_until(Duration::from_secs(20), "the Evernote import's report", || {
+        app.text("#notes-io .report").contains("Imported 1 note into the notebook “Clippings”")
+    });
+    app.screenshot("enex-report");
+    app.click("#notes-io [data-action=close]");
+    app.js(
+        "const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input', {bubbles: true}));",
+        serde_json::json!([]),
+    );
+    app.type_into("#filter", "clipped");
+    app.wait_until(Duration::from_secs(10), "the clipped note", || {
+        app.list_titles() == ["Clipped page"]
+    });
+    click_note(&app, "Clipped page");
+    app.wait_until(Duration::from_secs(5), "its text", || {
+        app.editor_text().contains("From the **web**")
+    });
+    app.screenshot("enex-note");
 }

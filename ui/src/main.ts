@@ -242,6 +242,7 @@ const tree = new NotebookTree(
   (m) => toast(m),
   showError,
   (id) => void removeNote(id),
+  (id) => void notesIo.export(id),
 );
 $("search-trash").addEventListener("click", () => void viewBar.show({ kind: "trash" }));
 /** Reads which notebook the open note is in now (moved by a drag, or deleted with one). */

@@ -1,7 +1,7 @@
 // The notebook tree in the sidebar: All notes, the default notebook (Inbox) and every notebook,
 // nested ones indented, each with its number of notes. A click shows a notebook's notes; the
-// selected row offers New notebook inside, Rename and Delete (F2 and Delete do the same from
-// the keyboard); notes dragged from the list onto a row move there (onto Trash: deleted), and
+// selected row offers New notebook inside, Rename, Delete (F2 and Delete do the same from
+// the keyboard) and Export as Markdown; notes dragged from the list onto a row move there (onto Trash: deleted), and
 // notebooks dragged onto a row (or onto the "Notebooks" heading, for the top level) move inside
 // it.
 
@@ -60,6 +60,8 @@ export class NotebookTree {
     private readonly onError: (message: string) => void,
     /** A note dropped on the trash. */
     private readonly onTrash: (id: string) => void,
+    /** "Export as Markdown…" on a notebook. */
+    private readonly onExport: (id: string) => void,
   ) {
     const ul = this.list;
     ul.setAttribute("role", "tree");
@@ -73,6 +75,7 @@ export class NotebookTree {
       if (action === "add") this.startAdd(id);
       else if (action === "rename") this.startRename(id);
       else if (action === "delete") this.confirmDelete(id);
+      else if (action === "export") this.onExport(id);
       else this.onOpen(this.viewOf(li));
     });
     ul.addEventListener("keydown", (e) => {
@@ -236,6 +239,7 @@ export class NotebookTree {
         ["add", "+", `New notebook inside ${b.name}`],
         ["rename", "✎", `Rename ${b.name} (F2)`],
         ["delete", "🗑", `Delete ${b.name} (Delete)`],
+        ["export", "⤓", `Export ${b.name} as Markdown…`],
       ] as const) {
         const button = document.createElement("button");
         button.type = "button";
