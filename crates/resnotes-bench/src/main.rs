@@ -102,11 +102,14 @@ fn main() -> Result<()> {
         return finish(out, args.json.as_deref());
     }
     let transfer_reps = if args.quick { 1 } else { 3 };
+    let enex_mib = if args.quick { 24 } else { 1024 };
     if args.transfer_only {
         for n in scales {
             eprintln!("== importing and exporting {n} notes");
             out.insert(format!("transfer_{n}"), transfer::scenario(&bin, n, transfer_reps)?);
         }
+        eprintln!("== importing an Evernote export of {enex_mib} MiB");
+        out.insert(format!("enex_{enex_mib}_mib"), transfer::enex_scenario(&bin, enex_mib)?);
         return finish(out, args.json.as_deref());
     }
     if args.find_only {

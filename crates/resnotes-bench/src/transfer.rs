@@ -51,3 +51,65 @@ pub fn scenario(bin: &Path, notes: usize, reps: usize) -> Result<Value> {
         "export_peak_rss_mib": round(export_peak),
     }))
 }
+
+/// Base64 of `bytes` (standard alphabet, padded), as ENEX holds attachment data.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len() / 3 * 4 + 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// An Evernote export of `mib` MiB, most of it attachments (one of 8 MiB per note, random
+/// bytes, base64 in lines of 76), imported with the CLI: wall time and peak RSS, which must
+/// not grow with the file (attachments are decoded into files as they are read).
+pub fn enex_scenario(bin: &Path, mib: usize) -> Result<Value> {
+    use std::io::Write;
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("Big export.enex");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    writeln!(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<en-export>")?;
+    let mut rng = crate::corpus::Rng::new(5);
+    let notes = mib.div_ceil(6).max(1);
+    for i in 0..notes {
+        let text = crate::corpus::sentence(&mut rng);
+        writeln!(
+            w,
+            "<note><title>Scan {i}</title><content><![CDATA[<en-note><div>{text}</div></en-note>]]></content><created>20240101T000000Z</created>"
+        )?;
+        writeln!(w, "<resource><data encoding=\"base64\">")?;
+        // 6 MiB of base64 text per note (4.5 MiB of bytes), written in 57-byte lines.
+        let mut chunk = vec![0u8; 57];
+        for _ in 0..(6 << 20) / 77 {
+            for b in chunk.iter_mut() {
+                *b = rng.next() as u8;
+            }
+            writeln!(w, "{}", base64(&chunk))?;
+        }
+        writeln!(w, "</data><mime>application/pdf</mime><resource-attributes><file-name>scan {i}.pdf</file-name></resource-attributes></resource></note>")?;
+    }
+    writeln!(w, "</en-export>")?;
+    w.flush()?;
+    drop(w);
+    let dir = tmp.path().join("device");
+    run_measured(bin, &dir, &["init"])?;
+    let (out, ms, peak) = run_measured(bin, &dir, &["import", file.to_str().unwrap(), "--json"])?;
+    let report: Value = serde_json::from_str(&out)?;
+    if report["notes"] != json!(notes) {
+        bail!("the import brought in {} notes, not {notes}", report["notes"]);
+    }
+    Ok(json!({
+        "file_bytes": std::fs::metadata(&file)?.len(),
+        "notes": notes,
+        "attachments": report["attachments"],
+        "import_ms": round(ms),
+        "import_peak_rss_mib": round(peak),
+    }))
+}
