@@ -318,3 +318,48 @@ fn a_joplin_export_comes_in_with_its_notebooks_tags_links_todos_and_resources() 
     let e = ws.import(&not_tar, None, false, &mut |_| true).unwrap_err();
     assert!(e.to_string().contains("not a Joplin export"), "{e}");
 }
+
+/// A JEX written by the real Joplin 3.5.1 terminal client (tests/fixtures/joplin/make.sh):
+/// nested notebooks, a note linking to another and holding an image and a text file, a tag, a
+/// done to-do.
+#[test]
+fn a_jex_written_by_joplin_itself_comes_in() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/joplin/joplin-3.5.1.jex");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ws = workspace(tmp.path());
+    let r = ws.import(&fixture, None, false, &mut |_| true).unwrap();
+    assert_eq!((r.notes, r.attachments, r.notebooks), (3, 2, 3), "{r:?}");
+    assert!(r.problems.is_empty() && r.broken_links.is_empty(), "{r:?}");
+    let paths: Vec<String> =
+        ws.notebooks().unwrap().notebooks.into_iter().map(|b| b.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "joplin-3.5.1",
+            "joplin-3.5.1/Personal",
+            "joplin-3.5.1/Work",
+            "joplin-3.5.1/Work/Projects"
+        ]
+    );
+    let (plan, diary) = (by_title(&ws, "Plan"), by_title(&ws, "Diary"));
+    assert_eq!(plan.tags, ["ideas"]);
+    assert!(
+        plan.body.contains(&format!("See [my diary](note:{}). Café, 日本語.", diary.id)),
+        "{}",
+        plan.body
+    );
+    assert!(
+        plan.body.contains("[notes.txt](asset:///") && plan.body.contains("![red.png](asset:///"),
+        "{}",
+        plan.body
+    );
+    assert_eq!(diary.body, "Dear diary.");
+    assert_eq!(by_title(&ws, "Call the bank").tags, ["done", "todo"]);
+    let books = ws.notebooks().unwrap().notebooks;
+    let projects = books.iter().find(|b| b.path.ends_with("Projects")).unwrap();
+    assert_eq!(plan.notebook.as_deref(), Some(projects.id.as_str()));
+    let mut names: Vec<String> = ws.assets().unwrap().into_iter().map(|a| a.name).collect();
+    names.sort();
+    assert_eq!(names, ["notes.txt", "red.png"]);
+}
