@@ -221,15 +221,15 @@ DROP TABLE temp.search_vocab;
 INSERT OR IGNORE INTO search_pending (note_id) SELECT id FROM notes WHERE kind = 0 AND deleted = 0;
 "#,
     r#"
+-- The notes each entry carries, looked up by entry (what changed recently: the timeline).
+CREATE INDEX note_entries_by_entry ON note_entries (client_id, idx);
+"#,
+    r#"
 -- Where each imported note was read from (FORMAT.md §4.3 `source`; derived from the documents):
 -- an import skips a file it brought in before. NULL for notes not imported, and for notes
 -- listed from a summary until the search index reads their documents.
 ALTER TABLE notes ADD COLUMN source TEXT;
 CREATE INDEX notes_by_source ON notes (source) WHERE source IS NOT NULL;
-"#,
-    r#"
--- The notes each entry carries, looked up by entry (what changed recently: the timeline).
-CREATE INDEX note_entries_by_entry ON note_entries (client_id, idx);
 "#,
 ];
 
@@ -515,6 +515,36 @@ mod tests {
         let plan: Vec<String> =
             st.query_map([], |r| r.get(3)).unwrap().map(|r| r.unwrap()).collect();
         assert!(plan.iter().all(|p| !p.starts_with("SCAN log")), "{plan:?}");
+    }
+
+    /// Migrations only ever go at the end: a data dir records how many ran, so one put before
+    /// a released one would be skipped there and the released one run twice (and fail). The
+    /// released ones are pinned by their digest; when a new one is released, move the count
+    /// and the digest with it.
+    #[test]
+    fn released_migrations_never_change_or_move() {
+        use sha2::Digest;
+        const RELEASED: usize = 13;
+        const DIGEST: &str = "aacd063ef440759aa451111f2ebf3053e2fc3dd0d9daeb949c3993966799a884";
+        let mut h = sha2::Sha256::new();
+        for m in &MIGRATIONS[..RELEASED] {
+            h.update(m.as_bytes());
+            h.update([0]);
+        }
+        let digest = crate::format::asset::hex(&h.finalize());
+        assert_eq!(
+            digest, DIGEST,
+            "a released migration changed or moved: add new ones at the end"
+        );
+    }
+
+    /// A data dir of the last release opens and gains what came since.
+    #[test]
+    fn a_database_of_the_last_release_opens() {
+        let c = migrated_before("ADD COLUMN source");
+        assert_eq!(MIGRATIONS.len() - 1, 13, "the last release had 13 migrations");
+        configure(&c).unwrap();
+        c.execute("UPDATE notes SET source = 'x' WHERE 0", []).unwrap();
     }
 
     #[test]
