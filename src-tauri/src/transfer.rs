@@ -80,12 +80,11 @@ pub async fn import_notes(app: AppHandle, from: ImportFrom) -> Res<Option<Import
     let report = on_own_connection(app.clone(), move |ws, app| {
         ws.import(&path, None, false, &mut progress(app))
     })
-    .await?;
-    if report.notes > 0 {
-        // The list, the notebooks and the tags follow.
-        let _ = app.emit(NOTES_CHANGED, ());
-    }
-    Ok(Some(report))
+    .await;
+    // The list, the notebooks and the tags follow (also after a failure midway: what was
+    // written stays).
+    let _ = app.emit(NOTES_CHANGED, ());
+    report.map(Some)
 }
 
 /// Asks for an empty folder (the system's folder chooser, where a new folder can be made) and

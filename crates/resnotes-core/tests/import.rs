@@ -155,12 +155,25 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     // Imported again: nothing new. A file changed since, and a note deleted here, come in.
     let again = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
     assert_eq!((again.notes, again.already_here), (0, 6), "{again:?}");
-    write(&v, "Latin.md", b"caf\xe9 au lait\n");
+    // (The changed file links to notes that are here already: the links find them.)
+    write(&v, "Latin.md", b"caf\xe9 au lait, see [[Start]] and [[Plan]]\n");
     ws.delete_note(&tief.id).unwrap();
     let count = ws.list(None).unwrap().len();
     let changed = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
     assert_eq!((changed.notes, changed.already_here), (2, 4), "{changed:?}");
     assert_eq!(ws.list(None).unwrap().len(), count + 2);
+    let latin = ws
+        .list(None)
+        .unwrap()
+        .into_iter()
+        .find(|n| n.first_line.starts_with("café au lait"))
+        .unwrap();
+    let latin = ws.note(&latin.id).unwrap();
+    assert_eq!(
+        latin.body,
+        format!("café au lait, see [Start](note:{}) and [Plan](note:{})\n", home.id, plan.id)
+    );
+    assert!(changed.broken_links.is_empty(), "{:?}", changed.broken_links);
 }
 
 #[test]

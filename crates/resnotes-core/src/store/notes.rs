@@ -141,11 +141,15 @@ pub(crate) fn set_source(conn: &Connection, id: &Uuid, source: &str) -> Result<(
     Ok(())
 }
 
-/// True when a live note was imported from `source`.
-pub(crate) fn has_live_source(conn: &Connection, source: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM notes WHERE source = ?1 AND deleted = 0 AND kind = 0")?
-        .exists([source])?)
+/// The live note imported from `source`, if there is one.
+pub(crate) fn live_note_with_source(conn: &Connection, source: &str) -> Result<Option<Uuid>> {
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM notes WHERE source = ?1 AND deleted = 0 AND kind = 0 LIMIT 1",
+        )?
+        .query_row([source], |r| r.get(0))
+        .optional()?;
+    Ok(id.and_then(|i| Uuid::parse_str(&i).ok()))
 }
 
 /// Updates a built note's row and appends `appended` (raw change chunks) to its document's tail.

@@ -93,6 +93,10 @@ fn safe_name(name: &str, fallback: &str) -> String {
     if reserved {
         s.insert(0, '_');
     }
+    // File systems count bytes (255 at most): leave room for " (12).md".
+    while s.len() > 200 {
+        s.pop();
+    }
     s
 }
 
@@ -144,10 +148,24 @@ fn plain(line: &str) -> String {
     out.replace(['[', ']', '*', '`'], "").trim_start_matches(['#', '>', ' ']).trim().to_string()
 }
 
-/// A time as the front matter writes it: RFC 3339 in UTC with milliseconds.
+/// A time as the front matter writes it: RFC 3339 in UTC with milliseconds, any time from
+/// year 1 to 9999 (an imported note may carry one outside the Unix era; one beyond is written
+/// as the nearest end).
 fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(t).to_string()
+    let ms = ms.clamp(-62_135_596_800_000, 253_402_300_799_999);
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
 /// A note's front matter block (values as JSON strings, which YAML reads as they are);
@@ -364,7 +382,26 @@ impl Workspace {
             report.problems.extend(problems);
             let text = front_matter(n, &names_of(n.notebook.as_ref())) + &body;
             let at = dest.join(file);
-            std::fs::write(&at, text).map_err(|e| write_error(&at, &e))?;
+            // Never over a file there: names that differ only in Unicode normalisation may be
+            // one file on some systems (macOS).
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&at)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+            match written {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    report.problems.push(FileProblem {
+                        path: slashed(file),
+                        problem: format!(
+                            "another note's file has the same name on this system, so “{}” was not written; rename one of them and export again.",
+                            n.title
+                        ),
+                    });
+                }
+                Err(e) => return Err(write_error(&at, &e)),
+            }
         }
         if !report.cancelled {
             on_progress(Progress { stage: Stage::Writing, done: total, total });
@@ -408,6 +445,28 @@ mod tests {
         assert_eq!(t.claim(d, "Note", ".md"), "Note.md");
         assert_eq!(t.claim(d, "note", ".md"), "note (2).md");
         assert_eq!(t.claim(Path::new("b"), "note", ".md"), "note.md");
+    }
+
+    #[test]
+    fn times_from_year_1_to_9999_are_written() {
+        let cases = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1_682_935_200_123, "2023-05-01T10:00:00.123Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (300_000_000_000_000, "9999-12-31T23:59:59.999Z"),
+            (i64::MIN, "0001-01-01T00:00:00.000Z"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(rfc3339(ms), text, "{ms}");
+        }
+    }
+
+    #[test]
+    fn long_names_fit_a_file_system() {
+        let long = "日本語".repeat(100);
+        let safe = safe_name(&long, "Untitled");
+        assert!(safe.len() <= 200 && long.starts_with(&safe), "{}", safe.len());
     }
 
     #[test]

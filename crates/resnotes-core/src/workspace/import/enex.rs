@@ -923,7 +923,8 @@ fn enex_time(s: &str) -> Option<i64> {
     let s = s.trim();
     let s = s.strip_suffix('Z').unwrap_or(s);
     let (date, time) = s.split_once('T')?;
-    if date.len() != 8 || time.len() != 6 {
+    // ASCII only: the slices below are then on character boundaries.
+    if date.len() != 8 || time.len() != 6 || !date.is_ascii() || !time.is_ascii() {
         return None;
     }
     let n = |t: &str| t.bytes().all(|b| b.is_ascii_digit()).then(|| t.parse::<u32>().ok())?;
@@ -1061,8 +1062,11 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
+        // A reference is short: look for its `;` in the next 33 bytes only (a long run of `&`
+        // would otherwise be searched to its end once per `&`).
+        let window = &rest.as_bytes()[1..rest.len().min(34)];
         let name =
-            rest[1..].find(';').filter(|&end| end > 0 && end <= 32).map(|end| &rest[1..=end]);
+            window.iter().position(|&b| b == b';').filter(|&end| end > 0).map(|end| &rest[1..=end]);
         match name.and_then(entity) {
             Some(c) => {
                 out.push(c);
@@ -2435,5 +2439,15 @@ mod tests {
             assert_eq!(out, data);
             assert!(!d.bad);
         }
+    }
+
+    /// Inputs found by review that once panicked or took quadratic time (hostile files).
+    #[test]
+    fn hostile_dates_and_ampersands_neither_panic_nor_crawl() {
+        assert_eq!(enex_time("123é456T000000Z"), None);
+        assert_eq!(enex_time("20200102T0304é5Z"), None);
+        // Searched to its end once per `&`, this would run for hours.
+        let many = format!("{};", "&".repeat(2_000_000));
+        assert_eq!(decode_entities(&many).len(), many.len());
     }
 }

@@ -7,7 +7,11 @@
 //!
 //! Attachments are copied out of the file into a scratch folder inside the data dir, stored
 //! (streamed, in bounded memory) and removed; the scratch folder goes when the import ends,
-//! however it ends.
+//! however it ends. Memory holds the notes' converted text until they are written, never an
+//! attachment (an ENEX's attachments are stored as the file is read; a JEX's are all copied
+//! out first, so it needs its attachments' size again on disk for a while). Attachments are
+//! stored before the notes: an import stopped or failing midway leaves the ones stored so far
+//! in this device's attachments, linked from no note.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -204,7 +208,8 @@ impl Workspace {
         report.attachments = attachments;
         let before = incoming.len();
         incoming.retain(|(_, n)| {
-            !store::notes::has_live_source(&self.replica.conn, &n.source).unwrap_or(false)
+            store::notes::live_note_with_source(&self.replica.conn, &n.source)
+                .map_or(true, |found| found.is_none())
         });
         report.already_here = before - incoming.len();
         let top = self.top_notebook(into, &name, !dry_run && !incoming.is_empty())?;
@@ -250,17 +255,23 @@ impl Workspace {
             archive.notebooks.iter().map(|b| (b.id.as_str(), b)).collect();
         let trashed = |id: Option<&str>| in_trash(&books, id);
         let mut notes: Vec<&jex::JexNote> = Vec::new();
+        // Each Joplin note's id here: new, or the note it became on an earlier import (links
+        // to it still find it).
+        let mut ids: HashMap<&str, Uuid> = HashMap::new();
         for n in &archive.notes {
+            let source = format!("jex:{}", n.id);
             if n.in_trash || trashed(n.parent_id.as_deref()) {
                 report.skipped += 1;
-            } else if store::notes::has_live_source(&self.replica.conn, &format!("jex:{}", n.id))? {
+            } else if let Some(id) =
+                store::notes::live_note_with_source(&self.replica.conn, &source)?
+            {
                 report.already_here += 1;
+                ids.insert(n.id.as_str(), id);
             } else {
                 notes.push(n);
+                ids.insert(n.id.as_str(), Uuid::new_v4());
             }
         }
-        let ids: HashMap<&str, Uuid> =
-            notes.iter().map(|n| (n.id.as_str(), Uuid::new_v4())).collect();
         let top = self.top_notebook(into, &name, !dry_run && !notes.is_empty())?;
         report.notebook = match top {
             Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
@@ -273,6 +284,8 @@ impl Workspace {
             archive.notebooks.iter().filter(|b| !trashed(Some(b.id.as_str()))).collect();
         report.notebooks = live.len();
         let mut made: HashMap<PathBuf, Place> = HashMap::new();
+        // The notebooks made right inside `top` (a stop deletes them again).
+        let mut made_at_top: Vec<Uuid> = Vec::new();
         if let Some(top) = top.filter(|_| !dry_run) {
             let mut left: Vec<&jex::Notebook> = live.clone();
             while !left.is_empty() {
@@ -289,6 +302,9 @@ impl Workspace {
                             let name = book_name(&b.title, place == Place::Default);
                             let id = self.add_notebook(&name, place)?;
                             made.insert(PathBuf::from(&b.id), Place::Notebook(id));
+                            if place == top {
+                                made_at_top.push(id);
+                            }
                         }
                         None => stuck.push(b),
                     }
@@ -298,6 +314,7 @@ impl Workspace {
                     let b = stuck.remove(0);
                     let id = self.add_notebook(&book_name(&b.title, top == Place::Default), top)?;
                     made.insert(PathBuf::from(&b.id), Place::Notebook(id));
+                    made_at_top.push(id);
                 }
                 left = stuck;
             }
@@ -309,7 +326,12 @@ impl Workspace {
         let now = (self.replica.clock)();
         for (done, n) in notes.iter().enumerate() {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
-                if let Some(Place::Notebook(b)) = top.filter(|_| into.is_none()) {
+                // Nothing is written yet but the notebooks made for it: they go again.
+                let made_here = match top {
+                    Some(Place::Notebook(b)) if into.is_none() => vec![b],
+                    _ => made_at_top.clone(),
+                };
+                for b in made_here {
                     self.delete_notebook(Place::Notebook(b))?;
                 }
                 return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });

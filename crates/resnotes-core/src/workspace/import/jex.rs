@@ -209,8 +209,13 @@ fn is_image_link(body: &str, at: usize) -> bool {
         return false;
     }
     if before.ends_with(['"', '\'']) {
-        let open = before.rfind('<');
-        let close = before.rfind('>');
+        // The tag around the link is near it: look back 4 KB at most (as for labels above).
+        let mut from = before.len().saturating_sub(4096);
+        while !before.is_char_boundary(from) {
+            from += 1;
+        }
+        let near = &before[from..];
+        let (open, close) = (near.rfind('<').map(|o| o + from), near.rfind('>').map(|c| c + from));
         if let Some(open) = open.filter(|&o| close.is_none_or(|c| c < o)) {
             return before[open + 1..].get(..3).is_some_and(|t| t.eq_ignore_ascii_case("img"));
         }
@@ -459,7 +464,7 @@ fn joplin_time(s: &str) -> Option<i64> {
     let (h, mi, sec) = (num(t.next())?, num(t.next())?, num(t.next())?);
     let ms = match fraction {
         "" => 0,
-        f => num(Some(&format!("{:0<3}", &f[..f.len().min(3)])))?,
+        f => num(Some(&format!("{:0<3}", f.get(..f.len().min(3))?)))?,
     };
     super::enex::utc_ms(i64::from(y), mo, day, h, mi, sec, ms)
 }
@@ -1005,5 +1010,14 @@ mod tests {
         assert!(whys[2].contains("HTML note"));
         assert!(whys[3].contains("not valid UTF-8"));
         assert!(whys[4].contains("not a number"));
+    }
+
+    /// Inputs found by review that once panicked or took quadratic time (hostile files).
+    #[test]
+    fn hostile_times_and_links_neither_panic_nor_crawl() {
+        assert_eq!(joplin_time("2020-01-02T03:04:05.12éZ"), None);
+        assert_eq!(joplin_time("2020-01-02T03:04:05.éZ"), None);
+        let body = format!("<img src=\"{}:/{RES}", "x".repeat(1_000_000)).repeat(3);
+        let _ = rewrite_links(&body, &mut |_, _| Some("y".into()));
     }
 }

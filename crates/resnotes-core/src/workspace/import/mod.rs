@@ -362,6 +362,9 @@ impl Workspace {
         dry_run: bool,
         on_progress: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<ImportReport> {
+        // Notes listed from summaries (a device that joined) say where they were imported
+        // from once the search index has read them.
+        while self.replica.index_pending(500).map(|(done, all)| done < all)? {}
         if path.is_dir() {
             return self.import_markdown(path, into, dry_run, on_progress);
         }
@@ -390,12 +393,11 @@ impl Workspace {
         on_progress: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<ImportReport> {
         let scan = scan(root)?;
-        // Notes listed from summaries (a device that joined) say where they were imported
-        // from once the search index has read them.
-        while self.replica.index_pending(500).map(|(done, all)| done < all)? {}
         let mut report = ImportReport { problems: scan.problems, ..Default::default() };
         // Read every note; only notes read are named (a link to one that was not stays).
         let mut read: Vec<Read> = Vec::with_capacity(scan.notes.len());
+        // Notes here already (path, id, aliases): links name them as before.
+        let mut present: Vec<(PathBuf, Uuid, Vec<String>)> = Vec::new();
         let files = scan.notes.len();
         for (done, rel) in scan.notes.iter().enumerate() {
             if !on_progress(Progress { stage: Stage::Reading, done, total: files }) {
@@ -408,17 +410,23 @@ impl Workspace {
                     if let Some(why) = why {
                         report.problems.push(problem(rel, why));
                     }
-                    if store::notes::has_live_source(&self.replica.conn, &source)? {
+                    let split = markdown::split_front_matter(&text);
+                    // Here already: not imported again, but links to it still find it.
+                    let here =
+                        match store::notes::live_note_with_source(&self.replica.conn, &source)? {
+                            Some(id) => Some(id),
+                            None => split
+                                .front
+                                .id
+                                .filter(|id| self.is_live_note(Some(*id)).unwrap_or(false)),
+                        };
+                    if let Some(id) = here {
                         report.already_here += 1;
+                        present.push((rel.clone(), id, split.front.aliases));
                         continue;
                     }
-                    let split = markdown::split_front_matter(&text);
                     if let Some(why) = &split.problem {
                         report.problems.push(problem(rel, why.clone()));
-                    }
-                    if self.is_live_note(split.front.id)? {
-                        report.already_here += 1;
-                        continue;
                     }
                     let file_time = mtime(&path).unwrap_or_else(|| (self.replica.clock)());
                     let id = Uuid::new_v4();
@@ -434,10 +442,20 @@ impl Workspace {
                 r.rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             notes.add(without_md(&path), &stem, r.id);
         }
-        for r in &read {
-            let path = slashed(&r.rel).to_lowercase();
-            for a in &r.split.front.aliases {
-                notes.add(without_md(&path), a.trim(), r.id);
+        for (rel, id, _) in &present {
+            let path = slashed(rel).to_lowercase();
+            let stem =
+                rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            notes.add(without_md(&path), &stem, *id);
+        }
+        let aliases = read
+            .iter()
+            .map(|r| (&r.rel, r.id, &r.split.front.aliases))
+            .chain(present.iter().map(|(rel, id, a)| (rel, *id, a)));
+        for (rel, id, names) in aliases {
+            let path = slashed(rel).to_lowercase();
+            for a in names {
+                notes.add(without_md(&path), a.trim(), id);
             }
         }
         let mut files = Names::new();
