@@ -135,3 +135,14 @@ pub fn asset_file(identity: &str, data: &[u8]) {
     }
     let _ = crate::format::asset::AssetRef::parse(&text);
 }
+
+/// A file as an import reads it: a Markdown note (front matter, links, tags), an Evernote
+/// export (XML, ENML, base64 attachments) and a Joplin export (a tar of items), each parser in
+/// turn. Attachments go to a folder of this call's own, removed after.
+pub fn import_file(data: &[u8]) {
+    let scratch = std::env::temp_dir().join(format!("resnotes-fuzz-{}", Uuid::new_v4()));
+    if std::fs::create_dir_all(&scratch).is_ok() {
+        crate::workspace::parse_import_file(data, &scratch);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -37,12 +37,20 @@ fn run(target: &str, data: &[u8]) {
         "listing" => fuzzing::listing(data),
         "asset_file" => fuzzing::asset_file(&identity, data),
         "change_applied" => fuzzing::change_applied(data),
+        "import_file" => fuzzing::import_file(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
 
-const TARGETS: [&str; 6] =
-    ["entry_file", "entry_plain", "manifest", "listing", "asset_file", "change_applied"];
+const TARGETS: [&str; 7] = [
+    "entry_file",
+    "entry_plain",
+    "manifest",
+    "listing",
+    "asset_file",
+    "change_applied",
+    "import_file",
+];
 
 #[test]
 fn saved_fuzz_crashes_do_not_panic() {

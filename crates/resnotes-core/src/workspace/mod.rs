@@ -11,6 +11,7 @@ mod organize;
 pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
 pub use export::{ExportReport, ExportScope};
 pub use history::{word_diff, Activity, Comparison, DiffKind, DiffPart};
+pub(crate) use import::parse_any as parse_import_file;
 pub use import::{FileProblem, ImportReport, Progress, Stage};
 pub use links::{LinkState, LinkedNote};
 pub use notebooks::{Notebook, Notebooks, Place, DEFAULT_NOTEBOOK};

@@ -35,6 +35,21 @@ use crate::format::asset::AssetRef;
 use crate::store;
 use markdown::{Link, LinkKind};
 
+/// Feeds `data` to each parser of imported files, as a hostile file reaches them: a Markdown
+/// note's front matter and links, an Evernote export and a Joplin export (their attachments
+/// written under `scratch`). For the fuzz targets (`crate::fuzzing::import_file`).
+pub(crate) fn parse_any(data: &[u8], scratch: &Path) {
+    let (text, _) = decode(data);
+    let split = markdown::split_front_matter(&text);
+    let _ = markdown::rewrite(&split.body, &mut |_| None);
+    let _ = enex::read(data, scratch, &mut |_| Some(String::new()), &mut |_| Ok(()));
+    if let Ok(archive) = jex::read(data, scratch) {
+        for n in &archive.notes {
+            let _ = jex::rewrite_links(&n.body, &mut |_, _| Some(String::new()));
+        }
+    }
+}
+
 /// The largest note file imported (64 MB).
 const MAX_NOTE_BYTES: u64 = 64 << 20;
 
