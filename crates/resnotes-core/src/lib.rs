@@ -51,8 +51,10 @@
 //!    targets of a replica, the watch loop and the [`Supervisor`]: all `impl Replica`.
 //! 6. `workspace` — what a shell calls: [`Workspace`] wraps a replica and adds notes, targets,
 //!    setup ([`setup`]), status and details; organizing notes (`organize`: pins, tags, sort,
-//!    trash), `notebooks` (and how their tree is arranged the same on every device) and
-//!    `links`.
+//!    trash), `notebooks` (and how their tree is arranged the same on every device),
+//!    `links`, `history`, and notes brought in and taken out: `import` (a Markdown folder,
+//!    Joplin's JEX, Evernote's ENEX; each format's reader a pure module beside it) and
+//!    `export` (a Markdown folder).
 //!
 //! No module calls one above it; the tests of a lower module may use a higher one.
 //!
@@ -65,6 +67,10 @@
 //!   and queries in `store/notes.rs` (and a migration in `store/mod.rs`), the list row in
 //!   `workspace/`; if other devices must understand it, `FORMAT.md` and `vectors/` in the same
 //!   commit.
+//! - **A new import format**: a reader in `workspace/import/` that turns the file into notes
+//!   (pure: bytes in, notes and one-sentence problems out, hostile input refused), written by
+//!   the importer's `write_notes`; its `source` form in `FORMAT.md` §4.3 (how a re-import
+//!   recognises a note), and the `import_file` fuzz target fed to it.
 //! - **A new error a user can see**: a variant of the error type of the layer that finds it,
 //!   with a message that says what to do, and its code in [`Error::code`].
 //! - **A new CLI command**: one subcommand and one small function in `crates/resnotes-cli` that

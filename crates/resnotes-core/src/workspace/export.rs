@@ -21,6 +21,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::{summary_row, FileProblem, NoteSummary, Place, Progress, Stage, Workspace};
+use crate::docs::texts::KEEP_TEXT_CHARS;
 use crate::error::{Error, Result};
 use crate::format::asset::{safe_file_name, AssetRef};
 use crate::store;
@@ -339,9 +340,11 @@ impl Workspace {
             let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut problems = Vec::new();
             // The text the search index holds when it is exactly the body (no document load).
+            // Only a small note's: its text is indexed in the transaction that stores it, while
+            // a big one's is indexed later and could be older than a save made meanwhile.
             let body = match store::search::exact_body(&self.replica.conn, &n.id)? {
-                Some(b) => b,
-                None => self.note(&n.id)?.body,
+                Some(b) if b.len() < KEEP_TEXT_CHARS => b,
+                _ => self.note(&n.id)?.body,
             };
             let body = rewrite_links(&body, &mut |destination| {
                 if let Some(id) = destination.strip_prefix("note:") {
