@@ -20,7 +20,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{summary_row, FileProblem, NoteSummary, Place, Progress, Stage, Workspace};
+use super::{
+    summary_row, CalendarTime, FileProblem, NoteSummary, Place, Progress, Stage, Workspace,
+};
 use crate::docs::texts::KEEP_TEXT_CHARS;
 use crate::error::{Error, Result};
 use crate::format::asset::{safe_file_name, AssetRef};
@@ -149,26 +151,6 @@ fn plain(line: &str) -> String {
     out.replace(['[', ']', '*', '`'], "").trim_start_matches(['#', '>', ' ']).trim().to_string()
 }
 
-/// A time as the front matter writes it: RFC 3339 in UTC with milliseconds, any time from
-/// year 1 to 9999 (an imported note may carry one outside the Unix era; one beyond is written
-/// as the nearest end).
-fn rfc3339(ms: i64) -> String {
-    let ms = ms.clamp(-62_135_596_800_000, 253_402_300_799_999);
-    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
-}
-
 /// A note's front matter block (values as JSON strings, which YAML reads as they are);
 /// `notebook` names its notebooks from the top of the export.
 fn front_matter(n: &NoteSummary, notebook: &[String]) -> String {
@@ -177,8 +159,8 @@ fn front_matter(n: &NoteSummary, notebook: &[String]) -> String {
         "---\ntitle: {}\nid: {}\ncreated: {}\nupdated: {}\n",
         q(&n.title),
         n.id,
-        rfc3339(n.created_at),
-        rfc3339(n.updated_at)
+        CalendarTime::utc(n.created_at).rfc3339(),
+        CalendarTime::utc(n.updated_at).rfc3339()
     );
     if !n.tags.is_empty() {
         out.push_str("tags:\n");
@@ -448,21 +430,6 @@ mod tests {
         assert_eq!(t.claim(d, "Note", ".md"), "Note.md");
         assert_eq!(t.claim(d, "note", ".md"), "note (2).md");
         assert_eq!(t.claim(Path::new("b"), "note", ".md"), "note.md");
-    }
-
-    #[test]
-    fn times_from_year_1_to_9999_are_written() {
-        let cases = [
-            (0, "1970-01-01T00:00:00.000Z"),
-            (1_682_935_200_123, "2023-05-01T10:00:00.123Z"),
-            (-1, "1969-12-31T23:59:59.999Z"),
-            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
-            (300_000_000_000_000, "9999-12-31T23:59:59.999Z"),
-            (i64::MIN, "0001-01-01T00:00:00.000Z"),
-        ];
-        for (ms, text) in cases {
-            assert_eq!(rfc3339(ms), text, "{ms}");
-        }
     }
 
     #[test]

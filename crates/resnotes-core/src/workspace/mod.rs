@@ -1,6 +1,7 @@
 //! A device's workspace in its data dir: opening, creating and joining, local edits (each one a
 //! durable log entry), reading notes, targets, status and rebuilding derived tables from the log.
 
+mod calendar;
 mod details;
 mod export;
 mod history;
@@ -9,6 +10,7 @@ mod links;
 mod notebooks;
 mod organize;
 pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
+pub use calendar::CalendarTime;
 pub use export::{ExportReport, ExportScope};
 pub use history::{word_diff, Activity, Comparison, DiffKind, DiffPart};
 pub(crate) use import::parse_any as parse_import_file;

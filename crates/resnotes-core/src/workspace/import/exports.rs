@@ -213,11 +213,7 @@ impl Workspace {
         });
         report.already_here = before - incoming.len();
         let top = self.top_notebook(into, &name, !dry_run && !incoming.is_empty())?;
-        report.notebook = match top {
-            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
-            Some(Place::Default) => super::super::DEFAULT_NOTEBOOK.to_string(),
-            None => book_name(&name, true),
-        };
+        report.notebook = self.top_name(top, &name)?;
         report.notes = incoming.len();
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
         self.write_notes(&incoming, &HashMap::new(), top, &mut report, on_progress)?;
@@ -273,11 +269,7 @@ impl Workspace {
             }
         }
         let top = self.top_notebook(into, &name, !dry_run && !notes.is_empty())?;
-        report.notebook = match top {
-            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
-            Some(Place::Default) => super::super::DEFAULT_NOTEBOOK.to_string(),
-            None => book_name(&name, true),
-        };
+        report.notebook = self.top_name(top, &name)?;
         // Joplin's notebooks, parents before children (a parent not in the export, or a
         // cycle, puts a notebook at the top of the import).
         let live: Vec<&jex::Notebook> =

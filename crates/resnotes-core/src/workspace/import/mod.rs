@@ -505,11 +505,7 @@ impl Workspace {
                 self.add_notebook(&book_name(&top_name, true), Place::Default)?,
             )),
         };
-        report.notebook = match top {
-            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
-            Some(Place::Default) => super::DEFAULT_NOTEBOOK.to_string(),
-            None => book_name(&top_name, true),
-        };
+        report.notebook = self.top_name(top, &top_name)?;
         // A folder's notebook name as this app's export wrote it in its notes.
         let mut real_names: HashMap<PathBuf, String> = HashMap::new();
         for r in &read {
@@ -690,6 +686,16 @@ impl Workspace {
         let Some(id) = id else { return Ok(false) };
         let found = crate::store::notes::link_target(&self.replica.conn, &id.to_string())?;
         Ok(found.is_some_and(|t| !t.deleted))
+    }
+
+    /// The name of an import's top notebook, as its report says it: the one made or chosen,
+    /// or (a dry run) the one it would make for a folder or file called `name`.
+    fn top_name(&self, top: Option<Place>, name: &str) -> Result<String> {
+        Ok(match top {
+            Some(Place::Notebook(id)) => self.notebook_name_of(id)?,
+            Some(Place::Default) => super::DEFAULT_NOTEBOOK.to_string(),
+            None => book_name(name, true),
+        })
     }
 
     /// A notebook's name.
