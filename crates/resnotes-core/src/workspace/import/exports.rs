@@ -27,6 +27,62 @@ use crate::format::asset::AssetRef;
 use crate::store;
 use crate::workspace::{Place, Workspace};
 
+/// ENEX notes held before they are written (their text only): memory stays bounded whatever
+/// the file's size.
+const ENEX_BATCH: usize = 1000;
+
+/// An ENEX import under way: the notes read and not yet written, and where they go.
+struct EnexRun<'w, 'p> {
+    ws: &'w mut Workspace,
+    on_progress: &'p mut dyn FnMut(Progress) -> bool,
+    report: ImportReport,
+    batch: Vec<(Uuid, Incoming)>,
+    /// Sources of the notes read (a note twice in one file comes in once).
+    seen: std::collections::HashSet<String>,
+    /// The notebook they go into, once made (on the first write).
+    top: Option<Place>,
+    into: Option<Place>,
+    dry_run: bool,
+    name: String,
+    /// The user stopped it (the reader's error is then no failure).
+    stopped: bool,
+}
+
+impl EnexRun<'_, '_> {
+    /// Writes the notes held (in a dry run, counts them), making the top notebook first if
+    /// needed; progress stays in bytes of the file read so far.
+    fn flush(&mut self, read: &std::cell::Cell<u64>, size: usize) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.dry_run {
+            self.report.notes += batch.len();
+            return Ok(());
+        }
+        if self.top.is_none() {
+            self.top = self.ws.top_notebook(self.into, &self.name, true)?;
+        }
+        let top = self.top.unwrap_or(Place::Default);
+        let on_progress = &mut *self.on_progress;
+        let mut at = |_: Progress| {
+            on_progress(Progress {
+                stage: Stage::ReadingExport,
+                done: read.get() as usize,
+                total: size,
+            })
+        };
+        let written =
+            self.ws.write_notes(&batch, &HashMap::new(), top, &mut self.report, &mut at)?;
+        self.report.notes += written;
+        if self.report.cancelled {
+            self.stopped = true;
+            return Err(Error::Stopped);
+        }
+        Ok(())
+    }
+}
+
 /// A folder for the attachments being copied out of an export, removed when dropped.
 struct Scratch(PathBuf);
 
@@ -127,96 +183,94 @@ impl Workspace {
         on_progress: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<ImportReport> {
         let file = open(path, "Evernote export")?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0) as usize;
         let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
         let reader = BufReader::new(Counted { inner: file, read: read.clone() });
         let scratch = Scratch::new(self.dir())?;
         let name = stem(path);
         let shown = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut report = ImportReport::default();
-        let mut incoming: Vec<(Uuid, Incoming)> = Vec::new();
-        let mut attach_problems: Vec<FileProblem> = Vec::new();
-        let mut attachments = 0;
         let now = (self.replica.clock)();
-        let mut stopped = false;
-        let mut note_problems: Vec<FileProblem> = Vec::new();
-        let outcome = {
-            let ws = &mut *self;
-            let mut attach = |r: &enex::Resource| -> Option<String> {
-                attachments += 1;
-                if dry_run {
-                    return Some(String::new());
-                }
-                match ws.add_asset(&r.path, &r.name, Some(&r.mime)) {
-                    Ok(a) => Some(a.markdown()),
-                    Err(e) => {
-                        attach_problems.push(FileProblem {
-                            path: shown.clone(),
-                            problem: format!(
-                                "the attachment “{}” could not be stored: {e}",
-                                r.name
-                            ),
-                        });
-                        None
-                    }
-                }
-            };
-            let mut on_note = |n: enex::Note| -> Result<()> {
-                let (done, total) = (read.get() as usize, size as usize);
-                let p = Progress { stage: Stage::ReadingExport, done, total };
-                if !on_progress(p) {
-                    stopped = true;
-                    return Err(Error::Stopped);
-                }
-                for why in n.problems {
-                    note_problems
-                        .push(FileProblem {
-                            path: format!("{shown} › {}", n.title), problem: why
-                        });
-                }
-                let updated = n.updated.or(n.created).unwrap_or(now);
-                let created = n.created.unwrap_or(updated);
-                incoming.push((
-                    Uuid::new_v4(),
-                    Incoming {
-                        title: n.title,
-                        body: n.body,
-                        tags: tags_of(n.tags),
-                        created,
-                        updated,
-                        pinned: false,
-                        source: n.source,
-                        dir: PathBuf::new(),
-                    },
-                ));
-                Ok(())
-            };
-            enex::read(reader, &scratch.0, &mut attach, &mut on_note)
-        };
-        drop(scratch);
-        let summary = match outcome {
-            Err(Error::Stopped) if stopped => {
-                return Ok(ImportReport { cancelled: true, notebook: name, ..Default::default() })
-            }
-            other => other?,
-        };
-        report.problems.extend(
-            summary.problems.into_iter().map(|p| FileProblem { path: shown.clone(), problem: p }),
-        );
-        report.problems.extend(note_problems);
-        report.problems.extend(attach_problems);
-        report.attachments = attachments;
-        let before = incoming.len();
-        incoming.retain(|(_, n)| {
-            store::notes::live_note_with_source(&self.replica.conn, &n.source)
-                .map_or(true, |found| found.is_none())
+        // Both callbacks of the reader work on the workspace and the report, one at a time.
+        let run = std::cell::RefCell::new(EnexRun {
+            ws: self,
+            on_progress,
+            report: ImportReport::default(),
+            batch: Vec::new(),
+            seen: std::collections::HashSet::new(),
+            top: None,
+            into,
+            dry_run,
+            name: name.clone(),
+            stopped: false,
         });
-        report.already_here = before - incoming.len();
-        let top = self.top_notebook(into, &name, !dry_run && !incoming.is_empty())?;
-        report.notebook = self.top_name(top, &name)?;
-        report.notes = incoming.len();
-        let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
-        self.write_notes(&incoming, &HashMap::new(), top, &mut report, on_progress)?;
+        let mut attach = |r: &enex::Resource| -> Option<String> {
+            let mut run = run.borrow_mut();
+            run.report.attachments += 1;
+            if run.dry_run {
+                return Some(String::new());
+            }
+            match run.ws.add_asset(&r.path, &r.name, Some(&r.mime)) {
+                Ok(a) => Some(a.markdown()),
+                Err(e) => {
+                    let problem = format!("the attachment “{}” could not be stored: {e}", r.name);
+                    run.report.problems.push(FileProblem { path: shown.clone(), problem });
+                    None
+                }
+            }
+        };
+        let mut on_note = |n: enex::Note| -> Result<()> {
+            let mut run = run.borrow_mut();
+            let at =
+                Progress { stage: Stage::ReadingExport, done: read.get() as usize, total: size };
+            if !(run.on_progress)(at) {
+                run.stopped = true;
+                return Err(Error::Stopped);
+            }
+            for why in n.problems {
+                let path = format!("{shown} › {}", n.title);
+                run.report.problems.push(FileProblem { path, problem: why });
+            }
+            let here = store::notes::live_note_with_source(&run.ws.replica.conn, &n.source)?;
+            if here.is_some() || !run.seen.insert(n.source.clone()) {
+                run.report.already_here += 1;
+                return Ok(());
+            }
+            let updated = n.updated.or(n.created).unwrap_or(now);
+            let note = Incoming {
+                title: n.title,
+                body: n.body,
+                tags: tags_of(n.tags),
+                created: n.created.unwrap_or(updated),
+                updated,
+                pinned: false,
+                source: n.source,
+                dir: PathBuf::new(),
+            };
+            run.batch.push((Uuid::new_v4(), note));
+            if run.batch.len() >= ENEX_BATCH {
+                run.flush(&read, size)?;
+            }
+            Ok(())
+        };
+        let outcome = enex::read(reader, &scratch.0, &mut attach, &mut on_note);
+        drop(scratch);
+        let mut run = run.into_inner();
+        match outcome {
+            Err(Error::Stopped) if run.stopped => run.report.cancelled = true,
+            Err(e) => return Err(e),
+            Ok(summary) => {
+                let problems = summary.problems.into_iter();
+                run.report
+                    .problems
+                    .extend(problems.map(|p| FileProblem { path: shown.clone(), problem: p }));
+                match run.flush(&read, size) {
+                    Err(Error::Stopped) if run.stopped => {}
+                    other => other?,
+                }
+            }
+        }
+        let mut report = std::mem::take(&mut run.report);
+        report.notebook = run.ws.top_name(run.top, &name)?;
         Ok(report)
     }
 
@@ -399,7 +453,7 @@ impl Workspace {
         report.notes = incoming.len();
         drop(scratch);
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
-        self.write_notes(&incoming, &made, top, &mut report, on_progress)?;
+        report.notes = self.write_notes(&incoming, &made, top, &mut report, on_progress)?;
         Ok(report)
     }
 }

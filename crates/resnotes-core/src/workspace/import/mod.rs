@@ -641,13 +641,13 @@ impl Workspace {
         report.skipped = scan.skipped + scan.files.len() - attached.len();
         report.notes = incoming.len();
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
-        self.write_notes(&incoming, &books, top, &mut report, on_progress)?;
+        report.notes = self.write_notes(&incoming, &books, top, &mut report, on_progress)?;
         Ok(report)
     }
 
     /// Writes the notes converted, each in the notebook `books` has for its `dir` (else in
-    /// `top`), on every core a chunk at a time ([`crate::docs::Replica::create_each`]);
-    /// `report` counts them, and says when `on_progress` stopped it.
+    /// `top`), on every core a chunk at a time ([`crate::docs::Replica::create_each`]); returns
+    /// how many were written, and `report` says when `on_progress` stopped it.
     fn write_notes(
         &mut self,
         incoming: &[(Uuid, Incoming)],
@@ -655,7 +655,7 @@ impl Workspace {
         top: Place,
         report: &mut ImportReport,
         on_progress: &mut dyn FnMut(Progress) -> bool,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let total = incoming.len();
         let by_id: HashMap<Uuid, &Incoming> = incoming.iter().map(|(id, n)| (*id, n)).collect();
         let ids: Vec<Uuid> = incoming.iter().map(|(id, _)| *id).collect();
@@ -676,9 +676,9 @@ impl Workspace {
             cancelled |= !more && done < total;
             more
         };
-        report.notes = self.replica.create_each(&ids, WRITE_CHUNK, build, &mut go_on)?;
+        let written = self.replica.create_each(&ids, WRITE_CHUNK, build, &mut go_on)?;
         report.cancelled |= cancelled;
-        Ok(())
+        Ok(written)
     }
 
     /// True when `id` names a live note here.
