@@ -7,9 +7,10 @@
 //!
 //! Attachments are copied out of the file into a scratch folder inside the data dir, stored
 //! (streamed, in bounded memory) and removed; the scratch folder goes when the import ends,
-//! however it ends. Memory holds the notes' converted text until they are written, never an
-//! attachment (an ENEX's attachments are stored as the file is read; a JEX's are all copied
-//! out first, so it needs its attachments' size again on disk for a while). Attachments are
+//! however it ends. Memory never holds an attachment, and holds notes' converted text only
+//! until they are written: an ENEX's are written a thousand at a time as the file is read (its
+//! attachments stored as they come), a JEX's once the archive is read (its attachments are all
+//! copied out first, so it needs their size again on disk for a while). Attachments are
 //! stored before the notes: an import stopped or failing midway leaves the ones stored so far
 //! in this device's attachments, linked from no note.
 
