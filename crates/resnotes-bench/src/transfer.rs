@@ -38,9 +38,10 @@ pub fn scenario(bin: &Path, notes: usize, reps: usize) -> Result<Value> {
         }
         export_ms.push(ms);
         export_peak = export_peak.max(peak);
-        std::fs::remove_dir_all(&out_dir)?;
-        std::fs::remove_dir_all(&dir)?;
     }
+    // Nothing is deleted between runs: ext4 makes a new file slowly while many were deleted
+    // moments before (its inode allocator skips recently freed inodes one by one, up to 9 s of
+    // kernel time for an export made just after the one before was deleted; BENCHMARKS.md).
     let bytes = crate::measure::du(&vault);
     Ok(json!({
         "notes": notes,

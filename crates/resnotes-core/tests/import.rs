@@ -55,13 +55,15 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     let mine = ws.new_note("Mine", "already here").unwrap().to_string();
     let before = ws.note(&mine).unwrap();
 
-    // Stopped while reading, or while converting (after its notebooks were made): nothing is
-    // left, not even an empty notebook.
+    // Stopped while reading, or while converting (after its notebooks were made and files
+    // attached): nothing is left, not even an empty notebook or an attachment.
     for stop_at in [Stage::Reading, Stage::Converting] {
-        let r = ws.import_markdown(&v, None, false, &mut |p| p.stage != stop_at).unwrap();
-        assert!(r.cancelled && r.notes == 0, "{r:?}");
+        let r =
+            ws.import_markdown(&v, None, false, &mut |p| p.stage != stop_at || p.done < 3).unwrap();
+        assert!(r.cancelled && r.notes == 0 && r.attachments == 0, "{r:?}");
         assert_eq!(ws.list(None).unwrap().len(), 1);
         assert!(ws.notebooks().unwrap().notebooks.is_empty());
+        assert!(ws.assets().unwrap().is_empty());
     }
 
     // A dry run reports and writes nothing.
@@ -159,9 +161,19 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
     write(&v, "Latin.md", b"caf\xe9 au lait, see [[Start]] and [[Plan]]\n");
     ws.delete_note(&tief.id).unwrap();
     let count = ws.list(None).unwrap().len();
+    let books = |ws: &Workspace| -> Vec<String> {
+        ws.notebooks().unwrap().notebooks.into_iter().map(|b| b.path).collect()
+    };
+    let books_before = books(&ws);
     let changed = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
     assert_eq!((changed.notes, changed.already_here), (2, 4), "{changed:?}");
     assert_eq!(ws.list(None).unwrap().len(), count + 2);
+    // They go beside the notes of the first import, into the notebooks it made.
+    assert_eq!(changed.notebook, "My Vault");
+    assert_eq!(books(&ws), books_before);
+    let tief_book = ws.notebooks().unwrap().notebooks.into_iter();
+    let tief_book = tief_book.filter(|b| b.path == "My Vault/Projects/Tief").map(|b| b.notes);
+    assert_eq!(tief_book.collect::<Vec<_>>(), [1], "Tiefe Notiz is back in its notebook");
     let latin = ws
         .list(None)
         .unwrap()
@@ -174,6 +186,69 @@ fn a_vault_comes_in_with_its_notebooks_tags_times_links_and_attachments() {
         format!("café au lait, see [Start](note:{}) and [Plan](note:{})\n", home.id, plan.id)
     );
     assert!(changed.broken_links.is_empty(), "{:?}", changed.broken_links);
+}
+
+/// Stopped while its notes are written, an import keeps what it wrote; importing again brings
+/// in the rest, into the same notebooks (not a second "Big" beside the first).
+#[test]
+fn an_import_stopped_while_writing_goes_on_where_it_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("Big");
+    for i in 0..260 {
+        let folder = ["", "A/", "A/B/"][i % 3];
+        let mut text = format!("Note {i} #n{}", i % 2);
+        // One note in ten has a picture of its own.
+        if i % 10 == 0 {
+            write(&v, &format!("{folder}img {i}.png"), format!("png {i}").as_bytes());
+            text.push_str(&format!("\n![[img {i}.png]]"));
+        }
+        write(&v, &format!("{folder}note {i}.md"), text.as_bytes());
+    }
+    let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
+    let first = ws
+        .import_markdown(&v, None, false, &mut |p| p.stage != Stage::Writing || p.done < 100)
+        .unwrap();
+    assert!(first.cancelled && first.notes > 0 && first.notes < 260, "{first:?}");
+    assert_eq!(ws.list(None).unwrap().len(), first.notes);
+    let books = |ws: &Workspace| -> Vec<String> {
+        ws.notebooks().unwrap().notebooks.into_iter().map(|b| b.path).collect()
+    };
+    assert_eq!(books(&ws), ["Big", "Big/A", "Big/A/B"]);
+    // Only the pictures of the notes written stay: the others would sync for nothing.
+    let assets = ws.assets().unwrap();
+    assert!(assets.iter().all(|a| a.notes == 1), "{assets:?}");
+    assert!(!assets.is_empty() && assets.len() < 26 && first.attachments == assets.len());
+    let rest = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
+    assert_eq!((rest.notes, rest.already_here), (260 - first.notes, first.notes), "{rest:?}");
+    assert_eq!(rest.notebook, "Big");
+    assert_eq!(books(&ws), ["Big", "Big/A", "Big/A/B"]);
+    let counts: Vec<u64> = ws.notebooks().unwrap().notebooks.iter().map(|b| b.notes).collect();
+    assert_eq!(counts, [87, 87, 86]);
+    let assets = ws.assets().unwrap();
+    assert!(assets.len() == 26 && assets.iter().all(|a| a.notes == 1), "{assets:?}");
+    // Each note's tag came from its text (no front matter), its body whole.
+    let n7 = ws.list(None).unwrap().into_iter().find(|n| n.title == "note 7").unwrap();
+    let n7 = ws.note(&n7.id).unwrap();
+    assert_eq!(
+        (n7.body.as_str(), n7.tags.as_slice()),
+        ("Note 7 #n1", ["n1".to_string()].as_slice())
+    );
+}
+
+/// Another app's note may have a UUID for an `id`: its `#tags` are still tags, and an empty
+/// title still gives way to the file's name (only this app's export is read as its own).
+#[test]
+fn another_apps_uuid_id_is_only_an_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("Zettel");
+    let id = "0b8f6c1e-3d2a-4c5b-9e7f-1a2b3c4d5e6f";
+    write(&v, "Idea.md", format!("---\nid: {id}\ntitle: \"\"\n---\nA thought #idea\n").as_bytes());
+    let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
+    let r = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
+    assert_eq!(r.notes, 1);
+    let n = ws.list(None).unwrap().remove(0);
+    let n = ws.note(&n.id).unwrap();
+    assert_eq!((n.title.as_str(), n.tags.as_slice()), ("Idea", ["idea".to_string()].as_slice()));
 }
 
 #[test]

@@ -193,29 +193,52 @@ pub(crate) fn store(
     store_saved(conn, cache, id, l, appended, edit, None)
 }
 
-/// A new note made elsewhere (on another thread: [`crate::docs::Replica::create_each`]): its
-/// document, the one change it is made of, its full save and its body, stored as [`store`]
-/// would.
-pub(crate) fn store_new(
-    conn: &Connection,
-    cache: &mut DocCache,
-    id: &Uuid,
-    new: NewNote,
-) -> Result<i64> {
-    let l =
-        Loaded { doc: new.doc, rev: 0, tail_len: 0, exists: false, built: false, first_line: None };
-    store_saved(conn, cache, id, l, &new.change, BodyEdit::SetTo(&new.body), Some(&new.saved))
+/// A new note made elsewhere (on another thread: [`crate::docs::Replica::create_each`]),
+/// stored as [`store`] would store it, but from its fields and body as made rather than read
+/// back from its document (which is not built: it is loaded from `saved` when opened).
+pub(crate) fn store_new(conn: &Connection, id: &Uuid, new: NewNote<'_>) -> Result<i64> {
+    let f = note::read_head(&new.head);
+    let (first_line, first_line_end) = note::first_line(new.body);
+    let body_len = new.body.chars().count();
+    search_index::update_with(conn, id, &f.title, f.deleted || f.is_notebook, body_len, || {
+        new.body.to_string()
+    })?;
+    let row = notes::Row {
+        title: &f.title,
+        first_line: &first_line,
+        first_line_end: first_line_end as i64,
+        created_at: f.created_at,
+        updated_at: f.updated_at,
+        deleted: f.deleted,
+        pinned: f.pinned,
+        purged: f.purged,
+        tags: &f.tags,
+        rev: 1,
+        is_notebook: f.is_notebook,
+        notebook: f.notebook,
+    };
+    notes::save_full(conn, id, &row, &new.saved)?;
+    if let Some(source) = note::source(&new.head) {
+        notes::set_source(conn, id, &source)?;
+    }
+    // Its attachment links, read now from the text in hand: read later, they would cost
+    // loading each new note's document.
+    let links = crate::format::asset::find_refs(new.body);
+    crate::store::assets::set_links(conn, &id.to_string(), row.rev, &links)?;
+    Ok(row.rev)
 }
 
-/// A new note's document built apart, with what storing it needs.
-pub(crate) struct NewNote {
-    pub(crate) doc: AutoCommit,
-    /// The change that made it.
+/// A new note made apart, with what storing it needs.
+pub(crate) struct NewNote<'a> {
+    /// Its fields but the body ([`note::read_head`] reads them); not its document.
+    pub(crate) head: AutoCommit,
+    /// The one change it is made of.
     pub(crate) change: Vec<u8>,
-    /// Its full save.
+    /// What its document is stored as: a full save, or the change itself (a document loads
+    /// from either).
     pub(crate) saved: Vec<u8>,
     /// Its body.
-    pub(crate) body: String,
+    pub(crate) body: &'a str,
 }
 
 /// [`store`], with the document's full save when the caller made it already.

@@ -19,6 +19,7 @@ pub enum DocError {
     Damaged(String),
 }
 
+pub(crate) mod bulk;
 pub(crate) mod caught;
 pub(crate) mod history;
 pub(crate) mod lazy;

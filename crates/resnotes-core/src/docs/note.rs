@@ -224,11 +224,25 @@ pub fn first_line(body: &str) -> (String, usize) {
 }
 
 /// Writes the initial fields of a new note into an empty document.
+/// (The order of its operations is pinned by the format vectors.)
 pub fn create(doc: &mut AutoCommit, title: &str, body: &str, now: i64) -> Result<()> {
     let t = doc.put_object(ROOT, "title", ObjType::Text).map_err(doc_err)?;
     doc.splice_text(&t, 0, 0, title).map_err(doc_err)?;
     let b = doc.put_object(ROOT, "body", ObjType::Text).map_err(doc_err)?;
     doc.splice_text(&b, 0, 0, body).map_err(doc_err)?;
+    put_times(doc, now)
+}
+
+/// Writes the initial fields of a new note but its body into an empty document (an import
+/// writes each new note's body straight into its change).
+pub fn create_head(doc: &mut AutoCommit, title: &str, now: i64) -> Result<()> {
+    let t = doc.put_object(ROOT, "title", ObjType::Text).map_err(doc_err)?;
+    doc.splice_text(&t, 0, 0, title).map_err(doc_err)?;
+    put_times(doc, now)
+}
+
+/// A new note's times and `deleted`.
+fn put_times(doc: &mut AutoCommit, now: i64) -> Result<()> {
     doc.put(ROOT, "created_at", now).map_err(doc_err)?;
     doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
     doc.put(ROOT, "deleted", false).map_err(doc_err)?;

@@ -22,13 +22,25 @@ pub(crate) fn update(
     title: &str,
     deleted: bool,
 ) -> Result<()> {
+    update_with(conn, id, title, deleted, note::body_len(doc), || note::body(doc))
+}
+
+/// [`update`] for a note whose body is `body_len` characters long and reads as `body()`.
+pub(crate) fn update_with(
+    conn: &Connection,
+    id: &Uuid,
+    title: &str,
+    deleted: bool,
+    body_len: usize,
+    body: impl FnOnce() -> String,
+) -> Result<()> {
     if deleted {
         return Ok(search::remove(conn, id)?);
     }
-    if note::body_len(doc) >= KEEP_TEXT_CHARS {
+    if body_len >= KEEP_TEXT_CHARS {
         return Ok(search::mark_stale(conn, id)?);
     }
-    Ok(search::put(conn, id, title, &note::body(doc), true)?)
+    Ok(search::put(conn, id, title, &body(), true)?)
 }
 
 /// A live note's title and body; `None` for a deleted one (not in the index).

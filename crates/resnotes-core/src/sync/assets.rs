@@ -8,6 +8,7 @@ use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use rusqlite::Connection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
@@ -114,6 +115,14 @@ impl<R: Read> Read for Hashing<R> {
         self.hash.update(&buf[..n]);
         Ok(n)
     }
+}
+
+/// The index `client`'s next attachment takes. Never one used before, even one whose row or
+/// file is gone: other devices may hold links to it (`next_asset_index` only grows).
+fn next_index(conn: &Connection, client: &Uuid) -> Result<u64> {
+    let from_rows = store::assets::next_index(conn, client)?;
+    let from_meta: u64 = store::meta(conn, META_NEXT)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(from_rows.max(from_meta))
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
@@ -312,12 +321,7 @@ impl Replica {
         // Reserve the index first, so two processes on this data dir never seal the same one.
         let index = {
             let tx = store::write_tx(&self.conn)?;
-            // Never reuse an index, even one whose row or file is gone: other devices may hold
-            // links to it. `next_asset_index` only grows.
-            let from_rows = store::assets::next_index(&tx, &self.client)?;
-            let from_meta: u64 =
-                store::meta(&tx, META_NEXT)?.and_then(|v| v.parse().ok()).unwrap_or(0);
-            let next = from_rows.max(from_meta);
+            let next = next_index(&tx, &self.client)?;
             store::set_meta(&tx, META_NEXT, &(next + 1).to_string())?;
             let reserved = AssetRef {
                 id: AssetId { client: self.client, index: next },
@@ -349,6 +353,41 @@ impl Replica {
         tmp.keep_as(&dest)?;
         store::assets::mark_complete(&self.conn, &id)?;
         Ok(AssetRef { id, name: name.to_string(), size, mime, hash })
+    }
+
+    /// The index this device's next attachment will take.
+    pub(crate) fn next_asset_index(&self) -> Result<u64> {
+        next_index(&self.conn, &self.client)
+    }
+
+    /// Removes the attachments this device stored at index `from` or later that no note links
+    /// to and no target holds: what a stopped import stored for notes it did not write, which
+    /// would otherwise be sent to every device. (Their indexes are never used again.) Returns
+    /// how many were removed.
+    pub(crate) fn drop_unlinked_assets(&self, from: u64) -> Result<usize> {
+        let candidates = store::assets::own_from(&self.conn, &self.client, from)?;
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        self.scan_refs()?;
+        let linked: BTreeSet<AssetId> = store::assets::all_links(&self.conn)?
+            .iter()
+            .filter_map(|u| AssetRef::parse(u).ok())
+            .map(|r| r.id)
+            .collect();
+        let mut dropped = 0;
+        for id in candidates.difference(&linked) {
+            let tx = store::write_tx(&self.conn)?;
+            if store::assets::present_anywhere(&tx, id)? {
+                continue;
+            }
+            store::assets::remove(&tx, id)?;
+            tx.commit()?;
+            // A file left by a crash here comes back as an attachment on a rebuild: harmless.
+            let _ = fs::remove_file(self.asset_file(id));
+            dropped += 1;
+        }
+        Ok(dropped)
     }
 
     fn find_by_hash(&self, hash: &[u8; 32], size: u64) -> Result<Option<AssetRef>> {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
+use super::shelves::Shelves;
 use super::{book_name, enex, jex, FileProblem, ImportReport, Incoming, Progress, Stage};
 use crate::docs::note;
 use crate::error::{Error, Result};
@@ -47,6 +48,8 @@ struct EnexRun<'w, 'p> {
     name: String,
     /// The user stopped it (the reader's error is then no failure).
     stopped: bool,
+    /// A note here already from an earlier import of the file: the rest go beside it.
+    earlier_note: Option<Uuid>,
 }
 
 impl EnexRun<'_, '_> {
@@ -60,6 +63,14 @@ impl EnexRun<'_, '_> {
         if self.dry_run {
             self.report.notes += batch.len();
             return Ok(());
+        }
+        if self.top.is_none() {
+            self.top = match (self.into, self.earlier_note) {
+                (None, Some(note)) => Shelves::read(self.ws)?
+                    .earlier_top(&self.ws.replica.conn, std::iter::once((0, note)))?
+                    .map(Place::Notebook),
+                _ => None,
+            };
         }
         if self.top.is_none() {
             self.top = self.ws.top_notebook(self.into, &self.name, true)?;
@@ -203,6 +214,7 @@ impl Workspace {
             dry_run,
             name: name.clone(),
             stopped: false,
+            earlier_note: None,
         });
         let mut attach = |r: &enex::Resource| -> Option<String> {
             let mut run = run.borrow_mut();
@@ -233,6 +245,7 @@ impl Workspace {
             }
             let here = store::notes::live_note_with_source(&run.ws.replica.conn, &n.source)?;
             if here.is_some() || !run.seen.insert(n.source.clone()) {
+                run.earlier_note = run.earlier_note.or(here);
                 run.report.already_here += 1;
                 return Ok(());
             }
@@ -309,6 +322,8 @@ impl Workspace {
         // Each Joplin note's id here: new, or the note it became on an earlier import (links
         // to it still find it).
         let mut ids: HashMap<&str, Uuid> = HashMap::new();
+        // The notes here already: (their Joplin notebook, their id here).
+        let mut present: Vec<(Option<&str>, Uuid)> = Vec::new();
         for n in &archive.notes {
             let source = format!("jex:{}", n.id);
             if n.in_trash || trashed(n.parent_id.as_deref()) {
@@ -318,12 +333,32 @@ impl Workspace {
             {
                 report.already_here += 1;
                 ids.insert(n.id.as_str(), id);
+                present.push((n.parent_id.as_deref(), id));
             } else {
                 notes.push(n);
                 ids.insert(n.id.as_str(), Uuid::new_v4());
             }
         }
-        let top = self.top_notebook(into, &name, !dry_run && !notes.is_empty())?;
+        // Notes here already from an earlier import of this file (one stopped halfway, or
+        // an export made again later): the rest go beside them, into the notebooks it made.
+        let shelves = if report.already_here > 0 { Some(Shelves::read(self)?) } else { None };
+        let depth = |parent: Option<&str>| {
+            std::iter::successors(parent, |p| books.get(p).and_then(|b| b.parent_id.as_deref()))
+                .take_while(|p| books.contains_key(p))
+                .take(books.len())
+                .count()
+        };
+        let earlier = match (&shelves, into) {
+            (Some(s), None) => s.earlier_top(
+                &self.replica.conn,
+                present.iter().map(|(parent, id)| (depth(*parent), *id)),
+            )?,
+            _ => None,
+        };
+        let top = match earlier {
+            Some(book) => Some(Place::Notebook(book)),
+            None => self.top_notebook(into, &name, !dry_run && !notes.is_empty())?,
+        };
         report.notebook = self.top_name(top, &name)?;
         // Joplin's notebooks, parents before children (a parent not in the export, or a
         // cycle, puts a notebook at the top of the import).
@@ -347,9 +382,13 @@ impl Workspace {
                     match in_place {
                         Some(place) => {
                             let name = book_name(&b.title, place == Place::Default);
-                            let id = self.add_notebook(&name, place)?;
+                            let again = shelves.as_ref().and_then(|s| s.named(place, &name));
+                            let id = match again {
+                                Some(id) => id,
+                                None => self.add_notebook(&name, place)?,
+                            };
                             made.insert(PathBuf::from(&b.id), Place::Notebook(id));
-                            if place == top {
+                            if place == top && again.is_none() {
                                 made_at_top.push(id);
                             }
                         }
@@ -375,7 +414,7 @@ impl Workspace {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
                 // Nothing is written yet but the notebooks made for it: they go again.
                 let made_here = match top {
-                    Some(Place::Notebook(b)) if into.is_none() => vec![b],
+                    Some(Place::Notebook(b)) if into.is_none() && earlier.is_none() => vec![b],
                     _ => made_at_top.clone(),
                 };
                 for b in made_here {

@@ -24,6 +24,10 @@ pub(crate) struct FrontMatter {
     pub(crate) id: Option<uuid::Uuid>,
     /// `pinned: true`.
     pub(crate) pinned: bool,
+    /// Written by this app's export: it starts with `title`, `id` (a UUID), `created` and
+    /// `updated`, in that order. Such a note's tags are all listed (a `#word` in its text is
+    /// not one) and its title is as written, even empty. Another app's `id` is only an `id`.
+    pub(crate) ours: bool,
     /// The names of the notebooks the note was in, from the top (this app's export writes
     /// them: a folder's name may have lost characters no file system allows).
     pub(crate) notebook: Vec<String>,
@@ -86,6 +90,8 @@ pub(crate) fn split_front_matter(text: &str) -> Split {
         }
     };
     let mut front = FrontMatter::default();
+    let first_keys: Vec<&str> = map.keys().take(4).filter_map(Yaml::as_str).collect();
+    let ours_keys = first_keys == ["title", "id", "created", "updated"];
     let mut read_keys = Vec::new();
     for (k, v) in map {
         let Yaml::String(name) = &k else { continue };
@@ -133,6 +139,7 @@ pub(crate) fn split_front_matter(text: &str) -> Split {
             read_keys.push(name.clone());
         }
     }
+    front.ours = ours_keys && front.id.is_some();
     let kept = without_keys(yaml, &read_keys);
     let body =
         if kept.trim().is_empty() { body.to_string() } else { format!("---\n{kept}---\n\n{body}") };
@@ -630,6 +637,26 @@ mod tests {
         let body = "Keep [[this]] and [that](there.md) — ünïcode [[é|É]]";
         let (out, _) = rewrite(body, &mut |_| None);
         assert_eq!(out, body);
+    }
+
+    #[test]
+    fn only_this_apps_export_is_taken_for_its_own() {
+        let id = "0b8f6c1e-3d2a-4c5b-9e7f-1a2b3c4d5e6f";
+        let ours = format!("---\ntitle: \"\"\nid: {id}\ncreated: 2024-01-02T03:04:05Z\nupdated: 2024-01-02T03:04:05Z\n---\n\nx");
+        let s = split_front_matter(&ours);
+        assert!(s.front.ours);
+        assert_eq!(s.front.id.map(|i| i.to_string()).as_deref(), Some(id));
+        // Another app's note with a UUID for an id: read, but not taken for ours.
+        for other in [
+            format!("---\nid: {id}\ntitle: Zettel\n---\nx #idea"),
+            format!("---\ntitle: t\nid: {id}\ncreated: 2024-01-02\n---\nx"),
+            format!(
+                "---\ntitle: t\nid: 20240102\ncreated: 2024-01-02\nupdated: 2024-01-03\n---\nx"
+            ),
+        ] {
+            let s = split_front_matter(&other);
+            assert!(!s.front.ours, "{other}");
+        }
     }
 
     #[test]

@@ -11,15 +11,22 @@
 //!    links (`[label](note:ID)`), embedded and linked files attached with their links
 //!    rewritten. A file not in UTF-8 is read as Windows-1252 (unless only a few bytes are bad).
 //! 3. The notes are written a few hundred per transaction, each in the notebook made for its
-//!    folder, inside a new notebook named after the imported folder (or the one chosen).
+//!    folder, inside a new notebook named after the imported folder (or the one chosen). Each
+//!    note's one change is written directly ([`crate::docs::Replica::create_each`]).
 //!
 //! Nothing already in the workspace changes. The [`ImportReport`] counts what came in and says,
 //! one sentence each, what could not be read and which links name nothing in the folder.
+//!
+//! Importing again brings in only what is not here yet (each note records its `source`), into
+//! the notebooks the earlier import made ([`shelves`]): an import stopped halfway goes on where
+//! it stopped. A stopped or failed import keeps the notes it wrote and removes the attachments
+//! it stored for the notes it did not write.
 
 mod enex;
 mod exports;
 mod jex;
 mod markdown;
+mod shelves;
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -34,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::format::asset::AssetRef;
 use crate::store;
 use markdown::{Link, LinkKind};
+use shelves::Shelves;
 
 /// Feeds `data` to each parser of imported files, as a hostile file reaches them: a Markdown
 /// note's front matter and links, an Evernote export and a Joplin export (their attachments
@@ -385,8 +393,12 @@ impl Workspace {
         }
         let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
         match ext.as_deref() {
-            Some("enex") => self.import_enex(path, into, dry_run, on_progress),
-            Some("jex") => self.import_jex(path, into, dry_run, on_progress),
+            Some("enex") => {
+                self.tidy_import(dry_run, |ws| ws.import_enex(path, into, dry_run, on_progress))
+            }
+            Some("jex") => {
+                self.tidy_import(dry_run, |ws| ws.import_jex(path, into, dry_run, on_progress))
+            }
             _ if !path.exists() => Err(Error::Invalid(format!("{} does not exist", path.display()))),
             _ => Err(Error::Invalid(format!(
                 "{} cannot be imported: choose a folder of Markdown files (an Obsidian vault, Logseq pages, a Joplin Markdown export), a Joplin export (.jex) or an Evernote export (.enex)",
@@ -401,6 +413,38 @@ impl Workspace {
     /// the import by returning false: while reading, nothing is written; while writing, the
     /// notes written so far stay (a chunk at a time).
     pub fn import_markdown(
+        &mut self,
+        root: &Path,
+        into: Option<Place>,
+        dry_run: bool,
+        on_progress: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<ImportReport> {
+        self.tidy_import(dry_run, |ws| ws.markdown_folder(root, into, dry_run, on_progress))
+    }
+
+    /// Runs an import. One that stopped or failed leaves no attachment it stored that none of
+    /// the notes it wrote links to (each would otherwise be sent to every device).
+    fn tidy_import(
+        &mut self,
+        dry_run: bool,
+        run: impl FnOnce(&mut Self) -> Result<ImportReport>,
+    ) -> Result<ImportReport> {
+        let first_asset = self.replica.next_asset_index()?;
+        let mut result = run(self);
+        if dry_run || result.as_ref().is_ok_and(|r| !r.cancelled) {
+            return result;
+        }
+        match (self.replica.drop_unlinked_assets(first_asset), &mut result) {
+            (Ok(dropped), Ok(r)) => r.attachments = r.attachments.saturating_sub(dropped),
+            (Err(e), Ok(_)) => return Err(e),
+            (Err(e), Err(_)) => tracing::warn!("attachments of a failed import stay: {e}"),
+            (Ok(_), Err(_)) => {}
+        }
+        result
+    }
+
+    /// [`Workspace::import_markdown`] but for what a stop leaves.
+    fn markdown_folder(
         &mut self,
         root: &Path,
         into: Option<Place>,
@@ -430,10 +474,10 @@ impl Workspace {
                     let here =
                         match store::notes::live_note_with_source(&self.replica.conn, &source)? {
                             Some(id) => Some(id),
-                            None => split
-                                .front
-                                .id
-                                .filter(|id| self.is_live_note(Some(*id)).unwrap_or(false)),
+                            None => match split.front.id.filter(|_| split.front.ours) {
+                                Some(id) if self.is_live_note(id)? => Some(id),
+                                _ => None,
+                            },
                         };
                     if let Some(id) = here {
                         report.already_here += 1;
@@ -498,10 +542,21 @@ impl Workspace {
             .unwrap_or_default();
         // Nothing to bring in (all here already): no new notebook either.
         let nothing = read.is_empty() && dirs.is_empty();
-        let top = match (into, dry_run || nothing) {
-            (Some(p), _) => Some(p),
-            (None, true) => None,
-            (None, false) => Some(Place::Notebook(
+        // Notes here already from an earlier import of this folder (one stopped halfway, or
+        // the folder grew since): the rest go beside them, into the notebooks it made.
+        let shelves = if present.is_empty() { None } else { Some(Shelves::read(self)?) };
+        let earlier = match (&shelves, into) {
+            (Some(s), None) => s.earlier_top(
+                &self.replica.conn,
+                present.iter().map(|(rel, id, _)| (rel.components().count() - 1, *id)),
+            )?,
+            _ => None,
+        };
+        let top = match (into, dry_run || nothing, earlier) {
+            (Some(p), _, _) => Some(p),
+            (None, _, Some(book)) => Some(Place::Notebook(book)),
+            (None, true, None) => None,
+            (None, false, None) => Some(Place::Notebook(
                 self.add_notebook(&book_name(&top_name, true), Place::Default)?,
             )),
         };
@@ -520,6 +575,8 @@ impl Workspace {
             }
         }
         let mut books: HashMap<PathBuf, Place> = HashMap::new();
+        // Notebooks an earlier import made, used again: a stop leaves them be.
+        let mut reused: std::collections::HashSet<Uuid> = earlier.into_iter().collect();
         if let (Some(top), false) = (top, dry_run) {
             for d in &dirs {
                 let parent = d.parent().filter(|p| p.components().next().is_some());
@@ -528,7 +585,14 @@ impl Workspace {
                     d.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
                 });
                 let name = book_name(&name, in_place == Place::Default);
-                books.insert(d.clone(), Place::Notebook(self.add_notebook(&name, in_place)?));
+                let book = match shelves.as_ref().and_then(|s| s.named(in_place, &name)) {
+                    Some(book) => {
+                        reused.insert(book);
+                        book
+                    }
+                    None => self.add_notebook(&name, in_place)?,
+                };
+                books.insert(d.clone(), Place::Notebook(book));
             }
         }
         // Convert: links rewritten, files attached.
@@ -537,13 +601,16 @@ impl Workspace {
         let mut incoming: Vec<(Uuid, Incoming)> = Vec::with_capacity(total);
         // The notebooks this import made at the top of its place (the rest sit inside them).
         let made: Vec<Uuid> = match into {
-            None => top.and_then(Place::id).into_iter().collect(),
+            None => top.and_then(Place::id).into_iter().collect::<Vec<_>>(),
             Some(_) => dirs
                 .iter()
                 .filter(|d| d.components().count() == 1)
                 .filter_map(|d| books.get(d).and_then(|p| p.id()))
                 .collect(),
-        };
+        }
+        .into_iter()
+        .filter(|b| !reused.contains(b))
+        .collect();
         for (done, r) in read.into_iter().enumerate() {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
                 // Nothing is written yet but the notebooks made for it: they go again.
@@ -610,8 +677,8 @@ impl Workspace {
                 report.broken_links.push(problem(&r.rel, format!("it links to “{b}”, which is not in the folder; the link was kept as written.")));
             }
             let front = r.split.front;
-            // This app's export writes an untitled note's title as "" (and its id).
-            let untitled_ok = front.id.is_some();
+            // This app's export writes an untitled note's title as "".
+            let untitled_ok = front.ours;
             let mut tags = front.tags;
             // This app's export lists every tag a note has; a `#word` in its text is not one.
             let found_tags = if untitled_ok { Vec::new() } else { found.tags };
@@ -659,16 +726,17 @@ impl Workspace {
         let total = incoming.len();
         let by_id: HashMap<Uuid, &Incoming> = incoming.iter().map(|(id, n)| (*id, n)).collect();
         let ids: Vec<Uuid> = incoming.iter().map(|(id, _)| *id).collect();
-        let build = |id: &Uuid, doc: &mut automerge::AutoCommit, now: i64| -> Result<()> {
+        let build = |id: &Uuid, doc: &mut automerge::AutoCommit, now: i64| -> Result<&str> {
             let n = by_id[id];
-            note::create(doc, &n.title, &n.body, now)?;
+            note::create_head(doc, &n.title, now)?;
             note::retag(doc, &n.tags, &[])?;
             note::move_to(doc, books.get(&n.dir).copied().unwrap_or(top).id(), now)?;
             if n.pinned {
                 note::set_pinned(doc, true)?;
             }
             note::set_times(doc, n.created, n.updated)?;
-            note::set_source(doc, &n.source)
+            note::set_source(doc, &n.source)?;
+            Ok(&n.body)
         };
         let mut cancelled = false;
         let mut go_on = |done| {
@@ -682,8 +750,7 @@ impl Workspace {
     }
 
     /// True when `id` names a live note here.
-    fn is_live_note(&self, id: Option<Uuid>) -> Result<bool> {
-        let Some(id) = id else { return Ok(false) };
+    fn is_live_note(&self, id: Uuid) -> Result<bool> {
         let found = crate::store::notes::link_target(&self.replica.conn, &id.to_string())?;
         Ok(found.is_some_and(|t| !t.deleted))
     }
