@@ -650,9 +650,8 @@ mod tests {
         for other in [
             format!("---\nid: {id}\ntitle: Zettel\n---\nx #idea"),
             format!("---\ntitle: t\nid: {id}\ncreated: 2024-01-02\n---\nx"),
-            format!(
-                "---\ntitle: t\nid: 20240102\ncreated: 2024-01-02\nupdated: 2024-01-03\n---\nx"
-            ),
+            "---\ntitle: t\nid: 20240102\ncreated: 2024-01-02\nupdated: 2024-01-03\n---\nx"
+                .to_string(),
         ] {
             let s = split_front_matter(&other);
             assert!(!s.front.ours, "{other}");
