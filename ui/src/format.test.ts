@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { ago, indicator, placeName, plainLine, sentence, size, titleOf, waiting } from "./format";
+import {
+  ago,
+  indicator,
+  placeName,
+  plainLine,
+  plainSnippet,
+  sentence,
+  size,
+  titleOf,
+  waiting,
+} from "./format";
 
 describe("format", () => {
   it("relative times", () => {
@@ -71,5 +81,37 @@ describe("plain words", () => {
     expect(placeName("webdav", "https://dav.example.com/remote.php/notes/")).toBe(
       "WebDAV on dav.example.com",
     );
+  });
+});
+
+describe("plainSnippet", () => {
+  const id = "deac0a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+  const hit = (text: string) => ({ text, hit: true });
+  const plain = (text: string) => ({ text, hit: false });
+  it("shows a link's label, not the note's id, and keeps the match marked", () => {
+    expect(
+      plainSnippet([plain("Plant [the "), hit("Lisbon"), plain(` trip](note:${id}) soon`)]),
+    ).toEqual([plain("Plant the "), hit("Lisbon"), plain(" trip soon")]);
+  });
+  it("drops an address cut short at either end, and a match inside it", () => {
+    expect(plainSnippet([plain(`…bon trip](note:${id}) and [map](note:de`)])).toEqual([
+      plain("…bon trip and map"),
+    ]);
+    expect(plainSnippet([plain("Plant it. ![ma…")])).toEqual([plain("Plant it. ma…")]);
+    expect(plainSnippet([plain("see [x](note:"), hit("deac0a"), plain("…)")])).toEqual([
+      plain("see x"),
+    ]);
+  });
+  it("gives attachments their icon", () => {
+    const u = "asset:///c/0/a.png?size=1&hash=00";
+    expect(plainSnippet([plain(`![`), hit("photo"), plain(`](${u}) and [r.pdf](${u})`)])).toEqual([
+      plain("🖼 "),
+      hit("photo"),
+      plain(" and 📎 r.pdf"),
+    ]);
+  });
+  it("leaves text without links as it is", () => {
+    const parts = [plain("a [b] c "), hit("d")];
+    expect(plainSnippet(parts)).toEqual(parts);
   });
 });

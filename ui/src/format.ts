@@ -1,4 +1,5 @@
 // Words and numbers for the UI: relative times, sync states, entry states. Pure functions.
+import type { SnippetPart } from "./bindings/SnippetPart";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago", or a date. */
@@ -84,6 +85,46 @@ export function plainLine(line: string): string {
     .replace(/(^|[^\w*])([*_])(?=\S)(.+?)(?<=\S)\2(?!\w)/g, "$1$3")
     .replace(/`([^`]*)`/g, "$1")
     .trim();
+}
+
+/** A search snippet made readable as [`plainLine`] makes a first line: a link shows its label,
+ * not where it points (a note's id or an attachment's address), an attachment its icon; the
+ * matched parts stay marked (a match inside an address is dropped with it). */
+export function plainSnippet(parts: SnippetPart[]): SnippetPart[] {
+  const [open, close] = ["\uE000", "\uE001"];
+  const marks = (s: string) => s.replace(/[^\uE000\uE001]/g, "");
+  const text = parts.map((p) => (p.hit ? `${open}${p.text}${close}` : p.text)).join("");
+  const plain = text
+    .replace(/(!?)\[([^[\]]*)\]\(([^()\s]*)\)?/g, (_m, bang: string, label: string, to: string) => {
+      const icon = to.replace(/[\uE000\uE001]/g, "").startsWith("asset:///")
+        ? bang
+          ? "🖼 "
+          : "📎 "
+        : "";
+      return `${icon}${label}${marks(to)}`;
+    })
+    // A link cut at the snippet's start: `…the plan](note:…)`.
+    .replace(
+      /^([^[\]]*)\]\(([^()\s]*)\)?/,
+      (_m, label: string, to: string) => `${label}${marks(to)}`,
+    )
+    // A link cut at its end: `see ![map…`.
+    .replace(/!?\[([^[\]]*)$/, "$1");
+  const out: SnippetPart[] = [];
+  let hit = false;
+  let run = "";
+  const flush = () => {
+    if (run) out.push({ text: run, hit });
+    run = "";
+  };
+  for (const ch of plain) {
+    if (ch === open || ch === close) {
+      flush();
+      hit = ch === open;
+    } else run += ch;
+  }
+  flush();
+  return out;
 }
 
 /** The title a note is listed under. */
