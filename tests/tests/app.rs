@@ -1647,10 +1647,16 @@ fn a_markdown_folder_is_imported_and_everything_exported_from_settings() {
     std::fs::write(vault.join("Trips/Lisbon.md"), "Back to [[Ideas]]. And [[Nowhere]].\n").unwrap();
     std::fs::write(vault.join("map.png"), b"\x89PNG not really").unwrap();
     let app = App::start("import-export", &dev.dir, &[]);
+    // A new workspace: the empty list offers to bring notes in (as Settings › Your notes does).
+    app.wait_for("#notes-empty:not([hidden]) [data-io=import-folder]");
+    assert!(app.text("#notes-empty").starts_with("No notes yet."), "{}", app.text("#notes-empty"));
+    app.screenshot("first-run");
     app.click("#open-settings");
     app.wait_for("#settings:not([hidden])");
     std::thread::sleep(Duration::from_millis(300));
     app.screenshot("settings-your-notes");
+    app.click("#settings .actions button.primary");
+    app.wait_for("#settings[hidden]");
 
     // A big folder: the dialog follows it, and Stop stops it with a sentence saying so.
     let big = sb.folder("Big vault");
@@ -1658,7 +1664,7 @@ fn a_markdown_folder_is_imported_and_everything_exported_from_settings() {
         std::fs::write(big.join(format!("note {i}.md")), format!("Note {i} with a few words.\n"))
             .unwrap();
     }
-    app.click("#settings [data-io=import-folder]");
+    app.click("#notes-empty [data-io=import-folder]");
     choose_in_dialog("Import a folder of Markdown files", &format!("{}/", big.display()));
     app.wait_until(Duration::from_secs(20), "the progress of the import", || {
         app.find("#notes-io:not([hidden]) progress:not([hidden])").is_some()

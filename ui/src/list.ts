@@ -264,6 +264,20 @@ export class NotesList {
       toTrash.hidden = !this.filter.trim() || v.kind === "trash";
       toTrash.textContent = `Search the trash for “${this.filter.trim()}”`;
     }
+    const firstRun = !this.filter && v.kind === "all";
+    if (firstRun) {
+      // Nothing here at all: most people arrive with notes from another app.
+      this.empty.replaceChildren(
+        "No notes yet. Press Ctrl+N to write one, or bring in the notes you have:",
+        ioButton(
+          "import-folder",
+          "Import a Markdown folder…",
+          "An Obsidian vault, Logseq pages, Joplin's Markdown export",
+        ),
+        ioButton("import-file", "Import a Joplin or Evernote export…", "A .jex or .enex file"),
+      );
+      return;
+    }
     this.empty.textContent =
       v.kind === "trash"
         ? this.filter
@@ -277,6 +291,17 @@ export class NotesList {
               ? `No notes in ${v.name}. Press Ctrl+N to write one here, or drag notes onto it.`
               : "No notes yet. Press Ctrl+N to write one.";
   }
+}
+
+/** A button that starts an import (`data-io` says which; the app's handler runs it). */
+function ioButton(io: string, label: string, title: string): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "link";
+  b.dataset.io = io;
+  b.textContent = label;
+  b.title = title;
+  return b;
 }
 
 /** A search snippet as text nodes, the matched parts in `<mark>`. */

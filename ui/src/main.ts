@@ -131,13 +131,16 @@ const editor: NoteEditor = new NoteEditor(
 const settings = new Settings($("settings"), (p) => editor.setSpellcheck(p.spellcheck));
 $("open-settings").addEventListener("click", () => settings.open());
 const notesIo = new NotesIo($("notes-io"));
-$("settings").addEventListener("click", (e) => {
+/** The import and export buttons: in Settings, and in the list while there are no notes. */
+function onIoButton(e: Event): void {
   const io = (e.target as HTMLElement).dataset.io;
   if (!io) return;
   settings.close();
   if (io === "export") void notesIo.export();
   else void notesIo.import(io === "import-file" ? "file" : "folder");
-});
+}
+$("settings").addEventListener("click", onIoButton);
+$("notes-empty").addEventListener("click", onIoButton);
 
 let shownOnce = false;
 /** Notes made with New in this session: one left without title or text is discarded when the
