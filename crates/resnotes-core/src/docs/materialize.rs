@@ -186,11 +186,64 @@ pub(crate) fn store(
     conn: &Connection,
     cache: &mut DocCache,
     id: &Uuid,
-    l: Loaded,
+    mut l: Loaded,
     appended: &[u8],
     edit: BodyEdit<'_>,
 ) -> Result<i64> {
-    store_saved(conn, cache, id, l, appended, edit, None)
+    let f = note::read_head(&l.doc);
+    let (first_line, first_line_end) = match (edit, l.first_line.take()) {
+        (BodyEdit::Untouched, Some((line, end))) => (line, end),
+        (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => {
+            (line, end)
+        }
+        (BodyEdit::SetTo(body), _) => {
+            debug_assert_eq!(note::body(&l.doc), body, "the body was made this text");
+            let (line, end) = note::first_line(body);
+            (line, end as i64)
+        }
+        _ => {
+            let (line, end) = note::first_line(&note::body(&l.doc));
+            (line, end as i64)
+        }
+    };
+    let rev = l.rev + 1;
+    // A notebook has no text to find.
+    search_index::update(conn, id, &l.doc, &f.title, f.deleted || f.is_notebook)?;
+    let row = row(&f, &first_line, first_line_end, rev);
+    if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
+        notes::save_full(conn, id, &row, &l.doc.save())?;
+        // Set when an import makes the note, never changed after.
+        if let Some(source) = note::source(&l.doc).filter(|_| !l.exists || !l.built) {
+            notes::set_source(conn, id, &source)?;
+        }
+    } else {
+        notes::append(conn, id, &row, appended)?;
+    }
+    cache.put(*id, rev, l.doc);
+    Ok(rev)
+}
+
+/// The list row of a note whose document reads as `f`.
+fn row<'a>(
+    f: &'a note::NoteFields,
+    first_line: &'a str,
+    first_line_end: i64,
+    rev: i64,
+) -> notes::Row<'a> {
+    notes::Row {
+        title: &f.title,
+        first_line,
+        first_line_end,
+        created_at: f.created_at,
+        updated_at: f.updated_at,
+        deleted: f.deleted,
+        pinned: f.pinned,
+        purged: f.purged,
+        tags: &f.tags,
+        rev,
+        is_notebook: f.is_notebook,
+        notebook: f.notebook,
+    }
 }
 
 /// A new note made elsewhere (on another thread: [`crate::docs::Replica::create_each`]),
@@ -203,20 +256,7 @@ pub(crate) fn store_new(conn: &Connection, id: &Uuid, new: NewNote<'_>) -> Resul
     search_index::update_with(conn, id, &f.title, f.deleted || f.is_notebook, body_len, || {
         new.body.to_string()
     })?;
-    let row = notes::Row {
-        title: &f.title,
-        first_line: &first_line,
-        first_line_end: first_line_end as i64,
-        created_at: f.created_at,
-        updated_at: f.updated_at,
-        deleted: f.deleted,
-        pinned: f.pinned,
-        purged: f.purged,
-        tags: &f.tags,
-        rev: 1,
-        is_notebook: f.is_notebook,
-        notebook: f.notebook,
-    };
+    let row = row(&f, &first_line, first_line_end as i64, 1);
     notes::save_full(conn, id, &row, &new.saved)?;
     if let Some(source) = note::source(&new.head) {
         notes::set_source(conn, id, &source)?;
@@ -239,65 +279,6 @@ pub(crate) struct NewNote<'a> {
     pub(crate) saved: Vec<u8>,
     /// Its body.
     pub(crate) body: &'a str,
-}
-
-/// [`store`], with the document's full save when the caller made it already.
-fn store_saved(
-    conn: &Connection,
-    cache: &mut DocCache,
-    id: &Uuid,
-    mut l: Loaded,
-    appended: &[u8],
-    edit: BodyEdit<'_>,
-    saved: Option<&[u8]>,
-) -> Result<i64> {
-    let f = note::read_head(&l.doc);
-    let (first_line, first_line_end) = match (edit, l.first_line.take()) {
-        (BodyEdit::Untouched, Some((line, end))) => (line, end),
-        (BodyEdit::SpliceAt(pos), Some((line, end))) if end > 0 && (pos as i64) > end => {
-            (line, end)
-        }
-        (BodyEdit::SetTo(body), _) => {
-            debug_assert_eq!(note::body(&l.doc), body, "the body was made this text");
-            let (line, end) = note::first_line(body);
-            (line, end as i64)
-        }
-        _ => {
-            let (line, end) = note::first_line(&note::body(&l.doc));
-            (line, end as i64)
-        }
-    };
-    let rev = l.rev + 1;
-    // A notebook has no text to find.
-    search_index::update(conn, id, &l.doc, &f.title, f.deleted || f.is_notebook)?;
-    let row = notes::Row {
-        title: &f.title,
-        first_line: &first_line,
-        first_line_end,
-        created_at: f.created_at,
-        updated_at: f.updated_at,
-        deleted: f.deleted,
-        pinned: f.pinned,
-        purged: f.purged,
-        tags: &f.tags,
-        rev,
-        is_notebook: f.is_notebook,
-        notebook: f.notebook,
-    };
-    if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
-        match saved {
-            Some(s) => notes::save_full(conn, id, &row, s)?,
-            None => notes::save_full(conn, id, &row, &l.doc.save())?,
-        }
-        // Set when an import makes the note, never changed after.
-        if let Some(source) = note::source(&l.doc).filter(|_| !l.exists || !l.built) {
-            notes::set_source(conn, id, &source)?;
-        }
-    } else {
-        notes::append(conn, id, &row, appended)?;
-    }
-    cache.put(*id, rev, l.doc);
-    Ok(rev)
 }
 
 /// Parses one change as exchanged, or says why it cannot be: never hands Automerge a chunk it
