@@ -263,7 +263,23 @@ fn a_joplin_export_comes_in_with_its_notebooks_tags_links_todos_and_resources() 
     let mut ws = workspace(tmp.path());
     let file = tmp.path().join("Joplin backup.jex");
     std::fs::write(&file, jex()).unwrap();
-    let r = ws.import(&file, None, false, &mut |_| true).unwrap();
+    // Stopped while the archive is read: nothing comes in.
+    let stopped =
+        ws.import(&file, None, false, &mut |p| p.stage != Stage::ReadingExport || p.done == 0);
+    let stopped = stopped.unwrap();
+    assert!(stopped.cancelled && stopped.notes == 0, "{stopped:?}");
+    assert!(ws.list(None).unwrap().is_empty() && ws.notebooks().unwrap().notebooks.is_empty());
+    let mut reading = Vec::new();
+    let r = ws
+        .import(&file, None, false, &mut |p| {
+            if p.stage == Stage::ReadingExport {
+                reading.push((p.done, p.total));
+            }
+            true
+        })
+        .unwrap();
+    let size = std::fs::metadata(&file).unwrap().len() as usize;
+    assert!(reading.len() > 3 && reading.iter().all(|&(d, t)| d <= t && t == size), "{reading:?}");
     assert_eq!(
         (r.notes, r.attachments, r.skipped, r.notebook.as_str()),
         (3, 1, 1, "Joplin backup"),

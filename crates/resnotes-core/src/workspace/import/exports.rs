@@ -300,11 +300,21 @@ impl Workspace {
         on_progress: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<ImportReport> {
         let file = open(path, "Joplin export")?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0) as usize;
+        let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let reader = BufReader::new(Counted { inner: file, read: read.clone() });
         let scratch = Scratch::new(self.dir())?;
-        if !on_progress(Progress { stage: Stage::Reading, done: 0, total: 1 }) {
-            return Ok(ImportReport { cancelled: true, ..Default::default() });
-        }
-        let archive = jex::read(BufReader::new(file), &scratch.0)?;
+        // Followed in bytes of the archive read, as an Evernote export's.
+        let mut go_on = || {
+            let done = read.get() as usize;
+            on_progress(Progress { stage: Stage::ReadingExport, done, total: size })
+        };
+        let archive = match jex::read(reader, &scratch.0, &mut go_on) {
+            Err(Error::Stopped) => {
+                return Ok(ImportReport { cancelled: true, ..Default::default() })
+            }
+            other => other?,
+        };
         let name = stem(path);
         let mut report = ImportReport {
             problems: archive

@@ -105,13 +105,21 @@ pub(super) struct Archive {
 }
 
 /// Reads a JEX archive, copying attachments under `scratch` (see the module doc). Fails only
-/// on a file that is not a Joplin export, or when writing to `scratch` fails.
-pub(super) fn read(reader: impl Read, scratch: &Path) -> Result<Archive> {
+/// on a file that is not a Joplin export, or when writing to `scratch` fails; `go_on()` is
+/// asked before each file of the archive, and stops it ([`Error::Stopped`]) by saying no.
+pub(super) fn read(
+    reader: impl Read,
+    scratch: &Path,
+    go_on: &mut dyn FnMut() -> bool,
+) -> Result<Archive> {
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(|_| Error::Invalid(NOT_JEX.into()))?;
     let mut items = Items::default();
     let mut last_path: Option<String> = None;
     for entry in entries {
+        if !go_on() {
+            return Err(Error::Stopped);
+        }
         let mut entry = match entry {
             Ok(e) => e,
             Err(_) => {
@@ -761,7 +769,7 @@ mod tests {
     #[test]
     fn an_export_is_read() {
         let dir = tempfile::tempdir().unwrap();
-        let a = read(export().as_slice(), dir.path()).unwrap();
+        let a = read(export().as_slice(), dir.path(), &mut || true).unwrap();
         let books: Vec<_> =
             a.notebooks.iter().map(|n| (n.title.as_str(), n.parent_id.as_deref())).collect();
         assert_eq!(books, [("Work", None), ("Projects", Some(FOLDER))]);
@@ -901,7 +909,7 @@ mod tests {
         add(&mut b, "notes/readme.txt", b"not joplin");
         add(&mut b, &format!("resources/{RES}.sh;rm -rf"), b"x");
         add(&mut b, &format!("{NOTE}.md"), note.as_bytes());
-        let a = read(b.into_inner().unwrap().as_slice(), &scratch).unwrap();
+        let a = read(b.into_inner().unwrap().as_slice(), &scratch, &mut || true).unwrap();
         assert_eq!(a.notes.len(), 1);
         let problems: Vec<(&str, &str)> =
             a.problems.iter().map(|(p, w)| (p.as_str(), w.as_str())).collect();
@@ -945,7 +953,7 @@ mod tests {
             ("photos", &photos),
         ];
         for (what, bytes) in inputs {
-            match read(bytes, dir.path()) {
+            match read(bytes, dir.path(), &mut || true) {
                 Err(Error::Invalid(why)) => assert_eq!(why, NOT_JEX, "for {what}"),
                 other => panic!("{what}: expected not a Joplin export, got {other:?}"),
             }
@@ -958,7 +966,7 @@ mod tests {
         let whole = export();
         // Cut inside the attachment's bytes (its header is at a 512-byte boundary before them).
         let at = whole.windows(PNG.len()).position(|w| w == PNG).unwrap() + 4;
-        let a = read(&whole[..at], dir.path()).unwrap();
+        let a = read(&whole[..at], dir.path(), &mut || true).unwrap();
         assert_eq!(a.notes.len(), 2);
         assert_eq!(a.problems, [(format!("resources/{RES}.png"), CUT.to_string())]);
         assert!(a.resources.is_empty());
@@ -979,7 +987,7 @@ mod tests {
             h.set_cksum();
             let mut bytes = h.as_bytes().to_vec();
             bytes.extend_from_slice(b"Title\n\nid: x\ntype_: 1");
-            let a = read(bytes.as_slice(), dir.path()).unwrap();
+            let a = read(bytes.as_slice(), dir.path(), &mut || true).unwrap();
             assert!(a.notes.is_empty() && a.resources.is_empty());
             assert_eq!(a.problems.first(), Some(&(path.clone(), why.to_string())), "for {path}");
             assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -1001,7 +1009,7 @@ mod tests {
         );
         add(&mut b, &format!("{SUB}.md"), html.as_bytes());
         add(&mut b, &format!("{LOST}.md"), b"T\n\nid: x\ntype_: \xff\xfe");
-        let a = read(b.into_inner().unwrap().as_slice(), dir.path()).unwrap();
+        let a = read(b.into_inner().unwrap().as_slice(), dir.path(), &mut || true).unwrap();
         assert_eq!(a.notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(), ["<p>hi</p>"]);
         let whys: Vec<&str> = a.problems.iter().map(|(_, w)| w.as_str()).collect();
         assert_eq!(whys.len(), 5, "{whys:?}");

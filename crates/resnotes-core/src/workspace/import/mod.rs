@@ -51,7 +51,7 @@ pub(crate) fn parse_any(data: &[u8], scratch: &Path) {
     let split = markdown::split_front_matter(&text);
     let _ = markdown::rewrite(&split.body, &mut |_| None);
     let _ = enex::read(data, scratch, &mut |_| Some(String::new()), &mut |_| Ok(()));
-    if let Ok(archive) = jex::read(data, scratch) {
+    if let Ok(archive) = jex::read(data, scratch, &mut || true) {
         for n in &archive.notes {
             let _ = jex::rewrite_links(&n.body, &mut |_, _| Some(String::new()));
         }
