@@ -251,6 +251,34 @@ fn another_apps_uuid_id_is_only_an_id() {
     assert_eq!((n.title.as_str(), n.tags.as_slice()), ("Idea", ["idea".to_string()].as_slice()));
 }
 
+/// Small notes are stored as the change that made them, big ones as a full save: either way
+/// the note reads back whole, is found by a word anywhere in it, and takes edits.
+#[test]
+fn small_and_big_notes_come_in_whole_and_take_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = tmp.path().join("Sizes");
+    let big = format!("{}zebracorn at the end\n", "lorem ipsum dolor ".repeat(5_000));
+    write(&v, "Big.md", big.as_bytes());
+    write(&v, "Small.md", "ünïcode 日本語 and a word: quokka\n".as_bytes());
+    let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
+    assert_eq!(ws.import_markdown(&v, None, false, &mut |_| true).unwrap().notes, 2);
+    for (title, body, word) in [
+        ("Big", big.as_str(), "zebracorn"),
+        ("Small", "ünïcode 日本語 and a word: quokka\n", "quokka"),
+    ] {
+        let found = ws.find(word, 10).unwrap();
+        assert_eq!(found.len(), 1, "{word}");
+        assert_eq!(found[0].title, title);
+        let id: uuid::Uuid = found[0].id.parse().unwrap();
+        assert_eq!(ws.note(&found[0].id).unwrap().body, body);
+        ws.splice_note(&id, resnotes_core::Field::Body, 0, 0, "Edited. ").unwrap();
+        assert_eq!(ws.note(&found[0].id).unwrap().body, format!("Edited. {body}"));
+    }
+    // And after a rebuild from the log alone.
+    ws.rebuild().unwrap();
+    assert_eq!(ws.find("quokka", 10).unwrap()[0].title, "Small");
+}
+
 #[test]
 fn a_file_instead_of_a_folder_gets_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
