@@ -226,6 +226,17 @@ fn an_import_stopped_while_writing_goes_on_where_it_stopped() {
     assert_eq!(counts, [87, 87, 86]);
     let assets = ws.assets().unwrap();
     assert!(assets.len() == 26 && assets.iter().all(|a| a.notes == 1), "{assets:?}");
+
+    // The folder grew: a stop before its new notes are written leaves no new notebook, and
+    // the notebooks here stay; then they come in beside the others.
+    write(&v, "C/new.md", b"new");
+    write(&v, "A/D/deep.md", b"deep");
+    let stopped = ws.import_markdown(&v, None, false, &mut |p| p.stage != Stage::Converting);
+    assert!(stopped.unwrap().cancelled);
+    assert_eq!(books(&ws), ["Big", "Big/A", "Big/A/B"]);
+    let grown = ws.import_markdown(&v, None, false, &mut |_| true).unwrap();
+    assert_eq!((grown.notes, grown.already_here), (2, 260), "{grown:?}");
+    assert_eq!(books(&ws), ["Big", "Big/A", "Big/A/B", "Big/A/D", "Big/C"]);
     // Each note's tag came from its text (no front matter), its body whole.
     let n7 = ws.list(None).unwrap().into_iter().find(|n| n.title == "note 7").unwrap();
     let n7 = ws.note(&n7.id).unwrap();

@@ -365,10 +365,16 @@ impl Workspace {
             )?,
             _ => None,
         };
+        // The notebooks this import makes, parents first (a stop before any note is written
+        // removes them again).
+        let mut created: Vec<Uuid> = Vec::new();
         let top = match earlier {
             Some(book) => Some(Place::Notebook(book)),
             None => self.top_notebook(into, &name, !dry_run && !notes.is_empty())?,
         };
+        if let (None, None, Some(Place::Notebook(book))) = (into, earlier, top) {
+            created.push(book);
+        }
         report.notebook = self.top_name(top, &name)?;
         // Joplin's notebooks, parents before children (a parent not in the export, or a
         // cycle, puts a notebook at the top of the import).
@@ -376,8 +382,6 @@ impl Workspace {
             archive.notebooks.iter().filter(|b| !trashed(Some(b.id.as_str()))).collect();
         report.notebooks = live.len();
         let mut made: HashMap<PathBuf, Place> = HashMap::new();
-        // The notebooks made right inside `top` (a stop deletes them again).
-        let mut made_at_top: Vec<Uuid> = Vec::new();
         if let Some(top) = top.filter(|_| !dry_run) {
             let mut left: Vec<&jex::Notebook> = live.clone();
             while !left.is_empty() {
@@ -395,12 +399,13 @@ impl Workspace {
                             let again = shelves.as_ref().and_then(|s| s.named(place, &name));
                             let id = match again {
                                 Some(id) => id,
-                                None => self.add_notebook(&name, place)?,
+                                None => {
+                                    let id = self.add_notebook(&name, place)?;
+                                    created.push(id);
+                                    id
+                                }
                             };
                             made.insert(PathBuf::from(&b.id), Place::Notebook(id));
-                            if place == top && again.is_none() {
-                                made_at_top.push(id);
-                            }
                         }
                         None => stuck.push(b),
                     }
@@ -410,7 +415,7 @@ impl Workspace {
                     let b = stuck.remove(0);
                     let id = self.add_notebook(&book_name(&b.title, top == Place::Default), top)?;
                     made.insert(PathBuf::from(&b.id), Place::Notebook(id));
-                    made_at_top.push(id);
+                    created.push(id);
                 }
                 left = stuck;
             }
@@ -423,13 +428,7 @@ impl Workspace {
         for (done, n) in notes.iter().enumerate() {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
                 // Nothing is written yet but the notebooks made for it: they go again.
-                let made_here = match top {
-                    Some(Place::Notebook(b)) if into.is_none() && earlier.is_none() => vec![b],
-                    _ => made_at_top.clone(),
-                };
-                for b in made_here {
-                    self.delete_notebook(Place::Notebook(b))?;
-                }
+                self.remove_notebooks(&created)?;
                 return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });
             }
             let mut problems = Vec::new();

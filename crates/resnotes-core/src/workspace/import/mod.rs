@@ -552,13 +552,18 @@ impl Workspace {
             )?,
             _ => None,
         };
+        // The notebooks this import makes, parents first (a stop before any note is written
+        // removes them again).
+        let mut made: Vec<Uuid> = Vec::new();
         let top = match (into, dry_run || nothing, earlier) {
             (Some(p), _, _) => Some(p),
             (None, _, Some(book)) => Some(Place::Notebook(book)),
             (None, true, None) => None,
-            (None, false, None) => Some(Place::Notebook(
-                self.add_notebook(&book_name(&top_name, true), Place::Default)?,
-            )),
+            (None, false, None) => {
+                let book = self.add_notebook(&book_name(&top_name, true), Place::Default)?;
+                made.push(book);
+                Some(Place::Notebook(book))
+            }
         };
         report.notebook = self.top_name(top, &top_name)?;
         // A folder's notebook name as this app's export wrote it in its notes.
@@ -575,8 +580,6 @@ impl Workspace {
             }
         }
         let mut books: HashMap<PathBuf, Place> = HashMap::new();
-        // Notebooks an earlier import made, used again: a stop leaves them be.
-        let mut reused: std::collections::HashSet<Uuid> = earlier.into_iter().collect();
         if let (Some(top), false) = (top, dry_run) {
             for d in &dirs {
                 let parent = d.parent().filter(|p| p.components().next().is_some());
@@ -586,11 +589,12 @@ impl Workspace {
                 });
                 let name = book_name(&name, in_place == Place::Default);
                 let book = match shelves.as_ref().and_then(|s| s.named(in_place, &name)) {
-                    Some(book) => {
-                        reused.insert(book);
+                    Some(book) => book,
+                    None => {
+                        let book = self.add_notebook(&name, in_place)?;
+                        made.push(book);
                         book
                     }
-                    None => self.add_notebook(&name, in_place)?,
                 };
                 books.insert(d.clone(), Place::Notebook(book));
             }
@@ -599,24 +603,10 @@ impl Workspace {
         let total = read.len();
         let mut attached: HashMap<PathBuf, Option<AssetRef>> = HashMap::new();
         let mut incoming: Vec<(Uuid, Incoming)> = Vec::with_capacity(total);
-        // The notebooks this import made at the top of its place (the rest sit inside them).
-        let made: Vec<Uuid> = match into {
-            None => top.and_then(Place::id).into_iter().collect::<Vec<_>>(),
-            Some(_) => dirs
-                .iter()
-                .filter(|d| d.components().count() == 1)
-                .filter_map(|d| books.get(d).and_then(|p| p.id()))
-                .collect(),
-        }
-        .into_iter()
-        .filter(|b| !reused.contains(b))
-        .collect();
         for (done, r) in read.into_iter().enumerate() {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
                 // Nothing is written yet but the notebooks made for it: they go again.
-                for book in &made {
-                    self.delete_notebook(Place::Notebook(*book))?;
-                }
+                self.remove_notebooks(&made)?;
                 return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });
             }
             let dir = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -747,6 +737,14 @@ impl Workspace {
         let written = self.replica.create_each(&ids, WRITE_CHUNK, build, &mut go_on)?;
         report.cancelled |= cancelled;
         Ok(written)
+    }
+
+    /// Deletes the notebooks an import made (`made`: parents first), children first.
+    fn remove_notebooks(&mut self, made: &[Uuid]) -> Result<()> {
+        for book in made.iter().rev() {
+            self.delete_notebook(Place::Notebook(*book))?;
+        }
+        Ok(())
     }
 
     /// True when `id` names a live note here.
