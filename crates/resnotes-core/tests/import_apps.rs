@@ -263,6 +263,10 @@ fn a_joplin_export_comes_in_with_its_notebooks_tags_links_todos_and_resources() 
     let mut ws = workspace(tmp.path());
     let file = tmp.path().join("Joplin backup.jex");
     std::fs::write(&file, jex()).unwrap();
+    // A dry run counts what would come in and writes nothing.
+    let dry = ws.import(&file, None, true, &mut |_| true).unwrap();
+    assert_eq!((dry.notes, dry.attachments, dry.skipped), (3, 1, 1), "{dry:?}");
+    assert!(ws.list(None).unwrap().is_empty() && ws.assets().unwrap().is_empty());
     // Stopped while the archive is read: nothing comes in.
     let stopped =
         ws.import(&file, None, false, &mut |p| p.stage != Stage::ReadingExport || p.done == 0);

@@ -480,21 +480,9 @@ impl Workspace {
                 },
             ));
         }
+        // Every resource a note links to has its entry (none is stored in a dry run).
         report.attachments = if dry_run {
-            notes
-                .iter()
-                .flat_map(|n| {
-                    let mut found = Vec::new();
-                    jex::rewrite_links(&n.body, &mut |id, _| {
-                        if archive.resources.contains_key(id) {
-                            found.push(id.to_string());
-                        }
-                        None
-                    });
-                    found
-                })
-                .collect::<std::collections::HashSet<_>>()
-                .len()
+            attached.len()
         } else {
             attached.values().filter(|a| a.is_some()).count()
         };
