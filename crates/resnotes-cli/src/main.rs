@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use resnotes_core::age::secrecy::ExposeSecret;
 use resnotes_core::{
     setup, system_clock, AssetRef, Observer, Supervisor, SyncEvent, TargetReport, TargetSpec, Wake,
@@ -330,6 +330,19 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Print a script that completes resnotes's commands and options in a shell, e.g.
+    /// `resnotes completions bash > ~/.local/share/bash-completion/completions/resnotes`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `resnotes man | man -l -`; with --dir, write it and one
+    /// page per command (resnotes-sync.1, …) into a folder, as a package installs them.
+    Man {
+        /// Write every page into this folder (made if missing) instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -533,6 +546,28 @@ fn folder_path(p: &Path) -> Result<PathBuf> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    // About the command line itself: no workspace needed.
+    match cli.command {
+        Command::Completions { shell } => {
+            // Made whole first: the generator panics on a failed write (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "resnotes", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man { dir: None } => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot make the folder {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write the manual pages into {}", dir.display()))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let dir = data_dir(&cli.data_dir)?;
     let open = || Workspace::open(&dir);
     match cli.command {
@@ -601,6 +636,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Rebuild => rebuild(&mut open()?)?,
+        // Answered above.
+        Command::Completions { .. } | Command::Man { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
