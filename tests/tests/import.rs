@@ -21,9 +21,15 @@ fn a_markdown_folder_is_imported_and_its_notes_sync_to_another_device() {
     let (a, b) = (sb.device("laptop"), sb.device("phone"));
     a.ok(&["init", "--folder", shared.to_str().unwrap()]);
 
-    let dry = a.ok(&["import", vault.to_str().unwrap(), "--dry-run"]);
-    assert!(dry.starts_with("Would import 2 notes into “Garden”"), "{dry}");
+    let dry = a.run(&["import", vault.to_str().unwrap(), "--dry-run"]);
+    let (out, err) = (String::from_utf8_lossy(&dry.stdout), String::from_utf8_lossy(&dry.stderr));
+    assert!(out.starts_with("Would import 2 notes into “Garden”"), "{out}");
+    // Not at a terminal: a line as each stage starts; no bar, no escape codes.
+    assert_eq!(err, "Reading files (2)…\nConverting notes (2)…\n");
+    assert!(!err.contains('\u{1b}') && !err.contains('\r'), "{err:?}");
     assert!(a.list().is_empty(), "a dry run writes nothing");
+    let quiet = a.run(&["import", vault.to_str().unwrap(), "--dry-run", "--quiet"]);
+    assert!(quiet.status.success() && quiet.stderr.is_empty(), "{quiet:?}");
 
     let report: serde_json::Value =
         serde_json::from_str(&a.ok(&["import", vault.to_str().unwrap(), "--json"])).unwrap();

@@ -49,6 +49,9 @@ struct Cli {
     /// Data dir of this device (default: the OS data dir).
     #[arg(long, global = true, env = "RESNOTES_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Show no progress on standard error (results and errors still show).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -592,10 +595,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restore { id, to } => history::restore(&mut open()?, &id, &to)?,
         Command::Changes { since, json } => history::changes(&open()?, &since, json)?,
         Command::Export { dir, notebook, note, json } => {
-            transfer::export(&open()?, &dir, notebook, note, json)?
+            transfer::export(&open()?, &dir, notebook, note, json, cli.quiet)?
         }
         Command::Import { path, into, dry_run, json } => {
-            transfer::import(&mut open()?, &path, into, dry_run, json)?
+            transfer::import(&mut open()?, &path, into, dry_run, json, cli.quiet)?
         }
         Command::List { json, limit, tag, notebook, sort } => {
             organize::list(&open()?, json, limit, tag, notebook, &sort)?

@@ -17,12 +17,13 @@ pub(crate) fn import(
     into: Option<String>,
     dry_run: bool,
     json: bool,
+    quiet: bool,
 ) -> Result<()> {
     let into = match into {
         Some(q) => Some(ws.find_notebook(&q)?),
         None => None,
     };
-    let report = ws.import(path, into, dry_run, &mut progress()?)?;
+    let report = ws.import(path, into, dry_run, &mut progress(quiet)?)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -79,13 +80,14 @@ pub(crate) fn export(
     notebook: Option<String>,
     notes: Vec<String>,
     json: bool,
+    quiet: bool,
 ) -> Result<()> {
     let scope = match notebook {
         Some(q) => ExportScope::Notebook(ws.find_notebook(&q)?),
         None if !notes.is_empty() => ExportScope::Notes(notes),
         None => ExportScope::All,
     };
-    let r = ws.export_markdown(dir, &scope, &mut progress()?)?;
+    let r = ws.export_markdown(dir, &scope, &mut progress(quiet)?)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
@@ -112,36 +114,77 @@ pub(crate) fn export(
     Ok(())
 }
 
-/// A progress line on stderr while it runs ("Reading files: 3200 of 10000…"), when stderr is
-/// a terminal; and Ctrl-C stops the import or export at the next file or chunk (what was
-/// written stays, and the report says so) instead of killing it midway.
-fn progress() -> Result<impl FnMut(Progress) -> bool> {
+/// Progress on stderr while it runs — a bar on a terminal, a line as each stage starts
+/// otherwise, nothing with `quiet` — and Ctrl-C stops the import or export at the next
+/// file or chunk (what was written stays, and the report says so) instead of killing it midway.
+fn progress(quiet: bool) -> Result<impl FnMut(Progress) -> bool> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("cannot install the Ctrl-C handler")?;
-    let tty = std::io::stderr().is_terminal();
-    let mut last = std::time::Instant::now();
-    let mut shown = None;
+    let mut shown = Shown { tty: std::io::stderr().is_terminal(), quiet, stage: None, bar: None };
     Ok(move |p: Progress| {
-        let what = match p.stage {
-            Stage::Reading => "Reading files",
-            Stage::ReadingExport => "Reading the export (bytes)",
-            Stage::Converting => "Converting notes and attaching files",
-            Stage::Writing => "Writing notes",
-        };
-        let end = p.done == p.total;
-        if tty && (end || shown != Some(p.stage) || last.elapsed().as_millis() >= 200) {
-            if shown.is_some_and(|s| s != p.stage) {
-                eprintln!();
-            }
-            last = std::time::Instant::now();
-            shown = Some(p.stage);
-            eprint!("\r{what}: {} of {}…", p.done, p.total);
-            if end && p.stage == Stage::Writing {
-                eprintln!();
-            }
-        }
+        shown.show(&p);
         !stop.load(Ordering::SeqCst)
     })
+}
+
+/// What the progress display shows now.
+struct Shown {
+    tty: bool,
+    quiet: bool,
+    stage: Option<Stage>,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Shown {
+    fn show(&mut self, p: &Progress) {
+        if self.quiet {
+            return;
+        }
+        let what = match p.stage {
+            Stage::Reading => "Reading files",
+            Stage::ReadingExport => "Reading the export",
+            Stage::Converting => "Converting notes",
+            Stage::Writing => "Writing notes",
+        };
+        let bytes = p.stage == Stage::ReadingExport;
+        if self.stage != Some(p.stage) {
+            self.end();
+            self.stage = Some(p.stage);
+            if self.tty {
+                let template = if bytes {
+                    "{msg:20} [{bar:30}] {bytes} of {total_bytes}"
+                } else {
+                    "{msg:20} [{bar:30}] {human_pos} of {human_len}"
+                };
+                let bar = indicatif::ProgressBar::new(p.total as u64).with_message(what);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                self.bar = Some(bar);
+            } else if bytes {
+                eprintln!("{what} ({})…", indicatif::HumanBytes(p.total as u64));
+            } else {
+                eprintln!("{what} ({})…", p.total);
+            }
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        }
+    }
+
+    /// Clears the finished stage's bar (the next stage's, or the report, takes its place).
+    fn end(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Shown {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
