@@ -78,3 +78,40 @@ fn version_names_the_program_and_its_version() {
     let v = resnotes(&["--version"]);
     assert_eq!(v.trim(), format!("resnotes {}", env!("CARGO_PKG_VERSION")));
 }
+
+/// At a terminal, a sync says what it is doing on one line that it clears before its report;
+/// with `--quiet`, or off a terminal, only the report shows.
+#[test]
+fn sync_at_a_terminal_shows_what_it_does_then_its_report() {
+    let sb = resnotes_e2e::Sandbox::new();
+    let shared = sb.folder("shared");
+    let a = sb.device("a");
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let id = a.new_note("Trip", "pack");
+    let file = sb.path().join("photo.bin");
+    std::fs::write(&file, vec![7u8; 300_000]).unwrap();
+    a.ok(&["attach", &id, file.to_str().unwrap()]);
+    // `script` gives the command a terminal and records what it wrote there.
+    let at_terminal = |args: &str| {
+        let mut script = Command::new("script");
+        let device = a.cmd(&[]);
+        for (k, v) in device.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        let line = format!("'{}' {args}", bin().display());
+        let out = script.args(["-qec", &line, "/dev/null"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = at_terminal("sync");
+    assert!(shown.contains("Sending entries"), "{shown:?}");
+    assert!(shown.contains("Uploading photo.bin"), "{shown:?}");
+    assert!(shown.contains("pushed 1"), "{shown:?}");
+    a.new_note("More", "text");
+    let quiet = at_terminal("sync --quiet");
+    assert!(!quiet.contains("Sending") && !quiet.contains('\u{1b}'), "{quiet:?}");
+    assert!(quiet.contains("pushed 1"), "{quiet:?}");
+}

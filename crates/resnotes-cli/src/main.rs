@@ -25,6 +25,7 @@ macro_rules! out {
 
 mod history;
 mod organize;
+mod progress;
 mod transfer;
 
 /// The exit statuses of every command, shown by `--help` (and in the README).
@@ -581,7 +582,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Join { folder, webdav, user, allow_http, plaintext } => {
             let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
-            return join(&dir, &spec, plaintext);
+            return join(&dir, &spec, plaintext, cli.quiet);
         }
         Command::New { title, body, notebook } => {
             out!("{}", organize::new_note(&mut open()?, &title, &body_arg(body)?, notebook)?)
@@ -620,12 +621,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search { query, json, limit, trash } => {
             search(&mut open()?, &query, json, limit, trash)?
         }
-        Command::Sync { watch: false, .. } => return sync_once(&mut open()?),
+        Command::Sync { watch: false, .. } => return sync_once(&mut open()?, cli.quiet),
         Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
         Command::Attach { id, file, name } => {
             out!("{}", open()?.attach(&id, &file, name.as_deref())?.to_url())
         }
-        Command::Asset { command } => return asset(&open()?, command),
+        Command::Asset { command } => return asset(&open()?, command, cli.quiet),
         Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
             max_attachment(&open()?, mib)?
         }
@@ -679,7 +680,7 @@ fn init(dir: &Path, spec: Option<TargetSpec>, plaintext: bool) -> Result<()> {
 }
 
 /// `join`: a new device of the workspace on the target, then its first sync.
-fn join(dir: &Path, spec: &TargetSpec, plaintext: bool) -> Result<ExitCode> {
+fn join(dir: &Path, spec: &TargetSpec, plaintext: bool, quiet: bool) -> Result<ExitCode> {
     let t = spec.transport()?;
     let pass = if resnotes_core::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
     let mut ws =
@@ -690,7 +691,9 @@ fn join(dir: &Path, spec: &TargetSpec, plaintext: bool) -> Result<ExitCode> {
         note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);
     }
     eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
-    let reports = ws.sync_all(&mut |_| {})?;
+    let mut shown = progress::SyncProgress::new(quiet);
+    let reports = ws.sync_all(&mut |ev| shown.event(&ev))?;
+    drop(shown);
     Ok(report(&reports))
 }
 
@@ -777,13 +780,18 @@ fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize, trash: bool
 }
 
 /// `sync`: one cycle of notes, then one of attachments; 0 only when all are in step.
-fn sync_once(ws: &mut Workspace) -> Result<ExitCode> {
+fn sync_once(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
     if ws.targets()?.is_empty() {
         return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));
     }
-    let code = report(&ws.sync_all(&mut |_| {})?);
-    let asset_code = report_assets(&ws.sync_assets(&|| false, &mut |_| {})?);
-    Ok(worst(code, asset_code))
+    let mut shown = progress::SyncProgress::new(quiet);
+    let reports = ws.sync_all(&mut |ev| shown.event(&ev))?;
+    drop(shown);
+    let code = report(&reports);
+    let mut shown = progress::SyncProgress::new(quiet);
+    let assets = ws.sync_assets(&|| false, &mut |ev| shown.event(&ev))?;
+    drop(shown);
+    Ok(worst(code, report_assets(&assets)))
 }
 
 /// The worse of two exit statuses: failed, then partial, then success.
@@ -814,11 +822,13 @@ fn sync_watch(dir: &Path, interval: u64) -> Result<()> {
     Ok(())
 }
 
-fn asset(ws: &Workspace, command: AssetCommand) -> Result<ExitCode> {
+fn asset(ws: &Workspace, command: AssetCommand, quiet: bool) -> Result<ExitCode> {
     match command {
         AssetCommand::Get { url, out } => {
             let r = AssetRef::parse(url.trim())?;
-            ws.save_asset(&r, &out, &mut |_| {})?;
+            let mut shown = progress::SyncProgress::new(quiet);
+            ws.save_asset(&r, &out, &mut |ev| shown.event(&ev))?;
+            drop(shown);
             eprintln!("Saved {} ({} bytes, SHA-256 checked) to {}", r.name, r.size, out.display());
         }
         AssetCommand::List { json } => {
@@ -840,7 +850,12 @@ fn asset(ws: &Workspace, command: AssetCommand) -> Result<ExitCode> {
                 }
             }
         }
-        AssetCommand::Sync => return Ok(report_assets(&ws.sync_assets(&|| false, &mut |_| {})?)),
+        AssetCommand::Sync => {
+            let mut shown = progress::SyncProgress::new(quiet);
+            let assets = ws.sync_assets(&|| false, &mut |ev| shown.event(&ev))?;
+            drop(shown);
+            return Ok(report_assets(&assets));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

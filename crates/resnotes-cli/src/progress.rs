@@ -1,0 +1,81 @@
+//! What a sync, a join or an attachment transfer shows while it runs, on standard error: on a
+//! terminal, one line that follows it ("Receiving entries: 1,200", an attachment's bar in
+//! bytes), cleared when it ends (the report follows); off a terminal or with `--quiet`,
+//! nothing but the report.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use resnotes_core::{Direction, SyncEvent};
+
+/// Follows the events of one command.
+pub(crate) struct SyncProgress {
+    bar: Option<ProgressBar>,
+    /// Entries received and sent so far (over every target).
+    received: u64,
+    sent: u64,
+}
+
+impl SyncProgress {
+    /// Shows nothing unless stderr is a terminal and `quiet` is off.
+    pub(crate) fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner().with_message("Syncing…");
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Self { bar, received: 0, sent: 0 }
+    }
+
+    /// Takes one event of the sync.
+    pub(crate) fn event(&mut self, ev: &SyncEvent) {
+        let Some(bar) = &self.bar else { return };
+        match ev {
+            SyncEvent::Pulled { count, .. } => {
+                self.received = self.received.max(*count);
+                spin(bar, format!("Receiving entries: {}", self.received));
+            }
+            SyncEvent::Pushing { .. } => spin(bar, "Sending entries…".into()),
+            SyncEvent::Pushed { count, .. } => {
+                self.sent = self.sent.max(*count);
+                spin(bar, format!("Sending entries: {}", self.sent));
+            }
+            SyncEvent::AssetProgress { name, direction, done, total, .. } => {
+                let verb = match direction {
+                    Direction::Upload => "Uploading",
+                    Direction::Download => "Downloading",
+                };
+                if bar.length() != Some(*total) {
+                    bar.set_message(format!("{verb} {name}"));
+                    let style = ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes} of {total_bytes} ({bytes_per_sec})",
+                    );
+                    if let Ok(style) = style {
+                        bar.set_style(style.progress_chars("=> "));
+                    }
+                    bar.set_length(*total);
+                }
+                bar.set_position(*done);
+            }
+            SyncEvent::AssetDone { .. } => spin(bar, "Attachments…".into()),
+            _ => {}
+        }
+    }
+}
+
+/// Makes the bar a spinner with `message` (an attachment's bar turns back into one).
+fn spin(bar: &ProgressBar, message: String) {
+    if bar.length().is_some() {
+        bar.set_style(ProgressStyle::default_spinner());
+        bar.unset_length();
+    }
+    bar.set_message(message);
+}
+
+impl Drop for SyncProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
