@@ -42,7 +42,8 @@
 //!    (their rows and note counts), `search` (the full-text index), `targets`, `assets`;
 //!    schema and migrations in `store/mod.rs`.
 //! 3. `docs` — note documents: the schema ([`note`]), applying changes (`materialize`), notes
-//!    listed from summaries before their documents are built (`lazy`), and `Replica`: this
+//!    listed from summaries before their documents are built (`lazy`), new notes made in bulk
+//!    with their change written directly (`bulk`, for imports), and `Replica`: this
 //!    device's database, identity, key, clock and document cache, with local edits and sealing.
 //!    Every layer above runs on a replica.
 //! 4. [`transport`] — moving bytes to and from a target: one trait, a [`TargetKind`] per kind of
