@@ -246,6 +246,27 @@ fn an_import_stopped_while_writing_goes_on_where_it_stopped() {
     );
 }
 
+/// Two vaults that share a file (Obsidian puts the same `Welcome.md` in every new vault): the
+/// second is not taken for a re-import of the first; it gets its own notebook.
+#[test]
+fn two_vaults_sharing_a_file_each_get_their_own_notebook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (work, home) = (tmp.path().join("Work"), tmp.path().join("Home"));
+    for v in [&work, &home] {
+        write(v, "Welcome.md", b"This is your new vault.\n");
+    }
+    write(&work, "Plan.md", b"plan");
+    write(&home, "Garden.md", b"garden");
+    write(&home, "Sub/Deep.md", b"deep");
+    let mut ws = Workspace::init(&tmp.path().join("data"), false, system_clock()).unwrap();
+    ws.import_markdown(&work, None, false, &mut |_| true).unwrap();
+    let r = ws.import_markdown(&home, None, false, &mut |_| true).unwrap();
+    assert_eq!((r.notes, r.already_here, r.notebook.as_str()), (2, 1, "Home"), "{r:?}");
+    let paths: Vec<String> =
+        ws.notebooks().unwrap().notebooks.into_iter().map(|b| b.path).collect();
+    assert_eq!(paths, ["Home", "Home/Sub", "Work"]);
+}
+
 /// Another app's note may have a UUID for an `id`: its `#tags` are still tags, and an empty
 /// title still gives way to the file's name (only this app's export is read as its own).
 #[test]

@@ -414,4 +414,12 @@ fn a_long_evernote_export_is_written_in_batches_and_resumes_after_a_stop() {
     let books = ws.notebooks().unwrap().notebooks;
     assert_eq!(books.len(), 1, "the rest went beside the first thousand: {books:?}");
     assert_eq!((books[0].name.as_str(), books[0].notes), ("Many", 2500));
+    // Another export holding some of the same notes is not a re-import of this one.
+    let more: String = (2400..2600)
+        .map(|i| enex_note(&format!("Note {i}"), &format!("<div>Text of note {i}</div>"), ""))
+        .collect();
+    let other = tmp.path().join("More.enex");
+    std::fs::write(&other, enex(&more)).unwrap();
+    let r = ws.import(&other, None, false, &mut |_| true).unwrap();
+    assert_eq!((r.notes, r.already_here, r.notebook.as_str()), (100, 100, "More"), "{r:?}");
 }

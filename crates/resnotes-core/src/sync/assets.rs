@@ -360,25 +360,25 @@ impl Replica {
         next_index(&self.conn, &self.client)
     }
 
-    /// Removes the attachments this device stored at index `from` or later that no note links
-    /// to and no target holds: what a stopped import stored for notes it did not write, which
-    /// would otherwise be sent to every device. (Their indexes are never used again.) Returns
+    /// Removes the attachments among `among` that this device stored at index `from` or later
+    /// and that no note links to and no target holds: what a stopped import stored for notes it
+    /// did not write, which would otherwise be sent to every device. (An attachment added
+    /// meanwhile by an edit is not among them; their indexes are never used again.) Returns
     /// how many were removed.
-    pub(crate) fn drop_unlinked_assets(&self, from: u64) -> Result<usize> {
-        let candidates = store::assets::own_from(&self.conn, &self.client, from)?;
+    pub(crate) fn drop_unlinked_assets(&self, from: u64, among: &[AssetId]) -> Result<usize> {
+        let mut candidates = store::assets::own_from(&self.conn, &self.client, from)?;
+        candidates.retain(|id| among.contains(id));
         if candidates.is_empty() {
             return Ok(0);
         }
         self.scan_refs()?;
-        let linked: BTreeSet<AssetId> = store::assets::all_links(&self.conn)?
-            .iter()
-            .filter_map(|u| AssetRef::parse(u).ok())
-            .map(|r| r.id)
-            .collect();
         let mut dropped = 0;
-        for id in candidates.difference(&linked) {
+        for id in &candidates {
             let tx = store::write_tx(&self.conn)?;
-            if store::assets::present_anywhere(&tx, id)? {
+            // Checked in the transaction that removes it: a note saved since may link it.
+            if store::assets::link_to(&tx, id)?.is_some()
+                || store::assets::present_anywhere(&tx, id)?
+            {
                 continue;
             }
             store::assets::remove(&tx, id)?;
@@ -894,6 +894,37 @@ mod tests {
         // The same content again: the existing asset, not a new index.
         fs::write(&f, "content 1").unwrap();
         assert_eq!(ws.add_asset(&f, "b.txt", None).unwrap().id.index, 1);
+    }
+
+    /// What a stopped import stored and no note links to goes; an attachment stored before it,
+    /// one added meanwhile by an edit, and one a note links to stay.
+    #[test]
+    fn only_a_stopped_imports_unlinked_attachments_are_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(tmp.path(), false, crate::workspace::system_clock()).unwrap();
+        let f = tmp.path().join("a.txt");
+        let add = |ws: &mut Workspace, text: &str| {
+            fs::write(&f, text).unwrap();
+            ws.add_asset(&f, "a.txt", None).unwrap()
+        };
+        let before = add(&mut ws, "before the import");
+        let first = ws.replica.next_asset_index().unwrap();
+        let (orphan, linked) =
+            (add(&mut ws, "imported, unlinked"), add(&mut ws, "imported, linked"));
+        let pasted = add(&mut ws, "pasted meanwhile");
+        ws.new_note("Linked", &linked.markdown()).unwrap();
+        let among = [before.id, orphan.id, linked.id];
+        assert_eq!(ws.replica.drop_unlinked_assets(first, &among).unwrap(), 1);
+        let left: Vec<AssetId> =
+            ws.assets().unwrap().iter().map(|a| AssetRef::parse(&a.url).unwrap().id).collect();
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(!left.contains(&orphan.id));
+        assert!(!ws.replica.asset_file(&orphan.id).exists());
+        for kept in [before.id, linked.id, pasted.id] {
+            assert!(left.contains(&kept) && ws.replica.asset_file(&kept).exists());
+        }
+        // Its index is not used again.
+        assert_eq!(add(&mut ws, "next").id.index, pasted.id.index + 1);
     }
 
     /// The preview holds at most PREVIEW_MAX_BYTES of an attachment in memory, whatever size a

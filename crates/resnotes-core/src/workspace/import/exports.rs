@@ -48,8 +48,9 @@ struct EnexRun<'w, 'p> {
     name: String,
     /// The user stopped it (the reader's error is then no failure).
     stopped: bool,
-    /// A note here already from an earlier import of the file: the rest go beside it.
-    earlier_note: Option<Uuid>,
+    /// Notes here already from an earlier import of the file, before the first write: the rest
+    /// go beside them.
+    earlier_notes: Vec<Uuid>,
 }
 
 impl EnexRun<'_, '_> {
@@ -65,9 +66,13 @@ impl EnexRun<'_, '_> {
             return Ok(());
         }
         if self.top.is_none() {
-            self.top = match (self.into, self.earlier_note) {
-                (None, Some(note)) => Shelves::read(self.ws)?
-                    .earlier_top(&self.ws.replica.conn, std::iter::once((0, note)))?
+            self.top = match self.into {
+                None if !self.earlier_notes.is_empty() => Shelves::read(self.ws)?
+                    .earlier_top(
+                        &self.ws.replica.conn,
+                        &book_name(&self.name, true),
+                        self.earlier_notes.iter().map(|note| (0, *note)),
+                    )?
                     .map(Place::Notebook),
                 _ => None,
             };
@@ -214,7 +219,7 @@ impl Workspace {
             dry_run,
             name: name.clone(),
             stopped: false,
-            earlier_note: None,
+            earlier_notes: Vec::new(),
         });
         let mut attach = |r: &enex::Resource| -> Option<String> {
             let mut run = run.borrow_mut();
@@ -223,7 +228,10 @@ impl Workspace {
                 return Some(String::new());
             }
             match run.ws.add_asset(&r.path, &r.name, Some(&r.mime)) {
-                Ok(a) => Some(a.markdown()),
+                Ok(a) => {
+                    run.report.stored.push(a.id);
+                    Some(a.markdown())
+                }
                 Err(e) => {
                     let problem = format!("the attachment “{}” could not be stored: {e}", r.name);
                     run.report.problems.push(FileProblem { path: shown.clone(), problem });
@@ -245,7 +253,9 @@ impl Workspace {
             }
             let here = store::notes::live_note_with_source(&run.ws.replica.conn, &n.source)?;
             if here.is_some() || !run.seen.insert(n.source.clone()) {
-                run.earlier_note = run.earlier_note.or(here);
+                if let (Some(note), None) = (here, run.top) {
+                    run.earlier_notes.push(note);
+                }
                 run.report.already_here += 1;
                 return Ok(());
             }
@@ -361,6 +371,7 @@ impl Workspace {
         let earlier = match (&shelves, into) {
             (Some(s), None) => s.earlier_top(
                 &self.replica.conn,
+                &book_name(&name, true),
                 present.iter().map(|(parent, id)| (depth(*parent), *id)),
             )?,
             _ => None,
@@ -429,7 +440,7 @@ impl Workspace {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
                 // Nothing is written yet but the notebooks made for it: they go again.
                 self.remove_notebooks(&created)?;
-                return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });
+                return Ok(report.stopped_before_writing(attached.values()));
             }
             let mut problems = Vec::new();
             let body = jex::rewrite_links(&n.body, &mut |id, _image| {
@@ -487,6 +498,7 @@ impl Workspace {
             attached.values().filter(|a| a.is_some()).count()
         };
         report.skipped += archive.resources.len().saturating_sub(report.attachments);
+        report.stored = attached.values().flatten().map(|a| a.id).collect();
         report.notes = incoming.len();
         drop(scratch);
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };

@@ -115,6 +115,22 @@ pub struct ImportReport {
     pub problems: Vec<FileProblem>,
     /// Links that name no note or file in the folder (left as written).
     pub broken_links: Vec<FileProblem>,
+    /// The attachments this import stored (a stop removes those no note links to).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub(crate) stored: Vec<crate::format::asset::AssetId>,
+}
+
+impl ImportReport {
+    /// This report for an import stopped before it wrote a note: nothing came in but the
+    /// attachments it stored (`attached`; the stop removes them again).
+    fn stopped_before_writing<'a>(
+        self,
+        attached: impl Iterator<Item = &'a Option<AssetRef>>,
+    ) -> Self {
+        let stored = attached.flatten().map(|a| a.id).collect();
+        ImportReport { cancelled: true, notes: 0, notebooks: 0, stored, ..self }
+    }
 }
 
 /// One file's problem.
@@ -422,25 +438,24 @@ impl Workspace {
         self.tidy_import(dry_run, |ws| ws.markdown_folder(root, into, dry_run, on_progress))
     }
 
-    /// Runs an import. One that stopped or failed leaves no attachment it stored that none of
-    /// the notes it wrote links to (each would otherwise be sent to every device).
+    /// Runs an import. One that was stopped leaves no attachment it stored that none of the
+    /// notes it wrote links to (each would otherwise be sent to every device). (One that
+    /// failed keeps them: its report, which names them, is lost with the error.)
     fn tidy_import(
         &mut self,
         dry_run: bool,
         run: impl FnOnce(&mut Self) -> Result<ImportReport>,
     ) -> Result<ImportReport> {
         let first_asset = self.replica.next_asset_index()?;
-        let mut result = run(self);
-        if dry_run || result.as_ref().is_ok_and(|r| !r.cancelled) {
-            return result;
+        let mut report = run(self)?;
+        if dry_run || !report.cancelled {
+            return Ok(report);
         }
-        match (self.replica.drop_unlinked_assets(first_asset), &mut result) {
-            (Ok(dropped), Ok(r)) => r.attachments = r.attachments.saturating_sub(dropped),
-            (Err(e), Ok(_)) => return Err(e),
-            (Err(e), Err(_)) => tracing::warn!("attachments of a failed import stay: {e}"),
-            (Ok(_), Err(_)) => {}
+        match self.replica.drop_unlinked_assets(first_asset, &report.stored) {
+            Ok(dropped) => report.attachments = report.attachments.saturating_sub(dropped),
+            Err(e) => tracing::warn!("attachments of a stopped import stay: {e}"),
         }
-        result
+        Ok(report)
     }
 
     /// [`Workspace::import_markdown`] but for what a stop leaves.
@@ -548,6 +563,7 @@ impl Workspace {
         let earlier = match (&shelves, into) {
             (Some(s), None) => s.earlier_top(
                 &self.replica.conn,
+                &book_name(&top_name, true),
                 present.iter().map(|(rel, id, _)| (rel.components().count() - 1, *id)),
             )?,
             _ => None,
@@ -607,7 +623,7 @@ impl Workspace {
             if !on_progress(Progress { stage: Stage::Converting, done, total }) {
                 // Nothing is written yet but the notebooks made for it: they go again.
                 self.remove_notebooks(&made)?;
-                return Ok(ImportReport { cancelled: true, notes: 0, notebooks: 0, ..report });
+                return Ok(report.stopped_before_writing(attached.values()));
             }
             let dir = r.rel.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut broken = Vec::new();
@@ -696,6 +712,7 @@ impl Workspace {
             attached.values().filter(|a| a.is_some()).count()
         };
         report.skipped = scan.skipped + scan.files.len() - attached.len();
+        report.stored = attached.values().flatten().map(|a| a.id).collect();
         report.notes = incoming.len();
         let Some(top) = top.filter(|_| !dry_run) else { return Ok(report) };
         report.notes = self.write_notes(&incoming, &books, top, &mut report, on_progress)?;
