@@ -217,15 +217,6 @@ pub(crate) fn set_links(conn: &Connection, note: &str, rev: i64, refs: &[AssetRe
     Ok(())
 }
 
-/// The assets of `client` at index `from` or later that this device holds.
-pub(crate) fn own_from(conn: &Connection, client: &Uuid, from: u64) -> Result<BTreeSet<AssetId>> {
-    ids(
-        conn,
-        "SELECT client_id, idx FROM assets WHERE client_id = ?1 AND idx >= ?2",
-        params![client.to_string(), from as i64],
-    )
-}
-
 /// Whether any target is known to hold an asset.
 pub(crate) fn present_anywhere(conn: &Connection, id: &AssetId) -> Result<bool> {
     Ok(conn.query_row(

@@ -366,14 +366,14 @@ impl Replica {
     /// meanwhile by an edit is not among them; their indexes are never used again.) Returns
     /// how many were removed.
     pub(crate) fn drop_unlinked_assets(&self, from: u64, among: &[AssetId]) -> Result<usize> {
-        let mut candidates = store::assets::own_from(&self.conn, &self.client, from)?;
-        candidates.retain(|id| among.contains(id));
+        let candidates: Vec<&AssetId> =
+            among.iter().filter(|id| id.client == self.client && id.index >= from).collect();
         if candidates.is_empty() {
             return Ok(0);
         }
         self.scan_refs()?;
         let mut dropped = 0;
-        for id in &candidates {
+        for id in candidates {
             let tx = store::write_tx(&self.conn)?;
             // Checked in the transaction that removes it: a note saved since may link it.
             if store::assets::link_to(&tx, id)?.is_some()

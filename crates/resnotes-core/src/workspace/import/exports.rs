@@ -66,19 +66,18 @@ impl EnexRun<'_, '_> {
             return Ok(());
         }
         if self.top.is_none() {
-            self.top = match self.into {
-                None if !self.earlier_notes.is_empty() => Shelves::read(self.ws)?
-                    .earlier_top(
-                        &self.ws.replica.conn,
-                        &book_name(&self.name, true),
-                        self.earlier_notes.iter().map(|note| (0, *note)),
-                    )?
-                    .map(Place::Notebook),
+            let earlier = match self.into {
+                None if !self.earlier_notes.is_empty() => Shelves::read(self.ws)?.earlier_top(
+                    &self.ws.replica.conn,
+                    &book_name(&self.name, true),
+                    self.earlier_notes.iter().map(|note| (0, *note)),
+                )?,
                 _ => None,
             };
-        }
-        if self.top.is_none() {
-            self.top = self.ws.top_notebook(self.into, &self.name, true)?;
+            self.top = match earlier {
+                Some(book) => Some(Place::Notebook(book)),
+                None => self.ws.top_notebook(self.into, &self.name, true)?,
+            };
         }
         let top = self.top.unwrap_or(Place::Default);
         let on_progress = &mut *self.on_progress;

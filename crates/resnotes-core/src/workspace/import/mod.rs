@@ -19,8 +19,8 @@
 //!
 //! Importing again brings in only what is not here yet (each note records its `source`), into
 //! the notebooks the earlier import made ([`shelves`]): an import stopped halfway goes on where
-//! it stopped. A stopped or failed import keeps the notes it wrote and removes the attachments
-//! it stored for the notes it did not write.
+//! it stopped. A stopped import keeps the notes it wrote and removes the attachments it stored
+//! for the notes it did not write (a failed one keeps those too).
 
 mod enex;
 mod exports;
