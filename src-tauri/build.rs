@@ -44,6 +44,7 @@ fn main() {
             "share_target",
             "join_target",
             "remove_target",
+            "verify_target",
             "sync_now",
             "attach_bytes",
             "attach_path",

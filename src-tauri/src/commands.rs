@@ -4,14 +4,14 @@
 use resnotes_core::{
     scrypt_log_n, setup, system_clock, Activity, AssetInfo, AssetRef, Comparison, Contents, Edited,
     Field, LinkedNote, ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress,
-    Sort, Status, Strength, TagCount, Target, TargetSpec, TextSplice, Version, VersionText,
-    Workspace,
+    Sort, Status, Strength, TagCount, Target, TargetSpec, TextSplice, Verification, Version,
+    VersionText, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
 use crate::background::transfer_events;
-use crate::ipc::{Attached, IpcError, Shared, NOTES_CHANGED};
+use crate::ipc::{Attached, Checked, IpcError, Shared, NOTES_CHANGED, VERIFY_PROGRESS};
 use crate::state::AppState;
 
 type Res<T> = Result<T, IpcError>;
@@ -389,6 +389,23 @@ pub async fn sync_now(state: State<'_, AppState>) -> Res<()> {
 
 fn asset_ref(url: &str) -> Res<AssetRef> {
     AssetRef::parse(url.trim()).map_err(|e| IpcError::invalid(e.to_string()))
+}
+
+/// "Check this folder": reads back everything this device has from the target and compares it
+/// (see `Workspace::verify`), on a connection of its own so typing never waits; progress as
+/// `verify://progress` events, at most every 100 ms.
+#[tauri::command]
+pub async fn verify_target(app: AppHandle, id: String) -> Res<Verification> {
+    on_own_connection(app, move |ws, app| {
+        let mut last: Option<std::time::Instant> = None;
+        ws.verify(&id, &mut |done, total| {
+            if done == total || last.is_none_or(|t| t.elapsed().as_millis() >= 100) {
+                last = Some(std::time::Instant::now());
+                let _ = app.emit(VERIFY_PROGRESS, Checked { target: id.clone(), done, total });
+            }
+        })
+    })
+    .await
 }
 
 /// Runs `f` on its own connection to the data dir, on the blocking pool: attachment transfers

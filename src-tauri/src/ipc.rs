@@ -16,6 +16,22 @@ pub const NOTES_CHANGED: &str = "notes://changed";
 /// `resnotes_core::Progress`).
 pub const TRANSFER_PROGRESS: &str = "transfer://progress";
 
+/// Event: how far "Check this folder" has got (`verify://progress`, a [`Checked`]).
+pub const VERIFY_PROGRESS: &str = "verify://progress";
+
+/// How far a check of a target has got: files compared of the total.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Checked {
+    /// The target being checked.
+    pub target: String,
+    /// Entries and attachments compared so far.
+    #[ts(type = "number")]
+    pub done: u64,
+    /// All there are to compare.
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
 /// An error as the UI sees it: a stable code and one sentence for the user.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct IpcError {
@@ -128,6 +144,8 @@ mod tests {
         resnotes_core::ImportReport::export_all(&cfg).unwrap();
         resnotes_core::ExportReport::export_all(&cfg).unwrap();
         resnotes_core::Progress::export_all(&cfg).unwrap();
+        resnotes_core::Verification::export_all(&cfg).unwrap();
+        Checked::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> Vec<(String, String)> {

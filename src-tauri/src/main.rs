@@ -153,6 +153,7 @@ fn main() -> ExitCode {
             commands::share_target,
             commands::join_target,
             commands::remove_target,
+            commands::verify_target,
             commands::sync_now,
             commands::attach_bytes,
             commands::attach_path,

@@ -7,6 +7,7 @@ import { open } from "@tauri-apps/plugin-dialog";
 import type { Activity } from "./bindings/Activity";
 import type { AssetInfo } from "./bindings/AssetInfo";
 import type { Attached } from "./bindings/Attached";
+import type { Checked } from "./bindings/Checked";
 import type { Comparison } from "./bindings/Comparison";
 import type { Contents } from "./bindings/Contents";
 import type { Edited } from "./bindings/Edited";
@@ -32,6 +33,7 @@ import type { Target } from "./bindings/Target";
 import type { TargetSpec } from "./bindings/TargetSpec";
 import type { TargetStatus } from "./bindings/TargetStatus";
 import type { TextSplice } from "./bindings/TextSplice";
+import type { Verification } from "./bindings/Verification";
 import type { Version } from "./bindings/Version";
 import type { VersionText } from "./bindings/VersionText";
 
@@ -57,6 +59,7 @@ export type {
   TargetSpec,
   TargetStatus,
   TextSplice,
+  Verification,
 };
 
 /** An error from the Rust side; `message` is one sentence for the user. */
@@ -171,6 +174,9 @@ export const joinTarget = (spec: TargetSpec, passphrase: string | null, acceptPl
   call<number>("join_target", { spec, passphrase, acceptPlaintext });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
+/** "Check this folder": every change and attachment this device has, read back from the
+ * target and compared; progress arrives as `verify://progress`. */
+export const verifyTarget = (id: string) => call<Verification>("verify_target", { id });
 /** Shows the system's folder chooser (`folder`) or file chooser for a Joplin or Evernote
  * export (`file`), then imports what was chosen into a new notebook; null when cancelled.
  * Progress arrives as `transfer://progress`. */
@@ -237,5 +243,7 @@ export const onSyncEvent = (f: (e: SyncEvent) => void): Promise<UnlistenFn> =>
   listen<SyncEvent>("sync://event", (e) => f(e.payload));
 export const onTransferProgress = (f: (p: Progress) => void): Promise<UnlistenFn> =>
   listen<Progress>("transfer://progress", (e) => f(e.payload));
+export const onVerifyProgress = (f: (c: Checked) => void): Promise<UnlistenFn> =>
+  listen<Checked>("verify://progress", (e) => f(e.payload));
 export const onNotesChanged = (f: () => void): Promise<UnlistenFn> =>
   listen<null>("notes://changed", () => f());

@@ -10,6 +10,7 @@ import {
   type LogItem,
   listAssets,
   logEntries,
+  onVerifyProgress,
   recentChanges,
   removeTarget,
   type Status,
@@ -17,16 +18,29 @@ import {
   setKeepAttachments,
   syncNow,
   syncStatus,
+  type Verification,
+  verifyTarget,
 } from "./ipc";
+import { checkingText, checkReport } from "./verify";
 
 /** How far back "Recent changes" looks: a week. */
 const RECENT_MS = 7 * 86_400_000;
+
+/** A "Check this folder" of one target: running (with its count), done, or failed. */
+type Check =
+  | { state: "running"; done: number; total: number }
+  | { state: "done"; result: Verification }
+  | { state: "failed"; message: string };
 
 export class SyncPanel {
   private live: SyncStatus | null = null;
   private status: Status | null = null;
   private loading = false;
   private queued = false;
+  /** Checks by target id; kept across repaints of the drawer. */
+  private readonly checks = new Map<string, Check>();
+  /** Targets whose check "Details" the user opened (stay open across repaints). */
+  private readonly checkDetailsOpen = new Set<string>();
 
   constructor(
     private readonly button: HTMLButtonElement,
@@ -48,6 +62,82 @@ export class SyncPanel {
     drawer
       .querySelector<HTMLButtonElement>("[data-action=sync-now]")
       ?.addEventListener("click", () => void syncNow().catch((e) => this.onError(e.message)));
+    void onVerifyProgress((c) => {
+      const check = this.checks.get(c.target);
+      if (check?.state !== "running") return;
+      check.done = c.done;
+      check.total = c.total;
+      const shown = this.body.querySelector<HTMLElement>(
+        `.target[data-target="${CSS.escape(c.target)}"] .check .checking`,
+      );
+      if (shown) shown.textContent = checkingText(c.done, c.total);
+    });
+  }
+
+  /** Runs "Check this folder" for a target and shows the outcome in its card. */
+  private async check(id: string): Promise<void> {
+    if (this.checks.get(id)?.state === "running") return;
+    this.checks.set(id, { state: "running", done: 0, total: 0 });
+    void this.refresh();
+    try {
+      this.checks.set(id, { state: "done", result: await verifyTarget(id) });
+    } catch (e) {
+      this.checks.set(id, { state: "failed", message: e instanceof Error ? e.message : String(e) });
+    }
+    void this.refresh();
+  }
+
+  /** The check part of a target's card: the button, its progress, or what it found. */
+  private checkSection(id: string, kind: string): HTMLElement {
+    const box = el("div", "check");
+    const check = this.checks.get(id);
+    const button = el(
+      "button",
+      "link",
+      kind === "webdav" ? "Check this server" : "Check this folder",
+    );
+    button.type = "button";
+    button.dataset.action = "check";
+    button.title = "Read back every change and attachment this device has and compare them";
+    button.addEventListener("click", () => void this.check(id));
+    if (check?.state === "running") {
+      box.append(el("span", "checking", checkingText(check.done, check.total)));
+      return box;
+    }
+    if (check?.state === "failed") box.append(el("div", "problem", sentence(check.message)));
+    if (check?.state === "done") {
+      const r = checkReport(check.result);
+      const result = el("div", r.ok ? "result ok" : "result problem");
+      result.dataset.ok = String(r.ok);
+      result.append(el("div", "headline", r.headline));
+      for (const line of r.lines) result.append(el("div", undefined, line));
+      const all = check.result.findings;
+      if (all.length > 0 || check.result.leftovers.length > 0) {
+        const details = el("details", "findings");
+        details.open = this.checkDetailsOpen.has(id);
+        details.addEventListener("toggle", () => {
+          if (details.open) this.checkDetailsOpen.add(id);
+          else this.checkDetailsOpen.delete(id);
+        });
+        details.append(el("summary", undefined, "Details"));
+        for (const f of all.slice(0, 100))
+          details.append(el("div", "detail", `${f.message} (${f.path})`));
+        if (all.length > 100)
+          details.append(el("div", "detail", `… and ${all.length - 100} more.`));
+        if (check.result.leftovers.length > 0)
+          details.append(
+            el(
+              "div",
+              "detail muted",
+              `Left by sync tools, harmless: ${check.result.leftovers.join(", ")}`,
+            ),
+          );
+        result.append(details);
+      }
+      box.append(result);
+    }
+    box.append(button);
+    return box;
   }
 
   /** Targets as of the last refresh. */
@@ -258,6 +348,7 @@ export class SyncPanel {
           );
         card.append(more);
       }
+      card.append(this.checkSection(t.id, t.kind));
       const rm = el("button", "link", "Stop syncing here");
       rm.dataset.action = "remove";
       rm.addEventListener("click", () => {

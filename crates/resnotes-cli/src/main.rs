@@ -27,6 +27,7 @@ mod history;
 mod organize;
 mod progress;
 mod transfer;
+mod verify;
 
 /// The exit statuses of every command, shown by `--help` (and in the README).
 const EXIT_STATUS: &str = "Exit status:
@@ -34,7 +35,8 @@ const EXIT_STATUS: &str = "Exit status:
   1  failed: the error says why, on standard error (nothing was half done)
   2  the command line is wrong (see --help)
   3  sync or join ran, but some entries or attachments could not be read or written yet;
-     the warnings on standard error say which; the next sync tries again";
+     the warnings on standard error say which; the next sync tries again
+  4  verify found a target that is not complete or not intact: the report says what";
 
 /// Exit status of a sync or join that ran but left problems (see [`EXIT_STATUS`]).
 const PARTIAL: u8 = 3;
@@ -288,6 +290,17 @@ enum Command {
         /// Polling interval in seconds for --watch (for folders that deliver no events).
         #[arg(long, default_value_t = 10)]
         interval: u64,
+    },
+    /// Check that a target holds everything this device has, intact: every entry and
+    /// attachment is read back and compared byte for byte, and anything that does not belong
+    /// there is named. Exit status 4 when something is missing, cut short, different,
+    /// unreadable or extra. What was written there and is gone or cut short is written again
+    /// by the next sync.
+    Verify {
+        /// The target (id, id prefix or location); every target when left out.
+        target: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// This device's workspace and targets.
     Status {
@@ -629,6 +642,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Asset { command } => return asset(&open()?, command, cli.quiet),
         Command::Config { command: ConfigCommand::MaxAttachmentMib { mib } } => {
             max_attachment(&open()?, mib)?
+        }
+        Command::Verify { target, json } => {
+            return verify::verify(&open()?, target, json, cli.quiet)
         }
         Command::Status { json } => status(&open()?, json)?,
         Command::Log { json, limit } => log(&open()?, json, limit)?,

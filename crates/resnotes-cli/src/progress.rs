@@ -79,3 +79,52 @@ impl Drop for SyncProgress {
         }
     }
 }
+
+/// A count that moves towards a known total ("Checking /mnt/notes [====>  ] 1,200 of 5,000"):
+/// a bar on a terminal; off a terminal one plain line when the total is first known; nothing
+/// with `--quiet`.
+pub(crate) struct Counter {
+    what: String,
+    quiet: bool,
+    bar: Option<ProgressBar>,
+    announced: bool,
+}
+
+impl Counter {
+    /// A counter labelled `what`, not shown until [`Counter::set`] gives it a total.
+    pub(crate) fn new(quiet: bool, what: String) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0).with_message(what.clone());
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:30}] {human_pos} of {human_len}")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        Self { what, quiet, bar, announced: false }
+    }
+
+    /// `done` of `total` so far.
+    pub(crate) fn set(&mut self, done: u64, total: u64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            None if !self.quiet && !self.announced => {
+                self.announced = true;
+                eprintln!("{} ({total})…", self.what);
+            }
+            None => {}
+        }
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

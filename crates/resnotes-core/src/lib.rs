@@ -103,9 +103,9 @@ pub use error::{Error, Result};
 pub use format::asset::AssetRef;
 pub use store::StoreError;
 pub use sync::{
-    AssetInfo, AssetTarget, Backoff, Control, Direction, Observer, Supervisor, SyncEvent,
-    SyncState, TargetReport, Wake, WatchOptions, DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES,
-    SEAL_MAX_BYTES, SEAL_MAX_CHANGES,
+    AssetInfo, AssetTarget, Backoff, Control, Direction, Finding, FindingKind, Observer,
+    Supervisor, SyncEvent, SyncState, TargetReport, Verification, Wake, WatchOptions,
+    DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES, SEAL_MAX_BYTES, SEAL_MAX_CHANGES,
 };
 pub use transport::{Target, TargetKind, Transport};
 pub use workspace::setup::{self, Contents, Strength, TargetSpec};

@@ -134,6 +134,16 @@ pub(crate) fn mark_present(conn: &Connection, target: &str, id: &AssetId) -> Res
     Ok(())
 }
 
+/// Takes back the mark that a target holds an asset (it was found missing there), so the next
+/// asset cycle uploads it again.
+pub(crate) fn forget_present(conn: &Connection, target: &str, id: &AssetId) -> Result<()> {
+    conn.execute(
+        "DELETE FROM asset_present WHERE target_id = ?1 AND client_id = ?2 AND idx = ?3",
+        params![target, id.client.to_string(), id.index as i64],
+    )?;
+    Ok(())
+}
+
 /// The assets linked from live notes.
 pub(crate) fn linked_from_live_notes(conn: &Connection) -> Result<BTreeSet<AssetId>> {
     ids(

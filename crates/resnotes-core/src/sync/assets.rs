@@ -140,14 +140,16 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 }
 
 /// A temp file that is removed unless kept.
-struct Temp(Option<PathBuf>);
+pub(crate) struct Temp(Option<PathBuf>);
 
 impl Temp {
-    fn new(dir: &Path) -> Result<Self> {
+    /// A new temp file's name in `dir` (created if missing); the file itself is not made.
+    pub(crate) fn new(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
         Ok(Temp(Some(dir.join(format!(".{}.tmp", Uuid::new_v4().simple())))))
     }
-    fn path(&self) -> &Path {
+    /// Where the temp file is.
+    pub(crate) fn path(&self) -> &Path {
         self.0.as_deref().expect("not kept yet")
     }
     /// Creates the file and lets `f` write it through a buffer; `what` names it in errors.
@@ -203,7 +205,8 @@ impl Replica {
         self.dir.join("assets")
     }
 
-    fn asset_file(&self, id: &AssetId) -> PathBuf {
+    /// The local sealed file of an asset (which may not exist).
+    pub(crate) fn asset_file(&self, id: &AssetId) -> PathBuf {
         self.assets_dir().join(id.client.hyphenated().to_string()).join(format!(
             "{}{}",
             id.index,
@@ -692,7 +695,7 @@ impl Replica {
     }
 
     /// The assets this device holds: complete rows whose sealed file is there.
-    fn local_asset_refs(&self) -> Result<Vec<AssetRef>> {
+    pub(crate) fn local_asset_refs(&self) -> Result<Vec<AssetRef>> {
         Ok(store::assets::complete_rows(&self.conn)?
             .into_iter()
             .filter(|r| self.asset_file(&r.id).exists())

@@ -9,9 +9,11 @@ pub(crate) mod executor;
 pub(crate) mod plan;
 mod supervisor;
 mod targets;
+mod verify;
 pub(crate) mod watch;
 
 pub use assets::{AssetInfo, AssetTarget, Direction, DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES};
 pub use executor::{SyncEvent, TargetReport, SEAL_MAX_BYTES, SEAL_MAX_CHANGES};
 pub use supervisor::Supervisor;
+pub use verify::{Finding, FindingKind, Verification};
 pub use watch::{Backoff, Control, Observer, SyncState, Wake, WatchOptions};

@@ -38,7 +38,7 @@ use crate::docs::{materialize, note, Replica};
 use crate::error::{Error, Result};
 use crate::format::asset::{AssetId, AssetRef};
 use crate::format::crypto::{self, WorkspaceKey};
-use crate::sync::{AssetInfo, SyncEvent, TargetReport};
+use crate::sync::{AssetInfo, SyncEvent, TargetReport, Verification};
 
 use crate::format::manifest::{self, Authentication, Encryption, KeyWrap, Manifest, ManifestError};
 use crate::store;
@@ -864,6 +864,30 @@ impl Workspace {
     /// from one target are relayed to the others in the same cycle.
     pub fn sync_all(&mut self, on_event: &mut dyn FnMut(SyncEvent)) -> Result<Vec<TargetReport>> {
         self.replica.sync_all(on_event)
+    }
+
+    /// Checks a target (by id, id prefix or location) against this device: every entry and
+    /// attachment read back and compared byte for byte, and anything foreign named. Marks of
+    /// entries or attachments found gone are taken back, so the next sync writes them again.
+    /// `on_progress(done, total)` counts the files compared.
+    pub fn verify(
+        &self,
+        target: &str,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Verification> {
+        let t = self.replica.find_target(target)?;
+        let tr = self.replica.transport_for(&t)?;
+        self.replica.verify_with(&t, tr.as_ref(), on_progress)
+    }
+
+    /// [`Workspace::verify`] with a given transport (tests pass in-memory ones).
+    pub fn verify_with(
+        &self,
+        target: &Target,
+        transport: &dyn Transport,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Verification> {
+        self.replica.verify_with(target, transport, on_progress)
     }
 
     /// One sync cycle with the given targets and transports (tests pass in-memory ones).
