@@ -45,6 +45,7 @@ fn main() {
             "join_target",
             "remove_target",
             "verify_target",
+            "copy_diagnostics",
             "sync_now",
             "attach_bytes",
             "attach_path",

@@ -139,6 +139,7 @@ impl Observer for Emit {
     }
 
     fn cycle(&mut self, wake: Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
+        log_outcomes(reports);
         let pulled: u64 = reports.iter().map(|r| r.pulled).sum();
         let error =
             reports.iter().find_map(|r| r.error.clone().or_else(|| r.problems.first().cloned()));
@@ -161,6 +162,27 @@ impl Observer for Emit {
     fn stopped(&mut self, error: &resnotes_core::Error) {
         tracing::error!("background sync stopped: {error}");
         let _ = self.app.emit(SYNC_STATE, stopped(error));
+    }
+}
+
+/// Writes a cycle's outcome per target to the log: what moved (idle cycles are not logged),
+/// each problem, and a failure. Targets are named by id, not location.
+fn log_outcomes(reports: &[TargetReport]) {
+    for r in reports {
+        let t = &r.target;
+        if let Some(e) = &r.error {
+            tracing::warn!("sync with target {t} failed: {e}");
+        }
+        for p in &r.problems {
+            tracing::warn!("sync with target {t}: {p}");
+        }
+        if r.pulled > 0 || r.pushed > 0 {
+            tracing::info!(
+                "sync with target {t}: {} entries received, {} sent",
+                r.pulled,
+                r.pushed
+            );
+        }
     }
 }
 

@@ -2,10 +2,10 @@
 //! more belongs in `resnotes-core`. Commands are async so they run off the main thread.
 
 use resnotes_core::{
-    scrypt_log_n, setup, system_clock, Activity, AssetInfo, AssetRef, Comparison, Contents, Edited,
-    Field, LinkedNote, ListQuery, LogItem, Note, NoteSummary, Notebooks, Place, SearchProgress,
-    Sort, Status, Strength, TagCount, Target, TargetSpec, TextSplice, Verification, Version,
-    VersionText, Workspace,
+    diagnostics, scrypt_log_n, setup, system_clock, Activity, AssetInfo, AssetRef, Comparison,
+    Contents, Edited, Field, LinkedNote, ListQuery, LogItem, Note, NoteSummary, Notebooks, Place,
+    SearchProgress, Sort, Status, Strength, TagCount, Target, TargetSpec, TextSplice, Verification,
+    Version, VersionText, Workspace,
 };
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
@@ -492,6 +492,41 @@ pub async fn paste_image(app: AppHandle) -> Res<Option<Attached>> {
     app.state::<AppState>().nudge_assets();
     Ok(Some(Attached::from(&attached)))
 }
+
+/// This program and the system it runs on, for the log and "Copy diagnostics".
+pub(crate) fn about() -> diagnostics::About {
+    diagnostics::About {
+        program: format!("Resilient Notes {} (app)", env!("CARGO_PKG_VERSION")),
+        system: diagnostics::system_description(),
+    }
+}
+
+/// "Copy diagnostics" (Settings): the report for a bug report (see `resnotes_core::diagnostics`:
+/// no note text, secret or location) put on the system clipboard, and returned so the window
+/// shows what was copied.
+#[tauri::command]
+pub async fn copy_diagnostics(app: AppHandle) -> Res<String> {
+    let text = on_own_connection(app.clone(), |ws, app| {
+        let logs = app.state::<AppState>().dir.join(diagnostics::LOG_DIR);
+        ws.diagnostics(&about(), Some(&logs))
+    })
+    .await?;
+    let copy = text.clone();
+    app.run_on_main_thread(move || set_clipboard_text(&copy))
+        .map_err(|e| IpcError::invalid(format!("the clipboard could not be written ({e})")))?;
+    Ok(text)
+}
+
+/// Puts text on the system clipboard (GTK, on the main thread).
+#[cfg(target_os = "linux")]
+fn set_clipboard_text(text: &str) {
+    let clipboard = gtk::Clipboard::get(&gtk::gdk::SELECTION_CLIPBOARD);
+    clipboard.set_text(text);
+    clipboard.store();
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_clipboard_text(_: &str) {}
 
 /// `2026-12-02 14.05.09` (UTC) for a pasted image's name.
 fn utc_stamp(ms: i64) -> String {

@@ -16,6 +16,7 @@ mod transfer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use resnotes_core::diagnostics;
 use resnotes_core::Workspace;
 use resnotes_core::{default_data_dir, system_clock};
 
@@ -41,13 +42,42 @@ fn data_dir_arg(args: impl Iterator<Item = String>) -> Result<Option<PathBuf>, S
     Ok(std::env::var_os("RESNOTES_DATA_DIR").map(PathBuf::from))
 }
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RESNOTES_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+/// Logging: warnings on stderr, and warnings, errors and sync outcomes (info) in the data dir's
+/// log, one file a day, a week kept (`RESNOTES_LOG` sets both, e.g. `debug`). The log is for
+/// bug reports ("Copy diagnostics" quotes its problems): the engine's sentences, never a note's
+/// text or a secret.
+fn start_logging(dir: &std::path::Path) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{fmt, EnvFilter, Layer as _};
+    let filter = |default: &str| {
+        EnvFilter::try_from_env("RESNOTES_LOG").unwrap_or_else(|_| EnvFilter::new(default))
+    };
+    let file = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(diagnostics::LOG_PREFIX)
+        .filename_suffix("log")
+        .max_log_files(diagnostics::LOG_DAYS)
+        .build(dir.join(diagnostics::LOG_DIR));
+    let to_file = match file {
+        Ok(file) => Some(
+            fmt::layer()
+                .with_ansi(false)
+                .with_writer(file)
+                .with_filter(filter("warn,resilient_notes=info")),
+        ),
+        Err(e) => {
+            eprintln!("warning: no log file in {}: {e}", dir.display());
+            None
+        }
+    };
+    tracing_subscriber::registry()
+        .with(fmt::layer().with_writer(std::io::stderr).with_filter(filter("warn")))
+        .with(to_file)
         .init();
+}
+
+fn main() -> ExitCode {
     resnotes_core::quiet_caught_panics();
     let dir = match data_dir_arg(std::env::args().skip(1)) {
         Ok(Some(d)) => d,
@@ -67,6 +97,9 @@ fn main() -> ExitCode {
         eprintln!("error: cannot create the data dir {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
+    start_logging(&dir);
+    let about = commands::about();
+    tracing::info!("{} started on {}", about.program, about.system);
     let listener = match instance::claim(&dir) {
         instance::Claim::First(l) => l,
         instance::Claim::Running => {
@@ -154,6 +187,7 @@ fn main() -> ExitCode {
             commands::join_target,
             commands::remove_target,
             commands::verify_target,
+            commands::copy_diagnostics,
             commands::sync_now,
             commands::attach_bytes,
             commands::attach_path,

@@ -1844,3 +1844,91 @@ fn check_this_folder_finds_a_deleted_change_and_sync_writes_it_back() {
     app.screenshot("repaired");
     app.quit();
 }
+
+/// Diagnostics for a bug report: the app writes a log in its data dir (sync outcomes and
+/// problems), and Settings › "Copy diagnostics" puts a report on the system clipboard — the
+/// version, the system, the counts, the folder's state and the log's recent problems — and
+/// shows it. Neither the log nor the report holds a note's text, the passphrase, the folder's
+/// path or the data dir's (the leak canary, extended to the app).
+#[test]
+fn diagnostics_are_copied_and_the_log_keeps_no_note_text_or_secret() {
+    let _s = serial();
+    let canary = format!("CANARY-{}", uuid::Uuid::new_v4().simple());
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (cli, da) = (sb.device("cli"), sb.device("a"));
+    cli.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    da.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let app = App::start("diagnostics", &da.dir, &[]);
+    // Another device writes a note with the canary; the app receives it and opens it.
+    let id = cli.new_note(&format!("Title {canary}"), &format!("Body {canary}"));
+    cli.ok(&["sync"]);
+    app.wait_until(Duration::from_secs(30), "the note from the other device", || {
+        app.list_titles() == vec![format!("Title {canary}")]
+    });
+    app.js(
+        "document.querySelector(`#notes li[data-id='${arguments[0]}']`).click()",
+        serde_json::json!([id]),
+    );
+    app.wait_until(Duration::from_secs(10), "the note open", || {
+        app.value("#title").contains(&canary)
+    });
+    // A damaged device folder in the shared folder: a problem the log keeps.
+    let junk = uuid::Uuid::new_v4().hyphenated().to_string();
+    std::fs::create_dir_all(shared.join(&junk).join("changes/1")).unwrap();
+    std::fs::write(shared.join(&junk).join("changes/1/0.age"), "not an entry").unwrap();
+    app.open_sync_panel();
+    app.click("#sync-panel [data-action=sync-now]");
+    app.wait_until(Duration::from_secs(30), "the problem in the log", || {
+        log_text(&da.dir).contains(&format!("entry 0 from device {}", &junk[..8]))
+    });
+
+    app.click("#open-settings");
+    app.click("#settings [data-action=copy-diagnostics]");
+    app.wait_until(Duration::from_secs(10), "the report shown", || {
+        app.find("#settings .diagnostics .report:not([hidden])").is_some()
+    });
+    let report = app.text("#settings .diagnostics .report");
+    for want in [
+        "Resilient Notes ",
+        "System: ",
+        "Workspace: encrypted",
+        "1 note;",
+        "1. folder: ",
+        "Recent problems in the log",
+    ] {
+        assert!(report.contains(want), "{want:?} in the report:\n{report}");
+    }
+    assert!(report.contains(&format!("entry 0 from device {}", &junk[..8])), "{report}");
+    app.screenshot("copied");
+    let clipboard = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .expect("xclip (scripts/deps test installs it)");
+    assert_eq!(String::from_utf8_lossy(&clipboard.stdout).trim(), report.trim());
+    let private = [
+        canary.as_str(),
+        resnotes_e2e::PASSPHRASE,
+        shared.to_str().unwrap(),
+        da.dir.to_str().unwrap(),
+    ];
+    for p in private {
+        assert!(!report.contains(p), "{p:?} leaked into the report:\n{report}");
+    }
+    app.quit();
+    let log = log_text(&da.dir);
+    assert!(log.contains(" started on "), "{log}");
+    assert!(log.contains("entries received"), "{log}");
+    for p in [canary.as_str(), resnotes_e2e::PASSPHRASE] {
+        assert!(!log.contains(p), "{p:?} leaked into the log:\n{log}");
+    }
+}
+
+/// Every log file of the app in a data dir, concatenated.
+fn log_text(dir: &std::path::Path) -> String {
+    let mut all = String::new();
+    for f in std::fs::read_dir(dir.join("logs")).into_iter().flatten().flatten() {
+        all.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+    }
+    all
+}

@@ -174,6 +174,9 @@ export const joinTarget = (spec: TargetSpec, passphrase: string | null, acceptPl
   call<number>("join_target", { spec, passphrase, acceptPlaintext });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
+/** Puts the diagnostics report on the system clipboard and returns it (no note text, secret or
+ * location in it). */
+export const copyDiagnostics = () => call<string>("copy_diagnostics");
 /** "Check this folder": every change and attachment this device has, read back from the
  * target and compared; progress arrives as `verify://progress`. */
 export const verifyTarget = (id: string) => call<Verification>("verify_target", { id });

@@ -9,6 +9,7 @@ import {
   attachPath,
   backlinks,
   chooseAttachments,
+  copyDiagnostics,
   createNote,
   deleteNote,
   getNote,
@@ -140,6 +141,22 @@ function onIoButton(e: Event): void {
   else void notesIo.import(io === "import-file" ? "file" : "folder");
 }
 $("settings").addEventListener("click", onIoButton);
+/** "Copy diagnostics": Rust puts the report on the clipboard; the dialog shows what it holds. */
+$("settings")
+  .querySelector("[data-action=copy-diagnostics]")
+  ?.addEventListener("click", () => {
+    const box = $("settings").querySelector(".diagnostics") as HTMLElement;
+    copyDiagnostics().then(
+      (text) => {
+        const report = box.querySelector(".report") as HTMLElement;
+        report.textContent = text;
+        report.hidden = false;
+        (box.querySelector(".copied") as HTMLElement).hidden = false;
+        report.scrollIntoView({ block: "nearest" });
+      },
+      (e) => showError(e instanceof Error ? e.message : String(e)),
+    );
+  });
 $("notes-empty").addEventListener("click", onIoButton);
 
 let shownOnce = false;

@@ -51,6 +51,7 @@
 //! 5. `sync` — the pure plan of a cycle (`plan`), its executor, the attachment cycle, the
 //!    targets of a replica, the watch loop and the [`Supervisor`]: all `impl Replica`.
 //! 6. `workspace` — what a shell calls: [`Workspace`] wraps a replica and adds notes, targets,
+//!    [`diagnostics`] for bug reports,
 //!    setup ([`setup`]), status and details; organizing notes (`organize`: pins, tags, sort,
 //!    trash), `notebooks` (and how their tree is arranged the same on every device),
 //!    `links`, `history`, and notes brought in and taken out: `import` (a Markdown folder,
@@ -108,6 +109,7 @@ pub use sync::{
     DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES, SEAL_MAX_BYTES, SEAL_MAX_CHANGES,
 };
 pub use transport::{Target, TargetKind, Transport};
+pub use workspace::diagnostics;
 pub use workspace::setup::{self, Contents, Strength, TargetSpec};
 pub use workspace::status::{EntryProblem, EntryState, LeftOut, LogItem, Status, TargetStatus};
 pub use workspace::{

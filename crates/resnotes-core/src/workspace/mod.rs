@@ -3,6 +3,7 @@
 
 mod calendar;
 mod details;
+pub mod diagnostics;
 mod export;
 mod history;
 mod import;
