@@ -115,3 +115,20 @@ fn sync_at_a_terminal_shows_what_it_does_then_its_report() {
     assert!(!quiet.contains("Sending") && !quiet.contains('\u{1b}'), "{quiet:?}");
     assert!(quiet.contains("pushed 1"), "{quiet:?}");
 }
+
+/// `sync --json` prints each target's outcome on stdout for scripts, notes and attachments
+/// apart; the exit status is the same as without it.
+#[test]
+fn sync_json_reports_each_target() {
+    let sb = resnotes_e2e::Sandbox::new();
+    let shared = sb.folder("shared");
+    let a = sb.device("a");
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    a.new_note("One", "text");
+    let v: serde_json::Value =
+        serde_json::from_str(&a.ok(&["sync", "--json", "-q"])).expect("sync --json");
+    assert_eq!(v["notes"][0]["location"], shared.to_str().unwrap());
+    assert_eq!(v["notes"][0]["pushed"], 1);
+    assert_eq!(v["notes"][0]["error"], serde_json::Value::Null);
+    assert!(v["attachments"].is_array());
+}

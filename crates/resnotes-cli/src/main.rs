@@ -287,6 +287,10 @@ enum Command {
     Sync {
         #[arg(long)]
         watch: bool,
+        /// Print each target's outcome as JSON on stdout (`notes` and `attachments`: target,
+        /// location, pulled, pushed, problems, error, unreachable).
+        #[arg(long, conflicts_with = "watch")]
+        json: bool,
         /// Polling interval in seconds for --watch (for folders that deliver no events).
         #[arg(long, default_value_t = 10)]
         interval: u64,
@@ -634,8 +638,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search { query, json, limit, trash } => {
             search(&mut open()?, &query, json, limit, trash)?
         }
-        Command::Sync { watch: false, .. } => return sync_once(&mut open()?, cli.quiet),
-        Command::Sync { watch: true, interval } => sync_watch(&dir, interval)?,
+        Command::Sync { watch: false, json, .. } => {
+            return sync_once(&mut open()?, cli.quiet, json)
+        }
+        Command::Sync { watch: true, interval, .. } => sync_watch(&dir, interval)?,
         Command::Attach { id, file, name } => {
             out!("{}", open()?.attach(&id, &file, name.as_deref())?.to_url())
         }
@@ -796,7 +802,7 @@ fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize, trash: bool
 }
 
 /// `sync`: one cycle of notes, then one of attachments; 0 only when all are in step.
-fn sync_once(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
+fn sync_once(ws: &mut Workspace, quiet: bool, json: bool) -> Result<ExitCode> {
     if ws.targets()?.is_empty() {
         return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));
     }
@@ -807,6 +813,10 @@ fn sync_once(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
     let mut shown = progress::SyncProgress::new(quiet);
     let assets = ws.sync_assets(&|| false, &mut |ev| shown.event(&ev))?;
     drop(shown);
+    if json {
+        let both = serde_json::json!({ "notes": reports, "attachments": assets });
+        out!("{}", serde_json::to_string_pretty(&both)?);
+    }
     Ok(worst(code, report_assets(&assets)))
 }
 
