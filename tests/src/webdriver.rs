@@ -61,6 +61,18 @@ pub struct App {
 impl App {
     /// Starts the app on `data_dir` with extra environment variables.
     pub fn start(name: &str, data_dir: &Path, env: &[(&str, &str)]) -> App {
+        App::start_binary(name, &app_bin(), &[], data_dir, env)
+    }
+
+    /// Starts `application` with `args` (e.g. the app a package installed, as its desktop entry
+    /// names it) on `data_dir` with extra environment variables.
+    pub fn start_binary(
+        name: &str,
+        application: &Path,
+        args: &[String],
+        data_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "no X display: run the app tests under xvfb-run (scripts/test does)"
@@ -80,6 +92,8 @@ impl App {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log"))
             .stderr(log_file);
+        // Its own process group, so that stopping it also stops the WebKitWebDriver it starts.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -112,7 +126,7 @@ impl App {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app_bin()}}}});
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": application, "args": args}}}});
         app.launched = std::time::SystemTime::now();
         let v = app.raw("POST", "/session", Some(caps)).unwrap_or_else(|e| {
             panic!("cannot start a session: {e}; driver log:\n{}", app.driver_log())
@@ -355,6 +369,11 @@ impl App {
             let _ = self.raw("DELETE", &format!("/session/{}", self.session), None);
             self.session.clear();
         }
+        // The whole group: tauri-driver and the WebKitWebDriver it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
