@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use resnotes_core::{Observer, Supervisor, SyncEvent, SyncState, TargetReport, Wake, WatchOptions};
+use resnotes_core::{
+    Observer, Supervisor, SyncEvent, SyncState, Tally, TargetReport, Wake, WatchOptions,
+};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::ipc::{SyncStatus, NOTES_CHANGED, SYNC_EVENT, SYNC_STATE};
@@ -20,6 +22,7 @@ pub fn start(app: &AppHandle) {
     let notes = Emit {
         app: app.clone(),
         status: idle(),
+        tally: Tally::default(),
         last_progress: Instant::now(),
         last_changed: Instant::now(),
     };
@@ -75,7 +78,15 @@ impl Observer for Transfers {
 }
 
 fn status(state: SyncState) -> SyncStatus {
-    SyncStatus { state, target: None, received: 0, sent: 0, error: None, retry_in_ms: None }
+    SyncStatus {
+        state,
+        target: None,
+        received: 0,
+        expected: None,
+        sent: 0,
+        error: None,
+        retry_in_ms: None,
+    }
 }
 
 fn idle() -> SyncStatus {
@@ -86,6 +97,8 @@ fn idle() -> SyncStatus {
 struct Emit {
     app: AppHandle,
     status: SyncStatus,
+    /// The counts of the cycle under way.
+    tally: Tally,
     last_progress: Instant,
     last_changed: Instant,
 }
@@ -102,18 +115,20 @@ impl Emit {
 
 impl Observer for Emit {
     fn event(&mut self, ev: SyncEvent) {
+        self.tally.take(&ev);
+        self.status.received = self.tally.received();
+        self.status.expected = self.tally.expected();
+        self.status.sent = self.tally.sent();
         match &ev {
             SyncEvent::TargetStarted { target } => {
-                self.status = SyncStatus {
-                    target: Some(target.clone()),
-                    received: self.status.received,
-                    sent: self.status.sent,
-                    ..status(SyncState::Pulling)
-                };
+                self.status.state = SyncState::Pulling;
+                self.status.target = Some(target.clone());
+                self.status.error = None;
+                self.status.retry_in_ms = None;
                 self.send(true);
             }
-            SyncEvent::Pulled { count, .. } => {
-                self.status.received += count;
+            SyncEvent::Expecting { .. } => self.send(true),
+            SyncEvent::Pulled { .. } => {
                 self.send(false);
                 // Show what arrived while a long pull goes on.
                 if self.last_changed.elapsed() >= Duration::from_millis(500) {
@@ -126,10 +141,7 @@ impl Observer for Emit {
                 self.status.target = Some(target.clone());
                 self.send(true);
             }
-            SyncEvent::Pushed { count, .. } => {
-                self.status.sent += count;
-                self.send(false);
-            }
+            SyncEvent::Pushed { .. } => self.send(false),
             SyncEvent::Problem { .. }
             | SyncEvent::TargetFinished { .. }
             | SyncEvent::AssetProgress { .. }
@@ -140,6 +152,7 @@ impl Observer for Emit {
 
     fn cycle(&mut self, wake: Wake, reports: &[TargetReport], retry_in: Option<Duration>) {
         log_outcomes(reports);
+        self.tally = Tally::default();
         let pulled: u64 = reports.iter().map(|r| r.pulled).sum();
         let error =
             reports.iter().find_map(|r| r.error.clone().or_else(|| r.problems.first().cloned()));

@@ -88,6 +88,9 @@ pub struct SyncStatus {
     /// Entries received so far in this cycle.
     #[ts(type = "number")]
     pub received: u64,
+    /// Entries this cycle is receiving in all, once a long pull has counted them.
+    #[ts(type = "number | null")]
+    pub expected: Option<u64>,
     /// Entries sent so far in this cycle.
     #[ts(type = "number")]
     pub sent: u64,

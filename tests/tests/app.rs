@@ -1932,3 +1932,42 @@ fn log_text(dir: &std::path::Path) -> String {
     }
     all
 }
+
+/// A long pull says how much is coming: while 3,000 entries from another device arrive, the
+/// sync indicator counts them against their total ("Receiving… 1,200 of 3,000 changes").
+#[test]
+fn a_long_pull_shows_how_many_changes_are_coming() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (a, b) = (sb.device("app"), sb.device("other"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let mut other = resnotes_core::Workspace::open(&b.dir).unwrap();
+    resnotes_core::testing::set_durable(&other, false).unwrap();
+    for i in 0..3000 {
+        other.new_note(&format!("Arrived {i}"), "text").unwrap();
+    }
+    // One entry per change: a pull of 3,000 entries.
+    other.seal_pending(1, resnotes_core::SEAL_MAX_BYTES).unwrap();
+    assert!(other.sync_all(&mut |_| {}).unwrap().iter().all(|r| r.error.is_none()));
+    drop(other);
+    let app = App::start("long-pull", &a.dir, &[]);
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        let label = app.text("#sync-indicator");
+        if label.contains(" of 3,000 changes") {
+            seen = label;
+            app.screenshot("counting");
+            break;
+        }
+        if label == "Synced" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(seen.starts_with("Receiving… "), "the indicator never counted against the total");
+    app.wait_until(Duration::from_secs(120), "every note", || a.list().len() == 3000);
+    app.wait_until(Duration::from_secs(30), "synced", || app.text("#sync-indicator") == "Synced");
+}

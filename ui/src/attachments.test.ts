@@ -165,7 +165,7 @@ describe("transfers", () => {
       }),
     ).toBe(true);
     expect(t.live.size).toBe(1);
-    expect(t.onEvent({ type: "pushed", target: "a", count: 1 })).toBe(false);
+    expect(t.onEvent({ type: "pushed", target: "a", client: "c", count: 1 })).toBe(false);
     expect(
       t.onEvent({
         type: "asset_done",

@@ -31,11 +31,15 @@ describe("format", () => {
       state: "idle" | "pulling" | "pushing" | "offline" | "error",
       received = 0,
       sent = 0,
-    ) => ({ state, target: null, received, sent, error: null, retry_in_ms: null });
+      expected: number | null = null,
+    ) => ({ state, target: null, received, expected, sent, error: null, retry_in_ms: null });
     expect(indicator(st("idle"), 0, 0)).toEqual({ label: "Local only", kind: "local" });
     expect(indicator(st("idle"), 0, 1)).toEqual({ label: "Synced", kind: "synced" });
     expect(indicator(st("idle"), 3, 1)).toEqual({ label: "3 waiting to sync", kind: "pending" });
     expect(indicator(st("pulling", 1200), 0, 1).label).toBe("Receiving… 1,200 changes");
+    expect(indicator(st("pulling", 1200, 0, 10000), 0, 1).label).toBe(
+      "Receiving… 1,200 of 10,000 changes",
+    );
     expect(indicator(st("pushing", 0, 4), 4, 1).label).toBe("Sending… 4 changes");
     expect(indicator(st("offline"), 2, 1)).toEqual({
       label: "Offline · 2 waiting",

@@ -26,7 +26,10 @@ export function indicator(
   switch (s?.state ?? "idle") {
     case "pulling":
       return {
-        label: s && s.received > 0 ? `Receiving… ${count(s.received)} changes` : "Receiving…",
+        label:
+          s && s.received > 0
+            ? `Receiving… ${count(s.received)}${s.expected ? ` of ${count(s.expected)}` : ""} changes`
+            : "Receiving…",
         kind: "syncing",
       };
     case "pushing":

@@ -6,14 +6,13 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use resnotes_core::{Direction, SyncEvent};
+use resnotes_core::{Direction, SyncEvent, Tally};
 
 /// Follows the events of one command.
 pub(crate) struct SyncProgress {
     bar: Option<ProgressBar>,
-    /// Entries received and sent so far (over every target).
-    received: u64,
-    sent: u64,
+    /// Entries received and sent so far (over every target and device).
+    tally: Tally,
 }
 
 impl SyncProgress {
@@ -24,21 +23,26 @@ impl SyncProgress {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        Self { bar, received: 0, sent: 0 }
+        Self { bar, tally: Tally::default() }
     }
 
     /// Takes one event of the sync.
     pub(crate) fn event(&mut self, ev: &SyncEvent) {
         let Some(bar) = &self.bar else { return };
+        self.tally.take(ev);
+        let count = |n: u64| indicatif::HumanCount(n).to_string();
         match ev {
-            SyncEvent::Pulled { count, .. } => {
-                self.received = self.received.max(*count);
-                spin(bar, format!("Receiving entries: {}", self.received));
+            SyncEvent::Pulled { .. } | SyncEvent::Expecting { .. } => {
+                let received = self.tally.received();
+                let of = self.tally.expected().map(|e| format!(" of {}", count(e)));
+                spin(
+                    bar,
+                    format!("Receiving entries: {}{}", count(received), of.unwrap_or_default()),
+                );
             }
             SyncEvent::Pushing { .. } => spin(bar, "Sending entries…".into()),
-            SyncEvent::Pushed { count, .. } => {
-                self.sent = self.sent.max(*count);
-                spin(bar, format!("Sending entries: {}", self.sent));
+            SyncEvent::Pushed { .. } => {
+                spin(bar, format!("Sending entries: {}", count(self.tally.sent())));
             }
             SyncEvent::AssetProgress { name, direction, done, total, .. } => {
                 let verb = match direction {

@@ -105,7 +105,7 @@ pub use format::asset::AssetRef;
 pub use store::StoreError;
 pub use sync::{
     AssetInfo, AssetTarget, Backoff, Control, Direction, Finding, FindingKind, Observer,
-    Supervisor, SyncEvent, SyncState, TargetReport, Verification, Wake, WatchOptions,
+    Supervisor, SyncEvent, SyncState, Tally, TargetReport, Verification, Wake, WatchOptions,
     DEFAULT_MAX_BYTES, PREVIEW_MAX_BYTES, SEAL_MAX_BYTES, SEAL_MAX_CHANGES,
 };
 pub use transport::{Target, TargetKind, Transport};

@@ -20,11 +20,27 @@ client: string,
 /**
  * How many so far in this cycle.
  */
+count: number, } | { "type": "expecting", 
+/**
+ * Target id.
+ */
+target: string, 
+/**
+ * The writing device (clientId).
+ */
+client: string, 
+/**
+ * Entries to receive in all, counting those already received.
+ */
 count: number, } | { "type": "pushed", 
 /**
  * Target id.
  */
 target: string, 
+/**
+ * The writing device (clientId) whose entries were written.
+ */
+client: string, 
 /**
  * How many so far in this cycle.
  */

@@ -18,6 +18,10 @@ target: string | null,
  */
 received: number, 
 /**
+ * Entries this cycle is receiving in all, once a long pull has counted them.
+ */
+expected: number | null, 
+/**
  * Entries sent so far in this cycle.
  */
 sent: number, 

@@ -27,6 +27,9 @@ pub const SEAL_MAX_CHANGES: usize = 4096;
 pub const SEAL_MAX_BYTES: usize = 4 << 20;
 /// Entries written per folder batch.
 const PUSH_BATCH: usize = 256;
+/// Entries of one client read in a cycle before it asks how many there are in all: a short pull
+/// (the usual one, a few entries an edit elsewhere made) costs no extra request.
+const COUNT_AFTER: u64 = 16;
 
 /// What happened during a sync, for the CLI, the app's event stream and logs.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, TS)]
@@ -47,10 +50,23 @@ pub enum SyncEvent {
         #[ts(type = "number")]
         count: u64,
     },
-    /// Entries were written to the target.
+    /// About how many entries of a client this cycle is receiving in all (a long pull; found
+    /// by probing the target, so entries written meanwhile are not counted).
+    Expecting {
+        /// Target id.
+        target: String,
+        /// The writing device (clientId).
+        client: String,
+        /// Entries to receive in all, counting those already received.
+        #[ts(type = "number")]
+        count: u64,
+    },
+    /// Entries of a client were written to the target.
     Pushed {
         /// Target id.
         target: String,
+        /// The writing device (clientId) whose entries were written.
+        client: String,
         /// How many so far in this cycle.
         #[ts(type = "number")]
         count: u64,
@@ -409,6 +425,15 @@ impl Replica {
                     };
                     batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
+                    if n - from == COUNT_AFTER {
+                        // A long pull: find how far the entries go, for the progress shown.
+                        let last = last_present(n - 1, |i| tr.exists(&run.entry_path(client, i)))?;
+                        on_event(SyncEvent::Expecting {
+                            target: t.id.clone(),
+                            client: client.to_string(),
+                            count: last + 1 - from,
+                        });
+                    }
                 }
                 Err(err) => {
                     let msg = format!("entry {n} from device {} {err}", short(client));
@@ -561,7 +586,11 @@ impl Replica {
             if let Some(u) = upto {
                 store::set_remote_upto(&self.conn, &t.id, client, Some(u))?;
             }
-            on_event(SyncEvent::Pushed { target: t.id.clone(), count: written });
+            on_event(SyncEvent::Pushed {
+                target: t.id.clone(),
+                client: client.to_string(),
+                count: written,
+            });
             match end {
                 BatchEnd::Failed(e) => return Err(e.into()),
                 BatchEnd::Conflict => break,
@@ -571,6 +600,34 @@ impl Replica {
         }
         Ok(written)
     }
+}
+
+/// The last index present, given that `known` is present and that entries are contiguous (a gap
+/// ends the count early, which only makes the estimate low): doubling steps find an index that
+/// is absent, then halving finds the last present — about 2·log₂(n) probes for n entries.
+pub(crate) fn last_present<E>(
+    known: u64,
+    mut exists: impl FnMut(u64) -> std::result::Result<bool, E>,
+) -> std::result::Result<u64, E> {
+    let (mut lo, mut step) = (known, 1u64);
+    let mut hi = loop {
+        let probe = lo.saturating_add(step);
+        if probe == lo || !exists(probe)? {
+            break probe;
+        }
+        lo = probe;
+        step = step.saturating_mul(2);
+    };
+    // lo is present, hi is absent (or the end of the numbers).
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if exists(mid)? {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
 
 fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
@@ -590,6 +647,78 @@ mod tests {
 
     fn replica(dir: &std::path::Path) -> Workspace {
         Workspace::init(dir, false, crate::workspace::system_clock()).unwrap()
+    }
+
+    /// How far a client's entries go, probed: doubling then halving, few requests.
+    #[test]
+    fn the_last_entry_is_found_in_few_probes() {
+        // (entries present 0..end, the known one, the last found)
+        let cases: &[(u64, u64, u64)] = &[
+            (1, 0, 0),
+            (2, 0, 1),
+            (16, 15, 15),
+            (17, 15, 16),
+            (1000, 15, 999),
+            (1024, 15, 1023),
+            (100_000, 15, 99_999),
+        ];
+        for &(end, known, want) in cases {
+            let mut probes = 0u32;
+            let got = last_present(known, |i| {
+                probes += 1;
+                Ok::<_, ()>(i < end)
+            })
+            .unwrap();
+            assert_eq!(got, want, "{end} entries from {known}");
+            let bound = 2 * (64 - (end - known).leading_zeros()) + 2;
+            assert!(probes <= bound, "{probes} probes for {end} entries (at most {bound})");
+        }
+        // A gap at 40: the count stops before it (an estimate, never more than there is).
+        assert!(last_present(15, |i| Ok::<_, ()>(i < 100 && i != 40)).unwrap() < 100);
+        // A failing probe is the caller's error.
+        assert_eq!(last_present(3, |_| Err::<bool, _>("offline")), Err("offline"));
+    }
+
+    /// A long pull says how many entries it is receiving in all; a short one costs no probe.
+    #[test]
+    fn a_long_pull_counts_what_it_is_receiving() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = replica(&tmp.path().join("a"));
+        let tf = a.add_target(TargetKind::Memory, &f, Some("ivory tugboat quietly"), 10).unwrap();
+        for i in 0..40 {
+            a.new_note(&format!("n{i}"), "x").unwrap();
+            a.sync_with(&[(&tf, &f)], &mut |_| {}).unwrap();
+        }
+        let mut b = Workspace::join(
+            &tmp.path().join("b"),
+            TargetKind::Memory,
+            &f,
+            Some("ivory tugboat quietly"),
+            false,
+            crate::workspace::system_clock(),
+        )
+        .unwrap();
+        let bf = b.targets().unwrap()[0].clone();
+        let mut tally = crate::sync::Tally::default();
+        let mut expecting = Vec::new();
+        b.sync_with(&[(&bf, &f)], &mut |e| {
+            tally.take(&e);
+            if let SyncEvent::Expecting { count, .. } = e {
+                expecting.push(count);
+            }
+        })
+        .unwrap();
+        assert_eq!(expecting, vec![40]);
+        assert_eq!((tally.received(), tally.expected()), (40, Some(40)));
+        // Two more entries: a short pull, no count.
+        for i in 0..2 {
+            a.new_note(&format!("m{i}"), "x").unwrap();
+            a.sync_with(&[(&tf, &f)], &mut |_| {}).unwrap();
+        }
+        let mut events = Vec::new();
+        b.sync_with(&[(&bf, &f)], &mut |e| events.push(e)).unwrap();
+        assert!(!events.iter().any(|e| matches!(e, SyncEvent::Expecting { .. })), "{events:?}");
     }
 
     /// The executor against in-memory targets: pulls from one are relayed to the other in the
