@@ -1948,26 +1948,30 @@ fn a_long_pull_shows_how_many_changes_are_coming() {
     for i in 0..3000 {
         other.new_note(&format!("Arrived {i}"), "text").unwrap();
     }
-    // One entry per change: a pull of 3,000 entries.
+    // One entry per change: a pull of 3,000 entries, written once the app watches.
     other.seal_pending(1, resnotes_core::SEAL_MAX_BYTES).unwrap();
+    let app = App::start("long-pull", &a.dir, &[]);
+    app.wait_until(Duration::from_secs(20), "synced", || app.text("#sync-indicator") == "Synced");
+    // Every label the indicator shows from now on, recorded in the page (however fast it goes).
+    app.js(
+        "window.labels = []; const i = document.getElementById('sync-indicator'); new MutationObserver(() => window.labels.push(i.textContent)).observe(i, {childList: true, characterData: true, subtree: true}); return true",
+        serde_json::json!([]),
+    );
     assert!(other.sync_all(&mut |_| {}).unwrap().iter().all(|r| r.error.is_none()));
     drop(other);
-    let app = App::start("long-pull", &a.dir, &[]);
-    let mut seen = String::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while std::time::Instant::now() < deadline {
-        let label = app.text("#sync-indicator");
-        if label.contains(" of 3,000 changes") {
-            seen = label;
-            app.screenshot("counting");
-            break;
-        }
-        if label == "Synced" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    assert!(seen.starts_with("Receiving… "), "the indicator never counted against the total");
+    app.open_sync_panel();
+    app.click("#sync-panel [data-action=sync-now]");
     app.wait_until(Duration::from_secs(120), "every note", || a.list().len() == 3000);
-    app.wait_until(Duration::from_secs(30), "synced", || app.text("#sync-indicator") == "Synced");
+    let labels = app.js("return window.labels", serde_json::json!([]));
+    let counted = labels
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str())
+        .any(|l| l.starts_with("Receiving… ") && l.ends_with(" of 3,000 changes"));
+    assert!(counted, "the indicator never counted against the total: {labels}");
+    app.wait_until(Duration::from_secs(30), "synced again", || {
+        app.text("#sync-indicator") == "Synced"
+    });
+    app.screenshot("after");
 }

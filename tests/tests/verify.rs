@@ -117,9 +117,13 @@ fn verify_a_folder_names_each_damage_and_sync_repairs_what_it_can() {
     let (code, out, _) = verify(&a, &[]);
     assert_eq!(code, 4);
     assert!(out.contains("Problems: 1 different, 1 not part of the workspace."), "{out}");
-    // Moving the replaced file and the junk out, as the report says, and syncing: clean.
+    // Moving the replaced file and the junk out, as the report says, checking again (the entry
+    // is now missing) and syncing: clean.
     std::fs::remove_file(&replaced).unwrap();
     std::fs::remove_dir_all(shared.join(junk)).unwrap();
+    let (code, out, _) = verify(&a, &[]);
+    assert_eq!(code, 4);
+    assert!(out.contains("Problems: 1 missing."), "{out}");
     a.sync();
     assert_clean(&a);
     assert_clean(&b);

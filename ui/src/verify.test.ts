@@ -40,9 +40,18 @@ describe("checkReport", () => {
     );
     expect(r.lines).toEqual([
       "The next sync writes back what is missing or cut short.",
-      "Files changed by something else are never overwritten: move them out of the folder (see Details) and sync.",
+      "Files changed by something else are never overwritten: move them out of the folder (see Details), then check again and sync.",
       "Files that do not belong are never read; they can be removed (see Details).",
     ]);
+  });
+
+  it("says when only unwritten changes or foreign files were found", () => {
+    expect(checkReport(v([f("not_written")])).headline).toBe(
+      "Not all written there yet: 1 not written there yet (1,200 changes and 1 attachment checked).",
+    );
+    expect(checkReport(v([f("extra")])).headline).toBe(
+      "All there, intact, beside other files: 1 file that does not belong (1,200 changes and 1 attachment checked).",
+    );
   });
 
   it("mentions changes still to arrive without calling them a problem", () => {

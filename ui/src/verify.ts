@@ -40,12 +40,18 @@ export function checkReport(v: Verification): CheckReport {
     const parts = KIND_WORDS.filter(([k]) => count(k) > 0).map(([k, one, many]) =>
       plural(count(k), one, many),
     );
-    headline = `Not all there: ${parts.join(", ")} (${checked}).`;
+    const only = (kinds: FindingKind[]) => v.findings.every((f) => kinds.includes(f.kind));
+    const start = only(["not_written"])
+      ? "Not all written there yet"
+      : only(["extra"])
+        ? "All there, intact, beside other files"
+        : "Not all there";
+    headline = `${start}: ${parts.join(", ")} (${checked}).`;
     if (count("missing") + count("cut_short") + count("not_written") > 0)
       lines.push("The next sync writes back what is missing or cut short.");
     if (count("different") > 0)
       lines.push(
-        "Files changed by something else are never overwritten: move them out of the folder (see Details) and sync.",
+        "Files changed by something else are never overwritten: move them out of the folder (see Details), then check again and sync.",
       );
     if (count("extra") > 0)
       lines.push("Files that do not belong are never read; they can be removed (see Details).");

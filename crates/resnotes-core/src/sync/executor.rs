@@ -426,13 +426,16 @@ impl Replica {
                     batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
                     if n - from == COUNT_AFTER {
-                        // A long pull: find how far the entries go, for the progress shown.
-                        let last = last_present(n - 1, |i| tr.exists(&run.entry_path(client, i)))?;
-                        on_event(SyncEvent::Expecting {
-                            target: t.id.clone(),
-                            client: client.to_string(),
-                            count: last + 1 - from,
-                        });
+                        // A long pull: find how far the entries go, for the progress shown. Best
+                        // effort: a failed probe only leaves the total unknown.
+                        let probed = last_present(n - 1, |i| tr.exists(&run.entry_path(client, i)));
+                        if let Ok(last) = probed {
+                            on_event(SyncEvent::Expecting {
+                                target: t.id.clone(),
+                                client: client.to_string(),
+                                count: last + 1 - from,
+                            });
+                        }
                     }
                 }
                 Err(err) => {
@@ -488,6 +491,7 @@ impl Replica {
         let mut changes = Vec::new();
         let mut decided: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
         let mut added = 0;
+        let first = batch.first().map(|(row, ..)| row.index);
         let mut last = None;
         for (row, bytes, ch, summaries) in batch {
             last = Some(row.index);
@@ -506,9 +510,15 @@ impl Replica {
             scratch.clear();
         }
         applied?;
-        if let Some(last) = last {
-            let upto = store::remote_upto(&tx, &t.id, client)?.map_or(last, |u| u.max(last));
-            store::set_remote_upto(&tx, &t.id, client, Some(upto))?;
+        if let (Some(first), Some(last)) = (first, last) {
+            // The target holds what was just read from it; the mark says "everything up to
+            // here", so it moves only when it joins up with this batch. A mark held back (a
+            // check found an earlier entry gone there) stays, and the next push writes from it.
+            let mark = store::remote_upto(&tx, &t.id, client)?;
+            if mark.map_or(first == 0, |u| u.saturating_add(1) >= first) {
+                let upto = mark.map_or(last, |u| u.max(last));
+                store::set_remote_upto(&tx, &t.id, client, Some(upto))?;
+            }
             store::clear_entry_errors(&tx, &t.id, client, last)?;
         }
         tx.commit()?;

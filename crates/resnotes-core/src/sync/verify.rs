@@ -127,17 +127,42 @@ pub(crate) enum Compared {
     Different,
     /// The file could not be read.
     Unreadable(String),
+    /// The target cannot be reached any more (where, why): the check stops.
+    Unreachable(String, String),
 }
 
 /// Compares the target's file (as read) with this device's bytes.
 pub(crate) fn compare(ours: &[u8], theirs: &Result<Option<Vec<u8>>, TransportError>) -> Compared {
     match theirs {
-        Err(e) => Compared::Unreadable(e.to_string()),
+        Err(TransportError::Unreachable { location, reason }) => {
+            Compared::Unreachable(location.clone(), reason.clone())
+        }
+        Err(e) => Compared::Unreadable(reason(e)),
         Ok(None) => Compared::Missing,
         Ok(Some(b)) if b.as_slice() == ours => Compared::Same,
         Ok(Some(b)) if b.len() < ours.len() && ours.starts_with(b) => Compared::CutShort,
         Ok(Some(_)) => Compared::Different,
     }
+}
+
+/// Why a read failed, short: the path and the target are named beside it already.
+fn reason(e: &TransportError) -> String {
+    match e {
+        TransportError::Failed { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Names a drive's root or a file system holds that are no part of a workspace and harmless.
+fn is_system_name(name: &str) -> bool {
+    matches!(
+        name,
+        "lost+found"
+            | "System Volume Information"
+            | "$RECYCLE.BIN"
+            | "Network Trash Folder"
+            | "Temporary Items"
+    )
 }
 
 /// The index of the entry or attachment file at `rel` (the path below `<client>/<kind>/`),
@@ -171,6 +196,8 @@ struct Walked {
     extra: Vec<String>,
     /// Harmless leftovers.
     leftovers: Vec<String>,
+    /// Folders that could not be listed, with why.
+    unlisted: Vec<(String, String)>,
 }
 
 /// Deepest folder level walked: `distributedFilePath` of any 64-bit index with 1,000 entries
@@ -197,7 +224,13 @@ fn walk(tr: &dyn Transport, dir: &str, per_folder: u64, ext: &str) -> Result<Wal
                 match tr.list(&full) {
                     // An empty folder of the layout is harmless (a sync writes into it).
                     Ok(inside) => stack.push((child, inside)),
-                    Err(_) => out.extra.push(full),
+                    Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
+                    // A file with a folder's name is extra; a folder that cannot be listed may
+                    // hold entries, and is never called removable.
+                    Err(e) => match tr.size(&full) {
+                        Ok(Some(_)) => out.extra.push(full),
+                        _ => out.unlisted.push((full, reason(&e))),
+                    },
                 }
             } else {
                 out.extra.push(full);
@@ -251,7 +284,7 @@ impl Replica {
             if name == "index.json" {
                 continue;
             }
-            if path::is_ignored_name(&name) {
+            if path::is_ignored_name(&name) || is_system_name(&name) {
                 v.leftovers.push(name);
                 continue;
             }
@@ -283,6 +316,12 @@ impl Replica {
         }
         for w in changes.values().chain(assets_found.values()) {
             v.leftovers.extend(w.leftovers.iter().cloned());
+            for (p, why) in &w.unlisted {
+                let message = format!(
+                    "The folder “{p}” could not be read ({why}); what it holds was not checked."
+                );
+                v.find(FindingKind::Unreadable, p, message);
+            }
             for p in &w.extra {
                 let message = format!(
                     "“{p}” is not at a place where an entry or attachment can be; no device reads it, and it can be removed."
@@ -332,19 +371,22 @@ impl Replica {
                                 format!("Entry {i} of {who} is cut short (only the start of the file is there); the next sync writes it again."),
                             )
                         }
-                        Compared::Different => {
-                            first_lost.get_or_insert(*i);
-                            v.find(
-                                FindingKind::Different,
-                                p,
-                                format!("Entry {i} of {who} holds other bytes than this device has; devices that have not read it yet refuse it. Move the file out of the folder and sync, and this device writes its copy there."),
-                            )
-                        }
+                        // Not written again while it is there (sync never overwrites other bytes,
+                        // and a push that meets them stops): once moved away, a check finds it
+                        // missing and the next sync writes it.
+                        Compared::Different => v.find(
+                            FindingKind::Different,
+                            p,
+                            format!("Entry {i} of {who} holds other bytes than this device has, and devices that have not read it yet refuse it: move the file out of the folder, then check again, and the next sync writes this device's copy."),
+                        ),
                         Compared::Unreadable(why) => v.find(
                             FindingKind::Unreadable,
                             p,
-                            format!("Entry {i} of {who} could not be read: {why}."),
+                            format!("Entry {i} of {who} could not be read ({why})."),
                         ),
+                        Compared::Unreachable(location, reason) => {
+                    return Err(TransportError::Unreachable { location, reason }.into())
+                }
                     }
                     done += 1;
                 }
@@ -352,7 +394,7 @@ impl Replica {
             }
             if let Some(lost) = first_lost {
                 // Known there no more: the next sync's plan writes from here on again.
-                let back = lost.checked_sub(1).filter(|b| known.is_some_and(|k| *b <= k));
+                let back = known.zip(lost.checked_sub(1)).map(|(k, b)| k.min(b));
                 store::set_remote_upto(&self.conn, &t.id, client, back)?;
             }
         }
@@ -395,20 +437,27 @@ impl Replica {
                     &remote,
                     format!("The attachment “{name}” is not there yet; the next sync writes it."),
                 ),
-                Compared::Missing | Compared::CutShort | Compared::Different => {
+                Compared::Missing | Compared::CutShort => {
                     store::assets::forget_present(&self.conn, &t.id, id)?;
                     let (kind, what) = match outcome {
-                        Compared::Missing => (FindingKind::Missing, "is missing although it was written there; the next sync writes it again"),
-                        Compared::CutShort => (FindingKind::CutShort, "is cut short; the next sync writes it again"),
-                        _ => (FindingKind::Different, "holds other bytes than this device has; devices without it cannot open it. Move the file out of the folder and sync, and this device writes its copy there"),
+                        Compared::Missing => (FindingKind::Missing, "is missing although it was written there"),
+                        _ => (FindingKind::CutShort, "is cut short"),
                     };
-                    v.find(kind, &remote, format!("The attachment “{name}” {what}."))
+                    v.find(kind, &remote, format!("The attachment “{name}” {what}; the next sync writes it again."))
                 }
+                Compared::Different => v.find(
+                    FindingKind::Different,
+                    &remote,
+                    format!("The attachment “{name}” holds other bytes than this device has, and devices without it cannot open it: move the file out of the folder, then check again, and the next sync writes this device's copy."),
+                ),
                 Compared::Unreadable(why) => v.find(
                     FindingKind::Unreadable,
                     &remote,
-                    format!("The attachment “{name}” could not be read: {why}."),
+                    format!("The attachment “{name}” could not be read ({why})."),
                 ),
+                Compared::Unreachable(location, reason) => {
+                    return Err(TransportError::Unreachable { location, reason }.into())
+                }
             }
             done += 1;
             on_progress(done, total);
@@ -503,7 +552,8 @@ impl Replica {
                 .map(|i| path::entry_path(client, Kind::Changes, *i, per_folder, ext))
                 .collect();
             for ((i, p), read) in chunk.iter().zip(&paths).zip(tr.read_many(&paths)) {
-                let rest = newer.iter().filter(|x| **x > *i).count();
+                // `newer` is sorted: what follows entry i there.
+                let rest = newer.len() - newer.partition_point(|x| x <= i);
                 let after = match rest {
                     0 => String::new(),
                     1 => " No device can read the entry after it either.".to_string(),
@@ -520,13 +570,15 @@ impl Replica {
                 let bytes = match read {
                     Ok(Some(b)) => b,
                     Ok(None) => continue,
+                    Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
                     Err(e) => {
                         v.find(
                             FindingKind::Unreadable,
                             p,
                             format!(
-                                "Entry {i} of device {} could not be read: {e}.{after}",
-                                short(client)
+                                "Entry {i} of device {} could not be read ({}).{after}",
+                                short(client),
+                                reason(&e)
                             ),
                         );
                         return Ok(());
@@ -544,12 +596,14 @@ impl Replica {
                         v.not_pulled += 1;
                         n += 1;
                     }
-                    Err(err) if *i == 0 && !known_device => {
+                    // Refused for what its bytes are (not: still being copied, or written by a
+                    // newer version), and from a device nobody here knows: not of this workspace.
+                    Err(err) if *i == 0 && !known_device && err.is_final() => {
                         let p = client.hyphenated().to_string();
                         v.find(
                             FindingKind::Extra,
                             &p,
-                            format!("The folder “{p}” is not a device of this workspace: its first entry {err}. No device reads it, and it can be removed."),
+                            format!("The folder “{p}” is not a device of this workspace: its first entry {err}. No device reads it."),
                         );
                         return Ok(());
                     }
@@ -595,7 +649,7 @@ impl Replica {
         let theirs_len = match tr.size(remote) {
             Ok(None) => return Ok(Compared::Missing),
             Ok(Some(n)) => n,
-            Err(e) => return Ok(Compared::Unreadable(e.to_string())),
+            Err(e) => return Ok(compare(&[], &Err(e))),
         };
         if theirs_len > ours_len {
             return Ok(Compared::Different);
@@ -604,25 +658,33 @@ impl Replica {
         match tr.download(remote, tmp.path(), ours_len, &mut |_| {}) {
             Ok(true) => {}
             Ok(false) => return Ok(Compared::Missing),
-            Err(e) => return Ok(Compared::Unreadable(e.to_string())),
+            Err(e) => return Ok(compare(&[], &Err(e))),
         }
         let open = |p: &std::path::Path| File::open(p).map(BufReader::new);
         let (Ok(mut a), Ok(mut b)) = (open(local), open(tmp.path())) else {
             return Ok(Compared::Unreadable("the copy could not be read back".into()));
         };
         let (mut x, mut y) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
-        let mut prefix = true;
+        let (mut prefix, mut received) = (true, 0u64);
         loop {
-            let n = b.read(&mut y).unwrap_or(0);
+            let n = match b.read(&mut y) {
+                Ok(n) => n,
+                Err(e) => {
+                    return Err(crate::Error::Invalid(format!(
+                        "cannot read back the copy of an attachment just downloaded: {e}"
+                    )))
+                }
+            };
             if n == 0 {
                 break;
             }
+            received += n as u64;
             if a.read_exact(&mut x[..n]).is_err() || x[..n] != y[..n] {
                 prefix = false;
                 break;
             }
         }
-        Ok(match (prefix, theirs_len == ours_len) {
+        Ok(match (prefix, prefix && received == ours_len) {
             (true, true) => Compared::Same,
             (true, false) => Compared::CutShort,
             (false, _) => Compared::Different,
@@ -643,11 +705,12 @@ impl Replica {
             Ok(false) => {
                 return Ok(Some((
                     FindingKind::Missing,
-                    "is not there; the device that has it writes it at its next sync".into(),
+                    "is not there; check this folder on the device that added it, and its next sync writes it again".into(),
                 )))
             }
+            Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
             Err(e) => {
-                return Ok(Some((FindingKind::Unreadable, format!("could not be read: {e}"))))
+                return Ok(Some((FindingKind::Unreadable, format!("could not be read ({})", reason(&e)))))
             }
         }
         let input = File::open(tmp.path()).map_err(|e| {
@@ -690,7 +753,7 @@ mod tests {
             (Ok(Some(b"abcdeX".to_vec())), Compared::Different),
             (Ok(Some(b"abcdefg".to_vec())), Compared::Different),
             (Ok(Some(b"xbc".to_vec())), Compared::Different),
-            (Err(io_err()), Compared::Unreadable(io_err().to_string())),
+            (Err(io_err()), Compared::Unreadable("permission denied".into())),
         ];
         for (theirs, want) in cases {
             assert_eq!(compare(&ours, &theirs), want, "{theirs:?}");

@@ -86,6 +86,29 @@ fn count(n: u64, one: &str) -> String {
     }
 }
 
+/// Replaces what names a place in a log line the report cannot name otherwise (a target removed
+/// since, a server in a certificate error, a path outside the home folder): any web address
+/// becomes `<address>`, any absolute or home path `<path>`. Punctuation around a word stays.
+fn scrub_places(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            let core = word.trim_matches(|c: char| "\"'“”‘’()[]{}<>,;:.".contains(c));
+            let place = if core.contains("://") {
+                Some("<address>")
+            } else if (core.starts_with('/') || core.starts_with("~/")) && core.len() > 1 {
+                Some("<path>")
+            } else {
+                None
+            };
+            match place {
+                Some(shown) if !core.is_empty() => word.replacen(core, shown, 1),
+                _ => word.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Replaces every occurrence of each `(private, shown)` pair in `text`.
 fn redact(text: &str, names: &[(String, String)]) -> String {
     let mut out = text.to_string();
@@ -171,7 +194,10 @@ impl Workspace {
             s.push('\n');
             if let Some(e) = &t.last_error {
                 let at = t.last_error_at.map(|ms| format!(" ({})", when(ms))).unwrap_or_default();
-                s.push_str(&format!("     last problem{at}: {}\n", redact(e, &private)));
+                s.push_str(&format!(
+                    "     last problem{at}: {}\n",
+                    scrub_places(&redact(e, &private))
+                ));
             }
         }
         if let Some(dir) = log_dir {
@@ -181,7 +207,7 @@ impl Workspace {
             } else {
                 s.push_str("Recent problems in the log (oldest first):\n");
                 for l in lines {
-                    s.push_str(&format!("  {}\n", redact(&l, &private)));
+                    s.push_str(&format!("  {}\n", scrub_places(&redact(&l, &private))));
                 }
             }
         }
@@ -209,6 +235,16 @@ mod tests {
         assert_eq!(recent_problems(dir.path(), 10), vec!["t1  WARN a", "t3 ERROR c", "t5  WARN e"]);
         assert_eq!(recent_problems(dir.path(), 2), vec!["t3 ERROR c", "t5  WARN e"]);
         assert!(recent_problems(&dir.path().join("none"), 5).is_empty());
+    }
+
+    #[test]
+    fn places_a_report_cannot_name_are_scrubbed() {
+        assert_eq!(
+            scrub_places("https://alice@dav.example.com/notes/ is not reachable: (/media/alice/USB) and “~/x”."),
+            "<address> is not reachable: (<path>) and “<path>”."
+        );
+        let kept = "2026-12-04T20:27:31Z  WARN resilient_notes::background: entry 0 of 3a36e278/changes/1/0.age";
+        assert_eq!(scrub_places(kept), kept);
     }
 
     #[test]
