@@ -659,6 +659,13 @@ mod tests {
         Workspace::init(dir, false, crate::workspace::system_clock()).unwrap()
     }
 
+    /// A new device joined through `f` (made by [`replica`] with the tests' passphrase).
+    fn join(dir: &std::path::Path, f: &Memory) -> Workspace {
+        let pass = Some("ivory tugboat quietly");
+        Workspace::join(dir, TargetKind::Memory, f, pass, false, crate::workspace::system_clock())
+            .unwrap()
+    }
+
     /// How far a client's entries go, probed: doubling then halving, few requests.
     #[test]
     fn the_last_entry_is_found_in_few_probes() {
@@ -700,15 +707,7 @@ mod tests {
             a.new_note(&format!("n{i}"), "x").unwrap();
             a.sync_with(&[(&tf, &f)], &mut |_| {}).unwrap();
         }
-        let mut b = Workspace::join(
-            &tmp.path().join("b"),
-            TargetKind::Memory,
-            &f,
-            Some("ivory tugboat quietly"),
-            false,
-            crate::workspace::system_clock(),
-        )
-        .unwrap();
+        let mut b = join(&tmp.path().join("b"), &f);
         let bf = b.targets().unwrap()[0].clone();
         let mut tally = crate::sync::Tally::default();
         let mut expecting = Vec::new();
@@ -743,15 +742,7 @@ mod tests {
         a.new_note("from a", "x").unwrap();
         a.sync_with(&[(&tf, &f)], &mut |_| {}).unwrap();
         // B holds both targets: what it pulls from f reaches g in the same cycle.
-        let mut b = Workspace::join(
-            &tmp.path().join("b"),
-            TargetKind::Memory,
-            &f,
-            Some("ivory tugboat quietly"),
-            false,
-            crate::workspace::system_clock(),
-        )
-        .unwrap();
+        let mut b = join(&tmp.path().join("b"), &f);
         let bf = b.targets().unwrap()[0].clone();
         let bg = b.add_target(TargetKind::Memory, &g, None, 10).unwrap();
         let mut events = Vec::new();
