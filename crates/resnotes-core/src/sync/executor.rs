@@ -360,6 +360,8 @@ impl Replica {
         let mut batch: Vec<PulledEntry> = Vec::new();
         let mut total = 0u64;
         let mut n = from;
+        // When (entries read this cycle) the pull next counts how many are coming.
+        let mut count_at = COUNT_AFTER;
         let left_out_before = store::notes::left_out_count(&self.conn)?;
         // An entry refused for what its bytes are is not parsed or reported again while the
         // same bytes sit there (a bomb is not inflated on every cycle); other files are read.
@@ -425,16 +427,21 @@ impl Replica {
                     };
                     batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
-                    if n - from == COUNT_AFTER {
-                        // A long pull: find how far the entries go, for the progress shown. Best
+                    if n - from == count_at {
+                        // A long pull: find how far the entries go, for the progress shown; again
+                        // once the pull goes past that (entries still being written). Best
                         // effort: a failed probe only leaves the total unknown.
                         let probed = last_present(n - 1, |i| tr.exists(&run.entry_path(client, i)));
                         if let Ok(last) = probed {
+                            let count = last + 1 - from;
                             on_event(SyncEvent::Expecting {
                                 target: t.id.clone(),
                                 client: client.to_string(),
-                                count: last + 1 - from,
+                                count,
                             });
+                            count_at = count + 1;
+                        } else {
+                            count_at = u64::MAX;
                         }
                     }
                 }
