@@ -226,7 +226,7 @@ impl Replica {
     }
 
     /// The asset's path on a target (FORMAT.md §10).
-    fn asset_remote_path(&self, id: &AssetId, per_folder: u64) -> String {
+    pub(crate) fn asset_remote_path(&self, id: &AssetId, per_folder: u64) -> String {
         path::entry_path(&id.client, Kind::Assets, id.index, per_folder, self.key.extension())
     }
 

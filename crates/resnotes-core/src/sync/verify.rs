@@ -424,7 +424,7 @@ impl Replica {
         // Attachments: those held here byte for byte, those only linked against their hash.
         let present = store::assets::present_on(&self.conn, &t.id)?;
         for (id, r) in &local_assets {
-            let remote = path::entry_path(&id.client, Kind::Assets, id.index, per_folder, ext);
+            let remote = self.asset_remote_path(id, per_folder);
             v.attachments += 1;
             let local = self.asset_file(id);
             let outcome = self.compare_asset(tr, &remote, &local)?;
@@ -463,7 +463,7 @@ impl Replica {
             on_progress(done, total);
         }
         for (id, r) in linked.iter().filter(|(id, _)| !local_assets.contains_key(id)) {
-            let remote = path::entry_path(&id.client, Kind::Assets, id.index, per_folder, ext);
+            let remote = self.asset_remote_path(id, per_folder);
             v.attachments += 1;
             let name = asset::shown_name(&r.name);
             match self.check_linked_asset(tr, &remote, r)? {
