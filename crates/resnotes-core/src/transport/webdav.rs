@@ -12,6 +12,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::{Method, StatusCode, Url};
 
 use super::{AtPath, Transport, TransportError, Written};
+use crate::format::asset::percent_decode;
 
 /// How failed requests are retried.
 #[derive(Clone, Debug)]
@@ -419,24 +420,6 @@ fn classify(dav: &WebDav, op: &'static str, path: &str, r: Response) -> Result<R
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A URL with any user info removed, for messages.
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
@@ -807,10 +790,20 @@ mod tests {
           <d:response><d:href>/dav/ws/index.json</d:href></d:response>
           <d:response><d:href>http://h/dav/ws/3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9/</d:href></d:response>
           <d:response><d:href>/dav/ws/My%20file.txt</d:href></d:response>
+          <d:response><d:href>/dav/ws/%C3%A9t%C3%A9%2</d:href></d:response>
+          <d:response><d:href>/dav/ws/%É%1é</d:href></d:response>
         </d:multistatus>"#;
+        // A '%' before a multi-byte character or at the end is kept as it is (a server's
+        // listing once made the decoder cut a character in two and panic).
         assert_eq!(
             member_names(xml, &base),
-            vec!["3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9", "My file.txt", "index.json"]
+            vec![
+                "%É%1é",
+                "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9",
+                "My file.txt",
+                "index.json",
+                "été%2"
+            ]
         );
     }
 
