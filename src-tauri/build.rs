@@ -35,6 +35,7 @@ fn main() {
             "restore_version",
             "recent_changes",
             "keep_texts",
+            "seen_merge",
             "index_for_search",
             "sync_status",
             "log_entries",

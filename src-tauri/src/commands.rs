@@ -273,6 +273,13 @@ pub async fn restore_note(state: State<'_, AppState>, id: String) -> Res<Note> {
     })
 }
 
+/// Clears a note's merge mark: the user has seen the note. Whether it had one.
+#[tauri::command]
+pub async fn seen_merge(state: State<'_, AppState>, id: String) -> Res<bool> {
+    note_id(&id)?;
+    state.with(|ws| ws.seen_merge(&id))
+}
+
 /// Keeps the texts of big notes typed into, so they open at once next time (the user left one).
 #[tauri::command]
 pub async fn keep_texts(state: State<'_, AppState>) -> Res<u32> {

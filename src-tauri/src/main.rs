@@ -177,6 +177,7 @@ fn main() -> ExitCode {
             commands::restore_version,
             commands::recent_changes,
             commands::keep_texts,
+            commands::seen_merge,
             commands::index_for_search,
             commands::sync_status,
             commands::log_entries,

@@ -185,6 +185,7 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
         app.editor_text() == "B says: hello from B and A"
     });
     app.screenshot("merged-in-editor");
+    assert!(app.find("#merged:not([hidden])").is_none(), "edits of different words are not marked");
     // The cursor stayed where the user typed: more typing lands at the end.
     app.type_into("#editor .cm-content", "!");
     app.wait_until(Duration::from_secs(10), "B to get the app's edits", || {
@@ -216,6 +217,97 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
     app.screenshot("synced-again");
     assert!(b.sync().0);
     assert_eq!(b.body(&id), "# B says: hello from B and A!");
+}
+
+#[test]
+fn edits_of_the_same_words_on_two_devices_mark_the_note_until_it_is_read() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (a, b) = (sb.device("app"), sb.device("cli"));
+    let app = App::start("merge-mark", &a.dir, &[]);
+    share_through_dialog(&app, shared.to_str().unwrap());
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    let errands = b.new_note("Errands", "call mom");
+    b.new_note("Other", "nothing here");
+    assert!(b.sync().0);
+    app.wait_until(Duration::from_secs(10), "both notes", || app.list_titles().len() == 2);
+
+    // The app adds to the end of a line and moves on to another note; the CLI device, which has
+    // not synced since, adds to the end of the same line.
+    click_note(&app, "Errands");
+    app.wait_until(Duration::from_secs(10), "errands open", || app.editor_text() == "call mom");
+    app.type_into("#editor .cm-content", &format!("{END} today"));
+    app.wait_until(Duration::from_secs(10), "the app's words saved", || {
+        app.text(&format!("#notes li[data-id='{errands}'] .line")) == "call mom today"
+    });
+    click_note(&app, "Other");
+    app.wait_until(Duration::from_secs(10), "other open", || app.editor_text() == "nothing here");
+    b.ok(&["edit", &errands, "--body", "call mom tomorrow"]);
+    app.wait_until(Duration::from_secs(20), "each device to have both edits", || {
+        b.sync();
+        let body = b.body(&errands);
+        body.contains("today") && body.contains("tomorrow")
+    });
+    // The row is marked in the list; other rows are not.
+    let row = format!("#notes li[data-id='{errands}']");
+    app.wait_until(Duration::from_secs(20), "the row marked", || {
+        app.find(&format!("{row}.merged")).is_some()
+    });
+    assert_eq!(
+        app.js(
+            "return document.querySelectorAll('#notes li.merged').length",
+            serde_json::json!([])
+        ),
+        1
+    );
+    assert_eq!(app.list_titles().len(), 2, "the badge is not part of the title");
+    app.screenshot("merged-edits-in-list");
+
+    // Opening it shows the line above the note, and the mark is gone from the list.
+    click_note(&app, "Errands");
+    app.wait_until(Duration::from_secs(10), "the line above the note", || {
+        app.find("#merged:not([hidden])").is_some()
+            && app.editor_text().contains("today")
+            && app.editor_text().contains("tomorrow")
+    });
+    assert!(app.text("#merged").contains("Edited here and on another device at the same time"));
+    app.wait_until(Duration::from_secs(10), "the mark cleared", || {
+        app.find("#notes li.merged").is_none()
+    });
+    app.screenshot("merged-edits-note");
+    app.click("#merged-history");
+    app.wait_until(Duration::from_secs(10), "the history open", || {
+        app.find("#history-panel:not([hidden]) ol.versions li").is_some()
+    });
+    // The newest version is one side of the merge, not the note as it is now: it can be restored.
+    app.wait_until(Duration::from_secs(10), "the newest version shown", || {
+        app.text("#history-panel .version-status").contains("holds the words of both")
+    });
+    assert!(!app.text("#history-panel ol.versions li").contains("current"));
+    assert!(app.find("#history-panel [data-action=restore]:disabled").is_none());
+    app.screenshot("merged-edits-history");
+    app.click("#history-panel [data-action=close]");
+    app.click("#merged-dismiss");
+    app.wait_until(Duration::from_secs(5), "the line dismissed", || {
+        app.find("#merged:not([hidden])").is_none()
+    });
+    // Opened again later: nothing to say any more.
+    click_note(&app, "Other");
+    click_note(&app, "Errands");
+    app.wait_until(Duration::from_secs(10), "errands again", || app.value("#title") == "Errands");
+    assert!(app.find("#merged:not([hidden])").is_none());
+
+    // The CLI device was marked too: its list says so until `show` prints the note.
+    let listed = b.ok(&["list"]);
+    assert!(
+        listed.contains("Errands") && listed.contains("(edits merged: read it over)"),
+        "{listed}"
+    );
+    let shown = b.cmd(&["show", &errands]).output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stderr)
+        .contains("edited on another device at the same time"));
+    assert!(!b.ok(&["list"]).contains("edits merged"));
 }
 
 #[test]

@@ -40,6 +40,11 @@ export function diffNodes(parts: DiffPart[]): Node[] {
   });
 }
 
+/** Whether the newest version `v` is the note as it is now (not one side of a merge). */
+function isNow(v: Version): boolean {
+  return !v.concurrent;
+}
+
 export class HistoryPanel {
   private noteId: string | null = null;
   private versions: Version[] = [];
@@ -134,7 +139,7 @@ export class HistoryPanel {
         b.setAttribute("aria-current", String(v.id === this.selected));
         b.append(
           el("span", "when", when(v.ended_at, now)),
-          el("span", "who", i === 0 ? `${who(v)} · current` : who(v)),
+          el("span", "who", i === 0 && isNow(v) ? `${who(v)} · current` : who(v)),
           el("span", "what", v.summary),
         );
         if (v.concurrent)
@@ -162,7 +167,10 @@ export class HistoryPanel {
     this.selected = version;
     for (const b of this.list.querySelectorAll<HTMLElement>("[data-version]"))
       b.setAttribute("aria-current", String(b.dataset.version === version));
-    const newest = version !== null && version === this.versions[0]?.id;
+    // The newest version is the note as it is now, unless it was made at the same time as the
+    // one below: then the note now is both merged, and each side's version can be restored.
+    const first = this.versions[0];
+    const newest = version !== null && version === first?.id && isNow(first);
     this.restore.disabled = !version || newest;
     if (!id || !version) {
       this.title.textContent = "";
@@ -195,7 +203,9 @@ export class HistoryPanel {
           ? "This is the note as it is now."
           : v.deleted
             ? "The note was in the trash at this version."
-            : "";
+            : this.versions.find((x) => x.id === version)?.concurrent
+              ? "Made at the same time as the version below: the note now holds the words of both. Restore one of them to keep only its words."
+              : "";
       }
     } catch (e) {
       if (fromUser) this.onError(e instanceof Error ? e.message : String(e));

@@ -147,6 +147,8 @@ export const editNote = (id: string, heads: string[], title: TextSplice[], body:
   call<Edited>("edit_note", { id, heads, title, body });
 /** Keeps the texts of big notes typed into, so they open at once next time. */
 export const keepTexts = () => call<number>("keep_texts");
+/** Clears a note's merge mark (the user has seen it); whether it had one. */
+export const seenMerge = (id: string) => call<boolean>("seen_merge", { id });
 /** Indexes for search up to `max` notes a join listed without their text; how far it got. */
 export const indexForSearch = (max: number) => call<SearchProgress>("index_for_search", { max });
 export const deleteNote = (id: string) => call<void>("delete_note", { id });

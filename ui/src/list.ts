@@ -198,9 +198,16 @@ export class NotesList {
     const trash = this.shownView.kind === "trash";
     for (const n of notes) {
       const snippet = n.snippet.map((p) => (p.hit ? `\u0001${p.text}` : p.text)).join("\u0002");
-      const shown = [n.title, n.first_line, n.updated_at, snippet, n.pinned, n.tags, trash].join(
-        "\u0000",
-      );
+      const shown = [
+        n.title,
+        n.first_line,
+        n.updated_at,
+        snippet,
+        n.pinned,
+        n.tags,
+        trash,
+        n.merged,
+      ].join("\u0000");
       let row = this.rows.get(n.id);
       if (!row) {
         const li = document.createElement("li");
@@ -224,6 +231,10 @@ export class NotesList {
       if (row.shown !== shown) {
         const [title, line, time, tags, restore] = Array.from(row.li.children) as HTMLElement[];
         row.li.classList.toggle("pinned", n.pinned && !trash);
+        // Edits from another device touched the same words: a mark until the note is opened.
+        row.li.classList.toggle("merged", n.merged && !trash);
+        row.li.title =
+          n.merged && !trash ? "Edited on two devices at once: open it to read it over" : "";
         if (tags) {
           tags.replaceChildren(
             ...n.tags.map((t) => {

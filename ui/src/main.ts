@@ -22,8 +22,10 @@ import {
   onSyncState,
   openLink,
   restoreNote,
+  seenMerge,
 } from "./ipc";
 import { NotesList } from "./list";
+import { MergeMark } from "./mergemark";
 import { NotebookTree } from "./notebooks";
 import { NoteDirectory, noteLinkExtensions } from "./notelinks";
 import { NotesIo } from "./notesio";
@@ -201,6 +203,7 @@ async function show(id: string | null): Promise<void> {
     list.select(note?.id ?? null);
     $("note").hidden = !note;
     $("left-out").hidden = !note?.left_out.length;
+    mergeMark.show(note?.id ?? null, (note?.merged_with.length ?? 0) > 0);
     $("no-note").hidden = !!note;
     for (const b of document.querySelectorAll<HTMLElement>(".note-only")) b.hidden = !note;
   } catch (e) {
@@ -366,6 +369,14 @@ const history: HistoryPanel = new HistoryPanel(
   },
   showError,
 );
+const mergeMark = new MergeMark(
+  $("merged"),
+  $("merged-text"),
+  seenMerge,
+  () => void list.reload(),
+  showError,
+);
+$("merged-history").addEventListener("click", () => history.toggle(true));
 const panel = new SyncPanel(
   $<HTMLButtonElement>("sync-indicator"),
   $("sync-panel"),
@@ -375,6 +386,18 @@ const panel = new SyncPanel(
   transfers,
   (id) => void show(id),
 );
+// The history and the sync panel share the right side when the window is too narrow for the
+// list, the note and both (the note was squeezed to nothing): opening one closes the other.
+for (const [opened, other] of [
+  ["history-panel", "sync-panel"],
+  ["sync-panel", "history-panel"],
+] as const) {
+  new MutationObserver(() => {
+    if ($(opened).hidden || $(other).hidden || window.innerWidth >= 1520) return;
+    if (other === "sync-panel") panel.toggle(false);
+    else history.toggle(false);
+  }).observe($(opened), { attributes: true, attributeFilter: ["hidden"] });
+}
 const setup = new SetupDialog(
   $("setup"),
   () => panel.targetCount > 0,
@@ -568,6 +591,8 @@ void onNotesChanged(() => {
       // A pin or tag changed on another device shows on the open note too.
       const row = list.items.find((n) => n.id === editor.openId);
       if (row) noteTags.update(row.pinned, row.tags);
+      // Edits merged into the open note: the user is looking at it.
+      if (row?.merged) mergeMark.show(row.id, true);
     });
     editor.refresh();
     void panel.refresh();

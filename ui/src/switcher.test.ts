@@ -12,6 +12,7 @@ const note = (id: string, title: string, updated_at = 1): NoteSummary => ({
   tags: [],
   snippet: [],
   notebook: null,
+  merged: false,
 });
 
 describe("quick switcher", () => {

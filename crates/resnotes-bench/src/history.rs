@@ -75,6 +75,38 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         Ok(())
     });
     eprintln!("  {changes} changes by 3 devices made in {:.1} s", setup_ms / 1000.0);
+    // Pulling another device's turn of 100 changes: one made on top of this device's text (a
+    // fast-forward), and one made while this device edited too, whose edits are then compared
+    // with this device's for words both changed (docs/merges.rs; one edit in three lands in
+    // the same words as the other side's, at these random positions and sizes).
+    let mut turn = |d: &mut Workspace| -> Result<()> {
+        let len = d.note(&id.to_string())?.body.chars().count();
+        for _ in 0..100 {
+            clock.fetch_add(2_000, Ordering::SeqCst);
+            d.splice_note(&id, Field::Body, rng.below(len.max(1)), rng.below(3), "abc")?;
+        }
+        Ok(())
+    };
+    let (mut pull_after, mut pull_beside) = (Vec::new(), Vec::new());
+    {
+        let (x, y) = devices.split_at_mut(1);
+        let (a, b) = (&mut x[0], &mut y[0]);
+        for _ in 0..reps {
+            turn(a)?;
+            a.sync_all(&mut |_| {})?;
+            let (r, ms) = time(|| b.sync_all(&mut |_| {}));
+            r?;
+            pull_after.push(ms);
+            turn(b)?;
+            turn(a)?;
+            a.sync_all(&mut |_| {})?;
+            let (r, ms) = time(|| b.sync_all(&mut |_| {}));
+            r?;
+            pull_beside.push(ms);
+            a.sync_all(&mut |_| {})?;
+        }
+    }
+    let merged_after_pulls = devices[1].list(None)?.iter().any(|n| n.merged);
     // A fourth device joining now lists the note from the summary of the last entry (written
     // by a device holding every change); its history builds the note's document from the log
     // first, as opening the note would.
@@ -168,6 +200,9 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         "concurrent_versions": versions.iter().filter(|v| v.concurrent).count(),
         "body_chars": new_text.chars().count(),
         "setup_s": round(setup_ms / 1000.0),
+        "pull_turn_after_ms": stats(&mut pull_after),
+        "pull_turn_beside_ms": stats(&mut pull_beside),
+        "merged_after_pulls": merged_after_pulls,
         "history_first_ms": round(first_ms),
         "history_just_joined_ms": round(history_joined_ms),
         "history_ms": stats(&mut list),

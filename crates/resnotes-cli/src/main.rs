@@ -606,7 +606,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Edit { id, title, body } => edit(&mut open()?, &id, title, body)?,
         Command::Delete { id } => eprintln!("Deleted {}", open()?.delete_note(&id)?),
-        Command::Show { id, json, at: None } => show(&open()?, &id, json)?,
+        Command::Show { id, json, at: None } => show(&mut open()?, &id, json)?,
         Command::Show { id, json, at: Some(at) } => history::show_at(&open()?, &id, &at, json)?,
         Command::History { id, json } => history::history(&open()?, &id, json)?,
         Command::Diff { id, from, to, json } => history::diff(&open()?, &id, from, to, json)?,
@@ -738,7 +738,9 @@ fn rebuild(ws: &mut Workspace) -> Result<()> {
     Ok(())
 }
 
-fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
+/// `show`: the note. Shown to a person it is seen, so a merge mark is cleared after it is
+/// printed; `--json` (a script reading it) leaves the mark.
+fn show(ws: &mut Workspace, id: &str, json: bool) -> Result<()> {
     let n = ws.note(id)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&n)?);
@@ -747,6 +749,10 @@ fn show(ws: &Workspace, id: &str, json: bool) -> Result<()> {
     }
     for why in &n.left_out {
         eprintln!("warning: a change from another device could not be read and is left out of this note ({why})");
+    }
+    if !n.merged_with.is_empty() && !json {
+        eprintln!("note: this note was edited on another device at the same time as here, in the same words; both sides' words are kept, so read it over.");
+        ws.seen_merge(&n.id)?;
     }
     Ok(())
 }

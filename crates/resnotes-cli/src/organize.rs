@@ -146,6 +146,9 @@ fn line(n: &NoteSummary) -> String {
     for t in &n.tags {
         s.push_str(&format!("  #{t}"));
     }
+    if n.merged {
+        s.push_str("  (edits merged: read it over)");
+    }
     s
 }
 

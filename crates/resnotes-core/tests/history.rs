@@ -174,6 +174,47 @@ fn a_deleted_note_comes_back_from_its_history() {
     }
 }
 
+/// Whether device `w`'s list marks note `id` as merged, and the devices its note names.
+fn merge_mark(w: &Workspace, id: &str) -> (bool, Vec<String>) {
+    let listed = w.list(None).unwrap().into_iter().find(|n| n.id == id).unwrap();
+    (listed.merged, w.note(id).unwrap().merged_with)
+}
+
+#[test]
+fn edits_of_the_same_words_on_two_devices_mark_the_note_until_it_is_seen() {
+    let (mut p, id) = Pair::new("Errands", "call mom today\nbuy milk\n");
+    p.a.edit_note(&id, None, Some("call dad today\nbuy milk\n")).unwrap();
+    p.b.edit_note(&id, None, Some("call grandma today\nbuy milk\n")).unwrap();
+    p.sync();
+    let (a_id, b_id) = (p.a.client_id().to_string(), p.b.client_id().to_string());
+    assert_eq!(merge_mark(&p.a, &id), (true, vec![b_id.clone()]), "A names B");
+    assert_eq!(merge_mark(&p.b, &id), (true, vec![a_id]), "B names A");
+    // Seen on A: A's mark goes, B's stays (a mark is this device's, not synced).
+    assert!(p.a.seen_merge(&id).unwrap());
+    assert!(!p.a.seen_merge(&id).unwrap(), "nothing left to clear");
+    p.sync();
+    assert_eq!(merge_mark(&p.a, &id), (false, vec![]));
+    assert!(merge_mark(&p.b, &id).0);
+
+    // Edits one after the other, however close, and edits of different words at once: no mark.
+    p.b.seen_merge(&id).unwrap();
+    p.a.edit_note(&id, None, Some("call dad today\nbuy milk and eggs\n")).unwrap();
+    p.sync();
+    p.b.edit_note(&id, None, Some("call dad tonight\nbuy milk and eggs\n")).unwrap();
+    p.sync();
+    p.a.edit_note(&id, None, Some("call dad tonight\nbuy oat milk and eggs\n")).unwrap();
+    p.b.edit_note(&id, None, Some("Call dad tonight\nbuy milk and eggs\n")).unwrap();
+    p.sync();
+    assert_eq!(p.a.note(&id).unwrap().body, "Call dad tonight\nbuy oat milk and eggs\n");
+    assert_eq!(merge_mark(&p.a, &id), (false, vec![]), "different words");
+    assert_eq!(merge_mark(&p.b, &id), (false, vec![]), "different words");
+    // The title counts as well as the body.
+    p.a.edit_note(&id, Some("Errands for Monday"), None).unwrap();
+    p.b.edit_note(&id, Some("Errands (urgent)"), None).unwrap();
+    p.sync();
+    assert_eq!(merge_mark(&p.a, &id), (true, vec![b_id]));
+}
+
 #[test]
 fn two_devices_editing_at_once_show_as_concurrent_sessions() {
     let (mut p, id) = Pair::new("Shared", "one\ntwo\n");

@@ -46,4 +46,10 @@ heads: Array<string>,
  * empty nearly always): they failed to parse, and the rest of the note is shown without
  * them.
  */
-left_out: Array<string>, };
+left_out: Array<string>, 
+/**
+ * Devices (ids, for a Details view) whose edits, made without knowing of this device's,
+ * touched the same words: the note shows both sides' words and the user should read it over.
+ * Empty once the user has seen it ([`Workspace::seen_merge`]).
+ */
+merged_with: Array<string>, };

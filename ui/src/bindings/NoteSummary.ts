@@ -40,4 +40,9 @@ notebook: string | null,
 /**
  * Where a search matched (empty when the note was listed, not searched for).
  */
-snippet: Array<SnippetPart>, };
+snippet: Array<SnippetPart>, 
+/**
+ * Edits from another device touched the same words as this device's and the user has not
+ * seen the note since ([`Note::merged_with`]).
+ */
+merged: boolean, };

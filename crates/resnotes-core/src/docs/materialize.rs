@@ -430,6 +430,13 @@ fn apply_note(
         }
         return Ok(());
     }
+    if l.exists && l.built {
+        let mut others = crate::docs::merges::overlapping(&mut l.doc, &heads_before);
+        others.retain(|d| d != me);
+        if !others.is_empty() {
+            notes::mark_merged(conn, id, &others)?;
+        }
+    }
     let appended: Vec<u8> = raws
         .iter()
         .filter(|(h, _, _)| !waiting.contains(h))

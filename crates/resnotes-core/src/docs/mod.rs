@@ -24,6 +24,7 @@ pub(crate) mod caught;
 pub(crate) mod history;
 pub(crate) mod lazy;
 pub(crate) mod materialize;
+pub(crate) mod merges;
 pub mod note;
 pub(crate) mod replica;
 pub(crate) mod search_index;

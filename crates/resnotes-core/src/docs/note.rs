@@ -89,7 +89,7 @@ pub fn load(saved: &[u8], client: &Uuid) -> Result<AutoCommit> {
     Ok(doc.with_actor(ActorId::from(client.as_bytes().as_slice())))
 }
 
-fn text_obj(doc: &AutoCommit, key: &str) -> Option<ObjId> {
+pub(crate) fn text_obj(doc: &AutoCommit, key: &str) -> Option<ObjId> {
     match doc.get(ROOT, key).ok()?? {
         (Value::Object(ObjType::Text), id) => Some(id),
         _ => None,

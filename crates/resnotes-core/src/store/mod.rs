@@ -231,6 +231,11 @@ CREATE INDEX note_entries_by_entry ON note_entries (client_id, idx);
 ALTER TABLE notes ADD COLUMN source TEXT;
 CREATE INDEX notes_by_source ON notes (source) WHERE source IS NOT NULL;
 "#,
+    r#"
+-- Notes where edits from another device, made without knowing of this device's, touched the
+-- same words (docs/merges.rs): marked until the user has seen the note. Local, not synced.
+CREATE TABLE merged (note_id TEXT PRIMARY KEY, devices TEXT NOT NULL) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

@@ -375,13 +375,16 @@ pub(crate) struct ListRow {
     pub(crate) tags: Vec<String>,
     /// The note's notebook if it is live here (`None`: the default notebook).
     pub(crate) notebook: Option<String>,
+    /// Edits from another device touched the same words as this device's (table `merged`).
+    pub(crate) merged: bool,
 }
 
 /// The columns of `notes n` that make a [`ListRow`] (read by [`list_row`]).
 pub(crate) const LIST_COLUMNS: &str =
     "n.id, n.title, n.first_line, n.created_at, n.updated_at, n.pinned, n.tags,
      CASE WHEN EXISTS (SELECT 1 FROM notes b WHERE b.id = n.notebook AND b.kind = 1 AND b.deleted = 0)
-     THEN n.notebook END";
+     THEN n.notebook END,
+     EXISTS (SELECT 1 FROM merged m WHERE m.note_id = n.id)";
 
 /// Reads the [`LIST_COLUMNS`] from column `at` on.
 pub(crate) fn list_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<ListRow> {
@@ -394,6 +397,7 @@ pub(crate) fn list_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<ListRow
         pinned: r.get(at + 5)?,
         tags: split_tags(&r.get::<_, String>(at + 6)?),
         notebook: r.get(at + 7)?,
+        merged: r.get(at + 8)?,
     })
 }
 
@@ -689,6 +693,34 @@ pub(crate) fn record_left_out(
         params![note.to_string(), &digest[..], reason],
     )?;
     Ok(n > 0)
+}
+
+/// Marks a note whose concurrent edits touched the same words, with the other devices (added to
+/// those of an earlier mark not seen yet).
+pub(crate) fn mark_merged(conn: &Connection, note: &Uuid, devices: &[Uuid]) -> Result<()> {
+    let mut all = merged_with(conn, note)?;
+    all.extend_from_slice(devices);
+    all.sort();
+    all.dedup();
+    let text = all.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
+    conn.prepare_cached("INSERT OR REPLACE INTO merged (note_id, devices) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![note.to_string(), text])?;
+    Ok(())
+}
+
+/// The devices whose edits a note's merge mark names (empty: not marked).
+pub(crate) fn merged_with(conn: &Connection, note: &Uuid) -> Result<Vec<Uuid>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT devices FROM merged WHERE note_id = ?1")?
+        .query_row([note.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(text.iter().flat_map(|t| t.split(',')).filter_map(|d| d.parse().ok()).collect())
+}
+
+/// Clears a note's merge mark (the user has seen it); whether it had one.
+pub(crate) fn clear_merged(conn: &Connection, note: &Uuid) -> Result<bool> {
+    Ok(conn.prepare_cached("DELETE FROM merged WHERE note_id = ?1")?.execute([note.to_string()])?
+        > 0)
 }
 
 /// Why changes of one note were left out, one reason per change.

@@ -87,6 +87,10 @@ pub struct Note {
     /// empty nearly always): they failed to parse, and the rest of the note is shown without
     /// them.
     pub left_out: Vec<String>,
+    /// Devices (ids, for a Details view) whose edits, made without knowing of this device's,
+    /// touched the same words: the note shows both sides' words and the user should read it over.
+    /// Empty once the user has seen it ([`Workspace::seen_merge`]).
+    pub merged_with: Vec<String>,
 }
 
 /// What an editor's edit made of its note ([`Workspace::edit_open_note`]).
@@ -133,6 +137,9 @@ pub struct NoteSummary {
     pub notebook: Option<String>,
     /// Where a search matched (empty when the note was listed, not searched for).
     pub snippet: Vec<SnippetPart>,
+    /// Edits from another device touched the same words as this device's and the user has not
+    /// seen the note since ([`Note::merged_with`]).
+    pub merged: bool,
 }
 
 /// How far the full-text index has got (see [`Workspace::index_for_search`]).
@@ -641,6 +648,7 @@ impl Workspace {
                 notebook: self.notebook_of(&id)?,
                 heads: t.heads.split(',').filter(|h| !h.is_empty()).map(str::to_string).collect(),
                 left_out: store::notes::left_out_of(conn, &id)?,
+                merged_with: merged_with(conn, &id)?,
             });
         }
         let read = self.replica.note_doc(&id, |d, rev| -> Result<_> {
@@ -663,10 +671,18 @@ impl Workspace {
                     notebook: self.notebook_of(&id)?,
                     heads,
                     left_out: store::notes::left_out_of(&self.replica.conn, &id)?,
+                    merged_with: merged_with(&self.replica.conn, &id)?,
                 })
             }
             _ => Err(Error::NoSuchNote(query.to_string())),
         }
+    }
+
+    /// Clears a note's merge mark ([`Note::merged_with`]): the user has seen the note. Returns
+    /// whether it had one.
+    pub fn seen_merge(&mut self, query: &str) -> Result<bool> {
+        let id = self.resolve(query)?;
+        Ok(store::notes::clear_merged(&self.replica.conn, &id)?)
     }
 
     /// Keeps the texts of the big notes typed into since their text was last kept, so they open
@@ -788,6 +804,11 @@ impl Workspace {
     }
 }
 
+/// The devices a note's merge mark names, as ids.
+fn merged_with(conn: &rusqlite::Connection, id: &Uuid) -> Result<Vec<String>> {
+    Ok(store::notes::merged_with(conn, id)?.iter().map(Uuid::to_string).collect())
+}
+
 /// A search hit as a row of the notes list, with its snippet.
 fn hit_row(hit: store::search::Hit) -> NoteSummary {
     NoteSummary {
@@ -808,6 +829,7 @@ fn summary_row(r: store::notes::ListRow) -> NoteSummary {
         tags: r.tags,
         notebook: r.notebook,
         snippet: Vec::new(),
+        merged: r.merged,
     }
 }
 
