@@ -75,38 +75,6 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         Ok(())
     });
     eprintln!("  {changes} changes by 3 devices made in {:.1} s", setup_ms / 1000.0);
-    // Pulling another device's turn of 100 changes: one made on top of this device's text (a
-    // fast-forward), and one made while this device edited too, whose edits are then compared
-    // with this device's for words both changed (docs/merges.rs; one edit in three lands in
-    // the same words as the other side's, at these random positions and sizes).
-    let mut turn = |d: &mut Workspace| -> Result<()> {
-        let len = d.note(&id.to_string())?.body.chars().count();
-        for _ in 0..100 {
-            clock.fetch_add(2_000, Ordering::SeqCst);
-            d.splice_note(&id, Field::Body, rng.below(len.max(1)), rng.below(3), "abc")?;
-        }
-        Ok(())
-    };
-    let (mut pull_after, mut pull_beside) = (Vec::new(), Vec::new());
-    {
-        let (x, y) = devices.split_at_mut(1);
-        let (a, b) = (&mut x[0], &mut y[0]);
-        for _ in 0..reps {
-            turn(a)?;
-            a.sync_all(&mut |_| {})?;
-            let (r, ms) = time(|| b.sync_all(&mut |_| {}));
-            r?;
-            pull_after.push(ms);
-            turn(b)?;
-            turn(a)?;
-            a.sync_all(&mut |_| {})?;
-            let (r, ms) = time(|| b.sync_all(&mut |_| {}));
-            r?;
-            pull_beside.push(ms);
-            a.sync_all(&mut |_| {})?;
-        }
-    }
-    let merged_after_pulls = devices[1].list(None)?.iter().any(|n| n.merged);
     // A fourth device joining now lists the note from the summary of the last entry (written
     // by a device holding every change); its history builds the note's document from the log
     // first, as opening the note would.
@@ -122,6 +90,39 @@ pub fn scenario(changes: usize, reps: usize) -> Result<Value> {
         bail!("the history on a device that just joined is short");
     }
     drop(joined);
+    // Pulling another device's turn of 100 changes: one made on top of this device's text (a
+    // fast-forward), and one made while this device edited too, whose edits are then compared
+    // with this device's for words both changed (docs/merges.rs; one edit in three lands in
+    // the same words as the other side's, at these random positions and sizes).
+    let mut turn = |d: &mut Workspace| -> Result<()> {
+        let len = d.note(&id.to_string())?.body.chars().count();
+        for _ in 0..100 {
+            clock.fetch_add(2_000, Ordering::SeqCst);
+            d.splice_note(&id, Field::Body, rng.below(len.max(1)), rng.below(3), "abc")?;
+        }
+        Ok(())
+    };
+    let (mut pull_after, mut pull_beside) = (Vec::new(), Vec::new());
+    {
+        // Devices b and c: the first device, measured below, does not see these turns.
+        let (x, y) = devices.split_at_mut(2);
+        let (other, me) = (&mut x[1], &mut y[0]);
+        for _ in 0..reps {
+            turn(other)?;
+            other.sync_all(&mut |_| {})?;
+            let (r, ms) = time(|| me.sync_all(&mut |_| {}));
+            r?;
+            pull_after.push(ms);
+            turn(me)?;
+            turn(other)?;
+            other.sync_all(&mut |_| {})?;
+            let (r, ms) = time(|| me.sync_all(&mut |_| {}));
+            r?;
+            pull_beside.push(ms);
+            other.sync_all(&mut |_| {})?;
+        }
+    }
+    let merged_after_pulls = devices[2].list(None)?.iter().any(|n| n.merged);
     // The first device, opened anew: nothing of the note is loaded yet.
     let dir = devices[0].dir().to_path_buf();
     drop(devices);
