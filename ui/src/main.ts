@@ -38,6 +38,9 @@ import { afterPaint, Timings } from "./timings";
 
 /** What the app benchmark reads over WebDriver (see timings.ts). */
 const timings = new Timings();
+timings.startStep("script");
+requestAnimationFrame(() => timings.startStep("firstFrame"));
+void afterPaint().then(() => timings.startStep("firstPainted"));
 (window as unknown as { resnotesTimings: Timings }).resnotesTimings = timings;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -620,12 +623,15 @@ void onFileDrop(async (paths, x, y) => {
 });
 
 async function start(): Promise<void> {
+  timings.startStep("listAsked");
   void tree.refresh();
   await list.reload();
+  timings.startStep("listReceived");
   timings.listShown();
   void tagsChanged();
   // Open the newest note, unless the user already picked one.
   if (!shownOnce) await show(list.items[0]?.id ?? null);
+  timings.startStep("noteShown");
   await panel.refresh();
   void indexing.kick();
 }

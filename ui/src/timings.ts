@@ -28,6 +28,9 @@ export class Timings {
   readonly keys: KeyTiming[] = [];
   /** Wall time at which the notes list was first painted with notes (or empty). */
   listPainted: number | null = null;
+  /** Wall times of the steps of starting (the page's script running, the list asked for and
+   * received), for finding where the start goes. */
+  readonly startSteps: Record<string, number> = {};
   /** Longest gap between frames (ms) and how many gaps were over 100 ms while watching. */
   stall = { longest: 0, over100: 0 };
   private pendingKeys: number[] = [];
@@ -64,8 +67,14 @@ export class Timings {
   }
 
   /** The list shows its first rows (only the first call counts). */
+  /** Records a step of starting at the wall time now. */
+  startStep(name: string): void {
+    this.startSteps[name] ??= wallNow();
+  }
+
   listShown(): void {
     if (this.listPainted !== null) return;
+    requestAnimationFrame(() => this.startStep("listFrame"));
     void afterPaint().then(() => {
       this.listPainted ??= wallNow();
     });

@@ -95,14 +95,31 @@ pub fn scenario(app_bin: &Path, cli_bin: &Path, notes: usize, quick: bool) -> Re
 
     // Start: three launches (one in --quick), the list painted each time.
     let mut starts = Vec::new();
+    let mut start_steps = Vec::new();
     for i in 0..if quick { 1 } else { 3 } {
         let app = App::start("bench", &b_dir, &[]);
         let painted = wait_value(&app, "return window.resnotesTimings.listPainted", 60)?;
         starts.push(painted - wall_ms(app.launched()));
+        // Where the start went: the page's navigation (WebKit up), its script run, the list.
+        let steps = app.js(
+            "const t = window.resnotesTimings.startSteps; const n = performance.getEntriesByType('navigation')[0] || {}; return {navigation: performance.timeOrigin, responseEnd: performance.timeOrigin + (n.responseEnd || 0), domInteractive: performance.timeOrigin + (n.domInteractive || 0), script: t.script, listAsked: t.listAsked, listReceived: t.listReceived, listFrame: t.listFrame, firstFrame: t.firstFrame, firstPainted: t.firstPainted, noteShown: t.noteShown}",
+            json!([]),
+        );
+        let launched = wall_ms(app.launched());
+        let mut at: Map<String, Value> = steps
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), json!(v.as_f64().map(|v| round(v - launched)))))
+            .collect();
+        at.insert("listPainted".into(), json!(round(painted - launched)));
+        eprintln!("  start steps (ms after launch): {}", Value::Object(at.clone()));
+        start_steps.push(Value::Object(at));
         if i + 1 < if quick { 1 } else { 3 } {
             app.quit();
         } else {
             r.insert("start_to_list_ms".into(), stats(&mut starts));
+            r.insert("start_steps_ms".into(), json!(start_steps));
             std::thread::sleep(Duration::from_secs(3));
             r.insert("memory_after_start".into(), memory(app.driver_pid()));
             measure_notes(&app, &b_dir, &big_ids, &small, quick, &mut r)?;
