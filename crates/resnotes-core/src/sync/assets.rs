@@ -27,6 +27,27 @@ use crate::transport::{Transport, TransportError};
 /// How long a plaintext copy made for opening an attachment is kept (README, "Attachments").
 const OPENED_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// Removes what `dir` holds (files or folders) that was last changed over `max_age` ago.
+fn sweep_older(dir: &Path, max_age: std::time::Duration) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if !old {
+            continue;
+        }
+        let p = entry.path();
+        let gone = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+        if let Err(e) = gone {
+            tracing::warn!("cannot remove the temporary copy {}: {e}", p.display());
+        }
+    }
+}
+
 /// Largest attachment accepted unless the user changes it (`max_attachment_bytes`).
 pub const DEFAULT_MAX_BYTES: u64 = 200 << 20;
 
@@ -541,22 +562,12 @@ impl Replica {
     }
 
     /// Removes the plaintext copies made for other programs to open ([`Self::copy_for_opening`])
-    /// once they are older than `max_age`: a decrypted attachment does not stay on disk after
-    /// the program that showed it is long closed. Runs at every attachment cycle.
+    /// once they are older than `max_age` — a decrypted attachment does not stay on disk after
+    /// the program that showed it is long closed — and, as old, the copies a check of a target
+    /// downloaded (`verify`) and left behind when it was killed. Runs at every attachment cycle.
     pub(crate) fn sweep_opened(&self, max_age: std::time::Duration) {
-        let Ok(copies) = fs::read_dir(self.dir.join("opened")) else { return };
-        for copy in copies.flatten() {
-            let old = copy
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > max_age);
-            if old {
-                if let Err(e) = fs::remove_dir_all(copy.path()) {
-                    tracing::warn!("cannot remove the opened copy {}: {e}", copy.path().display());
-                }
-            }
+        for dir in ["opened", "verify"] {
+            sweep_older(&self.dir.join(dir), max_age);
         }
     }
 
@@ -868,6 +879,30 @@ impl Replica {
 mod tests {
     use super::*;
     use crate::Workspace;
+
+    #[test]
+    fn only_old_temporary_copies_are_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let day = std::time::Duration::from_secs(24 * 3600);
+        let made = |name: &str, age: std::time::Duration| {
+            let p = tmp.path().join(name);
+            if name.ends_with('/') {
+                fs::create_dir_all(p.join("inside")).unwrap();
+            } else {
+                fs::write(&p, b"copy").unwrap();
+            }
+            let f = File::open(&p).unwrap();
+            f.set_modified(std::time::SystemTime::now() - age).unwrap();
+            p
+        };
+        let old_file = made(".a.tmp", 2 * day);
+        let old_dir = made("old/", 2 * day);
+        let new_file = made(".b.tmp", std::time::Duration::from_secs(60));
+        sweep_older(tmp.path(), day);
+        assert!(!old_file.exists() && !old_dir.exists(), "old copies go");
+        assert!(new_file.exists(), "a copy being made now stays");
+        sweep_older(&tmp.path().join("missing"), day); // no folder: nothing to do
+    }
 
     fn id(c: u8, i: u64) -> AssetId {
         AssetId { client: Uuid::from_bytes([c; 16]), index: i }
