@@ -203,7 +203,7 @@ export class HistoryPanel {
           ? "This is the note as it is now."
           : v.deleted
             ? "The note was in the trash at this version."
-            : this.versions.find((x) => x.id === version)?.concurrent
+            : version === first?.id && first.concurrent
               ? "Made at the same time as the version below: the note now holds the words of both. Restore one of them to keep only its words."
               : "";
       }

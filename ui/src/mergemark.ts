@@ -1,14 +1,18 @@
 // The mark on a note where edits made on two devices at the same time touched the same words
 // (the engine finds them as it applies another device's changes): a line above the note says
-// so, with the note's history one click away. Showing the line counts as seeing the note, so
-// the mark is cleared then and the list's "merged edits" badge goes.
+// so, with the note's history one click away. The mark is cleared when the user is done with
+// it — "Got it", or leaving the note while the line was up — not merely because the note was
+// shown (the newest note opens by itself at start, and a merge may land on the open note while
+// the window is in the background).
 
 /** What the line above a merged note says. */
 export const MERGED_SENTENCE =
   "Edited here and on another device at the same time, in the same words: both are kept, so read it over.";
 
 export class MergeMark {
+  /** The note shown, and whether its line is up (its mark to be cleared when left). */
   private shownFor: string | null = null;
+  private up = false;
 
   constructor(
     private readonly line: HTMLElement,
@@ -21,6 +25,7 @@ export class MergeMark {
   ) {
     line.querySelector("#merged-dismiss")?.addEventListener("click", () => {
       line.hidden = true;
+      this.clear();
     });
   }
 
@@ -28,12 +33,21 @@ export class MergeMark {
    * up while the note is open, until dismissed; another note hides it. */
   show(id: string | null, marked: boolean): void {
     if (id !== this.shownFor) {
+      this.clear();
       this.line.hidden = true;
       this.shownFor = id;
     }
     if (!id || !marked) return;
     this.text.textContent = MERGED_SENTENCE;
     this.line.hidden = false;
+    this.up = true;
+  }
+
+  /** Clears the mark of the note whose line was up. */
+  private clear(): void {
+    const id = this.shownFor;
+    if (!this.up || !id) return;
+    this.up = false;
     this.seen(id)
       .then(() => this.onSeen())
       .catch((e: unknown) => this.onError(e instanceof Error ? e.message : String(e)));

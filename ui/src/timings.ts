@@ -66,12 +66,12 @@ export class Timings {
     });
   }
 
-  /** The list shows its first rows (only the first call counts). */
   /** Records a step of starting at the wall time now. */
   startStep(name: string): void {
     this.startSteps[name] ??= wallNow();
   }
 
+  /** The list shows its first rows (only the first call counts). */
   listShown(): void {
     if (this.listPainted !== null) return;
     requestAnimationFrame(() => this.startStep("listFrame"));

@@ -180,6 +180,43 @@ fn merge_mark(w: &Workspace, id: &str) -> (bool, Vec<String>) {
     (listed.merged, w.note(id).unwrap().merged_with)
 }
 
+/// Device B merges A's edit and types on before A pulls both of B's changes at once: A is still
+/// marked. A third device that edited nothing and receives A's edit, then B's, is not.
+#[test]
+fn a_merge_is_marked_after_the_other_device_typed_on_and_not_on_a_device_that_only_relays() {
+    let (mut p, id) = Pair::new("Errands", "call mom\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let join = |name: &str| {
+        Workspace::join(
+            &tmp.path().join(name),
+            TargetKind::Folder,
+            &p.folder,
+            Some(PASS),
+            false,
+            Hands::new(T0).clock(),
+        )
+        .unwrap()
+    };
+    let mut c = join("c");
+    c.sync_all(&mut |_| {}).unwrap();
+    p.a.edit_note(&id, None, Some("call mom today\n")).unwrap();
+    p.a.sync_all(&mut |_| {}).unwrap();
+    c.sync_all(&mut |_| {}).unwrap(); // C holds A's edit
+    assert_eq!(c.note(&id).unwrap().body, "call mom today\n", "opened: its document is built");
+    p.b.edit_note(&id, None, Some("call mom tomorrow\n")).unwrap();
+    p.b.sync_all(&mut |_| {}).unwrap(); // B pulls A's edit (marked) and pushes its own
+    let merged = p.b.note(&id).unwrap().body;
+    p.b.edit_note(&id, None, Some(&format!("Please {merged}"))).unwrap();
+    p.b.sync_all(&mut |_| {}).unwrap();
+    p.a.sync_all(&mut |_| {}).unwrap(); // both of B's changes at once
+    c.sync_all(&mut |_| {}).unwrap();
+    let b_id = p.b.client_id().to_string();
+    assert_eq!(merge_mark(&p.a, &id), (true, vec![b_id]));
+    assert_eq!(merge_mark(&p.b, &id), (true, vec![p.a.client_id().to_string()]));
+    assert_eq!(merge_mark(&c, &id), (false, vec![]), "C edited nothing");
+    assert_eq!(c.note(&id).unwrap().body, p.a.note(&id).unwrap().body);
+}
+
 #[test]
 fn edits_of_the_same_words_on_two_devices_mark_the_note_until_it_is_seen() {
     let (mut p, id) = Pair::new("Errands", "call mom today\nbuy milk\n");

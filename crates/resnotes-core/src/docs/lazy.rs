@@ -252,7 +252,8 @@ fn build_with(
     id: &Uuid,
 ) -> Result<()> {
     let changes = changes_from_log(conn, key, entries, id)?;
-    materialize::apply_parsed(conn, cache, me, changes.into_iter().map(|c| (*id, c)).collect())?;
+    let changes = changes.into_iter().map(|c| (*id, c)).collect();
+    materialize::apply_parsed(conn, cache, me, changes, materialize::Origin::Log)?;
     if matches!(state(conn, id)?, State::Listed(_)) {
         // Nothing could apply (every change waits for entries not held yet): the summary
         // describes what this device does not have, so the note is not listed until it does.

@@ -352,9 +352,21 @@ fn left_out_reason(conn: &Connection, note: &Uuid, digest: &[u8; 32], why: &str)
     Ok(())
 }
 
+/// Where changes being applied come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Pulled from a target just now: edits made beside this device's are checked for words
+    /// both changed ([`crate::docs::merges`]).
+    Pull,
+    /// Read again from the local log (a rebuild, a document built for a listed note): nothing
+    /// new to the user, nothing marked.
+    Log,
+}
+
 /// Applies raw changes (tests, rebuild): parses them, skipping any that do not parse.
 pub(crate) fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()> {
-    apply_parsed(conn, &mut DocCache::default(), me, parse_lenient(conn, changes.to_vec())?)
+    let parsed = parse_lenient(conn, changes.to_vec())?;
+    apply_parsed(conn, &mut DocCache::default(), me, parsed, Origin::Log)
 }
 
 /// Applies parsed changes (from any number of entries) to their notes, one pass per note.
@@ -364,13 +376,14 @@ pub(crate) fn apply_parsed(
     cache: &mut DocCache,
     me: &Uuid,
     changes: Vec<(Uuid, Change)>,
+    origin: Origin,
 ) -> Result<()> {
     let mut by_note: BTreeMap<Uuid, Vec<Change>> = BTreeMap::new();
     for (note, c) in changes {
         by_note.entry(note).or_default().push(c);
     }
     for (id, new) in by_note {
-        apply_note(conn, cache, me, &id, new)?;
+        apply_note(conn, cache, me, &id, new, origin)?;
     }
     Ok(())
 }
@@ -381,6 +394,7 @@ fn apply_note(
     me: &Uuid,
     id: &Uuid,
     new: Vec<Change>,
+    origin: Origin,
 ) -> Result<()> {
     let mut l = load(conn, cache, id, me)?;
     let mut pending: Vec<Change> = Vec::new();
@@ -430,8 +444,8 @@ fn apply_note(
         }
         return Ok(());
     }
-    if l.exists && l.built {
-        let mut others = crate::docs::merges::overlapping(&mut l.doc, &heads_before);
+    if origin == Origin::Pull && l.exists && l.built {
+        let mut others = crate::docs::merges::overlapping(&mut l.doc, &heads_before, me);
         others.retain(|d| d != me);
         if !others.is_empty() {
             notes::mark_merged(conn, id, &others)?;

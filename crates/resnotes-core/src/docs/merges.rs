@@ -4,14 +4,18 @@
 //! losing either; [`overlapping`] finds them so the note can be marked until the user has seen
 //! it (`store::notes::mark_merged`).
 //!
-//! How: after changes are applied, the changes only one side knew of are found from the change
-//! graph; the text each side had is compared with the text both started from (the title and
-//! the body, with [`note::splices`]), and the two sides' edited spans are tested for touching.
-//! Edits that only follow each other (a fast-forward) or touch different words are not marked.
+//! How: after changes are applied, the change graph gives the other side's changes made without
+//! knowing of all of this side's (another device may since have merged them and typed on), and
+//! this side's changes those did not know of; when this device wrote some of the latter, the
+//! text each side had is compared with the text both started from (the title and the body, with
+//! [`note::splices`]), and the two sides' edited spans are tested for touching. Edits that only
+//! follow each other (a fast-forward), touch different words, or were all made on other devices
+//! (this one only relays them) are not marked.
 //!
 //! Cost (BENCHMARKS.md, "Merge marks"): reading the three texts at their versions is nearly all
 //! of it, ~11 ms each for a 100 KB note of 10,000 changes, so a pull of edits made beside this
-//! device's takes ~35 ms more there; the graph walk and the comparison take ~1 ms. A body over
+//! device's takes ~35 ms more there; the graph walk and the comparison take ~1 ms (two long
+//! offline sessions meeting can take up to ~0.4 s more: each comparison stops at 200 ms). A body over
 //! [`CHECKED_UP_TO`] characters is not compared (its pulls would hold the database for
 //! hundreds of milliseconds while the user types); its title still is.
 
@@ -25,27 +29,37 @@ use crate::docs::note::{self, Splice};
 /// Bodies longer than this (in characters) are not compared; about twice the measured 100 KB.
 const CHECKED_UP_TO: usize = 200_000;
 
-/// The devices whose changes, applied on top of `before` (the document's heads before they
-/// were applied), edited the same words as changes `before` had and they did not know of.
-/// Empty when nothing overlaps.
-pub(crate) fn overlapping(doc: &mut AutoCommit, before: &[ChangeHash]) -> Vec<Uuid> {
-    let after = doc.get_heads();
-    let arrived: Vec<ChangeHash> = after.iter().filter(|h| !before.contains(h)).copied().collect();
-    if before.is_empty() || arrived.is_empty() {
+/// When changes applied on top of `before` (the document's heads before they were applied)
+/// were made without knowing of this device's edits (`me`'s changes among those `before` had)
+/// and touched the same words: the devices that made them. Empty otherwise — also on a device
+/// that only relays two others' edits (it edited nothing itself).
+pub(crate) fn overlapping(doc: &mut AutoCommit, before: &[ChangeHash], me: &Uuid) -> Vec<Uuid> {
+    if before.is_empty() {
         return Vec::new();
     }
-    // Changes only this side had (not under the arrived heads), and only the other side had.
-    let ours = sides(doc, &arrived);
-    if ours.is_empty() {
+    // The changes only the other side had, and of those the ones made without knowing all of
+    // this side's (`before`): another device may have merged this side's edits and typed on top
+    // before this pull brought both, and only its edits made beside them are compared.
+    let theirs = sides(doc, before);
+    let beside = unaware_of(&theirs, before);
+    if beside.is_empty() {
         return Vec::new(); // a fast-forward
     }
-    let theirs = sides(doc, before);
-    let only: HashSet<ChangeHash> = ours.iter().chain(&theirs).map(|c| c.hash).collect();
+    let frontier = heads_of(&beside, &theirs);
+    // This side's changes that the other side did not have when it made those.
+    let beside_set: HashSet<ChangeHash> = beside.iter().copied().collect();
+    let theirs_set: HashSet<ChangeHash> = theirs.iter().map(|c| c.hash).collect();
+    let ours: Vec<Side> =
+        sides(doc, &frontier).into_iter().filter(|c| !theirs_set.contains(&c.hash)).collect();
+    let me = me.as_bytes().as_slice();
+    if !ours.iter().any(|c| c.actor == me) {
+        return Vec::new();
+    }
     let mut common: Vec<ChangeHash> = ours
         .iter()
-        .chain(&theirs)
+        .chain(theirs.iter().filter(|c| beside_set.contains(&c.hash)))
         .flat_map(|c| c.deps.iter().copied())
-        .filter(|d| !only.contains(d))
+        .filter(|d| !beside_set.contains(d) && !ours.iter().any(|c| c.hash == *d))
         .collect();
     common.sort();
     common.dedup();
@@ -56,17 +70,82 @@ pub(crate) fn overlapping(doc: &mut AutoCommit, before: &[ChangeHash]) -> Vec<Uu
         }
         let text_at = |heads: &[ChangeHash]| doc.text_at(&obj, heads).unwrap_or_default();
         let base = text_at(&common);
-        let (mine, other) = (text_at(before), text_at(&arrived));
+        let (mine, other) = (text_at(before), text_at(&frontier));
         spans_meet(&note::splices(&base, &mine), &note::splices(&base, &other))
     });
     if !touched {
         return Vec::new();
     }
-    let mut devices: Vec<Uuid> =
-        theirs.iter().filter_map(|c| Uuid::from_slice(&c.actor).ok()).collect();
+    let mut devices: Vec<Uuid> = theirs
+        .iter()
+        .filter(|c| beside_set.contains(&c.hash))
+        .filter_map(|c| Uuid::from_slice(&c.actor).ok())
+        .collect();
     devices.sort();
     devices.dedup();
     devices
+}
+
+/// Of `theirs` (changes not under `before`, deps first as Automerge lists them), those whose
+/// history does not hold every one of `before`.
+fn unaware_of(theirs: &[Side], before: &[ChangeHash]) -> Vec<ChangeHash> {
+    // Which of `before` each change has in its history. A head of `before` is under no other
+    // change `before` had, so it is reached only as a dependency of one of `theirs`.
+    let mut knows: std::collections::HashMap<ChangeHash, HashSet<ChangeHash>> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for c in order(theirs) {
+        let mut k: HashSet<ChangeHash> = HashSet::new();
+        for d in &c.deps {
+            if before.contains(d) {
+                k.insert(*d);
+            } else if let Some(inner) = knows.get(d) {
+                k.extend(inner.iter().copied());
+            }
+        }
+        if k.len() < before.len() {
+            out.push(c.hash);
+        }
+        knows.insert(c.hash, k);
+    }
+    out
+}
+
+/// `changes` in an order where each comes after those of them it depends on.
+fn order(changes: &[Side]) -> Vec<&Side> {
+    let mut placed: HashSet<ChangeHash> = HashSet::new();
+    let inside: HashSet<ChangeHash> = changes.iter().map(|c| c.hash).collect();
+    let mut out = Vec::with_capacity(changes.len());
+    let mut left: Vec<&Side> = changes.iter().collect();
+    while !left.is_empty() {
+        let before = left.len();
+        left.retain(|c| {
+            let ready = c.deps.iter().all(|d| !inside.contains(d) || placed.contains(d));
+            if ready {
+                placed.insert(c.hash);
+                out.push(*c);
+            }
+            !ready
+        });
+        if left.len() == before {
+            out.extend(left); // a cycle cannot happen in a change graph; never loop for ever
+            break;
+        }
+    }
+    out
+}
+
+/// The members of `set` that no other member depends on (`all` holds their dependencies).
+fn heads_of(set: &[ChangeHash], all: &[Side]) -> Vec<ChangeHash> {
+    let inside: HashSet<ChangeHash> = set.iter().copied().collect();
+    let under: HashSet<ChangeHash> = all
+        .iter()
+        .filter(|c| inside.contains(&c.hash))
+        .flat_map(|c| c.deps.iter().copied())
+        .collect();
+    let mut heads: Vec<ChangeHash> = set.iter().filter(|h| !under.contains(h)).copied().collect();
+    heads.sort();
+    heads
 }
 
 /// What [`overlapping`] needs of a change.

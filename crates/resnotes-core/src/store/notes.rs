@@ -228,6 +228,7 @@ pub(crate) fn delete_row(conn: &Connection, id: &Uuid) -> Result<()> {
     conn.prepare_cached("DELETE FROM notes WHERE id = ?1")?.execute([id.to_string()])?;
     conn.prepare_cached("DELETE FROM texts WHERE note_id = ?1")?.execute([id.to_string()])?;
     conn.prepare_cached("DELETE FROM note_tags WHERE note_id = ?1")?.execute([id.to_string()])?;
+    conn.prepare_cached("DELETE FROM merged WHERE note_id = ?1")?.execute([id.to_string()])?;
     super::search::remove(conn, id)
 }
 

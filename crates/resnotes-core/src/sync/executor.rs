@@ -512,7 +512,13 @@ impl Replica {
         }
         let mut scratch = materialize::DocCache::default();
         std::mem::swap(&mut scratch, self.docs.get_mut());
-        let applied = materialize::apply_parsed(&tx, &mut scratch, &self.client, changes);
+        let applied = materialize::apply_parsed(
+            &tx,
+            &mut scratch,
+            &self.client,
+            changes,
+            materialize::Origin::Pull,
+        );
         if applied.is_err() {
             scratch.clear();
         }
