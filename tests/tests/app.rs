@@ -1121,6 +1121,8 @@ fn clicking_another_note_while_a_big_one_saves_types_into_the_right_note() {
     let big = new_note_stdin(&dev, "Big", &big_body);
     let small = dev.new_note("Small", "small note");
     let app = App::start("big-switch", &dev.dir, &[]);
+    // The list first (a click before it is painted finds no row: CI once clicked too early).
+    app.wait_until(Duration::from_secs(60), "the list", || app.list_titles().len() == 2);
     click_note(&app, "Big");
     app.wait_until(Duration::from_secs(60), "the big note to open", || {
         app.value("#title") == "Big" && app.editor_text().starts_with("A long paragraph")
