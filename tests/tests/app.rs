@@ -1923,11 +1923,16 @@ fn check_this_folder_finds_a_deleted_change_and_sync_writes_it_back() {
     assert!(app
         .text("#sync-panel .target .check .result")
         .contains("The next sync writes back what is missing or cut short."));
-    app.click("#sync-panel .target .check details.findings summary");
     let rel = lost.strip_prefix(&shared).unwrap().to_str().unwrap().to_string();
     app.wait_until(Duration::from_secs(5), "the path under Details", || {
-        app.text("#sync-panel .target .check details.findings").contains(&rel)
+        app.js(
+            "return document.querySelector('#sync-panel .target .check details.findings')?.textContent ?? ''",
+            serde_json::json!([]),
+        )
+        .as_str()
+        .is_some_and(|t| t.contains(&rel))
     });
+    app.click("#sync-panel .target .check details.findings summary");
     app.screenshot("missing");
 
     app.click("#sync-panel [data-action=sync-now]");

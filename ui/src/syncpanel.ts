@@ -127,7 +127,14 @@ export class SyncPanel {
             if (now) now.open = details.open;
           }
         });
-        details.append(el("summary", undefined, "Details"));
+        // The state the user asked for is recorded at the click itself: a repaint can come
+        // between the click and the "toggle" event (the app test lost that click twice).
+        const summary = el("summary", undefined, "Details");
+        summary.addEventListener("click", () => {
+          if (details.open) this.checkDetailsOpen.delete(id);
+          else this.checkDetailsOpen.add(id);
+        });
+        details.append(summary);
         for (const f of all.slice(0, 100))
           details.append(el("div", "detail", `${f.message} (${f.path})`));
         if (all.length > 100)
