@@ -55,11 +55,12 @@ pub(crate) fn overlapping(doc: &mut AutoCommit, before: &[ChangeHash], me: &Uuid
     if !ours.iter().any(|c| c.actor == me) {
         return Vec::new();
     }
+    let ours_set: HashSet<ChangeHash> = ours.iter().map(|c| c.hash).collect();
     let mut common: Vec<ChangeHash> = ours
         .iter()
         .chain(theirs.iter().filter(|c| beside_set.contains(&c.hash)))
         .flat_map(|c| c.deps.iter().copied())
-        .filter(|d| !beside_set.contains(d) && !ours.iter().any(|c| c.hash == *d))
+        .filter(|d| !beside_set.contains(d) && !ours_set.contains(d))
         .collect();
     common.sort();
     common.dedup();
