@@ -320,12 +320,12 @@ fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
         ),
     ];
     let mut out = Map::new();
-    for (name, q) in views {
+    for (name, q) in &views {
         let mut samples = Vec::new();
         for _ in 0..reps.max(20) {
-            let (rows, ms) = time(|| a.list_notes(&q));
+            let (rows, ms) = time(|| a.list_notes(q));
             let rows = rows?;
-            let filtered = ["one_tag", "one_notebook"].contains(&name);
+            let filtered = ["one_tag", "one_notebook"].contains(name);
             let want = if filtered { 50.min(ids.len() / 10) } else { 50.min(ids.len()) };
             if rows.len() != want || (!filtered && !rows[0].pinned) {
                 bail!(
@@ -333,6 +333,23 @@ fn list_scenario(a: &mut Workspace, reps: usize) -> Result<Value> {
                     rows.len(),
                     rows.first().map(|r| r.pinned)
                 );
+            }
+            samples.push(ms);
+        }
+        out.insert((*name).into(), stats(&mut samples));
+    }
+    // Words searched inside a view (the app's search field with a tag or notebook chosen).
+    let inside: [(&str, resnotes_core::ListQuery, &str); 3] = [
+        ("search_word_in_tag", views[3].1.clone(), "meeting"),
+        ("search_word_in_default_notebook", views[5].1.clone(), "meeting"),
+        ("search_phrase_in_default_notebook", views[5].1.clone(), "\"follow up with\""),
+    ];
+    for (name, q, words) in inside {
+        let mut samples = Vec::new();
+        for _ in 0..reps.max(20) {
+            let (rows, ms) = time(|| a.view(&q, words));
+            if rows?.is_empty() {
+                bail!("the search {name} found nothing");
             }
             samples.push(ms);
         }

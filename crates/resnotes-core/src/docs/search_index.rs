@@ -118,22 +118,28 @@ fn write_texts(
     if ids.is_empty() {
         return Ok(());
     }
-    // The batch's words, read before the write transaction (the user's saves wait for it).
-    let words = search::words_of_all(
+    // The batch's words and pairs, read before the write transaction (the user's saves wait
+    // for it).
+    let tokens = search::tokens_of_all(
         conn,
         texts.iter().flatten().map(|(title, body)| (title.as_str(), body.as_str())),
     )?;
+    let mut pairs = tokens.pairs.iter();
     let tx = store::write_tx(conn)?;
     for (id, text) in ids.iter().zip(texts) {
+        // The pairs of the texts read, in order, whether or not this one is still written.
+        let text = text.map(|t| (t, pairs.next()));
         if !still(id)? {
             continue;
         }
         match text {
-            Some((title, body)) => search::put_text(&tx, id, &title, &body, true)?,
-            None => search::remove(&tx, id)?,
+            Some(((title, body), Some(pairs))) => {
+                search::put_text(&tx, id, &title, &body, true, pairs)?
+            }
+            _ => search::remove(&tx, id)?,
         }
     }
-    search::add_words(&tx, &words)?;
+    search::add_words(&tx, &tokens.words)?;
     tx.commit()?;
     Ok(())
 }

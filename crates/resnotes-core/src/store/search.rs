@@ -2,8 +2,10 @@
 //! which maps its rows to notes; a deleted note is taken out), and the notes whose entry in it is not current: `search_stale`
 //! (built notes edited since they were indexed, re-indexed before the next query) and
 //! `search_pending` (notes indexed from a summary's first line only, or not at all, indexed in
-//! the background); and `search_words`, every word the index has held, so that a prefix being
-//! typed is searched as the few words it stands for. All derived from the log.
+//! the background); `search_words`, every word the index has held, so that a prefix being
+//! typed is searched as the few words it stands for; and `search_pairs`, each note's words
+//! taken two by two in order, so that a quoted phrase is looked up by its pairs. All derived
+//! from the log.
 //!
 //! Words are found by FTS5's `unicode61` tokenizer with diacritics folded (é = e, case
 //! ignored). Scripts written without spaces between words (Chinese, Japanese, Korean, Thai,
@@ -62,6 +64,15 @@ pub(crate) fn searchable(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// A search as the index is asked it: the FTS5 query of the words, and, when every term of
+/// it is a phrase of two words or more, the same as phrases of word pairs (`search_pairs`).
+pub(crate) struct Query {
+    /// The FTS5 query of the words.
+    pub(crate) fts: String,
+    /// The same of the word pairs, for a query of phrases only.
+    pub(crate) pairs: Option<String>,
+}
+
 /// Turns what a user typed into an FTS5 query: every word must occur (a word also matches as
 /// the start of a longer one, so results come while typing), `"quoted words"` must occur in
 /// that order, and nothing a user types is an FTS5 operator or a syntax error. `None` when the
@@ -75,13 +86,29 @@ pub(crate) fn fts_query(query: &str) -> Option<String> {
 /// [`MAX_EXPANSION`]: FTS5 merges a prefix's lists into a copy in memory before it reads any
 /// (6–8 ms for a word in most of 100,000 notes, on every statement of a search), while words
 /// joined by OR are read in place and as far as needed.
-pub(crate) fn expanded_query(conn: &Connection, query: &str) -> Result<Option<String>> {
+///
+/// A query made only of phrases (`"follow up with"`, or a word of an unsegmented script, which
+/// is a phrase of its characters) is also written as phrases of word pairs
+/// (`"follow_up up_with"`), which [`query`] asks of `search_pairs`: for a phrase of words that
+/// are each in most notes, FTS5 checks the positions of all of them in every one of those notes
+/// (136 ms in 100,000 notes), while the pairs are in few.
+pub(crate) fn expanded_query(conn: &Connection, query: &str) -> Result<Option<Query>> {
     let terms = terms(query);
     let expansions = terms
         .iter()
         .map(|t| if t.prefix { expansion(conn, &t.text) } else { Ok(None) })
         .collect::<Result<Vec<_>>>()?;
-    Ok(render(&terms, &expansions))
+    let Some(fts) = render(&terms, &expansions) else { return Ok(None) };
+    let pairs = if terms.iter().any(|t| t.prefix) {
+        None
+    } else {
+        let read = tokens_of_all(conn, terms.iter().map(|t| ("", t.text.as_str())))?;
+        let phrases: Vec<&str> = read.pairs.iter().map(|(_, body)| body.as_str()).collect();
+        // A term of one word has no pair: the words' own index answers it.
+        (!phrases.iter().any(|p| p.is_empty()))
+            .then(|| phrases.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(" AND "))
+    };
+    Ok(Some(Query { fts, pairs }))
 }
 
 /// At most this many words of the index stand for a prefix (see [`expanded_query`]); more, and
@@ -112,44 +139,86 @@ fn expansion(conn: &Connection, prefix: &str) -> Result<Option<Vec<String>>> {
 pub(crate) fn prepare(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of
-           USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', detail = none);
-         CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of_vocab USING fts5vocab(temp, words_of, row);",
+           USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+         CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_of_instances
+           USING fts5vocab(temp, words_of, instance);
+         CREATE VIRTUAL TABLE IF NOT EXISTS temp.snippets
+           USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');",
     )?;
     Ok(())
 }
 
 /// The distinct words of a text as the index's tokenizer makes them (folded).
 fn words_of(conn: &Connection, title: &str, body: &str) -> Result<Vec<String>> {
-    words_of_all(conn, [(title, body)])
+    Ok(tokens_of_all(conn, [(title, body)])?.words)
 }
 
-/// The distinct words of `texts` (titles and bodies) as the index's tokenizer makes them
-/// (folded), read back from an FTS5 table of this connection's temporary database, so they
-/// are exactly the index's own. Writes nothing to the workspace's database: the background
-/// indexer calls it before its write transaction.
-pub(crate) fn words_of_all<'a>(
+/// What the index's tokenizer makes of a batch of texts ([`tokens_of_all`]).
+pub(crate) struct Tokens {
+    /// Every distinct word of the batch, folded.
+    pub(crate) words: Vec<String>,
+    /// Each text's word pairs, of its title and of its body: `a_b b_c …` for the words
+    /// `a b c …` of a column in order (`_` is never in a word: it separates words).
+    pub(crate) pairs: Vec<(String, String)>,
+}
+
+/// The words of `texts` (titles and bodies) as the index's tokenizer makes them (folded), and
+/// each text's word pairs, read back from an FTS5 table of this connection's temporary
+/// database, so that they are exactly the index's own. Writes nothing to the workspace's
+/// database: the background indexer calls it before its write transaction.
+pub(crate) fn tokens_of_all<'a>(
     conn: &Connection,
     texts: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<Vec<String>> {
+) -> Result<Tokens> {
+    let mut count: usize = 0;
     {
         // One transaction of the temporary database for a batch (it takes no lock on the
         // workspace's), unless the caller's is open.
         let tx = conn.is_autocommit().then(|| conn.unchecked_transaction()).transpose()?;
-        let mut add =
-            conn.prepare_cached("INSERT INTO temp.words_of (title, body) VALUES (?1, ?2)")?;
+        let mut add = conn
+            .prepare_cached("INSERT INTO temp.words_of (rowid, title, body) VALUES (?1, ?2, ?3)")?;
         for (title, body) in texts {
-            add.execute(params![searchable(title), searchable(body)])?;
+            count += 1;
+            add.execute(params![count as i64, searchable(title), searchable(body)])?;
         }
         if let Some(tx) = tx {
             tx.commit()?;
         }
     }
-    let words = conn
-        .prepare_cached("SELECT term FROM temp.words_of_vocab")?
-        .query_map([], |r| r.get::<_, String>(0))?
+    // (text, in the body, position) → word; the vocabulary lists them word by word.
+    let instances = conn
+        .prepare_cached("SELECT doc, col = 'body', offset, term FROM temp.words_of_instances")?
+        .query_map([], |r| {
+            Ok(((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?), r.get(3)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>();
     conn.prepare_cached("DELETE FROM temp.words_of")?.execute([])?;
-    Ok(words?)
+    let mut instances: Vec<((i64, bool, i64), String)> = instances?;
+    let words: std::collections::BTreeSet<&String> = instances.iter().map(|(_, w)| w).collect();
+    let words = words.into_iter().cloned().collect();
+    instances.sort_unstable_by_key(|(at, _)| *at);
+    let mut pairs = vec![(String::new(), String::new()); count];
+    let mut last: Option<(&(i64, bool, i64), &String)> = None;
+    for (at, word) in instances.iter() {
+        if let Some(((doc, in_body, offset), before)) = last {
+            if (*doc, *in_body, offset + 1) == *at {
+                let Some((title, body)) =
+                    usize::try_from(doc - 1).ok().and_then(|i| pairs.get_mut(i))
+                else {
+                    continue;
+                };
+                let out = if *in_body { body } else { title };
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(before);
+                out.push('_');
+                out.push_str(word);
+            }
+        }
+        last = Some((at, word));
+    }
+    Ok(Tokens { words, pairs })
 }
 
 /// A word or `"phrase"` of a typed query, as it is indexed ([`searchable`]), and whether it
@@ -220,11 +289,12 @@ pub(crate) fn put(
     body: &str,
     whole: bool,
 ) -> Result<()> {
-    put_text(conn, id, title, body, whole)?;
-    add_words(conn, &words_of(conn, title, body)?)
+    let tokens = tokens_of_all(conn, [(title, body)])?;
+    put_text(conn, id, title, body, whole, &tokens.pairs[0])?;
+    add_words(conn, &tokens.words)
 }
 
-/// Adds words (from [`words_of_all`]) to `search_words`; a word is never taken out (one no
+/// Adds words (from [`tokens_of_all`]) to `search_words`; a word is never taken out (one no
 /// note holds any more only adds an empty list to an OR).
 pub(crate) fn add_words(conn: &Connection, words: &[String]) -> Result<()> {
     let mut add = conn.prepare_cached("INSERT OR IGNORE INTO search_words (word) VALUES (?1)")?;
@@ -234,13 +304,15 @@ pub(crate) fn add_words(conn: &Connection, words: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// [`put`] without adding the note's words: the caller adds them ([`add_words`]).
+/// [`put`] without adding the note's words: the caller adds them ([`add_words`]); `pairs` are
+/// the text's word pairs ([`Tokens::pairs`]).
 pub(crate) fn put_text(
     conn: &Connection,
     id: &Uuid,
     title: &str,
     body: &str,
     whole: bool,
+    pairs: &(String, String),
 ) -> Result<()> {
     let note = id.to_string();
     let docid: Option<i64> = conn
@@ -252,6 +324,7 @@ pub(crate) fn put_text(
             conn.prepare_cached("UPDATE search_notes SET whole = ?2 WHERE docid = ?1")?
                 .execute(params![d, whole])?;
             conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([d])?;
+            conn.prepare_cached("DELETE FROM search_pairs WHERE rowid = ?1")?.execute([d])?;
             d
         }
         None => {
@@ -262,6 +335,8 @@ pub(crate) fn put_text(
     };
     conn.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")?
         .execute(params![docid, searchable(title), searchable(body)])?;
+    conn.prepare_cached("INSERT INTO search_pairs (rowid, title, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![docid, pairs.0, pairs.1])?;
     conn.prepare_cached("DELETE FROM search_stale WHERE note_id = ?1")?.execute([&note])?;
     if whole {
         conn.prepare_cached("DELETE FROM search_pending WHERE note_id = ?1")?.execute([&note])?;
@@ -281,6 +356,7 @@ pub(crate) fn remove(conn: &Connection, id: &Uuid) -> Result<()> {
         .optional()?;
     if let Some(d) = docid {
         conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([d])?;
+        conn.prepare_cached("DELETE FROM search_pairs WHERE rowid = ?1")?.execute([d])?;
     }
     for sql in [
         "DELETE FROM search_stale WHERE note_id = ?1",
@@ -359,6 +435,14 @@ pub(crate) fn progress(conn: &Connection) -> Result<(u64, u64)> {
     Ok(((all - pending).max(0) as u64, all as u64))
 }
 
+/// Stands in [`query`]'s filters for the row of the FTS5 table searched ([`on`]).
+const ROWID: &str = "@rowid";
+
+/// `filters` of [`query`] on FTS5 table `table`.
+fn on(filters: &str, table: &str) -> String {
+    filters.replace(ROWID, &format!("{table}.rowid"))
+}
+
 /// How many matches a search ranks; when more notes match, the newest this many are ranked
 /// (see [`query`]).
 pub(crate) const RANK_WINDOW: i64 = 2000;
@@ -372,8 +456,8 @@ pub(crate) struct Hit {
     pub(crate) snippet: Vec<Part>,
 }
 
-/// Notes matching the FTS5 query `fts` (from [`fts_query`]) that have every one of `tags`
-/// and are in one of `books`, at most `limit`, best first.
+/// Notes matching `q` (from [`expanded_query`]) that have every one of `tags` and are in one
+/// of `books`, at most `limit`, best first.
 ///
 /// Up to [`RANK_WINDOW`] matches, "best" is BM25 (a match in the title counting ten times one
 /// in the body: the table's `rank`). Past it the words are in so many notes that BM25 says
@@ -381,20 +465,29 @@ pub(crate) struct Hit {
 /// list to weigh it, ~5 ms per word in 100,000 notes. Then the newest [`RANK_WINDOW`] matches
 /// (by when each note was first indexed) are taken, those with a match in the title first,
 /// each part newest first — lists FTS5 walks newest first and stops.
+///
+/// A query of phrases only is answered by their word pairs (`search_pairs`, see
+/// [`expanded_query`]) once every note is indexed whole (before, a note may have no pairs
+/// yet): title matches first, then the newest, as past the window; the snippets of the notes
+/// shown are cut from their texts in a temporary index.
 pub(crate) fn query(
     conn: &Connection,
-    fts: &str,
+    q: &Query,
     tags: &[String],
     books: Option<&Books>,
     limit: usize,
 ) -> Result<Vec<Hit>> {
+    let fts = q.fts.as_str();
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&fts, &limit];
+    // Each filter is checked on the matches FTS5 walks (a lookup each). Written as `rowid IN
+    // (…)`, SQLite handed FTS5 the ids one by one, each a search of its own: ~0.25 ms per
+    // note of the tag or notebook (seconds for the default notebook of 100,000 notes).
     let mut filters = String::new();
     for t in tags {
         args.push(t);
         filters.push_str(&format!(
-            " AND rowid IN (SELECT s.docid FROM note_tags t JOIN search_notes s ON s.note_id = t.note_id WHERE t.tag = ?{})",
+            " AND EXISTS (SELECT 1 FROM search_notes s JOIN note_tags t ON t.note_id = s.note_id WHERE s.docid = {ROWID} AND t.tag = ?{})",
             args.len()
         ));
     }
@@ -411,12 +504,20 @@ pub(crate) fn query(
             any.push("0".into());
         }
         filters.push_str(&format!(
-            " AND rowid IN (SELECT s.docid FROM search_notes s JOIN notes n ON n.id = s.note_id WHERE {})",
+            " AND EXISTS (SELECT 1 FROM search_notes s JOIN notes n ON n.id = s.note_id WHERE s.docid = {ROWID} AND ({}))",
             any.join(" OR ")
         ));
     }
+    if let Some(pairs) = &q.pairs {
+        let pending: bool =
+            conn.query_row("SELECT EXISTS (SELECT 1 FROM search_pending)", [], |r| r.get(0))?;
+        if !pending {
+            return by_pairs(conn, fts, pairs, &on(&filters, "search_pairs"), &args[2..], limit);
+        }
+    }
     // The rowid of the RANK_WINDOW-th newest match, if there are that many.
     let last = RANK_WINDOW - 1;
+    let filters = on(&filters, "search");
     let cutoff: Option<i64> = {
         let mut wargs = args.clone();
         wargs[1] = &last;
@@ -450,6 +551,87 @@ pub(crate) fn query(
         }
     }
     Ok(found)
+}
+
+/// [`query`] for a query of phrases only, answered by their word `pairs` (see there): the
+/// notes whose title matches, then the others, newest first, at most `limit`, each with a
+/// snippet of where `fts` matched. `filters` and `more` are [`query`]'s, from `?3` on.
+fn by_pairs(
+    conn: &Connection,
+    fts: &str,
+    pairs: &str,
+    filters: &str,
+    more: &[&dyn rusqlite::ToSql],
+    limit: i64,
+) -> Result<Vec<Hit>> {
+    let in_title = format!("{{title}} : ({pairs})");
+    let mut docids: Vec<(i64, bool)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (query, title) in [(in_title.as_str(), true), (pairs, false)] {
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&query, &limit];
+        args.extend_from_slice(more);
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT rowid FROM search_pairs WHERE search_pairs MATCH ?1{filters} ORDER BY rowid DESC LIMIT ?2"
+        ))?;
+        for d in st.query_map(&args[..], |r| r.get::<_, i64>(0))? {
+            let d = d?;
+            if docids.len() as i64 >= limit {
+                break;
+            }
+            if seen.insert(d) {
+                docids.push((d, title));
+            }
+        }
+    }
+    // The snippets: the shown notes' texts, indexed in this connection's temporary database
+    // (50 notes' texts: ~3 ms), asked the words' query.
+    let mut snippets = std::collections::HashMap::new();
+    {
+        let tx = conn.is_autocommit().then(|| conn.unchecked_transaction()).transpose()?;
+        let mut copy = conn.prepare_cached(
+            "INSERT INTO temp.snippets (rowid, title, body) SELECT rowid, title, body FROM search WHERE rowid = ?1",
+        )?;
+        for (d, _) in &docids {
+            copy.execute([d])?;
+        }
+        let mut st = conn.prepare_cached(
+            "SELECT rowid, snippet(snippets, -1, char(1), char(2), '…', 12),
+                    snippet(snippets, 1, char(1), char(2), '…', 12)
+             FROM temp.snippets WHERE snippets MATCH ?1",
+        )?;
+        let found = st.query_map([fts], |r| {
+            Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+        });
+        // A query FTS5 refuses here was refused by the index first: no snippet rather than
+        // no result.
+        if let Ok(found) = found {
+            for f in found {
+                let (d, s) = f?;
+                snippets.insert(d, s);
+            }
+        }
+        conn.prepare_cached("DELETE FROM temp.snippets")?.execute([])?;
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
+    }
+    let mut row = conn.prepare_cached(&format!(
+        "SELECT {} FROM search_notes s JOIN notes n ON n.id = s.note_id WHERE s.docid = ?1",
+        super::notes::LIST_COLUMNS
+    ))?;
+    let mut out = Vec::with_capacity(docids.len());
+    for (d, title) in docids {
+        let Some(found) = row.query_row([d], |r| super::notes::list_row(r, 0)).optional()? else {
+            continue;
+        };
+        // A title match shows the start of the body (its title is shown anyway).
+        let snippet = snippets
+            .get(&d)
+            .map(|(best, body)| parts(if title { body } else { best }))
+            .unwrap_or_default();
+        out.push(Hit { row: found, snippet });
+    }
+    Ok(out)
 }
 
 /// How [`hits`] orders matches.
@@ -614,7 +796,8 @@ mod tests {
             .unwrap();
             put(&conn, id, title, "a common word", true).unwrap();
         }
-        let hits = query(&conn, &fts_query("common").unwrap(), &[], None, 50).unwrap();
+        let hits = query(&conn, &expanded_query(&conn, "common").unwrap().unwrap(), &[], None, 50)
+            .unwrap();
         assert_eq!(hits.len(), 50);
         // Among the newest RANK_WINDOW matches, the title match first, then the newest.
         assert_eq!(hits[0].row.id, ids[n - 10].to_string());
@@ -626,7 +809,8 @@ mod tests {
         assert_eq!(at[1..], rest[..], "newest first after the title match");
         assert!(at.iter().all(|a| *a >= n - RANK_WINDOW as usize), "none older than the window");
         // Under the window, every match is ranked: the oldest note is found by its title.
-        let few = query(&conn, &fts_query("ground").unwrap(), &[], None, 50).unwrap();
+        let few = query(&conn, &expanded_query(&conn, "ground").unwrap().unwrap(), &[], None, 50)
+            .unwrap();
         let found: Vec<&str> = few.iter().map(|h| h.row.id.as_str()).collect();
         assert_eq!(found.len(), 2);
         assert!(found.contains(&ids[0].to_string().as_str()));
@@ -656,11 +840,89 @@ mod tests {
             ("", None),
         ];
         for (typed, want) in cases {
-            assert_eq!(expanded_query(&conn, typed).unwrap().as_deref(), want, "{typed:?}");
+            assert_eq!(
+                expanded_query(&conn, typed).unwrap().map(|q| q.fts).as_deref(),
+                want,
+                "{typed:?}"
+            );
         }
         // And the expanded query finds the note.
         let fts = expanded_query(&conn, "meet caf").unwrap().unwrap();
         assert_eq!(query(&conn, &fts, &[], None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_phrase_is_found_by_its_pairs_in_exactly_the_notes_the_word_index_finds() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let texts = [
+            ("Follow up", "We follow up with the client on Friday."),
+            ("Plain", "follow, up — with the team; FOLLOW-UP WITH the Café"),
+            ("Crème brûlée", "follow the up with"),
+            ("Split", "follow up\n\nwith a gap"),
+            ("follow up with", "in the title only"),
+            ("Across follow", "up with the body"),
+            ("日本語の本", "東京で日本語の本を買った"),
+            ("Repeat", "a a a b"),
+        ];
+        for (i, (title, body)) in texts.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev) VALUES (?1, ?2, '', 0, 0, 0, 1)",
+                params![Uuid::from_u128(i as u128 + 1).to_string(), title],
+            )
+            .unwrap();
+            put(&conn, &Uuid::from_u128(i as u128 + 1), title, body, true).unwrap();
+        }
+        let found = |q: &Query| -> Vec<String> {
+            let mut ids: Vec<String> =
+                query(&conn, q, &[], None, 50).unwrap().into_iter().map(|h| h.row.id).collect();
+            ids.sort();
+            ids
+        };
+        let cases = [
+            // (typed, answered by pairs)
+            (r#""follow up with""#, true),
+            (r#""follow up""#, true),
+            (r#""up with" "the client""#, true),
+            (r#""with the""#, true),
+            (r#""up with cafe""#, true),
+            (r#""brulee""#, false), // one word: the word index
+            (r#""creme brulee""#, true),
+            ("日本語", true),
+            (r#""a a a""#, true),
+            (r#""a a a a""#, true),
+            (r#""follow up" with"#, false), // a word being typed: a prefix
+        ];
+        for (typed, paired) in cases {
+            let q = expanded_query(&conn, typed).unwrap().unwrap();
+            assert_eq!(q.pairs.is_some(), paired, "{typed:?}: {:?}", q.pairs);
+            let mut want: Vec<String> = conn
+                .prepare(
+                    "SELECT n.note_id FROM search JOIN search_notes n ON n.docid = search.rowid
+                     WHERE search MATCH ?1",
+                )
+                .unwrap()
+                .query_map([&q.fts], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            want.sort();
+            assert_eq!(found(&q), want, "{typed:?}");
+        }
+        // Title matches first, then the newest; the snippet marks the phrase.
+        let q = expanded_query(&conn, r#""follow up with""#).unwrap().unwrap();
+        let hits = query(&conn, &q, &[], None, 50).unwrap();
+        let order: Vec<u128> =
+            hits.iter().map(|h| Uuid::parse_str(&h.row.id).unwrap().as_u128()).collect();
+        assert_eq!(order, [5, 4, 2, 1]);
+        let marked: Vec<&str> =
+            hits[3].snippet.iter().filter(|(_, hit)| *hit).map(|(t, _)| t.as_str()).collect();
+        assert_eq!(marked, ["follow up with"], "{:?}", hits[3].snippet);
+        // Across the title and the body is no phrase; nor while a note waits to be indexed.
+        let q = expanded_query(&conn, r#""across follow up""#).unwrap().unwrap();
+        assert!(found(&q).is_empty());
+        conn.execute("INSERT INTO search_pending (note_id) VALUES ('x')", []).unwrap();
+        let q = expanded_query(&conn, r#""follow up with""#).unwrap().unwrap();
+        assert_eq!(found(&q).len(), 4, "the word index answers meanwhile");
     }
 
     #[test]

@@ -71,6 +71,9 @@ impl Workspace {
         // The link's destination as unicode61 splits it: "note", then the id's five groups.
         let phrase = format!("\"note {}\"", id.to_string().replace('-', " "));
         self.replica.refresh_search()?;
+        let Some(phrase) = store::search::expanded_query(&self.replica.conn, &phrase)? else {
+            return Ok(Vec::new());
+        };
         Ok(store::search::query(&self.replica.conn, &phrase, &[], None, 200)?
             .into_iter()
             .filter(|hit| hit.row.id != id.to_string())
