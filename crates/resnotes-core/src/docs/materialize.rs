@@ -179,6 +179,17 @@ pub(crate) enum BodyEdit<'a> {
     SetTo(&'a str),
 }
 
+/// When a stored note's text goes into the search index ([`store`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Indexing {
+    /// In the same transaction (changes from another device).
+    Now,
+    /// Before the next search (the user's own edits): a keystroke's save then writes no index
+    /// (FTS5 tokenizes the whole note again, and merges its segments at commit: up to 80 ms
+    /// while a joined device indexes in the background; BENCHMARKS.md).
+    BeforeNextSearch,
+}
+
 /// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
 /// or as a full save when the tail grows large or the note is new. Updates the derived fields
 /// and returns the new `rev`; the document goes back into the cache.
@@ -189,6 +200,7 @@ pub(crate) fn store(
     mut l: Loaded,
     appended: &[u8],
     edit: BodyEdit<'_>,
+    indexing: Indexing,
 ) -> Result<i64> {
     let f = note::read_head(&l.doc);
     let (first_line, first_line_end) = match (edit, l.first_line.take()) {
@@ -208,7 +220,12 @@ pub(crate) fn store(
     };
     let rev = l.rev + 1;
     // A notebook has no text to find.
-    search_index::update(conn, id, &l.doc, &f.title, f.deleted || f.is_notebook)?;
+    let gone = f.deleted || f.is_notebook;
+    if indexing == Indexing::BeforeNextSearch && !gone {
+        crate::store::search::mark_stale(conn, id)?;
+    } else {
+        search_index::update(conn, id, &l.doc, &f.title, gone)?;
+    }
     let row = row(&f, &first_line, first_line_end, rev);
     if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
         notes::save_full(conn, id, &row, &l.doc.save())?;
@@ -456,6 +473,6 @@ fn apply_note(
         .filter(|(h, _, _)| !waiting.contains(h))
         .flat_map(|(_, raw, _)| raw.iter().copied())
         .collect();
-    store(conn, cache, id, l, &appended, BodyEdit::Unknown)?;
+    store(conn, cache, id, l, &appended, BodyEdit::Unknown, Indexing::Now)?;
     Ok(())
 }

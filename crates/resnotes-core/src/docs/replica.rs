@@ -582,7 +582,15 @@ impl Parts<'_> {
             return Ok(false);
         };
         store::log::push_unsealed(tx, id, &change, now)?;
-        materialize::store(tx, scratch, id, loaded, &change, edit)?;
+        materialize::store(
+            tx,
+            scratch,
+            id,
+            loaded,
+            &change,
+            edit,
+            materialize::Indexing::BeforeNextSearch,
+        )?;
         Ok(true)
     }
 }

@@ -63,7 +63,7 @@ impl Replica {
         for id in &stale {
             texts.push(self.note_doc(id, |doc, _| live_text(doc))?.flatten());
         }
-        write_texts(&self.conn, &stale, texts, |_| Ok(true))
+        write_texts(&self.conn, &stale, texts, |_| Ok(true), false)
     }
 
     /// Indexes the whole text of at most `max` notes still indexed from a summary only (or not
@@ -90,7 +90,7 @@ impl Replica {
             texts.push(doc.as_ref().and_then(live_text));
         }
         // A note indexed meanwhile by an edit has a newer text than the one read here.
-        write_texts(&self.conn, &ids, texts, |id| Ok(search::is_pending(&self.conn, id)?))?;
+        write_texts(&self.conn, &ids, texts, |id| Ok(search::is_pending(&self.conn, id)?), true)?;
         if !sources.is_empty() {
             let tx = self.conn.unchecked_transaction()?;
             for (id, source) in &sources {
@@ -107,39 +107,60 @@ impl Replica {
     }
 }
 
-/// Indexes each note's text read (`None`: deleted or gone, taken out of the index) in one
-/// transaction, skipping the notes `still` says no longer need it.
+/// Indexes each note's text read (`None`: deleted or gone, taken out of the index), skipping
+/// the notes `still` says no longer need it. In the `background`, a few notes per transaction,
+/// letting a save that waits go between them; otherwise (a search waits for it) in one.
 fn write_texts(
     conn: &Connection,
     ids: &[Uuid],
     texts: Vec<Option<(String, String)>>,
     still: impl Fn(&Uuid) -> Result<bool>,
+    background: bool,
 ) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    // The batch's words and pairs, read before the write transaction (the user's saves wait
-    // for it).
+    // The batch's words and pairs, read before the write transactions (the user's saves wait
+    // for them).
     let tokens = search::tokens_of_all(
         conn,
         texts.iter().flatten().map(|(title, body)| (title.as_str(), body.as_str())),
     )?;
     let mut pairs = tokens.pairs.iter();
-    let tx = store::write_tx(conn)?;
-    for (id, text) in ids.iter().zip(texts) {
-        // The pairs of the texts read, in order, whether or not this one is still written.
-        let text = text.map(|t| (t, pairs.next()));
-        if !still(id)? {
-            continue;
+    let mut texts = ids.iter().zip(texts).map(|(id, text)| (id, text.map(|t| (t, pairs.next()))));
+    let mut words = Some(&tokens.words);
+    loop {
+        let part: Vec<_> =
+            texts.by_ref().take(if background { WRITE_CHUNK } else { usize::MAX }).collect();
+        if part.is_empty() {
+            return Ok(());
         }
-        match text {
-            Some(((title, body), Some(pairs))) => {
-                search::put_text(&tx, id, &title, &body, true, pairs)?
+        if words.is_none() {
+            // A save waiting for the last transaction gets its turn before the next one.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let tx = store::write_tx(conn)?;
+        // Words first: one no note holds yet is harmless, a note whose words are missing is
+        // not found by their prefixes.
+        if let Some(words) = words.take() {
+            search::add_words(&tx, words)?;
+        }
+        for (id, text) in part {
+            if !still(id)? {
+                continue;
             }
-            _ => search::remove(&tx, id)?,
+            match text {
+                Some(((title, body), Some(pairs))) => {
+                    search::put_text(&tx, id, &title, &body, true, pairs)?
+                }
+                _ => search::remove(&tx, id)?,
+            }
         }
+        tx.commit()?;
     }
-    search::add_words(&tx, &tokens.words)?;
-    tx.commit()?;
-    Ok(())
 }
+
+/// How many notes' texts go into the index per write transaction: FTS5 writes a batch's
+/// lists and merges its segments when the transaction commits, and a keystroke's save waits
+/// for it (50 notes: up to 230 ms; BENCHMARKS.md).
+const WRITE_CHUNK: usize = 10;

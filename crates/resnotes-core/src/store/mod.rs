@@ -248,20 +248,32 @@ INSERT OR IGNORE INTO search_pending (note_id) SELECT id FROM notes WHERE kind =
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.
 pub(crate) fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    configure(&conn)?;
+    let mut conn = Connection::open(path)?;
+    configure(&mut conn)?;
     Ok(conn)
+}
+
+/// While another connection writes (the background search indexer, a sync in another
+/// process), a write waits for it in steps of a millisecond, for up to ten seconds. SQLite's
+/// own timeout sleeps longer and longer (1, 2, 5, 10 … 100 ms), so a keystroke's save that met
+/// a 5 ms write waited 20–50 ms, often across the next write too.
+fn wait_for_writer(tries: i32) -> bool {
+    if tries >= 10_000 {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    true
 }
 
 /// An in-memory database for tests.
 pub(crate) fn open_in_memory() -> Result<Connection> {
-    let conn = Connection::open_in_memory()?;
-    configure(&conn)?;
+    let mut conn = Connection::open_in_memory()?;
+    configure(&mut conn)?;
     Ok(conn)
 }
 
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+fn configure(conn: &mut Connection) -> Result<()> {
+    conn.busy_handler(Some(wait_for_writer))?;
     // Pages freed when unsealed changes are sealed are given back to the file system
     // (only takes effect on a new, empty database).
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
@@ -395,13 +407,13 @@ mod tests {
     /// listed in the same order, and can be tagged and filtered at once.
     #[test]
     fn notes_from_before_tags_keep_their_rows_and_can_be_tagged() {
-        let c = migrated_before("CREATE TABLE note_tags");
+        let mut c = migrated_before("CREATE TABLE note_tags");
         c.execute_batch(
             "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev) VALUES
              ('a', 'older', 'x', 1, 2, 0, 1), ('b', 'newer', 'y', 1, 3, 0, 1), ('c', 'gone', 'z', 1, 4, 1, 1)",
         )
         .unwrap();
-        configure(&c).unwrap();
+        configure(&mut c).unwrap();
         let ids = |f: notes::Filter| -> Vec<String> {
             notes::live(&c, f).unwrap().into_iter().map(|r| r.id).collect()
         };
@@ -420,7 +432,7 @@ mod tests {
     /// are not indexed.
     #[test]
     fn the_index_made_anew_keeps_its_order_and_finds_titles_until_reindexed() {
-        let c = migrated_before("prefix = '2'");
+        let mut c = migrated_before("prefix = '2'");
         let ids: Vec<String> = (1..=4u128).map(|i| Uuid::from_u128(i).to_string()).collect();
         c.execute_batch(&format!(
             "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev, kind) VALUES
@@ -430,7 +442,7 @@ mod tests {
             ids[0], ids[1], ids[2], ids[3]
         ))
         .unwrap();
-        configure(&c).unwrap();
+        configure(&mut c).unwrap();
         let docid = |id: &str| -> Option<i64> {
             c.query_row("SELECT docid FROM search_notes WHERE note_id = ?1", [id], |r| r.get(0))
                 .optional()
@@ -452,14 +464,14 @@ mod tests {
     #[test]
     fn documents_move_to_their_own_table_and_old_logs_are_not_marked_indexed() {
         // The migration that moved documents out of `notes` (the last ones came after it).
-        let c = migrated_before("CREATE TABLE docs");
+        let mut c = migrated_before("CREATE TABLE docs");
         c.execute(
             "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, doc, doc_tail, rev) VALUES ('n', 't', 'l', 1, 2, 0, x'0102', x'03', 4)",
             [],
         )
         .unwrap();
         c.execute("INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES ('c', 0, 0, 1, x'', x'', x'', 0)", []).unwrap();
-        configure(&c).unwrap();
+        configure(&mut c).unwrap();
         let (doc, tail): (Vec<u8>, Vec<u8>) = c
             .query_row("SELECT doc, doc_tail FROM docs WHERE note_id = 'n'", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -554,9 +566,9 @@ mod tests {
     /// A data dir of the last release opens and gains what came since.
     #[test]
     fn a_database_of_the_last_release_opens() {
-        let c = migrated_before("CREATE TABLE merged");
+        let mut c = migrated_before("CREATE TABLE merged");
         assert_eq!(MIGRATIONS.len() - 2, 14, "the last release had 14 migrations");
-        configure(&c).unwrap();
+        configure(&mut c).unwrap();
         c.execute("DELETE FROM merged", []).unwrap();
         c.execute("INSERT INTO search_pairs (search_pairs) VALUES ('delete-all')", []).unwrap();
     }
