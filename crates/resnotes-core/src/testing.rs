@@ -55,3 +55,9 @@ pub fn forget_note_index(ws: &Workspace) -> Result<()> {
 pub fn set_durable(ws: &Workspace, durable: bool) -> Result<()> {
     Ok(crate::store::set_synchronous(&ws.replica.conn, durable)?)
 }
+
+/// How many notes wait to be indexed for search before the next search (the user's own edits,
+/// and big notes typed into).
+pub fn waiting_for_search(ws: &Workspace) -> Result<usize> {
+    Ok(crate::store::search::stale(&ws.replica.conn)?.len())
+}

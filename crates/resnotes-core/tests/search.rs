@@ -157,6 +157,36 @@ fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
     assert_eq!(b.index_for_search(100).unwrap().indexed, 30);
     assert_eq!(titles(&b, "freshword"), ["note 3"]);
 }
+/// A keystroke's save writes no search index: the note typed into is indexed before the next
+/// search, in this process or another; a script editing many notes has them indexed as it
+/// goes (past a few, the next search would wait for them all).
+#[test]
+fn typing_indexes_the_note_before_the_next_search_and_scripts_as_they_go() {
+    let (_tmp, mut ws) = local();
+    let id = ws.new_note("Diary", "a quiet day").unwrap();
+    assert_eq!(titles(&ws, "quiet"), ["Diary"]);
+    assert_eq!(resnotes_core::testing::waiting_for_search(&ws).unwrap(), 0);
+    ws.splice_note(&id, Field::Body, 0, 0, "lanterns on ").unwrap();
+    assert_eq!(resnotes_core::testing::waiting_for_search(&ws).unwrap(), 1);
+    let dir = ws.dir().to_path_buf();
+    drop(ws);
+    let mut ws = Workspace::open(&dir).unwrap();
+    assert_eq!(titles(&ws, "lanterns"), ["Diary"], "found from another process");
+    assert_eq!(resnotes_core::testing::waiting_for_search(&ws).unwrap(), 0);
+    let n = ws.note(&id.to_string()).unwrap();
+    let splice = [TextSplice { pos: 0, delete: 8, insert: "kites".into() }];
+    ws.edit_open_note(&id, &n.heads, &[(Field::Body, &splice[..])]).unwrap();
+    assert_eq!(titles(&ws, "kites"), ["Diary"]);
+    assert!(titles(&ws, "lanterns").is_empty(), "its old words are gone");
+
+    let ids: Vec<_> = (0..20).map(|i| ws.new_note(&format!("n{i}"), "plain").unwrap()).collect();
+    assert_eq!(titles(&ws, "plain").len(), 20);
+    for id in &ids {
+        ws.splice_note(id, Field::Body, 0, 0, "zeppelin ").unwrap();
+    }
+    assert_eq!(resnotes_core::testing::waiting_for_search(&ws).unwrap(), 8, "a few wait");
+    assert_eq!(titles(&ws, "zeppelin").len(), 20);
+}
 
 /// `tag:NAME` keeps only notes with that tag, with words or alone; a tag changed or removed is
 /// followed at once; a deleted note is not found by its tag.

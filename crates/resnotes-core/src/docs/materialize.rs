@@ -18,7 +18,7 @@ use crate::docs::{lazy, note, search_index};
 use crate::error::Result;
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::NoteChange;
-use crate::store::notes;
+use crate::store::{notes, search};
 
 /// Tail size (bytes) above which a note is stored again as one full save.
 const COMPACT_TAIL_BYTES: usize = 64 * 1024;
@@ -186,7 +186,9 @@ pub(crate) enum Indexing {
     Now,
     /// Before the next search (the user's own edits): a keystroke's save then writes no index
     /// (FTS5 tokenizes the whole note again, and merges its segments at commit: up to 80 ms
-    /// while a joined device indexes in the background; BENCHMARKS.md).
+    /// while a joined device indexes in the background; BENCHMARKS.md). At most
+    /// [`search::DEFERRED`] notes wait so — a person types into one or two at a time; past
+    /// that (a script editing thousands), now, or the next search would index them all.
     BeforeNextSearch,
 }
 
@@ -221,8 +223,8 @@ pub(crate) fn store(
     let rev = l.rev + 1;
     // A notebook has no text to find.
     let gone = f.deleted || f.is_notebook;
-    if indexing == Indexing::BeforeNextSearch && !gone {
-        crate::store::search::mark_stale(conn, id)?;
+    if indexing == Indexing::BeforeNextSearch && !gone && search::may_defer(conn, id)? {
+        search::mark_stale(conn, id)?;
     } else {
         search_index::update(conn, id, &l.doc, &f.title, gone)?;
     }

@@ -380,6 +380,20 @@ pub(crate) fn mark_stale(conn: &Connection, id: &Uuid) -> Result<()> {
     Ok(())
 }
 
+/// How many notes' indexing may wait for the next search ([`may_defer`]).
+pub(crate) const DEFERRED: i64 = 8;
+
+/// Whether a note's indexing may wait for the next search: it already waits, or fewer than
+/// [`DEFERRED`] notes do.
+pub(crate) fn may_defer(conn: &Connection, id: &Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM search_stale WHERE note_id = ?1)
+                 OR (SELECT COUNT(*) FROM (SELECT 1 FROM search_stale LIMIT ?2)) < ?2",
+        )?
+        .query_row(params![id.to_string(), DEFERRED], |r| r.get(0))?)
+}
+
 /// The notes marked stale.
 pub(crate) fn stale(conn: &Connection) -> Result<Vec<Uuid>> {
     ids(conn, "SELECT note_id FROM search_stale ORDER BY note_id LIMIT ?1", None)
