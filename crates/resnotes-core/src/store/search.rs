@@ -704,9 +704,9 @@ pub(crate) fn match_texts(
     texts: &[(String, String, String)],
 ) -> Result<Vec<(String, Vec<Part>)>> {
     conn.execute_batch(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_search
-           USING fts5(id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2');
-         DELETE FROM temp.scratch_search;",
+        "DROP TABLE IF EXISTS temp.scratch_search;
+         CREATE VIRTUAL TABLE temp.scratch_search
+           USING fts5(id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2');",
     )?;
     {
         let mut put = conn.prepare_cached(
@@ -725,7 +725,8 @@ pub(crate) fn match_texts(
             st.query_map([fts], |r| Ok((r.get::<_, String>(0)?, parts(&r.get::<_, String>(1)?))))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
-    conn.execute_batch("DELETE FROM temp.scratch_search")?;
+    // Dropped, not emptied: deleted rows would stay in its index as deletion marks.
+    conn.execute_batch("DROP TABLE temp.scratch_search")?;
     Ok(found)
 }
 
