@@ -1280,9 +1280,10 @@ fn search_finds_words_anywhere_in_notes_from_another_device() {
     for i in 0..600 {
         writer.new_note(&format!("Filler {i}"), &format!("Note {i}.\nNothing to see.\n")).unwrap();
     }
-    writer
+    let hay = writer
         .new_note("Haystack", "first line\nsecond line\nthe needle is on line three, café")
-        .unwrap();
+        .unwrap()
+        .to_string();
     resnotes_core::testing::set_durable(&writer, true).unwrap();
     assert!(writer.sync_all(&mut |_| {}).unwrap().iter().all(|r| r.error.is_none()));
     b.ok(&["join", "--folder", shared.to_str().unwrap()]);
@@ -1326,6 +1327,37 @@ fn search_finds_words_anywhere_in_notes_from_another_device() {
         app.list_titles() == vec!["Arrived later".to_string()]
     });
     app.screenshot("search-arrived");
+
+    // A quoted phrase: its words in that order (found by their pairs), marked as one.
+    app.type_into("#filter", &format!("{}\"on line three\"", BACKSPACE.repeat(5)));
+    app.wait_until(Duration::from_secs(10), "the phrase found", || {
+        app.list_titles() == vec!["Haystack".to_string()]
+    });
+    let marked = app.js(
+        "return [...document.querySelectorAll('#notes li .line mark')].map(m => m.textContent)",
+        serde_json::json!([]),
+    );
+    assert_eq!(marked, serde_json::json!(["on line three"]), "the phrase is marked");
+    app.screenshot("search-phrase");
+    app.type_into("#filter", &format!("{}\"three line on\"", BACKSPACE.repeat(15)));
+    app.wait_until(Duration::from_secs(10), "not in another order", || {
+        app.text("#notes-empty").contains("No note matches")
+    });
+
+    // A word typed into a note here is found by the next search.
+    app.type_into("#filter", &BACKSPACE.repeat(15));
+    app.wait_until(Duration::from_secs(10), "every note listed", || app.list_titles().len() > 1);
+    app.js("document.querySelectorAll('#notes li').forEach(li => { if (li.querySelector('.title').textContent === 'Haystack') li.click(); })", serde_json::json!([]));
+    app.wait_until(Duration::from_secs(10), "the note open", || app.value("#title") == "Haystack");
+    app.click(".cm-content");
+    app.press(&["\u{E009}"], "\u{E010}"); // Ctrl+End
+    app.type_into(".cm-content", " quokka");
+    app.wait_until(Duration::from_secs(10), "the word saved", || b.body(&hay).contains("quokka"));
+    app.type_into("#filter", "quokk");
+    app.wait_until(Duration::from_secs(10), "the typed word found", || {
+        app.list_titles() == vec!["Haystack".to_string()]
+    });
+    app.screenshot("search-typed");
 }
 
 /// Pins, tags and the trash in the window: a note pinned comes first, a tag typed under the

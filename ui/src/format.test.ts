@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   ago,
   indicator,
+  nearFirstMatch,
   placeName,
   plainLine,
   plainSnippet,
@@ -85,6 +86,34 @@ describe("plain words", () => {
     expect(placeName("webdav", "https://dav.example.com/remote.php/notes/")).toBe(
       "WebDAV on dav.example.com",
     );
+  });
+});
+
+describe("nearFirstMatch", () => {
+  const plain = (text: string) => ({ text, hit: false });
+  const hit = (text: string) => ({ text, hit: true });
+  it("cuts a long lead to the words just before the first match", () => {
+    expect(
+      nearFirstMatch([
+        plain("first line second line the needle is "),
+        hit("on line three"),
+        plain(", café"),
+      ]),
+    ).toEqual([plain("…the needle is "), hit("on line three"), plain(", café")]);
+  });
+  it("keeps a short lead, a match at the start, and no match at all", () => {
+    const short = [plain("see the "), hit("plan"), plain(" now")];
+    expect(nearFirstMatch(short)).toEqual(short);
+    const first = [hit("Plan"), plain(" for a long long long long long time")];
+    expect(nearFirstMatch(first)).toEqual(first);
+    const none = [plain("a title match shows the start of the body, however long it is")];
+    expect(nearFirstMatch(none)).toEqual(none);
+  });
+  it("cuts inside a word when the lead is one long word", () => {
+    expect(nearFirstMatch([plain("…xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "), hit("word")])).toEqual([
+      plain("…xxxxxxxxxxxxxxx "),
+      hit("word"),
+    ]);
   });
 });
 

@@ -130,6 +130,23 @@ export function plainSnippet(parts: SnippetPart[]): SnippetPart[] {
   return out;
 }
 
+/** A snippet cut so that its first match shows in a narrow row: the text before it keeps its
+ * last `before` characters or so (from a word's start), after an ellipsis. */
+export function nearFirstMatch(parts: SnippetPart[], before = 16): SnippetPart[] {
+  const first = parts.findIndex((p) => p.hit);
+  if (first < 0) return parts;
+  const lead = parts
+    .slice(0, first)
+    .map((p) => p.text)
+    .join("");
+  if ([...lead].length <= before + 1) return parts;
+  const tail = [...lead].slice(-before).join("");
+  // From the start of a word when there is one in the part kept.
+  const space = tail.search(/\s\S/);
+  const kept = space >= 0 ? tail.slice(space + 1) : tail;
+  return [{ text: `…${kept.replace(/^…/, "")}`, hit: false }, ...parts.slice(first)];
+}
+
 /** The title a note is listed under. */
 export function titleOf(title: string, firstLine: string): string {
   return title.trim() || plainLine(firstLine).trim() || "Untitled";

@@ -3,7 +3,7 @@
 // matched, the matched words marked), the open note highlighted.
 
 import type { SnippetPart } from "./bindings/SnippetPart";
-import { ago, plainLine, plainSnippet, titleOf } from "./format";
+import { ago, nearFirstMatch, plainLine, plainSnippet, titleOf } from "./format";
 import { listNotes, type NoteSummary, type Sort, trashNotes } from "./ipc";
 
 /** Which notes the list shows: all, one notebook's (`id` `""`: the default notebook's), one
@@ -248,7 +248,7 @@ export class NotesList {
         if (restore) restore.hidden = !trash;
         if (title) title.textContent = titleOf(n.title, n.first_line);
         if (line && n.snippet.length > 0) {
-          line.replaceChildren(...snippetNodes(plainSnippet(n.snippet)));
+          line.replaceChildren(...snippetNodes(nearFirstMatch(plainSnippet(n.snippet))));
         } else if (line) line.textContent = n.title.trim() ? plainLine(n.first_line) : "";
         line?.classList.toggle("snippet", n.snippet.length > 0);
         if (time instanceof HTMLTimeElement) {
