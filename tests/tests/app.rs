@@ -1294,15 +1294,18 @@ fn search_finds_words_anywhere_in_notes_from_another_device() {
     if !app.text("#search-indexing").is_empty() {
         app.screenshot("search-indexing");
     }
+    // The parts of the rows' snippets marked as matches.
+    let marked = || {
+        app.js(
+            "return [...document.querySelectorAll('#notes li .line mark')].map(m => m.textContent)",
+            serde_json::json!([]),
+        )
+    };
     app.type_into("#filter", "needle");
     app.wait_until(Duration::from_secs(60), "the note found by a word on line 3", || {
         app.list_titles() == vec!["Haystack".to_string()]
     });
-    let marked = app.js(
-        "return [...document.querySelectorAll('#notes li .line mark')].map(m => m.textContent)",
-        serde_json::json!([]),
-    );
-    assert_eq!(marked, serde_json::json!(["needle"]), "the matched word is marked");
+    assert_eq!(marked(), serde_json::json!(["needle"]), "the matched word is marked");
     assert!(app.text("#notes li .line").contains("the needle is on line three"));
     app.screenshot("search-snippet");
     app.wait_until(Duration::from_secs(60), "indexing to finish", || {
@@ -1333,11 +1336,7 @@ fn search_finds_words_anywhere_in_notes_from_another_device() {
     app.wait_until(Duration::from_secs(10), "the phrase found", || {
         app.list_titles() == vec!["Haystack".to_string()]
     });
-    let marked = app.js(
-        "return [...document.querySelectorAll('#notes li .line mark')].map(m => m.textContent)",
-        serde_json::json!([]),
-    );
-    assert_eq!(marked, serde_json::json!(["on line three"]), "the phrase is marked");
+    assert_eq!(marked(), serde_json::json!(["on line three"]), "the phrase is marked");
     app.screenshot("search-phrase");
     app.type_into("#filter", &format!("{}\"three line on\"", BACKSPACE.repeat(15)));
     app.wait_until(Duration::from_secs(10), "not in another order", || {
