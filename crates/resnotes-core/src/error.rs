@@ -136,6 +136,7 @@ impl Error {
             Error::Stopped => "stopped",
             Error::Store(StoreError::DiskFull) | Error::DiskFull => "disk_full",
             Error::Store(StoreError::Db(_)) => "database",
+            Error::Store(StoreError::Newer) => "newer_version",
             Error::Doc(DocError::Automerge(_)) => "document",
             Error::Doc(DocError::Damaged(_)) => "damaged_local_data",
             Error::AssetUnavailable { .. } => "asset_unavailable",

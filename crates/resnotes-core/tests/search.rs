@@ -156,6 +156,19 @@ fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
     assert_eq!(titles(&b, "remote"), ["note 3"]);
     assert_eq!(b.index_for_search(100).unwrap().indexed, 30);
     assert_eq!(titles(&b, "freshword"), ["note 3"]);
+
+    // A note typed into here before the background reached it: the indexer leaves it to the
+    // next search (its text may have been read before the keystroke), and still finishes.
+    a.edit_note(&id, None, Some("remote again\nsecond\nlastword")).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    let id: uuid::Uuid = id.parse().unwrap();
+    b.splice_note(&id, Field::Body, 0, 0, "typedword ").unwrap();
+    let p = b.index_for_search(100).unwrap();
+    assert_eq!((p.indexed, p.total), (30, 30));
+    assert_eq!(resnotes_core::testing::waiting_for_search(&b).unwrap(), 1);
+    assert_eq!(titles(&b, "typedword lastword"), ["note 3"]);
+    assert_eq!(resnotes_core::testing::waiting_for_search(&b).unwrap(), 0);
 }
 /// A keystroke's save writes no search index: the note typed into is indexed before the next
 /// search, in this process or another; a script editing many notes has them indexed as it

@@ -1,6 +1,8 @@
-//! Keeping the full-text index (`store::search`) current with the notes' documents: every
-//! stored document is indexed at once, except big ones, whose text is not read on every save —
-//! they are marked stale and indexed before the next query ([`Replica::refresh_search`]). Notes
+//! Keeping the full-text index (`store::search`) current with the notes' documents: a document
+//! stored from another device's changes is indexed at once, except a big one, whose text is not
+//! read on every save; those, and the notes the user edits here (a few at a time: keystrokes
+//! write no index), are marked stale and indexed before the next query
+//! ([`Replica::refresh_search`]). Notes
 //! listed from summaries are found by their title and first line until
 //! [`Replica::index_pending`] has read their whole text, in the background.
 
@@ -90,7 +92,14 @@ impl Replica {
             texts.push(doc.as_ref().and_then(live_text));
         }
         // A note indexed meanwhile by an edit has a newer text than the one read here.
-        write_texts(&self.conn, &ids, texts, |id| Ok(search::is_pending(&self.conn, id)?), true)?;
+        // A note the user edited (maybe after its text was read here) waits for the next search
+        // with its newer text ([`search::mark_stale`]): this one must not take its place, and
+        // the next search indexes it whole.
+        let still = |id: &Uuid| -> Result<bool> {
+            Ok(!search::leave_to_next_search(&self.conn, id)?
+                && search::is_pending(&self.conn, id)?)
+        };
+        write_texts(&self.conn, &ids, texts, still, true)?;
         if !sources.is_empty() {
             let tx = self.conn.unchecked_transaction()?;
             for (id, source) in &sources {

@@ -11,6 +11,10 @@ pub enum StoreError {
     /// The disk holding the data dir is full.
     #[error("the disk holding this device's notes is full: free some space and try again (nothing saved before was lost)")]
     DiskFull,
+    /// The data dir was last used by a newer version of the app, whose data this one would
+    /// keep up only in part (a table it does not know of would fall behind).
+    #[error("this device's notes were last opened by a newer version of Resilient Notes: install that version (or a newer one) to open them")]
+    Newer,
     /// Any other SQLite failure.
     #[error("this device's notes database could not be used ({0}); close other programs using it and try again")]
     Db(rusqlite::Error),
@@ -254,14 +258,18 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
 }
 
 /// While another connection writes (the background search indexer, a sync in another
-/// process), a write waits for it in steps of a millisecond, for up to ten seconds. SQLite's
+/// process), a write waits for it in short steps, for about ten seconds in all. SQLite's
 /// own timeout sleeps longer and longer (1, 2, 5, 10 … 100 ms), so a keystroke's save that met
 /// a 5 ms write waited 20–50 ms, often across the next write too.
+/// (Counted in tries, the handler having no clock: a second of 1 ms steps, then 10 ms ones;
+/// where a sleep lasts longer than asked, the wait is longer in proportion.)
 fn wait_for_writer(tries: i32) -> bool {
-    if tries >= 10_000 {
-        return false;
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1));
+    let step = match tries {
+        0..1000 => 1,
+        1000..1900 => 10,
+        _ => return false,
+    };
+    std::thread::sleep(std::time::Duration::from_millis(step));
     true
 }
 
@@ -285,6 +293,9 @@ fn configure(conn: &mut Connection) -> Result<()> {
     // ([`checkpoint`]); this is only the backstop for a device that never syncs.
     conn.pragma_update(None, "wal_autocheckpoint", 8000)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(StoreError::Newer);
+    }
     for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(m)?;
@@ -571,6 +582,20 @@ mod tests {
         configure(&mut c).unwrap();
         c.execute("DELETE FROM merged", []).unwrap();
         c.execute("INSERT INTO search_pairs (search_pairs) VALUES ('delete-all')", []).unwrap();
+    }
+
+    /// A data dir a newer version migrated further is refused with a sentence saying what to do,
+    /// not kept up in part (a newer table would fall behind).
+    #[test]
+    fn a_database_of_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db");
+        let c = open(&p).unwrap();
+        c.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1).unwrap();
+        drop(c);
+        let e = open(&p).unwrap_err();
+        assert!(matches!(e, StoreError::Newer), "{e}");
+        assert!(e.to_string().contains("newer version of Resilient Notes"));
     }
 
     #[test]

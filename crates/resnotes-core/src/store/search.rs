@@ -172,6 +172,9 @@ pub(crate) fn tokens_of_all<'a>(
     texts: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Tokens> {
     let mut count: usize = 0;
+    // (Empty already, unless a batch failed half-way.)
+    conn.prepare_cached("INSERT INTO temp.words_of (words_of) VALUES ('delete-all')")?
+        .execute([])?;
     {
         // One transaction of the temporary database for a batch (it takes no lock on the
         // workspace's), unless the caller's is open.
@@ -186,44 +189,49 @@ pub(crate) fn tokens_of_all<'a>(
             tx.commit()?;
         }
     }
-    // (text, in the body, position) → word; the vocabulary lists them word by word.
-    let instances = conn
-        .prepare_cached("SELECT doc, col = 'body', offset, term FROM temp.words_of_instances")?
-        .query_map([], |r| {
-            Ok(((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?), r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>();
+    // Read in order, word by word of each text, so that pairs are made as the rows come (a
+    // 5 MB note is a million rows: held at once, ~100 MB).
+    let read = read_pairs(conn, count);
     // Emptied whole: rows deleted one by one stay in an FTS5 index as deletion marks until its
     // segments merge, and every later reading would walk them (13 ms per search after 10,000
     // notes were indexed in one go).
     conn.prepare_cached("INSERT INTO temp.words_of (words_of) VALUES ('delete-all')")?
         .execute([])?;
-    let mut instances: Vec<((i64, bool, i64), String)> = instances?;
-    let words: std::collections::BTreeSet<&String> = instances.iter().map(|(_, w)| w).collect();
-    let words = words.into_iter().cloned().collect();
-    instances.sort_unstable_by_key(|(at, _)| *at);
+    read
+}
+
+/// The distinct words and each text's pairs ([`Tokens`]) of the `count` texts in
+/// `temp.words_of`.
+fn read_pairs(conn: &Connection, count: usize) -> Result<Tokens> {
+    let mut words = std::collections::BTreeSet::new();
     let mut pairs = vec![(String::new(), String::new()); count];
-    let mut last: Option<(&(i64, bool, i64), &String)> = None;
-    for (at, word) in instances.iter() {
-        if let Some(((doc, in_body, offset), before)) = last {
-            if (*doc, *in_body, offset + 1) == *at {
-                let Some((title, body)) =
-                    usize::try_from(doc - 1).ok().and_then(|i| pairs.get_mut(i))
-                else {
-                    continue;
-                };
+    let mut st = conn.prepare_cached(
+        "SELECT doc, col = 'body', offset, term FROM temp.words_of_instances
+         ORDER BY doc, col, offset",
+    )?;
+    let mut rows = st.query([])?;
+    let mut last: Option<((i64, bool, i64), String)> = None;
+    while let Some(r) = rows.next()? {
+        let at: (i64, bool, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let word: String = r.get(3)?;
+        if let Some(((doc, in_body, offset), before)) = &last {
+            let text = usize::try_from(doc - 1).ok().and_then(|i| pairs.get_mut(i));
+            if let (true, Some((title, body))) = ((*doc, *in_body, offset + 1) == at, text) {
                 let out = if *in_body { body } else { title };
                 if !out.is_empty() {
                     out.push(' ');
                 }
                 out.push_str(before);
                 out.push('_');
-                out.push_str(word);
+                out.push_str(&word);
             }
+        }
+        if !words.contains(&word) {
+            words.insert(word.clone());
         }
         last = Some((at, word));
     }
-    Ok(Tokens { words, pairs })
+    Ok(Tokens { words: words.into_iter().collect(), pairs })
 }
 
 /// A word or `"phrase"` of a typed query, as it is indexed ([`searchable`]), and whether it
@@ -335,7 +343,10 @@ pub(crate) fn put_text(
         None => {
             conn.prepare_cached("INSERT INTO search_notes (note_id, whole) VALUES (?1, ?2)")?
                 .execute(params![&note, whole])?;
-            conn.last_insert_rowid()
+            let d = conn.last_insert_rowid();
+            // (Pairs a row of this number left would match this note.)
+            conn.prepare_cached("DELETE FROM search_pairs WHERE rowid = ?1")?.execute([d])?;
+            d
         }
     };
     conn.prepare_cached("INSERT INTO search (rowid, title, body) VALUES (?1, ?2, ?3)")?
@@ -392,6 +403,18 @@ pub(crate) fn may_defer(conn: &Connection, id: &Uuid) -> Result<bool> {
                  OR (SELECT COUNT(*) FROM (SELECT 1 FROM search_stale LIMIT ?2)) < ?2",
         )?
         .query_row(params![id.to_string(), DEFERRED], |r| r.get(0))?)
+}
+
+/// Whether a note still to be indexed whole is marked stale (the user edited it since): it
+/// then leaves `search_pending`, and the next search indexes it whole ([`stale`]).
+pub(crate) fn leave_to_next_search(conn: &Connection, id: &Uuid) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "DELETE FROM search_pending WHERE note_id = ?1
+             AND EXISTS (SELECT 1 FROM search_stale WHERE note_id = ?1)",
+        )?
+        .execute([id.to_string()])?;
+    Ok(changed > 0)
 }
 
 /// The notes marked stale.
@@ -454,6 +477,39 @@ pub(crate) fn progress(conn: &Connection) -> Result<(u64, u64)> {
     Ok(((all - pending).max(0) as u64, all as u64))
 }
 
+/// A filter of [`query`] as SQL: the matches whose `search_notes s` row, joined by `join`,
+/// meets `cond` (whose parameters are `args`).
+///
+/// Written `rowid IN (…)`, SQLite hands FTS5 the notes one by one, each a search of its own
+/// (~0.25 ms each: seconds for the default notebook of 100,000 notes). So a filter keeping at
+/// most [`SMALL_FILTER`] notes is a set SQLite makes once and FTS5's matches are looked up in
+/// (`+rowid`: not handed to FTS5); a bigger one is checked on each match FTS5 walks, which
+/// stops early when most matches pass.
+fn filter(
+    conn: &Connection,
+    join: &str,
+    cond: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<String> {
+    let mut count = conn.prepare_cached(&format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM search_notes s {join} WHERE {cond} LIMIT {})",
+        SMALL_FILTER + 1
+    ))?;
+    // (`cond` names some of `args`, up to the last: the others are bound unused.)
+    let named = count.parameter_count().min(args.len());
+    let kept: i64 = count.query_row(&args[..named], |r| r.get(0))?;
+    Ok(if kept <= SMALL_FILTER {
+        format!(" AND +{ROWID} IN (SELECT s.docid FROM search_notes s {join} WHERE {cond})")
+    } else {
+        format!(
+            " AND EXISTS (SELECT 1 FROM search_notes s {join} WHERE s.docid = {ROWID} AND {cond})"
+        )
+    })
+}
+
+/// How many notes a filter of [`query`] may keep to be made a set first ([`filter`]).
+const SMALL_FILTER: i64 = 2000;
+
 /// Stands in [`query`]'s filters for the row of the FTS5 table searched ([`on`]).
 const ROWID: &str = "@rowid";
 
@@ -499,16 +555,11 @@ pub(crate) fn query(
     let fts = q.fts.as_str();
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&fts, &limit];
-    // Each filter is checked on the matches FTS5 walks (a lookup each). Written as `rowid IN
-    // (…)`, SQLite handed FTS5 the ids one by one, each a search of its own: ~0.25 ms per
-    // note of the tag or notebook (seconds for the default notebook of 100,000 notes).
     let mut filters = String::new();
     for t in tags {
         args.push(t);
-        filters.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM search_notes s JOIN note_tags t ON t.note_id = s.note_id WHERE s.docid = {ROWID} AND t.tag = ?{})",
-            args.len()
-        ));
+        let cond = format!("t.tag = ?{}", args.len());
+        filters.push_str(&filter(conn, "JOIN note_tags t ON t.note_id = s.note_id", &cond, &args)?);
     }
     if let Some(b) = books {
         let mut any = Vec::new();
@@ -522,10 +573,8 @@ pub(crate) fn query(
         if any.is_empty() {
             any.push("0".into());
         }
-        filters.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM search_notes s JOIN notes n ON n.id = s.note_id WHERE s.docid = {ROWID} AND ({}))",
-            any.join(" OR ")
-        ));
+        let cond = format!("({})", any.join(" OR "));
+        filters.push_str(&filter(conn, "JOIN notes n ON n.id = s.note_id", &cond, &args)?);
     }
     if let Some(pairs) = &q.pairs {
         let pending: bool =
@@ -583,6 +632,9 @@ fn by_pairs(
     more: &[&dyn rusqlite::ToSql],
     limit: i64,
 ) -> Result<Vec<Hit>> {
+    // (As many as the word index ranks at most: each shown note's text is indexed again for
+    // its snippet.)
+    let limit = limit.min(RANK_WINDOW);
     let in_title = format!("{{title}} : ({pairs})");
     let mut docids: Vec<(i64, bool)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -602,43 +654,7 @@ fn by_pairs(
             }
         }
     }
-    // The snippets: the shown notes' texts, indexed in this connection's temporary database
-    // (50 notes' texts: ~3 ms), asked the words' query.
-    let mut snippets = std::collections::HashMap::new();
-    {
-        let tx = conn.is_autocommit().then(|| conn.unchecked_transaction()).transpose()?;
-        let mut copy = conn.prepare_cached(
-            "INSERT INTO temp.snippet_texts (id, title, body) SELECT rowid, title, body FROM search WHERE rowid = ?1",
-        )?;
-        for (d, _) in &docids {
-            copy.execute([d])?;
-        }
-        conn.prepare_cached("INSERT INTO temp.snippets (snippets) VALUES ('rebuild')")?
-            .execute([])?;
-        let mut st = conn.prepare_cached(
-            "SELECT rowid, snippet(snippets, -1, char(1), char(2), '…', 12),
-                    snippet(snippets, 1, char(1), char(2), '…', 12)
-             FROM temp.snippets WHERE snippets MATCH ?1",
-        )?;
-        let found = st.query_map([fts], |r| {
-            Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        });
-        // A query FTS5 refuses here was refused by the index first: no snippet rather than
-        // no result.
-        if let Ok(found) = found {
-            for f in found {
-                let (d, s) = f?;
-                snippets.insert(d, s);
-            }
-        }
-        // (Emptied whole, as `words_of` is in `tokens_of_all`.)
-        conn.prepare_cached("INSERT INTO temp.snippets (snippets) VALUES ('delete-all')")?
-            .execute([])?;
-        conn.prepare_cached("DELETE FROM temp.snippet_texts")?.execute([])?;
-        if let Some(tx) = tx {
-            tx.commit()?;
-        }
-    }
+    let snippets = snippets_of(conn, fts, docids.iter().map(|(d, _)| *d))?;
     let mut row = conn.prepare_cached(&format!(
         "SELECT {} FROM search_notes s JOIN notes n ON n.id = s.note_id WHERE s.docid = ?1",
         super::notes::LIST_COLUMNS
@@ -657,6 +673,57 @@ fn by_pairs(
     }
     Ok(out)
 }
+
+/// The snippets of where `fts` matches the notes `docids` of the index, best and in the body:
+/// their texts (the first [`SNIPPET_TEXT_CHARS`] of each) indexed in this connection's
+/// temporary database (50 notes: ~3 ms). A note the query does not match there has none.
+fn snippets_of(
+    conn: &Connection,
+    fts: &str,
+    docids: impl Iterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, (String, String)>> {
+    let empty = || -> Result<()> {
+        // Emptied whole, as `words_of` is in `tokens_of_all`.
+        conn.prepare_cached("INSERT INTO temp.snippets (snippets) VALUES ('delete-all')")?
+            .execute([])?;
+        conn.prepare_cached("DELETE FROM temp.snippet_texts")?.execute([])?;
+        Ok(())
+    };
+    let tx = conn.is_autocommit().then(|| conn.unchecked_transaction()).transpose()?;
+    empty()?; // (Empty already, unless a search failed half-way.)
+    let found = (|| -> Result<_> {
+        let mut copy = conn.prepare_cached(
+            "INSERT INTO temp.snippet_texts (id, title, body)
+             SELECT rowid, title, substr(body, 1, ?2) FROM search WHERE rowid = ?1",
+        )?;
+        for d in docids {
+            copy.execute(params![d, SNIPPET_TEXT_CHARS])?;
+        }
+        conn.prepare_cached("INSERT INTO temp.snippets (snippets) VALUES ('rebuild')")?
+            .execute([])?;
+        let mut st = conn.prepare_cached(
+            "SELECT rowid, snippet(snippets, -1, char(1), char(2), '…', 12),
+                    snippet(snippets, 1, char(1), char(2), '…', 12)
+             FROM temp.snippets WHERE snippets MATCH ?1",
+        )?;
+        let mut found = std::collections::HashMap::new();
+        let mut rows = st.query([fts])?;
+        while let Some(r) = rows.next()? {
+            found.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+        }
+        Ok(found)
+    })();
+    empty()?;
+    if let Some(tx) = tx {
+        tx.commit()?;
+    }
+    // A query FTS5 refuses here was taken by the index: no snippets rather than no results.
+    Ok(found.unwrap_or_default())
+}
+
+/// How much of a note's text a snippet is looked for in ([`snippets_of`]): a match further on
+/// in a big note shows no snippet, and a 5 MB note costs no more than a 100 KB one.
+const SNIPPET_TEXT_CHARS: i64 = 100_000;
 
 /// How [`hits`] orders matches.
 enum Order {
@@ -839,6 +906,45 @@ mod tests {
         let found: Vec<&str> = few.iter().map(|h| h.row.id.as_str()).collect();
         assert_eq!(found.len(), 2);
         assert!(found.contains(&ids[0].to_string().as_str()));
+    }
+
+    #[test]
+    fn a_filter_keeps_its_notes_whether_it_is_made_a_set_or_checked_on_each_match() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let n = SMALL_FILTER as usize + 100;
+        for i in 0..n {
+            let id = Uuid::from_u128(i as u128 + 1).to_string();
+            conn.execute(
+                "INSERT INTO notes (id, title, first_line, created_at, updated_at, deleted, rev) VALUES (?1, 'n', '', 0, 0, 0, 1)",
+                [&id],
+            )
+            .unwrap();
+            put(&conn, &Uuid::from_u128(i as u128 + 1), "n", "a common word", true).unwrap();
+            conn.execute("INSERT INTO note_tags (tag, note_id) VALUES ('all', ?1)", [&id]).unwrap();
+            if i % 300 == 0 {
+                conn.execute("INSERT INTO note_tags (tag, note_id) VALUES ('few', ?1)", [&id])
+                    .unwrap();
+            }
+        }
+        let common = expanded_query(&conn, "common").unwrap().unwrap();
+        let phrase = expanded_query(&conn, "\"common word\"").unwrap().unwrap();
+        for q in [&common, &phrase] {
+            // Checked on each match (more notes than SMALL_FILTER): the newest 50.
+            let all = query(&conn, q, &["all".into()], None, 50).unwrap();
+            assert_eq!(all.len(), 50, "{}", q.fts);
+            assert_eq!(all[0].row.id, Uuid::from_u128(n as u128).to_string());
+            // A set made first (few notes): exactly them.
+            let few = query(&conn, q, &["few".into()], None, 50).unwrap();
+            let mut got: Vec<String> = few.into_iter().map(|h| h.row.id).collect();
+            got.sort();
+            let mut want: Vec<String> =
+                (0..n).step_by(300).map(|i| Uuid::from_u128(i as u128 + 1).to_string()).collect();
+            want.sort();
+            assert_eq!(got, want, "{}", q.fts);
+            // Both at once.
+            let both = query(&conn, q, &["all".into(), "few".into()], None, 50).unwrap();
+            assert_eq!(both.len(), want.len());
+        }
     }
 
     #[test]

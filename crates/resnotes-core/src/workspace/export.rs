@@ -321,9 +321,9 @@ impl Workspace {
             }
             let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
             let mut problems = Vec::new();
-            // The text the search index holds when it is exactly the body (no document load).
-            // Only a small note's: its text is indexed in the transaction that stores it, while
-            // a big one's is indexed later and could be older than a save made meanwhile.
+            // The text the search index holds when it is exactly the body (no document load):
+            // not stale nor pending (`exact_body`). Only a small note's: a big one's text is
+            // indexed later and could be older than a save made meanwhile.
             let body = match store::search::exact_body(&self.replica.conn, &n.id)? {
                 Some(b) if b.len() < KEEP_TEXT_CHARS => b,
                 _ => self.note(&n.id)?.body,

@@ -63,7 +63,8 @@ impl Workspace {
         Ok(out)
     }
 
-    /// The live notes whose text links to `query`'s note, best first, each with a snippet of
+    /// The live notes whose text links to `query`'s note (newest first once every note is
+    /// indexed whole), each with a snippet of
     /// where. Found through the search index: on a device that has just joined, notes not
     /// indexed whole yet ([`Workspace::index_for_search`]) are found once they are.
     pub fn backlinks(&self, query: &str) -> Result<Vec<NoteSummary>> {
