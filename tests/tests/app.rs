@@ -1208,7 +1208,7 @@ fn settings_choose_theme_font_size_and_spelling_and_keep_them() {
     let dev = sb.device("app");
     let style = |app: &App, css: &str, prop: &str| -> String {
         app.js(
-            "return getComputedStyle(document.querySelector(arguments[0]))[arguments[1]]",
+            "const e = document.querySelector(arguments[0]); return e ? getComputedStyle(e)[arguments[1]] : ''",
             serde_json::json!([css, prop]),
         )
         .as_str()
@@ -1252,8 +1252,12 @@ fn settings_choose_theme_font_size_and_spelling_and_keep_them() {
     }
     // Kept for the next start; a light choice wins over a dark system theme.
     let app = App::start("settings-again", &dev.dir, &[("GTK_THEME", "Adwaita:dark")]);
+    // (Read once the page's script has run: before, the system's dark theme and the default
+    // size show, and CI read the size then.)
+    app.wait_until(Duration::from_secs(10), "the chosen size", || {
+        style(&app, "#editor .cm-scroller", "fontSize") == "18px"
+    });
     assert_eq!(style(&app, "html", "backgroundColor"), "rgb(28, 31, 34)");
-    assert_eq!(style(&app, "#editor .cm-scroller", "fontSize"), "18px");
     app.click("#open-settings");
     app.click("#settings input[name=theme][value=light]");
     app.press(&[], "\u{E00C}"); // Escape closes the dialog
