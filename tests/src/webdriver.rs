@@ -132,7 +132,9 @@ impl App {
             panic!("cannot start a session: {e}; driver log:\n{}", app.driver_log())
         });
         app.session = v["sessionId"].as_str().expect("sessionId").to_string();
-        app.wait_for("#notes-empty, #notes li");
+        // The list painted by the page's script (the empty list's line is in the page, hidden,
+        // before the script runs: a scenario reading the window then saw the defaults).
+        app.wait_for("#notes-empty:not([hidden]), #notes li");
         app
     }
 
