@@ -18,6 +18,8 @@ fn main() {
             "trash_notes",
             "empty_trash",
             "list_tags",
+            "list_devices",
+            "name_device",
             "rename_tag",
             "list_notebooks",
             "add_notebook",

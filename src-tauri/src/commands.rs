@@ -139,6 +139,27 @@ pub async fn rename_tag(state: State<'_, AppState>, old: String, new: String) ->
     state.with(|ws| ws.rename_tag(&old, &new))
 }
 
+/// The devices of the workspace by name, this one first.
+#[tauri::command]
+pub async fn list_devices(state: State<'_, AppState>) -> Res<Vec<resnotes_core::Device>> {
+    state.with(|ws| ws.devices())
+}
+
+/// Names this device; returns the name as stored.
+#[tauri::command]
+pub async fn name_device(state: State<'_, AppState>, name: String) -> Res<String> {
+    state.with(|ws| ws.name_this_device(&name))
+}
+
+/// The computer's name (Linux: the kernel's host name), given to a device that has none yet.
+pub(crate) fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 /// Every tag with its number of notes.
 #[tauri::command]
 pub async fn list_tags(state: State<'_, AppState>) -> Res<Vec<TagCount>> {
@@ -374,6 +395,10 @@ pub async fn join_target(
         })
     })
     .await;
+    if let (Ok(_), Some(host)) = (&result, host_name()) {
+        // The joined device is a new one: it takes the computer's name, as at first start.
+        let _ = state.with(|ws| ws.name_if_unnamed(&host));
+    }
     crate::background::start(&app);
     let _ = app.emit(NOTES_CHANGED, ());
     result.map(|n| n as u32)

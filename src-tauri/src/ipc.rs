@@ -133,6 +133,7 @@ mod tests {
         resnotes_core::Sort::export_all(&cfg).unwrap();
         resnotes_core::TagCount::export_all(&cfg).unwrap();
         resnotes_core::Notebooks::export_all(&cfg).unwrap();
+        resnotes_core::Device::export_all(&cfg).unwrap();
         resnotes_core::LinkedNote::export_all(&cfg).unwrap();
         TextSplice::export_all(&cfg).unwrap();
         Field::export_all(&cfg).unwrap();

@@ -115,7 +115,15 @@ fn main() -> ExitCode {
         other => other,
     };
     let ws = match opened {
-        Ok(ws) => ws,
+        Ok(mut ws) => {
+            // A device that has no name takes the computer's (Settings changes it).
+            if let Some(host) = commands::host_name() {
+                if let Err(e) = ws.name_if_unnamed(&host) {
+                    tracing::warn!("could not name this device: {e}");
+                }
+            }
+            ws
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -160,6 +168,8 @@ fn main() -> ExitCode {
             commands::trash_notes,
             commands::empty_trash,
             commands::list_tags,
+            commands::list_devices,
+            commands::name_device,
             commands::rename_tag,
             commands::list_notebooks,
             commands::add_notebook,

@@ -1270,6 +1270,97 @@ fn settings_choose_theme_font_size_and_spelling_and_keep_them() {
 /// the background; a word on line 3 of a note from the other device is found with a snippet,
 /// and so is one that arrives while the app is open.
 #[test]
+fn a_device_named_in_settings_is_named_on_every_device_and_in_the_history() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (a, b) = (sb.device("app"), sb.device("cli"));
+    let app = App::start("device-names", &a.dir, &[]);
+    new_note(&app);
+    app.type_into("#title", "Groceries");
+    app.type_into("#editor .cm-content", "milk");
+    share_through_dialog(&app, shared.to_str().unwrap());
+
+    // At first start the device took the computer's name; Settings renames it.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    app.click("#open-settings");
+    app.wait_until(Duration::from_secs(5), "the computer's name in the field", || {
+        app.value("#settings input[name=device_name]") == host.trim()
+    });
+    app.js(
+        "document.querySelector('#settings input[name=device_name]').value = '';",
+        serde_json::json!([]),
+    );
+    app.type_into("#settings input[name=device_name]", "Kitchen laptop");
+    app.wait_until(Duration::from_secs(5), "the typed name in the field", || {
+        app.value("#settings input[name=device_name]") == "Kitchen laptop"
+    });
+    app.screenshot("device-name-setting");
+    app.press(&[], ENTER); // saves the name and closes the dialog
+    app.wait_for("#settings[hidden]");
+
+    // The CLI device joins, names itself and edits the note; the app names it.
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["device", "name", "Phone"]);
+    let id = b.list()[0]["id"].as_str().unwrap().to_string();
+    b.ok(&[
+        "edit",
+        &id,
+        "--body",
+        "milk
+eggs",
+    ]);
+    assert!(b.sync().0);
+    app.open_sync_panel();
+    app.click("#sync-panel [data-action=sync-now]");
+    app.wait_until(Duration::from_secs(15), "both devices listed by name", || {
+        let devices = app.text("#sync-body .devices");
+        devices.contains("Kitchen laptop (this device)") && devices.contains("Phone")
+    });
+    app.wait_until(Duration::from_secs(10), "the phone named in recent changes", || {
+        app.text("#sync-body .recent").contains("Phone")
+    });
+    let panel = app.text("#sync-body .devices");
+    assert!(!panel.contains(&b.client_id()[..8]), "names, not ids: {panel}");
+    app.screenshot("devices-by-name");
+
+    // The note's history says which device edited, by name.
+    click_note(&app, "Groceries");
+    app.click("#note-history");
+    app.wait_until(Duration::from_secs(10), "the phone's version named", || {
+        app.text("#history-panel ol.versions").contains("Phone")
+    });
+    app.screenshot("history-by-device-name");
+
+    // The CLI device learns the app's new name from the folder.
+    app.wait_until(Duration::from_secs(15), "the CLI to see the app's name", || {
+        b.sync();
+        b.ok(&["device", "list"]).contains("Kitchen laptop")
+    });
+
+    // An empty name is refused in a sentence; the dialog stays open and the name is kept.
+    app.click("#open-settings");
+    app.wait_until(Duration::from_secs(5), "the name in the field", || {
+        app.value("#settings input[name=device_name]") == "Kitchen laptop"
+    });
+    app.js(
+        "document.querySelector('#settings input[name=device_name]').value = '';",
+        serde_json::json!([]),
+    );
+    app.type_into("#settings input[name=device_name]", "   ");
+    app.press(&[], ENTER);
+    app.wait_until(Duration::from_secs(5), "the refusal", || {
+        app.text("#settings .device-error").contains("cannot be empty")
+    });
+    assert!(app.find("#settings:not([hidden])").is_some(), "the dialog stays open");
+    app.screenshot("device-name-refused");
+    app.press(&[], "\u{E00C}");
+    app.wait_for("#settings[hidden]");
+    assert!(app.text("#sync-body .devices").contains("Kitchen laptop (this device)"));
+    app.quit();
+}
+
+#[test]
 fn search_finds_words_anywhere_in_notes_from_another_device() {
     let _s = serial();
     std::env::set_var("RESNOTES_NO_KEYRING", "1");

@@ -399,3 +399,53 @@ fn search_on_a_joined_device_finds_a_word_on_line_three() {
     assert!(b.ok(&["search", "\"train call\""]).contains("Trip"));
     assert!(b.ok(&["search", "zeppelin"]).trim().is_empty());
 }
+
+#[test]
+fn devices_name_themselves_and_every_device_says_who_edited_by_name() {
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let (a, b, c) = (sb.device("laptop"), sb.device("phone"), sb.device("tablet"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    let listed = a.ok(&["device", "list"]);
+    assert!(listed.contains("Device ") && listed.contains("(this device)"), "{listed}");
+    let said = a.run(&["device", "list"]);
+    assert!(String::from_utf8_lossy(&said.stderr).contains("resnotes device name NAME"));
+    a.ok(&["device", "name", "  Anna's   laptop "]);
+    let id = a.new_note("Groceries", "milk\n");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["device", "name", "Phone"]);
+    b.ok(&["edit", &id, "--body", "milk\neggs\n"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    // A device that joins later knows both names from the folder alone.
+    c.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    for (d, me) in [(&a, "Anna's laptop"), (&c, "")] {
+        let devices: Vec<serde_json::Value> =
+            serde_json::from_str(&d.ok(&["device", "list", "--json"])).unwrap();
+        let names: Vec<Option<&str>> = devices.iter().map(|d| d["name"].as_str()).collect();
+        assert!(
+            names.contains(&Some("Anna's laptop")) && names.contains(&Some("Phone")),
+            "{names:?}"
+        );
+        assert_eq!(devices[0]["this_device"], true);
+        if !me.is_empty() {
+            assert_eq!(devices[0]["name"], me);
+        }
+        // The names are no notes: one note, and a search for a name finds nothing.
+        assert_eq!(d.list().len(), 1);
+        assert!(d.ok(&["search", "Phone"]).trim().is_empty());
+    }
+    let history = c.ok(&["history", &id]);
+    assert!(history.contains("Phone") && history.contains("Anna's laptop"), "{history}");
+    assert!(!history.contains(&b.client_id()[..8]), "names, not ids: {history}");
+    let changes = a.ok(&["changes", "--since", "1h"]);
+    assert!(changes.contains("Phone"), "{changes}");
+    // A name that cannot be one is refused in a sentence, and nothing is written.
+    let err = a.fails(&["device", "name", " "]);
+    assert!(err.contains("cannot be empty"), "{err}");
+    let long = "x".repeat(61);
+    let err = a.fails(&["device", "name", &long]);
+    assert!(err.contains("at most 60 characters"), "{err}");
+    assert!(a.ok(&["device", "list"]).contains("Anna's laptop"), "the name is kept");
+}

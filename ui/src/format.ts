@@ -62,10 +62,20 @@ export function device(id: string): string {
   return id.slice(0, 8);
 }
 
-/** Which device did something, as a person reads it: this one, or another by the start of
- * its id (until devices have names). */
-export function who(v: { this_device: boolean; device: string }): string {
-  return v.this_device ? "This device" : `Device ${device(v.device)}`;
+/** Which device did something, as a person reads it: this one, another by the name it gave
+ * itself (`names`, by id), or by the start of its id while it has none. */
+export function who(
+  v: { this_device: boolean; device: string },
+  names?: ReadonlyMap<string, string>,
+): string {
+  if (v.this_device) return "This device";
+  return names?.get(v.device) ?? `Device ${device(v.device)}`;
+}
+
+/** Names in a sentence: "Laptop", "Laptop and Desktop", "Laptop, Desktop and Phone". */
+export function andList(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? "";
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
 /** A line of markdown as the list shows it, as plain text: attachment links become their file

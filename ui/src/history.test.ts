@@ -26,4 +26,10 @@ describe("which device made a version", () => {
     expect(who({ this_device: true, device: "5fcff090-2c0c" })).toBe("This device");
     expect(who({ this_device: false, device: "5fcff090-2c0c" })).toBe("Device 5fcff090");
   });
+  it("is another by the name it gave itself once it has one", () => {
+    const names = new Map([["5fcff090-2c0c", "Laptop"]]);
+    expect(who({ this_device: false, device: "5fcff090-2c0c" }, names)).toBe("Laptop");
+    expect(who({ this_device: false, device: "aaaabbbb-2c0c" }, names)).toBe("Device aaaabbbb");
+    expect(who({ this_device: true, device: "5fcff090-2c0c" }, names)).toBe("This device");
+  });
 });

@@ -4,6 +4,7 @@
 
 import type { DiffPart } from "./bindings/DiffPart";
 import type { Version } from "./bindings/Version";
+import type { DeviceNames } from "./devices";
 import { el } from "./dom";
 import { who } from "./format";
 import { compareVersions, noteHistory, noteVersion, restoreVersion } from "./ipc";
@@ -66,6 +67,8 @@ export class HistoryPanel {
     /** A version was restored: the editor and list take the note's new text. */
     private readonly restored: (label: string) => void,
     private readonly onError: (message: string) => void,
+    /** Names the devices that edited. */
+    private readonly devices: DeviceNames,
   ) {
     this.list = drawer.querySelector("ol.versions") as HTMLOListElement;
     this.title = drawer.querySelector(".version-title") as HTMLElement;
@@ -139,7 +142,11 @@ export class HistoryPanel {
         b.setAttribute("aria-current", String(v.id === this.selected));
         b.append(
           el("span", "when", when(v.ended_at, now)),
-          el("span", "who", i === 0 && isNow(v) ? `${who(v)} · current` : who(v)),
+          el(
+            "span",
+            "who",
+            `${who(v, this.devices.names)}${i === 0 && isNow(v) ? " · current" : ""}`,
+          ),
           el("span", "what", v.summary),
         );
         if (v.concurrent)

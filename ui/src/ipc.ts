@@ -10,6 +10,7 @@ import type { Attached } from "./bindings/Attached";
 import type { Checked } from "./bindings/Checked";
 import type { Comparison } from "./bindings/Comparison";
 import type { Contents } from "./bindings/Contents";
+import type { Device } from "./bindings/Device";
 import type { Edited } from "./bindings/Edited";
 import type { ExportReport } from "./bindings/ExportReport";
 import type { ImportReport } from "./bindings/ImportReport";
@@ -131,6 +132,10 @@ export const linkedNotes = (ids: string[]) => call<LinkedNote[]>("linked_notes",
 /** The notes that link to a note. */
 export const backlinks = (id: string) => call<NoteSummary[]>("backlinks", { id });
 export const listTags = () => call<TagCount[]>("list_tags");
+/** The devices of the workspace with the names they gave themselves, this one first. */
+export const listDevices = () => call<Device[]>("list_devices");
+/** Names this device (every device shows the name once synced); the name as stored. */
+export const nameDevice = (name: string) => call<string>("name_device", { name });
 /** Renames a tag on every note; its stored name and how many notes changed. */
 export const renameTag = (old: string, name: string) =>
   call<TagCount>("rename_tag", { old, new: name });

@@ -1,6 +1,7 @@
 // Wires the window together: list, editor, sync panel, setup dialog, shortcuts and events.
 import "./style.css";
 import { AssetViews, Transfers } from "./attachments";
+import { DeviceNames } from "./devices";
 import { NoteEditor } from "./editor";
 import { titleOf } from "./format";
 import { HistoryPanel } from "./history";
@@ -16,6 +17,7 @@ import {
   keepTexts,
   linkedNotes,
   listNotebooks,
+  nameDevice,
   onFileDrop,
   onNotesChanged,
   onSyncEvent,
@@ -25,7 +27,7 @@ import {
   seenMerge,
 } from "./ipc";
 import { NotesList } from "./list";
-import { MergeMark } from "./mergemark";
+import { MergeMark, mergedSentence } from "./mergemark";
 import { NotebookTree } from "./notebooks";
 import { NoteDirectory, noteLinkExtensions } from "./notelinks";
 import { NotesIo } from "./notesio";
@@ -134,7 +136,29 @@ const editor: NoteEditor = new NoteEditor(
   ),
 );
 
-const settings = new Settings($("settings"), (p) => editor.setSpellcheck(p.spellcheck));
+/** Devices by name: a name that changed shows wherever devices are named. */
+const devices = new DeviceNames(() => {
+  void panel.refresh();
+  if (history.isOpen) history.show(editor.openId);
+});
+/** The devices whose edits met this device's in a note, as the merge line names them:
+ * unnamed ones as "another device". */
+function mergedNames(ids: string[]): string[] {
+  const named = ids.flatMap((id) => devices.names.get(id) ?? []);
+  const unnamed = ids.length - named.length;
+  if (unnamed > 0) named.push(unnamed === 1 ? "another device" : "other devices");
+  return named;
+}
+const settings = new Settings(
+  $("settings"),
+  (p) => editor.setSpellcheck(p.spellcheck),
+  () => devices.refresh().then(() => devices.mine),
+  async (name) => {
+    const stored = await nameDevice(name);
+    await devices.refresh();
+    return stored;
+  },
+);
 $("open-settings").addEventListener("click", () => settings.open());
 const notesIo = new NotesIo($("notes-io"));
 /** The import and export buttons: in Settings, and in the list while there are no notes. */
@@ -206,7 +230,11 @@ async function show(id: string | null): Promise<void> {
     list.select(note?.id ?? null);
     $("note").hidden = !note;
     $("left-out").hidden = !note?.left_out.length;
-    mergeMark.show(note?.id ?? null, (note?.merged_with.length ?? 0) > 0);
+    mergeMark.show(
+      note?.id ?? null,
+      (note?.merged_with.length ?? 0) > 0,
+      mergedSentence(mergedNames(note?.merged_with ?? [])),
+    );
     $("no-note").hidden = !!note;
     for (const b of document.querySelectorAll<HTMLElement>(".note-only")) b.hidden = !note;
   } catch (e) {
@@ -371,6 +399,7 @@ const history: HistoryPanel = new HistoryPanel(
     toast(message);
   },
   showError,
+  devices,
 );
 const mergeMark = new MergeMark(
   $("merged"),
@@ -388,6 +417,7 @@ const panel = new SyncPanel(
   showError,
   transfers,
   (id) => void show(id),
+  devices,
 );
 // The history and the sync panel share the right side when the window is too narrow for the
 // list, the note and both (the note was squeezed to nothing): opening one closes the other.
@@ -599,6 +629,7 @@ void onNotesChanged(() => {
     });
     editor.refresh();
     void panel.refresh();
+    void devices.refresh().catch(() => {});
     void indexing.kick();
     void tagsChanged();
     void tree.refresh();
@@ -607,6 +638,7 @@ void onNotesChanged(() => {
     if (history.isOpen) history.show(editor.openId);
   }, 50);
 });
+void devices.refresh().catch(() => {});
 void onSyncState((s) => panel.onState(s));
 void onSyncEvent((ev) => {
   if (ev.type === "problem") console.warn(ev.message);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MERGED_SENTENCE, MergeMark } from "./mergemark";
+import { MERGED_SENTENCE, MergeMark, mergedSentence } from "./mergemark";
 
 function setUp() {
   document.body.innerHTML = `<p id="merged" hidden><span id="t"></span><button id="merged-dismiss"></button></p>`;
@@ -58,5 +58,22 @@ describe("the merge mark", () => {
 
   it("speaks without ids", () => {
     expect(MERGED_SENTENCE).not.toMatch(/[0-9a-f]{8}/);
+  });
+  it("names the devices whose edits met", () => {
+    expect(mergedSentence(["Laptop"])).toBe(
+      "Edited here and on Laptop at the same time, in the same words: both are kept, so read it over.",
+    );
+    expect(mergedSentence(["Laptop", "Desktop", "another device"])).toMatch(
+      /^Edited here and on Laptop, Desktop and another device at the same time/,
+    );
+    expect(mergedSentence(["Laptop", "Desktop"], false)).toMatch(
+      /^Edited on Laptop and Desktop at the same time/,
+    );
+    expect(MERGED_SENTENCE).toMatch(/^Edited here and on another device at the same time/);
+  });
+  it("shows the sentence it is given", () => {
+    const { mark, line } = setUp();
+    mark.show("a", true, mergedSentence(["Phone"]));
+    expect(line.textContent).toContain("here and on Phone");
   });
 });

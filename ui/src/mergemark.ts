@@ -5,9 +5,18 @@
 // shown (the newest note opens by itself at start, and a merge may land on the open note while
 // the window is in the background).
 
-/** What the line above a merged note says. */
-export const MERGED_SENTENCE =
-  "Edited here and on another device at the same time, in the same words: both are kept, so read it over.";
+import { andList } from "./format";
+
+/** What the line above a merged note says, naming the devices whose edits met (`here`: this
+ * device's among them). */
+export function mergedSentence(others: string[], here = true): string {
+  const on = others.length > 0 ? andList(others) : "another device";
+  const where = here || others.length < 2 ? `here and on ${on}` : `on ${on}`;
+  return `Edited ${where} at the same time, in the same words: both are kept, so read it over.`;
+}
+
+/** The line when the devices are not known by name. */
+export const MERGED_SENTENCE = mergedSentence([]);
 
 export class MergeMark {
   /** The note shown, and whether its line is up (its mark to be cleared when left). */
@@ -29,16 +38,17 @@ export class MergeMark {
     });
   }
 
-  /** Note `id` is shown (`null`: none); `marked` when its edits were merged. The line stays
-   * up while the note is open, until dismissed; another note hides it. */
-  show(id: string | null, marked: boolean): void {
+  /** Note `id` is shown (`null`: none); `marked` when its edits were merged, `sentence` what
+   * the line says. The line stays up while the note is open, until dismissed; another note
+   * hides it. */
+  show(id: string | null, marked: boolean, sentence = MERGED_SENTENCE): void {
     if (id !== this.shownFor) {
       this.clear();
       this.line.hidden = true;
       this.shownFor = id;
     }
     if (!id || !marked) return;
-    this.text.textContent = MERGED_SENTENCE;
+    this.text.textContent = sentence;
     this.line.hidden = false;
     this.up = true;
   }

@@ -2,6 +2,8 @@
 // size, and spell checking. Kept in the window's local storage: they belong to the device and
 // its screen, not to the notes, so they do not sync.
 
+import { sentence } from "./format";
+
 /** What the user chose. */
 export interface Preferences {
   theme: "system" | "light" | "dark";
@@ -45,9 +47,17 @@ export class Settings {
   prefs: Preferences;
   private readonly system = matchMedia("(prefers-color-scheme: dark)");
 
+  /** The name field, and the name it showed when last read or saved. */
+  private readonly nameInput: HTMLInputElement;
+  private nameShown = "";
+
   constructor(
     private readonly dialog: HTMLElement,
     private readonly apply: (p: Preferences) => void,
+    /** This device's name (null: none yet). */
+    private readonly loadName: () => Promise<string | null>,
+    /** Names this device; resolves to the name as stored, rejects with a sentence. */
+    private readonly saveName: (name: string) => Promise<string>,
   ) {
     this.prefs = parsePreferences(localStorage.getItem(KEY));
     // The system's theme may change while the app runs (GTK, the desktop portal).
@@ -55,6 +65,12 @@ export class Settings {
     const form = dialog.querySelector("form") as HTMLFormElement;
     const size = form.elements.namedItem("size") as HTMLSelectElement;
     for (const s of SIZES) size.add(new Option(`${s} px`, String(s)));
+    this.nameInput = form.elements.namedItem("device_name") as HTMLInputElement;
+    // The name belongs to the workspace (it syncs), not to this window's preferences.
+    this.nameInput.addEventListener("change", (e) => {
+      e.stopPropagation();
+      void this.storeName();
+    });
     form.addEventListener("change", () => {
       const data = new FormData(form);
       this.prefs = parsePreferences(
@@ -70,7 +86,10 @@ export class Settings {
     });
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      this.close();
+      // Enter in the name field saves it before the dialog closes.
+      void this.storeName().then((ok) => {
+        if (ok) this.close();
+      });
     });
     dialog.addEventListener("click", (e) => {
       if (e.target === dialog) this.close();
@@ -92,12 +111,41 @@ export class Settings {
     set("font", this.prefs.font);
     (form.elements.namedItem("size") as HTMLSelectElement).value = String(this.prefs.size);
     (form.elements.namedItem("spellcheck") as HTMLInputElement).checked = this.prefs.spellcheck;
+    this.showNameError(null);
+    void this.loadName()
+      .then((name) => {
+        this.nameShown = name ?? "";
+        this.nameInput.value = this.nameShown;
+      })
+      .catch(() => {});
     this.dialog.hidden = false;
     form.querySelector<HTMLInputElement>("input[name=theme]:checked")?.focus();
   }
 
   close(): void {
     this.dialog.hidden = true;
+  }
+
+  /** Saves the name typed when it changed; false when it was refused (the reason shows). */
+  private async storeName(): Promise<boolean> {
+    const typed = this.nameInput.value;
+    if (typed.trim() === this.nameShown.trim()) return true;
+    try {
+      this.nameShown = await this.saveName(typed);
+      this.nameInput.value = this.nameShown;
+      this.showNameError(null);
+      return true;
+    } catch (e) {
+      this.showNameError(e instanceof Error ? e.message : String(e));
+      return false;
+    }
+  }
+
+  private showNameError(message: string | null): void {
+    const p = this.dialog.querySelector<HTMLElement>(".device-error");
+    if (!p) return;
+    p.textContent = message === null ? "" : sentence(message);
+    p.hidden = message === null;
   }
 
   get isOpen(): boolean {

@@ -3,6 +3,7 @@
 
 import type { Transfers } from "./attachments";
 import type { Activity } from "./bindings/Activity";
+import type { DeviceNames } from "./devices";
 import { el } from "./dom";
 import { ago, device, indicator, placeName, sentence, size, waiting, who } from "./format";
 import {
@@ -51,6 +52,8 @@ export class SyncPanel {
     private readonly transfers: Transfers,
     /** Opens a note (a title clicked under "Recent changes"). */
     private readonly openNote: (id: string) => void,
+    /** Names devices. */
+    private readonly devices: DeviceNames,
   ) {
     button.addEventListener("click", () => this.toggle());
     drawer
@@ -187,6 +190,7 @@ export class SyncPanel {
     try {
       this.status = await syncStatus();
       this.paintIndicator();
+      if (this.isOpen) await this.devices.refresh();
       if (this.isOpen)
         this.paintDrawer(
           this.status,
@@ -205,6 +209,38 @@ export class SyncPanel {
     }
   }
 
+  /** The devices of the workspace by name, with when each last wrote changes: who is
+   * syncing, in words (ids are under Details). */
+  private devicesSection(now: number): HTMLElement {
+    const section = el("section", "devices");
+    section.append(el("h3", undefined, "Devices"));
+    const list = el("ul");
+    for (const d of this.devices.list) {
+      const li = el("li");
+      li.dataset.device = d.id;
+      const name = d.name ?? (d.this_device ? "This device" : `Device ${device(d.id)}`);
+      li.append(el("span", "name", d.this_device && d.name ? `${name} (this device)` : name));
+      const when =
+        d.last_change_at === null
+          ? d.this_device
+            ? "nothing synced yet"
+            : "no changes yet"
+          : `changes written ${ago(d.last_change_at, now)}`;
+      li.append(el("span", "muted", ` · ${when}`));
+      list.append(li);
+    }
+    section.append(list);
+    if (!this.devices.mine)
+      section.append(
+        el(
+          "p",
+          "muted",
+          "Give this device a name in Settings so your other devices can tell it apart.",
+        ),
+      );
+    return section;
+  }
+
   /** What changed in the last week, newest first: which device, when, and which notes (each
    * opens on a click) — what a sync brought in. */
   private recentSection(recent: Activity[], now: number): HTMLElement {
@@ -214,7 +250,9 @@ export class SyncPanel {
     const list = el("ul");
     for (const a of recent) {
       const li = el("li");
-      const by = a.synced ? who(a) : `${who(a)}, waiting to sync`;
+      const by = a.synced
+        ? who(a, this.devices.names)
+        : `${who(a, this.devices.names)}, waiting to sync`;
       li.append(el("div", "who", `${a.at === null ? "Time unknown" : ago(a.at, now)} · ${by}`));
       const notes = el("div", "notes");
       for (const n of a.notes) {
@@ -408,6 +446,7 @@ export class SyncPanel {
     );
     files.append(el("div", "transfers"));
     parts.push(files);
+    parts.push(this.devicesSection(now));
     parts.push(this.recentSection(recent, now));
     // The log itself is for people who want to look under the hood: behind "Details".
     const entries = el("details", "entries");
@@ -417,7 +456,7 @@ export class SyncPanel {
         undefined,
         `Details: ${st.entries} log entr${st.entries === 1 ? "y" : "ies"}${st.unsealed ? `, ${st.unsealed} edit${st.unsealed === 1 ? "" : "s"} not yet in an entry` : ""}`,
       ),
-      el("p", "muted", `This device: ${st.client_id} · workspace ${st.workspace_id}`),
+      el("p", "muted", `This device's id: ${st.client_id} · workspace ${st.workspace_id}`),
     );
     const table = el("table");
     const head = el("tr");
@@ -437,7 +476,7 @@ export class SyncPanel {
         el(
           "td",
           undefined,
-          item.own ? `${device(item.client)} (this device)` : device(item.client),
+          `${this.devices.names.get(item.client) ?? device(item.client)}${item.own ? " (this device)" : ""}`,
         ),
         el("td", undefined, String(item.index)),
         el("td", undefined, ago(item.timestamp, now)),

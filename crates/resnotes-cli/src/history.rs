@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Result};
 use resnotes_core::{DiffKind, LinkState, VersionText, Workspace};
 
+use crate::devices::who;
 use crate::time;
 
 /// `history ID`: the note's versions, newest first, one line each.
@@ -14,8 +15,9 @@ pub(crate) fn history(ws: &Workspace, id: &str, json: bool) -> Result<()> {
         out!("{}", serde_json::to_string_pretty(&versions)?);
         return Ok(());
     }
+    let devices = ws.devices()?;
     for v in &versions {
-        let (when, who) = (time_or_unknown(v.ended_at), who(v.this_device, &v.device));
+        let (when, who) = (time_or_unknown(v.ended_at), who(&devices, v.this_device, &v.device));
         let at_once = if v.concurrent { "  (at the same time as the one below)" } else { "" };
         out!("{}  {when}  {who:<15}  {}{at_once}", &v.id[..8], v.summary);
     }
@@ -25,15 +27,6 @@ pub(crate) fn history(ws: &Workspace, id: &str, json: bool) -> Result<()> {
 /// A time as the history shows it; `None` (a clock not believed) as "time unknown".
 fn time_or_unknown(ms: Option<i64>) -> String {
     ms.map(time).unwrap_or_else(|| "time unknown".into())
-}
-
-/// Which device did something: this one, or another by the start of its id.
-fn who(this_device: bool, device: &str) -> String {
-    if this_device {
-        "this device".into()
-    } else {
-        format!("device {}", device.get(..8).unwrap_or(device))
-    }
 }
 
 /// What `--at` names: a version id (hex), a time (`2026-12-04 09:30:00`, UTC, or RFC 3339) or
@@ -124,8 +117,9 @@ pub(crate) fn changes(ws: &Workspace, since: &str, json: bool) -> Result<()> {
     if items.is_empty() {
         eprintln!("Nothing changed since {}.", time(since));
     }
+    let devices = ws.devices()?;
     for a in &items {
-        let (at, who) = (time_or_unknown(a.at), who(a.this_device, &a.device));
+        let (at, who) = (time_or_unknown(a.at), who(&devices, a.this_device, &a.device));
         let state = if !a.synced { "  (waiting to sync)" } else { "" };
         let titles: Vec<String> = a
             .notes

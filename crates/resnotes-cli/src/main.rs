@@ -23,6 +23,7 @@ macro_rules! out {
     }};
 }
 
+mod devices;
 mod history;
 mod organize;
 mod progress;
@@ -244,6 +245,12 @@ enum Command {
     },
     /// Rename a tag on every note that has it.
     RenameTag { old: String, new: String },
+    /// The devices of this workspace by name (`device list`), or name this one
+    /// (`device name Laptop`).
+    Device {
+        #[command(subcommand)]
+        command: devices::DeviceCommand,
+    },
     /// Every tag, with how many notes have it.
     Tags {
         #[arg(long)]
@@ -627,6 +634,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Unpin { id } => organize::pin(&mut open()?, &id, false)?,
         Command::Tag { id, changes } => organize::tag(&mut open()?, &id, &changes)?,
         Command::Tags { json } => organize::tags(&open()?, json)?,
+        Command::Device { command } => devices::device(&mut open()?, command)?,
         Command::RenameTag { old, new } => {
             let t = open()?.rename_tag(&old, &new)?;
             let s = if t.notes == 1 { "" } else { "s" };

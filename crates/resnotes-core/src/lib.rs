@@ -114,7 +114,7 @@ pub use workspace::setup::{self, Contents, Strength, TargetSpec};
 pub use workspace::status::{EntryProblem, EntryState, LeftOut, LogItem, Status, TargetStatus};
 pub use workspace::{
     check_new_shared_folder, check_passphrase, default_data_dir, needs_passphrase, scrypt_log_n,
-    system_clock, word_diff, Activity, CalendarTime, Changed, Clock, Comparison, DiffKind,
+    system_clock, word_diff, Activity, CalendarTime, Changed, Clock, Comparison, Device, DiffKind,
     DiffPart, Edited, ExportReport, ExportScope, Field, FileProblem, ImportReport, LinkState,
     LinkedNote, ListQuery, MergedText, Note, NoteSummary, Notebook, Notebooks, Place, Progress,
     SearchProgress, SnippetPart, Sort, Stage, TagCount, TextSplice, Version, VersionText,

@@ -67,6 +67,7 @@ fn entry_vectors_decode_exactly() {
         ("entry-3.age", "entry-3.json"),
         ("entry-4.age", "entry-4.json"),
         ("entry-5.age", "entry-5.json"),
+        ("entry-6.age", "entry-6.json"),
         ("entry-plaintext.bin", "entry-plaintext.json"),
     ] {
         let want = read_json(meta);
@@ -199,8 +200,16 @@ fn manifest_vectors() {
     }
 }
 
+fn kind_name(k: entry::DocKind) -> &'static str {
+    match k {
+        entry::DocKind::Note => "note",
+        entry::DocKind::Notebook => "notebook",
+        entry::DocKind::Device => "device",
+    }
+}
+
 fn summary_json(s: &entry::Summary) -> Value {
-    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted, "pinned": s.pinned, "purged": s.purged, "tags": s.tags, "isNotebook": s.is_notebook, "notebook": s.notebook.map(|n| n.to_string())})
+    json!({"note": s.note.to_string(), "title": s.title, "firstLine": s.first_line, "createdAt": s.created_at, "updatedAt": s.updated_at, "deleted": s.deleted, "pinned": s.pinned, "purged": s.purged, "tags": s.tags, "kind": kind_name(s.kind), "notebook": s.notebook.map(|n| n.to_string())})
 }
 
 fn change(
@@ -303,7 +312,7 @@ fn generate_vectors() {
         pinned: false,
         purged: false,
         tags: Vec::new(),
-        is_notebook: false,
+        kind: entry::DocKind::Note,
         notebook: None,
     };
     let p3 = entry::Payload {
@@ -359,7 +368,7 @@ fn generate_vectors() {
     let c5_note = doc5.get_last_local_change().unwrap().raw_bytes().to_vec();
     let summary5 = entry::Summary { notebook: Some(book), ..summary4.clone() };
     let book_head = resnotes_core::note::read_head(&book_doc);
-    assert!(book_head.is_notebook);
+    assert_eq!(book_head.kind, entry::DocKind::Notebook);
     let book_summary = entry::Summary {
         note: book,
         title: book_head.title,
@@ -370,7 +379,7 @@ fn generate_vectors() {
         pinned: false,
         purged: false,
         tags: Vec::new(),
-        is_notebook: true,
+        kind: entry::DocKind::Notebook,
         notebook: None,
     };
     let p5 = entry::Payload {
@@ -381,8 +390,43 @@ fn generate_vectors() {
         clock: vec![(OTHER.parse().unwrap(), 4)],
         summaries: vec![book_summary.clone(), summary5.clone()],
     };
-    let (plain5, hash5) = entry::encode(&h5, &p5, &key);
+    let (plain5, hash5) = entry::encode_as(&h5, &p5, 4, &key);
     assert_eq!(plain5[4], 4);
+    // entry-6: version 5, the writer names itself (its device document, id = its clientId).
+    let h6 = Header {
+        index: 6,
+        timestamp: 1_700_000_003_000,
+        lamport: 12,
+        prev_hash: hash5,
+        ..h0.clone()
+    };
+    let mut device_doc = resnotes_core::note::new_doc(&client);
+    resnotes_core::note::name_device(&mut device_doc, "Vector laptop", 1_700_000_003_000).unwrap();
+    device_doc
+        .commit_with(automerge::transaction::CommitOptions::default().with_time(1_700_000_003));
+    let c6 = device_doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let device_head = resnotes_core::note::read_head(&device_doc);
+    assert_eq!(device_head.kind, entry::DocKind::Device);
+    let device_summary = entry::Summary {
+        note: client,
+        title: device_head.title,
+        first_line: String::new(),
+        created_at: device_head.created_at,
+        updated_at: device_head.updated_at,
+        deleted: false,
+        pinned: false,
+        purged: false,
+        tags: Vec::new(),
+        kind: entry::DocKind::Device,
+        notebook: None,
+    };
+    let p6 = entry::Payload {
+        changes: vec![NoteChange { note: client, change: c6.clone() }],
+        clock: vec![(OTHER.parse().unwrap(), 4)],
+        summaries: vec![device_summary.clone()],
+    };
+    let (plain6, hash6) = entry::encode(&h6, &p6, &key);
+    assert_eq!(plain6[4], 5);
     let mac_key = match &key {
         WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]),
         _ => unreachable!(),
@@ -394,6 +438,7 @@ fn generate_vectors() {
         ("entry-3", &h3, &plain3, hash3, &c3),
         ("entry-4", &h4, &plain4, hash4, &c4),
         ("entry-5", &h5, &plain5, hash5, &c5_note),
+        ("entry-6", &h6, &plain6, hash6, &c6),
     ] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
         let mut meta = json!({
@@ -416,6 +461,11 @@ fn generate_vectors() {
             ]);
             meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
             meta["summaries"] = json!([summary_json(&book_summary), summary_json(&summary5)]);
+        }
+        if name == "entry-6" {
+            meta["changes"] = json!([{"note": CLIENT, "changeHex": hex(&c6)}]);
+            meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
+            meta["summaries"] = json!([summary_json(&device_summary)]);
         }
         fs::write(
             d.join(format!("{name}.json")),
@@ -531,15 +581,15 @@ fn generate_vectors() {
         "malformed",
         "bytes after the MAC",
     );
-    let mut v5 = plain0.clone();
-    v5[4] = 5;
+    let mut v6 = plain0.clone();
+    v6[4] = 6;
     add(
-        "version-5.age",
-        key.seal(&v5).unwrap(),
+        "version-6.age",
+        key.seal(&v6).unwrap(),
         0,
         &z,
         "unsupported_version",
-        "envelope version 5",
+        "envelope version 6",
     );
     let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
     add(
@@ -776,7 +826,7 @@ fn generate_vectors() {
         "malformed",
         "version 4: summaries laid out as version 3 (no notebook ids): cut short",
     );
-    let mut reserved4 = entry::encode_payload(&p5);
+    let mut reserved4 = entry::encode_payload_version(&p5, 4);
     let flags_at5 = entry::encode_changes(&p5.changes).len() + 4 + 24 * p5.clock.len() + 4 + 16;
     assert_eq!(reserved4[flags_at5], 0x08, "entry-5's first summary is the notebook's");
     reserved4[flags_at5] = 0x18;
@@ -797,7 +847,7 @@ fn generate_vectors() {
     };
     add(
         "notebook-summary-with-tag.age",
-        v4(&entry::encode_payload(&tagged_book)),
+        v4(&entry::encode_payload_version(&tagged_book, 4)),
         0,
         &z,
         "malformed",
@@ -809,11 +859,59 @@ fn generate_vectors() {
     };
     add(
         "notebook-summary-pinned.age",
-        v4(&entry::encode_payload(&pinned_book)),
+        v4(&entry::encode_payload_version(&pinned_book, 4)),
         0,
         &z,
         "malformed",
         "version 4: a notebook's summary (flag 08) that is also pinned (flag 02)",
+    );
+    // Version-5 payloads breaking §4.2's rules (entry-6's payload, placed as entry 0).
+    let v5 = |p: &[u8]| raw(5, 0, p);
+    let as_other = entry::Payload {
+        changes: vec![NoteChange { note: OTHER.parse().unwrap(), change: c6.clone() }],
+        summaries: vec![entry::Summary { note: OTHER.parse().unwrap(), ..device_summary.clone() }],
+        ..p6.clone()
+    };
+    add(
+        "device-summary-other-device.age",
+        v5(&entry::encode_payload(&as_other)),
+        0,
+        &z,
+        "malformed",
+        "version 5: a device's summary (flag 10) naming another device's document",
+    );
+    let mut device_flags = entry::encode_payload(&p6);
+    let flags_at6 = entry::encode_changes(&p6.changes).len() + 4 + 24 * p6.clock.len() + 4 + 16;
+    assert_eq!(device_flags[flags_at6], 0x10, "entry-6's summary is the device's");
+    device_flags[flags_at6] = 0x18;
+    add(
+        "device-summary-also-notebook.age",
+        v5(&device_flags),
+        0,
+        &z,
+        "malformed",
+        "version 5: a summary marked as both a device's and a notebook's (flags 18)",
+    );
+    device_flags[flags_at6] = 0x30;
+    add(
+        "summary-reserved-flag-v5.age",
+        v5(&device_flags),
+        0,
+        &z,
+        "malformed",
+        "version 5: a summary with a reserved flag bit (20) set",
+    );
+    let lined = entry::Payload {
+        summaries: vec![entry::Summary { first_line: "hello".into(), ..device_summary.clone() }],
+        ..p6.clone()
+    };
+    add(
+        "device-summary-with-first-line.age",
+        v5(&entry::encode_payload(&lined)),
+        0,
+        &z,
+        "malformed",
+        "version 5: a device's summary (flag 10) with a first line",
     );
     let clock_twice = entry::Payload {
         clock: vec![(OTHER.parse().unwrap(), 4), (OTHER.parse().unwrap(), 5)],

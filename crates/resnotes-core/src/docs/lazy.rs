@@ -22,7 +22,7 @@ use crate::docs::note;
 use crate::docs::DocError;
 use crate::error::Result;
 use crate::format::crypto::WorkspaceKey;
-use crate::format::entry::{self, Entry, NoteChange, Summary};
+use crate::format::entry::{self, DocKind, Entry, NoteChange, Summary};
 use crate::store::{self, notes, LogRow};
 
 /// Decoded entries kept while settling, building or scanning (up to ~4 MiB each; notes are
@@ -138,7 +138,7 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt.
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
     // Found by title and first line until the background indexing reads the whole body.
-    if s.deleted || s.is_notebook {
+    if s.deleted || s.kind != DocKind::Note {
         store::search::remove(conn, &s.note)?;
     } else {
         store::search::put(conn, &s.note, &s.title, &s.first_line, false)?;
@@ -155,7 +155,7 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
             pinned: s.pinned,
             purged: s.purged,
             tags: &s.tags,
-            is_notebook: s.is_notebook,
+            kind: s.kind,
             notebook: s.notebook,
             hint: (row.client, row.index),
         },

@@ -221,8 +221,8 @@ pub(crate) fn store(
         }
     };
     let rev = l.rev + 1;
-    // A notebook has no text to find.
-    let gone = f.deleted || f.is_notebook;
+    // A notebook or a device has no text to find.
+    let gone = f.deleted || f.kind != note::DocKind::Note;
     if indexing == Indexing::BeforeNextSearch && !gone && search::may_defer(conn, id)? {
         search::mark_stale(conn, id)?;
     } else {
@@ -260,7 +260,7 @@ fn row<'a>(
         purged: f.purged,
         tags: &f.tags,
         rev,
-        is_notebook: f.is_notebook,
+        kind: f.kind,
         notebook: f.notebook,
     }
 }
@@ -272,9 +272,14 @@ pub(crate) fn store_new(conn: &Connection, id: &Uuid, new: NewNote<'_>) -> Resul
     let f = note::read_head(&new.head);
     let (first_line, first_line_end) = note::first_line(new.body);
     let body_len = new.body.chars().count();
-    search_index::update_with(conn, id, &f.title, f.deleted || f.is_notebook, body_len, || {
-        new.body.to_string()
-    })?;
+    search_index::update_with(
+        conn,
+        id,
+        &f.title,
+        f.deleted || f.kind != note::DocKind::Note,
+        body_len,
+        || new.body.to_string(),
+    )?;
     let row = row(&f, &first_line, first_line_end as i64, 1);
     notes::save_full(conn, id, &row, &new.saved)?;
     if let Some(source) = note::source(&new.head) {

@@ -8,6 +8,9 @@
 //! A notebook is a document of the same log whose `kind` is `"notebook"` (FORMAT.md §4.4): a
 //! `name` and a `parent` that are plain values, so concurrent renames or moves end with one of
 //! them (the same on every device) rather than a mix of both.
+//!
+//! A device's name is a document whose `kind` is `"device"` and whose id is the device's
+//! clientId (FORMAT.md §4.6): a plain `name` that only that device writes.
 
 use automerge::transaction::Transactable;
 use automerge::{
@@ -17,6 +20,7 @@ use uuid::Uuid;
 
 use crate::docs::DocError;
 use crate::error::{Error, Result};
+pub use crate::format::entry::DocKind;
 
 /// The readable state of a note document.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -38,8 +42,10 @@ pub struct NoteFields {
     pub purged: bool,
     /// Tag names, sorted by their UTF-8 bytes, without duplicates.
     pub tags: Vec<String>,
-    /// True for a notebook's document (then `title` is its name and `body` is empty).
-    pub is_notebook: bool,
+    /// What the document is: for a notebook or a device, `title` is its name and `body` is
+    /// empty.
+    #[serde(skip)]
+    pub kind: DocKind,
     /// A note's notebook, or a notebook's parent; `None`: the default notebook (for a note) or
     /// the top level (for a notebook), and also for a value that is not a note id.
     pub notebook: Option<Uuid>,
@@ -132,9 +138,14 @@ fn id_at(doc: &AutoCommit, key: &str) -> Option<Uuid> {
     (s.len() == 36 && s == id.to_string() && !id.is_nil()).then_some(id)
 }
 
-/// Whether the document is a notebook's (root `kind` is the string `"notebook"`).
-pub fn is_notebook(doc: &AutoCommit) -> bool {
-    string(doc, "kind").as_deref() == Some("notebook")
+/// What the document is, from its root `kind` string (`"notebook"`, `"device"`; anything
+/// else, or none: a note).
+pub fn kind(doc: &AutoCommit) -> DocKind {
+    match string(doc, "kind").as_deref() {
+        Some("notebook") => DocKind::Notebook,
+        Some("device") => DocKind::Device,
+        _ => DocKind::Note,
+    }
 }
 
 fn tags_obj(doc: &AutoCommit) -> Option<ObjId> {
@@ -171,16 +182,28 @@ pub fn read(doc: &AutoCommit) -> NoteFields {
 
 /// The fields that are cheap to read whatever the body's size: everything but the body.
 pub fn read_head(doc: &AutoCommit) -> NoteFields {
-    if is_notebook(doc) {
-        return NoteFields {
-            title: string(doc, "name").unwrap_or_default(),
-            created_at: int(doc, "created_at"),
-            updated_at: int(doc, "updated_at"),
-            deleted: flag(doc, "deleted"),
-            is_notebook: true,
-            notebook: id_at(doc, "parent"),
-            ..Default::default()
-        };
+    match kind(doc) {
+        DocKind::Note => {}
+        DocKind::Notebook => {
+            return NoteFields {
+                title: string(doc, "name").unwrap_or_default(),
+                created_at: int(doc, "created_at"),
+                updated_at: int(doc, "updated_at"),
+                deleted: flag(doc, "deleted"),
+                kind: DocKind::Notebook,
+                notebook: id_at(doc, "parent"),
+                ..Default::default()
+            }
+        }
+        DocKind::Device => {
+            return NoteFields {
+                title: string(doc, "name").unwrap_or_default(),
+                created_at: int(doc, "created_at"),
+                updated_at: int(doc, "updated_at"),
+                kind: DocKind::Device,
+                ..Default::default()
+            }
+        }
     }
     NoteFields {
         title: text_obj(doc, "title").and_then(|o| doc.text(&o).ok()).unwrap_or_default(),
@@ -191,7 +214,7 @@ pub fn read_head(doc: &AutoCommit) -> NoteFields {
         pinned: flag(doc, "pinned"),
         purged: flag(doc, "purged"),
         tags: tags(doc),
-        is_notebook: false,
+        kind: DocKind::Note,
         notebook: id_at(doc, "notebook"),
     }
 }
@@ -266,6 +289,30 @@ pub fn create_notebook(
     Ok(())
 }
 
+/// The longest device name, in characters.
+pub const MAX_DEVICE_CHARS: usize = 60;
+
+/// A device name as stored: trimmed, runs of white space made one space. `None` when nothing is
+/// left, or when it holds a control character or is longer than [`MAX_DEVICE_CHARS`].
+pub fn device_name(raw: &str) -> Option<String> {
+    notebook_name(raw).filter(|n| n.chars().count() <= MAX_DEVICE_CHARS)
+}
+
+/// Names this device: writes its device document (FORMAT.md §4.6), made on first use. Returns
+/// true when the name changed.
+pub fn name_device(doc: &mut AutoCommit, name: &str, now: i64) -> Result<bool> {
+    if kind(doc) == DocKind::Device && string(doc, "name").as_deref() == Some(name) {
+        return Ok(false);
+    }
+    if kind(doc) != DocKind::Device {
+        doc.put(ROOT, "kind", "device").map_err(doc_err)?;
+        doc.put(ROOT, "created_at", now).map_err(doc_err)?;
+    }
+    doc.put(ROOT, "name", name).map_err(doc_err)?;
+    doc.put(ROOT, "updated_at", now).map_err(doc_err)?;
+    Ok(true)
+}
+
 /// Renames a notebook. Returns true when the name changed.
 pub fn rename_notebook(doc: &mut AutoCommit, name: &str, now: i64) -> Result<bool> {
     if string(doc, "name").as_deref() == Some(name) {
@@ -281,7 +328,8 @@ pub fn rename_notebook(doc: &mut AutoCommit, name: &str, now: i64) -> Result<boo
 /// true when that changed anything; a note's edit time stays (moving is not an edit of its
 /// text), a notebook's is set to `now` (the newest move breaks a cycle, FORMAT.md §4.4).
 pub fn move_to(doc: &mut AutoCommit, notebook: Option<Uuid>, now: i64) -> Result<bool> {
-    let (key, is_book) = if is_notebook(doc) { ("parent", true) } else { ("notebook", false) };
+    let (key, is_book) =
+        if kind(doc) == DocKind::Notebook { ("parent", true) } else { ("notebook", false) };
     if id_at(doc, key) == notebook {
         return Ok(false);
     }

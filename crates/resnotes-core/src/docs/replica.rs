@@ -13,7 +13,7 @@ use crate::docs::DocError;
 use crate::docs::{bulk, history, lazy, materialize, note, texts};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
-use crate::format::entry::{self, Header, NoteChange, ZERO_HASH};
+use crate::format::entry::{self, DocKind, Header, NoteChange, ZERO_HASH};
 use crate::format::manifest::Manifest;
 use crate::store;
 
@@ -391,7 +391,7 @@ impl Replica {
             for c in &changes {
                 if last_batch.get(&c.note) == Some(&i) {
                     last_batch.remove(&c.note); // one summary per note
-                    summaries.extend(summary(&tx, &c.note)?);
+                    summaries.extend(summary(&tx, &c.note, &self.client)?);
                 }
             }
             append_own_entry(
@@ -453,12 +453,15 @@ impl Replica {
 }
 
 /// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is
-/// not built or has changes waiting for missing dependencies (then the row is not exact).
-fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
+/// not built or has changes waiting for missing dependencies (then the row is not exact). A
+/// device document has a summary only in its own device's entries (readers refuse others).
+fn summary(tx: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<entry::Summary>> {
     if store::notes::has_queued(tx, id)? {
         return Ok(None);
     }
-    Ok(store::notes::built_row(tx, id)?.map(|r| entry::Summary {
+    let row = store::notes::built_row(tx, id)?
+        .filter(|r| r.kind != DocKind::Device || (id == me && r.notebook.is_none()));
+    Ok(row.map(|r| entry::Summary {
         note: *id,
         title: r.title,
         first_line: r.first_line,
@@ -468,7 +471,7 @@ fn summary(tx: &Connection, id: &Uuid) -> Result<Option<entry::Summary>> {
         pinned: r.pinned,
         purged: r.purged,
         tags: r.tags,
-        is_notebook: r.is_notebook,
+        kind: r.kind,
         notebook: r.notebook,
     }))
 }

@@ -48,7 +48,7 @@ pub(crate) fn update_with(
 /// A live note's title and body; `None` for a deleted one (not in the index).
 fn live_text(doc: &AutoCommit) -> Option<(String, String)> {
     let f = note::read_head(doc);
-    (!f.deleted && !f.is_notebook).then(|| (f.title, note::body(doc)))
+    (!f.deleted && f.kind == note::DocKind::Note).then(|| (f.title, note::body(doc)))
 }
 
 impl Replica {

@@ -8,9 +8,9 @@ use crate::format::crypto::{OpenFailure, WorkspaceKey};
 
 /// First bytes of every decrypted entry.
 pub const MAGIC: &[u8; 4] = b"RSNE";
-/// Envelope version written by this program (4: summaries also carry notebooks, §4.2; 3 added
-/// pins, tags and the trash's `purged` mark).
-pub const VERSION: u8 = 4;
+/// Envelope version written by this program (5: summaries also mark a device's own document,
+/// §4.6; 4 added notebooks; 3 pins, tags and the trash's `purged` mark).
+pub const VERSION: u8 = 5;
 /// Oldest envelope version a reader accepts (1: changes only).
 pub const MIN_VERSION: u8 = 1;
 /// Length of the authenticated header (everything before the payload).
@@ -59,20 +59,36 @@ pub struct Summary {
     pub purged: bool,
     /// The document's tags, sorted by UTF-8 bytes, no duplicates (version 3; none in version 2).
     pub tags: Vec<String>,
-    /// True when the document is a notebook's (version 4): then `title` is its name, and
-    /// `first_line`, `tags`, `pinned` and `purged` are empty or false.
-    pub is_notebook: bool,
+    /// What the document is (notebooks since version 4, devices since version 5): for a
+    /// notebook or a device `title` is its name, and `first_line`, `tags`, `pinned` and
+    /// `purged` are empty or false.
+    pub kind: DocKind,
     /// A note's notebook, or a notebook's parent (version 4; `None`, written as 16 zero bytes:
     /// the default notebook, or the top level).
     pub notebook: Option<Uuid>,
 }
 
+/// What a document of the logs is (FORMAT.md §4.3, §4.4, §4.6): its root `kind` key, and the
+/// flag its summaries carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    /// A note (no `kind` key, or one this program does not know).
+    #[default]
+    Note,
+    /// A notebook (`kind` is `"notebook"`).
+    Notebook,
+    /// A device's name for itself (`kind` is `"device"`; the document's id is the device's
+    /// clientId).
+    Device,
+}
+
 /// Summary flag bits (FORMAT.md §4.2): deleted, pinned (version 3), purged (version 3),
-/// notebook (version 4).
+/// notebook (version 4), device (version 5).
 const SUMMARY_DELETED: u8 = 1;
 const SUMMARY_PINNED: u8 = 2;
 const SUMMARY_PURGED: u8 = 4;
 const SUMMARY_NOTEBOOK: u8 = 8;
+const SUMMARY_DEVICE: u8 = 16;
 
 /// An entry's payload: its changes and, since version 2, the summaries of the notes it changes
 /// with the clock they were taken at.
@@ -184,7 +200,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// Encodes a version-4 payload: the changes (`u32 count`, then per change `16-byte note id,
+/// Encodes a version-5 payload (laid out as version 4's): the changes (`u32 count`, then per change `16-byte note id,
 /// u32 length, bytes`), then the clock (`u32 count`, per client `16-byte id, u64 index`), then the
 /// summaries (`u32 count`, per note `16-byte id, u8 flags, i64 created, i64 updated, u32 length,
 /// title, u32 length, first line, u16 tag count, per tag u32 length, name, 16-byte notebook`).
@@ -192,7 +208,7 @@ pub fn encode_payload(p: &Payload) -> Vec<u8> {
     encode_payload_version(p, VERSION)
 }
 
-/// Encodes a payload as envelope `version` (2, 3 or 4) lays it out: for test vectors of older
+/// Encodes a payload as envelope `version` (2 to 5) lays it out: for test vectors of older
 /// writers. Writers use [`encode_payload`].
 pub fn encode_payload_version(p: &Payload, version: u8) -> Vec<u8> {
     let mut out = encode_changes(&p.changes);
@@ -209,8 +225,10 @@ pub fn encode_payload_version(p: &Payload, version: u8) -> Vec<u8> {
             flags |= if s.pinned { SUMMARY_PINNED } else { 0 };
             flags |= if s.purged { SUMMARY_PURGED } else { 0 };
         }
-        if version >= 4 && s.is_notebook {
-            flags |= SUMMARY_NOTEBOOK;
+        match s.kind {
+            DocKind::Notebook if version >= 4 => flags |= SUMMARY_NOTEBOOK,
+            DocKind::Device if version >= 5 => flags |= SUMMARY_DEVICE,
+            _ => {}
         }
         out.push(flags);
         out.extend_from_slice(&s.created_at.to_be_bytes());
@@ -285,7 +303,14 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             let note = r.uuid().ok_or_else(cut)?;
             let flags = r.take(1).ok_or_else(cut)?[0];
             let known = match version {
-                4.. => SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED | SUMMARY_NOTEBOOK,
+                5.. => {
+                    SUMMARY_DELETED
+                        | SUMMARY_PINNED
+                        | SUMMARY_PURGED
+                        | SUMMARY_NOTEBOOK
+                        | SUMMARY_DEVICE
+                }
+                4 => SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED | SUMMARY_NOTEBOOK,
                 3 => SUMMARY_DELETED | SUMMARY_PINNED | SUMMARY_PURGED,
                 _ => SUMMARY_DELETED,
             };
@@ -323,13 +348,23 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
             } else {
                 None
             };
-            let is_notebook = flags & SUMMARY_NOTEBOOK != 0;
-            if is_notebook
+            let kind = match (flags & SUMMARY_NOTEBOOK != 0, flags & SUMMARY_DEVICE != 0) {
+                (false, false) => DocKind::Note,
+                (true, false) => DocKind::Notebook,
+                (false, true) => DocKind::Device,
+                (true, true) => return Err(bad("a summary says both notebook and device")),
+            };
+            if kind != DocKind::Note
                 && (flags & (SUMMARY_PINNED | SUMMARY_PURGED) != 0
                     || !first_line.is_empty()
                     || !tags.is_empty())
             {
-                return Err(bad("a notebook summary has a first line, tags, a pin or a purge"));
+                return Err(bad(
+                    "a notebook or device summary has a first line, tags, a pin or a purge",
+                ));
+            }
+            if kind == DocKind::Device && (note != *writer || notebook.is_some()) {
+                return Err(bad("a device summary names another device or a notebook"));
             }
             if !changed.contains(&note) {
                 return Err(bad("a note summary names a note without a change in the entry"));
@@ -347,7 +382,7 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
                 pinned: flags & SUMMARY_PINNED != 0,
                 purged: flags & SUMMARY_PURGED != 0,
                 tags,
-                is_notebook,
+                kind,
                 notebook,
             });
         }
@@ -409,13 +444,13 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
     Ok(out)
 }
 
-/// Builds the plaintext envelope (version 4) of an entry and its hash. Payloads of 256 bytes or
+/// Builds the plaintext envelope (version 5) of an entry and its hash. Payloads of 256 bytes or
 /// more are stored DEFLATE-compressed when that is smaller (flag bit 0).
 pub fn encode(h: &Header, payload: &Payload, key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
     encode_version(h, VERSION, &encode_payload(payload), key)
 }
 
-/// Builds the envelope of an entry as envelope `version` (2, 3 or 4) lays it out, and its hash: for
+/// Builds the envelope of an entry as envelope `version` (2 to 5) lays it out, and its hash: for
 /// test vectors of older writers. Writers use [`encode`].
 pub fn encode_as(
     h: &Header,
@@ -696,9 +731,9 @@ mod tests {
         let mut extra = plain.clone();
         extra.push(0);
         assert!(matches!(decode(&extra, &key), Err(EntryError::Malformed(_))));
-        let mut v5 = plain.clone();
-        v5[4] = 5;
-        assert_eq!(decode(&v5, &key), Err(EntryError::UnsupportedVersion(5)));
+        let mut newer = plain.clone();
+        newer[4] = VERSION + 1;
+        assert_eq!(decode(&newer, &key), Err(EntryError::UnsupportedVersion(VERSION + 1)));
     }
 
     #[test]
@@ -730,7 +765,7 @@ mod tests {
             pinned: true,
             purged: false,
             tags: vec!["home".into(), "work".into()],
-            is_notebook: false,
+            kind: DocKind::Note,
             notebook: Some(Uuid::from_u128(7)),
         };
         let p = Payload {
@@ -739,7 +774,7 @@ mod tests {
             summaries: vec![s.clone()],
         };
         let (plain, _) = encode(&header(ws, me, 0), &p, &key);
-        assert_eq!(plain[4], 4);
+        assert_eq!(plain[4], 5);
         let e = decode(&plain, &key).unwrap();
         assert_eq!((e.clock, e.summaries), (p.clock.clone(), p.summaries.clone()));
         // Version 2 is still read: no pins, purges or tags.
@@ -811,7 +846,7 @@ mod tests {
             first_line: String::new(),
             pinned: false,
             tags: Vec::new(),
-            is_notebook: true,
+            kind: DocKind::Notebook,
             ..s.clone()
         };
         let books = Payload { summaries: vec![book.clone()], ..p.clone() };
@@ -824,7 +859,7 @@ mod tests {
             Summary { tags: vec!["a".into()], ..book.clone() },
         ] {
             let m = refused(Payload { summaries: vec![odd], ..p.clone() });
-            assert!(m.contains("notebook summary"), "{m}");
+            assert!(m.contains("notebook or device summary"), "{m}");
         }
         assert!(decode_payload(&v3, 4, &me).is_err());
         let mut flags = encode_payload(&p);
@@ -833,6 +868,53 @@ mod tests {
         flags[at] = 16 | 1;
         assert!(
             matches!(decode_payload(&flags, 4, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
+        );
+        // Version 5: bit 4 marks the writer's own device document (its name), laid out as a
+        // notebook's summary with no notebook; bit 5 is reserved.
+        let device = Summary {
+            note: me,
+            title: "Laptop".into(),
+            first_line: String::new(),
+            pinned: false,
+            deleted: false,
+            tags: Vec::new(),
+            kind: DocKind::Device,
+            notebook: None,
+            ..s.clone()
+        };
+        let named = Payload {
+            changes: vec![NoteChange { note: me, change: vec![1] }],
+            summaries: vec![device.clone()],
+            ..p.clone()
+        };
+        let (plain, _) = encode(&header(ws, me, 0), &named, &key);
+        assert_eq!(decode(&plain, &key).unwrap().summaries, vec![device.clone()]);
+        // Read as version 4, the device flag is reserved.
+        assert!(decode_payload(&encode_payload(&named), 4, &me).is_err());
+        let of = |d: Summary| Payload {
+            changes: vec![NoteChange { note: d.note, change: vec![1] }],
+            summaries: vec![d],
+            ..p.clone()
+        };
+        for (odd, says) in [
+            (Summary { note: other, ..device.clone() }, "another device"),
+            (Summary { notebook: Some(other), ..device.clone() }, "another device or a notebook"),
+            (Summary { tags: vec!["a".into()], ..device.clone() }, "notebook or device summary"),
+            (Summary { first_line: "x".into(), ..device.clone() }, "notebook or device summary"),
+        ] {
+            let m = refused(of(odd));
+            assert!(m.contains(says), "{m}");
+        }
+        let mut both = encode_payload(&named);
+        let at = both.len() - (16 + 2 + 4 + 4 + "Laptop".len() + 8 + 8 + 1);
+        assert_eq!(both[at], 16);
+        both[at] = 16 | 8;
+        assert!(
+            matches!(decode_payload(&both, 5, &me), Err(EntryError::Malformed(m)) if m.contains("both"))
+        );
+        both[at] = 32;
+        assert!(
+            matches!(decode_payload(&both, 5, &me), Err(EntryError::Malformed(m)) if m.contains("flags"))
         );
         // A version-1 payload read as version 2 is cut short; a version-2 one read as 1 has trailing bytes.
         assert!(decode_payload(&encode_changes(&p.changes), 2, &me).is_err());
@@ -885,8 +967,8 @@ mod tests {
             "{:?}",
             decode(&v0, &key)
         );
-        let (v5, _) = encode_raw(&h, 5, 0, &raw, &key);
-        assert_eq!(decode(&v5, &key), Err(EntryError::UnsupportedVersion(5)));
+        let (newer, _) = encode_raw(&h, VERSION + 1, 0, &raw, &key);
+        assert_eq!(decode(&newer, &key), Err(EntryError::UnsupportedVersion(VERSION + 1)));
     }
 
     #[test]
@@ -958,23 +1040,26 @@ mod tests {
             notes.dedup();
             let summaries: Vec<Summary> = notes.iter().zip(summaries).map(|(note, (flags, created_at, updated_at, title, first_line, tags, notebook))| {
                 let is_notebook = flags & 8 != 0;
+                let kind = if is_notebook { DocKind::Notebook } else { DocKind::Note };
                 Summary {
                     note: *note, title, created_at, updated_at,
                     first_line: if is_notebook { String::new() } else { first_line },
                     deleted: flags & 1 != 0, pinned: flags & 2 != 0 && !is_notebook, purged: flags & 4 != 0 && !is_notebook,
                     // A BTreeSet of Strings iterates in byte order: sorted, unique.
                     tags: if is_notebook { Vec::new() } else { tags.into_iter().collect() },
-                    is_notebook,
+                    kind,
                     notebook: Some(Uuid::from_u128(notebook)).filter(|n| !n.is_nil()),
                 }
             }).collect();
             let p = Payload { changes: changes.clone(), clock: clock.into_iter().map(|(c, i)| (Uuid::from_u128(c), i)).collect(), summaries };
-            prop_assert_eq!(decode_payload(&encode_payload(&p), 4, &Uuid::from_u128(1)).unwrap(), p.clone());
+            prop_assert_eq!(decode_payload(&encode_payload(&p), 5, &Uuid::from_u128(1)).unwrap(), p.clone());
+            // Version 4 lays notes and notebooks out as version 5 does.
+            prop_assert_eq!(decode_payload(&encode_payload_version(&p, 4), 4, &Uuid::from_u128(1)).unwrap(), p.clone());
             // Version 3 carries the same but notebooks (a notebook's summary reads as a note's).
-            let v3 = Payload { summaries: p.summaries.iter().map(|s| Summary { is_notebook: false, notebook: None, ..s.clone() }).collect(), ..p.clone() };
+            let v3 = Payload { summaries: p.summaries.iter().map(|s| Summary { kind: DocKind::Note, notebook: None, ..s.clone() }).collect(), ..p.clone() };
             prop_assert_eq!(decode_payload(&encode_payload_version(&p, 3), 3, &Uuid::from_u128(1)).unwrap(), v3);
             // Version 2 carries the same but pins, purges, tags and notebooks.
-            let v2 = Payload { summaries: p.summaries.iter().map(|s| Summary { pinned: false, purged: false, tags: Vec::new(), is_notebook: false, notebook: None, ..s.clone() }).collect(), ..p.clone() };
+            let v2 = Payload { summaries: p.summaries.iter().map(|s| Summary { pinned: false, purged: false, tags: Vec::new(), kind: DocKind::Note, notebook: None, ..s.clone() }).collect(), ..p.clone() };
             prop_assert_eq!(decode_payload(&encode_payload_version(&p, 2), 2, &Uuid::from_u128(1)).unwrap(), v2);
             prop_assert_eq!(decode_payload(&encode_changes(&changes), 1, &Uuid::from_u128(1)).unwrap(), Payload::changes(changes));
         }

@@ -26,6 +26,19 @@ pub(super) const HEADS: &str = "WITH RECURSIVE c(id) AS (
     )
     SELECT id, (SELECT MAX(idx) FROM log WHERE client_id = c.id) FROM c WHERE id IS NOT NULL";
 
+/// Every client with entries here: its newest index and that entry's timestamp (the writer's
+/// clock, ms), through the same per-client jumps as [`heads`].
+pub(crate) fn newest_of_each(conn: &Connection) -> Result<Vec<(Uuid, u64, i64)>> {
+    let mut out = Vec::new();
+    for (client, idx) in heads(conn)? {
+        let at: i64 = conn
+            .prepare_cached("SELECT timestamp FROM log WHERE client_id = ?1 AND idx = ?2")?
+            .query_row(params![client.to_string(), idx as i64], |r| r.get(0))?;
+        out.push((client, idx, at));
+    }
+    Ok(out)
+}
+
 /// The newest local index of every client. Runs in every sync cycle, so it must not read the
 /// whole log: the recursive query jumps from one client to the next through the
 /// `(client_id, idx)` index (a few lookups per client) where `GROUP BY` would scan every row —
@@ -165,7 +178,8 @@ pub(crate) fn since(conn: &Connection, since: i64, limit: usize) -> Result<Vec<T
         })?
         .collect::<rusqlite::Result<Vec<(String, u64, i64, i64)>>>()?;
     let mut notes = conn.prepare_cached(
-        "SELECT note_id FROM note_entries WHERE client_id = ?1 AND idx = ?2 ORDER BY note_id",
+        "SELECT note_id FROM note_entries e WHERE client_id = ?1 AND idx = ?2
+         AND NOT EXISTS (SELECT 1 FROM notes n WHERE n.id = e.note_id AND n.kind <> 0) ORDER BY note_id",
     )?;
     let mut out = Vec::with_capacity(entries.len());
     for (client, idx, ts, received) in entries {
@@ -177,11 +191,13 @@ pub(crate) fn since(conn: &Connection, since: i64, limit: usize) -> Result<Vec<T
     Ok(out)
 }
 
-/// The notes with changes not sealed into an entry yet, each with when its newest such change
+/// The notes (not notebooks or device names) with changes not sealed into an entry yet, each with when its newest such change
 /// was made, newest first.
 pub(crate) fn unsealed_notes(conn: &Connection) -> Result<Vec<(String, i64)>> {
     let mut st = conn.prepare_cached(
-        "SELECT note_id, MAX(created_at) AS at FROM unsealed GROUP BY note_id ORDER BY at DESC, note_id",
+        "SELECT note_id, MAX(created_at) AS at FROM unsealed u
+         WHERE NOT EXISTS (SELECT 1 FROM notes n WHERE n.id = u.note_id AND n.kind <> 0)
+         GROUP BY note_id ORDER BY at DESC, note_id",
     )?;
     let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(r.collect::<rusqlite::Result<_>>()?)

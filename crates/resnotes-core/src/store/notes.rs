@@ -3,10 +3,33 @@
 //! note (`note_entries`), the notes listed from summaries still to settle (`unsettled`) and
 //! the texts of big notes (`texts`). All derived from the log.
 
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::Result;
+pub(crate) use crate::format::entry::DocKind;
+
+/// The `kind` column: 0 a note, 1 a notebook, 2 a device's name (FORMAT.md §4.3–4.6).
+impl ToSql for DocKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(match self {
+            DocKind::Note => 0i64,
+            DocKind::Notebook => 1,
+            DocKind::Device => 2,
+        }))
+    }
+}
+
+impl FromSql for DocKind {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        Ok(match i64::column_result(value)? {
+            1 => DocKind::Notebook,
+            2 => DocKind::Device,
+            _ => DocKind::Note,
+        })
+    }
+}
 
 /// The derived fields of a note's list row.
 pub(crate) struct Row<'a> {
@@ -22,7 +45,7 @@ pub(crate) struct Row<'a> {
     /// Sorted, unique.
     pub(crate) tags: &'a [String],
     pub(crate) rev: i64,
-    pub(crate) is_notebook: bool,
+    pub(crate) kind: DocKind,
     /// A note's notebook or a notebook's parent, as its document names it.
     pub(crate) notebook: Option<Uuid>,
 }
@@ -92,7 +115,7 @@ impl Row<'_> {
             &self.pinned,
             &self.purged,
             tags,
-            &self.is_notebook,
+            &self.kind,
             notebook,
         ]
     }
@@ -188,7 +211,7 @@ pub(crate) struct Listed<'a> {
     pub(crate) pinned: bool,
     pub(crate) purged: bool,
     pub(crate) tags: &'a [String],
-    pub(crate) is_notebook: bool,
+    pub(crate) kind: DocKind,
     pub(crate) notebook: Option<Uuid>,
     pub(crate) hint: (Uuid, u64),
 }
@@ -216,7 +239,7 @@ pub(crate) fn list(conn: &Connection, id: &Uuid, l: &Listed) -> Result<()> {
         l.pinned,
         l.purged,
         l.tags.join("\n"),
-        l.is_notebook,
+        l.kind,
         book_text(l.notebook),
     ])?;
     set_tags(conn, &id_text, l.tags)
@@ -327,8 +350,24 @@ pub(crate) struct SummaryRow {
     pub(crate) pinned: bool,
     pub(crate) purged: bool,
     pub(crate) tags: Vec<String>,
-    pub(crate) is_notebook: bool,
+    pub(crate) kind: DocKind,
     pub(crate) notebook: Option<Uuid>,
+}
+
+/// The names devices gave themselves (their device documents, `kind` 2, FORMAT.md §4.6), by
+/// id; a device document with an empty name is left out.
+pub(crate) fn device_names(conn: &Connection) -> Result<Vec<(Uuid, String)>> {
+    let mut st =
+        conn.prepare_cached("SELECT id, title FROM notes WHERE kind = 2 AND title <> ''")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name) = row?;
+        if let Ok(id) = Uuid::parse_str(&id) {
+            out.push((id, name));
+        }
+    }
+    Ok(out)
 }
 
 /// A notebook id read from the `notebook` column.
@@ -358,7 +397,7 @@ pub(crate) fn built_row(conn: &Connection, id: &Uuid) -> Result<Option<SummaryRo
                 pinned: r.get(5)?,
                 purged: r.get(6)?,
                 tags: split_tags(&r.get::<_, String>(7)?),
-                is_notebook: r.get(8)?,
+                kind: r.get(8)?,
                 notebook: read_id(r.get(9)?),
             })
         })

@@ -3,6 +3,7 @@
 
 mod calendar;
 mod details;
+mod devices;
 pub mod diagnostics;
 mod export;
 mod history;
@@ -12,6 +13,7 @@ mod notebooks;
 mod organize;
 pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
 pub use calendar::CalendarTime;
+pub use devices::Device;
 pub use export::{ExportReport, ExportScope};
 pub use history::{word_diff, Activity, Comparison, DiffKind, DiffPart};
 pub(crate) use import::parse_any as parse_import_file;

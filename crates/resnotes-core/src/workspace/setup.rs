@@ -208,6 +208,10 @@ pub fn join_keeping_notes(
             new.new_note(&note.title, &note.body)?;
             carried += 1;
         }
+        // The new device keeps the name this one had.
+        if let Some(name) = old.device_name()? {
+            new.name_this_device(&name)?;
+        }
         // Seal while this is still the only device writing, so the notes sync as few entries.
         new.seal_pending(crate::sync::SEAL_MAX_CHANGES, crate::sync::SEAL_MAX_BYTES)?;
         Ok(carried)

@@ -1,0 +1,190 @@
+//! The devices of a workspace as a person knows them: the name each gave itself (its device
+//! document, FORMAT.md §4.6) and when its newest changes were written. Naming this device is a
+//! local edit like any other: it syncs with the notes and reaches every device.
+
+use serde::Serialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::docs::materialize::BodyEdit;
+use crate::docs::note;
+use crate::error::{Error, Result};
+use crate::store;
+use crate::workspace::Workspace;
+
+/// One device of the workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+pub struct Device {
+    /// Its clientId (for a "Details" view; people see the name).
+    pub id: String,
+    /// The name it gave itself; `None` until it names itself (devices of an older version).
+    pub name: Option<String>,
+    /// True for the device this workspace is open on.
+    pub this_device: bool,
+    /// When its newest entry here was written, ms since the Unix epoch, by its own clock;
+    /// `None` when none has arrived (this device before its first sync).
+    #[ts(type = "number | null")]
+    pub last_change_at: Option<i64>,
+}
+
+/// A name the user typed, as stored, or a sentence saying why it cannot be a device's.
+fn valid_name(raw: &str) -> Result<String> {
+    if raw.trim().is_empty() {
+        return Err(Error::Invalid(
+            "this device's name cannot be empty: type one, such as Laptop".into(),
+        ));
+    }
+    note::device_name(raw).ok_or_else(|| {
+        Error::Invalid(format!(
+            "\"{}\" cannot be this device's name: it needs a letter or digit, no line breaks, and at most {} characters",
+            raw.trim(),
+            note::MAX_DEVICE_CHARS
+        ))
+    })
+}
+
+/// Puts devices in the order a person reads them: this device first, then named devices by
+/// name (case ignored), then unnamed ones by id.
+fn arrange(mut devices: Vec<Device>) -> Vec<Device> {
+    devices.sort_by(|a, b| {
+        let key = |d: &Device| {
+            (
+                !d.this_device,
+                d.name.is_none(),
+                d.name.as_deref().map(str::to_lowercase),
+                d.id.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    devices
+}
+
+impl Workspace {
+    /// Every device that wrote an entry this device holds, and this device, with their names.
+    pub fn devices(&self) -> Result<Vec<Device>> {
+        let conn = &self.replica.conn;
+        let names: std::collections::HashMap<Uuid, String> =
+            store::notes::device_names(conn)?.into_iter().collect();
+        let me = self.replica.client;
+        let mut out: Vec<Device> = store::log::newest_of_each(conn)?
+            .into_iter()
+            .map(|(id, _, at)| Device {
+                id: id.to_string(),
+                name: names.get(&id).cloned(),
+                this_device: id == me,
+                last_change_at: Some(at),
+            })
+            .collect();
+        if !out.iter().any(|d| d.this_device) {
+            out.push(Device {
+                id: me.to_string(),
+                name: names.get(&me).cloned(),
+                this_device: true,
+                last_change_at: None,
+            });
+        }
+        Ok(arrange(out))
+    }
+
+    /// The name this device gave itself, if any.
+    pub fn device_name(&self) -> Result<Option<String>> {
+        let me = self.replica.client;
+        Ok(store::notes::device_names(&self.replica.conn)?
+            .into_iter()
+            .find_map(|(id, name)| (id == me).then_some(name)))
+    }
+
+    /// Names this device `name` unless it has a name already: a new device takes the
+    /// computer's name, which the user may change. A name that cannot be one (an empty host
+    /// name) is skipped. Returns true when it named the device.
+    pub fn name_if_unnamed(&mut self, name: &str) -> Result<bool> {
+        if self.device_name()?.is_some() || note::device_name(name).is_none() {
+            return Ok(false);
+        }
+        self.name_this_device(name)?;
+        Ok(true)
+    }
+
+    /// Names this device (trimmed, spaces collapsed; at most 60 characters). Every device shows
+    /// the name once they have synced. Returns the name as stored.
+    pub fn name_this_device(&mut self, name: &str) -> Result<String> {
+        let name = valid_name(name)?;
+        let me = self.replica.client;
+        self.replica
+            .write_local(&me, BodyEdit::Untouched, |doc, now| note::name_device(doc, &name, now))?;
+        Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Memory, TargetKind, Transport};
+    use crate::workspace::{system_clock, Target};
+
+    fn sync(ws: &mut Workspace, t: &Target, f: &Memory) {
+        let f: &dyn Transport = f;
+        ws.sync_with(&[(t, f)], &mut |_| {}).unwrap();
+    }
+
+    #[test]
+    fn a_name_given_on_one_device_is_shown_on_the_others_and_is_no_note() {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let folder = Memory::new("f");
+        let mut a = Workspace::init(da.path(), false, system_clock()).unwrap();
+        let ta = a.add_target(TargetKind::Memory, &folder, Some("pass phrase"), 2).unwrap();
+        let before = a.devices().unwrap();
+        assert_eq!(before.len(), 1);
+        assert!(before[0].this_device && before[0].name.is_none());
+        assert!(!a.name_if_unnamed("   ").unwrap());
+        assert!(a.name_if_unnamed("debian").unwrap());
+        assert!(!a.name_if_unnamed("other").unwrap(), "a name is kept");
+        // Naming is no note's change: nothing shows in what changed.
+        assert!(a.changes_since(0, 10).unwrap().is_empty());
+        assert_eq!(a.name_this_device("  My   laptop ").unwrap(), "My laptop");
+        assert_eq!(a.device_name().unwrap().as_deref(), Some("My laptop"));
+        a.new_note("kept", "body").unwrap();
+        sync(&mut a, &ta, &folder);
+
+        let mut b = Workspace::join(
+            db.path(),
+            TargetKind::Memory,
+            &folder,
+            Some("pass phrase"),
+            false,
+            system_clock(),
+        )
+        .unwrap();
+        let tb = b.targets().unwrap().remove(0);
+        sync(&mut b, &tb, &folder);
+        b.name_this_device("Desktop").unwrap();
+        sync(&mut b, &tb, &folder);
+        sync(&mut a, &ta, &folder);
+        for ws in [&a, &b] {
+            let names: Vec<_> = ws.devices().unwrap().into_iter().map(|d| d.name).collect();
+            assert!(names.contains(&Some("My laptop".into())), "{names:?}");
+            assert!(names.contains(&Some("Desktop".into())), "{names:?}");
+            // Device documents are neither notes nor search results.
+            assert_eq!(ws.list(None).unwrap().len(), 1);
+            assert!(ws.find("laptop", 10).unwrap().is_empty());
+        }
+        let on_b = b.devices().unwrap();
+        assert!(on_b[0].this_device && on_b[0].name.as_deref() == Some("Desktop"));
+        assert!(on_b[1].last_change_at.is_some());
+
+        // Renaming syncs too; a name that cannot be one is refused in words.
+        a.name_this_device("Old laptop").unwrap();
+        sync(&mut a, &ta, &folder);
+        sync(&mut b, &tb, &folder);
+        assert!(b.devices().unwrap().iter().any(|d| d.name.as_deref() == Some("Old laptop")));
+        for bad in ["", "   "] {
+            let err = a.name_this_device(bad).unwrap_err().to_string();
+            assert!(err.contains("cannot be empty"), "{err}");
+        }
+        for bad in ["a\u{7}b", &"x".repeat(61)] {
+            let err = a.name_this_device(bad).unwrap_err().to_string();
+            assert!(err.contains("cannot be this device's name"), "{err}");
+        }
+    }
+}
