@@ -110,7 +110,7 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
         .output()
         .expect("the age tool (Debian package age) must be installed");
     assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(&out.stdout[..5], b"RSNE\x04", "a version-4 entry envelope");
+    assert_eq!(&out.stdout[..5], b"RSNE\x05", "a version-5 entry envelope");
     // The decrypted envelope is exactly what FORMAT.md describes: it decodes and authenticates,
     // and its Automerge changes carry the text.
     let ws: uuid::Uuid = a.status()["workspace_id"].as_str().unwrap().parse().unwrap();
