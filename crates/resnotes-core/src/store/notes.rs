@@ -354,20 +354,14 @@ pub(crate) struct SummaryRow {
     pub(crate) notebook: Option<Uuid>,
 }
 
-/// The names devices gave themselves (their device documents, `kind` 2, FORMAT.md §4.6), by
-/// id; a device document with an empty name is left out.
-pub(crate) fn device_names(conn: &Connection) -> Result<Vec<(Uuid, String)>> {
-    let mut st =
-        conn.prepare_cached("SELECT id, title FROM notes WHERE kind = 2 AND title <> ''")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, name) = row?;
-        if let Ok(id) = Uuid::parse_str(&id) {
-            out.push((id, name));
-        }
-    }
-    Ok(out)
+/// The name device `id` gave itself (its device document, `kind` 2, FORMAT.md §4.6); `None`
+/// when it has none or an empty one. A lookup by id: device documents have no index of their
+/// own, and a workspace has a few devices but may have 100,000 notes.
+pub(crate) fn device_name(conn: &Connection, id: &Uuid) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT title FROM notes WHERE id = ?1 AND kind = 2 AND title <> ''")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?)
 }
 
 /// A notebook id read from the `notebook` column.

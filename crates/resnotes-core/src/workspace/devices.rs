@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 use ts_rs::TS;
-use uuid::Uuid;
 
 use crate::docs::materialize::BodyEdit;
 use crate::docs::note;
@@ -64,22 +63,20 @@ impl Workspace {
     /// Every device that wrote an entry this device holds, and this device, with their names.
     pub fn devices(&self) -> Result<Vec<Device>> {
         let conn = &self.replica.conn;
-        let names: std::collections::HashMap<Uuid, String> =
-            store::notes::device_names(conn)?.into_iter().collect();
         let me = self.replica.client;
-        let mut out: Vec<Device> = store::log::newest_of_each(conn)?
-            .into_iter()
-            .map(|(id, _, at)| Device {
+        let mut out = Vec::new();
+        for (id, _, at) in store::log::newest_of_each(conn)? {
+            out.push(Device {
                 id: id.to_string(),
-                name: names.get(&id).cloned(),
+                name: store::notes::device_name(conn, &id)?,
                 this_device: id == me,
                 last_change_at: Some(at),
-            })
-            .collect();
+            });
+        }
         if !out.iter().any(|d| d.this_device) {
             out.push(Device {
                 id: me.to_string(),
-                name: names.get(&me).cloned(),
+                name: store::notes::device_name(conn, &me)?,
                 this_device: true,
                 last_change_at: None,
             });
@@ -89,10 +86,7 @@ impl Workspace {
 
     /// The name this device gave itself, if any.
     pub fn device_name(&self) -> Result<Option<String>> {
-        let me = self.replica.client;
-        Ok(store::notes::device_names(&self.replica.conn)?
-            .into_iter()
-            .find_map(|(id, name)| (id == me).then_some(name)))
+        Ok(store::notes::device_name(&self.replica.conn, &self.replica.client)?)
     }
 
     /// Names this device `name` unless it has a name already: a new device takes the
