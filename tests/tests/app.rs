@@ -1248,6 +1248,10 @@ fn settings_choose_theme_font_size_and_spelling_and_keep_them() {
             serde_json::json!("false")
         );
         app.screenshot("settings-applied");
+        // WebKit writes local storage to disk a moment after a change, and `quit` kills the
+        // app: give it time, as a person closing the window would (CI once restarted with the
+        // defaults).
+        std::thread::sleep(Duration::from_secs(3));
         app.quit();
     }
     // Kept for the next start; a light choice wins over a dark system theme.
