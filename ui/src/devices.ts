@@ -35,9 +35,4 @@ export class DeviceNames {
   label(id: string): string {
     return this.names.get(id) ?? `Device ${device(id)}`;
   }
-
-  /** Whether `id` is this device. */
-  isMine(id: string): boolean {
-    return this.list.some((d) => d.this_device && d.id === id);
-  }
 }

@@ -218,7 +218,7 @@ export class SyncPanel {
     for (const d of this.devices.list) {
       const li = el("li");
       li.dataset.device = d.id;
-      const name = d.name ?? (d.this_device ? "This device" : `Device ${device(d.id)}`);
+      const name = d.this_device && !d.name ? "This device" : this.devices.label(d.id);
       li.append(el("span", "name", d.this_device && d.name ? `${name} (this device)` : name));
       const when =
         d.last_change_at === null
