@@ -6,6 +6,7 @@ use std::fs;
 
 use resnotes_core::format::crypto::WorkspaceKey;
 use resnotes_core::format::entry::{self, Header, NoteChange};
+use resnotes_core::format::signature::DeviceKey;
 use resnotes_core::note;
 use resnotes_e2e::{entry_file, files_under, Device, Sandbox};
 use uuid::Uuid;
@@ -39,7 +40,7 @@ fn crafted(key: &WorkspaceKey, header: Header, mac_key: Option<&WorkspaceKey>) -
     let change = note::take_change(&mut doc, 0).unwrap();
     let changes = [NoteChange { note: Uuid::new_v4(), change }];
     let (plain, _) =
-        entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key));
+        entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key), &DeviceKey::generate());
     key.seal(&plain).unwrap()
 }
 
@@ -127,6 +128,68 @@ fn undecryptable_forged_misplaced_and_chain_broken_entries_are_refused() {
     let (ok, err) = b.sync();
     assert!(ok, "{err}");
     assert_eq!(titles(&b), vec!["from a", "from c"]);
+}
+
+/// The attack of issue 19 (FORMAT.md §5.1, §6.1): someone who holds the workspace key (a former
+/// device, or anyone who once learnt the passphrase) writes A's next entry, validly MACed. It
+/// used to be shown as A's on every device, and to cut A off for good (A's real entry could
+/// never take its place). Now every reader refuses it, and A's next sync puts its real entry
+/// there.
+#[test]
+fn a_member_who_kept_the_key_can_neither_write_as_another_device_nor_cut_it_off() {
+    let s = Sandbox::new();
+    let (a, b, c, shared) = three(&s);
+    a.new_note("from a", "real text");
+    assert!(a.sync().0);
+    assert!(c.sync().0);
+    let (key, ws) = workspace_key(&b);
+    let a_id: Uuid = a.client_id().parse().unwrap();
+    let first = fs::read(entry_file(&shared, &a.client_id(), 0, ".age")).unwrap();
+    let first = entry::decode(&key.open(&first).unwrap(), &key).unwrap();
+    assert!(first.signer.is_some(), "A signs its entries");
+    let header = Header {
+        workspace: ws,
+        client: a_id,
+        index: 1,
+        timestamp: 2,
+        lamport: 99,
+        prev_hash: first.hash,
+    };
+    let mut doc = note::new_doc(&a_id);
+    note::create(&mut doc, "forged", "not written by A", 1).unwrap();
+    let change = note::take_change(&mut doc, 1).unwrap();
+    let forged = entry::Payload::changes(vec![NoteChange { note: Uuid::new_v4(), change }]);
+    let slot = entry_file(&shared, &a.client_id(), 1, ".age");
+    fs::create_dir_all(slot.parent().unwrap()).unwrap();
+
+    // Unsigned, as version 5 wrote entries; then signed with a key of the attacker's own.
+    fs::write(&slot, key.seal(&entry::encode_as(&header, &forged, 5, &key).0).unwrap()).unwrap();
+    let (ok, err) = c.sync();
+    assert!(!ok && err.contains("unsigned, though its device signs every entry"), "{err}");
+    let intruder = DeviceKey::generate();
+    fs::write(&slot, key.seal(&entry::encode(&header, &forged, &key, &intruder).0).unwrap())
+        .unwrap();
+    let (ok, err) = c.sync();
+    assert!(!ok && err.contains("signed by another key than its device's earlier"), "{err}");
+    assert!(err.contains("refused as a forgery"), "{err}");
+    assert_eq!(titles(&c), vec!["from a"], "the forgery shows nowhere");
+
+    // A's next sync puts its real entry 1 where the forgery was, and says what happened.
+    a.new_note("a again", "after the forgery");
+    let (_, err) = a.sync();
+    assert!(err.contains("forged by someone who has the workspace key"), "{err}");
+    assert!(err.contains("replaced by the real one"), "{err}");
+    let (ok, err) = c.sync();
+    assert!(ok, "{err}");
+    assert_eq!(titles(&c), vec!["a again", "from a"]);
+    // And A is not cut off: its later edits keep arriving, and its syncs are quiet again.
+    a.new_note("a third", "still syncing");
+    let (ok, err) = a.sync();
+    assert!(ok, "{err}");
+    assert!(c.sync().0);
+    assert!(b.sync().0);
+    assert_eq!(titles(&b), vec!["a again", "a third", "from a"]);
+    assert_eq!(titles(&c), titles(&b));
 }
 
 #[test]
@@ -444,7 +507,7 @@ fn a_decompression_bomb_is_refused_and_blocks_nobody() {
         lamport: 1,
         prev_hash: [0; 32],
     };
-    let (sealed, _) = entry::encode(&header, &entry::Payload::changes(inner.changes), &key);
+    let (sealed, _) = entry::encode(&header, &entry::Payload::changes(inner.changes), &key, &DeviceKey::generate());
     let path = entry_file(&shared, &intruder.to_string(), 0, ".age");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, key.seal(&sealed).unwrap()).unwrap();
@@ -499,7 +562,7 @@ fn plant_note(
         lamport: 1,
         prev_hash: [0; 32],
     };
-    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key);
+    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key, &DeviceKey::generate());
     let path = entry_file(shared, &writer.to_string(), 0, ".age");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, key.seal(&plain).unwrap()).unwrap();

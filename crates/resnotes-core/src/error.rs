@@ -67,6 +67,12 @@ pub enum Error {
         "this device's workspace key (in the system keyring, or in {0}) is missing or damaged; unlock the keyring, restore the file, or join the workspace again"
     )]
     KeyFile(PathBuf),
+    /// This device's signing key is missing or damaged after it signed entries (FORMAT.md §5.1):
+    /// a new key would make every later entry of this device refused by the others.
+    #[error(
+        "this device's signing key (in the system keyring, or in {0}) is missing or damaged, and the changes it already shared were signed with it; unlock the keyring or restore the file, or join the workspace again as a new device"
+    )]
+    DeviceKey(PathBuf),
     /// Invalid user input.
     #[error("{0}")]
     Invalid(String),
@@ -132,6 +138,7 @@ impl Error {
             Error::Manifest(ManifestError::Changed { .. }) => "manifest_changed",
             Error::PlaintextWorkspace(_) => "plaintext_workspace",
             Error::KeyFile(_) => "key_file",
+            Error::DeviceKey(_) => "device_key",
             Error::Invalid(_) => "invalid_input",
             Error::Stopped => "stopped",
             Error::Store(StoreError::DiskFull) | Error::DiskFull => "disk_full",

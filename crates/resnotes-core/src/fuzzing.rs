@@ -25,6 +25,7 @@ pub fn entry_file(identity: &str, data: &[u8]) {
         client: VECTOR_CLIENT.parse().expect("constant"),
         index: 0,
         prev_hash: ZERO_HASH,
+        prev_signer: None,
     };
     let _ = entry::open(data, &key, &want);
 }

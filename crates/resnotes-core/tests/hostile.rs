@@ -53,6 +53,7 @@ fn mutated_entries_are_rejected_without_panics() {
             client: ws.client_id(),
             index: *idx,
             prev_hash,
+            prev_signer: None,
         };
         let mut m = data.clone();
         mutate(&mut rng, &mut m);

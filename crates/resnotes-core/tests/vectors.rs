@@ -10,6 +10,7 @@ use resnotes_core::format::crypto::WorkspaceKey;
 use resnotes_core::format::entry::{self, EntryError, Expected, Header, NoteChange, ZERO_HASH};
 use resnotes_core::format::manifest::Manifest;
 use resnotes_core::format::path::distributed_file_path;
+use resnotes_core::format::signature::DeviceKey;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -37,6 +38,17 @@ const NOTE: &str = "0d7e3c2b-1a09-4f8e-9d6c-5b4a39281706";
 /// The notebook of entry-5.
 const NOTEBOOK: &str = "5e4d3c2b-1a09-4877-8665-544332211000";
 const OTHER: &str = "9c8b7a69-5847-4362-a514-0f1e2d3c4b5a";
+
+/// The vectors' device signing key (`vectors/device-key.txt`: its seed in hex).
+fn device_key() -> DeviceKey {
+    let text = fs::read_to_string(dir().join("device-key.txt")).unwrap();
+    DeviceKey::parse(text.lines().find(|l| !l.starts_with('#')).unwrap()).unwrap()
+}
+
+/// An optional 32-byte key in hex (`null`: none).
+fn signer(v: &Value) -> Option<[u8; 32]> {
+    v.as_str().map(|s| unhex(s).try_into().unwrap())
+}
 
 fn key() -> WorkspaceKey {
     let text = fs::read_to_string(dir().join("identity.txt")).unwrap();
@@ -68,6 +80,7 @@ fn entry_vectors_decode_exactly() {
         ("entry-4.age", "entry-4.json"),
         ("entry-5.age", "entry-5.json"),
         ("entry-6.age", "entry-6.json"),
+        ("entry-7.age", "entry-7.json"),
         ("entry-plaintext.bin", "entry-plaintext.json"),
     ] {
         let want = read_json(meta);
@@ -89,9 +102,11 @@ fn entry_vectors_decode_exactly() {
                 client: want["clientId"].as_str().unwrap().parse().unwrap(),
                 index: want["index"].as_u64().unwrap(),
                 prev_hash: unhex(want["prevHash"].as_str().unwrap()).try_into().unwrap(),
+                prev_signer: signer(&want["prevSigner"]),
             },
         )
         .unwrap_or_else(|err| panic!("{file}: {err}"));
+        assert_eq!(e.signer, signer(&want["signer"]), "{file}: signer");
         assert_eq!(e.header.timestamp, want["timestamp"].as_i64().unwrap());
         assert_eq!(e.header.lamport, want["lamport"].as_u64().unwrap());
         assert_eq!(hex(&e.hash), want["hash"].as_str().unwrap(), "{file}: entry hash");
@@ -149,6 +164,7 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             client: CLIENT.parse().unwrap(),
             index: case["index"].as_u64().unwrap(),
             prev_hash: unhex(case["prevHash"].as_str().unwrap()).try_into().unwrap(),
+            prev_signer: signer(&case["prevSigner"]),
         };
         let err = entry::accept(&bytes, key, &want).expect_err(file);
         let kind = match err {
@@ -158,6 +174,7 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             EntryError::Malformed(_) => "malformed",
             EntryError::Misplaced { .. } => "misplaced",
             EntryError::ChainBroken => "chain_broken",
+            EntryError::BadSignature(_) => "bad_signature",
             EntryError::UnsupportedVersion(_) => "unsupported_version",
             EntryError::TooLarge => "too_large",
         };
@@ -425,8 +442,30 @@ fn generate_vectors() {
         clock: vec![(OTHER.parse().unwrap(), 4)],
         summaries: vec![device_summary.clone()],
     };
-    let (plain6, hash6) = entry::encode(&h6, &p6, &key);
+    let (plain6, hash6) = entry::encode_as(&h6, &p6, 5, &key);
     assert_eq!(plain6[4], 5);
+    // entry-7: version 6, the first entry its device signs (§5.1): one more edit of the note.
+    let device = if d.join("device-key.txt").exists() {
+        device_key()
+    } else {
+        DeviceKey::from_seed(resnotes_core::format::entry::sha256(b"resilient-notes vector device"))
+    };
+    fs::write(d.join("device-key.txt"), format!("# Test device signing key (Ed25519 seed, hex) for FORMAT.md vectors only.\n# public key: {}\n{}\n", hex(&device.public()), device.to_text())).unwrap();
+    let h7 = Header {
+        index: 7,
+        timestamp: 1_700_000_003_500,
+        lamport: 13,
+        prev_hash: hash6,
+        ..h0.clone()
+    };
+    let (c7, _) = change(" (signed)", &client, Some(&mut doc5.fork()));
+    let p7 = entry::Payload {
+        changes: vec![NoteChange { note, change: c7.clone() }],
+        clock: vec![(OTHER.parse().unwrap(), 4)],
+        summaries: Vec::new(),
+    };
+    let (plain7, hash7) = entry::encode(&h7, &p7, &key, &device);
+    assert_eq!(plain7[4], 6);
     let mac_key = match &key {
         WorkspaceKey::Age { mac_key, .. } => hex(&mac_key[..]),
         _ => unreachable!(),
@@ -439,12 +478,14 @@ fn generate_vectors() {
         ("entry-4", &h4, &plain4, hash4, &c4),
         ("entry-5", &h5, &plain5, hash5, &c5_note),
         ("entry-6", &h6, &plain6, hash6, &c6),
+        ("entry-7", &h7, &plain7, hash7, &c7),
     ] {
         fs::write(d.join(format!("{name}.age")), key.seal(plain).unwrap()).unwrap();
         let mut meta = json!({
             "workspaceId": WORKSPACE, "clientId": CLIENT, "index": h.index, "timestamp": h.timestamp, "lamport": h.lamport,
             "prevHash": hex(&h.prev_hash), "hash": hex(&hash), "macKeyHex": mac_key, "version": plain[4], "flags": plain[5], "envelopeHex": hex(plain),
             "changes": [{"note": NOTE, "changeHex": hex(ch)}],
+            "prevSigner": null, "signer": null,
         });
         if name == "entry-3" {
             meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
@@ -466,6 +507,10 @@ fn generate_vectors() {
             meta["changes"] = json!([{"note": CLIENT, "changeHex": hex(&c6)}]);
             meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
             meta["summaries"] = json!([summary_json(&device_summary)]);
+        }
+        if name == "entry-7" {
+            meta["clock"] = json!([{"clientId": OTHER, "index": 4}]);
+            meta["signer"] = json!(hex(&device.public()));
         }
         fs::write(
             d.join(format!("{name}.json")),
@@ -581,15 +626,15 @@ fn generate_vectors() {
         "malformed",
         "bytes after the MAC",
     );
-    let mut v6 = plain0.clone();
-    v6[4] = 6;
+    let mut v7 = plain0.clone();
+    v7[4] = 7;
     add(
-        "version-6.age",
-        key.seal(&v6).unwrap(),
+        "version-7.age",
+        key.seal(&v7).unwrap(),
         0,
         &z,
         "unsupported_version",
-        "envelope version 6",
+        "envelope version 7",
     );
     let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
     add(
@@ -652,7 +697,7 @@ fn generate_vectors() {
     );
     // Envelopes whose MAC and payload hash verify, around a stored payload given byte for byte.
     let raw = |version: u8, flags: u8, stored: &[u8]| {
-        key.seal(&entry::encode_raw(&h0, version, flags, stored, &key).0).unwrap()
+        key.seal(&entry::encode_raw(&h0, version, flags, stored, &key, None).0).unwrap()
     };
     let packed2 = &plain2[entry::HEADER_LEN..plain2.len() - entry::MAC_LEN];
     add(
@@ -962,6 +1007,70 @@ fn generate_vectors() {
         &z,
         "malformed",
         "an Automerge change with one byte after the end its length gives",
+    );
+    // Version 6: signatures (§5.1). Entry 8 after the signed entry-7, and entry-7 itself damaged.
+    let signed_after = |file: &str, bytes: Vec<u8>, why: &str, cases: &mut Vec<Value>| {
+        fs::write(d.join("reject").join(file), bytes).unwrap();
+        cases.push(json!({"file": file, "index": 8, "prevHash": hex(&hash7), "prevSigner": hex(&device.public()), "expect": "bad_signature", "why": why}));
+    };
+    let h8 = Header {
+        index: 8,
+        timestamp: 1_700_000_004_000,
+        lamport: 14,
+        prev_hash: hash7,
+        ..h0.clone()
+    };
+    let intruder = DeviceKey::from_seed([0x42; 32]);
+    signed_after(
+        "signed-by-another-key.age",
+        key.seal(&entry::encode(&h8, &p7, &key, &intruder).0).unwrap(),
+        "version 6: entry 8 signed (validly) by another key than the one that signed entry 7: someone holding the workspace key writing as this device",
+        &mut cases,
+    );
+    signed_after(
+        "unsigned-after-signed.age",
+        key.seal(&entry::encode_as(&h8, &p7, 5, &key).0).unwrap(),
+        "version 5 (unsigned) after the device's signed entry 7: a device that signs never stops",
+        &mut cases,
+    );
+    let mut bad_sig = plain7.clone();
+    let last = bad_sig.len() - 1;
+    bad_sig[last] ^= 1;
+    let prev7 = json!({"index": 7, "prevHash": hex(&hash6)});
+    let at7 = |file: &str, bytes: Vec<u8>, expect: &str, why: &str, cases: &mut Vec<Value>| {
+        fs::write(d.join("reject").join(file), bytes).unwrap();
+        let mut c = prev7.clone();
+        c["file"] = json!(file);
+        c["expect"] = json!(expect);
+        c["why"] = json!(why);
+        cases.push(c);
+    };
+    at7(
+        "signature-does-not-verify.age",
+        key.seal(&bad_sig).unwrap(),
+        "bad_signature",
+        "version 6: entry-7 with the last byte of its signature changed (MAC valid)",
+        &mut cases,
+    );
+    let mut other_signer = plain7.clone();
+    other_signer[entry::HEADER_LEN..entry::SIGNED_HEADER_LEN].copy_from_slice(&intruder.public());
+    let hdr_end = entry::SIGNED_HEADER_LEN;
+    let mac_at = other_signer.len() - 96;
+    let new_mac = key.mac(&other_signer[..hdr_end]);
+    other_signer[mac_at..mac_at + 32].copy_from_slice(&new_mac);
+    at7(
+        "signer-swapped.age",
+        key.seal(&other_signer).unwrap(),
+        "bad_signature",
+        "version 6: entry-7 whose header names another public key (MAC recomputed) over the original signature",
+        &mut cases,
+    );
+    at7(
+        "signature-missing.age",
+        key.seal(&plain7[..plain7.len() - 64]).unwrap(),
+        "malformed",
+        "version 6: entry-7 without its 64-byte signature (a complete age file: written so)",
+        &mut cases,
     );
     // Read as in a plaintext workspace.
     let mut nonzero_mac = plain_p.clone();

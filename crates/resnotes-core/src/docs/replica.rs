@@ -15,12 +15,16 @@ use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, DocKind, Header, NoteChange, ZERO_HASH};
 use crate::format::manifest::Manifest;
+use crate::format::signature::DeviceKey;
 use crate::store;
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "resnotes.db";
 /// File name of the workspace key inside the data dir (readable only by the user).
 pub const KEY_FILE: &str = "workspace.key";
+/// File name of this device's signing key inside the data dir when no keyring answers
+/// (readable only by the user; FORMAT.md §5.1).
+pub(crate) const DEVICE_KEY_FILE: &str = "device.key";
 
 /// Source of the current time in ms since the Unix epoch; tests pass a fixed clock.
 pub type Clock = Box<dyn Fn() -> i64 + Send>;
@@ -42,6 +46,8 @@ pub(crate) struct Replica {
     pub(crate) client: Uuid,
     pub(crate) workspace: Uuid,
     pub(crate) key: WorkspaceKey,
+    /// This device's own signing key: signs every entry it writes.
+    pub(crate) device: DeviceKey,
     pub(crate) clock: Clock,
     /// Loaded documents; reads go through it too (a `RefCell`: reading a note takes `&self`).
     pub(crate) docs: std::cell::RefCell<materialize::DocCache>,
@@ -77,6 +83,34 @@ fn read_key(dir: &Path, client: &Uuid) -> Option<String> {
         .or_else(|| store::secrets::keyring_get(&key_account(client)))
 }
 
+/// This device's signing key: the file when there is one, else the keyring; made and kept
+/// (keyring, else `device.key`) when there is none yet and this device has signed nothing. A
+/// device that signed entries and lost its key cannot go on writing as itself (its next entries
+/// would be refused by every device), so that is an error that says what to do.
+fn device_key(dir: &Path, client: &Uuid, conn: &Connection) -> Result<DeviceKey> {
+    let account = format!("device-key:{client}");
+    let path = dir.join(DEVICE_KEY_FILE);
+    let text = std::fs::read_to_string(&path)
+        .ok()
+        .or_else(|| store::secrets::keyring_get(&account));
+    if let Some(text) = text {
+        return DeviceKey::parse(&text).map_err(|_| Error::DeviceKey(path));
+    }
+    let signed = match store::head(conn, client)? {
+        Some((i, _)) => store::link_before(conn, client, i + 1)?.signer.is_some(),
+        None => false,
+    };
+    if signed {
+        return Err(Error::DeviceKey(path));
+    }
+    let key = DeviceKey::generate();
+    if !store::secrets::keyring_set(&account, &key.to_text()) {
+        store::secrets::write_private_file(&path, &format!("{}\n", key.to_text()))
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
+    Ok(key)
+}
+
 /// Makes the data dir readable only by its user (0700) and the database and key files 0600,
 /// whatever the umask was; an older version's data dir is repaired when it is opened (with
 /// umask 022 another local user could read titles and first lines with `sqlite3`). SQLite
@@ -97,7 +131,7 @@ fn keep_private(dir: &Path) {
     };
     let wal = format!("{DB_FILE}-wal");
     let shm = format!("{DB_FILE}-shm");
-    let files = [DB_FILE, wal.as_str(), shm.as_str(), KEY_FILE];
+    let files = [DB_FILE, wal.as_str(), shm.as_str(), KEY_FILE, DEVICE_KEY_FILE];
     let result =
         fix(dir, 0o700).and_then(|_| files.iter().try_for_each(|f| fix(&dir.join(f), 0o600)));
     if let Err(e) = result {
@@ -132,7 +166,8 @@ impl Replica {
                 WorkspaceKey::parse(&text, &workspace).map_err(|_| Error::KeyFile(path))?
             }
         };
-        Ok(Self::new(dir, conn, client, workspace, key, clock))
+        let device = device_key(dir, &client, &conn)?;
+        Ok(Self::new(dir, conn, client, workspace, (key, device), clock))
     }
 
     fn new(
@@ -140,7 +175,7 @@ impl Replica {
         conn: Connection,
         client: Uuid,
         workspace: Uuid,
-        key: WorkspaceKey,
+        (key, device): (WorkspaceKey, DeviceKey),
         clock: Clock,
     ) -> Self {
         Replica {
@@ -149,6 +184,7 @@ impl Replica {
             client,
             workspace,
             key,
+            device,
             clock,
             docs: Default::default(),
             tallies: Default::default(),
@@ -181,7 +217,8 @@ impl Replica {
         if let Some(m) = manifest {
             store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
         }
-        Ok(Self::new(dir, conn, client, workspace, key, clock))
+        let device = device_key(dir, &client, &conn)?;
+        Ok(Self::new(dir, conn, client, workspace, (key, device), clock))
     }
 
     /// The current time (ms) from this replica's clock.
@@ -495,7 +532,7 @@ pub(crate) fn append_own_entry(
         lamport: store::max_lamport(tx)? + 1,
         prev_hash,
     };
-    let (bytes, hash) = entry::seal(&header, payload, &ws.key)?;
+    let (bytes, hash) = entry::seal(&header, payload, &ws.key, &ws.device)?;
     let row = store::LogRow {
         client: ws.client,
         index,
@@ -503,6 +540,7 @@ pub(crate) fn append_own_entry(
         lamport: header.lamport,
         hash,
         prev_hash,
+        signer: Some(ws.device.public()),
     };
     store::insert_entry(tx, &row, &bytes, now)?;
     store::notes::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;

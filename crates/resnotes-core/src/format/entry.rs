@@ -5,16 +5,21 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::format::crypto::{OpenFailure, WorkspaceKey};
+use crate::format::signature::{self, DeviceKey, PUBLIC_LEN, SIGNATURE_LEN};
 
 /// First bytes of every decrypted entry.
 pub const MAGIC: &[u8; 4] = b"RSNE";
-/// Envelope version written by this program (5: summaries also mark a device's own document,
-/// §4.6; 4 added notebooks; 3 pins, tags and the trash's `purged` mark).
-pub const VERSION: u8 = 5;
+/// Envelope version written by this program (6: entries are signed by their device, §5.1;
+/// 5 marked a device's own document, §4.6; 4 added notebooks; 3 pins, tags and `purged`).
+pub const VERSION: u8 = 6;
 /// Oldest envelope version a reader accepts (1: changes only).
 pub const MIN_VERSION: u8 = 1;
-/// Length of the authenticated header (everything before the payload).
+/// First envelope version whose entries are signed by their device (§5.1).
+pub const SIGNED_VERSION: u8 = 6;
+/// Length of the authenticated header (everything before the payload) up to version 5.
 pub const HEADER_LEN: usize = 130;
+/// Length of the header from version 6 on: version 5's and the signer's public key.
+pub const SIGNED_HEADER_LEN: usize = HEADER_LEN + PUBLIC_LEN;
 /// Length of the trailing MAC.
 pub const MAC_LEN: usize = 32;
 /// Largest entry file a reader accepts (64 MiB); bigger files are refused, not loaded.
@@ -140,6 +145,8 @@ pub struct Entry {
     pub clock: Vec<(Uuid, u64)>,
     /// Note summaries (empty in version 1).
     pub summaries: Vec<Summary>,
+    /// The public key that signed it (version 6 on; `None` for older, unsigned entries).
+    pub signer: Option<[u8; PUBLIC_LEN]>,
 }
 
 /// Why an entry file was not accepted.
@@ -168,6 +175,10 @@ pub enum EntryError {
     /// The hash chain breaks.
     #[error("does not follow the previous entry of its device (hash chain broken)")]
     ChainBroken,
+    /// Not signed by the device it claims to come from (§5.1): a forgery by someone holding
+    /// the workspace key, or damage.
+    #[error("is not signed by the device it claims to come from ({0}); refused as a forgery")]
+    BadSignature(&'static str),
     /// Newer envelope version.
     #[error("uses entry version {0}, newer than this program understands; update Resilient Notes")]
     UnsupportedVersion(u8),
@@ -393,8 +404,33 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
     Ok(out)
 }
 
-fn header_bytes(h: &Header, version: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + MAC_LEN);
+/// Length of the header of an envelope `version`.
+fn header_len(version: u8) -> usize {
+    if version >= SIGNED_VERSION {
+        SIGNED_HEADER_LEN
+    } else {
+        HEADER_LEN
+    }
+}
+
+/// Length of what follows the payload in an envelope `version`: the MAC, and the signature from
+/// version 6 on.
+fn tail_len(version: u8) -> usize {
+    if version >= SIGNED_VERSION {
+        MAC_LEN + SIGNATURE_LEN
+    } else {
+        MAC_LEN
+    }
+}
+
+fn header_bytes(
+    h: &Header,
+    version: u8,
+    flags: u8,
+    payload: &[u8],
+    signer: Option<&[u8; PUBLIC_LEN]>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SIGNED_HEADER_LEN + payload.len() + MAC_LEN + SIGNATURE_LEN);
     out.extend_from_slice(MAGIC);
     out.push(version);
     out.push(flags);
@@ -406,7 +442,9 @@ fn header_bytes(h: &Header, version: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&h.prev_hash);
     out.extend_from_slice(&sha256(payload));
     out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    debug_assert_eq!(out.len(), HEADER_LEN);
+    if let Some(k) = signer {
+        out.extend_from_slice(k);
+    }
     out
 }
 
@@ -444,29 +482,40 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, EntryError> {
     Ok(out)
 }
 
-/// Builds the plaintext envelope (version 5) of an entry and its hash. Payloads of 256 bytes or
-/// more are stored DEFLATE-compressed when that is smaller (flag bit 0).
-pub fn encode(h: &Header, payload: &Payload, key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
-    encode_version(h, VERSION, &encode_payload(payload), key)
+/// Builds the plaintext envelope (version 6, signed by `device`) of an entry and its hash.
+/// Payloads of 256 bytes or more are stored DEFLATE-compressed when that is smaller (flag bit 0).
+pub fn encode(
+    h: &Header,
+    payload: &Payload,
+    key: &WorkspaceKey,
+    device: &DeviceKey,
+) -> (Vec<u8>, [u8; 32]) {
+    encode_version(h, VERSION, &encode_payload(payload), key, Some(device))
 }
 
-/// Builds the envelope of an entry as envelope `version` (2 to 5) lays it out, and its hash: for
-/// test vectors of older writers. Writers use [`encode`].
+/// Builds the envelope of an entry as envelope `version` (2 to 5, unsigned) lays it out, and its
+/// hash: for test vectors of older writers. Writers use [`encode`].
 pub fn encode_as(
     h: &Header,
     payload: &Payload,
     version: u8,
     key: &WorkspaceKey,
 ) -> (Vec<u8>, [u8; 32]) {
-    encode_version(h, version, &encode_payload_version(payload, version), key)
+    encode_version(h, version, &encode_payload_version(payload, version), key, None)
 }
 
 /// Builds a version-1 envelope (changes only), as older writers did: for test vectors.
 pub fn encode_v1(h: &Header, changes: &[NoteChange], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
-    encode_version(h, 1, &encode_changes(changes), key)
+    encode_version(h, 1, &encode_changes(changes), key, None)
 }
 
-fn encode_version(h: &Header, version: u8, raw: &[u8], key: &WorkspaceKey) -> (Vec<u8>, [u8; 32]) {
+fn encode_version(
+    h: &Header,
+    version: u8,
+    raw: &[u8],
+    key: &WorkspaceKey,
+    device: Option<&DeviceKey>,
+) -> (Vec<u8>, [u8; 32]) {
     let raw = raw.to_vec();
     let (flags, payload) = if raw.len() >= COMPRESS_FROM {
         let packed = deflate(&raw);
@@ -478,34 +527,43 @@ fn encode_version(h: &Header, version: u8, raw: &[u8], key: &WorkspaceKey) -> (V
     } else {
         (0, raw)
     };
-    encode_raw(h, version, flags, &payload, key)
+    encode_raw(h, version, flags, &payload, key, device)
 }
 
 /// Builds an envelope around `stored`, the stored payload exactly as given (already compressed
 /// when `flags` says so), with any version and flags byte, and its hash: for test vectors of
-/// files a reader must refuse. Writers use [`encode`].
+/// files a reader must refuse. With a `device`, the header carries its public key and the
+/// signature follows the MAC (version 6's layout). Writers use [`encode`].
 pub fn encode_raw(
     h: &Header,
     version: u8,
     flags: u8,
     stored: &[u8],
     key: &WorkspaceKey,
+    device: Option<&DeviceKey>,
 ) -> (Vec<u8>, [u8; 32]) {
-    let mut out = header_bytes(h, version, flags, stored);
+    let public = device.map(DeviceKey::public);
+    let mut out = header_bytes(h, version, flags, stored, public.as_ref());
     let hash = sha256(&out);
     let mac = key.mac(&out);
+    let signature = device.map(|d| d.sign(&out));
     out.extend_from_slice(stored);
     out.extend_from_slice(&mac);
+    if let Some(s) = signature {
+        out.extend_from_slice(&s);
+    }
     (out, hash)
 }
 
-/// Builds the file bytes of an entry (encrypted unless the workspace is plaintext).
+/// Builds the file bytes of an entry signed by `device` (encrypted unless the workspace is
+/// plaintext).
 pub fn seal(
     h: &Header,
     payload: &Payload,
     key: &WorkspaceKey,
+    device: &DeviceKey,
 ) -> Result<(Vec<u8>, [u8; 32]), crate::format::crypto::CryptoError> {
-    let (plain, hash) = encode(h, payload, key);
+    let (plain, hash) = encode(h, payload, key, device);
     Ok((key.seal(&plain)?, hash))
 }
 
@@ -515,7 +573,9 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if plain.len() >= 5 && &plain[..4] == MAGIC && plain[4] > VERSION {
         return Err(EntryError::UnsupportedVersion(plain[4]));
     }
-    if plain.len() < HEADER_LEN + MAC_LEN {
+    let version = plain.get(4).copied().unwrap_or(VERSION);
+    let (header_len, tail_len) = (header_len(version), tail_len(version));
+    if plain.len() < header_len + tail_len {
         if plain.len() < 4 || &plain[..4] == MAGIC {
             return Err(EntryError::Incomplete);
         }
@@ -524,7 +584,6 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if &plain[..4] != MAGIC {
         return Err(bad("not a Resilient Notes entry"));
     }
-    let version = plain[4];
     if version < MIN_VERSION {
         // Version 0 never existed: no update will make these bytes readable.
         return Err(bad("envelope version 0 does not exist"));
@@ -545,18 +604,26 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     let prev_hash: [u8; 32] = r.take(32).unwrap().try_into().unwrap();
     let payload_hash: [u8; 32] = r.take(32).unwrap().try_into().unwrap();
     let payload_len = r.u32().unwrap() as usize;
-    let expected = HEADER_LEN + payload_len + MAC_LEN;
+    let signer: Option<[u8; PUBLIC_LEN]> =
+        (version >= SIGNED_VERSION).then(|| r.take(PUBLIC_LEN).unwrap().try_into().unwrap());
+    let expected = header_len + payload_len + tail_len;
     if plain.len() < expected {
         return Err(EntryError::Incomplete);
     }
     if plain.len() > expected {
         return Err(bad("trailing bytes after the MAC"));
     }
-    let header = &plain[..HEADER_LEN];
-    let payload = &plain[HEADER_LEN..HEADER_LEN + payload_len];
-    let tag = &plain[HEADER_LEN + payload_len..];
+    let header = &plain[..header_len];
+    let payload = &plain[header_len..header_len + payload_len];
+    let tag = &plain[header_len + payload_len..header_len + payload_len + MAC_LEN];
     if !key.verify_mac(header, tag) {
         return Err(EntryError::BadMac);
+    }
+    if let Some(public) = &signer {
+        let sig = &plain[header_len + payload_len + MAC_LEN..];
+        if !signature::verify(public, header, sig) {
+            return Err(EntryError::BadSignature("its signature does not verify"));
+        }
     }
     if sha256(payload) != payload_hash {
         return Err(bad("payload hash does not match"));
@@ -572,6 +639,7 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
         changes: p.changes,
         clock: p.clock,
         summaries: p.summaries,
+        signer,
     })
 }
 
@@ -586,6 +654,9 @@ pub struct Expected {
     pub index: u64,
     /// Hash of entry `index - 1`, or zeros for 0.
     pub prev_hash: [u8; 32],
+    /// The key that signed entry `index - 1` (`None`: it is unsigned, or there is none). Once a
+    /// device signs, every later entry of it must be signed by the same key (§5.1).
+    pub prev_signer: Option<[u8; PUBLIC_LEN]>,
 }
 
 /// Decrypts, authenticates and checks a whole entry file against where it was found.
@@ -624,7 +695,15 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
     if h.prev_hash != want.prev_hash {
         return Err(EntryError::ChainBroken);
     }
-    Ok(entry)
+    match (want.prev_signer, entry.signer) {
+        (Some(k), Some(s)) if k != s => {
+            Err(EntryError::BadSignature("signed by another key than its device's earlier entries"))
+        }
+        (Some(_), None) => {
+            Err(EntryError::BadSignature("unsigned, though its device signs every entry"))
+        }
+        _ => Ok(entry),
+    }
 }
 
 /// Every check FORMAT.md §6 requires before an entry is stored: [`open`] (steps 1–4) and the
@@ -666,6 +745,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A fixed device key for the tests' entries.
+    fn dev() -> DeviceKey {
+        DeviceKey::from_seed([3; 32])
+    }
+
     fn header(ws: Uuid, client: Uuid, index: u64) -> Header {
         Header {
             workspace: ws,
@@ -684,8 +768,8 @@ mod tests {
         let key = WorkspaceKey::generate(&ws);
         let changes = vec![NoteChange { note: Uuid::new_v4(), change: vec![1, 2, 3] }];
         let (file, hash) =
-            seal(&header(ws, client, 0), &Payload::changes(changes.clone()), &key).unwrap();
-        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
+            seal(&header(ws, client, 0), &Payload::changes(changes.clone()), &key, &dev()).unwrap();
+        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
         let e = open(&file, &key, &want).unwrap();
         assert_eq!(e.hash, hash);
         assert_eq!(e.changes, changes);
@@ -707,11 +791,11 @@ mod tests {
         let (plain, _) = encode(
             &header(ws, client, 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![9] }]),
-            &attacker,
+            &attacker, &dev(),
         );
         let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
         let file = age::encrypt(&recipient, &plain).unwrap();
-        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
+        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
         assert_eq!(open(&file, &key, &want), Err(EntryError::BadMac));
     }
 
@@ -723,7 +807,7 @@ mod tests {
         let (plain, _) = encode(
             &header(ws, c, 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![5; 40] }]),
-            &key,
+            &key, &dev(),
         );
         for cut in [0, 3, 100, HEADER_LEN + 10, plain.len() - 1] {
             assert_eq!(decode(&plain[..cut], &key), Err(EntryError::Incomplete), "cut {cut}");
@@ -742,12 +826,12 @@ mod tests {
         let text = "lorem ipsum dolor sit amet ".repeat(100).into_bytes();
         let changes = vec![NoteChange { note: Uuid::nil(), change: text }];
         let h = header(Uuid::nil(), Uuid::nil(), 0);
-        let (plain, _) = encode(&h, &Payload::changes(changes.clone()), &key);
+        let (plain, _) = encode(&h, &Payload::changes(changes.clone()), &key, &dev());
         assert_eq!(plain[5], FLAG_DEFLATE);
         assert!(plain.len() < 600, "{}", plain.len());
         assert_eq!(decode(&plain, &key).unwrap().changes, changes);
         let small = vec![NoteChange { note: Uuid::nil(), change: vec![1] }];
-        assert_eq!(encode(&h, &Payload::changes(small), &key).0[5], 0);
+        assert_eq!(encode(&h, &Payload::changes(small), &key, &dev()).0[5], 0);
     }
 
     #[test]
@@ -773,8 +857,8 @@ mod tests {
             clock: vec![(other, 9)],
             summaries: vec![s.clone()],
         };
-        let (plain, _) = encode(&header(ws, me, 0), &p, &key);
-        assert_eq!(plain[4], 5);
+        let (plain, _) = encode(&header(ws, me, 0), &p, &key, &dev());
+        assert_eq!(plain[4], VERSION);
         let e = decode(&plain, &key).unwrap();
         assert_eq!((e.clock, e.summaries), (p.clock.clone(), p.summaries.clone()));
         // Version 2 is still read: no pins, purges or tags.
@@ -786,7 +870,7 @@ mod tests {
         let (v1, _) = encode_v1(&header(ws, me, 0), &p.changes, &key);
         assert_eq!(v1[4], 1);
         assert_eq!(decode(&v1, &key).unwrap().changes, p.changes);
-        let refused = |p: Payload| match decode(&encode(&header(ws, me, 0), &p, &key).0, &key) {
+        let refused = |p: Payload| match decode(&encode(&header(ws, me, 0), &p, &key, &dev()).0, &key) {
             Err(EntryError::Malformed(m)) => m,
             other => panic!("accepted: {other:?}"),
         };
@@ -850,7 +934,7 @@ mod tests {
             ..s.clone()
         };
         let books = Payload { summaries: vec![book.clone()], ..p.clone() };
-        let (plain, _) = encode(&header(ws, me, 0), &books, &key);
+        let (plain, _) = encode(&header(ws, me, 0), &books, &key, &dev());
         assert_eq!(decode(&plain, &key).unwrap().summaries, vec![book.clone()]);
         for odd in [
             Summary { pinned: true, ..book.clone() },
@@ -887,7 +971,7 @@ mod tests {
             summaries: vec![device.clone()],
             ..p.clone()
         };
-        let (plain, _) = encode(&header(ws, me, 0), &named, &key);
+        let (plain, _) = encode(&header(ws, me, 0), &named, &key, &dev());
         assert_eq!(decode(&plain, &key).unwrap().summaries, vec![device.clone()]);
         // Read as version 4, the device flag is reserved.
         assert!(decode_payload(&encode_payload(&named), 4, &me).is_err());
@@ -927,12 +1011,12 @@ mod tests {
         let h = header(Uuid::nil(), Uuid::nil(), 0);
         let raw = encode_changes(&[NoteChange { note: Uuid::nil(), change: vec![7; 600] }]);
         let packed = deflate(&raw);
-        let (ok, _) = encode_raw(&h, 1, FLAG_DEFLATE, &packed, &key);
+        let (ok, _) = encode_raw(&h, 1, FLAG_DEFLATE, &packed, &key, None);
         assert_eq!(decode(&ok, &key).unwrap().changes[0].change, vec![7; 600]);
         // Bytes after the end of the stream (MAC and payload hash valid) make the entry malformed.
         for extra in [&[0u8][..], b"\x03\x00", b"trailing"] {
             let stored = [&packed[..], extra].concat();
-            let (bad, _) = encode_raw(&h, 1, FLAG_DEFLATE, &stored, &key);
+            let (bad, _) = encode_raw(&h, 1, FLAG_DEFLATE, &stored, &key, None);
             assert!(
                 matches!(decode(&bad, &key), Err(EntryError::Malformed(ref m)) if m.contains("after the end")),
                 "{extra:?}: {:?}",
@@ -941,7 +1025,7 @@ mod tests {
         }
         // So does a stream that does not end (its final block cut off), and an empty one.
         for stored in [&packed[..packed.len() - 1], &[][..]] {
-            let (cut, _) = encode_raw(&h, 1, FLAG_DEFLATE, stored, &key);
+            let (cut, _) = encode_raw(&h, 1, FLAG_DEFLATE, stored, &key, None);
             assert!(matches!(decode(&cut, &key), Err(EntryError::Malformed(_))));
         }
     }
@@ -961,13 +1045,13 @@ mod tests {
         let h = header(Uuid::nil(), Uuid::nil(), 0);
         let raw = encode_changes(&[NoteChange { note: Uuid::nil(), change: vec![1] }]);
         // A MAC and payload hash that verify: only the version byte is wrong.
-        let (v0, _) = encode_raw(&h, 0, 0, &raw, &key);
+        let (v0, _) = encode_raw(&h, 0, 0, &raw, &key, None);
         assert!(
             matches!(decode(&v0, &key), Err(EntryError::Malformed(_))),
             "{:?}",
             decode(&v0, &key)
         );
-        let (newer, _) = encode_raw(&h, VERSION + 1, 0, &raw, &key);
+        let (newer, _) = encode_raw(&h, VERSION + 1, 0, &raw, &key, None);
         assert_eq!(decode(&newer, &key), Err(EntryError::UnsupportedVersion(VERSION + 1)));
     }
 
@@ -977,9 +1061,10 @@ mod tests {
         let (mut plain, _) = encode(
             &header(Uuid::nil(), Uuid::nil(), 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![1] }]),
-            &key,
+            &key, &dev(),
         );
-        let last = plain.len() - 1;
+        // The MAC's last byte, before the signature.
+        let last = plain.len() - 1 - SIGNATURE_LEN;
         plain[last] = 1;
         assert_eq!(decode(&plain, &key), Err(EntryError::BadMac));
     }
@@ -991,9 +1076,9 @@ mod tests {
         let (plain, _) = encode(
             &header(ws, client, 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![1] }]),
-            &key,
+            &key, &dev(),
         );
-        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH };
+        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
         let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
         // The same envelope, encrypted to the workspace recipient but ASCII-armored.
         let armored = age::encrypt_and_armor(&recipient, &plain).unwrap();

@@ -6,6 +6,7 @@
 //! - [`manifest`]: `index.json` (§3);
 //! - [`path`]: `distributedFilePath` and where every file of a target lives (§2);
 //! - [`crypto`]: the workspace key, entry sealing with age, the passphrase wrap (§3, §5);
+//! - [`signature`]: each device's own signing key and the entry signatures made with it (§5.1);
 //! - `chunk`: the structural check of Automerge change chunks a reader runs before accepting
 //!   an entry (§6).
 //!
@@ -18,4 +19,5 @@ pub mod crypto;
 pub mod entry;
 pub mod manifest;
 pub mod path;
+pub mod signature;
 pub(crate) mod stream;

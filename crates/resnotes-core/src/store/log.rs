@@ -77,6 +77,8 @@ pub(crate) struct LogRow {
     pub(crate) hash: [u8; 32],
     /// Previous entry's hash.
     pub(crate) prev_hash: [u8; 32],
+    /// The writer's public signing key (envelope version 6 on).
+    pub(crate) signer: Option<[u8; 32]>,
 }
 
 /// Appends one verified entry (the file bytes verbatim).
@@ -87,8 +89,8 @@ pub(crate) fn insert_entry(
     received_at: i64,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![row.client.to_string(), row.index as i64, row.timestamp, row.lamport as i64, &row.prev_hash[..], &row.hash[..], data, received_at],
+        "INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![row.client.to_string(), row.index as i64, row.timestamp, row.lamport as i64, &row.prev_hash[..], &row.hash[..], data, received_at, row.signer.as_ref().map(|s| &s[..])],
     )?;
     Ok(())
 }
@@ -104,16 +106,31 @@ pub(crate) fn entry_data(conn: &Connection, client: &Uuid, index: u64) -> Result
         .optional()?)
 }
 
-/// The hash of an entry.
-pub(crate) fn entry_hash(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<[u8; 32]>> {
-    let h: Option<Vec<u8>> = conn
+/// What entry `next` of a client must follow (FORMAT.md §6): the hash of entry `next - 1`
+/// and the key that signed it, as held here (zeros and no key for entry 0, or when it is not
+/// held).
+pub(crate) fn link_before(conn: &Connection, client: &Uuid, next: u64) -> Result<Link> {
+    let Some(prev) = next.checked_sub(1) else { return Ok(Link::default()) };
+    let row: Option<(Vec<u8>, Option<Vec<u8>>)> = conn
         .query_row(
-            "SELECT hash FROM log WHERE client_id = ?1 AND idx = ?2",
-            params![client.to_string(), index as i64],
-            |r| r.get(0),
+            "SELECT hash, signer FROM log WHERE client_id = ?1 AND idx = ?2",
+            params![client.to_string(), prev as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(h.map(|h| h.try_into().unwrap_or([0; 32])))
+    Ok(row.map_or_else(Link::default, |(h, s)| Link {
+        hash: h.try_into().unwrap_or([0; 32]),
+        signer: s.and_then(|s| s.try_into().ok()),
+    }))
+}
+
+/// The end of a client's chain as held here: see [`link_before`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// Hash of the entry.
+    pub(crate) hash: [u8; 32],
+    /// The key that signed it (`None`: unsigned, before envelope version 6).
+    pub(crate) signer: Option<[u8; 32]>,
 }
 
 /// The Lamport clock of an entry held locally.

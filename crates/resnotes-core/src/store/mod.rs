@@ -40,7 +40,7 @@ pub(crate) mod search;
 pub(crate) mod secrets;
 pub(crate) mod targets;
 
-pub(crate) use log::{entry_data, entry_hash, head, heads, insert_entry, max_lamport, LogRow};
+pub(crate) use log::{entry_data, head, heads, insert_entry, link_before, max_lamport, LogRow};
 pub(crate) use targets::{clear_entry_errors, record_entry_error, remote_upto, set_remote_upto};
 
 /// Schema migrations; `PRAGMA user_version` records how many ran.
@@ -247,6 +247,11 @@ CREATE TABLE merged (note_id TEXT PRIMARY KEY, devices TEXT NOT NULL) WITHOUT RO
 -- Contentless: the text is in `search`. Every live note is indexed anew, in the background.
 CREATE VIRTUAL TABLE search_pairs USING fts5(title, body, content = '', contentless_delete = 1, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
 INSERT OR IGNORE INTO search_pending (note_id) SELECT id FROM notes WHERE kind = 0 AND deleted = 0;
+"#,
+    r#"
+-- The public key that signed each entry (envelope version 6 on; NULL before): the next entry of
+-- its client must be signed by the same key (FORMAT.md §5.1). Read from the entry itself.
+ALTER TABLE log ADD COLUMN signer BLOB;
 "#,
 ];
 
@@ -514,8 +519,14 @@ mod tests {
             lamport: 1,
             hash: [1; 32],
             prev_hash: [0; 32],
+            signer: Some([9; 32]),
         };
         insert_entry(&c, &row, b"x", 1).unwrap();
+        assert_eq!(
+            link_before(&c, &client, 1).unwrap(),
+            log::Link { hash: [1; 32], signer: Some([9; 32]) }
+        );
+        assert_eq!(link_before(&c, &client, 0).unwrap(), log::Link::default());
         assert!(insert_entry(&c, &row, b"y", 1).is_err());
         assert_eq!(head(&c, &client).unwrap(), Some((0, [1; 32])));
         assert_eq!(entry_data(&c, &client, 0).unwrap().unwrap(), b"x");
@@ -536,6 +547,7 @@ mod tests {
                     lamport: 1,
                     hash: [1; 32],
                     prev_hash: [0; 32],
+                    signer: None,
                 };
                 insert_entry(&c, &row, b"x", 1).unwrap();
             }
@@ -560,8 +572,8 @@ mod tests {
     #[test]
     fn released_migrations_never_change_or_move() {
         use sha2::Digest;
-        const RELEASED: usize = 14;
-        const DIGEST: &str = "f2a500b074cd17096a8ea0a4d2c32a836bac51b313be704f20273ed34ca65e18";
+        const RELEASED: usize = 16;
+        const DIGEST: &str = "310649a574d6f968aac542b0f096e0347afde5a3601eaaf64bc071833c9905f0";
         let mut h = sha2::Sha256::new();
         for m in &MIGRATIONS[..RELEASED] {
             h.update(m.as_bytes());
@@ -577,11 +589,28 @@ mod tests {
     /// A data dir of the last release opens and gains what came since.
     #[test]
     fn a_database_of_the_last_release_opens() {
-        let mut c = migrated_before("CREATE TABLE merged");
-        assert_eq!(MIGRATIONS.len() - 2, 14, "the last release had 14 migrations");
+        let mut c = migrated_before("ADD COLUMN signer");
+        assert_eq!(MIGRATIONS.len() - 1, 16, "the last release had 16 migrations");
+        let client = Uuid::new_v4();
+        let old = LogRow {
+            client,
+            index: 0,
+            timestamp: 1,
+            lamport: 1,
+            hash: [1; 32],
+            prev_hash: [0; 32],
+            signer: None,
+        };
+        c.execute(
+            "INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at) VALUES (?1, 0, 1, 1, ?2, ?3, x'00', 1)",
+            params![client.to_string(), &old.prev_hash[..], &old.hash[..]],
+        )
+        .unwrap();
         configure(&mut c).unwrap();
-        c.execute("DELETE FROM merged", []).unwrap();
-        c.execute("INSERT INTO search_pairs (search_pairs) VALUES ('delete-all')", []).unwrap();
+        // Its entries are unsigned; the next one may be signed.
+        assert_eq!(link_before(&c, &client, 1).unwrap(), log::Link { hash: [1; 32], signer: None });
+        insert_entry(&c, &LogRow { index: 1, signer: Some([5; 32]), ..old }, b"y", 2).unwrap();
+        assert_eq!(link_before(&c, &client, 2).unwrap().signer, Some([5; 32]));
     }
 
     /// A data dir a newer version migrated further is refused with a sentence saying what to do,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::docs::Replica;
 use crate::docs::{lazy, materialize};
 use crate::error::{Error, Result};
-use crate::format::entry::{self, Expected, ZERO_HASH};
+use crate::format::entry::{self, Expected};
 use crate::format::manifest::Manifest;
 use crate::format::path::{self, Kind};
 use crate::store::{self, targets::Outcome};
@@ -352,11 +352,7 @@ impl Replica {
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<u64> {
         let (t, tr) = (run.target, run.tr);
-        let mut prev = if from == 0 {
-            ZERO_HASH
-        } else {
-            store::entry_hash(&self.conn, client, from - 1)?.unwrap_or(ZERO_HASH)
-        };
+        let mut prev = store::link_before(&self.conn, client, from)?;
         let mut batch: Vec<PulledEntry> = Vec::new();
         let mut total = 0u64;
         let mut n = from;
@@ -410,12 +406,17 @@ impl Replica {
             if refused.get(&n).is_some_and(|d| *d == entry::sha256(&bytes)) {
                 break;
             }
-            let want =
-                Expected { workspace: self.workspace, client: *client, index: n, prev_hash: prev };
+            let want = Expected {
+                workspace: self.workspace,
+                client: *client,
+                index: n,
+                prev_hash: prev.hash,
+                prev_signer: prev.signer,
+            };
             let checked = entry::accept(&bytes, &self.key, &want);
             match checked {
                 Ok(e) => {
-                    prev = e.hash;
+                    prev = store::log::Link { hash: e.hash, signer: e.signer };
                     let h = &e.header;
                     let row = store::LogRow {
                         client: *client,
@@ -424,6 +425,7 @@ impl Replica {
                         lamport: h.lamport,
                         hash: e.hash,
                         prev_hash: h.prev_hash,
+                        signer: e.signer,
                     };
                     batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
@@ -591,6 +593,23 @@ impl Replica {
                         upto = Some(i);
                     }
                     Err(TransportError::Conflict { .. }) => {
+                        let (path, data) = &files[(i - start) as usize];
+                        if let Some(what) = self.impostor(tr, client, i, path)? {
+                            if let Err(e) = tr.overwrite(path, data) {
+                                end = BatchEnd::Failed(e);
+                                break;
+                            }
+                            written += 1;
+                            upto = Some(i);
+                            let msg = format!(
+                                "{} held {what} where entry {i} of device {} belongs; it was replaced by the real one.",
+                                tr.location(),
+                                short(client)
+                            );
+                            tracing::warn!("{msg}");
+                            rep.problem(msg, on_event);
+                            continue;
+                        }
                         let msg = format!(
                             "{} holds different bytes for entry {i} of device {} than this device; it was left untouched (was this data dir restored from an old backup?).",
                             tr.location(),
@@ -622,6 +641,44 @@ impl Replica {
             start = last + 1;
         }
         Ok(written)
+    }
+}
+
+/// What a forged entry is called when one is replaced.
+const FORGED: &str =
+    "an entry forged by someone who has the workspace key (not written by the device it names)";
+
+impl Replica {
+    /// What the file a target holds at `path`, where entry `index` of `client` goes (other
+    /// bytes than the entry held here), is, when it is not that entry (FORMAT.md §6.1): a file
+    /// every reader refuses there, or — at this device's own places — an entry it did not sign.
+    /// `None` when the file is an entry readers would accept as well (a device that wrote two
+    /// entries with one number, or two unsigned entries of which no one can tell the real one):
+    /// it is left alone.
+    fn impostor(
+        &self,
+        tr: &dyn Transport,
+        client: &Uuid,
+        index: u64,
+        path: &str,
+    ) -> Result<Option<&'static str>> {
+        let Some(there) = tr.read(path)? else { return Ok(Some("nothing (the file went away)")) };
+        let prev = store::link_before(&self.conn, client, index)?;
+        let want = Expected {
+            workspace: self.workspace,
+            client: *client,
+            index,
+            prev_hash: prev.hash,
+            prev_signer: prev.signer,
+        };
+        Ok(match entry::accept(&there, &self.key, &want) {
+            Ok(e) if *client == self.client && e.signer != Some(self.device.public()) => {
+                Some(FORGED)
+            }
+            Ok(_) => None,
+            Err(entry::EntryError::BadSignature(_) | entry::EntryError::BadMac) => Some(FORGED),
+            Err(_) => Some("a damaged or unreadable file"),
+        })
     }
 }
 
@@ -770,18 +827,41 @@ mod tests {
         let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
         assert!(reports[0].problems.iter().any(|p| p.contains("lost entries")), "{reports:?}");
         assert!(g.snapshot().keys().any(|p| p.starts_with(&a_client)), "repaired");
-        // Other bytes where B's next entry goes: reported, left untouched.
+        // Garbage where B's next entry goes: not an entry anyone accepts there, so B puts its
+        // real entry in its place (FORMAT.md §6.1).
         b.new_note("from b", "y").unwrap();
         b.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES).unwrap();
-        let b_next = entry_path(
-            &crate::format::manifest::Manifest::parse(&g.snapshot()["index.json"], "g").unwrap(),
-            &b.client_id(),
-            0,
-        );
+        let manifest =
+            crate::format::manifest::Manifest::parse(&g.snapshot()["index.json"], "g").unwrap();
+        let b_next = entry_path(&manifest, &b.client_id(), 0);
         g.put_raw(&b_next, b"someone else's bytes".to_vec());
         let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
+        assert!(reports[0].problems.iter().any(|p| p.contains("damaged")), "{reports:?}");
+        let r = &b.replica;
+        assert_eq!(g.snapshot()[&b_next], store::entry_data(&r.conn, &r.client, 0).unwrap().unwrap());
+        // Another entry B itself signed with that number (a data dir restored from an old
+        // backup wrote it): readers would accept it too, so it is reported and left untouched.
+        b.new_note("from b again", "z").unwrap();
+        b.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES).unwrap();
+        let r = &b.replica;
+        let header = entry::Header {
+            workspace: r.workspace,
+            client: r.client,
+            index: 1,
+            timestamp: 5,
+            lamport: 99,
+            prev_hash: store::link_before(&r.conn, &r.client, 1).unwrap().hash,
+        };
+        let mut doc = crate::note::new_doc(&r.client);
+        crate::note::create(&mut doc, "twin", "written twice", 5).unwrap();
+        let change = crate::note::take_change(&mut doc, 5).unwrap();
+        let twin = entry::Payload::changes(vec![entry::NoteChange { note: Uuid::new_v4(), change }]);
+        let (twin, _) = entry::seal(&header, &twin, &r.key, &r.device).unwrap();
+        let b_second = entry_path(&manifest, &r.client, 1);
+        g.put_raw(&b_second, twin.clone());
+        let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
         assert!(reports[0].problems.iter().any(|p| p.contains("different bytes")), "{reports:?}");
-        assert_eq!(g.snapshot()[&b_next], b"someone else's bytes");
+        assert_eq!(g.snapshot()[&b_second], twin);
         // f offline: its report fails, g's cycle goes on.
         f.inject(Fault::Offline);
         let reports = b.sync_with(&[(&bf, &f), (&bg, &g)], &mut |_| {}).unwrap();

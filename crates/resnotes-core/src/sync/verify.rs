@@ -540,10 +540,7 @@ impl Replica {
         v: &mut Verification,
     ) -> Result<()> {
         let ext = self.key.extension();
-        let mut prev = match from.checked_sub(1) {
-            Some(i) => store::entry_hash(&self.conn, client, i)?.unwrap_or([0; 32]),
-            None => [0; 32],
-        };
+        let mut prev = store::link_before(&self.conn, client, from)?;
         let known_device = from > 0;
         let mut n = from;
         for chunk in newer.chunks(BATCH) {
@@ -588,11 +585,12 @@ impl Replica {
                     workspace: self.workspace,
                     client: *client,
                     index: *i,
-                    prev_hash: prev,
+                    prev_hash: prev.hash,
+                    prev_signer: prev.signer,
                 };
                 match entry::accept(&bytes, &self.key, &want) {
                     Ok(e) => {
-                        prev = e.hash;
+                        prev = store::log::Link { hash: e.hash, signer: e.signer };
                         v.not_pulled += 1;
                         n += 1;
                     }

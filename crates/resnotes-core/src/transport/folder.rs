@@ -170,7 +170,7 @@ impl Folder {
         }
     }
 
-    /// Replaces a cut-off copy at `dest` with a staged file, whole.
+    /// Replaces a file at `dest` (a cut-off copy, or a forged entry) with a staged file, whole.
     fn replace(&self, path: &str, tmp: &Path, dest: &Path) -> Result<Written, TransportError> {
         fs::rename(tmp, dest).map_err(|e| {
             let _ = fs::remove_file(tmp);
@@ -341,6 +341,14 @@ impl Transport for Folder {
 
     fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
         self.write_batch(&[(path.to_string(), bytes.to_vec())]).pop().expect("one result")
+    }
+
+    fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        // Staged, made durable, then renamed over the old file: a reader sees the old file or
+        // the new one, never a mix.
+        let dest = self.full(path);
+        let tmp = self.stage(path, &dest, false, |f| f.write_all(bytes))?;
+        self.replace(path, &tmp, &dest).map(|_| ())
     }
 
     fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {

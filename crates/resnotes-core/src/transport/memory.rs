@@ -112,6 +112,11 @@ impl Transport for Memory {
         names.dedup();
         Ok(names)
     }
+    fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        self.gate("write", path, true)?;
+        self.files.lock().unwrap().insert(path.to_string(), bytes.to_vec());
+        Ok(())
+    }
     fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
         self.gate("write", path, true)?;
         let mut files = self.files.lock().unwrap();

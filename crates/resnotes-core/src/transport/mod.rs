@@ -154,6 +154,10 @@ pub trait Transport: Send + Sync {
     /// Writes a new file atomically, creating parent folders. Never overwrites different bytes:
     /// returns [`TransportError::Conflict`] instead.
     fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError>;
+    /// Replaces a file whole, atomically where the target allows: only for a file that is known
+    /// not to be what belongs at its name (a forged entry where this device holds the real one,
+    /// FORMAT.md §6.1). Every other write goes through [`Transport::write_new`].
+    fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError>;
     /// Reads several files (`None` for missing ones), in order; WebDAV fetches them in parallel.
     fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
         paths.iter().map(|p| self.read(p)).collect()

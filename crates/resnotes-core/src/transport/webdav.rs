@@ -593,6 +593,12 @@ impl Transport for WebDav {
         self.write_one(path, bytes)
     }
 
+    fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        // A PUT replaces the whole resource at once on every server (RFC 4918 §9.7).
+        self.make_parents(path)?;
+        self.put(path, bytes, false).map(|_| ())
+    }
+
     fn read_ahead(&self) -> usize {
         self.parallel * 2
     }
