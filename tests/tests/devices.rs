@@ -110,7 +110,7 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
         .output()
         .expect("the age tool (Debian package age) must be installed");
     assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(&out.stdout[..5], b"RSNE\x05", "a version-5 entry envelope");
+    assert_eq!(&out.stdout[..5], b"RSNE\x06", "a version-6 entry envelope");
     // The decrypted envelope is exactly what FORMAT.md describes: it decodes and authenticates,
     // and its Automerge changes carry the text.
     let ws: uuid::Uuid = a.status()["workspace_id"].as_str().unwrap().parse().unwrap();
@@ -118,6 +118,7 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
         resnotes_core::format::crypto::WorkspaceKey::parse(&a.ok(&["key", "export"]), &ws).unwrap();
     let e = resnotes_core::format::entry::decode(&out.stdout, &key).unwrap();
     assert_eq!(e.changes.len(), 2, "creation and edit sealed into one entry");
+    assert!(e.signer.is_some(), "signed by its device (FORMAT.md §5.1)");
     let all: Vec<u8> = e.changes.iter().flat_map(|c| c.change.clone()).collect();
     assert!(
         all.windows(canary_body.len()).any(|w| w == canary_body.as_bytes()),
