@@ -39,8 +39,12 @@ fn crafted(key: &WorkspaceKey, header: Header, mac_key: Option<&WorkspaceKey>) -
     note::create(&mut doc, "crafted", "crafted body", 1).unwrap();
     let change = note::take_change(&mut doc, 0).unwrap();
     let changes = [NoteChange { note: Uuid::new_v4(), change }];
-    let (plain, _) =
-        entry::encode(&header, &entry::Payload::changes(changes.to_vec()), mac_key.unwrap_or(key), &DeviceKey::generate());
+    let (plain, _) = entry::encode(
+        &header,
+        &entry::Payload::changes(changes.to_vec()),
+        mac_key.unwrap_or(key),
+        &DeviceKey::generate(),
+    );
     key.seal(&plain).unwrap()
 }
 
@@ -507,7 +511,12 @@ fn a_decompression_bomb_is_refused_and_blocks_nobody() {
         lamport: 1,
         prev_hash: [0; 32],
     };
-    let (sealed, _) = entry::encode(&header, &entry::Payload::changes(inner.changes), &key, &DeviceKey::generate());
+    let (sealed, _) = entry::encode(
+        &header,
+        &entry::Payload::changes(inner.changes),
+        &key,
+        &DeviceKey::generate(),
+    );
     let path = entry_file(&shared, &intruder.to_string(), 0, ".age");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, key.seal(&sealed).unwrap()).unwrap();
@@ -562,7 +571,8 @@ fn plant_note(
         lamport: 1,
         prev_hash: [0; 32],
     };
-    let (plain, _) = entry::encode(&header, &entry::Payload::changes(changes), &key, &DeviceKey::generate());
+    let (plain, _) =
+        entry::encode(&header, &entry::Payload::changes(changes), &key, &DeviceKey::generate());
     let path = entry_file(shared, &writer.to_string(), 0, ".age");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, key.seal(&plain).unwrap()).unwrap();

@@ -58,6 +58,14 @@ fn a_workspace_of_the_previous_version_upgrades_and_is_joined_without_losing_any
         ("Groceries".to_string(), false, serde_json::json!(["errands", "home"])),
     ];
     new.ok(&["join", "--folder", folder.to_str().unwrap()]);
+    // Its entries are of a version that did not sign (FORMAT.md §5.1): said, in words.
+    let signed = |d: &Device, of: &Device| {
+        let list = json(d, &["device", "list", "--json"]);
+        let row = list.as_array().unwrap().iter().find(|r| r["id"] == of.client_id()).cloned();
+        row.unwrap_or_else(|| panic!("{} in {list}", of.client_id()))["signed"].as_bool().unwrap()
+    };
+    assert!(!signed(&new, &old) && signed(&new, &new));
+    assert!(new.ok(&["device", "list"]).contains("(update it: its changes are not signed)"));
     for d in [&old, &new] {
         assert_eq!(listed(d, &[]), want, "{}", d.dir.display());
         assert_eq!(d.ok(&["notebook", "list"]).trim(), "Inbox  (3 notes)");
@@ -89,6 +97,9 @@ fn a_workspace_of_the_previous_version_upgrades_and_is_joined_without_losing_any
     old.ok(&["move", &plan, "Work"]);
     old.ok(&["sync"]);
     new.ok(&["sync"]);
+    // The old device's first signed entry follows its version-3 ones and pins its key.
+    assert!(signed(&new, &old));
+    assert!(!new.ok(&["device", "list"]).contains("not signed"));
     for d in [&old, &new] {
         assert_eq!(
             d.ok(&["notebook", "list"]).lines().collect::<Vec<_>>(),

@@ -227,6 +227,14 @@ export class SyncPanel {
             : "no changes yet"
           : `changes written ${ago(d.last_change_at, now)}`;
       li.append(el("span", "muted", ` · ${when}`));
+      if (!d.signed)
+        li.append(
+          el(
+            "span",
+            "problem",
+            " · update Resilient Notes on it: until then its changes are not signed, so someone else could write as it",
+          ),
+        );
       list.append(li);
     }
     section.append(list);

@@ -34,7 +34,9 @@ pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand) -> Result<()> {
                     Some(at) => format!("changes written {}", time(at)),
                     None => "nothing synced yet".into(),
                 };
-                out!("{}  {:<24}  {when}{this}", &d.id[..8], label(d));
+                let unsigned =
+                    if d.signed { "" } else { "  (update it: its changes are not signed)" };
+                out!("{}  {:<24}  {when}{this}{unsigned}", &d.id[..8], label(d));
             }
             if devices.iter().any(|d| d.this_device && d.name.is_none()) {
                 eprintln!("This device has no name yet: `resnotes device name NAME` gives it one.");

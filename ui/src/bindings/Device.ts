@@ -20,4 +20,13 @@ this_device: boolean,
  * When its newest entry here was written, ms since the Unix epoch, by its own clock;
  * `None` when none has arrived (this device before its first sync).
  */
-last_change_at: number | null, };
+last_change_at: number | null, 
+/**
+ * True when its entries are signed (FORMAT.md §5.1: nobody else can write as it); false
+ * for a device still running a version that does not sign, until it updates.
+ */
+signed: boolean, 
+/**
+ * The public key its newest entry is signed with, hex (for a "Details" view).
+ */
+signing_key: string | null, };

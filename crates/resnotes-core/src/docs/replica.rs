@@ -90,9 +90,8 @@ fn read_key(dir: &Path, client: &Uuid) -> Option<String> {
 fn device_key(dir: &Path, client: &Uuid, conn: &Connection) -> Result<DeviceKey> {
     let account = format!("device-key:{client}");
     let path = dir.join(DEVICE_KEY_FILE);
-    let text = std::fs::read_to_string(&path)
-        .ok()
-        .or_else(|| store::secrets::keyring_get(&account));
+    let text =
+        std::fs::read_to_string(&path).ok().or_else(|| store::secrets::keyring_get(&account));
     if let Some(text) = text {
         return DeviceKey::parse(&text).map_err(|_| Error::DeviceKey(path));
     }

@@ -769,7 +769,8 @@ mod tests {
         let changes = vec![NoteChange { note: Uuid::new_v4(), change: vec![1, 2, 3] }];
         let (file, hash) =
             seal(&header(ws, client, 0), &Payload::changes(changes.clone()), &key, &dev()).unwrap();
-        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
+        let want =
+            Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
         let e = open(&file, &key, &want).unwrap();
         assert_eq!(e.hash, hash);
         assert_eq!(e.changes, changes);
@@ -791,11 +792,13 @@ mod tests {
         let (plain, _) = encode(
             &header(ws, client, 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![9] }]),
-            &attacker, &dev(),
+            &attacker,
+            &dev(),
         );
         let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
         let file = age::encrypt(&recipient, &plain).unwrap();
-        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
+        let want =
+            Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
         assert_eq!(open(&file, &key, &want), Err(EntryError::BadMac));
     }
 
@@ -807,7 +810,8 @@ mod tests {
         let (plain, _) = encode(
             &header(ws, c, 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![5; 40] }]),
-            &key, &dev(),
+            &key,
+            &dev(),
         );
         for cut in [0, 3, 100, HEADER_LEN + 10, plain.len() - 1] {
             assert_eq!(decode(&plain[..cut], &key), Err(EntryError::Incomplete), "cut {cut}");
@@ -870,10 +874,11 @@ mod tests {
         let (v1, _) = encode_v1(&header(ws, me, 0), &p.changes, &key);
         assert_eq!(v1[4], 1);
         assert_eq!(decode(&v1, &key).unwrap().changes, p.changes);
-        let refused = |p: Payload| match decode(&encode(&header(ws, me, 0), &p, &key, &dev()).0, &key) {
-            Err(EntryError::Malformed(m)) => m,
-            other => panic!("accepted: {other:?}"),
-        };
+        let refused =
+            |p: Payload| match decode(&encode(&header(ws, me, 0), &p, &key, &dev()).0, &key) {
+                Err(EntryError::Malformed(m)) => m,
+                other => panic!("accepted: {other:?}"),
+            };
         assert!(refused(Payload { clock: vec![(me, 1)], ..p.clone() }).contains("own device"));
         assert!(
             refused(Payload { clock: vec![(other, 1), (other, 2)], ..p.clone() }).contains("twice")
@@ -1061,7 +1066,8 @@ mod tests {
         let (mut plain, _) = encode(
             &header(Uuid::nil(), Uuid::nil(), 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![1] }]),
-            &key, &dev(),
+            &key,
+            &dev(),
         );
         // The MAC's last byte, before the signature.
         let last = plain.len() - 1 - SIGNATURE_LEN;
@@ -1076,9 +1082,11 @@ mod tests {
         let (plain, _) = encode(
             &header(ws, client, 0),
             &Payload::changes(vec![NoteChange { note: Uuid::nil(), change: vec![1] }]),
-            &key, &dev(),
+            &key,
+            &dev(),
         );
-        let want = Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
+        let want =
+            Expected { workspace: ws, client, index: 0, prev_hash: ZERO_HASH, prev_signer: None };
         let recipient: age::x25519::Recipient = key.recipient().unwrap().parse().unwrap();
         // The same envelope, encrypted to the workspace recipient but ASCII-armored.
         let armored = age::encrypt_and_armor(&recipient, &plain).unwrap();

@@ -26,15 +26,25 @@ pub(super) const HEADS: &str = "WITH RECURSIVE c(id) AS (
     )
     SELECT id, (SELECT MAX(idx) FROM log WHERE client_id = c.id) FROM c WHERE id IS NOT NULL";
 
-/// Every client with entries here: its newest index and that entry's timestamp (the writer's
-/// clock, ms), through the same per-client jumps as [`heads`].
-pub(crate) fn newest_of_each(conn: &Connection) -> Result<Vec<(Uuid, u64, i64)>> {
+/// A client's newest entry held here ([`newest_of_each`]).
+pub(crate) struct Newest {
+    /// The writing client.
+    pub(crate) client: Uuid,
+    /// The entry's timestamp (the writer's clock, ms).
+    pub(crate) at: i64,
+    /// The key that signed it (`None`: unsigned, a device of an older version).
+    pub(crate) signer: Option<[u8; 32]>,
+}
+
+/// Every client with entries here and its newest entry, through the same per-client jumps as
+/// [`heads`].
+pub(crate) fn newest_of_each(conn: &Connection) -> Result<Vec<Newest>> {
     let mut out = Vec::new();
     for (client, idx) in heads(conn)? {
-        let at: i64 = conn
-            .prepare_cached("SELECT timestamp FROM log WHERE client_id = ?1 AND idx = ?2")?
-            .query_row(params![client.to_string(), idx as i64], |r| r.get(0))?;
-        out.push((client, idx, at));
+        let (at, signer): (i64, Option<Vec<u8>>) = conn
+            .prepare_cached("SELECT timestamp, signer FROM log WHERE client_id = ?1 AND idx = ?2")?
+            .query_row(params![client.to_string(), idx as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        out.push(Newest { client, at, signer: signer.and_then(|s| s.try_into().ok()) });
     }
     Ok(out)
 }

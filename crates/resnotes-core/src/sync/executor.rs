@@ -838,7 +838,10 @@ mod tests {
         let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
         assert!(reports[0].problems.iter().any(|p| p.contains("damaged")), "{reports:?}");
         let r = &b.replica;
-        assert_eq!(g.snapshot()[&b_next], store::entry_data(&r.conn, &r.client, 0).unwrap().unwrap());
+        assert_eq!(
+            g.snapshot()[&b_next],
+            store::entry_data(&r.conn, &r.client, 0).unwrap().unwrap()
+        );
         // Another entry B itself signed with that number (a data dir restored from an old
         // backup wrote it): readers would accept it too, so it is reported and left untouched.
         b.new_note("from b again", "z").unwrap();
@@ -855,7 +858,8 @@ mod tests {
         let mut doc = crate::note::new_doc(&r.client);
         crate::note::create(&mut doc, "twin", "written twice", 5).unwrap();
         let change = crate::note::take_change(&mut doc, 5).unwrap();
-        let twin = entry::Payload::changes(vec![entry::NoteChange { note: Uuid::new_v4(), change }]);
+        let twin =
+            entry::Payload::changes(vec![entry::NoteChange { note: Uuid::new_v4(), change }]);
         let (twin, _) = entry::seal(&header, &twin, &r.key, &r.device).unwrap();
         let b_second = entry_path(&manifest, &r.client, 1);
         g.put_raw(&b_second, twin.clone());

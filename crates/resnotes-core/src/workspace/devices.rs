@@ -24,6 +24,11 @@ pub struct Device {
     /// `None` when none has arrived (this device before its first sync).
     #[ts(type = "number | null")]
     pub last_change_at: Option<i64>,
+    /// True when its entries are signed (FORMAT.md §5.1: nobody else can write as it); false
+    /// for a device still running a version that does not sign, until it updates.
+    pub signed: bool,
+    /// The public key its newest entry is signed with, hex (for a "Details" view).
+    pub signing_key: Option<String>,
 }
 
 /// A name the user typed, as stored, or a sentence saying why it cannot be a device's.
@@ -64,13 +69,19 @@ impl Workspace {
     pub fn devices(&self) -> Result<Vec<Device>> {
         let conn = &self.replica.conn;
         let me = self.replica.client;
+        let hex = |k: &[u8; 32]| crate::format::asset::hex(k);
+        let mine = hex(&self.replica.device.public());
         let mut out = Vec::new();
-        for (id, _, at) in store::log::newest_of_each(conn)? {
+        for store::log::Newest { client: id, at, signer } in store::log::newest_of_each(conn)? {
+            // This device signs whatever it writes next, even when its last entry was unsigned.
+            let signing_key = if id == me { Some(mine.clone()) } else { signer.as_ref().map(hex) };
             out.push(Device {
                 id: id.to_string(),
                 name: store::notes::device_name(conn, &id)?,
                 this_device: id == me,
                 last_change_at: Some(at),
+                signed: signing_key.is_some(),
+                signing_key,
             });
         }
         if !out.iter().any(|d| d.this_device) {
@@ -79,6 +90,8 @@ impl Workspace {
                 name: store::notes::device_name(conn, &me)?,
                 this_device: true,
                 last_change_at: None,
+                signed: true,
+                signing_key: Some(mine),
             });
         }
         Ok(arrange(out))
@@ -166,6 +179,11 @@ mod tests {
         let on_b = b.devices().unwrap();
         assert!(on_b[0].this_device && on_b[0].name.as_deref() == Some("Desktop"));
         assert!(on_b[1].last_change_at.is_some());
+        // Both sign their entries, each with its own key, which B learnt from A's entries.
+        let on_a = a.devices().unwrap();
+        assert!(on_b.iter().all(|d| d.signed && d.signing_key.is_some()), "{on_b:?}");
+        assert_eq!(on_b[1].signing_key, on_a[0].signing_key, "A's key as B learnt it");
+        assert_ne!(on_b[0].signing_key, on_b[1].signing_key, "a key per device");
 
         // Renaming syncs too; a name that cannot be one is refused in words.
         a.name_this_device("Old laptop").unwrap();
