@@ -75,6 +75,7 @@ fn canary_and_secrets_never_leak() {
     // Locally: the key and the WebDAV password are readable only by the user.
     let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(a.dir.join("workspace.key")), 0o600);
+    assert_eq!(mode(a.dir.join("device.key")), 0o600);
     for e in std::fs::read_dir(a.dir.join("credentials")).unwrap().flatten() {
         assert_eq!(mode(e.path()), 0o600);
     }

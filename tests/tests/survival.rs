@@ -196,6 +196,46 @@ fn a_member_who_kept_the_key_can_neither_write_as_another_device_nor_cut_it_off(
     assert_eq!(titles(&c), titles(&b));
 }
 
+/// Issue 19: a folder that hides a device's entries from a device that has not seen them. The
+/// clock in another device's entry says they exist; an hour later `status` says so in words,
+/// naming both devices, and stops once they arrive.
+#[test]
+fn entries_a_folder_holds_back_are_named_in_status_after_an_hour() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    a.ok(&["device", "name", "Laptop"]);
+    a.new_note("from the laptop", "x");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["device", "name", "Phone"]);
+    b.ok(&["sync"]);
+    b.new_note("from the phone", "y");
+    b.ok(&["sync"]); // this entry's clock names the laptop's entries
+                     // The folder stops showing the laptop's entries (a host holding them back).
+    let laptop = shared.join(a.client_id());
+    let hidden = s.path().join("hidden");
+    fs::rename(&laptop, &hidden).unwrap();
+    c.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    c.ok_at("+0", &["sync"]);
+    assert_eq!(titles(&c), vec!["from the phone"]);
+    assert!(!c.ok_at("+0", &["status"]).contains("missing"), "not within the hour");
+    let later = c.ok_at("+2h", &["status"]);
+    // The laptop's name is in its hidden entries too: it is named by the start of its id.
+    let want = format!("missing: 1 change written by device {} has not reached this device, though Phone had it over an hour ago", &a.client_id()[..8]);
+    assert!(later.contains(&want), "{later}");
+    let json: serde_json::Value =
+        serde_json::from_str(&c.ok_at("+2h", &["status", "--json"])).unwrap();
+    assert_eq!(json["withheld"][0]["device"].as_str(), Some(a.client_id().as_str()));
+    assert_eq!(json["withheld"][0]["seen_by_name"], "Phone");
+    // The entries come back: nothing is missing any more.
+    fs::rename(&hidden, &laptop).unwrap();
+    c.ok_at("+2h", &["sync"]);
+    assert_eq!(titles(&c), vec!["from the laptop", "from the phone"]);
+    assert!(!c.ok_at("+2h", &["status"]).contains("missing"));
+}
+
 #[test]
 fn trailing_garbage_and_unknown_versions_are_refused() {
     let s = Sandbox::new();

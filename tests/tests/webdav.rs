@@ -247,7 +247,8 @@ fn a_half_uploaded_entry_on_the_server_is_rewritten_whole() {
 }
 
 /// With a Secret Service running (gnome-keyring in a private D-Bus session), the WebDAV password
-/// and the workspace key go to the OS keyring: no credentials file, no `workspace.key`, later
+/// and the workspace and device keys go to the OS keyring: no credentials file, no `workspace.key`
+/// or `device.key`, later
 /// commands find both there (the key decrypts, syncs need no password), and removing the target
 /// forgets its password. Without one (every other test here), it falls back to a 0600 file.
 #[test]
@@ -264,6 +265,7 @@ export RESNOTES_DATA_DIR='{dir}' RESNOTES_PASSPHRASE='{pass}' RESNOTES_TEST_ONLY
 RESNOTES_WEBDAV_PASSWORD='{pw}' '{bin}' init --webdav '{url}' --user {user} 2>&1
 test ! -e '{dir}/credentials/'* || {{ echo "a credentials file was written"; exit 3; }}
 test ! -e '{dir}/workspace.key' || {{ echo "the workspace key was written to a file"; exit 5; }}
+test ! -e '{dir}/device.key' || {{ echo "the device signing key was written to a file"; exit 7; }}
 '{bin}' key export | grep -q '^AGE-SECRET-KEY-1' || {{ echo "the key is not in the keyring"; exit 6; }}
 '{bin}' new --title kept --body 'in the keyring' >/dev/null
 '{bin}' sync 2>&1

@@ -10,6 +10,7 @@ import {
   size,
   titleOf,
   waiting,
+  withheldSentence,
 } from "./format";
 
 describe("format", () => {
@@ -146,5 +147,30 @@ describe("plainSnippet", () => {
   it("leaves text without links as it is", () => {
     const parts = [plain("a [b] c "), hit("d")];
     expect(plainSnippet(parts)).toEqual(parts);
+  });
+  it("changes another device had that a folder holds back", () => {
+    const now = 1_700_000_000_000;
+    const names = new Map([
+      ["aaaa", "Laptop"],
+      ["bbbb", "Phone"],
+    ]);
+    const label = (id: string) => names.get(id) ?? `Device ${id.slice(0, 8)}`;
+    const w = {
+      device: "aaaa",
+      device_name: null,
+      count: 1,
+      seen_by: "bbbb",
+      seen_by_name: "Phone",
+      seen_at: now - 3 * 3600_000,
+      since: now - 2 * 3600_000,
+      message: "",
+    };
+    expect(withheldSentence(w, label, now)).toBe(
+      "1 change written by Laptop has not reached this device, though Phone had it 3 h ago. A folder or server may be holding it back, or Laptop has not synced with one this device uses.",
+    );
+    const old = { ...w, device: "cccc1234ffff", count: 12, seen_at: now - 30 * 86400_000 };
+    expect(withheldSentence(old, label, now)).toBe(
+      "12 changes written by Device cccc1234 have not reached this device, though Phone had them on 2023-10-15. A folder or server may be holding them back, or Device cccc1234 has not synced with one this device uses.",
+    );
   });
 });

@@ -1,6 +1,7 @@
 // Words and numbers for the UI: relative times, sync states, entry states. Pure functions.
 import type { SnippetPart } from "./bindings/SnippetPart";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { Withheld } from "./bindings/Withheld";
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago", or a date. */
 export function ago(ms: number | null, now: number): string {
@@ -188,4 +189,15 @@ export function placeName(kind: string, location: string): string {
   }
   const parts = location.split(/[\\/]/).filter(Boolean);
   return `${parts.slice(-2).join("/") || location} folder`;
+}
+
+/** Changes another device had that have not reached this one (the engine says so after an
+ * hour), in words: who wrote them, who had them and when, and what may be the cause. */
+export function withheldSentence(w: Withheld, label: (id: string) => string, now: number): string {
+  const one = w.count === 1;
+  const writer = label(w.device);
+  const them = one ? "it" : "them";
+  const seen = ago(w.seen_at, now);
+  const when = seen.includes("ago") ? seen : `on ${seen}`;
+  return `${one ? "1 change" : `${w.count} changes`} written by ${writer} ${one ? "has" : "have"} not reached this device, though ${label(w.seen_by)} had ${them} ${when}. A folder or server may be holding ${them} back, or ${writer} has not synced with one this device uses.`;
 }

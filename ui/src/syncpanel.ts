@@ -5,7 +5,17 @@ import type { Transfers } from "./attachments";
 import type { Activity } from "./bindings/Activity";
 import type { DeviceNames } from "./devices";
 import { el } from "./dom";
-import { ago, device, indicator, placeName, sentence, size, waiting, who } from "./format";
+import {
+  ago,
+  device,
+  indicator,
+  placeName,
+  sentence,
+  size,
+  waiting,
+  who,
+  withheldSentence,
+} from "./format";
 import {
   type AssetInfo,
   type LogItem,
@@ -346,6 +356,17 @@ export class SyncPanel {
               : ""),
         ),
       );
+    // Changes another device had that have not reached this one for over an hour: a folder
+    // or server may be holding them back (the engine waits an hour before saying so).
+    for (const w of st.withheld) {
+      const p = el(
+        "p",
+        "problem",
+        withheldSentence(w, (id) => this.devices.label(id), now),
+      );
+      p.dataset.withheld = w.device;
+      parts.push(p);
+    }
     const targets = el("section", "targets");
     targets.append(el("h3", undefined, "Synced with"));
     if (st.targets.length === 0)

@@ -943,6 +943,9 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
         let note = l.title.filter(|t| !t.is_empty()).unwrap_or_else(|| l.note_id[..8].to_string());
         out!("left out of note \"{note}\": a change from another device ({})", l.reason);
     }
+    for w in st.withheld {
+        out!("missing: {} (known since {})", w.message, time(w.since));
+    }
     Ok(())
 }
 

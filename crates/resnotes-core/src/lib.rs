@@ -111,7 +111,9 @@ pub use sync::{
 pub use transport::{Target, TargetKind, Transport};
 pub use workspace::diagnostics;
 pub use workspace::setup::{self, Contents, Strength, TargetSpec};
-pub use workspace::status::{EntryProblem, EntryState, LeftOut, LogItem, Status, TargetStatus};
+pub use workspace::status::{
+    EntryProblem, EntryState, LeftOut, LogItem, Status, TargetStatus, Withheld, WITHHELD_AFTER_MS,
+};
 pub use workspace::{
     check_new_shared_folder, check_passphrase, default_data_dir, needs_passphrase, scrypt_log_n,
     system_clock, word_diff, Activity, CalendarTime, Changed, Clock, Comparison, Device, DiffKind,

@@ -32,4 +32,5 @@ pub(crate) mod texts;
 
 pub use caught::quiet_caught_panics;
 pub(crate) use replica::Replica;
+pub(crate) use replica::DEVICE_KEY_FILE;
 pub use replica::{system_clock, Clock, DB_FILE, KEY_FILE};

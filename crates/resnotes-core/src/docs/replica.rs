@@ -92,14 +92,19 @@ fn device_key(dir: &Path, client: &Uuid, conn: &Connection) -> Result<DeviceKey>
     let path = dir.join(DEVICE_KEY_FILE);
     let text =
         std::fs::read_to_string(&path).ok().or_else(|| store::secrets::keyring_get(&account));
-    if let Some(text) = text {
-        return DeviceKey::parse(&text).map_err(|_| Error::DeviceKey(path));
-    }
+    // The key this device's newest entry is signed with: any other key would fork it.
     let signed = match store::head(conn, client)? {
-        Some((i, _)) => store::link_before(conn, client, i + 1)?.signer.is_some(),
-        None => false,
+        Some((i, _)) => store::link_before(conn, client, i + 1)?.signer,
+        None => None,
     };
-    if signed {
+    if let Some(text) = text {
+        let key = DeviceKey::parse(&text).map_err(|_| Error::DeviceKey(path.clone()))?;
+        if signed.is_some_and(|s| s != key.public()) {
+            return Err(Error::DeviceKey(path));
+        }
+        return Ok(key);
+    }
+    if signed.is_some() {
         return Err(Error::DeviceKey(path));
     }
     let key = DeviceKey::generate();

@@ -354,6 +354,9 @@ impl Replica {
         let (t, tr) = (run.target, run.tr);
         let mut prev = store::link_before(&self.conn, client, from)?;
         let mut batch: Vec<PulledEntry> = Vec::new();
+        // What the pulled entries' clocks say exists of other devices: the newest of each, and
+        // the writer's time of the entry that said so (store/claims.rs).
+        let mut claims: std::collections::BTreeMap<Uuid, (u64, i64)> = Default::default();
         let mut total = 0u64;
         let mut n = from;
         // When (entries read this cycle) the pull next counts how many are coming.
@@ -418,6 +421,12 @@ impl Replica {
                 Ok(e) => {
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
                     let h = &e.header;
+                    for (other, k) in e.clock.iter().filter(|(c, _)| *c != self.client) {
+                        let said = claims.entry(*other).or_insert((*k, h.timestamp));
+                        if *k >= said.0 {
+                            *said = (*k, h.timestamp);
+                        }
+                    }
                     let row = store::LogRow {
                         client: *client,
                         index: n,
@@ -481,6 +490,20 @@ impl Replica {
                 client: client.to_string(),
                 count: total,
             });
+        }
+        if !claims.is_empty() {
+            let tx = store::write_tx(&self.conn)?;
+            for (other, (index, written_at)) in claims {
+                let claim = store::claims::Claim {
+                    client: other,
+                    index,
+                    via: *client,
+                    written_at,
+                    since: self.now(),
+                };
+                store::claims::note(&tx, &claim)?;
+            }
+            tx.commit()?;
         }
         let left_out = store::notes::left_out_count(&self.conn)? - left_out_before;
         if left_out > 0 {

@@ -233,6 +233,7 @@ pub fn join_keeping_notes(
         format!("{DB_FILE}-wal"),
         format!("{DB_FILE}-shm"),
         KEY_FILE.to_string(),
+        crate::docs::DEVICE_KEY_FILE.to_string(),
     ];
     let moves = |from: &Path, to: &Path| -> Result<()> {
         for f in &files {
@@ -324,6 +325,13 @@ mod tests {
         };
         assert_eq!(titles(&a), vec!["From A", "Offline on B"]);
         assert_eq!(titles(&b), titles(&a));
+        // The joined device goes on signing with the key its first entries were signed with
+        // (its key moved with its database): its next entries reach A too.
+        b.new_note("After the join", "from B").unwrap();
+        b.sync_all(&mut |_| {}).unwrap();
+        let reports = a.sync_all(&mut |_| {}).unwrap();
+        assert!(reports.iter().all(|r| r.problems.is_empty()), "{reports:?}");
+        assert_eq!(titles(&a), vec!["After the join", "From A", "Offline on B"]);
 
         // A device that already syncs is refused rather than silently switched.
         drop(b);

@@ -35,6 +35,38 @@ pub struct Status {
     pub targets: Vec<TargetStatus>,
     /// Changes from other devices left out of their notes because they could not be read.
     pub left_out: Vec<LeftOut>,
+    /// Entries another device's clock says exist that have not reached this device for over
+    /// an hour ([`WITHHELD_AFTER_MS`]): a folder or server may be holding them back.
+    pub withheld: Vec<Withheld>,
+}
+
+/// How long entries another device says exist may stay missing before the status says so: a
+/// sync tool copying files one by one, or a device relaying them a cycle later, is not a
+/// folder holding them back.
+pub const WITHHELD_AFTER_MS: i64 = 60 * 60 * 1000;
+
+/// Entries of one device that another device had and this one still lacks.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct Withheld {
+    /// The device that wrote them (id, for "Details").
+    pub device: String,
+    /// Its name, when it gave itself one.
+    pub device_name: Option<String>,
+    /// How many of its entries are missing here.
+    #[ts(type = "number")]
+    pub count: u64,
+    /// The device whose entry says they exist (id).
+    pub seen_by: String,
+    /// Its name, when it gave itself one.
+    pub seen_by_name: Option<String>,
+    /// When `seen_by` wrote that entry (its clock, ms): it had them by then.
+    #[ts(type = "number")]
+    pub seen_at: i64,
+    /// When this device first learnt of them (ms).
+    #[ts(type = "number")]
+    pub since: i64,
+    /// One sentence for people.
+    pub message: String,
 }
 
 /// A change left out of its note (FORMAT.md §6 step 5): the note shows everything else.
@@ -196,7 +228,44 @@ impl Workspace {
                 .into_iter()
                 .map(|(note_id, title, reason)| LeftOut { note_id, title, reason })
                 .collect(),
+            withheld: self.withheld()?,
         })
+    }
+
+    /// Entries other devices had that are missing here past [`WITHHELD_AFTER_MS`].
+    fn withheld(&self) -> Result<Vec<Withheld>> {
+        let c = &self.replica.conn;
+        let now = self.replica.now();
+        let mut out = Vec::new();
+        for (claim, count) in store::claims::unmet(c)? {
+            if now - claim.since < WITHHELD_AFTER_MS {
+                continue;
+            }
+            let device_name = store::notes::device_name(c, &claim.client)?;
+            let seen_by_name = store::notes::device_name(c, &claim.via)?;
+            let label = |name: &Option<String>, id: &uuid::Uuid| {
+                name.clone().unwrap_or_else(|| format!("device {}", &id.to_string()[..8]))
+            };
+            let (writer, seer) =
+                (label(&device_name, &claim.client), label(&seen_by_name, &claim.via));
+            let message = format!(
+                "{count} change{s} written by {writer} {have} not reached this device, though {seer} had {them} over an hour ago: a folder or server may be holding {them} back, or {writer} has not synced with one this device uses.",
+                s = if count == 1 { "" } else { "s" },
+                have = if count == 1 { "has" } else { "have" },
+                them = if count == 1 { "it" } else { "them" },
+            );
+            out.push(Withheld {
+                device: claim.client.to_string(),
+                device_name,
+                count,
+                seen_by: claim.via.to_string(),
+                seen_by_name,
+                seen_at: claim.written_at,
+                since: claim.since,
+                message,
+            });
+        }
+        Ok(out)
     }
 
     /// The newest `limit` log entries (by Lamport clock), with their state on each target.
@@ -236,6 +305,7 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
+    use super::WITHHELD_AFTER_MS;
     use crate::transport::{Memory, TargetKind, Transport};
     use crate::workspace::{system_clock, Workspace};
 
@@ -277,5 +347,63 @@ mod tests {
         assert_eq!(of(&tf).pending, 1 + s.unsealed, "f lacks the entry sealed after its sync");
         assert_eq!(of(&tg).synced, 0, "g never synced");
         assert_eq!(s.pending, entries + s.unsealed, "every entry is missing somewhere (on g)");
+    }
+
+    /// Issue 19: a host that hides a device's entries from a device that has not seen them is
+    /// noticed, because another device's entry says they exist — after an hour, in words.
+    #[test]
+    fn entries_another_device_had_and_a_folder_holds_back_are_noticed_after_an_hour() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        use std::sync::Arc;
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let f = Memory::new("f");
+        let sync = |ws: &mut Workspace| {
+            let t = ws.targets().unwrap().remove(0);
+            let tr: &dyn Transport = &f;
+            ws.sync_with(&[(&t, tr)], &mut |_| {}).unwrap();
+        };
+        let mut a = Workspace::init(dirs[0].path(), false, system_clock()).unwrap();
+        a.add_target(TargetKind::Memory, &f, Some("pass phrase"), 2).unwrap();
+        a.name_this_device("Laptop").unwrap();
+        a.new_note("from the laptop", "x").unwrap();
+        sync(&mut a);
+        let join = |dir: &std::path::Path, clock| {
+            Workspace::join(dir, TargetKind::Memory, &f, Some("pass phrase"), false, clock).unwrap()
+        };
+        let mut b = join(dirs[1].path(), system_clock());
+        b.name_this_device("Phone").unwrap();
+        sync(&mut b); // B gets the laptop's entry (it sealed its own before pulling)
+        b.new_note("from the phone", "y").unwrap();
+        sync(&mut b); // this entry's clock says the laptop's entry 0 exists
+                      // The folder now hides the laptop's entries from anyone who has not seen them.
+        f.remove_prefix(&a.client_id().to_string());
+        let now = Arc::new(AtomicI64::new(1_800_000_000_000));
+        let clock = {
+            let now = now.clone();
+            Box::new(move || now.load(Ordering::SeqCst))
+        };
+        let mut c = join(dirs[2].path(), clock);
+        sync(&mut c);
+        let titles: Vec<_> = c.list(None).unwrap().into_iter().map(|n| n.title).collect();
+        assert_eq!(titles, ["from the phone"]);
+        assert!(c.status().unwrap().withheld.is_empty(), "not before an hour has passed");
+        now.fetch_add(WITHHELD_AFTER_MS, Ordering::SeqCst);
+        sync(&mut c);
+        let w = c.status().unwrap().withheld;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!((w[0].device.as_str(), w[0].count), (a.client_id().to_string().as_str(), 1));
+        assert_eq!(w[0].seen_by, b.client_id().to_string());
+        assert!(
+            w[0].message.starts_with("1 change written by device ")
+                && w[0].message.contains("though Phone had it over an hour ago"),
+            "{}",
+            w[0].message
+        );
+        // The laptop syncs again (its entries are back in the folder): nothing is missing.
+        sync(&mut a);
+        sync(&mut c);
+        assert!(c.status().unwrap().withheld.is_empty());
+        let titles: Vec<_> = c.list(None).unwrap().into_iter().map(|n| n.title).collect();
+        assert_eq!(titles.len(), 2, "{titles:?}");
     }
 }
