@@ -1326,7 +1326,18 @@ eggs",
     });
     let panel = app.text("#sync-body .devices");
     assert!(!panel.contains(&b.client_id()[..8]), "names, not ids: {panel}");
+    assert!(!panel.contains("not signed"), "both sign their changes: {panel}");
     app.screenshot("devices-by-name");
+
+    // A device still on a version that does not sign (its entry is version 5) is named as
+    // one to update: until it does, someone else could write as it (FORMAT.md §5.1).
+    plant_unsigned_device(&b, &shared, "Old tablet");
+    app.click("#sync-panel [data-action=sync-now]");
+    app.wait_until(Duration::from_secs(15), "the old tablet listed as unsigned", || {
+        let devices = app.text("#sync-body .devices");
+        devices.contains("Old tablet") && devices.contains("update Resilient Notes on it")
+    });
+    app.screenshot("device-not-signed");
 
     // The note's history says which device edited, by name.
     click_note(&app, "Groceries");
@@ -1362,6 +1373,31 @@ eggs",
     app.wait_for("#settings[hidden]");
     assert!(app.text("#sync-body .devices").contains("Kitchen laptop (this device)"));
     app.quit();
+}
+
+/// Writes, as a new device of `member`'s workspace running version 5 (no signatures), entry 0
+/// naming that device `name`.
+fn plant_unsigned_device(member: &resnotes_e2e::Device, shared: &std::path::Path, name: &str) {
+    use resnotes_core::format::{crypto::WorkspaceKey, entry};
+    let ws: uuid::Uuid = member.status()["workspace_id"].as_str().unwrap().parse().unwrap();
+    let key = WorkspaceKey::parse(&member.ok(&["key", "export"]), &ws).unwrap();
+    let client = uuid::Uuid::new_v4();
+    let mut doc = resnotes_core::note::new_doc(&client);
+    resnotes_core::note::name_device(&mut doc, name, 1_700_000_000_000).unwrap();
+    let change = resnotes_core::note::take_change(&mut doc, 1_700_000_000_000).unwrap();
+    let header = entry::Header {
+        workspace: ws,
+        client,
+        index: 0,
+        timestamp: 1_700_000_000_000,
+        lamport: 1,
+        prev_hash: entry::ZERO_HASH,
+    };
+    let payload = entry::Payload::changes(vec![entry::NoteChange { note: client, change }]);
+    let path = resnotes_e2e::entry_file(shared, &client.to_string(), 0, ".age");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let plain = entry::encode_as(&header, &payload, 5, &key).0;
+    std::fs::write(path, key.seal(&plain).unwrap()).unwrap();
 }
 
 #[test]
