@@ -415,7 +415,7 @@ fn devices_name_themselves_and_every_device_says_who_edited_by_name() {
     let id = a.new_note("Groceries", "milk\n");
     a.ok(&["sync"]);
     b.ok(&["join", "--folder", shared.to_str().unwrap()]);
-    b.ok(&["device", "name", "Phone"]);
+    b.ok(&["device", "rename", "Phone"]); // `rename` is `name`
     b.ok(&["edit", &id, "--body", "milk\neggs\n"]);
     b.ok(&["sync"]);
     a.ok(&["sync"]);

@@ -16,6 +16,7 @@ pub(crate) enum DeviceCommand {
         json: bool,
     },
     /// Name this device ("Laptop"): every device shows the name once they have synced.
+    #[command(alias = "rename")]
     Name { name: String },
 }
 
