@@ -450,3 +450,56 @@ fn devices_name_themselves_and_every_device_says_who_edited_by_name() {
     assert!(err.contains("at most 60 characters"), "{err}");
     assert!(a.ok(&["device", "list"]).contains("Anna's laptop"), "the name is kept");
 }
+
+/// Issue 19: a new device joins with a one-time setup code instead of the passphrase. The code
+/// works once; an expired one opens nothing; the device that made an unused one removes it
+/// from the folder once it has expired.
+#[test]
+fn a_setup_code_adds_a_device_once_without_the_passphrase_and_expires() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    a.new_note("Groceries", "milk");
+    a.ok(&["sync"]);
+    // Printed to a pipe: the code alone (a terminal also gets its QR code).
+    let code = a.ok(&["invite"]).trim().to_string();
+    assert!(code.starts_with("resnotes-invite:1/") && !code.contains('\n'), "{code}");
+    let json: serde_json::Value = serde_json::from_str(&a.ok(&["invite", "--json"])).unwrap();
+    assert!(json["code"].as_str().unwrap().starts_with("resnotes-invite:1/"));
+    assert_eq!(json["target"]["kind"], "folder");
+    // The folder is still a sound workspace with invitations in it.
+    a.ok(&["verify"]);
+    // No passphrase anywhere: the code is all the new device needs (the folder path is in it).
+    let out = b.cmd(&["join", "--code", &code]).env_remove("RESNOTES_PASSPHRASE").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(b.list()[0]["title"], "Groceries");
+    // Its changes reach the first device, signed by its own key.
+    b.new_note("From the new device", "hello");
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.list().len(), 2);
+    // Used up: a second device with the same code is refused in a sentence, nothing made.
+    let err = c.fails(&["join", "--code", &code]);
+    assert!(err.contains("already used, or it expired"), "{err}");
+    assert!(!c.dir.join("resnotes.db").exists());
+    let err = c.fails(&["join", "--code", "resnotes-invite:1/garbage"]);
+    assert!(err.contains("not a Resilient Notes setup code"), "{err}");
+    // An expired code opens nothing, and its device removes it from the folder.
+    let short = a.ok(&["invite", "--minutes", "1"]).trim().to_string();
+    let late = c
+        .cmd(&["join", "--code", &short])
+        .env("LD_PRELOAD", resnotes_e2e::LIBFAKETIME)
+        .env("FAKETIME", "+5m")
+        .output()
+        .unwrap();
+    assert!(!late.status.success());
+    assert!(String::from_utf8_lossy(&late.stderr).contains("expired"));
+    let unused = a.ok(&["invite", "--minutes", "1"]).trim().to_string();
+    let invites = || std::fs::read_dir(shared.join("invites")).unwrap().count();
+    assert!(invites() >= 1);
+    a.ok_at("+2h", &["sync"]); // past every code made here
+    assert_eq!(invites(), 0, "expired invitations removed");
+    let err = c.fails(&["join", "--code", &unused]);
+    assert!(err.contains("already used, or it expired"), "{err}");
+}

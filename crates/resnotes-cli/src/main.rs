@@ -25,6 +25,7 @@ macro_rules! out {
 
 mod devices;
 mod history;
+mod invite;
 mod organize;
 mod progress;
 mod transfer;
@@ -84,22 +85,39 @@ enum Command {
     /// Join the workspace in a shared folder or WebDAV folder as a new device.
     Join {
         /// The shared workspace folder.
-        #[arg(long, required_unless_present = "webdav", conflicts_with = "webdav")]
+        #[arg(long, required_unless_present_any = ["webdav", "code"], conflicts_with = "webdav")]
         folder: Option<PathBuf>,
         /// The shared workspace on a WebDAV server (URL).
         #[arg(long)]
         webdav: Option<String>,
         /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
-        #[arg(long, requires = "webdav")]
+        #[arg(long)]
         user: Option<String>,
         /// Allow a plain http:// WebDAV URL that sends the password to another machine
         /// unencrypted (a network you trust); refused without it.
-        #[arg(long, requires = "webdav")]
+        #[arg(long)]
         allow_http: bool,
         /// Join a workspace that is not encrypted (anyone who can read the folder reads every
         /// note); refused without it.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "code")]
         plaintext: bool,
+        /// A setup code from `resnotes invite` (or "Add a device" in the app) on one of your
+        /// devices: joins without the passphrase. Works once, until it expires.
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// A one-time setup code that adds a new device without the passphrase (printed with a QR
+    /// code): `resnotes join --code CODE` on the new device.
+    Invite {
+        /// The folder or server the new device will join through (id, prefix or location;
+        /// default: the first).
+        #[arg(long)]
+        target: Option<String>,
+        /// How long the code works, in minutes.
+        #[arg(long, default_value_t = 60)]
+        minutes: i64,
+        #[arg(long)]
+        json: bool,
     },
     /// Create a note; prints its id.
     New {
@@ -603,10 +621,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?;
             init(&dir, spec, plaintext)?
         }
-        Command::Join { folder, webdav, user, allow_http, plaintext } => {
+        Command::Join { folder, webdav, user, allow_http, plaintext, code: None } => {
+            if user.is_some() && webdav.is_none() {
+                return Err(anyhow!("--user goes with --webdav URL"));
+            }
             let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
                 .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
             return join(&dir, &spec, plaintext, cli.quiet);
+        }
+        Command::Join { folder, webdav, user, allow_http, code: Some(text), .. } => {
+            let code = resnotes_core::format::invite::SetupCode::parse(&text)?;
+            let spec =
+                invite::code_target(&code, folder.as_deref(), webdav.as_deref(), user, allow_http)?;
+            let mut ws = invite::join(&dir, &spec, &code)?;
+            return first_sync(&mut ws, cli.quiet);
+        }
+        Command::Invite { target, minutes, json } => {
+            invite::invite(&open()?, target.as_deref(), minutes, json)?
         }
         Command::New { title, body, notebook } => {
             out!("{}", organize::new_note(&mut open()?, &title, &body_arg(body)?, notebook)?)
@@ -720,6 +751,11 @@ fn join(dir: &Path, spec: &TargetSpec, plaintext: bool, quiet: bool) -> Result<E
         let id = ws.find_target(&t.location())?.id;
         note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);
     }
+    first_sync(&mut ws, quiet)
+}
+
+/// A joined device's first sync, with progress.
+fn first_sync(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
     eprintln!("Joined workspace {} as device {}", ws.workspace_id(), ws.client_id());
     let mut shown = progress::SyncProgress::new(quiet);
     let reports = ws.sync_all(&mut |ev| shown.event(&ev))?;

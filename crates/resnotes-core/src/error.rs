@@ -62,6 +62,9 @@ pub enum Error {
     /// `index.json` of a target.
     #[error(transparent)]
     Manifest(#[from] crate::format::manifest::ManifestError),
+    /// A setup code or its invitation file.
+    #[error(transparent)]
+    Invite(#[from] crate::format::invite::InviteError),
     /// The local key file is missing or damaged.
     #[error(
         "this device's workspace key (in the system keyring, or in {0}) is missing or damaged; unlock the keyring, restore the file, or join the workspace again"
@@ -136,6 +139,7 @@ impl Error {
             Error::Manifest(ManifestError::UnsupportedVersion { .. }) => "unsupported_version",
             Error::Manifest(ManifestError::ForeignWorkspace { .. }) => "foreign_workspace",
             Error::Manifest(ManifestError::Changed { .. }) => "manifest_changed",
+            Error::Invite(_) => "bad_setup_code",
             Error::PlaintextWorkspace(_) => "plaintext_workspace",
             Error::KeyFile(_) => "key_file",
             Error::DeviceKey(_) => "device_key",

@@ -120,7 +120,7 @@ pub use workspace::{
     DiffPart, Edited, ExportReport, ExportScope, Field, FileProblem, ImportReport, LinkState,
     LinkedNote, ListQuery, MergedText, Note, NoteSummary, Notebook, Notebooks, Place, Progress,
     SearchProgress, SnippetPart, Sort, Stage, TagCount, TextSplice, Version, VersionText,
-    Workspace, DB_FILE, DEFAULT_NOTEBOOK, DEFAULT_SCRYPT_LOG_N, KEY_FILE, SESSION_GAP_MS,
-    TRASH_DAYS,
+    Workspace, DB_FILE, DEFAULT_INVITE_MS, DEFAULT_NOTEBOOK, DEFAULT_SCRYPT_LOG_N, KEY_FILE,
+    SESSION_GAP_MS, TRASH_DAYS,
 };
 pub use workspace::{Storage, StoredEntry};

@@ -4,6 +4,7 @@
 //! - [`entry`]: the versioned entry envelope, its hash chain, MAC, payload and summaries (§4–§6);
 //! - [`asset`]: attachment files and `asset:///` links (§10);
 //! - [`manifest`]: `index.json` (§3);
+//! - [`invite`]: setup codes and the invitation files they open (§3.1);
 //! - [`path`]: `distributedFilePath` and where every file of a target lives (§2);
 //! - [`crypto`]: the workspace key, entry sealing with age, the passphrase wrap (§3, §5);
 //! - [`signature`]: each device's own signing key and the entry signatures made with it (§5.1);
@@ -17,6 +18,7 @@ pub mod asset;
 pub mod chunk;
 pub mod crypto;
 pub mod entry;
+pub mod invite;
 pub mod manifest;
 pub mod path;
 pub mod signature;

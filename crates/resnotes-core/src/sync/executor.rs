@@ -240,6 +240,9 @@ impl Replica {
                 if let Err(e) = self.push(&run, rep, on_event) {
                     rep.fail(&e);
                 }
+                if let Err(e) = self.sweep_invitations(run.target, run.tr) {
+                    tracing::warn!("expired invitations were not removed: {e}");
+                }
             }
             let problems = rep.problems.join(" ");
             let outcome = match (&rep.error, rep.problems.is_empty()) {

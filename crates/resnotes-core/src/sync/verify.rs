@@ -284,6 +284,20 @@ impl Replica {
             if name == "index.json" {
                 continue;
             }
+            if name == crate::format::invite::INVITES_DIR {
+                // Setup codes' invitations (FORMAT.md §3.1): anything else in there is not ours.
+                for inv in tr.list(&name)? {
+                    if crate::format::invite::expiry_of(&inv).is_none() {
+                        let p = format!("{name}/{inv}");
+                        v.find(
+                            FindingKind::Extra,
+                            &p,
+                            format!("“{p}” is not part of the workspace; no device reads it, and it can be removed."),
+                        );
+                    }
+                }
+                continue;
+            }
             if path::is_ignored_name(&name) || is_system_name(&name) {
                 v.leftovers.push(name);
                 continue;

@@ -343,6 +343,14 @@ impl Transport for Folder {
         self.write_batch(&[(path.to_string(), bytes.to_vec())]).pop().expect("one result")
     }
 
+    fn remove(&self, path: &str) -> Result<(), TransportError> {
+        match fs::remove_file(self.full(path)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.fail("remove", path, e)),
+        }
+    }
+
     fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
         // Staged, made durable, then renamed over the old file: a reader sees the old file or
         // the new one, never a mix.

@@ -112,6 +112,11 @@ impl Transport for Memory {
         names.dedup();
         Ok(names)
     }
+    fn remove(&self, path: &str) -> Result<(), TransportError> {
+        self.gate("remove", path, true)?;
+        self.files.lock().unwrap().remove(path);
+        Ok(())
+    }
     fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
         self.gate("write", path, true)?;
         self.files.lock().unwrap().insert(path.to_string(), bytes.to_vec());

@@ -593,6 +593,19 @@ impl Transport for WebDav {
         self.write_one(path, bytes)
     }
 
+    fn remove(&self, path: &str) -> Result<(), TransportError> {
+        self.send(
+            "remove",
+            path,
+            || self.request(Method::DELETE, path),
+            |r| match r.status() {
+                s if s.is_success() => Ok(()),
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
+                s => Err(Failure::Fatal(self.fail("remove", path, format!("HTTP {s}")))),
+            },
+        )
+    }
+
     fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
         // A PUT replaces the whole resource at once on every server (RFC 4918 §9.7).
         self.make_parents(path)?;
