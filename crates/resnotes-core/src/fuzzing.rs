@@ -79,7 +79,8 @@ pub fn writer_chunk(data: &[u8]) -> Option<Vec<u8>> {
     Some(chunk)
 }
 
-/// `index.json`; when accepted, its folder size is used to place entries as sync would.
+/// `index.json`; when accepted, its folder size is used to place entries as sync would. Also
+/// setup codes and invitation names, which come from outside too.
 pub fn manifest(data: &[u8]) {
     if let Ok(m) = Manifest::parse(data, "fuzz") {
         let client: Uuid = VECTOR_CLIENT.parse().expect("constant");
@@ -92,6 +93,14 @@ pub fn manifest(data: &[u8]) {
                 &m.change_extension,
             );
         }
+    }
+    // The other descriptions of a workspace that come from outside: a setup code a person
+    // pasted (FORMAT.md §3.1), an invitation's name in a listing, and the file such a code opens.
+    let text = String::from_utf8_lossy(data);
+    let _ = crate::format::invite::expiry_of(&text);
+    if let Ok(code) = crate::format::invite::SetupCode::parse(&text) {
+        let _ = code.open(data);
+        let _ = code.to_text();
     }
 }
 

@@ -1154,3 +1154,46 @@ fn generate_vectors() {
     };
     fs::write(d.join("index-plaintext.json"), plain.to_bytes()).unwrap();
 }
+
+/// `vectors/invite.json` and `invite.age` (FORMAT.md §3.1): the code opens the file, whose
+/// plaintext is exactly the JSON given, holding the vectors' workspace identity.
+#[test]
+fn invite_vector_opens_with_its_code() {
+    use resnotes_core::format::invite::SetupCode;
+    let want = read_json("invite.json");
+    let code = SetupCode::parse(want["code"].as_str().unwrap()).unwrap();
+    assert_eq!(code.file_path(), want["path"].as_str().unwrap());
+    assert_eq!(code.workspace.to_string(), WORKSPACE);
+    let file = fs::read(dir().join("invite.age")).unwrap();
+    let inv = code.open(&file).unwrap();
+    assert_eq!(serde_json::to_value(&inv).unwrap(), want["plaintext"]);
+    use resnotes_core::age::secrecy::ExposeSecret;
+    assert_eq!(inv.identity, key().secret().unwrap().expose_secret());
+    // Refusals: another workspace's code, and a file that is not the invitation's.
+    let other = SetupCode { workspace: OTHER.parse().unwrap(), ..code.clone() };
+    assert!(other.open(&file).is_err());
+    assert!(code.open(&fs::read(dir().join("entry-0.age")).unwrap()).is_err());
+}
+
+#[test]
+#[ignore = "writes the invitation vector; run with RESNOTES_WRITE_VECTORS=1"]
+fn generate_invite_vector() {
+    if std::env::var("RESNOTES_WRITE_VECTORS").is_err() {
+        return;
+    }
+    use resnotes_core::format::invite::{create, CodeTarget};
+    let target = CodeTarget { kind: "folder".into(), location: "/home/anna/Notes folder".into() };
+    let (code, file) = create(
+        WORKSPACE.parse().unwrap(),
+        &key(),
+        CLIENT.parse().unwrap(),
+        1_700_003_600_000,
+        target,
+    )
+    .unwrap();
+    fs::write(dir().join("invite.age"), &file).unwrap();
+    let inv = code.open(&file).unwrap();
+    let meta = json!({"code": code.to_text(), "path": code.file_path(), "plaintext": inv});
+    fs::write(dir().join("invite.json"), serde_json::to_string_pretty(&meta).unwrap() + "\n")
+        .unwrap();
+}
