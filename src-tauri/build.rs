@@ -20,6 +20,8 @@ fn main() {
             "list_tags",
             "list_devices",
             "name_device",
+            "invite_device",
+            "copy_text",
             "rename_tag",
             "list_notebooks",
             "add_notebook",

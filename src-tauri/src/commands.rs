@@ -11,7 +11,7 @@ use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
 use crate::background::transfer_events;
-use crate::ipc::{Attached, Checked, IpcError, Shared, NOTES_CHANGED, VERIFY_PROGRESS};
+use crate::ipc::{Attached, Checked, Invited, IpcError, Shared, NOTES_CHANGED, VERIFY_PROGRESS};
 use crate::state::AppState;
 
 type Res<T> = Result<T, IpcError>;
@@ -149,6 +149,18 @@ pub async fn list_devices(state: State<'_, AppState>) -> Res<Vec<resnotes_core::
 #[tauri::command]
 pub async fn name_device(state: State<'_, AppState>, name: String) -> Res<String> {
     state.with(|ws| ws.name_this_device(&name))
+}
+
+/// "Add a device": a one-time setup code (valid an hour) on the first folder or server, with
+/// its QR code.
+#[tauri::command]
+pub async fn invite_device(state: State<'_, AppState>) -> Res<Invited> {
+    let code = state.with(|ws| ws.invite(None, resnotes_core::DEFAULT_INVITE_MS))?;
+    let text = code.to_text();
+    let qr = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| IpcError::invalid(format!("the setup code could not be drawn ({e})")))?;
+    let qr_svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
+    Ok(Invited { code: text, qr_svg, expires_at: code.expires_at, location: code.target.location })
 }
 
 /// The computer's name (Linux: the kernel's host name), given to a device that has none yet.
@@ -374,7 +386,13 @@ pub async fn join_target(
     spec: TargetSpec,
     passphrase: Option<String>,
     accept_plaintext: bool,
+    code: Option<String>,
 ) -> Res<u32> {
+    // A pasted setup code is read before anything stops: a mistyped one changes nothing.
+    let code = code
+        .map(|c| resnotes_core::format::invite::SetupCode::parse(&c))
+        .transpose()
+        .map_err(|e| IpcError::from(resnotes_core::Error::from(e)))?;
     // The transport is made inside `off_runtime`: a WebDAV client must not be dropped on the runtime.
     let running = state.sync.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(r) = running {
@@ -383,15 +401,18 @@ pub async fn join_target(
     }
     let now = (system_clock())();
     let result = off_runtime(app.clone(), move |state| {
-        state.reopen_after(|| {
-            setup::join_keeping_notes(
+        state.reopen_after(|| match &code {
+            Some(code) => {
+                setup::join_keeping_notes_with_code(&state.dir, &spec, code, system_clock(), now)
+            }
+            None => setup::join_keeping_notes(
                 &state.dir,
                 &spec,
                 passphrase.as_deref(),
                 accept_plaintext,
                 system_clock(),
                 now,
-            )
+            ),
         })
     })
     .await;
@@ -547,6 +568,13 @@ pub async fn copy_diagnostics(app: AppHandle) -> Res<String> {
     app.run_on_main_thread(move || set_clipboard_text(&copy))
         .map_err(|e| IpcError::invalid(format!("the clipboard could not be written ({e})")))?;
     Ok(text)
+}
+
+/// "Copy" beside a setup code: puts the text on the system clipboard.
+#[tauri::command]
+pub async fn copy_text(app: AppHandle, text: String) -> Res<()> {
+    app.run_on_main_thread(move || set_clipboard_text(&text))
+        .map_err(|e| IpcError::invalid(format!("the clipboard could not be written ({e})")))
 }
 
 /// Puts text on the system clipboard (GTK, on the main thread).

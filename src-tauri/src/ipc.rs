@@ -63,6 +63,21 @@ pub struct Shared {
     pub password_file: Option<String>,
 }
 
+/// A setup code for a new device ("Add a device"): its text, the same as a QR code, and until
+/// when it works.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Invited {
+    /// The code's text (`resnotes-invite:1/…`).
+    pub code: String,
+    /// The code as an SVG QR code, for a phone's camera.
+    pub qr_svg: String,
+    /// When it stops working (ms).
+    #[ts(type = "number")]
+    pub expires_at: i64,
+    /// The folder or server the new device joins through, as this device names it.
+    pub location: String,
+}
+
 /// An attachment just stored: its URL and the markdown the editor inserts.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Attached {
@@ -121,6 +136,7 @@ mod tests {
         IpcError::export_all(&cfg).unwrap();
         SyncStatus::export_all(&cfg).unwrap();
         Shared::export_all(&cfg).unwrap();
+        Invited::export_all(&cfg).unwrap();
         TargetSpec::export_all(&cfg).unwrap();
         Note::export_all(&cfg).unwrap();
         resnotes_core::Edited::export_all(&cfg).unwrap();

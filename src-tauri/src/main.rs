@@ -170,6 +170,8 @@ fn main() -> ExitCode {
             commands::list_tags,
             commands::list_devices,
             commands::name_device,
+            commands::invite_device,
+            commands::copy_text,
             commands::rename_tag,
             commands::list_notebooks,
             commands::add_notebook,

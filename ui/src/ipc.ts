@@ -14,6 +14,7 @@ import type { Device } from "./bindings/Device";
 import type { Edited } from "./bindings/Edited";
 import type { ExportReport } from "./bindings/ExportReport";
 import type { ImportReport } from "./bindings/ImportReport";
+import type { Invited } from "./bindings/Invited";
 import type { IpcError } from "./bindings/IpcError";
 import type { LinkedNote } from "./bindings/LinkedNote";
 import type { LogItem } from "./bindings/LogItem";
@@ -42,6 +43,7 @@ export type {
   AssetInfo,
   Attached,
   Contents,
+  Invited,
   LinkedNote,
   LogItem,
   Note,
@@ -176,9 +178,17 @@ export const passphraseStrength = (passphrase: string) =>
   call<Strength>("passphrase_strength", { passphrase });
 export const shareTarget = (spec: TargetSpec, passphrase: string | null) =>
   call<Shared>("share_target", { spec, passphrase });
-/** Joins the workspace on `spec`; an unencrypted one only with `acceptPlaintext`. */
-export const joinTarget = (spec: TargetSpec, passphrase: string | null, acceptPlaintext: boolean) =>
-  call<number>("join_target", { spec, passphrase, acceptPlaintext });
+/** Joins the workspace on `spec` with its passphrase or a setup code; an unencrypted one only
+ * with `acceptPlaintext`. */
+export const joinTarget = (
+  spec: TargetSpec,
+  passphrase: string | null,
+  acceptPlaintext: boolean,
+  code: string | null = null,
+) => call<number>("join_target", { spec, passphrase, acceptPlaintext, code });
+/** "Add a device": a one-time setup code with its QR code. */
+export const inviteDevice = () => call<Invited>("invite_device");
+export const copyText = (text: string) => call<null>("copy_text", { text });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 /** Puts the diagnostics report on the system clipboard and returns it (no note text, secret or

@@ -1,6 +1,8 @@
 // "Sync with a folder or server…": pick a folder (native dialog, or type its path) or enter a
 // WebDAV server ("Test connection"), then create a shared workspace there (choosing a
 // passphrase, its strength shown) or join the one it holds.
+
+import { sentence } from "./format";
 import {
   type Contents,
   createFolder,
@@ -35,6 +37,8 @@ export function placeOf(spec: TargetSpec): string {
 
 export class SetupDialog {
   private mode: Mode = "folder";
+  /** Joining with a setup code instead of the passphrase. */
+  private useCode = false;
   private spec: TargetSpec | null = null;
   private contents: Contents | null = null;
   private readonly q = <T extends HTMLElement>(sel: string): T => {
@@ -66,12 +70,15 @@ export class SetupDialog {
       void this.confirm();
     });
     this.input("passphrase").addEventListener("input", () => void this.rate());
+    this.q<HTMLButtonElement>("[data-action=use-code]").addEventListener("click", () =>
+      this.showCode(!this.useCode),
+    );
     for (const b of root.querySelectorAll<HTMLButtonElement>("[data-action=cancel]"))
       b.addEventListener("click", () => this.close());
   }
 
   open(): void {
-    for (const n of ["path", "url", "username", "password", "passphrase", "confirm"])
+    for (const n of ["path", "url", "username", "password", "passphrase", "confirm", "setup_code"])
       this.input(n).value = "";
     this.setMode("folder");
     this.root.hidden = false;
@@ -80,7 +87,18 @@ export class SetupDialog {
 
   close(): void {
     this.root.hidden = true;
-    for (const n of ["password", "passphrase", "confirm"]) this.input(n).value = "";
+    for (const n of ["password", "passphrase", "confirm", "setup_code"]) this.input(n).value = "";
+  }
+
+  /** Swaps the passphrase field for the setup code's, or back. */
+  private showCode(on: boolean): void {
+    this.useCode = on;
+    this.input("passphrase").hidden = on;
+    this.input("setup_code").hidden = !on;
+    this.q<HTMLButtonElement>("[data-action=use-code]").textContent = on
+      ? "Use the passphrase instead"
+      : "Use a setup code instead";
+    this.input(on ? "setup_code" : "passphrase").focus();
   }
 
   private setMode(mode: Mode): void {
@@ -94,6 +112,8 @@ export class SetupDialog {
 
   private reset(): void {
     this.contents = null;
+    this.showCode(false);
+    this.q<HTMLElement>("[data-action=use-code]").hidden = true;
     this.q<HTMLElement>(".intro-encrypted").hidden = false;
     this.q<HTMLFormElement>("form.secret").hidden = true;
     this.q<HTMLElement>(".close-row").hidden = false;
@@ -114,7 +134,7 @@ export class SetupDialog {
         await this.inspect();
       }
     } catch (e) {
-      this.say(e instanceof Error ? e.message : String(e), true);
+      this.say(sentence(e instanceof Error ? e.message : String(e)), true);
     }
   }
 
@@ -131,7 +151,7 @@ export class SetupDialog {
     try {
       this.contents = await inspectTarget(spec);
     } catch (e) {
-      this.say(e instanceof Error ? e.message : String(e), true);
+      this.say(sentence(e instanceof Error ? e.message : String(e)), true);
       return;
     }
     const place = placeOf(spec);
@@ -170,10 +190,11 @@ export class SetupDialog {
       action.textContent = "Add";
     } else if (c.encrypted) {
       this.say(
-        `${reached}${place} holds an encrypted workspace from another device. Join it with its passphrase: the notes on this device will be copied into it.`,
+        `${reached}${place} holds an encrypted workspace from another device. Join it with its passphrase, or with a setup code from one of your devices: the notes on this device will be copied into it.`,
       );
       secret.hidden = false;
       confirmRow.hidden = true;
+      this.q<HTMLElement>("[data-action=use-code]").hidden = false;
       action.textContent = "Join";
     } else {
       this.say(
@@ -187,7 +208,7 @@ export class SetupDialog {
     this.q<HTMLFormElement>("form.secret").hidden = false;
     this.q<HTMLElement>(".close-row").hidden = true;
     this.q<HTMLElement>(".strength").textContent = "";
-    if (!secret.hidden) this.input("passphrase").focus();
+    if (!secret.hidden) this.input(this.useCode ? "setup_code" : "passphrase").focus();
   }
 
   private async rate(): Promise<void> {
@@ -224,8 +245,21 @@ export class SetupDialog {
           );
           return;
         }
-        this.say(plaintext ? "Joining…" : "Checking the passphrase and joining…");
-        const carried = await joinTarget(spec, pass, plaintext);
+        const code = this.useCode && !plaintext ? this.input("setup_code").value.trim() : null;
+        if (code === "") {
+          this.say("Paste the setup code shown by “Add a device” on one of your devices.", true);
+          return;
+        }
+        this.say(
+          plaintext
+            ? "Joining…"
+            : code
+              ? "Checking the setup code and joining…"
+              : "Checking the passphrase and joining…",
+        );
+        const carried = code
+          ? await joinTarget(spec, null, false, code)
+          : await joinTarget(spec, pass, plaintext);
         this.close();
         this.done(
           `Joined the workspace in ${placeOf(spec)}${carried ? `; ${carried} note(s) from this device were added to it` : ""}.`,
@@ -244,7 +278,7 @@ export class SetupDialog {
         this.done(`Syncing with ${shared.target}.${where}`);
       }
     } catch (e) {
-      this.say(e instanceof Error ? e.message : String(e), true);
+      this.say(sentence(e instanceof Error ? e.message : String(e)), true);
     } finally {
       button.disabled = false;
     }

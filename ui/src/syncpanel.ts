@@ -18,6 +18,9 @@ import {
 } from "./format";
 import {
   type AssetInfo,
+  copyText,
+  type Invited,
+  inviteDevice,
   type LogItem,
   listAssets,
   logEntries,
@@ -52,6 +55,8 @@ export class SyncPanel {
   private readonly checks = new Map<string, Check>();
   /** Targets whose check "Details" the user opened (stay open across repaints). */
   private readonly checkDetailsOpen = new Set<string>();
+  /** The setup code "Add a device" made, shown until Done or until it expires. */
+  private invited: Invited | null = null;
 
   constructor(
     private readonly button: HTMLButtonElement,
@@ -248,6 +253,28 @@ export class SyncPanel {
       list.append(li);
     }
     section.append(list);
+    if (this.status?.encrypted && this.status.targets.length > 0) {
+      if (this.invited && this.invited.expires_at > now)
+        section.append(this.invitation(this.invited, now));
+      else {
+        const add = el("button", undefined, "Add a device…");
+        add.dataset.action = "add-device";
+        add.addEventListener("click", () => {
+          add.disabled = true;
+          void inviteDevice().then(
+            (i) => {
+              this.invited = i;
+              void this.refresh();
+            },
+            (e) => {
+              add.disabled = false;
+              this.onError(e.message);
+            },
+          );
+        });
+        section.append(add);
+      }
+    }
     if (!this.devices.mine)
       section.append(
         el(
@@ -257,6 +284,62 @@ export class SyncPanel {
         ),
       );
     return section;
+  }
+
+  /** A setup code for a new device: as a QR code for a phone's camera, as text to copy, with
+   * until when it works and what to do with it. */
+  private invitation(i: Invited, now: number): HTMLElement {
+    const box = el("div", "invitation");
+    const svg = new DOMParser().parseFromString(i.qr_svg, "image/svg+xml").documentElement;
+    const qr = el("div", "qr");
+    qr.append(document.importNode(svg, true));
+    const code = el("input");
+    code.name = "setup_code";
+    code.readOnly = true;
+    code.value = i.code;
+    code.addEventListener("focus", () => code.select());
+    const copy = el("button", undefined, "Copy");
+    copy.dataset.action = "copy-code";
+    copy.addEventListener(
+      "click",
+      () =>
+        void copyText(i.code).then(
+          () => {
+            copy.textContent = "Copied";
+          },
+          (e) => this.onError(e.message),
+        ),
+    );
+    const done = el("button", undefined, "Done");
+    done.dataset.action = "invite-done";
+    done.addEventListener("click", () => {
+      this.invited = null;
+      void this.refresh();
+    });
+    const until = new Date(i.expires_at).toLocaleTimeString([], {
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    const left = Math.max(1, Math.round((i.expires_at - now) / 60_000));
+    const row = el("div", "row");
+    row.append(code, copy);
+    box.append(
+      el("h4", undefined, "Add a device"),
+      qr,
+      row,
+      el(
+        "p",
+        "muted",
+        `This code adds one device and works until ${until} (${left} min). On the new device: “Sync with a folder or server…”, choose the same folder or server (here: ${i.location}), then “Use a setup code instead” and paste the code.`,
+      ),
+      el(
+        "p",
+        "muted",
+        "Anyone with this code can read your notes until it is used or expires: give it only to your own device.",
+      ),
+      done,
+    );
+    return box;
   }
 
   /** What changed in the last week, newest first: which device, when, and which notes (each

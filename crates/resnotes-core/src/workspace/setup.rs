@@ -190,6 +190,32 @@ pub fn join_keeping_notes(
     clock: Clock,
     now_ms: i64,
 ) -> Result<usize> {
+    join_keeping_notes_by(dir, spec, now_ms, |staging, kind, target| {
+        Workspace::join(staging, kind, target, passphrase, accept_plaintext, clock)
+    })
+}
+
+/// [`join_keeping_notes`] with a setup code (FORMAT.md §3.1) instead of the passphrase: the
+/// code is used up as the joined workspace is made (a wrong one changes nothing here).
+pub fn join_keeping_notes_with_code(
+    dir: &Path,
+    spec: &TargetSpec,
+    code: &crate::format::invite::SetupCode,
+    clock: Clock,
+    now_ms: i64,
+) -> Result<usize> {
+    join_keeping_notes_by(dir, spec, now_ms, |staging, kind, target| {
+        Workspace::join_with_code(staging, kind, target, code, clock)
+    })
+}
+
+/// The work of [`join_keeping_notes`]: `join` makes the new workspace in the staging dir.
+fn join_keeping_notes_by(
+    dir: &Path,
+    spec: &TargetSpec,
+    now_ms: i64,
+    join: impl FnOnce(&Path, TargetKind, &dyn Transport) -> Result<Workspace>,
+) -> Result<usize> {
     let tr = spec.transport()?;
     let (kind, target) = (spec.kind(), tr.as_ref());
     let old = Workspace::open(dir)?;
@@ -201,7 +227,7 @@ pub fn join_keeping_notes(
     }
     let staging = dir.join(format!("joining-{}", Uuid::new_v4().simple()));
     let joined = (|| -> Result<usize> {
-        let mut new = Workspace::join(&staging, kind, target, passphrase, accept_plaintext, clock)?;
+        let mut new = join(&staging, kind, target)?;
         let mut carried = 0;
         for summary in old.list(None)? {
             let note = old.note(&summary.id)?;
