@@ -436,8 +436,7 @@ const setup = new SetupDialog(
   () => panel.targetCount > 0,
   (message) => {
     toast(message);
-    void list.reload();
-    void panel.refresh();
+    notesChanged();
   },
 );
 
@@ -615,11 +614,22 @@ window.addEventListener("blur", () => {
 window.addEventListener("beforeunload", () => void editor.flush());
 
 let changeTimer: ReturnType<typeof setTimeout> | null = null;
-void onNotesChanged(() => {
-  // Bursts (a long pull) become one refresh.
-  if (changeTimer) return;
+/** A change arrived while a refresh was waiting: one more refresh follows it, so the last
+ * change of a burst is always shown (a join's first pull landing just after the join's own
+ * refresh left the notebook counts at 0). */
+let changedAgain = false;
+function notesChanged(): void {
+  // Bursts (a long pull) become one refresh every 50 ms.
+  if (changeTimer) {
+    changedAgain = true;
+    return;
+  }
   changeTimer = setTimeout(() => {
     changeTimer = null;
+    if (changedAgain) {
+      changedAgain = false;
+      notesChanged();
+    }
     void list.reload().then(() => {
       // A pin or tag changed on another device shows on the open note too.
       const row = list.items.find((n) => n.id === editor.openId);
@@ -637,7 +647,8 @@ void onNotesChanged(() => {
     void showBacklinks(editor.openId);
     if (history.isOpen) history.show(editor.openId);
   }, 50);
-});
+}
+void onNotesChanged(notesChanged);
 void devices.refresh().catch(() => {});
 void onSyncState((s) => panel.onState(s));
 void onSyncEvent((ev) => {
