@@ -21,6 +21,7 @@ fn main() {
             "list_devices",
             "name_device",
             "invite_device",
+            "cancel_invite",
             "copy_text",
             "rename_tag",
             "list_notebooks",

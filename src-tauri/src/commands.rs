@@ -163,6 +163,14 @@ pub async fn invite_device(state: State<'_, AppState>) -> Res<Invited> {
     Ok(Invited { code: text, qr_svg, expires_at: code.expires_at, location: code.target.location })
 }
 
+/// "Cancel this code": the setup code opens nothing from now on.
+#[tauri::command]
+pub async fn cancel_invite(state: State<'_, AppState>, code: String) -> Res<()> {
+    let code = resnotes_core::format::invite::SetupCode::parse(&code)
+        .map_err(|e| IpcError::from(resnotes_core::Error::from(e)))?;
+    state.with(|ws| ws.cancel_invite(&code))
+}
+
 /// The computer's name (Linux: the kernel's host name), given to a device that has none yet.
 pub(crate) fn host_name() -> Option<String> {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]

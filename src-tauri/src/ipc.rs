@@ -65,7 +65,7 @@ pub struct Shared {
 
 /// A setup code for a new device ("Add a device"): its text, the same as a QR code, and until
 /// when it works.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Clone, Serialize, TS)]
 pub struct Invited {
     /// The code's text (`resnotes-invite:1/…`).
     pub code: String,
@@ -76,6 +76,13 @@ pub struct Invited {
     pub expires_at: i64,
     /// The folder or server the new device joins through, as this device names it.
     pub location: String,
+}
+
+impl std::fmt::Debug for Invited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code opens the workspace until it is used: never in a log.
+        f.debug_struct("Invited").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
 }
 
 /// An attachment just stored: its URL and the markdown the editor inserts.

@@ -171,6 +171,7 @@ fn main() -> ExitCode {
             commands::list_devices,
             commands::name_device,
             commands::invite_device,
+            commands::cancel_invite,
             commands::copy_text,
             commands::rename_tag,
             commands::list_notebooks,

@@ -1443,6 +1443,14 @@ fn a_device_is_added_with_a_setup_code_instead_of_the_passphrase() {
     c.quit();
     a.click("#sync-body [data-action=invite-done]");
     a.wait_for("#sync-body [data-action=add-device]");
+    // A code shown and then cancelled opens nothing: its invitation leaves the folder.
+    a.click("#sync-body [data-action=add-device]");
+    a.wait_for("#sync-body .invitation .qr svg");
+    let invites = || std::fs::read_dir(shared.join("invites")).unwrap().count();
+    assert_eq!(invites(), 1);
+    a.click("#sync-body [data-action=invite-cancel]");
+    a.wait_for("#sync-body [data-action=add-device]");
+    assert_eq!(invites(), 0, "the cancelled code's invitation is gone");
     a.quit();
 }
 

@@ -189,6 +189,8 @@ export const joinTarget = (
 /** "Add a device": a one-time setup code with its QR code. */
 export const inviteDevice = () => call<Invited>("invite_device");
 export const copyText = (text: string) => call<null>("copy_text", { text });
+/** "Cancel this code": the setup code opens nothing from now on. */
+export const cancelInvite = (code: string) => call<null>("cancel_invite", { code });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 /** Puts the diagnostics report on the system clipboard and returns it (no note text, secret or

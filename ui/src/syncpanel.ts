@@ -18,6 +18,7 @@ import {
 } from "./format";
 import {
   type AssetInfo,
+  cancelInvite,
   copyText,
   type Invited,
   inviteDevice,
@@ -316,6 +317,22 @@ export class SyncPanel {
       this.invited = null;
       void this.refresh();
     });
+    const cancel = el("button", "link", "Cancel this code");
+    cancel.dataset.action = "invite-cancel";
+    cancel.title = "The code opens nothing from now on (a device that already joined stays)";
+    cancel.addEventListener(
+      "click",
+      () =>
+        void cancelInvite(i.code).then(
+          () => {
+            this.invited = null;
+            void this.refresh();
+          },
+          (e) => this.onError(e.message),
+        ),
+    );
+    const buttons = el("div", "row");
+    buttons.append(done, cancel);
     const until = new Date(i.expires_at).toLocaleTimeString([], {
       hour: "2-digit",
       minute: "2-digit",
@@ -337,7 +354,7 @@ export class SyncPanel {
         "muted",
         "Anyone with this code can read your notes until it is used or expires: give it only to your own device.",
       ),
-      done,
+      buttons,
     );
     return box;
   }

@@ -42,6 +42,23 @@ pub(crate) fn invite(ws: &Workspace, target: Option<&str>, minutes: i64, json: b
     Ok(())
 }
 
+/// The setup code's text: as given, else from `RESNOTES_SETUP_CODE`, else asked for (not
+/// echoed: it is as secret as the passphrase until it is used).
+pub(crate) fn code_text(given: String) -> Result<String> {
+    if !given.trim().is_empty() {
+        return Ok(given);
+    }
+    if let Some(v) = std::env::var("RESNOTES_SETUP_CODE").ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(v);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow!(
+            "give the setup code in RESNOTES_SETUP_CODE, or run this at a terminal to type it"
+        ));
+    }
+    Ok(rpassword::prompt_password("Setup code: ")?)
+}
+
 /// The target a setup code names, as this device reaches it: `--folder` or `--webdav` when
 /// given, else the code's own location (a folder only when that path exists here).
 pub(crate) fn code_target(

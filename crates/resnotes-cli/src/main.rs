@@ -101,9 +101,11 @@ enum Command {
         /// note); refused without it.
         #[arg(long, conflicts_with = "code")]
         plaintext: bool,
-        /// A setup code from `resnotes invite` (or "Add a device" in the app) on one of your
-        /// devices: joins without the passphrase. Works once, until it expires.
-        #[arg(long)]
+        /// Join with a setup code from `resnotes invite` (or "Add a device" in the app) on one
+        /// of your devices instead of the passphrase: works once, until it expires. Without a
+        /// value it is asked for (or read from RESNOTES_SETUP_CODE), so it stays out of the
+        /// shell's history and the process list.
+        #[arg(long, num_args = 0..=1, default_missing_value = "")]
         code: Option<String>,
     },
     /// A one-time setup code that adds a new device without the passphrase (printed with a QR
@@ -630,7 +632,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return join(&dir, &spec, plaintext, cli.quiet);
         }
         Command::Join { folder, webdav, user, allow_http, code: Some(text), .. } => {
-            let code = resnotes_core::format::invite::SetupCode::parse(&text)?;
+            let code = resnotes_core::format::invite::SetupCode::parse(&invite::code_text(text)?)?;
             let spec =
                 invite::code_target(&code, folder.as_deref(), webdav.as_deref(), user, allow_http)?;
             let mut ws = invite::join(&dir, &spec, &code)?;

@@ -174,7 +174,7 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             EntryError::Malformed(_) => "malformed",
             EntryError::Misplaced { .. } => "misplaced",
             EntryError::ChainBroken => "chain_broken",
-            EntryError::BadSignature(_) => "bad_signature",
+            EntryError::BadSignature(_) | EntryError::WrongSigner(_) => "bad_signature",
             EntryError::UnsupportedVersion(_) => "unsupported_version",
             EntryError::TooLarge => "too_large",
         };

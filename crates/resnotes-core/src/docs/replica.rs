@@ -107,12 +107,24 @@ fn device_key(dir: &Path, client: &Uuid, conn: &Connection) -> Result<DeviceKey>
     if signed.is_some() {
         return Err(Error::DeviceKey(path));
     }
-    let key = DeviceKey::generate();
-    if !store::secrets::keyring_set(&account, &key.to_text()) {
-        store::secrets::write_private_file(&path, &format!("{}\n", key.to_text()))
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    // Two processes opening a new data dir at once (the app and the CLI) must end with one
+    // key: whichever was kept first is read back and used by both.
+    let made = DeviceKey::generate();
+    let kept = if store::secrets::keyring_set(&account, &made.to_text()) {
+        store::secrets::keyring_get(&account)
+    } else {
+        match store::secrets::create_private_file(&path, &format!("{}\n", made.to_text())) {
+            Ok(()) => None,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::read_to_string(&path).ok()
+            }
+            Err(e) => return Err(Error::io(format!("cannot write {}", path.display()), e)),
+        }
+    };
+    match kept {
+        Some(text) => DeviceKey::parse(&text).map_err(|_| Error::DeviceKey(path)),
+        None => Ok(made),
     }
-    Ok(key)
 }
 
 /// Makes the data dir readable only by its user (0700) and the database and key files 0600,
@@ -528,6 +540,12 @@ pub(crate) fn append_own_entry(
         Some((i, h)) => (i + 1, h),
         None => (0, ZERO_HASH),
     };
+    // Never sign with another key than this device's chain already names: every device would
+    // refuse this entry and all after it (another process kept another key; FORMAT.md §5.1).
+    let chain = store::link_before(tx, &ws.client, index)?.signer;
+    if chain.is_some_and(|k| k != ws.device.public()) {
+        return Err(Error::DeviceKey(ws.dir.join(DEVICE_KEY_FILE)));
+    }
     let header = Header {
         workspace: ws.workspace,
         client: ws.client,

@@ -175,10 +175,14 @@ pub enum EntryError {
     /// The hash chain breaks.
     #[error("does not follow the previous entry of its device (hash chain broken)")]
     ChainBroken,
-    /// Not signed by the device it claims to come from (§5.1): a forgery by someone holding
-    /// the workspace key, or damage.
+    /// Its signature does not verify against the key its header names (§5.1): damaged, or
+    /// altered by someone holding the workspace key.
     #[error("is not signed by the device it claims to come from ({0}); refused as a forgery")]
     BadSignature(&'static str),
+    /// Validly signed, but not by the key that signed its device's previous entry, or not signed
+    /// though that one is (§5.1): someone holding the workspace key writing as that device.
+    #[error("is not signed by the device it claims to come from ({0}); refused as a forgery")]
+    WrongSigner(&'static str),
     /// Newer envelope version.
     #[error("uses entry version {0}, newer than this program understands; update Resilient Notes")]
     UnsupportedVersion(u8),
@@ -697,10 +701,10 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
     }
     match (want.prev_signer, entry.signer) {
         (Some(k), Some(s)) if k != s => {
-            Err(EntryError::BadSignature("signed by another key than its device's earlier entries"))
+            Err(EntryError::WrongSigner("signed by another key than its device's earlier entries"))
         }
         (Some(_), None) => {
-            Err(EntryError::BadSignature("unsigned, though its device signs every entry"))
+            Err(EntryError::WrongSigner("unsigned, though its device signs every entry"))
         }
         _ => Ok(entry),
     }

@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use super::Result;
 
+/// The largest entry index a claim may name (2^53): far beyond any log, and safe to count with.
+const MAX_INDEX: u64 = 1 << 53;
+
 /// Entries of a device that another device's entry says exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Claim {
@@ -28,6 +31,10 @@ pub(crate) struct Claim {
 /// earlier claim is still unmet, its time stays (the wait is counted from the oldest missing
 /// entry) and only the index grows; a met one is replaced.
 pub(crate) fn note(conn: &Connection, claim: &Claim) -> Result<()> {
+    // No log grows this long; a clock naming more is nonsense and would never be met.
+    if claim.index > MAX_INDEX {
+        return Ok(());
+    }
     let head = super::head(conn, &claim.client)?.map(|(i, _)| i);
     if head.is_some_and(|h| h >= claim.index) {
         return Ok(());
@@ -43,9 +50,15 @@ pub(crate) fn note(conn: &Connection, claim: &Claim) -> Result<()> {
     match unmet {
         Some(i) if i as u64 >= claim.index => {}
         Some(_) => {
+            // The newest claim says who had them and when; the wait still counts from the first.
             conn.execute(
-                "UPDATE claimed SET idx = ?2 WHERE client_id = ?1",
-                params![claim.client.to_string(), claim.index as i64],
+                "UPDATE claimed SET idx = ?2, via = ?3, written_at = ?4 WHERE client_id = ?1",
+                params![
+                    claim.client.to_string(),
+                    claim.index as i64,
+                    claim.via.to_string(),
+                    claim.written_at
+                ],
             )?;
         }
         None => {
@@ -121,15 +134,21 @@ mod tests {
         assert!(unmet(&c).unwrap().is_empty());
         note(&c, &claim(2, 100)).unwrap();
         assert_eq!(unmet(&c).unwrap(), vec![(claim(2, 100), 3)]);
-        // Later claims while it is still missing: the wait counts from the first.
-        note(&c, &claim(4, 200)).unwrap();
+        // Later claims while it is still missing: the wait counts from the first; the newest
+        // claim says who had them and when.
+        let tablet = Uuid::new_v4();
+        note(&c, &Claim { via: tablet, written_at: 9, ..claim(4, 200) }).unwrap();
         note(&c, &claim(3, 300)).unwrap();
-        assert_eq!(unmet(&c).unwrap(), vec![(claim(4, 100), 5)]);
+        let later = Claim { via: tablet, written_at: 9, ..claim(4, 100) };
+        assert_eq!(unmet(&c).unwrap(), vec![(later.clone(), 5)]);
+        // A clock naming an absurd index is no claim.
+        note(&c, &claim(u64::MAX, 300)).unwrap();
+        assert_eq!(unmet(&c).unwrap(), vec![(later, 5)]);
         // Some arrive: fewer missing, same wait.
         for i in 0..=2 {
             entry(&c, laptop, i);
         }
-        assert_eq!(unmet(&c).unwrap(), vec![(claim(4, 100), 2)]);
+        assert_eq!(unmet(&c).unwrap()[0].1, 2);
         // All arrive: met. A claim of entries held is not even recorded; a new unmet one
         // starts a new wait.
         for i in 3..=4 {

@@ -50,9 +50,23 @@ pub(crate) fn keyring_delete(account: &str) {
 
 /// Writes `text` to `path`, readable and writable only by the user, synced to disk.
 pub(crate) fn write_private_file(path: &Path, text: &str) -> std::io::Result<()> {
+    private_file(path, text, false)
+}
+
+/// Like [`write_private_file`], but only when no file is there yet (another process may have
+/// made one a moment ago): `AlreadyExists` then, and the file is left as it is.
+pub(crate) fn create_private_file(path: &Path, text: &str) -> std::io::Result<()> {
+    private_file(path, text, true)
+}
+
+fn private_file(path: &Path, text: &str, new: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    if new {
+        opts.write(true).create_new(true);
+    } else {
+        opts.write(true).create(true).truncate(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

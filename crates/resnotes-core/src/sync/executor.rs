@@ -419,7 +419,16 @@ impl Replica {
                 prev_hash: prev.hash,
                 prev_signer: prev.signer,
             };
-            let checked = entry::accept(&bytes, &self.key, &want);
+            let checked = entry::accept(&bytes, &self.key, &want).and_then(|e| {
+                // This device's own entries (pulled back after a restore) are signed by its key
+                // or, before it signed, by none: never by another key (FORMAT.md §5.1).
+                match e.signer {
+                    Some(s) if *client == self.client && s != self.device.public() => Err(
+                        entry::EntryError::WrongSigner("signed by another key than this device's"),
+                    ),
+                    _ => Ok(e),
+                }
+            });
             match checked {
                 Ok(e) => {
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
@@ -620,7 +629,7 @@ impl Replica {
                     }
                     Err(TransportError::Conflict { .. }) => {
                         let (path, data) = &files[(i - start) as usize];
-                        if let Some(what) = self.impostor(tr, client, i, path)? {
+                        if let Some(what) = self.impostor(run, client, i)? {
                             if let Err(e) = tr.overwrite(path, data) {
                                 end = BatchEnd::Failed(e);
                                 break;
@@ -673,22 +682,21 @@ impl Replica {
 /// What a forged entry is called when one is replaced.
 const FORGED: &str =
     "an entry forged by someone who has the workspace key (not written by the device it names)";
+/// What a file that is no entry at all is called when one is replaced.
+const DAMAGED: &str = "a damaged file";
 
 impl Replica {
-    /// What the file a target holds at `path`, where entry `index` of `client` goes (other
-    /// bytes than the entry held here), is, when it is not that entry (FORMAT.md §6.1): a file
-    /// every reader refuses there, or — at this device's own places — an entry it did not sign.
-    /// `None` when the file is an entry readers would accept as well (a device that wrote two
-    /// entries with one number, or two unsigned entries of which no one can tell the real one):
-    /// it is left alone.
-    fn impostor(
-        &self,
-        tr: &dyn Transport,
-        client: &Uuid,
-        index: u64,
-        path: &str,
-    ) -> Result<Option<&'static str>> {
-        let Some(there) = tr.read(path)? else { return Ok(Some("nothing (the file went away)")) };
+    /// What the file a target holds where entry `index` of `client` goes (other bytes than the
+    /// entry held here) is, when it is certainly not that entry (FORMAT.md §6.1): bad in itself
+    /// (a MAC or signature that does not verify, malformed, misplaced, too large), or — where the
+    /// target holds the same entry `index − 1` as this device — not signed by the key that
+    /// signed it, or not following it; at this device's own places, also an entry it did not
+    /// sign. `None` leaves the file alone: an entry readers would accept as well (a device that
+    /// wrote two entries with one number, unsigned twins), or one this device cannot judge (not
+    /// arrived, not readable with its key, a newer version, a chain it does not share).
+    fn impostor(&self, run: &TargetRun, client: &Uuid, index: u64) -> Result<Option<&'static str>> {
+        use entry::EntryError as E;
+        let Some(there) = run.tr.read(&run.entry_path(client, index))? else { return Ok(None) };
         let prev = store::link_before(&self.conn, client, index)?;
         let want = Expected {
             workspace: self.workspace,
@@ -698,13 +706,30 @@ impl Replica {
             prev_signer: prev.signer,
         };
         Ok(match entry::accept(&there, &self.key, &want) {
-            Ok(e) if *client == self.client && e.signer != Some(self.device.public()) => {
+            Ok(e)
+                if *client == self.client
+                    && e.signer.is_some_and(|s| s != self.device.public()) =>
+            {
                 Some(FORGED)
             }
             Ok(_) => None,
-            Err(entry::EntryError::BadSignature(_) | entry::EntryError::BadMac) => Some(FORGED),
-            Err(_) => Some("a damaged or unreadable file"),
+            Err(E::BadMac | E::BadSignature(_)) => Some(FORGED),
+            Err(E::Malformed(_) | E::TooLarge | E::Misplaced { .. }) => Some(DAMAGED),
+            Err(E::WrongSigner(_) | E::ChainBroken) if self.same_before(run, client, index)? => {
+                Some(FORGED)
+            }
+            Err(_) => None,
         })
+    }
+
+    /// True when the target holds exactly the entry `index − 1` of `client` this device holds
+    /// (entries are copied verbatim, so equal bytes are the same entry): the target and this
+    /// device share that chain, so this device's entry `index` is the one that follows it there.
+    fn same_before(&self, run: &TargetRun, client: &Uuid, index: u64) -> Result<bool> {
+        let Some(before) = index.checked_sub(1) else { return Ok(true) };
+        let ours = store::entry_data(&self.conn, client, before)?;
+        let there = run.tr.read(&run.entry_path(client, before))?;
+        Ok(ours.is_some() && ours == there)
     }
 }
 
@@ -748,6 +773,7 @@ pub(crate) fn short(id: &Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::crypto::WorkspaceKey;
     use crate::transport::{Fault, Memory, TargetKind};
     use crate::Workspace;
 
@@ -829,6 +855,71 @@ mod tests {
     /// The executor against in-memory targets: pulls from one are relayed to the other in the
     /// same cycle, a target that lost entries is reported and repaired, a conflicting file is
     /// reported and left alone, and an unreachable target fails alone.
+    /// FORMAT.md §6.1 seen from a relay: B holds A's entries 0 and 1 and pushes them to g. A
+    /// file at A's entry 1 that B cannot judge (encrypted to another key) is left alone; one
+    /// signed by another key than A's entry 0, on a target holding that same entry 0, is a
+    /// forgery and replaced; one following an entry 0 the target does not share is left alone.
+    #[test]
+    fn a_relay_replaces_only_what_is_certainly_not_the_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (f, g) = (Memory::new("f"), Memory::new("g"));
+        let mut a = replica(&tmp.path().join("a"));
+        let tf = a.add_target(TargetKind::Memory, &f, Some("ivory tugboat quietly"), 10).unwrap();
+        for title in ["one", "two"] {
+            a.new_note(title, "x").unwrap();
+            a.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES).unwrap();
+        }
+        a.sync_with(&[(&tf, &f)], &mut |_| {}).unwrap();
+        let mut b = join(&tmp.path().join("b"), &f);
+        let bf = b.targets().unwrap()[0].clone();
+        b.sync_with(&[(&bf, &f)], &mut |_| {}).unwrap();
+        let bg = b.add_target(TargetKind::Memory, &g, None, 10).unwrap();
+        let manifest = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let ac = a.client_id();
+        let (p0, p1) = (entry_path(&manifest, &ac, 0), entry_path(&manifest, &ac, 1));
+        let real0 = f.snapshot()[&p0].clone();
+        let r = &a.replica;
+        let intruder = crate::format::signature::DeviceKey::generate();
+        let forged = |index: u64, prev_hash: [u8; 32]| {
+            let header = entry::Header {
+                workspace: r.workspace,
+                client: ac,
+                index,
+                timestamp: 5,
+                lamport: 99,
+                prev_hash,
+            };
+            let mut doc = crate::note::new_doc(&ac);
+            crate::note::create(&mut doc, "forged", "not A's", 5).unwrap();
+            let change = crate::note::take_change(&mut doc, 5).unwrap();
+            let p =
+                entry::Payload::changes(vec![entry::NoteChange { note: Uuid::new_v4(), change }]);
+            entry::seal(&header, &p, &r.key, &intruder).unwrap()
+        };
+        let sync_g = |b: &mut Workspace| b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
+        // Not readable with this workspace's key: perhaps a newer one; left alone.
+        g.put_raw(&p0, real0.clone());
+        let other = WorkspaceKey::generate(&r.workspace);
+        g.put_raw(&p1, other.seal(b"whatever").unwrap());
+        let reports = sync_g(&mut b);
+        assert!(reports[0].problems.iter().any(|p| p.contains("different bytes")), "{reports:?}");
+        // Following an entry 0 the target does not share (a whole other chain, validly signed
+        // from its first entry: B cannot tell which is A's): left alone.
+        let (other0, other_hash) = forged(0, entry::ZERO_HASH);
+        let (other1, _) = forged(1, other_hash);
+        g.put_raw(&p0, other0.clone());
+        g.put_raw(&p1, other1.clone());
+        sync_g(&mut b);
+        assert_eq!((&g.snapshot()[&p0], &g.snapshot()[&p1]), (&other0, &other1));
+        // The same entry 1, on a target holding A's real entry 0: a forgery, replaced.
+        g.put_raw(&p0, real0);
+        let (fake, _) = forged(1, store::link_before(&r.conn, &ac, 1).unwrap().hash);
+        g.put_raw(&p1, fake);
+        let reports = sync_g(&mut b);
+        assert!(reports[0].problems.iter().any(|p| p.contains("forged")), "{reports:?}");
+        assert_eq!(g.snapshot()[&p1], f.snapshot()[&p1]);
+    }
+
     #[test]
     fn relays_repairs_reports_conflicts_and_isolates_failures() {
         let tmp = tempfile::tempdir().unwrap();

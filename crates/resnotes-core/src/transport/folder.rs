@@ -343,10 +343,10 @@ impl Transport for Folder {
         self.write_batch(&[(path.to_string(), bytes.to_vec())]).pop().expect("one result")
     }
 
-    fn remove(&self, path: &str) -> Result<(), TransportError> {
+    fn remove(&self, path: &str) -> Result<bool, TransportError> {
         match fs::remove_file(self.full(path)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(self.fail("remove", path, e)),
         }
     }

@@ -112,10 +112,9 @@ impl Transport for Memory {
         names.dedup();
         Ok(names)
     }
-    fn remove(&self, path: &str) -> Result<(), TransportError> {
+    fn remove(&self, path: &str) -> Result<bool, TransportError> {
         self.gate("remove", path, true)?;
-        self.files.lock().unwrap().remove(path);
-        Ok(())
+        Ok(self.files.lock().unwrap().remove(path).is_some())
     }
     fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
         self.gate("write", path, true)?;

@@ -593,14 +593,14 @@ impl Transport for WebDav {
         self.write_one(path, bytes)
     }
 
-    fn remove(&self, path: &str) -> Result<(), TransportError> {
+    fn remove(&self, path: &str) -> Result<bool, TransportError> {
         self.send(
             "remove",
             path,
             || self.request(Method::DELETE, path),
             |r| match r.status() {
-                s if s.is_success() => Ok(()),
-                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
+                s if s.is_success() => Ok(true),
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
                 s => Err(Failure::Fatal(self.fail("remove", path, format!("HTTP {s}")))),
             },
         )

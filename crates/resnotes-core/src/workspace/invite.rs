@@ -63,6 +63,23 @@ impl Workspace {
         self.invite_with(&t, tr.as_ref(), valid_ms)
     }
 
+    /// Withdraws a setup code this device made before it is used: its invitation is removed
+    /// from its target, so the code opens nothing from now on.
+    pub fn cancel_invite(&self, code: &SetupCode) -> Result<()> {
+        let r = &self.replica;
+        let mut list = pending(r)?;
+        let path = code.file_path();
+        let Some(p) = list.iter().find(|p| p.path == path).cloned() else {
+            return Err(Error::Invalid("this setup code was not made on this device".into()));
+        };
+        let t = self.targets()?.into_iter().find(|t| t.id == p.target);
+        if let Some(t) = t {
+            r.transport_for(&t)?.remove(&path)?;
+        }
+        list.retain(|q| q.path != path);
+        keep_pending(r, &list)
+    }
+
     /// [`Workspace::invite`] with a given transport (tests pass their own).
     pub fn invite_with(&self, t: &Target, tr: &dyn Transport, valid_ms: i64) -> Result<SetupCode> {
         if !self.replica.key.is_encrypted() {
@@ -121,8 +138,11 @@ impl Workspace {
             }
             .into());
         }
-        // Used up before this device exists: a code that cannot be used up is not used.
-        target.remove(&path)?;
+        // Used up before this device exists: a code that cannot be used up is not used, and of
+        // two devices that read the invitation at once only the one that removes it joins.
+        if !target.remove(&path)? {
+            return Err(used_or_expired());
+        }
         let ws = Workspace {
             replica: Replica::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?,
         };
@@ -227,6 +247,11 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(shared.join("invites")).unwrap().collect();
         assert!(left.is_empty(), "{left:?}");
 
+        // A code withdrawn before it is used opens nothing.
+        let withdrawn = a.invite(None, 60_000).unwrap();
+        a.cancel_invite(&withdrawn).unwrap();
+        assert!(!shared.join(withdrawn.file_path()).exists());
+        assert!(join("g", &withdrawn).err().unwrap().to_string().contains("already used"));
         // A code of another workspace is refused in words.
         let other = Workspace::init(&tmp.path().join("e"), false, system_clock()).unwrap();
         let foreign =
