@@ -471,7 +471,13 @@ fn a_setup_code_adds_a_device_once_without_the_passphrase_and_expires() {
     // The folder is still a sound workspace with invitations in it.
     a.ok(&["verify"]);
     // No passphrase anywhere: the code is all the new device needs (the folder path is in it).
-    let out = b.cmd(&["join", "--code", &code]).env_remove("RESNOTES_PASSPHRASE").output().unwrap();
+    // Given in the environment, it stays out of the process list and the shell's history.
+    let out = b
+        .cmd(&["join", "--code"])
+        .env("RESNOTES_SETUP_CODE", &code)
+        .env_remove("RESNOTES_PASSPHRASE")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(b.list()[0]["title"], "Groceries");
     // Its changes reach the first device, signed by its own key.
