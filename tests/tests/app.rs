@@ -1405,16 +1405,7 @@ fn a_device_is_added_with_a_setup_code_instead_of_the_passphrase() {
 
     // A second app joins with the code: no passphrase typed anywhere.
     let b = App::start("invite-b", &db.dir, &[]);
-    b.open_sync_panel();
-    b.click("#sync-panel [data-action=setup]");
-    b.type_into("#setup input[name=path]", shared.to_str().unwrap());
-    b.click("#setup form.path button[type=submit]");
-    b.wait_until(Duration::from_secs(10), "the join form", || {
-        b.text("#setup .message").contains("another device")
-    });
-    b.click("#setup [data-action=use-code]");
-    b.wait_for("#setup input[name=setup_code]:not([hidden])");
-    b.type_into("#setup input[name=setup_code]", &code);
+    type_setup_code(&b, &shared, &code);
     b.screenshot("join-with-code");
     b.click("#setup form.secret button[type=submit]");
     b.wait_until(Duration::from_secs(20), "B to show A's note", || {
@@ -1425,15 +1416,7 @@ fn a_device_is_added_with_a_setup_code_instead_of_the_passphrase() {
 
     // The code is used up: a third device is refused in a sentence, and nothing changes there.
     let c = App::start("invite-c", &dc.dir, &[]);
-    c.open_sync_panel();
-    c.click("#sync-panel [data-action=setup]");
-    c.type_into("#setup input[name=path]", shared.to_str().unwrap());
-    c.click("#setup form.path button[type=submit]");
-    c.wait_until(Duration::from_secs(10), "the join form", || {
-        c.text("#setup .message").contains("another device")
-    });
-    c.click("#setup [data-action=use-code]");
-    c.type_into("#setup input[name=setup_code]", &code);
+    type_setup_code(&c, &shared, &code);
     c.click("#setup form.secret button[type=submit]");
     c.wait_until(Duration::from_secs(15), "the refusal", || {
         c.text("#setup .message").contains("already used, or it expired")
@@ -1452,6 +1435,21 @@ fn a_device_is_added_with_a_setup_code_instead_of_the_passphrase() {
     a.wait_for("#sync-body [data-action=add-device]");
     assert_eq!(invites(), 0, "the cancelled code's invitation is gone");
     a.quit();
+}
+
+/// Opens the folder-or-server dialog on `folder` (a workspace of another device), switches to
+/// "Use a setup code instead" and types `code`.
+fn type_setup_code(app: &App, folder: &std::path::Path, code: &str) {
+    app.open_sync_panel();
+    app.click("#sync-panel [data-action=setup]");
+    app.type_into("#setup input[name=path]", folder.to_str().unwrap());
+    app.click("#setup form.path button[type=submit]");
+    app.wait_until(Duration::from_secs(10), "the join form", || {
+        app.text("#setup .message").contains("another device")
+    });
+    app.click("#setup [data-action=use-code]");
+    app.wait_for("#setup input[name=setup_code]:not([hidden])");
+    app.type_into("#setup input[name=setup_code]", code);
 }
 
 /// Writes, as a new device of `member`'s workspace running version 5 (no signatures), entry 0

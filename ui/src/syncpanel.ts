@@ -58,6 +58,9 @@ export class SyncPanel {
   private readonly checkDetailsOpen = new Set<string>();
   /** The setup code "Add a device" made, shown until Done or until it expires. */
   private invited: Invited | null = null;
+  /** Its box, built once and moved into each repaint: a click on its buttons is never lost to
+   * a repaint under the pointer. */
+  private invitationBox: { code: string; box: HTMLElement; left: HTMLElement } | null = null;
 
   constructor(
     private readonly button: HTMLButtonElement,
@@ -258,6 +261,7 @@ export class SyncPanel {
       if (this.invited && this.invited.expires_at > now)
         section.append(this.invitation(this.invited, now));
       else {
+        this.invitationBox = null;
         const add = el("button", undefined, "Add a device…");
         add.dataset.action = "add-device";
         add.addEventListener("click", () => {
@@ -290,6 +294,12 @@ export class SyncPanel {
   /** A setup code for a new device: as a QR code for a phone's camera, as text to copy, with
    * until when it works and what to do with it. */
   private invitation(i: Invited, now: number): HTMLElement {
+    const left = Math.max(1, Math.round((i.expires_at - now) / 60_000));
+    const kept = this.invitationBox;
+    if (kept?.code === i.code) {
+      kept.left.textContent = `${left} min`;
+      return kept.box;
+    }
     const box = el("div", "invitation");
     const svg = new DOMParser().parseFromString(i.qr_svg, "image/svg+xml").documentElement;
     const qr = el("div", "qr");
@@ -337,18 +347,19 @@ export class SyncPanel {
       hour: "2-digit",
       minute: "2-digit",
     });
-    const left = Math.max(1, Math.round((i.expires_at - now) / 60_000));
     const row = el("div", "row");
     row.append(code, copy);
+    const minutes = el("span", undefined, `${left} min`);
+    const how = el("p", "muted", `This code adds one device and works until ${until} (`);
+    how.append(
+      minutes,
+      `). On the new device: “Sync with a folder or server…”, choose the same folder or server (here: ${i.location}), then “Use a setup code instead” and paste the code.`,
+    );
     box.append(
       el("h4", undefined, "Add a device"),
       qr,
       row,
-      el(
-        "p",
-        "muted",
-        `This code adds one device and works until ${until} (${left} min). On the new device: “Sync with a folder or server…”, choose the same folder or server (here: ${i.location}), then “Use a setup code instead” and paste the code.`,
-      ),
+      how,
       el(
         "p",
         "muted",
@@ -356,6 +367,7 @@ export class SyncPanel {
       ),
       buttons,
     );
+    this.invitationBox = { code: i.code, box, left: minutes };
     return box;
   }
 
