@@ -36,15 +36,18 @@
 //! Dependencies run one way, from the bottom up; each layer is a folder:
 //!
 //! 1. [`format`] — the exchange format as pure functions over bytes (entries, attachments,
-//!    `index.json`, paths, keys). Public: it is the contract a second implementation follows.
+//!    `index.json`, paths, keys, device signatures, setup codes). Public: it is the contract a
+//!    second implementation follows.
 //! 2. `store` — the SQLite database and every SQL statement of the engine, by table: `log`
 //!    (the log and its unsealed tail), `notes` (rows, documents, the note index), `notebooks`
-//!    (their rows and note counts), `search` (the full-text index), `targets`, `assets`;
-//!    schema and migrations in `store/mod.rs`.
+//!    (their rows and note counts), `search` (the full-text index), `targets`, `assets`,
+//!    `claims` (entries other devices' clocks say exist); schema and migrations in
+//!    `store/mod.rs`.
 //! 3. `docs` — note documents: the schema ([`note`]), applying changes (`materialize`), notes
 //!    listed from summaries before their documents are built (`lazy`), new notes made in bulk
 //!    with their change written directly (`bulk`, for imports), and `Replica`: this
-//!    device's database, identity, key, clock and document cache, with local edits and sealing.
+//!    device's database, identity, workspace key, signing key, clock and document cache, with
+//!    local edits and sealing (every entry signed by this device).
 //!    Every layer above runs on a replica.
 //! 4. [`transport`] — moving bytes to and from a target: one trait, a [`TargetKind`] per kind of
 //!    target (folder, WebDAV), an in-memory fake with faults for tests, the stored credentials.
@@ -52,7 +55,8 @@
 //!    targets of a replica, the watch loop and the [`Supervisor`]: all `impl Replica`.
 //! 6. `workspace` — what a shell calls: [`Workspace`] wraps a replica and adds notes, targets,
 //!    [`diagnostics`] for bug reports,
-//!    setup ([`setup`]), status and details; organizing notes (`organize`: pins, tags, sort,
+//!    setup ([`setup`]), status and details, `devices` (names, who signs) and `invite` (setup
+//!    codes for new devices); organizing notes (`organize`: pins, tags, sort,
 //!    trash), `notebooks` (and how their tree is arranged the same on every device),
 //!    `links`, `history`, and notes brought in and taken out: `import` (a Markdown folder,
 //!    Joplin's JEX, Evernote's ENEX; each format's reader a pure module beside it) and
