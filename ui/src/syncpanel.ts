@@ -262,7 +262,7 @@ export class SyncPanel {
         section.append(this.invitation(this.invited, now));
       else {
         this.invitationBox = null;
-        const add = el("button", undefined, "Add a device…");
+        const add = el("button", "add-device", "Add a device…");
         add.dataset.action = "add-device";
         add.addEventListener("click", () => {
           add.disabled = true;
