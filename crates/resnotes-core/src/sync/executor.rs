@@ -505,14 +505,10 @@ impl Replica {
         }
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
+            let since = self.now();
             for (other, (index, written_at)) in claims {
-                let claim = store::claims::Claim {
-                    client: other,
-                    index,
-                    via: *client,
-                    written_at,
-                    since: self.now(),
-                };
+                let claim =
+                    store::claims::Claim { client: other, index, via: *client, written_at, since };
                 store::claims::note(&tx, &claim)?;
             }
             tx.commit()?;

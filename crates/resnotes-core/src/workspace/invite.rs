@@ -2,17 +2,14 @@
 //! one-time invitation to a target and shows its setup code; the new device joins with the code
 //! and uses the invitation up. Invitations this device made are removed once they expire.
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 use crate::docs::Replica;
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::invite::{self, CodeTarget, SetupCode};
-use crate::format::manifest::ManifestError;
 use crate::store;
-use crate::transport::{read_manifest, Target, TargetKind, Transport};
-use crate::workspace::{Clock, Workspace, DB_FILE};
+use crate::transport::{Target, TargetKind, Transport};
+use crate::workspace::{Clock, Workspace};
+use serde::{Deserialize, Serialize};
 
 /// How long a setup code works unless the user says otherwise: long enough to walk to the
 /// other device, short enough that a code seen over a shoulder is soon worth nothing.
@@ -112,12 +109,8 @@ impl Workspace {
         code: &SetupCode,
         clock: Clock,
     ) -> Result<Self> {
-        if dir.join(DB_FILE).exists() {
-            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
-        }
-        target.check()?;
+        let m = Self::joinable(dir, target)?;
         let location = target.location();
-        let m = read_manifest(target)?.ok_or_else(|| Error::NotAWorkspace(location.clone()))?;
         if m.workspace_id != code.workspace {
             return Err(Error::Invalid(format!(
                 "this setup code is for another workspace than the one in {location}: check the folder or server, or ask for a new code"
@@ -131,23 +124,14 @@ impl Workspace {
         let file = target.read(&path)?.ok_or_else(used_or_expired)?;
         let inv = code.open(&file)?;
         let key = WorkspaceKey::parse(&inv.identity, &m.workspace_id)?;
-        if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str()) {
-            return Err(ManifestError::Bad {
-                location,
-                reason: "the invitation's key does not match the workspace's recipient".into(),
-            }
-            .into());
-        }
+        let why = "the invitation's key does not match the workspace's recipient";
+        Self::check_key(&key, &m, target, why)?;
         // Used up before this device exists: a code that cannot be used up is not used, and of
         // two devices that read the invitation at once only the one that removes it joins.
         if !target.remove(&path)? {
             return Err(used_or_expired());
         }
-        let ws = Workspace {
-            replica: Replica::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?,
-        };
-        ws.insert_target(kind, &target.location())?;
-        Ok(ws)
+        Self::joined(dir, kind, target, &m, key, clock)
     }
 }
 
@@ -182,7 +166,7 @@ mod tests {
 
     use super::*;
     use crate::transport::Folder;
-    use crate::workspace::system_clock;
+    use crate::workspace::{system_clock, DB_FILE};
 
     fn clock_at(now: &Arc<AtomicI64>) -> Clock {
         let now = now.clone();

@@ -234,11 +234,7 @@ impl Workspace {
         accept_plaintext: bool,
         clock: Clock,
     ) -> Result<Self> {
-        if dir.join(DB_FILE).exists() {
-            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
-        }
-        target.check()?;
-        let m = read_manifest(target)?.ok_or_else(|| Error::NotAWorkspace(target.location()))?;
+        let m = Self::joinable(dir, target)?;
         let key = match &m.encryption.key_wrap {
             None if !accept_plaintext => return Err(Error::PlaintextWorkspace(target.location())),
             None => WorkspaceKey::Plaintext,
@@ -246,19 +242,52 @@ impl Workspace {
                 let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
                 let secret = crypto::unwrap_secret(&wrap.armored, pass)?;
                 let key = WorkspaceKey::parse(secret.expose_secret(), &m.workspace_id)?;
-                if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str())
-                {
-                    return Err(ManifestError::Bad {
-                        location: target.location(),
-                        reason: "the wrapped key does not match the recipient".into(),
-                    }
-                    .into());
-                }
+                let why = "the wrapped key does not match the recipient";
+                Self::check_key(&key, &m, target, why)?;
                 key
             }
         };
+        Self::joined(dir, kind, target, &m, key, clock)
+    }
+
+    /// What every join starts with: no workspace in `dir` yet, the target reachable, and its
+    /// `index.json`.
+    fn joinable(dir: &Path, target: &dyn Transport) -> Result<Manifest> {
+        if dir.join(DB_FILE).exists() {
+            return Err(Error::AlreadyInitialized(dir.to_path_buf()));
+        }
+        target.check()?;
+        read_manifest(target)?.ok_or_else(|| Error::NotAWorkspace(target.location()))
+    }
+
+    /// Refuses a key that is not the workspace's described by `m` (its recipient is not the
+    /// first in `index.json`), saying `why`.
+    fn check_key(
+        key: &WorkspaceKey,
+        m: &Manifest,
+        target: &dyn Transport,
+        why: &str,
+    ) -> Result<()> {
+        if key.recipient().as_deref() != m.encryption.recipients.first().map(|s| s.as_str()) {
+            return Err(
+                ManifestError::Bad { location: target.location(), reason: why.into() }.into()
+            );
+        }
+        Ok(())
+    }
+
+    /// What every join ends with: this device, new in `dir` with `key`, pinning `m` and
+    /// syncing with `target`.
+    fn joined(
+        dir: &Path,
+        kind: TargetKind,
+        target: &dyn Transport,
+        m: &Manifest,
+        key: WorkspaceKey,
+        clock: Clock,
+    ) -> Result<Self> {
         let ws = Workspace {
-            replica: Replica::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(&m), clock)?,
+            replica: Replica::create(dir, Uuid::new_v4(), m.workspace_id, key, Some(m), clock)?,
         };
         ws.insert_target(kind, &target.location())?;
         Ok(ws)
