@@ -30,6 +30,7 @@ mod organize;
 mod progress;
 mod transfer;
 mod verify;
+mod words;
 
 /// The exit statuses of every command, shown by `--help` (and in the README).
 const EXIT_STATUS: &str = "Exit status:
@@ -959,7 +960,12 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
         st.client_id,
         if st.encrypted { "encrypted" } else { "PLAINTEXT" }
     );
-    out!("{} notes, {} log entries, {} pending", st.notes, st.entries, st.pending);
+    out!(
+        "{}, {}, {} pending",
+        words::count(st.notes, "note", "notes"),
+        words::count(st.entries, "log entry", "log entries"),
+        st.pending
+    );
     for t in st.targets {
         out!(
             "{} {} {}: {} pending, {} synced, last sync {}",

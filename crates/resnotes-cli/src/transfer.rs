@@ -32,9 +32,9 @@ pub(crate) fn import(
     Ok(())
 }
 
-/// "1 note", "2 notes".
+/// `count` of a length.
 fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    crate::words::count(n as u64, one, many)
 }
 
 fn print_report(r: &ImportReport, dry_run: bool) -> Result<()> {

@@ -8,6 +8,7 @@ use anyhow::{anyhow, Result};
 use resnotes_core::{FindingKind, Verification, Workspace};
 
 use crate::progress::Counter;
+use crate::words::count;
 
 /// Exit status of a verify that found something wrong (see the `--help` text).
 pub(crate) const WRONG: u8 = 4;
@@ -115,22 +116,4 @@ fn summary(v: &Verification) -> String {
         ));
     }
     s
-}
-
-/// "1 entry", "1,200 entries".
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", indicatif::HumanCount(n), if n == 1 { one } else { many })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_read_as_words() {
-        assert_eq!(count(1, "entry", "entries"), "1 entry");
-        assert_eq!(count(0, "entry", "entries"), "0 entries");
-        assert_eq!(count(1200, "entry", "entries"), "1,200 entries");
-        assert_eq!(count(1_234_567, "file", "files"), "1,234,567 files");
-    }
 }
