@@ -65,6 +65,10 @@ struct Args {
     /// (issue 18), with the CLI.
     #[arg(long)]
     transfer_only: bool,
+    /// Only the many-clients scenario: 10 clients write --idle-entries one-change entries in
+    /// all; a new device pulls them (`pull_all_s`), then idles (`idle_sync_ms`).
+    #[arg(long)]
+    idle_only: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -110,6 +114,14 @@ fn main() -> Result<()> {
         }
         eprintln!("== importing an Evernote export of {enex_mib} MiB");
         out.insert(format!("enex_{enex_mib}_mib"), transfer::enex_scenario(&bin, enex_mib)?);
+        return finish(out, args.json.as_deref());
+    }
+    if args.idle_only {
+        let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
+        eprintln!("== idle sync with 10 clients, {idle} entries");
+        let r = idle_scenario(idle, args.quick)?;
+        eprintln!("{}", serde_json::to_string(&r)?);
+        out.insert("idle_10_clients".into(), r);
         return finish(out, args.json.as_deref());
     }
     if args.find_only {

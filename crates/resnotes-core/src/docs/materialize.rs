@@ -22,47 +22,79 @@ use crate::store::{notes, search};
 
 /// Tail size (bytes) above which a note is stored again as one full save.
 const COMPACT_TAIL_BYTES: usize = 64 * 1024;
-/// Documents kept loaded.
-const CACHE_SIZE: usize = 16;
+/// Documents always kept loaded, whatever their size.
+const CACHE_MIN: usize = 16;
+/// Documents kept loaded at most.
+const CACHE_MAX: usize = 512;
+/// Stored bytes (full save plus tail) of the documents kept loaded, past [`CACHE_MIN`]. A pull
+/// of many devices' small edits cycles through a few hundred notes, batch after batch: with 16
+/// documents every batch loaded each of them again (a note's load grows with its history, so
+/// the pull grew quadratically; BENCHMARKS.md, "Pulling many small entries"). A loaded document
+/// takes several times its stored size in memory, so this bounds the cache to tens of MiB.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Recently used documents with the `rev` of the row they were loaded from.
+/// A loaded document, the `rev` of the row it was loaded from, and its stored size.
+struct Cached {
+    id: Uuid,
+    rev: i64,
+    size: usize,
+    doc: AutoCommit,
+}
+
+/// Recently used documents with the `rev` of the row they were loaded from, least recently used
+/// first.
 #[derive(Default)]
 pub(crate) struct DocCache {
-    docs: Vec<(Uuid, i64, AutoCommit)>,
+    docs: Vec<Cached>,
+    /// Sum of the documents' stored sizes.
+    bytes: usize,
 }
 
 impl DocCache {
-    /// Takes a document out of the cache if it is still current (`rev` matches).
-    fn take(&mut self, id: &Uuid, rev: i64) -> Option<AutoCommit> {
-        let pos = self.docs.iter().position(|(i, _, _)| i == id)?;
-        let (_, r, doc) = self.docs.remove(pos);
-        (r == rev).then_some(doc)
+    /// Takes a document (and its stored size) out of the cache if it is still current (`rev`
+    /// matches).
+    fn take(&mut self, id: &Uuid, rev: i64) -> Option<(AutoCommit, usize)> {
+        let pos = self.docs.iter().rposition(|c| c.id == *id)?;
+        let c = self.docs.remove(pos);
+        self.bytes -= c.size;
+        (c.rev == rev).then_some((c.doc, c.size))
     }
 
-    /// Puts a document back as the most recently used.
-    fn put(&mut self, id: Uuid, rev: i64, doc: AutoCommit) {
-        self.docs.retain(|(i, _, _)| *i != id);
-        if self.docs.len() >= CACHE_SIZE {
-            self.docs.remove(0);
+    /// Puts a document of `size` stored bytes back as the most recently used, then forgets the
+    /// least recently used ones beyond the bounds.
+    fn put(&mut self, id: Uuid, rev: i64, size: usize, doc: AutoCommit) {
+        if let Some(pos) = self.docs.iter().rposition(|c| c.id == id) {
+            self.bytes -= self.docs.remove(pos).size;
         }
-        self.docs.push((id, rev, doc));
+        self.docs.push(Cached { id, rev, size, doc });
+        self.bytes += size;
+        let mut drop = 0;
+        while {
+            let kept = self.docs.len() - drop;
+            kept > CACHE_MAX || (kept > CACHE_MIN && self.bytes > CACHE_BYTES)
+        } {
+            self.bytes -= self.docs[drop].size;
+            drop += 1;
+        }
+        self.docs.drain(..drop);
     }
 
     /// The loaded documents with the row revision each was loaded at.
     pub(crate) fn entries(&mut self) -> impl Iterator<Item = (&Uuid, i64, &mut AutoCommit)> {
-        self.docs.iter_mut().map(|(id, rev, doc)| (&*id, *rev, doc))
+        self.docs.iter_mut().map(|c| (&c.id, c.rev, &mut c.doc))
     }
 
     /// Moves the documents of another cache (filled inside a committed transaction) into this one.
     pub(crate) fn absorb(&mut self, other: DocCache) {
-        for (id, rev, doc) in other.docs {
-            self.put(id, rev, doc);
+        for c in other.docs {
+            self.put(c.id, c.rev, c.size, c.doc);
         }
     }
 
     /// Forgets everything (after a rebuild).
     pub(crate) fn clear(&mut self) {
         self.docs.clear();
+        self.bytes = 0;
     }
 }
 
@@ -74,6 +106,8 @@ pub(crate) struct Loaded {
     pub rev: i64,
     /// Bytes in `doc_tail`.
     pub tail_len: usize,
+    /// Stored bytes of the document (full save plus tail; 0 when not built).
+    size: usize,
     /// Whether the note has a row.
     pub exists: bool,
     /// Whether the row holds the document (false for a note listed from a summary, whose `doc`
@@ -95,6 +129,7 @@ pub(crate) fn load(
             doc: note::new_doc(me),
             rev: 0,
             tail_len: 0,
+            size: 0,
             exists: false,
             built: false,
             first_line: None,
@@ -106,6 +141,7 @@ pub(crate) fn load(
             doc: note::new_doc(me),
             rev,
             tail_len: 0,
+            size: 0,
             exists: true,
             built: false,
             first_line: None,
@@ -113,15 +149,17 @@ pub(crate) fn load(
     }
     let (tail_len, first_line) =
         (stored.tail_len, Some((stored.first_line, stored.first_line_end)));
-    if let Some(doc) = cache.take(id, rev) {
-        return Ok(Loaded { doc, rev, tail_len, exists: true, built: true, first_line });
+    if let Some((doc, size)) = cache.take(id, rev) {
+        return Ok(Loaded { doc, rev, tail_len, size, exists: true, built: true, first_line });
     }
     let (saved, tail) = notes::document(conn, id)?;
     let mut doc = note::load(&saved, me)?;
+    let mut size = saved.len();
     if let Some(tail) = tail.filter(|t| !t.is_empty()) {
         doc.load_incremental(&tail).map_err(|e| DocError::Automerge(e.to_string()))?;
+        size += tail.len();
     }
-    Ok(Loaded { doc, rev, tail_len, exists: true, built: true, first_line })
+    Ok(Loaded { doc, rev, tail_len, size, exists: true, built: true, first_line })
 }
 
 /// Loads a note's document without a cache; `None` when the note has no row. A note listed
@@ -160,7 +198,7 @@ pub(crate) fn read_cached<T>(
     }
     let mut doc = l.doc;
     let out = read(&mut doc, l.rev);
-    cache.put(*id, l.rev, doc);
+    cache.put(*id, l.rev, l.size, doc);
     Ok(Some(out))
 }
 
@@ -229,16 +267,19 @@ pub(crate) fn store(
         search_index::update(conn, id, &l.doc, &f.title, gone)?;
     }
     let row = row(&f, &first_line, first_line_end, rev);
-    if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
-        notes::save_full(conn, id, &row, &l.doc.save())?;
+    let size = if !l.exists || !l.built || l.tail_len + appended.len() > COMPACT_TAIL_BYTES {
+        let saved = l.doc.save();
+        notes::save_full(conn, id, &row, &saved)?;
         // Set when an import makes the note, never changed after.
         if let Some(source) = note::source(&l.doc).filter(|_| !l.exists || !l.built) {
             notes::set_source(conn, id, &source)?;
         }
+        saved.len()
     } else {
         notes::append(conn, id, &row, appended)?;
-    }
-    cache.put(*id, rev, l.doc);
+        l.size + appended.len()
+    };
+    cache.put(*id, rev, size, l.doc);
     Ok(rev)
 }
 
@@ -464,7 +505,7 @@ fn apply_note(
     if l.doc.get_heads() == heads_before {
         // Nothing new (duplicates, or all waiting): keep the row as it is.
         if l.exists && l.built {
-            cache.put(*id, l.rev, l.doc);
+            cache.put(*id, l.rev, l.size, l.doc);
         }
         return Ok(());
     }

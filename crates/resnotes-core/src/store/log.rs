@@ -98,9 +98,10 @@ pub(crate) fn insert_entry(
     data: &[u8],
     received_at: i64,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO log (client_id, idx, timestamp, lamport, prev_hash, hash, data, received_at, signer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![row.client.to_string(), row.index as i64, row.timestamp, row.lamport as i64, &row.prev_hash[..], &row.hash[..], data, received_at, row.signer.as_ref().map(|s| &s[..])],
+    )?
+    .execute(params![row.client.to_string(), row.index as i64, row.timestamp, row.lamport as i64, &row.prev_hash[..], &row.hash[..], data, received_at, row.signer.as_ref().map(|s| &s[..])],
     )?;
     Ok(())
 }
@@ -108,11 +109,8 @@ pub(crate) fn insert_entry(
 /// The verbatim bytes of an entry.
 pub(crate) fn entry_data(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<Vec<u8>>> {
     Ok(conn
-        .query_row(
-            "SELECT data FROM log WHERE client_id = ?1 AND idx = ?2",
-            params![client.to_string(), index as i64],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT data FROM log WHERE client_id = ?1 AND idx = ?2")?
+        .query_row(params![client.to_string(), index as i64], |r| r.get(0))
         .optional()?)
 }
 

@@ -291,8 +291,15 @@ pub(crate) fn open_in_memory() -> Result<Connection> {
     Ok(conn)
 }
 
+/// Prepared statements kept per connection (the distinct queries of the store's modules).
+const STATEMENT_CACHE: usize = 256;
+
 fn configure(conn: &mut Connection) -> Result<()> {
     conn.busy_handler(Some(wait_for_writer))?;
+    // Every query goes through `prepare_cached`; applying a pulled batch alone runs more than
+    // rusqlite's default 16 of them in turn, so each was parsed again every time (13 % of a
+    // long pull; BENCHMARKS.md, "Pulling many small entries").
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // Pages freed when unsealed changes are sealed are given back to the file system
     // (only takes effect on a new, empty database).
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;

@@ -63,13 +63,23 @@ pub(crate) struct Stored {
     pub(crate) hint: Option<(Uuid, u64)>,
 }
 
+/// The query of [`stored`]. Subqueries, not a join: SQLite prepares a join of two tables
+/// constrained by a parameter again for every new value bound (its plan depends on the value),
+/// and this runs for every note of every pulled entry and every keystroke (re-preparing was a
+/// tenth of a long pull; BENCHMARKS.md, "Pulling many small entries").
+const STORED: &str =
+    "SELECT rev, (SELECT length(doc_tail) FROM docs WHERE note_id = ?1), first_line,
+       first_line_end, EXISTS (SELECT 1 FROM docs WHERE note_id = ?1), hint_client, hint_idx
+     FROM notes WHERE id = ?1";
+
+/// The query of [`append`]'s read of the tail and the tags (subqueries: see [`STORED`]).
+const TAIL_AND_TAGS: &str =
+    "SELECT (SELECT doc_tail FROM docs WHERE note_id = ?1), tags FROM notes WHERE id = ?1";
+
 /// A note's stored state, `None` when it has no row.
 pub(crate) fn stored(conn: &Connection, id: &Uuid) -> Result<Option<Stored>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT n.rev, length(d.doc_tail), n.first_line, n.first_line_end, d.note_id IS NOT NULL, n.hint_client, n.hint_idx
-             FROM notes n LEFT JOIN docs d ON d.note_id = n.id WHERE n.id = ?1",
-        )?
+        .prepare_cached(STORED)?
         .query_row([id.to_string()], |r| {
             let hint_client: Option<String> = r.get(5)?;
             let hint_idx: Option<i64> = r.get(6)?;
@@ -181,9 +191,7 @@ pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -
     let (id_text, tags, book) = (id.to_string(), row.tags.join("\n"), book_text(row.notebook));
     // The tail and the row's tags before this edit, in one read (this runs on every keystroke).
     let (tail, old_tags): (Option<Vec<u8>>, String) = conn
-        .prepare_cached(
-            "SELECT d.doc_tail, n.tags FROM docs d JOIN notes n ON n.id = d.note_id WHERE d.note_id = ?1",
-        )?
+        .prepare_cached(TAIL_AND_TAGS)?
         .query_row([&id_text], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut tail = tail.unwrap_or_default();
     tail.extend_from_slice(appended);
@@ -777,4 +785,56 @@ pub(crate) fn left_out(conn: &Connection) -> Result<Vec<(String, Option<String>,
 /// How many changes are left out (a cheap count to notice new ones after a pull or rebuild).
 pub(crate) fn left_out_count(conn: &Connection) -> Result<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM left_out", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rev: i64) -> Row<'static> {
+        Row {
+            title: "t",
+            first_line: "l",
+            first_line_end: 1,
+            created_at: 1,
+            updated_at: 2,
+            deleted: false,
+            pinned: false,
+            purged: false,
+            tags: &[],
+            rev,
+            kind: DocKind::Note,
+            notebook: None,
+        }
+    }
+
+    /// The reads of every pulled change and every keystroke run from prepared statements,
+    /// whichever note they ask for: none is prepared again for a new note id (SQLite does so
+    /// for a join constrained by a parameter).
+    #[test]
+    fn a_notes_stored_state_is_read_without_preparing_the_query_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("db")).unwrap();
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+        for id in &ids[..3] {
+            save_full(&conn, id, &row(1), b"saved").unwrap();
+        }
+        for round in 0..3 {
+            for (k, id) in ids.iter().enumerate() {
+                let s = stored(&conn, id).unwrap();
+                if k == 3 {
+                    assert!(s.is_none());
+                    continue;
+                }
+                let s = s.unwrap();
+                assert!(s.built);
+                assert_eq!(s.tail_len, round * 3, "tail after {round} appends");
+                append(&conn, id, &row(2 + round as i64), b"abc").unwrap();
+            }
+        }
+        for sql in [STORED, TAIL_AND_TAGS] {
+            let st = conn.prepare_cached(sql).unwrap();
+            assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
+        }
+    }
 }
