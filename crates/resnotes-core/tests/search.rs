@@ -170,6 +170,53 @@ fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
     assert_eq!(titles(&b, "typedword lastword"), ["note 3"]);
     assert_eq!(resnotes_core::testing::waiting_for_search(&b).unwrap(), 0);
 }
+/// Another device's edits to notes built here are indexed once the pull of its entries ends,
+/// not after every batch: nothing waits for the next search after a sync, and every note is
+/// found by its new words and no longer by its old ones.
+#[test]
+fn a_pull_indexes_the_notes_it_changed_when_it_ends() {
+    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "2");
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let folder = Folder::new(shared.to_str().unwrap());
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target(TargetKind::Folder, &folder, Some("a passphrase"), 2).unwrap();
+    let ids: Vec<_> =
+        (0..12).map(|i| a.new_note(&format!("n{i}"), "oldword plain").unwrap()).collect();
+    a.sync_all(&mut |_| {}).unwrap();
+    let mut b = Workspace::join(
+        &tmp.path().join("b"),
+        TargetKind::Folder,
+        &folder,
+        Some("a passphrase"),
+        false,
+        system_clock(),
+    )
+    .unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    // B builds the notes (typing into each), so A's edits are applied to documents here.
+    for id in &ids {
+        b.splice_note(id, Field::Body, 0, 0, "b ").unwrap();
+    }
+    assert_eq!(titles(&b, "plain").len(), 12);
+    b.sync_all(&mut |_| {}).unwrap();
+    a.sync_all(&mut |_| {}).unwrap();
+    for (k, id) in ids.iter().enumerate() {
+        let body = a.note(&id.to_string()).unwrap().body;
+        let at = body.find("oldword").unwrap();
+        a.splice_note(id, Field::Body, at, "oldword".len(), &format!("newword{k}")).unwrap();
+        // One entry per edit, as a device syncing after each edit writes them.
+        a.seal_pending(1, usize::MAX).unwrap();
+    }
+    a.sync_all(&mut |_| {}).unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    assert_eq!(resnotes_core::testing::waiting_for_search(&b).unwrap(), 0, "indexed by the pull");
+    assert_eq!(titles(&b, "newword5"), ["n5"]);
+    assert!(titles(&b, "oldword").is_empty(), "the old words are gone");
+    assert_eq!(titles(&b, "newword*").len(), 12);
+}
+
 /// A keystroke's save writes no search index: the note typed into is indexed before the next
 /// search, in this process or another; a script editing many notes has them indexed as it
 /// goes (past a few, the next search would wait for them all).

@@ -228,6 +228,11 @@ pub(crate) enum Indexing {
     /// [`search::DEFERRED`] notes wait so — a person types into one or two at a time; past
     /// that (a script editing thousands), now, or the next search would index them all.
     BeforeNextSearch,
+    /// When the pull storing it ends ([`crate::docs::Replica::index_pulled`]): a pull applies a
+    /// device's entries in batches, and a note edited in every batch was indexed whole after
+    /// each (a sixth of a long pull; BENCHMARKS.md, "Pulling many small entries"). A big note
+    /// is left to the next search as always.
+    AfterPull,
 }
 
 /// Stores a note after its document gained `appended` (raw change chunks): appended to the tail,
@@ -263,6 +268,11 @@ pub(crate) fn store(
     let gone = f.deleted || f.kind != note::DocKind::Note;
     if indexing == Indexing::BeforeNextSearch && !gone && search::may_defer(conn, id)? {
         search::mark_stale(conn, id)?;
+    } else if indexing == Indexing::AfterPull
+        && !gone
+        && note::body_len(&l.doc) < crate::docs::texts::KEEP_TEXT_CHARS
+    {
+        search::mark_pulled(conn, id)?;
     } else {
         search_index::update(conn, id, &l.doc, &f.title, gone)?;
     }
@@ -521,6 +531,7 @@ fn apply_note(
         .filter(|(h, _, _)| !waiting.contains(h))
         .flat_map(|(_, raw, _)| raw.iter().copied())
         .collect();
-    store(conn, cache, id, l, &appended, BodyEdit::Unknown, Indexing::Now)?;
+    let indexing = if origin == Origin::Pull { Indexing::AfterPull } else { Indexing::Now };
+    store(conn, cache, id, l, &appended, BodyEdit::Unknown, indexing)?;
     Ok(())
 }

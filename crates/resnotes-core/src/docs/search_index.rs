@@ -68,6 +68,29 @@ impl Replica {
         write_texts(&self.conn, &stale, texts, |_| Ok(true), false)
     }
 
+    /// Indexes the notes a pull stored without indexing ([`materialize::Indexing::AfterPull`]),
+    /// a few at a time, so that a keystroke's save waits for little. A note changed since its
+    /// text was read here (the user typing into it) is left to the next search.
+    pub(crate) fn index_pulled(&self) -> Result<()> {
+        for ids in search::pulled(&self.conn)?.chunks(PULLED_CHUNK) {
+            let mut texts = Vec::with_capacity(ids.len());
+            let mut revs = Vec::with_capacity(ids.len());
+            for id in ids {
+                let read = self.note_doc(id, |doc, rev| (live_text(doc), rev))?;
+                let (text, rev) = read.unwrap_or((None, 0));
+                texts.push(text);
+                revs.push(rev);
+            }
+            let still = |id: &Uuid| -> Result<bool> {
+                let at = ids.iter().position(|i| i == id).expect("one of the ids");
+                let now = store::notes::stored(&self.conn, id)?.map_or(0, |s| s.rev);
+                Ok(now == revs[at])
+            };
+            write_texts(&self.conn, ids, texts, still, true)?;
+        }
+        Ok(())
+    }
+
     /// Indexes the whole text of at most `max` notes still indexed from a summary only (or not
     /// at all), in the order of the entries that listed them, building a listed note's document in memory
     /// without storing it. Returns how far the index has got: `(notes indexed whole or deleted,
@@ -168,6 +191,10 @@ fn write_texts(
         tx.commit()?;
     }
 }
+
+/// How many notes a pull's indexing reads at a time ([`Replica::index_pulled`]): their texts
+/// are held in memory together.
+const PULLED_CHUNK: usize = 50;
 
 /// How many notes' texts go into the index per write transaction: FTS5 writes a batch's
 /// lists and merges its segments when the transaction commits, and a keystroke's save waits

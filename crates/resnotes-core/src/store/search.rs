@@ -386,21 +386,36 @@ pub(crate) fn remove(conn: &Connection, id: &Uuid) -> Result<()> {
 /// Marks a built note as edited since it was indexed (a big note, whose text is not read on
 /// every save): it is indexed again before the next query.
 pub(crate) fn mark_stale(conn: &Connection, id: &Uuid) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO search_stale (note_id) VALUES (?1)")?
+    conn.prepare_cached(
+        "INSERT INTO search_stale (note_id) VALUES (?1) ON CONFLICT DO UPDATE SET pulled = 0",
+    )?
+    .execute([id.to_string()])?;
+    Ok(())
+}
+
+/// Marks a note stored by a pull as not indexed yet: the pull indexes it when it ends
+/// ([`pulled`]), or the next search does.
+pub(crate) fn mark_pulled(conn: &Connection, id: &Uuid) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO search_stale (note_id, pulled) VALUES (?1, 1)")?
         .execute([id.to_string()])?;
     Ok(())
+}
+
+/// The notes a pull marked ([`mark_pulled`]) and nothing has indexed since.
+pub(crate) fn pulled(conn: &Connection) -> Result<Vec<Uuid>> {
+    ids(conn, "SELECT note_id FROM search_stale WHERE pulled = 1 ORDER BY note_id LIMIT ?1", None)
 }
 
 /// How many notes' indexing may wait for the next search ([`may_defer`]).
 pub(crate) const DEFERRED: i64 = 8;
 
 /// Whether a note's indexing may wait for the next search: it already waits, or fewer than
-/// [`DEFERRED`] notes do.
+/// [`DEFERRED`] notes the user edited do (the notes a pull is about to index do not count).
 pub(crate) fn may_defer(conn: &Connection, id: &Uuid) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM search_stale WHERE note_id = ?1)
-                 OR (SELECT COUNT(*) FROM (SELECT 1 FROM search_stale LIMIT ?2)) < ?2",
+                 OR (SELECT COUNT(*) FROM (SELECT 1 FROM search_stale WHERE pulled = 0 LIMIT ?2)) < ?2",
         )?
         .query_row(params![id.to_string(), DEFERRED], |r| r.get(0))?)
 }
@@ -844,6 +859,30 @@ fn parts(marked: &str) -> Vec<Part> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Notes a pull is about to index do not use up the few the user's keystrokes may leave to
+    /// the next search; a pulled note the user then types into counts as the user's.
+    #[test]
+    fn notes_a_pull_marked_leave_the_users_deferred_edits_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("db")).unwrap();
+        let pulled_ids: Vec<Uuid> = (0..20).map(|_| Uuid::new_v4()).collect();
+        for id in &pulled_ids {
+            mark_pulled(&conn, id).unwrap();
+        }
+        assert_eq!(pulled(&conn).unwrap().len(), 20);
+        let typed: Vec<Uuid> = (0..DEFERRED).map(|_| Uuid::new_v4()).collect();
+        for id in &typed {
+            assert!(may_defer(&conn, id).unwrap());
+            mark_stale(&conn, id).unwrap();
+        }
+        assert!(!may_defer(&conn, &Uuid::new_v4()).unwrap(), "the user's few are used up");
+        assert!(may_defer(&conn, &pulled_ids[0]).unwrap(), "a note already waiting may wait");
+        mark_stale(&conn, &pulled_ids[0]).unwrap();
+        mark_pulled(&conn, &pulled_ids[0]).unwrap();
+        assert_eq!(pulled(&conn).unwrap().len(), 19, "typed into: the user's now");
+        assert_eq!(stale(&conn).unwrap().len(), 20 + DEFERRED as usize, "all before a search");
+    }
 
     #[test]
     fn unsegmented_scripts_are_split_into_characters_and_others_left_alone() {

@@ -503,6 +503,9 @@ impl Replica {
                 count: total,
             });
         }
+        if total > 0 {
+            self.index_pulled()?;
+        }
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
             let since = self.now();
