@@ -25,13 +25,13 @@ const COMPACT_TAIL_BYTES: usize = 64 * 1024;
 /// Documents always kept loaded, whatever their size.
 const CACHE_MIN: usize = 16;
 /// Documents kept loaded at most.
-const CACHE_MAX: usize = 512;
+const CACHE_MAX: usize = 256;
 /// Stored bytes (full save plus tail) of the documents kept loaded, past [`CACHE_MIN`]. A pull
 /// of many devices' small edits cycles through a few hundred notes, batch after batch: with 16
 /// documents every batch loaded each of them again (a note's load grows with its history, so
 /// the pull grew quadratically; BENCHMARKS.md, "Pulling many small entries"). A loaded document
-/// takes several times its stored size in memory, so this bounds the cache to tens of MiB.
-const CACHE_BYTES: usize = 4 * 1024 * 1024;
+/// takes several times its stored size in memory, so this bounds the cache to about 10 MiB.
+const CACHE_BYTES: usize = 2 * 1024 * 1024;
 
 /// A loaded document, the `rev` of the row it was loaded from, and its stored size.
 struct Cached {
@@ -534,4 +534,42 @@ fn apply_note(
     let indexing = if origin == Origin::Pull { Indexing::AfterPull } else { Indexing::Now };
     store(conn, cache, id, l, &appended, BodyEdit::Unknown, indexing)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(cache: &DocCache) -> Vec<Uuid> {
+        cache.docs.iter().map(|c| c.id).collect()
+    }
+
+    /// Up to 256 small documents stay loaded, the least recently used go first, and big ones
+    /// are kept only down to the 16 most recent.
+    #[test]
+    fn the_cache_keeps_the_most_recent_documents_within_its_bounds() {
+        let me = Uuid::new_v4();
+        let mut cache = DocCache::default();
+        let small: Vec<Uuid> = (0..CACHE_MAX + 10).map(|_| Uuid::new_v4()).collect();
+        for id in &small {
+            cache.put(*id, 1, 1000, note::new_doc(&me));
+        }
+        assert_eq!(ids(&cache), small[10..].to_vec(), "the oldest ten went");
+        assert_eq!(cache.bytes, CACHE_MAX * 1000);
+        // A document used again moves to the end; a stale revision is not given back.
+        assert!(cache.take(&small[20], 1).is_some());
+        cache.put(small[20], 2, 1000, note::new_doc(&me));
+        assert_eq!(ids(&cache).last(), Some(&small[20]));
+        assert!(cache.take(&small[20], 1).is_none(), "revision 2 is cached, not 1");
+        assert!(!ids(&cache).contains(&small[20]));
+        // Big documents: the byte bound keeps only the most recent, never fewer than 16.
+        let big: Vec<Uuid> = (0..40).map(|_| Uuid::new_v4()).collect();
+        for id in &big {
+            cache.put(*id, 1, CACHE_BYTES / 4, note::new_doc(&me));
+        }
+        assert_eq!(ids(&cache), big[40 - CACHE_MIN..].to_vec());
+        assert_eq!(cache.bytes, CACHE_MIN * (CACHE_BYTES / 4));
+        cache.clear();
+        assert_eq!((cache.docs.len(), cache.bytes), (0, 0));
+    }
 }
