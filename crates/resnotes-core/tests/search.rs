@@ -16,6 +16,33 @@ fn local() -> (tempfile::TempDir, Workspace) {
     (tmp, ws)
 }
 
+/// Device A, given its notes by `fill`, shares them through a folder; device B joins and
+/// syncs once.
+fn shared_pair<T>(
+    tmp: &tempfile::TempDir,
+    fill: impl FnOnce(&mut Workspace) -> T,
+) -> (Workspace, Workspace, T) {
+    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "2");
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let folder = Folder::new(shared.to_str().unwrap());
+    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
+    a.add_target(TargetKind::Folder, &folder, Some("a passphrase"), 2).unwrap();
+    let made = fill(&mut a);
+    a.sync_all(&mut |_| {}).unwrap();
+    let mut b = Workspace::join(
+        &tmp.path().join("b"),
+        TargetKind::Folder,
+        &folder,
+        Some("a passphrase"),
+        false,
+        system_clock(),
+    )
+    .unwrap();
+    b.sync_all(&mut |_| {}).unwrap();
+    (a, b, made)
+}
+
 #[test]
 fn any_word_of_a_note_is_found_as_the_user_types_it() {
     let (_tmp, mut ws) = local();
@@ -108,29 +135,13 @@ fn a_big_note_typed_into_is_found_by_its_newest_words() {
 
 #[test]
 fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
-    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "2");
     let tmp = tempfile::tempdir().unwrap();
-    let shared = tmp.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let folder = Folder::new(shared.to_str().unwrap());
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target(TargetKind::Folder, &folder, Some("a passphrase"), 2).unwrap();
-    for i in 0..30 {
-        a.new_note(&format!("note {i}"), &format!("first line {i}\nsecond\nword{i} on line three"))
-            .unwrap();
-    }
-    a.sync_all(&mut |_| {}).unwrap();
-
-    let mut b = Workspace::join(
-        &tmp.path().join("b"),
-        TargetKind::Folder,
-        &folder,
-        Some("a passphrase"),
-        false,
-        system_clock(),
-    )
-    .unwrap();
-    b.sync_all(&mut |_| {}).unwrap();
+    let (mut a, mut b, ()) = shared_pair(&tmp, |a| {
+        for i in 0..30 {
+            let body = format!("first line {i}\nsecond\nword{i} on line three");
+            a.new_note(&format!("note {i}"), &body).unwrap();
+        }
+    });
     assert_eq!(b.listed_notes().unwrap().len(), 30, "listed from summaries");
     // Titles and first lines are found at once; the rest after indexing.
     assert_eq!(titles(&b, "\"first line 7\""), ["note 7"]);
@@ -175,26 +186,10 @@ fn a_device_that_joined_finds_every_word_once_its_notes_are_indexed() {
 /// found by its new words and no longer by its old ones.
 #[test]
 fn a_pull_indexes_the_notes_it_changed_when_it_ends() {
-    std::env::set_var("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "2");
     let tmp = tempfile::tempdir().unwrap();
-    let shared = tmp.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let folder = Folder::new(shared.to_str().unwrap());
-    let mut a = Workspace::init(&tmp.path().join("a"), false, system_clock()).unwrap();
-    a.add_target(TargetKind::Folder, &folder, Some("a passphrase"), 2).unwrap();
-    let ids: Vec<_> =
-        (0..12).map(|i| a.new_note(&format!("n{i}"), "oldword plain").unwrap()).collect();
-    a.sync_all(&mut |_| {}).unwrap();
-    let mut b = Workspace::join(
-        &tmp.path().join("b"),
-        TargetKind::Folder,
-        &folder,
-        Some("a passphrase"),
-        false,
-        system_clock(),
-    )
-    .unwrap();
-    b.sync_all(&mut |_| {}).unwrap();
+    let (mut a, mut b, ids) = shared_pair(&tmp, |a| {
+        (0..12).map(|i| a.new_note(&format!("n{i}"), "oldword plain").unwrap()).collect::<Vec<_>>()
+    });
     // B builds the notes (typing into each), so A's edits are applied to documents here.
     for id in &ids {
         b.splice_note(id, Field::Body, 0, 0, "b ").unwrap();
