@@ -52,43 +52,48 @@ fn live_text(doc: &AutoCommit) -> Option<(String, String)> {
 }
 
 impl Replica {
-    /// Indexes the big notes edited since they were indexed (cheap: their documents are
-    /// usually in the cache, being the notes just typed into).
+    /// Indexes every note marked stale — the big notes and the few notes typed into since they
+    /// were indexed, and the notes a pull has stored and not indexed yet — before a search.
+    /// Cheap for the notes typed into: their documents are usually in the cache.
     pub(crate) fn refresh_search(&self) -> Result<()> {
         let stale = search::stale(&self.conn)?;
-        if stale.is_empty() {
-            return Ok(());
+        // More than the user's few: a pull's notes too, written ten at a time so that a
+        // keystroke's save waiting meanwhile gets its turn.
+        let background = stale.len() > search::DEFERRED as usize;
+        for ids in stale.chunks(PULLED_CHUNK) {
+            self.index_current(ids, background)?;
         }
-        // Read before the write transaction: reading may build a note's document (one dropped
-        // from storage since), which writes in a transaction of its own.
-        let mut texts = Vec::with_capacity(stale.len());
-        for id in &stale {
-            texts.push(self.note_doc(id, |doc, _| live_text(doc))?.flatten());
-        }
-        write_texts(&self.conn, &stale, texts, |_| Ok(true), false)
+        Ok(())
     }
 
     /// Indexes the notes a pull stored without indexing ([`materialize::Indexing::AfterPull`]),
-    /// a few at a time, so that a keystroke's save waits for little. A note changed since its
-    /// text was read here (the user typing into it) is left to the next search.
+    /// ten per transaction, so that a keystroke's save waits for little.
     pub(crate) fn index_pulled(&self) -> Result<()> {
         for ids in search::pulled(&self.conn)?.chunks(PULLED_CHUNK) {
-            let mut texts = Vec::with_capacity(ids.len());
-            let mut revs = Vec::with_capacity(ids.len());
-            for id in ids {
-                let read = self.note_doc(id, |doc, rev| (live_text(doc), rev))?;
-                let (text, rev) = read.unwrap_or((None, 0));
-                texts.push(text);
-                revs.push(rev);
-            }
-            let still = |id: &Uuid| -> Result<bool> {
-                let at = ids.iter().position(|i| i == id).expect("one of the ids");
-                let now = store::notes::stored(&self.conn, id)?.map_or(0, |s| s.rev);
-                Ok(now == revs[at])
-            };
-            write_texts(&self.conn, ids, texts, still, true)?;
+            self.index_current(ids, true)?;
         }
         Ok(())
+    }
+
+    /// Indexes the texts of `ids` as they are now. The texts are read before the write
+    /// transaction (reading may build a note's document, which writes in a transaction of its
+    /// own); a note stored again in between (another connection: the user typing, a sync) keeps
+    /// its mark, and the next search or pull indexes its newer text.
+    fn index_current(&self, ids: &[Uuid], background: bool) -> Result<()> {
+        let mut texts = Vec::with_capacity(ids.len());
+        let mut revs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let read = self.note_doc(id, |doc, rev| (live_text(doc), rev))?;
+            let (text, rev) = read.unwrap_or((None, 0));
+            texts.push(text);
+            revs.push(rev);
+        }
+        let still = |id: &Uuid| -> Result<bool> {
+            let at = ids.iter().position(|i| i == id).expect("one of the ids");
+            let now = store::notes::stored(&self.conn, id)?.map_or(0, |s| s.rev);
+            Ok(now == revs[at])
+        };
+        write_texts(&self.conn, ids, texts, still, background)
     }
 
     /// Indexes the whole text of at most `max` notes still indexed from a summary only (or not
@@ -192,9 +197,14 @@ fn write_texts(
     }
 }
 
-/// How many notes a pull's indexing reads at a time ([`Replica::index_pulled`]): their texts
-/// are held in memory together.
+/// How many stale notes are read at a time ([`Replica::index_current`]): their texts are held
+/// in memory together.
 const PULLED_CHUNK: usize = 50;
+
+/// Notes a pull may leave to be indexed at its end: past this, it indexes them after the batch
+/// (below the document cache's size, so their documents are still loaded, and a search in
+/// between never has a long backlog to index first).
+pub(crate) const PULLED_BACKLOG: usize = 200;
 
 /// How many notes' texts go into the index per write transaction: FTS5 writes a batch's
 /// lists and merges its segments when the transaction commits, and a keystroke's save waits

@@ -203,8 +203,14 @@ pub(crate) fn append(conn: &Connection, id: &Uuid, row: &Row, appended: &[u8]) -
     if old_tags != tags {
         set_tags(conn, &id_text, row.tags)?;
     }
-    conn.prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
+    let stored = conn
+        .prepare_cached("UPDATE docs SET doc_tail = ?2 WHERE note_id = ?1")?
         .execute(params![id_text, tail])?;
+    if stored != 1 {
+        // Only a note whose document is stored is appended to (materialize::store); without
+        // its row the change would be lost, so the whole transaction is undone instead.
+        return Err(rusqlite::Error::QueryReturnedNoRows.into());
+    }
     Ok(())
 }
 

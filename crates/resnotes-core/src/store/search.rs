@@ -406,6 +406,14 @@ pub(crate) fn pulled(conn: &Connection) -> Result<Vec<Uuid>> {
     ids(conn, "SELECT note_id FROM search_stale WHERE pulled = 1 ORDER BY note_id LIMIT ?1", None)
 }
 
+/// How many notes [`pulled`] lists.
+pub(crate) fn pulled_count(conn: &Connection) -> Result<usize> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM search_stale WHERE pulled = 1")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n as usize)
+}
+
 /// How many notes' indexing may wait for the next search ([`may_defer`]).
 pub(crate) const DEFERRED: i64 = 8;
 

@@ -9,7 +9,7 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::docs::Replica;
-use crate::docs::{lazy, materialize};
+use crate::docs::{lazy, materialize, search_index};
 use crate::error::{Error, Result};
 use crate::format::entry::{self, Expected};
 use crate::format::manifest::Manifest;
@@ -493,6 +493,9 @@ impl Replica {
                     client: client.to_string(),
                     count: total,
                 });
+                if store::search::pulled_count(&self.conn)? > search_index::PULLED_BACKLOG {
+                    self.index_pulled_or_say(rep, on_event);
+                }
             }
         }
         if !batch.is_empty() {
@@ -504,7 +507,7 @@ impl Replica {
             });
         }
         if total > 0 {
-            self.index_pulled()?;
+            self.index_pulled_or_say(rep, on_event);
         }
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
@@ -525,6 +528,16 @@ impl Replica {
             rep.problem(msg, on_event);
         }
         Ok(total)
+    }
+
+    /// Indexes the notes pulled so far ([`Replica::index_pulled`]). The entries are stored
+    /// whatever happens here: a failure is reported, and the marks stay for the next search or
+    /// pull.
+    fn index_pulled_or_say(&self, rep: &mut TargetReport, on_event: &mut dyn FnMut(SyncEvent)) {
+        if let Err(e) = self.index_pulled() {
+            let msg = format!("the notes just received could not be prepared for search yet ({e}); they are found once that succeeds, at the next search or sync.");
+            rep.problem(msg, on_event);
+        }
     }
 
     fn apply_batch(&mut self, t: &Target, client: &Uuid, batch: Vec<PulledEntry>) -> Result<u64> {
