@@ -32,7 +32,7 @@ pub(crate) fn import(
     Ok(())
 }
 
-/// `count` of a length.
+/// [`crate::words::count`] of a number of items (import and export reports count in `usize`).
 fn count(n: usize, one: &str, many: &str) -> String {
     crate::words::count(n as u64, one, many)
 }

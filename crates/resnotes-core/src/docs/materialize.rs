@@ -68,15 +68,11 @@ impl DocCache {
         }
         self.docs.push(Cached { id, rev, size, doc });
         self.bytes += size;
-        let mut drop = 0;
-        while {
-            let kept = self.docs.len() - drop;
-            kept > CACHE_MAX || (kept > CACHE_MIN && self.bytes > CACHE_BYTES)
-        } {
-            self.bytes -= self.docs[drop].size;
-            drop += 1;
+        while self.docs.len() > CACHE_MAX
+            || (self.docs.len() > CACHE_MIN && self.bytes > CACHE_BYTES)
+        {
+            self.bytes -= self.docs.remove(0).size;
         }
-        self.docs.drain(..drop);
     }
 
     /// The loaded documents with the row revision each was loaded at.

@@ -60,7 +60,7 @@ impl Replica {
         // More than the user's few: a pull's notes too, written ten at a time so that a
         // keystroke's save waiting meanwhile gets its turn.
         let background = stale.len() > search::DEFERRED as usize;
-        for ids in stale.chunks(PULLED_CHUNK) {
+        for ids in stale.chunks(STALE_CHUNK) {
             self.index_current(ids, background)?;
         }
         Ok(())
@@ -69,7 +69,7 @@ impl Replica {
     /// Indexes the notes a pull stored without indexing ([`materialize::Indexing::AfterPull`]),
     /// ten per transaction, so that a keystroke's save waits for little.
     pub(crate) fn index_pulled(&self) -> Result<()> {
-        for ids in search::pulled(&self.conn)?.chunks(PULLED_CHUNK) {
+        for ids in search::pulled(&self.conn)?.chunks(STALE_CHUNK) {
             self.index_current(ids, true)?;
         }
         Ok(())
@@ -199,7 +199,7 @@ fn write_texts(
 
 /// How many stale notes are read at a time ([`Replica::index_current`]): their texts are held
 /// in memory together.
-const PULLED_CHUNK: usize = 50;
+const STALE_CHUNK: usize = 50;
 
 /// Notes a pull may leave to be indexed at its end: past this, it indexes them after the batch
 /// (below the document cache's size, so their documents are still loaded, and a search in
