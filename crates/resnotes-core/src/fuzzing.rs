@@ -33,6 +33,9 @@ pub fn entry_file(identity: &str, data: &[u8]) {
 /// Decrypted entry bytes (the envelope and its payload), as a plaintext workspace reads them.
 pub fn entry_plain(data: &[u8]) {
     let _ = entry::decode(data, &WorkspaceKey::Plaintext);
+    let ring = crate::format::epoch::Keyring::new(Uuid::nil(), WorkspaceKey::Plaintext);
+    let _ = entry::decode_in(data, &ring);
+    let _ = crate::format::epoch::KeysSection::decode(data);
     let _ = entry::decode_payload(data, 1, &uuid::Uuid::nil());
     let _ = entry::decode_payload(data, 2, &uuid::Uuid::nil());
 }

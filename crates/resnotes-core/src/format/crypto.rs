@@ -146,29 +146,49 @@ impl WorkspaceKey {
     /// Decrypts a whole file before any of it is used.
     pub fn open(&self, file: &[u8]) -> Result<Vec<u8>, OpenFailure> {
         match self {
-            WorkspaceKey::Age { identity, .. } => {
-                // age needs at least its header line; anything shorter is a file still arriving.
-                const MAGIC: &[u8] = b"age-encryption.org/v1\n";
-                if file.len() < MAGIC.len() && MAGIC.starts_with(file) {
-                    return Err(OpenFailure::Incomplete);
-                }
-                // Entries are binary age files (FORMAT.md §4): armored text, or anything else,
-                // is refused rather than guessed at.
-                if !file.starts_with(MAGIC) {
-                    return Err(OpenFailure::Malformed(
-                        "not a binary age file (age-encryption.org/v1)".into(),
-                    ));
-                }
-                if !stanza_bodies_end(file) {
-                    return Err(OpenFailure::Malformed(
-                        "malformed age header: a stanza lacks its final short line".into(),
-                    ));
-                }
-                age::decrypt(identity, file).map_err(|e| classify(&e, file))
-            }
+            WorkspaceKey::Age { identity, .. } => open_with(file, &[identity]),
             WorkspaceKey::Plaintext => Ok(file.to_vec()),
         }
     }
+
+    /// The age identity of an encrypted workspace's key (`None`: plaintext).
+    pub(crate) fn age_identity(&self) -> Option<&age::x25519::Identity> {
+        match self {
+            WorkspaceKey::Age { identity, .. } => Some(identity),
+            WorkspaceKey::Plaintext => None,
+        }
+    }
+}
+
+/// Decrypts a whole binary age file with the first of `identities` that opens one of its
+/// stanzas, after the checks FORMAT.md §4 adds to age's own.
+pub(crate) fn open_with(
+    file: &[u8],
+    identities: &[&dyn age::Identity],
+) -> Result<Vec<u8>, OpenFailure> {
+    use std::io::Read;
+    // age needs at least its header line; anything shorter is a file still arriving.
+    const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+    if file.len() < MAGIC.len() && MAGIC.starts_with(file) {
+        return Err(OpenFailure::Incomplete);
+    }
+    // Entries are binary age files (FORMAT.md §4): armored text, or anything else, is refused
+    // rather than guessed at.
+    if !file.starts_with(MAGIC) {
+        return Err(OpenFailure::Malformed("not a binary age file (age-encryption.org/v1)".into()));
+    }
+    if !stanza_bodies_end(file) {
+        return Err(OpenFailure::Malformed(
+            "malformed age header: a stanza lacks its final short line".into(),
+        ));
+    }
+    let decrypt = || -> Result<Vec<u8>, age::DecryptError> {
+        let decryptor = age::Decryptor::new_buffered(file)?;
+        let mut plain = Vec::with_capacity(file.len());
+        decryptor.decrypt(identities.iter().copied())?.read_to_end(&mut plain)?;
+        Ok(plain)
+    };
+    decrypt().map_err(|e| classify(&e, file))
 }
 
 fn classify(e: &age::DecryptError, file: &[u8]) -> OpenFailure {

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::format::crypto::{OpenFailure, WorkspaceKey};
+use crate::format::epoch::{EpochId, Keyring, KeysSection, EPOCH_ID_LEN};
 use crate::format::signature::{self, DeviceKey, PUBLIC_LEN, SIGNATURE_LEN};
 
 /// First bytes of every decrypted entry.
@@ -20,6 +21,15 @@ pub const SIGNED_VERSION: u8 = 6;
 pub const HEADER_LEN: usize = 130;
 /// Length of the header from version 6 on: version 5's and the signer's public key.
 pub const SIGNED_HEADER_LEN: usize = HEADER_LEN + PUBLIC_LEN;
+/// Envelope version of entries written in a key epoch, and of epoch records (FORMAT.md §5.2):
+/// version 6's header followed by the epoch the entry belongs to. Read by a [`Keyring`]
+/// ([`open_in`]); [`open`], which knows epoch 0 only, refuses it as newer.
+pub const EPOCH_VERSION: u8 = 7;
+/// Length of a version-7 header: version 6's and the epoch's name.
+pub const EPOCH_HEADER_LEN: usize = SIGNED_HEADER_LEN + EPOCH_ID_LEN;
+/// Flag bit 1 (version 7 on): the entry is an epoch record; its payload begins with a
+/// [`KeysSection`].
+pub const FLAG_RECORD: u8 = 2;
 /// Length of the trailing MAC.
 pub const MAC_LEN: usize = 32;
 /// Largest entry file a reader accepts (64 MiB); bigger files are refused, not loaded.
@@ -147,6 +157,12 @@ pub struct Entry {
     pub summaries: Vec<Summary>,
     /// The public key that signed it (version 6 on; `None` for older, unsigned entries).
     pub signer: Option<[u8; PUBLIC_LEN]>,
+    /// The key epoch whose key MACed it (version 7; [`EpochId::ZERO`] before). For an epoch
+    /// record, the epoch it follows.
+    pub epoch: EpochId,
+    /// An epoch record's keys (version 7, flag bit 1): the epoch it starts is named by this
+    /// entry's clientId and index.
+    pub keys: Option<KeysSection>,
 }
 
 /// Why an entry file was not accepted.
@@ -282,11 +298,16 @@ pub fn encode_changes(changes: &[NoteChange]) -> Vec<u8> {
 /// Decodes a payload of the given envelope version, rejecting trailing bytes, empty payloads,
 /// and summaries that break §4.2's rules (`writer` is the entry's clientId).
 pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, EntryError> {
+    decode_body(p, version, writer, false)
+}
+
+/// [`decode_payload`]; an epoch record (`record`) may hold no change.
+fn decode_body(p: &[u8], version: u8, writer: &Uuid, record: bool) -> Result<Payload, EntryError> {
     let bad = |m: &str| EntryError::Malformed(m.to_string());
     let cut = || bad("payload cut short");
     let mut r = Reader { buf: p, pos: 0 };
     let count = r.u32().ok_or_else(|| bad("payload too short"))? as usize;
-    if count == 0 {
+    if count == 0 && !record {
         return Err(bad("payload holds no change"));
     }
     let mut changes = Vec::with_capacity(count.min(4096));
@@ -410,7 +431,9 @@ pub fn decode_payload(p: &[u8], version: u8, writer: &Uuid) -> Result<Payload, E
 
 /// Length of the header of an envelope `version`.
 fn header_len(version: u8) -> usize {
-    if version >= SIGNED_VERSION {
+    if version >= EPOCH_VERSION {
+        EPOCH_HEADER_LEN
+    } else if version >= SIGNED_VERSION {
         SIGNED_HEADER_LEN
     } else {
         HEADER_LEN
@@ -434,7 +457,7 @@ fn header_bytes(
     payload: &[u8],
     signer: Option<&[u8; PUBLIC_LEN]>,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(SIGNED_HEADER_LEN + payload.len() + MAC_LEN + SIGNATURE_LEN);
+    let mut out = Vec::with_capacity(EPOCH_HEADER_LEN + payload.len() + MAC_LEN + SIGNATURE_LEN);
     out.extend_from_slice(MAGIC);
     out.push(version);
     out.push(flags);
@@ -520,17 +543,7 @@ fn encode_version(
     key: &WorkspaceKey,
     device: Option<&DeviceKey>,
 ) -> (Vec<u8>, [u8; 32]) {
-    let raw = raw.to_vec();
-    let (flags, payload) = if raw.len() >= COMPRESS_FROM {
-        let packed = deflate(&raw);
-        if packed.len() < raw.len() {
-            (FLAG_DEFLATE, packed)
-        } else {
-            (0, raw)
-        }
-    } else {
-        (0, raw)
-    };
+    let (flags, payload) = stored_payload(raw.to_vec());
     encode_raw(h, version, flags, &payload, key, device)
 }
 
@@ -546,8 +559,26 @@ pub fn encode_raw(
     key: &WorkspaceKey,
     device: Option<&DeviceKey>,
 ) -> (Vec<u8>, [u8; 32]) {
+    encode_raw_in(h, version, flags, stored, key, device, EpochId::ZERO)
+}
+
+/// [`encode_raw`] naming `epoch` in the header when `version` is 7 or more (FORMAT.md §5.2);
+/// `key` is the key that MACs it. For test vectors; writers use [`encode_in_epoch`] and
+/// [`encode_record`].
+pub fn encode_raw_in(
+    h: &Header,
+    version: u8,
+    flags: u8,
+    stored: &[u8],
+    key: &WorkspaceKey,
+    device: Option<&DeviceKey>,
+    epoch: EpochId,
+) -> (Vec<u8>, [u8; 32]) {
     let public = device.map(DeviceKey::public);
     let mut out = header_bytes(h, version, flags, stored, public.as_ref());
+    if version >= EPOCH_VERSION {
+        out.extend_from_slice(&epoch.to_bytes());
+    }
     let hash = sha256(&out);
     let mac = key.mac(&out);
     let signature = device.map(|d| d.sign(&out));
@@ -571,10 +602,121 @@ pub fn seal(
     Ok((key.seal(&plain)?, hash))
 }
 
-/// Parses and authenticates a plaintext envelope, without path or chain checks.
+/// Builds the plaintext envelope of an entry written in key epoch `epoch` (version 7, FORMAT.md
+/// §5.2), MACed with that epoch's `key` and signed by `device`, and its hash.
+pub fn encode_in_epoch(
+    h: &Header,
+    epoch: EpochId,
+    payload: &Payload,
+    key: &WorkspaceKey,
+    device: &DeviceKey,
+) -> (Vec<u8>, [u8; 32]) {
+    let (flags, stored) = stored_payload(encode_payload_version(payload, EPOCH_VERSION));
+    encode_raw_in(h, EPOCH_VERSION, flags, &stored, key, Some(device), epoch)
+}
+
+/// Builds the plaintext envelope of an epoch record (version 7, flag bit 1, FORMAT.md §5.2):
+/// its header names the epoch it `follows` and is MACed with that epoch's key; its payload is
+/// the keys section, then `payload` (which may hold no change). Encrypt it with
+/// [`crate::format::epoch::seal_record`].
+pub fn encode_record(
+    h: &Header,
+    follows: EpochId,
+    followed_key: &WorkspaceKey,
+    keys: &KeysSection,
+    payload: &Payload,
+    device: &DeviceKey,
+) -> (Vec<u8>, [u8; 32]) {
+    let mut raw = keys.encode();
+    raw.extend_from_slice(&encode_payload_version(payload, EPOCH_VERSION));
+    let (flags, stored) = stored_payload(raw);
+    encode_raw_in(
+        h,
+        EPOCH_VERSION,
+        flags | FLAG_RECORD,
+        &stored,
+        followed_key,
+        Some(device),
+        follows,
+    )
+}
+
+/// The stored form of a payload: DEFLATE-compressed (flag bit 0) from 256 bytes on when that is
+/// smaller.
+fn stored_payload(raw: Vec<u8>) -> (u8, Vec<u8>) {
+    if raw.len() >= COMPRESS_FROM {
+        let packed = deflate(&raw);
+        if packed.len() < raw.len() {
+            return (FLAG_DEFLATE, packed);
+        }
+    }
+    (0, raw)
+}
+
+/// The keys a reader authenticates entries with: epoch 0's alone (a reader of versions 1 to 6),
+/// or a [`Keyring`] of epochs (version 7 too).
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    Epoch0(&'a WorkspaceKey),
+    Ring(&'a Keyring),
+}
+
+impl Keys<'_> {
+    fn newest_version(&self) -> u8 {
+        match self {
+            Keys::Epoch0(_) => VERSION,
+            Keys::Ring(_) => EPOCH_VERSION,
+        }
+    }
+
+    fn epoch0(&self) -> &WorkspaceKey {
+        match self {
+            Keys::Epoch0(k) => k,
+            Keys::Ring(r) => r.epoch0(),
+        }
+    }
+
+    fn open(&self, file: &[u8]) -> Result<Vec<u8>, OpenFailure> {
+        match self {
+            Keys::Epoch0(k) => k.open(file),
+            Keys::Ring(r) => r.open(file),
+        }
+    }
+
+    /// The key that MACs an entry of `epoch`.
+    fn mac_key(&self, epoch: &EpochId) -> Result<&WorkspaceKey, EntryError> {
+        match self {
+            Keys::Epoch0(k) if epoch.is_zero() => Ok(k),
+            Keys::Ring(r) => r.key(epoch).ok_or_else(|| {
+                if r.epoch0().is_encrypted() {
+                    EntryError::Undecryptable(format!(
+                        "it was written with {epoch}, which this device does not hold yet"
+                    ))
+                } else {
+                    EntryError::Malformed("a plaintext workspace has no key epochs".into())
+                }
+            }),
+            Keys::Epoch0(_) => Err(EntryError::UnsupportedVersion(EPOCH_VERSION)),
+        }
+    }
+}
+
+/// Parses and authenticates a plaintext envelope of versions 1 to 6, without path or chain
+/// checks; version 7 is refused as newer ([`decode_in`] reads it).
 pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
+    decode_with(plain, Keys::Epoch0(key))
+}
+
+/// Parses and authenticates a plaintext envelope of any version with the keys of `ring`, without
+/// path or chain checks.
+pub fn decode_in(plain: &[u8], ring: &Keyring) -> Result<Entry, EntryError> {
+    decode_with(plain, Keys::Ring(ring))
+}
+
+fn decode_with(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
     let bad = |m: &str| EntryError::Malformed(m.to_string());
-    if plain.len() >= 5 && &plain[..4] == MAGIC && plain[4] > VERSION {
+    let newest = keys.newest_version();
+    if plain.len() >= 5 && &plain[..4] == MAGIC && plain[4] > newest {
         return Err(EntryError::UnsupportedVersion(plain[4]));
     }
     let version = plain.get(4).copied().unwrap_or(VERSION);
@@ -592,11 +734,9 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
         // Version 0 never existed: no update will make these bytes readable.
         return Err(bad("envelope version 0 does not exist"));
     }
-    if version > VERSION {
-        return Err(EntryError::UnsupportedVersion(version));
-    }
     let flags = plain[5];
-    if flags & !FLAG_DEFLATE != 0 {
+    let known = if version >= EPOCH_VERSION { FLAG_DEFLATE | FLAG_RECORD } else { FLAG_DEFLATE };
+    if flags & !known != 0 {
         return Err(bad("unknown flags"));
     }
     let mut r = Reader { buf: plain, pos: 6 };
@@ -610,6 +750,12 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     let payload_len = r.u32().unwrap() as usize;
     let signer: Option<[u8; PUBLIC_LEN]> =
         (version >= SIGNED_VERSION).then(|| r.take(PUBLIC_LEN).unwrap().try_into().unwrap());
+    let epoch = if version >= EPOCH_VERSION {
+        EpochId::from_bytes(r.take(EPOCH_ID_LEN).unwrap().try_into().unwrap())
+            .ok_or_else(|| bad("the header names a key epoch of no device"))?
+    } else {
+        EpochId::ZERO
+    };
     let expected = header_len + payload_len + tail_len;
     if plain.len() < expected {
         return Err(EntryError::Incomplete);
@@ -620,6 +766,7 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     let header = &plain[..header_len];
     let payload = &plain[header_len..header_len + payload_len];
     let tag = &plain[header_len + payload_len..header_len + payload_len + MAC_LEN];
+    let key = keys.mac_key(&epoch)?;
     if !key.verify_mac(header, tag) {
         return Err(EntryError::BadMac);
     }
@@ -632,11 +779,26 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
     if sha256(payload) != payload_hash {
         return Err(bad("payload hash does not match"));
     }
-    let p = if flags & FLAG_DEFLATE != 0 {
-        decode_payload(&inflate(payload)?, version, &client)?
+    let inflated;
+    let mut body = if flags & FLAG_DEFLATE != 0 {
+        inflated = inflate(payload)?;
+        &inflated[..]
     } else {
-        decode_payload(payload, version, &client)?
+        payload
     };
+    let record = flags & FLAG_RECORD != 0;
+    let mut section = None;
+    if record {
+        if !keys.epoch0().is_encrypted() {
+            return Err(bad("a plaintext workspace has no key epochs"));
+        }
+        let (k, used) = KeysSection::decode(body)?;
+        let signer = signer.as_ref().expect("version 7 is signed");
+        k.check_against(&client, signer, key)?;
+        body = &body[used..];
+        section = Some(k);
+    }
+    let p = decode_body(body, version, &client, record)?;
     Ok(Entry {
         header: Header { workspace, client, index, timestamp, lamport, prev_hash },
         hash: sha256(header),
@@ -644,6 +806,8 @@ pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
         clock: p.clock,
         summaries: p.summaries,
         signer,
+        epoch,
+        keys: section,
     })
 }
 
@@ -665,16 +829,26 @@ pub struct Expected {
 
 /// Decrypts, authenticates and checks a whole entry file against where it was found.
 pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, EntryError> {
+    open_with(file, Keys::Epoch0(key), want)
+}
+
+/// [`open`] with every key epoch of `ring` (versions 1 to 7, FORMAT.md §5.2).
+pub fn open_in(file: &[u8], ring: &Keyring, want: &Expected) -> Result<Entry, EntryError> {
+    open_with(file, Keys::Ring(ring), want)
+}
+
+fn open_with(file: &[u8], keys: Keys<'_>, want: &Expected) -> Result<Entry, EntryError> {
     if file.len() > MAX_ENTRY_BYTES {
         return Err(EntryError::TooLarge);
     }
-    let plain = key.open(file).map_err(|f| match f {
+    let key = keys.epoch0();
+    let plain = keys.open(file).map_err(|f| match f {
         OpenFailure::Incomplete => EntryError::Incomplete,
         OpenFailure::Undecryptable(m) => EntryError::Undecryptable(m),
         OpenFailure::Malformed(m) => EntryError::Malformed(m),
         OpenFailure::BadMac => EntryError::BadMac,
     })?;
-    let entry = match decode(&plain, key) {
+    let entry = match decode_with(&plain, keys) {
         // age authenticated the end of its stream, so the file is whole: an envelope that is
         // too short was written so, and waiting will not complete it (FORMAT.md §6).
         Err(EntryError::Incomplete) if key.is_encrypted() => Err(EntryError::Malformed(
@@ -714,6 +888,13 @@ pub fn open(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, E
 /// structural check of each Automerge change (step 5, [`crate::format::chunk::check_chunks`]).
 pub fn accept(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry, EntryError> {
     let e = open(file, key, want)?;
+    crate::format::chunk::check_chunks(&e.changes).map_err(EntryError::Malformed)?;
+    Ok(e)
+}
+
+/// [`accept`] with every key epoch of `ring` (versions 1 to 7).
+pub fn accept_in(file: &[u8], ring: &Keyring, want: &Expected) -> Result<Entry, EntryError> {
+    let e = open_in(file, ring, want)?;
     crate::format::chunk::check_chunks(&e.changes).map_err(EntryError::Malformed)?;
     Ok(e)
 }

@@ -8,6 +8,7 @@
 //! - [`path`]: `distributedFilePath` and where every file of a target lives (§2);
 //! - [`crypto`]: the workspace key, entry sealing with age, the passphrase wrap (§3, §5);
 //! - [`signature`]: each device's own signing key and the entry signatures made with it (§5.1);
+//! - [`epoch`]: key epochs, the records that start them and the keyring a reader holds (§5.2);
 //! - `chunk`: the structural check of Automerge change chunks a reader runs before accepting
 //!   an entry (§6).
 //!
@@ -18,6 +19,7 @@ pub mod asset;
 pub mod chunk;
 pub mod crypto;
 pub mod entry;
+pub mod epoch;
 pub mod invite;
 pub mod manifest;
 pub mod path;

@@ -75,6 +75,83 @@ impl DeviceKey {
     pub fn sign(&self, header: &[u8]) -> [u8; SIGNATURE_LEN] {
         self.0.sign(&signed_bytes(header)).to_bytes()
     }
+
+    /// The key as an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE
+    /// KEY-----`, PROTOCOL.key of OpenSSH): what `age -d -i FILE` takes to open the wraps of a
+    /// key epoch made to this device (FORMAT.md §5.2). Deterministic: the check number is the
+    /// first four bytes of SHA-256 of the public key, the comment is empty. Secret.
+    pub fn to_openssh(&self) -> String {
+        use base64::Engine;
+        let public = self.public();
+        let mut private = Vec::new();
+        let check = &crate::format::entry::sha256(&public)[..4];
+        private.extend_from_slice(check);
+        private.extend_from_slice(check);
+        ssh_string(&mut private, SSH_ED25519.as_bytes());
+        ssh_string(&mut private, &public);
+        let mut pair = self.0.to_bytes().to_vec();
+        pair.extend_from_slice(&public);
+        ssh_string(&mut private, &pair);
+        ssh_string(&mut private, b"");
+        let mut pad = 1u8;
+        while private.len() % 8 != 0 {
+            private.push(pad);
+            pad += 1;
+        }
+        let mut file = b"openssh-key-v1\0".to_vec();
+        ssh_string(&mut file, b"none");
+        ssh_string(&mut file, b"none");
+        ssh_string(&mut file, b"");
+        file.extend_from_slice(&1u32.to_be_bytes());
+        ssh_string(&mut file, &public_blob(&public));
+        ssh_string(&mut file, &private);
+        let text = base64::engine::general_purpose::STANDARD.encode(file);
+        let mut out = String::from("-----BEGIN OPENSSH PRIVATE KEY-----\n");
+        for line in text.as_bytes().chunks(70) {
+            out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            out.push('\n');
+        }
+        out.push_str("-----END OPENSSH PRIVATE KEY-----\n");
+        out
+    }
+
+    /// This key as the age identity that opens `ssh-ed25519` stanzas made to its public key.
+    pub fn age_identity(&self) -> age::ssh::Identity {
+        age::ssh::Identity::from_buffer(self.to_openssh().as_bytes(), None)
+            .expect("the OpenSSH encoding of an Ed25519 key parses")
+    }
+}
+
+/// OpenSSH's name of the Ed25519 key type.
+const SSH_ED25519: &str = "ssh-ed25519";
+
+/// A device's public key as an OpenSSH public key line, `ssh-ed25519 AAAA…` (no comment): the
+/// age recipient that wraps a key epoch to that device (FORMAT.md §5.2).
+pub fn openssh_public(public: &[u8; PUBLIC_LEN]) -> String {
+    use base64::Engine;
+    format!(
+        "{SSH_ED25519} {}",
+        base64::engine::general_purpose::STANDARD.encode(public_blob(public))
+    )
+}
+
+/// The age recipient of a device's public key (FORMAT.md §5.2).
+pub fn age_recipient(public: &[u8; PUBLIC_LEN]) -> age::ssh::Recipient {
+    openssh_public(public).parse().expect("an Ed25519 key is a valid ssh-ed25519 recipient")
+}
+
+/// OpenSSH's wire form of an Ed25519 public key: `string "ssh-ed25519", string key`.
+fn public_blob(public: &[u8; PUBLIC_LEN]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(51);
+    ssh_string(&mut blob, SSH_ED25519.as_bytes());
+    ssh_string(&mut blob, public);
+    blob
+}
+
+/// Appends an SSH `string`: a u32 length, then the bytes.
+fn ssh_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
 }
 
 /// True when `signature` is `public`'s signature of `header` (strict Ed25519 verification: no
