@@ -84,7 +84,7 @@ fn expected(index: u64, prev: &str, signer: &DeviceKey) -> Expected {
 fn keys_json(k: &KeysSection) -> Value {
     json!({
         "identity": k.identity.expose(),
-        "earlier": k.earlier.iter().map(|e| e.expose()).collect::<Vec<_>>(),
+        "earlier": k.earlier.iter().map(|(id, e)| json!({"clientId": id.client.to_string(), "index": id.index, "identity": e.expose()})).collect::<Vec<_>>(),
         "members": k.members.iter().map(|m| json!({"clientId": m.client.to_string(), "key": hex(&m.key)})).collect::<Vec<_>>(),
         "removals": k.removals.iter().map(|r| json!({"clientId": r.client.to_string(), "cutoff": r.cutoff})).collect::<Vec<_>>(),
     })
@@ -239,7 +239,7 @@ fn generate_epoch_vectors() {
     };
     let keys = KeysSection {
         identity: identity.clone(),
-        earlier: vec![EpochSecret::of(&zero).unwrap()],
+        earlier: vec![(EpochId::ZERO, EpochSecret::of(&zero).unwrap())],
         members: vec![
             Member { client, key: a.public() },
             Member { client: other, key: b.public() },
@@ -325,7 +325,7 @@ fn generate_epoch_vectors() {
         json!({}),
     );
     let mut k = keys.clone();
-    k.earlier = vec![EpochSecret::generate()];
+    k.earlier = vec![(EpochId::ZERO, EpochSecret::generate())];
     add("record-follows-another-key.age", record(&k, &zero), 8, &hash7, "malformed", "an epoch record whose first earlier key is not the key of the epoch its header names (written by someone who does not hold it)", json!({}));
     add(
         "record-mac-with-new-key.age",

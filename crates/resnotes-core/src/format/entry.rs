@@ -794,7 +794,7 @@ fn decode_with(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
         }
         let (k, used) = KeysSection::decode(body)?;
         let signer = signer.as_ref().expect("version 7 is signed");
-        k.check_against(&client, signer, key)?;
+        k.check_against(&EpochId { client, index }, signer, &epoch, key)?;
         body = &body[used..];
         section = Some(k);
     }

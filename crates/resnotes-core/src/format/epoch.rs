@@ -141,9 +141,10 @@ pub struct Removal {
 pub struct KeysSection {
     /// The new epoch's identity.
     pub identity: EpochSecret,
-    /// The identities of the epoch the record's header names and every epoch before it, newest
-    /// first; the last is epoch 0's. So the newest key opens all history.
-    pub earlier: Vec<EpochSecret>,
+    /// The epoch the record's header names and every epoch before it in its chain of records,
+    /// newest first, each with its identity; the last is epoch 0. So the newest key opens all
+    /// history.
+    pub earlier: Vec<(EpochId, EpochSecret)>,
     /// The devices the new key is wrapped to, in ascending clientId; the writer is one of them.
     pub members: Vec<Member>,
     /// The devices this record removes, in ascending clientId; none is a member.
@@ -151,18 +152,21 @@ pub struct KeysSection {
 }
 
 impl KeysSection {
-    /// The bytes of the section (FORMAT.md §5.2): identity, `u16` count and earlier identities,
-    /// `u16` count and members (clientId, key), `u16` count and removals (clientId, `u64` cutoff).
+    /// The bytes of the section (FORMAT.md §5.2): identity, `u16` count and earlier epochs (name,
+    /// identity), `u16` count and members (clientId, key), `u16` count and removals (clientId,
+    /// `u64` cutoff).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            IDENTITY_LEN * (1 + self.earlier.len())
+            IDENTITY_LEN
+                + (EPOCH_ID_LEN + IDENTITY_LEN) * self.earlier.len()
                 + 48 * self.members.len()
                 + 24 * self.removals.len()
                 + 6,
         );
         out.extend_from_slice(self.identity.expose().as_bytes());
         out.extend_from_slice(&(self.earlier.len() as u16).to_be_bytes());
-        for e in &self.earlier {
+        for (id, e) in &self.earlier {
+            out.extend_from_slice(&id.to_bytes());
             out.extend_from_slice(e.expose().as_bytes());
         }
         out.extend_from_slice(&(self.members.len() as u16).to_be_bytes());
@@ -179,9 +183,9 @@ impl KeysSection {
     }
 
     /// Reads a section from the start of `bytes` and returns it with the number of bytes it
-    /// took. Checks the rules a section holds by itself (§5.2): at least one earlier identity,
-    /// a new identity that is none of them, members and removals in strictly ascending clientId,
-    /// no member removed. What needs the header (the writer, the signer, the epoch it follows) is
+    /// took. Checks the rules a section holds by itself (§5.2): at least one earlier epoch, the
+    /// last of them epoch 0 and no other, no epoch or identity named twice (the new one
+    /// included), members and removals in strictly ascending clientId, no member removed. What needs the header (the writer, the signer, the epoch it follows) is
     /// checked by [`KeysSection::check_against`].
     pub fn decode(bytes: &[u8]) -> Result<(Self, usize), EntryError> {
         let bad = |m: &str| EntryError::Malformed(format!("epoch record: {m}"));
@@ -196,13 +200,18 @@ impl KeysSection {
         if count == 0 {
             return Err(bad("it names no earlier key"));
         }
-        let mut earlier = Vec::with_capacity(count as usize);
-        for _ in 0..count {
+        let mut earlier: Vec<(EpochId, EpochSecret)> = Vec::with_capacity(count as usize);
+        for n in 0..count {
+            let id = EpochId::from_bytes(take(EPOCH_ID_LEN)?.try_into().expect("24 bytes"))
+                .ok_or_else(|| bad("it names an epoch of no device"))?;
             let e = EpochSecret::parse(take(IDENTITY_LEN)?)?;
-            if e == identity || earlier.contains(&e) {
-                return Err(bad("a key is named twice"));
+            if e == identity || earlier.iter().any(|(i, s)| *i == id || *s == e) {
+                return Err(bad("an epoch or a key is named twice"));
             }
-            earlier.push(e);
+            if id.is_zero() != (n + 1 == count) {
+                return Err(bad("its earlier epochs do not end with epoch 0"));
+            }
+            earlier.push((id, e));
         }
         let count = u16::from_be_bytes(take(2)?.try_into().expect("2 bytes"));
         let mut members: Vec<Member> = Vec::with_capacity(count as usize);
@@ -231,24 +240,30 @@ impl KeysSection {
     }
 
     /// The rules that tie a section to its entry's header (§5.2): the writer is a member with the
-    /// key that signed the record, it does not remove itself, and the first earlier identity is
-    /// the key of the epoch the header names (`followed`, which the reader used for the MAC) —
-    /// so only a holder of that epoch's key can start the next one.
+    /// key that signed the record, and the first earlier epoch is the one the header names
+    /// (`followed`) with the key the reader used for the MAC (`followed_key`) — so only a holder
+    /// of that epoch's key can start the next one; the record's own epoch (`started`) is not
+    /// among the earlier ones.
     pub fn check_against(
         &self,
-        writer: &Uuid,
+        started: &EpochId,
         signer: &[u8; PUBLIC_LEN],
-        followed: &WorkspaceKey,
+        followed: &EpochId,
+        followed_key: &WorkspaceKey,
     ) -> Result<(), EntryError> {
+        let writer = &started.client;
         let bad = |m: &str| EntryError::Malformed(format!("epoch record: {m}"));
         match self.members.iter().find(|m| m.client == *writer) {
             Some(m) if m.key == *signer => {}
             Some(_) => return Err(bad("its writer's key is not the one that signed it")),
             None => return Err(bad("its writer is not one of its members")),
         }
-        let first = followed.secret().map(|s| s.expose_secret().to_string());
-        if first.as_deref() != Some(self.earlier[0].expose()) {
+        let first = followed_key.secret().map(|s| s.expose_secret().to_string());
+        if self.earlier[0].0 != *followed || first.as_deref() != Some(self.earlier[0].1.expose()) {
             return Err(bad("its first earlier key is not the key of the epoch it follows"));
+        }
+        if self.earlier.iter().any(|(id, _)| id == started) {
+            return Err(bad("it names the epoch it starts as an earlier one"));
         }
         Ok(())
     }
@@ -350,7 +365,7 @@ mod tests {
     fn section(writer: &DeviceKey, client: Uuid, followed: &WorkspaceKey) -> KeysSection {
         KeysSection {
             identity: EpochSecret::generate(),
-            earlier: vec![EpochSecret::of(followed).unwrap()],
+            earlier: vec![(EpochId::ZERO, EpochSecret::of(followed).unwrap())],
             members: vec![Member { client, key: writer.public() }],
             removals: vec![Removal { client: Uuid::from_u128(u128::MAX), cutoff: 4 }],
         }
@@ -368,7 +383,8 @@ mod tests {
         let (back, used) = KeysSection::decode(&bytes).unwrap();
         assert_eq!(back, s);
         assert_eq!(used, bytes.len() - 4);
-        back.check_against(&me, &dev.public(), &zero).unwrap();
+        let started = EpochId { client: me, index: 2 };
+        back.check_against(&started, &dev.public(), &EpochId::ZERO, &zero).unwrap();
 
         let malformed = |k: &KeysSection| {
             matches!(KeysSection::decode(&k.encode()), Err(EntryError::Malformed(_)))
@@ -377,8 +393,14 @@ mod tests {
         k.earlier.clear();
         assert!(malformed(&k), "no earlier key");
         let mut k = s.clone();
-        k.earlier.push(k.identity.clone());
+        k.earlier.insert(0, (EpochId { client: me, index: 1 }, k.identity.clone()));
         assert!(malformed(&k), "the new key among the earlier ones");
+        let mut k = s.clone();
+        k.earlier.push((EpochId { client: me, index: 1 }, EpochSecret::generate()));
+        assert!(malformed(&k), "earlier epochs not ending with epoch 0");
+        let mut k = s.clone();
+        k.earlier.insert(0, (EpochId::ZERO, EpochSecret::generate()));
+        assert!(malformed(&k), "epoch 0 named twice");
         let mut k = s.clone();
         k.members.insert(0, Member { client: Uuid::from_u128(9), key: [1; 32] });
         assert!(malformed(&k), "members out of order");
@@ -393,10 +415,14 @@ mod tests {
         assert!(KeysSection::decode(&lower).is_err(), "a key not written as age-keygen prints it");
 
         let other = DeviceKey::from_seed([4; 32]);
-        assert!(s.check_against(&me, &other.public(), &zero).is_err(), "another signer");
-        assert!(s.check_against(&Uuid::from_u128(6), &dev.public(), &zero).is_err());
+        let z = EpochId::ZERO;
+        assert!(s.check_against(&started, &other.public(), &z, &zero).is_err(), "another signer");
+        let stranger = EpochId { client: Uuid::from_u128(6), index: 2 };
+        assert!(s.check_against(&stranger, &dev.public(), &z, &zero).is_err(), "not a member");
         let wrong = WorkspaceKey::generate(&ws);
-        assert!(s.check_against(&me, &dev.public(), &wrong).is_err(), "follows another epoch");
+        assert!(s.check_against(&started, &dev.public(), &z, &wrong).is_err(), "another key");
+        let elsewhere = EpochId { client: me, index: 1 };
+        assert!(s.check_against(&started, &dev.public(), &elsewhere, &zero).is_err());
     }
 
     #[test]
