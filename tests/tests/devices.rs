@@ -509,3 +509,128 @@ fn a_setup_code_adds_a_device_once_without_the_passphrase_and_expires() {
     let err = c.fails(&["join", "--code", &unused]);
     assert!(err.contains("already used, or it expired"), "{err}");
 }
+
+/// `age -d -i keys FILE`: the plaintext, or `None` when age cannot open it.
+fn age_open(keys: &std::path::Path, file: &std::path::Path) -> Option<Vec<u8>> {
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(keys)
+        .arg(file)
+        .output()
+        .expect("the age tool (Debian package age) must be installed");
+    out.status.success().then_some(out.stdout)
+}
+
+const NEW_PASSPHRASE: &str = "a brand new passphrase for 2027";
+
+/// FORMAT.md §5.2: after a passphrase change the old passphrase, and a key exported before it
+/// (a former device, an old `index.json` in a sync service's history), open nothing written
+/// after; the other devices need nothing typed; a new device joins with the new passphrase and
+/// reads everything.
+#[test]
+fn a_passphrase_change_locks_the_old_passphrase_out_of_what_is_written_after_it() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (mut a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", folder]);
+    let before = a.new_note("Before", "written before the change");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", folder]);
+    let hello = b.new_note("Hello", "from b");
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let old_keys = s.path().join("old-keys.txt");
+    std::fs::write(&old_keys, a.ok(&["key", "export"])).unwrap();
+
+    a.passphrase = NEW_PASSPHRASE.into();
+    let out = a.run(&["passphrase", "change"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("The passphrase was changed"), "{said}");
+    assert!(!said.contains("Not given the new key"), "b signs, so it is given the key: {said}");
+    let keys: Vec<String> = std::fs::read_dir(shared.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(keys.len(), 1, "one passphrase wrap: {keys:?}");
+    let after = a.new_note("After", "CANARYAFTERCHANGE");
+    a.ok(&["sync"]);
+
+    // b reads on without typing anything, and writes with the new key.
+    b.ok(&["sync"]);
+    assert_eq!(b.body(&after), "CANARYAFTERCHANGE");
+    b.ok(&["edit", &hello, "--body", "from b, after the change"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&hello), "from b, after the change");
+
+    // The old key opens what was written before, nothing after; the new export opens it all.
+    let (ca, cb) = (a.client_id(), b.client_id());
+    let file = |client: &str, i: u64| entry_file(&shared, client, i, ".age");
+    assert!(age_open(&old_keys, &file(&ca, 0)).is_some(), "written before: the old key opens it");
+    let newest = |client: &str| (0..).take_while(|i| file(client, *i).exists()).last().unwrap();
+    for (client, i) in [(&ca, newest(&ca)), (&cb, newest(&cb)), (&ca, 1)] {
+        assert_eq!(age_open(&old_keys, &file(client, i)), None, "entry {i} of {client}");
+    }
+    let new_keys = s.path().join("new-keys.txt");
+    let export = a.ok(&["key", "export"]);
+    assert_eq!(export.matches("AGE-SECRET-KEY-1").count(), 2, "{}", export.len());
+    std::fs::write(&new_keys, export).unwrap();
+    let plain = age_open(&new_keys, &file(&ca, newest(&ca))).expect("the new key opens it");
+    assert_eq!(&plain[..5], b"RSNE\x07", "an entry of the new key epoch");
+    assert!(age_open(&new_keys, &file(&ca, 0)).is_some());
+
+    // The old passphrase is told so in one sentence and writes nothing; the new one joins.
+    let mut c = s.device("c");
+    let err = c.fails(&["join", "--folder", folder]);
+    assert!(err.contains("old passphrase"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+    assert!(!c.dir.join("resnotes.db").exists());
+    c.passphrase = NEW_PASSPHRASE.into();
+    c.ok(&["join", "--folder", folder]);
+    assert_eq!(c.body(&before), "written before the change");
+    assert_eq!(c.body(&after), "CANARYAFTERCHANGE");
+    assert_eq!(c.body(&hello), "from b, after the change");
+}
+
+/// A device that joined but had written nothing when the passphrase changed was not given the
+/// new key: it says so in plain words, keeps its own edits, and reads on once the new
+/// passphrase is typed there.
+#[test]
+fn a_device_that_missed_the_change_reads_on_once_the_new_passphrase_is_typed() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (mut a, mut b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", folder]);
+    a.new_note("Before", "old");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", folder]);
+    a.passphrase = NEW_PASSPHRASE.into();
+    a.ok(&["passphrase", "change"]);
+    let after = a.new_note("After", "new");
+    a.ok(&["sync"]);
+
+    // b wrote offline meanwhile, with the only key it has: a reads it.
+    let offline = b.new_note("Offline", "typed on b before it heard of the change");
+    let (_, said) = b.sync();
+    assert!(said.contains("passphrase was changed"), "{said}");
+    assert!(said.contains("resnotes passphrase enter"), "{said}");
+    assert!(b.fails(&["show", &after]).contains("no note matches"));
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&offline), "typed on b before it heard of the change");
+
+    let err = b.fails(&["passphrase", "enter"]);
+    assert!(err.contains("old passphrase"), "{err}");
+    b.passphrase = NEW_PASSPHRASE.into();
+    b.ok(&["passphrase", "enter"]);
+    assert_eq!(b.body(&after), "new");
+    let (ok, said) = b.sync();
+    assert!(ok, "{said}");
+    b.ok(&["edit", &offline, "--body", "now in the new key"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&offline), "now in the new key");
+}

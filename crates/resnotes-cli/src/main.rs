@@ -356,6 +356,11 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// The workspace passphrase (what a new device joins with).
+    Passphrase {
+        #[command(subcommand)]
+        command: PassphraseCommand,
+    },
     /// Rebuild every derived table (notes list, documents) from the log.
     Rebuild,
     /// Attach a file to a note: stores it encrypted as this device's next asset, appends a
@@ -461,8 +466,21 @@ enum TargetKindArg {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Print the workspace identity (AGE-SECRET-KEY-1…) for `age -d -i`.
+    /// Print every key of the workspace (AGE-SECRET-KEY-1…, one per line with a comment: the
+    /// first, and one more after each passphrase change) as an identity file for `age -d -i`.
     Export,
+}
+
+#[derive(Subcommand)]
+enum PassphraseCommand {
+    /// Change the passphrase (new one from RESNOTES_PASSPHRASE or asked twice): a new key for
+    /// everything written from now on, which the old passphrase and old copies of index.json
+    /// cannot open. Your other devices keep working without typing it; then syncs.
+    Change,
+    /// Type the new passphrase on this device after it was changed on another one, when this
+    /// device says it cannot read what was written since (it had not synced before the
+    /// change); then syncs.
+    Enter,
 }
 
 fn main() -> ExitCode {
@@ -697,7 +715,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status { json } => status(&open()?, json)?,
         Command::Log { json, limit } => log(&open()?, json, limit)?,
         Command::Target { command } => target(&open()?, command)?,
-        Command::Key { command: KeyCommand::Export } => match open()?.export_key() {
+        Command::Passphrase { command: PassphraseCommand::Change } => {
+            return change_passphrase(&mut open()?, cli.quiet)
+        }
+        Command::Passphrase { command: PassphraseCommand::Enter } => {
+            return enter_passphrase(&mut open()?, cli.quiet)
+        }
+        Command::Key { command: KeyCommand::Export } => match open()?.export_keys() {
             Some(k) => out!("{}", k.expose_secret()),
             None => {
                 return Err(anyhow!("this workspace is not encrypted; there is no key to export"))
@@ -855,6 +879,44 @@ fn search(ws: &mut Workspace, query: &str, json: bool, limit: usize, trash: bool
 }
 
 /// `sync`: one cycle of notes, then one of attachments; 0 only when all are in step.
+/// `passphrase change`: the new key epoch, then a sync so that every target gets the new
+/// passphrase's key file and the other devices the new key.
+fn change_passphrase(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
+    let Some(p) = passphrase(true)? else {
+        return Err(anyhow!(
+            "type the new passphrase in a terminal, or set RESNOTES_PASSPHRASE; nothing was changed"
+        ));
+    };
+    let changed = ws.change_passphrase(&p, scrypt_log_n())?;
+    eprintln!(
+        "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed. A new device joins with the new passphrase."
+    );
+    if !changed.left_out.is_empty() {
+        eprintln!(
+            "Not given the new key (they run an older Resilient Notes that does not sign its changes): {}. Update them, then join again there with the new passphrase.",
+            changed.left_out.join(", ")
+        );
+    }
+    if ws.targets()?.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    sync_once(ws, quiet, false)
+}
+
+/// `passphrase enter`: the newest key from a target's key file, then a sync that reads what it
+/// opens.
+fn enter_passphrase(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
+    let Some(p) = passphrase(false)? else {
+        return Err(anyhow!("type the passphrase in a terminal, or set RESNOTES_PASSPHRASE"));
+    };
+    if ws.enter_passphrase(&p)? {
+        eprintln!("This device now has the workspace's newest key; syncing reads what was written with it.");
+    } else {
+        eprintln!("This device already had the workspace's newest key.");
+    }
+    sync_once(ws, quiet, false)
+}
+
 fn sync_once(ws: &mut Workspace, quiet: bool, json: bool) -> Result<ExitCode> {
     if ws.targets()?.is_empty() {
         return Err(anyhow!("no sync target yet: add one with `resnotes target add folder PATH`"));

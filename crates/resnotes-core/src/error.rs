@@ -38,6 +38,9 @@ pub enum Error {
     /// A passphrase is needed and none was given.
     #[error("a workspace passphrase is needed: set RESNOTES_PASSPHRASE or run in a terminal")]
     PassphraseNeeded,
+    /// The passphrase opens only the keys of before a passphrase change (FORMAT.md §5.2).
+    #[error("this is the workspace's old passphrase: it was changed on one of your devices, so type the new one")]
+    OldPassphrase,
     /// Passphrase too short or too easy to guess (the sentence says why and what to do).
     #[error("{0}")]
     WeakPassphrase(String),
@@ -128,6 +131,7 @@ impl Error {
             Error::NoSuchTarget(_) => "no_such_target",
             Error::DuplicateTarget(_) => "duplicate_target",
             Error::PassphraseNeeded => "passphrase_needed",
+            Error::OldPassphrase => "old_passphrase",
             Error::WeakPassphrase(_) => "weak_passphrase",
             Error::NotAWorkspace(_) => "not_a_workspace",
             Error::FolderNotEmpty(_) => "folder_not_empty",

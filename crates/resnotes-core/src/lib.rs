@@ -122,9 +122,9 @@ pub use workspace::{
     check_new_shared_folder, check_passphrase, default_data_dir, needs_passphrase, scrypt_log_n,
     system_clock, word_diff, Activity, CalendarTime, Changed, Clock, Comparison, Device, DiffKind,
     DiffPart, Edited, ExportReport, ExportScope, Field, FileProblem, ImportReport, LinkState,
-    LinkedNote, ListQuery, MergedText, Note, NoteSummary, Notebook, Notebooks, Place, Progress,
-    SearchProgress, SnippetPart, Sort, Stage, TagCount, TextSplice, Version, VersionText,
-    Workspace, DB_FILE, DEFAULT_INVITE_MS, DEFAULT_NOTEBOOK, DEFAULT_SCRYPT_LOG_N, KEY_FILE,
-    SESSION_GAP_MS, TRASH_DAYS,
+    LinkedNote, ListQuery, MergedText, Note, NoteSummary, Notebook, Notebooks, PassphraseChanged,
+    Place, Progress, SearchProgress, SnippetPart, Sort, Stage, TagCount, TextSplice, Version,
+    VersionText, Workspace, DB_FILE, DEFAULT_INVITE_MS, DEFAULT_NOTEBOOK, DEFAULT_SCRYPT_LOG_N,
+    KEY_FILE, SESSION_GAP_MS, TRASH_DAYS,
 };
 pub use workspace::{Storage, StoredEntry};

@@ -21,14 +21,16 @@ pub fn apply(conn: &Connection, me: &Uuid, changes: &[NoteChange]) -> Result<()>
     crate::docs::materialize::apply(conn, me, changes)
 }
 
-/// A note's document as `conn` holds it (built from the log if it is only listed).
+/// A note's document as `conn` holds it (built from the log, read with `key` alone, if it is
+/// only listed).
 pub fn load_doc(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: WorkspaceKey,
     id: &Uuid,
     me: &Uuid,
 ) -> Result<Option<automerge::AutoCommit>> {
-    crate::docs::materialize::load_doc(conn, key, id, me)
+    let keys = crate::format::epoch::Keyring::new(Uuid::nil(), key);
+    crate::docs::materialize::load_doc(conn, &keys, id, me)
 }
 
 /// Every note id in `conn`, live ones only when `live_only`.

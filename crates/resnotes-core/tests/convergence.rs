@@ -431,7 +431,7 @@ fn heads_in(conn: &rusqlite::Connection, me: &uuid::Uuid) -> BTreeMap<String, Ve
         .into_iter()
         .map(|id| {
             let mut doc =
-                internals::load_doc(conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), me)
+                internals::load_doc(conn, WorkspaceKey::Plaintext, &id.parse().unwrap(), me)
                     .unwrap()
                     .unwrap();
             let mut h: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
@@ -628,7 +628,7 @@ fn run(n: usize, steps: Vec<Step>) {
         let mut got = BTreeMap::new();
         for id in internals::note_ids(&conn, true).unwrap() {
             let doc =
-                internals::load_doc(&conn, &WorkspaceKey::Plaintext, &id.parse().unwrap(), &me)
+                internals::load_doc(&conn, WorkspaceKey::Plaintext, &id.parse().unwrap(), &me)
                     .unwrap()
                     .unwrap();
             let f = note::read(&doc);

@@ -1186,6 +1186,7 @@ fn generate_invite_vector() {
     let (code, file) = create(
         WORKSPACE.parse().unwrap(),
         &key(),
+        None,
         CLIENT.parse().unwrap(),
         1_700_003_600_000,
         target,

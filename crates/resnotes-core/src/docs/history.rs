@@ -571,7 +571,7 @@ impl Replica {
     /// Which device's entry carried each change of note `id`, and that entry's time: decodes
     /// the note's entries (and this device's unsealed changes, carried by none yet).
     fn carriers(&self, id: &Uuid) -> Result<HashMap<ChangeHash, (Uuid, i64)>> {
-        let mut map = lazy::carriers(&self.conn, &self.key, id)?;
+        let mut map = lazy::carriers(&self.conn, &self.keys, id)?;
         for (change, at) in store::log::unsealed_of(&self.conn, id)? {
             if let Ok(c) = automerge::Change::from_bytes(change) {
                 map.entry(c.hash()).or_insert((self.client, at));

@@ -21,8 +21,8 @@ use crate::docs::materialize::{self, DocCache};
 use crate::docs::note;
 use crate::docs::DocError;
 use crate::error::Result;
-use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, DocKind, Entry, NoteChange, Summary};
+use crate::format::epoch::Keyring;
 use crate::store::{self, notes, LogRow};
 
 /// Decoded entries kept while settling, building or scanning (up to ~4 MiB each; notes are
@@ -39,7 +39,7 @@ impl Entries {
     fn get(
         &mut self,
         conn: &Connection,
-        key: &WorkspaceKey,
+        key: &Keyring,
         client: &Uuid,
         index: u64,
     ) -> Result<Rc<Entry>> {
@@ -56,7 +56,7 @@ impl Entries {
 }
 
 /// Reads and decodes entry `index` of `client` from the local log.
-fn decode(conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> Result<Entry> {
+fn decode(conn: &Connection, key: &Keyring, client: &Uuid, index: u64) -> Result<Entry> {
     let data = store::entry_data(conn, client, index)?.ok_or_else(|| {
         DocError::Damaged(format!("entry {index} of device {client} is not in the local log"))
     })?;
@@ -65,7 +65,7 @@ fn decode(conn: &Connection, key: &WorkspaceKey, client: &Uuid, index: u64) -> R
             "log entry {index} of {client} cannot be decrypted with this device's key"
         ))
     })?;
-    Ok(entry::decode(&plain, key)?)
+    Ok(entry::decode_in(&plain, key)?)
 }
 
 /// A note's state as far as pulling is concerned.
@@ -166,7 +166,7 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
 /// its row; any other is built from the log now. Returns how many were built.
 pub(crate) fn settle(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     me: &Uuid,
     cache: &mut DocCache,
 ) -> Result<u64> {
@@ -200,7 +200,7 @@ pub(crate) fn settle(
 /// it carries a change of the note.
 fn summary_is_exact(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     entries: &mut Entries,
     heads: &HashMap<Uuid, u64>,
     id: &Uuid,
@@ -225,7 +225,7 @@ fn summary_is_exact(
 /// reported, as when pulling: [`materialize::parse_lenient`]).
 fn changes_from_log(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     entries: &mut Entries,
     id: &Uuid,
 ) -> Result<Vec<Change>> {
@@ -245,7 +245,7 @@ fn changes_from_log(
 
 fn build_with(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     entries: &mut Entries,
     cache: &mut DocCache,
     me: &Uuid,
@@ -269,12 +269,7 @@ pub(crate) fn is_listed(conn: &Connection, id: &Uuid) -> Result<bool> {
 
 /// Builds and stores the document of a note listed from a summary (no-op for a built note or an
 /// unknown one). Runs inside the caller's transaction.
-pub(crate) fn ensure_built(
-    conn: &Connection,
-    key: &WorkspaceKey,
-    me: &Uuid,
-    id: &Uuid,
-) -> Result<()> {
+pub(crate) fn ensure_built(conn: &Connection, key: &Keyring, me: &Uuid, id: &Uuid) -> Result<()> {
     if matches!(state(conn, id)?, State::Listed(_)) {
         build_with(conn, key, &mut Entries::default(), &mut DocCache::default(), me, id)?;
         notes::settled(conn, &id.to_string())?;
@@ -295,12 +290,7 @@ pub(crate) struct LinkScan {
 
 impl LinkScan {
     /// Whether any change of note `id` held in the log may hold an attachment link.
-    pub(crate) fn may_link(
-        &mut self,
-        conn: &Connection,
-        key: &WorkspaceKey,
-        id: &Uuid,
-    ) -> Result<bool> {
+    pub(crate) fn may_link(&mut self, conn: &Connection, key: &Keyring, id: &Uuid) -> Result<bool> {
         const NEEDLE: &[u8] = b"asset:///";
         let mut found = false;
         for (client, index) in places(conn, id)? {
@@ -323,7 +313,7 @@ impl LinkScan {
 /// timestamp (ms): decodes each of the note's entries once.
 pub(crate) fn carriers(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     id: &Uuid,
 ) -> Result<HashMap<automerge::ChangeHash, (Uuid, i64)>> {
     let mut map = HashMap::new();
@@ -345,7 +335,7 @@ fn places(conn: &Connection, id: &Uuid) -> Result<Vec<(Uuid, u64)>> {
 /// A note's document built in memory from the log, without storing it.
 pub(crate) fn doc_in_memory(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     entries: &mut Entries,
     id: &Uuid,
     me: &Uuid,

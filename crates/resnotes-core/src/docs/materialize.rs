@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::docs::DocError;
 use crate::docs::{lazy, note, search_index};
 use crate::error::Result;
-use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::NoteChange;
+use crate::format::epoch::Keyring;
 use crate::store::{notes, search};
 
 /// Tail size (bytes) above which a note is stored again as one full save.
@@ -162,7 +162,7 @@ pub(crate) fn load(
 /// from a summary is built in memory from the log (not stored: reading stays read-only).
 pub(crate) fn load_doc(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     id: &Uuid,
     me: &Uuid,
 ) -> Result<Option<AutoCommit>> {
@@ -178,7 +178,7 @@ pub(crate) fn load_doc(
 /// stays read-only) and not cached.
 pub(crate) fn read_cached<T>(
     conn: &Connection,
-    key: &WorkspaceKey,
+    key: &Keyring,
     cache: &mut DocCache,
     id: &Uuid,
     me: &Uuid,

@@ -14,6 +14,7 @@ use crate::docs::{bulk, history, lazy, materialize, note, texts};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, DocKind, Header, NoteChange, ZERO_HASH};
+use crate::format::epoch::{EpochId, Keyring, KeysSection};
 use crate::format::manifest::Manifest;
 use crate::format::signature::DeviceKey;
 use crate::store;
@@ -45,7 +46,9 @@ pub(crate) struct Replica {
     pub(crate) conn: Connection,
     pub(crate) client: Uuid,
     pub(crate) workspace: Uuid,
-    pub(crate) key: WorkspaceKey,
+    /// Every key of the workspace this device holds: epoch 0's (`index.json`), the key epochs it
+    /// learnt (FORMAT.md §5.2) and its device key, which opens the epoch records wrapped to it.
+    pub(crate) keys: Keyring,
     /// This device's own signing key: signs every entry it writes.
     pub(crate) device: DeviceKey,
     pub(crate) clock: Clock,
@@ -183,7 +186,7 @@ impl Replica {
             }
         };
         let device = device_key(dir, &client, &conn)?;
-        Ok(Self::new(dir, conn, client, workspace, (key, device), clock))
+        Self::new(dir, conn, client, workspace, (key, device), clock)
     }
 
     fn new(
@@ -193,19 +196,23 @@ impl Replica {
         workspace: Uuid,
         (key, device): (WorkspaceKey, DeviceKey),
         clock: Clock,
-    ) -> Self {
-        Replica {
+    ) -> Result<Self> {
+        let mut keys = Keyring::new(workspace, key).with_device(&device);
+        for (id, secret) in store::epochs::all(&conn)? {
+            keys.learn(id, &secret);
+        }
+        Ok(Replica {
             dir: dir.to_path_buf(),
             conn,
             client,
             workspace,
-            key,
+            keys,
             device,
             clock,
             docs: Default::default(),
             tallies: Default::default(),
             versions: Default::default(),
-        }
+        })
     }
 
     /// Creates the data dir of a new replica (database, key file); fails if one exists.
@@ -234,7 +241,7 @@ impl Replica {
             store::set_meta(&conn, "manifest", &String::from_utf8_lossy(&m.to_bytes()))?;
         }
         let device = device_key(dir, &client, &conn)?;
-        Ok(Self::new(dir, conn, client, workspace, (key, device), clock))
+        Self::new(dir, conn, client, workspace, (key, device), clock)
     }
 
     /// The current time (ms) from this replica's clock.
@@ -267,7 +274,7 @@ impl Replica {
         let now = self.now();
         let tx = store::write_tx(&self.conn)?;
         let mut scratch = materialize::DocCache::default();
-        let changed = Parts { key: &self.key, client: &self.client, docs: self.docs.get_mut() }
+        let changed = Parts { keys: &self.keys, client: &self.client, docs: self.docs.get_mut() }
             .change(&tx, &mut scratch, id, edit, now, mutate)?;
         tx.commit()?;
         // Only a committed document goes back into the cache.
@@ -288,7 +295,7 @@ impl Replica {
         let mut scratch = materialize::DocCache::default();
         let mut changed = 0;
         // Fields borrowed one by one, beside the transaction's borrow of the connection.
-        let mut parts = Parts { key: &self.key, client: &self.client, docs: self.docs.get_mut() };
+        let mut parts = Parts { keys: &self.keys, client: &self.client, docs: self.docs.get_mut() };
         for id in ids {
             let one = |doc: &mut automerge::AutoCommit, now| {
                 Ok(if mutate(id, doc, now)? { note::take_change(doc, now) } else { None })
@@ -379,13 +386,13 @@ impl Replica {
     ) -> Result<Option<T>> {
         if lazy::is_listed(&self.conn, id)? {
             let tx = store::write_tx(&self.conn)?;
-            lazy::ensure_built(&tx, &self.key, &self.client, id)?;
+            lazy::ensure_built(&tx, &self.keys, &self.client, id)?;
             tx.commit()?;
         }
         // Through the cache: loading a saved document costs about as much as building it
         // (~1.5 µs per character), so a 1 MB note must not be loaded again on every read.
         let mut cache = self.docs.borrow_mut();
-        materialize::read_cached(&self.conn, &self.key, &mut cache, id, &self.client, read)
+        materialize::read_cached(&self.conn, &self.keys, &mut cache, id, &self.client, read)
     }
 
     /// Keeps the texts of the loaded big notes that were typed into since their text was kept
@@ -462,6 +469,18 @@ impl Replica {
         Ok(entries)
     }
 
+    /// Keeps the keys an epoch record carries (FORMAT.md §5.2): the key of the epoch it starts
+    /// (`started`, the record's own place) and of every earlier one, for this session and in
+    /// the database.
+    pub(crate) fn learn_epoch(&mut self, started: EpochId, keys: &KeysSection) -> Result<()> {
+        let earlier = keys.earlier.iter().map(|(id, s)| (*id, s));
+        for (id, secret) in std::iter::once((started, &keys.identity)).chain(earlier) {
+            self.keys.learn(id, secret);
+            store::epochs::learn(&self.conn, &id, secret)?;
+        }
+        Ok(())
+    }
+
     /// Drops every table derived from the log and rebuilds the notes from the log alone
     /// (sealed entries, then the unsealed tail). Returns entries replayed. (Attachments are
     /// rebuilt apart: `rebuild_assets`.)
@@ -471,7 +490,7 @@ impl Replica {
         self.docs.get_mut().clear();
         let mut count = 0u64;
         let mut batch = Vec::new();
-        let key = &self.key;
+        let key = &self.keys;
         let me = &self.client;
         store::log::for_each_entry(&tx, |c, i, data| -> Result<()> {
             let plain = key.open(&data).map_err(|_| {
@@ -479,7 +498,7 @@ impl Replica {
                     "log entry {i} of {c} cannot be decrypted with this device's key"
                 ))
             })?;
-            let e = entry::decode(&plain, key)?;
+            let e = entry::decode_in(&plain, key)?;
             if let Ok(client) = Uuid::parse_str(c) {
                 store::notes::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
             }
@@ -529,6 +548,27 @@ fn summary(tx: &Connection, id: &Uuid, me: &Uuid) -> Result<Option<entry::Summar
     }))
 }
 
+/// Seals an entry in the epoch this device writes in (FORMAT.md §5.2): version 6 under epoch 0,
+/// as before any epoch started (so devices of the previous version keep reading it); version 7
+/// under a later epoch, encrypted to and MACed with that epoch's key.
+pub(crate) fn seal_in_newest_epoch(
+    tx: &Connection,
+    keys: &Keyring,
+    header: &Header,
+    payload: &entry::Payload,
+    device: &DeviceKey,
+) -> Result<(Vec<u8>, [u8; 32])> {
+    let epoch = store::epochs::newest(tx)?;
+    if epoch.is_zero() {
+        return Ok(entry::seal(header, payload, keys.epoch0(), device)?);
+    }
+    let key = keys.key(&epoch).ok_or_else(|| {
+        DocError::Damaged(format!("this device lost the key of {epoch}; join the workspace again"))
+    })?;
+    let (plain, hash) = entry::encode_in_epoch(header, epoch, payload, key, device);
+    Ok((key.seal(&plain)?, hash))
+}
+
 /// Builds, seals and appends this device's next entry inside `tx`.
 pub(crate) fn append_own_entry(
     tx: &Connection,
@@ -536,6 +576,16 @@ pub(crate) fn append_own_entry(
     payload: &entry::Payload,
     now: i64,
 ) -> Result<u64> {
+    let header = next_header(tx, ws, now)?;
+    let (bytes, hash) = seal_in_newest_epoch(tx, &ws.keys, &header, payload, &ws.device)?;
+    keep_own_entry(tx, ws, &header, &bytes, hash)?;
+    let index = header.index;
+    store::notes::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
+    Ok(index)
+}
+
+/// The header of this device's next entry, written at `now`.
+pub(crate) fn next_header(tx: &Connection, ws: &Replica, now: i64) -> Result<Header> {
     let (index, prev_hash) = match store::head(tx, &ws.client)? {
         Some((i, h)) => (i + 1, h),
         None => (0, ZERO_HASH),
@@ -546,27 +596,34 @@ pub(crate) fn append_own_entry(
     if chain.is_some_and(|k| k != ws.device.public()) {
         return Err(Error::DeviceKey(ws.dir.join(DEVICE_KEY_FILE)));
     }
-    let header = Header {
+    Ok(Header {
         workspace: ws.workspace,
         client: ws.client,
         index,
         timestamp: now,
         lamport: store::max_lamport(tx)? + 1,
         prev_hash,
-    };
-    let (bytes, hash) = entry::seal(&header, payload, &ws.key, &ws.device)?;
+    })
+}
+
+/// Appends this device's sealed entry (`bytes`, whose hash is `hash`) to the log.
+pub(crate) fn keep_own_entry(
+    tx: &Connection,
+    ws: &Replica,
+    header: &Header,
+    bytes: &[u8],
+    hash: [u8; 32],
+) -> Result<()> {
     let row = store::LogRow {
         client: ws.client,
-        index,
-        timestamp: now,
+        index: header.index,
+        timestamp: header.timestamp,
         lamport: header.lamport,
         hash,
-        prev_hash,
+        prev_hash: header.prev_hash,
         signer: Some(ws.device.public()),
     };
-    store::insert_entry(tx, &row, &bytes, now)?;
-    store::notes::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
-    Ok(index)
+    Ok(store::insert_entry(tx, &row, bytes, header.timestamp)?)
 }
 
 #[cfg(all(test, unix))]
@@ -619,7 +676,7 @@ mod tests {
 
 /// The parts of a [`Replica`] one note's edit uses inside a write transaction.
 struct Parts<'a> {
-    key: &'a WorkspaceKey,
+    keys: &'a Keyring,
     client: &'a Uuid,
     docs: &'a mut materialize::DocCache,
 }
@@ -638,7 +695,7 @@ impl Parts<'_> {
         now: i64,
         mutate: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<Option<Vec<u8>>>,
     ) -> Result<bool> {
-        lazy::ensure_built(tx, self.key, self.client, id)?;
+        lazy::ensure_built(tx, self.keys, self.client, id)?;
         let mut loaded = materialize::load(tx, self.docs, id, self.client)?;
         let Some(change) = mutate(&mut loaded.doc, now)? else {
             drop(loaded); // mutated without a change: reload next time

@@ -109,9 +109,9 @@ impl Replica {
         let mut sources = Vec::new();
         for id in &ids {
             let doc = if lazy::is_listed(&self.conn, id)? {
-                Some(lazy::doc_in_memory(&self.conn, &self.key, &mut entries, id, &self.client)?)
+                Some(lazy::doc_in_memory(&self.conn, &self.keys, &mut entries, id, &self.client)?)
             } else {
-                materialize::load_doc(&self.conn, &self.key, id, &self.client)?
+                materialize::load_doc(&self.conn, &self.keys, id, &self.client)?
             };
             // A listed note's `source` is read here too, for imports (store/notes.rs).
             if let Some(source) = doc.as_ref().and_then(note::source) {

@@ -249,11 +249,24 @@ pub fn wrap_secret(secret: &SecretString, passphrase: &str, log_n: u8) -> Result
         .map_err(|e| CryptoError::Failed(e.to_string()))
 }
 
-/// Unwraps the identity stored in `index.json`. A wrong passphrase is [`CryptoError::WrongPassphrase`].
+/// Wraps an identity string with age's scrypt passphrase encryption as a binary age file: a
+/// `keys/` file of a key epoch (FORMAT.md §5.2). [`unwrap_secret`] opens it.
+pub fn wrap_secret_file(secret: &str, passphrase: &str, log_n: u8) -> Result<Vec<u8>> {
+    let mut recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_owned()));
+    recipient.set_work_factor(log_n);
+    age::encrypt(&recipient, secret.as_bytes()).map_err(|e| CryptoError::Failed(e.to_string()))
+}
+
+/// Unwraps the identity stored in `index.json` (armored) or a `keys/` file (binary). A wrong passphrase is [`CryptoError::WrongPassphrase`].
 pub fn unwrap_secret(armored: &str, passphrase: &str) -> Result<SecretString> {
+    unwrap_secret_file(armored.as_bytes(), passphrase)
+}
+
+/// [`unwrap_secret`] of a file's bytes (a `keys/` file is binary).
+pub fn unwrap_secret_file(file: &[u8], passphrase: &str) -> Result<SecretString> {
     let mut identity = age::scrypt::Identity::new(SecretString::from(passphrase.to_owned()));
     identity.set_max_work_factor(22);
-    let bytes = age::decrypt(&identity, armored.as_bytes()).map_err(|e| match e {
+    let bytes = age::decrypt(&identity, file).map_err(|e| match e {
         age::DecryptError::DecryptionFailed
         | age::DecryptError::KeyDecryptionFailed
         | age::DecryptError::NoMatchingKeys => CryptoError::WrongPassphrase,

@@ -842,12 +842,7 @@ fn open_with(file: &[u8], keys: Keys<'_>, want: &Expected) -> Result<Entry, Entr
         return Err(EntryError::TooLarge);
     }
     let key = keys.epoch0();
-    let plain = keys.open(file).map_err(|f| match f {
-        OpenFailure::Incomplete => EntryError::Incomplete,
-        OpenFailure::Undecryptable(m) => EntryError::Undecryptable(m),
-        OpenFailure::Malformed(m) => EntryError::Malformed(m),
-        OpenFailure::BadMac => EntryError::BadMac,
-    })?;
+    let plain = keys.open(file).map_err(from_open)?;
     let entry = match decode_with(&plain, keys) {
         // age authenticated the end of its stream, so the file is whole: an envelope that is
         // too short was written so, and waiting will not complete it (FORMAT.md §6).
@@ -882,6 +877,56 @@ fn open_with(file: &[u8], keys: Keys<'_>, want: &Expected) -> Result<Entry, Entr
         }
         _ => Ok(entry),
     }
+}
+
+fn from_open(f: OpenFailure) -> EntryError {
+    match f {
+        OpenFailure::Incomplete => EntryError::Incomplete,
+        OpenFailure::Undecryptable(m) => EntryError::Undecryptable(m),
+        OpenFailure::Malformed(m) => EntryError::Malformed(m),
+        OpenFailure::BadMac => EntryError::BadMac,
+    }
+}
+
+/// An epoch record read with the key of the epoch it starts (`started`): how a device that
+/// joins with the newest key (a `keys/` file, FORMAT.md §5.2) learns every earlier one. The
+/// keys section is looked at first, unauthenticated, for the keys the MAC needs; then the
+/// record is checked as any entry is (its MAC with the key of the epoch it follows, its
+/// signature, its keys section), and it must start the epoch `started` is the key of.
+pub fn record_keys(
+    file: &[u8],
+    started: &crate::format::epoch::EpochSecret,
+    workspace: &Uuid,
+) -> Result<Entry, EntryError> {
+    let bad = |m: &str| EntryError::Malformed(format!("epoch record: {m}"));
+    let plain = started.key(workspace).open(file).map_err(from_open)?;
+    if plain.len() < EPOCH_HEADER_LEN || &plain[..4] != MAGIC {
+        return Err(bad("not an entry"));
+    }
+    if plain[4] != EPOCH_VERSION || plain[5] & FLAG_RECORD == 0 {
+        return Err(bad("not an epoch record"));
+    }
+    let len = u32::from_be_bytes(plain[126..130].try_into().expect("4 bytes")) as usize;
+    let stored = plain
+        .get(EPOCH_HEADER_LEN..EPOCH_HEADER_LEN.saturating_add(len))
+        .ok_or_else(|| bad("cut short"))?;
+    let inflated;
+    let body = if plain[5] & FLAG_DEFLATE != 0 {
+        inflated = inflate(stored)?;
+        &inflated[..]
+    } else {
+        stored
+    };
+    let (section, _) = KeysSection::decode(body)?;
+    if section.identity != *started {
+        return Err(bad("it does not start the epoch of this key"));
+    }
+    let zero = &section.earlier.last().expect("a keys section names epoch 0").1;
+    let mut ring = Keyring::new(*workspace, zero.key(workspace));
+    for (id, secret) in &section.earlier {
+        ring.learn(*id, secret);
+    }
+    decode_in(&plain, &ring)
 }
 
 /// Every check FORMAT.md §6 requires before an entry is stored: [`open`] (steps 1–4) and the

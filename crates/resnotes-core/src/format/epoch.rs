@@ -269,6 +269,31 @@ impl KeysSection {
     }
 }
 
+/// The folder of a target holding the passphrase wraps of key epochs.
+pub const KEYS_DIR: &str = "keys";
+
+/// The name, under [`KEYS_DIR`], of the passphrase wrap of the epoch started by `record` with
+/// Lamport clock `lamport`: `<lamport>.<clientId>.<index>.age` (decimal numbers, FORMAT.md §5.2).
+pub fn wrap_name(lamport: u64, record: &EpochId) -> String {
+    format!("{lamport}.{}.{}.age", record.client, record.index)
+}
+
+/// Reads a name made by [`wrap_name`]; anything else under `keys/` is not a wrap (`None`).
+pub fn parse_wrap_name(name: &str) -> Option<(u64, EpochId)> {
+    let mut parts = name.strip_suffix(".age")?.split('.');
+    let (lamport, text, index) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    // One epoch, one name: a lowercase hyphenated clientId, decimal numbers without leading zeros.
+    let client = Uuid::parse_str(text).ok().filter(|c| !c.is_nil() && c.to_string() == text)?;
+    let number = |s: &str| -> Option<u64> {
+        let n: u64 = s.parse().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()))?;
+        (n.to_string() == s).then_some(n)
+    };
+    Some((number(lamport)?, EpochId { client, index: number(index)? }))
+}
+
 /// Encrypts an epoch record's envelope (FORMAT.md §5.2): one `ssh-ed25519` stanza per member, in
 /// the section's order, then one X25519 stanza to the new epoch's own recipient.
 pub fn seal_record(plain: &[u8], keys: &KeysSection) -> Result<Vec<u8>, CryptoError> {
@@ -448,6 +473,25 @@ mod tests {
         #[test]
         fn decoding_a_keys_section_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
             let _ = KeysSection::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_wrap_name_round_trips_and_other_names_are_not_wraps() {
+        let e = EpochId { client: Uuid::from_u128(0xabc), index: 12 };
+        let name = wrap_name(40, &e);
+        assert_eq!(name, "40.00000000-0000-0000-0000-000000000abc.12.age");
+        assert_eq!(parse_wrap_name(&name), Some((40, e)));
+        for other in [
+            "040.00000000-0000-0000-0000-000000000abc.12.age",
+            "40.00000000-0000-0000-0000-000000000ABC.12.age",
+            "40.00000000-0000-0000-0000-000000000abc.12",
+            "40.00000000-0000-0000-0000-000000000abc.+12.age",
+            "40.00000000-0000-0000-0000-000000000000.12.age",
+            "40.00000000-0000-0000-0000-000000000abc.12.x.age",
+            ".DS_Store",
+        ] {
+            assert_eq!(parse_wrap_name(other), None, "{other}");
         }
     }
 

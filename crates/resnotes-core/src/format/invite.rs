@@ -126,7 +126,8 @@ impl SetupCode {
             })
         })?;
         let inv: Invitation = serde_json::from_slice(&plain).map_err(|e| bad(e.to_string()))?;
-        if inv.format != FILE_FORMAT || inv.version != 1 {
+        let known = matches!((inv.version, &inv.epoch), (1, None) | (2, Some(_)));
+        if inv.format != FILE_FORMAT || !known {
             return Err(bad(format!("{} version {}", inv.format, inv.version)));
         }
         if inv.workspace_id != self.workspace || inv.expires_at != self.expires_at {
@@ -142,7 +143,7 @@ impl SetupCode {
 pub struct Invitation {
     /// Always `resilient-sync-invitation`.
     pub format: String,
-    /// Always 1.
+    /// 1, or 2 when the identity is a later key epoch's (then `epoch` names it).
     pub version: u32,
     /// The workspace.
     pub workspace_id: Uuid,
@@ -152,6 +153,19 @@ pub struct Invitation {
     pub expires_at: i64,
     /// The inviting device's clientId (informational).
     pub created_by: Uuid,
+    /// Version 2: the key epoch `identity` is the key of (FORMAT.md §5.2), named by its record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<InvitedEpoch>,
+}
+
+/// The key epoch an invitation of version 2 hands over: its record's device and index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvitedEpoch {
+    /// The device that wrote the epoch's record.
+    pub client_id: Uuid,
+    /// The record's index in that device's log.
+    pub index: u64,
 }
 
 impl std::fmt::Debug for Invitation {
@@ -177,11 +191,13 @@ pub fn expiry_of(name: &str) -> Option<i64> {
     at.parse().ok()
 }
 
-/// A new invitation to `workspace`, whose key is `key`, expiring at `expires_at`: its setup code
-/// and the bytes of its file (the workspace key, age-encrypted to the code's one-time identity).
+/// A new invitation to `workspace`, whose newest key is `key` (of epoch `epoch`, FORMAT.md
+/// §5.2; `None`: the workspace's first key), expiring at `expires_at`: its setup code and the
+/// bytes of its file (that key, age-encrypted to the code's one-time identity).
 pub fn create(
     workspace: Uuid,
     key: &WorkspaceKey,
+    epoch: Option<InvitedEpoch>,
     created_by: Uuid,
     expires_at: i64,
     target: CodeTarget,
@@ -192,11 +208,12 @@ pub fn create(
     let identity = key.secret().map(|s| s.expose_secret().to_string()).unwrap_or_default();
     let inv = Invitation {
         format: FILE_FORMAT.into(),
-        version: 1,
+        version: if epoch.is_some() { 2 } else { 1 },
         workspace_id: workspace,
         identity,
         expires_at,
         created_by,
+        epoch,
     };
     let file = one_time.seal(&serde_json::to_vec(&inv).expect("plain data serializes"))?;
     let secret = one_time.secret().expect("an age key").expose_secret().to_string();
@@ -215,7 +232,8 @@ mod tests {
     fn a_code_round_trips_through_text_and_opens_its_file_only() {
         let ws = Uuid::new_v4();
         let key = WorkspaceKey::generate(&ws);
-        let (code, file) = create(ws, &key, Uuid::new_v4(), 1_700_000_000_000, target()).unwrap();
+        let (code, file) =
+            create(ws, &key, None, Uuid::new_v4(), 1_700_000_000_000, target()).unwrap();
         let text = code.to_text();
         assert!(text.starts_with(CODE_PREFIX) && !text.contains(' '), "{text}");
         // Wrapped by a mail program: still read.
@@ -232,7 +250,7 @@ mod tests {
             Some(1_700_000_000_000)
         );
         // Another invitation's file, or another workspace's code, does not open.
-        let (other, other_file) = create(ws, &key, Uuid::new_v4(), 1, target()).unwrap();
+        let (other, other_file) = create(ws, &key, None, Uuid::new_v4(), 1, target()).unwrap();
         assert!(matches!(code.open(&other_file), Err(InviteError::BadFile(_))));
         let elsewhere = SetupCode { workspace: Uuid::new_v4(), ..other };
         assert!(matches!(elsewhere.open(&other_file), Err(InviteError::BadFile(_))));
@@ -242,5 +260,10 @@ mod tests {
             assert_eq!(SetupCode::parse(bad), Err(InviteError::NotACode), "{bad}");
         }
         assert_eq!(expiry_of("notes.txt"), None);
+        // Version 2 hands over a later key epoch, and names it.
+        let epoch = InvitedEpoch { client_id: Uuid::from_u128(7), index: 3 };
+        let (code, file) = create(ws, &key, Some(epoch), Uuid::new_v4(), 5, target()).unwrap();
+        let inv = code.open(&file).unwrap();
+        assert_eq!((inv.version, inv.epoch), (2, Some(epoch)));
     }
 }

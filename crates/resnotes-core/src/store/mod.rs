@@ -34,6 +34,7 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub(crate) mod assets;
 pub(crate) mod claims;
+pub(crate) mod epochs;
 pub(crate) mod log;
 pub(crate) mod notebooks;
 pub(crate) mod notes;
@@ -264,6 +265,13 @@ CREATE TABLE claimed (client_id TEXT PRIMARY KEY, idx INTEGER NOT NULL, via TEXT
 -- of a device's entries ends instead of after every batch, and like every stale note before the
 -- next search. Counted apart from the user's own edits waiting for the next search.
 ALTER TABLE search_stale ADD COLUMN pulled INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- Key epochs (store/epochs.rs, FORMAT.md §5.2): the key of each epoch this device holds, learnt
+-- from the epoch records it read; and the passphrase wraps (keys/ files) of the epochs it
+-- started, copied to every target.
+CREATE TABLE epochs (client_id TEXT NOT NULL, idx INTEGER NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (client_id, idx));
+CREATE TABLE key_wraps (name TEXT PRIMARY KEY, data BLOB NOT NULL, written_at INTEGER NOT NULL) WITHOUT ROWID;
 "#,
 ];
 

@@ -231,7 +231,7 @@ impl Replica {
         self.assets_dir().join(id.client.hyphenated().to_string()).join(format!(
             "{}{}",
             id.index,
-            self.key.extension()
+            self.keys.epoch0().extension()
         ))
     }
 
@@ -248,7 +248,13 @@ impl Replica {
 
     /// The asset's path on a target (FORMAT.md §10).
     pub(crate) fn asset_remote_path(&self, id: &AssetId, per_folder: u64) -> String {
-        path::entry_path(&id.client, Kind::Assets, id.index, per_folder, self.key.extension())
+        path::entry_path(
+            &id.client,
+            Kind::Assets,
+            id.index,
+            per_folder,
+            self.keys.epoch0().extension(),
+        )
     }
 
     /// The largest attachment this device accepts.
@@ -365,7 +371,7 @@ impl Replica {
         let tmp = Temp::new(&dir)?;
         let mut reader = Hashing { inner: open_src()?, hash: Sha256::new() };
         tmp.write_with("the attachment", |w| {
-            asset::seal(&self.key, &header, &mut reader, w)
+            asset::seal(self.keys.epoch0(), &header, &mut reader, w)
                 .map_err(io_err(format!("cannot attach {what}")))
         })?;
         let sealed: [u8; 32] = reader.hash.finalize().into();
@@ -440,10 +446,10 @@ impl Replica {
                 let Ok(uuid) = Uuid::parse_str(id) else { continue };
                 // A listed note is read from the log, and only when a change of it may hold a link.
                 let refs = if lazy::is_listed(&self.conn, &uuid)? {
-                    if links.may_link(&self.conn, &self.key, &uuid)? {
+                    if links.may_link(&self.conn, &self.keys, &uuid)? {
                         asset::find_refs(&note::body(&lazy::doc_in_memory(
                             &self.conn,
-                            &self.key,
+                            &self.keys,
                             &mut entries,
                             &uuid,
                             &self.client,
@@ -452,7 +458,7 @@ impl Replica {
                         vec![]
                     }
                 } else {
-                    match materialize::load_doc(&self.conn, &self.key, &uuid, &self.client)? {
+                    match materialize::load_doc(&self.conn, &self.keys, &uuid, &self.client)? {
                         Some(doc) => asset::find_refs(&note::body(&doc)),
                         None => vec![],
                     }
@@ -519,7 +525,7 @@ impl Replica {
         let file = self.asset_file(&r.id);
         let input =
             File::open(&file).map_err(io_err(format!("cannot read the attachment {}", r.name)))?;
-        match asset::open(&self.key, &self.workspace, r, BufReader::new(input), out) {
+        match asset::open(self.keys.epoch0(), &self.workspace, r, BufReader::new(input), out) {
             Ok(()) => Ok(()),
             Err(AssetFailure::Output(m)) => {
                 Err(Error::Invalid(format!("cannot write {}: {m}", r.name)))
@@ -685,9 +691,13 @@ impl Replica {
         }
         let input =
             File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
-        if let Err(e) =
-            asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink())
-        {
+        if let Err(e) = asset::open(
+            self.keys.epoch0(),
+            &self.workspace,
+            r,
+            BufReader::new(input),
+            std::io::sink(),
+        ) {
             return Err(Error::AssetUnavailable {
                 name: r.name.clone(),
                 reason: format!("the copy on {} was refused: {e}", t.location),
@@ -849,13 +859,15 @@ impl Replica {
             let Ok(files) = fs::read_dir(c.path()) else { continue };
             for f in files.flatten() {
                 let name = f.file_name().to_string_lossy().into_owned();
-                let Some(index) =
-                    name.strip_suffix(self.key.extension()).and_then(|i| i.parse::<u64>().ok())
+                let Some(index) = name
+                    .strip_suffix(self.keys.epoch0().extension())
+                    .and_then(|i| i.parse::<u64>().ok())
                 else {
                     continue;
                 };
                 let Ok(file) = File::open(f.path()) else { continue };
-                let Ok(h) = asset::read_header(&self.key, &self.workspace, BufReader::new(file))
+                let Ok(h) =
+                    asset::read_header(self.keys.epoch0(), &self.workspace, BufReader::new(file))
                 else {
                     continue;
                 };

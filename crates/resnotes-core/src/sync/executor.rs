@@ -12,6 +12,7 @@ use crate::docs::Replica;
 use crate::docs::{lazy, materialize, search_index};
 use crate::error::{Error, Result};
 use crate::format::entry::{self, Expected};
+use crate::format::epoch::EpochId;
 use crate::format::manifest::Manifest;
 use crate::format::path::{self, Kind};
 use crate::store::{self, targets::Outcome};
@@ -240,6 +241,14 @@ impl Replica {
                 if let Err(e) = self.push(&run, rep, on_event) {
                     rep.fail(&e);
                 }
+                match self.copy_key_wraps(run.tr) {
+                    Ok(None) => {}
+                    Ok(Some(problem)) => rep.problem(problem, on_event),
+                    Err(e) => rep.problem(
+                        format!("the new passphrase could not be written to {}: {e}; the next sync tries again.", run.tr.location()),
+                        on_event,
+                    ),
+                }
                 if let Err(e) = self.sweep_invitations(run.target, run.tr) {
                     tracing::warn!("expired invitations were not removed: {e}");
                 }
@@ -419,7 +428,7 @@ impl Replica {
                 prev_hash: prev.hash,
                 prev_signer: prev.signer,
             };
-            let checked = entry::accept(&bytes, &self.key, &want).and_then(|e| {
+            let checked = entry::accept_in(&bytes, &self.keys, &want).and_then(|e| {
                 // This device's own entries (pulled back after a restore) are signed by its key
                 // or, before it signed, by none: never by another key (FORMAT.md §5.1).
                 match e.signer {
@@ -432,6 +441,9 @@ impl Replica {
             match checked {
                 Ok(e) => {
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
+                    if let Some(keys) = &e.keys {
+                        self.learn_epoch(EpochId { client: *client, index: n }, keys)?;
+                    }
                     let h = &e.header;
                     for (other, k) in e.clock.iter().filter(|(c, _)| *c != self.client) {
                         let said = claims.entry(*other).or_insert((*k, h.timestamp));
@@ -469,7 +481,13 @@ impl Replica {
                     }
                 }
                 Err(err) => {
-                    let msg = format!("entry {n} from device {} {err}", short(client));
+                    let msg = if matches!(err, entry::EntryError::Undecryptable(_))
+                        && self.misses_newest_key(tr)?
+                    {
+                        format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key. Type the new passphrase on this device (resnotes passphrase enter) to read it.", short(client))
+                    } else {
+                        format!("entry {n} from device {} {err}", short(client))
+                    };
                     let msg = if msg.ends_with('.') { msg } else { format!("{msg}.") };
                     let msg = if err.is_final() {
                         format!("{msg} It is not read again unless the file changes; this device's later entries wait, other devices' entries are read.")
@@ -596,7 +614,7 @@ impl Replica {
     pub(crate) fn settle(&mut self) -> Result<u64> {
         let tx = store::write_tx(&self.conn)?;
         let mut scratch = materialize::DocCache::default();
-        let built = lazy::settle(&tx, &self.key, &self.client, &mut scratch)?;
+        let built = lazy::settle(&tx, &self.keys, &self.client, &mut scratch)?;
         let evicted = lazy::evict(&tx, lazy::KEEP_DOCUMENTS)?;
         tx.commit()?;
         self.docs.get_mut().absorb(scratch);
@@ -717,7 +735,7 @@ impl Replica {
             prev_hash: prev.hash,
             prev_signer: prev.signer,
         };
-        Ok(match entry::accept(&there, &self.key, &want) {
+        Ok(match entry::accept_in(&there, &self.keys, &want) {
             Ok(e)
                 if *client == self.client
                     && e.signer.is_some_and(|s| s != self.device.public()) =>
@@ -906,7 +924,7 @@ mod tests {
             let change = crate::note::take_change(&mut doc, 5).unwrap();
             let p =
                 entry::Payload::changes(vec![entry::NoteChange { note: Uuid::new_v4(), change }]);
-            entry::seal(&header, &p, &r.key, &intruder).unwrap()
+            entry::seal(&header, &p, r.keys.epoch0(), &intruder).unwrap()
         };
         let sync_g = |b: &mut Workspace| b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();
         // Not readable with this workspace's key: perhaps a newer one; left alone.
@@ -989,7 +1007,7 @@ mod tests {
         let change = crate::note::take_change(&mut doc, 5).unwrap();
         let twin =
             entry::Payload::changes(vec![entry::NoteChange { note: Uuid::new_v4(), change }]);
-        let (twin, _) = entry::seal(&header, &twin, &r.key, &r.device).unwrap();
+        let (twin, _) = entry::seal(&header, &twin, r.keys.epoch0(), &r.device).unwrap();
         let b_second = entry_path(&manifest, &r.client, 1);
         g.put_raw(&b_second, twin.clone());
         let reports = b.sync_with(&[(&bg, &g)], &mut |_| {}).unwrap();

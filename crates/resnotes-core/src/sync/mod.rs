@@ -6,6 +6,7 @@
 
 pub(crate) mod assets;
 pub(crate) mod executor;
+mod key_wraps;
 pub(crate) mod plan;
 mod supervisor;
 mod tally;

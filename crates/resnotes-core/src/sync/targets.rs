@@ -53,7 +53,7 @@ impl Replica {
             found.check_pinned(&pinned, location)?;
             return Ok(pinned);
         }
-        let contradiction = match (self.key.recipient(), found.is_encrypted()) {
+        let contradiction = match (self.keys.epoch0().recipient(), found.is_encrypted()) {
             (Some(_), false) => {
                 Some("it says the notes are not encrypted, but this workspace's are")
             }

@@ -267,7 +267,7 @@ impl Replica {
         };
         let manifest = self.verify_manifest(tr, &mut v)?;
         let per_folder = manifest.max_entries_per_folder;
-        let ext = self.key.extension();
+        let ext = self.keys.epoch0().extension();
         let heads: BTreeMap<Uuid, u64> = store::heads(&self.conn)?.into_iter().collect();
         let local_assets = self.held_assets()?;
         let linked = self.linked_assets()?;
@@ -553,7 +553,7 @@ impl Replica {
         per_folder: u64,
         v: &mut Verification,
     ) -> Result<()> {
-        let ext = self.key.extension();
+        let ext = self.keys.epoch0().extension();
         let mut prev = store::link_before(&self.conn, client, from)?;
         let known_device = from > 0;
         let mut n = from;
@@ -602,7 +602,7 @@ impl Replica {
                     prev_hash: prev.hash,
                     prev_signer: prev.signer,
                 };
-                match entry::accept(&bytes, &self.key, &want) {
+                match entry::accept_in(&bytes, &self.keys, &want) {
                     Ok(e) => {
                         prev = store::log::Link { hash: e.hash, signer: e.signer };
                         v.not_pulled += 1;
@@ -729,8 +729,13 @@ impl Replica {
             crate::Error::Invalid(format!("cannot read the downloaded attachment: {e}"))
         })?;
         Ok(
-            match asset::open(&self.key, &self.workspace, r, BufReader::new(input), std::io::sink())
-            {
+            match asset::open(
+                self.keys.epoch0(),
+                &self.workspace,
+                r,
+                BufReader::new(input),
+                std::io::sink(),
+            ) {
                 Ok(()) => None,
                 Err(e) => Some((FindingKind::Unreadable, format!("is there but was refused: {e}"))),
             },

@@ -159,8 +159,8 @@ pub trait Transport: Send + Sync {
     /// FORMAT.md §6.1). Every other write goes through [`Transport::write_new`].
     fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError>;
     /// Removes a file; false when it was not there (someone removed it first). Only for files
-    /// that are not part of any log — an invitation used or expired (FORMAT.md §3.1): entries
-    /// and assets are never removed.
+    /// that are not part of any log — an invitation used or expired (FORMAT.md §3.1), the
+    /// passphrase wrap of an older key epoch (§5.2): entries and assets are never removed.
     fn remove(&self, path: &str) -> Result<bool, TransportError>;
     /// Reads several files (`None` for missing ones), in order; WebDAV fetches them in parallel.
     fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {

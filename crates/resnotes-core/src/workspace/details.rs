@@ -71,7 +71,7 @@ impl Workspace {
             let Ok(uuid) = Uuid::parse_str(&id) else { continue };
             // Read-only: a listed note's document is built in memory, not stored.
             let r = &self.replica;
-            let Some(mut doc) = materialize::load_doc(&r.conn, &r.key, &uuid, &r.client)? else {
+            let Some(mut doc) = materialize::load_doc(&r.conn, &r.keys, &uuid, &r.client)? else {
                 continue;
             };
             let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();

@@ -5,10 +5,11 @@
 use crate::docs::Replica;
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
+use crate::format::epoch::{EpochId, EpochSecret};
 use crate::format::invite::{self, CodeTarget, SetupCode};
 use crate::store;
 use crate::transport::{Target, TargetKind, Transport};
-use crate::workspace::{Clock, Workspace};
+use crate::workspace::{epochs, Clock, Workspace};
 use serde::{Deserialize, Serialize};
 
 /// How long a setup code works unless the user says otherwise: long enough to walk to the
@@ -79,7 +80,7 @@ impl Workspace {
 
     /// [`Workspace::invite`] with a given transport (tests pass their own).
     pub fn invite_with(&self, t: &Target, tr: &dyn Transport, valid_ms: i64) -> Result<SetupCode> {
-        if !self.replica.key.is_encrypted() {
+        if !self.replica.keys.epoch0().is_encrypted() {
             return Err(Error::Invalid(
                 "this workspace is not encrypted, so a new device needs no code: join it with the plaintext option".into(),
             ));
@@ -90,7 +91,12 @@ impl Workspace {
         let r = &self.replica;
         let expires_at = r.now().saturating_add(valid_ms);
         let target = CodeTarget { kind: t.kind.as_str().into(), location: t.location.clone() };
-        let (code, file) = invite::create(r.workspace, &r.key, r.client, expires_at, target)?;
+        // The newest key this device writes with, and which epoch it is (FORMAT.md §5.2).
+        let epoch = store::epochs::newest(&r.conn)?;
+        let key = r.keys.key(&epoch).unwrap_or(r.keys.epoch0());
+        let named = (!epoch.is_zero())
+            .then_some(invite::InvitedEpoch { client_id: epoch.client, index: epoch.index });
+        let (code, file) = invite::create(r.workspace, key, named, r.client, expires_at, target)?;
         tr.write_new(&code.file_path(), &file)?;
         let mut list = pending(r)?;
         list.push(Pending { target: t.id.clone(), path: code.file_path(), expires_at });
@@ -123,7 +129,19 @@ impl Workspace {
         }
         let file = target.read(&path)?.ok_or_else(used_or_expired)?;
         let inv = code.open(&file)?;
-        let key = WorkspaceKey::parse(&inv.identity, &m.workspace_id)?;
+        // A later key epoch's key (version 2) leads to the first key through its record.
+        let epoch = match inv.epoch {
+            None => None,
+            Some(e) => {
+                let started = EpochId { client: e.client_id, index: e.index };
+                let secret = EpochSecret::parse(inv.identity.as_bytes())?;
+                Some((started, epochs::read_record(target, &m, &started, &secret)?))
+            }
+        };
+        let key = match &epoch {
+            None => WorkspaceKey::parse(&inv.identity, &m.workspace_id)?,
+            Some((_, keys)) => epochs::first_key(keys, &m.workspace_id),
+        };
         let why = "the invitation's key does not match the workspace's recipient";
         Self::check_key(&key, &m, target, why)?;
         // Used up before this device exists: a code that cannot be used up is not used, and of
@@ -131,7 +149,11 @@ impl Workspace {
         if !target.remove(&path)? {
             return Err(used_or_expired());
         }
-        Self::joined(dir, kind, target, &m, key, clock)
+        let mut ws = Self::joined(dir, kind, target, &m, key, clock)?;
+        if let Some((started, keys)) = epoch {
+            ws.replica.learn_epoch(started, &keys)?;
+        }
+        Ok(ws)
     }
 }
 

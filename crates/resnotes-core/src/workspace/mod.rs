@@ -5,6 +5,7 @@ mod calendar;
 mod details;
 mod devices;
 pub mod diagnostics;
+pub(crate) mod epochs;
 mod export;
 mod history;
 mod import;
@@ -15,6 +16,7 @@ mod organize;
 pub use crate::docs::history::{Changed, Version, VersionText, SESSION_GAP_MS};
 pub use calendar::CalendarTime;
 pub use devices::Device;
+pub use epochs::PassphraseChanged;
 pub use export::{ExportReport, ExportScope};
 pub use history::{word_diff, Activity, Comparison, DiffKind, DiffPart};
 pub(crate) use import::parse_any as parse_import_file;
@@ -32,7 +34,7 @@ pub use passphrase::{check_passphrase, scrypt_log_n, strength, Strength, DEFAULT
 
 use std::path::{Path, PathBuf};
 
-use age::secrecy::{ExposeSecret, SecretString};
+use age::secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -240,6 +242,15 @@ impl Workspace {
             None => WorkspaceKey::Plaintext,
             Some(wrap) => {
                 let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
+                if let Some((started, keys)) = epochs::newest_key(target, &m, pass)? {
+                    let key = epochs::first_key(&keys, &m.workspace_id);
+                    let why =
+                        "the first key the passphrase's epoch names does not match the recipient";
+                    Self::check_key(&key, &m, target, why)?;
+                    let mut ws = Self::joined(dir, kind, target, &m, key, clock)?;
+                    ws.replica.learn_epoch(started, &keys)?;
+                    return Ok(ws);
+                }
                 let secret = crypto::unwrap_secret(&wrap.armored, pass)?;
                 let key = WorkspaceKey::parse(secret.expose_secret(), &m.workspace_id)?;
                 let why = "the wrapped key does not match the recipient";
@@ -308,12 +319,7 @@ impl Workspace {
     /// The workspace key: with [`crate::format`], it opens any entry or attachment file of
     /// this workspace (tools and tests that read files as a second reader would).
     pub fn key(&self) -> &WorkspaceKey {
-        &self.replica.key
-    }
-
-    /// The identity line for `age -d -i`, or `None` for a plaintext workspace.
-    pub fn export_key(&self) -> Option<SecretString> {
-        self.replica.key.secret()
+        self.replica.keys.epoch0()
     }
 
     /// The `index.json` every target of this workspace carries; created on first need (which
@@ -322,7 +328,7 @@ impl Workspace {
         if let Some(text) = store::meta(&self.replica.conn, "manifest")? {
             return Ok(Manifest::parse(text.as_bytes(), "local copy")?);
         }
-        let (encryption, authentication) = match self.replica.key.secret() {
+        let (encryption, authentication) = match self.replica.keys.epoch0().secret() {
             None => (
                 Encryption { method: "none".into(), recipients: vec![], key_wrap: None },
                 Authentication { method: "none".into() },
@@ -334,7 +340,12 @@ impl Workspace {
                 (
                     Encryption {
                         method: "age-x25519".into(),
-                        recipients: vec![self.replica.key.recipient().unwrap_or_default()],
+                        recipients: vec![self
+                            .replica
+                            .keys
+                            .epoch0()
+                            .recipient()
+                            .unwrap_or_default()],
                         key_wrap: Some(KeyWrap { method: "age-scrypt".into(), armored }),
                     },
                     Authentication { method: "hmac-sha256".into() },
@@ -349,7 +360,7 @@ impl Workspace {
             created_by: self.replica.client,
             created_at: self.replica.now(),
             max_entries_per_folder: crate::format::path::MAX_ENTRIES_PER_FOLDER,
-            change_extension: self.replica.key.extension().into(),
+            change_extension: self.replica.keys.epoch0().extension().into(),
             encryption,
             authentication,
         };
@@ -894,7 +905,7 @@ impl Workspace {
     /// True once this workspace's `index.json` exists (adding more targets needs no passphrase).
     pub fn manifest_known(&self) -> Result<bool> {
         Ok(store::meta(&self.replica.conn, "manifest")?.is_some()
-            || !self.replica.key.is_encrypted())
+            || !self.replica.keys.epoch0().is_encrypted())
     }
 }
 

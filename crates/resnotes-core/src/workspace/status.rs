@@ -218,7 +218,7 @@ impl Workspace {
         Ok(Status {
             client_id: self.replica.client.to_string(),
             workspace_id: self.replica.workspace.to_string(),
-            encrypted: self.replica.key.is_encrypted(),
+            encrypted: self.replica.keys.epoch0().is_encrypted(),
             notes,
             entries,
             pending,

@@ -1,0 +1,126 @@
+//! Key epochs this device holds (tables `epochs` and `key_wraps`, FORMAT.md §5.2): the identity of
+//! each epoch, learnt from the epoch records it read, from a `keys/` file at join, or from a
+//! record it wrote; and the passphrase wraps (`keys/` files) of the epochs it started, which it
+//! copies to every target. The records in the log remain the truth: each key here is one a
+//! record carried.
+
+use rusqlite::{params, Connection};
+use uuid::Uuid;
+
+use super::Result;
+use crate::format::epoch::{EpochId, EpochSecret};
+
+/// Every epoch key held besides epoch 0's, oldest learnt first.
+pub(crate) fn all(conn: &Connection) -> Result<Vec<(EpochId, EpochSecret)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT client_id, idx, identity FROM epochs ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (client, index, identity) = row?;
+        // A row this program did not write (damaged by hand) is skipped: the records still
+        // hold every key.
+        let (Ok(client), Ok(secret)) =
+            (Uuid::parse_str(&client), EpochSecret::parse(identity.as_bytes()))
+        else {
+            continue;
+        };
+        out.push((EpochId { client, index: index as u64 }, secret));
+    }
+    Ok(out)
+}
+
+/// Keeps an epoch's key; a key already held for that epoch stays (returns false).
+pub(crate) fn learn(conn: &Connection, id: &EpochId, secret: &EpochSecret) -> Result<bool> {
+    if id.is_zero() {
+        return Ok(false);
+    }
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO epochs (client_id, idx, identity) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id.client.to_string(), id.index as i64, secret.expose()])?;
+    Ok(n == 1)
+}
+
+/// The epoch this device writes in (FORMAT.md §5.2): the newest, by its record's Lamport clock
+/// then clientId, among the epochs whose key it holds and whose record is in its log; epoch 0
+/// when there is none.
+pub(crate) fn newest(conn: &Connection) -> Result<EpochId> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.client_id, e.idx FROM epochs e
+         JOIN log l ON l.client_id = e.client_id AND l.idx = e.idx
+         ORDER BY l.lamport DESC, e.client_id DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    let Some(r) = rows.next()? else { return Ok(EpochId::ZERO) };
+    let client: String = r.get(0)?;
+    let index: i64 = r.get(1)?;
+    Ok(Uuid::parse_str(&client)
+        .map(|client| EpochId { client, index: index as u64 })
+        .unwrap_or(EpochId::ZERO))
+}
+
+/// Keeps a `keys/` file this device wrote (its name under `keys/` and its bytes), to copy to
+/// every target.
+pub(crate) fn keep_wrap(conn: &Connection, name: &str, data: &[u8], now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO key_wraps (name, data, written_at) VALUES (?1, ?2, ?3)",
+        params![name, data, now],
+    )?;
+    Ok(())
+}
+
+/// The `keys/` files this device wrote, newest first: only the newest is current, the others
+/// are removed from targets where they are found.
+pub(crate) fn wraps(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT name, data FROM key_wraps ORDER BY written_at DESC, name DESC")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_kept_once_and_the_newest_written_epoch_is_the_one_with_the_newest_record() {
+        let conn = crate::store::open_in_memory().unwrap();
+        assert_eq!(newest(&conn).unwrap(), EpochId::ZERO);
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (e1, e2) = (EpochId { client: a, index: 3 }, EpochId { client: b, index: 1 });
+        let (s1, s2) = (EpochSecret::generate(), EpochSecret::generate());
+        assert!(learn(&conn, &e1, &s1).unwrap());
+        assert!(!learn(&conn, &e1, &s2).unwrap(), "a held key stays");
+        assert!(!learn(&conn, &EpochId::ZERO, &s2).unwrap(), "epoch 0 is index.json's");
+        assert!(learn(&conn, &e2, &s2).unwrap());
+        assert_eq!(all(&conn).unwrap(), vec![(e1, s1), (e2, s2)]);
+        // Held, but no record in the log yet: still epoch 0.
+        assert_eq!(newest(&conn).unwrap(), EpochId::ZERO);
+        let row = |client: Uuid, index: u64, lamport: u64| crate::store::LogRow {
+            client,
+            index,
+            timestamp: 0,
+            lamport,
+            hash: [index as u8; 32],
+            prev_hash: [0; 32],
+            signer: None,
+        };
+        crate::store::insert_entry(&conn, &row(a, 3, 9), b"r1", 0).unwrap();
+        assert_eq!(newest(&conn).unwrap(), e1);
+        crate::store::insert_entry(&conn, &row(b, 1, 12), b"r2", 0).unwrap();
+        assert_eq!(newest(&conn).unwrap(), e2, "the record with the larger Lamport clock");
+    }
+
+    #[test]
+    fn the_newest_wrap_comes_first() {
+        let conn = crate::store::open_in_memory().unwrap();
+        keep_wrap(&conn, "1.a.3.age", b"old", 10).unwrap();
+        keep_wrap(&conn, "5.a.9.age", b"new", 20).unwrap();
+        let names: Vec<String> = wraps(&conn).unwrap().into_iter().map(|w| w.0).collect();
+        assert_eq!(names, ["5.a.9.age", "1.a.3.age"]);
+    }
+}

@@ -1,0 +1,70 @@
+//! The `keys/` files of key epochs (FORMAT.md §5.2): the newest epoch's key under the current
+//! passphrase, which a device joining with that passphrase opens. The device that changed the
+//! passphrase writes it to every target it syncs with and removes the older ones it finds
+//! there (they open only older epochs); every device relays the newest it has seen to its
+//! other targets, as it relays entries.
+
+use crate::docs::Replica;
+use crate::error::Result;
+use crate::format::epoch::{parse_wrap_name, wrap_name, KEYS_DIR};
+use crate::store;
+use crate::transport::{Transport, TransportError};
+
+impl Replica {
+    /// True when `tr` holds the passphrase wrap of a key epoch this device does not hold: what
+    /// an entry this device cannot decrypt most likely needs (asked only then).
+    pub(crate) fn misses_newest_key(&self, tr: &dyn Transport) -> Result<bool> {
+        Ok(tr
+            .list(KEYS_DIR)?
+            .iter()
+            .filter_map(|n| parse_wrap_name(n))
+            .any(|(_, epoch)| self.keys.key(&epoch).is_none()))
+    }
+
+    /// Brings `tr`'s `keys/` folder up to date: keeps the wraps found there whose name is an
+    /// epoch record this device holds (name and Lamport clock as the log says), writes the
+    /// newest wrap held when `tr` lacks it, and removes wraps of older epochs there. Returns a
+    /// problem to report, if any.
+    pub(crate) fn copy_key_wraps(&self, tr: &dyn Transport) -> Result<Option<String>> {
+        let found = tr.list(KEYS_DIR)?;
+        let mut held = store::epochs::wraps(&self.conn)?;
+        for name in &found {
+            let Some((lamport, record)) = parse_wrap_name(name) else { continue };
+            if held.iter().any(|(n, _)| n == name)
+                || self.keys.key(&record).is_none()
+                || store::log::lamport_of(&self.conn, &record.client, record.index)?
+                    != Some(lamport)
+            {
+                continue;
+            }
+            if let Some(bytes) = tr.read(&format!("{KEYS_DIR}/{name}"))? {
+                store::epochs::keep_wrap(&self.conn, name, &bytes, self.now())?;
+                held.push((name.clone(), bytes));
+            }
+        }
+        let newest = held
+            .iter()
+            .filter_map(|(name, bytes)| {
+                parse_wrap_name(name).map(|(l, e)| ((l, e.client), name, bytes))
+            })
+            .max_by_key(|(order, _, _)| *order);
+        let Some(((lamport, _), name, bytes)) = newest else { return Ok(None) };
+        debug_assert_eq!(parse_wrap_name(name).map(|(l, e)| wrap_name(l, &e)).as_ref(), Some(name));
+        match tr.write_new(&format!("{KEYS_DIR}/{name}"), bytes) {
+            Ok(_) => {}
+            Err(TransportError::Conflict { .. }) => {
+                return Ok(Some(format!(
+                    "{} holds another file where the new passphrase's key belongs ({KEYS_DIR}/{name}); devices joining there may be told their passphrase is wrong. Move that file away; the next sync writes it again.",
+                    tr.location()
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        for other in &found {
+            if parse_wrap_name(other).is_some_and(|(l, _)| l < lamport) {
+                tr.remove(&format!("{KEYS_DIR}/{other}"))?;
+            }
+        }
+        Ok(None)
+    }
+}
