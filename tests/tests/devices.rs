@@ -557,6 +557,9 @@ fn a_passphrase_change_locks_the_old_passphrase_out_of_what_is_written_after_it(
     assert_eq!(keys.len(), 1, "one passphrase wrap: {keys:?}");
     let after = a.new_note("After", "CANARYAFTERCHANGE");
     a.ok(&["sync"]);
+    // The keys/ folder is part of the workspace: checking the folder finds nothing foreign.
+    let checked = a.run(&["verify"]);
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
 
     // b reads on without typing anything, and writes with the new key.
     b.ok(&["sync"]);
@@ -619,6 +622,7 @@ fn a_device_that_missed_the_change_reads_on_once_the_new_passphrase_is_typed() {
     assert!(said.contains("passphrase was changed"), "{said}");
     assert!(said.contains("resnotes passphrase enter"), "{said}");
     assert!(b.fails(&["show", &after]).contains("no note matches"));
+    assert_eq!(b.status()["needs_new_passphrase"], true);
     a.ok(&["sync"]);
     assert_eq!(a.body(&offline), "typed on b before it heard of the change");
 
@@ -627,6 +631,7 @@ fn a_device_that_missed_the_change_reads_on_once_the_new_passphrase_is_typed() {
     b.passphrase = NEW_PASSPHRASE.into();
     b.ok(&["passphrase", "enter"]);
     assert_eq!(b.body(&after), "new");
+    assert_eq!(b.status()["needs_new_passphrase"], false);
     let (ok, said) = b.sync();
     assert!(ok, "{said}");
     b.ok(&["edit", &offline, "--body", "now in the new key"]);

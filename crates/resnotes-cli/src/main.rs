@@ -1052,6 +1052,9 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
     for w in st.withheld {
         out!("missing: {} (known since {})", w.message, time(w.since));
     }
+    if st.needs_new_passphrase {
+        out!("The workspace's passphrase was changed on another device: type the new one here (resnotes passphrase enter) to read what was written since.");
+    }
     Ok(())
 }
 

@@ -474,9 +474,14 @@ impl Replica {
     /// the database.
     pub(crate) fn learn_epoch(&mut self, started: EpochId, keys: &KeysSection) -> Result<()> {
         let earlier = keys.earlier.iter().map(|(id, s)| (*id, s));
+        let mut new = false;
         for (id, secret) in std::iter::once((started, &keys.identity)).chain(earlier) {
-            self.keys.learn(id, secret);
+            new |= self.keys.learn(id, secret);
             store::epochs::learn(&self.conn, &id, secret)?;
+        }
+        if new {
+            // What waited for a key may open now; the next pull says again if it does not.
+            store::delete_meta(&self.conn, store::epochs::MISSING_KEY)?;
         }
         Ok(())
     }

@@ -10,6 +10,10 @@ use uuid::Uuid;
 use super::Result;
 use crate::format::epoch::{EpochId, EpochSecret};
 
+/// Meta key set while an entry waits for a key epoch this device was not given (the
+/// workspace's `needs_new_passphrase` status); removed when it learns a new epoch.
+pub(crate) const MISSING_KEY: &str = "missing_key";
+
 /// Every epoch key held besides epoch 0's, oldest learnt first.
 pub(crate) fn all(conn: &Connection) -> Result<Vec<(EpochId, EpochSecret)>> {
     let mut stmt =

@@ -284,10 +284,17 @@ impl Replica {
             if name == "index.json" {
                 continue;
             }
-            if name == crate::format::invite::INVITES_DIR {
-                // Setup codes' invitations (FORMAT.md §3.1): anything else in there is not ours.
+            let invites = name == crate::format::invite::INVITES_DIR;
+            if invites || name == crate::format::epoch::KEYS_DIR {
+                // Setup codes' invitations (FORMAT.md §3.1) and the passphrase wraps of key
+                // epochs (§5.2): anything else in there is not ours.
                 for inv in tr.list(&name)? {
-                    if crate::format::invite::expiry_of(&inv).is_none() {
+                    let ours = if invites {
+                        crate::format::invite::expiry_of(&inv).is_some()
+                    } else {
+                        crate::format::epoch::parse_wrap_name(&inv).is_some()
+                    };
+                    if !ours {
                         let p = format!("{name}/{inv}");
                         v.find(
                             FindingKind::Extra,

@@ -38,6 +38,10 @@ pub struct Status {
     /// Entries another device's clock says exist that have not reached this device for over
     /// an hour ([`WITHHELD_AFTER_MS`]): a folder or server may be holding them back.
     pub withheld: Vec<Withheld>,
+    /// The workspace's passphrase was changed on another device that could not give this one
+    /// the new key (FORMAT.md §5.2): what was written since waits until the new passphrase is
+    /// typed here ([`Workspace::enter_passphrase`]).
+    pub needs_new_passphrase: bool,
 }
 
 /// How long entries another device says exist may stay missing before the status says so: a
@@ -229,6 +233,7 @@ impl Workspace {
                 .map(|(note_id, title, reason)| LeftOut { note_id, title, reason })
                 .collect(),
             withheld: self.withheld()?,
+            needs_new_passphrase: store::meta(c, store::epochs::MISSING_KEY)?.is_some(),
         })
     }
 
