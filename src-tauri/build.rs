@@ -22,6 +22,8 @@ fn main() {
             "name_device",
             "invite_device",
             "cancel_invite",
+            "change_passphrase",
+            "enter_passphrase",
             "copy_text",
             "rename_tag",
             "list_notebooks",

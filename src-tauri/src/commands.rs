@@ -163,6 +163,31 @@ pub async fn invite_device(state: State<'_, AppState>) -> Res<Invited> {
     Ok(Invited { code: text, qr_svg, expires_at: code.expires_at, location: code.target.location })
 }
 
+/// "Change the passphrase…": a new key for everything written from now on, wrapped to every
+/// device and to the new passphrase (see `Workspace::change_passphrase`); then a sync carries
+/// it to the folders and servers. Returns the devices that could not be given the new key.
+#[tauri::command]
+pub async fn change_passphrase(app: AppHandle, passphrase: String) -> Res<Vec<String>> {
+    off_runtime(app, move |state| {
+        let changed = state.with(|ws| ws.change_passphrase(&passphrase, scrypt_log_n()))?;
+        state.nudge();
+        Ok(changed.left_out)
+    })
+    .await
+}
+
+/// "Type the new passphrase…": after a change on another device that could not give this one
+/// the new key (see `Workspace::enter_passphrase`); then a sync reads what waited for it.
+#[tauri::command]
+pub async fn enter_passphrase(app: AppHandle, passphrase: String) -> Res<bool> {
+    off_runtime(app, move |state| {
+        let new = state.with(|ws| ws.enter_passphrase(&passphrase))?;
+        state.nudge();
+        Ok(new)
+    })
+    .await
+}
+
 /// "Cancel this code": the setup code opens nothing from now on.
 #[tauri::command]
 pub async fn cancel_invite(state: State<'_, AppState>, code: String) -> Res<()> {

@@ -172,6 +172,8 @@ fn main() -> ExitCode {
             commands::name_device,
             commands::invite_device,
             commands::cancel_invite,
+            commands::change_passphrase,
+            commands::enter_passphrase,
             commands::copy_text,
             commands::rename_tag,
             commands::list_notebooks,

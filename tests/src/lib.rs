@@ -160,6 +160,15 @@ impl Device {
     pub fn status(&self) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["status", "--json"])).expect("status --json")
     }
+    /// The workspace's first key (`index.json`'s), from `key export` (which prints a key per
+    /// key epoch, the first first, each after a comment).
+    pub fn workspace_key(&self) -> resnotes_core::format::crypto::WorkspaceKey {
+        let ws: uuid::Uuid =
+            self.status()["workspace_id"].as_str().expect("workspace_id").parse().expect("uuid");
+        let export = self.ok(&["key", "export"]);
+        let first = export.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).expect("a key");
+        resnotes_core::format::crypto::WorkspaceKey::parse(first, &ws).expect("an age identity")
+    }
     /// This device's clientId.
     pub fn client_id(&self) -> String {
         self.status()["client_id"].as_str().expect("client_id").to_string()

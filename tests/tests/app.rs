@@ -1455,9 +1455,9 @@ fn type_setup_code(app: &App, folder: &std::path::Path, code: &str) {
 /// Writes, as a new device of `member`'s workspace running version 5 (no signatures), entry 0
 /// naming that device `name`.
 fn plant_unsigned_device(member: &resnotes_e2e::Device, shared: &std::path::Path, name: &str) {
-    use resnotes_core::format::{crypto::WorkspaceKey, entry};
+    use resnotes_core::format::entry;
     let ws: uuid::Uuid = member.status()["workspace_id"].as_str().unwrap().parse().unwrap();
-    let key = WorkspaceKey::parse(&member.ok(&["key", "export"]), &ws).unwrap();
+    let key = member.workspace_key();
     let client = uuid::Uuid::new_v4();
     let mut doc = resnotes_core::note::new_doc(&client);
     resnotes_core::note::name_device(&mut doc, name, 1_700_000_000_000).unwrap();
@@ -2332,4 +2332,119 @@ fn a_long_pull_shows_how_many_changes_are_coming() {
         app.text("#sync-indicator") == "Synced"
     });
     app.screenshot("after");
+}
+
+/// FORMAT.md §5.2 in the app: the passphrase is changed in the sync panel (a mismatch said in
+/// a sentence, the outcome said once), a CLI device reads on without typing anything and a new
+/// device joins with the new passphrase; a device that had written nothing when it changed is
+/// asked for the new one in its sync panel, refuses the old one, and then reads what waited.
+#[test]
+fn the_passphrase_is_changed_in_the_sync_panel_and_a_device_that_missed_it_types_the_new_one() {
+    const NEW: &str = "a brand new passphrase for 2027";
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (da, db, cli) = (sb.device("a"), sb.device("b"), sb.device("cli"));
+    let a = App::start("passphrase-a", &da.dir, &[]);
+    new_note(&a);
+    a.type_into("#title", "Before the change");
+    a.type_into("#editor .cm-content", "old words");
+    share_through_dialog(&a, folder);
+    cli.ok(&["join", "--folder", folder]);
+    cli.new_note("From the CLI", "signed, so it is given the new key");
+    cli.ok(&["sync"]);
+    db.ok(&["join", "--folder", folder]);
+    a.click("#sync-panel [data-action=sync-now]");
+    a.wait_until(Duration::from_secs(20), "A to read the CLI's note", || {
+        a.list_titles().iter().any(|t| t == "From the CLI")
+    });
+
+    a.open_sync_panel();
+    a.click("#sync-body [data-action=change-passphrase]");
+    a.type_into("#sync-body .passphrase-box input[name=new_passphrase]", NEW);
+    a.type_into(
+        "#sync-body .passphrase-box input[name=confirm_passphrase]",
+        "a brand new passphrase",
+    );
+    a.wait_until(Duration::from_secs(5), "the strength", || {
+        a.text("#sync-body .passphrase-box .strength").contains("Strength")
+    });
+    a.click("#sync-body .passphrase-box button[type=submit]");
+    a.wait_until(Duration::from_secs(5), "the mismatch said", || {
+        a.text("#sync-body .passphrase-box .problem").contains("not the same")
+    });
+    a.js(
+        "document.querySelector('#sync-body .passphrase-box').scrollIntoView({block: 'end'})",
+        serde_json::json!([]),
+    );
+    a.screenshot("passphrase-mismatch");
+    a.type_into("#sync-body .passphrase-box input[name=confirm_passphrase]", " for 2027");
+    a.click("#sync-body .passphrase-box button[type=submit]");
+    a.wait_until(Duration::from_secs(20), "the change said", || {
+        a.text("#sync-body .passphrase .done").contains("The passphrase was changed")
+    });
+    assert!(!a.text("#sync-body .passphrase .done").contains("older Resilient Notes"));
+    a.wait_until(Duration::from_secs(20), "the new passphrase's key file in the folder", || {
+        shared.join("keys").read_dir().is_ok_and(|mut d| d.next().is_some())
+    });
+    a.js(
+        "document.querySelector('#sync-body .passphrase').scrollIntoView({block: 'end'})",
+        serde_json::json!([]),
+    );
+    a.screenshot("passphrase-changed");
+    a.press(&[], "\u{E00C}");
+    new_note(&a);
+    a.type_into("#title", "After the change");
+    a.type_into("#editor .cm-content", "new words");
+    a.click("#sync-panel [data-action=sync-now]");
+    a.wait_until(Duration::from_secs(30), "the CLI to read the note written after", || {
+        cli.ok(&["sync"]);
+        cli.list().iter().any(|n| n["title"] == "After the change")
+    });
+    a.quit();
+
+    // A new device joins with the new passphrase and reads everything.
+    let mut fresh = sb.device("fresh");
+    fresh.passphrase = NEW.into();
+    fresh.ok(&["join", "--folder", folder]);
+    let titles: Vec<String> =
+        fresh.list().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
+    for t in ["Before the change", "After the change", "From the CLI"] {
+        assert!(titles.iter().any(|x| x == t), "{t} in {titles:?}");
+    }
+
+    // B had written nothing, so it was not given the key: its panel asks for the passphrase.
+    let b = App::start("passphrase-b", &db.dir, &[]);
+    b.open_sync_panel();
+    b.wait_until(Duration::from_secs(30), "B to ask for the new passphrase", || {
+        b.find("#sync-body [data-action=enter-passphrase]").is_some()
+    });
+    assert!(b.list_titles().iter().all(|t| t != "After the change"));
+    b.js(
+        "document.querySelector('#sync-body .passphrase').scrollIntoView({block: 'end'})",
+        serde_json::json!([]),
+    );
+    b.screenshot("passphrase-needed");
+    b.click("#sync-body [data-action=enter-passphrase]");
+    b.type_into("#sync-body .passphrase-box input[name=new_passphrase]", PASSPHRASE);
+    b.click("#sync-body .passphrase-box button[type=submit]");
+    b.wait_until(Duration::from_secs(20), "the old passphrase refused", || {
+        b.text("#sync-body .passphrase-box .problem").contains("old passphrase")
+    });
+    b.screenshot("passphrase-old-refused");
+    b.js(
+        "document.querySelector('#sync-body .passphrase-box input').value = ''",
+        serde_json::json!([]),
+    );
+    b.type_into("#sync-body .passphrase-box input[name=new_passphrase]", NEW);
+    b.click("#sync-body .passphrase-box button[type=submit]");
+    b.wait_until(Duration::from_secs(30), "B to read the note written after the change", || {
+        b.list_titles().iter().any(|t| t == "After the change")
+    });
+    b.wait_until(Duration::from_secs(20), "the ask to go", || {
+        b.find("#sync-body [data-action=enter-passphrase]").is_none()
+    });
+    b.screenshot("passphrase-entered");
+    b.quit();
 }

@@ -113,9 +113,7 @@ fn nothing_readable_reaches_the_folder_and_age_can_read_every_entry() {
     assert_eq!(&out.stdout[..5], b"RSNE\x06", "a version-6 entry envelope");
     // The decrypted envelope is exactly what FORMAT.md describes: it decodes and authenticates,
     // and its Automerge changes carry the text.
-    let ws: uuid::Uuid = a.status()["workspace_id"].as_str().unwrap().parse().unwrap();
-    let key =
-        resnotes_core::format::crypto::WorkspaceKey::parse(&a.ok(&["key", "export"]), &ws).unwrap();
+    let key = a.workspace_key();
     let e = resnotes_core::format::entry::decode(&out.stdout, &key).unwrap();
     assert_eq!(e.changes.len(), 2, "creation and edit sealed into one entry");
     assert!(e.signer.is_some(), "signed by its device (FORMAT.md §5.1)");
@@ -620,7 +618,7 @@ fn a_device_that_missed_the_change_reads_on_once_the_new_passphrase_is_typed() {
     let offline = b.new_note("Offline", "typed on b before it heard of the change");
     let (_, said) = b.sync();
     assert!(said.contains("passphrase was changed"), "{said}");
-    assert!(said.contains("resnotes passphrase enter"), "{said}");
+    assert!(b.ok(&["status"]).contains("resnotes passphrase enter"), "the command to type");
     assert!(b.fails(&["show", &after]).contains("no note matches"));
     assert_eq!(b.status()["needs_new_passphrase"], true);
     a.ok(&["sync"]);

@@ -30,7 +30,7 @@ fn titles(d: &Device) -> Vec<String> {
 
 fn workspace_key(d: &Device) -> (WorkspaceKey, Uuid) {
     let ws: Uuid = d.status()["workspace_id"].as_str().unwrap().parse().unwrap();
-    (WorkspaceKey::parse(&d.ok(&["key", "export"]), &ws).unwrap(), ws)
+    (d.workspace_key(), ws)
 }
 
 /// A correctly sealed entry with arbitrary header fields (for forging and chain tests).

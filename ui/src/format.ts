@@ -1,5 +1,6 @@
 // Words and numbers for the UI: relative times, sync states, entry states. Pure functions.
 import type { SnippetPart } from "./bindings/SnippetPart";
+import type { Strength } from "./bindings/Strength";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import type { Withheld } from "./bindings/Withheld";
 
@@ -171,6 +172,11 @@ export function waiting(pending: number, targets: number): string {
 }
 
 /** A message as a sentence: a capital first letter and a full stop. */
+/** How strong a passphrase being chosen looks, in one line. */
+export function strengthText(s: Strength): string {
+  return `Strength: ${s.label} (~${s.bits} bits)${s.advice ? ` — ${s.advice}` : ""}`;
+}
+
 export function sentence(text: string): string {
   const t = text.trim();
   if (!t) return t;

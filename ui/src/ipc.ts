@@ -191,6 +191,12 @@ export const inviteDevice = () => call<Invited>("invite_device");
 export const copyText = (text: string) => call<null>("copy_text", { text });
 /** "Cancel this code": the setup code opens nothing from now on. */
 export const cancelInvite = (code: string) => call<null>("cancel_invite", { code });
+/** Changes the workspace's passphrase; resolves to the devices that could not get the new key. */
+export const changePassphrase = (passphrase: string) =>
+  call<string[]>("change_passphrase", { passphrase });
+/** The new passphrase typed after it was changed elsewhere; true when it gave a new key. */
+export const enterPassphrase = (passphrase: string) =>
+  call<boolean>("enter_passphrase", { passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 /** Puts the diagnostics report on the system clipboard and returns it (no note text, secret or

@@ -2,7 +2,7 @@
 // WebDAV server ("Test connection"), then create a shared workspace there (choosing a
 // passphrase, its strength shown) or join the one it holds.
 
-import { sentence } from "./format";
+import { sentence, strengthText } from "./format";
 import {
   type Contents,
   createFolder,
@@ -218,7 +218,7 @@ export class SetupDialog {
       return;
     }
     const s = await passphraseStrength(this.input("passphrase").value);
-    out.textContent = `Strength: ${s.label} (~${s.bits} bits)${s.advice ? ` — ${s.advice}` : ""}`;
+    out.textContent = strengthText(s);
     out.dataset.level = s.label.replace(" ", "-");
   }
 

@@ -36,6 +36,7 @@ import {
   type Verification,
   verifyTarget,
 } from "./ipc";
+import { PassphraseBox } from "./passphrase";
 import { checkingText, checkReport } from "./verify";
 
 /** How far back "Recent changes" looks: a week. */
@@ -61,6 +62,8 @@ export class SyncPanel {
   /** Its box, built once and moved into each repaint: a click on its buttons is never lost to
    * a repaint under the pointer. */
   private invitationBox: { code: string; box: HTMLElement; left: HTMLElement } | null = null;
+  /** "Change the passphrase…" / "Type the new passphrase…", kept across repaints. */
+  private readonly passphrase = new PassphraseBox(() => this.refresh());
 
   constructor(
     private readonly button: HTMLButtonElement,
@@ -279,6 +282,7 @@ export class SyncPanel {
         });
         section.append(add);
       }
+      section.append(this.passphraseRow());
     }
     if (!this.devices.mine)
       section.append(
@@ -289,6 +293,36 @@ export class SyncPanel {
         ),
       );
     return section;
+  }
+
+  /** The passphrase: what a change made here did, the open form, or the buttons that open
+   * one (with, when this device missed a change made elsewhere, why it needs the new one). */
+  private passphraseRow(): HTMLElement {
+    const row = el("div", "passphrase");
+    if (this.passphrase.done) row.append(el("p", "done", this.passphrase.done));
+    const open = this.passphrase.element;
+    if (open) {
+      row.append(open);
+      return row;
+    }
+    if (this.status?.needs_new_passphrase) {
+      row.append(
+        el(
+          "p",
+          "problem",
+          "The passphrase was changed on another device while this one could not be given the new key: what was written since waits here until you type the new passphrase.",
+        ),
+      );
+      const enter = el("button", "primary", "Type the new passphrase…");
+      enter.dataset.action = "enter-passphrase";
+      enter.addEventListener("click", () => this.passphrase.show("enter"));
+      row.append(enter);
+    }
+    const change = el("button", "link", "Change the passphrase…");
+    change.dataset.action = "change-passphrase";
+    change.addEventListener("click", () => this.passphrase.show("change"));
+    row.append(change);
+    return row;
   }
 
   /** A setup code for a new device: as a QR code for a phone's camera, as text to copy, with
@@ -446,6 +480,9 @@ export class SyncPanel {
   }
 
   private paintDrawer(st: Status, log: LogItem[], assets: AssetInfo[], recent: Activity[]): void {
+    // A field of a kept box (the passphrase form) is moved by the repaint, which takes its
+    // focus: it gets it back, and what is being typed goes on into it.
+    const focused = document.activeElement;
     const now = Date.now();
     const parts: HTMLElement[] = [];
     parts.push(
@@ -634,6 +671,12 @@ export class SyncPanel {
     else entries.append(table);
     parts.push(entries);
     this.body.replaceChildren(...parts);
+    if (
+      focused instanceof HTMLInputElement &&
+      focused.isConnected &&
+      focused !== document.activeElement
+    )
+      focused.focus();
     this.paintTransfers();
   }
 }

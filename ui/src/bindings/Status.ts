@@ -47,4 +47,10 @@ left_out: Array<LeftOut>,
  * Entries another device's clock says exist that have not reached this device for over
  * an hour ([`WITHHELD_AFTER_MS`]): a folder or server may be holding them back.
  */
-withheld: Array<Withheld>, };
+withheld: Array<Withheld>, 
+/**
+ * The workspace's passphrase was changed on another device that could not give this one
+ * the new key (FORMAT.md §5.2): what was written since waits until the new passphrase is
+ * typed here ([`Workspace::enter_passphrase`]).
+ */
+needs_new_passphrase: boolean, };

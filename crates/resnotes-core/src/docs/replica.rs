@@ -14,7 +14,7 @@ use crate::docs::{bulk, history, lazy, materialize, note, texts};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, DocKind, Header, NoteChange, ZERO_HASH};
-use crate::format::epoch::{EpochId, Keyring, KeysSection};
+use crate::format::epoch::{EpochId, EpochKey, Keyring, KeysSection};
 use crate::format::manifest::Manifest;
 use crate::format::signature::DeviceKey;
 use crate::store;
@@ -197,10 +197,8 @@ impl Replica {
         (key, device): (WorkspaceKey, DeviceKey),
         clock: Clock,
     ) -> Result<Self> {
-        let mut keys = Keyring::new(workspace, key).with_device(&device);
-        for (id, secret) in store::epochs::all(&conn)? {
-            keys.learn(id, &secret);
-        }
+        let keys = Keyring::new(workspace, key).with_device(&device);
+        refresh_keys(&conn, &keys)?;
         Ok(Replica {
             dir: dir.to_path_buf(),
             conn,
@@ -495,6 +493,7 @@ impl Replica {
         self.docs.get_mut().clear();
         let mut count = 0u64;
         let mut batch = Vec::new();
+        refresh_keys(&tx, &self.keys)?;
         let key = &self.keys;
         let me = &self.client;
         store::log::for_each_entry(&tx, |c, i, data| -> Result<()> {
@@ -567,11 +566,32 @@ pub(crate) fn seal_in_newest_epoch(
     if epoch.is_zero() {
         return Ok(entry::seal(header, payload, keys.epoch0(), device)?);
     }
-    let key = keys.key(&epoch).ok_or_else(|| {
-        DocError::Damaged(format!("this device lost the key of {epoch}; join the workspace again"))
-    })?;
-    let (plain, hash) = entry::encode_in_epoch(header, epoch, payload, key, device);
+    let key = epoch_key(tx, keys, &epoch)?;
+    let (plain, hash) = entry::encode_in_epoch(header, epoch, payload, &key, device);
     Ok((key.seal(&plain)?, hash))
+}
+
+/// Adds to `keys` the key epochs the database holds that it lacks (learnt by another connection
+/// or process on this data dir); true when there were any.
+pub(crate) fn refresh_keys(conn: &Connection, keys: &Keyring) -> Result<bool> {
+    let mut new = false;
+    for (id, secret) in store::epochs::all(conn)? {
+        new |= keys.learn(id, &secret);
+    }
+    Ok(new)
+}
+
+/// The key of an epoch this device holds (looked for in the database when this keyring lacks
+/// it), or why not in a sentence.
+pub(crate) fn epoch_key(conn: &Connection, keys: &Keyring, epoch: &EpochId) -> Result<EpochKey> {
+    if let Some(k) = keys.key(epoch) {
+        return Ok(k);
+    }
+    refresh_keys(conn, keys)?;
+    keys.key(epoch).ok_or_else(|| {
+        DocError::Damaged(format!("this device lost the key of {epoch}; join the workspace again"))
+            .into()
+    })
 }
 
 /// Builds, seals and appends this device's next entry inside `tx`.

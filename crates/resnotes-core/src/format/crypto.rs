@@ -29,6 +29,7 @@ pub type Result<T, E = CryptoError> = std::result::Result<T, E>;
 const MAC_INFO: &[u8] = b"resilient-notes/v1/entry-mac";
 
 /// How entries are protected: age plus HMAC, or nothing (`init --plaintext`).
+#[derive(Clone)]
 pub enum WorkspaceKey {
     /// age X25519 identity; entries are encrypted to its recipient and MAC'd with a derived key.
     Age {

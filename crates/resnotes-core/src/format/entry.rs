@@ -684,10 +684,11 @@ impl Keys<'_> {
     }
 
     /// The key that MACs an entry of `epoch`.
-    fn mac_key(&self, epoch: &EpochId) -> Result<&WorkspaceKey, EntryError> {
+    fn mac_key(&self, epoch: &EpochId) -> Result<MacKey<'_>, EntryError> {
         match self {
-            Keys::Epoch0(k) if epoch.is_zero() => Ok(k),
-            Keys::Ring(r) => r.key(epoch).ok_or_else(|| {
+            Keys::Epoch0(k) if epoch.is_zero() => Ok(MacKey::Borrowed(k)),
+            Keys::Ring(r) if epoch.is_zero() => Ok(MacKey::Borrowed(r.epoch0())),
+            Keys::Ring(r) => r.key(epoch).map(MacKey::Shared).ok_or_else(|| {
                 if r.epoch0().is_encrypted() {
                     EntryError::Undecryptable(format!(
                         "it was written with {epoch}, which this device does not hold yet"
@@ -697,6 +698,22 @@ impl Keys<'_> {
                 }
             }),
             Keys::Epoch0(_) => Err(EntryError::UnsupportedVersion(EPOCH_VERSION)),
+        }
+    }
+}
+
+/// The key an entry is MACed with: epoch 0's, or a later epoch's as the keyring shares it.
+enum MacKey<'a> {
+    Borrowed(&'a WorkspaceKey),
+    Shared(crate::format::epoch::EpochKey),
+}
+
+impl std::ops::Deref for MacKey<'_> {
+    type Target = WorkspaceKey;
+    fn deref(&self) -> &WorkspaceKey {
+        match self {
+            MacKey::Borrowed(k) => k,
+            MacKey::Shared(k) => k,
         }
     }
 }
@@ -794,7 +811,7 @@ fn decode_with(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
         }
         let (k, used) = KeysSection::decode(body)?;
         let signer = signer.as_ref().expect("version 7 is signed");
-        k.check_against(&EpochId { client, index }, signer, &epoch, key)?;
+        k.check_against(&EpochId { client, index }, signer, &epoch, &key)?;
         body = &body[used..];
         section = Some(k);
     }
@@ -922,7 +939,7 @@ pub fn record_keys(
         return Err(bad("it does not start the epoch of this key"));
     }
     let zero = &section.earlier.last().expect("a keys section names epoch 0").1;
-    let mut ring = Keyring::new(*workspace, zero.key(workspace));
+    let ring = Keyring::new(*workspace, zero.key(workspace));
     for (id, secret) in &section.earlier {
         ring.learn(*id, secret);
     }

@@ -13,6 +13,7 @@
 //! writes in are decided from the logs by the layers above.
 
 use std::fmt;
+use std::sync::Arc;
 
 use age::secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -321,17 +322,25 @@ pub fn seal_record(plain: &[u8], keys: &KeysSection) -> Result<Vec<u8>, CryptoEr
 
 /// Every key a device opens entries with: the identity of each epoch it holds and, once it
 /// signs, its device key for the records wrapped to it.
+///
+/// Keys are learnt through a shared reference: one device's data dir is open in several
+/// connections (the app's window and its background sync, a CLI beside the app), and a key one
+/// of them learns reaches the others' keyrings when they next read it from the database.
 pub struct Keyring {
     workspace: Uuid,
-    /// Epoch 0 first, then in the order learnt.
-    epochs: Vec<(EpochId, WorkspaceKey)>,
+    epoch0: WorkspaceKey,
+    /// Later epochs, in the order learnt.
+    epochs: std::sync::RwLock<Vec<(EpochId, Arc<WorkspaceKey>)>>,
     device: Option<age::ssh::Identity>,
 }
+
+/// An epoch's key as a [`Keyring`] hands it out.
+pub type EpochKey = Arc<WorkspaceKey>;
 
 impl Keyring {
     /// A keyring holding epoch 0 only (the key of `index.json`, or a plaintext workspace).
     pub fn new(workspace: Uuid, epoch0: WorkspaceKey) -> Self {
-        Keyring { workspace, epochs: vec![(EpochId::ZERO, epoch0)], device: None }
+        Keyring { workspace, epoch0, epochs: Default::default(), device: None }
     }
 
     /// Adds this device's key, which opens the records wrapped to it.
@@ -341,22 +350,28 @@ impl Keyring {
     }
 
     /// Adds an epoch's key; a second key for an epoch it holds is ignored (returns false).
-    pub fn learn(&mut self, id: EpochId, secret: &EpochSecret) -> bool {
-        if self.key(&id).is_some() || !self.epoch0().is_encrypted() {
+    pub fn learn(&self, id: EpochId, secret: &EpochSecret) -> bool {
+        if id.is_zero() || self.key(&id).is_some() || !self.epoch0.is_encrypted() {
             return false;
         }
-        self.epochs.push((id, secret.key(&self.workspace)));
+        let mut epochs = self.epochs.write().unwrap_or_else(|e| e.into_inner());
+        epochs.push((id, Arc::new(secret.key(&self.workspace))));
         true
     }
 
     /// The key of an epoch, when this device holds it.
-    pub fn key(&self, id: &EpochId) -> Option<&WorkspaceKey> {
-        self.epochs.iter().find(|(e, _)| e == id).map(|(_, k)| k)
+    pub fn key(&self, id: &EpochId) -> Option<EpochKey> {
+        if id.is_zero() {
+            // Epoch 0's key is not shared out as an `Arc`: callers use [`Keyring::epoch0`].
+            return Some(Arc::new(self.epoch0.clone()));
+        }
+        let epochs = self.epochs.read().unwrap_or_else(|e| e.into_inner());
+        epochs.iter().find(|(e, _)| e == id).map(|(_, k)| k.clone())
     }
 
     /// Epoch 0's key.
     pub fn epoch0(&self) -> &WorkspaceKey {
-        &self.epochs[0].1
+        &self.epoch0
     }
 
     /// The workspace.
@@ -370,11 +385,15 @@ impl Keyring {
         if !self.epoch0().is_encrypted() {
             return Ok(file.to_vec());
         }
-        let mut identities: Vec<&dyn age::Identity> = self
-            .epochs
+        let later: Vec<EpochKey> = {
+            let epochs = self.epochs.read().unwrap_or_else(|e| e.into_inner());
+            epochs.iter().rev().map(|(_, k)| k.clone()).collect()
+        };
+        let mut identities: Vec<&dyn age::Identity> = later
             .iter()
-            .rev()
-            .filter_map(|(_, k)| k.age_identity().map(|i| i as &dyn age::Identity))
+            .map(|k| &**k)
+            .chain(std::iter::once(&self.epoch0))
+            .filter_map(|k| k.age_identity().map(|i| i as &dyn age::Identity))
             .collect();
         if let Some(d) = &self.device {
             identities.push(d);

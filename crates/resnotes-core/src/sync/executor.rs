@@ -197,6 +197,8 @@ impl Replica {
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<Vec<TargetReport>> {
         if !targets.is_empty() {
+            // Keys another connection learnt (the app's window, a CLI beside it) first.
+            crate::docs::replica::refresh_keys(&self.conn, &self.keys)?;
             self.seal_pending(SEAL_MAX_CHANGES, SEAL_MAX_BYTES)?;
         }
         let mut reports: Vec<TargetReport> = Vec::new();
@@ -485,7 +487,7 @@ impl Replica {
                         && self.misses_newest_key(tr)?
                     {
                         store::set_meta(&self.conn, store::epochs::MISSING_KEY, "1")?;
-                        format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key. Type the new passphrase on this device (resnotes passphrase enter) to read it.", short(client))
+                        format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key. Type the new passphrase on this device to read it.", short(client))
                     } else {
                         format!("entry {n} from device {} {err}", short(client))
                     };

@@ -148,17 +148,13 @@ impl Workspace {
         members.push(Member { client: r.client, key: r.device.public() });
         members.sort_by_key(|m| m.client);
         let follows = store::epochs::newest(&tx)?;
-        let followed_key = r.keys.key(&follows).ok_or_else(|| {
-            Error::Invalid(
-                "this device lost the key it writes with; join the workspace again".into(),
-            )
-        })?;
+        let followed_key = replica::epoch_key(&tx, &r.keys, &follows)?;
         let secret = |k: &crypto::WorkspaceKey| {
             EpochSecret::of(k).expect("an encrypted workspace's keys are age identities")
         };
         // The epoch followed first, epoch 0 last, every other key held between (newest learnt
         // first): the new key then opens all history (§5.2).
-        let mut earlier = vec![(follows, secret(followed_key))];
+        let mut earlier = vec![(follows, secret(&followed_key))];
         for (id, s) in store::epochs::all(&tx)?.into_iter().rev() {
             if id != follows {
                 earlier.push((id, s));
@@ -177,7 +173,7 @@ impl Workspace {
         let (plain, hash) = entry::encode_record(
             &header,
             follows,
-            followed_key,
+            &followed_key,
             &keys,
             &Payload::default(),
             &r.device,

@@ -93,10 +93,10 @@ impl Workspace {
         let target = CodeTarget { kind: t.kind.as_str().into(), location: t.location.clone() };
         // The newest key this device writes with, and which epoch it is (FORMAT.md §5.2).
         let epoch = store::epochs::newest(&r.conn)?;
-        let key = r.keys.key(&epoch).unwrap_or(r.keys.epoch0());
+        let key = crate::docs::replica::epoch_key(&r.conn, &r.keys, &epoch)?;
         let named = (!epoch.is_zero())
             .then_some(invite::InvitedEpoch { client_id: epoch.client, index: epoch.index });
-        let (code, file) = invite::create(r.workspace, key, named, r.client, expires_at, target)?;
+        let (code, file) = invite::create(r.workspace, &key, named, r.client, expires_at, target)?;
         tr.write_new(&code.file_path(), &file)?;
         let mut list = pending(r)?;
         list.push(Pending { target: t.id.clone(), path: code.file_path(), expires_at });

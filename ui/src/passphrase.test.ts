@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { changedText, mismatch } from "./passphrase";
+
+describe("the passphrase form", () => {
+  it("asks for the passphrase twice, the same both times", () => {
+    expect(mismatch("", "")).toBe("Type the new passphrase.");
+    expect(mismatch("correct horse", "correct hose")).toContain("not the same");
+    expect(mismatch("correct horse", "correct horse")).toBeNull();
+  });
+
+  it("says what a change did, naming the devices left without the new key", () => {
+    expect(changedText([])).toContain("A new device joins with the new passphrase.");
+    expect(changedText([])).not.toContain("older Resilient Notes");
+    const left = changedText(["Old phone", "Tablet"]);
+    expect(left).toContain("Old phone, Tablet");
+    expect(left).toContain("type the new passphrase there");
+  });
+});

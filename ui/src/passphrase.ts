@@ -1,0 +1,136 @@
+// The workspace passphrase in the sync panel's Devices section: "Change the passphrase…" (a new
+// key for everything written from now on, FORMAT.md §5.2) and, when this device missed a change
+// made elsewhere, "Type the new passphrase…". The box is built once per opening and moved into
+// each repaint of the panel, so typing is never lost to a repaint.
+
+import { el } from "./dom";
+import { sentence, strengthText } from "./format";
+import { changePassphrase, enterPassphrase, passphraseStrength } from "./ipc";
+
+/** Which form is open. */
+export type PassphraseMode = "change" | "enter";
+
+/** What the change did, said once under the Devices list. */
+export function changedText(leftOut: string[]): string {
+  const done =
+    "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed. A new device joins with the new passphrase.";
+  if (leftOut.length === 0) return done;
+  return `${done} Not given the new key, because they run an older Resilient Notes: ${leftOut.join(", ")}. Update them, then type the new passphrase there.`;
+}
+
+/** Whether two typed passphrases can be used: a sentence saying why not, or null. */
+export function mismatch(first: string, again: string): string | null {
+  if (first.length === 0) return "Type the new passphrase.";
+  if (first !== again) return "The two passphrases are not the same: type it again.";
+  return null;
+}
+
+export class PassphraseBox {
+  /** The open form and its element; null when closed. */
+  private open: { mode: PassphraseMode; box: HTMLElement } | null = null;
+  /** The sentence shown after a change or an entry, until the panel is closed. */
+  done: string | null = null;
+
+  constructor(
+    /** Repaints the panel (the box closed, or the outcome to show). */
+    private readonly repaint: () => Promise<void>,
+  ) {}
+
+  /** The box to show in the panel, when one is open. */
+  get element(): HTMLElement | null {
+    return this.open?.box ?? null;
+  }
+
+  /** Opens a form (focusing its first field once it is in the page). */
+  show(mode: PassphraseMode): void {
+    this.done = null;
+    const box = this.build(mode);
+    this.open = { mode, box };
+    void this.repaint().then(() => box.querySelector<HTMLInputElement>("input")?.focus());
+  }
+
+  close(): void {
+    this.open = null;
+    void this.repaint();
+  }
+
+  private build(mode: PassphraseMode): HTMLElement {
+    const box = el("form", "passphrase-box");
+    box.dataset.mode = mode;
+    const change = mode === "change";
+    box.append(
+      el("h4", undefined, change ? "Change the passphrase" : "Type the new passphrase"),
+      el(
+        "p",
+        "muted",
+        change
+          ? "New devices join with the passphrase. Changing it keeps out anyone who only knows the old one, or has an old copy of the folder: they cannot read what is written from now on. Your devices keep working without typing anything."
+          : "The passphrase was changed on one of your other devices while this one could not be given the new key. Type the new passphrase to read what was written since; nothing on this device is lost.",
+      ),
+    );
+    const first = el("input");
+    first.type = "password";
+    first.name = "new_passphrase";
+    first.autocomplete = "new-password";
+    first.placeholder = change ? "New passphrase" : "The new passphrase";
+    box.append(first);
+    const again = el("input");
+    const strength = el("p", "strength muted");
+    if (change) {
+      again.type = "password";
+      again.name = "confirm_passphrase";
+      again.autocomplete = "new-password";
+      again.placeholder = "Type it again";
+      box.append(again, strength);
+      first.addEventListener("input", () => {
+        void passphraseStrength(first.value).then((s) => {
+          strength.textContent = first.value ? strengthText(s) : "";
+          strength.dataset.level = s.label.replace(" ", "-");
+        });
+      });
+    }
+    const error = el("p", "problem");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    const cancel = el("button", undefined, "Cancel");
+    cancel.type = "button";
+    cancel.dataset.action = "passphrase-cancel";
+    cancel.addEventListener("click", () => this.close());
+    const submit = el("button", "primary", change ? "Change passphrase" : "Use this passphrase");
+    submit.type = "submit";
+    const buttons = el("div", "row");
+    buttons.append(cancel, submit);
+    box.append(error, buttons);
+    const say = (message: string) => {
+      error.textContent = sentence(message);
+      error.hidden = false;
+    };
+    box.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const wrong = change
+        ? mismatch(first.value, again.value)
+        : mismatch(first.value, first.value);
+      if (wrong) return say(wrong);
+      submit.disabled = true;
+      submit.textContent = change ? "Changing…" : "Opening…";
+      const done = change
+        ? changePassphrase(first.value).then(changedText)
+        : enterPassphrase(first.value).then(
+            () => "This device has the new key: what was written since is read at this sync.",
+          );
+      void done.then(
+        (text) => {
+          this.open = null;
+          this.done = text;
+          void this.repaint();
+        },
+        (err: unknown) => {
+          submit.disabled = false;
+          submit.textContent = change ? "Change passphrase" : "Use this passphrase";
+          say(err instanceof Error ? err.message : String(err));
+        },
+      );
+    });
+    return box;
+  }
+}
