@@ -125,7 +125,7 @@ fn the_record_opens_with_a_members_device_key_and_names_the_epoch_its_entries_us
     let want9 = read_json("epochs/entry-9.json");
     let file9 = fs::read(dir().join("epochs/entry-9.age")).unwrap();
     let at9 = expected(9, want["hash"].as_str().unwrap(), &a);
-    let mut ring = Keyring::new(ws(), key0()).with_device(&b);
+    let ring = Keyring::new(ws(), key0()).with_device(&b);
     assert!(matches!(entry::accept_in(&file9, &ring, &at9), Err(EntryError::Undecryptable(_))));
     assert!(ring.learn(epoch1(), &keys.identity));
     let e9 = entry::accept_in(&file9, &ring, &at9).unwrap();
@@ -134,7 +134,7 @@ fn the_record_opens_with_a_members_device_key_and_names_the_epoch_its_entries_us
     assert_eq!(hex(&e9.hash), want9["hash"].as_str().unwrap());
     assert_eq!(e9.changes[0].note.to_string(), want9["changes"][0]["note"].as_str().unwrap());
     assert_eq!(hex(&e9.changes[0].change), want9["changes"][0]["changeHex"].as_str().unwrap());
-    let mut c = Keyring::new(ws(), key0()).with_device(&DeviceKey::from_seed(SEED_C));
+    let c = Keyring::new(ws(), key0()).with_device(&DeviceKey::from_seed(SEED_C));
     assert!(matches!(entry::accept_in(&file9, &c, &at9), Err(EntryError::Undecryptable(_))));
     // A second key for an epoch a keyring holds is ignored: epoch 0 cannot be replaced.
     assert!(!c.learn(EpochId::ZERO, &EpochSecret::generate()));
@@ -179,7 +179,7 @@ fn rejected_epoch_vectors_are_refused_for_the_stated_reason() {
         let file = case["file"].as_str().unwrap();
         let bytes = fs::read(dir().join("epochs/reject").join(file)).unwrap();
         let zero = if case["key"] == json!("plaintext") { WorkspaceKey::Plaintext } else { key0() };
-        let mut ring = Keyring::new(ws(), zero).with_device(&DeviceKey::from_seed(SEED_B));
+        let ring = Keyring::new(ws(), zero).with_device(&DeviceKey::from_seed(SEED_B));
         if case["holdsEpoch1"] == json!(true) {
             ring.learn(
                 epoch1(),

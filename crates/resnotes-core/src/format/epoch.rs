@@ -481,7 +481,7 @@ mod tests {
 
         let member = Keyring::new(ws, WorkspaceKey::generate(&ws)).with_device(&b);
         assert_eq!(member.open(&file).unwrap(), b"the record");
-        let mut knows = Keyring::new(ws, WorkspaceKey::generate(&ws));
+        let knows = Keyring::new(ws, WorkspaceKey::generate(&ws));
         assert!(knows.learn(EpochId { client: Uuid::from_u128(1), index: 3 }, &keys.identity));
         assert_eq!(knows.open(&file).unwrap(), b"the record");
         let removed = Keyring::new(ws, zero).with_device(&gone);
