@@ -583,6 +583,14 @@ fn a_passphrase_change_locks_the_old_passphrase_out_of_what_is_written_after_it(
     assert_eq!(&plain[..5], b"RSNE\x07", "an entry of the new key epoch");
     assert!(age_open(&new_keys, &file(&ca, 0)).is_some());
 
+    // A key file planted by someone who knows the old key (a newer name, no entry behind it,
+    // another passphrase) changes nothing for a device that joins.
+    use resnotes_core::format::{crypto, epoch};
+    let planted = epoch::EpochId { client: uuid::Uuid::new_v4(), index: 0 };
+    let fake = crypto::wrap_secret_file(epoch::EpochSecret::generate().expose(), "intruder", 10);
+    std::fs::write(shared.join("keys").join(epoch::wrap_name(1 << 40, &planted)), fake.unwrap())
+        .unwrap();
+
     // The old passphrase is told so in one sentence and writes nothing; the new one joins.
     let mut c = s.device("c");
     let err = c.fails(&["join", "--folder", folder]);

@@ -166,7 +166,9 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             prev_hash: unhex(case["prevHash"].as_str().unwrap()).try_into().unwrap(),
             prev_signer: signer(&case["prevSigner"]),
         };
-        let err = entry::accept(&bytes, key, &want).expect_err(file);
+        // Read as this version's sync reads: with a keyring (epoch 0 only here, §5.2).
+        let ring = resnotes_core::format::epoch::Keyring::new(WORKSPACE.parse().unwrap(), key.clone());
+        let err = entry::accept_in(&bytes, &ring, &want).expect_err(file);
         let kind = match err {
             EntryError::Incomplete => "incomplete",
             EntryError::Undecryptable(_) => "undecryptable",
@@ -626,15 +628,15 @@ fn generate_vectors() {
         "malformed",
         "bytes after the MAC",
     );
-    let mut v7 = plain0.clone();
-    v7[4] = 7;
+    let mut v8 = plain0.clone();
+    v8[4] = 8;
     add(
-        "version-7.age",
-        key.seal(&v7).unwrap(),
+        "version-8.age",
+        key.seal(&v8).unwrap(),
         0,
         &z,
         "unsupported_version",
-        "envelope version 7",
+        "envelope version 8",
     );
     let own = entry::Payload { clock: vec![(client, 0)], ..p3.clone() };
     add(

@@ -37,39 +37,63 @@ pub(crate) fn newest_key(
     m: &Manifest,
     passphrase: &str,
 ) -> Result<Option<(EpochId, KeysSection)>> {
-    let newest = target
+    let mut wraps: Vec<((u64, Uuid), EpochId, String)> = target
         .list(epoch::KEYS_DIR)?
         .into_iter()
         .filter_map(|name| epoch::parse_wrap_name(&name).map(|(l, e)| ((l, e.client), e, name)))
-        .max_by_key(|(order, _, _)| *order);
-    let Some(((lamport, _), started, name)) = newest else { return Ok(None) };
-    let Some(file) = target.read(&format!("{}/{name}", epoch::KEYS_DIR))? else { return Ok(None) };
-    let secret = match crypto::unwrap_secret_file(&file, passphrase) {
-        Ok(s) => s,
-        Err(crypto::CryptoError::WrongPassphrase) => {
-            let old = m
-                .encryption
-                .key_wrap
-                .as_ref()
-                .map(|w| crypto::unwrap_secret(&w.armored, passphrase));
-            return Err(match old {
-                Some(Ok(_)) => Error::OldPassphrase,
-                _ => crypto::CryptoError::WrongPassphrase.into(),
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let secret = EpochSecret::parse(secret.expose_secret().as_bytes())
-        .map_err(|_| crypto::CryptoError::NotAnIdentity(format!("{}/{name}", epoch::KEYS_DIR)))?;
-    let (e, keys) = read_record_entry(target, m, &started, &secret)?;
-    if e.header.lamport != lamport {
-        return Err(Error::Invalid(format!(
-            "{}/{name} does not name the entry that started its key; it was not used",
-            epoch::KEYS_DIR
-        )));
+        .collect();
+    if wraps.is_empty() {
+        return Ok(None);
     }
-    Ok(Some((started, keys)))
+    wraps.sort_by(|a, b| b.0.cmp(&a.0));
+    // The newest first. A file that does not open is skipped when no entry backs its name (a
+    // file planted there, or one whose entry has not arrived): this passphrase may open an
+    // older one. One that an entry backs means the passphrase changed since: it is old.
+    // Each try costs a second of scrypt, so only the few newest are tried.
+    let mut newer_backed = false;
+    for ((lamport, _), started, name) in wraps.into_iter().take(MAX_WRAPS_TRIED) {
+        let Some(file) = target.read(&format!("{}/{name}", epoch::KEYS_DIR))? else { continue };
+        let record = path::entry_path(
+            &started.client,
+            Kind::Changes,
+            started.index,
+            m.max_entries_per_folder,
+            &m.change_extension,
+        );
+        let secret = match crypto::unwrap_secret_file(&file, passphrase) {
+            Ok(s) => s,
+            Err(crypto::CryptoError::WrongPassphrase) => {
+                newer_backed |= target.exists(&record)?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if newer_backed {
+            return Err(Error::OldPassphrase);
+        }
+        let secret = EpochSecret::parse(secret.expose_secret().as_bytes()).map_err(|_| {
+            crypto::CryptoError::NotAnIdentity(format!("{}/{name}", epoch::KEYS_DIR))
+        })?;
+        let (e, keys) = read_record_entry(target, m, &started, &secret)?;
+        if e.header.lamport != lamport {
+            return Err(Error::Invalid(format!(
+                "{}/{name} does not name the entry that started its key; it was not used",
+                epoch::KEYS_DIR
+            )));
+        }
+        return Ok(Some((started, keys)));
+    }
+    let old = m.encryption.key_wrap.as_ref().map(|w| crypto::unwrap_secret(&w.armored, passphrase));
+    Err(match old {
+        Some(Ok(_)) if newer_backed => Error::OldPassphrase,
+        // Only planted or unbacked files: the first key's passphrase is still the passphrase.
+        Some(Ok(_)) => return Ok(None),
+        _ => crypto::CryptoError::WrongPassphrase.into(),
+    })
 }
+
+/// How many `keys/` files a join tries, newest first (a second of scrypt each).
+const MAX_WRAPS_TRIED: usize = 3;
 
 /// The keys the record of epoch `started` carries, read from `target` with that epoch's key
 /// (`secret`, from a `keys/` file or an invitation): how a device joining with the newest key
