@@ -115,8 +115,10 @@ export class PassphraseBox {
       submit.textContent = change ? "Changing…" : "Opening…";
       const done = change
         ? changePassphrase(first.value).then(changedText)
-        : enterPassphrase(first.value).then(
-            () => "This device has the new key: what was written since is read at this sync.",
+        : enterPassphrase(first.value).then((isNew) =>
+            isNew
+              ? "This device has the new key: what was written since is read at this sync."
+              : "This device already had the workspace's newest key.",
           );
       void done.then(
         (text) => {

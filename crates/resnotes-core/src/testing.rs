@@ -33,6 +33,16 @@ pub fn load_doc(
     crate::docs::materialize::load_doc(conn, &keys, id, me)
 }
 
+/// The changes of one of `ws`'s stored log entries (its verbatim file bytes), read with every
+/// key the device holds (key epochs too).
+pub fn stored_changes(ws: &Workspace, bytes: &[u8]) -> Result<Vec<NoteChange>> {
+    let keys = &ws.replica.keys;
+    let plain = keys.open(bytes).map_err(|e| {
+        crate::docs::DocError::Damaged(format!("a stored entry does not open: {e:?}"))
+    })?;
+    Ok(crate::format::entry::decode_in(&plain, keys)?.changes)
+}
+
 /// Every note id in `conn`, live ones only when `live_only`.
 pub fn note_ids(conn: &Connection, live_only: bool) -> Result<Vec<String>> {
     Ok(if live_only {

@@ -125,6 +125,10 @@ enum Step {
         note: usize,
         book: Option<usize>,
     },
+    /// Replica 0 changes the workspace's passphrase: a new key epoch (FORMAT.md §5.2). One
+    /// device changes it: two devices that change it at once without having heard from each
+    /// other are not reconciled yet (FORMAT.md §5.2, "what not yet").
+    Passphrase,
 }
 
 /// A note as a replica shows it: title, body, pinned, tags, notebook.
@@ -152,6 +156,7 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         1 => (0..n, 0..4usize, 0..3usize).prop_map(|(replica, book, name)| Step::RenameBook { replica, book, name }),
         1 => (0..n, 0..4usize).prop_map(|(replica, book)| Step::DeleteBook { replica, book }),
         2 => (0..n, 0..6usize, prop::option::weighted(0.8, 0..4usize)).prop_map(|(replica, note, book)| Step::File { replica, note, book }),
+        1 => Just(Step::Passphrase),
     ]
 }
 
@@ -183,6 +188,8 @@ struct World {
     rows: Vec<Vec<(usize, Target)>>,
     /// Per replica, what an editor read of a note (heads, UTF-16 length), for stale splices.
     seen: Vec<BTreeMap<uuid::Uuid, (Vec<String>, usize)>>,
+    /// Every passphrase the workspace had, the first first.
+    passphrases: Vec<String>,
 }
 
 impl World {
@@ -223,6 +230,7 @@ fn world(n: usize) -> World {
         replicas: vec![],
         rows: vec![],
         seen: vec![BTreeMap::new(); n],
+        passphrases: vec![PASS.to_string()],
         _dirs: vec![],
     };
     for r in 0..n {
@@ -403,6 +411,24 @@ fn everyone_syncs(w: &mut World) {
     }
 }
 
+/// A replica that missed a passphrase change (it had written nothing the changer held) is told
+/// so and gets the new key from a target with the newest passphrase, as its user would type it.
+fn type_new_passphrases(w: &mut World) {
+    for r in 0..w.replicas.len() {
+        if !w.replicas[r].status().unwrap().needs_new_passphrase {
+            continue;
+        }
+        'typed: for (t, _) in w.rows[r].clone() {
+            for p in w.passphrases.clone().iter().rev() {
+                let tr = target(&w.memory, &w.views, t);
+                if let Ok(Some(_)) = w.replicas[r].enter_passphrase_on(tr, p) {
+                    break 'typed;
+                }
+            }
+        }
+    }
+}
+
 /// Syncs replica `r` with its `k`-th target (modulo how many it has); returns that target.
 fn sync(w: &mut World, r: usize, k: usize) -> usize {
     let (t, row) = w.rows[r][k % w.rows[r].len()].clone();
@@ -561,6 +587,11 @@ fn run(n: usize, steps: Vec<Step>) {
                     assert_eq!(row.notebook, want);
                 }
             }
+            Step::Passphrase => {
+                let p = format!("passphrase {} of a converging world", w.passphrases.len());
+                w.replicas[0].change_passphrase(&p, SCRYPT_LOG_N).unwrap();
+                w.passphrases.push(p);
+            }
             Step::Stale { replica, note, at, text } => {
                 // The first time: the editor reads the note. Later: it sends a splice positioned
                 // in what it read, whatever arrived since.
@@ -586,6 +617,7 @@ fn run(n: usize, steps: Vec<Step>) {
         deliver(&w, round % 2, round as u64 + 1, 4, true);
         deliver(&w, 1 - round % 2, round as u64 + 7, 4, true);
         everyone_syncs(&mut w);
+        type_new_passphrases(&mut w);
     }
     // The list's first line, kept up to date without reading bodies on every edit, is right.
     for r in &w.replicas {
@@ -650,11 +682,7 @@ fn run(n: usize, steps: Vec<Step>) {
 
 /// Each entry of a replica's log, as its list of changes.
 fn log_entries(ws: &Workspace) -> Vec<Vec<entry::NoteChange>> {
-    ws.entries()
-        .unwrap()
-        .iter()
-        .map(|e| entry::decode(&ws.key().open(&e.bytes).unwrap(), ws.key()).unwrap().changes)
-        .collect()
+    ws.entries().unwrap().iter().map(|e| internals::stored_changes(ws, &e.bytes).unwrap()).collect()
 }
 
 /// Cases: `RESNOTES_CONVERGENCE_CASES`, else CI's short form.

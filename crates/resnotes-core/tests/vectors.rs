@@ -167,7 +167,8 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
             prev_signer: signer(&case["prevSigner"]),
         };
         // Read as this version's sync reads: with a keyring (epoch 0 only here, §5.2).
-        let ring = resnotes_core::format::epoch::Keyring::new(WORKSPACE.parse().unwrap(), key.clone());
+        let ring =
+            resnotes_core::format::epoch::Keyring::new(WORKSPACE.parse().unwrap(), key.clone());
         let err = entry::accept_in(&bytes, &ring, &want).expect_err(file);
         let kind = match err {
             EntryError::Incomplete => "incomplete",

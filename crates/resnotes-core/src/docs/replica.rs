@@ -467,21 +467,15 @@ impl Replica {
         Ok(entries)
     }
 
-    /// Keeps the keys an epoch record carries (FORMAT.md §5.2): the key of the epoch it starts
-    /// (`started`, the record's own place) and of every earlier one, for this session and in
-    /// the database.
-    pub(crate) fn learn_epoch(&mut self, started: EpochId, keys: &KeysSection) -> Result<()> {
-        let earlier = keys.earlier.iter().map(|(id, s)| (*id, s));
-        let mut new = false;
-        for (id, secret) in std::iter::once((started, &keys.identity)).chain(earlier) {
-            new |= self.keys.learn(id, secret);
-            store::epochs::learn(&self.conn, &id, secret)?;
-        }
-        if new {
-            // What waited for a key may open now; the next pull says again if it does not.
-            store::delete_meta(&self.conn, store::epochs::MISSING_KEY)?;
-        }
-        Ok(())
+    /// Keeps the keys an epoch record carries (FORMAT.md §5.2), for this session and in the
+    /// database: see [`keep_epoch`].
+    pub(crate) fn learn_epoch(
+        &mut self,
+        started: EpochId,
+        lamport: u64,
+        keys: &KeysSection,
+    ) -> Result<bool> {
+        keep_epoch(&self.conn, &self.keys, started, lamport, keys)
     }
 
     /// Drops every table derived from the log and rebuilds the notes from the log alone
@@ -571,12 +565,43 @@ pub(crate) fn seal_in_newest_epoch(
     Ok((key.seal(&plain)?, hash))
 }
 
+/// Keeps the keys an authenticated epoch record carries (FORMAT.md §5.2), in `conn` (a
+/// transaction, when the record is written in it) and in `keys`: the key of the epoch it starts
+/// (`started`, the record's own place; its Lamport clock `lamport` orders it), held from now on;
+/// the keys it names for earlier epochs only as candidates, each held once that epoch's own
+/// record opens with it (a record's writer could name any key for an epoch not its own). True
+/// when the started epoch's key is new here.
+pub(crate) fn keep_epoch(
+    conn: &Connection,
+    keys: &Keyring,
+    started: EpochId,
+    lamport: u64,
+    section: &KeysSection,
+) -> Result<bool> {
+    let new = store::epochs::learn(conn, &started, &section.identity, lamport)?;
+    keys.learn(started, &section.identity);
+    for (id, secret) in &section.earlier {
+        if !id.is_zero() && keys.key(id).is_none() {
+            store::epochs::keep_candidate(conn, id, secret)?;
+            keys.learn_candidate(secret);
+        }
+    }
+    if new {
+        // What waited for a key may open now; the next pull says again if it does not.
+        store::delete_meta(conn, store::epochs::MISSING_KEY)?;
+    }
+    Ok(new)
+}
+
 /// Adds to `keys` the key epochs the database holds that it lacks (learnt by another connection
 /// or process on this data dir); true when there were any.
 pub(crate) fn refresh_keys(conn: &Connection, keys: &Keyring) -> Result<bool> {
     let mut new = false;
     for (id, secret) in store::epochs::all(conn)? {
         new |= keys.learn(id, &secret);
+    }
+    for (_, secret) in store::epochs::candidates(conn)? {
+        keys.learn_candidate(&secret);
     }
     Ok(new)
 }

@@ -762,6 +762,11 @@ fn decode_with(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
     let index = r.u64().unwrap();
     let timestamp = r.u64().unwrap() as i64;
     let lamport = r.u64().unwrap();
+    if lamport > i64::MAX as u64 {
+        // Clocks are kept (and ordered) as signed 64-bit numbers everywhere: one this large
+        // would sort first in one place and last in another.
+        return Err(bad("its Lamport clock is 2^63 or more"));
+    }
     let prev_hash: [u8; 32] = r.take(32).unwrap().try_into().unwrap();
     let payload_hash: [u8; 32] = r.take(32).unwrap().try_into().unwrap();
     let payload_len = r.u32().unwrap() as usize;

@@ -65,10 +65,11 @@ impl EpochId {
 
 impl fmt::Display for EpochId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Said to people: which device and change are under "Details", not here.
         if self.is_zero() {
             write!(f, "the workspace's first key")
         } else {
-            write!(f, "the key started by entry {} of device {}", self.index, self.client)
+            write!(f, "a newer key of the workspace")
         }
     }
 }
@@ -331,7 +332,15 @@ pub struct Keyring {
     epoch0: WorkspaceKey,
     /// Later epochs, in the order learnt.
     epochs: std::sync::RwLock<Vec<(EpochId, Arc<WorkspaceKey>)>>,
+    /// Keys a record named for earlier epochs, not yet confirmed by those epochs' own records:
+    /// tried only to open files (a record they open says whose key it is), never to
+    /// authenticate one.
+    candidates: std::sync::RwLock<Vec<Arc<WorkspaceKey>>>,
     device: Option<age::ssh::Identity>,
+    /// Which key opened the last file (0: epoch 0's, `i`: the `i`-th later epoch learnt): tried
+    /// first, since a device's entries come in runs of one epoch. Each key tried costs an X25519
+    /// operation, most of what opening a small entry costs.
+    last: std::sync::atomic::AtomicUsize,
 }
 
 /// An epoch's key as a [`Keyring`] hands it out.
@@ -340,7 +349,14 @@ pub type EpochKey = Arc<WorkspaceKey>;
 impl Keyring {
     /// A keyring holding epoch 0 only (the key of `index.json`, or a plaintext workspace).
     pub fn new(workspace: Uuid, epoch0: WorkspaceKey) -> Self {
-        Keyring { workspace, epoch0, epochs: Default::default(), device: None }
+        Keyring {
+            workspace,
+            epoch0,
+            epochs: Default::default(),
+            candidates: Default::default(),
+            device: None,
+            last: 0.into(),
+        }
     }
 
     /// Adds this device's key, which opens the records wrapped to it.
@@ -357,6 +373,21 @@ impl Keyring {
         let mut epochs = self.epochs.write().unwrap_or_else(|e| e.into_inner());
         epochs.push((id, Arc::new(secret.key(&self.workspace))));
         true
+    }
+
+    /// Adds a key a record names for an earlier epoch, to open files with only (see
+    /// [`Keyring::open`]); one already known is ignored.
+    pub fn learn_candidate(&self, secret: &EpochSecret) {
+        if !self.epoch0.is_encrypted() {
+            return;
+        }
+        let key = secret.key(&self.workspace);
+        let mut c = self.candidates.write().unwrap_or_else(|e| e.into_inner());
+        if !c.iter().any(|k| {
+            k.secret().map(|s| s.expose_secret().to_string()) == Some(secret.expose().to_string())
+        }) {
+            c.push(Arc::new(key));
+        }
     }
 
     /// The key of an epoch, when this device holds it.
@@ -379,26 +410,49 @@ impl Keyring {
         &self.workspace
     }
 
-    /// Decrypts a whole file with any key held: the newest epoch first (most entries are of
-    /// it), then the device key for records. A plaintext workspace returns the bytes as they are.
+    /// Decrypts a whole file with any key held: the key that opened the last file first, then
+    /// the newest epochs, epoch 0, and the device key for records. A plaintext workspace returns
+    /// the bytes as they are.
     pub fn open(&self, file: &[u8]) -> Result<Vec<u8>, OpenFailure> {
+        use std::sync::atomic::Ordering;
         if !self.epoch0().is_encrypted() {
             return Ok(file.to_vec());
         }
-        let later: Vec<EpochKey> = {
+        let mut later: Vec<EpochKey> = {
             let epochs = self.epochs.read().unwrap_or_else(|e| e.into_inner());
-            epochs.iter().rev().map(|(_, k)| k.clone()).collect()
+            epochs.iter().map(|(_, k)| k.clone()).collect()
         };
-        let mut identities: Vec<&dyn age::Identity> = later
-            .iter()
-            .map(|k| &**k)
-            .chain(std::iter::once(&self.epoch0))
-            .filter_map(|k| k.age_identity().map(|i| i as &dyn age::Identity))
-            .collect();
-        if let Some(d) = &self.device {
-            identities.push(d);
+        // Candidates are tried after every key held (so `last` never points at one, except
+        // when one opened the last file); a file one opens is authenticated as any other: an
+        // entry with the key its header names, which must be held, a record with the key of
+        // the epoch it follows.
+        let candidates = self.candidates.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let held = later.len();
+        later.extend(candidates);
+        if later.is_empty() && self.device.is_none() {
+            return self.epoch0.open(file);
         }
-        crypto::open_with(file, &identities)
+        let key = |i: usize| if i == 0 { &self.epoch0 } else { &*later[i - 1] };
+        let last = self.last.load(Ordering::Relaxed).min(later.len());
+        let mut order = vec![last];
+        order.extend((0..=held).rev().filter(|i| *i != last));
+        order.extend((held + 1..=later.len()).filter(|i| *i != last));
+        let mut failure = None;
+        for i in order {
+            let Some(identity) = key(i).age_identity() else { continue };
+            match crypto::open_with(file, &[identity]) {
+                Ok(plain) => {
+                    self.last.store(i, Ordering::Relaxed);
+                    return Ok(plain);
+                }
+                Err(OpenFailure::Undecryptable(m)) => failure = Some(m),
+                Err(other) => return Err(other),
+            }
+        }
+        match &self.device {
+            Some(d) => crypto::open_with(file, &[d]),
+            None => Err(OpenFailure::Undecryptable(failure.unwrap_or_default())),
+        }
     }
 }
 

@@ -16,8 +16,20 @@ pub(crate) const MISSING_KEY: &str = "missing_key";
 
 /// Every epoch key held besides epoch 0's, oldest learnt first.
 pub(crate) fn all(conn: &Connection) -> Result<Vec<(EpochId, EpochSecret)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT client_id, idx, identity FROM epochs ORDER BY rowid")?;
+    keys_of(conn, "SELECT client_id, idx, identity FROM epochs ORDER BY rowid")
+}
+
+/// The keys records named for epochs whose own record has not confirmed one yet.
+pub(crate) fn candidates(conn: &Connection) -> Result<Vec<(EpochId, EpochSecret)>> {
+    keys_of(
+        conn,
+        "SELECT client_id, idx, identity FROM epoch_candidates c WHERE NOT EXISTS
+         (SELECT 1 FROM epochs e WHERE e.client_id = c.client_id AND e.idx = c.idx)",
+    )
+}
+
+fn keys_of(conn: &Connection, sql: &str) -> Result<Vec<(EpochId, EpochSecret)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
     })?;
@@ -36,27 +48,43 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<(EpochId, EpochSecret)>> {
     Ok(out)
 }
 
-/// Keeps an epoch's key; a key already held for that epoch stays (returns false).
-pub(crate) fn learn(conn: &Connection, id: &EpochId, secret: &EpochSecret) -> Result<bool> {
+/// Keeps an epoch's key, read from the epoch's own record (whose Lamport clock is `lamport`);
+/// a key already held for that epoch stays (returns false).
+pub(crate) fn learn(
+    conn: &Connection,
+    id: &EpochId,
+    secret: &EpochSecret,
+    lamport: u64,
+) -> Result<bool> {
     if id.is_zero() {
         return Ok(false);
     }
     let n = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO epochs (client_id, idx, identity) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO epochs (client_id, idx, identity, lamport) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![id.client.to_string(), id.index as i64, secret.expose()])?;
+        .execute(params![id.client.to_string(), id.index as i64, secret.expose(), lamport as i64])?;
     Ok(n == 1)
 }
 
+/// Keeps a key a record names for an earlier epoch: used only to open that epoch's record,
+/// which then says whether it is the epoch's key (a record's writer could name any key).
+pub(crate) fn keep_candidate(conn: &Connection, id: &EpochId, secret: &EpochSecret) -> Result<()> {
+    if id.is_zero() {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO epoch_candidates (client_id, idx, identity) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![id.client.to_string(), id.index as i64, secret.expose()])?;
+    Ok(())
+}
+
 /// The epoch this device writes in (FORMAT.md §5.2): the newest, by its record's Lamport clock
-/// then clientId, among the epochs whose key it holds and whose record is in its log; epoch 0
-/// when there is none.
+/// then clientId, among the epochs whose key it holds; epoch 0 when there is none.
 pub(crate) fn newest(conn: &Connection) -> Result<EpochId> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.client_id, e.idx FROM epochs e
-         JOIN log l ON l.client_id = e.client_id AND l.idx = e.idx
-         ORDER BY l.lamport DESC, e.client_id DESC LIMIT 1",
+        "SELECT client_id, idx FROM epochs ORDER BY lamport DESC, client_id DESC LIMIT 1",
     )?;
     let mut rows = stmt.query([])?;
     let Some(r) = rows.next()? else { return Ok(EpochId::ZERO) };
@@ -91,31 +119,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_kept_once_and_the_newest_written_epoch_is_the_one_with_the_newest_record() {
+    fn keys_are_kept_once_candidates_wait_and_the_newest_record_is_written_in() {
         let conn = crate::store::open_in_memory().unwrap();
         assert_eq!(newest(&conn).unwrap(), EpochId::ZERO);
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let (e1, e2) = (EpochId { client: a, index: 3 }, EpochId { client: b, index: 1 });
         let (s1, s2) = (EpochSecret::generate(), EpochSecret::generate());
-        assert!(learn(&conn, &e1, &s1).unwrap());
-        assert!(!learn(&conn, &e1, &s2).unwrap(), "a held key stays");
-        assert!(!learn(&conn, &EpochId::ZERO, &s2).unwrap(), "epoch 0 is index.json's");
-        assert!(learn(&conn, &e2, &s2).unwrap());
-        assert_eq!(all(&conn).unwrap(), vec![(e1, s1), (e2, s2)]);
-        // Held, but no record in the log yet: still epoch 0.
+        // A candidate is not a key held.
+        keep_candidate(&conn, &e1, &s2).unwrap();
+        assert_eq!(candidates(&conn).unwrap(), vec![(e1, s2.clone())]);
         assert_eq!(newest(&conn).unwrap(), EpochId::ZERO);
-        let row = |client: Uuid, index: u64, lamport: u64| crate::store::LogRow {
-            client,
-            index,
-            timestamp: 0,
-            lamport,
-            hash: [index as u8; 32],
-            prev_hash: [0; 32],
-            signer: None,
-        };
-        crate::store::insert_entry(&conn, &row(a, 3, 9), b"r1", 0).unwrap();
+        assert!(learn(&conn, &e1, &s1, 9).unwrap());
+        assert!(candidates(&conn).unwrap().is_empty(), "confirmed by the epoch's own record");
+        assert!(!learn(&conn, &e1, &s2, 9).unwrap(), "a held key stays");
+        assert!(!learn(&conn, &EpochId::ZERO, &s2, 1).unwrap(), "epoch 0 is index.json's");
         assert_eq!(newest(&conn).unwrap(), e1);
-        crate::store::insert_entry(&conn, &row(b, 1, 12), b"r2", 0).unwrap();
+        assert!(learn(&conn, &e2, &s2, 12).unwrap());
+        assert_eq!(all(&conn).unwrap(), vec![(e1, s1), (e2, s2)]);
         assert_eq!(newest(&conn).unwrap(), e2, "the record with the larger Lamport clock");
     }
 

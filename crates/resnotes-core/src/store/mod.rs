@@ -267,10 +267,12 @@ CREATE TABLE claimed (client_id TEXT PRIMARY KEY, idx INTEGER NOT NULL, via TEXT
 ALTER TABLE search_stale ADD COLUMN pulled INTEGER NOT NULL DEFAULT 0;
 "#,
     r#"
--- Key epochs (store/epochs.rs, FORMAT.md §5.2): the key of each epoch this device holds, learnt
--- from the epoch records it read; and the passphrase wraps (keys/ files) of the epochs it
--- started, copied to every target.
-CREATE TABLE epochs (client_id TEXT NOT NULL, idx INTEGER NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (client_id, idx));
+-- Key epochs (store/epochs.rs, FORMAT.md §5.2): the key of each epoch this device holds, each
+-- read from the epoch's own record (with the record's Lamport clock); the keys a record names
+-- for earlier epochs, kept as candidates until each epoch's own record confirms one; and the
+-- passphrase wraps (keys/ files) copied to every target.
+CREATE TABLE epochs (client_id TEXT NOT NULL, idx INTEGER NOT NULL, identity TEXT NOT NULL, lamport INTEGER NOT NULL, PRIMARY KEY (client_id, idx));
+CREATE TABLE epoch_candidates (client_id TEXT NOT NULL, idx INTEGER NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (client_id, idx, identity)) WITHOUT ROWID;
 CREATE TABLE key_wraps (name TEXT PRIMARY KEY, data BLOB NOT NULL, written_at INTEGER NOT NULL) WITHOUT ROWID;
 "#,
 ];

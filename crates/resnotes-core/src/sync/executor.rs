@@ -170,6 +170,9 @@ struct TargetRun<'a> {
     tr: &'a dyn Transport,
     manifest: Manifest,
     views: Vec<ClientView>,
+    /// Whether the target's root holds a `keys/` folder (FORMAT.md §5.2), as the survey's
+    /// listing showed: an idle cycle lists it only then.
+    keys_dir: bool,
 }
 
 impl TargetRun<'_> {
@@ -243,7 +246,7 @@ impl Replica {
                 if let Err(e) = self.push(&run, rep, on_event) {
                     rep.fail(&e);
                 }
-                match self.copy_key_wraps(run.tr) {
+                match self.copy_key_wraps(run.tr, run.keys_dir) {
                     Ok(None) => {}
                     Ok(Some(problem)) => rep.problem(problem, on_event),
                     Err(e) => rep.problem(
@@ -288,8 +291,10 @@ impl Replica {
                 m
             }
         };
+        let root = tr.list("")?;
+        let keys_dir = root.iter().any(|n| n == crate::format::epoch::KEYS_DIR);
         let remote_clients: BTreeSet<Uuid> =
-            tr.list("")?.iter().filter_map(|n| path::parse_client_dir(n)).collect();
+            root.iter().filter_map(|n| path::parse_client_dir(n)).collect();
         let heads = store::heads(&self.conn)?;
         let mut clients: BTreeSet<Uuid> = remote_clients.clone();
         clients.extend(heads.iter().map(|(c, _)| *c));
@@ -310,7 +315,7 @@ impl Replica {
                 remote_has_folder: remote_clients.contains(&c),
             });
         }
-        Ok(TargetRun { target: t, tr, manifest, views })
+        Ok(TargetRun { target: t, tr, manifest, views, keys_dir })
     }
 
     /// The pull phase with one target: every client's new entries, read, verified and applied.
@@ -444,7 +449,8 @@ impl Replica {
                 Ok(e) => {
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
                     if let Some(keys) = &e.keys {
-                        self.learn_epoch(EpochId { client: *client, index: n }, keys)?;
+                        let started = EpochId { client: *client, index: n };
+                        self.learn_epoch(started, e.header.lamport, keys)?;
                     }
                     let h = &e.header;
                     for (other, k) in e.clock.iter().filter(|(c, _)| *c != self.client) {

@@ -25,9 +25,18 @@ impl Replica {
     /// epoch record this device holds (name and Lamport clock as the log says), writes the
     /// newest wrap held when `tr` lacks it, and removes wraps of older epochs there. Returns a
     /// problem to report, if any.
-    pub(crate) fn copy_key_wraps(&self, tr: &dyn Transport) -> Result<Option<String>> {
-        let found = tr.list(KEYS_DIR)?;
+    /// `keys_dir`: whether the target's root listing showed a `keys/` folder (an idle cycle
+    /// costs no request more when there is none and this device holds no wrap).
+    pub(crate) fn copy_key_wraps(
+        &self,
+        tr: &dyn Transport,
+        keys_dir: bool,
+    ) -> Result<Option<String>> {
         let mut held = store::epochs::wraps(&self.conn)?;
+        if !keys_dir && held.is_empty() {
+            return Ok(None);
+        }
+        let found = if keys_dir { tr.list(KEYS_DIR)? } else { Vec::new() };
         for name in &found {
             let Some((lamport, record)) = parse_wrap_name(name) else { continue };
             if held.iter().any(|(n, _)| n == name)

@@ -28,15 +28,17 @@ pub struct PassphraseChanged {
     pub left_out: Vec<String>,
 }
 
-/// The newest key epoch of a target as its `keys/` file gives it with `passphrase` (FORMAT.md
-/// §5.2): the epoch and the keys its record carries (checked as any entry is). `None` when the
-/// target has no `keys/` file (no passphrase change yet). The old passphrase, which opens
-/// `index.json` but not the newest `keys/` file, is [`Error::OldPassphrase`].
+/// The newest key epoch of a target that `passphrase` opens (FORMAT.md §5.2): the epoch, its
+/// record's Lamport clock and the keys the record carries (checked as any entry is). `None`
+/// when no `keys/` file opens with it and none is backed by its record (no passphrase change
+/// yet, or only files planted there): `index.json`'s wrap is the passphrase's then. The old
+/// passphrase — it opens `index.json` while a backed `keys/` file does not open — is
+/// [`Error::OldPassphrase`].
 pub(crate) fn newest_key(
     target: &dyn Transport,
     m: &Manifest,
     passphrase: &str,
-) -> Result<Option<(EpochId, KeysSection)>> {
+) -> Result<Option<(EpochId, u64, KeysSection)>> {
     let mut wraps: Vec<((u64, Uuid), EpochId, String)> = target
         .list(epoch::KEYS_DIR)?
         .into_iter()
@@ -45,66 +47,60 @@ pub(crate) fn newest_key(
     if wraps.is_empty() {
         return Ok(None);
     }
-    wraps.sort_by(|a, b| b.0.cmp(&a.0));
-    // The newest first. A file that does not open is skipped when no entry backs its name (a
-    // file planted there, or one whose entry has not arrived): this passphrase may open an
-    // older one. One that an entry backs means the passphrase changed since: it is old.
-    // Each try costs a second of scrypt, so only the few newest are tried.
-    let mut newer_backed = false;
+    wraps.sort_by_key(|w| std::cmp::Reverse(w.0));
+    // The newest first; a file that does not open, or is not what its name says, is skipped
+    // (anyone who can write to the folder can put files there). Each try costs up to a second
+    // of scrypt, so only a few are tried.
+    let mut backed = false;
     for ((lamport, _), started, name) in wraps.into_iter().take(MAX_WRAPS_TRIED) {
-        let Some(file) = target.read(&format!("{}/{name}", epoch::KEYS_DIR))? else { continue };
-        let record = path::entry_path(
-            &started.client,
-            Kind::Changes,
-            started.index,
-            m.max_entries_per_folder,
-            &m.change_extension,
-        );
-        let secret = match crypto::unwrap_secret_file(&file, passphrase) {
-            Ok(s) => s,
-            Err(crypto::CryptoError::WrongPassphrase) => {
-                newer_backed |= target.exists(&record)?;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
+        let Ok(Some(file)) = target.read(&format!("{}/{name}", epoch::KEYS_DIR)) else { continue };
+        let opened = crypto::unwrap_secret_file(&file, passphrase)
+            .ok()
+            .and_then(|s| EpochSecret::parse(s.expose_secret().as_bytes()).ok());
+        let Some(secret) = opened else {
+            backed |= target.exists(&record_path(m, &started)).unwrap_or(false);
+            continue;
         };
-        if newer_backed {
-            return Err(Error::OldPassphrase);
+        match read_record_entry(target, m, &started, &secret) {
+            Ok((e, keys)) if e.header.lamport == lamport => {
+                return Ok(Some((started, lamport, keys)));
+            }
+            Ok(_) | Err(_) => continue,
         }
-        let secret = EpochSecret::parse(secret.expose_secret().as_bytes()).map_err(|_| {
-            crypto::CryptoError::NotAnIdentity(format!("{}/{name}", epoch::KEYS_DIR))
-        })?;
-        let (e, keys) = read_record_entry(target, m, &started, &secret)?;
-        if e.header.lamport != lamport {
-            return Err(Error::Invalid(format!(
-                "{}/{name} does not name the entry that started its key; it was not used",
-                epoch::KEYS_DIR
-            )));
-        }
-        return Ok(Some((started, keys)));
     }
     let old = m.encryption.key_wrap.as_ref().map(|w| crypto::unwrap_secret(&w.armored, passphrase));
-    Err(match old {
-        Some(Ok(_)) if newer_backed => Error::OldPassphrase,
+    match old {
+        Some(Ok(_)) if backed => Err(Error::OldPassphrase),
         // Only planted or unbacked files: the first key's passphrase is still the passphrase.
-        Some(Ok(_)) => return Ok(None),
-        _ => crypto::CryptoError::WrongPassphrase.into(),
-    })
+        Some(Ok(_)) => Ok(None),
+        _ => Err(crypto::CryptoError::WrongPassphrase.into()),
+    }
 }
 
-/// How many `keys/` files a join tries, newest first (a second of scrypt each).
-const MAX_WRAPS_TRIED: usize = 3;
+/// How many `keys/` files a join tries, newest first (up to a second of scrypt each).
+const MAX_WRAPS_TRIED: usize = 4;
 
-/// The keys the record of epoch `started` carries, read from `target` with that epoch's key
-/// (`secret`, from a `keys/` file or an invitation): how a device joining with the newest key
-/// learns every earlier one.
+fn record_path(m: &Manifest, started: &EpochId) -> String {
+    path::entry_path(
+        &started.client,
+        Kind::Changes,
+        started.index,
+        m.max_entries_per_folder,
+        &m.change_extension,
+    )
+}
+
+/// The Lamport clock of the record of epoch `started` and the keys it carries, read from
+/// `target` with that epoch's key (`secret`, from a `keys/` file or an invitation): how a device
+/// joining with the newest key learns every earlier one.
 pub(crate) fn read_record(
     target: &dyn Transport,
     m: &Manifest,
     started: &EpochId,
     secret: &EpochSecret,
-) -> Result<KeysSection> {
-    Ok(read_record_entry(target, m, started, secret)?.1)
+) -> Result<(u64, KeysSection)> {
+    let (e, keys) = read_record_entry(target, m, started, secret)?;
+    Ok((e.header.lamport, keys))
 }
 
 fn read_record_entry(
@@ -113,26 +109,28 @@ fn read_record_entry(
     started: &EpochId,
     secret: &EpochSecret,
 ) -> Result<(entry::Entry, KeysSection)> {
-    let path = path::entry_path(
-        &started.client,
-        Kind::Changes,
-        started.index,
-        m.max_entries_per_folder,
-        &m.change_extension,
-    );
+    let path = record_path(m, started);
     let record = target.read(&path)?.ok_or_else(|| {
         Error::Invalid(format!(
-            "{} does not hold the entry that started the workspace's newest key yet; wait until your other device has synced with it, then join again",
+            "{} does not hold the change that started the workspace's newest key yet; wait until your other device has synced with it, then try again",
             target.location()
         ))
     })?;
     let mut e = entry::record_keys(&record, secret, &m.workspace_id)?;
     if e.header.client != started.client || e.header.index != started.index {
-        return Err(Error::Invalid(format!(
-            "{path} is not the entry that started the key it was opened with; it was not used"
-        )));
+        return Err(Error::Invalid(
+            "the workspace's newest key does not match the change that should have started it; it was not used".into(),
+        ));
     }
     let keys = e.keys.take().expect("record_keys reads records only");
+    // The first key must be the one index.json describes: the section is read with keys taken
+    // from itself, so only this ties it to the workspace.
+    let first = first_key(&keys, &m.workspace_id);
+    if first.recipient().as_deref() != m.encryption.recipients.first().map(String::as_str) {
+        return Err(Error::Invalid(
+            "the workspace's newest key leads to another first key than the workspace's; it was not used".into(),
+        ));
+    }
     Ok((e, keys))
 }
 
@@ -165,7 +163,7 @@ impl Workspace {
                 Some(key) => members.push(Member { client: n.client, key }),
                 None => left_out.push(
                     store::notes::device_name(&tx, &n.client)?
-                        .unwrap_or_else(|| n.client.to_string()),
+                        .unwrap_or_else(|| "a device without a name".into()),
                 ),
             }
         }
@@ -207,8 +205,9 @@ impl Workspace {
         replica::keep_own_entry(&tx, r, &header, &bytes, hash)?;
         let started = EpochId { client: r.client, index: header.index };
         store::epochs::keep_wrap(&tx, &epoch::wrap_name(header.lamport, &started), &wrap, now)?;
+        // The key is kept with the record, in one transaction: a change is whole or not at all.
+        replica::keep_epoch(&tx, &r.keys, started, header.lamport, &keys)?;
         tx.commit()?;
-        r.learn_epoch(started, &keys)?;
         Ok(PassphraseChanged { left_out })
     }
 
@@ -218,7 +217,6 @@ impl Workspace {
     /// one, and entries written with it become readable at the next sync. True when a key was
     /// new to this device. The old passphrase is [`Error::OldPassphrase`].
     pub fn enter_passphrase(&mut self, passphrase: &str) -> Result<bool> {
-        let m = self.manifest(None, 0)?;
         let mut unreachable = None;
         for t in self.targets()? {
             let tr = match self.transport_for(&t) {
@@ -228,12 +226,8 @@ impl Workspace {
                     continue;
                 }
             };
-            match newest_key(tr.as_ref(), &m, passphrase) {
-                Ok(Some((started, keys))) => {
-                    let new = self.replica.keys.key(&started).is_none();
-                    self.replica.learn_epoch(started, &keys)?;
-                    return Ok(new);
-                }
+            match self.enter_passphrase_on(tr.as_ref(), passphrase) {
+                Ok(Some(new)) => return Ok(new),
                 Ok(None) => {}
                 Err(Error::Transport(e)) => unreachable = Some(Error::Transport(e)),
                 Err(e) => return Err(e),
@@ -244,6 +238,29 @@ impl Workspace {
                 "the passphrase of this workspace was never changed: this device reads everything with the one it has".into(),
             )
         }))
+    }
+
+    /// [`Workspace::enter_passphrase`] with one target: `None` when it holds no passphrase
+    /// change, else whether the key it gave was new to this device.
+    pub fn enter_passphrase_on(
+        &mut self,
+        target: &dyn Transport,
+        passphrase: &str,
+    ) -> Result<Option<bool>> {
+        let m = self.manifest(None, 0)?;
+        let Some((started, lamport, keys)) = newest_key(target, &m, passphrase)? else {
+            return Ok(None);
+        };
+        // The section must lead to this workspace's own first key, not only to index.json's.
+        if first_key(&keys, &m.workspace_id).recipient() != self.replica.keys.epoch0().recipient() {
+            return Err(Error::Invalid(
+                "the key this passphrase opens is not of this workspace; nothing was changed"
+                    .into(),
+            ));
+        }
+        let new = self.replica.learn_epoch(started, lamport, &keys)?;
+        store::delete_meta(&self.replica.conn, store::epochs::MISSING_KEY)?;
+        Ok(Some(new))
     }
 
     /// Every key of this workspace this device holds, as an age identity file: epoch 0's first

@@ -135,12 +135,13 @@ impl Workspace {
             Some(e) => {
                 let started = EpochId { client: e.client_id, index: e.index };
                 let secret = EpochSecret::parse(inv.identity.as_bytes())?;
-                Some((started, epochs::read_record(target, &m, &started, &secret)?))
+                let (lamport, keys) = epochs::read_record(target, &m, &started, &secret)?;
+                Some((started, lamport, keys))
             }
         };
         let key = match &epoch {
             None => WorkspaceKey::parse(&inv.identity, &m.workspace_id)?,
-            Some((_, keys)) => epochs::first_key(keys, &m.workspace_id),
+            Some((_, _, keys)) => epochs::first_key(keys, &m.workspace_id),
         };
         let why = "the invitation's key does not match the workspace's recipient";
         Self::check_key(&key, &m, target, why)?;
@@ -150,8 +151,8 @@ impl Workspace {
             return Err(used_or_expired());
         }
         let mut ws = Self::joined(dir, kind, target, &m, key, clock)?;
-        if let Some((started, keys)) = epoch {
-            ws.replica.learn_epoch(started, &keys)?;
+        if let Some((started, lamport, keys)) = epoch {
+            ws.replica.learn_epoch(started, lamport, &keys)?;
         }
         Ok(ws)
     }

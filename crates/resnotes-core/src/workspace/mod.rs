@@ -242,13 +242,13 @@ impl Workspace {
             None => WorkspaceKey::Plaintext,
             Some(wrap) => {
                 let pass = passphrase.ok_or(Error::PassphraseNeeded)?;
-                if let Some((started, keys)) = epochs::newest_key(target, &m, pass)? {
+                if let Some((started, lamport, keys)) = epochs::newest_key(target, &m, pass)? {
                     let key = epochs::first_key(&keys, &m.workspace_id);
                     let why =
                         "the first key the passphrase's epoch names does not match the recipient";
                     Self::check_key(&key, &m, target, why)?;
                     let mut ws = Self::joined(dir, kind, target, &m, key, clock)?;
-                    ws.replica.learn_epoch(started, &keys)?;
+                    ws.replica.learn_epoch(started, lamport, &keys)?;
                     return Ok(ws);
                 }
                 let secret = crypto::unwrap_secret(&wrap.armored, pass)?;
