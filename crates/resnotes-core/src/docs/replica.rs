@@ -764,3 +764,40 @@ impl Parts<'_> {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod epoch_tests {
+    use super::*;
+    use crate::format::epoch::{EpochSecret, Member};
+
+    /// A record names keys for earlier epochs; only the epoch it starts is held from it. A key
+    /// it names for another epoch could be anyone's: it is a candidate until that epoch's own
+    /// record confirms it, and it is never written with.
+    #[test]
+    fn a_record_holds_the_key_it_starts_and_only_proposes_the_others() {
+        let conn = store::open_in_memory().unwrap();
+        let ws = Uuid::new_v4();
+        let keys = Keyring::new(ws, WorkspaceKey::generate(&ws));
+        let writer = Uuid::from_u128(1);
+        let (started, planted) =
+            (EpochId { client: writer, index: 4 }, EpochId { client: Uuid::from_u128(2), index: 9 });
+        let section = KeysSection {
+            identity: EpochSecret::generate(),
+            earlier: vec![
+                (planted, EpochSecret::generate()),
+                (EpochId::ZERO, EpochSecret::of(keys.epoch0()).unwrap()),
+            ],
+            members: vec![Member { client: writer, key: [7; 32] }],
+            removals: vec![],
+        };
+        assert!(keep_epoch(&conn, &keys, started, 30, &section).unwrap());
+        assert!(keys.key(&started).is_some());
+        assert!(keys.key(&planted).is_none(), "a key named for another epoch is not held");
+        assert_eq!(store::epochs::newest(&conn).unwrap(), started);
+        assert_eq!(store::epochs::candidates(&conn).unwrap().len(), 1);
+        // Another connection on the same data dir holds what this one kept.
+        let other = Keyring::new(ws, keys.epoch0().clone());
+        assert!(refresh_keys(&conn, &other).unwrap());
+        assert!(other.key(&started).is_some() && other.key(&planted).is_none());
+    }
+}
