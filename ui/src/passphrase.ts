@@ -13,7 +13,7 @@ export type PassphraseMode = "change" | "enter";
 /** What the change did, said once under the Devices list. */
 export function changedText(leftOut: string[]): string {
   const done =
-    "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed. A new device joins with the new passphrase.";
+    "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed (one that had not synced with this device yet asks for the new passphrase). A new device joins with the new passphrase.";
   if (leftOut.length === 0) return done;
   return `${done} Not given the new key, because they run an older Resilient Notes: ${leftOut.join(", ")}. Update them, then type the new passphrase there.`;
 }

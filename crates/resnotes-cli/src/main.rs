@@ -889,7 +889,7 @@ fn change_passphrase(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
     };
     let changed = ws.change_passphrase(&p, scrypt_log_n())?;
     eprintln!(
-        "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed. A new device joins with the new passphrase."
+        "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed (one that had not synced with this device yet asks for the new passphrase). A new device joins with the new passphrase."
     );
     if !changed.left_out.is_empty() {
         eprintln!(

@@ -779,8 +779,10 @@ mod epoch_tests {
         let ws = Uuid::new_v4();
         let keys = Keyring::new(ws, WorkspaceKey::generate(&ws));
         let writer = Uuid::from_u128(1);
-        let (started, planted) =
-            (EpochId { client: writer, index: 4 }, EpochId { client: Uuid::from_u128(2), index: 9 });
+        let (started, planted) = (
+            EpochId { client: writer, index: 4 },
+            EpochId { client: Uuid::from_u128(2), index: 9 },
+        );
         let section = KeysSection {
             identity: EpochSecret::generate(),
             earlier: vec![

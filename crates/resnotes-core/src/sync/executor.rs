@@ -490,7 +490,7 @@ impl Replica {
                 }
                 Err(err) => {
                     let msg = if matches!(err, entry::EntryError::Undecryptable(_))
-                        && self.misses_newest_key(tr)?
+                        && self.misses_newest_key(tr, |e| run.entry_path(&e.client, e.index))?
                     {
                         store::set_meta(&self.conn, store::epochs::MISSING_KEY, "1")?;
                         format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key. Type the new passphrase on this device to read it.", short(client))

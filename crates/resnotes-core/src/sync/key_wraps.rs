@@ -6,19 +6,27 @@
 
 use crate::docs::Replica;
 use crate::error::Result;
-use crate::format::epoch::{parse_wrap_name, wrap_name, KEYS_DIR};
+use crate::format::epoch::{parse_wrap_name, wrap_name, EpochId, KEYS_DIR};
 use crate::store;
 use crate::transport::{Transport, TransportError};
 
 impl Replica {
     /// True when `tr` holds the passphrase wrap of a key epoch this device does not hold: what
     /// an entry this device cannot decrypt most likely needs (asked only then).
-    pub(crate) fn misses_newest_key(&self, tr: &dyn Transport) -> Result<bool> {
-        Ok(tr
-            .list(KEYS_DIR)?
-            .iter()
-            .filter_map(|n| parse_wrap_name(n))
-            .any(|(_, epoch)| self.keys.key(&epoch).is_none()))
+    /// Only a file whose record is on the target counts: anyone who can write to the folder
+    /// can put a file there, and this device would then ask its user for a passphrase for
+    /// nothing. `record_path` gives where an epoch's record is.
+    pub(crate) fn misses_newest_key(
+        &self,
+        tr: &dyn Transport,
+        record_path: impl Fn(&EpochId) -> String,
+    ) -> Result<bool> {
+        for (_, epoch) in tr.list(KEYS_DIR)?.iter().filter_map(|n| parse_wrap_name(n)) {
+            if self.keys.key(&epoch).is_none() && tr.exists(&record_path(&epoch))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Brings `tr`'s `keys/` folder up to date: keeps the wraps found there whose name is an
