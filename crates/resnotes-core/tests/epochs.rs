@@ -189,17 +189,7 @@ fn rejected_epoch_vectors_are_refused_for_the_stated_reason() {
         let want =
             expected(case["index"].as_u64().unwrap(), case["prevHash"].as_str().unwrap(), &a);
         let err = entry::accept_in(&bytes, &ring, &want).expect_err(file);
-        let kind = match err {
-            EntryError::Incomplete => "incomplete",
-            EntryError::Undecryptable(_) => "undecryptable",
-            EntryError::BadMac => "bad_mac",
-            EntryError::Malformed(_) => "malformed",
-            EntryError::Misplaced { .. } => "misplaced",
-            EntryError::ChainBroken => "chain_broken",
-            EntryError::BadSignature(_) | EntryError::WrongSigner(_) => "bad_signature",
-            EntryError::UnsupportedVersion(_) => "unsupported_version",
-            EntryError::TooLarge => "too_large",
-        };
+        let kind = err.class();
         assert_eq!(kind, case["expect"].as_str().unwrap(), "{file}");
     }
 }

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use resnotes_core::format::crypto::WorkspaceKey;
-use resnotes_core::format::entry::{self, EntryError, Expected, Header, NoteChange, ZERO_HASH};
+use resnotes_core::format::entry::{self, Expected, Header, NoteChange, ZERO_HASH};
 use resnotes_core::format::manifest::Manifest;
 use resnotes_core::format::path::distributed_file_path;
 use resnotes_core::format::signature::DeviceKey;
@@ -170,17 +170,7 @@ fn rejected_vectors_are_refused_for_the_stated_reason() {
         let ring =
             resnotes_core::format::epoch::Keyring::new(WORKSPACE.parse().unwrap(), key.clone());
         let err = entry::accept_in(&bytes, &ring, &want).expect_err(file);
-        let kind = match err {
-            EntryError::Incomplete => "incomplete",
-            EntryError::Undecryptable(_) => "undecryptable",
-            EntryError::BadMac => "bad_mac",
-            EntryError::Malformed(_) => "malformed",
-            EntryError::Misplaced { .. } => "misplaced",
-            EntryError::ChainBroken => "chain_broken",
-            EntryError::BadSignature(_) | EntryError::WrongSigner(_) => "bad_signature",
-            EntryError::UnsupportedVersion(_) => "unsupported_version",
-            EntryError::TooLarge => "too_large",
-        };
+        let kind = err.class();
         assert_eq!(kind, case["expect"].as_str().unwrap(), "{file}");
     }
 }

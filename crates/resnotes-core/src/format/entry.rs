@@ -208,6 +208,23 @@ pub enum EntryError {
 }
 
 impl EntryError {
+    /// The class of the refusal as FORMAT.md §6's table names it (`expect` in the vectors'
+    /// `cases.json`): `incomplete`, `undecryptable`, `bad_mac`, `malformed`, `misplaced`,
+    /// `chain_broken`, `bad_signature`, `unsupported_version` or `too_large`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            EntryError::Incomplete => "incomplete",
+            EntryError::Undecryptable(_) => "undecryptable",
+            EntryError::BadMac => "bad_mac",
+            EntryError::Malformed(_) => "malformed",
+            EntryError::Misplaced { .. } => "misplaced",
+            EntryError::ChainBroken => "chain_broken",
+            EntryError::BadSignature(_) | EntryError::WrongSigner(_) => "bad_signature",
+            EntryError::UnsupportedVersion(_) => "unsupported_version",
+            EntryError::TooLarge => "too_large",
+        }
+    }
+
     /// True when the file may simply not have arrived completely yet.
     pub fn is_incomplete(&self) -> bool {
         matches!(self, EntryError::Incomplete)
