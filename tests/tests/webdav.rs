@@ -58,6 +58,16 @@ fn apache_mod_dav_two_devices_converge_and_idle_is_cheap() {
     // Root check, index.json, one listing, and per device (2): stat the newest entry known to be
     // there, try the next, stat the one after (gap check) — FORMAT.md §7.
     assert_eq!(idle, 3 + 2 * 3, "an idle cycle made {idle} requests");
+    // After a passphrase change the keys/ folder is there, and an idle cycle costs no more.
+    let mut a = a;
+    a.passphrase = "a new passphrase for the server".into();
+    a.ok(&["passphrase", "change"]);
+    assert!(server.root.join("keys").read_dir().unwrap().next().is_some());
+    a.ok(&["sync"]);
+    let before = server.requests_logged();
+    a.ok(&["sync"]);
+    let idle = server.requests_logged() - before;
+    assert_eq!(idle, 3 + 2 * 3, "an idle cycle after a passphrase change made {idle} requests");
 }
 
 /// `init --webdav` on a collection that does not exist yet creates it (MKCOL); when its parent

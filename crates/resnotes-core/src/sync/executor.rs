@@ -246,7 +246,7 @@ impl Replica {
                 if let Err(e) = self.push(&run, rep, on_event) {
                     rep.fail(&e);
                 }
-                match self.copy_key_wraps(run.tr, run.keys_dir) {
+                match self.copy_key_wraps(&run.target.id, run.tr, run.keys_dir) {
                     Ok(None) => {}
                     Ok(Some(problem)) => rep.problem(problem, on_event),
                     Err(e) => rep.problem(

@@ -37,11 +37,20 @@ impl Replica {
     /// costs no request more when there is none and this device holds no wrap).
     pub(crate) fn copy_key_wraps(
         &self,
+        target: &str,
         tr: &dyn Transport,
         keys_dir: bool,
     ) -> Result<Option<String>> {
         let mut held = store::epochs::wraps(&self.conn)?;
         if !keys_dir && held.is_empty() {
+            return Ok(None);
+        }
+        // Done for the newest epoch this device writes in: nothing to do until a newer one
+        // starts (or the folder loses its keys/ folder).
+        let done = format!("keys_copied:{target}");
+        let current = store::epochs::newest(&self.conn)?;
+        let marker = format!("{}.{}", current.client, current.index);
+        if keys_dir && store::meta(&self.conn, &done)?.as_deref() == Some(marker.as_str()) {
             return Ok(None);
         }
         let found = if keys_dir { tr.list(KEYS_DIR)? } else { Vec::new() };
@@ -81,6 +90,11 @@ impl Replica {
             if parse_wrap_name(other).is_some_and(|(l, _)| l < lamport) {
                 tr.remove(&format!("{KEYS_DIR}/{other}"))?;
             }
+        }
+        // Done only when what was written is the newest epoch's own file (a relay may not have
+        // seen that one yet).
+        if parse_wrap_name(name).is_some_and(|(_, e)| e == current) {
+            store::set_meta(&self.conn, &done, &marker)?;
         }
         Ok(None)
     }
