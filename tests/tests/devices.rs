@@ -645,3 +645,51 @@ fn a_device_that_missed_the_change_reads_on_once_the_new_passphrase_is_typed() {
     a.ok(&["sync"]);
     assert_eq!(a.body(&offline), "now in the new key");
 }
+
+/// A setup code made after a passphrase change hands over the new key (invitation version 2,
+/// FORMAT.md §3.1): the new device reads what was written before and after the change, and what
+/// it writes is read by the others, without any passphrase typed.
+#[test]
+fn a_setup_code_after_a_passphrase_change_brings_the_new_key() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (mut a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", folder]);
+    let before = a.new_note("Before", "old words");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", folder]);
+    b.new_note("B was here", "signed");
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    a.passphrase = NEW_PASSPHRASE.into();
+    a.ok(&["passphrase", "change"]);
+    let after = a.new_note("After", "new words");
+    a.ok(&["sync"]);
+    let code = a.ok(&["invite"]).trim().to_string();
+    let out = c
+        .cmd(&["join", "--code"])
+        .env("RESNOTES_SETUP_CODE", &code)
+        .env_remove("RESNOTES_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    c.ok(&["sync"]);
+    assert_eq!(c.body(&before), "old words");
+    assert_eq!(c.body(&after), "new words");
+    assert_eq!(c.status()["needs_new_passphrase"], false);
+    let from_c = c.new_note("From C", "joined with a code");
+    c.ok(&["sync"]);
+    for d in [&a, &b] {
+        d.ok(&["sync"]);
+        assert_eq!(d.body(&from_c), "joined with a code");
+    }
+    // What c wrote is of the new key: the first key alone does not open it.
+    let first = s.path().join("first-key.txt");
+    let export = b.ok(&["key", "export"]);
+    std::fs::write(&first, export.lines().take(2).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let cc = c.client_id();
+    let newest =
+        (0..).take_while(|i| entry_file(&shared, &cc, *i, ".age").exists()).last().unwrap();
+    assert_eq!(age_open(&first, &entry_file(&shared, &cc, newest, ".age")), None);
+}

@@ -325,10 +325,23 @@ impl Replica {
         rep: &mut TargetReport,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<()> {
+        // An entry of a key epoch whose record another device wrote opens once that record is
+        // read, which may come later in the pass (clients are read in id order): such entries
+        // are read again after the pass, and only what still does not open is reported.
+        let mut waiting = Vec::new();
         for op in plan::plan(&run.views).pulls {
             if let Op::Pull { client, from } = op {
-                rep.pulled += self.pull_client(run, &client, from, rep, on_event)?;
+                let (pulled, stopped) =
+                    self.pull_client(run, &client, from, rep, true, on_event)?;
+                rep.pulled += pulled;
+                if stopped {
+                    waiting.push(client);
+                }
             }
+        }
+        for client in waiting {
+            let from = store::head(&self.conn, &client)?.map_or(0, |(i, _)| i + 1);
+            rep.pulled += self.pull_client(run, &client, from, rep, false, on_event)?.0;
         }
         Ok(())
     }
@@ -362,15 +375,20 @@ impl Replica {
         Ok(())
     }
 
+    /// Reads `client`'s entries from `from` on. With `defer_undecryptable`, an entry no key of
+    /// this device opens stops the read without a word (true in the second value): the caller
+    /// reads again once the pass has read every other device's records.
     fn pull_client(
         &mut self,
         run: &TargetRun,
         client: &Uuid,
         from: u64,
         rep: &mut TargetReport,
+        defer_undecryptable: bool,
         on_event: &mut dyn FnMut(SyncEvent),
-    ) -> Result<u64> {
+    ) -> Result<(u64, bool)> {
         let (t, tr) = (run.target, run.tr);
+        let mut stopped = false;
         let mut prev = store::link_before(&self.conn, client, from)?;
         let mut batch: Vec<PulledEntry> = Vec::new();
         // What the pulled entries' clocks say exists of other devices: the newest of each, and
@@ -488,6 +506,10 @@ impl Replica {
                         }
                     }
                 }
+                Err(entry::EntryError::Undecryptable(_)) if defer_undecryptable => {
+                    stopped = true;
+                    break;
+                }
                 Err(err) => {
                     let msg = if matches!(err, entry::EntryError::Undecryptable(_))
                         && self.misses_newest_key(tr, |e| run.entry_path(&e.client, e.index))?
@@ -554,7 +576,7 @@ impl Replica {
             );
             rep.problem(msg, on_event);
         }
-        Ok(total)
+        Ok((total, stopped))
     }
 
     /// Indexes the notes pulled so far ([`Replica::index_pulled`]). The entries are stored
