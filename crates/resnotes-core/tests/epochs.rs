@@ -6,7 +6,6 @@
 //! them (age encryption is randomized: regenerated files differ byte-wise, verify the same).
 
 use std::fs;
-use std::path::PathBuf;
 
 use resnotes_core::format::crypto::WorkspaceKey;
 use resnotes_core::format::entry::{self, EntryError, Expected, Header, NoteChange, Payload};
@@ -17,34 +16,14 @@ use resnotes_core::format::signature::DeviceKey;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
-/// Device A: the vectors' device (`vectors/device-key.txt`), writer of entries 0 to 7.
-const CLIENT: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
-/// Device B: stays a member.
-const OTHER: &str = "9c8b7a69-5847-4362-a514-0f1e2d3c4b5a";
+mod common;
+use common::{dir, hex, read_json, unhex, CLIENT, NOTE, OTHER, WORKSPACE};
+
 /// Device C: removed by the record.
 const REMOVED: &str = "c0c0c0c0-0000-4000-8000-00000000000c";
-const NOTE: &str = "0d7e3c2b-1a09-4f8e-9d6c-5b4a39281706";
 /// The seeds of B's and C's device keys.
 const SEED_B: [u8; 32] = [0x0b; 32];
 const SEED_C: [u8; 32] = [0x0c; 32];
-
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors")
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-fn read_json(name: &str) -> Value {
-    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}")))
-        .unwrap()
-}
 
 fn ws() -> Uuid {
     WORKSPACE.parse().unwrap()

@@ -4,7 +4,6 @@
 //! (age encryption is randomized, so regenerated files differ byte-wise but verify the same).
 
 use std::fs;
-use std::path::PathBuf;
 
 use resnotes_core::format::crypto::WorkspaceKey;
 use resnotes_core::format::entry::{self, Expected, Header, NoteChange, ZERO_HASH};
@@ -14,30 +13,11 @@ use resnotes_core::format::signature::DeviceKey;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors")
-}
+mod common;
+use common::{dir, hex, read_json, unhex, CLIENT, NOTE, OTHER, WORKSPACE};
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-fn read_json(name: &str) -> Value {
-    serde_json::from_slice(&fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}")))
-        .unwrap()
-}
-
-const WORKSPACE: &str = "6f1c2a3b-4d5e-4f60-8172-839405a6b7c8";
-const CLIENT: &str = "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9";
-const NOTE: &str = "0d7e3c2b-1a09-4f8e-9d6c-5b4a39281706";
-/// Another device, named by entry-3's clock.
 /// The notebook of entry-5.
 const NOTEBOOK: &str = "5e4d3c2b-1a09-4877-8665-544332211000";
-const OTHER: &str = "9c8b7a69-5847-4362-a514-0f1e2d3c4b5a";
 
 /// The vectors' device signing key (`vectors/device-key.txt`: its seed in hex).
 fn device_key() -> DeviceKey {
