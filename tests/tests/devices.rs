@@ -470,13 +470,7 @@ fn a_setup_code_adds_a_device_once_without_the_passphrase_and_expires() {
     a.ok(&["verify"]);
     // No passphrase anywhere: the code is all the new device needs (the folder path is in it).
     // Given in the environment, it stays out of the process list and the shell's history.
-    let out = b
-        .cmd(&["join", "--code"])
-        .env("RESNOTES_SETUP_CODE", &code)
-        .env_remove("RESNOTES_PASSPHRASE")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    join_with_code(&b, &code);
     assert_eq!(b.list()[0]["title"], "Groceries");
     // Its changes reach the first device, signed by its own key.
     b.new_note("From the new device", "hello");
@@ -667,13 +661,7 @@ fn a_setup_code_after_a_passphrase_change_brings_the_new_key() {
     let after = a.new_note("After", "new words");
     a.ok(&["sync"]);
     let code = a.ok(&["invite"]).trim().to_string();
-    let out = c
-        .cmd(&["join", "--code"])
-        .env("RESNOTES_SETUP_CODE", &code)
-        .env_remove("RESNOTES_PASSPHRASE")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    join_with_code(&c, &code);
     c.ok(&["sync"]);
     assert_eq!(c.body(&before), "old words");
     assert_eq!(c.body(&after), "new words");
@@ -692,4 +680,16 @@ fn a_setup_code_after_a_passphrase_change_brings_the_new_key() {
     let newest =
         (0..).take_while(|i| entry_file(&shared, &cc, *i, ".age").exists()).last().unwrap();
     assert_eq!(age_open(&first, &entry_file(&shared, &cc, newest, ".age")), None);
+}
+
+/// `join --code` with the code in the environment (out of the process list and the shell's
+/// history) and no passphrase anywhere; it must succeed.
+fn join_with_code(d: &resnotes_e2e::Device, code: &str) {
+    let out = d
+        .cmd(&["join", "--code"])
+        .env("RESNOTES_SETUP_CODE", code)
+        .env_remove("RESNOTES_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

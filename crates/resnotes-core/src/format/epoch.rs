@@ -405,11 +405,6 @@ impl Keyring {
         &self.epoch0
     }
 
-    /// The workspace.
-    pub fn workspace(&self) -> &Uuid {
-        &self.workspace
-    }
-
     /// Decrypts a whole file with any key held: the key that opened the last file first, then
     /// the newest epochs, epoch 0, and the device key for records. A plaintext workspace returns
     /// the bytes as they are.

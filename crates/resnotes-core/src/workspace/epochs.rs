@@ -251,13 +251,8 @@ impl Workspace {
         let Some((started, lamport, keys)) = newest_key(target, &m, passphrase)? else {
             return Ok(None);
         };
-        // The section must lead to this workspace's own first key, not only to index.json's.
-        if first_key(&keys, &m.workspace_id).recipient() != self.replica.keys.epoch0().recipient() {
-            return Err(Error::Invalid(
-                "the key this passphrase opens is not of this workspace; nothing was changed"
-                    .into(),
-            ));
-        }
+        // `m` is this device's pinned copy of index.json: `newest_key` checked that the keys
+        // lead to its first key, which is this device's.
         let new = self.replica.learn_epoch(started, lamport, &keys)?;
         store::delete_meta(&self.replica.conn, store::epochs::MISSING_KEY)?;
         Ok(Some(new))
@@ -275,15 +270,13 @@ impl Workspace {
         );
         // Best effort: a database that cannot be read still gives the first key.
         for (id, s) in store::epochs::all(&self.replica.conn).unwrap_or_default() {
-            text.push_str(&format!("# {id}\n{}\n", s.expose()));
+            text.push_str(&format!(
+                "# the key started by change {} of device {}\n{}\n",
+                id.index,
+                id.client,
+                s.expose()
+            ));
         }
         Some(SecretString::from(text))
-    }
-
-    /// The clientId of the device whose record started the epoch this device writes in;
-    /// `None` while it writes with the workspace's first key.
-    pub fn key_epoch(&self) -> Result<Option<(Uuid, u64)>> {
-        let e = store::epochs::newest(&self.replica.conn)?;
-        Ok((!e.is_zero()).then_some((e.client, e.index)))
     }
 }
