@@ -682,6 +682,180 @@ fn a_setup_code_after_a_passphrase_change_brings_the_new_key() {
     assert_eq!(age_open(&first, &entry_file(&shared, &cc, newest, ".age")), None);
 }
 
+/// The newest entry file of `client` in a folder.
+fn newest_entry(shared: &std::path::Path, client: &str) -> std::path::PathBuf {
+    let file = |i: u64| entry_file(shared, client, i, ".age");
+    file((0..).take_while(|i| file(*i).exists()).last().unwrap())
+}
+
+/// FORMAT.md §5.2: a removed device reads nothing written after its removal (not with its own
+/// files and the `age` tool either), what it writes after is refused by every device — also by
+/// one that took it before it heard of the removal — and it keeps what it had.
+#[test]
+fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", folder]);
+    a.ok(&["device", "name", "Laptop"]);
+    let shared_note = a.new_note("Shared", "everyone had this");
+    a.ok(&["sync"]);
+    for (d, name) in [(&b, "Old phone"), (&c, "Desktop")] {
+        d.ok(&["join", "--folder", folder]);
+        d.ok(&["device", "name", name]);
+        d.ok(&["sync"]);
+    }
+    a.ok(&["sync"]);
+    // b writes once more; c takes it, a has not synced: a's cutoff for b is before it.
+    let late = b.new_note("Late", "written by the phone before its removal reached anyone");
+    b.ok(&["sync"]);
+    c.ok(&["sync"]);
+    assert_eq!(c.body(&late), "written by the phone before its removal reached anyone");
+
+    let err = a.fails(&["device", "remove", "Nobody", "--yes"]);
+    assert!(err.contains("no device of this workspace is called"), "{err}");
+    let err = a.fails(&["device", "remove", "Laptop", "--yes"]);
+    assert!(err.contains("cannot remove itself"), "{err}");
+    let err = a.fails(&["device", "remove", "old phone"]);
+    assert!(err.contains("--yes"), "asks first: {err}");
+    let mut wrong = a.cmd(&["device", "remove", "old phone", "--yes"]);
+    let out = wrong.env("RESNOTES_PASSPHRASE", "not the passphrase").output().unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.to_lowercase().contains("passphrase"), "{said}");
+    let out = a.run(&["device", "remove", "old phone", "--yes"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Old phone was removed"), "{said}");
+    let listed = a.ok(&["device", "list"]);
+    assert!(listed.contains("removed") && listed.contains("by Laptop"), "{listed}");
+    let err = a.fails(&["device", "remove", "old phone", "--yes"]);
+    assert!(err.contains("removed from the workspace already"), "{err}");
+
+    // What a writes from now on, b cannot read: not in the app, not with its keys and age.
+    let secret = a.new_note("After", "CANARYAFTERREMOVAL");
+    a.ok(&["sync"]);
+    let b_keys = s.path().join("b-keys.txt");
+    std::fs::write(&b_keys, b.ok(&["key", "export"])).unwrap();
+    let (_, said) = b.sync();
+    assert!(said.contains("removed from the workspace"), "{said}");
+    assert!(b.fails(&["show", &secret]).contains("no note matches"));
+    assert_eq!(age_open(&b_keys, &newest_entry(&shared, &a.client_id())), None);
+    assert_eq!(b.body(&shared_note), "everyone had this", "it keeps what it had");
+
+    // What b writes after its removal reaches nobody; c drops what it took before it knew.
+    let after_b = b.new_note("From the old phone", "after its removal");
+    b.ok(&["edit", &shared_note, "--body", "vandalised by the old phone"]);
+    b.sync();
+    let (_, said) = c.sync();
+    assert!(said.contains("taken back out of your notes"), "{said}");
+    for d in [&a, &c] {
+        d.ok(&["sync"]);
+        assert!(d.fails(&["show", &late]).contains("no note matches"), "past the cutoff");
+        assert!(d.fails(&["show", &after_b]).contains("no note matches"));
+        assert_eq!(d.body(&shared_note), "everyone had this");
+        assert_eq!(d.body(&secret), "CANARYAFTERREMOVAL");
+        let listed = d.ok(&["device", "list"]);
+        assert!(listed.contains("Old phone") && listed.contains("removed"), "{listed}");
+    }
+    // c goes on writing with a (in the new key), and a new device joining with the same
+    // passphrase reads everything but what b wrote after its removal.
+    let from_c = c.new_note("From the desktop", "after the removal");
+    c.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&from_c), "after the removal");
+    let d = s.device("d");
+    d.ok(&["join", "--folder", folder]);
+    assert_eq!(d.body(&secret), "CANARYAFTERREMOVAL");
+    assert_eq!(d.body(&shared_note), "everyone had this");
+    assert!(d.fails(&["show", &after_b]).contains("no note matches"));
+    let listed = d.ok(&["device", "list"]);
+    assert!(listed.contains("removed"), "{listed}");
+
+    // Typing the passphrase on the removed device lets it read (whoever knows the passphrase
+    // can join), but it learns that it was removed, and what it writes is still refused.
+    b.ok(&["passphrase", "enter"]);
+    assert!(b.ok(&["status"]).contains("This device was removed from the workspace"));
+}
+
+/// Two devices remove each other while both are offline: every device that reads both
+/// removals comes to the same answer (FORMAT.md §5.2: the smaller Lamport clock holds).
+#[test]
+fn two_devices_that_remove_each_other_offline_end_the_same_everywhere() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", folder]);
+    a.ok(&["device", "name", "Alpha"]);
+    a.ok(&["sync"]);
+    for (d, name) in [(&b, "Bravo"), (&c, "Charlie")] {
+        d.ok(&["join", "--folder", folder]);
+        d.ok(&["device", "name", name]);
+        d.ok(&["sync"]);
+    }
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // Both offline: a folder each, the shared one copied.
+    let (fa, fb) = (s.folder("a-offline"), s.folder("b-offline"));
+    for f in [&fa, &fb] {
+        copy_dir(&shared, f);
+    }
+    a.ok(&["target", "add", "folder", fa.to_str().unwrap()]);
+    a.ok(&["target", "remove", folder]);
+    b.ok(&["target", "add", "folder", fb.to_str().unwrap()]);
+    b.ok(&["target", "remove", folder]);
+    a.ok(&["device", "remove", "Bravo", "--yes"]);
+    b.ok(&["device", "remove", "Alpha", "--yes"]);
+    // Back online: both offline folders reach the shared one through c.
+    for f in [&fa, &fb] {
+        c.ok(&["target", "add", "folder", f.to_str().unwrap()]);
+    }
+    c.ok(&["sync"]);
+    c.ok(&["sync"]);
+    let removed = |d: &resnotes_e2e::Device| -> Vec<String> {
+        let v: Vec<serde_json::Value> =
+            serde_json::from_str(&d.ok(&["device", "list", "--json"])).unwrap();
+        let mut names: Vec<String> = v
+            .iter()
+            .filter(|d| !d["removed_at"].is_null())
+            .map(|d| d["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let on_c = removed(&c);
+    assert_eq!(on_c.len(), 1, "exactly one of the two removals holds: {on_c:?}");
+    // The device that stayed agrees with c.
+    let stayed = if on_c == ["Alpha"] { &b } else { &a };
+    stayed.ok(&["sync"]);
+    stayed.ok(&["sync"]);
+    assert_eq!(removed(stayed), on_c);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in walk(from) {
+        let rel = e.strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&e, &dest).unwrap();
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// `join --code` with the code in the environment (out of the process list and the shell's
 /// history) and no passphrase anywhere; it must succeed.
 fn join_with_code(d: &resnotes_e2e::Device, code: &str) {

@@ -1,7 +1,10 @@
 //! `device list` and `device name`: the devices of the workspace by the names they gave
 //! themselves, and naming this one.
 
-use anyhow::Result;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Result};
 use clap::Subcommand;
 use resnotes_core::{Device, Workspace};
 
@@ -18,16 +21,26 @@ pub(crate) enum DeviceCommand {
     /// Name this device ("Laptop"): every device shows the name once they have synced.
     #[command(alias = "rename")]
     Name { name: String },
+    /// Remove a device (a lost or sold laptop) by its name or the start of its id: it can read
+    /// nothing written from now on, and what it writes is refused by every device. It keeps
+    /// what it already had. Asks for the workspace's passphrase (or RESNOTES_PASSPHRASE).
+    Remove {
+        /// Its name, or the start of its id as `device list` shows it.
+        device: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Runs a `device` command.
-pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand) -> Result<()> {
+pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand, quiet: bool) -> Result<ExitCode> {
     match command {
         DeviceCommand::List { json } => {
             let devices = ws.devices()?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&devices)?);
-                return Ok(());
+                return Ok(ExitCode::SUCCESS);
             }
             for d in &devices {
                 let this = if d.this_device { "  (this device)" } else { "" };
@@ -37,7 +50,15 @@ pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand) -> Result<()> {
                 };
                 let unsigned =
                     if d.signed { "" } else { "  (update it: its changes are not signed)" };
-                out!("{}  {:<24}  {when}{this}{unsigned}", &d.id[..8], label(d));
+                let removed = match d.removed_at {
+                    Some(at) => format!(
+                        "  (removed {} by {})",
+                        time(at),
+                        d.removed_by.as_deref().unwrap_or("another device")
+                    ),
+                    None => String::new(),
+                };
+                out!("{}  {:<24}  {when}{this}{unsigned}{removed}", &d.id[..8], label(d));
             }
             if devices.iter().any(|d| d.this_device && d.name.is_none()) {
                 eprintln!("This device has no name yet: `resnotes device name NAME` gives it one.");
@@ -47,8 +68,52 @@ pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand) -> Result<()> {
             let name = ws.name_this_device(&name)?;
             eprintln!("This device is now called \"{name}\"; other devices see it after a sync.");
         }
+        DeviceCommand::Remove { device, yes } => return remove(ws, &device, yes, quiet),
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `device remove`: after a confirmation that says what it does and does not do, the removal,
+/// then a sync so that the other devices get the new key and refuse the removed one.
+fn remove(ws: &mut Workspace, device: &str, yes: bool, quiet: bool) -> Result<ExitCode> {
+    let d = ws.find_device(device)?;
+    let name = label(&d);
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(anyhow!(
+                "add --yes to remove {name} without being asked; nothing was removed"
+            ));
+        }
+        eprintln!(
+            "Remove {name} from this workspace? It will not be able to read anything written from now on, and what it writes from now on will not reach your other devices. It keeps the notes it already has. If whoever has it knows the passphrase, change the passphrase too."
+        );
+        eprint!("Remove {name}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Nothing was removed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let Some(p) = crate::passphrase(false)? else {
+        return Err(anyhow!(
+            "type the workspace's passphrase in a terminal, or set RESNOTES_PASSPHRASE; nothing was removed"
+        ));
+    };
+    let done = ws.remove_device(device, &p, crate::scrypt_log_n())?;
+    eprintln!(
+        "{name} was removed: it cannot read what is written from now on, and your other devices refuse what it writes once they have synced. It keeps what it already had."
+    );
+    if !done.left_out.is_empty() {
+        eprintln!(
+            "Not given the new key (they run an older Resilient Notes that does not sign its changes): {}. Update them, then join again there with the passphrase.",
+            done.left_out.join(", ")
+        );
+    }
+    if ws.targets()?.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::sync_once(ws, quiet, false)
 }
 
 /// A device as a person reads it: its name, or the start of its id until it has one.

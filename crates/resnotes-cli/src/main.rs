@@ -266,8 +266,8 @@ enum Command {
     },
     /// Rename a tag on every note that has it.
     RenameTag { old: String, new: String },
-    /// The devices of this workspace by name (`device list`), or name this one
-    /// (`device name Laptop`).
+    /// The devices of this workspace by name (`device list`), name this one
+    /// (`device name Laptop`), or remove one (`device remove Laptop`).
     Device {
         #[command(subcommand)]
         command: devices::DeviceCommand,
@@ -686,7 +686,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Unpin { id } => organize::pin(&mut open()?, &id, false)?,
         Command::Tag { id, changes } => organize::tag(&mut open()?, &id, &changes)?,
         Command::Tags { json } => organize::tags(&open()?, json)?,
-        Command::Device { command } => devices::device(&mut open()?, command)?,
+        Command::Device { command } => return devices::device(&mut open()?, command, cli.quiet),
         Command::RenameTag { old, new } => {
             let t = open()?.rename_tag(&old, &new)?;
             let s = if t.notes == 1 { "" } else { "s" };
@@ -1054,6 +1054,13 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
     }
     if st.needs_new_passphrase {
         out!("The workspace's passphrase was changed on another device: type the new one here (resnotes passphrase enter) to read what was written since.");
+    }
+    if let Some(me) = ws.devices()?.into_iter().find(|d| d.this_device && d.removed_at.is_some()) {
+        out!(
+            "This device was removed from the workspace {} by {}: what you write here no longer reaches your other devices. To use it again, join the workspace again in another data dir.",
+            time(me.removed_at.unwrap_or_default()),
+            me.removed_by.as_deref().unwrap_or("another device")
+        );
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ pub(crate) mod lazy;
 pub(crate) mod materialize;
 pub(crate) mod merges;
 pub mod note;
+pub(crate) mod removals;
 pub(crate) mod replica;
 pub(crate) mod search_index;
 pub(crate) mod texts;

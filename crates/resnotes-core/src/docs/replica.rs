@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::docs::DocError;
-use crate::docs::{bulk, history, lazy, materialize, note, texts};
+use crate::docs::{bulk, history, lazy, materialize, note, removals, texts};
 use crate::error::{Error, Result};
 use crate::format::crypto::WorkspaceKey;
 use crate::format::entry::{self, DocKind, Header, NoteChange, ZERO_HASH};
@@ -478,6 +478,23 @@ impl Replica {
         keep_epoch(&self.conn, &self.keys, started, lamport, keys)
     }
 
+    /// Derives again which devices are removed ([`removals::refresh`]) and drops the entries of
+    /// removed devices past their cutoff that this device took before it knew (every reader
+    /// refuses them, FORMAT.md §5.2); the notes are then rebuilt from the rest of the log.
+    /// Returns each device whose entries were dropped, with its cutoff.
+    pub(crate) fn refresh_removed(&mut self) -> Result<Vec<(Uuid, u64)>> {
+        let tx = store::write_tx(&self.conn)?;
+        let dropped = removals::refresh(&tx, &self.keys, &self.client)?;
+        for (client, cutoff) in &dropped {
+            store::log::drop_after(&tx, client, *cutoff)?;
+        }
+        tx.commit()?;
+        if !dropped.is_empty() {
+            self.rebuild_notes()?;
+        }
+        Ok(dropped)
+    }
+
     /// Drops every table derived from the log and rebuilds the notes from the log alone
     /// (sealed entries, then the unsealed tail). Returns entries replayed. (Attachments are
     /// rebuilt apart: `rebuild_assets`.)
@@ -580,6 +597,7 @@ pub(crate) fn keep_epoch(
 ) -> Result<bool> {
     let new = store::epochs::learn(conn, &started, &section.identity, lamport)?;
     keys.learn(started, &section.identity);
+    store::removals::keep(conn, &started, lamport, &section.members, &section.removals)?;
     for (id, secret) in &section.earlier {
         if !id.is_zero() && keys.key(id).is_none() {
             store::epochs::keep_candidate(conn, id, secret)?;

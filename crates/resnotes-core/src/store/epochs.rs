@@ -81,10 +81,13 @@ pub(crate) fn keep_candidate(conn: &Connection, id: &EpochId, secret: &EpochSecr
 }
 
 /// The epoch this device writes in (FORMAT.md §5.2): the newest, by its record's Lamport clock
-/// then clientId, among the epochs whose key it holds; epoch 0 when there is none.
+/// then clientId, among the epochs whose key it holds and whose record wraps its key to no
+/// removed device; epoch 0 when there is none.
 pub(crate) fn newest(conn: &Connection) -> Result<EpochId> {
     let mut stmt = conn.prepare_cached(
-        "SELECT client_id, idx FROM epochs ORDER BY lamport DESC, client_id DESC LIMIT 1",
+        "SELECT client_id, idx FROM epochs e WHERE NOT EXISTS (SELECT 1 FROM epoch_members m
+           JOIN removed r ON r.client_id = m.member WHERE m.client_id = e.client_id AND m.idx = e.idx)
+         ORDER BY lamport DESC, client_id DESC LIMIT 1",
     )?;
     let mut rows = stmt.query([])?;
     let Some(r) = rows.next()? else { return Ok(EpochId::ZERO) };

@@ -106,6 +106,16 @@ pub(crate) fn insert_entry(
     Ok(())
 }
 
+/// Drops a removed device's entries after `cutoff` (FORMAT.md §5.2: every reader refuses them),
+/// which this device took before it learnt of the removal; the notes are then rebuilt from the
+/// rest of the log. Returns how many were dropped.
+pub(crate) fn drop_after(conn: &Connection, client: &Uuid, cutoff: u64) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM log WHERE client_id = ?1 AND idx > ?2",
+        params![client.to_string(), cutoff as i64],
+    )?)
+}
+
 /// The verbatim bytes of an entry.
 pub(crate) fn entry_data(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<Vec<u8>>> {
     Ok(conn
@@ -142,6 +152,14 @@ pub(crate) struct Link {
 }
 
 /// The Lamport clock of an entry held locally.
+pub(crate) fn timestamp_of(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT timestamp FROM log WHERE client_id = ?1 AND idx = ?2")?
+        .query_row(params![client.to_string(), index as i64], |r| r.get::<_, i64>(0))
+        .optional()?)
+}
+
+/// The Lamport clock of an entry held, if it is.
 pub(crate) fn lamport_of(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<u64>> {
     Ok(conn
         .prepare_cached("SELECT lamport FROM log WHERE client_id = ?1 AND idx = ?2")?

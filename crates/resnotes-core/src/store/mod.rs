@@ -38,6 +38,7 @@ pub(crate) mod epochs;
 pub(crate) mod log;
 pub(crate) mod notebooks;
 pub(crate) mod notes;
+pub(crate) mod removals;
 pub(crate) mod search;
 pub(crate) mod secrets;
 pub(crate) mod targets;
@@ -274,6 +275,15 @@ ALTER TABLE search_stale ADD COLUMN pulled INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE epochs (client_id TEXT NOT NULL, idx INTEGER NOT NULL, identity TEXT NOT NULL, lamport INTEGER NOT NULL, PRIMARY KEY (client_id, idx));
 CREATE TABLE epoch_candidates (client_id TEXT NOT NULL, idx INTEGER NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (client_id, idx, identity)) WITHOUT ROWID;
 CREATE TABLE key_wraps (name TEXT PRIMARY KEY, data BLOB NOT NULL, written_at INTEGER NOT NULL) WITHOUT ROWID;
+"#,
+    r#"
+-- Removing devices (store/removals.rs, FORMAT.md §5.2): the members each held epoch's record
+-- wraps its key to; every removal a record held here names (with the record and its Lamport
+-- clock); and, derived from those and the log, the devices removed and the entry of each after
+-- which its entries are refused.
+CREATE TABLE epoch_members (client_id TEXT NOT NULL, idx INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY (client_id, idx, member)) WITHOUT ROWID;
+CREATE TABLE removals (by_client TEXT NOT NULL, by_idx INTEGER NOT NULL, removed TEXT NOT NULL, cutoff INTEGER NOT NULL, lamport INTEGER NOT NULL, PRIMARY KEY (by_client, by_idx, removed)) WITHOUT ROWID;
+CREATE TABLE removed (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, by_client TEXT NOT NULL, by_idx INTEGER NOT NULL) WITHOUT ROWID;
 "#,
 ];
 

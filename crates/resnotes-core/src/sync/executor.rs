@@ -329,6 +329,9 @@ impl Replica {
         // read, which may come later in the pass (clients are read in id order): such entries
         // are read again after the pass, and only what still does not open is reported.
         let mut waiting = Vec::new();
+        let pulled_before = rep.pulled;
+        let heads_before: std::collections::BTreeMap<Uuid, u64> =
+            store::log::heads(&self.conn)?.into_iter().collect();
         for op in plan::plan(&run.views).pulls {
             if let Op::Pull { client, from } = op {
                 let (pulled, stopped) =
@@ -342,6 +345,21 @@ impl Replica {
         for client in waiting {
             let from = store::head(&self.conn, &client)?.map_or(0, |(i, _)| i + 1);
             rep.pulled += self.pull_client(run, &client, from, rep, false, on_event)?.0;
+        }
+        // A record read in this pass may remove a device, or an entry raise a cutoff. Only
+        // what this device held before the pass is worth a word: what it took in the same pass
+        // was never shown.
+        if rep.pulled > pulled_before {
+            for (client, cutoff) in self.refresh_removed()? {
+                let held = heads_before.get(&client).map_or(0, |h| h.saturating_sub(cutoff));
+                if held > 0 {
+                    let msg = format!(
+                        "what device {} wrote after it was removed from the workspace was taken back out of your notes ({held} sync(s) of it).",
+                        short(&client)
+                    );
+                    rep.problem(msg, on_event);
+                }
+            }
         }
         Ok(())
     }
@@ -388,6 +406,12 @@ impl Replica {
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<(u64, bool)> {
         let (t, tr) = (run.target, run.tr);
+        // A removed device's entries past its cutoff are refused wherever they come from
+        // (FORMAT.md §5.2): not even read.
+        let cutoff = store::removals::cutoff(&self.conn, client)?;
+        if cutoff.is_some_and(|c| from > c) {
+            return Ok((0, false));
+        }
         let mut stopped = false;
         let mut prev = store::link_before(&self.conn, client, from)?;
         let mut batch: Vec<PulledEntry> = Vec::new();
@@ -409,6 +433,9 @@ impl Replica {
         let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> =
             Default::default();
         loop {
+            if cutoff.is_some_and(|c| n > c) {
+                break;
+            }
             if window.is_empty() {
                 let paths: Vec<String> =
                     (n..n + ahead).map(|i| run.entry_path(client, i)).collect();
@@ -515,7 +542,7 @@ impl Replica {
                         && self.misses_newest_key(tr, |e| run.entry_path(&e.client, e.index))?
                     {
                         store::set_meta(&self.conn, store::epochs::MISSING_KEY, "1")?;
-                        format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key. Type the new passphrase on this device to read it.", short(client))
+                        format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key, or this device was removed from the workspace. If it is still one of yours, type the workspace's current passphrase on it to read on.", short(client))
                     } else {
                         format!("entry {n} from device {} {err}", short(client))
                     };

@@ -29,6 +29,13 @@ pub struct Device {
     pub signed: bool,
     /// The public key its newest entry is signed with, hex (for a "Details" view).
     pub signing_key: Option<String>,
+    /// When it was removed from the workspace (FORMAT.md §5.2), ms since the Unix epoch by the
+    /// remover's clock; `None` while it is a member. A removed device reads nothing written
+    /// after that, and what it writes after it is refused.
+    #[ts(type = "number | null")]
+    pub removed_at: Option<i64>,
+    /// The name of the device that removed it (`None`: not removed, or that device is unnamed).
+    pub removed_by: Option<String>,
 }
 
 /// A name the user typed, as stored, or a sentence saying why it cannot be a device's.
@@ -72,9 +79,17 @@ impl Workspace {
         let hex = |k: &[u8; 32]| crate::format::asset::hex(k);
         let mine = hex(&self.replica.device.public());
         let mut out = Vec::new();
+        let removed = store::removals::removed(conn)?;
         for store::log::Newest { client: id, at, signer } in store::log::newest_of_each(conn)? {
             // This device signs whatever it writes next, even when its last entry was unsigned.
             let signing_key = if id == me { Some(mine.clone()) } else { signer.as_ref().map(hex) };
+            let (removed_at, removed_by) = match removed.get(&id) {
+                Some(r) => (
+                    store::log::timestamp_of(conn, &r.by.client, r.by.index)?,
+                    store::notes::device_name(conn, &r.by.client)?,
+                ),
+                None => (None, None),
+            };
             out.push(Device {
                 id: id.to_string(),
                 name: store::notes::device_name(conn, &id)?,
@@ -82,6 +97,8 @@ impl Workspace {
                 last_change_at: Some(at),
                 signed: signing_key.is_some(),
                 signing_key,
+                removed_at,
+                removed_by,
             });
         }
         if !out.iter().any(|d| d.this_device) {
@@ -92,9 +109,36 @@ impl Workspace {
                 last_change_at: None,
                 signed: true,
                 signing_key: Some(mine),
+                removed_at: None,
+                removed_by: None,
             });
         }
         Ok(arrange(out))
+    }
+
+    /// The device a person means by `what`: its name (case ignored), or its id or the start of
+    /// it (at least 4 characters, as `device list` shows them); a sentence when none or
+    /// several match.
+    pub fn find_device(&self, what: &str) -> Result<Device> {
+        let what = what.trim();
+        let devices = self.devices()?;
+        let lower = what.to_lowercase();
+        let by_name: Vec<&Device> = devices
+            .iter()
+            .filter(|d| d.name.as_deref().is_some_and(|n| n.to_lowercase() == lower))
+            .collect();
+        let by_id: Vec<&Device> =
+            devices.iter().filter(|d| what.len() >= 4 && d.id.starts_with(&lower)).collect();
+        let found = if by_name.is_empty() { by_id } else { by_name };
+        match found.as_slice() {
+            [d] => Ok((*d).clone()),
+            [] => Err(Error::Invalid(format!(
+                "no device of this workspace is called \"{what}\": `resnotes device list` shows their names"
+            ))),
+            _ => Err(Error::Invalid(format!(
+                "several devices are called \"{what}\": give the start of its id instead (`resnotes device list` shows them)"
+            ))),
+        }
     }
 
     /// The name this device gave itself, if any.

@@ -12,7 +12,7 @@ use crate::docs::replica;
 use crate::error::{Error, Result};
 use crate::format::crypto;
 use crate::format::entry::{self, Payload};
-use crate::format::epoch::{self, EpochId, EpochSecret, KeysSection, Member};
+use crate::format::epoch::{self, EpochId, EpochSecret, KeysSection, Member, Removal};
 use crate::format::manifest::Manifest;
 use crate::format::path::{self, Kind};
 use crate::store;
@@ -146,20 +146,100 @@ impl Workspace {
     /// by every other as soon as it syncs, use the new key; the old passphrase opens only what
     /// was written before. Devices keep their notes and need nothing typed.
     pub fn change_passphrase(&mut self, passphrase: &str, log_n: u8) -> Result<PassphraseChanged> {
-        let r = &mut self.replica;
-        if !r.keys.epoch0().is_encrypted() {
+        if !self.replica.keys.epoch0().is_encrypted() {
             return Err(Error::Invalid(
                 "this workspace is not encrypted, so it has no passphrase to change".into(),
             ));
         }
         check_passphrase(passphrase)?;
+        self.start_epoch(passphrase, None, log_n)
+    }
+
+    /// Removes a device from the workspace (FORMAT.md §5.2): starts a key epoch whose key is
+    /// wrapped to every other device but `device` (a name, or its id or the start of it), so it
+    /// can read nothing written from now on, and every device refuses what it writes after its
+    /// newest entry this device holds. What it already had, it keeps. `passphrase` must be the
+    /// workspace's current one: the new key is also wrapped to it, for devices that join later
+    /// (change it too when the removed device's owner knows it).
+    pub fn remove_device(
+        &mut self,
+        device: &str,
+        passphrase: &str,
+        log_n: u8,
+    ) -> Result<PassphraseChanged> {
+        if !self.replica.keys.epoch0().is_encrypted() {
+            return Err(Error::Invalid(
+                "this workspace is not encrypted: a removed device could still read everything in the folder, so devices cannot be removed from it".into(),
+            ));
+        }
+        let d = self.find_device(device)?;
+        if d.this_device {
+            return Err(Error::Invalid(
+                "this device cannot remove itself: remove it from another of your devices".into(),
+            ));
+        }
+        let name = d.name.clone().unwrap_or_else(|| "that device".into());
+        if d.removed_at.is_some() {
+            return Err(Error::Invalid(format!("{name} was removed from the workspace already")));
+        }
+        self.check_current_passphrase(passphrase)?;
+        let client = Uuid::parse_str(&d.id).map_err(|_| Error::Invalid(d.id.clone()))?;
+        self.start_epoch(passphrase, Some(client), log_n)
+    }
+
+    /// Checks that `passphrase` opens the newest key epoch's `keys/` file this device holds, or
+    /// `index.json`'s wrap before any epoch: what a device joining later types.
+    fn check_current_passphrase(&self, passphrase: &str) -> Result<()> {
+        let r = &self.replica;
+        let current = store::epochs::newest(&r.conn)?;
+        if current.is_zero() {
+            let m = self.manifest(None, 0)?;
+            let Some(wrap) = m.encryption.key_wrap.as_ref() else {
+                return Err(Error::Invalid(
+                    "this device has not synced yet, so it cannot check the passphrase: sync, then try again".into(),
+                ));
+            };
+            crypto::unwrap_secret(&wrap.armored, passphrase)?;
+            return Ok(());
+        }
+        let file = store::epochs::wraps(&r.conn)?
+            .into_iter()
+            .find(|(name, _)| epoch::parse_wrap_name(name).is_some_and(|(_, e)| e == current));
+        let Some((_, file)) = file else {
+            return Err(Error::Invalid(
+                "this device has not got the newest passphrase's key file yet: sync, then try again".into(),
+            ));
+        };
+        let opened = crypto::unwrap_secret_file(&file, passphrase)?;
+        let held = replica::epoch_key(&r.conn, &r.keys, &current)?;
+        match EpochSecret::of(&held) {
+            Some(s) if s.expose() == opened.expose_secret().trim() => Ok(()),
+            _ => Err(crypto::CryptoError::WrongPassphrase.into()),
+        }
+    }
+
+    /// Starts a key epoch (FORMAT.md §5.2) wrapped to every device that signs but `removing`,
+    /// and to `passphrase` in a `keys/` file copied to every target at the next sync.
+    fn start_epoch(
+        &mut self,
+        passphrase: &str,
+        removing: Option<Uuid>,
+        log_n: u8,
+    ) -> Result<PassphraseChanged> {
+        let r = &mut self.replica;
         let now = r.now();
         let tx = store::write_tx(&r.conn)?;
+        let removed = store::removals::removed(&tx)?;
         let mut members = Vec::new();
         let mut left_out = Vec::new();
+        let mut removals = Vec::new();
         for n in store::log::newest_of_each(&tx)? {
             match n.signer {
-                _ if n.client == r.client => {}
+                _ if n.client == r.client || removed.contains_key(&n.client) => {}
+                _ if Some(n.client) == removing => {
+                    let cutoff = store::head(&tx, &n.client)?.map_or(0, |(i, _)| i);
+                    removals.push(Removal { client: n.client, cutoff });
+                }
                 Some(key) => members.push(Member { client: n.client, key }),
                 None => left_out.push(
                     store::notes::device_name(&tx, &n.client)?
@@ -185,12 +265,7 @@ impl Workspace {
         if !follows.is_zero() {
             earlier.push((EpochId::ZERO, secret(r.keys.epoch0())));
         }
-        let keys = KeysSection {
-            identity: EpochSecret::generate(),
-            earlier,
-            members,
-            removals: Vec::new(),
-        };
+        let keys = KeysSection { identity: EpochSecret::generate(), earlier, members, removals };
         let header = replica::next_header(&tx, r, now)?;
         let (plain, hash) = entry::encode_record(
             &header,
@@ -207,6 +282,8 @@ impl Workspace {
         store::epochs::keep_wrap(&tx, &epoch::wrap_name(header.lamport, &started), &wrap, now)?;
         // The key is kept with the record, in one transaction: a change is whole or not at all.
         replica::keep_epoch(&tx, &r.keys, started, header.lamport, &keys)?;
+        // The cutoff is this device's newest entry of the removed one: nothing to drop here.
+        crate::docs::removals::refresh(&tx, &r.keys, &r.client)?;
         tx.commit()?;
         Ok(PassphraseChanged { left_out })
     }
