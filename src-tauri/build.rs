@@ -24,6 +24,7 @@ fn main() {
             "cancel_invite",
             "change_passphrase",
             "enter_passphrase",
+            "remove_device",
             "copy_text",
             "rename_tag",
             "list_notebooks",

@@ -188,6 +188,20 @@ pub async fn enter_passphrase(app: AppHandle, passphrase: String) -> Res<bool> {
     .await
 }
 
+/// "Remove…" beside a device: a new key wrapped to every other device, and the removed one's
+/// later writes refused (see `Workspace::remove_device`); then a sync carries it to the others.
+/// `passphrase` is the workspace's current one. Returns the devices that could not be given the
+/// new key.
+#[tauri::command]
+pub async fn remove_device(app: AppHandle, device: String, passphrase: String) -> Res<Vec<String>> {
+    off_runtime(app, move |state| {
+        let done = state.with(|ws| ws.remove_device(&device, &passphrase, scrypt_log_n()))?;
+        state.nudge();
+        Ok(done.left_out)
+    })
+    .await
+}
+
 /// "Cancel this code": the setup code opens nothing from now on.
 #[tauri::command]
 pub async fn cancel_invite(state: State<'_, AppState>, code: String) -> Res<()> {

@@ -174,6 +174,7 @@ fn main() -> ExitCode {
             commands::cancel_invite,
             commands::change_passphrase,
             commands::enter_passphrase,
+            commands::remove_device,
             commands::copy_text,
             commands::rename_tag,
             commands::list_notebooks,

@@ -2448,3 +2448,103 @@ fn the_passphrase_is_changed_in_the_sync_panel_and_a_device_that_missed_it_types
     b.screenshot("passphrase-entered");
     b.quit();
 }
+
+/// Settings of a device in the sync panel: "Remove…" beside another device opens a form that
+/// says what removing does and does not do and asks for the passphrase (a wrong one is said in
+/// a sentence); once removed, the device is marked so, it cannot read what is written next, and
+/// what it writes no longer reaches this device.
+#[test]
+fn a_device_is_removed_in_the_sync_panel_after_a_confirmation() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (da, phone, other) = (sb.device("a"), sb.device("phone"), sb.device("other"));
+    let a = App::start("remove-a", &da.dir, &[]);
+    new_note(&a);
+    a.type_into("#title", "Shared");
+    a.type_into("#editor .cm-content", "everyone had this");
+    share_through_dialog(&a, folder);
+    phone.ok(&["join", "--folder", folder]);
+    phone.ok(&["device", "name", "Old phone"]);
+    phone.new_note("From the phone", "written before its removal");
+    phone.ok(&["sync"]);
+    other.ok(&["join", "--folder", folder]);
+    other.ok(&["device", "name", "Desktop"]);
+    other.ok(&["sync"]);
+    a.click("#sync-panel [data-action=sync-now]");
+    a.wait_until(Duration::from_secs(20), "A to read the phone's note", || {
+        a.list_titles().iter().any(|t| t == "From the phone")
+    });
+
+    a.open_sync_panel();
+    let remove =
+        format!("#sync-body li[data-device='{}'] [data-action=remove-device]", phone.client_id());
+    a.wait_until(Duration::from_secs(20), "Remove… beside the phone", || {
+        a.find(&remove).is_some()
+    });
+    assert!(
+        a.find("#sync-body li.removed").is_none()
+            && a.text("#sync-body .devices").contains("Old phone")
+    );
+    a.click(&remove);
+    a.wait_until(Duration::from_secs(5), "the confirmation", || {
+        a.text("#sync-body .passphrase-box").contains("Remove Old phone")
+    });
+    let said = a.text("#sync-body .passphrase-box");
+    assert!(said.contains("will not be able to read anything written from now on"), "{said}");
+    assert!(said.contains("keeps the notes it already has"), "{said}");
+    a.type_into("#sync-body .passphrase-box input[name=current_passphrase]", "not the passphrase");
+    a.click("#sync-body .passphrase-box button[type=submit]");
+    a.wait_until(Duration::from_secs(20), "the wrong passphrase said", || {
+        a.text("#sync-body .passphrase-box .problem").to_lowercase().contains("passphrase")
+    });
+    a.js(
+        "document.querySelector('#sync-body .passphrase-box').scrollIntoView({block: 'end'})",
+        serde_json::json!([]),
+    );
+    a.screenshot("remove-confirm-wrong-passphrase");
+    a.js(
+        "document.querySelector('#sync-body .passphrase-box input').value = ''",
+        serde_json::json!([]),
+    );
+    a.type_into("#sync-body .passphrase-box input[name=current_passphrase]", PASSPHRASE);
+    a.click("#sync-body .passphrase-box button[type=submit]");
+    a.wait_until(Duration::from_secs(30), "the removal said", || {
+        a.text("#sync-body .passphrase .done").contains("Old phone was removed")
+    });
+    a.wait_until(Duration::from_secs(30), "the phone marked removed", || {
+        a.find("#sync-body li.removed").is_some()
+    });
+    assert!(a.text("#sync-body li.removed").contains("removed"));
+    assert!(a.find(&remove).is_none(), "no Remove… beside a removed device");
+    a.js(
+        "document.querySelector('#sync-body .devices').scrollIntoView({block: 'start'})",
+        serde_json::json!([]),
+    );
+    a.screenshot("remove-done");
+    a.press(&[], "\u{E00C}");
+
+    // A writes after the removal; the phone cannot read it, and what the phone writes next does
+    // not reach A (the desktop's note, written after it, does).
+    new_note(&a);
+    a.type_into("#title", "After the removal");
+    a.type_into("#editor .cm-content", "CANARYAFTERREMOVAL");
+    a.click("#sync-panel [data-action=sync-now]");
+    a.wait_until(Duration::from_secs(30), "the desktop to read A's note", || {
+        other.ok(&["sync"]);
+        other.list().iter().any(|n| n["title"] == "After the removal")
+    });
+    phone.new_note("Phone after removal", "refused everywhere");
+    phone.sync();
+    assert!(phone.list().iter().all(|n| n["title"] != "After the removal"));
+    other.new_note("Desktop after", "reaches A");
+    other.ok(&["sync"]);
+    a.click("#sync-panel [data-action=sync-now]");
+    a.wait_until(Duration::from_secs(30), "A to read the desktop's later note", || {
+        a.list_titles().iter().any(|t| t == "Desktop after")
+    });
+    assert!(a.list_titles().iter().all(|t| t != "Phone after removal"));
+    assert!(a.list_titles().iter().any(|t| t == "From the phone"), "what it wrote before stays");
+    a.quit();
+}

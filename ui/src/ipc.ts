@@ -197,6 +197,10 @@ export const changePassphrase = (passphrase: string) =>
 /** The new passphrase typed after it was changed elsewhere; true when it gave a new key. */
 export const enterPassphrase = (passphrase: string) =>
   call<boolean>("enter_passphrase", { passphrase });
+/** Removes a device (its id) from the workspace; `passphrase` is the current one. Returns the
+ * devices that could not be given the new key. */
+export const removeDevice = (device: string, passphrase: string) =>
+  call<string[]>("remove_device", { device, passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 /** Puts the diagnostics report on the system clipboard and returns it (no note text, secret or

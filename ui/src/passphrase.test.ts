@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { changedText, mismatch } from "./passphrase";
+import { changedText, mismatch, removedText } from "./passphrase";
 
 describe("the passphrase form", () => {
   it("asks for the passphrase twice, the same both times", () => {
@@ -14,5 +14,14 @@ describe("the passphrase form", () => {
     const left = changedText(["Old phone", "Tablet"]);
     expect(left).toContain("Old phone, Tablet");
     expect(left).toContain("type the new passphrase there");
+  });
+
+  it("says what a removal did and does not do, naming the devices left without the new key", () => {
+    const done = removedText("Old phone", []);
+    expect(done).toMatch(/^Old phone was removed\./);
+    expect(done).toContain("keeps the notes it already had");
+    expect(done).toContain("change the passphrase too");
+    expect(done).not.toContain("older Resilient Notes");
+    expect(removedText("Old phone", ["Tablet"])).toContain("older Resilient Notes: Tablet.");
   });
 });

@@ -1,14 +1,28 @@
 // The workspace passphrase in the sync panel's Devices section: "Change the passphrase…" (a new
-// key for everything written from now on, FORMAT.md §5.2) and, when this device missed a change
-// made elsewhere, "Type the new passphrase…". The box is built once per opening and moved into
-// each repaint of the panel, so typing is never lost to a repaint.
+// key for everything written from now on, FORMAT.md §5.2), "Remove…" beside a device (a new key
+// it is not given, confirmed with the passphrase) and, when this device missed a change made
+// elsewhere, "Type the new passphrase…". The box is built once per opening and moved into each
+// repaint of the panel, so typing is never lost to a repaint.
 
 import { el } from "./dom";
 import { sentence, strengthText } from "./format";
-import { changePassphrase, enterPassphrase, passphraseStrength } from "./ipc";
+import { changePassphrase, enterPassphrase, passphraseStrength, removeDevice } from "./ipc";
 
 /** Which form is open. */
-export type PassphraseMode = "change" | "enter";
+export type PassphraseMode = "change" | "enter" | "remove";
+
+/** The device a "remove" form is about. */
+export interface Removing {
+  id: string;
+  name: string;
+}
+
+/** What a removal did, said once under the Devices list. */
+export function removedText(name: string, leftOut: string[]): string {
+  const done = `${name} was removed. It cannot read anything written from now on, and your other devices refuse what it writes once they have synced. It keeps the notes it already had. If whoever has it knows the passphrase, change the passphrase too.`;
+  if (leftOut.length === 0) return done;
+  return `${done} Not given the new key, because they run an older Resilient Notes: ${leftOut.join(", ")}. Update them, then type the passphrase there.`;
+}
 
 /** What the change did, said once under the Devices list. */
 export function changedText(leftOut: string[]): string {
@@ -41,10 +55,11 @@ export class PassphraseBox {
     return this.open?.box ?? null;
   }
 
-  /** Opens a form (focusing its first field once it is in the page). */
-  show(mode: PassphraseMode): void {
+  /** Opens a form (focusing its first field once it is in the page); `removing` names the
+   * device of a "remove" form. */
+  show(mode: PassphraseMode, removing?: Removing): void {
     this.done = null;
-    const box = this.build(mode);
+    const box = mode === "remove" && removing ? this.buildRemove(removing) : this.build(mode);
     this.open = { mode, box };
     void this.repaint().then(() => box.querySelector<HTMLInputElement>("input")?.focus());
   }
@@ -52,6 +67,68 @@ export class PassphraseBox {
   close(): void {
     this.open = null;
     void this.repaint();
+  }
+
+  /** "Remove Old phone": what it does and does not do, and the passphrase that confirms it. */
+  private buildRemove(device: Removing): HTMLElement {
+    const box = el("form", "passphrase-box");
+    box.dataset.mode = "remove";
+    box.dataset.device = device.id;
+    box.append(
+      el("h4", undefined, `Remove ${device.name}`),
+      el(
+        "p",
+        "muted",
+        `${device.name} will not be able to read anything written from now on, and what it writes from now on will not reach your other devices. It keeps the notes it already has: removing it cannot take them back. Your other devices keep working without typing anything.`,
+      ),
+      el(
+        "p",
+        "muted",
+        "Type the workspace's passphrase to confirm. If whoever has the device knows it, change the passphrase afterwards.",
+      ),
+    );
+    const field = el("input");
+    field.type = "password";
+    field.name = "current_passphrase";
+    field.autocomplete = "current-password";
+    field.placeholder = "The workspace's passphrase";
+    const error = el("p", "problem");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    const cancel = el("button", undefined, "Cancel");
+    cancel.type = "button";
+    cancel.dataset.action = "passphrase-cancel";
+    cancel.addEventListener("click", () => this.close());
+    const label = `Remove ${device.name}`;
+    const submit = el("button", "danger", label);
+    submit.type = "submit";
+    const buttons = el("div", "row");
+    buttons.append(cancel, submit);
+    box.append(field, error, buttons);
+    box.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!field.value) {
+        error.textContent = "Type the workspace's passphrase.";
+        error.hidden = false;
+        return;
+      }
+      submit.disabled = true;
+      submit.textContent = "Removing…";
+      void removeDevice(device.id, field.value).then(
+        (leftOut) => {
+          this.open = null;
+          this.done = removedText(device.name, leftOut);
+          void this.repaint();
+        },
+        (err: unknown) => {
+          submit.disabled = false;
+          submit.textContent = label;
+          error.textContent = sentence(err instanceof Error ? err.message : String(err));
+          error.hidden = false;
+        },
+      );
+    });
+    return box;
   }
 
   private build(mode: PassphraseMode): HTMLElement {

@@ -249,7 +249,30 @@ export class SyncPanel {
             : "no changes yet"
           : `changes written ${ago(d.last_change_at, now)}`;
       li.append(el("span", "muted", ` · ${when}`));
-      if (!d.signed)
+      if (d.removed_at !== null) {
+        const by =
+          d.removed_by_id === null
+            ? "another device"
+            : d.removed_by_id === this.devices.list.find((x) => x.this_device)?.id
+              ? "this device"
+              : this.devices.label(d.removed_by_id);
+        li.classList.add("removed");
+        li.append(
+          el(
+            "span",
+            "problem",
+            d.this_device
+              ? ` · removed from this workspace ${ago(d.removed_at, now)} by ${by}: what you write here no longer reaches your other devices`
+              : ` · removed ${ago(d.removed_at, now)} by ${by}: it reads nothing new, and what it writes is refused`,
+          ),
+        );
+      } else if (!d.this_device && this.status?.encrypted && this.status.targets.length > 0) {
+        const remove = el("button", "link", "Remove…");
+        remove.dataset.action = "remove-device";
+        remove.addEventListener("click", () => this.passphrase.show("remove", { id: d.id, name }));
+        li.append(remove);
+      }
+      if (!d.signed && d.removed_at === null)
         li.append(
           el(
             "span",

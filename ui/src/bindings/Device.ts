@@ -29,4 +29,18 @@ signed: boolean,
 /**
  * The public key its newest entry is signed with, hex (for a "Details" view).
  */
-signing_key: string | null, };
+signing_key: string | null, 
+/**
+ * When it was removed from the workspace (FORMAT.md §5.2), ms since the Unix epoch by the
+ * remover's clock; `None` while it is a member. A removed device reads nothing written
+ * after that, and what it writes after it is refused.
+ */
+removed_at: number | null, 
+/**
+ * The name of the device that removed it (`None`: not removed, or that device is unnamed).
+ */
+removed_by: string | null, 
+/**
+ * The id of the device that removed it (`None`: not removed).
+ */
+removed_by_id: string | null, };

@@ -36,6 +36,8 @@ pub struct Device {
     pub removed_at: Option<i64>,
     /// The name of the device that removed it (`None`: not removed, or that device is unnamed).
     pub removed_by: Option<String>,
+    /// The id of the device that removed it (`None`: not removed).
+    pub removed_by_id: Option<String>,
 }
 
 /// A name the user typed, as stored, or a sentence saying why it cannot be a device's.
@@ -83,12 +85,13 @@ impl Workspace {
         for store::log::Newest { client: id, at, signer } in store::log::newest_of_each(conn)? {
             // This device signs whatever it writes next, even when its last entry was unsigned.
             let signing_key = if id == me { Some(mine.clone()) } else { signer.as_ref().map(hex) };
-            let (removed_at, removed_by) = match removed.get(&id) {
+            let (removed_at, removed_by, removed_by_id) = match removed.get(&id) {
                 Some(r) => (
                     store::log::timestamp_of(conn, &r.by.client, r.by.index)?,
                     store::notes::device_name(conn, &r.by.client)?,
+                    Some(r.by.client.to_string()),
                 ),
-                None => (None, None),
+                None => (None, None, None),
             };
             out.push(Device {
                 id: id.to_string(),
@@ -99,6 +102,7 @@ impl Workspace {
                 signing_key,
                 removed_at,
                 removed_by,
+                removed_by_id,
             });
         }
         if !out.iter().any(|d| d.this_device) {
@@ -111,6 +115,7 @@ impl Workspace {
                 signing_key: Some(mine),
                 removed_at: None,
                 removed_by: None,
+                removed_by_id: None,
             });
         }
         Ok(arrange(out))
