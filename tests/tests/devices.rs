@@ -759,6 +759,9 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
         let listed = d.ok(&["device", "list"]);
         assert!(listed.contains("Old phone") && listed.contains("removed"), "{listed}");
     }
+    let checked = a.ok(&["verify"]);
+    assert!(checked.contains("written by a removed device after its removal"), "{checked}");
+    assert!(!checked.contains("not on this device yet"), "{checked}");
     // c goes on writing with a (in the new key), and a new device joining with the same
     // passphrase reads everything but what b wrote after its removal.
     let from_c = c.new_note("From the desktop", "after the removal");

@@ -333,7 +333,7 @@ export class SyncPanel {
         el(
           "p",
           "problem",
-          "The passphrase was changed on another device while this one could not be given the new key: what was written since waits here until you type the new passphrase.",
+          "The passphrase was changed on another device while this one could not be given the new key, or this device was removed from the workspace: what was written since waits here. If this device is still one of yours, type the current passphrase.",
         ),
       );
       const enter = el("button", "primary", "Type the new passphrase…");

@@ -12,6 +12,7 @@ function v(findings: Finding[], extra: Partial<Verification> = {}): Verification
     attachments: 1,
     attachments_ok: 1,
     not_pulled: 0,
+    after_removal: 0,
     other_attachments: 0,
     leftovers: [],
     findings,
@@ -58,6 +59,14 @@ describe("checkReport", () => {
     const r = checkReport(v([], { not_pulled: 3 }));
     expect(r.ok).toBe(true);
     expect(r.lines).toEqual(["3 changes from other devices will arrive with the next sync."]);
+  });
+
+  it("says what a removed device wrote after its removal is refused, not missing", () => {
+    const r = checkReport(v([], { after_removal: 2 }));
+    expect(r.ok).toBe(true);
+    expect(r.lines).toEqual([
+      "2 changes written by a removed device after its removal: every device refuses them.",
+    ]);
   });
 });
 

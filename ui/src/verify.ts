@@ -61,6 +61,10 @@ export function checkReport(v: Verification): CheckReport {
     lines.push(
       `${plural(v.not_pulled, "change", "changes")} from other devices will arrive with the next sync.`,
     );
+  if (v.after_removal > 0)
+    lines.push(
+      `${plural(v.after_removal, "change", "changes")} written by a removed device after its removal: every device refuses them.`,
+    );
   return { ok, headline, lines };
 }
 

@@ -1053,7 +1053,7 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
         out!("missing: {} (known since {})", w.message, time(w.since));
     }
     if st.needs_new_passphrase {
-        out!("The workspace's passphrase was changed on another device: type the new one here (resnotes passphrase enter) to read what was written since.");
+        out!("The workspace's passphrase was changed on another device, or this device was removed from the workspace: if it is still one of yours, type the current passphrase here (resnotes passphrase enter) to read what was written since.");
     }
     if let Some(me) = ws.devices()?.into_iter().find(|d| d.this_device && d.removed_at.is_some()) {
         out!(

@@ -102,6 +102,12 @@ fn summary(v: &Verification) -> String {
             count(v.not_pulled, "entry", "entries")
         ));
     }
+    if v.after_removal > 0 {
+        s.push_str(&format!(
+            "  {} written by a removed device after its removal: every device refuses them.\n",
+            count(v.after_removal, "entry", "entries")
+        ));
+    }
     if v.other_attachments > 0 {
         s.push_str(&format!(
             "  {} no note on this device links to (other devices' or deleted notes').\n",

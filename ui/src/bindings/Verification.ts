@@ -35,6 +35,11 @@ attachments_ok: number,
  */
 not_pulled: number, 
 /**
+ * Entries a removed device wrote after its removal (FORMAT.md §5.2): every device refuses
+ * them, so they are neither read nor a problem.
+ */
+after_removal: number, 
+/**
  * Attachments on the target that no note on this device links to (another device's, whose
  * notes are not here yet, or of deleted notes): not a problem.
  */

@@ -87,6 +87,10 @@ pub struct Verification {
     /// brings them).
     #[ts(type = "number")]
     pub not_pulled: u64,
+    /// Entries a removed device wrote after its removal (FORMAT.md §5.2): every device refuses
+    /// them, so they are neither read nor a problem.
+    #[ts(type = "number")]
+    pub after_removal: u64,
     /// Attachments on the target that no note on this device links to (another device's, whose
     /// notes are not here yet, or of deleted notes): not a problem.
     #[ts(type = "number")]
@@ -422,9 +426,15 @@ impl Replica {
 
         // Entries on the target this device does not hold: valid ones are not pulled yet;
         // anything else is named.
+        let removed = store::removals::removed(&self.conn)?;
         for (client, w) in &changes {
             let from = heads.get(client).map_or(0, |h| h + 1);
-            let newer: Vec<u64> = w.indexes.range(from..).copied().collect();
+            let mut newer: Vec<u64> = w.indexes.range(from..).copied().collect();
+            if let Some(r) = removed.get(client) {
+                let past = newer.len() - newer.partition_point(|i| *i <= r.cutoff);
+                v.after_removal += past as u64;
+                newer.truncate(newer.len() - past);
+            }
             if newer.is_empty() {
                 if !heads.contains_key(client) && w.indexes.is_empty() && w.extra.is_empty() {
                     let p = format!("{}/changes", client.hyphenated());
