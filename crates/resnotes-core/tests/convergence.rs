@@ -129,6 +129,10 @@ enum Step {
     /// device changes it: two devices that change it at once without having heard from each
     /// other are not reconciled yet (FORMAT.md §5.2, "what not yet").
     Passphrase,
+    /// Replica 0 removes the last replica (once): a new key epoch it is not given, and what it
+    /// writes past its cutoff refused by every other replica (FORMAT.md §5.2). It goes on
+    /// editing and syncing; the others must still converge.
+    RemoveDevice,
 }
 
 /// A note as a replica shows it: title, body, pinned, tags, notebook.
@@ -157,6 +161,7 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         1 => (0..n, 0..4usize).prop_map(|(replica, book)| Step::DeleteBook { replica, book }),
         2 => (0..n, 0..6usize, prop::option::weighted(0.8, 0..4usize)).prop_map(|(replica, note, book)| Step::File { replica, note, book }),
         1 => Just(Step::Passphrase),
+        3 => Just(Step::RemoveDevice),
     ]
 }
 
@@ -190,6 +195,8 @@ struct World {
     seen: Vec<BTreeMap<uuid::Uuid, (Vec<String>, usize)>>,
     /// Every passphrase the workspace had, the first first.
     passphrases: Vec<String>,
+    /// The replica removed from the workspace, once it is.
+    removed: Option<usize>,
 }
 
 impl World {
@@ -231,6 +238,7 @@ fn world(n: usize) -> World {
         rows: vec![],
         seen: vec![BTreeMap::new(); n],
         passphrases: vec![PASS.to_string()],
+        removed: None,
         _dirs: vec![],
     };
     for r in 0..n {
@@ -592,6 +600,23 @@ fn run(n: usize, steps: Vec<Step>) {
                 w.replicas[0].change_passphrase(&p, SCRYPT_LOG_N).unwrap();
                 w.passphrases.push(p);
             }
+            Step::RemoveDevice if w.removed.is_none() => {
+                let last = w.replicas[n - 1].client_id().to_string();
+                if w.replicas[0].find_device(&last).is_err() {
+                    // Replica 0 holds nothing of it yet: it names itself, and both sync with
+                    // every target they have (they share one), so that replica 0 knows it.
+                    w.replicas[n - 1].name_this_device("Old phone").unwrap();
+                    for r in [n - 1, 0] {
+                        for k in 0..w.rows[r].len() {
+                            sync(&mut w, r, k);
+                        }
+                    }
+                }
+                let p = w.passphrases.last().unwrap().clone();
+                w.replicas[0].remove_device(&last, &p, SCRYPT_LOG_N).unwrap();
+                w.removed = Some(n - 1);
+            }
+            Step::RemoveDevice => {}
             Step::Stale { replica, note, at, text } => {
                 // The first time: the editor reads the note. Later: it sends a splice positioned
                 // in what it read, whatever arrived since.
@@ -628,7 +653,7 @@ fn run(n: usize, steps: Vec<Step>) {
     }
     let want = notes(&w.replicas[0]);
     let heads = all_heads(&w.replicas[0]);
-    for r in 1..n {
+    for r in (1..n).filter(|r| Some(*r) != w.removed) {
         assert_eq!(notes(&w.replicas[r]), want, "replica {r} differs from replica 0");
         assert_eq!(all_heads(&w.replicas[r]), heads, "replica {r} has other Automerge heads");
     }

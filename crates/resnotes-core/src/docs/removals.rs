@@ -86,65 +86,60 @@ pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Ve
 mod tests {
     use super::*;
     use crate::format::epoch::{EpochId, Removal};
+    use serde_json::Value;
 
-    fn id(n: u128) -> Uuid {
-        Uuid::from_u128(n)
+    /// Device `n` of the vectors: `00000000-0000-4000-8000-00000000000n`.
+    fn device(n: &str) -> Uuid {
+        Uuid::parse_str(&format!("00000000-0000-4000-8000-{:0>12}", n)).unwrap()
     }
 
-    /// `(writer, record index, lamport, removed, cutoff)`.
-    fn named(rows: &[Row]) -> Vec<Named> {
-        let mut v: Vec<Named> = rows
-            .iter()
-            .map(|&(by, index, lamport, removed, cutoff)| Named {
-                by: EpochId { client: id(by), index },
-                lamport,
-                removal: Removal { client: id(removed), cutoff },
-            })
-            .collect();
-        v.sort_by_key(|n| (n.lamport, n.by.client, n.removal.client));
-        v
+    fn num(v: &Value) -> u64 {
+        v.as_u64().unwrap()
     }
 
-    fn cutoffs(m: &BTreeMap<Uuid, Removed>) -> Vec<(u128, u64)> {
-        m.iter().map(|(c, r)| (c.as_u128(), r.cutoff)).collect()
-    }
-
-    type Row = (u128, u64, u64, u128, u64);
-    /// A case: its name, the removals named, the devices removed with their cutoffs.
-    type Case = (&'static str, &'static [Row], &'static [(u128, u64)]);
-
-    /// Each case: the removals named, and the devices removed with their cutoffs.
+    /// `vectors/epochs/removals.json`: the rules as case tables a second implementation
+    /// checks itself against (FORMAT.md §5.2 and §8).
     #[test]
-    fn removals_that_hold() {
-        let cases: Vec<Case> = vec![
-            ("none", &[], &[]),
-            ("one", &[(1, 5, 10, 2, 3)], &[(2, 3)]),
-            // A removes B while B removes A, both offline: the smaller Lamport clock holds, and
-            // B's record, written after B's cutoff, is void.
-            ("each other", &[(1, 5, 10, 2, 3), (2, 4, 12, 1, 4)], &[(2, 3)]),
-            ("same Lamport clock", &[(2, 4, 10, 1, 4), (1, 5, 10, 2, 3)], &[(2, 3)]),
-            // B's record is within its cutoff (A held it when it removed B): both hold.
-            ("record within the cutoff", &[(1, 5, 10, 2, 4), (2, 4, 12, 1, 9)], &[(1, 9), (2, 4)]),
-            ("removed twice: the first", &[(1, 5, 10, 3, 7), (2, 2, 11, 3, 9)], &[(3, 7)]),
-            // A removed device's later removal is void; a void removal voids nothing.
-            ("chain", &[(1, 5, 10, 2, 3), (2, 8, 11, 3, 1), (3, 2, 12, 4, 0)], &[(2, 3), (4, 0)]),
-        ];
-        for (name, rows, want) in cases {
-            assert_eq!(cutoffs(&holding(&named(rows))), want, "{name}");
+    fn the_removal_vectors_hold() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/epochs/removals.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = v["cases"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let mut named: Vec<Named> = case["removals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| Named {
+                    by: EpochId { client: device(&r["by"].to_string()), index: num(&r["index"]) },
+                    lamport: num(&r["lamport"]),
+                    removal: Removal {
+                        client: device(&r["removes"].to_string()),
+                        cutoff: num(&r["cutoff"]),
+                    },
+                })
+                .collect();
+            // In the order they are taken, as the store gives them.
+            named.sort_by_key(|n| (n.lamport, n.by.client, n.removal.client));
+            let clocks: BTreeMap<Uuid, Vec<(Uuid, u64)>> = case["clocks"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(d, c)| {
+                    let clock = c.as_object().unwrap();
+                    (device(d), clock.iter().map(|(o, i)| (device(o), num(i))).collect())
+                })
+                .collect();
+            let got: BTreeMap<Uuid, u64> =
+                raise(holding(&named), &clocks).into_iter().map(|(c, r)| (c, r.cutoff)).collect();
+            let want: BTreeMap<Uuid, u64> = case["removed"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(d, c)| (device(d), num(c)))
+                .collect();
+            assert_eq!(got, want, "{name}");
         }
-    }
-
-    #[test]
-    fn entries_a_remaining_member_took_before_it_knew_stay() {
-        let removed = holding(&named(&[(1, 5, 10, 2, 3)]));
-        let mut clocks = BTreeMap::new();
-        // C had taken B's entry 6 when it last wrote; B's own clock and a removed device's
-        // count for nothing.
-        clocks.insert(id(3), vec![(id(2), 6)]);
-        clocks.insert(id(2), vec![(id(2), 50)]);
-        clocks.insert(id(1), vec![(id(2), 3)]);
-        assert_eq!(cutoffs(&raise(removed.clone(), &clocks)), [(2, 6)]);
-        clocks.insert(id(3), vec![(id(2), 1)]);
-        assert_eq!(cutoffs(&raise(removed, &clocks)), [(2, 3)], "never below the record's");
     }
 }
