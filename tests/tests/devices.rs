@@ -782,6 +782,78 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
     assert!(b.ok(&["status"]).contains("This device was removed from the workspace"));
 }
 
+/// FORMAT.md §5.2, "Members": a device that joined around the time a device was removed (the
+/// remover did not know it, so the new key was not wrapped to it) could as well be the removed
+/// device under a new id: its changes are held back everywhere until a person lets it in on a
+/// member, or removes it.
+#[test]
+fn a_device_that_joined_around_a_removal_is_held_back_until_it_is_let_in() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let (a, b, tablet, stranger) =
+        (s.device("a"), s.device("b"), s.device("tablet"), s.device("stranger"));
+    a.ok(&["init", "--folder", folder]);
+    a.ok(&["device", "name", "Laptop"]);
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", folder]);
+    b.ok(&["device", "name", "Old phone"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    // Two devices join and write while a has not synced; then a removes the phone.
+    let from_tablet = tablet_joins(&tablet, folder, "Tablet", "From the tablet");
+    let from_stranger = tablet_joins(&stranger, folder, "Stranger", "From a stranger");
+    a.ok(&["device", "remove", "Old phone", "--yes"]);
+    a.ok(&["sync"]);
+    for note in [&from_tablet, &from_stranger] {
+        assert!(a.fails(&["show", note]).contains("no note matches"), "held back");
+    }
+    let listed = a.ok(&["device", "list"]);
+    assert_eq!(listed.matches("held back").count(), 2, "{listed}");
+    let status = a.ok(&["status"]);
+    assert!(status.contains("A device you do not know yet"), "{status}");
+
+    // The tablet is told too once it can read the removal (its user types the passphrase).
+    let (_, said) = tablet.sync();
+    assert!(said.contains("removed from the workspace"), "{said}");
+    let said = String::from_utf8_lossy(&tablet.run(&["passphrase", "enter"]).stderr).into_owned();
+    assert!(said.contains("until it is let in"), "the stranger, held back there too: {said}");
+    let status = tablet.ok(&["status"]);
+    assert!(status.contains("hold back its changes until you let it in"), "{status}");
+
+    // Let in: its changes reach a, and it reads what a writes next.
+    let tablet_id = tablet.client_id()[..8].to_string();
+    let out = a.run(&["device", "let-in", &tablet_id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&from_tablet), "From the tablet");
+    let after = a.new_note("After letting it in", "for the tablet");
+    a.ok(&["sync"]);
+    tablet.ok(&["sync"]);
+    assert_eq!(tablet.body(&after), "for the tablet");
+    assert!(!tablet.ok(&["status"]).contains("hold back"));
+
+    // Removed instead: nothing of it ever applies.
+    let stranger_id = stranger.client_id()[..8].to_string();
+    a.ok(&["device", "remove", &stranger_id, "--yes"]);
+    a.ok(&["sync"]);
+    assert!(a.fails(&["show", &from_stranger]).contains("no note matches"));
+    let listed = a.ok(&["device", "list"]);
+    assert!(!listed.contains("held back"), "{listed}");
+    tablet.ok(&["sync"]);
+    assert!(tablet.fails(&["show", &from_stranger]).contains("no note matches"));
+    assert_eq!(tablet.body(&after), "for the tablet");
+}
+
+/// Joins `folder`, names the device, writes one note and syncs; returns the note's id.
+fn tablet_joins(d: &resnotes_e2e::Device, folder: &str, name: &str, title: &str) -> String {
+    d.ok(&["join", "--folder", folder]);
+    d.ok(&["device", "name", name]);
+    let id = d.new_note(title, title);
+    d.ok(&["sync"]);
+    id
+}
+
 /// Two devices remove each other while both are offline: every device that reads both
 /// removals comes to the same answer (FORMAT.md §5.2: the smaller Lamport clock holds).
 #[test]

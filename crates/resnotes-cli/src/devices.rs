@@ -31,6 +31,14 @@ pub(crate) enum DeviceCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Let in a device that joined around the time a device was removed (`device list` marks
+    /// it "held back"): its changes then reach every device. Only do it when it is yours.
+    /// Asks for the workspace's passphrase (or RESNOTES_PASSPHRASE).
+    #[command(name = "let-in", alias = "admit")]
+    LetIn {
+        /// The start of its id, as `device list` shows it.
+        device: String,
+    },
 }
 
 /// Runs a `device` command.
@@ -56,6 +64,11 @@ pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand, quiet: bool) ->
                         time(at),
                         d.removed_by.as_deref().unwrap_or("another device")
                     ),
+                    None if d.held_back && !d.this_device => format!(
+                        "  (held back: it joined around the time a device was removed; if it is yours, `resnotes device let-in {}`, else `resnotes device remove {}`)",
+                        &d.id[..8],
+                        &d.id[..8]
+                    ),
                     None => String::new(),
                 };
                 out!("{}  {:<24}  {when}{this}{unsigned}{removed}", &d.id[..8], label(d));
@@ -69,6 +82,19 @@ pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand, quiet: bool) ->
             eprintln!("This device is now called \"{name}\"; other devices see it after a sync.");
         }
         DeviceCommand::Remove { device, yes } => return remove(ws, &device, yes, quiet),
+        DeviceCommand::LetIn { device } => {
+            let Some(p) = crate::passphrase(false)? else {
+                return Err(anyhow!(
+                    "type the workspace's passphrase in a terminal, or set RESNOTES_PASSPHRASE; nobody was let in"
+                ));
+            };
+            let name = label(&ws.find_device(&device)?);
+            ws.let_in_device(&device, &p, crate::scrypt_log_n())?;
+            eprintln!("{name} was let in: its changes reach every device once they have synced, and it reads what is written from now on.");
+            if !ws.targets()?.is_empty() {
+                return crate::sync_once(ws, quiet, false);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1055,7 +1055,14 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
     if st.needs_new_passphrase {
         out!("The workspace's passphrase was changed on another device, or this device was removed from the workspace: if it is still one of yours, type the current passphrase here (resnotes passphrase enter) to read what was written since.");
     }
-    if let Some(me) = ws.devices()?.into_iter().find(|d| d.this_device && d.removed_at.is_some()) {
+    let devices = ws.devices()?;
+    if devices.iter().any(|d| d.this_device && d.held_back) {
+        out!("This device joined around the time a device was removed from the workspace, so your other devices hold back its changes until you let it in on one of them (resnotes device let-in {}).", &ws.client_id().to_string()[..8]);
+    }
+    for d in devices.iter().filter(|d| d.held_back && !d.this_device) {
+        out!("A device you do not know yet ({}) joined around the time a device was removed: its changes are held back. If it is yours, let it in (resnotes device let-in {}); else remove it.", &d.id[..8], &d.id[..8]);
+    }
+    if let Some(me) = devices.into_iter().find(|d| d.this_device && d.removed_at.is_some()) {
         out!(
             "This device was removed from the workspace {} by {}: what you write here no longer reaches your other devices. To use it again, join the workspace again in another data dir.",
             time(me.removed_at.unwrap_or_default()),

@@ -437,6 +437,18 @@ fn type_new_passphrases(w: &mut World) {
     }
 }
 
+/// Devices that joined around a removal without replica 0 knowing them are held back until a
+/// member lets them in (FORMAT.md §5.2): replica 0 lets in every one it holds back, as their
+/// user would.
+fn let_in_held_back(w: &mut World) {
+    let p = w.passphrases.last().unwrap().clone();
+    for d in w.replicas[0].devices().unwrap() {
+        if d.held_back && !d.this_device {
+            w.replicas[0].let_in_device(&d.id, &p, SCRYPT_LOG_N).unwrap();
+        }
+    }
+}
+
 /// Syncs replica `r` with its `k`-th target (modulo how many it has); returns that target.
 fn sync(w: &mut World, r: usize, k: usize) -> usize {
     let (t, row) = w.rows[r][k % w.rows[r].len()].clone();
@@ -637,12 +649,14 @@ fn run(n: usize, steps: Vec<Step>) {
             }
         }
     }
-    // Heal everything: the sync tool finishes its copies, everyone syncs all around.
-    for round in 0..4 {
+    // Heal everything: the sync tool finishes its copies, everyone syncs all around (rounds
+    // enough for a device held back to be let in, read the record that lets it in, and be read).
+    for round in 0..6 {
         deliver(&w, round % 2, round as u64 + 1, 4, true);
         deliver(&w, 1 - round % 2, round as u64 + 7, 4, true);
         everyone_syncs(&mut w);
         type_new_passphrases(&mut w);
+        let_in_held_back(&mut w);
     }
     // The list's first line, kept up to date without reading bodies on every edit, is right.
     for r in &w.replicas {

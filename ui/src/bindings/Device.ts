@@ -43,4 +43,11 @@ removed_by: string | null,
 /**
  * The id of the device that removed it (`None`: not removed).
  */
-removed_by_id: string | null, };
+removed_by_id: string | null, 
+/**
+ * True for a device that is not admitted (FORMAT.md §5.2): it joined around the time a
+ * device was removed and no device has let it in yet, so its changes are held back until a
+ * device lets it in ([`Workspace::let_in_device`]) or removes it. For this device: the
+ * other devices hold back its changes.
+ */
+held_back: boolean, };

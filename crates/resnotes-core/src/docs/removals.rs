@@ -1,22 +1,25 @@
-//! Which devices are removed, and after which of its entries each one is refused (FORMAT.md
-//! §5.2), derived from the removals named by the epoch records held here and from the log — the
-//! same answer on every device once it holds the same logs, whatever order they arrived in.
+//! Which devices are removed or held back, and after which of its entries each one is refused
+//! (FORMAT.md §5.2), derived from the removals named by the epoch records held here and from the
+//! log — the same answer on every device once it holds the same logs, whatever order they
+//! arrived in.
 //!
-//! Two rules: [`holding`] (a removal is void when its writer was removed before it wrote it)
-//! and [`raise`] (a removed device's entries that a remaining member had taken when it last
-//! wrote stay: that member's later changes may build on them, and refusing them would leave
-//! those changes without what they follow).
+//! Three rules: [`holding`] (a removal is void when its writer was removed before it wrote it),
+//! [`held_back`] (once a device is removed, a device no record wraps the key to and that began
+//! in a key the removed one could read is not admitted until a member lets it in: it could be
+//! the removed device under a new id) and [`raise`] (entries that a remaining member had taken
+//! when it last wrote stay: that member's later changes may build on them, and refusing them
+//! would leave those changes without what they follow).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::format::entry;
-use crate::format::epoch::Keyring;
+use crate::format::epoch::{EpochId, Keyring};
 use crate::store;
-use crate::store::removals::{Named, Removed};
+use crate::store::removals::{cutoff_of, FirstEntry, Named, Removed};
 
 /// The removals that hold, from every removal named (in the order they are taken: their
 /// records' Lamport clock, then clientId). A removal is void when its record was written by a
@@ -25,60 +28,153 @@ use crate::store::removals::{Named, Removed};
 pub(crate) fn holding(named: &[Named]) -> BTreeMap<Uuid, Removed> {
     let mut removed: BTreeMap<Uuid, Removed> = BTreeMap::new();
     for n in named {
-        if removed.get(&n.by.client).is_some_and(|r| r.cutoff < n.by.index) {
+        if removed.get(&n.by.client).is_some_and(|r| r.refuses(n.by.index)) {
             continue;
         }
-        removed.entry(n.removal.client).or_insert(Removed { cutoff: n.removal.cutoff, by: n.by });
+        removed
+            .entry(n.removal.client)
+            .or_insert(Removed { cutoff: cutoff_of(&n.removal), by: Some(n.by) });
     }
     removed
 }
 
-/// Raises each removed device's cutoff to the newest of its entries that the newest entry of a
-/// device not removed names in its clock (`clocks`: each device's newest entry's clock). A
-/// device's clock names what it held when it wrote, and a change it wrote may follow any of
-/// that; so those entries stay, everywhere.
+/// Whether a removed device could read what was written in `epoch`: epoch 0, an epoch whose
+/// record wraps to a removed device, or one whose members this device does not know.
+fn readable_by_removed(
+    epoch: &EpochId,
+    removed: &BTreeMap<Uuid, Removed>,
+    members: &BTreeMap<EpochId, BTreeSet<Uuid>>,
+) -> bool {
+    epoch.is_zero() || members.get(epoch).is_none_or(|m| m.iter().any(|c| removed.contains_key(c)))
+}
+
+/// Whether `device` is not admitted (FORMAT.md §5.2, "Members"): a device is removed, no held
+/// record wraps the key to `device`, and its first entry is of an epoch a removed device could
+/// read. Such a device may be an honest one that joined around the removal, or the removed one
+/// under a new id; only a person can tell, so its entries wait until a member lets it in (a
+/// record that wraps to it) or removes it.
+pub(crate) fn is_held_back(
+    first: &FirstEntry,
+    removed: &BTreeMap<Uuid, Removed>,
+    members: &BTreeMap<EpochId, BTreeSet<Uuid>>,
+) -> bool {
+    !removed.is_empty()
+        && !removed.contains_key(&first.client)
+        && !members.values().any(|m| m.contains(&first.client))
+        && readable_by_removed(&first.epoch, removed, members)
+}
+
+/// The devices held back (all their entries refused), besides `me`.
+pub(crate) fn held_back(
+    removed: &BTreeMap<Uuid, Removed>,
+    members: &BTreeMap<EpochId, BTreeSet<Uuid>>,
+    firsts: &BTreeMap<Uuid, FirstEntry>,
+    me: &Uuid,
+) -> BTreeMap<Uuid, Removed> {
+    firsts
+        .values()
+        .filter(|f| f.client != *me && is_held_back(f, removed, members))
+        .map(|f| (f.client, Removed { cutoff: None, by: None }))
+        .collect()
+}
+
+/// Raises each refused device's cutoff to the newest of its entries that the newest entry of a
+/// device neither removed nor held back names in its clock (`clocks`: each device's newest
+/// entry's clock). A device's clock names what it held when it wrote, and a change it wrote may
+/// follow any of that; so those entries stay, everywhere.
 pub(crate) fn raise(
     mut removed: BTreeMap<Uuid, Removed>,
     clocks: &BTreeMap<Uuid, Vec<(Uuid, u64)>>,
 ) -> BTreeMap<Uuid, Removed> {
+    let refused: BTreeSet<Uuid> = removed.keys().copied().collect();
     for (member, clock) in clocks {
-        if removed.contains_key(member) {
+        if refused.contains(member) {
             continue;
         }
         for (client, index) in clock {
             if let Some(r) = removed.get_mut(client) {
-                r.cutoff = r.cutoff.max(*index);
+                r.cutoff = r.cutoff.max(Some(*index));
             }
         }
     }
     removed
 }
 
-/// Derives the devices removed from what this device holds and keeps the answer (table
-/// `removed`, read by the pull and by the epoch this device writes in). Returns the removed
-/// devices other than `me` of which this device holds entries past their cutoff: they were
-/// taken before the removal was known, and are to be dropped ([`store::log::drop_after`]).
-pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Vec<(Uuid, u64)>> {
+/// Opens an entry held in the log.
+fn read_held(conn: &Connection, keys: &Keyring, client: &Uuid, index: u64) -> Option<entry::Entry> {
+    let data = store::log::entry_data(conn, client, index).ok()??;
+    let plain = keys.open(&data).ok()?;
+    entry::decode_in(&plain, keys).ok()
+}
+
+/// Keeps what the log holds and the removal tables lack: the first entry of each device (kept as
+/// entries arrive, but not by versions before this one) and the members of each held epoch's
+/// record.
+fn fill_in(conn: &Connection, keys: &Keyring, heads: &[(Uuid, u64)]) -> Result<()> {
+    let firsts = store::removals::first_entries(conn)?;
+    for (client, _) in heads.iter().filter(|(c, _)| !firsts.contains_key(c)) {
+        if let Some(e) = read_held(conn, keys, client, 0) {
+            store::removals::keep_first(conn, &first_entry(&e))?;
+        }
+    }
+    let members = store::removals::members(conn)?;
+    for (id, _) in store::epochs::all(conn)? {
+        if members.contains_key(&id) {
+            continue;
+        }
+        if let Some(e) = read_held(conn, keys, &id.client, id.index) {
+            if let Some(k) = &e.keys {
+                store::removals::keep(conn, &id, e.header.lamport, &k.members, &k.removals)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What decides whether a device is admitted, from its entry 0.
+pub(crate) fn first_entry(e: &entry::Entry) -> FirstEntry {
+    FirstEntry {
+        client: e.header.client,
+        epoch: e.epoch,
+        signer: e.signer,
+        written_at: e.header.timestamp,
+    }
+}
+
+/// Derives the devices removed and held back from what this device holds and keeps the answer
+/// (table `removed`, read by the pull and by the epoch this device writes in). Returns the
+/// devices other than `me` of which this device holds entries past their cutoff, with that
+/// cutoff: they were taken before the removal was known, and are to be dropped
+/// ([`store::log::drop_after`]).
+pub(crate) fn refresh(
+    conn: &Connection,
+    keys: &Keyring,
+    me: &Uuid,
+) -> Result<Vec<(Uuid, Removed)>> {
     let named = store::removals::named(conn)?;
     if named.is_empty() {
         return Ok(Vec::new());
     }
     let heads = store::log::heads(conn)?;
+    fill_in(conn, keys, &heads)?;
     let mut clocks = BTreeMap::new();
     for (client, head) in &heads {
         // Only an entry that opens counts: one this device cannot read names nothing.
-        let Some(data) = store::log::entry_data(conn, client, *head)? else { continue };
-        let Ok(plain) = keys.open(&data) else { continue };
-        if let Ok(e) = entry::decode_in(&plain, keys) {
+        if let Some(e) = read_held(conn, keys, client, *head) {
             clocks.insert(*client, e.clock);
         }
     }
-    let removed = raise(holding(&named), &clocks);
+    let holding = holding(&named);
+    let members = store::removals::members(conn)?;
+    let firsts = store::removals::first_entries(conn)?;
+    let mut refused = held_back(&holding, &members, &firsts, me);
+    refused.extend(holding);
+    let removed = raise(refused, &clocks);
     store::removals::set_removed(conn, &removed)?;
     Ok(heads
         .into_iter()
-        .filter(|(c, h)| c != me && removed.get(c).is_some_and(|r| *h > r.cutoff))
-        .map(|(c, _)| (c, removed[&c].cutoff))
+        .filter(|(c, h)| c != me && removed.get(c).is_some_and(|r| r.refuses(*h)))
+        .map(|(c, _)| (c, removed[&c]))
         .collect())
 }
 
@@ -116,7 +212,7 @@ mod tests {
                     lamport: num(&r["lamport"]),
                     removal: Removal {
                         client: device(&r["removes"].to_string()),
-                        cutoff: num(&r["cutoff"]),
+                        cutoff: if r["cutoff"].is_null() { u64::MAX } else { num(&r["cutoff"]) },
                     },
                 })
                 .collect();
@@ -131,13 +227,37 @@ mod tests {
                     (device(d), clock.iter().map(|(o, i)| (device(o), num(i))).collect())
                 })
                 .collect();
-            let got: BTreeMap<Uuid, u64> =
-                raise(holding(&named), &clocks).into_iter().map(|(c, r)| (c, r.cutoff)).collect();
-            let want: BTreeMap<Uuid, u64> = case["removed"]
+            // An epoch is "0" or "<device>.<index>".
+            let epoch = |s: &str| match s.split_once('.') {
+                None => EpochId::ZERO,
+                Some((d, i)) => EpochId { client: device(d), index: i.parse().unwrap() },
+            };
+            let mut members: BTreeMap<EpochId, BTreeSet<Uuid>> = BTreeMap::new();
+            for (e, m) in case["members"].as_object().into_iter().flatten() {
+                let m = m.as_array().unwrap().iter().map(|d| device(&d.to_string()));
+                members.insert(epoch(e), m.collect());
+            }
+            let firsts: BTreeMap<Uuid, FirstEntry> = case["firsts"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(d, e)| {
+                    let client = device(d);
+                    let epoch = epoch(e.as_str().unwrap());
+                    (client, FirstEntry { client, epoch, signer: None, written_at: 0 })
+                })
+                .collect();
+            let me = device(&case["me"].as_u64().unwrap_or(0).to_string());
+            let holding = holding(&named);
+            let mut refused = held_back(&holding, &members, &firsts, &me);
+            refused.extend(holding);
+            let got: BTreeMap<Uuid, Option<u64>> =
+                raise(refused, &clocks).into_iter().map(|(c, r)| (c, r.cutoff)).collect();
+            let want: BTreeMap<Uuid, Option<u64>> = case["removed"]
                 .as_object()
                 .unwrap()
                 .iter()
-                .map(|(d, c)| (device(d), num(c)))
+                .map(|(d, c)| (device(d), c.as_u64()))
                 .collect();
             assert_eq!(got, want, "{name}");
         }

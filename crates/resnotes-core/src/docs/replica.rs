@@ -481,12 +481,13 @@ impl Replica {
     /// Derives again which devices are removed ([`removals::refresh`]) and drops the entries of
     /// removed devices past their cutoff that this device took before it knew (every reader
     /// refuses them, FORMAT.md §5.2); the notes are then rebuilt from the rest of the log.
-    /// Returns each device whose entries were dropped, with its cutoff.
-    pub(crate) fn refresh_removed(&mut self) -> Result<Vec<(Uuid, u64)>> {
+    /// Returns each device whose entries were dropped, and why.
+    pub(crate) fn refresh_removed(&mut self) -> Result<Vec<(Uuid, store::removals::Removed)>> {
         let tx = store::write_tx(&self.conn)?;
         let dropped = removals::refresh(&tx, &self.keys, &self.client)?;
-        for (client, cutoff) in &dropped {
-            store::log::drop_after(&tx, client, *cutoff)?;
+        for (client, r) in &dropped {
+            store::log::drop_after(&tx, client, r.cutoff)?;
+            store::removals::forget_records_after(&tx, client, r.cutoff)?;
         }
         tx.commit()?;
         if !dropped.is_empty() {

@@ -109,10 +109,11 @@ pub(crate) fn insert_entry(
 /// Drops a removed device's entries after `cutoff` (FORMAT.md §5.2: every reader refuses them),
 /// which this device took before it learnt of the removal; the notes are then rebuilt from the
 /// rest of the log. Returns how many were dropped.
-pub(crate) fn drop_after(conn: &Connection, client: &Uuid, cutoff: u64) -> Result<usize> {
+/// (`None`: all of them.)
+pub(crate) fn drop_after(conn: &Connection, client: &Uuid, cutoff: Option<u64>) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM log WHERE client_id = ?1 AND idx > ?2",
-        params![client.to_string(), cutoff as i64],
+        params![client.to_string(), cutoff.map_or(-1, |c| c as i64)],
     )?)
 }
 

@@ -279,11 +279,13 @@ CREATE TABLE key_wraps (name TEXT PRIMARY KEY, data BLOB NOT NULL, written_at IN
     r#"
 -- Removing devices (store/removals.rs, FORMAT.md §5.2): the members each held epoch's record
 -- wraps its key to; every removal a record held here names (with the record and its Lamport
--- clock); and, derived from those and the log, the devices removed and the entry of each after
--- which its entries are refused.
+-- clock; a cutoff of -1 keeps none of its entries); each device's first entry (its epoch and
+-- signing key); and, derived from those and the log, the devices removed or held back, each
+-- with the entry after which its entries are refused (-1: all).
 CREATE TABLE epoch_members (client_id TEXT NOT NULL, idx INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY (client_id, idx, member)) WITHOUT ROWID;
 CREATE TABLE removals (by_client TEXT NOT NULL, by_idx INTEGER NOT NULL, removed TEXT NOT NULL, cutoff INTEGER NOT NULL, lamport INTEGER NOT NULL, PRIMARY KEY (by_client, by_idx, removed)) WITHOUT ROWID;
-CREATE TABLE removed (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, by_client TEXT NOT NULL, by_idx INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE first_entries (client_id TEXT PRIMARY KEY, epoch_client TEXT NOT NULL, epoch_idx INTEGER NOT NULL, signer BLOB, written_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE removed (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, by_client TEXT, by_idx INTEGER) WITHOUT ROWID;
 "#,
 ];
 

@@ -1,9 +1,10 @@
 //! Removed devices (FORMAT.md §5.2): every removal named by an epoch record this device holds
-//! (table `removals`), the members each held epoch's key was wrapped to (`epoch_members`), and
-//! the devices removed with the entry after which each one's entries are refused (`removed`,
-//! derived from the other two and the log by `docs::removals`).
+//! (table `removals`), the members each held epoch's key was wrapped to (`epoch_members`), each
+//! device's first entry (`first_entries`: which epoch, which key), and the devices removed or
+//! held back with the entry after which each one's entries are refused (`removed`, derived
+//! from the others and the log by `docs::removals`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{params, Connection};
 use uuid::Uuid;
@@ -22,13 +23,122 @@ pub(crate) struct Named {
     pub(crate) removal: Removal,
 }
 
-/// A device removed (by a removal that holds), as derived from the records and the log.
+/// A device removed (by a removal that holds) or held back (not admitted), as derived from the
+/// records and the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Removed {
-    /// Its entries after this index are refused.
-    pub(crate) cutoff: u64,
-    /// The record that removed it.
-    pub(crate) by: EpochId,
+    /// Its entries after this index are refused; `None`: all of them.
+    pub(crate) cutoff: Option<u64>,
+    /// The record that removed it; `None` for a device held back until it is let in.
+    pub(crate) by: Option<EpochId>,
+}
+
+impl Removed {
+    /// Whether its entry `index` is refused.
+    pub(crate) fn refuses(&self, index: u64) -> bool {
+        self.cutoff.is_none_or(|c| index > c)
+    }
+}
+
+/// A removal's cutoff as a record writes it: `u64::MAX` keeps none of the device's entries.
+pub(crate) fn cutoff_of(removal: &Removal) -> Option<u64> {
+    (removal.cutoff != u64::MAX).then_some(removal.cutoff)
+}
+
+/// A device's first entry as this device read it: what decides whether it is admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FirstEntry {
+    /// The device.
+    pub(crate) client: Uuid,
+    /// The key epoch of its entry 0.
+    pub(crate) epoch: EpochId,
+    /// The key that signed it (`None`: a device of a version that does not sign).
+    pub(crate) signer: Option<[u8; 32]>,
+    /// When it was written (the writer's clock, ms).
+    pub(crate) written_at: i64,
+}
+
+/// Keeps a device's first entry (once).
+pub(crate) fn keep_first(conn: &Connection, f: &FirstEntry) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO first_entries (client_id, epoch_client, epoch_idx, signer, written_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        f.client.to_string(),
+        f.epoch.client.to_string(),
+        f.epoch.index as i64,
+        f.signer.as_ref().map(|s| &s[..]),
+        f.written_at
+    ])?;
+    Ok(())
+}
+
+/// Every device's first entry kept.
+pub(crate) fn first_entries(conn: &Connection) -> Result<BTreeMap<Uuid, FirstEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id, epoch_client, epoch_idx, signer, written_at FROM first_entries",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<Vec<u8>>>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (client, epoch, idx, signer, written_at) = row?;
+        let (Ok(client), Ok(epoch)) = (Uuid::parse_str(&client), Uuid::parse_str(&epoch)) else {
+            continue;
+        };
+        out.insert(
+            client,
+            FirstEntry {
+                client,
+                epoch: EpochId { client: epoch, index: idx as u64 },
+                signer: signer.and_then(|s| s.try_into().ok()),
+                written_at,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The members of every held epoch's record.
+pub(crate) fn members(conn: &Connection) -> Result<BTreeMap<EpochId, BTreeSet<Uuid>>> {
+    let mut stmt = conn.prepare_cached("SELECT client_id, idx, member FROM epoch_members")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut out: BTreeMap<EpochId, BTreeSet<Uuid>> = BTreeMap::new();
+    for row in rows {
+        let (client, idx, member) = row?;
+        let (Ok(client), Ok(member)) = (Uuid::parse_str(&client), Uuid::parse_str(&member)) else {
+            continue;
+        };
+        out.entry(EpochId { client, index: idx as u64 }).or_default().insert(member);
+    }
+    Ok(out)
+}
+
+/// Forgets what the records of `client` after `cutoff` said (their entries are refused): their
+/// members, removals and keys.
+pub(crate) fn forget_records_after(
+    conn: &Connection,
+    client: &Uuid,
+    cutoff: Option<u64>,
+) -> Result<()> {
+    let after = cutoff.map_or(-1, |c| c as i64);
+    let id = client.to_string();
+    conn.execute(
+        "DELETE FROM epoch_members WHERE client_id = ?1 AND idx > ?2",
+        params![id, after],
+    )?;
+    conn.execute("DELETE FROM removals WHERE by_client = ?1 AND by_idx > ?2", params![id, after])?;
+    conn.execute("DELETE FROM epochs WHERE client_id = ?1 AND idx > ?2", params![id, after])?;
+    Ok(())
 }
 
 /// Keeps what the record `by` (Lamport clock `lamport`) says: its members and its removals.
@@ -101,9 +211,9 @@ pub(crate) fn set_removed(conn: &Connection, removed: &BTreeMap<Uuid, Removed>) 
     for (client, r) in removed {
         stmt.execute(params![
             client.to_string(),
-            r.cutoff as i64,
-            r.by.client.to_string(),
-            r.by.index as i64
+            r.cutoff.map_or(-1, |c| c as i64),
+            r.by.map(|b| b.client.to_string()),
+            r.by.map(|b| b.index as i64)
         ])?;
     }
     Ok(())
@@ -117,32 +227,35 @@ pub(crate) fn removed(conn: &Connection) -> Result<BTreeMap<Uuid, Removed>> {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<i64>>(3)?,
         ))
     })?;
     let mut out = BTreeMap::new();
     for row in rows {
         let (client, cutoff, by, idx) = row?;
-        let (Ok(client), Ok(by)) = (Uuid::parse_str(&client), Uuid::parse_str(&by)) else {
-            continue;
-        };
+        let Ok(client) = Uuid::parse_str(&client) else { continue };
+        let by = by.and_then(|b| Uuid::parse_str(&b).ok()).zip(idx);
         out.insert(
             client,
-            Removed { cutoff: cutoff as u64, by: EpochId { client: by, index: idx as u64 } },
+            Removed {
+                cutoff: (cutoff >= 0).then_some(cutoff as u64),
+                by: by.map(|(client, index)| EpochId { client, index: index as u64 }),
+            },
         );
     }
     Ok(out)
 }
 
-/// The index after which `client`'s entries are refused, when it was removed.
-pub(crate) fn cutoff(conn: &Connection, client: &Uuid) -> Result<Option<u64>> {
+/// How `client`'s entries are refused, when it was removed or is held back.
+pub(crate) fn of(conn: &Connection, client: &Uuid) -> Result<Option<Removed>> {
     use rusqlite::OptionalExtension;
-    Ok(conn
+    let cutoff: Option<i64> = conn
         .prepare_cached("SELECT cutoff FROM removed WHERE client_id = ?1")?
-        .query_row([client.to_string()], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map(|c| c as u64))
+        .query_row([client.to_string()], |r| r.get(0))
+        .optional()?;
+    // `by` is not needed where this is asked (the pull).
+    Ok(cutoff.map(|c| Removed { cutoff: (c >= 0).then_some(c as u64), by: None }))
 }
 
 #[cfg(test)]
@@ -162,12 +275,14 @@ mod tests {
         let order: Vec<EpochId> = named(&conn).unwrap().iter().map(|n| n.by).collect();
         assert_eq!(order, [rec(c, 2), rec(a, 9), rec(b, 4)]);
         let mut removed = BTreeMap::new();
-        removed.insert(b, Removed { cutoff: 1, by: rec(c, 2) });
+        removed.insert(b, Removed { cutoff: Some(1), by: Some(rec(c, 2)) });
+        removed.insert(c, Removed { cutoff: None, by: None });
         set_removed(&conn, &removed).unwrap();
         assert_eq!(super::removed(&conn).unwrap(), removed);
-        assert_eq!(cutoff(&conn, &b).unwrap(), Some(1));
-        assert_eq!(cutoff(&conn, &a).unwrap(), None);
+        assert!(of(&conn, &b).unwrap().is_some_and(|r| r.refuses(2) && !r.refuses(1)));
+        assert!(of(&conn, &c).unwrap().is_some_and(|r| r.refuses(0)), "held back: all");
+        assert_eq!(of(&conn, &a).unwrap(), None);
         set_removed(&conn, &BTreeMap::new()).unwrap();
-        assert_eq!(cutoff(&conn, &b).unwrap(), None);
+        assert_eq!(of(&conn, &b).unwrap(), None);
     }
 }

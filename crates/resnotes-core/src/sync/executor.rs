@@ -350,15 +350,25 @@ impl Replica {
         // what this device held before the pass is worth a word: what it took in the same pass
         // was never shown.
         if rep.pulled > pulled_before {
-            for (client, cutoff) in self.refresh_removed()? {
-                let held = heads_before.get(&client).map_or(0, |h| h.saturating_sub(cutoff));
-                if held > 0 {
-                    let msg = format!(
+            for (client, r) in self.refresh_removed()? {
+                let held = heads_before
+                    .get(&client)
+                    .map_or(0, |h| r.cutoff.map_or(h + 1, |c| h.saturating_sub(c)));
+                if held == 0 {
+                    continue;
+                }
+                let msg = if r.by.is_some() {
+                    format!(
                         "what device {} wrote after it was removed from the workspace was taken back out of your notes ({held} sync(s) of it).",
                         short(&client)
-                    );
-                    rep.problem(msg, on_event);
-                }
+                    )
+                } else {
+                    format!(
+                        "what device {} wrote was taken out of your notes until it is let in: it joined around the time a device was removed from the workspace ({held} sync(s) of it).",
+                        short(&client)
+                    )
+                };
+                rep.problem(msg, on_event);
             }
         }
         Ok(())
@@ -406,10 +416,10 @@ impl Replica {
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<(u64, bool)> {
         let (t, tr) = (run.target, run.tr);
-        // A removed device's entries past its cutoff are refused wherever they come from
-        // (FORMAT.md §5.2): not even read.
-        let cutoff = store::removals::cutoff(&self.conn, client)?;
-        if cutoff.is_some_and(|c| from > c) {
+        // A removed device's entries past its cutoff, and a held-back device's, are refused
+        // wherever they come from (FORMAT.md §5.2): not even read.
+        let refusal = store::removals::of(&self.conn, client)?;
+        if refusal.is_some_and(|r| r.refuses(from)) {
             return Ok((0, false));
         }
         let mut stopped = false;
@@ -433,7 +443,7 @@ impl Replica {
         let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> =
             Default::default();
         loop {
-            if cutoff.is_some_and(|c| n > c) {
+            if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
             }
             if window.is_empty() {
@@ -493,6 +503,11 @@ impl Replica {
             match checked {
                 Ok(e) => {
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
+                    if n == 0 {
+                        // What decides whether it is admitted once a device is removed.
+                        let first = crate::docs::removals::first_entry(&e);
+                        store::removals::keep_first(&self.conn, &first)?;
+                    }
                     if let Some(keys) = &e.keys {
                         let started = EpochId { client: *client, index: n };
                         self.learn_epoch(started, e.header.lamport, keys)?;

@@ -431,7 +431,7 @@ impl Replica {
             let from = heads.get(client).map_or(0, |h| h + 1);
             let mut newer: Vec<u64> = w.indexes.range(from..).copied().collect();
             if let Some(r) = removed.get(client) {
-                let past = newer.len() - newer.partition_point(|i| *i <= r.cutoff);
+                let past = newer.len() - newer.partition_point(|i| !r.refuses(*i));
                 v.after_removal += past as u64;
                 newer.truncate(newer.len() - past);
             }

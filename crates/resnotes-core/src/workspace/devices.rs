@@ -38,6 +38,11 @@ pub struct Device {
     pub removed_by: Option<String>,
     /// The id of the device that removed it (`None`: not removed).
     pub removed_by_id: Option<String>,
+    /// True for a device that is not admitted (FORMAT.md §5.2): it joined around the time a
+    /// device was removed and no device has let it in yet, so its changes are held back until a
+    /// device lets it in ([`Workspace::let_in_device`]) or removes it. For this device: the
+    /// other devices hold back its changes.
+    pub held_back: bool,
 }
 
 /// A name the user typed, as stored, or a sentence saying why it cannot be a device's.
@@ -82,16 +87,44 @@ impl Workspace {
         let mine = hex(&self.replica.device.public());
         let mut out = Vec::new();
         let removed = store::removals::removed(conn)?;
-        for store::log::Newest { client: id, at, signer } in store::log::newest_of_each(conn)? {
+        let firsts = store::removals::first_entries(conn)?;
+        let me_held_back = {
+            let by_records: std::collections::BTreeMap<_, _> =
+                removed.iter().filter(|(_, r)| r.by.is_some()).map(|(c, r)| (*c, *r)).collect();
+            let members = store::removals::members(conn)?;
+            firsts
+                .get(&me)
+                .is_some_and(|f| crate::docs::removals::is_held_back(f, &by_records, &members))
+        };
+        let mut newest = store::log::newest_of_each(conn)?;
+        // Held-back devices whose entries this device does not hold: known by their first.
+        for (id, r) in &removed {
+            if r.by.is_none() && !newest.iter().any(|n| n.client == *id) {
+                if let Some(f) = firsts.get(id) {
+                    newest.push(store::log::Newest {
+                        client: *id,
+                        at: f.written_at,
+                        signer: f.signer,
+                    });
+                }
+            }
+        }
+        for store::log::Newest { client: id, at, signer } in newest {
             // This device signs whatever it writes next, even when its last entry was unsigned.
             let signing_key = if id == me { Some(mine.clone()) } else { signer.as_ref().map(hex) };
-            let (removed_at, removed_by, removed_by_id) = match removed.get(&id) {
-                Some(r) => (
-                    store::log::timestamp_of(conn, &r.by.client, r.by.index)?,
-                    store::notes::device_name(conn, &r.by.client)?,
-                    Some(r.by.client.to_string()),
+            let (removed_at, removed_by, removed_by_id) = match removed.get(&id).and_then(|r| r.by)
+            {
+                Some(by) => (
+                    store::log::timestamp_of(conn, &by.client, by.index)?,
+                    store::notes::device_name(conn, &by.client)?,
+                    Some(by.client.to_string()),
                 ),
                 None => (None, None, None),
+            };
+            let held_back = if id == me {
+                me_held_back
+            } else {
+                removed.get(&id).is_some_and(|r| r.by.is_none())
             };
             out.push(Device {
                 id: id.to_string(),
@@ -103,6 +136,7 @@ impl Workspace {
                 removed_at,
                 removed_by,
                 removed_by_id,
+                held_back,
             });
         }
         if !out.iter().any(|d| d.this_device) {
@@ -116,6 +150,7 @@ impl Workspace {
                 removed_at: None,
                 removed_by: None,
                 removed_by_id: None,
+                held_back: me_held_back,
             });
         }
         Ok(arrange(out))

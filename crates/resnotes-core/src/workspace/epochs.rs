@@ -77,6 +77,16 @@ pub(crate) fn newest_key(
     }
 }
 
+/// What a new key epoch is for.
+enum Change {
+    /// A new passphrase.
+    Passphrase,
+    /// Removing a device.
+    Remove(Uuid),
+    /// Letting in a held-back device.
+    LetIn(Member),
+}
+
 /// How many `keys/` files a join tries, newest first (up to a second of scrypt each).
 const MAX_WRAPS_TRIED: usize = 4;
 
@@ -152,7 +162,7 @@ impl Workspace {
             ));
         }
         check_passphrase(passphrase)?;
-        self.start_epoch(passphrase, None, log_n)
+        self.start_epoch(passphrase, Change::Passphrase, log_n)
     }
 
     /// Removes a device from the workspace (FORMAT.md §5.2): starts a key epoch whose key is
@@ -184,7 +194,7 @@ impl Workspace {
         }
         self.check_current_passphrase(passphrase)?;
         let client = Uuid::parse_str(&d.id).map_err(|_| Error::Invalid(d.id.clone()))?;
-        self.start_epoch(passphrase, Some(client), log_n)
+        self.start_epoch(passphrase, Change::Remove(client), log_n)
     }
 
     /// Checks that `passphrase` opens the newest key epoch's `keys/` file this device holds, or
@@ -218,12 +228,42 @@ impl Workspace {
         }
     }
 
-    /// Starts a key epoch (FORMAT.md §5.2) wrapped to every device that signs but `removing`,
-    /// and to `passphrase` in a `keys/` file copied to every target at the next sync.
+    /// Lets in a device that is held back (FORMAT.md §5.2, "Members": it joined around the time
+    /// a device was removed, so nobody could tell it from the removed one under a new id): a key
+    /// epoch whose record wraps to it, after which every device reads its changes. Only its
+    /// user can say it is theirs. `passphrase` is the workspace's current one, as for a removal.
+    pub fn let_in_device(
+        &mut self,
+        device: &str,
+        passphrase: &str,
+        log_n: u8,
+    ) -> Result<PassphraseChanged> {
+        let d = self.find_device(device)?;
+        let name = d.name.clone().unwrap_or_else(|| "that device".into());
+        if !d.held_back || d.this_device {
+            return Err(Error::Invalid(format!(
+                "{name} is not waiting to be let in: it is one of this workspace's devices{}",
+                if d.removed_at.is_some() { ", or was removed" } else { "" }
+            )));
+        }
+        let client = Uuid::parse_str(&d.id).map_err(|_| Error::Invalid(d.id.clone()))?;
+        let Some(key) =
+            store::removals::first_entries(&self.replica.conn)?.get(&client).and_then(|f| f.signer)
+        else {
+            return Err(Error::Invalid(format!(
+                "{name} runs an older Resilient Notes that does not sign its changes: update it, then let it in"
+            )));
+        };
+        self.check_current_passphrase(passphrase)?;
+        self.start_epoch(passphrase, Change::LetIn(Member { client, key }), log_n)
+    }
+
+    /// Starts a key epoch (FORMAT.md §5.2) wrapped to every device that signs, but a removed
+    /// one, and to `passphrase` in a `keys/` file copied to every target at the next sync.
     fn start_epoch(
         &mut self,
         passphrase: &str,
-        removing: Option<Uuid>,
+        change: Change,
         log_n: u8,
     ) -> Result<PassphraseChanged> {
         let r = &mut self.replica;
@@ -233,13 +273,25 @@ impl Workspace {
         let mut members = Vec::new();
         let mut left_out = Vec::new();
         let mut removals = Vec::new();
+        let removing = match change {
+            Change::Remove(gone) => {
+                // Its entries held here stay; none when it is held back and none are held.
+                let cutoff = store::head(&tx, &gone)?.map_or(u64::MAX, |(i, _)| i);
+                removals.push(Removal { client: gone, cutoff });
+                Some(gone)
+            }
+            Change::LetIn(m) => {
+                members.push(m);
+                None
+            }
+            Change::Passphrase => None,
+        };
         for n in store::log::newest_of_each(&tx)? {
             match n.signer {
-                _ if n.client == r.client || removed.contains_key(&n.client) => {}
-                _ if Some(n.client) == removing => {
-                    let cutoff = store::head(&tx, &n.client)?.map_or(0, |(i, _)| i);
-                    removals.push(Removal { client: n.client, cutoff });
-                }
+                _ if n.client == r.client
+                    || removed.contains_key(&n.client)
+                    || Some(n.client) == removing
+                    || members.iter().any(|m| m.client == n.client) => {}
                 Some(key) => members.push(Member { client: n.client, key }),
                 None => left_out.push(
                     store::notes::device_name(&tx, &n.client)?
@@ -282,7 +334,8 @@ impl Workspace {
         store::epochs::keep_wrap(&tx, &epoch::wrap_name(header.lamport, &started), &wrap, now)?;
         // The key is kept with the record, in one transaction: a change is whole or not at all.
         replica::keep_epoch(&tx, &r.keys, started, header.lamport, &keys)?;
-        // The cutoff is this device's newest entry of the removed one: nothing to drop here.
+        // The cutoff is this device's newest entry of the removed one, and a device let in was
+        // held back: nothing to drop here.
         crate::docs::removals::refresh(&tx, &r.keys, &r.client)?;
         tx.commit()?;
         Ok(PassphraseChanged { left_out })
