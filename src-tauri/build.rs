@@ -25,6 +25,7 @@ fn main() {
             "change_passphrase",
             "enter_passphrase",
             "remove_device",
+            "let_in_device",
             "copy_text",
             "rename_tag",
             "list_notebooks",

@@ -202,6 +202,19 @@ pub async fn remove_device(app: AppHandle, device: String, passphrase: String) -
     .await
 }
 
+/// "Let it in…" beside a device held back (it joined around the time a device was removed):
+/// a new key wrapped to it too, after which its changes reach every device (see
+/// `Workspace::let_in_device`); `passphrase` is the workspace's current one.
+#[tauri::command]
+pub async fn let_in_device(app: AppHandle, device: String, passphrase: String) -> Res<Vec<String>> {
+    off_runtime(app, move |state| {
+        let done = state.with(|ws| ws.let_in_device(&device, &passphrase, scrypt_log_n()))?;
+        state.nudge();
+        Ok(done.left_out)
+    })
+    .await
+}
+
 /// "Cancel this code": the setup code opens nothing from now on.
 #[tauri::command]
 pub async fn cancel_invite(state: State<'_, AppState>, code: String) -> Res<()> {

@@ -175,6 +175,7 @@ fn main() -> ExitCode {
             commands::change_passphrase,
             commands::enter_passphrase,
             commands::remove_device,
+            commands::let_in_device,
             commands::copy_text,
             commands::rename_tag,
             commands::list_notebooks,

@@ -2459,7 +2459,8 @@ fn a_device_is_removed_in_the_sync_panel_after_a_confirmation() {
     let sb = Sandbox::new();
     let shared = sb.folder("shared");
     let folder = shared.to_str().unwrap();
-    let (da, phone, other) = (sb.device("a"), sb.device("phone"), sb.device("other"));
+    let (da, phone, other, tablet) =
+        (sb.device("a"), sb.device("phone"), sb.device("other"), sb.device("tablet"));
     let a = App::start("remove-a", &da.dir, &[]);
     new_note(&a);
     a.type_into("#title", "Shared");
@@ -2472,6 +2473,8 @@ fn a_device_is_removed_in_the_sync_panel_after_a_confirmation() {
     other.ok(&["join", "--folder", folder]);
     other.ok(&["device", "name", "Desktop"]);
     other.ok(&["sync"]);
+    // The tablet joins but writes nothing before the removal: A cannot know it.
+    tablet.ok(&["join", "--folder", folder]);
     a.click("#sync-panel [data-action=sync-now]");
     a.wait_until(Duration::from_secs(20), "A to read the phone's note", || {
         a.list_titles().iter().any(|t| t == "From the phone")
@@ -2523,6 +2526,38 @@ fn a_device_is_removed_in_the_sync_panel_after_a_confirmation() {
         serde_json::json!([]),
     );
     a.screenshot("remove-done");
+
+    // The tablet writes with the only key it has: A holds its changes back and asks.
+    let from_tablet = tablet.new_note("From the tablet", "joined around the removal");
+    tablet.sync();
+    let tablet_row = format!("#sync-body li[data-device='{}']", tablet.client_id());
+    a.click("#sync-panel [data-action=sync-now]");
+    a.wait_until(Duration::from_secs(30), "the tablet held back", || {
+        a.find(&format!("{tablet_row}.held-back [data-action=let-in-device]")).is_some()
+    });
+    assert!(a.text(&tablet_row).contains("a device you do not know yet"));
+    assert!(a.list_titles().iter().all(|t| t != "From the tablet"));
+    a.js(
+        "document.querySelector('#sync-body .devices').scrollIntoView({block: 'start'})",
+        serde_json::json!([]),
+    );
+    a.screenshot("remove-held-back");
+    a.click(&format!("{tablet_row} [data-action=let-in-device]"));
+    a.wait_until(Duration::from_secs(5), "the let-in form", || {
+        a.text("#sync-body .passphrase-box").contains("Let Device")
+    });
+    assert!(a.text("#sync-body .passphrase-box").contains("only if it is yours"));
+    a.type_into("#sync-body .passphrase-box input[name=current_passphrase]", PASSPHRASE);
+    a.click("#sync-body .passphrase-box button[type=submit]");
+    a.wait_until(Duration::from_secs(30), "the tablet's note, let in", || {
+        a.list_titles().iter().any(|t| t == "From the tablet")
+    });
+    assert!(a.text("#sync-body .passphrase .done").contains("was let in"));
+    a.wait_until(Duration::from_secs(20), "the tablet no longer held back", || {
+        a.find(&format!("{tablet_row}.held-back")).is_none()
+    });
+    a.screenshot("remove-let-in");
+    let _ = from_tablet;
     a.press(&[], "\u{E00C}");
 
     // A writes after the removal; the phone cannot read it, and what the phone writes next does

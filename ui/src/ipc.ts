@@ -201,6 +201,9 @@ export const enterPassphrase = (passphrase: string) =>
  * devices that could not be given the new key. */
 export const removeDevice = (device: string, passphrase: string) =>
   call<string[]>("remove_device", { device, passphrase });
+/** Lets in a device held back since a removal (its id); `passphrase` is the current one. */
+export const letInDevice = (device: string, passphrase: string) =>
+  call<string[]>("let_in_device", { device, passphrase });
 export const removeTarget = (id: string) => call<unknown>("remove_target", { id });
 export const syncNow = () => call<void>("sync_now");
 /** Puts the diagnostics report on the system clipboard and returns it (no note text, secret or

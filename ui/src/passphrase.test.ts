@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { changedText, mismatch, removedText } from "./passphrase";
+import { changedText, letInText, mismatch, removedText } from "./passphrase";
 
 describe("the passphrase form", () => {
   it("asks for the passphrase twice, the same both times", () => {
@@ -23,5 +23,9 @@ describe("the passphrase form", () => {
     expect(done).toContain("change the passphrase too");
     expect(done).not.toContain("older Resilient Notes");
     expect(removedText("Old phone", ["Tablet"])).toContain("older Resilient Notes: Tablet.");
+  });
+
+  it("says what letting a device in did", () => {
+    expect(letInText("Device 3f2a1c4e")).toMatch(/^Device 3f2a1c4e was let in: its changes reach/);
   });
 });

@@ -6,12 +6,18 @@
 
 import { el } from "./dom";
 import { sentence, strengthText } from "./format";
-import { changePassphrase, enterPassphrase, passphraseStrength, removeDevice } from "./ipc";
+import {
+  changePassphrase,
+  enterPassphrase,
+  letInDevice,
+  passphraseStrength,
+  removeDevice,
+} from "./ipc";
 
 /** Which form is open. */
-export type PassphraseMode = "change" | "enter" | "remove";
+export type PassphraseMode = "change" | "enter" | "remove" | "let-in";
 
-/** The device a "remove" form is about. */
+/** The device a "remove" or "let-in" form is about. */
 export interface Removing {
   id: string;
   name: string;
@@ -22,6 +28,11 @@ export function removedText(name: string, leftOut: string[]): string {
   const done = `${name} was removed. It cannot read anything written from now on, and your other devices refuse what it writes once they have synced. It keeps the notes it already had. If whoever has it knows the passphrase, change the passphrase too.`;
   if (leftOut.length === 0) return done;
   return `${done} Not given the new key, because they run an older Resilient Notes: ${leftOut.join(", ")}. Update them, then type the passphrase there.`;
+}
+
+/** What letting a device in did. */
+export function letInText(name: string): string {
+  return `${name} was let in: its changes reach your devices once they have synced, and it reads what is written from now on.`;
 }
 
 /** What the change did, said once under the Devices list. */
@@ -55,11 +66,14 @@ export class PassphraseBox {
     return this.open?.box ?? null;
   }
 
-  /** Opens a form (focusing its first field once it is in the page); `removing` names the
-   * device of a "remove" form. */
-  show(mode: PassphraseMode, removing?: Removing): void {
+  /** Opens a form (focusing its first field once it is in the page); `device` names the
+   * device of a "remove" or "let-in" form. */
+  show(mode: PassphraseMode, device?: Removing): void {
     this.done = null;
-    const box = mode === "remove" && removing ? this.buildRemove(removing) : this.build(mode);
+    const box =
+      (mode === "remove" || mode === "let-in") && device
+        ? this.buildConfirm(mode, device)
+        : this.build(mode);
     this.open = { mode, box };
     void this.repaint().then(() => box.querySelector<HTMLInputElement>("input")?.focus());
   }
@@ -69,22 +83,28 @@ export class PassphraseBox {
     void this.repaint();
   }
 
-  /** "Remove Old phone": what it does and does not do, and the passphrase that confirms it. */
-  private buildRemove(device: Removing): HTMLElement {
+  /** "Remove Old phone" / "Let Device 3f2a1c4e in": what it does and does not do, and the
+   * passphrase that confirms it. */
+  private buildConfirm(mode: "remove" | "let-in", device: Removing): HTMLElement {
+    const removing = mode === "remove";
     const box = el("form", "passphrase-box");
-    box.dataset.mode = "remove";
+    box.dataset.mode = mode;
     box.dataset.device = device.id;
     box.append(
-      el("h4", undefined, `Remove ${device.name}`),
+      el("h4", undefined, removing ? `Remove ${device.name}` : `Let ${device.name} in`),
       el(
         "p",
         "muted",
-        `${device.name} will not be able to read anything written from now on, and what it writes from now on will not reach your other devices. It keeps the notes it already has: removing it cannot take them back. Your other devices keep working without typing anything.`,
+        removing
+          ? `${device.name} will not be able to read anything written from now on, and what it writes from now on will not reach your other devices. It keeps the notes it already has: removing it cannot take them back. Your other devices keep working without typing anything.`
+          : `${device.name} joined around the time a device was removed, so it could also be the removed device under a new name. Let it in only if it is yours: its changes then reach your devices, and it reads what is written from now on.`,
       ),
       el(
         "p",
         "muted",
-        "Type the workspace's passphrase to confirm. If whoever has the device knows it, change the passphrase afterwards.",
+        removing
+          ? "Type the workspace's passphrase to confirm. If whoever has the device knows it, change the passphrase afterwards."
+          : "Type the workspace's passphrase to confirm.",
       ),
     );
     const field = el("input");
@@ -99,8 +119,8 @@ export class PassphraseBox {
     cancel.type = "button";
     cancel.dataset.action = "passphrase-cancel";
     cancel.addEventListener("click", () => this.close());
-    const label = `Remove ${device.name}`;
-    const submit = el("button", "danger", label);
+    const label = removing ? `Remove ${device.name}` : `Let ${device.name} in`;
+    const submit = el("button", removing ? "danger" : "primary", label);
     submit.type = "submit";
     const buttons = el("div", "row");
     buttons.append(cancel, submit);
@@ -113,11 +133,14 @@ export class PassphraseBox {
         return;
       }
       submit.disabled = true;
-      submit.textContent = "Removing…";
-      void removeDevice(device.id, field.value).then(
-        (leftOut) => {
+      submit.textContent = removing ? "Removing…" : "Letting it in…";
+      const done = removing
+        ? removeDevice(device.id, field.value).then((left) => removedText(device.name, left))
+        : letInDevice(device.id, field.value).then(() => letInText(device.name));
+      void done.then(
+        (text) => {
           this.open = null;
-          this.done = removedText(device.name, leftOut);
+          this.done = text;
           void this.repaint();
         },
         (err: unknown) => {

@@ -266,7 +266,30 @@ export class SyncPanel {
               : ` · removed ${ago(d.removed_at, now)} by ${by}: it reads nothing new, and what it writes is refused`,
           ),
         );
-      } else if (!d.this_device && this.status?.encrypted && this.status.targets.length > 0) {
+      } else if (d.held_back) {
+        li.classList.add("held-back");
+        li.append(
+          el(
+            "span",
+            "problem",
+            d.this_device
+              ? " · this device joined around the time a device was removed, so your other devices hold back its changes until you let it in on one of them"
+              : " · a device you do not know yet: it joined around the time a device was removed, so its changes are held back until you let it in",
+          ),
+        );
+      }
+      if (d.held_back && !d.this_device) {
+        const letIn = el("button", "link", "Let it in…");
+        letIn.dataset.action = "let-in-device";
+        letIn.addEventListener("click", () => this.passphrase.show("let-in", { id: d.id, name }));
+        li.append(letIn);
+      }
+      if (
+        d.removed_at === null &&
+        !d.this_device &&
+        this.status?.encrypted &&
+        this.status.targets.length > 0
+      ) {
         const remove = el("button", "link", "Remove…");
         remove.dataset.action = "remove-device";
         remove.addEventListener("click", () => this.passphrase.show("remove", { id: d.id, name }));
