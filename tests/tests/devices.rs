@@ -744,10 +744,20 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
     assert_eq!(age_open(&b_keys, &newest_entry(&shared, &a.client_id())), None);
     assert_eq!(b.body(&shared_note), "everyone had this", "it keeps what it had");
 
-    // What b writes after its removal reaches nobody; c drops what it took before it knew.
-    let after_b = b.new_note("From the old phone", "after its removal");
-    b.ok(&["edit", &shared_note, "--body", "vandalised by the old phone"]);
-    b.sync();
+    // What b writes after its removal — a month later, offline all along — reaches nobody; c
+    // drops what it took before it knew.
+    let month = "+30d";
+    let after_b = b.ok_at(month, &["new", "--title", "From the old phone", "--body", "after"]);
+    let after_b = after_b.trim().to_string();
+    b.ok_at(month, &["edit", &shared_note, "--body", "vandalised by the old phone"]);
+    let out = b
+        .cmd(&["sync"])
+        .env("LD_PRELOAD", resnotes_e2e::LIBFAKETIME)
+        .env("FAKETIME", month)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     let (_, said) = c.sync();
     assert!(said.contains("taken back out of your notes"), "{said}");
     for d in [&a, &c] {
