@@ -103,7 +103,7 @@ export class PassphraseBox {
         "p",
         "muted",
         removing
-          ? "Type the workspace's passphrase to confirm. If whoever has the device knows it, change the passphrase afterwards."
+          ? "Type the workspace's passphrase to confirm. A device of yours that this one has not heard from yet is held back until you let it in, so sync first. If whoever has the device knows the passphrase, change it afterwards."
           : "Type the workspace's passphrase to confirm.",
       ),
     );

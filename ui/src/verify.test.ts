@@ -65,7 +65,7 @@ describe("checkReport", () => {
     const r = checkReport(v([], { after_removal: 2 }));
     expect(r.ok).toBe(true);
     expect(r.lines).toEqual([
-      "2 changes written by a removed device after its removal: every device refuses them.",
+      "2 changes written by a removed device after its removal, or by one not let in yet: every device refuses them.",
     ]);
   });
 });

@@ -63,7 +63,7 @@ export function checkReport(v: Verification): CheckReport {
     );
   if (v.after_removal > 0)
     lines.push(
-      `${plural(v.after_removal, "change", "changes")} written by a removed device after its removal: every device refuses them.`,
+      `${plural(v.after_removal, "change", "changes")} written by a removed device after its removal, or by one not let in yet: every device refuses them.`,
     );
   return { ok, headline, lines };
 }

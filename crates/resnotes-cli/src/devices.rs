@@ -111,7 +111,7 @@ fn remove(ws: &mut Workspace, device: &str, yes: bool, quiet: bool) -> Result<Ex
             ));
         }
         eprintln!(
-            "Remove {name} from this workspace? It will not be able to read anything written from now on, and what it writes from now on will not reach your other devices. It keeps the notes it already has. If whoever has it knows the passphrase, change the passphrase too."
+            "Remove {name} from this workspace? It will not be able to read anything written from now on, and what it writes from now on will not reach your other devices; it keeps the notes it already has. Sync this device first: a device of yours it has not heard from yet is held back until you let it in. If whoever has {name} knows the passphrase, change the passphrase too."
         );
         eprint!("Remove {name}? [y/N] ");
         let mut answer = String::new();

@@ -104,7 +104,7 @@ fn summary(v: &Verification) -> String {
     }
     if v.after_removal > 0 {
         s.push_str(&format!(
-            "  {} written by a removed device after its removal: every device refuses them.\n",
+            "  {} written by a removed device after its removal, or by one not let in yet: every device refuses them.\n",
             count(v.after_removal, "entry", "entries")
         ));
     }

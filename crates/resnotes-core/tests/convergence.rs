@@ -887,4 +887,3 @@ fn concurrent_notebook_moves_renames_and_deletes_settle_the_same_everywhere() {
     // Now "late" is in "Old" again, as it named it all along.
     assert_eq!(w.replicas[0].note(&late).unwrap().notebook, Some(gone.to_string()));
 }
-

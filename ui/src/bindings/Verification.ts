@@ -35,8 +35,9 @@ attachments_ok: number,
  */
 not_pulled: number, 
 /**
- * Entries a removed device wrote after its removal (FORMAT.md §5.2): every device refuses
- * them, so they are neither read nor a problem.
+ * Entries a removed device wrote after its removal, or a device held back since a removal
+ * wrote (FORMAT.md §5.2): every device refuses them (until it is let in), so they are
+ * neither read nor a problem.
  */
 after_removal: number, 
 /**

@@ -482,6 +482,7 @@ impl Replica {
     /// removed devices past their cutoff that this device took before it knew (every reader
     /// refuses them, FORMAT.md §5.2); the notes are then rebuilt from the rest of the log.
     /// Returns each device whose entries were dropped, and why.
+    /// The drop and the rebuild are one transaction: a crash leaves both or neither.
     pub(crate) fn refresh_removed(&mut self) -> Result<Vec<(Uuid, store::removals::Removed)>> {
         let tx = store::write_tx(&self.conn)?;
         let dropped = removals::refresh(&tx, &self.keys, &self.client)?;
@@ -489,10 +490,10 @@ impl Replica {
             store::log::drop_after(&tx, client, r.cutoff)?;
             store::removals::forget_records_after(&tx, client, r.cutoff)?;
         }
-        tx.commit()?;
         if !dropped.is_empty() {
-            self.rebuild_notes()?;
+            rebuild_in(&tx, self.docs.get_mut(), &self.keys, &self.client)?;
         }
+        tx.commit()?;
         Ok(dropped)
     }
 
@@ -501,43 +502,53 @@ impl Replica {
     /// rebuilt apart: `rebuild_assets`.)
     pub(crate) fn rebuild_notes(&mut self) -> Result<u64> {
         let tx = store::write_tx(&self.conn)?;
-        store::clear_derived(&tx)?;
-        self.docs.get_mut().clear();
-        let mut count = 0u64;
-        let mut batch = Vec::new();
-        refresh_keys(&tx, &self.keys)?;
-        let key = &self.keys;
-        let me = &self.client;
-        store::log::for_each_entry(&tx, |c, i, data| -> Result<()> {
-            let plain = key.open(&data).map_err(|_| {
-                DocError::Damaged(format!(
-                    "log entry {i} of {c} cannot be decrypted with this device's key"
-                ))
-            })?;
-            let e = entry::decode_in(&plain, key)?;
-            if let Ok(client) = Uuid::parse_str(c) {
-                store::notes::index_entry(&tx, &client, i, e.changes.iter().map(|c| c.note))?;
-            }
-            batch.extend(e.changes);
-            count += 1;
-            if batch.len() >= 2000 {
-                materialize::apply(&tx, me, &batch)?;
-                batch.clear();
-            }
-            Ok(())
-        })?;
-        // Then the unsealed tail of this device's log.
-        for (_, note, change) in store::log::unsealed(&tx)? {
-            if let Ok(note) = Uuid::parse_str(&note) {
-                batch.push(NoteChange { note, change });
-            }
-        }
-        materialize::apply(&tx, &self.client, &batch)?;
-        // note_entries now indexes the whole log.
-        store::set_meta(&tx, "note_index", "complete")?;
+        let count = rebuild_in(&tx, self.docs.get_mut(), &self.keys, &self.client)?;
         tx.commit()?;
         Ok(count)
     }
+}
+
+/// [`Replica::rebuild_notes`] in the transaction `tx` (the caller commits).
+fn rebuild_in(
+    tx: &Connection,
+    docs: &mut materialize::DocCache,
+    keys: &Keyring,
+    me: &Uuid,
+) -> Result<u64> {
+    store::clear_derived(tx)?;
+    docs.clear();
+    let mut count = 0u64;
+    let mut batch = Vec::new();
+    refresh_keys(tx, keys)?;
+    let key = keys;
+    store::log::for_each_entry(tx, |c, i, data| -> Result<()> {
+        let plain = key.open(&data).map_err(|_| {
+            DocError::Damaged(format!(
+                "log entry {i} of {c} cannot be decrypted with this device's key"
+            ))
+        })?;
+        let e = entry::decode_in(&plain, key)?;
+        if let Ok(client) = Uuid::parse_str(c) {
+            store::notes::index_entry(tx, &client, i, e.changes.iter().map(|c| c.note))?;
+        }
+        batch.extend(e.changes);
+        count += 1;
+        if batch.len() >= 2000 {
+            materialize::apply(tx, me, &batch)?;
+            batch.clear();
+        }
+        Ok(())
+    })?;
+    // Then the unsealed tail of this device's log.
+    for (_, note, change) in store::log::unsealed(tx)? {
+        if let Ok(note) = Uuid::parse_str(&note) {
+            batch.push(NoteChange { note, change });
+        }
+    }
+    materialize::apply(tx, me, &batch)?;
+    // note_entries now indexes the whole log.
+    store::set_meta(tx, "note_index", "complete")?;
+    Ok(count)
 }
 
 /// A note's summary for an entry (FORMAT.md §4.2): its row as it stands, unless its document is

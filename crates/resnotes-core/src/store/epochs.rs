@@ -4,7 +4,7 @@
 //! copies to every target. The records in the log remain the truth: each key here is one a
 //! record carried.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::Result;
@@ -80,15 +80,22 @@ pub(crate) fn keep_candidate(conn: &Connection, id: &EpochId, secret: &EpochSecr
     Ok(())
 }
 
+/// An epoch `e` that may be written in: its record wraps the key to no removed or held-back
+/// device, and is not past its writer's cutoff (its keys stay held, to read what was written in
+/// it, but nothing new is).
+const USABLE: &str =
+    "NOT EXISTS (SELECT 1 FROM epoch_members m JOIN removed r ON r.client_id = m.member
+       WHERE m.client_id = e.client_id AND m.idx = e.idx)
+     AND NOT EXISTS (SELECT 1 FROM removed r WHERE r.client_id = e.client_id
+       AND (r.cutoff < 0 OR e.idx > r.cutoff))";
+
 /// The epoch this device writes in (FORMAT.md §5.2): the newest, by its record's Lamport clock
-/// then clientId, among the epochs whose key it holds and whose record wraps its key to no
-/// removed device; epoch 0 when there is none.
+/// then clientId, among the epochs whose key it holds that may be written in ([`USABLE`]);
+/// epoch 0 when there is none.
 pub(crate) fn newest(conn: &Connection) -> Result<EpochId> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT client_id, idx FROM epochs e WHERE NOT EXISTS (SELECT 1 FROM epoch_members m
-           JOIN removed r ON r.client_id = m.member WHERE m.client_id = e.client_id AND m.idx = e.idx)
-         ORDER BY lamport DESC, client_id DESC LIMIT 1",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT client_id, idx FROM epochs e WHERE {USABLE} ORDER BY lamport DESC, client_id DESC LIMIT 1"
+    ))?;
     let mut rows = stmt.query([])?;
     let Some(r) = rows.next()? else { return Ok(EpochId::ZERO) };
     let client: String = r.get(0)?;
@@ -96,6 +103,18 @@ pub(crate) fn newest(conn: &Connection) -> Result<EpochId> {
     Ok(Uuid::parse_str(&client)
         .map(|client| EpochId { client, index: index as u64 })
         .unwrap_or(EpochId::ZERO))
+}
+
+/// Whether epoch `id` is held and may be written in ([`USABLE`]): only such an epoch's
+/// `keys/` file is relayed.
+pub(crate) fn usable(conn: &Connection, id: &EpochId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT 1 FROM epochs e WHERE client_id = ?1 AND idx = ?2 AND {USABLE}"
+        ))?
+        .query_row(params![id.client.to_string(), id.index as i64], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Keeps a `keys/` file this device wrote (its name under `keys/` and its bytes), to copy to

@@ -124,7 +124,8 @@ pub(crate) fn members(conn: &Connection) -> Result<BTreeMap<EpochId, BTreeSet<Uu
 }
 
 /// Forgets what the records of `client` after `cutoff` said (their entries are refused): their
-/// members, removals and keys.
+/// members and removals. Their keys stay, to read what others wrote in them before they knew;
+/// nothing new is written in them (`store::epochs::newest`).
 pub(crate) fn forget_records_after(
     conn: &Connection,
     client: &Uuid,
@@ -137,7 +138,6 @@ pub(crate) fn forget_records_after(
         params![id, after],
     )?;
     conn.execute("DELETE FROM removals WHERE by_client = ?1 AND by_idx > ?2", params![id, after])?;
-    conn.execute("DELETE FROM epochs WHERE client_id = ?1 AND idx > ?2", params![id, after])?;
     Ok(())
 }
 

@@ -68,12 +68,17 @@ impl Replica {
                 held.push((name.clone(), bytes));
             }
         }
-        let newest = held
-            .iter()
-            .filter_map(|(name, bytes)| {
-                parse_wrap_name(name).map(|(l, e)| ((l, e.client), name, bytes))
-            })
-            .max_by_key(|(order, _, _)| *order);
+        // Only a wrap of an epoch that may be written in is relayed (not one whose record wraps
+        // to a removed device or was refused): it would replace the current one everywhere.
+        let mut usable = Vec::new();
+        for (name, bytes) in &held {
+            if let Some((l, e)) = parse_wrap_name(name) {
+                if store::epochs::usable(&self.conn, &e)? {
+                    usable.push(((l, e.client), name, bytes));
+                }
+            }
+        }
+        let newest = usable.into_iter().max_by_key(|(order, _, _)| *order);
         let Some(((lamport, _), name, bytes)) = newest else { return Ok(None) };
         debug_assert_eq!(parse_wrap_name(name).map(|(l, e)| wrap_name(l, &e)).as_ref(), Some(name));
         match tr.write_new(&format!("{KEYS_DIR}/{name}"), bytes) {

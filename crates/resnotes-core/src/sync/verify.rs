@@ -87,8 +87,9 @@ pub struct Verification {
     /// brings them).
     #[ts(type = "number")]
     pub not_pulled: u64,
-    /// Entries a removed device wrote after its removal (FORMAT.md §5.2): every device refuses
-    /// them, so they are neither read nor a problem.
+    /// Entries a removed device wrote after its removal, or a device held back since a removal
+    /// wrote (FORMAT.md §5.2): every device refuses them (until it is let in), so they are
+    /// neither read nor a problem.
     #[ts(type = "number")]
     pub after_removal: u64,
     /// Attachments on the target that no note on this device links to (another device's, whose

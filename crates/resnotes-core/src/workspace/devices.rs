@@ -162,6 +162,10 @@ impl Workspace {
     pub fn find_device(&self, what: &str) -> Result<Device> {
         let what = what.trim();
         let devices = self.devices()?;
+        // An exact id (what the app sends) is that device, whatever names others have.
+        if let Some(d) = devices.iter().find(|d| d.id == what.to_lowercase()) {
+            return Ok(d.clone());
+        }
         let lower = what.to_lowercase();
         let by_name: Vec<&Device> = devices
             .iter()

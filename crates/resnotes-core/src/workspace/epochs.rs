@@ -240,10 +240,14 @@ impl Workspace {
     ) -> Result<PassphraseChanged> {
         let d = self.find_device(device)?;
         let name = d.name.clone().unwrap_or_else(|| "that device".into());
+        if d.removed_at.is_some() {
+            return Err(Error::Invalid(format!(
+                "{name} was removed from the workspace, so it cannot be let in: on it, join the workspace again as a new device"
+            )));
+        }
         if !d.held_back || d.this_device {
             return Err(Error::Invalid(format!(
-                "{name} is not waiting to be let in: it is one of this workspace's devices{}",
-                if d.removed_at.is_some() { ", or was removed" } else { "" }
+                "{name} is not waiting to be let in: it is one of this workspace's devices already"
             )));
         }
         let client = Uuid::parse_str(&d.id).map_err(|_| Error::Invalid(d.id.clone()))?;
