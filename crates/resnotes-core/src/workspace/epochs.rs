@@ -323,14 +323,12 @@ impl Workspace {
         }
         let keys = KeysSection { identity: EpochSecret::generate(), earlier, members, removals };
         let header = replica::next_header(&tx, r, now)?;
-        let (plain, hash) = entry::encode_record(
-            &header,
-            follows,
-            &followed_key,
-            &keys,
-            &Payload::default(),
-            &r.device,
-        );
+        // Its clock names what this device holds, as any entry's does: the entries of a removed
+        // device it held stay (docs/removals.rs, `raise`).
+        let clock = store::heads(&tx)?.into_iter().filter(|(c, _)| *c != r.client).collect();
+        let payload = Payload { clock, ..Payload::default() };
+        let (plain, hash) =
+            entry::encode_record(&header, follows, &followed_key, &keys, &payload, &r.device);
         let bytes = epoch::seal_record(&plain, &keys)?;
         let wrap = crypto::wrap_secret_file(keys.identity.expose(), passphrase, log_n)?;
         replica::keep_own_entry(&tx, r, &header, &bytes, hash)?;
