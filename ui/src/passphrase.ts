@@ -107,50 +107,25 @@ export class PassphraseBox {
           : "Type the workspace's passphrase to confirm.",
       ),
     );
-    const field = el("input");
-    field.type = "password";
-    field.name = "current_passphrase";
-    field.autocomplete = "current-password";
-    field.placeholder = "The workspace's passphrase";
-    const error = el("p", "problem");
-    error.setAttribute("role", "alert");
-    error.hidden = true;
-    const cancel = el("button", undefined, "Cancel");
-    cancel.type = "button";
-    cancel.dataset.action = "passphrase-cancel";
-    cancel.addEventListener("click", () => this.close());
-    const label = removing ? `Remove ${device.name}` : `Let ${device.name} in`;
-    const submit = el("button", removing ? "danger" : "primary", label);
-    submit.type = "submit";
-    const buttons = el("div", "row");
-    buttons.append(cancel, submit);
-    box.append(field, error, buttons);
-    box.addEventListener("submit", (e) => {
-      e.preventDefault();
-      if (!field.value) {
-        error.textContent = "Type the workspace's passphrase.";
-        error.hidden = false;
-        return;
-      }
-      submit.disabled = true;
-      submit.textContent = removing ? "Removing…" : "Letting it in…";
-      const done = removing
-        ? removeDevice(device.id, field.value).then((left) => removedText(device.name, left))
-        : letInDevice(device.id, field.value).then(() => letInText(device.name));
-      void done.then(
-        (text) => {
-          this.open = null;
-          this.done = text;
-          void this.repaint();
-        },
-        (err: unknown) => {
-          submit.disabled = false;
-          submit.textContent = label;
-          error.textContent = sentence(err instanceof Error ? err.message : String(err));
-          error.hidden = false;
-        },
-      );
-    });
+    const field = passwordInput(
+      "current_passphrase",
+      "current-password",
+      "The workspace's passphrase",
+    );
+    box.append(field);
+    this.finish(
+      box,
+      {
+        label: removing ? `Remove ${device.name}` : `Let ${device.name} in`,
+        kind: removing ? "danger" : "primary",
+      },
+      removing ? "Removing…" : "Letting it in…",
+      () => (field.value ? null : "Type the workspace's passphrase."),
+      () =>
+        removing
+          ? removeDevice(device.id, field.value).then((left) => removedText(device.name, left))
+          : letInDevice(device.id, field.value).then(() => letInText(device.name)),
+    );
     return box;
   }
 
@@ -168,19 +143,15 @@ export class PassphraseBox {
           : "The passphrase was changed on one of your other devices while this one could not be given the new key. Type the new passphrase to read what was written since; nothing on this device is lost.",
       ),
     );
-    const first = el("input");
-    first.type = "password";
-    first.name = "new_passphrase";
-    first.autocomplete = "new-password";
-    first.placeholder = change ? "New passphrase" : "The new passphrase";
+    const first = passwordInput(
+      "new_passphrase",
+      "new-password",
+      change ? "New passphrase" : "The new passphrase",
+    );
     box.append(first);
-    const again = el("input");
+    const again = passwordInput("confirm_passphrase", "new-password", "Type it again");
     const strength = el("p", "strength muted");
     if (change) {
-      again.type = "password";
-      again.name = "confirm_passphrase";
-      again.autocomplete = "new-password";
-      again.placeholder = "Type it again";
       box.append(again, strength);
       first.addEventListener("input", () => {
         void passphraseStrength(first.value).then((s) => {
@@ -189,6 +160,33 @@ export class PassphraseBox {
         });
       });
     }
+    this.finish(
+      box,
+      { label: change ? "Change passphrase" : "Use this passphrase", kind: "primary" },
+      change ? "Changing…" : "Opening…",
+      () => (change ? mismatch(first.value, again.value) : mismatch(first.value, first.value)),
+      () =>
+        change
+          ? changePassphrase(first.value).then(changedText)
+          : enterPassphrase(first.value).then((isNew) =>
+              isNew
+                ? "This device has the new key: what was written since is read at this sync."
+                : "This device already had the workspace's newest key.",
+            ),
+    );
+    return box;
+  }
+
+  /** The end of every form: the sentence saying what went wrong, Cancel, and the button that
+   * submits. On submit `check` says what is missing (null: nothing), then `run` does it and
+   * gives the sentence shown once the form closes. */
+  private finish(
+    box: HTMLElement,
+    button: { label: string; kind: string },
+    busy: string,
+    check: () => string | null,
+    run: () => Promise<string>,
+  ): void {
     const error = el("p", "problem");
     error.setAttribute("role", "alert");
     error.hidden = true;
@@ -196,7 +194,7 @@ export class PassphraseBox {
     cancel.type = "button";
     cancel.dataset.action = "passphrase-cancel";
     cancel.addEventListener("click", () => this.close());
-    const submit = el("button", "primary", change ? "Change passphrase" : "Use this passphrase");
+    const submit = el("button", button.kind, button.label);
     submit.type = "submit";
     const buttons = el("div", "row");
     buttons.append(cancel, submit);
@@ -207,20 +205,11 @@ export class PassphraseBox {
     };
     box.addEventListener("submit", (e) => {
       e.preventDefault();
-      const wrong = change
-        ? mismatch(first.value, again.value)
-        : mismatch(first.value, first.value);
+      const wrong = check();
       if (wrong) return say(wrong);
       submit.disabled = true;
-      submit.textContent = change ? "Changing…" : "Opening…";
-      const done = change
-        ? changePassphrase(first.value).then(changedText)
-        : enterPassphrase(first.value).then((isNew) =>
-            isNew
-              ? "This device has the new key: what was written since is read at this sync."
-              : "This device already had the workspace's newest key.",
-          );
-      void done.then(
+      submit.textContent = busy;
+      void run().then(
         (text) => {
           this.open = null;
           this.done = text;
@@ -228,11 +217,24 @@ export class PassphraseBox {
         },
         (err: unknown) => {
           submit.disabled = false;
-          submit.textContent = change ? "Change passphrase" : "Use this passphrase";
+          submit.textContent = button.label;
           say(err instanceof Error ? err.message : String(err));
         },
       );
     });
-    return box;
   }
+}
+
+/** A password field. */
+function passwordInput(
+  name: string,
+  autocomplete: AutoFill,
+  placeholder: string,
+): HTMLInputElement {
+  const input = el("input");
+  input.type = "password";
+  input.name = name;
+  input.autocomplete = autocomplete;
+  input.placeholder = placeholder;
+  return input;
 }
