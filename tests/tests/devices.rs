@@ -682,6 +682,42 @@ fn a_setup_code_after_a_passphrase_change_brings_the_new_key() {
     assert_eq!(age_open(&first, &entry_file(&shared, &cc, newest, ".age")), None);
 }
 
+/// Writes, where `victim`'s next entry belongs, an entry `forger` makes with what it holds: the
+/// workspace's first key and its own device key (it cannot read the victim's newer entries, so
+/// it cannot know the hash they chain to).
+fn forge_next_entry(
+    shared: &std::path::Path,
+    forger: &resnotes_e2e::Device,
+    victim: &resnotes_e2e::Device,
+) {
+    use resnotes_core::format::entry::{self, Header, NoteChange};
+    use resnotes_core::format::signature::DeviceKey;
+    let key = forger.workspace_key();
+    let ws: uuid::Uuid = forger.status()["workspace_id"].as_str().unwrap().parse().unwrap();
+    let device =
+        DeviceKey::parse(&std::fs::read_to_string(forger.dir.join("device.key")).unwrap()).unwrap();
+    let victim_id: uuid::Uuid = victim.client_id().parse().unwrap();
+    let next = (0..)
+        .take_while(|i| entry_file(shared, &victim.client_id(), *i, ".age").exists())
+        .count() as u64;
+    let header = Header {
+        workspace: ws,
+        client: victim_id,
+        index: next,
+        timestamp: 2,
+        lamport: 1 << 40,
+        prev_hash: [7; 32],
+    };
+    let mut doc = resnotes_core::note::new_doc(&victim_id);
+    resnotes_core::note::create(&mut doc, "forged", "not written by the victim", 1).unwrap();
+    let change = resnotes_core::note::take_change(&mut doc, 1).unwrap();
+    let forged = entry::Payload::changes(vec![NoteChange { note: uuid::Uuid::new_v4(), change }]);
+    let slot = entry_file(shared, &victim.client_id(), next, ".age");
+    std::fs::create_dir_all(slot.parent().unwrap()).unwrap();
+    std::fs::write(&slot, key.seal(&entry::encode(&header, &forged, &key, &device).0).unwrap())
+        .unwrap();
+}
+
 /// The newest entry file of `client` in a folder.
 fn newest_entry(shared: &std::path::Path, client: &str) -> std::path::PathBuf {
     let file = |i: u64| entry_file(shared, client, i, ".age");
@@ -744,8 +780,19 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
     assert_eq!(age_open(&b_keys, &newest_entry(&shared, &a.client_id())), None);
     assert_eq!(b.body(&shared_note), "everyone had this", "it keeps what it had");
 
-    // What b writes after its removal — a month later, offline all along — reaches nobody; c
-    // drops what it took before it knew.
+    // b forges a's next entry with the keys it kept (the first key, its own device key): every
+    // device refuses it, and a's next sync puts its real entry there (nobody is forked). c's
+    // sync also reads the removal: it drops b's entry it took before it knew.
+    forge_next_entry(&shared, &b, &a);
+    let (_, said) = c.sync();
+    assert!(said.contains("hash chain broken"), "refused: {said}");
+    assert!(said.contains("taken back out of your notes"), "{said}");
+    let real = a.new_note("A after the forgery", "real");
+    a.sync();
+    c.ok(&["sync"]);
+    assert_eq!(c.body(&real), "real", "a is not forked");
+
+    // What b writes after its removal — a month later, offline all along — reaches nobody.
     let month = "+30d";
     let after_b = b.ok_at(month, &["new", "--title", "From the old phone", "--body", "after"]);
     let after_b = after_b.trim().to_string();
@@ -758,8 +805,6 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
-    let (_, said) = c.sync();
-    assert!(said.contains("taken back out of your notes"), "{said}");
     for d in [&a, &c] {
         d.ok(&["sync"]);
         assert!(d.fails(&["show", &late]).contains("no note matches"), "past the cutoff");
