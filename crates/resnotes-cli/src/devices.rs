@@ -83,17 +83,11 @@ pub(crate) fn device(ws: &mut Workspace, command: DeviceCommand, quiet: bool) ->
         }
         DeviceCommand::Remove { device, yes } => return remove(ws, &device, yes, quiet),
         DeviceCommand::LetIn { device } => {
-            let Some(p) = crate::passphrase(false)? else {
-                return Err(anyhow!(
-                    "type the workspace's passphrase in a terminal, or set RESNOTES_PASSPHRASE; nobody was let in"
-                ));
-            };
+            let p = crate::current_passphrase("nobody was let in")?;
             let name = label(&ws.find_device(&device)?);
-            ws.let_in_device(&device, &p, crate::scrypt_log_n())?;
+            let done = ws.let_in_device(&device, &p, crate::scrypt_log_n())?;
             eprintln!("{name} was let in: its changes reach every device once they have synced, and it reads what is written from now on.");
-            if !ws.targets()?.is_empty() {
-                return crate::sync_once(ws, quiet, false);
-            }
+            return crate::after_new_key(ws, &done.left_out, "the passphrase", quiet);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -121,25 +115,12 @@ fn remove(ws: &mut Workspace, device: &str, yes: bool, quiet: bool) -> Result<Ex
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let Some(p) = crate::passphrase(false)? else {
-        return Err(anyhow!(
-            "type the workspace's passphrase in a terminal, or set RESNOTES_PASSPHRASE; nothing was removed"
-        ));
-    };
+    let p = crate::current_passphrase("nothing was removed")?;
     let done = ws.remove_device(device, &p, crate::scrypt_log_n())?;
     eprintln!(
         "{name} was removed: it cannot read what is written from now on, and your other devices refuse what it writes once they have synced. It keeps what it already had."
     );
-    if !done.left_out.is_empty() {
-        eprintln!(
-            "Not given the new key (they run an older Resilient Notes that does not sign its changes): {}. Update them, then join again there with the passphrase.",
-            done.left_out.join(", ")
-        );
-    }
-    if ws.targets()?.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    crate::sync_once(ws, quiet, false)
+    crate::after_new_key(ws, &done.left_out, "the passphrase", quiet)
 }
 
 /// A device as a person reads it: its name, or the start of its id until it has one.

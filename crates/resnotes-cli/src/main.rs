@@ -891,16 +891,38 @@ fn change_passphrase(ws: &mut Workspace, quiet: bool) -> Result<ExitCode> {
     eprintln!(
         "The passphrase was changed. Notes written from now on use a new key that the old passphrase cannot open; your other devices get it when they sync and need nothing typed (one that had not synced with this device yet asks for the new passphrase). A new device joins with the new passphrase."
     );
-    if !changed.left_out.is_empty() {
+    after_new_key(ws, &changed.left_out, "the new passphrase", quiet)
+}
+
+/// After a new key epoch (a passphrase change, a removal, a device let in): names the devices
+/// that could not be given the key (`passphrase`: what they join again with), then syncs, so
+/// that the folders and servers, and through them the other devices, get it.
+fn after_new_key(
+    ws: &mut Workspace,
+    left_out: &[String],
+    passphrase: &str,
+    quiet: bool,
+) -> Result<ExitCode> {
+    if !left_out.is_empty() {
         eprintln!(
-            "Not given the new key (they run an older Resilient Notes that does not sign its changes): {}. Update them, then join again there with the new passphrase.",
-            changed.left_out.join(", ")
+            "Not given the new key (they run an older Resilient Notes that does not sign its changes): {}. Update them, then join again there with {passphrase}.",
+            left_out.join(", ")
         );
     }
     if ws.targets()?.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     sync_once(ws, quiet, false)
+}
+
+/// The workspace's current passphrase, for a removal or a device let in; else an error ending
+/// with what was not done (`undone`).
+fn current_passphrase(undone: &str) -> Result<String> {
+    passphrase(false)?.ok_or_else(|| {
+        anyhow!(
+            "type the workspace's passphrase in a terminal, or set RESNOTES_PASSPHRASE; {undone}"
+        )
+    })
 }
 
 /// `passphrase enter`: the newest key from a target's key file, then a sync that reads what it

@@ -78,6 +78,21 @@ pub(crate) fn held_back(
         .collect()
 }
 
+/// The devices whose entries are refused, and after which entry: the removals that hold, the
+/// devices held back besides `me`, each cutoff raised by the clocks of the others ([`raise`]).
+pub(crate) fn refused(
+    named: &[Named],
+    members: &BTreeMap<EpochId, BTreeSet<Uuid>>,
+    firsts: &BTreeMap<Uuid, FirstEntry>,
+    clocks: &BTreeMap<Uuid, Vec<(Uuid, u64)>>,
+    me: &Uuid,
+) -> BTreeMap<Uuid, Removed> {
+    let holding = holding(named);
+    let mut refused = held_back(&holding, members, firsts, me);
+    refused.extend(holding);
+    raise(refused, clocks)
+}
+
 /// Raises each refused device's cutoff to the newest of its entries that the newest entry of a
 /// device neither removed nor held back names in its clock (`clocks`: each device's newest
 /// entry's clock). A device's clock names what it held when it wrote, and a change it wrote may
@@ -141,16 +156,22 @@ pub(crate) fn first_entry(e: &entry::Entry) -> FirstEntry {
     }
 }
 
+/// A device of which this device holds entries past its cutoff.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dropped {
+    /// The device.
+    pub(crate) client: Uuid,
+    /// Why and after which entry its entries are refused.
+    pub(crate) why: Removed,
+    /// Its newest entry held before they are dropped.
+    pub(crate) head: u64,
+}
+
 /// Derives the devices removed and held back from what this device holds and keeps the answer
 /// (table `removed`, read by the pull and by the epoch this device writes in). Returns the
-/// devices other than `me` of which this device holds entries past their cutoff, with that
-/// cutoff: they were taken before the removal was known, and are to be dropped
-/// ([`store::log::drop_after`]).
-pub(crate) fn refresh(
-    conn: &Connection,
-    keys: &Keyring,
-    me: &Uuid,
-) -> Result<Vec<(Uuid, Removed)>> {
+/// devices other than `me` of which this device holds entries past their cutoff: they were
+/// taken before the removal was known, and are to be dropped ([`store::log::drop_after`]).
+pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Vec<Dropped>> {
     let named = store::removals::named(conn)?;
     if named.is_empty() {
         return Ok(Vec::new());
@@ -164,17 +185,14 @@ pub(crate) fn refresh(
             clocks.insert(*client, e.clock);
         }
     }
-    let holding = holding(&named);
     let members = store::removals::members(conn)?;
     let firsts = store::removals::first_entries(conn)?;
-    let mut refused = held_back(&holding, &members, &firsts, me);
-    refused.extend(holding);
-    let removed = raise(refused, &clocks);
+    let removed = refused(&named, &members, &firsts, &clocks, me);
     store::removals::set_removed(conn, &removed)?;
     Ok(heads
         .into_iter()
         .filter(|(c, h)| c != me && removed.get(c).is_some_and(|r| r.refuses(*h)))
-        .map(|(c, _)| (c, removed[&c]))
+        .map(|(c, h)| Dropped { client: c, why: removed[&c], head: h })
         .collect())
 }
 
@@ -248,11 +266,10 @@ mod tests {
                 })
                 .collect();
             let me = device(&case["me"].as_u64().unwrap_or(0).to_string());
-            let holding = holding(&named);
-            let mut refused = held_back(&holding, &members, &firsts, &me);
-            refused.extend(holding);
-            let got: BTreeMap<Uuid, Option<u64>> =
-                raise(refused, &clocks).into_iter().map(|(c, r)| (c, r.cutoff)).collect();
+            let got: BTreeMap<Uuid, Option<u64>> = refused(&named, &members, &firsts, &clocks, &me)
+                .into_iter()
+                .map(|(c, r)| (c, r.cutoff))
+                .collect();
             let want: BTreeMap<Uuid, Option<u64>> = case["removed"]
                 .as_object()
                 .unwrap()

@@ -483,12 +483,12 @@ impl Replica {
     /// refuses them, FORMAT.md §5.2); the notes are then rebuilt from the rest of the log.
     /// Returns each device whose entries were dropped, and why.
     /// The drop and the rebuild are one transaction: a crash leaves both or neither.
-    pub(crate) fn refresh_removed(&mut self) -> Result<Vec<(Uuid, store::removals::Removed)>> {
+    pub(crate) fn refresh_removed(&mut self) -> Result<Vec<removals::Dropped>> {
         let tx = store::write_tx(&self.conn)?;
         let dropped = removals::refresh(&tx, &self.keys, &self.client)?;
-        for (client, r) in &dropped {
-            store::log::drop_after(&tx, client, r.cutoff)?;
-            store::removals::forget_records_after(&tx, client, r.cutoff)?;
+        for d in &dropped {
+            store::log::drop_after(&tx, &d.client, d.why.cutoff)?;
+            store::removals::forget_records_after(&tx, &d.client, d.why.cutoff)?;
         }
         if !dropped.is_empty() {
             rebuild_in(&tx, self.docs.get_mut(), &self.keys, &self.client)?;

@@ -330,10 +330,11 @@ impl Replica {
         // are read again after the pass, and only what still does not open is reported.
         let mut waiting = Vec::new();
         let pulled_before = rep.pulled;
-        let heads_before: std::collections::BTreeMap<Uuid, u64> =
-            store::log::heads(&self.conn)?.into_iter().collect();
+        // Where this pass began reading each device: what it held before is below.
+        let mut began: std::collections::BTreeMap<Uuid, u64> = Default::default();
         for op in plan::plan(&run.views).pulls {
             if let Op::Pull { client, from } = op {
+                began.entry(client).or_insert(from);
                 let (pulled, stopped) =
                     self.pull_client(run, &client, from, rep, true, on_event)?;
                 rep.pulled += pulled;
@@ -350,10 +351,14 @@ impl Replica {
         // what this device held before the pass is worth a word: what it took in the same pass
         // was never shown.
         if rep.pulled > pulled_before {
-            for (client, r) in self.refresh_removed()? {
-                let held = heads_before
-                    .get(&client)
-                    .map_or(0, |h| r.cutoff.map_or(h + 1, |c| h.saturating_sub(c)));
+            for d in self.refresh_removed()? {
+                let (client, r) = (d.client, d.why);
+                let head_before = match began.get(&client) {
+                    Some(from) => from.checked_sub(1),
+                    None => Some(d.head),
+                };
+                let held =
+                    head_before.map_or(0, |h| r.cutoff.map_or(h + 1, |c| h.saturating_sub(c)));
                 if held == 0 {
                     continue;
                 }

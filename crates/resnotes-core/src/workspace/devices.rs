@@ -161,12 +161,12 @@ impl Workspace {
     /// several match.
     pub fn find_device(&self, what: &str) -> Result<Device> {
         let what = what.trim();
+        let lower = what.to_lowercase();
         let devices = self.devices()?;
         // An exact id (what the app sends) is that device, whatever names others have.
-        if let Some(d) = devices.iter().find(|d| d.id == what.to_lowercase()) {
+        if let Some(d) = devices.iter().find(|d| d.id == lower) {
             return Ok(d.clone());
         }
-        let lower = what.to_lowercase();
         let by_name: Vec<&Device> = devices
             .iter()
             .filter(|d| d.name.as_deref().is_some_and(|n| n.to_lowercase() == lower))
