@@ -769,8 +769,13 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
     let err = a.fails(&["device", "remove", "old phone", "--yes"]);
     assert!(err.contains("removed from the workspace already"), "{err}");
 
-    // What a writes from now on, b cannot read: not in the app, not with its keys and age.
+    // What a writes from now on, b cannot read: not in the app, not with its keys and age —
+    // notes nor attachments (FORMAT.md §10.2: sealed in the epoch a writes in).
     let secret = a.new_note("After", "CANARYAFTERREMOVAL");
+    let photo = s.path().join("after.txt");
+    std::fs::write(&photo, "ATTACHMENTAFTERREMOVAL").unwrap();
+    let album = a.new_note("Album", "attached after the removal");
+    let url = a.ok(&["attach", &album, photo.to_str().unwrap()]).trim().to_string();
     a.ok(&["sync"]);
     let b_keys = s.path().join("b-keys.txt");
     std::fs::write(&b_keys, b.ok(&["key", "export"])).unwrap();
@@ -779,6 +784,17 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
     assert!(b.fails(&["show", &secret]).contains("no note matches"));
     assert_eq!(age_open(&b_keys, &newest_entry(&shared, &a.client_id())), None);
     assert_eq!(b.body(&shared_note), "everyone had this", "it keeps what it had");
+    let asset_file = shared.join(a.client_id()).join("assets/1/0.age");
+    assert!(asset_file.exists());
+    assert_eq!(age_open(&b_keys, &asset_file), None, "b cannot open the attachment with age");
+    let got = s.path().join("b-got.txt");
+    let err = b.fails(&["asset", "get", &url, "--out", got.to_str().unwrap()]);
+    assert!(err.contains("has not been given"), "{err}");
+    assert!(!got.exists(), "nothing saved");
+    let a_keys = s.path().join("a-keys.txt");
+    std::fs::write(&a_keys, a.ok(&["key", "export"])).unwrap();
+    let plain = age_open(&a_keys, &asset_file).expect("a's newest key opens it");
+    assert_eq!((plain[4], &plain[150..]), (2, &b"ATTACHMENTAFTERREMOVAL"[..]), "version 2");
 
     // b forges a's next entry with the keys it kept (the first key, its own device key): every
     // device refuses it, and a's next sync puts its real entry there (nobody is forked). c's
@@ -786,11 +802,14 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_is_refused() {
     forge_next_entry(&shared, &b, &a);
     let (_, said) = c.sync();
     assert!(said.contains("hash chain broken"), "refused: {said}");
-    assert!(said.contains("taken back out of your notes"), "{said}");
+    assert!(said.contains("what Old phone wrote after it was removed"), "{said}");
     let real = a.new_note("A after the forgery", "real");
     a.sync();
     c.ok(&["sync"]);
     assert_eq!(c.body(&real), "real", "a is not forked");
+    let c_got = s.path().join("c-got.txt");
+    c.ok(&["asset", "get", &url, "--out", c_got.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&c_got).unwrap(), "ATTACHMENTAFTERREMOVAL");
 
     // What b writes after its removal — a month later, offline all along — reaches nobody.
     let month = "+30d";

@@ -130,17 +130,18 @@ pub fn asset_file(identity: &str, data: &[u8]) {
     let want = crate::format::asset::AssetRef::parse(&url).expect("constant");
     if let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) {
         if let Ok(key) = WorkspaceKey::parse(secret, &workspace) {
-            let _ = crate::format::asset::open(&key, &workspace, &want, data, std::io::sink());
-            let _ = crate::format::asset::read_header(&key, &workspace, data);
+            // The same key also held as a later epoch's, so version-2 headers naming it open.
+            let keys = crate::format::epoch::Keyring::new(workspace, key.clone());
+            if let Some(s) = crate::format::epoch::EpochSecret::of(&key) {
+                let client = VECTOR_CLIENT.parse().expect("constant");
+                keys.learn(crate::format::epoch::EpochId { client, index: 8 }, &s);
+            }
+            let _ = crate::format::asset::open(&keys, &workspace, &want, data, std::io::sink());
+            let _ = crate::format::asset::read_header(&keys, &workspace, data);
         }
     }
-    let _ = crate::format::asset::open(
-        &WorkspaceKey::Plaintext,
-        &workspace,
-        &want,
-        data,
-        std::io::sink(),
-    );
+    let plain = crate::format::epoch::Keyring::new(workspace, WorkspaceKey::Plaintext);
+    let _ = crate::format::asset::open(&plain, &workspace, &want, data, std::io::sink());
     let text = String::from_utf8_lossy(data);
     for r in crate::format::asset::find_refs(&text) {
         let _ = crate::format::asset::AssetRef::parse(&r.to_url()).expect("a formatted URL parses");

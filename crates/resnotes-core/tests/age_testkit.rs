@@ -107,8 +107,9 @@ fn age_test_vectors_through_our_decryption_paths() {
             let success = success && !v.armored;
             // None is an attachment: the streaming reader for attachments refuses each one too.
             for k in &keys {
+                let ring = resnotes_core::format::epoch::Keyring::new(ws, k.clone());
                 assert!(
-                    resnotes_core::format::asset::read_header(k, &ws, &v.body[..]).is_err(),
+                    resnotes_core::format::asset::read_header(&ring, &ws, &v.body[..]).is_err(),
                     "{}: read as an attachment",
                     v.name
                 );

@@ -8,9 +8,10 @@ use std::fs;
 use std::path::PathBuf;
 
 use resnotes_core::format::asset::{
-    self, AssetFailure, AssetHeader, AssetId, AssetRef, HEADER_LEN,
+    self, AssetFailure, AssetHeader, AssetId, AssetRef, HEADER_LEN, HEADER_LEN_EPOCH,
 };
 use resnotes_core::format::crypto::WorkspaceKey;
+use resnotes_core::format::epoch::{EpochId, EpochSecret, Keyring};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -34,10 +35,29 @@ fn ws() -> Uuid {
     WORKSPACE.parse().unwrap()
 }
 
-fn key() -> WorkspaceKey {
-    let text = fs::read_to_string(dir().parent().unwrap().join("identity.txt")).unwrap();
+fn parse_key(file: &str) -> WorkspaceKey {
+    let text = fs::read_to_string(dir().parent().unwrap().join(file)).unwrap();
     let secret = text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
     WorkspaceKey::parse(secret, &ws()).unwrap()
+}
+
+/// Epoch 0's key: `vectors/identity.txt`.
+fn key() -> WorkspaceKey {
+    parse_key("identity.txt")
+}
+
+/// The key epoch of `vectors/epochs/` (FORMAT.md §5.2): the record at index 8 of the vectors'
+/// client, whose key is `vectors/epochs/identity-1.txt`.
+fn epoch1() -> (EpochId, WorkspaceKey) {
+    (EpochId { client: CLIENT.parse().unwrap(), index: 8 }, parse_key("epochs/identity-1.txt"))
+}
+
+/// What a member holds: epoch 0's key and epoch 1's.
+fn member() -> Keyring {
+    let keys = Keyring::new(ws(), key());
+    let (id, k) = epoch1();
+    keys.learn(id, &EpochSecret::of(&k).unwrap());
+    keys
 }
 
 fn content(n: usize) -> Vec<u8> {
@@ -53,10 +73,17 @@ fn asset_files_open_to_their_content() {
     for (file, meta) in [
         ("asset-0.age", "asset-0.json"),
         ("asset-1.age", "asset-1.json"),
+        ("asset-epoch.age", "asset-epoch.json"),
         ("asset-plaintext.bin", "asset-plaintext.json"),
     ] {
         let want = read_json(meta);
-        let k = if file.ends_with(".bin") { WorkspaceKey::Plaintext } else { key() };
+        let (keys, k) = if file.ends_with(".bin") {
+            (Keyring::new(ws(), WorkspaceKey::Plaintext), WorkspaceKey::Plaintext)
+        } else if file == "asset-epoch.age" {
+            (member(), epoch1().1)
+        } else {
+            (member(), key())
+        };
         let r = AssetRef::parse(want["url"].as_str().unwrap()).unwrap();
         assert_eq!(
             AssetRef::parse(want["shortUrl"].as_str().unwrap()).unwrap(),
@@ -66,10 +93,14 @@ fn asset_files_open_to_their_content() {
         assert_eq!(r.to_url(), want["url"].as_str().unwrap(), "{file}: URL formatting");
         let bytes = fs::read(dir().join(file)).unwrap();
         let mut out = Vec::new();
-        asset::open(&k, &ws(), &r, &bytes[..], &mut out).unwrap_or_else(|e| panic!("{file}: {e}"));
+        asset::open(&keys, &ws(), &r, &bytes[..], &mut out)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(hex(&out), want["contentHex"].as_str().unwrap(), "{file}: content");
-        let h = asset::read_header(&k, &ws(), &bytes[..]).unwrap();
+        let h = asset::read_header(&keys, &ws(), &bytes[..]).unwrap();
         assert_eq!(h.id.index, want["index"].as_u64().unwrap());
+        let epoch = &want["epoch"];
+        assert_eq!(h.epoch.client.to_string(), epoch["clientId"].as_str().unwrap(), "{file}");
+        assert_eq!(h.epoch.index, epoch["index"].as_u64().unwrap(), "{file}");
         assert_eq!(h.timestamp, want["timestamp"].as_i64().unwrap());
         assert_eq!(
             hex(&h.encode(&k)),
@@ -77,6 +108,17 @@ fn asset_files_open_to_their_content() {
             "{file}: header bytes (MAC included)"
         );
     }
+}
+
+/// A device that holds only epoch 0's key (one removed before epoch 1 started) cannot open an
+/// asset of epoch 1: its only stanza is for epoch 1's recipient.
+#[test]
+fn an_asset_of_a_later_epoch_is_closed_to_epoch_0s_key() {
+    let r = AssetRef::parse(read_json("asset-epoch.json")["url"].as_str().unwrap()).unwrap();
+    let bytes = fs::read(dir().join("asset-epoch.age")).unwrap();
+    let removed = Keyring::new(ws(), key());
+    let err = asset::open(&removed, &ws(), &r, &bytes[..], &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, AssetFailure::Undecryptable(_)), "{err}");
 }
 
 #[test]
@@ -103,9 +145,9 @@ fn url_vectors() {
 
 #[test]
 fn rejected_assets_are_refused_for_the_stated_reason() {
-    let k = key();
+    let k = member();
     let cases = read_json("reject/cases.json");
-    assert!(cases.as_array().unwrap().len() >= 7);
+    assert!(cases.as_array().unwrap().len() >= 13);
     for case in cases.as_array().unwrap() {
         let file = case["file"].as_str().unwrap();
         let bytes = fs::read(dir().join("reject").join(file)).unwrap();
@@ -131,6 +173,7 @@ fn header(index: u64, body: &[u8]) -> AssetHeader {
         timestamp: 1_700_000_000_000 + index as i64,
         size,
         hash,
+        epoch: EpochId::ZERO,
     }
 }
 
@@ -150,6 +193,7 @@ fn generate_asset_vectors() {
     }
     let k = key();
     fs::create_dir_all(dir().join("reject")).unwrap();
+    let (e1, k1) = epoch1();
     let write_one = |file: &str,
                      meta: &str,
                      k: &WorkspaceKey,
@@ -157,7 +201,10 @@ fn generate_asset_vectors() {
                      body: &[u8],
                      name: &str,
                      mime: &str| {
-        let h = header(index, body);
+        let mut h = header(index, body);
+        if file == "asset-epoch.age" {
+            h.epoch = e1;
+        }
         let mut out = Vec::new();
         asset::seal(k, &h, body, &mut out).unwrap();
         fs::write(dir().join(file), &out).unwrap();
@@ -173,6 +220,7 @@ fn generate_asset_vectors() {
             "workspaceId": WORKSPACE, "clientId": CLIENT, "index": index, "timestamp": h.timestamp,
             "size": h.size, "hash": hex(&h.hash), "url": r.to_url(), "shortUrl": short,
             "headerHex": hex(&h.encode(k)), "contentHex": hex(body),
+            "epoch": {"clientId": h.epoch.client.to_string(), "index": h.epoch.index},
         });
         fs::write(dir().join(meta), serde_json::to_string_pretty(&j).unwrap() + "\n").unwrap();
         (h, out)
@@ -194,6 +242,15 @@ fn generate_asset_vectors() {
         &content(1),
         "two chunks.bin",
         "application/octet-stream",
+    );
+    let (he, _) = write_one(
+        "asset-epoch.age",
+        "asset-epoch.json",
+        &k1,
+        2,
+        b"Resilient Notes asset vector, sealed in key epoch 1\n",
+        "after the change.txt",
+        "text/plain",
     );
     write_one(
         "asset-plaintext.bin",
@@ -291,16 +348,74 @@ fn generate_asset_vectors() {
         "bytes after its content",
         "bytes after the content",
     );
-    let mut v2 = plain0.clone();
-    v2[4] = 2;
+    let mut v3 = plain0.clone();
+    v3[4] = 3;
     reject(
-        "version-2.age",
-        seal_raw(&k, &v2),
+        "version-3.age",
+        seal_raw(&k, &v3),
         &url0,
         "invalid",
         "newer than this program",
-        "asset header version 2",
+        "asset header version 3",
     );
+
+    // Version 2 (a later key epoch), all claiming to be asset 2 of `asset-epoch.json`.
+    let body_e = b"Resilient Notes asset vector, sealed in key epoch 1\n";
+    let url_e = reference(&he, "after the change.txt", "text/plain").to_url();
+    let with_epoch = |h: &AssetHeader, mac_key: &WorkspaceKey| -> Vec<u8> {
+        // The header bytes as a writer holding `mac_key` would make them, whatever epoch `h`
+        // names: encode with the right key, then replace the MAC.
+        let mut bytes = h.encode(&k1);
+        let signed = bytes.len() - 32;
+        let again = h.encode(mac_key);
+        bytes[signed..].copy_from_slice(&again[again.len() - 32..]);
+        [&bytes[..], &body_e[..]].concat()
+    };
+    let mut zero_named = h0.clone();
+    zero_named.id = he.id;
+    zero_named.size = he.size;
+    zero_named.hash = he.hash;
+    let mut v2_zero = zero_named.encode(&k);
+    v2_zero[4] = 2;
+    let v2_zero =
+        [&v2_zero[..HEADER_LEN - 32], &[0u8; 24][..], &[0u8; 32][..], &body_e[..]].concat();
+    reject(
+        "epoch-zero.age",
+        seal_raw(&k, &v2_zero),
+        &url_e,
+        "invalid",
+        "names no valid key epoch",
+        "version 2 naming epoch 0 (an asset of epoch 0 is version 1)",
+    );
+    let mut unknown = he.clone();
+    unknown.epoch = EpochId { client: e1.client, index: 9 };
+    reject(
+        "epoch-not-held.age",
+        seal_raw(&k1, &with_epoch(&unknown, &k1)),
+        &url_e,
+        "undecryptable",
+        "has not been given",
+        "names an epoch whose record the reader does not hold (its key opens the file)",
+    );
+    reject(
+        "epoch-mac-of-epoch-0.age",
+        seal_raw(&k1, &with_epoch(&he, &k)),
+        &url_e,
+        "invalid",
+        "authentication code",
+        "names epoch 1 but is MACed with epoch 0's key (a removed device cannot make one)",
+    );
+    let mut cut = with_epoch(&he, &k1);
+    cut.truncate(HEADER_LEN + 10);
+    reject(
+        "epoch-truncated-header.age",
+        seal_raw(&k1, &cut),
+        &url_e,
+        "incomplete",
+        "not complete yet",
+        "the plaintext ends inside the epoch field",
+    );
+    assert_eq!(with_epoch(&he, &k1).len(), HEADER_LEN_EPOCH + body_e.len());
     reject("not-an-asset.age", seal_raw(&k, b"RSNE this is an entry, not an asset, and long enough to fill a header................................................................"), &url0, "invalid", "not an asset file", "wrong magic");
     fs::write(
         dir().join("reject/cases.json"),

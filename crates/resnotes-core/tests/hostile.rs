@@ -90,7 +90,8 @@ fn mutated_assets_are_rejected_without_panics() {
     let r = ws.add_asset(&src, "photo.jpg", None).unwrap();
     let file = std::fs::read(tmp.path().join("assets").join(r.id.client.to_string()).join("0.age"))
         .unwrap();
-    let open = |bytes: &[u8]| asset::open(ws.key(), &ws.workspace_id(), &r, bytes, std::io::sink());
+    let keys = resnotes_core::format::epoch::Keyring::new(ws.workspace_id(), ws.key().clone());
+    let open = |bytes: &[u8]| asset::open(&keys, &ws.workspace_id(), &r, bytes, std::io::sink());
     open(&file).expect("the original opens");
     let n: usize = std::env::var("RESNOTES_HOSTILE_CASES")
         .ok()

@@ -13,16 +13,21 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::format::crypto::WorkspaceKey;
+use crate::format::epoch::{EpochId, Keyring, EPOCH_ID_LEN};
 use crate::format::stream::{for_each_chunk, CHUNK};
 
 /// Magic bytes of an asset header.
 pub const MAGIC: &[u8; 4] = b"RSNA";
-/// Header version this program writes and reads.
+/// Header version of an asset sealed with epoch 0's key (FORMAT.md §10.2).
 pub const VERSION: u8 = 1;
-/// Bytes of the header before the MAC.
+/// Header version of an asset sealed with a later key epoch's key: the header names the epoch.
+pub const VERSION_EPOCH: u8 = 2;
+/// Bytes of a version-1 header before the MAC.
 const SIGNED_LEN: usize = 94;
-/// Header length including the MAC; the content starts here.
+/// Version-1 header length including the MAC; the content starts here.
 pub const HEADER_LEN: usize = SIGNED_LEN + 32;
+/// Version-2 header length including the MAC: version 1's fields, then the epoch, then the MAC.
+pub const HEADER_LEN_EPOCH: usize = HEADER_LEN + EPOCH_ID_LEN;
 /// HKDF `info` of the asset MAC key (distinct from the entry MAC key).
 const MAC_INFO: &[u8] = b"resilient-notes/v1/asset-mac";
 
@@ -236,6 +241,8 @@ pub struct AssetHeader {
     pub size: u64,
     /// SHA-256 of the content.
     pub hash: [u8; 32],
+    /// The key epoch whose key seals it (epoch 0: a version-1 header).
+    pub epoch: EpochId,
 }
 
 /// The asset MAC key: HKDF-SHA256(salt = workspaceId, ikm = identity string, info =
@@ -261,11 +268,14 @@ fn mac(key: Option<&[u8; 32]>, signed: &[u8]) -> [u8; 32] {
 }
 
 impl AssetHeader {
-    /// The 126 header bytes, MAC included.
-    pub fn encode(&self, key: &WorkspaceKey) -> [u8; HEADER_LEN] {
-        let mut h = [0u8; HEADER_LEN];
+    /// The header bytes, MAC included: 126 for epoch 0 (version 1), 150 for a later epoch
+    /// (version 2). `key` is the key of [`AssetHeader::epoch`].
+    pub fn encode(&self, key: &WorkspaceKey) -> Vec<u8> {
+        let epoch = !self.epoch.is_zero() && key.is_encrypted();
+        let signed = if epoch { SIGNED_LEN + EPOCH_ID_LEN } else { SIGNED_LEN };
+        let mut h = vec![0u8; signed + 32];
         h[0..4].copy_from_slice(MAGIC);
-        h[4] = VERSION;
+        h[4] = if epoch { VERSION_EPOCH } else { VERSION };
         h[5] = 0;
         h[6..22].copy_from_slice(self.workspace.as_bytes());
         h[22..38].copy_from_slice(self.id.client.as_bytes());
@@ -273,33 +283,56 @@ impl AssetHeader {
         h[46..54].copy_from_slice(&self.timestamp.to_be_bytes());
         h[54..62].copy_from_slice(&self.size.to_be_bytes());
         h[62..94].copy_from_slice(&self.hash);
-        let tag = mac(mac_key(key, &self.workspace).as_ref(), &h[..SIGNED_LEN]);
-        h[SIGNED_LEN..].copy_from_slice(&tag);
+        if epoch {
+            h[94..SIGNED_LEN + EPOCH_ID_LEN].copy_from_slice(&self.epoch.to_bytes());
+        }
+        let tag = mac(mac_key(key, &self.workspace).as_ref(), &h[..signed]);
+        h[signed..].copy_from_slice(&tag);
         h
     }
 
-    /// Parses and authenticates header bytes.
-    pub fn decode(
-        h: &[u8; HEADER_LEN],
-        key: &WorkspaceKey,
-        workspace: &Uuid,
-    ) -> Result<Self, AssetFailure> {
+    /// How long the header that starts with these (at least 5) bytes is: the version byte
+    /// says. An unknown version or magic gives version 1's length; [`AssetHeader::decode`]
+    /// refuses it.
+    fn len_of(start: &[u8]) -> usize {
+        if start.len() > 4 && &start[0..4] == MAGIC && start[4] == VERSION_EPOCH {
+            HEADER_LEN_EPOCH
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// Parses and authenticates header bytes (the whole header, [`AssetHeader::len_of`] long):
+    /// a version-2 header with the key of the epoch it names, which `keys` must hold.
+    fn decode(h: &[u8], keys: &Keyring, workspace: &Uuid) -> Result<Self, AssetFailure> {
         if &h[0..4] != MAGIC {
             return Err(AssetFailure::Invalid("it is not an asset file".into()));
         }
-        if h[4] != VERSION {
+        if h[4] != VERSION && h[4] != VERSION_EPOCH {
             return Err(AssetFailure::Invalid(format!("it uses asset version {}, newer than this program understands; update Resilient Notes", h[4])));
         }
         if h[5] != 0 {
             return Err(AssetFailure::Invalid("it sets reserved flags".into()));
         }
-        let ok = match mac_key(key, workspace) {
+        let signed = h.len() - 32;
+        let epoch = if h[4] == VERSION_EPOCH {
+            let named = EpochId::from_bytes(h[94..signed].try_into().expect("24 bytes"))
+                .filter(|e| !e.is_zero() && keys.epoch0().is_encrypted())
+                .ok_or_else(|| {
+                    AssetFailure::Invalid("its header names no valid key epoch".into())
+                })?;
+            named
+        } else {
+            EpochId::ZERO
+        };
+        let key = keys.key(&epoch).ok_or_else(|| AssetFailure::Undecryptable(NOT_GIVEN.into()))?;
+        let ok = match mac_key(&key, workspace) {
             Some(k) => {
                 let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&k).expect("any key size");
-                m.update(&h[..SIGNED_LEN]);
-                m.verify_slice(&h[SIGNED_LEN..]).is_ok()
+                m.update(&h[..signed]);
+                m.verify_slice(&h[signed..]).is_ok()
             }
-            None => h[SIGNED_LEN..].iter().all(|b| *b == 0),
+            None => h[signed..].iter().all(|b| *b == 0),
         };
         if !ok {
             return Err(AssetFailure::Invalid(
@@ -314,9 +347,13 @@ impl AssetHeader {
             timestamp: n(46..54) as i64,
             size: n(54..62),
             hash: h[62..94].try_into().expect("32 bytes"),
+            epoch,
         })
     }
 }
+
+/// Why a device cannot open an asset sealed for its workspace, said to its user.
+const NOT_GIVEN: &str = "it was sealed with a key this device has not been given (the workspace's passphrase was changed, or this device was removed from the workspace), or for another workspace";
 
 /// Why an asset file could not be opened.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -324,8 +361,8 @@ pub enum AssetFailure {
     /// The file ends early: still being copied or uploaded. Retry later.
     #[error("the file is not complete yet (still being copied?); it is fetched again later")]
     Incomplete,
-    /// The file cannot be decrypted with this workspace's key.
-    #[error("it cannot be decrypted with this workspace's key: {0}")]
+    /// The file cannot be decrypted with any key this device holds.
+    #[error("it cannot be decrypted with the keys this device holds: {0}")]
     Undecryptable(String),
     /// The file decrypts but is not this asset (wrong place, wrong hash, malformed).
     #[error("{0}")]
@@ -336,8 +373,8 @@ pub enum AssetFailure {
 }
 
 /// Writes the sealed asset file for `content` (whose hash and size are in `header`) to `out`:
-/// an age file (binary) to the workspace recipient, or the plain header + content in a
-/// plaintext workspace. Fails if `content` does not yield exactly `header.size` bytes.
+/// an age file (binary) to the recipient of `key`, the key of the header's epoch, or the plain
+/// header + content in a plaintext workspace. Fails if `content` does not yield exactly `header.size` bytes.
 pub fn seal(
     key: &WorkspaceKey,
     header: &AssetHeader,
@@ -383,37 +420,36 @@ fn copy_exact(r: impl Read, w: &mut impl Write, size: u64) -> io::Result<()> {
 /// the header's MAC, that it is the asset `want` names (workspace, client, index, size, hash),
 /// and the content's SHA-256. On any error `out` holds unverified bytes and must be discarded.
 pub fn open(
-    key: &WorkspaceKey,
+    keys: &Keyring,
     workspace: &Uuid,
     want: &AssetRef,
     input: impl Read,
     out: impl Write,
 ) -> Result<(), AssetFailure> {
-    open_plain(key, workspace, want, plaintext(key, input)?, out)
+    open_plain(keys, workspace, want, plaintext(keys, input)?, out)
 }
 
-/// The plaintext of a sealed asset file: age's streaming decryptor, or the file itself in a
-/// plaintext workspace.
+/// The plaintext of a sealed asset file: age's streaming decryptor with every epoch key held
+/// (an asset has one stanza, for the key of the epoch it was sealed in), or the file itself in
+/// a plaintext workspace.
 fn plaintext<'a, R: Read + 'a>(
-    key: &WorkspaceKey,
+    keys: &Keyring,
     input: R,
 ) -> Result<Box<dyn Read + 'a>, AssetFailure> {
-    match key {
-        WorkspaceKey::Age { identity, .. } => {
-            let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
-            Ok(Box::new(
-                dec.decrypt(std::iter::once(identity as &dyn age::Identity))
-                    .map_err(|e| classify(&e))?,
-            ))
-        }
-        WorkspaceKey::Plaintext => Ok(Box::new(input)),
+    if !keys.epoch0().is_encrypted() {
+        return Ok(Box::new(input));
     }
+    let held = keys.held();
+    let identities = held.iter().filter_map(|k| k.age_identity()).map(|i| i as &dyn age::Identity);
+    let dec = age::Decryptor::new(input).map_err(|e| classify(&e))?;
+    Ok(Box::new(dec.decrypt(identities).map_err(|e| classify(&e))?))
 }
 
 fn classify(e: &age::DecryptError) -> AssetFailure {
     match e {
         // A cut-off or damaged stream, or a header cut short: the file may still be arriving.
         age::DecryptError::Io(_) | age::DecryptError::InvalidHeader => AssetFailure::Incomplete,
+        age::DecryptError::NoMatchingKeys => AssetFailure::Undecryptable(NOT_GIVEN.into()),
         other => AssetFailure::Undecryptable(other.to_string()),
     }
 }
@@ -432,18 +468,34 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, AssetFailure> {
     Ok(n)
 }
 
+/// Reads a whole header (version 1 or 2) from a plaintext stream and authenticates it.
+fn read_header_from(
+    keys: &Keyring,
+    workspace: &Uuid,
+    r: &mut impl Read,
+) -> Result<AssetHeader, AssetFailure> {
+    let mut head = vec![0u8; HEADER_LEN];
+    if read_full(r, &mut head)? < HEADER_LEN {
+        return Err(AssetFailure::Incomplete);
+    }
+    let len = AssetHeader::len_of(&head);
+    if len > HEADER_LEN {
+        head.resize(len, 0);
+        if read_full(r, &mut head[HEADER_LEN..])? < len - HEADER_LEN {
+            return Err(AssetFailure::Incomplete);
+        }
+    }
+    AssetHeader::decode(&head, keys, workspace)
+}
+
 fn open_plain(
-    key: &WorkspaceKey,
+    keys: &Keyring,
     workspace: &Uuid,
     want: &AssetRef,
     mut r: impl Read,
     mut out: impl Write,
 ) -> Result<(), AssetFailure> {
-    let mut head = [0u8; HEADER_LEN];
-    if read_full(&mut r, &mut head)? < HEADER_LEN {
-        return Err(AssetFailure::Incomplete);
-    }
-    let h = AssetHeader::decode(&head, key, workspace)?;
+    let h = read_header_from(keys, workspace, &mut r)?;
     if h.workspace != *workspace {
         return Err(AssetFailure::Invalid("it belongs to another workspace".into()));
     }
@@ -483,22 +535,18 @@ fn open_plain(
 
 /// Reads just the header of a sealed asset file (to rebuild the local asset table).
 pub fn read_header(
-    key: &WorkspaceKey,
+    keys: &Keyring,
     workspace: &Uuid,
     input: impl Read,
 ) -> Result<AssetHeader, AssetFailure> {
-    let mut head = [0u8; HEADER_LEN];
-    if read_full(&mut plaintext(key, input)?, &mut head)? < HEADER_LEN {
-        return Err(AssetFailure::Incomplete);
-    }
-    AssetHeader::decode(&head, key, workspace)
+    read_header_from(keys, workspace, &mut plaintext(keys, input)?)
 }
 
 /// The most bytes a sealed file of `size` content bytes can take: header, content, and age's
 /// overhead (its header, at most ~200 bytes for one X25519 stanza, plus 16 bytes per 64 KiB
 /// chunk), with room to spare. Downloads stop beyond it.
 pub fn sealed_len_limit(size: u64) -> u64 {
-    size.saturating_add(HEADER_LEN as u64)
+    size.saturating_add(HEADER_LEN_EPOCH as u64)
         .saturating_add((size / (64 * 1024) + 2) * 16)
         .saturating_add(4096)
 }
@@ -688,13 +736,64 @@ mod tests {
         assert!(r.markdown().starts_with("[x .png](asset:///"));
     }
 
-    fn sealed(key: &WorkspaceKey, ws: &Uuid, content: &[u8]) -> (AssetRef, Vec<u8>) {
+    fn sealed_in(
+        key: &WorkspaceKey,
+        epoch: EpochId,
+        ws: &Uuid,
+        content: &[u8],
+    ) -> (AssetRef, Vec<u8>) {
         let (hash, size) = hash_reader(content).unwrap();
         let id = AssetId { client: Uuid::parse_str(C).unwrap(), index: 4 };
-        let h = AssetHeader { workspace: *ws, id, timestamp: 1, size, hash };
+        let h = AssetHeader { workspace: *ws, id, timestamp: 1, size, hash, epoch };
         let mut out = Vec::new();
         seal(key, &h, content, &mut out).unwrap();
         (AssetRef { id, name: "f".into(), size, mime: "text/plain".into(), hash }, out)
+    }
+
+    fn sealed(key: &WorkspaceKey, ws: &Uuid, content: &[u8]) -> (AssetRef, Vec<u8>) {
+        sealed_in(key, EpochId::ZERO, ws, content)
+    }
+
+    fn ring(ws: &Uuid, key: &WorkspaceKey) -> Keyring {
+        Keyring::new(*ws, key.clone())
+    }
+
+    #[test]
+    fn an_asset_of_a_later_epoch_names_it_and_opens_only_with_its_key() {
+        use crate::format::epoch::EpochSecret;
+        let ws = Uuid::new_v4();
+        let zero = WorkspaceKey::generate(&ws);
+        let secret = EpochSecret::generate();
+        let later = secret.key(&ws);
+        let epoch = EpochId { client: Uuid::from_u128(7), index: 3 };
+        let (r, file) = sealed_in(&later, epoch, &ws, b"after the removal");
+        // Only epoch 0's key (a removed device): the stanza is for the later key alone.
+        assert!(matches!(
+            open(&ring(&ws, &zero), &ws, &r, &file[..], &mut Vec::new()),
+            Err(AssetFailure::Undecryptable(_))
+        ));
+        let keys = ring(&ws, &zero);
+        keys.learn(epoch, &secret);
+        let mut out = Vec::new();
+        open(&keys, &ws, &r, &file[..], &mut out).unwrap();
+        assert_eq!(out, b"after the removal");
+        let h = read_header(&keys, &ws, &file[..]).unwrap();
+        assert_eq!((h.epoch, h.encode(&later).len()), (epoch, HEADER_LEN_EPOCH));
+        assert_eq!(h.encode(&later)[4], VERSION_EPOCH);
+        // The same key, but held as another epoch's: the epoch the header names is not held.
+        let keys = ring(&ws, &zero);
+        keys.learn(EpochId { client: Uuid::from_u128(8), index: 1 }, &secret);
+        assert!(matches!(
+            open(&keys, &ws, &r, &file[..], &mut Vec::new()),
+            Err(AssetFailure::Undecryptable(_))
+        ));
+        // Cut inside the epoch field: not complete yet.
+        let keys = ring(&ws, &zero);
+        keys.learn(epoch, &secret);
+        let plain =
+            crate::format::crypto::open_with(&file, &[later.age_identity().unwrap()]).unwrap();
+        let cut = later.seal(&plain[..HEADER_LEN + 10]).unwrap();
+        assert_eq!(open(&keys, &ws, &r, &cut[..], &mut Vec::new()), Err(AssetFailure::Incomplete));
     }
 
     #[test]
@@ -704,11 +803,12 @@ mod tests {
         let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let (r, file) = sealed(&key, &ws, &content);
         let mut out = Vec::new();
-        open(&key, &ws, &r, &file[..], &mut out).unwrap();
+        let keys = ring(&ws, &key);
+        open(&keys, &ws, &r, &file[..], &mut out).unwrap();
         assert_eq!(out, content);
         for cut in [0, 10, 100, 200, file.len() / 2, file.len() - 1] {
             assert_eq!(
-                open(&key, &ws, &r, &file[..cut], &mut Vec::new()),
+                open(&keys, &ws, &r, &file[..cut], &mut Vec::new()),
                 Err(AssetFailure::Incomplete),
                 "cut at {cut}"
             );
@@ -716,21 +816,21 @@ mod tests {
         let mut wrong = r.clone();
         wrong.hash[0] ^= 1;
         assert!(matches!(
-            open(&key, &ws, &wrong, &file[..], &mut Vec::new()),
+            open(&keys, &ws, &wrong, &file[..], &mut Vec::new()),
             Err(AssetFailure::Invalid(_))
         ));
         let mut moved = r.clone();
         moved.id.index = 5;
         assert!(matches!(
-            open(&key, &ws, &moved, &file[..], &mut Vec::new()),
+            open(&keys, &ws, &moved, &file[..], &mut Vec::new()),
             Err(AssetFailure::Invalid(_))
         ));
         let other = WorkspaceKey::generate(&ws);
         assert!(matches!(
-            open(&other, &ws, &r, &file[..], &mut Vec::new()),
+            open(&ring(&ws, &other), &ws, &r, &file[..], &mut Vec::new()),
             Err(AssetFailure::Undecryptable(_))
         ));
-        assert_eq!(read_header(&key, &ws, &file[..]).unwrap().size, content.len() as u64);
+        assert_eq!(read_header(&keys, &ws, &file[..]).unwrap().size, content.len() as u64);
     }
 
     #[test]
@@ -740,18 +840,19 @@ mod tests {
         assert_eq!(&file[..4], MAGIC);
         assert_eq!(&file[HEADER_LEN..], b"abc");
         let mut out = Vec::new();
-        open(&WorkspaceKey::Plaintext, &ws, &r, &file[..], &mut out).unwrap();
+        let plain = ring(&ws, &WorkspaceKey::Plaintext);
+        open(&plain, &ws, &r, &file[..], &mut out).unwrap();
         assert_eq!(out, b"abc");
         let mut forged = file.clone();
         forged[HEADER_LEN] = b'x';
         assert!(matches!(
-            open(&WorkspaceKey::Plaintext, &ws, &r, &forged[..], &mut Vec::new()),
+            open(&plain, &ws, &r, &forged[..], &mut Vec::new()),
             Err(AssetFailure::Invalid(_))
         ));
         let mut longer = file.clone();
         longer.push(0);
         assert!(matches!(
-            open(&WorkspaceKey::Plaintext, &ws, &r, &longer[..], &mut Vec::new()),
+            open(&plain, &ws, &r, &longer[..], &mut Vec::new()),
             Err(AssetFailure::Invalid(_))
         ));
     }

@@ -405,6 +405,16 @@ impl Keyring {
         &self.epoch0
     }
 
+    /// Every epoch key held (not the candidates), the newest learnt first and epoch 0 last:
+    /// what opens a file whose epoch is only known once it is open (an attachment, FORMAT.md
+    /// §10.2).
+    pub fn held(&self) -> Vec<EpochKey> {
+        let epochs = self.epochs.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<EpochKey> = epochs.iter().rev().map(|(_, k)| k.clone()).collect();
+        out.push(Arc::new(self.epoch0.clone()));
+        out
+    }
+
     /// Decrypts a whole file with any key held: the key that opened the last file first, then
     /// the newest epochs, epoch 0, and the device key for records. A plaintext workspace returns
     /// the bytes as they are.

@@ -365,13 +365,18 @@ impl Replica {
             next
         };
         let id = AssetId { client: self.client, index };
-        let header = AssetHeader { workspace: self.workspace, id, timestamp: now, size, hash };
+        // Sealed with the key entries are written in (FORMAT.md §10.2): after a removal or a
+        // passphrase change, what is attached is not readable with the old key.
+        let epoch = store::epochs::newest(&self.conn)?;
+        let key = crate::docs::replica::epoch_key(&self.conn, &self.keys, &epoch)?;
+        let header =
+            AssetHeader { workspace: self.workspace, id, timestamp: now, size, hash, epoch };
         let dest = self.asset_file(&id);
         let dir = dest.parent().expect("asset files have a folder").to_path_buf();
         let tmp = Temp::new(&dir)?;
         let mut reader = Hashing { inner: open_src()?, hash: Sha256::new() };
         tmp.write_with("the attachment", |w| {
-            asset::seal(self.keys.epoch0(), &header, &mut reader, w)
+            asset::seal(&key, &header, &mut reader, w)
                 .map_err(io_err(format!("cannot attach {what}")))
         })?;
         let sealed: [u8; 32] = reader.hash.finalize().into();
@@ -525,7 +530,7 @@ impl Replica {
         let file = self.asset_file(&r.id);
         let input =
             File::open(&file).map_err(io_err(format!("cannot read the attachment {}", r.name)))?;
-        match asset::open(self.keys.epoch0(), &self.workspace, r, BufReader::new(input), out) {
+        match asset::open(&self.keys, &self.workspace, r, BufReader::new(input), out) {
             Ok(()) => Ok(()),
             Err(AssetFailure::Output(m)) => {
                 Err(Error::Invalid(format!("cannot write {}: {m}", r.name)))
@@ -655,6 +660,7 @@ impl Replica {
             match self.download_asset(t, tr.as_ref(), r, &remote, on_event) {
                 Ok(true) => return Ok(()),
                 Ok(false) => reasons.push(format!("{} does not have it yet", t.location)),
+                Err(Error::AssetUnavailable { reason, .. }) => reasons.push(reason),
                 Err(e) => reasons.push(e.to_string()),
             }
         }
@@ -691,13 +697,9 @@ impl Replica {
         }
         let input =
             File::open(tmp.path()).map_err(io_err("cannot read the downloaded attachment"))?;
-        if let Err(e) = asset::open(
-            self.keys.epoch0(),
-            &self.workspace,
-            r,
-            BufReader::new(input),
-            std::io::sink(),
-        ) {
+        if let Err(e) =
+            asset::open(&self.keys, &self.workspace, r, BufReader::new(input), std::io::sink())
+        {
             return Err(Error::AssetUnavailable {
                 name: r.name.clone(),
                 reason: format!("the copy on {} was refused: {e}", t.location),
@@ -866,8 +868,7 @@ impl Replica {
                     continue;
                 };
                 let Ok(file) = File::open(f.path()) else { continue };
-                let Ok(h) =
-                    asset::read_header(self.keys.epoch0(), &self.workspace, BufReader::new(file))
+                let Ok(h) = asset::read_header(&self.keys, &self.workspace, BufReader::new(file))
                 else {
                     continue;
                 };

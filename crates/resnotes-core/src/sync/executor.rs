@@ -364,13 +364,13 @@ impl Replica {
                 }
                 let msg = if r.by.is_some() {
                     format!(
-                        "what device {} wrote after it was removed from the workspace was taken back out of your notes ({held} sync(s) of it).",
-                        short(&client)
+                        "what {} wrote after it was removed from the workspace was taken back out of your notes ({held} sync(s) of it).",
+                        device_called(&self.conn, &client)
                     )
                 } else {
                     format!(
-                        "what device {} wrote was taken out of your notes until it is let in: it joined around the time a device was removed from the workspace ({held} sync(s) of it).",
-                        short(&client)
+                        "what {} wrote was taken out of your notes until it is let in: it joined around the time a device was removed from the workspace ({held} sync(s) of it).",
+                        device_called(&self.conn, &client)
                     )
                 };
                 rep.problem(msg, on_event);
@@ -392,9 +392,9 @@ impl Replica {
             match op {
                 Op::WentBackwards { client, had } => {
                     let msg = format!(
-                        "{} lost entries of device {} it held before (up to entry {had}), perhaps restored from an old backup; they are being written again.",
+                        "{} lost entries of {} it held before (up to entry {had}), perhaps restored from an old backup; they are being written again.",
                         run.tr.location(),
-                        short(&client)
+                        device_called(&self.conn, &client)
                     );
                     store::set_remote_upto(&self.conn, &t.id, &client, None)?;
                     rep.problem(msg, on_event);
@@ -467,7 +467,7 @@ impl Replica {
                         None => tr.exists(&run.entry_path(client, n + 1))?,
                     };
                     if later {
-                        let msg = format!("entry {n} from device {} is missing on {} while later ones exist; waiting for it.", short(client), tr.location());
+                        let msg = format!("entry {n} from {} is missing on {} while later ones exist; waiting for it.", device_called(&self.conn, client), tr.location());
                         store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
                         rep.problem(msg, on_event);
                     }
@@ -562,9 +562,9 @@ impl Replica {
                         && self.misses_newest_key(tr, |e| run.entry_path(&e.client, e.index))?
                     {
                         store::set_meta(&self.conn, store::epochs::MISSING_KEY, "1")?;
-                        format!("entry {n} from device {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key, or this device was removed from the workspace. If it is still one of yours, type the workspace's current passphrase on it to read on.", short(client))
+                        format!("entry {n} from {} was written with a key this device has not got: the workspace's passphrase was changed while this device could not be given the new key, or this device was removed from the workspace. If it is still one of yours, type the workspace's current passphrase on it to read on.", device_called(&self.conn, client))
                     } else {
-                        format!("entry {n} from device {} {err}", short(client))
+                        format!("entry {n} from {} {err}", device_called(&self.conn, client))
                     };
                     let msg = if msg.ends_with('.') { msg } else { format!("{msg}.") };
                     let msg = if err.is_final() {
@@ -876,6 +876,15 @@ fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
 /// The first 8 characters of a clientId, as shown to users.
 pub(crate) fn short(id: &Uuid) -> String {
     id.to_string()[..8].to_string()
+}
+
+/// A device as messages name it: the name it gave itself ("Old phone"), else "device" and the
+/// start of its id.
+pub(crate) fn device_called(conn: &rusqlite::Connection, id: &Uuid) -> String {
+    match store::notes::device_name(conn, id) {
+        Ok(Some(name)) => name,
+        _ => format!("device {}", short(id)),
+    }
 }
 
 #[cfg(test)]

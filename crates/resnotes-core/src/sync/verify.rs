@@ -748,7 +748,7 @@ impl Replica {
         })?;
         Ok(
             match asset::open(
-                self.keys.epoch0(),
+                &self.keys,
                 &self.workspace,
                 r,
                 BufReader::new(input),
