@@ -8,6 +8,7 @@ mod app;
 mod attach;
 mod corpus;
 mod history;
+mod longlived;
 mod measure;
 mod transfer;
 
@@ -69,6 +70,11 @@ struct Args {
     /// all; a new device pulls them (`pull_all_s`), then idles (`idle_sync_ms`).
     #[arg(long)]
     idle_only: bool,
+    /// Only the long-lived workspace (issue 21): NOTES:SYNCS pairs, e.g. `2000:12000,10000:100000`
+    /// (the default; --quick: 500:3000): three devices make SYNCS one-edit syncs over NOTES
+    /// notes; the folder's files and bytes on disk, a join until listed, the data dir's size.
+    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    long_lived: Option<Vec<String>>,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -114,6 +120,26 @@ fn main() -> Result<()> {
         }
         eprintln!("== importing an Evernote export of {enex_mib} MiB");
         out.insert(format!("enex_{enex_mib}_mib"), transfer::enex_scenario(&bin, enex_mib)?);
+        return finish(out, args.json.as_deref());
+    }
+    if let Some(sizes) = &args.long_lived {
+        let sizes: Vec<String> = if !sizes.is_empty() {
+            sizes.clone()
+        } else if args.quick {
+            vec!["500:3000".into()]
+        } else {
+            vec!["2000:12000".into(), "10000:100000".into()]
+        };
+        for s in sizes {
+            let (n, syncs) = s
+                .split_once(':')
+                .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+                .context("--long-lived takes NOTES:SYNCS pairs, e.g. 2000:12000")?;
+            eprintln!("== long-lived workspace: {n} notes, {syncs} small syncs by 3 devices");
+            let r = longlived::scenario(n, syncs)?;
+            eprintln!("{}", serde_json::to_string(&r)?);
+            out.insert(format!("long_lived_{n}_{syncs}"), r);
+        }
         return finish(out, args.json.as_deref());
     }
     if args.idle_only {
