@@ -76,6 +76,14 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
         Ok(ids)
     });
     let ids = ids?;
+    if let Some(keep) = std::env::var_os("RESNOTES_BENCH_KEEP") {
+        // For profiling a join by hand: `resnotes join --folder` on a copy of the folder.
+        std::fs::create_dir_all(&keep)?;
+        let status = Command::new("cp").arg("-a").arg(&shared).arg(&keep).status()?;
+        if !status.success() {
+            bail!("copying the folder to RESNOTES_BENCH_KEEP failed");
+        }
+    }
     let mut r = Map::new();
     r.insert("notes".into(), json!(notes));
     r.insert("syncs".into(), json!(syncs));
