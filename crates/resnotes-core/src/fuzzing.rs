@@ -119,6 +119,34 @@ pub fn listing(data: &[u8]) {
     }
 }
 
+/// A pack (FORMAT.md §11) as found at level-1 block 0 of the vector client: opened with the
+/// vectors' key, and every entry in it accepted (or refused) with its file key as a pull does.
+pub fn pack_file(identity: &str, data: &[u8]) {
+    use crate::format::pack::{self, Block};
+    let workspace: Uuid = VECTOR_WORKSPACE.parse().expect("constant");
+    let client: Uuid = VECTOR_CLIENT.parse().expect("constant");
+    let Some(secret) = identity.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")) else { return };
+    let Ok(key) = WorkspaceKey::parse(secret, &workspace) else { return };
+    let keys = crate::format::epoch::Keyring::new(workspace, key);
+    let block = Block { client, level: 1, index: 0 };
+    let Ok(opened) = pack::open(data, &workspace, &block, &keys) else { return };
+    assert_eq!(opened.entries.len(), 100, "a pack opens to a whole block");
+    let mut prev = ZERO_HASH;
+    for (i, (file, fk)) in opened.entries.iter().enumerate() {
+        let want = Expected {
+            workspace,
+            client,
+            index: i as u64,
+            prev_hash: prev,
+            prev_signer: None,
+        };
+        match entry::accept_packed(file, fk.as_ref(), &keys, &want) {
+            Ok(e) => prev = e.hash,
+            Err(_) => return,
+        }
+    }
+}
+
 /// Hash of the content of `vectors/assets/asset-0.age` (29 bytes of text).
 const VECTOR_ASSET_HASH: &str = "7af3aecf9fac11671a2cbe6ebe1633ab933285ca3d9f9779f41a2bb1dad4af91";
 

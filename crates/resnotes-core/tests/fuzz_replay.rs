@@ -36,18 +36,20 @@ fn run(target: &str, data: &[u8]) {
         "manifest" => fuzzing::manifest(data),
         "listing" => fuzzing::listing(data),
         "asset_file" => fuzzing::asset_file(&identity, data),
+        "pack_file" => fuzzing::pack_file(&identity, data),
         "change_applied" => fuzzing::change_applied(data),
         "import_file" => fuzzing::import_file(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
 
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "entry_file",
     "entry_plain",
     "manifest",
     "listing",
     "asset_file",
+    "pack_file",
     "change_applied",
     "import_file",
 ];

@@ -584,14 +584,26 @@ pub(crate) fn seal_in_newest_epoch(
     header: &Header,
     payload: &entry::Payload,
     device: &DeviceKey,
-) -> Result<(Vec<u8>, [u8; 32])> {
+) -> Result<Sealed> {
     let epoch = store::epochs::newest(tx)?;
-    if epoch.is_zero() {
-        return Ok(entry::seal(header, payload, keys.epoch0(), device)?);
-    }
-    let key = epoch_key(tx, keys, &epoch)?;
-    let (plain, hash) = entry::encode_in_epoch(header, epoch, payload, &key, device);
-    Ok((key.seal(&plain)?, hash))
+    let (plain, hash, key) = if epoch.is_zero() {
+        let (plain, hash) = entry::encode(header, payload, keys.epoch0(), device);
+        (plain, hash, std::sync::Arc::new(keys.epoch0().clone()))
+    } else {
+        let key = epoch_key(tx, keys, &epoch)?;
+        let (plain, hash) = entry::encode_in_epoch(header, epoch, payload, &key, device);
+        (plain, hash, key)
+    };
+    let (bytes, file_key) = key.seal_keeping_file_key(&plain)?;
+    Ok(Sealed { bytes, hash, file_key: file_key.map(|k| (k, epoch)) })
+}
+
+/// An entry this device sealed: its file, its hash, and its age file key with the key epoch it
+/// is of (FORMAT.md §11; `None` in a plaintext workspace).
+pub(crate) struct Sealed {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) hash: [u8; 32],
+    pub(crate) file_key: Option<(crate::format::crypto::FileKey, EpochId)>,
 }
 
 /// Keeps the keys an authenticated epoch record carries (FORMAT.md §5.2), in `conn` (a
@@ -657,8 +669,11 @@ pub(crate) fn append_own_entry(
     now: i64,
 ) -> Result<u64> {
     let header = next_header(tx, ws, now)?;
-    let (bytes, hash) = seal_in_newest_epoch(tx, &ws.keys, &header, payload, &ws.device)?;
-    keep_own_entry(tx, ws, &header, &bytes, hash)?;
+    let sealed = seal_in_newest_epoch(tx, &ws.keys, &header, payload, &ws.device)?;
+    keep_own_entry(tx, ws, &header, &sealed.bytes, sealed.hash)?;
+    if let Some((key, epoch)) = &sealed.file_key {
+        store::packs::keep_file_key(tx, &ws.client, header.index, key, epoch)?;
+    }
     let index = header.index;
     store::notes::index_entry(tx, &ws.client, index, payload.changes.iter().map(|c| c.note))?;
     Ok(index)

@@ -144,6 +144,25 @@ impl WorkspaceKey {
         }
     }
 
+    /// [`WorkspaceKey::seal`], also returning the age **file key** of the file it made
+    /// (FORMAT.md §11: a pack carries it, so that a reader opens the file without an X25519
+    /// operation); `None` in a plaintext workspace.
+    pub fn seal_keeping_file_key(&self, plaintext: &[u8]) -> Result<(Vec<u8>, Option<FileKey>)> {
+        use std::io::Write;
+        let WorkspaceKey::Age { identity, .. } = self else {
+            return Ok((plaintext.to_vec(), None));
+        };
+        let failed = |e: &dyn std::fmt::Display| CryptoError::Failed(e.to_string());
+        let seen = Seen { inner: identity.to_public(), key: std::cell::Cell::new(None) };
+        let enc = age::Encryptor::with_recipients(std::iter::once(&seen as &dyn age::Recipient))
+            .map_err(|e| failed(&e))?;
+        let mut out = Vec::with_capacity(plaintext.len() + 256);
+        let mut w = enc.wrap_output(&mut out).map_err(|e| failed(&e))?;
+        w.write_all(plaintext).map_err(|e| failed(&e))?;
+        w.finish().map_err(|e| failed(&e))?;
+        Ok((out, seen.key.get()))
+    }
+
     /// Decrypts a whole file before any of it is used.
     pub fn open(&self, file: &[u8]) -> Result<Vec<u8>, OpenFailure> {
         match self {
@@ -159,6 +178,48 @@ impl WorkspaceKey {
             WorkspaceKey::Plaintext => None,
         }
     }
+}
+
+/// An age file key (FORMAT.md §11): the random key an age file's payload is encrypted with,
+/// which its header wraps to the recipient.
+pub type FileKey = [u8; 16];
+
+/// The X25519 recipient of a file being sealed, keeping the file key it wraps.
+struct Seen {
+    inner: age::x25519::Recipient,
+    key: std::cell::Cell<Option<FileKey>>,
+}
+
+impl age::Recipient for Seen {
+    fn wrap_file_key(
+        &self,
+        file_key: &age_core::format::FileKey,
+    ) -> std::result::Result<
+        (Vec<age_core::format::Stanza>, std::collections::HashSet<String>),
+        age::EncryptError,
+    > {
+        self.key.set(Some(*file_key.expose_secret()));
+        self.inner.wrap_file_key(file_key)
+    }
+}
+
+/// Opens an age file with its file key already known, without unwrapping any stanza: age
+/// then checks the header's MAC and every payload chunk with that key, as after unwrapping it.
+struct Known(FileKey);
+
+impl age::Identity for Known {
+    fn unwrap_stanza(
+        &self,
+        _stanza: &age_core::format::Stanza,
+    ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
+        Some(Ok(age_core::format::FileKey::new(Box::new(self.0))))
+    }
+}
+
+/// Decrypts a whole binary age file whose file key is known (read from a pack, FORMAT.md §11),
+/// with the same checks as [`open_with`]. A wrong key fails the header MAC ([`OpenFailure::BadMac`]).
+pub(crate) fn open_with_file_key(file: &[u8], key: &FileKey) -> Result<Vec<u8>, OpenFailure> {
+    open_with(file, &[&Known(*key)])
 }
 
 /// Decrypts a whole binary age file with the first of `identities` that opens one of its

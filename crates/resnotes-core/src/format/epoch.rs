@@ -337,6 +337,9 @@ pub struct Keyring {
     /// authenticate one.
     candidates: std::sync::RwLock<Vec<Arc<WorkspaceKey>>>,
     device: Option<age::ssh::Identity>,
+    /// The signing keys of the devices whose entries it verified, decompressed once: a pull
+    /// verifies thousands of one device's entries.
+    signers: std::sync::RwLock<Vec<([u8; 32], ed25519_dalek::VerifyingKey)>>,
     /// Which key opened the last file (0: epoch 0's, `i`: the `i`-th later epoch learnt): tried
     /// first, since a device's entries come in runs of one epoch. Each key tried costs an X25519
     /// operation, most of what opening a small entry costs.
@@ -354,9 +357,31 @@ impl Keyring {
             epoch0,
             epochs: Default::default(),
             candidates: Default::default(),
+            signers: Default::default(),
             device: None,
             last: 0.into(),
         }
+    }
+
+    /// Verifies an entry's signature (FORMAT.md §5.1) as [`signature::verify`] does, keeping
+    /// each signer's key ready for the next of its entries.
+    pub(crate) fn verify_signature(&self, public: &[u8; 32], header: &[u8], sig: &[u8]) -> bool {
+        let known = {
+            let s = self.signers.read().unwrap_or_else(|e| e.into_inner());
+            s.iter().find(|(p, _)| p == public).map(|(_, k)| *k)
+        };
+        let key = match known {
+            Some(k) => k,
+            None => {
+                let Some(k) = signature::verifier(public) else { return false };
+                let mut s = self.signers.write().unwrap_or_else(|e| e.into_inner());
+                if s.len() < 64 {
+                    s.push((*public, k));
+                }
+                k
+            }
+        };
+        signature::verify_with(&key, header, sig)
     }
 
     /// Adds this device's key, which opens the records wrapped to it.

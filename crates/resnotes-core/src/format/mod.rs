@@ -22,6 +22,7 @@ pub mod entry;
 pub mod epoch;
 pub mod invite;
 pub mod manifest;
+pub mod pack;
 pub mod path;
 pub mod signature;
 pub(crate) mod stream;

@@ -111,10 +111,9 @@ pub(crate) fn insert_entry(
 /// rest of the log. Returns how many were dropped.
 /// (`None`: all of them.)
 pub(crate) fn drop_after(conn: &Connection, client: &Uuid, cutoff: Option<u64>) -> Result<usize> {
-    Ok(conn.execute(
-        "DELETE FROM log WHERE client_id = ?1 AND idx > ?2",
-        params![client.to_string(), cutoff.map_or(-1, |c| c as i64)],
-    )?)
+    let after = params![client.to_string(), cutoff.map_or(-1, |c| c as i64)];
+    conn.execute("DELETE FROM file_keys WHERE client_id = ?1 AND idx > ?2", after)?;
+    Ok(conn.execute("DELETE FROM log WHERE client_id = ?1 AND idx > ?2", after)?)
 }
 
 /// The verbatim bytes of an entry.

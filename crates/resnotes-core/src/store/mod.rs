@@ -38,6 +38,7 @@ pub(crate) mod epochs;
 pub(crate) mod log;
 pub(crate) mod notebooks;
 pub(crate) mod notes;
+pub(crate) mod packs;
 pub(crate) mod removals;
 pub(crate) mod search;
 pub(crate) mod secrets;
@@ -286,6 +287,13 @@ CREATE TABLE epoch_members (client_id TEXT NOT NULL, idx INTEGER NOT NULL, membe
 CREATE TABLE removals (by_client TEXT NOT NULL, by_idx INTEGER NOT NULL, removed TEXT NOT NULL, cutoff INTEGER NOT NULL, lamport INTEGER NOT NULL, PRIMARY KEY (by_client, by_idx, removed)) WITHOUT ROWID;
 CREATE TABLE first_entries (client_id TEXT PRIMARY KEY, epoch_client TEXT NOT NULL, epoch_idx INTEGER NOT NULL, signer BLOB, written_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE removed (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, by_client TEXT, by_idx INTEGER) WITHOUT ROWID;
+"#,
+    r#"
+-- Packs (store/packs.rs, FORMAT.md §11): the age file key of each entry this device sealed or
+-- read from a pack, with the key epoch it is of (24 bytes, as in a header); and, per target,
+-- client and level, the next block whose pack this device has not yet written or found there.
+CREATE TABLE file_keys (client_id TEXT NOT NULL, idx INTEGER NOT NULL, file_key BLOB NOT NULL, epoch BLOB NOT NULL, PRIMARY KEY (client_id, idx)) WITHOUT ROWID;
+CREATE TABLE packs_done (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level INTEGER NOT NULL, next_block INTEGER NOT NULL, PRIMARY KEY (target_id, client_id, level)) WITHOUT ROWID;
 "#,
 ];
 

@@ -11,9 +11,11 @@ use uuid::Uuid;
 use crate::docs::Replica;
 use crate::docs::{lazy, materialize, search_index};
 use crate::error::{Error, Result};
+use crate::format::crypto::FileKey;
 use crate::format::entry::{self, Expected};
 use crate::format::epoch::EpochId;
 use crate::format::manifest::Manifest;
+use crate::format::pack::{self, Block};
 use crate::format::path::{self, Kind};
 use crate::store::{self, targets::Outcome};
 use crate::sync::plan::{self, ClientView, Op};
@@ -397,6 +399,7 @@ impl Replica {
                         device_called(&self.conn, &client)
                     );
                     store::set_remote_upto(&self.conn, &t.id, &client, None)?;
+                    store::packs::forget(&self.conn, &t.id, &client)?;
                     rep.problem(msg, on_event);
                 }
                 Op::Push { client, from, to } => {
@@ -404,6 +407,11 @@ impl Replica {
                 }
                 Op::Pull { .. } => {}
             }
+        }
+        // Packs of the blocks that became whole (FORMAT.md §11): never needed, so a failure is
+        // only logged and the sync goes on; the next cycle tries again.
+        if let Err(e) = self.write_packs(t, run.tr, &run.manifest) {
+            tracing::warn!("packs were not written to {}: {e}", run.tr.location());
         }
         Ok(())
     }
@@ -447,42 +455,83 @@ impl Replica {
         let mut ahead = 1u64;
         let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> =
             Default::default();
+        // Entries from a pack (FORMAT.md §11), from `n` on, each with its file key; the block
+        // they come from; the blocks found to have no usable pack; the file keys learnt.
+        let mut packed: std::collections::VecDeque<(Vec<u8>, Option<FileKey>)> = Default::default();
+        let mut in_pack: Option<Block> = None;
+        let mut no_pack: BTreeSet<Block> = BTreeSet::new();
+        let mut packed_keys: Vec<(u64, FileKey, EpochId)> = Vec::new();
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
             }
-            if window.is_empty() {
-                let paths: Vec<String> =
-                    (n..n + ahead).map(|i| run.entry_path(client, i)).collect();
-                window.extend(tr.read_many(&paths));
-                ahead = (ahead * 2).min(max_ahead);
-            }
-            let bytes = match window.pop_front().expect("window was just filled") {
-                Ok(Some(b)) => b,
-                Ok(None) => {
-                    // A later entry may already be in the window; else ask the target.
-                    let later = match window.front() {
-                        Some(Ok(Some(_))) => true,
-                        Some(_) => false,
-                        None => tr.exists(&run.entry_path(client, n + 1))?,
-                    };
-                    if later {
-                        let msg = format!("entry {n} from {} is missing on {} while later ones exist; waiting for it.", device_called(&self.conn, client), tr.location());
-                        store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
-                        rep.problem(msg, on_event);
+            // At the first entry of a block, once entries are coming (not in an idle cycle), a
+            // pack may hold it and the rest of its block: one read instead of one per entry.
+            if packed.is_empty() && n.is_multiple_of(pack::block_len(1)) && (n > from || from == 0)
+            {
+                for level in pack::LEVELS {
+                    let b = Block::holding(*client, level, n);
+                    if no_pack.contains(&b) {
+                        continue;
                     }
-                    break;
+                    match self.read_pack(tr, &run.manifest, &b, n)? {
+                        Some(entries) => {
+                            packed = entries.into();
+                            in_pack = Some(b);
+                            window.clear();
+                            break;
+                        }
+                        None => {
+                            no_pack.insert(b);
+                        }
+                    }
                 }
-                Err(e) => {
-                    // Unreadable file (permissions, I/O): this client waits, others go on.
-                    let msg = format!(
-                        "entry {n} from device {} could not be read: {e}; will retry.",
-                        short(client)
-                    );
-                    store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
-                    rep.problems.push(msg);
-                    break;
+            }
+            let (bytes, file_key) = if let Some((bytes, key)) = packed.pop_front() {
+                (bytes, Some(key))
+            } else {
+                in_pack = None;
+                if window.is_empty() {
+                    let paths: Vec<String> =
+                        (n..n + ahead).map(|i| run.entry_path(client, i)).collect();
+                    window.extend(tr.read_many(&paths));
+                    ahead = (ahead * 2).min(max_ahead);
                 }
+                let bytes = match window.pop_front().expect("window was just filled") {
+                    Ok(Some(b)) => b,
+                    Ok(None) => {
+                        // A later entry may already be in the window; else ask the target.
+                        let later = match window.front() {
+                            Some(Ok(Some(_))) => true,
+                            Some(_) => false,
+                            None => tr.exists(&run.entry_path(client, n + 1))?,
+                        };
+                        if later {
+                            let msg = format!("entry {n} from {} is missing on {} while later ones exist; waiting for it.", device_called(&self.conn, client), tr.location());
+                            store::record_entry_error(
+                                &self.conn,
+                                &t.id,
+                                client,
+                                n,
+                                &msg,
+                                self.now(),
+                            )?;
+                            rep.problem(msg, on_event);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        // Unreadable file (permissions, I/O): this client waits, others go on.
+                        let msg = format!(
+                            "entry {n} from device {} could not be read: {e}; will retry.",
+                            short(client)
+                        );
+                        store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
+                        rep.problems.push(msg);
+                        break;
+                    }
+                };
+                (bytes, None)
             };
             // Hashed only where a refusal is on record (nearly never), not for every entry.
             if refused.get(&n).is_some_and(|d| *d == entry::sha256(&bytes)) {
@@ -495,7 +544,11 @@ impl Replica {
                 prev_hash: prev.hash,
                 prev_signer: prev.signer,
             };
-            let checked = entry::accept_in(&bytes, &self.keys, &want).and_then(|e| {
+            let accepted = match &file_key {
+                Some(k) => entry::accept_packed(&bytes, k.as_ref(), &self.keys, &want),
+                None => entry::accept_in(&bytes, &self.keys, &want),
+            };
+            let checked = accepted.and_then(|e| {
                 // This device's own entries (pulled back after a restore) are signed by its key
                 // or, before it signed, by none: never by another key (FORMAT.md §5.1).
                 match e.signer {
@@ -506,7 +559,16 @@ impl Replica {
                 }
             });
             match checked {
+                Err(_) if file_key.is_some() => {
+                    // The pack's copy fails: the single file decides (FORMAT.md §11).
+                    no_pack.extend(in_pack.take());
+                    packed.clear();
+                    continue;
+                }
                 Ok(e) => {
+                    if let Some(Some(k)) = file_key {
+                        packed_keys.push((n, k, e.epoch));
+                    }
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
                     if n == 0 {
                         // What decides whether it is admitted once a device is removed.
@@ -605,6 +667,8 @@ impl Replica {
         if total > 0 {
             self.index_pulled_or_say(rep, on_event);
         }
+        packed_keys.retain(|(i, _, _)| *i < n);
+        self.keep_packed_keys(client, &packed_keys)?;
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
             let since = self.now();

@@ -7,6 +7,7 @@
 pub(crate) mod assets;
 pub(crate) mod executor;
 mod key_wraps;
+mod packs;
 pub(crate) mod plan;
 mod supervisor;
 mod tally;

@@ -285,6 +285,9 @@ impl Replica {
         // The folders on the target: ours, leftovers, and everything else.
         let mut changes: BTreeMap<Uuid, Walked> = BTreeMap::new();
         let mut assets_found: BTreeMap<Uuid, Walked> = BTreeMap::new();
+        // Packs (FORMAT.md §11) are looked at for their places only: never needed, so what
+        // they hold is not checked here (a reader that finds one wrong reads the single files).
+        let mut packs_found: Vec<Walked> = Vec::new();
         for name in tr.list("")? {
             if name == "index.json" {
                 continue;
@@ -331,6 +334,22 @@ impl Replica {
                         assets_found
                             .insert(client, walk(tr, &format!("{name}/assets"), per_folder, ext)?);
                     }
+                    "packs" => {
+                        for level in tr.list(&format!("{name}/packs"))? {
+                            let p = format!("{name}/packs/{level}");
+                            if crate::format::pack::LEVELS.iter().any(|l| l.to_string() == level) {
+                                packs_found.push(walk(tr, &p, per_folder, ".pack")?);
+                            } else if path::is_ignored_name(&level) {
+                                v.leftovers.push(p);
+                            } else {
+                                v.find(
+                                    FindingKind::Extra,
+                                    &p,
+                                    format!("“{p}” is not part of the workspace; no device reads it, and it can be removed."),
+                                );
+                            }
+                        }
+                    }
                     s if path::is_ignored_name(s) => v.leftovers.push(format!("{name}/{s}")),
                     s => v.find(
                         FindingKind::Extra,
@@ -340,7 +359,7 @@ impl Replica {
                 }
             }
         }
-        for w in changes.values().chain(assets_found.values()) {
+        for w in changes.values().chain(assets_found.values()).chain(packs_found.iter()) {
             v.leftovers.extend(w.leftovers.iter().cloned());
             for (p, why) in &w.unlisted {
                 let message = format!(
@@ -350,7 +369,7 @@ impl Replica {
             }
             for p in &w.extra {
                 let message = format!(
-                    "“{p}” is not at a place where an entry or attachment can be; no device reads it, and it can be removed."
+                    "“{p}” is not at a place where an entry, attachment or pack can be; no device reads it, and it can be removed."
                 );
                 v.find(FindingKind::Extra, p, message);
             }

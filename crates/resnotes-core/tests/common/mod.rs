@@ -1,4 +1,4 @@
-//! What the vector replays share (`tests/vectors.rs`, `tests/epochs.rs`): where `vectors/` is,
+//! What the vector replays share (`tests/vectors.rs`, `tests/epochs.rs`, `tests/pack_vectors.rs`): where `vectors/` is,
 //! hex both ways, a JSON file of it, and the vectors' fixed ids.
 
 use std::fs;

@@ -1,0 +1,231 @@
+//! Packs in a sync cycle (FORMAT.md §11): writing the pack of each block that became whole to
+//! a target, and reading a block's pack during a pull. Neither is ever needed: the single
+//! entry files stay the truth, and anything wrong with a pack means they are read instead.
+
+use uuid::Uuid;
+
+use crate::docs::Replica;
+use crate::error::Result;
+use crate::format::crypto::FileKey;
+use crate::format::manifest::Manifest;
+use crate::format::pack::{self, Block, PackError};
+use crate::store;
+use crate::transport::{Target, Transport, TransportError};
+
+/// The entry files of a pack read from a target, from the block's first entry on, each with
+/// its file key.
+pub(crate) type PackedEntries = Vec<(Vec<u8>, Option<FileKey>)>;
+
+impl Replica {
+    /// Writes to `tr` the pack of every block that became whole since the last cycle, for each
+    /// client whose entries and file keys this device holds. A pack already there is left as
+    /// it is (another device wrote it: either is as good), except one cut short, which is
+    /// replaced. A target that fails stops this and is reported by the caller.
+    pub(crate) fn write_packs(
+        &self,
+        target: &Target,
+        tr: &dyn Transport,
+        manifest: &Manifest,
+    ) -> Result<u64> {
+        let mut written = 0;
+        for (client, head) in store::heads(&self.conn)? {
+            for level in pack::LEVELS {
+                let whole = (head + 1) / pack::block_len(level);
+                let mut next = store::packs::next_block(&self.conn, &target.id, &client, level)?;
+                while next < whole {
+                    let block = Block { client, level, index: next };
+                    if self.write_pack(tr, manifest, &block)? {
+                        written += 1;
+                    }
+                    next += 1;
+                    store::packs::set_next_block(&self.conn, &target.id, &client, level, next)?;
+                }
+            }
+        }
+        Ok(written)
+    }
+
+    /// Writes one block's pack when this device can make it; true when it wrote one.
+    fn write_pack(&self, tr: &dyn Transport, manifest: &Manifest, block: &Block) -> Result<bool> {
+        let Some((epoch, files)) = store::packs::block(&self.conn, block)? else {
+            return Ok(false);
+        };
+        let Some(key) = self.keys.key(&epoch) else { return Ok(false) };
+        let refs: Vec<(&[u8], FileKey)> = files.iter().map(|(f, k)| (&f[..], *k)).collect();
+        let Some(bytes) = pack::encode(&self.workspace, block, epoch, &key, &refs)? else {
+            return Ok(false);
+        };
+        let path = block.path(manifest.max_entries_per_folder);
+        match tr.write_new(&path, &bytes) {
+            Ok(w) => Ok(w == crate::transport::Written::Created),
+            Err(TransportError::Conflict { .. }) => {
+                // Another device's pack (other bytes, as good), or one cut short: replaced.
+                let there = tr.read(&path)?;
+                let cut =
+                    there.as_deref().map(|b| pack::open(b, &self.workspace, block, &self.keys));
+                if matches!(cut, Some(Err(PackError::Incomplete))) {
+                    tr.overwrite(&path, &bytes)?;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The entries of `block`'s pack on `tr` from entry `from` on, with their file keys, or
+    /// `None` when there is no usable pack there (absent, still being copied, not readable
+    /// here, malformed: the single files are read instead). The file keys are kept, so this
+    /// device can write the same block's pack to its other targets.
+    pub(crate) fn read_pack(
+        &self,
+        tr: &dyn Transport,
+        manifest: &Manifest,
+        block: &Block,
+        from: u64,
+    ) -> Result<Option<PackedEntries>> {
+        let path = block.path(manifest.max_entries_per_folder);
+        let bytes = match tr.read(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
+            Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
+            Err(e) => {
+                tracing::debug!("the pack {path} could not be read: {e}");
+                return Ok(None);
+            }
+        };
+        let opened = match pack::open(&bytes, &self.workspace, block, &self.keys) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!("the pack {path} is not used: {e}");
+                return Ok(None);
+            }
+        };
+        let skip = (from - block.first()) as usize;
+        Ok(Some(opened.entries.into_iter().skip(skip).map(|(f, k)| (f.to_vec(), k)).collect()))
+    }
+
+    /// Keeps the file keys of entries read from a pack (`first` is the index of the first).
+    pub(crate) fn keep_packed_keys(
+        &self,
+        client: &Uuid,
+        keys: &[(u64, FileKey, crate::format::epoch::EpochId)],
+    ) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let tx = store::write_tx(&self.conn)?;
+        for (index, key, epoch) in keys {
+            store::packs::keep_file_key(&tx, client, *index, key, epoch)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::format::manifest::Manifest;
+    use crate::format::pack::Block;
+    use crate::transport::{Memory, TargetKind};
+    use crate::Workspace;
+
+    const PASS: Option<&str> = Some("ivory tugboat quietly");
+
+    /// A device that wrote `n` one-note entries to `f`.
+    fn writer(dir: &std::path::Path, f: &Memory, n: usize) -> Workspace {
+        let mut a = Workspace::init(dir, false, crate::workspace::system_clock()).unwrap();
+        let t = a.add_target(TargetKind::Memory, f, PASS, 10).unwrap();
+        for i in 0..n {
+            a.new_note(&format!("n{i}"), "x").unwrap();
+            a.seal_pending(1, usize::MAX).unwrap();
+        }
+        a.sync_with(&[(&t, f)], &mut |_| {}).unwrap();
+        a
+    }
+
+    fn join(dir: &std::path::Path, f: &Memory) -> Workspace {
+        let mut b = Workspace::join(
+            dir,
+            TargetKind::Memory,
+            f,
+            PASS,
+            false,
+            crate::workspace::system_clock(),
+        )
+        .unwrap();
+        let t = b.targets().unwrap()[0].clone();
+        let reports = b.sync_with(&[(&t, f)], &mut |_| {}).unwrap();
+        assert!(reports[0].problems.is_empty(), "{:?}", reports[0].problems);
+        b
+    }
+
+    /// FORMAT.md §11: the writer packs each whole block; a new device reads the packs (few
+    /// reads), learns the file keys and packs the same blocks to its own other targets; the
+    /// single files stay the truth when a pack is wrong.
+    #[test]
+    fn whole_blocks_are_packed_read_in_one_go_and_relayed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let a = writer(&tmp.path().join("a"), &f, 250);
+        let files = f.snapshot();
+        let m = Manifest::parse(&files["index.json"], "f").unwrap();
+        let client = a.client_id();
+        let block = |level, index| Block { client, level, index };
+        assert!(files.contains_key(&block(1, 0).path(m.max_entries_per_folder)));
+        assert!(files.contains_key(&block(1, 1).path(m.max_entries_per_folder)));
+        assert!(!files.contains_key(&block(1, 2).path(m.max_entries_per_folder)), "not whole");
+        // Checking the folder finds the packs in their places: nothing extra.
+        let t = a.targets().unwrap()[0].clone();
+        let checked = a.verify_with(&t, &f, &mut |_, _| {}).unwrap();
+        assert!(checked.clean(), "{:?}", checked.findings);
+
+        // A new device: every note, in far fewer reads than one per entry.
+        let before = f.ops();
+        let b = join(&tmp.path().join("b"), &f);
+        assert_eq!(b.list(None).unwrap().len(), 250);
+        let reads = f.ops() - before;
+        assert!(reads < 120, "{reads} operations to join 250 entries");
+
+        // The pack is read instead of the single files: with them gone, a device still joins.
+        let g = Memory::new("g");
+        for (path, bytes) in &files {
+            let single = (0..100).any(|i| {
+                *path
+                    == crate::format::path::entry_path(
+                        &client,
+                        crate::format::path::Kind::Changes,
+                        i,
+                        m.max_entries_per_folder,
+                        &m.change_extension,
+                    )
+            });
+            if !single {
+                g.put_raw(path, bytes.clone());
+            }
+        }
+        let c = join(&tmp.path().join("c"), &g);
+        assert_eq!(c.list(None).unwrap().len(), 250);
+
+        // B holds the file keys it read: it writes the same blocks' packs to another target.
+        let h = Memory::new("h");
+        let mut b = b;
+        let th = b.add_target(TargetKind::Memory, &h, None, 10).unwrap();
+        b.sync_with(&[(&th, &h)], &mut |_| {}).unwrap();
+        assert!(h.snapshot().contains_key(&block(1, 1).path(m.max_entries_per_folder)));
+
+        // A pack whose keys are not the entries' (another device's bug, or damage): the single
+        // files decide, and everything arrives.
+        let bad = Memory::new("bad");
+        for (path, bytes) in &files {
+            bad.put_raw(path, bytes.clone());
+        }
+        let p = block(1, 0).path(m.max_entries_per_folder);
+        let mut pack = files[&p].clone();
+        let last = pack.len() - 1;
+        pack[last] ^= 1; // the last entry's last byte, inside its age payload
+        bad.put_raw(&p, pack);
+        let d = join(&tmp.path().join("d"), &bad);
+        assert_eq!(d.list(None).unwrap().len(), 250);
+    }
+}
