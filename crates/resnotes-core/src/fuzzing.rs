@@ -133,13 +133,8 @@ pub fn pack_file(identity: &str, data: &[u8]) {
     assert_eq!(opened.entries.len(), 100, "a pack opens to a whole block");
     let mut prev = ZERO_HASH;
     for (i, (file, fk)) in opened.entries.iter().enumerate() {
-        let want = Expected {
-            workspace,
-            client,
-            index: i as u64,
-            prev_hash: prev,
-            prev_signer: None,
-        };
+        let want =
+            Expected { workspace, client, index: i as u64, prev_hash: prev, prev_signer: None };
         match entry::accept_packed(file, fk.as_ref(), &keys, &want) {
             Ok(e) => prev = e.hash,
             Err(_) => return,

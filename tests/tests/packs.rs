@@ -1,0 +1,68 @@
+//! Packs through a real folder and the real CLI (FORMAT.md §11): a device that syncs after
+//! every note writes the pack of each whole block of 100 entries; a new device joins from the
+//! packs even when the block's single files are gone; it writes the same packs to its own
+//! other folder (it learnt the file keys); `verify` finds the packs in their places; and the
+//! real `age` tool opens a pack's keys part.
+
+use resnotes_e2e::{entry_file, Sandbox};
+
+fn pack_file(folder: &std::path::Path, client: &str, level: u8, block: u64) -> std::path::PathBuf {
+    folder
+        .join(client)
+        .join("packs")
+        .join(level.to_string())
+        .join("1")
+        .join(format!("{block}.pack"))
+}
+
+#[test]
+fn a_device_joins_from_packs_and_relays_them() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    // One entry per sync, as `sync --watch` makes them: 110 syncs fill block 0 (entries 0-99).
+    for i in 0..110 {
+        a.new_note(&format!("Note {i}"), "typed, then synced");
+        a.ok(&["sync"]);
+    }
+    let ac = a.client_id();
+    let pack = pack_file(&shared, &ac, 1, 0);
+    assert!(pack.exists(), "the pack of entries 0-99");
+    assert!(!pack_file(&shared, &ac, 1, 1).exists(), "block 1 is not whole yet");
+    let checked = a.ok(&["verify"]);
+    assert!(!checked.to_lowercase().contains("not part of the workspace"), "{checked}");
+    assert!(!checked.contains("not at a place"), "{checked}");
+
+    // The keys part is a standard age file: the workspace key opens it to 100 file keys.
+    let bytes = std::fs::read(&pack).unwrap();
+    let k = u32::from_be_bytes(bytes[70..74].try_into().unwrap()) as usize;
+    let keys_part = s.path().join("keys-part.age");
+    std::fs::write(&keys_part, &bytes[74..74 + k]).unwrap();
+    let key = s.path().join("key.txt");
+    std::fs::write(&key, a.ok(&["key", "export"])).unwrap();
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(&keys_part)
+        .output()
+        .expect("the age tool (Debian package age) must be installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout.len(), 1600, "one 16-byte file key per entry");
+
+    // Without the single files of block 0, a new device still reads everything: from the pack.
+    for i in 0..100 {
+        std::fs::remove_file(entry_file(&shared, &ac, i, ".age")).unwrap();
+    }
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["sync"]);
+    assert_eq!(b.list().len(), 110);
+
+    // b learnt the file keys: it writes the same block's pack to a folder of its own.
+    let own = s.folder("own");
+    b.ok(&["target", "add", "folder", own.to_str().unwrap()]);
+    b.ok(&["sync"]);
+    assert!(pack_file(&own, &ac, 1, 0).exists(), "relayed as a pack");
+    assert!(entry_file(&own, &ac, 105, ".age").exists(), "and the single files b holds");
+}
