@@ -474,7 +474,7 @@ impl Replica {
                     if no_pack.contains(&b) {
                         continue;
                     }
-                    match self.read_pack(tr, &run.manifest, &b, n)? {
+                    match self.read_pack(&t.id, tr, &run.manifest, &b, n)? {
                         Some(entries) => {
                             packed = entries.into();
                             in_pack = Some(b);

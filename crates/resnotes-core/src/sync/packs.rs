@@ -8,7 +8,7 @@ use crate::docs::Replica;
 use crate::error::Result;
 use crate::format::crypto::FileKey;
 use crate::format::manifest::Manifest;
-use crate::format::pack::{self, Block, PackError};
+use crate::format::pack::{self, Block};
 use crate::store;
 use crate::transport::{Target, Transport, TransportError};
 
@@ -19,8 +19,8 @@ pub(crate) type PackedEntries = Vec<(Vec<u8>, Option<FileKey>)>;
 impl Replica {
     /// Writes to `tr` the pack of every block that became whole since the last cycle, for each
     /// client whose entries and file keys this device holds. A pack already there is left as
-    /// it is (another device wrote it: either is as good), except one cut short, which is
-    /// replaced. A target that fails stops this and is reported by the caller.
+    /// it is (another device wrote it: either is as good). A target that fails stops this and
+    /// is reported by the caller; the blocks not done are tried again next cycle.
     pub(crate) fn write_packs(
         &self,
         target: &Target,
@@ -31,14 +31,22 @@ impl Replica {
         for (client, head) in store::heads(&self.conn)? {
             for level in pack::LEVELS {
                 let whole = (head + 1) / pack::block_len(level);
-                let mut next = store::packs::next_block(&self.conn, &target.id, &client, level)?;
-                while next < whole {
-                    let block = Block { client, level, index: next };
+                let from = store::packs::next_block(&self.conn, &target.id, &client, level)?;
+                for index in from..whole {
+                    let block = Block { client, level, index };
                     if self.write_pack(tr, manifest, &block)? {
                         written += 1;
+                        store::packs::set_next_block(
+                            &self.conn,
+                            &target.id,
+                            &client,
+                            level,
+                            index + 1,
+                        )?;
                     }
-                    next += 1;
-                    store::packs::set_next_block(&self.conn, &target.id, &client, level, next)?;
+                }
+                if whole > from {
+                    store::packs::set_next_block(&self.conn, &target.id, &client, level, whole)?;
                 }
             }
         }
@@ -51,24 +59,19 @@ impl Replica {
             return Ok(false);
         };
         let Some(key) = self.keys.key(&epoch) else { return Ok(false) };
+        let path = block.path(manifest.max_entries_per_folder);
+        // Another device's pack is as good (FORMAT.md §11); one still being copied completes.
+        if tr.exists(&path)? {
+            return Ok(false);
+        }
         let refs: Vec<(&[u8], FileKey)> = files.iter().map(|(f, k)| (&f[..], *k)).collect();
         let Some(bytes) = pack::encode(&self.workspace, block, epoch, &key, &refs)? else {
             return Ok(false);
         };
-        let path = block.path(manifest.max_entries_per_folder);
         match tr.write_new(&path, &bytes) {
             Ok(w) => Ok(w == crate::transport::Written::Created),
-            Err(TransportError::Conflict { .. }) => {
-                // Another device's pack (other bytes, as good), or one cut short: replaced.
-                let there = tr.read(&path)?;
-                let cut =
-                    there.as_deref().map(|b| pack::open(b, &self.workspace, block, &self.keys));
-                if matches!(cut, Some(Err(PackError::Incomplete))) {
-                    tr.overwrite(&path, &bytes)?;
-                    return Ok(true);
-                }
-                Ok(false)
-            }
+            // Written meanwhile by another device: as good.
+            Err(TransportError::Conflict { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -79,6 +82,7 @@ impl Replica {
     /// device can write the same block's pack to its other targets.
     pub(crate) fn read_pack(
         &self,
+        target: &str,
         tr: &dyn Transport,
         manifest: &Manifest,
         block: &Block,
@@ -101,6 +105,11 @@ impl Replica {
                 return Ok(None);
             }
         };
+        // The target holds this block's pack: nothing to write there.
+        let done = store::packs::next_block(&self.conn, target, &block.client, block.level)?;
+        if done == block.index {
+            store::packs::set_next_block(&self.conn, target, &block.client, block.level, done + 1)?;
+        }
         let skip = (from - block.first()) as usize;
         Ok(Some(opened.entries.into_iter().skip(skip).map(|(f, k)| (f.to_vec(), k)).collect()))
     }
