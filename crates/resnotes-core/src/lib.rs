@@ -41,8 +41,8 @@
 //! 2. `store` — the SQLite database and every SQL statement of the engine, by table: `log`
 //!    (the log and its unsealed tail), `notes` (rows, documents, the note index), `notebooks`
 //!    (their rows and note counts), `search` (the full-text index), `targets`, `assets`,
-//!    `claims` (entries other devices' clocks say exist); schema and migrations in
-//!    `store/mod.rs`.
+//!    `claims` (entries other devices' clocks say exist), `packs` (entries' file keys, and
+//!    which packs each target holds); schema and migrations in `store/mod.rs`.
 //! 3. `docs` — note documents: the schema ([`note`]), applying changes (`materialize`), notes
 //!    listed from summaries before their documents are built (`lazy`), new notes made in bulk
 //!    with their change written directly (`bulk`, for imports), and `Replica`: this
@@ -51,8 +51,9 @@
 //!    Every layer above runs on a replica.
 //! 4. [`transport`] — moving bytes to and from a target: one trait, a [`TargetKind`] per kind of
 //!    target (folder, WebDAV), an in-memory fake with faults for tests, the stored credentials.
-//! 5. `sync` — the pure plan of a cycle (`plan`), its executor, the attachment cycle, the
-//!    targets of a replica, the watch loop and the [`Supervisor`]: all `impl Replica`.
+//! 5. `sync` — the pure plan of a cycle (`plan`), its executor, packs written and read during
+//!    a cycle (`packs`), the attachment cycle, the targets of a replica, the watch loop and the
+//!    [`Supervisor`]: all `impl Replica`.
 //! 6. `workspace` — what a shell calls: [`Workspace`] wraps a replica and adds notes, targets,
 //!    [`diagnostics`] for bug reports,
 //!    setup ([`setup`]), status and details, `devices` (names, who signs) and `invite` (setup

@@ -9,6 +9,7 @@
 //! - [`crypto`]: the workspace key, entry sealing with age, the passphrase wrap (§3, §5);
 //! - [`signature`]: each device's own signing key and the entry signatures made with it (§5.1);
 //! - [`epoch`]: key epochs, the records that start them and the keyring a reader holds (§5.2);
+//! - [`pack`]: packs, a whole block of a client's entries in one file with their file keys (§11);
 //! - `chunk`: the structural check of Automerge change chunks a reader runs before accepting
 //!   an entry (§6).
 //!
