@@ -461,6 +461,7 @@ impl Replica {
         let mut in_pack: Option<Block> = None;
         let mut no_pack: BTreeSet<Block> = BTreeSet::new();
         let mut packed_keys: Vec<(u64, FileKey, EpochId)> = Vec::new();
+        let mut packs_read: Vec<Block> = Vec::new();
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
@@ -474,10 +475,11 @@ impl Replica {
                     if no_pack.contains(&b) {
                         continue;
                     }
-                    match self.read_pack(&t.id, tr, &run.manifest, &b, n)? {
+                    match self.read_pack(tr, &run.manifest, &b, n)? {
                         Some(entries) => {
                             packed = entries.into();
                             in_pack = Some(b);
+                            packs_read.push(b);
                             window.clear();
                             break;
                         }
@@ -668,7 +670,7 @@ impl Replica {
             self.index_pulled_or_say(rep, on_event);
         }
         packed_keys.retain(|(i, _, _)| *i < n);
-        self.keep_packed_keys(client, &packed_keys)?;
+        self.keep_what_packs_gave(&t.id, client, &packed_keys, &packs_read)?;
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
             let since = self.now();
