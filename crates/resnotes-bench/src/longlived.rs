@@ -76,14 +76,7 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
         Ok(ids)
     });
     let ids = ids?;
-    if let Some(keep) = std::env::var_os("RESNOTES_BENCH_KEEP") {
-        // For profiling a join by hand: `resnotes join --folder` on a copy of the folder.
-        std::fs::create_dir_all(&keep)?;
-        let status = Command::new("cp").arg("-a").arg(&shared).arg(&keep).status()?;
-        if !status.success() {
-            bail!("copying the folder to RESNOTES_BENCH_KEEP failed");
-        }
-    }
+    keep_for_profiling(&shared)?;
     let mut r = Map::new();
     r.insert("notes".into(), json!(notes));
     r.insert("syncs".into(), json!(syncs));
@@ -117,6 +110,19 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
     r.insert("join_s".into(), json!(measure::round(ms / 1000.0)));
     r.insert("data_dir_bytes_on_disk".into(), json!(du(&joined)));
     Ok(Value::Object(r))
+}
+
+/// With `RESNOTES_BENCH_KEEP=DIR`, copies the shared folder into DIR, for profiling a join by
+/// hand (`resnotes join --folder DIR/F`).
+pub fn keep_for_profiling(shared: &Path) -> Result<()> {
+    if let Some(keep) = std::env::var_os("RESNOTES_BENCH_KEEP") {
+        std::fs::create_dir_all(&keep)?;
+        let status = Command::new("cp").arg("-a").arg(shared).arg(&keep).status()?;
+        if !status.success() {
+            bail!("copying the folder to RESNOTES_BENCH_KEEP failed");
+        }
+    }
+    Ok(())
 }
 
 /// Copies a client folder into `shared` (merging with what is there: equal files).

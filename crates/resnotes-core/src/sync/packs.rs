@@ -29,7 +29,7 @@ impl Replica {
     ) -> Result<u64> {
         let mut written = 0;
         for (client, head) in store::heads(&self.conn)? {
-            for level in pack::LEVELS {
+            for level in pack::WRITTEN_LEVELS {
                 let whole = (head + 1) / pack::block_len(level);
                 let from = store::packs::next_block(&self.conn, &target.id, &client, level)?;
                 for index in from..whole {
@@ -171,6 +171,61 @@ mod tests {
         let reports = b.sync_with(&[(&t, f)], &mut |_| {}).unwrap();
         assert!(reports[0].problems.is_empty(), "{:?}", reports[0].problems);
         b
+    }
+
+    /// A level-2 pack (10,000 entries), which this version reads but does not write yet: made
+    /// here as a future writer would, a new device reads the whole block from it.
+    #[test]
+    fn a_level_2_pack_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = Workspace::init(&tmp.path().join("a"), false, crate::workspace::system_clock())
+            .unwrap();
+        crate::testing::set_durable(&a, false).unwrap();
+        let t = a.add_target(TargetKind::Memory, &f, PASS, 10).unwrap();
+        let note = a.new_note("typed into", "").unwrap();
+        for i in 0..10_000 {
+            a.splice_note(
+                &note,
+                crate::Field::Body,
+                usize::MAX,
+                0,
+                if i % 2 == 0 { "a" } else { "b" },
+            )
+            .unwrap();
+        }
+        a.seal_pending(1, usize::MAX).unwrap();
+        a.sync_with(&[(&t, &f)], &mut |_| {}).unwrap();
+        let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let client = a.client_id();
+        let b2 = Block { client, level: 2, index: 0 };
+        let (epoch, files) = crate::store::packs::block(&a.replica.conn, &b2).unwrap().unwrap();
+        let refs: Vec<(&[u8], [u8; 16])> = files.iter().map(|(d, k)| (&d[..], *k)).collect();
+        let key = a.replica.keys.key(&epoch).unwrap();
+        let pack = crate::format::pack::encode(&a.replica.workspace, &b2, epoch, &key, &refs)
+            .unwrap()
+            .unwrap();
+        // Only the level-2 pack and the entries after its block: the rest must come from it.
+        let g = Memory::new("g");
+        for (path, bytes) in f.snapshot() {
+            if path == "index.json" || !path.contains("/changes/") && !path.contains("/packs/") {
+                g.put_raw(&path, bytes);
+            }
+        }
+        g.put_raw(&b2.path(m.max_entries_per_folder), pack);
+        for i in 10_000..=crate::store::head(&a.replica.conn, &client).unwrap().unwrap().0 {
+            let p = crate::format::path::entry_path(
+                &client,
+                crate::format::path::Kind::Changes,
+                i,
+                m.max_entries_per_folder,
+                &m.change_extension,
+            );
+            g.put_raw(&p, f.snapshot()[&p].clone());
+        }
+        let b = join(&tmp.path().join("b"), &g);
+        let body = b.note(&note.to_string()).unwrap().body;
+        assert_eq!(body.len(), 10_000);
     }
 
     /// A device that stayed behind since before a block was packed reads on from single files
