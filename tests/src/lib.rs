@@ -213,3 +213,16 @@ pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf
 pub mod dav;
 pub mod proxy;
 pub mod webdriver;
+
+/// `age -d -i keys FILE` with the real `age` tool: the plaintext, or `None` when age cannot
+/// open it.
+pub fn age_open(keys: &Path, file: &Path) -> Option<Vec<u8>> {
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(keys)
+        .arg(file)
+        .output()
+        .expect("the age tool (Debian package age) must be installed");
+    out.status.success().then_some(out.stdout)
+}

@@ -1,6 +1,6 @@
 //! Two devices through one shared folder, driven through the real `resnotes` binary.
 
-use resnotes_e2e::{entry_file, files_under, Sandbox};
+use resnotes_e2e::{age_open, entry_file, files_under, Sandbox};
 
 #[test]
 fn newcomer_flow_offline_edits_on_both_devices_merge() {
@@ -500,18 +500,6 @@ fn a_setup_code_adds_a_device_once_without_the_passphrase_and_expires() {
     assert_eq!(invites(), 0, "expired invitations removed");
     let err = c.fails(&["join", "--code", &unused]);
     assert!(err.contains("already used, or it expired"), "{err}");
-}
-
-/// `age -d -i keys FILE`: the plaintext, or `None` when age cannot open it.
-fn age_open(keys: &std::path::Path, file: &std::path::Path) -> Option<Vec<u8>> {
-    let out = std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(keys)
-        .arg(file)
-        .output()
-        .expect("the age tool (Debian package age) must be installed");
-    out.status.success().then_some(out.stdout)
 }
 
 const NEW_PASSPHRASE: &str = "a brand new passphrase for 2027";

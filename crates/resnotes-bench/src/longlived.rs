@@ -17,7 +17,7 @@ use resnotes_core::{system_clock, Field, TargetKind, Workspace};
 use serde_json::{json, Map, Value};
 
 use crate::corpus::{self, Rng};
-use crate::measure::{self, du, time};
+use crate::measure::{self, bytes_of, du, time};
 use crate::{check, PASS};
 
 /// Devices that edit the workspace.
@@ -132,20 +132,4 @@ fn copy_client(client_dir: &Path, shared: &Path) -> Result<()> {
         bail!("copying {} into the shared folder failed", client_dir.display());
     }
     Ok(())
-}
-
-/// The sum of the files' lengths under a folder.
-fn bytes_of(path: &Path) -> u64 {
-    let mut n = 0;
-    if let Ok(rd) = std::fs::read_dir(path) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                n += bytes_of(&p);
-            } else {
-                n += e.metadata().map(|m| m.len()).unwrap_or(0);
-            }
-        }
-    }
-    n
 }

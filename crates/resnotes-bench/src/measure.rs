@@ -47,14 +47,24 @@ pub fn du(path: &Path) -> u64 {
 
 /// Number of files under a folder.
 pub fn count_files(path: &Path) -> u64 {
+    sum_files(path, &|_| 1)
+}
+
+/// The sum of the files' lengths under a folder (bytes, not bytes on disk: [`du`]).
+pub fn bytes_of(path: &Path) -> u64 {
+    sum_files(path, &|m| m.len())
+}
+
+/// Sums `each` over the files under a folder, recursively.
+fn sum_files(path: &Path, each: &dyn Fn(&std::fs::Metadata) -> u64) -> u64 {
     let mut n = 0;
     if let Ok(rd) = std::fs::read_dir(path) {
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
-                n += count_files(&p);
+                n += sum_files(&p, each);
             } else {
-                n += 1;
+                n += e.metadata().map(|m| each(&m)).unwrap_or(0);
             }
         }
     }
