@@ -70,6 +70,17 @@ fn the_pack_opens_and_each_entry_is_accepted_with_its_file_key() {
         prev = e.hash;
         signer = e.signer;
     }
+    // An epoch record is never read from a pack (FORMAT.md §11): its file, sealed to members'
+    // device keys, is not opened with a file key, whatever the key.
+    let record = fs::read(dir().join("epochs/record.age")).unwrap();
+    let at8 = Expected {
+        workspace: ws(),
+        client: b.client,
+        index: 8,
+        prev_hash: ZERO_HASH,
+        prev_signer: None,
+    };
+    assert!(entry::accept_packed(&record, Some(&[0u8; 16]), &ring, &at8).is_err());
     // A wrong file key opens nothing: age's header MAC.
     let (file, _) = opened.entries[3];
     let expected = Expected {

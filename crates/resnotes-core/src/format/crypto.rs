@@ -205,14 +205,26 @@ impl age::Recipient for Seen {
 
 /// Opens an age file with its file key already known, without unwrapping any stanza: age
 /// then checks the header's MAC and every payload chunk with that key, as after unwrapping it.
+/// Only a file whose one recipient is an X25519 key (an entry sealed to a key epoch; age adds a
+/// random "grease" stanza of its own) is opened so: an epoch record, sealed to members' device
+/// keys as well, never is (FORMAT.md §11).
 struct Known(FileKey);
 
 impl age::Identity for Known {
     fn unwrap_stanza(
         &self,
-        _stanza: &age_core::format::Stanza,
+        stanza: &age_core::format::Stanza,
     ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
-        Some(Ok(age_core::format::FileKey::new(Box::new(self.0))))
+        (stanza.tag == "X25519").then(|| Ok(age_core::format::FileKey::new(Box::new(self.0))))
+    }
+
+    fn unwrap_stanzas(
+        &self,
+        stanzas: &[age_core::format::Stanza],
+    ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
+        let x25519 = stanzas.iter().filter(|s| s.tag == "X25519").count();
+        let devices = stanzas.iter().any(|s| s.tag == "ssh-ed25519" || s.tag == "ssh-rsa");
+        (x25519 == 1 && !devices).then(|| Ok(age_core::format::FileKey::new(Box::new(self.0))))
     }
 }
 

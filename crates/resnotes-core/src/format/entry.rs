@@ -911,6 +911,11 @@ pub fn accept_packed(
         _ => Keys::Ring(ring).open(file).map_err(from_open)?,
     };
     let e = check_plain(&plain, Keys::Ring(ring), want)?;
+    if e.keys.is_some() {
+        // An epoch record is read from its own file only (FORMAT.md §11): its file is sealed
+        // to the members' device keys, not to the epoch a pack's keys part is sealed to.
+        return Err(EntryError::Malformed("an epoch record in a pack".into()));
+    }
     crate::format::chunk::check_chunks(&e.changes).map_err(EntryError::Malformed)?;
     Ok(e)
 }

@@ -462,6 +462,7 @@ impl Replica {
         let mut no_pack: BTreeSet<Block> = BTreeSet::new();
         let mut packed_keys: Vec<(u64, FileKey, EpochId)> = Vec::new();
         let mut packs_read: Vec<Block> = Vec::new();
+        let mut pack_epoch: Option<EpochId> = None;
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
@@ -476,7 +477,8 @@ impl Replica {
                         continue;
                     }
                     match self.read_pack(tr, &run.manifest, &b, n)? {
-                        Some(entries) => {
+                        Some((epoch, entries)) => {
+                            pack_epoch = Some(epoch);
                             packed = entries.into();
                             in_pack = Some(b);
                             packs_read.push(b);
@@ -537,6 +539,13 @@ impl Replica {
             };
             // Hashed only where a refusal is on record (nearly never), not for every entry.
             if refused.get(&n).is_some_and(|d| *d == entry::sha256(&bytes)) {
+                if file_key.is_some() {
+                    // A pack's old copy of a refused file: the single file may have been put
+                    // right since, and decides.
+                    no_pack.extend(in_pack.take());
+                    packed.clear();
+                    continue;
+                }
                 break;
             }
             let want = Expected {
@@ -559,6 +568,13 @@ impl Replica {
                     ),
                     _ => Ok(e),
                 }
+            });
+            // An entry read from a pack must be of the epoch the pack names (FORMAT.md §11).
+            let checked = checked.and_then(|e| match pack_epoch {
+                Some(epoch) if file_key.is_some() && e.epoch != epoch => {
+                    Err(entry::EntryError::Malformed("not of its pack's key epoch".into()))
+                }
+                _ => Ok(e),
             });
             match checked {
                 Err(_) if file_key.is_some() => {
@@ -669,7 +685,6 @@ impl Replica {
         if total > 0 {
             self.index_pulled_or_say(rep, on_event);
         }
-        packed_keys.retain(|(i, _, _)| *i < n);
         self.keep_what_packs_gave(&t.id, client, &packed_keys, &packs_read)?;
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;

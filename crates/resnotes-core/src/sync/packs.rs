@@ -12,9 +12,9 @@ use crate::format::pack::{self, Block};
 use crate::store;
 use crate::transport::{Target, Transport, TransportError};
 
-/// The entry files of a pack read from a target, from the block's first entry on, each with
-/// its file key.
-pub(crate) type PackedEntries = Vec<(Vec<u8>, Option<FileKey>)>;
+/// A pack read from a target: the key epoch it names, and its entry files from the entry a
+/// pull is at on, each with its file key.
+pub(crate) type PackedEntries = (crate::format::epoch::EpochId, Vec<(Vec<u8>, Option<FileKey>)>);
 
 impl Replica {
     /// Writes to `tr` the pack of every block that became whole since the last cycle, for each
@@ -29,8 +29,13 @@ impl Replica {
     ) -> Result<u64> {
         let mut written = 0;
         for (client, head) in store::heads(&self.conn)? {
+            // Only what the target holds byte for byte: where it holds other bytes for an
+            // entry (a conflict left alone), a pack of ours would give readers another chain.
+            let Some(there) = store::remote_upto(&self.conn, &target.id, &client)? else {
+                continue;
+            };
             for level in pack::WRITTEN_LEVELS {
-                let whole = (head + 1) / pack::block_len(level);
+                let whole = (head.min(there) + 1) / pack::block_len(level);
                 let from = store::packs::next_block(&self.conn, &target.id, &client, level)?;
                 for index in from..whole {
                     let block = Block { client, level, index };
@@ -105,7 +110,8 @@ impl Replica {
             }
         };
         let skip = (from - block.first()) as usize;
-        Ok(Some(opened.entries.into_iter().skip(skip).map(|(f, k)| (f.to_vec(), k)).collect()))
+        let entries = opened.entries.into_iter().skip(skip).map(|(f, k)| (f.to_vec(), k));
+        Ok(Some((opened.epoch, entries.collect())))
     }
 
     /// After a pull of `client`'s entries from `target`: keeps the file keys of the entries read
@@ -226,6 +232,39 @@ mod tests {
         let b = join(&tmp.path().join("b"), &g);
         let body = b.note(&note.to_string()).unwrap().body;
         assert_eq!(body.len(), 10_000);
+    }
+
+    /// Where the target holds other bytes for an entry (a conflict left alone), no pack of this
+    /// device's copy is written there: readers of the pack and of the files would disagree.
+    #[test]
+    fn no_pack_over_a_conflict() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = Workspace::init(&tmp.path().join("a"), false, crate::workspace::system_clock())
+            .unwrap();
+        let t = a.add_target(TargetKind::Memory, &f, PASS, 10).unwrap();
+        for i in 0..120 {
+            a.new_note(&format!("n{i}"), "x").unwrap();
+            a.seal_pending(1, usize::MAX).unwrap();
+        }
+        let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let client = a.client_id();
+        let at = |i| {
+            crate::format::path::entry_path(
+                &client,
+                crate::format::path::Kind::Changes,
+                i,
+                m.max_entries_per_folder,
+                &m.change_extension,
+            )
+        };
+        // A file this device cannot judge (encrypted to another key): left alone.
+        let stranger = crate::format::crypto::WorkspaceKey::generate(&uuid::Uuid::new_v4());
+        f.put_raw(&at(50), stranger.seal(&[7u8; 900]).unwrap());
+        let reports = a.sync_with(&[(&t, &f)], &mut |_| {}).unwrap();
+        assert!(reports[0].problems.join(" ").contains("different bytes"), "{reports:?}");
+        let block0 = Block { client, level: 1, index: 0 };
+        assert!(!f.snapshot().contains_key(&block0.path(m.max_entries_per_folder)));
     }
 
     /// A device that stayed behind since before a block was packed reads on from single files
