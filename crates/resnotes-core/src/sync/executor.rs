@@ -11,13 +11,12 @@ use uuid::Uuid;
 use crate::docs::Replica;
 use crate::docs::{lazy, materialize, search_index};
 use crate::error::{Error, Result};
-use crate::format::crypto::FileKey;
 use crate::format::entry::{self, Expected};
 use crate::format::epoch::EpochId;
 use crate::format::manifest::Manifest;
-use crate::format::pack::{self, Block};
 use crate::format::path::{self, Kind};
 use crate::store::{self, targets::Outcome};
+use crate::sync::packs::PackReading;
 use crate::sync::plan::{self, ClientView, Op};
 use crate::transport::Target;
 use crate::transport::{read_manifest, Transport, TransportError};
@@ -455,46 +454,22 @@ impl Replica {
         let mut ahead = 1u64;
         let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> =
             Default::default();
-        // Entries from a pack (FORMAT.md §11), from `n` on, each with its file key; the block
-        // they come from; the blocks found to have no usable pack; the file keys learnt.
-        let mut packed: std::collections::VecDeque<(Vec<u8>, Option<FileKey>)> = Default::default();
-        let mut in_pack: Option<Block> = None;
-        let mut no_pack: BTreeSet<Block> = BTreeSet::new();
-        let mut packed_keys: Vec<(u64, FileKey, EpochId)> = Vec::new();
-        let mut packs_read: Vec<Block> = Vec::new();
-        let mut pack_epoch: Option<EpochId> = None;
+        // What is read from packs (FORMAT.md §11) instead of single files.
+        let mut packs = PackReading::default();
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
             }
             // At the first entry of a block, once entries are coming (not in an idle cycle), a
             // pack may hold it and the rest of its block: one read instead of one per entry.
-            if packed.is_empty() && n.is_multiple_of(pack::block_len(1)) && (n > from || from == 0)
+            if (n > from || from == 0)
+                && self.look_for_pack(&mut packs, tr, &run.manifest, client, n)?
             {
-                for level in pack::LEVELS {
-                    let b = Block::holding(*client, level, n);
-                    if no_pack.contains(&b) {
-                        continue;
-                    }
-                    match self.read_pack(tr, &run.manifest, &b, n)? {
-                        Some((epoch, entries)) => {
-                            pack_epoch = Some(epoch);
-                            packed = entries.into();
-                            in_pack = Some(b);
-                            packs_read.push(b);
-                            window.clear();
-                            break;
-                        }
-                        None => {
-                            no_pack.insert(b);
-                        }
-                    }
-                }
+                window.clear();
             }
-            let (bytes, file_key) = if let Some((bytes, key)) = packed.pop_front() {
+            let (bytes, file_key) = if let Some((bytes, key)) = packs.next() {
                 (bytes, Some(key))
             } else {
-                in_pack = None;
                 if window.is_empty() {
                     let paths: Vec<String> =
                         (n..n + ahead).map(|i| run.entry_path(client, i)).collect();
@@ -542,8 +517,7 @@ impl Replica {
                 if file_key.is_some() {
                     // A pack's old copy of a refused file: the single file may have been put
                     // right since, and decides.
-                    no_pack.extend(in_pack.take());
-                    packed.clear();
+                    packs.abandon();
                     continue;
                 }
                 break;
@@ -570,22 +544,21 @@ impl Replica {
                 }
             });
             // An entry read from a pack must be of the epoch the pack names (FORMAT.md §11).
-            let checked = checked.and_then(|e| match pack_epoch {
-                Some(epoch) if file_key.is_some() && e.epoch != epoch => {
-                    Err(entry::EntryError::Malformed("not of its pack's key epoch".into()))
+            let checked = checked.and_then(|e| {
+                if file_key.is_some() && !packs.of_its_epoch(&e.epoch) {
+                    return Err(entry::EntryError::Malformed("not of its pack's key epoch".into()));
                 }
-                _ => Ok(e),
+                Ok(e)
             });
             match checked {
                 Err(_) if file_key.is_some() => {
                     // The pack's copy fails: the single file decides (FORMAT.md §11).
-                    no_pack.extend(in_pack.take());
-                    packed.clear();
+                    packs.abandon();
                     continue;
                 }
                 Ok(e) => {
-                    if let Some(Some(k)) = file_key {
-                        packed_keys.push((n, k, e.epoch));
+                    if let Some(key) = file_key {
+                        packs.accepted(n, key, e.epoch);
                     }
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
                     if n == 0 {
@@ -685,7 +658,7 @@ impl Replica {
         if total > 0 {
             self.index_pulled_or_say(rep, on_event);
         }
-        self.keep_what_packs_gave(&t.id, client, &packed_keys, &packs_read)?;
+        self.keep_what_packs_gave(&t.id, client, &packs)?;
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
             let since = self.now();

@@ -2,11 +2,14 @@
 //! a target, and reading a block's pack during a pull. Neither is ever needed: the single
 //! entry files stay the truth, and anything wrong with a pack means they are read instead.
 
+use std::collections::{BTreeSet, VecDeque};
+
 use uuid::Uuid;
 
 use crate::docs::Replica;
 use crate::error::Result;
 use crate::format::crypto::FileKey;
+use crate::format::epoch::EpochId;
 use crate::format::manifest::Manifest;
 use crate::format::pack::{self, Block};
 use crate::store;
@@ -14,7 +17,57 @@ use crate::transport::{Target, Transport, TransportError};
 
 /// A pack read from a target: the key epoch it names, and its entry files from the entry a
 /// pull is at on, each with its file key.
-pub(crate) type PackedEntries = (crate::format::epoch::EpochId, Vec<(Vec<u8>, Option<FileKey>)>);
+type PackedEntries = (EpochId, Vec<(Vec<u8>, Option<FileKey>)>);
+
+/// What a pull of one device's entries takes from packs (FORMAT.md §11): the entries of the
+/// pack it is reading, the blocks without a usable pack, and what it learns to keep.
+#[derive(Default)]
+pub(crate) struct PackReading {
+    /// The entries of the pack being read, from the pull's position on, each with its file key
+    /// (`None` in a plaintext workspace).
+    queue: VecDeque<(Vec<u8>, Option<FileKey>)>,
+    /// The block being read and the key epoch its pack names.
+    current: Option<(Block, EpochId)>,
+    /// Blocks found without a usable pack in this pull: not looked for again.
+    unusable: BTreeSet<Block>,
+    /// The file key of each entry accepted from a pack, with its index and epoch.
+    keys: Vec<(u64, FileKey, EpochId)>,
+    /// The packs the target was found to hold, in order.
+    held: Vec<Block>,
+}
+
+impl PackReading {
+    /// The next entry of the pack being read, with its file key; `None` once it is done (the
+    /// pull then reads single files).
+    pub(crate) fn next(&mut self) -> Option<(Vec<u8>, Option<FileKey>)> {
+        let entry = self.queue.pop_front();
+        if entry.is_none() {
+            self.current = None;
+        }
+        entry
+    }
+
+    /// Whether an entry taken from the pack being read is of the epoch the pack names.
+    pub(crate) fn of_its_epoch(&self, epoch: &EpochId) -> bool {
+        self.current.is_some_and(|(_, e)| e == *epoch)
+    }
+
+    /// An entry from the pack failed where its single file may not: the single files decide
+    /// from here on, and the block's pack is not used again in this pull.
+    pub(crate) fn abandon(&mut self) {
+        if let Some((block, _)) = self.current.take() {
+            self.unusable.insert(block);
+        }
+        self.queue.clear();
+    }
+
+    /// Keeps the file key of entry `index`, accepted from a pack.
+    pub(crate) fn accepted(&mut self, index: u64, key: Option<FileKey>, epoch: EpochId) {
+        if let Some(key) = key {
+            self.keys.push((index, key, epoch));
+        }
+    }
+}
 
 impl Replica {
     /// Writes to `tr` the pack of every block that became whole since the last cycle, for each
@@ -26,8 +79,7 @@ impl Replica {
         target: &Target,
         tr: &dyn Transport,
         manifest: &Manifest,
-    ) -> Result<u64> {
-        let mut written = 0;
+    ) -> Result<()> {
         for (client, head) in store::heads(&self.conn)? {
             // Only what the target holds byte for byte: where it holds other bytes for an
             // entry (a conflict left alone), a pack of ours would give readers another chain.
@@ -40,7 +92,7 @@ impl Replica {
                 for index in from..whole {
                     let block = Block { client, level, index };
                     if self.write_pack(tr, manifest, &block)? {
-                        written += 1;
+                        // Kept at once: a failure later in this cycle does not redo it.
                         store::packs::set_next_block(
                             &self.conn,
                             &target.id,
@@ -55,7 +107,7 @@ impl Replica {
                 }
             }
         }
-        Ok(written)
+        Ok(())
     }
 
     /// Writes one block's pack when this device can make it; true when it wrote one.
@@ -81,11 +133,44 @@ impl Replica {
         }
     }
 
+    /// When a pull of `client` is at entry `n`, the first of a level-1 block, and nothing is
+    /// being read from a pack: looks for a pack holding it (level 2 first, each block once per
+    /// pull) and, when one is usable, reads on from it. True when it does.
+    pub(crate) fn look_for_pack(
+        &self,
+        p: &mut PackReading,
+        tr: &dyn Transport,
+        manifest: &Manifest,
+        client: &Uuid,
+        n: u64,
+    ) -> Result<bool> {
+        if !p.queue.is_empty() || !n.is_multiple_of(pack::block_len(1)) {
+            return Ok(false);
+        }
+        for level in pack::LEVELS {
+            let b = Block::holding(*client, level, n);
+            if p.unusable.contains(&b) {
+                continue;
+            }
+            match self.read_pack(tr, manifest, &b, n)? {
+                Some((epoch, entries)) => {
+                    p.queue = entries.into();
+                    p.current = Some((b, epoch));
+                    p.held.push(b);
+                    return Ok(true);
+                }
+                None => {
+                    p.unusable.insert(b);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// The entries of `block`'s pack on `tr` from entry `from` on, with their file keys, or
     /// `None` when there is no usable pack there (absent, still being copied, not readable
-    /// here, malformed: the single files are read instead). The file keys are kept, so this
-    /// device can write the same block's pack to its other targets.
-    pub(crate) fn read_pack(
+    /// here, malformed: the single files are read instead).
+    fn read_pack(
         &self,
         tr: &dyn Transport,
         manifest: &Manifest,
@@ -116,23 +201,21 @@ impl Replica {
 
     /// After a pull of `client`'s entries from `target`: keeps the file keys of the entries read
     /// from packs (so this device can write those packs to its other targets) and notes the
-    /// packs `target` was found to hold (`read`, in order: nothing to write there), in one
-    /// transaction.
+    /// packs `target` was found to hold (nothing to write there), in one transaction.
     pub(crate) fn keep_what_packs_gave(
         &self,
         target: &str,
         client: &Uuid,
-        keys: &[(u64, FileKey, crate::format::epoch::EpochId)],
-        read: &[Block],
+        p: &PackReading,
     ) -> Result<()> {
-        if keys.is_empty() && read.is_empty() {
+        if p.keys.is_empty() && p.held.is_empty() {
             return Ok(());
         }
         let tx = store::write_tx(&self.conn)?;
-        for (index, key, epoch) in keys {
+        for (index, key, epoch) in &p.keys {
             store::packs::keep_file_key(&tx, client, *index, key, epoch)?;
         }
-        for b in read {
+        for b in &p.held {
             if store::packs::next_block(&tx, target, &b.client, b.level)? == b.index {
                 store::packs::set_next_block(&tx, target, &b.client, b.level, b.index + 1)?;
             }
