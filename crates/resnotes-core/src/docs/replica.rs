@@ -586,14 +586,12 @@ pub(crate) fn seal_in_newest_epoch(
     device: &DeviceKey,
 ) -> Result<Sealed> {
     let epoch = store::epochs::newest(tx)?;
-    let (plain, hash, key) = if epoch.is_zero() {
-        let (plain, hash) = entry::encode(header, payload, keys.epoch0(), device);
-        (plain, hash, std::sync::Arc::new(keys.epoch0().clone()))
-    } else {
-        let key = epoch_key(tx, keys, &epoch)?;
-        let (plain, hash) = entry::encode_in_epoch(header, epoch, payload, &key, device);
-        (plain, hash, key)
+    let later = if epoch.is_zero() { None } else { Some(epoch_key(tx, keys, &epoch)?) };
+    let (plain, hash) = match &later {
+        None => entry::encode(header, payload, keys.epoch0(), device),
+        Some(key) => entry::encode_in_epoch(header, epoch, payload, key, device),
     };
+    let key = later.as_deref().unwrap_or(keys.epoch0());
     let (bytes, file_key) = key.seal_keeping_file_key(&plain)?;
     Ok(Sealed { bytes, hash, file_key: file_key.map(|k| (k, epoch)) })
 }

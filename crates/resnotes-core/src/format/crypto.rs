@@ -137,11 +137,7 @@ impl WorkspaceKey {
 
     /// Encrypts a whole entry (binary age format), or returns it as is in a plaintext workspace.
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        match self {
-            WorkspaceKey::Age { identity, .. } => age::encrypt(&identity.to_public(), plaintext)
-                .map_err(|e| CryptoError::Failed(e.to_string())),
-            WorkspaceKey::Plaintext => Ok(plaintext.to_vec()),
-        }
+        Ok(self.seal_keeping_file_key(plaintext)?.0)
     }
 
     /// [`WorkspaceKey::seal`], also returning the age **file key** of the file it made
@@ -215,7 +211,7 @@ impl age::Identity for Known {
         &self,
         stanza: &age_core::format::Stanza,
     ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
-        (stanza.tag == "X25519").then(|| Ok(age_core::format::FileKey::new(Box::new(self.0))))
+        self.unwrap_stanzas(std::slice::from_ref(stanza))
     }
 
     fn unwrap_stanzas(
