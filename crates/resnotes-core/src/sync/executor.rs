@@ -923,7 +923,8 @@ pub(crate) fn last_present<E>(
     Ok(lo)
 }
 
-fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
+/// Where entry `index` of `client` lives in a target described by `m`.
+pub(crate) fn entry_path(m: &Manifest, client: &Uuid, index: u64) -> String {
     path::entry_path(client, Kind::Changes, index, m.max_entries_per_folder, &m.change_extension)
 }
 

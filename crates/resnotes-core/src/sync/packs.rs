@@ -303,13 +303,7 @@ mod tests {
         }
         g.put_raw(&b2.path(m.max_entries_per_folder), pack);
         for i in 10_000..=crate::store::head(&a.replica.conn, &client).unwrap().unwrap().0 {
-            let p = crate::format::path::entry_path(
-                &client,
-                crate::format::path::Kind::Changes,
-                i,
-                m.max_entries_per_folder,
-                &m.change_extension,
-            );
+            let p = crate::sync::executor::entry_path(&m, &client, i);
             g.put_raw(&p, f.snapshot()[&p].clone());
         }
         let b = join(&tmp.path().join("b"), &g);
@@ -332,15 +326,7 @@ mod tests {
         }
         let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
         let client = a.client_id();
-        let at = |i| {
-            crate::format::path::entry_path(
-                &client,
-                crate::format::path::Kind::Changes,
-                i,
-                m.max_entries_per_folder,
-                &m.change_extension,
-            )
-        };
+        let at = |i| crate::sync::executor::entry_path(&m, &client, i);
         // A file this device cannot judge (encrypted to another key): left alone.
         let stranger = crate::format::crypto::WorkspaceKey::generate(&uuid::Uuid::new_v4());
         f.put_raw(&at(50), stranger.seal(&[7u8; 900]).unwrap());
@@ -405,16 +391,8 @@ mod tests {
         // The pack is read instead of the single files: with them gone, a device still joins.
         let g = Memory::new("g");
         for (path, bytes) in &files {
-            let single = (0..100).any(|i| {
-                *path
-                    == crate::format::path::entry_path(
-                        &client,
-                        crate::format::path::Kind::Changes,
-                        i,
-                        m.max_entries_per_folder,
-                        &m.change_extension,
-                    )
-            });
+            let single =
+                (0..100).any(|i| *path == crate::sync::executor::entry_path(&m, &client, i));
             if !single {
                 g.put_raw(path, bytes.clone());
             }
