@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use crate::corpus::{self, Rng};
 use crate::measure::{self, bytes_of, du, time};
-use crate::{check, PASS};
+use crate::{check, join_folder, PASS};
 
 /// Devices that edit the workspace.
 const DEVICES: usize = 3;
@@ -42,18 +42,7 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
         drop(first);
         for d in 0..DEVICES {
             let dir = tmp.path().join(format!("d{d}"));
-            let mut ws = if d == 0 {
-                Workspace::open(&dir)?
-            } else {
-                Workspace::join(
-                    &dir,
-                    TargetKind::Folder,
-                    &Folder::new(&shared),
-                    Some(PASS),
-                    false,
-                    system_clock(),
-                )?
-            };
+            let mut ws = if d == 0 { Workspace::open(&dir)? } else { join_folder(&dir, &shared)? };
             resnotes_core::testing::set_durable(&ws, false)?;
             if d > 0 {
                 check(&ws.sync_all(&mut |_| {})?)?;
@@ -92,14 +81,7 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
     );
     let joined = tmp.path().join("joined");
     let (listed, ms) = time(|| -> Result<usize> {
-        let mut w = Workspace::join(
-            &joined,
-            TargetKind::Folder,
-            &Folder::new(&shared),
-            Some(PASS),
-            false,
-            system_clock(),
-        )?;
+        let mut w = join_folder(&joined, &shared)?;
         check(&w.sync_all(&mut |_| {})?)?;
         Ok(w.list(None)?.len())
     });

@@ -612,14 +612,7 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     // Join: a new device until every note is listed.
     let b_dir = tmp.path().join("b");
     let (b, ms) = time(|| -> Result<Workspace> {
-        let mut b = Workspace::join(
-            &b_dir,
-            TargetKind::Folder,
-            &Folder::new(&f),
-            Some(PASS),
-            false,
-            system_clock(),
-        )?;
+        let mut b = join_folder(&b_dir, &f)?;
         check(&b.sync_all(&mut |_| {})?)?;
         let listed = b.list(None)?.len();
         if listed != n {
@@ -742,6 +735,18 @@ fn run_scale(n: usize, quick: bool, bin: &Path) -> Result<Value> {
     Ok(Value::Object(r))
 }
 
+/// A new device joining the benchmark's workspace through `folder`, with its passphrase.
+fn join_folder(dir: &Path, folder: &Path) -> resnotes_core::Result<Workspace> {
+    Workspace::join(
+        dir,
+        TargetKind::Folder,
+        &Folder::new(folder),
+        Some(PASS),
+        false,
+        system_clock(),
+    )
+}
+
 fn check(reports: &[resnotes_core::TargetReport]) -> Result<()> {
     for r in reports {
         if let Some(e) = &r.error {
@@ -768,18 +773,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
         drop(first);
         for c in 0..10 {
             let dir = tmp.path().join(format!("c{c}"));
-            let mut ws = if c == 0 {
-                Workspace::open(&dir)?
-            } else {
-                Workspace::join(
-                    &dir,
-                    TargetKind::Folder,
-                    &Folder::new(&f),
-                    Some(PASS),
-                    false,
-                    system_clock(),
-                )?
-            };
+            let mut ws = if c == 0 { Workspace::open(&dir)? } else { join_folder(&dir, &f)? };
             resnotes_core::testing::set_durable(&ws, false)?;
             // 100 notes per client, typed into in turn: many one-change entries, small documents.
             let notes = 100.min(per.max(1));
@@ -821,14 +815,7 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
     r.insert("entries".into(), json!(measure::count_files(&f) - 1));
     r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
     let (reader, ms) = time(|| -> Result<Workspace> {
-        let mut w = Workspace::join(
-            &tmp.path().join("reader"),
-            TargetKind::Folder,
-            &Folder::new(&f),
-            Some(PASS),
-            false,
-            system_clock(),
-        )?;
+        let mut w = join_folder(&tmp.path().join("reader"), &f)?;
         check(&w.sync_all(&mut |_| {})?)?;
         Ok(w)
     });
