@@ -59,3 +59,68 @@ fn a_device_joins_from_packs_and_relays_them() {
     assert!(pack_file(&own, &ac, 1, 0).exists(), "relayed as a pack");
     assert!(entry_file(&own, &ac, 105, ".age").exists(), "and the single files b holds");
 }
+
+/// Single files of the `changes` folder of `client` in `folder`.
+fn single_files(folder: &std::path::Path, client: &str) -> usize {
+    walk(&folder.join(client).join("changes"))
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
+    })
+}
+
+/// `resnotes fewer-files` (FORMAT.md §11.1): from the next sync on, the single files of every
+/// block a pack holds leave the folder, on every target of the workspace (a second folder
+/// added later too); a device that had read part of a block, a new device, and `verify` all
+/// find every note; `status` says it.
+#[test]
+fn fewer_files_leave_packs_in_place_of_single_files() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    a.ok(&["init", "--folder", shared.to_str().unwrap()]);
+    for i in 0..30 {
+        a.new_note(&format!("Note {i}"), "typed, then synced");
+        a.ok(&["sync"]);
+    }
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    b.ok(&["sync"]);
+    let on = a.ok(&["fewer-files"]);
+    assert!(on.contains("Devices running an older Resilient Notes"), "{on}");
+    assert!(a.ok(&["fewer-files"]).contains("already"));
+    for i in 30..250 {
+        a.new_note(&format!("Note {i}"), "typed, then synced");
+        a.ok(&["sync"]);
+    }
+    let ac = a.client_id();
+    let index = std::fs::read_to_string(shared.join("index.json")).unwrap();
+    assert!(index.contains("\"formatVersion\": 2"), "{index}");
+    assert!(pack_file(&shared, &ac, 1, 0).exists() && pack_file(&shared, &ac, 1, 1).exists());
+    assert_eq!(single_files(&shared, &ac), 50, "entries 200-249 only");
+    assert!(a.ok(&["status"]).contains("fewer files"));
+
+    // b had read entries 0-29: the rest of block 0 and block 1 come from the packs.
+    b.ok(&["sync"]);
+    assert_eq!(b.list().len(), 250);
+    assert!(b.ok(&["status"]).contains("fewer files"), "b learnt it from the folder");
+    let checked = b.ok(&["verify"]);
+    assert!(!checked.contains("missing"), "{checked}");
+
+    // A folder b adds now gets packs and no covered single files, but for block 0: b read
+    // entries 0-29 from their single files, which give no file key, so it cannot vouch for a
+    // pack of that block. c joins through that folder.
+    let own = s.folder("own");
+    b.ok(&["target", "add", "folder", own.to_str().unwrap()]);
+    b.ok(&["sync"]);
+    assert!(std::fs::read_to_string(own.join("index.json"))
+        .unwrap()
+        .contains("\"formatVersion\": 2"));
+    assert!(pack_file(&own, &ac, 1, 1).exists(), "relayed as a pack");
+    assert!(!pack_file(&own, &ac, 1, 0).exists());
+    assert_eq!(single_files(&own, &ac), 150);
+    c.ok(&["join", "--folder", own.to_str().unwrap()]);
+    c.ok(&["sync"]);
+    assert_eq!(c.list().len(), 250);
+}

@@ -24,7 +24,8 @@ use crate::{check, join_folder, PASS};
 const DEVICES: usize = 3;
 
 /// Runs the scenario and returns its figures.
-pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
+/// With `fewer_files`, the workspace keeps fewer files (FORMAT.md §11.1) from the start.
+pub fn scenario(notes: usize, syncs: usize, fewer_files: bool) -> Result<Value> {
     let tmp = tempfile::tempdir()?;
     let shared = tmp.path().join("F");
     std::fs::create_dir_all(&shared)?;
@@ -34,6 +35,9 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
         let mut first = Workspace::init(&dir0, false, system_clock())?;
         resnotes_core::testing::set_durable(&first, false)?;
         let t = first.add_target(TargetKind::Folder, &Folder::new(&shared), Some(PASS), 10)?;
+        if fewer_files {
+            first.use_fewer_files()?;
+        }
         let ids = (0..notes)
             .map(|k| first.new_note(&format!("note {k}"), &corpus::sentence(&mut rng)))
             .collect::<resnotes_core::Result<Vec<_>>>()?;
@@ -69,6 +73,7 @@ pub fn scenario(notes: usize, syncs: usize) -> Result<Value> {
     let mut r = Map::new();
     r.insert("notes".into(), json!(notes));
     r.insert("syncs".into(), json!(syncs));
+    r.insert("fewer_files".into(), json!(fewer_files));
     r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
     r.insert("folder_files".into(), json!(measure::count_files(&shared)));
     let bytes = bytes_of(&shared);

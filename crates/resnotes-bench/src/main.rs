@@ -75,6 +75,10 @@ struct Args {
     /// notes; the folder's files and bytes on disk, a join until listed, the data dir's size.
     #[arg(long, value_delimiter = ',', num_args = 0..)]
     long_lived: Option<Vec<String>>,
+    /// With --long-lived or --idle-only: the workspace keeps fewer files (FORMAT.md §11.1,
+    /// `resnotes fewer-files`), so packs replace the single files they cover.
+    #[arg(long)]
+    fewer_files: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -136,7 +140,7 @@ fn main() -> Result<()> {
                 .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
                 .context("--long-lived takes NOTES:SYNCS pairs, e.g. 2000:12000")?;
             eprintln!("== long-lived workspace: {n} notes, {syncs} small syncs by 3 devices");
-            let r = longlived::scenario(n, syncs)?;
+            let r = longlived::scenario(n, syncs, args.fewer_files)?;
             eprintln!("{}", serde_json::to_string(&r)?);
             out.insert(format!("long_lived_{n}_{syncs}"), r);
         }
@@ -145,7 +149,7 @@ fn main() -> Result<()> {
     if args.idle_only {
         let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
         eprintln!("== idle sync with 10 clients, {idle} entries");
-        let r = idle_scenario(idle, args.quick)?;
+        let r = idle_scenario(idle, args.quick, args.fewer_files)?;
         eprintln!("{}", serde_json::to_string(&r)?);
         out.insert("idle_10_clients".into(), r);
         return finish(out, args.json.as_deref());
@@ -179,7 +183,7 @@ fn main() -> Result<()> {
     }
     let idle = args.idle_entries.unwrap_or(if args.quick { 2000 } else { 100_000 });
     eprintln!("== idle sync with 10 clients, {idle} entries");
-    out.insert("idle_10_clients".into(), idle_scenario(idle, args.quick)?);
+    out.insert("idle_10_clients".into(), idle_scenario(idle, args.quick, false)?);
     eprintln!("== history of a note of {history_changes} changes");
     out.insert("history".into(), history::scenario(history_changes, history_reps)?);
     let n = if args.quick { 1000 } else { 10_000 };
@@ -757,7 +761,7 @@ fn check(reports: &[resnotes_core::TargetReport]) -> Result<()> {
 }
 
 /// 10 clients with `entries` entries in all in one folder; a reader pulls them all, then idles.
-fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
+fn idle_scenario(entries: usize, quick: bool, fewer_files: bool) -> Result<Value> {
     let tmp = tempfile::tempdir()?;
     let f = tmp.path().join("F");
     std::fs::create_dir_all(&f)?;
@@ -768,8 +772,12 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
         // folder of their own, whose client folder is then copied into F — entries are copied
         // verbatim (FORMAT.md), so F ends as if they had all pushed there, and no client pulls
         // the others' entries during setup (which made it grow quadratically).
-        let first = Workspace::init(&tmp.path().join("c0"), false, system_clock())?;
-        first.add_target(TargetKind::Folder, &Folder::new(&f), Some(PASS), 10)?;
+        let mut first = Workspace::init(&tmp.path().join("c0"), false, system_clock())?;
+        let t = first.add_target(TargetKind::Folder, &Folder::new(&f), Some(PASS), 10)?;
+        if fewer_files {
+            first.use_fewer_files()?;
+            check(&first.sync_with(&[(&t, &Folder::new(&f) as &dyn Transport)], &mut |_| {})?)?;
+        }
         drop(first);
         for c in 0..10 {
             let dir = tmp.path().join(format!("c{c}"));
@@ -812,7 +820,9 @@ fn idle_scenario(entries: usize, quick: bool) -> Result<Value> {
     res?;
     longlived::keep_for_profiling(&f)?;
     let mut r = Map::new();
-    r.insert("entries".into(), json!(measure::count_files(&f) - 1));
+    r.insert("entries".into(), json!(per * 10));
+    r.insert("fewer_files".into(), json!(fewer_files));
+    r.insert("folder_files".into(), json!(measure::count_files(&f)));
     r.insert("setup_s".into(), json!(measure::round(setup_ms / 1000.0)));
     let (reader, ms) = time(|| -> Result<Workspace> {
         let mut w = join_folder(&tmp.path().join("reader"), &f)?;

@@ -363,6 +363,11 @@ enum Command {
     },
     /// Rebuild every derived table (notes list, documents) from the log.
     Rebuild,
+    /// Keep far fewer files in your sync folders and servers: each sync removes the single
+    /// files of every 100 entries a pack already holds (FORMAT.md §11.1). For the whole
+    /// workspace and for good; update Resilient Notes on every device first (an older version
+    /// stops syncing with the workspace and asks to be updated).
+    FewerFiles,
     /// Attach a file to a note: stores it encrypted as this device's next asset, appends a
     /// markdown image or link to the note and prints the asset URL.
     Attach {
@@ -728,6 +733,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Rebuild => rebuild(&mut open()?)?,
+        Command::FewerFiles => {
+            if open()?.use_fewer_files()? {
+                out!("From the next sync on, files already gathered in packs are removed from your sync folders and servers (each device does so as it syncs). Devices running an older Resilient Notes must be updated to keep syncing.");
+            } else {
+                out!("This workspace already keeps fewer files.");
+            }
+        }
         // Answered above.
         Command::Completions { .. } | Command::Man { .. } => {}
     }
@@ -1045,10 +1057,11 @@ fn status(ws: &Workspace, json: bool) -> Result<()> {
         if st.encrypted { "encrypted" } else { "PLAINTEXT" }
     );
     out!(
-        "{}, {}, {} pending",
+        "{}, {}, {} pending{}",
         words::count(st.notes, "note", "notes"),
         words::count(st.entries, "log entry", "log entries"),
-        st.pending
+        st.pending,
+        if st.fewer_files { "; fewer files (packs replace single files)" } else { "" }
     );
     for t in st.targets {
         out!(

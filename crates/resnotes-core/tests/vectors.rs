@@ -179,8 +179,15 @@ fn manifest_vectors() {
     );
     assert!(plain.encryption.recipients.is_empty() && plain.encryption.key_wrap.is_none());
     assert_eq!(plain.change_extension, ".bin");
+    // Fewer files (FORMAT.md §11.1): version 2 is read, and differs from index.json in nothing
+    // else, so a device that pinned version 1 accepts it.
+    let fewer =
+        Manifest::parse(&fs::read(dir().join("index-fewer-files.json")).unwrap(), "vectors")
+            .unwrap();
+    assert!(fewer.fewer_files() && !Manifest::parse(&good, "v").unwrap().fewer_files());
+    fewer.check_pinned(&Manifest::parse(&good, "v").unwrap(), "vectors").unwrap();
     for (file, code) in [
-        ("reject/index-version-2.json", "unsupported_version"),
+        ("reject/index-version-3.json", "unsupported_version"),
         ("reject/index-not-resilient-sync.json", "bad_manifest"),
         ("reject/index-unknown-field.json", "bad_manifest"),
         ("reject/index-nested-unknown-field.json", "bad_manifest"),
@@ -1091,9 +1098,11 @@ fn generate_vectors() {
         },
     };
     fs::write(d.join("index.json"), m.to_bytes()).unwrap();
+    let fewer = resnotes_core::format::manifest::Manifest { format_version: 2, ..m.clone() };
+    fs::write(d.join("index-fewer-files.json"), fewer.to_bytes()).unwrap();
     let mut v: Value = serde_json::from_slice(&m.to_bytes()).unwrap();
-    v["formatVersion"] = 2.into();
-    fs::write(d.join("reject/index-version-2.json"), serde_json::to_string_pretty(&v).unwrap())
+    v["formatVersion"] = 3.into();
+    fs::write(d.join("reject/index-version-3.json"), serde_json::to_string_pretty(&v).unwrap())
         .unwrap();
     v["formatVersion"] = 1.into();
     v["format"] = "something-else".into();

@@ -53,4 +53,8 @@ withheld: Array<Withheld>,
  * the new key (FORMAT.md §5.2): what was written since waits until the new passphrase is
  * typed here ([`Workspace::enter_passphrase`]).
  */
-needs_new_passphrase: boolean, };
+needs_new_passphrase: boolean, 
+/**
+ * The workspace removes from its targets the single files packs cover (FORMAT.md §11.1).
+ */
+fewer_files: boolean, };

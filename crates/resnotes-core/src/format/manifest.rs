@@ -46,8 +46,14 @@ pub type Result<T, E = ManifestError> = std::result::Result<T, E>;
 
 /// Value of the `format` field.
 pub const FORMAT_NAME: &str = "resilient-sync";
-/// Format version this program writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+/// The newest format version this program reads and writes (it reads and writes every earlier
+/// one too). A new workspace is written with version 1; [`FEWER_FILES`] is chosen by a user.
+pub const FORMAT_VERSION: u64 = 2;
+/// The version from which the single files a pack covers may be removed from a target
+/// (FORMAT.md §11.1): every reader looks for a pack when an entry's file is missing. A device
+/// of an earlier version refuses such a target ("update Resilient Notes") instead of waiting
+/// for files that will not come back.
+pub const FEWER_FILES: u64 = 2;
 
 /// The parsed `index.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -55,7 +61,7 @@ pub const FORMAT_VERSION: u64 = 1;
 pub struct Manifest {
     /// Always `resilient-sync`.
     pub format: String,
-    /// Always 1 for this version.
+    /// 1, or [`FEWER_FILES`] once single files covered by packs may be removed.
     pub format_version: u64,
     /// The application writing the changes.
     pub app: String,
@@ -126,6 +132,12 @@ impl Manifest {
         Ok(())
     }
 
+    /// True when a target of this workspace may lack the single files a pack covers, so a
+    /// reader looks for a pack when an entry's file is missing (FORMAT.md §11.1).
+    pub fn fewer_files(&self) -> bool {
+        self.format_version >= FEWER_FILES
+    }
+
     /// True when entries of this workspace are encrypted (age) and authenticated.
     pub fn is_encrypted(&self) -> bool {
         self.encryption.method != "none"
@@ -134,8 +146,11 @@ impl Manifest {
     /// Refuses a target's description (`self`, found at `location`) that differs in any field
     /// from `pinned`, the copy this device keeps: a host that rewrote `index.json` (to turn
     /// encryption off, to swap the recipient or the wrapped key) is not followed.
+    /// The format version is left out of the comparison: a workspace moves from version 1 to
+    /// [`FEWER_FILES`] on every device and target, one at a time (the caller keeps the higher).
     pub fn check_pinned(&self, pinned: &Manifest, location: &str) -> Result<()> {
-        if self == pinned {
+        let same_version = Manifest { format_version: pinned.format_version, ..self.clone() };
+        if same_version == *pinned {
             return Ok(());
         }
         let what = if pinned.is_encrypted() && !self.is_encrypted() {
@@ -157,7 +172,7 @@ impl Manifest {
             return Err(bad(format!("\"format\" is not \"{FORMAT_NAME}\"")));
         }
         match value.get("formatVersion").and_then(|v| v.as_u64()) {
-            Some(FORMAT_VERSION) => {}
+            Some(1..=FORMAT_VERSION) => {}
             Some(v) if v > FORMAT_VERSION => {
                 return Err(ManifestError::UnsupportedVersion {
                     location: location.to_string(),
@@ -225,7 +240,7 @@ mod tests {
     fn rejects() {
         let m = sample();
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
-        v["formatVersion"] = 2.into();
+        v["formatVersion"] = 3.into();
         assert!(matches!(
             Manifest::parse(v.to_string().as_bytes(), "f"),
             Err(ManifestError::UnsupportedVersion { .. })
@@ -238,6 +253,28 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
         v["encryption"]["method"] = "age-x25519".into();
         assert!(Manifest::parse(v.to_string().as_bytes(), "f").is_err());
+    }
+
+    /// Version 2 is read, and a pinned copy of version 1 accepts it (and the other way round):
+    /// the workspace is moving to fewer files. Any other difference is refused.
+    #[test]
+    fn the_version_moves_but_nothing_else() {
+        let m = sample();
+        let mut v2 = m.clone();
+        v2.format_version = FEWER_FILES;
+        let parsed = Manifest::parse(&v2.to_bytes(), "f").unwrap();
+        assert!(parsed.fewer_files() && !m.fewer_files());
+        parsed.check_pinned(&m, "f").unwrap();
+        m.check_pinned(&parsed, "f").unwrap();
+        let mut other = v2.clone();
+        other.max_entries_per_folder = 10;
+        assert!(other.check_pinned(&m, "f").is_err());
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+        v["formatVersion"] = 0.into();
+        assert!(matches!(
+            Manifest::parse(v.to_string().as_bytes(), "f"),
+            Err(ManifestError::Bad { .. })
+        ));
     }
 
     #[test]

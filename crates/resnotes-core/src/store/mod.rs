@@ -295,6 +295,11 @@ CREATE TABLE removed (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, by_cl
 CREATE TABLE file_keys (client_id TEXT NOT NULL, idx INTEGER NOT NULL, file_key BLOB NOT NULL, epoch BLOB NOT NULL, PRIMARY KEY (client_id, idx)) WITHOUT ROWID;
 CREATE TABLE packs_done (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level INTEGER NOT NULL, next_block INTEGER NOT NULL, PRIMARY KEY (target_id, client_id, level)) WITHOUT ROWID;
 "#,
+    r#"
+-- Fewer files (store/packs.rs, FORMAT.md §11.1): per target, client and level, the next block
+-- whose single files this device has not yet looked at removing from that target.
+CREATE TABLE packs_thinned (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level INTEGER NOT NULL, next_block INTEGER NOT NULL, PRIMARY KEY (target_id, client_id, level)) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

@@ -1,6 +1,6 @@
 //! What packs need (FORMAT.md §11): the age file key of each entry this device sealed or read
 //! from a pack, and how far this device has written (or found) each client's packs on each
-//! target.
+//! target, and how far it has removed the single files those packs cover (FORMAT.md §11.1).
 
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
@@ -85,12 +85,47 @@ pub(crate) fn set_next_block(
     Ok(())
 }
 
-/// Forgets which packs of `client` `target` holds: it lost entries (restored from an old
-/// backup), so its packs are looked at, and written, again.
+/// The first block of `client` at `level` whose single files this device has not yet looked
+/// at removing from `target`.
+pub(crate) fn next_thinned(
+    conn: &Connection,
+    target: &str,
+    client: &Uuid,
+    level: u8,
+) -> Result<u64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT next_block FROM packs_thinned WHERE target_id = ?1 AND client_id = ?2 AND level = ?3",
+        )?
+        .query_row(params![target, client.to_string(), level], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map_or(0, |n| n as u64))
+}
+
+/// Records that the single files of `client`'s blocks at `level` before `next` were looked at
+/// (removed where their pack allowed it) on `target`.
+pub(crate) fn set_next_thinned(
+    conn: &Connection,
+    target: &str,
+    client: &Uuid,
+    level: u8,
+    next: u64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO packs_thinned (target_id, client_id, level, next_block) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![target, client.to_string(), level, next as i64])?;
+    Ok(())
+}
+
+/// Forgets which packs of `client` `target` holds and which files were removed there: it lost
+/// entries (restored from an old backup), so its packs are looked at, and written, again.
 pub(crate) fn forget(conn: &Connection, target: &str, client: &Uuid) -> Result<()> {
-    conn.execute(
-        "DELETE FROM packs_done WHERE target_id = ?1 AND client_id = ?2",
-        params![target, client.to_string()],
-    )?;
+    for table in ["packs_done", "packs_thinned"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE target_id = ?1 AND client_id = ?2"),
+            params![target, client.to_string()],
+        )?;
+    }
     Ok(())
 }

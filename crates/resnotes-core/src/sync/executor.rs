@@ -13,10 +13,10 @@ use crate::docs::{lazy, materialize, search_index};
 use crate::error::{Error, Result};
 use crate::format::entry::{self, Expected};
 use crate::format::epoch::EpochId;
-use crate::format::manifest::Manifest;
+use crate::format::manifest::{self, Manifest};
 use crate::format::path::{self, Kind};
 use crate::store::{self, targets::Outcome};
-use crate::sync::packs::PackReading;
+use crate::sync::packs::{self, PackReading};
 use crate::sync::plan::{self, ClientView, Op};
 use crate::transport::Target;
 use crate::transport::{read_manifest, Transport, TransportError};
@@ -170,6 +170,9 @@ struct TargetRun<'a> {
     target: &'a Target,
     tr: &'a dyn Transport,
     manifest: Manifest,
+    /// Whether the target's own `index.json` allows removing the single files its packs cover
+    /// (FORMAT.md §11.1): only then does this device remove any there.
+    fewer_files_there: bool,
     views: Vec<ClientView>,
     /// Whether the target's root holds a `keys/` folder (FORMAT.md §5.2), as the survey's
     /// listing showed: an idle cycle lists it only then.
@@ -280,8 +283,21 @@ impl Replica {
     ) -> Result<TargetRun<'a>> {
         tr.check()?;
         let location = tr.location();
-        let manifest = match read_manifest(tr)? {
-            Some(m) => self.pinned_manifest(m, &location)?,
+        let (manifest, fewer_files_there) = match read_manifest(tr)? {
+            Some(m) => {
+                let found_version = m.format_version;
+                let m = self.pinned_manifest(m, &location)?;
+                let mut there = found_version >= manifest::FEWER_FILES;
+                if m.format_version > found_version {
+                    // This workspace moved to fewer files: the target learns it (a device of an
+                    // older version then asks to be updated instead of missing files).
+                    match tr.overwrite("index.json", &m.to_bytes()) {
+                        Ok(()) => there = m.fewer_files(),
+                        Err(e) => tracing::warn!("index.json of {location} was not updated: {e}"),
+                    }
+                }
+                (m, there)
+            }
             None => {
                 // The folder was emptied or replaced: write our copy of index.json back.
                 let text = store::meta(&self.conn, "manifest")?
@@ -289,7 +305,8 @@ impl Replica {
                 let m = Manifest::parse(text.as_bytes(), "local copy")?;
                 tr.write_new("index.json", &m.to_bytes())?;
                 rep.problems.push(format!("{location} had no index.json; it was written again."));
-                m
+                let there = m.fewer_files();
+                (m, there)
             }
         };
         let root = tr.list("")?;
@@ -305,6 +322,7 @@ impl Replica {
             let remote_known_present = match remote_known {
                 Some(i) if remote_clients.contains(&c) => {
                     tr.exists(&entry_path(&manifest, &c, i))?
+                        || manifest.fewer_files() && packs::covered(tr, &manifest, &c, i)?
                 }
                 _ => false,
             };
@@ -316,7 +334,7 @@ impl Replica {
                 remote_has_folder: remote_clients.contains(&c),
             });
         }
-        Ok(TargetRun { target: t, tr, manifest, views, keys_dir })
+        Ok(TargetRun { target: t, tr, manifest, fewer_files_there, views, keys_dir })
     }
 
     /// The pull phase with one target: every client's new entries, read, verified and applied.
@@ -411,6 +429,13 @@ impl Replica {
         // only logged and the sync goes on; the next cycle tries again.
         if let Err(e) = self.write_packs(t, run.tr, &run.manifest) {
             tracing::warn!("packs were not written to {}: {e}", run.tr.location());
+        } else if run.fewer_files_there {
+            if let Err(e) = self.remove_covered(t, run.tr, &run.manifest) {
+                tracing::warn!(
+                    "files covered by packs were not removed from {}: {e}",
+                    run.tr.location()
+                );
+            }
         }
         Ok(())
     }
@@ -463,7 +488,7 @@ impl Replica {
             // At the first entry of a block, once entries are coming (not in an idle cycle), a
             // pack may hold it and the rest of its block: one read instead of one per entry.
             if (n > from || from == 0)
-                && self.look_for_pack(&mut packs, tr, &run.manifest, client, n)?
+                && self.look_for_pack(&mut packs, tr, &run.manifest, client, n, false)?
             {
                 window.clear();
             }
@@ -478,6 +503,21 @@ impl Replica {
                 }
                 let bytes = match window.pop_front().expect("window was just filled") {
                     Ok(Some(b)) => b,
+                    Ok(None)
+                        if run.manifest.fewer_files()
+                            && self.look_for_pack(
+                                &mut packs,
+                                tr,
+                                &run.manifest,
+                                client,
+                                n,
+                                true,
+                            )? =>
+                    {
+                        // Its single file was removed: a pack holds it (FORMAT.md §11.1).
+                        window.clear();
+                        continue;
+                    }
                     Ok(None) => {
                         // A later entry may already be in the window; else ask the target.
                         let later = match window.front() {

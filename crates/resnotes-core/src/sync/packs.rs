@@ -1,6 +1,9 @@
 //! Packs in a sync cycle (FORMAT.md §11): writing the pack of each block that became whole to
-//! a target, and reading a block's pack during a pull. Neither is ever needed: the single
-//! entry files stay the truth, and anything wrong with a pack means they are read instead.
+//! a target, and reading a block's pack during a pull. In a workspace of version 1 neither is
+//! ever needed: the single entry files stay the truth, and anything wrong with a pack means
+//! they are read instead. With fewer files (§11.1) a device also removes the single files a
+//! pack covers once it has read that pack back from the target and found it holds exactly
+//! its own copy of the block, and a reader that misses an entry's file looks for its pack.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -69,6 +72,24 @@ impl PackReading {
     }
 }
 
+/// True when `tr` holds a pack of a block holding entry `index` of `client`, at either level:
+/// in a workspace with fewer files, the entry is there although its single file may not be.
+pub(crate) fn covered(
+    tr: &dyn Transport,
+    manifest: &Manifest,
+    client: &Uuid,
+    index: u64,
+) -> Result<bool> {
+    for level in pack::LEVELS {
+        if tr
+            .exists(&Block::holding(*client, level, index).path(manifest.max_entries_per_folder))?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 impl Replica {
     /// Writes to `tr` the pack of every block that became whole since the last cycle, for each
     /// client whose entries and file keys this device holds. A pack already there is left as
@@ -133,9 +154,64 @@ impl Replica {
         }
     }
 
-    /// When a pull of `client` is at entry `n`, the first of a level-1 block, and nothing is
-    /// being read from a pack: looks for a pack holding it (level 2 first, each block once per
-    /// pull) and, when one is usable, reads on from it. True when it does.
+    /// Removes from `tr` the single files of every block whose pack `tr` holds and this device
+    /// has not looked at yet, when that pack, read back from `tr`, holds exactly this device's
+    /// copy of the block (FORMAT.md §11.1). Only for a target whose own `index.json` allows it.
+    /// A block whose pack is absent, unreadable or other is left with its single files. A
+    /// cut anywhere leaves every entry readable: the pack was durable before the first removal,
+    /// and files still there are removed at the next cycle.
+    pub(crate) fn remove_covered(
+        &self,
+        target: &Target,
+        tr: &dyn Transport,
+        manifest: &Manifest,
+    ) -> Result<()> {
+        let level = 1;
+        for (client, _) in store::heads(&self.conn)? {
+            let packed = store::packs::next_block(&self.conn, &target.id, &client, level)?;
+            let from = store::packs::next_thinned(&self.conn, &target.id, &client, level)?;
+            for index in from..packed {
+                let block = Block { client, level, index };
+                if self.pack_there_is_ours(tr, manifest, &block)? {
+                    for i in block.first()..=block.last() {
+                        tr.remove(&crate::sync::executor::entry_path(manifest, &client, i))?;
+                    }
+                }
+                store::packs::set_next_thinned(&self.conn, &target.id, &client, level, index + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `tr` holds a pack of `block` that opens with this device's keys, names the
+    /// epoch of its copy of the block, and holds its entry files and file keys byte for byte:
+    /// then every reader that can read the single files can read the pack.
+    fn pack_there_is_ours(
+        &self,
+        tr: &dyn Transport,
+        manifest: &Manifest,
+        block: &Block,
+    ) -> Result<bool> {
+        let Some((epoch, files)) = store::packs::block(&self.conn, block)? else {
+            return Ok(false);
+        };
+        let Some(bytes) = tr.read(&block.path(manifest.max_entries_per_folder))? else {
+            return Ok(false);
+        };
+        let Ok(opened) = pack::open(&bytes, &self.workspace, block, &self.keys) else {
+            return Ok(false);
+        };
+        Ok(opened.epoch == epoch
+            && opened.entries.len() == files.len()
+            && opened.entries.iter().zip(&files).all(|((there, key), (ours, our_key))| {
+                *there == &ours[..] && *key == Some(*our_key)
+            }))
+    }
+
+    /// When a pull of `client` is at entry `n` and nothing is being read from a pack: looks for
+    /// a pack holding it (level 2 first, each block once per pull) and, when one is usable,
+    /// reads on from it. True when it does. Only at the first entry of a level-1 block, unless
+    /// `anywhere` (the entry's single file is missing in a workspace with fewer files).
     pub(crate) fn look_for_pack(
         &self,
         p: &mut PackReading,
@@ -143,8 +219,9 @@ impl Replica {
         manifest: &Manifest,
         client: &Uuid,
         n: u64,
+        anywhere: bool,
     ) -> Result<bool> {
-        if !p.queue.is_empty() || !n.is_multiple_of(pack::block_len(1)) {
+        if !p.queue.is_empty() || !(anywhere || n.is_multiple_of(pack::block_len(1))) {
             return Ok(false);
         }
         for level in pack::LEVELS {
@@ -225,17 +302,16 @@ impl Replica {
     }
 }
 
+/// A writer and a joiner for the tests of packs.
 #[cfg(test)]
-mod tests {
-    use crate::format::manifest::Manifest;
-    use crate::format::pack::Block;
+mod tests_support {
     use crate::transport::{Memory, TargetKind};
     use crate::Workspace;
 
-    const PASS: Option<&str> = Some("ivory tugboat quietly");
+    pub(super) const PASS: Option<&str> = Some("ivory tugboat quietly");
 
     /// A device that wrote `n` one-note entries to `f`.
-    fn writer(dir: &std::path::Path, f: &Memory, n: usize) -> Workspace {
+    pub(super) fn writer(dir: &std::path::Path, f: &Memory, n: usize) -> Workspace {
         let mut a = Workspace::init(dir, false, crate::workspace::system_clock()).unwrap();
         let t = a.add_target(TargetKind::Memory, f, PASS, 10).unwrap();
         for i in 0..n {
@@ -246,7 +322,8 @@ mod tests {
         a
     }
 
-    fn join(dir: &std::path::Path, f: &Memory) -> Workspace {
+    /// A new device that joined through `f` and read it.
+    pub(super) fn join(dir: &std::path::Path, f: &Memory) -> Workspace {
         let mut b = Workspace::join(
             dir,
             TargetKind::Memory,
@@ -261,6 +338,15 @@ mod tests {
         assert!(reports[0].problems.is_empty(), "{:?}", reports[0].problems);
         b
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use crate::format::manifest::Manifest;
+    use crate::format::pack::Block;
+    use crate::transport::{Memory, TargetKind};
+    use crate::Workspace;
 
     /// A level-2 pack (10,000 entries), which this version reads but does not write yet: made
     /// here as a future writer would, a new device reads the whole block from it.
@@ -426,5 +512,100 @@ mod tests {
         bad.put_raw(&p, pack);
         let d = join(&tmp.path().join("d"), &bad);
         assert_eq!(d.list(None).unwrap().len(), 250);
+    }
+}
+
+#[cfg(test)]
+mod fewer_files {
+    use super::tests_support::*;
+    use crate::format::manifest::Manifest;
+    use crate::format::pack::Block;
+    use crate::transport::Memory;
+    use crate::Workspace;
+
+    /// The single files of entries `range` of `ws` that `f` holds.
+    fn singles(ws: &Workspace, f: &Memory, range: std::ops::Range<u64>) -> usize {
+        let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let snap = f.snapshot();
+        range
+            .filter(|i| {
+                snap.contains_key(&crate::sync::executor::entry_path(&m, &ws.client_id(), *i))
+            })
+            .count()
+    }
+
+    fn write(ws: &mut Workspace, f: &Memory, from: usize, to: usize) {
+        for i in from..to {
+            ws.new_note(&format!("n{i}"), "x").unwrap();
+            ws.seal_pending(1, usize::MAX).unwrap();
+        }
+        let t = ws.targets().unwrap()[0].clone();
+        let r = ws.sync_with(&[(&t, f)], &mut |_| {}).unwrap();
+        assert!(r[0].problems.is_empty(), "{:?}", r[0].problems);
+    }
+
+    fn sync(ws: &mut Workspace, f: &Memory) -> u64 {
+        let t = ws.targets().unwrap()[0].clone();
+        let r = ws.sync_with(&[(&t, f)], &mut |_| {}).unwrap();
+        assert!(r[0].problems.is_empty(), "{:?}", r[0].problems);
+        r[0].pulled
+    }
+
+    /// With fewer files, a whole block's single files leave the target once its pack is there;
+    /// the target's index.json says so; a new device, a device that had read to the middle of a
+    /// block, and a check of the target all find every entry (in the packs).
+    #[test]
+    fn packs_replace_the_single_files_they_cover() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = writer(&tmp.path().join("a"), &f, 10);
+        let mut b = join(&tmp.path().join("b"), &f);
+        assert!(!a.fewer_files().unwrap());
+        assert!(a.use_fewer_files().unwrap());
+        assert!(!a.use_fewer_files().unwrap(), "already on");
+        write(&mut a, &f, 10, 150);
+        assert_eq!(Manifest::parse(&f.snapshot()["index.json"], "f").unwrap().format_version, 2);
+        assert_eq!(singles(&a, &f, 0..100), 0, "block 0 is in its pack");
+        assert_eq!(singles(&a, &f, 100..150), 50);
+        // b learns the version from the target and reads block 0 from the pack, mid-block.
+        assert_eq!(sync(&mut b, &f), 140);
+        assert!(b.fewer_files().unwrap());
+        write(&mut a, &f, 150, 250);
+        assert_eq!(singles(&a, &f, 0..250), 50, "blocks 0 and 1 are packed, 200..249 are not");
+        // b had read to 149: the rest of block 1 comes from its pack.
+        assert_eq!(sync(&mut b, &f), 100);
+        assert_eq!(b.list(None).unwrap().len(), 250);
+        // An idle cycle finds nothing and says nothing.
+        assert_eq!(sync(&mut b, &f), 0);
+        let c = join(&tmp.path().join("c"), &f);
+        assert_eq!(c.list(None).unwrap().len(), 250);
+        let t = c.targets().unwrap()[0].clone();
+        let v = c.verify_with(&t, &f, &mut |_, _| {}).unwrap();
+        assert_eq!((v.entries, v.entries_ok), (250, 250), "{:?}", v.findings);
+        // b writes too: its own block is packed and thinned by it, and a reads it.
+        write(&mut b, &f, 0, 120);
+        assert_eq!(singles(&b, &f, 0..120), 20);
+        assert_eq!(sync(&mut a, &f), 120);
+        assert_eq!(a.list(None).unwrap().len(), 370);
+    }
+
+    /// A pack that is not whole (another device's, still being copied by a sync tool) is left
+    /// alone and its block keeps its single files: no cut leaves an entry unreadable.
+    #[test]
+    fn a_cut_pack_removes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = writer(&tmp.path().join("a"), &f, 10);
+        a.use_fewer_files().unwrap();
+        let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let block0 = Block { client: a.client_id(), level: 1, index: 0 };
+        let path = block0.path(m.max_entries_per_folder);
+        write(&mut a, &f, 10, 99);
+        // What a whole pack would start with, cut: another device's copy arriving.
+        f.put_raw(&path, b"RSNP\x01\x01".to_vec());
+        write(&mut a, &f, 99, 130);
+        assert_eq!(singles(&a, &f, 0..130), 130);
+        let b = join(&tmp.path().join("b"), &f);
+        assert_eq!(b.list(None).unwrap().len(), 130);
     }
 }

@@ -46,11 +46,21 @@ impl Replica {
     /// alone decides how entries are named and protected: a host that rewrites `index.json` (to
     /// turn encryption off, or to swap the key new devices receive) is refused, not followed. A
     /// device without a copy yet pins this one unless it contradicts the device's own key.
+    /// The format version alone may differ, and the higher one is kept (FORMAT.md §11.1: a
+    /// workspace moves to fewer files on one device, then on every device that meets it).
     pub(crate) fn pinned_manifest(&self, found: Manifest, location: &str) -> Result<Manifest> {
         found.check_workspace(&self.workspace, location)?;
         if let Some(text) = store::meta(&self.conn, "manifest")? {
             let pinned = Manifest::parse(text.as_bytes(), "this device's copy")?;
             found.check_pinned(&pinned, location)?;
+            if found.format_version > pinned.format_version {
+                store::set_meta(
+                    &self.conn,
+                    "manifest",
+                    &String::from_utf8_lossy(&found.to_bytes()),
+                )?;
+                return Ok(found);
+            }
             return Ok(pinned);
         }
         let contradiction = match (self.keys.epoch0().recipient(), found.is_encrypted()) {

@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::format::asset::{self, AssetId, AssetRef};
 use crate::format::entry::{self, Expected};
 use crate::format::manifest::Manifest;
+use crate::format::pack::{self, Block};
 use crate::format::path::{self, Kind};
 use crate::store;
 use crate::sync::assets::Temp;
@@ -376,6 +377,7 @@ impl Replica {
         }
 
         // Every entry this device holds, byte for byte.
+        let mut packed = BTreeMap::new();
         for (client, head) in &heads {
             let known = store::remote_upto(&self.conn, &t.id, client)?;
             let mut first_lost: Option<u64> = None;
@@ -387,6 +389,13 @@ impl Replica {
                     .collect();
                 let read = tr.read_many(&paths);
                 for ((i, p), theirs) in chunk.iter().zip(&paths).zip(read) {
+                    // With fewer files, a pack may hold the entry instead (FORMAT.md §11.1).
+                    let theirs = match theirs {
+                        Ok(None) if manifest.fewer_files() => {
+                            self.packed_copy(tr, &manifest, client, *i, &mut packed)
+                        }
+                        t => t,
+                    };
                     let ours = store::log::entry_data(&self.conn, client, *i)?.unwrap_or_default();
                     let who = device(&self.client, client);
                     v.entries += 1;
@@ -540,8 +549,44 @@ impl Replica {
         Ok(v)
     }
 
+    /// The copy of entry `index` of `client` that a pack on `tr` holds, if any: what a reader
+    /// of a target with fewer files reads when the single file is missing (FORMAT.md §11.1).
+    /// The packs holding it are read once and kept in `cache` while the check is in them.
+    fn packed_copy(
+        &self,
+        tr: &dyn Transport,
+        manifest: &Manifest,
+        client: &Uuid,
+        index: u64,
+        cache: &mut BTreeMap<Block, Vec<Vec<u8>>>,
+    ) -> Result<Option<Vec<u8>>, TransportError> {
+        cache.retain(|b, _| b.client == *client && b.last() >= index);
+        for level in pack::LEVELS {
+            let b = Block::holding(*client, level, index);
+            let files = match cache.entry(b) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    let bytes =
+                        tr.read(&b.path(manifest.max_entries_per_folder)).or_else(|e| match e {
+                            TransportError::Unreachable { .. } => Err(e),
+                            _ => Ok(None),
+                        })?;
+                    let opened = bytes.as_deref().and_then(|bytes| {
+                        let o = pack::open(bytes, &self.workspace, &b, &self.keys).ok()?;
+                        Some(o.entries.iter().map(|(f, _)| f.to_vec()).collect())
+                    });
+                    v.insert(opened.unwrap_or_default())
+                }
+            };
+            if let Some(f) = files.get((index - b.first()) as usize) {
+                return Ok(Some(f.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Compares the target's `index.json` with this device's pinned copy; returns the copy that
-    /// decides the layout (this device's).
+    /// decides the layout (this device's, or the target's when it has moved to a later version).
     fn verify_manifest(&self, tr: &dyn Transport, v: &mut Verification) -> Result<Manifest> {
         let pinned = match store::meta(&self.conn, "manifest")? {
             Some(text) => Some(Manifest::parse(text.as_bytes(), "this device's copy")?),
@@ -563,7 +608,11 @@ impl Replica {
                 if let Err(e) = check {
                     v.find(FindingKind::Different, "index.json", e.to_string());
                 }
-                Ok(pinned.unwrap_or(found))
+                Ok(match pinned {
+                    Some(p) if p.format_version >= found.format_version => p,
+                    Some(p) => Manifest { format_version: found.format_version, ..p },
+                    None => found,
+                })
             }
             (None, Some(pinned)) => {
                 if !v.findings.iter().any(|f| f.path == "index.json") {

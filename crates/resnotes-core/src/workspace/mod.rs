@@ -7,6 +7,7 @@ mod devices;
 pub mod diagnostics;
 pub(crate) mod epochs;
 mod export;
+mod fewer_files;
 mod history;
 mod import;
 mod invite;
@@ -352,7 +353,7 @@ impl Workspace {
         };
         let m = Manifest {
             format: manifest::FORMAT_NAME.into(),
-            format_version: manifest::FORMAT_VERSION,
+            format_version: 1,
             app: "resilient-notes".into(),
             workspace_id: self.replica.workspace,
             created_by: self.replica.client,

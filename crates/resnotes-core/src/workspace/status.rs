@@ -42,6 +42,8 @@ pub struct Status {
     /// the new key (FORMAT.md §5.2): what was written since waits until the new passphrase is
     /// typed here ([`Workspace::enter_passphrase`]).
     pub needs_new_passphrase: bool,
+    /// The workspace removes from its targets the single files packs cover (FORMAT.md §11.1).
+    pub fewer_files: bool,
 }
 
 /// How long entries another device says exist may stay missing before the status says so: a
@@ -234,6 +236,7 @@ impl Workspace {
                 .collect(),
             withheld: self.withheld()?,
             needs_new_passphrase: store::meta(c, store::epochs::MISSING_KEY)?.is_some(),
+            fewer_files: self.fewer_files()?,
         })
     }
 
