@@ -760,6 +760,15 @@ pub async fn set_keep_attachments(
     Ok(t)
 }
 
+/// Moves the workspace to fewer files in its folders and servers (FORMAT.md §11.1), then
+/// syncs; false when it already was.
+#[tauri::command]
+pub async fn use_fewer_files(state: State<'_, AppState>) -> Res<bool> {
+    let changed = state.with(|ws| ws.use_fewer_files())?;
+    state.nudge();
+    Ok(changed)
+}
+
 /// Opens a web or mail link from a note in the system browser (the UI showed its full address
 /// first; the window itself never navigates away: see `navigation`).
 #[tauri::command]

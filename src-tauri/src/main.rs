@@ -217,6 +217,7 @@ fn main() -> ExitCode {
             commands::open_asset,
             commands::list_assets,
             commands::set_keep_attachments,
+            commands::use_fewer_files,
             commands::open_link,
         ])
         .run(tauri::generate_context!());

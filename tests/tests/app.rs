@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use resnotes_e2e::webdriver::App;
-use resnotes_e2e::{Sandbox, PASSPHRASE};
+use resnotes_e2e::{entry_file, Sandbox, PASSPHRASE};
 
 /// One scenario at a time: each starts one or two WebKit processes on a 2-core machine.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -217,6 +217,51 @@ fn app_syncs_with_a_cli_device_merges_concurrent_edits_and_reports_pending_then_
     app.screenshot("synced-again");
     assert!(b.sync().0);
     assert_eq!(b.body(&id), "# B says: hello from B and A!");
+}
+
+/// "Keep fewer files in these folders…" in the sync panel asks first, then moves the workspace
+/// to fewer files (FORMAT.md §11.1): the folder's index.json says so, a CLI device that syncs
+/// there removes the single files its pack covers, and the app still lists every note.
+#[test]
+fn fewer_files_is_asked_for_then_packs_replace_single_files() {
+    let _s = serial();
+    let sb = Sandbox::new();
+    let shared = sb.folder("shared");
+    let a = sb.device("app");
+    let b = sb.device("cli");
+    let app = App::start("fewer-files", &a.dir, &[]);
+    share_through_dialog(&app, shared.to_str().unwrap());
+    app.click("#sync-body [data-action=fewer-files]");
+    app.wait_until(Duration::from_secs(5), "the question", || {
+        app.find("#sync-body .fewer-files .confirm").is_some()
+    });
+    assert!(app.text("#sync-body .fewer-files").contains("cannot be undone"));
+    app.screenshot("fewer-files-asked");
+    app.click("#sync-body [data-action=fewer-files-confirm]");
+    app.wait_until(Duration::from_secs(15), "the panel to say fewer files", || {
+        app.text("#sync-body .fewer-files").starts_with("Fewer files")
+    });
+    app.wait_until(Duration::from_secs(15), "the folder to learn it", || {
+        std::fs::read_to_string(shared.join("index.json"))
+            .is_ok_and(|t| t.contains("\"formatVersion\": 2"))
+    });
+    app.screenshot("fewer-files-on");
+
+    // A CLI device syncs after each of 105 notes: its block of 100 leaves only a pack.
+    b.ok(&["join", "--folder", shared.to_str().unwrap()]);
+    for i in 0..105 {
+        b.new_note(&format!("Typed on the laptop {i}"), "one sync per note");
+        assert!(b.sync().0);
+    }
+    let bc = b.client_id();
+    let singles = (0..100).filter(|i| entry_file(&shared, &bc, *i, ".age").exists()).count();
+    assert_eq!(singles, 0, "block 0 is in its pack");
+    assert!(shared.join(&bc).join("packs/1/1/0.pack").exists());
+    app.click("#sync-panel [data-action=sync-now]");
+    app.wait_until(Duration::from_secs(20), "every note of the CLI in the app", || {
+        app.list_titles().iter().filter(|t| t.starts_with("Typed on the laptop")).count() == 105
+    });
+    app.screenshot("fewer-files-notes-from-packs");
 }
 
 #[test]

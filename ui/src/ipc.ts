@@ -250,6 +250,8 @@ export const openAsset = (url: string) => call<void>("open_asset", { url });
 export const listAssets = () => call<AssetInfo[]>("list_assets");
 export const setKeepAttachments = (target: string, on: boolean) =>
   call<Target>("set_keep_attachments", { target, on });
+/** Moves the workspace to fewer files (FORMAT.md §11.1); false when it already was. */
+export const useFewerFiles = () => call<boolean>("use_fewer_files");
 
 /** Files dropped on the window from the desktop: their paths and where (CSS pixels). */
 export const onFileDrop = (

@@ -33,6 +33,7 @@ import {
   setKeepAttachments,
   syncNow,
   syncStatus,
+  useFewerFiles,
   type Verification,
   verifyTarget,
 } from "./ipc";
@@ -339,6 +340,47 @@ export class SyncPanel {
         ),
       );
     return section;
+  }
+
+  /** Fewer files (FORMAT.md §11.1): said when on; else a button that asks, with what it does
+   * and what it needs, before it turns it on for the whole workspace. */
+  private fewerFilesRow(st: Status): HTMLElement {
+    const row = el("div", "fewer-files");
+    if (st.fewer_files) {
+      row.append(
+        el(
+          "p",
+          "muted",
+          "Fewer files: changes already gathered in packs are removed from these folders and servers as single files.",
+        ),
+      );
+      return row;
+    }
+    const ask = el("button", "link", "Keep fewer files in these folders…");
+    ask.dataset.action = "fewer-files";
+    ask.addEventListener("click", () => {
+      const confirm = el(
+        "div",
+        "confirm",
+        "Every sync writes a small file, so a folder synced for years holds hundreds of thousands of them. From now on, each sync removes the single files that packs of 100 changes already hold: hundreds of files instead. This is for the whole workspace and cannot be undone. Update Resilient Notes on all your devices first: an older version stops syncing with these folders and asks to be updated. ",
+      );
+      const yes = el("button", "primary", "Keep fewer files");
+      yes.dataset.action = "fewer-files-confirm";
+      yes.addEventListener(
+        "click",
+        () =>
+          void useFewerFiles().then(
+            () => this.refresh(),
+            (e) => this.onError(e.message),
+          ),
+      );
+      const no = el("button", undefined, "Not now");
+      no.addEventListener("click", () => confirm.replaceWith(ask));
+      confirm.append(yes, " ", no);
+      ask.replaceWith(confirm);
+    });
+    row.append(ask);
+    return row;
   }
 
   /** The passphrase: what a change made here did, the open form, or the buttons that open
@@ -652,6 +694,7 @@ export class SyncPanel {
       card.append(rm);
       targets.append(card);
     }
+    if (st.targets.length > 0 && st.encrypted) targets.append(this.fewerFilesRow(st));
     parts.push(targets);
     const files = el("section", "attachments");
     files.append(el("h3", undefined, "Attachments"));

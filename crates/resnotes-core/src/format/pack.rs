@@ -23,10 +23,16 @@ const FILE_KEY_LEN: usize = 16;
 /// The levels of blocks, largest first: the order a reader looks for packs in.
 pub const LEVELS: [u8; 2] = [2, 1];
 
-/// The levels this version writes. Level 2 repeats what level 1 holds: worth its bytes only
-/// once the files packs cover can be removed (FORMAT.md §11, "not built yet"); until then a
-/// folder would hold each entry three times.
-pub const WRITTEN_LEVELS: [u8; 1] = [1];
+/// The levels this version writes to a target, largest first: level 2 only where the files
+/// packs cover are removed (FORMAT.md §11.1), since with them kept it would be a third copy of
+/// every entry.
+pub fn written_levels(fewer_files: bool) -> &'static [u8] {
+    if fewer_files {
+        &[2, 1]
+    } else {
+        &[1]
+    }
+}
 
 /// Entries in a block of `level` (1: 100, 2: 10,000).
 pub fn block_len(level: u8) -> u64 {

@@ -427,7 +427,7 @@ impl Replica {
         }
         // Packs of the blocks that became whole (FORMAT.md §11): never needed, so a failure is
         // only logged and the sync goes on; the next cycle tries again.
-        if let Err(e) = self.write_packs(t, run.tr, &run.manifest) {
+        if let Err(e) = self.write_packs(t, run.tr, &run.manifest, run.fewer_files_there) {
             tracing::warn!("packs were not written to {}: {e}", run.tr.location());
         } else if run.fewer_files_there {
             if let Err(e) = self.remove_covered(t, run.tr, &run.manifest) {

@@ -94,12 +94,15 @@ impl Replica {
     /// Writes to `tr` the pack of every block that became whole since the last cycle, for each
     /// client whose entries and file keys this device holds. A pack already there is left as
     /// it is (another device wrote it: either is as good). A target that fails stops this and
-    /// is reported by the caller; the blocks not done are tried again next cycle.
+    /// is reported by the caller; the blocks not done are tried again next cycle. Where the
+    /// target keeps fewer files (FORMAT.md §11.1), level-2 packs too, and no level-1 pack of a
+    /// block a level-2 pack there covers.
     pub(crate) fn write_packs(
         &self,
         target: &Target,
         tr: &dyn Transport,
         manifest: &Manifest,
+        fewer_files: bool,
     ) -> Result<()> {
         for (client, head) in store::heads(&self.conn)? {
             // Only what the target holds byte for byte: where it holds other bytes for an
@@ -107,11 +110,23 @@ impl Replica {
             let Some(there) = store::remote_upto(&self.conn, &target.id, &client)? else {
                 continue;
             };
-            for level in pack::WRITTEN_LEVELS {
+            for &level in pack::written_levels(fewer_files) {
                 let whole = (head.min(there) + 1) / pack::block_len(level);
                 let from = store::packs::next_block(&self.conn, &target.id, &client, level)?;
+                // Whether a level-2 pack there holds a level-1 block, asked once per level-2 block.
+                let mut level_2: Option<(Block, bool)> = None;
                 for index in from..whole {
                     let block = Block { client, level, index };
+                    if fewer_files && level == 1 {
+                        let big = Block::holding(client, 2, block.first());
+                        if level_2.is_none_or(|(b, _)| b != big) {
+                            let path = big.path(manifest.max_entries_per_folder);
+                            level_2 = Some((big, tr.exists(&path)?));
+                        }
+                        if level_2.is_some_and(|(_, there)| there) {
+                            continue;
+                        }
+                    }
                     if self.write_pack(tr, manifest, &block)? {
                         // Kept at once: a failure later in this cycle does not redo it.
                         store::packs::set_next_block(
@@ -160,24 +175,57 @@ impl Replica {
     /// A block whose pack is absent, unreadable or other is left with its single files. A
     /// cut anywhere leaves every entry readable: the pack was durable before the first removal,
     /// and files still there are removed at the next cycle.
+    ///
+    /// A level-2 pack so found also replaces the level-1 packs of its blocks, and the single
+    /// files of those this device has not looked at yet (where a block's first file is still
+    /// there: a device removes a block's files first to last, and one cut short in the middle
+    /// removes the rest when it looks again).
     pub(crate) fn remove_covered(
         &self,
         target: &Target,
         tr: &dyn Transport,
         manifest: &Manifest,
     ) -> Result<()> {
-        let level = 1;
-        for (client, _) in store::heads(&self.conn)? {
-            let packed = store::packs::next_block(&self.conn, &target.id, &client, level)?;
-            let from = store::packs::next_thinned(&self.conn, &target.id, &client, level)?;
+        let per_folder = manifest.max_entries_per_folder;
+        let entry_path =
+            |client: &Uuid, i: u64| crate::sync::executor::entry_path(manifest, client, i);
+        let remove_singles = |block: &Block| -> Result<()> {
+            for i in block.first()..=block.last() {
+                tr.remove(&entry_path(&block.client, i))?;
+            }
+            Ok(())
+        };
+        let conn = &self.conn;
+        for (client, _) in store::heads(conn)? {
+            let packed = store::packs::next_block(conn, &target.id, &client, 2)?;
+            let from = store::packs::next_thinned(conn, &target.id, &client, 2)?;
             for index in from..packed {
-                let block = Block { client, level, index };
-                if self.pack_there_is_ours(tr, manifest, &block)? {
-                    for i in block.first()..=block.last() {
-                        tr.remove(&crate::sync::executor::entry_path(manifest, &client, i))?;
+                let big = Block { client, level: 2, index };
+                if self.pack_there_is_ours(tr, manifest, &big)? {
+                    let small_from = big.first() / pack::block_len(1);
+                    let small_to = (big.last() + 1) / pack::block_len(1);
+                    let done = store::packs::next_thinned(conn, &target.id, &client, 1)?;
+                    for k in small_from..small_to {
+                        let small = Block { client, level: 1, index: k };
+                        if k >= done && tr.exists(&entry_path(&client, small.first()))? {
+                            remove_singles(&small)?;
+                        }
+                        tr.remove(&small.path(per_folder))?;
+                    }
+                    if done < small_to {
+                        store::packs::set_next_thinned(conn, &target.id, &client, 1, small_to)?;
                     }
                 }
-                store::packs::set_next_thinned(&self.conn, &target.id, &client, level, index + 1)?;
+                store::packs::set_next_thinned(conn, &target.id, &client, 2, index + 1)?;
+            }
+            let packed = store::packs::next_block(conn, &target.id, &client, 1)?;
+            let from = store::packs::next_thinned(conn, &target.id, &client, 1)?;
+            for index in from..packed {
+                let block = Block { client, level: 1, index };
+                if self.pack_there_is_ours(tr, manifest, &block)? {
+                    remove_singles(&block)?;
+                }
+                store::packs::set_next_thinned(conn, &target.id, &client, 1, index + 1)?;
             }
         }
         Ok(())
@@ -587,6 +635,48 @@ mod fewer_files {
         assert_eq!(singles(&b, &f, 0..120), 20);
         assert_eq!(sync(&mut a, &f), 120);
         assert_eq!(a.list(None).unwrap().len(), 370);
+    }
+
+    /// With fewer files, a block of 10,000 entries gets a level-2 pack, which replaces the
+    /// level-1 packs written before it and the single files still there; a new device reads
+    /// everything from it.
+    #[test]
+    fn a_level_2_pack_replaces_level_1_packs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = writer(&tmp.path().join("a"), &f, 1);
+        crate::testing::set_durable(&a, false).unwrap();
+        a.use_fewer_files().unwrap();
+        let note = a.new_note("typed into", "").unwrap();
+        let type_and_sync = |a: &mut Workspace, n: usize| {
+            for i in 0..n {
+                let s = if i % 2 == 0 { "a" } else { "b" };
+                a.splice_note(&note, crate::Field::Body, usize::MAX, 0, s).unwrap();
+            }
+            a.seal_pending(1, usize::MAX).unwrap();
+            sync(a, &f);
+        };
+        type_and_sync(&mut a, 5_000);
+        let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let client = a.client_id();
+        let at = |level, index| Block { client, level, index }.path(m.max_entries_per_folder);
+        let packs = |level: u8| {
+            let dir = format!("{}/packs/{level}/", client.hyphenated());
+            f.snapshot().keys().filter(|p| p.starts_with(&dir)).count()
+        };
+        assert_eq!(packs(1), 50);
+        assert_eq!(singles(&a, &f, 0..5_000), 0);
+        type_and_sync(&mut a, 5_100);
+        let head = crate::store::head(&a.replica.conn, &client).unwrap().unwrap().0;
+        assert!(f.snapshot().contains_key(&at(2, 0)), "the level-2 pack");
+        assert_eq!(
+            (packs(2), packs(1)),
+            (1, (head as usize + 1) / 100 - 100),
+            "level 1 past it only"
+        );
+        assert_eq!(singles(&a, &f, 0..head + 1), (head as usize + 1) % 100);
+        let b = join(&tmp.path().join("b"), &f);
+        assert_eq!(b.note(&note.to_string()).unwrap().body.len(), 10_100);
     }
 
     /// A pack that is not whole (another device's, still being copied by a sync tool) is left
