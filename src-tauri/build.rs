@@ -67,6 +67,7 @@ fn main() {
             "open_asset",
             "list_assets",
             "set_keep_attachments",
+            "use_fewer_files",
             "open_link",
         ]),
     ))
