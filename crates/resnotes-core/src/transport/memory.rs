@@ -15,6 +15,9 @@ pub enum Fault {
     FailWrites,
     /// Reads of paths containing this text fail.
     FailReadsOf(String),
+    /// Every operation after the first `n` served fails as unreachable: a cut (power loss, a
+    /// killed process, a dropped network) at any point of a cycle.
+    CutAfter(u64),
 }
 
 /// In-memory files keyed by path, plus active faults and an operation counter.
@@ -57,15 +60,20 @@ impl Memory {
     }
 
     fn gate(&self, op: &'static str, path: &str, write: bool) -> Result<(), TransportError> {
-        *self.ops.lock().unwrap() += 1;
+        let served = {
+            let mut ops = self.ops.lock().unwrap();
+            *ops += 1;
+            *ops - 1
+        };
         for f in self.faults.lock().unwrap().iter() {
             let hit = match f {
                 Fault::Offline => true,
                 Fault::FailWrites => write,
                 Fault::FailReadsOf(s) => !write && path.contains(s.as_str()),
+                Fault::CutAfter(n) => served >= *n,
             };
             if hit {
-                if *f == Fault::Offline {
+                if matches!(f, Fault::Offline | Fault::CutAfter(_)) {
                     return Err(TransportError::Unreachable {
                         location: self.location(),
                         reason: "injected: offline".into(),
