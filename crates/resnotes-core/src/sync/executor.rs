@@ -21,8 +21,13 @@ use crate::sync::plan::{self, ClientView, Op};
 use crate::transport::Target;
 use crate::transport::{read_manifest, Transport, TransportError};
 
-/// Entries verified before they are applied in one transaction.
+/// Entries verified before they are applied in one transaction. Each commit waits for the disk
+/// (`synchronous=FULL`: ~3 s of a 100,000-entry join's 20), but 2,048 a batch made that join
+/// 5 s slower in CPU (measured, BENCHMARKS.md), so 256 stays.
 const PULL_BATCH: usize = 256;
+/// Entry bytes gathered before they are applied, whatever their number: large entries are
+/// applied a few at a time, so a batch never holds more than this in memory.
+const PULL_BATCH_BYTES: usize = 16 << 20;
 /// Most changes sealed into one entry.
 pub const SEAL_MAX_CHANGES: usize = 4096;
 /// About the most change bytes sealed into one entry (before compression).
@@ -462,6 +467,7 @@ impl Replica {
         let mut stopped = false;
         let mut prev = store::link_before(&self.conn, client, from)?;
         let mut batch: Vec<PulledEntry> = Vec::new();
+        let mut batch_bytes = 0usize;
         // What the pulled entries' clocks say exists of other devices: the newest of each, and
         // the writer's time of the entry that said so (store/claims.rs).
         let mut claims: std::collections::BTreeMap<Uuid, (u64, i64)> = Default::default();
@@ -626,6 +632,7 @@ impl Replica {
                         prev_hash: h.prev_hash,
                         signer: e.signer,
                     };
+                    batch_bytes += bytes.len();
                     batch.push((row, bytes, e.changes, e.summaries));
                     n += 1;
                     if n - from == count_at {
@@ -675,7 +682,8 @@ impl Replica {
                     break;
                 }
             }
-            if batch.len() >= PULL_BATCH {
+            if batch.len() >= PULL_BATCH || batch_bytes >= PULL_BATCH_BYTES {
+                batch_bytes = 0;
                 total += self.apply_batch(t, client, std::mem::take(&mut batch))?;
                 on_event(SyncEvent::Pulled {
                     target: t.id.clone(),

@@ -326,7 +326,7 @@ impl Replica {
 
     /// After a pull of `client`'s entries from `target`: keeps the file keys of the entries read
     /// from packs (so this device can write those packs to its other targets) and notes the
-    /// packs `target` was found to hold (nothing to write there), in one transaction.
+    /// packs `target` was found to hold (nothing to write or remove there), in one transaction.
     pub(crate) fn keep_what_packs_gave(
         &self,
         target: &str,
@@ -343,6 +343,17 @@ impl Replica {
         for b in &p.held {
             if store::packs::next_block(&tx, target, &b.client, b.level)? == b.index {
                 store::packs::set_next_block(&tx, target, &b.client, b.level, b.index + 1)?;
+            }
+            // Nothing to remove under a pack found there: the device that checked it removed
+            // what it covers (and one cut short finishes by itself). Not reading every pack
+            // back spares a joining device a second read of the whole workspace.
+            if store::packs::next_thinned(&tx, target, &b.client, b.level)? == b.index {
+                store::packs::set_next_thinned(&tx, target, &b.client, b.level, b.index + 1)?;
+                let small = (b.first() / pack::block_len(1), (b.last() + 1) / pack::block_len(1));
+                let done = store::packs::next_thinned(&tx, target, &b.client, 1)?;
+                if b.level == 2 && (small.0..small.1).contains(&done) {
+                    store::packs::set_next_thinned(&tx, target, &b.client, 1, small.1)?;
+                }
             }
         }
         tx.commit()?;
