@@ -524,6 +524,19 @@ impl Replica {
                         window.clear();
                         continue;
                     }
+                    Ok(None) if run.manifest.fewer_files() && packs.damage_at(n).is_some() => {
+                        // Its file was removed and the pack holding it is damaged: say so, and
+                        // how it is written again (a check on a device that has it).
+                        let msg = format!(
+                            "entry {n} from {} is in a damaged pack on {} ({}); waiting for it: checking that folder or server on a device that has this entry (resnotes verify, or “Check this folder”) writes it again.",
+                            device_called(&self.conn, client),
+                            tr.location(),
+                            packs.damage_at(n).unwrap_or_default()
+                        );
+                        store::record_entry_error(&self.conn, &t.id, client, n, &msg, self.now())?;
+                        rep.problem(msg, on_event);
+                        break;
+                    }
                     Ok(None) => {
                         // A later entry may already be in the window; else ask the target.
                         let later = match window.front() {

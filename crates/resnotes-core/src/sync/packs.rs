@@ -37,6 +37,9 @@ pub(crate) struct PackReading {
     keys: Vec<(u64, FileKey, EpochId)>,
     /// The packs the target was found to hold, in order.
     held: Vec<Block>,
+    /// Packs found there that cannot be used, with why: where the single files they cover
+    /// were removed (FORMAT.md §11.1), the pull says so instead of waiting without a word.
+    damaged: Vec<(Block, String)>,
 }
 
 impl PackReading {
@@ -60,8 +63,17 @@ impl PackReading {
     pub(crate) fn abandon(&mut self) {
         if let Some((block, _)) = self.current.take() {
             self.unusable.insert(block);
+            self.damaged.push((block, "an entry in it is not the one its device wrote".into()));
         }
         self.queue.clear();
+    }
+
+    /// Why a pack found to hold entry `n` cannot be used, when one was found in this pull.
+    pub(crate) fn damage_at(&self, n: u64) -> Option<&str> {
+        self.damaged
+            .iter()
+            .find(|(b, _)| (b.first()..=b.last()).contains(&n))
+            .map(|(_, why)| why.as_str())
     }
 
     /// Keeps the file key of entry `index`, accepted from a pack.
@@ -277,7 +289,7 @@ impl Replica {
             if p.unusable.contains(&b) {
                 continue;
             }
-            match self.read_pack(tr, manifest, &b, n)? {
+            match self.read_pack(tr, manifest, &b, n, &mut p.damaged)? {
                 Some((epoch, entries)) => {
                     p.queue = entries.into();
                     p.current = Some((b, epoch));
@@ -295,12 +307,14 @@ impl Replica {
     /// The entries of `block`'s pack on `tr` from entry `from` on, with their file keys, or
     /// `None` when there is no usable pack there (absent, still being copied, not readable
     /// here, malformed: the single files are read instead).
+    /// A pack there but malformed is added to `damaged`.
     fn read_pack(
         &self,
         tr: &dyn Transport,
         manifest: &Manifest,
         block: &Block,
         from: u64,
+        damaged: &mut Vec<(Block, String)>,
     ) -> Result<Option<PackedEntries>> {
         let path = block.path(manifest.max_entries_per_folder);
         let bytes = match tr.read(&path) {
@@ -316,6 +330,9 @@ impl Replica {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!("the pack {path} is not used: {e}");
+                if let pack::PackError::Malformed(why) = e {
+                    damaged.push((*block, why));
+                }
                 return Ok(None);
             }
         };
@@ -579,7 +596,7 @@ mod fewer_files {
     use super::tests_support::*;
     use crate::format::manifest::Manifest;
     use crate::format::pack::Block;
-    use crate::transport::Memory;
+    use crate::transport::{Memory, TargetKind};
     use crate::Workspace;
 
     /// The single files of entries `range` of `ws` that `f` holds.
@@ -738,6 +755,45 @@ mod fewer_files {
             sync(&mut b, &g);
             assert_eq!(b.list(None).unwrap().len(), 110, "cut after {k}");
         }
+    }
+
+    /// A pack damaged after it replaced its block's files (a disk, a sync tool): a reader says
+    /// so in a sentence that names what to do, and a check on the device that has the entries
+    /// writes them again, after which the reader reads on.
+    #[test]
+    fn a_damaged_pack_is_reported_and_repaired_by_a_check() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = writer(&tmp.path().join("a"), &f, 1);
+        a.use_fewer_files().unwrap();
+        write(&mut a, &f, 1, 150);
+        let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        let path =
+            Block { client: a.client_id(), level: 1, index: 0 }.path(m.max_entries_per_folder);
+        let mut bytes = f.snapshot()[&path].clone();
+        bytes[0] = b'X';
+        f.put_raw(&path, bytes);
+        let mut b = Workspace::join(
+            &tmp.path().join("b"),
+            TargetKind::Memory,
+            &f,
+            PASS,
+            false,
+            crate::workspace::system_clock(),
+        )
+        .unwrap();
+        let t = b.targets().unwrap()[0].clone();
+        let r = b.sync_with(&[(&t, &f)], &mut |_| {}).unwrap();
+        let said = r[0].problems.join(" ");
+        assert!(said.contains("damaged pack") && said.contains("resnotes verify"), "{said}");
+        assert_eq!(b.list(None).unwrap().len(), 0);
+        let ta = a.targets().unwrap()[0].clone();
+        let v = a.verify_with(&ta, &f, &mut |_, _| {}).unwrap();
+        assert_eq!(v.entries_ok, 50, "{:?}", v.findings);
+        sync(&mut a, &f);
+        assert_eq!(singles(&a, &f, 0..100), 100, "written again");
+        sync(&mut b, &f);
+        assert_eq!(b.list(None).unwrap().len(), 150);
     }
 
     /// A sync tool that brings back old single files after the pack replaced them (a restored
