@@ -306,3 +306,38 @@ echo KEYRING-OK
     // The entries reached the server: the sync used the password from the keyring.
     assert!(files_under(&s.path().join("apache")).iter().any(|(n, _)| n.contains("/changes/")));
 }
+
+/// Fewer files over a real WebDAV server (FORMAT.md §11.1): the device removes its block's
+/// single files with DELETE once it has read the pack back, a new device joins from the pack,
+/// and an idle cycle costs two more requests per device (the packs a miss looks for).
+#[test]
+fn fewer_files_over_webdav_remove_covered_files_and_join_from_packs() {
+    let s = Sandbox::new();
+    let server = DavServer::apache(&s.folder("apache"));
+    let (a, b) = (s.device("a"), s.device("b"));
+    a.ok(&["init", "--webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
+    a.ok(&["fewer-files"]);
+    for i in 0..105 {
+        a.new_note(&format!("Note {i}"), "synced after each note");
+        a.ok(&["sync"]);
+    }
+    let ac = a.client_id();
+    let index = std::fs::read_to_string(server.root.join("index.json")).unwrap();
+    assert!(index.contains("\"formatVersion\": 2"), "{index}");
+    assert!(server.root.join(&ac).join("packs/1/1/0.pack").exists());
+    let singles = (0..105)
+        .filter(|i| resnotes_e2e::entry_file(&server.root, &ac, *i, ".age").exists())
+        .count();
+    assert!(singles <= 6, "{singles} single files: only what no pack holds yet");
+    b.ok(&["join", "--webdav", &server.url, "--user", resnotes_e2e::dav::USER]);
+    assert_eq!(b.list().len(), 105);
+    assert!(!b.ok(&["verify"]).contains("missing"));
+    a.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let before = server.requests_logged();
+    a.ok(&["sync"]);
+    let idle = server.requests_logged() - before;
+    // b wrote nothing, so one device's folder: 3 for the target, then for a's entries the 3 of
+    // every idle cycle (FORMAT.md §7) and the 2 packs its miss looks for.
+    assert_eq!(idle, 3 + 5, "an idle cycle with fewer files made {idle} requests");
+}
