@@ -21,10 +21,11 @@ use crate::sync::plan::{self, ClientView, Op};
 use crate::transport::Target;
 use crate::transport::{read_manifest, Transport, TransportError};
 
-/// Entries verified before they are applied in one transaction. Each commit waits for the disk
-/// (`synchronous=FULL`: ~3 s of a 100,000-entry join's 20), but 2,048 a batch made that join
-/// 5 s slower in CPU (measured, BENCHMARKS.md), so 256 stays.
-const PULL_BATCH: usize = 256;
+/// Entries verified before they are applied in one transaction. Each note a batch touches is
+/// applied, read and stored once per batch, so a batch of 1,024 pulls 10 clients' 100,000
+/// one-keystroke entries in 21 s instead of 46 s at 256 (BENCHMARKS.md); 2,048 made the
+/// long-lived join 5 s slower in CPU, so not more.
+const PULL_BATCH: usize = 1024;
 /// Entry bytes gathered before they are applied, whatever their number: large entries are
 /// applied a few at a time, so a batch never holds more than this in memory.
 const PULL_BATCH_BYTES: usize = 16 << 20;
