@@ -356,30 +356,22 @@ export class SyncPanel {
       );
       return row;
     }
-    const ask = el("button", "link", "Keep fewer files in these folders…");
-    ask.dataset.action = "fewer-files";
-    ask.addEventListener("click", () => {
-      const confirm = el(
-        "div",
-        "confirm",
-        "Every sync writes a small file, so a folder synced for years holds hundreds of thousands of them. From now on, each sync removes the single files that packs of 100 changes already hold: hundreds of files instead. This is for the whole workspace and cannot be undone. Update Resilient Notes on all your devices first: an older version stops syncing with these folders and asks to be updated. ",
-      );
-      const yes = el("button", "primary", "Keep fewer files");
-      yes.dataset.action = "fewer-files-confirm";
-      yes.addEventListener(
-        "click",
-        () =>
-          void useFewerFiles().then(
+    row.append(
+      askFirst({
+        label: "Keep fewer files in these folders…",
+        action: "fewer-files",
+        question:
+          "Every sync writes a small file, so a folder synced for years holds hundreds of thousands of them. From now on, each sync removes the single files that packs of 100 changes already hold: hundreds of files instead. This is for the whole workspace and cannot be undone. Update Resilient Notes on all your devices first: an older version stops syncing with these folders and asks to be updated. ",
+        yes: "Keep fewer files",
+        no: "Not now",
+        primary: true,
+        act: () =>
+          useFewerFiles().then(
             () => this.refresh(),
             (e) => this.onError(e.message),
           ),
-      );
-      const no = el("button", undefined, "Not now");
-      no.addEventListener("click", () => confirm.replaceWith(ask));
-      confirm.append(yes, " ", no);
-      ask.replaceWith(confirm);
-    });
-    row.append(ask);
+      }),
+    );
     return row;
   }
 
@@ -668,30 +660,21 @@ export class SyncPanel {
         card.append(more);
       }
       card.append(this.checkSection(t.id, t.kind));
-      const rm = el("button", "link", "Stop syncing here");
-      rm.dataset.action = "remove";
-      rm.addEventListener("click", () => {
-        const ask = el(
-          "div",
-          "confirm",
-          `Stop syncing with ${t.location}? Its files stay where they are. `,
-        );
-        const yes = el("button", undefined, "Stop syncing");
-        yes.dataset.action = "remove-confirm";
-        const no = el("button", undefined, "Keep");
-        yes.addEventListener(
-          "click",
-          () =>
-            void removeTarget(t.id).then(
+      card.append(
+        askFirst({
+          label: "Stop syncing here",
+          action: "remove",
+          question: `Stop syncing with ${t.location}? Its files stay where they are. `,
+          yes: "Stop syncing",
+          no: "Keep",
+          primary: false,
+          act: () =>
+            removeTarget(t.id).then(
               () => this.refresh(),
               (e) => this.onError(e.message),
             ),
-        );
-        no.addEventListener("click", () => ask.replaceWith(rm));
-        ask.append(yes, " ", no);
-        rm.replaceWith(ask);
-      });
-      card.append(rm);
+        }),
+      );
       targets.append(card);
     }
     if (st.targets.length > 0 && st.encrypted) targets.append(this.fewerFilesRow(st));
@@ -768,4 +751,30 @@ export class SyncPanel {
       focused.focus();
     this.paintTransfers();
   }
+}
+
+/** A link button that asks before it acts: a click puts the question with a yes button
+ * (`data-action` "<action>-confirm") and a no button in its place; no puts the link back. */
+function askFirst(o: {
+  label: string;
+  action: string;
+  question: string;
+  yes: string;
+  no: string;
+  primary: boolean;
+  act: () => Promise<unknown>;
+}): HTMLElement {
+  const link = el("button", "link", o.label);
+  link.dataset.action = o.action;
+  link.addEventListener("click", () => {
+    const ask = el("div", "confirm", o.question);
+    const yes = el("button", o.primary ? "primary" : undefined, o.yes);
+    yes.dataset.action = `${o.action}-confirm`;
+    yes.addEventListener("click", () => void o.act());
+    const no = el("button", undefined, o.no);
+    no.addEventListener("click", () => ask.replaceWith(link));
+    ask.append(yes, " ", no);
+    link.replaceWith(ask);
+  });
+  return link;
 }

@@ -57,73 +57,68 @@ pub(crate) fn block(conn: &Connection, block: &Block) -> Result<Option<BlockFile
     Ok((out.len() as u64 == block.entries()).then(|| (epoch.expect("a whole block"), out)))
 }
 
-/// The first block of `client` at `level` whose pack this device has neither written to nor
-/// found on `target`.
-pub(crate) fn next_block(conn: &Connection, target: &str, client: &Uuid, level: u8) -> Result<u64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT next_block FROM packs_done WHERE target_id = ?1 AND client_id = ?2 AND level = ?3",
-        )?
-        .query_row(params![target, client.to_string(), level], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map_or(0, |n| n as u64))
+/// What a device has done with `client`'s blocks at one level on one target, as the first
+/// block not done yet: written or found their packs, or looked at removing what they cover.
+#[derive(Clone, Copy)]
+pub(crate) enum Progress {
+    /// Packs written to or found on the target (`packs_done`).
+    Packed,
+    /// Files covered by packs looked at, and removed where the pack allowed it (`packs_thinned`).
+    Thinned,
 }
 
-/// Records that the packs of `client`'s blocks at `level` before `next` need nothing more on
-/// `target`.
-pub(crate) fn set_next_block(
-    conn: &Connection,
-    target: &str,
-    client: &Uuid,
-    level: u8,
-    next: u64,
-) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO packs_done (target_id, client_id, level, next_block) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![target, client.to_string(), level, next as i64])?;
-    Ok(())
+impl Progress {
+    fn table(self) -> &'static str {
+        match self {
+            Progress::Packed => "packs_done",
+            Progress::Thinned => "packs_thinned",
+        }
+    }
 }
 
-/// The first block of `client` at `level` whose single files this device has not yet looked
-/// at removing from `target`.
-pub(crate) fn next_thinned(
+/// The first block of `client` at `level` not done yet on `target` (see [`Progress`]).
+pub(crate) fn next(
     conn: &Connection,
+    what: Progress,
     target: &str,
     client: &Uuid,
     level: u8,
 ) -> Result<u64> {
+    let sql = format!(
+        "SELECT next_block FROM {} WHERE target_id = ?1 AND client_id = ?2 AND level = ?3",
+        what.table()
+    );
     Ok(conn
-        .prepare_cached(
-            "SELECT next_block FROM packs_thinned WHERE target_id = ?1 AND client_id = ?2 AND level = ?3",
-        )?
+        .prepare_cached(&sql)?
         .query_row(params![target, client.to_string(), level], |r| r.get::<_, i64>(0))
         .optional()?
         .map_or(0, |n| n as u64))
 }
 
-/// Records that the single files of `client`'s blocks at `level` before `next` were looked at
-/// (removed where their pack allowed it) on `target`.
-pub(crate) fn set_next_thinned(
+/// Records that `client`'s blocks at `level` before `next` are done on `target` (see
+/// [`Progress`]).
+pub(crate) fn set_next(
     conn: &Connection,
+    what: Progress,
     target: &str,
     client: &Uuid,
     level: u8,
     next: u64,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO packs_thinned (target_id, client_id, level, next_block) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![target, client.to_string(), level, next as i64])?;
+    let sql = format!(
+        "INSERT OR REPLACE INTO {} (target_id, client_id, level, next_block) VALUES (?1, ?2, ?3, ?4)",
+        what.table()
+    );
+    conn.prepare_cached(&sql)?.execute(params![target, client.to_string(), level, next as i64])?;
     Ok(())
 }
 
 /// Forgets which packs of `client` `target` holds and which files were removed there: it lost
 /// entries (restored from an old backup), so its packs are looked at, and written, again.
 pub(crate) fn forget(conn: &Connection, target: &str, client: &Uuid) -> Result<()> {
-    for table in ["packs_done", "packs_thinned"] {
+    for what in [Progress::Packed, Progress::Thinned] {
         conn.execute(
-            &format!("DELETE FROM {table} WHERE target_id = ?1 AND client_id = ?2"),
+            &format!("DELETE FROM {} WHERE target_id = ?1 AND client_id = ?2", what.table()),
             params![target, client.to_string()],
         )?;
     }

@@ -16,6 +16,7 @@ use crate::format::epoch::EpochId;
 use crate::format::manifest::Manifest;
 use crate::format::pack::{self, Block};
 use crate::store;
+use crate::store::packs::Progress;
 use crate::transport::{Target, Transport, TransportError};
 
 /// A pack read from a target: the key epoch it names, and its entry files from the entry a
@@ -124,7 +125,10 @@ impl Replica {
             };
             for &level in pack::written_levels(fewer_files) {
                 let whole = (head.min(there) + 1) / pack::block_len(level);
-                let from = store::packs::next_block(&self.conn, &target.id, &client, level)?;
+                let (conn, t) = (&self.conn, &target.id);
+                let from = store::packs::next(conn, Progress::Packed, t, &client, level)?;
+                let done =
+                    |next| store::packs::set_next(conn, Progress::Packed, t, &client, level, next);
                 // Whether a level-2 pack there holds a level-1 block, asked once per level-2 block.
                 let mut level_2: Option<(Block, bool)> = None;
                 for index in from..whole {
@@ -141,17 +145,11 @@ impl Replica {
                     }
                     if self.write_pack(tr, manifest, &block)? {
                         // Kept at once: a failure later in this cycle does not redo it.
-                        store::packs::set_next_block(
-                            &self.conn,
-                            &target.id,
-                            &client,
-                            level,
-                            index + 1,
-                        )?;
+                        done(index + 1)?;
                     }
                 }
                 if whole > from {
-                    store::packs::set_next_block(&self.conn, &target.id, &client, level, whole)?;
+                    done(whole)?;
                 }
             }
         }
@@ -209,14 +207,14 @@ impl Replica {
         };
         let conn = &self.conn;
         for (client, _) in store::heads(conn)? {
-            let packed = store::packs::next_block(conn, &target.id, &client, 2)?;
-            let from = store::packs::next_thinned(conn, &target.id, &client, 2)?;
+            let packed = store::packs::next(conn, Progress::Packed, &target.id, &client, 2)?;
+            let from = store::packs::next(conn, Progress::Thinned, &target.id, &client, 2)?;
             for index in from..packed {
                 let big = Block { client, level: 2, index };
                 if self.pack_there_is_ours(tr, manifest, &big)? {
                     let small_from = big.first() / pack::block_len(1);
                     let small_to = (big.last() + 1) / pack::block_len(1);
-                    let done = store::packs::next_thinned(conn, &target.id, &client, 1)?;
+                    let done = store::packs::next(conn, Progress::Thinned, &target.id, &client, 1)?;
                     for k in small_from..small_to {
                         let small = Block { client, level: 1, index: k };
                         if k >= done && tr.exists(&entry_path(&client, small.first()))? {
@@ -225,19 +223,26 @@ impl Replica {
                         tr.remove(&small.path(per_folder))?;
                     }
                     if done < small_to {
-                        store::packs::set_next_thinned(conn, &target.id, &client, 1, small_to)?;
+                        store::packs::set_next(
+                            conn,
+                            Progress::Thinned,
+                            &target.id,
+                            &client,
+                            1,
+                            small_to,
+                        )?;
                     }
                 }
-                store::packs::set_next_thinned(conn, &target.id, &client, 2, index + 1)?;
+                store::packs::set_next(conn, Progress::Thinned, &target.id, &client, 2, index + 1)?;
             }
-            let packed = store::packs::next_block(conn, &target.id, &client, 1)?;
-            let from = store::packs::next_thinned(conn, &target.id, &client, 1)?;
+            let packed = store::packs::next(conn, Progress::Packed, &target.id, &client, 1)?;
+            let from = store::packs::next(conn, Progress::Thinned, &target.id, &client, 1)?;
             for index in from..packed {
                 let block = Block { client, level: 1, index };
                 if self.pack_there_is_ours(tr, manifest, &block)? {
                     remove_singles(&block)?;
                 }
-                store::packs::set_next_thinned(conn, &target.id, &client, 1, index + 1)?;
+                store::packs::set_next(conn, Progress::Thinned, &target.id, &client, 1, index + 1)?;
             }
         }
         Ok(())
@@ -358,18 +363,32 @@ impl Replica {
             store::packs::keep_file_key(&tx, client, *index, key, epoch)?;
         }
         for b in &p.held {
-            if store::packs::next_block(&tx, target, &b.client, b.level)? == b.index {
-                store::packs::set_next_block(&tx, target, &b.client, b.level, b.index + 1)?;
+            if store::packs::next(&tx, Progress::Packed, target, &b.client, b.level)? == b.index {
+                store::packs::set_next(
+                    &tx,
+                    Progress::Packed,
+                    target,
+                    &b.client,
+                    b.level,
+                    b.index + 1,
+                )?;
             }
             // Nothing to remove under a pack found there: the device that checked it removed
             // what it covers (and one cut short finishes by itself). Not reading every pack
             // back spares a joining device a second read of the whole workspace.
-            if store::packs::next_thinned(&tx, target, &b.client, b.level)? == b.index {
-                store::packs::set_next_thinned(&tx, target, &b.client, b.level, b.index + 1)?;
+            if store::packs::next(&tx, Progress::Thinned, target, &b.client, b.level)? == b.index {
+                store::packs::set_next(
+                    &tx,
+                    Progress::Thinned,
+                    target,
+                    &b.client,
+                    b.level,
+                    b.index + 1,
+                )?;
                 let small = (b.first() / pack::block_len(1), (b.last() + 1) / pack::block_len(1));
-                let done = store::packs::next_thinned(&tx, target, &b.client, 1)?;
+                let done = store::packs::next(&tx, Progress::Thinned, target, &b.client, 1)?;
                 if b.level == 2 && (small.0..small.1).contains(&done) {
-                    store::packs::set_next_thinned(&tx, target, &b.client, 1, small.1)?;
+                    store::packs::set_next(&tx, Progress::Thinned, target, &b.client, 1, small.1)?;
                 }
             }
         }
@@ -620,6 +639,14 @@ mod fewer_files {
         assert!(r[0].problems.is_empty(), "{:?}", r[0].problems);
     }
 
+    /// A workspace in `dir/a` with one entry, moved to fewer files, and its target.
+    fn fewer_files_from_the_start(dir: &std::path::Path) -> (Memory, Workspace) {
+        let f = Memory::new("f");
+        let mut a = writer(&dir.join("a"), &f, 1);
+        a.use_fewer_files().unwrap();
+        (f, a)
+    }
+
     fn sync(ws: &mut Workspace, f: &Memory) -> u64 {
         let t = ws.targets().unwrap()[0].clone();
         let r = ws.sync_with(&[(&t, f)], &mut |_| {}).unwrap();
@@ -671,10 +698,8 @@ mod fewer_files {
     #[test]
     fn a_level_2_pack_replaces_level_1_packs() {
         let tmp = tempfile::tempdir().unwrap();
-        let f = Memory::new("f");
-        let mut a = writer(&tmp.path().join("a"), &f, 1);
+        let (f, mut a) = fewer_files_from_the_start(tmp.path());
         crate::testing::set_durable(&a, false).unwrap();
-        a.use_fewer_files().unwrap();
         let note = a.new_note("typed into", "").unwrap();
         let type_and_sync = |a: &mut Workspace, n: usize| {
             for i in 0..n {
@@ -714,9 +739,7 @@ mod fewer_files {
     fn a_cut_anywhere_while_packing_and_removing_loses_nothing() {
         use crate::transport::Fault;
         let tmp = tempfile::tempdir().unwrap();
-        let f = Memory::new("f");
-        let mut a = writer(&tmp.path().join("a"), &f, 1);
-        a.use_fewer_files().unwrap();
+        let (f, mut a) = fewer_files_from_the_start(tmp.path());
         write(&mut a, &f, 1, 90);
         for i in 90..110 {
             a.new_note(&format!("n{i}"), "x").unwrap();
@@ -763,9 +786,7 @@ mod fewer_files {
     #[test]
     fn a_damaged_pack_is_reported_and_repaired_by_a_check() {
         let tmp = tempfile::tempdir().unwrap();
-        let f = Memory::new("f");
-        let mut a = writer(&tmp.path().join("a"), &f, 1);
-        a.use_fewer_files().unwrap();
+        let (f, mut a) = fewer_files_from_the_start(tmp.path());
         write(&mut a, &f, 1, 150);
         let m = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
         let path =
@@ -802,9 +823,7 @@ mod fewer_files {
     #[test]
     fn old_single_files_delivered_after_the_pack_change_nothing() {
         let tmp = tempfile::tempdir().unwrap();
-        let f = Memory::new("f");
-        let mut a = writer(&tmp.path().join("a"), &f, 1);
-        a.use_fewer_files().unwrap();
+        let (f, mut a) = fewer_files_from_the_start(tmp.path());
         write(&mut a, &f, 1, 99);
         let before = f.snapshot();
         write(&mut a, &f, 99, 130);
