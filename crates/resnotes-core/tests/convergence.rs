@@ -137,6 +137,11 @@ enum Step {
     /// writes a note: it must end with the same notes as everyone, whatever changes of key and
     /// removals came before.
     AddDevice,
+    /// A replica moves the workspace to fewer files (FORMAT.md §11.1): every device and target
+    /// must end on `formatVersion` 2, and readers look for packs when a file is missing.
+    FewerFiles {
+        replica: usize,
+    },
 }
 
 /// A note as a replica shows it: title, body, pinned, tags, notebook.
@@ -167,6 +172,7 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         1 => Just(Step::Passphrase),
         3 => Just(Step::RemoveDevice),
         1 => Just(Step::AddDevice),
+        1 => (0..n).prop_map(|replica| Step::FewerFiles { replica }),
     ]
 }
 
@@ -202,6 +208,8 @@ struct World {
     passphrases: Vec<String>,
     /// The replica removed from the workspace, once it is.
     removed: Option<usize>,
+    /// Whether a replica moved the workspace to fewer files.
+    fewer_files: bool,
 }
 
 impl World {
@@ -244,6 +252,7 @@ fn world(n: usize) -> World {
         seen: vec![BTreeMap::new(); n],
         passphrases: vec![PASS.to_string()],
         removed: None,
+        fewer_files: false,
         _dirs: vec![],
     };
     for r in 0..n {
@@ -677,6 +686,10 @@ fn run(n: usize, steps: Vec<Step>) {
             Step::RemoveDevice => {}
             Step::AddDevice if w.replicas.len() < n + 2 => add_device(&mut w),
             Step::AddDevice => {}
+            Step::FewerFiles { replica } => {
+                w.replicas[replica].use_fewer_files().unwrap();
+                w.fewer_files = true;
+            }
             Step::Stale { replica, note, at, text } => {
                 // The first time: the editor reads the note. Later: it sends a splice positioned
                 // in what it read, whatever arrived since.
@@ -725,6 +738,7 @@ fn run(n: usize, steps: Vec<Step>) {
     }
     for r in 0..w.replicas.len() {
         assert_eq!(w.replicas[r].status().unwrap().pending, 0, "replica {r} has entries pending");
+        assert_eq!(w.replicas[r].fewer_files().unwrap(), w.fewer_files, "replica {r}'s format");
     }
     // A rebuild from the log gives the same state.
     w.replicas[1].rebuild().unwrap();
