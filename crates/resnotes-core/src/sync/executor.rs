@@ -526,10 +526,10 @@ impl Replica {
                         continue;
                     }
                     Ok(None) if run.manifest.fewer_files() && packs.damage_at(n).is_some() => {
-                        // Its file was removed and the pack holding it is damaged: say so, and
-                        // how it is written again (a check on a device that has it).
+                        // Its file was removed and the pack holding it cannot be used (still being
+                        // copied, or damaged): say so, and how it is written again.
                         let msg = format!(
-                            "entry {n} from {} is in a damaged pack on {} ({}); waiting for it: checking that folder or server on a device that has this entry (resnotes verify, or “Check this folder”) writes it again.",
+                            "entry {n} from {} is in a pack on {} that cannot be read ({}); waiting for it. If this stays, checking that folder or server on a device that has this entry (resnotes verify, or “Check this folder”) writes it again.",
                             device_called(&self.conn, client),
                             tr.location(),
                             packs.damage_at(n).unwrap_or_default()

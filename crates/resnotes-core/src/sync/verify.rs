@@ -450,6 +450,9 @@ impl Replica {
                 // Known there no more: the next sync's plan writes from here on again.
                 let back = known.zip(lost.checked_sub(1)).map(|(k, b)| k.min(b));
                 store::set_remote_upto(&self.conn, &t.id, client, back)?;
+                // And its packs are looked at again: the files written back under a pack that
+                // is fine are removed again (FORMAT.md §11.1), not kept for good.
+                store::packs::forget(&self.conn, &t.id, client)?;
             }
         }
 

@@ -343,6 +343,17 @@ impl Transport for Folder {
         self.write_batch(&[(path.to_string(), bytes.to_vec())]).pop().expect("one result")
     }
 
+    fn make_durable(&self, path: &str) -> Result<(), TransportError> {
+        let full = self.full(path);
+        let flush = |p: &Path| fs::File::open(p).and_then(|f| f.sync_all());
+        flush(&full).map_err(|e| self.fail("flush", path, e))?;
+        // The folder's entry for it too; not every file system can flush a folder.
+        if let Some(dir) = full.parent() {
+            let _ = flush(dir);
+        }
+        Ok(())
+    }
+
     fn remove(&self, path: &str) -> Result<bool, TransportError> {
         match fs::remove_file(self.full(path)) {
             Ok(()) => Ok(true),

@@ -160,8 +160,16 @@ pub trait Transport: Send + Sync {
     fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError>;
     /// Removes a file; false when it was not there (someone removed it first). Only for files
     /// that are not part of any log — an invitation used or expired (FORMAT.md §3.1), the
-    /// passphrase wrap of an older key epoch (§5.2): entries and assets are never removed.
+    /// passphrase wrap of an older key epoch (§5.2) — and, in a workspace with fewer files
+    /// (§11.1), entry files and packs that a durable pack there holds; assets are never removed.
     fn remove(&self, path: &str) -> Result<bool, TransportError>;
+    /// Makes a file that is there durable (on a local disk: flushed, with its folder), before
+    /// files it stands for are removed (FORMAT.md §11.1): a pack another device wrote may have
+    /// been copied in by a sync tool and not flushed yet. Servers answer writes once they are
+    /// stored: nothing to do.
+    fn make_durable(&self, _path: &str) -> Result<(), TransportError> {
+        Ok(())
+    }
     /// Reads several files (`None` for missing ones), in order; WebDAV fetches them in parallel.
     fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
         paths.iter().map(|p| self.read(p)).collect()
