@@ -4,7 +4,7 @@
 //! other folder (it learnt the file keys); `verify` finds the packs in their places; and the
 //! real `age` tool opens a pack's keys part.
 
-use resnotes_e2e::{age_open, entry_file, Sandbox};
+use resnotes_e2e::{age_open, entry_file, files_under, Sandbox};
 
 fn pack_file(folder: &std::path::Path, client: &str, level: u8, block: u64) -> std::path::PathBuf {
     folder
@@ -62,13 +62,7 @@ fn a_device_joins_from_packs_and_relays_them() {
 
 /// Single files of the `changes` folder of `client` in `folder`.
 fn single_files(folder: &std::path::Path, client: &str) -> usize {
-    walk(&folder.join(client).join("changes"))
-}
-
-fn walk(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |rd| {
-        rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
-    })
+    files_under(&folder.join(client).join("changes")).len()
 }
 
 /// `resnotes fewer-files` (FORMAT.md §11.1): from the next sync on, the single files of every

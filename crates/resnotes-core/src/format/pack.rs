@@ -75,6 +75,11 @@ impl Block {
         self.first().saturating_add(self.entries() - 1)
     }
 
+    /// The indexes of the level-1 blocks it covers (itself, at level 1).
+    pub fn level_1_blocks(&self) -> std::ops::Range<u64> {
+        self.first() / block_len(1)..(self.last() + 1) / block_len(1)
+    }
+
     /// Where its pack lives in a target: `<clientId>/packs/<level>/<distributedFilePath(k)>.pack`.
     pub fn path(&self, max_per_folder: u64) -> String {
         format!(

@@ -113,6 +113,23 @@ pub(crate) fn set_next(
     Ok(())
 }
 
+/// Moves what is done of `client`'s blocks at `level` on `target` to `within.end`, when the
+/// first block not done yet is in `within` (blocks found done, in order); true when it moved.
+pub(crate) fn advance(
+    conn: &Connection,
+    what: Progress,
+    target: &str,
+    client: &Uuid,
+    level: u8,
+    within: std::ops::Range<u64>,
+) -> Result<bool> {
+    if !within.contains(&next(conn, what, target, client, level)?) {
+        return Ok(false);
+    }
+    set_next(conn, what, target, client, level, within.end)?;
+    Ok(true)
+}
+
 /// Forgets which packs of `client` `target` holds and which files were removed there: it lost
 /// entries (restored from an old backup), so its packs are looked at, and written, again.
 pub(crate) fn forget(conn: &Connection, target: &str, client: &Uuid) -> Result<()> {

@@ -212,26 +212,17 @@ impl Replica {
             for index in from..packed {
                 let big = Block { client, level: 2, index };
                 if self.pack_there_is_ours(tr, manifest, &big)? {
-                    let small_from = big.first() / pack::block_len(1);
-                    let small_to = (big.last() + 1) / pack::block_len(1);
+                    let small = big.level_1_blocks();
                     let done = store::packs::next(conn, Progress::Thinned, &target.id, &client, 1)?;
-                    for k in small_from..small_to {
+                    for k in small.clone() {
                         let small = Block { client, level: 1, index: k };
                         if k >= done && tr.exists(&entry_path(&client, small.first()))? {
                             remove_singles(&small)?;
                         }
                         tr.remove(&small.path(per_folder))?;
                     }
-                    if done < small_to {
-                        store::packs::set_next(
-                            conn,
-                            Progress::Thinned,
-                            &target.id,
-                            &client,
-                            1,
-                            small_to,
-                        )?;
-                    }
+                    let t = &target.id;
+                    store::packs::advance(conn, Progress::Thinned, t, &client, 1, 0..small.end)?;
                 }
                 store::packs::set_next(conn, Progress::Thinned, &target.id, &client, 2, index + 1)?;
             }
@@ -317,7 +308,7 @@ impl Replica {
     /// `None` when there is no usable pack there (absent, still being copied, not readable
     /// here, malformed: the single files are read instead).
     /// A pack there but malformed is added to `damaged`.
-    fn read_pack(
+    pub(crate) fn read_pack(
         &self,
         tr: &dyn Transport,
         manifest: &Manifest,
@@ -369,33 +360,16 @@ impl Replica {
             store::packs::keep_file_key(&tx, client, *index, key, epoch)?;
         }
         for b in &p.held {
-            if store::packs::next(&tx, Progress::Packed, target, &b.client, b.level)? == b.index {
-                store::packs::set_next(
-                    &tx,
-                    Progress::Packed,
-                    target,
-                    &b.client,
-                    b.level,
-                    b.index + 1,
-                )?;
-            }
+            let this = b.index..b.index + 1;
+            store::packs::advance(&tx, Progress::Packed, target, &b.client, b.level, this.clone())?;
             // Nothing to remove under a pack found there: the device that checked it removed
             // what it covers (and one cut short finishes by itself). Not reading every pack
             // back spares a joining device a second read of the whole workspace.
-            if store::packs::next(&tx, Progress::Thinned, target, &b.client, b.level)? == b.index {
-                store::packs::set_next(
-                    &tx,
-                    Progress::Thinned,
-                    target,
-                    &b.client,
-                    b.level,
-                    b.index + 1,
-                )?;
-                let small = (b.first() / pack::block_len(1), (b.last() + 1) / pack::block_len(1));
-                let done = store::packs::next(&tx, Progress::Thinned, target, &b.client, 1)?;
-                if b.level == 2 && (small.0..small.1).contains(&done) {
-                    store::packs::set_next(&tx, Progress::Thinned, target, &b.client, 1, small.1)?;
-                }
+            if store::packs::advance(&tx, Progress::Thinned, target, &b.client, b.level, this)?
+                && b.level == 2
+            {
+                let small = b.level_1_blocks();
+                store::packs::advance(&tx, Progress::Thinned, target, &b.client, 1, small)?;
             }
         }
         tx.commit()?;

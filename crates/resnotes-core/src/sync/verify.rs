@@ -392,7 +392,7 @@ impl Replica {
                     // With fewer files, a pack may hold the entry instead (FORMAT.md §11.1).
                     let theirs = match theirs {
                         Ok(None) if manifest.fewer_files() => {
-                            self.packed_copy(tr, &manifest, client, *i, &mut packed)
+                            Ok(self.packed_copy(tr, &manifest, client, *i, &mut packed)?)
                         }
                         t => t,
                     };
@@ -562,23 +562,17 @@ impl Replica {
         client: &Uuid,
         index: u64,
         cache: &mut BTreeMap<Block, Vec<Vec<u8>>>,
-    ) -> Result<Option<Vec<u8>>, TransportError> {
+    ) -> Result<Option<Vec<u8>>> {
         cache.retain(|b, _| b.client == *client && b.last() >= index);
         for level in pack::LEVELS {
             let b = Block::holding(*client, level, index);
             let files = match cache.entry(b) {
                 std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::btree_map::Entry::Vacant(v) => {
-                    let bytes =
-                        tr.read(&b.path(manifest.max_entries_per_folder)).or_else(|e| match e {
-                            TransportError::Unreachable { .. } => Err(e),
-                            _ => Ok(None),
-                        })?;
-                    let opened = bytes.as_deref().and_then(|bytes| {
-                        let o = pack::open(bytes, &self.workspace, &b, &self.keys).ok()?;
-                        Some(o.entries.iter().map(|(f, _)| f.to_vec()).collect())
-                    });
-                    v.insert(opened.unwrap_or_default())
+                    // Read as a pull reads it; what makes it unusable is the pull's to report.
+                    let read = self.read_pack(tr, manifest, &b, b.first(), &mut Vec::new())?;
+                    let files = read.map(|(_, entries)| entries.into_iter().map(|(f, _)| f));
+                    v.insert(files.map(Iterator::collect).unwrap_or_default())
                 }
             };
             if let Some(f) = files.get((index - b.first()) as usize) {
