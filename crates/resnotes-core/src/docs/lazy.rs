@@ -21,18 +21,23 @@ use crate::docs::materialize::{self, DocCache};
 use crate::docs::note;
 use crate::docs::DocError;
 use crate::error::Result;
-use crate::format::entry::{self, DocKind, Entry, NoteChange, Summary};
+use crate::format::crypto::open_with_file_key;
+use crate::format::entry::{self, Entry, NoteChange, Summary};
 use crate::format::epoch::Keyring;
 use crate::store::{self, notes, LogRow};
 
-/// Decoded entries kept while settling, building or scanning (up to ~4 MiB each; notes are
-/// visited in the order of their entries, so a few suffice).
-const ENTRY_CACHE: usize = 3;
+/// Decoded entries kept while settling, building or scanning, and at most how many bytes of
+/// them. An entry that created many notes at once is needed by each of them, among their own
+/// small entries: it stays while it is used.
+const ENTRY_CACHE: usize = 64;
+const ENTRY_CACHE_BYTES: usize = 32 << 20;
 
-/// Recently decoded log entries, shared by the reads of one pass over many notes.
+/// Recently decoded log entries, shared by the reads of one pass over many notes; the least
+/// recently used leave first.
 #[derive(Default)]
 pub(crate) struct Entries {
-    recent: Vec<((Uuid, u64), Rc<Entry>)>,
+    recent: std::collections::VecDeque<((Uuid, u64), Rc<Entry>, usize)>,
+    bytes: usize,
 }
 
 impl Entries {
@@ -43,26 +48,40 @@ impl Entries {
         client: &Uuid,
         index: u64,
     ) -> Result<Rc<Entry>> {
-        if let Some((_, e)) = self.recent.iter().find(|(k, _)| *k == (*client, index)) {
-            return Ok(e.clone());
+        if let Some(at) = self.recent.iter().position(|(k, _, _)| *k == (*client, index)) {
+            let hit = self.recent.remove(at).expect("found");
+            let e = hit.1.clone();
+            self.recent.push_back(hit);
+            return Ok(e);
         }
         let e = Rc::new(decode(conn, key, client, index)?);
-        if self.recent.len() >= ENTRY_CACHE {
-            self.recent.remove(0);
+        let size =
+            e.changes.iter().map(|c| c.change.len() + 16).sum::<usize>() + e.summaries.len() * 256;
+        while self.recent.len() >= ENTRY_CACHE || self.bytes + size > ENTRY_CACHE_BYTES {
+            let Some((_, _, s)) = self.recent.pop_front() else { break };
+            self.bytes -= s;
         }
-        self.recent.push(((*client, index), e.clone()));
+        self.bytes += size;
+        self.recent.push_back(((*client, index), e.clone(), size));
         Ok(e)
     }
 }
 
 /// Reads and decodes entry `index` of `client` from the local log.
-fn decode(conn: &Connection, key: &Keyring, client: &Uuid, index: u64) -> Result<Entry> {
+pub(crate) fn decode(conn: &Connection, key: &Keyring, client: &Uuid, index: u64) -> Result<Entry> {
     let data = store::entry_data(conn, client, index)?.ok_or_else(|| {
         DocError::Damaged(format!("entry {index} of device {client} is not in the local log"))
     })?;
+    // The file key kept for an entry this device sealed or read from a pack opens it without
+    // unwrapping its stanza (an X25519 exchange: most of the cost of opening a small entry);
+    // a key that does not open it (it never should) leaves the keyring to.
+    let known = match store::packs::file_key(conn, client, index)? {
+        Some(k) if key.epoch0().is_encrypted() => open_with_file_key(&data, &k).ok(),
+        _ => None,
+    };
     // An entry of a key epoch another connection learnt (the background sync, a CLI beside
     // the app) opens once this keyring reads the keys the database holds.
-    let plain = match key.open(&data) {
+    let plain = match known.map_or_else(|| key.open(&data), Ok) {
         Ok(p) => Some(p),
         Err(_) if crate::docs::replica::refresh_keys(conn, key)? => key.open(&data).ok(),
         Err(_) => None,
@@ -72,7 +91,7 @@ fn decode(conn: &Connection, key: &Keyring, client: &Uuid, index: u64) -> Result
             "log entry {index} of {client} cannot be decrypted with this device's key"
         ))
     })?;
-    Ok(entry::decode_in(&plain, key)?)
+    Ok(entry::decode_held(&plain, key)?)
 }
 
 /// A note's state as far as pulling is concerned.
@@ -93,17 +112,24 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
     })
 }
 
+/// What the entries of one pulled batch decided, shared by their [`take`]s: whether each note is
+/// applied or listed, for the whole batch, never both.
+#[derive(Default)]
+pub(crate) struct Batch {
+    decided: HashMap<Uuid, bool>,
+}
+
 /// Records the changes of one pulled entry (already in the log) and returns those to apply now:
 /// changes of built notes, and of new notes the entry does not summarise. A new note the entry
-/// summarises is listed from the summary; any note not built is left for [`settle`]. `decided`
+/// summarises is listed from the summary; any note not built is left for [`settle`]. `batch`
 /// is shared by the entries of one batch, whose changes are applied together after all were
-/// taken: a note is either applied or listed for the whole batch, never both.
+/// taken.
 pub(crate) fn take(
     conn: &Connection,
     row: &LogRow,
     changes: Vec<NoteChange>,
     summaries: &[Summary],
-    decided: &mut HashMap<Uuid, bool>,
+    batch: &mut Batch,
 ) -> Result<Vec<NoteChange>> {
     let mut ids: Vec<Uuid> = changes.iter().map(|c| c.note).collect();
     ids.sort();
@@ -113,7 +139,8 @@ pub(crate) fn take(
     for id in ids {
         let st = state(conn, &id)?;
         let summary = by_note.get(&id).copied();
-        let apply = *decided
+        let apply = *batch
+            .decided
             .entry(id)
             .or_insert(matches!((&st, summary), (State::Built, _) | (State::New, None)));
         if apply {
@@ -132,7 +159,7 @@ pub(crate) fn take(
         }
         notes::mark_unsettled(conn, &id)?;
     }
-    Ok(changes.into_iter().filter(|c| decided.get(&c.note) == Some(&true)).collect())
+    Ok(changes.into_iter().filter(|c| batch.decided.get(&c.note) == Some(&true)).collect())
 }
 
 /// Whether entry `row` is later (Lamport order, then client and index) than the current hint.
@@ -142,14 +169,9 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
     Ok(lamport.is_none_or(|l| (row.lamport, row.client, row.index) > (l, c, i)))
 }
 
-/// Writes a summary into the note's row (creating it), leaving the document unbuilt.
+/// Writes a summary into the note's row (creating it), leaving the document unbuilt (its search
+/// row is written when it is settled: once, not once per summary).
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
-    // Found by title and first line until the background indexing reads the whole body.
-    if s.deleted || s.kind != DocKind::Note {
-        store::search::remove(conn, &s.note)?;
-    } else {
-        store::search::put(conn, &s.note, &s.title, &s.first_line, false)?;
-    }
     Ok(notes::list(
         conn,
         &s.note,
@@ -187,7 +209,8 @@ pub(crate) fn settle(
     for id in ids {
         notes::settled(conn, &id)?;
         let Ok(uuid) = Uuid::parse_str(&id) else { continue };
-        let exact = match state(conn, &uuid)? {
+        let st = state(conn, &uuid)?;
+        let exact = match st {
             State::Built => true,
             State::New | State::Listed(None) => false,
             State::Listed(Some((c, i))) => {
@@ -197,6 +220,15 @@ pub(crate) fn settle(
         if !exact {
             build_with(conn, key, &mut entries, cache, me, &uuid)?;
             built += 1;
+        } else if matches!(st, State::Listed(_)) {
+            // Found by title and first line until the background indexing reads the whole
+            // body (a built note was indexed when its document was stored).
+            match notes::listed_text(conn, &uuid)? {
+                Some((title, first_line)) => {
+                    store::search::put(conn, &uuid, &title, &first_line, false)?
+                }
+                None => store::search::remove(conn, &uuid)?,
+            }
         }
     }
     Ok(built)

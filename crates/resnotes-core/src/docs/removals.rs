@@ -117,9 +117,7 @@ pub(crate) fn raise(
 
 /// Opens an entry held in the log.
 fn read_held(conn: &Connection, keys: &Keyring, client: &Uuid, index: u64) -> Option<entry::Entry> {
-    let data = store::log::entry_data(conn, client, index).ok()??;
-    let plain = keys.open(&data).ok()?;
-    entry::decode_in(&plain, keys).ok()
+    crate::docs::lazy::decode(conn, keys, client, index).ok()
 }
 
 /// Keeps what the log holds and the removal tables lack: the first entry of each device (kept as

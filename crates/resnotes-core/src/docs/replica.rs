@@ -527,7 +527,7 @@ fn rebuild_in(
                 "log entry {i} of {c} cannot be decrypted with this device's key"
             ))
         })?;
-        let e = entry::decode_in(&plain, key)?;
+        let e = entry::decode_held(&plain, key)?;
         if let Ok(client) = Uuid::parse_str(c) {
             store::notes::index_entry(tx, &client, i, e.changes.iter().map(|c| c.note))?;
         }

@@ -745,16 +745,33 @@ impl std::ops::Deref for MacKey<'_> {
 /// Parses and authenticates a plaintext envelope of versions 1 to 6, without path or chain
 /// checks; version 7 is refused as newer ([`decode_in`] reads it).
 pub fn decode(plain: &[u8], key: &WorkspaceKey) -> Result<Entry, EntryError> {
-    decode_with(plain, Keys::Epoch0(key))
+    decode_with(plain, Keys::Epoch0(key), Signature::Verify)
 }
 
 /// Parses and authenticates a plaintext envelope of any version with the keys of `ring`, without
 /// path or chain checks.
 pub fn decode_in(plain: &[u8], ring: &Keyring) -> Result<Entry, EntryError> {
-    decode_with(plain, Keys::Ring(ring))
+    decode_with(plain, Keys::Ring(ring), Signature::Verify)
 }
 
-fn decode_with(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
+/// [`decode_in`] for an entry of the local log, which holds only entries that passed every
+/// check of FORMAT.md §6 when they were accepted: the signature, the one costly check (most
+/// of a note's rebuild from many small entries), is not verified again; the MAC and payload
+/// hash still are, so a damaged database is still noticed.
+pub(crate) fn decode_held(plain: &[u8], ring: &Keyring) -> Result<Entry, EntryError> {
+    decode_with(plain, Keys::Ring(ring), Signature::Accepted)
+}
+
+/// Whether [`decode_with`] verifies an entry's signature.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signature {
+    /// Bytes from a target or a file: verified.
+    Verify,
+    /// Bytes of the local log: verified when they were accepted.
+    Accepted,
+}
+
+fn decode_with(plain: &[u8], keys: Keys<'_>, signature: Signature) -> Result<Entry, EntryError> {
     let bad = |m: &str| EntryError::Malformed(m.to_string());
     let newest = keys.newest_version();
     if plain.len() >= 5 && &plain[..4] == MAGIC && plain[4] > newest {
@@ -816,7 +833,7 @@ fn decode_with(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
     if !key.verify_mac(header, tag) {
         return Err(EntryError::BadMac);
     }
-    if let Some(public) = &signer {
+    if let Some(public) = signer.as_ref().filter(|_| signature == Signature::Verify) {
         let sig = &plain[header_len + payload_len + MAC_LEN..];
         if !keys.verify_signature(public, header, sig) {
             return Err(EntryError::BadSignature("its signature does not verify"));
@@ -901,6 +918,18 @@ pub fn accept_packed(
     ring: &Keyring,
     want: &Expected,
 ) -> Result<Entry, EntryError> {
+    check_place(decode_packed(file, file_key, ring)?, want)
+}
+
+/// The checks of [`accept_packed`] that need nothing but the entry file (FORMAT.md §6 steps 1,
+/// 2 and 5: decrypting, the envelope, MAC, signature, payload hash, change chunks). They do not
+/// depend on other entries, so a pull runs them for several entries of a pack at once, then
+/// [`check_place`] on each in order.
+pub fn decode_packed(
+    file: &[u8],
+    file_key: Option<&crate::format::crypto::FileKey>,
+    ring: &Keyring,
+) -> Result<Entry, EntryError> {
     if file.len() > MAX_ENTRY_BYTES {
         return Err(EntryError::TooLarge);
     }
@@ -910,7 +939,7 @@ pub fn accept_packed(
         }
         _ => Keys::Ring(ring).open(file).map_err(from_open)?,
     };
-    let e = check_plain(&plain, Keys::Ring(ring), want)?;
+    let e = decode_whole(&plain, Keys::Ring(ring))?;
     if e.keys.is_some() {
         // An epoch record is read from its own file only (FORMAT.md §11): its file is sealed
         // to the members' device keys, not to the epoch a pack's keys part is sealed to.
@@ -922,8 +951,13 @@ pub fn accept_packed(
 
 /// The checks of FORMAT.md §6 steps 2–4 on a decrypted envelope.
 fn check_plain(plain: &[u8], keys: Keys<'_>, want: &Expected) -> Result<Entry, EntryError> {
+    check_place(decode_whole(plain, keys)?, want)
+}
+
+/// Step 2 on an envelope from a file age authenticated to its end.
+fn decode_whole(plain: &[u8], keys: Keys<'_>) -> Result<Entry, EntryError> {
     let key = keys.epoch0();
-    let entry = match decode_with(plain, keys) {
+    match decode_with(plain, keys, Signature::Verify) {
         // age authenticated the end of its stream, so the file is whole: an envelope that is
         // too short was written so, and waiting will not complete it (FORMAT.md §6).
         Err(EntryError::Incomplete) if key.is_encrypted() => Err(EntryError::Malformed(
@@ -931,7 +965,12 @@ fn check_plain(plain: &[u8], keys: Keys<'_>, want: &Expected) -> Result<Entry, E
                 .into(),
         )),
         other => other,
-    }?;
+    }
+}
+
+/// Steps 3 and 4 on a decoded entry: its place (workspace, client, index) and its chain (the
+/// previous entry's hash and signer).
+pub fn check_place(entry: Entry, want: &Expected) -> Result<Entry, EntryError> {
     let h = &entry.header;
     if h.workspace != want.workspace || h.client != want.client || h.index != want.index {
         return Err(EntryError::Misplaced {

@@ -97,6 +97,17 @@ pub(crate) fn stored(conn: &Connection, id: &Uuid) -> Result<Option<Stored>> {
         .optional()?)
 }
 
+/// A note row's title and first line, when it is a live note (not deleted, not a notebook or a
+/// device): what a note listed from a summary is found by until its body is indexed.
+pub(crate) fn listed_text(conn: &Connection, id: &Uuid) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT title, first_line FROM notes WHERE id = ?1 AND deleted = 0 AND kind = ?2",
+        )?
+        .query_row(params![id.to_string(), DocKind::Note], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 /// A built note's document: its full save and the tail of changes appended since.
 pub(crate) fn document(conn: &Connection, id: &Uuid) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
     Ok(conn

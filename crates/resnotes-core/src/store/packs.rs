@@ -25,6 +25,16 @@ pub(crate) fn keep_file_key(
     Ok(())
 }
 
+/// The file key of entry `index` of `client`, when this device sealed the entry or read it from
+/// a pack.
+pub(crate) fn file_key(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<FileKey>> {
+    let key: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT file_key FROM file_keys WHERE client_id = ?1 AND idx = ?2")?
+        .query_row(params![client.to_string(), index as i64], |r| r.get(0))
+        .optional()?;
+    Ok(key.and_then(|k| FileKey::try_from(&k[..]).ok()))
+}
+
 /// The entry files of a block, each with its file key, and the one key epoch they are of.
 pub(crate) type BlockFiles = (EpochId, Vec<(Vec<u8>, FileKey)>);
 

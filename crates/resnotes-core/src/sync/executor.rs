@@ -499,8 +499,8 @@ impl Replica {
             {
                 window.clear();
             }
-            let (bytes, file_key) = if let Some((bytes, key)) = packs.next() {
-                (bytes, Some(key))
+            let (bytes, file_key, decoded) = if let Some((bytes, key, d)) = packs.next(&self.keys) {
+                (bytes, Some(key), Some(d))
             } else {
                 if window.is_empty() {
                     let paths: Vec<String> =
@@ -570,7 +570,7 @@ impl Replica {
                         break;
                     }
                 };
-                (bytes, None)
+                (bytes, None, None)
             };
             // Hashed only where a refusal is on record (nearly never), not for every entry.
             if refused.get(&n).is_some_and(|d| *d == entry::sha256(&bytes)) {
@@ -589,8 +589,8 @@ impl Replica {
                 prev_hash: prev.hash,
                 prev_signer: prev.signer,
             };
-            let accepted = match &file_key {
-                Some(k) => entry::accept_packed(&bytes, k.as_ref(), &self.keys, &want),
+            let accepted = match decoded {
+                Some(d) => d.and_then(|e| entry::check_place(e, &want)),
                 None => entry::accept_in(&bytes, &self.keys, &want),
             };
             let checked = accepted.and_then(|e| {
@@ -757,7 +757,7 @@ impl Replica {
         let tx = store::write_tx(&self.conn)?;
         let head = store::head(&tx, client)?.map(|(i, _)| i);
         let mut changes = Vec::new();
-        let mut decided: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
+        let mut decided = lazy::Batch::default();
         let mut added = 0;
         let first = batch.first().map(|(row, ..)| row.index);
         let mut last = None;
