@@ -48,7 +48,8 @@ pub(crate) struct Replica {
     pub(crate) workspace: Uuid,
     /// Every key of the workspace this device holds: epoch 0's (`index.json`), the key epochs it
     /// learnt (FORMAT.md §5.2) and its device key, which opens the epoch records wrapped to it.
-    pub(crate) keys: Keyring,
+    /// Shared with the threads that decode a pack's entries while a pull stores earlier ones.
+    pub(crate) keys: std::sync::Arc<Keyring>,
     /// This device's own signing key: signs every entry it writes.
     pub(crate) device: DeviceKey,
     pub(crate) clock: Clock,
@@ -197,7 +198,7 @@ impl Replica {
         (key, device): (WorkspaceKey, DeviceKey),
         clock: Clock,
     ) -> Result<Self> {
-        let keys = Keyring::new(workspace, key).with_device(&device);
+        let keys = std::sync::Arc::new(Keyring::new(workspace, key).with_device(&device));
         refresh_keys(&conn, &keys)?;
         Ok(Replica {
             dir: dir.to_path_buf(),

@@ -499,7 +499,7 @@ impl Replica {
             {
                 window.clear();
             }
-            let (bytes, file_key, decoded) = if let Some((bytes, key, d)) = packs.next(&self.keys) {
+            let (bytes, file_key, decoded) = if let Some((bytes, key, d)) = packs.next() {
                 (bytes, Some(key), Some(d))
             } else {
                 if window.is_empty() {

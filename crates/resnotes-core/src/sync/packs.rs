@@ -5,7 +5,8 @@
 //! pack covers once it has read that pack back from the target and found it holds exactly
 //! its own copy of the block, and a reader that misses an entry's file looks for its pack.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -28,12 +29,9 @@ type PackedEntries = (EpochId, Vec<(Vec<u8>, Option<FileKey>)>);
 /// pack it is reading, the blocks without a usable pack, and what it learns to keep.
 #[derive(Default)]
 pub(crate) struct PackReading {
-    /// The entries of the pack being read, from the pull's position on, each with its file key
-    /// (`None` in a plaintext workspace).
-    queue: VecDeque<(Vec<u8>, Option<FileKey>)>,
-    /// What [`entry::decode_packed`] found for the first entries of `queue`, decoded a few at a
-    /// time on every core.
-    decoded: VecDeque<Decoded>,
+    /// The entries of the pack being read, from the pull's position on; `None` when no pack is
+    /// being read.
+    reading: Option<Decoder>,
     /// The block being read and the key epoch its pack names.
     current: Option<(Block, EpochId)>,
     /// Blocks found without a usable pack in this pull: not looked for again.
@@ -47,68 +45,148 @@ pub(crate) struct PackReading {
     damaged: Vec<(Block, String)>,
 }
 
-/// An entry of a pack, decoded and checked by itself ([`entry::decode_packed`]).
-pub(crate) type Decoded = std::result::Result<Entry, EntryError>;
+/// An entry of a pack with its file key (`None` in a plaintext workspace), and what decoding
+/// and checking it by itself found ([`entry::decode_packed`]).
+pub(crate) type Decoded = (Vec<u8>, Option<FileKey>, std::result::Result<Entry, EntryError>);
 
-/// How many entries of a pack are decoded at once, and at most how many bytes of them (the
-/// decoded entries are held until the pull takes them).
-const DECODE_AHEAD: usize = 64;
-const DECODE_AHEAD_BYTES: usize = 4 << 20;
+/// How many decoded entries of a pack may wait for the pull to take them: a pull transaction's
+/// worth, so the decoding goes on while the pull stores a batch.
+const DECODE_AHEAD: usize = 1024;
+
+/// A pack's entries, decoded in order by the pull's thread and by a thread of its own, which
+/// works at most [`DECODE_AHEAD`] entries ahead: decrypting, verifying signatures and
+/// inflating payloads — most of a join's time, and nothing in them depends on another entry —
+/// run on the second core while the first stores what the pull took, and on both when the pull
+/// waits for the next entry. The pull checks each entry's place and chain, in order, as before.
+struct Decoder {
+    shared: Arc<(std::sync::Mutex<Work>, std::sync::Condvar)>,
+    ring: Arc<Keyring>,
+    /// Entries not taken yet.
+    left: usize,
+}
+
+/// The entries of a pack being decoded, shared by the two threads.
+struct Work {
+    entries: Vec<Option<(Vec<u8>, Option<FileKey>)>>,
+    results: Vec<Option<Decoded>>,
+    /// Entries before this one are being decoded or done.
+    claimed: usize,
+    /// Entries before this one were taken by the pull.
+    taken: usize,
+    /// The pull stopped reading this pack.
+    stop: bool,
+}
+
+impl Work {
+    /// Claims the next entry to decode.
+    fn claim(&mut self) -> Option<(usize, Vec<u8>, Option<FileKey>)> {
+        let k = self.claimed;
+        let (bytes, key) = self.entries.get_mut(k)?.take()?;
+        self.claimed += 1;
+        Some((k, bytes, key))
+    }
+}
+
+/// Decodes one entry; a panic (a bug) refuses the entry instead of ending the pull, so its
+/// single file decides.
+fn decode_one(bytes: Vec<u8>, key: Option<FileKey>, ring: &Keyring) -> Decoded {
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        entry::decode_packed(&bytes, key.as_ref(), ring)
+    }))
+    .unwrap_or_else(|_| Err(EntryError::Malformed("it could not be decoded".into())));
+    (bytes, key, decoded)
+}
+
+impl Decoder {
+    fn start(entries: Vec<(Vec<u8>, Option<FileKey>)>, ring: Arc<Keyring>) -> Decoder {
+        let left = entries.len();
+        let work = Work {
+            results: (0..left).map(|_| None).collect(),
+            entries: entries.into_iter().map(Some).collect(),
+            claimed: 0,
+            taken: 0,
+            stop: false,
+        };
+        let shared = Arc::new((std::sync::Mutex::new(work), std::sync::Condvar::new()));
+        let (s, r) = (shared.clone(), ring.clone());
+        // Without a thread (none could be started), the pull decodes every entry itself.
+        let _ = std::thread::Builder::new().name("pack-decoder".into()).spawn(move || {
+            let (lock, cv) = &*s;
+            loop {
+                let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                while !w.stop && w.claimed < w.entries.len() && w.claimed - w.taken >= DECODE_AHEAD
+                {
+                    w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
+                }
+                if w.stop {
+                    return;
+                }
+                let Some((k, bytes, key)) = w.claim() else { return };
+                drop(w);
+                let decoded = decode_one(bytes, key, &r);
+                lock.lock().unwrap_or_else(|e| e.into_inner()).results[k] = Some(decoded);
+                cv.notify_all();
+            }
+        });
+        Decoder { shared, ring, left }
+    }
+
+    /// The next entry. While the other thread decodes it, this one decodes the next entry no
+    /// thread has begun, instead of waiting.
+    fn next(&mut self) -> Option<Decoded> {
+        let (lock, cv) = &*self.shared;
+        let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let k = w.taken;
+        if k >= w.entries.len() {
+            return None;
+        }
+        loop {
+            if let Some(done) = w.results[k].take() {
+                w.taken += 1;
+                drop(w);
+                cv.notify_all();
+                self.left -= 1;
+                return Some(done);
+            }
+            let room = w.claimed - w.taken < DECODE_AHEAD;
+            match if room { w.claim() } else { None } {
+                Some((j, bytes, key)) => {
+                    drop(w);
+                    let decoded = decode_one(bytes, key, &self.ring);
+                    w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    w.results[j] = Some(decoded);
+                }
+                None => w = cv.wait(w).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.shared;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        cv.notify_all();
+    }
+}
 
 impl PackReading {
     /// The next entry of the pack being read, with its file key and what decoding it by itself
     /// found; `None` once it is done (the pull then reads single files).
-    pub(crate) fn next(&mut self, ring: &Keyring) -> Option<(Vec<u8>, Option<FileKey>, Decoded)> {
-        if self.decoded.is_empty() {
-            self.decode_ahead(ring);
-        }
-        let Some((bytes, key)) = self.queue.pop_front() else {
+    pub(crate) fn next(&mut self) -> Option<Decoded> {
+        let Some(reading) = self.reading.as_mut() else {
             self.current = None;
             return None;
         };
-        let decoded = self.decoded.pop_front().expect("decoded ahead");
-        Some((bytes, key, decoded))
-    }
-
-    /// Decodes the next entries of the queue, split between two threads where the machine has
-    /// two cores: verifying a signature and inflating a payload are most of a join's time, and
-    /// an entry's do not depend on any other entry's.
-    fn decode_ahead(&mut self, ring: &Keyring) {
-        let mut take = 0;
-        let mut bytes = 0;
-        for (b, _) in self.queue.iter().take(DECODE_AHEAD) {
-            if take > 0 && bytes + b.len() > DECODE_AHEAD_BYTES {
-                break;
-            }
-            take += 1;
-            bytes += b.len();
-        }
-        let (front, _) = self.queue.as_slices();
-        let items: Vec<&(Vec<u8>, Option<FileKey>)> = if front.len() >= take {
-            front[..take].iter().collect()
-        } else {
-            self.queue.iter().take(take).collect()
+        let Some(next) = reading.next() else {
+            self.abandon();
+            return None;
         };
-        let decode = |part: &[&(Vec<u8>, Option<FileKey>)]| -> Vec<Decoded> {
-            part.iter().map(|(b, k)| entry::decode_packed(b, k.as_ref(), ring)).collect()
-        };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cores < 2 || items.len() < 2 {
-            self.decoded.extend(decode(&items));
-            return;
+        if reading.left == 0 {
+            // Done; `current` stays for this last entry's epoch check.
+            self.reading = None;
         }
-        let (first, second) = items.split_at(items.len() / 2);
-        let (a, b) = std::thread::scope(|s| {
-            let other = s.spawn(|| decode(second));
-            let mine = decode(first);
-            (mine, other.join())
-        });
-        self.decoded.extend(a);
-        match b {
-            Ok(b) => self.decoded.extend(b),
-            // (A panic decoding is a bug; the entries are decoded again here, where it shows.)
-            Err(_) => self.decoded.extend(decode(second)),
-        }
+        Some(next)
     }
 
     /// Whether an entry taken from the pack being read is of the epoch the pack names.
@@ -123,8 +201,7 @@ impl PackReading {
             self.unusable.insert(block);
             self.damaged.push((block, "an entry in it is not the one its device wrote".into()));
         }
-        self.queue.clear();
-        self.decoded.clear();
+        self.reading = None;
     }
 
     /// Why a pack found to hold entry `n` cannot be used, when one was found in this pull.
@@ -340,7 +417,7 @@ impl Replica {
         n: u64,
         anywhere: bool,
     ) -> Result<bool> {
-        if !p.queue.is_empty() || !(anywhere || n.is_multiple_of(pack::block_len(1))) {
+        if p.reading.is_some() || !(anywhere || n.is_multiple_of(pack::block_len(1))) {
             return Ok(false);
         }
         for level in pack::LEVELS {
@@ -350,7 +427,7 @@ impl Replica {
             }
             match self.read_pack(tr, manifest, &b, n, &mut p.damaged)? {
                 Some((epoch, entries)) => {
-                    p.queue = entries.into();
+                    p.reading = Some(Decoder::start(entries, self.keys.clone()));
                     p.current = Some((b, epoch));
                     p.held.push(b);
                     return Ok(true);
@@ -433,6 +510,48 @@ impl Replica {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod decoder_tests {
+    use super::*;
+    use crate::format::crypto::WorkspaceKey;
+
+    /// Entries come out in the order they went in, each once, whichever thread decoded them,
+    /// also when the pull takes them slowly (the other thread fills its window and waits);
+    /// when the pull drops the decoder, its thread ends.
+    #[test]
+    fn entries_come_in_order_and_the_thread_ends_with_the_decoder() {
+        let ring = Arc::new(Keyring::new(Uuid::nil(), WorkspaceKey::Plaintext));
+        let n = DECODE_AHEAD as u32 * 3;
+        let entries: Vec<_> = (0..n).map(|i| (i.to_le_bytes().to_vec(), None)).collect();
+        let mut d = Decoder::start(entries.clone(), ring.clone());
+        for i in 0..n {
+            if i == 5 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let (bytes, _, decoded) = d.next().expect("an entry");
+            assert_eq!(bytes, i.to_le_bytes(), "entry {i}");
+            assert!(decoded.is_err(), "four bytes are no entry");
+        }
+        assert!(d.next().is_none());
+        // A pull that stops reading a pack while the other thread waits with a full window.
+        let mut d = Decoder::start(entries, ring.clone());
+        d.next();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(d.left, n as usize - 1);
+        let shared = Arc::downgrade(&d.shared);
+        drop(d);
+        let start = std::time::Instant::now();
+        while shared.upgrade().is_some() {
+            assert!(start.elapsed().as_secs() < 30, "the decoding thread did not end");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let mut all = Decoder::start(vec![(vec![1], None), (vec![2], None)], ring);
+        assert_eq!(all.next().map(|e| e.0), Some(vec![1]));
+        assert_eq!(all.next().map(|e| e.0), Some(vec![2]));
+        assert!(all.next().is_none());
     }
 }
 
