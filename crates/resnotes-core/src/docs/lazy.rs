@@ -26,10 +26,10 @@ use crate::format::entry::{self, Entry, NoteChange, Summary};
 use crate::format::epoch::Keyring;
 use crate::store::{self, notes, LogRow};
 
-/// Decoded entries kept while settling, building or scanning, and at most how many bytes of
-/// them. An entry that created many notes at once is needed by each of them, among their own
-/// small entries: it stays while it is used.
+/// Decoded entries kept while settling, building or scanning. An entry that created many notes
+/// at once is needed by each of them, among their own small entries: it stays while it is used.
 const ENTRY_CACHE: usize = 64;
+/// At most how many bytes of changes and summaries the kept entries hold.
 const ENTRY_CACHE_BYTES: usize = 32 << 20;
 
 /// Recently decoded log entries, shared by the reads of one pass over many notes; the least
@@ -72,16 +72,27 @@ pub(crate) fn decode(conn: &Connection, key: &Keyring, client: &Uuid, index: u64
     let data = store::entry_data(conn, client, index)?.ok_or_else(|| {
         DocError::Damaged(format!("entry {index} of device {client} is not in the local log"))
     })?;
+    // An entry of a key epoch another connection learnt (the background sync, a CLI beside
+    // the app) opens, and is authenticated, once this keyring reads the keys the database
+    // holds.
+    //
     // The file key kept for an entry this device sealed or read from a pack opens it without
-    // unwrapping its stanza (an X25519 exchange: most of the cost of opening a small entry);
-    // a key that does not open it (it never should) leaves the keyring to.
+    // unwrapping its stanza (an X25519 exchange: most of the cost of opening a small entry).
+    // A key that does not open it (it never should) leaves it to the keyring.
     let known = match store::packs::file_key(conn, client, index)? {
         Some(k) if key.epoch0().is_encrypted() => open_with_file_key(&data, &k).ok(),
         _ => None,
     };
-    // An entry of a key epoch another connection learnt (the background sync, a CLI beside
-    // the app) opens once this keyring reads the keys the database holds.
-    let plain = match known.map_or_else(|| key.open(&data), Ok) {
+    if let Some(plain) = known {
+        match entry::decode_held(&plain, key) {
+            Ok(e) => return Ok(e),
+            Err(_) if crate::docs::replica::refresh_keys(conn, key)? => {
+                return Ok(entry::decode_held(&plain, key)?);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let plain = match key.open(&data) {
         Ok(p) => Some(p),
         Err(_) if crate::docs::replica::refresh_keys(conn, key)? => key.open(&data).ok(),
         Err(_) => None,
@@ -114,6 +125,11 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 
 /// What the entries of one pulled batch decided, shared by their [`take`]s: whether each note is
 /// applied or listed, for the whole batch, never both.
+///
+/// A listed note's search row is written when it is settled at the end of the cycle
+/// ([`settle`]), once: writing it for every summary that changes it, or once per batch, cost a
+/// full-text index update per entry — a third of a long join's time. So a note listed during
+/// a long pull is found by search from the end of that sync cycle on.
 #[derive(Default)]
 pub(crate) struct Batch {
     decided: HashMap<Uuid, bool>,
@@ -170,7 +186,7 @@ fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<b
 }
 
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt (its search
-/// row is written when it is settled: once, not once per summary).
+/// row is written when it is settled: [`Batch`]).
 fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
     Ok(notes::list(
         conn,
@@ -221,8 +237,8 @@ pub(crate) fn settle(
             build_with(conn, key, &mut entries, cache, me, &uuid)?;
             built += 1;
         } else if matches!(st, State::Listed(_)) {
-            // Found by title and first line until the background indexing reads the whole
-            // body (a built note was indexed when its document was stored).
+            // The row as the newest summary left it (a built note was indexed when its
+            // document was stored).
             match notes::listed_text(conn, &uuid)? {
                 Some((title, first_line)) => {
                     store::search::put(conn, &uuid, &title, &first_line, false)?
@@ -402,4 +418,33 @@ pub(crate) fn evict(conn: &Connection, keep: usize) -> Result<u64> {
         return Ok(0);
     }
     Ok(notes::drop_documents(conn, keep)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Memory, TargetKind};
+    use crate::Workspace;
+
+    /// An entry of a key epoch another connection on the data dir learnt (the app's window
+    /// beside its background sync, a CLI beside the app) is read from the log, with the file
+    /// key kept for it, once this connection's keyring reads the keys the database holds.
+    #[test]
+    fn an_entry_of_an_epoch_another_connection_learnt_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Memory::new("f");
+        let mut a = Workspace::init(tmp.path(), false, crate::workspace::system_clock()).unwrap();
+        a.add_target(TargetKind::Memory, &f, Some("first passphrase"), 10).unwrap();
+        // This keyring was made before the change: it holds epoch 0 only.
+        let stale = Keyring::new(a.replica.workspace, a.replica.keys.epoch0().clone());
+        a.change_passphrase("second passphrase", 10).unwrap();
+        a.new_note("after the change", "x").unwrap();
+        a.seal_pending(1, usize::MAX).unwrap();
+        let (conn, client) = (&a.replica.conn, a.client_id());
+        let head = store::head(conn, &client).unwrap().unwrap().0;
+        assert!(store::packs::file_key(conn, &client, head).unwrap().is_some());
+        let e = decode(conn, &stale, &client, head).unwrap();
+        assert!(!e.epoch.is_zero(), "an entry of the new epoch");
+        assert_eq!(e.header.index, head);
+    }
 }

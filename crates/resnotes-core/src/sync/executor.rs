@@ -487,7 +487,7 @@ impl Replica {
         let mut window: std::collections::VecDeque<Result<Option<Vec<u8>>, TransportError>> =
             Default::default();
         // What is read from packs (FORMAT.md §11) instead of single files.
-        let mut packs = PackReading::default();
+        let mut packs = PackReading::refusing(refused.clone());
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;

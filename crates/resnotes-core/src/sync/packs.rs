@@ -5,7 +5,7 @@
 //! pack covers once it has read that pack back from the target and found it holds exactly
 //! its own copy of the block, and a reader that misses an entry's file looks for its pack.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -43,6 +43,8 @@ pub(crate) struct PackReading {
     /// Packs found there that cannot be used, with why: where the single files they cover
     /// were removed (FORMAT.md §11.1), the pull says so instead of waiting without a word.
     damaged: Vec<(Block, String)>,
+    /// The digests of files refused before, by entry index (`store::targets::refused`).
+    refused: HashMap<u64, [u8; 32]>,
 }
 
 /// An entry of a pack with its file key (`None` in a plaintext workspace), and what decoding
@@ -52,12 +54,15 @@ pub(crate) type Decoded = (Vec<u8>, Option<FileKey>, std::result::Result<Entry, 
 /// How many decoded entries of a pack may wait for the pull to take them: a pull transaction's
 /// worth, so the decoding goes on while the pull stores a batch.
 const DECODE_AHEAD: usize = 1024;
+/// And at most how many bytes (files and inflated changes) they may hold.
+const DECODE_AHEAD_BYTES: usize = 64 << 20;
 
-/// A pack's entries, decoded in order by the pull's thread and by a thread of its own, which
-/// works at most [`DECODE_AHEAD`] entries ahead: decrypting, verifying signatures and
-/// inflating payloads — most of a join's time, and nothing in them depends on another entry —
-/// run on the second core while the first stores what the pull took, and on both when the pull
-/// waits for the next entry. The pull checks each entry's place and chain, in order, as before.
+/// A pack's entries, decoded by the pull's thread and by a thread of their own, which works
+/// at most [`DECODE_AHEAD`] entries ahead, and handed to the pull in order: decrypting,
+/// verifying signatures and inflating payloads — most of a join's time, and nothing in them
+/// depends on another entry — run on the second core while the first stores what the pull
+/// took, and on both when the pull waits for the next entry. The pull checks each entry's place
+/// and chain, in order, as before.
 struct Decoder {
     shared: Arc<(std::sync::Mutex<Work>, std::sync::Condvar)>,
     ring: Arc<Keyring>,
@@ -69,6 +74,11 @@ struct Decoder {
 struct Work {
     entries: Vec<Option<(Vec<u8>, Option<FileKey>)>>,
     results: Vec<Option<Decoded>>,
+    /// What the results not taken yet hold ([`weight`]).
+    ready_bytes: usize,
+    /// Entries refused for what their bytes are (by their place in `entries`): the same bytes
+    /// are not decoded again (a bomb is not inflated at every cycle), the pull drops them.
+    refused: HashMap<usize, [u8; 32]>,
     /// Entries before this one are being decoded or done.
     claimed: usize,
     /// Entries before this one were taken by the pull.
@@ -77,19 +87,51 @@ struct Work {
     stop: bool,
 }
 
+/// An entry to decode: its place in the pack's entries, file, file key, and the digest of the
+/// bytes refused there before.
+type Claimed = (usize, Vec<u8>, Option<FileKey>, Option<[u8; 32]>);
+
 impl Work {
+    /// Whether another entry may be decoded ahead of the pull.
+    fn room(&self) -> bool {
+        self.claimed - self.taken < DECODE_AHEAD && self.ready_bytes < DECODE_AHEAD_BYTES
+    }
+
     /// Claims the next entry to decode.
-    fn claim(&mut self) -> Option<(usize, Vec<u8>, Option<FileKey>)> {
+    fn claim(&mut self) -> Option<Claimed> {
         let k = self.claimed;
         let (bytes, key) = self.entries.get_mut(k)?.take()?;
         self.claimed += 1;
-        Some((k, bytes, key))
+        Some((k, bytes, key, self.refused.get(&k).copied()))
     }
+
+    /// Keeps a decoded entry until the pull takes it.
+    fn put(&mut self, k: usize, decoded: Decoded) {
+        self.ready_bytes += weight(&decoded);
+        self.results[k] = Some(decoded);
+    }
+
+    /// The decoded entry `k`, when it is ready.
+    fn take(&mut self, k: usize) -> Option<Decoded> {
+        let done = self.results[k].take()?;
+        self.ready_bytes -= weight(&done);
+        self.taken += 1;
+        Some(done)
+    }
+}
+
+/// What a decoded entry holds in memory, roughly: its file and its changes.
+fn weight((bytes, _, decoded): &Decoded) -> usize {
+    bytes.len()
+        + decoded.as_ref().map_or(0, |e| e.changes.iter().map(|c| c.change.len() + 16).sum())
 }
 
 /// Decodes one entry; a panic (a bug) refuses the entry instead of ending the pull, so its
 /// single file decides.
-fn decode_one(bytes: Vec<u8>, key: Option<FileKey>, ring: &Keyring) -> Decoded {
+fn decode_one((_, bytes, key, refused): Claimed, ring: &Keyring) -> Decoded {
+    if refused.is_some_and(|d| d == entry::sha256(&bytes)) {
+        return (bytes, key, Err(EntryError::Malformed("refused before".into())));
+    }
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         entry::decode_packed(&bytes, key.as_ref(), ring)
     }))
@@ -98,11 +140,25 @@ fn decode_one(bytes: Vec<u8>, key: Option<FileKey>, ring: &Keyring) -> Decoded {
 }
 
 impl Decoder {
-    fn start(entries: Vec<(Vec<u8>, Option<FileKey>)>, ring: Arc<Keyring>) -> Decoder {
+    /// Starts decoding `entries`, the first of which is entry `first`; `refused` are the
+    /// digests of the files the pull refused before, by entry index.
+    fn start(
+        entries: Vec<(Vec<u8>, Option<FileKey>)>,
+        first: u64,
+        refused: &HashMap<u64, [u8; 32]>,
+        ring: Arc<Keyring>,
+    ) -> Decoder {
         let left = entries.len();
+        let refused = refused
+            .iter()
+            .filter(|(i, _)| (first..first + left as u64).contains(i))
+            .map(|(i, d)| ((i - first) as usize, *d))
+            .collect();
         let work = Work {
             results: (0..left).map(|_| None).collect(),
             entries: entries.into_iter().map(Some).collect(),
+            ready_bytes: 0,
+            refused,
             claimed: 0,
             taken: 0,
             stop: false,
@@ -114,17 +170,17 @@ impl Decoder {
             let (lock, cv) = &*s;
             loop {
                 let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-                while !w.stop && w.claimed < w.entries.len() && w.claimed - w.taken >= DECODE_AHEAD
-                {
+                while !w.stop && w.claimed < w.entries.len() && !w.room() {
                     w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
                 }
                 if w.stop {
                     return;
                 }
-                let Some((k, bytes, key)) = w.claim() else { return };
+                let Some(claimed) = w.claim() else { return };
                 drop(w);
-                let decoded = decode_one(bytes, key, &r);
-                lock.lock().unwrap_or_else(|e| e.into_inner()).results[k] = Some(decoded);
+                let k = claimed.0;
+                let decoded = decode_one(claimed, &r);
+                lock.lock().unwrap_or_else(|e| e.into_inner()).put(k, decoded);
                 cv.notify_all();
             }
         });
@@ -141,20 +197,20 @@ impl Decoder {
             return None;
         }
         loop {
-            if let Some(done) = w.results[k].take() {
-                w.taken += 1;
+            if let Some(done) = w.take(k) {
                 drop(w);
                 cv.notify_all();
                 self.left -= 1;
                 return Some(done);
             }
-            let room = w.claimed - w.taken < DECODE_AHEAD;
-            match if room { w.claim() } else { None } {
-                Some((j, bytes, key)) => {
+            // (Entry `k` itself is always claimed: the pull needs it to go on.)
+            match if w.claimed == k || w.room() { w.claim() } else { None } {
+                Some(claimed) => {
                     drop(w);
-                    let decoded = decode_one(bytes, key, &self.ring);
+                    let j = claimed.0;
+                    let decoded = decode_one(claimed, &self.ring);
                     w = lock.lock().unwrap_or_else(|e| e.into_inner());
-                    w.results[j] = Some(decoded);
+                    w.put(j, decoded);
                 }
                 None => w = cv.wait(w).unwrap_or_else(|e| e.into_inner()),
             }
@@ -171,6 +227,11 @@ impl Drop for Decoder {
 }
 
 impl PackReading {
+    /// Reading packs in a pull that refused the files `refused` before (digests by index).
+    pub(crate) fn refusing(refused: HashMap<u64, [u8; 32]>) -> PackReading {
+        PackReading { refused, ..Default::default() }
+    }
+
     /// The next entry of the pack being read, with its file key and what decoding it by itself
     /// found; `None` once it is done (the pull then reads single files).
     pub(crate) fn next(&mut self) -> Option<Decoded> {
@@ -427,7 +488,8 @@ impl Replica {
             }
             match self.read_pack(tr, manifest, &b, n, &mut p.damaged)? {
                 Some((epoch, entries)) => {
-                    p.reading = Some(Decoder::start(entries, self.keys.clone()));
+                    let keys = self.keys.clone();
+                    p.reading = Some(Decoder::start(entries, n, &p.refused, keys));
                     p.current = Some((b, epoch));
                     p.held.push(b);
                     return Ok(true);
@@ -526,7 +588,8 @@ mod decoder_tests {
         let ring = Arc::new(Keyring::new(Uuid::nil(), WorkspaceKey::Plaintext));
         let n = DECODE_AHEAD as u32 * 3;
         let entries: Vec<_> = (0..n).map(|i| (i.to_le_bytes().to_vec(), None)).collect();
-        let mut d = Decoder::start(entries.clone(), ring.clone());
+        let none = HashMap::new();
+        let mut d = Decoder::start(entries.clone(), 0, &none, ring.clone());
         for i in 0..n {
             if i == 5 {
                 std::thread::sleep(std::time::Duration::from_millis(50));
@@ -537,7 +600,7 @@ mod decoder_tests {
         }
         assert!(d.next().is_none());
         // A pull that stops reading a pack while the other thread waits with a full window.
-        let mut d = Decoder::start(entries, ring.clone());
+        let mut d = Decoder::start(entries, 0, &none, ring.clone());
         d.next();
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert_eq!(d.left, n as usize - 1);
@@ -548,9 +611,15 @@ mod decoder_tests {
             assert!(start.elapsed().as_secs() < 30, "the decoding thread did not end");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let mut all = Decoder::start(vec![(vec![1], None), (vec![2], None)], ring);
-        assert_eq!(all.next().map(|e| e.0), Some(vec![1]));
-        assert_eq!(all.next().map(|e| e.0), Some(vec![2]));
+        // A file refused before is not decoded again (entry 8 here: the pack's second).
+        let refused = HashMap::from([(8, entry::sha256(&[2])), (9, [0; 32])]);
+        let mut all = Decoder::start(vec![(vec![1], None), (vec![2], None)], 7, &refused, ring);
+        let first = all.next().unwrap();
+        assert_eq!(first.0, vec![1]);
+        assert_ne!(first.2, Err(EntryError::Malformed("refused before".into())));
+        let second = all.next().unwrap();
+        assert_eq!(second.0, vec![2]);
+        assert_eq!(second.2, Err(EntryError::Malformed("refused before".into())));
         assert!(all.next().is_none());
     }
 }
