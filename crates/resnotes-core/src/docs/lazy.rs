@@ -55,8 +55,7 @@ impl Entries {
             return Ok(e);
         }
         let e = Rc::new(decode(conn, key, client, index)?);
-        let size =
-            e.changes.iter().map(|c| c.change.len() + 16).sum::<usize>() + e.summaries.len() * 256;
+        let size = e.weight();
         while self.recent.len() >= ENTRY_CACHE || self.bytes + size > ENTRY_CACHE_BYTES {
             let Some((_, _, s)) = self.recent.pop_front() else { break };
             self.bytes -= s;
@@ -83,26 +82,19 @@ pub(crate) fn decode(conn: &Connection, key: &Keyring, client: &Uuid, index: u64
         Some(k) if key.epoch0().is_encrypted() => open_with_file_key(&data, &k).ok(),
         _ => None,
     };
-    if let Some(plain) = known {
-        match entry::decode_held(&plain, key) {
-            Ok(e) => return Ok(e),
-            Err(_) if crate::docs::replica::refresh_keys(conn, key)? => {
-                return Ok(entry::decode_held(&plain, key)?);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let read = || match &known {
+        Some(plain) => Some(entry::decode_held(plain, key)),
+        None => key.open(&data).ok().map(|plain| entry::decode_held(&plain, key)),
+    };
+    let mut read_once = read();
+    if !matches!(read_once, Some(Ok(_))) && crate::docs::replica::refresh_keys(conn, key)? {
+        read_once = read();
     }
-    let plain = match key.open(&data) {
-        Ok(p) => Some(p),
-        Err(_) if crate::docs::replica::refresh_keys(conn, key)? => key.open(&data).ok(),
-        Err(_) => None,
-    }
-    .ok_or_else(|| {
+    Ok(read_once.ok_or_else(|| {
         DocError::Damaged(format!(
             "log entry {index} of {client} cannot be decrypted with this device's key"
         ))
-    })?;
-    Ok(entry::decode_held(&plain, key)?)
+    })??)
 }
 
 /// A note's state as far as pulling is concerned.

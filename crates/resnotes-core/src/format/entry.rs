@@ -165,6 +165,14 @@ pub struct Entry {
     pub keys: Option<KeysSection>,
 }
 
+impl Entry {
+    /// Roughly how many bytes its changes and summaries hold in memory: what caches and
+    /// read-aheads of decoded entries count to stay bounded.
+    pub fn weight(&self) -> usize {
+        self.changes.iter().map(|c| c.change.len() + 16).sum::<usize>() + self.summaries.len() * 256
+    }
+}
+
 /// Why an entry file was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {

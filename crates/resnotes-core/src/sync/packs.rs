@@ -66,8 +66,6 @@ const DECODE_AHEAD_BYTES: usize = 64 << 20;
 struct Decoder {
     shared: Arc<(std::sync::Mutex<Work>, std::sync::Condvar)>,
     ring: Arc<Keyring>,
-    /// Entries not taken yet.
-    left: usize,
 }
 
 /// The entries of a pack being decoded, shared by the two threads.
@@ -92,6 +90,11 @@ struct Work {
 type Claimed = (usize, Vec<u8>, Option<FileKey>, Option<[u8; 32]>);
 
 impl Work {
+    /// How many entries the pull has not taken yet.
+    fn left(&self) -> usize {
+        self.entries.len() - self.taken
+    }
+
     /// Whether another entry may be decoded ahead of the pull.
     fn room(&self) -> bool {
         self.claimed - self.taken < DECODE_AHEAD && self.ready_bytes < DECODE_AHEAD_BYTES
@@ -120,10 +123,9 @@ impl Work {
     }
 }
 
-/// What a decoded entry holds in memory, roughly: its file and its changes.
+/// What a decoded entry holds in memory, roughly: its file and what was decoded from it.
 fn weight((bytes, _, decoded): &Decoded) -> usize {
-    bytes.len()
-        + decoded.as_ref().map_or(0, |e| e.changes.iter().map(|c| c.change.len() + 16).sum())
+    bytes.len() + decoded.as_ref().map_or(0, Entry::weight)
 }
 
 /// Decodes one entry; a panic (a bug) refuses the entry instead of ending the pull, so its
@@ -148,14 +150,14 @@ impl Decoder {
         refused: &HashMap<u64, [u8; 32]>,
         ring: Arc<Keyring>,
     ) -> Decoder {
-        let left = entries.len();
+        let count = entries.len();
         let refused = refused
             .iter()
-            .filter(|(i, _)| (first..first + left as u64).contains(i))
+            .filter(|(i, _)| (first..first + count as u64).contains(i))
             .map(|(i, d)| ((i - first) as usize, *d))
             .collect();
         let work = Work {
-            results: (0..left).map(|_| None).collect(),
+            results: (0..count).map(|_| None).collect(),
             entries: entries.into_iter().map(Some).collect(),
             ready_bytes: 0,
             refused,
@@ -184,24 +186,24 @@ impl Decoder {
                 cv.notify_all();
             }
         });
-        Decoder { shared, ring, left }
+        Decoder { shared, ring }
     }
 
-    /// The next entry. While the other thread decodes it, this one decodes the next entry no
-    /// thread has begun, instead of waiting.
-    fn next(&mut self) -> Option<Decoded> {
+    /// The next entry, and whether it was the last. While the other thread decodes it, this one
+    /// decodes the next entry no thread has begun, instead of waiting.
+    fn next(&mut self) -> Option<(Decoded, bool)> {
         let (lock, cv) = &*self.shared;
         let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let k = w.taken;
-        if k >= w.entries.len() {
+        if w.left() == 0 {
             return None;
         }
+        let k = w.taken;
         loop {
             if let Some(done) = w.take(k) {
+                let last = w.left() == 0;
                 drop(w);
                 cv.notify_all();
-                self.left -= 1;
-                return Some(done);
+                return Some((done, last));
             }
             // (Entry `k` itself is always claimed: the pull needs it to go on.)
             match if w.claimed == k || w.room() { w.claim() } else { None } {
@@ -239,11 +241,11 @@ impl PackReading {
             self.current = None;
             return None;
         };
-        let Some(next) = reading.next() else {
+        let Some((next, last)) = reading.next() else {
             self.abandon();
             return None;
         };
-        if reading.left == 0 {
+        if last {
             // Done; `current` stays for this last entry's epoch check.
             self.reading = None;
         }
@@ -594,7 +596,8 @@ mod decoder_tests {
             if i == 5 {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            let (bytes, _, decoded) = d.next().expect("an entry");
+            let ((bytes, _, decoded), last) = d.next().expect("an entry");
+            assert_eq!(last, i == n - 1);
             assert_eq!(bytes, i.to_le_bytes(), "entry {i}");
             assert!(decoded.is_err(), "four bytes are no entry");
         }
@@ -603,7 +606,7 @@ mod decoder_tests {
         let mut d = Decoder::start(entries, 0, &none, ring.clone());
         d.next();
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(d.left, n as usize - 1);
+        assert_eq!(d.shared.0.lock().unwrap().left(), n as usize - 1);
         let shared = Arc::downgrade(&d.shared);
         drop(d);
         let start = std::time::Instant::now();
@@ -614,10 +617,11 @@ mod decoder_tests {
         // A file refused before is not decoded again (entry 8 here: the pack's second).
         let refused = HashMap::from([(8, entry::sha256(&[2])), (9, [0; 32])]);
         let mut all = Decoder::start(vec![(vec![1], None), (vec![2], None)], 7, &refused, ring);
-        let first = all.next().unwrap();
+        let (first, _) = all.next().unwrap();
         assert_eq!(first.0, vec![1]);
         assert_ne!(first.2, Err(EntryError::Malformed("refused before".into())));
-        let second = all.next().unwrap();
+        let (second, last) = all.next().unwrap();
+        assert!(last);
         assert_eq!(second.0, vec![2]);
         assert_eq!(second.2, Err(EntryError::Malformed("refused before".into())));
         assert!(all.next().is_none());
