@@ -116,7 +116,10 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 }
 
 /// What the entries of one pulled batch decided, shared by their [`take`]s: whether each note is
-/// applied or listed, for the whole batch, never both.
+/// applied or listed, for the whole batch, never both; and, for a listed note, the newest
+/// summary met so far, written into its row once, by [`finish`] (an entry's statements were
+/// most of what storing a pulled entry cost; a note edited by many entries of one batch, as in
+/// the 10-client pull, had its row written again for each).
 ///
 /// A listed note's search row is written when it is settled at the end of the cycle
 /// ([`settle`]), once: writing it for every summary that changes it, or once per batch, cost a
@@ -125,13 +128,23 @@ fn state(conn: &Connection, id: &Uuid) -> Result<State> {
 #[derive(Default)]
 pub(crate) struct Batch {
     decided: HashMap<Uuid, bool>,
+    listed: HashMap<Uuid, Listing>,
+}
+
+/// A note listed in this batch: which entry's summary gives its row so far.
+struct Listing {
+    /// `(lamport, client, index)` of the entry whose summary the row takes; `None` when the
+    /// row has no summary yet, or its entry is not in the log.
+    newest: Option<(u64, Uuid, u64)>,
+    /// The summary to write, when one of this batch's entries is the newest.
+    summary: Option<Summary>,
 }
 
 /// Records the changes of one pulled entry (already in the log) and returns those to apply now:
 /// changes of built notes, and of new notes the entry does not summarise. A new note the entry
 /// summarises is listed from the summary; any note not built is left for [`settle`]. `batch`
 /// is shared by the entries of one batch, whose changes are applied together after all were
-/// taken.
+/// taken, once [`finish`] has written the listed notes' rows.
 pub(crate) fn take(
     conn: &Connection,
     row: &LogRow,
@@ -143,43 +156,59 @@ pub(crate) fn take(
     ids.sort();
     ids.dedup();
     notes::index_entry(conn, &row.client, row.index, ids.iter().copied())?;
-    let by_note: HashMap<Uuid, &Summary> = summaries.iter().map(|s| (s.note, s)).collect();
     for id in ids {
-        let st = state(conn, &id)?;
-        let summary = by_note.get(&id).copied();
-        let apply = *batch
-            .decided
-            .entry(id)
-            .or_insert(matches!((&st, summary), (State::Built, _) | (State::New, None)));
+        let summary = summaries.iter().find(|s| s.note == id);
+        let apply = match batch.decided.get(&id) {
+            Some(apply) => *apply,
+            None => {
+                let st = state(conn, &id)?;
+                let apply = matches!((&st, summary), (State::Built, _) | (State::New, None));
+                batch.decided.insert(id, apply);
+                if !apply {
+                    let newest = match st {
+                        State::Listed(Some((c, i))) => {
+                            store::log::lamport_of(conn, &c, i)?.map(|l| (l, c, i))
+                        }
+                        _ => None,
+                    };
+                    batch.listed.insert(id, Listing { newest, summary: None });
+                }
+                apply
+            }
+        };
         if apply {
             continue;
         }
         // Listed for this batch: the newest summary gives the row.
-        if let Some(s) = summary {
-            let newest = match st {
-                State::New => true,
-                State::Listed(hint) => newer(conn, row, hint)?,
-                State::Built => false,
-            };
-            if newest {
-                list(conn, row, s)?;
+        if let (Some(s), Some(l)) = (summary, batch.listed.get_mut(&id)) {
+            let at = (row.lamport, row.client, row.index);
+            if l.newest.is_none_or(|n| at > n) {
+                l.newest = Some(at);
+                l.summary = Some(s.clone());
             }
         }
-        notes::mark_unsettled(conn, &id)?;
     }
     Ok(changes.into_iter().filter(|c| batch.decided.get(&c.note) == Some(&true)).collect())
 }
 
-/// Whether entry `row` is later (Lamport order, then client and index) than the current hint.
-fn newer(conn: &Connection, row: &LogRow, hint: Option<(Uuid, u64)>) -> Result<bool> {
-    let Some((c, i)) = hint else { return Ok(true) };
-    let lamport = store::log::lamport_of(conn, &c, i)?;
-    Ok(lamport.is_none_or(|l| (row.lamport, row.client, row.index) > (l, c, i)))
+/// Writes the rows of the notes a batch listed, each from the newest summary its entries gave,
+/// and marks them to be settled at the end of the cycle.
+pub(crate) fn finish(conn: &Connection, batch: Batch) -> Result<()> {
+    // In the order of the entries that gave them, as when each was written on its entry.
+    let mut listed: Vec<(Uuid, Listing)> = batch.listed.into_iter().collect();
+    listed.sort_by_key(|(id, l)| (l.newest, *id));
+    for (id, l) in listed {
+        if let (Some(s), Some((_, client, index))) = (&l.summary, l.newest) {
+            list(conn, (client, index), s)?;
+        }
+        notes::mark_unsettled(conn, &id)?;
+    }
+    Ok(())
 }
 
 /// Writes a summary into the note's row (creating it), leaving the document unbuilt (its search
-/// row is written when it is settled: [`Batch`]).
-fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
+/// row is written when it is settled: [`Batch`]); `hint` names the entry that gave it.
+fn list(conn: &Connection, hint: (Uuid, u64), s: &Summary) -> Result<()> {
     Ok(notes::list(
         conn,
         &s.note,
@@ -194,7 +223,7 @@ fn list(conn: &Connection, row: &LogRow, s: &Summary) -> Result<()> {
             tags: &s.tags,
             kind: s.kind,
             notebook: s.notebook,
-            hint: (row.client, row.index),
+            hint,
         },
     )?)
 }
@@ -214,6 +243,7 @@ pub(crate) fn settle(
     let heads: HashMap<Uuid, u64> = store::heads(conn)?.into_iter().collect();
     let mut entries = Entries::default();
     let mut built = 0;
+    let mut to_index = Vec::new();
     for id in ids {
         notes::settled(conn, &id)?;
         let Ok(uuid) = Uuid::parse_str(&id) else { continue };
@@ -232,14 +262,31 @@ pub(crate) fn settle(
             // The row as the newest summary left it (a built note was indexed when its
             // document was stored).
             match notes::listed_text(conn, &uuid)? {
-                Some((title, first_line)) => {
-                    store::search::put(conn, &uuid, &title, &first_line, false)?
-                }
+                Some((title, first_line)) => to_index.push((uuid, title, first_line)),
                 None => store::search::remove(conn, &uuid)?,
+            }
+            if to_index.len() >= INDEX_BATCH {
+                index_listed(conn, &mut to_index)?;
             }
         }
     }
+    index_listed(conn, &mut to_index)?;
     Ok(built)
+}
+
+/// How many settled notes' search rows are written together (their words are read back in
+/// one go: [`store::search::put_all`]).
+const INDEX_BATCH: usize = 256;
+
+/// Writes the search rows of settled listed notes (title and first line), and empties `notes`.
+fn index_listed(conn: &Connection, notes: &mut Vec<(Uuid, String, String)>) -> Result<()> {
+    let texts: Vec<(Uuid, &str, &str)> =
+        notes.iter().map(|(id, t, f)| (*id, t.as_str(), f.as_str())).collect();
+    if !texts.is_empty() {
+        store::search::put_all(conn, &texts, false)?;
+    }
+    notes.clear();
+    Ok(())
 }
 
 /// The rule of FORMAT.md §4.2: the summary in entry `index` of `client` describes exactly the
@@ -438,5 +485,81 @@ mod tests {
         let e = decode(conn, &stale, &client, head).unwrap();
         assert!(!e.epoch.is_zero(), "an entry of the new epoch");
         assert_eq!(e.header.index, head);
+    }
+
+    fn row(client: Uuid, index: u64, lamport: u64) -> LogRow {
+        LogRow {
+            client,
+            index,
+            timestamp: 0,
+            lamport,
+            hash: [index as u8; 32],
+            prev_hash: [0; 32],
+            signer: None,
+        }
+    }
+
+    fn summary(note: Uuid, title: &str) -> Summary {
+        Summary {
+            note,
+            title: title.into(),
+            first_line: format!("first line of {title}"),
+            created_at: 1,
+            updated_at: 2,
+            deleted: false,
+            pinned: false,
+            purged: false,
+            tags: vec![title.into()],
+            kind: Default::default(),
+            notebook: None,
+        }
+    }
+
+    /// Takes one entry carrying a change of each of `notes` and the summaries given.
+    fn take_one(conn: &Connection, r: &LogRow, notes: &[Uuid], s: &[Summary], b: &mut Batch) {
+        store::insert_entry(conn, r, b"entry", 0).unwrap();
+        let changes = notes.iter().map(|n| NoteChange { note: *n, change: vec![1] }).collect();
+        let apply = take(conn, r, changes, s, b).unwrap();
+        assert!(apply.is_empty(), "listed notes' changes wait for settling");
+    }
+
+    fn title(conn: &Connection, id: &Uuid) -> String {
+        notes::listed_text(conn, id).unwrap().unwrap().0
+    }
+
+    /// Across the entries of a batch, and against the entry that gave a listed row before the
+    /// batch, the row is written once, from the summary of the latest entry (Lamport order,
+    /// then client and index), whatever order the entries come in.
+    #[test]
+    fn a_batch_lists_each_note_once_from_its_latest_summary() {
+        let conn = store::open_in_memory().unwrap();
+        let (a, c) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (x, y) = (Uuid::from_u128(10), Uuid::from_u128(11));
+        // Before: X is listed from C's entry 5 (Lamport 10).
+        let mut before = Batch::default();
+        take_one(&conn, &row(c, 5, 10), &[x], &[summary(x, "c5")], &mut before);
+        finish(&conn, before).unwrap();
+        assert_eq!(title(&conn, &x), "c5");
+        assert!(matches!(state(&conn, &x).unwrap(), State::Listed(Some((h, 5))) if h == c));
+
+        // A's entries: older than C's 5 for X, then a later one, then one without a summary.
+        let mut b = Batch::default();
+        take_one(&conn, &row(a, 0, 3), &[x, y], &[summary(x, "a0"), summary(y, "y-a0")], &mut b);
+        take_one(&conn, &row(a, 1, 9), &[x], &[summary(x, "a1")], &mut b);
+        assert_eq!(title(&conn, &x), "c5", "nothing is written before the batch ends");
+        take_one(&conn, &row(a, 2, 11), &[x, y], &[summary(x, "a2"), summary(y, "y-a2")], &mut b);
+        take_one(&conn, &row(a, 3, 12), &[x], &[], &mut b);
+        finish(&conn, b).unwrap();
+        assert_eq!((title(&conn, &x), title(&conn, &y)), ("a2".into(), "y-a2".into()));
+        assert!(matches!(state(&conn, &x).unwrap(), State::Listed(Some((h, 2))) if h == a));
+        let mut unsettled = notes::unsettled(&conn).unwrap();
+        unsettled.sort();
+        assert_eq!(unsettled, vec![x.to_string(), y.to_string()]);
+
+        // A batch whose entries are all older than the row's leaves it.
+        let mut b = Batch::default();
+        take_one(&conn, &row(c, 6, 4), &[x], &[summary(x, "old")], &mut b);
+        finish(&conn, b).unwrap();
+        assert_eq!(title(&conn, &x), "a2");
     }
 }

@@ -771,6 +771,7 @@ impl Replica {
             changes.extend(materialize::parse_lenient(&tx, taken)?);
             added += 1;
         }
+        lazy::finish(&tx, decided)?;
         let mut scratch = materialize::DocCache::default();
         std::mem::swap(&mut scratch, self.docs.get_mut());
         let applied = materialize::apply_parsed(
