@@ -300,6 +300,11 @@ CREATE TABLE packs_done (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level
 -- whose single files this device has not yet looked at removing from that target.
 CREATE TABLE packs_thinned (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level INTEGER NOT NULL, next_block INTEGER NOT NULL, PRIMARY KEY (target_id, client_id, level)) WITHOUT ROWID;
 "#,
+    r#"
+-- Packs found on a target but not usable here (store/packs.rs, `Unusable`): not downloaded
+-- again before `retry_at` (ms) unless their size changed or this device learnt a key epoch.
+CREATE TABLE packs_unusable (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level INTEGER NOT NULL, block INTEGER NOT NULL, size INTEGER NOT NULL, epochs INTEGER NOT NULL, tries INTEGER NOT NULL, retry_at INTEGER NOT NULL, damage TEXT, PRIMARY KEY (target_id, client_id, level, block)) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

@@ -143,11 +143,166 @@ pub(crate) fn advance(
 /// Forgets which packs of `client` `target` holds and which files were removed there: it lost
 /// entries (restored from an old backup), so its packs are looked at, and written, again.
 pub(crate) fn forget(conn: &Connection, target: &str, client: &Uuid) -> Result<()> {
-    for what in [Progress::Packed, Progress::Thinned] {
+    for table in [Progress::Packed.table(), Progress::Thinned.table(), "packs_unusable"] {
         conn.execute(
-            &format!("DELETE FROM {} WHERE target_id = ?1 AND client_id = ?2", what.table()),
+            &format!("DELETE FROM {table} WHERE target_id = ?1 AND client_id = ?2"),
             params![target, client.to_string()],
         )?;
     }
     Ok(())
+}
+
+/// A pack found on a target that this device could not use (damaged, cut short, of a key epoch
+/// it does not hold): a pull stopped at its block would otherwise download it again at every
+/// sync cycle (up to 64 MiB each time), so it waits before trying again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Unusable {
+    /// The pack's length when it was tried: a pack of another length (written again, or
+    /// finished copying) is tried at once.
+    pub(crate) size: u64,
+    /// How many key epochs this device held then: one learnt since may open it.
+    pub(crate) epochs: u64,
+    /// How many times it was tried in vain.
+    pub(crate) tries: u32,
+    /// Not downloaded again before this time (ms).
+    pub(crate) retry_at: i64,
+    /// What is wrong with it, when it is damaged (not merely unreadable here).
+    pub(crate) damage: Option<String>,
+}
+
+/// The first wait after a pack was found unusable (ms); it doubles with every try.
+const FIRST_WAIT_MS: i64 = 5 * 60 * 1000;
+/// The longest wait (ms).
+const LONGEST_WAIT_MS: i64 = 6 * 60 * 60 * 1000;
+
+impl Unusable {
+    /// The record of a try at `now` that found the pack unusable, after `before`.
+    pub(crate) fn tried(
+        before: Option<&Unusable>,
+        size: u64,
+        epochs: u64,
+        damage: Option<String>,
+        now: i64,
+    ) -> Unusable {
+        let tries = before.map_or(0, |b| b.tries).saturating_add(1);
+        let wait = FIRST_WAIT_MS.saturating_mul(1 << (tries - 1).min(10)).min(LONGEST_WAIT_MS);
+        Unusable { size, epochs, tries, retry_at: now.saturating_add(wait), damage }
+    }
+
+    /// Whether the pack is still not worth downloading: its wait is not over, it has the same
+    /// length, and no key epoch was learnt since.
+    pub(crate) fn waits(&self, size: u64, epochs: u64, now: i64) -> bool {
+        now < self.retry_at && size == self.size && epochs <= self.epochs
+    }
+}
+
+/// The record of `block`'s pack on `target`, when it was found unusable.
+pub(crate) fn unusable(conn: &Connection, target: &str, block: &Block) -> Result<Option<Unusable>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT size, epochs, tries, retry_at, damage FROM packs_unusable
+             WHERE target_id = ?1 AND client_id = ?2 AND level = ?3 AND block = ?4",
+        )?
+        .query_row(
+            params![target, block.client.to_string(), block.level, block.index as i64],
+            |r| {
+                Ok(Unusable {
+                    size: r.get::<_, i64>(0)? as u64,
+                    epochs: r.get::<_, i64>(1)? as u64,
+                    tries: r.get(2)?,
+                    retry_at: r.get(3)?,
+                    damage: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Records that `block`'s pack on `target` was found unusable (`Some`), or forgets it (`None`:
+/// it was used, or is gone).
+pub(crate) fn set_unusable(
+    conn: &Connection,
+    target: &str,
+    block: &Block,
+    record: Option<&Unusable>,
+) -> Result<()> {
+    let place = params![target, block.client.to_string(), block.level, block.index as i64];
+    match record {
+        None => {
+            conn.prepare_cached(
+                "DELETE FROM packs_unusable
+                 WHERE target_id = ?1 AND client_id = ?2 AND level = ?3 AND block = ?4",
+            )?
+            .execute(place)?;
+        }
+        Some(u) => {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO packs_unusable
+                 (target_id, client_id, level, block, size, epochs, tries, retry_at, damage)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                target,
+                block.client.to_string(),
+                block.level,
+                block.index as i64,
+                u.size as i64,
+                u.epochs as i64,
+                u.tries,
+                u.retry_at,
+                u.damage
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets every pack found unusable on `target`: a check of it wrote again what it could.
+pub(crate) fn forget_unusable(conn: &Connection, target: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM packs_unusable WHERE target_id = ?1")?.execute([target])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pack found unusable waits 5 minutes, then twice as long after each new try, at most
+    /// 6 hours; it is tried at once when its length changed or a key epoch was learnt, and the
+    /// record survives in the database until forgotten.
+    #[test]
+    fn an_unusable_pack_waits_longer_after_each_try_unless_something_changed() {
+        let minute = 60_000;
+        let first = Unusable::tried(None, 100, 1, Some("malformed".into()), 0);
+        assert_eq!((first.tries, first.retry_at), (1, 5 * minute));
+        assert!(first.waits(100, 1, 5 * minute - 1));
+        assert!(!first.waits(100, 1, 5 * minute), "its wait is over");
+        assert!(!first.waits(101, 1, 0), "written again, or finished copying");
+        assert!(!first.waits(100, 2, 0), "a key epoch was learnt");
+        let second = Unusable::tried(Some(&first), 100, 1, None, 5 * minute);
+        assert_eq!((second.tries, second.retry_at), (2, 15 * minute));
+        let mut u = second.clone();
+        for _ in 0..20 {
+            u = Unusable::tried(Some(&u), 100, 1, None, 0);
+        }
+        assert_eq!(u.retry_at, 6 * 60 * minute, "at most 6 hours");
+
+        let conn = crate::store::open_in_memory().unwrap();
+        let b = Block { client: Uuid::from_u128(7), level: 2, index: 3 };
+        let other = Block { level: 1, ..b };
+        assert_eq!(unusable(&conn, "t", &b).unwrap(), None);
+        set_unusable(&conn, "t", &b, Some(&first)).unwrap();
+        set_unusable(&conn, "t", &b, Some(&second)).unwrap();
+        assert_eq!(unusable(&conn, "t", &b).unwrap(), Some(second.clone()));
+        assert_eq!(unusable(&conn, "t", &other).unwrap(), None);
+        assert_eq!(unusable(&conn, "u", &b).unwrap(), None);
+        set_unusable(&conn, "t", &b, None).unwrap();
+        assert_eq!(unusable(&conn, "t", &b).unwrap(), None);
+        set_unusable(&conn, "t", &b, Some(&first)).unwrap();
+        forget(&conn, "t", &b.client).unwrap();
+        assert_eq!(unusable(&conn, "t", &b).unwrap(), None);
+        set_unusable(&conn, "t", &b, Some(&first)).unwrap();
+        forget_unusable(&conn, "t").unwrap();
+        assert_eq!(unusable(&conn, "t", &b).unwrap(), None);
+    }
 }

@@ -64,8 +64,14 @@ pub(crate) fn set_keep_assets(conn: &Connection, id: &str, on: bool) -> Result<(
 /// Removes a target and everything known of it, in one transaction.
 pub(crate) fn delete(conn: &Connection, id: &str) -> Result<()> {
     let tx = conn.unchecked_transaction()?;
-    for table in ["remote_present", "entry_errors", "asset_present", "packs_done", "packs_thinned"]
-    {
+    for table in [
+        "remote_present",
+        "entry_errors",
+        "asset_present",
+        "packs_done",
+        "packs_thinned",
+        "packs_unusable",
+    ] {
         tx.execute(&format!("DELETE FROM {table} WHERE target_id = ?1"), [id])?;
     }
     tx.execute("DELETE FROM targets WHERE id = ?1", [id])?;

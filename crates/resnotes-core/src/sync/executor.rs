@@ -495,7 +495,7 @@ impl Replica {
             // At the first entry of a block, once entries are coming (not in an idle cycle), a
             // pack may hold it and the rest of its block: one read instead of one per entry.
             if (n > from || from == 0)
-                && self.look_for_pack(&mut packs, tr, &run.manifest, client, n, false)?
+                && self.look_for_pack(&mut packs, &t.id, tr, &run.manifest, client, n, false)?
             {
                 window.clear();
             }
@@ -514,6 +514,7 @@ impl Replica {
                         if run.manifest.fewer_files()
                             && self.look_for_pack(
                                 &mut packs,
+                                &t.id,
                                 tr,
                                 &run.manifest,
                                 client,

@@ -47,6 +47,17 @@ pub(crate) struct PackReading {
     refused: HashMap<u64, [u8; 32]>,
 }
 
+/// What [`Replica::read_pack`] found where a block's pack belongs.
+pub(crate) enum PackFound {
+    /// No pack (or none readable just now: the single files are read instead).
+    Absent,
+    /// A pack of `size` bytes this device cannot use: damaged or cut short (`damage` says
+    /// how), or of a key epoch it does not hold (`None`).
+    Unusable { size: u64, damage: Option<String> },
+    /// Its entries from the one asked for on.
+    Entries(PackedEntries),
+}
+
 /// An entry of a pack with its file key (`None` in a plaintext workspace), and what decoding
 /// and checking it by itself found ([`entry::decode_packed`]).
 pub(crate) type Decoded = (Vec<u8>, Option<FileKey>, std::result::Result<Entry, EntryError>);
@@ -471,9 +482,15 @@ impl Replica {
     /// a pack holding it (level 2 first, each block once per pull) and, when one is usable,
     /// reads on from it. True when it does. Only at the first entry of a level-1 block, unless
     /// `anywhere` (the entry's single file is missing in a workspace with fewer files).
+    ///
+    /// A pack found unusable on `target` is not downloaded again for a while
+    /// ([`store::packs::Unusable`]): a pull that stops at its block would otherwise fetch it
+    /// at every cycle.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn look_for_pack(
         &self,
         p: &mut PackReading,
+        target: &str,
         tr: &dyn Transport,
         manifest: &Manifest,
         client: &Uuid,
@@ -488,15 +505,49 @@ impl Replica {
             if p.unusable.contains(&b) {
                 continue;
             }
-            match self.read_pack(tr, manifest, &b, n, &mut p.damaged)? {
-                Some((epoch, entries)) => {
+            let before = store::packs::unusable(&self.conn, target, &b)?;
+            if let Some(u) = &before {
+                let size = tr.size(&b.path(manifest.max_entries_per_folder))?;
+                let epochs = self.keys.held().len() as u64;
+                if size.is_some_and(|s| u.waits(s, epochs, self.now())) {
+                    p.unusable.insert(b);
+                    if let Some(d) = &u.damage {
+                        p.damaged.push((b, d.clone()));
+                    }
+                    continue;
+                }
+            }
+            match self.read_pack(tr, manifest, &b, n)? {
+                PackFound::Entries((epoch, entries)) => {
+                    if before.is_some() {
+                        store::packs::set_unusable(&self.conn, target, &b, None)?;
+                    }
                     let keys = self.keys.clone();
                     p.reading = Some(Decoder::start(entries, n, &p.refused, keys));
                     p.current = Some((b, epoch));
                     p.held.push(b);
                     return Ok(true);
                 }
-                None => {
+                PackFound::Unusable { size, damage } => {
+                    let epochs = self.keys.held().len() as u64;
+                    let now = self.now();
+                    let u = store::packs::Unusable::tried(
+                        before.as_ref(),
+                        size,
+                        epochs,
+                        damage.clone(),
+                        now,
+                    );
+                    store::packs::set_unusable(&self.conn, target, &b, Some(&u))?;
+                    if let Some(d) = damage {
+                        p.damaged.push((b, d));
+                    }
+                    p.unusable.insert(b);
+                }
+                PackFound::Absent => {
+                    if before.is_some() {
+                        store::packs::set_unusable(&self.conn, target, &b, None)?;
+                    }
                     p.unusable.insert(b);
                 }
             }
@@ -505,42 +556,39 @@ impl Replica {
     }
 
     /// The entries of `block`'s pack on `tr` from entry `from` on, with their file keys, or
-    /// `None` when there is no usable pack there (absent, still being copied, not readable
-    /// here, malformed: the single files are read instead).
-    /// A pack there but malformed is added to `damaged`.
+    /// why there are none: no pack there (or not readable just now), or one this device cannot
+    /// use (still being copied, malformed, of a key it lacks). Either way the single files
+    /// are read instead.
     pub(crate) fn read_pack(
         &self,
         tr: &dyn Transport,
         manifest: &Manifest,
         block: &Block,
         from: u64,
-        damaged: &mut Vec<(Block, String)>,
-    ) -> Result<Option<PackedEntries>> {
+    ) -> Result<PackFound> {
         let path = block.path(manifest.max_entries_per_folder);
         let bytes = match tr.read(&path) {
             Ok(Some(b)) => b,
-            Ok(None) => return Ok(None),
+            Ok(None) => return Ok(PackFound::Absent),
             Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
             Err(e) => {
                 tracing::debug!("the pack {path} could not be read: {e}");
-                return Ok(None);
+                return Ok(PackFound::Absent);
             }
         };
         let opened = match pack::open(&bytes, &self.workspace, block, &self.keys) {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!("the pack {path} is not used: {e}");
-                // Not one whose keys this device lacks: the entries would not open either, and
-                // the pull says so where it meets the key epoch's record.
-                if !matches!(e, pack::PackError::Unreadable(_)) {
-                    damaged.push((*block, e.to_string()));
-                }
-                return Ok(None);
+                // Not damaged when its keys are what this device lacks: the entries would not
+                // open either, and the pull says so where it meets the key epoch's record.
+                let damage = (!matches!(e, pack::PackError::Unreadable(_))).then(|| e.to_string());
+                return Ok(PackFound::Unusable { size: bytes.len() as u64, damage });
             }
         };
         let skip = (from - block.first()) as usize;
         let entries = opened.entries.into_iter().skip(skip).map(|(f, k)| (f.to_vec(), k));
-        Ok(Some((opened.epoch, entries.collect())))
+        Ok(PackFound::Entries((opened.epoch, entries.collect())))
     }
 
     /// After a pull of `client`'s entries from `target`: keeps the file keys of the entries read
@@ -1072,6 +1120,13 @@ mod fewer_files {
         let said = r[0].problems.join(" ");
         assert!(said.contains("malformed") && said.contains("resnotes verify"), "{said}");
         assert_eq!(b.list(None).unwrap().len(), 0);
+        // The next cycles still say so, without downloading the pack again.
+        let downloads = f.reads_of(&path);
+        for _ in 0..2 {
+            let r = b.sync_with(&[(&t, &f)], &mut |_| {}).unwrap();
+            assert_eq!(r[0].problems.join(" "), said);
+        }
+        assert_eq!(f.reads_of(&path), downloads, "the damaged pack waits before it is read again");
         let ta = a.targets().unwrap()[0].clone();
         let v = a.verify_with(&ta, &f, &mut |_, _| {}).unwrap();
         assert_eq!(v.entries_ok, 50, "{:?}", v.findings);

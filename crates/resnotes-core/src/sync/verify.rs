@@ -31,6 +31,7 @@ use crate::format::path::{self, Kind};
 use crate::store;
 use crate::sync::assets::Temp;
 use crate::sync::executor::short;
+use crate::sync::packs::PackFound;
 use crate::transport::{read_manifest, Target, Transport, TransportError};
 
 /// Entries read from the target at once (WebDAV reads them in parallel).
@@ -549,6 +550,9 @@ impl Replica {
                 .count() as u64;
         }
         v.leftovers.sort();
+        // Packs a pull found unusable here are tried again at once: a check is asked for
+        // when something looks wrong, and one may have been written again since.
+        store::packs::forget_unusable(&self.conn, &t.id)?;
         Ok(v)
     }
 
@@ -570,9 +574,13 @@ impl Replica {
                 std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::btree_map::Entry::Vacant(v) => {
                     // Read as a pull reads it; what makes it unusable is the pull's to report.
-                    let read = self.read_pack(tr, manifest, &b, b.first(), &mut Vec::new())?;
-                    let files = read.map(|(_, entries)| entries.into_iter().map(|(f, _)| f));
-                    v.insert(files.map(Iterator::collect).unwrap_or_default())
+                    let files = match self.read_pack(tr, manifest, &b, b.first())? {
+                        PackFound::Entries((_, entries)) => {
+                            entries.into_iter().map(|(f, _)| f).collect()
+                        }
+                        PackFound::Absent | PackFound::Unusable { .. } => Vec::new(),
+                    };
+                    v.insert(files)
                 }
             };
             if let Some(f) = files.get((index - b.first()) as usize) {

@@ -27,6 +27,8 @@ pub struct Memory {
     files: Mutex<BTreeMap<String, Vec<u8>>>,
     faults: Mutex<Vec<Fault>>,
     ops: Mutex<u64>,
+    /// How many times each path was read whole.
+    reads: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Memory {
@@ -57,6 +59,10 @@ impl Memory {
     /// Number of operations served so far.
     pub fn ops(&self) -> u64 {
         *self.ops.lock().unwrap()
+    }
+    /// How many times `path` was read whole (downloaded) so far.
+    pub fn reads_of(&self, path: &str) -> u64 {
+        self.reads.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 
     fn gate(&self, op: &'static str, path: &str, write: bool) -> Result<(), TransportError> {
@@ -100,7 +106,12 @@ impl Transport for Memory {
     }
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
         self.gate("read", path, false)?;
+        *self.reads.lock().unwrap().entry(path.to_string()).or_default() += 1;
         Ok(self.files.lock().unwrap().get(path).cloned())
+    }
+    fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
+        self.gate("stat", path, false)?;
+        Ok(self.files.lock().unwrap().get(path).map(|b| b.len() as u64))
     }
     fn exists(&self, path: &str) -> Result<bool, TransportError> {
         self.gate("stat", path, false)?;
