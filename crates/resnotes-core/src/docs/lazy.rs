@@ -156,8 +156,9 @@ pub(crate) fn take(
     ids.sort();
     ids.dedup();
     notes::index_entry(conn, &row.client, row.index, ids.iter().copied())?;
+    let by_note: HashMap<Uuid, &Summary> = summaries.iter().map(|s| (s.note, s)).collect();
     for id in ids {
-        let summary = summaries.iter().find(|s| s.note == id);
+        let summary = by_note.get(&id).copied();
         let apply = match batch.decided.get(&id) {
             Some(apply) => *apply,
             None => {
@@ -194,7 +195,7 @@ pub(crate) fn take(
 /// Writes the rows of the notes a batch listed, each from the newest summary its entries gave,
 /// and marks them to be settled at the end of the cycle.
 pub(crate) fn finish(conn: &Connection, batch: Batch) -> Result<()> {
-    // In the order of the entries that gave them, as when each was written on its entry.
+    // In a fixed order (by the entry that gave each row).
     let mut listed: Vec<(Uuid, Listing)> = batch.listed.into_iter().collect();
     listed.sort_by_key(|(id, l)| (l.newest, *id));
     for (id, l) in listed {

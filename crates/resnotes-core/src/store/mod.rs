@@ -356,11 +356,6 @@ fn configure(conn: &mut Connection) -> Result<()> {
     // 1,000 pages) one keystroke in ~200 paid for it. Sync cycles checkpoint instead
     // ([`checkpoint`]); this is only the backstop for a device that never syncs.
     conn.pragma_update(None, "wal_autocheckpoint", 8000)?;
-    // Up to 16 MiB of pages kept per connection (SQLite's default is 2 MiB). With 2 MiB, a join
-    // of 100,000 entries read most pages back from the file system again and spilled dirty ones
-    // into the WAL in the middle of each transaction: its system time halved (2.0 -> 1.0 s) with
-    // 16 MiB, and 32 MiB measured no faster (BENCHMARKS.md, "A join on two cores").
-    conn.pragma_update(None, "cache_size", -16384)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > MIGRATIONS.len() as i64 {
         return Err(StoreError::Newer);
@@ -372,6 +367,23 @@ fn configure(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
     search::prepare(conn)
+}
+
+/// Pages SQLite keeps per connection while a sync cycle stores many pulled entries (KiB,
+/// negative as `PRAGMA cache_size` takes it): with SQLite's default of 2 MiB a join of 100,000
+/// entries read most pages back from the file system and spilled dirty ones into the WAL in
+/// the middle of each transaction; with 16 MiB its system time halved (2.0 -> 1.0 s), and 32
+/// MiB measured no faster (BENCHMARKS.md, "Fewer statements per pulled entry").
+const LARGE_CACHE_KIB: i64 = -16384;
+/// SQLite's default, kept otherwise: an idle `sync --watch` or the app holds no more.
+const SMALL_CACHE_KIB: i64 = -2000;
+
+/// Sets how many pages the connection keeps: many while a cycle stores many pulled entries,
+/// SQLite's default otherwise (the pages beyond it are given back).
+pub(crate) fn large_page_cache(conn: &Connection, large: bool) -> Result<()> {
+    let kib = if large { LARGE_CACHE_KIB } else { SMALL_CACHE_KIB };
+    conn.pragma_update(None, "cache_size", kib)?;
+    Ok(())
 }
 
 /// Copies what it can of the WAL into the database without waiting for readers (end of each

@@ -171,9 +171,10 @@ pub(crate) struct Unusable {
 }
 
 /// The first wait after a pack was found unusable (ms); it doubles with every try.
-const FIRST_WAIT_MS: i64 = 5 * 60 * 1000;
-/// The longest wait (ms).
-const LONGEST_WAIT_MS: i64 = 6 * 60 * 60 * 1000;
+const FIRST_WAIT_MS: i64 = 2 * 60 * 1000;
+/// The longest wait (ms): a pull stopped at the pack's block (its single files removed) waits
+/// this long at most for a copy written again with the same length.
+const LONGEST_WAIT_MS: i64 = 30 * 60 * 1000;
 
 impl Unusable {
     /// The record of a try at `now` that found the pack unusable, after `before`.
@@ -190,9 +191,11 @@ impl Unusable {
     }
 
     /// Whether the pack is still not worth downloading: its wait is not over, it has the same
-    /// length, and no key epoch was learnt since.
+    /// length, and no key epoch was learnt since. A wait longer than the longest (the clock was
+    /// set back) is over.
     pub(crate) fn waits(&self, size: u64, epochs: u64, now: i64) -> bool {
-        now < self.retry_at && size == self.size && epochs <= self.epochs
+        let left = self.retry_at.saturating_sub(now);
+        left > 0 && left <= LONGEST_WAIT_MS && size == self.size && epochs <= self.epochs
     }
 }
 
@@ -267,25 +270,26 @@ pub(crate) fn forget_unusable(conn: &Connection, target: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// A pack found unusable waits 5 minutes, then twice as long after each new try, at most
-    /// 6 hours; it is tried at once when its length changed or a key epoch was learnt, and the
-    /// record survives in the database until forgotten.
+    /// A pack found unusable waits 2 minutes, then twice as long after each new try, at most
+    /// 30 minutes; it is tried at once when its length changed, a key epoch was learnt or the
+    /// clock went back, and the record survives in the database until forgotten.
     #[test]
     fn an_unusable_pack_waits_longer_after_each_try_unless_something_changed() {
         let minute = 60_000;
         let first = Unusable::tried(None, 100, 1, Some("malformed".into()), 0);
-        assert_eq!((first.tries, first.retry_at), (1, 5 * minute));
-        assert!(first.waits(100, 1, 5 * minute - 1));
-        assert!(!first.waits(100, 1, 5 * minute), "its wait is over");
+        assert_eq!((first.tries, first.retry_at), (1, 2 * minute));
+        assert!(first.waits(100, 1, 2 * minute - 1));
+        assert!(!first.waits(100, 1, 2 * minute), "its wait is over");
         assert!(!first.waits(101, 1, 0), "written again, or finished copying");
         assert!(!first.waits(100, 2, 0), "a key epoch was learnt");
-        let second = Unusable::tried(Some(&first), 100, 1, None, 5 * minute);
-        assert_eq!((second.tries, second.retry_at), (2, 15 * minute));
+        assert!(!first.waits(100, 1, -31 * minute), "the clock went back");
+        let second = Unusable::tried(Some(&first), 100, 1, None, 2 * minute);
+        assert_eq!((second.tries, second.retry_at), (2, 6 * minute));
         let mut u = second.clone();
         for _ in 0..20 {
             u = Unusable::tried(Some(&u), 100, 1, None, 0);
         }
-        assert_eq!(u.retry_at, 6 * 60 * minute, "at most 6 hours");
+        assert_eq!(u.retry_at, 30 * minute, "at most 30 minutes");
 
         let conn = crate::store::open_in_memory().unwrap();
         let b = Block { client: Uuid::from_u128(7), level: 2, index: 3 };

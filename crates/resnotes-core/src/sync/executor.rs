@@ -29,6 +29,9 @@ const PULL_BATCH: usize = 1024;
 /// Entry bytes gathered before they are applied, whatever their number: large entries are
 /// applied a few at a time, so a batch never holds more than this in memory.
 const PULL_BATCH_BYTES: usize = 16 << 20;
+/// A batch of at least this many pulled entries has SQLite keep more pages until the cycle ends
+/// (`store::large_page_cache`): a long pull, not the few entries of an everyday cycle.
+const LARGE_BATCH: usize = 256;
 /// Most changes sealed into one entry.
 pub const SEAL_MAX_CHANGES: usize = 4096;
 /// About the most change bytes sealed into one entry (before compression).
@@ -277,6 +280,7 @@ impl Replica {
             store::targets::record_outcome(&self.conn, &t, outcome, self.now())?;
             on_event(SyncEvent::TargetFinished { target: t, ok: rep.ok() });
         }
+        store::large_page_cache(&self.conn, false)?;
         store::checkpoint(&self.conn)?;
         Ok(reports)
     }
@@ -722,6 +726,7 @@ impl Replica {
             self.index_pulled_or_say(rep, on_event);
         }
         self.keep_what_packs_gave(&t.id, client, &packs)?;
+        self.note_abandoned(&t.id, &packs);
         if !claims.is_empty() {
             let tx = store::write_tx(&self.conn)?;
             let since = self.now();
@@ -754,6 +759,10 @@ impl Replica {
     }
 
     fn apply_batch(&mut self, t: &Target, client: &Uuid, batch: Vec<PulledEntry>) -> Result<u64> {
+        if batch.len() >= LARGE_BATCH {
+            // Given back at the end of the cycle ([`Replica::sync_with`]).
+            store::large_page_cache(&self.conn, true)?;
+        }
         let now = self.now();
         let tx = store::write_tx(&self.conn)?;
         let head = store::head(&tx, client)?.map(|(i, _)| i);

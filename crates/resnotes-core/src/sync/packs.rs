@@ -32,8 +32,11 @@ pub(crate) struct PackReading {
     /// The entries of the pack being read, from the pull's position on; `None` when no pack is
     /// being read.
     reading: Option<Decoder>,
-    /// The block being read and the key epoch its pack names.
-    current: Option<(Block, EpochId)>,
+    /// The block being read, the key epoch its pack names and the pack's length.
+    current: Option<(Block, EpochId, u64)>,
+    /// Packs given up in this pull because an entry in them failed, with their lengths and
+    /// why: recorded as unusable when the pull ends.
+    abandoned: Vec<(Block, u64, String)>,
     /// Blocks found without a usable pack in this pull: not looked for again.
     unusable: BTreeSet<Block>,
     /// The file key of each entry accepted from a pack, with its index and epoch.
@@ -49,13 +52,15 @@ pub(crate) struct PackReading {
 
 /// What [`Replica::read_pack`] found where a block's pack belongs.
 pub(crate) enum PackFound {
-    /// No pack (or none readable just now: the single files are read instead).
+    /// No pack.
     Absent,
+    /// One that could not be read just now (the single files are read instead).
+    Unread,
     /// A pack of `size` bytes this device cannot use: damaged or cut short (`damage` says
     /// how), or of a key epoch it does not hold (`None`).
     Unusable { size: u64, damage: Option<String> },
-    /// Its entries from the one asked for on.
-    Entries(PackedEntries),
+    /// Its entries from the one asked for on, and the pack's length.
+    Entries(PackedEntries, u64),
 }
 
 /// An entry of a pack with its file key (`None` in a plaintext workspace), and what decoding
@@ -265,15 +270,17 @@ impl PackReading {
 
     /// Whether an entry taken from the pack being read is of the epoch the pack names.
     pub(crate) fn of_its_epoch(&self, epoch: &EpochId) -> bool {
-        self.current.is_some_and(|(_, e)| e == *epoch)
+        self.current.is_some_and(|(_, e, _)| e == *epoch)
     }
 
     /// An entry from the pack failed where its single file may not: the single files decide
     /// from here on, and the block's pack is not used again in this pull.
     pub(crate) fn abandon(&mut self) {
-        if let Some((block, _)) = self.current.take() {
+        if let Some((block, _, size)) = self.current.take() {
+            let why = "an entry in it is not the one its device wrote".to_string();
             self.unusable.insert(block);
-            self.damaged.push((block, "an entry in it is not the one its device wrote".into()));
+            self.damaged.push((block, why.clone()));
+            self.abandoned.push((block, size, why));
         }
         self.reading = None;
     }
@@ -507,7 +514,12 @@ impl Replica {
             }
             let before = store::packs::unusable(&self.conn, target, &b)?;
             if let Some(u) = &before {
-                let size = tr.size(&b.path(manifest.max_entries_per_folder))?;
+                let size = match tr.size(&b.path(manifest.max_entries_per_folder)) {
+                    Ok(size) => size,
+                    Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
+                    // Not answered (a server without lengths): read it as before.
+                    Err(_) => None,
+                };
                 let epochs = self.keys.held().len() as u64;
                 if size.is_some_and(|s| u.waits(s, epochs, self.now())) {
                     p.unusable.insert(b);
@@ -518,27 +530,26 @@ impl Replica {
                 }
             }
             match self.read_pack(tr, manifest, &b, n)? {
-                PackFound::Entries((epoch, entries)) => {
+                PackFound::Entries((epoch, entries), size) => {
                     if before.is_some() {
-                        store::packs::set_unusable(&self.conn, target, &b, None)?;
+                        self.note_unusable(target, &b, None);
                     }
                     let keys = self.keys.clone();
                     p.reading = Some(Decoder::start(entries, n, &p.refused, keys));
-                    p.current = Some((b, epoch));
+                    p.current = Some((b, epoch, size));
                     p.held.push(b);
                     return Ok(true);
                 }
                 PackFound::Unusable { size, damage } => {
                     let epochs = self.keys.held().len() as u64;
-                    let now = self.now();
                     let u = store::packs::Unusable::tried(
                         before.as_ref(),
                         size,
                         epochs,
                         damage.clone(),
-                        now,
+                        self.now(),
                     );
-                    store::packs::set_unusable(&self.conn, target, &b, Some(&u))?;
+                    self.note_unusable(target, &b, Some(&u));
                     if let Some(d) = damage {
                         p.damaged.push((b, d));
                     }
@@ -546,13 +557,41 @@ impl Replica {
                 }
                 PackFound::Absent => {
                     if before.is_some() {
-                        store::packs::set_unusable(&self.conn, target, &b, None)?;
+                        self.note_unusable(target, &b, None);
                     }
+                    p.unusable.insert(b);
+                }
+                PackFound::Unread => {
                     p.unusable.insert(b);
                 }
             }
         }
         Ok(false)
+    }
+
+    /// Records (or forgets) that a pack is unusable; a failure to (the database busy for long)
+    /// only costs a download at the next cycle, so it is logged, not passed on.
+    fn note_unusable(&self, target: &str, block: &Block, record: Option<&store::packs::Unusable>) {
+        if let Err(e) = store::packs::set_unusable(&self.conn, target, block, record) {
+            tracing::warn!("could not note whether a pack on {target} is usable: {e}");
+        }
+    }
+
+    /// Records the packs a pull of `target` gave up because an entry in them failed (they are
+    /// not downloaded again for a while: [`store::packs::Unusable`]).
+    pub(crate) fn note_abandoned(&self, target: &str, p: &PackReading) {
+        let epochs = self.keys.held().len() as u64;
+        for (b, size, why) in &p.abandoned {
+            let before = store::packs::unusable(&self.conn, target, b).ok().flatten();
+            let u = store::packs::Unusable::tried(
+                before.as_ref(),
+                *size,
+                epochs,
+                Some(why.clone()),
+                self.now(),
+            );
+            self.note_unusable(target, b, Some(&u));
+        }
     }
 
     /// The entries of `block`'s pack on `tr` from entry `from` on, with their file keys, or
@@ -573,7 +612,7 @@ impl Replica {
             Err(e @ TransportError::Unreachable { .. }) => return Err(e.into()),
             Err(e) => {
                 tracing::debug!("the pack {path} could not be read: {e}");
-                return Ok(PackFound::Absent);
+                return Ok(PackFound::Unread);
             }
         };
         let opened = match pack::open(&bytes, &self.workspace, block, &self.keys) {
@@ -588,7 +627,7 @@ impl Replica {
         };
         let skip = (from - block.first()) as usize;
         let entries = opened.entries.into_iter().skip(skip).map(|(f, k)| (f.to_vec(), k));
-        Ok(PackFound::Entries((opened.epoch, entries.collect())))
+        Ok(PackFound::Entries((opened.epoch, entries.collect()), bytes.len() as u64))
     }
 
     /// After a pull of `client`'s entries from `target`: keeps the file keys of the entries read

@@ -575,10 +575,12 @@ impl Replica {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     // Read as a pull reads it; what makes it unusable is the pull's to report.
                     let files = match self.read_pack(tr, manifest, &b, b.first())? {
-                        PackFound::Entries((_, entries)) => {
+                        PackFound::Entries((_, entries), _) => {
                             entries.into_iter().map(|(f, _)| f).collect()
                         }
-                        PackFound::Absent | PackFound::Unusable { .. } => Vec::new(),
+                        PackFound::Absent | PackFound::Unread | PackFound::Unusable { .. } => {
+                            Vec::new()
+                        }
                     };
                     v.insert(files)
                 }
