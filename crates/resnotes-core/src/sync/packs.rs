@@ -541,15 +541,7 @@ impl Replica {
                     return Ok(true);
                 }
                 PackFound::Unusable { size, damage } => {
-                    let epochs = self.keys.held().len() as u64;
-                    let u = store::packs::Unusable::tried(
-                        before.as_ref(),
-                        size,
-                        epochs,
-                        damage.clone(),
-                        self.now(),
-                    );
-                    self.note_unusable(target, &b, Some(&u));
+                    self.note_tried(target, &b, before.as_ref(), size, damage.clone());
                     if let Some(d) = damage {
                         p.damaged.push((b, d));
                     }
@@ -577,20 +569,27 @@ impl Replica {
         }
     }
 
+    /// Records a try, now, that found `block`'s pack of `size` bytes unusable, after the record
+    /// `before`: it waits longer than after that one.
+    fn note_tried(
+        &self,
+        target: &str,
+        block: &Block,
+        before: Option<&store::packs::Unusable>,
+        size: u64,
+        damage: Option<String>,
+    ) {
+        let epochs = self.keys.held().len() as u64;
+        let u = store::packs::Unusable::tried(before, size, epochs, damage, self.now());
+        self.note_unusable(target, block, Some(&u));
+    }
+
     /// Records the packs a pull of `target` gave up because an entry in them failed (they are
     /// not downloaded again for a while: [`store::packs::Unusable`]).
     pub(crate) fn note_abandoned(&self, target: &str, p: &PackReading) {
-        let epochs = self.keys.held().len() as u64;
         for (b, size, why) in &p.abandoned {
             let before = store::packs::unusable(&self.conn, target, b).ok().flatten();
-            let u = store::packs::Unusable::tried(
-                before.as_ref(),
-                *size,
-                epochs,
-                Some(why.clone()),
-                self.now(),
-            );
-            self.note_unusable(target, b, Some(&u));
+            self.note_tried(target, b, before.as_ref(), *size, Some(why.clone()));
         }
     }
 
