@@ -45,6 +45,7 @@ impl Sandbox {
             dir: self.tmp.path().join(format!("device-{name}")),
             passphrase: PASSPHRASE.into(),
             webdav_password: dav::PASSWORD.into(),
+            s3_secret: String::new(),
         }
     }
     /// An empty folder.
@@ -70,6 +71,8 @@ pub struct Device {
     pub passphrase: String,
     /// What it answers when a WebDAV password is needed.
     pub webdav_password: String,
+    /// What it answers when an S3 secret key is needed (`RESNOTES_S3_SECRET_KEY`; empty: none).
+    pub s3_secret: String,
 }
 
 impl Device {
@@ -83,7 +86,15 @@ impl Device {
             .env("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10")
             .env("RESNOTES_NO_KEYRING", "1") // deterministic: the keyring has its own test
             .env_remove("RESNOTES_LOG")
+            // Only the keys a test gives: never the AWS environment of the machine running it.
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .stdin(Stdio::null());
+        if !self.s3_secret.is_empty() {
+            c.env("RESNOTES_S3_SECRET_KEY", &self.s3_secret);
+        }
         c
     }
     /// Runs a command to completion.
@@ -211,6 +222,7 @@ pub fn entry_file(folder: &Path, client: &str, index: u64, ext: &str) -> PathBuf
     folder.join(rel)
 }
 pub mod dav;
+pub mod garage;
 pub mod proxy;
 pub mod webdriver;
 

@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 proxy for tests that stands between a client and a WebDAV server on
 //! loopback and injects faults into a share of requests: latency, connection resets, 500, 503,
-//! 423 and 429 (with `Retry-After`), and PUTs cut off half way. Each connection carries one
+//! 423 and 429 (with `Retry-After`), and PUTs cut off half way; in S3 mode, `503 SlowDown` and
+//! answers cut off half way. Each connection carries one
 //! request (the proxy answers with `Connection: close`). Faults are drawn from a seeded
 //! generator, so a run is repeatable.
 
@@ -29,6 +30,9 @@ pub struct FaultProxy {
     pub percent: Arc<AtomicU64>,
     /// Cut the next PUT after half its body.
     pub cut_next_put: Arc<AtomicBool>,
+    /// Fault as an S3 store does: `503 SlowDown` with its XML body instead of `423 Locked`, and
+    /// answers cut off half way (a truncated body).
+    pub s3: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     port: u16,
 }
@@ -47,10 +51,11 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let pct = Arc::new(AtomicU64::new(percent));
         let cut = Arc::new(AtomicBool::new(false));
+        let s3 = Arc::new(AtomicBool::new(false));
         let rng = Arc::new(Mutex::new(seed.max(1)));
         {
-            let (counts, stop, pct, cut, rng) =
-                (counts.clone(), stop.clone(), pct.clone(), cut.clone(), rng.clone());
+            let (counts, stop, pct, cut, rng, s3) =
+                (counts.clone(), stop.clone(), pct.clone(), cut.clone(), rng.clone(), s3.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
@@ -62,8 +67,9 @@ impl FaultProxy {
                                 rng.clone(),
                                 upstream_addr.clone(),
                             );
+                            let s3 = s3.load(Ordering::SeqCst);
                             std::thread::spawn(move || {
-                                let _ = handle(client, &up, &counts, &pct, &cut, &rng);
+                                let _ = handle(client, &up, &counts, &pct, &cut, &rng, s3);
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -76,6 +82,7 @@ impl FaultProxy {
             counts,
             percent: pct,
             cut_next_put: cut,
+            s3,
             stop,
             port,
         }
@@ -112,6 +119,7 @@ fn handle(
     pct: &AtomicU64,
     cut: &AtomicBool,
     rng: &Mutex<u64>,
+    s3: bool,
 ) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut buf = Vec::new();
@@ -170,14 +178,33 @@ fn handle(
         let reply = |status: &str, extra: &str| {
             format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n{extra}Connection: close\r\n\r\n")
         };
-        match next(rng) % 6 {
+        match next(rng) % if s3 { 7 } else { 6 } {
             0 => {
                 let _ = client.shutdown(Shutdown::Both); // connection reset
                 return Ok(());
             }
             1 => client.write_all(reply("503 Service Unavailable", "").as_bytes())?,
             2 => client.write_all(reply("500 Internal Server Error", "").as_bytes())?,
+            3 if s3 => {
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                client.write_all(
+                    format!("HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                        .as_bytes(),
+                )?
+            }
             3 => client.write_all(reply("423 Locked", "Retry-After: 1\r\n").as_bytes())?,
+            6 => {
+                // The real answer, cut off half way through its body.
+                let mut up = TcpStream::connect(upstream)?;
+                up.write_all(new_head.as_bytes())?;
+                up.write_all(body)?;
+                let mut resp = Vec::new();
+                up.read_to_end(&mut resp)?;
+                let head_len = find(&resp, b"\r\n\r\n").map_or(resp.len(), |i| i + 4);
+                let keep = head_len + (resp.len() - head_len) / 2;
+                client.write_all(&resp[..keep])?;
+                let _ = client.shutdown(Shutdown::Both);
+            }
             4 => {
                 client.write_all(reply("429 Too Many Requests", "Retry-After: 1\r\n").as_bytes())?
             }

@@ -94,7 +94,7 @@ pub(crate) fn join(dir: &Path, spec: &TargetSpec, code: &SetupCode) -> Result<Wo
         code,
         resnotes_core::system_clock(),
     )?;
-    let (user, pw) = t.credentials();
+    let (user, pw) = spec.credentials(t.as_ref());
     if user.is_some() || pw.is_some() {
         let id = ws.find_target(&t.location())?.id;
         crate::note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);

@@ -64,14 +64,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create this device's new workspace; with --folder or --webdav, also the shared workspace there.
+    /// Create this device's new workspace; with --folder, --webdav or --s3, also the shared
+    /// workspace there.
     Init {
         /// An empty folder to share the workspace through.
-        #[arg(long, conflicts_with = "webdav")]
+        #[arg(long, conflicts_with_all = ["webdav", "s3"])]
         folder: Option<PathBuf>,
         /// An empty WebDAV folder (URL) to share the workspace through.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "s3")]
         webdav: Option<String>,
+        /// An S3 bucket (and prefix) to share the workspace through:
+        /// s3://BUCKET/PREFIX?endpoint=URL&region=REGION (README, "S3").
+        #[arg(long)]
+        s3: Option<String>,
+        /// S3 access key (secret key: RESNOTES_S3_SECRET_KEY or a prompt); without it, the
+        /// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment or AWS_PROFILE's keys are used.
+        #[arg(long, requires = "s3")]
+        access_key: Option<String>,
         /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
         #[arg(long, requires = "webdav")]
         user: Option<String>,
@@ -83,14 +92,21 @@ enum Command {
         #[arg(long)]
         plaintext: bool,
     },
-    /// Join the workspace in a shared folder or WebDAV folder as a new device.
+    /// Join the workspace in a shared folder, WebDAV folder or S3 bucket as a new device.
     Join {
         /// The shared workspace folder.
-        #[arg(long, required_unless_present_any = ["webdav", "code"], conflicts_with = "webdav")]
+        #[arg(long, required_unless_present_any = ["webdav", "s3", "code"], conflicts_with_all = ["webdav", "s3"])]
         folder: Option<PathBuf>,
         /// The shared workspace on a WebDAV server (URL).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "s3")]
         webdav: Option<String>,
+        /// The shared workspace in an S3 bucket: s3://BUCKET/PREFIX?endpoint=URL&region=REGION.
+        #[arg(long)]
+        s3: Option<String>,
+        /// S3 access key (secret key: RESNOTES_S3_SECRET_KEY or a prompt); without it, the AWS
+        /// environment or profile is used.
+        #[arg(long, requires = "s3")]
+        access_key: Option<String>,
         /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
         #[arg(long)]
         user: Option<String>,
@@ -467,6 +483,15 @@ enum TargetKindArg {
         #[arg(long)]
         allow_http: bool,
     },
+    /// A bucket (and prefix) of an S3-compatible store.
+    S3 {
+        /// s3://BUCKET/PREFIX?endpoint=URL&region=REGION (README, "S3").
+        url: String,
+        /// Access key (secret key: RESNOTES_S3_SECRET_KEY or a prompt); without it, the AWS
+        /// environment or profile is used at every sync.
+        #[arg(long)]
+        access_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -559,6 +584,25 @@ fn webdav_password(user: Option<&str>) -> Result<Option<String>> {
     }
 }
 
+/// The S3 secret key of `access_key` from RESNOTES_S3_SECRET_KEY or a prompt.
+fn s3_secret(access_key: &str) -> Result<String> {
+    if let Ok(s) = std::env::var("RESNOTES_S3_SECRET_KEY") {
+        return Ok(s);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow!(
+            "the secret key of {access_key} is needed: set RESNOTES_S3_SECRET_KEY, or run this in a terminal to be asked"
+        ));
+    }
+    Ok(rpassword::prompt_password(format!("S3 secret key of {access_key}: "))?)
+}
+
+/// The S3 target `--s3 URL` (with `--access-key`) names.
+fn s3_spec(url: &str, access_key: Option<String>) -> Result<TargetSpec> {
+    let secret_key = access_key.as_deref().map(s3_secret).transpose()?;
+    Ok(TargetSpec::S3 { url: url.to_string(), access_key, secret_key })
+}
+
 /// The target named by `--folder` or `--webdav` (with `--user`), as the app's setup form
 /// describes one; the WebDAV password comes from RESNOTES_WEBDAV_PASSWORD, the URL or a prompt.
 fn target_spec(
@@ -586,7 +630,7 @@ fn target_spec(
 
 fn note_credentials(stored: Option<PathBuf>) {
     if let Some(p) = stored {
-        eprintln!("warning: no system keyring is used; the WebDAV password is stored in {} (readable only by you)", p.display());
+        eprintln!("warning: no system keyring is used; the password (or secret key) is stored in {} (readable only by you)", p.display());
     }
 }
 
@@ -643,22 +687,54 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let dir = data_dir(&cli.data_dir)?;
     let open = || Workspace::open(&dir);
     match cli.command {
-        Command::Init { folder, webdav, user, allow_http, plaintext } => {
-            let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?;
+        Command::Init { folder, webdav, s3, access_key, user, allow_http, plaintext } => {
+            let spec = match s3 {
+                Some(url) => Some(s3_spec(&url, access_key)?),
+                None => target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?,
+            };
             init(&dir, spec, plaintext)?
         }
-        Command::Join { folder, webdav, user, allow_http, plaintext, code: None } => {
+        Command::Join {
+            folder,
+            webdav,
+            s3,
+            access_key,
+            user,
+            allow_http,
+            plaintext,
+            code: None,
+        } => {
             if user.is_some() && webdav.is_none() {
                 return Err(anyhow!("--user goes with --webdav URL"));
             }
-            let spec = target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
-                .ok_or_else(|| anyhow!("give --folder PATH or --webdav URL"))?;
+            let spec = match s3 {
+                Some(url) => s3_spec(&url, access_key)?,
+                None => target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
+                    .ok_or_else(|| anyhow!("give --folder PATH, --webdav URL or --s3 URL"))?,
+            };
             return join(&dir, &spec, plaintext, cli.quiet);
         }
-        Command::Join { folder, webdav, user, allow_http, code: Some(text), .. } => {
+        Command::Join {
+            folder,
+            webdav,
+            s3,
+            access_key,
+            user,
+            allow_http,
+            code: Some(text),
+            ..
+        } => {
             let code = resnotes_core::format::invite::SetupCode::parse(&invite::code_text(text)?)?;
-            let spec =
-                invite::code_target(&code, folder.as_deref(), webdav.as_deref(), user, allow_http)?;
+            let spec = match s3 {
+                Some(url) => s3_spec(&url, access_key)?,
+                None => invite::code_target(
+                    &code,
+                    folder.as_deref(),
+                    webdav.as_deref(),
+                    user,
+                    allow_http,
+                )?,
+            };
             let mut ws = invite::join(&dir, &spec, &code)?;
             return first_sync(&mut ws, cli.quiet);
         }
@@ -785,7 +861,7 @@ fn join(dir: &Path, spec: &TargetSpec, plaintext: bool, quiet: bool) -> Result<E
     let pass = if resnotes_core::needs_passphrase(t.as_ref())? { passphrase(false)? } else { None };
     let mut ws =
         Workspace::join(dir, spec.kind(), t.as_ref(), pass.as_deref(), plaintext, system_clock())?;
-    let (user, pw) = t.credentials();
+    let (user, pw) = spec.credentials(t.as_ref());
     if user.is_some() || pw.is_some() {
         let id = ws.find_target(&t.location())?.id;
         note_credentials(ws.set_credentials(&id, user.as_deref(), pw.as_deref())?);
@@ -1137,6 +1213,7 @@ fn target(ws: &Workspace, command: TargetCommand) -> Result<()> {
                 TargetKindArg::Webdav { url, user, allow_http } => {
                     target_spec(None, Some(&url), user, allow_http)?
                 }
+                TargetKindArg::S3 { url, access_key } => Some(s3_spec(&url, access_key)?),
             }
             .ok_or_else(|| anyhow!("give a folder or a URL"))?;
             let pass = if ws.manifest_known()? { None } else { passphrase(true)? };

@@ -3,7 +3,7 @@
 //!
 //! Notes are Automerge documents. Every local edit becomes Automerge changes in this device's
 //! append-only log (SQLite); sealed into entries (age-encrypted, HMAC-authenticated), they are
-//! exchanged verbatim with sync targets — shared folders, WebDAV servers — laid out as
+//! exchanged verbatim with sync targets — shared folders, WebDAV servers, S3 buckets — laid out as
 //! `FORMAT.md` (Resilient Sync) specifies. The log is the truth: every other table is derived
 //! from it and [`Workspace::rebuild`] makes them again.
 //!
@@ -50,7 +50,8 @@
 //!    local edits and sealing (every entry signed by this device).
 //!    Every layer above runs on a replica.
 //! 4. [`transport`] — moving bytes to and from a target: one trait, a [`TargetKind`] per kind of
-//!    target (folder, WebDAV), an in-memory fake with faults for tests, the stored credentials.
+//!    target (folder, WebDAV, S3; what HTTP targets share in `transport/http.rs`), an in-memory
+//!    fake with faults for tests, the stored credentials.
 //! 5. `sync` — the pure plan of a cycle (`plan`), its executor, packs written and read during
 //!    a cycle (`packs`), the attachment cycle, the targets of a replica, the watch loop and the
 //!    [`Supervisor`]: all `impl Replica`.
@@ -67,7 +68,7 @@
 //!
 //! # Where things go
 //!
-//! - **A new kind of target** (say S3): one file in `transport/` implementing [`Transport`],
+//! - **A new kind of target** (as S3 was): one file in `transport/` implementing [`Transport`],
 //!   one [`TargetKind`] variant, and its constructor in [`TargetKind::connect`] — the one place
 //!   that maps a kind to a transport. Nothing else names a kind.
 //! - **A new field of a note** (say tags): the document schema in `docs/note.rs`, its column

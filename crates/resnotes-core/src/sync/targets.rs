@@ -85,7 +85,7 @@ impl Replica {
     /// Opens the transport of a configured target (with its stored credentials).
     pub(crate) fn transport_for(&self, target: &Target) -> Result<Box<dyn Transport>> {
         let password = match target.kind {
-            TargetKind::Webdav => credentials::load(&self.dir, &target.id),
+            TargetKind::Webdav | TargetKind::S3 => credentials::load(&self.dir, &target.id),
             _ => None,
         };
         Ok(target.kind.connect(&target.location, target.username.clone(), password)?)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{Folder, Transport, TransportError, WebDav};
+use super::{Folder, Transport, TransportError, WebDav, S3};
 
 /// What a target is: stored in the targets table by its [`TargetKind::as_str`] name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -17,6 +17,8 @@ pub enum TargetKind {
     Folder,
     /// A collection on a WebDAV server.
     Webdav,
+    /// A bucket (and prefix) of an S3-compatible object store.
+    S3,
     /// The in-memory fake of tests ([`super::Memory`]): never reachable by location.
     Memory,
 }
@@ -27,13 +29,14 @@ impl TargetKind {
         match self {
             TargetKind::Folder => "folder",
             TargetKind::Webdav => "webdav",
+            TargetKind::S3 => "s3",
             TargetKind::Memory => "memory",
         }
     }
 
     /// The kind named `name` (as stored), if it is one.
     pub fn parse(name: &str) -> Option<Self> {
-        [TargetKind::Folder, TargetKind::Webdav, TargetKind::Memory]
+        [TargetKind::Folder, TargetKind::Webdav, TargetKind::S3, TargetKind::Memory]
             .into_iter()
             .find(|k| k.as_str() == name)
     }
@@ -50,8 +53,10 @@ impl TargetKind {
         matches!(self, TargetKind::Folder).then(|| PathBuf::from(location))
     }
 
-    /// The transport reaching a target of this kind at `location` with the given credentials.
-    /// Checks the location's form, not the connection.
+    /// The transport reaching a target of this kind at `location` with the given credentials
+    /// (for S3: access key and secret key; without them, those of the standard AWS environment
+    /// variables or profile file, [`super::aws_credentials`]). Checks the location's form, not
+    /// the connection.
     pub fn connect(
         self,
         location: &str,
@@ -61,6 +66,22 @@ impl TargetKind {
         match self {
             TargetKind::Folder => Ok(Box::new(Folder::new(location))),
             TargetKind::Webdav => Ok(Box::new(WebDav::new(location, username, password)?)),
+            TargetKind::S3 => {
+                if username.is_some() && password.is_some() {
+                    return Ok(Box::new(S3::new(location, username, password)?));
+                }
+                let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+                let found =
+                    super::aws_credentials(&|n| std::env::var(n).ok(), home.as_deref(), &|p| {
+                        std::fs::read_to_string(p).ok()
+                    });
+                Ok(Box::new(match found {
+                    Some((key, secret, token)) => {
+                        S3::new(location, Some(key), Some(secret))?.with_session_token(token)
+                    }
+                    None => S3::new(location, username, password)?,
+                }))
+            }
             TargetKind::Memory => Err(TransportError::Unreachable {
                 location: location.to_string(),
                 reason: "an in-memory target exists only inside the test that made it".into(),
@@ -93,12 +114,13 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_are_refused() {
-        for k in [TargetKind::Folder, TargetKind::Webdav, TargetKind::Memory] {
+        for k in [TargetKind::Folder, TargetKind::Webdav, TargetKind::S3, TargetKind::Memory] {
             assert_eq!(TargetKind::parse(k.as_str()), Some(k));
             assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
         }
-        assert_eq!(TargetKind::parse("s3"), None);
+        assert_eq!(TargetKind::parse("ftp"), None);
         assert!(TargetKind::Memory.connect("memory:x", None, None).is_err());
         assert!(TargetKind::Webdav.connect("ftp://x", None, None).is_err());
+        assert!(TargetKind::S3.connect("https://bucket", None, None).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! **Layer 4 — transports**: moving bytes to and from a sync target. A transport knows paths and
-//! bytes, nothing of notes: [`Folder`], [`WebDav`], and [`Memory`], an in-memory fake that
+//! bytes, nothing of notes: [`Folder`], [`WebDav`], [`S3`], and [`Memory`], an in-memory fake that
 //! injects faults for tests. [`TargetKind`] names the kinds and is the one place that maps a
 //! kind to its transport.
 
@@ -9,14 +9,18 @@ use crate::format::manifest::Manifest;
 
 pub(crate) mod credentials;
 mod folder;
+mod http;
 mod kind;
 mod memory;
+mod s3;
 mod webdav;
 
 pub use folder::{is_temp_name, Folder};
+pub use http::RetryPolicy;
 pub use kind::{Target, TargetKind};
 pub use memory::{Fault, Memory};
-pub use webdav::{listing_names, redact, RetryPolicy, WebDav};
+pub use s3::{aws_credentials, Address as S3Address, MULTIPART_FROM, S3};
+pub use webdav::{listing_names, redact, WebDav};
 
 /// Reads and parses the target's `index.json` (FORMAT.md §3); `None` when it has none. Every
 /// look at a target's workspace description goes through here.

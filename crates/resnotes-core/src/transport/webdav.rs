@@ -6,79 +6,22 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::blocking::{RequestBuilder, Response};
 use reqwest::{Method, StatusCode, Url};
 
+use super::http::{self, Failure, Http, RetryPolicy, TRANSFER_TIMEOUT};
 use super::{AtPath, Transport, TransportError, Written};
 use crate::format::asset::percent_decode;
-
-/// How failed requests are retried.
-#[derive(Clone, Debug)]
-pub struct RetryPolicy {
-    /// Attempts in all (first try included).
-    pub attempts: u32,
-    /// First delay.
-    pub base: Duration,
-    /// Longest delay (also caps `Retry-After`).
-    pub max: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { attempts: 6, base: Duration::from_millis(200), max: Duration::from_secs(10) }
-    }
-}
-
-impl RetryPolicy {
-    /// Delay before attempt `n` (1-based retry number): exponential, with "full jitter" from
-    /// `unit` (a random number in [0, 1) passed in, so tests control it).
-    pub fn delay(&self, n: u32, unit: f64) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << n.min(16));
-        let cap = exp.min(self.max);
-        cap.mul_f64(0.5 + unit.clamp(0.0, 1.0) / 2.0)
-    }
-}
 
 /// A WebDAV collection holding a workspace.
 pub struct WebDav {
     base: Url,
     user: Option<String>,
     password: Option<String>,
-    client: Client,
-    retry: RetryPolicy,
+    http: Http,
     /// Collections known to exist (MKCOL is skipped for them).
     made: Mutex<HashSet<String>>,
-    /// Parallel requests for batches.
-    parallel: usize,
-}
-
-/// Time allowed for one attachment upload or download (the default 60 s is for entries).
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
-
-/// The upload body: reads the local file (or fails as opening it did), counting the bytes read
-/// (upload progress).
-struct Counting<R> {
-    inner: R,
-    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl std::io::Read for Counting<Result<std::fs::File, std::io::ErrorKind>> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let file = self.inner.as_mut().map_err(|kind| std::io::Error::from(*kind))?;
-        let n = file.read(buf)?;
-        self.sent.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Why a request failed, before it becomes a [`TransportError`].
-enum Failure {
-    /// Worth retrying after the given minimum delay.
-    Transient(String, Option<Duration>),
-    /// Final.
-    Fatal(TransportError),
 }
 
 impl WebDav {
@@ -106,23 +49,8 @@ impl WebDav {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let client = Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(8)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .user_agent(concat!("resilient-notes/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| bad(e.to_string()))?;
-        Ok(WebDav {
-            base,
-            user,
-            password,
-            client,
-            retry: RetryPolicy::default(),
-            made: Mutex::new(HashSet::new()),
-            parallel: 6,
-        })
+        let http = Http::new(6).map_err(bad)?;
+        Ok(WebDav { base, user, password, http, made: Mutex::new(HashSet::new()) })
     }
 
     /// True when requests would carry the password in the clear to another machine: plain
@@ -148,7 +76,7 @@ impl WebDav {
 
     /// Replaces the retry policy (tests use short delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.http.retry = retry;
         self
     }
 
@@ -166,7 +94,7 @@ impl WebDav {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let rb = self.client.request(method, self.url(path));
+        let rb = self.http.client.request(method, self.url(path));
         match &self.user {
             Some(u) => rb.basic_auth(u, self.password.as_ref()),
             None => rb,
@@ -175,35 +103,6 @@ impl WebDav {
 
     fn fail(&self, op: &'static str, path: &str, reason: String) -> TransportError {
         TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
-    }
-
-    /// A response body of at most [`super::MAX_READ_BYTES`]: a bigger file is refused by its
-    /// declared length before it is received, or by counting while it is (no length given), so
-    /// a server cannot exhaust this device's memory.
-    fn body_within_limit(&self, path: &str, r: Response) -> Result<Vec<u8>, Failure> {
-        use std::io::Read;
-        let max = super::MAX_READ_BYTES;
-        let too_big = || {
-            Failure::Fatal(self.fail(
-                "read",
-                path,
-                format!(
-                    "the file is larger than {} MiB, more than any entry can be; it was not read",
-                    max >> 20
-                ),
-            ))
-        };
-        if r.content_length().is_some_and(|n| n > max) {
-            return Err(too_big());
-        }
-        let mut bytes = Vec::new();
-        r.take(max + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Failure::Transient(e.to_string(), None))?;
-        if bytes.len() as u64 > max {
-            return Err(too_big());
-        }
-        Ok(bytes)
     }
 
     /// Sends a request built by `make`, retrying transient failures; `accept` maps a response
@@ -215,31 +114,8 @@ impl WebDav {
         make: impl Fn() -> RequestBuilder,
         accept: impl Fn(Response) -> Result<T, Failure>,
     ) -> Result<T, TransportError> {
-        let mut last = String::new();
-        for attempt in 0..self.retry.attempts {
-            if attempt > 0 {
-                std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
-            }
-            let res = make()
-                .send()
-                .map_err(|e| Failure::Transient(describe(&e), None))
-                .and_then(|r| classify(self, op, path, r))
-                .and_then(&accept);
-            match res {
-                Ok(v) => return Ok(v),
-                Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Transient(msg, after)) => {
-                    last = msg;
-                    if let Some(after) = after {
-                        std::thread::sleep(after.min(self.retry.max));
-                    }
-                }
-            }
-        }
-        Err(TransportError::Unreachable {
-            location: self.location(),
-            reason: format!("{op} {path}: {last} (gave up after {} tries)", self.retry.attempts),
-        })
+        let what = format!("{op} {path}");
+        self.http.send(&self.location(), &what, make, |r| classify(self, op, path, r), accept)
     }
 
     /// Creates the parent collections of `path` (MKCOL each missing level once).
@@ -321,76 +197,6 @@ impl WebDav {
     }
 }
 
-impl WebDav {
-    /// Runs `f(0..n)` on at most `parallel` threads sharing the keep-alive pool; results in order.
-    fn parallel_map<T: Send>(
-        &self,
-        n: usize,
-        f: impl Fn(usize) -> Result<T, TransportError> + Sync,
-    ) -> Vec<Result<T, TransportError>> {
-        let mut out: Vec<Option<Result<T, TransportError>>> = (0..n).map(|_| None).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots = Mutex::new(&mut out);
-        std::thread::scope(|s| {
-            for _ in 0..self.parallel.min(n).max(1) {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if i >= n {
-                        break;
-                    }
-                    let r = f(i);
-                    slots.lock().unwrap()[i] = Some(r);
-                });
-            }
-        });
-        out.into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(TransportError::Unreachable {
-                        location: self.location(),
-                        reason: "request did not run".into(),
-                    })
-                })
-            })
-            .collect()
-    }
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    // reqwest errors include the URL; ours never holds credentials, but keep messages short.
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_redirect() {
-        "too many redirects"
-    } else {
-        "request failed"
-    };
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = src {
-        detail = s.to_string();
-        src = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    }
-}
-
-fn retry_after(r: &Response) -> Option<Duration> {
-    r.headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
 /// Maps statuses every request shares: auth, full, throttled, server errors.
 fn classify(dav: &WebDav, op: &'static str, path: &str, r: Response) -> Result<Response, Failure> {
     let s = r.status();
@@ -411,10 +217,10 @@ fn classify(dav: &WebDav, op: &'static str, path: &str, r: Response) -> Result<R
             reason: "the server is full (507 Insufficient Storage); free space on it".into(),
         })),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::LOCKED => {
-            Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r)))
+            Err(Failure::Transient(format!("HTTP {}", s.as_u16()), http::retry_after(&r)))
         }
         s if s.is_server_error() => {
-            Err(Failure::Transient(format!("HTTP {}", s.as_u16()), retry_after(&r)))
+            Err(Failure::Transient(format!("HTTP {}", s.as_u16()), http::retry_after(&r)))
         }
         _ => Ok(r),
     }
@@ -547,7 +353,7 @@ impl Transport for WebDav {
             || self.request(Method::GET, path),
             |r| match r.status() {
                 StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
-                s if s.is_success() => self.body_within_limit(path, r).map(Some),
+                s if s.is_success() => http::body_within_limit(&self.location(), path, r).map(Some),
                 s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
             },
         )
@@ -581,7 +387,8 @@ impl Transport for WebDav {
             |r| match r.status() {
                 StatusCode::NOT_FOUND => Ok(vec![]),
                 s if s.is_success() => {
-                    let text = r.text().map_err(|e| Failure::Transient(describe(&e), None))?;
+                    let text =
+                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
                     Ok(member_names(&text, &dir_url))
                 }
                 s => Err(Failure::Fatal(self.fail("list", dir, format!("HTTP {}", s.as_u16())))),
@@ -613,7 +420,7 @@ impl Transport for WebDav {
     }
 
     fn read_ahead(&self) -> usize {
-        self.parallel * 2
+        self.http.parallel * 2
     }
 
     fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
@@ -623,18 +430,9 @@ impl Transport for WebDav {
             || self.request(Method::HEAD, path),
             |r| match r.status() {
                 StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
-                s if s.is_success() => r
-                    .headers()
-                    .get(reqwest::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok()?.parse().ok())
-                    .map(Some)
-                    .ok_or_else(|| {
-                        Failure::Fatal(self.fail(
-                            "stat",
-                            path,
-                            "the server sent no file length".into(),
-                        ))
-                    }),
+                s if s.is_success() => http::length(&r).map(Some).ok_or_else(|| {
+                    Failure::Fatal(self.fail("stat", path, "the server sent no file length".into()))
+                }),
                 s => Err(Failure::Fatal(self.fail("stat", path, format!("HTTP {}", s.as_u16())))),
             },
         )
@@ -652,31 +450,17 @@ impl Transport for WebDav {
             "read",
             path,
             || self.request(Method::GET, path).timeout(TRANSFER_TIMEOUT),
-            |mut r| match r.status() {
+            |r| match r.status() {
                 StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
-                s if s.is_success() => {
-                    let mut out = std::fs::File::create(dest)
-                        .map_err(|e| Failure::Fatal(super::local_failure(self, "save", path, e)))?;
-                    let mut buf = vec![0u8; 64 * 1024];
-                    let mut done = 0u64;
-                    loop {
-                        use std::io::{Read, Write};
-                        let k = r.read(&mut buf).map_err(|e| {
-                            Failure::Transient(format!("the download broke off ({e})"), None)
-                        })?;
-                        if k == 0 {
-                            return Ok(true);
-                        }
-                        done += k as u64;
-                        if done > limit {
-                            return Err(Failure::Fatal(super::too_large(self, path, limit)));
-                        }
-                        out.write_all(&buf[..k]).map_err(|e| {
-                            Failure::Fatal(super::local_failure(self, "save", path, e))
-                        })?;
-                        (progress.lock().unwrap())(done);
-                    }
-                }
+                s if s.is_success() => http::body_to_file(
+                    r,
+                    dest,
+                    limit,
+                    &progress,
+                    |e| super::local_failure(self, "save", path, e),
+                    || super::too_large(self, path, limit),
+                )
+                .map(|()| true),
                 s => Err(Failure::Fatal(self.fail("read", path, format!("HTTP {}", s.as_u16())))),
             },
         )
@@ -714,13 +498,7 @@ impl Transport for WebDav {
                 path,
                 || {
                     sent.store(0, std::sync::atomic::Ordering::Relaxed);
-                    // Reopened for every attempt; should that fail now, the body fails too (the
-                    // request is aborted and retried), never an empty file sent in its place.
-                    let body = std::fs::File::open(src).map_err(|e| e.kind());
-                    let body = reqwest::blocking::Body::sized(
-                        Counting { inner: body, sent: sent.clone() },
-                        len,
-                    );
+                    let body = http::file_body(src, 0, len, &sent);
                     let rb = self.request(Method::PUT, path).timeout(TRANSFER_TIMEOUT).body(body);
                     if only_new {
                         rb.header("If-None-Match", "*")
@@ -735,17 +513,12 @@ impl Transport for WebDav {
                 },
             )
         };
-        // The request runs on a scoped thread so that this one can report its progress.
-        let result = std::thread::scope(|scope| {
-            let h = scope.spawn(put);
-            while !h.is_finished() {
-                progress(sent.load(std::sync::atomic::Ordering::Relaxed));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            h.join().unwrap_or_else(|_| {
-                Err(self.fail("upload", path, "the upload stopped unexpectedly".into()))
-            })
-        })?;
+        let result = http::with_progress(
+            put,
+            || sent.load(std::sync::atomic::Ordering::Relaxed),
+            progress,
+            || self.fail("upload", path, "the upload stopped unexpectedly".into()),
+        )?;
         if result == Written::AlreadyPresent {
             // 412: someone wrote it meanwhile; it must be the same length to be ours.
             if self.size(path)? != Some(len) {
@@ -760,11 +533,13 @@ impl Transport for WebDav {
     }
 
     fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
-        self.parallel_map(paths.len(), |i| self.read(&paths[i]))
+        self.http.parallel_map(&self.location(), paths.len(), |i| self.read(&paths[i]))
     }
 
     fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
-        self.parallel_map(files.len(), |i| self.write_one(&files[i].0, &files[i].1))
+        self.http.parallel_map(&self.location(), files.len(), |i| {
+            self.write_one(&files[i].0, &files[i].1)
+        })
     }
 }
 
@@ -824,17 +599,5 @@ mod tests {
                 "été%2"
             ]
         );
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy {
-            attempts: 5,
-            base: Duration::from_millis(100),
-            max: Duration::from_secs(1),
-        };
-        assert_eq!(p.delay(1, 1.0), Duration::from_millis(200));
-        assert_eq!(p.delay(2, 0.0), Duration::from_millis(200));
-        assert_eq!(p.delay(10, 1.0), Duration::from_secs(1));
     }
 }

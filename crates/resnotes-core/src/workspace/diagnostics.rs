@@ -131,7 +131,7 @@ impl Workspace {
         let mut private: Vec<(String, String)> = Vec::new();
         for (i, t) in st.targets.iter().enumerate() {
             let shown = match t.kind {
-                TargetKind::Webdav => format!("<server {}>", i + 1),
+                TargetKind::Webdav | TargetKind::S3 => format!("<server {}>", i + 1),
                 _ => format!("<folder {}>", i + 1),
             };
             private.push((t.location.clone(), shown));
@@ -171,6 +171,7 @@ impl Workspace {
         for (i, t) in st.targets.iter().enumerate() {
             let kind = match t.kind {
                 TargetKind::Webdav => "WebDAV server",
+                TargetKind::S3 => "S3 bucket",
                 TargetKind::Folder => "folder",
                 _ => t.kind.as_str(),
             };

@@ -41,6 +41,16 @@ pub enum TargetSpec {
         #[ts(optional)]
         allow_http: Option<bool>,
     },
+    /// A bucket (and prefix) of an S3-compatible object store.
+    S3 {
+        /// `s3://bucket/prefix?endpoint=…&region=…` (README, "S3").
+        url: String,
+        /// Access key; without one, the standard AWS environment variables or profile file are
+        /// used at every sync (and nothing is stored).
+        access_key: Option<String>,
+        /// Secret key of the access key; stored for this device only.
+        secret_key: Option<String>,
+    },
 }
 
 impl TargetSpec {
@@ -49,6 +59,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Folder { .. } => TargetKind::Folder,
             TargetSpec::Webdav { .. } => TargetKind::Webdav,
+            TargetSpec::S3 { .. } => TargetKind::S3,
         }
     }
 
@@ -77,14 +88,26 @@ impl TargetSpec {
                 }
                 Ok(Box::new(dav))
             }
+            TargetSpec::S3 { url, access_key, secret_key } => {
+                let given = |v: &Option<String>| {
+                    v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from)
+                };
+                Ok(TargetKind::S3.connect(url.trim(), given(access_key), given(secret_key))?)
+            }
         }
     }
 
-    fn credentials(&self, dav: &dyn Transport) -> (Option<String>, Option<String>) {
+    /// The user name and password (S3: access key and secret key) to store for this device:
+    /// those the user gave, never keys read from the AWS environment.
+    pub fn credentials(&self, dav: &dyn Transport) -> (Option<String>, Option<String>) {
         match self {
             TargetSpec::Folder { .. } => (None, None),
             // The URL may carry credentials too; the transport has taken them out of it.
             TargetSpec::Webdav { .. } => dav.credentials(),
+            // Keys given by the user are stored; those of the AWS environment are read again at
+            // every sync (they may be rotated there).
+            TargetSpec::S3 { access_key: Some(k), .. } if !k.trim().is_empty() => dav.credentials(),
+            TargetSpec::S3 { .. } => (None, None),
         }
     }
 }

@@ -1,0 +1,975 @@
+//! An S3-compatible object store (AWS S3, Backblaze B2, Cloudflare R2, Wasabi, MinIO, Ceph,
+//! Garage) as a target: the folder layout of FORMAT.md §2 under a bucket and an optional
+//! prefix. Requests are signed with AWS Signature Version 4 by `rusty-s3` (sans-IO: it makes
+//! presigned URLs, which this module sends with the same blocking client, retries and limits as
+//! WebDAV). Retries timeouts, resets, 500/502/503/504 (`SlowDown`) and 429 with exponential
+//! backoff and jitter; a refused key, a missing bucket or a wrong region stop at once with what
+//! to do.
+//!
+//! **Semantics this module relies on, and what it does not.** S3 has no folders: a listing is of
+//! keys under a prefix, split at `/`. Stores differ on `If-None-Match: *` (Garage answers 200
+//! and overwrites), so, as for WebDAV, a file is read before it is written and a different
+//! existing one is a conflict, never overwritten. Listings and reads may lag behind a write on
+//! stores that are eventually consistent: a missing entry is "not there yet" for the pull, never
+//! a loss, and writing identical bytes again is harmless. Attachments larger than
+//! [`MULTIPART_FROM`] go up in parts streamed from the file (bounded memory); a failed
+//! multipart upload is aborted so the store frees its parts.
+//!
+//! The target's address: `s3://BUCKET/PREFIX?endpoint=URL&region=REGION&style=path|virtual`
+//! (README, "S3"). Without `endpoint` it is AWS (`https://s3.REGION.amazonaws.com`,
+//! virtual-hosted style); with one, path style unless `style=virtual`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::blocking::{RequestBuilder, Response};
+use reqwest::{StatusCode, Url};
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+
+use super::http::{self, Failure, Http, RetryPolicy, TRANSFER_TIMEOUT};
+use super::{AtPath, Transport, TransportError, Written};
+use crate::format::asset::percent_decode;
+
+/// How long a signed request stays valid: it is signed just before it is sent.
+const SIGNED_FOR: Duration = Duration::from_secs(3600);
+
+/// Uploads longer than this go up in parts (multipart upload); shorter ones in one request.
+pub const MULTIPART_FROM: u64 = 16 << 20;
+
+/// The smallest part: 8 MiB keeps a 1 GiB attachment at 128 parts, above S3's 5 MiB minimum.
+const PART: u64 = 8 << 20;
+
+/// S3 allows at most 10,000 parts per upload.
+const MAX_PARTS: u64 = 10_000;
+
+/// Keys one listing page may carry (S3's own maximum).
+const PAGE_KEYS: usize = 1000;
+
+/// A bucket (and prefix) of an S3-compatible store holding a workspace.
+pub struct S3 {
+    bucket: Bucket,
+    /// Key prefix of the workspace: empty, or ending in `/`.
+    prefix: String,
+    credentials: Option<Credentials>,
+    /// The target's address as shown and stored (never with credentials).
+    address: String,
+    http: Http,
+}
+
+/// The parts of an `s3://` address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Address {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix: empty, or ending in `/`.
+    pub prefix: String,
+    /// Store endpoint (`https://…`); AWS's regional endpoint when none was given.
+    pub endpoint: Url,
+    /// Region the requests are signed for.
+    pub region: String,
+    /// Path style (`endpoint/bucket/key`) or virtual-hosted (`bucket.endpoint/key`).
+    pub path_style: bool,
+    /// Access key and secret key written in the address (`s3://KEY:SECRET@bucket/…`), moved
+    /// out of it so they are never printed.
+    pub inline_credentials: Option<(String, String)>,
+}
+
+impl Address {
+    /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual]`.
+    pub fn parse(text: &str) -> Result<Address, String> {
+        let text = text.trim();
+        let u = Url::parse(text).map_err(|e| format!("not a valid address ({e})"))?;
+        if u.scheme() != "s3" {
+            return Err("an S3 address starts with s3:// and the bucket's name".into());
+        }
+        let bucket = u.host_str().map(percent_decode).unwrap_or_default();
+        if !valid_bucket(&bucket) {
+            return Err(format!(
+                "'{bucket}' is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+            ));
+        }
+        let mut prefix: String = u
+            .path()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect::<Vec<_>>()
+            .join("/");
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        let mut endpoint = None;
+        let mut region = None;
+        let mut style = None;
+        for (k, v) in u.query_pairs() {
+            match &*k {
+                "endpoint" => endpoint = Some(v.into_owned()),
+                "region" => region = Some(v.into_owned()),
+                "style" => style = Some(v.into_owned()),
+                other => {
+                    return Err(format!(
+                        "unknown setting '{other}' in the address (known: endpoint, region, style)"
+                    ))
+                }
+            }
+        }
+        let region = region.filter(|r| !r.is_empty()).unwrap_or_else(|| "us-east-1".into());
+        let path_style = match style.as_deref() {
+            None => endpoint.is_some(),
+            Some("path") => true,
+            Some("virtual") => false,
+            Some(other) => return Err(format!("style must be path or virtual, not '{other}'")),
+        };
+        let endpoint = match endpoint {
+            Some(e) => {
+                let e = Url::parse(&e).map_err(|_| format!("endpoint '{e}' is not a URL"))?;
+                if e.scheme() != "http" && e.scheme() != "https" {
+                    return Err("the endpoint must start with http:// or https://".into());
+                }
+                if !e.username().is_empty() || e.password().is_some() {
+                    return Err("give the access key with --access-key, not in the endpoint".into());
+                }
+                e
+            }
+            None => Url::parse(&format!("https://s3.{region}.amazonaws.com"))
+                .map_err(|_| format!("'{region}' is not a region"))?,
+        };
+        let inline_credentials = (!u.username().is_empty())
+            .then(|| (percent_decode(u.username()), percent_decode(u.password().unwrap_or(""))));
+        Ok(Address { bucket, prefix, endpoint, region, path_style, inline_credentials })
+    }
+
+    /// The address as shown and stored: bucket, prefix and the settings that differ from what
+    /// they would be without them, never credentials.
+    pub fn canonical(&self) -> String {
+        let mut s = format!("s3://{}/{}", self.bucket, self.prefix);
+        let aws = self.endpoint.host_str().is_some_and(|h| h.ends_with(".amazonaws.com"));
+        // Query values keep `:` and `/` (legal there), so the address reads as typed.
+        const VALUE: &percent_encoding::AsciiSet =
+            &percent_encoding::CONTROLS.add(b' ').add(b'&').add(b'#').add(b'+').add(b'%').add(b'=');
+        let value = |v: &str| percent_encoding::utf8_percent_encode(v, VALUE).to_string();
+        let mut q = Vec::new();
+        if !aws {
+            q.push(format!("endpoint={}", value(self.endpoint.as_str().trim_end_matches('/'))));
+        }
+        q.push(format!("region={}", value(&self.region)));
+        if self.path_style == aws {
+            q.push(format!("style={}", if self.path_style { "path" } else { "virtual" }));
+        }
+        s.push('?');
+        s.push_str(&q.join("&"));
+        s
+    }
+}
+
+/// S3's bucket naming rules (the common subset every store accepts).
+fn valid_bucket(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+}
+
+/// Access key, secret key and session token (temporary credentials) from the standard AWS
+/// places: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, else the profile
+/// `AWS_PROFILE` (or `default`) of `AWS_SHARED_CREDENTIALS_FILE` (or `~/.aws/credentials`).
+/// `env` reads a variable and `read` a file, so tests pass their own.
+pub fn aws_credentials(
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+    read: &dyn Fn(&Path) -> Option<String>,
+) -> Option<(String, String, Option<String>)> {
+    let var = |n: &str| env(n).filter(|v| !v.trim().is_empty());
+    if let (Some(k), Some(s)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        return Some((k, s, var("AWS_SESSION_TOKEN")));
+    }
+    let file = match var("AWS_SHARED_CREDENTIALS_FILE") {
+        Some(f) => std::path::PathBuf::from(f),
+        None => home?.join(".aws").join("credentials"),
+    };
+    let profile = var("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let text = read(&file)?;
+    let mut in_profile = false;
+    let (mut key, mut secret, mut token) = (None, None, None);
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_profile = name.trim() == profile;
+            continue;
+        }
+        if !in_profile {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = Some(v.trim().to_string());
+            match k.trim() {
+                "aws_access_key_id" => key = v,
+                "aws_secret_access_key" => secret = v,
+                "aws_session_token" => token = v,
+                _ => {}
+            }
+        }
+    }
+    Some((key?, secret?, token))
+}
+
+/// The `Code` and `Message` of an S3 error body (`<Error><Code>…</Code>…`), empty when there is
+/// none.
+pub(super) fn error_of(xml: &str) -> (String, String) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut code, mut message) = (String::new(), String::new());
+    let mut depth = 0usize;
+    let mut field = None;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                depth += 1;
+                field = match e.local_name().as_ref() {
+                    b"Code" if depth == 2 => Some(true),
+                    b"Message" if depth == 2 => Some(false),
+                    _ => None,
+                };
+            }
+            Ok(quick_xml::events::Event::Text(t)) => {
+                if let Some(is_code) = field {
+                    let raw = t.decode().map(|c| c.into_owned()).unwrap_or_default();
+                    let text =
+                        quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
+                    let text: String = text.chars().take(200).collect();
+                    if is_code {
+                        code = text;
+                    } else {
+                        message = text;
+                    }
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                field = None;
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    (code, message)
+}
+
+/// The size of each part of a multipart upload of `len` bytes: [`PART`], or more (in whole
+/// MiB) when that would need more than [`MAX_PARTS`] parts.
+fn part_size(len: u64) -> u64 {
+    let mib = 1 << 20;
+    PART.max(len.div_ceil(MAX_PARTS).div_ceil(mib) * mib)
+}
+
+impl S3 {
+    /// A target at `address` (see the module doc) with an access key and secret key; keys
+    /// written in the address are moved out of it.
+    pub fn new(
+        address: &str,
+        access_key: Option<String>,
+        secret_key: Option<String>,
+    ) -> Result<Self, TransportError> {
+        let bad = |reason: String| TransportError::Unreachable {
+            location: super::redact(address.trim()),
+            reason,
+        };
+        let a = Address::parse(address).map_err(bad)?;
+        let (key, secret) = match (access_key, secret_key, a.inline_credentials.clone()) {
+            (Some(k), s, inline) => (Some(k), s.or(inline.map(|i| i.1))),
+            (None, s, Some((k, inline_s))) => (Some(k), s.or(Some(inline_s))),
+            (None, s, None) => (None, s),
+        };
+        let credentials = match (key, secret) {
+            (Some(k), Some(s)) if !k.is_empty() && !s.is_empty() => Some(Credentials::new(k, s)),
+            (Some(_), _) => return Err(bad("the secret key of the access key is missing".into())),
+            _ => None,
+        };
+        let style = if a.path_style { UrlStyle::Path } else { UrlStyle::VirtualHost };
+        let bucket = Bucket::new(a.endpoint.clone(), style, a.bucket.clone(), a.region.clone())
+            .map_err(|e| bad(format!("the bucket's address cannot be made ({e})")))?;
+        let http = Http::new(8).map_err(bad)?;
+        Ok(S3 { bucket, prefix: a.prefix.clone(), credentials, address: a.canonical(), http })
+    }
+
+    /// The same target with temporary credentials' session token.
+    pub fn with_session_token(mut self, token: Option<String>) -> Self {
+        if let (Some(c), Some(t)) = (&self.credentials, token) {
+            self.credentials = Some(Credentials::new_with_token(c.key(), c.secret(), t));
+        }
+        self
+    }
+
+    /// Replaces the retry policy (tests use short delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.http.retry = retry;
+        self
+    }
+
+    /// The access key in use.
+    pub fn access_key(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|c| c.key())
+    }
+
+    fn key(&self, path: &str) -> String {
+        format!("{}{}", self.prefix, path.trim_start_matches('/'))
+    }
+
+    fn fail(&self, op: &'static str, path: &str, reason: String) -> TransportError {
+        TransportError::Failed { location: self.location(), op, path: path.to_string(), reason }
+    }
+
+    fn unexpected(&self, op: &'static str, path: &str, r: Response) -> Failure {
+        let s = r.status().as_u16();
+        let (code, message) = error_of(&r.text().unwrap_or_default());
+        let what = if code.is_empty() { String::new() } else { format!(" {code}: {message}") };
+        Failure::Fatal(self.fail(op, path, format!("the store answered HTTP {s}{what}")))
+    }
+
+    /// Sends a signed request made by `make` (signed again for every attempt), retrying
+    /// transient failures.
+    fn send<T>(
+        &self,
+        op: &'static str,
+        path: &str,
+        make: impl Fn() -> RequestBuilder,
+        accept: impl Fn(Response) -> Result<T, Failure>,
+    ) -> Result<T, TransportError> {
+        let what = format!("{op} {path}");
+        self.http.send(&self.location(), &what, make, |r| self.classify(r), accept)
+    }
+
+    /// Maps the statuses every request shares: a refused key, a wrong region or clock, a
+    /// missing bucket, throttling and server errors.
+    fn classify(&self, r: Response) -> Result<Response, Failure> {
+        let s = r.status();
+        let unreachable = |reason: String| {
+            Failure::Fatal(TransportError::Unreachable { location: self.location(), reason })
+        };
+        match s {
+            StatusCode::TOO_MANY_REQUESTS => {
+                Err(Failure::Transient(format!("HTTP {}", s.as_u16()), http::retry_after(&r)))
+            }
+            s if s.is_server_error() => {
+                let after = http::retry_after(&r);
+                let (code, _) = error_of(&r.text().unwrap_or_default());
+                let code = if code.is_empty() { String::new() } else { format!(" {code}") };
+                Err(Failure::Transient(format!("HTTP {}{code}", s.as_u16()), after))
+            }
+            StatusCode::MOVED_PERMANENTLY | StatusCode::TEMPORARY_REDIRECT => {
+                let region = r
+                    .headers()
+                    .get("x-amz-bucket-region")
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                Err(unreachable(match region {
+                    Some(region) => format!(
+                        "the bucket is in region {region}; add region={region} to the address"
+                    ),
+                    None => "the store sent the bucket elsewhere; check the region and endpoint in the address".into(),
+                }))
+            }
+            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => {
+                // HEAD answers carry no body: only the status is known.
+                let (code, message) = error_of(&r.text().unwrap_or_default());
+                Err(unreachable(match code.as_str() {
+                    "RequestTimeTooSkewed" => "this device's clock differs from the store's by more than 15 minutes; set the clock right and sync again".into(),
+                    "AuthorizationHeaderMalformed" | "AuthorizationQueryParametersError" if message.contains("region") => {
+                        format!("the store expects another region ({message}); set region= in the address")
+                    }
+                    "" if s == StatusCode::BAD_REQUEST => {
+                        "the store refused the request (HTTP 400); check the endpoint and region in the address".into()
+                    }
+                    "" => format!(
+                        "the store refused the access key (HTTP {}); check the access key and secret key, and that the key may read and write bucket {}",
+                        s.as_u16(),
+                        self.bucket.name()
+                    ),
+                    code if s == StatusCode::BAD_REQUEST => format!("the store refused the request ({code}: {message}); check the endpoint and region in the address"),
+                    code => format!(
+                        "the store refused the access key ({code}); check the access key and secret key, and that the key may read and write bucket {}",
+                        self.bucket.name()
+                    ),
+                }))
+            }
+            _ => Ok(r),
+        }
+    }
+
+    /// A missing object (`None`), or a missing bucket (an error that says so), from a 404.
+    fn not_found(&self, r: Response) -> Failure {
+        let (code, _) = error_of(&r.text().unwrap_or_default());
+        Failure::Fatal(self.no_bucket_if(&code))
+    }
+
+    fn no_bucket_if(&self, code: &str) -> TransportError {
+        TransportError::Unreachable {
+            location: self.location(),
+            reason: if code == "NoSuchBucket" {
+                format!(
+                    "the bucket {} does not exist on {}; create it first, or check the address",
+                    self.bucket.name(),
+                    self.bucket.base_url().host_str().unwrap_or("the store")
+                )
+            } else {
+                format!("the store answered 404 {code}")
+            },
+        }
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        let key = self.key(path);
+        let url = self.bucket.get_object(self.credentials.as_ref(), &key).sign(SIGNED_FOR);
+        self.http.client.get(url)
+    }
+
+    fn head(&self, path: &str) -> RequestBuilder {
+        let key = self.key(path);
+        let url = self.bucket.head_object(self.credentials.as_ref(), &key).sign(SIGNED_FOR);
+        self.http.client.head(url)
+    }
+
+    fn put_request(&self, path: &str) -> RequestBuilder {
+        let key = self.key(path);
+        let url = self.bucket.put_object(self.credentials.as_ref(), &key).sign(SIGNED_FOR);
+        self.http.client.put(url)
+    }
+
+    /// PUTs `bytes`; with `only_new`, asks the store not to replace an existing object (false
+    /// when it answered so; stores that ignore the request replace it).
+    fn put(&self, path: &str, bytes: &[u8], only_new: bool) -> Result<bool, TransportError> {
+        self.send(
+            "upload",
+            path,
+            || {
+                let rb = self.put_request(path).body(bytes.to_vec());
+                if only_new {
+                    rb.header("If-None-Match", "*")
+                } else {
+                    rb
+                }
+            },
+            |r| match r.status() {
+                s if s.is_success() => Ok(true),
+                StatusCode::PRECONDITION_FAILED => Ok(false),
+                StatusCode::NOT_FOUND => Err(self.not_found(r)),
+                _ => Err(self.unexpected("upload", path, r)),
+            },
+        )
+    }
+
+    fn write_one(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
+        // Stores such as Garage ignore If-None-Match, so look first: never overwrite different
+        // bytes, but repair a cut-off upload (a strict prefix of ours). A stale read that does
+        // not show a file written meanwhile costs nothing: only identical bytes are written at
+        // a path by anyone else (entries are copied verbatim).
+        if let Some(existing) = self.read(path)? {
+            if existing == bytes {
+                return Ok(Written::AlreadyPresent);
+            }
+            if existing.len() < bytes.len() && bytes.starts_with(&existing) {
+                self.put(path, bytes, false)?;
+                return Ok(Written::Created);
+            }
+            return Err(TransportError::Conflict { location: self.location(), path: path.into() });
+        }
+        if self.put(path, bytes, true)? {
+            Ok(Written::Created)
+        } else {
+            match self.read(path)? {
+                Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
+                _ => Err(TransportError::Conflict { location: self.location(), path: path.into() }),
+            }
+        }
+    }
+
+    /// One page of the listing of keys under `prefix`, split at `/` (`max` keys at most).
+    fn list_page(
+        &self,
+        prefix: &str,
+        token: Option<&str>,
+        max: usize,
+    ) -> Result<rusty_s3::actions::ListObjectsV2Response, TransportError> {
+        self.send(
+            "list",
+            prefix,
+            || {
+                let mut l = self.bucket.list_objects_v2(self.credentials.as_ref());
+                l.with_prefix(prefix);
+                l.with_delimiter("/");
+                l.with_max_keys(max);
+                if let Some(t) = token {
+                    l.with_continuation_token(t);
+                }
+                self.http.client.get(l.sign(SIGNED_FOR))
+            },
+            |r| match r.status() {
+                s if s.is_success() => {
+                    let text =
+                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    rusty_s3::actions::ListObjectsV2::parse_response(&text).map_err(|e| {
+                        Failure::Fatal(self.fail(
+                            "list",
+                            prefix,
+                            format!("the store's listing could not be read ({e})"),
+                        ))
+                    })
+                }
+                StatusCode::NOT_FOUND => Err(self.not_found(r)),
+                _ => Err(self.unexpected("list", prefix, r)),
+            },
+        )
+    }
+
+    /// Uploads `len` bytes of `src` in parts (S3 multipart upload), several at once, each
+    /// streamed from the file; aborts the upload when it fails, so the store frees the parts.
+    fn upload_parts(
+        &self,
+        path: &str,
+        src: &Path,
+        len: u64,
+        sent: &Arc<AtomicU64>,
+    ) -> Result<(), TransportError> {
+        let key = self.key(path);
+        let creds = self.credentials.as_ref();
+        let upload_id = self.send(
+            "upload",
+            path,
+            || {
+                let url = self.bucket.create_multipart_upload(creds, &key).sign(SIGNED_FOR);
+                self.http.client.post(url)
+            },
+            |r| match r.status() {
+                s if s.is_success() => {
+                    let text = r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    rusty_s3::actions::CreateMultipartUpload::parse_response(&text)
+                        .map(|c| c.upload_id().to_string())
+                        .map_err(|e| {
+                            Failure::Fatal(self.fail(
+                                "upload",
+                                path,
+                                format!("the store's answer to a multipart upload could not be read ({e})"),
+                            ))
+                        })
+                }
+                StatusCode::NOT_FOUND => Err(self.not_found(r)),
+                _ => Err(self.unexpected("upload", path, r)),
+            },
+        )?;
+        let size = part_size(len);
+        let parts = len.div_ceil(size);
+        let done: Vec<AtomicU64> = (0..parts).map(|_| AtomicU64::new(0)).collect();
+        let total = || done.iter().map(|d| d.load(Ordering::Relaxed)).sum::<u64>();
+        let etags = self.http.parallel_map(&self.location(), parts as usize, |i| {
+            let offset = i as u64 * size;
+            let n = size.min(len - offset);
+            let counter = Arc::new(AtomicU64::new(0));
+            let etag = self.send(
+                "upload",
+                path,
+                || {
+                    counter.store(0, Ordering::Relaxed);
+                    let url = self
+                        .bucket
+                        .upload_part(creds, &key, (i + 1) as u16, &upload_id)
+                        .sign(SIGNED_FOR);
+                    self.http
+                        .client
+                        .put(url)
+                        .timeout(TRANSFER_TIMEOUT)
+                        .body(http::file_body(src, offset, n, &counter))
+                },
+                |r| match r.status() {
+                    s if s.is_success() => r
+                        .headers()
+                        .get(reqwest::header::ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .map(String::from)
+                        .ok_or_else(|| {
+                            Failure::Fatal(self.fail(
+                                "upload",
+                                path,
+                                "the store did not name the part it stored (no ETag)".into(),
+                            ))
+                        }),
+                    _ => Err(self.unexpected("upload", path, r)),
+                },
+            );
+            done[i].store(n, Ordering::Relaxed);
+            sent.store(total(), Ordering::Relaxed);
+            etag
+        });
+        let completed = etags.into_iter().collect::<Result<Vec<String>, _>>().and_then(|etags| {
+            self.send(
+                "upload",
+                path,
+                || {
+                    let c = self.bucket.complete_multipart_upload(
+                        creds,
+                        &key,
+                        &upload_id,
+                        etags.iter().map(String::as_str),
+                    );
+                    let url = c.sign(SIGNED_FOR);
+                    self.http.client.post(url).timeout(TRANSFER_TIMEOUT).body(c.body())
+                },
+                |r| match r.status() {
+                    // A completion can fail after its 200 has been sent: the error is the body.
+                    s if s.is_success() => {
+                        let text =
+                            r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                        match error_of(&text) {
+                            (code, _) if code.is_empty() => Ok(()),
+                            (code, message) if code == "InternalError" || code == "SlowDown" => {
+                                Err(Failure::Transient(format!("{code}: {message}"), None))
+                            }
+                            (code, message) => Err(Failure::Fatal(self.fail(
+                                "upload",
+                                path,
+                                format!(
+                                    "the store could not assemble the parts ({code}: {message})"
+                                ),
+                            ))),
+                        }
+                    }
+                    _ => Err(self.unexpected("upload", path, r)),
+                },
+            )
+        });
+        if completed.is_err() {
+            // Best effort: a store that keeps the parts anyway drops them by its own lifecycle.
+            let _ = self.send(
+                "upload",
+                path,
+                || {
+                    let url = self
+                        .bucket
+                        .abort_multipart_upload(creds, &key, &upload_id)
+                        .sign(SIGNED_FOR);
+                    self.http.client.delete(url)
+                },
+                |r| {
+                    if r.status().is_success() || r.status() == StatusCode::NOT_FOUND {
+                        Ok(())
+                    } else {
+                        Err(self.unexpected("upload", path, r))
+                    }
+                },
+            );
+        }
+        completed
+    }
+}
+
+impl Transport for S3 {
+    fn location(&self) -> String {
+        self.address.clone()
+    }
+
+    fn credentials(&self) -> (Option<String>, Option<String>) {
+        match &self.credentials {
+            Some(c) => (Some(c.key().to_string()), Some(c.secret().to_string())),
+            None => (None, None),
+        }
+    }
+
+    fn check(&self) -> Result<(), TransportError> {
+        if self.credentials.is_none() {
+            return Err(TransportError::Unreachable {
+                location: self.location(),
+                reason: "no access key for the store: give one (--access-key), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials".into(),
+            });
+        }
+        self.list_page(&self.prefix, None, 1).map(|_| ())
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
+        self.send(
+            "read",
+            path,
+            || self.get(path),
+            |r| match r.status() {
+                StatusCode::NOT_FOUND => {
+                    let (code, _) = error_of(&r.text().unwrap_or_default());
+                    if code == "NoSuchBucket" {
+                        Err(Failure::Fatal(self.no_bucket_if(&code)))
+                    } else {
+                        Ok(None)
+                    }
+                }
+                s if s.is_success() => http::body_within_limit(&self.location(), path, r).map(Some),
+                _ => Err(self.unexpected("read", path, r)),
+            },
+        )
+    }
+
+    fn exists(&self, path: &str) -> Result<bool, TransportError> {
+        self.size(path).map(|s| s.is_some())
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, TransportError> {
+        let dir = dir.trim_matches('/');
+        let prefix =
+            if dir.is_empty() { self.prefix.clone() } else { format!("{}{dir}/", self.prefix) };
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.list_page(&prefix, token.as_deref(), PAGE_KEYS)?;
+            let keys = page.contents.iter().map(|c| c.key.as_str());
+            let folders = page.common_prefixes.iter().map(|p| p.prefix.as_str());
+            for k in keys.chain(folders) {
+                if let Some(name) = k.strip_prefix(&prefix) {
+                    let name = name.trim_end_matches('/');
+                    if !name.is_empty() && !name.contains('/') {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+            match page.next_continuation_token {
+                // A store that sends the same token again would list for ever.
+                Some(t) if Some(&t) != token.as_ref() && !t.is_empty() => token = Some(t),
+                _ => break,
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
+        self.write_one(path, bytes)
+    }
+
+    fn overwrite(&self, path: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        // A PUT replaces the whole object at once.
+        self.put(path, bytes, false).map(|_| ())
+    }
+
+    fn remove(&self, path: &str) -> Result<bool, TransportError> {
+        // S3 answers 204 whether or not the object was there: look first.
+        if self.size(path)?.is_none() {
+            return Ok(false);
+        }
+        self.send(
+            "remove",
+            path,
+            || {
+                let key = self.key(path);
+                let url =
+                    self.bucket.delete_object(self.credentials.as_ref(), &key).sign(SIGNED_FOR);
+                self.http.client.delete(url)
+            },
+            |r| match r.status() {
+                s if s.is_success() => Ok(true),
+                StatusCode::NOT_FOUND => Ok(false),
+                _ => Err(self.unexpected("remove", path, r)),
+            },
+        )
+    }
+
+    fn read_many(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
+        self.http.parallel_map(&self.location(), paths.len(), |i| self.read(&paths[i]))
+    }
+
+    fn read_ahead(&self) -> usize {
+        self.http.parallel * 2
+    }
+
+    fn size(&self, path: &str) -> Result<Option<u64>, TransportError> {
+        self.send(
+            "stat",
+            path,
+            || self.head(path),
+            |r| match r.status() {
+                StatusCode::NOT_FOUND => Ok(None),
+                s if s.is_success() => http::length(&r).map(Some).ok_or_else(|| {
+                    Failure::Fatal(self.fail("stat", path, "the store sent no file length".into()))
+                }),
+                _ => Err(self.unexpected("stat", path, r)),
+            },
+        )
+    }
+
+    fn download(
+        &self,
+        path: &str,
+        dest: &Path,
+        limit: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<bool, TransportError> {
+        let progress = Mutex::new(progress);
+        self.send(
+            "read",
+            path,
+            || self.get(path).timeout(TRANSFER_TIMEOUT),
+            |r| match r.status() {
+                StatusCode::NOT_FOUND => Ok(false),
+                s if s.is_success() => http::body_to_file(
+                    r,
+                    dest,
+                    limit,
+                    &progress,
+                    |e| super::local_failure(self, "save", path, e),
+                    || super::too_large(self, path, limit),
+                )
+                .map(|()| true),
+                _ => Err(self.unexpected("read", path, r)),
+            },
+        )
+    }
+
+    fn upload(
+        &self,
+        path: &str,
+        src: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Written, TransportError> {
+        let len = std::fs::metadata(src)
+            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?
+            .len();
+        match AtPath::of(self.size(path)?, len) {
+            // Same length at an asset's own path: the same sealed file (readers verify anyway).
+            AtPath::SameLength => return Ok(Written::AlreadyPresent),
+            AtPath::Longer => {
+                return Err(TransportError::Conflict {
+                    location: self.location(),
+                    path: path.to_string(),
+                })
+            }
+            AtPath::CutOff | AtPath::Nothing => {}
+        }
+        std::fs::File::open(src)
+            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
+        let sent = Arc::new(AtomicU64::new(0));
+        let work = || {
+            if len > MULTIPART_FROM {
+                return self.upload_parts(path, src, len, &sent);
+            }
+            self.send(
+                "upload",
+                path,
+                || {
+                    sent.store(0, Ordering::Relaxed);
+                    let body = http::file_body(src, 0, len, &sent);
+                    self.put_request(path).timeout(TRANSFER_TIMEOUT).body(body)
+                },
+                |r| match r.status() {
+                    s if s.is_success() => Ok(()),
+                    _ => Err(self.unexpected("upload", path, r)),
+                },
+            )
+        };
+        http::with_progress(
+            work,
+            || sent.load(Ordering::Relaxed),
+            progress,
+            || self.fail("upload", path, "the upload stopped unexpectedly".into()),
+        )?;
+        progress(len);
+        Ok(Written::Created)
+    }
+
+    fn write_batch(&self, files: &[(String, Vec<u8>)]) -> Vec<Result<Written, TransportError>> {
+        self.http.parallel_map(&self.location(), files.len(), |i| {
+            self.write_one(&files[i].0, &files[i].1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_with_defaults_and_credentials_taken_out() {
+        let a = Address::parse("s3://notes/family/ws?endpoint=http://127.0.0.1:3900&region=garage")
+            .unwrap();
+        assert_eq!(a.bucket, "notes");
+        assert_eq!(a.prefix, "family/ws/");
+        assert_eq!(a.endpoint.as_str(), "http://127.0.0.1:3900/");
+        assert_eq!(a.region, "garage");
+        assert!(a.path_style, "a custom endpoint is path style unless told");
+        assert_eq!(
+            a.canonical(),
+            "s3://notes/family/ws/?endpoint=http://127.0.0.1:3900&region=garage"
+        );
+        assert_eq!(Address::parse(&a.canonical()).unwrap(), a, "the canonical form parses back");
+
+        let aws = Address::parse("s3://my-bucket").unwrap();
+        assert_eq!(aws.endpoint.as_str(), "https://s3.us-east-1.amazonaws.com/");
+        assert!(!aws.path_style);
+        assert_eq!(aws.prefix, "");
+        assert_eq!(aws.canonical(), "s3://my-bucket/?region=us-east-1");
+
+        let v = Address::parse("s3://b.c/x?endpoint=https://s3.example.org&style=virtual").unwrap();
+        assert!(!v.path_style);
+        assert!(v.canonical().ends_with("&style=virtual"), "{}", v.canonical());
+
+        let c = Address::parse("s3://AKID:se%2Fcret@bucket/p").unwrap();
+        assert_eq!(c.inline_credentials, Some(("AKID".into(), "se/cret".into())));
+        assert!(!c.canonical().contains("AKID"));
+
+        for bad in [
+            "https://bucket/x",
+            "s3://Bad_Bucket/x",
+            "s3://ab",
+            "s3://bucket?endpoint=ftp://h",
+            "s3://bucket?style=sideways",
+            "s3://bucket?color=blue",
+        ] {
+            assert!(Address::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_are_under_the_prefix_and_the_secret_never_shows() {
+        let s = S3::new("s3://k:secret@notes/ws?endpoint=http://h:1", None, None).unwrap();
+        assert_eq!(s.key("index.json"), "ws/index.json");
+        assert!(!s.location().contains("secret"));
+        assert_eq!(s.access_key(), Some("k"));
+        let err = S3::new("s3://notes?region=", Some("k".into()), None).err().unwrap();
+        assert!(err.to_string().contains("secret key"), "{err}");
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_then_the_profile() {
+        let file = "[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\n# team\n[work]\naws_access_key_id=W\naws_secret_access_key=WS\naws_session_token=T\n";
+        let read =
+            |p: &Path| (p == Path::new("/home/u/.aws/credentials")).then(|| file.to_string());
+        let home = Some(Path::new("/home/u"));
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |n: &str| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+        };
+        let from_env = env(&[("AWS_ACCESS_KEY_ID", "E"), ("AWS_SECRET_ACCESS_KEY", "ES")]);
+        assert_eq!(aws_credentials(&from_env, home, &read), Some(("E".into(), "ES".into(), None)));
+        assert_eq!(aws_credentials(&env(&[]), home, &read), Some(("D".into(), "DS".into(), None)));
+        assert_eq!(
+            aws_credentials(&env(&[("AWS_PROFILE", "work")]), home, &read),
+            Some(("W".into(), "WS".into(), Some("T".into())))
+        );
+        assert_eq!(aws_credentials(&env(&[("AWS_PROFILE", "none")]), home, &read), None);
+        assert_eq!(aws_credentials(&env(&[]), None, &read), None);
+    }
+
+    #[test]
+    fn error_bodies_give_their_code() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message>The bucket &amp; more</Message><BucketName>x</BucketName></Error>"#;
+        assert_eq!(error_of(xml), ("NoSuchBucket".into(), "The bucket & more".into()));
+        assert_eq!(error_of(""), (String::new(), String::new()));
+        assert_eq!(error_of("<a><b><Code>deep</Code></b></a>").0, "", "only the top level");
+    }
+
+    #[test]
+    fn parts_stay_within_the_store_limits() {
+        assert_eq!(part_size(1 << 30), PART);
+        let huge = 200u64 << 30;
+        assert!(huge.div_ceil(part_size(huge)) <= MAX_PARTS);
+        assert_eq!(part_size(huge) % (1 << 20), 0);
+    }
+}

@@ -1,0 +1,245 @@
+//! S3 targets on a real Garage store: two devices syncing notes and a multipart attachment
+//! through a bucket (nothing readable in Garage's data, metadata or logs), listings of more keys
+//! than one page holds, plain-words errors for a wrong key and a missing bucket, a store that
+//! faults (503 SlowDown, resets, cut-off answers), and a three-node cluster that loses a node in
+//! the middle of a push and of a pull. Every test is named `garage_…`: `scripts/test` runs them
+//! after Garage's install has finished.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use resnotes_core::transport::{Transport, S3};
+use resnotes_e2e::garage::Garage;
+use resnotes_e2e::proxy::FaultProxy;
+use resnotes_e2e::{files_under, Device, Sandbox};
+
+const CANARY: &str = "S3-CANARY-4417-garden";
+
+fn s3_device(s: &Sandbox, name: &str, g: &Garage) -> Device {
+    let mut d = s.device(name);
+    d.s3_secret = g.secret.clone();
+    d
+}
+
+fn no_canary(root: &Path) {
+    let files = files_under(root);
+    assert!(!files.is_empty(), "nothing under {}", root.display());
+    for (name, bytes) in files {
+        assert!(
+            !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+            "a note's text is readable in {name}"
+        );
+    }
+}
+
+fn sync_until_clean(d: &Device) {
+    let mut last = String::new();
+    for _ in 0..10 {
+        let (ok, err) = d.sync();
+        if ok {
+            return;
+        }
+        last = err;
+    }
+    panic!("sync did not succeed: {last}");
+}
+
+#[test]
+fn garage_two_devices_sync_through_a_bucket() {
+    let s = Sandbox::new();
+    let g = Garage::single(&s.folder("garage"));
+    let url = g.url(0, "family/notes");
+    let (a, b) = (s3_device(&s, "a", &g), s3_device(&s, "b", &g));
+    a.ok(&["init", "--s3", &url, "--access-key", &g.key_id]);
+    let id = a.new_note("Shopping", &format!("eggs {CANARY}"));
+    // 20 MiB: above the multipart threshold, so it goes up in three parts.
+    let files = s.folder("files");
+    let big = files.join("scan.bin");
+    let mut rng = fastrand::Rng::with_seed(3);
+    let bytes: Vec<u8> = (0..20 << 20).map(|_| rng.u8(..)).collect();
+    std::fs::write(&big, &bytes).unwrap();
+    let asset = a.ok(&["attach", &id, big.to_str().unwrap()]).trim().to_string();
+    sync_until_clean(&a);
+
+    b.ok(&["join", "--s3", &url, "--access-key", &g.key_id]);
+    assert!(b.body(&id).starts_with("eggs"), "{}", b.body(&id));
+    let out = s.path().join("scan-copy.bin");
+    b.ok(&["asset", "get", &asset, "--out", out.to_str().unwrap()]);
+    assert!(std::fs::read(&out).unwrap() == bytes, "the attachment came back different");
+
+    // Edits both ways.
+    b.ok(&["edit", &id, "--body", &format!("eggs, milk {CANARY}")]);
+    let from_b = b.new_note("From B", "written on b");
+    sync_until_clean(&b);
+    sync_until_clean(&a);
+    assert!(a.body(&id).starts_with("eggs, milk"), "{}", a.body(&id));
+    assert_eq!(a.body(&from_b), "written on b");
+    let status = a.status();
+    let target = &status["targets"][0];
+    assert_eq!(target["kind"], "s3", "{status}");
+    assert!(
+        !target.to_string().contains(&g.secret),
+        "the secret key must never be shown: {target}"
+    );
+
+    // Nothing readable in what Garage stores or logs.
+    no_canary(&g.storage(0));
+
+    // Keys given to the CLI are kept for this device only, in a file readable by the user
+    // alone when no keyring answers (the tests turn the keyring off).
+    let stored = files_under(&a.dir.join("credentials"));
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].1, g.secret.as_bytes());
+}
+
+#[test]
+fn garage_listings_span_pages_and_errors_say_what_to_do() {
+    let s = Sandbox::new();
+    let g = Garage::single(&s.folder("garage"));
+    let t = S3::new(&g.url(0, "many"), Some(g.key_id.clone()), Some(g.secret.clone())).unwrap();
+    t.check().unwrap();
+    // More keys than one listing page holds (1,000): every name comes back once.
+    let files: Vec<(String, Vec<u8>)> =
+        (0..1203).map(|i| (format!("c/changes/{i:05}.age"), vec![b'x'; 10])).collect();
+    for r in t.write_batch(&files) {
+        r.unwrap();
+    }
+    let names = t.list("c/changes").unwrap();
+    assert_eq!(names.len(), 1203);
+    assert_eq!(names[0], "00000.age");
+    assert_eq!(t.list("").unwrap(), vec!["c"]);
+    assert_eq!(t.list("c").unwrap(), vec!["changes"]);
+    assert!(t.list("nothing/here").unwrap().is_empty());
+    // Idempotent writes; other bytes at a taken name are a conflict, left untouched.
+    assert_eq!(
+        t.write_new("c/changes/00001.age", &[b'x'; 10]).unwrap(),
+        resnotes_core::transport::Written::AlreadyPresent
+    );
+    let err = t.write_new("c/changes/00001.age", b"forged bytes").unwrap_err();
+    assert!(err.to_string().contains("different bytes"), "{err}");
+    assert_eq!(t.read("c/changes/00001.age").unwrap().unwrap(), vec![b'x'; 10]);
+    assert!(t.remove("c/changes/00002.age").unwrap());
+    assert!(!t.remove("c/changes/00002.age").unwrap(), "already gone");
+    assert_eq!(t.size("c/changes/00003.age").unwrap(), Some(10));
+    assert_eq!(t.size("c/changes/00002.age").unwrap(), None);
+
+    // A wrong secret key, a missing bucket, a missing key: one sentence each, saying what to do.
+    let d = {
+        let mut d = s.device("d");
+        d.s3_secret = "not-the-secret".into();
+        d
+    };
+    let err = d.fails(&["init", "--s3", &g.url(0, "x"), "--access-key", &g.key_id]);
+    assert!(err.contains("check the access key and secret key"), "{err}");
+    assert!(!err.contains("not-the-secret"), "{err}");
+    let e = s3_device(&s, "e", &g);
+    let missing = format!("s3://no-such-bucket/x?endpoint={}&region=garage", g.endpoint(0));
+    let err = e.fails(&["init", "--s3", &missing, "--access-key", &g.key_id]);
+    assert!(
+        err.contains("no-such-bucket")
+            && (err.contains("does not exist") || err.contains("refused")),
+        "{err}"
+    );
+    let f = s.device("f");
+    let err = f.fails(&["init", "--s3", &g.url(0, "y")]);
+    assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+    // Keys from the standard AWS environment work without --access-key, and are not stored.
+    let out = f
+        .cmd(&["init", "--s3", &g.url(0, "from-env")])
+        .env("AWS_ACCESS_KEY_ID", &g.key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &g.secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!f.dir.join("credentials").exists(), "keys from the environment are not stored");
+}
+
+#[test]
+fn garage_behind_a_faulty_connection_loses_nothing() {
+    let s = Sandbox::new();
+    let g = Garage::single(&s.folder("garage"));
+    let proxy = FaultProxy::start(&format!("{}/", g.endpoint(0)), 0, 11);
+    proxy.s3.store(true, Ordering::SeqCst);
+    let url = g.url_via(proxy.url.trim_end_matches('/'), "faulty");
+    let (a, b) = (s3_device(&s, "a", &g), s3_device(&s, "b", &g));
+    a.ok(&["init", "--s3", &url, "--access-key", &g.key_id]);
+    // A third of requests fail: 503 SlowDown, 500, 429, resets, answers cut off half way.
+    proxy.percent.store(33, Ordering::SeqCst);
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(a.new_note(&format!("note {i}"), &format!("body {i}")));
+        let _ = a.sync();
+    }
+    sync_until_clean(&a);
+    for _ in 0..10 {
+        if b.dir.join("resnotes.db").exists() {
+            break;
+        }
+        let _ = b.run(&["join", "--s3", &url, "--access-key", &g.key_id]);
+    }
+    sync_until_clean(&b);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(b.body(id), format!("body {i}"));
+    }
+    assert!(proxy.counts.faults.load(Ordering::SeqCst) > 5, "the proxy injected faults");
+}
+
+#[test]
+fn garage_cluster_keeps_every_acknowledged_entry_with_a_node_down() {
+    let s = Sandbox::new();
+    let mut g = Garage::cluster(&s.folder("garage"), 3);
+    // The two devices reach the cluster through different nodes.
+    let (a, b) = (s3_device(&s, "a", &g), s3_device(&s, "b", &g));
+    a.ok(&["init", "--s3", &g.url(0, "ws"), "--access-key", &g.key_id]);
+    b.ok(&["join", "--s3", &g.url(1, "ws"), "--access-key", &g.key_id]);
+
+    // Node 2 is killed while A writes and pushes notes, one entry per sync: a push it
+    // acknowledged must never be lost, one it did not is done again by the next sync.
+    let mut ids = Vec::new();
+    let kill = g.kill_later(2, Duration::from_millis(1500));
+    for i in 0..30 {
+        ids.push(a.new_note(&format!("note {i}"), &format!("first body {i} {CANARY}")));
+        let _ = a.sync();
+    }
+    kill.join().unwrap();
+    g.stop(2);
+    // With two of three nodes (Garage's quorum) sync goes on working.
+    sync_until_clean(&a);
+    sync_until_clean(&b);
+    for (i, id) in ids.iter().enumerate() {
+        assert!(b.body(id).starts_with(&format!("first body {i}")), "{id}: {}", b.body(id));
+    }
+
+    // Node 2 comes back; node 1 (B's endpoint: B has pushed its edits by then) is killed in
+    // the middle of A's pull of B's edits, which goes through node 0.
+    g.start(2);
+    for id in &ids {
+        b.ok(&["edit", id, "--body", &format!("second body {CANARY}")]);
+        sync_until_clean(&b);
+    }
+    let kill = g.kill_later(1, Duration::from_millis(150));
+    let (pulled, _) = a.sync();
+    kill.join().unwrap();
+    g.stop(1);
+    sync_until_clean(&a);
+    for id in &ids {
+        assert!(a.body(id).starts_with("second body"), "{id}: {}", a.body(id));
+    }
+    eprintln!(
+        "the pull during which node 1 was killed ended {}",
+        if pulled { "well" } else { "with an error, and the next one finished it" }
+    );
+
+    // Node 1 returns: everything acknowledged is there, on every node's endpoint.
+    g.start(1);
+    let c = s3_device(&s, "c", &g);
+    c.ok(&["join", "--s3", &g.url(1, "ws"), "--access-key", &g.key_id]);
+    assert_eq!(c.list().len(), ids.len());
+    for id in &ids {
+        assert!(c.body(id).starts_with("second body"), "{id}: {}", c.body(id));
+    }
+    for i in 0..3 {
+        no_canary(&g.storage(i));
+    }
+}
