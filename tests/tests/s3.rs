@@ -243,3 +243,71 @@ fn garage_cluster_keeps_every_acknowledged_entry_with_a_node_down() {
         no_canary(&g.storage(i));
     }
 }
+
+/// The app's "Sync with a folder or server…" dialog, S3 tab: a wrong secret key says what to
+/// do, the right one connects, the notes are shared there and a CLI device reads them.
+#[test]
+fn garage_app_shares_notes_through_an_s3_bucket() {
+    use resnotes_e2e::webdriver::App;
+    let s = Sandbox::new();
+    let g = Garage::single(&s.folder("garage"));
+    let d = s.device("app");
+    let app = App::start("s3", &d.dir, &[]);
+    app.click("#new-note");
+    app.wait_until(Duration::from_secs(5), "the new note to open", || {
+        app.list_titles().len() == 1 && app.value("#title").is_empty()
+    });
+    app.type_into("#title", "In the bucket");
+    app.type_into("#editor .cm-content", &format!("plans {CANARY}"));
+    app.wait_until(Duration::from_secs(5), "the note listed", || {
+        app.list_titles() == vec!["In the bucket".to_string()]
+    });
+
+    app.open_sync_panel();
+    app.click("#sync-panel [data-action=setup]");
+    app.click("#setup .modes button[data-mode=s3]");
+    app.type_into("#setup input[name=bucket]", resnotes_e2e::garage::BUCKET);
+    app.type_into("#setup input[name=prefix]", "from the app");
+    app.type_into("#setup input[name=endpoint]", &g.endpoint(0));
+    app.type_into("#setup input[name=region]", resnotes_e2e::garage::REGION);
+    app.type_into("#setup input[name=access_key]", &g.key_id);
+    app.type_into("#setup input[name=secret_key]", "not the secret key");
+    app.screenshot("s3-form");
+    app.click("#setup form.s3 button[type=submit]");
+    app.wait_until(Duration::from_secs(20), "the refused-key message", || {
+        app.text("#setup .message").contains("check the access key and secret key")
+    });
+    app.screenshot("s3-wrong-secret");
+    app.js(
+        "document.querySelector('#setup input[name=secret_key]').value = ''",
+        serde_json::json!([]),
+    );
+    app.type_into("#setup input[name=secret_key]", &g.secret);
+    app.click("#setup form.s3 button[type=submit]");
+    app.wait_until(Duration::from_secs(20), "the connection test", || {
+        app.text("#setup .message").starts_with("Connected.")
+    });
+    app.type_into("#setup input[name=passphrase]", resnotes_e2e::PASSPHRASE);
+    app.type_into("#setup input[name=confirm]", resnotes_e2e::PASSPHRASE);
+    app.screenshot("s3-connected");
+    app.click("#setup form.secret button[type=submit]");
+    app.wait_until(Duration::from_secs(30), "the S3 target to be synced", || {
+        app.find("#sync-body .target[data-state=synced]").is_some()
+    });
+    let place = app.text("#sync-body .target .location");
+    assert_eq!(
+        place,
+        format!("S3 bucket notes/from the app on 127.0.0.1:{}", &g.endpoint(0)[17..])
+    );
+    assert!(!app.text("#sync-body").contains(&g.secret), "the secret key is never shown");
+    app.screenshot("s3-synced");
+
+    // A CLI device joins through the bucket and reads the note; Garage holds no note text.
+    let b = s3_device(&s, "cli", &g);
+    b.ok(&["join", "--s3", &g.url(0, "from the app"), "--access-key", &g.key_id]);
+    let list = b.list();
+    assert_eq!(list.len(), 1);
+    assert!(b.body(list[0]["id"].as_str().unwrap()).starts_with("plans"));
+    no_canary(&g.storage(0));
+    app.quit();
+}

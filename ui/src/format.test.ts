@@ -83,9 +83,16 @@ describe("plain words", () => {
     expect(waiting(550, 1)).toBe("550 changes waiting to sync");
     expect(sentence("entry 3 could not be read")).toBe("Entry 3 could not be read.");
     expect(sentence("Done.")).toBe("Done.");
+    expect(sentence("s3://notes/ is not reachable")).toBe("s3://notes/ is not reachable.");
     expect(placeName("folder", "/home/ann/Dropbox/notes")).toBe("Dropbox/notes folder");
     expect(placeName("webdav", "https://dav.example.com/remote.php/notes/")).toBe(
       "WebDAV on dav.example.com",
+    );
+    expect(placeName("s3", "s3://notes/family/?endpoint=http://127.0.0.1:3900&region=garage")).toBe(
+      "S3 bucket notes/family on 127.0.0.1:3900",
+    );
+    expect(placeName("s3", "s3://my-notes/?region=eu-central-1")).toBe(
+      "S3 bucket my-notes on AWS eu-central-1",
     );
   });
 });

@@ -180,12 +180,25 @@ export function strengthText(s: Strength): string {
 export function sentence(text: string): string {
   const t = text.trim();
   if (!t) return t;
-  const first = t.charAt(0).toUpperCase() + t.slice(1);
+  // An address that opens the sentence keeps its case ("s3://…", "https://…").
+  const first = /^[a-z][a-z0-9+.-]*:\/\//.test(t) ? t : t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?…)]$/.test(first) ? first : `${first}.`;
 }
 
-/** How a sync target is named to a person: "Dropbox/notes folder", "WebDAV on dav.example.com". */
+/** How a sync target is named to a person: "Dropbox/notes folder", "WebDAV on dav.example.com",
+ * "S3 bucket notes/family on garage.example.org". */
 export function placeName(kind: string, location: string): string {
+  if (kind === "s3") {
+    try {
+      const u = new URL(location);
+      const folder = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, "");
+      const endpoint = u.searchParams.get("endpoint");
+      const on = endpoint ? new URL(endpoint).host : `AWS ${u.searchParams.get("region") ?? ""}`;
+      return `S3 bucket ${u.host}${folder ? `/${folder}` : ""} on ${on.trim()}`;
+    } catch {
+      return location;
+    }
+  }
   if (kind === "webdav") {
     try {
       return `WebDAV on ${new URL(location).host}`;

@@ -1,8 +1,8 @@
 // "Sync with a folder or server…": pick a folder (native dialog, or type its path) or enter a
-// WebDAV server ("Test connection"), then create a shared workspace there (choosing a
-// passphrase, its strength shown) or join the one it holds.
+// WebDAV server or an S3 bucket ("Test connection"), then create a shared workspace there
+// (choosing a passphrase, its strength shown) or join the one it holds.
 
-import { sentence, strengthText } from "./format";
+import { placeName, sentence, strengthText } from "./format";
 import {
   type Contents,
   createFolder,
@@ -14,14 +14,53 @@ import {
   type TargetSpec,
 } from "./ipc";
 
-type Mode = "folder" | "webdav";
+type Mode = "folder" | "webdav" | "s3";
+
+/** What the S3 form holds. */
+export type S3Fields = {
+  bucket: string;
+  prefix: string;
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+};
+
+/**
+ * The `s3://` address of the S3 form (README, "S3"): a bucket field that already holds a whole
+ * `s3://` address is taken as it is.
+ */
+export function s3Address(f: S3Fields): string {
+  const bucket = f.bucket.trim();
+  if (bucket.startsWith("s3://")) return bucket;
+  const prefix = f.prefix
+    .trim()
+    .split("/")
+    .filter((s) => s !== "")
+    .map(encodeURIComponent)
+    .join("/");
+  const query = [
+    ["endpoint", f.endpoint.trim()],
+    ["region", f.region.trim()],
+  ]
+    .filter(([, v]) => v !== "")
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
+  return `s3://${bucket}/${prefix}${query.length ? `?${query.join("&")}` : ""}`;
+}
 
 /** The target described by the form's fields. */
 export function specOf(
   mode: Mode,
-  fields: { path: string; url: string; username: string; password: string },
+  fields: { path: string; url: string; username: string; password: string; s3?: S3Fields },
 ): TargetSpec {
   if (mode === "folder") return { kind: "folder", path: fields.path.trim() };
+  if (mode === "s3" && fields.s3)
+    return {
+      kind: "s3",
+      url: s3Address(fields.s3),
+      access_key: fields.s3.accessKey.trim() || null,
+      secret_key: fields.s3.secretKey || null,
+    };
   return {
     kind: "webdav",
     url: fields.url.trim(),
@@ -59,7 +98,7 @@ export class SetupDialog {
       "click",
       () => void this.pick(),
     );
-    for (const f of root.querySelectorAll<HTMLFormElement>("form.path, form.dav")) {
+    for (const f of root.querySelectorAll<HTMLFormElement>("form.path, form.dav, form.s3")) {
       f.addEventListener("submit", (e) => {
         e.preventDefault();
         void this.inspect();
@@ -78,7 +117,21 @@ export class SetupDialog {
   }
 
   open(): void {
-    for (const n of ["path", "url", "username", "password", "passphrase", "confirm", "setup_code"])
+    for (const n of [
+      "path",
+      "url",
+      "username",
+      "password",
+      "bucket",
+      "prefix",
+      "endpoint",
+      "region",
+      "access_key",
+      "secret_key",
+      "passphrase",
+      "confirm",
+      "setup_code",
+    ])
       this.input(n).value = "";
     this.setMode("folder");
     this.root.hidden = false;
@@ -87,7 +140,8 @@ export class SetupDialog {
 
   close(): void {
     this.root.hidden = true;
-    for (const n of ["password", "passphrase", "confirm", "setup_code"]) this.input(n).value = "";
+    for (const n of ["password", "secret_key", "passphrase", "confirm", "setup_code"])
+      this.input(n).value = "";
   }
 
   /** Swaps the passphrase field for the setup code's, or back. */
@@ -145,9 +199,17 @@ export class SetupDialog {
       url: this.input("url").value,
       username: this.input("username").value,
       password: this.input("password").value,
+      s3: {
+        bucket: this.input("bucket").value,
+        prefix: this.input("prefix").value,
+        endpoint: this.input("endpoint").value,
+        region: this.input("region").value,
+        accessKey: this.input("access_key").value,
+        secretKey: this.input("secret_key").value,
+      },
     });
     this.spec = spec;
-    this.say(spec.kind === "webdav" ? "Connecting…" : "Looking…");
+    this.say(spec.kind === "folder" ? "Looking…" : "Connecting…");
     try {
       this.contents = await inspectTarget(spec);
     } catch (e) {
@@ -155,7 +217,7 @@ export class SetupDialog {
       return;
     }
     const place = placeOf(spec);
-    const reached = spec.kind === "webdav" ? "Connected. " : "";
+    const reached = spec.kind === "folder" ? "" : "Connected. ";
     const secret = this.q<HTMLElement>(".secret-fields");
     const confirmRow = this.q<HTMLElement>(".confirm-row");
     const action = this.q<HTMLButtonElement>("form.secret button[type=submit]");
@@ -273,9 +335,9 @@ export class SetupDialog {
         const shared = await shareTarget(spec, pass);
         this.close();
         const where = shared.password_file
-          ? ` No system keyring is available: the server password is kept in ${shared.password_file}, readable only by you.`
+          ? ` No system keyring is available: the ${spec.kind === "s3" ? "secret key" : "server password"} is kept in ${shared.password_file}, readable only by you.`
           : "";
-        this.done(`Syncing with ${shared.target}.${where}`);
+        this.done(`Syncing with ${placeName(spec.kind, shared.target)}.${where}`);
       }
     } catch (e) {
       this.say(sentence(e instanceof Error ? e.message : String(e)), true);

@@ -120,7 +120,11 @@ export class SyncPanel {
     const button = el(
       "button",
       "link",
-      kind === "webdav" ? "Check this server" : "Check this folder",
+      kind === "webdav"
+        ? "Check this server"
+        : kind === "s3"
+          ? "Check this bucket"
+          : "Check this folder",
     );
     button.type = "button";
     button.dataset.action = "check";

@@ -3,4 +3,4 @@
 /**
  * What a target is: stored in the targets table by its [`TargetKind::as_str`] name.
  */
-export type TargetKind = "folder" | "webdav" | "memory";
+export type TargetKind = "folder" | "webdav" | "s3" | "memory";

@@ -24,4 +24,17 @@ password: string | null,
  * Sends the password over plain `http://` to a host that is not this machine: only
  * when the user chose to, for a network they trust (refused otherwise).
  */
-allow_http?: boolean, };
+allow_http?: boolean, } | { "kind": "s3", 
+/**
+ * `s3://bucket/prefix?endpoint=…&region=…` (README, "S3").
+ */
+url: string, 
+/**
+ * Access key; without one, the standard AWS environment variables or profile file are
+ * used at every sync (and nothing is stored).
+ */
+access_key: string | null, 
+/**
+ * Secret key of the access key; stored for this device only.
+ */
+secret_key: string | null, };
