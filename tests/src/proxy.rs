@@ -18,6 +18,8 @@ pub struct Counts {
     pub requests: AtomicU64,
     /// Requests answered with an injected fault.
     pub faults: AtomicU64,
+    /// PUT requests seen.
+    pub puts: AtomicU64,
 }
 
 /// A running fault-injecting proxy.
@@ -33,6 +35,8 @@ pub struct FaultProxy {
     /// Fault as an S3 store does: `503 SlowDown` with its XML body instead of `423 Locked`, and
     /// answers cut off half way (a truncated body).
     pub s3: Arc<AtomicBool>,
+    /// Requests whose request line contains one of these are answered `403 Forbidden`.
+    pub refuse: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     port: u16,
 }
@@ -52,10 +56,18 @@ impl FaultProxy {
         let pct = Arc::new(AtomicU64::new(percent));
         let cut = Arc::new(AtomicBool::new(false));
         let s3 = Arc::new(AtomicBool::new(false));
+        let refuse: Arc<Mutex<Vec<String>>> = Arc::default();
         let rng = Arc::new(Mutex::new(seed.max(1)));
         {
-            let (counts, stop, pct, cut, rng, s3) =
-                (counts.clone(), stop.clone(), pct.clone(), cut.clone(), rng.clone(), s3.clone());
+            let (counts, stop, pct, cut, rng, s3, refuse) = (
+                counts.clone(),
+                stop.clone(),
+                pct.clone(),
+                cut.clone(),
+                rng.clone(),
+                s3.clone(),
+                refuse.clone(),
+            );
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
@@ -68,8 +80,10 @@ impl FaultProxy {
                                 upstream_addr.clone(),
                             );
                             let s3 = s3.load(Ordering::SeqCst);
+                            let refuse = refuse.lock().unwrap().clone();
                             std::thread::spawn(move || {
-                                let _ = handle(client, &up, &counts, &pct, &cut, &rng, s3);
+                                let faults = Faults { pct: &pct, cut: &cut, rng: &rng, s3, refuse };
+                                let _ = handle(client, &up, &counts, &faults);
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -83,6 +97,7 @@ impl FaultProxy {
             percent: pct,
             cut_next_put: cut,
             s3,
+            refuse,
             stop,
             port,
         }
@@ -112,15 +127,22 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// What a connection may meet.
+struct Faults<'a> {
+    pct: &'a AtomicU64,
+    cut: &'a AtomicBool,
+    rng: &'a Mutex<u64>,
+    s3: bool,
+    refuse: Vec<String>,
+}
+
 fn handle(
     mut client: TcpStream,
     upstream: &str,
     counts: &Counts,
-    pct: &AtomicU64,
-    cut: &AtomicBool,
-    rng: &Mutex<u64>,
-    s3: bool,
+    faults: &Faults,
 ) -> std::io::Result<()> {
+    let Faults { pct, cut, rng, s3, .. } = *faults;
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
@@ -152,6 +174,17 @@ fn handle(
     }
     counts.requests.fetch_add(1, Ordering::SeqCst);
     let is_put = head.starts_with("PUT ");
+    if is_put {
+        counts.puts.fetch_add(1, Ordering::SeqCst);
+    }
+    let request_line = head.lines().next().unwrap_or("");
+    if faults.refuse.iter().any(|r| request_line.contains(r.as_str())) {
+        counts.faults.fetch_add(1, Ordering::SeqCst);
+        client.write_all(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
+        return Ok(());
+    }
     // Rewrite the head: one request per upstream connection.
     let mut new_head = String::new();
     for line in head.trim_end().lines() {

@@ -311,3 +311,43 @@ fn garage_app_shares_notes_through_an_s3_bucket() {
     no_canary(&g.storage(0));
     app.quit();
 }
+
+/// A large attachment whose upload stopped half way (the store refused its last parts) goes on
+/// at the next sync from the parts already stored, and arrives whole.
+#[test]
+fn garage_an_upload_cut_short_goes_on_where_it_stopped() {
+    let s = Sandbox::new();
+    let g = Garage::single(&s.folder("garage"));
+    let proxy = FaultProxy::start(&format!("{}/", g.endpoint(0)), 0, 5);
+    proxy.s3.store(true, Ordering::SeqCst);
+    let url = g.url_via(proxy.url.trim_end_matches('/'), "resume");
+    let (a, b) = (s3_device(&s, "a", &g), s3_device(&s, "b", &g));
+    a.ok(&["init", "--s3", &url, "--access-key", &g.key_id]);
+    let id = a.new_note("Video", "");
+    // 60 MiB: seven parts of 8 MiB and one of 4 MiB.
+    let file = s.folder("files").join("video.bin");
+    let mut rng = fastrand::Rng::with_seed(9);
+    let bytes: Vec<u8> = (0..60 << 20).map(|_| rng.u8(..)).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let asset = a.ok(&["attach", &id, file.to_str().unwrap()]).trim().to_string();
+
+    *proxy.refuse.lock().unwrap() = vec!["partNumber=7&".into(), "partNumber=8&".into()];
+    let (ok, err) = a.sync();
+    assert!(!ok, "the upload cannot finish while the store refuses parts");
+    assert!(err.contains("refused"), "{err}");
+    let t = S3::new(&g.url(0, "resume"), Some(g.key_id.clone()), Some(g.secret.clone())).unwrap();
+    let left = t.incomplete_uploads("").unwrap();
+    assert_eq!(left.len(), 1, "the upload is kept to go on with: {left:?}");
+
+    proxy.refuse.lock().unwrap().clear();
+    let before = proxy.counts.puts.load(Ordering::SeqCst);
+    sync_until_clean(&a);
+    let sent = proxy.counts.puts.load(Ordering::SeqCst) - before;
+    assert!(sent <= 3, "only the missing parts are sent again ({sent} uploads)");
+    assert!(t.incomplete_uploads("").unwrap().is_empty(), "the upload is complete");
+
+    b.ok(&["join", "--s3", &g.url(0, "resume"), "--access-key", &g.key_id]);
+    let out = s.path().join("video-copy.bin");
+    b.ok(&["asset", "get", &asset, "--out", out.to_str().unwrap()]);
+    assert!(std::fs::read(&out).unwrap() == bytes, "the attachment came back different");
+}

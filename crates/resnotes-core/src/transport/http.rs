@@ -302,6 +302,24 @@ pub(super) fn with_progress<T: Send>(
     })
 }
 
+/// The text an XML event adds to the element it is in: text, or an entity reference (`&amp;`,
+/// `&#233;`), which the reader gives as an event of its own.
+pub(super) fn xml_text(e: &quick_xml::events::Event) -> Option<String> {
+    match e {
+        quick_xml::events::Event::Text(t) => {
+            Some(t.decode().map(|c| c.into_owned()).unwrap_or_default())
+        }
+        quick_xml::events::Event::GeneralRef(r) => {
+            if let Ok(Some(c)) = r.resolve_char_ref() {
+                return Some(c.to_string());
+            }
+            let name = r.decode().ok()?;
+            quick_xml::escape::resolve_predefined_entity(&name).map(String::from)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

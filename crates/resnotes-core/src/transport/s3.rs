@@ -19,6 +19,7 @@
 //! (README, "S3"). Without `endpoint` it is AWS (`https://s3.REGION.amazonaws.com`,
 //! virtual-hosted style); with one, path style unless `style=virtual`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -237,16 +238,13 @@ pub(super) fn error_of(xml: &str) -> (String, String) {
                     _ => None,
                 };
             }
-            Ok(quick_xml::events::Event::Text(t)) => {
-                if let Some(is_code) = field {
-                    let raw = t.decode().map(|c| c.into_owned()).unwrap_or_default();
-                    let text =
-                        quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
-                    let text: String = text.chars().take(200).collect();
-                    if is_code {
-                        code = text;
-                    } else {
-                        message = text;
+            Ok(
+                e @ (quick_xml::events::Event::Text(_) | quick_xml::events::Event::GeneralRef(_)),
+            ) => {
+                if let (Some(is_code), Some(text)) = (field, http::xml_text(&e)) {
+                    let into = if is_code { &mut code } else { &mut message };
+                    if into.len() < 400 {
+                        into.push_str(&text);
                     }
                 }
             }
@@ -527,8 +525,168 @@ impl S3 {
         )
     }
 
+    /// The incomplete multipart uploads of the paths that start with `prefix`
+    /// (ListMultipartUploads): `(path, upload id)`, oldest first.
+    pub fn incomplete_uploads(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, TransportError> {
+        let key = self.key(prefix);
+        let path = prefix;
+        let Some(c) = &self.credentials else { return Ok(vec![]) };
+        self.send(
+            "list uploads of",
+            path,
+            || {
+                // Not among rusty-s3's actions: signed with its `sign` as they are.
+                let query = [("prefix", key.as_str()), ("uploads", "")];
+                let url = rusty_s3::signing::sign(
+                    &jiff::Timestamp::now(),
+                    rusty_s3::Method::Get,
+                    self.bucket.base_url().clone(),
+                    c.key(),
+                    c.secret(),
+                    c.token(),
+                    self.bucket.region(),
+                    SIGNED_FOR.as_secs(),
+                    query.into_iter(),
+                    std::iter::empty(),
+                );
+                self.http.client.get(url)
+            },
+            |r| match r.status() {
+                s if s.is_success() => {
+                    let text =
+                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    let mut found: Vec<(String, String, String)> = uploads_of(&text)
+                        .into_iter()
+                        .filter_map(|(k, id, initiated)| {
+                            let p = k.strip_prefix(&self.prefix)?.to_string();
+                            p.starts_with(prefix).then_some((initiated, p, id))
+                        })
+                        .collect();
+                    found.sort();
+                    Ok(found.into_iter().map(|(_, p, id)| (p, id)).collect())
+                }
+                StatusCode::NOT_FOUND => Err(self.not_found(r)),
+                _ => Err(self.unexpected("list uploads of", path, r)),
+            },
+        )
+    }
+
+    /// The parts of upload `id` already stored, by number: `(ETag, size)`.
+    fn stored_parts(
+        &self,
+        path: &str,
+        key: &str,
+        id: &str,
+    ) -> Result<HashMap<u16, (String, u64)>, TransportError> {
+        let mut parts = HashMap::new();
+        let mut marker: Option<u16> = None;
+        loop {
+            let page = self.send(
+                "list parts of",
+                path,
+                || {
+                    let mut l = self.bucket.list_parts(self.credentials.as_ref(), key, id);
+                    if let Some(m) = marker {
+                        l.set_part_number_marker(m);
+                    }
+                    self.http.client.get(l.sign(SIGNED_FOR))
+                },
+                |r| match r.status() {
+                    s if s.is_success() => {
+                        let text =
+                            r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                        rusty_s3::actions::ListParts::parse_response(&text).map_err(|e| {
+                            Failure::Fatal(self.fail(
+                                "list parts of",
+                                path,
+                                format!("the store's list of parts could not be read ({e})"),
+                            ))
+                        })
+                    }
+                    _ => Err(self.unexpected("list parts of", path, r)),
+                },
+            )?;
+            for p in page.parts {
+                parts.insert(p.number, (p.etag, p.size));
+            }
+            match page.next_part_number_marker {
+                Some(m) if Some(m) != marker => marker = Some(m),
+                _ => return Ok(parts),
+            }
+        }
+    }
+
+    /// Aborts upload `id` so that the store frees its parts (best effort: a store that keeps
+    /// them drops them by its own lifecycle rules).
+    fn abort(&self, path: &str, key: &str, id: &str) {
+        let _ = self.send(
+            "upload",
+            path,
+            || {
+                let url = self
+                    .bucket
+                    .abort_multipart_upload(self.credentials.as_ref(), key, id)
+                    .sign(SIGNED_FOR);
+                self.http.client.delete(url)
+            },
+            |r| match r.status() {
+                s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+                _ => Err(self.unexpected("upload", path, r)),
+            },
+        );
+    }
+
+    /// An upload of `path` cut short before (this process or an earlier one stopped) to go on
+    /// with: its id and the parts of it that hold exactly our bytes (their ETag is the MD5 of
+    /// our part; a part that differs is sent again). Older incomplete uploads are aborted.
+    fn resumable(
+        &self,
+        path: &str,
+        key: &str,
+        src: &Path,
+        len: u64,
+        size: u64,
+    ) -> Result<Option<Resumed>, TransportError> {
+        let mut ids: Vec<String> = self
+            .incomplete_uploads(path)?
+            .into_iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, id)| id)
+            .collect();
+        let Some(newest) = ids.pop() else { return Ok(None) };
+        for old in &ids {
+            self.abort(path, key, old);
+        }
+        let stored = match self.stored_parts(path, key, &newest) {
+            Ok(p) => p,
+            Err(TransportError::Failed { .. }) => {
+                self.abort(path, key, &newest);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut kept = HashMap::new();
+        for (number, (etag, stored_size)) in stored {
+            let offset = (u64::from(number) - 1) * size;
+            if number == 0 || offset >= len || stored_size != size.min(len - offset) {
+                continue;
+            }
+            let ours = md5_of(src, offset, stored_size)
+                .map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
+            if etag.trim_matches('"').eq_ignore_ascii_case(&ours) {
+                kept.insert(number, etag);
+            }
+        }
+        Ok(Some((newest, kept)))
+    }
+
     /// Uploads `len` bytes of `src` in parts (S3 multipart upload), several at once, each
-    /// streamed from the file; aborts the upload when it fails, so the store frees the parts.
+    /// streamed from the file. An upload cut short earlier goes on from the parts it holds; one
+    /// that fails here is left for the next try to go on with, unless the store refused to
+    /// assemble it (then it is aborted and the next try starts over).
     fn upload_parts(
         &self,
         path: &str,
@@ -538,35 +696,25 @@ impl S3 {
     ) -> Result<(), TransportError> {
         let key = self.key(path);
         let creds = self.credentials.as_ref();
-        let upload_id = self.send(
-            "upload",
-            path,
-            || {
-                let url = self.bucket.create_multipart_upload(creds, &key).sign(SIGNED_FOR);
-                self.http.client.post(url)
-            },
-            |r| match r.status() {
-                s if s.is_success() => {
-                    let text = r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
-                    rusty_s3::actions::CreateMultipartUpload::parse_response(&text)
-                        .map(|c| c.upload_id().to_string())
-                        .map_err(|e| {
-                            Failure::Fatal(self.fail(
-                                "upload",
-                                path,
-                                format!("the store's answer to a multipart upload could not be read ({e})"),
-                            ))
-                        })
-                }
-                StatusCode::NOT_FOUND => Err(self.not_found(r)),
-                _ => Err(self.unexpected("upload", path, r)),
-            },
-        )?;
         let size = part_size(len);
         let parts = len.div_ceil(size);
-        let done: Vec<AtomicU64> = (0..parts).map(|_| AtomicU64::new(0)).collect();
+        let (upload_id, kept) = match self.resumable(path, &key, src, len, size)? {
+            Some(found) => found,
+            None => (self.create_upload(path, &key)?, HashMap::new()),
+        };
+        let done: Vec<AtomicU64> = (0..parts)
+            .map(|i| {
+                let n = size.min(len - i * size);
+                AtomicU64::new(if kept.contains_key(&((i + 1) as u16)) { n } else { 0 })
+            })
+            .collect();
         let total = || done.iter().map(|d| d.load(Ordering::Relaxed)).sum::<u64>();
+        sent.store(total(), Ordering::Relaxed);
         let etags = self.http.parallel_map(&self.location(), parts as usize, |i| {
+            let number = (i + 1) as u16;
+            if let Some(etag) = kept.get(&number) {
+                return Ok(etag.clone());
+            }
             let offset = i as u64 * size;
             let n = size.min(len - offset);
             let counter = Arc::new(AtomicU64::new(0));
@@ -575,10 +723,8 @@ impl S3 {
                 path,
                 || {
                     counter.store(0, Ordering::Relaxed);
-                    let url = self
-                        .bucket
-                        .upload_part(creds, &key, (i + 1) as u16, &upload_id)
-                        .sign(SIGNED_FOR);
+                    let url =
+                        self.bucket.upload_part(creds, &key, number, &upload_id).sign(SIGNED_FOR);
                     self.http
                         .client
                         .put(url)
@@ -601,70 +747,146 @@ impl S3 {
                     _ => Err(self.unexpected("upload", path, r)),
                 },
             );
-            done[i].store(n, Ordering::Relaxed);
-            sent.store(total(), Ordering::Relaxed);
+            if etag.is_ok() {
+                done[i].store(n, Ordering::Relaxed);
+                sent.store(total(), Ordering::Relaxed);
+            }
             etag
         });
-        let completed = etags.into_iter().collect::<Result<Vec<String>, _>>().and_then(|etags| {
-            self.send(
-                "upload",
-                path,
-                || {
-                    let c = self.bucket.complete_multipart_upload(
-                        creds,
-                        &key,
-                        &upload_id,
-                        etags.iter().map(String::as_str),
-                    );
-                    let url = c.sign(SIGNED_FOR);
-                    self.http.client.post(url).timeout(TRANSFER_TIMEOUT).body(c.body())
-                },
-                |r| match r.status() {
-                    // A completion can fail after its 200 has been sent: the error is the body.
-                    s if s.is_success() => {
-                        let text =
-                            r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
-                        match error_of(&text) {
-                            (code, _) if code.is_empty() => Ok(()),
-                            (code, message) if code == "InternalError" || code == "SlowDown" => {
-                                Err(Failure::Transient(format!("{code}: {message}"), None))
-                            }
-                            (code, message) => Err(Failure::Fatal(self.fail(
-                                "upload",
-                                path,
-                                format!(
-                                    "the store could not assemble the parts ({code}: {message})"
-                                ),
-                            ))),
+        let etags = etags.into_iter().collect::<Result<Vec<String>, _>>()?;
+        let completed = self.send(
+            "upload",
+            path,
+            || {
+                let c = self.bucket.complete_multipart_upload(
+                    creds,
+                    &key,
+                    &upload_id,
+                    etags.iter().map(String::as_str),
+                );
+                let url = c.sign(SIGNED_FOR);
+                self.http.client.post(url).timeout(TRANSFER_TIMEOUT).body(c.body())
+            },
+            |r| match r.status() {
+                // A completion can fail after its 200 has been sent: the error is the body.
+                s if s.is_success() => {
+                    let text =
+                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    match error_of(&text) {
+                        (code, _) if code.is_empty() => Ok(()),
+                        (code, message) if code == "InternalError" || code == "SlowDown" => {
+                            Err(Failure::Transient(format!("{code}: {message}"), None))
                         }
+                        (code, message) => Err(Failure::Fatal(self.fail(
+                            "upload",
+                            path,
+                            format!("the store could not assemble the parts ({code}: {message})"),
+                        ))),
                     }
-                    _ => Err(self.unexpected("upload", path, r)),
-                },
-            )
-        });
-        if completed.is_err() {
-            // Best effort: a store that keeps the parts anyway drops them by its own lifecycle.
-            let _ = self.send(
-                "upload",
-                path,
-                || {
-                    let url = self
-                        .bucket
-                        .abort_multipart_upload(creds, &key, &upload_id)
-                        .sign(SIGNED_FOR);
-                    self.http.client.delete(url)
-                },
-                |r| {
-                    if r.status().is_success() || r.status() == StatusCode::NOT_FOUND {
-                        Ok(())
-                    } else {
-                        Err(self.unexpected("upload", path, r))
-                    }
-                },
-            );
+                }
+                _ => Err(self.unexpected("upload", path, r)),
+            },
+        );
+        if let Err(TransportError::Failed { .. }) = &completed {
+            self.abort(path, &key, &upload_id);
         }
         completed
     }
+
+    /// Starts a multipart upload of `key`; its id.
+    fn create_upload(&self, path: &str, key: &str) -> Result<String, TransportError> {
+        self.send(
+            "upload",
+            path,
+            || {
+                let url = self
+                    .bucket
+                    .create_multipart_upload(self.credentials.as_ref(), key)
+                    .sign(SIGNED_FOR);
+                self.http.client.post(url)
+            },
+            |r| match r.status() {
+                s if s.is_success() => {
+                    let text = r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    rusty_s3::actions::CreateMultipartUpload::parse_response(&text)
+                        .map(|c| c.upload_id().to_string())
+                        .map_err(|e| {
+                            Failure::Fatal(self.fail(
+                                "upload",
+                                path,
+                                format!(
+                                    "the store's answer to a multipart upload could not be read ({e})"
+                                ),
+                            ))
+                        })
+                }
+                StatusCode::NOT_FOUND => Err(self.not_found(r)),
+                _ => Err(self.unexpected("upload", path, r)),
+            },
+        )
+    }
+}
+
+/// An upload to go on with: its id, and the ETags of the parts it holds that are ours, by
+/// number.
+type Resumed = (String, HashMap<u16, String>);
+
+/// Hex MD5 of `len` bytes of the file `src` from `offset` (an S3 part's ETag).
+fn md5_of(src: &Path, offset: u64, len: u64) -> std::io::Result<String> {
+    use md5::{Digest, Md5};
+    use std::io::{Read, Seek};
+    let mut f = std::fs::File::open(src)?;
+    f.seek(std::io::SeekFrom::Start(offset))?;
+    let mut f = f.take(len);
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `(Key, UploadId, Initiated)` of each upload in a ListMultipartUploads answer.
+pub(super) fn uploads_of(xml: &str) -> Vec<(String, String, String)> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Vec::new();
+    let mut current: Option<[String; 3]> = None;
+    let mut field: Option<usize> = None;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => match e.local_name().as_ref() {
+                b"Upload" => current = Some(Default::default()),
+                b"Key" if current.is_some() => field = Some(0),
+                b"UploadId" if current.is_some() => field = Some(1),
+                b"Initiated" if current.is_some() => field = Some(2),
+                _ => field = None,
+            },
+            Ok(
+                e @ (quick_xml::events::Event::Text(_) | quick_xml::events::Event::GeneralRef(_)),
+            ) => {
+                if let (Some(i), Some(c), Some(text)) =
+                    (field, current.as_mut(), http::xml_text(&e))
+                {
+                    c[i].push_str(&text);
+                }
+            }
+            Ok(quick_xml::events::Event::End(e)) => {
+                field = None;
+                if e.local_name().as_ref() == b"Upload" {
+                    if let Some([k, id, at]) = current.take() {
+                        out.push((k, id, at));
+                    }
+                }
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Transport for S3 {
@@ -963,6 +1185,23 @@ mod tests {
         assert_eq!(error_of(xml), ("NoSuchBucket".into(), "The bucket & more".into()));
         assert_eq!(error_of(""), (String::new(), String::new()));
         assert_eq!(error_of("<a><b><Code>deep</Code></b></a>").0, "", "only the top level");
+    }
+
+    #[test]
+    fn incomplete_uploads_are_read_from_a_listing() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>notes</Bucket>
+<KeyMarker></KeyMarker><Upload><Key>ws/c/assets/1/0.age</Key><UploadId>abc</UploadId><Initiated>2026-12-06T12:00:00.000Z</Initiated></Upload>
+<Upload><Key>ws/c/assets/1/0.age.x</Key><UploadId>d&amp;e</UploadId><Initiated>2026-12-05T12:00:00.000Z</Initiated></Upload>
+<IsTruncated>false</IsTruncated></ListMultipartUploadsResult>"#;
+        assert_eq!(
+            uploads_of(xml),
+            vec![
+                ("ws/c/assets/1/0.age".into(), "abc".into(), "2026-12-06T12:00:00.000Z".into()),
+                ("ws/c/assets/1/0.age.x".into(), "d&e".into(), "2026-12-05T12:00:00.000Z".into()),
+            ]
+        );
+        assert!(uploads_of("<not xml").is_empty());
     }
 
     #[test]

@@ -248,14 +248,23 @@ pub fn listing_names(xml: &str, dir_url: &str) -> Vec<String> {
 fn member_names(xml: &str, dir_url: &Url) -> Vec<String> {
     let mut names = Vec::new();
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut in_href = false;
+    let mut href: Option<String> = None;
     let dir_path = dir_url.path().trim_end_matches('/').to_string();
     loop {
         match reader.read_event() {
-            Ok(quick_xml::events::Event::Start(e)) => in_href = e.local_name().as_ref() == b"href",
-            Ok(quick_xml::events::Event::Text(t)) if in_href => {
-                let raw = t.decode().map(|c| c.into_owned()).unwrap_or_default();
-                let href = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
+            Ok(quick_xml::events::Event::Start(e)) => {
+                href = (e.local_name().as_ref() == b"href").then(String::new);
+            }
+            // An href's text comes in pieces when it holds an entity (`&amp;`).
+            Ok(
+                e @ (quick_xml::events::Event::Text(_) | quick_xml::events::Event::GeneralRef(_)),
+            ) => {
+                if let (Some(h), Some(text)) = (href.as_mut(), http::xml_text(&e)) {
+                    h.push_str(&text);
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => {
+                let Some(href) = href.take() else { continue };
                 // hrefs are absolute paths or full URLs.
                 let path = Url::parse(&href).map(|u| u.path().to_string()).unwrap_or(href);
                 let path = percent_decode(path.trim_end_matches('/'));
@@ -267,7 +276,6 @@ fn member_names(xml: &str, dir_url: &Url) -> Vec<String> {
                     }
                 }
             }
-            Ok(quick_xml::events::Event::End(_)) => in_href = false,
             Ok(quick_xml::events::Event::Eof) | Err(_) => break,
             _ => {}
         }
@@ -584,6 +592,7 @@ mod tests {
           <d:response><d:href>/dav/ws/index.json</d:href></d:response>
           <d:response><d:href>http://h/dav/ws/3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9/</d:href></d:response>
           <d:response><d:href>/dav/ws/My%20file.txt</d:href></d:response>
+          <d:response><d:href>/dav/ws/Tom &amp; Jerry&#33;.txt</d:href></d:response>
           <d:response><d:href>/dav/ws/%C3%A9t%C3%A9%2</d:href></d:response>
           <d:response><d:href>/dav/ws/%É%1é</d:href></d:response>
         </d:multistatus>"#;
@@ -595,6 +604,7 @@ mod tests {
                 "%É%1é",
                 "3f2a1c4e-9b8d-4e7f-a6b5-c4d3e2f1a0b9",
                 "My file.txt",
+                "Tom & Jerry!.txt",
                 "index.json",
                 "été%2"
             ]
