@@ -83,6 +83,16 @@ fn garage_two_devices_sync_through_a_bucket() {
         "the secret key must never be shown: {target}"
     );
 
+    // A third device joins with a setup code (no passphrase), bringing its own access key;
+    // the code names the bucket, never a key, and works once.
+    let code = a.ok(&["invite"]).trim().to_string();
+    assert!(!code.contains(&g.key_id) && !code.contains(&g.secret), "{code}");
+    let c = s3_device(&s, "c", &g);
+    c.ok(&["join", "--code", &code, "--access-key", &g.key_id]);
+    assert_eq!(c.list().len(), 2);
+    let err = s3_device(&s, "d", &g).fails(&["join", "--code", &code, "--access-key", &g.key_id]);
+    assert!(err.contains("already used, or it expired"), "{err}");
+
     // Nothing readable in what Garage stores or logs.
     no_canary(&g.storage(0));
 

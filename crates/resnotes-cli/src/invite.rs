@@ -29,10 +29,13 @@ pub(crate) fn invite(ws: &Workspace, target: Option<&str>, minutes: i64, json: b
         out!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
     }
     out!("{text}");
-    let on = if code.target.kind == "folder" {
-        format!(" --folder PATH  (PATH: where {} is on that device)", code.target.location)
-    } else {
-        String::new()
+    let on = match code.target.kind.as_str() {
+        "folder" => {
+            format!(" --folder PATH  (PATH: where {} is on that device)", code.target.location)
+        }
+        "webdav" => " [--user NAME]".to_string(),
+        "s3" => " [--access-key KEY]  (or the AWS environment of that device)".to_string(),
+        _ => String::new(),
     };
     eprintln!(
         "Setup code for one new device, valid until {} ({minutes} min). On the new device: resnotes join --code CODE{on}",

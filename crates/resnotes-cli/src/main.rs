@@ -104,8 +104,8 @@ enum Command {
         #[arg(long)]
         s3: Option<String>,
         /// S3 access key (secret key: RESNOTES_S3_SECRET_KEY or a prompt); without it, the AWS
-        /// environment or profile is used.
-        #[arg(long, requires = "s3")]
+        /// environment or profile is used. With --s3, or with a setup code of an S3 bucket.
+        #[arg(long)]
         access_key: Option<String>,
         /// WebDAV user name (password: RESNOTES_WEBDAV_PASSWORD or a prompt).
         #[arg(long)]
@@ -707,6 +707,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if user.is_some() && webdav.is_none() {
                 return Err(anyhow!("--user goes with --webdav URL"));
             }
+            if access_key.is_some() && s3.is_none() {
+                return Err(anyhow!("--access-key goes with --s3 URL"));
+            }
             let spec = match s3 {
                 Some(url) => s3_spec(&url, access_key)?,
                 None => target_spec(folder.as_deref(), webdav.as_deref(), user, allow_http)?
@@ -727,6 +730,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let code = resnotes_core::format::invite::SetupCode::parse(&invite::code_text(text)?)?;
             let spec = match s3 {
                 Some(url) => s3_spec(&url, access_key)?,
+                None if code.target.kind == "s3" && folder.is_none() && webdav.is_none() => {
+                    s3_spec(&code.target.location, access_key)?
+                }
+                None if access_key.is_some() => {
+                    return Err(anyhow!(
+                        "--access-key goes with --s3 URL, or with a setup code of an S3 bucket"
+                    ));
+                }
                 None => invite::code_target(
                     &code,
                     folder.as_deref(),

@@ -36,9 +36,10 @@ pub enum InviteError {
 /// Where the invitation file was written: the target the new device joins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeTarget {
-    /// `folder` or `webdav`.
+    /// `folder`, `webdav` or `s3`.
     pub kind: String,
-    /// The folder's path on the inviting device, or the WebDAV URL (no credentials).
+    /// The folder's path on the inviting device, the WebDAV URL or the S3 address (no
+    /// credentials).
     pub location: String,
 }
 
@@ -93,7 +94,7 @@ impl SetupCode {
             .decode_utf8()
             .map_err(|_| InviteError::NotACode)?
             .into_owned();
-        let kind_ok = kind == "folder" || kind == "webdav";
+        let kind_ok = ["folder", "webdav", "s3"].contains(&kind);
         let secret_ok = secret.starts_with("AGE-SECRET-KEY-1") && secret.len() == 74;
         match (Uuid::parse_str(ws), Uuid::parse_str(invite), expires.parse::<i64>()) {
             (Ok(workspace), Ok(invite), Ok(expires_at)) if kind_ok && secret_ok => Ok(SetupCode {
@@ -259,6 +260,14 @@ mod tests {
         {
             assert_eq!(SetupCode::parse(bad), Err(InviteError::NotACode), "{bad}");
         }
+        // A bucket's address travels whole (its query and the space in its prefix included).
+        let s3 = "s3://notes/family notes/?endpoint=http://127.0.0.1:3900&region=garage";
+        let in_s3 = SetupCode {
+            target: CodeTarget { kind: "s3".into(), location: s3.into() },
+            ..code.clone()
+        };
+        let back = SetupCode::parse(&in_s3.to_text()).unwrap();
+        assert_eq!((back.target.kind.as_str(), back.target.location.as_str()), ("s3", s3));
         assert_eq!(expiry_of("notes.txt"), None);
         // Version 2 hands over a later key epoch, and names it.
         let epoch = InvitedEpoch { client_id: Uuid::from_u128(7), index: 3 };
