@@ -361,3 +361,46 @@ fn garage_an_upload_cut_short_goes_on_where_it_stopped() {
     b.ok(&["asset", "get", &asset, "--out", out.to_str().unwrap()]);
     assert!(std::fs::read(&out).unwrap() == bytes, "the attachment came back different");
 }
+
+/// Entries flow folder → bucket → WebDAV server and back through devices in two of them each,
+/// copied verbatim: A syncs with a folder, B with the folder and a bucket, C with the bucket
+/// and a WebDAV server, D with the server only.
+#[test]
+fn garage_entries_relay_from_a_folder_through_a_bucket_to_webdav() {
+    let s = Sandbox::new();
+    let g = Garage::single(&s.folder("garage"));
+    let dav = resnotes_e2e::dav::DavServer::apache(&s.folder("apache"));
+    let folder = s.folder("F");
+    let (a, b, c, d) =
+        (s3_device(&s, "a", &g), s3_device(&s, "b", &g), s3_device(&s, "c", &g), s.device("d"));
+    let bucket = g.url(0, "relay");
+    a.ok(&["init", "--folder", folder.to_str().unwrap()]);
+    let from_a = a.new_note("from A", "A wrote this");
+    a.ok(&["sync"]);
+    b.ok(&["join", "--folder", folder.to_str().unwrap()]);
+    b.ok(&["target", "add", "s3", &bucket, "--access-key", &g.key_id]);
+    sync_until_clean(&b);
+    c.ok(&["join", "--s3", &bucket, "--access-key", &g.key_id]);
+    c.ok(&["target", "add", "webdav", &dav.url, "--user", resnotes_e2e::dav::USER]);
+    sync_until_clean(&c);
+    d.ok(&["join", "--webdav", &dav.url, "--user", resnotes_e2e::dav::USER]);
+    assert_eq!(d.body(&from_a), "A wrote this");
+
+    // The same bytes in all three places.
+    let t = S3::new(&bucket, Some(g.key_id.clone()), Some(g.secret.clone())).unwrap();
+    let a_id = a.client_id();
+    for (rel, bytes) in files_under(&folder.join(&a_id)) {
+        let path = format!("{a_id}/{rel}");
+        assert_eq!(t.read(&path).unwrap().as_deref(), Some(&bytes[..]), "{path} in the bucket");
+        assert_eq!(std::fs::read(dav.root.join(&path)).unwrap(), bytes, "{path} on the server");
+    }
+
+    // And back: D's edit reaches A through C and B.
+    d.ok(&["edit", &from_a, "--body", "A wrote this; D added this"]);
+    d.ok(&["sync"]);
+    sync_until_clean(&c);
+    sync_until_clean(&b);
+    a.ok(&["sync"]);
+    assert_eq!(a.body(&from_a), "A wrote this; D added this");
+    assert_eq!(a.list(), d.list());
+}

@@ -6,6 +6,10 @@
 //! three times, gives the same state again. Pins, tags (added and removed, often concurrently),
 //! deletes, restores and emptying the trash are among the edits: every replica ends with the same
 //! list in the same order, the same tags, the same trash and the same search results.
+//!
+//! With `RESNOTES_CONVERGENCE_S3=s3://BUCKET/PREFIX?endpoint=…&region=…` (keys from
+//! `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`), the shared target is that bucket instead of the
+//! in-memory one (a fresh prefix per case; no injected faults): the long form on a real store.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +20,7 @@ use resnotes_core::TargetKind;
 use std::path::{Path, PathBuf};
 
 use resnotes_core::testing as internals;
-use resnotes_core::transport::{Fault, Folder, Memory, Transport};
+use resnotes_core::transport::{Fault, Folder, Memory, Transport, S3};
 use resnotes_core::{note, ListQuery, Place, Workspace};
 use resnotes_core::{system_clock, Field, Target, TextSplice};
 
@@ -197,6 +201,8 @@ struct World {
     replicas: Vec<Workspace>,
     /// Target 0: shared by most replicas, with injected faults.
     memory: Memory,
+    /// Target 0 instead, when the long form runs on a real S3 store.
+    s3: Option<S3>,
     /// Targets 1 and 2: two real folders, as two computers' copies of one cloud folder.
     views: Vec<Folder>,
     view_dirs: Vec<PathBuf>,
@@ -214,17 +220,31 @@ struct World {
 
 impl World {
     fn transport(&self, t: usize) -> &dyn Transport {
-        target(&self.memory, &self.views, t)
+        target(&self.memory, self.s3.as_ref(), &self.views, t)
     }
 }
 
-/// Target `t`: 0 the in-memory one, 1 and 2 the folders.
-fn target<'a>(memory: &'a Memory, views: &'a [Folder], t: usize) -> &'a dyn Transport {
-    if t == 0 {
-        memory
-    } else {
-        &views[t - 1]
+/// Target `t`: 0 the in-memory one (or the S3 bucket), 1 and 2 the folders.
+fn target<'a>(
+    memory: &'a Memory,
+    s3: Option<&'a S3>,
+    views: &'a [Folder],
+    t: usize,
+) -> &'a dyn Transport {
+    match (t, s3) {
+        (0, Some(s3)) => s3,
+        (0, None) => memory,
+        _ => &views[t - 1],
     }
+}
+
+/// The bucket of `RESNOTES_CONVERGENCE_S3`, under a fresh prefix.
+fn s3_target() -> Option<S3> {
+    let base = std::env::var("RESNOTES_CONVERGENCE_S3").ok()?;
+    let (path, query) = base.split_once('?').unwrap_or((&base, ""));
+    let url = format!("{}/conv-{}?{query}", path.trim_end_matches('/'), uuid::Uuid::new_v4());
+    let var = |n: &str| std::env::var(n).ok();
+    Some(S3::new(&url, var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")).unwrap())
 }
 
 /// Which targets replica `r` syncs with: the in-memory one (all but every third replica) and one
@@ -245,6 +265,7 @@ fn world(n: usize) -> World {
     let view_dirs: Vec<PathBuf> = dirs[n..].iter().map(|d| d.path().to_path_buf()).collect();
     let mut w = World {
         memory: Memory::new("f"),
+        s3: s3_target(),
         views: view_dirs.iter().map(Folder::new).collect(),
         view_dirs,
         replicas: vec![],
@@ -442,7 +463,7 @@ fn type_new_passphrases(w: &mut World) {
         }
         'typed: for (t, _) in w.rows[r].clone() {
             for p in w.passphrases.clone().iter().rev() {
-                let tr = target(&w.memory, &w.views, t);
+                let tr = target(&w.memory, w.s3.as_ref(), &w.views, t);
                 if let Ok(Some(_)) = w.replicas[r].enter_passphrase_on(tr, p) {
                     break 'typed;
                 }
@@ -472,7 +493,7 @@ fn add_device(w: &mut World) {
         let ws = Workspace::join(
             dir.path(),
             TargetKind::Memory,
-            target(&w.memory, &w.views, ts[0]),
+            target(&w.memory, w.s3.as_ref(), &w.views, ts[0]),
             Some(p),
             false,
             system_clock(),
@@ -482,7 +503,7 @@ fn add_device(w: &mut World) {
     let Some((mut ws, p)) = joined else { return };
     let mut rows = vec![(ts[0], ws.targets().unwrap().remove(0))];
     for &t in &ts[1..] {
-        let tr = target(&w.memory, &w.views, t);
+        let tr = target(&w.memory, w.s3.as_ref(), &w.views, t);
         rows.push((t, ws.add_target(TargetKind::Memory, tr, Some(&p), SCRYPT_LOG_N).unwrap()));
     }
     ws.new_note("joined later", "").unwrap();
@@ -507,7 +528,7 @@ fn let_in_held_back(w: &mut World) {
 /// Syncs replica `r` with its `k`-th target (modulo how many it has); returns that target.
 fn sync(w: &mut World, r: usize, k: usize) -> usize {
     let (t, row) = w.rows[r][k % w.rows[r].len()].clone();
-    let tr = target(&w.memory, &w.views, t);
+    let tr = target(&w.memory, w.s3.as_ref(), &w.views, t);
     w.replicas[r].sync_with(&[(&row, tr)], &mut |_| {}).unwrap();
     t
 }
