@@ -151,6 +151,17 @@ fn garage_listings_span_pages_and_errors_say_what_to_do() {
             && (err.contains("does not exist") || err.contains("refused")),
         "{err}"
     );
+    // A clock a day behind: said in words (the store's own answer says only "access denied" or
+    // "expired" for a request signed at the wrong time).
+    let out = e
+        .cmd(&["init", "--s3", &g.url(0, "clock"), "--access-key", &g.key_id])
+        .env("LD_PRELOAD", resnotes_e2e::LIBFAKETIME)
+        .env("FAKETIME", "-1d")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("clock"), "{err}");
     let f = s.device("f");
     let err = f.fails(&["init", "--s3", &g.url(0, "y")]);
     assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");

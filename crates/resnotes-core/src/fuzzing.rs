@@ -107,9 +107,11 @@ pub fn manifest(data: &[u8]) {
     }
 }
 
-/// A WebDAV PROPFIND answer, and every line of it as a name found in a folder listing.
+/// A WebDAV PROPFIND answer or an S3 store's answer, and every line of it as a name found in a
+/// folder listing.
 pub fn listing(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
+    crate::transport::s3_answers(&text);
     for name in crate::transport::listing_names(&text, "http://127.0.0.1/notes/") {
         let _ = path::parse_client_dir(&name);
     }

@@ -222,6 +222,34 @@ pub(super) fn body_within_limit(
     Ok(bytes)
 }
 
+/// At most this much of an error answer is read: enough for S3's `<Error>` or a server's page.
+const ERROR_BODY: u64 = 64 * 1024;
+
+/// The start of an error answer's text (a broken or hostile server's long answer is cut, never
+/// read whole); empty when it cannot be read.
+pub(super) fn error_text(r: Response) -> String {
+    let mut bytes = Vec::new();
+    let _ = r.take(ERROR_BODY).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A response's text of at most `limit` bytes (a listing): a longer one is `too_long` before
+/// more of it is read, so a server cannot exhaust this device's memory.
+pub(super) fn text_within(
+    r: Response,
+    limit: u64,
+    too_long: impl Fn() -> TransportError,
+) -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    r.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::Transient(format!("the answer broke off ({e})"), None))?;
+    if bytes.len() as u64 > limit {
+        return Err(Failure::Fatal(too_long()));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Streams a download's body into the local file `dest` (created or truncated), refusing more
 /// than `limit` bytes; `fail` builds the errors of this side (`save`, too large).
 pub(super) fn body_to_file(
@@ -253,33 +281,35 @@ pub(super) fn body_to_file(
 
 /// An upload body: `len` bytes of the local file `src` from `offset`, reopened for every
 /// attempt (should that fail now, the body fails too and the request is retried, never an empty
-/// file sent in its place), counting the bytes read into `sent` (upload progress).
+/// file sent in its place), adding the bytes read to each of `counters` (upload progress).
 pub(super) fn file_body(
     src: &Path,
     offset: u64,
     len: u64,
-    sent: &Arc<AtomicU64>,
+    counters: &[Arc<AtomicU64>],
 ) -> reqwest::blocking::Body {
     let file = std::fs::File::open(src).and_then(|mut f| {
         use std::io::Seek;
         f.seek(std::io::SeekFrom::Start(offset))?;
         Ok(f.take(len))
     });
-    let body = Counting { inner: file.map_err(|e| e.kind()), sent: sent.clone() };
+    let body = Counting { inner: file.map_err(|e| e.kind()), counters: counters.to_vec() };
     reqwest::blocking::Body::sized(body, len)
 }
 
 /// Reads the local file (or fails as opening it did), counting the bytes read.
 struct Counting {
     inner: Result<std::io::Take<std::fs::File>, std::io::ErrorKind>,
-    sent: Arc<AtomicU64>,
+    counters: Vec<Arc<AtomicU64>>,
 }
 
 impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let file = self.inner.as_mut().map_err(|kind| std::io::Error::from(*kind))?;
         let n = file.read(buf)?;
-        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        for c in &self.counters {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
         Ok(n)
     }
 }

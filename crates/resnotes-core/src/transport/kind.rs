@@ -67,7 +67,9 @@ impl TargetKind {
             TargetKind::Folder => Ok(Box::new(Folder::new(location))),
             TargetKind::Webdav => Ok(Box::new(WebDav::new(location, username, password)?)),
             TargetKind::S3 => {
-                if username.is_some() && password.is_some() {
+                // An access key given (even without its secret, an error then) is the only one
+                // used: never silently another account's from the environment.
+                if username.is_some() || password.is_some() {
                     return Ok(Box::new(S3::new(location, username, password)?));
                 }
                 let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
@@ -79,7 +81,7 @@ impl TargetKind {
                     Some((key, secret, token)) => {
                         S3::new(location, Some(key), Some(secret))?.with_session_token(token)
                     }
-                    None => S3::new(location, username, password)?,
+                    None => S3::new(location, None, None)?,
                 }))
             }
             TargetKind::Memory => Err(TransportError::Unreachable {

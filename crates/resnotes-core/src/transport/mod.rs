@@ -19,7 +19,9 @@ pub use folder::{is_temp_name, Folder};
 pub use http::RetryPolicy;
 pub use kind::{Target, TargetKind};
 pub use memory::{Fault, Memory};
-pub use s3::{aws_credentials, Address as S3Address, MULTIPART_FROM, S3};
+pub use s3::{
+    aws_credentials, read_answers as s3_answers, Address as S3Address, MULTIPART_FROM, S3,
+};
 pub use webdav::{listing_names, redact, WebDav};
 
 /// Reads and parses the target's `index.json` (FORMAT.md §3); `None` when it has none. Every

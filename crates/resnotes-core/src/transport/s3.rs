@@ -12,8 +12,11 @@
 //! existing one is a conflict, never overwritten. Listings and reads may lag behind a write on
 //! stores that are eventually consistent: a missing entry is "not there yet" for the pull, never
 //! a loss, and writing identical bytes again is harmless. Attachments larger than
-//! [`MULTIPART_FROM`] go up in parts streamed from the file (bounded memory); a failed
-//! multipart upload is aborted so the store frees its parts.
+//! [`MULTIPART_FROM`] go up in parts streamed from the file (bounded memory); an upload cut short
+//! goes on at the next try from the parts the store holds (ListMultipartUploads, ListParts, each
+//! part's ETag checked against the MD5 of ours), and one the store refused to assemble is
+//! aborted so that it frees the parts. Answers are read within limits (a store cannot exhaust
+//! memory), and listings within a page count (a store cannot make one endless).
 //!
 //! The target's address: `s3://BUCKET/PREFIX?endpoint=URL&region=REGION&style=path|virtual`
 //! (README, "S3"). Without `endpoint` it is AWS (`https://s3.REGION.amazonaws.com`,
@@ -33,8 +36,21 @@ use super::http::{self, Failure, Http, RetryPolicy, TRANSFER_TIMEOUT};
 use super::{AtPath, Transport, TransportError, Written};
 use crate::format::asset::percent_decode;
 
-/// How long a signed request stays valid: it is signed just before it is sent.
-const SIGNED_FOR: Duration = Duration::from_secs(3600);
+/// How long a signed request stays valid: it is signed just before it is sent and never leaves
+/// this device, so the length only matters to a clock that runs behind the store's.
+const SIGNED_FOR: Duration = Duration::from_secs(6 * 3600);
+
+/// The longest answer read whole (a listing page of 1,000 keys is ~300 KB; an upload's list of
+/// 10,000 parts ~2 MB).
+const ANSWER_BYTES: u64 = 16 << 20;
+
+/// How far this device's clock is from the store's (its `Date` header), if it says.
+fn clock_skew(r: &Response) -> Option<Duration> {
+    let date = r.headers().get(reqwest::header::DATE)?.to_str().ok()?;
+    let theirs = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(date).ok()?;
+    let diff = jiff::Timestamp::now().as_second().abs_diff(theirs.as_second());
+    Some(Duration::from_secs(diff))
+}
 
 /// Uploads longer than this go up in parts (multipart upload); shorter ones in one request.
 pub const MULTIPART_FROM: u64 = 16 << 20;
@@ -47,6 +63,9 @@ const MAX_PARTS: u64 = 10_000;
 
 /// Keys one listing page may carry (S3's own maximum).
 const PAGE_KEYS: usize = 1000;
+
+/// Pages one listing may take: a million names, far more than any folder of a workspace holds.
+const MAX_PAGES: usize = 1000;
 
 /// A bucket (and prefix) of an S3-compatible store holding a workspace.
 pub struct S3 {
@@ -72,18 +91,21 @@ pub struct Address {
     pub region: String,
     /// Path style (`endpoint/bucket/key`) or virtual-hosted (`bucket.endpoint/key`).
     pub path_style: bool,
-    /// Access key and secret key written in the address (`s3://KEY:SECRET@bucket/…`), moved
-    /// out of it so they are never printed.
-    pub inline_credentials: Option<(String, String)>,
 }
 
 impl Address {
-    /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual]`.
+    /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual]`. Keys written
+    /// in it are refused: they would be stored and shown with it.
     pub fn parse(text: &str) -> Result<Address, String> {
         let text = text.trim();
         let u = Url::parse(text).map_err(|e| format!("not a valid address ({e})"))?;
         if u.scheme() != "s3" {
             return Err("an S3 address starts with s3:// and the bucket's name".into());
+        }
+        if !u.username().is_empty() || u.password().is_some() {
+            return Err(
+                "give the access key on its own (--access-key, or the Access key field), not in the address".into(),
+            );
         }
         let bucket = u.host_str().map(percent_decode).unwrap_or_default();
         if !valid_bucket(&bucket) {
@@ -106,7 +128,7 @@ impl Address {
         let mut style = None;
         for (k, v) in u.query_pairs() {
             match &*k {
-                "endpoint" => endpoint = Some(v.into_owned()),
+                "endpoint" => endpoint = Some(v.into_owned()).filter(|e| !e.trim().is_empty()),
                 "region" => region = Some(v.into_owned()),
                 "style" => style = Some(v.into_owned()),
                 other => {
@@ -117,46 +139,83 @@ impl Address {
             }
         }
         let region = region.filter(|r| !r.is_empty()).unwrap_or_else(|| "us-east-1".into());
+        let default_style = Self::path_style_by_default(endpoint.is_some(), &bucket);
         let path_style = match style.as_deref() {
-            None => endpoint.is_some(),
+            None => default_style,
             Some("path") => true,
             Some("virtual") => false,
             Some(other) => return Err(format!("style must be path or virtual, not '{other}'")),
         };
         let endpoint = match endpoint {
             Some(e) => {
-                let e = Url::parse(&e).map_err(|_| format!("endpoint '{e}' is not a URL"))?;
+                let e =
+                    Url::parse(e.trim()).map_err(|_| "the endpoint is not a URL".to_string())?;
                 if e.scheme() != "http" && e.scheme() != "https" {
                     return Err("the endpoint must start with http:// or https://".into());
                 }
                 if !e.username().is_empty() || e.password().is_some() {
-                    return Err("give the access key with --access-key, not in the endpoint".into());
+                    return Err("give the access key on its own, not in the endpoint".into());
                 }
                 e
             }
-            None => Url::parse(&format!("https://s3.{region}.amazonaws.com"))
-                .map_err(|_| format!("'{region}' is not a region"))?,
+            None => Self::aws_endpoint(&region)?,
         };
-        let inline_credentials = (!u.username().is_empty())
-            .then(|| (percent_decode(u.username()), percent_decode(u.password().unwrap_or(""))));
-        Ok(Address { bucket, prefix, endpoint, region, path_style, inline_credentials })
+        Ok(Address { bucket, prefix, endpoint, region, path_style })
+    }
+
+    /// AWS's endpoint for `region`.
+    fn aws_endpoint(region: &str) -> Result<Url, String> {
+        Url::parse(&format!("https://s3.{region}.amazonaws.com"))
+            .ok()
+            .filter(|u| u.host_str() == Some(&format!("s3.{region}.amazonaws.com")))
+            .ok_or_else(|| format!("'{region}' is not a region"))
+    }
+
+    /// Path style unless it is AWS's own endpoint and a bucket name without dots (a dotted
+    /// name is not covered by AWS's certificate as a host name).
+    fn path_style_by_default(endpoint_given: bool, bucket: &str) -> bool {
+        endpoint_given || bucket.contains('.')
     }
 
     /// The address as shown and stored: bucket, prefix and the settings that differ from what
-    /// they would be without them, never credentials.
+    /// they would be without them, never credentials. It parses back to the same address.
     pub fn canonical(&self) -> String {
-        let mut s = format!("s3://{}/{}", self.bucket, self.prefix);
-        let aws = self.endpoint.host_str().is_some_and(|h| h.ends_with(".amazonaws.com"));
-        // Query values keep `:` and `/` (legal there), so the address reads as typed.
+        // Segments and query values keep what is legal there (`:`, `/` in values), so the
+        // address reads as typed, and encode what would change its meaning (`#`, `?`, `%`).
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'%')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'`')
+            .add(b'{')
+            .add(b'}')
+            .add(b'\\')
+            .add(b'^')
+            .add(b'|')
+            .add(b'[')
+            .add(b']');
         const VALUE: &percent_encoding::AsciiSet =
             &percent_encoding::CONTROLS.add(b' ').add(b'&').add(b'#').add(b'+').add(b'%').add(b'=');
+        let segments: Vec<String> = self
+            .prefix
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{}/", percent_encoding::utf8_percent_encode(s, SEGMENT)))
+            .collect();
+        let mut s = format!("s3://{}/{}", self.bucket, segments.concat());
         let value = |v: &str| percent_encoding::utf8_percent_encode(v, VALUE).to_string();
+        let default_endpoint =
+            Self::aws_endpoint(&self.region).ok().as_ref() == Some(&self.endpoint);
         let mut q = Vec::new();
-        if !aws {
+        if !default_endpoint {
             q.push(format!("endpoint={}", value(self.endpoint.as_str().trim_end_matches('/'))));
         }
         q.push(format!("region={}", value(&self.region)));
-        if self.path_style == aws {
+        if self.path_style != Self::path_style_by_default(!default_endpoint, &self.bucket) {
             q.push(format!("style={}", if self.path_style { "path" } else { "virtual" }));
         }
         s.push('?');
@@ -274,20 +333,20 @@ impl S3 {
         access_key: Option<String>,
         secret_key: Option<String>,
     ) -> Result<Self, TransportError> {
-        let bad = |reason: String| TransportError::Unreachable {
-            location: super::redact(address.trim()),
-            reason,
-        };
+        // Only bucket and prefix: whatever else was typed may hold a key.
+        let shown = super::redact(address.trim().split(['?', '#']).next().unwrap_or(""));
+        let bad = |reason: String| TransportError::Unreachable { location: shown.clone(), reason };
         let a = Address::parse(address).map_err(bad)?;
-        let (key, secret) = match (access_key, secret_key, a.inline_credentials.clone()) {
-            (Some(k), s, inline) => (Some(k), s.or(inline.map(|i| i.1))),
-            (None, s, Some((k, inline_s))) => (Some(k), s.or(Some(inline_s))),
-            (None, s, None) => (None, s),
-        };
-        let credentials = match (key, secret) {
-            (Some(k), Some(s)) if !k.is_empty() && !s.is_empty() => Some(Credentials::new(k, s)),
-            (Some(_), _) => return Err(bad("the secret key of the access key is missing".into())),
-            _ => None,
+        let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let credentials = match (nonempty(access_key), nonempty(secret_key)) {
+            (Some(k), Some(s)) => Some(Credentials::new(k, s)),
+            (Some(_), None) => {
+                return Err(bad("the secret key of the access key is missing".into()))
+            }
+            (None, Some(_)) => {
+                return Err(bad("the access key of the secret key is missing".into()))
+            }
+            (None, None) => None,
         };
         let style = if a.path_style { UrlStyle::Path } else { UrlStyle::VirtualHost };
         let bucket = Bucket::new(a.endpoint.clone(), style, a.bucket.clone(), a.region.clone())
@@ -325,7 +384,7 @@ impl S3 {
 
     fn unexpected(&self, op: &'static str, path: &str, r: Response) -> Failure {
         let s = r.status().as_u16();
-        let (code, message) = error_of(&r.text().unwrap_or_default());
+        let (code, message) = error_of(&http::error_text(r));
         let what = if code.is_empty() { String::new() } else { format!(" {code}: {message}") };
         Failure::Fatal(self.fail(op, path, format!("the store answered HTTP {s}{what}")))
     }
@@ -340,23 +399,27 @@ impl S3 {
         accept: impl Fn(Response) -> Result<T, Failure>,
     ) -> Result<T, TransportError> {
         let what = format!("{op} {path}");
-        self.http.send(&self.location(), &what, make, |r| self.classify(r), accept)
+        self.http.send(&self.location(), &what, make, |r| self.classify(op, path, r), accept)
     }
 
     /// Maps the statuses every request shares: a refused key, a wrong region or clock, a
-    /// missing bucket, throttling and server errors.
-    fn classify(&self, r: Response) -> Result<Response, Failure> {
+    /// missing bucket, throttling and server errors; what concerns one file only (an archived
+    /// object, a name the store refuses) fails that file. `op` and `path` name the request.
+    fn classify(&self, op: &'static str, path: &str, r: Response) -> Result<Response, Failure> {
         let s = r.status();
         let unreachable = |reason: String| {
             Failure::Fatal(TransportError::Unreachable { location: self.location(), reason })
         };
+        const CLOCK: &str = "this device's clock differs from the store's by more than 15 minutes; set the clock right and sync again";
         match s {
             StatusCode::TOO_MANY_REQUESTS => {
                 Err(Failure::Transient(format!("HTTP {}", s.as_u16()), http::retry_after(&r)))
             }
+            // Not supported by this store: the request decides (never worth retrying).
+            StatusCode::NOT_IMPLEMENTED => Ok(r),
             s if s.is_server_error() => {
                 let after = http::retry_after(&r);
-                let (code, _) = error_of(&r.text().unwrap_or_default());
+                let (code, _) = error_of(&http::error_text(r));
                 let code = if code.is_empty() { String::new() } else { format!(" {code}") };
                 Err(Failure::Transient(format!("HTTP {}{code}", s.as_u16()), after))
             }
@@ -374,35 +437,59 @@ impl S3 {
                 }))
             }
             StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => {
-                // HEAD answers carry no body: only the status is known.
-                let (code, message) = error_of(&r.text().unwrap_or_default());
-                Err(unreachable(match code.as_str() {
-                    "RequestTimeTooSkewed" => "this device's clock differs from the store's by more than 15 minutes; set the clock right and sync again".into(),
-                    "AuthorizationHeaderMalformed" | "AuthorizationQueryParametersError" if message.contains("region") => {
-                        format!("the store expects another region ({message}); set region= in the address")
-                    }
-                    "" if s == StatusCode::BAD_REQUEST => {
-                        "the store refused the request (HTTP 400); check the endpoint and region in the address".into()
-                    }
-                    "" => format!(
-                        "the store refused the access key (HTTP {}); check the access key and secret key, and that the key may read and write bucket {}",
-                        s.as_u16(),
+                let skewed = clock_skew(&r).is_some_and(|d| d > Duration::from_secs(15 * 60));
+                // HEAD answers carry no body: then only the status (and the clock) is known.
+                let (code, message) = error_of(&http::error_text(r));
+                let refused = |code: &str| {
+                    unreachable(format!(
+                        "the store refused the access key ({}); check the access key and secret key, and that the key may read and write bucket {}",
+                        if code.is_empty() { format!("HTTP {}", s.as_u16()) } else { code.to_string() },
                         self.bucket.name()
+                    ))
+                };
+                Err(match code.as_str() {
+                    "RequestTimeout" | "IncompleteBody" => {
+                        Failure::Transient(format!("{code}: {message}"), None)
+                    }
+                    "RequestTimeTooSkewed" => unreachable(CLOCK.into()),
+                    "ExpiredToken" | "TokenRefreshRequired" => unreachable(
+                        "the temporary credentials (session token) expired; renew them and sync again".into(),
                     ),
-                    code if s == StatusCode::BAD_REQUEST => format!("the store refused the request ({code}: {message}); check the endpoint and region in the address"),
-                    code => format!(
-                        "the store refused the access key ({code}); check the access key and secret key, and that the key may read and write bucket {}",
-                        self.bucket.name()
+                    "AuthorizationHeaderMalformed" | "AuthorizationQueryParametersError" => {
+                        unreachable(format!(
+                            "the store refused how the request was signed ({message}); check the region in the address"
+                        ))
+                    }
+                    "InvalidObjectState" => Failure::Fatal(self.fail(
+                        op,
+                        path,
+                        "the store has archived this file (InvalidObjectState); restore it in the store's console".into(),
+                    )),
+                    _ if skewed => unreachable(CLOCK.into()),
+                    "AccessDenied" if message.contains("expired") => unreachable(CLOCK.into()),
+                    "" if s == StatusCode::BAD_REQUEST => unreachable(
+                        "the store refused the request (HTTP 400); check the endpoint and region in the address".into(),
                     ),
-                }))
+                    code if s == StatusCode::BAD_REQUEST => Failure::Fatal(self.fail(
+                        op,
+                        path,
+                        format!("the store refused the request ({code}: {message})"),
+                    )),
+                    code => refused(code),
+                })
             }
             _ => Ok(r),
         }
     }
 
+    /// The listing or answer at `path` is longer than any a store should send.
+    fn too_long(&self, path: &str) -> TransportError {
+        self.fail("list", path, "the store's answer is too long to read".into())
+    }
+
     /// A missing object (`None`), or a missing bucket (an error that says so), from a 404.
     fn not_found(&self, r: Response) -> Failure {
-        let (code, _) = error_of(&r.text().unwrap_or_default());
+        let (code, _) = error_of(&http::error_text(r));
         Failure::Fatal(self.no_bucket_if(&code))
     }
 
@@ -442,7 +529,7 @@ impl S3 {
     /// PUTs `bytes`; with `only_new`, asks the store not to replace an existing object (false
     /// when it answered so; stores that ignore the request replace it).
     fn put(&self, path: &str, bytes: &[u8], only_new: bool) -> Result<bool, TransportError> {
-        self.send(
+        let answer = self.send(
             "upload",
             path,
             || {
@@ -454,12 +541,18 @@ impl S3 {
                 }
             },
             |r| match r.status() {
-                s if s.is_success() => Ok(true),
-                StatusCode::PRECONDITION_FAILED => Ok(false),
+                s if s.is_success() => Ok(Some(true)),
+                StatusCode::PRECONDITION_FAILED => Ok(Some(false)),
+                // A store that does not know conditional writes (the read before is the guard).
+                StatusCode::NOT_IMPLEMENTED if only_new => Ok(None),
                 StatusCode::NOT_FOUND => Err(self.not_found(r)),
                 _ => Err(self.unexpected("upload", path, r)),
             },
-        )
+        )?;
+        match answer {
+            Some(written) => Ok(written),
+            None => self.put(path, bytes, false),
+        }
     }
 
     fn write_one(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
@@ -509,8 +602,7 @@ impl S3 {
             },
             |r| match r.status() {
                 s if s.is_success() => {
-                    let text =
-                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    let text = http::text_within(r, ANSWER_BYTES, || self.too_long(prefix))?;
                     rusty_s3::actions::ListObjectsV2::parse_response(&text).map_err(|e| {
                         Failure::Fatal(self.fail(
                             "list",
@@ -556,8 +648,7 @@ impl S3 {
             },
             |r| match r.status() {
                 s if s.is_success() => {
-                    let text =
-                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
                     let mut found: Vec<(String, String, String)> = uploads_of(&text)
                         .into_iter()
                         .filter_map(|(k, id, initiated)| {
@@ -596,8 +687,7 @@ impl S3 {
                 },
                 |r| match r.status() {
                     s if s.is_success() => {
-                        let text =
-                            r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                        let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
                         rusty_s3::actions::ListParts::parse_response(&text).map_err(|e| {
                             Failure::Fatal(self.fail(
                                 "list parts of",
@@ -613,7 +703,8 @@ impl S3 {
                 parts.insert(p.number, (p.etag, p.size));
             }
             match page.next_part_number_marker {
-                Some(m) if Some(m) != marker => marker = Some(m),
+                // Part numbers only go up: a store that sends one again would list for ever.
+                Some(m) if marker.is_none_or(|old| m > old) => marker = Some(m),
                 _ => return Ok(parts),
             }
         }
@@ -641,7 +732,8 @@ impl S3 {
 
     /// An upload of `path` cut short before (this process or an earlier one stopped) to go on
     /// with: its id and the parts of it that hold exactly our bytes (their ETag is the MD5 of
-    /// our part; a part that differs is sent again). Older incomplete uploads are aborted.
+    /// our part; a part that differs is sent again). Older incomplete uploads are aborted. A
+    /// store (or a key) that does not list uploads or parts has nothing to go on with.
     fn resumable(
         &self,
         path: &str,
@@ -650,28 +742,23 @@ impl S3 {
         len: u64,
         size: u64,
     ) -> Result<Option<Resumed>, TransportError> {
-        let mut ids: Vec<String> = self
-            .incomplete_uploads(path)?
-            .into_iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, id)| id)
-            .collect();
+        let Ok(uploads) = self.incomplete_uploads(path) else { return Ok(None) };
+        let mut ids: Vec<String> =
+            uploads.into_iter().filter(|(p, _)| p == path).map(|(_, id)| id).collect();
         let Some(newest) = ids.pop() else { return Ok(None) };
         for old in &ids {
             self.abort(path, key, old);
         }
-        let stored = match self.stored_parts(path, key, &newest) {
-            Ok(p) => p,
-            Err(TransportError::Failed { .. }) => {
-                self.abort(path, key, &newest);
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
+        let Ok(stored) = self.stored_parts(path, key, &newest) else {
+            self.abort(path, key, &newest);
+            return Ok(None);
         };
         let mut kept = HashMap::new();
         for (number, (etag, stored_size)) in stored {
-            let offset = (u64::from(number) - 1) * size;
-            if number == 0 || offset >= len || stored_size != size.min(len - offset) {
+            let Some(offset) = u64::from(number).checked_sub(1).map(|i| i * size) else {
+                continue;
+            };
+            if offset >= len || stored_size != size.min(len - offset) {
                 continue;
             }
             let ours = md5_of(src, offset, stored_size)
@@ -686,7 +773,8 @@ impl S3 {
     /// Uploads `len` bytes of `src` in parts (S3 multipart upload), several at once, each
     /// streamed from the file. An upload cut short earlier goes on from the parts it holds; one
     /// that fails here is left for the next try to go on with, unless the store refused to
-    /// assemble it (then it is aborted and the next try starts over).
+    /// assemble it (then it is aborted and the next try starts over). `sent` counts the bytes
+    /// stored or on their way.
     fn upload_parts(
         &self,
         path: &str,
@@ -702,34 +790,34 @@ impl S3 {
             Some(found) => found,
             None => (self.create_upload(path, &key)?, HashMap::new()),
         };
-        let done: Vec<AtomicU64> = (0..parts)
-            .map(|i| {
-                let n = size.min(len - i * size);
-                AtomicU64::new(if kept.contains_key(&((i + 1) as u16)) { n } else { 0 })
-            })
-            .collect();
-        let total = || done.iter().map(|d| d.load(Ordering::Relaxed)).sum::<u64>();
-        sent.store(total(), Ordering::Relaxed);
+        let part_len = |i: u64| size.min(len - i * size);
+        let already: u64 =
+            (0..parts).filter(|i| kept.contains_key(&((i + 1) as u16))).map(part_len).sum();
+        sent.store(already, Ordering::Relaxed);
+        // Once one part fails for good, the others are not started: the store is down, or
+        // refuses them all alike.
+        let stop = std::sync::atomic::AtomicBool::new(false);
         let etags = self.http.parallel_map(&self.location(), parts as usize, |i| {
             let number = (i + 1) as u16;
             if let Some(etag) = kept.get(&number) {
                 return Ok(etag.clone());
             }
+            if stop.load(Ordering::Relaxed) {
+                return Err(self.fail("upload", path, "another part failed".into()));
+            }
             let offset = i as u64 * size;
-            let n = size.min(len - offset);
+            let n = part_len(i as u64);
             let counter = Arc::new(AtomicU64::new(0));
             let etag = self.send(
                 "upload",
                 path,
                 || {
-                    counter.store(0, Ordering::Relaxed);
+                    // A retry sends the part again: what the failed try counted is taken back.
+                    sent.fetch_sub(counter.swap(0, Ordering::Relaxed), Ordering::Relaxed);
                     let url =
                         self.bucket.upload_part(creds, &key, number, &upload_id).sign(SIGNED_FOR);
-                    self.http
-                        .client
-                        .put(url)
-                        .timeout(TRANSFER_TIMEOUT)
-                        .body(http::file_body(src, offset, n, &counter))
+                    let body = http::file_body(src, offset, n, &[counter.clone(), sent.clone()]);
+                    self.http.client.put(url).timeout(TRANSFER_TIMEOUT).body(body)
                 },
                 |r| match r.status() {
                     s if s.is_success() => r
@@ -747,13 +835,25 @@ impl S3 {
                     _ => Err(self.unexpected("upload", path, r)),
                 },
             );
-            if etag.is_ok() {
-                done[i].store(n, Ordering::Relaxed);
-                sent.store(total(), Ordering::Relaxed);
+            if etag.is_err() {
+                stop.store(true, Ordering::Relaxed);
             }
             etag
         });
-        let etags = etags.into_iter().collect::<Result<Vec<String>, _>>()?;
+        // The first real failure, not a part that was not started because of it.
+        let mut failed = None;
+        let mut ok = Vec::new();
+        for r in etags {
+            match r {
+                Ok(e) => ok.push(e),
+                Err(e) if failed.is_none() || is_not_started(failed.as_ref()) => failed = Some(e),
+                Err(_) => {}
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let etags = ok;
         let completed = self.send(
             "upload",
             path,
@@ -770,10 +870,9 @@ impl S3 {
             |r| match r.status() {
                 // A completion can fail after its 200 has been sent: the error is the body.
                 s if s.is_success() => {
-                    let text =
-                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
                     match error_of(&text) {
-                        (code, _) if code.is_empty() => Ok(()),
+                        (code, _) if code.is_empty() => Ok(true),
                         (code, message) if code == "InternalError" || code == "SlowDown" => {
                             Err(Failure::Transient(format!("{code}: {message}"), None))
                         }
@@ -784,13 +883,25 @@ impl S3 {
                         ))),
                     }
                 }
+                // Gone: completed by a try whose answer was lost (checked below), or aborted.
+                StatusCode::NOT_FOUND => Ok(false),
                 _ => Err(self.unexpected("upload", path, r)),
             },
         );
-        if let Err(TransportError::Failed { .. }) = &completed {
-            self.abort(path, &key, &upload_id);
+        match completed {
+            Ok(true) => Ok(()),
+            Ok(false) if self.size(path)? == Some(len) => Ok(()),
+            Ok(false) => Err(self.fail(
+                "upload",
+                path,
+                "the store lost the upload's parts; it starts over at the next sync".into(),
+            )),
+            Err(e @ TransportError::Failed { .. }) => {
+                self.abort(path, &key, &upload_id);
+                Err(e)
+            }
+            Err(e) => Err(e),
         }
-        completed
     }
 
     /// Starts a multipart upload of `key`; its id.
@@ -807,7 +918,7 @@ impl S3 {
             },
             |r| match r.status() {
                 s if s.is_success() => {
-                    let text = r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
                     rusty_s3::actions::CreateMultipartUpload::parse_response(&text)
                         .map(|c| c.upload_id().to_string())
                         .map_err(|e| {
@@ -827,9 +938,25 @@ impl S3 {
     }
 }
 
+/// Reads `xml` as every kind of answer a store sends this transport (an error, a listing of
+/// keys, of incomplete uploads, of parts, a new upload) — for the fuzz target: none may panic
+/// or allocate without bound, whatever a store (or a proxy in front of it) sends.
+pub fn read_answers(xml: &str) {
+    let _ = error_of(xml);
+    let _ = uploads_of(xml);
+    let _ = rusty_s3::actions::ListObjectsV2::parse_response(xml);
+    let _ = rusty_s3::actions::ListParts::parse_response(xml);
+    let _ = rusty_s3::actions::CreateMultipartUpload::parse_response(xml);
+}
+
 /// An upload to go on with: its id, and the ETags of the parts it holds that are ours, by
 /// number.
 type Resumed = (String, HashMap<u16, String>);
+
+/// Whether `e` is a part that was not started because another failed.
+fn is_not_started(e: Option<&TransportError>) -> bool {
+    matches!(e, Some(TransportError::Failed { reason, .. }) if reason == "another part failed")
+}
 
 /// Hex MD5 of `len` bytes of the file `src` from `offset` (an S3 part's ETag).
 fn md5_of(src: &Path, offset: u64, len: u64) -> std::io::Result<String> {
@@ -918,7 +1045,7 @@ impl Transport for S3 {
             || self.get(path),
             |r| match r.status() {
                 StatusCode::NOT_FOUND => {
-                    let (code, _) = error_of(&r.text().unwrap_or_default());
+                    let (code, _) = error_of(&http::error_text(r));
                     if code == "NoSuchBucket" {
                         Err(Failure::Fatal(self.no_bucket_if(&code)))
                     } else {
@@ -941,7 +1068,8 @@ impl Transport for S3 {
             if dir.is_empty() { self.prefix.clone() } else { format!("{}{dir}/", self.prefix) };
         let mut names = Vec::new();
         let mut token: Option<String> = None;
-        loop {
+        let mut tokens = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
             let page = self.list_page(&prefix, token.as_deref(), PAGE_KEYS)?;
             let keys = page.contents.iter().map(|c| c.key.as_str());
             let folders = page.common_prefixes.iter().map(|p| p.prefix.as_str());
@@ -954,14 +1082,23 @@ impl Transport for S3 {
                 }
             }
             match page.next_continuation_token {
-                // A store that sends the same token again would list for ever.
-                Some(t) if Some(&t) != token.as_ref() && !t.is_empty() => token = Some(t),
-                _ => break,
+                // A store that sends a token again would list for ever.
+                Some(t) if !t.is_empty() && tokens.insert(t.clone()) => token = Some(t),
+                _ => {
+                    names.sort();
+                    names.dedup();
+                    return Ok(names);
+                }
             }
         }
-        names.sort();
-        names.dedup();
-        Ok(names)
+        Err(self.fail(
+            "list",
+            dir,
+            format!(
+                "the folder holds more than {} names; it was not read to its end",
+                MAX_PAGES * PAGE_KEYS
+            ),
+        ))
     }
 
     fn write_new(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
@@ -1057,7 +1194,17 @@ impl Transport for S3 {
             .len();
         match AtPath::of(self.size(path)?, len) {
             // Same length at an asset's own path: the same sealed file (readers verify anyway).
-            AtPath::SameLength => return Ok(Written::AlreadyPresent),
+            // An upload of it cut short (another device finished it) only costs storage: gone.
+            AtPath::SameLength => {
+                if len > MULTIPART_FROM {
+                    for (p, id) in self.incomplete_uploads(path).unwrap_or_default() {
+                        if p == path {
+                            self.abort(path, &self.key(path), &id);
+                        }
+                    }
+                }
+                return Ok(Written::AlreadyPresent);
+            }
             AtPath::Longer => {
                 return Err(TransportError::Conflict {
                     location: self.location(),
@@ -1078,7 +1225,7 @@ impl Transport for S3 {
                 path,
                 || {
                     sent.store(0, Ordering::Relaxed);
-                    let body = http::file_body(src, 0, len, &sent);
+                    let body = http::file_body(src, 0, len, std::slice::from_ref(&sent));
                     self.put_request(path).timeout(TRANSFER_TIMEOUT).body(body)
                 },
                 |r| match r.status() {
@@ -1107,9 +1254,10 @@ impl Transport for S3 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use percent_encoding::utf8_percent_encode;
 
     #[test]
-    fn addresses_parse_with_defaults_and_credentials_taken_out() {
+    fn addresses_parse_with_defaults_and_round_trip() {
         let a = Address::parse("s3://notes/family/ws?endpoint=http://127.0.0.1:3900&region=garage")
             .unwrap();
         assert_eq!(a.bucket, "notes");
@@ -1133,11 +1281,30 @@ mod tests {
         assert!(!v.path_style);
         assert!(v.canonical().ends_with("&style=virtual"), "{}", v.canonical());
 
-        let c = Address::parse("s3://AKID:se%2Fcret@bucket/p").unwrap();
-        assert_eq!(c.inline_credentials, Some(("AKID".into(), "se/cret".into())));
-        assert!(!c.canonical().contains("AKID"));
+        // Prefixes with characters that mean something in an address come back the same.
+        for prefix in ["notes #2", "what?", "100% mine", "a%41b", "été/sub dir"] {
+            let typed = format!(
+                "s3://notes/{}?endpoint=http://h:1",
+                utf8_percent_encode(prefix, percent_encoding::NON_ALPHANUMERIC)
+            );
+            let a = Address::parse(&typed).unwrap();
+            assert_eq!(a.prefix, format!("{prefix}/"));
+            let back = Address::parse(&a.canonical()).unwrap();
+            assert_eq!(back, a, "{prefix}: {}", a.canonical());
+        }
+        // AWS endpoints other than the regional default (VPC, FIPS, dual-stack) are kept.
+        let vpc = "s3://notes/?endpoint=https://bucket.vpce-1a2b.s3.us-east-1.vpce.amazonaws.com&region=us-east-1";
+        let a = Address::parse(vpc).unwrap();
+        assert!(a.canonical().contains("vpce-1a2b"), "{}", a.canonical());
+        assert_eq!(Address::parse(&a.canonical()).unwrap(), a);
+        // A dotted bucket on AWS is reached by path: its name is no host of AWS's certificate.
+        assert!(Address::parse("s3://notes.example.org").unwrap().path_style);
+        let given = Address::parse("s3://bkt?endpoint=https://s3.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(Address::parse(&given.canonical()).unwrap(), given);
 
         for bad in [
+            "s3://AKID:se%2Fcret@bucket/p",
+            "s3://bucket/p?endpoint=https://AK:SK@host",
             "https://bucket/x",
             "s3://Bad_Bucket/x",
             "s3://ab",
@@ -1151,12 +1318,19 @@ mod tests {
 
     #[test]
     fn keys_are_under_the_prefix_and_the_secret_never_shows() {
-        let s = S3::new("s3://k:secret@notes/ws?endpoint=http://h:1", None, None).unwrap();
+        let s =
+            S3::new("s3://notes/ws?endpoint=http://h:1", Some("k".into()), Some("secret".into()))
+                .unwrap();
         assert_eq!(s.key("index.json"), "ws/index.json");
         assert!(!s.location().contains("secret"));
         assert_eq!(s.access_key(), Some("k"));
-        let err = S3::new("s3://notes?region=", Some("k".into()), None).err().unwrap();
+        let err =
+            S3::new("s3://notes?region=", Some("k".into()), Some(String::new())).err().unwrap();
         assert!(err.to_string().contains("secret key"), "{err}");
+        for typed in ["s3://AK:SK@notes/x", "s3://notes/x?endpoint=https://AK:SK@h"] {
+            let err = S3::new(typed, None, None).err().unwrap().to_string();
+            assert!(!err.contains("SK"), "{err}");
+        }
     }
 
     #[test]

@@ -14,6 +14,9 @@ use super::http::{self, Failure, Http, RetryPolicy, TRANSFER_TIMEOUT};
 use super::{AtPath, Transport, TransportError, Written};
 use crate::format::asset::percent_decode;
 
+/// The longest PROPFIND answer read (a folder of 100,000 names is ~20 MiB of XML).
+const LISTING_BYTES: u64 = 64 << 20;
+
 /// A WebDAV collection holding a workspace.
 pub struct WebDav {
     base: Url,
@@ -395,8 +398,9 @@ impl Transport for WebDav {
             |r| match r.status() {
                 StatusCode::NOT_FOUND => Ok(vec![]),
                 s if s.is_success() => {
-                    let text =
-                        r.text().map_err(|e| Failure::Transient(http::describe(&e), None))?;
+                    let text = http::text_within(r, LISTING_BYTES, || {
+                        self.fail("list", dir, "the server's listing is too long to read".into())
+                    })?;
                     Ok(member_names(&text, &dir_url))
                 }
                 s => Err(Failure::Fatal(self.fail("list", dir, format!("HTTP {}", s.as_u16())))),
@@ -506,7 +510,7 @@ impl Transport for WebDav {
                 path,
                 || {
                     sent.store(0, std::sync::atomic::Ordering::Relaxed);
-                    let body = http::file_body(src, 0, len, &sent);
+                    let body = http::file_body(src, 0, len, std::slice::from_ref(&sent));
                     let rb = self.request(Method::PUT, path).timeout(TRANSFER_TIMEOUT).body(body);
                     if only_new {
                         rb.header("If-None-Match", "*")

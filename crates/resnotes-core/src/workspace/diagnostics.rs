@@ -136,6 +136,18 @@ impl Workspace {
             };
             private.push((t.location.clone(), shown));
         }
+        // A store's errors name its bucket and host on their own.
+        for (i, t) in st.targets.iter().enumerate() {
+            if let (TargetKind::S3, Ok(a)) =
+                (t.kind, crate::transport::S3Address::parse(&t.location))
+            {
+                if let Some(host) = a.endpoint.host_str() {
+                    private.push((host.to_string(), format!("<server {}>", i + 1)));
+                }
+                // As the messages say it ("bucket notes"): a bucket's name may be a common word.
+                private.push((format!("bucket {}", a.bucket), format!("bucket <{}>", i + 1)));
+            }
+        }
         private.push((self.replica.dir.display().to_string(), "<data dir>".into()));
         if let Some(home) = std::env::var_os("HOME").filter(|h| h.len() > 1) {
             private.push((home.to_string_lossy().into_owned(), "~".into()));

@@ -88,11 +88,9 @@ impl TargetSpec {
                 }
                 Ok(Box::new(dav))
             }
-            TargetSpec::S3 { url, access_key, secret_key } => {
-                let given = |v: &Option<String>| {
-                    v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from)
-                };
-                Ok(TargetKind::S3.connect(url.trim(), given(access_key), given(secret_key))?)
+            TargetSpec::S3 { url, .. } => {
+                let (key, secret) = self.s3_keys();
+                Ok(TargetKind::S3.connect(url.trim(), key, secret)?)
             }
         }
     }
@@ -106,9 +104,16 @@ impl TargetSpec {
             TargetSpec::Webdav { .. } => dav.credentials(),
             // Keys given by the user are stored; those of the AWS environment are read again at
             // every sync (they may be rotated there).
-            TargetSpec::S3 { access_key: Some(k), .. } if !k.trim().is_empty() => dav.credentials(),
-            TargetSpec::S3 { .. } => (None, None),
+            TargetSpec::S3 { .. } => self.s3_keys(),
         }
+    }
+
+    /// The access key and secret key the user typed (trimmed; empty is none).
+    fn s3_keys(&self) -> (Option<String>, Option<String>) {
+        let TargetSpec::S3 { access_key, secret_key, .. } = self else { return (None, None) };
+        let access_key = access_key.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        let secret_key = secret_key.as_deref().filter(|v| !v.is_empty());
+        (access_key.map(String::from), secret_key.map(String::from))
     }
 }
 
