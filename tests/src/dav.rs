@@ -92,7 +92,7 @@ impl DavServer {
                  LoadModule authn_core_module {m}/mod_authn_core.so\nLoadModule authn_file_module {m}/mod_authn_file.so\n\
                  LoadModule auth_basic_module {m}/mod_auth_basic.so\nLoadModule authz_user_module {m}/mod_authz_user.so\n\
                  LoadModule dav_module {m}/mod_dav.so\nLoadModule dav_fs_module {m}/mod_dav_fs.so\n\
-                 CustomLog {d}/access.log common\nDavLockDB {d}/davlock\nDocumentRoot {r}\nKeepAlive On\nMaxKeepAliveRequests 0\n\
+                 CustomLog {d}/access.log common\nDavLockDB {d}/davlock\nDocumentRoot {r}\nKeepAlive On\nMaxKeepAliveRequests 0\nLimitRequestBody 0\n\
                  <Directory {r}>\n  Dav On\n  AuthType Basic\n  AuthName dav\n  AuthUserFile {d}/htpasswd\n  Require valid-user\n</Directory>\n",
                 d = dir.display(),
                 r = root.display(),

@@ -14,8 +14,18 @@ use serde_json::{json, Value};
 use crate::corpus::Rng;
 use crate::measure::{round, rss_mib};
 
-/// Runs `bin args` with `env` for device `dir`, polling its peak RSS; returns (stdout, ms, peak MiB).
+/// Runs `bin args` for device `dir`, polling its peak RSS; returns (stdout, ms, peak MiB).
 pub(crate) fn run_measured(bin: &Path, dir: &Path, args: &[&str]) -> Result<(String, f64, f64)> {
+    run_measured_env(bin, dir, args, &[])
+}
+
+/// [`run_measured`] with more environment (a server's password, a store's secret key).
+pub(crate) fn run_measured_env(
+    bin: &Path,
+    dir: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Result<(String, f64, f64)> {
     let start = Instant::now();
     let mut child = Command::new(bin)
         .arg("--data-dir")
@@ -24,6 +34,7 @@ pub(crate) fn run_measured(bin: &Path, dir: &Path, args: &[&str]) -> Result<(Str
         .env("RESNOTES_PASSPHRASE", super::PASS)
         .env("RESNOTES_TEST_ONLY_WEAK_SCRYPT_LOG_N", "10")
         .env("RESNOTES_NO_KEYRING", "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -46,13 +57,33 @@ pub(crate) fn run_measured(bin: &Path, dir: &Path, args: &[&str]) -> Result<(Str
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), ms, peak))
 }
 
-/// Attach, upload and fetch one file of `mib` MiB.
+/// Attach, upload and fetch one file of `mib` MiB through a folder.
 pub fn scenario(bin: &Path, mib: usize) -> Result<Value> {
     let tmp = tempfile::tempdir()?;
-    let (a, b, shared) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("shared"));
+    let shared = tmp.path().join("shared");
     std::fs::create_dir_all(&shared)?;
-    run_measured(bin, &a, &["init", "--folder", shared.to_str().unwrap()])?;
-    let (id, _, _) = run_measured(bin, &a, &["new", "--title", "Attachment benchmark"])?;
+    through(bin, mib, &["--folder".into(), shared.to_string_lossy().into_owned()], &[], "folder")
+}
+
+/// Attach, upload and fetch one file of `mib` MiB through the target `via` names (the
+/// arguments `init` and `join` take, e.g. `--s3 URL --access-key KEY`), with `env` (the
+/// target's password or secret key); `kind` names the upload's figure.
+pub fn through(
+    bin: &Path,
+    mib: usize,
+    via: &[String],
+    env: &[(String, String)],
+    kind: &str,
+) -> Result<Value> {
+    let tmp = tempfile::tempdir()?;
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let run = |dir: &Path, args: &[&str]| run_measured_env(bin, dir, args, env);
+    let with = |cmd: &str| -> Vec<String> {
+        std::iter::once(cmd.to_string()).chain(via.iter().cloned()).collect()
+    };
+    let init = with("init");
+    run(&a, &init.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let (id, _, _) = run(&a, &["new", "--title", "Attachment benchmark"])?;
     let id = id.trim().to_string();
     // The file: pseudo-random bytes (incompressible), written in 1 MiB chunks.
     let file = tmp.path().join("big.bin");
@@ -67,28 +98,28 @@ pub fn scenario(bin: &Path, mib: usize) -> Result<Value> {
             f.write_all(&chunk)?;
         }
     }
-    run_measured(bin, &a, &["config", "max-attachment-mib", &(mib + 1).to_string()])?;
-    let (_, _, baseline) = run_measured(bin, &a, &["list"])?;
-    let (url, attach_ms, attach_peak) =
-        run_measured(bin, &a, &["attach", &id, file.to_str().unwrap()])?;
+    run(&a, &["config", "max-attachment-mib", &(mib + 1).to_string()])?;
+    let (_, _, baseline) = run(&a, &["list"])?;
+    let (url, attach_ms, attach_peak) = run(&a, &["attach", &id, file.to_str().unwrap()])?;
     let url = url.trim().to_string();
-    let (_, upload_ms, upload_peak) = run_measured(bin, &a, &["sync"])?;
-    run_measured(bin, &b, &["join", "--folder", shared.to_str().unwrap()])?;
-    run_measured(bin, &b, &["target", "keep-attachments", &first_target(bin, &b)?, "off"])?;
+    let (_, upload_ms, upload_peak) = run(&a, &["sync"])?;
+    let join = with("join");
+    run(&b, &join.iter().map(String::as_str).collect::<Vec<_>>())?;
+    run(&b, &["target", "keep-attachments", &first_target(bin, &b)?, "off"])?;
     let out = tmp.path().join("out.bin");
-    let (_, get_ms, get_peak) =
-        run_measured(bin, &b, &["asset", "get", &url, "--out", out.to_str().unwrap()])?;
+    let (_, get_ms, get_peak) = run(&b, &["asset", "get", &url, "--out", out.to_str().unwrap()])?;
     if std::fs::metadata(&out)?.len() != (mib as u64) << 20 {
         bail!("the fetched attachment has the wrong size");
     }
     let mbps = |ms: f64| round(mib as f64 / (ms / 1000.0));
-    Ok(json!({
+    let mut v = json!({
         "mib": mib,
         "baseline_peak_rss_mib": baseline,
         "attach": {"ms": round(attach_ms), "mib_per_s": mbps(attach_ms), "peak_rss_mib": attach_peak, "extra_rss_mib": round(attach_peak - baseline)},
-        "upload_folder": {"ms": round(upload_ms), "mib_per_s": mbps(upload_ms), "peak_rss_mib": upload_peak, "extra_rss_mib": round(upload_peak - baseline)},
         "fetch_verify_save": {"ms": round(get_ms), "mib_per_s": mbps(get_ms), "peak_rss_mib": get_peak, "extra_rss_mib": round(get_peak - baseline)},
-    }))
+    });
+    v[format!("upload_{kind}")] = json!({"ms": round(upload_ms), "mib_per_s": mbps(upload_ms), "peak_rss_mib": upload_peak, "extra_rss_mib": round(upload_peak - baseline)});
+    Ok(v)
 }
 
 fn first_target(bin: &Path, dir: &Path) -> Result<String> {

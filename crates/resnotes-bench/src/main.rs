@@ -10,6 +10,7 @@ mod corpus;
 mod history;
 mod longlived;
 mod measure;
+mod stores;
 mod transfer;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +80,11 @@ struct Args {
     /// `resnotes fewer-files`), so packs replace the single files they cover.
     #[arg(long)]
     fewer_files: bool,
+    /// Only the kinds of target side by side (issue 22): first push and join of --notes
+    /// (default 10000) through a folder, a WebDAV server and an S3 store (Apache and Garage on
+    /// loopback), and an attachment of --attach-mib (default 1024) up and down through each.
+    #[arg(long)]
+    stores: bool,
     /// Attachment sizes to run, in MiB (default 1024; --quick: 64). 0 skips them.
     #[arg(long, value_delimiter = ',')]
     attach_mib: Option<Vec<usize>>,
@@ -143,6 +149,15 @@ fn main() -> Result<()> {
             let r = longlived::scenario(n, syncs, args.fewer_files)?;
             eprintln!("{}", serde_json::to_string(&r)?);
             out.insert(format!("long_lived_{n}_{syncs}"), r);
+        }
+        return finish(out, args.json.as_deref());
+    }
+    if args.stores {
+        let mibs = args.attach_mib.clone().unwrap_or(vec![if args.quick { 64 } else { 1024 }]);
+        for n in args.notes.clone().unwrap_or(vec![if args.quick { 1000 } else { 10_000 }]) {
+            eprintln!("== {n} notes through a folder, a WebDAV server and an S3 store");
+            let r = stores::scenario(&bin, n, mibs.first().copied().unwrap_or(0))?;
+            out.insert(format!("stores_{n}"), r);
         }
         return finish(out, args.json.as_deref());
     }

@@ -122,12 +122,15 @@ impl WebDav {
     }
 
     /// Creates the parent collections of `path` (MKCOL each missing level once).
+    /// Held while collections are made: two MKCOLs of one collection at once make Apache answer
+    /// 403 "File exists" to one of them (the parallel uploads of a push into a new folder did).
     fn make_parents(&self, path: &str) -> Result<(), TransportError> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut cur = String::new();
+        let mut made = self.made.lock().unwrap();
         for p in &parts[..parts.len().saturating_sub(1)] {
             cur = if cur.is_empty() { p.to_string() } else { format!("{cur}/{p}") };
-            if self.made.lock().unwrap().contains(&cur) {
+            if made.contains(&cur) {
                 continue;
             }
             let dir = format!("{cur}/");
@@ -142,10 +145,25 @@ impl WebDav {
                     s => Err(Failure::Fatal(self.fail("create folder", &dir, format!("HTTP {s}")))),
                 },
             );
-            created?;
-            self.made.lock().unwrap().insert(cur.clone());
+            // Another device may have made it at the same moment (Apache then answers 403):
+            // what counts is that it is there.
+            if let Err(e) = created {
+                if !self.collection_exists(&dir) {
+                    return Err(e);
+                }
+            }
+            made.insert(cur.clone());
         }
         Ok(())
+    }
+
+    /// Whether the collection `dir` (ending in `/`) exists (PROPFIND Depth 0, once).
+    fn collection_exists(&self, dir: &str) -> bool {
+        self.request(Method::from_bytes(b"PROPFIND").unwrap(), dir)
+            .header("Depth", "0")
+            .body(PROPFIND_BODY)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
     }
 
     fn put(&self, path: &str, bytes: &[u8], only_new: bool) -> Result<bool, TransportError> {
@@ -521,6 +539,11 @@ impl Transport for WebDav {
                 |r| match r.status() {
                     s if s.is_success() => Ok(Written::Created),
                     StatusCode::PRECONDITION_FAILED => Ok(Written::AlreadyPresent),
+                    StatusCode::PAYLOAD_TOO_LARGE => Err(Failure::Fatal(self.fail(
+                        "upload",
+                        path,
+                        "the server does not take a file this large (HTTP 413); raise its upload limit (Apache: LimitRequestBody, nginx: client_max_body_size)".into(),
+                    ))),
                     s => Err(Failure::Fatal(self.fail("upload", path, format!("HTTP {s}")))),
                 },
             )
