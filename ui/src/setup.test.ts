@@ -57,6 +57,17 @@ describe("the S3 form", () => {
     expect(s3Address({ ...blank, bucket: pasted, region: "ignored" })).toBe(pasted);
   });
 
+  it("names a bucket in words", () => {
+    const spec = specOf("s3", {
+      path: "",
+      url: "",
+      username: "",
+      password: "",
+      s3: { ...blank, bucket: "notes", prefix: "from the app", endpoint: "http://127.0.0.1:3900" },
+    });
+    expect(placeOf(spec)).toBe("S3 bucket notes/from the app on 127.0.0.1:3900");
+  });
+
   it("sends keys only when given", () => {
     const fields = { path: "", url: "", username: "", password: "" };
     expect(specOf("s3", { ...fields, s3: { ...blank, bucket: "b" } })).toEqual({

@@ -71,6 +71,7 @@ export function specOf(
 
 /** How the target is named in messages. */
 export function placeOf(spec: TargetSpec): string {
+  if (spec.kind === "s3") return placeName("s3", spec.url);
   return spec.kind === "folder" ? spec.path : spec.url;
 }
 
