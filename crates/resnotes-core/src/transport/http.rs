@@ -314,6 +314,38 @@ impl Read for Counting {
     }
 }
 
+/// Writes a new file at `path` on a server that may not honour `If-None-Match: *`: it looks
+/// first, so it never overwrites different bytes (a conflict, left untouched) but repairs a
+/// cut-off upload (a strict prefix of ours, replaced whole); `put(only_new)` uploads (false when
+/// the server answered that a file is there: it is compared then).
+pub(super) fn write_checked(
+    t: &(impl super::Transport + ?Sized),
+    path: &str,
+    bytes: &[u8],
+    put: impl Fn(bool) -> Result<bool, TransportError>,
+) -> Result<super::Written, TransportError> {
+    use super::Written;
+    let conflict = || TransportError::Conflict { location: t.location(), path: path.to_string() };
+    if let Some(existing) = t.read(path)? {
+        if existing == bytes {
+            return Ok(Written::AlreadyPresent);
+        }
+        if existing.len() < bytes.len() && bytes.starts_with(&existing) {
+            put(false)?;
+            return Ok(Written::Created);
+        }
+        return Err(conflict());
+    }
+    if put(true)? {
+        return Ok(Written::Created);
+    }
+    // Someone wrote it meanwhile (412): compare.
+    match t.read(path)? {
+        Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
+        _ => Err(conflict()),
+    }
+}
+
 /// Runs `work` (an upload) on a scoped thread and reports `sent() ` to `progress` every 100 ms
 /// while it runs, so that a long upload shows how far it got.
 pub(super) fn with_progress<T: Send>(

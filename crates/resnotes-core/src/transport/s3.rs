@@ -556,28 +556,10 @@ impl S3 {
     }
 
     fn write_one(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
-        // Stores such as Garage ignore If-None-Match, so look first: never overwrite different
-        // bytes, but repair a cut-off upload (a strict prefix of ours). A stale read that does
-        // not show a file written meanwhile costs nothing: only identical bytes are written at
-        // a path by anyone else (entries are copied verbatim).
-        if let Some(existing) = self.read(path)? {
-            if existing == bytes {
-                return Ok(Written::AlreadyPresent);
-            }
-            if existing.len() < bytes.len() && bytes.starts_with(&existing) {
-                self.put(path, bytes, false)?;
-                return Ok(Written::Created);
-            }
-            return Err(TransportError::Conflict { location: self.location(), path: path.into() });
-        }
-        if self.put(path, bytes, true)? {
-            Ok(Written::Created)
-        } else {
-            match self.read(path)? {
-                Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
-                _ => Err(TransportError::Conflict { location: self.location(), path: path.into() }),
-            }
-        }
+        // Stores such as Garage ignore If-None-Match. A stale read that does not show a file
+        // written meanwhile costs nothing: only identical bytes are written at a path by anyone
+        // else (entries are copied verbatim).
+        http::write_checked(self, path, bytes, |only_new| self.put(path, bytes, only_new))
     }
 
     /// One page of the listing of keys under `prefix`, split at `/` (`max` keys at most).

@@ -187,34 +187,13 @@ impl WebDav {
     }
 
     fn write_one(&self, path: &str, bytes: &[u8]) -> Result<Written, TransportError> {
-        // Servers such as nginx and rclone ignore If-None-Match, so look first: never overwrite
-        // different bytes, but repair a cut-off upload (a strict prefix of ours).
-        if let Some(existing) = self.read(path)? {
-            if existing == bytes {
-                return Ok(Written::AlreadyPresent);
+        // Servers such as nginx and rclone ignore If-None-Match.
+        http::write_checked(self, path, bytes, |only_new| {
+            if only_new {
+                self.make_parents(path)?;
             }
-            if existing.len() < bytes.len() && bytes.starts_with(&existing) {
-                self.put(path, bytes, false)?;
-                return Ok(Written::Created);
-            }
-            return Err(TransportError::Conflict {
-                location: self.location(),
-                path: path.to_string(),
-            });
-        }
-        self.make_parents(path)?;
-        if self.put(path, bytes, true)? {
-            Ok(Written::Created)
-        } else {
-            // Someone wrote it meanwhile (412): compare.
-            match self.read(path)? {
-                Some(existing) if existing == bytes => Ok(Written::AlreadyPresent),
-                _ => Err(TransportError::Conflict {
-                    location: self.location(),
-                    path: path.to_string(),
-                }),
-            }
-        }
+            self.put(path, bytes, only_new)
+        })
     }
 }
 
