@@ -346,6 +346,26 @@ pub(super) fn write_checked(
     }
 }
 
+/// The start of a streamed upload of the local file `src` to `path`: its length and what is at
+/// the path already (FORMAT.md §10.3). A longer file there is a conflict; the local file is
+/// opened once, so that one that cannot be read is a local error, not an upload.
+pub(super) fn upload_start(
+    t: &(impl super::Transport + ?Sized),
+    path: &str,
+    src: &Path,
+) -> Result<(u64, super::AtPath), TransportError> {
+    let local = |e| super::local_failure(t, "read local copy of", path, e);
+    let len = std::fs::metadata(src).map_err(local)?.len();
+    let at = super::AtPath::of(t.size(path)?, len);
+    if at == super::AtPath::Longer {
+        return Err(TransportError::Conflict { location: t.location(), path: path.to_string() });
+    }
+    if at != super::AtPath::SameLength {
+        std::fs::File::open(src).map_err(local)?;
+    }
+    Ok((len, at))
+}
+
 /// Runs `work` (an upload) on a scoped thread and reports `sent() ` to `progress` every 100 ms
 /// while it runs, so that a long upload shows how far it got.
 pub(super) fn with_progress<T: Send>(

@@ -482,6 +482,22 @@ impl S3 {
         }
     }
 
+    /// A store's XML answer to `op` on `path`, read within [`ANSWER_BYTES`] and parsed by
+    /// `parse`; `what` names it in the error when it cannot be read.
+    fn answer<T, E: std::fmt::Display>(
+        &self,
+        op: &'static str,
+        path: &str,
+        r: Response,
+        what: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, Failure> {
+        let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
+        parse(&text).map_err(|e| {
+            Failure::Fatal(self.fail(op, path, format!("{what} could not be read ({e})")))
+        })
+    }
+
     /// The listing or answer at `path` is longer than any a store should send.
     fn too_long(&self, path: &str) -> TransportError {
         self.fail("list", path, "the store's answer is too long to read".into())
@@ -583,16 +599,13 @@ impl S3 {
                 self.http.client.get(l.sign(SIGNED_FOR))
             },
             |r| match r.status() {
-                s if s.is_success() => {
-                    let text = http::text_within(r, ANSWER_BYTES, || self.too_long(prefix))?;
-                    rusty_s3::actions::ListObjectsV2::parse_response(&text).map_err(|e| {
-                        Failure::Fatal(self.fail(
-                            "list",
-                            prefix,
-                            format!("the store's listing could not be read ({e})"),
-                        ))
-                    })
-                }
+                s if s.is_success() => self.answer(
+                    "list",
+                    prefix,
+                    r,
+                    "the store's listing",
+                    rusty_s3::actions::ListObjectsV2::parse_response,
+                ),
                 StatusCode::NOT_FOUND => Err(self.not_found(r)),
                 _ => Err(self.unexpected("list", prefix, r)),
             },
@@ -668,16 +681,13 @@ impl S3 {
                     self.http.client.get(l.sign(SIGNED_FOR))
                 },
                 |r| match r.status() {
-                    s if s.is_success() => {
-                        let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
-                        rusty_s3::actions::ListParts::parse_response(&text).map_err(|e| {
-                            Failure::Fatal(self.fail(
-                                "list parts of",
-                                path,
-                                format!("the store's list of parts could not be read ({e})"),
-                            ))
-                        })
-                    }
+                    s if s.is_success() => self.answer(
+                        "list parts of",
+                        path,
+                        r,
+                        "the store's list of parts",
+                        rusty_s3::actions::ListParts::parse_response,
+                    ),
                     _ => Err(self.unexpected("list parts of", path, r)),
                 },
             )?;
@@ -899,20 +909,16 @@ impl S3 {
                 self.http.client.post(url)
             },
             |r| match r.status() {
-                s if s.is_success() => {
-                    let text = http::text_within(r, ANSWER_BYTES, || self.too_long(path))?;
-                    rusty_s3::actions::CreateMultipartUpload::parse_response(&text)
-                        .map(|c| c.upload_id().to_string())
-                        .map_err(|e| {
-                            Failure::Fatal(self.fail(
-                                "upload",
-                                path,
-                                format!(
-                                    "the store's answer to a multipart upload could not be read ({e})"
-                                ),
-                            ))
-                        })
-                }
+                s if s.is_success() => self.answer(
+                    "upload",
+                    path,
+                    r,
+                    "the store's answer to a multipart upload",
+                    |text| {
+                        rusty_s3::actions::CreateMultipartUpload::parse_response(text)
+                            .map(|c| c.upload_id().to_string())
+                    },
+                ),
                 StatusCode::NOT_FOUND => Err(self.not_found(r)),
                 _ => Err(self.unexpected("upload", path, r)),
             },
@@ -1171,32 +1177,19 @@ impl Transport for S3 {
         src: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Written, TransportError> {
-        let len = std::fs::metadata(src)
-            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?
-            .len();
-        match AtPath::of(self.size(path)?, len) {
-            // Same length at an asset's own path: the same sealed file (readers verify anyway).
-            // An upload of it cut short (another device finished it) only costs storage: gone.
-            AtPath::SameLength => {
-                if len > MULTIPART_FROM {
-                    for (p, id) in self.incomplete_uploads(path).unwrap_or_default() {
-                        if p == path {
-                            self.abort(path, &self.key(path), &id);
-                        }
+        let (len, at) = http::upload_start(self, path, src)?;
+        // Same length at an asset's own path: the same sealed file (readers verify anyway).
+        // An upload of it cut short (another device finished it) only costs storage: gone.
+        if at == AtPath::SameLength {
+            if len > MULTIPART_FROM {
+                for (p, id) in self.incomplete_uploads(path).unwrap_or_default() {
+                    if p == path {
+                        self.abort(path, &self.key(path), &id);
                     }
                 }
-                return Ok(Written::AlreadyPresent);
             }
-            AtPath::Longer => {
-                return Err(TransportError::Conflict {
-                    location: self.location(),
-                    path: path.to_string(),
-                })
-            }
-            AtPath::CutOff | AtPath::Nothing => {}
+            return Ok(Written::AlreadyPresent);
         }
-        std::fs::File::open(src)
-            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
         let sent = Arc::new(AtomicU64::new(0));
         let work = || {
             if len > MULTIPART_FROM {

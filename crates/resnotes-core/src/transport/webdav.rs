@@ -481,24 +481,12 @@ impl Transport for WebDav {
         src: &std::path::Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Written, TransportError> {
-        let len = std::fs::metadata(src)
-            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?
-            .len();
-        let only_new = match AtPath::of(self.size(path)?, len) {
-            // Same length at an asset's own path: the same sealed file (readers verify anyway).
-            AtPath::SameLength => return Ok(Written::AlreadyPresent),
-            AtPath::Longer => {
-                return Err(TransportError::Conflict {
-                    location: self.location(),
-                    path: path.to_string(),
-                })
-            }
-            AtPath::CutOff => false,
-            AtPath::Nothing => true,
-        };
-        // Checked once here so that a file that cannot be read is a local error, not an upload.
-        std::fs::File::open(src)
-            .map_err(|e| super::local_failure(self, "read local copy of", path, e))?;
+        let (len, at) = http::upload_start(self, path, src)?;
+        // Same length at an asset's own path: the same sealed file (readers verify anyway).
+        if at == AtPath::SameLength {
+            return Ok(Written::AlreadyPresent);
+        }
+        let only_new = at == AtPath::Nothing;
         self.make_parents(path)?;
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let put = || {
