@@ -916,18 +916,20 @@ fn tablet_joins(d: &resnotes_e2e::Device, folder: &str, name: &str, title: &str)
     id
 }
 
-/// Two devices remove each other while both are offline: every device that reads both
-/// removals comes to the same answer (FORMAT.md §5.2: the smaller Lamport clock holds).
-#[test]
-fn two_devices_that_remove_each_other_offline_end_the_same_everywhere() {
-    let s = Sandbox::new();
+/// Alpha and Bravo remove each other while both are offline, each syncing with a copy of the
+/// shared folder of its own; Charlie, Delta and Echo joined before. Returns the devices
+/// `[a, b, c, d, e]` and the two offline folders (Alpha's, Bravo's).
+fn removals_of_each_other_offline(
+    s: &Sandbox,
+) -> ([resnotes_e2e::Device; 5], std::path::PathBuf, std::path::PathBuf) {
     let shared = s.folder("shared");
     let folder = shared.to_str().unwrap();
-    let (a, b, c) = (s.device("a"), s.device("b"), s.device("c"));
+    let devices = ["a", "b", "c", "d", "e"].map(|n| s.device(n));
+    let [a, b, ..] = &devices;
     a.ok(&["init", "--folder", folder]);
     a.ok(&["device", "name", "Alpha"]);
     a.ok(&["sync"]);
-    for (d, name) in [(&b, "Bravo"), (&c, "Charlie")] {
+    for (d, name) in devices[1..].iter().zip(["Bravo", "Charlie", "Delta", "Echo"]) {
         d.ok(&["join", "--folder", folder]);
         d.ok(&["device", "name", name]);
         d.ok(&["sync"]);
@@ -945,30 +947,110 @@ fn two_devices_that_remove_each_other_offline_end_the_same_everywhere() {
     b.ok(&["target", "remove", folder]);
     a.ok(&["device", "remove", "Bravo", "--yes"]);
     b.ok(&["device", "remove", "Alpha", "--yes"]);
-    // Back online: both offline folders reach the shared one through c.
+    (devices, fa, fb)
+}
+
+/// The names of the devices `d` lists as removed.
+fn removed_names(d: &resnotes_e2e::Device) -> Vec<String> {
+    let v: Vec<serde_json::Value> =
+        serde_json::from_str(&d.ok(&["device", "list", "--json"])).unwrap();
+    let mut names: Vec<String> = v
+        .iter()
+        .filter(|d| !d["removed_at"].is_null())
+        .map(|d| d["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Two devices remove each other while both are offline: every device that reads both
+/// removals comes to the same answer (FORMAT.md §5.2: the smaller Lamport clock holds).
+#[test]
+fn two_devices_that_remove_each_other_offline_end_the_same_everywhere() {
+    let s = Sandbox::new();
+    let ([a, b, c, ..], fa, fb) = removals_of_each_other_offline(&s);
+    // Back online: both offline folders reach c.
     for f in [&fa, &fb] {
         c.ok(&["target", "add", "folder", f.to_str().unwrap()]);
     }
     c.ok(&["sync"]);
     c.ok(&["sync"]);
-    let removed = |d: &resnotes_e2e::Device| -> Vec<String> {
-        let v: Vec<serde_json::Value> =
-            serde_json::from_str(&d.ok(&["device", "list", "--json"])).unwrap();
-        let mut names: Vec<String> = v
-            .iter()
-            .filter(|d| !d["removed_at"].is_null())
-            .map(|d| d["name"].as_str().unwrap_or("").to_string())
-            .collect();
-        names.sort();
-        names
-    };
-    let on_c = removed(&c);
+    let on_c = removed_names(&c);
     assert_eq!(on_c.len(), 1, "exactly one of the two removals holds: {on_c:?}");
     // The device that stayed agrees with c.
     let stayed = if on_c == ["Alpha"] { &b } else { &a };
     stayed.ok(&["sync"]);
     stayed.ok(&["sync"]);
-    assert_eq!(removed(stayed), on_c);
+    assert_eq!(removed_names(stayed), on_c);
+}
+
+/// The same removals met one at a time, in either order: a device that took the removal
+/// which is void first still reads the other device's record written before it (past the
+/// cutoff the first one set) and ends with the same answer as a device that read both at once
+/// (FORMAT.md §5.2, "Records past a cutoff"); what the device that stayed wrote after the
+/// removals arrives, what the removed one wrote does not.
+#[test]
+fn concurrent_removals_met_one_at_a_time_end_the_same_as_met_together() {
+    let s = Sandbox::new();
+    let ([a, b, c, d, e], fa, fb) = removals_of_each_other_offline(&s);
+    // Each writes a note after its removal of the other, offline.
+    a.new_note("from Alpha after", "from Alpha after");
+    b.new_note("from Bravo after", "from Bravo after");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // Each reader gets copies of its own (one that relayed what it read would hand the others
+    // both at once) and leaves the shared folder.
+    let shared = s.folder("shared");
+    let copies = |name: &str| -> (String, String) {
+        let (ca, cb) = (s.folder(&format!("{name}-a")), s.folder(&format!("{name}-b")));
+        copy_dir(&fa, &ca);
+        copy_dir(&fb, &cb);
+        (ca.to_str().unwrap().to_string(), cb.to_str().unwrap().to_string())
+    };
+    let (ce, de, ee) = (copies("c"), copies("d"), copies("e"));
+    for dev in [&c, &d, &e] {
+        dev.ok(&["target", "remove", shared.to_str().unwrap()]);
+    }
+    // Echo meets both at once; Charlie meets Alpha's folder first, Delta Bravo's.
+    e.ok(&["target", "add", "folder", &ee.0]);
+    e.ok(&["target", "add", "folder", &ee.1]);
+    e.ok(&["sync"]);
+    let want = removed_names(&e);
+    assert_eq!(want.len(), 1, "exactly one of the two removals holds: {want:?}");
+    for (dev, first, second) in [(&c, &ce.0, &ce.1), (&d, &de.1, &de.0)] {
+        dev.ok(&["target", "add", "folder", first]);
+        dev.ok(&["sync"]);
+        let so_far = removed_names(dev);
+        assert_eq!(so_far.len(), 1, "one removal read so far");
+        dev.ok(&["target", "add", "folder", second]);
+        let out = dev.run(&["sync"]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(removed_names(dev), want, "the same answer as a device that read both at once");
+        if so_far == want {
+            assert_eq!(out.status.code(), Some(0), "{said}");
+        } else {
+            // What it took from the device removed after all is taken back out, in words.
+            assert_eq!(out.status.code(), Some(3), "{said}");
+            let gone = if want == ["Alpha"] { "Alpha" } else { "Bravo" };
+            assert!(
+                said.contains(&format!("what {gone} wrote after it was removed from the workspace was taken back out of your notes")),
+                "{said}"
+            );
+        }
+    }
+    // What the device that stayed wrote after its removal of the other reaches everyone; what
+    // the removed one wrote reaches no one.
+    let (stayed, gone) = if want == ["Alpha"] {
+        ("from Bravo after", "from Alpha after")
+    } else {
+        ("from Alpha after", "from Bravo after")
+    };
+    for dev in [&c, &d, &e] {
+        dev.ok(&["sync"]);
+        let list = dev.ok(&["list"]);
+        assert!(list.contains(stayed), "{list}");
+        assert!(!list.contains(gone), "{list}");
+    }
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

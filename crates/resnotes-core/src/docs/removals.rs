@@ -48,6 +48,13 @@ fn readable_by_removed(
     epoch.is_zero() || members.get(epoch).is_none_or(|m| m.iter().any(|c| removed.contains_key(c)))
 }
 
+/// Whether an entry at `entry` (its Lamport clock and clientId) comes before a removal whose
+/// record is at `removal`, in the order removals are taken: an epoch record there would be
+/// taken first, and could void the removal (FORMAT.md §5.2, "Records past a cutoff").
+pub(crate) fn may_come_before(entry: (u64, Uuid), removal: (u64, Uuid)) -> bool {
+    entry < removal
+}
+
 /// Whether `device` is not admitted (FORMAT.md §5.2, "Members"): a device is removed, no held
 /// record wraps the key to `device`, and its first entry is of an epoch a removed device could
 /// read. Such a device may be an honest one that joined around the removal, or the removed one
@@ -183,9 +190,19 @@ pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Ve
             clocks.insert(*client, e.clock);
         }
     }
-    let members = store::removals::members(conn)?;
     let firsts = store::removals::first_entries(conn)?;
-    let removed = refused(&named, &members, &firsts, &clocks, me);
+    let mut removed = refused(&named, &store::removals::members(conn)?, &firsts, &clocks, me);
+    // What a removed device's records past its cutoff say counts for nothing: such a record
+    // read past the cutoff (it came before the removal, but an earlier removal voids it) no
+    // longer names members (none of it is read once the pull has the removal).
+    let mut forgot = false;
+    for (client, r) in removed.iter().filter(|(_, r)| r.by.is_some()) {
+        forgot |= store::removals::forget_records_after(conn, client, r.cutoff)?;
+    }
+    if forgot {
+        let named = store::removals::named(conn)?;
+        removed = refused(&named, &store::removals::members(conn)?, &firsts, &clocks, me);
+    }
     store::removals::set_removed(conn, &removed)?;
     Ok(heads
         .into_iter()

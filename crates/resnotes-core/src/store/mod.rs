@@ -305,6 +305,12 @@ CREATE TABLE packs_thinned (target_id TEXT NOT NULL, client_id TEXT NOT NULL, le
 -- again before `retry_at` (ms) unless their size changed or this device learnt a key epoch.
 CREATE TABLE packs_unusable (target_id TEXT NOT NULL, client_id TEXT NOT NULL, level INTEGER NOT NULL, block INTEGER NOT NULL, size INTEGER NOT NULL, epochs INTEGER NOT NULL, tries INTEGER NOT NULL, retry_at INTEGER NOT NULL, damage TEXT, PRIMARY KEY (target_id, client_id, level, block)) WITHOUT ROWID;
 "#,
+    r#"
+-- Records past a cutoff (store/removals.rs, FORMAT.md §5.2): per removed device, how far its
+-- entries past its cutoff were looked through for epoch records written before its removal
+-- (the next index, the link to check it against), and whether the look is over.
+CREATE TABLE past_cutoff (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, next_idx INTEGER NOT NULL, prev_hash BLOB NOT NULL, prev_signer BLOB, done INTEGER NOT NULL) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens (creating if needed) the database with WAL and `synchronous=FULL`, and migrates it.

@@ -125,20 +125,22 @@ pub(crate) fn members(conn: &Connection) -> Result<BTreeMap<EpochId, BTreeSet<Uu
 
 /// Forgets what the records of `client` after `cutoff` said (their entries are refused): their
 /// members and removals. Their keys stay, to read what others wrote in them before they knew;
-/// nothing new is written in them (`store::epochs::newest`).
+/// nothing new is written in them (`store::epochs::newest`). Returns whether anything was
+/// forgotten.
 pub(crate) fn forget_records_after(
     conn: &Connection,
     client: &Uuid,
     cutoff: Option<u64>,
-) -> Result<()> {
+) -> Result<bool> {
     let after = cutoff.map_or(-1, |c| c as i64);
     let id = client.to_string();
-    conn.execute(
+    let members = conn.execute(
         "DELETE FROM epoch_members WHERE client_id = ?1 AND idx > ?2",
         params![id, after],
     )?;
-    conn.execute("DELETE FROM removals WHERE by_client = ?1 AND by_idx > ?2", params![id, after])?;
-    Ok(())
+    let removals = conn
+        .execute("DELETE FROM removals WHERE by_client = ?1 AND by_idx > ?2", params![id, after])?;
+    Ok(members + removals > 0)
 }
 
 /// Keeps what the record `by` (Lamport clock `lamport`) says: its members and its removals.
@@ -258,9 +260,109 @@ pub(crate) fn of(conn: &Connection, client: &Uuid) -> Result<Option<Removed>> {
     Ok(cutoff.map(|c| Removed { cutoff: (c >= 0).then_some(c as u64), by: None }))
 }
 
+/// The place in the order removals are taken (Lamport clock, then clientId) of the removal that
+/// removed `client`, with the cutoff it holds; `None` when `client` is not removed (or only held
+/// back: no removal to come before).
+pub(crate) fn removed_at(conn: &Connection, client: &Uuid) -> Result<Option<(u64, Uuid, Removed)>> {
+    use rusqlite::OptionalExtension;
+    let row: Option<(i64, String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT r.lamport, r.by_client, r.by_idx, d.cutoff FROM removed d
+             JOIN removals r ON r.by_client = d.by_client AND r.by_idx = d.by_idx AND r.removed = d.client_id
+             WHERE d.client_id = ?1",
+        )?
+        .query_row([client.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    Ok(row.and_then(|(lamport, by, idx, cutoff)| {
+        let by = Uuid::parse_str(&by).ok()?;
+        let removed = Removed {
+            cutoff: (cutoff >= 0).then_some(cutoff as u64),
+            by: Some(EpochId { client: by, index: idx as u64 }),
+        };
+        Some((lamport as u64, by, removed))
+    }))
+}
+
+/// How far a removed device's entries past its cutoff were looked through for epoch records
+/// written before its removal (FORMAT.md §5.2, "Records past a cutoff").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PastCutoff {
+    /// The cutoff the look began after; another cutoff starts it again.
+    pub(crate) cutoff: Option<u64>,
+    /// The next entry to look at.
+    pub(crate) next: u64,
+    /// The entry before it, which it must follow.
+    pub(crate) link: super::log::Link,
+    /// An entry at or after the removal was met: no later entry can come before it.
+    pub(crate) done: bool,
+}
+
+/// Where the look through `client`'s entries past its cutoff stands, if it began.
+pub(crate) fn past_cutoff(conn: &Connection, client: &Uuid) -> Result<Option<PastCutoff>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(
+            "SELECT cutoff, next_idx, prev_hash, prev_signer, done FROM past_cutoff WHERE client_id = ?1",
+        )?
+        .query_row([client.to_string()], |r| {
+            let cutoff: i64 = r.get(0)?;
+            let hash: Vec<u8> = r.get(2)?;
+            let signer: Option<Vec<u8>> = r.get(3)?;
+            Ok(PastCutoff {
+                cutoff: (cutoff >= 0).then_some(cutoff as u64),
+                next: r.get::<_, i64>(1)? as u64,
+                link: super::log::Link {
+                    hash: hash.try_into().unwrap_or([0; 32]),
+                    signer: signer.and_then(|s| s.try_into().ok()),
+                },
+                done: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Keeps where the look through `client`'s entries past its cutoff stands.
+pub(crate) fn set_past_cutoff(conn: &Connection, client: &Uuid, p: &PastCutoff) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO past_cutoff (client_id, cutoff, next_idx, prev_hash, prev_signer, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        client.to_string(),
+        p.cutoff.map_or(-1, |c| c as i64),
+        p.next as i64,
+        &p.link.hash[..],
+        p.link.signer.as_ref().map(|s| &s[..]),
+        p.done
+    ])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_look_past_a_cutoff_is_kept_and_the_removal_is_found_with_its_place_in_the_order() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let record = EpochId { client: a, index: 9 };
+        keep(&conn, &record, 20, &[], &[Removal { client: b, cutoff: 3 }]).unwrap();
+        assert_eq!(removed_at(&conn, &b).unwrap(), None, "nothing derived yet");
+        let gone = Removed { cutoff: Some(3), by: Some(record) };
+        set_removed(&conn, &BTreeMap::from([(b, gone)])).unwrap();
+        assert_eq!(removed_at(&conn, &b).unwrap(), Some((20, a, gone)));
+        // Held back: no removal to come before.
+        set_removed(&conn, &BTreeMap::from([(b, Removed { cutoff: None, by: None })])).unwrap();
+        assert_eq!(removed_at(&conn, &b).unwrap(), None);
+        assert_eq!(past_cutoff(&conn, &b).unwrap(), None);
+        let link = crate::store::log::Link { hash: [7; 32], signer: Some([8; 32]) };
+        let look = PastCutoff { cutoff: Some(3), next: 6, link, done: false };
+        set_past_cutoff(&conn, &b, &look).unwrap();
+        assert_eq!(past_cutoff(&conn, &b).unwrap(), Some(look));
+        let over = PastCutoff { cutoff: None, next: 0, link: Default::default(), done: true };
+        set_past_cutoff(&conn, &b, &over).unwrap();
+        assert_eq!(past_cutoff(&conn, &b).unwrap(), Some(over));
+    }
 
     #[test]
     fn removals_come_back_in_the_order_they_are_taken_and_the_derived_list_is_replaced() {

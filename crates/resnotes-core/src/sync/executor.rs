@@ -173,6 +173,17 @@ impl TargetReport {
 /// An entry read and verified, waiting to be applied: its log row, file bytes and changes.
 type PulledEntry = (store::LogRow, Vec<u8>, Vec<entry::NoteChange>, Vec<entry::Summary>);
 
+/// What reading one device's entries came to.
+struct Pulled {
+    /// Entries taken.
+    count: u64,
+    /// An entry no key of this device opens stopped the read (it is read again after the pass).
+    stopped: bool,
+    /// A record the device wrote before its removal was read past its cutoff: which devices
+    /// are removed is to be derived again.
+    records_past_cutoff: bool,
+}
+
 /// One target within a cycle: what it is, how it is reached, its `index.json` and what the
 /// survey found there. Carried from the pull phase to the push phase.
 struct TargetRun<'a> {
@@ -219,6 +230,8 @@ impl Replica {
         }
         let mut reports: Vec<TargetReport> = Vec::new();
         let mut runs: Vec<Option<TargetRun>> = Vec::new();
+        // Where this cycle began reading each device: what it held before is below.
+        let mut began: std::collections::BTreeMap<Uuid, u64> = Default::default();
         for (t, tr) in targets {
             on_event(SyncEvent::TargetStarted { target: t.id.clone() });
             let mut rep = TargetReport {
@@ -228,7 +241,7 @@ impl Replica {
             };
             let run = match self.survey(t, *tr, &mut rep) {
                 Ok(run) => {
-                    if let Err(e) = self.pull(&run, &mut rep, on_event) {
+                    if let Err(e) = self.pull(&run, &mut rep, &mut began, on_event) {
                         rep.fail(&e);
                     }
                     Some(run)
@@ -352,6 +365,7 @@ impl Replica {
         &mut self,
         run: &TargetRun,
         rep: &mut TargetReport,
+        began: &mut std::collections::BTreeMap<Uuid, u64>,
         on_event: &mut dyn FnMut(SyncEvent),
     ) -> Result<()> {
         // An entry of a key epoch whose record another device wrote opens once that record is
@@ -359,28 +373,46 @@ impl Replica {
         // are read again after the pass, and only what still does not open is reported.
         let mut waiting = Vec::new();
         let pulled_before = rep.pulled;
-        // Where this pass began reading each device: what it held before is below.
-        let mut began: std::collections::BTreeMap<Uuid, u64> = Default::default();
+        // Whether a removed device's record written before its removal was read (below).
+        let mut records_past_cutoff = false;
         for op in plan::plan(&run.views).pulls {
             if let Op::Pull { client, from } = op {
                 began.entry(client).or_insert(from);
-                let (pulled, stopped) =
-                    self.pull_client(run, &client, from, rep, true, on_event)?;
-                rep.pulled += pulled;
-                if stopped {
+                let pulled = self.pull_client(run, &client, from, rep, true, on_event)?;
+                rep.pulled += pulled.count;
+                records_past_cutoff |= pulled.records_past_cutoff;
+                if pulled.stopped {
                     waiting.push(client);
                 }
             }
         }
         for client in waiting {
             let from = store::head(&self.conn, &client)?.map_or(0, |(i, _)| i + 1);
-            rep.pulled += self.pull_client(run, &client, from, rep, false, on_event)?.0;
+            let pulled = self.pull_client(run, &client, from, rep, false, on_event)?;
+            rep.pulled += pulled.count;
+            records_past_cutoff |= pulled.records_past_cutoff;
         }
         // A record read in this pass may remove a device, or an entry raise a cutoff. Only
-        // what this device held before the pass is worth a word: what it took in the same pass
-        // was never shown.
-        if rep.pulled > pulled_before {
-            for d in self.refresh_removed()? {
+        // what this device held before this sync is worth a word: what it took in the same
+        // sync was never shown.
+        if rep.pulled > pulled_before || records_past_cutoff {
+            let refused_before = store::removals::removed(&self.conn)?;
+            let mut dropped = self.refresh_removed()?;
+            // A record read past a cutoff may have voided the removal that set it: that
+            // device's entries are read now, not at the next sync, and may raise cutoffs.
+            let refused_now = store::removals::removed(&self.conn)?;
+            let mut again = false;
+            for client in refused_before.keys().filter(|c| !refused_now.contains_key(c)) {
+                let from = store::head(&self.conn, client)?.map_or(0, |(i, _)| i + 1);
+                began.entry(*client).or_insert(from);
+                let count = self.pull_client(run, client, from, rep, false, on_event)?.count;
+                rep.pulled += count;
+                again |= count > 0;
+            }
+            if again {
+                dropped.extend(self.refresh_removed()?);
+            }
+            for d in dropped {
                 let (client, r) = (d.client, d.why);
                 let head_before = match began.get(&client) {
                     Some(from) => from.checked_sub(1),
@@ -451,7 +483,7 @@ impl Replica {
     }
 
     /// Reads `client`'s entries from `from` on. With `defer_undecryptable`, an entry no key of
-    /// this device opens stops the read without a word (true in the second value): the caller
+    /// this device opens stops the read without a word ([`Pulled::stopped`]): the caller
     /// reads again once the pass has read every other device's records.
     fn pull_client(
         &mut self,
@@ -461,13 +493,15 @@ impl Replica {
         rep: &mut TargetReport,
         defer_undecryptable: bool,
         on_event: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(u64, bool)> {
+    ) -> Result<Pulled> {
         let (t, tr) = (run.target, run.tr);
         // A removed device's entries past its cutoff, and a held-back device's, are refused
-        // wherever they come from (FORMAT.md §5.2): not even read.
+        // wherever they come from (FORMAT.md §5.2): not taken, only looked through for records
+        // written before its removal.
         let refusal = store::removals::of(&self.conn, client)?;
         if refusal.is_some_and(|r| r.refuses(from)) {
-            return Ok((0, false));
+            let records_past_cutoff = self.read_records_past_cutoff(run, client)?;
+            return Ok(Pulled { count: 0, stopped: false, records_past_cutoff });
         }
         let mut stopped = false;
         let mut prev = store::link_before(&self.conn, client, from)?;
@@ -745,7 +779,108 @@ impl Replica {
             );
             rep.problem(msg, on_event);
         }
-        Ok((total, stopped))
+        let records_past_cutoff =
+            refusal.is_some_and(|r| r.refuses(n)) && self.read_records_past_cutoff(run, client)?;
+        Ok(Pulled { count: total, stopped, records_past_cutoff })
+    }
+
+    /// Looks through a removed device's entries past its cutoff for epoch records written
+    /// before the removal that removed it (FORMAT.md §5.2, "Records past a cutoff"): such a
+    /// record's removals are taken before that removal and may void it, so a device that read
+    /// the removal first comes to the same answer as one that read both at once. Only what the
+    /// record says of members and removals is kept (none of the entries, nor the key: once the
+    /// record voids the removal, the device's entries are read as any); the look stops
+    /// at the first entry at or after the removal, whose successors cannot come before it, and
+    /// goes on from where it stopped at the next sync. Returns whether a removal was kept.
+    fn read_records_past_cutoff(&mut self, run: &TargetRun, client: &Uuid) -> Result<bool> {
+        if *client == self.client {
+            // This device's own records are in its log.
+            return Ok(false);
+        }
+        let Some((lamport, by, removed)) = store::removals::removed_at(&self.conn, client)? else {
+            return Ok(false);
+        };
+        let start = removed.cutoff.map_or(0, |c| c + 1);
+        let mut look = match store::removals::past_cutoff(&self.conn, client)? {
+            Some(p) if p.cutoff == removed.cutoff => p,
+            _ => store::removals::PastCutoff {
+                cutoff: removed.cutoff,
+                next: start,
+                link: store::link_before(&self.conn, client, start)?,
+                done: false,
+            },
+        };
+        if look.done {
+            return Ok(false);
+        }
+        let before = look;
+        let mut found = false;
+        // Entries whose single files were removed are read from their packs (FORMAT.md §11.1).
+        let mut packs = PackReading::refusing(Default::default());
+        loop {
+            let n = look.next;
+            let want = Expected {
+                workspace: self.workspace,
+                client: *client,
+                index: n,
+                prev_hash: look.link.hash,
+                prev_signer: look.link.signer,
+            };
+            let opened = if let Some((_, _, d)) = packs.next() {
+                // As in the pull: an entry read from a pack is of the epoch the pack names.
+                d.and_then(|e| entry::check_place(e, &want)).and_then(|e| {
+                    if packs.of_its_epoch(&e.epoch) {
+                        Ok(e)
+                    } else {
+                        Err(entry::EntryError::Malformed("not of its pack's key epoch".into()))
+                    }
+                })
+            } else {
+                match run.tr.read(&run.entry_path(client, n)) {
+                    Ok(Some(bytes)) => entry::accept_in(&bytes, &self.keys, &want),
+                    Ok(None)
+                        if run.manifest.fewer_files()
+                            && self.look_for_pack(
+                                &mut packs,
+                                &run.target.id,
+                                run.tr,
+                                &run.manifest,
+                                client,
+                                n,
+                                true,
+                            )? =>
+                    {
+                        continue;
+                    }
+                    // Not there (yet), or not readable now: looked at again at the next sync.
+                    Ok(None) | Err(_) => break,
+                }
+            };
+            // An entry that does not open or is not what its place says ends the look; it is
+            // taken up again from there (a key may arrive, the file be put right).
+            let Ok(e) = opened else { break };
+            if !crate::docs::removals::may_come_before((e.header.lamport, *client), (lamport, by)) {
+                look.done = true;
+                break;
+            }
+            if let Some(keys) = &e.keys {
+                let record = EpochId { client: *client, index: n };
+                store::removals::keep(
+                    &self.conn,
+                    &record,
+                    e.header.lamport,
+                    &keys.members,
+                    &keys.removals,
+                )?;
+                found |= !keys.removals.is_empty();
+            }
+            look.link = store::log::Link { hash: e.hash, signer: e.signer };
+            look.next += 1;
+        }
+        if look != before || store::removals::past_cutoff(&self.conn, client)?.is_none() {
+            store::removals::set_past_cutoff(&self.conn, client, &look)?;
+        }
+        Ok(found)
     }
 
     /// Indexes the notes pulled so far ([`Replica::index_pulled`]). The entries are stored
