@@ -917,7 +917,8 @@ fn tablet_joins(d: &resnotes_e2e::Device, folder: &str, name: &str, title: &str)
 }
 
 /// Alpha and Bravo remove each other while both are offline, each syncing with a copy of the
-/// shared folder of its own; Charlie, Delta and Echo joined before. Returns the devices
+/// shared folder of its own; Charlie, Delta and Echo joined before. Their records' Lamport
+/// clocks are equal: the clientIds decide which removal holds. Returns the devices
 /// `[a, b, c, d, e]` and the two offline folders (Alpha's, Bravo's).
 fn removals_of_each_other_offline(
     s: &Sandbox,

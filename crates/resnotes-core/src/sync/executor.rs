@@ -1369,4 +1369,84 @@ mod tests {
         assert!(reports[0].unreachable && reports[0].error.is_some(), "{reports:?}");
         assert!(reports[1].error.is_none(), "{reports:?}");
     }
+
+    /// FORMAT.md §5.2, "Records past a cutoff", with fewer files: Bravo removes Alpha while
+    /// Alpha removes Bravo, both offline; Alpha wrote more before, so Bravo's removal comes first
+    /// and holds. Bravo's entries between its cutoff and its record are only in a pack (their
+    /// single files removed): a device that read Alpha's removal first reads them from the pack
+    /// to reach Bravo's record, and ends with Alpha removed and every note of Bravo's.
+    #[test]
+    fn a_record_past_a_cutoff_is_reached_through_a_pack() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pass = "ivory tugboat quietly";
+        let f = Memory::new("f");
+        let mut a = replica(&tmp.path().join("a"));
+        let af = a.add_target(TargetKind::Memory, &f, Some(pass), 10).unwrap();
+        a.name_this_device("Alpha").unwrap();
+        let sync = |w: &mut Workspace, targets: &[(&Target, &Memory)]| {
+            let t: Vec<(&Target, &dyn Transport)> =
+                targets.iter().map(|(t, m)| (*t, *m as &dyn Transport)).collect();
+            for r in w.sync_with(&t, &mut |_| {}).unwrap() {
+                assert!(r.error.is_none(), "{r:?}");
+            }
+        };
+        sync(&mut a, &[(&af, &f)]);
+        let mut b = join(&tmp.path().join("b"), &f);
+        let mut c = join(&tmp.path().join("c"), &f);
+        let (bf, cf) = (b.targets().unwrap()[0].clone(), c.targets().unwrap()[0].clone());
+        b.name_this_device("Bravo").unwrap();
+        c.name_this_device("Charlie").unwrap();
+        sync(&mut b, &[(&bf, &f)]);
+        sync(&mut c, &[(&cf, &f)]);
+        sync(&mut a, &[(&af, &f)]);
+        sync(&mut b, &[(&bf, &f)]);
+        // Offline: each with a copy of the folder.
+        let copy = |name: &str| {
+            let m = Memory::new(name);
+            for (path, bytes) in f.snapshot() {
+                m.put_raw(&path, bytes);
+            }
+            m
+        };
+        let (fa, fb) = (copy("fa"), copy("fb"));
+        let ta = a.add_target(TargetKind::Memory, &fa, None, 10).unwrap();
+        let tb = b.add_target(TargetKind::Memory, &fb, None, 10).unwrap();
+        b.use_fewer_files().unwrap();
+        for i in 0..110 {
+            b.new_note(&format!("Bravo {i}"), "x").unwrap();
+            sync(&mut b, &[(&tb, &fb)]);
+        }
+        b.remove_device("Alpha", pass, 10).unwrap();
+        sync(&mut b, &[(&tb, &fb)]);
+        for i in 0..120 {
+            a.new_note(&format!("Alpha {i}"), "x").unwrap();
+            sync(&mut a, &[(&ta, &fa)]);
+        }
+        a.remove_device("Bravo", pass, 10).unwrap();
+        sync(&mut a, &[(&ta, &fa)]);
+        let manifest = Manifest::parse(&fb.snapshot()["index.json"], "fb").unwrap();
+        let bc = b.client_id();
+        assert!(manifest.fewer_files());
+        assert!(
+            !fb.snapshot().contains_key(&entry_path(&manifest, &bc, 5)),
+            "Bravo's entry 5 is only in its pack"
+        );
+        let removed = |w: &Workspace| -> Vec<Uuid> {
+            let devices = w.devices().unwrap();
+            let gone = devices.iter().filter(|d| d.removed_at.is_some());
+            gone.map(|d| Uuid::parse_str(&d.id).unwrap()).collect()
+        };
+        // Charlie meets Alpha's removal of Bravo first.
+        let tca = c.add_target(TargetKind::Memory, &fa, None, 10).unwrap();
+        sync(&mut c, &[(&tca, &fa)]);
+        assert_eq!(removed(&c), [bc]);
+        let tcb = c.add_target(TargetKind::Memory, &fb, None, 10).unwrap();
+        let t: [(&Target, &dyn Transport); 2] = [(&tca, &fa), (&tcb, &fb)];
+        c.sync_with(&t, &mut |_| {}).unwrap();
+        assert_eq!(removed(&c), [a.client_id()], "Bravo's removal of Alpha comes first");
+        let titles: Vec<String> =
+            c.list_notes(&Default::default()).unwrap().into_iter().map(|n| n.title).collect();
+        assert!(titles.iter().any(|t| t == "Bravo 109"), "{titles:?}");
+        assert!(!titles.iter().any(|t| t == "Alpha 0"), "{titles:?}");
+    }
 }
