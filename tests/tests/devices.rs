@@ -1054,6 +1054,67 @@ fn concurrent_removals_met_one_at_a_time_end_the_same_as_met_together() {
     }
 }
 
+/// A device removed later still vouches for what it built on (FORMAT.md §5.2, "The cutoff a
+/// reader uses"): Xray took a note Yankee wrote and edited it; Alpha, offline, removed Yankee
+/// before that note; Bravo, which got Xray's edit through a folder that lacked Yankee's note,
+/// removed Xray. Xray's newest kept entry names Yankee's note, so the note stays and Xray's
+/// edit of it is whole on every device — it no longer falls back once Xray is removed.
+#[test]
+fn what_a_device_removed_later_built_on_stays() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let [a, b, x, y] = ["a", "b", "x", "y"].map(|n| s.device(n));
+    a.ok(&["init", "--folder", folder]);
+    a.ok(&["device", "name", "Alpha"]);
+    a.ok(&["sync"]);
+    for (d, name) in [(&b, "Bravo"), (&x, "Xray"), (&y, "Yankee")] {
+        d.ok(&["join", "--folder", folder]);
+        d.ok(&["device", "name", name]);
+        d.ok(&["sync"]);
+    }
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // Alpha goes offline with a copy of the folder.
+    let fa = s.folder("a-offline");
+    copy_dir(&shared, &fa);
+    a.ok(&["target", "add", "folder", fa.to_str().unwrap()]);
+    a.ok(&["target", "remove", folder]);
+    // Yankee writes a note; Xray takes it and edits it.
+    let id = y.new_note("Shared plan", "from Yankee");
+    y.ok(&["sync"]);
+    x.ok(&["sync"]);
+    x.ok(&["edit", &id, "--body", "from Yankee, then Xray"]);
+    x.ok(&["sync"]);
+    // Bravo gets Xray's edit through a folder without Yankee's note, and removes Xray.
+    let fb = s.folder("b-offline");
+    copy_dir(&shared, &fb);
+    let yc = y.client_id();
+    let newest = newest_entry(&fb, &yc);
+    std::fs::remove_file(&newest).unwrap();
+    b.ok(&["target", "add", "folder", fb.to_str().unwrap()]);
+    b.ok(&["target", "remove", folder]);
+    b.ok(&["sync"]);
+    b.ok(&["device", "remove", "Xray", "--yes"]);
+    // Alpha, offline, removes Yankee: it holds none of Yankee's note.
+    a.ok(&["device", "remove", "Yankee", "--yes"]);
+    // Both meet everything.
+    for (d, other) in [(&a, &fb), (&b, &fa)] {
+        d.ok(&["target", "add", "folder", other.to_str().unwrap()]);
+        d.ok(&["target", "add", "folder", folder]);
+    }
+    for d in [&a, &b, &a, &b] {
+        let (_, said) = d.sync();
+        assert!(!said.contains("taken back out"), "{said}");
+    }
+    for d in [&a, &b] {
+        assert_eq!(removed_names(d), ["Xray", "Yankee"]);
+        assert_eq!(d.body(&id), "from Yankee, then Xray");
+        let status = d.ok(&["status"]);
+        assert!(!status.contains("left out"), "{status}");
+    }
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for e in walk(from) {
         let rel = e.strip_prefix(from).unwrap();

@@ -85,6 +85,9 @@ pub(crate) fn held_back(
         .collect()
 }
 
+/// The clock of a device's entry at an index, when the reader holds that entry and it opens.
+pub(crate) type ClockAt<'a> = &'a dyn Fn(&Uuid, u64) -> Option<Vec<(Uuid, u64)>>;
+
 /// The devices whose entries are refused, and after which entry: the removals that hold, the
 /// devices held back besides `me`, each cutoff raised by the clocks of the others ([`raise`]).
 pub(crate) fn refused(
@@ -92,34 +95,70 @@ pub(crate) fn refused(
     members: &BTreeMap<EpochId, BTreeSet<Uuid>>,
     firsts: &BTreeMap<Uuid, FirstEntry>,
     clocks: &BTreeMap<Uuid, Vec<(Uuid, u64)>>,
+    clock_at: ClockAt,
     me: &Uuid,
 ) -> BTreeMap<Uuid, Removed> {
     let holding = holding(named);
     let mut refused = held_back(&holding, members, firsts, me);
     refused.extend(holding);
-    raise(refused, clocks)
+    raise(refused, clocks, clock_at)
 }
 
 /// Raises each refused device's cutoff to the newest of its entries that the newest entry of a
 /// device neither removed nor held back names in its clock (`clocks`: each device's newest
-/// entry's clock). A device's clock names what it held when it wrote, and a change it wrote may
-/// follow any of that; so those entries stay, everywhere.
+/// entry's clock), then — until nothing changes — to the newest of its entries that the newest
+/// entry a removed device keeps (the one at its cutoff, as raised) names (`clock_at`). A clock
+/// names what its writer held when it wrote, and a change it wrote may follow any of that: so
+/// those entries stay, everywhere — also when their writer is removed later, since the changes
+/// it wrote up to its cutoff stay too. A held-back device's clock vouches for nothing.
 pub(crate) fn raise(
     mut removed: BTreeMap<Uuid, Removed>,
     clocks: &BTreeMap<Uuid, Vec<(Uuid, u64)>>,
+    clock_at: ClockAt,
 ) -> BTreeMap<Uuid, Removed> {
-    let refused: BTreeSet<Uuid> = removed.keys().copied().collect();
-    for (member, clock) in clocks {
-        if refused.contains(member) {
-            continue;
-        }
-        for (client, index) in clock {
+    /// Raises the cutoffs `clock` (written by `writer`) names; true when one rose.
+    fn raise_by(
+        removed: &mut BTreeMap<Uuid, Removed>,
+        writer: &Uuid,
+        clock: &[(Uuid, u64)],
+    ) -> bool {
+        let mut raised = false;
+        for (client, index) in clock.iter().filter(|(c, _)| c != writer) {
             if let Some(r) = removed.get_mut(client) {
-                r.cutoff = r.cutoff.max(Some(*index));
+                if r.refuses(*index) {
+                    r.cutoff = Some(*index);
+                    raised = true;
+                }
             }
         }
+        raised
     }
-    removed
+    let refused: BTreeSet<Uuid> = removed.keys().copied().collect();
+    for (member, clock) in clocks {
+        if !refused.contains(member) {
+            raise_by(&mut removed, member, clock);
+        }
+    }
+    // Each pass raises some cutoff or ends; cutoffs only grow, so it ends.
+    let mut asked: BTreeSet<(Uuid, u64)> = BTreeSet::new();
+    loop {
+        let mut raised = false;
+        let kept: Vec<(Uuid, u64)> = removed
+            .iter()
+            .filter(|(_, r)| r.by.is_some())
+            .filter_map(|(c, r)| r.cutoff.map(|k| (*c, k)))
+            .filter(|k| !asked.contains(k))
+            .collect();
+        for (writer, index) in kept {
+            asked.insert((writer, index));
+            if let Some(clock) = clock_at(&writer, index) {
+                raised |= raise_by(&mut removed, &writer, &clock);
+            }
+        }
+        if !raised {
+            return removed;
+        }
+    }
 }
 
 /// Opens an entry held in the log.
@@ -191,7 +230,10 @@ pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Ve
         }
     }
     let firsts = store::removals::first_entries(conn)?;
-    let mut removed = refused(&named, &store::removals::members(conn)?, &firsts, &clocks, me);
+    let clock_at =
+        |client: &Uuid, index: u64| read_held(conn, keys, client, index).map(|e| e.clock);
+    let mut removed =
+        refused(&named, &store::removals::members(conn)?, &firsts, &clocks, &clock_at, me);
     // What a removed device's records past its cutoff say counts for nothing: such a record
     // read past the cutoff (it came before the removal, but an earlier removal voids it) no
     // longer names members (none of it is read once the pull has the removal).
@@ -201,7 +243,8 @@ pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Ve
     }
     if forgot {
         let named = store::removals::named(conn)?;
-        removed = refused(&named, &store::removals::members(conn)?, &firsts, &clocks, me);
+        removed =
+            refused(&named, &store::removals::members(conn)?, &firsts, &clocks, &clock_at, me);
     }
     store::removals::set_removed(conn, &removed)?;
     Ok(heads
@@ -281,10 +324,25 @@ mod tests {
                 })
                 .collect();
             let me = device(&case["me"].as_u64().unwrap_or(0).to_string());
-            let got: BTreeMap<Uuid, Option<u64>> = refused(&named, &members, &firsts, &clocks, &me)
+            // "kept": device -> index -> the clock of that entry (device -> index).
+            let kept: BTreeMap<(Uuid, u64), Vec<(Uuid, u64)>> = case["kept"]
+                .as_object()
                 .into_iter()
-                .map(|(c, r)| (c, r.cutoff))
+                .flatten()
+                .flat_map(|(d, entries)| {
+                    entries.as_object().unwrap().iter().map(move |(i, c)| {
+                        let clock = c.as_object().unwrap();
+                        let clock = clock.iter().map(|(o, k)| (device(o), num(k))).collect();
+                        ((device(d), i.parse().unwrap()), clock)
+                    })
+                })
                 .collect();
+            let clock_at = |c: &Uuid, i: u64| kept.get(&(*c, i)).cloned();
+            let got: BTreeMap<Uuid, Option<u64>> =
+                refused(&named, &members, &firsts, &clocks, &clock_at, &me)
+                    .into_iter()
+                    .map(|(c, r)| (c, r.cutoff))
+                    .collect();
             let want: BTreeMap<Uuid, Option<u64>> = case["removed"]
                 .as_object()
                 .unwrap()
