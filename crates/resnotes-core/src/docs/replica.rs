@@ -474,9 +474,10 @@ impl Replica {
         &mut self,
         started: EpochId,
         lamport: u64,
+        earlier: Option<u64>,
         keys: &KeysSection,
     ) -> Result<bool> {
-        keep_epoch(&self.conn, &self.keys, started, lamport, keys)
+        keep_epoch(&self.conn, &self.keys, started, lamport, earlier, keys)
     }
 
     /// Derives again which devices are removed ([`removals::refresh`]) and drops the entries of
@@ -607,20 +608,24 @@ pub(crate) struct Sealed {
 
 /// Keeps the keys an authenticated epoch record carries (FORMAT.md §5.2), in `conn` (a
 /// transaction, when the record is written in it) and in `keys`: the key of the epoch it starts
-/// (`started`, the record's own place; its Lamport clock `lamport` orders it), held from now on;
+/// (`started`, the record's own place; its Lamport clock `lamport`), held from now on;
 /// the keys it names for earlier epochs only as candidates, each held once that epoch's own
 /// record opens with it (a record's writer could name any key for an epoch not its own). True
-/// when the started epoch's key is new here.
+/// when the started epoch's key is new here. Its removals are kept in their place in the order
+/// ([`removal_order`]; `earlier`: the highest Lamport clock of its writer's earlier entries
+/// read but not yet in `conn`).
 pub(crate) fn keep_epoch(
     conn: &Connection,
     keys: &Keyring,
     started: EpochId,
     lamport: u64,
+    earlier: Option<u64>,
     section: &KeysSection,
 ) -> Result<bool> {
     let new = store::epochs::learn(conn, &started, &section.identity, lamport)?;
     keys.learn(started, &section.identity);
-    store::removals::keep(conn, &started, lamport, &section.members, &section.removals)?;
+    let order = removal_order(conn, &started, lamport, earlier)?;
+    store::removals::keep(conn, &started, order, &section.members, &section.removals)?;
     for (id, secret) in &section.earlier {
         if !id.is_zero() && keys.key(id).is_none() {
             store::epochs::keep_candidate(conn, id, secret)?;
@@ -632,6 +637,19 @@ pub(crate) fn keep_epoch(
         store::delete_meta(conn, store::epochs::MISSING_KEY)?;
     }
     Ok(new)
+}
+
+/// A record's place in the order removals are taken ([`removals::place`]), from its writer's
+/// entries before it held in `conn` and `earlier` (the highest Lamport clock of those read with
+/// it, not stored yet).
+pub(crate) fn removal_order(
+    conn: &Connection,
+    record: &EpochId,
+    lamport: u64,
+    earlier: Option<u64>,
+) -> Result<u64> {
+    let held = store::log::max_lamport_before(conn, &record.client, record.index)?;
+    Ok(removals::place(lamport, held.max(earlier)))
 }
 
 /// Adds to `keys` the key epochs the database holds that it lacks (learnt by another connection
@@ -836,7 +854,7 @@ mod epoch_tests {
             members: vec![Member { client: writer, key: [7; 32] }],
             removals: vec![],
         };
-        assert!(keep_epoch(&conn, &keys, started, 30, &section).unwrap());
+        assert!(keep_epoch(&conn, &keys, started, 30, None, &section).unwrap());
         assert!(keys.key(&started).is_some());
         assert!(keys.key(&planted).is_none(), "a key named for another epoch is not held");
         assert_eq!(store::epochs::newest(&conn).unwrap(), started);

@@ -17,7 +17,8 @@ use crate::format::epoch::{EpochId, Member, Removal};
 pub(crate) struct Named {
     /// The record that names it.
     pub(crate) by: EpochId,
-    /// That record's Lamport clock: removals are taken in (Lamport clock, clientId) order.
+    /// That record's place (its Lamport clock, raised past its writer's earlier entries):
+    /// removals are taken in (place, clientId) order.
     pub(crate) lamport: u64,
     /// The device removed and the newest of its entries the remover held.
     pub(crate) removal: Removal,
@@ -143,7 +144,8 @@ pub(crate) fn forget_records_after(
     Ok(members + removals > 0)
 }
 
-/// Keeps what the record `by` (Lamport clock `lamport`) says: its members and its removals.
+/// Keeps what the record `by` says: its members and its removals, taken at `lamport` in the
+/// order of removals (its place, `docs::replica::removal_order`).
 pub(crate) fn keep(
     conn: &Connection,
     by: &EpochId,
@@ -158,8 +160,11 @@ pub(crate) fn keep(
     for member in members {
         m.execute(params![client, idx, member.client.to_string()])?;
     }
+    // Read again once its writer's earlier entries are held, a record's place can only rise
+    // (docs::replica::removal_order).
     let mut r = conn.prepare_cached(
-        "INSERT OR IGNORE INTO removals (by_client, by_idx, removed, cutoff, lamport) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO removals (by_client, by_idx, removed, cutoff, lamport) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (by_client, by_idx, removed) DO UPDATE SET lamport = MAX(lamport, excluded.lamport)",
     )?;
     for removal in removals {
         r.execute(params![
@@ -293,6 +298,9 @@ pub(crate) struct PastCutoff {
     pub(crate) next: u64,
     /// The entry before it, which it must follow.
     pub(crate) link: super::log::Link,
+    /// The highest Lamport clock of the device's entries before it: an entry's place in the
+    /// order of removals is above it (`docs::removals::place`).
+    pub(crate) seen: Option<u64>,
     /// An entry at or after the removal was met: no later entry can come before it.
     pub(crate) done: bool,
 }
@@ -302,7 +310,7 @@ pub(crate) fn past_cutoff(conn: &Connection, client: &Uuid) -> Result<Option<Pas
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached(
-            "SELECT cutoff, next_idx, prev_hash, prev_signer, done FROM past_cutoff WHERE client_id = ?1",
+            "SELECT cutoff, next_idx, prev_hash, prev_signer, seen, done FROM past_cutoff WHERE client_id = ?1",
         )?
         .query_row([client.to_string()], |r| {
             let cutoff: i64 = r.get(0)?;
@@ -315,7 +323,8 @@ pub(crate) fn past_cutoff(conn: &Connection, client: &Uuid) -> Result<Option<Pas
                     hash: hash.try_into().unwrap_or([0; 32]),
                     signer: signer.and_then(|s| s.try_into().ok()),
                 },
-                done: r.get(4)?,
+                seen: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
+                done: r.get(5)?,
             })
         })
         .optional()?)
@@ -324,7 +333,7 @@ pub(crate) fn past_cutoff(conn: &Connection, client: &Uuid) -> Result<Option<Pas
 /// Keeps where the look through `client`'s entries past its cutoff stands.
 pub(crate) fn set_past_cutoff(conn: &Connection, client: &Uuid, p: &PastCutoff) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO past_cutoff (client_id, cutoff, next_idx, prev_hash, prev_signer, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO past_cutoff (client_id, cutoff, next_idx, prev_hash, prev_signer, seen, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         client.to_string(),
@@ -332,6 +341,7 @@ pub(crate) fn set_past_cutoff(conn: &Connection, client: &Uuid, p: &PastCutoff) 
         p.next as i64,
         &p.link.hash[..],
         p.link.signer.as_ref().map(|s| &s[..]),
+        p.seen.map(|s| s as i64),
         p.done
     ])?;
     Ok(())
@@ -356,10 +366,11 @@ mod tests {
         assert_eq!(removed_at(&conn, &b).unwrap(), None);
         assert_eq!(past_cutoff(&conn, &b).unwrap(), None);
         let link = crate::store::log::Link { hash: [7; 32], signer: Some([8; 32]) };
-        let look = PastCutoff { cutoff: Some(3), next: 6, link, done: false };
+        let look = PastCutoff { cutoff: Some(3), next: 6, link, seen: Some(40), done: false };
         set_past_cutoff(&conn, &b, &look).unwrap();
         assert_eq!(past_cutoff(&conn, &b).unwrap(), Some(look));
-        let over = PastCutoff { cutoff: None, next: 0, link: Default::default(), done: true };
+        let over =
+            PastCutoff { cutoff: None, next: 0, link: Default::default(), seen: None, done: true };
         set_past_cutoff(&conn, &b, &over).unwrap();
         assert_eq!(past_cutoff(&conn, &b).unwrap(), Some(over));
     }
@@ -376,6 +387,11 @@ mod tests {
         keep(&conn, &rec(c, 2), 5, &[], &[Removal { client: b, cutoff: 1 }]).unwrap();
         let order: Vec<EpochId> = named(&conn).unwrap().iter().map(|n| n.by).collect();
         assert_eq!(order, [rec(c, 2), rec(a, 9), rec(b, 4)]);
+        // Read again once its writer's earlier entries are held, a record's place only rises.
+        keep(&conn, &rec(c, 2), 30, &[], &[Removal { client: b, cutoff: 1 }]).unwrap();
+        keep(&conn, &rec(c, 2), 3, &[], &[Removal { client: b, cutoff: 1 }]).unwrap();
+        let order: Vec<EpochId> = named(&conn).unwrap().iter().map(|n| n.by).collect();
+        assert_eq!(order, [rec(a, 9), rec(b, 4), rec(c, 2)]);
         let mut removed = BTreeMap::new();
         removed.insert(b, Removed { cutoff: Some(1), by: Some(rec(c, 2)) });
         removed.insert(c, Removed { cutoff: None, by: None });

@@ -526,6 +526,9 @@ impl Replica {
             Default::default();
         // What is read from packs (FORMAT.md §11) instead of single files.
         let mut packs = PackReading::refusing(refused.clone());
+        // The highest Lamport clock of the entries read in this pull, not all stored yet: a
+        // record's place in the order of removals is above it (FORMAT.md §5.2).
+        let mut read_max: Option<u64> = None;
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
@@ -667,8 +670,9 @@ impl Replica {
                     }
                     if let Some(keys) = &e.keys {
                         let started = EpochId { client: *client, index: n };
-                        self.learn_epoch(started, e.header.lamport, keys)?;
+                        self.learn_epoch(started, e.header.lamport, read_max, keys)?;
                     }
+                    read_max = read_max.max(Some(e.header.lamport));
                     let h = &e.header;
                     for (other, k) in e.clock.iter().filter(|(c, _)| *c != self.client) {
                         let said = claims.entry(*other).or_insert((*k, h.timestamp));
@@ -790,7 +794,8 @@ impl Replica {
     /// the removal first comes to the same answer as one that read both at once. Only what the
     /// record says of members and removals is kept (none of the entries, nor the key: once the
     /// record voids the removal, the device's entries are read as any); the look stops
-    /// at the first entry at or after the removal, whose successors cannot come before it, and
+    /// at the first entry whose place is at or after the removal's (no later one can come
+    /// before it: each one's place is above), and
     /// goes on from where it stopped at the next sync. Returns whether a removal was kept.
     fn read_records_past_cutoff(&mut self, run: &TargetRun, client: &Uuid) -> Result<bool> {
         if *client == self.client {
@@ -807,6 +812,7 @@ impl Replica {
                 cutoff: removed.cutoff,
                 next: start,
                 link: store::link_before(&self.conn, client, start)?,
+                seen: store::log::max_lamport_before(&self.conn, client, start)?,
                 done: false,
             },
         };
@@ -859,22 +865,20 @@ impl Replica {
             // An entry that does not open or is not what its place says ends the look; it is
             // taken up again from there (a key may arrive, the file be put right).
             let Ok(e) = opened else { break };
-            if !crate::docs::removals::may_come_before((e.header.lamport, *client), (lamport, by)) {
+            // Its place in the order: a record here would be taken there, and every later
+            // entry's place is above it.
+            let place = crate::docs::removals::place(e.header.lamport, look.seen);
+            if !crate::docs::removals::may_come_before((place, *client), (lamport, by)) {
                 look.done = true;
                 break;
             }
             if let Some(keys) = &e.keys {
                 let record = EpochId { client: *client, index: n };
-                store::removals::keep(
-                    &self.conn,
-                    &record,
-                    e.header.lamport,
-                    &keys.members,
-                    &keys.removals,
-                )?;
+                store::removals::keep(&self.conn, &record, place, &keys.members, &keys.removals)?;
                 found |= !keys.removals.is_empty();
             }
             look.link = store::log::Link { hash: e.hash, signer: e.signer };
+            look.seen = look.seen.max(Some(e.header.lamport));
             look.next += 1;
         }
         if look != before || store::removals::past_cutoff(&self.conn, client)?.is_none() {
@@ -1448,5 +1452,82 @@ mod tests {
             c.list_notes(&Default::default()).unwrap().into_iter().map(|n| n.title).collect();
         assert!(titles.iter().any(|t| t == "Bravo 109"), "{titles:?}");
         assert!(!titles.iter().any(|t| t == "Alpha 0"), "{titles:?}");
+    }
+
+    /// FORMAT.md §5.2: a record's place in the order of removals is above its writer's earlier
+    /// entries, whatever Lamport clock the writer gives it. Bravo wrote ten entries after
+    /// Alpha last heard from it, then a record removing Alpha with a Lamport clock of 1, to be
+    /// taken before Alpha's concurrent removal of Bravo: it is placed after its ten entries,
+    /// so Alpha's removal holds on every device.
+    #[test]
+    fn a_record_given_a_small_lamport_clock_is_placed_after_its_writers_entries() {
+        use crate::format::epoch::{EpochSecret, KeysSection, Member, Removal};
+        let tmp = tempfile::tempdir().unwrap();
+        let pass = "ivory tugboat quietly";
+        let f = Memory::new("f");
+        let sync = |w: &mut Workspace| {
+            let t = w.targets().unwrap()[0].clone();
+            for r in w.sync_with(&[(&t, &f as &dyn Transport)], &mut |_| {}).unwrap() {
+                assert!(r.error.is_none(), "{r:?}");
+            }
+        };
+        let mut a = replica(&tmp.path().join("a"));
+        a.add_target(TargetKind::Memory, &f, Some(pass), 10).unwrap();
+        a.name_this_device("Alpha").unwrap();
+        sync(&mut a);
+        let mut b = join(&tmp.path().join("b"), &f);
+        b.name_this_device("Bravo").unwrap();
+        sync(&mut b);
+        let mut c = join(&tmp.path().join("c"), &f);
+        c.name_this_device("Charlie").unwrap();
+        sync(&mut c);
+        sync(&mut a);
+        sync(&mut b);
+        // Alpha removes Bravo, holding what Bravo wrote so far; Bravo writes on meanwhile.
+        a.remove_device("Bravo", pass, 10).unwrap();
+        for i in 0..10 {
+            b.new_note(&format!("Bravo {i}"), "x").unwrap();
+            sync(&mut b);
+        }
+        // Bravo's record removing Alpha, with a Lamport clock of 1, placed in its log by hand.
+        let r = &b.replica;
+        let mut header = crate::docs::replica::next_header(&r.conn, r, 1).unwrap();
+        assert!(header.lamport > 10);
+        header.lamport = 1;
+        let ac = a.client_id();
+        let key0 = r.keys.epoch0().clone();
+        let mut members: Vec<Member> = [&b, &c]
+            .iter()
+            .map(|w| Member { client: w.client_id(), key: w.replica.device.public() })
+            .collect();
+        members.sort_by_key(|m| m.client);
+        let a_head = store::head(&r.conn, &ac).unwrap().unwrap().0;
+        let keys = KeysSection {
+            identity: EpochSecret::generate(),
+            earlier: vec![(EpochId::ZERO, EpochSecret::of(&key0).unwrap())],
+            members,
+            removals: vec![Removal { client: ac, cutoff: a_head }],
+        };
+        let (plain, _) = entry::encode_record(
+            &header,
+            EpochId::ZERO,
+            &key0,
+            &keys,
+            &entry::Payload::default(),
+            &r.device,
+        );
+        let bytes = crate::format::epoch::seal_record(&plain, &keys).unwrap();
+        let manifest = Manifest::parse(&f.snapshot()["index.json"], "f").unwrap();
+        f.put_raw(&entry_path(&manifest, &b.client_id(), header.index), bytes);
+        // Alpha pushes its removal and reads Bravo's record; Charlie reads both.
+        sync(&mut a);
+        sync(&mut c);
+        let removed = |w: &Workspace| -> Vec<Uuid> {
+            let devices = w.devices().unwrap();
+            let gone = devices.iter().filter(|d| d.removed_at.is_some());
+            gone.map(|d| Uuid::parse_str(&d.id).unwrap()).collect()
+        };
+        assert_eq!(removed(&a), [b.client_id()]);
+        assert_eq!(removed(&c), [b.client_id()]);
     }
 }

@@ -335,7 +335,7 @@ impl Workspace {
         let started = EpochId { client: r.client, index: header.index };
         store::epochs::keep_wrap(&tx, &epoch::wrap_name(header.lamport, &started), &wrap, now)?;
         // The key is kept with the record, in one transaction: a change is whole or not at all.
-        replica::keep_epoch(&tx, &r.keys, started, header.lamport, &keys)?;
+        replica::keep_epoch(&tx, &r.keys, started, header.lamport, None, &keys)?;
         // The cutoff is this device's newest entry of the removed one, and a device let in was
         // held back: nothing to drop here.
         crate::docs::removals::refresh(&tx, &r.keys, &r.client)?;
@@ -385,7 +385,7 @@ impl Workspace {
         };
         // `m` is this device's pinned copy of index.json: `newest_key` checked that the keys
         // lead to its first key, which is this device's.
-        let new = self.replica.learn_epoch(started, lamport, &keys)?;
+        let new = self.replica.learn_epoch(started, lamport, None, &keys)?;
         store::delete_meta(&self.replica.conn, store::epochs::MISSING_KEY)?;
         Ok(Some(new))
     }

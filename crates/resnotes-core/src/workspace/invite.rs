@@ -152,7 +152,7 @@ impl Workspace {
         }
         let mut ws = Self::joined(dir, kind, target, &m, key, clock)?;
         if let Some((started, lamport, keys)) = epoch {
-            ws.replica.learn_epoch(started, lamport, &keys)?;
+            ws.replica.learn_epoch(started, lamport, None, &keys)?;
         }
         Ok(ws)
     }

@@ -247,7 +247,7 @@ impl Workspace {
                 if let Some((started, lamport, keys)) = epochs::newest_key(target, &m, pass)? {
                     let key = epochs::first_key(&keys, &m.workspace_id);
                     let mut ws = Self::joined(dir, kind, target, &m, key, clock)?;
-                    ws.replica.learn_epoch(started, lamport, &keys)?;
+                    ws.replica.learn_epoch(started, lamport, None, &keys)?;
                     return Ok(ws);
                 }
                 let secret = crypto::unwrap_secret(&wrap.armored, pass)?;
