@@ -224,6 +224,52 @@ impl age::Identity for Known {
     }
 }
 
+/// An identity that notes the file key it unwraps: a device that read an entry from its single
+/// file then knows its file key, as the writer does, and can write the pack of its block
+/// (FORMAT.md §11) to the targets it relays to.
+struct Seeing<'a> {
+    inner: &'a dyn age::Identity,
+    key: std::cell::Cell<Option<FileKey>>,
+}
+
+impl Seeing<'_> {
+    fn note(
+        &self,
+        r: Option<std::result::Result<age_core::format::FileKey, age::DecryptError>>,
+    ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
+        if let Some(Ok(k)) = &r {
+            self.key.set(Some(*k.expose_secret()));
+        }
+        r
+    }
+}
+
+impl age::Identity for Seeing<'_> {
+    fn unwrap_stanza(
+        &self,
+        stanza: &age_core::format::Stanza,
+    ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
+        self.note(self.inner.unwrap_stanza(stanza))
+    }
+
+    fn unwrap_stanzas(
+        &self,
+        stanzas: &[age_core::format::Stanza],
+    ) -> Option<std::result::Result<age_core::format::FileKey, age::DecryptError>> {
+        self.note(self.inner.unwrap_stanzas(stanzas))
+    }
+}
+
+/// [`open_with`] with one identity, also returning the file key that identity unwrapped.
+pub(crate) fn open_seeing_file_key(
+    file: &[u8],
+    identity: &dyn age::Identity,
+) -> Result<(Vec<u8>, Option<FileKey>), OpenFailure> {
+    let seeing = Seeing { inner: identity, key: std::cell::Cell::new(None) };
+    let plain = open_with(file, &[&seeing])?;
+    Ok((plain, seeing.key.get()))
+}
+
 /// Decrypts a whole binary age file whose file key is known (read from a pack, FORMAT.md §11),
 /// with the same checks as [`open_with`]. A wrong key fails the header MAC ([`OpenFailure::BadMac`]).
 pub(crate) fn open_with_file_key(file: &[u8], key: &FileKey) -> Result<Vec<u8>, OpenFailure> {

@@ -1066,9 +1066,24 @@ pub fn accept(file: &[u8], key: &WorkspaceKey, want: &Expected) -> Result<Entry,
 
 /// [`accept`] with every key epoch of `ring` (versions 1 to 7).
 pub fn accept_in(file: &[u8], ring: &Keyring, want: &Expected) -> Result<Entry, EntryError> {
-    let e = open_in(file, ring, want)?;
+    Ok(accept_in_seeing_file_key(file, ring, want)?.0)
+}
+
+/// [`accept_in`], also returning the entry's age file key when an epoch key opened it (FORMAT.md
+/// §11: with it, the reader can write the pack of the entry's block; `None` for a record, opened
+/// with a device key, and in a plaintext workspace).
+pub fn accept_in_seeing_file_key(
+    file: &[u8],
+    ring: &Keyring,
+    want: &Expected,
+) -> Result<(Entry, Option<crate::format::crypto::FileKey>), EntryError> {
+    if file.len() > MAX_ENTRY_BYTES {
+        return Err(EntryError::TooLarge);
+    }
+    let (plain, file_key) = ring.open_seeing_file_key(file).map_err(from_open)?;
+    let e = check_plain(&plain, Keys::Ring(ring), want)?;
     crate::format::chunk::check_chunks(&e.changes).map_err(EntryError::Malformed)?;
-    Ok(e)
+    Ok((e, file_key))
 }
 
 struct Reader<'a> {

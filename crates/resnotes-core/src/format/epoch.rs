@@ -444,9 +444,18 @@ impl Keyring {
     /// the newest epochs, epoch 0, and the device key for records. A plaintext workspace returns
     /// the bytes as they are.
     pub fn open(&self, file: &[u8]) -> Result<Vec<u8>, OpenFailure> {
+        Ok(self.open_seeing_file_key(file)?.0)
+    }
+
+    /// [`Keyring::open`], also returning the age file key when an epoch key opened the file
+    /// (`None`: opened with the device key, as a record is, or a plaintext workspace).
+    pub fn open_seeing_file_key(
+        &self,
+        file: &[u8],
+    ) -> Result<(Vec<u8>, Option<crypto::FileKey>), OpenFailure> {
         use std::sync::atomic::Ordering;
         if !self.epoch0().is_encrypted() {
-            return Ok(file.to_vec());
+            return Ok((file.to_vec(), None));
         }
         let mut later: Vec<EpochKey> = {
             let epochs = self.epochs.read().unwrap_or_else(|e| e.into_inner());
@@ -460,7 +469,10 @@ impl Keyring {
         let held = later.len();
         later.extend(candidates);
         if later.is_empty() && self.device.is_none() {
-            return self.epoch0.open(file);
+            let Some(identity) = self.epoch0.age_identity() else {
+                return Ok((self.epoch0.open(file)?, None));
+            };
+            return crypto::open_seeing_file_key(file, identity);
         }
         let key = |i: usize| if i == 0 { &self.epoch0 } else { &*later[i - 1] };
         let last = self.last.load(Ordering::Relaxed).min(later.len());
@@ -470,17 +482,17 @@ impl Keyring {
         let mut failure = None;
         for i in order {
             let Some(identity) = key(i).age_identity() else { continue };
-            match crypto::open_with(file, &[identity]) {
-                Ok(plain) => {
+            match crypto::open_seeing_file_key(file, identity) {
+                Ok(opened) => {
                     self.last.store(i, Ordering::Relaxed);
-                    return Ok(plain);
+                    return Ok(opened);
                 }
                 Err(OpenFailure::Undecryptable(m)) => failure = Some(m),
                 Err(other) => return Err(other),
             }
         }
         match &self.device {
-            Some(d) => crypto::open_with(file, &[d]),
+            Some(d) => Ok((crypto::open_with(file, &[d])?, None)),
             None => Err(OpenFailure::Undecryptable(failure.unwrap_or_default())),
         }
     }

@@ -631,9 +631,17 @@ impl Replica {
                 prev_hash: prev.hash,
                 prev_signer: prev.signer,
             };
+            // The file key of an entry read from its single file: with it, this device can write
+            // the pack of its block to the targets it relays to (FORMAT.md §11).
+            let mut seen_key = None;
             let accepted = match decoded {
                 Some(d) => d.and_then(|e| entry::check_place(e, &want)),
-                None => entry::accept_in(&bytes, &self.keys, &want),
+                None => {
+                    entry::accept_in_seeing_file_key(&bytes, &self.keys, &want).map(|(e, k)| {
+                        seen_key = k;
+                        e
+                    })
+                }
             };
             let checked = accepted.and_then(|e| {
                 // This device's own entries (pulled back after a restore) are signed by its key
@@ -661,6 +669,9 @@ impl Replica {
                 Ok(e) => {
                     if let Some(key) = file_key {
                         packs.accepted(n, key, e.epoch);
+                    } else if e.keys.is_none() {
+                        // A record is never in a pack (FORMAT.md §11): no key kept for it.
+                        packs.accepted(n, seen_key, e.epoch);
                     }
                     prev = store::log::Link { hash: e.hash, signer: e.signer };
                     if n == 0 {

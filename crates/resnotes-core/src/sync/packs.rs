@@ -293,7 +293,8 @@ impl PackReading {
             .map(|(_, why)| why.as_str())
     }
 
-    /// Keeps the file key of entry `index`, accepted from a pack.
+    /// Keeps the file key of entry `index`, accepted from a pack or from its single file (its
+    /// stanza unwrapped to it).
     pub(crate) fn accepted(&mut self, index: u64, key: Option<FileKey>, epoch: EpochId) {
         if let Some(key) = key {
             self.keys.push((index, key, epoch));
@@ -630,7 +631,7 @@ impl Replica {
     }
 
     /// After a pull of `client`'s entries from `target`: keeps the file keys of the entries read
-    /// from packs (so this device can write those packs to its other targets) and notes the
+    /// (so this device can write their packs to its other targets) and notes the
     /// packs `target` was found to hold (nothing to write or remove there), in one transaction.
     pub(crate) fn keep_what_packs_gave(
         &self,
