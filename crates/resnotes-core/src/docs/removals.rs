@@ -48,12 +48,21 @@ fn readable_by_removed(
     epoch.is_zero() || members.get(epoch).is_none_or(|m| m.iter().any(|c| removed.contains_key(c)))
 }
 
-/// An entry's place in the order removals are taken: its Lamport clock, raised to one more than
-/// `earlier`, the highest Lamport clock of its writer's entries before it (FORMAT.md §5.2). A
-/// writer chooses its Lamport clocks; this keeps it from placing a record before what it had
-/// already written.
-pub(crate) fn place(lamport: u64, earlier: Option<u64>) -> u64 {
-    earlier.map_or(lamport, |e| lamport.max(e.saturating_add(1)))
+/// An entry's place in the order removals are taken (FORMAT.md §5.2): its Lamport clock, or one
+/// more than the place of its writer's previous entry when that is larger, so places grow
+/// strictly along a log whatever Lamport clocks its writer chose. A writer cannot place a record
+/// before what it had already written, and a look through a log for records placed before some
+/// place ends. `lead`: the largest `lamport − index` of the writer's entries before it
+/// ([`lead_after`]); the place of entry `n` is then `max(lamport, n + lead)`.
+pub(crate) fn place(index: u64, lamport: u64, lead: Option<i64>) -> u64 {
+    let raised = lead.map_or(0, |l| index as i128 + l as i128);
+    (lamport as i128).max(raised).clamp(0, u64::MAX as i128) as u64
+}
+
+/// The `lead` of [`place`] once the entry at `index` with `lamport` is counted.
+pub(crate) fn lead_after(lead: Option<i64>, index: u64, lamport: u64) -> Option<i64> {
+    let here = (lamport as i128 - index as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    Some(lead.map_or(here, |l| l.max(here)))
 }
 
 /// Whether an entry at `entry` (its Lamport clock and clientId) comes before a removal whose
@@ -107,67 +116,76 @@ pub(crate) fn refused(
     me: &Uuid,
 ) -> BTreeMap<Uuid, Removed> {
     let holding = holding(named);
-    let mut refused = held_back(&holding, members, firsts, me);
+    let members = counting(members, &holding);
+    let mut refused = held_back(&holding, &members, firsts, me);
     refused.extend(holding);
     raise(refused, clocks, clock_at)
 }
 
+/// The members of each record that counts: not those of a record its writer wrote past the
+/// cutoff of a removal that removed it (FORMAT.md §5.2: what a removed device's records past
+/// its cutoff say of members counts for nothing; their removals are void or not by their place).
+pub(crate) fn counting(
+    members: &BTreeMap<EpochId, BTreeSet<Uuid>>,
+    removed: &BTreeMap<Uuid, Removed>,
+) -> BTreeMap<EpochId, BTreeSet<Uuid>> {
+    members
+        .iter()
+        .filter(|(record, _)| {
+            !removed.get(&record.client).is_some_and(|r| r.by.is_some() && r.refuses(record.index))
+        })
+        .map(|(record, m)| (*record, m.clone()))
+        .collect()
+}
+
 /// Raises each refused device's cutoff to the newest of its entries that the newest entry of a
 /// device neither removed nor held back names in its clock (`clocks`: each device's newest
-/// entry's clock), then — until nothing changes — to the newest of its entries that the newest
-/// entry a removed device keeps (the one at its cutoff, as raised) names (`clock_at`). A clock
-/// names what its writer held when it wrote, and a change it wrote may follow any of that: so
-/// those entries stay, everywhere — also when their writer is removed later, since the changes
-/// it wrote up to its cutoff stay too. A held-back device's clock vouches for nothing.
+/// entry's clock); and each removed device's cutoff to the newest of its entries that a removed
+/// device's entry at the cutoff its removal gave names (`clock_at`): what its remover held of
+/// it, written while it was still a member. A clock names what its writer held when it wrote,
+/// and a change it wrote may follow any of that: so those entries stay, everywhere — also when
+/// their writer is removed later, since the changes it wrote up to its cutoff stay too. What a
+/// removed device wrote after that entry, and a held-back device's clock, vouch for nothing,
+/// and a held-back device is raised by members' clocks only.
 pub(crate) fn raise(
     mut removed: BTreeMap<Uuid, Removed>,
     clocks: &BTreeMap<Uuid, Vec<(Uuid, u64)>>,
     clock_at: ClockAt,
 ) -> BTreeMap<Uuid, Removed> {
-    /// Raises the cutoffs `clock` (written by `writer`) names; true when one rose.
-    fn raise_by(
-        removed: &mut BTreeMap<Uuid, Removed>,
-        writer: &Uuid,
-        clock: &[(Uuid, u64)],
-    ) -> bool {
-        let mut raised = false;
+    // The cutoffs the removals gave, before any is raised.
+    let given: Vec<(Uuid, u64)> = removed
+        .iter()
+        .filter(|(_, r)| r.by.is_some())
+        .filter_map(|(c, r)| r.cutoff.map(|k| (*c, k)))
+        .collect();
+    let refused: BTreeSet<Uuid> = removed.keys().copied().collect();
+    let raise_by = |removed: &mut BTreeMap<Uuid, Removed>, writer: &Uuid, clock: &[(Uuid, u64)]| {
+        let by_member = !refused.contains(writer);
         for (client, index) in clock.iter().filter(|(c, _)| c != writer) {
             if let Some(r) = removed.get_mut(client) {
-                if r.refuses(*index) {
+                if (by_member || r.by.is_some()) && r.refuses(*index) {
                     r.cutoff = Some(*index);
-                    raised = true;
                 }
             }
         }
-        raised
-    }
-    let refused: BTreeSet<Uuid> = removed.keys().copied().collect();
+    };
     for (member, clock) in clocks {
         if !refused.contains(member) {
             raise_by(&mut removed, member, clock);
         }
     }
-    // Each pass raises some cutoff or ends; cutoffs only grow, so it ends.
-    let mut asked: BTreeSet<(Uuid, u64)> = BTreeSet::new();
-    loop {
-        let mut raised = false;
-        let kept: Vec<(Uuid, u64)> = removed
-            .iter()
-            .filter(|(_, r)| r.by.is_some())
-            .filter_map(|(c, r)| r.cutoff.map(|k| (*c, k)))
-            .filter(|k| !asked.contains(k))
-            .collect();
-        for (writer, index) in kept {
-            asked.insert((writer, index));
-            if let Some(clock) = clock_at(&writer, index) {
-                raised |= raise_by(&mut removed, &writer, &clock);
-            }
-        }
-        if !raised {
-            return removed;
+    for (writer, index) in given {
+        if let Some(clock) = clock_at(&writer, index) {
+            raise_by(&mut removed, &writer, &clock);
         }
     }
+    removed
 }
+
+/// Meta key set when a record read past a cutoff was kept and which devices are removed has not
+/// been derived again since (FORMAT.md §5.2, "Records past a cutoff"): the next pull derives it
+/// even when it receives nothing.
+pub(crate) const STALE: &str = "removals_stale";
 
 /// Opens an entry held in the log.
 fn read_held(conn: &Connection, keys: &Keyring, client: &Uuid, index: u64) -> Option<entry::Entry> {
@@ -225,6 +243,7 @@ pub(crate) struct Dropped {
 /// devices other than `me` of which this device holds entries past their cutoff: they were
 /// taken before the removal was known, and are to be dropped ([`store::log::drop_after`]).
 pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Vec<Dropped>> {
+    store::delete_meta(conn, STALE)?;
     let named = store::removals::named(conn)?;
     if named.is_empty() {
         return Ok(Vec::new());
@@ -241,20 +260,8 @@ pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Ve
     let firsts = store::removals::first_entries(conn)?;
     let clock_at =
         |client: &Uuid, index: u64| read_held(conn, keys, client, index).map(|e| e.clock);
-    let mut removed =
-        refused(&named, &store::removals::members(conn)?, &firsts, &clocks, &clock_at, me);
-    // What a removed device's records past its cutoff say counts for nothing: such a record
-    // read past the cutoff (it came before the removal, but an earlier removal voids it) no
-    // longer names members (none of it is read once the pull has the removal).
-    let mut forgot = false;
-    for (client, r) in removed.iter().filter(|(_, r)| r.by.is_some()) {
-        forgot |= store::removals::forget_records_after(conn, client, r.cutoff)?;
-    }
-    if forgot {
-        let named = store::removals::named(conn)?;
-        removed =
-            refused(&named, &store::removals::members(conn)?, &firsts, &clocks, &clock_at, me);
-    }
+    let members = store::removals::members(conn)?;
+    let removed = refused(&named, &members, &firsts, &clocks, &clock_at, me);
     store::removals::set_removed(conn, &removed)?;
     Ok(heads
         .into_iter()
@@ -284,9 +291,20 @@ mod tests {
     fn the_removal_vectors_hold() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/epochs/removals.json");
         let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for p in v["places"].as_array().unwrap() {
-            let earlier = p["earlier"].as_u64();
-            assert_eq!(place(num(&p["lamport"]), earlier), num(&p["place"]), "{p}");
+        for chain in v["places"].as_array().unwrap() {
+            let mut lead = None;
+            let lamports = chain["lamports"].as_array().unwrap();
+            let got: Vec<u64> = lamports
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let p = place(i as u64, num(l), lead);
+                    lead = lead_after(lead, i as u64, num(l));
+                    p
+                })
+                .collect();
+            let want: Vec<u64> = chain["places"].as_array().unwrap().iter().map(num).collect();
+            assert_eq!(got, want, "{chain}");
         }
         let cases = v["cases"].as_array().unwrap();
         assert!(cases.len() >= 10);

@@ -474,7 +474,7 @@ impl Replica {
         &mut self,
         started: EpochId,
         lamport: u64,
-        earlier: Option<u64>,
+        earlier: Option<i64>,
         keys: &KeysSection,
     ) -> Result<bool> {
         keep_epoch(&self.conn, &self.keys, started, lamport, earlier, keys)
@@ -490,7 +490,6 @@ impl Replica {
         let dropped = removals::refresh(&tx, &self.keys, &self.client)?;
         for d in &dropped {
             store::log::drop_after(&tx, &d.client, d.why.cutoff)?;
-            store::removals::forget_records_after(&tx, &d.client, d.why.cutoff)?;
         }
         if !dropped.is_empty() {
             rebuild_in(&tx, self.docs.get_mut(), &self.keys, &self.client)?;
@@ -612,14 +611,14 @@ pub(crate) struct Sealed {
 /// the keys it names for earlier epochs only as candidates, each held once that epoch's own
 /// record opens with it (a record's writer could name any key for an epoch not its own). True
 /// when the started epoch's key is new here. Its removals are kept in their place in the order
-/// ([`removal_order`]; `earlier`: the highest Lamport clock of its writer's earlier entries
-/// read but not yet in `conn`).
+/// ([`removal_order`]; `earlier`: the `lead` of its writer's earlier entries read but not yet
+/// in `conn`).
 pub(crate) fn keep_epoch(
     conn: &Connection,
     keys: &Keyring,
     started: EpochId,
     lamport: u64,
-    earlier: Option<u64>,
+    earlier: Option<i64>,
     section: &KeysSection,
 ) -> Result<bool> {
     let new = store::epochs::learn(conn, &started, &section.identity, lamport)?;
@@ -640,16 +639,16 @@ pub(crate) fn keep_epoch(
 }
 
 /// A record's place in the order removals are taken ([`removals::place`]), from its writer's
-/// entries before it held in `conn` and `earlier` (the highest Lamport clock of those read with
-/// it, not stored yet).
+/// entries before it held in `conn` and `earlier` (the `lead` of those read with it, not stored
+/// yet).
 pub(crate) fn removal_order(
     conn: &Connection,
     record: &EpochId,
     lamport: u64,
-    earlier: Option<u64>,
+    earlier: Option<i64>,
 ) -> Result<u64> {
-    let held = store::log::max_lamport_before(conn, &record.client, record.index)?;
-    Ok(removals::place(lamport, held.max(earlier)))
+    let held = store::log::lead_before(conn, &record.client, record.index)?;
+    Ok(removals::place(record.index, lamport, held.max(earlier)))
 }
 
 /// Adds to `keys` the key epochs the database holds that it lacks (learnt by another connection

@@ -159,17 +159,13 @@ pub(crate) fn timestamp_of(conn: &Connection, client: &Uuid, index: u64) -> Resu
         .optional()?)
 }
 
-/// The highest Lamport clock among `client`'s entries held here below `index`, if any. (A range
-/// of one client's rows: asked for epoch records only, which are few.)
-pub(crate) fn max_lamport_before(
-    conn: &Connection,
-    client: &Uuid,
-    index: u64,
-) -> Result<Option<u64>> {
+/// The largest `lamport − index` among `client`'s entries held here below `index`, if any: what
+/// places its entry `index` in the order of removals (`docs::removals::place`). (A range of one
+/// client's rows: asked for epoch records only, which are few.)
+pub(crate) fn lead_before(conn: &Connection, client: &Uuid, index: u64) -> Result<Option<i64>> {
     Ok(conn
-        .prepare_cached("SELECT MAX(lamport) FROM log WHERE client_id = ?1 AND idx < ?2")?
-        .query_row(params![client.to_string(), index as i64], |r| r.get::<_, Option<i64>>(0))?
-        .map(|l| l as u64))
+        .prepare_cached("SELECT MAX(lamport - idx) FROM log WHERE client_id = ?1 AND idx < ?2")?
+        .query_row(params![client.to_string(), index as i64], |r| r.get::<_, Option<i64>>(0))?)
 }
 
 /// The Lamport clock of an entry held, if it is.

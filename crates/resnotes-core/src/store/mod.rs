@@ -308,9 +308,9 @@ CREATE TABLE packs_unusable (target_id TEXT NOT NULL, client_id TEXT NOT NULL, l
     r#"
 -- Records past a cutoff (store/removals.rs, FORMAT.md §5.2): per removed device, how far its
 -- entries past its cutoff were looked through for epoch records written before its removal
--- (the next index, the link to check it against, the highest Lamport clock before it), and
--- whether the look is over.
-CREATE TABLE past_cutoff (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, next_idx INTEGER NOT NULL, prev_hash BLOB NOT NULL, prev_signer BLOB, seen INTEGER, done INTEGER NOT NULL) WITHOUT ROWID;
+-- (the removal's record and place, the next index, the link to check it against, the largest
+-- lamport - index before it), and whether the look is over.
+CREATE TABLE past_cutoff (client_id TEXT PRIMARY KEY, cutoff INTEGER NOT NULL, by_client TEXT NOT NULL, by_idx INTEGER NOT NULL, bound INTEGER NOT NULL, next_idx INTEGER NOT NULL, prev_hash BLOB NOT NULL, prev_signer BLOB, lead INTEGER, done INTEGER NOT NULL) WITHOUT ROWID;
 "#,
 ];
 

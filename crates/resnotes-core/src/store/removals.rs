@@ -124,26 +124,6 @@ pub(crate) fn members(conn: &Connection) -> Result<BTreeMap<EpochId, BTreeSet<Uu
     Ok(out)
 }
 
-/// Forgets what the records of `client` after `cutoff` said (their entries are refused): their
-/// members and removals. Their keys stay, to read what others wrote in them before they knew;
-/// nothing new is written in them (`store::epochs::newest`). Returns whether anything was
-/// forgotten.
-pub(crate) fn forget_records_after(
-    conn: &Connection,
-    client: &Uuid,
-    cutoff: Option<u64>,
-) -> Result<bool> {
-    let after = cutoff.map_or(-1, |c| c as i64);
-    let id = client.to_string();
-    let members = conn.execute(
-        "DELETE FROM epoch_members WHERE client_id = ?1 AND idx > ?2",
-        params![id, after],
-    )?;
-    let removals = conn
-        .execute("DELETE FROM removals WHERE by_client = ?1 AND by_idx > ?2", params![id, after])?;
-    Ok(members + removals > 0)
-}
-
 /// Keeps what the record `by` says: its members and its removals, taken at `lamport` in the
 /// order of removals (its place, `docs::replica::removal_order`).
 pub(crate) fn keep(
@@ -183,7 +163,7 @@ pub(crate) fn keep(
 pub(crate) fn named(conn: &Connection) -> Result<Vec<Named>> {
     let mut stmt = conn.prepare_cached(
         "SELECT by_client, by_idx, removed, cutoff, lamport FROM removals
-         ORDER BY lamport, by_client, removed",
+         ORDER BY lamport, by_client, by_idx, removed",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -294,13 +274,16 @@ pub(crate) fn removed_at(conn: &Connection, client: &Uuid) -> Result<Option<(u64
 pub(crate) struct PastCutoff {
     /// The cutoff the look began after; another cutoff starts it again.
     pub(crate) cutoff: Option<u64>,
+    /// The record of the removal it looks for records placed before, and that record's place;
+    /// another removal starts it again.
+    pub(crate) removal: (EpochId, u64),
     /// The next entry to look at.
     pub(crate) next: u64,
     /// The entry before it, which it must follow.
     pub(crate) link: super::log::Link,
-    /// The highest Lamport clock of the device's entries before it: an entry's place in the
-    /// order of removals is above it (`docs::removals::place`).
-    pub(crate) seen: Option<u64>,
+    /// The `lead` of the device's entries before it, which places it in the order of removals
+    /// (`docs::removals::place`).
+    pub(crate) lead: Option<i64>,
     /// An entry at or after the removal was met: no later entry can come before it.
     pub(crate) done: bool,
 }
@@ -310,20 +293,26 @@ pub(crate) fn past_cutoff(conn: &Connection, client: &Uuid) -> Result<Option<Pas
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached(
-            "SELECT cutoff, next_idx, prev_hash, prev_signer, seen, done FROM past_cutoff WHERE client_id = ?1",
+            "SELECT cutoff, next_idx, prev_hash, prev_signer, lead, done, by_client, by_idx, bound FROM past_cutoff WHERE client_id = ?1",
         )?
         .query_row([client.to_string()], |r| {
             let cutoff: i64 = r.get(0)?;
             let hash: Vec<u8> = r.get(2)?;
             let signer: Option<Vec<u8>> = r.get(3)?;
+            let by: String = r.get(6)?;
+            let record = EpochId {
+                client: Uuid::parse_str(&by).unwrap_or_default(),
+                index: r.get::<_, i64>(7)? as u64,
+            };
             Ok(PastCutoff {
                 cutoff: (cutoff >= 0).then_some(cutoff as u64),
+                removal: (record, r.get::<_, i64>(8)? as u64),
                 next: r.get::<_, i64>(1)? as u64,
                 link: super::log::Link {
                     hash: hash.try_into().unwrap_or([0; 32]),
                     signer: signer.and_then(|s| s.try_into().ok()),
                 },
-                seen: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
+                lead: r.get(4)?,
                 done: r.get(5)?,
             })
         })
@@ -333,7 +322,7 @@ pub(crate) fn past_cutoff(conn: &Connection, client: &Uuid) -> Result<Option<Pas
 /// Keeps where the look through `client`'s entries past its cutoff stands.
 pub(crate) fn set_past_cutoff(conn: &Connection, client: &Uuid, p: &PastCutoff) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO past_cutoff (client_id, cutoff, next_idx, prev_hash, prev_signer, seen, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO past_cutoff (client_id, cutoff, next_idx, prev_hash, prev_signer, lead, done, by_client, by_idx, bound) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         client.to_string(),
@@ -341,8 +330,11 @@ pub(crate) fn set_past_cutoff(conn: &Connection, client: &Uuid, p: &PastCutoff) 
         p.next as i64,
         &p.link.hash[..],
         p.link.signer.as_ref().map(|s| &s[..]),
-        p.seen.map(|s| s as i64),
-        p.done
+        p.lead,
+        p.done,
+        p.removal.0.client.to_string(),
+        p.removal.0.index as i64,
+        p.removal.1 as i64
     ])?;
     Ok(())
 }
@@ -366,11 +358,13 @@ mod tests {
         assert_eq!(removed_at(&conn, &b).unwrap(), None);
         assert_eq!(past_cutoff(&conn, &b).unwrap(), None);
         let link = crate::store::log::Link { hash: [7; 32], signer: Some([8; 32]) };
-        let look = PastCutoff { cutoff: Some(3), next: 6, link, seen: Some(40), done: false };
+        let removal = (record, 20);
+        let look =
+            PastCutoff { cutoff: Some(3), removal, next: 6, link, lead: Some(-4), done: false };
         set_past_cutoff(&conn, &b, &look).unwrap();
         assert_eq!(past_cutoff(&conn, &b).unwrap(), Some(look));
-        let over =
-            PastCutoff { cutoff: None, next: 0, link: Default::default(), seen: None, done: true };
+        let link = Default::default();
+        let over = PastCutoff { cutoff: None, removal, next: 0, link, lead: None, done: true };
         set_past_cutoff(&conn, &b, &over).unwrap();
         assert_eq!(past_cutoff(&conn, &b).unwrap(), Some(over));
     }

@@ -395,7 +395,10 @@ impl Replica {
         // A record read in this pass may remove a device, or an entry raise a cutoff. Only
         // what this device held before this sync is worth a word: what it took in the same
         // sync was never shown.
-        if rep.pulled > pulled_before || records_past_cutoff {
+        if rep.pulled > pulled_before
+            || records_past_cutoff
+            || store::meta(&self.conn, crate::docs::removals::STALE)?.is_some()
+        {
             let refused_before = store::removals::removed(&self.conn)?;
             let mut dropped = self.refresh_removed()?;
             // A record read past a cutoff may have voided the removal that set it: that
@@ -526,9 +529,9 @@ impl Replica {
             Default::default();
         // What is read from packs (FORMAT.md §11) instead of single files.
         let mut packs = PackReading::refusing(refused.clone());
-        // The highest Lamport clock of the entries read in this pull, not all stored yet: a
-        // record's place in the order of removals is above it (FORMAT.md §5.2).
-        let mut read_max: Option<u64> = None;
+        // The `lead` of the entries read in this pull, not all stored yet, which places a record
+        // among them in the order of removals (FORMAT.md §5.2).
+        let mut read_lead: Option<i64> = None;
         loop {
             if refusal.is_some_and(|r| r.refuses(n)) {
                 break;
@@ -681,9 +684,9 @@ impl Replica {
                     }
                     if let Some(keys) = &e.keys {
                         let started = EpochId { client: *client, index: n };
-                        self.learn_epoch(started, e.header.lamport, read_max, keys)?;
+                        self.learn_epoch(started, e.header.lamport, read_lead, keys)?;
                     }
-                    read_max = read_max.max(Some(e.header.lamport));
+                    read_lead = crate::docs::removals::lead_after(read_lead, n, e.header.lamport);
                     let h = &e.header;
                     for (other, k) in e.clock.iter().filter(|(c, _)| *c != self.client) {
                         let said = claims.entry(*other).or_insert((*k, h.timestamp));
@@ -799,31 +802,34 @@ impl Replica {
         Ok(Pulled { count: total, stopped, records_past_cutoff })
     }
 
-    /// Looks through a removed device's entries past its cutoff for epoch records written
+    /// Looks through a removed device's entries past its cutoff for epoch records placed
     /// before the removal that removed it (FORMAT.md §5.2, "Records past a cutoff"): such a
     /// record's removals are taken before that removal and may void it, so a device that read
     /// the removal first comes to the same answer as one that read both at once. Only what the
     /// record says of members and removals is kept (none of the entries, nor the key: once the
-    /// record voids the removal, the device's entries are read as any); the look stops
-    /// at the first entry whose place is at or after the removal's (no later one can come
-    /// before it: each one's place is above), and
-    /// goes on from where it stopped at the next sync. Returns whether a removal was kept.
+    /// record voids the removal, the device's entries are read as any), with a mark that which
+    /// devices are removed is to be derived again, in one transaction. The look stops at the
+    /// first entry placed at or after the removal (places grow strictly along a log, so no later
+    /// one comes before it), and goes on from where it stopped at the next sync; another removal
+    /// or cutoff starts it again. Returns whether a removal was kept.
     fn read_records_past_cutoff(&mut self, run: &TargetRun, client: &Uuid) -> Result<bool> {
         if *client == self.client {
             // This device's own records are in its log.
             return Ok(false);
         }
-        let Some((lamport, by, removed)) = store::removals::removed_at(&self.conn, client)? else {
+        let Some((bound, by, removed)) = store::removals::removed_at(&self.conn, client)? else {
             return Ok(false);
         };
+        let Some(record) = removed.by else { return Ok(false) };
         let start = removed.cutoff.map_or(0, |c| c + 1);
         let mut look = match store::removals::past_cutoff(&self.conn, client)? {
-            Some(p) if p.cutoff == removed.cutoff => p,
+            Some(p) if p.cutoff == removed.cutoff && p.removal == (record, bound) => p,
             _ => store::removals::PastCutoff {
                 cutoff: removed.cutoff,
+                removal: (record, bound),
                 next: start,
                 link: store::link_before(&self.conn, client, start)?,
-                seen: store::log::max_lamport_before(&self.conn, client, start)?,
+                lead: store::log::lead_before(&self.conn, client, start)?,
                 done: false,
             },
         };
@@ -831,7 +837,8 @@ impl Replica {
             return Ok(false);
         }
         let before = look;
-        let mut found = false;
+        // Records found: (the record, its place, what it says).
+        let mut found: Vec<(EpochId, u64, crate::format::epoch::KeysSection)> = Vec::new();
         // Entries whose single files were removed are read from their packs (FORMAT.md §11.1).
         let mut packs = PackReading::refusing(Default::default());
         loop {
@@ -876,26 +883,33 @@ impl Replica {
             // An entry that does not open or is not what its place says ends the look; it is
             // taken up again from there (a key may arrive, the file be put right).
             let Ok(e) = opened else { break };
-            // Its place in the order: a record here would be taken there, and every later
-            // entry's place is above it.
-            let place = crate::docs::removals::place(e.header.lamport, look.seen);
-            if !crate::docs::removals::may_come_before((place, *client), (lamport, by)) {
+            let place = crate::docs::removals::place(n, e.header.lamport, look.lead);
+            if !crate::docs::removals::may_come_before((place, *client), (bound, by)) {
                 look.done = true;
                 break;
             }
-            if let Some(keys) = &e.keys {
-                let record = EpochId { client: *client, index: n };
-                store::removals::keep(&self.conn, &record, place, &keys.members, &keys.removals)?;
-                found |= !keys.removals.is_empty();
+            if let Some(keys) = e.keys {
+                if !keys.removals.is_empty() {
+                    found.push((EpochId { client: *client, index: n }, place, keys));
+                }
             }
             look.link = store::log::Link { hash: e.hash, signer: e.signer };
-            look.seen = look.seen.max(Some(e.header.lamport));
+            look.lead = crate::docs::removals::lead_after(look.lead, n, e.header.lamport);
             look.next += 1;
         }
-        if look != before || store::removals::past_cutoff(&self.conn, client)?.is_none() {
-            store::removals::set_past_cutoff(&self.conn, client, &look)?;
+        if look == before && store::removals::past_cutoff(&self.conn, client)?.is_some() {
+            return Ok(false);
         }
-        Ok(found)
+        let tx = store::write_tx(&self.conn)?;
+        for (record, place, keys) in &found {
+            store::removals::keep(&tx, record, *place, &keys.members, &keys.removals)?;
+        }
+        store::removals::set_past_cutoff(&tx, client, &look)?;
+        if !found.is_empty() {
+            store::set_meta(&tx, crate::docs::removals::STALE, "1")?;
+        }
+        tx.commit()?;
+        Ok(!found.is_empty())
     }
 
     /// Indexes the notes pulled so far ([`Replica::index_pulled`]). The entries are stored

@@ -91,7 +91,8 @@ impl Workspace {
         let me_held_back = {
             let by_records: std::collections::BTreeMap<_, _> =
                 removed.iter().filter(|(_, r)| r.by.is_some()).map(|(c, r)| (*c, *r)).collect();
-            let members = store::removals::members(conn)?;
+            let members =
+                crate::docs::removals::counting(&store::removals::members(conn)?, &by_records);
             firsts
                 .get(&me)
                 .is_some_and(|f| crate::docs::removals::is_held_back(f, &by_records, &members))
