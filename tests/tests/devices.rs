@@ -1115,6 +1115,59 @@ fn what_a_device_removed_later_built_on_stays() {
     }
 }
 
+/// A look past a cutoff opens what follows a record with that record's key: Bravo, offline,
+/// changes the passphrase, writes a note in the new key, then removes Alpha; Alpha, which wrote
+/// more meanwhile, removes Bravo after. Charlie meets Alpha's removal first, then Bravo's
+/// folder: it reads Bravo's removal past the passphrase change and the note in the new key,
+/// and ends with Alpha removed and Bravo's note there (FORMAT.md §5.2, "Records past a
+/// cutoff").
+#[test]
+fn a_look_past_a_cutoff_reads_on_through_a_passphrase_change() {
+    let s = Sandbox::new();
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let [a, mut b, c] = ["a", "b", "c"].map(|n| s.device(n));
+    a.ok(&["init", "--folder", folder]);
+    a.ok(&["device", "name", "Alpha"]);
+    a.ok(&["sync"]);
+    for (d, name) in [(&b, "Bravo"), (&c, "Charlie")] {
+        d.ok(&["join", "--folder", folder]);
+        d.ok(&["device", "name", name]);
+        d.ok(&["sync"]);
+    }
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let (fa, fb) = (s.folder("a-offline"), s.folder("b-offline"));
+    for (d, f) in [(&a, &fa), (&b, &fb)] {
+        copy_dir(&shared, f);
+        d.ok(&["target", "add", "folder", f.to_str().unwrap()]);
+        d.ok(&["target", "remove", folder]);
+    }
+    b.passphrase = NEW_PASSPHRASE.into();
+    b.ok(&["passphrase", "change"]);
+    b.new_note("Bravo in its new key", "written after the change");
+    b.ok(&["sync"]);
+    b.ok(&["device", "remove", "Alpha", "--yes"]);
+    b.ok(&["sync"]);
+    for i in 0..5 {
+        a.new_note(&format!("Alpha {i}"), "offline");
+        a.ok(&["sync"]);
+    }
+    a.ok(&["device", "remove", "Bravo", "--yes"]);
+    a.ok(&["sync"]);
+    c.ok(&["target", "remove", folder]);
+    c.ok(&["target", "add", "folder", fa.to_str().unwrap()]);
+    c.ok(&["sync"]);
+    assert_eq!(removed_names(&c), ["Bravo"], "Alpha's removal read first");
+    c.ok(&["target", "add", "folder", fb.to_str().unwrap()]);
+    let (_, said) = c.sync();
+    assert_eq!(removed_names(&c), ["Alpha"], "{said}");
+    c.ok(&["sync"]);
+    let list = c.ok(&["list"]);
+    assert!(list.contains("Bravo in its new key"), "{list}");
+    assert!(!list.contains("Alpha 4"), "{list}");
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for e in walk(from) {
         let rel = e.strip_prefix(from).unwrap();

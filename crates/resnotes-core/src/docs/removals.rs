@@ -243,7 +243,6 @@ pub(crate) struct Dropped {
 /// devices other than `me` of which this device holds entries past their cutoff: they were
 /// taken before the removal was known, and are to be dropped ([`store::log::drop_after`]).
 pub(crate) fn refresh(conn: &Connection, keys: &Keyring, me: &Uuid) -> Result<Vec<Dropped>> {
-    store::delete_meta(conn, STALE)?;
     let named = store::removals::named(conn)?;
     if named.is_empty() {
         return Ok(Vec::new());
@@ -324,7 +323,7 @@ mod tests {
                 })
                 .collect();
             // In the order they are taken, as the store gives them.
-            named.sort_by_key(|n| (n.lamport, n.by.client, n.removal.client));
+            named.sort_by_key(|n| (n.lamport, n.by.client, n.by.index, n.removal.client));
             let clocks: BTreeMap<Uuid, Vec<(Uuid, u64)>> = case["clocks"]
                 .as_object()
                 .unwrap()

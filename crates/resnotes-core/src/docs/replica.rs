@@ -487,6 +487,9 @@ impl Replica {
     /// The drop and the rebuild are one transaction: a crash leaves both or neither.
     pub(crate) fn refresh_removed(&mut self) -> Result<Vec<removals::Dropped>> {
         let tx = store::write_tx(&self.conn)?;
+        // Derived again, and dropped in the same transaction: a record a look past a cutoff kept
+        // is taken into account (FORMAT.md §5.2).
+        store::delete_meta(&tx, removals::STALE)?;
         let dropped = removals::refresh(&tx, &self.keys, &self.client)?;
         for d in &dropped {
             store::log::drop_after(&tx, &d.client, d.why.cutoff)?;

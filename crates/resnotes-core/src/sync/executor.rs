@@ -805,10 +805,11 @@ impl Replica {
     /// Looks through a removed device's entries past its cutoff for epoch records placed
     /// before the removal that removed it (FORMAT.md §5.2, "Records past a cutoff"): such a
     /// record's removals are taken before that removal and may void it, so a device that read
-    /// the removal first comes to the same answer as one that read both at once. Only what the
-    /// record says of members and removals is kept (none of the entries, nor the key: once the
-    /// record voids the removal, the device's entries are read as any), with a mark that which
-    /// devices are removed is to be derived again, in one transaction. The look stops at the
+    /// the removal first comes to the same answer as one that read both at once. What each
+    /// record passed says is kept, its key too (it opens what follows, as for a device that took
+    /// these entries before it knew of the removal; no device writes in it, `store::epochs`), but
+    /// none of the entries: once a record voids the removal, they are read as any. With a mark
+    /// that which devices are removed is to be derived again, in one transaction. The look stops at the
     /// first entry placed at or after the removal (places grow strictly along a log, so no later
     /// one comes before it), and goes on from where it stopped at the next sync; another removal
     /// or cutoff starts it again. Returns whether a removal was kept.
@@ -837,8 +838,9 @@ impl Replica {
             return Ok(false);
         }
         let before = look;
-        // Records found: (the record, its place, what it says).
-        let mut found: Vec<(EpochId, u64, crate::format::epoch::KeysSection)> = Vec::new();
+        // Records passed: (the record, its Lamport clock, the `lead` before it, what it says).
+        let mut records: Vec<(EpochId, u64, Option<i64>, crate::format::epoch::KeysSection)> =
+            Vec::new();
         // Entries whose single files were removed are read from their packs (FORMAT.md §11.1).
         let mut packs = PackReading::refusing(Default::default());
         loop {
@@ -889,9 +891,11 @@ impl Replica {
                 break;
             }
             if let Some(keys) = e.keys {
-                if !keys.removals.is_empty() {
-                    found.push((EpochId { client: *client, index: n }, place, keys));
-                }
+                // Its key opens what follows it, as it does for a device that took these
+                // entries before it knew of the removal (and kept the key).
+                let started = EpochId { client: *client, index: n };
+                self.keys.learn(started, &keys.identity);
+                records.push((started, e.header.lamport, look.lead, keys));
             }
             look.link = store::log::Link { hash: e.hash, signer: e.signer };
             look.lead = crate::docs::removals::lead_after(look.lead, n, e.header.lamport);
@@ -900,16 +904,17 @@ impl Replica {
         if look == before && store::removals::past_cutoff(&self.conn, client)?.is_some() {
             return Ok(false);
         }
+        let found = records.iter().any(|(_, _, _, keys)| !keys.removals.is_empty());
         let tx = store::write_tx(&self.conn)?;
-        for (record, place, keys) in &found {
-            store::removals::keep(&tx, record, *place, &keys.members, &keys.removals)?;
+        for (started, lamport, lead, keys) in &records {
+            crate::docs::replica::keep_epoch(&tx, &self.keys, *started, *lamport, *lead, keys)?;
         }
         store::removals::set_past_cutoff(&tx, client, &look)?;
-        if !found.is_empty() {
+        if found {
             store::set_meta(&tx, crate::docs::removals::STALE, "1")?;
         }
         tx.commit()?;
-        Ok(!found.is_empty())
+        Ok(found)
     }
 
     /// Indexes the notes pulled so far ([`Replica::index_pulled`]). The entries are stored

@@ -89,13 +89,13 @@ impl Workspace {
         let removed = store::removals::removed(conn)?;
         let firsts = store::removals::first_entries(conn)?;
         let me_held_back = {
-            let by_records: std::collections::BTreeMap<_, _> =
-                removed.iter().filter(|(_, r)| r.by.is_some()).map(|(c, r)| (*c, *r)).collect();
+            // As every device derives it: the removals that hold, with the cutoffs they gave.
+            let holding = crate::docs::removals::holding(&store::removals::named(conn)?);
             let members =
-                crate::docs::removals::counting(&store::removals::members(conn)?, &by_records);
+                crate::docs::removals::counting(&store::removals::members(conn)?, &holding);
             firsts
                 .get(&me)
-                .is_some_and(|f| crate::docs::removals::is_held_back(f, &by_records, &members))
+                .is_some_and(|f| crate::docs::removals::is_held_back(f, &holding, &members))
         };
         let mut newest = store::log::newest_of_each(conn)?;
         // Held-back devices whose entries this device does not hold: known by their first.
