@@ -923,32 +923,40 @@ fn tablet_joins(d: &resnotes_e2e::Device, folder: &str, name: &str, title: &str)
 fn removals_of_each_other_offline(
     s: &Sandbox,
 ) -> ([resnotes_e2e::Device; 5], std::path::PathBuf, std::path::PathBuf) {
-    let shared = s.folder("shared");
-    let folder = shared.to_str().unwrap();
-    let devices = ["a", "b", "c", "d", "e"].map(|n| s.device(n));
+    let devices = named_devices(s, ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]);
     let [a, b, ..] = &devices;
-    a.ok(&["init", "--folder", folder]);
-    a.ok(&["device", "name", "Alpha"]);
-    a.ok(&["sync"]);
-    for (d, name) in devices[1..].iter().zip(["Bravo", "Charlie", "Delta", "Echo"]) {
-        d.ok(&["join", "--folder", folder]);
-        d.ok(&["device", "name", name]);
-        d.ok(&["sync"]);
-    }
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
     // Both offline: a folder each, the shared one copied.
-    let (fa, fb) = (s.folder("a-offline"), s.folder("b-offline"));
-    for f in [&fa, &fb] {
-        copy_dir(&shared, f);
-    }
-    a.ok(&["target", "add", "folder", fa.to_str().unwrap()]);
-    a.ok(&["target", "remove", folder]);
-    b.ok(&["target", "add", "folder", fb.to_str().unwrap()]);
-    b.ok(&["target", "remove", folder]);
+    let (fa, fb) = (goes_offline(s, a, "a-offline"), goes_offline(s, b, "b-offline"));
     a.ok(&["device", "remove", "Bravo", "--yes"]);
     b.ok(&["device", "remove", "Alpha", "--yes"]);
     (devices, fa, fb)
+}
+
+/// A workspace in the sandbox's folder "shared", made by the first of `names`'s devices and
+/// joined by the others, each named and synced; then the first two sync again (each holds
+/// everyone's first entries). Devices are called by the lowercase first letter of their name.
+fn named_devices<const N: usize>(s: &Sandbox, names: [&str; N]) -> [resnotes_e2e::Device; N] {
+    let shared = s.folder("shared");
+    let folder = shared.to_str().unwrap();
+    let devices = names.map(|n| s.device(&n[..1].to_lowercase()));
+    for (i, (d, name)) in devices.iter().zip(names).enumerate() {
+        d.ok(&[if i == 0 { "init" } else { "join" }, "--folder", folder]);
+        d.ok(&["device", "name", name]);
+        d.ok(&["sync"]);
+    }
+    for d in devices.iter().take(2) {
+        d.ok(&["sync"]);
+    }
+    devices
+}
+
+/// `d` leaves the shared folder for a copy of it called `name`, which is returned.
+fn goes_offline(s: &Sandbox, d: &resnotes_e2e::Device, name: &str) -> std::path::PathBuf {
+    let (shared, copy) = (s.folder("shared"), s.folder(name));
+    copy_dir(&shared, &copy);
+    d.ok(&["target", "add", "folder", copy.to_str().unwrap()]);
+    d.ok(&["target", "remove", shared.to_str().unwrap()]);
+    copy
 }
 
 /// The names of the devices `d` lists as removed.
@@ -1064,22 +1072,9 @@ fn what_a_device_removed_later_built_on_stays() {
     let s = Sandbox::new();
     let shared = s.folder("shared");
     let folder = shared.to_str().unwrap();
-    let [a, b, x, y] = ["a", "b", "x", "y"].map(|n| s.device(n));
-    a.ok(&["init", "--folder", folder]);
-    a.ok(&["device", "name", "Alpha"]);
-    a.ok(&["sync"]);
-    for (d, name) in [(&b, "Bravo"), (&x, "Xray"), (&y, "Yankee")] {
-        d.ok(&["join", "--folder", folder]);
-        d.ok(&["device", "name", name]);
-        d.ok(&["sync"]);
-    }
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let [a, b, x, y] = named_devices(&s, ["Alpha", "Bravo", "Xray", "Yankee"]);
     // Alpha goes offline with a copy of the folder.
-    let fa = s.folder("a-offline");
-    copy_dir(&shared, &fa);
-    a.ok(&["target", "add", "folder", fa.to_str().unwrap()]);
-    a.ok(&["target", "remove", folder]);
+    let fa = goes_offline(&s, &a, "a-offline");
     // Yankee writes a note; Xray takes it and edits it.
     let id = y.new_note("Shared plan", "from Yankee");
     y.ok(&["sync"]);
@@ -1087,13 +1082,10 @@ fn what_a_device_removed_later_built_on_stays() {
     x.ok(&["edit", &id, "--body", "from Yankee, then Xray"]);
     x.ok(&["sync"]);
     // Bravo gets Xray's edit through a folder without Yankee's note, and removes Xray.
-    let fb = s.folder("b-offline");
-    copy_dir(&shared, &fb);
+    let fb = goes_offline(&s, &b, "b-offline");
     let yc = y.client_id();
     let newest = newest_entry(&fb, &yc);
     std::fs::remove_file(&newest).unwrap();
-    b.ok(&["target", "add", "folder", fb.to_str().unwrap()]);
-    b.ok(&["target", "remove", folder]);
     b.ok(&["sync"]);
     b.ok(&["device", "remove", "Xray", "--yes"]);
     // Alpha, offline, removes Yankee: it holds none of Yankee's note.
@@ -1124,25 +1116,10 @@ fn what_a_device_removed_later_built_on_stays() {
 #[test]
 fn a_look_past_a_cutoff_reads_on_through_a_passphrase_change() {
     let s = Sandbox::new();
-    let shared = s.folder("shared");
-    let folder = shared.to_str().unwrap();
-    let [a, mut b, c] = ["a", "b", "c"].map(|n| s.device(n));
-    a.ok(&["init", "--folder", folder]);
-    a.ok(&["device", "name", "Alpha"]);
-    a.ok(&["sync"]);
-    for (d, name) in [(&b, "Bravo"), (&c, "Charlie")] {
-        d.ok(&["join", "--folder", folder]);
-        d.ok(&["device", "name", name]);
-        d.ok(&["sync"]);
-    }
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    let (fa, fb) = (s.folder("a-offline"), s.folder("b-offline"));
-    for (d, f) in [(&a, &fa), (&b, &fb)] {
-        copy_dir(&shared, f);
-        d.ok(&["target", "add", "folder", f.to_str().unwrap()]);
-        d.ok(&["target", "remove", folder]);
-    }
+    let folder = s.folder("shared");
+    let folder = folder.to_str().unwrap();
+    let [a, mut b, c] = named_devices(&s, ["Alpha", "Bravo", "Charlie"]);
+    let (fa, fb) = (goes_offline(&s, &a, "a-offline"), goes_offline(&s, &b, "b-offline"));
     b.passphrase = NEW_PASSPHRASE.into();
     b.ok(&["passphrase", "change"]);
     b.new_note("Bravo in its new key", "written after the change");

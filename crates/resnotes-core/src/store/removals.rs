@@ -245,10 +245,10 @@ pub(crate) fn of(conn: &Connection, client: &Uuid) -> Result<Option<Removed>> {
     Ok(cutoff.map(|c| Removed { cutoff: (c >= 0).then_some(c as u64), by: None }))
 }
 
-/// The place in the order removals are taken (Lamport clock, then clientId) of the removal that
-/// removed `client`, with the cutoff it holds; `None` when `client` is not removed (or only held
-/// back: no removal to come before).
-pub(crate) fn removed_at(conn: &Connection, client: &Uuid) -> Result<Option<(u64, Uuid, Removed)>> {
+/// The place in the order removals are taken of the record of the removal that removed
+/// `client` (its writer, in `Removed::by`, comes next in that order), with the cutoff it holds;
+/// `None` when `client` is not removed (or only held back: no removal to come before).
+pub(crate) fn removed_at(conn: &Connection, client: &Uuid) -> Result<Option<(u64, Removed)>> {
     use rusqlite::OptionalExtension;
     let row: Option<(i64, String, i64, i64)> = conn
         .prepare_cached(
@@ -264,7 +264,7 @@ pub(crate) fn removed_at(conn: &Connection, client: &Uuid) -> Result<Option<(u64
             cutoff: (cutoff >= 0).then_some(cutoff as u64),
             by: Some(EpochId { client: by, index: idx as u64 }),
         };
-        Some((lamport as u64, by, removed))
+        Some((lamport as u64, removed))
     }))
 }
 
@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(removed_at(&conn, &b).unwrap(), None, "nothing derived yet");
         let gone = Removed { cutoff: Some(3), by: Some(record) };
         set_removed(&conn, &BTreeMap::from([(b, gone)])).unwrap();
-        assert_eq!(removed_at(&conn, &b).unwrap(), Some((20, a, gone)));
+        assert_eq!(removed_at(&conn, &b).unwrap(), Some((20, gone)));
         // Held back: no removal to come before.
         set_removed(&conn, &BTreeMap::from([(b, Removed { cutoff: None, by: None })])).unwrap();
         assert_eq!(removed_at(&conn, &b).unwrap(), None);

@@ -657,12 +657,9 @@ impl Replica {
                 }
             });
             // An entry read from a pack must be of the epoch the pack names (FORMAT.md §11).
-            let checked = checked.and_then(|e| {
-                if file_key.is_some() && !packs.of_its_epoch(&e.epoch) {
-                    return Err(entry::EntryError::Malformed("not of its pack's key epoch".into()));
-                }
-                Ok(e)
-            });
+            let checked =
+                checked
+                    .and_then(|e| if file_key.is_some() { packs.of_its_epoch(e) } else { Ok(e) });
             match checked {
                 Err(_) if file_key.is_some() => {
                     // The pack's copy fails: the single file decides (FORMAT.md §11).
@@ -809,16 +806,16 @@ impl Replica {
     /// record passed says is kept, its key too (it opens what follows, as for a device that took
     /// these entries before it knew of the removal; no device writes in it, `store::epochs`), but
     /// none of the entries: once a record voids the removal, they are read as any. With a mark
-    /// that which devices are removed is to be derived again, in one transaction. The look stops at the
-    /// first entry placed at or after the removal (places grow strictly along a log, so no later
-    /// one comes before it), and goes on from where it stopped at the next sync; another removal
-    /// or cutoff starts it again. Returns whether a removal was kept.
+    /// that which devices are removed is to be derived again, in one transaction. The look
+    /// stops at the first entry placed at or after the removal (places grow strictly along a
+    /// log, so no later one comes before it), and goes on from where it stopped at the next
+    /// sync; another removal or cutoff starts it again. Returns whether a removal was kept.
     fn read_records_past_cutoff(&mut self, run: &TargetRun, client: &Uuid) -> Result<bool> {
         if *client == self.client {
             // This device's own records are in its log.
             return Ok(false);
         }
-        let Some((bound, by, removed)) = store::removals::removed_at(&self.conn, client)? else {
+        let Some((bound, removed)) = store::removals::removed_at(&self.conn, client)? else {
             return Ok(false);
         };
         let Some(record) = removed.by else { return Ok(false) };
@@ -854,13 +851,7 @@ impl Replica {
             };
             let opened = if let Some((_, _, d)) = packs.next() {
                 // As in the pull: an entry read from a pack is of the epoch the pack names.
-                d.and_then(|e| entry::check_place(e, &want)).and_then(|e| {
-                    if packs.of_its_epoch(&e.epoch) {
-                        Ok(e)
-                    } else {
-                        Err(entry::EntryError::Malformed("not of its pack's key epoch".into()))
-                    }
-                })
+                d.and_then(|e| entry::check_place(e, &want)).and_then(|e| packs.of_its_epoch(e))
             } else {
                 match run.tr.read(&run.entry_path(client, n)) {
                     Ok(Some(bytes)) => entry::accept_in(&bytes, &self.keys, &want),
@@ -886,7 +877,7 @@ impl Replica {
             // taken up again from there (a key may arrive, the file be put right).
             let Ok(e) = opened else { break };
             let place = crate::docs::removals::place(n, e.header.lamport, look.lead);
-            if !crate::docs::removals::may_come_before((place, *client), (bound, by)) {
+            if !crate::docs::removals::may_come_before((place, *client), (bound, record.client)) {
                 look.done = true;
                 break;
             }

@@ -268,9 +268,14 @@ impl PackReading {
         Some(next)
     }
 
-    /// Whether an entry taken from the pack being read is of the epoch the pack names.
-    pub(crate) fn of_its_epoch(&self, epoch: &EpochId) -> bool {
-        self.current.is_some_and(|(_, e, _)| e == *epoch)
+    /// An entry taken from the pack being read, refused unless it is of the epoch the pack
+    /// names (FORMAT.md §11).
+    pub(crate) fn of_its_epoch(&self, e: Entry) -> std::result::Result<Entry, EntryError> {
+        if self.current.is_some_and(|(_, epoch, _)| epoch == e.epoch) {
+            Ok(e)
+        } else {
+            Err(EntryError::Malformed("not of its pack's key epoch".into()))
+        }
     }
 
     /// An entry from the pack failed where its single file may not: the single files decide
